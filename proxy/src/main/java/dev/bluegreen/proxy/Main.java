@@ -1,0 +1,102 @@
+package dev.bluegreen.proxy;
+
+import dev.bluegreen.config.BluegreenConfig;
+import dev.bluegreen.config.ConfigException;
+import dev.bluegreen.config.ConfigLoader;
+import dev.bluegreen.config.Overrides;
+import dev.bluegreen.config.Problem;
+import dev.bluegreen.proxy.server.EmbeddedClusters;
+import dev.bluegreen.proxy.server.ProxyServer;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+/**
+ * {@code java -jar bluegreen-proxy.jar}: loads the configuration (file, then flags), optionally starts
+ * the embedded clusters, runs the proxy until SIGTERM or SIGINT, then shuts down gracefully and exits 0.
+ * Exit codes: 0 clean stop, 1 could not start, 2 invalid configuration or usage.
+ */
+@Command(name = "bluegreen-proxy", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        sortOptions = false, usageHelpAutoWidth = true,
+        description = "PostgreSQL wire-protocol proxy for moving a live application from a blue cluster to a green one.")
+public final class Main implements Callable<Integer> {
+
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file (see docs/configuration.md).")
+    Path configFile;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "SQL listener (default 127.0.0.1:6432).")
+    String listen;
+
+    @Option(names = "--blue", paramLabel = "URL", description = "Blue cluster: postgresql://user[:pass]@host:port/db")
+    String blue;
+
+    @Option(names = "--green", paramLabel = "URL", description = "Green cluster: postgresql://user[:pass]@host:port/db")
+    String green;
+
+    @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin API listener (default 127.0.0.1:9432).")
+    String admin;
+
+    @Option(names = "--state-dir", paramLabel = "DIR", description = "Local state (default ./.bluegreen).")
+    Path stateDir;
+
+    @Option(names = "--embedded", description = "Start two local clusters (blue: PostgreSQL 16, green: 18) under the "
+            + "state directory and proxy to them. A second run reuses their data.")
+    boolean embedded;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Main()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        BluegreenConfig config;
+        try {
+            config = ConfigLoader.load(configFile, new Overrides(listen, blue, green, admin, stateDir), embedded);
+        } catch (ConfigException e) {
+            PrintWriter err = new PrintWriter(System.err, true);
+            for (Problem problem : e.problems()) {
+                err.println(problem);
+            }
+            return 2;
+        }
+
+        CountDownLatch stop = new CountDownLatch(1);
+        Signal.handle(new Signal("TERM"), signal -> stop.countDown());
+        Signal.handle(new Signal("INT"), signal -> stop.countDown());
+
+        try (EmbeddedClusters clusters = embedded ? EmbeddedClusters.start(config.stateDir()) : null) {
+            if (clusters != null) {
+                config = config.withClusters(clusters.blueCluster(), clusters.greenCluster());
+            }
+            ProxyServer server;
+            try {
+                server = ProxyServer.start(config);
+            } catch (Exception e) {
+                System.err.println("bluegreen: cannot start: " + e.getMessage());
+                return 1;
+            }
+            if (clusters != null) {
+                System.out.println(clusters.banner(server.address()));
+            } else {
+                System.out.println("bluegreen listening on " + server.address().getHostString() + ":" + server.address().getPort()
+                        + " in front of blue at " + config.blue().endpoint());
+            }
+            stop.await();
+            server.shutdown(config.timeouts().shutdownGrace());
+        }
+        return 0;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"bluegreen-proxy " + (version == null ? "development" : version)};
+        }
+    }
+}

@@ -1,0 +1,25 @@
+package dev.bluegreen.proxy.auth;
+
+import com.ongres.scram.common.ScramFunctions;
+import com.ongres.scram.common.ScramMechanism;
+import com.ongres.scram.common.StringPreparation;
+import java.security.SecureRandom;
+
+/**
+ * What a SCRAM server keeps of a password (RFC 5802 §3): salt, iteration count, StoredKey and
+ * ServerKey. Derived once per user, because PBKDF2 is deliberately slow and a login must not pay it.
+ */
+public record ScramVerifier(byte[] salt, int iterations, byte[] storedKey, byte[] serverKey) {
+
+    public static final int DEFAULT_ITERATIONS = 4096;
+    static final ScramMechanism MECHANISM = ScramMechanism.SCRAM_SHA_256;
+
+    public static ScramVerifier derive(String password, SecureRandom random) {
+        byte[] salt = ScramFunctions.salt(16, random);
+        byte[] salted = ScramFunctions.saltedPassword(MECHANISM, StringPreparation.POSTGRESQL_PREPARATION,
+                password.toCharArray(), salt, DEFAULT_ITERATIONS);
+        return new ScramVerifier(salt, DEFAULT_ITERATIONS,
+                ScramFunctions.storedKey(MECHANISM, ScramFunctions.clientKey(MECHANISM, salted)),
+                ScramFunctions.serverKey(MECHANISM, salted));
+    }
+}

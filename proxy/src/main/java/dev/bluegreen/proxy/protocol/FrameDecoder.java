@@ -1,0 +1,62 @@
+package dev.bluegreen.proxy.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.util.List;
+
+/**
+ * Splits a byte stream into {@link Frame}s. The length is checked against the limit before anything
+ * waits for or allocates the body; the frame is a retained slice of the input, never a copy.
+ *
+ * <p>A stream that ends inside a frame is reported to the next handler as {@link TruncatedStream}
+ * rather than silently dropped.
+ */
+public final class FrameDecoder extends ByteToMessageDecoder {
+
+    /** Fired (as a user event) when the input ends in the middle of a frame. */
+    public record TruncatedStream(int bufferedBytes) {}
+
+    private final Direction direction;
+    private final int maxMessageBytes;
+
+    public FrameDecoder(Direction direction, int maxMessageBytes) {
+        this.direction = direction;
+        this.maxMessageBytes = maxMessageBytes;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        while (in.readableBytes() >= Frame.HEADER_LENGTH) {
+            int start = in.readerIndex();
+            byte type = in.getByte(start);
+            if (!direction.isKnownType(type)) {
+                in.skipBytes(in.readableBytes());
+                throw new ProtocolViolation(String.format("unknown message type 0x%02x", type & 0xFF));
+            }
+            int length = in.getInt(start + 1);
+            if (length < 4) {
+                in.skipBytes(in.readableBytes());
+                throw new ProtocolViolation("invalid message length " + length);
+            }
+            if (length > maxMessageBytes) {
+                in.skipBytes(in.readableBytes());
+                throw new ProtocolViolation("message length " + length + " exceeds the limit of " + maxMessageBytes + " bytes");
+            }
+            if (in.readableBytes() < length + 1) {
+                return;
+            }
+            out.add(new Frame(type, in.readRetainedSlice(length + 1)));
+        }
+    }
+
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        decode(ctx, in, out);
+        if (in.isReadable()) {
+            int buffered = in.readableBytes();
+            in.skipBytes(buffered);
+            ctx.fireUserEventTriggered(new TruncatedStream(buffered));
+        }
+    }
+}

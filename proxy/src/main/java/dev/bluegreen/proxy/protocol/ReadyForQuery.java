@@ -1,0 +1,34 @@
+package dev.bluegreen.proxy.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+/** {@code Z}: the server is ready; the status says whether a transaction is open. */
+public enum ReadyForQuery {
+    IDLE('I'), IN_TRANSACTION('T'), FAILED_TRANSACTION('E');
+
+    public static final char TYPE = 'Z';
+
+    private final char status;
+
+    ReadyForQuery(char status) {
+        this.status = status;
+    }
+
+    public static ReadyForQuery decode(Frame frame) {
+        ByteBuf body = frame.body();
+        if (body.readableBytes() != 1) {
+            throw new ProtocolViolation("malformed ReadyForQuery");
+        }
+        return switch (body.getByte(body.readerIndex())) {
+            case 'I' -> IDLE;
+            case 'T' -> IN_TRANSACTION;
+            case 'E' -> FAILED_TRANSACTION;
+            default -> throw new ProtocolViolation("unknown transaction status in ReadyForQuery");
+        };
+    }
+
+    public ByteBuf encode(ByteBufAllocator alloc) {
+        return alloc.buffer(6).writeByte(TYPE).writeInt(5).writeByte(status);
+    }
+}

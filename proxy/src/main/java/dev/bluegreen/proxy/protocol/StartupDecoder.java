@@ -1,0 +1,80 @@
+package dev.bluegreen.proxy.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.util.List;
+
+/**
+ * One-shot decoder for the untyped packets that open a connection. SSLRequest and GSSENCRequest may
+ * come first (the client then waits for our one-byte answer); a StartupMessage or CancelRequest ends
+ * the startup phase, and the decoder replaces itself with a {@link FrameDecoder} so that any bytes
+ * already received flow on as typed frames.
+ *
+ * <p>Bytes that arrive after an SSLRequest before it was answered are rejected: they would otherwise
+ * be taken as if they came over the encrypted channel (CVE-2021-23214).
+ */
+public final class StartupDecoder extends ByteToMessageDecoder {
+
+    private static final int MIN_LENGTH = 8;
+
+    private final int maxStartupBytes;
+    private final int maxMessageBytes;
+
+    public StartupDecoder(int maxStartupBytes, int maxMessageBytes) {
+        this.maxStartupBytes = maxStartupBytes;
+        this.maxMessageBytes = maxMessageBytes;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (in.readableBytes() < 4) {
+            return;
+        }
+        int length = in.getInt(in.readerIndex());
+        if (length < MIN_LENGTH || length > maxStartupBytes) {
+            in.skipBytes(in.readableBytes());
+            throw new ProtocolViolation("invalid startup packet length " + length + " (limit " + maxStartupBytes + " bytes)");
+        }
+        if (in.readableBytes() < length) {
+            return;
+        }
+        in.skipBytes(4);
+        ByteBuf body = in.readSlice(length - 4);
+        int code = body.readInt();
+        switch (code) {
+            case StartupPacket.SSL_REQUEST_CODE, StartupPacket.GSSENC_REQUEST_CODE -> {
+                Wire.expectConsumed(body, "encryption request");
+                if (in.isReadable()) {
+                    in.skipBytes(in.readableBytes());
+                    throw new ProtocolViolation("received unencrypted data after " + (code == StartupPacket.SSL_REQUEST_CODE ? "SSL" : "GSSENC") + " request");
+                }
+                out.add(code == StartupPacket.SSL_REQUEST_CODE ? new StartupPacket.SslRequest() : new StartupPacket.GssEncRequest());
+            }
+            case StartupPacket.CANCEL_REQUEST_CODE -> {
+                Wire.expectReadable(body, 8, "cancel request");
+                int processId = body.readInt();
+                int secretLength = body.readableBytes();
+                if (secretLength < 4 || secretLength > 256) {
+                    throw new ProtocolViolation("malformed cancel request");
+                }
+                byte[] secret = new byte[secretLength];
+                body.readBytes(secret);
+                out.add(new StartupPacket.CancelRequest(processId, secret));
+                ctx.pipeline().remove(this);
+            }
+            default -> {
+                if (code >>> 16 != 3) {
+                    out.add(new UnsupportedProtocol(code >>> 16, code & 0xFFFF));
+                    ctx.pipeline().remove(this);
+                    return;
+                }
+                out.add(StartupPacket.StartupMessage.decode(code, body));
+                ctx.pipeline().replace(this, "frames", new FrameDecoder(Direction.FRONTEND, maxMessageBytes));
+            }
+        }
+    }
+
+    /** A StartupMessage for a major protocol version other than 3; the session rejects it with 0A000. */
+    public record UnsupportedProtocol(int majorVersion, int minorVersion) {}
+}

@@ -1,0 +1,150 @@
+package dev.bluegreen.proxy.server;
+
+import dev.bluegreen.config.AuthMethod;
+import dev.bluegreen.config.BluegreenConfig;
+import dev.bluegreen.config.User;
+import dev.bluegreen.proxy.auth.ScramVerifier;
+import dev.bluegreen.proxy.protocol.StartupDecoder;
+import dev.bluegreen.proxy.session.FrontendHandler;
+import dev.bluegreen.proxy.session.SessionServices;
+import dev.bluegreen.proxy.session.Transport;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running proxy: the SQL listener and the event loops its sessions run on. A backend connection is
+ * registered on its client's event loop, so a session's traffic never crosses threads.
+ */
+public final class ProxyServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
+    private final EventLoopGroup acceptor;
+    private final EventLoopGroup workers;
+    private final Channel listener;
+    private final SessionServices services;
+    private final ByteBufAllocator allocator;
+
+    private ProxyServer(EventLoopGroup acceptor, EventLoopGroup workers, Channel listener,
+                        SessionServices services, ByteBufAllocator allocator) {
+        this.acceptor = acceptor;
+        this.workers = workers;
+        this.listener = listener;
+        this.services = services;
+        this.allocator = allocator;
+    }
+
+    /** Binds the listener; throws if the configuration's files are unusable or the port is taken. */
+    public static ProxyServer start(BluegreenConfig config) throws Exception {
+        Transport transport = Transport.best();
+        ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
+        SecureRandom random = new SecureRandom();
+        SessionServices services = new SessionServices(config, transport, allocator,
+                TlsContexts.forClients(config.clientTls()), TlsContexts.forClusters(config),
+                scramVerifiers(config, random), random);
+
+        EventLoopGroup acceptor = transport.newGroup(1);
+        EventLoopGroup workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
+        int maxStartup = config.limits().maxStartupPacketBytes();
+        int maxMessage = config.limits().maxMessageBytes();
+        try {
+            Channel listener = new ServerBootstrap()
+                    .group(acceptor, workers)
+                    .channel(transport.serverChannel())
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .childOption(ChannelOption.ALLOCATOR, allocator)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ch.pipeline()
+                                    .addLast("startup", new StartupDecoder(maxStartup, maxMessage))
+                                    .addLast("session", new FrontendHandler(services));
+                        }
+                    })
+                    .bind(config.listen().host(), config.listen().port())
+                    .sync()
+                    .channel();
+            ProxyServer server = new ProxyServer(acceptor, workers, listener, services, allocator);
+            log.info("listening address={} transport={} blue={}", server.address(), transport.name(),
+                    config.blue().endpoint());
+            return server;
+        } catch (Exception e) {
+            acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw e;
+        }
+    }
+
+    /** SCRAM verifiers are derived once here: PBKDF2 is slow on purpose, and no login should pay for it. */
+    private static Map<String, ScramVerifier> scramVerifiers(BluegreenConfig config, SecureRandom random) {
+        Map<String, ScramVerifier> verifiers = new HashMap<>();
+        for (User user : config.users()) {
+            if (user.auth() == AuthMethod.SCRAM_SHA_256) {
+                verifiers.put(user.name(), ScramVerifier.derive(user.password().reveal(), random));
+            }
+        }
+        return verifiers;
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    public int sessionCount() {
+        return services.sessionCount();
+    }
+
+    /** The buffer allocator every channel uses; tests read its metrics to prove nothing piles up. */
+    public ByteBufAllocator allocator() {
+        return allocator;
+    }
+
+    /**
+     * Stops accepting, lets each session finish its current transaction for up to {@code grace}, then
+     * closes whatever is left and stops the event loops.
+     */
+    public void shutdown(Duration grace) throws InterruptedException {
+        log.info("shutting down sessions={} grace={}", services.sessionCount(), grace);
+        listener.close().sync();
+        services.drain();
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (services.sessionCount() > 0 && System.nanoTime() < deadline) {
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
+        if (services.sessionCount() > 0) {
+            log.warn("grace period over, closing sessions={}", services.sessionCount());
+            services.terminateAll();
+        }
+        stopLoops();
+    }
+
+    /** Closes everything now. */
+    @Override
+    public void close() throws InterruptedException {
+        listener.close().sync();
+        services.terminateAll();
+        stopLoops();
+    }
+
+    private void stopLoops() throws InterruptedException {
+        // a short quiet period lets the final error messages reach their clients
+        workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).await(5, TimeUnit.SECONDS);
+        acceptor.shutdownGracefully(0, 1000, TimeUnit.MILLISECONDS).await(5, TimeUnit.SECONDS);
+    }
+}

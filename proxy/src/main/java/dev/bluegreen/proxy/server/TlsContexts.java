@@ -1,0 +1,47 @@
+package dev.bluegreen.proxy.server;
+
+import dev.bluegreen.config.BluegreenConfig;
+import dev.bluegreen.config.ClientTls;
+import dev.bluegreen.config.Cluster;
+import dev.bluegreen.config.TlsMode;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+import javax.net.ssl.SSLException;
+
+/**
+ * Builds TLS contexts once at startup. Upstream: {@code require} encrypts without checking the
+ * certificate (libpq's meaning), {@code verify-ca} checks the chain, {@code verify-full} the chain
+ * and the host name (set per connection, where the host is known).
+ */
+final class TlsContexts {
+
+    private TlsContexts() {}
+
+    static SslContext forClients(ClientTls tls) throws SSLException {
+        if (tls == null) {
+            return null;
+        }
+        return SslContextBuilder.forServer(tls.certFile().toFile(), tls.keyFile().toFile()).build();
+    }
+
+    static Map<String, SslContext> forClusters(BluegreenConfig config) throws SSLException {
+        Map<String, SslContext> contexts = new HashMap<>();
+        for (Cluster cluster : Stream.of(config.blue(), config.green()).filter(c -> c != null).toList()) {
+            if (cluster.tlsMode() == TlsMode.DISABLE) {
+                continue;
+            }
+            SslContextBuilder builder = SslContextBuilder.forClient();
+            if (cluster.tlsMode() == TlsMode.REQUIRE) {
+                builder.trustManager(InsecureTrustManagerFactory.INSTANCE);
+            } else if (cluster.caFile() != null) {
+                builder.trustManager(cluster.caFile().toFile());
+            }
+            contexts.put(cluster.name(), builder.build());
+        }
+        return contexts;
+    }
+}

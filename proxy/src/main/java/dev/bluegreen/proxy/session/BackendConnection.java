@@ -1,0 +1,452 @@
+package dev.bluegreen.proxy.session;
+
+import com.ongres.scram.common.exception.ScramException;
+import dev.bluegreen.config.Cluster;
+import dev.bluegreen.proxy.auth.Md5;
+import dev.bluegreen.proxy.auth.ScramClientExchange;
+import dev.bluegreen.proxy.protocol.Authentication;
+import dev.bluegreen.proxy.protocol.BackendKeyData;
+import dev.bluegreen.proxy.protocol.Direction;
+import dev.bluegreen.proxy.protocol.ErrorResponse;
+import dev.bluegreen.proxy.protocol.Frame;
+import dev.bluegreen.proxy.protocol.FrameDecoder;
+import dev.bluegreen.proxy.protocol.PasswordMessage;
+import dev.bluegreen.proxy.protocol.ProtocolViolation;
+import dev.bluegreen.proxy.protocol.StartupPacket;
+import dev.bluegreen.proxy.protocol.Terminate;
+import dev.bluegreen.config.TlsMode;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One server connection of a client session, to one cluster: connect, optional TLS, log in with the
+ * proxy's credentials for that cluster, collect the startup messages, then relay frames.
+ *
+ * <pre>
+ *  Connecting ─▶ [AwaitingSslAnswer ─S─▶ Handshaking] ─▶ Authenticating ─AuthOk─▶ Starting ─Z─▶ Ready
+ *       └──────────────── any failure: listener.backendStartupFailed ──────────────▶ Closed
+ * </pre>
+ *
+ * Runs on its client's event loop, so the session and its backends never need a lock.
+ */
+final class BackendConnection {
+
+    private static final Logger log = LoggerFactory.getLogger(BackendConnection.class);
+
+    /** What the owning session hears from this connection, all on the event loop. */
+    interface Listener {
+        /** Login done: {@code startupFrames} (ParameterStatus, notices) and the final ReadyForQuery are the caller's to release. */
+        void backendReady(BackendConnection backend, List<Frame> startupFrames, Frame readyForQuery);
+
+        /** Could not connect or log in; {@code error} is what the client should see. */
+        void backendStartupFailed(BackendConnection backend, ErrorResponse error);
+
+        /** A frame after startup; the listener owns it. */
+        void backendFrame(BackendConnection backend, Frame frame);
+
+        void backendReadComplete(BackendConnection backend);
+
+        void backendWritabilityChanged(BackendConnection backend, boolean writable);
+
+        /** The connection broke after startup (closed by the server, protocol violation). */
+        void backendLost(BackendConnection backend, String reason);
+    }
+
+    private sealed interface State {
+        record Connecting() implements State {}
+        record AwaitingSslAnswer() implements State {}
+        record Handshaking() implements State {}
+        record Authenticating(ScramClientExchange scram) implements State {}
+        record Starting(List<Frame> frames) implements State {}
+        record Ready() implements State {}
+        record Closed() implements State {}
+    }
+
+    private final SessionServices services;
+    private final Cluster cluster;
+    private final Map<String, String> startupParameters;
+    private final String user;
+    private final String password;
+    private final Listener listener;
+    private final List<Frame> pendingNotices = new ArrayList<>();
+    private State state = new State.Connecting();
+    private Channel channel;
+    private BackendKeyData keyData;
+
+    private BackendConnection(SessionServices services, Cluster cluster, Map<String, String> startupParameters,
+                              String user, String password, Listener listener) {
+        this.services = services;
+        this.cluster = cluster;
+        this.startupParameters = startupParameters;
+        this.user = user;
+        this.password = password;
+        this.listener = listener;
+    }
+
+    /**
+     * Starts connecting on {@code loop}; the outcome arrives at the listener.
+     *
+     * @param startupParameters what to send in the StartupMessage (user and database already mapped)
+     * @param password          the password for {@code user} on this cluster, or null when none is configured
+     */
+    static BackendConnection open(SessionServices services, EventLoop loop, Cluster cluster,
+                                  Map<String, String> startupParameters, String password, Listener listener) {
+        BackendConnection backend = new BackendConnection(services, cluster, startupParameters,
+                startupParameters.get("user"), password, listener);
+        backend.connect(loop);
+        return backend;
+    }
+
+    Cluster cluster() {
+        return cluster;
+    }
+
+    private void connect(EventLoop loop) {
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(services.transport().socketChannel())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.ALLOCATOR, services.allocator())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) services.config().timeouts().connect().toMillis())
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("backend", new BackendHandler(BackendConnection.this));
+                    }
+                });
+        bootstrap.connect(cluster.host(), cluster.port()).addListener((ChannelFutureListener) future -> {
+            if (!future.isSuccess()) {
+                String why = future.cause() == null ? "unknown error" : future.cause().getMessage();
+                failStartup(ErrorResponse.fatal("08006", "could not connect to cluster " + cluster.name()
+                        + " at " + cluster.host() + ":" + cluster.port() + ": " + why));
+            }
+        });
+    }
+
+    // --- events from BackendHandler -------------------------------------------------------------
+
+    void onActive(Channel channel) {
+        this.channel = channel;
+        if (!(state instanceof State.Connecting)) {
+            return;
+        }
+        if (services.clusterTls(cluster).isPresent()) {
+            state = new State.AwaitingSslAnswer();
+            channel.writeAndFlush(StartupPacket.SslRequest.encode(channel.alloc()));
+        } else {
+            startLogin();
+        }
+    }
+
+    void onRead(Object message) {
+        try {
+            switch (state) {
+                case State.AwaitingSslAnswer awaiting when message instanceof ByteBuf answer -> onSslAnswer(answer);
+                case State.Authenticating auth when message instanceof Frame frame -> onAuthentication(auth, frame);
+                case State.Starting starting when message instanceof Frame frame -> onStarting(starting, frame);
+                case State.Ready ready when message instanceof Frame frame -> {
+                    if (frame.type() == 'E' && ErrorResponse.decode(frame).sqlState() == null) {
+                        frame.release();
+                        lose("protocol violation from cluster " + cluster.name() + ": ErrorResponse without SQLSTATE");
+                        return;
+                    }
+                    listener.backendFrame(this, frame);
+                    return;
+                }
+                case State.Closed closed -> { }
+                default -> throw new ProtocolViolation("unexpected message from cluster " + cluster.name() + " in state " + state);
+            }
+            ReferenceCountUtil.release(message);
+        } catch (ProtocolViolation e) {
+            ReferenceCountUtil.release(message);
+            violation(e.getMessage());
+        }
+    }
+
+    void onReadComplete() {
+        if (state instanceof State.Ready) {
+            listener.backendReadComplete(this);
+        }
+    }
+
+    void onWritabilityChanged(boolean writable) {
+        listener.backendWritabilityChanged(this, writable);
+    }
+
+    void onUserEvent(Object event) {
+        if (event instanceof SslHandshakeCompletionEvent handshake && state instanceof State.Handshaking) {
+            if (handshake.isSuccess()) {
+                startLogin();
+            } else {
+                failStartup(ErrorResponse.fatal("08006", "TLS handshake with cluster " + cluster.name() + " failed: "
+                        + rootMessage(handshake.cause())));
+            }
+        } else if (event instanceof FrameDecoder.TruncatedStream) {
+            violation("cluster " + cluster.name() + " closed the connection in the middle of a message");
+        }
+    }
+
+    void onException(Throwable cause) {
+        if (cause instanceof DecoderException && cause.getCause() instanceof ProtocolViolation violation) {
+            violation("protocol violation from cluster " + cluster.name() + ": " + violation.getMessage());
+        } else if (state instanceof State.Handshaking) {
+            // the handshake completion event carries the reason
+            log.debug("backend TLS error cluster={} cause={}", cluster.name(), cause.toString());
+        } else {
+            lose("connection to cluster " + cluster.name() + " failed: " + rootMessage(cause));
+        }
+    }
+
+    void onInactive() {
+        lose("cluster " + cluster.name() + " closed the connection unexpectedly");
+    }
+
+    // --- startup --------------------------------------------------------------------------------
+
+    private void onSslAnswer(ByteBuf answer) {
+        if (answer.readableBytes() != 1) {
+            throw new ProtocolViolation("cluster " + cluster.name() + " sent unexpected data in answer to SSLRequest");
+        }
+        byte code = answer.readByte();
+        if (code != 'S') {
+            failStartup(ErrorResponse.fatal("08006", "cluster " + cluster.name() + " does not accept TLS, but its tls mode is "
+                    + cluster.tlsMode().name().toLowerCase().replace('_', '-')));
+            return;
+        }
+        state = new State.Handshaking();
+        SslContext context = services.clusterTls(cluster).orElseThrow();
+        SslHandler handler = context.newHandler(channel.alloc(), cluster.host(), cluster.port());
+        if (cluster.tlsMode() == TlsMode.VERIFY_FULL) {
+            SSLEngine engine = handler.engine();
+            SSLParameters parameters = engine.getSSLParameters();
+            parameters.setEndpointIdentificationAlgorithm("HTTPS");
+            engine.setSSLParameters(parameters);
+        }
+        channel.pipeline().addFirst("tls", handler);
+    }
+
+    private void startLogin() {
+        state = new State.Authenticating(null);
+        channel.pipeline().addBefore("backend", "frames",
+                new FrameDecoder(Direction.BACKEND, services.config().limits().maxMessageBytes()));
+        channel.writeAndFlush(StartupPacket.StartupMessage.encode(channel.alloc(), startupParameters));
+    }
+
+    private void onAuthentication(State.Authenticating auth, Frame frame) {
+        switch (frame.type()) {
+            case 'R' -> onAuthenticationRequest(auth, Authentication.decode(frame));
+            case 'E' -> failStartup(startupError(frame));
+            case 'N' -> pendingNotices.add(frame.retain());
+            case 'v' -> log.debug("cluster negotiated protocol version cluster={}", cluster.name());
+            default -> throw new ProtocolViolation("unexpected message '" + (char) frame.type() + "' during authentication");
+        }
+    }
+
+    private void onAuthenticationRequest(State.Authenticating auth, Authentication request) {
+        try {
+            switch (request) {
+                case Authentication.Ok ok -> {
+                    state = new State.Starting(new ArrayList<>(pendingNotices));
+                    pendingNotices.clear();
+                }
+                case Authentication.CleartextPassword cleartext ->
+                        send(PasswordMessage.encodePassword(channel.alloc(), requirePassword("password")));
+                case Authentication.Md5Password md5 ->
+                        send(PasswordMessage.encodePassword(channel.alloc(), Md5.response(user, requirePassword("md5"), md5.salt())));
+                case Authentication.Sasl sasl -> {
+                    ScramClientExchange scram = new ScramClientExchange(sasl.mechanisms(), requirePassword("SCRAM-SHA-256"));
+                    state = new State.Authenticating(scram);
+                    send(new PasswordMessage.SaslInitialResponse(ScramClientExchange.MECHANISM, scram.clientFirst()).encode(channel.alloc()));
+                }
+                case Authentication.SaslContinue next when auth.scram() != null ->
+                        send(PasswordMessage.encodeSaslResponse(channel.alloc(), auth.scram().clientFinal(next.data())));
+                case Authentication.SaslFinal last when auth.scram() != null -> auth.scram().serverFinal(last.data());
+                case Authentication.Unsupported unsupported -> failStartup(ErrorResponse.fatal("28000",
+                        "cluster " + cluster.name() + " asks for an authentication method bluegreen does not support (code "
+                                + unsupported.code() + ")"));
+                default -> throw new ProtocolViolation("unexpected authentication message from cluster " + cluster.name());
+            }
+        } catch (MissingPassword e) {
+            failStartup(ErrorResponse.fatal("28P01", e.getMessage()));
+        } catch (ScramException e) {
+            failStartup(ErrorResponse.fatal("28P01", "SCRAM authentication with cluster " + cluster.name() + " failed: " + e.getMessage()));
+        }
+    }
+
+    private void onStarting(State.Starting starting, Frame frame) {
+        switch (frame.type()) {
+            case 'S', 'N' -> starting.frames().add(frame.retain());
+            case 'K' -> keyData = BackendKeyData.decode(frame);
+            case 'E' -> failStartup(startupError(frame));
+            case 'Z' -> {
+                state = new State.Ready();
+                listener.backendReady(this, starting.frames(), frame.retain());
+            }
+            default -> throw new ProtocolViolation("unexpected message '" + (char) frame.type() + "' during startup");
+        }
+    }
+
+    /** The server's own error, unless it broke the protocol by leaving out the SQLSTATE. */
+    private ErrorResponse startupError(Frame frame) {
+        ErrorResponse error = ErrorResponse.decode(frame);
+        if (error.sqlState() == null) {
+            return ErrorResponse.fatal("08006", "protocol violation from cluster " + cluster.name() + ": ErrorResponse without SQLSTATE");
+        }
+        return error;
+    }
+
+    private String requirePassword(String method) throws MissingPassword {
+        if (password == null) {
+            throw new MissingPassword("cluster " + cluster.name() + " asks for a " + method + " password for user \""
+                    + user + "\", but none is configured");
+        }
+        return password;
+    }
+
+    private static final class MissingPassword extends Exception {
+        MissingPassword(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    // --- relay ----------------------------------------------------------------------------------
+
+    boolean isReady() {
+        return state instanceof State.Ready;
+    }
+
+    void write(ByteBuf message) {
+        channel.write(message, channel.voidPromise());
+    }
+
+    void writeAndFlush(ByteBuf message) {
+        channel.writeAndFlush(message, channel.voidPromise());
+    }
+
+    void flush() {
+        channel.flush();
+    }
+
+    boolean isWritable() {
+        return channel != null && channel.isWritable();
+    }
+
+    void setAutoRead(boolean autoRead) {
+        if (channel != null) {
+            channel.config().setAutoRead(autoRead);
+        }
+    }
+
+    /** Sends the server's cancel key on a fresh connection, as a client would. */
+    void cancel() {
+        if (keyData == null || channel == null) {
+            return;
+        }
+        BackendKeyData key = keyData;
+        new Bootstrap()
+                .group(channel.eventLoop())
+                .channel(services.transport().socketChannel())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) services.config().timeouts().connect().toMillis())
+                .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
+                .connect(cluster.host(), cluster.port())
+                .addListener((ChannelFutureListener) connected -> {
+                    if (connected.isSuccess()) {
+                        connected.channel().writeAndFlush(StartupPacket.CancelRequest.encode(connected.channel().alloc(),
+                                        key.processId(), key.secretKey()))
+                                .addListener(ChannelFutureListener.CLOSE);
+                    } else {
+                        log.warn("cancel request not delivered cluster={} cause={}", cluster.name(), rootMessage(connected.cause()));
+                    }
+                });
+    }
+
+    /** Ends the connection politely (Terminate) if it is logged in, and forgets about it. */
+    void close() {
+        State previous = state;
+        state = new State.Closed();
+        releaseFrames(previous);
+        if (channel == null) {
+            return;
+        }
+        if (previous instanceof State.Ready && channel.isActive()) {
+            channel.writeAndFlush(Terminate.encode(channel.alloc())).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            channel.close();
+        }
+    }
+
+    // --- failure --------------------------------------------------------------------------------
+
+    private void violation(String message) {
+        if (state instanceof State.Ready) {
+            lose(message);
+        } else {
+            failStartup(ErrorResponse.fatal("08006", message));
+        }
+    }
+
+    private void failStartup(ErrorResponse error) {
+        if (state instanceof State.Closed || state instanceof State.Ready) {
+            return;
+        }
+        close();
+        listener.backendStartupFailed(this, error);
+    }
+
+    private void lose(String reason) {
+        if (state instanceof State.Closed) {
+            return;
+        }
+        if (!(state instanceof State.Ready)) {
+            failStartup(ErrorResponse.fatal("08006", reason));
+            return;
+        }
+        state = new State.Closed();
+        if (channel != null) {
+            channel.close();
+        }
+        listener.backendLost(this, reason);
+    }
+
+    private void send(ByteBuf message) {
+        channel.writeAndFlush(message, channel.voidPromise());
+    }
+
+    private void releaseFrames(State previous) {
+        if (previous instanceof State.Starting starting) {
+            starting.frames().forEach(Frame::release);
+        }
+        pendingNotices.forEach(Frame::release);
+        pendingNotices.clear();
+    }
+
+    private static String rootMessage(Throwable cause) {
+        Throwable root = cause;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    }
+
+    @Override
+    public String toString() {
+        return "backend[" + cluster.name() + "]";
+    }
+}

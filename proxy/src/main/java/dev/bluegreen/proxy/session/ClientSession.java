@@ -1,0 +1,462 @@
+package dev.bluegreen.proxy.session;
+
+import dev.bluegreen.config.Cluster;
+import dev.bluegreen.config.Secret;
+import dev.bluegreen.config.User;
+import dev.bluegreen.proxy.auth.Md5;
+import dev.bluegreen.proxy.auth.ScramClientExchange;
+import dev.bluegreen.proxy.auth.ScramServerExchange;
+import dev.bluegreen.proxy.protocol.Authentication;
+import dev.bluegreen.proxy.protocol.BackendKeyData;
+import dev.bluegreen.proxy.protocol.ErrorResponse;
+import dev.bluegreen.proxy.protocol.Frame;
+import dev.bluegreen.proxy.protocol.FrameDecoder;
+import dev.bluegreen.proxy.protocol.NegotiateProtocolVersion;
+import dev.bluegreen.proxy.protocol.PasswordMessage;
+import dev.bluegreen.proxy.protocol.ProtocolViolation;
+import dev.bluegreen.proxy.protocol.ReadyForQuery;
+import dev.bluegreen.proxy.protocol.StartupDecoder;
+import dev.bluegreen.proxy.protocol.StartupPacket;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection and the server connection(s) it owns. The client side is an explicit state
+ * machine; each backend runs its own ({@link BackendConnection}).
+ *
+ * <pre>
+ *  AwaitingStartup ──SSLRequest──▶ (TLS) ──▶ AwaitingStartup
+ *        │ StartupMessage
+ *        ▼
+ *  AwaitingPassword / AwaitingSaslInitial ─▶ AwaitingSaslResponse      (trust skips these)
+ *        │ authenticated: AuthenticationOk sent
+ *        ▼
+ *  ConnectingBackend ──backend ReadyForQuery──▶ Ready ──Terminate / error / drain──▶ Closed
+ * </pre>
+ *
+ * Everything runs on the client channel's event loop, which its backends share. Invariant: a frame
+ * read in {@code Ready} is either forwarded (ownership passes to the peer channel) or released.
+ */
+public final class ClientSession implements BackendConnection.Listener {
+
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    private static final AtomicLong IDS = new AtomicLong();
+
+    private sealed interface State {
+        record AwaitingStartup() implements State {}
+        record AwaitingPassword(StartupPacket.StartupMessage startup, User user, byte[] salt) implements State {}
+        record AwaitingSaslInitial(StartupPacket.StartupMessage startup, User user) implements State {}
+        record AwaitingSaslResponse(StartupPacket.StartupMessage startup, User user, ScramServerExchange exchange) implements State {}
+        record ConnectingBackend(StartupPacket.StartupMessage startup) implements State {}
+        record Ready() implements State {}
+        record Closed() implements State {}
+    }
+
+    private final long id = IDS.incrementAndGet();
+    private final SessionServices services;
+    private Channel channel;
+    private State state = new State.AwaitingStartup();
+    private ScheduledFuture<?> startupTimeout;
+    private BackendConnection backend;
+    private BackendKeyData cancelKey;
+    /** Queries, Syncs and function calls sent whose ReadyForQuery has not come back yet. */
+    private int outstanding;
+    /** An Execute went out since the last ReadyForQuery (a client may run one and wait on Flush alone). */
+    private boolean executeSent;
+    private ReadyForQuery transactionStatus = ReadyForQuery.IDLE;
+    /** Close as soon as the session is idle outside a transaction (graceful shutdown). */
+    private boolean closeWhenIdle;
+
+    public ClientSession(SessionServices services) {
+        this.services = services;
+    }
+
+    // --- events from FrontendHandler ------------------------------------------------------------
+
+    void onActive(Channel channel) {
+        this.channel = channel;
+        if (!services.register(this)) {
+            closeWith(ErrorResponse.fatal("53300", "sorry, too many clients already"));
+            return;
+        }
+        if (services.isDraining()) {
+            closeWith(ErrorResponse.fatal("57P03", "the proxy is shutting down"));
+            return;
+        }
+        long millis = services.config().timeouts().startup().toMillis();
+        startupTimeout = channel.eventLoop().schedule(this::onStartupTimeout, millis, TimeUnit.MILLISECONDS);
+    }
+
+    void onRead(Object message) {
+        try {
+            switch (message) {
+                case Frame frame when state instanceof State.Ready -> {
+                    relayToBackend(frame);
+                    return;
+                }
+                case Frame frame -> onStartupFrame(frame);
+                case StartupPacket.SslRequest ssl -> onSslRequest();
+                case StartupPacket.GssEncRequest gss -> channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'));
+                case StartupPacket.CancelRequest cancel -> onCancelRequest(cancel);
+                case StartupPacket.StartupMessage startup -> onStartupMessage(startup);
+                case StartupDecoder.UnsupportedProtocol unsupported -> closeWith(ErrorResponse.fatal("0A000",
+                        "unsupported frontend protocol " + unsupported.majorVersion() + "." + unsupported.minorVersion()
+                                + ": bluegreen supports 3.0"));
+                default -> throw new ProtocolViolation("unexpected message " + message.getClass().getSimpleName());
+            }
+            ReferenceCountUtil.release(message);
+        } catch (ProtocolViolation e) {
+            ReferenceCountUtil.release(message);
+            closeWith(ErrorResponse.fatal("08P01", e.getMessage()));
+        }
+    }
+
+    void onReadComplete() {
+        if (state instanceof State.Ready && backend != null) {
+            backend.flush();
+        }
+    }
+
+    void onWritabilityChanged(boolean writable) {
+        if (backend != null && state instanceof State.Ready) {
+            backend.setAutoRead(writable);
+        }
+    }
+
+    void onUserEvent(Object event) {
+        if (event instanceof FrameDecoder.TruncatedStream truncated) {
+            closeWith(ErrorResponse.fatal("08P01", "incomplete message from client: the connection ended "
+                    + truncated.bufferedBytes() + " bytes into a message"));
+        } else if (event instanceof ChannelInputShutdownEvent) {
+            close();
+        }
+    }
+
+    void onException(Throwable cause) {
+        if (cause instanceof DecoderException && cause.getCause() instanceof ProtocolViolation violation) {
+            closeWith(ErrorResponse.fatal("08P01", violation.getMessage()));
+        } else if (cause instanceof IOException || cause instanceof DecoderException) {
+            log.debug("client connection error session={} cause={}", id, cause.toString());
+            close();
+        } else {
+            log.warn("unexpected error session={}", id, cause);
+            closeWith(ErrorResponse.fatal("XX000", "internal error in bluegreen"));
+        }
+    }
+
+    void onInactive() {
+        close();
+    }
+
+    // --- startup and client authentication ------------------------------------------------------
+
+    private void onSslRequest() {
+        if (!(state instanceof State.AwaitingStartup) || channel.pipeline().get(SslHandler.class) != null) {
+            throw new ProtocolViolation("unexpected SSLRequest");
+        }
+        if (services.clientTls().isEmpty()) {
+            channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'));
+            return;
+        }
+        // The answer must leave unencrypted, and the handshake start right after it: we are on the event
+        // loop, so the write reaches the socket's queue before the TLS handler joins the pipeline.
+        channel.writeAndFlush(channel.alloc().buffer(1).writeByte('S'));
+        channel.pipeline().addFirst("tls", services.clientTls().get().newHandler(channel.alloc()));
+    }
+
+    private void onCancelRequest(StartupPacket.CancelRequest request) {
+        services.cancelKeys().find(request.processId(), request.secretKey())
+                .ifPresent(session -> session.channel.eventLoop().execute(session::cancelRunningQuery));
+        close();
+    }
+
+    private void onStartupMessage(StartupPacket.StartupMessage startup) {
+        if (services.config().clientTls() != null && services.config().clientTls().required()
+                && channel.pipeline().get(SslHandler.class) == null) {
+            closeWith(ErrorResponse.fatal("28000", "bluegreen requires TLS: connect with sslmode=require"));
+            return;
+        }
+        String userName = startup.user();
+        if (userName == null || userName.isEmpty()) {
+            closeWith(ErrorResponse.fatal("28000", "no PostgreSQL user name specified in startup packet"));
+            return;
+        }
+        List<String> protocolOptions = startup.parameters().keySet().stream().filter(k -> k.startsWith("_pq_.")).toList();
+        if (startup.minorVersion() > 0 || !protocolOptions.isEmpty()) {
+            channel.write(new NegotiateProtocolVersion(0, protocolOptions).encode(channel.alloc()));
+        }
+        User user = services.user(userName).orElse(null);
+        if (user == null) {
+            if (services.config().users().isEmpty()) {
+                authenticated(startup);  // no users configured: trust, which config allows on loopback only
+            } else {
+                authenticationFailed(userName);
+            }
+            return;
+        }
+        switch (user.auth()) {
+            case TRUST -> authenticated(startup);
+            case MD5 -> {
+                byte[] salt = new byte[4];
+                services.random().nextBytes(salt);
+                state = new State.AwaitingPassword(startup, user, salt);
+                channel.writeAndFlush(new Authentication.Md5Password(salt).encode(channel.alloc()));
+            }
+            case SCRAM_SHA_256 -> {
+                state = new State.AwaitingSaslInitial(startup, user);
+                channel.writeAndFlush(new Authentication.Sasl(List.of(ScramClientExchange.MECHANISM)).encode(channel.alloc()));
+            }
+        }
+    }
+
+    private void onStartupFrame(Frame frame) {
+        if (frame.type() != PasswordMessage.TYPE
+                || !(state instanceof State.AwaitingPassword || state instanceof State.AwaitingSaslInitial
+                || state instanceof State.AwaitingSaslResponse)) {
+            throw new ProtocolViolation("unexpected message '" + (char) frame.type() + "' during startup");
+        }
+        try {
+            switch (state) {
+                case State.AwaitingPassword awaiting -> {
+                    String answer = PasswordMessage.decodePassword(frame);
+                    if (Md5.verify(awaiting.user().name(), awaiting.user().password().reveal(), awaiting.salt(), answer)) {
+                        authenticated(awaiting.startup());
+                    } else {
+                        authenticationFailed(awaiting.user().name());
+                    }
+                }
+                case State.AwaitingSaslInitial awaiting -> {
+                    PasswordMessage.SaslInitialResponse initial = PasswordMessage.SaslInitialResponse.decode(frame);
+                    if (!ScramClientExchange.MECHANISM.equals(initial.mechanism())) {
+                        closeWith(ErrorResponse.fatal("28000", "unsupported SASL mechanism \"" + initial.mechanism() + "\""));
+                        return;
+                    }
+                    ScramServerExchange exchange = new ScramServerExchange(
+                            services.scramVerifier(awaiting.user().name()), services.random());
+                    byte[] serverFirst = exchange.clientFirst(initial.data());
+                    state = new State.AwaitingSaslResponse(awaiting.startup(), awaiting.user(), exchange);
+                    channel.writeAndFlush(new Authentication.SaslContinue(serverFirst).encode(channel.alloc()));
+                }
+                case State.AwaitingSaslResponse awaiting -> {
+                    byte[] serverFinal = awaiting.exchange().clientFinal(PasswordMessage.decodeSaslResponse(frame));
+                    channel.write(new Authentication.SaslFinal(serverFinal).encode(channel.alloc()));
+                    authenticated(awaiting.startup());
+                }
+                default -> throw new IllegalStateException("unreachable: " + state);
+            }
+        } catch (ScramServerExchange.Failed e) {
+            String userName = switch (state) {
+                case State.AwaitingSaslInitial s -> s.user().name();
+                case State.AwaitingSaslResponse s -> s.user().name();
+                default -> "?";
+            };
+            authenticationFailed(userName);
+        }
+    }
+
+    private void authenticationFailed(String userName) {
+        log.info("client authentication failed session={} user={}", id, userName);
+        closeWith(ErrorResponse.fatal("28P01", "password authentication failed for user \"" + userName + "\""));
+    }
+
+    private void authenticated(StartupPacket.StartupMessage startup) {
+        channel.writeAndFlush(new Authentication.Ok().encode(channel.alloc()));
+        state = new State.ConnectingBackend(startup);
+        Cluster cluster = services.config().blue();
+        String backendUser = cluster.user() != null ? cluster.user() : startup.user();
+        Secret password = cluster.user() != null ? cluster.password()
+                : services.user(startup.user()).map(User::password).orElse(null);
+        Map<String, String> parameters = new LinkedHashMap<>();
+        parameters.put("user", backendUser);
+        parameters.put("database", cluster.backendDatabase(startup.database()));
+        startup.parameters().forEach((name, value) -> {
+            if (!name.startsWith("_pq_.")) {
+                parameters.putIfAbsent(name, value);
+            }
+        });
+        backend = BackendConnection.open(services, channel.eventLoop(), cluster, parameters,
+                password == null ? null : password.reveal(), this);
+    }
+
+    private void onStartupTimeout() {
+        if (!(state instanceof State.Ready) && !(state instanceof State.Closed)) {
+            log.info("startup timed out session={}", id);
+            closeWith(ErrorResponse.fatal("08P01", "startup did not complete within "
+                    + services.config().timeouts().startup().toMillis() + " ms"));
+        }
+    }
+
+    // --- backend events -------------------------------------------------------------------------
+
+    @Override
+    public void backendReady(BackendConnection ready, List<Frame> startupFrames, Frame readyForQuery) {
+        if (!(state instanceof State.ConnectingBackend)) {
+            startupFrames.forEach(Frame::release);
+            readyForQuery.release();
+            return;
+        }
+        for (Frame frame : startupFrames) {
+            channel.write(frame.content(), channel.voidPromise());
+        }
+        cancelKey = services.cancelKeys().mint(this);
+        channel.write(cancelKey.encode(channel.alloc()), channel.voidPromise());
+        transactionStatus = ReadyForQuery.decode(readyForQuery);
+        channel.writeAndFlush(readyForQuery.content(), channel.voidPromise());
+        state = new State.Ready();
+        if (startupTimeout != null) {
+            startupTimeout.cancel(false);
+        }
+        log.debug("session ready session={} cluster={}", id, ready.cluster().name());
+    }
+
+    @Override
+    public void backendStartupFailed(BackendConnection failed, ErrorResponse error) {
+        log.info("backend login failed session={} cluster={} sqlstate={} message={}",
+                id, failed.cluster().name(), error.sqlState(), error.message());
+        closeWith(error);
+    }
+
+    @Override
+    public void backendFrame(BackendConnection from, Frame frame) {
+        if (!(state instanceof State.Ready)) {
+            frame.release();
+            return;
+        }
+        boolean ready = frame.type() == ReadyForQuery.TYPE;
+        if (ready) {
+            transactionStatus = ReadyForQuery.decode(frame);
+            if (outstanding > 0) {
+                outstanding--;
+            }
+            executeSent = false;
+        }
+        channel.write(frame.content(), channel.voidPromise());
+        if (!channel.isWritable()) {
+            from.setAutoRead(false);
+        }
+        if (ready && closeWhenIdle && isIdle()) {
+            channel.flush();
+            terminate();
+        }
+    }
+
+    @Override
+    public void backendReadComplete(BackendConnection from) {
+        channel.flush();
+    }
+
+    @Override
+    public void backendWritabilityChanged(BackendConnection from, boolean writable) {
+        if (state instanceof State.Ready) {
+            channel.config().setAutoRead(writable);
+        }
+    }
+
+    @Override
+    public void backendLost(BackendConnection lost, String reason) {
+        log.warn("backend lost session={} cluster={} reason={}", id, lost.cluster().name(), reason);
+        closeWith(ErrorResponse.fatal("08006", reason));
+    }
+
+    // --- relay ----------------------------------------------------------------------------------
+
+    private void relayToBackend(Frame frame) {
+        switch (frame.type()) {
+            case 'X' -> {
+                frame.release();
+                close();
+                return;
+            }
+            case 'Q', 'S', 'F' -> outstanding++;
+            case 'E' -> executeSent = true;
+            default -> { }
+        }
+        backend.write(frame.content());
+        if (!backend.isWritable()) {
+            channel.config().setAutoRead(false);
+        }
+    }
+
+    private boolean isIdle() {
+        return outstanding == 0 && transactionStatus == ReadyForQuery.IDLE;
+    }
+
+    /** Forwards a cancel to the backend only while this session has a query running there. */
+    private void cancelRunningQuery() {
+        if (state instanceof State.Ready && (outstanding > 0 || executeSent)) {
+            log.debug("forwarding cancel session={}", id);
+            backend.cancel();
+        }
+    }
+
+    // --- shutdown -------------------------------------------------------------------------------
+
+    /** Closes now if idle, otherwise once the current transaction ends. Safe from any thread. */
+    void drain() {
+        channel.eventLoop().execute(() -> {
+            if (state instanceof State.Ready && !isIdle()) {
+                closeWhenIdle = true;
+            } else {
+                terminate();
+            }
+        });
+    }
+
+    /** Closes now, telling the client why. Safe from any thread. */
+    void terminate() {
+        channel.eventLoop().execute(() -> closeWith(
+                ErrorResponse.fatal("57P01", "terminating connection due to administrator command")));
+    }
+
+    private void closeWith(ErrorResponse error) {
+        if (state instanceof State.Closed) {
+            return;
+        }
+        state = new State.Closed();
+        if (channel.isActive()) {
+            channel.writeAndFlush(error.encode(channel.alloc())).addListener(ChannelFutureListener.CLOSE);
+        }
+        releaseResources();
+    }
+
+    private void close() {
+        if (!(state instanceof State.Closed)) {
+            state = new State.Closed();
+            channel.close();
+        }
+        releaseResources();
+    }
+
+    private void releaseResources() {
+        if (backend != null) {
+            backend.close();
+        }
+        if (startupTimeout != null) {
+            startupTimeout.cancel(false);
+        }
+        if (cancelKey != null) {
+            services.cancelKeys().release(cancelKey);
+            cancelKey = null;
+        }
+        services.unregister(this);
+    }
+
+    @Override
+    public String toString() {
+        return "session[" + id + "]";
+    }
+
+}

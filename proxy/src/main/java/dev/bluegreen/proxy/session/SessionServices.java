@@ -1,0 +1,108 @@
+package dev.bluegreen.proxy.session;
+
+import dev.bluegreen.config.BluegreenConfig;
+import dev.bluegreen.config.Cluster;
+import dev.bluegreen.config.User;
+import dev.bluegreen.proxy.auth.ScramVerifier;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.ssl.SslContext;
+import java.security.SecureRandom;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What every session shares, built once by the server: configuration, TLS contexts, derived SCRAM
+ * verifiers, cancel keys and the set of live sessions (for limits and graceful shutdown).
+ */
+public final class SessionServices {
+
+    private final BluegreenConfig config;
+    private final Transport transport;
+    private final ByteBufAllocator allocator;
+    private final SslContext clientTls;
+    private final Map<String, SslContext> clusterTls;
+    private final Map<String, ScramVerifier> scramVerifiers;
+    private final SecureRandom random;
+    private final CancelKeys cancelKeys;
+    private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
+    private volatile boolean draining;
+
+    public SessionServices(BluegreenConfig config, Transport transport, ByteBufAllocator allocator, SslContext clientTls,
+                           Map<String, SslContext> clusterTls, Map<String, ScramVerifier> scramVerifiers, SecureRandom random) {
+        this.config = config;
+        this.transport = transport;
+        this.allocator = allocator;
+        this.clientTls = clientTls;
+        this.clusterTls = Map.copyOf(clusterTls);
+        this.scramVerifiers = Map.copyOf(scramVerifiers);
+        this.random = random;
+        this.cancelKeys = new CancelKeys(random);
+    }
+
+    public BluegreenConfig config() {
+        return config;
+    }
+
+    Transport transport() {
+        return transport;
+    }
+
+    ByteBufAllocator allocator() {
+        return allocator;
+    }
+
+    Optional<SslContext> clientTls() {
+        return Optional.ofNullable(clientTls);
+    }
+
+    /** The TLS context for a cluster, absent when its mode is {@code disable}. */
+    Optional<SslContext> clusterTls(Cluster cluster) {
+        return Optional.ofNullable(clusterTls.get(cluster.name()));
+    }
+
+    Optional<User> user(String name) {
+        return config.user(name);
+    }
+
+    ScramVerifier scramVerifier(String user) {
+        return scramVerifiers.get(user);
+    }
+
+    SecureRandom random() {
+        return random;
+    }
+
+    CancelKeys cancelKeys() {
+        return cancelKeys;
+    }
+
+    boolean register(ClientSession session) {
+        sessions.add(session);
+        return sessions.size() <= config.limits().maxClientConnections();
+    }
+
+    void unregister(ClientSession session) {
+        sessions.remove(session);
+    }
+
+    public int sessionCount() {
+        return sessions.size();
+    }
+
+    boolean isDraining() {
+        return draining;
+    }
+
+    /** Asks every session to close once its current transaction ends; new sessions are refused. */
+    public void drain() {
+        draining = true;
+        sessions.forEach(ClientSession::drain);
+    }
+
+    /** Closes every session now, telling each client why. */
+    public void terminateAll() {
+        sessions.forEach(ClientSession::terminate);
+    }
+}
