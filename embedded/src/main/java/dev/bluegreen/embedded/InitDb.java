@@ -1,0 +1,67 @@
+package dev.bluegreen.embedded;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Creates a new cluster in an empty data directory with {@code initdb}.
+ *
+ * <p>Host connections get scram-sha-256 when the superuser has a password, trust otherwise. The
+ * password travels in a 0600 file owned by the server user and deleted right after, never on a
+ * command line where {@code ps} would show it.
+ */
+final class InitDb {
+
+    private InitDb() {
+    }
+
+    record Options(String superuser, String superuserPassword, boolean skipSync) {
+    }
+
+    static void run(Path binDir, Path dataDir, Path logFile, ServerUser user, Options options) throws IOException {
+        Path passwordFile = null;
+        try {
+            List<String> command = new ArrayList<>(List.of(
+                    binDir.resolve("initdb").toString(),
+                    "-D", dataDir.toString(),
+                    "-U", options.superuser(),
+                    "-E", "UTF8",
+                    "--locale=C",
+                    "--auth-local=trust",
+                    "--auth-host=" + (options.superuserPassword() == null ? "trust" : "scram-sha-256")));
+            if (options.superuserPassword() != null) {
+                // beside the data dir: initdb wants the data dir empty, and the server user can reach its parent
+                passwordFile = Files.createTempFile(dataDir.getParent(), ".initdb-pw-", "",
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                Files.writeString(passwordFile, options.superuserPassword() + "\n");
+                user.own(passwordFile);
+                command.add("--pwfile=" + passwordFile);
+            }
+            if (options.skipSync()) {
+                command.add("--no-sync"); // only for throwaway clusters: they run with fsync=off anyway
+            }
+            ProcessBuilder builder = new ProcessBuilder(user.wrap(command))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            Processes.serverEnvironment(builder.environment());
+            int exit = builder.start().waitFor();
+            if (exit != 0) {
+                throw new IOException("initdb failed with exit code " + exit + " for " + dataDir
+                        + "; last lines of " + logFile + ":\n" + LogTail.of(logFile));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while running initdb for " + dataDir, e);
+        } finally {
+            if (passwordFile != null) {
+                Files.deleteIfExists(passwordFile);
+            }
+        }
+    }
+}

@@ -1,0 +1,544 @@
+package dev.bluegreen.embedded;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.locks.LockSupport;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One real PostgreSQL server on 127.0.0.1, run from the zonky binaries as a child process we hold.
+ *
+ * <p>Lifecycle: {@link Builder#start()} installs the binaries, places the data directory (see
+ * {@link DataDirPlacement}), runs initdb unless the directory already holds a cluster, launches
+ * {@code postgres} and returns once it answers {@code SELECT 1}. {@link #stop()} is a fast shutdown.
+ * Invariant: while this object says it is running, the postmaster is registered with the JVM
+ * shutdown hook, so no server outlives the JVM that started it unless the JVM is killed.
+ */
+public final class PgCluster implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PgCluster.class);
+    private static final String HOST = "127.0.0.1";
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration RELOAD_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration POLL_INTERVAL = Duration.ofMillis(25);
+    private static final int PORT_ATTEMPTS = 5;
+
+    private final String name;
+    private final String version;
+    private final String superuser;
+    private final String superuserPassword;
+    private final Map<String, String> settings;
+    private final int requestedPort;
+    private final Path installDir;
+    private final Path dataDir;
+    private final Path logFile;
+    private final ServerUser user;
+
+    private volatile int port;
+    private volatile Postmaster postmaster; // null while stopped
+
+    private PgCluster(Builder builder, Path installDir, Path dataDir, ServerUser user) {
+        this.name = builder.name;
+        this.version = builder.version;
+        this.superuser = builder.superuser;
+        this.superuserPassword = builder.superuserPassword;
+        this.settings = Map.copyOf(builder.settings);
+        this.requestedPort = builder.port;
+        this.port = builder.port;
+        this.installDir = installDir;
+        this.dataDir = dataDir;
+        this.logFile = dataDir.resolveSibling(dataDir.getFileName() + ".log");
+        this.user = user;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String version() {
+        return version;
+    }
+
+    public int majorVersion() {
+        return majorOf(version);
+    }
+
+    public String host() {
+        return HOST;
+    }
+
+    /** The port the server listens on; the one it will listen on again after a restart. */
+    public int port() {
+        return port;
+    }
+
+    /** Where the data really lives: the requested directory, or its fallback (see the start log). */
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public Path binDir() {
+        return installDir.resolve("bin");
+    }
+
+    /** The server's stdout and stderr, beside the data directory so that wiping data keeps it. */
+    public Path logFile() {
+        return logFile;
+    }
+
+    public String superuser() {
+        return superuser;
+    }
+
+    /** Null when host connections are trusted. */
+    public String superuserPassword() {
+        return superuserPassword;
+    }
+
+    public String jdbcUrl(String database) {
+        return "jdbc:postgresql://" + HOST + ":" + port + "/" + database;
+    }
+
+    /** A new connection as the superuser; the caller closes it. */
+    public Connection connect(String database) throws SQLException {
+        Properties properties = new Properties();
+        properties.setProperty("user", superuser);
+        if (superuserPassword != null) {
+            properties.setProperty("password", superuserPassword);
+        }
+        properties.setProperty("connectTimeout", "10");
+        properties.setProperty("ApplicationName", "bluegreen-embedded");
+        return DriverManager.getConnection(jdbcUrl(database), properties);
+    }
+
+    /** Runs each statement in autocommit on one connection, stopping at the first failure. */
+    public void execute(String database, String... statements) {
+        Connection connection;
+        try {
+            connection = connect(database);
+        } catch (SQLException e) {
+            throw new UncheckedSqlException(null, e);
+        }
+        try (connection; Statement statement = connection.createStatement()) {
+            for (String sql : statements) {
+                try {
+                    statement.execute(sql);
+                } catch (SQLException e) {
+                    throw new UncheckedSqlException(sql, e);
+                }
+            }
+        } catch (SQLException closing) {
+            throw new UncheckedSqlException(null, closing);
+        }
+    }
+
+    /**
+     * Replaces pg_hba.conf with {@code lines}, behind two rules of ours that keep the superuser's
+     * own access working (see {@link HbaFile}), and reloads.
+     */
+    public void writeHba(List<String> lines) {
+        String superuserMethod = superuserPassword == null ? "trust" : "scram-sha-256";
+        Path hba = dataDir.resolve("pg_hba.conf");
+        try {
+            Files.write(hba, HbaFile.compose(superuser, superuserMethod, lines));
+            user.own(hba);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not write " + hba, e);
+        }
+        reload();
+        log.info("pg_hba.conf replaced cluster={} rules={}", name, lines.size());
+    }
+
+    /**
+     * Turns TLS on with the given PEM certificate and key, then proves it by connecting with
+     * sslmode=require: the server only logs a bad key on reload and carries on without TLS.
+     */
+    public void enableSsl(Path certPem, Path keyPem) {
+        try {
+            Path cert = dataDir.resolve("server.crt");
+            Path key = dataDir.resolve("server.key");
+            Files.copy(certPem, cert, StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(keyPem, key, StandardCopyOption.REPLACE_EXISTING);
+            Files.setPosixFilePermissions(cert, PosixFilePermissions.fromString("rw-r--r--"));
+            // postgres refuses a key that its group or others can read
+            Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+            user.own(cert);
+            user.own(key);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not install TLS files into " + dataDir, e);
+        }
+        // ALTER SYSTEM lands in postgresql.auto.conf, so TLS stays on across restarts
+        execute("postgres",
+                "ALTER SYSTEM SET ssl_cert_file = 'server.crt'",
+                "ALTER SYSTEM SET ssl_key_file = 'server.key'",
+                "ALTER SYSTEM SET ssl = on");
+        reload();
+        requireTls();
+        log.info("ssl enabled cluster={}", name);
+    }
+
+    private void requireTls() {
+        Properties properties = new Properties();
+        properties.setProperty("user", superuser);
+        if (superuserPassword != null) {
+            properties.setProperty("password", superuserPassword);
+        }
+        properties.setProperty("sslmode", "require");
+        try (Connection connection = DriverManager.getConnection(jdbcUrl("postgres"), properties);
+             Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
+            if (!rs.next() || !rs.getBoolean(1)) {
+                throw new IllegalStateException("cluster " + name + " accepted a connection without TLS");
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cluster " + name + " refused TLS after enableSsl; last lines of "
+                    + logFile + ":\n" + LogTail.of(logFile), e);
+        }
+    }
+
+    /**
+     * Makes the server re-read its configuration and returns once new connections see it.
+     * pg_reload_conf() only sends a signal; waiting for a new backend to report a newer
+     * pg_conf_load_time() (inherited from the postmaster, which reloads pg_hba.conf in the same
+     * step) closes the race where the next connection is still judged by the old rules.
+     */
+    public void reload() {
+        try {
+            OffsetDateTime before = confLoadTime();
+            try (Connection connection = connect("postgres"); Statement statement = connection.createStatement()) {
+                statement.execute("SELECT pg_reload_conf()");
+            }
+            long deadline = System.nanoTime() + RELOAD_TIMEOUT.toNanos();
+            while (!confLoadTime().isAfter(before)) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("cluster " + name + " did not reload its configuration within "
+                            + RELOAD_TIMEOUT + " (an error in postgresql.conf?); last lines of " + logFile + ":\n"
+                            + LogTail.of(logFile));
+                }
+                LockSupport.parkNanos(POLL_INTERVAL.toNanos());
+            }
+        } catch (SQLException e) {
+            throw new UncheckedSqlException("SELECT pg_reload_conf()", e);
+        }
+    }
+
+    private OffsetDateTime confLoadTime() throws SQLException {
+        try (Connection connection = connect("postgres");
+             Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT pg_conf_load_time()")) {
+            rs.next();
+            return rs.getObject(1, OffsetDateTime.class);
+        }
+    }
+
+    /** Stops and starts again on the same port and data. */
+    public synchronized void restart() {
+        stop();
+        try {
+            launch();
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not restart cluster " + name, e);
+        }
+    }
+
+    /** Fast shutdown (SIGINT), escalating to SIGQUIT and SIGKILL; a no-op when stopped. */
+    public synchronized void stop() {
+        Postmaster running = postmaster;
+        if (running == null) {
+            return;
+        }
+        running.stop(name);
+        postmaster = null;
+        RunningClusters.remove(this);
+        log.info("cluster stopped cluster={} pid={}", name, running.pid());
+    }
+
+    public boolean isRunning() {
+        Postmaster running = postmaster;
+        return running != null && running.isAlive();
+    }
+
+    /** The postmaster's pid, -1 when stopped. */
+    public long pid() {
+        Postmaster running = postmaster;
+        return running == null ? -1 : running.pid();
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    @Override
+    public String toString() {
+        return "PgCluster[" + name + " " + version + " " + HOST + ":" + port + " " + dataDir + "]";
+    }
+
+    // ---- starting ---------------------------------------------------------------------------
+
+    private static PgCluster start(Builder builder) throws IOException {
+        Path installDir = PostgresBinaries.install(builder.version);
+        ServerUser user = ServerUser.current();
+        Path requested = builder.dataDir.toAbsolutePath().normalize();
+        Optional<Path> blocking = DataDirPlacement.firstBlockingAncestor(requested, user);
+        Path dataDir = blocking.isPresent() ? DataDirPlacement.fallbackFor(requested) : requested;
+        if (blocking.isPresent()) {
+            log.info("cluster data relocated cluster={} requested={} actual={} reason=\"{} cannot traverse {}\"",
+                    builder.name, requested, dataDir, user, blocking.get());
+        }
+        PgCluster cluster = new PgCluster(builder, installDir, dataDir, user);
+        cluster.prepareDataDir(builder.wipeDataDir);
+        cluster.initIfNeeded();
+        cluster.launch();
+        return cluster;
+    }
+
+    private void prepareDataDir(boolean wipe) throws IOException {
+        Dirs.createOpen(dataDir.getParent());
+        if (Files.isDirectory(dataDir)) {
+            Postmaster.clearLeftover(dataDir, name);
+        }
+        if (wipe) {
+            Dirs.deleteTree(dataDir);
+            Files.deleteIfExists(logFile);
+        }
+        if (!Files.isDirectory(dataDir)) {
+            Files.createDirectory(dataDir);
+        }
+        // postgres insists on 0700 (or 0750) and on owning every file in its data directory
+        Files.setPosixFilePermissions(dataDir, Dirs.PRIVATE);
+        if (user.isSeparateUser()) {
+            ownTree(dataDir);
+        }
+    }
+
+    /** Hands a tree over to the server user; cheap when it already owns the top, the common case. */
+    private void ownTree(Path root) throws IOException {
+        ServerUser.Unprivileged target = (ServerUser.Unprivileged) user;
+        if ((Integer) Files.getAttribute(root, "unix:uid") == target.uid()) {
+            return;
+        }
+        try (var paths = Files.walk(root)) {
+            for (Path path : (Iterable<Path>) paths::iterator) {
+                user.own(path);
+            }
+        }
+    }
+
+    private void initIfNeeded() throws IOException {
+        Path pgVersion = dataDir.resolve("PG_VERSION");
+        if (Files.exists(pgVersion)) {
+            int existing = Integer.parseInt(Files.readString(pgVersion).strip());
+            if (existing != majorVersion()) {
+                throw new IOException(dataDir + " holds a PostgreSQL " + existing + " cluster; version " + version
+                        + " cannot start it (wipe it or use a " + existing + ".x version)");
+            }
+            log.info("reusing cluster data cluster={} data_dir={}", name, dataDir);
+            return;
+        }
+        long started = System.nanoTime();
+        boolean throwaway = "off".equals(settings.get("fsync"));
+        InitDb.run(binDir(), dataDir, logFile, user, new InitDb.Options(superuser, superuserPassword, throwaway));
+        log.info("cluster initialised cluster={} version={} data_dir={} took_ms={}",
+                name, version, dataDir, Duration.ofNanos(System.nanoTime() - started).toMillis());
+    }
+
+    /**
+     * Starts the postmaster and waits until it answers. A port picked by us can be taken by
+     * someone else between the pick and the bind, so an automatic port gets a few tries.
+     */
+    private void launch() throws IOException {
+        int candidate = port != 0 ? port : freePort();
+        for (int attempt = 1; ; attempt++) {
+            long logOffset = Files.exists(logFile) ? Files.size(logFile) : 0;
+            long started = System.nanoTime();
+            port = candidate; // connect() and jdbcUrl() read it while we wait for readiness
+            Postmaster launched = spawn(candidate);
+            if (awaitReady(launched)) {
+                postmaster = launched;
+                RunningClusters.add(this);
+                log.info("cluster started cluster={} version={} port={} pid={} data_dir={} took_ms={}",
+                        name, version, port, launched.pid(), dataDir,
+                        Duration.ofNanos(System.nanoTime() - started).toMillis());
+                return;
+            }
+            boolean portTaken = LogTail.since(logFile, logOffset).contains("could not bind");
+            if (portTaken && requestedPort == 0 && attempt < PORT_ATTEMPTS) {
+                log.info("port taken, trying another cluster={} port={}", name, candidate);
+                candidate = freePort();
+                continue;
+            }
+            throw new IOException("cluster " + name + " (postgres " + version + ") exited during startup on port "
+                    + candidate + "; last lines of " + logFile + ":\n" + LogTail.of(logFile));
+        }
+    }
+
+    private Postmaster spawn(int onPort) throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+                binDir().resolve("postgres").toString(),
+                "-D", dataDir.toString(),
+                "-p", Integer.toString(onPort),
+                "-c", "listen_addresses=" + HOST,
+                "-c", "unix_socket_directories="));
+        settings.forEach((key, value) -> {
+            command.add("-c");
+            command.add(key + "=" + value);
+        });
+        ProcessBuilder builder = new ProcessBuilder(user.wrap(command))
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        Processes.serverEnvironment(builder.environment());
+        // setpriv execs postgres, so the child's pid is the postmaster's
+        return new Postmaster(builder.start().toHandle());
+    }
+
+    /** True once the server answers SELECT 1; false if it exits first; throws after the timeout. */
+    private boolean awaitReady(Postmaster launched) throws IOException {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        SQLException last = null;
+        while (System.nanoTime() < deadline) {
+            if (!launched.isAlive()) {
+                return false;
+            }
+            try (Connection connection = connect("postgres");
+                 Statement statement = connection.createStatement()) {
+                statement.execute("SELECT 1");
+                return true;
+            } catch (SQLException e) {
+                last = e;
+            }
+            if (launched.awaitExit(POLL_INTERVAL)) {
+                return false;
+            }
+        }
+        launched.stop(name);
+        throw new IOException("cluster " + name + " did not accept connections within " + READY_TIMEOUT
+                + " (last error: " + (last == null ? "none" : last.getMessage()) + "); last lines of " + logFile
+                + ":\n" + LogTail.of(logFile), last);
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
+            return socket.getLocalPort();
+        }
+    }
+
+    static int majorOf(String version) {
+        return Integer.parseInt(version.split("\\.")[0]);
+    }
+
+    /** Collects the settings of one cluster; {@link #start()} does the work. */
+    public static final class Builder {
+
+        private String name = "pg";
+        private String version = "16.9.0";
+        private Path dataDir;
+        private int port;
+        private String superuser = "postgres";
+        private String superuserPassword;
+        private final Map<String, String> settings = new LinkedHashMap<>();
+        private boolean wipeDataDir;
+
+        private Builder() {
+        }
+
+        /** Names the cluster in logs ("blue", "green"); default "pg". */
+        public Builder name(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /** A zonky binaries version such as 16.9.0, 17.5.0 or 18.1.0; default 16.9.0. */
+        public Builder version(String version) {
+            if (!version.matches("\\d+\\.\\d+\\.\\d+")) {
+                throw new IllegalArgumentException("version must look like 16.9.0, not " + version);
+            }
+            this.version = version;
+            return this;
+        }
+
+        /** Required. Created if missing; a cluster already in it is reused. */
+        public Builder dataDir(Path dir) {
+            this.dataDir = Objects.requireNonNull(dir, "dataDir");
+            return this;
+        }
+
+        /** 0 (the default) picks a free port. */
+        public Builder port(int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port out of range: " + port);
+            }
+            this.port = port;
+            return this;
+        }
+
+        public Builder superuser(String name) {
+            this.superuser = Objects.requireNonNull(name, "superuser");
+            return this;
+        }
+
+        /** Null (the default) trusts host connections; otherwise scram-sha-256 with this password. */
+        public Builder superuserPassword(String password) {
+            this.superuserPassword = password;
+            return this;
+        }
+
+        /** An extra {@code -c key=value}; a later call for the same key wins. */
+        public Builder setting(String key, String value) {
+            settings.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        /** Trades durability for speed, and allows the connection count a proxy test suite needs. */
+        public Builder forTests() {
+            return setting("fsync", "off")
+                    .setting("synchronous_commit", "off")
+                    .setting("full_page_writes", "off")
+                    .setting("max_connections", "300");
+        }
+
+        /**
+         * Deletes whatever the data directory holds, and the log beside it, before starting: at
+         * the real location (after any fallback), once a leftover server on it has been stopped.
+         */
+        public Builder wipeDataDir() {
+            this.wipeDataDir = true;
+            return this;
+        }
+
+        public PgCluster start() throws IOException {
+            if (dataDir == null) {
+                throw new IllegalStateException("dataDir is required");
+            }
+            return PgCluster.start(this);
+        }
+    }
+}
