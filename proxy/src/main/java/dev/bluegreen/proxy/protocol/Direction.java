@@ -8,7 +8,7 @@ public enum Direction {
     /** Client to server. */
     FRONTEND("BCcDdEFfHPpQSX"),
     /** Server to client. */
-    BACKEND("123ACcDdEGHIKNnRSstVvWZ");
+    BACKEND("123ACcDdEGHIKNnRSsTtVvWZ");
 
     private final boolean[] known = new boolean[256];
 

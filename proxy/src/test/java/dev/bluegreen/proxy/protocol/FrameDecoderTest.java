@@ -1,0 +1,126 @@
+package dev.bluegreen.proxy.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.DecoderException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class FrameDecoderTest {
+
+    private static ByteBuf query(String sql) {
+        ByteBuf out = Unpooled.buffer();
+        int at = Wire.beginMessage(out, 'Q');
+        Wire.writeCString(out, sql);
+        return Wire.endMessage(out, at);
+    }
+
+    @Test
+    void aFrameSplitAcrossReadsComesOutWholeAndUncopied() {
+        EmbeddedChannel channel = new EmbeddedChannel(new FrameDecoder(Direction.FRONTEND, 1024));
+        ByteBuf wire = query("select 1");
+        int length = wire.readableBytes();
+
+        assertThat(channel.writeInbound(wire.retainedSlice(0, 3))).isFalse();
+        assertThat(channel.writeInbound(wire.retainedSlice(3, length - 3))).isTrue();
+        wire.release();
+
+        Frame frame = channel.readInbound();
+        assertThat((char) frame.type()).isEqualTo('Q');
+        assertThat(frame.content().readableBytes()).isEqualTo(length);
+        assertThat(frame.body().toString(StandardCharsets.UTF_8)).isEqualTo("select 1\0");
+        frame.release();
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void severalFramesInOneReadAllComeOut() {
+        EmbeddedChannel channel = new EmbeddedChannel(new FrameDecoder(Direction.FRONTEND, 1024));
+        ByteBuf both = Unpooled.wrappedBuffer(query("a"), query("b"), Unpooled.wrappedBuffer(new byte[] {'S', 0, 0, 0, 4}));
+
+        channel.writeInbound(both);
+
+        List<Character> types = new ArrayList<>();
+        Frame frame;
+        while ((frame = channel.readInbound()) != null) {
+            types.add((char) frame.type());
+            frame.release();
+        }
+        assertThat(types).containsExactly('Q', 'Q', 'S');
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void aLengthOverTheLimitIsRejectedBeforeTheBodyArrives() {
+        EmbeddedChannel channel = new EmbeddedChannel(new FrameDecoder(Direction.FRONTEND, 1024));
+        ByteBuf header = Unpooled.buffer().writeByte('Q').writeInt(1_000_000);
+
+        assertThatThrownBy(() -> channel.writeInbound(header))
+                .isInstanceOf(DecoderException.class)
+                .hasCauseInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("exceeds the limit of 1024 bytes");
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void anUnknownMessageTypeIsRejected() {
+        EmbeddedChannel channel = new EmbeddedChannel(new FrameDecoder(Direction.FRONTEND, 1024));
+
+        assertThatThrownBy(() -> channel.writeInbound(Unpooled.buffer().writeByte('!').writeInt(4)))
+                .hasCauseInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("unknown message type 0x21");
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void typesAreCheckedPerDirection() {
+        // 'T' is RowDescription from a server, but no client message
+        EmbeddedChannel frontend = new EmbeddedChannel(new FrameDecoder(Direction.FRONTEND, 1024));
+        EmbeddedChannel backend = new EmbeddedChannel(new FrameDecoder(Direction.BACKEND, 1024));
+
+        assertThatThrownBy(() -> frontend.writeInbound(Unpooled.buffer().writeByte('T').writeInt(6).writeShort(0)))
+                .hasCauseInstanceOf(ProtocolViolation.class);
+        assertThat(backend.writeInbound(Unpooled.buffer().writeByte('T').writeInt(6).writeShort(0))).isTrue();
+
+        ((Frame) backend.readInbound()).release();
+        assertFalse(frontend.finish());
+        assertFalse(backend.finish());
+    }
+
+    @Test
+    void aLengthBelowFourIsRejected() {
+        EmbeddedChannel channel = new EmbeddedChannel(new FrameDecoder(Direction.FRONTEND, 1024));
+
+        assertThatThrownBy(() -> channel.writeInbound(Unpooled.buffer().writeByte('Q').writeInt(3)))
+                .hasCauseInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("invalid message length 3");
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void aStreamEndingInsideAFrameIsReportedNotDropped() {
+        List<Object> events = new ArrayList<>();
+        EmbeddedChannel channel = new EmbeddedChannel(new FrameDecoder(Direction.FRONTEND, 1024),
+                new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                        events.add(evt);
+                    }
+                });
+        channel.writeInbound(Unpooled.buffer().writeByte('Q').writeInt(100).writeBytes(new byte[10]));
+
+        channel.close();
+
+        assertThat(events).containsExactly(new FrameDecoder.TruncatedStream(15));
+        assertFalse(channel.finish());
+    }
+}

@@ -1,0 +1,97 @@
+package dev.bluegreen.proxy.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import java.util.List;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/** Exact bytes for the messages the proxy writes itself. */
+class MessageEncodingTest {
+
+    private static final UnpooledByteBufAllocator ALLOC = UnpooledByteBufAllocator.DEFAULT;
+
+    private static String hex(ByteBuf buf) {
+        try {
+            return ByteBufUtil.hexDump(buf);
+        } finally {
+            buf.release();
+        }
+    }
+
+    private static Frame frameOf(ByteBuf wire) {
+        return new Frame(wire.getByte(0), wire);
+    }
+
+    @Test
+    void authenticationOkIsTheFixedNineBytes() {
+        assertThat(hex(new Authentication.Ok().encode(ALLOC))).isEqualTo("520000000800000000");
+    }
+
+    @Test
+    void md5RequestCarriesTheSalt() {
+        assertThat(hex(new Authentication.Md5Password(new byte[] {1, 2, 3, 4}).encode(ALLOC)))
+                .isEqualTo("52" + "0000000c" + "00000005" + "01020304");
+    }
+
+    @Test
+    void saslRequestListsMechanismsAndEndsWithAnEmptyOne() {
+        assertThat(hex(new Authentication.Sasl(List.of("SCRAM-SHA-256")).encode(ALLOC)))
+                .isEqualTo("52" + "00000017" + "0000000a" + ByteBufUtil.hexDump("SCRAM-SHA-256".getBytes()) + "00" + "00");
+    }
+
+    @Test
+    void readyForQueryIdle() {
+        assertThat(hex(ReadyForQuery.IDLE.encode(ALLOC))).isEqualTo("5a0000000549");
+    }
+
+    @Test
+    void backendKeyDataIsProcessIdThenSecret() {
+        assertThat(hex(new BackendKeyData(7, new byte[] {9, 9, 9, 9}).encode(ALLOC))).isEqualTo("4b0000000c0000000709090909");
+    }
+
+    @Test
+    void negotiateProtocolVersionListsUnrecognisedOptions() {
+        assertThat(hex(new NegotiateProtocolVersion(0, List.of("_pq_.x")).encode(ALLOC)))
+                .isEqualTo("76" + "00000013" + "00000000" + "00000001" + ByteBufUtil.hexDump("_pq_.x".getBytes()) + "00");
+    }
+
+    @Test
+    void errorResponseRoundTripsWithItsSqlState() {
+        ErrorResponse error = ErrorResponse.fatal("08P01", "bad message");
+
+        Frame frame = frameOf(error.encode(ALLOC));
+        ErrorResponse decoded = ErrorResponse.decode(frame);
+        frame.release();
+
+        assertThat(decoded.sqlState()).isEqualTo("08P01");
+        assertThat(decoded.severity()).isEqualTo("FATAL");
+        assertThat(decoded.message()).isEqualTo("bad message");
+    }
+
+    @Test
+    void authenticationRequestsDecodeToTheirTypes() {
+        Function<ByteBuf, Authentication> decode = wire -> {
+            Frame frame = frameOf(wire);
+            try {
+                return Authentication.decode(frame);
+            } finally {
+                frame.release();
+            }
+        };
+        assertThat(decode.apply(new Authentication.Ok().encode(ALLOC))).isInstanceOf(Authentication.Ok.class);
+        assertThat(decode.apply(new Authentication.Sasl(List.of("SCRAM-SHA-256", "SCRAM-SHA-256-PLUS")).encode(ALLOC)))
+                .isEqualTo(new Authentication.Sasl(List.of("SCRAM-SHA-256", "SCRAM-SHA-256-PLUS")));
+        assertThat(((Authentication.Md5Password) decode.apply(new Authentication.Md5Password(new byte[] {5, 6, 7, 8}).encode(ALLOC))).salt())
+                .containsExactly(5, 6, 7, 8);
+    }
+
+    @Test
+    void startupMessageEncodesProtocolThreeZeroAndParameters() {
+        ByteBuf wire = StartupPacket.StartupMessage.encode(ALLOC, new java.util.LinkedHashMap<>(java.util.Map.of("user", "u")));
+        assertThat(hex(wire)).isEqualTo("00000010" + "00030000" + "7573657200" + "7500" + "00");
+    }
+}
