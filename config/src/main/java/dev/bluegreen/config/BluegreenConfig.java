@@ -1,0 +1,55 @@
+package dev.bluegreen.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A complete, validated proxy configuration, as {@link ConfigLoader#load} returns it. Immutable;
+ * {@code toString} shows no secret.
+ *
+ * @param listen the SQL listener
+ * @param blue today's cluster; null only in embedded mode before the embedded clusters are known
+ * @param green the migration target; null when not configured
+ * @param admin the admin HTTP API listener
+ * @param users who may log in to the proxy; empty means trust on a loopback listener (a
+ *     non-loopback listener without users is rejected when loading)
+ * @param clientTls TLS offered to clients; null for none
+ * @param stateDir where the file state store and other local state live
+ */
+public record BluegreenConfig(
+    HostPort listen,
+    Cluster blue,
+    Cluster green,
+    HostPort admin,
+    List<User> users,
+    ClientTls clientTls,
+    Limits limits,
+    Timeouts timeouts,
+    Path stateDir) {
+
+  public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6432);
+  public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9432);
+  public static final Path DEFAULT_STATE_DIR = Path.of("./.bluegreen");
+
+  public BluegreenConfig {
+    Objects.requireNonNull(listen, "listen");
+    Objects.requireNonNull(admin, "admin");
+    Objects.requireNonNull(limits, "limits");
+    Objects.requireNonNull(timeouts, "timeouts");
+    Objects.requireNonNull(stateDir, "stateDir");
+    users = users == null ? List.of() : List.copyOf(users);
+  }
+
+  /** The configured user with this name, if any (names are case-sensitive, as in Postgres). */
+  public Optional<User> user(String name) {
+    return users.stream().filter(u -> u.name().equals(name)).findFirst();
+  }
+
+  /** The same configuration with other clusters; embedded mode uses it once its clusters run. */
+  public BluegreenConfig withClusters(Cluster blue, Cluster green) {
+    return new BluegreenConfig(
+        listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir);
+  }
+}
