@@ -75,11 +75,11 @@ public final class ConfigLoader {
     HostPort listen = listener(top, "listen", overrides.listen(), "--listen", BluegreenConfig.DEFAULT_LISTEN, problems);
     HostPort admin = admin(top, overrides.admin(), problems);
     Path stateDir = stateDir(top, overrides.stateDir(), problems);
-    Cluster[] clusters = clusters(top, overrides, embedded, problems);
+    Clusters clusters = clusters(top, overrides, embedded, problems);
     List<User> users = users(top, problems);
     ClientTls clientTls = top.mapping("client_tls").map(m -> clientTls(m, problems)).orElse(null);
-    Limits limits = top.mapping("limits").map(this::limits).orElse(Limits.defaults());
-    Timeouts timeouts = top.mapping("timeouts").map(this::timeouts).orElse(Timeouts.defaults());
+    Limits limits = top.mapping("limits").map(ConfigLoader::limits).orElse(Limits.defaults());
+    Timeouts timeouts = top.mapping("timeouts").map(ConfigLoader::timeouts).orElse(Timeouts.defaults());
     top.finish();
 
     // Judged on what the file lists, so that one bad user entry does not add this problem too.
@@ -88,8 +88,8 @@ public final class ConfigLoader {
       problems.add("listen", "a non-loopback listener (" + listen
           + ") needs client authentication; configure users");
     }
-    Cluster blue = clusters[0];
-    Cluster green = clusters[1];
+    Cluster blue = clusters.blue();
+    Cluster green = clusters.green();
     if (blue != null && green != null && sameEndpoint(blue, green)) {
       problems.add(greenPath(overrides), "is the same endpoint and database as blue ("
           + blue.endpoint() + "); dual-write would apply every write twice to one database");
@@ -100,6 +100,9 @@ public final class ConfigLoader {
 
   /** The document's top-level mapping; a syntax error is the one problem reported. */
   private static ObjectNode parse(Path file) throws ConfigException {
+    if (Files.isDirectory(file)) {
+      throw new ConfigException("--config", file + ": is a directory");
+    }
     JsonNode root;
     try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       root = YAML.readTree(in);
@@ -205,8 +208,10 @@ public final class ConfigLoader {
     return dir;
   }
 
-  /** {blue, green}, either null when absent or invalid. */
-  private Cluster[] clusters(Mapping top, Overrides overrides, boolean embedded, Problems problems) {
+  /** Either cluster is null when absent or invalid. */
+  private record Clusters(Cluster blue, Cluster green) {}
+
+  private static Clusters clusters(Mapping top, Overrides overrides, boolean embedded, Problems problems) {
     Optional<Mapping> clusters = top.mapping("clusters");
     Cluster blue = cluster("blue", clusters, overrides.blueUrl(), "--blue", problems);
     Cluster green = cluster("green", clusters, overrides.greenUrl(), "--green", problems);
@@ -215,10 +220,10 @@ public final class ConfigLoader {
     if (!blueGiven && !embedded) {
       problems.add("clusters.blue", "required (or pass --blue, or use --embedded)");
     }
-    return new Cluster[] {blue, green};
+    return new Clusters(blue, green);
   }
 
-  private Cluster cluster(
+  private static Cluster cluster(
       String name, Optional<Mapping> clusters, String flagUrl, String flag, Problems problems) {
     if (flagUrl != null) {
       clusters.ifPresent(c -> c.skip(name));
@@ -337,7 +342,7 @@ public final class ConfigLoader {
     return new ClientTls(cert.get(), key.get(), required);
   }
 
-  private Limits limits(Mapping m) {
+  private static Limits limits(Mapping m) {
     Limits d = Limits.defaults();
     Limits limits = new Limits(
         m.integer("max_client_connections", 1, Integer.MAX_VALUE).orElse(d.maxClientConnections()),
@@ -348,7 +353,7 @@ public final class ConfigLoader {
     return limits;
   }
 
-  private Timeouts timeouts(Mapping m) {
+  private static Timeouts timeouts(Mapping m) {
     Timeouts d = Timeouts.defaults();
     Timeouts timeouts = new Timeouts(
         positive(m, "startup").orElse(d.startup()),
