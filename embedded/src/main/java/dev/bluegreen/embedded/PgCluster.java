@@ -375,6 +375,7 @@ public final class PgCluster implements AutoCloseable {
      * someone else between the pick and the bind, so an automatic port gets a few tries.
      */
     private void launch() throws IOException {
+        SettingsFile.write(dataDir, settings, user);
         int candidate = port != 0 ? port : freePort();
         for (int attempt = 1; ; attempt++) {
             long logOffset = Files.exists(logFile) ? Files.size(logFile) : 0;
