@@ -1,0 +1,226 @@
+package dev.bluegreen.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bluegreen.config.Limits;
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * DESIGN §9: bad input gets a clear error and a closed connection, and every other session keeps
+ * working. A pgjdbc session opened before the first test is checked after each one.
+ */
+@ExtendWith(BlueGreenClusters.class)
+class BadInputIT {
+
+    private static PgCluster blue;
+    private static TestProxy proxy;
+    private static Connection bystander;
+
+    @BeforeAll
+    static void start(TestClusters clusters) throws Exception {
+        blue = clusters.blue();
+        proxy = TestProxy.in(blue).startupTimeout(Duration.ofMillis(500))
+                .limits(new Limits(1000, 1024 * 1024, Limits.DEFAULT_MAX_STARTUP_PACKET_BYTES)).start();
+        bystander = proxy.connect(blue.superuser());
+    }
+
+    @AfterEach
+    void otherSessionsKeepWorking() throws SQLException {
+        try (Statement s = bystander.createStatement(); ResultSet rs = s.executeQuery("select 7")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isEqualTo(7);
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        bystander.close();
+        proxy.close();
+    }
+
+    private static void assertErrorThenClosed(RawClient client, String sqlState, String messagePart) throws IOException {
+        RawClient.Message message = client.read();
+        assertThat(message.type()).isEqualTo('E');
+        assertThat(message.sqlState()).isEqualTo(sqlState);
+        assertThat(message.fields().get('M')).contains(messagePart);
+        assertThat(client.isClosedByPeer()).isTrue();
+    }
+
+    @Test
+    void garbageInsteadOfAStartupPacketIsRefused() throws Exception {
+        try (RawClient client = new RawClient(proxy.port())) {
+            client.send("GET / HTTP/1.1\r\nHost: proxy\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+
+            assertErrorThenClosed(client, "08P01", "invalid startup packet length");
+        }
+    }
+
+    @Test
+    void aStartupPacketOverTenKibibytesIsRefused() throws Exception {
+        char[] big = new char[11 * 1024];
+        Arrays.fill(big, 'a');
+        try (RawClient client = new RawClient(proxy.port())) {
+            client.startup(Map.of("user", blue.superuser(), "application_name", new String(big)));
+
+            assertErrorThenClosed(client, "08P01", "invalid startup packet length");
+        }
+    }
+
+    @Test
+    void aMessageLengthOverTheLimitIsRefusedBeforeItsBodyArrives() throws Exception {
+        try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            client.send(ByteBuffer.allocate(5).put((byte) 'Q').putInt(300 * 1024 * 1024).array());
+
+            assertErrorThenClosed(client, "08P01", "exceeds the limit");
+        }
+    }
+
+    @Test
+    void aTruncatedMessageFollowedByAClosedSocketIsReportedAndTheBackendReleased() throws Exception {
+        try (RawClient client = new RawClient(proxy.port())) {
+            client.startup(Map.of("user", blue.superuser(), "database", "postgres", "application_name", "truncator"));
+            client.readUntil('Z');
+            client.send(ByteBuffer.allocate(15).put((byte) 'Q').putInt(100).put(new byte[10]).array());
+
+            client.shutdownOutput();
+
+            assertErrorThenClosed(client, "08P01", "incomplete message");
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> sessionsOnBlue("truncator") == 0);
+    }
+
+    @Test
+    void anUnknownMessageTypeIsRefused() throws Exception {
+        try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            client.send(RawClient.message('!', new byte[3]));
+
+            assertErrorThenClosed(client, "08P01", "unknown message type 0x21");
+        }
+    }
+
+    @Test
+    void bytesSentAfterAnSslRequestBeforeItsAnswerAreRefused() throws Exception {
+        byte[] ssl = ByteBuffer.allocate(8).putInt(8).putInt(80877103).array();
+        byte[] smuggled = RawClient.startupPacket(3 << 16, Map.of("user", blue.superuser()));
+        byte[] both = ByteBuffer.allocate(ssl.length + smuggled.length).put(ssl).put(smuggled).array();
+        try (RawClient client = new RawClient(proxy.port())) {
+            client.send(both);
+
+            assertErrorThenClosed(client, "08P01", "unencrypted data after SSL request");
+        }
+    }
+
+    @Test
+    void aClientSilentDuringStartupIsTimedOut() throws Exception {
+        try (RawClient client = new RawClient(proxy.port())) {
+            // say nothing at all
+
+            assertErrorThenClosed(client, "08P01", "startup did not complete within 500 ms");
+        }
+    }
+
+    @Test
+    void anUnsupportedProtocolVersionIsRefused() throws Exception {
+        try (RawClient client = new RawClient(proxy.port())) {
+            client.send(RawClient.startupPacket(4 << 16, Map.of("user", blue.superuser())));
+
+            assertErrorThenClosed(client, "0A000", "unsupported frontend protocol 4.0");
+        }
+    }
+
+    @Test
+    void protocolThreeTwoIsNegotiatedDownToThreeZero() throws Exception {
+        try (RawClient client = new RawClient(proxy.port())) {
+            client.send(RawClient.startupPacket((3 << 16) | 2,
+                    Map.of("user", blue.superuser(), "database", "postgres", "_pq_.future_feature", "on")));
+
+            RawClient.Message negotiate = client.read();
+            assertThat(negotiate.type()).isEqualTo('v');
+            ByteBuffer body = ByteBuffer.wrap(negotiate.body());
+            assertThat(body.getInt()).as("newest minor version").isZero();
+            assertThat(body.getInt()).as("unrecognised options").isEqualTo(1);
+            assertThat(new String(negotiate.body(), 8, negotiate.body().length - 9, StandardCharsets.UTF_8))
+                    .isEqualTo("_pq_.future_feature");
+            client.readUntil('Z');
+            client.send(RawClient.query("select 1"));
+            assertThat(client.readUntil('D')).isNotNull();
+        }
+    }
+
+    @Test
+    void aStartupWithoutAUserIsRefused() throws Exception {
+        try (RawClient client = new RawClient(proxy.port())) {
+            client.startup(Map.of("database", "postgres"));
+
+            assertErrorThenClosed(client, "28000", "no PostgreSQL user name");
+        }
+    }
+
+    @Test
+    void aBackendErrorWithoutSqlStateClosesTheSessionWith08006() throws Exception {
+        byte[] noSqlState = "SERROR\0Mboom\0\0".getBytes(StandardCharsets.UTF_8);
+        try (FakeBackend fake = new FakeBackend(out -> out.write(FakeBackend.message('E', noSqlState)));
+             TestProxy viaFake = TestProxy.in(blue).clusterAt("127.0.0.1", fake.port()).start();
+             RawClient client = new RawClient(viaFake.port()).loggedIn("anyone")) {
+
+            client.send(RawClient.query("select 1"));
+
+            assertErrorThenClosed(client, "08006", "ErrorResponse without SQLSTATE");
+        }
+    }
+
+    @Test
+    void aBackendClosingMidMessageClosesTheSessionWith08006() throws Exception {
+        byte[] partialRow = ByteBuffer.allocate(15).put((byte) 'D').putInt(1000).put(new byte[10]).array();
+        try (FakeBackend fake = new FakeBackend(out -> out.write(partialRow));
+             TestProxy viaFake = TestProxy.in(blue).clusterAt("127.0.0.1", fake.port()).start();
+             RawClient client = new RawClient(viaFake.port()).loggedIn("anyone")) {
+
+            client.send(RawClient.query("select 1"));
+
+            assertErrorThenClosed(client, "08006", "in the middle of a message");
+        }
+    }
+
+    @Test
+    void blueUnreachableAtConnectIsAClearErrorNamingTheCluster() throws Exception {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        try (TestProxy nowhere = TestProxy.in(blue).clusterAt("127.0.0.1", closedPort).start()) {
+            SQLException refused = org.assertj.core.api.Assertions.catchThrowableOfType(SQLException.class,
+                    () -> nowhere.connect(blue.superuser()).close());
+
+            assertThat(refused.getSQLState()).isEqualTo("08006");
+            assertThat(refused.getMessage()).contains("could not connect to cluster blue at 127.0.0.1:" + closedPort);
+        }
+    }
+
+    private static int sessionsOnBlue(String applicationName) throws SQLException {
+        try (Connection direct = blue.connect("postgres"); Statement s = direct.createStatement();
+             ResultSet rs = s.executeQuery("select count(*) from pg_stat_activity where application_name = '" + applicationName + "'")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+}

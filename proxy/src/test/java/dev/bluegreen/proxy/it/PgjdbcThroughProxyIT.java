@@ -1,0 +1,328 @@
+package dev.bluegreen.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import java.io.ByteArrayInputStream;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.postgresql.copy.CopyManager;
+import org.postgresql.largeobject.LargeObject;
+import org.postgresql.largeobject.LargeObjectManager;
+
+/** Everything an application does over pgjdbc behaves as if it were connected to blue directly. */
+@ExtendWith(BlueGreenClusters.class)
+class PgjdbcThroughProxyIT {
+
+    private static PgCluster blue;
+    private static TestProxy proxy;
+
+    @BeforeAll
+    static void start(TestClusters clusters) throws Exception {
+        blue = clusters.blue();
+        proxy = TestProxy.in(blue).start();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        proxy.close();
+    }
+
+    private static String table(String stem) {
+        return stem + "_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+    }
+
+    private static Connection viaProxy(String... properties) throws SQLException {
+        Properties extra = new Properties();
+        for (int i = 0; i < properties.length; i += 2) {
+            extra.setProperty(properties[i], properties[i + 1]);
+        }
+        return proxy.connect(blue.superuser(), null, extra);
+    }
+
+    private static long countOnBlue(String table) throws SQLException {
+        try (Connection direct = blue.connect("postgres"); Statement s = direct.createStatement();
+             ResultSet rs = s.executeQuery("select count(*) from " + table)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"simple", "extended", "extendedForPrepared", "extendedCacheEverything"})
+    void queriesWorkInEveryQueryMode(String mode) throws Exception {
+        String table = table("modes");
+        try (Connection c = viaProxy("preferQueryMode", mode); Statement s = c.createStatement()) {
+            s.execute("create table " + table + " (id int primary key, name text)");
+            try (PreparedStatement insert = c.prepareStatement("insert into " + table + " values (?, ?)")) {
+                for (int i = 1; i <= 3; i++) {
+                    insert.setInt(1, i);
+                    insert.setString(2, "row " + i);
+                    assertThat(insert.executeUpdate()).isEqualTo(1);
+                }
+            }
+            try (ResultSet rs = s.executeQuery("select string_agg(name, ',' order by id) from " + table)) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("row 1,row 2,row 3");
+            }
+        }
+        assertThat(countOnBlue(table)).isEqualTo(3);
+    }
+
+    @Test
+    void serverSidePreparedStatementsAreUsedPastThePrepareThreshold() throws Exception {
+        try (Connection c = viaProxy("prepareThreshold", "2");
+             PreparedStatement select = c.prepareStatement("select ?::int * 2")) {
+            for (int i = 0; i < 5; i++) {
+                select.setInt(1, i);
+                try (ResultSet rs = select.executeQuery()) {
+                    rs.next();
+                    assertThat(rs.getInt(1)).isEqualTo(i * 2);
+                }
+            }
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("select count(*) from pg_prepared_statements where statement like 'select $1::int * 2%'")) {
+                rs.next();
+                assertThat(rs.getInt(1)).isEqualTo(1);
+            }
+        }
+    }
+
+    @Test
+    void batchesReachBlue() throws Exception {
+        String table = table("batch");
+        try (Connection c = viaProxy(); Statement s = c.createStatement()) {
+            s.execute("create table " + table + " (id int primary key)");
+            try (PreparedStatement insert = c.prepareStatement("insert into " + table + " values (?)")) {
+                for (int i = 0; i < 1000; i++) {
+                    insert.setInt(1, i);
+                    insert.addBatch();
+                }
+                int[] counts = insert.executeBatch();
+                assertThat(counts).hasSize(1000);
+            }
+        }
+        assertThat(countOnBlue(table)).isEqualTo(1000);
+    }
+
+    @Test
+    void transactionsAndSavepointsCommitExactlyWhatTheyShould() throws Exception {
+        String table = table("tx");
+        try (Connection c = viaProxy(); Statement s = c.createStatement()) {
+            s.execute("create table " + table + " (id int primary key)");
+            c.setAutoCommit(false);
+            s.execute("insert into " + table + " values (1)");
+            Savepoint savepoint = c.setSavepoint();
+            s.execute("insert into " + table + " values (2)");
+            c.rollback(savepoint);
+            s.execute("insert into " + table + " values (3)");
+            assertThat(countOnBlue(table)).as("nothing visible before commit").isZero();
+            c.commit();
+            s.execute("insert into " + table + " values (4)");
+            c.rollback();
+        }
+        try (Connection direct = blue.connect("postgres"); Statement s = direct.createStatement();
+             ResultSet rs = s.executeQuery("select array_agg(id order by id)::text from " + table)) {
+            rs.next();
+            assertThat(rs.getString(1)).isEqualTo("{1,3}");
+        }
+    }
+
+    @Test
+    void anErrorMidTransactionAbortsItAndTheSessionRecovers() throws Exception {
+        String table = table("recover");
+        try (Connection c = viaProxy(); Statement s = c.createStatement()) {
+            s.execute("create table " + table + " (id int primary key)");
+            c.setAutoCommit(false);
+            s.execute("insert into " + table + " values (1)");
+            assertThatThrownBy(() -> s.execute("insert into " + table + " values (1)"))
+                    .isInstanceOf(SQLException.class)
+                    .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("23505");
+            assertThatThrownBy(() -> s.execute("select 1"))
+                    .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("25P02");
+            c.rollback();
+            s.execute("insert into " + table + " values (2)");
+            c.commit();
+        }
+        assertThat(countOnBlue(table)).isEqualTo(1);
+    }
+
+    @Test
+    void copyInAndOutStreamThroughTheProxy() throws Exception {
+        String table = table("copy");
+        StringBuilder csv = new StringBuilder();
+        for (int i = 0; i < 10_000; i++) {
+            csv.append(i).append(",name ").append(i).append('\n');
+        }
+        try (Connection c = viaProxy(); Statement s = c.createStatement()) {
+            s.execute("create table " + table + " (id int, name text)");
+            CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
+            long copiedIn = copy.copyIn("copy " + table + " from stdin (format csv)",
+                    new ByteArrayInputStream(csv.toString().getBytes(StandardCharsets.UTF_8)));
+            assertThat(copiedIn).isEqualTo(10_000);
+
+            StringWriter out = new StringWriter();
+            long copiedOut = copy.copyOut("copy (select * from " + table + " order by id) to stdout (format csv)", out);
+            assertThat(copiedOut).isEqualTo(10_000);
+            assertThat(out.toString()).isEqualTo(csv.toString());
+        }
+        assertThat(countOnBlue(table)).isEqualTo(10_000);
+    }
+
+    @Test
+    void listenNotifyReachesTheListener() throws Exception {
+        try (Connection listener = viaProxy(); Connection notifier = viaProxy();
+             Statement listen = listener.createStatement(); Statement notify = notifier.createStatement()) {
+            listen.execute("listen bluegreen_events");
+            notify.execute("notify bluegreen_events, 'hello'");
+
+            PGNotification[] received = listener.unwrap(PGConnection.class).getNotifications(10_000);
+
+            assertThat(received).extracting(PGNotification::getName, PGNotification::getParameter)
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple("bluegreen_events", "hello"));
+        }
+    }
+
+    @Test
+    void cancelStopsARunningQuery() throws Exception {
+        try (Connection c = viaProxy(); Statement s = c.createStatement()) {
+            CompletableFuture<Throwable> running = CompletableFuture.supplyAsync(() -> {
+                try {
+                    s.execute("select pg_sleep(60)");
+                    return null;
+                } catch (SQLException e) {
+                    return e;
+                }
+            });
+            await().atMost(Duration.ofSeconds(10)).until(() -> sleepingOnBlue() > 0);
+
+            s.cancel();
+
+            Throwable outcome = running.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(outcome).isInstanceOf(SQLException.class);
+            assertThat(((SQLException) outcome).getSQLState()).isEqualTo("57014");
+            try (ResultSet rs = s.executeQuery("select 1")) {
+                assertThat(rs.next()).isTrue();
+            }
+        }
+    }
+
+    private static int sleepingOnBlue() throws SQLException {
+        try (Connection direct = blue.connect("postgres"); Statement s = direct.createStatement();
+             ResultSet rs = s.executeQuery("select count(*) from pg_stat_activity where query = 'select pg_sleep(60)' and state = 'active'")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    @Test
+    void aCancelForAnIdleSessionIsNotForwarded() throws Exception {
+        try (Connection c = viaProxy(); Statement s = c.createStatement()) {
+            s.cancel(); // nothing running: must not hit the next query
+
+            try (ResultSet rs = s.executeQuery("select pg_sleep(0.5), 42")) {
+                rs.next();
+                assertThat(rs.getInt(2)).isEqualTo(42);
+            }
+        }
+    }
+
+    @Test
+    void parameterStatusChangesAreForwarded() throws Exception {
+        try (Connection c = viaProxy(); Statement s = c.createStatement()) {
+            PGConnection pg = c.unwrap(PGConnection.class);
+            assertThat(pg.getParameterStatus("server_version")).startsWith(String.valueOf(blue.majorVersion()));
+
+            s.execute("set application_name = 'checkout-service'");
+
+            assertThat(pg.getParameterStatus("application_name")).isEqualTo("checkout-service");
+        }
+    }
+
+    @Test
+    void theOptionsStartupParameterReachesBlue() throws Exception {
+        try (Connection c = viaProxy("options", "-c search_path=bluegreen_test,public -c statement_timeout=12345");
+             Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("show search_path")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("bluegreen_test,public");
+            }
+            try (ResultSet rs = s.executeQuery("show statement_timeout")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("12345ms");
+            }
+        }
+    }
+
+    @Test
+    void largeObjectsUseTheFunctionCallMessage() throws Exception {
+        byte[] data = "bytes through the fastpath function call".getBytes(StandardCharsets.UTF_8);
+        try (Connection c = viaProxy()) {
+            c.setAutoCommit(false);
+            LargeObjectManager objects = c.unwrap(PGConnection.class).getLargeObjectAPI();
+            long oid = objects.createLO();
+            try (LargeObject object = objects.open(oid, LargeObjectManager.WRITE)) {
+                object.write(data);
+            }
+            try (LargeObject object = objects.open(oid, LargeObjectManager.READ)) {
+                assertThat(object.read(data.length)).isEqualTo(data);
+            }
+            objects.delete(oid);
+            c.commit();
+        }
+    }
+
+    @Test
+    void twoHundredConcurrentConnectionsAllWork() throws Exception {
+        int clients = 200;
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        try {
+            List<Future<Integer>> results = new ArrayList<>();
+            java.util.concurrent.CyclicBarrier allOpen = new java.util.concurrent.CyclicBarrier(clients);
+            for (int i = 0; i < clients; i++) {
+                int n = i;
+                results.add(pool.submit(() -> {
+                    try (Connection c = viaProxy(); Statement s = c.createStatement()) {
+                        allOpen.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                        try (ResultSet rs = s.executeQuery("select " + n + " + count(*) from pg_stat_activity where pid = pg_backend_pid()")) {
+                            rs.next();
+                            return rs.getInt(1);
+                        }
+                    }
+                }));
+            }
+            for (int i = 0; i < clients; i++) {
+                assertThat(results.get(i).get(120, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(i + 1);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package dev.bluegreen.proxy.it;
+
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A client that speaks the protocol byte by byte, for what real drivers never send: garbage, lies
+ * about lengths, stalls. Reads are bounded by a socket timeout, so a test never hangs.
+ */
+final class RawClient implements AutoCloseable {
+
+    record Message(char type, byte[] body) {
+        /** The fields of an ErrorResponse or NoticeResponse. */
+        Map<Character, String> fields() {
+            Map<Character, String> fields = new LinkedHashMap<>();
+            int i = 0;
+            while (i < body.length && body[i] != 0) {
+                char code = (char) body[i++];
+                int end = i;
+                while (body[end] != 0) {
+                    end++;
+                }
+                fields.put(code, new String(body, i, end - i, StandardCharsets.UTF_8));
+                i = end + 1;
+            }
+            return fields;
+        }
+
+        String sqlState() {
+            return fields().get('C');
+        }
+    }
+
+    private final Socket socket;
+    private final DataInputStream in;
+    private final OutputStream out;
+
+    RawClient(int port) throws IOException {
+        socket = new Socket("127.0.0.1", port);
+        socket.setSoTimeout(15_000);
+        in = new DataInputStream(socket.getInputStream());
+        out = socket.getOutputStream();
+    }
+
+    RawClient send(byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+        return this;
+    }
+
+    RawClient startup(Map<String, String> parameters) throws IOException {
+        return send(startupPacket(3 << 16, parameters));
+    }
+
+    static byte[] startupPacket(int protocol, Map<String, String> parameters) {
+        StringBuilder pairs = new StringBuilder();
+        parameters.forEach((k, v) -> pairs.append(k).append('\0').append(v).append('\0'));
+        pairs.append('\0');
+        byte[] body = pairs.toString().getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(8 + body.length).putInt(8 + body.length).putInt(protocol).put(body).array();
+    }
+
+    static byte[] message(char type, byte[] body) {
+        return ByteBuffer.allocate(5 + body.length).put((byte) type).putInt(4 + body.length).put(body).array();
+    }
+
+    static byte[] query(String sql) {
+        return message('Q', (sql + "\0").getBytes(StandardCharsets.UTF_8));
+    }
+
+    void shutdownOutput() throws IOException {
+        socket.shutdownOutput();
+    }
+
+    int readByte() throws IOException {
+        return in.read();
+    }
+
+    Message read() throws IOException {
+        char type = (char) in.readUnsignedByte();
+        int length = in.readInt();
+        byte[] body = new byte[length - 4];
+        in.readFully(body);
+        return new Message(type, body);
+    }
+
+    /** Reads until a message of this type, returning it. */
+    Message readUntil(char type) throws IOException {
+        while (true) {
+            Message message = read();
+            if (message.type() == type) {
+                return message;
+            }
+        }
+    }
+
+    /** Logs in with trust and waits for ReadyForQuery. */
+    RawClient loggedIn(String user) throws IOException {
+        startup(Map.of("user", user, "database", "postgres"));
+        readUntil('Z');
+        return this;
+    }
+
+    /** True once the peer has closed the connection (read returns end of stream). */
+    boolean isClosedByPeer() throws IOException {
+        try {
+            while (true) {
+                if (in.read() < 0) {
+                    return true;
+                }
+            }
+        } catch (EOFException e) {
+            return true;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true; // reset by peer
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+}

@@ -1,0 +1,138 @@
+package dev.bluegreen.proxy.it;
+
+import dev.bluegreen.config.BluegreenConfig;
+import dev.bluegreen.config.ClientTls;
+import dev.bluegreen.config.Cluster;
+import dev.bluegreen.config.HostPort;
+import dev.bluegreen.config.Limits;
+import dev.bluegreen.config.Secret;
+import dev.bluegreen.config.Timeouts;
+import dev.bluegreen.config.TlsMode;
+import dev.bluegreen.config.User;
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.proxy.server.ProxyServer;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/** An in-process proxy on a free loopback port in front of a real cluster, configured per test. */
+final class TestProxy implements AutoCloseable {
+
+    private final ProxyServer server;
+
+    private TestProxy(ProxyServer server) {
+        this.server = server;
+    }
+
+    static Builder in(PgCluster blue) {
+        return new Builder(blue);
+    }
+
+    int port() {
+        return server.address().getPort();
+    }
+
+    ProxyServer server() {
+        return server;
+    }
+
+    String jdbcUrl(String database) {
+        return "jdbc:postgresql://127.0.0.1:" + port() + "/" + database;
+    }
+
+    Connection connect(String user) throws SQLException {
+        return connect(user, null, new Properties());
+    }
+
+    Connection connect(String user, String password, Properties extra) throws SQLException {
+        Properties properties = new Properties();
+        properties.putAll(extra);
+        properties.setProperty("user", user);
+        if (password != null) {
+            properties.setProperty("password", password);
+        }
+        return DriverManager.getConnection(jdbcUrl("postgres"), properties);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        server.close();
+    }
+
+    static final class Builder {
+        private final PgCluster blue;
+        private String clusterHost = "127.0.0.1";
+        private int clusterPort;
+        private TlsMode tlsMode = TlsMode.DISABLE;
+        private Path caFile;
+        private String backendUser;
+        private Secret backendPassword;
+        private Map<String, String> databases = Map.of();
+        private final List<User> users = new ArrayList<>();
+        private ClientTls clientTls;
+        private Limits limits = Limits.defaults();
+        private Timeouts timeouts = Timeouts.defaults();
+
+        private Builder(PgCluster blue) {
+            this.blue = blue;
+            this.clusterPort = blue.port();
+        }
+
+        Builder clusterAt(String host, int port) {
+            this.clusterHost = host;
+            this.clusterPort = port;
+            return this;
+        }
+
+        Builder tls(TlsMode mode, Path caFile) {
+            this.tlsMode = mode;
+            this.caFile = caFile;
+            return this;
+        }
+
+        Builder backendLogin(String user, String password) {
+            this.backendUser = user;
+            this.backendPassword = password == null ? null : Secret.of(password);
+            return this;
+        }
+
+        Builder databases(Map<String, String> mapping) {
+            this.databases = mapping;
+            return this;
+        }
+
+        Builder user(User user) {
+            users.add(user);
+            return this;
+        }
+
+        Builder clientTls(ClientTls tls) {
+            this.clientTls = tls;
+            return this;
+        }
+
+        Builder limits(Limits limits) {
+            this.limits = limits;
+            return this;
+        }
+
+        Builder startupTimeout(Duration timeout) {
+            this.timeouts = new Timeouts(timeout, timeouts.connect(), timeouts.shutdownGrace());
+            return this;
+        }
+
+        TestProxy start() throws Exception {
+            Cluster cluster = new Cluster("blue", clusterHost, clusterPort, null, databases, tlsMode, caFile,
+                    backendUser, backendPassword);
+            BluegreenConfig config = new BluegreenConfig(new HostPort("127.0.0.1", 0), cluster, null,
+                    BluegreenConfig.DEFAULT_ADMIN, users, clientTls, limits, timeouts, Path.of("target", "state"));
+            return new TestProxy(ProxyServer.start(config));
+        }
+    }
+}
