@@ -14,7 +14,6 @@ import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import sun.misc.Signal;
 
 /**
  * {@code java -jar bluegreen-proxy.jar}: loads the configuration (file, then flags), optionally starts
@@ -66,8 +65,7 @@ public final class Main implements Callable<Integer> {
         }
 
         CountDownLatch stop = new CountDownLatch(1);
-        Signal.handle(new Signal("TERM"), signal -> stop.countDown());
-        Signal.handle(new Signal("INT"), signal -> stop.countDown());
+        StopSignals.onTermOrInt(stop::countDown);
 
         try (EmbeddedClusters clusters = embedded ? EmbeddedClusters.start(config.stateDir()) : null) {
             if (clusters != null) {

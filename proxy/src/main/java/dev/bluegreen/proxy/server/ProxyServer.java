@@ -136,10 +136,14 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Closes everything now. */
     @Override
-    public void close() throws InterruptedException {
-        listener.close().sync();
+    public void close() {
+        listener.close().syncUninterruptibly();
         services.terminateAll();
-        stopLoops();
+        try {
+            stopLoops();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void stopLoops() throws InterruptedException {

@@ -15,7 +15,7 @@ import javax.net.ssl.SSLException;
 /**
  * Builds TLS contexts once at startup. Upstream: {@code require} encrypts without checking the
  * certificate (libpq's meaning), {@code verify-ca} checks the chain, {@code verify-full} the chain
- * and the host name (set per connection, where the host is known).
+ * and the host name (against the host the handler is created for).
  */
 final class TlsContexts {
 
@@ -34,7 +34,9 @@ final class TlsContexts {
             if (cluster.tlsMode() == TlsMode.DISABLE) {
                 continue;
             }
-            SslContextBuilder builder = SslContextBuilder.forClient();
+            // Netty's client contexts check the host name unless told otherwise: only verify-full should
+            SslContextBuilder builder = SslContextBuilder.forClient()
+                    .endpointIdentificationAlgorithm(cluster.tlsMode() == TlsMode.VERIFY_FULL ? "HTTPS" : null);
             if (cluster.tlsMode() == TlsMode.REQUIRE) {
                 builder.trustManager(InsecureTrustManagerFactory.INSTANCE);
             } else if (cluster.caFile() != null) {

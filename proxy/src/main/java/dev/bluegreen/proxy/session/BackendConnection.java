@@ -14,7 +14,6 @@ import dev.bluegreen.proxy.protocol.PasswordMessage;
 import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.protocol.StartupPacket;
 import dev.bluegreen.proxy.protocol.Terminate;
-import dev.bluegreen.config.TlsMode;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -30,8 +29,6 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLParameters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -233,12 +230,6 @@ final class BackendConnection {
         state = new State.Handshaking();
         SslContext context = services.clusterTls(cluster).orElseThrow();
         SslHandler handler = context.newHandler(channel.alloc(), cluster.host(), cluster.port());
-        if (cluster.tlsMode() == TlsMode.VERIFY_FULL) {
-            SSLEngine engine = handler.engine();
-            SSLParameters parameters = engine.getSSLParameters();
-            parameters.setEndpointIdentificationAlgorithm("HTTPS");
-            engine.setSSLParameters(parameters);
-        }
         channel.pipeline().addFirst("tls", handler);
     }
 

@@ -61,7 +61,7 @@ final class TestProxy implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         server.close();
     }
 

@@ -1,0 +1,203 @@
+package dev.bluegreen.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.bluegreen.config.AuthMethod;
+import dev.bluegreen.config.ClientTls;
+import dev.bluegreen.config.Secret;
+import dev.bluegreen.config.TlsMode;
+import dev.bluegreen.config.User;
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Properties;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Client authentication is terminated by the proxy (SCRAM-SHA-256, md5, trust); the proxy logs in to
+ * blue with its own credentials (SCRAM, md5, cleartext, trust) over TLS in every mode.
+ */
+@ExtendWith(BlueGreenClusters.class)
+class AuthAndTlsIT {
+
+    private static PgCluster blue;
+    private static Certificates authority;
+    private static Certificates.Issued serverCertificate;
+
+    @BeforeAll
+    static void prepare(TestClusters clusters) throws Exception {
+        blue = clusters.blue();
+        Path dir = Path.of("target", "it-certs").toAbsolutePath();
+        authority = Certificates.newAuthority(dir, "bluegreen-test");
+        // an IP SAN only: "127.0.0.1" verifies fully, "localhost" does not
+        serverCertificate = authority.issue("blue-server", "blue", Certificates.ip("127.0.0.1"));
+        blue.enableSsl(serverCertificate.certificate(), serverCertificate.privateKey());
+        blue.execute("postgres",
+                "do $$ begin if not exists (select from pg_roles where rolname = 'app_scram') then "
+                        + "set local password_encryption = 'scram-sha-256'; create role app_scram login password 'scram-pw'; "
+                        + "set local password_encryption = 'md5'; create role app_md5 login password 'md5-pw'; "
+                        + "create role app_clear login password 'clear-pw'; "
+                        + "set local password_encryption = 'scram-sha-256'; create role alice login password 'alice-pw'; "
+                        + "create role bob login; create role carol login; end if; end $$");
+        blue.writeHba(List.of(
+                "host all app_scram 127.0.0.1/32 scram-sha-256",
+                "host all app_md5 127.0.0.1/32 md5",
+                "host all app_clear 127.0.0.1/32 password",
+                "host all alice 127.0.0.1/32 scram-sha-256",
+                "host all all 127.0.0.1/32 trust"));
+    }
+
+    private static String sslInUse(Connection c) throws SQLException {
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select ssl::text || ' ' || current_user from pg_stat_ssl where pid = pg_backend_pid()")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static SQLException refused(TestProxy proxy, String user, String password) {
+        return catchThrowableOfType(SQLException.class, () -> proxy.connect(user, password, new Properties()).close());
+    }
+
+    // --- clients authenticating to the proxy ----------------------------------------------------
+
+    @Test
+    void scramMd5AndTrustClientsLogInWithTheRightPasswordOnly() throws Exception {
+        try (TestProxy proxy = TestProxy.in(blue)
+                .user(new User("alice", AuthMethod.SCRAM_SHA_256, Secret.of("alice-pw")))
+                .user(new User("bob", AuthMethod.MD5, Secret.of("bob-pw")))
+                .user(new User("carol", AuthMethod.TRUST, null))
+                .start()) {
+            try (Connection alice = proxy.connect("alice", "alice-pw", new Properties());
+                 Connection bob = proxy.connect("bob", "bob-pw", new Properties());
+                 Connection carol = proxy.connect("carol", null, new Properties())) {
+                assertThat(sslInUse(alice)).isEqualTo("false alice");
+                assertThat(sslInUse(bob)).isEqualTo("false bob");
+                assertThat(sslInUse(carol)).isEqualTo("false carol");
+            }
+
+            assertThat(refused(proxy, "alice", "wrong").getSQLState()).isEqualTo("28P01");
+            assertThat(refused(proxy, "bob", "wrong").getSQLState()).isEqualTo("28P01");
+            assertThat(refused(proxy, "mallory", "anything").getSQLState()).isEqualTo("28P01");
+            assertThat(refused(proxy, "alice", "wrong").getMessage()).contains("password authentication failed for user \"alice\"");
+        }
+    }
+
+    @Test
+    void theClientsOwnCredentialsLogItInToBlueWhenTheClusterNamesNoUser() throws Exception {
+        // alice must pass SCRAM twice: to the proxy, then (as the proxy, with her configured password) to blue
+        try (TestProxy proxy = TestProxy.in(blue).user(new User("alice", AuthMethod.MD5, Secret.of("alice-pw"))).start();
+             Connection alice = proxy.connect("alice", "alice-pw", new Properties())) {
+            assertThat(sslInUse(alice)).isEqualTo("false alice");
+        }
+    }
+
+    // --- the proxy authenticating to blue -------------------------------------------------------
+
+    @Test
+    void theProxyLogsInToBlueWithScramMd5AndCleartext() throws Exception {
+        for (String[] login : new String[][] {{"app_scram", "scram-pw"}, {"app_md5", "md5-pw"}, {"app_clear", "clear-pw"}}) {
+            try (TestProxy proxy = TestProxy.in(blue).backendLogin(login[0], login[1]).start();
+                 Connection c = proxy.connect("whoever")) {
+                assertThat(sslInUse(c)).isEqualTo("false " + login[0]);
+            }
+        }
+    }
+
+    @Test
+    void aWrongBackendPasswordReachesTheClientAsBluesError() throws Exception {
+        try (TestProxy proxy = TestProxy.in(blue).backendLogin("app_scram", "not-it").start()) {
+            SQLException error = refused(proxy, "whoever", null);
+
+            assertThat(error.getSQLState()).isEqualTo("28P01");
+            assertThat(error.getMessage()).contains("app_scram");
+        }
+    }
+
+    @Test
+    void aBackendAskingForAPasswordNobodyConfiguredIsAClearError() throws Exception {
+        try (TestProxy proxy = TestProxy.in(blue).backendLogin("app_md5", null).start()) {
+            SQLException error = refused(proxy, "whoever", null);
+
+            assertThat(error.getSQLState()).isEqualTo("28P01");
+            assertThat(error.getMessage()).contains("cluster blue asks for a md5 password for user \"app_md5\", but none is configured");
+        }
+    }
+
+    @Test
+    void everyBackendTlsModeConnectsWhenTheCertificateAllowsIt() throws Exception {
+        Object[][] cases = {
+                {TlsMode.DISABLE, null, "127.0.0.1", "false"},
+                {TlsMode.REQUIRE, null, "127.0.0.1", "true"},
+                {TlsMode.VERIFY_CA, authority.caFile(), "localhost", "true"},
+                {TlsMode.VERIFY_FULL, authority.caFile(), "127.0.0.1", "true"},
+        };
+        for (Object[] tls : cases) {
+            try (TestProxy proxy = TestProxy.in(blue).clusterAt((String) tls[2], blue.port())
+                    .tls((TlsMode) tls[0], (Path) tls[1]).start();
+                 Connection c = proxy.connect(blue.superuser())) {
+                assertThat(sslInUse(c)).as("tls mode %s", tls[0]).isEqualTo(tls[3] + " " + blue.superuser());
+            }
+        }
+    }
+
+    @Test
+    void verifyFullRefusesAHostNameTheCertificateDoesNotName() throws Exception {
+        try (TestProxy proxy = TestProxy.in(blue).clusterAt("localhost", blue.port())
+                .tls(TlsMode.VERIFY_FULL, authority.caFile()).start()) {
+            SQLException error = refused(proxy, blue.superuser(), null);
+
+            assertThat(error.getSQLState()).isEqualTo("08006");
+            assertThat(error.getMessage()).contains("TLS handshake with cluster blue failed");
+        }
+    }
+
+    @Test
+    void verifyCaRefusesACertificateFromAnotherAuthority() throws Exception {
+        Certificates stranger = Certificates.newAuthority(Path.of("target", "it-certs-other").toAbsolutePath(), "stranger");
+        try (TestProxy proxy = TestProxy.in(blue).tls(TlsMode.VERIFY_CA, stranger.caFile()).start()) {
+            SQLException error = refused(proxy, blue.superuser(), null);
+
+            assertThat(error.getSQLState()).isEqualTo("08006");
+            assertThat(error.getMessage()).contains("TLS handshake with cluster blue failed");
+        }
+    }
+
+    // --- clients over TLS -----------------------------------------------------------------------
+
+    @Test
+    void clientsGetTlsWhenTheyAskAndCanBeRequiredToAsk() throws Exception {
+        Certificates.Issued proxyCertificate = authority.issue("proxy-server", "proxy", Certificates.ip("127.0.0.1"));
+        Properties verifyFull = new Properties();
+        verifyFull.setProperty("sslmode", "verify-full");
+        verifyFull.setProperty("sslrootcert", authority.caFile().toString());
+        Properties noTls = new Properties();
+        noTls.setProperty("sslmode", "disable");
+
+        try (TestProxy offered = TestProxy.in(blue)
+                .clientTls(new ClientTls(proxyCertificate.certificate(), proxyCertificate.privateKey(), false)).start()) {
+            try (Connection c = offered.connect(blue.superuser(), null, verifyFull)) {
+                assertThat(sslInUse(c)).isEqualTo("false " + blue.superuser()); // client leg TLS, blue leg not
+            }
+            offered.connect(blue.superuser(), null, noTls).close();
+        }
+        try (TestProxy required = TestProxy.in(blue)
+                .clientTls(new ClientTls(proxyCertificate.certificate(), proxyCertificate.privateKey(), true)).start()) {
+            required.connect(blue.superuser(), null, verifyFull).close();
+            SQLException plain = catchThrowableOfType(SQLException.class,
+                    () -> required.connect(blue.superuser(), null, noTls).close());
+
+            assertThat(plain.getSQLState()).isEqualTo("28000");
+            assertThat(plain.getMessage()).contains("requires TLS");
+        }
+    }
+}
