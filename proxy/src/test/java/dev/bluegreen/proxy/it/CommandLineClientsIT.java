@@ -1,0 +1,128 @@
+package dev.bluegreen.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** psql and pgbench (libpq) through the proxy, where the machine has them; .ci/run installs them. */
+@ExtendWith(BlueGreenClusters.class)
+class CommandLineClientsIT {
+
+    private static final String DATABASE = "clitools";
+    private static PgCluster blue;
+    private static TestProxy proxy;
+
+    record Outcome(int exitCode, String stdout, String stderr) {}
+
+    @BeforeAll
+    static void start(TestClusters clusters) throws Exception {
+        blue = clusters.blue();
+        blue.execute("postgres", "drop database if exists " + DATABASE, "create database " + DATABASE);
+        proxy = TestProxy.in(blue).start();
+    }
+
+    @AfterAll
+    static void stop() {
+        proxy.close();
+    }
+
+    private static boolean onPath(String tool) {
+        return System.getenv("PATH") != null && java.util.Arrays.stream(System.getenv("PATH").split(":"))
+                .anyMatch(dir -> Files.isExecutable(Path.of(dir, tool)));
+    }
+
+    private static Outcome run(List<String> command) throws IOException, InterruptedException {
+        Path out = Files.createTempFile("bg-cli", ".out");
+        Path err = Files.createTempFile("bg-cli", ".err");
+        ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+        builder.environment().put("PGCONNECT_TIMEOUT", "10");
+        Process process = builder.start();
+        if (!process.waitFor(5, TimeUnit.MINUTES)) {
+            process.destroyForcibly();
+            throw new AssertionError("timed out: " + command);
+        }
+        return new Outcome(process.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    private static List<String> connection() {
+        return List.of("-h", "127.0.0.1", "-p", String.valueOf(proxy.port()), "-U", blue.superuser());
+    }
+
+    private static long queryBlue(String sql) throws SQLException {
+        try (Connection direct = blue.connect(DATABASE); Statement s = direct.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    @Test
+    void aPsqlScriptWithCopyAndAnErrorRunsAsOnBlue() throws Exception {
+        assumeTrue(onPath("psql"), "psql is not installed");
+        Path dir = Files.createTempDirectory("bg-psql");
+        Path csv = dir.resolve("items.csv");
+        Files.writeString(csv, "1,apple\n2,pear\n3,plum\n", StandardCharsets.UTF_8);
+        Path script = dir.resolve("script.sql");
+        Files.writeString(script, String.join("\n",
+                "create table items (id int primary key, name text);",
+                "\\copy items from '" + csv + "' with (format csv)",
+                "insert into items values (4, 'fig'); insert into items values (5, 'kiwi');",
+                "select 1/0;",
+                "select count(*) as n from items;",
+                "\\copy (select name from items order by id) to '" + dir.resolve("out.csv") + "' with (format csv)",
+                ""), StandardCharsets.UTF_8);
+        List<String> command = new ArrayList<>(List.of("psql"));
+        command.addAll(connection());
+        command.addAll(List.of("-d", DATABASE, "-X", "-v", "ON_ERROR_STOP=0", "-f", script.toString()));
+
+        Outcome outcome = run(command);
+
+        assertThat(outcome.exitCode()).isZero();
+        assertThat(outcome.stderr()).contains("division by zero");
+        assertThat(outcome.stdout()).contains("COPY 3").containsPattern("n\\s*\\n-+\\s*\\n\\s*5");
+        assertThat(queryBlue("select count(*) from items")).isEqualTo(5);
+        assertThat(Files.readString(dir.resolve("out.csv"))).isEqualTo("apple\npear\nplum\nfig\nkiwi\n");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"simple", "extended", "prepared"})
+    void pgbenchRunsWithZeroErrors(String protocol) throws Exception {
+        assumeTrue(onPath("pgbench"), "pgbench is not installed");
+        List<String> init = new ArrayList<>(List.of("pgbench", "-i", "-s", "1", "-q"));
+        init.addAll(connection());
+        init.add(DATABASE);
+        Outcome initialised = run(init);
+        assertThat(initialised.exitCode()).as(initialised.stderr()).isZero();
+        long historyBefore = queryBlue("select count(*) from pgbench_history");
+
+        List<String> bench = new ArrayList<>(List.of("pgbench", "-n", "-c", "4", "-j", "2", "-t", "250", "--protocol=" + protocol));
+        bench.addAll(connection());
+        bench.add(DATABASE);
+        Outcome outcome = run(bench);
+
+        assertThat(outcome.exitCode()).as(outcome.stderr()).isZero();
+        assertThat(outcome.stdout()).contains("number of transactions actually processed: 1000/1000")
+                .contains("number of failed transactions: 0");
+        assertThat(queryBlue("select count(*) from pgbench_history") - historyBefore).isEqualTo(1000);
+        assertThat(queryBlue("select count(*) from pgbench_accounts")).isEqualTo(100_000);
+    }
+}

@@ -1,0 +1,196 @@
+package dev.bluegreen.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
+
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The executable jar as an operator runs it: flags, a bad config file, SIGTERM, the embedded default. */
+@ExtendWith(BlueGreenClusters.class)
+class ProxyProcessIT {
+
+    private static final Path JAR = Path.of("target", "bluegreen-proxy.jar");
+
+    /** A started proxy process whose output lines are collected as they arrive. */
+    static final class ProxyProcess implements AutoCloseable {
+        final Process process;
+        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+
+        ProxyProcess(String... args) throws IOException {
+            List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                    "-jar", JAR.toString()));
+            command.addAll(List.of(args));
+            process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            Thread.ofVirtual().start(() -> {
+                try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                    String line;
+                    while ((line = reader.readLine()) != null) {
+                        lines.add(line);
+                    }
+                } catch (IOException ignored) {
+                    // process ended
+                }
+            });
+        }
+
+        void awaitLine(String fragment, Duration within) {
+            await().atMost(within).until(() -> {
+                if (!process.isAlive() && lines.stream().noneMatch(l -> l.contains(fragment))) {
+                    throw new AssertionError("proxy exited " + process.exitValue() + ":\n" + String.join("\n", lines));
+                }
+                return lines.stream().anyMatch(l -> l.contains(fragment));
+            });
+        }
+
+        int awaitExit(Duration within) throws InterruptedException {
+            assertThat(process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)).as("exited; output:\n%s", lines).isTrue();
+            return process.exitValue();
+        }
+
+        @Override
+        public void close() {
+            process.destroyForcibly();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static boolean refusesConnections(int port) {
+        try (Socket ignored = new Socket("127.0.0.1", port)) {
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    @Test
+    void anInvalidConfigFileExitsWithCodeTwoAndOneLinePerProblem() throws Exception {
+        Path file = Files.createTempFile("bluegreen", ".yaml");
+        Files.writeString(file, String.join("\n",
+                "listen: \"127.0.0.1:6432\"",
+                "clusters:",
+                "  blue: { host: db, port: 99999, hots: typo }",
+                "timeouts: { startup: ten }",
+                ""));
+        try (ProxyProcess proxy = new ProxyProcess("--config", file.toString())) {
+            assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isEqualTo(2);
+            assertThat(proxy.lines).contains(
+                    "clusters.blue.port: must be between 1 and 65535",
+                    "clusters.blue.hots: unknown key")
+                    .anyMatch(line -> line.startsWith("timeouts.startup: "));
+        }
+    }
+
+    @Test
+    void sigtermLetsAnOpenTransactionFinishThenExitsZero(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        blue.execute("postgres", "create table if not exists drained (id int)");
+        int port = freePort();
+        try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + port,
+                "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres")) {
+            proxy.awaitLine("bluegreen listening on", Duration.ofSeconds(30));
+            String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=" + blue.superuser();
+            try (Connection inTransaction = DriverManager.getConnection(url); Statement s = inTransaction.createStatement()) {
+                inTransaction.setAutoCommit(false);
+                s.execute("insert into drained values (1)");
+
+                proxy.process.destroy(); // SIGTERM
+                await().atMost(Duration.ofSeconds(10)).until(() -> refusesConnections(port));
+
+                s.execute("insert into drained values (2)");
+                inTransaction.commit();
+                SQLException closed = catchThrowableOfType(SQLException.class, () -> s.execute("select 1"));
+                assertThat((Throwable) closed).as("the session is closed once its transaction ended").isNotNull();
+            }
+            assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isZero();
+        }
+        try (Connection direct = blue.connect("postgres"); Statement s = direct.createStatement();
+             ResultSet rs = s.executeQuery("select count(*) from drained where id in (1, 2)")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void theEmbeddedDefaultStartsBothClustersReusesTheirDataAndStopsCleanly() throws Exception {
+        Path stateDir = Path.of("target", "embedded-default-it").toAbsolutePath();
+        deleteRecursively(stateDir);
+        int port = freePort();
+        String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=postgres";
+
+        try (ProxyProcess first = new ProxyProcess("--embedded", "--state-dir", stateDir.toString(), "--listen", "127.0.0.1:" + port)) {
+            first.awaitLine("Ctrl-C stops", Duration.ofMinutes(3));
+            assertThat(first.lines).anyMatch(l -> l.contains("psql \"postgresql://postgres@127.0.0.1:" + port + "/postgres\""))
+                    .anyMatch(l -> l.contains("blue   PostgreSQL 16.9.0"))
+                    .anyMatch(l -> l.contains("green  PostgreSQL 18.1.0"));
+            try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+                try (ResultSet rs = s.executeQuery("show server_version_num")) {
+                    rs.next();
+                    assertThat(rs.getInt(1) / 10000).isEqualTo(16);
+                }
+                s.execute("create table kept (v text)");
+                s.execute("insert into kept values ('still here')");
+            }
+            first.process.destroy();
+            assertThat(first.awaitExit(Duration.ofSeconds(60))).isZero();
+        }
+        assertThat(postgresProcessesUnder(stateDir)).as("no postgres left behind").isEmpty();
+
+        try (ProxyProcess second = new ProxyProcess("--embedded", "--state-dir", stateDir.toString(), "--listen", "127.0.0.1:" + port)) {
+            second.awaitLine("Ctrl-C stops", Duration.ofMinutes(2));
+            try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("select v from kept")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("still here");
+            }
+            second.process.destroy();
+            assertThat(second.awaitExit(Duration.ofSeconds(60))).isZero();
+        }
+        assertThat(postgresProcessesUnder(stateDir)).isEmpty();
+    }
+
+    private static List<Long> postgresProcessesUnder(Path stateDir) {
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.info().commandLine().map(c -> c.contains("postgres") && c.contains(stateDir.toString())).orElse(false))
+                .map(ProcessHandle::pid)
+                .toList();
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        }
+    }
+}
