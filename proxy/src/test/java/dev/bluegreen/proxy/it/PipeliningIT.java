@@ -1,0 +1,108 @@
+package dev.bluegreen.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Extended protocol as pipelining clients use it, byte for byte: several Syncs in flight, Flush, errors. */
+@ExtendWith(BlueGreenClusters.class)
+class PipeliningIT {
+
+    private static byte[] cstrings(String... values) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (String value : values) {
+            out.writeBytes(value.getBytes(StandardCharsets.UTF_8));
+            out.write(0);
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] parse(String sql) {
+        byte[] strings = cstrings("", sql);
+        return RawClient.message('P', ByteBuffer.allocate(strings.length + 2).put(strings).putShort((short) 0).array());
+    }
+
+    private static byte[] bind() {
+        byte[] names = cstrings("", "");
+        return RawClient.message('B', ByteBuffer.allocate(names.length + 6).put(names).putShort((short) 0)
+                .putShort((short) 0).putShort((short) 0).array());
+    }
+
+    private static byte[] execute() {
+        return RawClient.message('E', ByteBuffer.allocate(5).put((byte) 0).putInt(0).array());
+    }
+
+    private static byte[] sync() {
+        return RawClient.message('S', new byte[0]);
+    }
+
+    private static byte[] flush() {
+        return RawClient.message('H', new byte[0]);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.writeBytes(part);
+        }
+        return out.toByteArray();
+    }
+
+    private static String typesUntilReady(RawClient client, int readyCount) throws Exception {
+        List<Character> types = new ArrayList<>();
+        int ready = 0;
+        while (ready < readyCount) {
+            RawClient.Message message = client.read();
+            types.add(message.type());
+            if (message.type() == 'Z') {
+                ready++;
+            }
+        }
+        StringBuilder text = new StringBuilder();
+        types.forEach(text::append);
+        return text.toString();
+    }
+
+    @Test
+    void severalSyncsInFlightEachGetTheirAnswerAndAnErrorSkipsOnlyToItsSync(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        try (TestProxy proxy = TestProxy.in(blue).start(); RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+
+            client.send(concat(
+                    parse("select 1/0"), bind(), execute(), parse("select 'skipped'"), bind(), execute(), sync(),
+                    parse("select 42"), bind(), execute(), sync(),
+                    parse("select 43"), bind(), execute(), sync()));
+
+            // 1/0 is folded when planned, at Bind: the error comes there, everything up to its Sync is
+            // skipped, and the next two batches run normally
+            assertThat(typesUntilReady(client, 3)).isEqualTo("1EZ" + "12DCZ" + "12DCZ");
+        }
+    }
+
+    @Test
+    void flushDeliversResultsBeforeAnySync(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        try (TestProxy proxy = TestProxy.in(blue).start(); RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+
+            client.send(concat(parse("select 7"), bind(), execute(), flush()));
+
+            assertThat(client.read().type()).isEqualTo('1');
+            assertThat(client.read().type()).isEqualTo('2');
+            RawClient.Message row = client.read();
+            assertThat(row.type()).isEqualTo('D');
+            assertThat(new String(row.body(), 6, 1, StandardCharsets.UTF_8)).isEqualTo("7");
+            assertThat(client.read().type()).isEqualTo('C');
+            client.send(sync());
+            assertThat(client.read().type()).isEqualTo('Z');
+        }
+    }
+}
