@@ -12,11 +12,14 @@ import java.util.List;
  * already received flow on as typed frames.
  *
  * <p>Bytes that arrive after an SSLRequest before it was answered are rejected: they would otherwise
- * be taken as if they came over the encrypted channel (CVE-2021-23214).
+ * be taken as if they came over the encrypted channel (CVE-2021-23214). A connection that opens with
+ * a TLS handshake record is direct TLS; the session decides whether to accept it.
  */
 public final class StartupDecoder extends ByteToMessageDecoder {
 
     private static final int MIN_LENGTH = 8;
+    /** TLS record content type "handshake": what a ClientHello starts with. No startup packet can. */
+    private static final byte TLS_HANDSHAKE_RECORD = 0x16;
 
     private final int maxStartupBytes;
     private final int maxMessageBytes;
@@ -28,6 +31,10 @@ public final class StartupDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (in.isReadable() && in.getByte(in.readerIndex()) == TLS_HANDSHAKE_RECORD && !encrypted(ctx)) {
+            out.add(new StartupPacket.DirectTls(in.readRetainedSlice(in.readableBytes())));
+            return;
+        }
         if (in.readableBytes() < 4) {
             return;
         }
@@ -73,6 +80,10 @@ public final class StartupDecoder extends ByteToMessageDecoder {
                 ctx.pipeline().replace(this, "frames", new FrameDecoder(Direction.FRONTEND, maxMessageBytes));
             }
         }
+    }
+
+    private static boolean encrypted(ChannelHandlerContext ctx) {
+        return ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
     }
 
     /** A StartupMessage for a major protocol version other than 3; the session rejects it with 0A000. */

@@ -24,6 +24,13 @@ public sealed interface StartupPacket {
         }
     }
 
+    /**
+     * The connection opened with a TLS handshake record instead of an SSLRequest (PostgreSQL 17's
+     * {@code sslnegotiation=direct}). Carries the bytes received so far, to be replayed through TLS;
+     * the holder must release them.
+     */
+    record DirectTls(io.netty.buffer.ByteBuf handshakeBytes) implements StartupPacket {}
+
     /** Asks for GSSAPI encryption; the proxy always answers {@code N}. */
     record GssEncRequest() implements StartupPacket {}
 

@@ -4,6 +4,7 @@ import dev.bluegreen.config.BluegreenConfig;
 import dev.bluegreen.config.ClientTls;
 import dev.bluegreen.config.Cluster;
 import dev.bluegreen.config.TlsMode;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
@@ -25,7 +26,12 @@ final class TlsContexts {
         if (tls == null) {
             return null;
         }
-        return SslContextBuilder.forServer(tls.certFile().toFile(), tls.keyFile().toFile()).build();
+        // "postgresql" is the ALPN protocol PostgreSQL 17 clients send for direct TLS
+        return SslContextBuilder.forServer(tls.certFile().toFile(), tls.keyFile().toFile())
+                .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, "postgresql"))
+                .build();
     }
 
     static Map<String, SslContext> forClusters(BluegreenConfig config) throws SSLException {

@@ -109,6 +109,10 @@ public final class ClientSession implements BackendConnection.Listener {
                 }
                 case Frame frame -> onStartupFrame(frame);
                 case StartupPacket.SslRequest ssl -> onSslRequest();
+                case StartupPacket.DirectTls direct -> {
+                    onDirectTls(direct);
+                    return;
+                }
                 case StartupPacket.GssEncRequest gss -> channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'));
                 case StartupPacket.CancelRequest cancel -> onCancelRequest(cancel);
                 case StartupPacket.StartupMessage startup -> onStartupMessage(startup);
@@ -175,6 +179,26 @@ public final class ClientSession implements BackendConnection.Listener {
         // loop, so the write reaches the socket's queue before the TLS handler joins the pipeline.
         channel.writeAndFlush(channel.alloc().buffer(1).writeByte('S'));
         channel.pipeline().addFirst("tls", services.clientTls().get().newHandler(channel.alloc()));
+    }
+
+    /**
+     * Direct TLS: put TLS in front and replay the bytes already read through it. Reading pauses until
+     * the replay, so later bytes cannot overtake the ClientHello.
+     */
+    private void onDirectTls(StartupPacket.DirectTls direct) {
+        if (!(state instanceof State.AwaitingStartup) || services.clientTls().isEmpty()) {
+            direct.handshakeBytes().release();
+            log.debug("direct TLS refused session={}", id);
+            close(); // a TLS client cannot read a protocol error
+            return;
+        }
+        channel.config().setAutoRead(false);
+        channel.pipeline().addFirst("tls", services.clientTls().get().newHandler(channel.alloc()));
+        channel.eventLoop().execute(() -> {
+            channel.pipeline().fireChannelRead(direct.handshakeBytes());
+            channel.pipeline().fireChannelReadComplete();
+            channel.config().setAutoRead(true);
+        });
     }
 
     private void onCancelRequest(StartupPacket.CancelRequest request) {

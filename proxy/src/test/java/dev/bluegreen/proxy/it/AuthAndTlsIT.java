@@ -175,7 +175,7 @@ class AuthAndTlsIT {
     // --- clients over TLS -----------------------------------------------------------------------
 
     @Test
-    void clientsGetTlsWhenTheyAskAndCanBeRequiredToAsk() throws Exception {
+    void clientsGetTlsWhenTheyAskDirectlyOrNotAndCanBeRequiredToAsk() throws Exception {
         Certificates.Issued proxyCertificate = authority.issue("proxy-server", "proxy", Certificates.ip("127.0.0.1"));
         Properties verifyFull = new Properties();
         verifyFull.setProperty("sslmode", "verify-full");
@@ -183,12 +183,24 @@ class AuthAndTlsIT {
         Properties noTls = new Properties();
         noTls.setProperty("sslmode", "disable");
 
+        Properties direct = new Properties();
+        direct.putAll(verifyFull);
+        direct.setProperty("sslNegotiation", "direct");
+
         try (TestProxy offered = TestProxy.in(blue)
                 .clientTls(new ClientTls(proxyCertificate.certificate(), proxyCertificate.privateKey(), false)).start()) {
             try (Connection c = offered.connect(blue.superuser(), null, verifyFull)) {
                 assertThat(sslInUse(c)).isEqualTo("false " + blue.superuser()); // client leg TLS, blue leg not
             }
+            try (Connection c = offered.connect(blue.superuser(), null, direct)) {
+                assertThat(sslInUse(c)).isEqualTo("false " + blue.superuser());
+            }
             offered.connect(blue.superuser(), null, noTls).close();
+        }
+        try (TestProxy withoutTls = TestProxy.in(blue).start()) {
+            assertThat((Throwable) catchThrowableOfType(SQLException.class,
+                    () -> withoutTls.connect(blue.superuser(), null, direct).close()))
+                    .as("direct TLS to a proxy without a certificate").isNotNull();
         }
         try (TestProxy required = TestProxy.in(blue)
                 .clientTls(new ClientTls(proxyCertificate.certificate(), proxyCertificate.privateKey(), true)).start()) {
@@ -198,6 +210,37 @@ class AuthAndTlsIT {
 
             assertThat(plain.getSQLState()).isEqualTo("28000");
             assertThat(plain.getMessage()).contains("requires TLS");
+        }
+    }
+
+    @Test
+    void aClientSpeakingTlsFromTheFirstByteGetsASession() throws Exception {
+        Certificates.Issued proxyCertificate = authority.issue("proxy-direct", "proxy", Certificates.ip("127.0.0.1"));
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        try (var in = java.nio.file.Files.newInputStream(authority.caFile())) {
+            trust.setCertificateEntry("ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        javax.net.ssl.TrustManagerFactory trustManagers = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+        trustManagers.init(trust);
+        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+        context.init(null, trustManagers.getTrustManagers(), null);
+
+        try (TestProxy proxy = TestProxy.in(blue)
+                .clientTls(new ClientTls(proxyCertificate.certificate(), proxyCertificate.privateKey(), true)).start();
+             javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", proxy.port())) {
+            javax.net.ssl.SSLParameters parameters = socket.getSSLParameters();
+            parameters.setApplicationProtocols(new String[] {"postgresql"});
+            socket.setSSLParameters(parameters);
+            socket.setSoTimeout(15_000);
+            socket.startHandshake();
+            socket.getOutputStream().write(RawClient.startupPacket(3 << 16, java.util.Map.of("user", blue.superuser(), "database", "postgres")));
+            java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
+
+            char first = (char) in.readUnsignedByte();
+
+            assertThat(first).as("AuthenticationOk over TLS that began at the first byte").isEqualTo('R');
+            assertThat(socket.getApplicationProtocol()).isEqualTo("postgresql");
         }
     }
 }

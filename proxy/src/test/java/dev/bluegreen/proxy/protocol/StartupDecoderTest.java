@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -153,6 +154,19 @@ class StartupDecoderTest {
                 .writeBytes("user\0a".getBytes(StandardCharsets.US_ASCII));
 
         assertThatThrownBy(() -> channel.writeInbound(bad)).hasCauseInstanceOf(ProtocolViolation.class);
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void aConnectionOpeningWithATlsRecordIsDirectTlsAndKeepsItsBytes() {
+        EmbeddedChannel channel = channel();
+        byte[] helloStart = {0x16, 0x03, 0x01, 0x00, 0x20, 0x01};
+
+        channel.writeInbound(Unpooled.wrappedBuffer(helloStart));
+
+        StartupPacket.DirectTls direct = channel.readInbound();
+        assertThat(ByteBufUtil.getBytes(direct.handshakeBytes())).containsExactly(helloStart);
+        direct.handshakeBytes().release();
         assertFalse(channel.finish());
     }
 }
