@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the proxy and the benchmarks jar, then runs the pgbench harness: blue directly, through
+# bluegreen and through PgBouncer, side by side. Arguments go to the harness (--help lists them), e.g.
+#   benchmarks/run-pgbench.sh --duration 30 --repeat 3
+# Needs a JDK 21+ (picked like .ci/run does) and pgbench; PgBouncer is installed by the harness when
+# missing and we are root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+java_major() { "$1/bin/java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}' | cut -d. -f1; }
+
+pick_jdk() {
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ] && [ "$(java_major "$JAVA_HOME")" -ge 21 ]; then
+    return
+  fi
+  if command -v java >/dev/null 2>&1; then
+    local home
+    home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+    if [ "$(java_major "$home")" -ge 21 ]; then export JAVA_HOME="$home"; return; fi
+  fi
+  local best="" best_major=0 candidate major
+  for candidate in /usr/lib/jvm/* /opt/java/* "$HOME"/.sdkman/candidates/java/*; do
+    [ -x "$candidate/bin/javac" ] || continue
+    major=$(java_major "$candidate") || continue
+    if [ "$major" -ge 21 ] && [ "$major" -gt "$best_major" ]; then best="$candidate"; best_major="$major"; fi
+  done
+  if [ -z "$best" ]; then
+    echo "run-pgbench.sh: no JDK 21+ found; install one (e.g. apt-get install openjdk-21-jdk-headless)" >&2
+    exit 1
+  fi
+  export JAVA_HOME="$best"
+}
+
+install_pgbench() {
+  if command -v pgbench >/dev/null 2>&1; then return; fi
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null
+  else
+    echo "run-pgbench.sh: pgbench not found; install the PostgreSQL client tools (e.g. apt-get install postgresql-client)" >&2
+    exit 1
+  fi
+}
+
+pick_jdk
+install_pgbench
+export PATH="$JAVA_HOME/bin:$PATH"
+echo "run-pgbench.sh: building with JAVA_HOME=$JAVA_HOME" >&2
+./mvnw -B -q -ntp -DskipTests package -pl proxy,benchmarks -am
+exec "$JAVA_HOME/bin/java" -cp benchmarks/target/benchmarks.jar dev.bluegreen.bench.PgbenchHarness "$@"

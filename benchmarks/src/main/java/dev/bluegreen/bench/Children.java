@@ -1,0 +1,109 @@
+package dev.bluegreen.bench;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The little the harness needs to manage the programs it starts: ports, stopping, log tails. */
+final class Children {
+
+    static final String LOOPBACK = "127.0.0.1";
+
+    private Children() {
+    }
+
+    /** A port free right now on the loopback; someone may take it before we bind, which start-up reports. */
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(LOOPBACK))) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** Whether something accepts TCP connections on the loopback port. */
+    static boolean accepts(int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(LOOPBACK, port), 200);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** SIGTERM, then SIGKILL after {@code grace}; returns the exit code, or -1 if it had to be killed. */
+    static int stop(Process process, Duration grace) {
+        if (!process.isAlive()) {
+            return process.exitValue();
+        }
+        process.destroy();
+        return awaitExit(process, grace);
+    }
+
+    /**
+     * A signal Java cannot send itself ("INT", "HUP"), then SIGTERM and SIGKILL as in {@link #stop}
+     * if the process is still there after {@code grace}.
+     */
+    static int stop(Process process, String signal, Duration grace) {
+        if (!process.isAlive()) {
+            return process.exitValue();
+        }
+        try {
+            new ProcessBuilder("kill", "-s", signal, Long.toString(process.pid()))
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+        } catch (IOException e) {
+            return stop(process, grace);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return stop(process, grace);
+        }
+        try {
+            if (process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+                return process.exitValue();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return stop(process, grace);
+    }
+
+    private static int awaitExit(Process process, Duration grace) {
+        try {
+            if (process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+                return process.exitValue();
+            }
+            process.destroyForcibly();
+            process.waitFor(5, TimeUnit.SECONDS);
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+            return -1;
+        }
+    }
+
+    /** The last lines of a log, for error messages. */
+    static String tail(Path log, int lines) {
+        try {
+            List<String> all = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(no log at " + log + ")";
+        }
+    }
+
+    /** Whether the JVM runs as root; /proc/self belongs to the effective uid. */
+    static boolean runningAsRoot() {
+        try {
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0;
+        } catch (IOException | UnsupportedOperationException e) {
+            return "root".equals(System.getProperty("user.name"));
+        }
+    }
+}

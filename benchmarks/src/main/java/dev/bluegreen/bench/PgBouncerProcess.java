@@ -1,0 +1,213 @@
+package dev.bluegreen.bench;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Stream;
+
+/**
+ * Our own PgBouncer in session mode in front of blue: the reference point for "what does a
+ * connection-level proxy cost". It runs in the foreground as a child we hold (never the distro's
+ * service, whatever state that is in), as an unprivileged user when we are root, with every file
+ * it needs in one directory that user owns.
+ */
+final class PgBouncerProcess implements AutoCloseable {
+
+    /** Used when the harness runs as root: somewhere {@code nobody} can reach, unlike /root. */
+    private static final Path ROOT_DIR = Path.of("/var/tmp/bluegreen-bench/pgbouncer");
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration STOP_GRACE = Duration.ofSeconds(10);
+    private static final List<Path> SBIN = List.of(Path.of("/usr/sbin"), Path.of("/usr/local/sbin"), Path.of("/sbin"));
+
+    private final Process process;
+    private final Endpoint endpoint;
+    private final Path dir;
+
+    private PgBouncerProcess(Process process, Endpoint endpoint, Path dir) {
+        this.process = process;
+        this.endpoint = endpoint;
+        this.dir = dir;
+    }
+
+    /**
+     * The pgbouncer executable: from PATH (or an sbin directory, where Debian puts it), else
+     * installed with apt-get when we are root. apt's output goes to {@code aptLog}.
+     */
+    static Path ensureInstalled(Path aptLog) throws IOException, InterruptedException {
+        Optional<Path> found = find();
+        if (found.isPresent()) {
+            return found.get();
+        }
+        if (!Children.runningAsRoot() || find("apt-get").isEmpty()) {
+            throw new IllegalStateException("pgbouncer is not installed; install it (e.g. sudo apt-get install -y pgbouncer) "
+                    + "and run the harness again");
+        }
+        System.err.println("bench: pgbouncer not found, installing it with apt-get (log: " + aptLog + ")");
+        Files.createDirectories(aptLog.getParent());
+        Files.deleteIfExists(aptLog);
+        for (List<String> command : List.of(List.of("apt-get", "update"), List.of("apt-get", "install", "-y", "pgbouncer"))) {
+            ProcessBuilder builder = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(aptLog.toFile()))
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            builder.environment().put("DEBIAN_FRONTEND", "noninteractive");
+            int exit = builder.start().waitFor();
+            if (exit != 0) {
+                throw new IllegalStateException(String.join(" ", command) + " failed with exit code " + exit
+                        + "; last lines of " + aptLog + ":\n" + Children.tail(aptLog, 20));
+            }
+        }
+        return find().orElseThrow(() -> new IllegalStateException(
+                "apt-get installed pgbouncer but no pgbouncer executable was found; see " + aptLog));
+    }
+
+    private static Optional<Path> find() {
+        return find("pgbouncer");
+    }
+
+    private static Optional<Path> find(String program) {
+        Stream<Path> path = Stream.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
+                .filter(entry -> !entry.isEmpty())
+                .map(Path::of);
+        return Stream.concat(path, SBIN.stream())
+                .map(dir -> dir.resolve(program))
+                .filter(Files::isExecutable)
+                .findFirst();
+    }
+
+    /** "PgBouncer 1.18.0" (first line of --version) → "1.18.0". */
+    static String version(Path executable) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(executable.toString(), "--version").redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        process.waitFor(10, TimeUnit.SECONDS);
+        String first = output.lines().findFirst().orElse("").strip();
+        String[] words = first.split("\\s+");
+        return words.length >= 2 ? words[1] : first;
+    }
+
+    /**
+     * Writes the configuration and starts PgBouncer; {@link #awaitReady()} waits for it.
+     *
+     * @param poolSize server connections per user and database; at least the largest client count,
+     *     so that session mode never makes a client wait for a server connection
+     */
+    static PgBouncerProcess launch(Path executable, Endpoint blue, int poolSize, Path workDir) throws IOException {
+        Optional<RunAs> runAs = Children.runningAsRoot() ? Optional.of(RunAs.lookup()) : Optional.empty();
+        Path dir = runAs.isPresent() ? ROOT_DIR : workDir.resolve("pgbouncer");
+        prepare(dir);
+        int port = Children.freePort();
+        Files.writeString(dir.resolve("pgbouncer.ini"), ini(dir, port, blue, poolSize));
+        // trust still wants the user listed; the password field is ignored
+        Files.writeString(dir.resolve("userlist.txt"), "\"" + blue.user() + "\" \"\"\n");
+        if (runAs.isPresent()) {
+            try (Stream<Path> files = Files.list(dir)) {
+                for (Path file : (Iterable<Path>) files::iterator) {
+                    runAs.get().own(file);
+                }
+            }
+            runAs.get().own(dir);
+        }
+
+        List<String> command = new ArrayList<>(List.of(executable.toString(), dir.resolve("pgbouncer.ini").toString()));
+        if (runAs.isPresent()) {
+            command = runAs.get().wrap(command);
+        }
+        Process process = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("console.log").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .start();
+        return new PgBouncerProcess(process, new Endpoint(Children.LOOPBACK, port, blue.user(), blue.database()), dir);
+    }
+
+    /** A clean directory, reachable by the user PgBouncer runs as through 0755 parents. */
+    private static void prepare(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        for (Path parent = dir.getParent(); parent != null && parent.startsWith("/var/tmp/bluegreen-bench"); parent = parent.getParent()) {
+            Files.setPosixFilePermissions(parent, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        try (Stream<Path> old = Files.list(dir)) {
+            for (Path file : (Iterable<Path>) old::iterator) {
+                Files.delete(file);
+            }
+        }
+    }
+
+    static String ini(Path dir, int port, Endpoint blue, int poolSize) {
+        return String.join("\n",
+                ";; written by the bluegreen pgbench harness; regenerated on every run",
+                "[databases]",
+                blue.database() + " = host=" + blue.host() + " port=" + blue.port() + " dbname=" + blue.database(),
+                "",
+                "[pgbouncer]",
+                "listen_addr = " + Children.LOOPBACK,
+                "listen_port = " + port,
+                "unix_socket_dir =",
+                "auth_type = trust",
+                "auth_file = " + dir.resolve("userlist.txt"),
+                "pool_mode = session",
+                "max_client_conn = " + Math.max(256, 2 * poolSize),
+                "default_pool_size = " + poolSize,
+                "logfile = " + dir.resolve("pgbouncer.log"),
+                "pidfile = " + dir.resolve("pgbouncer.pid"),
+                "log_connections = 0",
+                "log_disconnections = 0",
+                // pgjdbc sends it; pgbench does not, but a stray client should not be refused
+                "ignore_startup_parameters = extra_float_digits",
+                "");
+    }
+
+    /** Returns once PgBouncer accepts connections; throws with its logs if it exits or takes too long. */
+    void awaitReady() {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (!Children.accepts(endpoint.port())) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("pgbouncer exited with code " + process.exitValue()
+                        + " during startup; " + logs());
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("pgbouncer did not accept connections within " + READY_TIMEOUT + "; " + logs());
+            }
+            LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+        }
+    }
+
+    private String logs() {
+        return "last lines of its logs in " + dir + ":\n" + Children.tail(dir.resolve("console.log"), 20)
+                + "\n" + Children.tail(dir.resolve("pgbouncer.log"), 20);
+    }
+
+    Endpoint endpoint() {
+        return endpoint;
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    /**
+     * SIGINT, PgBouncer's safe shutdown (immediate here, no clients are left by now); SIGTERM, its
+     * "fast exit" with status 1, and SIGKILL only if it lingers.
+     */
+    @Override
+    public void close() {
+        int exit = Children.stop(process, "INT", STOP_GRACE);
+        if (exit != 0) {
+            System.err.println("bench: pgbouncer stopped with exit code " + exit + "; see " + dir);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "pgbouncer[" + endpoint.host() + ":" + endpoint.port() + ", " + dir + "]";
+    }
+}

@@ -1,0 +1,138 @@
+package dev.bluegreen.bench;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs the {@code pgbench} found on PATH, one invocation at a time, keeping each run's output in a
+ * log file. Closing it kills the run in flight, which is how Ctrl-C stops the harness without
+ * leaving a pgbench behind.
+ */
+final class Pgbench implements AutoCloseable {
+
+    /** Connection set-up and the end-of-run report on top of {@code -T}. */
+    private static final Duration GRACE = Duration.ofSeconds(60);
+
+    /** One measured or warm-up run; the same options go to every target. */
+    record Run(String protocol, int clients, int threads, int seconds) {
+    }
+
+    private final Path logDir;
+    private volatile Process running;
+    private volatile boolean closed;
+
+    Pgbench(Path logDir) {
+        this.logDir = logDir;
+    }
+
+    /** "pgbench (PostgreSQL) 15.18 (Debian ...)" → "15.18"; fails clearly when pgbench is missing. */
+    String version() {
+        String output;
+        try {
+            output = execute(List.of("pgbench", "--version"), Duration.ofSeconds(10), "pgbench-version.log").strip();
+        } catch (UncheckedIOException e) {
+            throw new IllegalStateException("pgbench is not on PATH: install the PostgreSQL client tools "
+                    + "(e.g. apt-get install -y postgresql-client)", e);
+        }
+        String[] words = output.split("\\s+");
+        return words.length >= 3 ? words[2] : output;
+    }
+
+    /** {@code pgbench -i -s scale}: creates and fills the pgbench tables (and vacuums them). */
+    void initialize(Endpoint target, int scale) {
+        List<String> command = connection("pgbench", target);
+        command.addAll(List.of("-i", "-q", "-s", Integer.toString(scale), target.database()));
+        execute(command, Duration.ofMinutes(30), "pgbench-init.log");
+    }
+
+    /** A select-only run ({@code -S}) without the vacuum pgbench does by default ({@code -n}). */
+    PgbenchResult selectOnly(Endpoint target, Run run, String logName) {
+        List<String> command = connection("pgbench", target);
+        command.addAll(List.of("-n", "-S",
+                "-M", run.protocol(),
+                "-c", Integer.toString(run.clients()),
+                "-j", Integer.toString(run.threads()),
+                "-T", Integer.toString(run.seconds()),
+                target.database()));
+        String output = execute(command, Duration.ofSeconds(run.seconds()).plus(GRACE), logName);
+        try {
+            return PgbenchResult.parse(output);
+        } catch (PgbenchResult.PgbenchFailure e) {
+            throw new PgbenchResult.PgbenchFailure(e.getMessage() + "\ncommand: " + String.join(" ", command)
+                    + "\noutput:\n" + output);
+        }
+    }
+
+    private static List<String> connection(String program, Endpoint target) {
+        return new ArrayList<>(List.of(program,
+                "-h", target.host(), "-p", Integer.toString(target.port()), "-U", target.user()));
+    }
+
+    /** Runs to completion and returns stdout and stderr together; a non-zero exit is an error. */
+    private String execute(List<String> command, Duration timeout, String logName) {
+        Path log = logDir.resolve(logName);
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        // PGOPTIONS, PGSSLMODE and friends would make the targets differ; C keeps the number format fixed
+        builder.environment().keySet().removeIf(name -> name.startsWith("PG"));
+        builder.environment().put("LC_ALL", "C");
+        Process process;
+        synchronized (this) {
+            if (closed) {
+                throw new IllegalStateException("pgbench runner closed");
+            }
+            try {
+                Files.createDirectories(logDir);
+                process = builder.start();
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not start " + command.getFirst(), e);
+            }
+            running = process;
+        }
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                process.destroyForcibly();
+                throw new IllegalStateException(command.getFirst() + " did not finish within " + timeout + "; see " + log);
+            }
+            if (closed) {
+                throw new IllegalStateException("pgbench stopped: the harness is shutting down");
+            }
+            String output = Files.readString(log, StandardCharsets.UTF_8);
+            if (process.exitValue() != 0) {
+                throw new PgbenchResult.PgbenchFailure(command.getFirst() + " exited with " + process.exitValue()
+                        + "\ncommand: " + String.join(" ", command) + "\noutput:\n" + output);
+            }
+            return output;
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not read " + log, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+            throw new IllegalStateException("interrupted while " + command.getFirst() + " ran", e);
+        } finally {
+            running = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        Process process;
+        synchronized (this) {
+            closed = true;
+            process = running;
+        }
+        if (process != null && process.isAlive()) {
+            process.destroyForcibly();
+        }
+    }
+}
