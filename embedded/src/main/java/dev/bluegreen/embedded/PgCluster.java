@@ -43,6 +43,8 @@ public final class PgCluster implements AutoCloseable {
     private static final String HOST = "127.0.0.1";
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration RELOAD_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration LOGIN_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
     private static final Duration POLL_INTERVAL = Duration.ofMillis(25);
     private static final int PORT_ATTEMPTS = 5;
 
@@ -128,14 +130,23 @@ public final class PgCluster implements AutoCloseable {
 
     /** A new connection as the superuser; the caller closes it. */
     public Connection connect(String database) throws SQLException {
+        return DriverManager.getConnection(jdbcUrl(database), superuserProperties(LOGIN_TIMEOUT));
+    }
+
+    /**
+     * Credentials plus a bound on the whole login: whatever answers on the port (during a start,
+     * maybe not postgres at all) must not keep a caller waiting forever for its first byte.
+     */
+    private Properties superuserProperties(Duration loginTimeout) {
         Properties properties = new Properties();
         properties.setProperty("user", superuser);
         if (superuserPassword != null) {
             properties.setProperty("password", superuserPassword);
         }
-        properties.setProperty("connectTimeout", "10");
+        properties.setProperty("loginTimeout", Long.toString(loginTimeout.toSeconds()));
+        properties.setProperty("connectTimeout", Long.toString(loginTimeout.toSeconds()));
         properties.setProperty("ApplicationName", "bluegreen-embedded");
-        return DriverManager.getConnection(jdbcUrl(database), properties);
+        return properties;
     }
 
     /** Runs each statement in autocommit on one connection, stopping at the first failure. */
@@ -205,11 +216,7 @@ public final class PgCluster implements AutoCloseable {
     }
 
     private void requireTls() {
-        Properties properties = new Properties();
-        properties.setProperty("user", superuser);
-        if (superuserPassword != null) {
-            properties.setProperty("password", superuserPassword);
-        }
+        Properties properties = superuserProperties(LOGIN_TIMEOUT);
         properties.setProperty("sslmode", "require");
         try (Connection connection = DriverManager.getConnection(jdbcUrl("postgres"), properties);
              Statement statement = connection.createStatement();
@@ -382,14 +389,23 @@ public final class PgCluster implements AutoCloseable {
             long started = System.nanoTime();
             port = candidate; // connect() and jdbcUrl() read it while we wait for readiness
             Postmaster launched = spawn(candidate);
-            if (awaitReady(launched)) {
-                postmaster = launched;
-                RunningClusters.add(this);
+            // registered before the wait, so that a JVM exiting mid-start still stops it
+            postmaster = launched;
+            RunningClusters.add(this);
+            boolean ready;
+            try {
+                ready = awaitReady(launched);
+            } catch (IOException | RuntimeException e) {
+                stop();
+                throw e;
+            }
+            if (ready) {
                 log.info("cluster started cluster={} version={} port={} pid={} data_dir={} took_ms={}",
                         name, version, port, launched.pid(), dataDir,
                         Duration.ofNanos(System.nanoTime() - started).toMillis());
                 return;
             }
+            stop(); // it exited by itself: this only forgets it
             boolean portTaken = LogTail.since(logFile, logOffset).contains("could not bind");
             if (portTaken && requestedPort == 0 && attempt < PORT_ATTEMPTS) {
                 log.info("port taken, trying another cluster={} port={}", name, candidate);
@@ -421,7 +437,7 @@ public final class PgCluster implements AutoCloseable {
         return new Postmaster(builder.start().toHandle());
     }
 
-    /** True once the server answers SELECT 1; false if it exits first; throws after the timeout. */
+    /** True once the server answers SELECT 1; false if it exits first; throws after the timeout, leaving it running. */
     private boolean awaitReady(Postmaster launched) throws IOException {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         SQLException last = null;
@@ -429,7 +445,9 @@ public final class PgCluster implements AutoCloseable {
             if (!launched.isAlive()) {
                 return false;
             }
-            try (Connection connection = connect("postgres");
+            Properties probe = superuserProperties(PROBE_TIMEOUT);
+            probe.setProperty("socketTimeout", Long.toString(PROBE_TIMEOUT.toSeconds()));
+            try (Connection connection = DriverManager.getConnection(jdbcUrl("postgres"), probe);
                  Statement statement = connection.createStatement()) {
                 statement.execute("SELECT 1");
                 return true;
@@ -440,7 +458,6 @@ public final class PgCluster implements AutoCloseable {
                 return false;
             }
         }
-        launched.stop(name);
         throw new IOException("cluster " + name + " did not accept connections within " + READY_TIMEOUT
                 + " (last error: " + (last == null ? "none" : last.getMessage()) + "); last lines of " + logFile
                 + ":\n" + LogTail.of(logFile), last);

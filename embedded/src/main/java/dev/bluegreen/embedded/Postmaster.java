@@ -25,6 +25,7 @@ final class Postmaster {
     private static final Logger log = LoggerFactory.getLogger(Postmaster.class);
     static final Duration FAST_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     private static final Duration IMMEDIATE_SHUTDOWN_GRACE = Duration.ofSeconds(10);
+    private static final Duration POLL = Duration.ofMillis(25);
 
     private final ProcessHandle handle;
 
@@ -36,27 +37,50 @@ final class Postmaster {
         return handle.pid();
     }
 
+    /** Alive and not a zombie: an orphan's zombie lingers until init reaps it, and some container inits never do. */
     boolean isAlive() {
-        return handle.isAlive();
+        return handle.isAlive() && !isZombie(handle.pid());
     }
 
-    /** Waits up to {@code timeout} for the process to exit; returns whether it did. */
+    /**
+     * Waits up to {@code timeout} for the process to exit; returns whether it did. A child's
+     * exit completes {@code onExit()} at once; for a leftover (not our child) the JDK only polls
+     * with a growing back-off, so we look for ourselves every few milliseconds.
+     */
     boolean awaitExit(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (isAlive()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            try {
+                handle.onExit().get(Math.min(TimeUnit.NANOSECONDS.toMillis(left), POLL.toMillis()) + 1, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                // look again
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("waiting for pid " + pid(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return !isAlive();
+            }
+        }
+        return true;
+    }
+
+    private static boolean isZombie(long pid) {
         try {
-            handle.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            return true;
-        } catch (TimeoutException e) {
-            return false;
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("waiting for pid " + pid(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return !handle.isAlive();
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // "pid (comm) S ...": the state follows the last ')', since comm may hold spaces and parentheses
+            int close = stat.lastIndexOf(')');
+            return close > 0 && close + 2 < stat.length() && stat.charAt(close + 2) == 'Z';
+        } catch (IOException e) {
+            return false; // gone already, or no /proc: isAlive() has the answer
         }
     }
 
     void stop(String cluster) {
-        if (!handle.isAlive()) {
+        if (!isAlive()) {
             return;
         }
         Processes.signal(pid(), "INT");
@@ -83,13 +107,14 @@ final class Postmaster {
         if (pidFile.isEmpty()) {
             return;
         }
-        Optional<ProcessHandle> leftover = ProcessHandle.of(pidFile.get().pid())
-                .filter(ProcessHandle::isAlive)
-                .filter(process -> isPostgres(process) && sameDir(pidFile.get().dataDir(), dataDir));
+        Optional<Postmaster> leftover = ProcessHandle.of(pidFile.get().pid())
+                .filter(process -> isPostgres(process) && sameDir(pidFile.get().dataDir(), dataDir))
+                .map(Postmaster::new)
+                .filter(Postmaster::isAlive);
         if (leftover.isPresent()) {
             log.warn("stopping a leftover postmaster from an earlier run cluster={} pid={} data_dir={}",
                     cluster, leftover.get().pid(), dataDir);
-            new Postmaster(leftover.get()).stop(cluster);
+            leftover.get().stop(cluster);
             if (leftover.get().isAlive()) {
                 throw new IOException("leftover postmaster pid " + leftover.get().pid() + " for " + dataDir + " would not stop");
             }
