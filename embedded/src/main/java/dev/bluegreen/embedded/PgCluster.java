@@ -17,6 +17,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -67,7 +68,7 @@ public final class PgCluster implements AutoCloseable {
         this.version = builder.version;
         this.superuser = builder.superuser;
         this.superuserPassword = builder.superuserPassword;
-        this.settings = Map.copyOf(builder.settings);
+        this.settings = Collections.unmodifiableMap(new LinkedHashMap<>(builder.settings)); // keeps the caller's order
         this.requestedPort = builder.port;
         this.port = builder.port;
         this.installDir = installDir;
@@ -313,6 +314,11 @@ public final class PgCluster implements AutoCloseable {
     private static PgCluster start(Builder builder) throws IOException {
         Path installDir = PostgresBinaries.install(builder.version);
         ServerUser user = ServerUser.current();
+        Optional<Path> hidingBinaries = DataDirPlacement.firstBlockingAncestor(installDir.resolve("bin/postgres"), user);
+        if (hidingBinaries.isPresent()) {
+            throw new IOException(user + " cannot traverse " + hidingBinaries.get() + " to run the binaries in "
+                    + installDir + "; point " + PostgresBinaries.CACHE_ENV + " at a directory it can read");
+        }
         Path requested = builder.dataDir.toAbsolutePath().normalize();
         Optional<Path> blocking = DataDirPlacement.firstBlockingAncestor(requested, user);
         Path dataDir = blocking.isPresent() ? DataDirPlacement.fallbackFor(requested) : requested;

@@ -59,6 +59,11 @@ sealed interface ServerUser {
         public boolean isSeparateUser() {
             return false;
         }
+
+        @Override
+        public String toString() {
+            return "user " + System.getProperty("user.name");
+        }
     }
 
     /** Another user, switched to with {@code setpriv} (util-linux) because the JVM is root. */
@@ -109,6 +114,11 @@ sealed interface ServerUser {
         @Override
         public boolean isSeparateUser() {
             return true;
+        }
+
+        @Override
+        public String toString() {
+            return "user " + name + " (uid " + uid + ")";
         }
     }
 }

@@ -40,6 +40,9 @@ final class TarExtractor {
         List<TarArchiveEntry> directories = new ArrayList<>();
         TarArchiveEntry entry;
         while ((entry = tar.getNextEntry()) != null) {
+            if (root.resolve(entry.getName()).normalize().equals(root)) {
+                continue; // "./": the destination itself, which we made
+            }
             Path target = inside(root, root.resolve(entry.getName()), entry.getName());
             if (entry.isDirectory()) {
                 Files.createDirectories(target);

@@ -47,6 +47,20 @@ class TarExtractorTest {
     }
 
     @Test
+    void entriesSpelledFromDotAreUnpackedInPlace() throws IOException {
+        byte[] txz = new Txz()
+                .directory("./", 0755)
+                .directory("./bin/", 0755)
+                .file("./bin/initdb", 0755, "#!/bin/sh\n")
+                .bytes();
+        Path install = temp.resolve("install");
+
+        TarExtractor.extractTxz(new ByteArrayInputStream(txz), install);
+
+        assertThat(Files.isExecutable(install.resolve("bin/initdb"))).isTrue();
+    }
+
+    @Test
     void directoryModesApplyEvenToDirectoriesTheyMakeReadOnly() throws IOException {
         byte[] txz = new Txz()
                 .directory("share/", 0555)
