@@ -70,10 +70,23 @@ final class BinaryInstaller {
                 return target; // the holder of the lock before us did the work
             }
             Dirs.deleteTree(target); // a half-copied tree left by hand or by an older tool
+            deleteLeftoversOf(version);
             extractInto(version, target);
             return target;
         } finally {
             threadLock.unlock();
+        }
+    }
+
+    /** Staging and download files of a JVM that died mid-install; only a lock holder makes them. */
+    private void deleteLeftoversOf(String version) throws IOException {
+        try (var siblings = Files.list(cacheRoot)) {
+            for (Path sibling : (Iterable<Path>) siblings::iterator) {
+                String fileName = sibling.getFileName().toString();
+                if (fileName.startsWith(version + ".extracting-") || fileName.startsWith(version + ".download-")) {
+                    Dirs.deleteTree(sibling);
+                }
+            }
         }
     }
 
@@ -103,7 +116,7 @@ final class BinaryInstaller {
             // createTempDirectory made it 0700, but a root JVM's server user has to read the install too
             Files.setPosixFilePermissions(staging, Dirs.OPEN);
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-            log.info("postgres binaries installed version={} dir={} took_ms={}",
+            log.info("postgres binaries installed version={} dir={} unpack_ms={}",
                     version, target, Duration.ofNanos(System.nanoTime() - started).toMillis());
         } finally {
             Dirs.deleteTree(staging);

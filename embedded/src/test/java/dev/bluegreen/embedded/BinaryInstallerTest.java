@@ -143,6 +143,16 @@ class BinaryInstallerTest {
     }
 
     @Test
+    void stagingLeftByAJvmThatDiedMidInstallIsCleanedUp() throws IOException {
+        serveJar(serverJar(), null);
+        Path staging = Files.createDirectories(temp.resolve("cache").resolve(VERSION + ".extracting-12345/bin"));
+
+        installer(temp.resolve("empty-m2")).install(VERSION);
+
+        assertThat(staging.getParent()).doesNotExist();
+    }
+
+    @Test
     void halfInstalledDirectoryIsReplaced() throws IOException {
         serveJar(serverJar(), null);
         Files.createDirectories(temp.resolve("cache").resolve(VERSION).resolve("bin"));
