@@ -347,22 +347,7 @@ public final class PgCluster implements AutoCloseable {
         }
         // postgres insists on 0700 (or 0750) and on owning every file in its data directory
         Files.setPosixFilePermissions(dataDir, Dirs.PRIVATE);
-        if (user.isSeparateUser()) {
-            ownTree(dataDir);
-        }
-    }
-
-    /** Hands a tree over to the server user; cheap when it already owns the top, the common case. */
-    private void ownTree(Path root) throws IOException {
-        ServerUser.Unprivileged target = (ServerUser.Unprivileged) user;
-        if ((Integer) Files.getAttribute(root, "unix:uid") == target.uid()) {
-            return;
-        }
-        try (var paths = Files.walk(root)) {
-            for (Path path : (Iterable<Path>) paths::iterator) {
-                user.own(path);
-            }
-        }
+        user.ownTree(dataDir);
     }
 
     private void initIfNeeded() throws IOException {

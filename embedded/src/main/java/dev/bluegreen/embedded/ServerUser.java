@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * The operating-system user the server processes run as.
@@ -36,8 +37,8 @@ sealed interface ServerUser {
     /** Whether this user may look up names inside {@code dir} (the x bit that applies to it). */
     boolean canTraverse(Path dir) throws IOException;
 
-    /** Whether files we create must be readable by another user: true when the JVM is root. */
-    boolean isSeparateUser();
+    /** Makes this user the owner of everything under {@code root}, e.g. a data dir another user initialised. */
+    void ownTree(Path root) throws IOException;
 
     /** The JVM's own user: nothing to switch, nothing to hand over. */
     record Self() implements ServerUser {
@@ -56,8 +57,7 @@ sealed interface ServerUser {
         }
 
         @Override
-        public boolean isSeparateUser() {
-            return false;
+        public void ownTree(Path root) {
         }
 
         @Override
@@ -111,9 +111,17 @@ sealed interface ServerUser {
             return (mode & 0001) != 0;
         }
 
+        /** Cheap in the common case: when this user owns the top, it owns what it created below. */
         @Override
-        public boolean isSeparateUser() {
-            return true;
+        public void ownTree(Path root) throws IOException {
+            if ((Integer) Files.getAttribute(root, "unix:uid", LinkOption.NOFOLLOW_LINKS) == uid) {
+                return;
+            }
+            try (Stream<Path> paths = Files.walk(root)) {
+                for (Path path : (Iterable<Path>) paths::iterator) {
+                    own(path);
+                }
+            }
         }
 
         @Override
