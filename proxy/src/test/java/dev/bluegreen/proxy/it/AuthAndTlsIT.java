@@ -10,7 +10,6 @@ import dev.bluegreen.config.TlsMode;
 import dev.bluegreen.config.User;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
-import dev.bluegreen.embedded.junit.TestClusters;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -18,15 +17,15 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import java.util.Properties;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Client authentication is terminated by the proxy (SCRAM-SHA-256, md5, trust); the proxy logs in to
- * blue with its own credentials (SCRAM, md5, cleartext, trust) over TLS in every mode.
+ * blue with its own credentials (SCRAM, md5, cleartext, trust) over TLS in every mode. Runs on a blue
+ * of its own: it rewrites pg_hba.conf and turns TLS on, which the shared clusters must not see.
  */
-@ExtendWith(BlueGreenClusters.class)
 class AuthAndTlsIT {
 
     private static PgCluster blue;
@@ -34,26 +33,31 @@ class AuthAndTlsIT {
     private static Certificates.Issued serverCertificate;
 
     @BeforeAll
-    static void prepare(TestClusters clusters) throws Exception {
-        blue = clusters.blue();
+    static void prepare() throws Exception {
+        blue = BlueGreenClusters.fresh("auth-blue", "16.9.0", Path.of("target", "auth-blue").toAbsolutePath());
         Path dir = Path.of("target", "it-certs").toAbsolutePath();
         authority = Certificates.newAuthority(dir, "bluegreen-test");
         // an IP SAN only: "127.0.0.1" verifies fully, "localhost" does not
         serverCertificate = authority.issue("blue-server", "blue", Certificates.ip("127.0.0.1"));
         blue.enableSsl(serverCertificate.certificate(), serverCertificate.privateKey());
         blue.execute("postgres",
-                "do $$ begin if not exists (select from pg_roles where rolname = 'app_scram') then "
+                "do $$ begin "
                         + "set local password_encryption = 'scram-sha-256'; create role app_scram login password 'scram-pw'; "
                         + "set local password_encryption = 'md5'; create role app_md5 login password 'md5-pw'; "
                         + "create role app_clear login password 'clear-pw'; "
                         + "set local password_encryption = 'scram-sha-256'; create role alice login password 'alice-pw'; "
-                        + "create role bob login; create role carol login; end if; end $$");
+                        + "create role bob login; create role carol login; end $$");
         blue.writeHba(List.of(
                 "host all app_scram 127.0.0.1/32 scram-sha-256",
                 "host all app_md5 127.0.0.1/32 md5",
                 "host all app_clear 127.0.0.1/32 password",
                 "host all alice 127.0.0.1/32 scram-sha-256",
                 "host all all 127.0.0.1/32 trust"));
+    }
+
+    @AfterAll
+    static void stopBlue() {
+        blue.close();
     }
 
     private static String sslInUse(Connection c) throws SQLException {
