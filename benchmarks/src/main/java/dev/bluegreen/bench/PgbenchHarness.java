@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 
 /**
  * pgbench {@code -S} against blue directly, through bluegreen and through PgBouncer (session mode),
@@ -118,9 +119,11 @@ public final class PgbenchHarness {
                             options.scale(), options.durationSeconds(), options.repeat(),
                             Runtime.getRuntime().availableProcessors()),
                     String.format(Locale.ROOT, "pgbench %s, PostgreSQL %s, PgBouncer %s (session mode, pool %d), "
-                                    + "%d s warm-up before each run, -j min(clients, %s), cpu%% = relay CPU in %% of one core",
+                                    + "%d s warm-up before each run, -j min(clients, %s)",
                             pgbenchVersion, PG_VERSION, bouncerVersion, poolSize, options.warmupSeconds(),
-                            options.threads() == 0 ? "2" : Integer.toString(options.threads())));
+                            options.threads() == 0 ? "2" : Integer.toString(options.threads())),
+                    "cpu% = the relay's CPU in % of one core; other load% = the largest share of the machine "
+                            + "that processes outside the harness took during one of the row's runs");
             System.out.println();
             System.out.print(table.text(String.join("\n", title)));
             Files.createDirectories(options.out().toAbsolutePath().getParent());
@@ -154,13 +157,23 @@ public final class PgbenchHarness {
                         pgbench.selectOnly(endpoint, new Pgbench.Run(scenario.protocol(), scenario.clients(), threads,
                                 options.warmupSeconds()), name + "-warmup.log");
                     }
+                    MachineLoad.settle();
+                    Optional<MachineLoad.Sample> loadBefore = MachineLoad.sample();
                     Optional<Duration> cpuBefore = cpuTime(relayPids.get(target));
                     long started = System.nanoTime();
                     PgbenchResult result = pgbench.selectOnly(endpoint, new Pgbench.Run(scenario.protocol(),
                             scenario.clients(), threads, options.durationSeconds()), name + ".log");
                     long elapsedNanos = System.nanoTime() - started;
                     Optional<Duration> cpuAfter = cpuTime(relayPids.get(target));
+                    MachineLoad.settle();
+                    OptionalDouble otherLoad = MachineLoad.otherPercent(loadBefore, MachineLoad.sample());
                     table.add(scenario, target, result);
+                    String loadNote = "";
+                    if (otherLoad.isPresent()) {
+                        table.addOtherLoad(scenario, otherLoad.getAsDouble());
+                        loadNote = String.format(Locale.ROOT, ", other processes %.0f%% of the machine",
+                                otherLoad.getAsDouble());
+                    }
                     String cpuNote = "";
                     if (cpuBefore.isPresent() && cpuAfter.isPresent()) {
                         double percent = 100.0 * cpuAfter.get().minus(cpuBefore.get()).toNanos() / elapsedNanos;
@@ -170,7 +183,7 @@ public final class PgbenchHarness {
                     done++;
                     log(String.format(Locale.ROOT, "[%d/%d] %-8s c=%-3d %-9s %9.0f tps %8.3f ms%s",
                             done, total, scenario.protocol(), scenario.clients(), target.label(),
-                            result.tps(), result.latencyMs(), cpuNote));
+                            result.tps(), result.latencyMs(), cpuNote + loadNote));
                 }
             }
         }

@@ -12,18 +12,22 @@ import java.util.stream.Collectors;
 /**
  * Every measured run, by scenario and target, and the table they make: the median of the repeats
  * per cell (throughput and latency each on their own), with the ratios taken from those medians.
- * Two last columns show how much CPU the relay in the middle (the proxy's JVM, PgBouncer) burnt
+ * Two more columns show how much CPU the relay in the middle (the proxy's JVM, PgBouncer) burnt
  * during its measured runs, in percent of one core, because on a small machine the relay competes
- * with Postgres and pgbench for the same cores. Rows keep the order scenarios were first measured in.
+ * with Postgres and pgbench for the same cores; the last one the worst share of the machine that
+ * other processes took during any run of the row (see {@link MachineLoad}), a warning sign on a
+ * shared machine. Rows keep the order scenarios were first measured in.
  */
 final class ResultsTable {
 
     static final List<String> HEADERS = List.of(
             "protocol", "clients", "direct tps", "bluegreen tps", "pgbouncer tps", "bg/direct", "bg/pgbouncer",
-            "direct ms", "bluegreen ms", "pgbouncer ms", "bluegreen cpu%", "pgbouncer cpu%");
+            "direct ms", "bluegreen ms", "pgbouncer ms", "bluegreen cpu%", "pgbouncer cpu%",
+            "other load%");
 
     private final Map<Scenario, Map<Target, List<PgbenchResult>>> runs = new LinkedHashMap<>();
     private final Map<Scenario, Map<Target, List<Double>>> relayCpu = new LinkedHashMap<>();
+    private final Map<Scenario, List<Double>> otherLoad = new LinkedHashMap<>();
 
     void add(Scenario scenario, Target target, PgbenchResult result) {
         runs.computeIfAbsent(scenario, s -> new LinkedHashMap<>())
@@ -36,6 +40,11 @@ final class ResultsTable {
         relayCpu.computeIfAbsent(scenario, s -> new LinkedHashMap<>())
                 .computeIfAbsent(target, t -> new ArrayList<>())
                 .add(percentOfOneCore);
+    }
+
+    /** CPU used by processes outside the harness during one run, in percent of the whole machine. */
+    void addOtherLoad(Scenario scenario, double percentOfMachine) {
+        otherLoad.computeIfAbsent(scenario, s -> new ArrayList<>()).add(percentOfMachine);
     }
 
     /** The median throughput and median latency of a cell's runs; null when it has none. */
@@ -66,9 +75,16 @@ final class ResultsTable {
                     tps(direct), tps(bluegreen), tps(pgbouncer),
                     ratio(bluegreen, direct), ratio(bluegreen, pgbouncer),
                     latency(direct), latency(bluegreen), latency(pgbouncer),
-                    cpu(scenario, Target.BLUEGREEN), cpu(scenario, Target.PGBOUNCER)));
+                    cpu(scenario, Target.BLUEGREEN), cpu(scenario, Target.PGBOUNCER),
+                    worstOtherLoad(scenario)));
         }
         return rows;
+    }
+
+    private String worstOtherLoad(Scenario scenario) {
+        List<Double> loads = otherLoad.getOrDefault(scenario, List.of());
+        return loads.isEmpty() ? "-"
+                : String.format(Locale.ROOT, "%.0f", loads.stream().mapToDouble(Double::doubleValue).max().orElseThrow());
     }
 
     private String cpu(Scenario scenario, Target target) {

@@ -10,22 +10,25 @@ class ResultsTableTest {
     private static final Scenario PREPARED_16 = new Scenario("prepared", 16);
 
     @Test
-    void theTextTableHasTheTitleAndLeftAlignedColumnsTwoSpacesApart() {
+    void theTextTableHasTheTitleAndLeftAlignedColumnsTwoSpacesApartWithTheWorstOtherLoad() {
         ResultsTable table = new ResultsTable();
         table.add(SIMPLE_1, Target.DIRECT, new PgbenchResult(5000.4, 0.2));
         table.add(SIMPLE_1, Target.BLUEGREEN, new PgbenchResult(4000.0, 0.25));
         table.add(SIMPLE_1, Target.PGBOUNCER, new PgbenchResult(3200.0, 0.3125));
         table.addRelayCpu(SIMPLE_1, Target.BLUEGREEN, 61.4);
         table.addRelayCpu(SIMPLE_1, Target.PGBOUNCER, 38.6);
+        table.addOtherLoad(SIMPLE_1, 2.2);
+        table.addOtherLoad(SIMPLE_1, 7.9);
+        table.addOtherLoad(SIMPLE_1, 0.4);
 
         String text = table.text("pgbench -S, scale 10");
 
         assertThat(text).isEqualTo("""
                 pgbench -S, scale 10
                 protocol  clients  direct tps  bluegreen tps  pgbouncer tps  bg/direct  bg/pgbouncer  direct ms  \
-                bluegreen ms  pgbouncer ms  bluegreen cpu%  pgbouncer cpu%
+                bluegreen ms  pgbouncer ms  bluegreen cpu%  pgbouncer cpu%  other load%
                 simple    1        5000        4000           3200           0.80       1.25          0.200      \
-                0.250         0.313         61              39
+                0.250         0.313         61              39              8
                 """);
     }
 
@@ -42,7 +45,7 @@ class ResultsTableTest {
         assertThat(table.median(PREPARED_16, Target.DIRECT)).isEqualTo(new PgbenchResult(1000, 16));
         assertThat(table.median(PREPARED_16, Target.BLUEGREEN).tps()).isEqualTo(550);
         assertThat(table.rows().getFirst())
-                .containsExactly("prepared", "16", "1000", "550", "-", "0.55", "-", "16.000", "29.333", "-", "-", "-");
+                .containsExactly("prepared", "16", "1000", "550", "-", "0.55", "-", "16.000", "29.333", "-", "-", "-", "-");
     }
 
     @Test
@@ -68,9 +71,9 @@ class ResultsTableTest {
                 **title**
 
                 | protocol | clients | direct tps | bluegreen tps | pgbouncer tps | bg/direct | bg/pgbouncer \
-                | direct ms | bluegreen ms | pgbouncer ms | bluegreen cpu% | pgbouncer cpu% |
-                | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-                | simple | 1 | 2000 | 1000 | 1000 | 0.50 | 1.00 | 0.500 | 1.000 | 1.000 | - | - |
+                | direct ms | bluegreen ms | pgbouncer ms | bluegreen cpu% | pgbouncer cpu% | other load% |
+                | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+                | simple | 1 | 2000 | 1000 | 1000 | 0.50 | 1.00 | 0.500 | 1.000 | 1.000 | - | - | - |
                 """);
     }
 }
