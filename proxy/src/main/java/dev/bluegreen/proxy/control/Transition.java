@@ -1,0 +1,117 @@
+package dev.bluegreen.proxy.control;
+
+import dev.bluegreen.proxy.routing.ClusterRole;
+
+/**
+ * The operator's commands as pure decisions over the routing state: each returns go (the next state,
+ * and whether a write barrier must make the switch exact) or no-go with the reason. Nothing here
+ * touches a socket; {@link RoutingControl} carries decisions out.
+ */
+public sealed interface Transition {
+
+    /** Go: move to {@code next}; {@code needsBarrier} when the change alters who receives writes. */
+    record Go(RoutingState next, boolean needsBarrier) implements Transition {}
+
+    /** No-go, with the reason the operator sees. */
+    record Refused(String reason) implements Transition {}
+
+    static Transition start(RoutingState s) {
+        if (s.finalized()) {
+            return new Refused("the migration was finalized; blue is retired");
+        }
+        if (s.phase() != Phase.BLUE) {
+            return new Refused("dual-write is already on (phase " + s.phase() + ")");
+        }
+        return new Go(s.next(ClusterRole.BLUE, FollowerWrites.SYNC, 0, true, s.frozen(), false), true);
+    }
+
+    /** Shadow mode: green receives writes best effort and may never serve reads. */
+    static Transition startShadow(RoutingState s) {
+        if (s.phase() != Phase.BLUE || s.finalized()) {
+            return new Refused("shadow mode starts from blue alone (phase " + s.phase() + ")");
+        }
+        return new Go(s.next(ClusterRole.BLUE, FollowerWrites.ASYNC, 0, false, s.frozen(), false), false);
+    }
+
+    static Transition setWeight(RoutingState s, int weight) {
+        if (weight < 0 || weight > 100) {
+            return new Refused("weight must be between 0 and 100");
+        }
+        if (s.frozen()) {
+            return new Refused("the state is frozen; unfreeze first");
+        }
+        if (weight > 0 && s.leader() == ClusterRole.BLUE && !s.followerMayServeReads()) {
+            return new Refused(s.followerWrites() != FollowerWrites.SYNC
+                    ? "green may serve reads only with sync dual-write on (start first)"
+                    : "green is out of sync: it missed writes and must not serve reads");
+        }
+        if (s.leader() == ClusterRole.GREEN && weight < 100 && !s.followerMayServeReads()) {
+            return new Refused("blue is out of sync: it missed writes and must not serve reads");
+        }
+        return new Go(s.next(s.leader(), s.followerWrites(), weight, s.followerInSync(), s.frozen(), s.finalized()), false);
+    }
+
+    /** Everything back to blue. Instant while blue leads; giving leadership back needs the barrier. */
+    static Transition rollback(RoutingState s, boolean force) {
+        if (s.finalized() && !force) {
+            return new Refused("the migration was finalized: blue no longer receives writes; use --force to roll back anyway");
+        }
+        boolean leaderChanges = s.leader() != ClusterRole.BLUE;
+        if (leaderChanges && s.dualWrite() && !s.followerInSync() && !force) {
+            return new Refused("blue is out of sync; rolling back would lose writes (use --force)");
+        }
+        FollowerWrites writes = s.finalized() ? FollowerWrites.OFF : s.followerWrites();
+        // after cutover green led, so as the new follower it holds every write
+        boolean inSync = !s.finalized() && (leaderChanges || s.followerInSync());
+        return new Go(s.next(ClusterRole.BLUE, writes, 0, inSync, s.frozen(), false), leaderChanges);
+    }
+
+    static Transition cutover(RoutingState s) {
+        if (s.leader() != ClusterRole.BLUE || s.followerWrites() != FollowerWrites.SYNC) {
+            return new Refused("cutover needs blue leading with sync dual-write (phase " + s.phase() + ")");
+        }
+        if (!s.followerInSync()) {
+            return new Refused("green is out of sync");
+        }
+        if (s.weight() != 100) {
+            return new Refused("cutover needs weight 100 (now " + s.weight() + ")");
+        }
+        if (s.frozen()) {
+            return new Refused("the state is frozen; unfreeze first");
+        }
+        // the weight stays green's share: at 100 green serves every read, as the new leader should
+        return new Go(s.next(ClusterRole.GREEN, FollowerWrites.SYNC, 100, true, false, false), true);
+    }
+
+    /** Dual-write off, green alone. Irreversible: blue stops receiving writes. */
+    static Transition finalizeMigration(RoutingState s) {
+        if (s.phase() != Phase.CUTOVER) {
+            return new Refused("finalize follows cutover (phase " + s.phase() + ")");
+        }
+        return new Go(s.next(ClusterRole.GREEN, FollowerWrites.OFF, 100, false, s.frozen(), true), true);
+    }
+
+    /** Abandon green while blue leads: dual-write off, weight 0. */
+    static Transition abort(RoutingState s) {
+        if (s.phase() != Phase.DUAL) {
+            return new Refused("abort applies while blue leads with dual-write on (phase " + s.phase() + ")");
+        }
+        return new Go(s.next(ClusterRole.BLUE, FollowerWrites.OFF, 0, false, s.frozen(), false), false);
+    }
+
+    /** A divergence or an unreachable follower: it may no longer serve reads until re-synced. */
+    static Transition followerOutOfSync(RoutingState s) {
+        if (!s.dualWrite() || !s.followerInSync()) {
+            return new Refused("the follower is not in sync already");
+        }
+        int weight = s.leader() == ClusterRole.BLUE ? 0 : 100;
+        return new Go(s.next(s.leader(), s.followerWrites(), weight, false, s.frozen(), s.finalized()), false);
+    }
+
+    static Transition freeze(RoutingState s, boolean frozen) {
+        if (s.frozen() == frozen) {
+            return new Refused(frozen ? "already frozen" : "not frozen");
+        }
+        return new Go(s.next(s.leader(), s.followerWrites(), s.weight(), s.followerInSync(), frozen, s.finalized()), false);
+    }
+}

@@ -1,0 +1,109 @@
+package dev.bluegreen.proxy.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bluegreen.proxy.routing.ClusterRole;
+import org.junit.jupiter.api.Test;
+
+/** The operator's journey as pure decisions: DESIGN §2's diagram, edge by edge. */
+class TransitionTest {
+
+    private static RoutingState go(Transition t) {
+        assertThat(t).isInstanceOf(Transition.Go.class);
+        return ((Transition.Go) t).next();
+    }
+
+    private static String refused(Transition t) {
+        assertThat(t).isInstanceOf(Transition.Refused.class);
+        return ((Transition.Refused) t).reason();
+    }
+
+    @Test
+    void theWholeJourneyMovesThroughThePhasesWithRisingEpochs() {
+        RoutingState blue = RoutingState.initial();
+        RoutingState dual = go(Transition.start(blue));
+        RoutingState half = go(Transition.setWeight(dual, 50));
+        RoutingState all = go(Transition.setWeight(half, 100));
+        RoutingState cutover = go(Transition.cutover(all));
+        RoutingState green = go(Transition.finalizeMigration(cutover));
+
+        assertThat(blue.phase()).isEqualTo(Phase.BLUE);
+        assertThat(dual.phase()).isEqualTo(Phase.DUAL);
+        assertThat(cutover.phase()).isEqualTo(Phase.CUTOVER);
+        assertThat(cutover.leader()).isEqualTo(ClusterRole.GREEN);
+        assertThat(green.phase()).isEqualTo(Phase.GREEN);
+        assertThat(green.epoch()).isEqualTo(blue.epoch() + 5);
+    }
+
+    @Test
+    void startAndCutoverNeedTheBarrierButWeightAndRollbackWhileBlueLeadsDoNot() {
+        RoutingState dual = go(Transition.start(RoutingState.initial()));
+        RoutingState all = go(Transition.setWeight(dual, 100));
+
+        assertThat(((Transition.Go) Transition.start(RoutingState.initial())).needsBarrier()).isTrue();
+        assertThat(((Transition.Go) Transition.setWeight(dual, 25)).needsBarrier()).isFalse();
+        assertThat(((Transition.Go) Transition.rollback(all, false)).needsBarrier()).isFalse();
+        assertThat(((Transition.Go) Transition.cutover(all)).needsBarrier()).isTrue();
+        assertThat(((Transition.Go) Transition.rollback(go(Transition.cutover(all)), false)).needsBarrier()).isTrue();
+    }
+
+    @Test
+    void aWeightAboveZeroNeedsSyncWritesAndAFollowerInSync() {
+        assertThat(refused(Transition.setWeight(RoutingState.initial(), 5))).contains("sync dual-write");
+        RoutingState shadow = go(Transition.startShadow(RoutingState.initial()));
+        assertThat(refused(Transition.setWeight(shadow, 5))).contains("sync dual-write");
+        RoutingState diverged = go(Transition.followerOutOfSync(go(Transition.setWeight(go(Transition.start(RoutingState.initial())), 50))));
+        assertThat(diverged.weight()).isZero();
+        assertThat(refused(Transition.setWeight(diverged, 5))).contains("out of sync");
+        assertThat(go(Transition.setWeight(diverged, 0)).weight()).isZero();
+    }
+
+    @Test
+    void cutoverNeedsWeightHundredAndGreenInSync() {
+        RoutingState dual = go(Transition.start(RoutingState.initial()));
+        assertThat(refused(Transition.cutover(dual))).contains("weight 100");
+        assertThat(refused(Transition.cutover(RoutingState.initial()))).contains("sync dual-write");
+    }
+
+    @Test
+    void rollbackAfterCutoverGivesLeadershipBackAndKeepsGreenFollowingInSync() {
+        RoutingState cutover = go(Transition.cutover(go(Transition.setWeight(go(Transition.start(RoutingState.initial())), 100))));
+
+        RoutingState back = go(Transition.rollback(cutover, false));
+
+        assertThat(back.leader()).isEqualTo(ClusterRole.BLUE);
+        assertThat(back.weight()).isZero();
+        assertThat(back.followerWrites()).isEqualTo(FollowerWrites.SYNC);
+        assertThat(back.followerInSync()).isTrue();
+    }
+
+    @Test
+    void finalizeIsIrreversibleUnlessForced() {
+        RoutingState green = go(Transition.finalizeMigration(go(Transition.cutover(
+                go(Transition.setWeight(go(Transition.start(RoutingState.initial())), 100))))));
+
+        assertThat(refused(Transition.rollback(green, false))).contains("finalized");
+        RoutingState forced = go(Transition.rollback(green, true));
+        assertThat(forced.leader()).isEqualTo(ClusterRole.BLUE);
+        assertThat(forced.dualWrite()).isFalse();
+        assertThat(refused(Transition.start(green))).contains("finalized");
+    }
+
+    @Test
+    void frozenStateRefusesWeightChangesButNotRollback() {
+        RoutingState frozen = go(Transition.freeze(go(Transition.setWeight(go(Transition.start(RoutingState.initial())), 25)), true));
+
+        assertThat(refused(Transition.setWeight(frozen, 50))).contains("frozen");
+        assertThat(go(Transition.rollback(frozen, false)).weight()).isZero();
+    }
+
+    @Test
+    void abortTurnsDualWriteOffWhileBlueLeads() {
+        RoutingState dual = go(Transition.start(RoutingState.initial()));
+
+        RoutingState aborted = go(Transition.abort(dual));
+
+        assertThat(aborted.phase()).isEqualTo(Phase.BLUE);
+        assertThat(refused(Transition.abort(aborted))).contains("abort applies");
+    }
+}

@@ -1,0 +1,60 @@
+package dev.bluegreen.proxy.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+class WriteBarrierTest {
+
+    @Test
+    void theChangeWaitsForUnitsInsideAndNewUnitsWaitForTheChange() {
+        WriteBarrier barrier = new WriteBarrier();
+        List<String> order = new ArrayList<>();
+        assertThat(barrier.tryEnter("session-1", () -> { })).isTrue();
+
+        CompletableFuture<Void> change = barrier.closeAndApply(Duration.ofSeconds(10), () -> order.add("change"));
+        boolean admittedAtOnce = barrier.tryEnter("session-2", () -> order.add("session-2 admitted"));
+        assertThat(change).isNotDone();
+
+        barrier.exit("session-1");
+
+        change.join();
+        assertThat(admittedAtOnce).isFalse();
+        assertThat(order).containsExactly("change", "session-2 admitted");
+        assertThat(barrier.holders()).containsExactly("session-2");
+    }
+
+    @Test
+    void aTimeoutChangesNothingNamesTheHoldersAndReopens() {
+        WriteBarrier barrier = new WriteBarrier();
+        barrier.tryEnter("session-7", () -> { });
+        AtomicBoolean changed = new AtomicBoolean();
+        AtomicBoolean waiterRan = new AtomicBoolean();
+
+        CompletableFuture<Void> change = barrier.closeAndApply(Duration.ofMillis(50), () -> changed.set(true));
+        barrier.tryEnter("session-8", () -> waiterRan.set(true));
+
+        assertThatThrownBy(change::join).isInstanceOf(CompletionException.class)
+                .cause().isInstanceOf(WriteBarrier.TimedOut.class).hasMessageContaining("session-7");
+        assertThat(changed).isFalse();
+        assertThat(waiterRan).isTrue();
+        assertThat(barrier.tryEnter("session-9", () -> { })).isTrue();
+    }
+
+    @Test
+    void anEmptyBarrierAppliesAtOnce() {
+        WriteBarrier barrier = new WriteBarrier();
+        AtomicBoolean changed = new AtomicBoolean();
+
+        barrier.closeAndApply(Duration.ofSeconds(1), () -> changed.set(true)).join();
+
+        assertThat(changed).isTrue();
+    }
+}
