@@ -1,0 +1,54 @@
+package dev.bluegreen.proxy.routing;
+
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What the classifier found in one SQL string: its kind, its traits, how many statements it holds, and
+ * the {@code bluegreen.tenant} it sets, if any.
+ *
+ * @param kind           {@link Kind#READ} only when every statement was proven read-only
+ * @param traits         an unmodifiable set
+ * @param statementCount non-empty statements found; 0 when the text is empty or could not be read
+ * @param tenant         with {@link Trait#TENANT_SETTING}: the tenant the string finally sets, empty when it
+ *                       clears it; always empty without that trait
+ */
+public record Classification(Kind kind, Set<Trait> traits, int statementCount, Optional<String> tenant) {
+
+    private static final Classification UNPARSEABLE =
+            new Classification(Kind.WRITE, EnumSet.of(Trait.UNPARSEABLE), 0, Optional.empty());
+
+    public Classification {
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(tenant, "tenant");
+        EnumSet<Trait> copy = EnumSet.noneOf(Trait.class);
+        copy.addAll(traits);
+        traits = Collections.unmodifiableSet(copy);
+        if (statementCount < 0) {
+            throw new IllegalArgumentException("statementCount < 0");
+        }
+        if (tenant.isPresent() && !copy.contains(Trait.TENANT_SETTING)) {
+            throw new IllegalArgumentException("a tenant value needs the TENANT_SETTING trait");
+        }
+    }
+
+    public Classification(Kind kind, Set<Trait> traits, int statementCount) {
+        this(kind, traits, statementCount, Optional.empty());
+    }
+
+    /** The answer for text that could not be read: a write, so that it reaches both clusters. */
+    public static Classification unparseable() {
+        return UNPARSEABLE;
+    }
+
+    public boolean has(Trait trait) {
+        return traits.contains(trait);
+    }
+
+    public boolean isRead() {
+        return kind == Kind.READ;
+    }
+}

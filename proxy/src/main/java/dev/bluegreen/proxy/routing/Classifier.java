@@ -1,0 +1,91 @@
+package dev.bluegreen.proxy.routing;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Decides whether SQL text is provably read-only (DESIGN §4.2) and which {@link Trait}s it has. Thread-safe;
+ * answers are cached by the exact text, since applications send the same few hundred statements over and
+ * over.
+ *
+ * <p>A string of several statements is a read only if every statement is; its traits are the union of
+ * theirs, plus {@link Trait#MULTI_STATEMENT}. Text that cannot be lexed (an unterminated quote or
+ * comment), empty text and unknown statements are writes with {@link Trait#UNPARSEABLE}.
+ */
+public final class Classifier {
+
+    /**
+     * Longer texts are classified every time rather than cached: they are mostly one-off bulk statements,
+     * and caching them would let a few of them hold megabytes.
+     */
+    static final int MAX_CACHED_LENGTH = 16 * 1024;
+
+    private final Cache<String, Classification> cache;
+    private final StatementClassifier statements;
+
+    /** @param cacheSize the most SQL texts to remember */
+    public Classifier(int cacheSize) {
+        this(cacheSize, Set.of());
+    }
+
+    /**
+     * @param cacheSize           the most SQL texts to remember
+     * @param extraWriteFunctions names of the application's own functions that write (matched on their last
+     *                            component, case-insensitively): a query calling one is never a read
+     */
+    public Classifier(int cacheSize, Set<String> extraWriteFunctions) {
+        if (cacheSize < 0) {
+            throw new IllegalArgumentException("cacheSize < 0");
+        }
+        // evict on the caller's thread: the cache stays bounded without a background pool
+        this.cache = Caffeine.newBuilder().maximumSize(cacheSize).executor(Runnable::run).build();
+        this.statements = new StatementClassifier(new FunctionCatalog(extraWriteFunctions));
+    }
+
+    public Classification classify(String sql) {
+        Objects.requireNonNull(sql, "sql");
+        if (sql.length() > MAX_CACHED_LENGTH) {
+            return classifyUncached(sql);
+        }
+        return cache.get(sql, this::classifyUncached);
+    }
+
+    /** Entries held now, after pending evictions; for tests and metrics. */
+    long cachedEntries() {
+        cache.cleanUp();
+        return cache.estimatedSize();
+    }
+
+    private Classification classifyUncached(String sql) {
+        Lexed lexed = Lexer.lex(sql);
+        if (!lexed.readable()) {
+            return Classification.unparseable();
+        }
+        List<List<Token>> split = Statements.split(lexed.tokens());
+        if (split.isEmpty()) {
+            return Classification.unparseable();
+        }
+        Kind kind = Kind.READ;
+        EnumSet<Trait> traits = EnumSet.noneOf(Trait.class);
+        Optional<String> tenant = Optional.empty();
+        for (List<Token> tokens : split) {
+            Classification one = statements.classify(new Statement(tokens));
+            if (!one.isRead()) {
+                kind = Kind.WRITE;
+            }
+            traits.addAll(one.traits());
+            if (one.has(Trait.TENANT_SETTING)) {
+                tenant = one.tenant();
+            }
+        }
+        if (split.size() > 1) {
+            traits.add(Trait.MULTI_STATEMENT);
+        }
+        return new Classification(kind, traits, split.size(), tenant);
+    }
+}

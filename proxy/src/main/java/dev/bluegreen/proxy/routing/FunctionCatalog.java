@@ -1,0 +1,91 @@
+package dev.bluegreen.proxy.routing;
+
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Every function and keyword the classifier knows something about, in one place. Names are matched on
+ * their last component, folded to lower case, so {@code pg_catalog.nextval(...)} and {@code "nextval"(...)}
+ * count; a false match only makes a read a write, which is the safe direction.
+ *
+ * <p>Functions not listed are assumed not to write: a user function that writes, called from a
+ * {@code SELECT}, is invisible here. Add such names through {@link Classifier#Classifier(int, Set)}.
+ */
+final class FunctionCatalog {
+
+    /** Change data, sequences, server or session state, or answer from session state: never a read. */
+    private static final Set<String> WRITING = Set.of(
+            "nextval", "setval", "currval", "lastval",
+            "set_config", "setseed", "pg_notify",
+            "txid_current", "txid_current_if_assigned", "pg_current_xact_id", "pg_current_xact_id_if_assigned",
+            "loread", "lowrite",
+            "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
+            "pg_switch_wal", "pg_promote", "pg_wal_replay_pause", "pg_wal_replay_resume",
+            "pg_backup_start", "pg_backup_stop", "pg_start_backup", "pg_stop_backup",
+            "pg_export_snapshot", "pg_log_backend_memory_contexts", "pg_import_system_collations",
+            "pg_stat_statements_reset", "pg_file_write", "pg_file_rename", "pg_file_unlink", "pg_file_sync",
+            // run an arbitrary query string, or consume a cursor
+            "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml",
+            "cursor_to_xmlschema");
+
+    /** Families: advisory locks (all of them), large objects, dblink, replication slots and origins ... */
+    private static final List<String> WRITING_PREFIXES = List.of(
+            "pg_advisory_", "pg_try_advisory_", "lo_", "dblink", "pg_create_", "pg_drop_", "pg_copy_",
+            "pg_logical_", "pg_replication_", "pg_stat_reset");
+
+    /** Locks held past the transaction, which a replayed twin would not hold. */
+    private static final Set<String> SESSION_LOCKS = Set.of(
+            "pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock", "pg_try_advisory_lock_shared");
+
+    /** Values that differ between runs, sessions or clusters. */
+    private static final Set<String> NON_DETERMINISTIC = Set.of(
+            "now", "clock_timestamp", "statement_timestamp", "transaction_timestamp", "timeofday",
+            "random", "random_normal", "gen_random_uuid", "gen_random_bytes", "gen_salt",
+            "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4", "uuidv4", "uuidv7",
+            "nextval", "currval", "lastval", "txid_current", "pg_current_xact_id",
+            "pg_backend_pid", "inet_server_addr", "inet_server_port", "pg_postmaster_start_time",
+            "pg_conf_load_time", "version");
+
+    /** SQL keywords that read the clock without parentheses. */
+    private static final Set<String> NON_DETERMINISTIC_KEYWORDS = Set.of(
+            "current_timestamp", "current_time", "current_date", "localtime", "localtimestamp");
+
+    static final FunctionCatalog DEFAULT = new FunctionCatalog(Set.of());
+
+    private final Set<String> extraWriting;
+
+    FunctionCatalog(Set<String> extraWriting) {
+        this.extraWriting = extraWriting.stream().map(FunctionCatalog::lastComponent)
+                .collect(Collectors.toUnmodifiableSet());
+    }
+
+    boolean writes(String name) {
+        if (WRITING.contains(name) || extraWriting.contains(name)) {
+            return true;
+        }
+        for (String prefix : WRITING_PREFIXES) {
+            if (name.startsWith(prefix)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    boolean pinsSession(String name) {
+        return SESSION_LOCKS.contains(name);
+    }
+
+    boolean nonDeterministic(String name) {
+        return NON_DETERMINISTIC.contains(name);
+    }
+
+    boolean nonDeterministicKeyword(String word) {
+        return NON_DETERMINISTIC_KEYWORDS.contains(word);
+    }
+
+    private static String lastComponent(String name) {
+        String lower = Lexer.asciiLower(name.strip());
+        return lower.substring(lower.lastIndexOf('.') + 1);
+    }
+}

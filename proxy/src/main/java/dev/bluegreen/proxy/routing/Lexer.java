@@ -1,0 +1,381 @@
+package dev.bluegreen.proxy.routing;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * PostgreSQL's lexical rules, enough to know which words are code: {@code --} and nested
+ * {@code /* *}{@code /} comments, {@code '...'} with {@code ''}, {@code E'...'} with backslash escapes,
+ * {@code B'', X'', N'', U&''}, {@code "..."} and {@code U&"..."} identifiers, dollar quoting
+ * ({@code $$...$$}, {@code $tag$...$tag$}) and {@code $1} parameters, identifiers containing {@code $},
+ * and operators split as the server splits them.
+ *
+ * <p>Assumes {@code standard_conforming_strings = on} (the default since PostgreSQL 9.1): with it off, a
+ * backslash in a plain string escapes the quote and the server would read the text differently.
+ */
+final class Lexer {
+
+    private static final String OPERATOR_CHARS = "~!@#^&|`?+-*/%<>=";
+    /** An operator containing one of these may end in + or - (PostgreSQL's rule for "a-+b"). */
+    private static final String KEEPS_TRAILING_SIGN = "~!@#^&|`?%";
+
+    private final String sql;
+    private final int length;
+    private final List<Token> tokens = new ArrayList<>();
+    private int pos;
+
+    private Lexer(String sql) {
+        this.sql = sql;
+        this.length = sql.length();
+    }
+
+    static Lexed lex(String sql) {
+        return new Lexer(sql).run();
+    }
+
+    private Lexed run() {
+        while (pos < length) {
+            char c = sql.charAt(pos);
+            if (isSpace(c)) {
+                pos++;
+            } else if (c == '-' && peek(1) == '-') {
+                skipLineComment();
+            } else if (c == '/' && peek(1) == '*') {
+                if (!skipBlockComment()) {
+                    return failed("unterminated /* comment");
+                }
+            } else {
+                Optional<String> problem = token(c);
+                if (problem.isPresent()) {
+                    return failed(problem.get());
+                }
+            }
+        }
+        return new Lexed(tokens, Optional.empty());
+    }
+
+    private Lexed failed(String problem) {
+        return new Lexed(tokens, Optional.of(problem));
+    }
+
+    /** Reads one token starting at {@code c}; a present result is why it could not. */
+    private Optional<String> token(char c) {
+        int start = pos;
+        if (c == '\'') {
+            return quoted(start, pos, false);
+        }
+        if (c == '"') {
+            return identifier(start, pos, Token.Type.QUOTED_IDENT);
+        }
+        if ((c == 'e' || c == 'E') && peek(1) == '\'') {
+            return quoted(start, pos + 1, true);
+        }
+        if ((c == 'b' || c == 'B' || c == 'x' || c == 'X' || c == 'n' || c == 'N') && peek(1) == '\'') {
+            return quoted(start, pos + 1, false);
+        }
+        if ((c == 'u' || c == 'U') && peek(1) == '&' && peek(2) == '\'') {
+            return quoted(start, pos + 2, false);
+        }
+        if ((c == 'u' || c == 'U') && peek(1) == '&' && peek(2) == '"') {
+            return identifier(start, pos + 2, Token.Type.UNICODE_IDENT);
+        }
+        if (c == '$') {
+            return dollar(start);
+        }
+        if (isIdentStart(c)) {
+            pos++;
+            while (pos < length && isIdentContinue(sql.charAt(pos))) {
+                pos++;
+            }
+            String text = sql.substring(start, pos);
+            add(Token.Type.WORD, text, asciiLower(text));
+            return Optional.empty();
+        }
+        if (isDigit(c) || (c == '.' && isDigit(peek(1)))) {
+            number();
+            return Optional.empty();
+        }
+        if (c == ':') {
+            pos += (peek(1) == ':' || peek(1) == '=') ? 2 : 1;
+            String text = sql.substring(start, pos);
+            add(Token.Type.PUNCT, text, text);
+            return Optional.empty();
+        }
+        if (OPERATOR_CHARS.indexOf(c) >= 0) {
+            operator();
+            return Optional.empty();
+        }
+        pos++;
+        String text = String.valueOf(c);
+        add(Token.Type.PUNCT, text, text);
+        return Optional.empty();
+    }
+
+    /** A string whose opening quote is at {@code quote}; {@code start} includes any prefix. */
+    private Optional<String> quoted(int start, int quote, boolean backslashEscapes) {
+        int i = quote + 1;
+        StringBuilder value = new StringBuilder();
+        while (i < length) {
+            char c = sql.charAt(i);
+            if (c == '\'') {
+                if (i + 1 < length && sql.charAt(i + 1) == '\'') {
+                    value.append('\'');
+                    i += 2;
+                    continue;
+                }
+                pos = i + 1;
+                add(Token.Type.STRING, sql.substring(start, pos), value.toString());
+                return Optional.empty();
+            }
+            if (backslashEscapes && c == '\\' && i + 1 < length) {
+                i = unescape(i, value);
+                continue;
+            }
+            value.append(c);
+            i++;
+        }
+        return unterminated(start, "unterminated quoted string");
+    }
+
+    /** Decodes the escape at {@code i} (a backslash) of an {@code E''} string; returns the index after it. */
+    private int unescape(int i, StringBuilder value) {
+        char e = sql.charAt(i + 1);
+        switch (e) {
+            case 'b' -> value.append('\b');
+            case 'f' -> value.append('\f');
+            case 'n' -> value.append('\n');
+            case 'r' -> value.append('\r');
+            case 't' -> value.append('\t');
+            case 'x' -> {
+                int end = hexRun(i + 2, 2);
+                if (end > i + 2) {
+                    value.append((char) Integer.parseInt(sql.substring(i + 2, end), 16));
+                    return end;
+                }
+                value.append('x');
+            }
+            case 'u', 'U' -> {
+                int digits = e == 'u' ? 4 : 8;
+                int end = hexRun(i + 2, digits);
+                if (end == i + 2 + digits) {
+                    value.appendCodePoint(Integer.parseInt(sql.substring(i + 2, end), 16));
+                    return end;
+                }
+                value.append(e);
+            }
+            default -> {
+                if (e >= '0' && e <= '7') {
+                    int end = i + 1;
+                    while (end < length && end < i + 4 && sql.charAt(end) >= '0' && sql.charAt(end) <= '7') {
+                        end++;
+                    }
+                    value.append((char) Integer.parseInt(sql.substring(i + 1, end), 8));
+                    return end;
+                }
+                value.append(e);
+            }
+        }
+        return i + 2;
+    }
+
+    private int hexRun(int from, int max) {
+        int end = from;
+        while (end < length && end < from + max && Character.digit(sql.charAt(end), 16) >= 0) {
+            end++;
+        }
+        return end;
+    }
+
+    private Optional<String> identifier(int start, int quote, Token.Type type) {
+        int i = quote + 1;
+        StringBuilder value = new StringBuilder();
+        while (i < length) {
+            char c = sql.charAt(i);
+            if (c == '"') {
+                if (i + 1 < length && sql.charAt(i + 1) == '"') {
+                    value.append('"');
+                    i += 2;
+                    continue;
+                }
+                pos = i + 1;
+                add(type, sql.substring(start, pos), value.toString());
+                return Optional.empty();
+            }
+            value.append(c);
+            i++;
+        }
+        return unterminated(start, "unterminated quoted identifier");
+    }
+
+    /** {@code $1}, {@code $tag$...$tag$}, or a lone {@code $} (which the server would reject). */
+    private Optional<String> dollar(int start) {
+        if (isDigit(peek(1))) {
+            pos++;
+            while (pos < length && isDigit(sql.charAt(pos))) {
+                pos++;
+            }
+            String text = sql.substring(start, pos);
+            add(Token.Type.PARAM, text, text);
+            return Optional.empty();
+        }
+        int i = start + 1;
+        if (i < length && isTagStart(sql.charAt(i))) {
+            i++;
+            while (i < length && isTagContinue(sql.charAt(i))) {
+                i++;
+            }
+        }
+        if (i < length && sql.charAt(i) == '$') {
+            String tag = sql.substring(start, i + 1);
+            int close = sql.indexOf(tag, i + 1);
+            if (close < 0) {
+                return unterminated(start, "unterminated dollar-quoted string");
+            }
+            pos = close + tag.length();
+            add(Token.Type.STRING, sql.substring(start, pos), sql.substring(i + 1, close));
+            return Optional.empty();
+        }
+        pos = start + 1;
+        add(Token.Type.PUNCT, "$", "$");
+        return Optional.empty();
+    }
+
+    private Optional<String> unterminated(int start, String problem) {
+        add(Token.Type.UNTERMINATED, sql.substring(start), "");
+        pos = length;
+        return Optional.of(problem);
+    }
+
+    private void number() {
+        int start = pos;
+        if (sql.charAt(pos) == '0' && "xXoObB".indexOf(peek(1)) >= 0 && Character.digit(peek(2), 16) >= 0) {
+            pos += 2;
+            while (pos < length && (Character.digit(sql.charAt(pos), 16) >= 0 || sql.charAt(pos) == '_')) {
+                pos++;
+            }
+        } else {
+            digits();
+            if (pos < length && sql.charAt(pos) == '.' && peek(1) != '.') {
+                pos++;
+                digits();
+            }
+            char e = pos < length ? sql.charAt(pos) : 0;
+            if ((e == 'e' || e == 'E')
+                    && (isDigit(peek(1)) || ((peek(1) == '+' || peek(1) == '-') && isDigit(peek(2))))) {
+                pos += 2;
+                digits();
+            }
+        }
+        String text = sql.substring(start, pos);
+        add(Token.Type.NUMBER, text, text);
+    }
+
+    private void digits() {
+        while (pos < length && (isDigit(sql.charAt(pos)) || sql.charAt(pos) == '_')) {
+            pos++;
+        }
+    }
+
+    private void operator() {
+        int start = pos;
+        while (pos < length && OPERATOR_CHARS.indexOf(sql.charAt(pos)) >= 0) {
+            if (pos > start && (sql.startsWith("--", pos) || sql.startsWith("/*", pos))) {
+                break;
+            }
+            pos++;
+        }
+        int end = pos;
+        if (end - start > 1 && isSign(sql.charAt(end - 1))) {
+            boolean keeps = false;
+            for (int i = start; i < end - 1 && !keeps; i++) {
+                keeps = KEEPS_TRAILING_SIGN.indexOf(sql.charAt(i)) >= 0;
+            }
+            if (!keeps) {
+                do {
+                    end--;
+                } while (end - start > 1 && isSign(sql.charAt(end - 1)));
+            }
+        }
+        pos = end;
+        String text = sql.substring(start, end);
+        add(Token.Type.OPERATOR, text, text);
+    }
+
+    private void skipLineComment() {
+        while (pos < length && sql.charAt(pos) != '\n' && sql.charAt(pos) != '\r') {
+            pos++;
+        }
+    }
+
+    private boolean skipBlockComment() {
+        int depth = 0;
+        while (pos < length) {
+            if (sql.startsWith("/*", pos)) {
+                depth++;
+                pos += 2;
+            } else if (sql.startsWith("*/", pos)) {
+                depth--;
+                pos += 2;
+                if (depth == 0) {
+                    return true;
+                }
+            } else {
+                pos++;
+            }
+        }
+        return false;
+    }
+
+    private void add(Token.Type type, String text, String value) {
+        tokens.add(new Token(type, text, value));
+    }
+
+    private char peek(int ahead) {
+        int i = pos + ahead;
+        return i < length ? sql.charAt(i) : 0;
+    }
+
+    private static boolean isSign(char c) {
+        return c == '+' || c == '-';
+    }
+
+    private static boolean isSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\u000B';
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
+    private static boolean isIdentStart(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+    }
+
+    private static boolean isIdentContinue(char c) {
+        return isIdentStart(c) || isDigit(c) || c == '$';
+    }
+
+    private static boolean isTagStart(char c) {
+        return isIdentStart(c);
+    }
+
+    private static boolean isTagContinue(char c) {
+        return isIdentStart(c) || isDigit(c);
+    }
+
+    /** PostgreSQL folds unquoted identifiers in ASCII only; a locale-aware lower case would not match it. */
+    static String asciiLower(String text) {
+        StringBuilder out = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                if (out == null) {
+                    out = new StringBuilder(text);
+                }
+                out.setCharAt(i, (char) (c + ('a' - 'A')));
+            }
+        }
+        return out == null ? text : out.toString();
+    }
+}

@@ -1,0 +1,137 @@
+package dev.bluegreen.proxy.routing;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * {@code SET}, {@code RESET}, {@code DISCARD} and {@code set_config(...)}: which scope they change, and
+ * whether they touch {@code bluegreen.tenant}, the setting a client uses to name its tenant.
+ */
+final class SettingSyntax {
+
+    static final String TENANT_SETTING = "bluegreen.tenant";
+
+    private static final Set<String> TRUE = Set.of("t", "tr", "tru", "true", "y", "ye", "yes", "on", "1");
+    private static final Set<String> FALSE = Set.of("f", "fa", "fal", "fals", "false", "n", "no", "of", "off", "0");
+
+    private SettingSyntax() {
+    }
+
+    /** {@code SET [SESSION | LOCAL] ...}, {@code SET TRANSACTION}, {@code SET CONSTRAINTS}, {@code SET ROLE} ... */
+    static void set(Statement s, Verdict verdict) {
+        int i = 1;
+        boolean local = false;
+        if (s.isWord(1, "local")) {
+            local = true;
+            i = 2;
+        } else if (s.isWord(1, "session") && !s.isWord(2, "characteristics") && !s.isWord(2, "authorization")) {
+            i = 2;
+        }
+        if (s.isWord(i, "transaction")) {
+            verdict.add(Trait.SET_LOCAL);
+            if (TransactionSyntax.modes(s, i + 1) == TransactionSyntax.Access.READ_ONLY) {
+                verdict.read().add(Trait.READ_ONLY_TRANSACTION);
+            }
+            return;
+        }
+        if (s.isWord(i, "constraints")) {
+            verdict.add(Trait.SET_LOCAL);
+            return;
+        }
+        verdict.add(local ? Trait.SET_LOCAL : Trait.SESSION_STATE);
+        int valueStart = settingName(s, i).equals(TENANT_SETTING) ? afterName(s, i) : -1;
+        if (valueStart >= 0 && (s.isWord(valueStart, "to") || s.get(valueStart).isOperator("="))) {
+            verdict.tenant(value(s.from(valueStart + 1)));
+        }
+    }
+
+    /** {@code RESET name}, {@code RESET ALL}: always session scope. */
+    static void reset(Statement s, Verdict verdict) {
+        verdict.add(Trait.SESSION_STATE);
+        if (s.isWord(1, "all") && s.size() == 2 || settingName(s, 1).equals(TENANT_SETTING)) {
+            verdict.tenant(null);
+        }
+    }
+
+    /** {@code DISCARD ALL | PLANS | SEQUENCES | TEMP}. */
+    static void discard(Statement s, Verdict verdict) {
+        verdict.add(Trait.SESSION_STATE);
+        if (s.isWord(1, "all")) {
+            verdict.add(Trait.NOT_IN_TRANSACTION_BLOCK).tenant(null);
+        }
+    }
+
+    /**
+     * {@code set_config(name, value, is_local)} whose {@code (} is at {@code open}. Only literal arguments can
+     * be read: a parameter for {@code is_local} counts as session scope, and a tenant given as a parameter
+     * is not seen (parameters never reach the classifier).
+     */
+    static void setConfig(Statement s, int open, Verdict verdict) {
+        List<Statement> args = s.arguments(open);
+        boolean local = args.size() == 3 && isLiteral(args.get(2))
+                && TRUE.contains(args.get(2).singleValue().strip().toLowerCase(java.util.Locale.ROOT));
+        verdict.add(local ? Trait.SET_LOCAL : Trait.SESSION_STATE);
+        if (args.size() == 3 && isString(args.get(0))
+                && Lexer.asciiLower(args.get(0).singleValue().strip()).equals(TENANT_SETTING)
+                && isString(args.get(1))) {
+            verdict.tenant(args.get(1).singleValue());
+        }
+    }
+
+    private static boolean isLiteral(Statement arg) {
+        if (arg.size() != 1) {
+            return false;
+        }
+        Token token = arg.get(0);
+        String value = token.value().strip().toLowerCase(java.util.Locale.ROOT);
+        return (token.type() == Token.Type.WORD && (value.equals("true") || value.equals("false")))
+                || (token.type() == Token.Type.STRING && (TRUE.contains(value) || FALSE.contains(value)));
+    }
+
+    private static boolean isString(Statement arg) {
+        return arg.size() == 1 && arg.get(0).type() == Token.Type.STRING;
+    }
+
+    /** A dotted setting name starting at {@code i}, folded as the server folds it, or {@code ""}. */
+    private static String settingName(Statement s, int i) {
+        StringBuilder name = new StringBuilder();
+        int at = i;
+        while (at < s.size() && s.get(at).isIdentifier()) {
+            name.append(Lexer.asciiLower(s.get(at).value()));
+            if (!s.isPunct(at + 1, ".")) {
+                return name.toString();
+            }
+            name.append('.');
+            at += 2;
+        }
+        return "";
+    }
+
+    private static int afterName(Statement s, int i) {
+        int at = i;
+        while (s.isPunct(at + 1, ".")) {
+            at += 2;
+        }
+        return at + 1 < s.size() ? at + 1 : -1;
+    }
+
+    /**
+     * A {@code SET} value as the server stores it for a custom setting: {@code DEFAULT} clears it, a list
+     * is joined with {@code ", "}, an unquoted word is folded.
+     */
+    private static String value(Statement value) {
+        if (value.size() == 1 && value.isWord(0, "default")) {
+            return null;
+        }
+        StringBuilder joined = new StringBuilder();
+        for (int i = 0; i < value.size(); i++) {
+            Token token = value.get(i);
+            if (token.isPunct(",")) {
+                joined.append(", ");
+            } else {
+                joined.append(token.value());
+            }
+        }
+        return joined.toString();
+    }
+}

@@ -1,0 +1,191 @@
+package dev.bluegreen.proxy.routing;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Classifies one statement by its leading keyword. Reads are proven by elimination: a query is a read
+ * when nothing in it can write (see {@link #query}); every statement type not listed as a read is a write.
+ */
+final class StatementClassifier {
+
+    /** Statements that are writes with no trait of their own. */
+    private static final Set<String> PLAIN_WRITES = Set.of(
+            "insert", "update", "delete", "merge", "call", "do", "lock", "execute", "analyze", "analyse",
+            "checkpoint", "notify", "refresh");
+    private static final Set<String> DDL_WORDS = Set.of(
+            "truncate", "grant", "revoke", "comment", "security", "import", "reassign");
+    private static final Set<String> QUERY_WORDS = Set.of("select", "values", "table", "with");
+
+    private final FunctionCatalog catalog;
+
+    StatementClassifier(FunctionCatalog catalog) {
+        this.catalog = catalog;
+    }
+
+    Classification classify(Statement s) {
+        Verdict verdict = new Verdict();
+        if (!s.balanced()) {
+            return verdict.unparseable().toClassification();
+        }
+        int start = 0;
+        while (s.isPunct(start, "(")) {
+            start++;
+        }
+        String first = s.word(start);
+        if (start > 0 && !QUERY_WORDS.contains(first)) {
+            return verdict.unparseable().toClassification();
+        }
+        boolean callsWrite = false;
+        if (!first.equals("explain") && !first.equals("prepare")) {
+            // EXPLAIN without ANALYZE and PREPARE do not run what they contain
+            callsWrite = Calls.scan(s, catalog, verdict);
+        }
+        switch (first) {
+            case "select", "values", "table", "with" -> query(s, callsWrite, verdict);
+            case "show" -> verdict.read();
+            case "explain" -> explain(s, verdict);
+            case "copy" -> copy(s, callsWrite, verdict);
+            case "begin", "start" -> TransactionSyntax.begin(s, verdict);
+            case "commit", "end", "rollback", "abort" -> TransactionSyntax.end(s, verdict);
+            case "savepoint", "release" -> verdict.add(Trait.SAVEPOINT);
+            case "prepare" -> TransactionSyntax.prepare(s, verdict);
+            case "deallocate", "load" -> verdict.add(Trait.SESSION_STATE);
+            case "set" -> SettingSyntax.set(s, verdict);
+            case "reset" -> SettingSyntax.reset(s, verdict);
+            case "discard" -> SettingSyntax.discard(s, verdict);
+            case "listen", "unlisten" -> verdict.add(Trait.LISTEN);
+            case "declare" -> declare(s, verdict);
+            case "fetch", "move", "close" -> verdict.add(Trait.CURSOR);
+            case "create" -> DdlSyntax.create(s, verdict);
+            case "alter" -> DdlSyntax.alter(s, verdict);
+            case "drop" -> DdlSyntax.drop(s, verdict);
+            case "cluster" -> DdlSyntax.cluster(s, verdict);
+            case "reindex" -> DdlSyntax.reindex(s, verdict);
+            case "vacuum" -> verdict.add(Trait.NOT_IN_TRANSACTION_BLOCK);
+            default -> {
+                if (DDL_WORDS.contains(first)) {
+                    verdict.add(Trait.DDL);
+                } else if (!PLAIN_WRITES.contains(first)) {
+                    verdict.unparseable();
+                }
+            }
+        }
+        return verdict.toClassification();
+    }
+
+    /**
+     * {@code SELECT}, {@code VALUES}, {@code TABLE}, {@code WITH}: a read unless some word in it can write.
+     * The scan is deliberately blunt: any unquoted {@code INSERT/UPDATE/DELETE/MERGE} (a data-modifying CTE,
+     * the main statement after {@code WITH}, {@code FOR [NO KEY] UPDATE}), {@code FOR [KEY] SHARE}, or
+     * {@code INTO} (which creates a table) makes it a write. A column literally named {@code update} is
+     * the price: it needs quoting or qualifying ({@code t.update}) to stay a read.
+     */
+    private static void query(Statement s, boolean callsWrite, Verdict verdict) {
+        boolean writes = callsWrite;
+        for (int i = 0; i < s.size(); i++) {
+            switch (s.word(i)) {
+                case "insert", "update", "delete", "merge" ->
+                        writes |= !s.isPunct(i - 1, ".") && !s.isWord(i - 1, "as");
+                case "share" -> writes |= s.isWord(i - 1, "for") || s.isWord(i - 1, "key");
+                case "into" -> {
+                    writes = true;
+                    if (s.isWord(i - 1, "insert") || s.isWord(i - 1, "merge")) {
+                        break;
+                    }
+                    verdict.add(Trait.DDL);
+                    if (s.isWord(i + 1, "temp") || s.isWord(i + 1, "temporary")) {
+                        verdict.add(Trait.PINS_SESSION);
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        verdict.kind(writes ? Kind.WRITE : Kind.READ);
+    }
+
+    /**
+     * {@code EXPLAIN} without {@code ANALYZE} only plans, so it is a read whatever it explains. With
+     * {@code ANALYZE} it runs the statement: a write (as DESIGN §4 says) carrying the statement's traits.
+     */
+    private void explain(Statement s, Verdict verdict) {
+        int i = 1;
+        boolean analyze = false;
+        if (s.isPunct(1, "(")) {
+            for (Statement option : s.arguments(1)) {
+                if (option.isWord(0, "analyze") || option.isWord(0, "analyse")) {
+                    analyze |= isTrue(option.from(1));
+                }
+            }
+            i = s.closing(1) + 1;
+        } else {
+            while (s.isWord(i, "analyze") || s.isWord(i, "analyse") || s.isWord(i, "verbose")) {
+                analyze |= !s.isWord(i, "verbose");
+                i++;
+            }
+        }
+        Statement explained = s.from(i);
+        if (explained.size() == 0) {
+            verdict.unparseable();
+        } else if (analyze) {
+            verdict.write().addAll(classify(explained));
+        } else {
+            verdict.read();
+        }
+    }
+
+    /** An EXPLAIN option's value: absent means true; only false, off and 0 turn it off. */
+    private static boolean isTrue(Statement value) {
+        if (value.size() == 0) {
+            return true;
+        }
+        String text = Lexer.asciiLower(value.singleValue());
+        return !(text.equals("false") || text.equals("off") || text.equals("0"));
+    }
+
+    /**
+     * {@code COPY table | (query) FROM STDIN | TO STDOUT}. Copying to the client is a read when it copies a
+     * table or a read-only query; copying from the client, a server file or a program is a write.
+     */
+    private void copy(Statement s, boolean callsWrite, Verdict verdict) {
+        int i = s.isWord(1, "binary") ? 2 : 1;
+        Classification query = null;
+        if (s.isPunct(i, "(")) {
+            int close = s.closing(i);
+            query = classify(s.slice(i + 1, close));
+            i = close + 1;
+        } else {
+            while (i < s.size() && s.get(i).isIdentifier() && s.isPunct(i + 1, ".")) {
+                i += 2;
+            }
+            i++;
+            if (s.isPunct(i, "(")) {
+                i = s.closing(i) + 1;
+            }
+        }
+        String direction = s.word(i);
+        String target = s.word(i + 1);
+        if (direction.equals("from") && target.equals("stdin")) {
+            verdict.add(Trait.COPY_FROM_STDIN);
+        } else if (direction.equals("to") && target.equals("stdout")) {
+            verdict.add(Trait.COPY_TO_STDOUT);
+            boolean read = !callsWrite && (query == null || query.isRead());
+            verdict.kind(read ? Kind.READ : Kind.WRITE);
+        }
+        if (query != null) {
+            verdict.addAll(query);
+        }
+    }
+
+    /** {@code DECLARE name ... CURSOR [WITH HOLD] FOR query}: a held cursor outlives the transaction. */
+    private static void declare(Statement s, Verdict verdict) {
+        verdict.add(Trait.CURSOR);
+        List<Token> tokens = s.tokens();
+        for (int i = 0; i < tokens.size() && !s.isWord(i, "for"); i++) {
+            if (s.isWord(i, "with") && s.isWord(i + 1, "hold")) {
+                verdict.add(Trait.PINS_SESSION);
+            }
+        }
+    }
+}

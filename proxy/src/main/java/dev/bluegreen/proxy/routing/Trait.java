@@ -1,0 +1,79 @@
+package dev.bluegreen.proxy.routing;
+
+/**
+ * Facts about a statement that the session and dual-write engines act on, independent of its
+ * {@link Kind}. A multi-statement string carries the union of its statements' traits.
+ *
+ * <p>Transaction control is routed by these traits, never by the kind: {@code COMMIT} is a write so that
+ * a caller routing by kind alone errs on the safe side, but it must go wherever a transaction is open.
+ */
+public enum Trait {
+    /** {@code BEGIN}, {@code START TRANSACTION}, and {@code COMMIT/ROLLBACK AND CHAIN} (which opens the next). */
+    TRANSACTION_BEGIN,
+    /**
+     * {@code BEGIN/START TRANSACTION ... READ ONLY} or {@code SET TRANSACTION ... READ ONLY}: PostgreSQL
+     * itself will refuse data changes in this transaction (these statements are {@link Kind#READ}).
+     */
+    READ_ONLY_TRANSACTION,
+    /**
+     * {@code COMMIT}, {@code END}, {@code ROLLBACK}, {@code ABORT}, {@code PREPARE TRANSACTION},
+     * {@code COMMIT PREPARED}, {@code ROLLBACK PREPARED}.
+     */
+    TRANSACTION_END,
+    /** {@code SAVEPOINT}, {@code RELEASE [SAVEPOINT]}, {@code ROLLBACK TO [SAVEPOINT]}. */
+    SAVEPOINT,
+    /**
+     * Changes session state that both twins must share and that is replayed when a twin is made:
+     * {@code SET}/{@code SET SESSION}, {@code RESET}, {@code PREPARE}, {@code DEALLOCATE}, {@code DISCARD},
+     * {@code SET ROLE}, {@code SET SESSION AUTHORIZATION}, {@code LOAD}, and {@code set_config(..., false)}
+     * (or a {@code set_config} whose third argument is not a literal).
+     */
+    SESSION_STATE,
+    /**
+     * Transaction-scoped settings, replayed when a cluster's side of the transaction is opened lazily:
+     * {@code SET LOCAL}, {@code SET TRANSACTION}, {@code SET CONSTRAINTS}, {@code set_config(..., true)}.
+     */
+    SET_LOCAL,
+    /**
+     * Sets or clears {@code bluegreen.tenant} ({@code SET}, {@code SET LOCAL}, {@code RESET},
+     * {@code RESET ALL}, {@code DISCARD ALL}, {@code set_config} with literal arguments). The value is
+     * {@link Classification#tenant()}; empty means cleared.
+     */
+    TENANT_SETTING,
+    /** {@code LISTEN} or {@code UNLISTEN}: lives on the leader only and moves with it at cutover. */
+    LISTEN,
+    /**
+     * Creates state that cannot be replayed on a new twin, so the session is pinned to the leader:
+     * temporary tables, views and sequences (unless {@code ON COMMIT DROP}), {@code SELECT ... INTO TEMP},
+     * {@code DECLARE ... WITH HOLD}, and session-level advisory locks ({@code pg_advisory_lock},
+     * {@code pg_try_advisory_lock} and their {@code _shared} forms; not the {@code _xact_} ones).
+     */
+    PINS_SESSION,
+    /**
+     * Cannot run inside a transaction block, so dual-write cannot wrap it in one: it runs
+     * leader-then-follower, unordered ({@code VACUUM}, {@code CREATE/DROP INDEX CONCURRENTLY},
+     * {@code REINDEX ... CONCURRENTLY}, {@code CREATE/DROP DATABASE}, {@code ALTER SYSTEM},
+     * tablespaces, subscriptions, a bare {@code CLUSTER}, {@code DISCARD ALL}, {@code COMMIT/ROLLBACK PREPARED},
+     * {@code DETACH PARTITION ... CONCURRENTLY}).
+     */
+    NOT_IN_TRANSACTION_BLOCK,
+    /**
+     * Mentions something whose value differs between runs or clusters ({@code now()},
+     * {@code current_timestamp}, {@code random()}, {@code gen_random_uuid()}, {@code nextval} ...), so the
+     * twins may legitimately differ. Column defaults are out of sight: an {@code INSERT} relying on a
+     * sequence or {@code now()} default does not carry this trait.
+     */
+    NON_DETERMINISTIC,
+    /** {@code COPY ... FROM STDIN}: the client will send data, which goes to both clusters. */
+    COPY_FROM_STDIN,
+    /** {@code COPY ... TO STDOUT}: a read when it copies a table or a read-only query. */
+    COPY_TO_STDOUT,
+    /** {@code DECLARE}, {@code FETCH}, {@code MOVE}, {@code CLOSE}: a cursor must live where it is used. */
+    CURSOR,
+    /** Several statements in one string. PostgreSQL runs them in one implicit transaction. */
+    MULTI_STATEMENT,
+    /** The classifier could not read the text (unterminated quote or comment, empty, garbage). */
+    UNPARSEABLE,
+    /** Schema or privilege change: {@code CREATE}, {@code ALTER}, {@code DROP}, {@code TRUNCATE}, {@code GRANT} ... */
+    DDL
+}

@@ -1,0 +1,167 @@
+package dev.bluegreen.proxy.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** What the table in {@link ClassifierTest} does not show: counts, tenant values, the cache, configuration. */
+class ClassifierBehaviourTest {
+
+    private final Classifier classifier = new Classifier(100);
+
+    @Test
+    void theTableCoversWellOverEightyStatements() {
+        assertThat(ClassifierTest.allCases()).hasSizeGreaterThan(200);
+    }
+
+    @ParameterizedTest(name = "{0} → {1}")
+    @CsvSource(delimiter = '|', value = {
+        "select 1                                   | 1",
+        "select 1;                                  | 1",
+        "select 1; select 2                         | 2",
+        "select 1;; ;select 2;                      | 2",
+        "select ';'; select $$;$$                   | 2",
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END; COMMIT | 2",
+        "create function f(x int) returns int return case when x > 0 then 1 else 0 end; select 1 | 2",
+        "select case when true then 1 end; select 2 | 2",
+        "''                                         | 0",
+        "select 'open                               | 0",
+    })
+    void countsStatementsAsTheServerSplitsThem(String sql, int count) {
+        assertThat(classifier.classify(sql).statementCount()).isEqualTo(count);
+    }
+
+    @Test
+    void aBodyEndIsNotATransactionEnd() {
+        Classification result = classifier.classify(
+                "CREATE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC INSERT INTO t VALUES (1); END");
+
+        assertThat(result.has(Trait.TRANSACTION_END)).isFalse();
+        assertThat(result.statementCount()).isEqualTo(1);
+    }
+
+    @ParameterizedTest(name = "{0} → [{1}]")
+    @CsvSource(delimiter = '|', value = {
+        "SET bluegreen.tenant = 'acme'                          | acme",
+        "set bluegreen.tenant to acme                           | acme",
+        "SET bluegreen.tenant TO Acme                           | acme",
+        "SET bluegreen.tenant TO \"Acme\"                       | Acme",
+        "SET SESSION bluegreen.tenant = 'it''s'                 | it's",
+        "SET LOCAL bluegreen.tenant = 'acme'                    | acme",
+        "set BlueGreen.Tenant = 42                              | 42",
+        "set \"bluegreen\".\"tenant\" = 'acme'                  | acme",
+        "set bluegreen.tenant = E'a\\x41'                       | aA",
+        "SET bluegreen.tenant = $$acme$$                        | acme",
+        "select set_config('bluegreen.tenant', 'acme', false)   | acme",
+        "SET bluegreen.tenant = 'a'; SET bluegreen.tenant = 'b' | b",
+        "SET bluegreen.tenant = 'a'; select 1                   | a",
+    })
+    void exposesTheTenantAClientSets(String sql, String tenant) {
+        Classification result = classifier.classify(sql);
+
+        assertThat(result.has(Trait.TENANT_SETTING)).isTrue();
+        assertThat(result.tenant()).contains(tenant);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "SET bluegreen.tenant TO DEFAULT",
+        "set bluegreen.tenant = ''",
+        "RESET bluegreen.tenant",
+        "RESET ALL",
+        "DISCARD ALL",
+        "SET bluegreen.tenant = 'a'; RESET bluegreen.tenant",
+    })
+    void clearingTheTenantIsASettingWithoutAValue(String sql) {
+        Classification result = classifier.classify(sql);
+
+        assertThat(result.has(Trait.TENANT_SETTING)).isTrue();
+        assertThat(result.tenant()).isEmpty();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "SET bluegreen.other = 'acme'",
+        "SET tenant = 'acme'",
+        "select 'SET bluegreen.tenant = acme'",
+        "select set_config('bluegreen.tenant', $1, false)",
+        "RESET bluegreen",
+    })
+    void otherSettingsAreNotTheTenant(String sql) {
+        Classification result = classifier.classify(sql);
+
+        assertThat(result.has(Trait.TENANT_SETTING)).isFalse();
+        assertThat(result.tenant()).isEmpty();
+    }
+
+    @Test
+    void theSameTextGetsTheSameCachedAnswer() {
+        Classification first = classifier.classify("select * from accounts where id = $1");
+
+        Classification second = classifier.classify(new String("select * from accounts where id = $1"));
+
+        assertThat(second).isSameAs(first);
+    }
+
+    @Test
+    void theCacheStaysBounded() {
+        Classifier small = new Classifier(10);
+
+        IntStream.range(0, 1_000).forEach(i -> small.classify("select " + i));
+
+        assertThat(small.cachedEntries()).isLessThanOrEqualTo(10);
+        assertThat(small.classify("select 999").isRead()).isTrue();
+    }
+
+    @Test
+    void hugeTextsAreClassifiedButNotCached() {
+        String huge = "select 1 /* " + "x".repeat(Classifier.MAX_CACHED_LENGTH) + " */";
+
+        Classification result = classifier.classify(huge);
+
+        assertThat(result.isRead()).isTrue();
+        assertThat(classifier.cachedEntries()).isZero();
+    }
+
+    @Test
+    void answersAgreeAcrossThreads() {
+        List<String> texts = IntStream.range(0, 200)
+                .mapToObj(i -> i % 2 == 0 ? "select " + (i % 20) : "update t set a = " + (i % 20)).toList();
+
+        List<Kind> kinds = texts.parallelStream().map(sql -> classifier.classify(sql).kind()).toList();
+
+        assertThat(kinds).containsExactlyElementsOf(
+                texts.stream().map(sql -> sql.startsWith("select") ? Kind.READ : Kind.WRITE).toList());
+    }
+
+    @Test
+    void applicationFunctionsThatWriteCanBeNamed() {
+        Classifier configured = new Classifier(10, Set.of("app.audit_event", "Bump_Counter"));
+
+        assertThat(configured.classify("select app.audit_event('login')").isRead()).isFalse();
+        assertThat(configured.classify("select audit_event('login')").isRead()).isFalse();
+        assertThat(configured.classify("select bump_counter()").isRead()).isFalse();
+        assertThat(classifier.classify("select app.audit_event('login')").isRead()).isTrue();
+    }
+
+    @Test
+    void aTenantValueNeedsTheTrait() {
+        assertThatThrownBy(() -> new Classification(Kind.WRITE, EnumSet.noneOf(Trait.class), 1, Optional.of("acme")))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void traitsCannotBeChangedAfterTheFact() {
+        Classification result = classifier.classify("select 1");
+
+        assertThatThrownBy(() -> result.traits().add(Trait.DDL)).isInstanceOf(UnsupportedOperationException.class);
+    }
+}
