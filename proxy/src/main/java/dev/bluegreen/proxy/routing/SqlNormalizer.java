@@ -1,0 +1,154 @@
+package dev.bluegreen.proxy.routing;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Turns a statement into the form divergence records and metrics carry (DESIGN §5): every literal becomes
+ * {@code ?}, comments go, whitespace is canonical, and unquoted words are lower-cased (as the server folds
+ * them), so the same statement with other values, other spacing or other keyword case reads the same and
+ * has the same {@link #fingerprint}. Quoted identifiers and parameter markers ({@code $1}) stay as written.
+ *
+ * <p>No literal value survives: string constants of every quoting (including dollar-quoted bodies) and
+ * numbers become {@code ?}; the value of a {@code SET} becomes {@code ?} even when written as a bare word;
+ * text after an unclosed quote becomes a single {@code ?}. {@code IN (?, ?, ?)} and {@code ARRAY[?, ?]}
+ * lists of literals collapse to one {@code ?}, so a list's length does not split a fingerprint.
+ */
+public final class SqlNormalizer {
+
+    /** Words after which an opening parenthesis reads better with a space; elsewhere {@code f(x)}. */
+    private static final Set<String> SPACED_BEFORE_PAREN = Set.of(
+            "in", "values", "as", "exists", "any", "all", "some", "on", "using", "from", "join", "where", "and",
+            "or", "not", "select", "with", "into", "table", "over", "filter", "within", "returning", "set",
+            "when", "then", "else", "lateral", "materialized", "by", "having", "union", "intersect", "except",
+            "case", "is", "like", "ilike", "between", "default", "check", "references", "key", "recursive",
+            "distinct", "limit", "offset", "do", "conflict", "update", "delete", "insert", "explain", "copy");
+
+    private static final String PLACEHOLDER = "?";
+
+    private SqlNormalizer() {
+    }
+
+    public static String normalize(String sql) {
+        List<String> parts = render(Lexer.lex(sql).tokens());
+        StringBuilder out = new StringBuilder(sql.length());
+        String previous = null;
+        for (String part : parts) {
+            if (previous != null && spaced(previous, part)) {
+                out.append(' ');
+            }
+            out.append(part);
+            previous = part;
+        }
+        return out.toString();
+    }
+
+    /** A stable 64-bit hash of {@link #normalize}: the same statement with other literals has the same one. */
+    public static long fingerprint(String sql) {
+        return Hashing.text64(normalize(sql));
+    }
+
+    /** Each token as it will be printed: literals masked, words folded, lists collapsed, stray {@code ;} dropped. */
+    private static List<String> render(List<Token> tokens) {
+        List<String> parts = new ArrayList<>(tokens.size());
+        boolean statementStart = true;
+        boolean setStatement = false;
+        boolean setValue = false;
+        for (int i = 0; i < tokens.size(); i++) {
+            Token token = tokens.get(i);
+            if (token.isPunct(";")) {
+                if (!statementStart && hasCodeAfter(tokens, i)) {
+                    parts.add(";");
+                }
+                statementStart = true;
+                setStatement = false;
+                setValue = false;
+                continue;
+            }
+            if (statementStart) {
+                setStatement = token.isWord("set");
+                statementStart = false;
+            } else if (setStatement && !setValue && (token.isWord("to") || token.isOperator("="))) {
+                parts.add(token.value());
+                setValue = true;
+                continue;
+            }
+            String part = switch (token.type()) {
+                case STRING, NUMBER, UNTERMINATED -> PLACEHOLDER;
+                case WORD -> setValue ? PLACEHOLDER : token.value();
+                default -> token.text();
+            };
+            boolean repeatsLiteral = part.equals(PLACEHOLDER) && !parts.isEmpty()
+                    && parts.get(parts.size() - 1).equals(PLACEHOLDER) && token.type() == Token.Type.STRING;
+            if (!repeatsLiteral) {
+                // 'a' 'b' on separate lines is one constant to the server
+                parts.add(part);
+            }
+            if (part.equals(")") || part.equals("]")) {
+                collapseList(parts);
+            }
+        }
+        return parts;
+    }
+
+    private static boolean hasCodeAfter(List<Token> tokens, int i) {
+        for (int j = i + 1; j < tokens.size(); j++) {
+            if (!tokens.get(j).isPunct(";")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * When {@code parts} ends with {@code in ( ?, ?, ... )} or {@code array [ ?, ... ]} of literals only
+     * (optionally signed), replaces the list with a single {@code ?}.
+     */
+    private static void collapseList(List<String> parts) {
+        int close = parts.size() - 1;
+        String opener = parts.get(close).equals(")") ? "(" : "[";
+        String keyword = opener.equals("(") ? "in" : "array";
+        int i = close - 1;
+        int items = 0;
+        while (i >= 0) {
+            if (!parts.get(i).equals(PLACEHOLDER)) {
+                return;
+            }
+            items++;
+            i--;
+            if (i >= 0 && (parts.get(i).equals("-") || parts.get(i).equals("+"))) {
+                i--;
+            }
+            if (i >= 0 && parts.get(i).equals(",")) {
+                i--;
+                continue;
+            }
+            break;
+        }
+        if (items < 1 || i < 1 || !parts.get(i).equals(opener) || !parts.get(i - 1).equals(keyword)) {
+            return;
+        }
+        parts.subList(i + 1, close).clear();
+        parts.add(i + 1, PLACEHOLDER);
+    }
+
+    private static boolean spaced(String previous, String next) {
+        if (previous.equals("(") || previous.equals("[") || previous.equals(".") || previous.equals("::")) {
+            return false;
+        }
+        if (next.equals(")") || next.equals("]") || next.equals(",") || next.equals(".") || next.equals("::")
+                || next.equals(";") || next.equals("[")) {
+            return false;
+        }
+        if (next.equals("(")) {
+            return !isName(previous) || SPACED_BEFORE_PAREN.contains(previous);
+        }
+        return true;
+    }
+
+    private static boolean isName(String part) {
+        char c = part.charAt(0);
+        return Character.isLetter(c) || c == '_' || c == '"';
+    }
+}
