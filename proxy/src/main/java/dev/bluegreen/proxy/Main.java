@@ -7,6 +7,7 @@ import dev.bluegreen.config.Overrides;
 import dev.bluegreen.config.Problem;
 import dev.bluegreen.proxy.server.EmbeddedClusters;
 import dev.bluegreen.proxy.server.ProxyServer;
+import io.netty.util.ResourceLeakDetector;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -48,6 +49,11 @@ public final class Main implements Callable<Integer> {
     boolean embedded;
 
     public static void main(String[] args) {
+        // Leak sampling costs on every allocation; tests run with paranoid detection instead. An
+        // operator chasing a leak can still turn it on with -Dio.netty.leakDetection.level.
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        }
         System.exit(new CommandLine(new Main()).execute(args));
     }
 
