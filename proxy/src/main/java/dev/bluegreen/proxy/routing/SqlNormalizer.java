@@ -11,9 +11,10 @@ import java.util.Set;
  * has the same {@link #fingerprint}. Quoted identifiers and parameter markers ({@code $1}) stay as written.
  *
  * <p>No literal value survives: string constants of every quoting (including dollar-quoted bodies) and
- * numbers become {@code ?}; the value of a {@code SET} becomes {@code ?} even when written as a bare word;
- * text after an unclosed quote becomes a single {@code ?}. {@code IN (?, ?, ?)} and {@code ARRAY[?, ?]}
- * lists of literals collapse to one {@code ?}, so a list's length does not split a fingerprint.
+ * numbers become {@code ?}; the value of a {@code SET} (and of {@code ALTER ... SET name TO value}) becomes
+ * {@code ?} even when written as a bare word; text after an unclosed quote becomes a single {@code ?}.
+ * {@code IN (?, ?, ?)} and {@code ARRAY[?, ?]} lists of literals collapse to one {@code ?}, so a list's
+ * length does not split a fingerprint.
  */
 public final class SqlNormalizer {
 
@@ -49,39 +50,41 @@ public final class SqlNormalizer {
         return Hashing.text64(normalize(sql));
     }
 
+    /** Where the renderer is in a statement, as far as masking {@code SET} values is concerned. */
+    private enum Clause {
+        /** Before the first token. */
+        START,
+        /** In an {@code ALTER} that may have a {@code SET name TO value} further on. */
+        ALTER,
+        /** After {@code SET}, before {@code TO} or {@code =}. */
+        SET_NAME,
+        /** After {@code SET name TO}: even bare words are values here. */
+        SET_VALUE,
+        OTHER
+    }
+
     /** Each token as it will be printed: literals masked, words folded, lists collapsed, stray {@code ;} dropped. */
     private static List<String> render(List<Token> tokens) {
         List<String> parts = new ArrayList<>(tokens.size());
-        boolean statementStart = true;
-        boolean setStatement = false;
-        boolean setValue = false;
+        Clause clause = Clause.START;
         for (int i = 0; i < tokens.size(); i++) {
             Token token = tokens.get(i);
             if (token.isPunct(";")) {
-                if (!statementStart && hasCodeAfter(tokens, i)) {
+                if (clause != Clause.START && hasCodeAfter(tokens, i)) {
                     parts.add(";");
                 }
-                statementStart = true;
-                setStatement = false;
-                setValue = false;
+                clause = Clause.START;
                 continue;
             }
-            if (statementStart) {
-                setStatement = token.isWord("set");
-                statementStart = false;
-            } else if (setStatement && !setValue && (token.isWord("to") || token.isOperator("="))) {
-                parts.add(token.value());
-                setValue = true;
-                continue;
-            }
+            clause = next(clause, token);
             String part = switch (token.type()) {
                 case STRING, NUMBER, UNTERMINATED -> PLACEHOLDER;
-                case WORD -> setValue ? PLACEHOLDER : token.value();
+                case WORD -> clause == Clause.SET_VALUE && !isSetKeyword(token) ? PLACEHOLDER : token.value();
                 default -> token.text();
             };
-            boolean repeatsLiteral = part.equals(PLACEHOLDER) && !parts.isEmpty()
-                    && parts.get(parts.size() - 1).equals(PLACEHOLDER) && token.type() == Token.Type.STRING;
-            if (!repeatsLiteral) {
+            boolean continuesLiteral = token.type() == Token.Type.STRING && !parts.isEmpty()
+                    && parts.get(parts.size() - 1).equals(PLACEHOLDER);
+            if (!continuesLiteral) {
                 // 'a' 'b' on separate lines is one constant to the server
                 parts.add(part);
             }
@@ -90,6 +93,20 @@ public final class SqlNormalizer {
             }
         }
         return parts;
+    }
+
+    private static Clause next(Clause clause, Token token) {
+        return switch (clause) {
+            case START -> token.isWord("set") ? Clause.SET_NAME : token.isWord("alter") ? Clause.ALTER : Clause.OTHER;
+            case ALTER -> token.isWord("set") ? Clause.SET_NAME : Clause.ALTER;
+            case SET_NAME -> isSetKeyword(token) ? Clause.SET_VALUE : Clause.SET_NAME;
+            case SET_VALUE, OTHER -> clause;
+        };
+    }
+
+    /** The {@code TO} or {@code =} that separates a setting's name from its value (and stays visible). */
+    private static boolean isSetKeyword(Token token) {
+        return token.isWord("to") || token.isOperator("=");
     }
 
     private static boolean hasCodeAfter(List<Token> tokens, int i) {

@@ -31,6 +31,8 @@ class SqlNormalizerTest {
                 Arguments.of("select 1; select 2;;", "select ?; select ?"),
                 Arguments.of("set search_path to app, public", "set search_path to ?, ?"),
                 Arguments.of("SET bluegreen.tenant = acme", "set bluegreen.tenant = ?"),
+                Arguments.of("ALTER ROLE app SET search_path TO app, public", "alter role app set search_path to ?, ?"),
+                Arguments.of("update t set a = b where c = 'x'", "update t set a = b where c = ?"),
                 Arguments.of("select 'one'\n'string'", "select ?"),
                 Arguments.of("select interval '1 day'", "select interval ?"));
     }
@@ -54,6 +56,8 @@ class SqlNormalizerTest {
         "select \"hunter2 /* unterminated",
         "select 1 /* hunter2 unterminated",
         "set app.password to hunter2",
+        "ALTER ROLE app SET app.password = hunter2",
+        "alter database shop set app.password to hunter2",
         "select set_config('app.password', 'hunter2', false)",
     })
     void neverLeavesALiteralInTheOutput(String sql) {
