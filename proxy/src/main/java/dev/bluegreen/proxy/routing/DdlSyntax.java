@@ -29,7 +29,7 @@ final class DdlSyntax {
             i++;
         }
         String object = s.word(i);
-        temporary = temporary && TEMPORARY_KINDS.contains(object) || inTemporarySchema(s);
+        temporary = (temporary && TEMPORARY_KINDS.contains(object)) || inTemporarySchema(s);
         if (temporary && !s.containsWords("on", "commit", "drop")) {
             // ON COMMIT DROP objects die with the transaction: nothing outlives it to replay
             verdict.add(Trait.PINS_SESSION);
@@ -37,7 +37,7 @@ final class DdlSyntax {
         if (object.equals("unique")) {
             object = s.word(++i);
         }
-        if (object.equals("index") && s.isWord(i + 1, "concurrently")
+        if ((object.equals("index") && s.isWord(i + 1, "concurrently"))
                 || OUTSIDE_TRANSACTION_OBJECTS.contains(object)) {
             verdict.add(Trait.NOT_IN_TRANSACTION_BLOCK);
         }
@@ -45,7 +45,7 @@ final class DdlSyntax {
 
     static void drop(Statement s, Verdict verdict) {
         verdict.add(Trait.DDL);
-        if (s.isWord(1, "index") && s.isWord(2, "concurrently") || OUTSIDE_TRANSACTION_OBJECTS.contains(s.word(1))) {
+        if ((s.isWord(1, "index") && s.isWord(2, "concurrently")) || OUTSIDE_TRANSACTION_OBJECTS.contains(s.word(1))) {
             verdict.add(Trait.NOT_IN_TRANSACTION_BLOCK);
         }
     }

@@ -159,7 +159,9 @@ final class Lexer {
                 int digits = e == 'u' ? 4 : 8;
                 int end = hexRun(i + 2, digits);
                 if (end == i + 2 + digits) {
-                    value.appendCodePoint(Integer.parseInt(sql.substring(i + 2, end), 16));
+                    long codePoint = Long.parseLong(sql.substring(i + 2, end), 16);
+                    // the server rejects an invalid code point; we only need to keep reading
+                    value.appendCodePoint(codePoint <= Character.MAX_CODE_POINT ? (int) codePoint : 0xFFFD);
                     return end;
                 }
                 value.append(e);

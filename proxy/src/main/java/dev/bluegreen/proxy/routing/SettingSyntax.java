@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.routing;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -48,7 +49,7 @@ final class SettingSyntax {
     /** {@code RESET name}, {@code RESET ALL}: always session scope. */
     static void reset(Statement s, Verdict verdict) {
         verdict.add(Trait.SESSION_STATE);
-        if (s.isWord(1, "all") && s.size() == 2 || settingName(s, 1).equals(TENANT_SETTING)) {
+        if ((s.isWord(1, "all") && s.size() == 2) || settingName(s, 1).equals(TENANT_SETTING)) {
             verdict.tenant(null);
         }
     }
@@ -69,7 +70,7 @@ final class SettingSyntax {
     static void setConfig(Statement s, int open, Verdict verdict) {
         List<Statement> args = s.arguments(open);
         boolean local = args.size() == 3 && isLiteral(args.get(2))
-                && TRUE.contains(args.get(2).singleValue().strip().toLowerCase(java.util.Locale.ROOT));
+                && TRUE.contains(args.get(2).singleValue().strip().toLowerCase(Locale.ROOT));
         verdict.add(local ? Trait.SET_LOCAL : Trait.SESSION_STATE);
         if (args.size() == 3 && isString(args.get(0))
                 && Lexer.asciiLower(args.get(0).singleValue().strip()).equals(TENANT_SETTING)
@@ -83,7 +84,7 @@ final class SettingSyntax {
             return false;
         }
         Token token = arg.get(0);
-        String value = token.value().strip().toLowerCase(java.util.Locale.ROOT);
+        String value = token.value().strip().toLowerCase(Locale.ROOT);
         return (token.type() == Token.Type.WORD && (value.equals("true") || value.equals("false")))
                 || (token.type() == Token.Type.STRING && (TRUE.contains(value) || FALSE.contains(value)));
     }

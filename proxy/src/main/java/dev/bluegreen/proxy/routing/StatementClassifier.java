@@ -90,12 +90,8 @@ final class StatementClassifier {
                 case "share" -> writes |= s.isWord(i - 1, "for") || s.isWord(i - 1, "key");
                 case "into" -> {
                     writes = true;
-                    if (s.isWord(i - 1, "insert") || s.isWord(i - 1, "merge")) {
-                        break;
-                    }
-                    verdict.add(Trait.DDL);
-                    if (s.isWord(i + 1, "temp") || s.isWord(i + 1, "temporary")) {
-                        verdict.add(Trait.PINS_SESSION);
+                    if (!s.isWord(i - 1, "insert") && !s.isWord(i - 1, "merge")) {
+                        selectInto(s, i, verdict);
                     }
                 }
                 default -> {
@@ -103,6 +99,14 @@ final class StatementClassifier {
             }
         }
         verdict.kind(writes ? Kind.WRITE : Kind.READ);
+    }
+
+    /** {@code SELECT ... INTO [TEMP] t} creates a table, one that pins the session when temporary. */
+    private static void selectInto(Statement s, int into, Verdict verdict) {
+        verdict.add(Trait.DDL);
+        if (s.isWord(into + 1, "temp") || s.isWord(into + 1, "temporary")) {
+            verdict.add(Trait.PINS_SESSION);
+        }
     }
 
     /**

@@ -115,10 +115,10 @@ class ClassifierBehaviourTest {
     void theCacheStaysBounded() {
         Classifier small = new Classifier(10);
 
-        IntStream.range(0, 1_000).forEach(i -> small.classify("select " + i));
+        IntStream.range(0, 200).forEach(i -> small.classify("select " + i));
 
         assertThat(small.cachedEntries()).isLessThanOrEqualTo(10);
-        assertThat(small.classify("select 999").isRead()).isTrue();
+        assertThat(small.classify("select 199").isRead()).isTrue();
     }
 
     @Test
