@@ -36,6 +36,8 @@ record HarnessOptions(
               --out FILE            Markdown copy of the table (default benchmarks/target/pgbench-results.md)
             Relative paths are resolved against the repository root.""";
 
+    private static final Set<String> OPTIONS = Set.of("--duration", "--warmup", "--repeat", "--scale", "--threads",
+            "--clients", "--protocols", "--proxy-jar", "--out");
     private static final Set<String> PROTOCOLS = Set.of("simple", "extended", "prepared");
 
     /** Thrown for a command line we cannot use; the message says why. */
@@ -60,8 +62,8 @@ record HarnessOptions(
             if (name.equals("-h") || name.equals("--help")) {
                 throw new UsageException("");
             }
-            if (!name.startsWith("--")) {
-                throw new UsageException("unexpected argument " + name);
+            if (!OPTIONS.contains(name)) {
+                throw new UsageException(name.startsWith("--") ? "unknown option " + name : "unexpected argument " + name);
             }
             if (i + 1 >= args.size()) {
                 throw new UsageException(name + " needs a value");
@@ -77,7 +79,7 @@ record HarnessOptions(
                 case "--protocols" -> protocols = protocolList(value);
                 case "--proxy-jar" -> proxyJar = repoRoot.resolve(value);
                 case "--out" -> out = repoRoot.resolve(value);
-                default -> throw new UsageException("unknown option " + name);
+                default -> throw new IllegalStateException("option without a case: " + name);
             }
         }
         return new HarnessOptions(duration, warmup, repeat, scale, threads, clients, protocols, proxyJar, out);

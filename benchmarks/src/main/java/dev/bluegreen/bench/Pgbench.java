@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * Runs the {@code pgbench} found on PATH, one invocation at a time, keeping each run's output in a
@@ -29,8 +30,15 @@ final class Pgbench implements AutoCloseable {
     private volatile Process running;
     private volatile boolean closed;
 
-    Pgbench(Path logDir) {
+    /** Logs go to {@code logDir}, emptied first so that it only ever holds one harness run. */
+    Pgbench(Path logDir) throws IOException {
         this.logDir = logDir;
+        Files.createDirectories(logDir);
+        try (Stream<Path> old = Files.list(logDir)) {
+            for (Path file : (Iterable<Path>) old::iterator) {
+                Files.delete(file);
+            }
+        }
     }
 
     /** "pgbench (PostgreSQL) 15.18 (Debian ...)" → "15.18"; fails clearly when pgbench is missing. */
@@ -92,7 +100,6 @@ final class Pgbench implements AutoCloseable {
                 throw new IllegalStateException("pgbench runner closed");
             }
             try {
-                Files.createDirectories(logDir);
                 process = builder.start();
             } catch (IOException e) {
                 throw new UncheckedIOException("could not start " + command.getFirst(), e);

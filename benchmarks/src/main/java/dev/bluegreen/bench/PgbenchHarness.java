@@ -7,12 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.OptionalLong;
 
 /**
  * pgbench {@code -S} against blue directly, through bluegreen and through PgBouncer (session mode),
@@ -59,7 +58,10 @@ public final class PgbenchHarness {
             new PgbenchHarness(options, repoRoot).run();
         } catch (Exception e) {
             System.err.println("PgbenchHarness: FAILED: " + e.getMessage());
-            e.printStackTrace(System.err);
+            // our own failures say all there is to say; anything else gets its stack trace
+            if (!(e instanceof IllegalStateException || e instanceof PgbenchResult.PgbenchFailure)) {
+                e.printStackTrace(System.err);
+            }
             System.exit(1);
         }
         System.exit(0);
@@ -104,26 +106,13 @@ public final class PgbenchHarness {
             log("blue " + direct.port() + ", bluegreen " + proxy.endpoint().port() + " (pid " + proxy.pid()
                     + "), pgbouncer " + bouncer.endpoint().port() + " (pid " + bouncer.pid() + ")");
 
-            Map<Target, Endpoint> endpoints = new EnumMap<>(Target.class);
-            endpoints.put(Target.DIRECT, direct);
-            endpoints.put(Target.BLUEGREEN, proxy.endpoint());
-            endpoints.put(Target.PGBOUNCER, bouncer.endpoint());
-            Map<Target, Long> relayPids = new EnumMap<>(Target.class);
-            relayPids.put(Target.BLUEGREEN, proxy.pid());
-            relayPids.put(Target.PGBOUNCER, bouncer.pid());
+            List<Subject> subjects = List.of(
+                    new Subject(Target.DIRECT, direct, OptionalLong.empty()),
+                    new Subject(Target.BLUEGREEN, proxy.endpoint(), OptionalLong.of(proxy.pid())),
+                    new Subject(Target.PGBOUNCER, bouncer.endpoint(), OptionalLong.of(bouncer.pid())));
+            ResultsTable table = measure(pgbench, subjects);
 
-            ResultsTable table = measure(pgbench, endpoints, relayPids);
-
-            List<String> title = List.of(
-                    String.format(Locale.ROOT, "pgbench -S, scale %d, %d s per run, median of %d   (machine: %d cores)",
-                            options.scale(), options.durationSeconds(), options.repeat(),
-                            Runtime.getRuntime().availableProcessors()),
-                    String.format(Locale.ROOT, "pgbench %s, PostgreSQL %s, PgBouncer %s (session mode, pool %d), "
-                                    + "%d s warm-up before each run, -j min(clients, %s)",
-                            pgbenchVersion, PG_VERSION, bouncerVersion, poolSize, options.warmupSeconds(),
-                            options.threads() == 0 ? "2" : Integer.toString(options.threads())),
-                    "cpu% = the relay's CPU in % of one core; other load% = the largest share of the machine "
-                            + "that processes outside the harness took during one of the row's runs");
+            List<String> title = title(pgbenchVersion, bouncerVersion, poolSize);
             System.out.println();
             System.out.print(table.text(String.join("\n", title)));
             Files.createDirectories(options.out().toAbsolutePath().getParent());
@@ -132,15 +121,25 @@ public final class PgbenchHarness {
         }
     }
 
-    /** The whole matrix, {@code repeat} times: scenario by scenario, the three targets interleaved. */
-    private ResultsTable measure(Pgbench pgbench, Map<Target, Endpoint> endpoints, Map<Target, Long> relayPids) {
+    /** One target: where pgbench connects and, for a relay, the process whose CPU is watched. */
+    private record Subject(Target target, Endpoint endpoint, OptionalLong relayPid) {
+
+        /** User plus system CPU time of the relay so far, all threads; empty for no relay. */
+        Optional<Duration> relayCpu() {
+            return relayPid.isEmpty() ? Optional.empty()
+                    : ProcessHandle.of(relayPid.getAsLong()).flatMap(handle -> handle.info().totalCpuDuration());
+        }
+    }
+
+    /** The whole matrix, {@code repeat} times: scenario by scenario, the targets interleaved. */
+    private ResultsTable measure(Pgbench pgbench, List<Subject> subjects) {
         List<Scenario> scenarios = new ArrayList<>();
         for (String protocol : options.protocols()) {
             for (int clients : options.clients()) {
                 scenarios.add(new Scenario(protocol, clients));
             }
         }
-        int total = options.repeat() * scenarios.size() * Target.values().length;
+        int total = options.repeat() * scenarios.size() * subjects.size();
         log(String.format(Locale.ROOT, "%d measured runs of %d s, each after a %d s warm-up: about %d minutes",
                 total, options.durationSeconds(), options.warmupSeconds(),
                 Math.round(total * (options.durationSeconds() + options.warmupSeconds() + 1) / 60.0)));
@@ -149,53 +148,65 @@ public final class PgbenchHarness {
         int done = 0;
         for (int round = 1; round <= options.repeat(); round++) {
             for (Scenario scenario : scenarios) {
-                int threads = options.threadsFor(scenario.clients());
-                for (Target target : Target.values()) {
-                    Endpoint endpoint = endpoints.get(target);
-                    String name = scenario.protocol() + "-c" + scenario.clients() + "-" + target.label() + "-r" + round;
-                    if (options.warmupSeconds() > 0) {
-                        pgbench.selectOnly(endpoint, new Pgbench.Run(scenario.protocol(), scenario.clients(), threads,
-                                options.warmupSeconds()), name + "-warmup.log");
-                    }
-                    MachineLoad.settle();
-                    Optional<MachineLoad.Sample> loadBefore = MachineLoad.sample();
-                    Optional<Duration> cpuBefore = cpuTime(relayPids.get(target));
-                    long started = System.nanoTime();
-                    PgbenchResult result = pgbench.selectOnly(endpoint, new Pgbench.Run(scenario.protocol(),
-                            scenario.clients(), threads, options.durationSeconds()), name + ".log");
-                    long elapsedNanos = System.nanoTime() - started;
-                    Optional<Duration> cpuAfter = cpuTime(relayPids.get(target));
-                    MachineLoad.settle();
-                    OptionalDouble otherLoad = MachineLoad.otherPercent(loadBefore, MachineLoad.sample());
-                    table.add(scenario, target, result);
-                    String loadNote = "";
-                    if (otherLoad.isPresent()) {
-                        table.addOtherLoad(scenario, otherLoad.getAsDouble());
-                        loadNote = String.format(Locale.ROOT, ", other processes %.0f%% of the machine",
-                                otherLoad.getAsDouble());
-                    }
-                    String cpuNote = "";
-                    if (cpuBefore.isPresent() && cpuAfter.isPresent()) {
-                        double percent = 100.0 * cpuAfter.get().minus(cpuBefore.get()).toNanos() / elapsedNanos;
-                        table.addRelayCpu(scenario, target, percent);
-                        cpuNote = String.format(Locale.ROOT, ", %s cpu %.0f%%", target.label(), percent);
-                    }
-                    done++;
-                    log(String.format(Locale.ROOT, "[%d/%d] %-8s c=%-3d %-9s %9.0f tps %8.3f ms%s",
-                            done, total, scenario.protocol(), scenario.clients(), target.label(),
-                            result.tps(), result.latencyMs(), cpuNote + loadNote));
+                for (Subject subject : subjects) {
+                    String summary = measureOne(pgbench, scenario, subject, round, table);
+                    log(String.format(Locale.ROOT, "[%d/%d] %s", ++done, total, summary));
                 }
             }
         }
         return table;
     }
 
-    /** User plus system CPU time of a relay process so far (all its threads); empty for no relay. */
-    private static Optional<Duration> cpuTime(Long pid) {
-        if (pid == null) {
-            return Optional.empty();
+    /**
+     * A warm-up, then the measured run, recorded in {@code table} with the relay's CPU and the
+     * machine's other load around it; returns a one-line summary for the progress log.
+     */
+    private String measureOne(Pgbench pgbench, Scenario scenario, Subject subject, int round, ResultsTable table) {
+        Target target = subject.target();
+        String name = scenario.protocol() + "-c" + scenario.clients() + "-" + target.label() + "-r" + round;
+        int threads = options.threadsFor(scenario.clients());
+        if (options.warmupSeconds() > 0) {
+            pgbench.selectOnly(subject.endpoint(), new Pgbench.Run(scenario.protocol(), scenario.clients(), threads,
+                    options.warmupSeconds()), name + "-warmup.log");
         }
-        return ProcessHandle.of(pid).flatMap(handle -> handle.info().totalCpuDuration());
+
+        MachineLoad.settle();
+        Optional<MachineLoad.Sample> loadBefore = MachineLoad.sample();
+        Optional<Duration> cpuBefore = subject.relayCpu();
+        long started = System.nanoTime();
+        PgbenchResult result = pgbench.selectOnly(subject.endpoint(), new Pgbench.Run(scenario.protocol(),
+                scenario.clients(), threads, options.durationSeconds()), name + ".log");
+        long elapsedNanos = System.nanoTime() - started;
+        Optional<Duration> cpuAfter = subject.relayCpu();
+        MachineLoad.settle();
+        OptionalDouble otherLoad = MachineLoad.otherPercent(loadBefore, MachineLoad.sample());
+
+        table.add(scenario, target, result);
+        StringBuilder summary = new StringBuilder(String.format(Locale.ROOT, "%-8s c=%-3d %-9s %9.0f tps %8.3f ms",
+                scenario.protocol(), scenario.clients(), target.label(), result.tps(), result.latencyMs()));
+        if (cpuBefore.isPresent() && cpuAfter.isPresent()) {
+            double percent = 100.0 * cpuAfter.get().minus(cpuBefore.get()).toNanos() / elapsedNanos;
+            table.addRelayCpu(scenario, target, percent);
+            summary.append(String.format(Locale.ROOT, ", %s cpu %.0f%%", target.label(), percent));
+        }
+        if (otherLoad.isPresent()) {
+            table.addOtherLoad(scenario, otherLoad.getAsDouble());
+            summary.append(String.format(Locale.ROOT, ", other processes %.0f%% of the machine", otherLoad.getAsDouble()));
+        }
+        return summary.toString();
+    }
+
+    private List<String> title(String pgbenchVersion, String bouncerVersion, int poolSize) {
+        return List.of(
+                String.format(Locale.ROOT, "pgbench -S, scale %d, %d s per run, median of %d   (machine: %d cores)",
+                        options.scale(), options.durationSeconds(), options.repeat(),
+                        Runtime.getRuntime().availableProcessors()),
+                String.format(Locale.ROOT, "pgbench %s, PostgreSQL %s, PgBouncer %s (session mode, pool %d), "
+                                + "%d s warm-up before each run, -j min(clients, %s)",
+                        pgbenchVersion, PG_VERSION, bouncerVersion, poolSize, options.warmupSeconds(),
+                        options.threads() == 0 ? "2" : Integer.toString(options.threads())),
+                "cpu% = the relay's CPU in % of one core; other load% = the largest share of the machine "
+                        + "that processes outside the harness took during one of the row's runs");
     }
 
     /**

@@ -60,4 +60,11 @@ class HarnessOptionsTest {
                 .isInstanceOf(HarnessOptions.UsageException.class)
                 .hasMessageContaining("--repeat needs a value");
     }
+
+    @Test
+    void anUnknownOptionIsNamedEvenWhenItComesLast() {
+        assertThatThrownBy(() -> HarnessOptions.parse(List.of("--duration", "5", "--bogus"), ROOT))
+                .isInstanceOf(HarnessOptions.UsageException.class)
+                .hasMessage("unknown option --bogus");
+    }
 }
