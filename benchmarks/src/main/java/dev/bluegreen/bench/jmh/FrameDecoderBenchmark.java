@@ -1,7 +1,7 @@
 package dev.bluegreen.bench.jmh;
 
 import dev.bluegreen.proxy.protocol.Direction;
-import dev.bluegreen.proxy.protocol.Frame;
+import dev.bluegreen.proxy.protocol.FrameBatch;
 import dev.bluegreen.proxy.protocol.FrameDecoder;
 import dev.bluegreen.proxy.protocol.Wire;
 import io.netty.buffer.ByteBuf;
@@ -136,15 +136,19 @@ public class FrameDecoderBenchmark {
         return out;
     }
 
-    /** The end of the pipeline: counts and releases every frame, as forwarding would. */
+    /** The end of the pipeline: counts the frames of each batch (as the relay's scan does) and releases it. */
     static final class FrameSink extends ChannelInboundHandlerAdapter {
         long frames;
+        private final FrameBatch.Visitor counter = (type, offset, length) -> {
+            frames++;
+            return true;
+        };
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            Frame frame = (Frame) msg;
-            frames++;
-            frame.release();
+            FrameBatch batch = (FrameBatch) msg;
+            batch.forEach(counter);
+            batch.release();
         }
     }
 }

@@ -6,8 +6,9 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
 
 /**
- * Splits a byte stream into {@link Frame}s. The length is checked against the limit before anything
- * waits for or allocates the body; the frame is a retained slice of the input, never a copy.
+ * Splits a byte stream into frames, delivered as {@link FrameBatch}es: every complete frame a read
+ * brought, as one retained slice of the input, never a copy. Each header is checked (known type,
+ * length within the limit) before anything waits for or allocates that frame's body.
  *
  * <p>A stream that ends inside a frame is reported to the next handler as {@link TruncatedStream}
  * rather than silently dropped.
@@ -27,14 +28,16 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        while (in.readableBytes() >= Frame.HEADER_LENGTH) {
-            int start = in.readerIndex();
-            byte type = in.getByte(start);
+        int start = in.readerIndex();
+        int offset = start;
+        int end = in.writerIndex();
+        while (end - offset >= Frame.HEADER_LENGTH) {
+            byte type = in.getByte(offset);
             if (!direction.isKnownType(type)) {
                 in.skipBytes(in.readableBytes());
                 throw new ProtocolViolation(String.format("unknown message type 0x%02x", type & 0xFF));
             }
-            int length = in.getInt(start + 1);
+            int length = in.getInt(offset + 1);
             if (length < 4) {
                 in.skipBytes(in.readableBytes());
                 throw new ProtocolViolation("invalid message length " + length);
@@ -43,10 +46,13 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 in.skipBytes(in.readableBytes());
                 throw new ProtocolViolation("message length " + length + " exceeds the limit of " + maxMessageBytes + " bytes");
             }
-            if (in.readableBytes() < length + 1) {
-                return;
+            if (end - offset < length + 1) {
+                break;
             }
-            out.add(new Frame(type, in.readRetainedSlice(length + 1)));
+            offset += length + 1;
+        }
+        if (offset > start) {
+            out.add(new FrameBatch(in.readRetainedSlice(offset - start)));
         }
     }
 

@@ -20,7 +20,12 @@ public enum ReadyForQuery {
         if (body.readableBytes() != 1) {
             throw new ProtocolViolation("malformed ReadyForQuery");
         }
-        return switch (body.getByte(body.readerIndex())) {
+        return of(body.getByte(body.readerIndex()));
+    }
+
+    /** From the status byte of a ReadyForQuery. */
+    public static ReadyForQuery of(byte status) {
+        return switch (status) {
             case 'I' -> IDLE;
             case 'T' -> IN_TRANSACTION;
             case 'E' -> FAILED_TRANSACTION;

@@ -9,6 +9,7 @@ import dev.bluegreen.proxy.protocol.BackendKeyData;
 import dev.bluegreen.proxy.protocol.Direction;
 import dev.bluegreen.proxy.protocol.ErrorResponse;
 import dev.bluegreen.proxy.protocol.Frame;
+import dev.bluegreen.proxy.protocol.FrameBatch;
 import dev.bluegreen.proxy.protocol.FrameDecoder;
 import dev.bluegreen.proxy.protocol.PasswordMessage;
 import dev.bluegreen.proxy.protocol.ProtocolViolation;
@@ -55,8 +56,8 @@ final class BackendConnection {
         /** Could not connect or log in; {@code error} is what the client should see. */
         void backendStartupFailed(BackendConnection backend, ErrorResponse error);
 
-        /** A frame after startup; the listener owns it. */
-        void backendFrame(BackendConnection backend, Frame frame);
+        /** Frames after startup; the listener owns them. */
+        void backendFrames(BackendConnection backend, FrameBatch frames);
 
         void backendReadComplete(BackendConnection backend);
 
@@ -154,26 +155,71 @@ final class BackendConnection {
 
     void onRead(Object message) {
         try {
-            switch (state) {
-                case State.AwaitingSslAnswer awaiting when message instanceof ByteBuf answer -> onSslAnswer(answer);
-                case State.Authenticating auth when message instanceof Frame frame -> onAuthentication(auth, frame);
-                case State.Starting starting when message instanceof Frame frame -> onStarting(starting, frame);
-                case State.Ready ready when message instanceof Frame frame -> {
-                    if (frame.type() == 'E' && ErrorResponse.decode(frame).sqlState() == null) {
-                        frame.release();
-                        lose("protocol violation from cluster " + cluster.name() + ": ErrorResponse without SQLSTATE");
-                        return;
-                    }
-                    listener.backendFrame(this, frame);
+            if (message instanceof FrameBatch batch) {
+                if (state instanceof State.Ready) {
+                    relay(batch);
                     return;
                 }
-                case State.Closed closed -> { }
-                default -> throw new ProtocolViolation("unexpected message from cluster " + cluster.name() + " in state " + state);
+                if (!(state instanceof State.Closed)) {
+                    onStartupFrames(batch);
+                }
+            } else if (message instanceof ByteBuf answer && state instanceof State.AwaitingSslAnswer) {
+                onSslAnswer(answer);
+            } else if (!(state instanceof State.Closed)) {
+                throw new ProtocolViolation("unexpected message from cluster " + cluster.name() + " in state " + state);
             }
             ReferenceCountUtil.release(message);
         } catch (ProtocolViolation e) {
             ReferenceCountUtil.release(message);
             violation(e.getMessage());
+        }
+    }
+
+    /** Ready: hand the frames on, after checking the one thing a server can get wrong that we must catch. */
+    private void relay(FrameBatch batch) {
+        if (batch.contains('E') && hasErrorWithoutSqlState(batch)) {
+            batch.release();
+            lose("protocol violation from cluster " + cluster.name() + ": ErrorResponse without SQLSTATE");
+            return;
+        }
+        listener.backendFrames(this, batch);
+    }
+
+    private static boolean hasErrorWithoutSqlState(FrameBatch batch) {
+        List<Frame> frames = batch.frames();
+        try {
+            return frames.stream().anyMatch(f -> f.type() == 'E' && ErrorResponse.decode(f).sqlState() == null);
+        } finally {
+            frames.forEach(Frame::release);
+        }
+    }
+
+    /**
+     * Startup frames often come in one read (AuthenticationOk, ParameterStatus…, BackendKeyData,
+     * ReadyForQuery), so each is handled in whatever state the previous one left; anything after
+     * ReadyForQuery is relayed.
+     */
+    private void onStartupFrames(FrameBatch batch) {
+        List<Frame> frames = batch.frames();
+        try {
+            int offset = batch.content().readerIndex();
+            for (Frame frame : frames) {
+                switch (state) {
+                    case State.Authenticating auth -> onAuthentication(auth, frame);
+                    case State.Starting starting -> onStarting(starting, frame);
+                    case State.Ready ready -> {
+                        relay(batch.from(offset));
+                        return;
+                    }
+                    case State.Closed closed -> {
+                        return;
+                    }
+                    default -> throw new ProtocolViolation("unexpected message from cluster " + cluster.name() + " in state " + state);
+                }
+                offset += frame.content().readableBytes();
+            }
+        } finally {
+            frames.forEach(Frame::release);
         }
     }
 

@@ -10,6 +10,7 @@ import dev.bluegreen.proxy.protocol.Authentication;
 import dev.bluegreen.proxy.protocol.BackendKeyData;
 import dev.bluegreen.proxy.protocol.ErrorResponse;
 import dev.bluegreen.proxy.protocol.Frame;
+import dev.bluegreen.proxy.protocol.FrameBatch;
 import dev.bluegreen.proxy.protocol.FrameDecoder;
 import dev.bluegreen.proxy.protocol.NegotiateProtocolVersion;
 import dev.bluegreen.proxy.protocol.PasswordMessage;
@@ -17,6 +18,7 @@ import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.protocol.ReadyForQuery;
 import dev.bluegreen.proxy.protocol.StartupDecoder;
 import dev.bluegreen.proxy.protocol.StartupPacket;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -79,6 +81,11 @@ public final class ClientSession implements BackendConnection.Listener {
     private ReadyForQuery transactionStatus = ReadyForQuery.IDLE;
     /** Close as soon as the session is idle outside a transaction (graceful shutdown). */
     private boolean closeWhenIdle;
+    /** Scratch for the frame visitors, which are built once so the relay allocates nothing per read. */
+    private int terminateAt;
+    private int readyAt;
+    private final FrameBatch.Visitor clientFrameVisitor = this::onClientFrame;
+    private final FrameBatch.Visitor backendFrameVisitor = this::onBackendFrame;
 
     public ClientSession(SessionServices services) {
         this.services = services;
@@ -103,11 +110,11 @@ public final class ClientSession implements BackendConnection.Listener {
     void onRead(Object message) {
         try {
             switch (message) {
-                case Frame frame when state instanceof State.Ready -> {
-                    relayToBackend(frame);
+                case FrameBatch batch when state instanceof State.Ready -> {
+                    relayToBackend(batch);
                     return;
                 }
-                case Frame frame -> onStartupFrame(frame);
+                case FrameBatch batch -> onStartupFrames(batch);
                 case StartupPacket.SslRequest ssl -> onSslRequest();
                 case StartupPacket.DirectTls direct -> {
                     onDirectTls(direct);
@@ -246,6 +253,20 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
 
+    private void onStartupFrames(FrameBatch batch) {
+        List<Frame> frames = batch.frames();
+        try {
+            for (Frame frame : frames) {
+                if (state instanceof State.Closed) {
+                    return;
+                }
+                onStartupFrame(frame);
+            }
+        } finally {
+            frames.forEach(Frame::release);
+        }
+    }
+
     private void onStartupFrame(Frame frame) {
         if (frame.type() != PasswordMessage.TYPE
                 || !(state instanceof State.AwaitingPassword || state instanceof State.AwaitingSaslInitial
@@ -354,27 +375,36 @@ public final class ClientSession implements BackendConnection.Listener {
     }
 
     @Override
-    public void backendFrame(BackendConnection from, Frame frame) {
+    public void backendFrames(BackendConnection from, FrameBatch frames) {
         if (!(state instanceof State.Ready)) {
-            frame.release();
+            frames.release();
             return;
         }
-        boolean ready = frame.type() == ReadyForQuery.TYPE;
-        if (ready) {
-            transactionStatus = ReadyForQuery.decode(frame);
-            if (outstanding > 0) {
-                outstanding--;
-            }
+        readyAt = -1;
+        frames.forEach(backendFrameVisitor);
+        if (readyAt >= 0) {
+            transactionStatus = ReadyForQuery.of(frames.content().getByte(readyAt + Frame.HEADER_LENGTH));
             executeSent = false;
         }
-        channel.write(frame.content(), channel.voidPromise());
+        channel.write(frames.content(), channel.voidPromise());
         if (!channel.isWritable()) {
             from.setAutoRead(false);
         }
-        if (ready && closeWhenIdle && isIdle()) {
+        if (readyAt >= 0 && closeWhenIdle && isIdle()) {
             channel.flush();
             terminate();
         }
+    }
+
+    /** Counts ReadyForQuery messages (each answers one outstanding request) and remembers the last. */
+    private boolean onBackendFrame(byte type, int offset, int length) {
+        if (type == ReadyForQuery.TYPE) {
+            readyAt = offset;
+            if (outstanding > 0) {
+                outstanding--;
+            }
+        }
+        return true;
     }
 
     @Override
@@ -397,21 +427,36 @@ public final class ClientSession implements BackendConnection.Listener {
 
     // --- relay ----------------------------------------------------------------------------------
 
-    private void relayToBackend(Frame frame) {
-        switch (frame.type()) {
-            case 'X' -> {
-                frame.release();
-                close();
-                return;
+    private void relayToBackend(FrameBatch frames) {
+        terminateAt = -1;
+        frames.forEach(clientFrameVisitor);
+        if (terminateAt >= 0) {
+            // forward what came before the Terminate, then end the session politely
+            ByteBuf all = frames.content();
+            if (terminateAt > all.readerIndex()) {
+                backend.write(all.retainedSlice(all.readerIndex(), terminateAt - all.readerIndex()));
             }
-            case 'Q', 'S', 'F' -> outstanding++;
-            case 'E' -> executeSent = true;
-            default -> { }
+            frames.release();
+            close();
+            return;
         }
-        backend.write(frame.content());
+        backend.write(frames.content());
         if (!backend.isWritable()) {
             channel.config().setAutoRead(false);
         }
+    }
+
+    private boolean onClientFrame(byte type, int offset, int length) {
+        switch (type) {
+            case 'Q', 'S', 'F' -> outstanding++;
+            case 'E' -> executeSent = true;
+            case 'X' -> {
+                terminateAt = offset;
+                return false;
+            }
+            default -> { }
+        }
+        return true;
     }
 
     private boolean isIdle() {

@@ -34,28 +34,43 @@ class FrameDecoderTest {
         assertThat(channel.writeInbound(wire.retainedSlice(3, length - 3))).isTrue();
         wire.release();
 
-        Frame frame = channel.readInbound();
+        FrameBatch batch = channel.readInbound();
+        assertThat(batch.content().readableBytes()).isEqualTo(length);
+        Frame frame = batch.frames().get(0);
         assertThat((char) frame.type()).isEqualTo('Q');
-        assertThat(frame.content().readableBytes()).isEqualTo(length);
         assertThat(frame.body().toString(StandardCharsets.UTF_8)).isEqualTo("select 1\0");
         frame.release();
+        batch.release();
         assertFalse(channel.finish());
     }
 
     @Test
-    void severalFramesInOneReadAllComeOut() {
+    void severalFramesInOneReadComeOutAsOneBatchAndAPartialOneWaits() {
         EmbeddedChannel channel = new EmbeddedChannel(new FrameDecoder(Direction.FRONTEND, 1024));
-        ByteBuf both = Unpooled.wrappedBuffer(query("a"), query("b"), Unpooled.wrappedBuffer(new byte[] {'S', 0, 0, 0, 4}));
+        ByteBuf third = query("c");
+        ByteBuf read = Unpooled.wrappedBuffer(query("a"), query("b"), Unpooled.wrappedBuffer(new byte[] {'S', 0, 0, 0, 4}),
+                third.retainedSlice(0, 3));
 
-        channel.writeInbound(both);
+        channel.writeInbound(read);
 
+        FrameBatch batch = channel.readInbound();
         List<Character> types = new ArrayList<>();
-        Frame frame;
-        while ((frame = channel.readInbound()) != null) {
-            types.add((char) frame.type());
-            frame.release();
-        }
+        batch.forEach((type, offset, length) -> types.add((char) type));
         assertThat(types).containsExactly('Q', 'Q', 'S');
+        assertThat(batch.contains('S')).isTrue();
+        assertThat(batch.contains('X')).isFalse();
+        assertThat((Object) channel.readInbound()).isNull();
+        batch.release();
+
+        channel.writeInbound(third.retainedSlice(3, third.readableBytes() - 3));
+        third.release();
+
+        FrameBatch rest = channel.readInbound();
+        assertThat(rest.frames()).singleElement().satisfies(f -> {
+            assertThat((char) f.type()).isEqualTo('Q');
+            f.release();
+        });
+        rest.release();
         assertFalse(channel.finish());
     }
 
@@ -91,7 +106,7 @@ class FrameDecoderTest {
                 .hasCauseInstanceOf(ProtocolViolation.class);
         assertThat(backend.writeInbound(Unpooled.buffer().writeByte('T').writeInt(6).writeShort(0))).isTrue();
 
-        ((Frame) backend.readInbound()).release();
+        ((FrameBatch) backend.readInbound()).release();
         assertFalse(frontend.finish());
         assertFalse(backend.finish());
     }

@@ -61,10 +61,12 @@ class StartupDecoderTest {
         channel.writeInbound(Unpooled.wrappedBuffer(startup, password));
 
         assertThat((Object) channel.readInbound()).isInstanceOf(StartupPacket.StartupMessage.class);
-        Frame frame = channel.readInbound();
+        FrameBatch batch = channel.readInbound();
+        Frame frame = batch.frames().get(0);
         assertThat((char) frame.type()).isEqualTo('p');
         assertThat(PasswordMessage.decodePassword(frame)).isEqualTo("pw");
         frame.release();
+        batch.release();
         assertFalse(channel.finish());
     }
 
