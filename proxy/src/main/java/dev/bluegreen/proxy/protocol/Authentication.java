@@ -15,14 +15,14 @@ public sealed interface Authentication {
     record Ok() implements Authentication {
         @Override
         public ByteBuf encode(ByteBufAllocator alloc) {
-            return withCode(alloc, 0, 0);
+            return withCode(alloc, 0);
         }
     }
 
     record CleartextPassword() implements Authentication {
         @Override
         public ByteBuf encode(ByteBufAllocator alloc) {
-            return withCode(alloc, 3, 0);
+            return withCode(alloc, 3);
         }
     }
 
@@ -55,20 +55,14 @@ public sealed interface Authentication {
     record SaslContinue(byte[] data) implements Authentication {
         @Override
         public ByteBuf encode(ByteBufAllocator alloc) {
-            ByteBuf out = alloc.buffer(9 + data.length);
-            int at = Wire.beginMessage(out, TYPE);
-            out.writeInt(11).writeBytes(data);
-            return Wire.endMessage(out, at);
+            return withData(alloc, 11, data);
         }
     }
 
     record SaslFinal(byte[] data) implements Authentication {
         @Override
         public ByteBuf encode(ByteBufAllocator alloc) {
-            ByteBuf out = alloc.buffer(9 + data.length);
-            int at = Wire.beginMessage(out, TYPE);
-            out.writeInt(12).writeBytes(data);
-            return Wire.endMessage(out, at);
+            return withData(alloc, 12, data);
         }
     }
 
@@ -76,7 +70,7 @@ public sealed interface Authentication {
     record Unsupported(int code) implements Authentication {
         @Override
         public ByteBuf encode(ByteBufAllocator alloc) {
-            return withCode(alloc, code, 0);
+            return withCode(alloc, code);
         }
     }
 
@@ -125,10 +119,14 @@ public sealed interface Authentication {
         return data;
     }
 
-    private static ByteBuf withCode(ByteBufAllocator alloc, int code, int extra) {
-        ByteBuf out = alloc.buffer(9 + extra);
+    private static ByteBuf withCode(ByteBufAllocator alloc, int code) {
+        return withData(alloc, code, new byte[0]);
+    }
+
+    private static ByteBuf withData(ByteBufAllocator alloc, int code, byte[] data) {
+        ByteBuf out = alloc.buffer(9 + data.length);
         int at = Wire.beginMessage(out, TYPE);
-        out.writeInt(code);
+        out.writeInt(code).writeBytes(data);
         return Wire.endMessage(out, at);
     }
 }

@@ -5,7 +5,7 @@ import dev.bluegreen.config.BluegreenConfig;
 import dev.bluegreen.config.User;
 import dev.bluegreen.proxy.auth.ScramVerifier;
 import dev.bluegreen.proxy.protocol.StartupDecoder;
-import dev.bluegreen.proxy.session.FrontendHandler;
+import dev.bluegreen.proxy.session.EventsHandler;
 import dev.bluegreen.proxy.session.SessionServices;
 import dev.bluegreen.proxy.session.Transport;
 import io.netty.bootstrap.ServerBootstrap;
@@ -74,7 +74,7 @@ public final class ProxyServer implements AutoCloseable {
                         protected void initChannel(SocketChannel ch) {
                             ch.pipeline()
                                     .addLast("startup", new StartupDecoder(maxStartup, maxMessage))
-                                    .addLast("session", new FrontendHandler(services));
+                                    .addLast("session", EventsHandler.forClient(services));
                         }
                     })
                     .bind(config.listen().host(), config.listen().port())

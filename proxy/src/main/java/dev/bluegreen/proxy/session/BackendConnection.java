@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  *
  * Runs on its client's event loop, so the session and its backends never need a lock.
  */
-final class BackendConnection {
+final class BackendConnection implements ChannelEvents {
 
     private static final Logger log = LoggerFactory.getLogger(BackendConnection.class);
 
@@ -126,7 +126,7 @@ final class BackendConnection {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast("backend", new BackendHandler(BackendConnection.this));
+                        ch.pipeline().addLast("backend", new EventsHandler(BackendConnection.this));
                     }
                 });
         bootstrap.connect(cluster.host(), cluster.port()).addListener((ChannelFutureListener) future -> {
@@ -138,9 +138,10 @@ final class BackendConnection {
         });
     }
 
-    // --- events from BackendHandler -------------------------------------------------------------
+    // --- channel events ------------------------------------------------------------------------
 
-    void onActive(Channel channel) {
+    @Override
+    public void onActive(Channel channel) {
         this.channel = channel;
         if (!(state instanceof State.Connecting)) {
             return;
@@ -153,7 +154,8 @@ final class BackendConnection {
         }
     }
 
-    void onRead(Object message) {
+    @Override
+    public void onRead(Object message) {
         try {
             if (message instanceof FrameBatch batch) {
                 if (state instanceof State.Ready) {
@@ -223,17 +225,20 @@ final class BackendConnection {
         }
     }
 
-    void onReadComplete() {
+    @Override
+    public void onReadComplete() {
         if (state instanceof State.Ready) {
             listener.backendReadComplete(this);
         }
     }
 
-    void onWritabilityChanged(boolean writable) {
+    @Override
+    public void onWritabilityChanged(boolean writable) {
         listener.backendWritabilityChanged(this, writable);
     }
 
-    void onUserEvent(Object event) {
+    @Override
+    public void onUserEvent(Object event) {
         if (event instanceof SslHandshakeCompletionEvent handshake && state instanceof State.Handshaking) {
             if (handshake.isSuccess()) {
                 startLogin();
@@ -246,7 +251,8 @@ final class BackendConnection {
         }
     }
 
-    void onException(Throwable cause) {
+    @Override
+    public void onException(Throwable cause) {
         if (cause instanceof DecoderException && cause.getCause() instanceof ProtocolViolation violation) {
             violation("protocol violation from cluster " + cluster.name() + ": " + violation.getMessage());
         } else if (state instanceof State.Handshaking) {
@@ -257,7 +263,8 @@ final class BackendConnection {
         }
     }
 
-    void onInactive() {
+    @Override
+    public void onInactive() {
         lose("cluster " + cluster.name() + " closed the connection unexpectedly");
     }
 

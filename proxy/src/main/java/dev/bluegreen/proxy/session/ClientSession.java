@@ -52,7 +52,7 @@ import org.slf4j.LoggerFactory;
  * Everything runs on the client channel's event loop, which its backends share. Invariant: a frame
  * read in {@code Ready} is either forwarded (ownership passes to the peer channel) or released.
  */
-public final class ClientSession implements BackendConnection.Listener {
+public final class ClientSession implements ChannelEvents, BackendConnection.Listener {
 
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final AtomicLong IDS = new AtomicLong();
@@ -87,13 +87,14 @@ public final class ClientSession implements BackendConnection.Listener {
     private final FrameBatch.Visitor clientFrameVisitor = this::onClientFrame;
     private final FrameBatch.Visitor backendFrameVisitor = this::onBackendFrame;
 
-    public ClientSession(SessionServices services) {
+    ClientSession(SessionServices services) {
         this.services = services;
     }
 
-    // --- events from FrontendHandler ------------------------------------------------------------
+    // --- channel events ------------------------------------------------------------------------
 
-    void onActive(Channel channel) {
+    @Override
+    public void onActive(Channel channel) {
         this.channel = channel;
         if (!services.register(this)) {
             closeWith(ErrorResponse.fatal("53300", "sorry, too many clients already"));
@@ -107,7 +108,8 @@ public final class ClientSession implements BackendConnection.Listener {
         startupTimeout = channel.eventLoop().schedule(this::onStartupTimeout, millis, TimeUnit.MILLISECONDS);
     }
 
-    void onRead(Object message) {
+    @Override
+    public void onRead(Object message) {
         try {
             switch (message) {
                 case FrameBatch batch when state instanceof State.Ready -> {
@@ -135,19 +137,22 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
 
-    void onReadComplete() {
+    @Override
+    public void onReadComplete() {
         if (state instanceof State.Ready && backend != null) {
             backend.flush();
         }
     }
 
-    void onWritabilityChanged(boolean writable) {
+    @Override
+    public void onWritabilityChanged(boolean writable) {
         if (backend != null && state instanceof State.Ready) {
             backend.setAutoRead(writable);
         }
     }
 
-    void onUserEvent(Object event) {
+    @Override
+    public void onUserEvent(Object event) {
         if (event instanceof FrameDecoder.TruncatedStream truncated) {
             closeWith(ErrorResponse.fatal("08P01", "incomplete message from client: the connection ended "
                     + truncated.bufferedBytes() + " bytes into a message"));
@@ -156,7 +161,8 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
 
-    void onException(Throwable cause) {
+    @Override
+    public void onException(Throwable cause) {
         if (cause instanceof DecoderException && cause.getCause() instanceof ProtocolViolation violation) {
             closeWith(ErrorResponse.fatal("08P01", violation.getMessage()));
         } else if (cause instanceof IOException || cause instanceof DecoderException) {
@@ -168,7 +174,8 @@ public final class ClientSession implements BackendConnection.Listener {
         }
     }
 
-    void onInactive() {
+    @Override
+    public void onInactive() {
         close();
     }
 

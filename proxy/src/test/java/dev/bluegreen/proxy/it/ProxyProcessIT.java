@@ -109,6 +109,16 @@ class ProxyProcessIT {
     }
 
     @Test
+    void aNonLoopbackListenerWithoutClientAuthenticationIsRefusedAtStartup() throws Exception {
+        try (ProxyProcess proxy = new ProxyProcess("--listen", "0.0.0.0:" + freePort(),
+                "--blue", "postgresql://postgres@127.0.0.1:5432/postgres")) {
+            assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isEqualTo(2);
+            assertThat(proxy.lines).anyMatch(line -> line.startsWith("listen: a non-loopback listener")
+                    && line.contains("needs client authentication"));
+        }
+    }
+
+    @Test
     void sigtermLetsAnOpenTransactionFinishThenExitsZero(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         blue.execute("postgres", "create table if not exists drained (id int)");

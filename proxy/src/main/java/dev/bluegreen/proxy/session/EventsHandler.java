@@ -3,47 +3,52 @@ package dev.bluegreen.proxy.session;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 
-/** Netty's face of a {@link BackendConnection}: every callback is handed straight to it. */
-final class BackendHandler extends ChannelInboundHandlerAdapter {
+/** Netty's face of a connection state machine: every callback is one line that hands the event on. */
+public final class EventsHandler extends ChannelInboundHandlerAdapter {
 
-    private final BackendConnection backend;
+    private final ChannelEvents target;
 
-    BackendHandler(BackendConnection backend) {
-        this.backend = backend;
+    EventsHandler(ChannelEvents target) {
+        this.target = target;
+    }
+
+    /** The handler for a newly accepted client connection. */
+    public static EventsHandler forClient(SessionServices services) {
+        return new EventsHandler(new ClientSession(services));
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        backend.onActive(ctx.channel());
+        target.onActive(ctx.channel());
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        backend.onRead(msg);
+        target.onRead(msg);
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        backend.onReadComplete();
+        target.onReadComplete();
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        backend.onWritabilityChanged(ctx.channel().isWritable());
+        target.onWritabilityChanged(ctx.channel().isWritable());
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        backend.onUserEvent(evt);
+        target.onUserEvent(evt);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        backend.onException(cause);
+        target.onException(cause);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        backend.onInactive();
+        target.onInactive();
     }
 }
