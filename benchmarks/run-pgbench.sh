@@ -35,6 +35,8 @@ install_pgbench() {
   if command -v pgbench >/dev/null 2>&1; then return; fi
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null
+    # Debian ships pgbench in the server package (postgresql-NN), not in postgresql-client
+    command -v pgbench >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   else
     echo "run-pgbench.sh: pgbench not found; install the PostgreSQL client tools (e.g. apt-get install postgresql-client)" >&2
     exit 1
