@@ -41,4 +41,11 @@ class PackageDependenciesTest {
                 .should().dependOnClassesThat().resideInAnyPackage("..proxy.server..", "dev.bluegreen.embedded..")
                 .check(classes);
     }
+
+    @Test
+    void dualWriteAndControlStayBelowSessionsAndTheServer() {
+        noClasses().that().resideInAnyPackage("..proxy.dualwrite..", "..proxy.control..", "..proxy.routing..")
+                .should().dependOnClassesThat().resideInAnyPackage("..proxy.session..", "..proxy.server..")
+                .check(classes);
+    }
 }

@@ -1,0 +1,40 @@
+package dev.bluegreen.proxy.dualwrite;
+
+/**
+ * What one cluster answered to one statement: an error's SQLSTATE, or success with its command tag,
+ * the number of rows returned and a digest of them. The digest is order-insensitive (a sum and an xor
+ * of per-row hashes), because two clusters may return unordered rows in different orders.
+ *
+ * @param sqlState   null on success
+ * @param commandTag null on error; {@code EMPTY} for an empty query
+ */
+public record StatementOutcome(String sqlState, String commandTag, long rows, long digestSum, long digestXor) {
+
+    public boolean failed() {
+        return sqlState != null;
+    }
+
+    /** How this outcome differs from the leader's, in words for a divergence record, or null when it does not. */
+    public String differenceFrom(StatementOutcome leader) {
+        if (failed() || leader.failed()) {
+            if (java.util.Objects.equals(sqlState, leader.sqlState())) {
+                return null;
+            }
+            return "leader " + leader.describe() + ", follower " + describe();
+        }
+        if (!commandTag.equals(leader.commandTag())) {
+            return "command tag: leader " + leader.commandTag() + ", follower " + commandTag;
+        }
+        if (rows != leader.rows()) {
+            return "rows returned: leader " + leader.rows() + ", follower " + rows;
+        }
+        if (digestSum != leader.digestSum() || digestXor != leader.digestXor()) {
+            return "row contents differ (" + rows + " rows)";
+        }
+        return null;
+    }
+
+    public String describe() {
+        return failed() ? "error " + sqlState : commandTag + " (" + rows + " rows)";
+    }
+}
