@@ -4,37 +4,37 @@ import java.util.Locale;
 
 /** How the proxy authenticates a client that logs in as a configured user. */
 public enum AuthMethod {
-  /** No password; meant for loopback listeners and tests. */
-  TRUST("trust"),
-  /** The legacy MD5 challenge; only for clients that cannot do SCRAM. */
-  MD5("md5"),
-  /** SCRAM-SHA-256, the default. */
-  SCRAM_SHA_256("scram-sha-256");
+    /** No password; meant for loopback listeners and tests. */
+    TRUST("trust"),
+    /** The legacy MD5 challenge; only for clients that cannot do SCRAM. */
+    MD5("md5"),
+    /** SCRAM-SHA-256, the default. */
+    SCRAM_SHA_256("scram-sha-256");
 
-  private final String configName;
+    private final String configName;
 
-  AuthMethod(String configName) {
-    this.configName = configName;
-  }
-
-  /** The spelling used in YAML: {@code trust}, {@code md5}, {@code scram-sha-256}. */
-  public String configName() {
-    return configName;
-  }
-
-  /**
-   * Parses the YAML spelling (case-insensitive).
-   *
-   * @throws IllegalArgumentException with a message fit for a {@link Problem}
-   */
-  public static AuthMethod parse(String s) {
-    String wanted = s.trim().toLowerCase(Locale.ROOT);
-    for (AuthMethod method : values()) {
-      if (method.configName.equals(wanted)) {
-        return method;
-      }
+    AuthMethod(String configName) {
+        this.configName = configName;
     }
-    throw new IllegalArgumentException(
-        "unknown method \"" + s + "\" (expected trust, md5 or scram-sha-256)");
-  }
+
+    /** The spelling used in YAML: {@code trust}, {@code md5}, {@code scram-sha-256}. */
+    public String configName() {
+        return configName;
+    }
+
+    /**
+     * Parses the YAML spelling (case-insensitive).
+     *
+     * @throws IllegalArgumentException with a message fit for a {@link Problem}
+     */
+    public static AuthMethod parse(String s) {
+        String wanted = s.trim().toLowerCase(Locale.ROOT);
+        for (AuthMethod method : values()) {
+            if (method.configName.equals(wanted)) {
+                return method;
+            }
+        }
+        throw new IllegalArgumentException(
+                "unknown method \"" + s + "\" (expected trust, md5 or scram-sha-256)");
+    }
 }

@@ -19,37 +19,37 @@ import java.util.Optional;
  * @param stateDir where the file state store and other local state live
  */
 public record BluegreenConfig(
-    HostPort listen,
-    Cluster blue,
-    Cluster green,
-    HostPort admin,
-    List<User> users,
-    ClientTls clientTls,
-    Limits limits,
-    Timeouts timeouts,
-    Path stateDir) {
+        HostPort listen,
+        Cluster blue,
+        Cluster green,
+        HostPort admin,
+        List<User> users,
+        ClientTls clientTls,
+        Limits limits,
+        Timeouts timeouts,
+        Path stateDir) {
 
-  public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6432);
-  public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9432);
-  public static final Path DEFAULT_STATE_DIR = Path.of("./.bluegreen");
+    public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6432);
+    public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9432);
+    public static final Path DEFAULT_STATE_DIR = Path.of("./.bluegreen");
 
-  public BluegreenConfig {
-    Objects.requireNonNull(listen, "listen");
-    Objects.requireNonNull(admin, "admin");
-    Objects.requireNonNull(limits, "limits");
-    Objects.requireNonNull(timeouts, "timeouts");
-    Objects.requireNonNull(stateDir, "stateDir");
-    users = users == null ? List.of() : List.copyOf(users);
-  }
+    public BluegreenConfig {
+        Objects.requireNonNull(listen, "listen");
+        Objects.requireNonNull(admin, "admin");
+        Objects.requireNonNull(limits, "limits");
+        Objects.requireNonNull(timeouts, "timeouts");
+        Objects.requireNonNull(stateDir, "stateDir");
+        users = users == null ? List.of() : List.copyOf(users);
+    }
 
-  /** The configured user with this name, if any (names are case-sensitive, as in Postgres). */
-  public Optional<User> user(String name) {
-    return users.stream().filter(u -> u.name().equals(name)).findFirst();
-  }
+    /** The configured user with this name, if any (names are case-sensitive, as in Postgres). */
+    public Optional<User> user(String name) {
+        return users.stream().filter(u -> u.name().equals(name)).findFirst();
+    }
 
-  /** The same configuration with other clusters; embedded mode uses it once its clusters run. */
-  public BluegreenConfig withClusters(Cluster blue, Cluster green) {
-    return new BluegreenConfig(
-        listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir);
-  }
+    /** The same configuration with other clusters; embedded mode uses it once its clusters run. */
+    public BluegreenConfig withClusters(Cluster blue, Cluster green) {
+        return new BluegreenConfig(
+                listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir);
+    }
 }

@@ -12,8 +12,8 @@ import java.nio.file.Path;
  */
 public record ClientTls(Path certFile, Path keyFile, boolean required) {
 
-  public ClientTls {
-    Objects.requireNonNull(certFile, "certFile");
-    Objects.requireNonNull(keyFile, "keyFile");
-  }
+    public ClientTls {
+        Objects.requireNonNull(certFile, "certFile");
+        Objects.requireNonNull(keyFile, "keyFile");
+    }
 }

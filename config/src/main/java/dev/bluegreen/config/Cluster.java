@@ -21,42 +21,42 @@ import java.util.Objects;
  * @param password the password for {@code user}; null when the cluster does not ask for one
  */
 public record Cluster(
-    String name,
-    String host,
-    int port,
-    String database,
-    Map<String, String> databases,
-    TlsMode tlsMode,
-    Path caFile,
-    String user,
-    Secret password) {
+        String name,
+        String host,
+        int port,
+        String database,
+        Map<String, String> databases,
+        TlsMode tlsMode,
+        Path caFile,
+        String user,
+        Secret password) {
 
-  public Cluster {
-    Objects.requireNonNull(name, "name");
-    Objects.requireNonNull(host, "host");
-    Objects.requireNonNull(tlsMode, "tlsMode");
-    if (port < 1 || port > 65535) {
-      throw new IllegalArgumentException("port must be between 1 and 65535");
+    public Cluster {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(host, "host");
+        Objects.requireNonNull(tlsMode, "tlsMode");
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("port must be between 1 and 65535");
+        }
+        databases = databases == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(databases));
     }
-    databases = databases == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(databases));
-  }
 
-  /** The database to open on this cluster for a client that asked for {@code clientDatabase}. */
-  public String backendDatabase(String clientDatabase) {
-    String mapped = databases.get(clientDatabase);
-    if (mapped != null) {
-      return mapped;
+    /** The database to open on this cluster for a client that asked for {@code clientDatabase}. */
+    public String backendDatabase(String clientDatabase) {
+        String mapped = databases.get(clientDatabase);
+        if (mapped != null) {
+            return mapped;
+        }
+        return database != null ? database : clientDatabase;
     }
-    return database != null ? database : clientDatabase;
-  }
 
-  /** Whether the host is {@code localhost}, 127.0.0.0/8 or {@code ::1} (decided without DNS). */
-  public boolean isLoopback() {
-    return Hosts.isLoopback(host);
-  }
+    /** Whether the host is {@code localhost}, 127.0.0.0/8 or {@code ::1} (decided without DNS). */
+    public boolean isLoopback() {
+        return Hosts.isLoopback(host);
+    }
 
-  /** {@code host:port}, for messages. */
-  public String endpoint() {
-    return Hosts.join(host, port);
-  }
+    /** {@code host:port}, for messages. */
+    public String endpoint() {
+        return Hosts.join(host, port);
+    }
 }

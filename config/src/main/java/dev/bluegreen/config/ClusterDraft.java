@@ -10,50 +10,50 @@ import java.util.Optional;
  */
 final class ClusterDraft {
 
-  static final int DEFAULT_PORT = 5432;
+    static final int DEFAULT_PORT = 5432;
 
-  String host;
-  Integer port;
-  String database;
-  Map<String, String> databases = Map.of();
-  TlsMode tlsMode;
-  Path caFile;
-  /** Where {@link #caFile} was set, and how to name it in a message there. */
-  String caFileWhere;
-  String caFileLabel = "";
-  String user;
-  Secret password;
+    String host;
+    Integer port;
+    String database;
+    Map<String, String> databases = Map.of();
+    TlsMode tlsMode;
+    Path caFile;
+    /** Where {@link #caFile} was set, and how to name it in a message there. */
+    String caFileWhere;
+    String caFileLabel = "";
+    String user;
+    Secret password;
 
-  void caFile(Path file, String where, String label) {
-    caFile = file;
-    caFileWhere = where;
-    caFileLabel = label;
-  }
+    void caFile(Path file, String where, String label) {
+        caFile = file;
+        caFileWhere = where;
+        caFileLabel = label;
+    }
 
-  /**
-   * The cluster, with defaults applied (port 5432; TLS {@code disable} on loopback and
-   * {@code verify-full} elsewhere), or empty with problems recorded. The host must be set.
-   */
-  Optional<Cluster> build(String name, Problems problems) {
-    TlsMode mode = tlsMode != null ? tlsMode : TlsMode.defaultFor(host);
-    boolean ok = true;
-    if (caFile != null) {
-      if (!mode.verifiesCertificate()) {
-        problems.add(caFileWhere, caFileLabel + "only used with TLS mode verify-ca or verify-full (mode is "
-            + mode.configName() + ")");
-        ok = false;
-      } else {
-        Optional<String> missing = ConfigLoader.unreadable(caFile);
-        if (missing.isPresent()) {
-          problems.add(caFileWhere, caFileLabel + missing.get());
-          ok = false;
+    /**
+     * The cluster, with defaults applied (port 5432; TLS {@code disable} on loopback and
+     * {@code verify-full} elsewhere), or empty with problems recorded. The host must be set.
+     */
+    Optional<Cluster> build(String name, Problems problems) {
+        TlsMode mode = tlsMode != null ? tlsMode : TlsMode.defaultFor(host);
+        boolean ok = true;
+        if (caFile != null) {
+            if (!mode.verifiesCertificate()) {
+                problems.add(caFileWhere, caFileLabel + "only used with TLS mode verify-ca or verify-full (mode is "
+                        + mode.configName() + ")");
+                ok = false;
+            } else {
+                Optional<String> missing = ConfigLoader.unreadable(caFile);
+                if (missing.isPresent()) {
+                    problems.add(caFileWhere, caFileLabel + missing.get());
+                    ok = false;
+                }
+            }
         }
-      }
+        if (!ok) {
+            return Optional.empty();
+        }
+        return Optional.of(new Cluster(
+                name, host, port != null ? port : DEFAULT_PORT, database, databases, mode, caFile, user, password));
     }
-    if (!ok) {
-      return Optional.empty();
-    }
-    return Optional.of(new Cluster(
-        name, host, port != null ? port : DEFAULT_PORT, database, databases, mode, caFile, user, password));
-  }
 }

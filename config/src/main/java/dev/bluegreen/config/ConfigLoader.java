@@ -36,357 +36,357 @@ import java.util.function.Function;
  */
 public final class ConfigLoader {
 
-  static final long MIN_MESSAGE_BYTES = 4 * Units.KIB;
-  static final long MAX_MESSAGE_BYTES = Units.GIB;
-  static final long MIN_STARTUP_PACKET_BYTES = Units.KIB;
-  static final long MAX_STARTUP_PACKET_BYTES = Units.MIB;
+    static final long MIN_MESSAGE_BYTES = 4 * Units.KIB;
+    static final long MAX_MESSAGE_BYTES = Units.GIB;
+    static final long MIN_STARTUP_PACKET_BYTES = Units.KIB;
+    static final long MAX_STARTUP_PACKET_BYTES = Units.MIB;
 
-  private static final ObjectMapper YAML = new ObjectMapper(
-      YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
+    private static final ObjectMapper YAML = new ObjectMapper(
+            YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
 
-  private final References references;
+    private final References references;
 
-  /** A loader that resolves {@code ${env:NAME}} with {@code env} (tests inject a map). */
-  ConfigLoader(Function<String, String> env) {
-    this.references = new References(Objects.requireNonNull(env, "env"));
-  }
-
-  /**
-   * Loads and validates a configuration.
-   *
-   * @param file the YAML file, or null to use flags and defaults only
-   * @param overrides the command-line flags; {@link Overrides#none()} for none
-   * @param embedded whether the proxy starts its own clusters, so that {@code clusters.blue}
-   *     may be absent
-   * @return a valid configuration
-   * @throws ConfigException listing every problem found
-   */
-  public static BluegreenConfig load(Path file, Overrides overrides, boolean embedded)
-      throws ConfigException {
-    return new ConfigLoader(System::getenv).read(file, overrides, embedded);
-  }
-
-  BluegreenConfig read(Path file, Overrides overrides, boolean embedded) throws ConfigException {
-    Objects.requireNonNull(overrides, "overrides");
-    Problems problems = new Problems();
-    ObjectNode root = file == null ? JsonNodeFactory.instance.objectNode() : parse(file);
-    Mapping top = new Mapping(root, "", problems, references);
-
-    HostPort listen = listener(top, "listen", overrides.listen(), "--listen", BluegreenConfig.DEFAULT_LISTEN, problems);
-    HostPort admin = admin(top, overrides.admin(), problems);
-    Path stateDir = stateDir(top, overrides.stateDir(), problems);
-    Clusters clusters = clusters(top, overrides, embedded, problems);
-    List<User> users = users(top, problems);
-    ClientTls clientTls = top.mapping("client_tls").map(m -> clientTls(m, problems)).orElse(null);
-    Limits limits = top.mapping("limits").map(ConfigLoader::limits).orElse(Limits.defaults());
-    Timeouts timeouts = top.mapping("timeouts").map(ConfigLoader::timeouts).orElse(Timeouts.defaults());
-    top.finish();
-
-    // Judged on what the file lists, so that one bad user entry does not add this problem too.
-    boolean usersListed = top.has("users") && root.get("users").size() > 0;
-    if (listen != null && !listen.isLoopback() && !usersListed) {
-      problems.add("listen", "a non-loopback listener (" + listen
-          + ") needs client authentication; configure users");
+    /** A loader that resolves {@code ${env:NAME}} with {@code env} (tests inject a map). */
+    ConfigLoader(Function<String, String> env) {
+        this.references = new References(Objects.requireNonNull(env, "env"));
     }
-    Cluster blue = clusters.blue();
-    Cluster green = clusters.green();
-    if (blue != null && green != null && sameEndpoint(blue, green)) {
-      problems.add(greenPath(overrides), "is the same endpoint and database as blue ("
-          + blue.endpoint() + "); dual-write would apply every write twice to one database");
-    }
-    problems.throwIfAny();
-    return new BluegreenConfig(listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir);
-  }
 
-  /** The document's top-level mapping; a syntax error is the one problem reported. */
-  private static ObjectNode parse(Path file) throws ConfigException {
-    if (Files.isDirectory(file)) {
-      throw new ConfigException("--config", file + ": is a directory");
+    /**
+     * Loads and validates a configuration.
+     *
+     * @param file the YAML file, or null to use flags and defaults only
+     * @param overrides the command-line flags; {@link Overrides#none()} for none
+     * @param embedded whether the proxy starts its own clusters, so that {@code clusters.blue}
+     *     may be absent
+     * @return a valid configuration
+     * @throws ConfigException listing every problem found
+     */
+    public static BluegreenConfig load(Path file, Overrides overrides, boolean embedded)
+            throws ConfigException {
+        return new ConfigLoader(System::getenv).read(file, overrides, embedded);
     }
-    JsonNode root;
-    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      root = YAML.readTree(in);
-    } catch (NoSuchFileException e) {
-      throw new ConfigException("--config", file + ": no such file");
-    } catch (AccessDeniedException e) {
-      throw new ConfigException("--config", file + ": permission denied");
-    } catch (JacksonException e) {
-      throw new ConfigException(file.toString(), syntaxError(e));
-    } catch (IOException e) {
-      // MalformedInputException and friends: the file is not text
-      throw new ConfigException("--config", file + ": cannot read (" + e.getClass().getSimpleName() + ")");
-    }
-    if (root == null || root.isMissingNode() || root.isNull()) {
-      return JsonNodeFactory.instance.objectNode(); // an empty file: all defaults
-    }
-    if (!(root instanceof ObjectNode object)) {
-      throw new ConfigException(file.toString(), "expected a mapping of keys at the top level");
-    }
-    return object;
-  }
 
-  /**
-   * {@code line L, column C: what went wrong}, without the parser's excerpt of the document,
-   * which may hold a secret written inline.
-   */
-  private static String syntaxError(JacksonException e) {
-    // jackson-dataformat-yaml wraps SnakeYAML's exception, whose parts we can use separately
-    if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException yaml
-        && yaml.getProblemMark() != null) {
-      StringBuilder what = new StringBuilder()
-          .append(at(yaml.getProblemMark().getLine() + 1, yaml.getProblemMark().getColumn() + 1))
-          .append(yaml.getProblem());
-      if (yaml.getContext() != null && yaml.getContextMark() != null) {
-        what.append(" (").append(yaml.getContext()).append(" started at line ")
-            .append(yaml.getContextMark().getLine() + 1).append(", column ")
-            .append(yaml.getContextMark().getColumn() + 1).append(')');
-      }
-      return what.toString();
-    }
-    String what = e.getOriginalMessage();
-    if (what.startsWith("Duplicate field ")) {
-      what = "duplicate key " + what.substring("Duplicate field ".length());
-    }
-    int newline = what.indexOf('\n');
-    if (newline >= 0) {
-      what = what.substring(0, newline); // later lines may quote the document
-    }
-    JsonLocation where = e.getLocation();
-    String prefix = where == null || where.getLineNr() < 1
-        ? "invalid YAML: "
-        : at(where.getLineNr(), where.getColumnNr());
-    return prefix + what.strip();
-  }
+    BluegreenConfig read(Path file, Overrides overrides, boolean embedded) throws ConfigException {
+        Objects.requireNonNull(overrides, "overrides");
+        Problems problems = new Problems();
+        ObjectNode root = file == null ? JsonNodeFactory.instance.objectNode() : parse(file);
+        Mapping top = new Mapping(root, "", problems, references);
 
-  private static String at(int line, int column) {
-    return "line " + line + ", column " + column + ": ";
-  }
+        HostPort listen = listener(top, "listen", overrides.listen(), "--listen", BluegreenConfig.DEFAULT_LISTEN, problems);
+        HostPort admin = admin(top, overrides.admin(), problems);
+        Path stateDir = stateDir(top, overrides.stateDir(), problems);
+        Clusters clusters = clusters(top, overrides, embedded, problems);
+        List<User> users = users(top, problems);
+        ClientTls clientTls = top.mapping("client_tls").map(m -> clientTls(m, problems)).orElse(null);
+        Limits limits = top.mapping("limits").map(ConfigLoader::limits).orElse(Limits.defaults());
+        Timeouts timeouts = top.mapping("timeouts").map(ConfigLoader::timeouts).orElse(Timeouts.defaults());
+        top.finish();
 
-  private static HostPort listener(
-      Mapping m, String key, String flagValue, String flag, HostPort fallback, Problems problems) {
-    if (flagValue != null) {
-      m.skip(key);
-      try {
-        return HostPort.parse(flagValue);
-      } catch (IllegalArgumentException e) {
-        problems.add(flag, e.getMessage());
-        return null;
-      }
+        // Judged on what the file lists, so that one bad user entry does not add this problem too.
+        boolean usersListed = top.has("users") && root.get("users").size() > 0;
+        if (listen != null && !listen.isLoopback() && !usersListed) {
+            problems.add("listen", "a non-loopback listener (" + listen
+                    + ") needs client authentication; configure users");
+        }
+        Cluster blue = clusters.blue();
+        Cluster green = clusters.green();
+        if (blue != null && green != null && sameEndpoint(blue, green)) {
+            problems.add(greenPath(overrides), "is the same endpoint and database as blue ("
+                    + blue.endpoint() + "); dual-write would apply every write twice to one database");
+        }
+        problems.throwIfAny();
+        return new BluegreenConfig(listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir);
     }
-    if (!m.has(key)) {
-      return fallback;
-    }
-    return m.hostPort(key).orElse(null);
-  }
 
-  private static HostPort admin(Mapping top, String flagValue, Problems problems) {
-    Optional<Mapping> admin = top.mapping("admin");
-    HostPort listen = BluegreenConfig.DEFAULT_ADMIN;
-    if (admin.isPresent()) {
-      listen = listener(admin.get(), "listen", flagValue, "--admin", listen, problems);
-      admin.get().finish();
-    } else if (flagValue != null) {
-      listen = listener(top, "admin", flagValue, "--admin", listen, problems);
+    /** The document's top-level mapping; a syntax error is the one problem reported. */
+    private static ObjectNode parse(Path file) throws ConfigException {
+        if (Files.isDirectory(file)) {
+            throw new ConfigException("--config", file + ": is a directory");
+        }
+        JsonNode root;
+        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            root = YAML.readTree(in);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("--config", file + ": no such file");
+        } catch (AccessDeniedException e) {
+            throw new ConfigException("--config", file + ": permission denied");
+        } catch (JacksonException e) {
+            throw new ConfigException(file.toString(), syntaxError(e));
+        } catch (IOException e) {
+            // MalformedInputException and friends: the file is not text
+            throw new ConfigException("--config", file + ": cannot read (" + e.getClass().getSimpleName() + ")");
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return JsonNodeFactory.instance.objectNode(); // an empty file: all defaults
+        }
+        if (!(root instanceof ObjectNode object)) {
+            throw new ConfigException(file.toString(), "expected a mapping of keys at the top level");
+        }
+        return object;
     }
-    return listen;
-  }
 
-  private static Path stateDir(Mapping top, Path flagValue, Problems problems) {
-    Path dir;
-    String where;
-    if (flagValue != null) {
-      top.skip("state_dir");
-      dir = flagValue;
-      where = "--state-dir";
-    } else {
-      dir = top.file("state_dir").orElse(BluegreenConfig.DEFAULT_STATE_DIR);
-      where = "state_dir";
+    /**
+     * {@code line L, column C: what went wrong}, without the parser's excerpt of the document,
+     * which may hold a secret written inline.
+     */
+    private static String syntaxError(JacksonException e) {
+        // jackson-dataformat-yaml wraps SnakeYAML's exception, whose parts we can use separately
+        if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException yaml
+                && yaml.getProblemMark() != null) {
+            StringBuilder what = new StringBuilder()
+                    .append(at(yaml.getProblemMark().getLine() + 1, yaml.getProblemMark().getColumn() + 1))
+                    .append(yaml.getProblem());
+            if (yaml.getContext() != null && yaml.getContextMark() != null) {
+                what.append(" (").append(yaml.getContext()).append(" started at line ")
+                        .append(yaml.getContextMark().getLine() + 1).append(", column ")
+                        .append(yaml.getContextMark().getColumn() + 1).append(')');
+            }
+            return what.toString();
+        }
+        String what = e.getOriginalMessage();
+        if (what.startsWith("Duplicate field ")) {
+            what = "duplicate key " + what.substring("Duplicate field ".length());
+        }
+        int newline = what.indexOf('\n');
+        if (newline >= 0) {
+            what = what.substring(0, newline); // later lines may quote the document
+        }
+        JsonLocation where = e.getLocation();
+        String prefix = where == null || where.getLineNr() < 1
+                ? "invalid YAML: "
+                : at(where.getLineNr(), where.getColumnNr());
+        return prefix + what.strip();
     }
-    if (Files.exists(dir) && !Files.isDirectory(dir)) {
-      problems.add(where, dir + ": not a directory");
+
+    private static String at(int line, int column) {
+        return "line " + line + ", column " + column + ": ";
     }
-    return dir;
-  }
 
-  /** Either cluster is null when absent or invalid. */
-  private record Clusters(Cluster blue, Cluster green) {}
-
-  private static Clusters clusters(Mapping top, Overrides overrides, boolean embedded, Problems problems) {
-    Optional<Mapping> clusters = top.mapping("clusters");
-    Cluster blue = cluster("blue", clusters, overrides.blueUrl(), "--blue", problems);
-    Cluster green = cluster("green", clusters, overrides.greenUrl(), "--green", problems);
-    clusters.ifPresent(Mapping::finish);
-    boolean blueGiven = overrides.blueUrl() != null || clusters.map(c -> c.has("blue")).orElse(false);
-    if (!blueGiven && !embedded) {
-      problems.add("clusters.blue", "required (or pass --blue, or use --embedded)");
+    private static HostPort listener(
+            Mapping m, String key, String flagValue, String flag, HostPort fallback, Problems problems) {
+        if (flagValue != null) {
+            m.skip(key);
+            try {
+                return HostPort.parse(flagValue);
+            } catch (IllegalArgumentException e) {
+                problems.add(flag, e.getMessage());
+                return null;
+            }
+        }
+        if (!m.has(key)) {
+            return fallback;
+        }
+        return m.hostPort(key).orElse(null);
     }
-    return new Clusters(blue, green);
-  }
 
-  private static Cluster cluster(
-      String name, Optional<Mapping> clusters, String flagUrl, String flag, Problems problems) {
-    if (flagUrl != null) {
-      clusters.ifPresent(c -> c.skip(name));
-      ClusterDraft draft = new ClusterDraft();
-      if (!ClusterUrl.read(flagUrl, flag, draft, problems)) {
-        return null;
-      }
-      return draft.build(name, problems).orElse(null);
+    private static HostPort admin(Mapping top, String flagValue, Problems problems) {
+        Optional<Mapping> admin = top.mapping("admin");
+        HostPort listen = BluegreenConfig.DEFAULT_ADMIN;
+        if (admin.isPresent()) {
+            listen = listener(admin.get(), "listen", flagValue, "--admin", listen, problems);
+            admin.get().finish();
+        } else if (flagValue != null) {
+            listen = listener(top, "admin", flagValue, "--admin", listen, problems);
+        }
+        return listen;
     }
-    return clusters.flatMap(c -> c.mapping(name)).flatMap(m -> clusterFromYaml(name, m, problems)).orElse(null);
-  }
 
-  private static Optional<Cluster> clusterFromYaml(String name, Mapping m, Problems problems) {
-    ClusterDraft draft = new ClusterDraft();
-    boolean urlOk = m.string("url")
-        .map(url -> ClusterUrl.read(url, m.pathOf("url"), draft, problems))
-        .orElse(true);
-    m.string("host").ifPresent(h -> draft.host = h);
-    m.integer("port", 1, 65535).ifPresent(p -> draft.port = p);
-    m.string("database").ifPresent(d -> draft.database = d);
-    m.stringMap("databases").ifPresent(d -> draft.databases = d);
-    m.string("user").ifPresent(u -> draft.user = u);
-    m.secret("password").ifPresent(p -> draft.password = p);
-    m.mapping("tls").ifPresent(tls -> {
-      tls.string("mode").ifPresent(mode -> {
+    private static Path stateDir(Mapping top, Path flagValue, Problems problems) {
+        Path dir;
+        String where;
+        if (flagValue != null) {
+            top.skip("state_dir");
+            dir = flagValue;
+            where = "--state-dir";
+        } else {
+            dir = top.file("state_dir").orElse(BluegreenConfig.DEFAULT_STATE_DIR);
+            where = "state_dir";
+        }
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            problems.add(where, dir + ": not a directory");
+        }
+        return dir;
+    }
+
+    /** Either cluster is null when absent or invalid. */
+    private record Clusters(Cluster blue, Cluster green) {}
+
+    private static Clusters clusters(Mapping top, Overrides overrides, boolean embedded, Problems problems) {
+        Optional<Mapping> clusters = top.mapping("clusters");
+        Cluster blue = cluster("blue", clusters, overrides.blueUrl(), "--blue", problems);
+        Cluster green = cluster("green", clusters, overrides.greenUrl(), "--green", problems);
+        clusters.ifPresent(Mapping::finish);
+        boolean blueGiven = overrides.blueUrl() != null || clusters.map(c -> c.has("blue")).orElse(false);
+        if (!blueGiven && !embedded) {
+            problems.add("clusters.blue", "required (or pass --blue, or use --embedded)");
+        }
+        return new Clusters(blue, green);
+    }
+
+    private static Cluster cluster(
+            String name, Optional<Mapping> clusters, String flagUrl, String flag, Problems problems) {
+        if (flagUrl != null) {
+            clusters.ifPresent(c -> c.skip(name));
+            ClusterDraft draft = new ClusterDraft();
+            if (!ClusterUrl.read(flagUrl, flag, draft, problems)) {
+                return null;
+            }
+            return draft.build(name, problems).orElse(null);
+        }
+        return clusters.flatMap(c -> c.mapping(name)).flatMap(m -> clusterFromYaml(name, m, problems)).orElse(null);
+    }
+
+    private static Optional<Cluster> clusterFromYaml(String name, Mapping m, Problems problems) {
+        ClusterDraft draft = new ClusterDraft();
+        boolean urlOk = m.string("url")
+                .map(url -> ClusterUrl.read(url, m.pathOf("url"), draft, problems))
+                .orElse(true);
+        m.string("host").ifPresent(h -> draft.host = h);
+        m.integer("port", 1, 65535).ifPresent(p -> draft.port = p);
+        m.string("database").ifPresent(d -> draft.database = d);
+        m.stringMap("databases").ifPresent(d -> draft.databases = d);
+        m.string("user").ifPresent(u -> draft.user = u);
+        m.secret("password").ifPresent(p -> draft.password = p);
+        m.mapping("tls").ifPresent(tls -> {
+            tls.string("mode").ifPresent(mode -> {
+                try {
+                    draft.tlsMode = TlsMode.parse(mode);
+                } catch (IllegalArgumentException e) {
+                    problems.add(tls.pathOf("mode"), e.getMessage());
+                }
+            });
+            tls.file("ca_file").ifPresent(f -> draft.caFile(f, tls.pathOf("ca_file"), ""));
+            tls.finish();
+        });
+        m.finish();
+        if (draft.host == null) {
+            if (!m.has("url") && !m.has("host")) {
+                problems.add(m.pathOf("host"), "required (or give url)");
+            }
+            return Optional.empty();
+        }
+        return urlOk ? draft.build(name, problems) : Optional.empty();
+    }
+
+    private static String greenPath(Overrides overrides) {
+        return overrides.greenUrl() != null ? "--green" : "clusters.green";
+    }
+
+    private static boolean sameEndpoint(Cluster a, Cluster b) {
+        return a.host().equalsIgnoreCase(b.host())
+                && a.port() == b.port()
+                && Objects.equals(a.database(), b.database())
+                && a.databases().equals(b.databases());
+    }
+
+    private static List<User> users(Mapping top, Problems problems) {
+        List<User> users = new ArrayList<>();
+        Map<String, String> seenAt = new HashMap<>();
+        for (Mapping m : top.listOfMappings("users").orElse(List.of())) {
+            Optional<String> name = m.string("name");
+            if (name.isEmpty() && !m.has("name")) {
+                problems.add(m.pathOf("name"), "required");
+            }
+            name.ifPresent(n -> {
+                String earlier = seenAt.putIfAbsent(n, m.path());
+                if (earlier != null) {
+                    problems.add(m.pathOf("name"), "duplicate user \"" + n + "\" (also " + earlier + ")");
+                }
+            });
+            AuthMethod auth = AuthMethod.SCRAM_SHA_256;
+            boolean authOk = true;
+            Optional<String> method = m.string("auth");
+            if (method.isPresent()) {
+                try {
+                    auth = AuthMethod.parse(method.get());
+                } catch (IllegalArgumentException e) {
+                    problems.add(m.pathOf("auth"), e.getMessage());
+                    authOk = false;
+                }
+            } else if (m.has("auth")) {
+                authOk = false; // present but empty or unresolvable: already reported
+            }
+            Optional<Secret> password = m.secret("password");
+            if (authOk && auth == AuthMethod.TRUST && m.has("password")) {
+                problems.add(m.pathOf("password"), "not used with trust; remove it or choose md5 or scram-sha-256");
+            } else if (authOk && auth != AuthMethod.TRUST && !m.has("password")) {
+                problems.add(m.pathOf("password"), "required for " + auth.configName());
+            }
+            m.finish();
+            if (name.isPresent() && authOk && (auth == AuthMethod.TRUST) == password.isEmpty()) {
+                users.add(new User(name.get(), auth, password.orElse(null)));
+            }
+        }
+        return users;
+    }
+
+    private static ClientTls clientTls(Mapping m, Problems problems) {
+        Optional<Path> cert = m.file("cert_file");
+        Optional<Path> key = m.file("key_file");
+        boolean required = m.bool("required").orElse(false);
+        boolean certGiven = m.has("cert_file");
+        boolean keyGiven = m.has("key_file");
+        m.finish();
+        if (!certGiven && !keyGiven) {
+            problems.add(m.pathOf("cert_file"), "required");
+        } else if (!keyGiven) {
+            problems.add(m.pathOf("key_file"), "required with cert_file");
+        } else if (!certGiven) {
+            problems.add(m.pathOf("cert_file"), "required with key_file");
+        }
+        cert.flatMap(ConfigLoader::unreadable).ifPresent(why -> problems.add(m.pathOf("cert_file"), why));
+        key.flatMap(ConfigLoader::unreadable).ifPresent(why -> problems.add(m.pathOf("key_file"), why));
+        if (cert.isEmpty() || key.isEmpty()) {
+            return null;
+        }
+        return new ClientTls(cert.get(), key.get(), required);
+    }
+
+    private static Limits limits(Mapping m) {
+        Limits d = Limits.defaults();
+        Limits limits = new Limits(
+                m.integer("max_client_connections", 1, Integer.MAX_VALUE).orElse(d.maxClientConnections()),
+                m.size("max_message_size", MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES).orElse(d.maxMessageBytes()),
+                m.size("max_startup_packet_size", MIN_STARTUP_PACKET_BYTES, MAX_STARTUP_PACKET_BYTES)
+                        .orElse(d.maxStartupPacketBytes()));
+        m.finish();
+        return limits;
+    }
+
+    private static Timeouts timeouts(Mapping m) {
+        Timeouts d = Timeouts.defaults();
+        Timeouts timeouts = new Timeouts(
+                positive(m, "startup").orElse(d.startup()),
+                positive(m, "connect").orElse(d.connect()),
+                m.duration("shutdown_grace").orElse(d.shutdownGrace()));
+        m.finish();
+        return timeouts;
+    }
+
+    private static Optional<Duration> positive(Mapping m, String key) {
+        Optional<Duration> d = m.duration(key);
+        if (d.isPresent() && d.get().isZero()) {
+            m.problems().add(m.pathOf(key), "must be more than 0");
+            return Optional.empty();
+        }
+        return d;
+    }
+
+    /** Empty if {@code file} is a readable regular file, else why not: {@code /x: no such file}. */
+    static Optional<String> unreadable(Path file) {
         try {
-          draft.tlsMode = TlsMode.parse(mode);
-        } catch (IllegalArgumentException e) {
-          problems.add(tls.pathOf("mode"), e.getMessage());
+            if (!Files.exists(file)) {
+                return Optional.of(file + ": no such file");
+            }
+            if (!Files.isRegularFile(file)) {
+                return Optional.of(file + ": not a regular file");
+            }
+            if (!Files.isReadable(file)) {
+                return Optional.of(file + ": not readable");
+            }
+        } catch (InvalidPathException | SecurityException e) {
+            return Optional.of(file + ": cannot be checked");
         }
-      });
-      tls.file("ca_file").ifPresent(f -> draft.caFile(f, tls.pathOf("ca_file"), ""));
-      tls.finish();
-    });
-    m.finish();
-    if (draft.host == null) {
-      if (!m.has("url") && !m.has("host")) {
-        problems.add(m.pathOf("host"), "required (or give url)");
-      }
-      return Optional.empty();
+        return Optional.empty();
     }
-    return urlOk ? draft.build(name, problems) : Optional.empty();
-  }
-
-  private static String greenPath(Overrides overrides) {
-    return overrides.greenUrl() != null ? "--green" : "clusters.green";
-  }
-
-  private static boolean sameEndpoint(Cluster a, Cluster b) {
-    return a.host().equalsIgnoreCase(b.host())
-        && a.port() == b.port()
-        && Objects.equals(a.database(), b.database())
-        && a.databases().equals(b.databases());
-  }
-
-  private static List<User> users(Mapping top, Problems problems) {
-    List<User> users = new ArrayList<>();
-    Map<String, String> seenAt = new HashMap<>();
-    for (Mapping m : top.listOfMappings("users").orElse(List.of())) {
-      Optional<String> name = m.string("name");
-      if (name.isEmpty() && !m.has("name")) {
-        problems.add(m.pathOf("name"), "required");
-      }
-      name.ifPresent(n -> {
-        String earlier = seenAt.putIfAbsent(n, m.path());
-        if (earlier != null) {
-          problems.add(m.pathOf("name"), "duplicate user \"" + n + "\" (also " + earlier + ")");
-        }
-      });
-      AuthMethod auth = AuthMethod.SCRAM_SHA_256;
-      boolean authOk = true;
-      Optional<String> method = m.string("auth");
-      if (method.isPresent()) {
-        try {
-          auth = AuthMethod.parse(method.get());
-        } catch (IllegalArgumentException e) {
-          problems.add(m.pathOf("auth"), e.getMessage());
-          authOk = false;
-        }
-      } else if (m.has("auth")) {
-        authOk = false; // present but empty or unresolvable: already reported
-      }
-      Optional<Secret> password = m.secret("password");
-      if (authOk && auth == AuthMethod.TRUST && m.has("password")) {
-        problems.add(m.pathOf("password"), "not used with trust; remove it or choose md5 or scram-sha-256");
-      } else if (authOk && auth != AuthMethod.TRUST && !m.has("password")) {
-        problems.add(m.pathOf("password"), "required for " + auth.configName());
-      }
-      m.finish();
-      if (name.isPresent() && authOk && (auth == AuthMethod.TRUST) == password.isEmpty()) {
-        users.add(new User(name.get(), auth, password.orElse(null)));
-      }
-    }
-    return users;
-  }
-
-  private static ClientTls clientTls(Mapping m, Problems problems) {
-    Optional<Path> cert = m.file("cert_file");
-    Optional<Path> key = m.file("key_file");
-    boolean required = m.bool("required").orElse(false);
-    boolean certGiven = m.has("cert_file");
-    boolean keyGiven = m.has("key_file");
-    m.finish();
-    if (!certGiven && !keyGiven) {
-      problems.add(m.pathOf("cert_file"), "required");
-    } else if (!keyGiven) {
-      problems.add(m.pathOf("key_file"), "required with cert_file");
-    } else if (!certGiven) {
-      problems.add(m.pathOf("cert_file"), "required with key_file");
-    }
-    cert.flatMap(ConfigLoader::unreadable).ifPresent(why -> problems.add(m.pathOf("cert_file"), why));
-    key.flatMap(ConfigLoader::unreadable).ifPresent(why -> problems.add(m.pathOf("key_file"), why));
-    if (cert.isEmpty() || key.isEmpty()) {
-      return null;
-    }
-    return new ClientTls(cert.get(), key.get(), required);
-  }
-
-  private static Limits limits(Mapping m) {
-    Limits d = Limits.defaults();
-    Limits limits = new Limits(
-        m.integer("max_client_connections", 1, Integer.MAX_VALUE).orElse(d.maxClientConnections()),
-        m.size("max_message_size", MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES).orElse(d.maxMessageBytes()),
-        m.size("max_startup_packet_size", MIN_STARTUP_PACKET_BYTES, MAX_STARTUP_PACKET_BYTES)
-            .orElse(d.maxStartupPacketBytes()));
-    m.finish();
-    return limits;
-  }
-
-  private static Timeouts timeouts(Mapping m) {
-    Timeouts d = Timeouts.defaults();
-    Timeouts timeouts = new Timeouts(
-        positive(m, "startup").orElse(d.startup()),
-        positive(m, "connect").orElse(d.connect()),
-        m.duration("shutdown_grace").orElse(d.shutdownGrace()));
-    m.finish();
-    return timeouts;
-  }
-
-  private static Optional<Duration> positive(Mapping m, String key) {
-    Optional<Duration> d = m.duration(key);
-    if (d.isPresent() && d.get().isZero()) {
-      m.problems().add(m.pathOf(key), "must be more than 0");
-      return Optional.empty();
-    }
-    return d;
-  }
-
-  /** Empty if {@code file} is a readable regular file, else why not: {@code /x: no such file}. */
-  static Optional<String> unreadable(Path file) {
-    try {
-      if (!Files.exists(file)) {
-        return Optional.of(file + ": no such file");
-      }
-      if (!Files.isRegularFile(file)) {
-        return Optional.of(file + ": not a regular file");
-      }
-      if (!Files.isReadable(file)) {
-        return Optional.of(file + ": not readable");
-      }
-    } catch (InvalidPathException | SecurityException e) {
-      return Optional.of(file + ": cannot be checked");
-    }
-    return Optional.empty();
-  }
 }

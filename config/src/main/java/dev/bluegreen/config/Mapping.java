@@ -21,226 +21,226 @@ import java.util.Set;
  */
 final class Mapping {
 
-  private final ObjectNode node;
-  private final String path;
-  private final Problems problems;
-  private final References references;
-  private final Set<String> known = new HashSet<>();
+    private final ObjectNode node;
+    private final String path;
+    private final Problems problems;
+    private final References references;
+    private final Set<String> known = new HashSet<>();
 
-  Mapping(ObjectNode node, String path, Problems problems, References references) {
-    this.node = node;
-    this.path = path;
-    this.problems = problems;
-    this.references = references;
-  }
-
-  String path() {
-    return path;
-  }
-
-  Problems problems() {
-    return problems;
-  }
-
-  String pathOf(String key) {
-    return Problems.child(path, key);
-  }
-
-  /** Whether the key is present with a non-null value. */
-  boolean has(String key) {
-    known.add(key);
-    JsonNode value = node.get(key);
-    return value != null && !value.isNull();
-  }
-
-  /** Accepts the key without reading it (a command-line flag replaces it). */
-  void skip(String key) {
-    known.add(key);
-  }
-
-  /** Reports every key that no read or {@link #skip} asked for. */
-  void finish() {
-    for (Map.Entry<String, JsonNode> field : node.properties()) {
-      if (!known.contains(field.getKey())) {
-        problems.add(pathOf(field.getKey()), "unknown key");
-      }
+    Mapping(ObjectNode node, String path, Problems problems, References references) {
+        this.node = node;
+        this.path = path;
+        this.problems = problems;
+        this.references = references;
     }
-  }
 
-  Optional<Scalar> scalar(String key) {
-    if (!has(key)) {
-      return Optional.empty();
+    String path() {
+        return path;
     }
-    return scalarOf(node.get(key), pathOf(key));
-  }
 
-  private Optional<Scalar> scalarOf(JsonNode value, String at) {
-    if (value.isTextual()) {
-      return references.resolve(value.textValue(), at, problems);
+    Problems problems() {
+        return problems;
     }
-    if (value.isValueNode()) {
-      return Optional.of(new Scalar(value.asText(), null));
+
+    String pathOf(String key) {
+        return Problems.child(path, key);
     }
-    problems.add(at, "expected a value, got " + (value.isArray() ? "a list" : "a mapping"));
-    return Optional.empty();
-  }
 
-  /** A non-empty string. */
-  Optional<String> string(String key) {
-    return scalar(key).flatMap(s -> nonEmpty(s, pathOf(key))).map(Scalar::value);
-  }
-
-  private Optional<Scalar> nonEmpty(Scalar s, String at) {
-    if (s.value().isEmpty()) {
-      problems.add(at, "must not be empty");
-      return Optional.empty();
+    /** Whether the key is present with a non-null value. */
+    boolean has(String key) {
+        known.add(key);
+        JsonNode value = node.get(key);
+        return value != null && !value.isNull();
     }
-    return Optional.of(s);
-  }
 
-  /** A non-empty string held as a {@link Secret}; messages never show it. */
-  Optional<Secret> secret(String key) {
-    return string(key).map(Secret::of);
-  }
-
-  Optional<Integer> integer(String key, int min, int max) {
-    return scalar(key).flatMap(s -> {
-      long n;
-      try {
-        n = Long.parseLong(s.value().trim());
-      } catch (NumberFormatException e) {
-        problems.add(pathOf(key), "not a number " + s.shown());
-        return Optional.empty();
-      }
-      if (n < min || n > max) {
-        problems.add(pathOf(key), max == Integer.MAX_VALUE
-            ? "must be at least " + min
-            : "must be between " + min + " and " + max);
-        return Optional.empty();
-      }
-      return Optional.of((int) n);
-    });
-  }
-
-  Optional<Duration> duration(String key) {
-    return scalar(key).flatMap(s -> {
-      try {
-        return Optional.of(Units.parseDuration(s.value()));
-      } catch (IllegalArgumentException e) {
-        problems.add(pathOf(key), "not a duration " + s.shown());
-        return Optional.empty();
-      }
-    });
-  }
-
-  /** A size in bytes between {@code min} and {@code max}. */
-  Optional<Integer> size(String key, long min, long max) {
-    return scalar(key).flatMap(s -> {
-      long bytes;
-      try {
-        bytes = Units.parseSize(s.value());
-      } catch (IllegalArgumentException e) { // also ArithmeticException on overflow
-        problems.add(pathOf(key), "not a size " + s.shown());
-        return Optional.empty();
-      }
-      if (bytes < min || bytes > max) {
-        problems.add(pathOf(key),
-            "must be between " + Units.formatSize(min) + " and " + Units.formatSize(max));
-        return Optional.empty();
-      }
-      return Optional.of((int) bytes);
-    });
-  }
-
-  Optional<Boolean> bool(String key) {
-    return scalar(key).flatMap(s -> switch (s.value().trim()) {
-      case "true" -> Optional.of(true);
-      case "false" -> Optional.of(false);
-      default -> {
-        problems.add(pathOf(key), "expected true or false, got " + s.shown());
-        yield Optional.empty();
-      }
-    });
-  }
-
-  Optional<HostPort> hostPort(String key) {
-    return scalar(key).flatMap(s -> {
-      try {
-        return Optional.of(HostPort.parse(s.value()));
-      } catch (IllegalArgumentException e) {
-        problems.add(pathOf(key), s.reference() == null ? e.getMessage() : "expected HOST:PORT " + s.shown());
-        return Optional.empty();
-      }
-    });
-  }
-
-  /** A file-system path (not checked for existence here). */
-  Optional<Path> file(String key) {
-    return string(key).flatMap(s -> {
-      try {
-        return Optional.of(Path.of(s));
-      } catch (InvalidPathException e) {
-        problems.add(pathOf(key), "not a valid path");
-        return Optional.empty();
-      }
-    });
-  }
-
-  /** A nested mapping; reports a value of another shape. */
-  Optional<Mapping> mapping(String key) {
-    if (!has(key)) {
-      return Optional.empty();
+    /** Accepts the key without reading it (a command-line flag replaces it). */
+    void skip(String key) {
+        known.add(key);
     }
-    JsonNode value = node.get(key);
-    if (!(value instanceof ObjectNode object)) {
-      problems.add(pathOf(key), "expected a mapping");
-      return Optional.empty();
-    }
-    return Optional.of(new Mapping(object, pathOf(key), problems, references));
-  }
 
-  /** A list of mappings, each with its {@code key[i]} path; other elements are reported. */
-  Optional<List<Mapping>> listOfMappings(String key) {
-    if (!has(key)) {
-      return Optional.empty();
-    }
-    JsonNode value = node.get(key);
-    if (!value.isArray()) {
-      problems.add(pathOf(key), "expected a list");
-      return Optional.empty();
-    }
-    List<Mapping> items = new ArrayList<>();
-    for (int i = 0; i < value.size(); i++) {
-      String at = pathOf(key) + "[" + i + "]";
-      if (value.get(i) instanceof ObjectNode object) {
-        items.add(new Mapping(object, at, problems, references));
-      } else {
-        problems.add(at, "expected a mapping");
-      }
-    }
-    return Optional.of(items);
-  }
-
-  /** A mapping of non-empty strings to non-empty strings, in file order. */
-  Optional<Map<String, String>> stringMap(String key) {
-    return mapping(key).map(m -> {
-      Map<String, String> result = new LinkedHashMap<>();
-      for (Map.Entry<String, JsonNode> field : m.node.properties()) {
-        m.known.add(field.getKey());
-        String at = m.pathOf(field.getKey());
-        if (field.getKey().isEmpty()) {
-          problems.add(at, "an empty name cannot be mapped");
-          continue;
+    /** Reports every key that no read or {@link #skip} asked for. */
+    void finish() {
+        for (Map.Entry<String, JsonNode> field : node.properties()) {
+            if (!known.contains(field.getKey())) {
+                problems.add(pathOf(field.getKey()), "unknown key");
+            }
         }
-        if (field.getValue().isNull()) {
-          problems.add(at, "must not be empty");
-          continue;
+    }
+
+    Optional<Scalar> scalar(String key) {
+        if (!has(key)) {
+            return Optional.empty();
         }
-        scalarOf(field.getValue(), at)
-            .flatMap(s -> nonEmpty(s, at))
-            .ifPresent(s -> result.put(field.getKey(), s.value()));
-      }
-      return result;
-    });
-  }
+        return scalarOf(node.get(key), pathOf(key));
+    }
+
+    private Optional<Scalar> scalarOf(JsonNode value, String at) {
+        if (value.isTextual()) {
+            return references.resolve(value.textValue(), at, problems);
+        }
+        if (value.isValueNode()) {
+            return Optional.of(new Scalar(value.asText(), null));
+        }
+        problems.add(at, "expected a value, got " + (value.isArray() ? "a list" : "a mapping"));
+        return Optional.empty();
+    }
+
+    /** A non-empty string. */
+    Optional<String> string(String key) {
+        return scalar(key).flatMap(s -> nonEmpty(s, pathOf(key))).map(Scalar::value);
+    }
+
+    private Optional<Scalar> nonEmpty(Scalar s, String at) {
+        if (s.value().isEmpty()) {
+            problems.add(at, "must not be empty");
+            return Optional.empty();
+        }
+        return Optional.of(s);
+    }
+
+    /** A non-empty string held as a {@link Secret}; messages never show it. */
+    Optional<Secret> secret(String key) {
+        return string(key).map(Secret::of);
+    }
+
+    Optional<Integer> integer(String key, int min, int max) {
+        return scalar(key).flatMap(s -> {
+            long n;
+            try {
+                n = Long.parseLong(s.value().trim());
+            } catch (NumberFormatException e) {
+                problems.add(pathOf(key), "not a number " + s.shown());
+                return Optional.empty();
+            }
+            if (n < min || n > max) {
+                problems.add(pathOf(key), max == Integer.MAX_VALUE
+                        ? "must be at least " + min
+                        : "must be between " + min + " and " + max);
+                return Optional.empty();
+            }
+            return Optional.of((int) n);
+        });
+    }
+
+    Optional<Duration> duration(String key) {
+        return scalar(key).flatMap(s -> {
+            try {
+                return Optional.of(Units.parseDuration(s.value()));
+            } catch (IllegalArgumentException e) {
+                problems.add(pathOf(key), "not a duration " + s.shown());
+                return Optional.empty();
+            }
+        });
+    }
+
+    /** A size in bytes between {@code min} and {@code max}. */
+    Optional<Integer> size(String key, long min, long max) {
+        return scalar(key).flatMap(s -> {
+            long bytes;
+            try {
+                bytes = Units.parseSize(s.value());
+            } catch (IllegalArgumentException e) { // also ArithmeticException on overflow
+                problems.add(pathOf(key), "not a size " + s.shown());
+                return Optional.empty();
+            }
+            if (bytes < min || bytes > max) {
+                problems.add(pathOf(key),
+                        "must be between " + Units.formatSize(min) + " and " + Units.formatSize(max));
+                return Optional.empty();
+            }
+            return Optional.of((int) bytes);
+        });
+    }
+
+    Optional<Boolean> bool(String key) {
+        return scalar(key).flatMap(s -> switch (s.value().trim()) {
+            case "true" -> Optional.of(true);
+            case "false" -> Optional.of(false);
+            default -> {
+                problems.add(pathOf(key), "expected true or false, got " + s.shown());
+                yield Optional.empty();
+            }
+        });
+    }
+
+    Optional<HostPort> hostPort(String key) {
+        return scalar(key).flatMap(s -> {
+            try {
+                return Optional.of(HostPort.parse(s.value()));
+            } catch (IllegalArgumentException e) {
+                problems.add(pathOf(key), s.reference() == null ? e.getMessage() : "expected HOST:PORT " + s.shown());
+                return Optional.empty();
+            }
+        });
+    }
+
+    /** A file-system path (not checked for existence here). */
+    Optional<Path> file(String key) {
+        return string(key).flatMap(s -> {
+            try {
+                return Optional.of(Path.of(s));
+            } catch (InvalidPathException e) {
+                problems.add(pathOf(key), "not a valid path");
+                return Optional.empty();
+            }
+        });
+    }
+
+    /** A nested mapping; reports a value of another shape. */
+    Optional<Mapping> mapping(String key) {
+        if (!has(key)) {
+            return Optional.empty();
+        }
+        JsonNode value = node.get(key);
+        if (!(value instanceof ObjectNode object)) {
+            problems.add(pathOf(key), "expected a mapping");
+            return Optional.empty();
+        }
+        return Optional.of(new Mapping(object, pathOf(key), problems, references));
+    }
+
+    /** A list of mappings, each with its {@code key[i]} path; other elements are reported. */
+    Optional<List<Mapping>> listOfMappings(String key) {
+        if (!has(key)) {
+            return Optional.empty();
+        }
+        JsonNode value = node.get(key);
+        if (!value.isArray()) {
+            problems.add(pathOf(key), "expected a list");
+            return Optional.empty();
+        }
+        List<Mapping> items = new ArrayList<>();
+        for (int i = 0; i < value.size(); i++) {
+            String at = pathOf(key) + "[" + i + "]";
+            if (value.get(i) instanceof ObjectNode object) {
+                items.add(new Mapping(object, at, problems, references));
+            } else {
+                problems.add(at, "expected a mapping");
+            }
+        }
+        return Optional.of(items);
+    }
+
+    /** A mapping of non-empty strings to non-empty strings, in file order. */
+    Optional<Map<String, String>> stringMap(String key) {
+        return mapping(key).map(m -> {
+            Map<String, String> result = new LinkedHashMap<>();
+            for (Map.Entry<String, JsonNode> field : m.node.properties()) {
+                m.known.add(field.getKey());
+                String at = m.pathOf(field.getKey());
+                if (field.getKey().isEmpty()) {
+                    problems.add(at, "an empty name cannot be mapped");
+                    continue;
+                }
+                if (field.getValue().isNull()) {
+                    problems.add(at, "must not be empty");
+                    continue;
+                }
+                scalarOf(field.getValue(), at)
+                        .flatMap(s -> nonEmpty(s, at))
+                        .ifPresent(s -> result.put(field.getKey(), s.value()));
+            }
+            return result;
+        });
+    }
 }

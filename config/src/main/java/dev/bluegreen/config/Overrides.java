@@ -15,10 +15,10 @@ import java.nio.file.Path;
  */
 public record Overrides(String listen, String blueUrl, String greenUrl, String admin, Path stateDir) {
 
-  private static final Overrides NONE = new Overrides(null, null, null, null, null);
+    private static final Overrides NONE = new Overrides(null, null, null, null, null);
 
-  /** No flags given. */
-  public static Overrides none() {
-    return NONE;
-  }
+    /** No flags given. */
+    public static Overrides none() {
+        return NONE;
+    }
 }

@@ -9,14 +9,14 @@ import java.util.Objects;
  */
 public record Problem(String path, String message) {
 
-  public Problem {
-    Objects.requireNonNull(path, "path");
-    Objects.requireNonNull(message, "message");
-  }
+    public Problem {
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(message, "message");
+    }
 
-  /** {@code path.to.key: problem}, or just the message when there is no path. */
-  @Override
-  public String toString() {
-    return path.isEmpty() ? message : path + ": " + message;
-  }
+    /** {@code path.to.key: problem}, or just the message when there is no path. */
+    @Override
+    public String toString() {
+        return path.isEmpty() ? message : path + ": " + message;
+    }
 }

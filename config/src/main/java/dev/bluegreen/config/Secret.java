@@ -10,36 +10,36 @@ import java.util.Objects;
  */
 public final class Secret {
 
-  private final String value;
+    private final String value;
 
-  private Secret(String value) {
-    this.value = Objects.requireNonNull(value, "value");
-  }
+    private Secret(String value) {
+        this.value = Objects.requireNonNull(value, "value");
+    }
 
-  public static Secret of(String value) {
-    return new Secret(value);
-  }
+    public static Secret of(String value) {
+        return new Secret(value);
+    }
 
-  /** The secret value; call it only where the value is used, never to log or display it. */
-  public String reveal() {
-    return value;
-  }
+    /** The secret value; call it only where the value is used, never to log or display it. */
+    public String reveal() {
+        return value;
+    }
 
-  @Override
-  public String toString() {
-    return "***";
-  }
+    @Override
+    public String toString() {
+        return "***";
+    }
 
-  /** By value, in time independent of where the values differ. */
-  @Override
-  public boolean equals(Object other) {
-    return other instanceof Secret that
-        && MessageDigest.isEqual(
-            value.getBytes(StandardCharsets.UTF_8), that.value.getBytes(StandardCharsets.UTF_8));
-  }
+    /** By value, in time independent of where the values differ. */
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof Secret that
+                && MessageDigest.isEqual(
+                        value.getBytes(StandardCharsets.UTF_8), that.value.getBytes(StandardCharsets.UTF_8));
+    }
 
-  @Override
-  public int hashCode() {
-    return value.hashCode();
-  }
+    @Override
+    public int hashCode() {
+        return value.hashCode();
+    }
 }

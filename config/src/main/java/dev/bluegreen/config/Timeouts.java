@@ -10,18 +10,18 @@ import java.util.Objects;
  */
 public record Timeouts(Duration startup, Duration connect, Duration shutdownGrace) {
 
-  public static final Duration DEFAULT_STARTUP = Duration.ofSeconds(10);
-  public static final Duration DEFAULT_CONNECT = Duration.ofSeconds(5);
-  public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_STARTUP = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_CONNECT = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
 
-  public Timeouts {
-    Objects.requireNonNull(startup, "startup");
-    Objects.requireNonNull(connect, "connect");
-    Objects.requireNonNull(shutdownGrace, "shutdownGrace");
-  }
+    public Timeouts {
+        Objects.requireNonNull(startup, "startup");
+        Objects.requireNonNull(connect, "connect");
+        Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+    }
 
-  /** 10 s startup, 5 s connect, 30 s shutdown grace. */
-  public static Timeouts defaults() {
-    return new Timeouts(DEFAULT_STARTUP, DEFAULT_CONNECT, DEFAULT_SHUTDOWN_GRACE);
-  }
+    /** 10 s startup, 5 s connect, 30 s shutdown grace. */
+    public static Timeouts defaults() {
+        return new Timeouts(DEFAULT_STARTUP, DEFAULT_CONNECT, DEFAULT_SHUTDOWN_GRACE);
+    }
 }

@@ -8,50 +8,50 @@ import java.util.Locale;
  * silently fall back to plain text.
  */
 public enum TlsMode {
-  /** Plain TCP. */
-  DISABLE("disable"),
-  /** TLS, without checking the server certificate. */
-  REQUIRE("require"),
-  /** TLS, and the server certificate must chain to a trusted CA. */
-  VERIFY_CA("verify-ca"),
-  /** TLS, a trusted certificate, and the host name must match it. */
-  VERIFY_FULL("verify-full");
+    /** Plain TCP. */
+    DISABLE("disable"),
+    /** TLS, without checking the server certificate. */
+    REQUIRE("require"),
+    /** TLS, and the server certificate must chain to a trusted CA. */
+    VERIFY_CA("verify-ca"),
+    /** TLS, a trusted certificate, and the host name must match it. */
+    VERIFY_FULL("verify-full");
 
-  private final String configName;
+    private final String configName;
 
-  TlsMode(String configName) {
-    this.configName = configName;
-  }
-
-  /** The spelling used in YAML and in {@code sslmode}: {@code disable}, {@code verify-full}... */
-  public String configName() {
-    return configName;
-  }
-
-  /** Whether the server certificate is checked against a CA (so a {@code ca_file} is used). */
-  public boolean verifiesCertificate() {
-    return this == VERIFY_CA || this == VERIFY_FULL;
-  }
-
-  /**
-   * Parses {@code disable}, {@code require}, {@code verify-ca} or {@code verify-full}
-   * (case-insensitive).
-   *
-   * @throws IllegalArgumentException with a message fit for a {@link Problem}
-   */
-  public static TlsMode parse(String s) {
-    String wanted = s.trim().toLowerCase(Locale.ROOT);
-    for (TlsMode mode : values()) {
-      if (mode.configName.equals(wanted)) {
-        return mode;
-      }
+    TlsMode(String configName) {
+        this.configName = configName;
     }
-    throw new IllegalArgumentException(
-        "unknown TLS mode \"" + s + "\" (expected disable, require, verify-ca or verify-full)");
-  }
 
-  /** The default when none is configured: plain on loopback, {@code verify-full} elsewhere. */
-  static TlsMode defaultFor(String host) {
-    return Hosts.isLoopback(host) ? DISABLE : VERIFY_FULL;
-  }
+    /** The spelling used in YAML and in {@code sslmode}: {@code disable}, {@code verify-full}... */
+    public String configName() {
+        return configName;
+    }
+
+    /** Whether the server certificate is checked against a CA (so a {@code ca_file} is used). */
+    public boolean verifiesCertificate() {
+        return this == VERIFY_CA || this == VERIFY_FULL;
+    }
+
+    /**
+     * Parses {@code disable}, {@code require}, {@code verify-ca} or {@code verify-full}
+     * (case-insensitive).
+     *
+     * @throws IllegalArgumentException with a message fit for a {@link Problem}
+     */
+    public static TlsMode parse(String s) {
+        String wanted = s.trim().toLowerCase(Locale.ROOT);
+        for (TlsMode mode : values()) {
+            if (mode.configName.equals(wanted)) {
+                return mode;
+            }
+        }
+        throw new IllegalArgumentException(
+                "unknown TLS mode \"" + s + "\" (expected disable, require, verify-ca or verify-full)");
+    }
+
+    /** The default when none is configured: plain on loopback, {@code verify-full} elsewhere. */
+    static TlsMode defaultFor(String host) {
+        return Hosts.isLoopback(host) ? DISABLE : VERIFY_FULL;
+    }
 }

@@ -10,11 +10,11 @@ import java.util.Objects;
  */
 public record User(String name, AuthMethod auth, Secret password) {
 
-  public User {
-    Objects.requireNonNull(name, "name");
-    Objects.requireNonNull(auth, "auth");
-    if (password == null && auth != AuthMethod.TRUST) {
-      throw new IllegalArgumentException("a password is required for " + auth.configName());
+    public User {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(auth, "auth");
+        if (password == null && auth != AuthMethod.TRUST) {
+            throw new IllegalArgumentException("a password is required for " + auth.configName());
+        }
     }
-  }
 }

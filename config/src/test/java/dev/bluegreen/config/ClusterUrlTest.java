@@ -14,111 +14,111 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class ClusterUrlTest {
 
-  @TempDir Path dir;
+    @TempDir Path dir;
 
-  @Test
-  void readsEveryPartOfAFullUrl() throws Exception {
-    Path ca = Files.writeString(dir.resolve("ca.pem"), "pem");
+    @Test
+    void readsEveryPartOfAFullUrl() throws Exception {
+        Path ca = Files.writeString(dir.resolve("ca.pem"), "pem");
 
-    Cluster c = ClusterUrl.parse("green",
-        "postgresql://bluegreen:pw@db-green.internal:5433/app?sslmode=verify-ca&sslrootcert=" + ca);
+        Cluster c = ClusterUrl.parse("green",
+                "postgresql://bluegreen:pw@db-green.internal:5433/app?sslmode=verify-ca&sslrootcert=" + ca);
 
-    assertThat(c).isEqualTo(new Cluster("green", "db-green.internal", 5433, "app", Map.of(),
-        TlsMode.VERIFY_CA, ca, "bluegreen", Secret.of("pw")));
-  }
+        assertThat(c).isEqualTo(new Cluster("green", "db-green.internal", 5433, "app", Map.of(),
+                TlsMode.VERIFY_CA, ca, "bluegreen", Secret.of("pw")));
+    }
 
-  @Test
-  void leavesWhatTheUrlOmitsToDefaults() throws Exception {
-    Cluster c = ClusterUrl.parse("blue", "postgres://db.internal");
+    @Test
+    void leavesWhatTheUrlOmitsToDefaults() throws Exception {
+        Cluster c = ClusterUrl.parse("blue", "postgres://db.internal");
 
-    assertThat(c.port()).isEqualTo(5432);
-    assertThat(c.database()).isNull();
-    assertThat(c.user()).isNull();
-    assertThat(c.password()).isNull();
-    assertThat(c.databases()).isEmpty();
-    assertThat(c.tlsMode()).isEqualTo(TlsMode.VERIFY_FULL);
-    assertThat(c.caFile()).isNull();
-  }
+        assertThat(c.port()).isEqualTo(5432);
+        assertThat(c.database()).isNull();
+        assertThat(c.user()).isNull();
+        assertThat(c.password()).isNull();
+        assertThat(c.databases()).isEmpty();
+        assertThat(c.tlsMode()).isEqualTo(TlsMode.VERIFY_FULL);
+        assertThat(c.caFile()).isNull();
+    }
 
-  @ParameterizedTest
-  @CsvSource({
-      "postgresql://localhost/app, DISABLE",
-      "postgresql://127.0.0.1:5433/app, DISABLE",
-      "postgresql://[::1]:5433/app, DISABLE",
-      "postgresql://db.internal/app, VERIFY_FULL",
-      "postgresql://10.0.0.5/app, VERIFY_FULL",
-      "postgresql://localhost/app?sslmode=require, REQUIRE",
-      "postgresql://db.internal/app?sslmode=disable, DISABLE",
-      "postgresql://db.internal/app?sslmode=VERIFY-FULL, VERIFY_FULL",
-  })
-  void defaultsTlsByHostUnlessSslmodeIsGiven(String url, TlsMode expected) throws Exception {
-    assertThat(ClusterUrl.parse("blue", url).tlsMode()).isEqualTo(expected);
-  }
+    @ParameterizedTest
+    @CsvSource({
+            "postgresql://localhost/app, DISABLE",
+            "postgresql://127.0.0.1:5433/app, DISABLE",
+            "postgresql://[::1]:5433/app, DISABLE",
+            "postgresql://db.internal/app, VERIFY_FULL",
+            "postgresql://10.0.0.5/app, VERIFY_FULL",
+            "postgresql://localhost/app?sslmode=require, REQUIRE",
+            "postgresql://db.internal/app?sslmode=disable, DISABLE",
+            "postgresql://db.internal/app?sslmode=VERIFY-FULL, VERIFY_FULL",
+    })
+    void defaultsTlsByHostUnlessSslmodeIsGiven(String url, TlsMode expected) throws Exception {
+        assertThat(ClusterUrl.parse("blue", url).tlsMode()).isEqualTo(expected);
+    }
 
-  @Test
-  void percentDecodesUserPasswordAndDatabase() throws Exception {
-    Cluster c = ClusterUrl.parse("blue", "postgresql://us%40er:p%3Aw%2Fd%25+%C3%A9@h/my%20db");
+    @Test
+    void percentDecodesUserPasswordAndDatabase() throws Exception {
+        Cluster c = ClusterUrl.parse("blue", "postgresql://us%40er:p%3Aw%2Fd%25+%C3%A9@h/my%20db");
 
-    assertThat(c.user()).isEqualTo("us@er");
-    assertThat(c.password().reveal()).isEqualTo("p:w/d%+é");
-    assertThat(c.database()).isEqualTo("my db");
-  }
+        assertThat(c.user()).isEqualTo("us@er");
+        assertThat(c.password().reveal()).isEqualTo("p:w/d%+é");
+        assertThat(c.database()).isEqualTo("my db");
+    }
 
-  @Test
-  void takesTheLastAtSignAsTheEndOfTheUserInfo() throws Exception {
-    Cluster c = ClusterUrl.parse("blue", "postgresql://u:p@ss@h:1/db");
+    @Test
+    void takesTheLastAtSignAsTheEndOfTheUserInfo() throws Exception {
+        Cluster c = ClusterUrl.parse("blue", "postgresql://u:p@ss@h:1/db");
 
-    assertThat(c.password().reveal()).isEqualTo("p@ss");
-    assertThat(c.host()).isEqualTo("h");
-  }
+        assertThat(c.password().reveal()).isEqualTo("p@ss");
+        assertThat(c.host()).isEqualTo("h");
+    }
 
-  @Test
-  void readsAnIpv6HostInBrackets() throws Exception {
-    Cluster c = ClusterUrl.parse("blue", "postgresql://[2001:db8::5]:6543/db");
+    @Test
+    void readsAnIpv6HostInBrackets() throws Exception {
+        Cluster c = ClusterUrl.parse("blue", "postgresql://[2001:db8::5]:6543/db");
 
-    assertThat(c.host()).isEqualTo("2001:db8::5");
-    assertThat(c.port()).isEqualTo(6543);
-    assertThat(c.endpoint()).isEqualTo("[2001:db8::5]:6543");
-  }
+        assertThat(c.host()).isEqualTo("2001:db8::5");
+        assertThat(c.port()).isEqualTo(6543);
+        assertThat(c.endpoint()).isEqualTo("[2001:db8::5]:6543");
+    }
 
-  @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-      "mysql://h/db                                   | blue: not a postgresql:// URL",
-      "db.internal:5432                               | blue: not a postgresql:// URL",
-      "postgresql:///db                               | blue: a host is required (Unix sockets are not supported)",
-      "postgresql://h1,h2/db                          | blue: several hosts are not supported; give one host",
-      "postgresql://h:0/db                            | blue: port must be between 1 and 65535",
-      "postgresql://h:abc/db                          | blue: not a port \"abc\"",
-      "postgresql://h/db?sslmode=prefer               | blue: unknown sslmode \"prefer\" (expected disable, require, verify-ca or verify-full)",
-      "postgresql://h/db?application_name=x           | blue: unknown parameter \"application_name\" (supported: sslmode, sslrootcert)",
-      "postgresql://h/db?sslmode=require&sslrootcert=/x | blue: sslrootcert only used with TLS mode verify-ca or verify-full (mode is require)",
-      "postgresql://h/db?sslrootcert=/no/such/ca.pem  | blue: sslrootcert /no/such/ca.pem: no such file",
-      "postgresql://[::1/db                           | blue: unclosed [ in the host",
-  })
-  void reportsWhatIsWrongWithAUrl(String url, String problem) {
-    assertThatThrownBy(() -> ClusterUrl.parse("blue", url))
-        .isInstanceOfSatisfying(ConfigException.class,
-            e -> assertThat(e.problems()).map(Problem::toString).containsExactly(problem));
-  }
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "mysql://h/db                                   | blue: not a postgresql:// URL",
+            "db.internal:5432                               | blue: not a postgresql:// URL",
+            "postgresql:///db                               | blue: a host is required (Unix sockets are not supported)",
+            "postgresql://h1,h2/db                          | blue: several hosts are not supported; give one host",
+            "postgresql://h:0/db                            | blue: port must be between 1 and 65535",
+            "postgresql://h:abc/db                          | blue: not a port \"abc\"",
+            "postgresql://h/db?sslmode=prefer               | blue: unknown sslmode \"prefer\" (expected disable, require, verify-ca or verify-full)",
+            "postgresql://h/db?application_name=x           | blue: unknown parameter \"application_name\" (supported: sslmode, sslrootcert)",
+            "postgresql://h/db?sslmode=require&sslrootcert=/x | blue: sslrootcert only used with TLS mode verify-ca or verify-full (mode is require)",
+            "postgresql://h/db?sslrootcert=/no/such/ca.pem  | blue: sslrootcert /no/such/ca.pem: no such file",
+            "postgresql://[::1/db                           | blue: unclosed [ in the host",
+    })
+    void reportsWhatIsWrongWithAUrl(String url, String problem) {
+        assertThatThrownBy(() -> ClusterUrl.parse("blue", url))
+                .isInstanceOfSatisfying(ConfigException.class,
+                        e -> assertThat(e.problems()).map(Problem::toString).containsExactly(problem));
+    }
 
-  @Test
-  void neverRepeatsThePasswordInAProblem() {
-    String url = "postgresql://u:s3cr%ZZet@h:99999/db?sslmode=bogus&x=y";
+    @Test
+    void neverRepeatsThePasswordInAProblem() {
+        String url = "postgresql://u:s3cr%ZZet@h:99999/db?sslmode=bogus&x=y";
 
-    assertThatThrownBy(() -> ClusterUrl.parse("blue", url))
-        .isInstanceOfSatisfying(ConfigException.class, e -> {
-          assertThat(e.problems()).hasSize(4);
-          assertThat(e.problems()).map(Problem::toString)
-              .contains("blue: bad percent-encoding in the password")
-              .noneMatch(p -> p.contains("s3cr"));
-        });
-  }
+        assertThatThrownBy(() -> ClusterUrl.parse("blue", url))
+                .isInstanceOfSatisfying(ConfigException.class, e -> {
+                    assertThat(e.problems()).hasSize(4);
+                    assertThat(e.problems()).map(Problem::toString)
+                            .contains("blue: bad percent-encoding in the password")
+                            .noneMatch(p -> p.contains("s3cr"));
+                });
+    }
 
-  @Test
-  void reportsACaFileThatIsADirectory() throws IOException {
-    String url = "postgresql://h/db?sslmode=verify-full&sslrootcert=" + dir;
+    @Test
+    void reportsACaFileThatIsADirectory() throws IOException {
+        String url = "postgresql://h/db?sslmode=verify-full&sslrootcert=" + dir;
 
-    assertThatThrownBy(() -> ClusterUrl.parse("green", url))
-        .hasMessage("green: sslrootcert " + dir + ": not a regular file");
-  }
+        assertThatThrownBy(() -> ClusterUrl.parse("green", url))
+                .hasMessage("green: sslrootcert " + dir + ": not a regular file");
+    }
 }

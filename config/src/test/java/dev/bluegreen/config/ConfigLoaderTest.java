@@ -20,92 +20,92 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class ConfigLoaderTest {
 
-  /** The environment the loader sees in these tests. */
-  private static final Map<String, String> ENV = Map.of(
-      "BLUE_PASSWORD", "blue-secret",
-      "APP_PORT", "not-a-port-s3cret",
-      "EMPTY", "");
+    /** The environment the loader sees in these tests. */
+    private static final Map<String, String> ENV = Map.of(
+            "BLUE_PASSWORD", "blue-secret",
+            "APP_PORT", "not-a-port-s3cret",
+            "EMPTY", "");
 
-  private static final String BLUE = """
+    private static final String BLUE = """
       clusters:
         blue: { host: db-blue.internal }
       """;
 
-  @TempDir Path dir;
+    @TempDir Path dir;
 
-  private final ConfigLoader loader = new ConfigLoader(ENV::get);
+    private final ConfigLoader loader = new ConfigLoader(ENV::get);
 
-  private Path yaml(String text) throws IOException {
-    return Files.writeString(dir.resolve("bluegreen-" + System.nanoTime() + ".yaml"), text);
-  }
+    private Path yaml(String text) throws IOException {
+        return Files.writeString(dir.resolve("bluegreen-" + System.nanoTime() + ".yaml"), text);
+    }
 
-  private BluegreenConfig load(String text) throws Exception {
-    return loader.read(yaml(text), Overrides.none(), false);
-  }
+    private BluegreenConfig load(String text) throws Exception {
+        return loader.read(yaml(text), Overrides.none(), false);
+    }
 
-  private List<String> problems(String text) throws IOException {
-    return problems(yaml(text), Overrides.none(), false);
-  }
+    private List<String> problems(String text) throws IOException {
+        return problems(yaml(text), Overrides.none(), false);
+    }
 
-  private List<String> problems(Path file, Overrides overrides, boolean embedded) {
-    ConfigException e = catchThrowableOfType(ConfigException.class, () -> loader.read(file, overrides, embedded));
-    assertThat(e).as("expected the configuration to be refused").isNotNull();
-    return e.problems().stream().map(Problem::toString).toList();
-  }
+    private List<String> problems(Path file, Overrides overrides, boolean embedded) {
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> loader.read(file, overrides, embedded));
+        assertThat(e).as("expected the configuration to be refused").isNotNull();
+        return e.problems().stream().map(Problem::toString).toList();
+    }
 
-  // --- defaults ---
+    // --- defaults ---
 
-  @Test
-  void fillsEveryDefaultWhenOnlyBlueIsGiven() throws Exception {
-    BluegreenConfig config = load(BLUE);
+    @Test
+    void fillsEveryDefaultWhenOnlyBlueIsGiven() throws Exception {
+        BluegreenConfig config = load(BLUE);
 
-    assertThat(config.listen()).isEqualTo(new HostPort("127.0.0.1", 6432));
-    assertThat(config.admin()).isEqualTo(new HostPort("127.0.0.1", 9432));
-    assertThat(config.stateDir()).isEqualTo(Path.of("./.bluegreen"));
-    assertThat(config.users()).isEmpty();
-    assertThat(config.clientTls()).isNull();
-    assertThat(config.green()).isNull();
-    assertThat(config.limits()).isEqualTo(new Limits(1000, 256 * 1024 * 1024, 10 * 1024));
-    assertThat(config.timeouts()).isEqualTo(
-        new Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofSeconds(30)));
-    assertThat(config.blue()).isEqualTo(new Cluster("blue", "db-blue.internal", 5432, null, Map.of(),
-        TlsMode.VERIFY_FULL, null, null, null));
-  }
+        assertThat(config.listen()).isEqualTo(new HostPort("127.0.0.1", 6432));
+        assertThat(config.admin()).isEqualTo(new HostPort("127.0.0.1", 9432));
+        assertThat(config.stateDir()).isEqualTo(Path.of("./.bluegreen"));
+        assertThat(config.users()).isEmpty();
+        assertThat(config.clientTls()).isNull();
+        assertThat(config.green()).isNull();
+        assertThat(config.limits()).isEqualTo(new Limits(1000, 256 * 1024 * 1024, 10 * 1024));
+        assertThat(config.timeouts()).isEqualTo(
+                new Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofSeconds(30)));
+        assertThat(config.blue()).isEqualTo(new Cluster("blue", "db-blue.internal", 5432, null, Map.of(),
+                TlsMode.VERIFY_FULL, null, null, null));
+    }
 
-  @Test
-  void embeddedModeNeedsNoFileAndNoClusters() throws Exception {
-    BluegreenConfig config = loader.read(null, Overrides.none(), true);
+    @Test
+    void embeddedModeNeedsNoFileAndNoClusters() throws Exception {
+        BluegreenConfig config = loader.read(null, Overrides.none(), true);
 
-    assertThat(config.blue()).isNull();
-    assertThat(config.green()).isNull();
-    assertThat(config.listen()).isEqualTo(BluegreenConfig.DEFAULT_LISTEN);
-  }
+        assertThat(config.blue()).isNull();
+        assertThat(config.green()).isNull();
+        assertThat(config.listen()).isEqualTo(BluegreenConfig.DEFAULT_LISTEN);
+    }
 
-  @Test
-  void anEmptyFileMeansAllDefaults() throws Exception {
-    assertThat(loader.read(yaml(""), Overrides.none(), true).admin()).isEqualTo(BluegreenConfig.DEFAULT_ADMIN);
-  }
+    @Test
+    void anEmptyFileMeansAllDefaults() throws Exception {
+        assertThat(loader.read(yaml(""), Overrides.none(), true).admin()).isEqualTo(BluegreenConfig.DEFAULT_ADMIN);
+    }
 
-  @Test
-  void defaultsUpstreamTlsToOffOnLoopbackOnly() throws Exception {
-    BluegreenConfig config = load("""
+    @Test
+    void defaultsUpstreamTlsToOffOnLoopbackOnly() throws Exception {
+        BluegreenConfig config = load("""
         clusters:
           blue: { host: localhost }
           green: { host: 10.1.2.3 }
         """);
 
-    assertThat(config.blue().tlsMode()).isEqualTo(TlsMode.DISABLE);
-    assertThat(config.green().tlsMode()).isEqualTo(TlsMode.VERIFY_FULL);
-  }
+        assertThat(config.blue().tlsMode()).isEqualTo(TlsMode.DISABLE);
+        assertThat(config.green().tlsMode()).isEqualTo(TlsMode.VERIFY_FULL);
+    }
 
-  @Test
-  void readsEveryKey() throws Exception {
-    Path ca = Files.writeString(dir.resolve("ca.pem"), "pem");
-    Path cert = Files.writeString(dir.resolve("tls.crt"), "crt");
-    Path key = Files.writeString(dir.resolve("tls.key"), "key");
-    Path state = Files.createDirectory(dir.resolve("state"));
+    @Test
+    void readsEveryKey() throws Exception {
+        Path ca = Files.writeString(dir.resolve("ca.pem"), "pem");
+        Path cert = Files.writeString(dir.resolve("tls.crt"), "crt");
+        Path key = Files.writeString(dir.resolve("tls.key"), "key");
+        Path state = Files.createDirectory(dir.resolve("state"));
 
-    BluegreenConfig config = load("""
+        BluegreenConfig config = load("""
         listen: "0.0.0.0:7432"
         admin: { listen: "127.0.0.1:9999" }
         state_dir: %s
@@ -129,43 +129,43 @@ class ConfigLoaderTest {
         timeouts: { startup: 250ms, connect: 2s, shutdown_grace: 1m }
         """.formatted(state, ca, cert, key));
 
-    assertThat(config.listen()).isEqualTo(new HostPort("0.0.0.0", 7432));
-    assertThat(config.admin()).isEqualTo(new HostPort("127.0.0.1", 9999));
-    assertThat(config.stateDir()).isEqualTo(state);
-    assertThat(config.blue()).isEqualTo(new Cluster("blue", "db-blue.internal", 5433, "app",
-        Map.of("app", "app_v1", "reports", "reporting"), TlsMode.VERIFY_CA, ca, "bluegreen",
-        Secret.of("blue-secret")));
-    assertThat(config.green()).isEqualTo(new Cluster("green", "db-green.internal", 6543, "app", Map.of(),
-        TlsMode.REQUIRE, null, "bg", null));
-    assertThat(config.users()).containsExactly(
-        new User("app", AuthMethod.SCRAM_SHA_256, Secret.of("pw1")),
-        new User("legacy", AuthMethod.MD5, Secret.of("pw2")),
-        new User("local", AuthMethod.TRUST, null),
-        new User("default-auth", AuthMethod.SCRAM_SHA_256, Secret.of("pw3")));
-    assertThat(config.user("legacy")).map(User::auth).contains(AuthMethod.MD5);
-    assertThat(config.user("nobody")).isEmpty();
-    assertThat(config.clientTls()).isEqualTo(new ClientTls(cert, key, true));
-    assertThat(config.limits()).isEqualTo(new Limits(50, 64 * 1024 * 1024, 4096));
-    assertThat(config.timeouts()).isEqualTo(
-        new Timeouts(Duration.ofMillis(250), Duration.ofSeconds(2), Duration.ofMinutes(1)));
-  }
+        assertThat(config.listen()).isEqualTo(new HostPort("0.0.0.0", 7432));
+        assertThat(config.admin()).isEqualTo(new HostPort("127.0.0.1", 9999));
+        assertThat(config.stateDir()).isEqualTo(state);
+        assertThat(config.blue()).isEqualTo(new Cluster("blue", "db-blue.internal", 5433, "app",
+                Map.of("app", "app_v1", "reports", "reporting"), TlsMode.VERIFY_CA, ca, "bluegreen",
+                Secret.of("blue-secret")));
+        assertThat(config.green()).isEqualTo(new Cluster("green", "db-green.internal", 6543, "app", Map.of(),
+                TlsMode.REQUIRE, null, "bg", null));
+        assertThat(config.users()).containsExactly(
+                new User("app", AuthMethod.SCRAM_SHA_256, Secret.of("pw1")),
+                new User("legacy", AuthMethod.MD5, Secret.of("pw2")),
+                new User("local", AuthMethod.TRUST, null),
+                new User("default-auth", AuthMethod.SCRAM_SHA_256, Secret.of("pw3")));
+        assertThat(config.user("legacy")).map(User::auth).contains(AuthMethod.MD5);
+        assertThat(config.user("nobody")).isEmpty();
+        assertThat(config.clientTls()).isEqualTo(new ClientTls(cert, key, true));
+        assertThat(config.limits()).isEqualTo(new Limits(50, 64 * 1024 * 1024, 4096));
+        assertThat(config.timeouts()).isEqualTo(
+                new Timeouts(Duration.ofMillis(250), Duration.ofSeconds(2), Duration.ofMinutes(1)));
+    }
 
-  @Test
-  void mapsClientDatabasesToBackendDatabases() throws Exception {
-    Cluster mapped = load("""
+    @Test
+    void mapsClientDatabasesToBackendDatabases() throws Exception {
+        Cluster mapped = load("""
         clusters:
           blue: { host: h, database: fallback, databases: { app: app_v2 } }
         """).blue();
-    Cluster plain = load(BLUE).blue();
+        Cluster plain = load(BLUE).blue();
 
-    assertThat(mapped.backendDatabase("app")).isEqualTo("app_v2");
-    assertThat(mapped.backendDatabase("other")).isEqualTo("fallback");
-    assertThat(plain.backendDatabase("other")).isEqualTo("other");
-  }
+        assertThat(mapped.backendDatabase("app")).isEqualTo("app_v2");
+        assertThat(mapped.backendDatabase("other")).isEqualTo("fallback");
+        assertThat(plain.backendDatabase("other")).isEqualTo("other");
+    }
 
-  @Test
-  void letsYamlFieldsRefineAUrl() throws Exception {
-    Cluster green = load("""
+    @Test
+    void letsYamlFieldsRefineAUrl() throws Exception {
+        Cluster green = load("""
         clusters:
           blue: { host: db-blue.internal }
           green:
@@ -174,132 +174,132 @@ class ConfigLoaderTest {
             password: "${env:BLUE_PASSWORD}"
         """).green();
 
-    assertThat(green.host()).isEqualTo("db-green.internal");
-    assertThat(green.port()).isEqualTo(5433);
-    assertThat(green.user()).isEqualTo("bg");
-    assertThat(green.password()).isEqualTo(Secret.of("blue-secret"));
-    assertThat(green.tlsMode()).as("default follows the final host, not the URL's").isEqualTo(TlsMode.VERIFY_FULL);
-  }
+        assertThat(green.host()).isEqualTo("db-green.internal");
+        assertThat(green.port()).isEqualTo(5433);
+        assertThat(green.user()).isEqualTo("bg");
+        assertThat(green.password()).isEqualTo(Secret.of("blue-secret"));
+        assertThat(green.tlsMode()).as("default follows the final host, not the URL's").isEqualTo(TlsMode.VERIFY_FULL);
+    }
 
-  @Test
-  void returnsUnmodifiableCollections() throws Exception {
-    BluegreenConfig config = load(BLUE + """
+    @Test
+    void returnsUnmodifiableCollections() throws Exception {
+        BluegreenConfig config = load(BLUE + """
           green: { host: g, databases: { a: b } }
         users: [ { name: u, auth: trust } ]
         """);
 
-    assertThatThrownBy(() -> config.users().add(new User("x", AuthMethod.TRUST, null)))
-        .isInstanceOf(UnsupportedOperationException.class);
-    assertThatThrownBy(() -> config.green().databases().put("c", "d"))
-        .isInstanceOf(UnsupportedOperationException.class);
-  }
+        assertThatThrownBy(() -> config.users().add(new User("x", AuthMethod.TRUST, null)))
+                .isInstanceOf(UnsupportedOperationException.class);
+        assertThatThrownBy(() -> config.green().databases().put("c", "d"))
+                .isInstanceOf(UnsupportedOperationException.class);
+    }
 
-  // --- every problem, with its path (@FILE@ stands for an existing regular file) ---
+    // --- every problem, with its path (@FILE@ stands for an existing regular file) ---
 
-  static Stream<Arguments> oneProblemEach() {
-    return Stream.of(
-        Arguments.of("clusters:\n  blue: { host: h, port: 70000 }\n",
-            "clusters.blue.port: must be between 1 and 65535"),
-        Arguments.of("clusters:\n  blue: { host: h, port: five }\n",
-            "clusters.blue.port: not a number \"five\""),
-        Arguments.of("clusters:\n  blue: { host: h, hots: h }\n",
-            "clusters.blue.hots: unknown key"),
-        Arguments.of("clusters:\n  blue: { port: 5432 }\n",
-            "clusters.blue.host: required (or give url)"),
-        Arguments.of("clusters:\n  blue: { host: h, tls: { mode: prefer } }\n",
-            "clusters.blue.tls.mode: unknown TLS mode \"prefer\" (expected disable, require, verify-ca or verify-full)"),
-        Arguments.of("clusters:\n  blue: { host: h }\n  green: { host: g, tls: { mode: verify-full, ca_file: /x } }\n",
-            "clusters.green.tls.ca_file: /x: no such file"),
-        Arguments.of("clusters:\n  blue: { host: h, tls: { mode: require, ca_file: /x } }\n",
-            "clusters.blue.tls.ca_file: only used with TLS mode verify-ca or verify-full (mode is require)"),
-        Arguments.of("clusters:\n  blue: { host: h, databases: { app: \"\" } }\n",
-            "clusters.blue.databases.app: must not be empty"),
-        Arguments.of("clusters:\n  blue: { host: h }\n  green: { url: \"mysql://g/app\" }\n",
-            "clusters.green.url: not a postgresql:// URL"),
-        Arguments.of("clusters:\n  blue: { host: h }\n  red: { host: r }\n",
-            "clusters.red: unknown key"),
-        Arguments.of("clusters:\n  blue: postgresql://h/app\n",
-            "clusters.blue: expected a mapping"),
-        Arguments.of("clusters:\n  blue: { host: h }\n  green: { host: H, port: 5432 }\n",
-            "clusters.green: is the same endpoint and database as blue (h:5432); dual-write would apply every write twice to one database"),
-        Arguments.of("",
-            "clusters.blue: required (or pass --blue, or use --embedded)"),
-        Arguments.of(BLUE + "users:\n  - { name: a, password: x }\n  - { name: b, auth: sha1, password: y }\n",
-            "users[1].auth: unknown method \"sha1\" (expected trust, md5 or scram-sha-256)"),
-        Arguments.of(BLUE + "users:\n  - { name: a, auth: md5 }\n",
-            "users[0].password: required for md5"),
-        Arguments.of(BLUE + "users:\n  - { name: a }\n",
-            "users[0].password: required for scram-sha-256"),
-        Arguments.of(BLUE + "users:\n  - { name: a, auth: trust, password: x }\n",
-            "users[0].password: not used with trust; remove it or choose md5 or scram-sha-256"),
-        Arguments.of(BLUE + "users:\n  - { auth: trust }\n",
-            "users[0].name: required"),
-        Arguments.of(BLUE + "users:\n  - { name: app, auth: trust }\n  - { name: app, auth: trust }\n",
-            "users[1].name: duplicate user \"app\" (also users[0])"),
-        Arguments.of(BLUE + "users:\n  - app\n",
-            "users[0]: expected a mapping"),
-        Arguments.of(BLUE + "users: { name: app }\n",
-            "users: expected a list"),
-        Arguments.of(BLUE + "users:\n  - { name: a, password: \"${env:NOPE}\" }\n",
-            "users[0].password: environment variable NOPE is not set"),
-        Arguments.of(BLUE + "users:\n  - { name: a, password: \"${file:/no/such/secret}\" }\n",
-            "users[0].password: cannot read /no/such/secret: no such file"),
-        Arguments.of(BLUE + "users:\n  - { name: a, password: \"${vault:kv/app}\" }\n",
-            "users[0].password: unknown reference \"${vault:...}\" (expected ${env:NAME} or ${file:PATH})"),
-        Arguments.of(BLUE + "users:\n  - { name: a, password: \"${env:EMPTY}\" }\n",
-            "users[0].password: must not be empty"),
-        Arguments.of(BLUE + "listen: \"0.0.0.0:6432\"\n",
-            "listen: a non-loopback listener (0.0.0.0:6432) needs client authentication; configure users"),
-        Arguments.of(BLUE + "listen: abc\n",
-            "listen: expected HOST:PORT, got \"abc\""),
-        Arguments.of(BLUE + "listen: { host: x }\n",
-            "listen: expected a value, got a mapping"),
-        Arguments.of(BLUE + "admin: { listen: \"127.0.0.1\" }\n",
-            "admin.listen: expected HOST:PORT, got \"127.0.0.1\""),
-        Arguments.of(BLUE + "admin: { token: x }\n",
-            "admin.token: unknown key"),
-        Arguments.of(BLUE + "client_tls: { cert_file: @FILE@ }\n",
-            "client_tls.key_file: required with cert_file"),
-        Arguments.of(BLUE + "client_tls: { key_file: @FILE@ }\n",
-            "client_tls.cert_file: required with key_file"),
-        Arguments.of(BLUE + "client_tls: { required: true }\n",
-            "client_tls.cert_file: required"),
-        Arguments.of(BLUE + "client_tls: { cert_file: /no/cert, key_file: @FILE@ }\n",
-            "client_tls.cert_file: /no/cert: no such file"),
-        Arguments.of(BLUE + "client_tls: { cert_file: @FILE@, key_file: @FILE@, required: maybe }\n",
-            "client_tls.required: expected true or false, got \"maybe\""),
-        Arguments.of(BLUE + "timeouts: { startup: ten }\n",
-            "timeouts.startup: not a duration \"ten\""),
-        Arguments.of(BLUE + "timeouts: { connect: 0s }\n",
-            "timeouts.connect: must be more than 0"),
-        Arguments.of(BLUE + "timeouts: { idle: 5m }\n",
-            "timeouts.idle: unknown key"),
-        Arguments.of(BLUE + "limits: { max_message_size: big }\n",
-            "limits.max_message_size: not a size \"big\""),
-        Arguments.of(BLUE + "limits: { max_message_size: 2GiB }\n",
-            "limits.max_message_size: must be between 4KiB and 1GiB"),
-        Arguments.of(BLUE + "limits: { max_startup_packet_size: 100 }\n",
-            "limits.max_startup_packet_size: must be between 1KiB and 1MiB"),
-        Arguments.of(BLUE + "limits: { max_client_connections: 0 }\n",
-            "limits.max_client_connections: must be at least 1"),
-        Arguments.of(BLUE + "state_dir: @FILE@\n",
-            "state_dir: @FILE@: not a directory"),
-        Arguments.of(BLUE + "stat_dir: /tmp\n",
-            "stat_dir: unknown key"));
-  }
+    static Stream<Arguments> oneProblemEach() {
+        return Stream.of(
+                Arguments.of("clusters:\n  blue: { host: h, port: 70000 }\n",
+                        "clusters.blue.port: must be between 1 and 65535"),
+                Arguments.of("clusters:\n  blue: { host: h, port: five }\n",
+                        "clusters.blue.port: not a number \"five\""),
+                Arguments.of("clusters:\n  blue: { host: h, hots: h }\n",
+                        "clusters.blue.hots: unknown key"),
+                Arguments.of("clusters:\n  blue: { port: 5432 }\n",
+                        "clusters.blue.host: required (or give url)"),
+                Arguments.of("clusters:\n  blue: { host: h, tls: { mode: prefer } }\n",
+                        "clusters.blue.tls.mode: unknown TLS mode \"prefer\" (expected disable, require, verify-ca or verify-full)"),
+                Arguments.of("clusters:\n  blue: { host: h }\n  green: { host: g, tls: { mode: verify-full, ca_file: /x } }\n",
+                        "clusters.green.tls.ca_file: /x: no such file"),
+                Arguments.of("clusters:\n  blue: { host: h, tls: { mode: require, ca_file: /x } }\n",
+                        "clusters.blue.tls.ca_file: only used with TLS mode verify-ca or verify-full (mode is require)"),
+                Arguments.of("clusters:\n  blue: { host: h, databases: { app: \"\" } }\n",
+                        "clusters.blue.databases.app: must not be empty"),
+                Arguments.of("clusters:\n  blue: { host: h }\n  green: { url: \"mysql://g/app\" }\n",
+                        "clusters.green.url: not a postgresql:// URL"),
+                Arguments.of("clusters:\n  blue: { host: h }\n  red: { host: r }\n",
+                        "clusters.red: unknown key"),
+                Arguments.of("clusters:\n  blue: postgresql://h/app\n",
+                        "clusters.blue: expected a mapping"),
+                Arguments.of("clusters:\n  blue: { host: h }\n  green: { host: H, port: 5432 }\n",
+                        "clusters.green: is the same endpoint and database as blue (h:5432); dual-write would apply every write twice to one database"),
+                Arguments.of("",
+                        "clusters.blue: required (or pass --blue, or use --embedded)"),
+                Arguments.of(BLUE + "users:\n  - { name: a, password: x }\n  - { name: b, auth: sha1, password: y }\n",
+                        "users[1].auth: unknown method \"sha1\" (expected trust, md5 or scram-sha-256)"),
+                Arguments.of(BLUE + "users:\n  - { name: a, auth: md5 }\n",
+                        "users[0].password: required for md5"),
+                Arguments.of(BLUE + "users:\n  - { name: a }\n",
+                        "users[0].password: required for scram-sha-256"),
+                Arguments.of(BLUE + "users:\n  - { name: a, auth: trust, password: x }\n",
+                        "users[0].password: not used with trust; remove it or choose md5 or scram-sha-256"),
+                Arguments.of(BLUE + "users:\n  - { auth: trust }\n",
+                        "users[0].name: required"),
+                Arguments.of(BLUE + "users:\n  - { name: app, auth: trust }\n  - { name: app, auth: trust }\n",
+                        "users[1].name: duplicate user \"app\" (also users[0])"),
+                Arguments.of(BLUE + "users:\n  - app\n",
+                        "users[0]: expected a mapping"),
+                Arguments.of(BLUE + "users: { name: app }\n",
+                        "users: expected a list"),
+                Arguments.of(BLUE + "users:\n  - { name: a, password: \"${env:NOPE}\" }\n",
+                        "users[0].password: environment variable NOPE is not set"),
+                Arguments.of(BLUE + "users:\n  - { name: a, password: \"${file:/no/such/secret}\" }\n",
+                        "users[0].password: cannot read /no/such/secret: no such file"),
+                Arguments.of(BLUE + "users:\n  - { name: a, password: \"${vault:kv/app}\" }\n",
+                        "users[0].password: unknown reference \"${vault:...}\" (expected ${env:NAME} or ${file:PATH})"),
+                Arguments.of(BLUE + "users:\n  - { name: a, password: \"${env:EMPTY}\" }\n",
+                        "users[0].password: must not be empty"),
+                Arguments.of(BLUE + "listen: \"0.0.0.0:6432\"\n",
+                        "listen: a non-loopback listener (0.0.0.0:6432) needs client authentication; configure users"),
+                Arguments.of(BLUE + "listen: abc\n",
+                        "listen: expected HOST:PORT, got \"abc\""),
+                Arguments.of(BLUE + "listen: { host: x }\n",
+                        "listen: expected a value, got a mapping"),
+                Arguments.of(BLUE + "admin: { listen: \"127.0.0.1\" }\n",
+                        "admin.listen: expected HOST:PORT, got \"127.0.0.1\""),
+                Arguments.of(BLUE + "admin: { token: x }\n",
+                        "admin.token: unknown key"),
+                Arguments.of(BLUE + "client_tls: { cert_file: @FILE@ }\n",
+                        "client_tls.key_file: required with cert_file"),
+                Arguments.of(BLUE + "client_tls: { key_file: @FILE@ }\n",
+                        "client_tls.cert_file: required with key_file"),
+                Arguments.of(BLUE + "client_tls: { required: true }\n",
+                        "client_tls.cert_file: required"),
+                Arguments.of(BLUE + "client_tls: { cert_file: /no/cert, key_file: @FILE@ }\n",
+                        "client_tls.cert_file: /no/cert: no such file"),
+                Arguments.of(BLUE + "client_tls: { cert_file: @FILE@, key_file: @FILE@, required: maybe }\n",
+                        "client_tls.required: expected true or false, got \"maybe\""),
+                Arguments.of(BLUE + "timeouts: { startup: ten }\n",
+                        "timeouts.startup: not a duration \"ten\""),
+                Arguments.of(BLUE + "timeouts: { connect: 0s }\n",
+                        "timeouts.connect: must be more than 0"),
+                Arguments.of(BLUE + "timeouts: { idle: 5m }\n",
+                        "timeouts.idle: unknown key"),
+                Arguments.of(BLUE + "limits: { max_message_size: big }\n",
+                        "limits.max_message_size: not a size \"big\""),
+                Arguments.of(BLUE + "limits: { max_message_size: 2GiB }\n",
+                        "limits.max_message_size: must be between 4KiB and 1GiB"),
+                Arguments.of(BLUE + "limits: { max_startup_packet_size: 100 }\n",
+                        "limits.max_startup_packet_size: must be between 1KiB and 1MiB"),
+                Arguments.of(BLUE + "limits: { max_client_connections: 0 }\n",
+                        "limits.max_client_connections: must be at least 1"),
+                Arguments.of(BLUE + "state_dir: @FILE@\n",
+                        "state_dir: @FILE@: not a directory"),
+                Arguments.of(BLUE + "stat_dir: /tmp\n",
+                        "stat_dir: unknown key"));
+    }
 
-  @ParameterizedTest
-  @MethodSource("oneProblemEach")
-  void reportsEachProblemAtItsPath(String yaml, String problem) throws Exception {
-    Path file = Files.writeString(dir.resolve("some.file"), "x");
+    @ParameterizedTest
+    @MethodSource("oneProblemEach")
+    void reportsEachProblemAtItsPath(String yaml, String problem) throws Exception {
+        Path file = Files.writeString(dir.resolve("some.file"), "x");
 
-    assertThat(problems(yaml.replace("@FILE@", file.toString())))
-        .containsExactly(problem.replace("@FILE@", file.toString()));
-  }
+        assertThat(problems(yaml.replace("@FILE@", file.toString())))
+                .containsExactly(problem.replace("@FILE@", file.toString()));
+    }
 
-  @Test
-  void reportsEveryProblemAtOnce() throws Exception {
-    List<String> problems = problems("""
+    @Test
+    void reportsEveryProblemAtOnce() throws Exception {
+        List<String> problems = problems("""
         listen: "0.0.0.0:6432"
         clusters:
           blue: { hots: db, port: 0 }
@@ -310,132 +310,132 @@ class ConfigLoaderTest {
         timeouts: { startup: ten }
         """);
 
-    assertThat(problems).containsExactlyInAnyOrder(
-        "clusters.blue.port: must be between 1 and 65535",
-        "clusters.blue.hots: unknown key",
-        "clusters.blue.host: required (or give url)",
-        "clusters.green.tls.ca_file: /x: no such file",
-        "users[0].password: required for md5",
-        "users[1].auth: unknown method \"sha1\" (expected trust, md5 or scram-sha-256)",
-        "timeouts.startup: not a duration \"ten\"");
-  }
+        assertThat(problems).containsExactlyInAnyOrder(
+                "clusters.blue.port: must be between 1 and 65535",
+                "clusters.blue.hots: unknown key",
+                "clusters.blue.host: required (or give url)",
+                "clusters.green.tls.ca_file: /x: no such file",
+                "users[0].password: required for md5",
+                "users[1].auth: unknown method \"sha1\" (expected trust, md5 or scram-sha-256)",
+                "timeouts.startup: not a duration \"ten\"");
+    }
 
-  @Test
-  void anExceptionMessageListsOneProblemPerLine() throws Exception {
-    Path file = yaml("timeouts: { startup: ten, connect: x }\n");
+    @Test
+    void anExceptionMessageListsOneProblemPerLine() throws Exception {
+        Path file = yaml("timeouts: { startup: ten, connect: x }\n");
 
-    assertThatThrownBy(() -> loader.read(file, Overrides.none(), true))
-        .hasMessage("timeouts.startup: not a duration \"ten\"\ntimeouts.connect: not a duration \"x\"");
-  }
+        assertThatThrownBy(() -> loader.read(file, Overrides.none(), true))
+                .hasMessage("timeouts.startup: not a duration \"ten\"\ntimeouts.connect: not a duration \"x\"");
+    }
 
-  @Test
-  void aYamlSyntaxErrorIsOneProblemWithLineAndColumn() throws Exception {
-    Path file = yaml("""
+    @Test
+    void aYamlSyntaxErrorIsOneProblemWithLineAndColumn() throws Exception {
+        Path file = yaml("""
         listen: "127.0.0.1:6432"
         users:
           - { name: app, password: "hunter2 }
         """);
 
-    assertThat(problems(file, Overrides.none(), false))
-        .containsExactly(file + ": line 4, column 1: found unexpected end of stream"
-            + " (while scanning a quoted scalar started at line 3, column 28)");
-  }
+        assertThat(problems(file, Overrides.none(), false))
+                .containsExactly(file + ": line 4, column 1: found unexpected end of stream"
+                        + " (while scanning a quoted scalar started at line 3, column 28)");
+    }
 
-  @Test
-  void aDuplicateKeyIsASyntaxError() throws Exception {
-    Path file = yaml("listen: \"127.0.0.1:1\"\nlisten: \"127.0.0.1:2\"\n");
+    @Test
+    void aDuplicateKeyIsASyntaxError() throws Exception {
+        Path file = yaml("listen: \"127.0.0.1:1\"\nlisten: \"127.0.0.1:2\"\n");
 
-    assertThat(problems(file, Overrides.none(), true)).singleElement(InstanceOfAssertFactories.STRING)
-        .startsWith(file + ": line 2").contains("duplicate key 'listen'");
-  }
+        assertThat(problems(file, Overrides.none(), true)).singleElement(InstanceOfAssertFactories.STRING)
+                .startsWith(file + ": line 2").contains("duplicate key 'listen'");
+    }
 
-  @Test
-  void aTopLevelListIsRefused() throws Exception {
-    Path file = yaml("- a\n- b\n");
+    @Test
+    void aTopLevelListIsRefused() throws Exception {
+        Path file = yaml("- a\n- b\n");
 
-    assertThat(problems(file, Overrides.none(), true)).containsExactly(file + ": expected a mapping of keys at the top level");
-  }
+        assertThat(problems(file, Overrides.none(), true)).containsExactly(file + ": expected a mapping of keys at the top level");
+    }
 
-  @Test
-  void aMissingFileIsReportedAgainstConfig() {
-    Path file = dir.resolve("absent.yaml");
+    @Test
+    void aMissingFileIsReportedAgainstConfig() {
+        Path file = dir.resolve("absent.yaml");
 
-    assertThat(problems(file, Overrides.none(), true)).containsExactly("--config: " + file + ": no such file");
-  }
+        assertThat(problems(file, Overrides.none(), true)).containsExactly("--config: " + file + ": no such file");
+    }
 
-  // --- secrets ---
+    // --- secrets ---
 
-  @Test
-  void readsSecretsFromFilesWithoutTheTrailingNewline() throws Exception {
-    Path unix = Files.writeString(dir.resolve("unix"), "from-file\n");
-    Path windows = Files.writeString(dir.resolve("windows"), "crlf\r\n");
+    @Test
+    void readsSecretsFromFilesWithoutTheTrailingNewline() throws Exception {
+        Path unix = Files.writeString(dir.resolve("unix"), "from-file\n");
+        Path windows = Files.writeString(dir.resolve("windows"), "crlf\r\n");
 
-    BluegreenConfig config = load(BLUE + """
+        BluegreenConfig config = load(BLUE + """
         users:
           - { name: a, password: "${file:%s}" }
           - { name: b, password: "${file:%s}" }
         """.formatted(unix, windows));
 
-    assertThat(config.user("a").orElseThrow().password().reveal()).isEqualTo("from-file");
-    assertThat(config.user("b").orElseThrow().password().reveal()).isEqualTo("crlf");
-  }
+        assertThat(config.user("a").orElseThrow().password().reveal()).isEqualTo("from-file");
+        assertThat(config.user("b").orElseThrow().password().reveal()).isEqualTo("crlf");
+    }
 
-  @Test
-  void resolvesReferencesInAnyStringValue() throws Exception {
-    Path host = Files.writeString(dir.resolve("host"), "db-from-file\n");
+    @Test
+    void resolvesReferencesInAnyStringValue() throws Exception {
+        Path host = Files.writeString(dir.resolve("host"), "db-from-file\n");
 
-    Cluster blue = load("""
+        Cluster blue = load("""
         clusters:
           blue: { host: "${file:%s}", password: "${env:BLUE_PASSWORD}" }
         """.formatted(host)).blue();
 
-    assertThat(blue.host()).isEqualTo("db-from-file");
-    assertThat(blue.password().reveal()).isEqualTo("blue-secret");
-  }
+        assertThat(blue.host()).isEqualTo("db-from-file");
+        assertThat(blue.password().reveal()).isEqualTo("blue-secret");
+    }
 
-  @Test
-  void takesTextThatOnlyLooksLikeAReferenceLiterally() throws Exception {
-    BluegreenConfig config = load(BLUE + """
+    @Test
+    void takesTextThatOnlyLooksLikeAReferenceLiterally() throws Exception {
+        BluegreenConfig config = load(BLUE + """
         users:
           - { name: a, password: "x${env:BLUE_PASSWORD}" }
           - { name: b, password: "$env:BLUE_PASSWORD" }
         """);
 
-    assertThat(config.user("a").orElseThrow().password().reveal()).isEqualTo("x${env:BLUE_PASSWORD}");
-    assertThat(config.user("b").orElseThrow().password().reveal()).isEqualTo("$env:BLUE_PASSWORD");
-  }
+        assertThat(config.user("a").orElseThrow().password().reveal()).isEqualTo("x${env:BLUE_PASSWORD}");
+        assertThat(config.user("b").orElseThrow().password().reveal()).isEqualTo("$env:BLUE_PASSWORD");
+    }
 
-  @Test
-  void thePublicLoaderReadsTheProcessEnvironment() throws Exception {
-    Path file = yaml(BLUE + "users:\n  - { name: a, password: \"${env:PATH}\" }\n");
+    @Test
+    void thePublicLoaderReadsTheProcessEnvironment() throws Exception {
+        Path file = yaml(BLUE + "users:\n  - { name: a, password: \"${env:PATH}\" }\n");
 
-    BluegreenConfig config = ConfigLoader.load(file, Overrides.none(), false);
+        BluegreenConfig config = ConfigLoader.load(file, Overrides.none(), false);
 
-    assertThat(config.user("a").orElseThrow().password().reveal()).isEqualTo(System.getenv("PATH"));
-  }
+        assertThat(config.user("a").orElseThrow().password().reveal()).isEqualTo(System.getenv("PATH"));
+    }
 
-  @Test
-  void neverShowsASecretInAProblem() throws Exception {
-    Path secretFile = Files.writeString(dir.resolve("secret"), "file-s3cret\n");
-    List<String> problems = problems("""
+    @Test
+    void neverShowsASecretInAProblem() throws Exception {
+        Path secretFile = Files.writeString(dir.resolve("secret"), "file-s3cret\n");
+        List<String> problems = problems("""
         clusters:
           blue: { host: h, port: "${env:APP_PORT}" }
           green: { url: "postgresql://u:url-s3cret@g:5432/app?sslmode=wrong" }
         timeouts: { startup: "${file:%s}" }
         """.formatted(secretFile));
 
-    assertThat(problems).containsExactly(
-        "clusters.blue.port: not a number (the value of ${env:APP_PORT})",
-        "clusters.green.url: unknown sslmode \"wrong\" (expected disable, require, verify-ca or verify-full)",
-        "timeouts.startup: not a duration (the value of ${file:" + secretFile + "})");
-    assertThat(String.join("\n", problems)).doesNotContain("s3cret");
-  }
+        assertThat(problems).containsExactly(
+                "clusters.blue.port: not a number (the value of ${env:APP_PORT})",
+                "clusters.green.url: unknown sslmode \"wrong\" (expected disable, require, verify-ca or verify-full)",
+                "timeouts.startup: not a duration (the value of ${file:" + secretFile + "})");
+        assertThat(String.join("\n", problems)).doesNotContain("s3cret");
+    }
 
-  // --- flags ---
+    // --- flags ---
 
-  @Test
-  void flagsOverrideTheFile() throws Exception {
-    Path file = yaml("""
+    @Test
+    void flagsOverrideTheFile() throws Exception {
+        Path file = yaml("""
         listen: "127.0.0.1:7000"
         admin: { listen: "127.0.0.1:7001" }
         state_dir: /from/file
@@ -443,71 +443,71 @@ class ConfigLoaderTest {
           blue: { host: file-blue, databases: { app: app_v1 }, user: u, password: p }
           green: { host: file-green }
         """);
-    Overrides flags = new Overrides("127.0.0.1:8000", "postgresql://flag-blue/app", null, "127.0.0.1:8001",
-        dir.resolve("flag-state"));
+        Overrides flags = new Overrides("127.0.0.1:8000", "postgresql://flag-blue/app", null, "127.0.0.1:8001",
+                dir.resolve("flag-state"));
 
-    BluegreenConfig config = loader.read(file, flags, false);
+        BluegreenConfig config = loader.read(file, flags, false);
 
-    assertThat(config.listen()).isEqualTo(new HostPort("127.0.0.1", 8000));
-    assertThat(config.admin()).isEqualTo(new HostPort("127.0.0.1", 8001));
-    assertThat(config.stateDir()).isEqualTo(dir.resolve("flag-state"));
-    assertThat(config.blue()).as("--blue replaces the whole entry").isEqualTo(new Cluster("blue", "flag-blue",
-        5432, "app", Map.of(), TlsMode.VERIFY_FULL, null, null, null));
-    assertThat(config.green().host()).isEqualTo("file-green");
-  }
+        assertThat(config.listen()).isEqualTo(new HostPort("127.0.0.1", 8000));
+        assertThat(config.admin()).isEqualTo(new HostPort("127.0.0.1", 8001));
+        assertThat(config.stateDir()).isEqualTo(dir.resolve("flag-state"));
+        assertThat(config.blue()).as("--blue replaces the whole entry").isEqualTo(new Cluster("blue", "flag-blue",
+                5432, "app", Map.of(), TlsMode.VERIFY_FULL, null, null, null));
+        assertThat(config.green().host()).isEqualTo("file-green");
+    }
 
-  @Test
-  void aFlagMakesTheFileKeyItReplacesIrrelevant() throws Exception {
-    Path file = yaml("""
+    @Test
+    void aFlagMakesTheFileKeyItReplacesIrrelevant() throws Exception {
+        Path file = yaml("""
         listen: nonsense
         clusters:
           blue: { hots: typo, password: "${env:NOPE}" }
         """);
 
-    BluegreenConfig config = loader.read(file,
-        new Overrides("127.0.0.1:1", "postgresql://localhost/app", null, null, null), false);
+        BluegreenConfig config = loader.read(file,
+                new Overrides("127.0.0.1:1", "postgresql://localhost/app", null, null, null), false);
 
-    assertThat(config.blue().host()).isEqualTo("localhost");
-  }
+        assertThat(config.blue().host()).isEqualTo("localhost");
+    }
 
-  @Test
-  void flagsWorkWithoutAFile() throws Exception {
-    BluegreenConfig config = loader.read(null,
-        new Overrides(null, "postgresql://localhost:5432/app", "postgresql://localhost:5433/app", "[::1]:9000", null),
-        false);
+    @Test
+    void flagsWorkWithoutAFile() throws Exception {
+        BluegreenConfig config = loader.read(null,
+                new Overrides(null, "postgresql://localhost:5432/app", "postgresql://localhost:5433/app", "[::1]:9000", null),
+                false);
 
-    assertThat(config.blue().port()).isEqualTo(5432);
-    assertThat(config.green().port()).isEqualTo(5433);
-    assertThat(config.admin()).isEqualTo(new HostPort("::1", 9000));
-  }
+        assertThat(config.blue().port()).isEqualTo(5432);
+        assertThat(config.green().port()).isEqualTo(5433);
+        assertThat(config.admin()).isEqualTo(new HostPort("::1", 9000));
+    }
 
-  @Test
-  void reportsFlagProblemsUnderTheFlag() throws Exception {
-    List<String> problems = problems(null,
-        new Overrides("abc", "db.internal:5432", "postgresql://g/app?sslmode=prefer", "x", null), false);
+    @Test
+    void reportsFlagProblemsUnderTheFlag() throws Exception {
+        List<String> problems = problems(null,
+                new Overrides("abc", "db.internal:5432", "postgresql://g/app?sslmode=prefer", "x", null), false);
 
-    assertThat(problems).containsExactly(
-        "--listen: expected HOST:PORT, got \"abc\"",
-        "--admin: expected HOST:PORT, got \"x\"",
-        "--blue: not a postgresql:// URL",
-        "--green: unknown sslmode \"prefer\" (expected disable, require, verify-ca or verify-full)");
-  }
+        assertThat(problems).containsExactly(
+                "--listen: expected HOST:PORT, got \"abc\"",
+                "--admin: expected HOST:PORT, got \"x\"",
+                "--blue: not a postgresql:// URL",
+                "--green: unknown sslmode \"prefer\" (expected disable, require, verify-ca or verify-full)");
+    }
 
-  @Test
-  void aNonLoopbackListenFlagStillNeedsUsers() throws Exception {
-    List<String> problems = problems(null, new Overrides("0.0.0.0:6432", null, null, null, null), true);
+    @Test
+    void aNonLoopbackListenFlagStillNeedsUsers() throws Exception {
+        List<String> problems = problems(null, new Overrides("0.0.0.0:6432", null, null, null, null), true);
 
-    assertThat(problems).containsExactly(
-        "listen: a non-loopback listener (0.0.0.0:6432) needs client authentication; configure users");
-  }
+        assertThat(problems).containsExactly(
+                "listen: a non-loopback listener (0.0.0.0:6432) needs client authentication; configure users");
+    }
 
-  @Test
-  void aNonLoopbackListenerWithUsersIsAccepted() throws Exception {
-    BluegreenConfig config = load(BLUE + """
+    @Test
+    void aNonLoopbackListenerWithUsersIsAccepted() throws Exception {
+        BluegreenConfig config = load(BLUE + """
         listen: "0.0.0.0:6432"
         users: [ { name: app, password: "${env:BLUE_PASSWORD}" } ]
         """);
 
-    assertThat(config.listen().isLoopback()).isFalse();
-  }
+        assertThat(config.listen().isLoopback()).isFalse();
+    }
 }

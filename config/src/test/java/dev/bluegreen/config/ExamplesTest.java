@@ -14,56 +14,56 @@ import org.junit.jupiter.api.io.TempDir;
 /** The example files in {@code config/examples} load without a single problem. */
 class ExamplesTest {
 
-  private static final Path EXAMPLES = Path.of("examples");
-  private static final Pattern ABSOLUTE = Pattern.compile("/(?:etc|run|var)/[A-Za-z0-9_./-]+");
+    private static final Path EXAMPLES = Path.of("examples");
+    private static final Pattern ABSOLUTE = Pattern.compile("/(?:etc|run|var)/[A-Za-z0-9_./-]+");
 
-  @TempDir Path root;
+    @TempDir Path root;
 
-  @Test
-  void theMinimalExampleLoads() throws Exception {
-    BluegreenConfig config = ConfigLoader.load(EXAMPLES.resolve("minimal.yaml"), Overrides.none(), false);
+    @Test
+    void theMinimalExampleLoads() throws Exception {
+        BluegreenConfig config = ConfigLoader.load(EXAMPLES.resolve("minimal.yaml"), Overrides.none(), false);
 
-    assertThat(config.blue().endpoint()).isEqualTo("localhost:5432");
-    assertThat(config.green().endpoint()).isEqualTo("localhost:5433");
-    assertThat(config.listen()).isEqualTo(BluegreenConfig.DEFAULT_LISTEN);
-  }
-
-  @Test
-  void theFullExampleLoadsOnceTheFilesItNamesExist() throws Exception {
-    Path full = withFilesUnder(root, EXAMPLES.resolve("full.yaml"));
-    Map<String, String> env = Map.of("BLUE_PASSWORD", "b", "GREEN_PASSWORD", "g", "REPORTING_PASSWORD", "r");
-
-    BluegreenConfig config = new ConfigLoader(env::get).read(full, Overrides.none(), false);
-
-    assertThat(config.users()).hasSize(2);
-    assertThat(config.green().password()).isEqualTo(Secret.of("g"));
-    assertThat(config.green().tlsMode()).isEqualTo(TlsMode.VERIFY_FULL);
-    assertThat(config.blue().backendDatabase("reports")).isEqualTo("app_reporting");
-    assertThat(config.clientTls().required()).isTrue();
-  }
-
-  /**
-   * A copy of {@code example} whose absolute paths point under {@code root}, where each file it
-   * names now exists (the state directory as a directory).
-   */
-  private static Path withFilesUnder(Path root, Path example) throws IOException {
-    StringBuilder copy = new StringBuilder();
-    for (String line : Files.readAllLines(example)) {
-      Matcher m = ABSOLUTE.matcher(line);
-      StringBuilder rewritten = new StringBuilder();
-      while (m.find()) {
-        Path moved = Path.of(root + m.group());
-        if (line.startsWith("state_dir:")) {
-          Files.createDirectories(moved);
-        } else {
-          Files.createDirectories(moved.getParent());
-          Files.writeString(moved, "x\n");
-        }
-        m.appendReplacement(rewritten, Matcher.quoteReplacement(moved.toString()));
-      }
-      m.appendTail(rewritten);
-      copy.append(rewritten).append('\n');
+        assertThat(config.blue().endpoint()).isEqualTo("localhost:5432");
+        assertThat(config.green().endpoint()).isEqualTo("localhost:5433");
+        assertThat(config.listen()).isEqualTo(BluegreenConfig.DEFAULT_LISTEN);
     }
-    return Files.writeString(root.resolve("full.yaml"), copy);
-  }
+
+    @Test
+    void theFullExampleLoadsOnceTheFilesItNamesExist() throws Exception {
+        Path full = withFilesUnder(root, EXAMPLES.resolve("full.yaml"));
+        Map<String, String> env = Map.of("BLUE_PASSWORD", "b", "GREEN_PASSWORD", "g", "REPORTING_PASSWORD", "r");
+
+        BluegreenConfig config = new ConfigLoader(env::get).read(full, Overrides.none(), false);
+
+        assertThat(config.users()).hasSize(2);
+        assertThat(config.green().password()).isEqualTo(Secret.of("g"));
+        assertThat(config.green().tlsMode()).isEqualTo(TlsMode.VERIFY_FULL);
+        assertThat(config.blue().backendDatabase("reports")).isEqualTo("app_reporting");
+        assertThat(config.clientTls().required()).isTrue();
+    }
+
+    /**
+     * A copy of {@code example} whose absolute paths point under {@code root}, where each file it
+     * names now exists (the state directory as a directory).
+     */
+    private static Path withFilesUnder(Path root, Path example) throws IOException {
+        StringBuilder copy = new StringBuilder();
+        for (String line : Files.readAllLines(example)) {
+            Matcher m = ABSOLUTE.matcher(line);
+            StringBuilder rewritten = new StringBuilder();
+            while (m.find()) {
+                Path moved = Path.of(root + m.group());
+                if (line.startsWith("state_dir:")) {
+                    Files.createDirectories(moved);
+                } else {
+                    Files.createDirectories(moved.getParent());
+                    Files.writeString(moved, "x\n");
+                }
+                m.appendReplacement(rewritten, Matcher.quoteReplacement(moved.toString()));
+            }
+            m.appendTail(rewritten);
+            copy.append(rewritten).append('\n');
+        }
+        return Files.writeString(root.resolve("full.yaml"), copy);
+    }
 }
