@@ -109,6 +109,26 @@ class ProxyProcessIT {
     }
 
     @Test
+    void passwordsNeverReachTheLogsEvenWhenLoginsFail(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        int port = freePort();
+        String secret = "Sup3r-Secret-Pw";
+        int closedPort = freePort();
+        try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + port,
+                "--blue", "postgresql://app:" + secret + "@127.0.0.1:" + closedPort + "/postgres")) {
+            proxy.awaitLine("bluegreen listening on", Duration.ofSeconds(30));
+            String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=" + blue.superuser() + "&password=" + secret;
+
+            SQLException refused = catchThrowableOfType(SQLException.class, () -> DriverManager.getConnection(url).close());
+
+            assertThat(refused.getMessage()).contains("could not connect to cluster blue").doesNotContain(secret);
+            proxy.process.destroy();
+            assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isZero();
+            assertThat(proxy.lines).isNotEmpty().noneMatch(line -> line.contains(secret));
+        }
+    }
+
+    @Test
     void aNonLoopbackListenerWithoutClientAuthenticationIsRefusedAtStartup() throws Exception {
         try (ProxyProcess proxy = new ProxyProcess("--listen", "0.0.0.0:" + freePort(),
                 "--blue", "postgresql://postgres@127.0.0.1:5432/postgres")) {
