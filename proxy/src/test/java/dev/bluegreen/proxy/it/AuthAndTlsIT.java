@@ -10,6 +10,7 @@ import dev.bluegreen.config.TlsMode;
 import dev.bluegreen.config.User;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.proxy.NoLeaks;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -20,12 +21,14 @@ import java.util.Properties;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Client authentication is terminated by the proxy (SCRAM-SHA-256, md5, trust); the proxy logs in to
  * blue with its own credentials (SCRAM, md5, cleartext, trust) over TLS in every mode. Runs on a blue
  * of its own: it rewrites pg_hba.conf and turns TLS on, which the shared clusters must not see.
  */
+@ExtendWith(NoLeaks.class)
 class AuthAndTlsIT {
 
     private static PgCluster blue;

@@ -7,6 +7,7 @@ import dev.bluegreen.config.Limits;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.NoLeaks;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.ByteBuffer;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * DESIGN §9: bad input gets a clear error and a closed connection, and every other session keeps
  * working. A pgjdbc session opened before the first test is checked after each one.
  */
-@ExtendWith(BlueGreenClusters.class)
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
 class BadInputIT {
 
     private static PgCluster blue;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.NoLeaks;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,7 +26,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** psql and pgbench (libpq) through the proxy, where the machine has them; .ci/run installs them. */
-@ExtendWith(BlueGreenClusters.class)
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
 class CommandLineClientsIT {
 
     private static final String DATABASE = "clitools";

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.NoLeaks;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * A result far larger than memory should hold streams through: when the client stops reading, the
  * proxy stops reading from blue (blue ends up waiting on ClientWrite) instead of buffering the rest.
  */
-@ExtendWith(BlueGreenClusters.class)
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
 class LargeResultIT {
 
     private static final int ROWS = 110_000;

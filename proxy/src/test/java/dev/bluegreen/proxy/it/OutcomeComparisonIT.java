@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.NoLeaks;
 import dev.bluegreen.proxy.dualwrite.OutcomeRecorder;
 import dev.bluegreen.proxy.dualwrite.StatementOutcome;
 import dev.bluegreen.proxy.protocol.Direction;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * The comparison dual-write relies on (DESIGN §5), on real answers: the same SQL sent to blue
  * (PostgreSQL 16) and green (18), their frames decoded by the proxy's own decoder and recorded.
  */
-@ExtendWith(BlueGreenClusters.class)
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
 class OutcomeComparisonIT {
 
     private static PgCluster blue;

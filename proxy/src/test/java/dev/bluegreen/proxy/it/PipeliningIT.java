@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.NoLeaks;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -14,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Extended protocol as pipelining clients use it, byte for byte: several Syncs in flight, Flush, errors. */
-@ExtendWith(BlueGreenClusters.class)
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
 class PipeliningIT {
 
     private static byte[] cstrings(String... values) {
