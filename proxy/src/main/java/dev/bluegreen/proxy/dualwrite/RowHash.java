@@ -1,11 +1,12 @@
 package dev.bluegreen.proxy.dualwrite;
 
+import dev.bluegreen.proxy.routing.Hashing;
 import io.netty.buffer.ByteBuf;
 
 /**
  * A 64-bit hash of a byte range read in place (8 bytes at a time, then the tail), mixed with the
- * murmur3 finaliser. Not cryptographic: it only has to make accidental equality of different rows
- * vanishingly unlikely.
+ * murmur3 finaliser ({@link Hashing#mix64}). Not cryptographic: it only has to make accidental
+ * equality of different rows vanishingly unlikely.
  */
 final class RowHash {
 
@@ -18,21 +19,12 @@ final class RowHash {
         int i = offset;
         int end = offset + length;
         for (; i + 8 <= end; i += 8) {
-            h = mix(h ^ buf.getLong(i)) * 0xBF58476D1CE4E5B9L;
+            h = Hashing.mix64(h ^ buf.getLong(i)) * 0xBF58476D1CE4E5B9L;
         }
         long tail = 0;
         for (int shift = 0; i < end; i++, shift += 8) {
             tail |= (buf.getByte(i) & 0xFFL) << shift;
         }
-        return mix(h ^ tail ^ ((long) length << 32));
-    }
-
-    private static long mix(long k) {
-        k ^= k >>> 33;
-        k *= 0xFF51AFD7ED558CCDL;
-        k ^= k >>> 33;
-        k *= 0xC4CEB9FE1A85EC53L;
-        k ^= k >>> 33;
-        return k;
+        return Hashing.mix64(h ^ tail ^ ((long) length << 32));
     }
 }

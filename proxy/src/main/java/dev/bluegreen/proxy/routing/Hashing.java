@@ -6,7 +6,7 @@ import java.nio.charset.StandardCharsets;
  * The hash functions routing relies on. They are fixed by specification, not by the JVM, because every
  * proxy instance (and every restart) must put a tenant or a statement in the same place.
  */
-final class Hashing {
+public final class Hashing {
 
     private static final long FNV_OFFSET = 0xcbf29ce484222325L;
     private static final long FNV_PRIME = 0x100000001b3L;
@@ -15,7 +15,7 @@ final class Hashing {
     }
 
     /** MurmurHash3's 64-bit finaliser: every input bit flips about half of the output bits. */
-    static long mix64(long value) {
+    public static long mix64(long value) {
         long h = value;
         h ^= h >>> 33;
         h *= 0xff51afd7ed558ccdL;
