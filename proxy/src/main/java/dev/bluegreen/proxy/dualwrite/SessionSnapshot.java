@@ -1,0 +1,111 @@
+package dev.bluegreen.proxy.dualwrite;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What a session that existed before dual-write began must carry to its new twin, read from the
+ * leader connection itself between units (DESIGN §3) rather than tracked message by message: its
+ * session-level settings and prepared statements, or the reasons it cannot be replayed at all and
+ * stays pinned to the leader.
+ *
+ * <p>The engine runs {@link #QUERY} on the leader connection (its answer never reaches the client),
+ * builds the snapshot with {@link #fromRows}, and, unless {@link #pinned()}, runs {@link #replaySql()}
+ * on the twin and re-sends a {@code Parse} for each of {@link #protocolStatements()}.
+ */
+public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrepares,
+                              List<ProtocolStatement> protocolStatements, List<String> pins) {
+
+    /** A prepared statement created with the protocol's {@code Parse} (pgjdbc's {@code S_1}, …). */
+    public record ProtocolStatement(String name, String sql, List<Long> parameterTypeOids) {
+        public ProtocolStatement {
+            parameterTypeOids = List.copyOf(parameterTypeOids);
+        }
+    }
+
+    /**
+     * One row per fact: {@code kind, name, value, extra}. Works on PostgreSQL 12 and later. Startup
+     * parameters (source {@code client}) are not listed: the twin logs in with the same ones.
+     */
+    public static final String QUERY = """
+            select 'setting', name, setting, null
+              from pg_catalog.pg_settings where source = 'session'
+            union all
+            select case when from_sql then 'prepare' else 'parse' end, name, statement,
+                   array_to_string(parameter_types::oid[], ',')
+              from pg_catalog.pg_prepared_statements
+            union all
+            select 'pin', 'temporary objects', count(*)::text, null
+              from pg_catalog.pg_class where relnamespace = pg_catalog.pg_my_temp_schema() having count(*) > 0
+            union all
+            select 'pin', 'WITH HOLD cursors', count(*)::text, null
+              from pg_catalog.pg_cursors where is_holdable having count(*) > 0
+            union all
+            select 'pin', 'session advisory locks', count(*)::text, null
+              from pg_catalog.pg_locks where locktype = 'advisory' and pid = pg_catalog.pg_backend_pid() having count(*) > 0
+            """;
+
+    public SessionSnapshot {
+        settings = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(settings));
+        sqlPrepares = List.copyOf(sqlPrepares);
+        protocolStatements = List.copyOf(protocolStatements);
+        pins = List.copyOf(pins);
+    }
+
+    /** From {@link #QUERY}'s rows, each {@code {kind, name, value, extra}} as text (extra may be null). */
+    public static SessionSnapshot fromRows(List<String[]> rows) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        List<String> prepares = new ArrayList<>();
+        List<ProtocolStatement> parses = new ArrayList<>();
+        List<String> pins = new ArrayList<>();
+        for (String[] row : rows) {
+            switch (row[0]) {
+                case "setting" -> settings.put(row[1], row[2]);
+                case "prepare" -> prepares.add(row[2]);
+                case "parse" -> parses.add(new ProtocolStatement(row[1], row[2], oids(row[3])));
+                case "pin" -> pins.add(row[1] + " (" + row[2] + ")");
+                default -> throw new IllegalArgumentException("unknown snapshot row kind " + row[0]);
+            }
+        }
+        return new SessionSnapshot(settings, prepares, parses, pins);
+    }
+
+    public boolean pinned() {
+        return !pins.isEmpty();
+    }
+
+    /**
+     * SQL that gives a fresh connection (same startup parameters) the same settings and SQL-level
+     * prepared statements. Values are dollar-quoted with a tag they do not contain, so the text means
+     * the same whatever {@code standard_conforming_strings} says.
+     */
+    public List<String> replaySql() {
+        List<String> sql = new ArrayList<>();
+        settings.forEach((name, value) -> sql.add("select pg_catalog.set_config(" + dollarQuoted(name) + ", "
+                + dollarQuoted(value) + ", false)"));
+        sql.addAll(sqlPrepares);
+        return sql;
+    }
+
+    static String dollarQuoted(String value) {
+        Objects.requireNonNull(value, "value");
+        String tag = "bg";
+        for (int n = 0; value.contains("$" + tag + "$"); n++) {
+            tag = "bg" + n;
+        }
+        return "$" + tag + "$" + value + "$" + tag + "$";
+    }
+
+    private static List<Long> oids(String joined) {
+        List<Long> oids = new ArrayList<>();
+        if (joined != null && !joined.isEmpty()) {
+            for (String oid : joined.split(",")) {
+                oids.add(Long.parseLong(oid));
+            }
+        }
+        return oids;
+    }
+}

@@ -1,0 +1,100 @@
+package dev.bluegreen.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.dualwrite.SessionSnapshot;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A session's state read from blue (PostgreSQL 16) is replayed on a fresh green (18) connection, the
+ * way a pre-existing session gets its twin; state that cannot be replayed pins the session.
+ */
+@ExtendWith(BlueGreenClusters.class)
+class SessionSnapshotIT {
+
+    private static SessionSnapshot snapshotOf(Connection session) throws SQLException {
+        List<String[]> rows = new ArrayList<>();
+        try (Statement s = session.createStatement(); ResultSet rs = s.executeQuery(SessionSnapshot.QUERY)) {
+            while (rs.next()) {
+                rows.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)});
+            }
+        }
+        return SessionSnapshot.fromRows(rows);
+    }
+
+    private static String show(Connection c, String setting) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("show " + setting)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    @Test
+    void settingsAndPreparedStatementsFromASixteenSessionReplayOnEighteen(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        try (Connection session = DriverManager.getConnection(blue.jdbcUrl("postgres") + "?prepareThreshold=1", blue.superuser(), "");
+             Statement s = session.createStatement()) {
+            s.execute("set search_path = pg_catalog, \"Odd $bg$ schema\", public");
+            s.execute("set statement_timeout = '12s'");
+            s.execute("set work_mem = '8MB'");
+            s.execute("set application_name = 'it''s replayed'");
+            s.execute("prepare add_one(int) as select $1 + 1");
+            try (PreparedStatement server = session.prepareStatement("select ?::int * 3")) {
+                server.setInt(1, 1);
+                server.executeQuery().close();
+                server.setInt(1, 2);
+                server.executeQuery().close();
+            }
+
+            SessionSnapshot snapshot = snapshotOf(session);
+
+            assertThat(snapshot.pinned()).isFalse();
+            assertThat(snapshot.settings()).containsKeys("search_path", "statement_timeout", "work_mem", "application_name");
+            assertThat(snapshot.protocolStatements()).anySatisfy(statement -> {
+                assertThat(statement.sql()).isEqualTo("select $1::int * 3");
+                assertThat(statement.parameterTypeOids()).containsExactly(23L); // int4
+            });
+            try (Connection twin = green.connect("postgres"); Statement t = twin.createStatement()) {
+                for (String sql : snapshot.replaySql()) {
+                    t.execute(sql);
+                }
+                for (String setting : List.of("search_path", "statement_timeout", "work_mem", "application_name")) {
+                    assertThat(show(twin, setting)).as(setting).isEqualTo(show(session, setting));
+                }
+                try (ResultSet rs = t.executeQuery("execute add_one(41)")) {
+                    rs.next();
+                    assertThat(rs.getInt(1)).isEqualTo(42);
+                }
+            }
+        }
+    }
+
+    @Test
+    void temporaryTablesHoldableCursorsAndSessionAdvisoryLocksPinTheSession(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        try (Connection session = blue.connect("postgres"); Statement s = session.createStatement()) {
+            assertThat(snapshotOf(session).pinned()).isFalse();
+
+            s.execute("create temporary table scratch (id int)");
+            s.execute("declare held cursor with hold for select 1");
+            s.execute("select pg_advisory_lock(4242)");
+
+            assertThat(snapshotOf(session).pins()).containsExactly(
+                    "temporary objects (1)", "WITH HOLD cursors (1)", "session advisory locks (1)");
+            s.execute("select pg_advisory_unlock(4242)");
+        }
+    }
+}
