@@ -64,16 +64,8 @@ public record ErrorResponse(Map<Character, String> fields) {
     }
 
     public ByteBuf encode(ByteBufAllocator alloc) {
-        return encodeAs(alloc, 'E');
-    }
-
-    public ByteBuf encodeAsNotice(ByteBufAllocator alloc) {
-        return encodeAs(alloc, 'N');
-    }
-
-    private ByteBuf encodeAs(ByteBufAllocator alloc, char type) {
         ByteBuf out = alloc.buffer(128);
-        int at = Wire.beginMessage(out, type);
+        int at = Wire.beginMessage(out, 'E');
         fields.forEach((code, value) -> {
             out.writeByte(code);
             Wire.writeCString(out, value);

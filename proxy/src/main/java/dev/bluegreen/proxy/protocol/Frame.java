@@ -30,10 +30,6 @@ public final class Frame extends DefaultByteBufHolder {
         return all.slice(all.readerIndex() + HEADER_LENGTH, all.readableBytes() - HEADER_LENGTH);
     }
 
-    public int bodyLength() {
-        return content().readableBytes() - HEADER_LENGTH;
-    }
-
     @Override
     public Frame retain() {
         super.retain();

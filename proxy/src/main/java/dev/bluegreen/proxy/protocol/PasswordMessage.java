@@ -2,7 +2,6 @@ package dev.bluegreen.proxy.protocol;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import java.nio.charset.StandardCharsets;
 
 /**
  * The frontend {@code p} messages. One type byte, three meanings: which one is known only from the
@@ -67,9 +66,5 @@ public final class PasswordMessage {
         int at = Wire.beginMessage(out, TYPE);
         out.writeBytes(data);
         return Wire.endMessage(out, at);
-    }
-
-    public static String utf8(byte[] data) {
-        return new String(data, StandardCharsets.UTF_8);
     }
 }

@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.ssl.SslHandler;
 import java.util.List;
 
 /**
@@ -83,7 +84,7 @@ public final class StartupDecoder extends ByteToMessageDecoder {
     }
 
     private static boolean encrypted(ChannelHandlerContext ctx) {
-        return ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
+        return ctx.pipeline().get(SslHandler.class) != null;
     }
 
     /** A StartupMessage for a major protocol version other than 3; the session rejects it with 0A000. */

@@ -29,7 +29,7 @@ public sealed interface StartupPacket {
      * {@code sslnegotiation=direct}). Carries the bytes received so far, to be replayed through TLS;
      * the holder must release them.
      */
-    record DirectTls(io.netty.buffer.ByteBuf handshakeBytes) implements StartupPacket {}
+    record DirectTls(ByteBuf handshakeBytes) implements StartupPacket {}
 
     /** Asks for GSSAPI encryption; the proxy always answers {@code N}. */
     record GssEncRequest() implements StartupPacket {}

@@ -372,10 +372,6 @@ final class BackendConnection implements ChannelEvents {
 
     // --- relay ----------------------------------------------------------------------------------
 
-    boolean isReady() {
-        return state instanceof State.Ready;
-    }
-
     void write(ByteBuf message) {
         channel.write(message, channel.voidPromise());
     }
