@@ -4,8 +4,15 @@ import dev.bluegreen.config.AuthMethod;
 import dev.bluegreen.config.BluegreenConfig;
 import dev.bluegreen.config.User;
 import dev.bluegreen.proxy.auth.ScramVerifier;
+import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.control.RoutingState;
+import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.protocol.StartupDecoder;
+import dev.bluegreen.proxy.routing.Classifier;
+import dev.bluegreen.proxy.routing.RoutingPolicy;
+import dev.bluegreen.proxy.routing.StickyMode;
 import dev.bluegreen.proxy.session.EventsHandler;
+import dev.bluegreen.proxy.session.Migration;
 import dev.bluegreen.proxy.session.SessionServices;
 import dev.bluegreen.proxy.session.Transport;
 import io.netty.bootstrap.ServerBootstrap;
@@ -32,6 +39,8 @@ import org.slf4j.LoggerFactory;
 public final class ProxyServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+    private static final Duration BARRIER_TIMEOUT = Duration.ofSeconds(10);
+    private static final int CLASSIFIER_CACHE_ENTRIES = 10_000;
 
     private final EventLoopGroup acceptor;
     private final EventLoopGroup workers;
@@ -55,7 +64,7 @@ public final class ProxyServer implements AutoCloseable {
         SecureRandom random = new SecureRandom();
         SessionServices services = new SessionServices(config, transport, allocator,
                 TlsContexts.forClients(config.clientTls()), TlsContexts.forClusters(config),
-                scramVerifiers(config, random), random);
+                scramVerifiers(config, random), random, newMigration());
 
         EventLoopGroup acceptor = transport.newGroup(1);
         EventLoopGroup workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
@@ -91,6 +100,13 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
+    /** Blue alone until an operator starts dual-write; the write barrier waits up to 10 s (DESIGN §5). */
+    private static Migration newMigration() {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), BARRIER_TIMEOUT);
+        return new Migration(control, new MigrationStats(), new Classifier(CLASSIFIER_CACHE_ENTRIES),
+                RoutingPolicy.withoutPins(), StickyMode.SESSION, null);
+    }
+
     /** SCRAM verifiers are derived once here: PBKDF2 is slow on purpose, and no login should pay for it. */
     private static Map<String, ScramVerifier> scramVerifiers(BluegreenConfig config, SecureRandom random) {
         Map<String, ScramVerifier> verifiers = new HashMap<>();
@@ -104,6 +120,19 @@ public final class ProxyServer implements AutoCloseable {
 
     public InetSocketAddress address() {
         return (InetSocketAddress) listener.localAddress();
+    }
+
+    /**
+     * The routing state and the operator's commands (start, set-weight, cutover, rollback, finalize,
+     * abort, shadow). Call from any thread but an event loop: commands that need the write barrier wait.
+     */
+    public RoutingControl routing() {
+        return services.migration().control();
+    }
+
+    /** Divergences, retries, drops and the other figures the dual-write engine keeps. */
+    public MigrationStats migration() {
+        return services.migration().stats();
     }
 
     public int sessionCount() {
@@ -132,6 +161,7 @@ public final class ProxyServer implements AutoCloseable {
             services.terminateAll();
         }
         stopLoops();
+        services.migration().close();
     }
 
     /** Closes everything now. */
@@ -143,6 +173,8 @@ public final class ProxyServer implements AutoCloseable {
             stopLoops();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            services.migration().close();
         }
     }
 

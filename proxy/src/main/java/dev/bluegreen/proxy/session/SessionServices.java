@@ -26,11 +26,13 @@ public final class SessionServices {
     private final Map<String, ScramVerifier> scramVerifiers;
     private final SecureRandom random;
     private final CancelKeys cancelKeys;
+    private final Migration migration;
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
 
     public SessionServices(BluegreenConfig config, Transport transport, ByteBufAllocator allocator, SslContext clientTls,
-                           Map<String, SslContext> clusterTls, Map<String, ScramVerifier> scramVerifiers, SecureRandom random) {
+                           Map<String, SslContext> clusterTls, Map<String, ScramVerifier> scramVerifiers, SecureRandom random,
+                           Migration migration) {
         this.config = config;
         this.transport = transport;
         this.allocator = allocator;
@@ -39,10 +41,15 @@ public final class SessionServices {
         this.scramVerifiers = Map.copyOf(scramVerifiers);
         this.random = random;
         this.cancelKeys = new CancelKeys(random);
+        this.migration = migration;
     }
 
     public BluegreenConfig config() {
         return config;
+    }
+
+    public Migration migration() {
+        return migration;
     }
 
     Transport transport() {

@@ -78,6 +78,7 @@ final class TestProxy implements AutoCloseable {
         private ClientTls clientTls;
         private Limits limits = Limits.defaults();
         private Timeouts timeouts = Timeouts.defaults();
+        private PgCluster green;
 
         private Builder(PgCluster blue) {
             this.blue = blue;
@@ -117,6 +118,12 @@ final class TestProxy implements AutoCloseable {
             return this;
         }
 
+        /** Puts green behind the proxy too, with the same login settings as blue. */
+        Builder green(PgCluster green) {
+            this.green = green;
+            return this;
+        }
+
         Builder limits(Limits limits) {
             this.limits = limits;
             return this;
@@ -130,7 +137,9 @@ final class TestProxy implements AutoCloseable {
         TestProxy start() throws Exception {
             Cluster cluster = new Cluster("blue", clusterHost, clusterPort, null, databases, tlsMode, caFile,
                     backendUser, backendPassword);
-            BluegreenConfig config = new BluegreenConfig(new HostPort("127.0.0.1", 0), cluster, null,
+            Cluster greenCluster = green == null ? null : new Cluster("green", "127.0.0.1", green.port(), null, databases,
+                    TlsMode.DISABLE, null, backendUser, backendPassword);
+            BluegreenConfig config = new BluegreenConfig(new HostPort("127.0.0.1", 0), cluster, greenCluster,
                     BluegreenConfig.DEFAULT_ADMIN, users, clientTls, limits, timeouts, Path.of("target", "state"));
             return new TestProxy(ProxyServer.start(config));
         }

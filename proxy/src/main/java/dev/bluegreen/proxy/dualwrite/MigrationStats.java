@@ -1,0 +1,124 @@
+package dev.bluegreen.proxy.dualwrite;
+
+import dev.bluegreen.proxy.routing.ClusterRole;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The figures the dual-write engine keeps while it runs: what the health rules, the admin API and the
+ * tests read. Counters are {@link LongAdder}s, bumped from every event loop without contention; the
+ * divergence log keeps the most recent {@value #DIVERGENCES_KEPT}.
+ */
+public final class MigrationStats {
+
+    public static final int DIVERGENCES_KEPT = 1000;
+
+    private final Map<ClusterRole, LongAdder> unitsServed = new EnumMap<>(ClusterRole.class);
+    private final LongAdder greenErrors = new LongAdder();
+    private final LongAdder readRetries = new LongAdder();
+    private final LongAdder mirrorDrops = new LongAdder();
+    private final LongAdder unorderedStatements = new LongAdder();
+    private final LongAdder pinnedSessions = new LongAdder();
+    private final LongAdder divergenceCount = new LongAdder();
+    private final Map<String, LongAdder> nonDeterministic = new ConcurrentHashMap<>();
+    private final Deque<Divergence> divergences = new ArrayDeque<>();
+
+    public MigrationStats() {
+        for (ClusterRole role : ClusterRole.values()) {
+            unitsServed.put(role, new LongAdder());
+        }
+    }
+
+    /** A unit whose answer the client received from {@code cluster}. */
+    public void unitServed(ClusterRole cluster) {
+        unitsServed.get(cluster).increment();
+    }
+
+    /** Green failed where blue, given the same work, did not. */
+    public void greenError() {
+        greenErrors.increment();
+    }
+
+    public void readRetried() {
+        readRetries.increment();
+    }
+
+    /** A write shadow mode could not queue for the follower. */
+    public void mirrorDropped() {
+        mirrorDrops.increment();
+    }
+
+    /** A statement that cannot run in a transaction block ran leader-then-follower without the ordering rule. */
+    public void unordered() {
+        unorderedStatements.increment();
+    }
+
+    /** A session whose state cannot be replayed on a twin, so the leader serves all its reads. */
+    public void sessionPinned() {
+        pinnedSessions.increment();
+    }
+
+    /** A dual-executed statement whose result may legitimately differ between the clusters. */
+    public void nonDeterministic(String fingerprint) {
+        nonDeterministic.computeIfAbsent(fingerprint, k -> new LongAdder()).increment();
+    }
+
+    public void diverged(Divergence divergence) {
+        divergenceCount.increment();
+        synchronized (divergences) {
+            if (divergences.size() == DIVERGENCES_KEPT) {
+                divergences.removeFirst();
+            }
+            divergences.addLast(divergence);
+        }
+    }
+
+    public long unitsServedBy(ClusterRole cluster) {
+        return unitsServed.get(cluster).sum();
+    }
+
+    public long greenErrors() {
+        return greenErrors.sum();
+    }
+
+    public long readRetries() {
+        return readRetries.sum();
+    }
+
+    public long mirrorDrops() {
+        return mirrorDrops.sum();
+    }
+
+    public long unorderedStatements() {
+        return unorderedStatements.sum();
+    }
+
+    public long pinnedSessions() {
+        return pinnedSessions.sum();
+    }
+
+    public long divergenceCount() {
+        return divergenceCount.sum();
+    }
+
+    /** The most recent divergences, oldest first. */
+    public List<Divergence> divergences() {
+        synchronized (divergences) {
+            return new ArrayList<>(divergences);
+        }
+    }
+
+    /** Statement fingerprint (normalised SQL) → how often it ran dual while non-deterministic. */
+    public Map<String, Long> nonDeterministicStatements() {
+        Map<String, Long> copy = new TreeMap<>();
+        nonDeterministic.forEach((fingerprint, count) -> copy.put(fingerprint, count.sum()));
+        return copy;
+    }
+}

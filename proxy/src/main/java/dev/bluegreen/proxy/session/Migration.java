@@ -1,0 +1,76 @@
+package dev.bluegreen.proxy.session;
+
+import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.dualwrite.MigrationStats;
+import dev.bluegreen.proxy.routing.Classifier;
+import dev.bluegreen.proxy.routing.RoutingPolicy;
+import dev.bluegreen.proxy.routing.StickyMode;
+import dev.bluegreen.proxy.routing.TenantSource;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * What sessions consult to route units between blue and green: the routing state and its commands,
+ * the classifier, the read policy, where figures go, and a thread for control work that must not run on
+ * an event loop (a divergence reported to {@link RoutingControl}, whose commands may wait on a barrier).
+ */
+public final class Migration implements AutoCloseable {
+
+    private final RoutingControl control;
+    private final MigrationStats stats;
+    private final Classifier classifier;
+    private final RoutingPolicy policy;
+    private final StickyMode stickyMode;
+    private final TenantSource tenantSource;
+    private final ExecutorService controlThread = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "bluegreen-control");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public Migration(RoutingControl control, MigrationStats stats, Classifier classifier, RoutingPolicy policy,
+                     StickyMode stickyMode, TenantSource tenantSource) {
+        this.control = Objects.requireNonNull(control, "control");
+        this.stats = Objects.requireNonNull(stats, "stats");
+        this.classifier = Objects.requireNonNull(classifier, "classifier");
+        this.policy = Objects.requireNonNull(policy, "policy");
+        this.stickyMode = Objects.requireNonNull(stickyMode, "stickyMode");
+        this.tenantSource = tenantSource;
+    }
+
+    public RoutingControl control() {
+        return control;
+    }
+
+    public MigrationStats stats() {
+        return stats;
+    }
+
+    Classifier classifier() {
+        return classifier;
+    }
+
+    RoutingPolicy policy() {
+        return policy;
+    }
+
+    StickyMode stickyMode() {
+        return stickyMode;
+    }
+
+    Optional<TenantSource> tenantSource() {
+        return Optional.ofNullable(tenantSource);
+    }
+
+    /** Reports a follower that diverged or was lost, off the event loop. */
+    void followerOutOfSync(String actor, String reason) {
+        controlThread.execute(() -> control.followerOutOfSync(actor, reason));
+    }
+
+    @Override
+    public void close() {
+        controlThread.shutdown();
+    }
+}
