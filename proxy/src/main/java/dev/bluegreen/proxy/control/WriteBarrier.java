@@ -2,10 +2,10 @@ package dev.bluegreen.proxy.control;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -14,7 +14,12 @@ import java.util.concurrent.TimeUnit;
  * Makes a change of who receives writes exact (DESIGN §5): while closing, new write units wait (their
  * continuation is queued, nothing blocks an event loop); when the in-flight units have finished the
  * change is applied and the barrier reopens. On timeout nothing changes, the waiting units proceed,
- * and the failure names the sessions that held it up. Reads never pass through here.
+ * and the failure names the sessions that held it up.
+ *
+ * <p>Every session enters at the start of each unit, so the open barrier costs two volatile writes and
+ * a volatile read per unit and takes no lock: a session marks its {@link Pass} inside, then looks at
+ * {@code closing}; a closing barrier sets {@code closing}, then looks at every pass. Whichever runs
+ * second sees the other.
  */
 public final class WriteBarrier {
 
@@ -32,48 +37,86 @@ public final class WriteBarrier {
         }
     }
 
+    /** One session's way through the barrier, made once per session. */
+    public static final class Pass {
+        private final Object holder;
+        private volatile boolean inside;
+
+        private Pass(Object holder) {
+            this.holder = holder;
+        }
+
+        public boolean inside() {
+            return inside;
+        }
+
+        @Override
+        public String toString() {
+            return String.valueOf(holder);
+        }
+    }
+
     private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "write-barrier-timer");
         t.setDaemon(true);
         return t;
     });
 
-    private final Set<Object> inside = new LinkedHashSet<>();
+    private final Set<Pass> passes = ConcurrentHashMap.newKeySet();
     private final List<Runnable> waiting = new ArrayList<>();
+    private volatile boolean closing;
     private CompletableFuture<Void> drained;
 
+    /** A pass for a new session; give it back with {@link #release} when the session ends. */
+    public Pass pass(Object holder) {
+        Pass pass = new Pass(holder);
+        passes.add(pass);
+        return pass;
+    }
+
+    public void release(Pass pass) {
+        exit(pass);
+        passes.remove(pass);
+    }
+
     /**
-     * Lets a write unit in. Returns true when it may go now (the caller must {@link #exit} when it ends);
-     * otherwise {@code whenAdmitted} runs once the barrier reopens, already admitted.
+     * Lets a unit in. Returns true when it may go now (the caller must {@link #exit} when it ends);
+     * otherwise {@code whenAdmitted} runs once the barrier reopens, already admitted. Entering twice is
+     * harmless: a pass is inside or not.
      */
-    public synchronized boolean tryEnter(Object holder, Runnable whenAdmitted) {
-        if (drained == null) {
-            inside.add(holder);
+    public boolean tryEnter(Pass pass, Runnable whenAdmitted) {
+        pass.inside = true;
+        if (!closing) {
             return true;
         }
-        waiting.add(() -> {
-            synchronized (this) {
-                inside.add(holder);
+        pass.inside = false;
+        synchronized (this) {
+            if (!closing) {
+                pass.inside = true;
+                return true;
             }
-            whenAdmitted.run();
-        });
+            // admitted in reopen itself, before any later barrier can start counting
+            waiting.add(() -> {
+                pass.inside = true;
+                whenAdmitted.run();
+            });
+        }
+        checkDrained();
         return false;
     }
 
-    public void exit(Object holder) {
-        CompletableFuture<Void> done = null;
-        synchronized (this) {
-            if (inside.remove(holder) && inside.isEmpty() && drained != null) {
-                done = drained;
-            }
+    public void exit(Pass pass) {
+        if (!pass.inside) {
+            return;
         }
-        if (done != null) {
-            done.complete(null);
+        pass.inside = false;
+        if (closing) {
+            checkDrained();
         }
     }
 
     /**
-     * Stops admitting write units and waits for those inside to finish, then runs {@code change} and
+     * Stops admitting units and waits for those inside to finish, then runs {@code change} and
      * reopens. Completes exceptionally with {@link TimedOut} (and reopens, unchanged) after {@code timeout}.
      */
     public CompletableFuture<Void> closeAndApply(Duration timeout, Runnable change) {
@@ -84,18 +127,12 @@ public final class WriteBarrier {
             }
             drained = new CompletableFuture<>();
             empty = drained;
-            if (inside.isEmpty()) {
-                empty.complete(null);
-            }
+            closing = true;
         }
+        checkDrained();
         CompletableFuture<Void> result = new CompletableFuture<>();
-        var timer = TIMER.schedule(() -> {
-            List<String> holders;
-            synchronized (this) {
-                holders = inside.stream().map(String::valueOf).toList();
-            }
-            empty.completeExceptionally(new TimedOut(timeout, holders));
-        }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        var timer = TIMER.schedule(() -> empty.completeExceptionally(new TimedOut(timeout, holders())),
+                timeout.toMillis(), TimeUnit.MILLISECONDS);
         empty.whenComplete((ok, failure) -> {
             timer.cancel(false);
             if (failure != null) {
@@ -116,14 +153,25 @@ public final class WriteBarrier {
     }
 
     /** Sessions inside right now, for status and error messages. */
-    public synchronized List<String> holders() {
-        return inside.stream().map(String::valueOf).toList();
+    public List<String> holders() {
+        return passes.stream().filter(Pass::inside).map(String::valueOf).sorted().toList();
+    }
+
+    private void checkDrained() {
+        CompletableFuture<Void> done;
+        synchronized (this) {
+            done = drained;
+        }
+        if (done != null && !done.isDone() && passes.stream().noneMatch(Pass::inside)) {
+            done.complete(null);
+        }
     }
 
     private void reopen() {
         List<Runnable> admitted;
         synchronized (this) {
             drained = null;
+            closing = false;
             admitted = new ArrayList<>(waiting);
             waiting.clear();
         }

@@ -35,6 +35,16 @@ public final class OutcomeRecorder {
         }
     }
 
+    /** Feeds one frame of {@code frames}, at {@code offset}; the caller still owns the batch. */
+    public void record(FrameBatch frames, byte type, int offset, int length) {
+        current = frames;
+        try {
+            onFrame(type, offset, length);
+        } finally {
+            current = null;
+        }
+    }
+
     /** True once the unit's ReadyForQuery has been seen. */
     public boolean unitComplete() {
         return unitComplete;

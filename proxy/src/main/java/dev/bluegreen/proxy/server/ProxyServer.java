@@ -10,7 +10,9 @@ import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.protocol.StartupDecoder;
 import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.RoutingPolicy;
+import dev.bluegreen.proxy.routing.StickyKeys;
 import dev.bluegreen.proxy.routing.StickyMode;
+import dev.bluegreen.proxy.routing.TenantSource;
 import dev.bluegreen.proxy.session.EventsHandler;
 import dev.bluegreen.proxy.session.Migration;
 import dev.bluegreen.proxy.session.SessionServices;
@@ -104,7 +106,7 @@ public final class ProxyServer implements AutoCloseable {
     private static Migration newMigration() {
         RoutingControl control = new RoutingControl(RoutingState.initial(), BARRIER_TIMEOUT);
         return new Migration(control, new MigrationStats(), new Classifier(CLASSIFIER_CACHE_ENTRIES),
-                RoutingPolicy.withoutPins(), StickyMode.SESSION, null);
+                RoutingPolicy.withoutPins(), new StickyKeys(StickyMode.SESSION, TenantSource.TENANT_PARAMETER));
     }
 
     /** SCRAM verifiers are derived once here: PBKDF2 is slow on purpose, and no login should pay for it. */

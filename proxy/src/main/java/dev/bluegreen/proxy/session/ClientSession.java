@@ -26,7 +26,12 @@ import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import dev.bluegreen.proxy.control.FollowerWrites;
+import dev.bluegreen.proxy.control.RoutingState;
+import dev.bluegreen.proxy.control.WriteBarrier;
+import dev.bluegreen.proxy.routing.ClusterRole;
 import java.io.IOException;
+import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,6 +61,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final AtomicLong IDS = new AtomicLong();
+    /** Waiting client frames beyond which the client is not read until they drain. */
+    private static final int MAX_PENDING_FRAMES = 4096;
 
     private sealed interface State {
         record AwaitingStartup() implements State {}
@@ -72,7 +79,20 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private Channel channel;
     private State state = new State.AwaitingStartup();
     private ScheduledFuture<?> startupTimeout;
+    /** The one connection relayed to, in relay mode; null in units mode. */
     private BackendConnection backend;
+    /** Units mode (dual-write); null while relaying. */
+    private Units units;
+    /** A twin logging in for {@link #units}. */
+    private BackendConnection twinConnecting;
+    /** Client frames waiting: for the write barrier, for a twin, or for their turn in units mode. Each retained. */
+    private final ArrayDeque<Frame> pending = new ArrayDeque<>();
+    private StartupPacket.StartupMessage startup;
+    private Map<String, String> tenantParameters = Map.of();
+    private WriteBarrier.Pass pass;
+    /** The routing state this session last acted on; a different instance means something changed. */
+    private RoutingState seen;
+    private boolean ranInRelay;
     private BackendKeyData cancelKey;
     /** Queries, Syncs and function calls sent whose ReadyForQuery has not come back yet. */
     private int outstanding;
@@ -104,6 +124,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             closeWith(ErrorResponse.fatal("57P03", "the proxy is shutting down"));
             return;
         }
+        pass = services.migration().control().barrier().pass(this);
         long millis = services.config().timeouts().startup().toMillis();
         startupTimeout = channel.eventLoop().schedule(this::onStartupTimeout, millis, TimeUnit.MILLISECONDS);
     }
@@ -144,9 +165,23 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
     }
 
+    /** The session's id, the sticky key of its units by default. */
+    long id() {
+        return id;
+    }
+
+    Map<String, String> startupParameters() {
+        return tenantParameters;
+    }
+
     @Override
     public void onWritabilityChanged(boolean writable) {
-        if (backend != null && state instanceof State.Ready) {
+        if (!(state instanceof State.Ready)) {
+            return;
+        }
+        if (units != null) {
+            units.setAutoRead(writable);
+        } else if (backend != null) {
             backend.setAutoRead(writable);
         }
     }
@@ -327,7 +362,25 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private void authenticated(StartupPacket.StartupMessage startup) {
         channel.writeAndFlush(new Authentication.Ok().encode(channel.alloc()));
         state = new State.ConnectingBackend(startup);
-        Cluster cluster = services.config().blue();
+        this.startup = startup;
+        this.tenantParameters = startup.parameters();
+        seen = services.migration().control().current();
+        Cluster cluster = cluster(seen.leader());
+        if (cluster == null) {
+            cluster = services.config().blue();
+        }
+        backend = openBackend(cluster);
+        if (twinWanted(seen)) {
+            seen = null; // the first unit boundary takes the slow path and makes the twin
+        }
+    }
+
+    private Cluster cluster(ClusterRole role) {
+        return role == ClusterRole.BLUE ? services.config().blue() : services.config().green();
+    }
+
+    /** Logs in to {@code cluster} as this client would, with the proxy's credentials for it. */
+    private BackendConnection openBackend(Cluster cluster) {
         String backendUser = cluster.user() != null ? cluster.user() : startup.user();
         Secret password = cluster.user() != null ? cluster.password()
                 : services.user(startup.user()).map(User::password).orElse(null);
@@ -339,7 +392,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 parameters.putIfAbsent(name, value);
             }
         });
-        backend = BackendConnection.open(services, channel.eventLoop(), cluster, parameters,
+        return BackendConnection.open(services, channel.eventLoop(), cluster, parameters,
                 password == null ? null : password.reveal(), this);
     }
 
@@ -355,6 +408,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     @Override
     public void backendReady(BackendConnection ready, List<Frame> startupFrames, Frame readyForQuery) {
+        if (ready == twinConnecting && units != null && state instanceof State.Ready) {
+            twinConnecting = null;
+            startupFrames.forEach(Frame::release); // the client heard the leader's
+            readyForQuery.release();
+            units.twinReady(ready);
+            return;
+        }
         if (!(state instanceof State.ConnectingBackend)) {
             startupFrames.forEach(Frame::release);
             readyForQuery.release();
@@ -376,6 +436,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     @Override
     public void backendStartupFailed(BackendConnection failed, ErrorResponse error) {
+        if (failed == twinConnecting && units != null) {
+            twinConnecting = null;
+            units.twinFailed(roleOf(failed), error.message());
+            return;
+        }
         log.info("backend login failed session={} cluster={} sqlstate={} message={}",
                 id, failed.cluster().name(), error.sqlState(), error.message());
         closeWith(error);
@@ -384,6 +449,14 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     @Override
     public void backendFrames(BackendConnection from, FrameBatch frames) {
         if (!(state instanceof State.Ready)) {
+            frames.release();
+            return;
+        }
+        if (units != null) {
+            units.onBackendFrames(from, frames);
+            return;
+        }
+        if (from != backend) {
             frames.release();
             return;
         }
@@ -397,9 +470,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (!channel.isWritable()) {
             from.setAutoRead(false);
         }
-        if (readyAt >= 0 && closeWhenIdle && isIdle()) {
-            channel.flush();
-            terminate();
+        if (readyAt >= 0 && isIdle()) {
+            services.migration().control().barrier().exit(pass);
+            if (closeWhenIdle) {
+                channel.flush();
+                terminate();
+            }
         }
     }
 
@@ -428,6 +504,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     @Override
     public void backendLost(BackendConnection lost, String reason) {
+        if (units != null) {
+            units.backendLost(lost, reason);
+            return;
+        }
+        if (lost != backend) {
+            return;
+        }
         log.warn("backend lost session={} cluster={} reason={}", id, lost.cluster().name(), reason);
         closeWith(ErrorResponse.fatal("08006", reason));
     }
@@ -435,6 +518,18 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     // --- relay ----------------------------------------------------------------------------------
 
     private void relayToBackend(FrameBatch frames) {
+        if (units != null || !pending.isEmpty() || (isIdle() && !relayBoundary())) {
+            List<Frame> list = frames.frames();
+            frames.release();
+            if (units != null) {
+                units.onClientFrames(list);
+            } else {
+                pending.addAll(list);
+                holdClient();
+            }
+            return;
+        }
+        ranInRelay = true;
         terminateAt = -1;
         frames.forEach(clientFrameVisitor);
         if (terminateAt >= 0) {
@@ -467,11 +562,181 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     }
 
     private boolean isIdle() {
+        if (units != null) {
+            return units.isIdle() && pending.isEmpty();
+        }
         return outstanding == 0 && transactionStatus == ReadyForQuery.IDLE;
+    }
+
+    // --- unit boundaries: the write barrier and the routing state --------------------------------
+
+    /**
+     * A relayed session is about to start a unit: enter the barrier and look at the routing state. True
+     * to relay now; false when the unit must wait (barrier closing) or the session switches to units mode.
+     */
+    private boolean relayBoundary() {
+        if (!services.migration().control().barrier().tryEnter(pass, this::resumeOnLoop)) {
+            return false;
+        }
+        RoutingState now = services.migration().control().current();
+        if (now == seen) {
+            return true;
+        }
+        if (!twinWanted(now) && backend != null && roleOf(backend) == now.leader()) {
+            seen = now;
+            return true;
+        }
+        enterUnits(now);
+        return false;
+    }
+
+    private void enterUnits(RoutingState now) {
+        log.debug("session enters units mode session={} epoch={}", id, now.epoch());
+        long maxMirrored = services.config().limits().maxMessageBytes();
+        units = new Units(this, channel, services.migration(), seen, backend, maxMirrored);
+        backend = null;
+        seen = now;
+        channel.eventLoop().execute(() -> {
+            if (units != null) {
+                units.pump();
+            }
+        });
+    }
+
+    /** Admitted by the barrier (on whichever thread reopened it): carry on with what waited. */
+    private void resumeOnLoop() {
+        channel.eventLoop().execute(() -> {
+            if (!(state instanceof State.Ready)) {
+                return;
+            }
+            if (units != null) {
+                units.pump();
+            } else if (!pending.isEmpty()) {
+                RoutingState now = services.migration().control().current();
+                if (now != seen && (twinWanted(now) || backend == null || roleOf(backend) != now.leader())) {
+                    enterUnits(now);
+                } else {
+                    seen = now;
+                    relayPending();
+                }
+            }
+        });
+    }
+
+    /** Whether the state asks for a twin: dual-write on, and the follower still worth writing to. */
+    boolean twinWanted(RoutingState s) {
+        return services.config().green() != null && s.dualWrite()
+                && (s.followerWrites() == FollowerWrites.ASYNC || s.followerInSync());
+    }
+
+    static ClusterRole roleOf(BackendConnection connection) {
+        return "green".equals(connection.cluster().name()) ? ClusterRole.GREEN : ClusterRole.BLUE;
+    }
+
+    /** Units mode asks to start a unit: true when it may, after entering the barrier if it needs to. */
+    boolean atBoundary(boolean needsBarrier) {
+        return !needsBarrier || services.migration().control().barrier().tryEnter(pass, this::resumeOnLoop);
+    }
+
+    ArrayDeque<Frame> pending() {
+        return pending;
+    }
+
+    boolean ranInRelay() {
+        return ranInRelay;
+    }
+
+    /** Starts logging in to {@code role} for units mode; the outcome reaches {@link Units}. */
+    void openTwin(ClusterRole role) {
+        Cluster cluster = cluster(role);
+        if (cluster == null) {
+            units.twinFailed(role, "no " + role.name().toLowerCase() + " cluster is configured");
+            return;
+        }
+        twinConnecting = openBackend(cluster);
+    }
+
+    /** Units mode ended (dual-write off): relay to {@code leader}, starting with whatever waits. */
+    void backToRelay(BackendConnection leader) {
+        log.debug("session back to relay session={} cluster={}", id, leader.cluster().name());
+        units = null;
+        backend = leader;
+        outstanding = 0;
+        executeSent = false;
+        transactionStatus = ReadyForQuery.IDLE;
+        seen = services.migration().control().current();
+        channel.eventLoop().execute(() -> {
+            if (state instanceof State.Ready && units == null && !pending.isEmpty()
+                    && services.migration().control().barrier().tryEnter(pass, this::resumeOnLoop)) {
+                relayPending();
+            }
+        });
+    }
+
+    /** Relays the frames that waited, then reads from the client again. */
+    private void relayPending() {
+        while (!pending.isEmpty() && backend != null) {
+            Frame frame = pending.poll();
+            switch (frame.type()) {
+                case 'Q', 'S', 'F' -> outstanding++;
+                case 'E' -> executeSent = true;
+                case 'X' -> {
+                    frame.release();
+                    close();
+                    return;
+                }
+                default -> { }
+            }
+            ranInRelay = true;
+            backend.write(frame.content());
+        }
+        if (backend != null) {
+            backend.flush();
+        }
+        pendingDrained();
+    }
+
+    /** Too much waiting from this client: stop reading it until the queue drains. */
+    private void holdClient() {
+        if (pending.size() > MAX_PENDING_FRAMES) {
+            channel.config().setAutoRead(false);
+        }
+    }
+
+    void pendingDrained() {
+        if (pending.size() <= MAX_PENDING_FRAMES / 2 && !channel.config().isAutoRead() && channel.isActive()
+                && (backend == null || backend.isWritable())) {
+            channel.config().setAutoRead(true);
+        }
+    }
+
+    /** A units-mode session reached idle: leave the barrier, and close if draining. */
+    void unitsIdle() {
+        services.migration().control().barrier().exit(pass);
+        if (closeWhenIdle && pending.isEmpty()) {
+            channel.flush();
+            terminate();
+        }
+    }
+
+    void terminateFromUnits() {
+        close();
+    }
+
+    void failFromUnits(ErrorResponse error) {
+        log.warn("session failed session={} message={}", id, error.message());
+        closeWith(error);
     }
 
     /** Forwards a cancel to the backend only while this session has a query running there. */
     private void cancelRunningQuery() {
+        if (state instanceof State.Ready && units != null) {
+            BackendConnection running = units.runningPrimary();
+            if (running != null) {
+                running.cancel();
+            }
+            return;
+        }
         if (state instanceof State.Ready && (outstanding > 0 || executeSent)) {
             log.debug("forwarding cancel session={}", id);
             backend.cancel();
@@ -519,6 +784,21 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private void releaseResources() {
         if (backend != null) {
             backend.close();
+        }
+        if (units != null) {
+            units.close();
+            units.connections().forEach(BackendConnection::close);
+            units = null;
+        }
+        if (twinConnecting != null) {
+            twinConnecting.close();
+            twinConnecting = null;
+        }
+        while (!pending.isEmpty()) {
+            pending.poll().release();
+        }
+        if (pass != null) {
+            services.migration().control().barrier().release(pass);
         }
         if (startupTimeout != null) {
             startupTimeout.cancel(false);

@@ -4,10 +4,8 @@ import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.RoutingPolicy;
-import dev.bluegreen.proxy.routing.StickyMode;
-import dev.bluegreen.proxy.routing.TenantSource;
+import dev.bluegreen.proxy.routing.StickyKeys;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -22,8 +20,7 @@ public final class Migration implements AutoCloseable {
     private final MigrationStats stats;
     private final Classifier classifier;
     private final RoutingPolicy policy;
-    private final StickyMode stickyMode;
-    private final TenantSource tenantSource;
+    private final StickyKeys stickyKeys;
     private final ExecutorService controlThread = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "bluegreen-control");
         t.setDaemon(true);
@@ -31,13 +28,12 @@ public final class Migration implements AutoCloseable {
     });
 
     public Migration(RoutingControl control, MigrationStats stats, Classifier classifier, RoutingPolicy policy,
-                     StickyMode stickyMode, TenantSource tenantSource) {
+                     StickyKeys stickyKeys) {
         this.control = Objects.requireNonNull(control, "control");
         this.stats = Objects.requireNonNull(stats, "stats");
         this.classifier = Objects.requireNonNull(classifier, "classifier");
         this.policy = Objects.requireNonNull(policy, "policy");
-        this.stickyMode = Objects.requireNonNull(stickyMode, "stickyMode");
-        this.tenantSource = tenantSource;
+        this.stickyKeys = Objects.requireNonNull(stickyKeys, "stickyKeys");
     }
 
     public RoutingControl control() {
@@ -56,12 +52,8 @@ public final class Migration implements AutoCloseable {
         return policy;
     }
 
-    StickyMode stickyMode() {
-        return stickyMode;
-    }
-
-    Optional<TenantSource> tenantSource() {
-        return Optional.ofNullable(tenantSource);
+    StickyKeys stickyKeys() {
+        return stickyKeys;
     }
 
     /** Reports a follower that diverged or was lost, off the event loop. */

@@ -46,7 +46,7 @@ class RoutingControlTest {
     @Test
     void aBarrierHeldUpByAWriteUnitTimesOutNamingItAndChangesNothing() {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofMillis(100));
-        control.barrier().tryEnter("session-42", () -> { });
+        control.barrier().tryEnter(control.barrier().pass("session-42"), () -> { });
 
         assertThatThrownBy(() -> control.start("carol"))
                 .isInstanceOf(RoutingControl.Refused.class)

@@ -17,13 +17,14 @@ class WriteBarrierTest {
     void theChangeWaitsForUnitsInsideAndNewUnitsWaitForTheChange() {
         WriteBarrier barrier = new WriteBarrier();
         List<String> order = new ArrayList<>();
-        assertThat(barrier.tryEnter("session-1", () -> { })).isTrue();
+        WriteBarrier.Pass first = barrier.pass("session-1");
+        assertThat(barrier.tryEnter(first, () -> { })).isTrue();
 
         CompletableFuture<Void> change = barrier.closeAndApply(Duration.ofSeconds(10), () -> order.add("change"));
-        boolean admittedAtOnce = barrier.tryEnter("session-2", () -> order.add("session-2 admitted"));
+        boolean admittedAtOnce = barrier.tryEnter(barrier.pass("session-2"), () -> order.add("session-2 admitted"));
         assertThat(change).isNotDone();
 
-        barrier.exit("session-1");
+        barrier.exit(first);
 
         change.join();
         assertThat(admittedAtOnce).isFalse();
@@ -34,18 +35,18 @@ class WriteBarrierTest {
     @Test
     void aTimeoutChangesNothingNamesTheHoldersAndReopens() {
         WriteBarrier barrier = new WriteBarrier();
-        barrier.tryEnter("session-7", () -> { });
+        barrier.tryEnter(barrier.pass("session-7"), () -> { });
         AtomicBoolean changed = new AtomicBoolean();
         AtomicBoolean waiterRan = new AtomicBoolean();
 
         CompletableFuture<Void> change = barrier.closeAndApply(Duration.ofMillis(50), () -> changed.set(true));
-        barrier.tryEnter("session-8", () -> waiterRan.set(true));
+        barrier.tryEnter(barrier.pass("session-8"), () -> waiterRan.set(true));
 
         assertThatThrownBy(change::join).isInstanceOf(CompletionException.class)
                 .cause().isInstanceOf(WriteBarrier.TimedOut.class).hasMessageContaining("session-7");
         assertThat(changed).isFalse();
         assertThat(waiterRan).isTrue();
-        assertThat(barrier.tryEnter("session-9", () -> { })).isTrue();
+        assertThat(barrier.tryEnter(barrier.pass("session-9"), () -> { })).isTrue();
     }
 
     @Test

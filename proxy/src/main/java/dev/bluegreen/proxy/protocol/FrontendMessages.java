@@ -1,0 +1,98 @@
+package dev.bluegreen.proxy.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * The few client messages the proxy reads for routing (the SQL of a Query or Parse, the statement a
+ * Bind or Close names) and the few it writes itself: a Query for the transaction it wraps around a
+ * write, and Parse plus Sync to give a new twin a session's prepared statements.
+ */
+public final class FrontendMessages {
+
+    public static final byte QUERY = 'Q';
+    public static final byte PARSE = 'P';
+    public static final byte BIND = 'B';
+    public static final byte CLOSE = 'C';
+    public static final byte SYNC = 'S';
+    public static final byte FLUSH = 'H';
+    public static final byte FUNCTION_CALL = 'F';
+    public static final byte COPY_DATA = 'd';
+    public static final byte COPY_DONE = 'c';
+    public static final byte COPY_FAIL = 'f';
+
+    private FrontendMessages() {}
+
+    /** The SQL of a Query message, given the whole frame. */
+    public static String querySql(ByteBuf all, int offset, int length) {
+        return cstringAt(all, offset + Frame.HEADER_LENGTH, offset + length, "Query");
+    }
+
+    /** The statement name of a Parse message ({@code ""} is the unnamed statement). */
+    public static String parseName(ByteBuf all, int offset, int length) {
+        return cstringAt(all, offset + Frame.HEADER_LENGTH, offset + length, "Parse");
+    }
+
+    /** The SQL of a Parse message. */
+    public static String parseSql(ByteBuf all, int offset, int length) {
+        int end = offset + length;
+        int nameEnd = terminator(all, offset + Frame.HEADER_LENGTH, end, "Parse");
+        return cstringAt(all, nameEnd + 1, end, "Parse");
+    }
+
+    /** The prepared statement a Bind message binds ({@code ""} is the unnamed statement). */
+    public static String bindStatement(ByteBuf all, int offset, int length) {
+        int end = offset + length;
+        int portalEnd = terminator(all, offset + Frame.HEADER_LENGTH, end, "Bind");
+        return cstringAt(all, portalEnd + 1, end, "Bind");
+    }
+
+    /** The prepared statement a Close message closes, or null when it closes a portal. */
+    public static String closedStatement(ByteBuf all, int offset, int length) {
+        if (length < Frame.HEADER_LENGTH + 2) {
+            throw new ProtocolViolation("malformed Close: truncated");
+        }
+        if (all.getByte(offset + Frame.HEADER_LENGTH) != 'S') {
+            return null;
+        }
+        return cstringAt(all, offset + Frame.HEADER_LENGTH + 1, offset + length, "Close");
+    }
+
+    public static ByteBuf query(ByteBufAllocator alloc, String sql) {
+        ByteBuf out = alloc.buffer(sql.length() + 6);
+        int lengthAt = Wire.beginMessage(out, 'Q');
+        Wire.writeCString(out, sql);
+        return Wire.endMessage(out, lengthAt);
+    }
+
+    public static ByteBuf parse(ByteBufAllocator alloc, String name, String sql, List<Long> parameterTypeOids) {
+        ByteBuf out = alloc.buffer(name.length() + sql.length() + 8 + 4 * parameterTypeOids.size());
+        int lengthAt = Wire.beginMessage(out, 'P');
+        Wire.writeCString(out, name);
+        Wire.writeCString(out, sql);
+        out.writeShort(parameterTypeOids.size());
+        for (long oid : parameterTypeOids) {
+            out.writeInt((int) oid);
+        }
+        return Wire.endMessage(out, lengthAt);
+    }
+
+    public static ByteBuf sync(ByteBufAllocator alloc) {
+        return alloc.buffer(5).writeByte('S').writeInt(4);
+    }
+
+    private static String cstringAt(ByteBuf all, int from, int end, String message) {
+        int nul = terminator(all, from, end, message);
+        return all.toString(from, nul - from, StandardCharsets.UTF_8);
+    }
+
+    private static int terminator(ByteBuf all, int from, int end, String message) {
+        int nul = all.indexOf(from, end, (byte) 0);
+        if (nul < 0) {
+            throw new ProtocolViolation("malformed " + message + ": unterminated string");
+        }
+        return nul;
+    }
+}

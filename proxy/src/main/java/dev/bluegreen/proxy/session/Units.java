@@ -1,0 +1,1171 @@
+package dev.bluegreen.proxy.session;
+
+import dev.bluegreen.proxy.control.FollowerWrites;
+import dev.bluegreen.proxy.control.RoutingState;
+import dev.bluegreen.proxy.control.WriteBarrier;
+import dev.bluegreen.proxy.dualwrite.Divergence;
+import dev.bluegreen.proxy.dualwrite.MigrationStats;
+import dev.bluegreen.proxy.dualwrite.OutcomeRecorder;
+import dev.bluegreen.proxy.dualwrite.SessionSnapshot;
+import dev.bluegreen.proxy.dualwrite.StatementOutcome;
+import dev.bluegreen.proxy.protocol.ErrorResponse;
+import dev.bluegreen.proxy.protocol.Frame;
+import dev.bluegreen.proxy.protocol.FrameBatch;
+import dev.bluegreen.proxy.protocol.FrontendMessages;
+import dev.bluegreen.proxy.protocol.ReadyForQuery;
+import dev.bluegreen.proxy.routing.Classification;
+import dev.bluegreen.proxy.routing.ClusterRole;
+import dev.bluegreen.proxy.routing.Kind;
+import dev.bluegreen.proxy.routing.SqlNormalizer;
+import dev.bluegreen.proxy.routing.Trait;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Units mode (docs/dual-write.md): while the session has twins, client messages are grouped into units,
+ * classified and run one at a time: reads on the serving cluster, writes on the leader and then the
+ * follower under the ordering rule (DESIGN §5). Everything runs on the session's event loop.
+ *
+ * <p>Each backend's answers are consumed in order by a queue of {@link Sink}s, one per request sent,
+ * each ending at that request's ReadyForQuery: forwarded to the client, recorded for comparison,
+ * buffered for a possible retry, collected (a session snapshot) or discarded (the proxy's own
+ * {@code BEGIN}/{@code COMMIT}). The client's ReadyForQuery is always the proxy's, sent when the whole
+ * unit is done on every cluster that runs it.
+ *
+ * <p>Frame ownership: client frames waiting in {@link ClientSession#pending} or held by the current
+ * {@link Unit} are retained once; every write to a backend sends a retained duplicate; the unit releases
+ * its frames when it ends.
+ */
+final class Units {
+
+    private static final Logger log = LoggerFactory.getLogger(Units.class);
+
+    /** An answer buffered for a read retry is released to the client beyond this size. */
+    private static final int RETRY_BUFFER_BYTES = 1 << 20;
+    /** Shadow mode's per-session queue of writes waiting for the follower. */
+    private static final int MIRROR_QUEUE_UNITS = 1024;
+
+    private enum Mode { FORWARD, FORWARD_AFTER_DATA, RECORD, DISCARD, COMMIT, COLLECT }
+
+    /** How one request's answer is consumed, up to and including its ReadyForQuery. */
+    private final class Sink {
+        final Mode mode;
+        final Consumer<Sink> done;
+        OutcomeRecorder recorder;
+        List<String[]> rows;
+        List<Frame> held;
+        int heldBytes;
+        boolean dataSeen;
+        boolean error;
+        String firstSqlState;
+        byte status = 'I';
+        boolean lost;
+        /** A retryable read failed before any byte reached the client: the rest of its answer is dropped. */
+        boolean suppressed;
+
+        Sink(Mode mode, Consumer<Sink> done) {
+            this.mode = mode;
+            this.done = done;
+        }
+
+        boolean failedBeforeData() {
+            return lost || suppressed;
+        }
+    }
+
+    /** One routing unit and how far it got. */
+    private final class Unit {
+        final List<Frame> frames = new ArrayList<>();
+        long bytes;
+        boolean mirrorAbandoned;
+        Classification classification;
+        String sql;
+        /** More client frames belong to it: COPY data, or an extended-protocol unit opened by Flush. */
+        boolean open;
+        boolean extendedOpen;
+        boolean copyIn;
+        ClusterRole primary;
+        /** Runs the unit after the primary (writes, session state), or null. */
+        ClusterRole secondary;
+        boolean wrap;
+        boolean retry;
+        boolean namesStatements;
+        /** The other twin must learn these named Parse/Close messages although it does not run the unit. */
+        List<Frame> stateOnly = List.of();
+        byte statusBefore;
+        Sink primarySink;
+
+        void add(Frame frame) {
+            frames.add(frame);
+            bytes += frame.content().readableBytes();
+            if (secondary != null && !mirrorAbandoned && bytes > maxMirroredBytes) {
+                mirrorAbandoned = true;
+            }
+        }
+
+        void release() {
+            frames.forEach(Frame::release);
+            frames.clear();
+            stateOnly.forEach(Frame::release);
+        }
+    }
+
+    /** A write waiting for the follower in shadow mode. */
+    private record Mirror(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus) {}
+
+    private final ClientSession session;
+    private final Channel client;
+    private final Migration migration;
+    private final MigrationStats stats;
+    private final long maxMirroredBytes;
+    private final Map<ClusterRole, BackendConnection> backends = new EnumMap<>(ClusterRole.class);
+    private final Map<ClusterRole, ArrayDeque<Sink>> sinks = new EnumMap<>(ClusterRole.class);
+    private final Map<String, Classification> statements = new HashMap<>();
+    private final ArrayDeque<Mirror> mirrors = new ArrayDeque<>();
+    private Classification unnamedStatement = Classification.unparseable();
+    /** The unit {@link #classify} last looked at parses or closes a named statement. */
+    private boolean namesStatements;
+    private RoutingState state;
+    private ClusterRole leader;
+    private Unit current;
+    private byte status = 'I';
+    /** Who answers the units of the open transaction. */
+    private ClusterRole transactionPrimary;
+    private boolean pinned;
+    private long unitSequence;
+    private Optional<String> setTenant = Optional.empty();
+    /** A twin is being made: units wait. */
+    private ClusterRole creating;
+    private long twinFailedEpoch = -1;
+    /** The shadow-mode write the follower is running now. */
+    private Mirror mirrorRunning;
+    private boolean closed;
+    /** Scratch for the frame visitor. */
+    private FrameBatch batch;
+    private ClusterRole batchFrom;
+    private int rangeStart = -1;
+    private int rangeEnd = -1;
+
+    Units(ClientSession session, Channel client, Migration migration, RoutingState state,
+          BackendConnection leaderConnection, long maxMirroredBytes) {
+        this.session = session;
+        this.client = client;
+        this.migration = migration;
+        this.stats = migration.stats();
+        this.maxMirroredBytes = maxMirroredBytes;
+        this.state = state;
+        this.leader = ClientSession.roleOf(leaderConnection);
+        backends.put(leader, leaderConnection);
+        for (ClusterRole role : ClusterRole.values()) {
+            sinks.put(role, new ArrayDeque<>());
+        }
+    }
+
+    BackendConnection backend(ClusterRole role) {
+        return backends.get(role);
+    }
+
+    boolean isIdle() {
+        return current == null && status == 'I' && creating == null;
+    }
+
+    boolean hasWork() {
+        return current != null || creating != null;
+    }
+
+    // --- client side ------------------------------------------------------------------------------
+
+    /** New client frames: those that belong to the running unit go on at once, the rest wait their turn. */
+    void onClientFrames(List<Frame> frames) {
+        ArrayDeque<Frame> pending = session.pending();
+        for (Frame frame : frames) {
+            if (current != null && current.open && pending.isEmpty()) {
+                continueUnit(frame);
+            } else {
+                pending.add(frame);
+            }
+        }
+        pump();
+    }
+
+    private void continueUnit(Frame frame) {
+        Unit unit = current;
+        BackendConnection primary = backends.get(unit.primary);
+        byte type = frame.type();
+        if (unit.copyIn && (type == FrontendMessages.COPY_DONE || type == FrontendMessages.COPY_FAIL)) {
+            unit.copyIn = false;
+            unit.open = unit.extendedOpen;
+        } else if (unit.extendedOpen && type == FrontendMessages.SYNC) {
+            unit.extendedOpen = false;
+            unit.open = unit.copyIn;
+        }
+        if (primary != null) {
+            primary.write(frame.content().retainedDuplicate());
+        }
+        if (unit.mirrorAbandoned) {
+            frame.release();
+        } else {
+            unit.add(frame);
+        }
+    }
+
+    /** Starts the next unit if none is running and a whole one is waiting. */
+    void pump() {
+        ArrayDeque<Frame> pending = session.pending();
+        while (!closed && current == null && creating == null && !pending.isEmpty()) {
+            Frame first = pending.peek();
+            switch (first.type()) {
+                case 'X' -> {
+                    session.terminateFromUnits();
+                    return;
+                }
+                case 'd', 'c', 'f' -> {
+                    pending.poll().release(); // copy messages outside COPY: the server would ignore them too
+                    continue;
+                }
+                default -> { }
+            }
+            int count = unitLength(pending);
+            if (count == TERMINATE) {
+                session.terminateFromUnits(); // the client left without finishing its last unit
+                return;
+            }
+            if (count == 0) {
+                return; // an extended-protocol unit still arriving
+            }
+            Classification classification = classify(pending, Math.abs(count));
+            if (count < 0 && classification.isRead()) {
+                // opened by a Flush: what follows is unknown, so it is routed as a write
+                classification = new Classification(Kind.WRITE, classification.traits(), classification.statementCount(),
+                        classification.tenant());
+            }
+            boolean needsBarrier = status == 'I' && !isAutocommitRead(classification);
+            if (status == 'I' && !session.atBoundary(needsBarrier)) {
+                return; // waiting for the barrier, a twin, or the session went back to relaying
+            }
+            if (!applyState(migration.control().current())) {
+                return;
+            }
+            Unit unit = new Unit();
+            unit.open = count < 0;
+            unit.extendedOpen = count < 0;
+            for (int i = 0; i < Math.abs(count); i++) {
+                unit.add(pending.poll());
+            }
+            unit.classification = classification;
+            unit.namesStatements = namesStatements;
+            start(unit);
+        }
+        session.pendingDrained();
+    }
+
+    /**
+     * How many waiting frames make the next unit: a Query or FunctionCall alone, or extended-protocol
+     * messages through Sync. Negative when a Flush opens the unit before its Sync has arrived; zero when
+     * neither has arrived yet.
+     */
+    private static final int TERMINATE = Integer.MIN_VALUE;
+
+    private static int unitLength(ArrayDeque<Frame> pending) {
+        byte type = pending.peek().type();
+        if (type == FrontendMessages.QUERY || type == FrontendMessages.FUNCTION_CALL) {
+            return 1;
+        }
+        int n = 0;
+        int lastFlush = 0;
+        for (Frame frame : pending) {
+            n++;
+            byte t = frame.type();
+            if (t == FrontendMessages.SYNC) {
+                return n;
+            }
+            if (t == FrontendMessages.QUERY || t == FrontendMessages.FUNCTION_CALL) {
+                return n; // its ReadyForQuery answers the messages before it too
+            }
+            if (t == 'X') {
+                return TERMINATE;
+            }
+            if (t == FrontendMessages.FLUSH) {
+                lastFlush = n;
+            }
+        }
+        return -lastFlush;
+    }
+
+    /** The unit's kind and traits: the union over its statements (a unit is a read only if all of them are). */
+    private Classification classify(ArrayDeque<Frame> pending, int count) {
+        Kind kind = Kind.READ;
+        Set<Trait> traits = EnumSet.noneOf(Trait.class);
+        Optional<String> tenant = Optional.empty();
+        int statementCount = 0;
+        int i = 0;
+        namesStatements = false;
+        for (Frame frame : pending) {
+            if (i++ == count) {
+                break;
+            }
+            ByteBuf all = frame.content();
+            int offset = all.readerIndex();
+            int length = all.readableBytes();
+            Classification c = switch (frame.type()) {
+                case 'Q' -> migration.classifier().classify(FrontendMessages.querySql(all, offset, length));
+                case 'P' -> {
+                    String name = FrontendMessages.parseName(all, offset, length);
+                    Classification parsed = migration.classifier().classify(FrontendMessages.parseSql(all, offset, length));
+                    if (name.isEmpty()) {
+                        unnamedStatement = parsed;
+                    } else {
+                        statements.put(name, parsed);
+                        namesStatements = true;
+                    }
+                    yield null; // counted when bound
+                }
+                case 'B' -> {
+                    String name = FrontendMessages.bindStatement(all, offset, length);
+                    yield name.isEmpty() ? unnamedStatement : statements.getOrDefault(name, Classification.unparseable());
+                }
+                case 'C' -> {
+                    String name = FrontendMessages.closedStatement(all, offset, length);
+                    if (name != null && !name.isEmpty()) {
+                        statements.remove(name);
+                        namesStatements = true;
+                    }
+                    yield null;
+                }
+                case 'F' -> Classification.unparseable();
+                default -> null;
+            };
+            if (c != null) {
+                statementCount += Math.max(1, c.statementCount());
+                if (!c.isRead()) {
+                    kind = Kind.WRITE;
+                }
+                traits.addAll(c.traits());
+                if (c.tenant().isPresent() || c.has(Trait.TENANT_SETTING)) {
+                    tenant = c.tenant();
+                }
+            }
+        }
+        if (statementCount > 1) {
+            traits.add(Trait.MULTI_STATEMENT);
+        }
+        if (!traits.contains(Trait.TENANT_SETTING)) {
+            tenant = Optional.empty();
+        }
+        return new Classification(kind, traits, statementCount, tenant);
+    }
+
+    private boolean isAutocommitRead(Classification c) {
+        return c.isRead() && !c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.SESSION_STATE) && !c.has(Trait.CURSOR)
+                && !c.has(Trait.LISTEN);
+    }
+
+    // --- state --------------------------------------------------------------------------------------
+
+    /**
+     * At an idle boundary: bring the connections in line with {@code next}. Returns false when units must
+     * wait (a twin is being made) or the session left units mode.
+     */
+    private boolean applyState(RoutingState next) {
+        if (status != 'I') {
+            return true; // a transaction runs to its end under the state it began with
+        }
+        ClusterRole wantedLeader = next.leader();
+        boolean twinWanted = session.twinWanted(next) && twinFailedEpoch != next.epoch();
+        if (!backends.containsKey(wantedLeader)) {
+            makeTwin(wantedLeader);
+            return false;
+        }
+        if (twinWanted && !backends.containsKey(wantedLeader.other())) {
+            makeTwin(wantedLeader.other());
+            return false;
+        }
+        if (!twinWanted) {
+            BackendConnection other = backends.remove(wantedLeader.other());
+            if (other != null) {
+                abandonMirrors();
+                sinks.get(wantedLeader.other()).clear();
+                other.close();
+            }
+            session.backToRelay(backends.get(wantedLeader));
+            closed = true;
+            return false;
+        }
+        if (next.leader() != leader) {
+            log.info("leader changed session={} leader={} epoch={}", session, next.leader(), next.epoch());
+        }
+        leader = wantedLeader;
+        state = next;
+        return true;
+    }
+
+    /**
+     * Gives the session a connection to {@code role} with the same state as the one it has: fresh when the
+     * session has done nothing yet, otherwise from a snapshot of its settings and prepared statements.
+     */
+    private void makeTwin(ClusterRole role) {
+        creating = role;
+        BackendConnection source = backends.get(role.other());
+        if (unitSequence == 0 && !session.ranInRelay()) {
+            session.openTwin(role);
+            return;
+        }
+        Sink collect = new Sink(Mode.COLLECT, sink -> {
+            if (sink.error || sink.lost) {
+                twinFailed(role, "could not read the session's state for its twin (SQLSTATE " + sink.firstSqlState + ")");
+                return;
+            }
+            SessionSnapshot snapshot = SessionSnapshot.fromRows(sink.rows);
+            if (snapshot.pinned()) {
+                pinned = true;
+                stats.sessionPinned();
+                log.info("session pinned to the leader session={} because={}", session, snapshot.pins());
+            }
+            pendingSnapshot = snapshot;
+            session.openTwin(role);
+        });
+        collect.rows = new ArrayList<>();
+        send(role.other(), collect, FrontendMessages.query(client.alloc(), SessionSnapshot.QUERY));
+        source.flush();
+    }
+
+    private SessionSnapshot pendingSnapshot;
+
+    /** The new twin logged in: replay the session's state on it, then let units run. */
+    void twinReady(BackendConnection twin) {
+        ClusterRole role = ClientSession.roleOf(twin);
+        backends.put(role, twin);
+        SessionSnapshot snapshot = pendingSnapshot;
+        pendingSnapshot = null;
+        if (snapshot == null || (snapshot.replaySql().isEmpty() && snapshot.protocolStatements().isEmpty())) {
+            twinDone(role);
+            return;
+        }
+        if (!snapshot.replaySql().isEmpty()) {
+            Sink replay = new Sink(Mode.DISCARD, sink -> {
+                if (sink.error || sink.lost) {
+                    log.warn("replaying session state failed session={} cluster={} sqlstate={}", session, role, sink.firstSqlState);
+                }
+            });
+            send(role, replay, FrontendMessages.query(client.alloc(), String.join(";\n", snapshot.replaySql())));
+        }
+        if (!snapshot.protocolStatements().isEmpty()) {
+            for (SessionSnapshot.ProtocolStatement statement : snapshot.protocolStatements()) {
+                twin.write(FrontendMessages.parse(client.alloc(), statement.name(), statement.sql(), statement.parameterTypeOids()));
+                statements.put(statement.name(), migration.classifier().classify(statement.sql()));
+            }
+            send(role, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.sync(client.alloc()));
+        }
+        // the replay's answers come back in order, before any unit's; units may start now
+        twin.flush();
+        twinDone(role);
+    }
+
+    private void twinDone(ClusterRole role) {
+        creating = null;
+        log.debug("twin ready session={} cluster={}", session, role);
+        pump();
+    }
+
+    /** The twin could not be made: the follower is out of sync, and the session goes on without it. */
+    void twinFailed(ClusterRole role, String reason) {
+        creating = null;
+        pendingSnapshot = null;
+        twinFailedEpoch = migration.control().current().epoch();
+        if (role == migration.control().current().leader()) {
+            session.failFromUnits(ErrorResponse.fatal("08006", reason));
+            return;
+        }
+        log.warn("follower unavailable session={} cluster={} reason={}", session, role, reason);
+        reportFollowerLost(role, reason);
+        pump();
+    }
+
+    private void reportFollowerLost(ClusterRole role, String reason) {
+        RoutingState now = migration.control().current();
+        if (now.followerWrites() == FollowerWrites.SYNC && now.followerInSync()) {
+            migration.followerOutOfSync("session " + session, "cluster " + role.name().toLowerCase() + ": " + reason);
+        }
+    }
+
+    // --- running a unit -----------------------------------------------------------------------------
+
+    private void start(Unit unit) {
+        current = unit;
+        unitSequence++;
+        unit.statusBefore = status;
+        Classification c = unit.classification;
+        unit.sql = unitSql(unit);
+        if (c.has(Trait.TENANT_SETTING)) {
+            setTenant = c.tenant();
+        }
+        ClusterRole follower = backends.containsKey(leader.other()) ? leader.other() : null;
+        boolean async = state.followerWrites() == FollowerWrites.ASYNC;
+        if (c.has(Trait.PINS_SESSION) && !pinned) {
+            pinned = true;
+            stats.sessionPinned();
+        }
+        if (c.has(Trait.LISTEN)) {
+            unit.primary = status == 'I' ? leader : transactionPrimary;
+        } else if (status == 'I') {
+            if (isAutocommitRead(c)) {
+                unit.primary = serving(follower);
+                unit.retry = unit.primary == ClusterRole.GREEN && backends.containsKey(ClusterRole.BLUE)
+                        && follower != null;
+            } else if (c.isRead() && c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.SESSION_STATE)) {
+                unit.primary = serving(follower); // a read-only transaction: served where reads go
+                unit.secondary = otherIfPresent(unit.primary);
+            } else {
+                unit.primary = leader;
+                unit.secondary = follower;
+                unit.wrap = follower != null && !async && !c.isRead()
+                        && !c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT)
+                        && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK);
+            }
+            transactionPrimary = unit.primary;
+        } else {
+            unit.primary = transactionPrimary;
+            if (!(c.isRead() && !c.has(Trait.SESSION_STATE) && !c.has(Trait.TRANSACTION_BEGIN)
+                    && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT) && !c.has(Trait.CURSOR))) {
+                unit.secondary = otherIfPresent(unit.primary);
+            }
+        }
+        if (unit.secondary == null && unit.namesStatements) {
+            unit.stateOnly = namedStatementMessages(unit);
+        }
+        if (unit.secondary != null && c.has(Trait.NOT_IN_TRANSACTION_BLOCK)) {
+            stats.unordered();
+        }
+        if (unit.secondary != null && c.has(Trait.NON_DETERMINISTIC)) {
+            stats.nonDeterministic(SqlNormalizer.normalize(unit.sql));
+        }
+        BackendConnection primary = backends.get(unit.primary);
+        if (unit.wrap) {
+            send(unit.primary, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "BEGIN"));
+        }
+        Sink answer = new Sink(unit.retry ? Mode.FORWARD_AFTER_DATA : Mode.FORWARD, this::primaryDone);
+        if (unit.secondary != null) {
+            answer.recorder = new OutcomeRecorder();
+        }
+        unit.primarySink = answer;
+        sinks.get(unit.primary).add(answer);
+        for (Frame frame : unit.frames) {
+            primary.write(frame.content().retainedDuplicate());
+        }
+        primary.flush();
+        if (!unit.stateOnly.isEmpty()) {
+            sendStateOnly(unit);
+        }
+    }
+
+    private ClusterRole otherIfPresent(ClusterRole role) {
+        return backends.containsKey(role.other()) ? role.other() : null;
+    }
+
+    /** Where an autocommit read goes: the weight and sticky key decide, unless only the leader may serve. */
+    private ClusterRole serving(ClusterRole follower) {
+        if (pinned || follower == null || !state.followerMayServeReads()) {
+            return leader;
+        }
+        long key = migration.stickyKeys().unitKey(session.id(), unitSequence,
+                migration.stickyKeys().tenant(session.startupParameters(), setTenant));
+        return migration.policy().route(key, state.weight(),
+                migration.stickyKeys().tenant(session.startupParameters(), setTenant)).serving();
+    }
+
+    private String unitSql(Unit unit) {
+        StringBuilder sql = new StringBuilder();
+        for (Frame frame : unit.frames) {
+            ByteBuf all = frame.content();
+            String text = switch (frame.type()) {
+                case 'Q' -> FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes());
+                case 'P' -> FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
+                default -> null;
+            };
+            if (text != null) {
+                if (!sql.isEmpty()) {
+                    sql.append("; ");
+                }
+                sql.append(text);
+            }
+        }
+        if (sql.isEmpty()) {
+            sql.append(unit.frames.isEmpty() ? "" : "(execution of a prepared statement)");
+        }
+        return sql.toString();
+    }
+
+    /** The named Parse and Close messages of a unit, for the twin that does not run it. */
+    private static List<Frame> namedStatementMessages(Unit unit) {
+        List<Frame> messages = new ArrayList<>();
+        for (Frame frame : unit.frames) {
+            ByteBuf all = frame.content();
+            boolean named = switch (frame.type()) {
+                case 'P' -> !FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()).isEmpty();
+                case 'C' -> {
+                    String name = FrontendMessages.closedStatement(all, all.readerIndex(), all.readableBytes());
+                    yield name != null && !name.isEmpty();
+                }
+                default -> false;
+            };
+            if (named) {
+                messages.add(frame.retain());
+            }
+        }
+        return messages;
+    }
+
+    private void sendStateOnly(Unit unit) {
+        ClusterRole other = unit.primary.other();
+        BackendConnection twin = backends.get(other);
+        if (twin == null) {
+            return;
+        }
+        for (Frame frame : unit.stateOnly) {
+            twin.write(frame.content().retainedDuplicate());
+        }
+        send(other, new Sink(Mode.DISCARD, sink -> {
+            if (sink.error) {
+                log.debug("twin refused a prepared statement session={} cluster={} sqlstate={}", session, other, sink.firstSqlState);
+            }
+        }), FrontendMessages.sync(client.alloc()));
+        twin.flush();
+    }
+
+    private void primaryDone(Sink answer) {
+        Unit unit = current;
+        if (unit == null) {
+            return;
+        }
+        if (unit.retry && answer.failedBeforeData()) {
+            stats.readRetried();
+            retryOnBlue(unit);
+            return;
+        }
+        if (answer.lost) {
+            return; // the session is closing: it lost the cluster that was answering
+        }
+        stats.unitServed(unit.primary);
+        List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
+        boolean errorAtFirst = !outcomes.isEmpty() && outcomes.get(0).failed();
+        if (unit.secondary == null) {
+            finish(answer.status);
+            return;
+        }
+        if (state.followerWrites() == FollowerWrites.ASYNC && unit.secondary == leader.other()) {
+            current = null;
+            mirrorLater(unit, outcomes, answer.status, errorAtFirst);
+            finishToClient(answer.status);
+            pump();
+            return;
+        }
+        if (unit.wrap) {
+            if (answer.status != 'T') {
+                // the leader failed: its transaction rolls back and the follower never sees the unit
+                send(unit.primary, new Sink(Mode.DISCARD, sink -> finish((byte) 'I')),
+                        FrontendMessages.query(client.alloc(), "ROLLBACK"));
+                backends.get(unit.primary).flush();
+                return;
+            }
+            runOnSecondary(unit, outcomes, answer.status, true);
+            return;
+        }
+        if (unit.statusBefore == 'E' && answer.status == 'I') {
+            // the leader's transaction had failed, so whatever ended it rolled back: the follower rolls back too
+            send(unit.secondary, new Sink(Mode.DISCARD, sink -> finish(answer.status)),
+                    FrontendMessages.query(client.alloc(), "ROLLBACK"));
+            backends.get(unit.secondary).flush();
+            return;
+        }
+        if (answer.error && (errorAtFirst || answer.status == 'I')) {
+            // the follower skips what failed on the leader; a transaction the leader ended, it ends too
+            if (answer.status == 'I' && unit.statusBefore != 'I') {
+                send(unit.secondary, new Sink(Mode.DISCARD, sink -> finish(answer.status)),
+                        FrontendMessages.query(client.alloc(), "ROLLBACK"));
+                backends.get(unit.secondary).flush();
+            } else {
+                finish(answer.status);
+            }
+            return;
+        }
+        runOnSecondary(unit, outcomes, answer.status, false);
+    }
+
+    private void runOnSecondary(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus, boolean wrapped) {
+        ClusterRole secondary = unit.secondary;
+        BackendConnection twin = backends.get(secondary);
+        if (twin == null || unit.mirrorAbandoned) {
+            secondaryFailed(unit, leaderOutcomes, twin == null ? "unreachable"
+                    : "not mirrored: the unit was larger than " + maxMirroredBytes + " bytes", leaderStatus, wrapped);
+            return;
+        }
+        if (wrapped) {
+            send(secondary, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "BEGIN"));
+        }
+        Sink record = new Sink(Mode.RECORD, sink -> secondaryDone(unit, leaderOutcomes, leaderStatus, wrapped, sink));
+        record.recorder = new OutcomeRecorder();
+        sinks.get(secondary).add(record);
+        for (Frame frame : unit.frames) {
+            twin.write(frame.content().retainedDuplicate());
+        }
+        twin.flush();
+    }
+
+    private void secondaryDone(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus, boolean wrapped, Sink sink) {
+        if (sink.lost) {
+            secondaryFailed(unit, leaderOutcomes, "unreachable", leaderStatus, wrapped);
+            return;
+        }
+        String difference = compare(unit, leaderOutcomes, sink.recorder.outcomes());
+        if (difference == null && sink.status != leaderStatus) {
+            difference = "transaction status: leader " + (char) leaderStatus + ", follower " + (char) sink.status;
+        }
+        if (difference != null) {
+            diverged(unit, leaderOutcomes, sink.recorder.outcomes(), difference);
+            dropTwin(unit.secondary, sink.status != 'I');
+            unit.secondary = null;
+        }
+        if (wrapped) {
+            commitBoth(unit);
+        } else {
+            finish(leaderStatus);
+        }
+    }
+
+    private void secondaryFailed(Unit unit, List<StatementOutcome> leaderOutcomes, String why, byte leaderStatus, boolean wrapped) {
+        diverged(unit, leaderOutcomes, List.of(), "follower " + why);
+        ClusterRole secondary = unit.secondary;
+        unit.secondary = null;
+        dropTwin(secondary, false);
+        if (wrapped) {
+            commitBoth(unit);
+        } else {
+            finish(leaderStatus);
+        }
+    }
+
+    /** The leader commits only now that the follower has run the unit; then the follower commits. */
+    private void commitBoth(Unit unit) {
+        send(unit.primary, new Sink(Mode.COMMIT, commit -> {
+            ClusterRole secondary = unit.secondary;
+            if (secondary == null || !backends.containsKey(secondary)) {
+                finish((byte) 'I');
+                return;
+            }
+            String end = commit.error ? "ROLLBACK" : "COMMIT";
+            send(secondary, new Sink(Mode.DISCARD, followerCommit -> {
+                if (followerCommit.error || followerCommit.lost) {
+                    diverged(unit, List.of(), List.of(), "follower could not commit (SQLSTATE " + followerCommit.firstSqlState + ")");
+                    dropTwin(secondary, false);
+                }
+                finish((byte) 'I');
+            }), FrontendMessages.query(client.alloc(), end));
+            backends.get(secondary).flush();
+        }), FrontendMessages.query(client.alloc(), "COMMIT"));
+        backends.get(unit.primary).flush();
+    }
+
+    private String compare(Unit unit, List<StatementOutcome> leader, List<StatementOutcome> follower) {
+        if (leader.size() != follower.size()) {
+            return "statements answered: leader " + leader.size() + ", follower " + follower.size();
+        }
+        // a read run on both only for its session state may see concurrent commits at different moments
+        boolean contentsMayDiffer = unit.classification.has(Trait.NON_DETERMINISTIC) || unit.classification.isRead();
+        for (int i = 0; i < leader.size(); i++) {
+            StatementOutcome l = leader.get(i);
+            StatementOutcome f = follower.get(i);
+            String difference = contentsMayDiffer
+                    ? (java.util.Objects.equals(l.sqlState(), f.sqlState()) && java.util.Objects.equals(l.commandTag(), f.commandTag())
+                            ? null : "leader " + l.describe() + ", follower " + f.describe())
+                    : f.differenceFrom(l);
+            if (difference != null) {
+                return leader.size() == 1 ? difference : "statement " + (i + 1) + ": " + difference;
+            }
+        }
+        return null;
+    }
+
+    private void diverged(Unit unit, List<StatementOutcome> leaderOutcomes, List<StatementOutcome> followerOutcomes,
+                          String difference) {
+        String statement = SqlNormalizer.normalize(unit.sql);
+        Divergence divergence = new Divergence(Instant.now(), session.toString(), unit.primary.name().toLowerCase(),
+                statement, describe(leaderOutcomes), followerOutcomes.isEmpty() ? difference : describe(followerOutcomes),
+                difference);
+        stats.diverged(divergence);
+        log.warn("divergence session={} statement={} difference={}", session, statement, difference);
+        if (state.followerWrites() == FollowerWrites.SYNC) {
+            twinFailedEpoch = state.epoch();
+            reportFollowerLost(unit.secondary == null ? leader.other() : unit.secondary, "divergence: " + difference);
+        }
+    }
+
+    private static String describe(List<StatementOutcome> outcomes) {
+        return outcomes.stream().map(StatementOutcome::describe).reduce((a, b) -> a + "; " + b).orElse("nothing");
+    }
+
+    /** Closes a twin that diverged or broke, rolling back its open transaction first. */
+    private void dropTwin(ClusterRole role, boolean rollback) {
+        BackendConnection twin = backends.remove(role);
+        if (twin == null) {
+            return;
+        }
+        ArrayDeque<Sink> waiting = sinks.get(role);
+        waiting.clear();
+        abandonMirrors();
+        if (rollback) {
+            twin.write(FrontendMessages.query(client.alloc(), "ROLLBACK"));
+        }
+        twin.close();
+    }
+
+    private void retryOnBlue(Unit unit) {
+        ClusterRole blue = ClusterRole.BLUE;
+        BackendConnection connection = backends.get(blue);
+        unit.retry = false;
+        unit.primary = blue;
+        Sink answer = new Sink(Mode.FORWARD, sink -> {
+            if (!sink.error) {
+                stats.greenError(); // blue answered where green failed
+            }
+            stats.unitServed(blue);
+            finish(sink.status);
+        });
+        sinks.get(blue).add(answer);
+        for (Frame frame : unit.frames) {
+            connection.write(frame.content().retainedDuplicate());
+        }
+        connection.flush();
+    }
+
+    private void finish(byte newStatus) {
+        Unit unit = current;
+        current = null;
+        finishToClient(newStatus);
+        if (unit != null) {
+            unit.release();
+        }
+        pump();
+    }
+
+    private void finishToClient(byte newStatus) {
+        flushRange();
+        status = newStatus;
+        client.write(ReadyForQuery.of(newStatus).encode(client.alloc()), client.voidPromise());
+        client.flush();
+        if (status == 'I') {
+            transactionPrimary = null;
+            session.unitsIdle();
+        }
+    }
+
+    // --- shadow mode ---------------------------------------------------------------------------------
+
+    private void mirrorLater(Unit unit, List<StatementOutcome> outcomes, byte leaderStatus, boolean errorAtFirst) {
+        if (unit.mirrorAbandoned || mirrors.size() >= MIRROR_QUEUE_UNITS
+                || (errorAtFirst && !(leaderStatus == 'I' && unit.statusBefore != 'I'))) {
+            if (!errorAtFirst) {
+                stats.mirrorDropped();
+            }
+            unit.release();
+            return;
+        }
+        mirrors.add(new Mirror(unit, outcomes, leaderStatus));
+        nextMirror();
+    }
+
+    private void nextMirror() {
+        ClusterRole follower = leader.other();
+        BackendConnection twin = backends.get(follower);
+        if (mirrorRunning != null || mirrors.isEmpty() || twin == null) {
+            return;
+        }
+        Mirror mirror = mirrors.poll();
+        mirrorRunning = mirror;
+        Sink record = new Sink(Mode.RECORD, sink -> {
+            if (mirrorRunning != mirror) {
+                return; // abandoned, and released, while it ran
+            }
+            mirrorRunning = null;
+            if (!sink.lost) {
+                String difference = compare(mirror.unit(), mirror.leaderOutcomes(), sink.recorder.outcomes());
+                if (difference != null) {
+                    diverged(mirror.unit(), mirror.leaderOutcomes(), sink.recorder.outcomes(), difference);
+                }
+            }
+            mirror.unit().release();
+            nextMirror();
+        });
+        record.recorder = new OutcomeRecorder();
+        sinks.get(follower).add(record);
+        for (Frame frame : mirror.unit().frames) {
+            twin.write(frame.content().retainedDuplicate());
+        }
+        twin.flush();
+    }
+
+    private void abandonMirrors() {
+        while (!mirrors.isEmpty()) {
+            stats.mirrorDropped();
+            mirrors.poll().unit().release();
+        }
+        if (mirrorRunning != null) {
+            mirrorRunning.unit().release();
+            mirrorRunning = null;
+        }
+    }
+
+    // --- backend side --------------------------------------------------------------------------------
+
+    private void send(ClusterRole role, Sink sink, ByteBuf message) {
+        BackendConnection connection = backends.get(role);
+        if (connection == null) {
+            message.release();
+            sink.lost = true;
+            sink.done.accept(sink);
+            return;
+        }
+        sinks.get(role).add(sink);
+        connection.write(message);
+    }
+
+    void onBackendFrames(BackendConnection from, FrameBatch frames) {
+        ClusterRole role = ClientSession.roleOf(from);
+        if (backends.get(role) != from) {
+            frames.release();
+            return;
+        }
+        batch = frames;
+        batchFrom = role;
+        try {
+            frames.forEach(this::onBackendFrame);
+            flushRange();
+        } finally {
+            batch = null;
+            frames.release();
+        }
+    }
+
+    private boolean onBackendFrame(byte type, int offset, int length) {
+        ClusterRole role = batchFrom;
+        if (backends.get(role) == null) {
+            return false; // dropped while handling an earlier frame
+        }
+        Sink sink = sinks.get(role).peek();
+        ByteBuf all = batch.content();
+        if (sink == null) {
+            // between requests a server sends only asynchronous messages: the leader's reach the client
+            if (role == leader && (type == 'A' || type == 'N' || type == 'S')) {
+                forward(offset, length);
+            } else if (type != 'A' && type != 'N' && type != 'S') {
+                session.failFromUnits(ErrorResponse.fatal("08006", "protocol violation from cluster "
+                        + role.name().toLowerCase() + ": unexpected message '" + (char) type + "'"));
+                return false;
+            }
+            return true;
+        }
+        if (type == 'E' && !sink.error) {
+            sink.error = true;
+            Frame frame = batch.frameAt(offset, length);
+            try {
+                sink.firstSqlState = ErrorResponse.decode(frame).sqlState();
+            } finally {
+                frame.release();
+            }
+        }
+        if (sink.recorder != null) {
+            sink.recorder.record(batch, type, offset, length);
+        }
+        if (type == 'Z') {
+            sink.status = all.getByte(offset + Frame.HEADER_LENGTH);
+            flushRange();
+            if (sink.held != null) {
+                sink.held.forEach(Frame::release);
+                sink.held = null;
+            }
+            sinks.get(role).poll();
+            sink.done.accept(sink);
+            return !closed && backends.get(role) != null;
+        }
+        switch (sink.mode) {
+            case FORWARD -> {
+                if (type == 'G' && current != null && current.primarySink == sink) {
+                    startCopyIn();
+                }
+                forward(offset, length);
+            }
+            case FORWARD_AFTER_DATA -> bufferOrForward(sink, type, offset, length);
+            case COMMIT -> {
+                if (type == 'E' || type == 'N') {
+                    forward(offset, length);
+                }
+            }
+            case COLLECT -> {
+                if (type == 'D') {
+                    sink.rows.add(dataRow(all, offset, length));
+                }
+            }
+            case RECORD, DISCARD -> { }
+        }
+        return true;
+    }
+
+    private void bufferOrForward(Sink sink, byte type, int offset, int length) {
+        if (sink.suppressed) {
+            return;
+        }
+        if (!sink.dataSeen) {
+            boolean data = switch (type) {
+                case 'D', 'C', 'I', 'G', 'H', 's', 'V' -> true;
+                default -> false;
+            };
+            if (type == 'E') {
+                sink.suppressed = true; // blue will answer instead
+                if (sink.held != null) {
+                    sink.held.forEach(Frame::release);
+                    sink.held = null;
+                }
+                return;
+            }
+            if (!data && sink.heldBytes + length <= RETRY_BUFFER_BYTES) {
+                if (sink.held == null) {
+                    sink.held = new ArrayList<>(4);
+                }
+                sink.held.add(batch.frameAt(offset, length));
+                sink.heldBytes += length;
+                return;
+            }
+            sink.dataSeen = true;
+            flushRange();
+            if (sink.held != null) {
+                for (Frame frame : sink.held) {
+                    client.write(frame.content(), client.voidPromise());
+                }
+                sink.held = null;
+            }
+        }
+        forward(offset, length);
+    }
+
+    private void startCopyIn() {
+        Unit unit = current;
+        unit.copyIn = true;
+        unit.open = true;
+        // copy data the client sent before it heard CopyInResponse belongs to this unit
+        ArrayDeque<Frame> pending = session.pending();
+        while (!pending.isEmpty() && unit.open) {
+            byte t = pending.peek().type();
+            if (t != FrontendMessages.COPY_DATA && t != FrontendMessages.COPY_DONE && t != FrontendMessages.COPY_FAIL) {
+                break;
+            }
+            continueUnit(pending.poll());
+        }
+        backends.get(unit.primary).flush();
+    }
+
+    private void forward(int offset, int length) {
+        if (rangeEnd == offset) {
+            rangeEnd += length;
+            return;
+        }
+        flushRange();
+        rangeStart = offset;
+        rangeEnd = offset + length;
+    }
+
+    private void flushRange() {
+        if (rangeStart >= 0 && batch != null) {
+            client.write(batch.content().retainedSlice(rangeStart, rangeEnd - rangeStart), client.voidPromise());
+        }
+        rangeStart = -1;
+        rangeEnd = -1;
+    }
+
+    private static String[] dataRow(ByteBuf all, int offset, int length) {
+        int at = offset + Frame.HEADER_LENGTH;
+        int columns = all.getUnsignedShort(at);
+        at += 2;
+        String[] row = new String[columns];
+        for (int i = 0; i < columns; i++) {
+            int size = all.getInt(at);
+            at += 4;
+            if (size >= 0) {
+                row[i] = all.toString(at, size, StandardCharsets.UTF_8);
+                at += size;
+            }
+        }
+        return row;
+    }
+
+    /** A backend connection broke. The leader's loss ends the session; a follower's is a divergence. */
+    void backendLost(BackendConnection lost, String reason) {
+        ClusterRole role = ClientSession.roleOf(lost);
+        if (backends.get(role) != lost) {
+            return;
+        }
+        if (role == leader || (current != null && role == current.primary && !current.retry)) {
+            session.failFromUnits(ErrorResponse.fatal("08006", reason));
+            return;
+        }
+        backends.remove(role);
+        log.warn("follower lost session={} cluster={} reason={}", session, role, reason);
+        twinFailedEpoch = migration.control().current().epoch();
+        reportFollowerLost(role, reason);
+        abandonMirrors();
+        List<Sink> waiting = new ArrayList<>(sinks.get(role));
+        sinks.get(role).clear();
+        flushRange();
+        for (Sink sink : waiting) {
+            sink.lost = true;
+            if (sink.held != null) {
+                sink.held.forEach(Frame::release);
+                sink.held = null;
+            }
+            sink.done.accept(sink);
+        }
+    }
+
+    /** Whether a cancel should go to a backend now, and which. */
+    BackendConnection runningPrimary() {
+        return current == null ? null : backends.get(current.primary);
+    }
+
+    void setAutoRead(boolean autoRead) {
+        backends.values().forEach(b -> b.setAutoRead(autoRead));
+    }
+
+    /** Releases everything the session still holds; the backends are closed by the session. */
+    void close() {
+        closed = true;
+        if (current != null) {
+            current.release();
+            current = null;
+        }
+        abandonMirrors();
+        for (ArrayDeque<Sink> queue : sinks.values()) {
+            for (Sink sink : queue) {
+                if (sink.held != null) {
+                    sink.held.forEach(Frame::release);
+                }
+            }
+            queue.clear();
+        }
+    }
+
+    Iterable<BackendConnection> connections() {
+        return List.copyOf(backends.values());
+    }
+}

@@ -1,0 +1,109 @@
+package dev.bluegreen.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.NoLeaks;
+import dev.bluegreen.proxy.routing.ClusterRole;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Units mode, message by message: what each kind of unit does on each cluster once dual-write is on,
+ * checked by reading blue and green directly.
+ */
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
+class UnitsModeIT {
+
+    private static String table(String stem) {
+        return stem + "_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+    }
+
+    private static long count(PgCluster cluster, String sql) throws SQLException {
+        try (Connection c = cluster.connect("postgres"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static int serverVersion(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    @Test
+    void writesReachBothClustersAndReadsFollowTheWeight(TestClusters clusters) throws Exception {
+        String t = table("units");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key, v text)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            try (Connection before = proxy.connect("postgres")) {
+                before.createStatement().execute("set application_name = 'made before start'");
+                proxy.server().routing().start("test");
+
+                // simple protocol, autocommit
+                before.createStatement().execute("insert into " + t + " values (1, 'one')");
+                // extended protocol, explicit transaction
+                before.setAutoCommit(false);
+                try (PreparedStatement insert = before.prepareStatement("insert into " + t + " values (?, ?)")) {
+                    for (int i = 2; i <= 8; i++) {
+                        insert.setInt(1, i);
+                        insert.setString(2, "n" + i);
+                        insert.executeUpdate();
+                    }
+                }
+                before.commit();
+                before.setAutoCommit(true);
+                // a statement that fails on both leaves both alike
+                try {
+                    before.createStatement().execute("insert into " + t + " values (1, 'dup')");
+                } catch (SQLException expected) {
+                    assertThat(expected.getSQLState()).isEqualTo("23505");
+                }
+                assertThat(serverVersion(before)).isLessThan(170000);
+                try (ResultSet rs = before.createStatement().executeQuery("show application_name")) {
+                    rs.next();
+                    assertThat(rs.getString(1)).isEqualTo("made before start");
+                }
+            }
+            assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(8);
+            assertThat(count(clusters.green(), "select count(*) from " + t)).isEqualTo(8);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+
+            proxy.server().routing().setWeight("test", 100);
+            try (Connection after = proxy.connect("postgres")) {
+                assertThat(serverVersion(after)).isGreaterThanOrEqualTo(180000);
+                after.createStatement().execute("insert into " + t + " values (9, 'nine')");
+                try (ResultSet rs = after.createStatement().executeQuery("select v from " + t + " where id = 9")) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(rs.getString(1)).isEqualTo("nine");
+                }
+                try (PreparedStatement read = after.prepareStatement("select count(*) from " + t + " where id < ?")) {
+                    for (int i = 0; i < 8; i++) {
+                        read.setInt(1, 100);
+                        try (ResultSet rs = read.executeQuery()) {
+                            rs.next();
+                            assertThat(rs.getLong(1)).isEqualTo(9);
+                        }
+                    }
+                }
+            }
+            assertThat(count(clusters.green(), "select count(*) from " + t)).isEqualTo(9);
+            assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(9);
+            assertThat(proxy.server().migration().unitsServedBy(ClusterRole.GREEN)).isGreaterThan(0);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+}
