@@ -17,6 +17,7 @@ import java.util.Optional;
  *     non-loopback listener without users is rejected when loading)
  * @param clientTls TLS offered to clients; null for none
  * @param stateDir where the file state store and other local state live
+ * @param routing stickiness, tenant pins, the write barrier's timeout and the extra write functions
  */
 public record BluegreenConfig(
         HostPort listen,
@@ -27,7 +28,8 @@ public record BluegreenConfig(
         ClientTls clientTls,
         Limits limits,
         Timeouts timeouts,
-        Path stateDir) {
+        Path stateDir,
+        Routing routing) {
 
     public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6432);
     public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9432);
@@ -39,6 +41,7 @@ public record BluegreenConfig(
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(timeouts, "timeouts");
         Objects.requireNonNull(stateDir, "stateDir");
+        Objects.requireNonNull(routing, "routing");
         users = users == null ? List.of() : List.copyOf(users);
     }
 
@@ -50,6 +53,6 @@ public record BluegreenConfig(
     /** The same configuration with other clusters; embedded mode uses it once its clusters run. */
     public BluegreenConfig withClusters(Cluster blue, Cluster green) {
         return new BluegreenConfig(
-                listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir);
+                listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing);
     }
 }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.bluegreen.config.References.Scalar;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -20,10 +21,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * Turns a YAML file and command-line flags into a valid {@link BluegreenConfig}, or a
@@ -40,6 +44,12 @@ public final class ConfigLoader {
     static final long MAX_MESSAGE_BYTES = Units.GIB;
     static final long MIN_STARTUP_PACKET_BYTES = Units.KIB;
     static final long MAX_STARTUP_PACKET_BYTES = Units.MIB;
+
+    /** A setting's name as the server accepts it, custom ones ({@code app.tenant}) included; lower case. */
+    private static final Pattern PARAMETER_NAME = Pattern.compile("[a-z_][a-z0-9_$]*(\\.[a-z_][a-z0-9_$]*)*");
+    /** {@code name} or {@code schema.name}, unquoted. */
+    private static final Pattern FUNCTION_NAME =
+            Pattern.compile("[\\p{L}_][\\p{L}\\p{N}_$]*(\\.[\\p{L}_][\\p{L}\\p{N}_$]*)?");
 
     private static final ObjectMapper YAML = new ObjectMapper(
             YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
@@ -80,6 +90,7 @@ public final class ConfigLoader {
         ClientTls clientTls = top.mapping("client_tls").map(m -> clientTls(m, problems)).orElse(null);
         Limits limits = top.mapping("limits").map(ConfigLoader::limits).orElse(Limits.defaults());
         Timeouts timeouts = top.mapping("timeouts").map(ConfigLoader::timeouts).orElse(Timeouts.defaults());
+        Routing routing = top.mapping("routing").map(ConfigLoader::routing).orElse(Routing.defaults());
         top.finish();
 
         // Judged on what the file lists, so that one bad user entry does not add this problem too.
@@ -95,7 +106,7 @@ public final class ConfigLoader {
                     + blue.endpoint() + "); dual-write would apply every write twice to one database");
         }
         problems.throwIfAny();
-        return new BluegreenConfig(listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir);
+        return new BluegreenConfig(listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing);
     }
 
     /** The document's top-level mapping; a syntax error is the one problem reported. */
@@ -361,6 +372,71 @@ public final class ConfigLoader {
                 m.duration("shutdown_grace").orElse(d.shutdownGrace()));
         m.finish();
         return timeouts;
+    }
+
+    private static Routing routing(Mapping m) {
+        Routing d = Routing.defaults();
+        Problems problems = m.problems();
+        Routing routing = new Routing(
+                m.scalar("sticky_key")
+                        .flatMap(s -> choice(s, m.pathOf("sticky_key"), StickyKey.values(), StickyKey::configName,
+                                problems))
+                        .orElse(d.stickyKey()),
+                m.scalar("tenant_source")
+                        .flatMap(s -> tenantParameter(s, m.pathOf("tenant_source"), problems))
+                        .orElse(d.tenantParameter()),
+                m.valueMap("tenant_pins",
+                                (s, at) -> choice(s, at, ClusterName.values(), ClusterName::configName, problems))
+                        .orElse(d.tenantPins()),
+                positive(m, "write_barrier_timeout").orElse(d.writeBarrierTimeout()),
+                m.valueList("write_functions", (s, at) -> functionName(s, at, problems))
+                        .<Set<String>>map(Set::copyOf)
+                        .orElse(d.writeFunctions()));
+        m.finish();
+        return routing;
+    }
+
+    /** The constant whose YAML spelling the value is (case-insensitive), or a problem listing them all. */
+    private static <E extends Enum<E>> Optional<E> choice(
+            Scalar s, String at, E[] choices, Function<E, String> spelling, Problems problems) {
+        String wanted = s.value().strip().toLowerCase(Locale.ROOT);
+        List<String> names = new ArrayList<>();
+        for (E choice : choices) {
+            if (spelling.apply(choice).equals(wanted)) {
+                return Optional.of(choice);
+            }
+            names.add(spelling.apply(choice));
+        }
+        String listed = String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.getLast();
+        problems.add(at, "expected " + listed + ", got " + s.shown());
+        return Optional.empty();
+    }
+
+    /**
+     * The startup parameter named by {@code application_name}, {@code user}, {@code database} or
+     * {@code parameter:NAME}: the forms the proxy's own parser takes. A bare unknown name is refused rather
+     * than taken as a parameter, so that a misspelt {@code application_name} is reported, not obeyed.
+     */
+    private static Optional<String> tenantParameter(Scalar s, String at, Problems problems) {
+        String text = s.value().strip().toLowerCase(Locale.ROOT);
+        String name = switch (text) {
+            case "application_name", "user", "database" -> text;
+            default -> text.startsWith("parameter:") ? text.substring("parameter:".length()).strip() : "";
+        };
+        if (!PARAMETER_NAME.matcher(name).matches()) {
+            problems.add(at, "expected application_name, user, database or parameter:NAME, got " + s.shown());
+            return Optional.empty();
+        }
+        return Optional.of(name);
+    }
+
+    private static Optional<String> functionName(Scalar s, String at, Problems problems) {
+        String name = s.value().strip();
+        if (!FUNCTION_NAME.matcher(name).matches()) {
+            problems.add(at, "expected a function name or schema.name, got " + s.shown());
+            return Optional.empty();
+        }
+        return Optional.of(name);
     }
 
     private static Optional<Duration> positive(Mapping m, String key) {

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BiFunction;
 
 /**
  * Typed, path-aware reads from one YAML mapping. Every read that fails records a problem at the
@@ -223,8 +224,16 @@ final class Mapping {
 
     /** A mapping of non-empty strings to non-empty strings, in file order. */
     Optional<Map<String, String>> stringMap(String key) {
+        return valueMap(key, (value, at) -> Optional.of(value.value()));
+    }
+
+    /**
+     * A mapping of non-empty names to non-empty values, in file order, each value turned into a {@code T}
+     * by {@code read}, which is given the value's path and reports its own problems (returning empty).
+     */
+    <T> Optional<Map<String, T>> valueMap(String key, BiFunction<Scalar, String, Optional<T>> read) {
         return mapping(key).map(m -> {
-            Map<String, String> result = new LinkedHashMap<>();
+            Map<String, T> result = new LinkedHashMap<>();
             for (Map.Entry<String, JsonNode> field : m.node.properties()) {
                 m.known.add(field.getKey());
                 String at = m.pathOf(field.getKey());
@@ -238,9 +247,38 @@ final class Mapping {
                 }
                 scalarOf(field.getValue(), at)
                         .flatMap(s -> nonEmpty(s, at))
-                        .ifPresent(s -> result.put(field.getKey(), s.value()));
+                        .flatMap(s -> read.apply(s, at))
+                        .ifPresent(value -> result.put(field.getKey(), value));
             }
             return result;
         });
+    }
+
+    /**
+     * A list of non-empty values, each turned into a {@code T} by {@code read}, which is given the value's
+     * {@code key[i]} path and reports its own problems (returning empty).
+     */
+    <T> Optional<List<T>> valueList(String key, BiFunction<Scalar, String, Optional<T>> read) {
+        if (!has(key)) {
+            return Optional.empty();
+        }
+        JsonNode value = node.get(key);
+        if (!value.isArray()) {
+            problems.add(pathOf(key), "expected a list");
+            return Optional.empty();
+        }
+        List<T> items = new ArrayList<>();
+        for (int i = 0; i < value.size(); i++) {
+            String at = pathOf(key) + "[" + i + "]";
+            if (value.get(i).isNull()) {
+                problems.add(at, "must not be empty");
+                continue;
+            }
+            scalarOf(value.get(i), at)
+                    .flatMap(s -> nonEmpty(s, at))
+                    .flatMap(s -> read.apply(s, at))
+                    .ifPresent(items::add);
+        }
+        return Optional.of(items);
     }
 }

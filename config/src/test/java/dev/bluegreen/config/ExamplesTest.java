@@ -40,6 +40,8 @@ class ExamplesTest {
         assertThat(config.green().tlsMode()).isEqualTo(TlsMode.VERIFY_FULL);
         assertThat(config.blue().backendDatabase("reports")).isEqualTo("app_reporting");
         assertThat(config.clientTls().required()).isTrue();
+        assertThat(config.routing().stickyKey()).isEqualTo(StickyKey.TENANT);
+        assertThat(config.routing().tenantPins()).containsEntry("acme", ClusterName.GREEN);
     }
 
     /**

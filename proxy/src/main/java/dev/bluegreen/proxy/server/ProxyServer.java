@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.server;
 
 import dev.bluegreen.config.AuthMethod;
 import dev.bluegreen.config.BluegreenConfig;
+import dev.bluegreen.config.Routing;
 import dev.bluegreen.config.User;
 import dev.bluegreen.proxy.auth.ScramVerifier;
 import dev.bluegreen.proxy.control.RoutingControl;
@@ -9,6 +10,7 @@ import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.protocol.StartupDecoder;
 import dev.bluegreen.proxy.routing.Classifier;
+import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.routing.RoutingPolicy;
 import dev.bluegreen.proxy.routing.StickyKeys;
 import dev.bluegreen.proxy.routing.StickyMode;
@@ -41,7 +43,6 @@ import org.slf4j.LoggerFactory;
 public final class ProxyServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
-    private static final Duration BARRIER_TIMEOUT = Duration.ofSeconds(10);
     private static final int CLASSIFIER_CACHE_ENTRIES = 10_000;
 
     private final EventLoopGroup acceptor;
@@ -66,7 +67,7 @@ public final class ProxyServer implements AutoCloseable {
         SecureRandom random = new SecureRandom();
         SessionServices services = new SessionServices(config, transport, allocator,
                 TlsContexts.forClients(config.clientTls()), TlsContexts.forClusters(config),
-                scramVerifiers(config, random), random, newMigration());
+                scramVerifiers(config, random), random, newMigration(config));
 
         EventLoopGroup acceptor = transport.newGroup(1);
         EventLoopGroup workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
@@ -102,11 +103,26 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    /** Blue alone until an operator starts dual-write; the write barrier waits up to 10 s (DESIGN §5). */
-    private static Migration newMigration() {
-        RoutingControl control = new RoutingControl(RoutingState.initial(), BARRIER_TIMEOUT);
-        return new Migration(control, new MigrationStats(), new Classifier(CLASSIFIER_CACHE_ENTRIES),
-                RoutingPolicy.withoutPins(), new StickyKeys(StickyMode.SESSION, TenantSource.TENANT_PARAMETER));
+    /**
+     * Blue alone until an operator starts dual-write; stickiness, pins, the write barrier's timeout
+     * (DESIGN §5) and the extra write functions come from the configuration's {@code routing} section.
+     */
+    private static Migration newMigration(BluegreenConfig config) {
+        Routing routing = config.routing();
+        StickyMode mode = switch (routing.stickyKey()) {
+            case SESSION -> StickyMode.SESSION;
+            case TENANT -> StickyMode.TENANT;
+            case NONE -> StickyMode.NONE;
+        };
+        Map<String, ClusterRole> pins = new HashMap<>();
+        routing.tenantPins().forEach((tenant, cluster) -> pins.put(tenant, switch (cluster) {
+            case BLUE -> ClusterRole.BLUE;
+            case GREEN -> ClusterRole.GREEN;
+        }));
+        RoutingControl control = new RoutingControl(RoutingState.initial(), routing.writeBarrierTimeout());
+        return new Migration(control, new MigrationStats(),
+                new Classifier(CLASSIFIER_CACHE_ENTRIES, routing.writeFunctions()), new RoutingPolicy(pins),
+                new StickyKeys(mode, new TenantSource(routing.tenantParameter())));
     }
 
     /** SCRAM verifiers are derived once here: PBKDF2 is slow on purpose, and no login should pay for it. */

@@ -146,6 +146,8 @@ final class Units {
     /** Who answers the units of the open transaction. */
     private ClusterRole transactionPrimary;
     private boolean pinned;
+    /** The session ran LISTEN at some point: its channels move with the leader. */
+    private boolean listens;
     private long unitSequence;
     private Optional<String> setTenant = Optional.empty();
     /** A twin is being made: units wait. */
@@ -192,12 +194,17 @@ final class Units {
     /** New client frames: those that belong to the running unit go on at once, the rest wait their turn. */
     void onClientFrames(List<Frame> frames) {
         ArrayDeque<Frame> pending = session.pending();
+        boolean continued = false;
         for (Frame frame : frames) {
             if (current != null && current.open && pending.isEmpty()) {
                 continueUnit(frame);
+                continued = true;
             } else {
                 pending.add(frame);
             }
+        }
+        if (continued && current != null && backends.get(current.primary) != null) {
+            backends.get(current.primary).flush();
         }
         pump();
     }
@@ -406,7 +413,10 @@ final class Units {
             return false;
         }
         if (next.leader() != leader) {
-            log.info("leader changed session={} leader={} epoch={}", session, next.leader(), next.epoch());
+            log.debug("leader changed session={} leader={} epoch={}", session, next.leader(), next.epoch());
+            if (listens) {
+                moveListeners(leader, next.leader());
+            }
         }
         leader = wantedLeader;
         state = next;
@@ -502,6 +512,25 @@ final class Units {
         }
     }
 
+    /** LISTEN lives on the leader only (DESIGN §3): at a change of leader the channels follow it. */
+    private void moveListeners(ClusterRole from, ClusterRole to) {
+        Sink collect = new Sink(Mode.COLLECT, sink -> {
+            if (sink.error || sink.lost || sink.rows.isEmpty()) {
+                return;
+            }
+            StringBuilder sql = new StringBuilder();
+            for (String[] row : sink.rows) {
+                sql.append("LISTEN \"").append(row[0].replace("\"", "\"\"")).append("\";");
+            }
+            send(to, new Sink(Mode.DISCARD, done -> { }), FrontendMessages.query(client.alloc(), sql.toString()));
+            send(from, new Sink(Mode.DISCARD, done -> { }), FrontendMessages.query(client.alloc(), "UNLISTEN *"));
+            backends.values().forEach(BackendConnection::flush);
+        });
+        collect.rows = new ArrayList<>();
+        send(from, collect, FrontendMessages.query(client.alloc(), "select pg_catalog.pg_listening_channels()"));
+        backends.get(from).flush();
+    }
+
     // --- running a unit -----------------------------------------------------------------------------
 
     private void start(Unit unit) {
@@ -520,6 +549,7 @@ final class Units {
             stats.sessionPinned();
         }
         if (c.has(Trait.LISTEN)) {
+            listens = true;
             unit.primary = status == 'I' ? leader : transactionPrimary;
         } else if (status == 'I') {
             if (isAutocommitRead(c)) {
@@ -661,7 +691,8 @@ final class Units {
         }
         stats.unitServed(unit.primary);
         List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
-        boolean errorAtFirst = !outcomes.isEmpty() && outcomes.get(0).failed();
+        boolean errorAtFirst = (!outcomes.isEmpty() && outcomes.get(0).failed())
+                || (answer.error && transientError(answer.firstSqlState));
         if (unit.secondary == null) {
             finish(answer.status);
             return;
@@ -779,24 +810,44 @@ final class Units {
         backends.get(unit.primary).flush();
     }
 
-    private String compare(Unit unit, List<StatementOutcome> leader, List<StatementOutcome> follower) {
+    /**
+     * Per statement: success or the same SQLSTATE; for writes also the command tag and, unless the
+     * statement is non-deterministic, the digest of the rows it returned. Reads are compared on success
+     * alone: without row locks, the two clusters may see other sessions' commits at different moments.
+     */
+    private static String compare(Unit unit, List<StatementOutcome> leader, List<StatementOutcome> follower) {
         if (leader.size() != follower.size()) {
             return "statements answered: leader " + leader.size() + ", follower " + follower.size();
         }
-        // a read run on both only for its session state may see concurrent commits at different moments
-        boolean contentsMayDiffer = unit.classification.has(Trait.NON_DETERMINISTIC) || unit.classification.isRead();
+        boolean compareRows = !unit.classification.has(Trait.NON_DETERMINISTIC);
         for (int i = 0; i < leader.size(); i++) {
             StatementOutcome l = leader.get(i);
             StatementOutcome f = follower.get(i);
-            String difference = contentsMayDiffer
-                    ? (java.util.Objects.equals(l.sqlState(), f.sqlState()) && java.util.Objects.equals(l.commandTag(), f.commandTag())
-                            ? null : "leader " + l.describe() + ", follower " + f.describe())
-                    : f.differenceFrom(l);
+            String difference;
+            if (l.failed() || f.failed() || !isReadTag(l.commandTag())) {
+                difference = f.differenceFrom(l, compareRows);
+            } else {
+                difference = null;
+            }
             if (difference != null) {
                 return leader.size() == 1 ? difference : "statement " + (i + 1) + ": " + difference;
             }
         }
         return null;
+    }
+
+    private static boolean isReadTag(String tag) {
+        return tag.startsWith("SELECT") || tag.startsWith("FETCH") || tag.startsWith("SHOW") || tag.startsWith("EXPLAIN")
+                || tag.startsWith("MOVE") || tag.equals("EMPTY");
+    }
+
+    /**
+     * Errors that say nothing about the data: the follower could well succeed where the leader was
+     * cancelled, timed out or lost a deadlock, so it must not run what failed.
+     */
+    private static boolean transientError(String sqlState) {
+        return sqlState == null || sqlState.startsWith("40") || sqlState.startsWith("57") || sqlState.startsWith("08")
+                || sqlState.startsWith("53") || sqlState.equals("55P03") || sqlState.equals("25P02");
     }
 
     private void diverged(Unit unit, List<StatementOutcome> leaderOutcomes, List<StatementOutcome> followerOutcomes,

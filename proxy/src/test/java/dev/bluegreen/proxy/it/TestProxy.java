@@ -5,6 +5,7 @@ import dev.bluegreen.config.ClientTls;
 import dev.bluegreen.config.Cluster;
 import dev.bluegreen.config.HostPort;
 import dev.bluegreen.config.Limits;
+import dev.bluegreen.config.Routing;
 import dev.bluegreen.config.Secret;
 import dev.bluegreen.config.Timeouts;
 import dev.bluegreen.config.TlsMode;
@@ -79,6 +80,7 @@ final class TestProxy implements AutoCloseable {
         private Limits limits = Limits.defaults();
         private Timeouts timeouts = Timeouts.defaults();
         private PgCluster green;
+        private Routing routing = Routing.defaults();
 
         private Builder(PgCluster blue) {
             this.blue = blue;
@@ -140,8 +142,15 @@ final class TestProxy implements AutoCloseable {
             Cluster greenCluster = green == null ? null : new Cluster("green", "127.0.0.1", green.port(), null, databases,
                     TlsMode.DISABLE, null, backendUser, backendPassword);
             BluegreenConfig config = new BluegreenConfig(new HostPort("127.0.0.1", 0), cluster, greenCluster,
-                    BluegreenConfig.DEFAULT_ADMIN, users, clientTls, limits, timeouts, Path.of("target", "state"));
+                    BluegreenConfig.DEFAULT_ADMIN, users, clientTls, limits, timeouts, Path.of("target", "state"),
+                    routing);
             return new TestProxy(ProxyServer.start(config));
+        }
+
+        /** The {@code routing} section: stickiness, tenant source and pins, barrier timeout, write functions. */
+        Builder routing(Routing routing) {
+            this.routing = routing;
+            return this;
         }
     }
 }

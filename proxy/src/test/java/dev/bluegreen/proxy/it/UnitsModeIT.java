@@ -7,13 +7,20 @@ import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
 import dev.bluegreen.proxy.routing.ClusterRole;
+import static org.awaitility.Awaitility.await;
+
+import java.io.StringReader;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.postgresql.copy.CopyManager;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -104,6 +111,78 @@ class UnitsModeIT {
             assertThat(proxy.server().migration().unitsServedBy(ClusterRole.GREEN)).isGreaterThan(0);
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    @Test
+    void copyFromStdinAndAFailedTransactionLeaveBothClustersAlike(TestClusters clusters) throws Exception {
+        String t = table("copy");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key, v text)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test");
+            try (Connection c = proxy.connect("postgres")) {
+                CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
+                StringBuilder rows = new StringBuilder();
+                for (int i = 1; i <= 1000; i++) {
+                    rows.append(i).append('\t').append("row ").append(i).append('\n');
+                }
+                long copied = copy.copyIn("copy " + t + " from stdin", new StringReader(rows.toString()));
+                assertThat(copied).isEqualTo(1000);
+
+                c.setAutoCommit(false);
+                c.createStatement().execute("delete from " + t + " where id <= 10");
+                try {
+                    c.createStatement().execute("insert into " + t + " values (500, 'duplicate')");
+                } catch (SQLException expected) {
+                    assertThat(expected.getSQLState()).isEqualTo("23505");
+                }
+                c.commit(); // the transaction failed, so this rolls back on both
+                c.setAutoCommit(true);
+                c.createStatement().execute("delete from " + t + " where id > 990");
+            }
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(990);
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+    }
+
+    @Test
+    void listenMovesToGreenAtCutover(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test");
+            try (Connection c = proxy.connect("postgres")) {
+                c.createStatement().execute("listen bg_moves");
+                proxy.server().routing().setWeight("test", 100);
+                proxy.server().routing().cutover("test");
+                assertThat(serverVersion(c)).isGreaterThanOrEqualTo(180000); // a unit after cutover moves the session
+                clusters.green().execute("postgres", "notify bg_moves, 'from green'");
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                    c.createStatement().execute("select 1");
+                    PGNotification[] notifications = c.unwrap(PGConnection.class).getNotifications();
+                    assertThat(notifications).isNotNull();
+                    assertThat(notifications).extracting(PGNotification::getParameter).contains("from green");
+                });
+            }
+        }
+    }
+
+    @Test
+    void aSessionWithATempTableBeforeStartIsPinnedToTheLeaderForReads(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            try (Connection c = proxy.connect("postgres")) {
+                c.createStatement().execute("create temp table scratch (x int)");
+                proxy.server().routing().start("test");
+                proxy.server().routing().setWeight("test", 100);
+                assertThat(serverVersion(c)).isLessThan(170000);
+                try (ResultSet rs = c.createStatement().executeQuery("select count(*) from scratch")) {
+                    rs.next();
+                    assertThat(rs.getLong(1)).isZero();
+                }
+            }
+            assertThat(proxy.server().migration().pinnedSessions()).isEqualTo(1);
         }
     }
 }

@@ -1,0 +1,54 @@
+package dev.bluegreen.config;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * How reads are shared between blue and green and which statements count as writes (DESIGN §4), and how
+ * long the write barrier waits (DESIGN §5). The weight itself is not configuration: operators change it
+ * while the proxy runs.
+ *
+ * @param stickyKey what stays on one cluster while the weight holds still
+ * @param tenantParameter the startup parameter that names a session's tenant, lower case:
+ *     {@code application_name}, {@code user}, {@code database} or any other; a
+ *     {@code SET bluegreen.tenant} in the session overrides it
+ * @param tenantPins tenant name (matched exactly) → the cluster that serves its reads whenever the weight
+ *     is strictly between 0 and 100, whatever the sticky key
+ * @param writeBarrierTimeout how long {@code start}, {@code cutover} and a rollback after cutover wait
+ *     for in-flight writes before giving up and changing nothing
+ * @param writeFunctions the application's own functions that write ({@code name} or
+ *     {@code schema.name}): a query that calls one is never served as a read
+ */
+public record Routing(
+        StickyKey stickyKey,
+        String tenantParameter,
+        Map<String, ClusterName> tenantPins,
+        Duration writeBarrierTimeout,
+        Set<String> writeFunctions) {
+
+    /** The name a client may also {@code SET}, so one name covers startup and mid-session changes. */
+    public static final String DEFAULT_TENANT_PARAMETER = "bluegreen.tenant";
+    public static final Duration DEFAULT_WRITE_BARRIER_TIMEOUT = Duration.ofSeconds(10);
+
+    public Routing {
+        Objects.requireNonNull(stickyKey, "stickyKey");
+        Objects.requireNonNull(tenantParameter, "tenantParameter");
+        Objects.requireNonNull(writeBarrierTimeout, "writeBarrierTimeout");
+        if (tenantParameter.isBlank()) {
+            throw new IllegalArgumentException("the tenant's startup parameter needs a name");
+        }
+        if (writeBarrierTimeout.isNegative() || writeBarrierTimeout.isZero()) {
+            throw new IllegalArgumentException("the write barrier timeout must be more than 0");
+        }
+        tenantPins = Map.copyOf(tenantPins);
+        writeFunctions = Set.copyOf(writeFunctions);
+    }
+
+    /** Session stickiness, tenants from {@code bluegreen.tenant}, no pins, a 10 s barrier, no extra write functions. */
+    public static Routing defaults() {
+        return new Routing(StickyKey.SESSION, DEFAULT_TENANT_PARAMETER, Map.of(), DEFAULT_WRITE_BARRIER_TIMEOUT,
+                Set.of());
+    }
+}
