@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Builds the proxy and the benchmarks jar, then runs the pgbench harness: blue directly, through
-# bluegreen and through PgBouncer, side by side. Arguments go to the harness (--help lists them), e.g.
+# Builds the proxy and the benchmarks jar, then runs the pgbench harness. Two tables by default:
+#   relay  pgbench -S against blue directly, through bluegreen and through PgBouncer, side by side;
+#   dual   at 16 clients, blue directly beside bluegreen with dual-write to green (PostgreSQL 18) off
+#          and on: -S at weight 0, 50 and 100, and pgbench's TPC-B-like script.
+# Arguments go to the harness (--help lists them), e.g.
 #   benchmarks/run-pgbench.sh --duration 30 --repeat 3
+#   benchmarks/run-pgbench.sh --scenarios dual       # only the dual-write table
 # Needs a JDK 21+ (picked like .ci/run does) and pgbench; PgBouncer is installed by the harness when
 # missing and we are root.
 set -euo pipefail

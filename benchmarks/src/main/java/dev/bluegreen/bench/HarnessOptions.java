@@ -3,7 +3,9 @@ package dev.bluegreen.bench;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -11,8 +13,10 @@ import java.util.Set;
  * which cells of the matrix run and for how long.
  *
  * @param threads pgbench {@code -j}; 0 means min(clients, 2)
+ * @param suites which groups of scenarios run
  */
 record HarnessOptions(
+        Set<Suite> suites,
         int durationSeconds,
         int warmupSeconds,
         int repeat,
@@ -23,12 +27,28 @@ record HarnessOptions(
         Path proxyJar,
         Path out) {
 
+    /** A group of scenarios with a table of its own. */
+    enum Suite {
+        /** pgbench -S against blue directly, through bluegreen and through PgBouncer. */
+        RELAY,
+        /** pgbench -S and TPC-B-like at 16 clients, directly and through bluegreen with dual-write off and on. */
+        DUAL;
+
+        String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
     static final String USAGE = """
             usage: PgbenchHarness [options]
+              --scenarios LIST      which tables to measure (default relay,dual):
+                                      relay  pgbench -S: blue direct, bluegreen, PgBouncer
+                                      dual   16 clients, blue direct beside bluegreen with dual-write to green
+                                             off and on: -S at weight 0, 50, 100 and the TPC-B-like script
               --duration SECONDS    measured run length per target and cell (default 15)
               --warmup SECONDS      unmeasured run just before each measured one (default 5; 0 = none)
               --repeat N            run the whole matrix N times, report the median per cell (default 1)
-              --clients LIST        pgbench -c values (default 1,16)
+              --clients LIST        pgbench -c values of the relay scenarios (default 1,16; dual: always 16)
               --protocols LIST      pgbench -M values: simple, extended, prepared (default simple,prepared)
               --threads N           pgbench -j (default min(clients, 2))
               --scale N             pgbench -i -s (default 10)
@@ -36,8 +56,8 @@ record HarnessOptions(
               --out FILE            Markdown copy of the table (default benchmarks/target/pgbench-results.md)
             Relative paths are resolved against the repository root.""";
 
-    private static final Set<String> OPTIONS = Set.of("--duration", "--warmup", "--repeat", "--scale", "--threads",
-            "--clients", "--protocols", "--proxy-jar", "--out");
+    private static final Set<String> OPTIONS = Set.of("--scenarios", "--duration", "--warmup", "--repeat", "--scale",
+            "--threads", "--clients", "--protocols", "--proxy-jar", "--out");
     private static final Set<String> PROTOCOLS = Set.of("simple", "extended", "prepared");
 
     /** Thrown for a command line we cannot use; the message says why. */
@@ -48,6 +68,7 @@ record HarnessOptions(
     }
 
     static HarnessOptions parse(List<String> args, Path repoRoot) {
+        Set<Suite> suites = Set.of(Suite.RELAY, Suite.DUAL);
         int duration = 15;
         int warmup = 5;
         int repeat = 1;
@@ -70,6 +91,7 @@ record HarnessOptions(
             }
             String value = args.get(++i);
             switch (name) {
+                case "--scenarios" -> suites = suiteSet(value);
                 case "--duration" -> duration = positive(name, value);
                 case "--warmup" -> warmup = nonNegative(name, value);
                 case "--repeat" -> repeat = positive(name, value);
@@ -82,7 +104,7 @@ record HarnessOptions(
                 default -> throw new IllegalStateException("option without a case: " + name);
             }
         }
-        return new HarnessOptions(duration, warmup, repeat, scale, threads, clients, protocols, proxyJar, out);
+        return new HarnessOptions(suites, duration, warmup, repeat, scale, threads, clients, protocols, proxyJar, out);
     }
 
     /** The pgbench -j for a number of clients: never more threads than clients. */
@@ -116,6 +138,18 @@ record HarnessOptions(
             list.add(positive("--clients", item));
         }
         return List.copyOf(list);
+    }
+
+    private static Set<Suite> suiteSet(String value) {
+        Set<Suite> suites = EnumSet.noneOf(Suite.class);
+        for (String item : value.split(",")) {
+            String name = item.strip();
+            suites.add(Arrays.stream(Suite.values())
+                    .filter(suite -> suite.label().equals(name))
+                    .findFirst()
+                    .orElseThrow(() -> new UsageException("--scenarios: '" + name + "' is not one of relay, dual")));
+        }
+        return Set.copyOf(suites);
     }
 
     private static List<String> protocolList(String value) {

@@ -23,7 +23,7 @@ final class Pgbench implements AutoCloseable {
     private static final Duration GRACE = Duration.ofSeconds(60);
 
     /** One measured or warm-up run; the same options go to every target. */
-    record Run(String protocol, int clients, int threads, int seconds) {
+    record Run(Workload workload, String protocol, int clients, int threads, int seconds) {
     }
 
     private final Path logDir;
@@ -54,22 +54,23 @@ final class Pgbench implements AutoCloseable {
         return words.length >= 3 ? words[2] : output;
     }
 
-    /** {@code pgbench -i -s scale}: creates and fills the pgbench tables (and vacuums them). */
-    void initialize(Endpoint target, int scale) {
+    /**
+     * {@code pgbench -i -s scale}: drops, creates and fills the pgbench tables (and vacuums them).
+     * The data are the same every time but for {@code filler}, so two clusters initialised alike
+     * hold the same rows.
+     */
+    void initialize(Endpoint target, int scale, String logName) {
         List<String> command = connection("pgbench", target);
         command.addAll(List.of("-i", "-q", "-s", Integer.toString(scale), target.database()));
-        execute(command, Duration.ofMinutes(30), "pgbench-init.log");
+        execute(command, Duration.ofMinutes(30), logName);
     }
 
-    /** A select-only run ({@code -S}) without the vacuum pgbench does by default ({@code -n}). */
-    PgbenchResult selectOnly(Endpoint target, Run run, String logName) {
-        List<String> command = connection("pgbench", target);
-        command.addAll(List.of("-n", "-S",
-                "-M", run.protocol(),
-                "-c", Integer.toString(run.clients()),
-                "-j", Integer.toString(run.threads()),
-                "-T", Integer.toString(run.seconds()),
-                target.database()));
+    /**
+     * A run of the workload's script without the vacuum pgbench does first by default ({@code -n}):
+     * through a proxy that vacuum would be one more statement to route, and it would differ by target.
+     */
+    PgbenchResult run(Endpoint target, Run run, String logName) {
+        List<String> command = command(target, run);
         String output = execute(command, Duration.ofSeconds(run.seconds()).plus(GRACE), logName);
         try {
             return PgbenchResult.parse(output);
@@ -77,6 +78,20 @@ final class Pgbench implements AutoCloseable {
             throw new PgbenchResult.PgbenchFailure(e.getMessage() + "\ncommand: " + String.join(" ", command)
                     + "\noutput:\n" + output);
         }
+    }
+
+    /** A run's command line: the same for every target but for where it connects. */
+    static List<String> command(Endpoint target, Run run) {
+        List<String> command = connection("pgbench", target);
+        command.add("-n");
+        command.addAll(run.workload().options());
+        command.addAll(List.of(
+                "-M", run.protocol(),
+                "-c", Integer.toString(run.clients()),
+                "-j", Integer.toString(run.threads()),
+                "-T", Integer.toString(run.seconds()),
+                target.database()));
+        return command;
     }
 
     private static List<String> connection(String program, Endpoint target) {
@@ -109,7 +124,8 @@ final class Pgbench implements AutoCloseable {
         try {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();
-                throw new IllegalStateException(command.getFirst() + " did not finish within " + timeout + "; see " + log);
+                throw new PgbenchResult.PgbenchFailure(command.getFirst() + " did not finish within " + timeout
+                        + "; see " + log);
             }
             if (closed) {
                 throw new IllegalStateException("pgbench stopped: the harness is shutting down");

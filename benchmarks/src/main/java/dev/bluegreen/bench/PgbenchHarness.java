@@ -5,32 +5,34 @@ import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
-import java.util.OptionalDouble;
 import java.util.OptionalLong;
 
 /**
- * pgbench {@code -S} against blue directly, through bluegreen and through PgBouncer (session mode),
- * side by side, for each query protocol and client count asked for.
+ * pgbench against blue directly and through bluegreen, side by side, in up to two tables:
+ * <ul>
+ *   <li>relay: {@code -S} through bluegreen and through PgBouncer (session mode), for each query
+ *       protocol and client count asked for;</li>
+ *   <li>dual: at 16 clients, {@code -S} and the TPC-B-like script through bluegreen with dual-write
+ *       to green off and on, at several read weights (see {@link DualWriteBench}).</li>
+ * </ul>
  *
  * <p>Fairness: every target gets the same pgbench options; each measured run follows an unmeasured
  * warm-up of the same shape on the same target (the proxy's JIT needs it, PgBouncer gets it too);
  * targets are measured interleaved within each scenario, so slow drift on the machine spreads over
- * all three instead of landing on one. Everything started here is stopped at the end, on failure
+ * all of them instead of landing on one. Everything started here is stopped at the end, on failure
  * and on Ctrl-C (see {@link Cleanup}).
  *
  * <pre>
- * java -cp benchmarks/target/benchmarks.jar dev.bluegreen.bench.PgbenchHarness [--duration 15] [--repeat 3] ...
+ * java -cp benchmarks/target/benchmarks.jar dev.bluegreen.bench.PgbenchHarness [--scenarios dual] [--repeat 3] ...
  * </pre>
  */
 public final class PgbenchHarness {
 
-    private static final String PG_VERSION = "16.9.0";
-    private static final String DATABASE = "postgres";
+    private static final String BLUE_VERSION = "16.9.0";
+    private static final String GREEN_VERSION = "18.1.0";
 
     private final HarnessOptions options;
     private final Path workDir;
@@ -68,67 +70,104 @@ public final class PgbenchHarness {
     }
 
     private void run() throws IOException, InterruptedException {
-        if (!Files.isRegularFile(options.proxyJar())) {
+        boolean relay = options.suites().contains(HarnessOptions.Suite.RELAY);
+        boolean dual = options.suites().contains(HarnessOptions.Suite.DUAL);
+        if (relay && !Files.isRegularFile(options.proxyJar())) {
             throw new IllegalStateException("no proxy jar at " + options.proxyJar()
                     + ": build it first with ./mvnw -DskipTests package (from the repository root)");
         }
-        Path bouncerExecutable = PgBouncerProcess.ensureInstalled(workDir.resolve("apt-get.log"));
-        String bouncerVersion = PgBouncerProcess.version(bouncerExecutable);
-        int poolSize = Math.max(64, options.clients().stream().mapToInt(Integer::intValue).max().orElse(1));
+        Path bouncerExecutable = relay ? PgBouncerProcess.ensureInstalled(workDir.resolve("apt-get.log")) : null;
+        String bouncerVersion = relay ? PgBouncerProcess.version(bouncerExecutable) : null;
 
         try (Cleanup cleanup = new Cleanup()) {
             Pgbench pgbench = new Pgbench(workDir.resolve("logs"));
             String pgbenchVersion = pgbench.version();
-
-            log("starting blue (PostgreSQL " + PG_VERSION + ")");
-            PgCluster blue = cleanup.register(PgCluster.builder()
-                    .name("blue")
-                    .version(PG_VERSION)
-                    .dataDir(workDir.resolve("blue"))
-                    .wipeDataDir()
-                    .setting("max_connections", "200")
-                    .setting("shared_buffers", "256MB")
-                    // only pgbench -i writes, and a lost benchmark table is no loss
-                    .setting("fsync", "off")
-                    .setting("synchronous_commit", "off")
-                    .start());
-            Endpoint direct = new Endpoint(blue.host(), blue.port(), blue.superuser(), DATABASE);
-
-            PgBouncerProcess bouncer = cleanup.register(
-                    PgBouncerProcess.launch(bouncerExecutable, direct, poolSize, workDir));
-            ProxyProcess proxy = cleanup.register(ProxyProcess.launch(options.proxyJar(), direct, workDir.resolve("proxy")));
+            log("starting blue (PostgreSQL " + BLUE_VERSION + ")");
+            PgCluster blue = cleanup.register(startCluster("blue", BLUE_VERSION));
+            Endpoint direct = DualWriteBench.endpoint(blue);
+            PgCluster green = null;
+            if (dual) {
+                log("starting green (PostgreSQL " + GREEN_VERSION + ")");
+                green = cleanup.register(startCluster("green", GREEN_VERSION));
+            }
+            PgBouncerProcess bouncer = relay
+                    ? cleanup.register(PgBouncerProcess.launch(bouncerExecutable, direct, poolSize(), workDir))
+                    : null;
+            ProxyProcess proxy = relay
+                    ? cleanup.register(ProxyProcess.launch(options.proxyJar(), direct, workDir.resolve("proxy")))
+                    : null;
+            ProxyProcess driver = dual
+                    ? cleanup.register(ProxyProcess.launchDriver(direct, DualWriteBench.endpoint(green),
+                            workDir.resolve("driver")))
+                    : null;
+            // last in, first out: on Ctrl-C the run in flight stops before what it talks to
             cleanup.register(pgbench);
 
-            log("pgbench -i -s " + options.scale() + " on blue");
-            pgbench.initialize(direct, options.scale());
-            bouncer.awaitReady();
-            proxy.awaitReady();
-            log("blue " + direct.port() + ", bluegreen " + proxy.endpoint().port() + " (pid " + proxy.pid()
-                    + "), pgbouncer " + bouncer.endpoint().port() + " (pid " + bouncer.pid() + ")");
-
-            List<Subject> subjects = List.of(
-                    new Subject(Target.DIRECT, direct, OptionalLong.empty()),
-                    new Subject(Target.BLUEGREEN, proxy.endpoint(), OptionalLong.of(proxy.pid())),
-                    new Subject(Target.PGBOUNCER, bouncer.endpoint(), OptionalLong.of(bouncer.pid())));
-            ResultsTable table = measure(pgbench, subjects);
-
-            List<String> title = title(pgbenchVersion, bouncerVersion, poolSize);
-            System.out.println();
-            System.out.print(table.text(String.join("\n", title)));
-            Files.createDirectories(options.out().toAbsolutePath().getParent());
-            Files.writeString(options.out(), table.markdown(String.join("  \n", title)));
-            log("table written to " + options.out());
+            List<String> text = new ArrayList<>();
+            List<String> markdown = new ArrayList<>();
+            if (relay) {
+                log("pgbench -i -s " + options.scale() + " on blue");
+                pgbench.initialize(direct, options.scale(), "pgbench-init-blue.log");
+                bouncer.awaitReady();
+                proxy.awaitReady();
+                log("blue " + direct.port() + ", bluegreen " + proxy.endpoint().port() + " (pid " + proxy.pid()
+                        + "), pgbouncer " + bouncer.endpoint().port() + " (pid " + bouncer.pid() + ")");
+                ResultsTable table = measure(pgbench, List.of(
+                        new Subject(Target.DIRECT, direct, OptionalLong.empty()),
+                        new Subject(Target.BLUEGREEN, proxy.endpoint(), OptionalLong.of(proxy.pid())),
+                        new Subject(Target.PGBOUNCER, bouncer.endpoint(), OptionalLong.of(bouncer.pid()))));
+                List<String> title = relayTitle(pgbenchVersion, bouncerVersion);
+                text.add(table.text(String.join("\n", title)));
+                markdown.add(table.markdown(String.join("  \n", title)));
+                report(text, markdown);
+            }
+            if (dual) {
+                driver.awaitReady();
+                log("blue " + direct.port() + ", green " + green.port() + ", bluegreen with both under the "
+                        + "harness's control " + driver.endpoint().port() + " (pid " + driver.pid() + ")");
+                DualResultsTable table = new DualWriteBench(options, pgbench, blue, green, driver,
+                        PgbenchHarness::log).measure();
+                List<String> title = dualTitle(pgbenchVersion);
+                text.add(table.text(String.join("\n", title)));
+                markdown.add(table.markdown(String.join("  \n", title)));
+                report(text, markdown);
+                if (!table.failures().isEmpty()) {
+                    throw new IllegalStateException(table.failures().size()
+                            + " dual-write run(s) failed; they are listed under the table");
+                }
+            }
         }
+    }
+
+    /** Blue and green alike but for the version: only pgbench -i writes durably, and a lost table is no loss. */
+    private PgCluster startCluster(String name, String version) throws IOException {
+        return PgCluster.builder()
+                .name(name)
+                .version(version)
+                .dataDir(workDir.resolve(name))
+                .wipeDataDir()
+                .setting("max_connections", "200")
+                .setting("shared_buffers", "256MB")
+                .setting("fsync", "off")
+                .setting("synchronous_commit", "off")
+                .start();
+    }
+
+    /** Prints the tables so far and writes them to the Markdown file, so a later failure loses none. */
+    private void report(List<String> text, List<String> markdown) throws IOException {
+        System.out.println();
+        System.out.print(text.getLast());
+        Files.createDirectories(options.out().toAbsolutePath().getParent());
+        Files.writeString(options.out(), String.join("\n", markdown));
+        log("table written to " + options.out());
+    }
+
+    private int poolSize() {
+        return Math.max(64, options.clients().stream().mapToInt(Integer::intValue).max().orElse(1));
     }
 
     /** One target: where pgbench connects and, for a relay, the process whose CPU is watched. */
     private record Subject(Target target, Endpoint endpoint, OptionalLong relayPid) {
-
-        /** User plus system CPU time of the relay so far, all threads; empty for no relay. */
-        Optional<Duration> relayCpu() {
-            return relayPid.isEmpty() ? Optional.empty()
-                    : ProcessHandle.of(relayPid.getAsLong()).flatMap(handle -> handle.info().totalCpuDuration());
-        }
     }
 
     /** The whole matrix, {@code repeat} times: scenario by scenario, the targets interleaved. */
@@ -166,47 +205,48 @@ public final class PgbenchHarness {
         String name = scenario.protocol() + "-c" + scenario.clients() + "-" + target.label() + "-r" + round;
         int threads = options.threadsFor(scenario.clients());
         if (options.warmupSeconds() > 0) {
-            pgbench.selectOnly(subject.endpoint(), new Pgbench.Run(scenario.protocol(), scenario.clients(), threads,
-                    options.warmupSeconds()), name + "-warmup.log");
+            pgbench.run(subject.endpoint(), new Pgbench.Run(Workload.SELECT_ONLY, scenario.protocol(),
+                    scenario.clients(), threads, options.warmupSeconds()), name + "-warmup.log");
         }
+        MeasuredRun run = MeasuredRun.measure(subject.relayPid(), () -> pgbench.run(subject.endpoint(),
+                new Pgbench.Run(Workload.SELECT_ONLY, scenario.protocol(), scenario.clients(), threads,
+                        options.durationSeconds()), name + ".log"));
 
-        MachineLoad.settle();
-        Optional<MachineLoad.Sample> loadBefore = MachineLoad.sample();
-        Optional<Duration> cpuBefore = subject.relayCpu();
-        long started = System.nanoTime();
-        PgbenchResult result = pgbench.selectOnly(subject.endpoint(), new Pgbench.Run(scenario.protocol(),
-                scenario.clients(), threads, options.durationSeconds()), name + ".log");
-        long elapsedNanos = System.nanoTime() - started;
-        Optional<Duration> cpuAfter = subject.relayCpu();
-        MachineLoad.settle();
-        OptionalDouble otherLoad = MachineLoad.otherPercent(loadBefore, MachineLoad.sample());
-
-        table.add(scenario, target, result);
-        StringBuilder summary = new StringBuilder(String.format(Locale.ROOT, "%-8s c=%-3d %-9s %9.0f tps %8.3f ms",
-                scenario.protocol(), scenario.clients(), target.label(), result.tps(), result.latencyMs()));
-        if (cpuBefore.isPresent() && cpuAfter.isPresent()) {
-            double percent = 100.0 * cpuAfter.get().minus(cpuBefore.get()).toNanos() / elapsedNanos;
-            table.addRelayCpu(scenario, target, percent);
-            summary.append(String.format(Locale.ROOT, ", %s cpu %.0f%%", target.label(), percent));
-        }
-        if (otherLoad.isPresent()) {
-            table.addOtherLoad(scenario, otherLoad.getAsDouble());
-            summary.append(String.format(Locale.ROOT, ", other processes %.0f%% of the machine", otherLoad.getAsDouble()));
-        }
-        return summary.toString();
+        table.add(scenario, target, run.result());
+        run.relayCpuPercent().ifPresent(percent -> table.addRelayCpu(scenario, target, percent));
+        run.otherLoadPercent().ifPresent(percent -> table.addOtherLoad(scenario, percent));
+        return String.format(Locale.ROOT, "%-8s c=%-3d %-9s ", scenario.protocol(), scenario.clients(), target.label())
+                + run.summary(target.label());
     }
 
-    private List<String> title(String pgbenchVersion, String bouncerVersion, int poolSize) {
+    private List<String> relayTitle(String pgbenchVersion, String bouncerVersion) {
         return List.of(
                 String.format(Locale.ROOT, "pgbench -S, scale %d, %d s per run, median of %d   (machine: %d cores)",
                         options.scale(), options.durationSeconds(), options.repeat(),
                         Runtime.getRuntime().availableProcessors()),
                 String.format(Locale.ROOT, "pgbench %s, PostgreSQL %s, PgBouncer %s (session mode, pool %d), "
                                 + "%d s warm-up before each run, -j min(clients, %s)",
-                        pgbenchVersion, PG_VERSION, bouncerVersion, poolSize, options.warmupSeconds(),
+                        pgbenchVersion, BLUE_VERSION, bouncerVersion, poolSize(), options.warmupSeconds(),
                         options.threads() == 0 ? "2" : Integer.toString(options.threads())),
                 "cpu% = the relay's CPU in % of one core; other load% = the largest share of the machine "
                         + "that processes outside the harness took during one of the row's runs");
+    }
+
+    private List<String> dualTitle(String pgbenchVersion) {
+        return List.of(
+                String.format(Locale.ROOT, "pgbench at %d clients with dual-write to green, scale %d, %d s per run, "
+                                + "median of %d   (machine: %d cores)",
+                        DualScenario.CLIENTS, options.scale(), options.durationSeconds(), options.repeat(),
+                        Runtime.getRuntime().availableProcessors()),
+                String.format(Locale.ROOT, "pgbench %s, blue PostgreSQL %s, green PostgreSQL %s, %d s warm-up before "
+                                + "each run, -j %d; select-only is -S, tpcb-like pgbench's default script, each run "
+                                + "of it from a fresh pgbench -i on both clusters",
+                        pgbenchVersion, BLUE_VERSION, GREEN_VERSION, options.warmupSeconds(),
+                        options.threadsFor(DualScenario.CLIENTS)),
+                "bg/direct and bg/dw-off = throughput relative to blue direct and to bluegreen before start, "
+                        + "measured in the same rounds; green served% = green's share of the units the proxy "
+                        + "answered; divergences summed over the rounds; cpu% = the proxy's CPU in % of one core; "
+                        + "other load% as in the relay table");
     }
 
     /**

@@ -3,11 +3,9 @@ package dev.bluegreen.bench;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.function.ToDoubleFunction;
-import java.util.stream.Collectors;
+import java.util.Set;
 
 /**
  * Every measured run, by scenario and target, and the table they make: the median of the repeats
@@ -49,17 +47,7 @@ final class ResultsTable {
 
     /** The median throughput and median latency of a cell's runs; null when it has none. */
     PgbenchResult median(Scenario scenario, Target target) {
-        List<PgbenchResult> cell = runs.getOrDefault(scenario, Map.of()).getOrDefault(target, List.of());
-        if (cell.isEmpty()) {
-            return null;
-        }
-        return new PgbenchResult(median(cell, PgbenchResult::tps), median(cell, PgbenchResult::latencyMs));
-    }
-
-    private static <T> double median(List<T> cell, ToDoubleFunction<T> value) {
-        double[] sorted = cell.stream().mapToDouble(value).sorted().toArray();
-        int middle = sorted.length / 2;
-        return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+        return Tables.median(runs.getOrDefault(scenario, Map.of()).getOrDefault(target, List.of()));
     }
 
     /** The formatted cells, one list per scenario, in {@link #HEADERS} order; "-" where a run is missing. */
@@ -72,9 +60,9 @@ final class ResultsTable {
             rows.add(List.of(
                     scenario.protocol(),
                     Integer.toString(scenario.clients()),
-                    tps(direct), tps(bluegreen), tps(pgbouncer),
-                    ratio(bluegreen, direct), ratio(bluegreen, pgbouncer),
-                    latency(direct), latency(bluegreen), latency(pgbouncer),
+                    Tables.tps(direct), Tables.tps(bluegreen), Tables.tps(pgbouncer),
+                    Tables.ratio(bluegreen, direct), Tables.ratio(bluegreen, pgbouncer),
+                    Tables.latency(direct), Tables.latency(bluegreen), Tables.latency(pgbouncer),
                     cpu(scenario, Target.BLUEGREEN), cpu(scenario, Target.PGBOUNCER),
                     worstOtherLoad(scenario)));
         }
@@ -82,72 +70,22 @@ final class ResultsTable {
     }
 
     private String worstOtherLoad(Scenario scenario) {
-        List<Double> loads = otherLoad.getOrDefault(scenario, List.of());
-        return loads.isEmpty() ? "-"
-                : String.format(Locale.ROOT, "%.0f", loads.stream().mapToDouble(Double::doubleValue).max().orElseThrow());
+        return Tables.percent(otherLoad.getOrDefault(scenario, List.of()),
+                loads -> loads.stream().mapToDouble(Double::doubleValue).max().orElseThrow());
     }
 
     private String cpu(Scenario scenario, Target target) {
-        List<Double> cell = relayCpu.getOrDefault(scenario, Map.of()).getOrDefault(target, List.of());
-        return cell.isEmpty() ? "-" : String.format(Locale.ROOT, "%.0f", median(cell, Double::doubleValue));
+        return Tables.percent(relayCpu.getOrDefault(scenario, Map.of()).getOrDefault(target, List.of()),
+                cell -> Tables.median(cell, Double::doubleValue));
     }
 
     /** Plain text for a terminal: the title, then left-aligned columns two spaces apart. */
     String text(String title) {
-        List<List<String>> rows = rows();
-        int[] widths = new int[HEADERS.size()];
-        for (int column = 0; column < widths.length; column++) {
-            widths[column] = HEADERS.get(column).length();
-            for (List<String> row : rows) {
-                widths[column] = Math.max(widths[column], row.get(column).length());
-            }
-        }
-        StringBuilder out = new StringBuilder(title).append('\n');
-        out.append(textLine(HEADERS, widths));
-        for (List<String> row : rows) {
-            out.append(textLine(row, widths));
-        }
-        return out.toString();
-    }
-
-    private static String textLine(List<String> cells, int[] widths) {
-        StringBuilder line = new StringBuilder();
-        for (int column = 0; column < cells.size(); column++) {
-            line.append(String.format(Locale.ROOT, "%-" + widths[column] + "s", cells.get(column)));
-            line.append("  ");
-        }
-        return line.toString().stripTrailing() + "\n";
+        return Tables.text(title, HEADERS, rows());
     }
 
     /** GitHub Markdown: the title as a paragraph, then the table with the numbers right-aligned. */
     String markdown(String title) {
-        StringBuilder out = new StringBuilder(title).append("\n\n");
-        out.append(markdownLine(HEADERS));
-        out.append(HEADERS.stream().map(h -> h.equals("protocol") ? "---" : "---:")
-                .collect(Collectors.joining(" | ", "| ", " |\n")));
-        for (List<String> row : rows()) {
-            out.append(markdownLine(row));
-        }
-        return out.toString();
-    }
-
-    private static String markdownLine(List<String> cells) {
-        return cells.stream().collect(Collectors.joining(" | ", "| ", " |\n"));
-    }
-
-    private static String tps(PgbenchResult result) {
-        return result == null ? "-" : String.format(Locale.ROOT, "%.0f", result.tps());
-    }
-
-    private static String latency(PgbenchResult result) {
-        return result == null ? "-" : String.format(Locale.ROOT, "%.3f", result.latencyMs());
-    }
-
-    /** Throughput of {@code of} relative to {@code to}: 1.00 is parity, below 1 is slower. */
-    private static String ratio(PgbenchResult of, PgbenchResult to) {
-        if (of == null || to == null || to.tps() == 0) {
-            return "-";
-        }
-        return String.format(Locale.ROOT, "%.2f", of.tps() / to.tps());
+        return Tables.markdown(title, HEADERS, Set.of("protocol"), rows());
     }
 }

@@ -597,9 +597,6 @@ final class Units {
             primary.write(frame.content().retainedDuplicate());
         }
         primary.flush();
-        if (!unit.stateOnly.isEmpty()) {
-            sendStateOnly(unit);
-        }
     }
 
     private ClusterRole otherIfPresent(ClusterRole role) {
@@ -660,6 +657,9 @@ final class Units {
     }
 
     private void sendStateOnly(Unit unit) {
+        if (unit.stateOnly.isEmpty()) {
+            return;
+        }
         ClusterRole other = unit.primary.other();
         BackendConnection twin = backends.get(other);
         if (twin == null) {
@@ -694,6 +694,7 @@ final class Units {
         boolean errorAtFirst = (!outcomes.isEmpty() && outcomes.get(0).failed())
                 || (answer.error && transientError(answer.firstSqlState));
         if (unit.secondary == null) {
+            sendStateOnly(unit); // the other twin learns the named statements only once this cluster has them
             finish(answer.status);
             return;
         }
@@ -893,6 +894,7 @@ final class Units {
                 stats.greenError(); // blue answered where green failed
             }
             stats.unitServed(blue);
+            sendStateOnly(unit);
             finish(sink.status);
         });
         sinks.get(blue).add(answer);
@@ -1018,10 +1020,11 @@ final class Units {
         Sink sink = sinks.get(role).peek();
         ByteBuf all = batch.content();
         if (sink == null) {
-            // between requests a server sends only asynchronous messages: the leader's reach the client
-            if (role == leader && (type == 'A' || type == 'N' || type == 'S')) {
+            // between requests a server sends only asynchronous messages (the leader's reach the client),
+            // and a FATAL error just before it closes the connection (shutdown, administrator command)
+            if (role == leader && (type == 'A' || type == 'N' || type == 'S' || type == 'E')) {
                 forward(offset, length);
-            } else if (type != 'A' && type != 'N' && type != 'S') {
+            } else if (type != 'A' && type != 'N' && type != 'S' && type != 'E') {
                 session.failFromUnits(ErrorResponse.fatal("08006", "protocol violation from cluster "
                         + role.name().toLowerCase() + ": unexpected message '" + (char) type + "'"));
                 return false;

@@ -1,0 +1,56 @@
+package dev.bluegreen.bench;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * One group of rows of the dual-write table: a pgbench script and query protocol, always at
+ * {@value #CLIENTS} clients, measured on each of its {@link #targets()}.
+ */
+record DualScenario(Workload workload, String protocol) {
+
+    /** The issue's client count: enough sessions to keep both clusters busy. */
+    static final int CLIENTS = 16;
+
+    /** A bar the issue sets: a row's throughput at least {@code atLeast} times that of {@code baseline}. */
+    record Goal(DualTarget baseline, double atLeast) {
+
+        String text() {
+            return String.format(Locale.ROOT, ">= %.2f x %s", atLeast, baseline.label());
+        }
+
+        /** Empty while either figure is missing. */
+        Optional<Boolean> met(PgbenchResult of, PgbenchResult base) {
+            if (of == null || base == null || base.tps() == 0) {
+                return Optional.empty();
+            }
+            return Optional.of(of.tps() >= atLeast * base.tps());
+        }
+    }
+
+    /**
+     * Select-only reads at every weight; the TPC-B-like script at weight 0 only: each of its
+     * transactions writes, so it runs on both clusters whatever green's share of reads.
+     */
+    List<DualTarget> targets() {
+        return switch (workload) {
+            case SELECT_ONLY -> List.of(DualTarget.values());
+            case TPCB_LIKE -> List.of(DualTarget.DIRECT, DualTarget.DUAL_WRITE_OFF, DualTarget.WEIGHT_0);
+        };
+    }
+
+    /**
+     * Dual-write costs a second cluster's work on the same cores, so TPC-B with it on must reach
+     * 0.4 of direct; green serving half the reads must keep 0.8 of the proxy with blue alone.
+     */
+    Optional<Goal> goal(DualTarget target) {
+        if (workload == Workload.TPCB_LIKE && target == DualTarget.WEIGHT_0) {
+            return Optional.of(new Goal(DualTarget.DIRECT, 0.4));
+        }
+        if (workload == Workload.SELECT_ONLY && target == DualTarget.WEIGHT_50) {
+            return Optional.of(new Goal(DualTarget.DUAL_WRITE_OFF, 0.8));
+        }
+        return Optional.empty();
+    }
+}

@@ -1,0 +1,52 @@
+package dev.bluegreen.bench;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalLong;
+import java.util.function.Supplier;
+
+/**
+ * One measured pgbench run and what happened around it: the CPU the relay in the middle burnt, in
+ * percent of one core, and the share of the machine other processes took (see {@link MachineLoad}).
+ */
+record MeasuredRun(PgbenchResult result, OptionalDouble relayCpuPercent, OptionalDouble otherLoadPercent) {
+
+    /**
+     * Runs {@code pgbench} between samples of the relay's CPU ({@code relayPid}, when there is one)
+     * and of the machine's load.
+     */
+    static MeasuredRun measure(OptionalLong relayPid, Supplier<PgbenchResult> pgbench) {
+        MachineLoad.settle();
+        Optional<MachineLoad.Sample> loadBefore = MachineLoad.sample();
+        Optional<Duration> cpuBefore = cpu(relayPid);
+        long started = System.nanoTime();
+        PgbenchResult result = pgbench.get();
+        long elapsedNanos = System.nanoTime() - started;
+        Optional<Duration> cpuAfter = cpu(relayPid);
+        MachineLoad.settle();
+        OptionalDouble otherLoad = MachineLoad.otherPercent(loadBefore, MachineLoad.sample());
+        OptionalDouble relayCpu = cpuBefore.isPresent() && cpuAfter.isPresent()
+                ? OptionalDouble.of(100.0 * cpuAfter.get().minus(cpuBefore.get()).toNanos() / elapsedNanos)
+                : OptionalDouble.empty();
+        return new MeasuredRun(result, relayCpu, otherLoad);
+    }
+
+    /** User plus system CPU time of the relay so far, all threads; empty for no relay. */
+    private static Optional<Duration> cpu(OptionalLong relayPid) {
+        return relayPid.isEmpty() ? Optional.empty()
+                : ProcessHandle.of(relayPid.getAsLong()).flatMap(handle -> handle.info().totalCpuDuration());
+    }
+
+    /** "  12345 tps    1.234 ms, bluegreen cpu 55%, other processes 2% of the machine" for the progress log. */
+    String summary(String relayLabel) {
+        StringBuilder summary = new StringBuilder(String.format(Locale.ROOT, "%9.0f tps %8.3f ms",
+                result.tps(), result.latencyMs()));
+        relayCpuPercent.ifPresent(percent ->
+                summary.append(String.format(Locale.ROOT, ", %s cpu %.0f%%", relayLabel, percent)));
+        otherLoadPercent.ifPresent(percent ->
+                summary.append(String.format(Locale.ROOT, ", other processes %.0f%% of the machine", percent)));
+        return summary.toString();
+    }
+}

@@ -1,0 +1,88 @@
+package dev.bluegreen.bench;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.ToDoubleFunction;
+import java.util.stream.Collectors;
+
+/** What the harness's tables share: medians, number formats, and the text and Markdown layouts. */
+final class Tables {
+
+    private Tables() {
+    }
+
+    static <T> double median(List<T> cell, ToDoubleFunction<T> value) {
+        double[] sorted = cell.stream().mapToDouble(value).sorted().toArray();
+        int middle = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
+    /** The median throughput and median latency of a cell's runs, each on its own; null when it has none. */
+    static PgbenchResult median(List<PgbenchResult> cell) {
+        return cell.isEmpty() ? null
+                : new PgbenchResult(median(cell, PgbenchResult::tps), median(cell, PgbenchResult::latencyMs));
+    }
+
+    static String tps(PgbenchResult result) {
+        return result == null ? "-" : String.format(Locale.ROOT, "%.0f", result.tps());
+    }
+
+    static String latency(PgbenchResult result) {
+        return result == null ? "-" : String.format(Locale.ROOT, "%.3f", result.latencyMs());
+    }
+
+    /** Throughput of {@code of} relative to {@code to}: 1.00 is parity, below 1 is slower. */
+    static String ratio(PgbenchResult of, PgbenchResult to) {
+        if (of == null || to == null || to.tps() == 0) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, "%.2f", of.tps() / to.tps());
+    }
+
+    static String percent(List<Double> values, ToDoubleFunction<List<Double>> summary) {
+        return values.isEmpty() ? "-" : String.format(Locale.ROOT, "%.0f", summary.applyAsDouble(values));
+    }
+
+    /** Plain text for a terminal: the title, then left-aligned columns two spaces apart. */
+    static String text(String title, List<String> headers, List<List<String>> rows) {
+        int[] widths = new int[headers.size()];
+        for (int column = 0; column < widths.length; column++) {
+            widths[column] = headers.get(column).length();
+            for (List<String> row : rows) {
+                widths[column] = Math.max(widths[column], row.get(column).length());
+            }
+        }
+        StringBuilder out = new StringBuilder(title).append('\n');
+        out.append(textLine(headers, widths));
+        for (List<String> row : rows) {
+            out.append(textLine(row, widths));
+        }
+        return out.toString();
+    }
+
+    private static String textLine(List<String> cells, int[] widths) {
+        StringBuilder line = new StringBuilder();
+        for (int column = 0; column < cells.size(); column++) {
+            line.append(String.format(Locale.ROOT, "%-" + widths[column] + "s", cells.get(column)));
+            line.append("  ");
+        }
+        return line.toString().stripTrailing() + "\n";
+    }
+
+    /** GitHub Markdown: the title as a paragraph, then the table; numbers right-aligned, {@code words} left. */
+    static String markdown(String title, List<String> headers, Set<String> words, List<List<String>> rows) {
+        StringBuilder out = new StringBuilder(title).append("\n\n");
+        out.append(markdownLine(headers));
+        out.append(headers.stream().map(h -> words.contains(h) ? "---" : "---:")
+                .collect(Collectors.joining(" | ", "| ", " |\n")));
+        for (List<String> row : rows) {
+            out.append(markdownLine(row));
+        }
+        return out.toString();
+    }
+
+    private static String markdownLine(List<String> cells) {
+        return cells.stream().collect(Collectors.joining(" | ", "| ", " |\n"));
+    }
+}

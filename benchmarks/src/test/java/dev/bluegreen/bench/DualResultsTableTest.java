@@ -1,0 +1,114 @@
+package dev.bluegreen.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bluegreen.bench.DualResultsTable.ProxyCounters;
+import dev.bluegreen.bench.driver.ControlProtocol.State;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import org.junit.jupiter.api.Test;
+
+class DualResultsTableTest {
+
+    private static final DualScenario SELECT_ONLY = new DualScenario(Workload.SELECT_ONLY, "simple");
+    private static final DualScenario TPCB = new DualScenario(Workload.TPCB_LIKE, "prepared");
+
+    private static MeasuredRun run(double tps, double cpu, double otherLoad) {
+        return new MeasuredRun(new PgbenchResult(tps, 16_000 / tps), OptionalDouble.of(cpu),
+                OptionalDouble.of(otherLoad));
+    }
+
+    private static MeasuredRun direct(double tps, double otherLoad) {
+        return new MeasuredRun(new PgbenchResult(tps, 16_000 / tps), OptionalDouble.empty(),
+                OptionalDouble.of(otherLoad));
+    }
+
+    @Test
+    void countersBetweenTwoStatesAreTheUnitsAndDivergencesOfTheRunAndGreensShareOfThem() {
+        State before = new State(3, "DUAL", 50, true, 100, 50, 1);
+        State after = new State(3, "DUAL", 50, true, 1100, 1050, 1);
+
+        ProxyCounters counters = ProxyCounters.between(before, after);
+
+        assertThat(counters).isEqualTo(new ProxyCounters(1000, 1000, 0));
+        assertThat(counters.greenPercent()).hasValue(50.0);
+        assertThat(new ProxyCounters(0, 0, 0).greenPercent()).isEmpty();
+    }
+
+    @Test
+    void eachRowThroughTheProxyStandsBesideDirectAndDualWriteOffWithItsGoal() {
+        DualResultsTable table = new DualResultsTable();
+        table.add(SELECT_ONLY, DualTarget.DIRECT, direct(20000, 1.2), Optional.empty());
+        table.add(SELECT_ONLY, DualTarget.DUAL_WRITE_OFF, run(12000, 55, 0.4),
+                Optional.of(new ProxyCounters(1000, 0, 0)));
+        table.add(SELECT_ONLY, DualTarget.WEIGHT_0, run(11000, 60, 0), Optional.of(new ProxyCounters(1000, 0, 0)));
+        table.add(SELECT_ONLY, DualTarget.WEIGHT_50, run(9000, 70, 3.6), Optional.of(new ProxyCounters(510, 490, 0)));
+        table.add(SELECT_ONLY, DualTarget.WEIGHT_100, run(10000, 65, 0), Optional.of(new ProxyCounters(0, 1000, 0)));
+
+        List<List<String>> rows = table.rows();
+
+        assertThat(rows).extracting(row -> row.get(2))
+                .containsExactly("dual-write off", "dual-write, weight 0", "dual-write, weight 50",
+                        "dual-write, weight 100");
+        assertThat(rows.get(2)).containsExactly("select-only", "simple", "dual-write, weight 50", "20000", "9000",
+                "0.45", "0.75", "0.800", "1.778", "49", "0", "70", "4", ">= 0.80 x dual-write off", "NO");
+        assertThat(rows.get(0)).containsExactly("select-only", "simple", "dual-write off", "20000", "12000",
+                "0.60", "1.00", "0.800", "1.333", "0", "0", "55", "1", "-", "-");
+    }
+
+    @Test
+    void aFailureInAnyRoundMarksTheCellFailedWithoutRatiosAndIsListedUnderTheTable() {
+        DualResultsTable table = new DualResultsTable();
+        table.add(TPCB, DualTarget.DIRECT, direct(2000, 0), Optional.empty());
+        table.add(TPCB, DualTarget.DUAL_WRITE_OFF, run(1500, 40, 0), Optional.of(new ProxyCounters(1, 0, 0)));
+        table.add(TPCB, DualTarget.WEIGHT_0, run(900, 50, 0), Optional.of(new ProxyCounters(1, 0, 0)));
+        table.fail(TPCB, DualTarget.WEIGHT_0, 2, "pgbench run was aborted");
+
+        List<String> row = table.rows().get(1);
+
+        assertThat(row.subList(2, 7)).containsExactly("dual-write, weight 0", "2000", "failed", "-", "-");
+        assertThat(row.subList(13, 15)).containsExactly(">= 0.40 x direct", "-");
+        assertThat(table.failures()).containsExactly(
+                "tpcb-like prepared, dual-write, weight 0, round 2: pgbench run was aborted");
+        assertThat(table.text("title")).endsWith("""
+                failed runs:
+                  - tpcb-like prepared, dual-write, weight 0, round 2: pgbench run was aborted
+                """);
+    }
+
+    @Test
+    void theTpcbGoalIsMetAgainstDirectAndDivergencesAreSummedOverTheRounds() {
+        DualResultsTable table = new DualResultsTable();
+        for (double tps : new double[] {1000, 1200, 800}) {
+            table.add(TPCB, DualTarget.DIRECT, direct(tps, 0), Optional.empty());
+        }
+        table.add(TPCB, DualTarget.WEIGHT_0, run(500, 50, 0), Optional.of(new ProxyCounters(10, 0, 2)));
+        table.add(TPCB, DualTarget.WEIGHT_0, run(400, 50, 0), Optional.of(new ProxyCounters(10, 0, 0)));
+        table.add(TPCB, DualTarget.WEIGHT_0, run(300, 50, 0), Optional.of(new ProxyCounters(10, 0, 1)));
+
+        List<String> row = table.rows().get(1);
+
+        assertThat(row.get(3)).isEqualTo("1000");
+        assertThat(row.get(4)).isEqualTo("400");
+        assertThat(row.get(10)).isEqualTo("3");
+        assertThat(row.get(14)).isEqualTo("yes");
+    }
+
+    @Test
+    void theMarkdownTableLeftAlignsTheWordsAndRightAlignsTheNumbers() {
+        DualResultsTable table = new DualResultsTable();
+        table.add(TPCB, DualTarget.DIRECT, direct(1000, 0), Optional.empty());
+
+        String markdown = table.markdown("**title**");
+
+        assertThat(markdown).startsWith("""
+                **title**
+
+                | workload | protocol | bluegreen | direct tps | bluegreen tps | bg/direct | bg/dw-off | direct ms \
+                | bluegreen ms | green served% | divergences | bluegreen cpu% | other load% | target | met |
+                | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |
+                | tpcb-like | prepared | dual-write off | 1000 | - | - | - | 16.000 | - | - | - | - | 0 | - | - |
+                """);
+    }
+}

@@ -1,0 +1,38 @@
+package dev.bluegreen.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class DualScenarioTest {
+
+    private static final DualScenario SELECT_ONLY = new DualScenario(Workload.SELECT_ONLY, "simple");
+    private static final DualScenario TPCB = new DualScenario(Workload.TPCB_LIKE, "simple");
+
+    @Test
+    void selectOnlyRunsAtEveryWeightAndTpcbWithDualWriteOffAndOnBesideDirect() {
+        assertThat(SELECT_ONLY.targets()).containsExactly(DualTarget.DIRECT, DualTarget.DUAL_WRITE_OFF,
+                DualTarget.WEIGHT_0, DualTarget.WEIGHT_50, DualTarget.WEIGHT_100);
+        assertThat(TPCB.targets()).containsExactly(DualTarget.DIRECT, DualTarget.DUAL_WRITE_OFF, DualTarget.WEIGHT_0);
+    }
+
+    @Test
+    void theIssueSetsTwoGoalsTpcbWithDualWriteAgainstDirectAndWeight50AgainstDualWriteOff() {
+        assertThat(TPCB.goal(DualTarget.WEIGHT_0)).contains(new DualScenario.Goal(DualTarget.DIRECT, 0.4));
+        assertThat(SELECT_ONLY.goal(DualTarget.WEIGHT_50))
+                .contains(new DualScenario.Goal(DualTarget.DUAL_WRITE_OFF, 0.8));
+        assertThat(SELECT_ONLY.goal(DualTarget.WEIGHT_0)).isEmpty();
+        assertThat(TPCB.goal(DualTarget.DUAL_WRITE_OFF)).isEmpty();
+    }
+
+    @Test
+    void aGoalIsMetAtExactlyItsRatioAndMissedJustBelow() {
+        DualScenario.Goal goal = new DualScenario.Goal(DualTarget.DIRECT, 0.4);
+        PgbenchResult direct = new PgbenchResult(1000, 16);
+
+        assertThat(goal.met(new PgbenchResult(400, 40), direct)).contains(true);
+        assertThat(goal.met(new PgbenchResult(399, 40), direct)).contains(false);
+        assertThat(goal.met(null, direct)).isEmpty();
+        assertThat(goal.text()).isEqualTo(">= 0.40 x direct");
+    }
+}

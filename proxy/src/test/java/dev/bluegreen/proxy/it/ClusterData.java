@@ -1,0 +1,90 @@
+package dev.bluegreen.proxy.it;
+
+import dev.bluegreen.embedded.PgCluster;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * What the dual-write tests read from the clusters directly, never through the proxy: a table's whole
+ * contents in a fixed order, single values, and the same schema laid down on blue and green before
+ * dual-write starts (green must hold a copy of blue's data).
+ */
+final class ClusterData {
+
+    private ClusterData() {
+    }
+
+    /** A table name no other test class or run uses: the shared clusters live for the whole run. */
+    static String unique(String stem) {
+        return stem + "_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+    }
+
+    /** Runs the statements on blue, then the same on green, each in autocommit. */
+    static void onBoth(PgCluster blue, PgCluster green, String... statements) {
+        blue.execute("postgres", statements);
+        green.execute("postgres", statements);
+    }
+
+    /** Every row of {@code table} as text, one per line, ordered by {@code orderBy}. */
+    static String contents(PgCluster cluster, String table, String orderBy) throws SQLException {
+        return text(cluster, "select coalesce(string_agg(t::text, E'\\n' order by " + orderBy + "), '') from "
+                + table + " t");
+    }
+
+    static String text(PgCluster cluster, String sql) throws SQLException {
+        try (Connection direct = cluster.connect("postgres"); Statement s = direct.createStatement();
+             ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    static long number(PgCluster cluster, String sql) throws SQLException {
+        try (Connection direct = cluster.connect("postgres"); Statement s = direct.createStatement();
+             ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    static List<Long> numbers(PgCluster cluster, String sql) throws SQLException {
+        List<Long> values = new ArrayList<>();
+        try (Connection direct = cluster.connect("postgres"); Statement s = direct.createStatement();
+             ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                values.add(rs.getLong(1));
+            }
+        }
+        return values;
+    }
+
+    /** Sessions waiting for a lock on the cluster, for the message of a test that ran out of time. */
+    static String lockWaits(PgCluster cluster) {
+        try {
+            return text(cluster, "select coalesce(string_agg(pid || ' ' || coalesce(wait_event, '') || ': ' || query, E'\\n'), 'none')"
+                    + " from pg_stat_activity where wait_event_type = 'Lock'");
+        } catch (SQLException e) {
+            return "unknown (" + e.getMessage() + ")";
+        }
+    }
+
+    /** pgjdbc connection properties from name, value pairs. */
+    static Properties properties(String... pairs) {
+        Properties properties = new Properties();
+        for (int i = 0; i < pairs.length; i += 2) {
+            properties.setProperty(pairs[i], pairs[i + 1]);
+        }
+        return properties;
+    }
+
+    /** The PostgreSQL major version that answered, from {@code server_version_num} (160009 → 16). */
+    static int major(int serverVersionNum) {
+        return serverVersionNum / 10_000;
+    }
+}

@@ -1,0 +1,330 @@
+package dev.bluegreen.proxy.it;
+
+import static dev.bluegreen.proxy.it.ClusterData.contents;
+import static dev.bluegreen.proxy.it.ClusterData.major;
+import static dev.bluegreen.proxy.it.ClusterData.onBoth;
+import static dev.bluegreen.proxy.it.ClusterData.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
+
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.NoLeaks;
+import dev.bluegreen.proxy.control.FollowerWrites;
+import dev.bluegreen.proxy.control.Phase;
+import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.control.RoutingState;
+import dev.bluegreen.proxy.routing.ClusterRole;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Leadership moves under traffic without losing a write (DESIGN §2, §5): while pgjdbc sessions insert,
+ * read back and count, dual-write starts, the weight goes to 100, green takes over the writes and
+ * hands them back; every insert a client saw commit is on both clusters and the tables read the same.
+ * The write barrier that makes these switches exact gives up after its timeout when a session keeps a
+ * transaction open: the command fails naming that session, and nothing changes. Shadow mode never lets
+ * green serve reads.
+ */
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
+class CutoverRollbackIT {
+
+    private static final int BLUE_MAJOR = 16;
+    private static final String HELD_UP_BY_ONE_SESSION = "held up by \\[session\\[\\d+\\]\\]";
+
+    private static PgCluster blue;
+    private static PgCluster green;
+
+    @BeforeAll
+    static void clusters(TestClusters clusters) {
+        blue = clusters.blue();
+        green = clusters.green();
+    }
+
+    private static Connection viaProxy(TestProxy proxy) throws SQLException {
+        return proxy.connect(blue.superuser());
+    }
+
+    @Test
+    void cutoverAndThenRollbackUnderTrafficLoseNoWrite() throws Exception {
+        String items = unique("cr_items");
+        String counters = unique("cr_counters");
+        onBoth(blue, green,
+                "create table " + items + " (id bigint primary key, session int not null, v text not null)",
+                "create table " + counters + " (id int primary key, n bigint not null)",
+                "insert into " + counters + " select g, 0 from generate_series(1, 4) g");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             WriteLoad load = new WriteLoad(proxy, items, counters, 6)) {
+            RoutingControl routing = proxy.server().routing();
+            routing.start("test");
+            load.go();
+            load.awaitProgress(100);
+            routing.setWeight("test", 100);
+            load.awaitProgress(100);
+
+            RoutingState cutover = routing.cutover("test");
+            load.awaitProgress(200);
+            RoutingState rolledBack = routing.rollback("test", "proving rollback under traffic", false);
+            load.awaitProgress(200);
+            load.stop();
+
+            assertThat(cutover.phase()).isEqualTo(Phase.CUTOVER);
+            assertThat(cutover.leader()).isEqualTo(ClusterRole.GREEN);
+            assertThat(rolledBack.phase()).isEqualTo(Phase.DUAL);
+            assertThat(rolledBack.leader()).isEqualTo(ClusterRole.BLUE);
+            assertThat(rolledBack.weight()).isZero();
+            assertThat(load.errors()).as("client-visible errors").isEmpty();
+            List<Long> committed = List.copyOf(new TreeSet<>(load.committed()));
+            assertThat(committed).hasSizeGreaterThan(600);
+            for (PgCluster cluster : List.of(blue, green)) {
+                assertThat(ClusterData.numbers(cluster, "select id from " + items + " order by id"))
+                        .as("every insert the clients saw commit, and nothing else, on %s", cluster.name())
+                        .containsExactlyElementsOf(committed);
+                for (int row = 1; row <= 4; row++) {
+                    assertThat(ClusterData.number(cluster, "select n from " + counters + " where id = " + row))
+                            .as("counter %d on %s", row, cluster.name()).isEqualTo(load.increments(row));
+                }
+            }
+            assertThat(contents(green, items, "id")).isEqualTo(contents(blue, items, "id"));
+            assertThat(contents(green, counters, "id")).isEqualTo(contents(blue, counters, "id"));
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(routing.current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * pgjdbc sessions, connected before dual-write starts and idle until {@link #go}: each inserts rows
+     * with explicit ids and reads each back at once, bumps counters, and every fifth round does both in a
+     * transaction, retried on deadlock or serialisation failure as an application would.
+     */
+    private static final class WriteLoad implements AutoCloseable {
+        private final ExecutorService threads;
+        private final List<Future<?>> running = new ArrayList<>();
+        private final CountDownLatch connected;
+        private final CountDownLatch go = new CountDownLatch(1);
+        private final Set<Long> committed = ConcurrentHashMap.newKeySet();
+        private final AtomicLongArray increments = new AtomicLongArray(5);
+        private final AtomicLong rounds = new AtomicLong();
+        private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+        private volatile boolean stopping;
+
+        WriteLoad(TestProxy proxy, String items, String counters, int sessions) throws InterruptedException {
+            threads = Executors.newFixedThreadPool(sessions);
+            connected = new CountDownLatch(sessions);
+            for (int session = 1; session <= sessions; session++) {
+                int id = session;
+                running.add(threads.submit(() -> run(proxy, items, counters, id)));
+            }
+            assertThat(connected.await(30, TimeUnit.SECONDS)).as("sessions connected").isTrue();
+        }
+
+        void go() {
+            go.countDown();
+        }
+
+        /** Waits until the sessions have completed {@code more} further rounds: the next command runs under traffic. */
+        void awaitProgress(long more) {
+            long target = rounds.get() + more;
+            await().atMost(Duration.ofSeconds(60)).until(() -> rounds.get() >= target || !errors.isEmpty());
+        }
+
+        private void run(TestProxy proxy, String items, String counters, int session) {
+            Connection c;
+            try {
+                c = viaProxy(proxy);
+            } catch (SQLException e) {
+                errors.add("session " + session + " could not connect: " + e.getMessage());
+                return;
+            } finally {
+                connected.countDown();
+            }
+            try (c;
+                 PreparedStatement insert = c.prepareStatement("insert into " + items + " values (?, ?, ?)");
+                 PreparedStatement read = c.prepareStatement("select v from " + items + " where id = ?");
+                 PreparedStatement bump = c.prepareStatement("update " + counters + " set n = n + 1 where id = ?")) {
+                go.await();
+                for (long seq = 0; !stopping; seq++) {
+                    long id = session * 1_000_000L + seq;
+                    int row = (int) (seq % 4) + 1;
+                    insert.setLong(1, id);
+                    insert.setInt(2, session);
+                    bump.setInt(1, row);
+                    if (seq % 5 == 4) {
+                        insert.setString(3, "in a transaction");
+                        transaction(c, insert, bump);
+                        committed.add(id);
+                    } else {
+                        insert.setString(3, "value " + id);
+                        insert.executeUpdate();
+                        committed.add(id);
+                        read.setLong(1, id);
+                        try (ResultSet rs = read.executeQuery()) {
+                            if (!rs.next()) {
+                                errors.add("session " + session + " did not see its own row " + id);
+                            }
+                        }
+                        bump.executeUpdate();
+                    }
+                    increments.incrementAndGet(row);
+                    rounds.incrementAndGet();
+                }
+            } catch (SQLException e) {
+                errors.add("session " + session + ": " + e.getSQLState() + " " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        private static void transaction(Connection c, PreparedStatement insert, PreparedStatement bump) throws SQLException {
+            for (int attempt = 1; ; attempt++) {
+                c.setAutoCommit(false);
+                try {
+                    insert.executeUpdate();
+                    bump.executeUpdate();
+                    c.commit();
+                    c.setAutoCommit(true);
+                    return;
+                } catch (SQLException e) {
+                    c.rollback();
+                    c.setAutoCommit(true);
+                    if (!Set.of("40P01", "40001").contains(e.getSQLState()) || attempt == 10) {
+                        throw e;
+                    }
+                }
+            }
+        }
+
+        Set<Long> committed() {
+            return committed;
+        }
+
+        long increments(int row) {
+            return increments.get(row);
+        }
+
+        List<String> errors() {
+            return List.copyOf(errors);
+        }
+
+        void stop() throws Exception {
+            stopping = true;
+            for (Future<?> session : running) {
+                session.get(30, TimeUnit.SECONDS);
+            }
+        }
+
+        @Override
+        public void close() {
+            stopping = true;
+            go.countDown();
+            threads.shutdownNow();
+        }
+    }
+
+    @Test
+    void aSessionHoldingATransactionOpenMakesStartTimeOutNamingItAndChangingNothing() throws Exception {
+        String table = unique("barrier_start");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection idle = viaProxy(proxy); Statement idleStatement = idle.createStatement();
+             Connection holder = viaProxy(proxy); Statement holderStatement = holder.createStatement()) {
+            RoutingControl routing = proxy.server().routing();
+            idleStatement.executeUpdate("insert into " + table + " values (1)");
+            holder.setAutoCommit(false);
+            holderStatement.executeUpdate("insert into " + table + " values (2)");
+            RoutingState before = routing.current();
+            int changes = routing.history().size();
+
+            RoutingControl.Refused refused = catchThrowableOfType(RoutingControl.Refused.class, () -> routing.start("test"));
+
+            assertThat(refused).as("start refused").isNotNull();
+            assertThat(refused.getMessage()).containsPattern(HELD_UP_BY_ONE_SESSION);
+            assertThat(routing.current()).isEqualTo(before);
+            assertThat(routing.current().phase()).isEqualTo(Phase.BLUE);
+            assertThat(routing.history()).hasSize(changes);
+            // the holder was the reason: once it commits, the same command goes through
+            holder.commit();
+            assertThat(routing.start("test").phase()).isEqualTo(Phase.DUAL);
+        }
+    }
+
+    @Test
+    void aSessionHoldingATransactionOpenMakesCutoverTimeOutNamingItAndChangingNothing() throws Exception {
+        String table = unique("barrier_cutover");
+        onBoth(blue, green,
+                "create table " + table + " (id int primary key, n int not null)",
+                "insert into " + table + " values (1, 0)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            RoutingControl routing = proxy.server().routing();
+            routing.start("test");
+            routing.setWeight("test", 100);
+            try (Connection idle = viaProxy(proxy); Statement idleStatement = idle.createStatement();
+                 Connection holder = viaProxy(proxy); Statement holderStatement = holder.createStatement()) {
+                idleStatement.executeQuery("select 1").close();
+                holder.setAutoCommit(false);
+                holderStatement.executeUpdate("update " + table + " set n = n + 1 where id = 1");
+                RoutingState before = routing.current();
+                int changes = routing.history().size();
+
+                RoutingControl.Refused refused = catchThrowableOfType(RoutingControl.Refused.class, () -> routing.cutover("test"));
+
+                assertThat(refused).as("cutover refused").isNotNull();
+                assertThat(refused.getMessage()).containsPattern(HELD_UP_BY_ONE_SESSION);
+                assertThat(routing.current()).isEqualTo(before);
+                assertThat(routing.current().phase()).isEqualTo(Phase.DUAL);
+                assertThat(routing.current().leader()).isEqualTo(ClusterRole.BLUE);
+                assertThat(routing.history()).hasSize(changes);
+                holder.commit();
+                assertThat(ClusterData.number(blue, "select n from " + table + " where id = 1")).isEqualTo(1);
+                assertThat(ClusterData.number(green, "select n from " + table + " where id = 1")).isEqualTo(1);
+                assertThat(routing.cutover("test").leader()).isEqualTo(ClusterRole.GREEN);
+            }
+        }
+    }
+
+    @Test
+    void shadowModeRefusesAnyWeightAboveZeroAndReadsStayOnBlue() throws Exception {
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            RoutingControl routing = proxy.server().routing();
+            RoutingState shadow = routing.startShadow("test");
+
+            assertThatThrownBy(() -> routing.setWeight("test", 1)).isInstanceOf(RoutingControl.Refused.class);
+            assertThatThrownBy(() -> routing.setWeight("test", 100)).isInstanceOf(RoutingControl.Refused.class);
+            assertThatThrownBy(() -> routing.cutover("test")).isInstanceOf(RoutingControl.Refused.class);
+
+            assertThat(routing.current()).isEqualTo(shadow);
+            assertThat(shadow.followerWrites()).isEqualTo(FollowerWrites.ASYNC);
+            assertThat(shadow.weight()).isZero();
+            for (int session = 0; session < 8; session++) {
+                try (Connection c = viaProxy(proxy); Statement s = c.createStatement();
+                     ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
+                    rs.next();
+                    assertThat(major(rs.getInt(1))).as("session %d served by", session).isEqualTo(BLUE_MAJOR);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,426 @@
+package dev.bluegreen.proxy.it;
+
+import static dev.bluegreen.proxy.it.ClusterData.contents;
+import static dev.bluegreen.proxy.it.ClusterData.major;
+import static dev.bluegreen.proxy.it.ClusterData.onBoth;
+import static dev.bluegreen.proxy.it.ClusterData.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.NoLeaks;
+import dev.bluegreen.proxy.control.RoutingState;
+import dev.bluegreen.proxy.dualwrite.Divergence;
+import dev.bluegreen.proxy.dualwrite.MigrationStats;
+import dev.bluegreen.proxy.routing.ClusterRole;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * While blue leads, nothing green does reaches a client (DESIGN §4.5, §5): green stopped in the middle
+ * of a pgjdbc load costs the clients no error, green is marked out of sync with weight 0 and reads go
+ * back to blue; a row or a constraint present only on green is recorded as a divergence (normalised
+ * SQL, both outcomes) while the client gets blue's result, untouched; a table renamed on green only is
+ * read from blue, retried without the client noticing, and counted against green.
+ */
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
+class GreenFailureIT {
+
+    private static final int BLUE_MAJOR = 16;
+    private static final int GREEN_MAJOR = 18;
+
+    private static PgCluster blue;
+    private static PgCluster green;
+
+    @BeforeAll
+    static void clusters(TestClusters clusters) {
+        blue = clusters.blue();
+        green = clusters.green();
+    }
+
+    private static Connection viaProxy(TestProxy proxy) throws SQLException {
+        return proxy.connect(blue.superuser());
+    }
+
+    private static int servedBy(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("show server_version_num")) {
+            rs.next();
+            return major(Integer.parseInt(rs.getString(1)));
+        }
+    }
+
+    /** The one divergence a test provoked, once the engine has recorded it and taken green out of sync. */
+    private static Divergence onlyDivergence(TestProxy proxy) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> !proxy.server().routing().current().followerInSync());
+        List<Divergence> divergences = proxy.server().migration().divergences();
+        assertThat(divergences).hasSize(1);
+        return divergences.get(0);
+    }
+
+    // --- green lost ------------------------------------------------------------------------------
+
+    @Test
+    void greenStoppedMidTrafficCostsTheClientsNothing() throws Exception {
+        String items = unique("stop_items");
+        String counters = unique("stop_counters");
+        Path dir = Path.of("target", "doomed-green").toAbsolutePath();
+        try (PgCluster doomed = BlueGreenClusters.fresh("doomed-green", green.version(), dir)) {
+            for (PgCluster cluster : List.of(blue, doomed)) {
+                cluster.execute("postgres",
+                        "create table " + items + " (id bigint primary key, v text not null)",
+                        "create table " + counters + " (id int primary key, n bigint not null)",
+                        "insert into " + counters + " select g, 0 from generate_series(1, 4) g");
+            }
+            try (TestProxy proxy = TestProxy.in(blue).green(doomed).start()) {
+                proxy.server().routing().start("test");
+                proxy.server().routing().setWeight("test", 100);
+                try (Load load = new Load(proxy, items, counters, 6)) {
+                    await().atMost(Duration.ofSeconds(30)).until(() -> load.readsServedBy(GREEN_MAJOR) > 100 || load.failed());
+
+                    doomed.stop();
+
+                    await().atMost(Duration.ofSeconds(30)).until(() ->
+                            !proxy.server().routing().current().followerInSync() || load.failed());
+                    RoutingState afterLoss = proxy.server().routing().current();
+                    load.markNow();
+                    await().atMost(Duration.ofSeconds(30)).until(() -> load.readsSinceMark() > 200 || load.failed());
+                    load.stop();
+
+                    assertThat(load.errors()).as("client-visible errors").isEmpty();
+                    assertThat(afterLoss.followerInSync()).isFalse();
+                    assertThat(afterLoss.weight()).isZero();
+                    assertThat(afterLoss.leader()).isEqualTo(ClusterRole.BLUE);
+                    assertThat(load.majorsSinceMark()).as("clusters serving reads after the loss").containsExactly(BLUE_MAJOR);
+                    assertThat(ClusterData.numbers(blue, "select id from " + items + " order by id"))
+                            .as("every insert the clients saw commit, and nothing else, on blue")
+                            .containsExactlyElementsOf(new TreeSet<>(load.committed()));
+                    for (int row = 1; row <= 4; row++) {
+                        assertThat(ClusterData.number(blue, "select n from " + counters + " where id = " + row))
+                                .as("counter %d on blue", row).isEqualTo(load.increments(row));
+                    }
+                }
+                try (Connection late = viaProxy(proxy)) {
+                    assertThat(servedBy(late)).as("a session opened after the loss").isEqualTo(BLUE_MAJOR);
+                }
+                assertThat(proxy.server().migration().divergenceCount()).as("the lost follower, recorded").isPositive();
+                assertThat(proxy.server().routing().current().followerInSync()).isFalse();
+            }
+        }
+    }
+
+    /**
+     * pgjdbc sessions that insert a row, read it back at once (autocommit, so a read green cannot answer
+     * is retried on blue), bump a counter, and now and then do both in a transaction without reads.
+     */
+    private static final class Load implements AutoCloseable {
+        private final ExecutorService threads;
+        private final List<Future<?>> running = new ArrayList<>();
+        private final Set<Long> committed = ConcurrentHashMap.newKeySet();
+        private final AtomicLongArray increments = new AtomicLongArray(5);
+        private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+        private final ConcurrentHashMap<Integer, AtomicLong> readsByMajor = new ConcurrentHashMap<>();
+        private final Set<Integer> majorsSinceMark = ConcurrentHashMap.newKeySet();
+        private final AtomicLong readsSinceMark = new AtomicLong();
+        private volatile long mark = Long.MAX_VALUE;
+        private volatile boolean stopping;
+
+        Load(TestProxy proxy, String items, String counters, int sessions) {
+            threads = Executors.newFixedThreadPool(sessions);
+            for (int session = 1; session <= sessions; session++) {
+                int id = session;
+                running.add(threads.submit(() -> run(proxy, items, counters, id)));
+            }
+        }
+
+        private void run(TestProxy proxy, String items, String counters, int session) {
+            try (Connection c = viaProxy(proxy);
+                 PreparedStatement insert = c.prepareStatement("insert into " + items + " values (?, ?)");
+                 PreparedStatement read = c.prepareStatement(
+                         "select v, current_setting('server_version_num')::int from " + items + " where id = ?");
+                 PreparedStatement bump = c.prepareStatement("update " + counters + " set n = n + 1 where id = ?")) {
+                for (long seq = 0; !stopping; seq++) {
+                    long id = session * 1_000_000L + seq;
+                    int row = (int) (seq % 4) + 1;
+                    try {
+                        if (seq % 10 == 9) {
+                            c.setAutoCommit(false);
+                            insert.setLong(1, id);
+                            insert.setString(2, "in a transaction");
+                            insert.executeUpdate();
+                            bump.setInt(1, row);
+                            bump.executeUpdate();
+                            c.commit();
+                            c.setAutoCommit(true);
+                            committed.add(id);
+                            increments.incrementAndGet(row);
+                            continue;
+                        }
+                        insert.setLong(1, id);
+                        insert.setString(2, "value " + id);
+                        insert.executeUpdate();
+                        committed.add(id);
+                        long started = System.nanoTime();
+                        read.setLong(1, id);
+                        try (ResultSet rs = read.executeQuery()) {
+                            if (!rs.next()) {
+                                errors.add("session " + session + " did not see its own row " + id);
+                            } else {
+                                int major = major(rs.getInt(2));
+                                readsByMajor.computeIfAbsent(major, k -> new AtomicLong()).incrementAndGet();
+                                if (started > mark) {
+                                    majorsSinceMark.add(major);
+                                    readsSinceMark.incrementAndGet();
+                                }
+                            }
+                        }
+                        bump.setInt(1, row);
+                        bump.executeUpdate();
+                        increments.incrementAndGet(row);
+                    } catch (SQLException e) {
+                        errors.add("session " + session + " at " + id + ": " + e.getSQLState() + " " + e.getMessage());
+                        if (c.isClosed() || e.getSQLState() == null || e.getSQLState().startsWith("08")) {
+                            return;
+                        }
+                        if (!c.getAutoCommit()) {
+                            c.rollback();
+                            c.setAutoCommit(true);
+                        }
+                    }
+                }
+            } catch (SQLException e) {
+                errors.add("session " + session + ": " + e.getSQLState() + " " + e.getMessage());
+            }
+        }
+
+        long readsServedBy(int major) {
+            AtomicLong reads = readsByMajor.get(major);
+            return reads == null ? 0 : reads.get();
+        }
+
+        /** Reads that start after this moment count as "since the mark". */
+        void markNow() {
+            mark = System.nanoTime();
+        }
+
+        long readsSinceMark() {
+            return readsSinceMark.get();
+        }
+
+        Set<Integer> majorsSinceMark() {
+            return Set.copyOf(majorsSinceMark);
+        }
+
+        Set<Long> committed() {
+            return committed;
+        }
+
+        long increments(int row) {
+            return increments.get(row);
+        }
+
+        List<String> errors() {
+            return List.copyOf(errors);
+        }
+
+        /** A client saw an error: the test fails on it, no point waiting for anything else. */
+        boolean failed() {
+            return !errors.isEmpty();
+        }
+
+        void stop() throws Exception {
+            stopping = true;
+            for (Future<?> session : running) {
+                session.get(30, TimeUnit.SECONDS);
+            }
+        }
+
+        @Override
+        public void close() {
+            stopping = true;
+            threads.shutdownNow();
+        }
+    }
+
+    // --- deliberate differences ------------------------------------------------------------------
+
+    @Test
+    void aRowOnlyOnGreenIsADivergenceAndTheClientGetsBluesRows() throws Exception {
+        String table = unique("extra_row");
+        onBoth(blue, green,
+                "create table " + table + " (id int primary key, v text not null)",
+                "insert into " + table + " select g, 'value ' || g from generate_series(1, 3) g");
+        green.execute("postgres", "insert into " + table + " values (4, 'only on green')");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            // weight 0: the count read after the write must come from blue whenever green is taken out of sync
+            proxy.server().routing().start("test");
+
+            Set<Integer> returned = new HashSet<>();
+            long countAfter;
+            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                try (ResultSet rs = s.executeQuery("update " + table + " set v = v || ' secret-literal' where id > 0 returning id")) {
+                    while (rs.next()) {
+                        returned.add(rs.getInt(1));
+                    }
+                }
+                try (ResultSet rs = s.executeQuery("select count(*) from " + table)) {
+                    rs.next();
+                    countAfter = rs.getLong(1);
+                }
+            }
+
+            assertThat(returned).as("rows the client saw updated").containsExactlyInAnyOrder(1, 2, 3);
+            assertThat(countAfter).as("rows the client sees afterwards").isEqualTo(3);
+            assertThat(contents(blue, table, "id")).isEqualTo(
+                    "(1,\"value 1 secret-literal\")\n(2,\"value 2 secret-literal\")\n(3,\"value 3 secret-literal\")");
+            Divergence divergence = onlyDivergence(proxy);
+            assertThat(divergence.statement()).contains(table).contains("?").doesNotContain("secret-literal")
+                    .doesNotContain("0 returning");
+            assertThat(divergence.leaderCluster()).isEqualToIgnoringCase("blue");
+            assertThat(divergence.difference()).isNotBlank();
+        }
+    }
+
+    @Test
+    void aCheckConstraintOnlyOnGreenIsADivergenceAndTheClientsTransactionCommitsOnBlue() throws Exception {
+        String table = unique("green_check");
+        onBoth(blue, green, "create table " + table + " (id int primary key, n int not null)");
+        green.execute("postgres", "alter table " + table + " add constraint " + table + "_small check (n < 100)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test");
+            proxy.server().routing().setWeight("test", 50);
+
+            int[] counts = new int[2];
+            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                c.setAutoCommit(false);
+                counts[0] = s.executeUpdate("insert into " + table + " values (1, 500)");
+                counts[1] = s.executeUpdate("insert into " + table + " values (2, 5)");
+                c.commit();
+            }
+
+            assertThat(counts).containsExactly(1, 1);
+            assertThat(contents(blue, table, "id")).isEqualTo("(1,500)\n(2,5)");
+            Divergence divergence = onlyDivergence(proxy);
+            assertThat(divergence.statement()).contains("insert into " + table).contains("?").doesNotContain("500");
+            assertThat(divergence.follower()).contains("23514");
+            assertThat(divergence.leader()).doesNotContain("23514");
+            assertThat(proxy.server().routing().current().weight()).isZero();
+        }
+    }
+
+    @Test
+    void aUniqueConstraintOnlyOnGreenIsADivergenceAndTheClientsInsertsSucceed() throws Exception {
+        String table = unique("green_unique");
+        onBoth(blue, green, "create table " + table + " (id int primary key, email text not null)");
+        green.execute("postgres", "create unique index on " + table + " (email)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test");
+
+            try (Connection c = viaProxy(proxy);
+                 PreparedStatement insert = c.prepareStatement("insert into " + table + " values (?, ?)")) {
+                for (int id = 1; id <= 2; id++) {
+                    insert.setInt(1, id);
+                    insert.setString(2, "same@example.org");
+                    assertThat(insert.executeUpdate()).isEqualTo(1);
+                }
+            }
+
+            assertThat(contents(blue, table, "id")).isEqualTo("(1,same@example.org)\n(2,same@example.org)");
+            Divergence divergence = onlyDivergence(proxy);
+            assertThat(divergence.statement()).contains("insert into " + table).doesNotContain("same@example.org");
+            assertThat(divergence.follower()).contains("23505");
+        }
+    }
+
+    // --- green answers a read with an error ------------------------------------------------------
+
+    /** Opens sessions until one is served by green (at weight 50, each has an even chance); closes the rest. */
+    private static Connection sessionServedByGreen(TestProxy proxy) throws SQLException {
+        List<Connection> onBlue = new ArrayList<>();
+        try {
+            for (int attempt = 0; attempt < 64; attempt++) {
+                Connection c = viaProxy(proxy);
+                if (servedBy(c) == GREEN_MAJOR) {
+                    return c;
+                }
+                onBlue.add(c);
+            }
+            throw new AssertionError("64 sessions at weight 50, none served by green");
+        } finally {
+            for (Connection c : onBlue) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void aTableRenamedOnGreenOnlyIsReadFromBlueAndCountedAgainstGreen() throws Exception {
+        String table = unique("renamed");
+        onBoth(blue, green,
+                "create table " + table + " (id int primary key, n int not null)",
+                "insert into " + table + " select g, g from generate_series(1, 5) g");
+        green.execute("postgres", "alter table " + table + " rename to " + table + "_moved");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test");
+            proxy.server().routing().setWeight("test", 50);
+            MigrationStats stats = proxy.server().migration();
+
+            try (Connection c = sessionServedByGreen(proxy); Statement s = c.createStatement();
+                 PreparedStatement byId = c.prepareStatement("select n from " + table + " where id = ?")) {
+                long retries = stats.readRetries();
+                long greenErrors = stats.greenErrors();
+                List<String> answers = new ArrayList<>();
+                for (int i = 0; i < 10; i++) {
+                    try (ResultSet rs = s.executeQuery("select count(*), sum(n) from " + table)) {
+                        rs.next();
+                        answers.add(rs.getLong(1) + "/" + rs.getLong(2));
+                    }
+                }
+                assertThat(answers).as("blue's answers").containsOnly("5/15").hasSize(10);
+                assertThat(stats.readRetries() - retries).as("reads retried on blue").isGreaterThanOrEqualTo(10);
+                assertThat(stats.greenErrors() - greenErrors).as("green errors").isGreaterThanOrEqualTo(10);
+
+                // past pgjdbc's prepare threshold too: the named statement green could not prepare
+                for (int id = 1; id <= 5; id++) {
+                    for (int round = 0; round < 2; round++) {
+                        byId.setInt(1, id);
+                        try (ResultSet rs = byId.executeQuery()) {
+                            assertThat(rs.next()).isTrue();
+                            assertThat(rs.getInt(1)).isEqualTo(id);
+                        }
+                    }
+                }
+
+                // an error blue gives too is blue's to report, and not green's fault
+                long greenErrorsBefore = stats.greenErrors();
+                assertThatThrownBy(() -> s.executeQuery("select * from " + table + "_nowhere").close())
+                        .isInstanceOf(SQLException.class)
+                        .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("42P01");
+                assertThat(stats.greenErrors()).isEqualTo(greenErrorsBefore);
+            }
+        }
+    }
+}
