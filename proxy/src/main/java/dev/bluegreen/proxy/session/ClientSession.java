@@ -448,12 +448,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     @Override
     public void backendFrames(BackendConnection from, FrameBatch frames) {
-        if (!(state instanceof State.Ready)) {
-            frames.release();
+        if (units != null) {
+            units.onBackendFrames(from, frames); // also after close, while shadow writes drain
             return;
         }
-        if (units != null) {
-            units.onBackendFrames(from, frames);
+        if (!(state instanceof State.Ready)) {
+            frames.release();
             return;
         }
         if (from != backend) {
@@ -787,8 +787,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
         if (units != null) {
             units.close();
-            units.connections().forEach(BackendConnection::close);
-            units = null;
+            if (!units.drainingMirrors()) {
+                units = null;
+            }
         }
         if (twinConnecting != null) {
             twinConnecting.close();

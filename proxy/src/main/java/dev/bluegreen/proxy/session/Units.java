@@ -153,6 +153,13 @@ final class Units {
     /** A twin is being made: units wait. */
     private ClusterRole creating;
     private long twinFailedEpoch = -1;
+    /** Units whose follower part runs behind the leader inside a transaction, not yet answered. */
+    private int laneInFlight;
+    private boolean droppingTwin;
+    /** This session dropped its follower after a divergence it recorded. */
+    private boolean twinDropped;
+    /** Closed with shadow writes still queued: the follower runs them, then is closed. */
+    private boolean drainingMirrors;
     /** The shadow-mode write the follower is running now. */
     private Mirror mirrorRunning;
     private boolean closed;
@@ -182,7 +189,7 @@ final class Units {
     }
 
     boolean isIdle() {
-        return current == null && status == 'I' && creating == null;
+        return current == null && status == 'I' && creating == null && laneInFlight == 0;
     }
 
     boolean hasWork() {
@@ -255,6 +262,10 @@ final class Units {
                 return; // an extended-protocol unit still arriving
             }
             Classification classification = classify(pending, Math.abs(count));
+            if (laneInFlight > 0 && (status == 'I' || classification.has(Trait.TRANSACTION_END)
+                    || classification.has(Trait.SAVEPOINT))) {
+                return; // the ordering rule: the follower finishes every earlier unit before the leader's transaction ends
+            }
             if (count < 0 && classification.isRead()) {
                 // opened by a Flush: what follows is unknown, so it is routed as a write
                 classification = new Classification(Kind.WRITE, classification.traits(), classification.statementCount(),
@@ -402,6 +413,9 @@ final class Units {
             return false;
         }
         if (!twinWanted) {
+            if (!sinks.get(wantedLeader).isEmpty()) {
+                return false; // the proxy's own requests must be answered before the relay takes over
+            }
             BackendConnection other = backends.remove(wantedLeader.other());
             if (other != null) {
                 abandonMirrors();
@@ -720,7 +734,7 @@ final class Units {
             // the leader's transaction had failed, so whatever ended it rolled back: the follower rolls back too
             send(unit.secondary, new Sink(Mode.DISCARD, sink -> finish(answer.status)),
                     FrontendMessages.query(client.alloc(), "ROLLBACK"));
-            backends.get(unit.secondary).flush();
+            flush(unit.secondary);
             return;
         }
         if (answer.error && (errorAtFirst || answer.status == 'I')) {
@@ -728,13 +742,70 @@ final class Units {
             if (answer.status == 'I' && unit.statusBefore != 'I') {
                 send(unit.secondary, new Sink(Mode.DISCARD, sink -> finish(answer.status)),
                         FrontendMessages.query(client.alloc(), "ROLLBACK"));
-                backends.get(unit.secondary).flush();
+                flush(unit.secondary);
             } else {
                 finish(answer.status);
             }
             return;
         }
+        if (answer.status != 'I' && state.followerWrites() == FollowerWrites.SYNC) {
+            // inside a transaction the client may go on at once: the follower runs this unit behind the
+            // leader, in order, and the unit that ends the transaction waits for it (see pump)
+            runInLane(unit, outcomes, answer.status);
+            current = null;
+            finishToClient(answer.status);
+            pump();
+            return;
+        }
         runOnSecondary(unit, outcomes, answer.status, false);
+    }
+
+    private void runInLane(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus) {
+        ClusterRole secondary = unit.secondary;
+        BackendConnection twin = backends.get(secondary);
+        if (twin == null || unit.mirrorAbandoned) {
+            if (twin != null || !twinDropped) { // a twin dropped for a divergence already on record is not news
+                diverged(unit, leaderOutcomes, List.of(), twin == null ? "follower unreachable" : "follower not sent the unit: too large");
+            }
+            dropTwin(secondary, true);
+            unit.release();
+            return;
+        }
+        laneInFlight++;
+        Sink record = new Sink(Mode.RECORD, sink -> {
+            laneInFlight--;
+            if (sink.lost) {
+                if (!droppingTwin && !twinDropped) {
+                    diverged(unit, leaderOutcomes, List.of(), "follower unreachable");
+                }
+            } else {
+                String difference = compare(unit, leaderOutcomes, sink.recorder.outcomes());
+                if (difference == null && sink.status != leaderStatus) {
+                    difference = "transaction status: leader " + (char) leaderStatus + ", follower " + (char) sink.status;
+                }
+                if (difference != null) {
+                    diverged(unit, leaderOutcomes, sink.recorder.outcomes(), difference);
+                    dropTwin(secondary, sink.status != 'I');
+                }
+            }
+            unit.release();
+            if (laneInFlight == 0 && current == null) {
+                pump();
+            }
+        });
+        record.recorder = new OutcomeRecorder();
+        sinks.get(secondary).add(record);
+        for (Frame frame : unit.frames) {
+            twin.write(frame.content().retainedDuplicate());
+        }
+        twin.flush();
+    }
+
+    private void flush(ClusterRole role) {
+        BackendConnection connection = backends.get(role);
+        if (connection != null) {
+            connection.flush();
+        }
     }
 
     private void runOnSecondary(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus, boolean wrapped) {
@@ -779,7 +850,9 @@ final class Units {
     }
 
     private void secondaryFailed(Unit unit, List<StatementOutcome> leaderOutcomes, String why, byte leaderStatus, boolean wrapped) {
-        diverged(unit, leaderOutcomes, List.of(), "follower " + why);
+        if (!(twinDropped && "unreachable".equals(why))) {
+            diverged(unit, leaderOutcomes, List.of(), "follower " + why);
+        }
         ClusterRole secondary = unit.secondary;
         unit.secondary = null;
         dropTwin(secondary, false);
@@ -875,13 +948,28 @@ final class Units {
         if (twin == null) {
             return;
         }
-        ArrayDeque<Sink> waiting = sinks.get(role);
-        waiting.clear();
+        twinDropped = true;
+        List<Sink> waiting = new ArrayList<>(sinks.get(role));
+        sinks.get(role).clear();
         abandonMirrors();
         if (rollback) {
             twin.write(FrontendMessages.query(client.alloc(), "ROLLBACK"));
         }
         twin.close();
+        // whatever still waited on it learns it is gone (a unit waiting for its answer goes on without it)
+        droppingTwin = true;
+        try {
+            for (Sink sink : waiting) {
+                sink.lost = true;
+                if (sink.held != null) {
+                    sink.held.forEach(Frame::release);
+                    sink.held = null;
+                }
+                sink.done.accept(sink);
+            }
+        } finally {
+            droppingTwin = false;
+        }
     }
 
     private void retryOnBlue(Unit unit) {
@@ -961,6 +1049,12 @@ final class Units {
             }
             mirror.unit().release();
             nextMirror();
+            if (drainingMirrors && mirrorRunning == null) {
+                BackendConnection done = backends.remove(follower);
+                if (done != null) {
+                    done.close();
+                }
+            }
         });
         record.recorder = new OutcomeRecorder();
         sinks.get(follower).add(record);
@@ -1052,6 +1146,9 @@ final class Units {
             }
             sinks.get(role).poll();
             sink.done.accept(sink);
+            if (current == null && !closed && sinks.get(role).isEmpty()) {
+                pump(); // a unit may have waited for the proxy's own requests to be answered
+            }
             return !closed && backends.get(role) != null;
         }
         switch (sink.mode) {
@@ -1208,18 +1305,37 @@ final class Units {
             current.release();
             current = null;
         }
-        abandonMirrors();
-        for (ArrayDeque<Sink> queue : sinks.values()) {
-            for (Sink sink : queue) {
+        ClusterRole follower = leader.other();
+        BackendConnection mirror = backends.get(follower);
+        boolean drain = state != null && state.followerWrites() == FollowerWrites.ASYNC && mirror != null
+                && (mirrorRunning != null || !mirrors.isEmpty());
+        if (!drain) {
+            abandonMirrors();
+        }
+        for (Map.Entry<ClusterRole, ArrayDeque<Sink>> entry : sinks.entrySet()) {
+            if (drain && entry.getKey() == follower) {
+                continue;
+            }
+            for (Sink sink : entry.getValue()) {
                 if (sink.held != null) {
                     sink.held.forEach(Frame::release);
                 }
             }
-            queue.clear();
+            entry.getValue().clear();
         }
+        List<BackendConnection> closing = new ArrayList<>(backends.values());
+        backends.clear();
+        if (drain) {
+            // shadow mode: the follower finishes this session's queued writes, then logs off
+            closing.remove(mirror);
+            backends.put(follower, mirror);
+            drainingMirrors = true;
+        }
+        closing.forEach(BackendConnection::close);
     }
 
-    Iterable<BackendConnection> connections() {
-        return List.copyOf(backends.values());
+    /** Whether the session, though closed, still has shadow writes running on the follower. */
+    boolean drainingMirrors() {
+        return drainingMirrors && !backends.isEmpty();
     }
 }

@@ -185,4 +185,76 @@ class UnitsModeIT {
             assertThat(proxy.server().migration().pinnedSessions()).isEqualTo(1);
         }
     }
+
+    @Test
+    void abortLeavesGreenBehindAndFinalizeLeavesBlueBehind(TestClusters clusters) throws Exception {
+        String t = table("phases");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            try (Connection c = proxy.connect("postgres")) {
+                proxy.server().routing().start("test");
+                c.createStatement().execute("insert into " + t + " values (1)");
+                proxy.server().routing().abort("test");
+                c.createStatement().execute("insert into " + t + " values (2)"); // blue alone again
+                clusters.green().execute("postgres", "insert into " + t + " values (2)"); // the operator re-syncs green
+                proxy.server().routing().start("test");
+                proxy.server().routing().setWeight("test", 100);
+                proxy.server().routing().cutover("test");
+                c.createStatement().execute("insert into " + t + " values (3)");
+                proxy.server().routing().finalizeMigration("test");
+                c.createStatement().execute("insert into " + t + " values (4)"); // green alone
+                assertThat(serverVersion(c)).isGreaterThanOrEqualTo(180000);
+            }
+            try (Connection late = proxy.connect("postgres")) {
+                assertThat(serverVersion(late)).isGreaterThanOrEqualTo(180000);
+            }
+            assertThat(count(clusters.blue(), "select count(*) from " + t + " where id = 4")).as("after finalize").isZero();
+            assertThat(count(clusters.green(), "select count(*) from " + t)).isEqualTo(4);
+            assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(3);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+    }
+
+    @Test
+    void nonDeterministicWritesAreCountedByFingerprintNotReportedAsDivergences(TestClusters clusters) throws Exception {
+        String t = table("clock");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key, at timestamptz, r float8)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test");
+            try (Connection c = proxy.connect("postgres")) {
+                for (int i = 1; i <= 3; i++) {
+                    c.createStatement().execute("insert into " + t + " values (" + i + ", clock_timestamp(), random())"
+                            + " returning at, r");
+                }
+            }
+            assertThat(proxy.server().migration().nonDeterministicStatements())
+                    .containsEntry("insert into " + t + " values (?, clock_timestamp(), random()) returning at, r", 3L);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    @Test
+    void shadowWritesQueuedWhenTheClientLeavesStillReachGreen(TestClusters clusters) throws Exception {
+        String t = table("shadow");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().startShadow("test");
+            try (Connection c = proxy.connect("postgres")) {
+                for (int i = 1; i <= 300; i++) {
+                    c.createStatement().execute("insert into " + t + " values (" + i + ")");
+                }
+            }
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                    assertThat(count(clusters.green(), "select count(*) from " + t)).isEqualTo(300));
+            assertThat(proxy.server().migration().mirrorDrops()).isZero();
+            assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(300);
+        }
+    }
 }

@@ -1,0 +1,173 @@
+package dev.bluegreen.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.channels.UnresolvedAddressException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The proxy's admin HTTP API as bgctl sees it: JSON in and out, every request with the bearer token.
+ * Answers are read as trees, so fields this version does not know are kept (for {@code --json}) and
+ * otherwise ignored. Each way a request can fail becomes a {@link BgctlException} with its exit code.
+ */
+final class AdminClient implements AutoCloseable {
+
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    static final Duration READ_TIMEOUT = Duration.ofSeconds(15);
+    /** A command may wait for a write barrier (10 s by default in the proxy, configurable). */
+    static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(2);
+    /** How long a command may take before bgctl says it is still waiting. */
+    static final Duration PATIENCE = Duration.ofSeconds(2);
+
+    /** Told once when a command is slow to return. */
+    interface Waiting {
+        void stillWaiting(String command);
+    }
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private final AdminTarget target;
+    private final HttpClient http;
+
+    AdminClient(AdminTarget target) {
+        this.target = target;
+        // the admin API speaks HTTP/1.1; no h2c upgrade attempt
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(CONNECT_TIMEOUT)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .build();
+    }
+
+    AdminTarget target() {
+        return target;
+    }
+
+    /** {@code GET /api/v1/<resource>}. */
+    JsonNode get(String resource) throws InterruptedException {
+        HttpRequest request = request("/api/v1/" + resource).timeout(READ_TIMEOUT).GET().build();
+        return await(http.sendAsync(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8)),
+                request, null, null);
+    }
+
+    /** {@code POST /api/v1/commands/<command>}: the proxy answers with the new state once it is in force. */
+    JsonNode command(String command, ObjectNode body, Waiting waiting) throws InterruptedException {
+        String json;
+        try {
+            json = JSON.writeValueAsString(body);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        HttpRequest request = request("/api/v1/commands/" + command)
+                .timeout(COMMAND_TIMEOUT)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8))
+                .build();
+        return await(http.sendAsync(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8)),
+                request, command, waiting);
+    }
+
+    private HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(URI.create(target.url() + path))
+                .header("Authorization", "Bearer " + target.token())
+                .header("Accept", "application/json");
+    }
+
+    private JsonNode await(CompletableFuture<HttpResponse<String>> pending, HttpRequest request,
+                           String command, Waiting waiting) throws InterruptedException {
+        HttpResponse<String> response;
+        try {
+            try {
+                response = pending.get(PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException slow) {
+                if (waiting != null) {
+                    waiting.stillWaiting(command);
+                }
+                response = pending.get();
+            }
+        } catch (InterruptedException e) {
+            pending.cancel(true);
+            throw e;
+        } catch (ExecutionException e) {
+            throw unreachable(e.getCause());
+        }
+        return answer(request, response);
+    }
+
+    private JsonNode answer(HttpRequest request, HttpResponse<String> response) {
+        int status = response.statusCode();
+        String body = response.body();
+        if (status == 200) {
+            try {
+                return JSON.readTree(body);
+            } catch (JsonProcessingException e) {
+                throw BgctlException.refused("the proxy at " + target.url() + " answered " + request.uri().getPath()
+                        + " with something that is not JSON: " + abbreviate(body));
+            }
+        }
+        String error = errorOf(body);
+        throw switch (status) {
+            case 401, 403 -> BgctlException.refused("the proxy refused the token (from " + target.tokenSource()
+                    + "); give the one the proxy uses with --token-file or " + AdminTarget.TOKEN_VARIABLE);
+            case 409 -> BgctlException.refused("refused: " + error);
+            case 400 -> BgctlException.usage("the proxy rejected the request: " + error);
+            case 404 -> BgctlException.refused("the proxy at " + target.url() + " has no " + request.uri().getPath()
+                    + " (HTTP 404): is it a bluegreen admin API of this version?");
+            default -> BgctlException.refused("the proxy answered HTTP " + status + ": " + error);
+        };
+    }
+
+    private BgctlException unreachable(Throwable cause) {
+        String why;
+        if (cause instanceof HttpConnectTimeoutException) {
+            why = "no connection within " + CONNECT_TIMEOUT.toSeconds() + " s";
+        } else if (cause instanceof HttpTimeoutException) {
+            why = "connected, but no answer in time";
+        } else if (cause instanceof ConnectException) {
+            why = cause.getCause() instanceof UnresolvedAddressException ? "unknown host" : "connection refused";
+        } else if (cause instanceof IOException) {
+            why = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+        } else {
+            throw new IllegalStateException("admin request failed", cause);
+        }
+        return BgctlException.unreachable("cannot reach the proxy's admin API at " + target.url() + " (" + why
+                + "). Is the proxy running, and is --url (or " + AdminTarget.URL_VARIABLE + ") right?");
+    }
+
+    /** {@code {"error": "..."}} as the contract says, or the body itself from anything else. */
+    private static String errorOf(String body) {
+        try {
+            JsonNode node = JSON.readTree(body);
+            if (node != null && node.hasNonNull("error")) {
+                return node.get("error").asText();
+            }
+        } catch (JsonProcessingException notJson) {
+            // fall through: show what came
+        }
+        return body == null || body.isBlank() ? "(no reason given)" : abbreviate(body.strip());
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() <= 200 ? text : text.substring(0, 200) + "...";
+    }
+
+    @Override
+    public void close() {
+        http.close();
+    }
+}

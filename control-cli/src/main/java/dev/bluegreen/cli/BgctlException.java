@@ -1,0 +1,39 @@
+package dev.bluegreen.cli;
+
+/**
+ * Why a bgctl command ended without doing its work, and the exit code that says so to a script.
+ * Every failure the operator can act on is one of these; its message is printed as it is, without a
+ * stack trace.
+ */
+final class BgctlException extends RuntimeException {
+
+    /** The proxy answered and said no (409), did not accept the token (401) or failed the request. */
+    static final int EXIT_REFUSED = 1;
+    /** The command line, or a request the proxy found malformed (400). */
+    static final int EXIT_USAGE = 2;
+    /** No answer from the admin API at all. */
+    static final int EXIT_UNREACHABLE = 3;
+
+    private final int exitCode;
+
+    private BgctlException(int exitCode, String message) {
+        super(message, null, false, false);
+        this.exitCode = exitCode;
+    }
+
+    static BgctlException refused(String reason) {
+        return new BgctlException(EXIT_REFUSED, reason);
+    }
+
+    static BgctlException usage(String problem) {
+        return new BgctlException(EXIT_USAGE, problem);
+    }
+
+    static BgctlException unreachable(String problem) {
+        return new BgctlException(EXIT_UNREACHABLE, problem);
+    }
+
+    int exitCode() {
+        return exitCode;
+    }
+}

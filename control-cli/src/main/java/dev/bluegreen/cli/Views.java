@@ -1,0 +1,295 @@
+package dev.bluegreen.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The admin API's answers as text for people. Pure functions of the JSON: a field this version does
+ * not know is still shown (under its JSON name), a field that is missing is left out, so bgctl and a
+ * newer or older proxy can be mixed.
+ */
+final class Views {
+
+    private static final Set<String> STATE_FIELDS = Set.of("epoch", "phase", "leader", "followerWrites", "weight",
+            "followerInSync", "frozen", "finalized", "sessions", "barrierHolders");
+    private static final Set<String> STATS_FIELDS = Set.of("unitsServedBlue", "unitsServedGreen", "greenErrors",
+            "readRetries", "mirrorDrops", "unorderedStatements", "pinnedSessions", "divergences");
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ISO_INSTANT;
+
+    private Views() {}
+
+    /** {@code bgctl status}: the routing state and the engine's counters, one fact per line. */
+    static String status(JsonNode state, JsonNode stats) {
+        Lines lines = new Lines();
+        if (state.has("phase")) {
+            String phase = lower(state.get("phase"));
+            String writes = state.has("followerWrites") ? lower(state.get("followerWrites")) : null;
+            lines.add("phase", writes == null || writes.equals("off") ? phase
+                    : phase + " (follower writes " + writes + (writes.equals("async") ? ": shadow mode)" : ")"));
+        }
+        lines.addIf(state, "leader", "leader", Views::lower);
+        lines.addIf(state, "weight", "weight", w -> w.asText() + " % of reads to green");
+        lines.addIf(state, "followerInSync", "follower in sync", Views::yesNo);
+        lines.addIf(state, "frozen", "frozen", Views::yesNo);
+        if (state.path("finalized").asBoolean(false)) {
+            lines.add("finalized", "yes: blue is retired");
+        }
+        lines.addIf(state, "epoch", "epoch", JsonNode::asText);
+        lines.addIf(state, "sessions", "sessions", Views::count);
+        lines.addIf(state, "barrierHolders", "barrier holders", Views::holders);
+        if (stats != null) {
+            if (stats.has("unitsServedBlue") || stats.has("unitsServedGreen")) {
+                lines.add("units served", units(stats.path("unitsServedBlue").asLong(0),
+                        stats.path("unitsServedGreen").asLong(0)));
+            }
+            lines.addIf(stats, "greenErrors", "green errors", Views::count);
+            lines.addIf(stats, "readRetries", "read retries", Views::count);
+            lines.addIf(stats, "divergences", "divergences", Views::count);
+            lines.addIf(stats, "mirrorDrops", "mirror drops", Views::count);
+            lines.addIf(stats, "unorderedStatements", "unordered statements", Views::count);
+            lines.addIf(stats, "pinnedSessions", "pinned sessions", Views::count);
+        }
+        // what a newer proxy adds (latency percentiles, plan progress, health verdicts) shows as it comes
+        extras(state, STATE_FIELDS, "", lines);
+        if (stats != null) {
+            extras(stats, STATS_FIELDS, "", lines);
+        }
+        return lines.toString();
+    }
+
+    /** One line after a command: the state it left in force. */
+    static String summary(JsonNode state) {
+        List<String> parts = new ArrayList<>();
+        if (state.has("epoch")) {
+            parts.add("epoch " + state.get("epoch").asText());
+        }
+        if (state.has("phase")) {
+            parts.add("phase " + lower(state.get("phase")));
+        }
+        if (state.has("leader")) {
+            parts.add("leader " + lower(state.get("leader")));
+        }
+        if (state.has("weight")) {
+            parts.add("weight " + state.get("weight").asText());
+        }
+        if (state.has("followerInSync")) {
+            parts.add(state.get("followerInSync").asBoolean() ? "follower in sync" : "follower not in sync");
+        }
+        if (state.path("frozen").asBoolean(false)) {
+            parts.add("frozen");
+        }
+        if (state.path("finalized").asBoolean(false)) {
+            parts.add("finalized");
+        }
+        return String.join(", ", parts);
+    }
+
+    /** {@code bgctl history}: every change of state, oldest first, with who did it and why. */
+    static String history(JsonNode entries) {
+        if (!entries.isArray() || entries.isEmpty()) {
+            return "no changes of state recorded\n";
+        }
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"AT", "EPOCH", "ACTOR", "COMMAND", "RESULT", "REASON"});
+        for (JsonNode entry : entries) {
+            JsonNode state = entry.path("state");
+            rows.add(new String[] {
+                    time(entry.path("at")),
+                    entry.path("epoch").asText(""),
+                    entry.path("actor").asText(""),
+                    entry.path("command").asText(""),
+                    state.isObject() ? summaryWithoutEpoch(state) : "",
+                    entry.path("reason").isNull() ? "" : entry.path("reason").asText(""),
+            });
+        }
+        return table(rows);
+    }
+
+    /** {@code bgctl divergences}: each one in full, then the statements only counted as non-deterministic. */
+    static String divergences(JsonNode answer) {
+        StringBuilder out = new StringBuilder();
+        JsonNode list = answer.path("divergences");
+        if (!list.isArray() || list.isEmpty()) {
+            out.append("no divergences\n");
+        } else {
+            long total = answer.path("count").asLong(list.size());
+            out.append(list.size()).append(list.size() == 1 ? " divergence" : " divergences")
+                    .append(total > list.size() ? String.format(Locale.ROOT, ", the most recent of %,d", total) : "")
+                    .append(" (oldest first)\n");
+            for (JsonNode d : list) {
+                out.append('\n').append(time(d.path("at")));
+                if (d.has("session")) {
+                    out.append("  session ").append(d.get("session").asText());
+                }
+                if (d.has("leaderCluster")) {
+                    out.append("  leader ").append(lower(d.get("leaderCluster")));
+                }
+                out.append('\n');
+                Lines detail = new Lines("  ");
+                detail.addIf(d, "statement", "statement", JsonNode::asText);
+                detail.addIf(d, "leader", "leader did", JsonNode::asText);
+                detail.addIf(d, "follower", "follower did", JsonNode::asText);
+                detail.addIf(d, "difference", "difference", JsonNode::asText);
+                extras(d, Set.of("at", "session", "leaderCluster", "statement", "leader", "follower", "difference"),
+                        "", detail);
+                out.append(detail);
+            }
+        }
+        JsonNode counted = answer.path("nonDeterministic");
+        if (counted.isObject() && !counted.isEmpty()) {
+            out.append("\nnon-deterministic statements (may differ between the clusters; counted, not divergences)\n");
+            List<String[]> rows = new ArrayList<>();
+            rows.add(new String[] {"COUNT", "STATEMENT"});
+            for (Map.Entry<String, JsonNode> e : counted.properties()) {
+                rows.add(new String[] {count(e.getValue()), e.getKey()});
+            }
+            out.append(table(rows));
+        }
+        return out.toString();
+    }
+
+    private static String summaryWithoutEpoch(JsonNode state) {
+        String summary = summary(state);
+        return summary.startsWith("epoch ") ? summary.substring(summary.indexOf(", ") + 2) : summary;
+    }
+
+    private static String units(long blue, long green) {
+        long total = blue + green;
+        String share = total == 0 ? "none served yet"
+                : String.format(Locale.ROOT, "green's share %.1f %%", 100.0 * green / total);
+        return String.format(Locale.ROOT, "blue %,d, green %,d; %s", blue, green, share);
+    }
+
+    private static String holders(JsonNode holders) {
+        if (!holders.isArray()) {
+            return holders.asText();
+        }
+        if (holders.isEmpty()) {
+            return "none";
+        }
+        List<String> names = new ArrayList<>();
+        holders.forEach(h -> names.add(h.isValueNode() ? h.asText() : h.toString()));
+        return holders.size() + ": " + String.join(", ", names);
+    }
+
+    /** Fields outside {@code known}, flattened to {@code a.b.c}; arrays of values on one line. */
+    private static void extras(JsonNode node, Set<String> known, String prefix, Lines lines) {
+        for (Map.Entry<String, JsonNode> field : node.properties()) {
+            if (prefix.isEmpty() && known.contains(field.getKey())) {
+                continue;
+            }
+            String name = prefix + field.getKey();
+            JsonNode value = field.getValue();
+            if (value.isObject() && !value.isEmpty()) {
+                extras(value, Set.of(), name + ".", lines);
+            } else if (value.isNull()) {
+                lines.add(name, "-");
+            } else {
+                lines.add(name, value.isValueNode() ? plain(value) : value.toString());
+            }
+        }
+    }
+
+    private static String plain(JsonNode value) {
+        if (value.isBoolean()) {
+            return yesNo(value);
+        }
+        if (value.isIntegralNumber()) {
+            return count(value);
+        }
+        return value.asText();
+    }
+
+    private static String lower(JsonNode node) {
+        return node.asText().toLowerCase(Locale.ROOT);
+    }
+
+    private static String yesNo(JsonNode node) {
+        return node.asBoolean() ? "yes" : "no";
+    }
+
+    private static String count(JsonNode node) {
+        return node.isIntegralNumber() ? String.format(Locale.ROOT, "%,d", node.asLong()) : node.asText();
+    }
+
+    /**
+     * An ISO-8601 text is shown as it is; a number as epoch seconds (with a fraction, as Jackson's
+     * default for an {@code Instant}) or, when it is too large for that, epoch milliseconds.
+     */
+    static String time(JsonNode at) {
+        if (at.isNumber()) {
+            double value = at.asDouble();
+            Instant instant = value > 1e11
+                    ? Instant.ofEpochMilli((long) value)
+                    : Instant.ofEpochSecond((long) value, (long) ((value - Math.floor(value)) * 1e9));
+            return TIME.format(instant.truncatedTo(ChronoUnit.MILLIS));
+        }
+        return at.isMissingNode() || at.isNull() ? "" : at.asText();
+    }
+
+    private static String table(List<String[]> rows) {
+        int columns = rows.get(0).length;
+        int[] widths = new int[columns];
+        for (String[] row : rows) {
+            for (int c = 0; c < columns; c++) {
+                widths[c] = Math.max(widths[c], row[c].length());
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        for (String[] row : rows) {
+            StringBuilder line = new StringBuilder();
+            for (int c = 0; c < columns; c++) {
+                line.append(c == columns - 1 ? row[c] : pad(row[c], widths[c] + 2));
+            }
+            out.append(line.toString().stripTrailing()).append('\n');
+        }
+        return out.toString();
+    }
+
+    private static String pad(String text, int width) {
+        return text + " ".repeat(Math.max(0, width - text.length()));
+    }
+
+    /** Label-value lines with the values aligned. */
+    private static final class Lines {
+        private final String indent;
+        private final List<String[]> lines = new ArrayList<>();
+
+        Lines() {
+            this("");
+        }
+
+        Lines(String indent) {
+            this.indent = indent;
+        }
+
+        void add(String label, String value) {
+            lines.add(new String[] {label, value});
+        }
+
+        void addIf(JsonNode node, String field, String label, Function<JsonNode, String> format) {
+            JsonNode value = node.get(field);
+            if (value != null && !value.isNull()) {
+                add(label, format.apply(value));
+            }
+        }
+
+        @Override
+        public String toString() {
+            int width = lines.stream().mapToInt(l -> l[0].length()).max().orElse(0) + 2;
+            StringBuilder out = new StringBuilder();
+            for (String[] line : lines) {
+                out.append(indent).append(pad(line[0], width)).append(line[1]).append('\n');
+            }
+            return out.toString();
+        }
+    }
+}

@@ -1,0 +1,555 @@
+package dev.bluegreen.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
+
+/** Every bgctl command against a fake admin API that plays the contract. */
+class BgctlCommandsTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir Path dir;
+
+    private FakeAdminApi api;
+    private Path tokenFile;
+    private final Map<String, String> env = new HashMap<>();
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    @BeforeEach
+    void startTheFakeApi() throws IOException {
+        api = new FakeAdminApi();
+        tokenFile = Files.writeString(dir.resolve("token"), FakeAdminApi.TOKEN + "\n");
+    }
+
+    @AfterEach
+    void stopTheFakeApi() {
+        api.close();
+    }
+
+    /** bgctl exactly as given. */
+    private int run(String... args) {
+        CommandLine cmd = Bgctl.commandLine(new Bgctl(env, "alice"));
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        return cmd.execute(args);
+    }
+
+    /** bgctl pointed at the fake API with the right token, options first. */
+    private int bgctl(String... args) {
+        List<String> all = new ArrayList<>(List.of("--url", api.url(), "--token-file", tokenFile.toString()));
+        all.addAll(List.of(args));
+        return run(all.toArray(String[]::new));
+    }
+
+    private static JsonNode json(String text) throws IOException {
+        return JSON.readTree(text);
+    }
+
+    private static int weightSent(FakeAdminApi.Request request) {
+        try {
+            return json(request.body()).get("weight").asInt();
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    // ---- status
+
+    @Test
+    void statusPrintsTheStateAndTheFiguresAtAGlance() {
+        int exit = bgctl("status");
+
+        assertThat(exit).isZero();
+        assertThat(api.requests()).extracting(FakeAdminApi.Request::method, FakeAdminApi.Request::path)
+                .containsExactly(
+                        tuple("GET", "/api/v1/state"),
+                        tuple("GET", "/api/v1/stats"));
+        assertThat(api.requests()).allSatisfy(r -> assertThat(r.authorization()).isEqualTo("Bearer " + FakeAdminApi.TOKEN));
+        assertThat(out.toString())
+                .containsPattern("phase\\s+dual \\(follower writes sync\\)")
+                .containsPattern("leader\\s+blue")
+                .containsPattern("weight\\s+25 % of reads to green")
+                .containsPattern("follower in sync\\s+yes")
+                .containsPattern("frozen\\s+no")
+                .containsPattern("epoch\\s+7")
+                .containsPattern("sessions\\s+12")
+                .containsPattern("barrier holders\\s+none")
+                .containsPattern("units served\\s+blue 12,000, green 3,000; green's share 20.0 %")
+                .containsPattern("green errors\\s+2")
+                .containsPattern("read retries\\s+5")
+                .containsPattern("divergences\\s+4")
+                .containsPattern("mirror drops\\s+0")
+                .doesNotContain("finalized");
+    }
+
+    @Test
+    void statusShowsFieldsItDoesNotKnowSuchAsLatencyWhenTheProxySendsThem() {
+        int exit = bgctl("status");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString())
+                .containsPattern("latency\\.green\\.p95\\s+3\\.5")
+                .containsPattern("instance\\s+proxy-a");
+    }
+
+    @Test
+    void statusNamesTheBarrierHoldersWhileABarrierWaits() {
+        api.answer("GET", "/api/v1/state", 200, """
+                {"epoch": 9, "phase": "CUTOVER", "leader": "GREEN", "weight": 100, "followerInSync": true,
+                 "frozen": true, "finalized": true, "sessions": 2, "barrierHolders": ["s-1", {"session": "s-2"}]}""");
+
+        int exit = bgctl("status");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString())
+                .containsPattern("barrier holders\\s+2: s-1, \\{\"session\":\"s-2\"}")
+                .containsPattern("frozen\\s+yes")
+                .containsPattern("finalized\\s+yes: blue is retired");
+    }
+
+    @Test
+    void statusJsonPrintsTheStateAndTheFiguresAsTheProxySentThem() throws IOException {
+        int exit = bgctl("status", "--json");
+
+        assertThat(exit).isZero();
+        JsonNode printed = json(out.toString());
+        assertThat(printed.get("state")).isEqualTo(json(FakeAdminApi.STATE));
+        assertThat(printed.get("stats")).isEqualTo(json(FakeAdminApi.STATS));
+    }
+
+    @Test
+    void statusWatchRedrawsEverySecondUntilInterrupted() throws InterruptedException {
+        AtomicInteger exit = new AtomicInteger(-1);
+        Thread watcher = new Thread(() -> exit.set(bgctl("status", "--watch")));
+        watcher.start();
+
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> api.requests("GET", "/api/v1/stats").size() >= 2);
+        watcher.interrupt();
+        watcher.join(5_000);
+
+        assertThat(watcher.isAlive()).isFalse();
+        assertThat(exit.get()).isZero();
+        assertThat(out.toString().split("\033\\[H\033\\[2J", -1)).hasSizeGreaterThanOrEqualTo(3);
+        assertThat(out.toString()).contains("bgctl status - " + api.url()).containsPattern("weight\\s+25 %");
+    }
+
+    @Test
+    void statusWatchKeepsWatchingThroughAnUnreachableProxy() throws Exception {
+        int port;
+        try (ServerSocket free = new ServerSocket(0)) {
+            port = free.getLocalPort();
+        }
+        AtomicInteger exit = new AtomicInteger(-1);
+        Thread watcher = new Thread(() -> exit.set(run("status", "--watch",
+                "--url", "http://127.0.0.1:" + port, "--token-file", tokenFile.toString())));
+        watcher.start();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> out.toString().split("\\(retrying\\)", -1).length >= 3);
+        watcher.interrupt();
+        watcher.join(5_000);
+
+        assertThat(exit.get()).isZero();
+        assertThat(out.toString()).contains("cannot reach the proxy's admin API at http://127.0.0.1:" + port);
+    }
+
+    // ---- commands
+
+    @Test
+    void startPostsTheActorAndPrintsTheStateNowInForce() throws IOException {
+        int exit = bgctl("start");
+
+        assertThat(exit).isZero();
+        List<FakeAdminApi.Request> posts = api.requests("POST", "/api/v1/commands/start");
+        assertThat(posts).hasSize(1);
+        assertThat(posts.getFirst().authorization()).isEqualTo("Bearer " + FakeAdminApi.TOKEN);
+        assertThat(json(posts.getFirst().body())).isEqualTo(json("{\"actor\": \"bgctl:alice\"}"));
+        assertThat(out.toString().strip()).isEqualTo(
+                "start: done (epoch 8, phase dual, leader blue, weight 50, follower in sync)");
+    }
+
+    @Test
+    void startShadowPostsToTheShadowCommand() throws IOException {
+        int exit = bgctl("start", "--shadow", "--reason", "try green first");
+
+        assertThat(exit).isZero();
+        assertThat(api.requests("POST", "/api/v1/commands/start")).isEmpty();
+        List<FakeAdminApi.Request> posts = api.requests("POST", "/api/v1/commands/shadow");
+        assertThat(json(posts.getFirst().body()))
+                .isEqualTo(json("{\"actor\": \"bgctl:alice\", \"reason\": \"try green first\"}"));
+    }
+
+    @Test
+    void setWeightPostsTheWeight() throws IOException {
+        int exit = bgctl("set-weight", "25");
+
+        assertThat(exit).isZero();
+        assertThat(json(api.requests("POST", "/api/v1/commands/set-weight").getFirst().body()))
+                .isEqualTo(json("{\"actor\": \"bgctl:alice\", \"weight\": 25}"));
+        assertThat(out.toString()).startsWith("set-weight: done (epoch 8");
+    }
+
+    @Test
+    void setWeightAboveAHundredIsAUsageErrorAndSendsNothing() {
+        int exit = bgctl("set-weight", "150");
+
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString()).contains("N must be between 0 and 100, was 150");
+        assertThat(api.requests()).isEmpty();
+    }
+
+    @Test
+    void setWeightWithoutANumberIsAUsageError() {
+        int exit = bgctl("set-weight", "half");
+
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString()).contains("'half' is not an int");
+        assertThat(api.requests()).isEmpty();
+    }
+
+    @Test
+    void setWeightWithoutAWeightIsAUsageError() {
+        int exit = bgctl("set-weight");
+
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString()).contains("Missing required parameter: 'N'");
+    }
+
+    @Test
+    void stepSetsTheNextWeightAboveTheCurrentOne() throws IOException {
+        // the fake state says weight 25
+        int exit = bgctl("step");
+
+        assertThat(exit).isZero();
+        assertThat(api.requests()).extracting(FakeAdminApi.Request::path)
+                .containsExactly("/api/v1/state", "/api/v1/commands/set-weight");
+        assertThat(json(api.requests("POST", "/api/v1/commands/set-weight").getFirst().body()))
+                .isEqualTo(json("{\"actor\": \"bgctl:alice\", \"weight\": 50}"));
+        assertThat(err.toString()).contains("weight 25 -> 50");
+        assertThat(out.toString()).startsWith("step: done (epoch 8");
+    }
+
+    @Test
+    void stepAtAHundredIsRefusedWithoutAChange() {
+        api.answer("GET", "/api/v1/state", 200, "{\"epoch\": 4, \"weight\": 100}");
+
+        int exit = bgctl("step");
+
+        assertThat(exit).isEqualTo(1);
+        assertThat(err.toString()).contains("the weight is already 100; nothing to step");
+        assertThat(api.requests("POST", "/api/v1/commands/set-weight")).isEmpty();
+    }
+
+    @Test
+    void stepFollowsTheDefaultPlansWeights() {
+        assertThat(List.of(0, 4, 5, 10, 30, 50, 75, 99, 100))
+                .map(ChangeCommands.Step::next)
+                .containsExactly(5, 5, 10, 25, 50, 75, 100, 100, -1);
+    }
+
+    @Test
+    void rollbackSendsItsReasonAndForce() throws IOException {
+        int exit = bgctl("rollback", "--reason", "p99 doubled", "--force");
+
+        assertThat(exit).isZero();
+        assertThat(json(api.requests("POST", "/api/v1/commands/rollback").getFirst().body()))
+                .isEqualTo(json("{\"actor\": \"bgctl:alice\", \"reason\": \"p99 doubled\", \"force\": true}"));
+        assertThat(out.toString()).startsWith("rollback: done (");
+    }
+
+    @Test
+    void rollbackWithoutForceDoesNotSendForce() throws IOException {
+        int exit = bgctl("rollback");
+
+        assertThat(exit).isZero();
+        assertThat(json(api.requests("POST", "/api/v1/commands/rollback").getFirst().body()))
+                .isEqualTo(json("{\"actor\": \"bgctl:alice\"}"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cutover", "finalize", "abort", "freeze", "unfreeze"})
+    void eachCommandPostsToItsEndpoint(String command) throws IOException {
+        int exit = bgctl(command);
+
+        assertThat(exit).isZero();
+        assertThat(api.requests()).extracting(FakeAdminApi.Request::method, FakeAdminApi.Request::path)
+                .containsExactly(tuple("POST", "/api/v1/commands/" + command));
+        assertThat(json(api.requests().getFirst().body())).isEqualTo(json("{\"actor\": \"bgctl:alice\"}"));
+        assertThat(out.toString()).startsWith(command + ": done (epoch 8, phase dual");
+    }
+
+    @Test
+    void aCommandThatWaitsOnTheProxySaysItIsWaitingThenReports() {
+        api.answer("POST", "/api/v1/commands/cutover", 200, FakeAdminApi.NEW_STATE, Duration.ofMillis(2500));
+
+        int exit = bgctl("cutover");
+
+        assertThat(exit).isZero();
+        assertThat(err.toString()).contains("waiting for the proxy to apply cutover");
+        assertThat(out.toString()).startsWith("cutover: done (epoch 8");
+    }
+
+    @Test
+    void aCommandWithJsonPrintsTheNewStateAsJson() throws IOException {
+        int exit = bgctl("cutover", "--json");
+
+        assertThat(exit).isZero();
+        assertThat(json(out.toString())).isEqualTo(json(FakeAdminApi.NEW_STATE));
+    }
+
+    @Test
+    void aRefusedCommandExitsOneWithTheProxysReason() {
+        api.answer("POST", "/api/v1/commands/cutover", 409, "{\"error\": \"cutover needs weight 100 (now 25)\"}");
+
+        int exit = bgctl("cutover");
+
+        assertThat(exit).isEqualTo(1);
+        assertThat(err.toString().strip()).isEqualTo("bgctl: refused: cutover needs weight 100 (now 25)");
+        assertThat(out.toString()).isEmpty();
+    }
+
+    @Test
+    void aRequestTheProxyFindsMalformedIsAUsageError() {
+        api.answer("POST", "/api/v1/commands/set-weight", 400, "{\"error\": \"weight must be an integer\"}");
+
+        int exit = bgctl("set-weight", "10");
+
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString()).contains("the proxy rejected the request: weight must be an integer");
+    }
+
+    @Test
+    void aFailingProxyExitsOneWithWhatItSaid() {
+        api.answer("GET", "/api/v1/history", 500, "{\"error\": \"state store unavailable\"}");
+
+        int exit = bgctl("history");
+
+        assertThat(exit).isEqualTo(1);
+        assertThat(err.toString()).contains("the proxy answered HTTP 500: state store unavailable");
+    }
+
+    @Test
+    void anAnswerThatIsNotJsonIsReported() {
+        api.answer("GET", "/api/v1/history", 200, "<html>hello</html>");
+
+        int exit = bgctl("history");
+
+        assertThat(exit).isEqualTo(1);
+        assertThat(err.toString()).contains("answered /api/v1/history with something that is not JSON");
+    }
+
+    // ---- reaching the proxy and the token
+
+    @Test
+    void anUnreachableProxyExitsThreeNamingTheUrl() throws IOException {
+        int port;
+        try (ServerSocket free = new ServerSocket(0)) {
+            port = free.getLocalPort();
+        }
+
+        int exit = run("status", "--url", "http://127.0.0.1:" + port, "--token-file", tokenFile.toString());
+
+        assertThat(exit).isEqualTo(3);
+        assertThat(err.toString())
+                .contains("cannot reach the proxy's admin API at http://127.0.0.1:" + port)
+                .contains("connection refused");
+    }
+
+    @Test
+    void aWrongTokenExitsOneSayingTheProxyRefusedItWithoutPrintingIt() throws IOException {
+        Path wrong = Files.writeString(dir.resolve("wrong"), "not-the-token");
+
+        int exit = run("freeze", "--url", api.url(), "--token-file", wrong.toString());
+
+        assertThat(exit).isEqualTo(1);
+        assertThat(api.requests().getFirst().authorization()).isEqualTo("Bearer not-the-token");
+        assertThat(err.toString())
+                .contains("the proxy refused the token (from --token-file " + wrong + ")")
+                .doesNotContain("not-the-token");
+    }
+
+    @Test
+    void theTokenTheProxyWroteIsFoundInTheStateDirectory() throws IOException {
+        Path stateDir = Files.createDirectory(dir.resolve("state"));
+        Files.writeString(stateDir.resolve("admin-token"), FakeAdminApi.TOKEN + "\n");
+
+        int exit = run("status", "--url", api.url(), "--state-dir", stateDir.toString());
+
+        assertThat(exit).isZero();
+        assertThat(api.requests()).allSatisfy(r -> assertThat(r.authorization()).isEqualTo("Bearer " + FakeAdminApi.TOKEN));
+    }
+
+    @Test
+    void withoutAnyTokenItIsAUsageErrorThatSaysWhereTokensComeFrom() {
+        Path empty = dir.resolve("nothing-here");
+
+        int exit = run("status", "--url", api.url(), "--state-dir", empty.toString());
+
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString())
+                .contains("no admin token")
+                .contains("--token-file", "BLUEGREEN_ADMIN_TOKEN", empty.resolve("admin-token").toString());
+        assertThat(api.requests()).isEmpty();
+    }
+
+    @Test
+    void aMissingTokenFileIsAUsageError() {
+        int exit = run("status", "--url", api.url(), "--token-file", dir.resolve("absent").toString());
+
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString()).contains("token file " + dir.resolve("absent") + " does not exist");
+    }
+
+    @Test
+    void theEnvironmentGivesTheUrlAndTheToken() {
+        env.put("BLUEGREEN_ADMIN_URL", api.url());
+        env.put("BLUEGREEN_ADMIN_TOKEN", FakeAdminApi.TOKEN);
+
+        int exit = run("abort", "--state-dir", dir.resolve("unused").toString());
+
+        assertThat(exit).isZero();
+        assertThat(api.requests("POST", "/api/v1/commands/abort")).singleElement()
+                .satisfies(r -> assertThat(r.authorization()).isEqualTo("Bearer " + FakeAdminApi.TOKEN));
+    }
+
+    @Test
+    void theCommandLineBeatsTheEnvironment() throws IOException {
+        env.put("BLUEGREEN_ADMIN_URL", "http://127.0.0.1:1");
+        env.put("BLUEGREEN_ADMIN_TOKEN", "stale");
+
+        int exit = run("unfreeze", "--url", api.url(), "--token-file", tokenFile.toString());
+
+        assertThat(exit).isZero();
+        assertThat(api.requests().getFirst().authorization()).isEqualTo("Bearer " + FakeAdminApi.TOKEN);
+    }
+
+    @Test
+    void connectionOptionsMayStandBeforeOrAfterTheCommand() throws IOException {
+        String url = api.url().substring("http://".length()); // host:port is accepted too
+
+        int before = run("--url", url, "--token-file", tokenFile.toString(), "set-weight", "5");
+        int after = run("set-weight", "--token-file", tokenFile.toString(), "10", "--url", url);
+
+        assertThat(before).isZero();
+        assertThat(after).isZero();
+        assertThat(api.requests("POST", "/api/v1/commands/set-weight"))
+                .extracting(BgctlCommandsTest::weightSent)
+                .containsExactly(5, 10);
+    }
+
+    @Test
+    void aUrlThatIsNotHttpIsAUsageError() {
+        int exit = run("status", "--url", "postgresql://127.0.0.1:6432", "--token-file", tokenFile.toString());
+
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString()).contains("--url must be http://HOST:PORT");
+    }
+
+    // ---- history and divergences
+
+    @Test
+    void historyPrintsEveryChangeWithWhoWhatAndWhy() {
+        int exit = bgctl("history");
+
+        assertThat(exit).isZero();
+        List<String> lines = out.toString().lines().toList();
+        assertThat(lines).hasSize(3);
+        assertThat(lines.get(0)).startsWith("AT").contains("EPOCH", "ACTOR", "COMMAND", "RESULT", "REASON");
+        assertThat(lines.get(1)).contains("2025-06-01T10:00:00Z", "bgctl:alice", "start",
+                "phase dual, leader blue, weight 0, follower in sync");
+        assertThat(lines.get(2)).contains("2025-06-01T10:01:00.500Z", "rule:error_rate", "rollback",
+                "error_rate 0.12 > 0.10 over 400 units");
+    }
+
+    @Test
+    void historyJsonPrintsTheEntriesAsTheProxySentThem() throws IOException {
+        int exit = bgctl("history", "--json");
+
+        assertThat(exit).isZero();
+        assertThat(json(out.toString())).isEqualTo(json(FakeAdminApi.HISTORY));
+        assertThat(api.requests()).extracting(FakeAdminApi.Request::path).containsExactly("/api/v1/history");
+    }
+
+    @Test
+    void anEmptyHistorySaysSo() {
+        api.answer("GET", "/api/v1/history", 200, "[]");
+
+        int exit = bgctl("history");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString()).isEqualTo("no changes of state recorded\n");
+    }
+
+    @Test
+    void divergencesPrintsEachInFullAndTheNonDeterministicCounts() {
+        int exit = bgctl("divergences");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString())
+                .contains("1 divergence (oldest first)")
+                .contains("2025-06-01T10:05:00Z  session s-42  leader blue")
+                .containsPattern("statement\\s+UPDATE accounts SET balance = balance \\+ \\$1 WHERE id = \\$2")
+                .containsPattern("leader did\\s+UPDATE 1")
+                .containsPattern("follower did\\s+UPDATE 0")
+                .containsPattern("difference\\s+row count 1 on the leader, 0 on the follower")
+                .containsPattern("unit\\s+981")
+                .contains("non-deterministic statements")
+                .containsPattern("17\\s+SELECT now\\(\\)")
+                .containsPattern("1,200\\s+INSERT INTO t VALUES \\(nextval\\(\\$1\\)\\)");
+    }
+
+    @Test
+    void divergencesSaysWhenTheProxyKeptOnlyTheMostRecent() {
+        api.answer("GET", "/api/v1/divergences", 200, """
+                {"count": 1500, "divergences": [{"at": "2025-06-01T10:05:00Z", "statement": "DELETE FROM t"}],
+                 "nonDeterministic": {}}""");
+
+        int exit = bgctl("divergences");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString()).startsWith("1 divergence, the most recent of 1,500 (oldest first)\n")
+                .doesNotContain("non-deterministic");
+    }
+
+    @Test
+    void noDivergencesSaysSo() {
+        api.answer("GET", "/api/v1/divergences", 200, "{\"divergences\": [], \"nonDeterministic\": {}}");
+
+        int exit = bgctl("divergences");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString()).isEqualTo("no divergences\n");
+    }
+
+    @Test
+    void divergencesJsonPrintsTheAnswerAsTheProxySentIt() throws IOException {
+        int exit = bgctl("divergences", "--json");
+
+        assertThat(exit).isZero();
+        assertThat(json(out.toString())).isEqualTo(json(FakeAdminApi.DIVERGENCES));
+    }
+}
