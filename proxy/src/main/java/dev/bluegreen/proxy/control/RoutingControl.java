@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
@@ -39,6 +40,7 @@ public final class RoutingControl {
     private final Duration barrierTimeout;
     private final List<Consumer<RoutingState>> listeners = new CopyOnWriteArrayList<>();
     private final List<HistoryEntry> history = new ArrayList<>();
+    private volatile Plan plan;
 
     public RoutingControl(RoutingState initial, Duration barrierTimeout) {
         this.state = new AtomicReference<>(initial);
@@ -48,6 +50,16 @@ public final class RoutingControl {
     /** The state in force: read it at each unit boundary. */
     public RoutingState current() {
         return state.get();
+    }
+
+    /** The rollout plan, if one was ever started (a finished plan stays, with its status). */
+    public Optional<Plan> plan() {
+        return Optional.ofNullable(plan);
+    }
+
+    /** Replaces the plan's position or status; the plan runner is its only writer. */
+    public void plan(Plan next) {
+        this.plan = next;
     }
 
     public WriteBarrier barrier() {

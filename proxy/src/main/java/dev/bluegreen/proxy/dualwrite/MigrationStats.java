@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -19,6 +20,28 @@ import java.util.concurrent.atomic.LongAdder;
 public final class MigrationStats {
 
     public static final int DIVERGENCES_KEPT = 1000;
+
+    /**
+     * Hears every unit's outcome as it happens, on the event loop that ran it: the health rules' sliding
+     * windows and the latency histograms are fed from here. Implementations must be quick and must not block.
+     */
+    public interface Listener {
+        /**
+         * @param read     the unit was a read (served by the weight's choice) rather than a write
+         * @param nanos    from the unit's first message sent to its answer complete on {@code cluster}
+         * @param sqlState the first error's SQLSTATE, or null when the unit succeeded
+         */
+        default void unitServed(ClusterRole cluster, boolean read, long nanos, String sqlState) { }
+
+        /** Green failed where blue, given the same work, did not. */
+        default void greenError() { }
+
+        default void readRetried() { }
+
+        default void diverged(Divergence divergence) { }
+    }
+
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
 
     private final Map<ClusterRole, LongAdder> unitsServed = new EnumMap<>(ClusterRole.class);
     private final LongAdder greenErrors = new LongAdder();
@@ -36,18 +59,27 @@ public final class MigrationStats {
         }
     }
 
+    public void addListener(Listener listener) {
+        listeners.add(listener);
+    }
+
     /** A unit whose answer the client received from {@code cluster}. */
-    public void unitServed(ClusterRole cluster) {
+    public void unitServed(ClusterRole cluster, boolean read, long nanos, String sqlState) {
         unitsServed.get(cluster).increment();
+        for (Listener listener : listeners) {
+            listener.unitServed(cluster, read, nanos, sqlState);
+        }
     }
 
     /** Green failed where blue, given the same work, did not. */
     public void greenError() {
         greenErrors.increment();
+        listeners.forEach(Listener::greenError);
     }
 
     public void readRetried() {
         readRetries.increment();
+        listeners.forEach(Listener::readRetried);
     }
 
     /** A write shadow mode could not queue for the follower. */
@@ -72,6 +104,9 @@ public final class MigrationStats {
 
     public void diverged(Divergence divergence) {
         divergenceCount.increment();
+        for (Listener listener : listeners) {
+            listener.diverged(divergence);
+        }
         synchronized (divergences) {
             if (divergences.size() == DIVERGENCES_KEPT) {
                 divergences.removeFirst();

@@ -108,6 +108,7 @@ final class Units {
         List<Frame> stateOnly = List.of();
         byte statusBefore;
         Sink primarySink;
+        long startedNanos;
 
         void add(Frame frame) {
             frames.add(frame);
@@ -549,6 +550,7 @@ final class Units {
 
     private void start(Unit unit) {
         current = unit;
+        unit.startedNanos = System.nanoTime();
         unitSequence++;
         unit.statusBefore = status;
         Classification c = unit.classification;
@@ -703,7 +705,8 @@ final class Units {
         if (answer.lost) {
             return; // the session is closing: it lost the cluster that was answering
         }
-        stats.unitServed(unit.primary);
+        stats.unitServed(unit.primary, unit.classification.isRead(), System.nanoTime() - unit.startedNanos,
+                answer.firstSqlState);
         List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
         boolean errorAtFirst = (!outcomes.isEmpty() && outcomes.get(0).failed())
                 || (answer.error && transientError(answer.firstSqlState));
@@ -981,7 +984,7 @@ final class Units {
             if (!sink.error) {
                 stats.greenError(); // blue answered where green failed
             }
-            stats.unitServed(blue);
+            stats.unitServed(blue, true, System.nanoTime() - unit.startedNanos, sink.firstSqlState);
             sendStateOnly(unit);
             finish(sink.status);
         });
