@@ -5,9 +5,11 @@ import dev.bluegreen.config.ConfigException;
 import dev.bluegreen.config.ConfigLoader;
 import dev.bluegreen.config.Overrides;
 import dev.bluegreen.config.Problem;
+import dev.bluegreen.proxy.admin.AdminToken;
 import dev.bluegreen.proxy.server.EmbeddedClusters;
 import dev.bluegreen.proxy.server.ProxyServer;
 import io.netty.util.ResourceLeakDetector;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -41,6 +43,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin API listener (default 127.0.0.1:9432).")
     String admin;
 
+    @Option(names = "--admin-token-file", paramLabel = "FILE", description = "Bearer token the admin API requires "
+            + "(default: $BLUEGREEN_ADMIN_TOKEN, else a fresh token written to <state-dir>/admin-token, mode 600).")
+    Path adminTokenFile;
+
     @Option(names = "--state-dir", paramLabel = "DIR", description = "Local state (default ./.bluegreen).")
     Path stateDir;
 
@@ -69,6 +75,14 @@ public final class Main implements Callable<Integer> {
             }
             return 2;
         }
+        AdminToken adminToken;
+        try {
+            adminToken = AdminToken.resolve(adminTokenFile, System.getenv(AdminToken.ENVIRONMENT_VARIABLE),
+                    config.stateDir());
+        } catch (IOException e) {
+            System.err.println(e.getMessage());
+            return 2;
+        }
 
         CountDownLatch stop = new CountDownLatch(1);
         StopSignals.onTermOrInt(stop::countDown);
@@ -79,7 +93,7 @@ public final class Main implements Callable<Integer> {
             }
             ProxyServer server;
             try {
-                server = ProxyServer.start(config);
+                server = ProxyServer.start(config, adminToken);
             } catch (Exception e) {
                 System.err.println("bluegreen: cannot start: " + e.getMessage());
                 return 1;
@@ -90,6 +104,9 @@ public final class Main implements Callable<Integer> {
                 System.out.println("bluegreen listening on " + server.address().getHostString() + ":" + server.address().getPort()
                         + " in front of blue at " + config.blue().endpoint());
             }
+            String adminHost = server.adminAddress().getHostString();
+            System.out.println("admin API on http://" + (adminHost.contains(":") ? "[" + adminHost + "]" : adminHost)
+                    + ":" + server.adminAddress().getPort() + " (token: " + adminToken.source() + ")");
             stop.await();
             server.shutdown(config.timeouts().shutdownGrace());
         }

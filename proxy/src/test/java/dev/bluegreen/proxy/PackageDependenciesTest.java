@@ -45,7 +45,32 @@ class PackageDependenciesTest {
     @Test
     void dualWriteAndControlStayBelowSessionsAndTheServer() {
         noClasses().that().resideInAnyPackage("..proxy.dualwrite..", "..proxy.control..", "..proxy.routing..")
-                .should().dependOnClassesThat().resideInAnyPackage("..proxy.session..", "..proxy.server..")
+                .should().dependOnClassesThat().resideInAnyPackage("..proxy.session..", "..proxy.server..",
+                        "..proxy.admin..", "..proxy.metrics..")
+                .check(classes);
+    }
+
+    @Test
+    void theAdminApiReadsControlAndFiguresButNeverSessionsOrTheWire() {
+        noClasses().that().resideInAPackage("..proxy.admin..")
+                .should().dependOnClassesThat().resideInAnyPackage("..proxy.session..", "..proxy.server..",
+                        "..proxy.protocol..", "..proxy.auth..", "dev.bluegreen.embedded..")
+                .check(classes);
+    }
+
+    @Test
+    void onlyTheServerAndMainWireTheAdminApi() {
+        noClasses().that().resideOutsideOfPackages("..proxy.admin..", "..proxy.server..")
+                .and().doNotHaveFullyQualifiedName("dev.bluegreen.proxy.Main")
+                .should().dependOnClassesThat().resideInAPackage("..proxy.admin..")
+                .check(classes);
+    }
+
+    @Test
+    void metricsKnowNothingOfNettyOrWhoServesThem() {
+        noClasses().that().resideInAPackage("..proxy.metrics..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.netty..", "..proxy.session..",
+                        "..proxy.server..", "..proxy.admin..", "..proxy.protocol..")
                 .check(classes);
     }
 }

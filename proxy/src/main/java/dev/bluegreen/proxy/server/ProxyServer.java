@@ -4,10 +4,14 @@ import dev.bluegreen.config.AuthMethod;
 import dev.bluegreen.config.BluegreenConfig;
 import dev.bluegreen.config.Routing;
 import dev.bluegreen.config.User;
+import dev.bluegreen.proxy.admin.AdminApi;
+import dev.bluegreen.proxy.admin.AdminServer;
+import dev.bluegreen.proxy.admin.AdminToken;
 import dev.bluegreen.proxy.auth.ScramVerifier;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
+import dev.bluegreen.proxy.metrics.ProxyMetrics;
 import dev.bluegreen.proxy.protocol.StartupDecoder;
 import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.ClusterRole;
@@ -37,8 +41,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running proxy: the SQL listener and the event loops its sessions run on. A backend connection is
- * registered on its client's event loop, so a session's traffic never crosses threads.
+ * A running proxy: the SQL listener and the event loops its sessions run on, and the admin API beside
+ * them on a loop of its own. A backend connection is registered on its client's event loop, so a
+ * session's traffic never crosses threads.
  */
 public final class ProxyServer implements AutoCloseable {
 
@@ -50,18 +55,28 @@ public final class ProxyServer implements AutoCloseable {
     private final Channel listener;
     private final SessionServices services;
     private final ByteBufAllocator allocator;
+    private final AdminServer admin;
 
     private ProxyServer(EventLoopGroup acceptor, EventLoopGroup workers, Channel listener,
-                        SessionServices services, ByteBufAllocator allocator) {
+                        SessionServices services, ByteBufAllocator allocator, AdminServer admin) {
         this.acceptor = acceptor;
         this.workers = workers;
         this.listener = listener;
         this.services = services;
         this.allocator = allocator;
+        this.admin = admin;
     }
 
-    /** Binds the listener; throws if the configuration's files are unusable or the port is taken. */
+    /**
+     * Binds the listeners, with the admin token from {@code BLUEGREEN_ADMIN_TOKEN} or else a fresh one
+     * written into the state directory.
+     */
     public static ProxyServer start(BluegreenConfig config) throws Exception {
+        return start(config, AdminToken.resolve(null, System.getenv(AdminToken.ENVIRONMENT_VARIABLE), config.stateDir()));
+    }
+
+    /** Binds the listeners; throws if the configuration's files are unusable or a port is taken. */
+    public static ProxyServer start(BluegreenConfig config, AdminToken adminToken) throws Exception {
         Transport transport = Transport.best();
         ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
         SecureRandom random = new SecureRandom();
@@ -92,9 +107,14 @@ public final class ProxyServer implements AutoCloseable {
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();
-            ProxyServer server = new ProxyServer(acceptor, workers, listener, services, allocator);
-            log.info("listening address={} transport={} blue={}", server.address(), transport.name(),
-                    config.blue().endpoint());
+            Migration migration = services.migration();
+            ProxyMetrics metrics = ProxyMetrics.prometheus(migration.control(), migration.stats(), services::sessionCount);
+            AdminServer admin = AdminServer.start(config.admin(),
+                    new AdminApi(adminToken, migration.control(), migration.stats(), services::sessionCount, metrics),
+                    transport.newGroup(1), transport.serverChannel());
+            ProxyServer server = new ProxyServer(acceptor, workers, listener, services, allocator, admin);
+            log.info("listening address={} transport={} blue={} admin={} adminToken={}", server.address(),
+                    transport.name(), config.blue().endpoint(), admin.address(), adminToken.source());
             return server;
         } catch (Exception e) {
             acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
@@ -140,6 +160,10 @@ public final class ProxyServer implements AutoCloseable {
         return (InetSocketAddress) listener.localAddress();
     }
 
+    public InetSocketAddress adminAddress() {
+        return admin.address();
+    }
+
     /**
      * The routing state and the operator's commands (start, set-weight, cutover, rollback, finalize,
      * abort, shadow). Call from any thread but an event loop: commands that need the write barrier wait.
@@ -178,6 +202,8 @@ public final class ProxyServer implements AutoCloseable {
             log.warn("grace period over, closing sessions={}", services.sessionCount());
             services.terminateAll();
         }
+        // the admin API stays up while sessions drain, so an operator can watch them go
+        admin.close();
         stopLoops();
         services.migration().close();
     }
@@ -186,6 +212,7 @@ public final class ProxyServer implements AutoCloseable {
     @Override
     public void close() {
         listener.close().syncUninterruptibly();
+        admin.close();
         services.terminateAll();
         try {
             stopLoops();

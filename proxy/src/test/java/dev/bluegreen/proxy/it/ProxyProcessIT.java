@@ -12,6 +12,10 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -204,6 +208,51 @@ class ProxyProcessIT {
             assertThat(second.awaitExit(Duration.ofSeconds(60))).isZero();
         }
         assertThat(postgresProcessesUnder(stateDir)).isEmpty();
+    }
+
+    @Test
+    void theAdminApiTakesItsTokenFromTheFileItIsGiven(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        Path dir = Files.createTempDirectory("bluegreen-admin");
+        String token = "process-" + System.nanoTime();
+        Path tokenFile = Files.writeString(dir.resolve("token"), token + "\n");
+        int admin = freePort();
+        try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + freePort(),
+                "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres",
+                "--admin", "127.0.0.1:" + admin, "--admin-token-file", tokenFile.toString(),
+                "--state-dir", dir.resolve("state").toString())) {
+            proxy.awaitLine("admin API on http://127.0.0.1:" + admin, Duration.ofSeconds(30));
+
+            assertThat(adminStatus(admin, "/health", null)).isEqualTo(200);
+            assertThat(adminStatus(admin, "/api/v1/state", token)).isEqualTo(200);
+            assertThat(adminStatus(admin, "/api/v1/state", "other")).isEqualTo(401);
+            assertThat(String.join("\n", proxy.lines)).contains("token: file " + tokenFile).doesNotContain(token);
+            assertThat(dir.resolve("state").resolve("admin-token")).doesNotExist();
+        } finally {
+            deleteRecursively(dir);
+        }
+    }
+
+    @Test
+    void aMissingAdminTokenFileExitsWithCodeTwo() throws Exception {
+        Path missing = Path.of("target", "no-such-token-" + System.nanoTime());
+        try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + freePort(),
+                "--blue", "postgresql://nobody@127.0.0.1:1/postgres", "--admin", "127.0.0.1:" + freePort(),
+                "--admin-token-file", missing.toString())) {
+            assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isEqualTo(2);
+            assertThat(proxy.lines).contains("admin token file " + missing + " does not exist");
+        }
+    }
+
+    private static int adminStatus(int port, String path, String token) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10));
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            return http.send(request.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        }
     }
 
     private static List<Long> postgresProcessesUnder(Path stateDir) {

@@ -11,6 +11,7 @@ import dev.bluegreen.config.Timeouts;
 import dev.bluegreen.config.TlsMode;
 import dev.bluegreen.config.User;
 import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.proxy.admin.AdminToken;
 import dev.bluegreen.proxy.server.ProxyServer;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -141,15 +142,24 @@ final class TestProxy implements AutoCloseable {
                     backendUser, backendPassword);
             Cluster greenCluster = green == null ? null : new Cluster("green", "127.0.0.1", green.port(), null, databases,
                     TlsMode.DISABLE, null, backendUser, backendPassword);
+            // the admin API on a free port too: several test proxies may run at once
             BluegreenConfig config = new BluegreenConfig(new HostPort("127.0.0.1", 0), cluster, greenCluster,
-                    BluegreenConfig.DEFAULT_ADMIN, users, clientTls, limits, timeouts, Path.of("target", "state"),
+                    new HostPort("127.0.0.1", 0), users, clientTls, limits, timeouts, Path.of("target", "state"),
                     routing);
-            return new TestProxy(ProxyServer.start(config));
+            return new TestProxy(adminToken == null ? ProxyServer.start(config) : ProxyServer.start(config, adminToken));
         }
 
         /** The {@code routing} section: stickiness, tenant source and pins, barrier timeout, write functions. */
         Builder routing(Routing routing) {
             this.routing = routing;
+            return this;
+        }
+
+        private AdminToken adminToken;
+
+        /** The admin API's bearer token; without one the proxy resolves its own (environment, else state dir). */
+        Builder adminToken(AdminToken token) {
+            this.adminToken = token;
             return this;
         }
     }

@@ -1,0 +1,190 @@
+package dev.bluegreen.proxy.admin;
+
+import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.control.RoutingState;
+import dev.bluegreen.proxy.dualwrite.MigrationStats;
+import dev.bluegreen.proxy.metrics.ProxyMetrics;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin API's routes, authentication and answers, free of Netty: a request in, a future answer
+ * out. {@code /health} is open; everything else needs the bearer token, checked before the path is
+ * even looked at, so a caller without it learns nothing about what exists.
+ *
+ * <p>Nothing here runs on the caller's thread but parsing: commands may wait on the write barrier and
+ * {@link RoutingControl#history()} waits while a command holds the control, so commands run one at a
+ * time on a thread of their own and queries on a small pool, and a pending command never holds up a
+ * state query.
+ */
+public final class AdminApi implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(AdminApi.class);
+
+    static final String HEALTH = "/health";
+    static final String METRICS = "/metrics";
+    static final String STATE = "/api/v1/state";
+    static final String HISTORY = "/api/v1/history";
+    static final String DIVERGENCES = "/api/v1/divergences";
+    static final String STATS = "/api/v1/stats";
+    static final String AUDIT = "/api/v1/audit";
+    static final String COMMANDS = "/api/v1/commands/";
+
+    private static final int QUERY_THREADS = 2;
+
+    private final AdminToken token;
+    private final RoutingControl routing;
+    private final MigrationStats stats;
+    private final IntSupplier sessions;
+    private final ProxyMetrics metrics;
+    private final AuditLog audit;
+    private final Executor commands;
+    private final Executor queries;
+    private final List<ExecutorService> owned = new ArrayList<>();
+
+    public AdminApi(AdminToken token, RoutingControl routing, MigrationStats stats, IntSupplier sessions,
+                    ProxyMetrics metrics) {
+        this(token, routing, stats, sessions, metrics, null, null, Clock.systemUTC());
+    }
+
+    /** With the given executors (tests run everything in place); null ones are made and owned here. */
+    AdminApi(AdminToken token, RoutingControl routing, MigrationStats stats, IntSupplier sessions,
+             ProxyMetrics metrics, Executor commands, Executor queries, Clock clock) {
+        this.token = Objects.requireNonNull(token, "token");
+        this.routing = Objects.requireNonNull(routing, "routing");
+        this.stats = Objects.requireNonNull(stats, "stats");
+        this.sessions = Objects.requireNonNull(sessions, "sessions");
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+        this.audit = new AuditLog(clock);
+        this.commands = commands != null ? commands : own(Executors.newSingleThreadExecutor(daemon("bluegreen-admin-command")));
+        this.queries = queries != null ? queries : own(Executors.newFixedThreadPool(QUERY_THREADS, daemon("bluegreen-admin-query")));
+    }
+
+    /** Answers one request; the future completes off the caller's thread for anything but trivial answers. */
+    CompletableFuture<AdminResponse> handle(AdminRequest request) {
+        String path = request.path();
+        if (path.equals(HEALTH)) {
+            return done(isGet(request) ? AdminResponse.json(200, Map.of("status", "ok")) : notAllowed("GET"));
+        }
+        if (!token.matches(request.authorization())) {
+            String why = AdminToken.bearer(request.authorization()) == null ? "no bearer token" : "wrong bearer token";
+            audit.denied(request.remote(), request.method(), path, why);
+            return done(AdminResponse.error(401, "a valid bearer token is required")
+                    .withHeader("WWW-Authenticate", "Bearer realm=\"bluegreen\""));
+        }
+        if (path.startsWith(COMMANDS)) {
+            return command(request, path.substring(COMMANDS.length()));
+        }
+        Supplier<AdminResponse> query = query(path);
+        if (query == null) {
+            return done(AdminResponse.error(404, "no such resource: " + AuditLog.printable(path)));
+        }
+        if (!isGet(request)) {
+            return done(notAllowed("GET"));
+        }
+        return CompletableFuture.supplyAsync(query, queries);
+    }
+
+    private Supplier<AdminResponse> query(String path) {
+        return switch (path) {
+            case METRICS -> () -> AdminResponse.text(200, AdminResponse.PROMETHEUS, metrics.scrape());
+            case STATE -> () -> AdminResponse.json(200, state(routing.current()));
+            case HISTORY -> () -> AdminResponse.json(200, routing.history().stream().map(Json::history).toList());
+            case DIVERGENCES -> () -> AdminResponse.json(200, Json.divergences(stats));
+            case STATS -> () -> AdminResponse.json(200, Json.stats(stats));
+            case AUDIT -> () -> AdminResponse.json(200, audit.entries().stream().map(Json::audit).toList());
+            default -> null;
+        };
+    }
+
+    private CompletableFuture<AdminResponse> command(AdminRequest request, String name) {
+        Optional<Command> found = Command.byPath(name);
+        if (found.isEmpty()) {
+            return done(AdminResponse.error(404, "no such command: " + AuditLog.printable(name)));
+        }
+        if (!request.method().equals("POST")) {
+            return done(notAllowed("POST"));
+        }
+        Command command = found.get();
+        CommandRequest body;
+        try {
+            body = CommandRequest.parse(command, request.body());
+        } catch (CommandRequest.BadRequest e) {
+            audit.command(request.remote(), request.method(), request.path(), null, 400, e.getMessage());
+            return done(AdminResponse.error(400, e.getMessage()));
+        }
+        String actor = body.actor() != null ? body.actor() : "admin-api@" + request.remote();
+        return CompletableFuture.supplyAsync(() -> run(command, actor, body, request), commands);
+    }
+
+    private AdminResponse run(Command command, String actor, CommandRequest body, AdminRequest request) {
+        int status;
+        String outcome;
+        AdminResponse response;
+        try {
+            RoutingState after = command.run(routing, actor, body);
+            status = 200;
+            outcome = "done, epoch " + after.epoch();
+            response = AdminResponse.json(status, state(after));
+        } catch (RoutingControl.Refused refused) {
+            status = 409;
+            outcome = "refused: " + refused.getMessage();
+            response = AdminResponse.error(status, refused.getMessage());
+        } catch (RuntimeException e) {
+            log.error("admin command failed command={} actor={}", command.path(), actor, e);
+            status = 500;
+            outcome = "failed: " + e;
+            response = AdminResponse.error(status, command.path() + " failed: " + e.getMessage());
+        }
+        String reason = body.reason() == null ? "" : " (reason: " + body.reason() + ")";
+        audit.command(request.remote(), request.method(), request.path(), actor, status, outcome + reason);
+        return response;
+    }
+
+    private Map<String, Object> state(RoutingState state) {
+        return Json.state(state, sessions.getAsInt(), routing.barrier().holders());
+    }
+
+    private static boolean isGet(AdminRequest request) {
+        return request.method().equals("GET");
+    }
+
+    private static AdminResponse notAllowed(String allowed) {
+        return AdminResponse.error(405, "method not allowed; use " + allowed).withHeader("Allow", allowed);
+    }
+
+    private static CompletableFuture<AdminResponse> done(AdminResponse response) {
+        return CompletableFuture.completedFuture(response);
+    }
+
+    private ExecutorService own(ExecutorService executor) {
+        owned.add(executor);
+        return executor;
+    }
+
+    private static ThreadFactory daemon(String name) {
+        return Thread.ofPlatform().name(name + "-", 0).daemon(true).factory();
+    }
+
+    /**
+     * Stops taking work. A command already running finishes on its own (the control's barrier has its own
+     * timeout); its answer may no longer find a connection.
+     */
+    @Override
+    public void close() {
+        owned.forEach(ExecutorService::shutdown);
+    }
+}

@@ -1,0 +1,122 @@
+package dev.bluegreen.proxy.admin;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One admin connection: turns each aggregated HTTP request into an {@link AdminRequest}, hands it to
+ * the {@link AdminApi} and writes the answer back when it is ready, on the channel's event loop.
+ *
+ * <p>A connection answers one request at a time: reads stop while a request is being answered (a
+ * request already decoded behind it waits in the flow control ahead of this handler) and resume once
+ * its response is written, so pipelined requests are answered in order and a slow command holds up
+ * only its own connection. An idle connection with nothing pending is closed.
+ */
+final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+    private static final Logger log = LoggerFactory.getLogger(AdminHttpHandler.class);
+
+    private final AdminApi api;
+    private boolean answering;
+
+    AdminHttpHandler(AdminApi api) {
+        this.api = api;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        if (!request.decoderResult().isSuccess()) {
+            respond(ctx, AdminResponse.error(400, "malformed HTTP request"), false);
+            return;
+        }
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        AdminRequest adminRequest = new AdminRequest(request.method().name(),
+                new QueryStringDecoder(request.uri()).path(),
+                request.headers().get(HttpHeaderNames.AUTHORIZATION),
+                ByteBufUtil.getBytes(request.content()),
+                remote(ctx.channel().remoteAddress()));
+        answering = true;
+        ctx.channel().config().setAutoRead(false);
+        CompletableFuture<AdminResponse> answer;
+        try {
+            answer = api.handle(adminRequest);
+        } catch (RuntimeException e) {
+            answer = CompletableFuture.failedFuture(e);
+        }
+        answer.whenComplete((response, failure) -> {
+            AdminResponse toSend = response != null ? response : internalError(failure);
+            try {
+                ctx.executor().execute(() -> respond(ctx, toSend, keepAlive));
+            } catch (RejectedExecutionException shuttingDown) {
+                log.debug("admin response dropped: the admin event loop is stopping");
+            }
+        });
+    }
+
+    private void respond(ChannelHandlerContext ctx, AdminResponse answer, boolean keepAlive) {
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                HttpResponseStatus.valueOf(answer.status()), Unpooled.wrappedBuffer(answer.body()));
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, answer.contentType())
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, answer.body().length)
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE)
+                .set("x-content-type-options", "nosniff");
+        answer.headers().forEach((name, value) -> response.headers().set(name.toLowerCase(Locale.ROOT), value));
+        HttpUtil.setKeepAlive(response, keepAlive);
+        ctx.writeAndFlush(response).addListener((ChannelFutureListener) written -> {
+            answering = false;
+            if (keepAlive && written.isSuccess()) {
+                written.channel().config().setAutoRead(true);
+            } else {
+                written.channel().close();
+            }
+        });
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+        if (event instanceof IdleStateEvent && !answering) {
+            ctx.close();
+            return;
+        }
+        super.userEventTriggered(ctx, event);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("admin connection failed remote={}", remote(ctx.channel().remoteAddress()), cause);
+        ctx.close();
+    }
+
+    private static AdminResponse internalError(Throwable failure) {
+        log.error("admin request failed", failure);
+        return AdminResponse.error(500, "internal error");
+    }
+
+    private static String remote(SocketAddress address) {
+        if (address instanceof InetSocketAddress inet) {
+            return inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
+        }
+        return String.valueOf(address);
+    }
+}

@@ -1,0 +1,84 @@
+package dev.bluegreen.proxy.admin;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Who asked the admin API for what: every refused authentication and every command, whatever its
+ * outcome. Kept in memory (the most recent {@value #KEPT}) for {@code GET /api/v1/audit} and written
+ * to the log; a denied request is logged at WARN. Never records a token or a request body.
+ */
+final class AuditLog {
+
+    static final int KEPT = 1000;
+    private static final int MAX_TEXT = 200;
+
+    private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
+
+    /**
+     * @param actor   who the request said it was (commands only), null otherwise
+     * @param status  the HTTP status answered
+     * @param outcome what happened, in words
+     */
+    record Entry(Instant at, String remote, String method, String path, String actor, int status, String outcome) {}
+
+    private final Clock clock;
+    private final Deque<Entry> entries = new ArrayDeque<>();
+
+    AuditLog(Clock clock) {
+        this.clock = clock;
+    }
+
+    void denied(String remote, String method, String path, String why) {
+        Entry entry = add(remote, method, path, null, 401, why);
+        log.warn("admin request denied remote={} method={} path={} reason={}", entry.remote(), entry.method(),
+                entry.path(), why);
+    }
+
+    void command(String remote, String method, String path, String actor, int status, String outcome) {
+        Entry entry = add(remote, method, path, actor, status, outcome);
+        log.info("admin command remote={} path={} actor={} status={} outcome={}", entry.remote(), entry.path(),
+                entry.actor(), status, entry.outcome());
+    }
+
+    /** Oldest first. */
+    List<Entry> entries() {
+        synchronized (entries) {
+            return new ArrayList<>(entries);
+        }
+    }
+
+    private Entry add(String remote, String method, String path, String actor, int status, String outcome) {
+        Entry entry = new Entry(clock.instant(), printable(remote), printable(method), printable(path),
+                actor == null ? null : printable(actor), status, printable(outcome));
+        synchronized (entries) {
+            if (entries.size() == KEPT) {
+                entries.removeFirst();
+            }
+            entries.addLast(entry);
+        }
+        return entry;
+    }
+
+    /** What a client sent, made safe for one log line: control characters replaced, length capped. */
+    static String printable(String s) {
+        if (s == null) {
+            return null;
+        }
+        StringBuilder out = new StringBuilder(Math.min(s.length(), MAX_TEXT));
+        for (int i = 0; i < s.length() && out.length() < MAX_TEXT; i++) {
+            char c = s.charAt(i);
+            out.append(Character.isISOControl(c) ? '?' : c);
+        }
+        if (s.length() > MAX_TEXT) {
+            out.append('…');
+        }
+        return out.toString();
+    }
+}

@@ -1,0 +1,123 @@
+package dev.bluegreen.proxy.admin;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The optional body of a command: {@code {"weight": N, "reason": "...", "force": true, "actor": "..."}}.
+ * Parsing is strict, because a typo in an operator's command must not be silently ignored: unknown
+ * fields, wrong types, a weight out of 0–100 and fields the command does not take are all refused
+ * with the reason.
+ *
+ * @param weight null unless given (required by {@code set-weight}, refused elsewhere)
+ * @param reason null unless given
+ * @param force  false unless given (taken by {@code rollback} only)
+ * @param actor  null unless given; the API then names the caller by its address
+ */
+record CommandRequest(Integer weight, String reason, boolean force, String actor) {
+
+    /** The body was not a command the API accepts; the message says why. */
+    static final class BadRequest extends Exception {
+        BadRequest(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    static final int MAX_REASON = 1000;
+    static final int MAX_ACTOR = 200;
+
+    private static final Set<String> FIELDS = Set.of("weight", "reason", "force", "actor");
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    static final CommandRequest EMPTY = new CommandRequest(null, null, false, null);
+
+    /** Reads and checks {@code body} for {@code command}; an empty body is no fields at all. */
+    static CommandRequest parse(Command command, byte[] body) throws BadRequest {
+        CommandRequest request = read(body);
+        if (command.takesWeight() && request.weight() == null) {
+            throw new BadRequest(command.path() + " needs \"weight\": 0-100");
+        }
+        if (!command.takesWeight() && request.weight() != null) {
+            throw new BadRequest("\"weight\" applies to set-weight only");
+        }
+        if (!command.takesForce() && request.force()) {
+            throw new BadRequest("\"force\" applies to rollback only");
+        }
+        return request;
+    }
+
+    private static CommandRequest read(byte[] body) throws BadRequest {
+        if (body == null || new String(body, StandardCharsets.UTF_8).isBlank()) {
+            return EMPTY;
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw new BadRequest("malformed JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new BadRequest("malformed JSON");
+        }
+        if (root == null || !root.isObject()) {
+            throw new BadRequest("the body must be a JSON object");
+        }
+        for (Map.Entry<String, JsonNode> field : root.properties()) {
+            String name = field.getKey();
+            if (!FIELDS.contains(name)) {
+                throw new BadRequest("unknown field \"" + AuditLog.printable(name) + "\"; expected weight, reason, force, actor");
+            }
+        }
+        return new CommandRequest(weight(root.get("weight")), text(root.get("reason"), "reason", MAX_REASON),
+                force(root.get("force")), text(root.get("actor"), "actor", MAX_ACTOR));
+    }
+
+    private static Integer weight(JsonNode node) throws BadRequest {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < 0 || node.intValue() > 100) {
+            throw new BadRequest("\"weight\" must be a whole number from 0 to 100");
+        }
+        return node.intValue();
+    }
+
+    private static boolean force(JsonNode node) throws BadRequest {
+        if (node == null || node.isNull()) {
+            return false;
+        }
+        if (!node.isBoolean()) {
+            throw new BadRequest("\"force\" must be true or false");
+        }
+        return node.booleanValue();
+    }
+
+    /** Text that goes into the history and the log: one line, bounded, not blank. */
+    private static String text(JsonNode node, String field, int max) throws BadRequest {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isTextual()) {
+            throw new BadRequest("\"" + field + "\" must be a string");
+        }
+        String value = node.textValue().strip();
+        if (value.isEmpty()) {
+            throw new BadRequest("\"" + field + "\" must not be blank");
+        }
+        if (value.length() > max) {
+            throw new BadRequest("\"" + field + "\" is longer than " + max + " characters");
+        }
+        if (value.chars().anyMatch(Character::isISOControl)) {
+            throw new BadRequest("\"" + field + "\" must not contain control characters");
+        }
+        return value;
+    }
+}

@@ -1,0 +1,141 @@
+package dev.bluegreen.proxy.metrics;
+
+import dev.bluegreen.proxy.control.Phase;
+import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.dualwrite.MigrationStats;
+import dev.bluegreen.proxy.routing.ClusterRole;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.function.IntSupplier;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Every meter the proxy publishes, by hop: client → proxy, proxy → each cluster, leader → follower,
+ * and the control plane's own state. Meters read the figures where they already live (the routing
+ * state, {@link MigrationStats}' adders, the session count) at scrape time, so nothing on a session's
+ * path pays for them.
+ *
+ * <p>Names are Micrometer's dotted form; Prometheus sees them with underscores and counters with a
+ * {@code _total} suffix ({@code bluegreen.units.served} → {@code bluegreen_units_served_total}).
+ */
+public final class ProxyMetrics {
+
+    // client → proxy
+    public static final String CLIENT_SESSIONS = "bluegreen.client.sessions";
+
+    // proxy → blue, proxy → green: who answered, and green's failures where blue succeeded
+    public static final String UNITS_SERVED = "bluegreen.units.served";
+    public static final String GREEN_ERRORS = "bluegreen.green.errors";
+    public static final String READ_RETRIES = "bluegreen.read.retries";
+
+    // leader → follower: what dual-write could not mirror exactly
+    public static final String DIVERGENCES = "bluegreen.divergences";
+    public static final String MIRROR_DROPS = "bluegreen.mirror.drops";
+    public static final String UNORDERED_STATEMENTS = "bluegreen.unordered.statements";
+    public static final String NON_DETERMINISTIC_STATEMENTS = "bluegreen.nondeterministic.statements";
+    public static final String PINNED_SESSIONS = "bluegreen.pinned.sessions";
+
+    // control: the routing state in force
+    public static final String EPOCH = "bluegreen.epoch";
+    public static final String WEIGHT = "bluegreen.weight";
+    public static final String LEADER = "bluegreen.leader";
+    public static final String PHASE = "bluegreen.phase";
+    public static final String FOLLOWER_IN_SYNC = "bluegreen.follower.in.sync";
+    public static final String FROZEN = "bluegreen.frozen";
+    public static final String BARRIER_HOLDERS = "bluegreen.write.barrier.holders";
+
+    public static final String CLUSTER_TAG = "cluster";
+    public static final String PHASE_TAG = "phase";
+
+    private final PrometheusMeterRegistry registry;
+
+    private ProxyMetrics(PrometheusMeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    /** A Prometheus registry with every meter of this proxy bound to its figures. */
+    public static ProxyMetrics prometheus(RoutingControl routing, MigrationStats stats, IntSupplier sessions) {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        bind(registry, routing, stats, sessions);
+        return new ProxyMetrics(registry);
+    }
+
+    static void bind(MeterRegistry registry, RoutingControl routing, MigrationStats stats, IntSupplier sessions) {
+        Objects.requireNonNull(routing, "routing");
+        Objects.requireNonNull(stats, "stats");
+        Objects.requireNonNull(sessions, "sessions");
+
+        Gauge.builder(CLIENT_SESSIONS, sessions, IntSupplier::getAsInt).strongReference(true)
+                .description("Client sessions open on this proxy").register(registry);
+
+        for (ClusterRole cluster : ClusterRole.values()) {
+            FunctionCounter.builder(UNITS_SERVED, stats, s -> s.unitsServedBy(cluster))
+                    .tag(CLUSTER_TAG, name(cluster))
+                    .description("Units whose answer the client received from this cluster").register(registry);
+        }
+        counter(registry, GREEN_ERRORS, stats, MigrationStats::greenErrors,
+                "Units green failed where blue, given the same work, did not");
+        counter(registry, READ_RETRIES, stats, MigrationStats::readRetries,
+                "Reads green failed that were retried on blue");
+
+        counter(registry, DIVERGENCES, stats, MigrationStats::divergenceCount,
+                "Times the follower did not do what the leader did");
+        counter(registry, MIRROR_DROPS, stats, MigrationStats::mirrorDrops,
+                "Writes shadow mode could not queue for the follower");
+        counter(registry, UNORDERED_STATEMENTS, stats, MigrationStats::unorderedStatements,
+                "Statements that ran leader-then-follower outside a transaction block");
+        counter(registry, NON_DETERMINISTIC_STATEMENTS, stats,
+                s -> s.nonDeterministicStatements().values().stream().mapToLong(Long::longValue).sum(),
+                "Dual-executed statements whose results may legitimately differ between the clusters");
+        counter(registry, PINNED_SESSIONS, stats, MigrationStats::pinnedSessions,
+                "Sessions whose state could not be replayed on a twin, so the leader serves their reads");
+
+        gauge(registry, EPOCH, routing, r -> r.current().epoch(), "Epoch of the routing state in force");
+        gauge(registry, WEIGHT, routing, r -> r.current().weight(), "Share of read units green serves, 0-100");
+        for (ClusterRole cluster : ClusterRole.values()) {
+            Gauge.builder(LEADER, routing, r -> r.current().leader() == cluster ? 1 : 0).strongReference(true)
+                    .tag(CLUSTER_TAG, name(cluster))
+                    .description("1 for the cluster that receives writes first, 0 for the other").register(registry);
+        }
+        for (Phase phase : Phase.values()) {
+            Gauge.builder(PHASE, routing, r -> r.current().phase() == phase ? 1 : 0).strongReference(true)
+                    .tag(PHASE_TAG, phase.name().toLowerCase(Locale.ROOT))
+                    .description("1 for the migration phase in force, 0 for the others").register(registry);
+        }
+        gauge(registry, FOLLOWER_IN_SYNC, routing, r -> r.current().followerInSync() ? 1 : 0,
+                "1 while the follower holds every write the leader committed since dual-write began");
+        gauge(registry, FROZEN, routing, r -> r.current().frozen() ? 1 : 0, "1 while the routing state is frozen");
+        gauge(registry, BARRIER_HOLDERS, routing, r -> r.barrier().holders().size(),
+                "Sessions inside the write barrier, running a unit");
+    }
+
+    /** The lower-case name a metric label (and the admin API's JSON) uses for a cluster. */
+    public static String name(ClusterRole cluster) {
+        return cluster.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Every meter in Prometheus' text exposition format (version 0.0.4). */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    /** Where further meters go. */
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    private static void counter(MeterRegistry registry, String name, MigrationStats stats,
+                                ToDoubleFunction<MigrationStats> figure, String description) {
+        FunctionCounter.builder(name, stats, figure).description(description).register(registry);
+    }
+
+    private static void gauge(MeterRegistry registry, String name, RoutingControl routing,
+                              ToDoubleFunction<RoutingControl> figure, String description) {
+        Gauge.builder(name, routing, figure).strongReference(true).description(description).register(registry);
+    }
+}

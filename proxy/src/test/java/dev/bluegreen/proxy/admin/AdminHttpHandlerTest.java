@@ -1,0 +1,131 @@
+package dev.bluegreen.proxy.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.control.RoutingState;
+import dev.bluegreen.proxy.dualwrite.MigrationStats;
+import dev.bluegreen.proxy.metrics.ProxyMetrics;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The admin pipeline on the wire: HTTP bytes in, HTTP bytes out, through the same handlers the server uses. */
+class AdminHttpHandlerTest {
+
+    private static final String TOKEN = "wire-token";
+
+    private RoutingControl control;
+    private EmbeddedChannel channel;
+
+    @BeforeEach
+    void setUp() {
+        control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(1));
+        MigrationStats stats = new MigrationStats();
+        AdminApi api = new AdminApi(AdminToken.of(TOKEN), control, stats, () -> 0,
+                ProxyMetrics.prometheus(control, stats, () -> 0), Runnable::run, Runnable::run, Clock.systemUTC());
+        channel = new EmbeddedChannel();
+        AdminServer.pipeline(channel.pipeline(), api);
+    }
+
+    /** Sends raw request bytes, lets the answers be written, and returns everything written back. */
+    private String exchange(String requests) {
+        channel.writeInbound(Unpooled.copiedBuffer(requests, StandardCharsets.US_ASCII));
+        for (int i = 0; i < 4; i++) {
+            channel.runPendingTasks();
+        }
+        List<String> written = new ArrayList<>();
+        ByteBuf out;
+        while ((out = channel.readOutbound()) != null) {
+            written.add(out.toString(StandardCharsets.UTF_8));
+            out.release();
+        }
+        return String.join("", written);
+    }
+
+    private static String post(String path, String body, String... headers) {
+        return "POST " + path + " HTTP/1.1\r\nHost: proxy\r\n" + String.join("", headers)
+                + "Content-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
+                + "\r\n\r\n" + body;
+    }
+
+    @Test
+    void healthAnswersAndTheConnectionStaysOpen() {
+        String response = exchange("GET /health?verbose=1 HTTP/1.1\r\nHost: proxy\r\n\r\n");
+
+        assertThat(response).startsWith("HTTP/1.1 200 OK\r\n")
+                .contains("content-type: application/json; charset=utf-8\r\n", "content-length: 15\r\n",
+                        "cache-control: no-store\r\n")
+                .endsWith("\r\n\r\n{\"status\":\"ok\"}");
+        assertThat(channel.isOpen()).isTrue();
+        assertThat(channel.config().isAutoRead()).isTrue();
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void aCommandWithTheTokenRunsAndAnswersTheNewState() {
+        String response = exchange(post("/api/v1/commands/start", "{\"actor\": \"wire-test\"}",
+                "Authorization: Bearer " + TOKEN + "\r\n"));
+
+        assertThat(response).startsWith("HTTP/1.1 200 OK\r\n").contains("\"phase\":\"dual\"");
+        assertThat(control.history().getFirst().actor()).isEqualTo("wire-test");
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void withoutTheTokenTheAnswerIsUnauthorized() {
+        String response = exchange(post("/api/v1/commands/start", "{}"));
+
+        assertThat(response).startsWith("HTTP/1.1 401 Unauthorized\r\n")
+                .contains("www-authenticate: Bearer realm=\"bluegreen\"\r\n")
+                .endsWith("{\"error\":\"a valid bearer token is required\"}");
+        assertThat(control.current().epoch()).isEqualTo(1);
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() {
+        String response = exchange("GET /api/v1/nope HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN + "\r\n\r\n"
+                + "GET /health HTTP/1.1\r\nHost: proxy\r\n\r\n");
+
+        assertThat(response.indexOf("HTTP/1.1 404 Not Found")).isZero();
+        assertThat(response.indexOf("HTTP/1.1 200 OK")).isGreaterThan(0);
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void connectionCloseIsHonoured() {
+        String response = exchange("GET /health HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n");
+
+        assertThat(response).startsWith("HTTP/1.1 200 OK\r\n").contains("connection: close\r\n");
+        assertThat(channel.isOpen()).isFalse();
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void aBodyOverTheLimitIsRefusedBeforeItIsBuffered() {
+        String response = exchange("POST /api/v1/commands/start HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN
+                + "\r\nContent-Length: " + (AdminServer.MAX_BODY_BYTES + 1) + "\r\n\r\n{");
+
+        assertThat(response).startsWith("HTTP/1.1 413 Request Entity Too Large\r\n");
+        assertThat(control.current().epoch()).isEqualTo(1);
+        channel.finishAndReleaseAll();
+    }
+
+    @Test
+    void garbageIsABadRequest() {
+        String response = exchange("NOT HTTP AT ALL\r\n\r\n");
+
+        assertThat(response).startsWith("HTTP/1.1 400 Bad Request\r\n");
+        assertThat(channel.isOpen()).isFalse();
+        assertFalse(channel.finish());
+    }
+}

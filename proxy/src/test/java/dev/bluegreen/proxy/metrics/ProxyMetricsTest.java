@@ -1,0 +1,67 @@
+package dev.bluegreen.proxy.metrics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.control.RoutingState;
+import dev.bluegreen.proxy.dualwrite.Divergence;
+import dev.bluegreen.proxy.dualwrite.MigrationStats;
+import dev.bluegreen.proxy.routing.ClusterRole;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** Every meter reads its figure at scrape time, under the name Prometheus users will query. */
+class ProxyMetricsTest {
+
+    private final RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(1));
+    private final MigrationStats stats = new MigrationStats();
+    private final AtomicInteger sessions = new AtomicInteger();
+    private final ProxyMetrics metrics = ProxyMetrics.prometheus(control, stats, sessions::get);
+
+    @Test
+    void theRoutingStateIsReadAtScrapeTime() throws Exception {
+        control.start("test");
+        control.setWeight("test", 40);
+
+        String scrape = metrics.scrape();
+
+        assertThat(scrape).contains("bluegreen_epoch 3.0", "bluegreen_weight 40.0",
+                "bluegreen_leader{cluster=\"blue\"} 1.0", "bluegreen_leader{cluster=\"green\"} 0.0",
+                "bluegreen_phase{phase=\"dual\"} 1.0", "bluegreen_phase{phase=\"blue\"} 0.0",
+                "bluegreen_follower_in_sync 1.0", "bluegreen_frozen 0.0", "bluegreen_write_barrier_holders 0.0");
+    }
+
+    @Test
+    void migrationCountersAreCountersBySource() {
+        stats.unitServed(ClusterRole.BLUE, true, 1_000_000, null);
+        stats.unitServed(ClusterRole.GREEN, true, 1_000_000, null);
+        stats.unitServed(ClusterRole.GREEN, true, 1_000_000, null);
+        stats.greenError();
+        stats.readRetried();
+        stats.mirrorDropped();
+        stats.unordered();
+        stats.sessionPinned();
+        stats.nonDeterministic("select now()");
+        stats.nonDeterministic("select random()");
+        stats.diverged(new Divergence(Instant.now(), "s", "BLUE", "update t set v = $1", "UPDATE 1", "UPDATE 0", "tag"));
+        sessions.set(7);
+
+        String scrape = metrics.scrape();
+
+        assertThat(scrape).contains("bluegreen_units_served_total{cluster=\"blue\"} 1.0",
+                "bluegreen_units_served_total{cluster=\"green\"} 2.0", "bluegreen_green_errors_total 1.0",
+                "bluegreen_read_retries_total 1.0", "bluegreen_mirror_drops_total 1.0",
+                "bluegreen_unordered_statements_total 1.0", "bluegreen_pinned_sessions_total 1.0",
+                "bluegreen_nondeterministic_statements_total 2.0", "bluegreen_divergences_total 1.0",
+                "bluegreen_client_sessions 7.0");
+    }
+
+    @Test
+    void everyMeterIsNamedHereAndPrefixed() {
+        assertThat(metrics.registry().getMeters()).allSatisfy(meter ->
+                assertThat(meter.getId().getName()).startsWith("bluegreen."));
+        assertThat(metrics.registry().get(ProxyMetrics.WEIGHT).gauge().value()).isZero();
+    }
+}
