@@ -18,6 +18,8 @@ import java.util.Optional;
  * @param clientTls TLS offered to clients; null for none
  * @param stateDir where the file state store and other local state live
  * @param routing stickiness, tenant pins, the write barrier's timeout and the extra write functions
+ * @param health the window and rules that judge green (DESIGN §6)
+ * @param stateStore where the routing state is kept and shared
  */
 public record BluegreenConfig(
         HostPort listen,
@@ -29,7 +31,9 @@ public record BluegreenConfig(
         Limits limits,
         Timeouts timeouts,
         Path stateDir,
-        Routing routing) {
+        Routing routing,
+        Health health,
+        StateStoreConfig stateStore) {
 
     public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6432);
     public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9432);
@@ -42,6 +46,8 @@ public record BluegreenConfig(
         Objects.requireNonNull(timeouts, "timeouts");
         Objects.requireNonNull(stateDir, "stateDir");
         Objects.requireNonNull(routing, "routing");
+        Objects.requireNonNull(health, "health");
+        Objects.requireNonNull(stateStore, "stateStore");
         users = users == null ? List.of() : List.copyOf(users);
     }
 
@@ -53,6 +59,18 @@ public record BluegreenConfig(
     /** The same configuration with other clusters; embedded mode uses it once its clusters run. */
     public BluegreenConfig withClusters(Cluster blue, Cluster green) {
         return new BluegreenConfig(
-                listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing);
+                listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing, health, stateStore);
+    }
+
+    /** The same configuration with other health rules. */
+    public BluegreenConfig withHealth(Health newHealth) {
+        return new BluegreenConfig(
+                listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing, newHealth, stateStore);
+    }
+
+    /** The same configuration with another state store. */
+    public BluegreenConfig withStateStore(StateStoreConfig store) {
+        return new BluegreenConfig(
+                listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing, health, store);
     }
 }

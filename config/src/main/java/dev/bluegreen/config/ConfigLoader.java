@@ -91,6 +91,8 @@ public final class ConfigLoader {
         Limits limits = top.mapping("limits").map(ConfigLoader::limits).orElse(Limits.defaults());
         Timeouts timeouts = top.mapping("timeouts").map(ConfigLoader::timeouts).orElse(Timeouts.defaults());
         Routing routing = top.mapping("routing").map(ConfigLoader::routing).orElse(Routing.defaults());
+        Health health = top.mapping("health").map(ConfigLoader::health).orElse(Health.defaults());
+        StateStoreConfig stateStore = stateStore(top, overrides.stateStore(), problems);
         top.finish();
 
         // Judged on what the file lists, so that one bad user entry does not add this problem too.
@@ -106,7 +108,8 @@ public final class ConfigLoader {
                     + blue.endpoint() + "); dual-write would apply every write twice to one database");
         }
         problems.throwIfAny();
-        return new BluegreenConfig(listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing);
+        return new BluegreenConfig(listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing,
+                health, stateStore);
     }
 
     /** The document's top-level mapping; a syntax error is the one problem reported. */
@@ -217,6 +220,66 @@ public final class ConfigLoader {
             problems.add(where, dir + ": not a directory");
         }
         return dir;
+    }
+
+    /**
+     * {@code state_store: file} (the default), {@code state_store: postgresql://…}, or a mapping with
+     * {@code url}, {@code heartbeat} and {@code instance_timeout}; {@code --state-store} replaces the key.
+     * On a problem the file store stands in, so that the other problems are still found.
+     */
+    private static StateStoreConfig stateStore(Mapping top, String flagValue, Problems problems) {
+        if (flagValue != null) {
+            top.skip("state_store");
+            return stateStoreAt(flagValue, "--state-store", problems).orElse(StateStoreConfig.file());
+        }
+        if (!top.has("state_store")) {
+            return StateStoreConfig.file();
+        }
+        if (!top.isMapping("state_store")) {
+            return top.string("state_store").flatMap(v -> stateStoreAt(v, "state_store", problems))
+                    .orElse(StateStoreConfig.file());
+        }
+        Mapping m = top.mapping("state_store").orElseThrow();
+        Optional<StateStoreConfig> where = m.string("url").flatMap(v -> stateStoreAt(v, m.pathOf("url"), problems));
+        if (!m.has("url")) {
+            problems.add(m.pathOf("url"), "required: file or postgresql://…");
+        }
+        Optional<Duration> heartbeat = positive(m, "heartbeat");
+        Optional<Duration> instanceTimeout = positive(m, "instance_timeout");
+        m.finish();
+        if (where.isEmpty()) {
+            return StateStoreConfig.file();
+        }
+        Duration beat = heartbeat.orElse(StateStoreConfig.DEFAULT_HEARTBEAT);
+        Duration timeout = instanceTimeout.orElse(beat.multipliedBy(5).compareTo(StateStoreConfig.DEFAULT_INSTANCE_TIMEOUT) > 0
+                ? beat.multipliedBy(5) : StateStoreConfig.DEFAULT_INSTANCE_TIMEOUT);
+        if (timeout.compareTo(beat.multipliedBy(2)) < 0) {
+            problems.add(m.pathOf("instance_timeout"), "must be at least two heartbeats (" + beat.multipliedBy(2).toMillis()
+                    + " ms)");
+            return StateStoreConfig.file();
+        }
+        return new StateStoreConfig(where.get().kind(), where.get().database(), beat, timeout);
+    }
+
+    /** {@code file}, or a {@code postgresql://} URL naming the database that holds the state. */
+    private static Optional<StateStoreConfig> stateStoreAt(String value, String at, Problems problems) {
+        if (value.strip().equalsIgnoreCase("file")) {
+            return Optional.of(StateStoreConfig.file());
+        }
+        String lower = value.toLowerCase(Locale.ROOT);
+        if (!lower.startsWith("postgresql://") && !lower.startsWith("postgres://")) {
+            problems.add(at, "expected file or a postgresql:// URL");
+            return Optional.empty();
+        }
+        ClusterDraft draft = new ClusterDraft();
+        if (!ClusterUrl.read(value, at, draft, problems)) {
+            return Optional.empty();
+        }
+        if (draft.database == null) {
+            problems.add(at, "the URL must name the database that holds the state (postgresql://host/DATABASE)");
+            return Optional.empty();
+        }
+        return draft.build("state_store", problems).map(StateStoreConfig::postgres);
     }
 
     /** Either cluster is null when absent or invalid. */
@@ -394,6 +457,96 @@ public final class ConfigLoader {
                         .orElse(d.writeFunctions()));
         m.finish();
         return routing;
+    }
+
+    private static Health health(Mapping m) {
+        Problems problems = m.problems();
+        Duration window = m.duration("window").filter(w -> {
+            boolean fits = w.compareTo(Duration.ofSeconds(1)) >= 0 && w.compareTo(Health.MAX_WINDOW) <= 0
+                    && w.toMillis() % 1000 == 0;
+            if (!fits) {
+                problems.add(m.pathOf("window"), "must be whole seconds from 1s to 1h");
+            }
+            return fits;
+        }).orElse(Health.DEFAULT_WINDOW);
+        List<HealthRule> rules = m.listOfMappings("rules").map(list -> healthRules(list, problems))
+                .orElse(Health.DEFAULT_RULES);
+        m.finish();
+        return new Health(window, rules);
+    }
+
+    /** Rules whose entries are all valid; an invalid entry is reported and left out. */
+    private static List<HealthRule> healthRules(List<Mapping> entries, Problems problems) {
+        List<HealthRule> rules = new ArrayList<>();
+        Map<String, String> seenAt = new HashMap<>();
+        for (Mapping r : entries) {
+            int before = problems.size();
+            Optional<HealthRule.Metric> metric = r.scalar("metric").flatMap(s -> choice(s, r.pathOf("metric"),
+                    HealthRule.Metric.values(), HealthRule.Metric::configName, problems));
+            Optional<HealthRule.Comparison> op = r.scalar("op").flatMap(s -> comparison(s, r.pathOf("op"), problems));
+            Optional<String> thresholdText = r.scalar("threshold").map(s -> s.value().strip());
+            Optional<Double> threshold = r.scalar("threshold").flatMap(s -> threshold(s, r.pathOf("threshold"),
+                    metric.orElse(null), problems));
+            Optional<HealthRule.Action> action = r.scalar("action").flatMap(s -> choice(s, r.pathOf("action"),
+                    HealthRule.Action.values(), HealthRule.Action::configName, problems));
+            Optional<Integer> minSamples = r.integer("min_samples", 0, Integer.MAX_VALUE);
+            Optional<String> givenName = r.string("name");
+            r.finish();
+            for (String key : List.of("metric", "op", "threshold", "action")) {
+                if (!r.has(key)) {
+                    problems.add(r.pathOf(key), "required");
+                }
+            }
+            if (problems.size() > before) {
+                continue;
+            }
+            String name = givenName.orElse(metric.get().configName() + " " + op.get().symbol() + " " + thresholdText.get());
+            String earlier = seenAt.putIfAbsent(name, r.path());
+            if (earlier != null) {
+                problems.add(r.pathOf("name"), "duplicate rule name \"" + name + "\" (also " + earlier + "); give each a name");
+                continue;
+            }
+            int samples = minSamples.orElse(metric.get() == HealthRule.Metric.DIVERGENCES ? 0 : Health.DEFAULT_MIN_SAMPLES);
+            rules.add(new HealthRule(name, metric.get(), op.get(), threshold.get(), action.get(), samples));
+        }
+        return rules;
+    }
+
+    private static Optional<HealthRule.Comparison> comparison(Scalar s, String at, Problems problems) {
+        String text = s.value().strip().toLowerCase(Locale.ROOT);
+        for (HealthRule.Comparison op : HealthRule.Comparison.values()) {
+            String word = switch (op) {
+                case GREATER -> "gt";
+                case GREATER_OR_EQUAL -> "ge";
+                case LESS -> "lt";
+                case LESS_OR_EQUAL -> "le";
+            };
+            if (text.equals(op.symbol()) || text.equals(word)) {
+                return Optional.of(op);
+            }
+        }
+        problems.add(at, "expected \">\", \">=\", \"<\" or \"<=\" (or gt, ge, lt, le), got " + s.shown());
+        return Optional.empty();
+    }
+
+    /** A finite number of at least 0; at most 1 for an error rate. */
+    private static Optional<Double> threshold(Scalar s, String at, HealthRule.Metric metric, Problems problems) {
+        double value;
+        try {
+            value = Double.parseDouble(s.value().strip());
+        } catch (NumberFormatException e) {
+            problems.add(at, "not a number " + s.shown());
+            return Optional.empty();
+        }
+        if (!Double.isFinite(value) || value < 0) {
+            problems.add(at, "must be a number of at least 0");
+            return Optional.empty();
+        }
+        if (metric == HealthRule.Metric.ERROR_RATE && value > 1) {
+            problems.add(at, "an error rate is between 0 and 1 (0.05 is 5 %)");
+            return Optional.empty();
+        }
+        return Optional.of(value);
     }
 
     /** The constant whose YAML spelling the value is (case-insensitive), or a problem listing them all. */

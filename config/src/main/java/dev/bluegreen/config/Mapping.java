@@ -54,6 +54,12 @@ final class Mapping {
         return value != null && !value.isNull();
     }
 
+    /** Whether the key holds a nested mapping (rather than a value or a list). */
+    boolean isMapping(String key) {
+        known.add(key);
+        return node.get(key) instanceof ObjectNode;
+    }
+
     /** Accepts the key without reading it (a command-line flag replaces it). */
     void skip(String key) {
         known.add(key);

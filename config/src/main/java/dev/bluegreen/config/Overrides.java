@@ -12,10 +12,16 @@ import java.nio.file.Path;
  * @param greenUrl {@code --green postgresql://...}
  * @param admin {@code --admin HOST:PORT}
  * @param stateDir {@code --state-dir DIR}
+ * @param stateStore {@code --state-store file|postgresql://...}
  */
-public record Overrides(String listen, String blueUrl, String greenUrl, String admin, Path stateDir) {
+public record Overrides(String listen, String blueUrl, String greenUrl, String admin, Path stateDir, String stateStore) {
 
-    private static final Overrides NONE = new Overrides(null, null, null, null, null);
+    private static final Overrides NONE = new Overrides(null, null, null, null, null, null);
+
+    /** Without {@code --state-store}. */
+    public Overrides(String listen, String blueUrl, String greenUrl, String admin, Path stateDir) {
+        this(listen, blueUrl, greenUrl, admin, stateDir, null);
+    }
 
     /** No flags given. */
     public static Overrides none() {

@@ -30,7 +30,7 @@ class SecretTest {
         User user = new User("app", AuthMethod.MD5, Secret.of("user-pw"));
         BluegreenConfig config = new BluegreenConfig(BluegreenConfig.DEFAULT_LISTEN, cluster, null,
                 BluegreenConfig.DEFAULT_ADMIN, List.of(user), null, Limits.defaults(), Timeouts.defaults(),
-                Path.of("s"), Routing.defaults());
+                Path.of("s"), Routing.defaults(), Health.defaults(), StateStoreConfig.file());
 
         assertThat(config.toString()).doesNotContain("cluster-pw").doesNotContain("user-pw").contains("***");
     }

@@ -1,50 +1,126 @@
 package dev.bluegreen.proxy.control;
 
+import dev.bluegreen.proxy.routing.ClusterRole;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
-import java.util.concurrent.CompletionException;
+import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Carries out the operator's commands: asks {@link Transition} for go or no-go, makes the change exact
- * with the {@link WriteBarrier} when it alters who receives writes, publishes the new state (sessions
- * read it at their next unit boundary) and records it in the history.
+ * with the {@link WriteBarrier} when it alters who receives writes, saves it in the {@link StateStore}
+ * (compare-and-set on the epoch), and only then publishes it: sessions read it at their next unit
+ * boundary. Changes other proxy instances make arrive through the store and are published the same way.
  *
  * <p>Commands are serialised; a command returns once its state is in effect. Callers must not be on an
- * event loop: a barrier waits for units that event loops are still running.
+ * event loop: a barrier waits for units that event loops are still running, and saving is blocking I/O.
+ * The published state only ever moves to a higher epoch, whichever thread publishes it.
  */
-public final class RoutingControl {
+public final class RoutingControl implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(RoutingControl.class);
 
+    /** History kept in memory and by the stores; older entries are dropped. */
+    public static final int HISTORY_KEPT = 10_000;
+
+    private static final int CONFLICT_RETRIES = 5;
+    private static final Duration STORE_RETRY_FOR = Duration.ofSeconds(60);
+
     /** The proxy refused a command; the message says why. */
     public static final class Refused extends Exception {
+
+        /** Why, for callers that answer differently (an HTTP status) or retry. */
+        public enum Why {
+            /** The transition rules say no-go. */
+            RULE,
+            /** The write barrier did not drain in time; the message names who held it up. */
+            BARRIER,
+            /** Another instance changed the state first; this one reloaded it. */
+            CONFLICT,
+            /** The state store could not save the change. */
+            STORE
+        }
+
+        private final Why why;
+
         public Refused(String reason) {
+            this(Why.RULE, reason);
+        }
+
+        public Refused(Why why, String reason) {
             super(reason, null, false, false);
+            this.why = why;
+        }
+
+        public Why why() {
+            return why;
         }
     }
 
     /** One change of state: who or which rule, what, why. */
     public record HistoryEntry(Instant at, long epoch, String actor, String command, String reason, RoutingState state) {}
 
+    private final StateStore store;
     private final AtomicReference<RoutingState> state;
     private final WriteBarrier barrier = new WriteBarrier();
     private final Duration barrierTimeout;
     private final List<Consumer<RoutingState>> listeners = new CopyOnWriteArrayList<>();
-    private final List<HistoryEntry> history = new ArrayList<>();
+    /** By epoch, at most {@link #HISTORY_KEPT}; guarded by itself, never by the command lock. */
+    private final TreeMap<Long, HistoryEntry> history = new TreeMap<>();
+    private final Object commands = new Object();
+    /** Not the command lock: a command may wait on a barrier for seconds, a plan update should not. */
+    private final Object planLock = new Object();
     private volatile Plan plan;
 
+    /** Nothing durable: state starts at {@code initial} (tests, tools). */
     public RoutingControl(RoutingState initial, Duration barrierTimeout) {
-        this.state = new AtomicReference<>(initial);
+        this(StateStore.inMemory(initial), barrierTimeout, initial);
+    }
+
+    private RoutingControl(StateStore store, Duration barrierTimeout, RoutingState placeholder) {
+        this.store = store;
         this.barrierTimeout = barrierTimeout;
+        this.state = new AtomicReference<>(placeholder);
+    }
+
+    /**
+     * Loads the state, its history and the plan from {@code store} and joins the other instances sharing
+     * it. Closes the store when that fails.
+     */
+    public static RoutingControl open(StateStore store, Duration barrierTimeout) throws StateStore.Failure {
+        RoutingControl control = new RoutingControl(store, barrierTimeout,
+                new RoutingState(0, ClusterRole.BLUE, FollowerWrites.OFF, 0, false, false, false));
+        StateStore.Snapshot loaded;
+        try {
+            loaded = store.open(control.new Peer());
+        } catch (StateStore.Failure | RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        control.record(loaded.history());
+        control.publish(loaded.state());
+        if (control.plan == null) {
+            control.plan = loaded.plan();
+        }
+        RoutingState now = control.current();
+        log.info("routing state loaded store={} instance={} epoch={} phase={} weight={} plan={}", store.describe(),
+                store.instance(), now.epoch(), now.phase(), now.weight(),
+                loaded.plan() == null ? "none" : loaded.plan().status() + "@" + loaded.plan().weight());
+        return control;
     }
 
     /** The state in force: read it at each unit boundary. */
@@ -57,21 +133,41 @@ public final class RoutingControl {
         return Optional.ofNullable(plan);
     }
 
-    /** Replaces the plan's position or status; the plan runner is its only writer. */
+    /**
+     * Replaces the plan's position or status; the plan runner is its only writer. Saved with the state;
+     * a store that cannot save it is logged and the plan still takes effect here (it is saved again with
+     * the next change).
+     */
     public void plan(Plan next) {
-        this.plan = next;
+        synchronized (planLock) {
+            try {
+                store.savePlan(next);
+            } catch (StateStore.Failure e) {
+                log.error("rollout plan not saved store={} reason={}", store.describe(), e.getMessage());
+            }
+            this.plan = next;
+        }
     }
 
     public WriteBarrier barrier() {
         return barrier;
     }
 
+    /** This instance's name in the state store (what another instance's barrier failure calls it). */
+    public String instance() {
+        return store.instance();
+    }
+
+    /** Told of every state that takes effect here, whichever instance made it. */
     public void onChange(Consumer<RoutingState> listener) {
         listeners.add(listener);
     }
 
-    public synchronized List<HistoryEntry> history() {
-        return List.copyOf(history);
+    /** Every change, oldest first, the most recent {@link #HISTORY_KEPT}, whichever instance made it. */
+    public List<HistoryEntry> history() {
+        synchronized (history) {
+            return List.copyOf(history.values());
+        }
     }
 
     public RoutingState start(String actor) throws Refused {
@@ -106,40 +202,224 @@ public final class RoutingControl {
         return apply(actor, frozen ? "freeze" : "unfreeze", null, s -> Transition.freeze(s, frozen));
     }
 
-    /** A divergence or an unreachable follower: recorded, weight back to the leader. Never throws. */
+    /**
+     * A divergence or an unreachable follower: recorded, weight back to the leader. Never throws. A lost
+     * race with another instance is retried at once; a store that cannot save is retried for a minute
+     * (this blocks the caller, which is never an event loop).
+     */
     public void followerOutOfSync(String actor, String reason) {
-        try {
-            apply(actor, "follower out of sync", reason, Transition::followerOutOfSync);
-        } catch (Refused alreadyOut) {
-            log.debug("follower already out of sync reason={}", reason);
+        long giveUpAt = System.nanoTime() + STORE_RETRY_FOR.toNanos();
+        int conflicts = 0;
+        while (true) {
+            try {
+                apply(actor, "follower out of sync", reason, Transition::followerOutOfSync);
+                return;
+            } catch (Refused refused) {
+                switch (refused.why()) {
+                    case RULE -> {
+                        log.debug("follower already out of sync reason={}", reason);
+                        return;
+                    }
+                    case CONFLICT -> {
+                        if (++conflicts >= CONFLICT_RETRIES) {
+                            log.error("follower out of sync not recorded after {} conflicts reason={}", conflicts, reason);
+                            return;
+                        }
+                    }
+                    case STORE, BARRIER -> {
+                        if (System.nanoTime() > giveUpAt) {
+                            log.error("follower out of sync not recorded: {} reason={}", refused.getMessage(), reason);
+                            return;
+                        }
+                        try {
+                            TimeUnit.SECONDS.sleep(1);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            return;
+                        }
+                    }
+                }
+            }
         }
     }
 
-    private synchronized RoutingState apply(String actor, String command, String reason,
-                                            Function<RoutingState, Transition> rule) throws Refused {
-        RoutingState before = state.get();
-        Transition decision = rule.apply(before);
-        if (decision instanceof Transition.Refused refused) {
-            throw new Refused(refused.reason());
-        }
-        Transition.Go go = (Transition.Go) decision;
-        if (go.needsBarrier()) {
-            try {
-                barrier.closeAndApply(barrierTimeout, () -> state.set(go.next())).join();
-            } catch (CompletionException e) {
-                if (e.getCause() instanceof WriteBarrier.TimedOut timedOut) {
-                    throw new Refused(command + " did not happen: " + timedOut.getMessage());
-                }
-                throw e;
+    /** Stops hearing other instances and releases the store. */
+    @Override
+    public void close() {
+        store.close();
+    }
+
+    private RoutingState apply(String actor, String command, String reason,
+                               Function<RoutingState, Transition> rule) throws Refused {
+        synchronized (commands) {
+            RoutingState before = state.get();
+            Transition decision = rule.apply(before);
+            if (decision instanceof Transition.Refused refused) {
+                throw new Refused(refused.reason());
             }
-        } else {
-            state.set(go.next());
+            Transition.Go go = (Transition.Go) decision;
+            RoutingState after = go.next();
+            if (go.needsBarrier()) {
+                applyBehindBarrier(command, before, () -> new HistoryEntry(Instant.now(), after.epoch(), actor, command,
+                        reason, after));
+            } else {
+                HistoryEntry entry = new HistoryEntry(Instant.now(), after.epoch(), actor, command, reason, after);
+                save(command, before, entry, StateStore.ALONE);
+                record(List.of(entry));
+                publish(after);
+            }
+            log.info("routing state changed epoch={} actor={} command={} phase={} weight={} reason={}",
+                    after.epoch(), actor, command, after.phase(), after.weight(), reason);
+            return after;
         }
-        RoutingState after = go.next();
-        history.add(new HistoryEntry(Instant.now(), after.epoch(), actor, command, reason, after));
-        log.info("routing state changed epoch={} actor={} command={} phase={} weight={} reason={}",
-                after.epoch(), actor, command, after.phase(), after.weight(), reason);
-        listeners.forEach(listener -> listener.accept(after));
-        return after;
+    }
+
+    /**
+     * Closes the barrier here and on every other live instance, waits until all have drained, saves, and
+     * publishes before reopening: no write unit runs half under the old state and half under the new.
+     */
+    private void applyBehindBarrier(String command, RoutingState before,
+                                    Supplier<HistoryEntry> change) throws Refused {
+        long deadline = System.nanoTime() + barrierTimeout.toNanos();
+        StateStore.SharedBarrier shared;
+        try {
+            shared = store.barrier(command, before.epoch(), barrierTimeout);
+        } catch (StateStore.Conflict conflict) {
+            throw reloaded(command, conflict);
+        } catch (StateStore.Failure failure) {
+            throw storeFailed(command, failure);
+        }
+        WriteBarrier.Closed closed;
+        try {
+            closed = barrier.close();
+        } catch (IllegalStateException busy) {
+            shared.abandon(busy.getMessage());
+            throw new Refused(Refused.Why.BARRIER, command + " did not happen: " + busy.getMessage());
+        }
+        try {
+            List<String> holders = drain(closed, deadline);
+            if (holders.isEmpty()) {
+                holders = shared.awaitAcknowledged(deadline);
+            } else {
+                holders.addAll(shared.holders());
+            }
+            if (!holders.isEmpty()) {
+                closed.reopen(); // the waiting units go on before the caller hears of the failure
+                shared.abandon("timed out");
+                throw new Refused(Refused.Why.BARRIER, command + " did not happen: write barrier timed out after "
+                        + barrierTimeout.toMillis() + " ms; held up by " + holders);
+            }
+            HistoryEntry entry = change.get();
+            try {
+                save(command, before, entry, shared);
+            } catch (Refused refused) {
+                shared.abandon(refused.getMessage());
+                throw refused;
+            }
+            record(List.of(entry));
+            publish(entry.state());
+        } catch (StateStore.Failure failure) {
+            shared.abandon(failure.getMessage());
+            throw storeFailed(command, failure);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            shared.abandon("interrupted");
+            throw new Refused(Refused.Why.BARRIER, command + " did not happen: interrupted while waiting on the write barrier");
+        } finally {
+            closed.reopen();
+        }
+    }
+
+    /** Empty once drained; otherwise, at the deadline, the sessions still inside. */
+    private static List<String> drain(WriteBarrier.Closed closed, long deadline) throws InterruptedException {
+        try {
+            closed.drained().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            return new ArrayList<>();
+        } catch (TimeoutException e) {
+            // empty when the last unit left between the timeout and this look: drained after all
+            return new ArrayList<>(closed.holders());
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("write barrier failed", e.getCause());
+        }
+    }
+
+    private void save(String command, RoutingState before, HistoryEntry entry, StateStore.SharedBarrier shared)
+            throws Refused {
+        try {
+            store.save(before.epoch(), entry, shared);
+        } catch (StateStore.Conflict conflict) {
+            throw reloaded(command, conflict);
+        } catch (StateStore.Failure failure) {
+            throw storeFailed(command, failure);
+        }
+    }
+
+    private Refused reloaded(String command, StateStore.Conflict conflict) {
+        StateStore.Snapshot current = conflict.current();
+        if (current != null) {
+            record(current.history());
+            publish(current.state());
+        }
+        RoutingState now = state.get();
+        log.warn("command refused on a conflict command={} reason={} epoch={}", command, conflict.getMessage(), now.epoch());
+        return new Refused(Refused.Why.CONFLICT, command + " refused: another proxy instance changed the routing state "
+                + "first (" + conflict.getMessage() + "); reloaded epoch " + now.epoch() + " (phase "
+                + now.phase().name().toLowerCase(Locale.ROOT) + ", weight " + now.weight()
+                + "); nothing was changed, check the state and try again");
+    }
+
+    private Refused storeFailed(String command, StateStore.Failure failure) {
+        log.error("command refused: state store failed command={} store={} reason={}", command, store.describe(),
+                failure.getMessage());
+        return new Refused(Refused.Why.STORE, command + " did not happen: the state store failed ("
+                + failure.getMessage() + ")");
+    }
+
+    /** Makes {@code next} the state in force if it is newer than the one in force; true if it was. */
+    private boolean publish(RoutingState next) {
+        RoutingState before = state.getAndAccumulate(next, (now, candidate) -> candidate.epoch() > now.epoch() ? candidate : now);
+        if (next.epoch() <= before.epoch()) {
+            return false;
+        }
+        listeners.forEach(listener -> listener.accept(next));
+        return true;
+    }
+
+    private void record(Collection<HistoryEntry> entries) {
+        synchronized (history) {
+            for (HistoryEntry entry : entries) {
+                history.putIfAbsent(entry.epoch(), entry);
+            }
+            while (history.size() > HISTORY_KEPT) {
+                history.pollFirstEntry();
+            }
+        }
+    }
+
+    /** What the store tells of other instances. */
+    private final class Peer implements StateStore.Peer {
+
+        @Override
+        public void changed(RoutingState next) {
+            if (publish(next)) {
+                log.info("routing state changed by another instance epoch={} phase={} leader={} weight={}",
+                        next.epoch(), next.phase(), next.leader(), next.weight());
+            }
+        }
+
+        @Override
+        public void recorded(List<HistoryEntry> entries) {
+            record(entries);
+        }
+
+        @Override
+        public void planChanged(Plan next) {
+            plan = next;
+        }
+
+        @Override
+        public WriteBarrier.Closed closeBarrier() {
+            return barrier.close();
+        }
     }
 }

@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Makes a change of who receives writes exact (DESIGN §5): while closing, new write units wait (their
@@ -120,23 +121,20 @@ public final class WriteBarrier {
      * reopens. Completes exceptionally with {@link TimedOut} (and reopens, unchanged) after {@code timeout}.
      */
     public CompletableFuture<Void> closeAndApply(Duration timeout, Runnable change) {
-        CompletableFuture<Void> empty;
-        synchronized (this) {
-            if (drained != null) {
-                return CompletableFuture.failedFuture(new IllegalStateException("another barrier is in progress"));
-            }
-            drained = new CompletableFuture<>();
-            empty = drained;
-            closing = true;
+        Closed closed;
+        try {
+            closed = close();
+        } catch (IllegalStateException busy) {
+            return CompletableFuture.failedFuture(busy);
         }
-        checkDrained();
+        CompletableFuture<Void> empty = closed.drained;
         CompletableFuture<Void> result = new CompletableFuture<>();
         var timer = TIMER.schedule(() -> empty.completeExceptionally(new TimedOut(timeout, holders())),
                 timeout.toMillis(), TimeUnit.MILLISECONDS);
         empty.whenComplete((ok, failure) -> {
             timer.cancel(false);
             if (failure != null) {
-                reopen(); // the waiting units go on before the caller hears of the failure
+                closed.reopen(); // the waiting units go on before the caller hears of the failure
                 result.completeExceptionally(failure);
                 return;
             }
@@ -146,10 +144,56 @@ public final class WriteBarrier {
             } catch (RuntimeException e) {
                 result.completeExceptionally(e);
             } finally {
-                reopen();
+                closed.reopen();
             }
         });
         return result;
+    }
+
+    /**
+     * Stops admitting units and returns at once; the caller waits for {@link Closed#drained()}, makes its
+     * change (blocking work such as persisting it may happen here, off the event loops) and then must
+     * {@link Closed#reopen()}. Throws {@link IllegalStateException} while another barrier is closed.
+     */
+    public Closed close() {
+        CompletableFuture<Void> empty;
+        synchronized (this) {
+            if (drained != null) {
+                throw new IllegalStateException("another write barrier is in progress");
+            }
+            drained = new CompletableFuture<>();
+            empty = drained;
+            closing = true;
+        }
+        checkDrained();
+        return new Closed(empty);
+    }
+
+    /** A closed barrier: new units wait until it reopens. */
+    public final class Closed {
+        private final CompletableFuture<Void> drained;
+        private final AtomicBoolean open = new AtomicBoolean();
+
+        private Closed(CompletableFuture<Void> drained) {
+            this.drained = drained;
+        }
+
+        /** Completes (on whichever thread let the last unit out, often an event loop) once no unit is inside. */
+        public CompletableFuture<Void> drained() {
+            return drained.copy();
+        }
+
+        /** Sessions still inside, for the failure message. */
+        public List<String> holders() {
+            return WriteBarrier.this.holders();
+        }
+
+        /** Admits the waiting units; harmless when called again. */
+        public void reopen() {
+            if (open.compareAndSet(false, true)) {
+                WriteBarrier.this.reopen(drained);
+            }
+        }
     }
 
     /** Sessions inside right now, for status and error messages. */
@@ -167,9 +211,12 @@ public final class WriteBarrier {
         }
     }
 
-    private void reopen() {
+    private void reopen(CompletableFuture<Void> closedBy) {
         List<Runnable> admitted;
         synchronized (this) {
+            if (drained != closedBy) {
+                return;
+            }
             drained = null;
             closing = false;
             admitted = new ArrayList<>(waiting);

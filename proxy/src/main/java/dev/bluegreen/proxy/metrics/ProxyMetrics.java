@@ -4,14 +4,22 @@ import dev.bluegreen.proxy.control.Phase;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.routing.ClusterRole;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.EnumMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
+import java.util.function.ToIntFunction;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -27,11 +35,15 @@ public final class ProxyMetrics {
 
     // client → proxy
     public static final String CLIENT_SESSIONS = "bluegreen.client.sessions";
+    // proxy → each cluster
+    public static final String BACKEND_CONNECTIONS = "bluegreen.backend.connections";
 
     // proxy → blue, proxy → green: who answered, and green's failures where blue succeeded
     public static final String UNITS_SERVED = "bluegreen.units.served";
     public static final String GREEN_ERRORS = "bluegreen.green.errors";
     public static final String READ_RETRIES = "bluegreen.read.retries";
+    public static final String UNIT_LATENCY = "bluegreen.unit.latency";
+    public static final String UNIT_ERRORS = "bluegreen.unit.errors";
 
     // leader → follower: what dual-write could not mirror exactly
     public static final String DIVERGENCES = "bluegreen.divergences";
@@ -48,9 +60,13 @@ public final class ProxyMetrics {
     public static final String FOLLOWER_IN_SYNC = "bluegreen.follower.in.sync";
     public static final String FROZEN = "bluegreen.frozen";
     public static final String BARRIER_HOLDERS = "bluegreen.write.barrier.holders";
+    public static final String ROLLBACKS = "bluegreen.rollbacks";
 
     public static final String CLUSTER_TAG = "cluster";
     public static final String PHASE_TAG = "phase";
+    public static final String KIND_TAG = "kind";
+    public static final String SQLSTATE_CLASS_TAG = "sqlstate_class";
+    public static final String TRIGGER_TAG = "trigger";
 
     private final PrometheusMeterRegistry registry;
 
@@ -59,9 +75,16 @@ public final class ProxyMetrics {
     }
 
     /** A Prometheus registry with every meter of this proxy bound to its figures. */
-    public static ProxyMetrics prometheus(RoutingControl routing, MigrationStats stats, IntSupplier sessions) {
+    /** @param backendConnections server connections open to a cluster, by its lower-case name */
+    public static ProxyMetrics prometheus(RoutingControl routing, MigrationStats stats, IntSupplier sessions,
+                                          ToIntFunction<String> backendConnections) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         bind(registry, routing, stats, sessions);
+        for (ClusterRole cluster : ClusterRole.values()) {
+            Gauge.builder(BACKEND_CONNECTIONS, backendConnections, f -> f.applyAsInt(name(cluster))).strongReference(true)
+                    .tag(CLUSTER_TAG, name(cluster))
+                    .description("Server connections open from this proxy to the cluster").register(registry);
+        }
         return new ProxyMetrics(registry);
     }
 
@@ -112,6 +135,56 @@ public final class ProxyMetrics {
         gauge(registry, FROZEN, routing, r -> r.current().frozen() ? 1 : 0, "1 while the routing state is frozen");
         gauge(registry, BARRIER_HOLDERS, routing, r -> r.barrier().holders().size(),
                 "Sessions inside the write barrier, running a unit");
+        for (String trigger : List.of("operator", "rule")) {
+            FunctionCounter.builder(ROLLBACKS, routing, r -> rollbacks(r, trigger)).tag(TRIGGER_TAG, trigger)
+                    .description("Rollbacks, by who pulled the switch: an operator or a health rule").register(registry);
+        }
+        stats.addListener(new UnitMeters(registry));
+    }
+
+    private static long rollbacks(RoutingControl routing, String trigger) {
+        return routing.history().stream()
+                .filter(entry -> entry.command().startsWith("rollback"))
+                .filter(entry -> entry.actor().startsWith("rule:") == trigger.equals("rule"))
+                .count();
+    }
+
+    /**
+     * proxy → each cluster: every unit's latency (a histogram, by cluster and by read or write) and its
+     * errors by SQLSTATE class, recorded as the session engine reports them.
+     */
+    private static final class UnitMeters implements MigrationStats.Listener {
+        private final MeterRegistry registry;
+        private final Map<ClusterRole, Timer> reads = new EnumMap<>(ClusterRole.class);
+        private final Map<ClusterRole, Timer> writes = new EnumMap<>(ClusterRole.class);
+        private final Map<String, Counter> errors = new ConcurrentHashMap<>();
+
+        UnitMeters(MeterRegistry registry) {
+            this.registry = registry;
+            for (ClusterRole cluster : ClusterRole.values()) {
+                reads.put(cluster, timer(registry, cluster, "read"));
+                writes.put(cluster, timer(registry, cluster, "write"));
+            }
+        }
+
+        private static Timer timer(MeterRegistry registry, ClusterRole cluster, String kind) {
+            return Timer.builder(UNIT_LATENCY).tag(CLUSTER_TAG, name(cluster)).tag(KIND_TAG, kind)
+                    .publishPercentileHistogram()
+                    .description("Time from a unit's first message to its complete answer, on the cluster that answered")
+                    .register(registry);
+        }
+
+        @Override
+        public void unitServed(ClusterRole cluster, boolean read, long nanos, String sqlState) {
+            (read ? reads : writes).get(cluster).record(nanos, TimeUnit.NANOSECONDS);
+            if (sqlState != null && sqlState.length() >= 2) {
+                String sqlStateClass = sqlState.substring(0, 2);
+                errors.computeIfAbsent(name(cluster) + "/" + sqlStateClass, key -> Counter.builder(UNIT_ERRORS)
+                        .tag(CLUSTER_TAG, name(cluster)).tag(SQLSTATE_CLASS_TAG, sqlStateClass)
+                        .description("Units answered with an error, by cluster and SQLSTATE class")
+                        .register(registry)).increment();
+            }
+        }
     }
 
     /** The lower-case name a metric label (and the admin API's JSON) uses for a cluster. */

@@ -108,7 +108,8 @@ public final class ProxyServer implements AutoCloseable {
                     .sync()
                     .channel();
             Migration migration = services.migration();
-            ProxyMetrics metrics = ProxyMetrics.prometheus(migration.control(), migration.stats(), services::sessionCount);
+            ProxyMetrics metrics = ProxyMetrics.prometheus(migration.control(), migration.stats(), services::sessionCount,
+                    services::backendConnections);
             AdminServer admin = AdminServer.start(config.admin(),
                     new AdminApi(adminToken, migration.control(), migration.stats(), services::sessionCount, metrics),
                     transport.newGroup(1), transport.serverChannel());

@@ -130,7 +130,10 @@ final class BackendConnection implements ChannelEvents {
                     }
                 });
         bootstrap.connect(cluster.host(), cluster.port()).addListener((ChannelFutureListener) future -> {
-            if (!future.isSuccess()) {
+            if (future.isSuccess()) {
+                services.backendOpened(cluster);
+                future.channel().closeFuture().addListener(closed -> services.backendClosed(cluster));
+            } else {
                 String why = future.cause() == null ? "unknown error" : future.cause().getMessage();
                 failStartup(ErrorResponse.fatal("08006", "could not connect to cluster " + cluster.name()
                         + " at " + cluster.host() + ":" + cluster.port() + ": " + why));

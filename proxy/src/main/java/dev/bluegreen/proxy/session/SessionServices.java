@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What every session shares, built once by the server: configuration, TLS contexts, derived SCRAM
@@ -28,6 +29,7 @@ public final class SessionServices {
     private final CancelKeys cancelKeys;
     private final Migration migration;
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
+    private final Map<String, AtomicInteger> backendConnections = new ConcurrentHashMap<>();
     private volatile boolean draining;
 
     public SessionServices(BluegreenConfig config, Transport transport, ByteBufAllocator allocator, SslContext clientTls,
@@ -96,6 +98,20 @@ public final class SessionServices {
 
     public int sessionCount() {
         return sessions.size();
+    }
+
+    void backendOpened(Cluster cluster) {
+        backendConnections.computeIfAbsent(cluster.name(), name -> new AtomicInteger()).incrementAndGet();
+    }
+
+    void backendClosed(Cluster cluster) {
+        backendConnections.get(cluster.name()).decrementAndGet();
+    }
+
+    /** Server connections open to the cluster named {@code blue} or {@code green}. */
+    public int backendConnections(String cluster) {
+        AtomicInteger open = backendConnections.get(cluster);
+        return open == null ? 0 : open.get();
     }
 
     boolean isDraining() {

@@ -37,7 +37,7 @@ class AdminApiTest {
     void setUp() {
         control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(1));
         stats = new MigrationStats();
-        api = new AdminApi(AdminToken.of(TOKEN), control, stats, () -> 3, ProxyMetrics.prometheus(control, stats, () -> 3),
+        api = new AdminApi(AdminToken.of(TOKEN), control, stats, () -> 3, ProxyMetrics.prometheus(control, stats, () -> 3, cluster -> 0),
                 Runnable::run, Runnable::run, Clock.fixed(NOW, ZoneOffset.UTC));
     }
 
@@ -234,7 +234,7 @@ class AdminApiTest {
     void commandsRunOnTheCommandExecutorNotTheCallersThread() {
         Queue<Runnable> commands = new ArrayDeque<>();
         AdminApi queued = new AdminApi(AdminToken.of(TOKEN), control, stats, () -> 0,
-                ProxyMetrics.prometheus(control, stats, () -> 0), commands::add, Runnable::run, Clock.systemUTC());
+                ProxyMetrics.prometheus(control, stats, () -> 0, cluster -> 0), commands::add, Runnable::run, Clock.systemUTC());
 
         CompletableFuture<AdminResponse> answer = queued.handle(new AdminRequest("POST", "/api/v1/commands/start", BEARER,
                 null, "127.0.0.1"));

@@ -31,7 +31,7 @@ class AdminHttpHandlerTest {
         control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(1));
         MigrationStats stats = new MigrationStats();
         AdminApi api = new AdminApi(AdminToken.of(TOKEN), control, stats, () -> 0,
-                ProxyMetrics.prometheus(control, stats, () -> 0), Runnable::run, Runnable::run, Clock.systemUTC());
+                ProxyMetrics.prometheus(control, stats, () -> 0, cluster -> 0), Runnable::run, Runnable::run, Clock.systemUTC());
         channel = new EmbeddedChannel();
         AdminServer.pipeline(channel.pipeline(), api);
     }

@@ -7,9 +7,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.bluegreen.config.BluegreenConfig;
 import dev.bluegreen.config.Cluster;
+import dev.bluegreen.config.Health;
 import dev.bluegreen.config.HostPort;
 import dev.bluegreen.config.Limits;
 import dev.bluegreen.config.Routing;
+import dev.bluegreen.config.StateStoreConfig;
 import dev.bluegreen.config.StickyKey;
 import dev.bluegreen.config.Timeouts;
 import dev.bluegreen.config.TlsMode;
@@ -302,7 +304,7 @@ class AdminApiIT {
                 null, null);
         BluegreenConfig config = new BluegreenConfig(new HostPort("127.0.0.1", 0), blue, null,
                 new HostPort("127.0.0.1", 0), List.of(), null, Limits.defaults(), Timeouts.defaults(), stateDir,
-                Routing.defaults());
+                Routing.defaults(), Health.defaults(), StateStoreConfig.file());
 
         try (ProxyServer proxy = ProxyServer.start(config)) {
             Path file = stateDir.resolve(AdminToken.FILE_NAME);

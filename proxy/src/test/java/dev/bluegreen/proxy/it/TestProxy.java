@@ -3,10 +3,12 @@ package dev.bluegreen.proxy.it;
 import dev.bluegreen.config.BluegreenConfig;
 import dev.bluegreen.config.ClientTls;
 import dev.bluegreen.config.Cluster;
+import dev.bluegreen.config.Health;
 import dev.bluegreen.config.HostPort;
 import dev.bluegreen.config.Limits;
 import dev.bluegreen.config.Routing;
 import dev.bluegreen.config.Secret;
+import dev.bluegreen.config.StateStoreConfig;
 import dev.bluegreen.config.Timeouts;
 import dev.bluegreen.config.TlsMode;
 import dev.bluegreen.config.User;
@@ -145,7 +147,7 @@ final class TestProxy implements AutoCloseable {
             // the admin API on a free port too: several test proxies may run at once
             BluegreenConfig config = new BluegreenConfig(new HostPort("127.0.0.1", 0), cluster, greenCluster,
                     new HostPort("127.0.0.1", 0), users, clientTls, limits, timeouts, Path.of("target", "state"),
-                    routing);
+                    routing, Health.defaults(), StateStoreConfig.file());
             return new TestProxy(adminToken == null ? ProxyServer.start(config) : ProxyServer.start(config, adminToken));
         }
 

@@ -18,7 +18,8 @@ class ProxyMetricsTest {
     private final RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(1));
     private final MigrationStats stats = new MigrationStats();
     private final AtomicInteger sessions = new AtomicInteger();
-    private final ProxyMetrics metrics = ProxyMetrics.prometheus(control, stats, sessions::get);
+    private final ProxyMetrics metrics = ProxyMetrics.prometheus(control, stats, sessions::get,
+            cluster -> cluster.equals("green") ? 2 : 5);
 
     @Test
     void theRoutingStateIsReadAtScrapeTime() throws Exception {
@@ -55,7 +56,35 @@ class ProxyMetricsTest {
                 "bluegreen_read_retries_total 1.0", "bluegreen_mirror_drops_total 1.0",
                 "bluegreen_unordered_statements_total 1.0", "bluegreen_pinned_sessions_total 1.0",
                 "bluegreen_nondeterministic_statements_total 2.0", "bluegreen_divergences_total 1.0",
-                "bluegreen_client_sessions 7.0");
+                "bluegreen_client_sessions 7.0",
+                "bluegreen_backend_connections{cluster=\"blue\"} 5.0", "bluegreen_backend_connections{cluster=\"green\"} 2.0");
+    }
+
+    @Test
+    void unitLatencyIsAHistogramByClusterAndKindAndErrorsCountBySqlStateClass() {
+        stats.unitServed(ClusterRole.GREEN, true, 2_000_000, null);
+        stats.unitServed(ClusterRole.GREEN, false, 5_000_000, "23505");
+        stats.unitServed(ClusterRole.BLUE, false, 1_000_000, "40P01");
+
+        String scrape = metrics.scrape();
+
+        assertThat(scrape).contains(
+                "bluegreen_unit_latency_seconds_count{cluster=\"green\",kind=\"read\"} 1",
+                "bluegreen_unit_latency_seconds_count{cluster=\"green\",kind=\"write\"} 1",
+                "bluegreen_unit_latency_seconds_bucket{cluster=\"green\",kind=\"read\",le=\"+Inf\"} 1",
+                "bluegreen_unit_errors_total{cluster=\"green\",sqlstate_class=\"23\"} 1.0",
+                "bluegreen_unit_errors_total{cluster=\"blue\",sqlstate_class=\"40\"} 1.0");
+        assertThat(scrape).doesNotContain("sqlstate_class=\"0");
+    }
+
+    @Test
+    void rollbacksCountByTrigger() throws Exception {
+        control.start("test");
+        control.rollback("operator", "by hand", false);
+        control.rollback("rule:error_rate", "error_rate 0.2 > 0.1", false);
+
+        assertThat(metrics.scrape()).contains("bluegreen_rollbacks_total{trigger=\"operator\"} 1.0",
+                "bluegreen_rollbacks_total{trigger=\"rule\"} 1.0");
     }
 
     @Test

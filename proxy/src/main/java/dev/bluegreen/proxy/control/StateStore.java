@@ -1,0 +1,141 @@
+package dev.bluegreen.proxy.control;
+
+import dev.bluegreen.proxy.control.RoutingControl.HistoryEntry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Where the routing state lives between restarts and how proxy instances share it (DESIGN §7). Its one
+ * caller is {@link RoutingControl}, which loads it once, saves each change before publishing it (a
+ * compare-and-set on the epoch) and hears the changes other instances make through a {@link Peer}.
+ *
+ * <p>Every method may block on I/O: none may be called on an event loop. Implementations: an in-memory
+ * one here (tests, nothing durable), the {@code file} and {@code postgres} stores in {@code proxy.store}.
+ */
+public interface StateStore extends AutoCloseable {
+
+    /**
+     * What a store holds.
+     *
+     * @param history oldest first, at most {@link RoutingControl#HISTORY_KEPT} entries
+     * @param plan    null when no rollout plan was ever started
+     */
+    record Snapshot(RoutingState state, List<HistoryEntry> history, Plan plan) {
+        public Snapshot {
+            Objects.requireNonNull(state, "state");
+            history = List.copyOf(history);
+        }
+    }
+
+    /** The stored state moved on without this instance, or someone else holds the barrier: nothing was saved. */
+    final class Conflict extends Exception {
+        private final transient Snapshot current;
+
+        /** @param current what is stored now, to publish before refusing; null when unknown */
+        public Conflict(String message, Snapshot current) {
+            super(message, null, false, false);
+            this.current = current;
+        }
+
+        public Snapshot current() {
+            return current;
+        }
+    }
+
+    /** The store could not be read or written. */
+    final class Failure extends Exception {
+        public Failure(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** What a store tells the routing control of other instances; called on the store's own threads. */
+    interface Peer {
+
+        /** Another instance made {@code state} the state in force (ignored unless its epoch is newer). */
+        void changed(RoutingState state);
+
+        /** History entries written by any instance (known ones are ignored). */
+        void recorded(List<HistoryEntry> entries);
+
+        void planChanged(Plan plan);
+
+        /**
+         * Another instance is about to change who receives writes: close this instance's write barrier and
+         * keep it closed until the store reopens it. Throws {@link IllegalStateException} while this
+         * instance's barrier is already closed.
+         */
+        WriteBarrier.Closed closeBarrier();
+    }
+
+    /** The part of a write barrier that spans the other instances. */
+    interface SharedBarrier {
+
+        /**
+         * Waits until every other live instance has drained its write units and holds them, or until
+         * {@code deadlineNanos} ({@link System#nanoTime()}). Returns who still held it up then; empty
+         * means every instance is ready.
+         */
+        List<String> awaitAcknowledged(long deadlineNanos) throws Failure, InterruptedException;
+
+        /** Who holds it up right now. */
+        List<String> holders();
+
+        /** Nothing changes: the other instances reopen. Never throws. */
+        void abandon(String why);
+    }
+
+    /** A barrier with nobody else to wait for: one instance alone. */
+    SharedBarrier ALONE = new SharedBarrier() {
+        @Override
+        public List<String> awaitAcknowledged(long deadlineNanos) {
+            return List.of();
+        }
+
+        @Override
+        public List<String> holders() {
+            return List.of();
+        }
+
+        @Override
+        public void abandon(String why) {
+        }
+    };
+
+    /**
+     * Loads what is stored (the initial state when nothing is) and from then on tells {@code peer} of
+     * other instances' changes.
+     */
+    Snapshot open(Peer peer) throws Failure;
+
+    /**
+     * For a change of who receives writes from {@code fromEpoch}: asks every other live instance to close
+     * its write barrier. {@link Conflict} when the stored epoch is no longer {@code fromEpoch} or another
+     * instance's barrier is in progress.
+     */
+    SharedBarrier barrier(String command, long fromEpoch, Duration timeout) throws Conflict, Failure;
+
+    /**
+     * Saves {@code change} (its state, itself as a history entry, and the plan where the store keeps it
+     * with the state) if the stored epoch is still {@code expectedEpoch}, and ends {@code barrier} with it.
+     */
+    void save(long expectedEpoch, HistoryEntry change, SharedBarrier barrier) throws Conflict, Failure;
+
+    /** Saves the rollout plan's position or status (no new epoch). */
+    void savePlan(Plan plan) throws Failure;
+
+    /** This instance's name, as other instances and barrier failures show it. */
+    String instance();
+
+    /** For logs: which store, where. Never a credential. */
+    String describe();
+
+    @Override
+    void close();
+
+    /** Nothing durable and nothing shared: a proxy whose state starts at {@code initial} every time. */
+    static StateStore inMemory(RoutingState initial) {
+        return new MemoryStateStore(initial);
+    }
+}
