@@ -26,7 +26,7 @@ final class MemoryStateStore implements StateStore {
     }
 
     @Override
-    public synchronized void save(long expectedEpoch, HistoryEntry change, SharedBarrier barrier) throws Conflict {
+    public synchronized void save(long expectedEpoch, HistoryEntry change, Plan plan, SharedBarrier barrier) throws Conflict {
         if (epoch != expectedEpoch) {
             throw new Conflict("the stored epoch is " + epoch + ", not " + expectedEpoch, null);
         }

@@ -346,7 +346,7 @@ public final class RoutingControl implements AutoCloseable {
     private void save(String command, RoutingState before, HistoryEntry entry, StateStore.SharedBarrier shared)
             throws Refused {
         try {
-            store.save(before.epoch(), entry, shared);
+            store.save(before.epoch(), entry, plan, shared);
         } catch (StateStore.Conflict conflict) {
             throw reloaded(command, conflict);
         } catch (StateStore.Failure failure) {

@@ -117,10 +117,12 @@ public interface StateStore extends AutoCloseable {
     SharedBarrier barrier(String command, long fromEpoch, Duration timeout) throws Conflict, Failure;
 
     /**
-     * Saves {@code change} (its state, itself as a history entry, and the plan where the store keeps it
-     * with the state) if the stored epoch is still {@code expectedEpoch}, and ends {@code barrier} with it.
+     * Saves {@code change} (its state, and itself as a history entry) together with {@code plan} (null when
+     * no plan was ever started), if the stored epoch is still {@code expectedEpoch}, and ends
+     * {@code barrier} with it. State and plan are saved atomically: a rollout step that moves the weight
+     * and the plan's position is one compare-and-set, so no instance ever sees one without the other.
      */
-    void save(long expectedEpoch, HistoryEntry change, SharedBarrier barrier) throws Conflict, Failure;
+    void save(long expectedEpoch, HistoryEntry change, Plan plan, SharedBarrier barrier) throws Conflict, Failure;
 
     /** Saves the rollout plan's position or status (no new epoch). */
     void savePlan(Plan plan) throws Failure;
