@@ -1,5 +1,6 @@
 package dev.bluegreen.proxy.admin;
 
+import dev.bluegreen.proxy.control.Autopilot;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
@@ -40,12 +41,14 @@ public final class AdminApi implements AutoCloseable {
     static final String HISTORY = "/api/v1/history";
     static final String DIVERGENCES = "/api/v1/divergences";
     static final String STATS = "/api/v1/stats";
+    static final String HEALTH_RULES = "/api/v1/health";
     static final String AUDIT = "/api/v1/audit";
     static final String COMMANDS = "/api/v1/commands/";
 
     private static final int QUERY_THREADS = 2;
 
     private final AdminToken token;
+    private final Autopilot autopilot;
     private final RoutingControl routing;
     private final MigrationStats stats;
     private final IntSupplier sessions;
@@ -55,16 +58,17 @@ public final class AdminApi implements AutoCloseable {
     private final Executor queries;
     private final List<ExecutorService> owned = new ArrayList<>();
 
-    public AdminApi(AdminToken token, RoutingControl routing, MigrationStats stats, IntSupplier sessions,
+    public AdminApi(AdminToken token, Autopilot autopilot, MigrationStats stats, IntSupplier sessions,
                     ProxyMetrics metrics) {
-        this(token, routing, stats, sessions, metrics, null, null, Clock.systemUTC());
+        this(token, autopilot, stats, sessions, metrics, null, null, Clock.systemUTC());
     }
 
     /** With the given executors (tests run everything in place); null ones are made and owned here. */
-    AdminApi(AdminToken token, RoutingControl routing, MigrationStats stats, IntSupplier sessions,
+    AdminApi(AdminToken token, Autopilot autopilot, MigrationStats stats, IntSupplier sessions,
              ProxyMetrics metrics, Executor commands, Executor queries, Clock clock) {
         this.token = Objects.requireNonNull(token, "token");
-        this.routing = Objects.requireNonNull(routing, "routing");
+        this.autopilot = Objects.requireNonNull(autopilot, "autopilot");
+        this.routing = autopilot.control();
         this.stats = Objects.requireNonNull(stats, "stats");
         this.sessions = Objects.requireNonNull(sessions, "sessions");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
@@ -105,6 +109,7 @@ public final class AdminApi implements AutoCloseable {
             case HISTORY -> () -> AdminResponse.json(200, routing.history().stream().map(Json::history).toList());
             case DIVERGENCES -> () -> AdminResponse.json(200, Json.divergences(stats));
             case STATS -> () -> AdminResponse.json(200, Json.stats(stats));
+            case HEALTH_RULES -> () -> AdminResponse.json(200, Json.health(autopilot.verdict(), autopilot.window()));
             case AUDIT -> () -> AdminResponse.json(200, audit.entries().stream().map(Json::audit).toList());
             default -> null;
         };
@@ -135,7 +140,7 @@ public final class AdminApi implements AutoCloseable {
         String outcome;
         AdminResponse response;
         try {
-            RoutingState after = command.run(routing, actor, body);
+            RoutingState after = command.run(autopilot, actor, body);
             status = 200;
             outcome = "done, epoch " + after.epoch();
             response = AdminResponse.json(status, state(after));
@@ -155,7 +160,11 @@ public final class AdminApi implements AutoCloseable {
     }
 
     private Map<String, Object> state(RoutingState state) {
-        return Json.state(state, sessions.getAsInt(), routing.barrier().holders());
+        Map<String, Object> json = Json.state(state, sessions.getAsInt(), routing.barrier().holders());
+        json.put("instance", routing.instance());
+        json.put("plan", routing.plan().map(plan -> Json.plan(plan, autopilot.baked(), autopilot.holding().orElse(null)))
+                .orElse(null));
+        return json;
     }
 
     private static boolean isGet(AdminRequest request) {

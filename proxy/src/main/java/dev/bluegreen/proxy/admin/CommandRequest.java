@@ -7,11 +7,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * The optional body of a command: {@code {"weight": N, "reason": "...", "force": true, "actor": "..."}}.
+ * The optional body of a command: {@code {"weight": N, "reason": "...", "force": true, "actor": "..."}}, and
+ * for {@code rollout} {@code {"steps": [5, 10, …], "bakeSeconds": 300}}.
  * Parsing is strict, because a typo in an operator's command must not be silently ignored: unknown
  * fields, wrong types, a weight out of 0–100 and fields the command does not take are all refused
  * with the reason.
@@ -20,8 +23,11 @@ import java.util.Set;
  * @param reason null unless given
  * @param force  false unless given (taken by {@code rollback} only)
  * @param actor  null unless given; the API then names the caller by its address
+ * @param steps  null unless given (taken by {@code rollout} only): the plan's weights
+ * @param bakeSeconds null unless given (taken by {@code rollout} only)
  */
-record CommandRequest(Integer weight, String reason, boolean force, String actor) {
+record CommandRequest(Integer weight, String reason, boolean force, String actor, List<Integer> steps,
+                      Integer bakeSeconds) {
 
     /** The body was not a command the API accepts; the message says why. */
     static final class BadRequest extends Exception {
@@ -33,12 +39,14 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
     static final int MAX_REASON = 1000;
     static final int MAX_ACTOR = 200;
 
-    private static final Set<String> FIELDS = Set.of("weight", "reason", "force", "actor");
+    private static final Set<String> FIELDS = Set.of("weight", "reason", "force", "actor", "steps", "bakeSeconds");
+    static final int MAX_STEPS = 100;
+    static final int MAX_BAKE_SECONDS = 86_400;
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-    static final CommandRequest EMPTY = new CommandRequest(null, null, false, null);
+    static final CommandRequest EMPTY = new CommandRequest(null, null, false, null, null, null);
 
     /** Reads and checks {@code body} for {@code command}; an empty body is no fields at all. */
     static CommandRequest parse(Command command, byte[] body) throws BadRequest {
@@ -51,6 +59,9 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
         }
         if (!command.takesForce() && request.force()) {
             throw new BadRequest("\"force\" applies to rollback only");
+        }
+        if (!command.takesPlan() && (request.steps() != null || request.bakeSeconds() != null)) {
+            throw new BadRequest("\"steps\" and \"bakeSeconds\" apply to rollout only");
         }
         return request;
     }
@@ -73,11 +84,13 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
         for (Map.Entry<String, JsonNode> field : root.properties()) {
             String name = field.getKey();
             if (!FIELDS.contains(name)) {
-                throw new BadRequest("unknown field \"" + AuditLog.printable(name) + "\"; expected weight, reason, force, actor");
+                throw new BadRequest("unknown field \"" + AuditLog.printable(name)
+                        + "\"; expected weight, reason, force, actor, steps, bakeSeconds");
             }
         }
         return new CommandRequest(weight(root.get("weight")), text(root.get("reason"), "reason", MAX_REASON),
-                force(root.get("force")), text(root.get("actor"), "actor", MAX_ACTOR));
+                force(root.get("force")), text(root.get("actor"), "actor", MAX_ACTOR), steps(root.get("steps")),
+                bakeSeconds(root.get("bakeSeconds")));
     }
 
     private static Integer weight(JsonNode node) throws BadRequest {
@@ -86,6 +99,40 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
         }
         if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < 0 || node.intValue() > 100) {
             throw new BadRequest("\"weight\" must be a whole number from 0 to 100");
+        }
+        return node.intValue();
+    }
+
+    /** Strictly increasing weights from 1 to 100. */
+    private static List<Integer> steps(JsonNode node) throws BadRequest {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isArray() || node.isEmpty() || node.size() > MAX_STEPS) {
+            throw new BadRequest("\"steps\" must be a list of 1 to " + MAX_STEPS + " weights");
+        }
+        List<Integer> steps = new ArrayList<>();
+        int before = 0;
+        for (JsonNode step : node) {
+            if (!step.isIntegralNumber() || !step.canConvertToInt() || step.intValue() < 1 || step.intValue() > 100) {
+                throw new BadRequest("\"steps\" must hold whole numbers from 1 to 100");
+            }
+            if (step.intValue() <= before) {
+                throw new BadRequest("\"steps\" must increase");
+            }
+            before = step.intValue();
+            steps.add(step.intValue());
+        }
+        return List.copyOf(steps);
+    }
+
+    private static Integer bakeSeconds(JsonNode node) throws BadRequest {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < 0
+                || node.intValue() > MAX_BAKE_SECONDS) {
+            throw new BadRequest("\"bakeSeconds\" must be a whole number from 0 to " + MAX_BAKE_SECONDS);
         }
         return node.intValue();
     }

@@ -2,11 +2,17 @@ package dev.bluegreen.proxy.admin;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bluegreen.config.HealthRule;
+import dev.bluegreen.proxy.control.HealthFigures;
+import dev.bluegreen.proxy.control.HealthJudge;
+import dev.bluegreen.proxy.control.HealthVerdict;
+import dev.bluegreen.proxy.control.Plan;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.Divergence;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.routing.ClusterRole;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -100,6 +106,77 @@ final class Json {
         json.put("unorderedStatements", stats.unorderedStatements());
         json.put("pinnedSessions", stats.pinnedSessions());
         json.put("divergences", stats.divergenceCount());
+        return json;
+    }
+
+    /** A rollout plan, with what only the running proxy knows: how long the step has baked, why it holds. */
+    static Map<String, Object> plan(Plan plan, Duration baked, String holding) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("status", lower(plan.status()));
+        json.put("steps", plan.steps());
+        json.put("position", plan.position());
+        json.put("weight", plan.weight());
+        json.put("bakeSeconds", plan.bake().toSeconds());
+        json.put("stepStartedAt", plan.stepStartedAt().toString());
+        json.put("bakedSeconds", plan.status() == Plan.Status.RUNNING ? baked.toSeconds() : 0);
+        json.put("holding", plan.status() == Plan.Status.RUNNING ? holding : null);
+        json.put("note", plan.note());
+        return json;
+    }
+
+    /** {@code GET /api/v1/health}: the verdict, the figures behind it, each rule's verdict. */
+    static Map<String, Object> health(HealthVerdict verdict, Duration window) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("verdict", lower(verdict.overall()));
+        json.put("windowSeconds", window.toSeconds());
+        json.put("evaluatedAt", verdict.at().toString());
+        HealthFigures f = verdict.figures();
+        Map<String, Object> figures = new LinkedHashMap<>();
+        Map<String, Object> clusters = new LinkedHashMap<>();
+        for (ClusterRole role : ClusterRole.values()) {
+            HealthFigures.Cluster c = f.clusters().get(role);
+            Map<String, Object> cluster = new LinkedHashMap<>();
+            cluster.put("units", c.units());
+            cluster.put("unitsPerSecond", c.unitsPerSecond());
+            cluster.put("errors", c.errors());
+            cluster.put("errorRate", c.errorRate());
+            cluster.put("read", latency(c.read()));
+            cluster.put("write", latency(c.write()));
+            clusters.put(lower(role), cluster);
+        }
+        figures.put("clusters", clusters);
+        figures.put("errorRate", f.errorRate());
+        figures.put("greenSamples", f.greenRan());
+        figures.put("greenBlamed", f.greenBlamed());
+        figures.put("latencyP95Ratio", HealthJudge.latencyRatio(f, false));
+        figures.put("latencyP99Ratio", HealthJudge.latencyRatio(f, true));
+        figures.put("divergences", f.divergences());
+        json.put("figures", figures);
+        json.put("rules", verdict.rules().stream().map(Json::rule).toList());
+        return json;
+    }
+
+    private static Map<String, Object> latency(HealthFigures.Latency latency) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("count", latency.count());
+        json.put("p50Ms", latency.p50Ms());
+        json.put("p95Ms", latency.p95Ms());
+        json.put("p99Ms", latency.p99Ms());
+        return json;
+    }
+
+    private static Map<String, Object> rule(HealthVerdict.RuleVerdict verdict) {
+        HealthRule rule = verdict.rule();
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("name", rule.name());
+        json.put("metric", rule.metric().configName());
+        json.put("op", rule.op().symbol());
+        json.put("threshold", rule.threshold());
+        json.put("action", rule.action().configName());
+        json.put("minSamples", rule.minSamples());
+        json.put("value", verdict.value());
+        json.put("samples", verdict.samples());
+        json.put("verdict", lower(verdict.status()));
         return json;
     }
 

@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -251,6 +252,16 @@ public final class RoutingControl implements AutoCloseable {
 
     private RoutingState apply(String actor, String command, String reason,
                                Function<RoutingState, Transition> rule) throws Refused {
+        return apply(actor, command, reason, rule, UnaryOperator.identity());
+    }
+
+    /**
+     * Decides, makes the change exact, saves it with the plan {@code planChange} makes of the plan in force
+     * (state and plan in one compare-and-set), and publishes both. The plan runner moves the weight this
+     * way, so that no instance ever sees a step's weight without its position.
+     */
+    RoutingState apply(String actor, String command, String reason, Function<RoutingState, Transition> rule,
+                       UnaryOperator<Plan> planChange) throws Refused {
         synchronized (commands) {
             RoutingState before = state.get();
             Transition decision = rule.apply(before);
@@ -259,13 +270,15 @@ public final class RoutingControl implements AutoCloseable {
             }
             Transition.Go go = (Transition.Go) decision;
             RoutingState after = go.next();
+            Plan planAfter = planChange.apply(plan);
             if (go.needsBarrier()) {
                 applyBehindBarrier(command, before, () -> new HistoryEntry(Instant.now(), after.epoch(), actor, command,
-                        reason, after));
+                        reason, after), planAfter);
             } else {
                 HistoryEntry entry = new HistoryEntry(Instant.now(), after.epoch(), actor, command, reason, after);
-                save(command, before, entry, StateStore.ALONE);
+                save(command, before, entry, planAfter, StateStore.ALONE);
                 record(List.of(entry));
+                plan = planAfter;
                 publish(after);
             }
             log.info("routing state changed epoch={} actor={} command={} phase={} weight={} reason={}",
@@ -278,8 +291,8 @@ public final class RoutingControl implements AutoCloseable {
      * Closes the barrier here and on every other live instance, waits until all have drained, saves, and
      * publishes before reopening: no write unit runs half under the old state and half under the new.
      */
-    private void applyBehindBarrier(String command, RoutingState before,
-                                    Supplier<HistoryEntry> change) throws Refused {
+    private void applyBehindBarrier(String command, RoutingState before, Supplier<HistoryEntry> change,
+                                    Plan planAfter) throws Refused {
         long deadline = System.nanoTime() + barrierTimeout.toNanos();
         StateStore.SharedBarrier shared;
         try {
@@ -311,12 +324,13 @@ public final class RoutingControl implements AutoCloseable {
             }
             HistoryEntry entry = change.get();
             try {
-                save(command, before, entry, shared);
+                save(command, before, entry, planAfter, shared);
             } catch (Refused refused) {
                 shared.abandon(refused.getMessage());
                 throw refused;
             }
             record(List.of(entry));
+            plan = planAfter;
             publish(entry.state());
         } catch (StateStore.Failure failure) {
             shared.abandon(failure.getMessage());
@@ -343,10 +357,10 @@ public final class RoutingControl implements AutoCloseable {
         }
     }
 
-    private void save(String command, RoutingState before, HistoryEntry entry, StateStore.SharedBarrier shared)
-            throws Refused {
+    private void save(String command, RoutingState before, HistoryEntry entry, Plan planAfter,
+                      StateStore.SharedBarrier shared) throws Refused {
         try {
-            store.save(before.epoch(), entry, plan, shared);
+            store.save(before.epoch(), entry, planAfter, shared);
         } catch (StateStore.Conflict conflict) {
             throw reloaded(command, conflict);
         } catch (StateStore.Failure failure) {
@@ -358,6 +372,7 @@ public final class RoutingControl implements AutoCloseable {
         StateStore.Snapshot current = conflict.current();
         if (current != null) {
             record(current.history());
+            plan = current.plan();
             publish(current.state());
         }
         RoutingState now = state.get();

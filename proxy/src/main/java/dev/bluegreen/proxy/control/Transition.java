@@ -108,6 +108,16 @@ public sealed interface Transition {
         return new Go(s.next(s.leader(), s.followerWrites(), weight, false, s.frozen(), s.finalized()), false);
     }
 
+    /**
+     * A change that is not the routing state's but belongs in its history: a rollout plan started,
+     * paused, resumed or ended. The state is unchanged but for a new epoch, which makes the plan's change a
+     * compare-and-set like any other.
+     */
+    static Transition record(RoutingState s) {
+        return new Go(s.next(s.leader(), s.followerWrites(), s.weight(), s.followerInSync(), s.frozen(), s.finalized()),
+                false);
+    }
+
     static Transition freeze(RoutingState s, boolean frozen) {
         if (s.frozen() == frozen) {
             return new Refused(frozen ? "already frozen" : "not frozen");

@@ -33,6 +33,13 @@ public final class MigrationStats {
          */
         default void unitServed(ClusterRole cluster, boolean read, long nanos, String sqlState) { }
 
+        /**
+         * The follower ran a write unit after the leader (its answer went to the comparison, not the client).
+         *
+         * @param nanos from the unit sent to the follower to its answer complete
+         */
+        default void followerRan(ClusterRole cluster, long nanos) { }
+
         /** Green failed where blue, given the same work, did not. */
         default void greenError() { }
 
@@ -68,6 +75,13 @@ public final class MigrationStats {
         unitsServed.get(cluster).increment();
         for (Listener listener : listeners) {
             listener.unitServed(cluster, read, nanos, sqlState);
+        }
+    }
+
+    /** The follower ran a write unit behind the leader; whether it matched is told by {@link #diverged}. */
+    public void followerRan(ClusterRole cluster, long nanos) {
+        for (Listener listener : listeners) {
+            listener.followerRan(cluster, nanos);
         }
     }
 

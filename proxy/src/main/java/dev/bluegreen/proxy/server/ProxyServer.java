@@ -8,8 +8,9 @@ import dev.bluegreen.proxy.admin.AdminApi;
 import dev.bluegreen.proxy.admin.AdminServer;
 import dev.bluegreen.proxy.admin.AdminToken;
 import dev.bluegreen.proxy.auth.ScramVerifier;
+import dev.bluegreen.proxy.control.Autopilot;
+import dev.bluegreen.proxy.control.HealthWindows;
 import dev.bluegreen.proxy.control.RoutingControl;
-import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.metrics.ProxyMetrics;
 import dev.bluegreen.proxy.protocol.StartupDecoder;
@@ -33,6 +34,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -56,15 +58,17 @@ public final class ProxyServer implements AutoCloseable {
     private final SessionServices services;
     private final ByteBufAllocator allocator;
     private final AdminServer admin;
+    private final Autopilot autopilot;
 
     private ProxyServer(EventLoopGroup acceptor, EventLoopGroup workers, Channel listener,
-                        SessionServices services, ByteBufAllocator allocator, AdminServer admin) {
+                        SessionServices services, ByteBufAllocator allocator, AdminServer admin, Autopilot autopilot) {
         this.acceptor = acceptor;
         this.workers = workers;
         this.listener = listener;
         this.services = services;
         this.allocator = allocator;
         this.admin = admin;
+        this.autopilot = autopilot;
     }
 
     /**
@@ -80,9 +84,19 @@ public final class ProxyServer implements AutoCloseable {
         Transport transport = Transport.best();
         ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
         SecureRandom random = new SecureRandom();
-        SessionServices services = new SessionServices(config, transport, allocator,
-                TlsContexts.forClients(config.clientTls()), TlsContexts.forClusters(config),
-                scramVerifiers(config, random), random, newMigration(config));
+        RoutingControl control = StateStores.openControl(config);
+        SessionServices services;
+        try {
+            services = new SessionServices(config, transport, allocator,
+                    TlsContexts.forClients(config.clientTls()), TlsContexts.forClusters(config),
+                    scramVerifiers(config, random), random, newMigration(config, control));
+        } catch (Exception | Error e) {
+            control.close();
+            throw e;
+        }
+        HealthWindows windows = new HealthWindows(config.health().window());
+        services.migration().stats().addListener(windows);
+        Autopilot autopilot = new Autopilot(control, windows, config.health(), Clock.systemUTC(), Autopilot.DEFAULT_TICK);
 
         EventLoopGroup acceptor = transport.newGroup(1);
         EventLoopGroup workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
@@ -111,15 +125,20 @@ public final class ProxyServer implements AutoCloseable {
             ProxyMetrics metrics = ProxyMetrics.prometheus(migration.control(), migration.stats(), services::sessionCount,
                     services::backendConnections);
             AdminServer admin = AdminServer.start(config.admin(),
-                    new AdminApi(adminToken, migration.control(), migration.stats(), services::sessionCount, metrics),
+                    new AdminApi(adminToken, autopilot, migration.stats(), services::sessionCount, metrics),
                     transport.newGroup(1), transport.serverChannel());
-            ProxyServer server = new ProxyServer(acceptor, workers, listener, services, allocator, admin);
-            log.info("listening address={} transport={} blue={} admin={} adminToken={}", server.address(),
-                    transport.name(), config.blue().endpoint(), admin.address(), adminToken.source());
+            autopilot.start();
+            ProxyServer server = new ProxyServer(acceptor, workers, listener, services, allocator, admin, autopilot);
+            log.info("listening address={} transport={} blue={} admin={} adminToken={} stateStore={} instance={}",
+                    server.address(), transport.name(), config.blue().endpoint(), admin.address(), adminToken.source(),
+                    config.stateStore().describe(), control.instance());
             return server;
         } catch (Exception e) {
             acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            autopilot.close();
+            services.migration().close();
+            control.close();
             throw e;
         }
     }
@@ -128,7 +147,7 @@ public final class ProxyServer implements AutoCloseable {
      * Blue alone until an operator starts dual-write; stickiness, pins, the write barrier's timeout
      * (DESIGN §5) and the extra write functions come from the configuration's {@code routing} section.
      */
-    private static Migration newMigration(BluegreenConfig config) {
+    private static Migration newMigration(BluegreenConfig config, RoutingControl control) {
         Routing routing = config.routing();
         StickyMode mode = switch (routing.stickyKey()) {
             case SESSION -> StickyMode.SESSION;
@@ -140,7 +159,6 @@ public final class ProxyServer implements AutoCloseable {
             case BLUE -> ClusterRole.BLUE;
             case GREEN -> ClusterRole.GREEN;
         }));
-        RoutingControl control = new RoutingControl(RoutingState.initial(), routing.writeBarrierTimeout());
         return new Migration(control, new MigrationStats(),
                 new Classifier(CLASSIFIER_CACHE_ENTRIES, routing.writeFunctions()), new RoutingPolicy(pins),
                 new StickyKeys(mode, new TenantSource(routing.tenantParameter())));
@@ -171,6 +189,11 @@ public final class ProxyServer implements AutoCloseable {
      */
     public RoutingControl routing() {
         return services.migration().control();
+    }
+
+    /** Health verdicts, rollout plans, and where the operator's commands enter. */
+    public Autopilot autopilot() {
+        return autopilot;
     }
 
     /** Divergences, retries, drops and the other figures the dual-write engine keeps. */
@@ -205,8 +228,10 @@ public final class ProxyServer implements AutoCloseable {
         }
         // the admin API stays up while sessions drain, so an operator can watch them go
         admin.close();
+        autopilot.close();
         stopLoops();
         services.migration().close();
+        routing().close();
     }
 
     /** Closes everything now. */
@@ -214,6 +239,7 @@ public final class ProxyServer implements AutoCloseable {
     public void close() {
         listener.close().syncUninterruptibly();
         admin.close();
+        autopilot.close();
         services.terminateAll();
         try {
             stopLoops();
@@ -221,6 +247,7 @@ public final class ProxyServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         } finally {
             services.migration().close();
+            routing().close();
         }
     }
 

@@ -775,6 +775,7 @@ final class Units {
             return;
         }
         laneInFlight++;
+        long sentNanos = System.nanoTime();
         Sink record = new Sink(Mode.RECORD, sink -> {
             laneInFlight--;
             if (sink.lost) {
@@ -782,6 +783,7 @@ final class Units {
                     diverged(unit, leaderOutcomes, List.of(), "follower unreachable");
                 }
             } else {
+                stats.followerRan(secondary, System.nanoTime() - sentNanos);
                 String difference = compare(unit, leaderOutcomes, sink.recorder.outcomes());
                 if (difference == null && sink.status != leaderStatus) {
                     difference = "transaction status: leader " + (char) leaderStatus + ", follower " + (char) sink.status;
@@ -822,7 +824,9 @@ final class Units {
         if (wrapped) {
             send(secondary, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "BEGIN"));
         }
-        Sink record = new Sink(Mode.RECORD, sink -> secondaryDone(unit, leaderOutcomes, leaderStatus, wrapped, sink));
+        long sentNanos = System.nanoTime();
+        Sink record = new Sink(Mode.RECORD, sink -> secondaryDone(unit, leaderOutcomes, leaderStatus, wrapped, sink,
+                System.nanoTime() - sentNanos));
         record.recorder = new OutcomeRecorder();
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
@@ -831,11 +835,13 @@ final class Units {
         twin.flush();
     }
 
-    private void secondaryDone(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus, boolean wrapped, Sink sink) {
+    private void secondaryDone(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus, boolean wrapped, Sink sink,
+                               long followerNanos) {
         if (sink.lost) {
             secondaryFailed(unit, leaderOutcomes, "unreachable", leaderStatus, wrapped);
             return;
         }
+        stats.followerRan(unit.secondary, followerNanos);
         String difference = compare(unit, leaderOutcomes, sink.recorder.outcomes());
         if (difference == null && sink.status != leaderStatus) {
             difference = "transaction status: leader " + (char) leaderStatus + ", follower " + (char) sink.status;

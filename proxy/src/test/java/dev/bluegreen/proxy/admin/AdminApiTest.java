@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bluegreen.config.Health;
+import dev.bluegreen.proxy.control.Autopilot;
+import dev.bluegreen.proxy.control.HealthWindows;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.Divergence;
@@ -37,7 +40,7 @@ class AdminApiTest {
     void setUp() {
         control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(1));
         stats = new MigrationStats();
-        api = new AdminApi(AdminToken.of(TOKEN), control, stats, () -> 3, ProxyMetrics.prometheus(control, stats, () -> 3, cluster -> 0),
+        api = new AdminApi(AdminToken.of(TOKEN), autopilot(control), stats, () -> 3, ProxyMetrics.prometheus(control, stats, () -> 3, cluster -> 0),
                 Runnable::run, Runnable::run, Clock.fixed(NOW, ZoneOffset.UTC));
     }
 
@@ -233,7 +236,7 @@ class AdminApiTest {
     @Test
     void commandsRunOnTheCommandExecutorNotTheCallersThread() {
         Queue<Runnable> commands = new ArrayDeque<>();
-        AdminApi queued = new AdminApi(AdminToken.of(TOKEN), control, stats, () -> 0,
+        AdminApi queued = new AdminApi(AdminToken.of(TOKEN), autopilot(control), stats, () -> 0,
                 ProxyMetrics.prometheus(control, stats, () -> 0, cluster -> 0), commands::add, Runnable::run, Clock.systemUTC());
 
         CompletableFuture<AdminResponse> answer = queued.handle(new AdminRequest("POST", "/api/v1/commands/start", BEARER,
@@ -303,5 +306,11 @@ class AdminApiTest {
         assertThat(metrics.contentType()).isEqualTo(AdminResponse.PROMETHEUS);
         assertThat(metrics.bodyText()).contains("bluegreen_weight 25.0", "bluegreen_epoch 3.0",
                 "bluegreen_leader{cluster=\"blue\"} 1.0", "bluegreen_client_sessions 3.0");
+    }
+
+    /** Commands enter through an autopilot that is never started: no tick runs behind the test's back. */
+    static Autopilot autopilot(RoutingControl control) {
+        return new Autopilot(control, new HealthWindows(Duration.ofSeconds(60)), Health.defaults(), Clock.systemUTC(),
+                Autopilot.DEFAULT_TICK);
     }
 }

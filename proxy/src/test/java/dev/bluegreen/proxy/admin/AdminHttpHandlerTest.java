@@ -3,6 +3,9 @@ package dev.bluegreen.proxy.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import dev.bluegreen.config.Health;
+import dev.bluegreen.proxy.control.Autopilot;
+import dev.bluegreen.proxy.control.HealthWindows;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
@@ -30,7 +33,7 @@ class AdminHttpHandlerTest {
     void setUp() {
         control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(1));
         MigrationStats stats = new MigrationStats();
-        AdminApi api = new AdminApi(AdminToken.of(TOKEN), control, stats, () -> 0,
+        AdminApi api = new AdminApi(AdminToken.of(TOKEN), autopilot(control), stats, () -> 0,
                 ProxyMetrics.prometheus(control, stats, () -> 0, cluster -> 0), Runnable::run, Runnable::run, Clock.systemUTC());
         channel = new EmbeddedChannel();
         AdminServer.pipeline(channel.pipeline(), api);
@@ -127,5 +130,11 @@ class AdminHttpHandlerTest {
         assertThat(response).startsWith("HTTP/1.1 400 Bad Request\r\n");
         assertThat(channel.isOpen()).isFalse();
         assertFalse(channel.finish());
+    }
+
+    /** Commands enter through an autopilot that is never started: no tick runs behind the test's back. */
+    static Autopilot autopilot(RoutingControl control) {
+        return new Autopilot(control, new HealthWindows(Duration.ofSeconds(60)), Health.defaults(), Clock.systemUTC(),
+                Autopilot.DEFAULT_TICK);
     }
 }

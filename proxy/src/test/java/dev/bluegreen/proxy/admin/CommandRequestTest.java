@@ -33,7 +33,7 @@ class CommandRequestTest {
     void everyFieldIsRead() throws Exception {
         CommandRequest request = parse(Command.ROLLBACK, "{\"reason\": \" latency \", \"force\": true, \"actor\": \"bgctl:bob\"}");
 
-        assertThat(request).isEqualTo(new CommandRequest(null, "latency", true, "bgctl:bob"));
+        assertThat(request).isEqualTo(new CommandRequest(null, "latency", true, "bgctl:bob", null, null));
     }
 
     @Test
@@ -53,7 +53,7 @@ class CommandRequestTest {
     void fieldsACommandDoesNotTakeAreRefused() {
         refused(Command.START, "{\"weight\": 5}", "\"weight\" applies to set-weight only");
         refused(Command.CUTOVER, "{\"force\": true}", "\"force\" applies to rollback only");
-        refused(Command.START, "{\"wieght\": 5}", "unknown field \"wieght\"; expected weight, reason, force, actor");
+        refused(Command.START, "{\"wieght\": 5}", "unknown field \"wieght\"; expected weight, reason, force, actor, steps, bakeSeconds");
     }
 
     @Test

@@ -1,0 +1,399 @@
+package dev.bluegreen.proxy.control;
+
+import dev.bluegreen.config.Health;
+import dev.bluegreen.config.HealthRule;
+import dev.bluegreen.proxy.control.HealthVerdict.RuleVerdict;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The part of the control plane that acts by itself (DESIGN §6): once a second it judges green's health
+ * over the sliding window, carries out what the rules call for (warn, pause the plan, roll back) and moves
+ * a running rollout plan on. It is also where the operator's commands enter, so that a command and the
+ * plan never change the plan at the same moment: every method that changes the plan holds this object's
+ * lock, and the plan changes only together with a new epoch of the routing state (one compare-and-set).
+ *
+ * <p>Decisions are {@link HealthJudge} and {@link PlanStepper}, pure functions; this class is the
+ * orchestrator. Its methods block (a barrier, the state store): never call them on an event loop.
+ */
+public final class Autopilot implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Autopilot.class);
+
+    public static final Duration DEFAULT_TICK = Duration.ofSeconds(1);
+    /** Longest bake a plan accepts. */
+    public static final Duration MAX_BAKE = Duration.ofHours(24);
+    static final String PLAN_ACTOR = "plan";
+
+    private final RoutingControl control;
+    private final HealthWindows windows;
+    private final List<HealthRule> rules;
+    private final Clock clock;
+    private final Duration tick;
+    private final ScheduledExecutorService thread;
+
+    private volatile HealthVerdict verdict;
+    private volatile String holding;
+    private volatile Instant healthySince;
+    private Set<String> firingBefore = Set.of();
+    private String weightMismatchSeen;
+    private long refusalLoggedAtEpoch = -1;
+
+    public Autopilot(RoutingControl control, HealthWindows windows, Health health, Clock clock, Duration tick) {
+        this.control = control;
+        this.windows = windows;
+        this.rules = health.rules();
+        this.clock = clock;
+        this.tick = tick;
+        this.verdict = HealthVerdict.none(clock.instant());
+        this.thread = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("bluegreen-autopilot").daemon(true).factory());
+        // what green did before a new start belongs to an earlier attempt
+        control.onChange(new StartWatcher(control.current().phase()));
+    }
+
+    /** Begins judging and stepping, once per tick. */
+    public Autopilot start() {
+        thread.scheduleWithFixedDelay(this::tickSafely, tick.toMillis(), tick.toMillis(), TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    public RoutingControl control() {
+        return control;
+    }
+
+    public HealthVerdict verdict() {
+        return verdict;
+    }
+
+    public Duration window() {
+        return windows.window();
+    }
+
+    /** Why a running plan does not advance yet; empty when it is about to, or no plan runs. */
+    public Optional<String> holding() {
+        return Optional.ofNullable(holding);
+    }
+
+    /** How long the plan's step has baked healthy so far. */
+    public Duration baked() {
+        Plan plan = control.plan().orElse(null);
+        return plan == null ? Duration.ZERO : PlanStepper.baked(plan, healthySince, clock.instant());
+    }
+
+    // ---- the operator's commands ------------------------------------------------------------------
+
+    /**
+     * Starts a rollout plan: steps at or below the weight in force are skipped, the first one above it
+     * takes effect now (a weight already on a step bakes there). Replaces a paused or finished plan.
+     */
+    public synchronized RoutingState rollout(String actor, List<Integer> steps, Duration bake, String reason)
+            throws RoutingControl.Refused {
+        Optional<String> invalid = invalidSteps(steps, bake);
+        if (invalid.isPresent()) {
+            throw new RoutingControl.Refused(invalid.get());
+        }
+        Plan current = control.plan().orElse(null);
+        if (current != null && current.status() == Plan.Status.RUNNING) {
+            throw new RoutingControl.Refused("a rollout plan is already running (step " + (current.position() + 1) + " of "
+                    + current.steps().size() + ", weight " + current.weight() + "); pause it first");
+        }
+        RoutingState now = control.current();
+        if (now.phase() != Phase.DUAL || !now.followerMayServeReads()) {
+            throw new RoutingControl.Refused("a rollout needs blue leading with sync dual-write and green in sync (phase "
+                    + lower(now.phase()) + (now.dualWrite() && !now.followerInSync() ? ", green out of sync" : "") + ")");
+        }
+        int position = 0;
+        while (position < steps.size() && steps.get(position) < now.weight()) {
+            position++;
+        }
+        if (position == steps.size()) {
+            throw new RoutingControl.Refused("the weight is already " + now.weight() + ", above every step of " + steps);
+        }
+        Plan plan = new Plan(steps, bake, position, Plan.Status.RUNNING, clock.instant(),
+                "started by " + actor + (reason == null ? "" : ": " + reason));
+        int weight = plan.weight();
+        String command = "rollout " + steps + " bake " + bake.toSeconds() + "s";
+        RoutingState after = weight == now.weight()
+                ? control.apply(actor, command, reason, Transition::record, p -> plan)
+                : control.apply(actor, command + ": set-weight " + weight, reason, s -> Transition.setWeight(s, weight),
+                        p -> plan);
+        healthySince = null;
+        holding = "baking from now";
+        return after;
+    }
+
+    public synchronized RoutingState pause(String actor, String reason) throws RoutingControl.Refused {
+        Plan plan = control.plan().filter(p -> p.status() == Plan.Status.RUNNING)
+                .orElseThrow(() -> new RoutingControl.Refused("no rollout plan is running"));
+        return control.apply(actor, "pause", reason, Transition::record,
+                p -> plan.with(Plan.Status.PAUSED, "paused by " + actor + (reason == null ? "" : ": " + reason)));
+    }
+
+    public synchronized RoutingState resume(String actor, String reason) throws RoutingControl.Refused {
+        Plan plan = control.plan().filter(p -> p.status() == Plan.Status.PAUSED)
+                .orElseThrow(() -> new RoutingControl.Refused("no rollout plan is paused"));
+        RoutingState now = control.current();
+        if (now.phase() != Phase.DUAL || !now.followerMayServeReads()) {
+            throw new RoutingControl.Refused("the plan can resume only while blue leads with green in sync (phase "
+                    + lower(now.phase()) + ")");
+        }
+        if (now.weight() != plan.weight()) {
+            throw new RoutingControl.Refused("the weight is " + now.weight() + " but the plan's step is " + plan.weight()
+                    + "; set-weight " + plan.weight() + " first, or start a new rollout");
+        }
+        Plan resumed = new Plan(plan.steps(), plan.bake(), plan.position(), Plan.Status.RUNNING, clock.instant(),
+                "resumed by " + actor + (reason == null ? "" : ": " + reason));
+        RoutingState after = control.apply(actor, "resume", reason, Transition::record, p -> resumed);
+        healthySince = null;
+        return after;
+    }
+
+    /** The operator's weight: a running plan pauses rather than fight it. */
+    public synchronized RoutingState setWeight(String actor, int weight, String reason) throws RoutingControl.Refused {
+        return control.apply(actor, "set-weight " + weight, reason, s -> Transition.setWeight(s, weight),
+                endRunning(Plan.Status.PAUSED, "paused: " + actor + " set the weight to " + weight));
+    }
+
+    public synchronized RoutingState rollback(String actor, String reason, boolean force) throws RoutingControl.Refused {
+        return control.apply(actor, force ? "rollback --force" : "rollback", reason, s -> Transition.rollback(s, force),
+                endActive(Plan.Status.ROLLED_BACK, "rolled back by " + actor + (reason == null ? "" : ": " + reason)));
+    }
+
+    public synchronized RoutingState abort(String actor, String reason) throws RoutingControl.Refused {
+        return control.apply(actor, "abort", reason, Transition::abort,
+                endActive(Plan.Status.ABORTED, "aborted by " + actor));
+    }
+
+    public synchronized RoutingState start(String actor, String reason) throws RoutingControl.Refused {
+        return control.apply(actor, "start", reason, Transition::start, UnaryOperator.identity());
+    }
+
+    public synchronized RoutingState startShadow(String actor, String reason) throws RoutingControl.Refused {
+        return control.apply(actor, "start --shadow", reason, Transition::startShadow, UnaryOperator.identity());
+    }
+
+    public synchronized RoutingState cutover(String actor, String reason) throws RoutingControl.Refused {
+        return control.apply(actor, "cutover", reason, Transition::cutover,
+                endActive(Plan.Status.DONE, "cut over by " + actor));
+    }
+
+    public synchronized RoutingState finalizeMigration(String actor, String reason) throws RoutingControl.Refused {
+        return control.apply(actor, "finalize", reason, Transition::finalizeMigration, UnaryOperator.identity());
+    }
+
+    public synchronized RoutingState freeze(String actor, boolean frozen, String reason) throws RoutingControl.Refused {
+        return control.apply(actor, frozen ? "freeze" : "unfreeze", reason, s -> Transition.freeze(s, frozen),
+                UnaryOperator.identity());
+    }
+
+    // ---- once per tick ----------------------------------------------------------------------------
+
+    private void tickSafely() {
+        try {
+            tick();
+        } catch (RuntimeException e) {
+            log.error("autopilot tick failed", e);
+        }
+    }
+
+    /** Judges, acts on the rules, steps the plan. Package-private so tests can drive it without a timer. */
+    synchronized void tick() {
+        Instant now = clock.instant();
+        HealthVerdict judged = HealthJudge.judge(rules, windows.figures(), now);
+        verdict = judged;
+        if (judged.overall() == HealthVerdict.Overall.HEALTHY) {
+            if (healthySince == null) {
+                healthySince = now;
+            }
+        } else {
+            healthySince = null;
+        }
+        warnOfNewlyFiring(judged);
+        if (actOnRules(judged)) {
+            return;
+        }
+        step(judged, now);
+    }
+
+    private void warnOfNewlyFiring(HealthVerdict judged) {
+        Set<String> firing = new HashSet<>();
+        for (RuleVerdict rule : judged.firing()) {
+            firing.add(rule.rule().name());
+            if (!firingBefore.contains(rule.rule().name())) {
+                log.warn("health rule firing rule=\"{}\" figures=\"{}\"", rule.rule().name(), describe(rule, judged));
+            }
+        }
+        for (String stopped : firingBefore) {
+            if (!firing.contains(stopped)) {
+                log.info("health rule no longer firing rule=\"{}\"", stopped);
+            }
+        }
+        firingBefore = firing;
+    }
+
+    /** True when it changed the state (the plan waits for the next tick). */
+    private boolean actOnRules(HealthVerdict judged) {
+        RoutingState state = control.current();
+        boolean greenServes = state.phase() == Phase.CUTOVER || (state.phase() == Phase.DUAL && state.weight() > 0);
+        Optional<RuleVerdict> rollback = judged.firing(HealthRule.Action.ROLLBACK);
+        if (rollback.isPresent() && greenServes) {
+            RuleVerdict rule = rollback.get();
+            String reason = describe(rule, judged);
+            try {
+                control.apply("rule:" + rule.rule().name(), "rollback", reason, s -> Transition.rollback(s, false),
+                        endActive(Plan.Status.ROLLED_BACK, "rolled back by rule " + rule.rule().name() + ": " + reason));
+                log.warn("automatic rollback rule=\"{}\" figures=\"{}\"", rule.rule().name(), reason);
+                return true;
+            } catch (RoutingControl.Refused refused) {
+                if (refusalLoggedAtEpoch != state.epoch()) {
+                    refusalLoggedAtEpoch = state.epoch();
+                    log.error("automatic rollback refused rule=\"{}\" reason=\"{}\"", rule.rule().name(),
+                            refused.getMessage());
+                }
+                return false;
+            }
+        }
+        Optional<RuleVerdict> pause = judged.firing(HealthRule.Action.PAUSE);
+        Plan plan = control.plan().orElse(null);
+        if (pause.isPresent() && plan != null && plan.status() == Plan.Status.RUNNING) {
+            RuleVerdict rule = pause.get();
+            String reason = describe(rule, judged);
+            try {
+                control.apply("rule:" + rule.rule().name(), "pause", reason, Transition::record,
+                        p -> plan.with(Plan.Status.PAUSED, "paused by rule " + rule.rule().name() + ": " + reason));
+                log.warn("rollout paused by a health rule rule=\"{}\" figures=\"{}\"", rule.rule().name(), reason);
+                return true;
+            } catch (RoutingControl.Refused refused) {
+                log.warn("rollout pause refused rule=\"{}\" reason=\"{}\"", rule.rule().name(), refused.getMessage());
+            }
+        }
+        return false;
+    }
+
+    private void step(HealthVerdict judged, Instant now) {
+        Plan plan = control.plan().orElse(null);
+        RoutingState state = control.current();
+        PlanStepper.Decision decision = PlanStepper.decide(plan, state, judged, healthySince, now);
+        if (!(decision instanceof PlanStepper.Decision.Pause)) {
+            weightMismatchSeen = null;
+        }
+        switch (decision) {
+            case PlanStepper.Decision.Idle idle -> holding = null;
+            case PlanStepper.Decision.Hold hold -> holding = hold.why();
+            case PlanStepper.Decision.Advance advance -> {
+                Plan next = advance.next();
+                String reason = "step " + (next.position() + 1) + " of " + next.steps().size() + " after step "
+                        + (plan.position() + 1) + " (weight " + plan.weight() + ") baked " + plan.bake().toSeconds()
+                        + " s with every rule healthy";
+                try {
+                    control.apply(PLAN_ACTOR, "set-weight " + next.weight(), reason,
+                            s -> Transition.setWeight(s, next.weight()), p -> next);
+                    healthySince = null; // the new step bakes from now, on figures of its own weight
+                    holding = "baking from now";
+                    log.info("rollout advanced weight={} step={}/{}", next.weight(), next.position() + 1, next.steps().size());
+                } catch (RoutingControl.Refused refused) {
+                    holding = "cannot advance: " + refused.getMessage();
+                }
+            }
+            case PlanStepper.Decision.Pause pause -> {
+                // a weight change may arrive from another instance a moment before the plan that goes with it
+                if (!pause.note().equals(weightMismatchSeen)) {
+                    weightMismatchSeen = pause.note();
+                    holding = "checking the weight";
+                    return;
+                }
+                weightMismatchSeen = null;
+                changePlan(plan.with(Plan.Status.PAUSED, pause.note()), "pause", pause.note());
+            }
+            case PlanStepper.Decision.End end -> changePlan(plan.with(end.status(), end.note()),
+                    "rollout " + lower(end.status()).replace('_', ' '), end.note());
+        }
+    }
+
+    private void changePlan(Plan next, String command, String reason) {
+        try {
+            control.apply(PLAN_ACTOR, command, reason, Transition::record, p -> next);
+            holding = null;
+            log.info("rollout plan status={} note=\"{}\"", next.status(), next.note());
+        } catch (RoutingControl.Refused refused) {
+            holding = "cannot record the plan's change: " + refused.getMessage();
+        }
+    }
+
+    /** A running plan ends with {@code status}; any other plan is left alone. */
+    private static UnaryOperator<Plan> endRunning(Plan.Status status, String note) {
+        return p -> p != null && p.status() == Plan.Status.RUNNING ? p.with(status, note) : p;
+    }
+
+    /** A running or paused plan ends with {@code status}. */
+    private static UnaryOperator<Plan> endActive(Plan.Status status, String note) {
+        return p -> p != null && p.active() ? p.with(status, note) : p;
+    }
+
+    private String describe(RuleVerdict rule, HealthVerdict judged) {
+        HealthFigures f = judged.figures();
+        String rate = f.errorRate() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", f.errorRate());
+        return rule.describe() + "; over " + windows.window().toSeconds() + " s green ran " + f.greenRan()
+                + " units, failed " + f.greenBlamed() + " where blue did not, error rate " + rate + ", "
+                + f.divergences() + " divergences";
+    }
+
+    static Optional<String> invalidSteps(List<Integer> steps, Duration bake) {
+        if (steps == null || steps.isEmpty()) {
+            return Optional.of("a plan needs at least one step");
+        }
+        int before = 0;
+        for (int step : steps) {
+            if (step < 1 || step > 100) {
+                return Optional.of("every step is a weight from 1 to 100, got " + step);
+            }
+            if (step <= before) {
+                return Optional.of("steps must increase, got " + steps);
+            }
+            before = step;
+        }
+        if (bake == null || bake.isNegative() || bake.compareTo(MAX_BAKE) > 0) {
+            return Optional.of("the bake time is from 0 to 24 h, got " + bake);
+        }
+        return Optional.empty();
+    }
+
+    private static String lower(Enum<?> value) {
+        return value.name().toLowerCase(Locale.ROOT);
+    }
+
+    @Override
+    public void close() {
+        thread.shutdownNow();
+    }
+
+    /** Forgets the windows when dual-write starts from blue alone. */
+    private final class StartWatcher implements java.util.function.Consumer<RoutingState> {
+        private Phase last;
+
+        StartWatcher(Phase now) {
+            this.last = now;
+        }
+
+        @Override
+        public synchronized void accept(RoutingState next) {
+            if (next.phase() == Phase.DUAL && last == Phase.BLUE) {
+                windows.reset();
+            }
+            last = next.phase();
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package dev.bluegreen.proxy.control;
+
+import dev.bluegreen.proxy.dualwrite.Divergence;
+import dev.bluegreen.proxy.dualwrite.MigrationStats;
+import dev.bluegreen.proxy.routing.ClusterRole;
+import io.github.resilience4j.core.metrics.LockFreeSlidingTimeWindowMetrics;
+import io.github.resilience4j.core.metrics.Metrics;
+import io.github.resilience4j.core.metrics.Snapshot;
+import io.micrometer.core.instrument.Clock;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.distribution.HistogramSnapshot;
+import io.micrometer.core.instrument.distribution.ValueAtPercentile;
+import io.micrometer.core.instrument.simple.SimpleConfig;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Green's and blue's outcomes over a sliding time window (DESIGN §6), fed by the session engine as units
+ * finish and read once a second by the health rules. Counts live in Resilience4j's lock-free sliding
+ * windows, latencies in Micrometer timers whose percentiles decay over the same window: event loops
+ * record without taking a lock, and nothing here allocates per unit.
+ *
+ * <p>{@link #reset()} forgets everything (a new {@code start}: what green did before belongs to another
+ * migration attempt).
+ */
+public final class HealthWindows implements MigrationStats.Listener {
+
+    private static final double[] PERCENTILES = {0.5, 0.95, 0.99};
+
+    private final Duration window;
+    private final io.github.resilience4j.core.Clock countClock;
+    private final Clock latencyClock;
+    private volatile Windows windows;
+
+    /** Windows on the system clock. */
+    public HealthWindows(Duration window) {
+        this(window, Clock.SYSTEM);
+    }
+
+    /** Windows on {@code clock} (tests move a {@code MockClock}). */
+    public HealthWindows(Duration window, Clock clock) {
+        if (window.toSeconds() < 1) {
+            throw new IllegalArgumentException("the health window is at least 1 s, was " + window);
+        }
+        this.window = window;
+        this.latencyClock = clock;
+        this.countClock = new io.github.resilience4j.core.Clock() {
+            @Override
+            public long wallTime() {
+                return clock.wallTime();
+            }
+
+            @Override
+            public long monotonicTime() {
+                return clock.monotonicTime();
+            }
+        };
+        this.windows = new Windows();
+    }
+
+    public Duration window() {
+        return window;
+    }
+
+    /** Forgets every outcome recorded so far. */
+    public void reset() {
+        windows = new Windows();
+    }
+
+    @Override
+    public void unitServed(ClusterRole cluster, boolean read, long nanos, String sqlState) {
+        Windows w = windows;
+        Outcome outcome = sqlState == null ? Outcome.SUCCESS : Outcome.ERROR;
+        (read ? w.servedReads : w.servedWrites).get(cluster).record(nanos, TimeUnit.NANOSECONDS, outcome);
+        (read ? w.readLatency : w.writeLatency).get(cluster).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** A follower's writes count as that cluster's write latency: while blue leads, they are green's only writes. */
+    @Override
+    public void followerRan(ClusterRole cluster, long nanos) {
+        Windows w = windows;
+        w.followed.get(cluster).record(nanos, TimeUnit.NANOSECONDS, Outcome.SUCCESS);
+        w.writeLatency.get(cluster).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void readRetried() {
+        // green ran the read and failed before any byte reached the client; blue answers it instead
+        windows.retried.record(0, TimeUnit.NANOSECONDS, Outcome.ERROR);
+    }
+
+    @Override
+    public void greenError() {
+        windows.blamed.record(0, TimeUnit.NANOSECONDS, Outcome.ERROR);
+    }
+
+    @Override
+    public void diverged(Divergence divergence) {
+        Windows w = windows;
+        w.divergences.record(0, TimeUnit.NANOSECONDS, Outcome.ERROR);
+        if (ClusterRole.BLUE.name().equalsIgnoreCase(divergence.leaderCluster())) {
+            // green followed blue and did not do what blue did
+            w.blamed.record(0, TimeUnit.NANOSECONDS, Outcome.ERROR);
+        }
+    }
+
+    /** The figures over the window, as of now. */
+    public HealthFigures figures() {
+        Windows w = windows;
+        double seconds = window.toSeconds();
+        Map<ClusterRole, HealthFigures.Cluster> clusters = new EnumMap<>(ClusterRole.class);
+        for (ClusterRole cluster : ClusterRole.values()) {
+            Snapshot reads = w.servedReads.get(cluster).getSnapshot();
+            Snapshot writes = w.servedWrites.get(cluster).getSnapshot();
+            long served = (long) reads.getTotalNumberOfCalls() + writes.getTotalNumberOfCalls();
+            long followed = w.followed.get(cluster).getSnapshot().getTotalNumberOfCalls();
+            long units = served + followed;
+            long errors = (long) reads.getNumberOfFailedCalls() + writes.getNumberOfFailedCalls();
+            clusters.put(cluster, new HealthFigures.Cluster(units, units / seconds, errors,
+                    served == 0 ? null : (double) errors / served, served, followed,
+                    latency(reads.getTotalNumberOfCalls(), w.readLatency.get(cluster)),
+                    latency(writes.getTotalNumberOfCalls() + followed, w.writeLatency.get(cluster))));
+        }
+        long retried = w.retried.getSnapshot().getTotalNumberOfCalls();
+        long blamed = w.blamed.getSnapshot().getTotalNumberOfCalls();
+        long divergences = w.divergences.getSnapshot().getTotalNumberOfCalls();
+        return HealthFigures.of(clusters, retried, blamed, divergences);
+    }
+
+    private static HealthFigures.Latency latency(long count, Timer timer) {
+        if (count == 0) {
+            return new HealthFigures.Latency(0, null, null, null);
+        }
+        HistogramSnapshot snapshot = timer.takeSnapshot();
+        Double p50 = null;
+        Double p95 = null;
+        Double p99 = null;
+        for (ValueAtPercentile v : snapshot.percentileValues()) {
+            double ms = v.value(TimeUnit.NANOSECONDS) / 1e6;
+            if (v.percentile() == 0.5) {
+                p50 = ms;
+            } else if (v.percentile() == 0.95) {
+                p95 = ms;
+            } else if (v.percentile() == 0.99) {
+                p99 = ms;
+            }
+        }
+        return new HealthFigures.Latency(count, p50, p95, p99);
+    }
+
+    private enum Outcome {
+        SUCCESS(Metrics.Outcome.SUCCESS),
+        ERROR(Metrics.Outcome.ERROR);
+
+        private final Metrics.Outcome resilience;
+
+        Outcome(Metrics.Outcome resilience) {
+            this.resilience = resilience;
+        }
+    }
+
+    /** One generation of windows; {@link #reset()} replaces it whole. */
+    private final class Windows {
+        final Map<ClusterRole, Counts> servedReads = new EnumMap<>(ClusterRole.class);
+        final Map<ClusterRole, Counts> servedWrites = new EnumMap<>(ClusterRole.class);
+        final Map<ClusterRole, Counts> followed = new EnumMap<>(ClusterRole.class);
+        final Map<ClusterRole, Timer> readLatency = new EnumMap<>(ClusterRole.class);
+        final Map<ClusterRole, Timer> writeLatency = new EnumMap<>(ClusterRole.class);
+        final Counts retried = new Counts();
+        final Counts blamed = new Counts();
+        final Counts divergences = new Counts();
+
+        Windows() {
+            // a registry of its own: these timers decay over the health window, unlike the exported ones
+            SimpleMeterRegistry registry = new SimpleMeterRegistry(SimpleConfig.DEFAULT, latencyClock);
+            for (ClusterRole cluster : ClusterRole.values()) {
+                servedReads.put(cluster, new Counts());
+                servedWrites.put(cluster, new Counts());
+                followed.put(cluster, new Counts());
+                readLatency.put(cluster, timer(registry, cluster, "read"));
+                writeLatency.put(cluster, timer(registry, cluster, "write"));
+            }
+        }
+
+        private Timer timer(SimpleMeterRegistry registry, ClusterRole cluster, String kind) {
+            return Timer.builder("health." + cluster.name().toLowerCase(Locale.ROOT) + "." + kind)
+                    .publishPercentiles(PERCENTILES)
+                    .percentilePrecision(2)
+                    .distributionStatisticExpiry(window)
+                    .distributionStatisticBufferLength(3)
+                    .register(registry);
+        }
+    }
+
+    /** A count of outcomes over the window. */
+    private final class Counts {
+        private final LockFreeSlidingTimeWindowMetrics metrics =
+                new LockFreeSlidingTimeWindowMetrics((int) window.toSeconds(), countClock);
+
+        void record(long duration, TimeUnit unit, Outcome outcome) {
+            metrics.record(duration, unit, outcome.resilience);
+        }
+
+        Snapshot getSnapshot() {
+            return metrics.getSnapshot();
+        }
+    }
+}

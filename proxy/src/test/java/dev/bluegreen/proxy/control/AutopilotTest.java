@@ -1,0 +1,181 @@
+package dev.bluegreen.proxy.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bluegreen.config.Health;
+import dev.bluegreen.config.HealthRule;
+import dev.bluegreen.config.HealthRule.Action;
+import dev.bluegreen.config.HealthRule.Comparison;
+import dev.bluegreen.config.HealthRule.Metric;
+import dev.bluegreen.proxy.routing.ClusterRole;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The orchestrator on a hand-moved clock: rules acted on, plans stepped, every change in the history. */
+class AutopilotTest {
+
+    private static final long MS = 1_000_000;
+    private static final Duration TICK = Duration.ofSeconds(5);
+    private static final List<HealthRule> RULES = List.of(
+            new HealthRule("error_rate > 0.05", Metric.ERROR_RATE, Comparison.GREATER, 0.05, Action.PAUSE, 20),
+            new HealthRule("error_rate > 0.10", Metric.ERROR_RATE, Comparison.GREATER, 0.10, Action.ROLLBACK, 20),
+            new HealthRule("divergences > 0", Metric.DIVERGENCES, Comparison.GREATER, 0, Action.ROLLBACK, 0));
+
+    private final TickingClock clock = new TickingClock();
+    private RoutingControl control;
+    private HealthWindows windows;
+    private Autopilot autopilot;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(1));
+        windows = new HealthWindows(Duration.ofSeconds(10), clock.mock);
+        autopilot = new Autopilot(control, windows, new Health(Duration.ofSeconds(10), RULES), clock, TICK);
+        autopilot.start("alice", null);
+    }
+
+    /** One tick's worth of traffic: {@code ok} reads each cluster answered, {@code failed} reads green failed and blue answered. */
+    private void traffic(int ok, int failed) {
+        for (int i = 0; i < ok; i++) {
+            windows.unitServed(ClusterRole.GREEN, true, 2 * MS, null);
+            windows.unitServed(ClusterRole.BLUE, true, 2 * MS, null);
+        }
+        for (int i = 0; i < failed; i++) {
+            windows.readRetried();
+            windows.greenError();
+            windows.unitServed(ClusterRole.BLUE, true, 2 * MS, null);
+        }
+    }
+
+    private void tick(int ok, int failed) {
+        traffic(ok, failed);
+        clock.advance(TICK);
+        autopilot.tick();
+    }
+
+    private Plan plan() {
+        return control.plan().orElseThrow();
+    }
+
+    @Test
+    void aPlanStepsThroughEveryWeightOnlyAfterHealthyBakesAndEndsDone() throws Exception {
+        autopilot.rollout("alice", List.of(10, 50, 100), Duration.ofSeconds(30), null);
+        assertThat(control.current().weight()).isEqualTo(10);
+
+        for (int i = 0; i < 6; i++) { // healthy from the first tick: 25 s baked after six
+            tick(20, 0);
+        }
+        assertThat(control.current().weight()).isEqualTo(10);
+        assertThat(autopilot.holding()).get().asString().startsWith("baking: 25 s of 30 s");
+
+        for (int i = 0; i < 30 && plan().status() == Plan.Status.RUNNING; i++) {
+            tick(20, 0);
+        }
+
+        assertThat(plan().status()).isEqualTo(Plan.Status.DONE);
+        assertThat(control.current().weight()).isEqualTo(100);
+        assertThat(control.history()).extracting(h -> h.actor() + " " + h.command()).containsSubsequence(
+                "alice rollout [10, 50, 100] bake 30s: set-weight 10", "plan set-weight 50", "plan set-weight 100",
+                "plan rollout done");
+    }
+
+    @Test
+    void aRollbackRuleRollsBackAndTheHistorySaysWhichRuleWithWhichFigures() throws Exception {
+        autopilot.rollout("alice", List.of(10, 50, 100), Duration.ofSeconds(30), null);
+        tick(20, 0);
+
+        tick(20, 20);
+
+        assertThat(control.current().weight()).isZero();
+        assertThat(control.current().leader()).isEqualTo(ClusterRole.BLUE);
+        RoutingControl.HistoryEntry last = control.history().get(control.history().size() - 1);
+        assertThat(last.actor()).isEqualTo("rule:error_rate > 0.10");
+        assertThat(last.command()).isEqualTo("rollback");
+        assertThat(last.reason()).contains("error_rate 0.5000 > 0.1 (rollback, 40 samples)")
+                .contains("green ran 40 units, failed 20 where blue did not");
+        assertThat(plan().status()).isEqualTo(Plan.Status.ROLLED_BACK);
+        assertThat(plan().note()).startsWith("rolled back by rule error_rate > 0.10");
+    }
+
+    @Test
+    void belowTheMinimumSamplesThePlanHoldsAndNothingRollsBack() throws Exception {
+        autopilot.rollout("alice", List.of(10, 50, 100), Duration.ofSeconds(10), null);
+
+        for (int i = 0; i < 24; i++) { // two minutes of a trickle, every read green ran failing
+            tick(1, 2);
+        }
+
+        assertThat(control.current().weight()).isEqualTo(10);
+        assertThat(plan().status()).isEqualTo(Plan.Status.RUNNING);
+        assertThat(autopilot.verdict().overall()).isEqualTo(HealthVerdict.Overall.INCONCLUSIVE);
+        assertThat(autopilot.holding()).get().asString().startsWith("inconclusive: error_rate > 0.05 has");
+        assertThat(control.history()).noneMatch(h -> h.actor().startsWith("rule:"));
+    }
+
+    @Test
+    void aPauseRulePausesThePlanAndResumeBakesAfresh() throws Exception {
+        autopilot.rollout("alice", List.of(10, 50, 100), Duration.ofSeconds(10), null);
+        tick(100, 8); // 8 of 208: above 0.05, below 0.10
+
+        assertThat(plan().status()).isEqualTo(Plan.Status.PAUSED);
+        assertThat(plan().note()).startsWith("paused by rule error_rate > 0.05");
+        assertThat(control.current().weight()).isEqualTo(10);
+
+        clock.advance(Duration.ofSeconds(20)); // the bad minute leaves the window
+        autopilot.resume("bob", "fixed the index");
+        for (int i = 0; i < 6 && control.current().weight() == 10; i++) {
+            tick(20, 0);
+        }
+
+        assertThat(control.current().weight()).isEqualTo(50);
+        assertThat(control.history()).extracting(RoutingControl.HistoryEntry::command).contains("pause", "resume");
+    }
+
+    @Test
+    void theOperatorsWeightPausesThePlanAndTheOperatorsRollbackEndsIt() throws Exception {
+        autopilot.rollout("alice", List.of(10, 50, 100), Duration.ofSeconds(10), null);
+
+        autopilot.setWeight("bob", 30, null);
+        assertThat(plan().status()).isEqualTo(Plan.Status.PAUSED);
+        assertThat(plan().note()).isEqualTo("paused: bob set the weight to 30");
+
+        autopilot.rollback("bob", "p99 doubled", false);
+        assertThat(plan().status()).isEqualTo(Plan.Status.ROLLED_BACK);
+        assertThat(plan().note()).isEqualTo("rolled back by bob: p99 doubled");
+    }
+
+    @Test
+    void aSecondRolloutWhileOneRunsIsRefusedAndBadStepsAreRefused() throws Exception {
+        autopilot.rollout("alice", List.of(10, 50), Duration.ofSeconds(10), null);
+
+        assertThatThrownBy(() -> autopilot.rollout("bob", List.of(25), Duration.ofSeconds(10), null))
+                .isInstanceOf(RoutingControl.Refused.class).hasMessageContaining("already running");
+        assertThatThrownBy(() -> autopilot.rollout("bob", List.of(50, 25), Duration.ofSeconds(10), null))
+                .hasMessageContaining("steps must increase");
+        assertThatThrownBy(() -> autopilot.rollout("bob", List.of(5, 101), Duration.ofSeconds(10), null))
+                .hasMessageContaining("from 1 to 100");
+    }
+
+    @Test
+    void aRolloutStartsAtTheFirstStepAboveTheWeightInForce() throws Exception {
+        autopilot.setWeight("alice", 25, null);
+
+        autopilot.rollout("alice", Plan.DEFAULT_STEPS, Duration.ofSeconds(10), null);
+
+        assertThat(plan().weight()).isEqualTo(25);
+        assertThat(plan().position()).isEqualTo(2);
+        assertThat(control.current().weight()).isEqualTo(25);
+    }
+
+    @Test
+    void aRolloutNeedsDualWriteWithGreenInSync() {
+        RoutingControl blueAlone = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(1));
+        Autopilot idle = new Autopilot(blueAlone, windows, new Health(Duration.ofSeconds(10), RULES), clock, TICK);
+
+        assertThatThrownBy(() -> idle.rollout("alice", Plan.DEFAULT_STEPS, Duration.ofSeconds(10), null))
+                .isInstanceOf(RoutingControl.Refused.class).hasMessageContaining("phase blue");
+    }
+}

@@ -1,0 +1,91 @@
+package dev.bluegreen.proxy.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.bluegreen.proxy.dualwrite.Divergence;
+import dev.bluegreen.proxy.routing.ClusterRole;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+
+/** Outcomes the engine reports, counted over the window and forgotten after it. */
+class HealthWindowsTest {
+
+    private static final long MS = 1_000_000;
+
+    private final TickingClock clock = new TickingClock();
+    private final HealthWindows windows = new HealthWindows(Duration.ofSeconds(10), clock.mock);
+
+    @Test
+    void readsGreenFailedAndBlueAnsweredAreBlamedOnGreen() {
+        for (int i = 0; i < 30; i++) {
+            windows.unitServed(ClusterRole.GREEN, true, 2 * MS, null);
+        }
+        for (int i = 0; i < 10; i++) {
+            windows.readRetried();
+            windows.greenError();
+            windows.unitServed(ClusterRole.BLUE, true, 3 * MS, null);
+        }
+
+        HealthFigures f = windows.figures();
+
+        assertThat(f.greenRan()).isEqualTo(40);
+        assertThat(f.greenBlamed()).isEqualTo(10);
+        assertThat(f.errorRate()).isEqualTo(0.25);
+        assertThat(f.green().served()).isEqualTo(30);
+        assertThat(f.blue().units()).isEqualTo(10);
+    }
+
+    @Test
+    void writesGreenRanAsFollowerCountAsItsUnitsAndItsDivergencesAsItsFailures() {
+        for (int i = 0; i < 20; i++) {
+            windows.unitServed(ClusterRole.BLUE, false, 4 * MS, null);
+            windows.followerRan(ClusterRole.GREEN, 6 * MS);
+        }
+        windows.diverged(new Divergence(Instant.now(), "s1", "blue", "update t set v = $1", "UPDATE 1", "UPDATE 0", "rows"));
+
+        HealthFigures f = windows.figures();
+
+        assertThat(f.green().followed()).isEqualTo(20);
+        assertThat(f.greenRan()).isEqualTo(20);
+        assertThat(f.greenBlamed()).isEqualTo(1);
+        assertThat(f.divergences()).isEqualTo(1);
+        assertThat(f.green().write().count()).isEqualTo(20);
+        assertThat(f.green().write().p95Ms()).isCloseTo(6.0, within(0.2));
+        assertThat(f.blue().write().p95Ms()).isCloseTo(4.0, within(0.2));
+        assertThat(HealthJudge.latencyRatio(f, false)).isCloseTo(1.5, within(0.1));
+    }
+
+    @Test
+    void aDivergenceWhileGreenLeadsIsNotGreensFault() {
+        windows.diverged(new Divergence(Instant.now(), "s1", "green", "delete from t", "DELETE 1", "DELETE 0", "rows"));
+
+        assertThat(windows.figures().greenBlamed()).isZero();
+        assertThat(windows.figures().divergences()).isEqualTo(1);
+    }
+
+    @Test
+    void outcomesOlderThanTheWindowAreForgotten() {
+        windows.unitServed(ClusterRole.GREEN, true, MS, "42P01");
+        windows.greenError();
+        assertThat(windows.figures().green().errors()).isEqualTo(1);
+
+        clock.advance(Duration.ofSeconds(12));
+
+        HealthFigures f = windows.figures();
+        assertThat(f.green().errors()).isZero();
+        assertThat(f.greenBlamed()).isZero();
+        assertThat(f.errorRate()).isNull();
+    }
+
+    @Test
+    void resetForgetsEverything() {
+        windows.unitServed(ClusterRole.BLUE, true, MS, null);
+
+        windows.reset();
+
+        assertThat(windows.figures().blue().units()).isZero();
+        assertThat(windows.figures().blue().read().p50Ms()).isNull();
+    }
+}
