@@ -50,6 +50,11 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--state-dir", paramLabel = "DIR", description = "Local state (default ./.bluegreen).")
     Path stateDir;
 
+    @Option(names = "--state-store", paramLabel = "file|URL", description = "Where the routing state lives: file "
+            + "(default: <state-dir>/state.json, one proxy) or postgresql://user[:pass]@host:port/db, a database that "
+            + "several proxy instances share.")
+    String stateStore;
+
     @Option(names = "--embedded", description = "Start two local clusters (blue: PostgreSQL 16, green: 18) under the "
             + "state directory and proxy to them. A second run reuses their data.")
     boolean embedded;
@@ -67,7 +72,7 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws Exception {
         BluegreenConfig config;
         try {
-            config = ConfigLoader.load(configFile, new Overrides(listen, blue, green, admin, stateDir), embedded);
+            config = ConfigLoader.load(configFile, new Overrides(listen, blue, green, admin, stateDir, stateStore), embedded);
         } catch (ConfigException e) {
             PrintWriter err = new PrintWriter(System.err, true);
             for (Problem problem : e.problems()) {

@@ -1,0 +1,156 @@
+package dev.bluegreen.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.bluegreen.config.HealthRule.Action;
+import dev.bluegreen.config.HealthRule.Comparison;
+import dev.bluegreen.config.HealthRule.Metric;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The {@code health} and {@code state_store} sections, and {@code --state-store}. */
+class ControlPlaneConfigTest {
+
+    private static final Map<String, String> ENV = Map.of("STORE_PW", "store-s3cret");
+
+    private static final String BLUE = """
+      clusters:
+        blue: { host: db-blue.internal }
+      """;
+
+    @TempDir Path dir;
+
+    private final ConfigLoader loader = new ConfigLoader(ENV::get);
+
+    private BluegreenConfig load(String section) throws Exception {
+        return loader.read(yaml(BLUE + section), Overrides.none(), false);
+    }
+
+    private List<String> problems(String section, Overrides overrides) throws IOException {
+        Path file = yaml(BLUE + section);
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> loader.read(file, overrides, false));
+        assertThat(e).as("expected the configuration to be refused").isNotNull();
+        return e.problems().stream().map(Problem::toString).toList();
+    }
+
+    private Path yaml(String text) throws IOException {
+        return Files.writeString(dir.resolve("bluegreen-" + System.nanoTime() + ".yaml"), text);
+    }
+
+    @Test
+    void withoutEitherSectionTheDesignsRulesAndTheFileStoreHold() throws Exception {
+        BluegreenConfig config = load("");
+
+        assertThat(config.health()).isEqualTo(Health.defaults());
+        assertThat(config.health().rules()).extracting(HealthRule::name).containsExactly(
+                "error_rate > 0.05", "latency_p95_ratio > 2", "error_rate > 0.10", "divergences > 0");
+        assertThat(config.health().rules()).extracting(HealthRule::action).containsExactly(
+                Action.PAUSE, Action.WARN, Action.ROLLBACK, Action.ROLLBACK);
+        assertThat(config.stateStore()).isEqualTo(StateStoreConfig.file());
+    }
+
+    @Test
+    void readsRulesThatReplaceTheDefaultsWhole() throws Exception {
+        Health health = load("""
+        health:
+          window: 30s
+          rules:
+            - { metric: error_rate, op: ">", threshold: 0.2, action: rollback, min_samples: 10 }
+            - { name: slow reads, metric: latency_p99_ratio, op: ge, threshold: 3, action: pause }
+        """).health();
+
+        assertThat(health.window()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(health.rules()).containsExactly(
+                new HealthRule("error_rate > 0.2", Metric.ERROR_RATE, Comparison.GREATER, 0.2, Action.ROLLBACK, 10),
+                new HealthRule("slow reads", Metric.LATENCY_P99_RATIO, Comparison.GREATER_OR_EQUAL, 3, Action.PAUSE,
+                        Health.DEFAULT_MIN_SAMPLES));
+    }
+
+    @Test
+    void readsAPostgresStoreFromAUrlOrAMappingAndTheFlagWins() throws Exception {
+        StateStoreConfig fromUrl = load("state_store: postgresql://bg:pw@state.internal:5433/bluegreen\n").stateStore();
+        StateStoreConfig fromMapping = load("""
+        state_store:
+          url: postgresql://bg@state.internal/bluegreen?sslmode=require
+          heartbeat: 500ms
+          instance_timeout: 3s
+        """).stateStore();
+        StateStoreConfig fromFlag = loader.read(yaml(BLUE + "state_store: postgresql://x/y\n"),
+                new Overrides(null, null, null, null, null, "file"), false).stateStore();
+
+        assertThat(fromUrl.kind()).isEqualTo(StateStoreConfig.Kind.POSTGRES);
+        assertThat(fromUrl.database().host()).isEqualTo("state.internal");
+        assertThat(fromUrl.database().port()).isEqualTo(5433);
+        assertThat(fromUrl.database().database()).isEqualTo("bluegreen");
+        assertThat(fromUrl.database().password().reveal()).isEqualTo("pw");
+        assertThat(fromUrl.database().tlsMode()).isEqualTo(TlsMode.VERIFY_FULL);
+        assertThat(fromUrl.describe()).isEqualTo("postgres at state.internal:5433").doesNotContain("pw");
+        assertThat(fromMapping.heartbeat()).isEqualTo(Duration.ofMillis(500));
+        assertThat(fromMapping.instanceTimeout()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(fromMapping.database().tlsMode()).isEqualTo(TlsMode.REQUIRE);
+        assertThat(fromFlag).isEqualTo(StateStoreConfig.file());
+    }
+
+    static Stream<Arguments> oneProblemEach() {
+        return Stream.of(
+                Arguments.of("health: { window: 0s }\n", "health.window: must be whole seconds from 1s to 1h"),
+                Arguments.of("health: { window: 1500ms }\n", "health.window: must be whole seconds from 1s to 1h"),
+                Arguments.of("health: { rules: [ { metric: p95, op: \">\", threshold: 1, action: warn } ] }\n",
+                        "health.rules[0].metric: expected error_rate, latency_p95_ratio, latency_p99_ratio or divergences,"
+                                + " got \"p95\""),
+                Arguments.of("health: { rules: [ { metric: error_rate, op: \"=\", threshold: 1, action: warn } ] }\n",
+                        "health.rules[0].op: expected \">\", \">=\", \"<\" or \"<=\" (or gt, ge, lt, le), got \"=\""),
+                Arguments.of("health: { rules: [ { metric: error_rate, op: \">\", threshold: 5, action: warn } ] }\n",
+                        "health.rules[0].threshold: an error rate is between 0 and 1 (0.05 is 5 %)"),
+                Arguments.of("health: { rules: [ { metric: divergences, op: \">\", threshold: lots, action: warn } ] }\n",
+                        "health.rules[0].threshold: not a number \"lots\""),
+                Arguments.of("health: { rules: [ { metric: divergences, op: \">\", threshold: 0, action: page } ] }\n",
+                        "health.rules[0].action: expected warn, pause or rollback, got \"page\""),
+                Arguments.of("health: { rules: [ { metric: divergences, op: \">\", threshold: 0 } ] }\n",
+                        "health.rules[0].action: required"),
+                Arguments.of("health: { rules: [ { metric: divergences, op: \">\", threshold: 0, action: warn },"
+                                + " { metric: divergences, op: \">\", threshold: 0, action: pause } ] }\n",
+                        "health.rules[1].name: duplicate rule name \"divergences > 0\" (also health.rules[0]); give each"
+                                + " a name"),
+                Arguments.of("state_store: redis://x\n", "state_store: expected file or a postgresql:// URL"),
+                Arguments.of("state_store: postgresql://state.internal\n",
+                        "state_store: the URL must name the database that holds the state (postgresql://host/DATABASE)"),
+                Arguments.of("state_store: { heartbeat: 1s }\n", "state_store.url: required: file or postgresql://…"),
+                Arguments.of("state_store: { url: postgresql://h/db, heartbeat: 2s, instance_timeout: 3s }\n",
+                        "state_store.instance_timeout: must be at least two heartbeats (4000 ms)"),
+                Arguments.of("state_store: { url: file, beat: 2s }\n", "state_store.beat: unknown key"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("oneProblemEach")
+    void reportsEachProblemAtItsPath(String section, String problem) throws Exception {
+        assertThat(problems(section, Overrides.none())).containsExactly(problem);
+    }
+
+    @Test
+    void aBadFlagIsReportedAtTheFlag() throws Exception {
+        assertThat(problems("", new Overrides(null, null, null, null, null, "mysql://db/x")))
+                .containsExactly("--state-store: expected file or a postgresql:// URL");
+    }
+
+    @Test
+    void neverShowsTheStoresPasswordInAProblemOrADescription() throws Exception {
+        List<String> problems = problems("state_store: \"postgresql://bg:${env:STORE_PW}@h:99999/db\"\n",
+                Overrides.none());
+        StateStoreConfig store = load("state_store: \"postgresql://bg:${env:STORE_PW}@h/db\"\n").stateStore();
+
+        assertThat(String.join("\n", problems)).doesNotContain("s3cret");
+        assertThat(store.describe() + store).doesNotContain("s3cret");
+    }
+}
