@@ -60,9 +60,22 @@ final class AdminClient implements AutoCloseable {
 
     /** {@code GET /api/v1/<resource>}. */
     JsonNode get(String resource) throws InterruptedException {
-        HttpRequest request = request("/api/v1/" + resource).timeout(READ_TIMEOUT).GET().build();
-        return await(http.sendAsync(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8)),
-                request, null, null);
+        HttpRequest request = getRequest(resource);
+        return answer(request, await(send(request), null, null));
+    }
+
+    /**
+     * {@code GET /api/v1/<resource>} for a resource an older proxy does not have: null when it answers
+     * 404, so what it does have can still be shown.
+     */
+    JsonNode getIfServed(String resource) throws InterruptedException {
+        HttpRequest request = getRequest(resource);
+        HttpResponse<String> response = await(send(request), null, null);
+        return response.statusCode() == 404 ? null : answer(request, response);
+    }
+
+    private HttpRequest getRequest(String resource) {
+        return request("/api/v1/" + resource).timeout(READ_TIMEOUT).GET().build();
     }
 
     /** {@code POST /api/v1/commands/<command>}: the proxy answers with the new state once it is in force. */
@@ -78,8 +91,11 @@ final class AdminClient implements AutoCloseable {
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8))
                 .build();
-        return await(http.sendAsync(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8)),
-                request, command, waiting);
+        return answer(request, await(send(request), command, waiting));
+    }
+
+    private CompletableFuture<HttpResponse<String>> send(HttpRequest request) {
+        return http.sendAsync(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     }
 
     private HttpRequest.Builder request(String path) {
@@ -88,8 +104,8 @@ final class AdminClient implements AutoCloseable {
                 .header("Accept", "application/json");
     }
 
-    private JsonNode await(CompletableFuture<HttpResponse<String>> pending, HttpRequest request,
-                           String command, Waiting waiting) throws InterruptedException {
+    private HttpResponse<String> await(CompletableFuture<HttpResponse<String>> pending,
+                                       String command, Waiting waiting) throws InterruptedException {
         HttpResponse<String> response;
         try {
             try {
@@ -106,7 +122,7 @@ final class AdminClient implements AutoCloseable {
         } catch (ExecutionException e) {
             throw unreachable(e.getCause());
         }
-        return answer(request, response);
+        return response;
     }
 
     private JsonNode answer(HttpRequest request, HttpResponse<String> response) {

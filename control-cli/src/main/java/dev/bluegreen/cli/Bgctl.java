@@ -2,6 +2,7 @@ package dev.bluegreen.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -42,6 +43,9 @@ import picocli.CommandLine.Spec;
                 ChangeCommands.Start.class,
                 ChangeCommands.SetWeight.class,
                 ChangeCommands.Step.class,
+                RolloutCommand.class,
+                ChangeCommands.Pause.class,
+                ChangeCommands.Resume.class,
                 ChangeCommands.Rollback.class,
                 ChangeCommands.Cutover.class,
                 ChangeCommands.Finalize.class,
@@ -100,7 +104,31 @@ public final class Bgctl implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine(new Bgctl()).execute(args));
+        System.exit(execute(System.getenv(), System.getProperty("user.name", "unknown"),
+                new PrintWriter(System.out, true, System.out.charset()),
+                new PrintWriter(System.err, true, System.err.charset()), args));
+    }
+
+    /**
+     * Runs one bgctl command as {@link #main} does, with the same messages and exit codes, but returns
+     * the exit code instead of ending the process: for tests in other modules and for tools that embed
+     * bgctl. Nothing is read from the process environment or written to System.out and System.err.
+     *
+     * @param env    stands for the process environment ({@code BLUEGREEN_ADMIN_URL}, {@code BLUEGREEN_ADMIN_TOKEN})
+     * @param osUser the operating-system user, named in the history as {@code bgctl:<osUser>}
+     * @return 0 done, 1 refused, 2 usage, 3 unreachable
+     */
+    public static int execute(Map<String, String> env, String osUser, PrintWriter out, PrintWriter err,
+                              String... args) {
+        CommandLine cmd = commandLine(new Bgctl(env, osUser));
+        cmd.setOut(out);
+        cmd.setErr(err);
+        try {
+            return cmd.execute(args);
+        } finally {
+            out.flush();
+            err.flush();
+        }
     }
 
     /** The command line with bgctl's failures mapped to their exit codes and printed without a trace. */

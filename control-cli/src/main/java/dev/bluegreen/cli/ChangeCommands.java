@@ -36,10 +36,14 @@ final class ChangeCommands {
 
         @Override
         public Integer call() throws InterruptedException {
+            check();
             try (AdminClient client = bgctl.client()) {
                 return change(client);
             }
         }
+
+        /** A usage problem the command line shows on its own, found before the proxy is asked anything. */
+        void check() {}
 
         Integer change(AdminClient client) throws InterruptedException {
             return send(client, spec.name(), body());
@@ -47,12 +51,7 @@ final class ChangeCommands {
 
         /** The endpoint's name; the command's own name unless it differs. */
         final Integer send(AdminClient client, String endpoint, ObjectNode body) throws InterruptedException {
-            PrintWriter err = spec.commandLine().getErr();
-            JsonNode state = client.command(endpoint, body, command -> {
-                err.println("bgctl: waiting for the proxy to apply " + command
-                        + " (a change of writer waits for in-flight transactions)...");
-                err.flush();
-            });
+            JsonNode state = apply(client, endpoint, body);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 out.println(Json.pretty(state));
@@ -61,6 +60,16 @@ final class ChangeCommands {
             }
             out.flush();
             return 0;
+        }
+
+        /** Sends the command and answers the state now in force, saying so when the proxy is slow to apply it. */
+        final JsonNode apply(AdminClient client, String endpoint, ObjectNode body) throws InterruptedException {
+            PrintWriter err = spec.commandLine().getErr();
+            return client.command(endpoint, body, command -> {
+                err.println("bgctl: waiting for the proxy to apply " + command
+                        + " (a change of writer waits for in-flight transactions)...");
+                err.flush();
+            });
         }
 
         ObjectNode body() {
@@ -87,24 +96,31 @@ final class ChangeCommands {
         }
     }
 
-    @Command(name = "set-weight", description = "Set green's share of read units, 0-100 (%%).")
+    @Command(name = "set-weight", description = {
+            "Set green's share of read units, 0-100 (%%).",
+            "A running rollout plan is paused by it."})
     static final class SetWeight extends Change {
 
         @Parameters(paramLabel = "N", description = "Percent of read units green serves, 0-100.")
         int weight;
 
         @Override
-        Integer change(AdminClient client) throws InterruptedException {
+        void check() {
             if (weight < 0 || weight > 100) {
                 throw new ParameterException(spec.commandLine(), "N must be between 0 and 100, was " + weight);
             }
+        }
+
+        @Override
+        Integer change(AdminClient client) throws InterruptedException {
             return send(client, "set-weight", body().put("weight", weight));
         }
     }
 
     @Command(name = "step", description = {
             "Raise the weight to the next of " + Step.STEPS_TEXT + " above the current one.",
-            "Computed here from the current state, then sent as set-weight; no bake time, no health gate."})
+            "Computed here from the current state, then sent as set-weight; no bake time, no health gate "
+                    + "(rollout has both)."})
     static final class Step extends Change {
 
         static final List<Integer> STEPS = List.of(5, 10, 25, 50, 75, 100);
@@ -164,4 +180,12 @@ final class ChangeCommands {
 
     @Command(name = "unfreeze", description = "Lift a freeze.")
     static final class Unfreeze extends Change {}
+
+    @Command(name = "pause", description = {
+            "Stop the rollout plan from advancing; the weight stays where it is.",
+            "The plan keeps its place; resume continues it with a fresh bake."})
+    static final class Pause extends Change {}
+
+    @Command(name = "resume", description = "Continue a paused rollout plan from the step in force, with a fresh bake.")
+    static final class Resume extends Change {}
 }

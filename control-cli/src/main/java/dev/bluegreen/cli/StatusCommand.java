@@ -1,6 +1,7 @@
 package dev.bluegreen.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -14,16 +15,21 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code bgctl status}: the routing state and the dual-write counters at a glance, once or redrawn
- * every second. While watching, an unreachable proxy is shown in the frame and retried (a restart
- * should not end the watch); a refused token ends it.
+ * {@code bgctl status}: the routing state, the rollout plan, the dual-write counters and green's
+ * health at a glance, once or redrawn every second. While watching, an unreachable proxy is shown in
+ * the frame and retried (a restart should not end the watch); a refused token ends it. A proxy without
+ * {@code GET /api/v1/health} (older than this bgctl) is shown without the health part.
  */
 @Command(name = "status", description = {
-        "The routing state and the dual-write figures at a glance.",
-        "Phase, leader, weight, follower in sync, frozen, epoch, sessions, barrier holders, units served by "
-                + "each cluster and green's share, green errors, read retries, divergences, mirror drops; figures "
-                + "the proxy adds (latency percentiles, plan progress) are shown as they come. With --json: "
-                + "{\"state\": ..., \"stats\": ...} as the proxy sent them."})
+        "The routing state, the rollout plan, the dual-write figures and green's health at a glance.",
+        "Phase, leader, weight, follower in sync, frozen, epoch, sessions, barrier holders; the rollout plan "
+                + "(status, step and weights, bake progress, why it holds or why it ended); units served by each "
+                + "cluster and green's share, green errors, read retries, divergences, mirror drops; then, over "
+                + "the proxy's health window, each cluster's units/s, error rate and read and write latency "
+                + "p50/p95/p99, green's error rate, latency ratios and divergences, the overall verdict and each "
+                + "rule's verdict (a firing rule marked with ! and its value against its threshold). "
+                + "With --json: {\"state\": ..., \"stats\": ..., \"health\": ...} as the proxy sent them "
+                + "(health null from a proxy without a health endpoint)."})
 final class StatusCommand implements Callable<Integer> {
 
     static final Duration REFRESH = Duration.ofSeconds(1);
@@ -47,7 +53,7 @@ final class StatusCommand implements Callable<Integer> {
             if (!watch) {
                 ObjectNode snapshot = snapshot(client);
                 out.print(json ? Json.pretty(snapshot) + System.lineSeparator()
-                        : Views.status(snapshot.get("state"), snapshot.get("stats")));
+                        : render(snapshot));
                 out.flush();
                 return 0;
             }
@@ -83,8 +89,7 @@ final class StatusCommand implements Callable<Integer> {
             } else {
                 out.print(CLEAR + "bgctl status - " + client.target().url() + " - " + LocalTime.now().format(CLOCK)
                         + " - every " + REFRESH.toSeconds() + " s, Ctrl-C to stop\n\n"
-                        + (snapshot != null ? Views.status(snapshot.get("state"), snapshot.get("stats"))
-                                : problem + "\n(retrying)\n"));
+                        + (snapshot != null ? render(snapshot) : problem + "\n(retrying)\n"));
             }
             out.flush();
             Thread.sleep(REFRESH.toMillis());
@@ -94,9 +99,16 @@ final class StatusCommand implements Callable<Integer> {
     private static ObjectNode snapshot(AdminClient client) throws InterruptedException {
         JsonNode state = client.get("state");
         JsonNode stats = client.get("stats");
+        JsonNode health = client.getIfServed("health");
         ObjectNode snapshot = AdminClient.JSON.createObjectNode();
         snapshot.set("state", state);
         snapshot.set("stats", stats);
+        // null rather than absent: the shape stays the same for scripts whatever the proxy's age
+        snapshot.set("health", health != null ? health : NullNode.getInstance());
         return snapshot;
+    }
+
+    private static String render(ObjectNode snapshot) {
+        return Views.status(snapshot.get("state"), snapshot.get("stats"), snapshot.get("health"));
     }
 }

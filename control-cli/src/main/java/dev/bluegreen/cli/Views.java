@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
 
 /**
  * The admin API's answers as text for people. Pure functions of the JSON: a field this version does
@@ -19,15 +18,19 @@ import java.util.function.Function;
 final class Views {
 
     private static final Set<String> STATE_FIELDS = Set.of("epoch", "phase", "leader", "followerWrites", "weight",
-            "followerInSync", "frozen", "finalized", "sessions", "barrierHolders");
+            "followerInSync", "frozen", "finalized", "sessions", "barrierHolders", "instance", "plan");
     private static final Set<String> STATS_FIELDS = Set.of("unitsServedBlue", "unitsServedGreen", "greenErrors",
             "readRetries", "mirrorDrops", "unorderedStatements", "pinnedSessions", "divergences");
     private static final DateTimeFormatter TIME = DateTimeFormatter.ISO_INSTANT;
 
     private Views() {}
 
-    /** {@code bgctl status}: the routing state and the engine's counters, one fact per line. */
-    static String status(JsonNode state, JsonNode stats) {
+    /**
+     * {@code bgctl status}: the routing state with its rollout plan and the engine's counters, one fact
+     * per line, then green's health when the proxy judges it ({@code health} is null from a proxy
+     * older than {@code GET /api/v1/health}).
+     */
+    static String status(JsonNode state, JsonNode stats, JsonNode health) {
         Lines lines = new Lines();
         if (state.has("phase")) {
             String phase = lower(state.get("phase"));
@@ -43,8 +46,10 @@ final class Views {
             lines.add("finalized", "yes: blue is retired");
         }
         lines.addIf(state, "epoch", "epoch", JsonNode::asText);
+        lines.addIf(state, "instance", "instance", JsonNode::asText);
         lines.addIf(state, "sessions", "sessions", Views::count);
         lines.addIf(state, "barrierHolders", "barrier holders", Views::holders);
+        PlanView.addTo(lines, state.get("plan"));
         if (stats != null) {
             if (stats.has("unitsServedBlue") || stats.has("unitsServedGreen")) {
                 lines.add("units served", units(stats.path("unitsServedBlue").asLong(0),
@@ -57,12 +62,13 @@ final class Views {
             lines.addIf(stats, "unorderedStatements", "unordered statements", Views::count);
             lines.addIf(stats, "pinnedSessions", "pinned sessions", Views::count);
         }
-        // what a newer proxy adds (latency percentiles, plan progress, health verdicts) shows as it comes
+        // what a newer proxy adds shows as it comes
         extras(state, STATE_FIELDS, "", lines);
         if (stats != null) {
             extras(stats, STATS_FIELDS, "", lines);
         }
-        return lines.toString();
+        return health == null || !health.isObject() ? lines.toString()
+                : lines + "\n" + HealthView.render(health);
     }
 
     /** One line after a command: the state it left in force. */
@@ -88,6 +94,11 @@ final class Views {
         }
         if (state.path("finalized").asBoolean(false)) {
             parts.add("finalized");
+        }
+        JsonNode plan = state.path("plan");
+        if (plan.isObject()) {
+            String step = PlanView.step(plan);
+            parts.add("plan " + PlanView.status(plan) + (step != null ? " at step " + step : ""));
         }
         return String.join(", ", parts);
     }
@@ -181,9 +192,9 @@ final class Views {
     }
 
     /** Fields outside {@code known}, flattened to {@code a.b.c}; arrays of values on one line. */
-    private static void extras(JsonNode node, Set<String> known, String prefix, Lines lines) {
+    static void extras(JsonNode node, Set<String> known, String prefix, Lines lines) {
         for (Map.Entry<String, JsonNode> field : node.properties()) {
-            if (prefix.isEmpty() && known.contains(field.getKey())) {
+            if (known.contains(field.getKey())) {
                 continue;
             }
             String name = prefix + field.getKey();
@@ -216,7 +227,7 @@ final class Views {
         return node.asBoolean() ? "yes" : "no";
     }
 
-    private static String count(JsonNode node) {
+    static String count(JsonNode node) {
         return node.isIntegralNumber() ? String.format(Locale.ROOT, "%,d", node.asLong()) : node.asText();
     }
 
@@ -235,7 +246,7 @@ final class Views {
         return at.isMissingNode() || at.isNull() ? "" : at.asText();
     }
 
-    private static String table(List<String[]> rows) {
+    static String table(List<String[]> rows) {
         int columns = rows.get(0).length;
         int[] widths = new int[columns];
         for (String[] row : rows) {
@@ -254,42 +265,7 @@ final class Views {
         return out.toString();
     }
 
-    private static String pad(String text, int width) {
+    static String pad(String text, int width) {
         return text + " ".repeat(Math.max(0, width - text.length()));
-    }
-
-    /** Label-value lines with the values aligned. */
-    private static final class Lines {
-        private final String indent;
-        private final List<String[]> lines = new ArrayList<>();
-
-        Lines() {
-            this("");
-        }
-
-        Lines(String indent) {
-            this.indent = indent;
-        }
-
-        void add(String label, String value) {
-            lines.add(new String[] {label, value});
-        }
-
-        void addIf(JsonNode node, String field, String label, Function<JsonNode, String> format) {
-            JsonNode value = node.get(field);
-            if (value != null && !value.isNull()) {
-                add(label, format.apply(value));
-            }
-        }
-
-        @Override
-        public String toString() {
-            int width = lines.stream().mapToInt(l -> l[0].length()).max().orElse(0) + 2;
-            StringBuilder out = new StringBuilder();
-            for (String[] line : lines) {
-                out.append(indent).append(pad(line[0], width)).append(line[1]).append('\n');
-            }
-            return out.toString();
-        }
     }
 }

@@ -87,7 +87,8 @@ class BgctlCommandsTest {
         assertThat(api.requests()).extracting(FakeAdminApi.Request::method, FakeAdminApi.Request::path)
                 .containsExactly(
                         tuple("GET", "/api/v1/state"),
-                        tuple("GET", "/api/v1/stats"));
+                        tuple("GET", "/api/v1/stats"),
+                        tuple("GET", "/api/v1/health"));
         assertThat(api.requests()).allSatisfy(r -> assertThat(r.authorization()).isEqualTo("Bearer " + FakeAdminApi.TOKEN));
         assertThat(out.toString())
                 .containsPattern("phase\\s+dual \\(follower writes sync\\)")
@@ -132,13 +133,121 @@ class BgctlCommandsTest {
     }
 
     @Test
-    void statusJsonPrintsTheStateAndTheFiguresAsTheProxySentThem() throws IOException {
+    void statusJsonPrintsTheStateTheFiguresAndTheHealthAsTheProxySentThem() throws IOException {
         int exit = bgctl("status", "--json");
 
         assertThat(exit).isZero();
         JsonNode printed = json(out.toString());
+        assertThat(printed.properties()).extracting(Map.Entry::getKey).containsExactly("state", "stats", "health");
         assertThat(printed.get("state")).isEqualTo(json(FakeAdminApi.STATE));
         assertThat(printed.get("stats")).isEqualTo(json(FakeAdminApi.STATS));
+        assertThat(printed.get("health")).isEqualTo(json(FakeAdminApi.HEALTH));
+    }
+
+    @Test
+    void statusShowsThePlanWithItsStepsBakeAndWhyItHolds() {
+        int exit = bgctl("status");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString())
+                .containsPattern("plan\\s+running, weight 25 \\(step 3/6\\): 5, 10, \\[25], 50, 75, 100\n")
+                .containsPattern("plan bake\\s+baked 2m of 5m \\(40 %\\), since 2025-06-01T10:05:00Z\n")
+                .containsPattern("plan holding\\s+inconclusive: error_rate > 0.05 has 40 of 100 samples\n")
+                .doesNotContain("plan note");
+    }
+
+    @Test
+    void statusShowsAnEndedPlanWithItsNoteAndWithoutItsBake() {
+        api.answer("GET", "/api/v1/state", 200, FakeAdminApi.plannedState(10, "rolled_back", 1, 200, null,
+                "rule error_rate > 0.10 fired: 0.12 over 400 units"));
+
+        int exit = bgctl("status");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString())
+                .containsPattern("plan\\s+rolled back, weight 10 \\(step 2/6\\)")
+                .containsPattern("plan note\\s+rule error_rate > 0.10 fired: 0.12 over 400 units")
+                .doesNotContain("plan bake", "plan holding");
+    }
+
+    @Test
+    void statusSaysWhenNoPlanWasEverStarted() {
+        api.answer("GET", "/api/v1/state", 200, FakeAdminApi.NEW_STATE.replace("}", ", \"plan\": null}"));
+
+        int exit = bgctl("status");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString()).containsPattern("plan\\s+none \\(bgctl rollout starts one\\)");
+    }
+
+    @Test
+    void statusShowsEachClustersRateErrorsAndLatencyPercentilesAndEveryRule() {
+        int exit = bgctl("status");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString())
+                .contains("\nhealth: healthy (green over the last 60 s, evaluated 2025-06-01T10:07:00Z)\n")
+                .containsPattern("CLUSTER\\s+UNITS/S\\s+ERROR RATE\\s+READ P50/P95/P99 MS\\s+WRITE P50/P95/P99 MS")
+                .containsPattern("blue\\s+90\\.0\\s+0\\.06 % \\(3 of 5,400 units\\)\\s+0\\.40 / 1\\.10 / 2\\.30\\s+"
+                        + "1\\.90 / 4\\.00 / 7\\.50\n")
+                .containsPattern("green\\s+22\\.5\\s+0\\.00 % \\(0 of 1,350 units\\)\\s+0\\.50 / 1\\.20 / 2\\.00\\s+- / - / -\n")
+                .containsPattern("green error rate\\s+0\\.00 % \\(0 of 1,350 units blamed on green\\)")
+                .containsPattern("latency green/blue\\s+p95 1\\.09x, p99 0\\.87x \\(1,350 samples\\)")
+                .containsPattern("divergences\\s+0 in the window")
+                .containsPattern("healthy\\s+error_rate > 0\\.05\\s+pause\\s+0 \\(1,350 samples\\)")
+                .doesNotContain("FIRING");
+    }
+
+    @Test
+    void statusHighlightsFiringRulesWithTheirValueThresholdAndAction() {
+        api.answer("GET", "/api/v1/health", 200, FakeAdminApi.HEALTH_FIRING);
+
+        int exit = bgctl("status");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString())
+                .contains("health: ROLLBACK: firing error_rate > 0.05, error_rate > 0.10 (green over the last 60 s")
+                .containsPattern("!\\s+FIRING\\s+error_rate > 0\\.05\\s+PAUSE\\s+0\\.12 > 0\\.05 \\(400 samples\\)")
+                .containsPattern("!\\s+FIRING\\s+error_rate > 0\\.10\\s+ROLLBACK\\s+0\\.12 > 0\\.1 \\(400 samples\\)")
+                .containsPattern(" inconclusive\\s+latency_p95_ratio > 2\\s+warn\\s+40 of 100 samples needed")
+                .containsPattern("green\\s+6\\.7\\s+12\\.00 % \\(48 of 400 units\\)\\s+0\\.90 / 14\\.2 / 120\\.5\\s")
+                .containsPattern("latency green/blue\\s+p95 12\\.9x, p99 -");
+    }
+
+    @Test
+    void statusFromAProxyWithoutHealthShowsTheRestAndJsonSaysNull() throws IOException {
+        api.answer("GET", "/api/v1/health", 404, "{\"error\": \"no such resource\"}");
+
+        int text = bgctl("status");
+        int asJson = bgctl("status", "--json");
+
+        assertThat(text).isZero();
+        assertThat(asJson).isZero();
+        String printed = out.toString();
+        assertThat(printed.substring(0, printed.indexOf('{')))
+                .containsPattern("phase\\s+dual")
+                .containsPattern("plan\\s+running, weight 25")
+                .containsPattern("units served\\s+blue 12,000")
+                .doesNotContain("health", "CLUSTER");
+        assertThat(json(printed.substring(printed.indexOf('{'))).get("health").isNull()).isTrue();
+        assertThat(err.toString()).isEmpty();
+    }
+
+    @Test
+    void statusWatchShowsTheHealthInEachFrame() throws InterruptedException {
+        AtomicInteger exit = new AtomicInteger(-1);
+        Thread watcher = new Thread(() -> exit.set(bgctl("status", "--watch")));
+        watcher.start();
+
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> out.toString().split("\033\\[H\033\\[2J", -1).length >= 3);
+        watcher.interrupt();
+        watcher.join(5_000);
+
+        assertThat(exit.get()).isZero();
+        List<String> frames = List.of(out.toString().split("\033\\[H\033\\[2J", -1));
+        assertThat(frames.subList(1, frames.size()))
+                .allSatisfy(frame -> assertThat(frame).contains("health: healthy").containsPattern("plan\\s+running"));
     }
 
     @Test

@@ -39,6 +39,9 @@ class BgctlTest {
                 .contains("--url=URL", "--token-file=FILE", "--state-dir=DIR")
                 .contains("status", "start", "set-weight", "step", "rollback", "cutover", "finalize", "abort",
                         "freeze", "unfreeze", "history", "divergences", "generate-completion")
+                .containsPattern("rollout\\s+Start a health-gated rollout plan")
+                .containsPattern("pause\\s+Stop the rollout plan from advancing")
+                .containsPattern("resume\\s+Continue a paused rollout plan")
                 .contains("1  refused by the proxy", "2  usage error", "3  cannot reach the proxy");
     }
 
@@ -63,10 +66,10 @@ class BgctlTest {
 
     @Test
     void anUnknownCommandIsAUsageError() {
-        int exit = run("rollout", "--steps", "5,10");
+        int exit = run("promote", "--steps", "5,10");
 
         assertThat(exit).isEqualTo(2);
-        assertThat(err.toString()).contains("rollout");
+        assertThat(err.toString()).contains("Unmatched arguments", "promote");
     }
 
     @Test
@@ -85,6 +88,38 @@ class BgctlTest {
         assertThat(out.toString())
                 .contains("bgctl Bash Completion")
                 .contains("complete -F _complete_bgctl")
-                .contains("set-weight", "rollback", "divergences", "--token-file");
+                .contains("set-weight", "rollback", "divergences", "--token-file")
+                .contains("rollout", "pause", "resume", "--steps", "--bake", "--follow");
+    }
+
+    @Test
+    void rolloutHelpSaysThePlanLivesInTheProxyAndCtrlCStopsOnlyTheFollowing() {
+        int exit = run("rollout", "--help");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString())
+                .contains("Usage: bgctl rollout")
+                .contains("--steps=WEIGHTS", "--bake=DURATION", "--follow", "--reason=TEXT")
+                .contains("The plan lives in the proxy")
+                .contains("Ctrl-C stops following, not the plan");
+    }
+
+    @Test
+    void executeRunsACommandLikeMainAndReturnsItsExitCode() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+
+        int version = Bgctl.execute(Map.of(), "bob", new PrintWriter(out), new PrintWriter(err), "--version");
+        int usage = Bgctl.execute(Map.of(), "bob", new PrintWriter(out), new PrintWriter(err), "set-weight", "101");
+        int unreachable = Bgctl.execute(Map.of("BLUEGREEN_ADMIN_TOKEN", "t"), "bob", new PrintWriter(out),
+                new PrintWriter(err), "history", "--url", "http://127.0.0.1:1");
+
+        assertThat(version).isZero();
+        assertThat(usage).isEqualTo(2);
+        assertThat(unreachable).isEqualTo(3);
+        assertThat(out.toString()).startsWith("bgctl ");
+        assertThat(err.toString())
+                .contains("N must be between 0 and 100, was 101")
+                .contains("bgctl: cannot reach the proxy's admin API at http://127.0.0.1:1");
     }
 }
