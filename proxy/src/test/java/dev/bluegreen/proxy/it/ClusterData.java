@@ -74,6 +74,17 @@ final class ClusterData {
         }
     }
 
+    /** Every other backend's state, wait and query, for the message of a test that found a session stuck. */
+    static String activity(PgCluster cluster) {
+        try {
+            return text(cluster, "select coalesce(string_agg(pid || ' ' || state || ' ' || coalesce(wait_event_type || ':' "
+                    + "|| wait_event, '-') || ' xact ' || coalesce((now() - xact_start)::text, '-') || ': ' || query, E'\\n'), 'none')"
+                    + " from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()");
+        } catch (SQLException e) {
+            return "unknown (" + e.getMessage() + ")";
+        }
+    }
+
     /** pgjdbc connection properties from name, value pairs. */
     static Properties properties(String... pairs) {
         Properties properties = new Properties();

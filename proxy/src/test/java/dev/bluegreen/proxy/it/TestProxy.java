@@ -15,6 +15,7 @@ import dev.bluegreen.config.User;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.proxy.admin.AdminToken;
 import dev.bluegreen.proxy.server.ProxyServer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -84,6 +85,9 @@ final class TestProxy implements AutoCloseable {
         private Timeouts timeouts = Timeouts.defaults();
         private PgCluster green;
         private Routing routing = Routing.defaults();
+        private Health health = Health.defaults();
+        private StateStoreConfig stateStore = StateStoreConfig.file();
+        private Path stateDir;
 
         private Builder(PgCluster blue) {
             this.blue = blue;
@@ -145,10 +149,30 @@ final class TestProxy implements AutoCloseable {
             Cluster greenCluster = green == null ? null : new Cluster("green", "127.0.0.1", green.port(), null, databases,
                     TlsMode.DISABLE, null, backendUser, backendPassword);
             // the admin API on a free port too: several test proxies may run at once
+            // a state directory of its own: the file store refuses a second proxy on one directory
+            Path dir = stateDir != null ? stateDir
+                    : Files.createTempDirectory(Files.createDirectories(Path.of("target", "state")), "proxy-");
             BluegreenConfig config = new BluegreenConfig(new HostPort("127.0.0.1", 0), cluster, greenCluster,
-                    new HostPort("127.0.0.1", 0), users, clientTls, limits, timeouts, Path.of("target", "state"),
-                    routing, Health.defaults(), StateStoreConfig.file());
+                    new HostPort("127.0.0.1", 0), users, clientTls, limits, timeouts, dir, routing, health, stateStore);
             return new TestProxy(adminToken == null ? ProxyServer.start(config) : ProxyServer.start(config, adminToken));
+        }
+
+        /** The {@code health} section: the window and the rules that judge green. */
+        Builder health(Health health) {
+            this.health = health;
+            return this;
+        }
+
+        /** Where the routing state lives; the file store in a fresh directory unless given. */
+        Builder stateStore(StateStoreConfig store) {
+            this.stateStore = store;
+            return this;
+        }
+
+        /** The state directory (the file store's); a fresh one under target/state unless given. */
+        Builder stateDir(Path dir) {
+            this.stateDir = dir;
+            return this;
         }
 
         /** The {@code routing} section: stickiness, tenant source and pins, barrier timeout, write functions. */
