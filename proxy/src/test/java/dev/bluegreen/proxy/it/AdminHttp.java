@@ -37,6 +37,15 @@ final class AdminHttp {
         return answer.body();
     }
 
+    /** A text answer, such as {@code /metrics}. */
+    String text(String path) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
+                .header("Authorization", "Bearer " + token).GET().build();
+        HttpResponse<String> response = http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).join();
+        assertThat(response.statusCode()).as("GET %s", path).isEqualTo(200);
+        return response.body();
+    }
+
     JsonNode state() {
         return get("/api/v1/state");
     }

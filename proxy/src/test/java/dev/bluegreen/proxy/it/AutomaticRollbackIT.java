@@ -1,0 +1,236 @@
+package dev.bluegreen.proxy.it;
+
+import static dev.bluegreen.proxy.it.BgctlRun.bgctl;
+import static dev.bluegreen.proxy.it.ClusterData.onBoth;
+import static dev.bluegreen.proxy.it.ClusterData.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.bluegreen.config.Health;
+import dev.bluegreen.config.HealthRule;
+import dev.bluegreen.config.HealthRule.Action;
+import dev.bluegreen.config.HealthRule.Comparison;
+import dev.bluegreen.config.HealthRule.Metric;
+import dev.bluegreen.config.Routing;
+import dev.bluegreen.config.StickyKey;
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.NoLeaks;
+import dev.bluegreen.proxy.admin.AdminToken;
+import dev.bluegreen.proxy.routing.ClusterRole;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The proxy rolls back by itself (DESIGN §6): while a rollout plan holds green at half the reads, green
+ * loses the application's SELECT privilege. Green's reads fail, blue answers them (no client sees an
+ * error), the error-rate rule fires within its window and the proxy rolls back, leaving in the history
+ * which rule fired with which figures. Below a rule's minimum samples the same failure rolls nothing
+ * back and the plan holds.
+ */
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
+class AutomaticRollbackIT {
+
+    private static final String TOKEN = "rollback-token";
+    private static final Duration WINDOW = Duration.ofSeconds(5);
+
+    private static PgCluster blue;
+    private static PgCluster green;
+
+    @BeforeAll
+    static void clusters(TestClusters clusters) {
+        blue = clusters.blue();
+        green = clusters.green();
+    }
+
+    private static Health rules(int minSamples) {
+        return new Health(WINDOW, List.of(
+                new HealthRule("error_rate > 0.10", Metric.ERROR_RATE, Comparison.GREATER, 0.10, Action.ROLLBACK, minSamples),
+                new HealthRule("divergences > 0", Metric.DIVERGENCES, Comparison.GREATER, 0, Action.ROLLBACK, 0)));
+    }
+
+    /** Reads spread by unit, not by session: every reader meets green at weight 50. */
+    private static Routing perUnit() {
+        Routing d = Routing.defaults();
+        return new Routing(StickyKey.NONE, d.tenantParameter(), d.tenantPins(), d.writeBarrierTimeout(), d.writeFunctions());
+    }
+
+    /** A role of the application's, not a superuser: privileges apply to it. */
+    private static String[] schema(String role, String table) {
+        return new String[] {
+            "create role " + role + " login",
+            "create table " + table + " (id int primary key, v text not null)",
+            "insert into " + table + " select g, 'row ' || g from generate_series(1, 100) g",
+            "grant select on " + table + " to " + role};
+    }
+
+    @Test
+    void greenLosingAPrivilegeMidPlanIsRolledBackWithinTheWindowAndTheHistorySaysWhy() throws Exception {
+        String role = unique("app");
+        String table = unique("rb_items");
+        onBoth(blue, green, schema(role, table));
+        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(perUnit()).health(rules(20))
+                .adminToken(AdminToken.of(TOKEN)).start();
+             Readers readers = new Readers(proxy, role, table, 4)) {
+            AdminHttp api = new AdminHttp(proxy.server().adminAddress(), TOKEN);
+            api.command("start", null);
+            assertThat(bgctl(proxy.server().adminAddress(), TOKEN, "rollout", "--steps", "50,100", "--bake", "10m").exit())
+                    .isZero();
+            long greenBefore = proxy.server().migration().unitsServedBy(ClusterRole.GREEN);
+            readers.awaitReads(200);
+            assertThat(proxy.server().migration().unitsServedBy(ClusterRole.GREEN))
+                    .as("green serves reads at weight 50").isGreaterThan(greenBefore + 20);
+
+            green.execute("postgres", "revoke select on " + table + " from " + role);
+            Instant revoked = Instant.now();
+            await().atMost(WINDOW.multipliedBy(4)).until(() -> api.state().path("weight").asInt() == 0);
+            Duration took = Duration.between(revoked, Instant.now());
+            System.out.printf("automatic rollback: %d ms after green lost the privilege (window %d s)%n",
+                    took.toMillis(), WINDOW.toSeconds());
+            readers.awaitReads(100);
+            readers.stop();
+
+            assertThat(readers.errors()).as("client-visible errors").isEmpty();
+            JsonNode state = api.state();
+            assertThat(state.path("leader").asText()).isEqualTo("blue");
+            assertThat(state.path("plan").path("status").asText()).isEqualTo("rolled_back");
+            assertThat(state.path("plan").path("note").asText()).startsWith("rolled back by rule error_rate > 0.10");
+            JsonNode rollback = lastEntry(api.get("/api/v1/history"), "rollback");
+            assertThat(rollback.path("actor").asText()).isEqualTo("rule:error_rate > 0.10");
+            assertThat(rollback.path("reason").asText())
+                    .matches("error_rate > 0\\.10: error_rate \\d\\.\\d{4} > 0\\.1 \\(rollback, \\d+ samples\\); over 5 s green"
+                            + " ran \\d+ units, failed \\d+ where blue did not.*");
+            assertThat(api.text("/metrics")).contains("bluegreen_rollbacks_total{trigger=\"rule\"} 1.0")
+                    .contains("bluegreen_rollbacks_total{trigger=\"operator\"} 0.0");
+            BgctlRun.Result status = bgctl(proxy.server().adminAddress(), TOKEN, "status");
+            assertThat(status.exit()).isZero();
+            assertThat(status.out()).contains("rolled back").contains("rule error_rate > 0.10");
+        } finally {
+            green.execute("postgres", "grant select on " + table + " to " + role);
+        }
+    }
+
+    @Test
+    void belowTheMinimumSamplesTheSameFailureHoldsThePlanAndRollsNothingBack() throws Exception {
+        String role = unique("app");
+        String table = unique("rb_quiet");
+        onBoth(blue, green, schema(role, table));
+        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(perUnit()).health(rules(1_000_000))
+                .adminToken(AdminToken.of(TOKEN)).start();
+             Readers readers = new Readers(proxy, role, table, 4)) {
+            AdminHttp api = new AdminHttp(proxy.server().adminAddress(), TOKEN);
+            api.command("start", null);
+            api.command("rollout", "{\"steps\": [50, 100], \"bakeSeconds\": 1}");
+            readers.awaitReads(100);
+
+            green.execute("postgres", "revoke select on " + table + " from " + role);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> proxy.server().migration().greenErrors() >= 50);
+            Instant failing = Instant.now();
+            // three verdicts taken while green failed
+            await().atMost(Duration.ofSeconds(30)).until(() -> Instant.parse(api.get("/api/v1/health")
+                    .path("evaluatedAt").asText()).isAfter(failing.plusSeconds(3)));
+            readers.stop();
+
+            JsonNode state = api.state();
+            JsonNode health = api.get("/api/v1/health");
+            assertThat(readers.errors()).as("client-visible errors").isEmpty();
+            assertThat(state.path("weight").asInt()).isEqualTo(50);
+            assertThat(state.path("plan").path("status").asText()).isEqualTo("running");
+            assertThat(state.path("plan").path("holding").asText()).startsWith("inconclusive: error_rate > 0.10 has");
+            assertThat(health.path("verdict").asText()).isEqualTo("inconclusive");
+            assertThat(health.path("figures").path("errorRate").asDouble()).as("green is failing").isGreaterThan(0.10);
+            List<String> actors = new ArrayList<>();
+            api.get("/api/v1/history").forEach(entry -> actors.add(entry.path("actor").asText()));
+            assertThat(actors).noneMatch(actor -> actor.startsWith("rule:"));
+        } finally {
+            green.execute("postgres", "grant select on " + table + " to " + role);
+        }
+    }
+
+    private static JsonNode lastEntry(JsonNode history, String command) {
+        JsonNode found = null;
+        for (JsonNode entry : history) {
+            if (entry.path("command").asText().equals(command)) {
+                found = entry;
+            }
+        }
+        assertThat(found).as("a %s in %s", command, history).isNotNull();
+        return found;
+    }
+
+    /** Sessions of the application's role reading single rows by key, in autocommit, as fast as they can. */
+    private static final class Readers implements AutoCloseable {
+        private final ExecutorService threads;
+        private final List<Future<?>> running = new ArrayList<>();
+        private final AtomicLong reads = new AtomicLong();
+        private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+        private volatile boolean stopping;
+
+        Readers(TestProxy proxy, String role, String table, int sessions) {
+            threads = Executors.newFixedThreadPool(sessions);
+            for (int i = 0; i < sessions; i++) {
+                running.add(threads.submit(() -> read(proxy, role, table)));
+            }
+        }
+
+        private void read(TestProxy proxy, String role, String table) {
+            try (Connection c = proxy.connect(role);
+                 PreparedStatement select = c.prepareStatement("select v from " + table + " where id = ?")) {
+                for (int i = 0; !stopping; i++) {
+                    select.setInt(1, i % 100 + 1);
+                    try (ResultSet rs = select.executeQuery()) {
+                        if (!rs.next()) {
+                            errors.add("row " + (i % 100 + 1) + " missing");
+                        }
+                    } catch (SQLException e) {
+                        errors.add(e.getSQLState() + " " + e.getMessage());
+                    }
+                    reads.incrementAndGet();
+                }
+            } catch (SQLException e) {
+                errors.add("could not connect: " + e.getMessage());
+            }
+        }
+
+        void awaitReads(long more) {
+            long target = reads.get() + more;
+            await().atMost(Duration.ofSeconds(60)).until(() -> reads.get() >= target || !errors.isEmpty());
+            assertThat(errors).as("client-visible errors").isEmpty();
+        }
+
+        List<String> errors() {
+            return List.copyOf(errors);
+        }
+
+        void stop() throws Exception {
+            stopping = true;
+            for (Future<?> session : running) {
+                session.get(30, TimeUnit.SECONDS);
+            }
+        }
+
+        @Override
+        public void close() {
+            stopping = true;
+            threads.shutdownNow();
+        }
+    }
+}
