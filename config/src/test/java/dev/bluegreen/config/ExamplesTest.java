@@ -31,7 +31,8 @@ class ExamplesTest {
     @Test
     void theFullExampleLoadsOnceTheFilesItNamesExist() throws Exception {
         Path full = withFilesUnder(root, EXAMPLES.resolve("full.yaml"));
-        Map<String, String> env = Map.of("BLUE_PASSWORD", "b", "GREEN_PASSWORD", "g", "REPORTING_PASSWORD", "r");
+        Map<String, String> env = Map.of("BLUE_PASSWORD", "b", "GREEN_PASSWORD", "g", "REPORTING_PASSWORD", "r",
+                "STATE_PASSWORD", "s");
 
         BluegreenConfig config = new ConfigLoader(env::get).read(full, Overrides.none(), false);
 
@@ -42,6 +43,14 @@ class ExamplesTest {
         assertThat(config.clientTls().required()).isTrue();
         assertThat(config.routing().stickyKey()).isEqualTo(StickyKey.TENANT);
         assertThat(config.routing().tenantPins()).containsEntry("acme", ClusterName.GREEN);
+        assertThat(config.health().rules()).extracting(r -> r.metric().configName() + " " + r.op().symbol() + " "
+                + r.threshold() + " " + r.action().configName() + " " + r.minSamples())
+                .as("the example spells out the default rules")
+                .containsExactlyElementsOf(Health.defaults().rules().stream().map(r -> r.metric().configName() + " "
+                        + r.op().symbol() + " " + r.threshold() + " " + r.action().configName() + " " + r.minSamples())
+                        .toList());
+        assertThat(config.stateStore().kind()).isEqualTo(StateStoreConfig.Kind.POSTGRES);
+        assertThat(config.stateStore().database().database()).isEqualTo("bluegreen_state");
     }
 
     /**
