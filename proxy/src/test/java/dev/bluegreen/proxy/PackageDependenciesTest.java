@@ -67,6 +67,14 @@ class PackageDependenciesTest {
     }
 
     @Test
+    void stateStoresKnowNothingOfNettySessionsTheServerOrTheAdminApi() {
+        noClasses().that().resideInAPackage("..proxy.store..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.netty..", "..proxy.session..",
+                        "..proxy.server..", "..proxy.admin..")
+                .check(classes);
+    }
+
+    @Test
     void metricsKnowNothingOfNettyOrWhoServesThem() {
         noClasses().that().resideInAPackage("..proxy.metrics..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.netty..", "..proxy.session..",

@@ -1,0 +1,374 @@
+package dev.bluegreen.proxy.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
+import static org.awaitility.Awaitility.await;
+
+import dev.bluegreen.config.Cluster;
+import dev.bluegreen.config.Secret;
+import dev.bluegreen.config.StateStoreConfig;
+import dev.bluegreen.config.TlsMode;
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.control.FollowerWrites;
+import dev.bluegreen.proxy.control.Phase;
+import dev.bluegreen.proxy.control.Plan;
+import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.control.RoutingControl.HistoryEntry;
+import dev.bluegreen.proxy.control.RoutingState;
+import dev.bluegreen.proxy.control.StateStore;
+import dev.bluegreen.proxy.control.WriteBarrier;
+import dev.bluegreen.proxy.routing.ClusterRole;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Several proxy instances sharing their routing state in a real PostgreSQL database: a change made on one
+ * is in force on the other, a stale compare-and-set loses, and a change of writer waits for the other
+ * instance's write units (or names them when they never finish), leaving out an instance that stopped.
+ */
+@ExtendWith(BlueGreenClusters.class)
+class PostgresStateStoreIT {
+
+    private static final String DATABASE = "bluegreen_state_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    private static final Duration HEARTBEAT = Duration.ofMillis(200);
+    private static final Duration INSTANCE_TIMEOUT = Duration.ofSeconds(1);
+    private static final Plan PLAN = new Plan(List.of(5, 25, 100), Duration.ofMinutes(5), 1, Plan.Status.RUNNING,
+            Instant.parse("2025-06-01T10:05:00Z"), null);
+
+    private static PgCluster postgres;
+
+    private final List<AutoCloseable> opened = Collections.synchronizedList(new ArrayList<>());
+
+    @BeforeAll
+    static void createDatabase(TestClusters clusters) {
+        postgres = clusters.blue();
+        postgres.execute("postgres", "CREATE DATABASE " + DATABASE);
+    }
+
+    @AfterAll
+    static void dropDatabase() {
+        if (postgres != null) {
+            postgres.execute("postgres", "DROP DATABASE IF EXISTS " + DATABASE + " WITH (FORCE)");
+        }
+    }
+
+    @BeforeEach
+    void startFromNoTables() {
+        postgres.execute(DATABASE, "DROP TABLE IF EXISTS bluegreen_state, bluegreen_history, bluegreen_instances, bluegreen_barrier");
+    }
+
+    @AfterEach
+    void closeEverything() throws Exception {
+        for (AutoCloseable closeable : opened.reversed()) {
+            closeable.close();
+        }
+    }
+
+    private static StateStoreConfig config(Duration heartbeat, Duration instanceTimeout) {
+        Cluster cluster = new Cluster("state", postgres.host(), postgres.port(), DATABASE, Map.of(), TlsMode.DISABLE, null,
+                postgres.superuser(), postgres.superuserPassword() == null ? null : Secret.of(postgres.superuserPassword()));
+        return new StateStoreConfig(StateStoreConfig.Kind.POSTGRES, cluster, heartbeat, instanceTimeout);
+    }
+
+    private PostgresStateStore store(String name, Duration heartbeat, Duration instanceTimeout) {
+        PostgresStateStore store = new PostgresStateStore(config(heartbeat, instanceTimeout), name);
+        opened.add(store);
+        return store;
+    }
+
+    private RoutingControl control(PostgresStateStore store, Duration barrierTimeout) throws StateStore.Failure {
+        RoutingControl control = RoutingControl.open(store, barrierTimeout);
+        opened.add(control);
+        return control;
+    }
+
+    private RoutingControl control(String name, Duration barrierTimeout) throws StateStore.Failure {
+        return control(store(name, HEARTBEAT, INSTANCE_TIMEOUT), barrierTimeout);
+    }
+
+    /** What another instance would have saved, written straight into the tables with no NOTIFY: a lost notification. */
+    private static RoutingState changeBehindTheirBacks(long fromEpoch) throws SQLException {
+        RoutingState next = new RoutingState(fromEpoch + 1, ClusterRole.BLUE, FollowerWrites.OFF, 0, false, true, false);
+        HistoryEntry entry = new HistoryEntry(Instant.now(), next.epoch(), "elsewhere", "freeze", null, next);
+        try (Connection c = postgres.connect(DATABASE);
+             PreparedStatement update = c.prepareStatement("UPDATE bluegreen_state SET epoch = ?, state = ? WHERE id = 1 AND epoch = ?");
+             PreparedStatement insert = c.prepareStatement("INSERT INTO bluegreen_history (epoch, entry) VALUES (?, ?)")) {
+            update.setLong(1, next.epoch());
+            update.setString(2, StateCodec.writeState(next));
+            update.setLong(3, fromEpoch);
+            assertThat(update.executeUpdate()).isEqualTo(1);
+            insert.setLong(1, next.epoch());
+            insert.setString(2, StateCodec.writeEntry(entry));
+            insert.executeUpdate();
+        }
+        return next;
+    }
+
+    /** The instance's listener has read the shared rows once since it began to listen, and waits. */
+    private static boolean listenerCaughtUp(String instance) throws SQLException {
+        try (Connection c = postgres.connect(DATABASE);
+             PreparedStatement select = c.prepareStatement("""
+                     SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = ? AND application_name = ? AND state = 'idle' AND query LIKE '%CROSS JOIN bluegreen_barrier%'""")) {
+            select.setString(1, DATABASE);
+            select.setString(2, "bluegreen listener " + instance);
+            try (ResultSet rs = select.executeQuery()) {
+                rs.next();
+                return rs.getInt(1) == 1;
+            }
+        }
+    }
+
+    /** The sessions an instance reported as holding up a barrier, read straight from the table. */
+    private static List<String> reportedHolders(String instance) throws SQLException {
+        try (Connection c = postgres.connect(DATABASE);
+             PreparedStatement select = c.prepareStatement("SELECT holders FROM bluegreen_instances WHERE name = ?")) {
+            select.setString(1, instance);
+            try (ResultSet rs = select.executeQuery()) {
+                if (!rs.next()) {
+                    return List.of();
+                }
+                Array holders = rs.getArray(1);
+                return List.of((String[]) holders.getArray());
+            }
+        }
+    }
+
+    private static CompletableFuture<RoutingState> inBackground(Command command) {
+        CompletableFuture<RoutingState> result = new CompletableFuture<>();
+        Thread.ofPlatform().name("command").daemon().start(() -> {
+            try {
+                result.complete(command.run());
+            } catch (Exception e) {
+                result.completeExceptionally(e);
+            }
+        });
+        return result;
+    }
+
+    private interface Command {
+        RoutingState run() throws Exception;
+    }
+
+    @Test
+    void aChangeOnOneInstanceIsInForceOnTheOtherWithinMilliseconds() throws Exception {
+        // both at once: creating the tables must not race
+        CompletableFuture<RoutingControl> startingA = CompletableFuture.supplyAsync(() -> open("a"));
+        CompletableFuture<RoutingControl> startingB = CompletableFuture.supplyAsync(() -> open("b"));
+        RoutingControl a = startingA.join();
+        RoutingControl b = startingB.join();
+        CompletableFuture<Long> heardAt = new CompletableFuture<>();
+        b.onChange(state -> heardAt.complete(System.nanoTime()));
+
+        long before = System.nanoTime();
+        RoutingState frozen = a.freeze("alice", true);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> b.current().equals(frozen));
+        System.out.printf("state store: epoch %d in force on the other instance after %d ms%n", frozen.epoch(),
+                (heardAt.join() - before) / 1_000_000);
+        assertThat(b.history()).extracting(HistoryEntry::actor, HistoryEntry::command)
+                .containsExactly(tuple("alice", "freeze"));
+
+        a.plan(PLAN);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> b.plan().equals(Optional.of(PLAN)));
+        assertThat(b.current()).isEqualTo(frozen);
+    }
+
+    private RoutingControl open(String name) {
+        try {
+            return control(name, Duration.ofSeconds(5));
+        } catch (StateStore.Failure e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void aStaleCompareAndSetIsRefusedAndTheLoserReloads() throws Exception {
+        // a heartbeat too slow to notice within the test: only the refused save tells b
+        RoutingControl b = control(store("b", Duration.ofSeconds(30), Duration.ofSeconds(60)), Duration.ofSeconds(5));
+        await().atMost(Duration.ofSeconds(5)).until(() -> listenerCaughtUp("b"));
+        RoutingState elsewhere = changeBehindTheirBacks(1);
+
+        assertThatThrownBy(() -> b.start("bob"))
+                .isInstanceOf(RoutingControl.Refused.class)
+                .hasMessageContaining("another proxy instance changed the routing state first")
+                .satisfies(e -> assertThat(((RoutingControl.Refused) e).why()).isEqualTo(RoutingControl.Refused.Why.CONFLICT));
+        assertThat(b.current()).isEqualTo(elsewhere);
+        assertThat(b.history()).extracting(HistoryEntry::actor).containsExactly("elsewhere");
+
+        assertThatThrownBy(() -> b.freeze("bob", true)).hasMessageContaining("already frozen");
+        assertThat(b.freeze("bob", false).epoch()).isEqualTo(3);
+    }
+
+    @Test
+    void aChangeWhoseNotificationWasLostIsFoundByTheHeartbeat() throws Exception {
+        RoutingControl b = control("b", Duration.ofSeconds(5));
+
+        RoutingState elsewhere = changeBehindTheirBacks(1);
+
+        await().atMost(Duration.ofSeconds(3)).until(() -> b.current().equals(elsewhere));
+        assertThat(b.history()).extracting(HistoryEntry::epoch).containsExactly(2L);
+    }
+
+    @Test
+    void aChangeOfWriterWaitsForTheOtherInstancesWriteUnitAndTheNextUnitThereSeesIt() throws Exception {
+        RoutingControl a = control("a", Duration.ofSeconds(10));
+        RoutingControl b = control("b", Duration.ofSeconds(10));
+        WriteBarrier.Pass inside = b.barrier().pass("session-7");
+        assertThat(b.barrier().tryEnter(inside, () -> { })).isTrue();
+
+        CompletableFuture<RoutingState> start = inBackground(() -> a.start("alice"));
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> reportedHolders("b").equals(List.of("session-7")));
+        AtomicReference<RoutingState> seenByNextUnit = new AtomicReference<>();
+        WriteBarrier.Pass next = b.barrier().pass("session-8");
+        assertThat(b.barrier().tryEnter(next, () -> seenByNextUnit.set(b.current()))).as("b's barrier is closed").isFalse();
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> !start.isDone());
+
+        b.barrier().exit(inside);
+
+        RoutingState started = start.get();
+        assertThat(started.phase()).isEqualTo(Phase.DUAL);
+        await().atMost(Duration.ofSeconds(5)).until(() -> seenByNextUnit.get() != null);
+        assertThat(seenByNextUnit.get()).as("published before the barrier reopened").isEqualTo(started);
+        assertThat(b.current()).isEqualTo(started);
+    }
+
+    @Test
+    void aChangeOfWriterHeldUpOnTheOtherInstanceTimesOutNamingItAndItsSession() throws Exception {
+        RoutingControl a = control("a", Duration.ofSeconds(1));
+        RoutingControl b = control("b", Duration.ofSeconds(10));
+        assertThat(b.barrier().tryEnter(b.barrier().pass("session-7"), () -> { })).isTrue();
+        CountDownLatch admitted = new CountDownLatch(1);
+
+        CompletableFuture<RoutingState> start = inBackground(() -> a.start("alice"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> reportedHolders("b").equals(List.of("session-7")));
+        assertThat(b.barrier().tryEnter(b.barrier().pass("session-8"), admitted::countDown)).isFalse();
+
+        assertThat(start).failsWithin(Duration.ofSeconds(5))
+                .withThrowableOfType(ExecutionException.class)
+                .havingCause()
+                .isInstanceOf(RoutingControl.Refused.class)
+                .withMessageContaining("start did not happen: write barrier timed out")
+                .withMessageContaining("b [session-7]");
+        assertThat(a.current()).isEqualTo(RoutingState.initial());
+        await().atMost(Duration.ofSeconds(5)).until(() -> admitted.getCount() == 0); // abandoned: b reopened
+        assertThat(b.current()).isEqualTo(RoutingState.initial());
+    }
+
+    @Test
+    void anInstanceThatStoppedHeartBeatingIsLeftOutOfTheBarrier() throws Exception {
+        RoutingControl a = control("a", Duration.ofSeconds(5));
+        PostgresStateStore stopped = store("c", HEARTBEAT, INSTANCE_TIMEOUT);
+        RoutingControl c = control(stopped, Duration.ofSeconds(5));
+        assertThat(c.barrier().tryEnter(c.barrier().pass("session-9"), () -> { })).isTrue();
+
+        stopped.halt(); // as kill -9 would: its row stays, its heartbeat stops
+        long before = System.nanoTime();
+        RoutingState started = a.start("alice");
+
+        long waitedMillis = (System.nanoTime() - before) / 1_000_000;
+        System.out.printf("state store: a stopped instance was left out of the barrier after %d ms%n", waitedMillis);
+        assertThat(started.phase()).isEqualTo(Phase.DUAL);
+        assertThat(waitedMillis).as("waited for its heartbeat to grow old").isGreaterThanOrEqualTo(INSTANCE_TIMEOUT.minus(HEARTBEAT).toMillis() / 2);
+    }
+
+    @Test
+    void anotherInstancesBarrierInProgressRefusesASecondOne() throws Exception {
+        PostgresStateStore a = store("a", HEARTBEAT, INSTANCE_TIMEOUT);
+        PostgresStateStore b = store("b", HEARTBEAT, INSTANCE_TIMEOUT);
+        a.open(new RecordingPeer());
+        b.open(new RecordingPeer());
+        StateStore.SharedBarrier first = a.barrier("cutover", 1, Duration.ofSeconds(10));
+
+        assertThatThrownBy(() -> b.barrier("rollback", 1, Duration.ofSeconds(10)))
+                .isInstanceOf(StateStore.Conflict.class)
+                .hasMessage("another instance (a) is changing the writer");
+        assertThatThrownBy(() -> b.barrier("rollback", 0, Duration.ofSeconds(10)))
+                .isInstanceOf(StateStore.Conflict.class)
+                .hasMessage("the stored epoch is 1, not 0");
+
+        first.abandon("test");
+
+        assertThat(b.barrier("rollback", 1, Duration.ofSeconds(10))).isNotNull();
+    }
+
+    @Test
+    void aSecondLiveInstanceOfTheSameNameIsRefused() throws Exception {
+        store("a", HEARTBEAT, INSTANCE_TIMEOUT).open(new RecordingPeer());
+
+        assertThatThrownBy(() -> store("a", HEARTBEAT, INSTANCE_TIMEOUT).open(new RecordingPeer()))
+                .isInstanceOf(StateStore.Failure.class)
+                .hasMessageContaining("an instance named a is already live in postgres " + postgres.host() + ":" + postgres.port()
+                        + "/" + DATABASE);
+    }
+
+    @Test
+    void aRestartKeepsTheEpochTheHistoryAndThePlan() throws Exception {
+        RoutingState before;
+        List<HistoryEntry> historyBefore;
+        try (RoutingControl a = RoutingControl.open(new PostgresStateStore(config(HEARTBEAT, INSTANCE_TIMEOUT), "a"),
+                Duration.ofSeconds(5))) {
+            a.start("alice");
+            a.setWeight("alice", 25);
+            a.plan(PLAN);
+            before = a.freeze("bob", true);
+            historyBefore = a.history();
+        }
+
+        RoutingControl again = control(PostgresStateStore.instanceName(), Duration.ofSeconds(5));
+
+        assertThat(again.current()).isEqualTo(before);
+        assertThat(again.history()).isEqualTo(historyBefore);
+        assertThat(again.history()).extracting(HistoryEntry::command).containsExactly("start", "set-weight 25", "freeze");
+        assertThat(again.plan()).contains(PLAN);
+    }
+
+    /** A peer for a store opened without a routing control. */
+    private static final class RecordingPeer implements StateStore.Peer {
+        final List<RoutingState> changes = Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public void changed(RoutingState state) {
+            changes.add(state);
+        }
+
+        @Override
+        public void recorded(List<HistoryEntry> entries) {
+        }
+
+        @Override
+        public void planChanged(Plan plan) {
+        }
+
+        @Override
+        public WriteBarrier.Closed closeBarrier() {
+            return new WriteBarrier().close();
+        }
+    }
+}
