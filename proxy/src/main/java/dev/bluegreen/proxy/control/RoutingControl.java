@@ -298,6 +298,11 @@ public final class RoutingControl implements AutoCloseable {
         try {
             shared = store.barrier(command, before.epoch(), barrierTimeout);
         } catch (StateStore.Conflict conflict) {
+            if (conflict.current() == null) {
+                // nothing changed: another instance is in the middle of its own change of writer
+                throw new Refused(Refused.Why.BARRIER, command + " did not happen: " + conflict.getMessage()
+                        + "; nothing was changed, try again once it is done");
+            }
             throw reloaded(command, conflict);
         } catch (StateStore.Failure failure) {
             throw storeFailed(command, failure);
@@ -335,6 +340,9 @@ public final class RoutingControl implements AutoCloseable {
         } catch (StateStore.Failure failure) {
             shared.abandon(failure.getMessage());
             throw storeFailed(command, failure);
+        } catch (RuntimeException e) {
+            shared.abandon("failed: " + e); // the other instances reopen now, not at the barrier's deadline
+            throw e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             shared.abandon("interrupted");

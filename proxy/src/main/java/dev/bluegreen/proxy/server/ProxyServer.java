@@ -11,6 +11,7 @@ import dev.bluegreen.proxy.auth.ScramVerifier;
 import dev.bluegreen.proxy.control.Autopilot;
 import dev.bluegreen.proxy.control.HealthWindows;
 import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.metrics.ProxyMetrics;
 import dev.bluegreen.proxy.protocol.StartupDecoder;
@@ -37,6 +38,7 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -85,6 +87,13 @@ public final class ProxyServer implements AutoCloseable {
         ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
         SecureRandom random = new SecureRandom();
         RoutingControl control = StateStores.openControl(config);
+        RoutingState stored = control.current();
+        if ((stored.dualWrite() || stored.leader() == ClusterRole.GREEN) && config.green() == null) {
+            control.close();
+            throw new IllegalStateException("the stored routing state needs green (phase "
+                    + stored.phase().name().toLowerCase(Locale.ROOT) + ", epoch " + stored.epoch()
+                    + ") but no green cluster is configured; configure it, or use another state store");
+        }
         SessionServices services;
         try {
             services = new SessionServices(config, transport, allocator,

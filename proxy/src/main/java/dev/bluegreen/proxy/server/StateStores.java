@@ -2,16 +2,24 @@ package dev.bluegreen.proxy.server;
 
 import dev.bluegreen.config.BluegreenConfig;
 import dev.bluegreen.proxy.control.RoutingControl;
-import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.control.StateStore;
+import dev.bluegreen.proxy.store.FileStateStore;
+import dev.bluegreen.proxy.store.PostgresStateStore;
 
 /** Opens the state store the configuration names and loads the routing state from it. */
 final class StateStores {
 
     private StateStores() {}
 
+    /**
+     * The routing control on the configured store: {@code <state-dir>} for {@code file}, the shared
+     * database for {@code postgres}. Blocks on I/O; fails (and releases the store) when it cannot load.
+     */
     static RoutingControl openControl(BluegreenConfig config) throws StateStore.Failure {
-        // TODO until the file and postgres stores land: nothing durable
-        return RoutingControl.open(StateStore.inMemory(RoutingState.initial()), config.routing().writeBarrierTimeout());
+        StateStore store = switch (config.stateStore().kind()) {
+            case FILE -> new FileStateStore(config.stateDir());
+            case POSTGRES -> new PostgresStateStore(config.stateStore(), PostgresStateStore.instanceName());
+        };
+        return RoutingControl.open(store, config.routing().writeBarrierTimeout());
     }
 }

@@ -47,6 +47,10 @@ class ProxyProcessIT {
             List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                     "-jar", JAR.toString()));
             command.addAll(List.of(args));
+            if (!command.contains("--state-dir")) {
+                // the routing state is kept there: each test starts from blue alone
+                command.addAll(List.of("--state-dir", Files.createTempDirectory("bluegreen-state").toString()));
+            }
             process = new ProcessBuilder(command).redirectErrorStream(true).start();
             Thread.ofVirtual().start(() -> {
                 try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {

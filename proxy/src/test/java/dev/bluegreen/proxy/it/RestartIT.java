@@ -1,0 +1,87 @@
+package dev.bluegreen.proxy.it;
+
+import static dev.bluegreen.proxy.it.ClusterData.onBoth;
+import static dev.bluegreen.proxy.it.ClusterData.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.it.ProxyProcessIT.ProxyProcess;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The routing state is durable (DESIGN §2): a proxy killed with SIGKILL in the middle of a rollout plan
+ * comes back on the same epoch, weight, leader and plan step, with dual-write still on.
+ */
+@ExtendWith(BlueGreenClusters.class)
+class RestartIT {
+
+    private static final String TOKEN = "restart-token";
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    @Test
+    void aProxyKilledMidPlanComesBackOnTheSameEpochWeightLeaderAndStep(TestClusters clusters, @TempDir Path dir)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = unique("restart_items");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        Path tokenFile = Files.writeString(dir.resolve("token"), TOKEN);
+        int sqlPort = freePort();
+        int adminPort = freePort();
+        String[] args = {"--listen", "127.0.0.1:" + sqlPort, "--admin", "127.0.0.1:" + adminPort,
+            "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres",
+            "--green", "postgresql://" + green.superuser() + "@127.0.0.1:" + green.port() + "/postgres",
+            "--state-dir", dir.resolve("state").toString(), "--admin-token-file", tokenFile.toString()};
+        AdminHttp api = new AdminHttp(new InetSocketAddress("127.0.0.1", adminPort), TOKEN);
+
+        JsonNode before;
+        try (ProxyProcess first = new ProxyProcess(args)) {
+            first.awaitLine("admin API on", Duration.ofSeconds(60));
+            api.command("start", null);
+            api.command("rollout", "{\"steps\": [10, 50, 100], \"bakeSeconds\": 3600}");
+            before = api.state();
+            first.process.destroyForcibly(); // SIGKILL: no shutdown hook, no last write
+            first.awaitExit(Duration.ofSeconds(30));
+        }
+
+        try (ProxyProcess second = new ProxyProcess(args)) {
+            second.awaitLine("admin API on", Duration.ofSeconds(60));
+            JsonNode after = api.state();
+
+            for (String field : new String[] {"epoch", "phase", "leader", "followerWrites", "weight", "followerInSync"}) {
+                assertThat(after.path(field)).as(field).isEqualTo(before.path(field));
+            }
+            assertThat(after.path("weight").asInt()).isEqualTo(10);
+            for (String field : new String[] {"status", "steps", "position", "bakeSeconds", "stepStartedAt"}) {
+                assertThat(after.path("plan").path(field)).as("plan." + field).isEqualTo(before.path("plan").path(field));
+            }
+            try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + sqlPort + "/postgres?user="
+                    + blue.superuser()); Statement s = c.createStatement()) {
+                s.execute("insert into " + table + " values (1)");
+            }
+            assertThat(ClusterData.number(blue, "select count(*) from " + table)).isEqualTo(1);
+            assertThat(ClusterData.number(green, "select count(*) from " + table)).as("dual-write still on").isEqualTo(1);
+            assertThat(api.get("/api/v1/history")).extracting(entry -> entry.path("command").asText())
+                    .contains("start", "rollout [10, 50, 100] bake 3600s: set-weight 10");
+        }
+    }
+}
