@@ -96,7 +96,8 @@ final class ProxyProcess implements AutoCloseable {
         command.addAll(List.of(
                 "--listen", Children.LOOPBACK + ":" + port,
                 "--admin", Children.LOOPBACK + ":" + Children.freePort(),
-                "--state-dir", workDir.resolve("state").toString(),
+                // a fresh state directory: the routing state is durable, and each run starts from blue alone
+                "--state-dir", Files.createTempDirectory(Files.createDirectories(workDir), "state-").toString(),
                 "--blue", blue.url()));
         command.addAll(extraFlags);
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
