@@ -15,7 +15,9 @@
 # it only after setting admin.listen to a non-loopback address.
 #
 # Put `state_dir: /var/lib/bluegreen` in the configuration (the volume below). Without it the
-# default ./.bluegreen still lands in the volume, as /var/lib/bluegreen/.bluegreen.
+# default ./.bluegreen still lands in the volume, as /var/lib/bluegreen/.bluegreen. The routing state
+# (epoch, leader, weight, rollout plan) is kept there by the default file store, so keep the volume;
+# several containers share one state with `state_store: postgresql://…` instead.
 #
 # On `docker stop` the proxy drains sessions for timeouts.shutdown_grace (30s by default), longer
 # than Docker's default 10s stop timeout: use `docker stop -t 40` or stop_grace_period: 40s.
