@@ -159,6 +159,7 @@ final class Json {
     private static Map<String, Object> latency(HealthFigures.Latency latency) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("count", latency.count());
+        json.put("errors", latency.errors());
         json.put("p50Ms", latency.p50Ms());
         json.put("p95Ms", latency.p95Ms());
         json.put("p99Ms", latency.p99Ms());

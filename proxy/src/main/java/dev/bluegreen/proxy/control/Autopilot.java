@@ -14,6 +14,7 @@ import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,7 +49,6 @@ public final class Autopilot implements AutoCloseable {
     private volatile String holding;
     private volatile Instant healthySince;
     private Set<String> firingBefore = Set.of();
-    private String weightMismatchSeen;
     private long refusalLoggedAtEpoch = -1;
 
     public Autopilot(RoutingControl control, HealthWindows windows, Health health, Clock clock, Duration tick) {
@@ -114,6 +114,9 @@ public final class Autopilot implements AutoCloseable {
         if (now.phase() != Phase.DUAL || !now.followerMayServeReads()) {
             throw new RoutingControl.Refused("a rollout needs blue leading with sync dual-write and green in sync (phase "
                     + lower(now.phase()) + (now.dualWrite() && !now.followerInSync() ? ", green out of sync" : "") + ")");
+        }
+        if (now.frozen()) {
+            throw new RoutingControl.Refused("the state is frozen; unfreeze first");
         }
         int position = 0;
         while (position < steps.size() && steps.get(position) < now.weight()) {
@@ -253,7 +256,8 @@ public final class Autopilot implements AutoCloseable {
             RuleVerdict rule = rollback.get();
             String reason = describe(rule, judged);
             try {
-                control.apply("rule:" + rule.rule().name(), "rollback", reason, s -> Transition.rollback(s, false),
+                control.apply("rule:" + rule.rule().name(), "rollback", reason,
+                        decidedAt(state, s -> Transition.rollback(s, false)),
                         endActive(Plan.Status.ROLLED_BACK, "rolled back by rule " + rule.rule().name() + ": " + reason));
                 log.warn("automatic rollback rule=\"{}\" figures=\"{}\"", rule.rule().name(), reason);
                 return true;
@@ -272,7 +276,7 @@ public final class Autopilot implements AutoCloseable {
             RuleVerdict rule = pause.get();
             String reason = describe(rule, judged);
             try {
-                control.apply("rule:" + rule.rule().name(), "pause", reason, Transition::record,
+                control.apply("rule:" + rule.rule().name(), "pause", reason, decidedAt(state, Transition::record),
                         p -> plan.with(Plan.Status.PAUSED, "paused by rule " + rule.rule().name() + ": " + reason));
                 log.warn("rollout paused by a health rule rule=\"{}\" figures=\"{}\"", rule.rule().name(), reason);
                 return true;
@@ -284,12 +288,9 @@ public final class Autopilot implements AutoCloseable {
     }
 
     private void step(HealthVerdict judged, Instant now) {
-        Plan plan = control.plan().orElse(null);
         RoutingState state = control.current();
+        Plan plan = control.plan().orElse(null);
         PlanStepper.Decision decision = PlanStepper.decide(plan, state, judged, healthySince, now);
-        if (!(decision instanceof PlanStepper.Decision.Pause)) {
-            weightMismatchSeen = null;
-        }
         switch (decision) {
             case PlanStepper.Decision.Idle idle -> holding = null;
             case PlanStepper.Decision.Hold hold -> holding = hold.why();
@@ -300,7 +301,7 @@ public final class Autopilot implements AutoCloseable {
                         + " s with every rule healthy";
                 try {
                     control.apply(PLAN_ACTOR, "set-weight " + next.weight(), reason,
-                            s -> Transition.setWeight(s, next.weight()), p -> next);
+                            decidedAt(state, s -> Transition.setWeight(s, next.weight())), p -> next);
                     healthySince = null; // the new step bakes from now, on figures of its own weight
                     holding = "baking from now";
                     log.info("rollout advanced weight={} step={}/{}", next.weight(), next.position() + 1, next.steps().size());
@@ -308,29 +309,32 @@ public final class Autopilot implements AutoCloseable {
                     holding = "cannot advance: " + refused.getMessage();
                 }
             }
-            case PlanStepper.Decision.Pause pause -> {
-                // a weight change may arrive from another instance a moment before the plan that goes with it
-                if (!pause.note().equals(weightMismatchSeen)) {
-                    weightMismatchSeen = pause.note();
-                    holding = "checking the weight";
-                    return;
-                }
-                weightMismatchSeen = null;
-                changePlan(plan.with(Plan.Status.PAUSED, pause.note()), "pause", pause.note());
-            }
-            case PlanStepper.Decision.End end -> changePlan(plan.with(end.status(), end.note()),
+            case PlanStepper.Decision.Pause pause ->
+                    changePlan(state, plan.with(Plan.Status.PAUSED, pause.note()), "pause", pause.note());
+            case PlanStepper.Decision.End end -> changePlan(state, plan.with(end.status(), end.note()),
                     "rollout " + lower(end.status()).replace('_', ' '), end.note());
         }
     }
 
-    private void changePlan(Plan next, String command, String reason) {
+    private void changePlan(RoutingState decidedOn, Plan next, String command, String reason) {
         try {
-            control.apply(PLAN_ACTOR, command, reason, Transition::record, p -> next);
+            control.apply(PLAN_ACTOR, command, reason, decidedAt(decidedOn, Transition::record), p -> next);
             holding = null;
             log.info("rollout plan status={} note=\"{}\"", next.status(), next.note());
         } catch (RoutingControl.Refused refused) {
             holding = "cannot record the plan's change: " + refused.getMessage();
         }
+    }
+
+    /**
+     * {@code rule}, but only on the state the decision was taken on: a change another command or instance
+     * made meanwhile (a rollback, a pause) is not undone by a decision that did not see it.
+     */
+    private static Function<RoutingState, Transition> decidedAt(RoutingState decidedOn,
+                                                                Function<RoutingState, Transition> rule) {
+        return s -> s.epoch() == decidedOn.epoch() ? rule.apply(s)
+                : new Transition.Refused("the state changed meanwhile (epoch " + s.epoch() + ", decided on "
+                        + decidedOn.epoch() + "); judged again at the next tick");
     }
 
     /** A running plan ends with {@code status}; any other plan is left alone. */
@@ -375,9 +379,17 @@ public final class Autopilot implements AutoCloseable {
         return value.name().toLowerCase(Locale.ROOT);
     }
 
+    /** Stops ticking and waits (briefly) for a tick under way, so that the store is not closed under it. */
     @Override
     public void close() {
         thread.shutdownNow();
+        try {
+            if (!thread.awaitTermination(5, TimeUnit.SECONDS)) {
+                log.warn("autopilot tick still running at close");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Forgets the windows when dual-write starts from blue alone. */

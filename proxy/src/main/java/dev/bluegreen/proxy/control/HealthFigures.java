@@ -19,9 +19,12 @@ import java.util.Objects;
 public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, long greenBlamed, Double errorRate,
                             long divergences) {
 
-    /** One kind of unit (read or write) a cluster answered: how many, and percentiles in milliseconds (null without samples). */
-    public record Latency(long count, Double p50Ms, Double p95Ms, Double p99Ms) {
-        static final Latency NONE = new Latency(0, null, null, null);
+    /**
+     * One kind of unit (read or write) a cluster ran: how many (for writes, those it followed included),
+     * how many it answered with an error, and percentiles in milliseconds (null without samples).
+     */
+    public record Latency(long count, long errors, Double p50Ms, Double p95Ms, Double p99Ms) {
+        static final Latency NONE = new Latency(0, 0, null, null, null);
     }
 
     /**
@@ -48,7 +51,9 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
 
     /**
      * Derives green's error rate: blamed failures per unit green ran, plus, for the units only green
-     * answered, the errors beyond what blue's error rate over the same window would explain.
+     * answered, the errors beyond what blue's error rate for the same kind of unit would explain. Where
+     * blue answered no unit of that kind in the window (after cutover, at weight 100) there is nothing to
+     * compare with, and green's errors there are the application's, not green's.
      */
     static HealthFigures of(Map<ClusterRole, Cluster> clusters, long greenRetried, long greenBlamed, long divergences) {
         Cluster green = clusters.get(ClusterRole.GREEN);
@@ -56,11 +61,21 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
         long ran = green.units() + greenRetried;
         Double rate = null;
         if (ran > 0) {
-            double blueRate = blue.errorRate() == null ? 0 : blue.errorRate();
-            double excess = Math.max(0, green.errors() - blueRate * green.served());
+            double excess = excess(green.read(), 0, blue.read(), 0)
+                    + excess(green.write(), green.followed(), blue.write(), blue.followed());
             rate = Math.min(1.0, (greenBlamed + excess) / ran);
         }
         return new HealthFigures(clusters, ran, greenBlamed, rate, divergences);
+    }
+
+    /** Green's errors on units of one kind it answered, beyond blue's rate on the same kind. */
+    private static double excess(Latency green, long greenFollowed, Latency blue, long blueFollowed) {
+        long blueAnswered = blue.count() - blueFollowed;
+        if (blueAnswered <= 0) {
+            return 0;
+        }
+        long greenAnswered = green.count() - greenFollowed;
+        return Math.max(0, green.errors() - (double) blue.errors() / blueAnswered * greenAnswered);
     }
 
     /** Nothing recorded. */

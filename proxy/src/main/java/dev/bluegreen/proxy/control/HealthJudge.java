@@ -51,12 +51,24 @@ public final class HealthJudge {
             default -> throw new IllegalStateException("unknown metric " + rule.metric());
         }
         RuleVerdict.Status status;
-        if (value == null || samples < rule.minSamples()) {
+        if (value == null || samples < rule.minSamples() || unjudgedLatency(rule, f)) {
             status = RuleVerdict.Status.INCONCLUSIVE;
         } else {
             status = rule.op().holds(value, rule.threshold()) ? RuleVerdict.Status.FIRING : RuleVerdict.Status.HEALTHY;
         }
         return new RuleVerdict(rule, value, samples, status);
+    }
+
+    /** A latency rule with no kind of unit both clusters answered often enough: shown, never judged. */
+    private static boolean unjudgedLatency(HealthRule rule, HealthFigures f) {
+        if (rule.metric() != HealthRule.Metric.LATENCY_P95_RATIO && rule.metric() != HealthRule.Metric.LATENCY_P99_RATIO) {
+            return false;
+        }
+        boolean p99 = rule.metric() == HealthRule.Metric.LATENCY_P99_RATIO;
+        long enough = Math.max(1, rule.minSamples());
+        Ratio reads = ratio(f, true, p99);
+        Ratio writes = ratio(f, false, p99);
+        return !(reads.value != null && reads.samples >= enough) && !(writes.value != null && writes.samples >= enough);
     }
 
     /** Green's p95 (or p99) over blue's, the worse of reads and writes where both clusters have samples; null without. */

@@ -122,8 +122,9 @@ public final class HealthWindows implements MigrationStats.Listener {
             long errors = (long) reads.getNumberOfFailedCalls() + writes.getNumberOfFailedCalls();
             clusters.put(cluster, new HealthFigures.Cluster(units, units / seconds, errors,
                     served == 0 ? null : (double) errors / served, served, followed,
-                    latency(reads.getTotalNumberOfCalls(), w.readLatency.get(cluster)),
-                    latency(writes.getTotalNumberOfCalls() + followed, w.writeLatency.get(cluster))));
+                    latency(reads.getTotalNumberOfCalls(), reads.getNumberOfFailedCalls(), w.readLatency.get(cluster)),
+                    latency(writes.getTotalNumberOfCalls() + followed, writes.getNumberOfFailedCalls(),
+                            w.writeLatency.get(cluster))));
         }
         long retried = w.retried.getSnapshot().getTotalNumberOfCalls();
         long blamed = w.blamed.getSnapshot().getTotalNumberOfCalls();
@@ -131,9 +132,9 @@ public final class HealthWindows implements MigrationStats.Listener {
         return HealthFigures.of(clusters, retried, blamed, divergences);
     }
 
-    private static HealthFigures.Latency latency(long count, Timer timer) {
+    private static HealthFigures.Latency latency(long count, long errors, Timer timer) {
         if (count == 0) {
-            return new HealthFigures.Latency(0, null, null, null);
+            return new HealthFigures.Latency(0, 0, null, null, null);
         }
         HistogramSnapshot snapshot = timer.takeSnapshot();
         Double p50 = null;
@@ -149,7 +150,7 @@ public final class HealthWindows implements MigrationStats.Listener {
                 p99 = ms;
             }
         }
-        return new HealthFigures.Latency(count, p50, p95, p99);
+        return new HealthFigures.Latency(count, errors, p50, p95, p99);
     }
 
     private enum Outcome {

@@ -34,10 +34,6 @@ final class MemoryStateStore implements StateStore {
     }
 
     @Override
-    public void savePlan(Plan plan) {
-    }
-
-    @Override
     public String instance() {
         return "local";
     }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -75,17 +76,24 @@ public final class RoutingControl implements AutoCloseable {
     /** One change of state: who or which rule, what, why. */
     public record HistoryEntry(Instant at, long epoch, String actor, String command, String reason, RoutingState state) {}
 
+    /** The state in force and the plan saved with it: replaced together, only by a higher epoch. */
+    private record Published(RoutingState state, Plan plan) {}
+
+    /**
+     * A divergence a session saw and reported, not yet recorded as the follower being out of sync.
+     * {@code recorded} completes once it is.
+     */
+    private record PendingDivergence(ClusterRole follower, CompletableFuture<Void> recorded) {}
+
     private final StateStore store;
-    private final AtomicReference<RoutingState> state;
+    private final AtomicReference<Published> published;
+    private final AtomicReference<PendingDivergence> pendingDivergence = new AtomicReference<>();
     private final WriteBarrier barrier = new WriteBarrier();
     private final Duration barrierTimeout;
     private final List<Consumer<RoutingState>> listeners = new CopyOnWriteArrayList<>();
     /** By epoch, at most {@link #HISTORY_KEPT}; guarded by itself, never by the command lock. */
     private final TreeMap<Long, HistoryEntry> history = new TreeMap<>();
     private final Object commands = new Object();
-    /** Not the command lock: a command may wait on a barrier for seconds, a plan update should not. */
-    private final Object planLock = new Object();
-    private volatile Plan plan;
 
     /** Nothing durable: state starts at {@code initial} (tests, tools). */
     public RoutingControl(RoutingState initial, Duration barrierTimeout) {
@@ -95,7 +103,7 @@ public final class RoutingControl implements AutoCloseable {
     private RoutingControl(StateStore store, Duration barrierTimeout, RoutingState placeholder) {
         this.store = store;
         this.barrierTimeout = barrierTimeout;
-        this.state = new AtomicReference<>(placeholder);
+        this.published = new AtomicReference<>(new Published(placeholder, null));
     }
 
     /**
@@ -113,10 +121,7 @@ public final class RoutingControl implements AutoCloseable {
             throw e;
         }
         control.record(loaded.history());
-        control.publish(loaded.state());
-        if (control.plan == null) {
-            control.plan = loaded.plan();
-        }
+        control.publish(loaded.state(), loaded.plan());
         RoutingState now = control.current();
         log.info("routing state loaded store={} instance={} epoch={} phase={} weight={} plan={}", store.describe(),
                 store.instance(), now.epoch(), now.phase(), now.weight(),
@@ -126,28 +131,16 @@ public final class RoutingControl implements AutoCloseable {
 
     /** The state in force: read it at each unit boundary. */
     public RoutingState current() {
-        return state.get();
-    }
-
-    /** The rollout plan, if one was ever started (a finished plan stays, with its status). */
-    public Optional<Plan> plan() {
-        return Optional.ofNullable(plan);
+        return published.get().state();
     }
 
     /**
-     * Replaces the plan's position or status; the plan runner is its only writer. Saved with the state;
-     * a store that cannot save it is logged and the plan still takes effect here (it is saved again with
-     * the next change).
+     * The rollout plan saved with the state in force, if one was ever started (a finished plan stays,
+     * with its status). It changes only with a new epoch: read {@link #current()} first and a plan read
+     * after it is the one saved with that state or a later one.
      */
-    public void plan(Plan next) {
-        synchronized (planLock) {
-            try {
-                store.savePlan(next);
-            } catch (StateStore.Failure e) {
-                log.error("rollout plan not saved store={} reason={}", store.describe(), e.getMessage());
-            }
-            this.plan = next;
-        }
+    public Optional<Plan> plan() {
+        return Optional.ofNullable(published.get().plan());
     }
 
     public WriteBarrier barrier() {
@@ -204,21 +197,52 @@ public final class RoutingControl implements AutoCloseable {
     }
 
     /**
-     * A divergence or an unreachable follower: recorded, weight back to the leader. Never throws. A lost
-     * race with another instance is retried at once; a store that cannot save is retried for a minute
-     * (this blocks the caller, which is never an event loop).
+     * Replaces the rollout plan, as a change of its own in the history (a new epoch, the routing state
+     * otherwise unchanged). The {@link Autopilot} steps plans; this is for it and for tools and tests.
      */
-    public void followerOutOfSync(String actor, String reason) {
+    public RoutingState replacePlan(String actor, String command, Plan next) throws Refused {
+        return apply(actor, command, null, Transition::record, p -> next);
+    }
+
+    /**
+     * A session saw {@code follower} diverge or go missing. Called on the event loop before the unit that
+     * saw it leaves the write barrier, so a change of writer that drains the barrier cannot miss it: the
+     * change is refused here, and another instance's waits to acknowledge until it is recorded. Never
+     * blocks; {@link #followerOutOfSync} records it.
+     */
+    public void divergenceSeen(ClusterRole follower) {
+        pendingDivergence.compareAndSet(null, new PendingDivergence(follower, new CompletableFuture<>()));
+    }
+
+    /**
+     * A divergence or an unreachable follower: recorded, weight back to the leader. Never throws. Only
+     * if {@code follower} still follows: a cluster that leads by now is not marked out of sync for what it
+     * did as follower (a change of writer cannot have happened in between, see {@link #divergenceSeen}).
+     * A lost race with another instance is retried at once; a store that cannot save is retried for a
+     * minute (this blocks the caller, which is never an event loop).
+     */
+    public void followerOutOfSync(ClusterRole follower, String actor, String reason) {
+        try {
+            recordOutOfSync(follower, actor, reason);
+        } finally {
+            PendingDivergence pending = pendingDivergence.get();
+            if (pending != null && pending.follower() == follower && pendingDivergence.compareAndSet(pending, null)) {
+                pending.recorded().complete(null);
+            }
+        }
+    }
+
+    private void recordOutOfSync(ClusterRole follower, String actor, String reason) {
         long giveUpAt = System.nanoTime() + STORE_RETRY_FOR.toNanos();
         int conflicts = 0;
         while (true) {
             try {
-                apply(actor, "follower out of sync", reason, Transition::followerOutOfSync);
+                apply(actor, "follower out of sync", reason, st -> Transition.followerOutOfSync(st, follower));
                 return;
             } catch (Refused refused) {
                 switch (refused.why()) {
                     case RULE -> {
-                        log.debug("follower already out of sync reason={}", reason);
+                        log.info("follower out of sync not recorded: {} reason={}", refused.getMessage(), reason);
                         return;
                     }
                     case CONFLICT -> {
@@ -263,14 +287,14 @@ public final class RoutingControl implements AutoCloseable {
     RoutingState apply(String actor, String command, String reason, Function<RoutingState, Transition> rule,
                        UnaryOperator<Plan> planChange) throws Refused {
         synchronized (commands) {
-            RoutingState before = state.get();
+            RoutingState before = current();
             Transition decision = rule.apply(before);
             if (decision instanceof Transition.Refused refused) {
                 throw new Refused(refused.reason());
             }
             Transition.Go go = (Transition.Go) decision;
             RoutingState after = go.next();
-            Plan planAfter = planChange.apply(plan);
+            Plan planAfter = planChange.apply(published.get().plan());
             if (go.needsBarrier()) {
                 applyBehindBarrier(command, before, () -> new HistoryEntry(Instant.now(), after.epoch(), actor, command,
                         reason, after), planAfter);
@@ -278,8 +302,7 @@ public final class RoutingControl implements AutoCloseable {
                 HistoryEntry entry = new HistoryEntry(Instant.now(), after.epoch(), actor, command, reason, after);
                 save(command, before, entry, planAfter, StateStore.ALONE);
                 record(List.of(entry));
-                plan = planAfter;
-                publish(after);
+                publish(after, planAfter);
             }
             log.info("routing state changed epoch={} actor={} command={} phase={} weight={} reason={}",
                     after.epoch(), actor, command, after.phase(), after.weight(), reason);
@@ -298,11 +321,6 @@ public final class RoutingControl implements AutoCloseable {
         try {
             shared = store.barrier(command, before.epoch(), barrierTimeout);
         } catch (StateStore.Conflict conflict) {
-            if (conflict.current() == null) {
-                // nothing changed: another instance is in the middle of its own change of writer
-                throw new Refused(Refused.Why.BARRIER, command + " did not happen: " + conflict.getMessage()
-                        + "; nothing was changed, try again once it is done");
-            }
             throw reloaded(command, conflict);
         } catch (StateStore.Failure failure) {
             throw storeFailed(command, failure);
@@ -327,6 +345,15 @@ public final class RoutingControl implements AutoCloseable {
                 throw new Refused(Refused.Why.BARRIER, command + " did not happen: write barrier timed out after "
                         + barrierTimeout.toMillis() + " ms; held up by " + holders);
             }
+            PendingDivergence diverged = pendingDivergence.get();
+            if (diverged != null && before.dualWrite() && diverged.follower() == before.follower()) {
+                // a unit that just drained saw the follower diverge: it must not become the writer, or lose its twin
+                closed.reopen();
+                shared.abandon("the follower diverged");
+                throw new Refused(Refused.Why.RULE, command + " did not happen: "
+                        + diverged.follower().name().toLowerCase(Locale.ROOT)
+                        + " diverged while in-flight writes finished and is being marked out of sync");
+            }
             HistoryEntry entry = change.get();
             try {
                 save(command, before, entry, planAfter, shared);
@@ -335,8 +362,7 @@ public final class RoutingControl implements AutoCloseable {
                 throw refused;
             }
             record(List.of(entry));
-            plan = planAfter;
-            publish(entry.state());
+            publish(entry.state(), planAfter);
         } catch (StateStore.Failure failure) {
             shared.abandon(failure.getMessage());
             throw storeFailed(command, failure);
@@ -377,13 +403,17 @@ public final class RoutingControl implements AutoCloseable {
     }
 
     private Refused reloaded(String command, StateStore.Conflict conflict) {
+        if (conflict.current() == null) {
+            // nothing changed: another instance's change of writer is under way, or this one's barrier lapsed
+            return new Refused(Refused.Why.BARRIER, command + " did not happen: " + conflict.getMessage()
+                    + "; nothing was changed, try again");
+        }
         StateStore.Snapshot current = conflict.current();
         if (current != null) {
             record(current.history());
-            plan = current.plan();
-            publish(current.state());
+            publish(current.state(), current.plan());
         }
-        RoutingState now = state.get();
+        RoutingState now = current();
         log.warn("command refused on a conflict command={} reason={} epoch={}", command, conflict.getMessage(), now.epoch());
         return new Refused(Refused.Why.CONFLICT, command + " refused: another proxy instance changed the routing state "
                 + "first (" + conflict.getMessage() + "); reloaded epoch " + now.epoch() + " (phase "
@@ -398,10 +428,12 @@ public final class RoutingControl implements AutoCloseable {
                 + failure.getMessage() + ")");
     }
 
-    /** Makes {@code next} the state in force if it is newer than the one in force; true if it was. */
-    private boolean publish(RoutingState next) {
-        RoutingState before = state.getAndAccumulate(next, (now, candidate) -> candidate.epoch() > now.epoch() ? candidate : now);
-        if (next.epoch() <= before.epoch()) {
+    /** Makes {@code next} and its plan the ones in force if newer than those in force; true if they were. */
+    private boolean publish(RoutingState next, Plan plan) {
+        Published candidate = new Published(next, plan);
+        Published before = published.getAndAccumulate(candidate,
+                (now, offered) -> offered.state().epoch() > now.state().epoch() ? offered : now);
+        if (next.epoch() <= before.state().epoch()) {
             return false;
         }
         listeners.forEach(listener -> listener.accept(next));
@@ -423,8 +455,8 @@ public final class RoutingControl implements AutoCloseable {
     private final class Peer implements StateStore.Peer {
 
         @Override
-        public void changed(RoutingState next) {
-            if (publish(next)) {
+        public void changed(RoutingState next, Plan plan) {
+            if (publish(next, plan)) {
                 log.info("routing state changed by another instance epoch={} phase={} leader={} weight={}",
                         next.epoch(), next.phase(), next.leader(), next.weight());
             }
@@ -435,14 +467,13 @@ public final class RoutingControl implements AutoCloseable {
             record(entries);
         }
 
-        @Override
-        public void planChanged(Plan next) {
-            plan = next;
-        }
-
+        /** Acknowledged only once drained and with no divergence left to record: see {@link #divergenceSeen}. */
         @Override
         public WriteBarrier.Closed closeBarrier() {
-            return barrier.close();
+            return barrier.close().alsoAwaiting(() -> {
+                PendingDivergence pending = pendingDivergence.get();
+                return pending == null ? CompletableFuture.completedFuture(null) : pending.recorded();
+            });
         }
     }
 }

@@ -53,13 +53,14 @@ public interface StateStore extends AutoCloseable {
     /** What a store tells the routing control of other instances; called on the store's own threads. */
     interface Peer {
 
-        /** Another instance made {@code state} the state in force (ignored unless its epoch is newer). */
-        void changed(RoutingState state);
+        /**
+         * Another instance made {@code state} the state in force, with {@code plan} (null: none) saved with
+         * it; ignored unless its epoch is newer.
+         */
+        void changed(RoutingState state, Plan plan);
 
         /** History entries written by any instance (known ones are ignored). */
         void recorded(List<HistoryEntry> entries);
-
-        void planChanged(Plan plan);
 
         /**
          * Another instance is about to change who receives writes: close this instance's write barrier and
@@ -123,9 +124,6 @@ public interface StateStore extends AutoCloseable {
      * and the plan's position is one compare-and-set, so no instance ever sees one without the other.
      */
     void save(long expectedEpoch, HistoryEntry change, Plan plan, SharedBarrier barrier) throws Conflict, Failure;
-
-    /** Saves the rollout plan's position or status (no new epoch). */
-    void savePlan(Plan plan) throws Failure;
 
     /** This instance's name, as other instances and barrier failures show it. */
     String instance();

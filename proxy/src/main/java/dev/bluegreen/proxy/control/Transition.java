@@ -99,10 +99,16 @@ public sealed interface Transition {
         return new Go(s.next(ClusterRole.BLUE, FollowerWrites.OFF, 0, false, s.frozen(), false), false);
     }
 
-    /** A divergence or an unreachable follower: it may no longer serve reads until re-synced. */
-    static Transition followerOutOfSync(RoutingState s) {
+    /**
+     * {@code follower} diverged or became unreachable: it may no longer serve reads until re-synced. Refused
+     * when it no longer follows (its leadership is not undone by what it did as follower).
+     */
+    static Transition followerOutOfSync(RoutingState s, ClusterRole follower) {
         if (!s.dualWrite() || !s.followerInSync()) {
             return new Refused("the follower is not in sync already");
+        }
+        if (s.follower() != follower) {
+            return new Refused(follower.name().toLowerCase(java.util.Locale.ROOT) + " leads now (epoch " + s.epoch() + ")");
         }
         int weight = s.leader() == ClusterRole.BLUE ? 0 : 100;
         return new Go(s.next(s.leader(), s.followerWrites(), weight, false, s.frozen(), s.finalized()), false);

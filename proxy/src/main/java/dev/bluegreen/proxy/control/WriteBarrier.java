@@ -10,6 +10,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 /**
  * Makes a change of who receives writes exact (DESIGN §5): while closing, new write units wait (their
@@ -173,14 +174,24 @@ public final class WriteBarrier {
     public final class Closed {
         private final CompletableFuture<Void> drained;
         private final AtomicBoolean open = new AtomicBoolean();
+        private volatile Supplier<CompletableFuture<Void>> then = () -> CompletableFuture.completedFuture(null);
 
         private Closed(CompletableFuture<Void> drained) {
             this.drained = drained;
         }
 
-        /** Completes (on whichever thread let the last unit out, often an event loop) once no unit is inside. */
+        /**
+         * Completes (on whichever thread let the last unit out, often an event loop) once no unit is inside
+         * and what {@link #alsoAwaiting} asks for, looked at only then, has completed.
+         */
         public CompletableFuture<Void> drained() {
-            return drained.copy();
+            return drained.copy().thenCompose(ignored -> then.get());
+        }
+
+        /** Makes {@link #drained()} wait, once no unit is inside, for what {@code more} then returns too. */
+        public Closed alsoAwaiting(Supplier<CompletableFuture<Void>> more) {
+            this.then = more;
+            return this;
         }
 
         /** Sessions still inside, for the failure message. */

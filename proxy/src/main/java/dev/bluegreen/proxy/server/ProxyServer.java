@@ -94,24 +94,22 @@ public final class ProxyServer implements AutoCloseable {
                     + stored.phase().name().toLowerCase(Locale.ROOT) + ", epoch " + stored.epoch()
                     + ") but no green cluster is configured; configure it, or use another state store");
         }
-        SessionServices services;
+        SessionServices services = null;
+        Autopilot autopilot = null;
+        EventLoopGroup acceptor = null;
+        EventLoopGroup workers = null;
         try {
             services = new SessionServices(config, transport, allocator,
                     TlsContexts.forClients(config.clientTls()), TlsContexts.forClusters(config),
                     scramVerifiers(config, random), random, newMigration(config, control));
-        } catch (Exception | Error e) {
-            control.close();
-            throw e;
-        }
-        HealthWindows windows = new HealthWindows(config.health().window());
-        services.migration().stats().addListener(windows);
-        Autopilot autopilot = new Autopilot(control, windows, config.health(), Clock.systemUTC(), Autopilot.DEFAULT_TICK);
-
-        EventLoopGroup acceptor = transport.newGroup(1);
-        EventLoopGroup workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
-        int maxStartup = config.limits().maxStartupPacketBytes();
-        int maxMessage = config.limits().maxMessageBytes();
-        try {
+            HealthWindows windows = new HealthWindows(config.health().window());
+            services.migration().stats().addListener(windows);
+            autopilot = new Autopilot(control, windows, config.health(), Clock.systemUTC(), Autopilot.DEFAULT_TICK);
+            acceptor = transport.newGroup(1);
+            workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
+            SessionServices sessions = services;
+            int maxStartup = config.limits().maxStartupPacketBytes();
+            int maxMessage = config.limits().maxMessageBytes();
             Channel listener = new ServerBootstrap()
                     .group(acceptor, workers)
                     .channel(transport.serverChannel())
@@ -124,7 +122,7 @@ public final class ProxyServer implements AutoCloseable {
                         protected void initChannel(SocketChannel ch) {
                             ch.pipeline()
                                     .addLast("startup", new StartupDecoder(maxStartup, maxMessage))
-                                    .addLast("session", EventsHandler.forClient(services));
+                                    .addLast("session", EventsHandler.forClient(sessions));
                         }
                     })
                     .bind(config.listen().host(), config.listen().port())
@@ -142,11 +140,19 @@ public final class ProxyServer implements AutoCloseable {
                     server.address(), transport.name(), config.blue().endpoint(), admin.address(), adminToken.source(),
                     config.stateStore().describe(), control.instance());
             return server;
-        } catch (Exception e) {
-            acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            autopilot.close();
-            services.migration().close();
+        } catch (Exception | Error e) {
+            if (acceptor != null) {
+                acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            }
+            if (workers != null) {
+                workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            }
+            if (autopilot != null) {
+                autopilot.close();
+            }
+            if (services != null) {
+                services.migration().close();
+            }
             control.close();
             throw e;
         }

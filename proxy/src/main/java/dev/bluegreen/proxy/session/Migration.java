@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.session;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.routing.Classifier;
+import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.routing.RoutingPolicy;
 import dev.bluegreen.proxy.routing.StickyKeys;
 import java.util.Objects;
@@ -56,13 +57,18 @@ public final class Migration implements AutoCloseable {
         return stickyKeys;
     }
 
-    /** Reports a follower that diverged or was lost, off the event loop. */
-    void followerOutOfSync(String actor, String reason) {
-        controlThread.execute(() -> control.followerOutOfSync(actor, reason));
+    /**
+     * Reports a follower that diverged or was lost: noted at once (a change of writer draining the barrier
+     * sees it), recorded off the event loop.
+     */
+    void followerOutOfSync(ClusterRole follower, String actor, String reason) {
+        control.divergenceSeen(follower);
+        controlThread.execute(() -> control.followerOutOfSync(follower, actor, reason));
     }
 
+    /** Drops reports not yet recorded: the control they go to is closing too. */
     @Override
     public void close() {
-        controlThread.shutdown();
+        controlThread.shutdownNow();
     }
 }

@@ -523,7 +523,7 @@ final class Units {
     private void reportFollowerLost(ClusterRole role, String reason) {
         RoutingState now = migration.control().current();
         if (now.followerWrites() == FollowerWrites.SYNC && now.followerInSync()) {
-            migration.followerOutOfSync("session " + session, "cluster " + role.name().toLowerCase() + ": " + reason);
+            migration.followerOutOfSync(role, "session " + session, "cluster " + role.name().toLowerCase() + ": " + reason);
         }
     }
 

@@ -47,7 +47,12 @@ final class Database {
         return "jdbc:postgresql://" + cluster.endpoint() + "/" + URLEncoder.encode(cluster.database(), UTF_8).replace("+", "%20");
     }
 
-    Properties properties(String purpose, boolean blockingReads) {
+    /**
+     * Every connection has a socket timeout, the listener's too: a catch-up query on a silent network must
+     * not hold the store's lock (and a closed write barrier) for TCP keepalive's hours. pgjdbc's timed
+     * wait for notifications sets its own timeout while it waits.
+     */
+    Properties properties(String purpose) {
         Properties properties = new Properties();
         if (cluster.user() != null) {
             properties.setProperty("user", cluster.user());
@@ -66,20 +71,15 @@ final class Database {
         properties.setProperty("connectTimeout", Integer.toString(CONNECT_TIMEOUT_SECONDS));
         properties.setProperty("loginTimeout", Integer.toString(CONNECT_TIMEOUT_SECONDS));
         properties.setProperty("tcpKeepAlive", "true");
-        if (!blockingReads) {
-            properties.setProperty("socketTimeout", Integer.toString(SOCKET_TIMEOUT_SECONDS));
-        }
+        properties.setProperty("socketTimeout", Integer.toString(SOCKET_TIMEOUT_SECONDS));
         // pg_stat_activity shows which instance and which of its connections (the server truncates it)
         properties.setProperty("ApplicationName", "bluegreen " + purpose + " " + instance);
         return properties;
     }
 
-    /**
-     * A new connection; the caller closes it. {@code blockingReads} for the listener, which waits on the
-     * socket for notifications and must not be cut off by the socket timeout.
-     */
-    Connection connect(String purpose, boolean blockingReads) throws SQLException {
-        return DriverManager.getConnection(url(), properties(purpose, blockingReads));
+    /** A new connection; the caller closes it. */
+    Connection connect(String purpose) throws SQLException {
+        return DriverManager.getConnection(url(), properties(purpose));
     }
 
     /** Work done in one transaction on a {@link Link}. */
@@ -136,7 +136,7 @@ final class Database {
                 c = null;
             }
             if (c == null) {
-                c = connect(purpose, false);
+                c = connect(purpose);
                 c.setAutoCommit(false);
                 connection = c;
             }

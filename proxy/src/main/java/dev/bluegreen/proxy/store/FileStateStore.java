@@ -151,17 +151,6 @@ public final class FileStateStore implements StateStore {
     }
 
     @Override
-    public synchronized void savePlan(Plan newPlan) throws Failure {
-        requireOpen();
-        try {
-            replaceState(state, newPlan);
-        } catch (IOException e) {
-            throw new Failure("cannot write " + stateFile + ": " + e, e);
-        }
-        plan = newPlan;
-    }
-
-    @Override
     public String instance() {
         return "local";
     }

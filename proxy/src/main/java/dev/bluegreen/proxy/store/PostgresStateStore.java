@@ -189,8 +189,17 @@ public final class PostgresStateStore implements StateStore {
         // under the lock that orders what this instance hears: its own change is not news to it
         synchronized (heard) {
             boolean saved;
+            String barrierLost;
             try {
+                String[] why = new String[1];
                 saved = commands.transaction(c -> {
+                    if (ending != null) {
+                        why[0] = tables.barrierStillHeld(c, name, ending);
+                        if (why[0] != null) {
+                            c.rollback();
+                            return false;
+                        }
+                    }
                     if (!tables.saveState(c, expectedEpoch, change, stateJson, planJson)) {
                         c.rollback();
                         return false;
@@ -201,8 +210,12 @@ public final class PostgresStateStore implements StateStore {
                     StateTables.notify(c, StateTables.STATE_CHANNEL, Long.toString(change.epoch()));
                     return true;
                 });
+                barrierLost = why[0];
             } catch (SQLException e) {
                 throw failure("cannot save epoch " + change.epoch(), e);
+            }
+            if (barrierLost != null) {
+                throw new Conflict(barrierLost, null);
             }
             if (saved) {
                 if (seenEpoch == expectedEpoch) {
@@ -214,23 +227,6 @@ public final class PostgresStateStore implements StateStore {
         }
         Snapshot current = current(expectedEpoch);
         throw new Conflict("the stored epoch is " + current.state().epoch() + ", not " + expectedEpoch, current);
-    }
-
-    @Override
-    public void savePlan(Plan plan) throws Failure {
-        String planJson = plan == null ? null : StateCodec.writePlan(plan);
-        synchronized (heard) {
-            try {
-                commands.transaction(c -> {
-                    long epoch = tables.savePlan(c, planJson);
-                    StateTables.notify(c, StateTables.STATE_CHANNEL, Long.toString(epoch));
-                    return null;
-                });
-            } catch (SQLException e) {
-                throw failure("cannot save the rollout plan", e);
-            }
-            seenPlan = planJson;
-        }
     }
 
     @Override
@@ -317,7 +313,7 @@ public final class PostgresStateStore implements StateStore {
         while (!closed) {
             try {
                 if (c == null) {
-                    c = database.connect("listener", true);
+                    c = database.connect("listener");
                     listenerConnection = c;
                     if (closed) {
                         break;
@@ -434,11 +430,9 @@ public final class PostgresStateStore implements StateStore {
                 RoutingState state = tables.state(now.epoch(), now.stateJson());
                 List<HistoryEntry> entries = tables.history(c, seenEpoch, now.epoch());
                 peer.recorded(entries);
-                peer.changed(state);
+                // the plan changes only with a new epoch, and is published with the state it was saved with
+                peer.changed(state, tables.plan(now.planJson()));
                 seenEpoch = now.epoch();
-            }
-            if (!Objects.equals(now.planJson(), seenPlan)) {
-                peer.planChanged(tables.plan(now.planJson()));
                 seenPlan = now.planJson();
             }
             // only now that the state which ends it is in force here: units admitted after this one see it.

@@ -284,6 +284,30 @@ final class StateTables {
         return new Opening.Opened(id);
     }
 
+    /**
+     * Locks the barrier row for the transaction that ends barrier {@code barrierId} with a change, and says
+     * why that change may not be saved: the barrier is no longer this one, no longer closing, past its
+     * deadline (other instances may have reopened), or a live instance has not acknowledged it (one that
+     * joined after the owner last looked). Null when the change may be saved.
+     */
+    String barrierStillHeld(Connection c, String owner, long barrierId) throws SQLException {
+        try (PreparedStatement lock = c.prepareStatement("""
+                SELECT barrier_id, status, deadline > now() FROM bluegreen_barrier WHERE id = 1 FOR UPDATE""");
+             ResultSet rs = lock.executeQuery()) {
+            if (!rs.next()) {
+                return "the bluegreen_barrier row is missing in " + where;
+            }
+            if (rs.getLong(1) != barrierId || !rs.getString(2).equals("closing")) {
+                return "the write barrier was ended elsewhere (" + rs.getString(2) + ")";
+            }
+            if (!rs.getBoolean(3)) {
+                return "the write barrier passed its deadline before the change was saved";
+            }
+        }
+        List<String> waiting = unacknowledged(c, owner, barrierId);
+        return waiting.isEmpty() ? null : "the write barrier is not held by " + waiting;
+    }
+
     /** Ends barrier {@code barrierId} ({@code done} or {@code abandoned}) if it is still closing. */
     void endBarrier(Connection c, long barrierId, String status) throws SQLException {
         try (PreparedStatement end = c.prepareStatement(
@@ -338,20 +362,6 @@ final class StateTables {
             insert.executeUpdate();
         }
         return true;
-    }
-
-    /** Returns the stored epoch, for the notification. */
-    long savePlan(Connection c, String planJson) throws SQLException {
-        try (PreparedStatement update = c.prepareStatement(
-                "UPDATE bluegreen_state SET plan = ?, updated_at = now() WHERE id = 1 RETURNING epoch")) {
-            update.setString(1, planJson);
-            try (ResultSet rs = update.executeQuery()) {
-                if (!rs.next()) {
-                    throw new SQLException("the bluegreen_state row is missing in " + where);
-                }
-                return rs.getLong(1);
-            }
-        }
     }
 
     /** Delivered to every listener, this instance's too, when the transaction commits; never if it rolls back. */

@@ -20,14 +20,19 @@ import org.junit.jupiter.api.Test;
 class HealthJudgeTest {
 
     private static final Instant NOW = Instant.parse("2025-06-01T10:00:00Z");
-    private static final HealthFigures.Latency NONE = new HealthFigures.Latency(0, null, null, null);
+    private static final HealthFigures.Latency NONE = new HealthFigures.Latency(0, 0, null, null, null);
 
     private static HealthFigures figures(long greenServed, long greenErrors, long blueServed, long blueErrors, long retried,
                                          long blamed, long divergences) {
         Map<ClusterRole, HealthFigures.Cluster> clusters = new EnumMap<>(ClusterRole.class);
-        clusters.put(ClusterRole.GREEN, cluster(greenServed, greenErrors, 0, NONE));
-        clusters.put(ClusterRole.BLUE, cluster(blueServed, blueErrors, 0, NONE));
+        clusters.put(ClusterRole.GREEN, cluster(greenServed, greenErrors, 0, reads(greenServed, greenErrors)));
+        clusters.put(ClusterRole.BLUE, cluster(blueServed, blueErrors, 0, reads(blueServed, blueErrors)));
         return HealthFigures.of(clusters, retried, blamed, divergences);
+    }
+
+    /** Reads a cluster answered, without latency figures. */
+    private static HealthFigures.Latency reads(long count, long errors) {
+        return new HealthFigures.Latency(count, errors, null, null, null);
     }
 
     private static HealthFigures.Cluster cluster(long served, long errors, long followed, HealthFigures.Latency read) {
@@ -79,13 +84,21 @@ class HealthJudgeTest {
     }
 
     @Test
+    void withoutBluesAnswersToCompareGreensOwnErrorsAreTheApplications() {
+        // after cutover at weight 100 blue answers nothing: green's unique-key violations are not green's fault
+        HealthFigures f = figures(1000, 150, 0, 0, 0, 0, 0);
+
+        assertThat(f.errorRate()).isZero();
+    }
+
+    @Test
     void latencyRatiosAreJudgedOnKindsBothClustersAnsweredOftenEnough() {
         HealthRule p95 = new HealthRule("slow", Metric.LATENCY_P95_RATIO, Comparison.GREATER, 2, Action.PAUSE, 100);
         Map<ClusterRole, HealthFigures.Cluster> clusters = new EnumMap<>(ClusterRole.class);
-        clusters.put(ClusterRole.BLUE, cluster(500, 0, 0, new HealthFigures.Latency(500, 1.0, 2.0, 3.0)));
-        clusters.put(ClusterRole.GREEN, cluster(150, 0, 0, new HealthFigures.Latency(150, 2.0, 5.0, 9.0)));
+        clusters.put(ClusterRole.BLUE, cluster(500, 0, 0, new HealthFigures.Latency(500, 0, 1.0, 2.0, 3.0)));
+        clusters.put(ClusterRole.GREEN, cluster(150, 0, 0, new HealthFigures.Latency(150, 0, 2.0, 5.0, 9.0)));
         HealthFigures enough = HealthFigures.of(clusters, 0, 0, 0);
-        clusters.put(ClusterRole.GREEN, cluster(50, 0, 0, new HealthFigures.Latency(50, 2.0, 5.0, 9.0)));
+        clusters.put(ClusterRole.GREEN, cluster(50, 0, 0, new HealthFigures.Latency(50, 0, 2.0, 5.0, 9.0)));
         HealthFigures tooFew = HealthFigures.of(clusters, 0, 0, 0);
 
         HealthVerdict.RuleVerdict judged = HealthJudge.judge(List.of(p95), enough, NOW).rules().get(0);
@@ -114,8 +127,8 @@ class HealthJudgeTest {
     @Test
     void everyRuleHealthyIsHealthyAndNoRulesAtAllToo() {
         Map<ClusterRole, HealthFigures.Cluster> clusters = new EnumMap<>(ClusterRole.class);
-        clusters.put(ClusterRole.BLUE, cluster(1000, 0, 0, new HealthFigures.Latency(1000, 1.0, 2.0, 3.0)));
-        clusters.put(ClusterRole.GREEN, cluster(1000, 0, 0, new HealthFigures.Latency(1000, 1.0, 2.2, 3.5)));
+        clusters.put(ClusterRole.BLUE, cluster(1000, 0, 0, new HealthFigures.Latency(1000, 0, 1.0, 2.0, 3.0)));
+        clusters.put(ClusterRole.GREEN, cluster(1000, 0, 0, new HealthFigures.Latency(1000, 0, 1.0, 2.2, 3.5)));
         HealthFigures f = HealthFigures.of(clusters, 0, 0, 0);
 
         assertThat(HealthJudge.judge(Health.DEFAULT_RULES, f, NOW).overall()).isEqualTo(Overall.HEALTHY);

@@ -2,11 +2,14 @@ package dev.bluegreen.proxy.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.bluegreen.proxy.routing.ClusterRole;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.Test;
 
 /** The orchestrator: decisions applied, refusals explained, barriers respected, every change recorded. */
@@ -61,11 +64,52 @@ class RoutingControlTest {
         control.start("alice");
         control.setWeight("alice", 50);
 
-        control.followerOutOfSync("dual-write", "UPDATE 1 vs UPDATE 0");
-        control.followerOutOfSync("dual-write", "again");
+        control.followerOutOfSync(ClusterRole.GREEN, "dual-write", "UPDATE 1 vs UPDATE 0");
+        control.followerOutOfSync(ClusterRole.GREEN, "dual-write", "again");
 
         assertThat(control.current().weight()).isZero();
         assertThat(control.current().followerInSync()).isFalse();
         assertThat(control.history()).hasSize(3);
+    }
+
+    @Test
+    void aDivergenceSeenByAUnitStillDrainingStopsTheCutoverAndIsRecordedAgainstGreen() throws Exception {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
+        control.start("alice");
+        control.setWeight("alice", 100);
+        WriteBarrier.Pass session = control.barrier().pass("session-7");
+        control.barrier().tryEnter(session, () -> { });
+        CompletableFuture<RoutingState> cutover = CompletableFuture.supplyAsync(() -> {
+            try {
+                return control.cutover("alice");
+            } catch (RoutingControl.Refused refused) {
+                throw new CompletionException(refused);
+            }
+        });
+        await().atMost(Duration.ofSeconds(5)).until(() -> !control.barrier().holders().isEmpty() && !cutover.isDone());
+
+        // the unit in flight sees green diverge, notes it, and leaves the barrier; the report is recorded later
+        control.divergenceSeen(ClusterRole.GREEN);
+        control.barrier().exit(session);
+
+        assertThat(cutover).failsWithin(Duration.ofSeconds(5)).withThrowableThat()
+                .withMessageContaining("cutover did not happen: green diverged");
+        assertThat(control.current().leader()).isEqualTo(ClusterRole.BLUE);
+        control.followerOutOfSync(ClusterRole.GREEN, "session-7", "UPDATE 1 vs UPDATE 0");
+        assertThat(control.current().followerInSync()).isFalse();
+        assertThat(control.current().weight()).isZero();
+    }
+
+    @Test
+    void aClusterThatLeadsByNowIsNotMarkedOutOfSyncForWhatItDidAsFollower() throws Exception {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
+        control.start("alice");
+        control.setWeight("alice", 100);
+        RoutingState cutover = control.cutover("alice");
+
+        control.followerOutOfSync(ClusterRole.GREEN, "session-7", "a late report from before the cutover");
+
+        assertThat(control.current()).isEqualTo(cutover);
+        assertThat(control.current().followerInSync()).as("blue, the follower now, is not blamed").isTrue();
     }
 }

@@ -52,7 +52,8 @@ class TransitionTest {
         assertThat(refused(Transition.setWeight(RoutingState.initial(), 5))).contains("sync dual-write");
         RoutingState shadow = go(Transition.startShadow(RoutingState.initial()));
         assertThat(refused(Transition.setWeight(shadow, 5))).contains("sync dual-write");
-        RoutingState diverged = go(Transition.followerOutOfSync(go(Transition.setWeight(go(Transition.start(RoutingState.initial())), 50))));
+        RoutingState diverged = go(Transition.followerOutOfSync(go(Transition.setWeight(go(Transition.start(RoutingState.initial())), 50)),
+                ClusterRole.GREEN));
         assertThat(diverged.weight()).isZero();
         assertThat(refused(Transition.setWeight(diverged, 5))).contains("out of sync");
         assertThat(go(Transition.setWeight(diverged, 0)).weight()).isZero();

@@ -22,7 +22,7 @@ class DatabaseTest {
     void verifyFullWithACaFileChecksTheServerAgainstIt() {
         Database database = new Database(cluster("db.internal", "control", TlsMode.VERIFY_FULL, Path.of("/etc/ca.pem")), "a");
 
-        Properties properties = database.properties("commands", false);
+        Properties properties = database.properties("commands");
 
         assertThat(database.url()).isEqualTo("jdbc:postgresql://db.internal:5433/control");
         assertThat(properties).containsEntry("sslmode", "verify-full").containsEntry("sslrootcert", "/etc/ca.pem")
@@ -32,18 +32,18 @@ class DatabaseTest {
 
     @Test
     void verifyCaWithoutACaFileTrustsWhatTheJvmTrusts() {
-        Properties properties = new Database(cluster("db", "control", TlsMode.VERIFY_CA, null), "a").properties("listener", true);
+        Properties properties = new Database(cluster("db", "control", TlsMode.VERIFY_CA, null), "a").properties("listener");
 
         assertThat(properties).containsEntry("sslmode", "verify-ca")
                 .containsEntry("sslfactory", "org.postgresql.ssl.DefaultJavaSSLFactory")
-                .doesNotContainKey("sslrootcert").doesNotContainKey("socketTimeout");
+                .doesNotContainKey("sslrootcert").containsEntry("socketTimeout", "30");
     }
 
     @Test
     void plainTextOnlyWhenConfiguredSo() {
-        assertThat(new Database(cluster("127.0.0.1", "control", TlsMode.DISABLE, null), "a").properties("commands", false))
+        assertThat(new Database(cluster("127.0.0.1", "control", TlsMode.DISABLE, null), "a").properties("commands"))
                 .containsEntry("sslmode", "disable");
-        assertThat(new Database(cluster("db", "control", TlsMode.REQUIRE, null), "a").properties("commands", false))
+        assertThat(new Database(cluster("db", "control", TlsMode.REQUIRE, null), "a").properties("commands"))
                 .containsEntry("sslmode", "require").doesNotContainKey("sslfactory");
     }
 

@@ -35,17 +35,12 @@ class FileStateStoreTest {
 
     private static final StateStore.Peer NOBODY = new StateStore.Peer() {
         @Override
-        public void changed(RoutingState state) {
+        public void changed(RoutingState state, Plan plan) {
             throw new AssertionError("a file store has no other instances");
         }
 
         @Override
         public void recorded(List<HistoryEntry> entries) {
-            throw new AssertionError("a file store has no other instances");
-        }
-
-        @Override
-        public void planChanged(Plan plan) {
             throw new AssertionError("a file store has no other instances");
         }
 
@@ -129,11 +124,10 @@ class FileStateStoreTest {
     }
 
     @Test
-    void aPlanIsSavedWithoutANewEpoch() throws Exception {
+    void aPlanIsSavedWithItsState() throws Exception {
         try (FileStateStore store = new FileStateStore(dir)) {
             store.open(NOBODY);
-            store.save(1, change(2), null, StateStore.ALONE);
-            store.savePlan(PLAN);
+            store.save(1, change(2), PLAN, StateStore.ALONE);
         }
 
         try (FileStateStore store = new FileStateStore(dir)) {
@@ -268,7 +262,7 @@ class FileStateStoreTest {
         try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
             control.start("alice");
             control.setWeight("alice", 5);
-            control.plan(plan);
+            control.replacePlan("alice", "rollout", plan);
             control.freeze("bob", true);
             before = control.current();
             historyBefore = control.history();
@@ -278,7 +272,7 @@ class FileStateStoreTest {
             assertThat(control.current()).isEqualTo(before);
             assertThat(control.current().phase()).isEqualTo(Phase.DUAL);
             assertThat(control.history()).isEqualTo(historyBefore);
-            assertThat(control.history()).extracting(HistoryEntry::command).containsExactly("start", "set-weight 5", "freeze");
+            assertThat(control.history()).extracting(HistoryEntry::command).containsExactly("start", "set-weight 5", "rollout", "freeze");
             assertThat(control.plan()).isEqualTo(Optional.of(plan));
             assertThat(control.freeze("bob", false).epoch()).isEqualTo(before.epoch() + 1);
         }
@@ -335,10 +329,10 @@ class FileStateStoreTest {
                 long epoch = store.open(NOBODY).state().epoch();
                 List<Integer> steps = new ArrayList<>(List.of(5, 10, 25, 50, 75, 100));
                 while (true) {
-                    store.save(epoch, change(epoch + 1), PLAN, StateStore.ALONE);
+                    store.save(epoch, change(epoch + 1), new Plan(steps, Duration.ofSeconds(epoch + 1),
+                            (int) ((epoch + 1) % steps.size()), Plan.Status.RUNNING, Instant.now(), "epoch " + (epoch + 1)),
+                            StateStore.ALONE);
                     epoch++;
-                    store.savePlan(new Plan(steps, Duration.ofSeconds(epoch), (int) (epoch % steps.size()),
-                            Plan.Status.RUNNING, Instant.now(), "epoch " + epoch));
                     System.out.println(epoch);
                     System.out.flush();
                 }

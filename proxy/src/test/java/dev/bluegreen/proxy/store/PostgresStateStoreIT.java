@@ -193,10 +193,11 @@ class PostgresStateStoreIT {
         assertThat(b.history()).extracting(HistoryEntry::actor, HistoryEntry::command)
                 .containsExactly(tuple("alice", "freeze"));
 
-        a.plan(PLAN);
+        RoutingState withPlan = a.replacePlan("alice", "rollout", PLAN);
 
         await().atMost(Duration.ofSeconds(5)).until(() -> b.plan().equals(Optional.of(PLAN)));
-        assertThat(b.current()).isEqualTo(frozen);
+        assertThat(b.current()).isEqualTo(withPlan);
+        assertThat(withPlan.epoch()).isEqualTo(frozen.epoch() + 1);
     }
 
     private RoutingControl open(String name) {
@@ -319,6 +320,22 @@ class PostgresStateStoreIT {
     }
 
     @Test
+    void aChangeSavedAfterItsBarriersDeadlineIsRefusedAndNothingIsSaved() throws Exception {
+        PostgresStateStore a = store("a", HEARTBEAT, INSTANCE_TIMEOUT);
+        a.open(new RecordingPeer());
+        StateStore.SharedBarrier barrier = a.barrier("start", 1, Duration.ofMillis(200));
+        Instant deadline = Instant.now().plusMillis(200);
+        await().atMost(Duration.ofSeconds(5)).until(() -> Instant.now().isAfter(deadline.plusMillis(100)));
+        RoutingState next = new RoutingState(2, ClusterRole.BLUE, FollowerWrites.SYNC, 0, true, false, false);
+
+        // other instances may have reopened by now: the change must not land behind their backs
+        assertThatThrownBy(() -> a.save(1, new HistoryEntry(Instant.now(), 2, "alice", "start", null, next), null, barrier))
+                .isInstanceOf(StateStore.Conflict.class)
+                .hasMessage("the write barrier passed its deadline before the change was saved");
+        assertThat(store("b", HEARTBEAT, INSTANCE_TIMEOUT).open(new RecordingPeer()).state().epoch()).isEqualTo(1);
+    }
+
+    @Test
     void aSecondLiveInstanceOfTheSameNameIsRefused() throws Exception {
         store("a", HEARTBEAT, INSTANCE_TIMEOUT).open(new RecordingPeer());
 
@@ -336,7 +353,7 @@ class PostgresStateStoreIT {
                 Duration.ofSeconds(5))) {
             a.start("alice");
             a.setWeight("alice", 25);
-            a.plan(PLAN);
+            a.replacePlan("alice", "rollout", PLAN);
             before = a.freeze("bob", true);
             historyBefore = a.history();
         }
@@ -345,7 +362,7 @@ class PostgresStateStoreIT {
 
         assertThat(again.current()).isEqualTo(before);
         assertThat(again.history()).isEqualTo(historyBefore);
-        assertThat(again.history()).extracting(HistoryEntry::command).containsExactly("start", "set-weight 25", "freeze");
+        assertThat(again.history()).extracting(HistoryEntry::command).containsExactly("start", "set-weight 25", "rollout", "freeze");
         assertThat(again.plan()).contains(PLAN);
     }
 
@@ -354,16 +371,12 @@ class PostgresStateStoreIT {
         final List<RoutingState> changes = Collections.synchronizedList(new ArrayList<>());
 
         @Override
-        public void changed(RoutingState state) {
+        public void changed(RoutingState state, Plan plan) {
             changes.add(state);
         }
 
         @Override
         public void recorded(List<HistoryEntry> entries) {
-        }
-
-        @Override
-        public void planChanged(Plan plan) {
         }
 
         @Override
