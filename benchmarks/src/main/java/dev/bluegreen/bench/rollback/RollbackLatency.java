@@ -1,4 +1,4 @@
-package dev.bluegreen.bench;
+package dev.bluegreen.bench.rollback;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -44,7 +44,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * maximum over the rounds for the same instance and for the other one.
  *
  * <pre>
- * java -cp benchmarks/target/benchmarks.jar dev.bluegreen.bench.RollbackLatency [--rounds N]
+ * java -cp benchmarks/target/benchmarks.jar dev.bluegreen.bench.rollback.RollbackLatency [--rounds N]
  * </pre>
  */
 public final class RollbackLatency {
