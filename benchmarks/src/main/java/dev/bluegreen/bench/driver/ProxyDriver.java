@@ -114,9 +114,9 @@ public final class ProxyDriver {
     static ControlProtocol.Reply handle(ControlProtocol.Command command, RoutingControl routing, MigrationStats stats) {
         try {
             switch (command) {
-                case ControlProtocol.Start start -> routing.start(ACTOR);
-                case ControlProtocol.SetWeight weight -> routing.setWeight(ACTOR, weight.weight());
-                case ControlProtocol.Abort abort -> routing.abort(ACTOR);
+                case ControlProtocol.Start start -> routing.start(ACTOR, null);
+                case ControlProtocol.SetWeight weight -> routing.setWeight(ACTOR, weight.weight(), null);
+                case ControlProtocol.Abort abort -> routing.abort(ACTOR, null);
                 case ControlProtocol.Status status -> {
                     // nothing to change
                 }

@@ -10,94 +10,43 @@ import java.util.Optional;
 
 /**
  * The operator's commands, one constant each, as {@code POST /api/v1/commands/<path>} names them. Each
- * hands its request to the {@link Autopilot}, where commands and the rollout plan take turns, and
- * {@link RoutingControl} decides go or no-go and may wait on the write barrier: run them off any event loop.
+ * hands its request to {@link RoutingControl} (the plan commands to the {@link Autopilot}), which decides
+ * go or no-go and may wait on the write barrier: run them off any event loop.
  */
 enum Command {
 
-    START("start") {
-        @Override
-        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
-            return ops.start(actor, request.reason());
-        }
-    },
-    SHADOW("shadow") {
-        @Override
-        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
-            return ops.startShadow(actor, request.reason());
-        }
-    },
-    SET_WEIGHT("set-weight") {
-        @Override
-        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
-            return ops.setWeight(actor, request.weight(), request.reason());
-        }
-    },
-    ROLLOUT("rollout") {
-        @Override
-        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
-            return ops.rollout(actor, request.steps() != null ? request.steps() : Plan.DEFAULT_STEPS,
-                    request.bakeSeconds() != null ? Duration.ofSeconds(request.bakeSeconds()) : Plan.DEFAULT_BAKE,
-                    request.reason());
-        }
-    },
-    PAUSE("pause") {
-        @Override
-        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
-            return ops.pause(actor, request.reason());
-        }
-    },
-    RESUME("resume") {
-        @Override
-        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
-            return ops.resume(actor, request.reason());
-        }
-    },
-    ROLLBACK("rollback") {
-        @Override
-        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
-            return ops.rollback(actor, request.reason(), request.force());
-        }
-    },
-    CUTOVER("cutover") {
-        @Override
-        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
-            return ops.cutover(actor, request.reason());
-        }
-    },
-    FINALIZE("finalize") {
-        @Override
-        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
-            return ops.finalizeMigration(actor, request.reason());
-        }
-    },
-    ABORT("abort") {
-        @Override
-        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
-            return ops.abort(actor, request.reason());
-        }
-    },
-    FREEZE("freeze") {
-        @Override
-        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
-            return ops.freeze(actor, true, request.reason());
-        }
-    },
-    UNFREEZE("unfreeze") {
-        @Override
-        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
-            return ops.freeze(actor, false, request.reason());
-        }
-    };
+    START("start", (ops, actor, r) -> ops.control().start(actor, r.reason())),
+    SHADOW("shadow", (ops, actor, r) -> ops.control().startShadow(actor, r.reason())),
+    SET_WEIGHT("set-weight", (ops, actor, r) -> ops.control().setWeight(actor, r.weight(), r.reason())),
+    ROLLOUT("rollout", (ops, actor, r) -> ops.rollout(actor, r.steps() != null ? r.steps() : Plan.DEFAULT_STEPS,
+            r.bakeSeconds() != null ? Duration.ofSeconds(r.bakeSeconds()) : Plan.DEFAULT_BAKE, r.reason())),
+    PAUSE("pause", (ops, actor, r) -> ops.pause(actor, r.reason())),
+    RESUME("resume", (ops, actor, r) -> ops.resume(actor, r.reason())),
+    ROLLBACK("rollback", (ops, actor, r) -> ops.control().rollback(actor, r.reason(), r.force())),
+    CUTOVER("cutover", (ops, actor, r) -> ops.control().cutover(actor, r.reason())),
+    FINALIZE("finalize", (ops, actor, r) -> ops.control().finalizeMigration(actor, r.reason())),
+    ABORT("abort", (ops, actor, r) -> ops.control().abort(actor, r.reason())),
+    FREEZE("freeze", (ops, actor, r) -> ops.control().freeze(actor, true, r.reason())),
+    UNFREEZE("unfreeze", (ops, actor, r) -> ops.control().freeze(actor, false, r.reason()));
+
+    /** What a command does: carries it out and returns the state now in force. */
+    @FunctionalInterface
+    private interface Action {
+        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused;
+    }
 
     private final String path;
+    private final Action action;
 
-    Command(String path) {
+    Command(String path, Action action) {
         this.path = path;
+        this.action = action;
     }
 
     /** Carries the command out; returns the state now in force. May block on the write barrier. */
-    abstract RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused;
+    RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
+        return action.run(ops, actor, request);
+    }
 
     String path() {
         return path;

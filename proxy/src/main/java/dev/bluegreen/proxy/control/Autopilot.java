@@ -15,16 +15,17 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The part of the control plane that acts by itself (DESIGN §6): once a second it judges green's health
  * over the sliding window, carries out what the rules call for (warn, pause the plan, roll back) and moves
- * a running rollout plan on. It is also where the operator's commands enter, so that a command and the
- * plan never change the plan at the same moment: every method that changes the plan holds this object's
- * lock, and the plan changes only together with a new epoch of the routing state (one compare-and-set).
+ * a running rollout plan on, and takes the plan commands (rollout, pause, resume). The plan changes only
+ * together with a new epoch of the routing state (one compare-and-set), and every decision here is
+ * carried out only on the state it was taken on: a command, another instance or a divergence that
+ * changed the state meanwhile makes it refuse, to be judged again at the next tick. The other commands
+ * go to {@link RoutingControl}, which ends or pauses a plan as they require.
  *
  * <p>Decisions are {@link HealthJudge} and {@link PlanStepper}, pure functions; this class is the
  * orchestrator. Its methods block (a barrier, the state store): never call them on an event loop.
@@ -130,25 +131,26 @@ public final class Autopilot implements AutoCloseable {
         int weight = plan.weight();
         String command = "rollout " + steps + " bake " + bake.toSeconds() + "s";
         RoutingState after = weight == now.weight()
-                ? control.apply(actor, command, reason, Transition::record, p -> plan)
-                : control.apply(actor, command + ": set-weight " + weight, reason, s -> Transition.setWeight(s, weight),
-                        p -> plan);
+                ? control.apply(actor, command, reason, decidedAt(now, Transition::record), p -> plan)
+                : control.apply(actor, command + ": set-weight " + weight, reason,
+                        decidedAt(now, s -> Transition.setWeight(s, weight)), p -> plan);
         healthySince = null;
         holding = "baking from now";
         return after;
     }
 
     public synchronized RoutingState pause(String actor, String reason) throws RoutingControl.Refused {
+        RoutingState now = control.current();
         Plan plan = control.plan().filter(p -> p.status() == Plan.Status.RUNNING)
                 .orElseThrow(() -> new RoutingControl.Refused("no rollout plan is running"));
-        return control.apply(actor, "pause", reason, Transition::record,
+        return control.apply(actor, "pause", reason, decidedAt(now, Transition::record),
                 p -> plan.with(Plan.Status.PAUSED, "paused by " + actor + (reason == null ? "" : ": " + reason)));
     }
 
     public synchronized RoutingState resume(String actor, String reason) throws RoutingControl.Refused {
+        RoutingState now = control.current();
         Plan plan = control.plan().filter(p -> p.status() == Plan.Status.PAUSED)
                 .orElseThrow(() -> new RoutingControl.Refused("no rollout plan is paused"));
-        RoutingState now = control.current();
         if (now.phase() != Phase.DUAL || !now.followerMayServeReads()) {
             throw new RoutingControl.Refused("the plan can resume only while blue leads with green in sync (phase "
                     + lower(now.phase()) + ")");
@@ -159,47 +161,9 @@ public final class Autopilot implements AutoCloseable {
         }
         Plan resumed = new Plan(plan.steps(), plan.bake(), plan.position(), Plan.Status.RUNNING, clock.instant(),
                 "resumed by " + actor + (reason == null ? "" : ": " + reason));
-        RoutingState after = control.apply(actor, "resume", reason, Transition::record, p -> resumed);
+        RoutingState after = control.apply(actor, "resume", reason, decidedAt(now, Transition::record), p -> resumed);
         healthySince = null;
         return after;
-    }
-
-    /** The operator's weight: a running plan pauses rather than fight it. */
-    public synchronized RoutingState setWeight(String actor, int weight, String reason) throws RoutingControl.Refused {
-        return control.apply(actor, "set-weight " + weight, reason, s -> Transition.setWeight(s, weight),
-                endRunning(Plan.Status.PAUSED, "paused: " + actor + " set the weight to " + weight));
-    }
-
-    public synchronized RoutingState rollback(String actor, String reason, boolean force) throws RoutingControl.Refused {
-        return control.apply(actor, force ? "rollback --force" : "rollback", reason, s -> Transition.rollback(s, force),
-                endActive(Plan.Status.ROLLED_BACK, "rolled back by " + actor + (reason == null ? "" : ": " + reason)));
-    }
-
-    public synchronized RoutingState abort(String actor, String reason) throws RoutingControl.Refused {
-        return control.apply(actor, "abort", reason, Transition::abort,
-                endActive(Plan.Status.ABORTED, "aborted by " + actor));
-    }
-
-    public synchronized RoutingState start(String actor, String reason) throws RoutingControl.Refused {
-        return control.apply(actor, "start", reason, Transition::start, UnaryOperator.identity());
-    }
-
-    public synchronized RoutingState startShadow(String actor, String reason) throws RoutingControl.Refused {
-        return control.apply(actor, "start --shadow", reason, Transition::startShadow, UnaryOperator.identity());
-    }
-
-    public synchronized RoutingState cutover(String actor, String reason) throws RoutingControl.Refused {
-        return control.apply(actor, "cutover", reason, Transition::cutover,
-                endActive(Plan.Status.DONE, "cut over by " + actor));
-    }
-
-    public synchronized RoutingState finalizeMigration(String actor, String reason) throws RoutingControl.Refused {
-        return control.apply(actor, "finalize", reason, Transition::finalizeMigration, UnaryOperator.identity());
-    }
-
-    public synchronized RoutingState freeze(String actor, boolean frozen, String reason) throws RoutingControl.Refused {
-        return control.apply(actor, frozen ? "freeze" : "unfreeze", reason, s -> Transition.freeze(s, frozen),
-                UnaryOperator.identity());
     }
 
     // ---- once per tick ----------------------------------------------------------------------------
@@ -258,7 +222,7 @@ public final class Autopilot implements AutoCloseable {
             try {
                 control.apply("rule:" + rule.rule().name(), "rollback", reason,
                         decidedAt(state, s -> Transition.rollback(s, false)),
-                        endActive(Plan.Status.ROLLED_BACK, "rolled back by rule " + rule.rule().name() + ": " + reason));
+                        Plan.endActive(Plan.Status.ROLLED_BACK, "rolled back by rule " + rule.rule().name() + ": " + reason));
                 log.warn("automatic rollback rule=\"{}\" figures=\"{}\"", rule.rule().name(), reason);
                 return true;
             } catch (RoutingControl.Refused refused) {
@@ -335,16 +299,6 @@ public final class Autopilot implements AutoCloseable {
         return s -> s.epoch() == decidedOn.epoch() ? rule.apply(s)
                 : new Transition.Refused("the state changed meanwhile (epoch " + s.epoch() + ", decided on "
                         + decidedOn.epoch() + "); judged again at the next tick");
-    }
-
-    /** A running plan ends with {@code status}; any other plan is left alone. */
-    private static UnaryOperator<Plan> endRunning(Plan.Status status, String note) {
-        return p -> p != null && p.status() == Plan.Status.RUNNING ? p.with(status, note) : p;
-    }
-
-    /** A running or paused plan ends with {@code status}. */
-    private static UnaryOperator<Plan> endActive(Plan.Status status, String note) {
-        return p -> p != null && p.active() ? p.with(status, note) : p;
     }
 
     private String describe(RuleVerdict rule, HealthVerdict judged) {

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.UnaryOperator;
 
 /**
  * A rollout plan's position (DESIGN §6): the weights to step through, how long each must bake with every
@@ -44,6 +45,16 @@ public record Plan(List<Integer> steps, Duration bake, int position, Status stat
 
     public Plan with(Status newStatus, String newNote) {
         return new Plan(steps, bake, position, newStatus, stepStartedAt, newNote);
+    }
+
+    /** What a change of state does to the plan in force: one running or paused ends with {@code status}. */
+    static UnaryOperator<Plan> endActive(Status status, String note) {
+        return p -> p != null && p.active() ? p.with(status, note) : p;
+    }
+
+    /** What a change of state does to the plan in force: a running one pauses, any other is left alone. */
+    static UnaryOperator<Plan> pauseRunning(String note) {
+        return p -> p != null && p.status() == Status.RUNNING ? p.with(Status.PAUSED, note) : p;
     }
 
     public Plan advancedAt(Instant now) {

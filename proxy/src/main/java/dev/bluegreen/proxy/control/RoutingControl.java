@@ -164,36 +164,42 @@ public final class RoutingControl implements AutoCloseable {
         }
     }
 
-    public RoutingState start(String actor) throws Refused {
-        return apply(actor, "start", null, Transition::start);
+    // The operator's commands. Each takes the reason the history keeps, and does to a rollout plan in
+    // progress what the command means for it: a plan never goes on stepping under a change it did not make.
+
+    public RoutingState start(String actor, String reason) throws Refused {
+        return apply(actor, "start", reason, Transition::start);
     }
 
-    public RoutingState startShadow(String actor) throws Refused {
-        return apply(actor, "start --shadow", null, Transition::startShadow);
+    public RoutingState startShadow(String actor, String reason) throws Refused {
+        return apply(actor, "start --shadow", reason, Transition::startShadow);
     }
 
-    public RoutingState setWeight(String actor, int weight) throws Refused {
-        return apply(actor, "set-weight " + weight, null, s -> Transition.setWeight(s, weight));
+    /** The operator's weight: a running plan pauses rather than fight it. */
+    public RoutingState setWeight(String actor, int weight, String reason) throws Refused {
+        return apply(actor, "set-weight " + weight, reason, s -> Transition.setWeight(s, weight),
+                Plan.pauseRunning("paused: " + actor + " set the weight to " + weight));
     }
 
     public RoutingState rollback(String actor, String reason, boolean force) throws Refused {
-        return apply(actor, force ? "rollback --force" : "rollback", reason, s -> Transition.rollback(s, force));
+        return apply(actor, force ? "rollback --force" : "rollback", reason, s -> Transition.rollback(s, force),
+                Plan.endActive(Plan.Status.ROLLED_BACK, "rolled back by " + actor + (reason == null ? "" : ": " + reason)));
     }
 
-    public RoutingState cutover(String actor) throws Refused {
-        return apply(actor, "cutover", null, Transition::cutover);
+    public RoutingState cutover(String actor, String reason) throws Refused {
+        return apply(actor, "cutover", reason, Transition::cutover, Plan.endActive(Plan.Status.DONE, "cut over by " + actor));
     }
 
-    public RoutingState finalizeMigration(String actor) throws Refused {
-        return apply(actor, "finalize", null, Transition::finalizeMigration);
+    public RoutingState finalizeMigration(String actor, String reason) throws Refused {
+        return apply(actor, "finalize", reason, Transition::finalizeMigration);
     }
 
-    public RoutingState abort(String actor) throws Refused {
-        return apply(actor, "abort", null, Transition::abort);
+    public RoutingState abort(String actor, String reason) throws Refused {
+        return apply(actor, "abort", reason, Transition::abort, Plan.endActive(Plan.Status.ABORTED, "aborted by " + actor));
     }
 
-    public RoutingState freeze(String actor, boolean frozen) throws Refused {
-        return apply(actor, frozen ? "freeze" : "unfreeze", null, s -> Transition.freeze(s, frozen));
+    public RoutingState freeze(String actor, boolean frozen, String reason) throws Refused {
+        return apply(actor, frozen ? "freeze" : "unfreeze", reason, s -> Transition.freeze(s, frozen));
     }
 
     /**

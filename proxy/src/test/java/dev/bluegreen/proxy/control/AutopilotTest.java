@@ -34,7 +34,7 @@ class AutopilotTest {
         control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(1));
         windows = new HealthWindows(Duration.ofSeconds(10), clock.mock);
         autopilot = new Autopilot(control, windows, new Health(Duration.ofSeconds(10), RULES), clock, TICK);
-        autopilot.start("alice", null);
+        control.start("alice", null);
     }
 
     /** One tick's worth of traffic: {@code ok} reads each cluster answered, {@code failed} reads green failed and blue answered. */
@@ -138,11 +138,11 @@ class AutopilotTest {
     void theOperatorsWeightPausesThePlanAndTheOperatorsRollbackEndsIt() throws Exception {
         autopilot.rollout("alice", List.of(10, 50, 100), Duration.ofSeconds(10), null);
 
-        autopilot.setWeight("bob", 30, null);
+        control.setWeight("bob", 30, null);
         assertThat(plan().status()).isEqualTo(Plan.Status.PAUSED);
         assertThat(plan().note()).isEqualTo("paused: bob set the weight to 30");
 
-        autopilot.rollback("bob", "p99 doubled", false);
+        control.rollback("bob", "p99 doubled", false);
         assertThat(plan().status()).isEqualTo(Plan.Status.ROLLED_BACK);
         assertThat(plan().note()).isEqualTo("rolled back by bob: p99 doubled");
     }
@@ -161,7 +161,7 @@ class AutopilotTest {
 
     @Test
     void aRolloutStartsAtTheFirstStepAboveTheWeightInForce() throws Exception {
-        autopilot.setWeight("alice", 25, null);
+        control.setWeight("alice", 25, null);
 
         autopilot.rollout("alice", Plan.DEFAULT_STEPS, Duration.ofSeconds(10), null);
 

@@ -21,9 +21,9 @@ class RoutingControlTest {
         List<RoutingState> announced = new ArrayList<>();
         control.onChange(announced::add);
 
-        control.start("alice");
-        control.setWeight("alice", 100);
-        RoutingState cutover = control.cutover("alice");
+        control.start("alice", null);
+        control.setWeight("alice", 100, null);
+        RoutingState cutover = control.cutover("alice", null);
         RoutingState back = control.rollback("auto", "error_rate 0.12 > 0.10", false);
 
         assertThat(cutover.leader()).isEqualTo(ClusterRole.GREEN);
@@ -40,7 +40,7 @@ class RoutingControlTest {
     void aRefusedCommandChangesNothingAndSaysWhy() {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
 
-        assertThatThrownBy(() -> control.setWeight("bob", 10))
+        assertThatThrownBy(() -> control.setWeight("bob", 10, null))
                 .isInstanceOf(RoutingControl.Refused.class).hasMessageContaining("sync dual-write");
         assertThat(control.current()).isEqualTo(RoutingState.initial());
         assertThat(control.history()).isEmpty();
@@ -51,7 +51,7 @@ class RoutingControlTest {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofMillis(100));
         control.barrier().tryEnter(control.barrier().pass("session-42"), () -> { });
 
-        assertThatThrownBy(() -> control.start("carol"))
+        assertThatThrownBy(() -> control.start("carol", null))
                 .isInstanceOf(RoutingControl.Refused.class)
                 .hasMessageContaining("start did not happen")
                 .hasMessageContaining("session-42");
@@ -61,8 +61,8 @@ class RoutingControlTest {
     @Test
     void aDivergenceTakesTheWeightBackOnceAndNeverThrows() throws Exception {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
-        control.start("alice");
-        control.setWeight("alice", 50);
+        control.start("alice", null);
+        control.setWeight("alice", 50, null);
 
         control.followerOutOfSync(ClusterRole.GREEN, "dual-write", "UPDATE 1 vs UPDATE 0");
         control.followerOutOfSync(ClusterRole.GREEN, "dual-write", "again");
@@ -75,13 +75,13 @@ class RoutingControlTest {
     @Test
     void aDivergenceSeenByAUnitStillDrainingStopsTheCutoverAndIsRecordedAgainstGreen() throws Exception {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
-        control.start("alice");
-        control.setWeight("alice", 100);
+        control.start("alice", null);
+        control.setWeight("alice", 100, null);
         WriteBarrier.Pass session = control.barrier().pass("session-7");
         control.barrier().tryEnter(session, () -> { });
         CompletableFuture<RoutingState> cutover = CompletableFuture.supplyAsync(() -> {
             try {
-                return control.cutover("alice");
+                return control.cutover("alice", null);
             } catch (RoutingControl.Refused refused) {
                 throw new CompletionException(refused);
             }
@@ -103,9 +103,9 @@ class RoutingControlTest {
     @Test
     void aClusterThatLeadsByNowIsNotMarkedOutOfSyncForWhatItDidAsFollower() throws Exception {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
-        control.start("alice");
-        control.setWeight("alice", 100);
-        RoutingState cutover = control.cutover("alice");
+        control.start("alice", null);
+        control.setWeight("alice", 100, null);
+        RoutingState cutover = control.cutover("alice", null);
 
         control.followerOutOfSync(ClusterRole.GREEN, "session-7", "a late report from before the cutover");
 

@@ -79,13 +79,13 @@ class CutoverRollbackIT {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
              WriteLoad load = new WriteLoad(proxy, items, counters, 6)) {
             RoutingControl routing = proxy.server().routing();
-            routing.start("test");
+            routing.start("test", null);
             load.go();
             load.awaitProgress(100);
-            routing.setWeight("test", 100);
+            routing.setWeight("test", 100, null);
             load.awaitProgress(100);
 
-            RoutingState cutover = routing.cutover("test");
+            RoutingState cutover = routing.cutover("test", null);
             load.awaitProgress(200);
             RoutingState rolledBack = routing.rollback("test", "proving rollback under traffic", false);
             load.awaitProgress(200);
@@ -258,7 +258,7 @@ class CutoverRollbackIT {
             RoutingState before = routing.current();
             int changes = routing.history().size();
 
-            RoutingControl.Refused refused = catchThrowableOfType(RoutingControl.Refused.class, () -> routing.start("test"));
+            RoutingControl.Refused refused = catchThrowableOfType(RoutingControl.Refused.class, () -> routing.start("test", null));
 
             assertThat(refused).as("start refused").isNotNull();
             assertThat(refused.getMessage()).containsPattern(HELD_UP_BY_ONE_SESSION);
@@ -267,7 +267,7 @@ class CutoverRollbackIT {
             assertThat(routing.history()).hasSize(changes);
             // the holder was the reason: once it commits, the same command goes through
             holder.commit();
-            assertThat(routing.start("test").phase()).isEqualTo(Phase.DUAL);
+            assertThat(routing.start("test", null).phase()).isEqualTo(Phase.DUAL);
         }
     }
 
@@ -279,8 +279,8 @@ class CutoverRollbackIT {
                 "insert into " + table + " values (1, 0)");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             RoutingControl routing = proxy.server().routing();
-            routing.start("test");
-            routing.setWeight("test", 100);
+            routing.start("test", null);
+            routing.setWeight("test", 100, null);
             try (Connection idle = viaProxy(proxy); Statement idleStatement = idle.createStatement();
                  Connection holder = viaProxy(proxy); Statement holderStatement = holder.createStatement()) {
                 idleStatement.executeQuery("select 1").close();
@@ -289,7 +289,7 @@ class CutoverRollbackIT {
                 RoutingState before = routing.current();
                 int changes = routing.history().size();
 
-                RoutingControl.Refused refused = catchThrowableOfType(RoutingControl.Refused.class, () -> routing.cutover("test"));
+                RoutingControl.Refused refused = catchThrowableOfType(RoutingControl.Refused.class, () -> routing.cutover("test", null));
 
                 assertThat(refused).as("cutover refused").isNotNull();
                 assertThat(refused.getMessage()).containsPattern(HELD_UP_BY_ONE_SESSION);
@@ -300,7 +300,7 @@ class CutoverRollbackIT {
                 holder.commit();
                 assertThat(ClusterData.number(blue, "select n from " + table + " where id = 1")).isEqualTo(1);
                 assertThat(ClusterData.number(green, "select n from " + table + " where id = 1")).isEqualTo(1);
-                assertThat(routing.cutover("test").leader()).isEqualTo(ClusterRole.GREEN);
+                assertThat(routing.cutover("test", null).leader()).isEqualTo(ClusterRole.GREEN);
             }
         }
     }
@@ -309,11 +309,11 @@ class CutoverRollbackIT {
     void shadowModeRefusesAnyWeightAboveZeroAndReadsStayOnBlue() throws Exception {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             RoutingControl routing = proxy.server().routing();
-            RoutingState shadow = routing.startShadow("test");
+            RoutingState shadow = routing.startShadow("test", null);
 
-            assertThatThrownBy(() -> routing.setWeight("test", 1)).isInstanceOf(RoutingControl.Refused.class);
-            assertThatThrownBy(() -> routing.setWeight("test", 100)).isInstanceOf(RoutingControl.Refused.class);
-            assertThatThrownBy(() -> routing.cutover("test")).isInstanceOf(RoutingControl.Refused.class);
+            assertThatThrownBy(() -> routing.setWeight("test", 1, null)).isInstanceOf(RoutingControl.Refused.class);
+            assertThatThrownBy(() -> routing.setWeight("test", 100, null)).isInstanceOf(RoutingControl.Refused.class);
+            assertThatThrownBy(() -> routing.cutover("test", null)).isInstanceOf(RoutingControl.Refused.class);
 
             assertThat(routing.current()).isEqualTo(shadow);
             assertThat(shadow.followerWrites()).isEqualTo(FollowerWrites.ASYNC);

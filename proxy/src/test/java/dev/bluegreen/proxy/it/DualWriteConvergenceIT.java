@@ -62,7 +62,7 @@ class DualWriteConvergenceIT {
     void conflictingWritesFromSixteenSessionsLeaveBlueAndGreenIdentical() throws Exception {
         Contention workload = Contention.createOnBoth("conv");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
-            proxy.server().routing().start("test");
+            proxy.server().routing().start("test", null);
 
             Contention.Outcome outcome = workload.run(proxy, SESSIONS, 128);
 
@@ -84,7 +84,7 @@ class DualWriteConvergenceIT {
     void theSameWorkloadWithoutTheOrderingRuleLeavesTheClustersDifferent() throws Exception {
         Contention workload = Contention.createOnBoth("shadow");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
-            proxy.server().routing().startShadow("test");
+            proxy.server().routing().startShadow("test", null);
 
             Contention.Outcome outcome = workload.run(proxy, SESSIONS, 60);
 

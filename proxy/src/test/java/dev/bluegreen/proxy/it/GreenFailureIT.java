@@ -96,8 +96,8 @@ class GreenFailureIT {
                         "insert into " + counters + " select g, 0 from generate_series(1, 4) g");
             }
             try (TestProxy proxy = TestProxy.in(blue).green(doomed).start()) {
-                proxy.server().routing().start("test");
-                proxy.server().routing().setWeight("test", 100);
+                proxy.server().routing().start("test", null);
+                proxy.server().routing().setWeight("test", 100, null);
                 try (Load load = new Load(proxy, items, counters, 6)) {
                     await().atMost(Duration.ofSeconds(30)).until(() -> load.readsServedBy(GREEN_MAJOR) > 100 || load.failed());
 
@@ -276,7 +276,7 @@ class GreenFailureIT {
         green.execute("postgres", "insert into " + table + " values (4, 'only on green')");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             // weight 0: the count read after the write must come from blue whenever green is taken out of sync
-            proxy.server().routing().start("test");
+            proxy.server().routing().start("test", null);
 
             Set<Integer> returned = new HashSet<>();
             long countAfter;
@@ -310,8 +310,8 @@ class GreenFailureIT {
         onBoth(blue, green, "create table " + table + " (id int primary key, n int not null)");
         green.execute("postgres", "alter table " + table + " add constraint " + table + "_small check (n < 100)");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
-            proxy.server().routing().start("test");
-            proxy.server().routing().setWeight("test", 50);
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 50, null);
 
             int[] counts = new int[2];
             try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
@@ -337,7 +337,7 @@ class GreenFailureIT {
         onBoth(blue, green, "create table " + table + " (id int primary key, email text not null)");
         green.execute("postgres", "create unique index on " + table + " (email)");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
-            proxy.server().routing().start("test");
+            proxy.server().routing().start("test", null);
 
             try (Connection c = viaProxy(proxy);
                  PreparedStatement insert = c.prepareStatement("insert into " + table + " values (?, ?)")) {
@@ -384,8 +384,8 @@ class GreenFailureIT {
                 "insert into " + table + " select g, g from generate_series(1, 5) g");
         green.execute("postgres", "alter table " + table + " rename to " + table + "_moved");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
-            proxy.server().routing().start("test");
-            proxy.server().routing().setWeight("test", 50);
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 50, null);
             MigrationStats stats = proxy.server().migration();
 
             try (Connection c = sessionServedByGreen(proxy); Statement s = c.createStatement();

@@ -80,8 +80,8 @@ class ReadRoutingIT {
         String table = unique("ryw");
         onBoth(blue, green, "create table " + table + " (id int primary key, v text not null, n int not null)");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
-            proxy.server().routing().start("test");
-            proxy.server().routing().setWeight("test", 100);
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
             long servedByGreen = proxy.server().migration().unitsServedBy(ClusterRole.GREEN);
 
             List<String> seen = new ArrayList<>();
@@ -126,8 +126,8 @@ class ReadRoutingIT {
     @Test
     void atWeightFiftyBothClustersServeReadsAndEachSessionStaysOnOne() throws Exception {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
-            proxy.server().routing().start("test");
-            proxy.server().routing().setWeight("test", 50);
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 50, null);
             long servedByBlue = proxy.server().migration().unitsServedBy(ClusterRole.BLUE);
             long servedByGreen = proxy.server().migration().unitsServedBy(ClusterRole.GREEN);
 
@@ -169,7 +169,7 @@ class ReadRoutingIT {
         int perBatch = 25;
         int[] weights = {0, 50, 100, 0};
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
-            proxy.server().routing().start("test");
+            proxy.server().routing().start("test", null);
             List<Connection> connections = new ArrayList<>();
             List<PreparedStatement> reads = new ArrayList<>();
             List<PreparedStatement> inserts = new ArrayList<>();
@@ -184,7 +184,7 @@ class ReadRoutingIT {
                 }
                 Map<Integer, List<Set<Integer>>> majorsByWeightStep = new LinkedHashMap<>();
                 for (int step = 0; step < weights.length; step++) {
-                    proxy.server().routing().setWeight("test", weights[step]);
+                    proxy.server().routing().setWeight("test", weights[step], null);
                     List<Set<Integer>> majorsBySession = new ArrayList<>();
                     for (int session = 0; session < sessions; session++) {
                         Set<Integer> majors = new TreeSet<>();
@@ -215,7 +215,7 @@ class ReadRoutingIT {
                 assertThat(majorsByWeightStep.get(2)).as("weight 100").allSatisfy(m -> assertThat(m).containsExactly(GREEN_MAJOR));
                 assertThat(majorsByWeightStep.get(3)).as("back to 0").allSatisfy(m -> assertThat(m).containsExactly(BLUE_MAJOR));
                 // the statement pgjdbc named on blue at weight 0 exists on the green twin too
-                proxy.server().routing().setWeight("test", 100);
+                proxy.server().routing().setWeight("test", 100, null);
                 try (Statement s = connections.get(0).createStatement();
                      ResultSet rs = s.executeQuery("select count(*), current_setting('server_version_num')::int"
                              + " from pg_prepared_statements where statement like 'select v, 0, current_setting%'")) {
@@ -250,8 +250,8 @@ class ReadRoutingIT {
             assertThat(readRow(read, 1)).isEqualTo("value 1/0@" + BLUE_MAJOR);
             assertThat(readRow(read, 2)).isEqualTo("value 2/0@" + BLUE_MAJOR);
 
-            proxy.server().routing().start("test");
-            proxy.server().routing().setWeight("test", 100);
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
 
             assertThat(readRow(read, 3)).isEqualTo("value 3/0@" + GREEN_MAJOR);
             assertThat(readRow(read, 4)).isEqualTo("value 4/0@" + GREEN_MAJOR);

@@ -53,8 +53,8 @@ class StickinessIT {
     private static TestProxy started(TestClusters clusters, Routing routing, int weight) throws Exception {
         TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).routing(routing).start();
         try {
-            proxy.server().routing().start("test");
-            proxy.server().routing().setWeight("test", weight);
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", weight, null);
             return proxy;
         } catch (Exception | AssertionError e) {
             proxy.close();
@@ -236,9 +236,9 @@ class StickinessIT {
             }
             Set<Integer> greenAt25 = onGreen(sessions);
 
-            proxy.server().routing().setWeight("test", 50);
+            proxy.server().routing().setWeight("test", 50, null);
             Set<Integer> greenAt50 = onGreen(sessions);
-            proxy.server().routing().setWeight("test", 75);
+            proxy.server().routing().setWeight("test", 75, null);
             Set<Integer> greenAt75 = onGreen(sessions);
 
             closeAll(sessions);
@@ -305,7 +305,7 @@ class StickinessIT {
             holder.createStatement().execute("insert into " + table + " values (1)");
 
             long started = System.nanoTime();
-            assertThatThrownBy(() -> proxy.server().routing().start("test"))
+            assertThatThrownBy(() -> proxy.server().routing().start("test", null))
                     .isInstanceOf(RoutingControl.Refused.class)
                     .hasMessageContaining("timed out after 300 ms");
             Duration waited = Duration.ofNanos(System.nanoTime() - started);

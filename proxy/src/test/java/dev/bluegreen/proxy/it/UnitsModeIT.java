@@ -57,7 +57,7 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             try (Connection before = proxy.connect("postgres")) {
                 before.createStatement().execute("set application_name = 'made before start'");
-                proxy.server().routing().start("test");
+                proxy.server().routing().start("test", null);
 
                 // simple protocol, autocommit
                 before.createStatement().execute("insert into " + t + " values (1, 'one')");
@@ -88,7 +88,7 @@ class UnitsModeIT {
             assertThat(count(clusters.green(), "select count(*) from " + t)).isEqualTo(8);
             assertThat(proxy.server().migration().divergences()).isEmpty();
 
-            proxy.server().routing().setWeight("test", 100);
+            proxy.server().routing().setWeight("test", 100, null);
             try (Connection after = proxy.connect("postgres")) {
                 assertThat(serverVersion(after)).isGreaterThanOrEqualTo(180000);
                 after.createStatement().execute("insert into " + t + " values (9, 'nine')");
@@ -121,7 +121,7 @@ class UnitsModeIT {
             cluster.execute("postgres", "create table " + t + " (id int primary key, v text)");
         }
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
-            proxy.server().routing().start("test");
+            proxy.server().routing().start("test", null);
             try (Connection c = proxy.connect("postgres")) {
                 CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
                 StringBuilder rows = new StringBuilder();
@@ -152,11 +152,11 @@ class UnitsModeIT {
     @Test
     void listenMovesToGreenAtCutover(TestClusters clusters) throws Exception {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
-            proxy.server().routing().start("test");
+            proxy.server().routing().start("test", null);
             try (Connection c = proxy.connect("postgres")) {
                 c.createStatement().execute("listen bg_moves");
-                proxy.server().routing().setWeight("test", 100);
-                proxy.server().routing().cutover("test");
+                proxy.server().routing().setWeight("test", 100, null);
+                proxy.server().routing().cutover("test", null);
                 assertThat(serverVersion(c)).isGreaterThanOrEqualTo(180000); // a unit after cutover moves the session
                 clusters.green().execute("postgres", "notify bg_moves, 'from green'");
                 await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
@@ -174,8 +174,8 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             try (Connection c = proxy.connect("postgres")) {
                 c.createStatement().execute("create temp table scratch (x int)");
-                proxy.server().routing().start("test");
-                proxy.server().routing().setWeight("test", 100);
+                proxy.server().routing().start("test", null);
+                proxy.server().routing().setWeight("test", 100, null);
                 assertThat(serverVersion(c)).isLessThan(170000);
                 try (ResultSet rs = c.createStatement().executeQuery("select count(*) from scratch")) {
                     rs.next();
@@ -194,16 +194,16 @@ class UnitsModeIT {
         }
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             try (Connection c = proxy.connect("postgres")) {
-                proxy.server().routing().start("test");
+                proxy.server().routing().start("test", null);
                 c.createStatement().execute("insert into " + t + " values (1)");
-                proxy.server().routing().abort("test");
+                proxy.server().routing().abort("test", null);
                 c.createStatement().execute("insert into " + t + " values (2)"); // blue alone again
                 clusters.green().execute("postgres", "insert into " + t + " values (2)"); // the operator re-syncs green
-                proxy.server().routing().start("test");
-                proxy.server().routing().setWeight("test", 100);
-                proxy.server().routing().cutover("test");
+                proxy.server().routing().start("test", null);
+                proxy.server().routing().setWeight("test", 100, null);
+                proxy.server().routing().cutover("test", null);
                 c.createStatement().execute("insert into " + t + " values (3)");
-                proxy.server().routing().finalizeMigration("test");
+                proxy.server().routing().finalizeMigration("test", null);
                 c.createStatement().execute("insert into " + t + " values (4)"); // green alone
                 assertThat(serverVersion(c)).isGreaterThanOrEqualTo(180000);
             }
@@ -224,7 +224,7 @@ class UnitsModeIT {
             cluster.execute("postgres", "create table " + t + " (id int primary key, at timestamptz, r float8)");
         }
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
-            proxy.server().routing().start("test");
+            proxy.server().routing().start("test", null);
             try (Connection c = proxy.connect("postgres")) {
                 for (int i = 1; i <= 3; i++) {
                     c.createStatement().execute("insert into " + t + " values (" + i + ", clock_timestamp(), random())"
@@ -245,7 +245,7 @@ class UnitsModeIT {
             cluster.execute("postgres", "create table " + t + " (id int primary key)");
         }
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
-            proxy.server().routing().startShadow("test");
+            proxy.server().routing().startShadow("test", null);
             try (Connection c = proxy.connect("postgres")) {
                 for (int i = 1; i <= 300; i++) {
                     c.createStatement().execute("insert into " + t + " values (" + i + ")");

@@ -23,8 +23,8 @@ class ProxyMetricsTest {
 
     @Test
     void theRoutingStateIsReadAtScrapeTime() throws Exception {
-        control.start("test");
-        control.setWeight("test", 40);
+        control.start("test", null);
+        control.setWeight("test", 40, null);
 
         String scrape = metrics.scrape();
 
@@ -79,7 +79,7 @@ class ProxyMetricsTest {
 
     @Test
     void rollbacksCountByTrigger() throws Exception {
-        control.start("test");
+        control.start("test", null);
         control.rollback("operator", "by hand", false);
         control.rollback("rule:error_rate", "error_rate 0.2 > 0.1", false);
 

@@ -260,10 +260,10 @@ class FileStateStoreTest {
         RoutingState before;
         List<HistoryEntry> historyBefore;
         try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
-            control.start("alice");
-            control.setWeight("alice", 5);
+            control.start("alice", null);
+            control.setWeight("alice", 5, null);
             control.replacePlan("alice", "rollout", plan);
-            control.freeze("bob", true);
+            control.freeze("bob", true, null);
             before = control.current();
             historyBefore = control.history();
         }
@@ -274,7 +274,7 @@ class FileStateStoreTest {
             assertThat(control.history()).isEqualTo(historyBefore);
             assertThat(control.history()).extracting(HistoryEntry::command).containsExactly("start", "set-weight 5", "rollout", "freeze");
             assertThat(control.plan()).isEqualTo(Optional.of(plan));
-            assertThat(control.freeze("bob", false).epoch()).isEqualTo(before.epoch() + 1);
+            assertThat(control.freeze("bob", false, null).epoch()).isEqualTo(before.epoch() + 1);
         }
     }
 

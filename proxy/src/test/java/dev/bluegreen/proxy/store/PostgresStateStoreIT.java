@@ -185,7 +185,7 @@ class PostgresStateStoreIT {
         b.onChange(state -> heardAt.complete(System.nanoTime()));
 
         long before = System.nanoTime();
-        RoutingState frozen = a.freeze("alice", true);
+        RoutingState frozen = a.freeze("alice", true, null);
 
         await().atMost(Duration.ofSeconds(5)).until(() -> b.current().equals(frozen));
         System.out.printf("state store: epoch %d in force on the other instance after %d ms%n", frozen.epoch(),
@@ -215,15 +215,15 @@ class PostgresStateStoreIT {
         await().atMost(Duration.ofSeconds(5)).until(() -> listenerCaughtUp("b"));
         RoutingState elsewhere = changeBehindTheirBacks(1);
 
-        assertThatThrownBy(() -> b.start("bob"))
+        assertThatThrownBy(() -> b.start("bob", null))
                 .isInstanceOf(RoutingControl.Refused.class)
                 .hasMessageContaining("another proxy instance changed the routing state first")
                 .satisfies(e -> assertThat(((RoutingControl.Refused) e).why()).isEqualTo(RoutingControl.Refused.Why.CONFLICT));
         assertThat(b.current()).isEqualTo(elsewhere);
         assertThat(b.history()).extracting(HistoryEntry::actor).containsExactly("elsewhere");
 
-        assertThatThrownBy(() -> b.freeze("bob", true)).hasMessageContaining("already frozen");
-        assertThat(b.freeze("bob", false).epoch()).isEqualTo(3);
+        assertThatThrownBy(() -> b.freeze("bob", true, null)).hasMessageContaining("already frozen");
+        assertThat(b.freeze("bob", false, null).epoch()).isEqualTo(3);
     }
 
     @Test
@@ -243,7 +243,7 @@ class PostgresStateStoreIT {
         WriteBarrier.Pass inside = b.barrier().pass("session-7");
         assertThat(b.barrier().tryEnter(inside, () -> { })).isTrue();
 
-        CompletableFuture<RoutingState> start = inBackground(() -> a.start("alice"));
+        CompletableFuture<RoutingState> start = inBackground(() -> a.start("alice", null));
 
         await().atMost(Duration.ofSeconds(5)).until(() -> reportedHolders("b").equals(List.of("session-7")));
         AtomicReference<RoutingState> seenByNextUnit = new AtomicReference<>();
@@ -267,7 +267,7 @@ class PostgresStateStoreIT {
         assertThat(b.barrier().tryEnter(b.barrier().pass("session-7"), () -> { })).isTrue();
         CountDownLatch admitted = new CountDownLatch(1);
 
-        CompletableFuture<RoutingState> start = inBackground(() -> a.start("alice"));
+        CompletableFuture<RoutingState> start = inBackground(() -> a.start("alice", null));
         await().atMost(Duration.ofSeconds(5)).until(() -> reportedHolders("b").equals(List.of("session-7")));
         assertThat(b.barrier().tryEnter(b.barrier().pass("session-8"), admitted::countDown)).isFalse();
 
@@ -291,7 +291,7 @@ class PostgresStateStoreIT {
 
         stopped.halt(); // as kill -9 would: its row stays, its heartbeat stops
         long before = System.nanoTime();
-        RoutingState started = a.start("alice");
+        RoutingState started = a.start("alice", null);
 
         long waitedMillis = (System.nanoTime() - before) / 1_000_000;
         System.out.printf("state store: a stopped instance was left out of the barrier after %d ms%n", waitedMillis);
@@ -351,10 +351,10 @@ class PostgresStateStoreIT {
         List<HistoryEntry> historyBefore;
         try (RoutingControl a = RoutingControl.open(new PostgresStateStore(config(HEARTBEAT, INSTANCE_TIMEOUT), "a"),
                 Duration.ofSeconds(5))) {
-            a.start("alice");
-            a.setWeight("alice", 25);
+            a.start("alice", null);
+            a.setWeight("alice", 25, null);
             a.replacePlan("alice", "rollout", PLAN);
-            before = a.freeze("bob", true);
+            before = a.freeze("bob", true, null);
             historyBefore = a.history();
         }
 
