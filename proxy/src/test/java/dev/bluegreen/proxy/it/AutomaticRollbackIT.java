@@ -28,11 +28,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -43,7 +38,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * loses the application's SELECT privilege. Green's reads fail, blue answers them (no client sees an
  * error), the error-rate rule fires within its window and the proxy rolls back, leaving in the history
  * which rule fired with which figures. Below a rule's minimum samples the same failure rolls nothing
- * back and the plan holds.
+ * back and the plan holds. Green answering the same reads ten times slower than blue fires the latency
+ * rule, which pauses the plan.
  */
 @ExtendWith({BlueGreenClusters.class, NoLeaks.class})
 class AutomaticRollbackIT {
@@ -88,7 +84,7 @@ class AutomaticRollbackIT {
         onBoth(blue, green, schema(role, table));
         try (TestProxy proxy = TestProxy.in(blue).green(green).routing(perUnit()).health(rules(20))
                 .adminToken(AdminToken.of(TOKEN)).start();
-             Readers readers = new Readers(proxy, role, table, 4)) {
+             Readers readers = new Readers(proxy, role, byId(table), 4)) {
             AdminHttp api = new AdminHttp(proxy.server().adminAddress(), TOKEN);
             api.command("start", null);
             assertThat(bgctl(proxy.server().adminAddress(), TOKEN, "rollout", "--steps", "50,100", "--bake", "10m").exit())
@@ -134,7 +130,7 @@ class AutomaticRollbackIT {
         onBoth(blue, green, schema(role, table));
         try (TestProxy proxy = TestProxy.in(blue).green(green).routing(perUnit()).health(rules(1_000_000))
                 .adminToken(AdminToken.of(TOKEN)).start();
-             Readers readers = new Readers(proxy, role, table, 4)) {
+             Readers readers = new Readers(proxy, role, byId(table), 4)) {
             AdminHttp api = new AdminHttp(proxy.server().adminAddress(), TOKEN);
             api.command("start", null);
             api.command("rollout", "{\"steps\": [50, 100], \"bakeSeconds\": 1}");
@@ -165,6 +161,43 @@ class AutomaticRollbackIT {
         }
     }
 
+    @Test
+    void greenMuchSlowerThanBlueForTheSameReadsPausesThePlanByTheLatencyRule() throws Exception {
+        String role = unique("app");
+        String table = unique("rb_slow");
+        String lookup = unique("lookup");
+        onBoth(blue, green, schema(role, table));
+        blue.execute("postgres", "create function " + lookup + "(id int) returns text language plpgsql as"
+                + " $$ begin return 'row ' || id; end $$");
+        green.execute("postgres", "create function " + lookup + "(id int) returns text language plpgsql as"
+                + " $$ begin perform pg_sleep(0.01); return 'row ' || id; end $$");
+        Health latency = new Health(WINDOW, List.of(
+                new HealthRule("latency_p95_ratio > 2", Metric.LATENCY_P95_RATIO, Comparison.GREATER, 2, Action.PAUSE, 20)));
+        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(perUnit()).health(latency)
+                .adminToken(AdminToken.of(TOKEN)).start();
+             Readers readers = new Readers(proxy, role, "select " + lookup + "(?)", 4)) {
+            AdminHttp api = new AdminHttp(proxy.server().adminAddress(), TOKEN);
+            api.command("start", null);
+            api.command("rollout", "{\"steps\": [50, 100], \"bakeSeconds\": 600}");
+
+            await().atMost(WINDOW.multipliedBy(4)).untilAsserted(() ->
+                    assertThat(api.state().path("plan").path("status").asText()).isEqualTo("paused"));
+            readers.stop();
+
+            JsonNode state = api.state();
+            assertThat(readers.errors()).as("client-visible errors").isEmpty();
+            assertThat(state.path("weight").asInt()).as("a pause keeps the weight").isEqualTo(50);
+            assertThat(state.path("plan").path("note").asText()).startsWith("paused by rule latency_p95_ratio > 2");
+            JsonNode pause = lastEntry(api.get("/api/v1/history"), "pause");
+            assertThat(pause.path("actor").asText()).isEqualTo("rule:latency_p95_ratio > 2");
+            assertThat(pause.path("reason").asText()).matches("latency_p95_ratio > 2: latency_p95_ratio \\d+\\.\\d{4} > 2 .*");
+        }
+    }
+
+    private static String byId(String table) {
+        return "select v from " + table + " where id = ?";
+    }
+
     private static JsonNode lastEntry(JsonNode history, String command) {
         JsonNode found = null;
         for (JsonNode entry : history) {
@@ -178,59 +211,50 @@ class AutomaticRollbackIT {
 
     /** Sessions of the application's role reading single rows by key, in autocommit, as fast as they can. */
     private static final class Readers implements AutoCloseable {
-        private final ExecutorService threads;
-        private final List<Future<?>> running = new ArrayList<>();
         private final AtomicLong reads = new AtomicLong();
-        private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
-        private volatile boolean stopping;
+        private final ClientSessions sessions;
 
-        Readers(TestProxy proxy, String role, String table, int sessions) {
-            threads = Executors.newFixedThreadPool(sessions);
-            for (int i = 0; i < sessions; i++) {
-                running.add(threads.submit(() -> read(proxy, role, table)));
-            }
+        /** Sessions running {@code query}, whose one parameter is a row's id, 1 to 100. */
+        Readers(TestProxy proxy, String role, String query, int count) {
+            sessions = new ClientSessions(count);
+            sessions.start(session -> read(proxy, role, query));
         }
 
-        private void read(TestProxy proxy, String role, String table) {
-            try (Connection c = proxy.connect(role);
-                 PreparedStatement select = c.prepareStatement("select v from " + table + " where id = ?")) {
-                for (int i = 0; !stopping; i++) {
+        private void read(TestProxy proxy, String role, String query) {
+            try (Connection c = proxy.connect(role); PreparedStatement select = c.prepareStatement(query)) {
+                for (int i = 0; !sessions.stopping(); i++) {
                     select.setInt(1, i % 100 + 1);
                     try (ResultSet rs = select.executeQuery()) {
                         if (!rs.next()) {
-                            errors.add("row " + (i % 100 + 1) + " missing");
+                            sessions.error("row " + (i % 100 + 1) + " missing");
                         }
                     } catch (SQLException e) {
-                        errors.add(e.getSQLState() + " " + e.getMessage());
+                        sessions.error(e.getSQLState() + " " + e.getMessage());
                     }
                     reads.incrementAndGet();
                 }
             } catch (SQLException e) {
-                errors.add("could not connect: " + e.getMessage());
+                sessions.error("could not connect: " + e.getMessage());
             }
         }
 
         void awaitReads(long more) {
             long target = reads.get() + more;
-            await().atMost(Duration.ofSeconds(60)).until(() -> reads.get() >= target || !errors.isEmpty());
-            assertThat(errors).as("client-visible errors").isEmpty();
+            await().atMost(Duration.ofSeconds(60)).until(() -> reads.get() >= target || sessions.failed());
+            assertThat(sessions.errors()).as("client-visible errors").isEmpty();
         }
 
         List<String> errors() {
-            return List.copyOf(errors);
+            return sessions.errors();
         }
 
         void stop() throws Exception {
-            stopping = true;
-            for (Future<?> session : running) {
-                session.get(30, TimeUnit.SECONDS);
-            }
+            sessions.stop();
         }
 
         @Override
         public void close() {
-            stopping = true;
-            threads.shutdownNow();
+            sessions.close();
         }
     }
 }

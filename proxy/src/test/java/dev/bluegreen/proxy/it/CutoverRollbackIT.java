@@ -24,16 +24,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -121,23 +116,17 @@ class CutoverRollbackIT {
      * transaction, retried on deadlock or serialisation failure as an application would.
      */
     private static final class WriteLoad implements AutoCloseable {
-        private final ExecutorService threads;
-        private final List<Future<?>> running = new ArrayList<>();
+        private final ClientSessions sessions;
         private final CountDownLatch connected;
         private final CountDownLatch go = new CountDownLatch(1);
         private final Set<Long> committed = ConcurrentHashMap.newKeySet();
         private final AtomicLongArray increments = new AtomicLongArray(5);
         private final AtomicLong rounds = new AtomicLong();
-        private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
-        private volatile boolean stopping;
 
-        WriteLoad(TestProxy proxy, String items, String counters, int sessions) throws InterruptedException {
-            threads = Executors.newFixedThreadPool(sessions);
-            connected = new CountDownLatch(sessions);
-            for (int session = 1; session <= sessions; session++) {
-                int id = session;
-                running.add(threads.submit(() -> run(proxy, items, counters, id)));
-            }
+        WriteLoad(TestProxy proxy, String items, String counters, int count) throws InterruptedException {
+            connected = new CountDownLatch(count);
+            sessions = new ClientSessions(count);
+            sessions.start(session -> run(proxy, items, counters, session));
             assertThat(connected.await(30, TimeUnit.SECONDS)).as("sessions connected").isTrue();
         }
 
@@ -148,7 +137,7 @@ class CutoverRollbackIT {
         /** Waits until the sessions have completed {@code more} further rounds: the next command runs under traffic. */
         void awaitProgress(long more) {
             long target = rounds.get() + more;
-            await().atMost(Duration.ofSeconds(60)).until(() -> rounds.get() >= target || !errors.isEmpty());
+            await().atMost(Duration.ofSeconds(60)).until(() -> rounds.get() >= target || sessions.failed());
         }
 
         private void run(TestProxy proxy, String items, String counters, int session) {
@@ -156,7 +145,7 @@ class CutoverRollbackIT {
             try {
                 c = viaProxy(proxy);
             } catch (SQLException e) {
-                errors.add("session " + session + " could not connect: " + e.getMessage());
+                sessions.error("session " + session + " could not connect: " + e.getMessage());
                 return;
             } finally {
                 connected.countDown();
@@ -166,7 +155,7 @@ class CutoverRollbackIT {
                  PreparedStatement read = c.prepareStatement("select v from " + items + " where id = ?");
                  PreparedStatement bump = c.prepareStatement("update " + counters + " set n = n + 1 where id = ?")) {
                 go.await();
-                for (long seq = 0; !stopping; seq++) {
+                for (long seq = 0; !sessions.stopping(); seq++) {
                     long id = session * 1_000_000L + seq;
                     int row = (int) (seq % 4) + 1;
                     insert.setLong(1, id);
@@ -183,7 +172,7 @@ class CutoverRollbackIT {
                         read.setLong(1, id);
                         try (ResultSet rs = read.executeQuery()) {
                             if (!rs.next()) {
-                                errors.add("session " + session + " did not see its own row " + id);
+                                sessions.error("session " + session + " did not see its own row " + id);
                             }
                         }
                         bump.executeUpdate();
@@ -192,7 +181,7 @@ class CutoverRollbackIT {
                     rounds.incrementAndGet();
                 }
             } catch (SQLException e) {
-                errors.add("session " + session + ": " + e.getSQLState() + " " + e.getMessage());
+                sessions.error("session " + session + ": " + e.getSQLState() + " " + e.getMessage());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -226,21 +215,17 @@ class CutoverRollbackIT {
         }
 
         List<String> errors() {
-            return List.copyOf(errors);
+            return sessions.errors();
         }
 
         void stop() throws Exception {
-            stopping = true;
-            for (Future<?> session : running) {
-                session.get(30, TimeUnit.SECONDS);
-            }
+            sessions.stop();
         }
 
         @Override
         public void close() {
-            stopping = true;
+            sessions.close();
             go.countDown();
-            threads.shutdownNow();
         }
     }
 

@@ -29,11 +29,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.BeforeAll;
@@ -137,23 +132,17 @@ class GreenFailureIT {
      * is retried on blue), bump a counter, and now and then do both in a transaction without reads.
      */
     private static final class Load implements AutoCloseable {
-        private final ExecutorService threads;
-        private final List<Future<?>> running = new ArrayList<>();
+        private final ClientSessions sessions;
         private final Set<Long> committed = ConcurrentHashMap.newKeySet();
         private final AtomicLongArray increments = new AtomicLongArray(5);
-        private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
         private final ConcurrentHashMap<Integer, AtomicLong> readsByMajor = new ConcurrentHashMap<>();
         private final Set<Integer> majorsSinceMark = ConcurrentHashMap.newKeySet();
         private final AtomicLong readsSinceMark = new AtomicLong();
         private volatile long mark = Long.MAX_VALUE;
-        private volatile boolean stopping;
 
-        Load(TestProxy proxy, String items, String counters, int sessions) {
-            threads = Executors.newFixedThreadPool(sessions);
-            for (int session = 1; session <= sessions; session++) {
-                int id = session;
-                running.add(threads.submit(() -> run(proxy, items, counters, id)));
-            }
+        Load(TestProxy proxy, String items, String counters, int count) {
+            sessions = new ClientSessions(count);
+            sessions.start(session -> run(proxy, items, counters, session));
         }
 
         private void run(TestProxy proxy, String items, String counters, int session) {
@@ -162,7 +151,7 @@ class GreenFailureIT {
                  PreparedStatement read = c.prepareStatement(
                          "select v, current_setting('server_version_num')::int from " + items + " where id = ?");
                  PreparedStatement bump = c.prepareStatement("update " + counters + " set n = n + 1 where id = ?")) {
-                for (long seq = 0; !stopping; seq++) {
+                for (long seq = 0; !sessions.stopping(); seq++) {
                     long id = session * 1_000_000L + seq;
                     int row = (int) (seq % 4) + 1;
                     try {
@@ -187,7 +176,7 @@ class GreenFailureIT {
                         read.setLong(1, id);
                         try (ResultSet rs = read.executeQuery()) {
                             if (!rs.next()) {
-                                errors.add("session " + session + " did not see its own row " + id);
+                                sessions.error("session " + session + " did not see its own row " + id);
                             } else {
                                 int major = major(rs.getInt(2));
                                 readsByMajor.computeIfAbsent(major, k -> new AtomicLong()).incrementAndGet();
@@ -201,7 +190,7 @@ class GreenFailureIT {
                         bump.executeUpdate();
                         increments.incrementAndGet(row);
                     } catch (SQLException e) {
-                        errors.add("session " + session + " at " + id + ": " + e.getSQLState() + " " + e.getMessage());
+                        sessions.error("session " + session + " at " + id + ": " + e.getSQLState() + " " + e.getMessage());
                         if (c.isClosed() || e.getSQLState() == null || e.getSQLState().startsWith("08")) {
                             return;
                         }
@@ -212,7 +201,7 @@ class GreenFailureIT {
                     }
                 }
             } catch (SQLException e) {
-                errors.add("session " + session + ": " + e.getSQLState() + " " + e.getMessage());
+                sessions.error("session " + session + ": " + e.getSQLState() + " " + e.getMessage());
             }
         }
 
@@ -243,25 +232,21 @@ class GreenFailureIT {
         }
 
         List<String> errors() {
-            return List.copyOf(errors);
+            return sessions.errors();
         }
 
         /** A client saw an error: the test fails on it, no point waiting for anything else. */
         boolean failed() {
-            return !errors.isEmpty();
+            return sessions.failed();
         }
 
         void stop() throws Exception {
-            stopping = true;
-            for (Future<?> session : running) {
-                session.get(30, TimeUnit.SECONDS);
-            }
+            sessions.stop();
         }
 
         @Override
         public void close() {
-            stopping = true;
-            threads.shutdownNow();
+            sessions.close();
         }
     }
 

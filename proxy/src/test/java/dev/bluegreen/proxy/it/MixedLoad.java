@@ -8,14 +8,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -32,25 +27,19 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class MixedLoad implements AutoCloseable {
 
-    private final ExecutorService threads;
-    private final List<Future<?>> running = new ArrayList<>();
+    private final ClientSessions sessionThreads;
     private final Semaphore gate;
     private final int sessions;
     private final Set<Long> committed = ConcurrentHashMap.newKeySet();
     private final AtomicLong rounds = new AtomicLong();
     private final AtomicLong increments = new AtomicLong();
-    private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
-    private volatile boolean stopping;
 
     MixedLoad(TestProxy proxy, String user, String items, String counters, int sessions) {
         this.sessions = sessions;
-        this.threads = Executors.newFixedThreadPool(sessions);
         // closed until go(); fair, so that a waiting quiesce is not overtaken by the sessions
         this.gate = new Semaphore(0, true);
-        for (int session = 1; session <= sessions; session++) {
-            int id = session;
-            running.add(threads.submit(() -> run(proxy, user, items, counters, id)));
-        }
+        this.sessionThreads = new ClientSessions(sessions);
+        sessionThreads.start(session -> run(proxy, user, items, counters, session));
     }
 
     private void run(TestProxy proxy, String user, String items, String counters, int session) {
@@ -59,10 +48,10 @@ final class MixedLoad implements AutoCloseable {
              PreparedStatement readBack = c.prepareStatement("select v from " + items + " where id = ?");
              PreparedStatement bump = c.prepareStatement("update " + counters + " set n = n + 1 where id = ?");
              PreparedStatement count = c.prepareStatement("select count(*) from " + items + " where session = ?")) {
-            for (long round = 1; !stopping; round++) {
+            for (long round = 1; !sessionThreads.stopping(); round++) {
                 gate.acquireUninterruptibly();
                 try {
-                    if (stopping) {
+                    if (sessionThreads.stopping()) {
                         return;
                     }
                     long id = session * 1_000_000_000L + round;
@@ -82,13 +71,13 @@ final class MixedLoad implements AutoCloseable {
                     }
                     rounds.incrementAndGet();
                 } catch (SQLException | AssertionError e) {
-                    errors.add("session " + session + ": " + e.getMessage());
+                    sessionThreads.error("session " + session + ": " + e.getMessage());
                 } finally {
                     gate.release();
                 }
             }
         } catch (SQLException e) {
-            errors.add("session " + session + " could not connect: " + e.getMessage());
+            sessionThreads.error("session " + session + " could not connect: " + e.getMessage());
         }
     }
 
@@ -121,8 +110,8 @@ final class MixedLoad implements AutoCloseable {
     /** Waits until the sessions completed {@code more} further rounds: what follows runs under traffic. */
     void awaitProgress(long more) {
         long target = rounds.get() + more;
-        await().atMost(Duration.ofSeconds(60)).until(() -> rounds.get() >= target || !errors.isEmpty());
-        assertThat(errors).as("client-visible errors").isEmpty();
+        await().atMost(Duration.ofSeconds(60)).until(() -> rounds.get() >= target || sessionThreads.failed());
+        assertThat(sessionThreads.errors()).as("client-visible errors").isEmpty();
     }
 
     /** Holds every session between two rounds; {@link #release} lets them go. */
@@ -144,20 +133,16 @@ final class MixedLoad implements AutoCloseable {
     }
 
     List<String> errors() {
-        return List.copyOf(errors);
+        return sessionThreads.errors();
     }
 
     void stop() throws Exception {
-        stopping = true;
-        for (Future<?> session : running) {
-            session.get(60, TimeUnit.SECONDS);
-        }
+        sessionThreads.stop();
     }
 
     @Override
     public void close() {
-        stopping = true;
+        sessionThreads.close();
         gate.release(sessions); // sessions that never went, or were held, see that they are stopping
-        threads.shutdownNow();
     }
 }

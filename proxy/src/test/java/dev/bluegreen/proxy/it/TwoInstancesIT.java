@@ -20,6 +20,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -158,8 +159,8 @@ class TwoInstancesIT {
                     .mapToLong(Answer::completedNanos).min().orElseThrow() - since;
         }
 
-        java.util.List<String> errors() {
-            return java.util.List.copyOf(errors);
+        List<String> errors() {
+            return List.copyOf(errors);
         }
 
         @Override
