@@ -74,7 +74,7 @@ public final class HealthWindows implements MigrationStats.Listener {
     @Override
     public void unitServed(ClusterRole cluster, boolean read, long nanos, String sqlState) {
         Windows w = windows;
-        Outcome outcome = sqlState == null ? Outcome.SUCCESS : Outcome.ERROR;
+        Metrics.Outcome outcome = sqlState == null ? Metrics.Outcome.SUCCESS : Metrics.Outcome.ERROR;
         (read ? w.servedReads : w.servedWrites).get(cluster).record(nanos, TimeUnit.NANOSECONDS, outcome);
         (read ? w.readLatency : w.writeLatency).get(cluster).record(nanos, TimeUnit.NANOSECONDS);
     }
@@ -83,28 +83,28 @@ public final class HealthWindows implements MigrationStats.Listener {
     @Override
     public void followerRan(ClusterRole cluster, long nanos) {
         Windows w = windows;
-        w.followed.get(cluster).record(nanos, TimeUnit.NANOSECONDS, Outcome.SUCCESS);
+        w.followed.get(cluster).record(nanos, TimeUnit.NANOSECONDS, Metrics.Outcome.SUCCESS);
         w.writeLatency.get(cluster).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     @Override
     public void readRetried() {
         // green ran the read and failed before any byte reached the client; blue answers it instead
-        windows.retried.record(0, TimeUnit.NANOSECONDS, Outcome.ERROR);
+        windows.retried.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
     }
 
     @Override
     public void greenError() {
-        windows.blamed.record(0, TimeUnit.NANOSECONDS, Outcome.ERROR);
+        windows.blamed.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
     }
 
     @Override
     public void diverged(Divergence divergence) {
         Windows w = windows;
-        w.divergences.record(0, TimeUnit.NANOSECONDS, Outcome.ERROR);
+        w.divergences.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
         if (ClusterRole.BLUE.name().equalsIgnoreCase(divergence.leaderCluster())) {
             // green followed blue and did not do what blue did
-            w.blamed.record(0, TimeUnit.NANOSECONDS, Outcome.ERROR);
+            w.blamed.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
         }
     }
 
@@ -153,17 +153,6 @@ public final class HealthWindows implements MigrationStats.Listener {
         return new HealthFigures.Latency(count, errors, p50, p95, p99);
     }
 
-    private enum Outcome {
-        SUCCESS(Metrics.Outcome.SUCCESS),
-        ERROR(Metrics.Outcome.ERROR);
-
-        private final Metrics.Outcome resilience;
-
-        Outcome(Metrics.Outcome resilience) {
-            this.resilience = resilience;
-        }
-    }
-
     /** One generation of windows; {@link #reset()} replaces it whole. */
     private final class Windows {
         final Map<ClusterRole, Counts> servedReads = new EnumMap<>(ClusterRole.class);
@@ -202,8 +191,8 @@ public final class HealthWindows implements MigrationStats.Listener {
         private final LockFreeSlidingTimeWindowMetrics metrics =
                 new LockFreeSlidingTimeWindowMetrics((int) window.toSeconds(), countClock);
 
-        void record(long duration, TimeUnit unit, Outcome outcome) {
-            metrics.record(duration, unit, outcome.resilience);
+        void record(long duration, TimeUnit unit, Metrics.Outcome outcome) {
+            metrics.record(duration, unit, outcome);
         }
 
         Snapshot getSnapshot() {
