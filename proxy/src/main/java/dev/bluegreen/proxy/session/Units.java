@@ -43,8 +43,9 @@ import org.slf4j.LoggerFactory;
  * <p>Each backend's answers are consumed in order by a queue of {@link Sink}s, one per request sent,
  * each ending at that request's ReadyForQuery: forwarded to the client, recorded for comparison,
  * buffered for a possible retry, collected (a session snapshot) or discarded (the proxy's own
- * {@code BEGIN}/{@code COMMIT}). The client's ReadyForQuery is always the proxy's, sent when the whole
- * unit is done on every cluster that runs it.
+ * {@code BEGIN}/{@code COMMIT}). The client's ReadyForQuery is the proxy's, sent once the leader has
+ * answered and the ordering rule allows (the follower's part may run behind it, see {@link #laneInFlight});
+ * a unit one cluster runs alone ends with that cluster's own ReadyForQuery.
  *
  * <p>Frame ownership: client frames waiting in {@link ClientSession#pending} or held by the current
  * {@link Unit} are retained once; every write to a backend sends a retained duplicate; the unit releases
@@ -58,6 +59,13 @@ final class Units {
     private static final int RETRY_BUFFER_BYTES = 1 << 20;
     /** Shadow mode's per-session queue of writes waiting for the follower. */
     private static final int MIRROR_QUEUE_UNITS = 1024;
+    /**
+     * Inside a transaction the follower's units are written without a flush and go out together when
+     * the transaction ends (or one of these bounds is reached): one wake-up of the follower's backend
+     * instead of one per statement.
+     */
+    private static final int LANE_BATCH_UNITS = 16;
+    private static final int LANE_BATCH_BYTES = 64 * 1024;
 
     private enum Mode { FORWARD, FORWARD_AFTER_DATA, RECORD, DISCARD, COMMIT, COLLECT }
 
@@ -76,6 +84,8 @@ final class Units {
         boolean lost;
         /** A retryable read failed before any byte reached the client: the rest of its answer is dropped. */
         boolean suppressed;
+        /** The unit whose frames this answer's callback releases: a session closing first releases them. */
+        Unit owned;
 
         Sink(Mode mode, Consumer<Sink> done) {
             this.mode = mode;
@@ -122,6 +132,7 @@ final class Units {
             frames.forEach(Frame::release);
             frames.clear();
             stateOnly.forEach(Frame::release);
+            stateOnly = List.of();
         }
     }
 
@@ -154,8 +165,16 @@ final class Units {
     /** A twin is being made: units wait. */
     private ClusterRole creating;
     private long twinFailedEpoch = -1;
-    /** Units whose follower part runs behind the leader inside a transaction, not yet answered. */
+    /**
+     * Requests the follower runs behind the leader, not yet answered: the units of the open transaction,
+     * and the end of the last one once the leader has committed it. The client does not wait for them;
+     * the session's next transaction, and the write barrier, do.
+     */
     private int laneInFlight;
+    /** The cluster the lane runs on, and what of it has been written but not flushed. */
+    private ClusterRole laneTo;
+    private int laneUnsent;
+    private long laneUnsentBytes;
     private boolean droppingTwin;
     /** This session dropped its follower after a divergence it recorded. */
     private boolean twinDropped;
@@ -164,6 +183,8 @@ final class Units {
     /** The shadow-mode write the follower is running now. */
     private Mirror mirrorRunning;
     private boolean closed;
+    /** The client already has the unit's ReadyForQuery: the cluster's own, forwarded with the answer. */
+    private boolean readyForwarded;
     /** Scratch for the frame visitor. */
     private FrameBatch batch;
     private ClusterRole batchFrom;
@@ -265,6 +286,7 @@ final class Units {
             Classification classification = classify(pending, Math.abs(count));
             if (laneInFlight > 0 && (status == 'I' || classification.has(Trait.TRANSACTION_END)
                     || classification.has(Trait.SAVEPOINT))) {
+                flushLane();
                 return; // the ordering rule: the follower finishes every earlier unit before the leader's transaction ends
             }
             if (count < 0 && classification.isRead()) {
@@ -751,9 +773,13 @@ final class Units {
             }
             return;
         }
-        if (answer.status != 'I' && state.followerWrites() == FollowerWrites.SYNC) {
-            // inside a transaction the client may go on at once: the follower runs this unit behind the
-            // leader, in order, and the unit that ends the transaction waits for it (see pump)
+        boolean sync = state.followerWrites() == FollowerWrites.SYNC;
+        boolean committed = answer.status == 'I' && unit.statusBefore == 'T' && !answer.error
+                && unit.classification.has(Trait.TRANSACTION_END);
+        if (sync && (answer.status != 'I' || committed)) {
+            // the client may go on at once: inside a transaction the follower runs this unit behind the
+            // leader, in order, and the unit that ends the transaction waits for it (see pump); once the
+            // leader has ended it, the follower ends it too, before the session's next unit
             runInLane(unit, outcomes, answer.status);
             current = null;
             finishToClient(answer.status);
@@ -794,16 +820,43 @@ final class Units {
                 }
             }
             unit.release();
-            if (laneInFlight == 0 && current == null) {
-                pump();
-            }
+            laneDone();
         });
         record.recorder = new OutcomeRecorder();
+        record.owned = unit;
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
             twin.write(frame.content().retainedDuplicate());
         }
-        twin.flush();
+        laneTo = secondary;
+        laneUnsent++;
+        laneUnsentBytes += unit.bytes;
+        // what releases row locks on the leader (ROLLBACK TO a savepoint, the end of the transaction) must
+        // release them on the follower at once: another session may take them on the leader next, and its
+        // follower must not wait behind a request this session holds back
+        if (unit.classification.has(Trait.SAVEPOINT) || unit.classification.has(Trait.TRANSACTION_END)
+                || laneUnsent >= LANE_BATCH_UNITS || laneUnsentBytes >= LANE_BATCH_BYTES) {
+            flushLane();
+        }
+    }
+
+    /** Sends what the lane holds back: someone is about to wait for the follower to catch up. */
+    private void flushLane() {
+        if (laneUnsent > 0) {
+            laneUnsent = 0;
+            laneUnsentBytes = 0;
+            flush(laneTo);
+        }
+    }
+
+    /** A lane request was answered: when none is left, the session is idle again if the client is. */
+    private void laneDone() {
+        if (laneInFlight == 0 && current == null) {
+            if (status == 'I') {
+                session.unitsIdle();
+            }
+            pump();
+        }
     }
 
     private void flush(ClusterRole role) {
@@ -880,15 +933,20 @@ final class Units {
                 finish((byte) 'I');
                 return;
             }
+            // the leader's outcome is the client's: it goes on while the follower ends its side (see laneInFlight)
             String end = commit.error ? "ROLLBACK" : "COMMIT";
+            laneInFlight++;
             send(secondary, new Sink(Mode.DISCARD, followerCommit -> {
-                if (followerCommit.error || followerCommit.lost) {
-                    diverged(unit, List.of(), List.of(), "follower could not commit (SQLSTATE " + followerCommit.firstSqlState + ")");
+                laneInFlight--;
+                if (followerCommit.error || (followerCommit.lost && !droppingTwin && !twinDropped)) {
+                    diverged(unit, List.of(), List.of(),
+                            "follower could not " + end.toLowerCase() + " (SQLSTATE " + followerCommit.firstSqlState + ")");
                     dropTwin(secondary, false);
                 }
-                finish((byte) 'I');
+                laneDone();
             }), FrontendMessages.query(client.alloc(), end));
-            backends.get(secondary).flush();
+            flush(secondary);
+            finish((byte) 'I');
         }), FrontendMessages.query(client.alloc(), "COMMIT"));
         backends.get(unit.primary).flush();
     }
@@ -1014,11 +1072,17 @@ final class Units {
     private void finishToClient(byte newStatus) {
         flushRange();
         status = newStatus;
-        client.write(ReadyForQuery.of(newStatus).encode(client.alloc()), client.voidPromise());
+        if (readyForwarded) {
+            readyForwarded = false;
+        } else {
+            client.write(ReadyForQuery.of(newStatus).encode(client.alloc()), client.voidPromise());
+        }
         client.flush();
         if (status == 'I') {
             transactionPrimary = null;
-            session.unitsIdle();
+            if (laneInFlight == 0) {
+                session.unitsIdle();
+            }
         }
     }
 
@@ -1148,6 +1212,13 @@ final class Units {
         }
         if (type == 'Z') {
             sink.status = all.getByte(offset + Frame.HEADER_LENGTH);
+            Unit unit = current;
+            if (sink.mode == Mode.FORWARD && unit != null && unit.primarySink == sink && unit.secondary == null && !unit.retry) {
+                // a unit one cluster runs alone ends with that cluster's ReadyForQuery, which is exactly the
+                // one the proxy would send: forwarded with the answer, it costs the client one write, not two
+                forward(offset, length);
+                readyForwarded = true;
+            }
             flushRange();
             if (sink.held != null) {
                 sink.held.forEach(Frame::release);
@@ -1328,6 +1399,9 @@ final class Units {
             for (Sink sink : entry.getValue()) {
                 if (sink.held != null) {
                     sink.held.forEach(Frame::release);
+                }
+                if (sink.owned != null) {
+                    sink.owned.release();
                 }
             }
             entry.getValue().clear();
