@@ -80,6 +80,43 @@ class DualWriteConvergenceIT {
         }
     }
 
+    /**
+     * A transaction's follower work goes out in one batch when it ends, but a lock the leader gives back
+     * earlier must be given back on the follower at once: here session A undoes an update with ROLLBACK TO
+     * SAVEPOINT and stays in its transaction; session B then updates the same row. Were A's follower still
+     * holding the row, B's follower would wait for A, and A's next statement on the leader for B: a
+     * deadlock across the clusters that no server can see.
+     */
+    @Test
+    void aRowLockGivenBackByRollbackToSavepointIsGivenBackOnTheFollowerAtOnce() throws Exception {
+        String t = ClusterData.unique("undone");
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v text)",
+                "insert into " + t + " values (1, 'first'), (2, 'other')");
+        ExecutorService other = Executors.newSingleThreadExecutor();
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection a = proxy.connect("postgres"); Connection b = proxy.connect("postgres")) {
+            proxy.server().routing().start("test", null);
+            a.setAutoCommit(false);
+            a.createStatement().execute("update " + t + " set v = 'kept' where id = 2");
+            Savepoint before = a.setSavepoint();
+            a.createStatement().execute("update " + t + " set v = 'undone' where id = 1");
+            a.rollback(before);
+
+            Future<Integer> bUpdates = other.submit(() -> b.createStatement().executeUpdate(
+                    "update " + t + " set v = 'by b' where id = 1"));
+            assertThat(bUpdates.get(10, TimeUnit.SECONDS)).as("B's update, while A's transaction is open").isEqualTo(1);
+
+            a.createStatement().execute("update " + t + " set v = v || ', then a' where id = 1");
+            a.commit();
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(contents(green, t, "id")).as("green, read directly").isEqualTo(contents(blue, t, "id")));
+            assertThat(contents(blue, t, "id")).isEqualTo("(1,\"by b, then a\")\n(2,kept)");
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        } finally {
+            other.shutdownNow();
+        }
+    }
+
     @Test
     void theSameWorkloadWithoutTheOrderingRuleLeavesTheClustersDifferent() throws Exception {
         Contention workload = Contention.createOnBoth("shadow");
