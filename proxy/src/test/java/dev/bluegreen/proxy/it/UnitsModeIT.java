@@ -149,6 +149,51 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * The client has its COMMIT once the leader has committed, and the follower commits behind it (here
+     * green's commit runs a deferred trigger that sleeps). What must see the follower's commit still
+     * waits for it: the session's next unit, a read green serves, and a cutover, whose write barrier
+     * holds until the last transaction is committed on both.
+     */
+    @Test
+    void theSessionsNextUnitAndACutoverWaitForTheFollowersCommit(TestClusters clusters) throws Exception {
+        String t = table("slow_commit");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key, v text)");
+        }
+        clusters.green().execute("postgres",
+                "create function " + t + "_slow() returns trigger language plpgsql as "
+                        + "$$ begin perform pg_sleep(3); return null; end $$",
+                "create constraint trigger " + t + "_slow after insert on " + t
+                        + " deferrable initially deferred for each row execute function " + t + "_slow()");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres")) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+
+            c.setAutoCommit(false);
+            c.createStatement().execute("insert into " + t + " values (1, 'one')");
+            c.commit();
+            assertThat(count(clusters.blue(), "select count(*) from " + t)).as("blue, read directly").isEqualTo(1);
+            assertThat(count(clusters.green(), "select count(*) from " + t))
+                    .as("green, read directly while its commit still runs").isZero();
+            c.setAutoCommit(true);
+            try (ResultSet rs = c.createStatement().executeQuery(
+                    "select v, current_setting('server_version_num')::int from " + t + " where id = 1")) {
+                assertThat(rs.next()).as("the session's next read sees its commit").isTrue();
+                assertThat(rs.getString(1)).isEqualTo("one");
+                assertThat(rs.getInt(2)).as("served by green").isGreaterThanOrEqualTo(180000);
+            }
+
+            c.setAutoCommit(false);
+            c.createStatement().execute("insert into " + t + " values (2, 'two')");
+            c.commit();
+            proxy.server().routing().cutover("test", null);
+            assertThat(count(clusters.green(), "select count(*) from " + t))
+                    .as("green, read directly once the cutover is done").isEqualTo(2);
+        }
+    }
+
     @Test
     void listenMovesToGreenAtCutover(TestClusters clusters) throws Exception {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
