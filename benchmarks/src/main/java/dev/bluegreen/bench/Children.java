@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -16,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 final class Children {
 
     static final String LOOPBACK = "127.0.0.1";
+
+    private static final List<Path> SETSID = List.of(Path.of("/usr/bin/setsid"), Path.of("/bin/setsid"));
 
     private Children() {
     }
@@ -96,6 +99,25 @@ final class Children {
         } catch (IOException e) {
             return "(no log at " + log + ")";
         }
+    }
+
+    /**
+     * {@code command} as the first process of a session of its own, where util-linux's
+     * {@code setsid} is there. With the scheduler's autogroups on (Linux's default where
+     * {@code /proc/sys/kernel/sched_autogroup_enabled} is 1), a session is one scheduling entity:
+     * pgbench and the relay it drives would otherwise share one, unlike a service and its clients
+     * on a real machine, and share it unevenly between relays (PgBouncer daemonised leaves the
+     * session). Each Postgres backend already starts its own. {@code setsid} execs in place (a
+     * child of the JVM leads no process group), so the pid stays the program's.
+     */
+    static List<String> inOwnSession(List<String> command) {
+        if (SETSID.stream().noneMatch(Files::isExecutable)) {
+            return command;
+        }
+        List<String> wrapped = new ArrayList<>(List.of(SETSID.stream().filter(Files::isExecutable).findFirst()
+                .orElseThrow().toString()));
+        wrapped.addAll(command);
+        return wrapped;
     }
 
     /** Whether the JVM runs as root; /proc/self belongs to the effective uid. */

@@ -26,6 +26,8 @@ final class PgBouncerProcess implements AutoCloseable {
     private static final Path ROOT_DIR = Path.of("/var/tmp/bluegreen-bench/pgbouncer");
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration STOP_GRACE = Duration.ofSeconds(10);
+    private static final Duration SERVERS_CLOSED_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration CONSOLE_TIMEOUT = Duration.ofSeconds(10);
     private static final List<Path> SBIN = List.of(Path.of("/usr/sbin"), Path.of("/usr/local/sbin"), Path.of("/sbin"));
 
     private final Process process;
@@ -121,7 +123,7 @@ final class PgBouncerProcess implements AutoCloseable {
         if (runAs.isPresent()) {
             command = runAs.get().wrap(command);
         }
-        Process process = new ProcessBuilder(command)
+        Process process = new ProcessBuilder(Children.inOwnSession(command))
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("console.log").toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
@@ -155,6 +157,8 @@ final class PgBouncerProcess implements AutoCloseable {
                 "auth_type = trust",
                 "auth_file = " + dir.resolve("userlist.txt"),
                 "pool_mode = session",
+                // the harness's user runs RECONNECT and SHOW SERVERS on the admin console
+                "admin_users = " + blue.user(),
                 "max_client_conn = " + Math.max(256, 2 * poolSize),
                 "default_pool_size = " + poolSize,
                 "logfile = " + dir.resolve("pgbouncer.log"),
@@ -164,6 +168,49 @@ final class PgBouncerProcess implements AutoCloseable {
                 // pgjdbc sends it; pgbench does not, but a stray client should not be refused
                 "ignore_startup_parameters = extra_float_digits",
                 "");
+    }
+
+    /**
+     * Closes every server connection PgBouncer keeps, and returns once they are gone, so that the
+     * next run opens new backends, as it does directly and through bluegreen. In session mode
+     * PgBouncer would otherwise hand the measured run the backends its warm-up left behind: their
+     * caches warm and their shared memory mapped, worth about a quarter of the throughput in a
+     * 10 s run on a 2-core machine (measured 2026-11-30; the README's Speed section).
+     */
+    void closeServerConnections() {
+        long deadline = System.nanoTime() + SERVERS_CLOSED_TIMEOUT.toNanos();
+        console("RECONNECT");
+        while (!console("SHOW SERVERS").isBlank()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("pgbouncer still held server connections "
+                        + SERVERS_CLOSED_TIMEOUT + " after RECONNECT; " + logs());
+            }
+            LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+        }
+    }
+
+    /**
+     * One command on the admin console, through psql: the console calls itself version 1.x, and
+     * pgjdbc answers that with SETs the console refuses.
+     */
+    private String console(String command) {
+        List<String> psql = List.of("psql", "-X", "-A", "-t", "-h", endpoint.host(), "-p", Integer.toString(endpoint.port()),
+                "-U", endpoint.user(), "-d", "pgbouncer", "-c", command);
+        try {
+            Process process = new ProcessBuilder(psql).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!process.waitFor(CONSOLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS) || process.exitValue() != 0) {
+                process.destroyForcibly();
+                throw new IllegalStateException("psql on pgbouncer's admin console failed for " + command + ": " + output);
+            }
+            return output.strip();
+        } catch (IOException e) {
+            throw new IllegalStateException("could not run psql (it comes with pgbench in the PostgreSQL client tools)", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted on pgbouncer's admin console", e);
+        }
     }
 
     /** Returns once PgBouncer accepts connections; throws with its logs if it exits or takes too long. */

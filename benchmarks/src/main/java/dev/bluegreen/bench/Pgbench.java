@@ -102,7 +102,7 @@ final class Pgbench implements AutoCloseable {
     /** Runs to completion and returns stdout and stderr together; a non-zero exit is an error. */
     private String execute(List<String> command, Duration timeout, String logName) {
         Path log = logDir.resolve(logName);
-        ProcessBuilder builder = new ProcessBuilder(command)
+        ProcessBuilder builder = new ProcessBuilder(Children.inOwnSession(command))
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));

@@ -20,7 +20,10 @@ import java.util.OptionalLong;
  * </ul>
  *
  * <p>Fairness: every target gets the same pgbench options; each measured run follows an unmeasured
- * warm-up of the same shape on the same target (the proxy's JIT needs it, PgBouncer gets it too);
+ * warm-up of the same shape on the same target (the proxy's JIT needs it, PgBouncer gets it too)
+ * and starts on new backends (PgBouncer's pool is emptied after its warm-up, as a direct or
+ * bluegreen connection's backend ends with it); pgbench, bluegreen and PgBouncer each run in a
+ * session of their own, as a service and its clients do ({@link Children#inOwnSession});
  * targets are measured interleaved within each scenario, so slow drift on the machine spreads over
  * all of them instead of landing on one. Everything started here is stopped at the end, on failure
  * and on Ctrl-C (see {@link Cleanup}).
@@ -113,9 +116,10 @@ public final class PgbenchHarness {
                 log("blue " + direct.port() + ", bluegreen " + proxy.endpoint().port() + " (pid " + proxy.pid()
                         + "), pgbouncer " + bouncer.endpoint().port() + " (pid " + bouncer.pid() + ")");
                 ResultsTable table = measure(pgbench, List.of(
-                        new Subject(Target.DIRECT, direct, OptionalLong.empty()),
-                        new Subject(Target.BLUEGREEN, proxy.endpoint(), OptionalLong.of(proxy.pid())),
-                        new Subject(Target.PGBOUNCER, bouncer.endpoint(), OptionalLong.of(bouncer.pid()))));
+                        new Subject(Target.DIRECT, direct, OptionalLong.empty(), () -> { }),
+                        new Subject(Target.BLUEGREEN, proxy.endpoint(), OptionalLong.of(proxy.pid()), () -> { }),
+                        new Subject(Target.PGBOUNCER, bouncer.endpoint(), OptionalLong.of(bouncer.pid()),
+                                bouncer::closeServerConnections)));
                 List<String> title = relayTitle(pgbenchVersion, bouncerVersion);
                 text.add(table.text(String.join("\n", title)));
                 markdown.add(table.markdown(String.join("  \n", title)));
@@ -166,8 +170,11 @@ public final class PgbenchHarness {
         return Math.max(64, options.clients().stream().mapToInt(Integer::intValue).max().orElse(1));
     }
 
-    /** One target: where pgbench connects and, for a relay, the process whose CPU is watched. */
-    private record Subject(Target target, Endpoint endpoint, OptionalLong relayPid) {
+    /**
+     * One target: where pgbench connects, for a relay the process whose CPU is watched, and what
+     * puts it back on new backends between the warm-up and the measured run.
+     */
+    private record Subject(Target target, Endpoint endpoint, OptionalLong relayPid, Runnable freshBackends) {
     }
 
     /** The whole matrix, {@code repeat} times: scenario by scenario, the targets interleaved. */
@@ -208,6 +215,7 @@ public final class PgbenchHarness {
             pgbench.run(subject.endpoint(), new Pgbench.Run(Workload.SELECT_ONLY, scenario.protocol(),
                     scenario.clients(), threads, options.warmupSeconds()), name + "-warmup.log");
         }
+        subject.freshBackends().run();
         MeasuredRun run = MeasuredRun.measure(subject.relayPid(), () -> pgbench.run(subject.endpoint(),
                 new Pgbench.Run(Workload.SELECT_ONLY, scenario.protocol(), scenario.clients(), threads,
                         options.durationSeconds()), name + ".log"));

@@ -100,7 +100,7 @@ final class ProxyProcess implements AutoCloseable {
                 "--state-dir", Files.createTempDirectory(Files.createDirectories(workDir), "state-").toString(),
                 "--blue", blue.url()));
         command.addAll(extraFlags);
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        ProcessBuilder builder = new ProcessBuilder(Children.inOwnSession(command)).redirectErrorStream(true);
         if (!controlled) {
             builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         }
