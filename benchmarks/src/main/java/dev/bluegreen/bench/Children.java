@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /** The little the harness needs to manage the programs it starts: ports, stopping, log tails. */
@@ -102,20 +103,20 @@ final class Children {
     }
 
     /**
-     * {@code command} as the first process of a session of its own, where util-linux's
-     * {@code setsid} is there. With the scheduler's autogroups on (Linux's default where
-     * {@code /proc/sys/kernel/sched_autogroup_enabled} is 1), a session is one scheduling entity:
-     * pgbench and the relay it drives would otherwise share one, unlike a service and its clients
-     * on a real machine, and share it unevenly between relays (PgBouncer daemonised leaves the
-     * session). Each Postgres backend already starts its own. {@code setsid} execs in place (a
-     * child of the JVM leads no process group), so the pid stays the program's.
+     * {@code command} as the first process of a session of its own, when util-linux's {@code setsid}
+     * is installed. With the scheduler's autogroups on ({@code /proc/sys/kernel/sched_autogroup_enabled}
+     * is 1), a session is one scheduling entity: a relay started in pgbench's session would share
+     * pgbench's, which a service and its clients never do. Postgres puts each backend in a session of
+     * its own already. A child of the JVM leads no process group, so {@code setsid} execs in place
+     * and the pid stays the program's.
      */
     static List<String> inOwnSession(List<String> command) {
-        if (SETSID.stream().noneMatch(Files::isExecutable)) {
+        Optional<Path> setsid = SETSID.stream().filter(Files::isExecutable).findFirst();
+        if (setsid.isEmpty()) {
             return command;
         }
-        List<String> wrapped = new ArrayList<>(List.of(SETSID.stream().filter(Files::isExecutable).findFirst()
-                .orElseThrow().toString()));
+        List<String> wrapped = new ArrayList<>(command.size() + 1);
+        wrapped.add(setsid.get().toString());
         wrapped.addAll(command);
         return wrapped;
     }
