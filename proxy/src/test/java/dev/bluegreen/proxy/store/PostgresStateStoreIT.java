@@ -117,6 +117,9 @@ class PostgresStateStoreIT {
         try (Connection c = postgres.connect(DATABASE);
              PreparedStatement update = c.prepareStatement("UPDATE bluegreen_state SET epoch = ?, state = ? WHERE id = 1 AND epoch = ?");
              PreparedStatement insert = c.prepareStatement("INSERT INTO bluegreen_history (epoch, entry) VALUES (?, ?)")) {
+            // one transaction, as an instance's save is: a heartbeat between two autocommits would see
+            // the new epoch without its history entry
+            c.setAutoCommit(false);
             update.setLong(1, next.epoch());
             update.setString(2, StateCodec.writeState(next));
             update.setLong(3, fromEpoch);
@@ -124,6 +127,7 @@ class PostgresStateStoreIT {
             insert.setLong(1, next.epoch());
             insert.setString(2, StateCodec.writeEntry(entry));
             insert.executeUpdate();
+            c.commit();
         }
         return next;
     }
