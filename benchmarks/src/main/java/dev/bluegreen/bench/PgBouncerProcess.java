@@ -174,7 +174,7 @@ final class PgBouncerProcess implements AutoCloseable {
      * Closes every server connection PgBouncer keeps, and returns once they are gone, so that the
      * next run opens new backends, as it does directly and through bluegreen. In session mode
      * PgBouncer would otherwise hand the measured run the backends its warm-up left behind: their
-     * caches warm and their shared memory mapped, worth about a quarter of the throughput in a
+     * caches warm and their shared memory mapped, worth a fifth to a third more throughput in a
      * 10 s run on a 2-core machine (measured 2026-11-30; the README's Speed section).
      */
     void closeServerConnections() {
