@@ -175,7 +175,7 @@ final class PgBouncerProcess implements AutoCloseable {
      * next run opens new backends, as it does directly and through bluegreen. In session mode
      * PgBouncer would otherwise hand the measured run the backends its warm-up left behind: their
      * caches warm and their shared memory mapped, worth a fifth to a third more throughput in a
-     * 10 s run on a 2-core machine (measured 2026-11-30; the README's Speed section).
+     * 10 s run on a 2-core machine (measured 2026-11-30; the README's Performance section).
      */
     void closeServerConnections() {
         long deadline = System.nanoTime() + SERVERS_CLOSED_TIMEOUT.toNanos();
