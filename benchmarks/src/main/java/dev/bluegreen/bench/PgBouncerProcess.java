@@ -196,12 +196,20 @@ final class PgBouncerProcess implements AutoCloseable {
     private String console(String command) {
         List<String> psql = List.of("psql", "-X", "-A", "-t", "-h", endpoint.host(), "-p", Integer.toString(endpoint.port()),
                 "-U", endpoint.user(), "-d", "pgbouncer", "-c", command);
+        ProcessBuilder builder = new ProcessBuilder(psql).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        // as for pgbench: PGSSLMODE and friends would reach the console too
+        builder.environment().keySet().removeIf(name -> name.startsWith("PG"));
         try {
-            Process process = new ProcessBuilder(psql).redirectErrorStream(true)
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!process.waitFor(CONSOLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS) || process.exitValue() != 0) {
+            Process process = builder.start();
+            // waited for before reading, so that the timeout holds; the answers (a few rows) fit the pipe
+            if (!process.waitFor(CONSOLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();
+                throw new IllegalStateException("psql on pgbouncer's admin console did not finish " + command
+                        + " within " + CONSOLE_TIMEOUT);
+            }
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (process.exitValue() != 0) {
                 throw new IllegalStateException("psql on pgbouncer's admin console failed for " + command + ": " + output);
             }
             return output.strip();

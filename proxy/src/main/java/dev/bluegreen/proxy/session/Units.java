@@ -119,6 +119,8 @@ final class Units {
         byte statusBefore;
         Sink primarySink;
         long startedNanos;
+        /** The client already has this unit's ReadyForQuery: the cluster's own, forwarded with the answer. */
+        boolean readyForwarded;
 
         void add(Frame frame) {
             frames.add(frame);
@@ -183,8 +185,6 @@ final class Units {
     /** The shadow-mode write the follower is running now. */
     private Mirror mirrorRunning;
     private boolean closed;
-    /** The client already has the unit's ReadyForQuery: the cluster's own, forwarded with the answer. */
-    private boolean readyForwarded;
     /** Scratch for the frame visitor. */
     private FrameBatch batch;
     private ClusterRole batchFrom;
@@ -740,7 +740,7 @@ final class Units {
         if (state.followerWrites() == FollowerWrites.ASYNC && unit.secondary == leader.other()) {
             current = null;
             mirrorLater(unit, outcomes, answer.status, errorAtFirst);
-            finishToClient(answer.status);
+            finishToClient(answer.status, false);
             pump();
             return;
         }
@@ -782,7 +782,7 @@ final class Units {
             // leader has ended it, the follower ends it too, before the session's next unit
             runInLane(unit, outcomes, answer.status);
             current = null;
-            finishToClient(answer.status);
+            finishToClient(answer.status, false);
             pump();
             return;
         }
@@ -1062,19 +1062,18 @@ final class Units {
     private void finish(byte newStatus) {
         Unit unit = current;
         current = null;
-        finishToClient(newStatus);
+        finishToClient(newStatus, unit != null && unit.readyForwarded);
         if (unit != null) {
             unit.release();
         }
         pump();
     }
 
-    private void finishToClient(byte newStatus) {
+    /** Ends the unit for the client: its ReadyForQuery, unless the cluster's own already went with the answer. */
+    private void finishToClient(byte newStatus, boolean readyForwarded) {
         flushRange();
         status = newStatus;
-        if (readyForwarded) {
-            readyForwarded = false;
-        } else {
+        if (!readyForwarded) {
             client.write(ReadyForQuery.of(newStatus).encode(client.alloc()), client.voidPromise());
         }
         client.flush();
@@ -1217,7 +1216,7 @@ final class Units {
                 // a unit one cluster runs alone ends with that cluster's ReadyForQuery, which is exactly the
                 // one the proxy would send: forwarded with the answer, it costs the client one write, not two
                 forward(offset, length);
-                readyForwarded = true;
+                unit.readyForwarded = true;
             }
             flushRange();
             if (sink.held != null) {
