@@ -787,7 +787,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
         if (units != null) {
             units.close();
-            if (!units.drainingMirrors()) {
+            if (!units.draining()) {
                 units = null;
             }
         }

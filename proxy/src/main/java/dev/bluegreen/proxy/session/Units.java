@@ -180,8 +180,11 @@ final class Units {
     private boolean droppingTwin;
     /** This session dropped its follower after a divergence it recorded. */
     private boolean twinDropped;
-    /** Closed with shadow writes still queued: the follower runs them, then is closed. */
-    private boolean drainingMirrors;
+    /**
+     * Closed with follower work still to answer: shadow writes queued, or the end of the last transaction,
+     * which the leader committed. The follower finishes it, its outcome is compared, then it is closed.
+     */
+    private boolean draining;
     /** The shadow-mode write the follower is running now. */
     private Mirror mirrorRunning;
     private boolean closed;
@@ -851,6 +854,10 @@ final class Units {
 
     /** A lane request was answered: when none is left, the session is idle again if the client is. */
     private void laneDone() {
+        if (laneInFlight == 0 && draining) {
+            closeDrainedFollower();
+            return;
+        }
         if (laneInFlight == 0 && current == null) {
             if (status == 'I') {
                 session.unitsIdle();
@@ -1121,11 +1128,8 @@ final class Units {
             }
             mirror.unit().release();
             nextMirror();
-            if (drainingMirrors && mirrorRunning == null) {
-                BackendConnection done = backends.remove(follower);
-                if (done != null) {
-                    done.close();
-                }
+            if (draining && mirrorRunning == null) {
+                closeDrainedFollower();
             }
         });
         record.recorder = new OutcomeRecorder();
@@ -1386,9 +1390,12 @@ final class Units {
         }
         ClusterRole follower = leader.other();
         BackendConnection mirror = backends.get(follower);
-        boolean drain = state != null && state.followerWrites() == FollowerWrites.ASYNC && mirror != null
+        boolean shadowWrites = state != null && state.followerWrites() == FollowerWrites.ASYNC
                 && (mirrorRunning != null || !mirrors.isEmpty());
-        if (!drain) {
+        // the client has the leader's COMMIT; the follower's is still running: a failure there is a divergence
+        boolean committing = laneInFlight > 0 && status == 'I';
+        boolean drain = mirror != null && (shadowWrites || committing);
+        if (!shadowWrites) {
             abandonMirrors();
         }
         for (Map.Entry<ClusterRole, ArrayDeque<Sink>> entry : sinks.entrySet()) {
@@ -1408,16 +1415,23 @@ final class Units {
         List<BackendConnection> closing = new ArrayList<>(backends.values());
         backends.clear();
         if (drain) {
-            // shadow mode: the follower finishes this session's queued writes, then logs off
+            // the follower finishes what this session left it, then logs off
             closing.remove(mirror);
             backends.put(follower, mirror);
-            drainingMirrors = true;
+            draining = true;
         }
         closing.forEach(BackendConnection::close);
     }
 
-    /** Whether the session, though closed, still has shadow writes running on the follower. */
-    boolean drainingMirrors() {
-        return drainingMirrors && !backends.isEmpty();
+    private void closeDrainedFollower() {
+        BackendConnection done = backends.remove(leader.other());
+        if (done != null) {
+            done.close();
+        }
+    }
+
+    /** Whether the session, though closed, still has work running on the follower. */
+    boolean draining() {
+        return draining && !backends.isEmpty();
     }
 }

@@ -340,6 +340,61 @@ class GreenFailureIT {
         }
     }
 
+    /**
+     * A deferred trigger on green only that refuses every commit of a row: the follower fails at its
+     * COMMIT, which runs behind the client's answer once blue has committed (docs/dual-write.md).
+     */
+    private static void greenRefusesCommitsOf(String table) {
+        green.execute("postgres",
+                "create function " + table + "_refuse() returns trigger language plpgsql as "
+                        + "$$ begin raise exception 'green refuses %', new.id; end $$",
+                "create constraint trigger " + table + "_refuse after insert on " + table
+                        + " deferrable initially deferred for each row execute function " + table + "_refuse()");
+    }
+
+    @Test
+    void aCommitOnlyGreenRefusesIsADivergenceAndTheClientsCommitStands() throws Exception {
+        String table = unique("green_commit");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
+        greenRefusesCommitsOf(table);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+
+            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                c.setAutoCommit(false);
+                assertThat(s.executeUpdate("insert into " + table + " values (1, 'one')")).isEqualTo(1);
+                assertThat(s.executeUpdate("insert into " + table + " values (2, 'two')")).isEqualTo(1);
+                c.commit();
+            }
+
+            assertThat(contents(blue, table, "id")).isEqualTo("(1,one)\n(2,two)");
+            Divergence divergence = onlyDivergence(proxy);
+            assertThat(divergence.difference()).contains("leader COMMIT").contains("follower error P0001");
+            assertThat(divergence.leaderCluster()).isEqualToIgnoringCase("blue");
+            assertThat(proxy.server().routing().current().weight()).isZero();
+            assertThat(contents(green, table, "id")).as("green, read directly: its transaction rolled back").isEmpty();
+        }
+    }
+
+    @Test
+    void anAutocommitWriteWhoseCommitOnlyGreenRefusesIsADivergenceAndTheClientsInsertStands() throws Exception {
+        String table = unique("green_autocommit");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
+        greenRefusesCommitsOf(table);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+
+            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                assertThat(s.executeUpdate("insert into " + table + " values (1, 'one')")).isEqualTo(1);
+            }
+
+            assertThat(contents(blue, table, "id")).isEqualTo("(1,one)");
+            Divergence divergence = onlyDivergence(proxy);
+            assertThat(divergence.difference()).contains("could not commit").contains("P0001");
+            assertThat(contents(green, table, "id")).as("green, read directly").isEmpty();
+        }
+    }
+
     // --- green answers a read with an error ------------------------------------------------------
 
     /** Opens sessions until one is served by green (at weight 50, each has an even chance); closes the rest. */
