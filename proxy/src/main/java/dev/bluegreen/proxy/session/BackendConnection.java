@@ -435,6 +435,15 @@ final class BackendConnection implements ChannelEvents {
         }
     }
 
+    /** Runs {@code action} on the event loop once the connection has closed, for whatever reason. */
+    void whenClosed(Runnable action) {
+        if (channel == null) {
+            action.run();
+        } else {
+            channel.closeFuture().addListener(closed -> action.run());
+        }
+    }
+
     // --- failure --------------------------------------------------------------------------------
 
     private void violation(String message) {

@@ -785,9 +785,16 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (backend != null) {
             backend.close();
         }
+        WriteBarrier barrier = services.migration().control().barrier();
+        boolean drainHoldsPass = false;
         if (units != null) {
             units.close();
-            if (!units.draining()) {
+            if (units.draining()) {
+                // the follower's COMMIT is still running: the unit stays in flight until it has answered
+                WriteBarrier.Pass held = pass;
+                units.whenDrained(() -> barrier.release(held));
+                drainHoldsPass = true;
+            } else {
                 units = null;
             }
         }
@@ -798,8 +805,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         while (!pending.isEmpty()) {
             pending.poll().release();
         }
-        if (pass != null) {
-            services.migration().control().barrier().release(pass);
+        if (pass != null && !drainHoldsPass) {
+            barrier.release(pass);
         }
         if (startupTimeout != null) {
             startupTimeout.cancel(false);

@@ -1430,6 +1430,20 @@ final class Units {
         }
     }
 
+    /**
+     * Runs {@code action} on the event loop once the follower this closed session is draining has closed,
+     * whichever way its drain ended (answered and logged off, lost, or the proxy shutting down); at once
+     * when nothing is draining.
+     */
+    void whenDrained(Runnable action) {
+        BackendConnection mirror = draining ? backends.get(leader.other()) : null;
+        if (mirror == null) {
+            action.run();
+        } else {
+            mirror.whenClosed(action);
+        }
+    }
+
     /** Whether the session, though closed, still has work running on the follower. */
     boolean draining() {
         return draining && !backends.isEmpty();

@@ -27,6 +27,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -287,6 +288,55 @@ class CutoverRollbackIT {
                 assertThat(ClusterData.number(green, "select n from " + table + " where id = 1")).isEqualTo(1);
                 assertThat(routing.cutover("test", null).leader()).isEqualTo(ClusterRole.GREEN);
             }
+        }
+    }
+
+    /**
+     * The client has blue's answer to its autocommit insert and has gone while green's COMMIT still runs
+     * (held here on an advisory lock a deferred trigger takes): that write is still in flight, so the
+     * closed session keeps the barrier closed until green has answered, and the cutover that waited finds
+     * the row committed on green.
+     */
+    @Test
+    void aCutoverWaitsForTheFollowersCommitOfASessionThatHasAlreadyClosed() throws Exception {
+        String table = unique("barrier_drain");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
+        long lockKey = ClusterData.commitsWaitForAnAdvisoryLock(green, table);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection lockHolder = green.connect("postgres")) {
+            RoutingControl routing = proxy.server().routing();
+            routing.start("test", null);
+            routing.setWeight("test", 100, null);
+            try (Statement s = lockHolder.createStatement()) {
+                s.execute("select pg_advisory_lock(" + lockKey + ")");
+            }
+            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                assertThat(s.executeUpdate("insert into " + table + " values (1, 'one')")).isEqualTo(1);
+            }
+            await("green's COMMIT waits for the advisory lock")
+                    .until(() -> ClusterData.advisoryLockWaits(green) == 1);
+            await("the client's session has closed")
+                    .until(() -> proxy.server().sessionCount() == 0);
+            assertThat(routing.barrier().holders()).as("the closed session's write is still in flight")
+                    .singleElement().asString().matches("session\\[\\d+\\]");
+
+            CompletableFuture<RoutingState> cutover = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return routing.cutover("test", null);
+                } catch (RoutingControl.Refused e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertThat(cutover).as("cutover while green's COMMIT is held").isNotDone();
+            try (Statement s = lockHolder.createStatement()) {
+                s.execute("select pg_advisory_unlock(" + lockKey + ")");
+            }
+
+            assertThat(cutover.get(10, TimeUnit.SECONDS).leader()).isEqualTo(ClusterRole.GREEN);
+            assertThat(contents(green, table, "id")).as("green, read directly, when the cutover returned")
+                    .isEqualTo("(1,one)");
+            assertThat(contents(blue, table, "id")).isEqualTo("(1,one)");
+            assertThat(routing.current().followerInSync()).isTrue();
         }
     }
 

@@ -395,6 +395,38 @@ class GreenFailureIT {
         }
     }
 
+    /**
+     * A closed session whose follower COMMIT is still running keeps the write barrier closed (see
+     * CutoverRollbackIT); when green's connection dies in that COMMIT, the barrier is let go at once and
+     * the loss is a divergence, as it is for a session still open.
+     */
+    @Test
+    void greenLostWhileAClosedSessionsCommitDrainsReleasesTheBarrier() throws Exception {
+        String table = unique("green_drain_lost");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
+        long lockKey = ClusterData.commitsWaitForAnAdvisoryLock(green, table);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection lockHolder = green.connect("postgres"); Statement direct = lockHolder.createStatement()) {
+            proxy.server().routing().start("test", null);
+            direct.execute("select pg_advisory_lock(" + lockKey + ")");
+            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                assertThat(s.executeUpdate("insert into " + table + " values (1, 'one')")).isEqualTo(1);
+            }
+            await("green's COMMIT waits for the advisory lock").until(() -> ClusterData.advisoryLockWaits(green) == 1);
+            await("the client's session has closed").until(() -> proxy.server().sessionCount() == 0);
+            assertThat(proxy.server().routing().barrier().holders()).hasSize(1);
+
+            direct.execute("select pg_terminate_backend(pid) from pg_stat_activity"
+                    + " where wait_event_type = 'Lock' and wait_event = 'advisory'");
+
+            await("the barrier is let go").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            Divergence divergence = onlyDivergence(proxy);
+            assertThat(divergence.statement()).containsIgnoringCase("insert into " + table);
+            assertThat(contents(blue, table, "id")).isEqualTo("(1,one)");
+            assertThat(contents(green, table, "id")).as("green, read directly").isEmpty();
+        }
+    }
+
     // --- green answers a read with an error ------------------------------------------------------
 
     /** Opens sessions until one is served by green (at weight 50, each has an even chance); closes the rest. */
