@@ -122,6 +122,7 @@ final class BackendConnection implements ChannelEvents {
                 .channel(services.transport().socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOCATOR, services.allocator())
+                .option(ChannelOption.RCVBUF_ALLOCATOR, Transport.receiveSizes())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) services.config().timeouts().connect().toMillis())
                 .handler(new ChannelInitializer<Channel>() {
                     @Override

@@ -1,8 +1,10 @@
 package dev.bluegreen.proxy.session;
 
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -23,6 +25,15 @@ public record Transport(String name, IoHandlerFactory ioHandlerFactory,
             return new Transport("epoll", EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class);
         }
         return new Transport("nio", NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class);
+    }
+
+    /**
+     * How much to read at a time on a session's connections. Netty's default guess shrinks to 64 bytes
+     * after a few short messages, and a Postgres answer or query of 65 bytes and more then takes two
+     * reads and a copy to join them; the pooled buffer costs the same at 512, so the guess stops there.
+     */
+    public static RecvByteBufAllocator receiveSizes() {
+        return new AdaptiveRecvByteBufAllocator(512, 2048, 65536);
     }
 
     public EventLoopGroup newGroup(int threads) {
