@@ -790,10 +790,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (units != null) {
             units.close();
             if (units.draining()) {
-                // the follower's COMMIT is still running: the unit stays in flight until it has answered
-                WriteBarrier.Pass held = pass;
-                units.whenDrained(() -> barrier.release(held));
-                drainHoldsPass = true;
+                if (pass != null) {
+                    // a follower COMMIT still running keeps the write unit, and the pass, inside until it has
+                    // answered; queued shadow writes never kept the pass inside, so holding it changes nothing
+                    WriteBarrier.Pass held = pass;
+                    units.whenDrained(() -> barrier.release(held));
+                    drainHoldsPass = true;
+                }
             } else {
                 units = null;
             }

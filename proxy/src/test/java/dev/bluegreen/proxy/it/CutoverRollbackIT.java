@@ -340,6 +340,30 @@ class CutoverRollbackIT {
         }
     }
 
+    /** In shadow mode the follower's copy of a write is not part of the unit, for a closed session either. */
+    @Test
+    void aClosedSessionsQueuedShadowWritesDoNotHoldTheBarrier() throws Exception {
+        String table = unique("barrier_shadow");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
+        long lockKey = ClusterData.commitsWaitForAnAdvisoryLock(green, table);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection lockHolder = green.connect("postgres"); Statement direct = lockHolder.createStatement()) {
+            RoutingControl routing = proxy.server().routing();
+            routing.startShadow("test", null);
+            direct.execute("select pg_advisory_lock(" + lockKey + ")");
+            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                assertThat(s.executeUpdate("insert into " + table + " values (1, 'one')")).isEqualTo(1);
+            }
+            await("green's shadow COMMIT waits for the advisory lock").until(() -> ClusterData.advisoryLockWaits(green) == 1);
+            await("the client's session has closed").until(() -> proxy.server().sessionCount() == 0);
+
+            assertThat(routing.barrier().holders()).isEmpty();
+
+            direct.execute("select pg_advisory_unlock(" + lockKey + ")");
+            await("the shadow write reaches green").until(() -> contents(green, table, "id").equals("(1,one)"));
+        }
+    }
+
     @Test
     void shadowModeRefusesAnyWeightAboveZeroAndReadsStayOnBlue() throws Exception {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
