@@ -80,18 +80,30 @@ final class AdminClient implements AutoCloseable {
 
     /** {@code POST /api/v1/commands/<command>}: the proxy answers with the new state once it is in force. */
     JsonNode command(String command, ObjectNode body, Waiting waiting) throws InterruptedException {
+        return post("commands/" + command, body, COMMAND_TIMEOUT, command, waiting);
+    }
+
+    /** {@code POST /api/v1/verify}: reads every table of a database on both clusters, so no time limit. */
+    JsonNode verify(ObjectNode body, Waiting waiting) throws InterruptedException {
+        return post("verify", body, null, "verify", waiting);
+    }
+
+    private JsonNode post(String resource, ObjectNode body, Duration timeout, String what, Waiting waiting)
+            throws InterruptedException {
         String json;
         try {
             json = JSON.writeValueAsString(body);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-        HttpRequest request = request("/api/v1/commands/" + command)
-                .timeout(COMMAND_TIMEOUT)
+        HttpRequest.Builder request = request("/api/v1/" + resource)
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8))
-                .build();
-        return answer(request, await(send(request), command, waiting));
+                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8));
+        if (timeout != null) {
+            request.timeout(timeout);
+        }
+        HttpRequest built = request.build();
+        return answer(built, await(send(built), what, waiting));
     }
 
     private CompletableFuture<HttpResponse<String>> send(HttpRequest request) {

@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
  *
  * <p>The connection options are inherited by every subcommand, so they may stand anywhere on the
  * command line; they are resolved once, into an {@link AdminTarget}, when a command first needs it.
- * Exit codes: 0 done, 1 refused by the proxy, 2 usage, 3 proxy unreachable.
+ * Exit codes: 0 done, 1 refused by the proxy, 2 usage, 3 proxy unreachable, 4 verify found differences.
  */
 @Command(
         name = "bgctl",
@@ -54,6 +54,7 @@ import picocli.CommandLine.Spec;
                 ChangeCommands.Unfreeze.class,
                 ReadCommands.History.class,
                 ReadCommands.Divergences.class,
+                VerifyCommand.class,
                 AutoComplete.GenerateCompletion.class,
         },
         synopsisSubcommandLabel = "COMMAND",
@@ -65,6 +66,7 @@ import picocli.CommandLine.Spec;
                 "  1  refused by the proxy (its reason is printed), or the token was refused",
                 "  2  usage error (also when the proxy finds a request malformed, HTTP 400)",
                 "  3  cannot reach the proxy's admin API",
+                "  4  verify found tables that differ between blue and green",
         })
 public final class Bgctl implements Callable<Integer> {
 

@@ -13,6 +13,8 @@ final class BgctlException extends RuntimeException {
     static final int EXIT_USAGE = 2;
     /** No answer from the admin API at all. */
     static final int EXIT_UNREACHABLE = 3;
+    /** {@code verify} ran and found tables that differ between blue and green (not thrown: a result). */
+    static final int EXIT_DIFFERENT = 4;
 
     private final int exitCode;
 

@@ -5,6 +5,7 @@ import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.metrics.ProxyMetrics;
+import dev.bluegreen.proxy.verify.ConsistencyCheck;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,6 +45,7 @@ public final class AdminApi implements AutoCloseable {
     static final String HEALTH_RULES = "/api/v1/health";
     static final String AUDIT = "/api/v1/audit";
     static final String COMMANDS = "/api/v1/commands/";
+    static final String VERIFY = "/api/v1/verify";
 
     private static final int QUERY_THREADS = 2;
 
@@ -57,6 +59,8 @@ public final class AdminApi implements AutoCloseable {
     private final Executor commands;
     private final Executor queries;
     private final List<ExecutorService> owned = new ArrayList<>();
+    private volatile ConsistencyCheck consistencyCheck;
+    private Executor verifies;
 
     public AdminApi(AdminToken token, Autopilot autopilot, MigrationStats stats, IntSupplier sessions,
                     ProxyMetrics metrics) {
@@ -77,6 +81,16 @@ public final class AdminApi implements AutoCloseable {
         this.queries = queries != null ? queries : own(Executors.newFixedThreadPool(QUERY_THREADS, daemon("bluegreen-admin-query")));
     }
 
+    /**
+     * Serves {@code POST /api/v1/verify} with {@code check}, one check at a time on a thread of its own (it
+     * reads whole tables), so that commands and queries are never queued behind it.
+     */
+    public AdminApi verifyWith(ConsistencyCheck check) {
+        this.verifies = own(Executors.newSingleThreadExecutor(daemon("bluegreen-admin-verify")));
+        this.consistencyCheck = Objects.requireNonNull(check, "check");
+        return this;
+    }
+
     /** Answers one request; the future completes off the caller's thread for anything but trivial answers. */
     CompletableFuture<AdminResponse> handle(AdminRequest request) {
         String path = request.path();
@@ -91,6 +105,9 @@ public final class AdminApi implements AutoCloseable {
         }
         if (path.startsWith(COMMANDS)) {
             return command(request, path.substring(COMMANDS.length()));
+        }
+        if (path.equals(VERIFY)) {
+            return verify(request);
         }
         Supplier<AdminResponse> query = query(path);
         if (query == null) {
@@ -156,6 +173,53 @@ public final class AdminApi implements AutoCloseable {
         }
         String reason = body.reason() == null ? "" : " (reason: " + body.reason() + ")";
         audit.command(request.remote(), request.method(), request.path(), actor, status, outcome + reason);
+        return response;
+    }
+
+    private CompletableFuture<AdminResponse> verify(AdminRequest request) {
+        if (!request.method().equals("POST")) {
+            return done(notAllowed("POST"));
+        }
+        ConsistencyCheck check = consistencyCheck;
+        if (check == null) {
+            return done(AdminResponse.error(404, "this proxy does not offer verify"));
+        }
+        String database;
+        try {
+            database = VerifyRequest.parse(request.body()).orElse(check.defaultDatabase());
+        } catch (CommandRequest.BadRequest e) {
+            audit.command(request.remote(), request.method(), request.path(), null, 400, e.getMessage());
+            return done(AdminResponse.error(400, e.getMessage()));
+        }
+        return CompletableFuture.supplyAsync(() -> runVerify(check, database, request), verifies);
+    }
+
+    private AdminResponse runVerify(ConsistencyCheck check, String database, AdminRequest request) {
+        int status;
+        String outcome;
+        AdminResponse response;
+        try {
+            ConsistencyCheck.Report report = check.run(database);
+            long differing = report.tables().stream().filter(t -> t.status() != ConsistencyCheck.Status.SAME).count();
+            status = 200;
+            outcome = "done, database " + database + ": " + report.tables().size() + " tables, " + differing + " differ";
+            response = AdminResponse.json(status, Json.verify(report));
+        } catch (ConsistencyCheck.Unavailable e) {
+            status = 409;
+            outcome = "refused: " + e.getMessage();
+            response = AdminResponse.error(status, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            status = 503;
+            outcome = "interrupted";
+            response = AdminResponse.error(status, "verify was interrupted: the proxy is stopping");
+        } catch (RuntimeException e) {
+            log.error("verify failed database={}", database, e);
+            status = 500;
+            outcome = "failed: " + e;
+            response = AdminResponse.error(status, "verify failed: " + e.getMessage());
+        }
+        audit.command(request.remote(), request.method(), request.path(), null, status, outcome);
         return response;
     }
 

@@ -67,8 +67,26 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
     }
 
     private static CommandRequest read(byte[] body) throws BadRequest {
-        if (body == null || new String(body, StandardCharsets.UTF_8).isBlank()) {
+        JsonNode root = readObject(body);
+        if (root == null) {
             return EMPTY;
+        }
+        for (Map.Entry<String, JsonNode> field : root.properties()) {
+            String name = field.getKey();
+            if (!FIELDS.contains(name)) {
+                throw new BadRequest("unknown field \"" + AuditLog.printable(name)
+                        + "\"; expected weight, reason, force, actor, steps, bakeSeconds");
+            }
+        }
+        return new CommandRequest(weight(root.get("weight")), text(root.get("reason"), "reason", MAX_REASON),
+                force(root.get("force")), text(root.get("actor"), "actor", MAX_ACTOR), steps(root.get("steps")),
+                bakeSeconds(root.get("bakeSeconds")));
+    }
+
+    /** A request body as one JSON object, duplicates and trailing tokens refused; null for an empty body. */
+    static JsonNode readObject(byte[] body) throws BadRequest {
+        if (body == null || new String(body, StandardCharsets.UTF_8).isBlank()) {
+            return null;
         }
         JsonNode root;
         try {
@@ -81,16 +99,7 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
         if (root == null || !root.isObject()) {
             throw new BadRequest("the body must be a JSON object");
         }
-        for (Map.Entry<String, JsonNode> field : root.properties()) {
-            String name = field.getKey();
-            if (!FIELDS.contains(name)) {
-                throw new BadRequest("unknown field \"" + AuditLog.printable(name)
-                        + "\"; expected weight, reason, force, actor, steps, bakeSeconds");
-            }
-        }
-        return new CommandRequest(weight(root.get("weight")), text(root.get("reason"), "reason", MAX_REASON),
-                force(root.get("force")), text(root.get("actor"), "actor", MAX_ACTOR), steps(root.get("steps")),
-                bakeSeconds(root.get("bakeSeconds")));
+        return root;
     }
 
     private static Integer weight(JsonNode node) throws BadRequest {

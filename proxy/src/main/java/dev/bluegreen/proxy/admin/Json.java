@@ -12,7 +12,9 @@ import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.Divergence;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.routing.ClusterRole;
+import dev.bluegreen.proxy.verify.ConsistencyCheck;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -190,6 +192,36 @@ final class Json {
         json.put("actor", entry.actor());
         json.put("status", entry.status());
         json.put("outcome", entry.outcome());
+        return json;
+    }
+
+    static Map<String, Object> verify(ConsistencyCheck.Report report) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("database", report.database());
+        json.put("consistent", report.consistent());
+        json.put("snapshotAt", report.snapshotAt().toString());
+        json.put("tookMillis", report.tookMillis());
+        List<Map<String, Object>> tables = new ArrayList<>();
+        for (ConsistencyCheck.TableResult table : report.tables()) {
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("table", table.table());
+            entry.put("status", table.status().text());
+            entry.put("blue", side(table.blue()));
+            entry.put("green", side(table.green()));
+            tables.add(entry);
+        }
+        json.put("tables", tables);
+        return json;
+    }
+
+    private static Map<String, Object> side(ConsistencyCheck.Side side) {
+        if (side == null) {
+            return null;
+        }
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("rows", side.rows());
+        json.put("digest", side.digest());
+        json.put("columns", side.columns());
         return json;
     }
 

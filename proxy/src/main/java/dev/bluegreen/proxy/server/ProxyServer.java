@@ -25,6 +25,7 @@ import dev.bluegreen.proxy.session.EventsHandler;
 import dev.bluegreen.proxy.session.Migration;
 import dev.bluegreen.proxy.session.SessionServices;
 import dev.bluegreen.proxy.session.Transport;
+import dev.bluegreen.proxy.verify.ConsistencyCheck;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -133,7 +134,9 @@ public final class ProxyServer implements AutoCloseable {
             ProxyMetrics metrics = ProxyMetrics.prometheus(migration.control(), migration.stats(), services::sessionCount,
                     services::backendConnections);
             AdminServer admin = AdminServer.start(config.admin(),
-                    new AdminApi(adminToken, autopilot, migration.stats(), services::sessionCount, metrics),
+                    new AdminApi(adminToken, autopilot, migration.stats(), services::sessionCount, metrics)
+                            .verifyWith(new ConsistencyCheck(config.blue(), config.green(), control.barrier(),
+                                    config.routing().writeBarrierTimeout(), config.timeouts().connect(), Clock.systemUTC())),
                     transport.newGroup(1), transport.serverChannel());
             autopilot.start();
             ProxyServer server = new ProxyServer(acceptor, workers, listener, services, allocator, admin, autopilot);

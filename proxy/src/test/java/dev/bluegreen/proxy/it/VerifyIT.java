@@ -1,0 +1,153 @@
+package dev.bluegreen.proxy.it;
+
+import static dev.bluegreen.proxy.it.BgctlRun.bgctl;
+import static dev.bluegreen.proxy.it.ClusterData.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.NoLeaks;
+import dev.bluegreen.proxy.admin.AdminToken;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * {@code bgctl verify} (DESIGN §5, §7) against real clusters: tables that are the same read the same, a
+ * row changed on green only, a table on one side only and a column added on green only are each found,
+ * and under dual-write traffic the snapshots taken together behind the write barrier read identical.
+ * Each test compares a database of its own, since the shared clusters hold every other test's tables.
+ */
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
+class VerifyIT {
+
+    private static final String TOKEN = "verify-it-token";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static PgCluster blue;
+    private static PgCluster green;
+
+    @BeforeAll
+    static void clusters(TestClusters clusters) {
+        blue = clusters.blue();
+        green = clusters.green();
+    }
+
+    /** A new database of the same name on both clusters, with the same tables and rows. */
+    private static String databaseOnBoth(String... statements) {
+        String database = unique("verify");
+        for (PgCluster cluster : new PgCluster[] {blue, green}) {
+            cluster.execute("postgres", "create database " + database);
+            cluster.execute(database, statements);
+        }
+        return database;
+    }
+
+    /** A proxy whose clients' database {@code postgres} is {@code database} on both clusters. */
+    private static TestProxy.Builder proxyOn(String database) {
+        return TestProxy.in(blue).green(green).databases(Map.of("postgres", database))
+                .backendLogin(blue.superuser(), blue.superuserPassword()).adminToken(AdminToken.of(TOKEN));
+    }
+
+    private static BgctlRun.Result verify(TestProxy proxy, String... args) {
+        String[] command = new String[args.length + 1];
+        command[0] = "verify";
+        System.arraycopy(args, 0, command, 1, args.length);
+        return bgctl(proxy.server().adminAddress(), TOKEN, command);
+    }
+
+    @Test
+    void theSameTablesReadTheSameAndEachKindOfDifferenceIsFound() throws Exception {
+        String database = databaseOnBoth(
+                "create table accounts (id int primary key, owner text not null, balance numeric(12, 2) not null)",
+                "insert into accounts select g, 'owner ' || g, g * 1.5 from generate_series(1, 2000) g",
+                "create table events (id bigint primary key, at timestamptz not null, payload jsonb)",
+                "insert into events select g, timestamptz '2026-11-30 12:00:00+00' + g * interval '1 minute',"
+                        + " jsonb_build_object('n', g) from generate_series(1, 500) g",
+                "create table notes (id int primary key, body text)",
+                "insert into notes values (1, 'same on both')");
+        try (TestProxy proxy = proxyOn(database).start()) {
+            BgctlRun.Result same = verify(proxy);
+            assertThat(same.exit()).as(same.out() + same.err()).isZero();
+            assertThat(same.out()).contains("blue and green are the same: 3 tables")
+                    .containsPattern("public\\.accounts +same +2,000 +2,000");
+
+            // the same row count, one value different: only the digest can tell
+            green.execute(database, "update accounts set balance = balance + 0.01 where id = 1234",
+                    "create table green_only (id int)",
+                    "alter table notes add column extra text");
+            blue.execute(database, "create table blue_only (id int)", "insert into blue_only values (1), (2)");
+
+            BgctlRun.Result different = verify(proxy);
+            assertThat(different.exit()).as(different.out() + different.err()).isEqualTo(4);
+            assertThat(different.out())
+                    .containsPattern("public\\.accounts +rows differ +2,000 +2,000")
+                    .containsPattern("public\\.events +same +500 +500")
+                    .containsPattern("public\\.blue_only +only on blue +2 +-")
+                    .containsPattern("public\\.green_only +only on green +- +0")
+                    .containsPattern("public\\.notes +columns differ")
+                    .contains("4 of 5 tables differ")
+                    .contains("green  id integer, body text, extra text");
+
+            BgctlRun.Result json = verify(proxy, "--json");
+            JsonNode report = JSON.readTree(json.out());
+            assertThat(report.path("consistent").asBoolean()).isFalse();
+            assertThat(report.path("database").asText()).isEqualTo("postgres");
+            JsonNode accounts = report.path("tables").get(0);
+            assertThat(accounts.path("table").asText()).isEqualTo("public.accounts");
+            assertThat(accounts.path("blue").path("digest").asText())
+                    .isNotEqualTo(accounts.path("green").path("digest").asText());
+        }
+    }
+
+    @Test
+    void underDualWriteTrafficTheSnapshotsTakenTogetherReadTheSame() throws Exception {
+        String database = databaseOnBoth(
+                "create table items (id bigint primary key, session int not null, v text not null)",
+                "create table counters (id int primary key, n bigint not null)",
+                "insert into counters select g, 0 from generate_series(1, 4) g");
+        try (TestProxy proxy = proxyOn(database).start();
+             MixedLoad load = new MixedLoad(proxy, blue.superuser(), "items", "counters", 6)) {
+            proxy.server().routing().start("test", null);
+            load.go();
+            for (int round = 1; round <= 5; round++) {
+                load.awaitProgress(30);
+                long before = load.increments();
+                BgctlRun.Result result = verify(proxy);
+                assertThat(result.exit()).as("round " + round + ":\n" + result.out() + result.err()).isZero();
+                assertThat(load.increments()).as("traffic ran on while verify read").isGreaterThan(before);
+            }
+            assertThat(load.errors()).isEmpty();
+        }
+    }
+
+    @Test
+    void whatVerifyCannotDoIsRefusedWithTheReason() throws Exception {
+        String database = databaseOnBoth("create table t (id int)");
+        try (TestProxy proxy = proxyOn(database).start()) {
+            BgctlRun.Result missing = verify(proxy, "--database", "no_such_database");
+            assertThat(missing.exit()).isEqualTo(1);
+            assertThat(missing.err()).contains("verify could not log in to cluster blue")
+                    .contains("database \"no_such_database\" does not exist");
+
+            BgctlRun.Result tooLong = verify(proxy, "--database", "x".repeat(64));
+            assertThat(tooLong.exit()).isEqualTo(2);
+            assertThat(tooLong.err()).contains("\"database\" must be a database name of 1 to 63 characters");
+        }
+        try (TestProxy proxy = TestProxy.in(blue).green(green).adminToken(AdminToken.of(TOKEN)).start()) {
+            BgctlRun.Result noLogin = verify(proxy);
+            assertThat(noLogin.exit()).isEqualTo(1);
+            assertThat(noLogin.err()).contains("cluster blue names none (set clusters.blue.user");
+        }
+        try (TestProxy proxy = TestProxy.in(blue).backendLogin(blue.superuser(), blue.superuserPassword())
+                .adminToken(AdminToken.of(TOKEN)).start()) {
+            BgctlRun.Result noGreen = verify(proxy);
+            assertThat(noGreen.exit()).isEqualTo(1);
+            assertThat(noGreen.err()).contains("no green cluster is configured");
+        }
+    }
+}
