@@ -214,7 +214,7 @@ public final class AdminApi implements AutoCloseable {
             outcome = "interrupted";
             response = AdminResponse.error(status, "verify was interrupted: the proxy is stopping");
         } catch (RuntimeException e) {
-            log.error("verify failed database={}", database, e);
+            log.error("verify failed database={}", AuditLog.printable(database), e);
             status = 500;
             outcome = "failed: " + e;
             response = AdminResponse.error(status, "verify failed: " + e.getMessage());

@@ -31,8 +31,10 @@ final class VerifyRequest {
         if (database == null || database.isNull()) {
             return Optional.empty();
         }
-        if (!database.isTextual() || database.textValue().isEmpty() || database.textValue().length() > MAX_DATABASE) {
-            throw new CommandRequest.BadRequest("\"database\" must be a database name of 1 to " + MAX_DATABASE + " characters");
+        if (!database.isTextual() || database.textValue().isEmpty() || database.textValue().length() > MAX_DATABASE
+                || database.textValue().chars().anyMatch(Character::isISOControl)) {
+            throw new CommandRequest.BadRequest("\"database\" must be a database name of 1 to " + MAX_DATABASE
+                    + " characters, none of them a control character");
         }
         return Optional.of(database.textValue());
     }

@@ -164,6 +164,44 @@ public final class RoutingControl implements AutoCloseable {
         }
     }
 
+    /** Work done while no write unit is in flight; see {@link #whileWritesQuiesced}. */
+    @FunctionalInterface
+    public interface Quiesced<T, E extends Exception> {
+        T run() throws E;
+    }
+
+    /**
+     * Runs {@code action} while no write unit is in flight on this instance: closes the write barrier,
+     * waits for the units inside (up to the barrier timeout), runs the action and reopens, whatever it did.
+     * Holds the command lock meanwhile, as a command does, so a command issued now waits its turn instead
+     * of finding the barrier busy. Only this instance's sessions are held; other instances sharing the
+     * store are not asked.
+     *
+     * @param what names the caller in a refusal
+     */
+    public <T, E extends Exception> T whileWritesQuiesced(String what, Quiesced<T, E> action)
+            throws Refused, InterruptedException, E {
+        synchronized (commands) {
+            WriteBarrier.Closed closed;
+            try {
+                closed = barrier.close();
+            } catch (IllegalStateException busy) {
+                throw new Refused(what + " needs the write barrier, and " + busy.getMessage());
+            }
+            try {
+                closed.drained().get(barrierTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                return action.run();
+            } catch (TimeoutException e) {
+                throw new Refused(what + ": write barrier timed out after " + barrierTimeout.toMillis()
+                        + " ms; held up by " + closed.holders());
+            } catch (ExecutionException e) {
+                throw new Refused(what + ": write barrier failed: " + e.getCause());
+            } finally {
+                closed.reopen();
+            }
+        }
+    }
+
     // The operator's commands. Each takes the reason the history keeps, and does to a rollout plan in
     // progress what the command means for it: a plan never goes on stepping under a change it did not make.
 

@@ -135,7 +135,7 @@ public final class ProxyServer implements AutoCloseable {
                     services::backendConnections);
             AdminServer admin = AdminServer.start(config.admin(),
                     new AdminApi(adminToken, autopilot, migration.stats(), services::sessionCount, metrics)
-                            .verifyWith(new ConsistencyCheck(config.blue(), config.green(), control.barrier(),
+                            .verifyWith(new ConsistencyCheck(config.blue(), config.green(), control,
                                     config.routing().writeBarrierTimeout(), config.timeouts().connect(), Clock.systemUTC())),
                     transport.newGroup(1), transport.serverChannel());
             autopilot.start();

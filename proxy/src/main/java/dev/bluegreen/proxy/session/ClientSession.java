@@ -788,13 +788,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         WriteBarrier barrier = services.migration().control().barrier();
         boolean drainHoldsPass = false;
         if (units != null) {
-            units.close();
+            units.close(services.config().timeouts().shutdownGrace());
             if (units.draining()) {
                 if (pass != null) {
-                    // a follower COMMIT still running keeps the write unit, and the pass, inside until it has
-                    // answered; queued shadow writes never kept the pass inside, so holding it changes nothing
+                    // a follower COMMIT still running keeps the write unit, and the pass, inside until it is over
                     WriteBarrier.Pass held = pass;
-                    units.whenDrained(() -> barrier.release(held));
+                    units.whenCommitDrained(() -> barrier.release(held));
                     drainHoldsPass = true;
                 }
             } else {

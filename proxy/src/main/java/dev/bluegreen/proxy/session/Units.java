@@ -21,6 +21,7 @@ import dev.bluegreen.proxy.routing.Trait;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -31,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -185,6 +187,8 @@ final class Units {
      * which the leader committed. The follower finishes it, its outcome is compared, then it is closed.
      */
     private boolean draining;
+    /** What the follower drains includes the COMMIT of the session's last transaction. */
+    private boolean drainingCommit;
     /** The shadow-mode write the follower is running now. */
     private Mirror mirrorRunning;
     private boolean closed;
@@ -946,8 +950,9 @@ final class Units {
             send(secondary, new Sink(Mode.DISCARD, followerCommit -> {
                 laneInFlight--;
                 if (followerCommit.error || (followerCommit.lost && !droppingTwin && !twinDropped)) {
-                    diverged(unit, List.of(), List.of(),
-                            "follower could not " + end.toLowerCase() + " (SQLSTATE " + followerCommit.firstSqlState + ")");
+                    diverged(unit, List.of(), List.of(), followerCommit.error
+                            ? "follower could not " + end.toLowerCase() + " (SQLSTATE " + followerCommit.firstSqlState + ")"
+                            : "follower unreachable before its " + end + " answered");
                     dropTwin(secondary, false);
                 }
                 laneDone();
@@ -1381,8 +1386,13 @@ final class Units {
         backends.values().forEach(b -> b.setAutoRead(autoRead));
     }
 
-    /** Releases everything the session still holds; the backends are closed by the session. */
-    void close() {
+    /**
+     * Releases everything the session still holds; the backends are closed by the session. A follower left
+     * to finish the session's last COMMIT gets {@code drainDeadline} to answer it; after that it counts as
+     * lost (a divergence) and is closed, so that a COMMIT green never answers cannot hold the write
+     * barrier for good.
+     */
+    void close(Duration drainDeadline) {
         closed = true;
         if (current != null) {
             current.release();
@@ -1419,8 +1429,21 @@ final class Units {
             closing.remove(mirror);
             backends.put(follower, mirror);
             draining = true;
+            drainingCommit = committing;
+            if (committing) {
+                client.eventLoop().schedule(() -> drainOverdue(mirror, drainDeadline),
+                        drainDeadline.toMillis(), TimeUnit.MILLISECONDS);
+            }
         }
         closing.forEach(BackendConnection::close);
+    }
+
+    private void drainOverdue(BackendConnection mirror, Duration deadline) {
+        if (backends.get(leader.other()) != mirror || laneInFlight == 0) {
+            return;
+        }
+        backendLost(mirror, "no answer to the COMMIT of a session whose client had left, after " + deadline.toMillis() + " ms");
+        mirror.close();
     }
 
     private void closeDrainedFollower() {
@@ -1431,12 +1454,13 @@ final class Units {
     }
 
     /**
-     * Runs {@code action} on the event loop once the follower this closed session is draining has closed,
-     * whichever way its drain ended (answered and logged off, lost, or the proxy shutting down); at once
-     * when nothing is draining.
+     * Runs {@code action} on the event loop once the follower's COMMIT this closed session left running is
+     * over: when that follower connection has closed, whichever way (answered and logged off, lost,
+     * overdue, the proxy shutting down). At once when no such COMMIT is running: queued shadow writes are
+     * not part of any unit.
      */
-    void whenDrained(Runnable action) {
-        BackendConnection mirror = draining ? backends.get(leader.other()) : null;
+    void whenCommitDrained(Runnable action) {
+        BackendConnection mirror = draining && drainingCommit ? backends.get(leader.other()) : null;
         if (mirror == null) {
             action.run();
         } else {

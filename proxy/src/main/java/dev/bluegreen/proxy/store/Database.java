@@ -1,9 +1,6 @@
 package dev.bluegreen.proxy.store;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
-
 import dev.bluegreen.config.Cluster;
-import java.net.URLEncoder;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -44,7 +41,7 @@ final class Database {
     }
 
     String url() {
-        return "jdbc:postgresql://" + cluster.endpoint() + "/" + URLEncoder.encode(cluster.database(), UTF_8).replace("+", "%20");
+        return JdbcLogin.url(cluster, cluster.database());
     }
 
     /**
@@ -53,28 +50,9 @@ final class Database {
      * wait for notifications sets its own timeout while it waits.
      */
     Properties properties(String purpose) {
-        Properties properties = new Properties();
-        if (cluster.user() != null) {
-            properties.setProperty("user", cluster.user());
-        }
-        if (cluster.password() != null) {
-            properties.setProperty("password", cluster.password().reveal());
-        }
-        properties.setProperty("sslmode", cluster.tlsMode().configName());
-        if (cluster.caFile() != null) {
-            properties.setProperty("sslrootcert", cluster.caFile().toString());
-        } else if (cluster.tlsMode().verifiesCertificate()) {
-            // no CA file means the JVM's trust store, as for the clusters themselves (pgjdbc would look for
-            // ~/.postgresql/root.crt)
-            properties.setProperty("sslfactory", "org.postgresql.ssl.DefaultJavaSSLFactory");
-        }
-        properties.setProperty("connectTimeout", Integer.toString(CONNECT_TIMEOUT_SECONDS));
-        properties.setProperty("loginTimeout", Integer.toString(CONNECT_TIMEOUT_SECONDS));
-        properties.setProperty("tcpKeepAlive", "true");
-        properties.setProperty("socketTimeout", Integer.toString(SOCKET_TIMEOUT_SECONDS));
-        // pg_stat_activity shows which instance and which of its connections (the server truncates it)
-        properties.setProperty("ApplicationName", "bluegreen " + purpose + " " + instance);
-        return properties;
+        // pg_stat_activity shows which instance and which of its connections
+        return JdbcLogin.properties(cluster, CONNECT_TIMEOUT_SECONDS, SOCKET_TIMEOUT_SECONDS,
+                "bluegreen " + purpose + " " + instance);
     }
 
     /** A new connection; the caller closes it. */

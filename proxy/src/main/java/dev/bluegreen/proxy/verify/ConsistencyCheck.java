@@ -1,7 +1,8 @@
 package dev.bluegreen.proxy.verify;
 
 import dev.bluegreen.config.Cluster;
-import dev.bluegreen.proxy.control.WriteBarrier;
+import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.store.JdbcLogin;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -18,9 +19,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Compares every table of one database on blue and green: the column list, the row count and an
@@ -29,9 +28,14 @@ import java.util.concurrent.TimeoutException;
  * <p>Both clusters are read from snapshots taken together while the write barrier is closed, so no
  * write unit is half applied when they are taken: with synchronous dual-write, tables that the proxy
  * keeps identical read identical even under traffic. The barrier is closed only for the time it takes
- * to drain and to take the two snapshots; the tables are read after it has reopened, inside two
- * read-only repeatable-read transactions. Only this instance's sessions are quiesced; with several
- * proxy instances, a write running through another one can show as a difference.
+ * to drain and to take the two snapshots (under a network timeout of the barrier's own length); the
+ * tables are read after it has reopened, inside two read-only repeatable-read transactions, which
+ * hold their tables' share locks and the clusters' vacuum horizon until the check ends. Only this
+ * instance's sessions are quiesced; with several proxy instances, a write running through another one
+ * can show as a difference.
+ *
+ * <p>Row text depends on settings, so the check's sessions pin those that shape it ({@link #PINNED});
+ * the JDBC driver pins the date style and time zone itself.
  */
 public final class ConsistencyCheck {
 
@@ -39,14 +43,19 @@ public final class ConsistencyCheck {
     static final Set<String> OWN_TABLES = Set.of("public.bluegreen_state", "public.bluegreen_history",
             "public.bluegreen_instances", "public.bluegreen_barrier");
 
+    /** Ordinary tables outside the system schemas: name (quoted where it needs it), then columns and types. */
     private static final String TABLES = """
-            select n.nspname || '.' || c.relname,
-                   quote_ident(n.nspname) || '.' || quote_ident(c.relname),
-                   coalesce((select string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' order by a.attnum)
+            select quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+                   coalesce((select string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod),
+                                               ', ' order by a.attnum)
                              from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped), '')
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             where c.relkind = 'r' and n.nspname <> 'information_schema' and n.nspname not like 'pg\\_%'
             """;
+
+    /** Settings that change how a row prints, the same on both clusters' check sessions. */
+    static final String PINNED = "-c extra_float_digits=3 -c bytea_output=hex -c IntervalStyle=postgres"
+            + " -c lc_monetary=C";
 
     /** Why the check could not run; nothing was compared. */
     public static final class Unavailable extends Exception {
@@ -88,16 +97,20 @@ public final class ConsistencyCheck {
 
     private final Cluster blue;
     private final Cluster green;
-    private final WriteBarrier barrier;
+    private final RoutingControl control;
     private final Duration barrierTimeout;
     private final Duration loginTimeout;
     private final Clock clock;
 
-    public ConsistencyCheck(Cluster blue, Cluster green, WriteBarrier barrier, Duration barrierTimeout,
+    /**
+     * @param barrierTimeout how long the barrier may wait for write units, and the snapshots for the clusters
+     * @param loginTimeout   how long a login to a cluster may take
+     */
+    public ConsistencyCheck(Cluster blue, Cluster green, RoutingControl control, Duration barrierTimeout,
                             Duration loginTimeout, Clock clock) {
         this.blue = blue;
         this.green = green;
-        this.barrier = Objects.requireNonNull(barrier, "barrier");
+        this.control = Objects.requireNonNull(control, "control");
         this.barrierTimeout = Objects.requireNonNull(barrierTimeout, "barrierTimeout");
         this.loginTimeout = Objects.requireNonNull(loginTimeout, "loginTimeout");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -119,8 +132,8 @@ public final class ConsistencyCheck {
         long started = System.nanoTime();
         try (Connection onBlue = open(blue, clientDatabase); Connection onGreen = open(green, clientDatabase)) {
             Instant at = snapshotsTogether(onBlue, onGreen);
-            Map<String, String[]> blueTables = tables(onBlue);
-            Map<String, String[]> greenTables = tables(onGreen);
+            Map<String, String> blueTables = tables(onBlue);
+            Map<String, String> greenTables = tables(onGreen);
             Set<String> names = new TreeSet<>(blueTables.keySet());
             names.addAll(greenTables.keySet());
             names.removeAll(OWN_TABLES);
@@ -141,20 +154,13 @@ public final class ConsistencyCheck {
             throw new Unavailable("verify logs in to each cluster as the role its configuration names, and cluster "
                     + cluster.name() + " names none (set clusters." + cluster.name() + ".user to a role that can read every table)");
         }
-        Properties properties = new Properties();
-        properties.setProperty("user", cluster.user());
-        if (cluster.password() != null) {
-            properties.setProperty("password", cluster.password().reveal());
-        }
-        properties.setProperty("sslmode", cluster.tlsMode().configName());
-        if (cluster.caFile() != null) {
-            properties.setProperty("sslrootcert", cluster.caFile().toString());
-        }
-        properties.setProperty("loginTimeout", Long.toString(Math.max(1, loginTimeout.toSeconds())));
-        properties.setProperty("ApplicationName", "bluegreen-verify");
-        String url = "jdbc:postgresql://" + cluster.endpoint() + "/" + cluster.backendDatabase(clientDatabase);
+        // no socket timeout: a digest of a large table may take long; the snapshots set their own
+        Properties properties = JdbcLogin.properties(cluster, (int) Math.max(1, loginTimeout.toSeconds()), 0,
+                "bluegreen verify");
+        properties.setProperty("options", PINNED);
         try {
-            Connection connection = DriverManager.getConnection(url, properties);
+            Connection connection = DriverManager.getConnection(
+                    JdbcLogin.url(cluster, cluster.backendDatabase(clientDatabase)), properties);
             connection.setAutoCommit(false);
             connection.setReadOnly(true);
             connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
@@ -165,74 +171,74 @@ public final class ConsistencyCheck {
         }
     }
 
-    /** Closes the barrier, waits for the write units inside, takes both snapshots, reopens. */
-    private Instant snapshotsTogether(Connection onBlue, Connection onGreen) throws Unavailable, InterruptedException, SQLException {
-        WriteBarrier.Closed closed;
+    /** Waits for the write units in flight, then takes both snapshots before any other unit starts. */
+    private Instant snapshotsTogether(Connection onBlue, Connection onGreen) throws Unavailable, InterruptedException,
+            SQLException {
         try {
-            closed = barrier.close();
-        } catch (IllegalStateException busy) {
-            throw new Unavailable("verify needs the write barrier, and " + busy.getMessage() + "; try again");
-        }
-        try {
-            closed.drained().get(barrierTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            Instant at = clock.instant();
-            takeSnapshot(onBlue);
-            takeSnapshot(onGreen);
-            return at;
-        } catch (TimeoutException e) {
-            throw new Unavailable("verify's write barrier timed out after " + barrierTimeout.toMillis()
-                    + " ms; held up by " + closed.holders());
-        } catch (ExecutionException e) {
-            throw new Unavailable("verify's write barrier failed: " + e.getCause());
-        } finally {
-            closed.reopen();
+            return control.whileWritesQuiesced("verify", () -> {
+                Instant at = clock.instant();
+                takeSnapshot(onBlue);
+                takeSnapshot(onGreen);
+                return at;
+            });
+        } catch (RoutingControl.Refused refused) {
+            throw new Unavailable(refused.getMessage());
         }
     }
 
-    /** A repeatable-read transaction's snapshot is taken by its first statement. */
-    private static void takeSnapshot(Connection connection) throws SQLException {
+    /**
+     * A repeatable-read transaction's snapshot is taken by its first statement. The barrier is closed
+     * meanwhile, so a cluster that stops answering must not hold it for TCP's hours.
+     */
+    private void takeSnapshot(Connection connection) throws SQLException {
+        connection.setNetworkTimeout(Runnable::run, (int) barrierTimeout.toMillis());
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("select 1")) {
             rs.next();
+        } finally {
+            connection.setNetworkTimeout(Runnable::run, 0);
         }
     }
 
-    /** Name → {quoted name, columns}. */
-    private static Map<String, String[]> tables(Connection connection) throws SQLException {
-        Map<String, String[]> tables = new TreeMap<>();
+    /** Name, as it is written in SQL, → columns. */
+    private static Map<String, String> tables(Connection connection) throws SQLException {
+        Map<String, String> tables = new TreeMap<>();
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(TABLES)) {
             while (rs.next()) {
-                tables.put(rs.getString(1), new String[] {rs.getString(2), rs.getString(3)});
+                tables.put(rs.getString(1), rs.getString(2));
             }
         }
         return tables;
     }
 
-    private static TableResult compare(String name, String[] onBlue, String[] onGreen,
+    private static TableResult compare(String name, String blueColumns, String greenColumns,
                                        Connection blueConnection, Connection greenConnection) throws SQLException {
-        if (onGreen == null) {
-            return new TableResult(name, Status.ONLY_ON_BLUE, side(blueConnection, onBlue, true), null);
+        if (greenColumns == null) {
+            return new TableResult(name, Status.ONLY_ON_BLUE, side(blueConnection, name, blueColumns, true), null);
         }
-        if (onBlue == null) {
-            return new TableResult(name, Status.ONLY_ON_GREEN, null, side(greenConnection, onGreen, true));
+        if (blueColumns == null) {
+            return new TableResult(name, Status.ONLY_ON_GREEN, null, side(greenConnection, name, greenColumns, true));
         }
-        boolean sameColumns = onBlue[1].equals(onGreen[1]);
-        Side blueSide = side(blueConnection, onBlue, sameColumns);
-        Side greenSide = side(greenConnection, onGreen, sameColumns);
+        boolean sameColumns = blueColumns.equals(greenColumns);
+        Side blueSide = side(blueConnection, name, blueColumns, sameColumns);
+        Side greenSide = side(greenConnection, name, greenColumns, sameColumns);
         Status status = !sameColumns ? Status.COLUMNS_DIFFER
                 : blueSide.rows() == greenSide.rows() && blueSide.digest().equals(greenSide.digest()) ? Status.SAME
                 : Status.ROWS_DIFFER;
         return new TableResult(name, status, blueSide, greenSide);
     }
 
-    /** Counts the table's rows and, when asked, digests them: one sequential scan on the cluster. */
-    private static Side side(Connection connection, String[] table, boolean digest) throws SQLException {
+    /**
+     * Counts the table's rows and, when asked, digests them: one sequential scan on the cluster. The whole
+     * row is hashed through its alias's star, which no column name can shadow.
+     */
+    private static Side side(Connection connection, String table, String columns, boolean digest) throws SQLException {
         String sql = digest
-                ? "select count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0)::text"
-                        + " from only " + table[0] + " t"
-                : "select count(*), null from only " + table[0];
+                ? "select count(*), coalesce(sum(('x' || substr(md5(row(verified_row.*)::text), 1, 16))::bit(64)::bigint::numeric), 0)::text"
+                        + " from only " + table + " verified_row"
+                : "select count(*), null from only " + table;
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
-            return new Side(table[1], rs.getLong(1), rs.getString(2));
+            return new Side(columns, rs.getLong(1), rs.getString(2));
         }
     }
 }

@@ -1,6 +1,6 @@
 /**
  * {@code bgctl verify}: the consistency check that finds what dual-write's per-statement comparison let
- * slip through (DESIGN §5, §7). Reads both clusters directly over JDBC; depends on {@code control} for
- * the write barrier and on nothing that carries traffic.
+ * slip through (DESIGN §5, §7). Reads both clusters directly over JDBC (logging in as {@code store}'s
+ * connections do); depends on {@code control} for the write barrier and on nothing that carries traffic.
  */
 package dev.bluegreen.proxy.verify;

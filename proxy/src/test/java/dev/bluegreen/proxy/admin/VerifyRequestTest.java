@@ -35,9 +35,11 @@ class VerifyRequestTest {
     @Test
     void anythingElseIsRefusedWithTheReason() {
         refused("{\"db\": \"shop\"}", "unknown field \"db\"; expected database");
-        refused("{\"database\": 7}", "\"database\" must be a database name of 1 to 63 characters");
-        refused("{\"database\": \"\"}", "\"database\" must be a database name of 1 to 63 characters");
-        refused("{\"database\": \"" + "d".repeat(64) + "\"}", "\"database\" must be a database name of 1 to 63 characters");
+        refused("{\"database\": 7}", "\"database\" must be a database name of 1 to 63 characters, none of them a control character");
+        refused("{\"database\": \"\"}", "\"database\" must be a database name of 1 to 63 characters, none of them a control character");
+        refused("{\"database\": \"" + "d".repeat(64) + "\"}", "\"database\" must be a database name of 1 to 63 characters, none of them a control character");
+        refused("{\"database\": \"shop\\u0000x\"}",
+                "\"database\" must be a database name of 1 to 63 characters, none of them a control character");
         refused("[\"shop\"]", "the body must be a JSON object");
         assertThatThrownBy(() -> parse("{\"database\": \"a\", \"database\": \"b\"}"))
                 .isInstanceOf(CommandRequest.BadRequest.class).hasMessageStartingWith("malformed JSON");

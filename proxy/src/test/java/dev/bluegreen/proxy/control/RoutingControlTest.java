@@ -10,6 +10,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The orchestrator: decisions applied, refusals explained, barriers respected, every change recorded. */
@@ -44,6 +49,52 @@ class RoutingControlTest {
                 .isInstanceOf(RoutingControl.Refused.class).hasMessageContaining("sync dual-write");
         assertThat(control.current()).isEqualTo(RoutingState.initial());
         assertThat(control.history()).isEmpty();
+    }
+
+    @Test
+    void workDoneWhileWritesAreQuiescedSeesNoUnitInsideAndACommandMeanwhileWaitsItsTurn() throws Exception {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
+        WriteBarrier.Pass writer = control.barrier().pass("session-7");
+        CountDownLatch quiesced = new CountDownLatch(1);
+        CountDownLatch finish = new CountDownLatch(1);
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try {
+            Future<Boolean> work = threads.submit(() -> control.whileWritesQuiesced("verify", () -> {
+                quiesced.countDown();
+                finish.await();
+                return !writer.inside();
+            }));
+            assertThat(quiesced.await(5, TimeUnit.SECONDS)).isTrue();
+            // a new write unit waits; admitted once the work is done, it ends at once
+            assertThat(control.barrier().tryEnter(writer, () -> control.barrier().exit(writer))).isFalse();
+            CompletableFuture<RoutingState> start = new CompletableFuture<>();
+            Thread starter = new Thread(() -> {
+                try {
+                    start.complete(control.start("dave", null));
+                } catch (RoutingControl.Refused e) {
+                    start.completeExceptionally(e);
+                }
+            });
+            starter.start();
+            await().atMost(Duration.ofSeconds(5)).until(() -> starter.getState() == Thread.State.BLOCKED);
+
+            finish.countDown();
+
+            assertThat(work.get(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(start.get(5, TimeUnit.SECONDS).phase()).as("the command ran after, not refused").isEqualTo(Phase.DUAL);
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    @Test
+    void quiescingGivesUpAfterTheBarrierTimeoutNamingTheUnitInside() {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofMillis(100));
+        control.barrier().tryEnter(control.barrier().pass("session-42"), () -> { });
+
+        assertThatThrownBy(() -> control.whileWritesQuiesced("verify", () -> "never"))
+                .isInstanceOf(RoutingControl.Refused.class)
+                .hasMessage("verify: write barrier timed out after 100 ms; held up by [session-42]");
     }
 
     @Test

@@ -327,7 +327,6 @@ class CutoverRollbackIT {
                     throw new IllegalStateException(e);
                 }
             });
-            assertThat(cutover).as("cutover while green's COMMIT is held").isNotDone();
             try (Statement s = lockHolder.createStatement()) {
                 s.execute("select pg_advisory_unlock(" + lockKey + ")");
             }

@@ -427,6 +427,39 @@ class GreenFailureIT {
         }
     }
 
+    /**
+     * A follower COMMIT that never answers cannot hold the write barrier for good once its client has
+     * left: after the shutdown grace the follower counts as lost, which is a divergence, and the barrier
+     * is let go.
+     */
+    @Test
+    void aClosedSessionsFollowerCommitThatNeverAnswersIsGivenUpAfterTheShutdownGrace() throws Exception {
+        String table = unique("green_drain_overdue");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
+        long lockKey = ClusterData.commitsWaitForAnAdvisoryLock(green, table);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).shutdownGrace(Duration.ofSeconds(2)).start();
+             Connection lockHolder = green.connect("postgres"); Statement direct = lockHolder.createStatement()) {
+            proxy.server().routing().start("test", null);
+            direct.execute("select pg_advisory_lock(" + lockKey + ")");
+            try {
+                try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                    assertThat(s.executeUpdate("insert into " + table + " values (1, 'one')")).isEqualTo(1);
+                }
+                await("green's COMMIT waits for the advisory lock").until(() -> ClusterData.advisoryLockWaits(green) == 1);
+                await("the client's session has closed").until(() -> proxy.server().sessionCount() == 0);
+                assertThat(proxy.server().routing().barrier().holders()).hasSize(1);
+
+                await("given up after the grace").atMost(Duration.ofSeconds(10))
+                        .until(() -> proxy.server().routing().barrier().holders().isEmpty());
+                Divergence divergence = onlyDivergence(proxy);
+                assertThat(divergence.difference()).contains("follower unreachable");
+                assertThat(contents(blue, table, "id")).isEqualTo("(1,one)");
+            } finally {
+                direct.execute("select pg_advisory_unlock(" + lockKey + ")");
+            }
+        }
+    }
+
     // --- green answers a read with an error ------------------------------------------------------
 
     /** Opens sessions until one is served by green (at weight 50, each has an even chance); closes the rest. */

@@ -138,6 +138,12 @@ final class TestProxy implements AutoCloseable {
             return this;
         }
 
+        /** How long shutdown lets transactions finish, and a closed session's follower answer its COMMIT. */
+        Builder shutdownGrace(Duration grace) {
+            this.timeouts = new Timeouts(timeouts.startup(), timeouts.connect(), grace);
+            return this;
+        }
+
         Builder startupTimeout(Duration timeout) {
             this.timeouts = new Timeouts(timeout, timeouts.connect(), timeouts.shutdownGrace());
             return this;

@@ -11,6 +11,11 @@ import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
 import dev.bluegreen.proxy.admin.AdminToken;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -45,6 +50,11 @@ class VerifyIT {
             cluster.execute(database, statements);
         }
         return database;
+    }
+
+    /** A connection straight to a database whose name a URL must encode. */
+    private static Connection connectTo(PgCluster cluster, String database) throws SQLException {
+        return cluster.connect(URLEncoder.encode(database, StandardCharsets.UTF_8).replace("+", "%20"));
     }
 
     /** A proxy whose clients' database {@code postgres} is {@code database} on both clusters. */
@@ -104,6 +114,35 @@ class VerifyIT {
         }
     }
 
+    /**
+     * A database, schema, table and columns whose names need quoting or encoding, one column named like
+     * the check's row alias: every column still counts in the digest.
+     */
+    @Test
+    void namesThatNeedQuotingAreReadAndEveryColumnIsDigested() throws Exception {
+        String database = "Verify Odd&Name?" + Long.toHexString(System.nanoTime());
+        for (PgCluster cluster : new PgCluster[] {blue, green}) {
+            cluster.execute("postgres", "create database \"" + database + "\"");
+            try (Connection c = connectTo(cluster, database); Statement s = c.createStatement()) {
+                s.execute("create schema \"Odd.Schema\"");
+                s.execute("create table \"Odd.Schema\".\"Mixed Case\" (verified_row int, t text)");
+                s.execute("insert into \"Odd.Schema\".\"Mixed Case\" values (1, 'one'), (2, 'two')");
+            }
+        }
+        try (TestProxy proxy = proxyOn("postgres").start()) {
+            BgctlRun.Result same = verify(proxy, "--database", database);
+            assertThat(same.exit()).as(same.out() + same.err()).isZero();
+            assertThat(same.out()).containsPattern("\"Odd\\.Schema\"\\.\"Mixed Case\" +same +2 +2");
+
+            try (Connection c = connectTo(green, database); Statement s = c.createStatement()) {
+                s.execute("update \"Odd.Schema\".\"Mixed Case\" set t = 'TWO' where verified_row = 2");
+            }
+            BgctlRun.Result different = verify(proxy, "--database", database);
+            assertThat(different.exit()).as(different.out() + different.err()).isEqualTo(4);
+            assertThat(different.out()).containsPattern("\"Mixed Case\" +rows differ +2 +2");
+        }
+    }
+
     @Test
     void underDualWriteTrafficTheSnapshotsTakenTogetherReadTheSame() throws Exception {
         String database = databaseOnBoth(
@@ -136,7 +175,7 @@ class VerifyIT {
 
             BgctlRun.Result tooLong = verify(proxy, "--database", "x".repeat(64));
             assertThat(tooLong.exit()).isEqualTo(2);
-            assertThat(tooLong.err()).contains("\"database\" must be a database name of 1 to 63 characters");
+            assertThat(tooLong.err()).contains("\"database\" must be a database name of 1 to 63 characters, none of them a control character");
         }
         try (TestProxy proxy = TestProxy.in(blue).green(green).adminToken(AdminToken.of(TOKEN)).start()) {
             BgctlRun.Result noLogin = verify(proxy);
