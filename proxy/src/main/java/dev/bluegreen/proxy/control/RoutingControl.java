@@ -182,6 +182,7 @@ public final class RoutingControl implements AutoCloseable {
     public <T, E extends Exception> T whileWritesQuiesced(String what, Quiesced<T, E> action)
             throws Refused, InterruptedException, E {
         synchronized (commands) {
+            long deadline = System.nanoTime() + barrierTimeout.toNanos();
             WriteBarrier.Closed closed;
             try {
                 closed = barrier.close();
@@ -189,17 +190,21 @@ public final class RoutingControl implements AutoCloseable {
                 throw new Refused(what + " needs the write barrier, and " + busy.getMessage());
             }
             try {
-                closed.drained().get(barrierTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                List<String> holders = drain(closed, deadline);
+                if (!holders.isEmpty()) {
+                    throw new Refused(what + ": write barrier timed out after " + barrierTimeout.toMillis()
+                            + " ms; held up by " + holders);
+                }
                 return action.run();
-            } catch (TimeoutException e) {
-                throw new Refused(what + ": write barrier timed out after " + barrierTimeout.toMillis()
-                        + " ms; held up by " + closed.holders());
-            } catch (ExecutionException e) {
-                throw new Refused(what + ": write barrier failed: " + e.getCause());
             } finally {
                 closed.reopen();
             }
         }
+    }
+
+    /** How long a barrier waits for the write units inside. */
+    public Duration barrierTimeout() {
+        return barrierTimeout;
     }
 
     // The operator's commands. Each takes the reason the history keeps, and does to a rollout plan in

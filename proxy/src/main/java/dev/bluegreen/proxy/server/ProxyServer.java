@@ -136,7 +136,7 @@ public final class ProxyServer implements AutoCloseable {
             AdminServer admin = AdminServer.start(config.admin(),
                     new AdminApi(adminToken, autopilot, migration.stats(), services::sessionCount, metrics)
                             .verifyWith(new ConsistencyCheck(config.blue(), config.green(), control,
-                                    config.routing().writeBarrierTimeout(), config.timeouts().connect(), Clock.systemUTC())),
+                                    config.timeouts().connect(), Clock.systemUTC())),
                     transport.newGroup(1), transport.serverChannel());
             autopilot.start();
             ProxyServer server = new ProxyServer(acceptor, workers, listener, services, allocator, admin, autopilot);

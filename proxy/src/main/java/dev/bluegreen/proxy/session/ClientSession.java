@@ -785,18 +785,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (backend != null) {
             backend.close();
         }
-        WriteBarrier barrier = services.migration().control().barrier();
-        boolean drainHoldsPass = false;
+        Units closing = units;
         if (units != null) {
             units.close(services.config().timeouts().shutdownGrace());
-            if (units.draining()) {
-                if (pass != null) {
-                    // a follower COMMIT still running keeps the write unit, and the pass, inside until it is over
-                    WriteBarrier.Pass held = pass;
-                    units.whenCommitDrained(() -> barrier.release(held));
-                    drainHoldsPass = true;
-                }
-            } else {
+            if (!units.draining()) {
                 units = null;
             }
         }
@@ -807,8 +799,15 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         while (!pending.isEmpty()) {
             pending.poll().release();
         }
-        if (pass != null && !drainHoldsPass) {
-            barrier.release(pass);
+        if (pass != null) {
+            WriteBarrier barrier = services.migration().control().barrier();
+            WriteBarrier.Pass held = pass;
+            if (closing == null) {
+                barrier.release(held);
+            } else {
+                // a follower COMMIT still running keeps the write unit, and the pass, inside until it is over
+                closing.whenCommitDrained(() -> barrier.release(held));
+            }
         }
         if (startupTimeout != null) {
             startupTimeout.cancel(false);

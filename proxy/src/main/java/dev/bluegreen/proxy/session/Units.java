@@ -2,7 +2,6 @@ package dev.bluegreen.proxy.session;
 
 import dev.bluegreen.proxy.control.FollowerWrites;
 import dev.bluegreen.proxy.control.RoutingState;
-import dev.bluegreen.proxy.control.WriteBarrier;
 import dev.bluegreen.proxy.dualwrite.Divergence;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.dualwrite.OutcomeRecorder;
@@ -32,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -187,8 +187,6 @@ final class Units {
      * which the leader committed. The follower finishes it, its outcome is compared, then it is closed.
      */
     private boolean draining;
-    /** What the follower drains includes the COMMIT of the session's last transaction. */
-    private boolean drainingCommit;
     /** The shadow-mode write the follower is running now. */
     private Mirror mirrorRunning;
     private boolean closed;
@@ -1429,17 +1427,17 @@ final class Units {
             closing.remove(mirror);
             backends.put(follower, mirror);
             draining = true;
-            drainingCommit = committing;
             if (committing) {
-                client.eventLoop().schedule(() -> drainOverdue(mirror, drainDeadline),
+                ScheduledFuture<?> overdue = client.eventLoop().schedule(() -> drainOverdue(mirror, drainDeadline),
                         drainDeadline.toMillis(), TimeUnit.MILLISECONDS);
+                mirror.whenClosed(() -> overdue.cancel(false));
             }
         }
         closing.forEach(BackendConnection::close);
     }
 
     private void drainOverdue(BackendConnection mirror, Duration deadline) {
-        if (backends.get(leader.other()) != mirror || laneInFlight == 0) {
+        if (backends.get(leader.other()) != mirror) {
             return;
         }
         backendLost(mirror, "no answer to the COMMIT of a session whose client had left, after " + deadline.toMillis() + " ms");
@@ -1460,7 +1458,8 @@ final class Units {
      * not part of any unit.
      */
     void whenCommitDrained(Runnable action) {
-        BackendConnection mirror = draining && drainingCommit ? backends.get(leader.other()) : null;
+        // shadow mode runs no lane: requests still in flight on it are the last transaction's end
+        BackendConnection mirror = draining && laneInFlight > 0 ? backends.get(leader.other()) : null;
         if (mirror == null) {
             action.run();
         } else {

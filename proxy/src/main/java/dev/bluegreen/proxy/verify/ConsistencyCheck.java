@@ -98,20 +98,17 @@ public final class ConsistencyCheck {
     private final Cluster blue;
     private final Cluster green;
     private final RoutingControl control;
-    private final Duration barrierTimeout;
     private final Duration loginTimeout;
     private final Clock clock;
 
     /**
-     * @param barrierTimeout how long the barrier may wait for write units, and the snapshots for the clusters
-     * @param loginTimeout   how long a login to a cluster may take
+     * @param control      whose write barrier the snapshots are taken behind; its timeout bounds them too
+     * @param loginTimeout how long a login to a cluster may take
      */
-    public ConsistencyCheck(Cluster blue, Cluster green, RoutingControl control, Duration barrierTimeout,
-                            Duration loginTimeout, Clock clock) {
+    public ConsistencyCheck(Cluster blue, Cluster green, RoutingControl control, Duration loginTimeout, Clock clock) {
         this.blue = blue;
         this.green = green;
         this.control = Objects.requireNonNull(control, "control");
-        this.barrierTimeout = Objects.requireNonNull(barrierTimeout, "barrierTimeout");
         this.loginTimeout = Objects.requireNonNull(loginTimeout, "loginTimeout");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
@@ -191,7 +188,7 @@ public final class ConsistencyCheck {
      * meanwhile, so a cluster that stops answering must not hold it for TCP's hours.
      */
     private void takeSnapshot(Connection connection) throws SQLException {
-        connection.setNetworkTimeout(Runnable::run, (int) barrierTimeout.toMillis());
+        connection.setNetworkTimeout(Runnable::run, (int) control.barrierTimeout().toMillis());
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("select 1")) {
             rs.next();
         } finally {

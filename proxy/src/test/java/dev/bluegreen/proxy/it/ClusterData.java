@@ -64,25 +64,6 @@ final class ClusterData {
         return values;
     }
 
-    /**
-     * A deferred trigger on {@code cluster} only: each commit that inserted into {@code table} first takes
-     * the returned advisory lock, so a test holding that lock holds such commits.
-     */
-    static long commitsWaitForAnAdvisoryLock(PgCluster cluster, String table) {
-        long key = table.hashCode();
-        cluster.execute("postgres",
-                "create function " + table + "_wait() returns trigger language plpgsql as "
-                        + "$$ begin perform pg_advisory_xact_lock(" + key + "); return null; end $$",
-                "create constraint trigger " + table + "_wait after insert on " + table
-                        + " deferrable initially deferred for each row execute function " + table + "_wait()");
-        return key;
-    }
-
-    /** How many of the cluster's sessions wait for an advisory lock. */
-    static long advisoryLockWaits(PgCluster cluster) throws SQLException {
-        return number(cluster, "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory'");
-    }
-
     /** Sessions waiting for a lock on the cluster, for the message of a test that ran out of time. */
     static String lockWaits(PgCluster cluster) {
         try {

@@ -301,22 +301,12 @@ class CutoverRollbackIT {
     void aCutoverWaitsForTheFollowersCommitOfASessionThatHasAlreadyClosed() throws Exception {
         String table = unique("barrier_drain");
         onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
-        long lockKey = ClusterData.commitsWaitForAnAdvisoryLock(green, table);
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
-             Connection lockHolder = green.connect("postgres")) {
+             HeldGreenCommit commit = HeldGreenCommit.on(green, table)) {
             RoutingControl routing = proxy.server().routing();
             routing.start("test", null);
             routing.setWeight("test", 100, null);
-            try (Statement s = lockHolder.createStatement()) {
-                s.execute("select pg_advisory_lock(" + lockKey + ")");
-            }
-            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
-                assertThat(s.executeUpdate("insert into " + table + " values (1, 'one')")).isEqualTo(1);
-            }
-            await("green's COMMIT waits for the advisory lock")
-                    .until(() -> ClusterData.advisoryLockWaits(green) == 1);
-            await("the client's session has closed")
-                    .until(() -> proxy.server().sessionCount() == 0);
+            commit.insertThroughAndLeave(proxy, blue.superuser(), table);
             assertThat(routing.barrier().holders()).as("the closed session's write is still in flight")
                     .singleElement().asString().matches("session\\[\\d+\\]");
 
@@ -327,9 +317,7 @@ class CutoverRollbackIT {
                     throw new IllegalStateException(e);
                 }
             });
-            try (Statement s = lockHolder.createStatement()) {
-                s.execute("select pg_advisory_unlock(" + lockKey + ")");
-            }
+            commit.release();
 
             assertThat(cutover.get(10, TimeUnit.SECONDS).leader()).isEqualTo(ClusterRole.GREEN);
             assertThat(contents(green, table, "id")).as("green, read directly, when the cutover returned")
@@ -344,21 +332,15 @@ class CutoverRollbackIT {
     void aClosedSessionsQueuedShadowWritesDoNotHoldTheBarrier() throws Exception {
         String table = unique("barrier_shadow");
         onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
-        long lockKey = ClusterData.commitsWaitForAnAdvisoryLock(green, table);
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
-             Connection lockHolder = green.connect("postgres"); Statement direct = lockHolder.createStatement()) {
+             HeldGreenCommit commit = HeldGreenCommit.on(green, table)) {
             RoutingControl routing = proxy.server().routing();
             routing.startShadow("test", null);
-            direct.execute("select pg_advisory_lock(" + lockKey + ")");
-            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
-                assertThat(s.executeUpdate("insert into " + table + " values (1, 'one')")).isEqualTo(1);
-            }
-            await("green's shadow COMMIT waits for the advisory lock").until(() -> ClusterData.advisoryLockWaits(green) == 1);
-            await("the client's session has closed").until(() -> proxy.server().sessionCount() == 0);
+            commit.insertThroughAndLeave(proxy, blue.superuser(), table);
 
             assertThat(routing.barrier().holders()).isEmpty();
 
-            direct.execute("select pg_advisory_unlock(" + lockKey + ")");
+            commit.release();
             await("the shadow write reaches green").until(() -> contents(green, table, "id").equals("(1,one)"));
         }
     }

@@ -404,20 +404,13 @@ class GreenFailureIT {
     void greenLostWhileAClosedSessionsCommitDrainsReleasesTheBarrier() throws Exception {
         String table = unique("green_drain_lost");
         onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
-        long lockKey = ClusterData.commitsWaitForAnAdvisoryLock(green, table);
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
-             Connection lockHolder = green.connect("postgres"); Statement direct = lockHolder.createStatement()) {
+             HeldGreenCommit commit = HeldGreenCommit.on(green, table)) {
             proxy.server().routing().start("test", null);
-            direct.execute("select pg_advisory_lock(" + lockKey + ")");
-            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
-                assertThat(s.executeUpdate("insert into " + table + " values (1, 'one')")).isEqualTo(1);
-            }
-            await("green's COMMIT waits for the advisory lock").until(() -> ClusterData.advisoryLockWaits(green) == 1);
-            await("the client's session has closed").until(() -> proxy.server().sessionCount() == 0);
+            commit.insertThroughAndLeave(proxy, blue.superuser(), table);
             assertThat(proxy.server().routing().barrier().holders()).hasSize(1);
 
-            direct.execute("select pg_terminate_backend(pid) from pg_stat_activity"
-                    + " where wait_event_type = 'Lock' and wait_event = 'advisory'");
+            commit.terminateWaitingBackend();
 
             await("the barrier is let go").until(() -> proxy.server().routing().barrier().holders().isEmpty());
             Divergence divergence = onlyDivergence(proxy);
@@ -436,27 +429,17 @@ class GreenFailureIT {
     void aClosedSessionsFollowerCommitThatNeverAnswersIsGivenUpAfterTheShutdownGrace() throws Exception {
         String table = unique("green_drain_overdue");
         onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
-        long lockKey = ClusterData.commitsWaitForAnAdvisoryLock(green, table);
         try (TestProxy proxy = TestProxy.in(blue).green(green).shutdownGrace(Duration.ofSeconds(2)).start();
-             Connection lockHolder = green.connect("postgres"); Statement direct = lockHolder.createStatement()) {
+             HeldGreenCommit commit = HeldGreenCommit.on(green, table)) {
             proxy.server().routing().start("test", null);
-            direct.execute("select pg_advisory_lock(" + lockKey + ")");
-            try {
-                try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
-                    assertThat(s.executeUpdate("insert into " + table + " values (1, 'one')")).isEqualTo(1);
-                }
-                await("green's COMMIT waits for the advisory lock").until(() -> ClusterData.advisoryLockWaits(green) == 1);
-                await("the client's session has closed").until(() -> proxy.server().sessionCount() == 0);
-                assertThat(proxy.server().routing().barrier().holders()).hasSize(1);
+            commit.insertThroughAndLeave(proxy, blue.superuser(), table);
+            assertThat(proxy.server().routing().barrier().holders()).hasSize(1);
 
-                await("given up after the grace").atMost(Duration.ofSeconds(10))
-                        .until(() -> proxy.server().routing().barrier().holders().isEmpty());
-                Divergence divergence = onlyDivergence(proxy);
-                assertThat(divergence.difference()).contains("follower unreachable");
-                assertThat(contents(blue, table, "id")).isEqualTo("(1,one)");
-            } finally {
-                direct.execute("select pg_advisory_unlock(" + lockKey + ")");
-            }
+            await("given up after the grace").atMost(Duration.ofSeconds(10))
+                    .until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            Divergence divergence = onlyDivergence(proxy);
+            assertThat(divergence.difference()).contains("follower unreachable");
+            assertThat(contents(blue, table, "id")).isEqualTo("(1,one)");
         }
     }
 
