@@ -13,6 +13,11 @@ import java.util.Set;
  * answers are cached by the exact text, since applications send the same few hundred statements over and
  * over.
  *
+ * <p>A text enters the cache only the second time it is seen. Statements with their values written in
+ * (simple-protocol clients, pgbench) are a new text nearly every time; caching each of them cost an insert
+ * and an eviction per query and pushed the texts that do repeat out of the cache. A small table of recent
+ * text hashes remembers what was seen once.
+ *
  * <p>A string of several statements is a read only if every statement is; its traits are the union of
  * theirs, plus {@link Trait#MULTI_STATEMENT}. Text that cannot be lexed (an unterminated quote or
  * comment), empty text and unknown statements are writes with {@link Trait#UNPARSEABLE}.
@@ -26,6 +31,8 @@ public final class Classifier {
     static final int MAX_CACHED_LENGTH = 16 * 1024;
 
     private final Cache<String, Classification> cache;
+    /** Hashes of texts seen once, by slot; read and written without synchronisation (a lost update costs one miss). */
+    private final int[] seenOnce;
     private final StatementClassifier statements;
 
     /** @param cacheSize the most SQL texts to remember */
@@ -44,6 +51,7 @@ public final class Classifier {
         }
         // evict on the caller's thread: the cache stays bounded without a background pool
         this.cache = Caffeine.newBuilder().maximumSize(cacheSize).executor(Runnable::run).build();
+        this.seenOnce = new int[Integer.highestOneBit(Math.max(cacheSize, 8) - 1) << 1];
         this.statements = new StatementClassifier(new FunctionCatalog(extraWriteFunctions));
     }
 
@@ -52,7 +60,26 @@ public final class Classifier {
         if (sql.length() > MAX_CACHED_LENGTH) {
             return classifyUncached(sql);
         }
-        return cache.get(sql, this::classifyUncached);
+        Classification cached = cache.getIfPresent(sql);
+        if (cached != null) {
+            return cached;
+        }
+        Classification fresh = classifyUncached(sql);
+        if (seenBefore(sql)) {
+            cache.put(sql, fresh);
+        }
+        return fresh;
+    }
+
+    /** Whether this text's hash was the last one noted in its slot; notes it otherwise. */
+    private boolean seenBefore(String sql) {
+        int hash = sql.hashCode();
+        int slot = (hash ^ (hash >>> 16)) & (seenOnce.length - 1);
+        if (seenOnce[slot] == hash) {
+            return true;
+        }
+        seenOnce[slot] = hash;
+        return false;
     }
 
     /** Entries held now, after pending evictions; for tests and metrics. */

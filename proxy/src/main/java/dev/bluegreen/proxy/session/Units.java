@@ -105,6 +105,7 @@ final class Units {
         long bytes;
         boolean mirrorAbandoned;
         Classification classification;
+        /** The unit's SQL text, for units with a follower (only they can diverge); null otherwise. */
         String sql;
         /** More client frames belong to it: COPY data, or an extended-protocol unit opened by Flush. */
         boolean open;
@@ -166,6 +167,8 @@ final class Units {
     private boolean listens;
     private long unitSequence;
     private Optional<String> setTenant = Optional.empty();
+    /** The tenant the startup parameters name, read once: they do not change during a session. */
+    private Optional<String> startupTenant;
     /** A twin is being made: units wait. */
     private ClusterRole creating;
     private long twinFailedEpoch = -1;
@@ -581,7 +584,6 @@ final class Units {
         unitSequence++;
         unit.statusBefore = status;
         Classification c = unit.classification;
-        unit.sql = unitSql(unit);
         if (c.has(Trait.TENANT_SETTING)) {
             setTenant = c.tenant();
         }
@@ -620,6 +622,9 @@ final class Units {
         if (unit.secondary == null && unit.namesStatements) {
             unit.stateOnly = namedStatementMessages(unit);
         }
+        if (unit.secondary != null) {
+            unit.sql = unitSql(unit); // a divergence names the statement; a unit without a follower cannot diverge
+        }
         if (unit.secondary != null && c.has(Trait.NOT_IN_TRANSACTION_BLOCK)) {
             stats.unordered();
         }
@@ -636,8 +641,12 @@ final class Units {
         }
         unit.primarySink = answer;
         sinks.get(unit.primary).add(answer);
-        for (Frame frame : unit.frames) {
-            primary.write(frame.content().retainedDuplicate());
+        if (unit.secondary == null && !unit.retry) {
+            // nothing will send this unit again: its frames go to the cluster as they are
+            unit.frames.forEach(frame -> primary.write(frame.content()));
+            unit.frames.clear();
+        } else {
+            unit.frames.forEach(frame -> primary.write(frame.content().retainedDuplicate()));
         }
         primary.flush();
     }
@@ -651,10 +660,16 @@ final class Units {
         if (pinned || follower == null || !state.followerMayServeReads()) {
             return leader;
         }
-        long key = migration.stickyKeys().unitKey(session.id(), unitSequence,
-                migration.stickyKeys().tenant(session.startupParameters(), setTenant));
-        return migration.policy().route(key, state.weight(),
-                migration.stickyKeys().tenant(session.startupParameters(), setTenant)).serving();
+        Optional<String> tenant = migration.stickyKeys().tenant(setTenant, this::startupTenant);
+        long key = migration.stickyKeys().unitKey(session.id(), unitSequence, tenant);
+        return migration.policy().route(key, state.weight(), tenant).serving();
+    }
+
+    private Optional<String> startupTenant() {
+        if (startupTenant == null) {
+            startupTenant = migration.stickyKeys().tenantSource().tenantOf(session.startupParameters());
+        }
+        return startupTenant;
     }
 
     private String unitSql(Unit unit) {

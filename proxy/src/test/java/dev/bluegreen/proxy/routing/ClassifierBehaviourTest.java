@@ -103,19 +103,32 @@ class ClassifierBehaviourTest {
     }
 
     @Test
-    void theSameTextGetsTheSameCachedAnswer() {
-        Classification first = classifier.classify("select * from accounts where id = $1");
-
+    void aTextSeenTwiceIsCachedAndGetsTheSameAnswerAfter() {
+        classifier.classify("select * from accounts where id = $1");
         Classification second = classifier.classify(new String("select * from accounts where id = $1"));
 
-        assertThat(second).isSameAs(first);
+        Classification third = classifier.classify(new String("select * from accounts where id = $1"));
+
+        assertThat(third).isSameAs(second);
+        assertThat(classifier.cachedEntries()).isOne();
+    }
+
+    @Test
+    void aTextSeenOnceIsAnsweredButNotCached() {
+        IntStream.range(0, 50).forEach(i ->
+                assertThat(classifier.classify("select * from t where id = " + i).isRead()).isTrue());
+
+        assertThat(classifier.cachedEntries()).isZero();
     }
 
     @Test
     void theCacheStaysBounded() {
         Classifier small = new Classifier(10);
 
-        IntStream.range(0, 200).forEach(i -> small.classify("select " + i));
+        IntStream.range(0, 200).forEach(i -> {
+            small.classify("select " + i);
+            small.classify("select " + i);
+        });
 
         assertThat(small.cachedEntries()).isLessThanOrEqualTo(10);
         assertThat(small.classify("select 199").isRead()).isTrue();
