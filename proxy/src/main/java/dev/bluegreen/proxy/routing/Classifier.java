@@ -51,7 +51,7 @@ public final class Classifier {
         }
         // evict on the caller's thread: the cache stays bounded without a background pool
         this.cache = Caffeine.newBuilder().maximumSize(cacheSize).executor(Runnable::run).build();
-        this.seenOnce = new int[Integer.highestOneBit(Math.max(cacheSize, 8) - 1) << 1];
+        this.seenOnce = new int[Integer.highestOneBit(Math.clamp(cacheSize, 8, 1 << 20) - 1) << 1];
         this.statements = new StatementClassifier(new FunctionCatalog(extraWriteFunctions));
     }
 

@@ -124,6 +124,12 @@ final class Units {
         long startedNanos;
         /** The client already has this unit's ReadyForQuery: the cluster's own, forwarded with the answer. */
         boolean readyForwarded;
+        /**
+         * Nothing will send this unit again (no follower, no read retry, no named Parse the other twin must
+         * learn from these frames): its frames go to the cluster as they are instead of as duplicates, and
+         * are not kept. Not while they are still needed: a write may consume a buffer, as TLS does.
+         */
+        boolean sentOnce;
 
         void add(Frame frame) {
             frames.add(frame);
@@ -256,6 +262,14 @@ final class Units {
         } else if (unit.extendedOpen && type == FrontendMessages.SYNC) {
             unit.extendedOpen = false;
             unit.open = unit.copyIn;
+        }
+        if (unit.sentOnce) {
+            if (primary != null) {
+                primary.write(frame.content());
+            } else {
+                frame.release();
+            }
+            return;
         }
         if (primary != null) {
             primary.write(frame.content().retainedDuplicate());
@@ -641,8 +655,8 @@ final class Units {
         }
         unit.primarySink = answer;
         sinks.get(unit.primary).add(answer);
-        if (unit.secondary == null && !unit.retry) {
-            // nothing will send this unit again: its frames go to the cluster as they are
+        unit.sentOnce = unit.secondary == null && !unit.retry && unit.stateOnly.isEmpty();
+        if (unit.sentOnce) {
             unit.frames.forEach(frame -> primary.write(frame.content()));
             unit.frames.clear();
         } else {

@@ -12,7 +12,9 @@ import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.proxy.NoLeaks;
 import java.nio.file.Path;
+import dev.bluegreen.embedded.junit.TestClusters;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -28,7 +30,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * blue with its own credentials (SCRAM, md5, cleartext, trust) over TLS in every mode. Runs on a blue
  * of its own: it rewrites pg_hba.conf and turns TLS on, which the shared clusters must not see.
  */
-@ExtendWith(NoLeaks.class)
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
 class AuthAndTlsIT {
 
     private static PgCluster blue;
@@ -154,6 +156,43 @@ class AuthAndTlsIT {
                  Connection c = proxy.connect(blue.superuser())) {
                 assertThat(sslInUse(c)).as("tls mode %s", tls[0]).isEqualTo(tls[3] + " " + blue.superuser());
             }
+        }
+    }
+
+    @Test
+    void aStatementPreparedOnATlsLeaderReachesTheGreenTwinWhole(TestClusters clusters) throws Exception {
+        // the twin that does not run a unit learns its named Parse from the same frame the leader was sent;
+        // TLS consumes what it encrypts, so the leader must be sent a copy of the frame, not the frame
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("tls_twin");
+        for (PgCluster cluster : List.of(blue, green)) {
+            cluster.execute("postgres", "create table " + table + " (id int primary key, v text not null)",
+                    "insert into " + table + " values (1, 'one'), (2, 'two')");
+        }
+        try (TestProxy proxy = TestProxy.in(blue).tls(TlsMode.REQUIRE, null).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            Properties named = new Properties();
+            named.setProperty("prepareThreshold", "1");
+            try (Connection c = proxy.connect(blue.superuser(), null, named);
+                 PreparedStatement read = c.prepareStatement(
+                         "select v || '@' || current_setting('server_version_num') from " + table + " where id = ?")) {
+                assertThat(sslInUse(c)).isEqualTo("true " + blue.superuser());
+                assertThat(readOne(read, 1)).startsWith("one@16");
+
+                proxy.server().routing().setWeight("test", 100, null);
+
+                // without the statement green would fail it, and blue would answer the retried read
+                assertThat(readOne(read, 2)).startsWith("two@18");
+                assertThat(proxy.server().migration().greenErrors()).isZero();
+            }
+        }
+    }
+
+    private static String readOne(PreparedStatement read, int id) throws SQLException {
+        read.setInt(1, id);
+        try (ResultSet rs = read.executeQuery()) {
+            rs.next();
+            return rs.getString(1);
         }
     }
 
