@@ -143,7 +143,11 @@ public final class PgbenchHarness {
         }
     }
 
-    /** Blue and green alike but for the version: only pgbench -i writes durably, and a lost table is no loss. */
+    /**
+     * Blue and green alike but for the version: only pgbench -i writes durably, and a lost table is no loss.
+     * Neither has data checksums (the embedded module's default on every version; PostgreSQL 18's initdb
+     * alone would turn them on, and green's reads after writes would then cost WAL that blue's do not).
+     */
     private PgCluster startCluster(String name, String version) throws IOException {
         return PgCluster.builder()
                 .name(name)

@@ -20,7 +20,11 @@ final class InitDb {
     private InitDb() {
     }
 
-    record Options(String superuser, String superuserPassword, boolean skipSync) {
+    /**
+     * @param dataChecksums whether the cluster gets data checksums, stated to initdb either way, since
+     *                      its default changed in PostgreSQL 18
+     */
+    record Options(String superuser, String superuserPassword, boolean skipSync, boolean dataChecksums, int majorVersion) {
     }
 
     static void run(Path binDir, Path dataDir, Path logFile, ServerUser user, Options options) throws IOException {
@@ -41,6 +45,11 @@ final class InitDb {
                 Files.writeString(passwordFile, options.superuserPassword() + "\n");
                 user.own(passwordFile);
                 command.add("--pwfile=" + passwordFile);
+            }
+            if (options.dataChecksums()) {
+                command.add("--data-checksums");
+            } else if (options.majorVersion() >= 18) {
+                command.add("--no-data-checksums"); // on by default from 18; earlier versions know no such flag
             }
             if (options.skipSync()) {
                 command.add("--no-sync"); // only for throwaway clusters: they run with fsync=off anyway

@@ -42,6 +42,18 @@ class ClusterReuseIT {
     }
 
     @Test
+    void aClusterAskedForDataChecksumsHasThemAndKeepsThemWhenReused() throws IOException, SQLException {
+        try (PgCluster first = ItClusters.throwaway("checksums").dataChecksums(true).start()) {
+            assertThat(queryOne(first, "SHOW data_checksums")).isEqualTo("on");
+        }
+
+        // the choice is made at initdb: a reused cluster keeps it whatever the builder says
+        try (PgCluster reused = PgCluster.builder().name("checksums").dataDir(ItClusters.dir("checksums")).forTests().start()) {
+            assertThat(queryOne(reused, "SHOW data_checksums")).isEqualTo("on");
+        }
+    }
+
+    @Test
     void aDataDirOfAnotherMajorVersionIsRefusedWithAClearMessage() throws IOException {
         try (PgCluster sixteen = ItClusters.throwaway("major").start()) {
             sixteen.stop();

@@ -54,6 +54,13 @@ class BlueGreenClustersIT {
     }
 
     @Test
+    void blueAndGreenBothRunWithoutDataChecksumsThoughEighteensInitdbWouldTurnThemOn(TestClusters clusters)
+            throws SQLException {
+        assertThat(query(clusters.blue(), "SHOW data_checksums")).isEqualTo("off");
+        assertThat(query(clusters.green(), "SHOW data_checksums")).isEqualTo("off");
+    }
+
+    @Test
     void clusterDataLivesUnderTheModuleTargetDirectory(TestClusters clusters) {
         assertThat(clusters.blue().dataDir()).isEqualTo(BlueGreenClusters.clustersRoot().resolve("blue"));
         assertThat(clusters.green().dataDir()).isEqualTo(BlueGreenClusters.clustersRoot().resolve("green"));
