@@ -13,10 +13,11 @@ import java.util.function.Function;
 
 /**
  * The dual-write table: one row per scenario and target through bluegreen, each beside blue direct
- * and the proxy with dual-write off measured in the same rounds, as medians of the repeats with
- * ratios taken from the medians; then what the proxy said about its runs (green's share of the units
- * it served, divergences), the proxy's CPU, the worst load of other processes during the row's runs,
- * and the issue's goal for the row where it sets one.
+ * and the proxy with dual-write off measured in the same rounds, as medians of the repeats, with the
+ * ratios the medians of the ratios within each round ({@link Tables#roundRatios}); then what the
+ * proxy said about its runs (green's share of the units it served, divergences), the proxy's CPU, the
+ * worst load of other processes during the row's runs, and the issue's goal for the row where it sets
+ * one, judged on that ratio. Under the table, each goal's ratio round by round.
  *
  * <p>A cell that failed in any round shows "failed" and no ratio: a median over the rounds that
  * happened to work would hide exactly what the table is for. The reasons are listed under the table.
@@ -93,12 +94,29 @@ final class DualResultsTable {
                 .orElse(null);
     }
 
+    /** This cell's throughput over another's, round by round; empty while either has a failed round. */
+    private List<Double> roundRatios(DualScenario scenario, DualTarget of, DualTarget to) {
+        if (failed(scenario, of) || failed(scenario, to)) {
+            return List.of();
+        }
+        return Tables.roundRatios(results(scenario, of), results(scenario, to));
+    }
+
+    private List<PgbenchResult> results(DualScenario scenario, DualTarget target) {
+        return find(scenario, target)
+                .map(cell -> cell.runs.stream().map(MeasuredRun::result).toList())
+                .orElse(List.of());
+    }
+
+    private OptionalDouble ratio(DualScenario scenario, DualTarget of, DualTarget to) {
+        return Tables.medianRatio(roundRatios(scenario, of, to));
+    }
+
     /** The formatted cells in {@link #HEADERS} order, one row per scenario and target through the proxy. */
     List<List<String>> rows() {
         List<List<String>> rows = new ArrayList<>();
         for (DualScenario scenario : cells.keySet()) {
             PgbenchResult direct = median(scenario, DualTarget.DIRECT);
-            PgbenchResult off = median(scenario, DualTarget.DUAL_WRITE_OFF);
             for (DualTarget target : scenario.targets()) {
                 if (!target.throughProxy()) {
                     continue;
@@ -111,8 +129,8 @@ final class DualResultsTable {
                         target.label(),
                         failed(scenario, DualTarget.DIRECT) ? FAILED : Tables.tps(direct),
                         failed(scenario, target) ? FAILED : Tables.tps(result),
-                        Tables.ratio(result, direct),
-                        Tables.ratio(result, off),
+                        Tables.ratio(ratio(scenario, target, DualTarget.DIRECT)),
+                        Tables.ratio(ratio(scenario, target, DualTarget.DUAL_WRITE_OFF)),
                         Tables.latency(direct),
                         Tables.latency(result),
                         greenServed(scenario, target),
@@ -121,7 +139,7 @@ final class DualResultsTable {
                                 cpu -> Tables.median(cpu, Double::doubleValue)),
                         worstOtherLoad(scenario, target),
                         goal.map(DualScenario.Goal::text).orElse("-"),
-                        goal.flatMap(g -> g.met(result, median(scenario, g.baseline())))
+                        goal.flatMap(g -> g.met(ratio(scenario, target, g.baseline())))
                                 .map(met -> met ? "yes" : "NO").orElse("-")));
             }
         }
@@ -156,9 +174,32 @@ final class DualResultsTable {
         return Tables.percent(loads, all -> all.stream().mapToDouble(Double::doubleValue).max().orElseThrow());
     }
 
-    /** Plain text for a terminal: the title, the table, then the failures if any. */
+    /** "select-only simple, dual-write, weight 50, bg/dw-off: 0.81, 0.76, 0.92", one per row with a goal. */
+    List<String> goalRounds() {
+        List<String> lines = new ArrayList<>();
+        for (DualScenario scenario : cells.keySet()) {
+            for (DualTarget target : scenario.targets()) {
+                scenario.goal(target).ifPresent(goal -> {
+                    List<Double> ratios = roundRatios(scenario, target, goal.baseline());
+                    if (!ratios.isEmpty()) {
+                        lines.add(scenario.workload().label() + " " + scenario.protocol() + ", " + target.label()
+                                + ", " + (goal.baseline() == DualTarget.DIRECT ? "bg/direct" : "bg/dw-off") + ": "
+                                + Tables.ratios(ratios));
+                    }
+                });
+            }
+        }
+        return lines;
+    }
+
+    /** Plain text for a terminal: the title, the table, each goal's rounds, then the failures if any. */
     String text(String title) {
         StringBuilder out = new StringBuilder(Tables.text(title, HEADERS, rows()));
+        List<String> rounds = goalRounds();
+        if (!rounds.isEmpty()) {
+            out.append("round by round:\n");
+            rounds.forEach(line -> out.append("  ").append(line).append('\n'));
+        }
         List<String> failures = failures();
         if (!failures.isEmpty()) {
             out.append("failed runs:\n");
@@ -167,9 +208,14 @@ final class DualResultsTable {
         return out.toString();
     }
 
-    /** GitHub Markdown: the title as a paragraph, the table, then the failures as a list. */
+    /** GitHub Markdown: the title as a paragraph, the table, each goal's rounds, then the failures as a list. */
     String markdown(String title) {
         StringBuilder out = new StringBuilder(Tables.markdown(title, HEADERS, WORDS, rows()));
+        List<String> rounds = goalRounds();
+        if (!rounds.isEmpty()) {
+            out.append("\nRound by round:\n\n");
+            rounds.forEach(line -> out.append("- ").append(line).append('\n'));
+        }
         List<String> failures = failures();
         if (!failures.isEmpty()) {
             out.append("\nFailed runs:\n\n");

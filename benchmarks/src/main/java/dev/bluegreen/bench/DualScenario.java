@@ -3,6 +3,7 @@ package dev.bluegreen.bench;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalDouble;
 
 /**
  * One group of rows of the dual-write table: a pgbench script and query protocol, always at
@@ -20,12 +21,9 @@ record DualScenario(Workload workload, String protocol) {
             return String.format(Locale.ROOT, ">= %.2f x %s", atLeast, baseline.label());
         }
 
-        /** Empty while either figure is missing. */
-        Optional<Boolean> met(PgbenchResult of, PgbenchResult base) {
-            if (of == null || base == null || base.tps() == 0) {
-                return Optional.empty();
-            }
-            return Optional.of(of.tps() >= atLeast * base.tps());
+        /** @param ratio the row's throughput over the baseline's; empty while it is missing, and then so is the answer */
+        Optional<Boolean> met(OptionalDouble ratio) {
+            return ratio.isEmpty() ? Optional.empty() : Optional.of(ratio.getAsDouble() >= atLeast);
         }
     }
 

@@ -9,7 +9,8 @@ import java.util.Set;
 
 /**
  * Every measured run, by scenario and target, and the table they make: the median of the repeats
- * per cell (throughput and latency each on their own), with the ratios taken from those medians.
+ * per cell (throughput and latency each on their own), and as ratios the median of the ratios
+ * within each round ({@link Tables#roundRatios}); under the table, bluegreen / PgBouncer round by round.
  * Two more columns show how much CPU the relay in the middle (the proxy's JVM, PgBouncer) burnt
  * during its measured runs, in percent of one core, because on a small machine the relay competes
  * with Postgres and pgbench for the same cores; the last one the worst share of the machine that
@@ -47,7 +48,15 @@ final class ResultsTable {
 
     /** The median throughput and median latency of a cell's runs; null when it has none. */
     PgbenchResult median(Scenario scenario, Target target) {
-        return Tables.median(runs.getOrDefault(scenario, Map.of()).getOrDefault(target, List.of()));
+        return Tables.median(runs(scenario, target));
+    }
+
+    private List<PgbenchResult> runs(Scenario scenario, Target target) {
+        return runs.getOrDefault(scenario, Map.of()).getOrDefault(target, List.of());
+    }
+
+    private String ratio(Scenario scenario, Target of, Target to) {
+        return Tables.ratio(Tables.medianRatio(Tables.roundRatios(runs(scenario, of), runs(scenario, to))));
     }
 
     /** The formatted cells, one list per scenario, in {@link #HEADERS} order; "-" where a run is missing. */
@@ -61,7 +70,8 @@ final class ResultsTable {
                     scenario.protocol(),
                     Integer.toString(scenario.clients()),
                     Tables.tps(direct), Tables.tps(bluegreen), Tables.tps(pgbouncer),
-                    Tables.ratio(bluegreen, direct), Tables.ratio(bluegreen, pgbouncer),
+                    ratio(scenario, Target.BLUEGREEN, Target.DIRECT),
+                    ratio(scenario, Target.BLUEGREEN, Target.PGBOUNCER),
                     Tables.latency(direct), Tables.latency(bluegreen), Tables.latency(pgbouncer),
                     cpu(scenario, Target.BLUEGREEN), cpu(scenario, Target.PGBOUNCER),
                     worstOtherLoad(scenario)));
@@ -79,13 +89,39 @@ final class ResultsTable {
                 cell -> Tables.median(cell, Double::doubleValue));
     }
 
-    /** Plain text for a terminal: the title, then left-aligned columns two spaces apart. */
-    String text(String title) {
-        return Tables.text(title, HEADERS, rows());
+    /** "simple, 1 client: 0.92, 1.01, 0.87", one per scenario measured through both relays. */
+    List<String> roundsAgainstPgBouncer() {
+        List<String> lines = new ArrayList<>();
+        for (Scenario scenario : runs.keySet()) {
+            List<Double> ratios = Tables.roundRatios(runs(scenario, Target.BLUEGREEN),
+                    runs(scenario, Target.PGBOUNCER));
+            if (!ratios.isEmpty()) {
+                lines.add(scenario.protocol() + ", " + scenario.clients()
+                        + (scenario.clients() == 1 ? " client: " : " clients: ") + Tables.ratios(ratios));
+            }
+        }
+        return lines;
     }
 
-    /** GitHub Markdown: the title as a paragraph, then the table with the numbers right-aligned. */
+    /** Plain text for a terminal: the title, then left-aligned columns two spaces apart, then the rounds. */
+    String text(String title) {
+        StringBuilder out = new StringBuilder(Tables.text(title, HEADERS, rows()));
+        List<String> rounds = roundsAgainstPgBouncer();
+        if (!rounds.isEmpty()) {
+            out.append("bg/pgbouncer round by round:\n");
+            rounds.forEach(line -> out.append("  ").append(line).append('\n'));
+        }
+        return out.toString();
+    }
+
+    /** GitHub Markdown: the title as a paragraph, the table with the numbers right-aligned, then the rounds. */
     String markdown(String title) {
-        return Tables.markdown(title, HEADERS, Set.of("protocol"), rows());
+        StringBuilder out = new StringBuilder(Tables.markdown(title, HEADERS, Set.of("protocol"), rows()));
+        List<String> rounds = roundsAgainstPgBouncer();
+        if (!rounds.isEmpty()) {
+            out.append("\nbg/pgbouncer round by round:\n\n");
+            rounds.forEach(line -> out.append("- ").append(line).append('\n'));
+        }
+        return out.toString();
     }
 }

@@ -1,12 +1,14 @@
 package dev.bluegreen.bench;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.function.ToDoubleFunction;
 import java.util.stream.Collectors;
 
-/** What the harness's tables share: medians, number formats, and the text and Markdown layouts. */
+/** What the harness's tables share: medians, ratios, number formats, and the text and Markdown layouts. */
 final class Tables {
 
     private Tables() {
@@ -32,12 +34,37 @@ final class Tables {
         return result == null ? "-" : String.format(Locale.ROOT, "%.3f", result.latencyMs());
     }
 
-    /** Throughput of {@code of} relative to {@code to}: 1.00 is parity, below 1 is slower. */
-    static String ratio(PgbenchResult of, PgbenchResult to) {
-        if (of == null || to == null || to.tps() == 0) {
-            return "-";
+    /**
+     * Throughput of {@code of} relative to {@code to}, round by round (1.00 is parity, below 1 is slower):
+     * the runs of one round took turns minutes apart, so their ratio leaves out how fast the machine
+     * happened to be that round. Empty unless both have the same number of runs, at least one.
+     */
+    static List<Double> roundRatios(List<PgbenchResult> of, List<PgbenchResult> to) {
+        if (of.isEmpty() || of.size() != to.size()) {
+            return List.of();
         }
-        return String.format(Locale.ROOT, "%.2f", of.tps() / to.tps());
+        List<Double> ratios = new ArrayList<>(of.size());
+        for (int round = 0; round < of.size(); round++) {
+            if (to.get(round).tps() == 0) {
+                return List.of();
+            }
+            ratios.add(of.get(round).tps() / to.get(round).tps());
+        }
+        return ratios;
+    }
+
+    /** The median of {@link #roundRatios}; empty when there are none. */
+    static OptionalDouble medianRatio(List<Double> roundRatios) {
+        return roundRatios.isEmpty() ? OptionalDouble.empty() : OptionalDouble.of(median(roundRatios, Double::doubleValue));
+    }
+
+    static String ratio(OptionalDouble ratio) {
+        return ratio.isEmpty() ? "-" : String.format(Locale.ROOT, "%.2f", ratio.getAsDouble());
+    }
+
+    /** "0.92, 1.01, 0.87": each round's ratio, for the line under a table. */
+    static String ratios(List<Double> ratios) {
+        return ratios.stream().map(r -> String.format(Locale.ROOT, "%.2f", r)).collect(Collectors.joining(", "));
     }
 
     static String percent(List<Double> values, ToDoubleFunction<List<Double>> summary) {

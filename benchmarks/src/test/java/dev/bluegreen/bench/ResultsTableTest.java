@@ -2,6 +2,7 @@ package dev.bluegreen.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ResultsTableTest {
@@ -29,11 +30,13 @@ class ResultsTableTest {
                 bluegreen ms  pgbouncer ms  bluegreen cpu%  pgbouncer cpu%  other load%
                 simple    1        5000        4000           3200           0.80       1.25          0.200      \
                 0.250         0.313         61              39              8
+                bg/pgbouncer round by round:
+                  simple, 1 client: 1.25
                 """);
     }
 
     @Test
-    void eachCellIsTheMedianOfItsRepeatsAndRatiosComeFromTheMedians() {
+    void eachCellIsTheMedianOfItsRepeats() {
         ResultsTable table = new ResultsTable();
         for (double tps : new double[] {900, 1000, 5000}) {
             table.add(PREPARED_16, Target.DIRECT, new PgbenchResult(tps, 16_000 / tps));
@@ -44,8 +47,27 @@ class ResultsTableTest {
 
         assertThat(table.median(PREPARED_16, Target.DIRECT)).isEqualTo(new PgbenchResult(1000, 16));
         assertThat(table.median(PREPARED_16, Target.BLUEGREEN).tps()).isEqualTo(550);
+        // four rounds against three do not pair up: no ratio rather than a made-up one
         assertThat(table.rows().getFirst())
-                .containsExactly("prepared", "16", "1000", "550", "-", "0.55", "-", "16.000", "29.333", "-", "-", "-", "-");
+                .containsExactly("prepared", "16", "1000", "550", "-", "-", "-", "16.000", "29.333", "-", "-", "-", "-");
+    }
+
+    @Test
+    void ratiosAreTheMedianOfTheRatiosWithinEachRoundNotTheRatioOfTheMedians() {
+        // the machine ran twice as fast in round 2: every target shows it, their ratio does not
+        ResultsTable table = new ResultsTable();
+        double[] direct = {1000, 2000, 500};
+        double[] bluegreen = {600, 1800, 450};
+        for (int round = 0; round < 3; round++) {
+            table.add(SIMPLE_1, Target.DIRECT, new PgbenchResult(direct[round], 1));
+            table.add(SIMPLE_1, Target.BLUEGREEN, new PgbenchResult(bluegreen[round], 1));
+            table.add(SIMPLE_1, Target.PGBOUNCER, new PgbenchResult(direct[round], 1));
+        }
+
+        List<String> row = table.rows().getFirst();
+
+        assertThat(row.subList(2, 7)).containsExactly("1000", "600", "1000", "0.90", "0.90");
+        assertThat(table.roundsAgainstPgBouncer()).containsExactly("simple, 1 client: 0.60, 0.90, 0.90");
     }
 
     @Test
@@ -74,6 +96,10 @@ class ResultsTableTest {
                 | direct ms | bluegreen ms | pgbouncer ms | bluegreen cpu% | pgbouncer cpu% | other load% |
                 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
                 | simple | 1 | 2000 | 1000 | 1000 | 0.50 | 1.00 | 0.500 | 1.000 | 1.000 | - | - | - |
+
+                bg/pgbouncer round by round:
+
+                - simple, 1 client: 1.00
                 """);
     }
 }
