@@ -1382,7 +1382,9 @@ final class Units {
         if (backends.get(role) != lost) {
             return;
         }
-        if (role == leader || (current != null && role == current.primary && !current.retry)) {
+        if (role == leader || (current != null && role == current.primary && !current.retry)
+                || (status != 'I' && role == transactionPrimary)) {
+            // the client's transaction was running there (a read-only one green served, say): it is gone
             session.failFromUnits(ErrorResponse.fatal("08006", reason));
             return;
         }

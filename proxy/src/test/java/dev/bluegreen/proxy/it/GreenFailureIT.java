@@ -421,6 +421,35 @@ class GreenFailureIT {
     }
 
     /**
+     * A read-only transaction green serves cannot go on once its connection to green is gone: the session
+     * ends with a connection failure that says so, as it would from the server itself, rather than later
+     * at its next statement; other sessions, green itself being fine, go on reading from it.
+     */
+    @Test
+    void aReadOnlyTransactionGreenServedEndsWithAConnectionFailureWhenGreenIsLost() throws Exception {
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = viaProxy(proxy);
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            s.execute("begin read only");
+            assertThat(servedBy(c)).isEqualTo(GREEN_MAJOR);
+
+            green.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity"
+                    + " where state = 'idle in transaction' and query = 'show server_version_num'");
+            await("the session ended with its transaction").until(() -> proxy.server().sessionCount() == 0);
+
+            assertThatThrownBy(() -> servedBy(c)).isInstanceOfSatisfying(SQLException.class, failure -> {
+                assertThat(failure.getSQLState()).isEqualTo("08006");
+                assertThat(failure.getMessage()).containsIgnoringCase("green");
+            });
+            try (Connection other = viaProxy(proxy)) {
+                assertThat(servedBy(other)).isEqualTo(GREEN_MAJOR);
+            }
+        }
+    }
+
+    /**
      * A follower COMMIT that never answers cannot hold the write barrier for good once its client has
      * left: after the shutdown grace the follower counts as lost, which is a divergence, and the barrier
      * is let go.
