@@ -88,10 +88,7 @@ final class DualResultsTable {
 
     /** The medians of a cell's runs; null when it has none or any of its rounds failed. */
     PgbenchResult median(DualScenario scenario, DualTarget target) {
-        return find(scenario, target)
-                .filter(cell -> cell.failures.isEmpty())
-                .map(cell -> Tables.median(cell.runs.stream().map(MeasuredRun::result).toList()))
-                .orElse(null);
+        return failed(scenario, target) ? null : Tables.median(results(scenario, target));
     }
 
     /** This cell's throughput over another's, round by round; empty while either has a failed round. */

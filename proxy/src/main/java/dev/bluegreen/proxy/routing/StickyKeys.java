@@ -3,7 +3,6 @@ package dev.bluegreen.proxy.routing;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.function.Supplier;
 
 /**
  * Derives a unit's sticky key under the configured {@link StickyMode}. The key is an opaque long that
@@ -42,15 +41,15 @@ public final class StickyKeys {
      * @param setTenant the value of the session's latest {@code SET bluegreen.tenant}, empty if none or reset
      */
     public Optional<String> tenant(Map<String, String> startupParameters, Optional<String> setTenant) {
-        return tenant(setTenant, () -> tenantSource.tenantOf(startupParameters));
+        return tenant(setTenant, tenantSource.tenantOf(startupParameters));
     }
 
     /**
      * {@link #tenant(Map, Optional)} for a caller that has already read its startup parameters with
      * {@link TenantSource#tenantOf} (they do not change during a session) and keeps the answer.
      */
-    public Optional<String> tenant(Optional<String> setTenant, Supplier<Optional<String>> startupTenant) {
-        return setTenant.filter(t -> !t.isBlank()).or(startupTenant);
+    public Optional<String> tenant(Optional<String> setTenant, Optional<String> startupTenant) {
+        return setTenant.filter(t -> !t.isBlank()).or(() -> startupTenant);
     }
 
     /**

@@ -174,7 +174,7 @@ final class Units {
     private long unitSequence;
     private Optional<String> setTenant = Optional.empty();
     /** The tenant the startup parameters name, read once: they do not change during a session. */
-    private Optional<String> startupTenant;
+    private final Optional<String> startupTenant;
     /** A twin is being made: units wait. */
     private ClusterRole creating;
     private long twinFailedEpoch = -1;
@@ -214,6 +214,7 @@ final class Units {
         this.maxMirroredBytes = maxMirroredBytes;
         this.state = state;
         this.leader = ClientSession.roleOf(leaderConnection);
+        this.startupTenant = migration.stickyKeys().tenantSource().tenantOf(session.startupParameters());
         backends.put(leader, leaderConnection);
         for (ClusterRole role : ClusterRole.values()) {
             sinks.put(role, new ArrayDeque<>());
@@ -656,11 +657,11 @@ final class Units {
         unit.primarySink = answer;
         sinks.get(unit.primary).add(answer);
         unit.sentOnce = unit.secondary == null && !unit.retry && unit.stateOnly.isEmpty();
+        for (Frame frame : unit.frames) {
+            primary.write(unit.sentOnce ? frame.content() : frame.content().retainedDuplicate());
+        }
         if (unit.sentOnce) {
-            unit.frames.forEach(frame -> primary.write(frame.content()));
             unit.frames.clear();
-        } else {
-            unit.frames.forEach(frame -> primary.write(frame.content().retainedDuplicate()));
         }
         primary.flush();
     }
@@ -674,16 +675,9 @@ final class Units {
         if (pinned || follower == null || !state.followerMayServeReads()) {
             return leader;
         }
-        Optional<String> tenant = migration.stickyKeys().tenant(setTenant, this::startupTenant);
+        Optional<String> tenant = migration.stickyKeys().tenant(setTenant, startupTenant);
         long key = migration.stickyKeys().unitKey(session.id(), unitSequence, tenant);
         return migration.policy().route(key, state.weight(), tenant).serving();
-    }
-
-    private Optional<String> startupTenant() {
-        if (startupTenant == null) {
-            startupTenant = migration.stickyKeys().tenantSource().tenantOf(session.startupParameters());
-        }
-        return startupTenant;
     }
 
     private String unitSql(Unit unit) {
