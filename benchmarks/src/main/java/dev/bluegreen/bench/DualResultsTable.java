@@ -12,7 +12,8 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * The dual-write table: one row per scenario and target through bluegreen, each beside blue direct
+ * The dual-write table: one row per scenario and target through bluegreen, and one for blue and
+ * green driven directly at once (what the machine leaves for dual-write), each beside blue direct
  * and the proxy with dual-write off measured in the same rounds, as medians of the repeats, with the
  * ratios the medians of the ratios within each round ({@link Tables#roundRatios}); then what the
  * proxy said about its runs (green's share of the units it served, divergences), the proxy's CPU, the
@@ -115,7 +116,7 @@ final class DualResultsTable {
         for (DualScenario scenario : cells.keySet()) {
             PgbenchResult direct = median(scenario, DualTarget.DIRECT);
             for (DualTarget target : scenario.targets()) {
-                if (!target.throughProxy()) {
+                if (target == DualTarget.DIRECT) {
                     continue;
                 }
                 PgbenchResult result = median(scenario, target);
@@ -127,7 +128,7 @@ final class DualResultsTable {
                         failed(scenario, DualTarget.DIRECT) ? FAILED : Tables.tps(direct),
                         failed(scenario, target) ? FAILED : Tables.tps(result),
                         Tables.ratio(ratio(scenario, target, DualTarget.DIRECT)),
-                        Tables.ratio(ratio(scenario, target, DualTarget.DUAL_WRITE_OFF)),
+                        target.throughProxy() ? Tables.ratio(ratio(scenario, target, DualTarget.DUAL_WRITE_OFF)) : "-",
                         Tables.latency(direct),
                         Tables.latency(result),
                         greenServed(scenario, target),
@@ -171,10 +172,19 @@ final class DualResultsTable {
         return Tables.percent(loads, all -> all.stream().mapToDouble(Double::doubleValue).max().orElseThrow());
     }
 
-    /** "select-only simple, dual-write, weight 50, bg/dw-off: 0.81, 0.76, 0.92", one per row with a goal. */
+    /**
+     * "select-only simple, dual-write, weight 50, bg/dw-off: 0.81, 0.76, 0.92", one per row with a
+     * goal, each after the same for both clusters driven directly at once over direct, the most the
+     * machine leaves for dual-write in that round.
+     */
     List<String> goalRounds() {
         List<String> lines = new ArrayList<>();
         for (DualScenario scenario : cells.keySet()) {
+            List<Double> bothDirect = roundRatios(scenario, DualTarget.BOTH_DIRECT, DualTarget.DIRECT);
+            if (!bothDirect.isEmpty()) {
+                lines.add(scenario.workload().label() + " " + scenario.protocol() + ", "
+                        + DualTarget.BOTH_DIRECT.label() + ", /direct: " + Tables.ratios(bothDirect));
+            }
             for (DualTarget target : scenario.targets()) {
                 scenario.goal(target).ifPresent(goal -> {
                     List<Double> ratios = roundRatios(scenario, target, goal.baseline());

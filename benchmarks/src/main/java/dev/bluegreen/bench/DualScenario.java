@@ -34,8 +34,30 @@ record DualScenario(Workload workload, String protocol) {
     List<DualTarget> targets() {
         return switch (workload) {
             case SELECT_ONLY -> List.of(DualTarget.values());
-            case TPCB_LIKE -> List.of(DualTarget.DIRECT, DualTarget.DUAL_WRITE_OFF, DualTarget.WEIGHT_0);
+            case TPCB_LIKE -> List.of(DualTarget.DIRECT, DualTarget.BOTH_DIRECT, DualTarget.DUAL_WRITE_OFF,
+                    DualTarget.WEIGHT_0);
         };
+    }
+
+    /**
+     * Clients on each cluster for {@link DualTarget#BOTH_DIRECT}: what dual-write asks of the two.
+     * Every TPC-B transaction writes, so each cluster runs all of them; select-only reads are what
+     * weight 50 asks for, half the clients on each.
+     */
+    int bothDirectClients() {
+        return workload.writes() ? CLIENTS : CLIENTS / 2;
+    }
+
+    /**
+     * The figure of a {@link DualTarget#BOTH_DIRECT} run from its two halves. Both clusters run each
+     * write, so dual-write's transactions are at most as many as one cluster's: the mean of the two.
+     * Split reads add up. Latency is the mean over all transactions either ran.
+     */
+    PgbenchResult bothDirect(PgbenchResult blue, PgbenchResult green) {
+        double transactions = blue.tps() + green.tps();
+        double latency = transactions == 0 ? 0
+                : (blue.tps() * blue.latencyMs() + green.tps() * green.latencyMs()) / transactions;
+        return new PgbenchResult(workload.writes() ? transactions / 2 : transactions, latency);
     }
 
     /**

@@ -5,12 +5,18 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Where a dual-write scenario's pgbench connects: blue directly, or bluegreen in one routing state,
- * before {@code start} (dual-write off, blue alone) or with dual-write on and green serving a share
- * of reads. The order here is the order targets are measured in and shown.
+ * Where a dual-write scenario's pgbench connects: blue directly; blue and green directly at once,
+ * with the load dual-write puts on them ({@link DualScenario#bothDirectClients}); or bluegreen in one
+ * routing state, before {@code start} (dual-write off, blue alone) or with dual-write on and green
+ * serving a share of reads. The order here is the order targets are measured in and shown.
  */
 enum DualTarget {
     DIRECT("direct", -1),
+    /**
+     * No proxy: pgbench straight to both clusters at the same time. On a machine where blue and green
+     * share the cores this is the most dual-write could reach, and the figure the others are read against.
+     */
+    BOTH_DIRECT("no proxy, blue + green at once", -1),
     DUAL_WRITE_OFF("dual-write off", -1),
     WEIGHT_0("dual-write, weight 0", 0),
     WEIGHT_50("dual-write, weight 50", 50),
@@ -29,7 +35,7 @@ enum DualTarget {
     }
 
     boolean throughProxy() {
-        return this != DIRECT;
+        return this != DIRECT && this != BOTH_DIRECT;
     }
 
     boolean dualWrite() {

@@ -11,8 +11,8 @@ import java.util.function.Consumer;
 
 /**
  * The dual-write scenarios: for each query protocol, pgbench {@code -S} and the TPC-B-like script at
- * {@value DualScenario#CLIENTS} clients, against blue directly and through bluegreen before
- * {@code start} and with dual-write on to green, the targets interleaved within each scenario and
+ * {@value DualScenario#CLIENTS} clients, against blue directly, against blue and green directly at
+ * once, and through bluegreen before {@code start} and with dual-write on to green, the targets interleaved within each scenario and
  * round as in the relay matrix. The proxy is the one {@link ProxyProcess#launchDriver} runs.
  *
  * <p>Invariant: {@code start} is sent only while green holds the same pgbench data as blue. The
@@ -97,7 +97,7 @@ final class DualWriteBench {
                         table.fail(scenario, target, round, brief(e.getMessage()));
                         summary = "FAILED: " + brief(e.getMessage());
                     }
-                    log.accept(String.format(Locale.ROOT, "[%d/%d] %-11s %-8s %-22s %s", ++done, total,
+                    log.accept(String.format(Locale.ROOT, "[%d/%d] %-11s %-8s %-30s %s", ++done, total,
                             scenario.workload().label(), scenario.protocol(), target.label(), summary));
                 }
             }
@@ -118,17 +118,13 @@ final class DualWriteBench {
         if (target.throughProxy()) {
             enter(target);
         }
-        Endpoint endpoint = target.throughProxy() ? proxy.endpoint() : endpoint(blue);
-        int threads = options.threadsFor(DualScenario.CLIENTS);
         if (options.warmupSeconds() > 0) {
-            pgbench.run(endpoint, new Pgbench.Run(scenario.workload(), scenario.protocol(), DualScenario.CLIENTS,
-                    threads, options.warmupSeconds()), name + "-warmup.log");
+            run(scenario, target, options.warmupSeconds(), name + "-warmup");
         }
         ControlProtocol.State before = state = send(new ControlProtocol.Status());
         OptionalLong relayPid = target.throughProxy() ? OptionalLong.of(proxy.pid()) : OptionalLong.empty();
-        Pgbench.Run measured = new Pgbench.Run(scenario.workload(), scenario.protocol(), DualScenario.CLIENTS, threads,
-                options.durationSeconds());
-        MeasuredRun run = MeasuredRun.measure(relayPid, () -> pgbench.run(endpoint, measured, name + ".log"));
+        MeasuredRun run = MeasuredRun.measure(relayPid,
+                () -> run(scenario, target, options.durationSeconds(), name));
         ControlProtocol.State after = state = send(new ControlProtocol.Status());
         Optional<DualResultsTable.ProxyCounters> counters = Optional.empty();
         if (target.throughProxy()) {
@@ -152,6 +148,21 @@ final class DualWriteBench {
             }
         });
         return summary.toString();
+    }
+
+    /** One pgbench run of the scenario against the target, logged under {@code name}. */
+    private PgbenchResult run(DualScenario scenario, DualTarget target, int seconds, String name) {
+        if (target == DualTarget.BOTH_DIRECT) {
+            int clients = scenario.bothDirectClients();
+            Pgbench.Run run = new Pgbench.Run(scenario.workload(), scenario.protocol(), clients,
+                    options.threadsFor(clients), seconds);
+            List<PgbenchResult> both = pgbench.runTogether(endpoint(blue), endpoint(green), run, name + "-blue.log",
+                    name + "-green.log");
+            return scenario.bothDirect(both.get(0), both.get(1));
+        }
+        Endpoint endpoint = target.throughProxy() ? proxy.endpoint() : endpoint(blue);
+        return pgbench.run(endpoint, new Pgbench.Run(scenario.workload(), scenario.protocol(), DualScenario.CLIENTS,
+                options.threadsFor(DualScenario.CLIENTS), seconds), name + ".log");
     }
 
     /**

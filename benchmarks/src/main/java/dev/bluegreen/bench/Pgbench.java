@@ -9,13 +9,17 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Runs the {@code pgbench} found on PATH, one invocation at a time, keeping each run's output in a
- * log file. Closing it kills the run in flight, which is how Ctrl-C stops the harness without
- * leaving a pgbench behind.
+ * Runs the {@code pgbench} found on PATH, keeping each run's output in a log file: one invocation at
+ * a time, or two at once against two servers ({@link #runTogether}). Closing it kills the runs in
+ * flight, which is how Ctrl-C stops the harness without leaving a pgbench behind.
  */
 final class Pgbench implements AutoCloseable {
 
@@ -27,7 +31,7 @@ final class Pgbench implements AutoCloseable {
     }
 
     private final Path logDir;
-    private volatile Process running;
+    private final Set<Process> running = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     /** Logs go to {@code logDir}, emptied first so that it only ever holds one harness run. */
@@ -80,6 +84,27 @@ final class Pgbench implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code first} and {@code second} started together and both waited for; the first failure is
+     * thrown once both have ended, so no pgbench outlives the call.
+     */
+    List<PgbenchResult> runTogether(Endpoint first, Endpoint second, Run run, String firstLog, String secondLog) {
+        CompletableFuture<PgbenchResult> other = CompletableFuture.supplyAsync(() -> run(second, run, secondLog),
+                command -> Thread.ofPlatform().name("pgbench-" + secondLog).daemon().start(command));
+        PgbenchResult one;
+        try {
+            one = run(first, run, firstLog);
+        } catch (RuntimeException e) {
+            other.handle((result, ignored) -> null).join();
+            throw e;
+        }
+        try {
+            return List.of(one, other.join());
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+        }
+    }
+
     /** A run's command line: the same for every target but for where it connects. */
     static List<String> command(Endpoint target, Run run) {
         List<String> command = connection("pgbench", target);
@@ -119,7 +144,7 @@ final class Pgbench implements AutoCloseable {
             } catch (IOException e) {
                 throw new UncheckedIOException("could not start " + command.getFirst(), e);
             }
-            running = process;
+            running.add(process);
         }
         try {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -143,19 +168,15 @@ final class Pgbench implements AutoCloseable {
             process.destroyForcibly();
             throw new IllegalStateException("interrupted while " + command.getFirst() + " ran", e);
         } finally {
-            running = null;
+            running.remove(process);
         }
     }
 
     @Override
     public void close() {
-        Process process;
         synchronized (this) {
             closed = true;
-            process = running;
         }
-        if (process != null && process.isAlive()) {
-            process.destroyForcibly();
-        }
+        running.forEach(Process::destroyForcibly);
     }
 }

@@ -258,7 +258,12 @@ public final class PgbenchHarness {
                 "bg/direct and bg/dw-off = throughput relative to blue direct and to bluegreen before start, "
                         + "measured in the same rounds; green served% = green's share of the units the proxy "
                         + "answered; divergences summed over the rounds; cpu% = the proxy's CPU in % of one core; "
-                        + "other load% as in the relay table");
+                        + "other load% as in the relay table",
+                String.format(Locale.ROOT, "no proxy, blue + green at once = pgbench straight to both clusters "
+                        + "at the same time with what dual-write asks of them, the most it could reach here: "
+                        + "tpcb-like %d clients on each, the mean of the two; select-only %d on each (weight 50), "
+                        + "their sum", new DualScenario(Workload.TPCB_LIKE, "simple").bothDirectClients(),
+                        new DualScenario(Workload.SELECT_ONLY, "simple").bothDirectClients()));
     }
 
     /**

@@ -49,11 +49,11 @@ class DualResultsTableTest {
         List<List<String>> rows = table.rows();
 
         assertThat(rows).extracting(row -> row.get(2))
-                .containsExactly("dual-write off", "dual-write, weight 0", "dual-write, weight 50",
-                        "dual-write, weight 100");
-        assertThat(rows.get(2)).containsExactly("select-only", "simple", "dual-write, weight 50", "20000", "9000",
+                .containsExactly("no proxy, blue + green at once", "dual-write off", "dual-write, weight 0",
+                        "dual-write, weight 50", "dual-write, weight 100");
+        assertThat(rows.get(3)).containsExactly("select-only", "simple", "dual-write, weight 50", "20000", "9000",
                 "0.45", "0.75", "0.800", "1.778", "49", "0", "70", "4", ">= 0.80 x dual-write off", "NO");
-        assertThat(rows.get(0)).containsExactly("select-only", "simple", "dual-write off", "20000", "12000",
+        assertThat(rows.get(1)).containsExactly("select-only", "simple", "dual-write off", "20000", "12000",
                 "0.60", "1.00", "0.800", "1.333", "0", "0", "55", "1", "-", "-");
     }
 
@@ -65,7 +65,7 @@ class DualResultsTableTest {
         table.add(TPCB, DualTarget.WEIGHT_0, run(900, 50, 0), Optional.of(new ProxyCounters(1, 0, 0)));
         table.fail(TPCB, DualTarget.WEIGHT_0, 2, "pgbench run was aborted");
 
-        List<String> row = table.rows().get(1);
+        List<String> row = table.rows().get(2);
 
         assertThat(row.subList(2, 7)).containsExactly("dual-write, weight 0", "2000", "failed", "-", "-");
         assertThat(row.subList(13, 15)).containsExactly(">= 0.40 x direct", "-");
@@ -87,7 +87,7 @@ class DualResultsTableTest {
         table.add(TPCB, DualTarget.WEIGHT_0, run(400, 50, 0), Optional.of(new ProxyCounters(10, 0, 0)));
         table.add(TPCB, DualTarget.WEIGHT_0, run(300, 50, 0), Optional.of(new ProxyCounters(10, 0, 1)));
 
-        List<String> row = table.rows().get(1);
+        List<String> row = table.rows().get(2);
 
         // the medians, 400 against 1000, would say 0.40; round by round it was 0.50, 0.33 and 0.38
         assertThat(row.get(3)).isEqualTo("1000");
@@ -104,6 +104,27 @@ class DualResultsTableTest {
     }
 
     @Test
+    void bothClustersDrivenDirectlyStandBesideDirectAsARowOfTheirOwnAndRoundByRoundBeforeTheGoal() {
+        DualResultsTable table = new DualResultsTable();
+        double[][] rounds = {{1000, 420, 1300, 380}, {1200, 456, 1400, 400}, {800, 304, 1100, 290}};
+        for (double[] round : rounds) {
+            table.add(TPCB, DualTarget.DIRECT, direct(round[0], 0), Optional.empty());
+            table.add(TPCB, DualTarget.BOTH_DIRECT, direct(round[1], 2), Optional.empty());
+            table.add(TPCB, DualTarget.DUAL_WRITE_OFF, run(round[2], 40, 0), Optional.of(new ProxyCounters(1, 0, 0)));
+            table.add(TPCB, DualTarget.WEIGHT_0, run(round[3], 50, 0), Optional.of(new ProxyCounters(1, 0, 0)));
+        }
+
+        List<String> row = table.rows().getFirst();
+
+        // no proxy: no ratio to dual-write off, no green share, no proxy CPU, no goal
+        assertThat(row).containsExactly("tpcb-like", "prepared", "no proxy, blue + green at once", "1000", "420",
+                "0.38", "-", "16.000", "38.095", "-", "-", "-", "2", "-", "-");
+        assertThat(table.goalRounds()).containsExactly(
+                "tpcb-like prepared, no proxy, blue + green at once, /direct: 0.42, 0.38, 0.38",
+                "tpcb-like prepared, dual-write, weight 0, bg/direct: 0.38, 0.33, 0.36");
+    }
+
+    @Test
     void theMarkdownTableLeftAlignsTheWordsAndRightAlignsTheNumbers() {
         DualResultsTable table = new DualResultsTable();
         table.add(TPCB, DualTarget.DIRECT, direct(1000, 0), Optional.empty());
@@ -116,6 +137,8 @@ class DualResultsTableTest {
                 | workload | protocol | bluegreen | direct tps | bluegreen tps | bg/direct | bg/dw-off | direct ms \
                 | bluegreen ms | green served% | divergences | bluegreen cpu% | other load% | target | met |
                 | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |
+                | tpcb-like | prepared | no proxy, blue + green at once | 1000 | - | - | - | 16.000 | - | - | - \
+                | - | 0 | - | - |
                 | tpcb-like | prepared | dual-write off | 1000 | - | - | - | 16.000 | - | - | - | - | 0 | - | - |
                 """);
     }

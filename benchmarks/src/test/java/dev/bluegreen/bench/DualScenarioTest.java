@@ -12,9 +12,23 @@ class DualScenarioTest {
 
     @Test
     void selectOnlyRunsAtEveryWeightAndTpcbWithDualWriteOffAndOnBesideDirect() {
-        assertThat(SELECT_ONLY.targets()).containsExactly(DualTarget.DIRECT, DualTarget.DUAL_WRITE_OFF,
-                DualTarget.WEIGHT_0, DualTarget.WEIGHT_50, DualTarget.WEIGHT_100);
-        assertThat(TPCB.targets()).containsExactly(DualTarget.DIRECT, DualTarget.DUAL_WRITE_OFF, DualTarget.WEIGHT_0);
+        assertThat(SELECT_ONLY.targets()).containsExactly(DualTarget.DIRECT, DualTarget.BOTH_DIRECT,
+                DualTarget.DUAL_WRITE_OFF, DualTarget.WEIGHT_0, DualTarget.WEIGHT_50, DualTarget.WEIGHT_100);
+        assertThat(TPCB.targets()).containsExactly(DualTarget.DIRECT, DualTarget.BOTH_DIRECT,
+                DualTarget.DUAL_WRITE_OFF, DualTarget.WEIGHT_0);
+    }
+
+    @Test
+    void bothClustersDirectlyGetWhatDualWriteAsksOfThemEveryWriteOnEachOrHalfTheReadsOnEach() {
+        PgbenchResult blue = new PgbenchResult(600, 20);
+        PgbenchResult green = new PgbenchResult(400, 40);
+
+        assertThat(TPCB.bothDirectClients()).isEqualTo(16);
+        assertThat(TPCB.bothDirect(blue, green)).isEqualTo(new PgbenchResult(500, 28));
+        assertThat(SELECT_ONLY.bothDirectClients()).isEqualTo(8);
+        assertThat(SELECT_ONLY.bothDirect(blue, green)).isEqualTo(new PgbenchResult(1000, 28));
+        assertThat(SELECT_ONLY.bothDirect(new PgbenchResult(0, 0), new PgbenchResult(0, 0)))
+                .isEqualTo(new PgbenchResult(0, 0));
     }
 
     @Test

@@ -36,6 +36,13 @@ class DualTargetTest {
         assertThat(DualTarget.WEIGHT_50.commandsFrom(DUAL_AT_50)).isEmpty();
         assertThat(DualTarget.DUAL_WRITE_OFF.commandsFrom(BLUE_ALONE)).isEmpty();
         assertThat(DualTarget.DIRECT.commandsFrom(DUAL_AT_50)).isEmpty();
+        assertThat(DualTarget.BOTH_DIRECT.commandsFrom(OUT_OF_SYNC)).isEmpty();
+    }
+
+    @Test
+    void onlyDirectAndBothClustersDirectlyGoAroundTheProxy() {
+        assertThat(DualTarget.values()).filteredOn(target -> !target.throughProxy())
+                .containsExactly(DualTarget.DIRECT, DualTarget.BOTH_DIRECT);
     }
 
     @Test
