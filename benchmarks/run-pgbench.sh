@@ -2,7 +2,8 @@
 # Builds the proxy and the benchmarks jar, then runs the pgbench harness. Two tables by default:
 #   relay  pgbench -S against blue directly, through bluegreen and through PgBouncer, side by side;
 #   dual   at 16 clients, blue directly beside bluegreen with dual-write to green (PostgreSQL 18) off
-#          and on: -S at weight 0, 50 and 100, and pgbench's TPC-B-like script.
+#          and on: -S at weight 0, 50 and 100, and pgbench's TPC-B-like script; and blue and green
+#          driven directly at once, the most dual-write could reach on this machine.
 # Arguments go to the harness (--help lists them), e.g.
 #   benchmarks/run-pgbench.sh --duration 30 --repeat 3
 #   benchmarks/run-pgbench.sh --scenarios dual       # only the dual-write table
