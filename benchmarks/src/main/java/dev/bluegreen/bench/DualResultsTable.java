@@ -137,8 +137,7 @@ final class DualResultsTable {
                                 cpu -> Tables.median(cpu, Double::doubleValue)),
                         worstOtherLoad(scenario, target),
                         goal.map(DualScenario.Goal::text).orElse("-"),
-                        goal.flatMap(g -> g.met(ratio(scenario, target, g.baseline())))
-                                .map(met -> met ? "yes" : "NO").orElse("-")));
+                        goal.map(g -> g.verdict(ratio(scenario, target, g.baseline()))).orElse("-")));
             }
         }
         return rows;

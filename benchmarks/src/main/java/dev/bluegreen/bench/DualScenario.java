@@ -25,6 +25,20 @@ record DualScenario(Workload workload, String protocol) {
         Optional<Boolean> met(OptionalDouble ratio) {
             return ratio.isEmpty() ? Optional.empty() : Optional.of(ratio.getAsDouble() >= atLeast);
         }
+
+        /**
+         * "yes", "NO", or "-" while the ratio is missing. A ratio that misses the goal by less than the
+         * table's two decimals show ("0.80" under "0.80") is spelled out: "NO (0.796)".
+         */
+        String verdict(OptionalDouble ratio) {
+            return met(ratio).map(met -> {
+                if (met) {
+                    return "yes";
+                }
+                boolean looksMet = Double.parseDouble(Tables.ratio(ratio)) >= atLeast;
+                return looksMet ? String.format(Locale.ROOT, "NO (%.3f)", ratio.getAsDouble()) : "NO";
+            }).orElse("-");
+        }
     }
 
     /**

@@ -49,4 +49,14 @@ class DualScenarioTest {
         assertThat(goal.met(OptionalDouble.empty())).isEmpty();
         assertThat(goal.text()).isEqualTo(">= 0.40 x direct");
     }
+
+    @Test
+    void aMissThatTheTwoDecimalsWouldHideIsSpelledOut() {
+        DualScenario.Goal goal = new DualScenario.Goal(DualTarget.DUAL_WRITE_OFF, 0.8);
+
+        assertThat(goal.verdict(OptionalDouble.of(0.8))).isEqualTo("yes");
+        assertThat(goal.verdict(OptionalDouble.of(0.796))).isEqualTo("NO (0.796)");
+        assertThat(goal.verdict(OptionalDouble.of(0.79))).isEqualTo("NO");
+        assertThat(goal.verdict(OptionalDouble.empty())).isEqualTo("-");
+    }
 }
