@@ -50,8 +50,10 @@ import org.slf4j.LoggerFactory;
  * a unit one cluster runs alone ends with that cluster's own ReadyForQuery.
  *
  * <p>Frame ownership: client frames waiting in {@link ClientSession#pending} or held by the current
- * {@link Unit} are retained once; every write to a backend sends a retained duplicate; the unit releases
- * its frames when it ends.
+ * {@link Unit} are retained once; a write to a backend sends a retained duplicate, except for a unit
+ * nothing will send again ({@code Unit.sentOnce}: no follower, no read retry, no named statement for
+ * the other twin), whose frames go to the cluster themselves and are not kept; the unit releases the
+ * frames it kept when it ends.
  */
 final class Units {
 
@@ -333,8 +335,29 @@ final class Units {
             unit.classification = classification;
             unit.namesStatements = namesStatements;
             start(unit);
+            if (unit.open) {
+                continueFromPending(unit);
+            }
         }
         session.pendingDrained();
+    }
+
+    /**
+     * A unit opened by a Flush before its Sync arrived takes the messages that came after the Flush in
+     * the same read, and any that queued meanwhile, as {@link #onClientFrames} would have had they come
+     * later: otherwise they, and the Sync behind them, would wait for a unit that never ends.
+     */
+    private void continueFromPending(Unit unit) {
+        ArrayDeque<Frame> pending = session.pending();
+        boolean continued = false;
+        while (current == unit && unit.open && !pending.isEmpty() && pending.peek().type() != 'X') {
+            continueUnit(pending.poll());
+            continued = true;
+        }
+        BackendConnection primary = backends.get(unit.primary);
+        if (continued && primary != null) {
+            primary.flush();
+        }
     }
 
     /**
@@ -610,7 +633,18 @@ final class Units {
         }
         if (c.has(Trait.LISTEN)) {
             listens = true;
-            unit.primary = status == 'I' ? leader : transactionPrimary;
+            if (status == 'I') {
+                unit.primary = leader;
+                transactionPrimary = leader;
+                if (follower != null && c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.TRANSACTION_END)) {
+                    // LISTEN stays on the leader, but a transaction the unit opens is the twins' both:
+                    // the follower opens its own, ahead of the statements of it that it will run
+                    send(follower, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "BEGIN"));
+                    flush(follower);
+                }
+            } else {
+                unit.primary = transactionPrimary;
+            }
         } else if (status == 'I') {
             if (isAutocommitRead(c)) {
                 unit.primary = serving(follower);

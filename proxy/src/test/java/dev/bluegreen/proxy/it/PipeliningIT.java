@@ -89,6 +89,35 @@ class PipeliningIT {
         }
     }
 
+    private static byte[] describePortal() {
+        return RawClient.message('D', new byte[] {'P', 0});
+    }
+
+    @Test
+    void withDualWriteOnWhatFollowsAFlushInTheSameReadRunsWhenItsSyncComesLater(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+
+            // libpq's pipeline mode and psycopg 3 send like this: the Flush asks for what is done so far,
+            // the Execute after it belongs to the same unit, and the Sync comes in a later packet
+            client.send(concat(parse("select 8"), bind(), describePortal(), flush(), execute()));
+            assertThat(client.read().type()).isEqualTo('1');
+            assertThat(client.read().type()).isEqualTo('2');
+            assertThat(client.read().type()).isEqualTo('T');
+            client.send(sync());
+
+            RawClient.Message row = client.read();
+            assertThat(row.type()).isEqualTo('D');
+            assertThat(new String(row.body(), 6, 1, StandardCharsets.UTF_8)).isEqualTo("8");
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(concat(parse("select 9"), bind(), execute(), sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("12DCZ");
+        }
+    }
+
     @Test
     void flushDeliversResultsBeforeAnySync(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();

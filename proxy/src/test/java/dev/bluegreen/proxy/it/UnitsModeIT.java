@@ -16,6 +16,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
@@ -191,6 +192,40 @@ class UnitsModeIT {
             proxy.server().routing().cutover("test", null);
             assertThat(count(clusters.green(), "select count(*) from " + t))
                     .as("green, read directly once the cutover is done").isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aListenThatOpensATransactionLeavesTheTransactionToBothTwins(TestClusters clusters) throws Exception {
+        String t = table("listen_txn");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            Properties simple = new Properties();
+            simple.setProperty("preferQueryMode", "simple");
+            try (Connection c = proxy.connect("postgres", null, simple)) {
+                // one Query that opens a transaction and listens (psql's "begin\; listen x" too): one unit
+                Statement s = c.createStatement();
+                s.execute("begin; listen bg_in_txn");
+                s.execute("insert into " + t + " values (1)");
+                s.execute("commit");
+                s.execute("begin; listen bg_in_txn");
+                s.execute("insert into " + t + " values (2)");
+                s.execute("rollback");
+
+                clusters.blue().execute("postgres", "notify bg_in_txn, 'heard'");
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                    s.execute("select 1");
+                    PGNotification[] notifications = c.unwrap(PGConnection.class).getNotifications();
+                    assertThat(notifications).isNotNull();
+                    assertThat(notifications).extracting(PGNotification::getParameter).containsExactly("heard");
+                });
+            }
+            assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(1);
+            assertThat(count(clusters.green(), "select count(*) from " + t)).isEqualTo(1);
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
     }
 
