@@ -121,6 +121,8 @@ final class Units {
         boolean namesStatements;
         /** The other twin must learn these named Parse/Close messages although it does not run the unit. */
         List<Frame> stateOnly = List.of();
+        /** Green's failed answer to a read it was to be retried on blue for, kept in case blue is gone by then. */
+        List<Frame> failedAnswer = List.of();
         byte statusBefore;
         Sink primarySink;
         long startedNanos;
@@ -146,6 +148,12 @@ final class Units {
             frames.clear();
             stateOnly.forEach(Frame::release);
             stateOnly = List.of();
+            releaseFailedAnswer();
+        }
+
+        void releaseFailedAnswer() {
+            failedAnswer.forEach(Frame::release);
+            failedAnswer = List.of();
         }
     }
 
@@ -782,8 +790,25 @@ final class Units {
             return;
         }
         if (unit.retry && answer.failedBeforeData()) {
-            stats.readRetried();
-            retryOnBlue(unit);
+            if (backends.get(ClusterRole.BLUE) != null) {
+                unit.releaseFailedAnswer();
+                stats.readRetried();
+                retryOnBlue(unit);
+                return;
+            }
+            if (answer.lost) {
+                return; // neither cluster can answer: the session is closing
+            }
+            // blue was lost while green ran the read: green's own answer is the only one there is
+            unit.retry = false;
+            flushRange();
+            for (Frame frame : unit.failedAnswer) {
+                client.write(frame.content(), client.voidPromise());
+            }
+            unit.failedAnswer = List.of();
+            stats.unitServed(unit.primary, true, System.nanoTime() - unit.startedNanos, answer.firstSqlState);
+            sendStateOnly(unit);
+            finish(answer.status);
             return;
         }
         if (answer.lost) {
@@ -1284,7 +1309,11 @@ final class Units {
             }
             flushRange();
             if (sink.held != null) {
-                sink.held.forEach(Frame::release);
+                if (sink.suppressed && unit != null && unit.primarySink == sink) {
+                    unit.failedAnswer = sink.held; // the unit's retry decides: released, or the client's answer
+                } else {
+                    sink.held.forEach(Frame::release);
+                }
                 sink.held = null;
             }
             sinks.get(role).poll();
@@ -1327,11 +1356,11 @@ final class Units {
                 default -> false;
             };
             if (type == 'E') {
-                sink.suppressed = true; // blue will answer instead
-                if (sink.held != null) {
-                    sink.held.forEach(Frame::release);
-                    sink.held = null;
+                sink.suppressed = true; // blue will answer instead; kept whole in case blue is gone by then
+                if (sink.held == null) {
+                    sink.held = new ArrayList<>(1);
                 }
+                sink.held.add(batch.frameAt(offset, length));
                 return;
             }
             if (!data && sink.heldBytes + length <= RETRY_BUFFER_BYTES) {

@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.it;
 
 import static dev.bluegreen.proxy.it.ClusterData.contents;
 import static dev.bluegreen.proxy.it.ClusterData.major;
+import static dev.bluegreen.proxy.it.ClusterData.number;
 import static dev.bluegreen.proxy.it.ClusterData.onBoth;
 import static dev.bluegreen.proxy.it.ClusterData.unique;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,7 +28,10 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.Properties;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -446,6 +450,44 @@ class GreenFailureIT {
             try (Connection other = viaProxy(proxy)) {
                 assertThat(servedBy(other)).isEqualTo(GREEN_MAJOR);
             }
+        }
+    }
+
+    /**
+     * After cutover blue follows, and a read green fails is retried on blue. When blue's connection is
+     * lost while green runs the read, there is no one to retry on: the client gets green's own answer,
+     * and the session goes on with green.
+     */
+    @Test
+    void aReadGreenFailsWhileBlueIsLostGetsGreensAnswerAfterCutover() throws Exception {
+        String application = unique("retry_blue_gone");
+        Properties properties = new Properties();
+        properties.setProperty("ApplicationName", application);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser(), null, properties)) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            assertThat(servedBy(c)).isEqualTo(GREEN_MAJOR);
+
+            // fails on green only after the sleep, at run time: a division by zero no plan could fold away
+            CompletableFuture<Void> read = CompletableFuture.runAsync(() -> {
+                try (Statement s = c.createStatement()) {
+                    s.executeQuery("select case when pg_sleep(1.5) is null then 0"
+                            + " else 1 / (select count(*)::int - count(*)::int from pg_class) end");
+                } catch (SQLException e) {
+                    throw new CompletionException(e);
+                }
+            });
+            await("green runs the read").until(() -> number(green, "select count(*) from pg_stat_activity"
+                    + " where state = 'active' and query like '%pg_sleep(1.5)%' and application_name = '"
+                    + application + "'") == 1);
+            blue.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity"
+                    + " where application_name = '" + application + "'");
+
+            assertThatThrownBy(read::join).hasCauseInstanceOf(SQLException.class).satisfies(failure ->
+                    assertThat(((SQLException) failure.getCause()).getSQLState()).isEqualTo("22012"));
+            assertThat(servedBy(c)).isEqualTo(GREEN_MAJOR);
         }
     }
 
