@@ -123,6 +123,8 @@ final class Units {
         List<Frame> stateOnly = List.of();
         /** Green's failed answer to a read it was to be retried on blue for, kept in case blue is gone by then. */
         List<Frame> failedAnswer = List.of();
+        /** The client sent a cancel while the unit ran. */
+        boolean cancelled;
         byte statusBefore;
         Sink primarySink;
         long startedNanos;
@@ -790,7 +792,8 @@ final class Units {
             return;
         }
         if (unit.retry && answer.failedBeforeData()) {
-            if (backends.get(ClusterRole.BLUE) != null) {
+            boolean cancelledThere = unit.cancelled && !answer.lost;
+            if (backends.get(ClusterRole.BLUE) != null && !cancelledThere) {
                 unit.releaseFailedAnswer();
                 stats.readRetried();
                 retryOnBlue(unit);
@@ -799,7 +802,7 @@ final class Units {
             if (answer.lost) {
                 return; // neither cluster can answer: the session is closing
             }
-            // blue was lost while green ran the read: green's own answer is the only one there is
+            // the client cancelled the read, or blue was lost while green ran it: green's answer is the answer
             unit.retry = false;
             flushRange();
             for (Frame frame : unit.failedAnswer) {
@@ -1463,9 +1466,16 @@ final class Units {
         }
     }
 
-    /** Whether a cancel should go to a backend now, and which. */
-    BackendConnection runningPrimary() {
-        return current == null ? null : backends.get(current.primary);
+    /**
+     * The client asked to cancel: the backend running the current unit, if any, to send it to. A read
+     * green serves that ends cancelled is the client's answer, not a failure to retry on blue.
+     */
+    BackendConnection cancelRunning() {
+        if (current == null) {
+            return null;
+        }
+        current.cancelled = true;
+        return backends.get(current.primary);
     }
 
     void setAutoRead(boolean autoRead) {

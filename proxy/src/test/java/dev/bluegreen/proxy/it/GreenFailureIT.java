@@ -492,6 +492,33 @@ class GreenFailureIT {
     }
 
     /**
+     * A read green serves that the client cancels (a query timeout here) ends cancelled: it is not run
+     * again on blue, and green is not blamed for it.
+     */
+    @Test
+    void aReadGreenServesThatTheClientCancelsEndsCancelledAndIsNotRetriedOnBlue() throws Exception {
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = viaProxy(proxy);
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            assertThat(servedBy(c)).isEqualTo(GREEN_MAJOR);
+            MigrationStats stats = proxy.server().migration();
+
+            s.setQueryTimeout(1);
+            assertThatThrownBy(() -> s.executeQuery("select pg_sleep(30)"))
+                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57014"));
+
+            assertThat(stats.readRetries()).as("reads retried on blue").isZero();
+            assertThat(stats.greenErrors()).as("errors blamed on green").isZero();
+            assertThat(number(blue, "select count(*) from pg_stat_activity where query = 'select pg_sleep(30)'"
+                    + " and state = 'active'")).as("the read running on blue").isZero();
+            s.setQueryTimeout(0);
+            assertThat(servedBy(c)).isEqualTo(GREEN_MAJOR);
+        }
+    }
+
+    /**
      * A follower COMMIT that never answers cannot hold the write barrier for good once its client has
      * left: after the shutdown grace the follower counts as lost, which is a divergence, and the barrier
      * is let go.
