@@ -83,10 +83,14 @@ public final class WriteBarrier {
 
     /**
      * Lets a unit in. Returns true when it may go now (the caller must {@link #exit} when it ends);
-     * otherwise {@code whenAdmitted} runs once the barrier reopens, already admitted. Entering twice is
-     * harmless: a pass is inside or not.
+     * otherwise {@code whenAdmitted} runs once the barrier reopens, already admitted. A pass already
+     * inside goes on, closing or not: its unit (a batch that came in several reads, a transaction) is
+     * what the barrier waits for, and turning it away halfway would let the change in under it.
      */
     public boolean tryEnter(Pass pass, Runnable whenAdmitted) {
+        if (pass.inside) {
+            return true;
+        }
         pass.inside = true;
         if (!closing) {
             return true;
@@ -105,6 +109,11 @@ public final class WriteBarrier {
         }
         checkDrained();
         return false;
+    }
+
+    /** Whether a change is waiting for the passes inside to leave (new units wait meanwhile). */
+    public boolean closing() {
+        return closing;
     }
 
     public void exit(Pass pass) {

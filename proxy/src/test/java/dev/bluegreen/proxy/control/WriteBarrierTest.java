@@ -33,6 +33,26 @@ class WriteBarrierTest {
     }
 
     @Test
+    void aPassAlreadyInsideGoesOnWhileTheBarrierClosesAndTheChangeWaitsForIt() {
+        WriteBarrier barrier = new WriteBarrier();
+        WriteBarrier.Pass batch = barrier.pass("session-1");
+        assertThat(barrier.tryEnter(batch, () -> { })).isTrue();
+        AtomicBoolean changed = new AtomicBoolean();
+
+        CompletableFuture<Void> change = barrier.closeAndApply(Duration.ofSeconds(10), () -> changed.set(true));
+        assertThat(barrier.closing()).isTrue();
+        // the rest of a batch that came in two reads
+        assertThat(barrier.tryEnter(batch, () -> { throw new AssertionError("turned away halfway"); })).isTrue();
+        assertThat(change).isNotDone();
+        assertThat(changed).isFalse();
+
+        barrier.exit(batch);
+        change.join();
+        assertThat(changed).isTrue();
+        assertThat(barrier.closing()).isFalse();
+    }
+
+    @Test
     void aTimeoutChangesNothingNamesTheHoldersAndReopens() {
         WriteBarrier barrier = new WriteBarrier();
         barrier.tryEnter(barrier.pass("session-7"), () -> { });

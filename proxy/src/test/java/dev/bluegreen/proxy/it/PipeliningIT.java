@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
@@ -11,6 +12,9 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -87,6 +91,61 @@ class PipeliningIT {
             // skipped, and the next two batches run normally
             assertThat(typesUntilReady(client, 3)).isEqualTo("1EZ" + "12DCZ" + "12DCZ");
         }
+    }
+
+    private static byte[] parseWithParameter(String sql) {
+        byte[] strings = cstrings("", sql);
+        return RawClient.message('P', ByteBuffer.allocate(strings.length + 6).put(strings).putShort((short) 1)
+                .putInt(23).array());
+    }
+
+    private static byte[] bindText(String value) {
+        byte[] names = cstrings("", "");
+        byte[] text = value.getBytes(StandardCharsets.UTF_8);
+        return RawClient.message('B', ByteBuffer.allocate(names.length + 10 + text.length).put(names)
+                .putShort((short) 0).putShort((short) 1).putInt(text.length).put(text).putShort((short) 0).array());
+    }
+
+    /**
+     * pgjdbc's executeBatch and libpq's pipelines send one Sync for many statements, and a TCP read can
+     * end anywhere in between. A start requested then waits for the whole batch, whose second half
+     * still runs on blue alone, before the session takes its twin.
+     */
+    @Test
+    void aBatchSplitAcrossReadsFinishesBeforeStartTakesEffect(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = "split_batch_" + Long.toHexString(System.nanoTime());
+        for (PgCluster cluster : List.of(blue, green)) {
+            cluster.execute("postgres", "create table " + table + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            client.send(concat(parseWithParameter("insert into " + table + " values ($1)"), bindText("1"), execute()));
+            await().until(() -> proxy.server().routing().barrier().holders().size() == 1);
+
+            CompletableFuture<Void> start = CompletableFuture.runAsync(() -> {
+                try {
+                    proxy.server().routing().start("test", null);
+                } catch (Exception e) {
+                    throw new CompletionException(e);
+                }
+            });
+            await().until(() -> proxy.server().routing().barrier().closing());
+            client.send(concat(bindText("2"), execute(), sync()));
+
+            assertThat(typesUntilReady(client, 1)).isEqualTo("12C" + "2C" + "Z");
+            start.get(10, TimeUnit.SECONDS);
+            assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)");
+
+            // the next batch runs in units mode, on both
+            client.send(concat(parseWithParameter("insert into " + table + " values ($1)"), bindText("3"), execute(),
+                    sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("12CZ");
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)");
+        assertThat(ClusterData.contents(green, table, "id")).isEqualTo("(3)");
     }
 
     private static byte[] describePortal() {
