@@ -1442,6 +1442,17 @@ final class Units {
         if (backends.get(role) != lost) {
             return;
         }
+        if (closed && role == leader) {
+            // a closed session waited for the leader to end its transaction (endOnFollowerAfterLeader)
+            backends.remove(role);
+            List<Sink> waiting = new ArrayList<>(sinks.get(role));
+            sinks.get(role).clear();
+            for (Sink sink : waiting) {
+                sink.lost = true;
+                sink.done.accept(sink);
+            }
+            return;
+        }
         if (role == leader || (current != null && role == current.primary && !current.retry)
                 || (status != 'I' && role == transactionPrimary)) {
             // the client's transaction was running there (a read-only one green served, say): it is gone
@@ -1489,18 +1500,23 @@ final class Units {
      * barrier for good.
      */
     void close(Duration drainDeadline) {
-        closed = true;
-        if (current != null) {
-            current.release();
-            current = null;
+        if (closed) {
+            return; // the session closes once, however many ways it learns of it
         }
+        closed = true;
+        Unit ending = leaderEndInFlight();
+        boolean endingWrapped = ending != null && sinks.get(leader).peek().mode == Mode.COMMIT;
+        if (current != null && current != ending) {
+            current.release();
+        }
+        current = null;
         ClusterRole follower = leader.other();
         BackendConnection mirror = backends.get(follower);
         boolean shadowWrites = state != null && state.followerWrites() == FollowerWrites.ASYNC
                 && (mirrorRunning != null || !mirrors.isEmpty());
         // the client has the leader's COMMIT; the follower's is still running: a failure there is a divergence
         boolean committing = laneInFlight > 0 && status == 'I';
-        boolean drain = mirror != null && (shadowWrites || committing);
+        boolean drain = mirror != null && (shadowWrites || committing || ending != null);
         if (!shadowWrites) {
             abandonMirrors();
         }
@@ -1519,13 +1535,19 @@ final class Units {
             entry.getValue().clear();
         }
         List<BackendConnection> closing = new ArrayList<>(backends.values());
+        BackendConnection leaderConnection = backends.get(leader);
         backends.clear();
+        if (ending != null) {
+            closing.remove(leaderConnection);
+            backends.put(leader, leaderConnection);
+            endOnFollowerAfterLeader(ending, endingWrapped);
+        }
         if (drain) {
             // the follower finishes what this session left it, then logs off
             closing.remove(mirror);
             backends.put(follower, mirror);
             draining = true;
-            if (committing) {
+            if (committing || ending != null) {
                 ScheduledFuture<?> overdue = client.eventLoop().schedule(() -> drainOverdue(mirror, drainDeadline),
                         drainDeadline.toMillis(), TimeUnit.MILLISECONDS);
                 mirror.whenClosed(() -> overdue.cancel(false));
@@ -1534,7 +1556,85 @@ final class Units {
         closing.forEach(BackendConnection::close);
     }
 
+    /**
+     * The unit whose end of transaction the leader is running while the client leaves: a wrapped write's
+     * COMMIT, or the client's own COMMIT (ROLLBACK, END) once the follower has run everything before it.
+     * Null when there is none, or when anything else is outstanding on the leader.
+     */
+    private Unit leaderEndInFlight() {
+        Unit unit = current;
+        if (unit == null || unit.primary != leader || unit.secondary != leader.other() || state == null
+                || state.followerWrites() != FollowerWrites.SYNC
+                || !backends.containsKey(leader) || !backends.containsKey(unit.secondary)) {
+            return null;
+        }
+        ArrayDeque<Sink> onLeader = sinks.get(leader);
+        if (onLeader.size() != 1) {
+            return null;
+        }
+        Sink sink = onLeader.peek();
+        boolean wrappedCommit = sink.mode == Mode.COMMIT;
+        boolean clientsEnd = sink == unit.primarySink && unit.classification.has(Trait.TRANSACTION_END)
+                && laneInFlight == 0;
+        return wrappedCommit || clientsEnd ? unit : null;
+    }
+
+    /**
+     * The client left while the leader ran {@code unit}'s end of transaction ({@code wrapped}: the COMMIT the
+     * proxy wrapped an autocommit write in). The leader is left to answer;
+     * then the follower ends its transaction the same way (the unit's own frames, or the COMMIT or ROLLBACK
+     * of a wrapped write), and both log off. Closing at once would roll the follower back while the leader
+     * commits: a write lost on the follower that nobody would hear of. A leader answer that never comes
+     * leaves its outcome unknown: that is a divergence, and the follower rolls back.
+     */
+    private void endOnFollowerAfterLeader(Unit unit, boolean wrapped) {
+        ClusterRole follower = unit.secondary;
+        laneInFlight++; // the follower's end, still to be sent: keeps the session's write unit (and pass) open
+        sinks.get(leader).add(new Sink(Mode.DISCARD, answer -> {
+            BackendConnection done = backends.remove(leader);
+            if (done != null) {
+                done.close();
+            }
+            if (answer.lost || !backends.containsKey(follower)) {
+                laneInFlight--;
+                if (backends.containsKey(follower)) {
+                    diverged(unit, List.of(), List.of(), "the client left while the leader ended the transaction, "
+                            + "and the leader's answer was lost: the follower rolled back");
+                    dropTwin(follower, true);
+                }
+                unit.release();
+                return;
+            }
+            Sink followerEnd = new Sink(Mode.DISCARD, end -> {
+                laneInFlight--;
+                if (end.error || (end.lost && !droppingTwin)) {
+                    diverged(unit, List.of(), List.of(), end.error
+                            ? "follower could not end the transaction the leader ended (SQLSTATE " + end.firstSqlState + ")"
+                            : "follower unreachable before it ended the transaction the leader ended");
+                }
+                laneDone();
+            });
+            if (wrapped) {
+                send(follower, followerEnd, FrontendMessages.query(client.alloc(), answer.error ? "ROLLBACK" : "COMMIT"));
+            } else {
+                BackendConnection twin = backends.get(follower);
+                sinks.get(follower).add(followerEnd);
+                for (Frame frame : unit.frames) {
+                    twin.write(frame.content().retainedDuplicate());
+                }
+            }
+            flush(follower);
+            unit.release();
+        }));
+    }
+
     private void drainOverdue(BackendConnection mirror, Duration deadline) {
+        BackendConnection stillLeading = backends.get(leader);
+        if (stillLeading != null) {
+            backendLost(stillLeading, "no answer to the end of transaction of a session whose client had left, after "
+                    + deadline.toMillis() + " ms");
+            stillLeading.close();
+        }
         if (backends.get(leader.other()) != mirror) {
             return;
         }

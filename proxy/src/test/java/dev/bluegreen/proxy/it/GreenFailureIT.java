@@ -519,6 +519,52 @@ class GreenFailureIT {
     }
 
     /**
+     * A client that leaves while the leader is still committing its transaction, its own COMMIT or the
+     * one the proxy wraps around an autocommit write: the leader commits what it was sent, so the
+     * follower must commit it too, not roll it back when the session closes.
+     */
+    @Test
+    void aClientThatLeavesWhileTheLeaderCommitsLeavesTheWriteOnBoth() throws Exception {
+        for (boolean autocommit : new boolean[] {false, true}) {
+            String table = unique(autocommit ? "left_autocommit" : "left_commit");
+            onBoth(blue, green, "create table " + table + " (id int primary key)");
+            // blue takes two seconds to commit a row of this table: a deferred trigger, run at COMMIT
+            blue.execute("postgres",
+                    "create function " + table + "_slow() returns trigger language plpgsql"
+                            + " as $$ begin perform pg_sleep(2); return null; end $$",
+                    "create constraint trigger " + table + "_slow after insert on " + table
+                            + " deferrable initially deferred for each row execute function " + table + "_slow()");
+            try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+                proxy.server().routing().start("test", null);
+                Connection c = viaProxy(proxy);
+                c.setAutoCommit(autocommit);
+                CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
+                    try (Statement s = c.createStatement()) {
+                        s.execute("insert into " + table + " values (1)");
+                        if (!autocommit) {
+                            c.commit();
+                        }
+                    } catch (SQLException e) {
+                        throw new CompletionException(e);
+                    }
+                });
+                await("blue runs the trigger at commit").until(() -> number(blue, "select count(*)"
+                        + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+                c.abort(Runnable::run);
+                assertThatThrownBy(write::join).hasCauseInstanceOf(SQLException.class);
+
+                await("the row on green").atMost(Duration.ofSeconds(15))
+                        .until(() -> contents(green, table, "id").equals("(1)"));
+                assertThat(contents(blue, table, "id")).isEqualTo("(1)");
+                assertThat(proxy.server().routing().current().followerInSync()).as("autocommit " + autocommit)
+                        .isTrue();
+                assertThat(proxy.server().migration().divergences()).isEmpty();
+                await("the session's write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            }
+        }
+    }
+
+    /**
      * A follower COMMIT that never answers cannot hold the write barrier for good once its client has
      * left: after the shutdown grace the follower counts as lost, which is a divergence, and the barrier
      * is let go.
