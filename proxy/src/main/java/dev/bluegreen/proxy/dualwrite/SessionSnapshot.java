@@ -17,7 +17,8 @@ import java.util.Objects;
  * on the twin and re-sends a {@code Parse} for each of {@link #protocolStatements()}.
  */
 public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrepares,
-                              List<ProtocolStatement> protocolStatements, List<String> pins) {
+                              List<ProtocolStatement> protocolStatements, List<String> pins,
+                              String sessionAuthorization, String role) {
 
     /** A prepared statement created with the protocol's {@code Parse} (pgjdbc's {@code S_1}, …). */
     public record ProtocolStatement(String name, String sql, List<Long> parameterTypeOids) {
@@ -28,11 +29,21 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
 
     /**
      * One row per fact: {@code kind, name, value, extra}. Works on PostgreSQL 12 and later. Startup
-     * parameters (source {@code client}) are not listed: the twin logs in with the same ones.
+     * parameters (source {@code client}) are not listed: the twin logs in with the same ones. The
+     * session's identity is not in {@code pg_settings} ({@code role} and {@code session_authorization}
+     * are hidden there): a row of its own, quoted names, when {@code SET SESSION AUTHORIZATION} or
+     * {@code SET ROLE} changed it from the login.
      */
     public static final String QUERY = """
             select 'setting', name, setting, null
               from pg_catalog.pg_settings where source = 'session'
+            union all
+            select 'identity', pg_catalog.quote_ident(session_user::text),
+                   case when pg_catalog.current_setting('role') = 'none' then null
+                        else pg_catalog.quote_ident(pg_catalog.current_setting('role')) end, null
+             where pg_catalog.current_setting('role') <> 'none'
+                or session_user::text <> (select a.usename::text from pg_catalog.pg_stat_activity a
+                                            where a.pid = pg_catalog.pg_backend_pid())
             union all
             select case when from_sql then 'prepare' else 'parse' end, name, statement,
                    array_to_string(parameter_types::oid[], ',')
@@ -61,16 +72,22 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
         List<String> prepares = new ArrayList<>();
         List<ProtocolStatement> parses = new ArrayList<>();
         List<String> pins = new ArrayList<>();
+        String sessionAuthorization = null;
+        String role = null;
         for (String[] row : rows) {
             switch (row[0]) {
                 case "setting" -> settings.put(row[1], row[2]);
+                case "identity" -> {
+                    sessionAuthorization = row[1];
+                    role = row[2];
+                }
                 case "prepare" -> prepares.add(row[2]);
                 case "parse" -> parses.add(new ProtocolStatement(row[1], row[2], oids(row[3])));
                 case "pin" -> pins.add(row[1] + " (" + row[2] + ")");
                 default -> throw new IllegalArgumentException("unknown snapshot row kind " + row[0]);
             }
         }
-        return new SessionSnapshot(settings, prepares, parses, pins);
+        return new SessionSnapshot(settings, prepares, parses, pins, sessionAuthorization, role);
     }
 
     public boolean pinned() {
@@ -78,12 +95,19 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
     }
 
     /**
-     * SQL that gives a fresh connection (same startup parameters) the same settings and SQL-level
-     * prepared statements. Values are dollar-quoted with a tag they do not contain, so the text means
+     * SQL that gives a fresh connection (same startup parameters) the same identity, settings and
+     * SQL-level prepared statements. Values are dollar-quoted with a tag they do not contain, so the text means
      * the same whatever {@code standard_conforming_strings} says.
      */
     public List<String> replaySql() {
         List<String> sql = new ArrayList<>();
+        if (sessionAuthorization != null) {
+            // first: it resets the role, and settings made under it are the session's either way
+            sql.add("set session authorization " + sessionAuthorization);
+        }
+        if (role != null) {
+            sql.add("set role " + role);
+        }
         settings.forEach((name, value) -> sql.add("select pg_catalog.set_config(" + dollarQuoted(name) + ", "
                 + dollarQuoted(value) + ", false)"));
         sql.addAll(sqlPrepares);

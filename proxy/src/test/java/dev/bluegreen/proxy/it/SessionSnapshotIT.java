@@ -83,6 +83,40 @@ class SessionSnapshotIT {
     }
 
     @Test
+    void aSessionAuthorizationAndARoleSetBeforeStartAreTheTwinsToo(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String suffix = Long.toHexString(System.nanoTime());
+        String user = "app_user_" + suffix;
+        String reader = "Reader \"" + suffix + "\"";
+        String quotedReader = "\"Reader \"\"" + suffix + "\"\"\"";
+        for (PgCluster cluster : List.of(blue, green)) {
+            cluster.execute("postgres", "create role " + user + " login", "create role " + quotedReader,
+                    "grant " + quotedReader + " to " + user);
+        }
+        try (Connection session = blue.connect("postgres"); Statement s = session.createStatement()) {
+            SessionSnapshot asLoggedIn = snapshotOf(session);
+            assertThat(asLoggedIn.sessionAuthorization()).as("identity of a session as it logged in").isNull();
+            assertThat(asLoggedIn.role()).isNull();
+
+            s.execute("set session authorization " + user);
+            s.execute("set role " + quotedReader);
+            SessionSnapshot snapshot = snapshotOf(session);
+
+            try (Connection twin = green.connect("postgres"); Statement t = twin.createStatement()) {
+                for (String sql : snapshot.replaySql()) {
+                    t.execute(sql);
+                }
+                try (ResultSet rs = t.executeQuery("select session_user, current_user")) {
+                    rs.next();
+                    assertThat(rs.getString(1)).isEqualTo(user);
+                    assertThat(rs.getString(2)).isEqualTo(reader);
+                }
+            }
+        }
+    }
+
+    @Test
     void temporaryTablesHoldableCursorsAndSessionAdvisoryLocksPinTheSession(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         try (Connection session = blue.connect("postgres"); Statement s = session.createStatement()) {
