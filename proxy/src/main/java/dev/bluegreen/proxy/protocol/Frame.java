@@ -20,6 +20,11 @@ public final class Frame extends DefaultByteBufHolder {
         this.type = type;
     }
 
+    /** A frame of a whole message the proxy made itself ({@code FrontendMessages}); takes ownership. */
+    public static Frame of(ByteBuf wholeFrame) {
+        return new Frame(wholeFrame.getByte(wholeFrame.readerIndex()), wholeFrame);
+    }
+
     public byte type() {
         return type;
     }

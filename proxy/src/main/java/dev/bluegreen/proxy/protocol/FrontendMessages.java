@@ -17,6 +17,7 @@ public final class FrontendMessages {
     public static final byte BIND = 'B';
     public static final byte CLOSE = 'C';
     public static final byte SYNC = 'S';
+    public static final byte EXECUTE = 'E';
     public static final byte FLUSH = 'H';
     public static final byte FUNCTION_CALL = 'F';
     public static final byte COPY_DATA = 'd';

@@ -852,6 +852,17 @@ final class Units {
             flush(unit.secondary);
             return;
         }
+        int failedAt = firstFailed(outcomes);
+        if (answer.error && answer.status == 'E' && unit.statusBefore == 'T' && failedAt > 0
+                && transientError(outcomes.get(failedAt).sqlState()) && unit.classification.has(Trait.SAVEPOINT)) {
+            // statements ran on the leader before one failed for a reason of the leader's own (a lock
+            // timeout, a cancel), among them a SAVEPOINT the transaction may go back to (pgjdbc's autosave:
+            // SAVEPOINT then the statement, then ROLLBACK TO SAVEPOINT): the follower runs those, not the
+            // failed one. Without a savepoint in the unit, what ran before the failure is rolled back on the
+            // leader whatever the client does next, and the follower skipping all of it is the same.
+            runPrefixInLane(unit, outcomes.subList(0, failedAt), answer.status);
+            return;
+        }
         if (answer.error && (errorAtFirst || answer.status == 'I')) {
             // the follower skips what failed on the leader; a transaction the leader ended, it ends too
             if (answer.status == 'I' && unit.statusBefore != 'I') {
@@ -877,6 +888,57 @@ final class Units {
             return;
         }
         runOnSecondary(unit, outcomes, answer.status, false);
+    }
+
+    private static int firstFailed(List<StatementOutcome> outcomes) {
+        for (int i = 0; i < outcomes.size(); i++) {
+            if (outcomes.get(i).failed()) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * The follower's part of a unit the leader ran only partly: its messages through the Execute of the
+     * last statement that succeeded there, and a Sync. A simple query cannot be cut between its
+     * statements: that is a divergence, and the follower is dropped.
+     */
+    private void runPrefixInLane(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus) {
+        Unit prefix = new Unit();
+        prefix.primary = unit.primary;
+        prefix.secondary = unit.secondary;
+        prefix.classification = unit.classification;
+        prefix.sql = unit.sql;
+        prefix.statusBefore = unit.statusBefore;
+        int executes = 0;
+        boolean cut = false;
+        for (Frame frame : unit.frames) {
+            if (executes == leaderOutcomes.size()) {
+                cut = true;
+                break;
+            }
+            if (frame.type() == FrontendMessages.QUERY) {
+                break;
+            }
+            prefix.add(frame.retain());
+            if (frame.type() == FrontendMessages.EXECUTE) {
+                executes++;
+            }
+        }
+        current = null;
+        if (cut) {
+            prefix.add(Frame.of(FrontendMessages.sync(client.alloc())));
+            runInLane(prefix, leaderOutcomes, (byte) 'T');
+        } else {
+            prefix.release();
+            diverged(unit, leaderOutcomes, List.of(), "the leader ran part of the unit before a transient error, "
+                    + "and the follower cannot be sent that part alone");
+            dropTwin(unit.secondary, true);
+        }
+        unit.release();
+        finishToClient(leaderStatus, false);
+        pump();
     }
 
     private void runInLane(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus) {

@@ -565,6 +565,46 @@ class GreenFailureIT {
     }
 
     /**
+     * A SAVEPOINT and a statement in one batch (one Sync), the statement failing on blue alone for a
+     * reason of blue's own, a lock timeout, and the transaction going back to that savepoint: the
+     * follower takes the savepoint without the statement, so both go back to the same place. (pgjdbc's
+     * own autosave sends its SAVEPOINT as a separate simple query, a unit of its own.)
+     */
+    @Test
+    void aLockTimeoutOnTheLeaderAfterASavepointInTheSameBatchRollsBothBackToThatSavepoint() throws Exception {
+        String table = unique("batch_savepoint");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v int not null)",
+                "insert into " + table + " values (10, 0)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection locker = blue.connect("postgres");
+             Connection c = viaProxy(proxy);
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            s.execute("set lock_timeout = '300ms'");
+            locker.setAutoCommit(false);
+            locker.createStatement().execute("select * from " + table + " where id = 10 for update");
+
+            c.setAutoCommit(false);
+            s.execute("savepoint a");
+            s.execute("insert into " + table + " values (1, 1)");
+            s.addBatch("savepoint a");
+            s.addBatch("update " + table + " set v = 2 where id = 10");
+            assertThatThrownBy(s::executeBatch).isInstanceOfSatisfying(SQLException.class,
+                    e -> assertThat(e.getNextException() == null ? e.getSQLState() : e.getNextException().getSQLState())
+                            .isEqualTo("55P03"));
+            s.execute("rollback to savepoint a");
+            s.execute("insert into " + table + " values (3, 3)");
+            c.commit();
+            locker.rollback();
+
+            assertThat(contents(blue, table, "id")).isEqualTo("(1,1)\n(3,3)\n(10,0)");
+            assertThat(contents(green, table, "id")).isEqualTo(contents(blue, table, "id"));
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
      * A follower COMMIT that never answers cannot hold the write barrier for good once its client has
      * left: after the shutdown grace the follower counts as lost, which is a divergence, and the barrier
      * is let go.
