@@ -183,6 +183,8 @@ final class Units {
     private boolean pinned;
     /** The session ran LISTEN at some point: its channels move with the leader. */
     private boolean listens;
+    /** The session's channels are being listened on the new leader before the old one's connection closes. */
+    private boolean listenersMoving;
     private long unitSequence;
     private Optional<String> setTenant = Optional.empty();
     /** The tenant the startup parameters name, read once: they do not change during a session. */
@@ -492,7 +494,16 @@ final class Units {
             return false;
         }
         if (!twinWanted) {
-            if (!sinks.get(wantedLeader).isEmpty()) {
+            if (listens && wantedLeader != leader && backends.containsKey(leader)) {
+                // a session that only listens may meet its first unit after the leader changed and dual-write
+                // ended (finalize): its channels go to the new leader before the old one's connection closes
+                moveListeners(leader, wantedLeader);
+                leader = wantedLeader;
+                listenersMoving = true;
+                return false;
+            }
+            if (!sinks.get(wantedLeader).isEmpty()
+                    || (listenersMoving && !sinks.get(wantedLeader.other()).isEmpty())) {
                 return false; // the proxy's own requests must be answered before the relay takes over
             }
             BackendConnection other = backends.remove(wantedLeader.other());

@@ -230,6 +230,29 @@ class UnitsModeIT {
     }
 
     @Test
+    void aSessionThatOnlyListensKeepsItsChannelsThroughCutoverAndFinalize(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection c = proxy.connect("postgres")) {
+                c.createStatement().execute("listen bg_finalized");
+                proxy.server().routing().setWeight("test", 100, null);
+                proxy.server().routing().cutover("test", null);
+                proxy.server().routing().finalizeMigration("test", null);
+
+                // the session's first unit since blue led: it goes back to relaying, on green, listening
+                assertThat(serverVersion(c)).isGreaterThanOrEqualTo(180000);
+                clusters.green().execute("postgres", "notify bg_finalized, 'after finalize'");
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                    c.createStatement().execute("select 1");
+                    PGNotification[] notifications = c.unwrap(PGConnection.class).getNotifications();
+                    assertThat(notifications).isNotNull();
+                    assertThat(notifications).extracting(PGNotification::getParameter).contains("after finalize");
+                });
+            }
+        }
+    }
+
+    @Test
     void listenMovesToGreenAtCutover(TestClusters clusters) throws Exception {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
