@@ -94,10 +94,15 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private RoutingState seen;
     private boolean ranInRelay;
     private BackendKeyData cancelKey;
-    /** Queries, Syncs and function calls sent whose ReadyForQuery has not come back yet. */
-    private int outstanding;
+    /**
+     * Queries, Syncs and function calls sent whose ReadyForQuery has not come back yet, oldest first, by
+     * message type (boxed bytes are cached: nothing is allocated).
+     */
+    private final ArrayDeque<Byte> outstanding = new ArrayDeque<>();
     /** An Execute went out since the last ReadyForQuery (a client may run one and wait on Flush alone). */
     private boolean executeSent;
+    /** Extended-protocol messages went out since the last Sync: the client is in the middle of a batch. */
+    private boolean batchOpen;
     private ReadyForQuery transactionStatus = ReadyForQuery.IDLE;
     /** Close as soon as the session is idle outside a transaction (graceful shutdown). */
     private boolean closeWhenIdle;
@@ -483,9 +488,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private boolean onBackendFrame(byte type, int offset, int length) {
         if (type == ReadyForQuery.TYPE) {
             readyAt = offset;
-            if (outstanding > 0) {
-                outstanding--;
-            }
+            outstanding.poll();
+        } else if (type == 'G' && outstanding.peek() instanceof Byte oldest && oldest == 'S') {
+            // COPY FROM STDIN started by an Execute: the server ignores the Sync that closed its batch (libpq
+            // sends one then, and another after CopyDone), so that Sync gets no ReadyForQuery of its own
+            outstanding.poll();
         }
         return true;
     }
@@ -549,23 +556,40 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     }
 
     private boolean onClientFrame(byte type, int offset, int length) {
-        switch (type) {
-            case 'Q', 'S', 'F' -> outstanding++;
-            case 'E' -> executeSent = true;
-            case 'X' -> {
-                terminateAt = offset;
-                return false;
-            }
-            default -> { }
+        if (type == 'X') {
+            terminateAt = offset;
+            return false;
         }
+        countRelayed(type);
         return true;
     }
 
+    /** What a message relayed to the backend leaves outstanding: answers to wait for, a batch still open. */
+    private void countRelayed(byte type) {
+        switch (type) {
+            case 'Q', 'F' -> outstanding.add(type);
+            case 'S' -> {
+                outstanding.add(type);
+                batchOpen = false;
+            }
+            case 'E' -> {
+                executeSent = true;
+                batchOpen = true;
+            }
+            case 'P', 'B', 'D', 'C', 'H' -> batchOpen = true;
+            default -> { }
+        }
+    }
+
+    /**
+     * Idle between units: nothing outstanding, no extended-protocol batch half sent (its Sync may come in a
+     * later read; a client reading a portal on Flush sends none until it is done), no transaction open.
+     */
     private boolean isIdle() {
         if (units != null) {
             return units.isIdle() && pending.isEmpty();
         }
-        return outstanding == 0 && transactionStatus == ReadyForQuery.IDLE;
+        return outstanding.isEmpty() && !batchOpen && transactionStatus == ReadyForQuery.IDLE;
     }
 
     // --- unit boundaries: the write barrier and the routing state --------------------------------
@@ -661,8 +685,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         log.debug("session back to relay session={} cluster={}", id, leader.cluster().name());
         units = null;
         backend = leader;
-        outstanding = 0;
+        outstanding.clear();
         executeSent = false;
+        batchOpen = false;
         transactionStatus = ReadyForQuery.IDLE;
         seen = services.migration().control().current();
         channel.eventLoop().execute(() -> {
@@ -677,16 +702,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private void relayPending() {
         while (!pending.isEmpty() && backend != null) {
             Frame frame = pending.poll();
-            switch (frame.type()) {
-                case 'Q', 'S', 'F' -> outstanding++;
-                case 'E' -> executeSent = true;
-                case 'X' -> {
-                    frame.release();
-                    close();
-                    return;
-                }
-                default -> { }
+            if (frame.type() == 'X') {
+                frame.release();
+                close();
+                return;
             }
+            countRelayed(frame.type());
             ranInRelay = true;
             backend.write(frame.content());
         }
@@ -737,7 +758,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             }
             return;
         }
-        if (state instanceof State.Ready && (outstanding > 0 || executeSent)) {
+        if (state instanceof State.Ready && (!outstanding.isEmpty() || executeSent)) {
             log.debug("forwarding cancel session={}", id);
             backend.cancel();
         }

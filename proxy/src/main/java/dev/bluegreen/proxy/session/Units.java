@@ -113,6 +113,8 @@ final class Units {
         boolean open;
         boolean extendedOpen;
         boolean copyIn;
+        /** Extended protocol, not a simple Query: a COPY it starts needs a Sync after CopyDone to end. */
+        boolean extended;
         ClusterRole primary;
         /** Runs the unit after the primary (writes, session state), or null. */
         ClusterRole secondary;
@@ -273,6 +275,9 @@ final class Units {
         byte type = frame.type();
         if (unit.copyIn && (type == FrontendMessages.COPY_DONE || type == FrontendMessages.COPY_FAIL)) {
             unit.copyIn = false;
+            // a COPY started by Execute: the server ignored the Sync that closed the batch while copying in;
+            // it answers once the Sync after CopyDone arrives, which belongs to this unit
+            unit.extendedOpen |= unit.extended;
             unit.open = unit.extendedOpen;
         } else if (unit.extendedOpen && type == FrontendMessages.SYNC) {
             unit.extendedOpen = false;
@@ -341,6 +346,7 @@ final class Units {
             Unit unit = new Unit();
             unit.open = count < 0;
             unit.extendedOpen = count < 0;
+            unit.extended = first.type() != FrontendMessages.QUERY && first.type() != FrontendMessages.FUNCTION_CALL;
             for (int i = 0; i < Math.abs(count); i++) {
                 unit.add(pending.poll());
             }
@@ -1471,6 +1477,9 @@ final class Units {
                 break;
             }
             continueUnit(pending.poll());
+        }
+        if (current == unit && unit.open && !unit.copyIn) {
+            continueFromPending(unit); // the Sync after CopyDone came in the same read
         }
         backends.get(unit.primary).flush();
     }

@@ -148,6 +148,61 @@ class PipeliningIT {
         assertThat(ClusterData.contents(green, table, "id")).isEqualTo("(3)");
     }
 
+    private static byte[] copyData(String text) {
+        return RawClient.message('d', text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static byte[] copyDone() {
+        return RawClient.message('c', new byte[0]);
+    }
+
+    /**
+     * libpq's PQexecParams and tokio-postgres send COPY FROM STDIN as Parse, Bind, Describe, Execute,
+     * Sync, then the data, CopyDone and a second Sync. The server ignores the first Sync while it copies
+     * in and answers the second: one ReadyForQuery for two Syncs.
+     */
+    @Test
+    void copyFromStdinByExecuteEndsWithTheSyncAfterCopyDoneRelayedAndWithDualWrite(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = "copy_execute_" + Long.toHexString(System.nanoTime());
+        for (PgCluster cluster : List.of(blue, green)) {
+            cluster.execute("postgres", "create table " + table + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            for (boolean dualWrite : new boolean[] {false, true}) {
+                if (dualWrite) {
+                    proxy.server().routing().start("test", null);
+                }
+                int first = dualWrite ? 3 : 1;
+                client.send(concat(parse("copy " + table + " from stdin"), bind(), describePortal(), execute(), sync()));
+                assertThat(typesUntil(client, 'G')).isEqualTo("12nG");
+                client.send(concat(copyData(first + "\n"), copyData((first + 1) + "\n"), copyDone(), sync()));
+                assertThat(typesUntilReady(client, 1)).as("dual-write " + dualWrite).isEqualTo("CZ");
+
+                // the session is idle again: its write unit is over, and the next statement runs
+                await().until(() -> proxy.server().routing().barrier().holders().isEmpty());
+                client.send(concat(parse("select 1"), bind(), execute(), sync()));
+                assertThat(typesUntilReady(client, 1)).isEqualTo("12DCZ");
+            }
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)\n(4)");
+        assertThat(ClusterData.contents(green, table, "id")).isEqualTo("(3)\n(4)");
+    }
+
+    private static String typesUntil(RawClient client, char last) throws Exception {
+        StringBuilder types = new StringBuilder();
+        char type;
+        do {
+            type = client.read().type();
+            types.append(type);
+        } while (type != last);
+        return types.toString();
+    }
+
     private static byte[] describePortal() {
         return RawClient.message('D', new byte[] {'P', 0});
     }
