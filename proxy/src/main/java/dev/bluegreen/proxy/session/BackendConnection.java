@@ -136,8 +136,10 @@ final class BackendConnection implements ChannelEvents {
                 future.channel().closeFuture().addListener(closed -> services.backendClosed(cluster));
             } else {
                 String why = future.cause() == null ? "unknown error" : future.cause().getMessage();
-                failStartup(ErrorResponse.fatal("08006", "could not connect to cluster " + cluster.name()
-                        + " at " + cluster.host() + ":" + cluster.port() + ": " + why));
+                // later, not now: a connect that fails at once (a name that does not resolve) fails inside
+                // connect(), before the session has even been handed this connection
+                loop.execute(() -> failStartup(ErrorResponse.fatal("08006", "could not connect to cluster "
+                        + cluster.name() + " at " + cluster.host() + ":" + cluster.port() + ": " + why)));
             }
         });
     }
@@ -147,6 +149,10 @@ final class BackendConnection implements ChannelEvents {
     @Override
     public void onActive(Channel channel) {
         this.channel = channel;
+        if (state instanceof State.Closed) {
+            channel.close(); // the session closed while the connect was in progress
+            return;
+        }
         if (!(state instanceof State.Connecting)) {
             return;
         }

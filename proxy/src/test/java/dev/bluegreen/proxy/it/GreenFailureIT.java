@@ -605,6 +605,28 @@ class GreenFailureIT {
     }
 
     /**
+     * Green's name stops resolving (a DNS outage, a record removed): the connect fails at once, inside the
+     * call that opens it. While blue leads, that is green's failure alone: the client's write goes through
+     * on blue and green falls out of sync.
+     */
+    @Test
+    void greenWhoseNameDoesNotResolveIsGreensFailureNotTheClients() throws Exception {
+        String table = unique("green_unresolved");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).greenHost("green.invalid").start();
+             Connection c = viaProxy(proxy);
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+
+            s.execute("insert into " + table + " values (1)");
+
+            assertThat(contents(blue, table, "id")).isEqualTo("(1)");
+            await("green out of sync").until(() -> !proxy.server().routing().current().followerInSync());
+            assertThat(servedBy(c)).isEqualTo(16);
+        }
+    }
+
+    /**
      * A follower COMMIT that never answers cannot hold the write barrier for good once its client has
      * left: after the shutdown grace the follower counts as lost, which is a divergence, and the barrier
      * is let go.

@@ -84,6 +84,7 @@ final class TestProxy implements AutoCloseable {
         private Limits limits = Limits.defaults();
         private Timeouts timeouts = Timeouts.defaults();
         private PgCluster green;
+        private String greenHost = "127.0.0.1";
         private Routing routing = Routing.defaults();
         private Health health = Health.defaults();
         private StateStoreConfig stateStore = StateStoreConfig.file();
@@ -127,6 +128,12 @@ final class TestProxy implements AutoCloseable {
             return this;
         }
 
+        /** Green's host name as configured (its port stays the cluster's): a name that does not resolve, say. */
+        Builder greenHost(String host) {
+            this.greenHost = host;
+            return this;
+        }
+
         /** Puts green behind the proxy too, with the same login settings as blue. */
         Builder green(PgCluster green) {
             this.green = green;
@@ -152,7 +159,7 @@ final class TestProxy implements AutoCloseable {
         TestProxy start() throws Exception {
             Cluster cluster = new Cluster("blue", clusterHost, clusterPort, null, databases, tlsMode, caFile,
                     backendUser, backendPassword);
-            Cluster greenCluster = green == null ? null : new Cluster("green", "127.0.0.1", green.port(), null, databases,
+            Cluster greenCluster = green == null ? null : new Cluster("green", greenHost, green.port(), null, databases,
                     TlsMode.DISABLE, null, backendUser, backendPassword);
             // the admin API on a free port too: several test proxies may run at once
             // a state directory of its own: the file store refuses a second proxy on one directory
