@@ -65,7 +65,7 @@ public final class WriteBarrier {
     });
 
     private final Set<Pass> passes = ConcurrentHashMap.newKeySet();
-    private final List<Runnable> waiting = new ArrayList<>();
+    private final List<Waiter> waiting = new ArrayList<>();
     private volatile boolean closing;
     private CompletableFuture<Void> drained;
 
@@ -101,11 +101,8 @@ public final class WriteBarrier {
                 pass.inside = true;
                 return true;
             }
-            // admitted in reopen itself, before any later barrier can start counting
-            waiting.add(() -> {
-                pass.inside = true;
-                whenAdmitted.run();
-            });
+            // admitted in reopen itself, under this lock, before any later barrier can start counting
+            waiting.add(new Waiter(pass, whenAdmitted));
         }
         checkDrained();
         return false;
@@ -239,9 +236,17 @@ public final class WriteBarrier {
             }
             drained = null;
             closing = false;
-            admitted = new ArrayList<>(waiting);
+            admitted = new ArrayList<>(waiting.size());
+            for (Waiter waiter : waiting) {
+                waiter.pass.inside = true;
+                admitted.add(waiter.whenAdmitted);
+            }
             waiting.clear();
         }
         admitted.forEach(Runnable::run);
+    }
+
+    /** A unit that came while the barrier was closing: let in when it reopens. */
+    private record Waiter(Pass pass, Runnable whenAdmitted) {
     }
 }

@@ -27,9 +27,11 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -130,6 +132,12 @@ final class BackendConnection implements ChannelEvents {
                         ch.pipeline().addLast("backend", new EventsHandler(BackendConnection.this));
                     }
                 });
+        // a cluster that accepts the connection but never finishes the login (a dead server behind a load
+        // balancer) must not hold the session for good: a twin's login has no client waiting to time it out
+        Duration loginTimeout = services.config().timeouts().startup();
+        loop.schedule(() -> failStartup(ErrorResponse.fatal("08006", "cluster " + cluster.name() + " at "
+                + cluster.host() + ":" + cluster.port() + " did not finish the login within "
+                + loginTimeout.toMillis() + " ms")), loginTimeout.toMillis(), TimeUnit.MILLISECONDS);
         bootstrap.connect(cluster.host(), cluster.port()).addListener((ChannelFutureListener) future -> {
             if (future.isSuccess()) {
                 services.backendOpened(cluster);

@@ -17,6 +17,10 @@ import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.Divergence;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.routing.ClusterRole;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -601,6 +605,56 @@ class GreenFailureIT {
             assertThat(contents(green, table, "id")).isEqualTo(contents(blue, table, "id"));
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * Green accepts connections but never answers a login (a dead server behind a load balancer): the
+     * twin's login gives up after the startup timeout, green falls out of sync, and the client's write,
+     * which waited for the twin, goes through on blue.
+     */
+    @Test
+    void aGreenThatNeverFinishesTheLoginFallsOutOfSyncAndTheWriteGoesThrough() throws Exception {
+        String table = unique("green_silent");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        List<Socket> accepted = new ArrayList<>();
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread acceptor = Thread.ofVirtual().start(() -> {
+                try {
+                    while (true) {
+                        Socket socket = silent.accept();
+                        synchronized (accepted) {
+                            accepted.add(socket);
+                        }
+                    }
+                } catch (IOException closed) {
+                    // the test is over
+                }
+            });
+            Properties patience = new Properties();
+            patience.setProperty("socketTimeout", "20"); // seconds: without the login's own deadline, it hangs
+            try (TestProxy proxy = TestProxy.in(blue).green(green).greenAt("127.0.0.1", silent.getLocalPort())
+                    .startupTimeout(Duration.ofSeconds(2)).start();
+                 Connection c = proxy.connect(blue.superuser(), null, patience);
+                 Statement s = c.createStatement()) {
+                proxy.server().routing().start("test", null);
+
+                s.execute("insert into " + table + " values (1)");
+
+                assertThat(contents(blue, table, "id")).isEqualTo("(1)");
+                assertThat(proxy.server().routing().current().followerInSync()).isFalse();
+                synchronized (accepted) {
+                    assertThat(accepted).as("green was asked for a login").isNotEmpty();
+                }
+            } finally {
+                acceptor.interrupt();
+            }
+        } finally {
+            synchronized (accepted) {
+                for (Socket socket : accepted) {
+                    socket.close();
+                }
+            }
         }
     }
 

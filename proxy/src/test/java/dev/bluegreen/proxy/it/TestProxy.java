@@ -85,6 +85,7 @@ final class TestProxy implements AutoCloseable {
         private Timeouts timeouts = Timeouts.defaults();
         private PgCluster green;
         private String greenHost = "127.0.0.1";
+        private int greenPort;
         private Routing routing = Routing.defaults();
         private Health health = Health.defaults();
         private StateStoreConfig stateStore = StateStoreConfig.file();
@@ -134,6 +135,13 @@ final class TestProxy implements AutoCloseable {
             return this;
         }
 
+        /** Green at another address than the cluster's: a server that is not Postgres, say. */
+        Builder greenAt(String host, int port) {
+            this.greenHost = host;
+            this.greenPort = port;
+            return this;
+        }
+
         /** Puts green behind the proxy too, with the same login settings as blue. */
         Builder green(PgCluster green) {
             this.green = green;
@@ -159,7 +167,7 @@ final class TestProxy implements AutoCloseable {
         TestProxy start() throws Exception {
             Cluster cluster = new Cluster("blue", clusterHost, clusterPort, null, databases, tlsMode, caFile,
                     backendUser, backendPassword);
-            Cluster greenCluster = green == null ? null : new Cluster("green", greenHost, green.port(), null, databases,
+            Cluster greenCluster = green == null ? null : new Cluster("green", greenHost, greenPort != 0 ? greenPort : green.port(), null, databases,
                     TlsMode.DISABLE, null, backendUser, backendPassword);
             // the admin API on a free port too: several test proxies may run at once
             // a state directory of its own: the file store refuses a second proxy on one directory
