@@ -121,14 +121,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     @Override
     public void onActive(Channel channel) {
         this.channel = channel;
-        if (!services.register(this)) {
-            closeWith(ErrorResponse.fatal("53300", "sorry, too many clients already"));
-            return;
-        }
-        if (services.isDraining()) {
-            closeWith(ErrorResponse.fatal("57P03", "the proxy is shutting down"));
-            return;
-        }
+        services.register(this);
         pass = services.migration().control().barrier().pass(this);
         long millis = services.config().timeouts().startup().toMillis();
         startupTimeout = channel.eventLoop().schedule(this::onStartupTimeout, millis, TimeUnit.MILLISECONDS);
@@ -262,6 +255,16 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     }
 
     private void onStartupMessage(StartupPacket.StartupMessage startup) {
+        // refused only now, as Postgres does: a CancelRequest, on a connection of its own, must get
+        // through when the proxy is full or shutting down, which is when timeouts fire
+        if (services.sessionCount() > services.config().limits().maxClientConnections()) {
+            closeWith(ErrorResponse.fatal("53300", "sorry, too many clients already"));
+            return;
+        }
+        if (services.isDraining()) {
+            closeWith(ErrorResponse.fatal("57P03", "the proxy is shutting down"));
+            return;
+        }
         if (services.config().clientTls() != null && services.config().clientTls().required()
                 && channel.pipeline().get(SslHandler.class) == null) {
             closeWith(ErrorResponse.fatal("28000", "bluegreen requires TLS: connect with sslmode=require"));

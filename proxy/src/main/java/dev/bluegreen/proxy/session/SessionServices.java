@@ -87,9 +87,9 @@ public final class SessionServices {
         return cancelKeys;
     }
 
-    boolean register(ClientSession session) {
+    /** Every connection counts from its first byte (the limit itself is applied to StartupMessages). */
+    void register(ClientSession session) {
         sessions.add(session);
-        return sessions.size() <= config.limits().maxClientConnections();
     }
 
     void unregister(ClientSession session) {

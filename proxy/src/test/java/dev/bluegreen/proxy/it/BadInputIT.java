@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.bluegreen.config.Limits;
@@ -56,6 +57,26 @@ class BadInputIT {
     static void stop() throws Exception {
         bystander.close();
         proxy.close();
+    }
+
+    /**
+     * At the connection limit a new session is refused with 53300, but a CancelRequest, which comes on a
+     * connection of its own, still gets through: a query timeout fires just when the proxy is full.
+     */
+    @Test
+    void atTheConnectionLimitANewSessionIsRefusedButACancelStillGetsThrough(TestClusters clusters) throws Exception {
+        try (TestProxy full = TestProxy.in(clusters.blue())
+                .limits(new Limits(1, Limits.DEFAULT_MAX_MESSAGE_BYTES, Limits.DEFAULT_MAX_STARTUP_PACKET_BYTES)).start();
+             Connection only = full.connect(blue.superuser());
+             Statement s = only.createStatement()) {
+            assertThatThrownBy(() -> full.connect(blue.superuser()).close())
+                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("53300"));
+
+            // without the cancel, pg_sleep(30) ends normally after 30 s: no exception at all
+            s.setQueryTimeout(1);
+            assertThatThrownBy(() -> s.executeQuery("select pg_sleep(30)"))
+                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57014"));
+        }
     }
 
     private static void assertErrorThenClosed(RawClient client, String sqlState, String messagePart) throws IOException {
