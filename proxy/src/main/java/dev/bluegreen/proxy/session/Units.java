@@ -1190,8 +1190,7 @@ final class Units {
             return;
         }
         twinDropped = true;
-        List<Sink> waiting = new ArrayList<>(sinks.get(role));
-        sinks.get(role).clear();
+        List<Sink> waiting = takeWaiting(role);
         abandonMirrors();
         if (rollback) {
             twin.write(FrontendMessages.query(client.alloc(), "ROLLBACK"));
@@ -1200,16 +1199,28 @@ final class Units {
         // whatever still waited on it learns it is gone (a unit waiting for its answer goes on without it)
         droppingTwin = true;
         try {
-            for (Sink sink : waiting) {
-                sink.lost = true;
-                if (sink.held != null) {
-                    sink.held.forEach(Frame::release);
-                    sink.held = null;
-                }
-                sink.done.accept(sink);
-            }
+            lose(waiting);
         } finally {
             droppingTwin = false;
+        }
+    }
+
+    /** Takes the requests still waiting for {@code role}'s answers off its queue. */
+    private List<Sink> takeWaiting(ClusterRole role) {
+        List<Sink> waiting = new ArrayList<>(sinks.get(role));
+        sinks.get(role).clear();
+        return waiting;
+    }
+
+    /** Each learns its cluster is gone: what it held back is released, and its unit goes on without it. */
+    private static void lose(List<Sink> waiting) {
+        for (Sink sink : waiting) {
+            sink.lost = true;
+            if (sink.held != null) {
+                sink.held.forEach(Frame::release);
+                sink.held = null;
+            }
+            sink.done.accept(sink);
         }
     }
 
@@ -1527,12 +1538,7 @@ final class Units {
         if (closed && role == leader) {
             // a closed session waited for the leader to end its transaction (endOnFollowerAfterLeader)
             backends.remove(role);
-            List<Sink> waiting = new ArrayList<>(sinks.get(role));
-            sinks.get(role).clear();
-            for (Sink sink : waiting) {
-                sink.lost = true;
-                sink.done.accept(sink);
-            }
+            lose(takeWaiting(role));
             return;
         }
         if (role == leader || (current != null && role == current.primary && !current.retry)
@@ -1546,17 +1552,9 @@ final class Units {
         twinFailedEpoch = migration.control().current().epoch();
         reportFollowerLost(role, reason);
         abandonMirrors();
-        List<Sink> waiting = new ArrayList<>(sinks.get(role));
-        sinks.get(role).clear();
+        List<Sink> waiting = takeWaiting(role);
         flushRange();
-        for (Sink sink : waiting) {
-            sink.lost = true;
-            if (sink.held != null) {
-                sink.held.forEach(Frame::release);
-                sink.held = null;
-            }
-            sink.done.accept(sink);
-        }
+        lose(waiting);
     }
 
     /**
@@ -1587,7 +1585,6 @@ final class Units {
         }
         closed = true;
         Unit ending = leaderEndInFlight();
-        boolean endingWrapped = ending != null && sinks.get(leader).peek().mode == Mode.COMMIT;
         if (current != null && current != ending) {
             current.release();
         }
@@ -1622,7 +1619,7 @@ final class Units {
         if (ending != null) {
             closing.remove(leaderConnection);
             backends.put(leader, leaderConnection);
-            endOnFollowerAfterLeader(ending, endingWrapped);
+            endOnFollowerAfterLeader(ending);
         }
         if (drain) {
             // the follower finishes what this session left it, then logs off
@@ -1662,14 +1659,13 @@ final class Units {
     }
 
     /**
-     * The client left while the leader ran {@code unit}'s end of transaction ({@code wrapped}: the COMMIT the
-     * proxy wrapped an autocommit write in). The leader is left to answer;
+     * The client left while the leader ran {@code unit}'s end of transaction. The leader is left to answer;
      * then the follower ends its transaction the same way (the unit's own frames, or the COMMIT or ROLLBACK
-     * of a wrapped write), and both log off. Closing at once would roll the follower back while the leader
+     * of a write the proxy wrapped in a transaction), and both log off. Closing at once would roll the follower back while the leader
      * commits: a write lost on the follower that nobody would hear of. A leader answer that never comes
      * leaves its outcome unknown: that is a divergence, and the follower rolls back.
      */
-    private void endOnFollowerAfterLeader(Unit unit, boolean wrapped) {
+    private void endOnFollowerAfterLeader(Unit unit) {
         ClusterRole follower = unit.secondary;
         laneInFlight++; // the follower's end, still to be sent: keeps the session's write unit (and pass) open
         sinks.get(leader).add(new Sink(Mode.DISCARD, answer -> {
@@ -1696,7 +1692,7 @@ final class Units {
                 }
                 laneDone();
             });
-            if (wrapped) {
+            if (unit.wrap) {
                 send(follower, followerEnd, FrontendMessages.query(client.alloc(), answer.error ? "ROLLBACK" : "COMMIT"));
             } else {
                 BackendConnection twin = backends.get(follower);

@@ -115,10 +115,8 @@ class PipeliningIT {
     void aBatchSplitAcrossReadsFinishesBeforeStartTakesEffect(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         PgCluster green = clusters.green();
-        String table = "split_batch_" + Long.toHexString(System.nanoTime());
-        for (PgCluster cluster : List.of(blue, green)) {
-            cluster.execute("postgres", "create table " + table + " (id int primary key)");
-        }
+        String table = ClusterData.unique("split_batch");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
              RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
             client.send(concat(parseWithParameter("insert into " + table + " values ($1)"), bindText("1"), execute()));
@@ -166,10 +164,8 @@ class PipeliningIT {
             throws Exception {
         PgCluster blue = clusters.blue();
         PgCluster green = clusters.green();
-        String table = "copy_execute_" + Long.toHexString(System.nanoTime());
-        for (PgCluster cluster : List.of(blue, green)) {
-            cluster.execute("postgres", "create table " + table + " (id int primary key)");
-        }
+        String table = ClusterData.unique("copy_execute");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
              RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
             for (boolean dualWrite : new boolean[] {false, true}) {

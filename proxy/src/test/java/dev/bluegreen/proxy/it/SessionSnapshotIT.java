@@ -90,10 +90,8 @@ class SessionSnapshotIT {
         String user = "app_user_" + suffix;
         String reader = "Reader \"" + suffix + "\"";
         String quotedReader = "\"Reader \"\"" + suffix + "\"\"\"";
-        for (PgCluster cluster : List.of(blue, green)) {
-            cluster.execute("postgres", "create role " + user + " login", "create role " + quotedReader,
-                    "grant " + quotedReader + " to " + user);
-        }
+        ClusterData.onBoth(blue, green, "create role " + user + " login", "create role " + quotedReader,
+                "grant " + quotedReader + " to " + user);
         try (Connection session = blue.connect("postgres"); Statement s = session.createStatement()) {
             SessionSnapshot asLoggedIn = snapshotOf(session);
             assertThat(asLoggedIn.sessionAuthorization()).as("identity of a session as it logged in").isNull();
