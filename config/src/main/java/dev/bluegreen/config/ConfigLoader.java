@@ -432,7 +432,8 @@ public final class ConfigLoader {
         Timeouts timeouts = new Timeouts(
                 positive(m, "startup").orElse(d.startup()),
                 positive(m, "connect").orElse(d.connect()),
-                m.duration("shutdown_grace").orElse(d.shutdownGrace()));
+                m.duration("shutdown_grace").orElse(d.shutdownGrace()),
+                keepalive(m).orElse(d.keepalive()));
         m.finish();
         return timeouts;
     }
@@ -590,6 +591,18 @@ public final class ConfigLoader {
             return Optional.empty();
         }
         return Optional.of(name);
+    }
+
+    /** Zero (off), or whole seconds that Linux's TCP_KEEPIDLE takes: 1 to 32767. */
+    private static Optional<Duration> keepalive(Mapping m) {
+        Optional<Duration> d = m.duration("keepalive");
+        if (d.isPresent() && !d.get().isZero()
+                && (d.get().toSeconds() < 1 || d.get().toSeconds() > Timeouts.MAX_KEEPALIVE_SECONDS)) {
+            m.problems().add(m.pathOf("keepalive"),
+                    "must be 0s (off) or between 1s and " + Timeouts.MAX_KEEPALIVE_SECONDS + "s");
+            return Optional.empty();
+        }
+        return d;
     }
 
     private static Optional<Duration> positive(Mapping m, String key) {

@@ -7,21 +7,26 @@ import java.util.Objects;
  * @param startup how long a client has from connecting to finishing authentication
  * @param connect how long the proxy waits for a cluster to accept a TCP connection
  * @param shutdownGrace how long a stopping proxy lets sessions finish before closing them
+ * @param keepalive     how long a client or cluster socket may be silent before TCP keepalive probes
+ *                      start; zero turns keepalive off
  */
-public record Timeouts(Duration startup, Duration connect, Duration shutdownGrace) {
+public record Timeouts(Duration startup, Duration connect, Duration shutdownGrace, Duration keepalive) {
 
     public static final Duration DEFAULT_STARTUP = Duration.ofSeconds(10);
     public static final Duration DEFAULT_CONNECT = Duration.ofSeconds(5);
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_KEEPALIVE = Duration.ofSeconds(60);
+    public static final int MAX_KEEPALIVE_SECONDS = 32767;
 
     public Timeouts {
         Objects.requireNonNull(startup, "startup");
         Objects.requireNonNull(connect, "connect");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+        Objects.requireNonNull(keepalive, "keepalive");
     }
 
-    /** 10 s startup, 5 s connect, 30 s shutdown grace. */
+    /** 10 s startup, 5 s connect, 30 s shutdown grace, keepalive probes after 60 s of silence. */
     public static Timeouts defaults() {
-        return new Timeouts(DEFAULT_STARTUP, DEFAULT_CONNECT, DEFAULT_SHUTDOWN_GRACE);
+        return new Timeouts(DEFAULT_STARTUP, DEFAULT_CONNECT, DEFAULT_SHUTDOWN_GRACE, DEFAULT_KEEPALIVE);
     }
 }

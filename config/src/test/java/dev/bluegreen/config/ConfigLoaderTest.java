@@ -67,7 +67,8 @@ class ConfigLoaderTest {
         assertThat(config.green()).isNull();
         assertThat(config.limits()).isEqualTo(new Limits(1000, 256 * 1024 * 1024, 10 * 1024));
         assertThat(config.timeouts()).isEqualTo(
-                new Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofSeconds(30)));
+                new Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofSeconds(30),
+                        Duration.ofSeconds(60)));
         assertThat(config.routing()).isEqualTo(Routing.defaults());
         assertThat(config.blue()).isEqualTo(new Cluster("blue", "db-blue.internal", 5432, null, Map.of(),
                 TlsMode.VERIFY_FULL, null, null, null));
@@ -127,7 +128,7 @@ class ConfigLoaderTest {
           - { name: default-auth, password: pw3 }
         client_tls: { cert_file: %s, key_file: %s, required: true }
         limits: { max_client_connections: 50, max_message_size: 64MiB, max_startup_packet_size: 4KiB }
-        timeouts: { startup: 250ms, connect: 2s, shutdown_grace: 1m }
+        timeouts: { startup: 250ms, connect: 2s, shutdown_grace: 1m, keepalive: 0s }
         """.formatted(state, ca, cert, key));
 
         assertThat(config.listen()).isEqualTo(new HostPort("0.0.0.0", 7432));
@@ -148,7 +149,7 @@ class ConfigLoaderTest {
         assertThat(config.clientTls()).isEqualTo(new ClientTls(cert, key, true));
         assertThat(config.limits()).isEqualTo(new Limits(50, 64 * 1024 * 1024, 4096));
         assertThat(config.timeouts()).isEqualTo(
-                new Timeouts(Duration.ofMillis(250), Duration.ofSeconds(2), Duration.ofMinutes(1)));
+                new Timeouts(Duration.ofMillis(250), Duration.ofSeconds(2), Duration.ofMinutes(1), Duration.ZERO));
     }
 
     @Test
@@ -273,6 +274,10 @@ class ConfigLoaderTest {
                         "timeouts.startup: not a duration \"ten\""),
                 Arguments.of(BLUE + "timeouts: { connect: 0s }\n",
                         "timeouts.connect: must be more than 0"),
+                Arguments.of(BLUE + "timeouts: { keepalive: 500ms }\n",
+                        "timeouts.keepalive: must be 0s (off) or between 1s and 32767s"),
+                Arguments.of(BLUE + "timeouts: { keepalive: 10h }\n",
+                        "timeouts.keepalive: must be 0s (off) or between 1s and 32767s"),
                 Arguments.of(BLUE + "timeouts: { idle: 5m }\n",
                         "timeouts.idle: unknown key"),
                 Arguments.of(BLUE + "limits: { max_message_size: big }\n",

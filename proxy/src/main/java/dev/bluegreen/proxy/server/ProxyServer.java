@@ -22,6 +22,7 @@ import dev.bluegreen.proxy.routing.StickyKeys;
 import dev.bluegreen.proxy.routing.StickyMode;
 import dev.bluegreen.proxy.routing.TenantSource;
 import dev.bluegreen.proxy.session.EventsHandler;
+import dev.bluegreen.proxy.session.HostLookups;
 import dev.bluegreen.proxy.session.Migration;
 import dev.bluegreen.proxy.session.SessionServices;
 import dev.bluegreen.proxy.session.Transport;
@@ -34,6 +35,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.DefaultEventExecutorGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutorGroup;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -54,19 +58,23 @@ public final class ProxyServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
     private static final int CLASSIFIER_CACHE_ENTRIES = 10_000;
+    /** Threads that wait for cluster host name lookups, so that the event loops never do. */
+    private static final int LOOKUP_THREADS = 2;
 
     private final EventLoopGroup acceptor;
     private final EventLoopGroup workers;
+    private final EventExecutorGroup lookups;
     private final Channel listener;
     private final SessionServices services;
     private final ByteBufAllocator allocator;
     private final AdminServer admin;
     private final Autopilot autopilot;
 
-    private ProxyServer(EventLoopGroup acceptor, EventLoopGroup workers, Channel listener,
+    private ProxyServer(EventLoopGroup acceptor, EventLoopGroup workers, EventExecutorGroup lookups, Channel listener,
                         SessionServices services, ByteBufAllocator allocator, AdminServer admin, Autopilot autopilot) {
         this.acceptor = acceptor;
         this.workers = workers;
+        this.lookups = lookups;
         this.listener = listener;
         this.services = services;
         this.allocator = allocator;
@@ -99,8 +107,10 @@ public final class ProxyServer implements AutoCloseable {
         Autopilot autopilot = null;
         EventLoopGroup acceptor = null;
         EventLoopGroup workers = null;
+        EventExecutorGroup lookups = null;
         try {
-            services = new SessionServices(config, transport, allocator,
+            lookups = new DefaultEventExecutorGroup(LOOKUP_THREADS, new DefaultThreadFactory("bluegreen-lookup", true));
+            services = new SessionServices(config, transport, new HostLookups(lookups), allocator,
                     TlsContexts.forClients(config.clientTls()), TlsContexts.forClusters(config),
                     scramVerifiers(config, random), random, newMigration(config, control));
             HealthWindows windows = new HealthWindows(config.health().window());
@@ -111,6 +121,7 @@ public final class ProxyServer implements AutoCloseable {
             SessionServices sessions = services;
             int maxStartup = config.limits().maxStartupPacketBytes();
             int maxMessage = config.limits().maxMessageBytes();
+            Duration keepalive = config.timeouts().keepalive();
             Channel listener = new ServerBootstrap()
                     .group(acceptor, workers)
                     .channel(transport.serverChannel())
@@ -122,6 +133,7 @@ public final class ProxyServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
+                            Transport.keepalive(ch, keepalive);
                             ch.pipeline()
                                     .addLast("startup", new StartupDecoder(maxStartup, maxMessage))
                                     .addLast("session", EventsHandler.forClient(sessions));
@@ -139,7 +151,7 @@ public final class ProxyServer implements AutoCloseable {
                                     config.timeouts().connect(), Clock.systemUTC())),
                     transport.newGroup(1), transport.serverChannel());
             autopilot.start();
-            ProxyServer server = new ProxyServer(acceptor, workers, listener, services, allocator, admin, autopilot);
+            ProxyServer server = new ProxyServer(acceptor, workers, lookups, listener, services, allocator, admin, autopilot);
             log.info("listening address={} transport={} blue={} admin={} adminToken={} stateStore={} instance={}",
                     server.address(), transport.name(), config.blue().endpoint(), admin.address(), adminToken.source(),
                     config.stateStore().describe(), control.instance());
@@ -150,6 +162,9 @@ public final class ProxyServer implements AutoCloseable {
             }
             if (workers != null) {
                 workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            }
+            if (lookups != null) {
+                lookups.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             }
             if (autopilot != null) {
                 autopilot.close();
@@ -274,5 +289,6 @@ public final class ProxyServer implements AutoCloseable {
         // a short quiet period lets the final error messages reach their clients
         workers.shutdownGracefully(100, 2000, TimeUnit.MILLISECONDS).await(5, TimeUnit.SECONDS);
         acceptor.shutdownGracefully(0, 1000, TimeUnit.MILLISECONDS).await(5, TimeUnit.SECONDS);
+        lookups.shutdownGracefully(0, 1000, TimeUnit.MILLISECONDS).await(5, TimeUnit.SECONDS);
     }
 }

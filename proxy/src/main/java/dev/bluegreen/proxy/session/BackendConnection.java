@@ -27,6 +27,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -89,6 +90,8 @@ final class BackendConnection implements ChannelEvents {
     private State state = new State.Connecting();
     private Channel channel;
     private BackendKeyData keyData;
+    /** Fails the login if the cluster has not finished it in time; cancelled once it has, or the connection closed. */
+    private ScheduledFuture<?> loginDeadline;
 
     private BackendConnection(SessionServices services, Cluster cluster, Map<String, String> startupParameters,
                               String user, String password, Listener listener) {
@@ -122,6 +125,7 @@ final class BackendConnection implements ChannelEvents {
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
                 .channel(services.transport().socketChannel())
+                .resolver(services.lookups())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOCATOR, services.allocator())
                 .option(ChannelOption.RCVBUF_ALLOCATOR, Transport.receiveSizes())
@@ -129,16 +133,17 @@ final class BackendConnection implements ChannelEvents {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        Transport.keepalive(ch, services.config().timeouts().keepalive());
                         ch.pipeline().addLast("backend", new EventsHandler(BackendConnection.this));
                     }
                 });
         // a cluster that accepts the connection but never finishes the login (a dead server behind a load
         // balancer) must not hold the session for good: a twin's login has no client waiting to time it out
         Duration loginTimeout = services.config().timeouts().startup();
-        loop.schedule(() -> failStartup(ErrorResponse.fatal("08006", "cluster " + cluster.name() + " at "
+        loginDeadline = loop.schedule(() -> failStartup(ErrorResponse.fatal("08006", "cluster " + cluster.name() + " at "
                 + cluster.host() + ":" + cluster.port() + " did not finish the login within "
                 + loginTimeout.toMillis() + " ms")), loginTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        bootstrap.connect(cluster.host(), cluster.port()).addListener((ChannelFutureListener) future -> {
+        bootstrap.connect(HostLookups.address(cluster.host(), cluster.port())).addListener((ChannelFutureListener) future -> {
             if (future.isSuccess()) {
                 services.backendOpened(cluster);
                 future.channel().closeFuture().addListener(closed -> services.backendClosed(cluster));
@@ -359,6 +364,7 @@ final class BackendConnection implements ChannelEvents {
             case 'E' -> failStartup(startupError(frame));
             case 'Z' -> {
                 state = new State.Ready();
+                loginDeadline.cancel(false);
                 listener.backendReady(this, starting.frames(), frame.retain());
             }
             default -> throw new ProtocolViolation("unexpected message '" + (char) frame.type() + "' during startup");
@@ -412,7 +418,10 @@ final class BackendConnection implements ChannelEvents {
         }
     }
 
-    /** Sends the server's cancel key on a fresh connection, as a client would. */
+    /**
+     * Sends the server's cancel key on a fresh connection, as a client would, to the address this
+     * connection went to: a name that resolves to several servers must not send it to another one.
+     */
     void cancel() {
         if (keyData == null || channel == null) {
             return;
@@ -423,7 +432,7 @@ final class BackendConnection implements ChannelEvents {
                 .channel(services.transport().socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) services.config().timeouts().connect().toMillis())
                 .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
-                .connect(cluster.host(), cluster.port())
+                .connect(channel.remoteAddress())
                 .addListener((ChannelFutureListener) connected -> {
                     if (connected.isSuccess()) {
                         connected.channel().writeAndFlush(StartupPacket.CancelRequest.encode(connected.channel().alloc(),
@@ -439,6 +448,7 @@ final class BackendConnection implements ChannelEvents {
     void close() {
         State previous = state;
         state = new State.Closed();
+        loginDeadline.cancel(false);
         releaseFrames(previous);
         if (channel == null) {
             return;

@@ -21,6 +21,7 @@ public final class SessionServices {
 
     private final BluegreenConfig config;
     private final Transport transport;
+    private final HostLookups lookups;
     private final ByteBufAllocator allocator;
     private final SslContext clientTls;
     private final Map<String, SslContext> clusterTls;
@@ -32,11 +33,13 @@ public final class SessionServices {
     private final Map<String, AtomicInteger> backendConnections = new ConcurrentHashMap<>();
     private volatile boolean draining;
 
-    public SessionServices(BluegreenConfig config, Transport transport, ByteBufAllocator allocator, SslContext clientTls,
+    public SessionServices(BluegreenConfig config, Transport transport, HostLookups lookups,
+                           ByteBufAllocator allocator, SslContext clientTls,
                            Map<String, SslContext> clusterTls, Map<String, ScramVerifier> scramVerifiers, SecureRandom random,
                            Migration migration) {
         this.config = config;
         this.transport = transport;
+        this.lookups = lookups;
         this.allocator = allocator;
         this.clientTls = clientTls;
         this.clusterTls = Map.copyOf(clusterTls);
@@ -56,6 +59,10 @@ public final class SessionServices {
 
     Transport transport() {
         return transport;
+    }
+
+    HostLookups lookups() {
+        return lookups;
     }
 
     ByteBufAllocator allocator() {

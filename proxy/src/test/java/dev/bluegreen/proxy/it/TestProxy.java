@@ -155,12 +155,18 @@ final class TestProxy implements AutoCloseable {
 
         /** How long shutdown lets transactions finish, and a closed session's follower answer its COMMIT. */
         Builder shutdownGrace(Duration grace) {
-            this.timeouts = new Timeouts(timeouts.startup(), timeouts.connect(), grace);
+            this.timeouts = new Timeouts(timeouts.startup(), timeouts.connect(), grace, timeouts.keepalive());
             return this;
         }
 
         Builder startupTimeout(Duration timeout) {
-            this.timeouts = new Timeouts(timeout, timeouts.connect(), timeouts.shutdownGrace());
+            this.timeouts = new Timeouts(timeout, timeouts.connect(), timeouts.shutdownGrace(), timeouts.keepalive());
+            return this;
+        }
+
+        /** How long a socket may be silent before TCP keepalive probes start; zero for none. */
+        Builder keepalive(Duration idle) {
+            this.timeouts = new Timeouts(timeouts.startup(), timeouts.connect(), timeouts.shutdownGrace(), idle);
             return this;
         }
 
