@@ -245,21 +245,24 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
-     * Stops accepting, lets each session finish its current transaction for up to {@code grace}, then
-     * closes whatever is left and stops the event loops.
+     * Refuses new sessions, lets each session finish its current transaction for up to {@code grace},
+     * then stops listening, closes whatever is left and stops the event loops.
      */
     public void shutdown(Duration grace) throws InterruptedException {
         log.info("shutting down sessions={} grace={}", services.sessionCount(), grace);
-        listener.close().sync();
+        // the listener stays open while sessions drain, as Postgres's postmaster does: a new session is
+        // refused with 57P03, and a cancel (the query timeout of a session finishing its transaction)
+        // still reaches its query
         services.drain();
         long deadline = System.nanoTime() + grace.toNanos();
-        while (services.sessionCount() > 0 && System.nanoTime() < deadline) {
+        while (services.sessionsDraining() > 0 && System.nanoTime() < deadline) {
             TimeUnit.MILLISECONDS.sleep(20);
         }
-        if (services.sessionCount() > 0) {
-            log.warn("grace period over, closing sessions={}", services.sessionCount());
-            services.terminateAll();
+        listener.close().sync();
+        if (services.sessionsDraining() > 0) {
+            log.warn("grace period over, closing sessions={}", services.sessionsDraining());
         }
+        services.terminateAll(); // what is left: the sessions the grace did not see end, and refusals under way
         // the admin API stays up while sessions drain, so an operator can watch them go
         admin.close();
         autopilot.close();

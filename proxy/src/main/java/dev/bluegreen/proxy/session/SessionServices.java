@@ -7,6 +7,7 @@ import dev.bluegreen.proxy.auth.ScramVerifier;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.SslContext;
 import java.security.SecureRandom;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -32,6 +33,7 @@ public final class SessionServices {
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicInteger> backendConnections = new ConcurrentHashMap<>();
     private volatile boolean draining;
+    private volatile List<ClientSession> drained = List.of();
 
     public SessionServices(BluegreenConfig config, Transport transport, HostLookups lookups,
                            ByteBufAllocator allocator, SslContext clientTls,
@@ -125,10 +127,19 @@ public final class SessionServices {
         return draining;
     }
 
-    /** Asks every session to close once its current transaction ends; new sessions are refused. */
+    /**
+     * Asks every session to close once its current transaction ends; new sessions are refused from
+     * now on, while cancel requests still get through.
+     */
     public void drain() {
         draining = true;
-        sessions.forEach(ClientSession::drain);
+        drained = List.copyOf(sessions);
+        drained.forEach(ClientSession::drain);
+    }
+
+    /** How many of the sessions open when {@link #drain()} was called are still open. */
+    public int sessionsDraining() {
+        return (int) drained.stream().filter(sessions::contains).count();
     }
 
     /** Closes every session now, telling each client why. */

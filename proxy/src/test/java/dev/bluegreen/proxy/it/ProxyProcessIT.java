@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
@@ -23,6 +24,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -90,14 +92,6 @@ class ProxyProcessIT {
         }
     }
 
-    private static boolean refusesConnections(int port) {
-        try (Socket ignored = new Socket("127.0.0.1", port)) {
-            return false;
-        } catch (IOException e) {
-            return true;
-        }
-    }
-
     @Test
     void anInvalidConfigFileExitsWithCodeTwoAndOneLinePerProblem() throws Exception {
         Path file = Files.createTempFile("bluegreen", ".yaml");
@@ -146,6 +140,11 @@ class ProxyProcessIT {
         }
     }
 
+    /**
+     * While sessions drain the proxy still listens, as Postgres does when it shuts down: a new session is
+     * refused with 57P03, and a cancel request still reaches the query it names, so a query timeout
+     * works while a transaction finishes.
+     */
     @Test
     void sigtermLetsAnOpenTransactionFinishThenExitsZero(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
@@ -160,8 +159,16 @@ class ProxyProcessIT {
                 s.execute("insert into drained values (1)");
 
                 proxy.process.destroy(); // SIGTERM
-                await().atMost(Duration.ofSeconds(10)).until(() -> refusesConnections(port));
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThatThrownBy(
+                        () -> DriverManager.getConnection(url).close())
+                        .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57P03")));
 
+                Savepoint beforeSleep = inTransaction.setSavepoint();
+                s.setQueryTimeout(1); // a cancel request on a connection of its own; without it the sleep takes 30 s
+                assertThatThrownBy(() -> s.execute("select pg_sleep(30)"))
+                        .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57014"));
+                inTransaction.rollback(beforeSleep);
+                s.setQueryTimeout(0);
                 s.execute("insert into drained values (2)");
                 inTransaction.commit();
                 SQLException closed = catchThrowableOfType(SQLException.class, () -> s.execute("select 1"));
