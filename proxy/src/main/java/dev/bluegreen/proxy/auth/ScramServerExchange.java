@@ -1,12 +1,16 @@
 package dev.bluegreen.proxy.auth;
 
-import com.ongres.scram.common.ClientFirstMessage;
+import static dev.bluegreen.proxy.auth.ScramVerifier.MECHANISM;
+
 import com.ongres.scram.common.ScramFunctions;
-import com.ongres.scram.common.exception.ScramParseException;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.Base64;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The server side of one SCRAM-SHA-256 login (RFC 5802, RFC 7677) without channel binding:
@@ -29,43 +33,96 @@ public final class ScramServerExchange {
 
     private final ScramVerifier verifier;
     private final SecureRandom random;
+    private final boolean impostor;
     private String clientFirstBare;
     private String serverFirst;
     private String nonce;
     private String expectedChannelBinding;
 
     public ScramServerExchange(ScramVerifier verifier, SecureRandom random) {
-        this.verifier = verifier;
-        this.random = random;
+        this(verifier, random, false);
     }
 
-    /** Takes the client-first message and returns the server-first message. */
+    private ScramServerExchange(ScramVerifier verifier, SecureRandom random, boolean impostor) {
+        this.verifier = verifier;
+        this.random = random;
+        this.impostor = impostor;
+    }
+
+    /**
+     * An exchange for a user that does not exist: it challenges like any other, with a salt that is
+     * the same on every attempt for that name, and fails at the proof. As in Postgres, an unknown
+     * name cannot be told from a wrong password.
+     */
+    public static ScramServerExchange impostor(String user, byte[] secret, SecureRandom random) {
+        byte[] salt;
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(secret, "HmacSHA256"));
+            salt = Arrays.copyOf(mac.doFinal(user.getBytes(StandardCharsets.UTF_8)), ScramVerifier.SALT_BYTES);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+        }
+        byte[] unmatchable = ScramFunctions.salt(32, random);
+        return new ScramServerExchange(new ScramVerifier(salt, ScramVerifier.DEFAULT_ITERATIONS, unmatchable, unmatchable),
+                random, true);
+    }
+
+    /**
+     * Takes the client-first message and returns the server-first message. The grammar is RFC 5802's,
+     * read as Postgres reads it: the SCRAM user name is ignored (libpq sends it empty), channel binding
+     * and an authorization identity are refused, extensions after the nonce are ignored.
+     *
+     * <pre>
+     *   client-first = ("n" / "y") "," "," "n=" name "," "r=" nonce *("," extension)
+     * </pre>
+     */
     public byte[] clientFirst(byte[] message) throws Failed {
         if (serverFirst != null) {
             throw new Failed("unexpected client-first message");
         }
         String text = new String(message, StandardCharsets.UTF_8);
-        ClientFirstMessage parsed;
-        try {
-            parsed = ClientFirstMessage.parseFrom(text);
-        } catch (ScramParseException | IllegalArgumentException e) {
+        String[] parts = text.split(",", -1);
+        if (parts.length < 4) {
             throw new Failed("malformed SCRAM client-first message");
         }
-        if (parsed.isChannelBindingRequired()) {
+        if (parts[0].startsWith("p=")) {
             throw new Failed("channel binding is not supported by bluegreen");
         }
-        int headerEnd = text.indexOf(',', text.indexOf(',') + 1);
-        String gs2Header = text.substring(0, headerEnd + 1);
-        clientFirstBare = text.substring(headerEnd + 1);
+        // "y": the client could bind but thinks we cannot, which is true: we offer no -PLUS mechanism
+        if (!parts[0].equals("n") && !parts[0].equals("y")) {
+            throw new Failed("malformed SCRAM client-first message: channel binding flag " + parts[0]);
+        }
+        if (!parts[1].isEmpty()) {
+            throw new Failed("SCRAM authorization identity is not supported");
+        }
+        if (parts[2].startsWith("m=")) {
+            throw new Failed("unsupported SCRAM extension " + parts[2]);
+        }
+        if (!parts[2].startsWith("n=") || !parts[3].startsWith("r=")) {
+            throw new Failed("malformed SCRAM client-first message");
+        }
+        String clientNonce = parts[3].substring(2);
+        if (clientNonce.isEmpty() || !clientNonce.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
+            throw new Failed("malformed SCRAM client-first message: nonce");
+        }
+        String gs2Header = parts[0] + ",,";
+        clientFirstBare = text.substring(gs2Header.length());
         expectedChannelBinding = Base64.getEncoder().encodeToString(gs2Header.getBytes(StandardCharsets.UTF_8));
-        nonce = parsed.getClientNonce() + ScramFunctions.nonce(24, random);
+        nonce = clientNonce + ScramFunctions.nonce(24, random);
         serverFirst = "r=" + nonce
                 + ",s=" + Base64.getEncoder().encodeToString(verifier.salt())
                 + ",i=" + verifier.iterations();
         return serverFirst.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** Takes the client-final message, checks the proof, and returns the server-final message. */
+    /**
+     * Takes the client-final message, checks the proof, and returns the server-final message.
+     *
+     * <pre>
+     *   client-final = "c=" channel-binding "," "r=" nonce *("," extension) "," "p=" proof
+     * </pre>
+     */
     public byte[] clientFinal(byte[] message) throws Failed {
         if (serverFirst == null) {
             throw new Failed("unexpected client-final message");
@@ -76,16 +133,11 @@ public final class ScramServerExchange {
             throw new Failed("malformed SCRAM client-final message");
         }
         String withoutProof = text.substring(0, proofAt);
-        String channelBinding = null;
-        String finalNonce = null;
-        for (String attribute : withoutProof.split(",")) {
-            if (attribute.startsWith("c=")) {
-                channelBinding = attribute.substring(2);
-            } else if (attribute.startsWith("r=")) {
-                finalNonce = attribute.substring(2);
-            }
+        String[] attributes = withoutProof.split(",", -1);
+        if (attributes.length < 2 || !attributes[0].startsWith("c=") || !attributes[1].startsWith("r=")) {
+            throw new Failed("malformed SCRAM client-final message");
         }
-        if (!expectedChannelBinding.equals(channelBinding) || !nonce.equals(finalNonce)) {
+        if (!expectedChannelBinding.equals(attributes[0].substring(2)) || !nonce.equals(attributes[1].substring(2))) {
             throw new Failed("SCRAM channel binding or nonce mismatch");
         }
         byte[] proof;
@@ -95,21 +147,21 @@ public final class ScramServerExchange {
             throw new Failed("malformed SCRAM proof");
         }
         String authMessage = clientFirstBare + "," + serverFirst + "," + withoutProof;
-        if (proof.length != verifier.storedKey().length
-                || !verifyProof(proof, authMessage)) {
+        boolean proven = proof.length == verifier.storedKey().length && verifyProof(proof, authMessage);
+        if (!proven || impostor) {
             throw new Failed("password authentication failed");
         }
-        byte[] signature = ScramFunctions.serverSignature(ScramVerifier.MECHANISM, verifier.serverKey(), authMessage);
+        byte[] signature = ScramFunctions.serverSignature(MECHANISM, verifier.serverKey(), authMessage);
         return ("v=" + Base64.getEncoder().encodeToString(signature)).getBytes(StandardCharsets.UTF_8);
     }
 
     private boolean verifyProof(byte[] proof, String authMessage) {
         // ClientKey = proof XOR ClientSignature; the proof is right when H(ClientKey) == StoredKey.
-        byte[] clientSignature = ScramFunctions.clientSignature(ScramVerifier.MECHANISM, verifier.storedKey(), authMessage);
+        byte[] clientSignature = ScramFunctions.clientSignature(MECHANISM, verifier.storedKey(), authMessage);
         byte[] clientKey = new byte[proof.length];
         for (int i = 0; i < proof.length; i++) {
             clientKey[i] = (byte) (proof[i] ^ clientSignature[i]);
         }
-        return MessageDigest.isEqual(ScramFunctions.hash(ScramVerifier.MECHANISM, clientKey), verifier.storedKey());
+        return MessageDigest.isEqual(ScramFunctions.hash(MECHANISM, clientKey), verifier.storedKey());
     }
 }

@@ -12,10 +12,11 @@ import java.security.SecureRandom;
 public record ScramVerifier(byte[] salt, int iterations, byte[] storedKey, byte[] serverKey) {
 
     public static final int DEFAULT_ITERATIONS = 4096;
+    static final int SALT_BYTES = 16;
     static final ScramMechanism MECHANISM = ScramMechanism.SCRAM_SHA_256;
 
     public static ScramVerifier derive(String password, SecureRandom random) {
-        byte[] salt = ScramFunctions.salt(16, random);
+        byte[] salt = ScramFunctions.salt(SALT_BYTES, random);
         byte[] salted = ScramFunctions.saltedPassword(MECHANISM, StringPreparation.POSTGRESQL_PREPARATION,
                 password.toCharArray(), salt, DEFAULT_ITERATIONS);
         return new ScramVerifier(salt, DEFAULT_ITERATIONS,

@@ -67,8 +67,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private sealed interface State {
         record AwaitingStartup() implements State {}
         record AwaitingPassword(StartupPacket.StartupMessage startup, User user, byte[] salt) implements State {}
-        record AwaitingSaslInitial(StartupPacket.StartupMessage startup, User user) implements State {}
-        record AwaitingSaslResponse(StartupPacket.StartupMessage startup, User user, ScramServerExchange exchange) implements State {}
+        /** {@code user} is the startup packet's, configured or not: an unknown one fails at the proof. */
+        record AwaitingSaslInitial(StartupPacket.StartupMessage startup, String user) implements State {}
+        record AwaitingSaslResponse(StartupPacket.StartupMessage startup, String user, ScramServerExchange exchange) implements State {}
         record ConnectingBackend(StartupPacket.StartupMessage startup) implements State {}
         record Ready() implements State {}
         record Closed() implements State {}
@@ -284,7 +285,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             if (services.config().users().isEmpty()) {
                 authenticated(startup);  // no users configured: trust, which config allows on loopback only
             } else {
-                authenticationFailed(userName);
+                challengeScram(startup, userName); // fails at the proof, so that names cannot be probed
             }
             return;
         }
@@ -296,11 +297,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 state = new State.AwaitingPassword(startup, user, salt);
                 channel.writeAndFlush(new Authentication.Md5Password(salt).encode(channel.alloc()));
             }
-            case SCRAM_SHA_256 -> {
-                state = new State.AwaitingSaslInitial(startup, user);
-                channel.writeAndFlush(new Authentication.Sasl(List.of(ScramClientExchange.MECHANISM)).encode(channel.alloc()));
-            }
+            case SCRAM_SHA_256 -> challengeScram(startup, userName);
         }
+    }
+
+    private void challengeScram(StartupPacket.StartupMessage startup, String userName) {
+        state = new State.AwaitingSaslInitial(startup, userName);
+        channel.writeAndFlush(new Authentication.Sasl(List.of(ScramClientExchange.MECHANISM)).encode(channel.alloc()));
     }
 
     private void onStartupFrames(FrameBatch batch) {
@@ -339,8 +342,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                         closeWith(ErrorResponse.fatal("28000", "unsupported SASL mechanism \"" + initial.mechanism() + "\""));
                         return;
                     }
-                    ScramServerExchange exchange = new ScramServerExchange(
-                            services.scramVerifier(awaiting.user().name()), services.random());
+                    ScramServerExchange exchange = services.scramExchange(awaiting.user());
                     byte[] serverFirst = exchange.clientFirst(initial.data());
                     state = new State.AwaitingSaslResponse(awaiting.startup(), awaiting.user(), exchange);
                     channel.writeAndFlush(new Authentication.SaslContinue(serverFirst).encode(channel.alloc()));
@@ -354,8 +356,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             }
         } catch (ScramServerExchange.Failed e) {
             String userName = switch (state) {
-                case State.AwaitingSaslInitial s -> s.user().name();
-                case State.AwaitingSaslResponse s -> s.user().name();
+                case State.AwaitingSaslInitial s -> s.user();
+                case State.AwaitingSaslResponse s -> s.user();
                 default -> "?";
             };
             authenticationFailed(userName);

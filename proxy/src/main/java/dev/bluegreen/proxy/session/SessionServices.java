@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.session;
 import dev.bluegreen.config.BluegreenConfig;
 import dev.bluegreen.config.Cluster;
 import dev.bluegreen.config.User;
+import dev.bluegreen.proxy.auth.ScramServerExchange;
 import dev.bluegreen.proxy.auth.ScramVerifier;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.SslContext;
@@ -29,6 +30,8 @@ public final class SessionServices {
     private final Map<String, ScramVerifier> scramVerifiers;
     private final SecureRandom random;
     private final CancelKeys cancelKeys;
+    /** Keys the salts offered to unknown user names: stable per name while the proxy runs, unguessable. */
+    private final byte[] impostorSecret;
     private final Migration migration;
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicInteger> backendConnections = new ConcurrentHashMap<>();
@@ -48,6 +51,8 @@ public final class SessionServices {
         this.scramVerifiers = Map.copyOf(scramVerifiers);
         this.random = random;
         this.cancelKeys = new CancelKeys(random);
+        this.impostorSecret = new byte[32];
+        random.nextBytes(impostorSecret);
         this.migration = migration;
     }
 
@@ -84,8 +89,11 @@ public final class SessionServices {
         return config.user(name);
     }
 
-    ScramVerifier scramVerifier(String user) {
-        return scramVerifiers.get(user);
+    /** A SCRAM login for {@code user}; for a name with no SCRAM verifier, one that fails at the proof. */
+    ScramServerExchange scramExchange(String user) {
+        ScramVerifier verifier = scramVerifiers.get(user);
+        return verifier != null ? new ScramServerExchange(verifier, random)
+                : ScramServerExchange.impostor(user, impostorSecret, random);
     }
 
     SecureRandom random() {

@@ -68,4 +68,67 @@ class ScramServerExchangeTest {
         assertThatThrownBy(() -> server.clientFirst("p=tls-server-end-point,,n=,r=abc".getBytes(StandardCharsets.UTF_8)))
                 .isInstanceOf(ScramServerExchange.Failed.class);
     }
+
+    /** libpq's form: an empty SCRAM user name (the startup packet's counts) and the "y" flag it sends over TLS. */
+    @Test
+    void libpqsClientFirstMessageWithAnEmptyNameIsTakenAsAnyOther() throws Exception {
+        for (String gs2Header : List.of("n,,", "y,,")) {
+            ScramServerExchange server = new ScramServerExchange(VERIFIER, RANDOM);
+            String clientFirst = gs2Header + "n=,r=rOprNGfwEbeRWgbNEkqO";
+
+            String serverFirst = new String(server.clientFirst(clientFirst.getBytes(StandardCharsets.UTF_8)),
+                    StandardCharsets.UTF_8);
+
+            assertThat(serverFirst).startsWith("r=rOprNGfwEbeRWgbNEkqO").contains(",s=").endsWith(",i=4096");
+        }
+    }
+
+    @Test
+    void anAuthorizationIdentityAnUnknownFlagAndAnUnprintableNonceAreRefused() {
+        for (String clientFirst : List.of("n,a=bob,n=,r=abc", "x,,n=,r=abc", "n,,n=,r=a\u00e9b", "n,,n=,r=",
+                "n,,m=ext,n=,r=abc", "n,,r=abc,n=", "n,,n=")) {
+            ScramServerExchange server = new ScramServerExchange(VERIFIER, RANDOM);
+            assertThatThrownBy(() -> server.clientFirst(clientFirst.getBytes(StandardCharsets.UTF_8)))
+                    .as(clientFirst).isInstanceOf(ScramServerExchange.Failed.class);
+        }
+    }
+
+    @Test
+    void aClientFinalMessageOutOfOrderIsRefused() throws Exception {
+        ScramClientExchange client = new ScramClientExchange(List.of("SCRAM-SHA-256"), "correct horse");
+        ScramServerExchange server = new ScramServerExchange(VERIFIER, RANDOM);
+        String clientFinal = new String(client.clientFinal(server.clientFirst(client.clientFirst())), StandardCharsets.UTF_8);
+        String[] parts = clientFinal.split(",");
+        String swapped = parts[1] + "," + parts[0] + "," + parts[2];
+
+        assertThatThrownBy(() -> server.clientFinal(swapped.getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(ScramServerExchange.Failed.class);
+    }
+
+    /** An unknown name is challenged like a known one, with a salt that does not change, and fails at the proof. */
+    @Test
+    void anImpostorExchangeLooksLikeAnyOtherAndAlwaysFails() throws Exception {
+        byte[] secret = "thirty-two bytes of secret, ok!!".getBytes(StandardCharsets.UTF_8);
+        String first = new String(ScramServerExchange.impostor("mallory", secret, RANDOM)
+                .clientFirst("n,,n=,r=abc".getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
+        String again = new String(ScramServerExchange.impostor("mallory", secret, RANDOM)
+                .clientFirst("n,,n=,r=abc".getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
+        String other = new String(ScramServerExchange.impostor("trent", secret, RANDOM)
+                .clientFirst("n,,n=,r=abc".getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
+        assertThat(salt(first)).isEqualTo(salt(again)).isNotEqualTo(salt(other));
+        assertThat(salt(first)).hasSameSizeAs(salt(
+                new String(new ScramServerExchange(VERIFIER, RANDOM).clientFirst("n,,n=,r=abc".getBytes(StandardCharsets.UTF_8)),
+                        StandardCharsets.UTF_8)));
+
+        ScramClientExchange client = new ScramClientExchange(List.of("SCRAM-SHA-256"), "any password");
+        ScramServerExchange server = ScramServerExchange.impostor("mallory", secret, RANDOM);
+        byte[] clientFinal = client.clientFinal(server.clientFirst(client.clientFirst()));
+        assertThatThrownBy(() -> server.clientFinal(clientFinal))
+                .isInstanceOf(ScramServerExchange.Failed.class)
+                .hasMessageContaining("password authentication failed");
+    }
+
+    private static String salt(String serverFirst) {
+        return serverFirst.replaceAll(".*,s=([^,]*),.*", "$1");
+    }
 }

@@ -3,6 +3,9 @@ package dev.bluegreen.proxy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.bluegreen.config.AuthMethod;
+import dev.bluegreen.config.Secret;
+import dev.bluegreen.config.User;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
@@ -17,6 +20,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,10 +62,15 @@ class CommandLineClientsIT {
     }
 
     private static Outcome run(List<String> command) throws IOException, InterruptedException {
+        return run(command, Map.of());
+    }
+
+    private static Outcome run(List<String> command, Map<String, String> environment) throws IOException, InterruptedException {
         Path out = Files.createTempFile("bg-cli", ".out");
         Path err = Files.createTempFile("bg-cli", ".err");
         ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
         builder.environment().put("PGCONNECT_TIMEOUT", "10");
+        builder.environment().putAll(environment);
         Process process = builder.start();
         if (!process.waitFor(5, TimeUnit.MINUTES)) {
             process.destroyForcibly();
@@ -130,5 +139,36 @@ class CommandLineClientsIT {
                 .contains("number of failed transactions: 0");
         assertThat(queryBlue("select count(*) from pgbench_history") - historyBefore).isEqualTo(1000);
         assertThat(queryBlue("select count(*) from pgbench_accounts")).isEqualTo(100_000);
+    }
+
+    /**
+     * libpq's SCRAM: it sends an empty SCRAM user name ({@code n=,r=...}), where pgjdbc sends {@code n=*}.
+     * An unknown name is asked for a password like a known one and fails the same way, so that which
+     * names exist cannot be probed.
+     */
+    @Test
+    void psqlLogsInWithScramAndAnUnknownNameLooksLikeAWrongPassword() throws Exception {
+        requireTool("psql");
+        try (TestProxy scram = TestProxy.in(blue).backendLogin(blue.superuser(), null)
+                .user(new User("alice", AuthMethod.SCRAM_SHA_256, Secret.of("alice-pw"))).start()) {
+            Outcome in = psqlAs(scram, "alice", "alice-pw");
+            Outcome wrong = psqlAs(scram, "alice", "wrong");
+            Outcome unknown = psqlAs(scram, "mallory", "anything");
+            Outcome noPassword = psqlAs(scram, "mallory", null);
+
+            assertThat(in.exitCode()).as(in.stderr()).isZero();
+            assertThat(in.stdout()).contains("logged in");
+            assertThat(wrong.exitCode()).isEqualTo(2);
+            assertThat(wrong.stderr()).contains("password authentication failed for user \"alice\"");
+            assertThat(unknown.exitCode()).isEqualTo(2);
+            assertThat(unknown.stderr()).contains("password authentication failed for user \"mallory\"");
+            assertThat(noPassword.stderr()).as("asked for a password, not refused at once").contains("no password supplied");
+        }
+    }
+
+    private static Outcome psqlAs(TestProxy target, String user, String password) throws IOException, InterruptedException {
+        List<String> command = List.of("psql", "-h", "127.0.0.1", "-p", String.valueOf(target.port()), "-U", user,
+                "-d", DATABASE, "-X", "-w", "-At", "-c", "select 'logged in'");
+        return run(command, password == null ? Map.of() : Map.of("PGPASSWORD", password));
     }
 }
