@@ -28,7 +28,14 @@ public final class FrontendMessages {
 
     /** The SQL of a Query message, given the whole frame. */
     public static String querySql(ByteBuf all, int offset, int length) {
-        return cstringAt(all, offset + Frame.HEADER_LENGTH, offset + length, "Query");
+        return querySql(all, offset, length, ClientEncoding.ASCII_SAFE);
+    }
+
+    /** The SQL of a Query message, read for the lexer in the session's client encoding. */
+    public static String querySql(ByteBuf all, int offset, int length, ClientEncoding encoding) {
+        int from = offset + Frame.HEADER_LENGTH;
+        int nul = terminator(all, from, offset + length, "Query");
+        return encoding.decode(all, from, nul - from);
     }
 
     /** The statement name of a Parse message ({@code ""} is the unnamed statement). */
@@ -38,9 +45,15 @@ public final class FrontendMessages {
 
     /** The SQL of a Parse message. */
     public static String parseSql(ByteBuf all, int offset, int length) {
+        return parseSql(all, offset, length, ClientEncoding.ASCII_SAFE);
+    }
+
+    /** The SQL of a Parse message, read for the lexer in the session's client encoding. */
+    public static String parseSql(ByteBuf all, int offset, int length, ClientEncoding encoding) {
         int end = offset + length;
-        int nameEnd = terminator(all, offset + Frame.HEADER_LENGTH, end, "Parse");
-        return cstringAt(all, nameEnd + 1, end, "Parse");
+        int from = terminator(all, offset + Frame.HEADER_LENGTH, end, "Parse") + 1;
+        int nul = terminator(all, from, end, "Parse");
+        return encoding.decode(all, from, nul - from);
     }
 
     /** The prepared statement a Bind message binds ({@code ""} is the unnamed statement). */

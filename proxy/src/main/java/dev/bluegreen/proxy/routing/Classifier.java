@@ -58,17 +58,27 @@ public final class Classifier {
     public Classification classify(String sql) {
         Objects.requireNonNull(sql, "sql");
         if (sql.length() > MAX_CACHED_LENGTH) {
-            return classifyUncached(sql);
+            return classifyUncached(sql, false);
         }
         Classification cached = cache.getIfPresent(sql);
         if (cached != null) {
             return cached;
         }
-        Classification fresh = classifyUncached(sql);
+        Classification fresh = classifyUncached(sql, false);
         if (seenBefore(sql)) {
             cache.put(sql, fresh);
         }
         return fresh;
+    }
+
+    /**
+     * Classifies text as a session with {@code standard_conforming_strings = off} means it: a backslash in
+     * a plain string escapes. Not cached: such sessions are rare, and the cache holds texts read the
+     * standard way.
+     */
+    public Classification classifyWithBackslashStrings(String sql) {
+        Objects.requireNonNull(sql, "sql");
+        return classifyUncached(sql, true);
     }
 
     /** Whether this text's hash was the last one noted in its slot; notes it otherwise. */
@@ -88,8 +98,8 @@ public final class Classifier {
         return cache.estimatedSize();
     }
 
-    private Classification classifyUncached(String sql) {
-        Lexed lexed = Lexer.lex(sql);
+    private Classification classifyUncached(String sql, boolean backslashInPlainStrings) {
+        Lexed lexed = Lexer.lex(sql, backslashInPlainStrings);
         if (!lexed.readable()) {
             return Classification.unparseable();
         }

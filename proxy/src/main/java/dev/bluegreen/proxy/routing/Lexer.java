@@ -11,8 +11,9 @@ import java.util.Optional;
  * ({@code $$...$$}, {@code $tag$...$tag$}) and {@code $1} parameters, identifiers containing {@code $},
  * and operators split as the server splits them.
  *
- * <p>Assumes {@code standard_conforming_strings = on} (the default since PostgreSQL 9.1): with it off, a
- * backslash in a plain string escapes the quote and the server would read the text differently.
+ * <p>{@link #lex(String)} reads text as a server with {@code standard_conforming_strings = on} does (the
+ * default since PostgreSQL 9.1); {@link #lex(String, boolean)} can read it as one with the setting off,
+ * where a backslash in a plain {@code '...'} string escapes, as in {@code E'...'}.
  */
 final class Lexer {
 
@@ -22,16 +23,23 @@ final class Lexer {
 
     private final String sql;
     private final int length;
+    private final boolean backslashInPlainStrings;
     private final List<Token> tokens = new ArrayList<>();
     private int pos;
 
-    private Lexer(String sql) {
+    private Lexer(String sql, boolean backslashInPlainStrings) {
         this.sql = sql;
         this.length = sql.length();
+        this.backslashInPlainStrings = backslashInPlainStrings;
     }
 
     static Lexed lex(String sql) {
-        return new Lexer(sql).run();
+        return lex(sql, false);
+    }
+
+    /** @param backslashInPlainStrings the session has {@code standard_conforming_strings = off} */
+    static Lexed lex(String sql, boolean backslashInPlainStrings) {
+        return new Lexer(sql, backslashInPlainStrings).run();
     }
 
     private Lexed run() {
@@ -63,7 +71,7 @@ final class Lexer {
     private Optional<String> token(char c) {
         int start = pos;
         if (c == '\'') {
-            return quoted(start, pos, false);
+            return quoted(start, pos, backslashInPlainStrings);
         }
         if (c == '"') {
             return identifier(start, pos, Token.Type.QUOTED_IDENT);
@@ -71,7 +79,10 @@ final class Lexer {
         if ((c == 'e' || c == 'E') && peek(1) == '\'') {
             return quoted(start, pos + 1, true);
         }
-        if ((c == 'b' || c == 'B' || c == 'x' || c == 'X' || c == 'n' || c == 'N') && peek(1) == '\'') {
+        if ((c == 'n' || c == 'N') && peek(1) == '\'') {
+            return quoted(start, pos + 1, backslashInPlainStrings); // a national string is a plain one
+        }
+        if ((c == 'b' || c == 'B' || c == 'x' || c == 'X') && peek(1) == '\'') {
             return quoted(start, pos + 1, false);
         }
         if ((c == 'u' || c == 'U') && peek(1) == '&' && peek(2) == '\'') {

@@ -94,6 +94,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     /** The routing state this session last acted on; a different instance means something changed. */
     private RoutingState seen;
     private boolean ranInRelay;
+    /** How the server reads this session's SQL text; kept current by units mode, which reads SQL. */
+    private final SqlReading sqlReading = new SqlReading();
     private BackendKeyData cancelKey;
     /**
      * Queries, Syncs and function calls sent whose ReadyForQuery has not come back yet, oldest first, by
@@ -431,6 +433,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             return;
         }
         for (Frame frame : startupFrames) {
+            if (frame.type() == 'S') {
+                ByteBuf all = frame.content();
+                sqlReading.reported(all, all.readerIndex(), all.readableBytes());
+            }
             channel.write(frame.content(), channel.voidPromise());
         }
         cancelKey = services.cancelKeys().mint(this);
@@ -669,6 +675,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     ArrayDeque<Frame> pending() {
         return pending;
+    }
+
+    SqlReading sqlReading() {
+        return sqlReading;
     }
 
     boolean ranInRelay() {

@@ -174,6 +174,8 @@ final class Units {
     private final Map<String, Classification> statements = new HashMap<>();
     private final ArrayDeque<Mirror> mirrors = new ArrayDeque<>();
     private Classification unnamedStatement = Classification.unparseable();
+    /** The session's client encoding and string syntax, from the leader's ParameterStatus reports. */
+    private final SqlReading reading;
     /** The unit {@link #classify} last looked at parses or closes a named statement. */
     private boolean namesStatements;
     private RoutingState state;
@@ -231,6 +233,7 @@ final class Units {
         this.state = state;
         this.leader = ClientSession.roleOf(leaderConnection);
         this.startupTenant = migration.stickyKeys().tenantSource().tenantOf(session.startupParameters());
+        this.reading = session.sqlReading();
         backends.put(leader, leaderConnection);
         for (ClusterRole role : ClusterRole.values()) {
             sinks.put(role, new ArrayDeque<>());
@@ -427,10 +430,12 @@ final class Units {
             int offset = all.readerIndex();
             int length = all.readableBytes();
             Classification c = switch (frame.type()) {
-                case 'Q' -> migration.classifier().classify(FrontendMessages.querySql(all, offset, length));
+                case 'Q' -> reading.classify(migration.classifier(),
+                        FrontendMessages.querySql(all, offset, length, reading.encoding()));
                 case 'P' -> {
                     String name = FrontendMessages.parseName(all, offset, length);
-                    Classification parsed = migration.classifier().classify(FrontendMessages.parseSql(all, offset, length));
+                    Classification parsed = reading.classify(migration.classifier(),
+                            FrontendMessages.parseSql(all, offset, length, reading.encoding()));
                     if (name.isEmpty()) {
                         unnamedStatement = parsed;
                     } else {
@@ -550,6 +555,7 @@ final class Units {
                 return;
             }
             SessionSnapshot snapshot = SessionSnapshot.fromRows(sink.rows);
+            snapshot.settings().forEach(reading::reported);
             if (snapshot.pinned()) {
                 pinned = true;
                 stats.sessionPinned();
@@ -1364,6 +1370,9 @@ final class Units {
         ClusterRole role = batchFrom;
         if (backends.get(role) == null) {
             return false; // dropped while handling an earlier frame
+        }
+        if (type == 'S' && role == leader) {
+            reading.reported(batch.content(), offset, length);
         }
         Sink sink = sinks.get(role).peek();
         ByteBuf all = batch.content();
