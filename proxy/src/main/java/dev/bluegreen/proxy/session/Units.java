@@ -666,17 +666,13 @@ final class Units {
         }
         if (c.has(Trait.LISTEN)) {
             listens = true;
+        }
+        if (c.has(Trait.LISTEN) && c.statementCount() <= 1) {
+            // a LISTEN or UNLISTEN alone lives on the leader (DESIGN §3); in a unit with other statements
+            // it runs on both twins like the rest, and only the leader's notifications reach the client
+            unit.primary = leader;
             if (status == 'I') {
-                unit.primary = leader;
                 transactionPrimary = leader;
-                if (follower != null && c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.TRANSACTION_END)) {
-                    // LISTEN stays on the leader, but a transaction the unit opens is the twins' both:
-                    // the follower opens its own, ahead of the statements of it that it will run
-                    send(follower, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "BEGIN"));
-                    flush(follower);
-                }
-            } else {
-                unit.primary = transactionPrimary;
             }
         } else if (status == 'I') {
             if (isAutocommitRead(c)) {
@@ -694,12 +690,15 @@ final class Units {
                         && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK);
             }
             transactionPrimary = unit.primary;
+        } else if (c.isRead() && !c.has(Trait.SESSION_STATE) && !c.has(Trait.TRANSACTION_BEGIN)
+                && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT) && !c.has(Trait.CURSOR)) {
+            unit.primary = transactionPrimary; // a read in a transaction: where the transaction's reads go
         } else {
-            unit.primary = transactionPrimary;
-            if (!(c.isRead() && !c.has(Trait.SESSION_STATE) && !c.has(Trait.TRANSACTION_BEGIN)
-                    && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT) && !c.has(Trait.CURSOR))) {
-                unit.secondary = otherIfPresent(unit.primary);
-            }
+            // everything else in a transaction runs on both twins, the leader first (DESIGN §5), also in
+            // one whose reads the follower serves: it may turn writable (SET TRANSACTION READ WRITE),
+            // lock (LOCK, pg_advisory_xact_lock), notify, and it commits on the leader first
+            unit.primary = leader;
+            unit.secondary = follower;
         }
         if (unit.secondary == null && unit.namesStatements) {
             unit.stateOnly = namedStatementMessages(unit);

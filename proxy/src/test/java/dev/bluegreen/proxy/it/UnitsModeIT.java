@@ -229,6 +229,80 @@ class UnitsModeIT {
         }
     }
 
+    /** A LISTEN and a write in one unit: the write reaches the follower too, and a notification arrives once. */
+    @Test
+    void aWriteInTheSameUnitAsAListenReachesBothTwins(TestClusters clusters) throws Exception {
+        String t = table("listen_write");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            for (String mode : new String[] {"simple", "extended"}) {
+                Properties properties = new Properties();
+                properties.setProperty("preferQueryMode", mode);
+                try (Connection c = proxy.connect("postgres", null, properties); Statement s = c.createStatement()) {
+                    int id = mode.equals("simple") ? 1 : 2;
+                    s.execute("listen bg_with_write; insert into " + t + " values (" + id + ")");
+                    s.execute("unlisten *; insert into " + t + " values (" + (id + 10) + ")");
+                    s.execute("listen bg_with_write");
+
+                    clusters.blue().execute("postgres", "notify bg_with_write, '" + mode + "'");
+                    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                        s.execute("select 1");
+                        PGNotification[] notifications = c.unwrap(PGConnection.class).getNotifications();
+                        assertThat(notifications).isNotNull();
+                        assertThat(notifications).extracting(PGNotification::getParameter).containsExactly(mode);
+                    });
+                }
+            }
+            assertThat(count(clusters.blue(), "select count(*) from " + t + " where id in (1, 2, 11, 12)")).isEqualTo(4);
+            assertThat(count(clusters.green(), "select count(*) from " + t + " where id in (1, 2, 11, 12)")).isEqualTo(4);
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * A transaction that begins read-only is served where reads go, green at weight 100; once it turns
+     * writable (before its first query, as Postgres requires) its writes run on blue first, as every
+     * write does (DESIGN §5). Blue alone has row 1, so the insert fails there, and the client hears
+     * blue's error, not green's success.
+     */
+    @Test
+    void aReadOnlyTransactionThatTurnsWritableWritesOnTheLeaderFirst(TestClusters clusters) throws Exception {
+        String t = table("ro_then_rw");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        clusters.blue().execute("postgres", "insert into " + t + " values (1)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            try (Connection c = proxy.connect("postgres"); Statement s = c.createStatement()) {
+                s.execute("begin read only");
+                s.execute("set transaction read write");
+                SQLException duplicate = org.assertj.core.api.Assertions.catchThrowableOfType(SQLException.class,
+                        () -> s.execute("insert into " + t + " values (1)"));
+                assertThat((Throwable) duplicate).as("blue's answer: row 1 is there").isNotNull();
+                assertThat(duplicate.getSQLState()).isEqualTo("23505");
+                s.execute("rollback");
+
+                s.execute("begin read only");
+                s.execute("set transaction read write");
+                s.execute("insert into " + t + " values (2)");
+                s.execute("commit");
+
+                s.execute("begin read only");
+                assertThat(serverVersion(c)).as("green serves a read-only transaction's reads").isGreaterThanOrEqualTo(180000);
+                s.execute("commit");
+            }
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            assertThat(count(clusters.blue(), "select count(*) from " + t + " where id = 2")).isEqualTo(1);
+            assertThat(count(clusters.green(), "select count(*) from " + t + " where id = 2")).isEqualTo(1);
+            assertThat(count(clusters.green(), "select count(*) from " + t + " where id = 1")).isZero();
+        }
+    }
+
     @Test
     void aSessionThatOnlyListensKeepsItsChannelsThroughCutoverAndFinalize(TestClusters clusters) throws Exception {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
