@@ -63,6 +63,27 @@ public final class FrontendMessages {
         return cstringAt(all, portalEnd + 1, end, "Bind");
     }
 
+    /** The portal a Bind message creates ({@code ""} is the unnamed portal). */
+    public static String bindPortal(ByteBuf all, int offset, int length) {
+        return cstringAt(all, offset + Frame.HEADER_LENGTH, offset + length, "Bind");
+    }
+
+    /** The portal an Execute message runs. */
+    public static String executePortal(ByteBuf all, int offset, int length) {
+        return cstringAt(all, offset + Frame.HEADER_LENGTH, offset + length, "Execute");
+    }
+
+    /** The portal a Close message closes, or null when it closes a prepared statement. */
+    public static String closedPortal(ByteBuf all, int offset, int length) {
+        if (length < Frame.HEADER_LENGTH + 2) {
+            throw new ProtocolViolation("malformed Close: truncated");
+        }
+        if (all.getByte(offset + Frame.HEADER_LENGTH) != 'P') {
+            return null;
+        }
+        return cstringAt(all, offset + Frame.HEADER_LENGTH + 1, offset + length, "Close");
+    }
+
     /** The prepared statement a Close message closes, or null when it closes a portal. */
     public static String closedStatement(ByteBuf all, int offset, int length) {
         if (length < Frame.HEADER_LENGTH + 2) {

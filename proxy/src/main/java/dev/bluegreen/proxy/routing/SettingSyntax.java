@@ -58,7 +58,7 @@ final class SettingSyntax {
     static void discard(Statement s, Verdict verdict) {
         verdict.add(Trait.SESSION_STATE);
         if (s.isWord(1, "all")) {
-            verdict.add(Trait.NOT_IN_TRANSACTION_BLOCK).tenant(null);
+            verdict.add(Trait.NOT_IN_TRANSACTION_BLOCK).add(Trait.NAMES_STATEMENTS).tenant(null);
         }
     }
 

@@ -50,7 +50,8 @@ final class StatementClassifier {
             case "commit", "end", "rollback", "abort" -> TransactionSyntax.end(s, verdict);
             case "savepoint", "release" -> verdict.add(Trait.SAVEPOINT);
             case "prepare" -> TransactionSyntax.prepare(s, verdict);
-            case "deallocate", "load" -> verdict.add(Trait.SESSION_STATE);
+            case "deallocate" -> verdict.add(Trait.SESSION_STATE).add(Trait.NAMES_STATEMENTS);
+            case "load" -> verdict.add(Trait.SESSION_STATE);
             case "set" -> SettingSyntax.set(s, verdict);
             case "reset" -> SettingSyntax.reset(s, verdict);
             case "discard" -> SettingSyntax.discard(s, verdict);

@@ -40,6 +40,11 @@ public enum Trait {
      * {@link Classification#tenant()}; empty means cleared.
      */
     TENANT_SETTING,
+    /**
+     * Creates or drops prepared statements in SQL ({@code PREPARE name}, {@code DEALLOCATE},
+     * {@code DISCARD ALL}): the names a protocol {@code Bind} refers to may now mean other statements.
+     */
+    NAMES_STATEMENTS,
     /** {@code LISTEN} or {@code UNLISTEN}: lives on the leader only and moves with it at cutover. */
     LISTEN,
     /**

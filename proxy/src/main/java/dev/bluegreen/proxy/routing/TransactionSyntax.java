@@ -49,7 +49,11 @@ final class TransactionSyntax {
 
     /** {@code PREPARE TRANSACTION 'gid'} ends the transaction; {@code PREPARE name AS ...} is session state. */
     static void prepare(Statement s, Verdict verdict) {
-        verdict.add(s.isWord(1, "transaction") ? Trait.TRANSACTION_END : Trait.SESSION_STATE);
+        if (s.isWord(1, "transaction")) {
+            verdict.add(Trait.TRANSACTION_END);
+        } else {
+            verdict.add(Trait.SESSION_STATE).add(Trait.NAMES_STATEMENTS);
+        }
     }
 
     /**

@@ -90,6 +90,8 @@ final class Units {
         boolean suppressed;
         /** The unit whose frames this answer's callback releases: a session closing first releases them. */
         Unit owned;
+        /** The proxy put the unnamed statement's Parse ahead of the unit: its ParseComplete is not the client's. */
+        boolean swallowParseComplete;
 
         Sink(Mode mode, Consumer<Sink> done) {
             this.mode = mode;
@@ -121,6 +123,12 @@ final class Units {
         boolean wrap;
         boolean retry;
         boolean namesStatements;
+        /**
+         * Binds the unnamed statement an earlier unit parsed, which a cluster running this unit may not have
+         * (that unit ran elsewhere) or may have lost (the proxy's own BEGIN or COMMIT, a Query, drops it): the
+         * unit's first frame is then that Parse again.
+         */
+        boolean reparses;
         /** The other twin must learn these named Parse/Close messages although it does not run the unit. */
         List<Frame> stateOnly = List.of();
         /** Green's failed answer to a read it was to be retried on blue for, kept in case blue is gone by then. */
@@ -172,12 +180,18 @@ final class Units {
     private final Map<ClusterRole, BackendConnection> backends = new EnumMap<>(ClusterRole.class);
     private final Map<ClusterRole, ArrayDeque<Sink>> sinks = new EnumMap<>(ClusterRole.class);
     private final Map<String, Classification> statements = new HashMap<>();
+    /** The statement each open portal was bound from, for an Execute that continues it without a Bind. */
+    private final Map<String, Classification> portals = new HashMap<>();
     private final ArrayDeque<Mirror> mirrors = new ArrayDeque<>();
     private Classification unnamedStatement = Classification.unparseable();
     /** The session's client encoding and string syntax, from the leader's ParameterStatus reports. */
     private final SqlReading reading;
     /** The unit {@link #classify} last looked at parses or closes a named statement. */
     private boolean namesStatements;
+    /** The unit {@link #classify} last looked at binds the unnamed statement without parsing it first. */
+    private boolean reusesUnnamed;
+    /** The last Parse of the unnamed statement, whole, to parse it again ahead of a unit that reuses it. */
+    private ByteBuf unnamedParse;
     private RoutingState state;
     private ClusterRole leader;
     private Unit current;
@@ -273,6 +287,7 @@ final class Units {
     }
 
     private void continueUnit(Frame frame) {
+        learn(frame);
         Unit unit = current;
         BackendConnection primary = backends.get(unit.primary);
         byte type = frame.type();
@@ -350,6 +365,10 @@ final class Units {
             unit.open = count < 0;
             unit.extendedOpen = count < 0;
             unit.extended = first.type() != FrontendMessages.QUERY && first.type() != FrontendMessages.FUNCTION_CALL;
+            if (reusesUnnamed && unnamedParse != null) {
+                unit.add(Frame.of(unnamedParse.retainedDuplicate()));
+                unit.reparses = true;
+            }
             for (int i = 0; i < Math.abs(count); i++) {
                 unit.add(pending.poll());
             }
@@ -414,6 +433,72 @@ final class Units {
         return -lastFlush;
     }
 
+    /**
+     * Remembers what a Parse names. A name parsed again without a Close is either an error (the name is
+     * taken) or follows an earlier Parse that failed; which one is known only from the answer, so the
+     * name keeps the classification that writes if either does. True when it parses the unnamed statement.
+     */
+    private boolean learnParse(ByteBuf all, int offset, int length) {
+        String name = FrontendMessages.parseName(all, offset, length);
+        Classification parsed = reading.classify(migration.classifier(),
+                FrontendMessages.parseSql(all, offset, length, reading.encoding()));
+        if (parsed.has(Trait.NAMES_STATEMENTS)) {
+            forgetStatementNames();
+        }
+        if (name.isEmpty()) {
+            unnamedStatement = parsed;
+            forgetUnnamedParse();
+            unnamedParse = all.retainedSlice(offset, length);
+            return true;
+        }
+        statements.merge(name, parsed, (before, now) -> before.isRead() ? now : before);
+        namesStatements = true;
+        return false;
+    }
+
+    /** The classification of the statement a Bind binds, remembered for {@code portal}. */
+    private Classification learnBind(ByteBuf all, int offset, int length, String portal) {
+        String name = FrontendMessages.bindStatement(all, offset, length);
+        Classification bound = name.isEmpty() ? unnamedStatement : statements.getOrDefault(name, Classification.unparseable());
+        portals.put(portal, bound);
+        return bound;
+    }
+
+    private void learnClose(ByteBuf all, int offset, int length) {
+        String name = FrontendMessages.closedStatement(all, offset, length);
+        if (name == null) {
+            portals.remove(FrontendMessages.closedPortal(all, offset, length));
+        } else if (!name.isEmpty()) {
+            statements.remove(name);
+            namesStatements = true;
+        }
+    }
+
+    /** SQL's PREPARE, DEALLOCATE or DISCARD ALL ran: no named statement's classification can be trusted. */
+    private void forgetStatementNames() {
+        statements.clear(); // a Bind of a name not known is a write: safe, if slower
+    }
+
+    private void forgetUnnamedParse() {
+        if (unnamedParse != null) {
+            unnamedParse.release();
+            unnamedParse = null;
+        }
+    }
+
+    /** What a frame that continues a running unit parses, binds or closes, for the units after it. */
+    private void learn(Frame frame) {
+        ByteBuf all = frame.content();
+        int offset = all.readerIndex();
+        int length = all.readableBytes();
+        switch (frame.type()) {
+            case 'P' -> learnParse(all, offset, length);
+            case 'B' -> learnBind(all, offset, length, FrontendMessages.bindPortal(all, offset, length));
+            case 'C' -> learnClose(all, offset, length);
+            default -> { }
+        }
+    }
+
     /** The unit's kind and traits: the union over its statements (a unit is a read only if all of them are). */
     private Classification classify(ArrayDeque<Frame> pending, int count) {
         Kind kind = Kind.READ;
@@ -422,6 +507,12 @@ final class Units {
         int statementCount = 0;
         int i = 0;
         namesStatements = false;
+        reusesUnnamed = false;
+        boolean parsedUnnamed = false;
+        if (status == 'I') {
+            portals.clear(); // a portal ends with its transaction
+        }
+        String boundPortal = null;
         for (Frame frame : pending) {
             if (i++ == count) {
                 break;
@@ -430,30 +521,31 @@ final class Units {
             int offset = all.readerIndex();
             int length = all.readableBytes();
             Classification c = switch (frame.type()) {
-                case 'Q' -> reading.classify(migration.classifier(),
-                        FrontendMessages.querySql(all, offset, length, reading.encoding()));
-                case 'P' -> {
-                    String name = FrontendMessages.parseName(all, offset, length);
-                    Classification parsed = reading.classify(migration.classifier(),
-                            FrontendMessages.parseSql(all, offset, length, reading.encoding()));
-                    if (name.isEmpty()) {
-                        unnamedStatement = parsed;
-                    } else {
-                        statements.put(name, parsed);
-                        namesStatements = true;
+                case 'Q' -> {
+                    Classification query = reading.classify(migration.classifier(),
+                            FrontendMessages.querySql(all, offset, length, reading.encoding()));
+                    if (query.has(Trait.NAMES_STATEMENTS)) {
+                        forgetStatementNames();
                     }
+                    yield query;
+                }
+                case 'P' -> {
+                    parsedUnnamed |= learnParse(all, offset, length);
                     yield null; // counted when bound
                 }
                 case 'B' -> {
-                    String name = FrontendMessages.bindStatement(all, offset, length);
-                    yield name.isEmpty() ? unnamedStatement : statements.getOrDefault(name, Classification.unparseable());
+                    boundPortal = FrontendMessages.bindPortal(all, offset, length);
+                    reusesUnnamed |= !parsedUnnamed && FrontendMessages.bindStatement(all, offset, length).isEmpty();
+                    yield learnBind(all, offset, length, boundPortal);
+                }
+                case 'E' -> {
+                    // an Execute with no Bind before it continues a portal bound in an earlier unit (pgjdbc's
+                    // fetch size): it runs what that portal runs, where that unit ran it
+                    String portal = FrontendMessages.executePortal(all, offset, length);
+                    yield portal.equals(boundPortal) ? null : portals.getOrDefault(portal, Classification.unparseable());
                 }
                 case 'C' -> {
-                    String name = FrontendMessages.closedStatement(all, offset, length);
-                    if (name != null && !name.isEmpty()) {
-                        statements.remove(name);
-                        namesStatements = true;
-                    }
+                    learnClose(all, offset, length);
                     yield null;
                 }
                 case 'F' -> Classification.unparseable();
@@ -525,6 +617,7 @@ final class Units {
             }
             session.backToRelay(backends.get(wantedLeader));
             closed = true;
+            forgetUnnamedParse();
             return false;
         }
         if (next.leader() != leader) {
@@ -717,6 +810,7 @@ final class Units {
             send(unit.primary, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "BEGIN"));
         }
         Sink answer = new Sink(unit.retry ? Mode.FORWARD_AFTER_DATA : Mode.FORWARD, this::primaryDone);
+        answer.swallowParseComplete = unit.reparses;
         if (unit.secondary != null) {
             answer.recorder = new OutcomeRecorder();
         }
@@ -1242,6 +1336,7 @@ final class Units {
             sendStateOnly(unit);
             finish(sink.status);
         });
+        answer.swallowParseComplete = unit.reparses;
         sinks.get(blue).add(answer);
         for (Frame frame : unit.frames) {
             connection.write(frame.content().retainedDuplicate());
@@ -1398,6 +1493,10 @@ final class Units {
         }
         if (sink.recorder != null) {
             sink.recorder.record(batch, type, offset, length);
+        }
+        if (type == '1' && sink.swallowParseComplete) {
+            sink.swallowParseComplete = false; // the next frame forwarded starts a range of its own
+            return true;
         }
         if (type == 'Z') {
             sink.status = all.getByte(offset + Frame.HEADER_LENGTH);
@@ -1592,6 +1691,7 @@ final class Units {
             return; // the session closes once, however many ways it learns of it
         }
         closed = true;
+        forgetUnnamedParse();
         Unit ending = leaderEndInFlight();
         if (current != null && current != ending) {
             current.release();

@@ -303,6 +303,142 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * pgjdbc with a fetch size reads a portal in batches: the first unit binds it, each later one is an
+     * Execute alone. A query that writes (nextval) must run every batch on both twins.
+     */
+    @Test
+    void anExecuteThatContinuesAPortalRunsWhereTheBindRan(TestClusters clusters) throws Exception {
+        String sequence = table("fetched_seq");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create sequence " + sequence);
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection c = proxy.connect("postgres")) {
+                c.setAutoCommit(false);
+                try (PreparedStatement next = c.prepareStatement("select nextval('" + sequence + "') from generate_series(1, 10)")) {
+                    next.setFetchSize(3);
+                    int rows = 0;
+                    try (ResultSet rs = next.executeQuery()) {
+                        while (rs.next()) {
+                            rows++;
+                        }
+                    }
+                    assertThat(rows).isEqualTo(10);
+                }
+                c.commit();
+            }
+            assertThat(count(clusters.blue(), "select last_value from " + sequence)).isEqualTo(10);
+            assertThat(count(clusters.green(), "select last_value from " + sequence)).isEqualTo(10);
+        }
+    }
+
+    /**
+     * The names a Bind refers to follow the statements behind them: one re-made in SQL (DEALLOCATE, then
+     * PREPARE of a DELETE), an unnamed one parsed in the second half of a unit a Flush opened, and an
+     * unnamed one described in a unit of its own and executed in the next. At weight 100 a Bind taken for
+     * a read goes to green alone, so each write must reach both; a cluster that did not run the Parse (or
+     * lost the unnamed statement to the proxy's own BEGIN or COMMIT) must still run the Bind.
+     */
+    @Test
+    void aBindRunsTheStatementTheNameMeansNow(TestClusters clusters) throws Exception {
+        String t = table("renamed");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)", "insert into " + t + " values (1), (2)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                // "s" parsed as a read, then re-made in SQL as a delete
+                client.send(concat(parse("s", "select 1"), sync()));
+                client.readUntil('Z');
+                client.send(RawClient.query("deallocate s; prepare s as delete from " + t + " where id = 1"));
+                client.readUntil('Z');
+                client.send(concat(bind("s"), execute(""), sync()));
+                assertThat(answer(client)).isEqualTo("DELETE 1");
+
+                // a unit opened by a Flush; its second half parses the unnamed statement anew
+                client.send(concat(parse("", "select 1"), flush()));
+                client.readUntil('1');
+                client.send(concat(parse("", "delete from " + t + " where id = 2"), sync()));
+                client.readUntil('Z');
+                client.send(concat(bind(""), execute(""), sync()));
+                assertThat(answer(client)).isEqualTo("DELETE 1");
+
+                // describe, then execute (libpq's PQprepare with "", pgx): the first unit, no Bind, ran on green only
+                client.send(concat(parse("", "insert into " + t + " values (3)"), describeStatement(""), sync()));
+                client.readUntil('Z');
+                client.send(concat(bind(""), execute(""), sync()));
+                assertThat(answer(client)).isEqualTo("INSERT 0 1");
+                client.send(concat(bind(""), execute(""), sync()));
+                assertThat(answer(client)).as("the same row again").contains("C=23505");
+            }
+            assertThat(count(clusters.blue(), "select count(*) from " + t + " where id <> 3")).isZero();
+            assertThat(count(clusters.green(), "select count(*) from " + t + " where id <> 3")).isZero();
+            assertThat(count(clusters.blue(), "select count(*) from " + t + " where id = 3")).isEqualTo(1);
+            assertThat(count(clusters.green(), "select count(*) from " + t + " where id = 3")).isEqualTo(1);
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /** The command tag of the unit's statement, or its error's fields, read up to ReadyForQuery. */
+    private static String answer(RawClient client) throws java.io.IOException {
+        String answer = "no answer";
+        RawClient.Message message;
+        while ((message = client.read()).type() != 'Z') {
+            if (message.type() == 'C') {
+                answer = new String(message.body(), 0, message.body().length - 1, java.nio.charset.StandardCharsets.UTF_8);
+            } else if (message.type() == 'E') {
+                answer = message.fields().toString();
+            }
+        }
+        return answer;
+    }
+
+    private static byte[] cstrings(String... values) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (String value : values) {
+            out.writeBytes(value.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            out.write(0);
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] parse(String name, String sql) {
+        return RawClient.message('P', concat(cstrings(name, sql), new byte[] {0, 0}));
+    }
+
+    /** Bind of {@code statement} to the unnamed portal: no parameters, text results. */
+    private static byte[] bind(String statement) {
+        return RawClient.message('B', concat(cstrings("", statement), new byte[] {0, 0, 0, 0, 0, 0}));
+    }
+
+    private static byte[] execute(String portal) {
+        return RawClient.message('E', concat(cstrings(portal), new byte[] {0, 0, 0, 0}));
+    }
+
+    private static byte[] describeStatement(String name) {
+        return RawClient.message('D', concat(new byte[] {'S'}, cstrings(name)));
+    }
+
+    private static byte[] sync() {
+        return RawClient.message('S', new byte[0]);
+    }
+
+    private static byte[] flush() {
+        return RawClient.message('H', new byte[0]);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.writeBytes(part);
+        }
+        return out.toByteArray();
+    }
+
     @Test
     void aSessionThatOnlyListensKeepsItsChannelsThroughCutoverAndFinalize(TestClusters clusters) throws Exception {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {

@@ -6,6 +6,7 @@ import static dev.bluegreen.proxy.routing.Trait.CURSOR;
 import static dev.bluegreen.proxy.routing.Trait.DDL;
 import static dev.bluegreen.proxy.routing.Trait.LISTEN;
 import static dev.bluegreen.proxy.routing.Trait.MULTI_STATEMENT;
+import static dev.bluegreen.proxy.routing.Trait.NAMES_STATEMENTS;
 import static dev.bluegreen.proxy.routing.Trait.NON_DETERMINISTIC;
 import static dev.bluegreen.proxy.routing.Trait.NOT_IN_TRANSACTION_BLOCK;
 import static dev.bluegreen.proxy.routing.Trait.PINS_SESSION;
@@ -244,12 +245,12 @@ class ClassifierTest {
                 c("set constraints all deferred", SET_LOCAL),
                 c("RESET ALL", SESSION_STATE, TENANT_SETTING),
                 c("reset search_path", SESSION_STATE),
-                c("PREPARE q(int) AS SELECT * FROM t WHERE id = $1", SESSION_STATE),
-                c("prepare ins as insert into t values (nextval('s'))", SESSION_STATE),
+                c("PREPARE q(int) AS SELECT * FROM t WHERE id = $1", SESSION_STATE, NAMES_STATEMENTS),
+                c("prepare ins as insert into t values (nextval('s'))", SESSION_STATE, NAMES_STATEMENTS),
                 // EXECUTE: the classifier does not track prepared names, so it cannot know
                 c("EXECUTE q(1)"),
-                c("DEALLOCATE ALL", SESSION_STATE),
-                c("DISCARD ALL", SESSION_STATE, NOT_IN_TRANSACTION_BLOCK, TENANT_SETTING),
+                c("DEALLOCATE ALL", SESSION_STATE, NAMES_STATEMENTS),
+                c("DISCARD ALL", SESSION_STATE, NOT_IN_TRANSACTION_BLOCK, NAMES_STATEMENTS, TENANT_SETTING),
                 c("discard plans", SESSION_STATE),
                 c("LOAD 'auto_explain'", SESSION_STATE),
                 c("SET bluegreen.tenant = 'acme'", SESSION_STATE, TENANT_SETTING),
