@@ -10,6 +10,9 @@ import java.util.Set;
  */
 final class SettingSyntax {
 
+    /** Three literal arguments and their commas take far fewer tokens than this. */
+    private static final int MAX_SET_CONFIG_TOKENS = 64;
+
     static final String TENANT_SETTING = "bluegreen.tenant";
 
     private static final Set<String> TRUE = Set.of("t", "tr", "tru", "true", "y", "ye", "yes", "on", "1");
@@ -68,6 +71,10 @@ final class SettingSyntax {
      * is not seen (parameters never reach the classifier).
      */
     static void setConfig(Statement s, int open, Verdict verdict) {
+        if (s.closingWithin(open, MAX_SET_CONFIG_TOKENS) < 0) {
+            verdict.add(Trait.SESSION_STATE); // arguments this long are not literals
+            return;
+        }
         List<Statement> args = s.arguments(open);
         boolean local = args.size() == 3 && isLiteral(args.get(2))
                 && TRUE.contains(args.get(2).singleValue().strip().toLowerCase(Locale.ROOT));

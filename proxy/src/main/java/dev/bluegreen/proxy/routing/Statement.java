@@ -80,6 +80,24 @@ record Statement(List<Token> tokens) {
         return tokens.size();
     }
 
+    /**
+     * The index of the {@code )} closing the {@code (} at {@code open} if it is at most {@code limit}
+     * tokens on, else -1: for callers that only care about short parentheses and must not scan far each
+     * time (a call nested in itself thousands of times would take quadratic time).
+     */
+    int closingWithin(int open, int limit) {
+        int depth = 0;
+        int end = Math.min(tokens.size(), open + limit + 1);
+        for (int i = open; i < end; i++) {
+            if (tokens.get(i).isPunct("(")) {
+                depth++;
+            } else if (tokens.get(i).isPunct(")") && --depth == 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     Statement from(int start) {
         return slice(start, tokens.size());
     }

@@ -131,8 +131,8 @@ final class StatementClassifier {
             }
         }
         Statement explained = s.from(i);
-        if (explained.size() == 0) {
-            verdict.unparseable();
+        if (explained.size() == 0 || explained.isWord(0, "explain")) {
+            verdict.unparseable(); // EXPLAIN cannot explain EXPLAIN: not read further, as a client could nest it deep
         } else if (analyze) {
             verdict.write().addAll(classify(explained));
         } else {
