@@ -205,6 +205,10 @@ final class Units {
     private boolean listenersMoving;
     private long unitSequence;
     private Optional<String> setTenant = Optional.empty();
+    /** {@link #setTenant} as the current transaction found it; it is back when a SET LOCAL's transaction ends. */
+    private Optional<String> tenantBeforeTransaction = Optional.empty();
+    /** The current transaction set the tenant with SET LOCAL, or failed after setting it: undone at its end. */
+    private boolean tenantUndoneAtEnd;
     /** The tenant the startup parameters name, read once: they do not change during a session. */
     private final Optional<String> startupTenant;
     /** A twin is being made: units wait. */
@@ -748,8 +752,12 @@ final class Units {
         unitSequence++;
         unit.statusBefore = status;
         Classification c = unit.classification;
+        if (status == 'I') {
+            tenantBeforeTransaction = setTenant;
+        }
         if (c.has(Trait.TENANT_SETTING)) {
             setTenant = c.tenant();
+            tenantUndoneAtEnd |= c.has(Trait.SET_LOCAL);
         }
         ClusterRole follower = backends.containsKey(leader.other()) ? leader.other() : null;
         boolean async = state.followerWrites() == FollowerWrites.ASYNC;
@@ -1357,6 +1365,12 @@ final class Units {
     /** Ends the unit for the client: its ReadyForQuery, unless the cluster's own already went with the answer. */
     private void finishToClient(byte newStatus, boolean readyForwarded) {
         flushRange();
+        if (newStatus == 'I' && (tenantUndoneAtEnd || status == 'E')) {
+            setTenant = tenantBeforeTransaction; // SET LOCAL ends with its transaction; a failed one sets nothing
+        }
+        if (newStatus == 'I') {
+            tenantUndoneAtEnd = false;
+        }
         status = newStatus;
         if (!readyForwarded) {
             client.write(ReadyForQuery.of(newStatus).encode(client.alloc()), client.voidPromise());

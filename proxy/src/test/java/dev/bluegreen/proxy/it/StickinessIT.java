@@ -221,6 +221,20 @@ class StickinessIT {
             assertThat(readsStayOnOne(unpinnedSession, 5)).as("after RESET, the startup tenant again")
                     .isEqualTo(ClusterRole.BLUE);
 
+            // as in Postgres, SET LOCAL ends with its transaction, and a failed transaction sets nothing
+            unpinnedSession.createStatement().execute("begin; set local bluegreen.tenant = '" + pinned + "'; commit");
+            assertThat(readsStayOnOne(unpinnedSession, 5)).as("after a transaction with SET LOCAL")
+                    .isEqualTo(ClusterRole.BLUE);
+            try (java.sql.Statement s = unpinnedSession.createStatement()) {
+                s.execute("begin");
+                s.execute("set bluegreen.tenant = '" + pinned + "'");
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.execute("select 1/0"))
+                        .isInstanceOf(java.sql.SQLException.class);
+                s.execute("commit"); // of a failed transaction: a rollback
+            }
+            assertThat(readsStayOnOne(unpinnedSession, 5)).as("after a failed transaction that set the tenant")
+                    .isEqualTo(ClusterRole.BLUE);
+
             pinnedSession.createStatement().execute("set bluegreen.tenant = '" + unpinned + "'");
             assertThat(readsStayOnOne(pinnedSession, 5)).as("a pinned session SET to an unpinned tenant")
                     .isEqualTo(ClusterRole.BLUE);
