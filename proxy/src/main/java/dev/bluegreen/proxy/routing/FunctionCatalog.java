@@ -25,6 +25,12 @@ final class FunctionCatalog {
             "pg_backup_start", "pg_backup_stop", "pg_start_backup", "pg_stop_backup",
             "pg_export_snapshot", "pg_log_backend_memory_contexts", "pg_import_system_collations",
             "pg_stat_statements_reset", "pg_file_write", "pg_file_rename", "pg_file_unlink", "pg_file_sync",
+            // LISTEN lives on the leader only: only the leader can say what the session listens to
+            "pg_listening_channels",
+            // index and statistics maintenance (PostgreSQL 18's pg_restore_*_stats and pg_clear_*_stats too)
+            "brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range", "gin_clean_pending_list",
+            "pg_restore_relation_stats", "pg_restore_attribute_stats", "pg_clear_relation_stats",
+            "pg_clear_attribute_stats",
             // run an arbitrary query string, or consume a cursor
             "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml",
             "cursor_to_xmlschema");

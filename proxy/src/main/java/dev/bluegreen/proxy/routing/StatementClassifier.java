@@ -102,10 +102,11 @@ final class StatementClassifier {
         verdict.kind(writes ? Kind.WRITE : Kind.READ);
     }
 
-    /** {@code SELECT ... INTO [TEMP] t} creates a table, one that pins the session when temporary. */
+    /** {@code SELECT ... INTO [[LOCAL | GLOBAL] TEMP] t} creates a table, one that pins the session when temporary. */
     private static void selectInto(Statement s, int into, Verdict verdict) {
         verdict.add(Trait.DDL);
-        if (s.isWord(into + 1, "temp") || s.isWord(into + 1, "temporary")) {
+        int at = s.isWord(into + 1, "local") || s.isWord(into + 1, "global") ? into + 2 : into + 1;
+        if (s.isWord(at, "temp") || s.isWord(at, "temporary")) {
             verdict.add(Trait.PINS_SESSION);
         }
     }

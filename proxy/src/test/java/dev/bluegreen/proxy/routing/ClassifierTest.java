@@ -231,6 +231,10 @@ class ClassifierTest {
                 c("ROLLBACK TO SAVEPOINT sp1", SAVEPOINT),
                 c("rollback transaction to sp1", SAVEPOINT),
                 c("PREPARE TRANSACTION 'tx1'", TRANSACTION_END),
+                c("select pg_listening_channels()"),
+                c("select gin_clean_pending_list('i'::regclass)"),
+                c("select * into local temp t2 from t", DDL, PINS_SESSION),
+                c("select * into global temporary t2 from t", DDL, PINS_SESSION),
                 c("COMMIT PREPARED 'tx1'", TRANSACTION_END, NOT_IN_TRANSACTION_BLOCK),
                 c("rollback prepared 'tx1'", TRANSACTION_END, NOT_IN_TRANSACTION_BLOCK),
                 // session state
