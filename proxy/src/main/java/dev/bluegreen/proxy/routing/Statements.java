@@ -5,9 +5,9 @@ import java.util.List;
 
 /**
  * Splits a token list into statements at top-level semicolons, as the server does. The one place a
- * semicolon does not end a statement is the body of {@code CREATE FUNCTION/PROCEDURE ... BEGIN ATOMIC ... END};
- * like psql, we count {@code BEGIN}/{@code CASE} against {@code END} inside such a statement, so a body's
- * {@code END} is never mistaken for a {@code COMMIT}.
+ * semicolon does not end a statement is the body of {@code CREATE FUNCTION/PROCEDURE ... BEGIN ATOMIC ... END}:
+ * the body opens at {@code BEGIN ATOMIC} outside parentheses and closes at the {@code END} that is not a
+ * {@code CASE}'s, so neither a parameter named {@code begin} nor a column labelled {@code AS end} moves it.
  */
 final class Statements {
 
@@ -18,23 +18,42 @@ final class Statements {
     static List<List<Token>> split(List<Token> tokens) {
         List<List<Token>> statements = new ArrayList<>();
         int start = 0;
-        int blockDepth = 0;
+        int parentheses = 0;
+        boolean inBody = false;
+        int cases = 0;
         for (int i = 0; i < tokens.size(); i++) {
             Token token = tokens.get(i);
-            if (token.type() == Token.Type.WORD && definesRoutine(tokens, start)) {
-                if (token.isWord("begin") || token.isWord("case")) {
-                    blockDepth++;
-                } else if (token.isWord("end") && blockDepth > 0) {
-                    blockDepth--;
+            if (token.isPunct("(")) {
+                parentheses++;
+            } else if (token.isPunct(")")) {
+                parentheses--;
+            } else if (token.type() == Token.Type.WORD && !isLabel(tokens, i) && definesRoutine(tokens, start)) {
+                if (!inBody && parentheses == 0 && token.isWord("begin") && at(tokens, i + 1, "atomic")) {
+                    inBody = true;
+                    cases = 0;
+                } else if (inBody && token.isWord("case")) {
+                    cases++;
+                } else if (inBody && token.isWord("end")) {
+                    if (cases > 0) {
+                        cases--;
+                    } else {
+                        inBody = false;
+                    }
                 }
             }
-            if (token.isPunct(";") && blockDepth == 0) {
+            if (token.isPunct(";") && !inBody) {
                 addIfNotEmpty(statements, tokens.subList(start, i));
                 start = i + 1;
+                parentheses = 0;
             }
         }
         addIfNotEmpty(statements, tokens.subList(start, tokens.size()));
         return statements;
+    }
+
+    /** A word after {@code AS} or {@code .} names something: {@code SELECT 1 AS end}, {@code t.case}. */
+    private static boolean isLabel(List<Token> tokens, int i) {
+        return i > 0 && (tokens.get(i - 1).isWord("as") || tokens.get(i - 1).isPunct("."));
     }
 
     private static boolean definesRoutine(List<Token> tokens, int start) {

@@ -32,11 +32,22 @@ class ClassifierBehaviourTest {
         "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END; COMMIT | 2",
         "create function f(x int) returns int return case when x > 0 then 1 else 0 end; select 1 | 2",
         "select case when true then 1 end; select 2 | 2",
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1 AS end; SELECT 2; END | 1",
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN true THEN 1 END; END; SELECT 3 | 2",
+        "CREATE FUNCTION f(begin int) RETURNS int LANGUAGE sql AS 'select 1'; CREATE TEMP TABLE tt (a int) | 2",
         "''                                         | 0",
         "select 'open                               | 0",
     })
     void countsStatementsAsTheServerSplitsThem(String sql, int count) {
         assertThat(classifier.classify(sql).statementCount()).isEqualTo(count);
+    }
+
+    @Test
+    void aParameterNamedBeginDoesNotHideTheNextStatement() {
+        Classification result = classifier.classify(
+                "CREATE FUNCTION f(begin int) RETURNS int LANGUAGE sql AS 'select 1'; CREATE TEMP TABLE tt (a int)");
+
+        assertThat(result.has(Trait.PINS_SESSION)).isTrue();
     }
 
     @Test
