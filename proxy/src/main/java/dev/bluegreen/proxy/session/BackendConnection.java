@@ -42,8 +42,15 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  *  Connecting ─▶ [AwaitingSslAnswer ─S─▶ Handshaking] ─▶ Authenticating ─AuthOk─▶ Starting ─Z─▶ Ready
+ *                                                            │ SASL                ▲ AuthOk
+ *                                                            ▼                     │
+ *                            SaslFirstSent ─SASLContinue─▶ SaslFinalSent ─SASLFinal─▶ ServerVerified
  *       └──────────────── any failure: listener.backendStartupFailed ──────────────▶ Closed
  * </pre>
+ *
+ * Once SCRAM has begun, only a SASLFinal whose server signature verifies leads to AuthenticationOk:
+ * a server that says Ok before proving it knows the password (an impostor, or a man in the middle
+ * that learnt nothing from the exchange) is refused.
  *
  * Runs on its client's event loop, so the session and its backends never need a lock.
  */
@@ -74,7 +81,14 @@ final class BackendConnection implements ChannelEvents {
         record Connecting() implements State {}
         record AwaitingSslAnswer() implements State {}
         record Handshaking() implements State {}
-        record Authenticating(ScramClientExchange scram) implements State {}
+        /** Waiting for the cluster's authentication request, or for AuthenticationOk after a password. */
+        record Authenticating() implements State {}
+        /** SCRAM client-first sent; only SASLContinue may follow. */
+        record SaslFirstSent(ScramClientExchange scram) implements State {}
+        /** SCRAM client-final sent; only a SASLFinal carrying the server's signature may follow. */
+        record SaslFinalSent(ScramClientExchange scram) implements State {}
+        /** The server proved it knows the password; AuthenticationOk may follow. */
+        record ServerVerified() implements State {}
         record Starting(List<Frame> frames) implements State {}
         record Ready() implements State {}
         record Closed() implements State {}
@@ -230,7 +244,10 @@ final class BackendConnection implements ChannelEvents {
             int offset = batch.content().readerIndex();
             for (Frame frame : frames) {
                 switch (state) {
-                    case State.Authenticating auth -> onAuthentication(auth, frame);
+                    case State.Authenticating auth -> onAuthentication(frame);
+                    case State.SaslFirstSent auth -> onAuthentication(frame);
+                    case State.SaslFinalSent auth -> onAuthentication(frame);
+                    case State.ServerVerified auth -> onAuthentication(frame);
                     case State.Starting starting -> onStarting(starting, frame);
                     case State.Ready ready -> {
                         relay(batch.from(offset));
@@ -310,15 +327,15 @@ final class BackendConnection implements ChannelEvents {
     }
 
     private void startLogin() {
-        state = new State.Authenticating(null);
+        state = new State.Authenticating();
         channel.pipeline().addBefore("backend", "frames",
                 new FrameDecoder(Direction.BACKEND, services.config().limits().maxMessageBytes()));
         channel.writeAndFlush(StartupPacket.StartupMessage.encode(channel.alloc(), startupParameters));
     }
 
-    private void onAuthentication(State.Authenticating auth, Frame frame) {
+    private void onAuthentication(Frame frame) {
         switch (frame.type()) {
-            case 'R' -> onAuthenticationRequest(auth, Authentication.decode(frame));
+            case 'R' -> onAuthenticationRequest(Authentication.decode(frame));
             case 'E' -> failStartup(startupError(frame));
             case 'N' -> pendingNotices.add(frame.retain());
             case 'v' -> log.debug("cluster negotiated protocol version cluster={}", cluster.name());
@@ -326,35 +343,60 @@ final class BackendConnection implements ChannelEvents {
         }
     }
 
-    private void onAuthenticationRequest(State.Authenticating auth, Authentication request) {
+    private void onAuthenticationRequest(Authentication request) {
         try {
-            switch (request) {
-                case Authentication.Ok ok -> {
-                    state = new State.Starting(new ArrayList<>(pendingNotices));
-                    pendingNotices.clear();
+            switch (state) {
+                case State.Authenticating auth -> onFirstRequest(request);
+                case State.SaslFirstSent sasl when request instanceof Authentication.SaslContinue next -> {
+                    state = new State.SaslFinalSent(sasl.scram());
+                    send(PasswordMessage.encodeSaslResponse(channel.alloc(), sasl.scram().clientFinal(next.data())));
                 }
-                case Authentication.CleartextPassword cleartext ->
-                        send(PasswordMessage.encodePassword(channel.alloc(), requirePassword("password")));
-                case Authentication.Md5Password md5 ->
-                        send(PasswordMessage.encodePassword(channel.alloc(), Md5.response(user, requirePassword("md5"), md5.salt())));
-                case Authentication.Sasl sasl -> {
-                    ScramClientExchange scram = new ScramClientExchange(sasl.mechanisms(), requirePassword("SCRAM-SHA-256"));
-                    state = new State.Authenticating(scram);
-                    send(new PasswordMessage.SaslInitialResponse(ScramClientExchange.MECHANISM, scram.clientFirst()).encode(channel.alloc()));
+                case State.SaslFinalSent sasl when request instanceof Authentication.SaslFinal last -> {
+                    sasl.scram().serverFinal(last.data());
+                    state = new State.ServerVerified();
                 }
-                case Authentication.SaslContinue next when auth.scram() != null ->
-                        send(PasswordMessage.encodeSaslResponse(channel.alloc(), auth.scram().clientFinal(next.data())));
-                case Authentication.SaslFinal last when auth.scram() != null -> auth.scram().serverFinal(last.data());
-                case Authentication.Unsupported unsupported -> failStartup(ErrorResponse.fatal("28000",
-                        "cluster " + cluster.name() + " asks for an authentication method bluegreen does not support (code "
-                                + unsupported.code() + ")"));
-                default -> throw new ProtocolViolation("unexpected authentication message from cluster " + cluster.name());
+                case State.ServerVerified verified when request instanceof Authentication.Ok -> authenticated();
+                default -> {
+                    if (request instanceof Authentication.Ok) {
+                        failStartup(ErrorResponse.fatal("08006", "cluster " + cluster.name()
+                                + " accepted the login before completing the SCRAM exchange: it never proved it knows the password"
+                                + " of user \"" + user + "\", so bluegreen does not trust it"));
+                        return;
+                    }
+                    throw new ProtocolViolation("unexpected authentication message from cluster " + cluster.name()
+                            + " during the SCRAM exchange");
+                }
             }
         } catch (MissingPassword e) {
             failStartup(ErrorResponse.fatal("28P01", e.getMessage()));
-        } catch (ScramException e) {
+        } catch (ScramException | IllegalArgumentException e) {
+            // the SCRAM library refuses an empty or malformed server message with IllegalArgumentException
             failStartup(ErrorResponse.fatal("28P01", "SCRAM authentication with cluster " + cluster.name() + " failed: " + e.getMessage()));
         }
+    }
+
+    private void onFirstRequest(Authentication request) throws MissingPassword, ScramException {
+        switch (request) {
+            case Authentication.Ok ok -> authenticated();
+            case Authentication.CleartextPassword cleartext ->
+                    send(PasswordMessage.encodePassword(channel.alloc(), requirePassword("password")));
+            case Authentication.Md5Password md5 ->
+                    send(PasswordMessage.encodePassword(channel.alloc(), Md5.response(user, requirePassword("md5"), md5.salt())));
+            case Authentication.Sasl sasl -> {
+                ScramClientExchange scram = new ScramClientExchange(sasl.mechanisms(), requirePassword("SCRAM-SHA-256"));
+                state = new State.SaslFirstSent(scram);
+                send(new PasswordMessage.SaslInitialResponse(ScramClientExchange.MECHANISM, scram.clientFirst()).encode(channel.alloc()));
+            }
+            case Authentication.Unsupported unsupported -> failStartup(ErrorResponse.fatal("28000",
+                    "cluster " + cluster.name() + " asks for an authentication method bluegreen does not support (code "
+                            + unsupported.code() + ")"));
+            default -> throw new ProtocolViolation("unexpected authentication message from cluster " + cluster.name());
+        }
+    }
+
+    private void authenticated() {
+        state = new State.Starting(new ArrayList<>(pendingNotices));
+        pendingNotices.clear();
     }
 
     private void onStarting(State.Starting starting, Frame frame) {

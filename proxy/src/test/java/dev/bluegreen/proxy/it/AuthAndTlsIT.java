@@ -11,6 +11,7 @@ import dev.bluegreen.config.User;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.proxy.NoLeaks;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import dev.bluegreen.embedded.junit.TestClusters;
 import java.sql.Connection;
@@ -18,12 +19,15 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Base64;
 import java.util.List;
 import java.util.Properties;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Client authentication is terminated by the proxy (SCRAM-SHA-256, md5, trust); the proxy logs in to
@@ -140,6 +144,41 @@ class AuthAndTlsIT {
             assertThat(error.getSQLState()).isEqualTo("28P01");
             assertThat(error.getMessage()).contains("cluster blue asks for a md5 password for user \"app_md5\", but none is configured");
         }
+    }
+
+    /**
+     * A server that knows nothing of the password can still send AuthenticationOk: without the server's
+     * signature (SASLFinal) the proxy would run the session on an impostor. Postgres itself always proves
+     * itself, so a scripted server plays the impostor, saying Ok after the client's first or final message.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aClusterThatSaysOkBeforeProvingItKnowsTheScramPasswordIsRefused(boolean answersClientFirst) throws Exception {
+        try (FakeBackend impostor = new FakeBackend(scramImpostor(answersClientFirst), out -> { });
+             TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", impostor.port())
+                     .backendLogin("app_scram", "scram-pw").start()) {
+
+            SQLException error = refused(proxy, "whoever", null);
+
+            assertThat(error.getSQLState()).isEqualTo("08006");
+            assertThat(error.getMessage()).contains("cluster blue accepted the login before completing the SCRAM exchange");
+        }
+    }
+
+    private static FakeBackend.Login scramImpostor(boolean answersClientFirst) {
+        return (in, out) -> {
+            out.write(FakeBackend.authentication(10, "SCRAM-SHA-256\0\0".getBytes(StandardCharsets.UTF_8)));
+            out.flush();
+            String clientFirst = new String(FakeBackend.readMessage(in), StandardCharsets.UTF_8);
+            if (answersClientFirst) {
+                String nonce = clientFirst.substring(clientFirst.indexOf("r=") + 2);
+                String serverFirst = "r=" + nonce + "impostor,s=" + Base64.getEncoder().encodeToString(new byte[16]) + ",i=4096";
+                out.write(FakeBackend.authentication(11, serverFirst.getBytes(StandardCharsets.UTF_8)));
+                out.flush();
+                FakeBackend.readMessage(in); // client-final, with a proof the impostor cannot check
+            }
+            out.write(FakeBackend.authentication(0, new byte[0]));
+        };
     }
 
     @Test
