@@ -10,6 +10,11 @@ import java.util.List;
  * brought, as one retained slice of the input, never a copy. Each header is checked (known type,
  * length within the limit) before anything waits for or allocates that frame's body.
  *
+ * <p>A client that has not authenticated yet gets a much smaller limit, as in Postgres (whose password
+ * and SASL messages may be at most 65535 bytes): otherwise anyone who can reach the port could make
+ * the proxy hold a 256 MiB message per connection. Until then frames come out one per batch, so that
+ * the session has heard the password before the next header is checked against the limit.
+ *
  * <p>A stream that ends inside a frame is reported to the next handler as {@link TruncatedStream}
  * rather than silently dropped.
  */
@@ -18,12 +23,32 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     /** Fired (as a user event) when the input ends in the middle of a frame. */
     public record TruncatedStream(int bufferedBytes) {}
 
+    /** Postgres's PG_MAX_AUTH_TOKEN_LENGTH: the longest password or SASL message it reads. */
+    public static final int MAX_AUTHENTICATION_MESSAGE_BYTES = 65535;
+
     private final Direction direction;
     private final int maxMessageBytes;
+    /** The limit in force: smaller than {@link #maxMessageBytes} until the client has authenticated. */
+    private int limit;
 
     public FrameDecoder(Direction direction, int maxMessageBytes) {
+        this(direction, maxMessageBytes, maxMessageBytes);
+    }
+
+    private FrameDecoder(Direction direction, int maxMessageBytes, int limit) {
         this.direction = direction;
         this.maxMessageBytes = maxMessageBytes;
+        this.limit = limit;
+    }
+
+    /** For a client that has sent its StartupMessage: the authentication limit until {@link #authenticated()}. */
+    public static FrameDecoder beforeAuthentication(int maxMessageBytes) {
+        return new FrameDecoder(Direction.FRONTEND, maxMessageBytes, Math.min(MAX_AUTHENTICATION_MESSAGE_BYTES, maxMessageBytes));
+    }
+
+    /** The client has authenticated: the configured limit applies from the next frame on. */
+    public void authenticated() {
+        limit = maxMessageBytes;
     }
 
     @Override
@@ -42,14 +67,18 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 in.skipBytes(in.readableBytes());
                 throw new ProtocolViolation("invalid message length " + length);
             }
-            if (length > maxMessageBytes) {
+            if (length > limit) {
                 in.skipBytes(in.readableBytes());
-                throw new ProtocolViolation("message length " + length + " exceeds the limit of " + maxMessageBytes + " bytes");
+                throw new ProtocolViolation("message length " + length + " exceeds the limit of " + limit + " bytes"
+                        + (limit < maxMessageBytes ? " before authentication" : ""));
             }
             if (end - offset < length + 1) {
                 break;
             }
             offset += length + 1;
+            if (limit < maxMessageBytes) {
+                break; // one at a time until authenticated: the next may be checked against the larger limit
+            }
         }
         if (offset > start) {
             out.add(new FrameBatch(in.readRetainedSlice(offset - start)));

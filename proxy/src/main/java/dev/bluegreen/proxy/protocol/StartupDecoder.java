@@ -9,8 +9,8 @@ import java.util.List;
 /**
  * One-shot decoder for the untyped packets that open a connection. SSLRequest and GSSENCRequest may
  * come first (the client then waits for our one-byte answer); a StartupMessage or CancelRequest ends
- * the startup phase, and the decoder replaces itself with a {@link FrameDecoder} so that any bytes
- * already received flow on as typed frames.
+ * the startup phase, and the decoder replaces itself with a {@link FrameDecoder} (with the small limit
+ * of a client not yet authenticated) so that any bytes already received flow on as typed frames.
  *
  * <p>Bytes that arrive after an SSLRequest before it was answered are rejected: they would otherwise
  * be taken as if they came over the encrypted channel (CVE-2021-23214). A connection that opens with
@@ -78,7 +78,7 @@ public final class StartupDecoder extends ByteToMessageDecoder {
                     return;
                 }
                 out.add(StartupPacket.StartupMessage.decode(code, body));
-                ctx.pipeline().replace(this, "frames", new FrameDecoder(Direction.FRONTEND, maxMessageBytes));
+                ctx.pipeline().replace(this, "frames", FrameDecoder.beforeAuthentication(maxMessageBytes));
             }
         }
     }

@@ -373,6 +373,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     private void authenticated(StartupPacket.StartupMessage startup) {
         channel.writeAndFlush(new Authentication.Ok().encode(channel.alloc()));
+        if (channel.pipeline().get(FrameDecoder.class) instanceof FrameDecoder decoder) {
+            decoder.authenticated(); // the configured message limit from now on, no longer the password's
+        }
         state = new State.ConnectingBackend(startup);
         this.startup = startup;
         this.tenantParameters = startup.parameters();

@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.bluegreen.config.AuthMethod;
 import dev.bluegreen.config.Limits;
+import dev.bluegreen.config.Secret;
+import dev.bluegreen.config.User;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
@@ -20,6 +23,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Properties;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -128,6 +132,37 @@ class BadInputIT {
             assertErrorThenClosed(client, "08P01", "incomplete message");
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> sessionsOnBlue("truncator") == 0);
+    }
+
+    /** Postgres reads at most 65535 bytes of password or SASL message; anything can reach the port before a login. */
+    @Test
+    void aPasswordMessageOverPostgressLimitIsRefusedBeforeItsBodyArrives() throws Exception {
+        try (TestProxy withPasswords = TestProxy.in(blue).backendLogin(blue.superuser(), null)
+                     .user(new User("bob", AuthMethod.MD5, Secret.of("bob-pw"))).start();
+             RawClient client = new RawClient(withPasswords.port())) {
+            client.startup(Map.of("user", "bob", "database", "postgres"));
+            assertThat(client.read().type()).as("the md5 challenge").isEqualTo('R');
+
+            // well under the default 256 MiB limit, which holds for logged-in clients only
+            client.send(ByteBuffer.allocate(5 + 1024).put((byte) 'p').putInt(200 * 1024 * 1024).array());
+
+            assertErrorThenClosed(client, "08P01", "exceeds the limit of 65535 bytes before authentication");
+        }
+    }
+
+    @Test
+    void aLoggedInClientMaySendMessagesLongerThanAnyPassword() throws Exception {
+        try (TestProxy withPasswords = TestProxy.in(blue).backendLogin(blue.superuser(), null)
+                     .user(new User("bob", AuthMethod.MD5, Secret.of("bob-pw"))).start();
+             Connection bob = withPasswords.connect("bob", "bob-pw", new Properties());
+             Statement s = bob.createStatement()) {
+            String large = "x".repeat(200_000);
+
+            try (ResultSet rs = s.executeQuery("select length('" + large + "')")) {
+                rs.next();
+                assertThat(rs.getInt(1)).isEqualTo(200_000);
+            }
+        }
     }
 
     @Test

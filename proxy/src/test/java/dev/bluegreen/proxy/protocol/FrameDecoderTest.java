@@ -87,6 +87,42 @@ class FrameDecoderTest {
     }
 
     @Test
+    void beforeAuthenticationALengthOverPostgressPasswordLimitIsRejected() {
+        EmbeddedChannel channel = new EmbeddedChannel(FrameDecoder.beforeAuthentication(256 * 1024 * 1024));
+        ByteBuf header = Unpooled.buffer().writeByte('p').writeInt(200 * 1024 * 1024);
+
+        assertThatThrownBy(() -> channel.writeInbound(header))
+                .isInstanceOf(DecoderException.class)
+                .hasCauseInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("exceeds the limit of 65535 bytes before authentication");
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void aLargeQueryBehindThePasswordInTheSameReadPassesOnceThePasswordIsHeard() {
+        // the session says authenticated while it handles the password, before the query's header is checked
+        List<Character> seen = new ArrayList<>();
+        FrameDecoder decoder = FrameDecoder.beforeAuthentication(1 << 20);
+        EmbeddedChannel channel = new EmbeddedChannel(decoder, new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                FrameBatch batch = (FrameBatch) msg;
+                batch.forEach((type, offset, length) -> seen.add((char) type));
+                if (batch.contains('p')) {
+                    decoder.authenticated();
+                }
+                batch.release();
+            }
+        });
+        ByteBuf password = Unpooled.buffer().writeByte('p').writeInt(7).writeBytes("pw\0".getBytes(StandardCharsets.UTF_8));
+
+        channel.writeInbound(Unpooled.wrappedBuffer(password, query("select '" + "x".repeat(100_000) + "'")));
+
+        assertThat(seen).containsExactly('p', 'Q');
+        assertFalse(channel.finish());
+    }
+
+    @Test
     void anUnknownMessageTypeIsRejected() {
         EmbeddedChannel channel = new EmbeddedChannel(new FrameDecoder(Direction.FRONTEND, 1024));
 
