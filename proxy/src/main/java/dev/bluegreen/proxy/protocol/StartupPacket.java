@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -54,9 +55,27 @@ public sealed interface StartupPacket {
             return parameters.get("user");
         }
 
-        /** The database, which defaults to the user name as in Postgres. */
+        /** The database, which defaults to the user name as in Postgres, also when it is empty. */
         public String database() {
-            return parameters.getOrDefault("database", user());
+            String database = parameters.get("database");
+            return database == null || database.isEmpty() ? user() : database;
+        }
+
+        /**
+         * Whether the client asks for a replication connection: {@code replication} set to
+         * {@code database} (logical) or to anything Postgres does not read as false (physical; a value it
+         * cannot read at all it refuses, so asking is refused either way).
+         */
+        public boolean asksForReplication() {
+            String value = parameters.get("replication");
+            return value != null && !isFalse(value);
+        }
+
+        /** False as Postgres's parse_bool reads it: any case, a prefix of false or no, of(f), 0. */
+        private static boolean isFalse(String value) {
+            String v = value.toLowerCase(Locale.ROOT);
+            return !v.isEmpty() && ("false".startsWith(v) || "no".startsWith(v)
+                    || (v.length() >= 2 && "off".startsWith(v)) || v.equals("0"));
         }
 
         static StartupMessage decode(int protocol, ByteBuf body) {

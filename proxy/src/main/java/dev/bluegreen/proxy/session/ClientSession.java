@@ -278,6 +278,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             closeWith(ErrorResponse.fatal("28000", "no PostgreSQL user name specified in startup packet"));
             return;
         }
+        if (startup.asksForReplication()) {
+            // forwarded, it would open a replication connection as the proxy's cluster role
+            closeWith(ErrorResponse.fatal("0A000", "replication connections are not supported through bluegreen:"
+                    + " connect to the cluster directly"));
+            return;
+        }
         List<String> protocolOptions = startup.parameters().keySet().stream().filter(k -> k.startsWith("_pq_.")).toList();
         if (startup.minorVersion() > 0 || !protocolOptions.isEmpty()) {
             channel.write(new NegotiateProtocolVersion(0, protocolOptions).encode(channel.alloc()));
@@ -403,7 +409,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         parameters.put("user", backendUser);
         parameters.put("database", cluster.backendDatabase(startup.database()));
         startup.parameters().forEach((name, value) -> {
-            if (!name.startsWith("_pq_.")) {
+            if (!name.startsWith("_pq_.") && !name.equals("replication")) { // replication here says false
                 parameters.putIfAbsent(name, value);
             }
         });

@@ -223,6 +223,27 @@ class BadInputIT {
         }
     }
 
+    /**
+     * Postgres's rule for an empty database name is the user's name: the client's, not the proxy's role on
+     * blue. pgjdbc and libpq never send an empty one (they fill in the user name), so a raw client does.
+     */
+    @Test
+    void anEmptyDatabaseNameMeansTheClientsUserName() throws Exception {
+        String client = ClusterData.unique("tenant");
+        blue.execute("postgres", "create database " + client);
+        try (TestProxy asOneRole = TestProxy.in(blue).backendLogin(blue.superuser(), null).start();
+             RawClient raw = new RawClient(asOneRole.port())) {
+            raw.startup(Map.of("user", client, "database", ""));
+            raw.readUntil('Z');
+
+            raw.send(RawClient.query("select current_database() || ' ' || current_user"));
+
+            RawClient.Message row = raw.readUntil('D');
+            assertThat(new String(row.body(), 6, row.body().length - 6, StandardCharsets.UTF_8))
+                    .isEqualTo(client + " " + blue.superuser());
+        }
+    }
+
     @Test
     void aStartupWithoutAUserIsRefused() throws Exception {
         try (RawClient client = new RawClient(proxy.port())) {

@@ -282,6 +282,26 @@ class PgjdbcThroughProxyIT {
         }
     }
 
+    /** Forwarded, a replication connection would be opened as whatever role the proxy logs in with. */
+    @ParameterizedTest
+    @ValueSource(strings = {"database", "true"})
+    void aReplicationConnectionIsRefused(String replication) {
+        assertThatThrownBy(() -> viaProxy("replication", replication, "assumeMinServerVersion", "9.4",
+                "preferQueryMode", "simple").close())
+                .isInstanceOfSatisfying(SQLException.class, e -> {
+                    assertThat(e.getSQLState()).isEqualTo("0A000");
+                    assertThat(e.getMessage()).contains("replication connections are not supported through bluegreen");
+                });
+    }
+
+    @Test
+    void replicationSetToFalseIsAnOrdinarySession() throws Exception {
+        try (Connection c = viaProxy("replication", "off", "assumeMinServerVersion", "9.4", "preferQueryMode", "simple");
+             Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select 1")) {
+            assertThat(rs.next()).isTrue();
+        }
+    }
+
     @Test
     void largeObjectsUseTheFunctionCallMessage() throws Exception {
         byte[] data = "bytes through the fastpath function call".getBytes(StandardCharsets.UTF_8);
