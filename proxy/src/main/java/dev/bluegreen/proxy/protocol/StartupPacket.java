@@ -30,7 +30,10 @@ public sealed interface StartupPacket {
      * {@code sslnegotiation=direct}). Carries the bytes received so far, to be replayed through TLS;
      * the holder must release them.
      */
-    record DirectTls(ByteBuf handshakeBytes) implements StartupPacket {}
+    record DirectTls(ByteBuf handshakeBytes) implements StartupPacket {
+        /** The ALPN protocol name of the Postgres protocol, which Postgres 17 requires for direct TLS. */
+        public static final String ALPN_PROTOCOL = "postgresql";
+    }
 
     /** Asks for GSSAPI encryption; the proxy always answers {@code N}. */
     record GssEncRequest() implements StartupPacket {}

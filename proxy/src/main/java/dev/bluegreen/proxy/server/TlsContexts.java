@@ -4,6 +4,7 @@ import dev.bluegreen.config.BluegreenConfig;
 import dev.bluegreen.config.ClientTls;
 import dev.bluegreen.config.Cluster;
 import dev.bluegreen.config.TlsMode;
+import dev.bluegreen.proxy.protocol.StartupPacket;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -26,11 +27,13 @@ final class TlsContexts {
         if (tls == null) {
             return null;
         }
-        // "postgresql" is the ALPN protocol PostgreSQL 17 clients send for direct TLS
+        // "postgresql" is the ALPN protocol PostgreSQL 17 clients send (always for direct TLS). As in Postgres 17, a
+        // client that offers ALPN without it gets the no_application_protocol alert; one that offers no ALPN at all
+        // (pgjdbc, libpq before 17) is served after an SSLRequest, and refused by the session for direct TLS
         return SslContextBuilder.forServer(tls.certFile().toFile(), tls.keyFile().toFile())
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
-                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, "postgresql"))
+                        ApplicationProtocolConfig.SelectorFailureBehavior.FATAL_ALERT,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, StartupPacket.DirectTls.ALPN_PROTOCOL))
                 .build();
     }
 

@@ -24,6 +24,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import dev.bluegreen.proxy.control.FollowerWrites;
@@ -46,6 +47,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  *  AwaitingStartup ──SSLRequest──▶ (TLS) ──▶ AwaitingStartup
+ *        │  └──TLS ClientHello──▶ DirectTlsHandshake ──handshake with ALPN "postgresql"──▶ AwaitingStartup
  *        │ StartupMessage
  *        ▼
  *  AwaitingPassword / AwaitingSaslInitial ─▶ AwaitingSaslResponse      (trust skips these)
@@ -66,6 +68,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     private sealed interface State {
         record AwaitingStartup() implements State {}
+        /** TLS from the first byte: the handshake must agree on ALPN "postgresql" before any startup packet counts. */
+        record DirectTlsHandshake() implements State {}
         record AwaitingPassword(StartupPacket.StartupMessage startup, User user, byte[] salt) implements State {}
         /** {@code user} is the startup packet's, configured or not: an unknown one fails at the proof. */
         record AwaitingSaslInitial(StartupPacket.StartupMessage startup, String user) implements State {}
@@ -132,6 +136,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     @Override
     public void onRead(Object message) {
+        if (state instanceof State.Closed) {
+            discard(message); // what was decoded from the same read as the reason to close
+            return;
+        }
         try {
             switch (message) {
                 case FrameBatch batch when state instanceof State.Ready -> {
@@ -156,6 +164,14 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         } catch (ProtocolViolation e) {
             ReferenceCountUtil.release(message);
             closeWith(ErrorResponse.fatal("08P01", e.getMessage()));
+        }
+    }
+
+    private static void discard(Object message) {
+        if (message instanceof StartupPacket.DirectTls direct) {
+            direct.handshakeBytes().release();
+        } else {
+            ReferenceCountUtil.release(message);
         }
     }
 
@@ -194,6 +210,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                     + truncated.bufferedBytes() + " bytes into a message"));
         } else if (event instanceof ChannelInputShutdownEvent) {
             close();
+        } else if (event instanceof SslHandshakeCompletionEvent handshake && state instanceof State.DirectTlsHandshake) {
+            onDirectTlsHandshake(handshake);
         }
     }
 
@@ -242,6 +260,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             close(); // a TLS client cannot read a protocol error
             return;
         }
+        state = new State.DirectTlsHandshake();
         channel.config().setAutoRead(false);
         channel.pipeline().addFirst("tls", services.clientTls().get().newHandler(channel.alloc()));
         channel.eventLoop().execute(() -> {
@@ -249,6 +268,25 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             channel.pipeline().fireChannelReadComplete();
             channel.config().setAutoRead(true);
         });
+    }
+
+    /**
+     * Postgres 17 refuses direct TLS unless the client named the protocol with ALPN (a client that offered
+     * other protocols only has already had the no_application_protocol alert). The handshake's outcome
+     * arrives before any data decrypted after it, so no startup packet is read first. Closed without a
+     * message, as Postgres does: the client did not say it speaks the Postgres protocol.
+     */
+    private void onDirectTlsHandshake(SslHandshakeCompletionEvent handshake) {
+        if (!handshake.isSuccess()) {
+            return; // the handshake's exception closes the connection
+        }
+        SslHandler tls = channel.pipeline().get(SslHandler.class);
+        if (tls == null || !StartupPacket.DirectTls.ALPN_PROTOCOL.equals(tls.applicationProtocol())) {
+            log.debug("direct TLS without ALPN \"postgresql\" refused session={}", id);
+            close();
+            return;
+        }
+        state = new State.AwaitingStartup();
     }
 
     private void onCancelRequest(StartupPacket.CancelRequest request) {

@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.bluegreen.config.AuthMethod;
@@ -11,7 +12,15 @@ import dev.bluegreen.config.User;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.proxy.NoLeaks;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
 import java.nio.file.Path;
 import dev.bluegreen.embedded.junit.TestClusters;
 import java.sql.Connection;
@@ -21,7 +30,15 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -300,32 +317,109 @@ class AuthAndTlsIT {
 
     @Test
     void aClientSpeakingTlsFromTheFirstByteGetsASession() throws Exception {
-        Certificates.Issued proxyCertificate = authority.issue("proxy-direct", "proxy", Certificates.ip("127.0.0.1"));
-        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        try (var in = java.nio.file.Files.newInputStream(authority.caFile())) {
-            trust.setCertificateEntry("ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
-        }
-        javax.net.ssl.TrustManagerFactory trustManagers = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
-        trustManagers.init(trust);
-        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
-        context.init(null, trustManagers.getTrustManagers(), null);
-
-        try (TestProxy proxy = TestProxy.in(blue)
-                .clientTls(new ClientTls(proxyCertificate.certificate(), proxyCertificate.privateKey(), true)).start();
-             javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", proxy.port())) {
-            javax.net.ssl.SSLParameters parameters = socket.getSSLParameters();
-            parameters.setApplicationProtocols(new String[] {"postgresql"});
-            socket.setSSLParameters(parameters);
-            socket.setSoTimeout(15_000);
+        try (TestProxy proxy = proxyWithTls("proxy-direct");
+             SSLSocket socket = directTls(proxy, "postgresql")) {
             socket.startHandshake();
-            socket.getOutputStream().write(RawClient.startupPacket(3 << 16, java.util.Map.of("user", blue.superuser(), "database", "postgres")));
-            java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
+            socket.getOutputStream().write(RawClient.startupPacket(3 << 16, Map.of("user", blue.superuser(), "database", "postgres")));
 
-            char first = (char) in.readUnsignedByte();
+            char first = (char) new DataInputStream(socket.getInputStream()).readUnsignedByte();
 
             assertThat(first).as("AuthenticationOk over TLS that began at the first byte").isEqualTo('R');
             assertThat(socket.getApplicationProtocol()).isEqualTo("postgresql");
+        }
+    }
+
+    /** Postgres 17 closes a direct TLS connection whose client did not name the protocol with ALPN, without a word. */
+    @Test
+    void directTlsWithoutAlpnIsClosedAfterTheHandshake() throws Exception {
+        try (TestProxy proxy = proxyWithTls("proxy-direct-no-alpn");
+             SSLSocket socket = directTls(proxy)) {
+            socket.startHandshake();
+            socket.getOutputStream().write(RawClient.startupPacket(3 << 16, Map.of("user", blue.superuser(), "database", "postgres")));
+
+            int first = readOrEnd(socket);
+
+            assertThat(first).as("end of stream instead of AuthenticationOk").isEqualTo(-1);
+        }
+    }
+
+    /** As in Postgres 17: a client offering ALPN protocols, none of them "postgresql", gets no_application_protocol. */
+    @Test
+    void aClientOfferingOnlyAnotherAlpnProtocolIsRefusedAtTheHandshake() throws Exception {
+        try (TestProxy proxy = proxyWithTls("proxy-other-alpn")) {
+            try (SSLSocket direct = directTls(proxy, "http/1.1")) {
+                assertThatThrownBy(direct::startHandshake).as("direct TLS").isInstanceOf(SSLHandshakeException.class)
+                        .hasMessageContaining("no_application_protocol");
+            }
+            try (SSLSocket afterRequest = tlsAfterSslRequest(proxy, "http/1.1")) {
+                assertThatThrownBy(afterRequest::startHandshake).as("TLS after an SSLRequest").isInstanceOf(SSLHandshakeException.class)
+                        .hasMessageContaining("no_application_protocol");
+            }
+        }
+    }
+
+    /** pgjdbc and libpq before 17 send no ALPN at all; after an SSLRequest that is fine, in Postgres as here. */
+    @Test
+    void tlsAfterAnSslRequestNeedsNoAlpn() throws Exception {
+        try (TestProxy proxy = proxyWithTls("proxy-request-no-alpn");
+             SSLSocket socket = tlsAfterSslRequest(proxy)) {
+            socket.startHandshake();
+            socket.getOutputStream().write(RawClient.startupPacket(3 << 16, Map.of("user", blue.superuser(), "database", "postgres")));
+
+            char first = (char) new DataInputStream(socket.getInputStream()).readUnsignedByte();
+
+            assertThat(first).isEqualTo('R');
+        }
+    }
+
+    private static TestProxy proxyWithTls(String certificateName) throws Exception {
+        Certificates.Issued certificate = authority.issue(certificateName, "proxy", Certificates.ip("127.0.0.1"));
+        return TestProxy.in(blue).clientTls(new ClientTls(certificate.certificate(), certificate.privateKey(), false)).start();
+    }
+
+    /** A TLS client trusting the test authority, offering these ALPN protocols (none: no ALPN extension). */
+    private static SSLSocketFactory trustingTheAuthority() throws Exception {
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        try (var in = Files.newInputStream(authority.caFile())) {
+            trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        TrustManagerFactory trustManagers = TrustManagerFactory.getInstance("PKIX");
+        trustManagers.init(trust);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, trustManagers.getTrustManagers(), null);
+        return context.getSocketFactory();
+    }
+
+    private static SSLSocket directTls(TestProxy proxy, String... alpn) throws Exception {
+        SSLSocket socket = (SSLSocket) trustingTheAuthority().createSocket("127.0.0.1", proxy.port());
+        return withAlpn(socket, alpn);
+    }
+
+    private static SSLSocket tlsAfterSslRequest(TestProxy proxy, String... alpn) throws Exception {
+        Socket plain = new Socket("127.0.0.1", proxy.port());
+        plain.setSoTimeout(15_000);
+        plain.getOutputStream().write(ByteBuffer.allocate(8).putInt(8).putInt(80877103).array());
+        assertThat((char) plain.getInputStream().read()).as("answer to SSLRequest").isEqualTo('S');
+        return withAlpn((SSLSocket) trustingTheAuthority().createSocket(plain, "127.0.0.1", proxy.port(), true), alpn);
+    }
+
+    private static SSLSocket withAlpn(SSLSocket socket, String... alpn) throws Exception {
+        socket.setSoTimeout(15_000);
+        if (alpn.length > 0) {
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setApplicationProtocols(alpn);
+            socket.setSSLParameters(parameters);
+        }
+        return socket;
+    }
+
+    /** The first byte the server sends, or -1 when it closes the connection (an abortive close counts too). */
+    private static int readOrEnd(SSLSocket socket) throws IOException {
+        try {
+            return socket.getInputStream().read();
+        } catch (SocketException | SSLException closed) {
+            return -1;
         }
     }
 }
