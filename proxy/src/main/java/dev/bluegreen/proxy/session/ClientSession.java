@@ -56,8 +56,14 @@ import org.slf4j.LoggerFactory;
  *  ConnectingBackend ──backend ReadyForQuery──▶ Ready ──Terminate / error / drain──▶ Closed
  * </pre>
  *
+ * A client may pipeline messages behind its login (a Query right behind the StartupMessage or the
+ * password); Postgres reads them after its ReadyForQuery, and so does the session: what arrives in
+ * {@code ConnectingBackend} waits in {@link #pending}, the client is not read meanwhile, and {@code Ready}
+ * starts with it.
+ *
  * Everything runs on the client channel's event loop, which its backends share. Invariant: a frame
- * read in {@code Ready} is either forwarded (ownership passes to the peer channel) or released.
+ * read in {@code Ready} or {@code ConnectingBackend} is either forwarded (ownership passes to the peer
+ * channel), queued in {@link #pending} (released when the session closes) or released.
  */
 public final class ClientSession implements ChannelEvents, BackendConnection.Listener {
 
@@ -354,16 +360,33 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     private void onStartupFrames(FrameBatch batch) {
         List<Frame> frames = batch.frames();
+        int next = 0;
         try {
-            for (Frame frame : frames) {
-                if (state instanceof State.Closed) {
+            while (next < frames.size() && !(state instanceof State.Closed)) {
+                if (state instanceof State.ConnectingBackend) {
+                    waitForReady(frames.subList(next, frames.size()));
+                    next = frames.size();
                     return;
                 }
-                onStartupFrame(frame);
+                Frame frame = frames.get(next++);
+                try {
+                    onStartupFrame(frame);
+                } finally {
+                    frame.release();
+                }
             }
         } finally {
-            frames.forEach(Frame::release);
+            frames.subList(next, frames.size()).forEach(Frame::release);
         }
+    }
+
+    /**
+     * Messages pipelined behind the login wait, in order, for the session to be ready; they are bounded
+     * by the message limit and by what one read brings, since the client is not read again until then.
+     */
+    private void waitForReady(List<Frame> frames) {
+        pending.addAll(frames);
+        channel.config().setAutoRead(false);
     }
 
     private void onStartupFrame(Frame frame) {
@@ -495,6 +518,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             startupTimeout.cancel(false);
         }
         log.debug("session ready session={} cluster={}", id, ready.cluster().name());
+        if (!pending.isEmpty() && relayBoundary()) {
+            relayPending(); // what the client pipelined behind its login; otherwise units mode or the barrier takes it
+        }
     }
 
     @Override

@@ -3,17 +3,28 @@ package dev.bluegreen.proxy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.bluegreen.config.AuthMethod;
+import dev.bluegreen.config.Secret;
+import dev.bluegreen.config.User;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
+import dev.bluegreen.proxy.auth.Md5;
+import io.netty.buffer.ByteBufAllocatorMetric;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -244,5 +255,110 @@ class PipeliningIT {
             client.send(sync());
             assertThat(client.read().type()).isEqualTo('Z');
         }
+    }
+
+    // --- messages pipelined behind the login: Postgres reads them after its ReadyForQuery ---------
+
+    /** The text of the first column of the first DataRow after the next ReadyForQuery, skipping the login's messages. */
+    private static String firstValueAfterLogin(RawClient client) throws Exception {
+        client.readUntil('Z');
+        RawClient.Message row = client.readUntil('D');
+        client.readUntil('Z');
+        return new String(row.body(), 6, row.body().length - 6, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aQuerySentWithTheStartupMessageIsAnsweredOnceTheSessionIsReady(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        try (TestProxy proxy = TestProxy.in(blue).start();
+             RawClient client = new RawClient(proxy.port())) {
+
+            client.send(concat(RawClient.startupPacket(3 << 16, Map.of("user", blue.superuser(), "database", "postgres")),
+                    RawClient.query("select 'pipelined'")));
+
+            assertThat(firstValueAfterLogin(client)).isEqualTo("pipelined");
+        }
+    }
+
+    @Test
+    void aQuerySentWithTheMd5PasswordIsAnsweredOnceTheSessionIsReady(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        try (TestProxy proxy = TestProxy.in(blue).backendLogin(blue.superuser(), null)
+                .user(new User("bob", AuthMethod.MD5, Secret.of("bob-pw"))).start();
+             RawClient client = new RawClient(proxy.port())) {
+            client.startup(Map.of("user", "bob", "database", "postgres"));
+            byte[] salt = Arrays.copyOfRange(client.read().body(), 4, 8);
+            String answer = Md5.response("bob", "bob-pw", salt);
+
+            client.send(concat(RawClient.message('p', (answer + "\0").getBytes(StandardCharsets.UTF_8)),
+                    RawClient.query("select 'behind the password'")));
+
+            assertThat(firstValueAfterLogin(client)).isEqualTo("behind the password");
+        }
+    }
+
+    /** With dual-write on, the session's first unit starts in units mode, which takes the waiting write too. */
+    @Test
+    void aWriteSentWithTheStartupMessageReachesBothClustersWithDualWrite(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("behind_login");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port())) {
+
+                client.send(concat(RawClient.startupPacket(3 << 16, Map.of("user", blue.superuser(), "database", "postgres")),
+                        RawClient.query("insert into " + table + " values (1) returning id")));
+
+                assertThat(firstValueAfterLogin(client)).isEqualTo("1");
+            }
+        }
+        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)");
+        assertThat(ClusterData.contents(green, table, "id")).isEqualTo("(1)");
+    }
+
+    /**
+     * What waits for the login is not read without limit: the client is not read again until the session
+     * is ready, so a client streaming queries behind a login that takes its time fills its own socket.
+     */
+    @Test
+    void whileTheClusterLoginIsPendingTheClientIsNotRead(TestClusters clusters) throws Exception {
+        CountDownLatch loginHeld = new CountDownLatch(1);
+        FakeBackend.Login slow = (in, out) -> {
+            try {
+                loginHeld.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            FakeBackend.trust().run(in, out);
+        };
+        byte[] query = RawClient.query("select '" + "x".repeat(64 * 1024) + "'"); // few frames: reading them is cheap
+        try (FakeBackend fake = new FakeBackend(slow, out -> { });
+             TestProxy proxy = TestProxy.in(clusters.blue()).clusterAt("127.0.0.1", fake.port()).start();
+             RawClient client = new RawClient(proxy.port())) {
+            client.startup(Map.of("user", "anyone", "database", "postgres"));
+            client.readUntil('R');
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    for (int i = 0; i < 1024; i++) {
+                        client.send(query);
+                    }
+                } catch (IOException e) {
+                    throw new CompletionException(e);
+                }
+            });
+
+            // 64 MiB of queries would take well under a second to cross the loopback if the proxy kept reading
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> !writer.isDone());
+            assertThat(proxyMemory(proxy)).isLessThan(32L << 20);
+
+            loginHeld.countDown();
+        }
+    }
+
+    private static long proxyMemory(TestProxy proxy) {
+        ByteBufAllocatorMetric memory = ((ByteBufAllocatorMetricProvider) proxy.server().allocator()).metric();
+        return memory.usedDirectMemory() + memory.usedHeapMemory();
     }
 }
