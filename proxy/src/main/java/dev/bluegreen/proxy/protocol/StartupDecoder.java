@@ -15,6 +15,10 @@ import java.util.List;
  * <p>Bytes that arrive after an SSLRequest before it was answered are rejected: they would otherwise
  * be taken as if they came over the encrypted channel (CVE-2021-23214). A connection that opens with
  * a TLS handshake record is direct TLS; the session decides whether to accept it.
+ *
+ * <p>Each kind of encryption request is answered once, as in Postgres: a second SSLRequest, a second
+ * GSSENCRequest, or a GSSENCRequest once TLS was begun by an SSLRequest is read as Postgres reads it, as a
+ * StartupMessage for protocol 1234.5679 (or .5680), which the session refuses with 0A000.
  */
 public final class StartupDecoder extends ByteToMessageDecoder {
 
@@ -24,6 +28,9 @@ public final class StartupDecoder extends ByteToMessageDecoder {
 
     private final int maxStartupBytes;
     private final int maxMessageBytes;
+    /** Which encryption requests have been passed on (and so answered): Postgres's ssl_done and gss_done. */
+    private boolean sslRequested;
+    private boolean gssRequested;
 
     public StartupDecoder(int maxStartupBytes, int maxMessageBytes) {
         this.maxStartupBytes = maxStartupBytes;
@@ -50,6 +57,11 @@ public final class StartupDecoder extends ByteToMessageDecoder {
         in.skipBytes(4);
         ByteBuf body = in.readSlice(length - 4);
         int code = body.readInt();
+        if (alreadyNegotiated(ctx, code)) {
+            out.add(new UnsupportedProtocol(code >>> 16, code & 0xFFFF));
+            ctx.pipeline().remove(this);
+            return;
+        }
         switch (code) {
             case StartupPacket.SSL_REQUEST_CODE, StartupPacket.GSSENC_REQUEST_CODE -> {
                 Wire.expectConsumed(body, "encryption request");
@@ -57,7 +69,13 @@ public final class StartupDecoder extends ByteToMessageDecoder {
                     in.skipBytes(in.readableBytes());
                     throw new ProtocolViolation("received unencrypted data after " + (code == StartupPacket.SSL_REQUEST_CODE ? "SSL" : "GSSENC") + " request");
                 }
-                out.add(code == StartupPacket.SSL_REQUEST_CODE ? new StartupPacket.SslRequest() : new StartupPacket.GssEncRequest());
+                if (code == StartupPacket.SSL_REQUEST_CODE) {
+                    sslRequested = true;
+                    out.add(new StartupPacket.SslRequest());
+                } else {
+                    gssRequested = true;
+                    out.add(new StartupPacket.GssEncRequest());
+                }
             }
             case StartupPacket.CANCEL_REQUEST_CODE -> {
                 Wire.expectReadable(body, 8, "cancel request");
@@ -81,6 +99,15 @@ public final class StartupDecoder extends ByteToMessageDecoder {
                 ctx.pipeline().replace(this, "frames", FrameDecoder.beforeAuthentication(maxMessageBytes));
             }
         }
+    }
+
+    /** Postgres's rule: a request of a kind already answered, or GSSENC once an SSLRequest has brought TLS. */
+    private boolean alreadyNegotiated(ChannelHandlerContext ctx, int code) {
+        return switch (code) {
+            case StartupPacket.SSL_REQUEST_CODE -> sslRequested;
+            case StartupPacket.GSSENC_REQUEST_CODE -> gssRequested || (sslRequested && encrypted(ctx));
+            default -> false;
+        };
     }
 
     private static boolean encrypted(ChannelHandlerContext ctx) {

@@ -242,10 +242,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     // --- startup and client authentication ------------------------------------------------------
 
     private void onSslRequest() {
-        if (!(state instanceof State.AwaitingStartup) || channel.pipeline().get(SslHandler.class) != null) {
+        if (!(state instanceof State.AwaitingStartup)) {
             throw new ProtocolViolation("unexpected SSLRequest");
         }
-        if (services.clientTls().isEmpty()) {
+        // inside direct TLS, as in Postgres: no second TLS (a repeated request the decoder has already refused)
+        if (services.clientTls().isEmpty() || channel.pipeline().get(SslHandler.class) != null) {
             channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'));
             return;
         }

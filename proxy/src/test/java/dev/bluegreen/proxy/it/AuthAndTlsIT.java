@@ -372,6 +372,51 @@ class AuthAndTlsIT {
         }
     }
 
+    /**
+     * Once an SSLRequest has brought TLS, Postgres reads another SSLRequest, or a GSSENCRequest, as a startup
+     * packet for protocol 1234.5679 (1234.5680) and refuses it over TLS; the proxy answers as blue does.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {80877103, 80877104})
+    void anEncryptionRequestInsideTlsIsRefusedAsPostgresRefusesIt(int code) throws Exception {
+        try (TestProxy proxy = proxyWithTls("proxy-request-inside-tls")) {
+            String postgres = answerInsideTls(blue.port(), code);
+
+            String bluegreen = answerInsideTls(proxy.port(), code);
+
+            assertThat(bluegreen).isEqualTo(postgres).startsWith("0A000 unsupported frontend protocol 1234.56");
+        }
+    }
+
+    /** Postgres 17 answers N to an SSLRequest inside direct TLS: no second TLS, and the session goes on. */
+    @Test
+    void anSslRequestInsideDirectTlsIsAnsweredNo() throws Exception {
+        try (TestProxy proxy = proxyWithTls("proxy-direct-request");
+             SSLSocket socket = directTls(proxy, "postgresql")) {
+            socket.startHandshake();
+            socket.getOutputStream().write(encryptionRequest(80877103));
+
+            char answer = (char) socket.getInputStream().read();
+
+            assertThat(answer).isEqualTo('N');
+            socket.getOutputStream().write(RawClient.startupPacket(3 << 16, Map.of("user", blue.superuser(), "database", "postgres")));
+            assertThat((char) socket.getInputStream().read()).isEqualTo('R');
+        }
+    }
+
+    private static String answerInsideTls(int port, int code) throws Exception {
+        try (SSLSocket socket = tlsAfterSslRequest(port)) {
+            socket.startHandshake();
+            socket.getOutputStream().write(encryptionRequest(code));
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            char type = (char) in.readUnsignedByte();
+            byte[] body = new byte[in.readInt() - 4];
+            in.readFully(body);
+            RawClient.Message answer = new RawClient.Message(type, body);
+            return answer.sqlState() + " " + answer.fields().get('M').replaceFirst(":.*", "") + (readOrEnd(socket) < 0 ? ", closed" : ", open");
+        }
+    }
+
     private static TestProxy proxyWithTls(String certificateName) throws Exception {
         Certificates.Issued certificate = authority.issue(certificateName, "proxy", Certificates.ip("127.0.0.1"));
         return TestProxy.in(blue).clientTls(new ClientTls(certificate.certificate(), certificate.privateKey(), false)).start();
@@ -397,11 +442,19 @@ class AuthAndTlsIT {
     }
 
     private static SSLSocket tlsAfterSslRequest(TestProxy proxy, String... alpn) throws Exception {
-        Socket plain = new Socket("127.0.0.1", proxy.port());
+        return tlsAfterSslRequest(proxy.port(), alpn);
+    }
+
+    private static SSLSocket tlsAfterSslRequest(int port, String... alpn) throws Exception {
+        Socket plain = new Socket("127.0.0.1", port);
         plain.setSoTimeout(15_000);
-        plain.getOutputStream().write(ByteBuffer.allocate(8).putInt(8).putInt(80877103).array());
+        plain.getOutputStream().write(encryptionRequest(80877103));
         assertThat((char) plain.getInputStream().read()).as("answer to SSLRequest").isEqualTo('S');
-        return withAlpn((SSLSocket) trustingTheAuthority().createSocket(plain, "127.0.0.1", proxy.port(), true), alpn);
+        return withAlpn((SSLSocket) trustingTheAuthority().createSocket(plain, "127.0.0.1", port, true), alpn);
+    }
+
+    private static byte[] encryptionRequest(int code) {
+        return ByteBuffer.allocate(8).putInt(8).putInt(code).array();
     }
 
     private static SSLSocket withAlpn(SSLSocket socket, String... alpn) throws Exception {

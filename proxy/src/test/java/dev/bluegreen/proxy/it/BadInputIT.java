@@ -29,6 +29,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * DESIGN §9: bad input gets a clear error and a closed connection, and every other session keeps
@@ -183,6 +185,30 @@ class BadInputIT {
             client.send(both);
 
             assertErrorThenClosed(client, "08P01", "unencrypted data after SSL request");
+        }
+    }
+
+    /**
+     * Postgres answers each kind of encryption request once and reads a repeat as a startup packet for
+     * protocol 1234.5679 (SSL) or 1234.5680 (GSSENC), which it refuses; the proxy answers as blue does.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {80877103, 80877104})
+    void aRepeatedEncryptionRequestIsRefusedAsPostgresRefusesIt(int code) throws Exception {
+        String postgres = answersToTheSameRequestTwice(blue.port(), code);
+
+        String bluegreen = answersToTheSameRequestTwice(proxy.port(), code);
+
+        assertThat(bluegreen).isEqualTo(postgres).startsWith("N, then 0A000 unsupported frontend protocol 1234.56");
+    }
+
+    private static String answersToTheSameRequestTwice(int port, int code) throws IOException {
+        byte[] request = ByteBuffer.allocate(8).putInt(8).putInt(code).array();
+        try (RawClient client = new RawClient(port)) {
+            char first = (char) client.send(request).readByte();
+            RawClient.Message second = client.send(request).read();
+            return first + ", then " + second.sqlState() + " " + second.fields().get('M').replaceFirst(":.*", "")
+                    + (client.isClosedByPeer() ? ", closed" : ", open");
         }
     }
 

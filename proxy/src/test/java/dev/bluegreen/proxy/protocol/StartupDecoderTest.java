@@ -103,6 +103,41 @@ class StartupDecoderTest {
         assertFalse(channel.finish());
     }
 
+    private static ByteBuf gssEncRequest() {
+        return Unpooled.buffer(8).writeInt(8).writeInt(StartupPacket.GSSENC_REQUEST_CODE);
+    }
+
+    @Test
+    void aClientMayAskForGssEncryptionThenTlsOnceEach() {
+        EmbeddedChannel channel = channel();
+
+        channel.writeInbound(gssEncRequest());
+        channel.writeInbound(StartupPacket.SslRequest.encode(UnpooledByteBufAllocator.DEFAULT));
+
+        assertThat((Object) channel.readInbound()).isInstanceOf(StartupPacket.GssEncRequest.class);
+        assertThat((Object) channel.readInbound()).isInstanceOf(StartupPacket.SslRequest.class);
+        assertFalse(channel.finish());
+    }
+
+    /** Postgres answers each kind once; a repeat is read as a StartupMessage for protocol 1234.5679 or 1234.5680. */
+    @Test
+    void aSecondRequestOfTheSameKindIsAnUnsupportedProtocol() {
+        EmbeddedChannel ssl = channel();
+        EmbeddedChannel gss = channel();
+
+        ssl.writeInbound(StartupPacket.SslRequest.encode(UnpooledByteBufAllocator.DEFAULT));
+        ssl.writeInbound(StartupPacket.SslRequest.encode(UnpooledByteBufAllocator.DEFAULT));
+        gss.writeInbound(gssEncRequest());
+        gss.writeInbound(gssEncRequest());
+
+        assertThat((Object) ssl.readInbound()).isInstanceOf(StartupPacket.SslRequest.class);
+        assertThat((Object) ssl.readInbound()).isEqualTo(new StartupDecoder.UnsupportedProtocol(1234, 5679));
+        assertThat((Object) gss.readInbound()).isInstanceOf(StartupPacket.GssEncRequest.class);
+        assertThat((Object) gss.readInbound()).isEqualTo(new StartupDecoder.UnsupportedProtocol(1234, 5680));
+        assertFalse(ssl.finish());
+        assertFalse(gss.finish());
+    }
+
     @Test
     void bytesSentAfterAnSslRequestBeforeTheAnswerAreRejected() {
         EmbeddedChannel channel = channel();
