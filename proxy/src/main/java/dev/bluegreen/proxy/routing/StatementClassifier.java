@@ -58,6 +58,7 @@ final class StatementClassifier {
             case "listen", "unlisten" -> verdict.add(Trait.LISTEN);
             case "declare" -> declare(s, verdict);
             case "fetch", "move", "close" -> verdict.add(Trait.CURSOR);
+            case "lock" -> verdict.add(Trait.TRANSACTION_BLOCK_ONLY);
             case "create" -> DdlSyntax.create(s, verdict);
             case "alter" -> DdlSyntax.alter(s, verdict);
             case "drop" -> DdlSyntax.drop(s, verdict);
@@ -188,10 +189,10 @@ final class StatementClassifier {
     private static void declare(Statement s, Verdict verdict) {
         verdict.add(Trait.CURSOR);
         List<Token> tokens = s.tokens();
+        boolean hold = false;
         for (int i = 0; i < tokens.size() && !s.isWord(i, "for"); i++) {
-            if (s.isWord(i, "with") && s.isWord(i + 1, "hold")) {
-                verdict.add(Trait.PINS_SESSION);
-            }
+            hold |= s.isWord(i, "with") && s.isWord(i + 1, "hold");
         }
+        verdict.add(hold ? Trait.PINS_SESSION : Trait.TRANSACTION_BLOCK_ONLY);
     }
 }

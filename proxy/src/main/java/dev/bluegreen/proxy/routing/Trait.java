@@ -69,6 +69,12 @@ public enum Trait {
      * sequence or {@code now()} default does not carry this trait.
      */
     NON_DETERMINISTIC,
+    /**
+     * Refused by the server outside a transaction block ({@code LOCK}, {@code DECLARE} without
+     * {@code WITH HOLD}): an autocommit one must not be wrapped in a transaction, or it would succeed
+     * where the server says it cannot.
+     */
+    TRANSACTION_BLOCK_ONLY,
     /** {@code COPY ... FROM STDIN}: the client will send data, which goes to both clusters. */
     COPY_FROM_STDIN,
     /** {@code COPY ... TO STDOUT}: a read when it copies a table or a read-only query. */

@@ -788,7 +788,7 @@ final class Units {
                 unit.secondary = follower;
                 unit.wrap = follower != null && !async && !c.isRead()
                         && !c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT)
-                        && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK);
+                        && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK) && !c.has(Trait.TRANSACTION_BLOCK_ONLY);
             }
             transactionPrimary = unit.primary;
         } else if (c.isRead() && !c.has(Trait.SESSION_STATE) && !c.has(Trait.TRANSACTION_BEGIN)

@@ -439,6 +439,27 @@ class UnitsModeIT {
         return out.toByteArray();
     }
 
+    /** LOCK and DECLARE outside a transaction block fail as on Postgres: the proxy must not wrap them in one. */
+    @Test
+    void statementsOnlyAllowedInATransactionBlockAreRefusedInAutocommitAsOnPostgres(TestClusters clusters) throws Exception {
+        String t = table("block_only");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection c = proxy.connect("postgres"); Statement s = c.createStatement()) {
+                for (String sql : new String[] {"lock table " + t, "declare c cursor for select 1"}) {
+                    SQLException refused = org.assertj.core.api.Assertions.catchThrowableOfType(SQLException.class, () -> s.execute(sql));
+                    assertThat((Throwable) refused).as(sql).isNotNull();
+                    assertThat(refused.getSQLState()).as(sql).isEqualTo("25P01");
+                }
+                s.execute("begin; lock table " + t + "; declare c cursor for select 1; commit");
+            }
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
     @Test
     void aSessionThatOnlyListensKeepsItsChannelsThroughCutoverAndFinalize(TestClusters clusters) throws Exception {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {

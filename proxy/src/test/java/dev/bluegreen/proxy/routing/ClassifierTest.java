@@ -11,6 +11,7 @@ import static dev.bluegreen.proxy.routing.Trait.NON_DETERMINISTIC;
 import static dev.bluegreen.proxy.routing.Trait.NOT_IN_TRANSACTION_BLOCK;
 import static dev.bluegreen.proxy.routing.Trait.PINS_SESSION;
 import static dev.bluegreen.proxy.routing.Trait.READ_ONLY_TRANSACTION;
+import static dev.bluegreen.proxy.routing.Trait.TRANSACTION_BLOCK_ONLY;
 import static dev.bluegreen.proxy.routing.Trait.SAVEPOINT;
 import static dev.bluegreen.proxy.routing.Trait.SESSION_STATE;
 import static dev.bluegreen.proxy.routing.Trait.SET_LOCAL;
@@ -266,9 +267,9 @@ class ClassifierTest {
                 c("unlisten *", LISTEN),
                 c("NOTIFY jobs, 'x'"),
                 // cursors
-                c("DECLARE c CURSOR FOR SELECT * FROM t", CURSOR),
+                c("DECLARE c CURSOR FOR SELECT * FROM t", CURSOR, TRANSACTION_BLOCK_ONLY),
                 c("declare c no scroll cursor with hold for select 1", CURSOR, PINS_SESSION),
-                c("declare c cursor without hold for select now()", CURSOR, NON_DETERMINISTIC),
+                c("declare c cursor without hold for select now()", CURSOR, NON_DETERMINISTIC, TRANSACTION_BLOCK_ONLY),
                 c("FETCH 10 FROM c", CURSOR),
                 c("move next in c", CURSOR),
                 c("CLOSE ALL", CURSOR),
@@ -283,7 +284,7 @@ class ClassifierTest {
                 c("CALL refresh_stats()"),
                 c("DO $$ BEGIN PERFORM 1; END $$"),
                 c("do language plpgsql $x$ begin end $x$"),
-                c("LOCK TABLE t IN SHARE MODE"),
+                c("LOCK TABLE t IN SHARE MODE", TRANSACTION_BLOCK_ONLY),
                 c("ANALYZE t"),
                 c("CHECKPOINT"),
                 c("REFRESH MATERIALIZED VIEW CONCURRENTLY mv"),
