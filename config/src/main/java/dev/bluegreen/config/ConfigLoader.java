@@ -463,10 +463,10 @@ public final class ConfigLoader {
     private static Health health(Mapping m) {
         Problems problems = m.problems();
         Duration window = m.duration("window").filter(w -> {
-            boolean fits = w.compareTo(Duration.ofSeconds(1)) >= 0 && w.compareTo(Health.MAX_WINDOW) <= 0
+            boolean fits = w.compareTo(Health.MIN_WINDOW) >= 0 && w.compareTo(Health.MAX_WINDOW) <= 0
                     && w.toMillis() % 1000 == 0;
             if (!fits) {
-                problems.add(m.pathOf("window"), "must be whole seconds from 1s to 1h");
+                problems.add(m.pathOf("window"), "must be whole seconds from 2s to 1h");
             }
             return fits;
         }).orElse(Health.DEFAULT_WINDOW);

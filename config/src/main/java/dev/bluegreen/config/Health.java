@@ -13,12 +13,18 @@ import java.util.Set;
  * How green's health is judged (DESIGN §6): the sliding window its outcomes are counted over and the
  * rules that judge them. A rule list in the file replaces the defaults whole.
  *
- * @param window how far back the figures reach; whole seconds, 1 s to 1 h
+ * @param window how far back the figures reach; whole seconds, 2 s to 1 h
  * @param rules judged every second, in this order; names are unique
  */
 public record Health(Duration window, List<HealthRule> rules) {
 
     public static final Duration DEFAULT_WINDOW = Duration.ofSeconds(60);
+    /**
+     * Outcomes are counted in one-second buckets, and a window has to hold the second in progress and at
+     * least one before it to slide: a one-bucket window would empty itself at every second boundary (and
+     * Resilience4j's lock-free window fails with a single bucket).
+     */
+    public static final Duration MIN_WINDOW = Duration.ofSeconds(2);
     public static final Duration MAX_WINDOW = Duration.ofHours(1);
     /** Units green ran (error rate) or units of one kind on each cluster (latency) before a verdict. */
     public static final int DEFAULT_MIN_SAMPLES = 100;
@@ -35,9 +41,9 @@ public record Health(Duration window, List<HealthRule> rules) {
 
     public Health {
         Objects.requireNonNull(window, "window");
-        if (window.compareTo(Duration.ofSeconds(1)) < 0 || window.compareTo(MAX_WINDOW) > 0
+        if (window.compareTo(MIN_WINDOW) < 0 || window.compareTo(MAX_WINDOW) > 0
                 || window.toMillis() % 1000 != 0) {
-            throw new IllegalArgumentException("the health window is whole seconds from 1s to 1h, was " + window);
+            throw new IllegalArgumentException("the health window is whole seconds from 2s to 1h, was " + window);
         }
         rules = List.copyOf(rules);
         Set<String> names = new HashSet<>();

@@ -104,8 +104,9 @@ class ControlPlaneConfigTest {
 
     static Stream<Arguments> oneProblemEach() {
         return Stream.of(
-                Arguments.of("health: { window: 0s }\n", "health.window: must be whole seconds from 1s to 1h"),
-                Arguments.of("health: { window: 1500ms }\n", "health.window: must be whole seconds from 1s to 1h"),
+                Arguments.of("health: { window: 0s }\n", "health.window: must be whole seconds from 2s to 1h"),
+                Arguments.of("health: { window: 1s }\n", "health.window: must be whole seconds from 2s to 1h"),
+                Arguments.of("health: { window: 1500ms }\n", "health.window: must be whole seconds from 2s to 1h"),
                 Arguments.of("health: { rules: [ { metric: p95, op: \">\", threshold: 1, action: warn } ] }\n",
                         "health.rules[0].metric: expected error_rate, latency_p95_ratio, latency_p99_ratio or divergences,"
                                 + " got \"p95\""),

@@ -1,5 +1,6 @@
 package dev.bluegreen.proxy.control;
 
+import dev.bluegreen.config.Health;
 import dev.bluegreen.proxy.dualwrite.Divergence;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.routing.ClusterRole;
@@ -43,8 +44,10 @@ public final class HealthWindows implements MigrationStats.Listener {
 
     /** Windows on {@code clock} (tests move a {@code MockClock}). */
     public HealthWindows(Duration window, Clock clock) {
-        if (window.toSeconds() < 1) {
-            throw new IllegalArgumentException("the health window is at least 1 s, was " + window);
+        // one bucket per second; a single bucket is not a sliding window (and breaks the lock-free one)
+        if (window.compareTo(Health.MIN_WINDOW) < 0 || window.toMillis() % 1000 != 0) {
+            throw new IllegalArgumentException("the health window is whole seconds, at least "
+                    + Health.MIN_WINDOW.toSeconds() + " s, was " + window);
         }
         this.window = window;
         this.latencyClock = clock;

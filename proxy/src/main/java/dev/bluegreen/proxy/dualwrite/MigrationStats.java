@@ -10,14 +10,23 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The figures the dual-write engine keeps while it runs: what the health rules, the admin API and the
  * tests read. Counters are {@link LongAdder}s, bumped from every event loop without contention; the
  * divergence log keeps the most recent {@value #DIVERGENCES_KEPT}.
+ *
+ * <p>Listeners are told on the event loop that ran the unit, in the middle of its session's work: a
+ * listener that throws is logged and counted ({@link #listenerFailures()}), never let through to the
+ * session, and the other listeners are still told.
  */
 public final class MigrationStats {
+
+    private static final Logger log = LoggerFactory.getLogger(MigrationStats.class);
 
     public static final int DIVERGENCES_KEPT = 1000;
 
@@ -57,6 +66,8 @@ public final class MigrationStats {
     private final LongAdder unorderedStatements = new LongAdder();
     private final LongAdder pinnedSessions = new LongAdder();
     private final LongAdder divergenceCount = new LongAdder();
+    private final LongAdder listenerFailures = new LongAdder();
+    private final AtomicBoolean listenerFailureLogged = new AtomicBoolean();
     private final Map<String, LongAdder> nonDeterministic = new ConcurrentHashMap<>();
     private final Deque<Divergence> divergences = new ArrayDeque<>();
 
@@ -74,26 +85,46 @@ public final class MigrationStats {
     public void unitServed(ClusterRole cluster, boolean read, long nanos, String sqlState) {
         unitsServed.get(cluster).increment();
         for (Listener listener : listeners) {
-            listener.unitServed(cluster, read, nanos, sqlState);
+            try {
+                listener.unitServed(cluster, read, nanos, sqlState);
+            } catch (RuntimeException e) {
+                listenerFailed(listener, "unitServed", e);
+            }
         }
     }
 
     /** The follower ran a write unit behind the leader; whether it matched is told by {@link #diverged}. */
     public void followerRan(ClusterRole cluster, long nanos) {
         for (Listener listener : listeners) {
-            listener.followerRan(cluster, nanos);
+            try {
+                listener.followerRan(cluster, nanos);
+            } catch (RuntimeException e) {
+                listenerFailed(listener, "followerRan", e);
+            }
         }
     }
 
     /** Green failed where blue, given the same work, did not. */
     public void greenError() {
         greenErrors.increment();
-        listeners.forEach(Listener::greenError);
+        for (Listener listener : listeners) {
+            try {
+                listener.greenError();
+            } catch (RuntimeException e) {
+                listenerFailed(listener, "greenError", e);
+            }
+        }
     }
 
     public void readRetried() {
         readRetries.increment();
-        listeners.forEach(Listener::readRetried);
+        for (Listener listener : listeners) {
+            try {
+                listener.readRetried();
+            } catch (RuntimeException e) {
+                listenerFailed(listener, "readRetried", e);
+            }
+        }
     }
 
     /** A write shadow mode could not queue for the follower. */
@@ -119,7 +150,11 @@ public final class MigrationStats {
     public void diverged(Divergence divergence) {
         divergenceCount.increment();
         for (Listener listener : listeners) {
-            listener.diverged(divergence);
+            try {
+                listener.diverged(divergence);
+            } catch (RuntimeException e) {
+                listenerFailed(listener, "diverged", e);
+            }
         }
         synchronized (divergences) {
             if (divergences.size() == DIVERGENCES_KEPT) {
@@ -127,6 +162,26 @@ public final class MigrationStats {
             }
             divergences.addLast(divergence);
         }
+    }
+
+    /**
+     * The first failure is logged with its stack trace; later ones (a broken listener fails on every unit)
+     * only at debug, so a bug there cannot flood the log from every event loop.
+     */
+    private void listenerFailed(Listener listener, String event, RuntimeException e) {
+        listenerFailures.increment();
+        if (listenerFailureLogged.compareAndSet(false, true)) {
+            log.error("migration stats listener failed listener={} event={}; its figures are incomplete from now on"
+                    + " (further failures are logged at debug, counted in listenerFailures)",
+                    listener.getClass().getName(), event, e);
+        } else {
+            log.debug("migration stats listener failed listener={} event={}", listener.getClass().getName(), event, e);
+        }
+    }
+
+    /** How often a listener threw (and the event was dropped for it). */
+    public long listenerFailures() {
+        return listenerFailures.sum();
     }
 
     public long unitsServedBy(ClusterRole cluster) {

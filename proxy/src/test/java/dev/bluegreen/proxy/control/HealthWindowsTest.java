@@ -1,8 +1,10 @@
 package dev.bluegreen.proxy.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.bluegreen.config.Health;
 import dev.bluegreen.proxy.dualwrite.Divergence;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import java.time.Duration;
@@ -77,6 +79,28 @@ class HealthWindowsTest {
         assertThat(f.green().errors()).isZero();
         assertThat(f.greenBlamed()).isZero();
         assertThat(f.errorRate()).isNull();
+    }
+
+    @Test
+    void theShortestWindowTheConfigurationAcceptsKeepsCountingAsItSlides() {
+        HealthWindows shortest = new HealthWindows(Health.MIN_WINDOW, clock.mock);
+        long[] seen = new long[5];
+
+        for (int second = 0; second < seen.length; second++) {
+            shortest.unitServed(ClusterRole.GREEN, true, MS, null);
+            seen[second] = shortest.figures().green().units();
+            clock.advance(Duration.ofSeconds(1));
+        }
+
+        // each second's unit, plus the one before it still in the window
+        assertThat(seen).containsExactly(1, 2, 2, 2, 2);
+    }
+
+    @Test
+    void aWindowTooShortToSlideIsRefused() {
+        assertThatThrownBy(() -> new HealthWindows(Duration.ofSeconds(1), clock.mock))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("at least 2 s");
     }
 
     @Test
