@@ -6,6 +6,8 @@ import dev.bluegreen.config.ConfigLoader;
 import dev.bluegreen.config.Overrides;
 import dev.bluegreen.config.Problem;
 import dev.bluegreen.proxy.admin.AdminToken;
+import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.control.StateStore;
 import dev.bluegreen.proxy.server.EmbeddedClusters;
 import dev.bluegreen.proxy.server.ProxyServer;
 import io.netty.util.ResourceLeakDetector;
@@ -19,8 +21,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code java -jar bluegreen-proxy.jar}: loads the configuration (file, then flags), optionally starts
- * the embedded clusters, runs the proxy until SIGTERM or SIGINT, then shuts down gracefully and exits 0.
+ * {@code java -jar bluegreen-proxy.jar}: loads the configuration (file, then flags), opens the state store
+ * (the {@code file} store locks the state directory), then writes a fresh admin token if none is given,
+ * optionally starts the embedded clusters, runs the proxy until SIGTERM or SIGINT, then shuts down
+ * gracefully and exits 0.
  * Exit codes: 0 clean stop, 1 could not start, 2 invalid configuration or usage.
  */
 @Command(name = "bluegreen-proxy", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -80,42 +84,66 @@ public final class Main implements Callable<Integer> {
             }
             return 2;
         }
-        AdminToken adminToken;
+        AdminToken givenToken;
         try {
-            adminToken = AdminToken.resolve(adminTokenFile, System.getenv(AdminToken.ENVIRONMENT_VARIABLE),
-                    config.stateDir());
+            givenToken = AdminToken.given(adminTokenFile, System.getenv(AdminToken.ENVIRONMENT_VARIABLE)).orElse(null);
         } catch (IOException e) {
             System.err.println(e.getMessage());
             return 2;
         }
-
-        CountDownLatch stop = new CountDownLatch(1);
-        StopSignals.onTermOrInt(stop::countDown);
-
-        try (EmbeddedClusters clusters = embedded ? EmbeddedClusters.start(config.stateDir()) : null) {
-            if (clusters != null) {
-                config = config.withClusters(clusters.blueCluster(), clusters.greenCluster());
-            }
-            ProxyServer server;
+        RoutingControl control;
+        try {
+            control = ProxyServer.openState(config);
+        } catch (StateStore.Failure e) {
+            System.err.println("bluegreen: cannot start: " + e.getMessage());
+            return 1;
+        }
+        // From here this process holds the state directory (the file store's lock): only now may it write a
+        // token there or start the embedded clusters whose data live there. A second proxy refused above has
+        // touched neither, so the running one keeps its token and its clusters.
+        boolean controlHandedOver = false;
+        try {
+            AdminToken adminToken;
             try {
-                server = ProxyServer.start(config, adminToken);
-            } catch (Exception e) {
+                adminToken = givenToken != null ? givenToken : AdminToken.generate(config.stateDir());
+            } catch (IOException e) {
                 System.err.println("bluegreen: cannot start: " + e.getMessage());
                 return 1;
             }
-            if (clusters != null) {
-                System.out.println(clusters.banner(server.address()));
-            } else {
-                System.out.println("bluegreen listening on " + server.address().getHostString() + ":" + server.address().getPort()
-                        + " in front of blue at " + config.blue().endpoint());
+
+            CountDownLatch stop = new CountDownLatch(1);
+            StopSignals.onTermOrInt(stop::countDown);
+
+            try (EmbeddedClusters clusters = embedded ? EmbeddedClusters.start(config.stateDir()) : null) {
+                if (clusters != null) {
+                    config = config.withClusters(clusters.blueCluster(), clusters.greenCluster());
+                }
+                ProxyServer server;
+                controlHandedOver = true; // the server closes it, also when it fails to start
+                try {
+                    server = ProxyServer.start(config, adminToken, control);
+                } catch (Exception e) {
+                    System.err.println("bluegreen: cannot start: " + e.getMessage());
+                    return 1;
+                }
+                if (clusters != null) {
+                    System.out.println(clusters.banner(server.address()));
+                } else {
+                    System.out.println("bluegreen listening on " + server.address().getHostString() + ":"
+                            + server.address().getPort() + " in front of blue at " + config.blue().endpoint());
+                }
+                String adminHost = server.adminAddress().getHostString();
+                System.out.println("admin API on http://" + (adminHost.contains(":") ? "[" + adminHost + "]" : adminHost)
+                        + ":" + server.adminAddress().getPort() + " (token: " + adminToken.source() + ")");
+                stop.await();
+                server.shutdown(config.timeouts().shutdownGrace());
             }
-            String adminHost = server.adminAddress().getHostString();
-            System.out.println("admin API on http://" + (adminHost.contains(":") ? "[" + adminHost + "]" : adminHost)
-                    + ":" + server.adminAddress().getPort() + " (token: " + adminToken.source() + ")");
-            stop.await();
-            server.shutdown(config.timeouts().shutdownGrace());
+            return 0;
+        } finally {
+            if (!controlHandedOver) {
+                control.close();
+            }
         }
-        return 0;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -15,6 +15,7 @@ import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -24,7 +25,8 @@ import java.util.Set;
  * <p>Resolved, in order, from {@code --admin-token-file}, then {@code BLUEGREEN_ADMIN_TOKEN}; with
  * neither, a fresh random token is written to {@code <state-dir>/admin-token} (mode 600) where bgctl,
  * given the same state directory, finds it. A fresh one on every start: a token never outlives the
- * process that accepts it.
+ * process that accepts it. The proxy writes it only once it holds the state directory, so a second proxy
+ * refused there never replaces the running one's token.
  */
 public final class AdminToken {
 
@@ -49,12 +51,34 @@ public final class AdminToken {
      * @throws IOException when the file cannot be read or is empty, or the new token cannot be written
      */
     public static AdminToken resolve(Path tokenFile, String environmentValue, Path stateDir) throws IOException {
+        Optional<AdminToken> given = given(tokenFile, environmentValue);
+        return given.isPresent() ? given.get() : generate(stateDir, new SecureRandom());
+    }
+
+    /**
+     * The token the operator gave: from {@code tokenFile} if given, else from {@code environmentValue} if
+     * not blank; empty when neither is. Reads only: nothing is written, so a proxy can check it before it
+     * knows whether it may use its state directory.
+     *
+     * @throws IOException when the file cannot be read or is empty
+     */
+    public static Optional<AdminToken> given(Path tokenFile, String environmentValue) throws IOException {
         if (tokenFile != null) {
-            return fromFile(tokenFile);
+            return Optional.of(fromFile(tokenFile));
         }
         if (environmentValue != null && !environmentValue.isBlank()) {
-            return new AdminToken(environmentValue.strip(), "environment variable " + ENVIRONMENT_VARIABLE);
+            return Optional.of(new AdminToken(environmentValue.strip(), "environment variable " + ENVIRONMENT_VARIABLE));
         }
+        return Optional.empty();
+    }
+
+    /**
+     * A fresh token written to {@code stateDir/admin-token}, replacing the one there. Only the proxy that
+     * holds the state directory may call this: the file is what bgctl reads to reach the running proxy.
+     *
+     * @throws IOException when the token cannot be written
+     */
+    public static AdminToken generate(Path stateDir) throws IOException {
         return generate(stateDir, new SecureRandom());
     }
 

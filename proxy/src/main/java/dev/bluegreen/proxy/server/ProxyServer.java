@@ -12,6 +12,7 @@ import dev.bluegreen.proxy.control.Autopilot;
 import dev.bluegreen.proxy.control.HealthWindows;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.control.RoutingState;
+import dev.bluegreen.proxy.control.StateStore;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.metrics.ProxyMetrics;
 import dev.bluegreen.proxy.protocol.StartupDecoder;
@@ -38,6 +39,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.DefaultEventExecutorGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutorGroup;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -84,18 +86,44 @@ public final class ProxyServer implements AutoCloseable {
 
     /**
      * Binds the listeners, with the admin token from {@code BLUEGREEN_ADMIN_TOKEN} or else a fresh one
-     * written into the state directory.
+     * written into the state directory once the state store is open (and, for the {@code file} store, its
+     * lock held).
      */
     public static ProxyServer start(BluegreenConfig config) throws Exception {
-        return start(config, AdminToken.resolve(null, System.getenv(AdminToken.ENVIRONMENT_VARIABLE), config.stateDir()));
+        RoutingControl control = openState(config);
+        AdminToken adminToken;
+        try {
+            adminToken = AdminToken.resolve(null, System.getenv(AdminToken.ENVIRONMENT_VARIABLE), config.stateDir());
+        } catch (IOException | RuntimeException e) {
+            control.close();
+            throw e;
+        }
+        return start(config, adminToken, control);
     }
 
     /** Binds the listeners; throws if the configuration's files are unusable or a port is taken. */
     public static ProxyServer start(BluegreenConfig config, AdminToken adminToken) throws Exception {
+        return start(config, adminToken, openState(config));
+    }
+
+    /**
+     * Opens the configured state store and loads the routing state. The {@code file} store takes the state
+     * directory's lock here and fails when another proxy holds it: call this before writing anything into
+     * the state directory (a generated admin token, the embedded clusters).
+     */
+    public static RoutingControl openState(BluegreenConfig config) throws StateStore.Failure {
+        return StateStores.openControl(config);
+    }
+
+    /**
+     * Binds the listeners on the routing state {@code control} (from {@link #openState}), which the server
+     * owns from here: it is closed when the server stops, or at once if the start fails.
+     */
+    public static ProxyServer start(BluegreenConfig config, AdminToken adminToken, RoutingControl control)
+            throws Exception {
         Transport transport = Transport.best();
         ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
         SecureRandom random = new SecureRandom();
-        RoutingControl control = StateStores.openControl(config);
         RoutingState stored = control.current();
         if ((stored.dualWrite() || stored.leader() == ClusterRole.GREEN) && config.green() == null) {
             control.close();

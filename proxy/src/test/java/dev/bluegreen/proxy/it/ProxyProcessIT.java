@@ -255,6 +255,35 @@ class ProxyProcessIT {
         }
     }
 
+    /**
+     * The refused second start must not write into the directory it was refused: its fresh token would
+     * replace the running proxy's, and bgctl, reading the file, would be locked out of the running proxy.
+     */
+    @Test
+    void aSecondProxyOnTheSameStateDirectoryIsRefusedAndLeavesTheRunningOneItsToken(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        Path stateDir = Files.createTempDirectory("bluegreen-shared-state");
+        String blueUrl = "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres";
+        int admin = freePort();
+        try (ProxyProcess running = new ProxyProcess("--listen", "127.0.0.1:" + freePort(), "--blue", blueUrl,
+                "--admin", "127.0.0.1:" + admin, "--state-dir", stateDir.toString())) {
+            running.awaitLine("admin API on http://127.0.0.1:" + admin, Duration.ofSeconds(30));
+            String token = Files.readString(stateDir.resolve("admin-token")).strip();
+
+            try (ProxyProcess second = new ProxyProcess("--listen", "127.0.0.1:" + freePort(), "--blue", blueUrl,
+                    "--admin", "127.0.0.1:" + freePort(), "--state-dir", stateDir.toString())) {
+                assertThat(second.awaitExit(Duration.ofSeconds(30))).isEqualTo(1);
+                assertThat(second.lines).anyMatch(line -> line.contains("another bluegreen proxy is using"));
+            }
+
+            assertThat(Files.readString(stateDir.resolve("admin-token")).strip()).isEqualTo(token);
+            assertThat(adminStatus(admin, "/api/v1/state", token)).isEqualTo(200);
+        } finally {
+            deleteRecursively(stateDir);
+        }
+    }
+
     private static int adminStatus(int port, String path, String token) throws Exception {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                 .timeout(Duration.ofSeconds(10));
