@@ -18,7 +18,10 @@ import java.util.Set;
 final class Views {
 
     private static final Set<String> STATE_FIELDS = Set.of("epoch", "phase", "leader", "followerWrites", "weight",
-            "followerInSync", "frozen", "finalized", "sessions", "barrierHolders", "instance", "plan");
+            "followerInSync", "frozen", "finalized", "sessions", "barrierHolders", "instance", "plan", "unsaved");
+    /** What a proxy whose state store failed says of a rollback it put in force all the same. */
+    private static final String NOT_SAVED = "NOT SAVED: the state store failed; in force on this instance only,"
+            + " the proxy keeps trying (a restart now would undo it)";
     private static final Set<String> STATS_FIELDS = Set.of("unitsServedBlue", "unitsServedGreen", "greenErrors",
             "readRetries", "mirrorDrops", "unorderedStatements", "pinnedSessions", "divergences");
     private static final DateTimeFormatter TIME = DateTimeFormatter.ISO_INSTANT;
@@ -46,6 +49,11 @@ final class Views {
             lines.add("finalized", "yes: blue is retired");
         }
         lines.addIf(state, "epoch", "epoch", JsonNode::asText);
+        if (hasUnsaved(state)) {
+            List<String> changes = new ArrayList<>();
+            state.get("unsaved").forEach(change -> changes.add(change.asText()));
+            lines.add("unsaved", String.join("; ", changes) + ": " + NOT_SAVED);
+        }
         lines.addIf(state, "instance", "instance", JsonNode::asText);
         lines.addIf(state, "sessions", "sessions", Views::count);
         lines.addIf(state, "barrierHolders", "barrier holders", Views::holders);
@@ -100,7 +108,15 @@ final class Views {
             String step = PlanView.step(plan);
             parts.add("plan " + PlanView.status(plan) + (step != null ? " at step " + step : ""));
         }
+        if (hasUnsaved(state)) {
+            parts.add(NOT_SAVED);
+        }
         return String.join(", ", parts);
+    }
+
+    private static boolean hasUnsaved(JsonNode state) {
+        JsonNode unsaved = state.path("unsaved");
+        return unsaved.isArray() && !unsaved.isEmpty();
     }
 
     /** {@code bgctl history}: every change of state, oldest first, with who did it and why. */

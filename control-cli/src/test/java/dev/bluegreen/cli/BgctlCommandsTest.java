@@ -391,6 +391,31 @@ class BgctlCommandsTest {
     }
 
     @Test
+    void aRollbackTheStateStoreCouldNotSaveSaysSoLoudly() {
+        api.answer("POST", "/api/v1/commands/rollback", 200, """
+                {"epoch": 8, "phase": "dual", "leader": "blue", "weight": 0, "followerInSync": true,
+                 "unsaved": ["rollback by bgctl:alice at 2025-06-01T10:00:00Z"]}""");
+
+        int exit = bgctl("rollback");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString()).startsWith("rollback: done (epoch 8, phase dual, leader blue, weight 0")
+                .contains("NOT SAVED: the state store failed; in force on this instance only");
+    }
+
+    @Test
+    void statusShowsChangesTheStateStoreHasNotSaved() {
+        api.answer("GET", "/api/v1/state", 200, """
+                {"epoch": 8, "phase": "dual", "leader": "blue", "weight": 0,
+                 "unsaved": ["rollback by bgctl:alice at 2025-06-01T10:00:00Z"]}""");
+
+        int exit = bgctl("status");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString()).containsPattern("unsaved\\s+rollback by bgctl:alice at 2025-06-01T10:00:00Z: NOT SAVED");
+    }
+
+    @Test
     void rollbackWithoutForceDoesNotSendForce() throws IOException {
         int exit = bgctl("rollback");
 

@@ -226,6 +226,11 @@ public final class AdminApi implements AutoCloseable {
     private Map<String, Object> state(RoutingState state) {
         Map<String, Object> json = Json.state(state, sessions.getAsInt(), routing.barrier().holders());
         json.put("instance", routing.instance());
+        List<String> unsaved = routing.unsaved();
+        if (!unsaved.isEmpty()) {
+            // a rollback in force on this instance that the state store failed to save (docs/control-plane.md)
+            json.put("unsaved", unsaved);
+        }
         json.put("plan", routing.plan().map(plan -> Json.plan(plan, autopilot.baked(), autopilot.holding().orElse(null)))
                 .orElse(null));
         return json;

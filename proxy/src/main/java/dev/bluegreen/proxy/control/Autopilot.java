@@ -220,8 +220,9 @@ public final class Autopilot implements AutoCloseable {
             RuleVerdict rule = rollback.get();
             String reason = describe(rule, judged);
             try {
-                control.apply("rule:" + rule.rule().name(), "rollback", reason,
-                        decidedAt(state, s -> Transition.rollback(s, false)),
+                // toward blue: in force here even if the store cannot save it yet
+                control.applyTowardBlue("rule:" + rule.rule().name(), "rollback", reason,
+                        decidedAt(state, s -> Transition.rollback(s, false)), s -> Transition.rollback(s, false),
                         Plan.endActive(Plan.Status.ROLLED_BACK, "rolled back by rule " + rule.rule().name() + ": " + reason));
                 log.warn("automatic rollback rule=\"{}\" figures=\"{}\"", rule.rule().name(), reason);
                 return true;

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -12,6 +13,9 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -28,9 +32,18 @@ import org.slf4j.LoggerFactory;
  * (compare-and-set on the epoch), and only then publishes it: sessions read it at their next unit
  * boundary. Changes other proxy instances make arrive through the store and are published the same way.
  *
+ * <p>The exception is a change toward blue: a rollback, or a follower marked out of sync. It must work
+ * whatever the store does (a full disk, a read-only file system, an unreachable database), so it takes
+ * effect here first and is saved after; when the store cannot save it, it stays in force on this instance
+ * and is saved in the background as soon as the store can ({@link #unsaved()}), while every other command
+ * is refused. Should another instance have saved a change meanwhile, the change is made again on top of
+ * it. A change of writer that other instances share (a rollback after cutover with the {@code postgres}
+ * store) is the one exception to the exception: one instance alone must not change who receives writes.
+ *
  * <p>Commands are serialised; a command returns once its state is in effect. Callers must not be on an
  * event loop: a barrier waits for units that event loops are still running, and saving is blocking I/O.
- * The published state only ever moves to a higher epoch, whichever thread publishes it.
+ * The published state only ever moves to a higher epoch, whichever thread publishes it, but for a change
+ * in force here and not saved yet: the store's own state replaces it should the change turn out moot.
  */
 public final class RoutingControl implements AutoCloseable {
 
@@ -40,7 +53,9 @@ public final class RoutingControl implements AutoCloseable {
     public static final int HISTORY_KEPT = 10_000;
 
     private static final int CONFLICT_RETRIES = 5;
-    private static final Duration STORE_RETRY_FOR = Duration.ofSeconds(60);
+    /** How soon a change the store could not save is tried again, doubling up to {@link #RETRY_MAX}. */
+    private static final Duration RETRY_FIRST = Duration.ofSeconds(1);
+    private static final Duration RETRY_MAX = Duration.ofSeconds(30);
 
     /** The proxy refused a command; the message says why. */
     public static final class Refused extends Exception {
@@ -85,6 +100,17 @@ public final class RoutingControl implements AutoCloseable {
      */
     private record PendingDivergence(ClusterRole follower, CompletableFuture<Void> recorded) {}
 
+    /**
+     * A change toward blue in force here that the store has not saved yet. {@code rule} makes it on whatever
+     * state the store holds by the time it can save.
+     */
+    private record Unsaved(Instant at, String actor, String command, String reason,
+                           Function<RoutingState, Transition> rule, UnaryOperator<Plan> planChange) {
+        String describe() {
+            return command + " by " + actor + " at " + at;
+        }
+    }
+
     private final StateStore store;
     private final AtomicReference<Published> published;
     private final AtomicReference<PendingDivergence> pendingDivergence = new AtomicReference<>();
@@ -94,6 +120,24 @@ public final class RoutingControl implements AutoCloseable {
     /** By epoch, at most {@link #HISTORY_KEPT}; guarded by itself, never by the command lock. */
     private final TreeMap<Long, HistoryEntry> history = new TreeMap<>();
     private final Object commands = new Object();
+
+    /**
+     * Guards {@link #stored}, {@link #unsaved}, {@link #settleWhenSaved} and every change of {@link #published}.
+     * Never held while calling the store or waiting for {@link #commands}: the store calls the peer under
+     * locks of its own while a command holding {@code commands} calls the store.
+     */
+    private final Object publishing = new Object();
+    /** While {@link #unsaved} is not empty: the state the store holds, as far as this instance knows. */
+    private Published stored;
+    private final List<Unsaved> unsaved = new ArrayList<>();
+    /** Divergences recorded here but not yet saved: another instance's barrier waits until they are. */
+    private final List<PendingDivergence> settleWhenSaved = new ArrayList<>();
+    // guarded by commands
+    private ScheduledExecutorService retrier;
+    private boolean retryScheduled;
+    private Duration retryIn = RETRY_FIRST;
+    private String storeFailure;
+    private volatile boolean closed;
 
     /** Nothing durable: state starts at {@code initial} (tests, tools). */
     public RoutingControl(RoutingState initial, Duration barrierTimeout) {
@@ -224,8 +268,10 @@ public final class RoutingControl implements AutoCloseable {
                 Plan.pauseRunning("paused: " + actor + " set the weight to " + weight));
     }
 
+    /** Toward blue: in force here even when the store cannot save it (see the class comment). */
     public RoutingState rollback(String actor, String reason, boolean force) throws Refused {
-        return apply(actor, force ? "rollback --force" : "rollback", reason, s -> Transition.rollback(s, force),
+        Function<RoutingState, Transition> rule = s -> Transition.rollback(s, force);
+        return applyTowardBlue(actor, force ? "rollback --force" : "rollback", reason, rule, rule,
                 Plan.endActive(Plan.Status.ROLLED_BACK, "rolled back by " + actor + (reason == null ? "" : ": " + reason)));
     }
 
@@ -267,59 +313,53 @@ public final class RoutingControl implements AutoCloseable {
      * A divergence or an unreachable follower: recorded, weight back to the leader. Never throws. Only
      * if {@code follower} still follows: a cluster that leads by now is not marked out of sync for what it
      * did as follower (a change of writer cannot have happened in between, see {@link #divergenceSeen}).
-     * A lost race with another instance is retried at once; a store that cannot save is retried for a
-     * minute (this blocks the caller, which is never an event loop).
+     * Toward blue: in force here at once, even when the store cannot save it; the divergence noted by
+     * {@link #divergenceSeen} counts as recorded (another instance's barrier waits for it) only once saved.
      */
     public void followerOutOfSync(ClusterRole follower, String actor, String reason) {
+        Function<RoutingState, Transition> rule = st -> Transition.followerOutOfSync(st, follower);
         try {
-            recordOutOfSync(follower, actor, reason);
+            applyTowardBlue(actor, "follower out of sync", reason, rule, rule, UnaryOperator.identity());
+        } catch (Refused refused) {
+            if (refused.why() == Refused.Why.RULE) {
+                log.info("follower out of sync not recorded: {} reason={}", refused.getMessage(), reason);
+            } else {
+                log.error("follower out of sync not recorded: {} reason={}", refused.getMessage(), reason);
+            }
         } finally {
             PendingDivergence pending = pendingDivergence.get();
-            if (pending != null && pending.follower() == follower && pendingDivergence.compareAndSet(pending, null)) {
-                pending.recorded().complete(null);
+            if (pending != null && pending.follower() == follower) {
+                synchronized (publishing) {
+                    settleWhenSaved.add(pending);
+                }
+                settleIfSaved();
             }
         }
     }
 
-    private void recordOutOfSync(ClusterRole follower, String actor, String reason) {
-        long giveUpAt = System.nanoTime() + STORE_RETRY_FOR.toNanos();
-        int conflicts = 0;
-        while (true) {
-            try {
-                apply(actor, "follower out of sync", reason, st -> Transition.followerOutOfSync(st, follower));
-                return;
-            } catch (Refused refused) {
-                switch (refused.why()) {
-                    case RULE -> {
-                        log.info("follower out of sync not recorded: {} reason={}", refused.getMessage(), reason);
-                        return;
-                    }
-                    case CONFLICT -> {
-                        if (++conflicts >= CONFLICT_RETRIES) {
-                            log.error("follower out of sync not recorded after {} conflicts reason={}", conflicts, reason);
-                            return;
-                        }
-                    }
-                    case STORE, BARRIER -> {
-                        if (System.nanoTime() > giveUpAt) {
-                            log.error("follower out of sync not recorded: {} reason={}", refused.getMessage(), reason);
-                            return;
-                        }
-                        try {
-                            TimeUnit.SECONDS.sleep(1);
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                            return;
-                        }
-                    }
-                }
-            }
+    /**
+     * Changes toward blue in force on this instance that the state store has not saved yet (it failed),
+     * oldest first; empty in the normal case. A restart before they are saved goes back to the stored state.
+     */
+    public List<String> unsaved() {
+        synchronized (publishing) {
+            return unsaved.stream().map(Unsaved::describe).toList();
         }
     }
 
     /** Stops hearing other instances and releases the store. */
     @Override
     public void close() {
+        closed = true;
+        ScheduledExecutorService retries = retrier;
+        if (retries != null) {
+            retries.shutdownNow();
+        }
+        List<String> left = unsaved();
+        if (!left.isEmpty()) {
+            log.error("routing state changes never saved: a restart goes back to the stored state store={} changes={}",
+                    store.describe(), left);
+        }
         store.close();
     }
 
@@ -336,26 +376,253 @@ public final class RoutingControl implements AutoCloseable {
     RoutingState apply(String actor, String command, String reason, Function<RoutingState, Transition> rule,
                        UnaryOperator<Plan> planChange) throws Refused {
         synchronized (commands) {
+            requireSaved(command);
             RoutingState before = current();
             Transition decision = rule.apply(before);
             if (decision instanceof Transition.Refused refused) {
                 throw new Refused(refused.reason());
             }
-            Transition.Go go = (Transition.Go) decision;
-            RoutingState after = go.next();
-            Plan planAfter = planChange.apply(published.get().plan());
-            if (go.needsBarrier()) {
-                applyBehindBarrier(command, before, () -> new HistoryEntry(Instant.now(), after.epoch(), actor, command,
-                        reason, after), planAfter);
-            } else {
-                HistoryEntry entry = new HistoryEntry(Instant.now(), after.epoch(), actor, command, reason, after);
-                save(command, before, entry, planAfter, StateStore.ALONE);
-                record(List.of(entry));
-                publish(after, planAfter);
+            return applySaved(actor, command, reason, before, (Transition.Go) decision, planChange);
+        }
+    }
+
+    /** Saves, then publishes. Holding {@link #commands}, with nothing unsaved. */
+    private RoutingState applySaved(String actor, String command, String reason, RoutingState before, Transition.Go go,
+                                    UnaryOperator<Plan> planChange) throws Refused {
+        RoutingState after = go.next();
+        Plan planAfter = planChange.apply(published.get().plan());
+        if (go.needsBarrier()) {
+            applyBehindBarrier(command, before, () -> new HistoryEntry(Instant.now(), after.epoch(), actor, command,
+                    reason, after), planAfter);
+        } else {
+            HistoryEntry entry = new HistoryEntry(Instant.now(), after.epoch(), actor, command, reason, after);
+            save(command, before, entry, planAfter, StateStore.ALONE);
+            record(List.of(entry));
+            publish(after, planAfter);
+        }
+        log.info("routing state changed epoch={} actor={} command={} phase={} weight={} reason={}",
+                after.epoch(), actor, command, after.phase(), after.weight(), reason);
+        return after;
+    }
+
+    /**
+     * A change toward blue (a rollback, a follower out of sync): in force here first, then saved; when the
+     * store cannot save it, it stays in force here and is saved as soon as the store can. {@code decide} is
+     * asked now, on the state in force; {@code again} makes the same change on a newer stored state (another
+     * instance's), should one arrive before it is saved. A change of writer shared with other instances is
+     * saved first, as any other command.
+     */
+    RoutingState applyTowardBlue(String actor, String command, String reason, Function<RoutingState, Transition> decide,
+                                 Function<RoutingState, Transition> again, UnaryOperator<Plan> planChange)
+            throws Refused {
+        synchronized (commands) {
+            if (hasUnsaved()) {
+                flushUnsaved(); // oldest first: this change goes on top of whatever is still waiting
             }
+            RoutingState before = current();
+            Transition decision = decide.apply(before);
+            if (decision instanceof Transition.Refused refused) {
+                throw new Refused(refused.reason());
+            }
+            Transition.Go go = (Transition.Go) decision;
+            if (go.needsBarrier() && store.shared()) {
+                // every instance changes writer or none does: the store has to agree before anything changes
+                requireSaved(command);
+                return applySaved(actor, command, reason, before, go, planChange);
+            }
+            Unsaved change = new Unsaved(Instant.now(), actor, command, reason, again, planChange);
+            if (go.needsBarrier()) {
+                behindLocalBarrier(command, before, () -> inForce(change));
+            } else {
+                inForce(change);
+            }
+            RoutingState after = current();
             log.info("routing state changed epoch={} actor={} command={} phase={} weight={} reason={}",
                     after.epoch(), actor, command, after.phase(), after.weight(), reason);
-            return after;
+            if (!flushUnsaved()) {
+                retryLater();
+            }
+            return current();
+        }
+    }
+
+    /** Refuses {@code command} while a change toward blue waits to be saved, after one more try at saving it. */
+    private void requireSaved(String command) throws Refused {
+        if (hasUnsaved() && !flushUnsaved()) {
+            retryLater();
+            throw new Refused(Refused.Why.STORE, command + " did not happen: the state store has not saved "
+                    + String.join(", ", unsaved()) + ", which is in force on this instance only ("
+                    + storeFailure + "); until it is saved, only rollback changes the routing state");
+        }
+    }
+
+    private boolean hasUnsaved() {
+        synchronized (publishing) {
+            return !unsaved.isEmpty();
+        }
+    }
+
+    /** Puts {@code change} in force here, on top of the changes not saved yet. */
+    private void inForce(Unsaved change) {
+        synchronized (publishing) {
+            if (unsaved.isEmpty()) {
+                stored = published.get();
+            }
+            unsaved.add(change);
+            republish();
+        }
+    }
+
+    /**
+     * Saves the changes in force here that the store has not saved, oldest first, each made again on the
+     * state the store holds. True when none is left. Holding {@link #commands}.
+     */
+    private boolean flushUnsaved() {
+        int conflicts = 0;
+        while (true) {
+            Unsaved first;
+            Published base;
+            synchronized (publishing) {
+                if (unsaved.isEmpty()) {
+                    break;
+                }
+                first = unsaved.getFirst();
+                base = stored;
+            }
+            Transition decision = first.rule().apply(base.state());
+            if (!(decision instanceof Transition.Go go) || (go.needsBarrier() && store.shared())) {
+                synchronized (publishing) {
+                    republish(); // moot on this base: dropped there, and said why
+                }
+                continue;
+            }
+            RoutingState next = go.next();
+            Plan plan = first.planChange().apply(base.plan());
+            HistoryEntry entry = new HistoryEntry(first.at(), next.epoch(), first.actor(), first.command(),
+                    first.reason(), next);
+            try {
+                store.save(base.state().epoch(), entry, plan, StateStore.ALONE);
+            } catch (StateStore.Conflict conflict) {
+                if (conflict.current() == null || ++conflicts > CONFLICT_RETRIES) {
+                    notSaved(conflict.getMessage());
+                    return false;
+                }
+                // another instance saved first: the change is made again on what it saved
+                record(conflict.current().history());
+                publish(conflict.current().state(), conflict.current().plan());
+                continue;
+            } catch (StateStore.Failure failure) {
+                notSaved(failure.getMessage());
+                return false;
+            }
+            record(List.of(entry));
+            synchronized (publishing) {
+                unsaved.removeIf(u -> u == first);
+                Published saved = new Published(next, plan);
+                if (stored == null) {
+                    // the store's own news made the rest moot meanwhile; it may be newer than this
+                    if (published.get().state().epoch() < next.epoch()) {
+                        set(saved);
+                    }
+                } else {
+                    if (stored.state().epoch() < next.epoch()) {
+                        stored = saved;
+                    }
+                    republish();
+                }
+            }
+            if (storeFailure != null) {
+                log.warn("routing state saved after the state store failed epoch={} actor={} command={} store={}",
+                        next.epoch(), first.actor(), first.command(), store.describe());
+            }
+        }
+        storeFailure = null;
+        retryIn = RETRY_FIRST;
+        settleIfSaved();
+        return true;
+    }
+
+    private void notSaved(String why) {
+        storeFailure = why;
+        log.error("routing state NOT SAVED: in force on this instance only, the state store is retried; "
+                        + "every other command is refused meanwhile and a restart now would go back to the stored state "
+                        + "store={} changes={} reason={}", store.describe(), unsaved(), why);
+    }
+
+    /** Holding {@link #commands}. */
+    private void retryLater() {
+        if (closed || retryScheduled) {
+            return;
+        }
+        if (retrier == null) {
+            retrier = Executors.newSingleThreadScheduledExecutor(
+                    Thread.ofPlatform().name("bluegreen-state-retry").daemon(true).factory());
+        }
+        Duration in = retryIn;
+        retryIn = in.multipliedBy(2).compareTo(RETRY_MAX) > 0 ? RETRY_MAX : in.multipliedBy(2);
+        retryScheduled = true;
+        try {
+            retrier.schedule(this::retry, in.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            retryScheduled = false;
+        }
+    }
+
+    private void retry() {
+        synchronized (commands) {
+            retryScheduled = false;
+            if (!closed && !flushUnsaved()) {
+                retryLater();
+            }
+        }
+    }
+
+    /** Divergences recorded here count as recorded for the other instances once nothing is left unsaved. */
+    private void settleIfSaved() {
+        List<PendingDivergence> settled;
+        synchronized (publishing) {
+            if (!unsaved.isEmpty() || settleWhenSaved.isEmpty()) {
+                return;
+            }
+            settled = List.copyOf(settleWhenSaved);
+            settleWhenSaved.clear();
+        }
+        for (PendingDivergence pending : settled) {
+            pendingDivergence.compareAndSet(pending, null);
+            pending.recorded().complete(null);
+        }
+    }
+
+    /**
+     * Runs {@code action} behind this instance's own write barrier, for a change of writer that no other
+     * instance shares: no write unit runs half under the old state and half under the new.
+     */
+    private void behindLocalBarrier(String command, RoutingState before, Runnable action) throws Refused {
+        long deadline = System.nanoTime() + barrierTimeout.toNanos();
+        WriteBarrier.Closed closed;
+        try {
+            closed = barrier.close();
+        } catch (IllegalStateException busy) {
+            throw new Refused(Refused.Why.BARRIER, command + " did not happen: " + busy.getMessage());
+        }
+        try {
+            List<String> holders = drain(closed, deadline);
+            if (!holders.isEmpty()) {
+                throw new Refused(Refused.Why.BARRIER, command + " did not happen: write barrier timed out after "
+                        + barrierTimeout.toMillis() + " ms; held up by " + holders);
+            }
+            PendingDivergence diverged = pendingDivergence.get();
+            if (diverged != null && before.dualWrite() && diverged.follower() == before.follower()) {
+                throw new Refused(Refused.Why.RULE, command + " did not happen: "
+                        + diverged.follower().name().toLowerCase(Locale.ROOT)
+                        + " diverged while in-flight writes finished and is being marked out of sync");
+            }
+            action.run();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Refused(Refused.Why.BARRIER, command + " did not happen: interrupted while waiting on the write barrier");
+        } finally {
+            closed.reopen();
         }
     }
 
@@ -477,15 +744,59 @@ public final class RoutingControl implements AutoCloseable {
                 + failure.getMessage() + ")");
     }
 
-    /** Makes {@code next} and its plan the ones in force if newer than those in force; true if they were. */
+    /**
+     * A state the store holds: made the one in force if newer than the one in force; true if it was. While
+     * changes wait to be saved, it becomes their base instead, and they are made again on top of it.
+     */
     private boolean publish(RoutingState next, Plan plan) {
-        Published candidate = new Published(next, plan);
-        Published before = published.getAndAccumulate(candidate,
-                (now, offered) -> offered.state().epoch() > now.state().epoch() ? offered : now);
-        if (next.epoch() <= before.state().epoch()) {
+        synchronized (publishing) {
+            if (!unsaved.isEmpty()) {
+                if (next.epoch() <= stored.state().epoch()) {
+                    return false;
+                }
+                stored = new Published(next, plan);
+                return republish();
+            }
+            if (next.epoch() <= published.get().state().epoch()) {
+                return false;
+            }
+            return set(new Published(next, plan));
+        }
+    }
+
+    /**
+     * Holding {@link #publishing}: the stored state with the unsaved changes made again on top of it, in
+     * force. A change that no longer applies (another instance did it already, or the state moved where it
+     * means nothing, or where it would need the other instances' barrier) is dropped, and said so.
+     */
+    private boolean republish() {
+        Published effective = stored;
+        for (Iterator<Unsaved> it = unsaved.iterator(); it.hasNext(); ) {
+            Unsaved change = it.next();
+            Transition decision = change.rule().apply(effective.state());
+            if (decision instanceof Transition.Go go && !(go.needsBarrier() && store.shared())) {
+                effective = new Published(go.next(), change.planChange().apply(effective.plan()));
+                continue;
+            }
+            it.remove();
+            String why = decision instanceof Transition.Refused refused ? refused.reason()
+                    : "it would now change who receives writes, which needs every instance's barrier; do it again";
+            log.warn("routing state change not saved and dropped: the stored state moved on (epoch {}) store={} change=\"{}\" reason={}",
+                    effective.state().epoch(), store.describe(), change.describe(), why);
+        }
+        if (unsaved.isEmpty()) {
+            stored = null;
+        }
+        return set(effective);
+    }
+
+    /** Holding {@link #publishing}: {@code next} in force; true if it differs from what was. */
+    private boolean set(Published next) {
+        Published before = published.getAndSet(next);
+        if (before.equals(next)) {
             return false;
         }
-        listeners.forEach(listener -> listener.accept(next));
+        listeners.forEach(listener -> listener.accept(next.state()));
         return true;
     }
 
@@ -509,6 +820,7 @@ public final class RoutingControl implements AutoCloseable {
                 log.info("routing state changed by another instance epoch={} phase={} leader={} weight={}",
                         next.epoch(), next.phase(), next.leader(), next.weight());
             }
+            settleIfSaved(); // the news may have made every unsaved change moot
         }
 
         @Override

@@ -128,6 +128,15 @@ public interface StateStore extends AutoCloseable {
     /** This instance's name, as other instances and barrier failures show it. */
     String instance();
 
+    /**
+     * Whether other proxy instances may share this store. A change of writer must then be saved (and the
+     * others' barriers acknowledged) before it takes effect anywhere; with a store of its own, an instance
+     * may put a rollback in force before the store has saved it.
+     */
+    default boolean shared() {
+        return false;
+    }
+
     /** For logs: which store, where. Never a credential. */
     String describe();
 

@@ -61,6 +61,7 @@ public final class ProxyMetrics {
     public static final String FROZEN = "bluegreen.frozen";
     public static final String BARRIER_HOLDERS = "bluegreen.write.barrier.holders";
     public static final String ROLLBACKS = "bluegreen.rollbacks";
+    public static final String UNSAVED_CHANGES = "bluegreen.state.unsaved.changes";
 
     public static final String CLUSTER_TAG = "cluster";
     public static final String PHASE_TAG = "phase";
@@ -135,6 +136,8 @@ public final class ProxyMetrics {
         gauge(registry, FROZEN, routing, r -> r.current().frozen() ? 1 : 0, "1 while the routing state is frozen");
         gauge(registry, BARRIER_HOLDERS, routing, r -> r.barrier().holders().size(),
                 "Sessions inside the write barrier, running a unit");
+        gauge(registry, UNSAVED_CHANGES, routing, r -> r.unsaved().size(),
+                "Changes toward blue in force on this instance that the state store has not saved yet");
         for (String trigger : List.of("operator", "rule")) {
             FunctionCounter.builder(ROLLBACKS, routing, r -> rollbacks(r, trigger)).tag(TRIGGER_TAG, trigger)
                     .description("Rollbacks, by who pulled the switch: an operator or a health rule").register(registry);

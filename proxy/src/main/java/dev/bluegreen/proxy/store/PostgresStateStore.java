@@ -235,6 +235,11 @@ public final class PostgresStateStore implements StateStore {
     }
 
     @Override
+    public boolean shared() {
+        return true;
+    }
+
+    @Override
     public String describe() {
         return "postgres " + database.describe();
     }
