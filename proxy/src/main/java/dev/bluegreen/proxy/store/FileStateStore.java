@@ -35,8 +35,9 @@ import org.slf4j.LoggerFactory;
  * <p>Invariant, whatever instant the process is killed at: {@code state.json} holds the state before a
  * change or the state after it, never a mix, because it is only ever replaced by renaming a complete,
  * fsync'd file over it; and every state it holds has its history line, because the line is appended and
- * fsync'd before the rename. A history line ahead of the stored state (a crash between the two writes) is
- * dropped when the store opens. A lock on {@code state.lock}, held from open to close, keeps a second
+ * fsync'd before the rename. A history line of the one change after the stored state (a crash between the
+ * two writes) is dropped when the store opens; lines further ahead mean the state file is older than its
+ * history (a restored backup), and the store refuses to open. A lock on {@code state.lock}, held from open to close, keeps a second
  * proxy out of the directory; a file the store cannot read is refused and left as it is.
  */
 public final class FileStateStore implements StateStore {
@@ -244,9 +245,10 @@ public final class FileStateStore implements StateStore {
     }
 
     /**
-     * The most recent {@link RoutingControl#HISTORY_KEPT} entries up to {@code storedEpoch}. Lines ahead of
-     * the stored state, and a last line cut short by a crash mid-append, are dropped and the file rewritten
-     * without them; any other unreadable line is refused.
+     * The most recent {@link RoutingControl#HISTORY_KEPT} entries up to {@code storedEpoch}. Lines of the one
+     * change after the stored state (a crash between the two writes), and a last line cut short by a crash
+     * mid-append, are dropped and the file rewritten without them; a line further ahead (the state file is
+     * older than its history) and any other unreadable line are refused, and the file left as it is.
      */
     private TreeMap<Long, HistoryEntry> readHistory(long storedEpoch) throws Failure, IOException {
         TreeMap<Long, HistoryEntry> entries = new TreeMap<>();
@@ -290,12 +292,21 @@ public final class FileStateStore implements StateStore {
         } catch (CharacterCodingException e) {
             throw corrupt(historyFile, "not UTF-8 text");
         }
-        if (!Files.exists(stateFile) && highestDropped > RoutingState.initial().epoch() + 1) {
-            // one crash loses at most the first change; more means state.json was removed, and starting from
-            // blue alone while the history says otherwise could send writes to the wrong cluster
-            throw new Failure(stateFile + " is missing but " + historyFile + " records changes up to epoch "
-                    + highestDropped + ": restore " + STATE_FILE + ", or move " + HISTORY_FILE
-                    + " away to start again from blue alone", null);
+        if (highestDropped > storedEpoch + 1) {
+            // one crash loses at most the one change whose line was appended last: more means state.json was
+            // removed, or replaced by an older copy (a backup restored, a file copied by hand). Starting from it
+            // while the history says otherwise could send writes to the wrong cluster, and the repair below
+            // would delete the newer history: refuse, and touch neither file.
+            if (!Files.exists(stateFile)) {
+                throw new Failure(stateFile + " is missing but " + historyFile + " records changes up to epoch "
+                        + highestDropped + ": restore " + STATE_FILE + ", or move " + HISTORY_FILE
+                        + " away to start again from blue alone", null);
+            }
+            throw new Failure(stateFile + " holds epoch " + storedEpoch + " but " + historyFile
+                    + " records changes up to epoch " + highestDropped + ": the state file is older than its history"
+                    + " (restored from a backup?) and the proxy will not start on it; restore the " + STATE_FILE
+                    + " that goes with this history, or, to start from this one, move " + HISTORY_FILE
+                    + " away (or remove its lines after epoch " + storedEpoch + ")", null);
         }
         if (!dropped.isEmpty() || lastLineCut) {
             rewriteHistory(dropped);

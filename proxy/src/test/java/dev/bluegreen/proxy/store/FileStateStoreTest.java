@@ -196,6 +196,23 @@ class FileStateStoreTest {
         assertThat(Files.readString(dir.resolve("history.jsonl"))).isEqualTo(line(2) + line(3) + line(4));
     }
 
+    /** A backup restored over the state file: the history says more happened since, perhaps a cutover. */
+    @Test
+    void aStateFileOlderThanItsHistoryIsRefusedAndBothAreLeftAsTheyAre() throws Exception {
+        String state = StateCodec.writeDocument(change(3).state(), PLAN);
+        Files.writeString(dir.resolve("state.json"), state);
+        String history = line(2) + line(3) + line(4) + line(5) + line(6);
+        Files.writeString(dir.resolve("history.jsonl"), history);
+
+        assertThatThrownBy(() -> new FileStateStore(dir).open(NOBODY))
+                .isInstanceOf(StateStore.Failure.class)
+                .hasMessageContaining(dir.resolve("state.json") + " holds epoch 3 but")
+                .hasMessageContaining("records changes up to epoch 6")
+                .hasMessageContaining("older than its history");
+        assertThat(Files.readString(dir.resolve("history.jsonl"))).isEqualTo(history);
+        assertThat(Files.readString(dir.resolve("state.json"))).isEqualTo(state);
+    }
+
     @Test
     void aCorruptStateFileIsRefusedWithItsNameAndLeftAsItIs() throws Exception {
         Path stateFile = dir.resolve("state.json");
