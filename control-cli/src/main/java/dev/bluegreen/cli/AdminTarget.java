@@ -38,11 +38,11 @@ record AdminTarget(URI url, String token, String tokenSource) {
     static AdminTarget resolve(String urlOption, Path tokenFile, Path stateDir, Map<String, String> env) {
         URI url = parseUrl(firstNonBlank(urlOption, env.get(URL_VARIABLE), DEFAULT_URL));
         if (tokenFile != null) {
-            return new AdminTarget(url, readToken(tokenFile, true), "--token-file " + tokenFile);
+            return usable(url, readToken(tokenFile, true), "--token-file " + tokenFile);
         }
         String fromEnv = env.get(TOKEN_VARIABLE);
         if (fromEnv != null && !fromEnv.isBlank()) {
-            return new AdminTarget(url, fromEnv.strip(), TOKEN_VARIABLE);
+            return usable(url, fromEnv.strip(), TOKEN_VARIABLE);
         }
         Path written = stateDir.resolve(TOKEN_FILE_NAME);
         String token = readToken(written, false);
@@ -50,7 +50,27 @@ record AdminTarget(URI url, String token, String tokenSource) {
             throw BgctlException.usage("no admin token: pass --token-file FILE, set " + TOKEN_VARIABLE
                     + ", or point --state-dir at the proxy's state directory (there is no " + written + ")");
         }
-        return new AdminTarget(url, token, written.toString());
+        return usable(url, token, written.toString());
+    }
+
+    /**
+     * Only printable ASCII (spaces allowed inside) can travel in an {@code Authorization} header: the HTTP
+     * client refuses control characters, and the proxy reads header bytes as ISO-8859-1, so a byte order
+     * mark or a non-ASCII letter would never match. The proxy refuses such tokens at start the same way.
+     * The message names the character's position and kind, never the token.
+     */
+    private static AdminTarget usable(URI url, String token, String source) {
+        for (int i = 0; i < token.length(); i++) {
+            char c = token.charAt(i);
+            if (c >= 0x20 && c <= 0x7E) {
+                continue;
+            }
+            String what = c == '\uFEFF' ? "a byte order mark (U+FEFF); save it without one"
+                    : c < 0x20 || c == 0x7F ? "a control character" : "not ASCII";
+            throw BgctlException.usage("the admin token from " + source
+                    + " must be printable ASCII, but character " + (i + 1) + " is " + what);
+        }
+        return new AdminTarget(url, token, source);
     }
 
     /** Accepts {@code host:port} for convenience; anything but http(s) with a host is a usage error. */

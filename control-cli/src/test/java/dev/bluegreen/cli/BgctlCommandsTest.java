@@ -77,6 +77,33 @@ class BgctlCommandsTest {
         }
     }
 
+    // ---- the token
+
+    /** The HTTP client would throw on such a header, with a stack trace that printed the token. */
+    @Test
+    void aTokenWithAByteOrderMarkIsAUsageErrorThatDoesNotShowTheToken() throws IOException {
+        Files.writeString(tokenFile, "\uFEFF" + FakeAdminApi.TOKEN + "\n");
+
+        int exit = bgctl("status");
+
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString().strip()).isEqualTo("bgctl: the admin token from --token-file " + tokenFile
+                + " must be printable ASCII, but character 1 is a byte order mark (U+FEFF); save it without one");
+        assertThat(api.requests()).isEmpty();
+    }
+
+    @Test
+    void aTokenOutsideAsciiIsAUsageErrorThatDoesNotShowTheToken() {
+        env.put("BLUEGREEN_ADMIN_TOKEN", "sec ret\u00e9\u2603");
+
+        int exit = run("--url", api.url(), "rollback");
+
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString().strip()).isEqualTo("bgctl: the admin token from BLUEGREEN_ADMIN_TOKEN"
+                + " must be printable ASCII, but character 8 is not ASCII");
+        assertThat(api.requests()).isEmpty();
+    }
+
     // ---- status
 
     @Test

@@ -27,6 +27,11 @@ import java.util.Set;
  * given the same state directory, finds it. A fresh one on every start: a token never outlives the
  * process that accepts it. The proxy writes it only once it holds the state directory, so a second proxy
  * refused there never replaces the running one's token.
+ *
+ * <p>A token is printable ASCII (spaces allowed inside): Netty reads header bytes as ISO-8859-1 and HTTP
+ * clients refuse control characters, so anything else (a byte order mark an editor left, a non-ASCII
+ * letter) could never be presented intact. Such a token is refused when it is read, with a message that
+ * says where and why but never shows the token.
  */
 public final class AdminToken {
 
@@ -60,16 +65,38 @@ public final class AdminToken {
      * not blank; empty when neither is. Reads only: nothing is written, so a proxy can check it before it
      * knows whether it may use its state directory.
      *
-     * @throws IOException when the file cannot be read or is empty
+     * @throws IOException when the file cannot be read or is empty, or the token is not printable ASCII
      */
     public static Optional<AdminToken> given(Path tokenFile, String environmentValue) throws IOException {
         if (tokenFile != null) {
             return Optional.of(fromFile(tokenFile));
         }
         if (environmentValue != null && !environmentValue.isBlank()) {
-            return Optional.of(new AdminToken(environmentValue.strip(), "environment variable " + ENVIRONMENT_VARIABLE));
+            String token = environmentValue.strip();
+            String problem = unusable(token);
+            if (problem != null) {
+                throw new IOException("environment variable " + ENVIRONMENT_VARIABLE + ": " + problem);
+            }
+            return Optional.of(new AdminToken(token, "environment variable " + ENVIRONMENT_VARIABLE));
         }
         return Optional.empty();
+    }
+
+    /**
+     * Why {@code token} cannot be presented in an {@code Authorization} header, or null when it can. Names
+     * the offending character's position and kind, never the token or the character itself.
+     */
+    static String unusable(String token) {
+        for (int i = 0; i < token.length(); i++) {
+            char c = token.charAt(i);
+            if (c >= 0x20 && c <= 0x7E) {
+                continue;
+            }
+            String what = c == '\uFEFF' ? "a byte order mark (U+FEFF); save it without one"
+                    : c < 0x20 || c == 0x7F ? "a control character" : "not ASCII";
+            return "the token must be printable ASCII, but character " + (i + 1) + " is " + what;
+        }
+        return null;
     }
 
     /**
@@ -94,6 +121,10 @@ public final class AdminToken {
         }
         if (token.isEmpty()) {
             throw new IOException("admin token file " + file + " is empty");
+        }
+        String problem = unusable(token);
+        if (problem != null) {
+            throw new IOException("admin token file " + file + ": " + problem);
         }
         return new AdminToken(token, "file " + file);
     }
@@ -134,6 +165,10 @@ public final class AdminToken {
         Objects.requireNonNull(token, "token");
         if (token.isBlank()) {
             throw new IllegalArgumentException("admin token must not be blank");
+        }
+        String problem = unusable(token);
+        if (problem != null) {
+            throw new IllegalArgumentException("admin token: " + problem);
         }
         return new AdminToken(token, "given");
     }

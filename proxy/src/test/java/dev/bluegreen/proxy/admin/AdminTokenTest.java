@@ -39,6 +39,29 @@ class AdminTokenTest {
                 .hasMessage("admin token file " + dir.resolve("nope") + " does not exist");
     }
 
+    /** Netty reads header bytes as ISO-8859-1: such a token would be accepted here and never match. */
+    @Test
+    void aTokenFileWithAByteOrderMarkOrAnythingButPrintableAsciiIsRefusedWithoutShowingTheToken() throws Exception {
+        Path withBom = Files.writeString(dir.resolve("bom"), "\uFEFFsecret\n");
+        Path accented = Files.writeString(dir.resolve("accented"), "sec ret\u00e9\u2603\n");
+
+        assertThatThrownBy(() -> AdminToken.resolve(withBom, null, dir)).isInstanceOf(IOException.class)
+                .hasMessage("admin token file " + withBom
+                        + ": the token must be printable ASCII, but character 1 is a byte order mark (U+FEFF);"
+                        + " save it without one");
+        assertThatThrownBy(() -> AdminToken.resolve(accented, null, dir)).isInstanceOf(IOException.class)
+                .hasMessage("admin token file " + accented + ": the token must be printable ASCII, but character 8 is not ASCII")
+                .message().doesNotContain("sec");
+        assertThat(dir.resolve("admin-token")).doesNotExist();
+    }
+
+    @Test
+    void anEnvironmentVariableWithAControlCharacterIsRefused() {
+        assertThatThrownBy(() -> AdminToken.resolve(null, "sec\u0007ret", dir)).isInstanceOf(IOException.class)
+                .hasMessage("environment variable BLUEGREEN_ADMIN_TOKEN: the token must be printable ASCII,"
+                        + " but character 4 is a control character");
+    }
+
     @Test
     void theEnvironmentVariableServesWhenNoFileIsGiven() throws Exception {
         AdminToken token = AdminToken.resolve(null, "from-environment", dir.resolve("state"));

@@ -284,6 +284,22 @@ class ProxyProcessIT {
         }
     }
 
+    @Test
+    void anAdminTokenFileWithAByteOrderMarkExitsWithCodeTwoWithoutShowingTheToken() throws Exception {
+        Path tokenFile = Files.createTempFile("bluegreen-token", "");
+        Files.writeString(tokenFile, "\uFEFFwindows-notepad-secret\r\n");
+        try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + freePort(),
+                "--blue", "postgresql://nobody@127.0.0.1:1/postgres", "--admin", "127.0.0.1:" + freePort(),
+                "--admin-token-file", tokenFile.toString())) {
+            assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isEqualTo(2);
+            assertThat(proxy.lines).contains("admin token file " + tokenFile
+                    + ": the token must be printable ASCII, but character 1 is a byte order mark (U+FEFF);"
+                    + " save it without one").noneMatch(line -> line.contains("notepad-secret"));
+        } finally {
+            Files.delete(tokenFile);
+        }
+    }
+
     private static int adminStatus(int port, String path, String token) throws Exception {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                 .timeout(Duration.ofSeconds(10));
