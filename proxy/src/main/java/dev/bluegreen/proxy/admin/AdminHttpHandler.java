@@ -50,8 +50,18 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
             return;
         }
         boolean keepAlive = HttpUtil.isKeepAlive(request);
-        AdminRequest adminRequest = new AdminRequest(request.method().name(),
-                new QueryStringDecoder(request.uri()).path(),
+        String path;
+        try {
+            path = new QueryStringDecoder(request.uri()).path();
+        } catch (IllegalArgumentException badEscape) {
+            // "%", "%z", "%zz": the request is well framed, its target is not; like a malformed request, this
+            // is answered before the token is looked at, and tells nothing about what exists
+            answering = true;
+            ctx.channel().config().setAutoRead(false);
+            respond(ctx, AdminResponse.error(400, "malformed request path: invalid percent-encoding"), keepAlive);
+            return;
+        }
+        AdminRequest adminRequest = new AdminRequest(request.method().name(), path,
                 request.headers().get(HttpHeaderNames.AUTHORIZATION),
                 ByteBufUtil.getBytes(request.content()),
                 remote(ctx.channel().remoteAddress()));

@@ -20,6 +20,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The admin pipeline on the wire: HTTP bytes in, HTTP bytes out, through the same handlers the server uses. */
 class AdminHttpHandlerTest {
@@ -129,6 +131,20 @@ class AdminHttpHandlerTest {
 
         assertThat(response).startsWith("HTTP/1.1 400 Bad Request\r\n");
         assertThat(channel.isOpen()).isFalse();
+        assertFalse(channel.finish());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/api/v1/state%", "/%zz", "/health%", "/api/v1/commands/start%2"})
+    void aPathWithABrokenPercentEscapeIsABadRequestAndTheConnectionGoesOn(String path) {
+        String response = exchange("GET " + path + " HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN
+                + "\r\n\r\nGET /health HTTP/1.1\r\nHost: proxy\r\n\r\n");
+
+        assertThat(response).startsWith("HTTP/1.1 400 Bad Request\r\n")
+                .contains("content-type: application/json; charset=utf-8\r\n",
+                        "{\"error\":\"malformed request path: invalid percent-encoding\"}HTTP/1.1 200 OK\r\n");
+        assertThat(channel.isOpen()).isTrue();
+        assertThat(control.current().epoch()).isEqualTo(1);
         assertFalse(channel.finish());
     }
 
