@@ -237,7 +237,10 @@ public final class Autopilot implements AutoCloseable {
         }
         Optional<RuleVerdict> pause = judged.firing(HealthRule.Action.PAUSE);
         Plan plan = control.plan().orElse(null);
-        if (pause.isPresent() && plan != null && plan.status() == Plan.Status.RUNNING) {
+        // a plan the state has ended already (green out of sync, dual-write off, cut over) is not paused: a
+        // paused plan is never ended by the stepper, and would stay paused for good instead of rolled back
+        boolean planCanGoOn = state.phase() == Phase.DUAL && state.followerMayServeReads();
+        if (pause.isPresent() && plan != null && plan.status() == Plan.Status.RUNNING && planCanGoOn) {
             RuleVerdict rule = pause.get();
             String reason = describe(rule, judged);
             try {

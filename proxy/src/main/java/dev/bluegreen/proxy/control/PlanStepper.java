@@ -19,6 +19,9 @@ import java.util.Locale;
  */
 public final class PlanStepper {
 
+    /** Why a plan ended when green fell out of sync: said by the change that did it, or by this, whichever saw it first. */
+    static final String GREEN_OUT_OF_SYNC = "green fell out of sync and the weight went back to 0";
+
     private PlanStepper() {}
 
     public sealed interface Decision {
@@ -53,7 +56,7 @@ public final class PlanStepper {
             return new Decision.End(Plan.Status.ABORTED, "dual-write is off (phase " + lower(state.phase()) + ")");
         }
         if (!state.followerMayServeReads()) {
-            return new Decision.End(Plan.Status.ROLLED_BACK, "green fell out of sync and the weight went back to 0");
+            return new Decision.End(Plan.Status.ROLLED_BACK, GREEN_OUT_OF_SYNC);
         }
         if (state.weight() != plan.weight()) {
             return new Decision.Pause("the weight was set to " + state.weight() + " outside the plan (step "

@@ -318,8 +318,11 @@ public final class RoutingControl implements AutoCloseable {
      */
     public void followerOutOfSync(ClusterRole follower, String actor, String reason) {
         Function<RoutingState, Transition> rule = st -> Transition.followerOutOfSync(st, follower);
+        // green out of sync takes the weight to 0: for a plan in progress that is a rollback, in the same change
+        UnaryOperator<Plan> planChange = follower == ClusterRole.GREEN
+                ? Plan.endActive(Plan.Status.ROLLED_BACK, PlanStepper.GREEN_OUT_OF_SYNC) : UnaryOperator.identity();
         try {
-            applyTowardBlue(actor, "follower out of sync", reason, rule, rule, UnaryOperator.identity());
+            applyTowardBlue(actor, "follower out of sync", reason, rule, rule, planChange);
         } catch (Refused refused) {
             if (refused.why() == Refused.Why.RULE) {
                 log.info("follower out of sync not recorded: {} reason={}", refused.getMessage(), reason);

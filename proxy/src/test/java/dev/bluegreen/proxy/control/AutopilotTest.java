@@ -8,8 +8,10 @@ import dev.bluegreen.config.HealthRule;
 import dev.bluegreen.config.HealthRule.Action;
 import dev.bluegreen.config.HealthRule.Comparison;
 import dev.bluegreen.config.HealthRule.Metric;
+import dev.bluegreen.proxy.dualwrite.Divergence;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -98,6 +100,39 @@ class AutopilotTest {
                 .contains("green ran 40 units, failed 20 where blue did not");
         assertThat(plan().status()).isEqualTo(Plan.Status.ROLLED_BACK);
         assertThat(plan().note()).startsWith("rolled back by rule error_rate > 0.10");
+    }
+
+    @Test
+    void greenFallingOutOfSyncInTheTickAPauseRuleFiresEndsThePlanAsRolledBack() throws Exception {
+        autopilot.rollout("alice", List.of(10, 50, 100), Duration.ofSeconds(300), null);
+        tick(20, 0);
+        windows.diverged(new Divergence(Instant.now(), "s1", "blue", "insert into t values ($1)", "INSERT 0 1",
+                "ERROR 42P01", "error"));
+        control.followerOutOfSync(ClusterRole.GREEN, "session s1", "diverged");
+
+        tick(100, 8); // 8 of 208: the pause rule fires too
+
+        assertThat(plan().status()).isEqualTo(Plan.Status.ROLLED_BACK);
+        assertThat(plan().note()).isEqualTo("green fell out of sync and the weight went back to 0");
+        tick(20, 0);
+        assertThat(plan().status()).isEqualTo(Plan.Status.ROLLED_BACK);
+        assertThat(control.history()).noneMatch(h -> h.command().equals("pause"));
+    }
+
+    /** As an instance of an older version records it: green out of sync, the plan left running. */
+    @Test
+    void aPauseRuleLeavesAPlanThatGreenOutOfSyncEndedForTheStepperToEnd() throws Exception {
+        autopilot.rollout("alice", List.of(10, 50, 100), Duration.ofSeconds(300), null);
+        tick(20, 0);
+        control.apply("elsewhere", "follower out of sync", null, s -> Transition.followerOutOfSync(s, ClusterRole.GREEN),
+                p -> p);
+
+        tick(100, 8);
+        tick(20, 0);
+
+        assertThat(plan().status()).isEqualTo(Plan.Status.ROLLED_BACK);
+        assertThat(control.history()).extracting(RoutingControl.HistoryEntry::command)
+                .doesNotContain("pause").contains("rollout rolled back");
     }
 
     @Test

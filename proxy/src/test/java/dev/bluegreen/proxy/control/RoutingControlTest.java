@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.bluegreen.proxy.routing.ClusterRole;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -39,6 +40,23 @@ class RoutingControlTest {
                 .containsExactly("start", "set-weight 100", "cutover", "rollback");
         assertThat(control.history().get(3).actor()).isEqualTo("auto");
         assertThat(control.history().get(3).reason()).isEqualTo("error_rate 0.12 > 0.10");
+    }
+
+    @Test
+    void greenOutOfSyncEndsAPausedPlanAsRolledBackInTheSameChange() throws Exception {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
+        control.start("alice", null);
+        control.replacePlan("alice", "rollout", new Plan(List.of(10, 50), Duration.ofMinutes(5), 0, Plan.Status.PAUSED,
+                Instant.parse("2025-06-01T10:00:00Z"), "paused by alice"));
+        control.setWeight("alice", 10, null);
+
+        control.followerOutOfSync(ClusterRole.GREEN, "session 3", "diverged");
+
+        RoutingControl.HistoryEntry last = control.history().getLast();
+        assertThat(last.command()).isEqualTo("follower out of sync");
+        assertThat(last.epoch()).isEqualTo(control.current().epoch());
+        assertThat(control.plan()).get().extracting(Plan::status).isEqualTo(Plan.Status.ROLLED_BACK);
+        assertThat(control.plan().get().note()).isEqualTo("green fell out of sync and the weight went back to 0");
     }
 
     @Test
