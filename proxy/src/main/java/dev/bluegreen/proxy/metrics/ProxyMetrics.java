@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
@@ -171,8 +172,11 @@ public final class ProxyMetrics {
         }
 
         private static Timer timer(MeterRegistry registry, ClusterRole cluster, String kind) {
+            // units take from tens of microseconds: the default smallest bucket, 1 ms, would hold them all
             return Timer.builder(UNIT_LATENCY).tag(CLUSTER_TAG, name(cluster)).tag(KIND_TAG, kind)
                     .publishPercentileHistogram()
+                    .minimumExpectedValue(Duration.ofNanos(50_000))
+                    .maximumExpectedValue(Duration.ofSeconds(60))
                     .description("Time from a unit's first message to its complete answer, on the cluster that answered")
                     .register(registry);
         }

@@ -92,6 +92,8 @@ final class Units {
         Unit owned;
         /** The proxy put the unnamed statement's Parse ahead of the unit: its ParseComplete is not the client's. */
         boolean swallowParseComplete;
+        /** A lane request: when it left for the follower (when it was queued, until the lane is flushed). */
+        long sentNanos;
 
         Sink(Mode mode, Consumer<Sink> done) {
             this.mode = mode;
@@ -222,6 +224,10 @@ final class Units {
     private int laneInFlight;
     /** The cluster the lane runs on, and what of it has been written but not flushed. */
     private ClusterRole laneTo;
+    /** Lane requests written but not yet flushed to the follower. */
+    private final List<Sink> laneHeld = new ArrayList<>();
+    /** When the follower last answered a lane request. */
+    private long laneLastAnswerNanos;
     private int laneUnsent;
     private long laneUnsentBytes;
     private boolean droppingTwin;
@@ -1077,7 +1083,6 @@ final class Units {
             return;
         }
         laneInFlight++;
-        long sentNanos = System.nanoTime();
         Sink record = new Sink(Mode.RECORD, sink -> {
             laneInFlight--;
             if (sink.lost) {
@@ -1085,7 +1090,7 @@ final class Units {
                     diverged(unit, leaderOutcomes, List.of(), "follower unreachable");
                 }
             } else {
-                stats.followerRan(secondary, System.nanoTime() - sentNanos);
+                stats.followerRan(secondary, laneServiceNanos(sink));
                 String difference = compare(unit, leaderOutcomes, sink.recorder.outcomes());
                 if (difference == null && sink.status != leaderStatus) {
                     difference = "transaction status: leader " + (char) leaderStatus + ", follower " + (char) sink.status;
@@ -1100,6 +1105,8 @@ final class Units {
         });
         record.recorder = new OutcomeRecorder();
         record.owned = unit;
+        record.sentNanos = System.nanoTime();
+        laneHeld.add(record);
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
             twin.write(frame.content().retainedDuplicate());
@@ -1121,8 +1128,24 @@ final class Units {
         if (laneUnsent > 0) {
             laneUnsent = 0;
             laneUnsentBytes = 0;
+            long now = System.nanoTime();
+            laneHeld.forEach(sink -> sink.sentNanos = now);
+            laneHeld.clear();
             flush(laneTo);
         }
+    }
+
+    /**
+     * How long the follower took over a lane request: from when it was sent, or from its answer to the
+     * request before, whichever is later. Not from when it was queued: the lane holds requests back until
+     * the transaction ends, and the client's think time and the leader's later statements are not the
+     * follower's latency.
+     */
+    private long laneServiceNanos(Sink sink) {
+        long now = System.nanoTime();
+        long began = Math.max(sink.sentNanos, laneLastAnswerNanos);
+        laneLastAnswerNanos = now;
+        return now - began;
     }
 
     /** A lane request was answered: when none is left, the session is idle again if the client is. */
@@ -1242,11 +1265,13 @@ final class Units {
             return "statements answered: leader " + leader.size() + ", follower " + follower.size();
         }
         boolean compareRows = !unit.classification.has(Trait.NON_DETERMINISTIC);
+        // CREATE TABLE AS and SELECT INTO answer with a SELECT tag, but their rows are what they store
+        boolean storesRows = unit.classification.has(Trait.DDL) && unit.classification.statementCount() == 1;
         for (int i = 0; i < leader.size(); i++) {
             StatementOutcome l = leader.get(i);
             StatementOutcome f = follower.get(i);
             String difference;
-            if (l.failed() || f.failed() || !isReadTag(l.commandTag())) {
+            if (l.failed() || f.failed() || storesRows || !isReadTag(l.commandTag())) {
                 difference = f.differenceFrom(l, compareRows);
             } else {
                 difference = null;
@@ -1336,6 +1361,7 @@ final class Units {
         BackendConnection connection = backends.get(blue);
         unit.retry = false;
         unit.primary = blue;
+        unit.startedNanos = System.nanoTime(); // blue's latency is its own, not green's failed attempt's too
         Sink answer = new Sink(Mode.FORWARD, sink -> {
             if (!sink.error) {
                 stats.greenError(); // blue answered where green failed

@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.verify;
 import dev.bluegreen.config.Cluster;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.store.JdbcLogin;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -20,6 +21,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 /**
  * Compares every table of one database on blue and green: the column list, the row count and an
@@ -43,19 +45,36 @@ public final class ConsistencyCheck {
     static final Set<String> OWN_TABLES = Set.of("public.bluegreen_state", "public.bluegreen_history",
             "public.bluegreen_instances", "public.bluegreen_barrier");
 
-    /** Ordinary tables outside the system schemas: name (quoted where it needs it), then columns and types. */
+    /**
+     * Ordinary tables outside the system schemas: schema, name, then each column's name and type. Names
+     * are quoted here, not by the server: {@code quote_ident} quotes by the server's own keyword list,
+     * which changes between major versions (PostgreSQL 18 quotes {@code json}, 16 does not).
+     */
     private static final String TABLES = """
-            select quote_ident(n.nspname) || '.' || quote_ident(c.relname),
-                   coalesce((select string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod),
-                                               ', ' order by a.attnum)
-                             from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped), '')
+            select n.nspname, c.relname,
+                   (select array_agg(a.attname::text || ' ' || format_type(a.atttypid, a.atttypmod) order by a.attnum)
+                      from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
+                   (select array_agg(a.attname::text order by a.attnum)
+                      from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped)
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             where c.relkind = 'r' and n.nspname <> 'information_schema' and n.nspname not like 'pg\\_%'
             """;
 
-    /** Settings that change how a row prints, the same on both clusters' check sessions. */
+    /** Sequences outside the system schemas and their last value (null before the first nextval). */
+    private static final String SEQUENCES = """
+            select schemaname, sequencename, last_value from pg_catalog.pg_sequences
+            where schemaname <> 'information_schema' and schemaname not like 'pg\\_%'
+            """;
+
+    /** A name as it prints: bare when it is a plain lower-case word, quoted otherwise (and then always). */
+    private static final Pattern PLAIN_NAME = Pattern.compile("[a-z_][a-z0-9_$]*");
+
+    /**
+     * Settings that change how a row prints, the same on both clusters' check sessions; and row security
+     * off, so that a role policies would filter fails the check instead of counting what it may see.
+     */
     static final String PINNED = "-c extra_float_digits=3 -c bytea_output=hex -c IntervalStyle=postgres"
-            + " -c lc_monetary=C";
+            + " -c lc_monetary=C -c row_security=off";
 
     /** Why the check could not run; nothing was compared. */
     public static final class Unavailable extends Exception {
@@ -73,6 +92,8 @@ public final class ConsistencyCheck {
     public enum Status {
         SAME("same"),
         ROWS_DIFFER("rows differ"),
+        /** A sequence's last value. */
+        VALUE_DIFFERS("value differs"),
         COLUMNS_DIFFER("columns differ"),
         ONLY_ON_BLUE("only on blue"),
         ONLY_ON_GREEN("only on green");
@@ -129,8 +150,8 @@ public final class ConsistencyCheck {
         long started = System.nanoTime();
         try (Connection onBlue = open(blue, clientDatabase); Connection onGreen = open(green, clientDatabase)) {
             Instant at = snapshotsTogether(onBlue, onGreen);
-            Map<String, String> blueTables = tables(onBlue);
-            Map<String, String> greenTables = tables(onGreen);
+            Map<String, Relation> blueTables = tables(onBlue);
+            Map<String, Relation> greenTables = tables(onGreen);
             Set<String> names = new TreeSet<>(blueTables.keySet());
             names.addAll(greenTables.keySet());
             names.removeAll(OWN_TABLES);
@@ -138,6 +159,7 @@ public final class ConsistencyCheck {
             for (String name : names) {
                 results.add(compare(name, blueTables.get(name), greenTables.get(name), onBlue, onGreen));
             }
+            results.addAll(compareSequences(sequences(onBlue), sequences(onGreen)));
             onBlue.rollback();
             onGreen.rollback();
             return new Report(clientDatabase, at, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), results);
@@ -196,28 +218,89 @@ public final class ConsistencyCheck {
         }
     }
 
-    /** Name, as it is written in SQL, → columns. */
-    private static Map<String, String> tables(Connection connection) throws SQLException {
-        Map<String, String> tables = new TreeMap<>();
+    /** A table as one cluster has it: its name quoted for SQL, and its columns as they print. */
+    private record Relation(String sqlName, String columns) {}
+
+    /** Name as it prints → the table. */
+    private static Map<String, Relation> tables(Connection connection) throws SQLException {
+        Map<String, Relation> tables = new TreeMap<>();
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(TABLES)) {
             while (rs.next()) {
-                tables.put(rs.getString(1), rs.getString(2));
+                String schema = rs.getString(1);
+                String table = rs.getString(2);
+                List<String> columns = new ArrayList<>();
+                Array typed = rs.getArray(3);
+                Array names = rs.getArray(4);
+                if (typed != null) {
+                    String[] withTypes = (String[]) typed.getArray();
+                    String[] bare = (String[]) names.getArray();
+                    for (int i = 0; i < withTypes.length; i++) {
+                        // the type follows the name: print the name as names print, keep the type as is
+                        columns.add(printed(bare[i]) + withTypes[i].substring(bare[i].length()));
+                    }
+                }
+                tables.put(printed(schema) + "." + printed(table),
+                        new Relation(quoted(schema) + "." + quoted(table), String.join(", ", columns)));
             }
         }
         return tables;
     }
 
-    private static TableResult compare(String name, String blueColumns, String greenColumns,
+    /** Sequence name as it prints → its last value, or "never used". */
+    private static Map<String, String> sequences(Connection connection) throws SQLException {
+        Map<String, String> sequences = new TreeMap<>();
+        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(SEQUENCES)) {
+            while (rs.next()) {
+                String value = rs.getString(3);
+                sequences.put(printed(rs.getString(1)) + "." + printed(rs.getString(2)), value == null ? "never used" : value);
+            }
+        }
+        return sequences;
+    }
+
+    /**
+     * Sequences are compared by their last value: dual-write calls nextval on both clusters, so they
+     * move together, and a green seeded without them (logical replication does not copy sequences)
+     * would hand out ids blue has already used.
+     */
+    private static List<TableResult> compareSequences(Map<String, String> blue, Map<String, String> green) {
+        Set<String> names = new TreeSet<>(blue.keySet());
+        names.addAll(green.keySet());
+        List<TableResult> results = new ArrayList<>();
+        for (String name : names) {
+            Side blueSide = blue.containsKey(name) ? sequenceSide(blue.get(name)) : null;
+            Side greenSide = green.containsKey(name) ? sequenceSide(green.get(name)) : null;
+            Status status = blueSide == null ? Status.ONLY_ON_GREEN : greenSide == null ? Status.ONLY_ON_BLUE
+                    : blue.get(name).equals(green.get(name)) ? Status.SAME : Status.VALUE_DIFFERS;
+            results.add(new TableResult(name, status, blueSide, greenSide));
+        }
+        return results;
+    }
+
+    /** A sequence's side: its last value where a table's has its row count (0 before the first nextval). */
+    private static Side sequenceSide(String lastValue) {
+        return new Side("sequence, last value " + lastValue, lastValue.equals("never used") ? 0 : Long.parseLong(lastValue), null);
+    }
+
+    static String printed(String name) {
+        return PLAIN_NAME.matcher(name).matches() ? name : quoted(name);
+    }
+
+    static String quoted(String name) {
+        return '"' + name.replace("\"", "\"\"") + '"';
+    }
+
+    private static TableResult compare(String name, Relation blueTable, Relation greenTable,
                                        Connection blueConnection, Connection greenConnection) throws SQLException {
-        if (greenColumns == null) {
-            return new TableResult(name, Status.ONLY_ON_BLUE, side(blueConnection, name, blueColumns, true), null);
+        if (greenTable == null) {
+            return new TableResult(name, Status.ONLY_ON_BLUE, side(blueConnection, blueTable, true), null);
         }
-        if (blueColumns == null) {
-            return new TableResult(name, Status.ONLY_ON_GREEN, null, side(greenConnection, name, greenColumns, true));
+        if (blueTable == null) {
+            return new TableResult(name, Status.ONLY_ON_GREEN, null, side(greenConnection, greenTable, true));
         }
-        boolean sameColumns = blueColumns.equals(greenColumns);
-        Side blueSide = side(blueConnection, name, blueColumns, sameColumns);
-        Side greenSide = side(greenConnection, name, greenColumns, sameColumns);
+        boolean sameColumns = blueTable.columns().equals(greenTable.columns());
+        Side blueSide = side(blueConnection, blueTable, sameColumns);
+        Side greenSide = side(greenConnection, greenTable, sameColumns);
         Status status = !sameColumns ? Status.COLUMNS_DIFFER
                 : blueSide.rows() == greenSide.rows() && blueSide.digest().equals(greenSide.digest()) ? Status.SAME
                 : Status.ROWS_DIFFER;
@@ -228,14 +311,15 @@ public final class ConsistencyCheck {
      * Counts the table's rows and, when asked, digests them: one sequential scan on the cluster. The whole
      * row is hashed through its alias's star, which no column name can shadow.
      */
-    private static Side side(Connection connection, String table, String columns, boolean digest) throws SQLException {
+    private static Side side(Connection connection, Relation table, boolean digest) throws SQLException {
+        // the row's text is hashed as UTF-8 whatever the database's encoding, which a migration may change
         String sql = digest
-                ? "select count(*), coalesce(sum(('x' || substr(md5(row(verified_row.*)::text), 1, 16))::bit(64)::bigint::numeric), 0)::text"
-                        + " from only " + table + " verified_row"
-                : "select count(*), null from only " + table;
+                ? "select count(*), coalesce(sum(('x' || substr(md5(convert_to(row(verified_row.*)::text, 'UTF8')), 1, 16))"
+                        + "::bit(64)::bigint::numeric), 0)::text from only " + table.sqlName() + " verified_row"
+                : "select count(*), null from only " + table.sqlName();
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
-            return new Side(columns, rs.getLong(1), rs.getString(2));
+            return new Side(table.columns(), rs.getLong(1), rs.getString(2));
         }
     }
 }

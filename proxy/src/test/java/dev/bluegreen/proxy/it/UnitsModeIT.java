@@ -460,6 +460,31 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * CREATE TABLE AS answers with a SELECT tag, but its rows are what it stores: green storing fewer
+     * (a source row written to blue behind the proxy's back) is a divergence, where a plain SELECT's
+     * count is not compared.
+     */
+    @Test
+    void createTableAsThatStoresOtherRowsOnGreenIsADivergence(TestClusters clusters) throws Exception {
+        String source = table("ctas_src");
+        String copy = table("ctas_dst");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + source + " (id int)", "insert into " + source + " values (1), (2)");
+        }
+        clusters.blue().execute("postgres", "insert into " + source + " values (3)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection c = proxy.connect("postgres"); Statement s = c.createStatement()) {
+                s.execute("select * from " + source); // a read's count differs too, and is no divergence
+                assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+                s.execute("create table " + copy + " as select * from " + source);
+            }
+            await().atMost(Duration.ofSeconds(10))
+                    .untilAsserted(() -> assertThat(proxy.server().routing().current().followerInSync()).isFalse());
+        }
+    }
+
     @Test
     void aSessionThatOnlyListensKeepsItsChannelsThroughCutoverAndFinalize(TestClusters clusters) throws Exception {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {

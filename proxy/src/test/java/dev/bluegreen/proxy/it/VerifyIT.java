@@ -143,6 +143,37 @@ class VerifyIT {
         }
     }
 
+    /**
+     * What differs between the clusters' versions or encodings but not in the data reads the same: names
+     * PostgreSQL 18 quotes and 16 does not ({@code json}, {@code json_table}), text in a LATIN1 database
+     * on blue and a UTF-8 one on green. Sequences are compared by their last value.
+     */
+    @Test
+    void versionsAndEncodingsDoNotMakeDifferencesAndSequencesAreCompared() throws Exception {
+        String database = unique("verify");
+        blue.execute("postgres", "create database " + database + " encoding 'LATIN1' template template0"
+                + " lc_collate 'C' lc_ctype 'C'");
+        green.execute("postgres", "create database " + database);
+        for (PgCluster cluster : new PgCluster[] {blue, green}) {
+            cluster.execute(database, "create table json_table (id int primary key, json jsonb, name text)",
+                    "insert into json_table values (1, '{\"a\": 1}', 'café')",
+                    "create sequence ids", "select nextval('ids')", "create sequence unused");
+        }
+        try (TestProxy proxy = proxyOn(database).start()) {
+            BgctlRun.Result same = verify(proxy);
+            assertThat(same.exit()).as(same.out() + same.err()).isZero();
+            assertThat(same.out()).containsPattern("public\\.json_table +same +1 +1")
+                    .containsPattern("public\\.ids +same +1 +1")
+                    .containsPattern("public\\.unused +same +0 +0");
+
+            green.execute(database, "select nextval('ids')", "select nextval('ids')");
+            BgctlRun.Result different = verify(proxy);
+            assertThat(different.exit()).as(different.out() + different.err()).isEqualTo(4);
+            assertThat(different.out()).containsPattern("public\\.ids +value differs +1 +3")
+                    .containsPattern("public\\.json_table +same +1 +1");
+        }
+    }
+
     @Test
     void underDualWriteTrafficTheSnapshotsTakenTogetherReadTheSame() throws Exception {
         String database = databaseOnBoth(

@@ -77,6 +77,24 @@ class ProxyMetricsTest {
         assertThat(scrape).doesNotContain("sqlstate_class=\"0");
     }
 
+    /** Units take from tens of microseconds: a quarter and three quarters of a millisecond land in different buckets. */
+    @Test
+    void unitLatencyBucketsResolveBelowAMillisecond() {
+        for (int i = 0; i < 10; i++) {
+            stats.unitServed(ClusterRole.BLUE, true, 250_000, null);
+        }
+
+        String scrape = metrics.scrape();
+
+        // the smallest bucket that holds all ten: at or under half a millisecond
+        double smallestHoldingAll = scrape.lines()
+                .filter(l -> l.startsWith("bluegreen_unit_latency_seconds_bucket{cluster=\"blue\",kind=\"read\",le="))
+                .filter(l -> (l.endsWith("} 10") || l.endsWith("} 10.0")) && !l.contains("+Inf"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf("le=\"") + 4, l.indexOf("\"}"))))
+                .min().orElseThrow();
+        assertThat(smallestHoldingAll).isLessThanOrEqualTo(0.0005);
+    }
+
     @Test
     void rollbacksCountByTrigger() throws Exception {
         control.start("test", null);
