@@ -18,12 +18,24 @@ import java.util.Objects;
  */
 public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrepares,
                               List<ProtocolStatement> protocolStatements, List<String> pins,
-                              String sessionAuthorization, String role) {
+                              String sessionAuthorization, String role, boolean listens) {
 
     /** A prepared statement created with the protocol's {@code Parse} (pgjdbc's {@code S_1}, …). */
     public record ProtocolStatement(String name, String sql, List<Long> parameterTypeOids) {
+        /** The first OID a database's own objects get; below it, built-in types with the same OID everywhere. */
+        private static final long FIRST_NORMAL_OID = 16384;
+
         public ProtocolStatement {
             parameterTypeOids = List.copyOf(parameterTypeOids);
+        }
+
+        /**
+         * The parameter types as the twin can take them: a type the database defined (an enum, a domain,
+         * an extension's type) has another OID on another cluster, so it is left for the twin to infer,
+         * as the leader inferred it when the client left it out.
+         */
+        public List<Long> portableTypeOids() {
+            return parameterTypeOids.stream().map(oid -> oid >= FIRST_NORMAL_OID ? 0L : oid).toList();
         }
     }
 
@@ -38,12 +50,17 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
             select 'setting', name, setting, null
               from pg_catalog.pg_settings where source = 'session'
             union all
-            select 'identity', pg_catalog.quote_ident(session_user::text),
+            select 'identity',
+                   case when session_user::text <> (select a.usename::text from pg_catalog.pg_stat_activity a
+                                                      where a.pid = pg_catalog.pg_backend_pid())
+                        then pg_catalog.quote_ident(session_user::text) end,
                    case when pg_catalog.current_setting('role') = 'none' then null
                         else pg_catalog.quote_ident(pg_catalog.current_setting('role')) end, null
              where pg_catalog.current_setting('role') <> 'none'
                 or session_user::text <> (select a.usename::text from pg_catalog.pg_stat_activity a
                                             where a.pid = pg_catalog.pg_backend_pid())
+            union all
+            select 'listen', channel, null, null from pg_catalog.pg_listening_channels() channel
             union all
             select case when from_sql then 'prepare' else 'parse' end, name, statement,
                    array_to_string(parameter_types::oid[], ',')
@@ -74,6 +91,7 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
         List<String> pins = new ArrayList<>();
         String sessionAuthorization = null;
         String role = null;
+        boolean listens = false;
         for (String[] row : rows) {
             switch (row[0]) {
                 case "setting" -> settings.put(row[1], row[2]);
@@ -84,10 +102,11 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
                 case "prepare" -> prepares.add(row[2]);
                 case "parse" -> parses.add(new ProtocolStatement(row[1], row[2], oids(row[3])));
                 case "pin" -> pins.add(row[1] + " (" + row[2] + ")");
+                case "listen" -> listens = true;
                 default -> throw new IllegalArgumentException("unknown snapshot row kind " + row[0]);
             }
         }
-        return new SessionSnapshot(settings, prepares, parses, pins, sessionAuthorization, role);
+        return new SessionSnapshot(settings, prepares, parses, pins, sessionAuthorization, role, listens);
     }
 
     public boolean pinned() {
@@ -105,11 +124,13 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
             // first: it resets the role, and settings made under it are the session's either way
             sql.add("set session authorization " + sessionAuthorization);
         }
+        // settings before the role: some may be set only by the login role (a superuser's), not by the one
+        // the session switched to
+        settings.forEach((name, value) -> sql.add("select pg_catalog.set_config(" + dollarQuoted(name) + ", "
+                + dollarQuoted(value) + ", false)"));
         if (role != null) {
             sql.add("set role " + role);
         }
-        settings.forEach((name, value) -> sql.add("select pg_catalog.set_config(" + dollarQuoted(name) + ", "
-                + dollarQuoted(value) + ", false)"));
         sql.addAll(sqlPrepares);
         return sql;
     }

@@ -597,6 +597,10 @@ final class Units {
             return true; // a transaction runs to its end under the state it began with
         }
         ClusterRole wantedLeader = next.leader();
+        if (stateOnlyOn != null && wantedLeader != stateOnlyOn) {
+            leaderOnlyStateLost(stateOnlyThere);
+            return false;
+        }
         boolean twinWanted = session.twinWanted(next) && twinFailedEpoch != next.epoch();
         if (!backends.containsKey(wantedLeader)) {
             makeTwin(wantedLeader);
@@ -659,8 +663,15 @@ final class Units {
             }
             SessionSnapshot snapshot = SessionSnapshot.fromRows(sink.rows);
             snapshot.settings().forEach(reading::reported);
+            listens |= snapshot.listens();
             if (snapshot.pinned()) {
+                if (role == migration.control().current().leader()) {
+                    leaderOnlyStateLost(snapshot.pins());
+                    return;
+                }
                 pinned = true;
+                stateOnlyOn = role.other();
+                stateOnlyThere = snapshot.pins();
                 stats.sessionPinned();
                 log.info("session pinned to the leader session={} because={}", session, snapshot.pins());
             }
@@ -673,6 +684,21 @@ final class Units {
     }
 
     private SessionSnapshot pendingSnapshot;
+    /** The cluster that alone holds state the session made before it had a twin (temp tables ...), or null. */
+    private ClusterRole stateOnlyOn;
+    private List<String> stateOnlyThere = List.of();
+
+    /**
+     * The session holds temporary tables, WITH HOLD cursors or session advisory locks on a cluster that no
+     * longer leads, and they cannot be moved: it ends, rather than go on without them (a released advisory
+     * lock would end its mutual exclusion silently).
+     */
+    private void leaderOnlyStateLost(List<String> pins) {
+        log.warn("session ended: its state cannot follow the leader session={} state={}", session, pins);
+        session.failFromUnits(ErrorResponse.fatal("57P01", "terminating connection: this session's "
+                + String.join(", ", pins) + " exist only on the cluster that led before, and cannot move to the new"
+                + " leader; reconnect"));
+    }
 
     /** The new twin logged in: replay the session's state on it, then let units run. */
     void twinReady(BackendConnection twin) {
@@ -684,17 +710,31 @@ final class Units {
             twinDone(role);
             return;
         }
-        if (!snapshot.replaySql().isEmpty()) {
-            Sink replay = new Sink(Mode.DISCARD, sink -> {
-                if (sink.error || sink.lost) {
-                    log.warn("replaying session state failed session={} cluster={} sqlstate={}", session, role, sink.firstSqlState);
+        // one Query per statement, so that one that fails (a setting the twin's version does not have) does
+        // not take the others back with it
+        for (String sql : snapshot.replaySql()) {
+            boolean identity = sql.startsWith("set session authorization") || sql.startsWith("set role");
+            send(role, new Sink(Mode.DISCARD, sink -> {
+                if (sink.lost || !sink.error) {
+                    return;
                 }
-            });
-            send(role, replay, FrontendMessages.query(client.alloc(), String.join(";\n", snapshot.replaySql())));
+                log.warn("replaying session state failed session={} cluster={} sqlstate={} statement={}", session, role,
+                        sink.firstSqlState, identity ? sql : sql.substring(0, Math.min(sql.length(), 60)));
+                if (identity && backends.get(role) != null) {
+                    // the twin would act as another role than the session's: it must not run the session's units
+                    String reason = "could not give the new connection the session's role (SQLSTATE " + sink.firstSqlState + ")";
+                    if (role == migration.control().current().leader()) {
+                        session.failFromUnits(ErrorResponse.fatal("08006", reason));
+                    } else {
+                        reportFollowerLost(role, reason);
+                        dropTwin(role, false);
+                    }
+                }
+            }), FrontendMessages.query(client.alloc(), sql));
         }
         if (!snapshot.protocolStatements().isEmpty()) {
             for (SessionSnapshot.ProtocolStatement statement : snapshot.protocolStatements()) {
-                twin.write(FrontendMessages.parse(client.alloc(), statement.name(), statement.sql(), statement.parameterTypeOids()));
+                twin.write(FrontendMessages.parse(client.alloc(), statement.name(), statement.sql(), statement.portableTypeOids()));
                 statements.put(statement.name(), migration.classifier().classify(statement.sql()));
             }
             send(role, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.sync(client.alloc()));
@@ -1307,7 +1347,8 @@ final class Units {
         log.warn("divergence session={} statement={} difference={}", session, statement, difference);
         if (state.followerWrites() == FollowerWrites.SYNC) {
             twinFailedEpoch = state.epoch();
-            reportFollowerLost(unit.secondary == null ? leader.other() : unit.secondary, "divergence: " + difference);
+            // the follower is at fault even where it answered first (a read-only transaction it serves)
+            reportFollowerLost(leader.other(), "divergence: " + difference);
         }
     }
 
@@ -1317,6 +1358,16 @@ final class Units {
 
     /** Closes a twin that diverged or broke, rolling back its open transaction first. */
     private void dropTwin(ClusterRole role, boolean rollback) {
+        if (role == leader) {
+            // the first unit of a read-only transaction the follower serves runs on the leader second;
+            // what differs there is the follower's fault, and the session keeps its leader: the
+            // transaction goes on there
+            role = leader.other();
+            rollback = true;
+            if (transactionPrimary == role) {
+                transactionPrimary = leader;
+            }
+        }
         BackendConnection twin = backends.remove(role);
         if (twin == null) {
             return;

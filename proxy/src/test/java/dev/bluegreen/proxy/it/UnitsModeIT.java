@@ -485,6 +485,107 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * A read-only transaction served by green runs its first unit on blue second. When green fails there
+     * and blue does not, green is what is dropped: the session keeps its leader and the transaction goes
+     * on there.
+     */
+    @Test
+    void aReadOnlyTransactionGreenServesKeepsTheLeaderWhenGreenFails(TestClusters clusters) throws Exception {
+        String t = table("blue_only_ro");
+        clusters.blue().execute("postgres", "create table " + t + " (id int)", "insert into " + t + " values (1), (2)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            Properties properties = new Properties();
+            properties.setProperty("socketTimeout", "20"); // a session that hangs fails the test, not the build
+            try (Connection c = proxy.connect("postgres", null, properties); Statement s = c.createStatement()) {
+                SQLException onGreen = org.assertj.core.api.Assertions.catchThrowableOfType(SQLException.class,
+                        () -> s.execute("begin read only; select count(*) from " + t));
+                assertThat((Throwable) onGreen).as("green, which serves the transaction, has no such table").isNotNull();
+                s.execute("rollback");
+                try (ResultSet rs = s.executeQuery("select count(*) from " + t)) {
+                    rs.next();
+                    assertThat(rs.getInt(1)).isEqualTo(2);
+                }
+            }
+            await().atMost(Duration.ofSeconds(10))
+                    .untilAsserted(() -> assertThat(proxy.server().routing().current().followerInSync()).isFalse());
+        }
+    }
+
+    /**
+     * A session that made a temporary table before dual-write began has it on blue only: at cutover it
+     * ends with a clear error instead of going on, on green, without it.
+     */
+    @Test
+    void aSessionWhoseTempTableLivesOnBlueOnlyEndsAtCutover(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres"); Statement s = c.createStatement()) {
+            s.execute("create temp table scratch (a int)");
+            proxy.server().routing().start("test", null);
+            s.execute("select 1"); // units mode, with a twin made from a snapshot that pins the session
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+
+            SQLException ended = org.assertj.core.api.Assertions.catchThrowableOfType(SQLException.class,
+                    () -> s.execute("select count(*) from scratch"));
+            assertThat((Throwable) ended).isNotNull();
+            assertThat(ended.getSQLState()).isEqualTo("57P01");
+            assertThat(ended.getMessage()).contains("temporary objects").contains("reconnect");
+        }
+    }
+
+    /** A channel listened to before dual-write began moves to green at cutover like any other. */
+    @Test
+    void aListenFromBeforeStartMovesToGreenAtCutover(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres"); Statement s = c.createStatement()) {
+            s.execute("listen bg_before_start");
+            proxy.server().routing().start("test", null);
+            s.execute("select 1");
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            assertThat(serverVersion(c)).isGreaterThanOrEqualTo(180000);
+
+            clusters.green().execute("postgres", "notify bg_before_start, 'on green'");
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                s.execute("select 1");
+                PGNotification[] notifications = c.unwrap(PGConnection.class).getNotifications();
+                assertThat(notifications).isNotNull();
+                assertThat(notifications).extracting(PGNotification::getParameter).contains("on green");
+            });
+        }
+    }
+
+    /**
+     * A statement prepared before dual-write began, whose parameter is of a type the database defined
+     * (an enum, with another OID on green), is prepared on the twin too and runs there.
+     */
+    @Test
+    void aStatementPreparedBeforeStartWithAnEnumParameterRunsOnTheTwin(TestClusters clusters) throws Exception {
+        String t = table("moods");
+        String type = table("mood");
+        clusters.blue().execute("postgres", "create type " + type + "_shift as enum ('x')"); // other OIDs on blue
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create type " + type + " as enum ('happy', 'sad')", "create table " + t + " (m " + type + ")");
+        }
+        Properties properties = new Properties();
+        properties.setProperty("prepareThreshold", "1");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres", null, properties);
+             PreparedStatement insert = c.prepareStatement("insert into " + t + " values (?)")) {
+            insert.setObject(1, "happy", java.sql.Types.OTHER);
+            insert.executeUpdate();
+            insert.executeUpdate(); // now a named statement on blue
+            proxy.server().routing().start("test", null);
+            insert.executeUpdate();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(3);
+        assertThat(count(clusters.green(), "select count(*) from " + t)).isEqualTo(1);
+    }
+
     @Test
     void aSessionThatOnlyListensKeepsItsChannelsThroughCutoverAndFinalize(TestClusters clusters) throws Exception {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
