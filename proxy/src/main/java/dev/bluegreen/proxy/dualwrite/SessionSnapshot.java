@@ -1,5 +1,6 @@
 package dev.bluegreen.proxy.dualwrite;
 
+import dev.bluegreen.proxy.routing.PreparedText;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -99,7 +100,9 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
                     sessionAuthorization = row[1];
                     role = row[2];
                 }
-                case "prepare" -> prepares.add(row[2]);
+                // the string the client sent may hold more than the PREPARE: only the PREPARE is replayed
+                case "prepare" -> PreparedText.of(row[2], row[1]).ifPresentOrElse(prepares::add,
+                        () -> pins.add("SQL prepared statement " + row[1] + " (its PREPARE could not be read)"));
                 case "parse" -> parses.add(new ProtocolStatement(row[1], row[2], oids(row[3])));
                 case "pin" -> pins.add(row[1] + " (" + row[2] + ")");
                 case "listen" -> listens = true;

@@ -586,6 +586,29 @@ class UnitsModeIT {
         assertThat(count(clusters.green(), "select count(*) from " + t)).isEqualTo(1);
     }
 
+    /**
+     * pg_prepared_statements gives a SQL PREPARE's whole query string; sent with an EXECUTE in one query,
+     * replaying that string would run the insert on the twin again. Only the PREPARE is replayed.
+     */
+    @Test
+    void aSqlPrepareSentWithMoreStatementsIsReplayedAlone(TestClusters clusters) throws Exception {
+        String t = table("prepared_with");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int)");
+        }
+        Properties simple = new Properties();
+        simple.setProperty("preferQueryMode", "simple");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres", null, simple); Statement s = c.createStatement()) {
+            s.execute("prepare p_ins as insert into " + t + " values (1); execute p_ins");
+            proxy.server().routing().start("test", null);
+            s.execute("execute p_ins"); // the twin is made from a snapshot first, then both run it
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(2);
+        assertThat(count(clusters.green(), "select count(*) from " + t)).as("only the insert run under dual-write").isEqualTo(1);
+    }
+
     @Test
     void aSessionThatOnlyListensKeepsItsChannelsThroughCutoverAndFinalize(TestClusters clusters) throws Exception {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {

@@ -1,0 +1,35 @@
+package dev.bluegreen.proxy.routing;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The {@code PREPARE} statement of one SQL-level prepared statement, out of the query string it came in.
+ * {@code pg_prepared_statements} gives the whole string the client sent, which may hold other
+ * statements too ({@code PREPARE p AS INSERT ...; EXECUTE p}); replaying that string on a twin would
+ * run them again.
+ */
+public final class PreparedText {
+
+    private PreparedText() {
+    }
+
+    /**
+     * The statement of {@code sql} that prepares {@code name} (as the server stores it: an unquoted name
+     * folded to lower case), its tokens joined by spaces (comments left out), or empty when there is none.
+     */
+    public static Optional<String> of(String sql, String name) {
+        Lexed lexed = Lexer.lex(sql);
+        if (!lexed.readable()) {
+            return Optional.empty();
+        }
+        for (List<Token> statement : Statements.split(lexed.tokens())) {
+            if (statement.size() > 2 && statement.get(0).isWord("prepare")
+                    && (statement.get(1).type() == Token.Type.WORD || statement.get(1).type() == Token.Type.QUOTED_IDENT)
+                    && statement.get(1).value().equals(name)) {
+                return Optional.of(String.join(" ", statement.stream().map(Token::text).toList()));
+            }
+        }
+        return Optional.empty();
+    }
+}
