@@ -18,6 +18,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -117,6 +118,8 @@ public final class RoutingControl implements AutoCloseable {
     private final WriteBarrier barrier = new WriteBarrier();
     private final Duration barrierTimeout;
     private final List<Consumer<RoutingState>> listeners = new CopyOnWriteArrayList<>();
+    private final AtomicLong ruleRollbacks = new AtomicLong();
+    private final AtomicLong operatorRollbacks = new AtomicLong();
     /** By epoch, at most {@link #HISTORY_KEPT}; guarded by itself, never by the command lock. */
     private final TreeMap<Long, HistoryEntry> history = new TreeMap<>();
     private final Object commands = new Object();
@@ -271,8 +274,18 @@ public final class RoutingControl implements AutoCloseable {
     /** Toward blue: in force here even when the store cannot save it (see the class comment). */
     public RoutingState rollback(String actor, String reason, boolean force) throws Refused {
         Function<RoutingState, Transition> rule = s -> Transition.rollback(s, force);
-        return applyTowardBlue(actor, force ? "rollback --force" : "rollback", reason, rule, rule,
+        RoutingState after = applyTowardBlue(actor, force ? "rollback --force" : "rollback", reason, rule, rule,
                 Plan.endActive(Plan.Status.ROLLED_BACK, "rolled back by " + actor + (reason == null ? "" : ": " + reason)));
+        (actor.startsWith("rule:") ? ruleRollbacks : operatorRollbacks).incrementAndGet();
+        return after;
+    }
+
+    /**
+     * Rollbacks this instance has made since it started, by a health rule or else by an operator: a
+     * counter for metrics, which the shared (and capped) history cannot give per instance.
+     */
+    public long rollbacks(boolean byRule) {
+        return (byRule ? ruleRollbacks : operatorRollbacks).get();
     }
 
     public RoutingState cutover(String actor, String reason) throws Refused {

@@ -140,17 +140,11 @@ public final class ProxyMetrics {
         gauge(registry, UNSAVED_CHANGES, routing, r -> r.unsaved().size(),
                 "Changes toward blue in force on this instance that the state store has not saved yet");
         for (String trigger : List.of("operator", "rule")) {
-            FunctionCounter.builder(ROLLBACKS, routing, r -> rollbacks(r, trigger)).tag(TRIGGER_TAG, trigger)
-                    .description("Rollbacks, by who pulled the switch: an operator or a health rule").register(registry);
+            FunctionCounter.builder(ROLLBACKS, routing, r -> r.rollbacks(trigger.equals("rule"))).tag(TRIGGER_TAG, trigger)
+                    .description("Rollbacks this instance made, by who pulled the switch: an operator or a health rule")
+                    .register(registry);
         }
         stats.addListener(new UnitMeters(registry));
-    }
-
-    private static long rollbacks(RoutingControl routing, String trigger) {
-        return routing.history().stream()
-                .filter(entry -> entry.command().startsWith("rollback"))
-                .filter(entry -> entry.actor().startsWith("rule:") == trigger.equals("rule"))
-                .count();
     }
 
     /**
