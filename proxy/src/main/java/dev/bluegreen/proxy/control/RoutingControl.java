@@ -274,10 +274,8 @@ public final class RoutingControl implements AutoCloseable {
     /** Toward blue: in force here even when the store cannot save it (see the class comment). */
     public RoutingState rollback(String actor, String reason, boolean force) throws Refused {
         Function<RoutingState, Transition> rule = s -> Transition.rollback(s, force);
-        RoutingState after = applyTowardBlue(actor, force ? "rollback --force" : "rollback", reason, rule, rule,
+        return applyTowardBlue(actor, force ? "rollback --force" : "rollback", reason, rule, rule,
                 Plan.endActive(Plan.Status.ROLLED_BACK, "rolled back by " + actor + (reason == null ? "" : ": " + reason)));
-        (actor.startsWith("rule:") ? ruleRollbacks : operatorRollbacks).incrementAndGet();
-        return after;
     }
 
     /**
@@ -444,7 +442,9 @@ public final class RoutingControl implements AutoCloseable {
             if (go.needsBarrier() && store.shared()) {
                 // every instance changes writer or none does: the store has to agree before anything changes
                 requireSaved(command);
-                return applySaved(actor, command, reason, before, go, planChange);
+                RoutingState saved = applySaved(actor, command, reason, before, go, planChange);
+                countRollback(actor, command);
+                return saved;
             }
             Unsaved change = new Unsaved(Instant.now(), actor, command, reason, again, planChange);
             if (go.needsBarrier()) {
@@ -453,12 +453,19 @@ public final class RoutingControl implements AutoCloseable {
                 inForce(change);
             }
             RoutingState after = current();
+            countRollback(actor, command);
             log.info("routing state changed epoch={} actor={} command={} phase={} weight={} reason={}",
                     after.epoch(), actor, command, after.phase(), after.weight(), reason);
             if (!flushUnsaved()) {
                 retryLater();
             }
             return current();
+        }
+    }
+
+    private void countRollback(String actor, String command) {
+        if (command.startsWith("rollback")) {
+            (actor.startsWith("rule:") ? ruleRollbacks : operatorRollbacks).incrementAndGet();
         }
     }
 
