@@ -351,7 +351,8 @@ final class Units {
                 return;
             }
             if (count == 0) {
-                return; // an extended-protocol unit still arriving
+                session.pendingDrained(); // an extended-protocol unit still arriving: the client must be read for the rest
+                return;
             }
             Classification classification = classify(pending, Math.abs(count));
             if (laneInFlight > 0 && (status == 'I' || classification.has(Trait.TRANSACTION_END)

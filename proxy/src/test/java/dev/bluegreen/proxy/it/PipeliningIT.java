@@ -319,6 +319,29 @@ class PipeliningIT {
     }
 
     /**
+     * With dual-write on, half an extended-protocol unit sent with the StartupMessage (no Sync yet) waits
+     * for its other half, which the session must still read once it is ready.
+     */
+    @Test
+    void halfAUnitSentWithTheStartupMessageIsCompletedByTheNextRead(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port())) {
+                client.send(concat(RawClient.startupPacket(3 << 16, Map.of("user", blue.superuser(), "database", "postgres")),
+                        parse("select 'completed later'"), bind()));
+                client.readUntil('Z');
+
+                client.send(concat(execute(), sync()));
+
+                RawClient.Message row = client.readUntil('D');
+                assertThat(new String(row.body(), 6, row.body().length - 6, StandardCharsets.UTF_8)).isEqualTo("completed later");
+                client.readUntil('Z');
+            }
+        }
+    }
+
+    /**
      * What waits for the login is not read without limit: the client is not read again until the session
      * is ready, so a client streaming queries behind a login that takes its time fills its own socket.
      */
