@@ -860,6 +860,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         channel.eventLoop().execute(() -> {
             if (state instanceof State.Ready && !isIdle()) {
                 closeWhenIdle = true;
+            } else if (state instanceof State.AwaitingStartup || state instanceof State.DirectTlsHandshake) {
+                // it may be a cancel request on its way, for a session finishing its transaction: it is served,
+                // a StartupMessage is refused (57P03), and the startup timeout closes the connection otherwise
+                return;
             } else {
                 terminate();
             }

@@ -183,6 +183,43 @@ class ProxyProcessIT {
         }
     }
 
+    /**
+     * A connection opened just before SIGTERM that has not said what it is yet may be a cancel request on
+     * its way: it is not closed with the rest, and its cancel still reaches the query.
+     */
+    @Test
+    void aConnectionOpenedBeforeSigtermCanStillCancel(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        int port = freePort();
+        try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + port,
+                "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres");
+             RawClient session = new RawClient(waitForPort(proxy, port))) {
+            session.startup(java.util.Map.of("user", blue.superuser(), "database", "postgres"));
+            java.nio.ByteBuffer key = java.nio.ByteBuffer.wrap(session.readUntil('K').body());
+            int processId = key.getInt();
+            int secret = key.getInt();
+            session.readUntil('Z');
+            session.send(RawClient.query("select pg_sleep(30)"));
+            try (RawClient canceller = new RawClient(port);
+                 RawClient idle = new RawClient(port).loggedIn(blue.superuser())) {
+                proxy.process.destroy(); // SIGTERM, with the canceller connected but silent
+                // the drain has reached the sessions: an idle one is closed
+                assertThat(idle.readUntil('E').sqlState()).isEqualTo("57P01");
+
+                canceller.send(java.nio.ByteBuffer.allocate(16).putInt(16).putInt(80877102).putInt(processId).putInt(secret).array());
+
+                RawClient.Message error = session.readUntil('E');
+                assertThat(error.sqlState()).isEqualTo("57014");
+            }
+            assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isZero();
+        }
+    }
+
+    private static int waitForPort(ProxyProcess proxy, int port) {
+        proxy.awaitLine("bluegreen listening on", Duration.ofSeconds(30));
+        return port;
+    }
+
     @Test
     void theEmbeddedDefaultStartsBothClustersReusesTheirDataAndStopsCleanly() throws Exception {
         Path stateDir = Path.of("target", "embedded-default-it").toAbsolutePath();
