@@ -576,6 +576,11 @@ final class Units {
         if (statementCount > 1) {
             traits.add(Trait.MULTI_STATEMENT);
         }
+        if (reusesUnnamed && parsedUnnamed) {
+            // a Bind of "" came before this unit's own Parse of "": the Parse kept is this unit's, not the one
+            // that Bind meant, so nothing is put ahead of the unit
+            reusesUnnamed = false;
+        }
         if (!traits.contains(Trait.TENANT_SETTING)) {
             tenant = Optional.empty();
         }
@@ -835,7 +840,8 @@ final class Units {
                 unit.secondary = follower;
                 unit.wrap = follower != null && !async && !c.isRead()
                         && !c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT)
-                        && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK) && !c.has(Trait.TRANSACTION_BLOCK_ONLY);
+                        && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK)
+                        && !(c.has(Trait.TRANSACTION_BLOCK_ONLY) && !c.has(Trait.MULTI_STATEMENT));
             }
             transactionPrimary = unit.primary;
         } else if (c.isRead() && !c.has(Trait.SESSION_STATE) && !c.has(Trait.TRANSACTION_BEGIN)
@@ -1369,10 +1375,20 @@ final class Units {
                 transactionPrimary = leader;
             }
         }
-        BackendConnection twin = backends.remove(role);
-        if (twin == null) {
+        if (!backends.containsKey(role)) {
             return;
         }
+        if (current != null && current.primary == role && sinks.get(role).contains(current.primarySink)) {
+            // the cluster is answering the client right now (a read of a transaction it serves): the answer
+            // cannot move mid-stream, so the session ends as it would had the connection been lost
+            session.failFromUnits(ErrorResponse.fatal("08006", "cluster " + role.name().toLowerCase()
+                    + " was dropped while it answered this session: it diverged from the leader"));
+            return;
+        }
+        if (status != 'I' && transactionPrimary == role) {
+            transactionPrimary = leader; // the transaction goes on where it is open too, the leader
+        }
+        BackendConnection twin = backends.remove(role);
         twinDropped = true;
         List<Sink> waiting = takeWaiting(role);
         abandonMirrors();

@@ -16,6 +16,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
@@ -380,6 +381,33 @@ class UnitsModeIT {
             assertThat(count(clusters.blue(), "select count(*) from " + t + " where id = 3")).isEqualTo(1);
             assertThat(count(clusters.green(), "select count(*) from " + t + " where id = 3")).isEqualTo(1);
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * A pipeline that binds the unnamed statement parsed before it, then parses a new one, under one Sync
+     * (libpq's PQsendQueryPrepared("") then PQsendQueryParams): the first Bind runs the statement it meant.
+     */
+    @Test
+    void aBindOfTheEarlierUnnamedStatementBeforeANewParseRunsTheEarlierOne(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(concat(parse("", "select 'earlier'"), sync()));
+                client.readUntil('Z');
+
+                client.send(concat(bind(""), execute(""), parse("", "select 'later'"), bind(""), execute(""), sync()));
+
+                List<String> values = new java.util.ArrayList<>();
+                RawClient.Message message;
+                while ((message = client.read()).type() != 'Z') {
+                    assertThat(message.type()).as("%s", message.fields()).isNotEqualTo('E');
+                    if (message.type() == 'D') {
+                        values.add(new String(message.body(), 6, message.body().length - 6, java.nio.charset.StandardCharsets.UTF_8));
+                    }
+                }
+                assertThat(values).containsExactly("earlier", "later");
+            }
         }
     }
 
