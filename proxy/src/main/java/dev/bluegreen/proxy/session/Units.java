@@ -780,10 +780,12 @@ final class Units {
     /** LISTEN lives on the leader only (DESIGN §3): at a change of leader the channels follow it. */
     private void moveListeners(ClusterRole from, ClusterRole to) {
         Sink collect = new Sink(Mode.COLLECT, sink -> {
-            if (sink.error || sink.lost || sink.rows.isEmpty()) {
+            if (sink.error || sink.lost) {
                 return;
             }
-            StringBuilder sql = new StringBuilder();
+            // the old leader's channels are the session's: the new one may listen to more, from units with a
+            // LISTEN and other statements that ran on both twins, since unlistened on the leader alone
+            StringBuilder sql = new StringBuilder("UNLISTEN *;");
             for (String[] row : sink.rows) {
                 sql.append("LISTEN \"").append(row[0].replace("\"", "\"\"")).append("\";");
             }

@@ -564,6 +564,37 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * A channel listened to in a unit with other statements (so on both twins) and then unlistened alone
+     * (on the leader) is not heard after cutover: green takes blue's channels, not its own.
+     */
+    @Test
+    void aChannelUnlistenedOnTheLeaderIsNotHeardFromGreenAfterCutover(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres"); Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            s.execute("listen bg_dropped; listen bg_kept; select 1");
+            s.execute("unlisten bg_dropped");
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            assertThat(serverVersion(c)).isGreaterThanOrEqualTo(180000);
+
+            clusters.green().execute("postgres", "notify bg_dropped, 'not for me'", "notify bg_kept, 'for me'");
+            List<String> heard = new java.util.ArrayList<>();
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                s.execute("select 1");
+                PGNotification[] notifications = c.unwrap(PGConnection.class).getNotifications();
+                if (notifications != null) {
+                    for (PGNotification n : notifications) {
+                        heard.add(n.getParameter());
+                    }
+                }
+                assertThat(heard).contains("for me");
+            });
+            assertThat(heard).doesNotContain("not for me");
+        }
+    }
+
     /** A channel listened to before dual-write began moves to green at cutover like any other. */
     @Test
     void aListenFromBeforeStartMovesToGreenAtCutover(TestClusters clusters) throws Exception {
