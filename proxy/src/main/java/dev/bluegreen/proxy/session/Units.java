@@ -741,7 +741,7 @@ final class Units {
         if (!snapshot.protocolStatements().isEmpty()) {
             for (SessionSnapshot.ProtocolStatement statement : snapshot.protocolStatements()) {
                 twin.write(FrontendMessages.parse(client.alloc(), statement.name(), statement.sql(), statement.portableTypeOids()));
-                statements.put(statement.name(), migration.classifier().classify(statement.sql()));
+                statements.put(statement.name(), reading.classify(migration.classifier(), statement.sql()));
             }
             send(role, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.sync(client.alloc()));
         }
