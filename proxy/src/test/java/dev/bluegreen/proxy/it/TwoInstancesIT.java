@@ -50,7 +50,9 @@ class TwoInstancesIT {
     }
 
     private static TestProxy instance(PgCluster blue, PgCluster green, StateStoreConfig store) throws Exception {
-        return TestProxy.in(blue).green(green).stateStore(store).routing(barrierTimeout(Duration.ofSeconds(3)))
+        // the second cutover waits 1.5 to 2 s for a held transaction, then both instances drain and the change is
+        // saved in the postgres store before the barrier's deadline: 5 s leaves room on a loaded machine
+        return TestProxy.in(blue).green(green).stateStore(store).routing(barrierTimeout(Duration.ofSeconds(5)))
                 .adminToken(AdminToken.of(TOKEN)).start();
     }
 
