@@ -224,12 +224,11 @@ final class Units {
     private int laneInFlight;
     /** The cluster the lane runs on, and what of it has been written but not flushed. */
     private ClusterRole laneTo;
-    /** Lane requests written but not yet flushed to the follower. */
+    /** Lane requests written but not yet flushed to the follower, and their bytes. */
     private final List<Sink> laneHeld = new ArrayList<>();
+    private long laneUnsentBytes;
     /** When the follower last answered a lane request. */
     private long laneLastAnswerNanos;
-    private int laneUnsent;
-    private long laneUnsentBytes;
     private boolean droppingTwin;
     /** This session dropped its follower after a divergence it recorded. */
     private boolean twinDropped;
@@ -1161,21 +1160,19 @@ final class Units {
             twin.write(frame.content().retainedDuplicate());
         }
         laneTo = secondary;
-        laneUnsent++;
         laneUnsentBytes += unit.bytes;
         // what releases row locks on the leader (ROLLBACK TO a savepoint, the end of the transaction) must
         // release them on the follower at once: another session may take them on the leader next, and its
         // follower must not wait behind a request this session holds back
         if (unit.classification.has(Trait.SAVEPOINT) || unit.classification.has(Trait.TRANSACTION_END)
-                || laneUnsent >= LANE_BATCH_UNITS || laneUnsentBytes >= LANE_BATCH_BYTES) {
+                || laneHeld.size() >= LANE_BATCH_UNITS || laneUnsentBytes >= LANE_BATCH_BYTES) {
             flushLane();
         }
     }
 
     /** Sends what the lane holds back: someone is about to wait for the follower to catch up. */
     private void flushLane() {
-        if (laneUnsent > 0) {
-            laneUnsent = 0;
+        if (!laneHeld.isEmpty()) {
             laneUnsentBytes = 0;
             long now = System.nanoTime();
             laneHeld.forEach(sink -> sink.sentNanos = now);

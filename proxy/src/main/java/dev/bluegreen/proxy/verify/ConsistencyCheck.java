@@ -52,7 +52,7 @@ public final class ConsistencyCheck {
      */
     private static final String TABLES = """
             select n.nspname, c.relname,
-                   (select array_agg(a.attname::text || ' ' || format_type(a.atttypid, a.atttypmod) order by a.attnum)
+                   (select array_agg(format_type(a.atttypid, a.atttypmod) order by a.attnum)
                       from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
                    (select array_agg(a.attname::text order by a.attnum)
                       from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped)
@@ -229,14 +229,13 @@ public final class ConsistencyCheck {
                 String schema = rs.getString(1);
                 String table = rs.getString(2);
                 List<String> columns = new ArrayList<>();
-                Array typed = rs.getArray(3);
+                Array types = rs.getArray(3);
                 Array names = rs.getArray(4);
-                if (typed != null) {
-                    String[] withTypes = (String[]) typed.getArray();
-                    String[] bare = (String[]) names.getArray();
-                    for (int i = 0; i < withTypes.length; i++) {
-                        // the type follows the name: print the name as names print, keep the type as is
-                        columns.add(printed(bare[i]) + withTypes[i].substring(bare[i].length()));
+                if (types != null) {
+                    String[] type = (String[]) types.getArray();
+                    String[] name = (String[]) names.getArray();
+                    for (int i = 0; i < type.length; i++) {
+                        columns.add(printed(name[i]) + " " + type[i]);
                     }
                 }
                 tables.put(printed(schema) + "." + printed(table),
