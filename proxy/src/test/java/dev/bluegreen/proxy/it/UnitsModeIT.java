@@ -18,7 +18,9 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -485,6 +487,90 @@ class UnitsModeIT {
                 s.execute("begin; lock table " + t + "; declare c cursor for select 1; commit");
             }
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * LOCK is refused alone in autocommit, but a Query holding LOCK and more runs as one implicit
+     * transaction block on Postgres: it is a write like any other, and the leader holds it uncommitted
+     * until the follower has run it (DESIGN §5). Green is held on a row lock taken straight on green, and
+     * blue, read directly meanwhile, must not show the update yet.
+     */
+    @Test
+    void aQueryWithLockAndAWriteKeepsTheLeaderUncommittedUntilTheFollowerRanIt(TestClusters clusters) throws Exception {
+        String t = table("lock_and_write");
+        ClusterData.onBoth(clusters.blue(), clusters.green(),
+                "create table " + t + " (id int primary key, v text)", "insert into " + t + " values (1, 'old')");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection holder = clusters.green().connect("postgres")) {
+            proxy.server().routing().start("test", null);
+            holder.setAutoCommit(false);
+            holder.createStatement().execute("select * from " + t + " where id = 1 for update");
+            CompletableFuture<Integer> update = CompletableFuture.supplyAsync(() -> {
+                try (Connection c = proxy.connect("postgres"); Statement s = c.createStatement()) {
+                    s.execute("lock table " + t + " in row exclusive mode; update " + t + " set v = 'new' where id = 1");
+                    s.getMoreResults(); // the LOCK's result first, then the UPDATE's
+                    return s.getUpdateCount();
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            await("green's update waits for the row lock held straight on green")
+                    .until(() -> ClusterData.number(clusters.green(), "select count(*) from pg_stat_activity "
+                            + "where wait_event_type = 'Lock' and query like '%update " + t + "%'") == 1);
+            assertThat(ClusterData.text(clusters.blue(), "select v from " + t + " where id = 1"))
+                    .as("blue, read directly while green has not run the update").isEqualTo("old");
+            holder.commit();
+            assertThat(update.get(20, TimeUnit.SECONDS)).isEqualTo(1);
+            assertThat(ClusterData.text(clusters.blue(), "select v from " + t + " where id = 1")).isEqualTo("new");
+            await("green's commit").until(() -> "new".equals(ClusterData.text(clusters.green(), "select v from " + t + " where id = 1")));
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * A read-only transaction served by green turns writable; green runs the write behind blue and the
+     * session's next read is queued on green behind it. When green's write then differs, green is dropped
+     * while it holds the read, which cannot move to blue half-way: the session ends with 08006 (it hung
+     * before) and the proxy goes on serving.
+     */
+    @Test
+    void aFollowerDroppedWhileItHoldsTheSessionsReadEndsTheSession(TestClusters clusters) throws Exception {
+        String t = table("dropped_mid_read");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection holder = clusters.green().connect("postgres")) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            holder.setAutoCommit(false);
+            holder.createStatement().execute("insert into " + t + " values (1)"); // green's insert of 1 waits for it
+            Properties properties = ClusterData.properties("socketTimeout", "30");
+            try (Connection c = proxy.connect("postgres", null, properties); Statement s = c.createStatement()) {
+                s.execute("begin read only");
+                s.execute("set transaction read write");
+                s.execute("insert into " + t + " values (1)"); // blue's answer; green waits behind the holder
+                CompletableFuture<SQLException> read = CompletableFuture.supplyAsync(() -> {
+                    try (ResultSet rs = s.executeQuery("select count(*) from " + t)) {
+                        return null;
+                    } catch (SQLException e) {
+                        return e;
+                    }
+                });
+                await("green's insert waits for the holder's")
+                        .until(() -> ClusterData.number(clusters.green(), "select count(*) from pg_stat_activity "
+                                + "where wait_event_type = 'Lock' and query like 'insert into " + t + "%'") == 1);
+                holder.commit(); // green's insert now fails (23505) where blue's succeeded: a divergence
+                SQLException ended = read.get(20, TimeUnit.SECONDS);
+                assertThat((Throwable) ended).as("the read green held").isNotNull();
+                assertThat(ended.getSQLState()).isEqualTo("08006");
+            }
+            assertThat(proxy.server().routing().current().followerInSync()).isFalse();
+            try (Connection c = proxy.connect("postgres"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                    "select count(*), current_setting('server_version_num')::int from " + t)) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("blue rolled the session's transaction back").isZero();
+                assertThat(rs.getInt(2)).as("reads are back on blue").isLessThan(170000);
+            }
         }
     }
 
