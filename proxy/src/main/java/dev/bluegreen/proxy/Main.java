@@ -114,7 +114,22 @@ public final class Main implements Callable<Integer> {
             CountDownLatch stop = new CountDownLatch(1);
             StopSignals.onTermOrInt(stop::countDown);
 
-            try (EmbeddedClusters clusters = embedded ? EmbeddedClusters.start(config.stateDir()) : null) {
+            EmbeddedClusters started = null;
+            if (embedded) {
+                try {
+                    started = EmbeddedClusters.start(config.stateDir());
+                } catch (IOException | RuntimeException e) {
+                    System.err.println("bluegreen: cannot start the embedded clusters: " + e.getMessage());
+                    return 1;
+                }
+                if (stop.getCount() == 0) {
+                    // SIGTERM or Ctrl-C while the clusters started (initdb takes seconds): stop them again
+                    // rather than open the listeners, print the banner and only then shut down
+                    started.close();
+                    return 0;
+                }
+            }
+            try (EmbeddedClusters clusters = started) {
                 if (clusters != null) {
                     config = config.withClusters(clusters.blueCluster(), clusters.greenCluster());
                 }

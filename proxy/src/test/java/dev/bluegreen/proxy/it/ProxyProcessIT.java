@@ -44,6 +44,7 @@ class ProxyProcessIT {
     static final class ProxyProcess implements AutoCloseable {
         final Process process;
         final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+        private final Thread reader;
 
         ProxyProcess(String... args) throws IOException {
             List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
@@ -54,7 +55,7 @@ class ProxyProcessIT {
                 command.addAll(List.of("--state-dir", Files.createTempDirectory("bluegreen-state").toString()));
             }
             process = new ProcessBuilder(command).redirectErrorStream(true).start();
-            Thread.ofVirtual().start(() -> {
+            reader = Thread.ofVirtual().start(() -> {
                 try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                     String line;
                     while ((line = reader.readLine()) != null) {
@@ -77,6 +78,8 @@ class ProxyProcessIT {
 
         int awaitExit(Duration within) throws InterruptedException {
             assertThat(process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)).as("exited; output:\n%s", lines).isTrue();
+            // what the process wrote before it exited may still be in the pipe: lines is whole once read to its end
+            assertThat(reader.join(within)).as("the proxy's output read to its end").isTrue();
             return process.exitValue();
         }
 
@@ -256,6 +259,38 @@ class ProxyProcessIT {
             assertThat(second.awaitExit(Duration.ofSeconds(60))).isZero();
         }
         assertThat(postgresProcessesUnder(stateDir)).isEmpty();
+    }
+
+    /** Embedded clusters that cannot start are one line and exit code 1, not a stack trace. */
+    @Test
+    void embeddedClustersThatCannotStartAreReportedInOneLine() throws Exception {
+        Path stateDir = Files.createTempDirectory("bluegreen-embedded-blocked");
+        Files.writeString(stateDir.resolve("embedded"), "a file where the clusters' directory belongs\n");
+        try (ProxyProcess proxy = new ProxyProcess("--embedded", "--state-dir", stateDir.toString(),
+                "--listen", "127.0.0.1:" + freePort(), "--admin", "127.0.0.1:" + freePort())) {
+            assertThat(proxy.awaitExit(Duration.ofSeconds(60))).isEqualTo(1);
+            assertThat(proxy.lines).anyMatch(l -> l.startsWith("bluegreen: cannot start the embedded clusters: "))
+                    .noneMatch(l -> l.startsWith("\tat ") || l.contains("Exception in thread"));
+        } finally {
+            deleteRecursively(stateDir);
+        }
+    }
+
+    /** SIGTERM while the embedded clusters start: they stop again, and the proxy never opens its listeners. */
+    @Test
+    void aSigtermWhileTheEmbeddedClustersStartStopsThemWithoutStartingTheProxy() throws Exception {
+        Path stateDir = Path.of("target", "embedded-stopped-early-it").toAbsolutePath();
+        deleteRecursively(stateDir);
+        try (ProxyProcess proxy = new ProxyProcess("--embedded", "--state-dir", stateDir.toString(),
+                "--listen", "127.0.0.1:" + freePort(), "--admin", "127.0.0.1:" + freePort())) {
+            proxy.awaitLine("cluster started cluster=blue", Duration.ofMinutes(2)); // green's initdb comes next
+            proxy.process.toHandle().destroy(); // SIGTERM; Process.destroy() would also close the output pipe
+            assertThat(proxy.awaitExit(Duration.ofSeconds(60))).isZero();
+            assertThat(proxy.lines).as("the proxy's output").noneMatch(l -> l.contains("Ctrl-C stops"))
+                    .noneMatch(l -> l.contains("listening"));
+        }
+        assertThat(postgresProcessesUnder(stateDir)).as("no postgres left behind").isEmpty();
+        deleteRecursively(stateDir);
     }
 
     @Test
