@@ -76,6 +76,11 @@ class ProxyProcessIT {
             });
         }
 
+        /** SIGTERM. Not {@link Process#destroy()}: it also closes the pipe, and what the proxy says then is lost. */
+        void sigterm() {
+            process.toHandle().destroy();
+        }
+
         int awaitExit(Duration within) throws InterruptedException {
             assertThat(process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)).as("exited; output:\n%s", lines).isTrue();
             // what the process wrote before it exited may still be in the pipe: lines is whole once read to its end
@@ -127,7 +132,7 @@ class ProxyProcessIT {
             SQLException refused = catchThrowableOfType(SQLException.class, () -> DriverManager.getConnection(url).close());
 
             assertThat(refused.getMessage()).contains("could not connect to cluster blue").doesNotContain(secret);
-            proxy.process.destroy();
+            proxy.sigterm();
             assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isZero();
             assertThat(proxy.lines).isNotEmpty().noneMatch(line -> line.contains(secret));
         }
@@ -161,7 +166,7 @@ class ProxyProcessIT {
                 inTransaction.setAutoCommit(false);
                 s.execute("insert into drained values (1)");
 
-                proxy.process.destroy(); // SIGTERM
+                proxy.sigterm();
                 await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThatThrownBy(
                         () -> DriverManager.getConnection(url).close())
                         .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57P03")));
@@ -205,7 +210,7 @@ class ProxyProcessIT {
             session.send(RawClient.query("select pg_sleep(30)"));
             try (RawClient canceller = new RawClient(port);
                  RawClient idle = new RawClient(port).loggedIn(blue.superuser())) {
-                proxy.process.destroy(); // SIGTERM, with the canceller connected but silent
+                proxy.sigterm(); // with the canceller connected but silent
                 // the drain has reached the sessions: an idle one is closed
                 assertThat(idle.readUntil('E').sqlState()).isEqualTo("57P01");
 
@@ -243,7 +248,7 @@ class ProxyProcessIT {
                 s.execute("create table kept (v text)");
                 s.execute("insert into kept values ('still here')");
             }
-            first.process.destroy();
+            first.sigterm();
             assertThat(first.awaitExit(Duration.ofSeconds(60))).isZero();
         }
         assertThat(postgresProcessesUnder(stateDir)).as("no postgres left behind").isEmpty();
@@ -255,7 +260,7 @@ class ProxyProcessIT {
                 rs.next();
                 assertThat(rs.getString(1)).isEqualTo("still here");
             }
-            second.process.destroy();
+            second.sigterm();
             assertThat(second.awaitExit(Duration.ofSeconds(60))).isZero();
         }
         assertThat(postgresProcessesUnder(stateDir)).isEmpty();
@@ -284,7 +289,7 @@ class ProxyProcessIT {
         try (ProxyProcess proxy = new ProxyProcess("--embedded", "--state-dir", stateDir.toString(),
                 "--listen", "127.0.0.1:" + freePort(), "--admin", "127.0.0.1:" + freePort())) {
             proxy.awaitLine("cluster started cluster=blue", Duration.ofMinutes(2)); // green's initdb comes next
-            proxy.process.toHandle().destroy(); // SIGTERM; Process.destroy() would also close the output pipe
+            proxy.sigterm();
             assertThat(proxy.awaitExit(Duration.ofSeconds(60))).isZero();
             assertThat(proxy.lines).as("the proxy's output").noneMatch(l -> l.contains("Ctrl-C stops"))
                     .noneMatch(l -> l.contains("listening"));
