@@ -14,8 +14,9 @@
 # The admin API stays on 127.0.0.1:9432 by default, which bgctl reaches via `docker exec`; publish
 # it only after setting admin.listen to a non-loopback address.
 #
-# Put `state_dir: /var/lib/bluegreen` in the configuration (the volume below). Without it the
-# default ./.bluegreen still lands in the volume, as /var/lib/bluegreen/.bluegreen. The routing state
+# Leave state_dir at its default: ./.bluegreen from the working directory is /var/lib/bluegreen/.bluegreen,
+# in the volume below, and `docker exec … bgctl` starts in the same directory, so it finds the admin
+# token the proxy wrote there (with another state_dir, run `bgctl --state-dir DIR`). The routing state
 # (epoch, leader, weight, rollout plan) is kept there by the default file store, so keep the volume;
 # several containers share one state with `state_store: postgresql://…` instead.
 #

@@ -36,12 +36,15 @@ pick_jdk() {
   export JAVA_HOME="$best"
 }
 
+# Debian's /usr/bin/pgbench is a pg_wrapper link even where the program is missing: run it to know
+runs_pgbench() { pgbench --version >/dev/null 2>&1; }
+
 install_pgbench() {
-  if command -v pgbench >/dev/null 2>&1; then return; fi
+  if runs_pgbench; then return; fi
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null
     # Debian ships pgbench in the server package (postgresql-NN), not in postgresql-client
-    command -v pgbench >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    runs_pgbench || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   else
     echo "run-pgbench.sh: pgbench not found; install the PostgreSQL client tools (e.g. apt-get install postgresql-client)" >&2
     exit 1

@@ -252,7 +252,7 @@ public final class PgbenchHarness {
                         Runtime.getRuntime().availableProcessors()),
                 String.format(Locale.ROOT, "pgbench %s, blue PostgreSQL %s, green PostgreSQL %s, %d s warm-up before "
                                 + "each run, -j %d; select-only is -S, tpcb-like pgbench's default script, each run "
-                                + "of it from a fresh pgbench -i on both clusters",
+                                + "of it (its warm-up, then the measured run) on a fresh pgbench -i on both clusters",
                         pgbenchVersion, BLUE_VERSION, GREEN_VERSION, options.warmupSeconds(),
                         options.threadsFor(DualScenario.CLIENTS)),
                 "bg/direct and bg/dw-off = throughput relative to blue direct and to bluegreen before start, "

@@ -53,12 +53,28 @@ class CommandLineClientsIT {
 
     /** Skips where the machine lacks the tool, but fails under CI, whose .ci/run must have installed it. */
     private static void requireTool(String tool) {
-        boolean present = System.getenv("PATH") != null && java.util.Arrays.stream(System.getenv("PATH").split(":"))
-                .anyMatch(dir -> Files.isExecutable(Path.of(dir, tool)));
+        boolean present = runs(tool);
         if (!present && System.getenv("CI") != null) {
             throw new AssertionError(tool + " is not installed, but CI must run this test: .ci/run installs it");
         }
         assumeTrue(present, tool + " is not installed");
+    }
+
+    /**
+     * Whether {@code tool --version} runs: Debian's /usr/bin/pgbench is a pg_wrapper link that is
+     * there even when the program is not.
+     */
+    private static boolean runs(String tool) {
+        try {
+            Process process = new ProcessBuilder(tool, "--version").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return process.waitFor(30, TimeUnit.SECONDS) && process.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     private static Outcome run(List<String> command) throws IOException, InterruptedException {
@@ -135,8 +151,9 @@ class CommandLineClientsIT {
         Outcome outcome = run(bench);
 
         assertThat(outcome.exitCode()).as(outcome.stderr()).isZero();
+        // pgbench 15 and later also count failed transactions; earlier ones end a client at its first error
         assertThat(outcome.stdout()).contains("number of transactions actually processed: 1000/1000")
-                .contains("number of failed transactions: 0");
+                .doesNotContainPattern("number of failed transactions: [1-9]");
         assertThat(queryBlue("select count(*) from pgbench_history") - historyBefore).isEqualTo(1000);
         assertThat(queryBlue("select count(*) from pgbench_accounts")).isEqualTo(100_000);
     }
