@@ -32,6 +32,10 @@ RUN --mount=type=cache,target=/root/.m2 \
     ./mvnw -B -ntp -DskipTests -pl proxy,control-cli -am package
 
 FROM eclipse-temurin:21-jre
+# procps for kill(1): --embedded stops its clusters with SIGINT and SIGQUIT, which Java cannot send
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends procps \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --gid 10001 bluegreen \
  && useradd --uid 10001 --gid 10001 --home-dir /var/lib/bluegreen --no-create-home \
       --shell /usr/sbin/nologin bluegreen \
