@@ -108,6 +108,7 @@ public final class PgbenchHarness {
 
             List<String> text = new ArrayList<>();
             List<String> markdown = new ArrayList<>();
+            int relayFailures = 0;
             if (relay) {
                 log("pgbench -i -s " + options.scale() + " on blue");
                 pgbench.initialize(direct, options.scale(), "pgbench-init-blue.log");
@@ -124,6 +125,7 @@ public final class PgbenchHarness {
                 text.add(table.text(String.join("\n", title)));
                 markdown.add(table.markdown(String.join("  \n", title)));
                 report(text, markdown);
+                relayFailures = table.failures().size();
             }
             if (dual) {
                 driver.awaitReady();
@@ -139,6 +141,9 @@ public final class PgbenchHarness {
                     throw new IllegalStateException(table.failures().size()
                             + " dual-write run(s) failed; they are listed under the table");
                 }
+            }
+            if (relayFailures > 0) {
+                throw new IllegalStateException(relayFailures + " relay run(s) failed; they are listed under the table");
             }
         }
     }
@@ -215,14 +220,23 @@ public final class PgbenchHarness {
         Target target = subject.target();
         String name = scenario.protocol() + "-c" + scenario.clients() + "-" + target.label() + "-r" + round;
         int threads = options.threadsFor(scenario.clients());
-        if (options.warmupSeconds() > 0) {
-            pgbench.run(subject.endpoint(), new Pgbench.Run(Workload.SELECT_ONLY, scenario.protocol(),
-                    scenario.clients(), threads, options.warmupSeconds()), name + "-warmup.log");
+        MeasuredRun run;
+        try {
+            if (options.warmupSeconds() > 0) {
+                pgbench.run(subject.endpoint(), new Pgbench.Run(Workload.SELECT_ONLY, scenario.protocol(),
+                        scenario.clients(), threads, options.warmupSeconds()), name + "-warmup.log");
+            }
+            subject.freshBackends().run();
+            run = MeasuredRun.measure(subject.relayPid(), () -> pgbench.run(subject.endpoint(),
+                    new Pgbench.Run(Workload.SELECT_ONLY, scenario.protocol(), scenario.clients(), threads,
+                            options.durationSeconds()), name + ".log"));
+        } catch (RuntimeException e) {
+            // this cell is lost, not the rounds and cells already measured: they still make the table
+            String reason = DualWriteBench.brief(e.getMessage());
+            table.fail(scenario, target, round, reason);
+            return String.format(Locale.ROOT, "%-8s c=%-3d %-9s FAILED: %s", scenario.protocol(), scenario.clients(),
+                    target.label(), reason);
         }
-        subject.freshBackends().run();
-        MeasuredRun run = MeasuredRun.measure(subject.relayPid(), () -> pgbench.run(subject.endpoint(),
-                new Pgbench.Run(Workload.SELECT_ONLY, scenario.protocol(), scenario.clients(), threads,
-                        options.durationSeconds()), name + ".log"));
 
         table.add(scenario, target, run.result());
         run.relayCpuPercent().ifPresent(percent -> table.addRelayCpu(scenario, target, percent));

@@ -16,6 +16,10 @@ import java.util.Set;
  * with Postgres and pgbench for the same cores; the last one the worst share of the machine that
  * other processes took during any run of the row (see {@link MachineLoad}), a warning sign on a
  * shared machine. Rows keep the order scenarios were first measured in.
+ *
+ * <p>A cell with a failed run shows "failed" and no ratio: its other rounds are no longer paired with
+ * the other targets' rounds, and a median over the rounds that happened to work would hide it. The
+ * failures are listed under the table.
  */
 final class ResultsTable {
 
@@ -27,11 +31,33 @@ final class ResultsTable {
     private final Map<Scenario, Map<Target, List<PgbenchResult>>> runs = new LinkedHashMap<>();
     private final Map<Scenario, Map<Target, List<Double>>> relayCpu = new LinkedHashMap<>();
     private final Map<Scenario, List<Double>> otherLoad = new LinkedHashMap<>();
+    private final Map<Scenario, Map<Target, List<String>>> failures = new LinkedHashMap<>();
+    private static final String FAILED = "failed";
 
     void add(Scenario scenario, Target target, PgbenchResult result) {
         runs.computeIfAbsent(scenario, s -> new LinkedHashMap<>())
                 .computeIfAbsent(target, t -> new ArrayList<>())
                 .add(Objects.requireNonNull(result));
+    }
+
+    /** A run of the cell that did not complete; {@code reason} says why, in a line. */
+    void fail(Scenario scenario, Target target, int round, String reason) {
+        runs.computeIfAbsent(scenario, s -> new LinkedHashMap<>()); // the row shows, also when nothing in it worked
+        failures.computeIfAbsent(scenario, s -> new LinkedHashMap<>())
+                .computeIfAbsent(target, t -> new ArrayList<>())
+                .add(scenario.protocol() + ", " + scenario.clients() + (scenario.clients() == 1 ? " client, " : " clients, ")
+                        + target.label() + ", round " + round + ": " + reason);
+    }
+
+    /** Every failure, row by row. */
+    List<String> failures() {
+        List<String> all = new ArrayList<>();
+        failures.values().forEach(targets -> targets.values().forEach(all::addAll));
+        return all;
+    }
+
+    private boolean failed(Scenario scenario, Target target) {
+        return !failures.getOrDefault(scenario, Map.of()).getOrDefault(target, List.of()).isEmpty();
     }
 
     /** CPU time of the relay during one measured run, as a percentage of one core over the run. */
@@ -46,9 +72,9 @@ final class ResultsTable {
         otherLoad.computeIfAbsent(scenario, s -> new ArrayList<>()).add(percentOfMachine);
     }
 
-    /** The median throughput and median latency of a cell's runs; null when it has none. */
+    /** The median throughput and median latency of a cell's runs; null when it has none or one failed. */
     PgbenchResult median(Scenario scenario, Target target) {
-        return Tables.median(runs(scenario, target));
+        return failed(scenario, target) ? null : Tables.median(runs(scenario, target));
     }
 
     private List<PgbenchResult> runs(Scenario scenario, Target target) {
@@ -56,7 +82,15 @@ final class ResultsTable {
     }
 
     private String ratio(Scenario scenario, Target of, Target to) {
-        return Tables.ratio(Tables.medianRatio(Tables.roundRatios(runs(scenario, of), runs(scenario, to))));
+        return Tables.ratio(Tables.medianRatio(roundRatios(scenario, of, to)));
+    }
+
+    /** Round by round; empty while either cell has a failed round. */
+    private List<Double> roundRatios(Scenario scenario, Target of, Target to) {
+        if (failed(scenario, of) || failed(scenario, to)) {
+            return List.of();
+        }
+        return Tables.roundRatios(runs(scenario, of), runs(scenario, to));
     }
 
     /** The formatted cells, one list per scenario, in {@link #HEADERS} order; "-" where a run is missing. */
@@ -69,7 +103,8 @@ final class ResultsTable {
             rows.add(List.of(
                     scenario.protocol(),
                     Integer.toString(scenario.clients()),
-                    Tables.tps(direct), Tables.tps(bluegreen), Tables.tps(pgbouncer),
+                    tps(scenario, Target.DIRECT, direct), tps(scenario, Target.BLUEGREEN, bluegreen),
+                    tps(scenario, Target.PGBOUNCER, pgbouncer),
                     ratio(scenario, Target.BLUEGREEN, Target.DIRECT),
                     ratio(scenario, Target.BLUEGREEN, Target.PGBOUNCER),
                     Tables.latency(direct), Tables.latency(bluegreen), Tables.latency(pgbouncer),
@@ -77,6 +112,10 @@ final class ResultsTable {
                     worstOtherLoad(scenario)));
         }
         return rows;
+    }
+
+    private String tps(Scenario scenario, Target target, PgbenchResult median) {
+        return failed(scenario, target) ? FAILED : Tables.tps(median);
     }
 
     private String worstOtherLoad(Scenario scenario) {
@@ -93,8 +132,7 @@ final class ResultsTable {
     List<String> roundsAgainstPgBouncer() {
         List<String> lines = new ArrayList<>();
         for (Scenario scenario : runs.keySet()) {
-            List<Double> ratios = Tables.roundRatios(runs(scenario, Target.BLUEGREEN),
-                    runs(scenario, Target.PGBOUNCER));
+            List<Double> ratios = roundRatios(scenario, Target.BLUEGREEN, Target.PGBOUNCER);
             if (!ratios.isEmpty()) {
                 lines.add(scenario.protocol() + ", " + scenario.clients()
                         + (scenario.clients() == 1 ? " client: " : " clients: ") + Tables.ratios(ratios));
@@ -111,6 +149,10 @@ final class ResultsTable {
             out.append("bg/pgbouncer round by round:\n");
             rounds.forEach(line -> out.append("  ").append(line).append('\n'));
         }
+        if (!failures().isEmpty()) {
+            out.append("failed runs:\n");
+            failures().forEach(failure -> out.append("  - ").append(failure).append('\n'));
+        }
         return out.toString();
     }
 
@@ -121,6 +163,10 @@ final class ResultsTable {
         if (!rounds.isEmpty()) {
             out.append("\nbg/pgbouncer round by round:\n\n");
             rounds.forEach(line -> out.append("- ").append(line).append('\n'));
+        }
+        if (!failures().isEmpty()) {
+            out.append("\nfailed runs:\n\n");
+            failures().forEach(failure -> out.append("- ").append(failure).append('\n'));
         }
         return out.toString();
     }

@@ -71,6 +71,33 @@ class ResultsTableTest {
     }
 
     @Test
+    void aFailedRunMarksItsCellFailedTakesItsRatiosAwayAndIsListedUnderTheTable() {
+        ResultsTable table = new ResultsTable();
+        for (int round = 1; round <= 3; round++) {
+            table.add(SIMPLE_1, Target.DIRECT, new PgbenchResult(1000, 1));
+            table.add(SIMPLE_1, Target.PGBOUNCER, new PgbenchResult(800, 1.25));
+            if (round == 2) {
+                table.fail(SIMPLE_1, Target.BLUEGREEN, round, "pgbench exited with code 2");
+            } else {
+                table.add(SIMPLE_1, Target.BLUEGREEN, new PgbenchResult(900, 1.1));
+            }
+        }
+        table.fail(PREPARED_16, Target.PGBOUNCER, 1, "pgbouncer is not running");
+
+        assertThat(table.rows().get(0).subList(2, 7)).containsExactly("1000", "failed", "800", "-", "-");
+        assertThat(table.rows().get(1).subList(0, 7)).containsExactly("prepared", "16", "-", "-", "failed", "-", "-");
+        assertThat(table.roundsAgainstPgBouncer()).isEmpty();
+        assertThat(table.failures()).containsExactly("simple, 1 client, bluegreen, round 2: pgbench exited with code 2",
+                "prepared, 16 clients, pgbouncer, round 1: pgbouncer is not running");
+        assertThat(table.text("t")).endsWith("""
+                failed runs:
+                  - simple, 1 client, bluegreen, round 2: pgbench exited with code 2
+                  - prepared, 16 clients, pgbouncer, round 1: pgbouncer is not running
+                """);
+        assertThat(table.markdown("t")).contains("- simple, 1 client, bluegreen, round 2: pgbench exited with code 2");
+    }
+
+    @Test
     void rowsKeepTheOrderScenariosWereFirstMeasuredIn() {
         ResultsTable table = new ResultsTable();
         table.add(PREPARED_16, Target.DIRECT, new PgbenchResult(1, 1));
