@@ -3,6 +3,7 @@ package dev.bluegreen.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bluegreen.config.References.Scalar;
+import java.math.BigInteger;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,6 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.BiFunction;
+import java.util.regex.Pattern;
 
 /**
  * Typed, path-aware reads from one YAML mapping. Every read that fails records a problem at the
@@ -21,6 +23,8 @@ import java.util.function.BiFunction;
  * then reports the keys nobody asked for.
  */
 final class Mapping {
+
+    private static final Pattern INTEGER = Pattern.compile("[+-]?\\d+");
 
     private final ObjectNode node;
     private final String path;
@@ -112,20 +116,24 @@ final class Mapping {
 
     Optional<Integer> integer(String key, int min, int max) {
         return scalar(key).flatMap(s -> {
-            long n;
-            try {
-                n = Long.parseLong(s.value().trim());
-            } catch (NumberFormatException e) {
+            String text = s.value().trim();
+            if (!INTEGER.matcher(text).matches()) {
                 problems.add(pathOf(key), "not a number " + s.shown());
                 return Optional.empty();
             }
-            if (n < min || n > max) {
+            // a number too long for a long is out of range on the side its sign says, not "not a number"
+            BigInteger n = new BigInteger(text);
+            if (n.compareTo(BigInteger.valueOf(min)) < 0) {
                 problems.add(pathOf(key), max == Integer.MAX_VALUE
                         ? "must be at least " + min
                         : "must be between " + min + " and " + max);
                 return Optional.empty();
             }
-            return Optional.of((int) n);
+            if (n.compareTo(BigInteger.valueOf(max)) > 0) {
+                problems.add(pathOf(key), "must be between " + min + " and " + max);
+                return Optional.empty();
+            }
+            return Optional.of(n.intValue());
         });
     }
 
@@ -146,7 +154,9 @@ final class Mapping {
             long bytes;
             try {
                 bytes = Units.parseSize(s.value());
-            } catch (IllegalArgumentException e) { // also ArithmeticException on overflow
+            } catch (ArithmeticException e) {
+                bytes = Long.MAX_VALUE; // a well-formed size beyond a long's bytes: out of range below
+            } catch (IllegalArgumentException e) {
                 problems.add(pathOf(key), "not a size " + s.shown());
                 return Optional.empty();
             }

@@ -41,6 +41,7 @@ final class Units {
      * (binary multiples; the unit is case-insensitive).
      *
      * @throws IllegalArgumentException if {@code text} is not such a size
+     * @throws ArithmeticException if it is one, but of more bytes than a long holds
      */
     static long parseSize(String text) {
         Matcher m = SIZE.matcher(text.trim().toLowerCase(Locale.ROOT));
