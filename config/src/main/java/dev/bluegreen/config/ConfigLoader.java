@@ -2,9 +2,9 @@ package dev.bluegreen.config;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -51,8 +51,8 @@ public final class ConfigLoader {
     private static final Pattern FUNCTION_NAME =
             Pattern.compile("[\\p{L}_][\\p{L}\\p{N}_$]*(\\.[\\p{L}_][\\p{L}\\p{N}_$]*)?");
 
-    private static final ObjectMapper YAML = new ObjectMapper(
-            YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
+    private static final YAMLFactory YAML =
+            YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     private final References references;
 
@@ -118,8 +118,9 @@ public final class ConfigLoader {
             throw new ConfigException("--config", file + ": is a directory");
         }
         JsonNode root;
-        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            root = YAML.readTree(in);
+        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8);
+                JsonParser parser = YAML.createParser(in)) {
+            root = parser.nextToken() == null ? null : YamlTree.read(parser);
         } catch (NoSuchFileException e) {
             throw new ConfigException("--config", file + ": no such file");
         } catch (AccessDeniedException e) {

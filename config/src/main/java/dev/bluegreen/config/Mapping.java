@@ -169,10 +169,11 @@ final class Mapping {
         });
     }
 
+    /** {@code true} or {@code false} as YAML 1.2 spells them; not YAML 1.1's {@code yes}, {@code on} and so on. */
     Optional<Boolean> bool(String key) {
         return scalar(key).flatMap(s -> switch (s.value().trim()) {
-            case "true" -> Optional.of(true);
-            case "false" -> Optional.of(false);
+            case "true", "True", "TRUE" -> Optional.of(true);
+            case "false", "False", "FALSE" -> Optional.of(false);
             default -> {
                 problems.add(pathOf(key), "expected true or false, got " + s.shown());
                 yield Optional.empty();

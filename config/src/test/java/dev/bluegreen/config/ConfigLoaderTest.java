@@ -153,6 +153,37 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void takesAStringValueExactlyAsWrittenEvenWhenYamlWouldReadANumberOrABoolean() throws Exception {
+        BluegreenConfig config = load("""
+        clusters:
+          blue: { host: db-blue.internal, user: 0123, password: 0123, database: 1.50, databases: { a: 1e3 } }
+        users:
+          - { name: 007, password: yes }
+          - { name: on, password: 1_000 }
+          - { name: 0x1F, password: .inf }
+        """);
+
+        assertThat(config.blue().user()).isEqualTo("0123");
+        assertThat(config.blue().password()).isEqualTo(Secret.of("0123"));
+        assertThat(config.blue().database()).isEqualTo("1.50");
+        assertThat(config.blue().backendDatabase("a")).isEqualTo("1e3");
+        assertThat(config.users()).containsExactly(
+                new User("007", AuthMethod.SCRAM_SHA_256, Secret.of("yes")),
+                new User("on", AuthMethod.SCRAM_SHA_256, Secret.of("1_000")),
+                new User("0x1F", AuthMethod.SCRAM_SHA_256, Secret.of(".inf")));
+    }
+
+    @Test
+    void readsTrueAndFalseInTheirYamlSpellings() throws Exception {
+        Path file = Files.writeString(dir.resolve("some.file"), "x");
+
+        BluegreenConfig config = load(BLUE + "client_tls: { cert_file: %s, key_file: %s, required: True }\n"
+                .formatted(file, file));
+
+        assertThat(config.clientTls().required()).isTrue();
+    }
+
+    @Test
     void mapsClientDatabasesToBackendDatabases() throws Exception {
         Cluster mapped = load("""
         clusters:
@@ -204,6 +235,12 @@ class ConfigLoaderTest {
                         "clusters.blue.port: must be between 1 and 65535"),
                 Arguments.of("clusters:\n  blue: { host: h, port: five }\n",
                         "clusters.blue.port: not a number \"five\""),
+                Arguments.of("clusters:\n  blue: { host: h, port: 1e3 }\n",
+                        "clusters.blue.port: not a number \"1e3\""),
+                Arguments.of("clusters:\n  blue: { host: h, port: 0x1F }\n",
+                        "clusters.blue.port: not a number \"0x1F\""),
+                Arguments.of("clusters:\n  blue: { host: h, port: 5_432 }\n",
+                        "clusters.blue.port: not a number \"5_432\""),
                 Arguments.of("clusters:\n  blue: { host: h, hots: h }\n",
                         "clusters.blue.hots: unknown key"),
                 Arguments.of("clusters:\n  blue: { port: 5432 }\n",
@@ -270,6 +307,8 @@ class ConfigLoaderTest {
                         "client_tls.cert_file: /no/cert: no such file"),
                 Arguments.of(BLUE + "client_tls: { cert_file: @FILE@, key_file: @FILE@, required: maybe }\n",
                         "client_tls.required: expected true or false, got \"maybe\""),
+                Arguments.of(BLUE + "client_tls: { cert_file: @FILE@, key_file: @FILE@, required: yes }\n",
+                        "client_tls.required: expected true or false, got \"yes\""),
                 Arguments.of(BLUE + "timeouts: { startup: ten }\n",
                         "timeouts.startup: not a duration \"ten\""),
                 Arguments.of(BLUE + "timeouts: { connect: 0s }\n",

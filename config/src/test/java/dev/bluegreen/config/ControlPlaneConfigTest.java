@@ -78,6 +78,20 @@ class ControlPlaneConfigTest {
     }
 
     @Test
+    void namesARuleByItsThresholdAsWritten() throws Exception {
+        Health health = load("""
+        health:
+          rules:
+            - { metric: latency_p95_ratio, op: ">", threshold: 1e1, action: warn }
+            - { metric: error_rate, op: ">", threshold: 0.10, action: rollback }
+        """).health();
+
+        assertThat(health.rules()).extracting(HealthRule::name)
+                .containsExactly("latency_p95_ratio > 1e1", "error_rate > 0.10");
+        assertThat(health.rules()).extracting(HealthRule::threshold).containsExactly(10.0, 0.1);
+    }
+
+    @Test
     void readsAPostgresStoreFromAUrlOrAMappingAndTheFlagWins() throws Exception {
         StateStoreConfig fromUrl = load("state_store: postgresql://bg:pw@state.internal:5433/bluegreen\n").stateStore();
         StateStoreConfig fromMapping = load("""
