@@ -120,7 +120,7 @@ public final class ConfigLoader {
         JsonNode root;
         try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8);
                 JsonParser parser = YAML.createParser(in)) {
-            root = parser.nextToken() == null ? null : YamlTree.read(parser);
+            root = YamlTree.readDocument(parser);
         } catch (NoSuchFileException e) {
             throw new ConfigException("--config", file + ": no such file");
         } catch (AccessDeniedException e) {

@@ -1,11 +1,14 @@
 package dev.bluegreen.config;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 
 /**
@@ -22,9 +25,38 @@ final class YamlTree {
 
     private YamlTree() {}
 
+    /**
+     * The one document the parser holds, or null when it holds none. Empty documents (a lone {@code ---}
+     * or {@code ...} marker) are passed over; a second document with content is refused, since reading
+     * only the first would silently drop every key of the second.
+     *
+     * @throws JsonParseException at the second document, or at an alias
+     */
+    static JsonNode readDocument(JsonParser parser) throws IOException {
+        JsonNode document = null;
+        while (parser.nextToken() != null) {
+            JsonLocation start = parser.currentTokenLocation();
+            JsonNode next = read(parser);
+            if (next.isNull() || (next.isTextual() && next.textValue().isEmpty())) {
+                continue; // Jackson reads an empty document as null or as an empty string
+            }
+            if (document != null) {
+                throw new JsonParseException(parser,
+                        "a second YAML document (after ---) is not read; keep every key in one document", start);
+            }
+            document = next;
+        }
+        return document;
+    }
+
     /** The value whose first token the parser is on, and all that it holds. */
     static JsonNode read(JsonParser parser) throws IOException {
         JsonToken token = parser.currentToken();
+        if (parser instanceof YAMLParser yaml && yaml.isCurrentAlias()) {
+            // Jackson hands an alias over as a string holding the anchor's name, which would pass for the value
+            throw new JsonParseException(parser, "YAML aliases (*" + parser.getText()
+                    + ") are not supported; write the value out", parser.currentTokenLocation());
+        }
         return switch (token) {
             case START_OBJECT -> {
                 ObjectNode object = NODES.objectNode();

@@ -410,6 +410,39 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aSecondYamlDocumentIsRefusedRatherThanIgnored() throws Exception {
+        Path file = yaml("""
+        listen: "127.0.0.1:6432"
+        ---
+        clusters:
+          blue: { host: db-blue.internal }
+        """);
+
+        assertThat(problems(file, Overrides.none(), true))
+                .containsExactly(file + ": line 3, column 1: a second YAML document (after ---) is not read;"
+                        + " keep every key in one document");
+    }
+
+    @Test
+    void documentMarkersAroundTheOneDocumentAreFine() throws Exception {
+        BluegreenConfig config = load("---\n" + BLUE + "...\n---\n");
+
+        assertThat(config.blue().host()).isEqualTo("db-blue.internal");
+    }
+
+    @Test
+    void aYamlAliasIsRefusedRatherThanReadAsItsName() throws Exception {
+        Path file = yaml("""
+        clusters:
+          blue: &blue { host: db-blue.internal }
+          green: *blue
+        """);
+
+        assertThat(problems(file, Overrides.none(), false))
+                .containsExactly(file + ": line 3, column 10: YAML aliases (*blue) are not supported; write the value out");
+    }
+
+    @Test
     void aMissingFileIsReportedAgainstConfig() {
         Path file = dir.resolve("absent.yaml");
 
