@@ -16,7 +16,8 @@ import java.util.Optional;
  * ({@code postgres://} too), into a {@link Cluster}. User, password, host and database are
  * percent-decoded. Only one host, and only the {@code sslmode} and {@code sslrootcert} parameters,
  * are supported; {@code sslmode} takes the four modes of {@link TlsMode}. Messages never repeat
- * the URL, since it may carry a password.
+ * the URL, nor any part of it that may be a password: an {@code @} after the host (a password holding
+ * an unencoded {@code /} or {@code ?}) is refused without trying to read the parts it would misplace.
  */
 public final class ClusterUrl {
 
@@ -59,6 +60,13 @@ public final class ClusterUrl {
         int authorityEnd = indexOfAny(rest, "/?", 0);
         String authority = authorityEnd < 0 ? rest : rest.substring(0, authorityEnd);
         String afterAuthority = authorityEnd < 0 ? "" : rest.substring(authorityEnd);
+        if (afterAuthority.indexOf('@') >= 0) {
+            // A password holding / or ? cut the authority short, so part of it would be read as host, port or
+            // database (postgresql://app:1234/abc@db/app as host "app", port 1234). Nothing of it is shown.
+            problems.add(path, "an @ after the host: percent-encode / ? # and @ in the user name and password"
+                    + " (%2F %3F %23 %40), as in any URL");
+            return false;
+        }
 
         int at = authority.lastIndexOf('@');
         if (at >= 0) {
@@ -130,7 +138,8 @@ public final class ClusterUrl {
         }
         if (port != null) {
             if (!port.matches("\\d{1,5}")) {
-                problems.add(path, "not a port \"" + port + "\"");
+                // not shown: in postgresql://user:password/db, without the @host, the password is the port
+                problems.add(path, "the port is not a number");
             } else if (Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
                 problems.add(path, "port must be between 1 and 65535");
             } else {

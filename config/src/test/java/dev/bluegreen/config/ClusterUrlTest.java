@@ -88,7 +88,7 @@ class ClusterUrlTest {
             "postgresql:///db                               | blue: a host is required (Unix sockets are not supported)",
             "postgresql://h1,h2/db                          | blue: several hosts are not supported; give one host",
             "postgresql://h:0/db                            | blue: port must be between 1 and 65535",
-            "postgresql://h:abc/db                          | blue: not a port \"abc\"",
+            "postgresql://h:abc/db                          | blue: the port is not a number",
             "postgresql://h/db?sslmode=prefer               | blue: unknown sslmode \"prefer\" (expected disable, require, verify-ca or verify-full)",
             "postgresql://h/db?application_name=x           | blue: unknown parameter \"application_name\" (supported: sslmode, sslrootcert)",
             "postgresql://h/db?sslmode=require&sslrootcert=/x | blue: sslrootcert only used with TLS mode verify-ca or verify-full (mode is require)",
@@ -112,6 +112,26 @@ class ClusterUrlTest {
                             .contains("blue: bad percent-encoding in the password")
                             .noneMatch(p -> p.contains("s3cr"));
                 });
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "postgresql://app:Sup3r/Secr3t@db.internal/app",
+            "postgresql://app:Sup3r?Secr3t@db.internal/app",
+            "postgresql://app:1234/Secr3t@db.internal/app",
+            "postgresql://app:Secr3t@db.internal/app?sslmode=require&x=@",
+    })
+    void refusesAnAtSignAfterTheHostWithoutShowingWhatMayBeThePassword(String url) {
+        assertThatThrownBy(() -> ClusterUrl.parse("blue", url))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).map(Problem::toString)
+                        .containsExactly("blue: an @ after the host: percent-encode / ? # and @ in the user name and"
+                                + " password (%2F %3F %23 %40), as in any URL"));
+    }
+
+    @Test
+    void neverShowsThePortSinceAMissingAtSignMakesItThePassword() {
+        assertThatThrownBy(() -> ClusterUrl.parse("blue", "postgresql://app:Secr3t/app"))
+                .hasMessage("blue: the port is not a number");
     }
 
     @Test
