@@ -34,7 +34,11 @@ public enum AuthMethod {
                 return method;
             }
         }
-        throw new IllegalArgumentException(
-                "unknown method \"" + s + "\" (expected trust, md5 or scram-sha-256)");
+        throw new IllegalArgumentException(unknown("\"" + s + "\""));
+    }
+
+    /** The problem with a value that is no method, named as {@code shown} says (quoted, or by its reference). */
+    static String unknown(String shown) {
+        return "unknown method " + shown + " (expected trust, md5 or scram-sha-256)";
     }
 }

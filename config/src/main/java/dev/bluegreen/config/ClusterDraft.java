@@ -21,13 +21,19 @@ final class ClusterDraft {
     /** Where {@link #caFile} was set, and how to name it in a message there. */
     String caFileWhere;
     String caFileLabel = "";
+    String caFileName;
     String user;
     Secret password;
 
-    void caFile(Path file, String where, String label) {
+    /**
+     * @param label what precedes the name in a message ({@code "sslrootcert "}, or nothing)
+     * @param name how a message names the file: its path, or the reference it came from
+     */
+    void caFile(Path file, String where, String label, String name) {
         caFile = file;
         caFileWhere = where;
         caFileLabel = label;
+        caFileName = name;
     }
 
     /**
@@ -43,7 +49,7 @@ final class ClusterDraft {
                         + mode.configName() + ")");
                 ok = false;
             } else {
-                Optional<String> missing = ConfigLoader.unreadable(caFile);
+                Optional<String> missing = ConfigLoader.unreadable(caFile, caFileName);
                 if (missing.isPresent()) {
                     problems.add(caFileWhere, caFileLabel + missing.get());
                     ok = false;

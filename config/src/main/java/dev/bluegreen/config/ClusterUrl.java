@@ -33,7 +33,7 @@ public final class ClusterUrl {
         Problems problems = new Problems();
         ClusterDraft draft = new ClusterDraft();
         Cluster cluster = null;
-        if (read(url, name, draft, problems)) {
+        if (read(url, null, name, draft, problems)) {
             cluster = draft.build(name, problems).orElse(null);
         }
         problems.throwIfAny();
@@ -43,8 +43,11 @@ public final class ClusterUrl {
     /**
      * Fills {@code into} from {@code url}, reporting problems at {@code path}. Returns false when
      * nothing usable was read (then at least one problem was recorded).
+     *
+     * @param reference the {@code ${env:...}}/{@code ${file:...}} the URL came from, or null when it was
+     *     written out; messages then name that reference instead of showing any part of the URL
      */
-    static boolean read(String url, String path, ClusterDraft into, Problems problems) {
+    static boolean read(String url, String reference, String path, ClusterDraft into, Problems problems) {
         int before = problems.size();
         String lower = url.toLowerCase(Locale.ROOT);
         String rest;
@@ -85,7 +88,7 @@ public final class ClusterUrl {
         if (pathPart.startsWith("/") && pathPart.length() > 1) {
             decode(pathPart.substring(1), "database", path, problems).ifPresent(db -> into.database = db);
         }
-        readQuery(query, path, into, problems);
+        readQuery(query, reference, path, into, problems);
         return problems.size() == before;
     }
 
@@ -148,7 +151,7 @@ public final class ClusterUrl {
         }
     }
 
-    private static void readQuery(String query, String path, ClusterDraft into, Problems problems) {
+    private static void readQuery(String query, String reference, String path, ClusterDraft into, Problems problems) {
         if (query.isEmpty()) {
             return;
         }
@@ -168,8 +171,8 @@ public final class ClusterUrl {
                     try {
                         into.tlsMode = TlsMode.parse(value);
                     } catch (IllegalArgumentException e) {
-                        problems.add(path, "unknown sslmode \"" + value
-                                + "\" (expected disable, require, verify-ca or verify-full)");
+                        problems.add(path, "unknown sslmode " + shown(value, reference)
+                                + " (expected disable, require, verify-ca or verify-full)");
                     }
                 }
                 case "sslrootcert" -> {
@@ -178,14 +181,21 @@ public final class ClusterUrl {
                         continue;
                     }
                     try {
-                        into.caFile(Path.of(value), path, "sslrootcert ");
+                        into.caFile(Path.of(value), path, "sslrootcert ",
+                                reference == null ? value : "in " + reference);
                     } catch (InvalidPathException e) {
                         problems.add(path, "sslrootcert is not a valid path");
                     }
                 }
-                default -> problems.add(path, "unknown parameter \"" + key + "\" (supported: sslmode, sslrootcert)");
+                default -> problems.add(path, "unknown parameter " + shown(key, reference)
+                        + " (supported: sslmode, sslrootcert)");
             }
         }
+    }
+
+    /** A part of the URL, quoted, or where it is when the URL came from a reference. */
+    private static String shown(String part, String reference) {
+        return reference == null ? "\"" + part + "\"" : "in " + reference;
     }
 
     private static int indexOfAny(String s, String chars, int from) {

@@ -28,6 +28,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Turns a YAML file and command-line flags into a valid {@link BluegreenConfig}, or a
@@ -98,14 +99,17 @@ public final class ConfigLoader {
         // Judged on what the file lists, so that one bad user entry does not add this problem too.
         boolean usersListed = top.has("users") && root.get("users").size() > 0;
         if (listen != null && !listen.isLoopback() && !usersListed) {
-            problems.add("listen", "a non-loopback listener (" + listen
+            String shown = overrides.listen() != null ? listen.toString() : top.named("listen", listen);
+            problems.add("listen", "a non-loopback listener (" + shown
                     + ") needs client authentication; configure users");
         }
         Cluster blue = clusters.blue();
         Cluster green = clusters.green();
         if (blue != null && green != null && sameEndpoint(blue, green)) {
-            problems.add(greenPath(overrides), "is the same endpoint and database as blue ("
-                    + blue.endpoint() + "); dual-write would apply every write twice to one database");
+            // the endpoint is the same on both sides: not shown if either side has it from a reference
+            String shown = clusters.endpointFromReference() ? "" : " (" + blue.endpoint() + ")";
+            problems.add(greenPath(overrides), "is the same endpoint and database as blue" + shown
+                    + "; dual-write would apply every write twice to one database");
         }
         problems.throwIfAny();
         return new BluegreenConfig(listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing,
@@ -218,7 +222,7 @@ public final class ConfigLoader {
             where = "state_dir";
         }
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
-            problems.add(where, dir + ": not a directory");
+            problems.add(where, (flagValue != null ? dir.toString() : top.named("state_dir", dir)) + ": not a directory");
         }
         return dir;
     }
@@ -231,17 +235,17 @@ public final class ConfigLoader {
     private static StateStoreConfig stateStore(Mapping top, String flagValue, Problems problems) {
         if (flagValue != null) {
             top.skip("state_store");
-            return stateStoreAt(flagValue, "--state-store", problems).orElse(StateStoreConfig.file());
+            return stateStoreAt(new Scalar(flagValue, null), "--state-store", problems).orElse(StateStoreConfig.file());
         }
         if (!top.has("state_store")) {
             return StateStoreConfig.file();
         }
         if (!top.isMapping("state_store")) {
-            return top.string("state_store").flatMap(v -> stateStoreAt(v, "state_store", problems))
+            return top.text("state_store").flatMap(v -> stateStoreAt(v, "state_store", problems))
                     .orElse(StateStoreConfig.file());
         }
         Mapping m = top.mapping("state_store").orElseThrow();
-        Optional<StateStoreConfig> where = m.string("url").flatMap(v -> stateStoreAt(v, m.pathOf("url"), problems));
+        Optional<StateStoreConfig> where = m.text("url").flatMap(v -> stateStoreAt(v, m.pathOf("url"), problems));
         if (!m.has("url")) {
             problems.add(m.pathOf("url"), "required: file or postgresql://…");
         }
@@ -263,7 +267,8 @@ public final class ConfigLoader {
     }
 
     /** {@code file}, or a {@code postgresql://} URL naming the database that holds the state. */
-    private static Optional<StateStoreConfig> stateStoreAt(String value, String at, Problems problems) {
+    private static Optional<StateStoreConfig> stateStoreAt(Scalar url, String at, Problems problems) {
+        String value = url.value();
         if (value.strip().equalsIgnoreCase("file")) {
             return Optional.of(StateStoreConfig.file());
         }
@@ -273,7 +278,7 @@ public final class ConfigLoader {
             return Optional.empty();
         }
         ClusterDraft draft = new ClusterDraft();
-        if (!ClusterUrl.read(value, at, draft, problems)) {
+        if (!ClusterUrl.read(value, url.reference(), at, draft, problems)) {
             return Optional.empty();
         }
         if (draft.database == null) {
@@ -283,19 +288,28 @@ public final class ConfigLoader {
         return draft.build("state_store", problems).map(StateStoreConfig::postgres);
     }
 
-    /** Either cluster is null when absent or invalid. */
-    private record Clusters(Cluster blue, Cluster green) {}
+    /**
+     * Either cluster is null when absent or invalid.
+     *
+     * @param endpointFromReference whether either one's host or port came from a reference
+     */
+    private record Clusters(Cluster blue, Cluster green, boolean endpointFromReference) {}
 
     private static Clusters clusters(Mapping top, Overrides overrides, boolean embedded, Problems problems) {
         Optional<Mapping> clusters = top.mapping("clusters");
         Cluster blue = cluster("blue", clusters, overrides.blueUrl(), "--blue", problems);
         Cluster green = cluster("green", clusters, overrides.greenUrl(), "--green", problems);
+        boolean endpointFromReference = Stream.of("blue", "green")
+                .filter(name -> (name.equals("blue") ? overrides.blueUrl() : overrides.greenUrl()) == null)
+                .anyMatch(name -> clusters.filter(c -> c.isMapping(name)).flatMap(c -> c.mapping(name))
+                        .map(m -> Stream.of("url", "host", "port").anyMatch(m::fromReference))
+                        .orElse(false));
         clusters.ifPresent(Mapping::finish);
         boolean blueGiven = overrides.blueUrl() != null || clusters.map(c -> c.has("blue")).orElse(false);
         if (!blueGiven && !embedded) {
             problems.add("clusters.blue", "required (or pass --blue, or use --embedded)");
         }
-        return new Clusters(blue, green);
+        return new Clusters(blue, green, endpointFromReference);
     }
 
     private static Cluster cluster(
@@ -303,7 +317,7 @@ public final class ConfigLoader {
         if (flagUrl != null) {
             clusters.ifPresent(c -> c.skip(name));
             ClusterDraft draft = new ClusterDraft();
-            if (!ClusterUrl.read(flagUrl, flag, draft, problems)) {
+            if (!ClusterUrl.read(flagUrl, null, flag, draft, problems)) {
                 return null;
             }
             return draft.build(name, problems).orElse(null);
@@ -313,8 +327,8 @@ public final class ConfigLoader {
 
     private static Optional<Cluster> clusterFromYaml(String name, Mapping m, Problems problems) {
         ClusterDraft draft = new ClusterDraft();
-        boolean urlOk = m.string("url")
-                .map(url -> ClusterUrl.read(url, m.pathOf("url"), draft, problems))
+        boolean urlOk = m.text("url")
+                .map(url -> ClusterUrl.read(url.value(), url.reference(), m.pathOf("url"), draft, problems))
                 .orElse(true);
         m.string("host").ifPresent(h -> draft.host = h);
         m.integer("port", 1, 65535).ifPresent(p -> draft.port = p);
@@ -323,14 +337,14 @@ public final class ConfigLoader {
         m.string("user").ifPresent(u -> draft.user = u);
         m.secret("password").ifPresent(p -> draft.password = p);
         m.mapping("tls").ifPresent(tls -> {
-            tls.string("mode").ifPresent(mode -> {
+            tls.text("mode").ifPresent(mode -> {
                 try {
-                    draft.tlsMode = TlsMode.parse(mode);
+                    draft.tlsMode = TlsMode.parse(mode.value());
                 } catch (IllegalArgumentException e) {
-                    problems.add(tls.pathOf("mode"), e.getMessage());
+                    problems.add(tls.pathOf("mode"), TlsMode.unknown(mode.shown()));
                 }
             });
-            tls.file("ca_file").ifPresent(f -> draft.caFile(f, tls.pathOf("ca_file"), ""));
+            tls.file("ca_file").ifPresent(f -> draft.caFile(f, tls.pathOf("ca_file"), "", tls.named("ca_file", f)));
             tls.finish();
         });
         m.finish();
@@ -358,24 +372,25 @@ public final class ConfigLoader {
         List<User> users = new ArrayList<>();
         Map<String, String> seenAt = new HashMap<>();
         for (Mapping m : top.listOfMappings("users").orElse(List.of())) {
-            Optional<String> name = m.string("name");
+            Optional<Scalar> nameText = m.text("name");
+            Optional<String> name = nameText.map(Scalar::value);
             if (name.isEmpty() && !m.has("name")) {
                 problems.add(m.pathOf("name"), "required");
             }
-            name.ifPresent(n -> {
-                String earlier = seenAt.putIfAbsent(n, m.path());
+            nameText.ifPresent(n -> {
+                String earlier = seenAt.putIfAbsent(n.value(), m.path());
                 if (earlier != null) {
-                    problems.add(m.pathOf("name"), "duplicate user \"" + n + "\" (also " + earlier + ")");
+                    problems.add(m.pathOf("name"), "duplicate user " + n.shown() + " (also " + earlier + ")");
                 }
             });
             AuthMethod auth = AuthMethod.SCRAM_SHA_256;
             boolean authOk = true;
-            Optional<String> method = m.string("auth");
+            Optional<Scalar> method = m.text("auth");
             if (method.isPresent()) {
                 try {
-                    auth = AuthMethod.parse(method.get());
+                    auth = AuthMethod.parse(method.get().value());
                 } catch (IllegalArgumentException e) {
-                    problems.add(m.pathOf("auth"), e.getMessage());
+                    problems.add(m.pathOf("auth"), AuthMethod.unknown(method.get().shown()));
                     authOk = false;
                 }
             } else if (m.has("auth")) {
@@ -409,8 +424,8 @@ public final class ConfigLoader {
         } else if (!certGiven) {
             problems.add(m.pathOf("cert_file"), "required with key_file");
         }
-        cert.flatMap(ConfigLoader::unreadable).ifPresent(why -> problems.add(m.pathOf("cert_file"), why));
-        key.flatMap(ConfigLoader::unreadable).ifPresent(why -> problems.add(m.pathOf("key_file"), why));
+        cert.flatMap(f -> unreadable(f, m.named("cert_file", f))).ifPresent(why -> problems.add(m.pathOf("cert_file"), why));
+        key.flatMap(f -> unreadable(f, m.named("key_file", f))).ifPresent(why -> problems.add(m.pathOf("key_file"), why));
         if (cert.isEmpty() || key.isEmpty()) {
             return null;
         }
@@ -615,20 +630,23 @@ public final class ConfigLoader {
         return d;
     }
 
-    /** Empty if {@code file} is a readable regular file, else why not: {@code /x: no such file}. */
-    static Optional<String> unreadable(Path file) {
+    /**
+     * Empty if {@code file} is a readable regular file, else why not, naming it as {@code name} says:
+     * {@code /x: no such file}, or {@code ${env:CA_FILE}: no such file} for a path from a reference.
+     */
+    static Optional<String> unreadable(Path file, String name) {
         try {
             if (!Files.exists(file)) {
-                return Optional.of(file + ": no such file");
+                return Optional.of(name + ": no such file");
             }
             if (!Files.isRegularFile(file)) {
-                return Optional.of(file + ": not a regular file");
+                return Optional.of(name + ": not a regular file");
             }
             if (!Files.isReadable(file)) {
-                return Optional.of(file + ": not readable");
+                return Optional.of(name + ": not readable");
             }
         } catch (InvalidPathException | SecurityException e) {
-            return Optional.of(file + ": cannot be checked");
+            return Optional.of(name + ": cannot be checked");
         }
         return Optional.empty();
     }

@@ -98,7 +98,26 @@ final class Mapping {
 
     /** A non-empty string. */
     Optional<String> string(String key) {
-        return scalar(key).flatMap(s -> nonEmpty(s, pathOf(key))).map(Scalar::value);
+        return text(key).map(Scalar::value);
+    }
+
+    /** A non-empty string with the reference it came from, if any, for messages that must name it. */
+    Optional<Scalar> text(String key) {
+        return scalar(key).flatMap(s -> nonEmpty(s, pathOf(key)));
+    }
+
+    /**
+     * How a message names the value at {@code key}: by its reference ({@code ${env:CA_FILE}}) when it
+     * came from one, since what a reference points at may be secret, else as {@code value} shows it.
+     */
+    String named(String key, Object value) {
+        return fromReference(key) ? node.get(key).textValue() : String.valueOf(value);
+    }
+
+    /** Whether the value at {@code key} is written as a reference. */
+    boolean fromReference(String key) {
+        JsonNode raw = node.get(key);
+        return raw != null && raw.isTextual() && References.isReference(raw.textValue());
     }
 
     private Optional<Scalar> nonEmpty(Scalar s, String at) {

@@ -30,6 +30,11 @@ final class References {
         this.env = env;
     }
 
+    /** Whether {@code raw} is a reference (well-formed or not) rather than literal text. */
+    static boolean isReference(String raw) {
+        return REFERENCE.matcher(raw).matches();
+    }
+
     /**
      * The value of {@code raw} at {@code path}: the text itself, or what it refers to. An unset
      * variable or unreadable file is reported at {@code path} and yields empty.

@@ -46,8 +46,12 @@ public enum TlsMode {
                 return mode;
             }
         }
-        throw new IllegalArgumentException(
-                "unknown TLS mode \"" + s + "\" (expected disable, require, verify-ca or verify-full)");
+        throw new IllegalArgumentException(unknown("\"" + s + "\""));
+    }
+
+    /** The problem with a value that is no mode, named as {@code shown} says (quoted, or by its reference). */
+    static String unknown(String shown) {
+        return "unknown TLS mode " + shown + " (expected disable, require, verify-ca or verify-full)";
     }
 
     /** The default when none is configured: plain on loopback, {@code verify-full} elsewhere. */

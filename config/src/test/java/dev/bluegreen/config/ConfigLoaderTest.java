@@ -21,10 +21,19 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ConfigLoaderTest {
 
     /** The environment the loader sees in these tests. */
-    private static final Map<String, String> ENV = Map.of(
-            "BLUE_PASSWORD", "blue-secret",
-            "APP_PORT", "not-a-port-s3cret",
-            "EMPTY", "");
+    private static final Map<String, String> ENV = Map.ofEntries(
+            Map.entry("BLUE_PASSWORD", "blue-secret"),
+            Map.entry("APP_PORT", "not-a-port-s3cret"),
+            Map.entry("EMPTY", ""),
+            Map.entry("MODE", "verify-fool"),
+            Map.entry("AUTH", "sha1"),
+            Map.entry("URL_SSLMODE", "postgresql://g/db?sslmode=verify-fool"),
+            Map.entry("URL_PARAM", "postgresql://g/db?application_name=x"),
+            Map.entry("URL_ROOTCERT", "postgresql://g/db?sslmode=verify-full&sslrootcert=/no/such/ca.pem"),
+            Map.entry("NO_FILE", "/no/such/file.pem"),
+            Map.entry("NON_LOOPBACK", "0.0.0.0:6432"),
+            Map.entry("USER", "app"),
+            Map.entry("HOST", "h"));
 
     private static final String BLUE = """
       clusters:
@@ -515,6 +524,59 @@ class ConfigLoaderTest {
                 "clusters.green.url: unknown sslmode \"wrong\" (expected disable, require, verify-ca or verify-full)",
                 "timeouts.startup: not a duration (the value of ${file:" + secretFile + "})");
         assertThat(String.join("\n", problems)).doesNotContain("s3cret");
+    }
+
+    static Stream<Arguments> referencedValuesInProblems() {
+        return Stream.of(
+                Arguments.of("clusters:\n  blue: { host: h, tls: { mode: \"${env:MODE}\" } }\n",
+                        "clusters.blue.tls.mode: unknown TLS mode (the value of ${env:MODE})"
+                                + " (expected disable, require, verify-ca or verify-full)"),
+                Arguments.of(BLUE + "users:\n  - { name: a, auth: \"${env:AUTH}\", password: x }\n",
+                        "users[0].auth: unknown method (the value of ${env:AUTH}) (expected trust, md5 or scram-sha-256)"),
+                Arguments.of(BLUE + "  green: { url: \"${env:URL_SSLMODE}\" }\n",
+                        "clusters.green.url: unknown sslmode in ${env:URL_SSLMODE}"
+                                + " (expected disable, require, verify-ca or verify-full)"),
+                Arguments.of(BLUE + "state_store: \"${env:URL_SSLMODE}\"\n",
+                        "state_store: unknown sslmode in ${env:URL_SSLMODE}"
+                                + " (expected disable, require, verify-ca or verify-full)"),
+                Arguments.of(BLUE + "  green: { url: \"${env:URL_PARAM}\" }\n",
+                        "clusters.green.url: unknown parameter in ${env:URL_PARAM} (supported: sslmode, sslrootcert)"),
+                Arguments.of(BLUE + "  green: { url: \"${env:URL_ROOTCERT}\" }\n",
+                        "clusters.green.url: sslrootcert in ${env:URL_ROOTCERT}: no such file"),
+                Arguments.of(BLUE + "  green: { host: g, tls: { mode: verify-full, ca_file: \"${env:NO_FILE}\" } }\n",
+                        "clusters.green.tls.ca_file: ${env:NO_FILE}: no such file"),
+                Arguments.of(BLUE + "client_tls: { cert_file: \"${env:NO_FILE}\", key_file: @FILE@ }\n",
+                        "client_tls.cert_file: ${env:NO_FILE}: no such file"),
+                Arguments.of(BLUE + "client_tls: { cert_file: @FILE@, key_file: \"${env:NO_FILE}\" }\n",
+                        "client_tls.key_file: ${env:NO_FILE}: no such file"),
+                Arguments.of(BLUE + "listen: \"${env:NON_LOOPBACK}\"\n",
+                        "listen: a non-loopback listener (${env:NON_LOOPBACK}) needs client authentication; configure users"),
+                Arguments.of(BLUE + "users:\n  - { name: \"${env:USER}\", auth: trust }\n  - { name: app, auth: trust }\n",
+                        "users[1].name: duplicate user \"app\" (also users[0])"),
+                Arguments.of(BLUE + "users:\n  - { name: app, auth: trust }\n  - { name: \"${env:USER}\", auth: trust }\n",
+                        "users[1].name: duplicate user (the value of ${env:USER}) (also users[0])"),
+                Arguments.of("clusters:\n  blue: { host: h }\n  green: { host: \"${env:HOST}\" }\n",
+                        "clusters.green: is the same endpoint and database as blue; dual-write would apply every write"
+                                + " twice to one database"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("referencedValuesInProblems")
+    void namesAValueFromAReferenceByItsReference(String yaml, String problem) throws Exception {
+        Path file = Files.writeString(dir.resolve("some.file"), "x");
+
+        assertThat(problems(yaml.replace("@FILE@", file.toString()))).containsExactly(problem);
+    }
+
+    @Test
+    void namesAStateDirectoryFromAReferenceByItsReference() throws Exception {
+        Path file = Files.writeString(dir.resolve("not-a-directory"), "x");
+        ConfigLoader loader = new ConfigLoader(Map.of("DIR", file.toString())::get);
+
+        ConfigException e = catchThrowableOfType(ConfigException.class,
+                () -> loader.read(yaml(BLUE + "state_dir: \"${env:DIR}\"\n"), Overrides.none(), false));
+
+        assertThat(e.problems()).map(Problem::toString).containsExactly("state_dir: ${env:DIR}: not a directory");
     }
 
     // --- flags ---
