@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -229,25 +230,40 @@ public final class ConfigLoader {
 
     /**
      * {@code state_store: file} (the default), {@code state_store: postgresql://…}, or a mapping with
-     * {@code url}, {@code heartbeat} and {@code instance_timeout}; {@code --state-store} replaces the key.
+     * {@code url}, {@code user}, {@code password}, {@code heartbeat} and {@code instance_timeout};
+     * {@code --state-store} replaces the key. {@code user} and {@code password} override the URL's, as a
+     * cluster's do, so that the password can be a reference (one inside the URL would be taken literally).
      * On a problem the file store stands in, so that the other problems are still found.
      */
     private static StateStoreConfig stateStore(Mapping top, String flagValue, Problems problems) {
         if (flagValue != null) {
             top.skip("state_store");
-            return stateStoreAt(new Scalar(flagValue, null), "--state-store", problems).orElse(StateStoreConfig.file());
+            return stateStoreAt(new Scalar(flagValue, null), "--state-store", draft -> {}, problems)
+                    .orElse(StateStoreConfig.file());
         }
         if (!top.has("state_store")) {
             return StateStoreConfig.file();
         }
         if (!top.isMapping("state_store")) {
-            return top.text("state_store").flatMap(v -> stateStoreAt(v, "state_store", problems))
+            return top.text("state_store").flatMap(v -> stateStoreAt(v, "state_store", draft -> {}, problems))
                     .orElse(StateStoreConfig.file());
         }
         Mapping m = top.mapping("state_store").orElseThrow();
-        Optional<StateStoreConfig> where = m.text("url").flatMap(v -> stateStoreAt(v, m.pathOf("url"), problems));
+        Optional<String> user = m.string("user");
+        Optional<Secret> password = m.secret("password");
+        Optional<StateStoreConfig> where = m.text("url").flatMap(v -> stateStoreAt(v, m.pathOf("url"), draft -> {
+            user.ifPresent(u -> draft.user = u);
+            password.ifPresent(p -> draft.password = p);
+        }, problems));
         if (!m.has("url")) {
             problems.add(m.pathOf("url"), "required: file or postgresql://…");
+        }
+        if (where.isPresent() && where.get().kind() == StateStoreConfig.Kind.FILE) {
+            for (String key : List.of("user", "password")) {
+                if (m.has(key)) {
+                    problems.add(m.pathOf(key), "only used with a postgresql:// URL");
+                }
+            }
         }
         Optional<Duration> heartbeat = positive(m, "heartbeat");
         Optional<Duration> instanceTimeout = positive(m, "instance_timeout");
@@ -266,8 +282,12 @@ public final class ConfigLoader {
         return new StateStoreConfig(where.get().kind(), where.get().database(), beat, timeout);
     }
 
-    /** {@code file}, or a {@code postgresql://} URL naming the database that holds the state. */
-    private static Optional<StateStoreConfig> stateStoreAt(Scalar url, String at, Problems problems) {
+    /**
+     * {@code file}, or a {@code postgresql://} URL naming the database that holds the state, its fields
+     * then refined by {@code refine}.
+     */
+    private static Optional<StateStoreConfig> stateStoreAt(
+            Scalar url, String at, Consumer<ClusterDraft> refine, Problems problems) {
         String value = url.value();
         if (value.strip().equalsIgnoreCase("file")) {
             return Optional.of(StateStoreConfig.file());
@@ -285,6 +305,7 @@ public final class ConfigLoader {
             problems.add(at, "the URL must name the database that holds the state (postgresql://host/DATABASE)");
             return Optional.empty();
         }
+        refine.accept(draft);
         return draft.build("state_store", problems).map(StateStoreConfig::postgres);
     }
 

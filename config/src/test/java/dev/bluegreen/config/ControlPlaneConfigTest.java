@@ -116,6 +116,20 @@ class ControlPlaneConfigTest {
         assertThat(fromFlag).isEqualTo(StateStoreConfig.file());
     }
 
+    @Test
+    void theStoresUserAndPasswordKeysOverrideTheUrlsAndThePasswordMayBeAReference() throws Exception {
+        Cluster database = load("""
+        state_store:
+          url: postgresql://from-url:url-pw@state.internal/bluegreen
+          user: bluegreen
+          password: "${env:STORE_PW}"
+        """).stateStore().database();
+
+        assertThat(database.user()).isEqualTo("bluegreen");
+        assertThat(database.password()).isEqualTo(Secret.of("store-s3cret"));
+        assertThat(database.host()).isEqualTo("state.internal");
+    }
+
     static Stream<Arguments> oneProblemEach() {
         return Stream.of(
                 Arguments.of("health: { window: 0s }\n", "health.window: must be whole seconds from 2s to 1h"),
@@ -144,7 +158,13 @@ class ControlPlaneConfigTest {
                 Arguments.of("state_store: { heartbeat: 1s }\n", "state_store.url: required: file or postgresql://…"),
                 Arguments.of("state_store: { url: postgresql://h/db, heartbeat: 2s, instance_timeout: 3s }\n",
                         "state_store.instance_timeout: must be at least two heartbeats (4000 ms)"),
-                Arguments.of("state_store: { url: file, beat: 2s }\n", "state_store.beat: unknown key"));
+                Arguments.of("state_store: { url: file, beat: 2s }\n", "state_store.beat: unknown key"),
+                Arguments.of("state_store: { url: file, password: x }\n",
+                        "state_store.password: only used with a postgresql:// URL"),
+                Arguments.of("state_store: { url: postgresql://h/db, password: \"${env:NOPE}\" }\n",
+                        "state_store.password: environment variable NOPE is not set"),
+                Arguments.of("state_store: { url: postgresql://h/db, user: \"\" }\n",
+                        "state_store.user: must not be empty"));
     }
 
     @ParameterizedTest

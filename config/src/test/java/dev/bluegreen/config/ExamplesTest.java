@@ -51,6 +51,9 @@ class ExamplesTest {
                         .toList());
         assertThat(config.stateStore().kind()).isEqualTo(StateStoreConfig.Kind.POSTGRES);
         assertThat(config.stateStore().database().database()).isEqualTo("bluegreen_state");
+        assertThat(config.stateStore().database().user()).isEqualTo("bluegreen");
+        assertThat(config.stateStore().database().password()).as("read from ${env:STATE_PASSWORD}")
+                .isEqualTo(Secret.of("s"));
     }
 
     /**
