@@ -46,6 +46,12 @@ public final class ConfigLoader {
     static final long MAX_MESSAGE_BYTES = Units.GIB;
     static final long MIN_STARTUP_PACKET_BYTES = Units.KIB;
     static final long MAX_STARTUP_PACKET_BYTES = Units.MIB;
+    /**
+     * The longest any timeout or interval may be (keepalive and health.window take less). A day is longer than
+     * any of them is meant to be, and far inside what they are turned into: Netty's connect timeout is int
+     * milliseconds (at most 24.8 days) and deadlines are counted in long nanoseconds (292 years).
+     */
+    static final Duration MAX_DURATION = Duration.ofHours(24);
 
     /** A setting's name as the server accepts it, custom ones ({@code app.tenant}) included; lower case. */
     private static final Pattern PARAMETER_NAME = Pattern.compile("[a-z_][a-z0-9_$]*(\\.[a-z_][a-z0-9_$]*)*");
@@ -469,7 +475,7 @@ public final class ConfigLoader {
         Timeouts timeouts = new Timeouts(
                 positive(m, "startup").orElse(d.startup()),
                 positive(m, "connect").orElse(d.connect()),
-                m.duration("shutdown_grace").orElse(d.shutdownGrace()),
+                atMostADay(m, "shutdown_grace").orElse(d.shutdownGrace()),
                 keepalive(m).orElse(d.keepalive()));
         m.finish();
         return timeouts;
@@ -642,10 +648,21 @@ public final class ConfigLoader {
         return d;
     }
 
+    /** More than 0 and at most {@link #MAX_DURATION}. */
     private static Optional<Duration> positive(Mapping m, String key) {
-        Optional<Duration> d = m.duration(key);
+        Optional<Duration> d = atMostADay(m, key);
         if (d.isPresent() && d.get().isZero()) {
             m.problems().add(m.pathOf(key), "must be more than 0");
+            return Optional.empty();
+        }
+        return d;
+    }
+
+    /** At most {@link #MAX_DURATION}; 0 allowed. */
+    private static Optional<Duration> atMostADay(Mapping m, String key) {
+        Optional<Duration> d = m.duration(key);
+        if (d.isPresent() && d.get().compareTo(MAX_DURATION) > 0) {
+            m.problems().add(m.pathOf(key), "must be at most 24h");
             return Optional.empty();
         }
         return d;

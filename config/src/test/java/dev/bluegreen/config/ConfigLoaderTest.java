@@ -193,6 +193,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void takesEveryTimeoutUpToADayAndKeepaliveInWholeSeconds() throws Exception {
+        Timeouts timeouts = load(BLUE + "timeouts: { startup: 24h, connect: 1440m, shutdown_grace: 86400000ms,"
+                + " keepalive: 32767000ms }\n").timeouts();
+
+        assertThat(timeouts).isEqualTo(new Timeouts(Duration.ofDays(1), Duration.ofDays(1), Duration.ofDays(1),
+                Duration.ofSeconds(32767)));
+    }
+
+    @Test
     void mapsClientDatabasesToBackendDatabases() throws Exception {
         Cluster mapped = load("""
         clusters:
@@ -322,6 +331,14 @@ class ConfigLoaderTest {
                         "timeouts.startup: not a duration \"ten\""),
                 Arguments.of(BLUE + "timeouts: { connect: 0s }\n",
                         "timeouts.connect: must be more than 0"),
+                Arguments.of(BLUE + "timeouts: { connect: 600h }\n",
+                        "timeouts.connect: must be at most 24h"),
+                Arguments.of(BLUE + "timeouts: { startup: 1441m }\n",
+                        "timeouts.startup: must be at most 24h"),
+                Arguments.of(BLUE + "timeouts: { shutdown_grace: 3000000h }\n",
+                        "timeouts.shutdown_grace: must be at most 24h"),
+                Arguments.of(BLUE + "timeouts: { shutdown_grace: 999999999999h }\n",
+                        "timeouts.shutdown_grace: must be at most 24h"),
                 Arguments.of(BLUE + "timeouts: { keepalive: 500ms }\n",
                         "timeouts.keepalive: must be 0s (off) or between 1s and 32767s"),
                 Arguments.of(BLUE + "timeouts: { keepalive: 10h }\n",

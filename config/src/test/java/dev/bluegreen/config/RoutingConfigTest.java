@@ -177,6 +177,8 @@ class RoutingConfigTest {
                         "routing.write_barrier_timeout: not a duration \"ten\""),
                 Arguments.of("routing: { write_barrier_timeout: 0s }\n",
                         "routing.write_barrier_timeout: must be more than 0"),
+                Arguments.of("routing: { write_barrier_timeout: 25h }\n",
+                        "routing.write_barrier_timeout: must be at most 24h"),
                 Arguments.of("routing: { write_barrier_timeout: -5s }\n",
                         "routing.write_barrier_timeout: not a duration \"-5s\""),
                 Arguments.of("routing: { write_functions: audit_event }\n",
