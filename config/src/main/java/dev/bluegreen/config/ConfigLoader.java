@@ -636,13 +636,17 @@ public final class ConfigLoader {
         return Optional.of(name);
     }
 
-    /** Zero (off), or whole seconds that Linux's TCP_KEEPIDLE takes: 1 to 32767. */
+    /**
+     * Zero (off), or whole seconds that Linux's TCP_KEEPIDLE takes: 1 to 32767. A fraction is refused
+     * rather than cut to whole seconds, which would quietly make 1500ms mean 1s.
+     */
     private static Optional<Duration> keepalive(Mapping m) {
         Optional<Duration> d = m.duration("keepalive");
         if (d.isPresent() && !d.get().isZero()
-                && (d.get().toSeconds() < 1 || d.get().toSeconds() > Timeouts.MAX_KEEPALIVE_SECONDS)) {
+                && (d.get().toMillis() % 1000 != 0
+                        || d.get().toSeconds() < 1 || d.get().toSeconds() > Timeouts.MAX_KEEPALIVE_SECONDS)) {
             m.problems().add(m.pathOf("keepalive"),
-                    "must be 0s (off) or between 1s and " + Timeouts.MAX_KEEPALIVE_SECONDS + "s");
+                    "must be 0s (off) or whole seconds from 1s to " + Timeouts.MAX_KEEPALIVE_SECONDS + "s");
             return Optional.empty();
         }
         return d;
