@@ -106,8 +106,9 @@ public final class ConfigLoader {
         // Judged on what the file lists, so that one bad user entry does not add this problem too.
         boolean usersListed = top.has("users") && root.get("users").size() > 0;
         if (listen != null && !listen.isLoopback() && !usersListed) {
-            String shown = overrides.listen() != null ? listen.toString() : top.named("listen", listen);
-            problems.add("listen", "a non-loopback listener (" + shown
+            boolean flag = overrides.listen() != null;
+            String shown = flag ? listen.toString() : top.named("listen", listen);
+            problems.add(flag ? "--listen" : "listen", "a non-loopback listener (" + shown
                     + ") needs client authentication; configure users");
         }
         Cluster blue = clusters.blue();
@@ -205,15 +206,21 @@ public final class ConfigLoader {
         return m.hostPort(key).orElse(null);
     }
 
+    /**
+     * {@code --admin} replaces {@code admin.listen}: the file's value there is not read, and neither is an
+     * {@code admin} key that is no mapping at all. The other keys of an {@code admin} mapping still are.
+     */
     private static HostPort admin(Mapping top, String flagValue, Problems problems) {
-        Optional<Mapping> admin = top.mapping("admin");
-        HostPort listen = BluegreenConfig.DEFAULT_ADMIN;
-        if (admin.isPresent()) {
-            listen = listener(admin.get(), "listen", flagValue, "--admin", listen, problems);
-            admin.get().finish();
-        } else if (flagValue != null) {
-            listen = listener(top, "admin", flagValue, "--admin", listen, problems);
+        HostPort fallback = BluegreenConfig.DEFAULT_ADMIN;
+        if (flagValue != null && !top.isMapping("admin")) {
+            return listener(top, "admin", flagValue, "--admin", fallback, problems);
         }
+        Optional<Mapping> admin = top.mapping("admin");
+        if (admin.isEmpty()) {
+            return fallback;
+        }
+        HostPort listen = listener(admin.get(), "listen", flagValue, "--admin", fallback, problems);
+        admin.get().finish();
         return listen;
     }
 

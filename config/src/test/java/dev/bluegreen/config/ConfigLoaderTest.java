@@ -661,11 +661,26 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void aNonLoopbackListenFlagStillNeedsUsers() throws Exception {
-        List<String> problems = problems(null, new Overrides("0.0.0.0:6432", null, null, null, null), true);
+    void aNonLoopbackListenFlagStillNeedsUsersAndTheProblemIsTheFlags() throws Exception {
+        List<String> problems = problems(null, new Overrides("[::]:16544", null, null, null, null), true);
 
         assertThat(problems).containsExactly(
-                "listen: a non-loopback listener (0.0.0.0:6432) needs client authentication; configure users");
+                "--listen: a non-loopback listener ([::]:16544) needs client authentication; configure users");
+    }
+
+    @Test
+    void theAdminFlagWinsWhateverShapeTheFilesAdminKeyHas() throws Exception {
+        Overrides flag = new Overrides(null, null, null, "127.0.0.1:8001", null);
+
+        HostPort overScalar = loader.read(yaml(BLUE + "admin: \"127.0.0.1:1\"\n"), flag, false).admin();
+        HostPort overBadListen = loader.read(yaml(BLUE + "admin: { listen: nonsense }\n"), flag, false).admin();
+
+        assertThat(overScalar).isEqualTo(new HostPort("127.0.0.1", 8001));
+        assertThat(overBadListen).isEqualTo(new HostPort("127.0.0.1", 8001));
+        assertThat(problems(BLUE + "admin: \"127.0.0.1:1\"\n")).as("without the flag the key must be a mapping")
+                .containsExactly("admin: expected a mapping");
+        assertThat(problems(yaml(BLUE + "admin: { listen: nonsense, tokn: x }\n"), flag, false))
+                .as("the flag replaces admin.listen only").containsExactly("admin.tokn: unknown key");
     }
 
     @Test
