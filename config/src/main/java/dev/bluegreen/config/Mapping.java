@@ -122,7 +122,9 @@ final class Mapping {
 
     private Optional<Scalar> nonEmpty(Scalar s, String at) {
         if (s.value().isEmpty()) {
-            problems.add(at, "must not be empty");
+            problems.add(at, s.reference() == null
+                    ? "must not be empty"
+                    : "must not be empty (the value of " + s.reference() + " is empty)");
             return Optional.empty();
         }
         return Optional.of(s);

@@ -304,6 +304,8 @@ class ConfigLoaderTest {
                 Arguments.of(BLUE + "users:\n  - { name: a, password: \"${vault:kv/app}\" }\n",
                         "users[0].password: unknown reference \"${vault:...}\" (expected ${env:NAME} or ${file:PATH})"),
                 Arguments.of(BLUE + "users:\n  - { name: a, password: \"${env:EMPTY}\" }\n",
+                        "users[0].password: must not be empty (the value of ${env:EMPTY} is empty)"),
+                Arguments.of(BLUE + "users:\n  - { name: a, password: \"\" }\n",
                         "users[0].password: must not be empty"),
                 Arguments.of(BLUE + "listen: \"0.0.0.0:6432\"\n",
                         "listen: a non-loopback listener (0.0.0.0:6432) needs client authentication; configure users"),
