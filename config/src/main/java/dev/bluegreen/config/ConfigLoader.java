@@ -589,7 +589,11 @@ public final class ConfigLoader {
             problems.add(at, "not a number " + s.shown());
             return Optional.empty();
         }
-        if (!Double.isFinite(value) || value < 0) {
+        if (!Double.isFinite(value)) {
+            problems.add(at, "not a finite number " + s.shown()); // 1e400 parses as infinity
+            return Optional.empty();
+        }
+        if (value < 0) {
             problems.add(at, "must be a number of at least 0");
             return Optional.empty();
         }
