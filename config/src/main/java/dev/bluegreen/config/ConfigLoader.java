@@ -229,6 +229,11 @@ public final class ConfigLoader {
         String where;
         if (flagValue != null) {
             top.skip("state_dir");
+            if (flagValue.toString().isEmpty()) {
+                // --state-dir '' would put the state, its lock and the admin token in the working directory
+                problems.add("--state-dir", "must not be empty");
+                return BluegreenConfig.DEFAULT_STATE_DIR;
+            }
             dir = flagValue;
             where = "--state-dir";
         } else {

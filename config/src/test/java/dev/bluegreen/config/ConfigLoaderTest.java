@@ -663,6 +663,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void anEmptyStateDirFlagIsRefusedLikeAnEmptyStateDirKey() throws Exception {
+        List<String> fromFlag = problems(null, new Overrides(null, null, null, null, Path.of("")), true);
+        List<String> fromFile = problems(yaml("state_dir: \"\"\n"), Overrides.none(), true);
+
+        assertThat(fromFlag).containsExactly("--state-dir: must not be empty");
+        assertThat(fromFile).containsExactly("state_dir: must not be empty");
+    }
+
+    @Test
     void aNonLoopbackListenFlagStillNeedsUsersAndTheProblemIsTheFlags() throws Exception {
         List<String> problems = problems(null, new Overrides("[::]:16544", null, null, null, null), true);
 
