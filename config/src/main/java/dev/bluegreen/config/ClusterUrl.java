@@ -136,6 +136,8 @@ public final class ClusterUrl {
         }
         if (host.isEmpty()) {
             problems.add(path, "a host is required (Unix sockets are not supported)");
+        } else if (!Hosts.isValid(host)) {
+            problems.add(path, "the host is not a host name or IP address");
         } else {
             into.host = host;
         }

@@ -366,10 +366,17 @@ public final class ConfigLoader {
 
     private static Optional<Cluster> clusterFromYaml(String name, Mapping m, Problems problems) {
         ClusterDraft draft = new ClusterDraft();
-        boolean urlOk = m.text("url")
+        boolean ok = m.text("url")
                 .map(url -> ClusterUrl.read(url.value(), url.reference(), m.pathOf("url"), draft, problems))
                 .orElse(true);
-        m.string("host").ifPresent(h -> draft.host = h);
+        Optional<Scalar> host = m.text("host");
+        if (host.isPresent() && Hosts.isValid(host.get().value())) {
+            draft.host = host.get().value();
+        } else if (host.isPresent()) {
+            problems.add(m.pathOf("host"), "not a host name or IP address " + host.get().shown()
+                    + hostHint(host.get().value()));
+            ok = false; // the URL's host must not stand in
+        }
         m.integer("port", 1, 65535).ifPresent(p -> draft.port = p);
         m.string("database").ifPresent(d -> draft.database = d);
         m.stringMap("databases").ifPresent(d -> draft.databases = d);
@@ -393,7 +400,23 @@ public final class ConfigLoader {
             }
             return Optional.empty();
         }
-        return urlOk ? draft.build(name, problems) : Optional.empty();
+        return ok ? draft.build(name, problems) : Optional.empty();
+    }
+
+    /** What a host that is no host probably meant, for the end of the message. */
+    private static String hostHint(String host) {
+        if (host.contains("://")) {
+            return " (a URL goes in url)";
+        }
+        if (host.startsWith("[")) {
+            return " (write an IPv6 address without brackets)";
+        }
+        int colon = host.lastIndexOf(':');
+        if (colon > 0 && host.indexOf(':') == colon && host.substring(colon + 1).matches("\\d+")
+                && Hosts.isValid(host.substring(0, colon))) {
+            return " (the port goes in port)";
+        }
+        return "";
     }
 
     private static String greenPath(Overrides overrides) {

@@ -1,6 +1,8 @@
 package dev.bluegreen.config;
 
 import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.UnknownHostException;
 import java.util.Locale;
 import java.util.regex.Pattern;
@@ -9,6 +11,10 @@ import java.util.regex.Pattern;
 final class Hosts {
 
     private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
+    /** Dot-separated labels of letters, digits, {@code -} and {@code _} (container names use it); IPv4 too. */
+    private static final Pattern NAME = Pattern.compile("(?=.{1,254}$)[A-Za-z0-9_-]{1,63}(\\.[A-Za-z0-9_-]{1,63})*\\.?");
+    /** The characters of an IPv6 literal and its zone; {@link #isValid} then checks the form. */
+    private static final Pattern IPV6_CHARACTERS = Pattern.compile("[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(%[A-Za-z0-9_.-]+)?");
 
     private Hosts() {}
 
@@ -31,6 +37,27 @@ final class Hosts {
             // An IP literal: getByName parses it without a lookup.
             return InetAddress.getByName(h).isLoopbackAddress();
         } catch (UnknownHostException | SecurityException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Whether {@code host} can be a cluster's host: a name (ASCII letters, digits, {@code -}, {@code _},
+     * dots), an IPv4 address, or an IPv6 literal without brackets, with or without a zone. Anything
+     * else, such as a port, a URL or a space, would only fail when a connection is opened.
+     */
+    static boolean isValid(String host) {
+        if (NAME.matcher(host).matches()) {
+            return true;
+        }
+        if (!IPV6_CHARACTERS.matcher(host).matches()) {
+            return false;
+        }
+        try {
+            // the URI parser checks an IPv6 literal's form (groups, "::" once, an IPv4 tail) without a lookup
+            new URI("postgresql", null, "[" + host + "]", -1, null, null, null);
+            return true;
+        } catch (URISyntaxException e) {
             return false;
         }
     }

@@ -94,6 +94,9 @@ class ClusterUrlTest {
             "postgresql://h/db?sslmode=require&sslrootcert=/x | blue: sslrootcert only used with TLS mode verify-ca or verify-full (mode is require)",
             "postgresql://h/db?sslrootcert=/no/such/ca.pem  | blue: sslrootcert /no/such/ca.pem: no such file",
             "postgresql://[::1/db                           | blue: unclosed [ in the host",
+            "postgresql://db%20internal/db                  | blue: the host is not a host name or IP address",
+            "postgresql://db%2Finternal/db                  | blue: the host is not a host name or IP address",
+            "postgresql://[1::2::3]/db                      | blue: the host is not a host name or IP address",
     })
     void reportsWhatIsWrongWithAUrl(String url, String problem) {
         assertThatThrownBy(() -> ClusterUrl.parse("blue", url))

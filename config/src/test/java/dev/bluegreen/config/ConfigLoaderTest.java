@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class ConfigLoaderTest {
 
@@ -201,6 +202,13 @@ class ConfigLoaderTest {
                 Duration.ofSeconds(32767)));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"db-blue.internal", "db_1.internal.", "localhost", "10.0.0.5", "2001:db8::5",
+            "fe80::1%eth0", "::ffff:10.0.0.5"})
+    void takesAHostNameOrAnIpAddress(String host) throws Exception {
+        assertThat(load("clusters:\n  blue: { host: \"" + host + "\" }\n").blue().host()).isEqualTo(host);
+    }
+
     @Test
     void mapsClientDatabasesToBackendDatabases() throws Exception {
         Cluster mapped = load("""
@@ -263,6 +271,18 @@ class ConfigLoaderTest {
                         "clusters.blue.hots: unknown key"),
                 Arguments.of("clusters:\n  blue: { port: 5432 }\n",
                         "clusters.blue.host: required (or give url)"),
+                Arguments.of("clusters:\n  blue: { host: \"db.internal:5433\" }\n",
+                        "clusters.blue.host: not a host name or IP address \"db.internal:5433\" (the port goes in port)"),
+                Arguments.of("clusters:\n  blue: { host: \"postgresql://db.internal/app\" }\n",
+                        "clusters.blue.host: not a host name or IP address \"postgresql://db.internal/app\""
+                                + " (a URL goes in url)"),
+                Arguments.of("clusters:\n  blue: { host: \"[::1]\" }\n",
+                        "clusters.blue.host: not a host name or IP address \"[::1]\""
+                                + " (write an IPv6 address without brackets)"),
+                Arguments.of("clusters:\n  blue: { host: \"db internal\" }\n",
+                        "clusters.blue.host: not a host name or IP address \"db internal\""),
+                Arguments.of("clusters:\n  blue: { host: \"1::2::3\" }\n",
+                        "clusters.blue.host: not a host name or IP address \"1::2::3\""),
                 Arguments.of("clusters:\n  blue: { host: h, tls: { mode: prefer } }\n",
                         "clusters.blue.tls.mode: unknown TLS mode \"prefer\" (expected disable, require, verify-ca or verify-full)"),
                 Arguments.of("clusters:\n  blue: { host: h }\n  green: { host: g, tls: { mode: verify-full, ca_file: /x } }\n",
