@@ -49,7 +49,8 @@ final class ClusterDraft {
                         + mode.configName() + ")");
                 ok = false;
             } else {
-                Optional<String> missing = ConfigLoader.unreadable(caFile, caFileName);
+                Optional<String> missing = ConfigLoader.unreadable(caFile, caFileName)
+                        .or(() -> PemFiles.notCertificates(caFile, caFileName));
                 if (missing.isPresent()) {
                     problems.add(caFileWhere, caFileLabel + missing.get());
                     ok = false;

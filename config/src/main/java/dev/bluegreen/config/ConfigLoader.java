@@ -486,8 +486,12 @@ public final class ConfigLoader {
         } else if (!certGiven) {
             problems.add(m.pathOf("cert_file"), "required with key_file");
         }
-        cert.flatMap(f -> unreadable(f, m.named("cert_file", f))).ifPresent(why -> problems.add(m.pathOf("cert_file"), why));
-        key.flatMap(f -> unreadable(f, m.named("key_file", f))).ifPresent(why -> problems.add(m.pathOf("key_file"), why));
+        cert.flatMap(f -> unreadable(f, m.named("cert_file", f))
+                        .or(() -> PemFiles.notCertificates(f, m.named("cert_file", f))))
+                .ifPresent(why -> problems.add(m.pathOf("cert_file"), why));
+        key.flatMap(f -> unreadable(f, m.named("key_file", f))
+                        .or(() -> PemFiles.notPrivateKey(f, m.named("key_file", f))))
+                .ifPresent(why -> problems.add(m.pathOf("key_file"), why));
         if (cert.isEmpty() || key.isEmpty()) {
             return null;
         }

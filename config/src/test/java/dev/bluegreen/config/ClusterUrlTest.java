@@ -18,7 +18,7 @@ class ClusterUrlTest {
 
     @Test
     void readsEveryPartOfAFullUrl() throws Exception {
-        Path ca = Files.writeString(dir.resolve("ca.pem"), "pem");
+        Path ca = Pem.certificate(dir.resolve("ca.pem"));
 
         Cluster c = ClusterUrl.parse("green",
                 "postgresql://bluegreen:pw@db-green.internal:5433/app?sslmode=verify-ca&sslrootcert=" + ca);

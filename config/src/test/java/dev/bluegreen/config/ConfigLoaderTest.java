@@ -112,9 +112,9 @@ class ConfigLoaderTest {
 
     @Test
     void readsEveryKey() throws Exception {
-        Path ca = Files.writeString(dir.resolve("ca.pem"), "pem");
-        Path cert = Files.writeString(dir.resolve("tls.crt"), "crt");
-        Path key = Files.writeString(dir.resolve("tls.key"), "key");
+        Path ca = Pem.certificate(dir.resolve("ca.pem"));
+        Path cert = Pem.certificate(dir.resolve("tls.crt"));
+        Path key = Pem.privateKey(dir.resolve("tls.key"));
         Path state = Files.createDirectory(dir.resolve("state"));
 
         BluegreenConfig config = load("""
@@ -185,10 +185,11 @@ class ConfigLoaderTest {
 
     @Test
     void readsTrueAndFalseInTheirYamlSpellings() throws Exception {
-        Path file = Files.writeString(dir.resolve("some.file"), "x");
+        Path cert = Pem.certificate(dir.resolve("tls.crt"));
+        Path key = Pem.privateKey(dir.resolve("tls.key"));
 
         BluegreenConfig config = load(BLUE + "client_tls: { cert_file: %s, key_file: %s, required: True }\n"
-                .formatted(file, file));
+                .formatted(cert, key));
 
         assertThat(config.clientTls().required()).isTrue();
     }
@@ -207,6 +208,17 @@ class ConfigLoaderTest {
             "fe80::1%eth0", "::ffff:10.0.0.5"})
     void takesAHostNameOrAnIpAddress(String host) throws Exception {
         assertThat(load("clusters:\n  blue: { host: \"" + host + "\" }\n").blue().host()).isEqualTo(host);
+    }
+
+    @Test
+    void takesACaBundleWithTextAroundItsCertificates() throws Exception {
+        Path bundle = Files.writeString(dir.resolve("bundle.pem"),
+                "# CA bundle\nFirst CA\n" + Pem.certificateText() + "\nSecond CA\n" + Pem.certificateText());
+
+        Cluster green = load(BLUE + "  green: { host: g, tls: { mode: verify-full, ca_file: %s } }\n".formatted(bundle))
+                .green();
+
+        assertThat(green.caFile()).isEqualTo(bundle);
     }
 
     @Test
@@ -253,7 +265,7 @@ class ConfigLoaderTest {
                 .isInstanceOf(UnsupportedOperationException.class);
     }
 
-    // --- every problem, with its path (@FILE@ stands for an existing regular file) ---
+    // --- every problem, with its path (@FILE@ stands for an existing regular file, @CERT@ and @KEY@ for PEM ones) ---
 
     static Stream<Arguments> oneProblemEach() {
         return Stream.of(
@@ -337,17 +349,30 @@ class ConfigLoaderTest {
                         "admin.listen: expected HOST:PORT, got \"127.0.0.1\""),
                 Arguments.of(BLUE + "admin: { token: x }\n",
                         "admin.token: unknown key"),
-                Arguments.of(BLUE + "client_tls: { cert_file: @FILE@ }\n",
+                Arguments.of(BLUE + "client_tls: { cert_file: @CERT@ }\n",
                         "client_tls.key_file: required with cert_file"),
-                Arguments.of(BLUE + "client_tls: { key_file: @FILE@ }\n",
+                Arguments.of(BLUE + "client_tls: { key_file: @KEY@ }\n",
                         "client_tls.cert_file: required with key_file"),
                 Arguments.of(BLUE + "client_tls: { required: true }\n",
                         "client_tls.cert_file: required"),
-                Arguments.of(BLUE + "client_tls: { cert_file: /no/cert, key_file: @FILE@ }\n",
+                Arguments.of(BLUE + "client_tls: { cert_file: /no/cert, key_file: @KEY@ }\n",
                         "client_tls.cert_file: /no/cert: no such file"),
-                Arguments.of(BLUE + "client_tls: { cert_file: @FILE@, key_file: @FILE@, required: maybe }\n",
+                Arguments.of(BLUE + "client_tls: { cert_file: @FILE@, key_file: @KEY@ }\n",
+                        "client_tls.cert_file: @FILE@: not a PEM certificate file (no -----BEGIN CERTIFICATE----- block)"),
+                Arguments.of(BLUE + "client_tls: { cert_file: @KEY@, key_file: @KEY@ }\n",
+                        "client_tls.cert_file: @KEY@: not a PEM certificate file (no -----BEGIN CERTIFICATE----- block)"),
+                Arguments.of(BLUE + "client_tls: { cert_file: @CERT@, key_file: @CERT@ }\n",
+                        "client_tls.key_file: @CERT@: not a PEM private key file (no -----BEGIN PRIVATE KEY----- block)"),
+                Arguments.of(BLUE + "  green: { host: g, tls: { mode: verify-ca, ca_file: @FILE@ } }\n",
+                        "clusters.green.tls.ca_file: @FILE@: not a PEM certificate file (no -----BEGIN CERTIFICATE----- block)"),
+                Arguments.of(BLUE + "  green: { host: g, tls: { mode: verify-ca, ca_file: @BAD@ } }\n",
+                        "clusters.green.tls.ca_file: @BAD@: certificate 1 in it is not a valid X.509 certificate"),
+                Arguments.of(BLUE + "  green: { url: \"postgresql://g/db?sslmode=verify-full&sslrootcert=@FILE@\" }\n",
+                        "clusters.green.url: sslrootcert @FILE@: not a PEM certificate file"
+                                + " (no -----BEGIN CERTIFICATE----- block)"),
+                Arguments.of(BLUE + "client_tls: { cert_file: @CERT@, key_file: @KEY@, required: maybe }\n",
                         "client_tls.required: expected true or false, got \"maybe\""),
-                Arguments.of(BLUE + "client_tls: { cert_file: @FILE@, key_file: @FILE@, required: yes }\n",
+                Arguments.of(BLUE + "client_tls: { cert_file: @CERT@, key_file: @KEY@, required: yes }\n",
                         "client_tls.required: expected true or false, got \"yes\""),
                 Arguments.of(BLUE + "timeouts: { startup: ten }\n",
                         "timeouts.startup: not a duration \"ten\""),
@@ -394,10 +419,17 @@ class ConfigLoaderTest {
     @ParameterizedTest
     @MethodSource("oneProblemEach")
     void reportsEachProblemAtItsPath(String yaml, String problem) throws Exception {
-        Path file = Files.writeString(dir.resolve("some.file"), "x");
+        assertThat(problems(withFiles(yaml))).containsExactly(withFiles(problem));
+    }
 
-        assertThat(problems(yaml.replace("@FILE@", file.toString())))
-                .containsExactly(problem.replace("@FILE@", file.toString()));
+    /** {@code text} with @FILE@, @CERT@, @KEY@ and @BAD@ (a broken certificate) replaced by the paths of such files, written now. */
+    private String withFiles(String text) throws IOException {
+        Path file = Files.writeString(dir.resolve("some.file"), "x");
+        Path cert = Pem.certificate(dir.resolve("cert.pem"));
+        Path key = Pem.privateKey(dir.resolve("key.pem"));
+        Path bad = Files.writeString(dir.resolve("bad.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        return text.replace("@FILE@", file.toString()).replace("@CERT@", cert.toString()).replace("@KEY@", key.toString())
+                .replace("@BAD@", bad.toString());
     }
 
     @Test
@@ -586,9 +618,9 @@ class ConfigLoaderTest {
                         "clusters.green.url: sslrootcert in ${env:URL_ROOTCERT}: no such file"),
                 Arguments.of(BLUE + "  green: { host: g, tls: { mode: verify-full, ca_file: \"${env:NO_FILE}\" } }\n",
                         "clusters.green.tls.ca_file: ${env:NO_FILE}: no such file"),
-                Arguments.of(BLUE + "client_tls: { cert_file: \"${env:NO_FILE}\", key_file: @FILE@ }\n",
+                Arguments.of(BLUE + "client_tls: { cert_file: \"${env:NO_FILE}\", key_file: @KEY@ }\n",
                         "client_tls.cert_file: ${env:NO_FILE}: no such file"),
-                Arguments.of(BLUE + "client_tls: { cert_file: @FILE@, key_file: \"${env:NO_FILE}\" }\n",
+                Arguments.of(BLUE + "client_tls: { cert_file: @CERT@, key_file: \"${env:NO_FILE}\" }\n",
                         "client_tls.key_file: ${env:NO_FILE}: no such file"),
                 Arguments.of(BLUE + "listen: \"${env:NON_LOOPBACK}\"\n",
                         "listen: a non-loopback listener (${env:NON_LOOPBACK}) needs client authentication; configure users"),
@@ -604,9 +636,7 @@ class ConfigLoaderTest {
     @ParameterizedTest
     @MethodSource("referencedValuesInProblems")
     void namesAValueFromAReferenceByItsReference(String yaml, String problem) throws Exception {
-        Path file = Files.writeString(dir.resolve("some.file"), "x");
-
-        assertThat(problems(yaml.replace("@FILE@", file.toString()))).containsExactly(problem);
+        assertThat(problems(withFiles(yaml))).containsExactly(problem);
     }
 
     @Test

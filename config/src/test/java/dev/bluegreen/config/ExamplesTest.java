@@ -58,7 +58,7 @@ class ExamplesTest {
 
     /**
      * A copy of {@code example} whose absolute paths point under {@code root}, where each file it
-     * names now exists (the state directory as a directory).
+     * names now exists (the state directory as a directory, certificates and keys as PEM).
      */
     private static Path withFilesUnder(Path root, Path example) throws IOException {
         StringBuilder copy = new StringBuilder();
@@ -71,7 +71,10 @@ class ExamplesTest {
                     Files.createDirectories(moved);
                 } else {
                     Files.createDirectories(moved.getParent());
-                    Files.writeString(moved, "x\n");
+                    String name = moved.getFileName().toString();
+                    Files.writeString(moved, name.endsWith(".key") ? Pem.privateKeyText()
+                            : name.endsWith(".pem") || name.endsWith(".crt") ? Pem.certificateText()
+                            : "x\n");
                 }
                 m.appendReplacement(rewritten, Matcher.quoteReplacement(moved.toString()));
             }
