@@ -79,7 +79,10 @@ final class YamlTree {
             // getText() is the scalar as the file spells it, whatever type YAML 1.1 would give it
             case VALUE_STRING, VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT, VALUE_TRUE, VALUE_FALSE ->
                     NODES.textNode(parser.getText());
-            default -> throw new IOException("unexpected " + token + " in a YAML document");
+            // !!binary is the one YAML value Jackson hands over as an embedded object
+            case VALUE_EMBEDDED_OBJECT -> throw new JsonParseException(parser,
+                    "!!binary values are not supported; write the value as text", parser.currentTokenLocation());
+            default -> throw new JsonParseException(parser, "unexpected " + token, parser.currentTokenLocation());
         };
     }
 }

@@ -525,6 +525,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aBinaryValueIsRefusedAtItsLine() throws Exception {
+        Path file = yaml(BLUE + "listen: !!binary aGVsbG8=\n");
+
+        assertThat(problems(file, Overrides.none(), false))
+                .containsExactly(file + ": line 3, column 9: !!binary values are not supported; write the value as text");
+    }
+
+    @Test
     void aMissingFileIsReportedAgainstConfig() {
         Path file = dir.resolve("absent.yaml");
 
