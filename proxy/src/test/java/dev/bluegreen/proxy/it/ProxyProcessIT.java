@@ -143,7 +143,7 @@ class ProxyProcessIT {
         try (ProxyProcess proxy = new ProxyProcess("--listen", "0.0.0.0:" + freePort(),
                 "--blue", "postgresql://postgres@127.0.0.1:5432/postgres")) {
             assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isEqualTo(2);
-            assertThat(proxy.lines).anyMatch(line -> line.startsWith("listen: a non-loopback listener")
+            assertThat(proxy.lines).anyMatch(line -> line.startsWith("--listen: a non-loopback listener")
                     && line.contains("needs client authentication"));
         }
     }
