@@ -3,14 +3,18 @@
 # bluegreen proxy and bgctl in one image.
 #
 #   docker build -t bluegreen .
-#   docker run -p 6432:6432 \
-#     -v "$PWD/bluegreen.yaml:/etc/bluegreen/bluegreen.yaml:ro" \
-#     -v bluegreen-state:/var/lib/bluegreen \
-#     -e BLUE_PASSWORD -e GREEN_PASSWORD bluegreen
-#   docker exec <container> bgctl --version
+#   docker run -p 6432:6432 -v bluegreen-state:/var/lib/bluegreen \
+#     -e BLUE_URL=postgresql://bluegreen@db-blue:5432/app -e BLUE_PASSWORD \
+#     -e GREEN_URL=postgresql://bluegreen@db-green:5432/app -e GREEN_PASSWORD \
+#     -e APP_USER=app -e APP_PASSWORD bluegreen
+#   docker exec <container> bgctl status
 #
-# Inside a container the SQL listener must be non-loopback to be reachable (listen: "0.0.0.0:6432"),
-# and a non-loopback listener requires configured users: trust is only the default on loopback.
+# The default configuration, /etc/bluegreen/bluegreen.yaml, is config/examples/container.yaml: it
+# listens on 0.0.0.0:6432 (a container's loopback is unreachable from outside) and takes both
+# clusters and one client user from the environment; an unset variable stops the proxy with a line
+# naming it. For anything more, mount a file of your own over it
+# (-v "$PWD/bluegreen.yaml:/etc/bluegreen/bluegreen.yaml:ro"); a non-loopback listener needs users,
+# since trust is only the default on loopback.
 # The admin API stays on 127.0.0.1:9432 by default, which bgctl reaches via `docker exec`; publish
 # it only after setting admin.listen to a non-loopback address.
 #
@@ -44,6 +48,7 @@ RUN groupadd --gid 10001 bluegreen \
  && printf '#!/bin/sh\nexec java -jar /opt/bluegreen/bgctl.jar "$@"\n' > /usr/local/bin/bgctl \
  && chmod 0755 /usr/local/bin/bgctl
 COPY --from=build /src/proxy/target/bluegreen-proxy.jar /src/control-cli/target/bgctl.jar /opt/bluegreen/
+COPY config/examples/container.yaml /etc/bluegreen/bluegreen.yaml
 
 USER 10001:10001
 WORKDIR /var/lib/bluegreen

@@ -56,6 +56,34 @@ class ExamplesTest {
                 .isEqualTo(Secret.of("s"));
     }
 
+    @Test
+    void theContainerExampleTakesEverythingFromTheEnvironment() throws Exception {
+        Map<String, String> env = Map.of("BLUE_URL", "postgresql://bluegreen@db-blue:5432/app", "BLUE_PASSWORD", "b",
+                "GREEN_URL", "postgresql://bluegreen@db-green:5432/app", "GREEN_PASSWORD", "g",
+                "APP_USER", "app", "APP_PASSWORD", "a");
+
+        BluegreenConfig config = new ConfigLoader(env::get).read(EXAMPLES.resolve("container.yaml"), Overrides.none(), false);
+
+        assertThat(config.listen().toString()).isEqualTo("0.0.0.0:6432");
+        assertThat(config.blue().endpoint()).isEqualTo("db-blue:5432");
+        assertThat(config.green().password()).isEqualTo(Secret.of("g"));
+        assertThat(config.users()).singleElement().satisfies(user -> assertThat(user.name()).isEqualTo("app"));
+    }
+
+    @Test
+    void theContainerExampleWithoutItsEnvironmentNamesEachVariable() {
+        ConfigException e = org.assertj.core.api.Assertions.catchThrowableOfType(ConfigException.class,
+                () -> new ConfigLoader(name -> null).read(EXAMPLES.resolve("container.yaml"), Overrides.none(), false));
+
+        assertThat(e.problems()).extracting(Problem::toString).containsExactly(
+                "clusters.blue.url: environment variable BLUE_URL is not set",
+                "clusters.blue.password: environment variable BLUE_PASSWORD is not set",
+                "clusters.green.url: environment variable GREEN_URL is not set",
+                "clusters.green.password: environment variable GREEN_PASSWORD is not set",
+                "users[0].name: environment variable APP_USER is not set",
+                "users[0].password: environment variable APP_PASSWORD is not set");
+    }
+
     /**
      * A copy of {@code example} whose absolute paths point under {@code root}, where each file it
      * names now exists (the state directory as a directory, certificates and keys as PEM).
