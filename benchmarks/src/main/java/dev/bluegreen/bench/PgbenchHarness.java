@@ -6,6 +6,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.OptionalLong;
@@ -202,8 +203,12 @@ public final class PgbenchHarness {
         ResultsTable table = new ResultsTable();
         int done = 0;
         for (int round = 1; round <= options.repeat(); round++) {
+            // each round starts with another target, so that none always follows the same one (warm caches,
+            // the machine's speed drifting within a round) and the order is not what the ratios measure
+            List<Subject> order = new ArrayList<>(subjects);
+            Collections.rotate(order, -(round - 1));
             for (Scenario scenario : scenarios) {
-                for (Subject subject : subjects) {
+                for (Subject subject : order) {
                     String summary = measureOne(pgbench, scenario, subject, round, table);
                     log(String.format(Locale.ROOT, "[%d/%d] %s", ++done, total, summary));
                 }
