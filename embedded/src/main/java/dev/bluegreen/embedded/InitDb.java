@@ -1,6 +1,5 @@
 package dev.bluegreen.embedded;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,12 +53,7 @@ final class InitDb {
             if (options.skipSync()) {
                 command.add("--no-sync"); // only for throwaway clusters: they run with fsync=off anyway
             }
-            ProcessBuilder builder = new ProcessBuilder(user.wrap(command))
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-            Processes.serverEnvironment(builder.environment());
-            int exit = builder.start().waitFor();
+            int exit = Processes.server(user, command, logFile).start().waitFor();
             if (exit != 0) {
                 throw new IOException("initdb failed with exit code " + exit + " for " + dataDir
                         + "; last lines of " + logFile + ":\n" + LogTail.of(logFile));

@@ -1,6 +1,5 @@
 package dev.bluegreen.embedded;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -422,13 +421,8 @@ public final class PgCluster implements AutoCloseable {
             command.add("-c");
             command.add(key + "=" + value);
         });
-        ProcessBuilder builder = new ProcessBuilder(user.wrap(command))
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        Processes.serverEnvironment(builder.environment());
-        // setpriv execs postgres, so the child's pid is the postmaster's
-        return new Postmaster(builder.start().toHandle());
+        // setsid and setpriv exec postgres, so the child's pid is the postmaster's
+        return new Postmaster(Processes.server(user, command, logFile).start().toHandle());
     }
 
     /** True once the server answers SELECT 1; false if it exits first; throws after the timeout, leaving it running. */

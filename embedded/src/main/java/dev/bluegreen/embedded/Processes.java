@@ -1,15 +1,26 @@
 package dev.bluegreen.embedded;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
 
-/** Small helpers for the few external commands we need (getent, kill) and for who we are. */
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Small helpers for the few external commands we need (getent, kill, setsid) and for who we are. */
 final class Processes {
+
+    private static final Logger log = LoggerFactory.getLogger(Processes.class);
+    private static final Optional<Path> SETSID = onPath("setsid");
+    private static volatile boolean setsidMissingLogged;
 
     private Processes() {
     }
@@ -49,6 +60,53 @@ final class Processes {
      */
     static boolean signal(long pid, String signal) {
         return run(List.of("kill", "-s", signal, Long.toString(pid)), Map.of()).exitCode() == 0;
+    }
+
+    /**
+     * How initdb and postgres are started: as the server user, in a session of their own, output
+     * appended to {@code logFile}, nothing on stdin, in a clean environment.
+     */
+    static ProcessBuilder server(ServerUser user, List<String> command, Path logFile) {
+        ProcessBuilder builder = new ProcessBuilder(inOwnSession(user.wrap(command)))
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        serverEnvironment(builder.environment());
+        return builder;
+    }
+
+    /**
+     * {@code command} behind {@code setsid} (util-linux) when the machine has it. A child of the JVM
+     * is in the JVM's process group, which a terminal's Ctrl-C signals as a whole: postgres would
+     * take that SIGINT as a fast shutdown and cut open transactions before the proxy had drained
+     * them. In a session of its own it only stops when the JVM stops it. setsid execs the command
+     * (it forks only when the caller leads a process group, which a child of the JVM never does),
+     * so the child's pid stays the command's.
+     */
+    static List<String> inOwnSession(List<String> command) {
+        if (SETSID.isEmpty()) {
+            if (!setsidMissingLogged) {
+                setsidMissingLogged = true;
+                log.warn("setsid not found on PATH: the servers share the JVM's process group, so a Ctrl-C in the terminal reaches them directly");
+            }
+            return command;
+        }
+        List<String> wrapped = new ArrayList<>();
+        wrapped.add(SETSID.get().toString());
+        wrapped.addAll(command);
+        return wrapped;
+    }
+
+    private static Optional<Path> onPath(String executable) {
+        String path = System.getenv("PATH");
+        if (path == null) {
+            return Optional.empty();
+        }
+        return Stream.of(path.split(File.pathSeparator))
+                .filter(dir -> !dir.isBlank())
+                .map(dir -> Path.of(dir, executable))
+                .filter(Files::isExecutable)
+                .findFirst();
     }
 
     /**
