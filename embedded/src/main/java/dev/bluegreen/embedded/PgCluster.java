@@ -425,7 +425,10 @@ public final class PgCluster implements AutoCloseable {
         return new Postmaster(Processes.server(user, command, logFile).start().toHandle());
     }
 
-    /** True once the server answers SELECT 1; false if it exits first; throws after the timeout, leaving it running. */
+    /**
+     * True once the server answers SELECT 1; false if it exits first; throws at once on an error
+     * that waiting cannot clear, and after the timeout otherwise (launch() then stops it).
+     */
     private boolean awaitReady(Postmaster launched) throws IOException {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         SQLException last = null;
@@ -440,6 +443,7 @@ public final class PgCluster implements AutoCloseable {
                 statement.execute("SELECT 1");
                 return true;
             } catch (SQLException e) {
+                refuseWaitingFor(e);
                 last = e;
             }
             if (launched.awaitExit(POLL_INTERVAL)) {
@@ -449,6 +453,30 @@ public final class PgCluster implements AutoCloseable {
         throw new IOException("cluster " + name + " did not accept connections within " + READY_TIMEOUT
                 + " (last error: " + (last == null ? "none" : last.getMessage()) + "); last lines of " + logFile
                 + ":\n" + LogTail.of(logFile), last);
+    }
+
+    /**
+     * Errors that waiting cannot clear: the server is up and answers, but not to us. Retrying them
+     * until the timeout only wrote a FATAL line to the log every 25 ms for a minute.
+     */
+    private void refuseWaitingFor(SQLException e) throws IOException {
+        String state = e.getSQLState();
+        String reason;
+        if ("28P01".equals(state)) {
+            reason = "refused the superuser password for \"" + superuser + "\" (28P01): its data in " + dataDir
+                    + " was created with another password. Start it with that password, or wipe " + dataDir
+                    + " to create the cluster afresh";
+        } else if ("28000".equals(state)) {
+            reason = "does not let the superuser \"" + superuser + "\" in (28000: " + e.getMessage() + "): its data in "
+                    + dataDir + " was created for another superuser, or its pg_hba.conf rejects this one. Start it with"
+                    + " the superuser it was created with, or wipe " + dataDir + " to create the cluster afresh";
+        } else if ("3D000".equals(state)) {
+            reason = "has no database \"postgres\" (3D000): its data in " + dataDir + " is incomplete or had it"
+                    + " dropped. Create it again from another database, or wipe " + dataDir + " to create the cluster afresh";
+        } else {
+            return;
+        }
+        throw new IOException("cluster " + name + " " + reason, e);
     }
 
     private static int freePort() throws IOException {

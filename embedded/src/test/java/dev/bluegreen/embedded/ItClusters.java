@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 
 /** Where this module's own integration tests put clusters of their own, and a one-value query. */
 final class ItClusters {
@@ -19,6 +20,15 @@ final class ItClusters {
 
     static PgCluster.Builder throwaway(String name) {
         return PgCluster.builder().name(name).dataDir(dir(name)).forTests().wipeDataDir();
+    }
+
+    /** Live processes whose command line names {@code dir}: a postmaster on it, or an initdb into it. */
+    static List<ProcessHandle> processesOn(Path dir) {
+        return ProcessHandle.allProcesses()
+                .filter(process -> process.info().arguments()
+                        .map(args -> String.join(" ", args).contains(dir.toString()))
+                        .orElse(false))
+                .toList();
     }
 
     static String queryOne(PgCluster cluster, String sql) throws SQLException {

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
 
@@ -19,11 +21,48 @@ class StartFailureIT {
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("exited during startup")
                 .hasMessageContaining("invalid value for parameter \"max_connections\"");
-        assertThat(ProcessHandle.allProcesses()
-                .filter(process -> process.info().arguments()
-                        .map(args -> String.join(" ", args).contains(ItClusters.dir("broken").toString()))
-                        .orElse(false)))
-                .isEmpty();
+        assertThat(ItClusters.processesOn(ItClusters.dir("broken"))).isEmpty();
+    }
+
+    @Test
+    void aClusterThatRefusesTheSuperusersPasswordFailsAtOnceSayingWhatToDo() throws IOException {
+        // Given a cluster created with one superuser password, stopped
+        ItClusters.throwaway("other-password").superuserPassword("first").start().close();
+        Path dir = ItClusters.dir("other-password");
+        long logBefore = Files.size(dir.resolveSibling("other-password.log"));
+
+        // When it starts again with another
+        PgCluster.Builder withAnotherPassword = PgCluster.builder().name("other-password").dataDir(dir).forTests()
+                .superuserPassword("second");
+
+        // Then the first refusal ends the start, with a message that names the cluster, its data and the way out
+        assertThatThrownBy(withAnotherPassword::start)
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("cluster other-password refused the superuser password")
+                .hasMessageContaining("28P01")
+                .hasMessageContaining("wipe " + dir);
+        assertThat(ItClusters.processesOn(dir)).isEmpty();
+        assertThat(LogTail.since(dir.resolveSibling("other-password.log"), logBefore))
+                .containsOnlyOnce("password authentication failed");
+    }
+
+    @Test
+    void aClusterWithoutThePostgresDatabaseFailsAtOnceSayingWhatToDo() throws IOException {
+        // Given a cluster whose postgres database was dropped, stopped
+        try (PgCluster cluster = ItClusters.throwaway("no-postgres-db").start()) {
+            cluster.execute("template1", "DROP DATABASE postgres");
+        }
+        Path dir = ItClusters.dir("no-postgres-db");
+
+        // When it starts again
+        PgCluster.Builder again = PgCluster.builder().name("no-postgres-db").dataDir(dir).forTests();
+
+        // Then the first probe ends the start
+        assertThatThrownBy(again::start)
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("cluster no-postgres-db has no database \"postgres\" (3D000)")
+                .hasMessageContaining("wipe " + dir);
+        assertThat(ItClusters.processesOn(dir)).isEmpty();
     }
 
     @Test
