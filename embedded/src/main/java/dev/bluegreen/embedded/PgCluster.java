@@ -34,8 +34,10 @@ import org.slf4j.LoggerFactory;
  * <p>Lifecycle: {@link Builder#start()} installs the binaries, places the data directory (see
  * {@link DataDirPlacement}), runs initdb unless the directory already holds a cluster, launches
  * {@code postgres} and returns once it answers {@code SELECT 1}. {@link #stop()} is a fast shutdown.
- * Invariant: while this object says it is running, the postmaster is registered with the JVM
- * shutdown hook, so no server outlives the JVM that started it unless the JVM is killed.
+ * Invariants: while this object says it is running, the postmaster is registered with the JVM
+ * shutdown hook, so no server outlives the JVM that started it unless the JVM is killed; and from
+ * start to stop it holds its data directory's {@link DataDirLock}, so no other cluster, of this
+ * process or another, starts on the same directory meanwhile.
  */
 public final class PgCluster implements AutoCloseable {
 
@@ -62,6 +64,7 @@ public final class PgCluster implements AutoCloseable {
 
     private volatile int port;
     private volatile Postmaster postmaster; // null while stopped
+    private DataDirLock lock; // null once stopped; guarded by this
 
     private PgCluster(Builder builder, Path installDir, Path dataDir, ServerUser user) {
         this.name = builder.name;
@@ -267,18 +270,39 @@ public final class PgCluster implements AutoCloseable {
         }
     }
 
-    /** Stops and starts again on the same port and data. */
+    /** Stops and starts again on the same port and data, keeping the data directory's lock throughout. */
     public synchronized void restart() {
-        stop();
+        stopServer();
         try {
+            if (lock == null) {
+                lock = DataDirLock.acquire(dataDir, name);
+            }
             launch();
         } catch (IOException e) {
+            stop();
             throw new UncheckedIOException("could not restart cluster " + name, e);
         }
     }
 
-    /** Fast shutdown (SIGINT), escalating to SIGQUIT and SIGKILL; a no-op when stopped. */
+    /**
+     * Fast shutdown (SIGINT), escalating to SIGQUIT and SIGKILL, then releases the data directory;
+     * a no-op when stopped.
+     */
     public synchronized void stop() {
+        stopServer();
+        DataDirLock held = lock;
+        lock = null;
+        if (held != null) {
+            try {
+                held.close();
+            } catch (IOException e) {
+                log.warn("could not release the data directory lock cluster={} data_dir={} error=\"{}\"",
+                        name, dataDir, e.getMessage());
+            }
+        }
+    }
+
+    private synchronized void stopServer() {
         Postmaster running = postmaster;
         if (running == null) {
             return;
@@ -328,15 +352,24 @@ public final class PgCluster implements AutoCloseable {
                     builder.name, requested, dataDir, user, blocking.get());
         }
         PgCluster cluster = new PgCluster(builder, installDir, dataDir, user);
-        cluster.prepareDataDir(builder.wipeDataDir);
-        cluster.initIfNeeded();
-        cluster.launch();
+        Dirs.createOpen(dataDir.getParent());
+        synchronized (cluster) {
+            cluster.lock = DataDirLock.acquire(dataDir, cluster.name);
+            try {
+                cluster.prepareDataDir(builder.wipeDataDir);
+                cluster.initIfNeeded();
+                cluster.launch();
+            } catch (IOException | RuntimeException e) {
+                cluster.stop();
+                throw e;
+            }
+        }
         return cluster;
     }
 
     private void prepareDataDir(boolean wipe) throws IOException {
-        Dirs.createOpen(dataDir.getParent());
         if (Files.isDirectory(dataDir)) {
+            // we hold the lock, so whatever runs here was left by a process that died without stopping it
             Postmaster.clearLeftover(dataDir, name);
         }
         if (wipe) {
@@ -389,7 +422,7 @@ public final class PgCluster implements AutoCloseable {
             try {
                 ready = awaitReady(launched);
             } catch (IOException | RuntimeException e) {
-                stop();
+                stopServer();
                 throw e;
             }
             if (ready) {
@@ -398,7 +431,7 @@ public final class PgCluster implements AutoCloseable {
                         Duration.ofNanos(System.nanoTime() - started).toMillis());
                 return;
             }
-            stop(); // it exited by itself: this only forgets it
+            stopServer(); // it exited by itself: this only forgets it
             boolean portTaken = LogTail.since(logFile, logOffset).contains("could not bind");
             if (portTaken && requestedPort == 0 && attempt < PORT_ATTEMPTS) {
                 log.info("port taken, trying another cluster={} port={}", name, candidate);

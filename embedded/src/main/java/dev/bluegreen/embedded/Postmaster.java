@@ -100,7 +100,8 @@ final class Postmaster {
     /**
      * Stops a postmaster still serving {@code dataDir} from an earlier JVM and clears a stale
      * {@code postmaster.pid}: postgres refuses to start while that file names a live process,
-     * even one that has nothing to do with postgres (pids get reused).
+     * even one that has nothing to do with postgres (pids get reused). The caller holds the
+     * directory's {@link DataDirLock}, which is what makes the earlier JVM a dead one.
      */
     static void clearLeftover(Path dataDir, String cluster) throws IOException {
         Optional<PostmasterPidFile> pidFile = PostmasterPidFile.read(dataDir);

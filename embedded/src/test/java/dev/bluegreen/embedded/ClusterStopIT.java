@@ -4,8 +4,11 @@ import static dev.bluegreen.embedded.ItClusters.queryOne;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -44,21 +47,27 @@ class ClusterStopIT {
     }
 
     @Test
-    void startStopsALeftoverServerStillRunningOnTheDataDir() throws IOException, SQLException {
-        // Given a server whose owner is gone (as if its JVM had been killed with -9)
-        PgCluster orphaned = ItClusters.throwaway("leftover").start();
-        orphaned.execute("postgres", "CREATE TABLE kept (id int)", "INSERT INTO kept VALUES (42)");
-        long orphanPid = orphaned.pid();
+    void startStopsALeftoverServerOfAProcessThatDied() throws Exception {
+        // Given a server whose JVM was killed with -9, so that no shutdown hook stopped it
+        Path dir = ItClusters.dir("leftover");
+        long orphanPid;
+        try (ClusterInAnotherJvm other = ClusterInAnotherJvm.start("leftover", dir)) {
+            try (Connection client = DriverManager.getConnection(other.jdbcUrl());
+                 Statement statement = client.createStatement()) {
+                statement.execute("CREATE TABLE kept AS SELECT 42 AS id");
+            }
+            orphanPid = other.postmasterPid();
+            other.kill();
+        }
+        assertThat(ProcStat.isRunning(orphanPid)).isTrue();
 
         // When another cluster starts on the same data dir
-        try (PgCluster successor = PgCluster.builder().name("leftover").dataDir(ItClusters.dir("leftover")).forTests().start()) {
+        try (PgCluster successor = PgCluster.builder().name("leftover").dataDir(dir).forTests().start()) {
 
             // Then the leftover is gone and the successor serves the same data
-            assertThat(ProcessHandle.of(orphanPid).filter(ProcessHandle::isAlive)).isEmpty();
+            assertThat(ProcStat.isRunning(orphanPid)).isFalse();
             assertThat(successor.pid()).isNotEqualTo(orphanPid);
             assertThat(queryOne(successor, "SELECT id FROM kept")).isEqualTo("42");
-        } finally {
-            orphaned.close();
         }
     }
 
