@@ -1,11 +1,17 @@
 package dev.bluegreen.embedded;
 
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Creates a new cluster in an empty data directory with {@code initdb}.
@@ -13,8 +19,18 @@ import java.util.List;
  * <p>Host connections get scram-sha-256 when the superuser has a password, trust otherwise. The
  * password travels in a 0600 file owned by the server user and deleted right after, never on a
  * command line where {@code ps} would show it.
+ *
+ * <p>Invariant: a data directory is being created, or its creation was cut short, exactly while
+ * the directory {@code <data dir>.initdb} exists beside it. initdb writes PG_VERSION early, so
+ * without this mark a run killed midway left a directory that looked like a cluster and was
+ * reused forever. The mark is made before initdb starts and removed once it succeeded; it also
+ * holds the password file, so that whatever a crash leaves goes in one step.
  */
 final class InitDb {
+
+    private static final Logger log = LoggerFactory.getLogger(InitDb.class);
+    private static final String LEGACY_PASSWORD_FILE_PREFIX = ".initdb-pw-";
+    private static final Duration LEFTOVER_EXIT_GRACE = Duration.ofSeconds(10);
 
     private InitDb() {
     }
@@ -26,7 +42,18 @@ final class InitDb {
     record Options(String superuser, String superuserPassword, boolean skipSync, boolean dataChecksums, int majorVersion) {
     }
 
+    static Path markFor(Path dataDir) {
+        return dataDir.resolveSibling(dataDir.getFileName() + ".initdb");
+    }
+
+    /**
+     * Runs initdb into {@code dataDir}, which must exist, be empty and belong to the server user.
+     * On failure the mark stays, and the next start clears what initdb left.
+     */
     static void run(Path binDir, Path dataDir, Path logFile, ServerUser user, Options options) throws IOException {
+        Path mark = markFor(dataDir);
+        Files.createDirectory(mark, PosixFilePermissions.asFileAttribute(Dirs.PRIVATE));
+        user.own(mark);
         Path passwordFile = null;
         try {
             List<String> command = new ArrayList<>(List.of(
@@ -38,10 +65,11 @@ final class InitDb {
                     "--auth-local=trust",
                     "--auth-host=" + (options.superuserPassword() == null ? "trust" : "scram-sha-256")));
             if (options.superuserPassword() != null) {
-                // beside the data dir: initdb wants the data dir empty, and the server user can reach its parent
-                passwordFile = Files.createTempFile(dataDir.getParent(), ".initdb-pw-", "",
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-                Files.writeString(passwordFile, options.superuserPassword() + "\n");
+                // in the mark: initdb wants the data dir empty, and the server user owns the mark
+                passwordFile = mark.resolve("superuser-password");
+                Files.writeString(Files.createFile(passwordFile,
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))),
+                        options.superuserPassword() + "\n");
                 user.own(passwordFile);
                 command.add("--pwfile=" + passwordFile);
             }
@@ -65,6 +93,77 @@ final class InitDb {
             if (passwordFile != null) {
                 Files.deleteIfExists(passwordFile);
             }
+        }
+        Dirs.deleteTree(mark); // the point where the data directory counts as a cluster
+    }
+
+    /**
+     * Undoes an initdb that did not finish (its mark is still there): stops it and the backends
+     * it ran if they still work in {@code dataDir} (initdb runs in a session of its own, so it
+     * outlives a JVM killed under it), empties the directory (emptied, not removed: it may be a
+     * mount point) and removes the mark with any password file in it. Also removes the password
+     * files older versions left beside the data directory when they died during initdb. The
+     * caller holds the directory's lock.
+     */
+    static void clearInterrupted(Path dataDir, String cluster) throws IOException {
+        deleteLegacyPasswordFiles(dataDir.getParent());
+        Path mark = markFor(dataDir);
+        if (!Files.exists(mark, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        log.warn("an earlier initdb did not finish, creating the cluster again cluster={} data_dir={}", cluster, dataDir);
+        stopProcessesIn(dataDir);
+        if (Files.isDirectory(dataDir, LinkOption.NOFOLLOW_LINKS)) {
+            try (DirectoryStream<Path> entries = Files.newDirectoryStream(dataDir)) {
+                for (Path entry : entries) {
+                    Dirs.deleteTree(entry);
+                }
+            }
+        }
+        Dirs.deleteTree(mark);
+    }
+
+    private static void deleteLegacyPasswordFiles(Path dir) throws IOException {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(dir, LEGACY_PASSWORD_FILE_PREFIX + "*")) {
+            for (Path leftover : leftovers) {
+                Files.deleteIfExists(leftover);
+                log.info("removed a superuser password file left by an interrupted initdb file={}", leftover);
+            }
+        }
+    }
+
+    /** An initdb into {@code dataDir}, and whatever it started that still works there (cwd). */
+    private static void stopProcessesIn(Path dataDir) throws IOException {
+        Path real = dataDir.toRealPath();
+        List<ProcessHandle> found = ProcessHandle.allProcesses()
+                .filter(process -> isInitdbInto(process, dataDir) || worksIn(process, real))
+                .toList();
+        for (ProcessHandle process : found) {
+            log.warn("stopping a process left by an interrupted initdb pid={} command={}",
+                    process.pid(), process.info().command().orElse("?"));
+            process.destroyForcibly();
+        }
+        for (ProcessHandle process : found) {
+            if (!Processes.awaitExit(process, LEFTOVER_EXIT_GRACE)) {
+                throw new IOException("process " + process.pid() + " left by an interrupted initdb in " + dataDir
+                        + " would not stop");
+            }
+        }
+    }
+
+    private static boolean isInitdbInto(ProcessHandle process, Path dataDir) {
+        boolean initdb = process.info().command().map(command -> command.endsWith("/initdb")).orElse(false);
+        return initdb && process.info().arguments().map(args -> List.of(args).contains(dataDir.toString())).orElse(false);
+    }
+
+    private static boolean worksIn(ProcessHandle process, Path realDir) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc", Long.toString(process.pid()), "cwd")).equals(realDir);
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return false; // gone, or not ours to look at
         }
     }
 }

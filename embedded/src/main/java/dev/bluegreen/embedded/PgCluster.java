@@ -372,6 +372,7 @@ public final class PgCluster implements AutoCloseable {
             // we hold the lock, so whatever runs here was left by a process that died without stopping it
             Postmaster.clearLeftover(dataDir, name);
         }
+        InitDb.clearInterrupted(dataDir, name);
         if (wipe) {
             Dirs.deleteTree(dataDir);
             Files.deleteIfExists(logFile);
@@ -384,6 +385,7 @@ public final class PgCluster implements AutoCloseable {
         user.ownTree(dataDir);
     }
 
+    /** prepareDataDir() has undone an unfinished initdb, so PG_VERSION means a cluster made to the end. */
     private void initIfNeeded() throws IOException {
         Path pgVersion = dataDir.resolve("PG_VERSION");
         if (Files.exists(pgVersion)) {

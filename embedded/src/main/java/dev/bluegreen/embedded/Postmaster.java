@@ -5,9 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,7 +22,6 @@ final class Postmaster {
     private static final Logger log = LoggerFactory.getLogger(Postmaster.class);
     static final Duration FAST_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     private static final Duration IMMEDIATE_SHUTDOWN_GRACE = Duration.ofSeconds(10);
-    private static final Duration POLL = Duration.ofMillis(25);
 
     private final ProcessHandle handle;
 
@@ -37,46 +33,13 @@ final class Postmaster {
         return handle.pid();
     }
 
-    /** Alive and not a zombie: an orphan's zombie lingers until init reaps it, and some container inits never do. */
     boolean isAlive() {
-        return handle.isAlive() && !isZombie(handle.pid());
+        return Processes.isRunning(handle);
     }
 
-    /**
-     * Waits up to {@code timeout} for the process to exit; returns whether it did. A child's
-     * exit completes {@code onExit()} at once; for a leftover (not our child) the JDK only polls
-     * with a growing back-off, so we look for ourselves every few milliseconds.
-     */
+    /** Waits up to {@code timeout} for the process to exit; returns whether it did. */
     boolean awaitExit(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (isAlive()) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                return false;
-            }
-            try {
-                handle.onExit().get(Math.min(TimeUnit.NANOSECONDS.toMillis(left), POLL.toMillis()) + 1, TimeUnit.MILLISECONDS);
-            } catch (TimeoutException e) {
-                // look again
-            } catch (ExecutionException e) {
-                throw new IllegalStateException("waiting for pid " + pid(), e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return !isAlive();
-            }
-        }
-        return true;
-    }
-
-    private static boolean isZombie(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            // "pid (comm) S ...": the state follows the last ')', since comm may hold spaces and parentheses
-            int close = stat.lastIndexOf(')');
-            return close > 0 && close + 2 < stat.length() && stat.charAt(close + 2) == 'Z';
-        } catch (IOException e) {
-            return false; // gone already, or no /proc: isAlive() has the answer
-        }
+        return Processes.awaitExit(handle, timeout);
     }
 
     void stop(String cluster) {

@@ -6,10 +6,14 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 
 import org.slf4j.Logger;
@@ -19,6 +23,7 @@ import org.slf4j.LoggerFactory;
 final class Processes {
 
     private static final Logger log = LoggerFactory.getLogger(Processes.class);
+    private static final Duration EXIT_POLL = Duration.ofMillis(25);
     private static final Optional<Path> SETSID = onPath("setsid");
     private static volatile boolean setsidMissingLogged;
 
@@ -60,6 +65,49 @@ final class Processes {
      */
     static boolean signal(long pid, String signal) {
         return run(List.of("kill", "-s", signal, Long.toString(pid)), Map.of()).exitCode() == 0;
+    }
+
+    /** Alive and not a zombie: an orphan's zombie lingers until init reaps it, and some container inits never do. */
+    static boolean isRunning(ProcessHandle process) {
+        return process.isAlive() && !isZombie(process.pid());
+    }
+
+    /**
+     * Waits up to {@code timeout} for the process to exit; returns whether it did. A child's
+     * exit completes {@code onExit()} at once; for a leftover (not our child) the JDK only polls
+     * with a growing back-off, and never sees a zombie exit, so we look for ourselves every few
+     * milliseconds.
+     */
+    static boolean awaitExit(ProcessHandle process, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (isRunning(process)) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            try {
+                process.onExit().get(Math.min(TimeUnit.NANOSECONDS.toMillis(left), EXIT_POLL.toMillis()) + 1, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                // look again
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("waiting for pid " + process.pid(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return !isRunning(process);
+            }
+        }
+        return true;
+    }
+
+    private static boolean isZombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // "pid (comm) S ...": the state follows the last ')', since comm may hold spaces and parentheses
+            int close = stat.lastIndexOf(')');
+            return close > 0 && close + 2 < stat.length() && stat.charAt(close + 2) == 'Z';
+        } catch (IOException e) {
+            return false; // gone already, or no /proc: isAlive() has the answer
+        }
     }
 
     /**

@@ -1,0 +1,89 @@
+package dev.bluegreen.embedded;
+
+import static dev.bluegreen.embedded.ItClusters.queryOne;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * initdb writes PG_VERSION long before it has made the postgres database: a data directory it
+ * did not finish must be made again, not reused.
+ */
+class InterruptedInitdbIT {
+
+    @Test
+    void aStartAfterInitdbWasKilledMidwayCreatesTheClusterAfresh() throws IOException, SQLException {
+        // Given an initdb killed once it had written PG_VERSION
+        Path dir = ItClusters.dir("initdb-killed");
+        CompletableFuture<PgCluster> first = CompletableFuture.supplyAsync(
+                () -> start(ItClusters.throwaway("initdb-killed").superuserPassword("s3cret")),
+                task -> Thread.ofPlatform().name("initdb-killed-start").start(task));
+        ProcessHandle initdb = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5))
+                .until(() -> initdbInto(dir).filter(process -> Files.exists(dir.resolve("PG_VERSION"))), Optional::isPresent)
+                .orElseThrow();
+        initdb.destroyForcibly();
+        assertThatThrownBy(first::join).isInstanceOf(CompletionException.class).hasMessageContaining("initdb failed");
+        assertThat(InitDb.markFor(dir)).as("the password file is gone, the mark stays").isEmptyDirectory();
+
+        // When the next start comes
+        try (PgCluster next = PgCluster.builder().name("initdb-killed").dataDir(dir).forTests().superuserPassword("s3cret")
+                .start()) {
+
+            // Then it made the cluster again, to the end: the postgres database, initdb's last, is there
+            assertThat(queryOne(next, "SELECT count(*) FROM pg_database WHERE datname = 'postgres'")).isEqualTo("1");
+            assertThat(InitDb.markFor(dir)).doesNotExist();
+        }
+    }
+
+    @Test
+    void whatAnInitdbCutShortWithItsJvmLeftIsClearedAtTheNextStart() throws IOException, SQLException {
+        // Given what a JVM killed during initdb leaves: a data dir with PG_VERSION only, the mark holding the
+        // password file, and the password file older versions put beside the data dir
+        Path dir = ItClusters.dir("initdb-cut-short");
+        Dirs.deleteTree(dir);
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("PG_VERSION"), "16\n");
+        Dirs.deleteTree(InitDb.markFor(dir));
+        Files.createDirectories(InitDb.markFor(dir));
+        Files.writeString(InitDb.markFor(dir).resolve("superuser-password"), "s3cret\n");
+        Path legacyPasswordFile = Files.writeString(dir.resolveSibling(".initdb-pw-8214"), "s3cret\n");
+
+        // When a cluster starts there
+        try (PgCluster cluster = PgCluster.builder().name("initdb-cut-short").dataDir(dir).forTests()
+                .superuserPassword("s3cret").start()) {
+
+            // Then it is made afresh, and no copy of the password is left
+            assertThat(queryOne(cluster, "SELECT count(*) FROM pg_database WHERE datname = 'postgres'")).isEqualTo("1");
+            assertThat(InitDb.markFor(dir)).doesNotExist();
+            assertThat(legacyPasswordFile).doesNotExist();
+        }
+    }
+
+    private static PgCluster start(PgCluster.Builder builder) {
+        try {
+            return builder.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Optional<ProcessHandle> initdbInto(Path dir) {
+        return ProcessHandle.allProcesses()
+                .filter(process -> process.info().command().map(command -> command.endsWith("/initdb")).orElse(false))
+                .filter(process -> process.info().arguments().map(args -> List.of(args).contains(dir.toString())).orElse(false))
+                .findFirst();
+    }
+}
