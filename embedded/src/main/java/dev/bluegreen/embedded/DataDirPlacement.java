@@ -19,7 +19,7 @@ import java.util.Optional;
  */
 final class DataDirPlacement {
 
-    static final Path FALLBACK_ROOT = Path.of("/var/tmp/bluegreen/clusters");
+    static final Path FALLBACK_ROOT = Dirs.SHARED_ROOT.resolve("clusters");
 
     private DataDirPlacement() {
     }

@@ -18,6 +18,8 @@ final class Dirs {
 
     static final Set<PosixFilePermission> OPEN = PosixFilePermissions.fromString("rwxr-xr-x");
     static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rwx------");
+    /** Where a root JVM keeps what the server user must reach: the binaries, and data relocated out of /root. */
+    static final Path SHARED_ROOT = Path.of("/var/tmp/bluegreen");
 
     private Dirs() {
     }
@@ -37,9 +39,62 @@ final class Dirs {
         }
         try {
             Files.createDirectory(absolute);
-            Files.setPosixFilePermissions(absolute, OPEN);
+            NoFollow.setPermissions(absolute, OPEN);
         } catch (FileAlreadyExistsException raced) {
             // another thread or JVM made it first: fine
+        }
+    }
+
+    /**
+     * Like {@link #createOpen}, for a directory under {@code root} that this process's user
+     * shares with nobody. {@code /var/tmp} lets anyone make {@link #SHARED_ROOT} first, and whoever
+     * owns it or may write to it could put links below it to files a root JVM would then chown,
+     * chmod and write, or binaries the server user would run. So {@code root} and every directory
+     * from it down to {@code dir} must be a directory, not a link, owned by this process's user and
+     * writable by it alone; missing ones are created so.
+     */
+    static void createTrusted(Path root, Path dir) throws IOException {
+        Path absolute = dir.toAbsolutePath().normalize();
+        if (!absolute.startsWith(root)) {
+            throw new IllegalArgumentException(absolute + " is not under " + root);
+        }
+        Dirs.createOpen(root.getParent());
+        Path step = root;
+        createOrRequireTrusted(step);
+        for (Path name : root.relativize(absolute)) {
+            step = step.resolve(name);
+            createOrRequireTrusted(step);
+        }
+    }
+
+    private static void createOrRequireTrusted(Path dir) throws IOException {
+        try {
+            Files.createDirectory(dir); // mkdir follows no link
+            NoFollow.setPermissions(dir, OPEN);
+        } catch (FileAlreadyExistsException exists) {
+            // checked below like any other
+        }
+        requireTrusted(dir);
+    }
+
+    /** See {@link #createTrusted}: a directory, not a link, this process's user's and writable by it alone. */
+    static void requireTrusted(Path dir) throws IOException {
+        BasicFileAttributes type = Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (!type.isDirectory()) {
+            throw new IOException(dir + " is " + (type.isSymbolicLink() ? "a symbolic link" : "not a directory")
+                    + "; refusing to use it: it should be a directory this process's user made. Remove it and start again");
+        }
+        int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        int self = Processes.ownUid();
+        if (owner != self) {
+            throw new IOException(dir + " belongs to uid " + owner + ", not to this process's user (uid " + self
+                    + "): whoever made it could swap what lies below it. Remove it (or chown it) and start again");
+        }
+        Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+        if (permissions.contains(PosixFilePermission.GROUP_WRITE) || permissions.contains(PosixFilePermission.OTHERS_WRITE)) {
+            throw new IOException(dir + " is writable by " + (permissions.contains(PosixFilePermission.OTHERS_WRITE)
+                    ? "everyone" : "its group") + " (" + PosixFilePermissions.toString(permissions)
+                    + "): whoever may write there could swap what lies below it. chmod go-w it and start again");
         }
     }
 

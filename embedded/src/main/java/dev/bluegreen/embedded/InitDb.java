@@ -1,14 +1,19 @@
 package dev.bluegreen.embedded;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,7 +57,7 @@ final class InitDb {
      */
     static void run(Path binDir, Path dataDir, Path logFile, ServerUser user, Options options) throws IOException {
         Path mark = markFor(dataDir);
-        Files.createDirectory(mark, PosixFilePermissions.asFileAttribute(Dirs.PRIVATE));
+        Files.createDirectory(mark, PosixFilePermissions.asFileAttribute(Dirs.PRIVATE)); // mkdir follows no link
         user.own(mark);
         Path passwordFile = null;
         try {
@@ -67,9 +72,12 @@ final class InitDb {
             if (options.superuserPassword() != null) {
                 // in the mark: initdb wants the data dir empty, and the server user owns the mark
                 passwordFile = mark.resolve("superuser-password");
-                Files.writeString(Files.createFile(passwordFile,
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))),
-                        options.superuserPassword() + "\n");
+                // one open, creating the file: the mark is the server user's, who must not swap in a link meanwhile
+                try (SeekableByteChannel channel = Files.newByteChannel(passwordFile,
+                        Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+                    channel.write(ByteBuffer.wrap((options.superuserPassword() + "\n").getBytes(StandardCharsets.UTF_8)));
+                }
                 user.own(passwordFile);
                 command.add("--pwfile=" + passwordFile);
             }

@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -183,7 +184,7 @@ public final class PgCluster implements AutoCloseable {
         String superuserMethod = superuserPassword == null ? "trust" : "scram-sha-256";
         Path hba = dataDir.resolve("pg_hba.conf");
         try {
-            Files.write(hba, HbaFile.compose(superuser, superuserMethod, lines));
+            NoFollow.write(hba, HbaFile.compose(superuser, superuserMethod, lines));
             user.own(hba);
         } catch (IOException e) {
             throw new UncheckedIOException("could not write " + hba, e);
@@ -200,11 +201,12 @@ public final class PgCluster implements AutoCloseable {
         try {
             Path cert = dataDir.resolve("server.crt");
             Path key = dataDir.resolve("server.key");
+            // REPLACE_EXISTING removes the old entry and creates a new file, so a link there is replaced, not followed
             Files.copy(certPem, cert, StandardCopyOption.REPLACE_EXISTING);
             Files.copy(keyPem, key, StandardCopyOption.REPLACE_EXISTING);
-            Files.setPosixFilePermissions(cert, PosixFilePermissions.fromString("rw-r--r--"));
+            NoFollow.setPermissions(cert, PosixFilePermissions.fromString("rw-r--r--"));
             // postgres refuses a key that its group or others can read
-            Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+            NoFollow.setPermissions(key, PosixFilePermissions.fromString("rw-------"));
             user.own(cert);
             user.own(key);
         } catch (IOException e) {
@@ -352,7 +354,11 @@ public final class PgCluster implements AutoCloseable {
                     builder.name, requested, dataDir, user, blocking.get());
         }
         PgCluster cluster = new PgCluster(builder, installDir, dataDir, user);
-        Dirs.createOpen(dataDir.getParent());
+        if (Processes.runningAsRoot() && dataDir.startsWith(Dirs.SHARED_ROOT)) {
+            Dirs.createTrusted(Dirs.SHARED_ROOT, dataDir.getParent());
+        } else {
+            Dirs.createOpen(dataDir.getParent());
+        }
         synchronized (cluster) {
             cluster.lock = DataDirLock.acquire(dataDir, cluster.name);
             try {
@@ -368,6 +374,9 @@ public final class PgCluster implements AutoCloseable {
     }
 
     private void prepareDataDir(boolean wipe) throws IOException {
+        // a root JVM chowns and chmods the data directory and appends to the log: never through a link
+        NoFollow.refuseLink(dataDir, "data directory");
+        NoFollow.refuseLink(logFile, "log file");
         if (Files.isDirectory(dataDir)) {
             // we hold the lock, so whatever runs here was left by a process that died without stopping it
             Postmaster.clearLeftover(dataDir, name);
@@ -381,15 +390,15 @@ public final class PgCluster implements AutoCloseable {
             Files.createDirectory(dataDir);
         }
         // postgres insists on 0700 (or 0750) and on owning every file in its data directory
-        Files.setPosixFilePermissions(dataDir, Dirs.PRIVATE);
+        NoFollow.setPermissions(dataDir, Dirs.PRIVATE);
         user.ownTree(dataDir);
     }
 
     /** prepareDataDir() has undone an unfinished initdb, so PG_VERSION means a cluster made to the end. */
     private void initIfNeeded() throws IOException {
         Path pgVersion = dataDir.resolve("PG_VERSION");
-        if (Files.exists(pgVersion)) {
-            int existing = Integer.parseInt(Files.readString(pgVersion).strip());
+        if (Files.exists(pgVersion, LinkOption.NOFOLLOW_LINKS)) {
+            int existing = Integer.parseInt(NoFollow.read(pgVersion).strip());
             if (existing != majorVersion()) {
                 throw new IOException(dataDir + " holds a PostgreSQL " + existing + " cluster; version " + version
                         + " cannot start it (wipe it or use a " + existing + ".x version)");

@@ -20,7 +20,7 @@ public final class PostgresBinaries {
     static final String CACHE_ENV = "BLUEGREEN_PG_CACHE";
     static final String REPOSITORY_ENV = "BLUEGREEN_MAVEN_REPO";
     static final String CENTRAL = "https://repo.maven.apache.org/maven2";
-    static final Path ROOT_CACHE = Path.of("/var/tmp/bluegreen/postgres");
+    static final Path ROOT_CACHE = Dirs.SHARED_ROOT.resolve("postgres");
 
     private PostgresBinaries() {
     }

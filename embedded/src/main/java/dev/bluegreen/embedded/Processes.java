@@ -36,10 +36,15 @@ final class Processes {
     /** Whether the JVM's effective user is root; /proc/self belongs to the effective uid. */
     static boolean runningAsRoot() {
         try {
-            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0;
+            return ownUid() == 0;
         } catch (IOException | UnsupportedOperationException e) {
             return "root".equals(System.getProperty("user.name"));
         }
+    }
+
+    /** The JVM's effective uid. */
+    static int ownUid() throws IOException {
+        return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
     }
 
     /** Runs a short command to completion and returns its combined output. */
@@ -114,7 +119,8 @@ final class Processes {
      * How initdb and postgres are started: as the server user, in a session of their own, output
      * appended to {@code logFile}, nothing on stdin, in a clean environment.
      */
-    static ProcessBuilder server(ServerUser user, List<String> command, Path logFile) {
+    static ProcessBuilder server(ServerUser user, List<String> command, Path logFile) throws IOException {
+        NoFollow.refuseLink(logFile, "log file"); // Redirect.appendTo follows links
         ProcessBuilder builder = new ProcessBuilder(inOwnSession(user.wrap(command)))
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))

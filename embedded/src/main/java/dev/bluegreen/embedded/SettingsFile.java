@@ -1,9 +1,7 @@
 package dev.bluegreen.embedded;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,12 +25,12 @@ final class SettingsFile {
 
     static void write(Path dataDir, Map<String, String> settings, ServerUser user) throws IOException {
         Path mirror = dataDir.resolve(NAME);
-        Files.write(mirror, lines(settings));
+        NoFollow.write(mirror, lines(settings));
         user.own(mirror);
         Path conf = dataDir.resolve("postgresql.conf");
-        if (!Files.readAllLines(conf).contains(INCLUDE)) {
-            Files.writeString(conf, "\n# added by bluegreen embedded: mirrors the -c settings it starts the server with\n"
-                    + INCLUDE + "\n", StandardOpenOption.APPEND);
+        if (!NoFollow.read(conf).lines().toList().contains(INCLUDE)) {
+            NoFollow.append(conf, "\n# added by bluegreen embedded: mirrors the -c settings it starts the server with\n"
+                    + INCLUDE + "\n");
         }
     }
 
