@@ -116,7 +116,10 @@ public final class PgCluster implements AutoCloseable {
         return installDir.resolve("bin");
     }
 
-    /** The server's stdout and stderr, beside the data directory so that wiping data keeps it. */
+    /**
+     * The server's stdout and stderr, beside the data directory so that wiping data keeps it; 0600,
+     * and moved to {@code <log>.1} by a start that finds it over 16 MiB.
+     */
     public Path logFile() {
         return logFile;
     }
@@ -385,7 +388,9 @@ public final class PgCluster implements AutoCloseable {
         if (wipe) {
             Dirs.deleteTree(dataDir);
             Files.deleteIfExists(logFile);
+            Files.deleteIfExists(ServerLog.previous(logFile));
         }
+        ServerLog.prepare(logFile);
         if (!Files.isDirectory(dataDir)) {
             Files.createDirectory(dataDir);
         }
@@ -617,7 +622,7 @@ public final class PgCluster implements AutoCloseable {
         }
 
         /**
-         * Deletes whatever the data directory holds, and the log beside it, before starting: at
+         * Deletes whatever the data directory holds, and the logs beside it, before starting: at
          * the real location (after any fallback), once a leftover server on it has been stopped.
          */
         public Builder wipeDataDir() {
