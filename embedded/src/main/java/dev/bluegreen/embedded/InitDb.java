@@ -51,6 +51,12 @@ final class InitDb {
         return dataDir.resolveSibling(dataDir.getFileName() + ".initdb");
     }
 
+    /** Whether {@code dataDir} holds a cluster whose initdb ran to the end (or was made without us). */
+    static boolean finishedIn(Path dataDir) {
+        return Files.exists(dataDir.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS)
+                && !Files.exists(markFor(dataDir), LinkOption.NOFOLLOW_LINKS);
+    }
+
     /**
      * Runs initdb into {@code dataDir}, which must exist, be empty and belong to the server user.
      * On failure the mark stays, and the next start clears what initdb left.
