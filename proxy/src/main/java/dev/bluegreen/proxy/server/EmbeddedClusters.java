@@ -4,14 +4,12 @@ import dev.bluegreen.config.Cluster;
 import dev.bluegreen.config.Secret;
 import dev.bluegreen.config.TlsMode;
 import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.SuperuserPasswordFile;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.SecureRandom;
-import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -38,7 +36,9 @@ public final class EmbeddedClusters implements AutoCloseable {
     public static EmbeddedClusters start(Path stateDir) throws IOException {
         Path dir = stateDir.toAbsolutePath().normalize().resolve("embedded");
         Files.createDirectories(dir);
-        String password = passwordIn(dir.resolve("superuser-password"));
+        // never a new password for clusters that exist: they accept only the one they were created with
+        String password = SuperuserPasswordFile.readOrCreate(dir.resolve("superuser-password"),
+                List.of(dir.resolve("blue"), dir.resolve("green")));
         PgCluster blue = PgCluster.builder().name("blue").version(BLUE_VERSION).dataDir(dir.resolve("blue"))
                 .superuser(SUPERUSER).superuserPassword(password).start();
         try {
@@ -49,18 +49,6 @@ public final class EmbeddedClusters implements AutoCloseable {
             blue.close();
             throw e;
         }
-    }
-
-    private static String passwordIn(Path file) throws IOException {
-        if (Files.exists(file)) {
-            return Files.readString(file, StandardCharsets.UTF_8).strip();
-        }
-        byte[] random = new byte[18];
-        new SecureRandom().nextBytes(random);
-        String password = HexFormat.of().formatHex(random);
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(file, password + "\n", StandardCharsets.UTF_8);
-        return password;
     }
 
     public Cluster blueCluster() {
