@@ -569,7 +569,10 @@ public final class PgCluster implements AutoCloseable {
             return this;
         }
 
-        /** Required. Created if missing; a cluster already in it is reused. */
+        /**
+         * Required. Created if missing; a cluster already in it is reused, one whose initdb did not
+         * finish is made again. Not a symbolic link; no other cluster may use it while this one runs.
+         */
         public Builder dataDir(Path dir) {
             this.dataDir = Objects.requireNonNull(dir, "dataDir");
             return this;

@@ -19,7 +19,9 @@ import dev.bluegreen.embedded.PgCluster;
  * <p>The pair starts on first use and is shared by every test class of the run: it lives in the
  * root context's store, which closes it when the run ends (the JVM shutdown hook in
  * {@code PgCluster} is the backup). Data goes under {@code <user.dir>/target/embedded-clusters},
- * wiped when the pair starts, so a run never sees the previous run's tables.
+ * wiped when the pair starts, so a run never sees the previous run's tables. A second run of the
+ * same module while one runs is refused by the data directories' locks, rather than stopping the
+ * first run's clusters.
  */
 public final class BlueGreenClusters implements ParameterResolver {
 
