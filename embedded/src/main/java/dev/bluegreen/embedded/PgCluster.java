@@ -65,7 +65,7 @@ public final class PgCluster implements AutoCloseable {
 
     private volatile int port;
     private volatile Postmaster postmaster; // null while stopped
-    private DataDirLock lock; // null once stopped; guarded by this
+    private volatile DataDirLock lock; // null once stopped; changed under this object's monitor after start
 
     private PgCluster(Builder builder, Path installDir, Path dataDir, ServerUser user) {
         this.name = builder.name;
@@ -286,6 +286,9 @@ public final class PgCluster implements AutoCloseable {
         } catch (IOException e) {
             stop();
             throw new UncheckedIOException("could not restart cluster " + name, e);
+        } catch (RuntimeException e) {
+            stop();
+            throw e;
         }
     }
 
@@ -362,16 +365,15 @@ public final class PgCluster implements AutoCloseable {
         } else {
             Dirs.createOpen(dataDir.getParent());
         }
-        synchronized (cluster) {
-            cluster.lock = DataDirLock.acquire(dataDir, cluster.name);
-            try {
-                cluster.prepareDataDir(builder.wipeDataDir);
-                cluster.initIfNeeded();
-                cluster.launch();
-            } catch (IOException | RuntimeException e) {
-                cluster.stop();
-                throw e;
-            }
+        // not under the cluster's monitor: a JVM exiting mid-start must be able to stop() it meanwhile
+        cluster.lock = DataDirLock.acquire(dataDir, cluster.name);
+        try {
+            cluster.prepareDataDir(builder.wipeDataDir);
+            cluster.initIfNeeded();
+            cluster.launch();
+        } catch (IOException | RuntimeException e) {
+            cluster.stop();
+            throw e;
         }
         return cluster;
     }
