@@ -13,6 +13,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 import org.slf4j.Logger;
@@ -62,6 +63,13 @@ final class InitDb {
      * On failure the mark stays, and the next start clears what initdb left.
      */
     static void run(Path binDir, Path dataDir, Path logFile, ServerUser user, Options options) throws IOException {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dataDir)) {
+            if (entries.iterator().hasNext()) {
+                // checked before the mark exists: the next start empties a marked directory, and this one is not ours
+                throw new IOException(dataDir + " holds files but no cluster (no PG_VERSION); refusing to create one"
+                        + " in it. Empty it, or choose another directory");
+            }
+        }
         Path mark = markFor(dataDir);
         Files.createDirectory(mark, PosixFilePermissions.asFileAttribute(Dirs.PRIVATE)); // mkdir follows no link
         user.own(mark);
@@ -151,9 +159,10 @@ final class InitDb {
 
     /** An initdb into {@code dataDir}, and whatever it started that still works there (cwd). */
     private static void stopProcessesIn(Path dataDir) throws IOException {
-        Path real = dataDir.toRealPath();
+        Optional<Path> real = Files.isDirectory(dataDir, LinkOption.NOFOLLOW_LINKS) ? Optional.of(dataDir.toRealPath())
+                : Optional.empty();
         List<ProcessHandle> found = ProcessHandle.allProcesses()
-                .filter(process -> isInitdbInto(process, dataDir) || worksIn(process, real))
+                .filter(process -> isInitdbInto(process, dataDir) || real.filter(dir -> worksIn(process, dir)).isPresent())
                 .toList();
         for (ProcessHandle process : found) {
             log.warn("stopping a process left by an interrupted initdb pid={} command={}",

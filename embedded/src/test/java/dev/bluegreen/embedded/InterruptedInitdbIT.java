@@ -72,6 +72,24 @@ class InterruptedInitdbIT {
         }
     }
 
+    @Test
+    void aDirectoryHoldingFilesButNoClusterIsRefusedAndLeftAsItWas() throws IOException {
+        // Given a directory of someone's files
+        Path dir = ItClusters.dir("not-a-cluster");
+        Dirs.deleteTree(dir);
+        Dirs.deleteTree(InitDb.markFor(dir));
+        Path notes = Files.writeString(Files.createDirectories(dir).resolve("notes.txt"), "mine\n");
+        PgCluster.Builder there = PgCluster.builder().name("not-a-cluster").dataDir(dir).forTests();
+
+        // When a cluster is started there, twice
+        assertThatThrownBy(there::start).isInstanceOf(IOException.class).hasMessageContaining("holds files but no cluster");
+        assertThatThrownBy(there::start).isInstanceOf(IOException.class).hasMessageContaining("holds files but no cluster");
+
+        // Then its files are still there: a failed start never marks a directory it did not find empty
+        assertThat(notes).hasContent("mine");
+        assertThat(InitDb.markFor(dir)).doesNotExist();
+    }
+
     private static PgCluster start(PgCluster.Builder builder) {
         try {
             return builder.start();
