@@ -564,7 +564,8 @@ class UnitsModeIT {
                 assertThat((Throwable) ended).as("the read green held").isNotNull();
                 assertThat(ended.getSQLState()).isEqualTo("08006");
             }
-            assertThat(proxy.server().routing().current().followerInSync()).isFalse();
+            await("green marked out of sync").atMost(Duration.ofSeconds(10))
+                    .untilAsserted(() -> assertThat(proxy.server().routing().current().followerInSync()).isFalse());
             try (Connection c = proxy.connect("postgres"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
                     "select count(*), current_setting('server_version_num')::int from " + t)) {
                 rs.next();
