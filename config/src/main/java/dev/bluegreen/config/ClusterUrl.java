@@ -67,7 +67,7 @@ public final class ClusterUrl {
             // A password holding / or ? cut the authority short, so part of it would be read as host, port or
             // database (postgresql://app:1234/abc@db/app as host "app", port 1234). Nothing of it is shown.
             problems.add(path, "an @ after the host: percent-encode / ? # and @ in the user name and password"
-                    + " (%2F %3F %23 %40), as in any URL");
+                    + " (%2F %3F %23 %40), as in any URL, and an @ in the database name or a parameter (%40)");
             return false;
         }
 
@@ -117,7 +117,11 @@ public final class ClusterUrl {
                 problems.add(path, "unclosed [ in the host");
                 return;
             }
-            host = hostPort.substring(1, close);
+            // an IPv6 zone is written %25 in a URL (RFC 6874): decoded like the rest, as libpq does
+            host = decode(hostPort.substring(1, close), "host", path, problems).orElse(null);
+            if (host == null) {
+                return;
+            }
             String tail = hostPort.substring(close + 1);
             if (tail.startsWith(":")) {
                 port = tail.substring(1);

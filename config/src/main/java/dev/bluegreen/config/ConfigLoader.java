@@ -290,8 +290,14 @@ public final class ConfigLoader {
             return StateStoreConfig.file();
         }
         Duration beat = heartbeat.orElse(StateStoreConfig.DEFAULT_HEARTBEAT);
-        Duration timeout = instanceTimeout.orElse(beat.multipliedBy(5).compareTo(StateStoreConfig.DEFAULT_INSTANCE_TIMEOUT) > 0
-                ? beat.multipliedBy(5) : StateStoreConfig.DEFAULT_INSTANCE_TIMEOUT);
+        if (beat.multipliedBy(2).compareTo(MAX_DURATION) > 0) {
+            // instance_timeout, at most 24h like every duration, must hold two heartbeats
+            problems.add(m.pathOf("heartbeat"), "must be at most 12h");
+            return StateStoreConfig.file();
+        }
+        Duration derived = beat.multipliedBy(5).compareTo(StateStoreConfig.DEFAULT_INSTANCE_TIMEOUT) > 0
+                ? beat.multipliedBy(5) : StateStoreConfig.DEFAULT_INSTANCE_TIMEOUT;
+        Duration timeout = instanceTimeout.orElse(derived.compareTo(MAX_DURATION) > 0 ? MAX_DURATION : derived);
         if (timeout.compareTo(beat.multipliedBy(2)) < 0) {
             problems.add(m.pathOf("instance_timeout"), "must be at least two heartbeats (" + beat.multipliedBy(2).toMillis()
                     + " ms)");
@@ -567,8 +573,9 @@ public final class ConfigLoader {
             Optional<HealthRule.Metric> metric = r.scalar("metric").flatMap(s -> choice(s, r.pathOf("metric"),
                     HealthRule.Metric.values(), HealthRule.Metric::configName, problems));
             Optional<HealthRule.Comparison> op = r.scalar("op").flatMap(s -> comparison(s, r.pathOf("op"), problems));
-            Optional<String> thresholdText = r.scalar("threshold").map(s -> s.value().strip());
-            Optional<Double> threshold = r.scalar("threshold").flatMap(s -> threshold(s, r.pathOf("threshold"),
+            Optional<Scalar> thresholdScalar = r.scalar("threshold"); // read once: a reference is resolved once
+            Optional<String> thresholdText = thresholdScalar.map(s -> s.value().strip());
+            Optional<Double> threshold = thresholdScalar.flatMap(s -> threshold(s, r.pathOf("threshold"),
                     metric.orElse(null), problems));
             Optional<HealthRule.Action> action = r.scalar("action").flatMap(s -> choice(s, r.pathOf("action"),
                     HealthRule.Action.values(), HealthRule.Action::configName, problems));
@@ -612,11 +619,19 @@ public final class ConfigLoader {
         return Optional.empty();
     }
 
+    private static final java.util.regex.Pattern DECIMAL =
+            java.util.regex.Pattern.compile("[+-]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?");
+
     /** A finite number of at least 0; at most 1 for an error rate. */
     private static Optional<Double> threshold(Scalar s, String at, HealthRule.Metric metric, Problems problems) {
         double value;
+        String text = s.value().strip();
         try {
-            value = Double.parseDouble(s.value().strip());
+            // plain decimal, as every number in the file: Double.parseDouble alone also takes 0x1p3, 0.5f and 2D
+            if (!DECIMAL.matcher(text).matches()) {
+                throw new NumberFormatException(text);
+            }
+            value = Double.parseDouble(text);
         } catch (NumberFormatException e) {
             problems.add(at, "not a number " + s.shown());
             return Optional.empty();

@@ -28,10 +28,12 @@ final class PemFiles {
             "-+BEGIN\\s[^-\\r\\n]*CERTIFICATE[^-\\r\\n]*-+(?:\\s|\\r|\\n)+([a-z0-9+/=\\r\\n]+)"
                     + "-+END\\s[^-\\r\\n]*CERTIFICATE[^-\\r\\n]*-+",
             Pattern.CASE_INSENSITIVE);
+    /** Any private-key block; group 1 is its label ("PRIVATE KEY", "RSA PRIVATE KEY", …), group 2 its base64. */
     private static final Pattern PRIVATE_KEY = Pattern.compile(
-            "-+BEGIN\\s[^-\\r\\n]*PRIVATE\\s+KEY[^-\\r\\n]*-+(?:\\s|\\r|\\n)+([a-z0-9+/=\\r\\n]+)"
+            "-+BEGIN\\s([^-\\r\\n]*PRIVATE\\s+KEY[^-\\r\\n]*?)\\s*-+(?:\\s|\\r|\\n)+([a-z0-9+/=\\r\\n]+)"
                     + "-+END\\s[^-\\r\\n]*PRIVATE\\s+KEY[^-\\r\\n]*-+",
             Pattern.CASE_INSENSITIVE);
+    private static final String CONVERT = "; convert it with openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8";
 
     private PemFiles() {}
 
@@ -75,9 +77,20 @@ final class PemFiles {
         } catch (IOException e) {
             return Optional.of(name + ": " + e.getMessage());
         }
-        return PRIVATE_KEY.matcher(text).find()
-                ? Optional.empty()
-                : Optional.of(name + ": not a PEM private key file (no -----BEGIN PRIVATE KEY----- block)");
+        Matcher key = PRIVATE_KEY.matcher(text);
+        if (!key.find()) {
+            return Optional.of(name + ": not a PEM private key file (no -----BEGIN PRIVATE KEY----- block)");
+        }
+        // the proxy reads keys with Netty, which takes unencrypted PKCS#8 only (no password is configured,
+        // and the PKCS#1 and SEC1 forms openssl also writes need BouncyCastle)
+        String label = key.group(1).replaceAll("\\s+", " ").toUpperCase(java.util.Locale.ROOT);
+        return switch (label) {
+            case "PRIVATE KEY" -> Optional.empty();
+            case "ENCRYPTED PRIVATE KEY" -> Optional.of(name + ": an encrypted private key; the proxy takes an "
+                    + "unencrypted PKCS#8 key (-----BEGIN PRIVATE KEY-----)" + CONVERT);
+            default -> Optional.of(name + ": a " + label + " block; the proxy takes a PKCS#8 key "
+                    + "(-----BEGIN PRIVATE KEY-----)" + CONVERT);
+        };
     }
 
     /** The file's text; the exception's message is fit for a problem and names no path. */

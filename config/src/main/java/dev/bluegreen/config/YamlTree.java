@@ -54,8 +54,9 @@ final class YamlTree {
         JsonToken token = parser.currentToken();
         if (parser instanceof YAMLParser yaml && yaml.isCurrentAlias()) {
             // Jackson hands an alias over as a string holding the anchor's name, which would pass for the value
-            throw new JsonParseException(parser, "YAML aliases (*" + parser.getText()
-                    + ") are not supported; write the value out", parser.currentTokenLocation());
+            // the alias's name is not repeated: an unquoted password that starts with * reads as one
+            throw new JsonParseException(parser, "YAML aliases (*name) are not supported; write the value out, "
+                    + "and quote a value that starts with *", parser.currentTokenLocation());
         }
         return switch (token) {
             case START_OBJECT -> {

@@ -73,6 +73,11 @@ class ClusterUrlTest {
     }
 
     @Test
+    void decodesTheZoneOfAnIpv6HostAsLibpqDoes() throws Exception {
+        assertThat(ClusterUrl.parse("blue", "postgresql://u@[fe80::1%25eth0]:5432/app").host()).isEqualTo("fe80::1%eth0");
+    }
+
+    @Test
     void readsAnIpv6HostInBrackets() throws Exception {
         Cluster c = ClusterUrl.parse("blue", "postgresql://[2001:db8::5]:6543/db");
 
@@ -128,7 +133,8 @@ class ClusterUrlTest {
         assertThatThrownBy(() -> ClusterUrl.parse("blue", url))
                 .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).map(Problem::toString)
                         .containsExactly("blue: an @ after the host: percent-encode / ? # and @ in the user name and"
-                                + " password (%2F %3F %23 %40), as in any URL"));
+                                + " password (%2F %3F %23 %40), as in any URL, and an @ in the database name or a"
+                                + " parameter (%40)"));
     }
 
     @Test

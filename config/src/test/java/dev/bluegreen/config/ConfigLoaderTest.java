@@ -221,6 +221,25 @@ class ConfigLoaderTest {
         assertThat(green.caFile()).isEqualTo(bundle);
     }
 
+    /** The proxy reads keys as unencrypted PKCS#8; the other forms openssl writes are refused at load, with the fix. */
+    @Test
+    void takesAPkcs8KeyAndRefusesTheOtherFormsWithTheCommandThatConvertsThem() throws Exception {
+        Path cert = Pem.certificate(dir.resolve("server.crt"));
+        String body = "\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n";
+        for (String label : List.of("RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY")) {
+            Path key = Files.writeString(dir.resolve(label.replace(' ', '-') + ".key"),
+                    "-----BEGIN " + label + "-----" + body + "-----END " + label + "-----\n");
+            List<String> problems = problems(BLUE + "client_tls: { cert_file: %s, key_file: %s }\n".formatted(cert, key));
+            assertThat(problems).as(label).singleElement().asString()
+                    .startsWith("client_tls.key_file: " + key + ": ")
+                    .contains("-----BEGIN PRIVATE KEY-----")
+                    .endsWith("openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8");
+        }
+        Path pkcs8 = Pem.privateKey(dir.resolve("pkcs8.key"));
+        assertThat(load(BLUE + "client_tls: { cert_file: %s, key_file: %s }\n".formatted(cert, pkcs8)).clientTls().keyFile())
+                .isEqualTo(pkcs8);
+    }
+
     @Test
     void mapsClientDatabasesToBackendDatabases() throws Exception {
         Cluster mapped = load("""
@@ -521,7 +540,28 @@ class ConfigLoaderTest {
         """);
 
         assertThat(problems(file, Overrides.none(), false))
-                .containsExactly(file + ": line 3, column 10: YAML aliases (*blue) are not supported; write the value out");
+                .containsExactly(file + ": line 3, column 10: YAML aliases (*name) are not supported; write the value out,"
+                        + " and quote a value that starts with *");
+    }
+
+    @Test
+    void anUnquotedPasswordThatReadsAsAnAliasIsNotShown() throws Exception {
+        Path file = yaml(BLUE + "users:\n  - { name: app, password: *Sup3rS3cret }\n");
+
+        assertThat(problems(file, Overrides.none(), false)).singleElement().asString()
+                .contains("YAML aliases").contains("quote a value that starts with *").doesNotContain("Sup3rS3cret");
+    }
+
+    @Test
+    void aThresholdIsAPlainDecimalNumberReportedOnce() throws Exception {
+        for (String threshold : List.of("0x1p3", "0.5f", "2D")) {
+            assertThat(problems(BLUE + "health:\n  rules:\n    - { metric: latency_p99_ratio, op: \">\", threshold: "
+                    + threshold + ", action: rollback }\n"))
+                    .as(threshold).containsExactly("health.rules[0].threshold: not a number \"" + threshold + "\"");
+        }
+        assertThat(problems(BLUE + "health:\n  rules:\n    - { metric: latency_p99_ratio, op: \">\", "
+                + "threshold: \"${env:UNSET_THRESHOLD}\", action: rollback }\n"))
+                .containsExactly("health.rules[0].threshold: environment variable UNSET_THRESHOLD is not set");
     }
 
     @Test

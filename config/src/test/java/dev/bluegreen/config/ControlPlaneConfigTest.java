@@ -49,6 +49,13 @@ class ControlPlaneConfigTest {
     }
 
     @Test
+    void anInstanceTimeoutDerivedFromALongHeartbeatIsAtMost24h() throws Exception {
+        StateStoreConfig store = load("state_store: { url: postgresql://h/db, heartbeat: 12h }\n").stateStore();
+
+        assertThat(store.instanceTimeout()).isEqualTo(Duration.ofHours(24));
+    }
+
+    @Test
     void withoutEitherSectionTheDesignsRulesAndTheFileStoreHold() throws Exception {
         BluegreenConfig config = load("");
 
@@ -147,7 +154,7 @@ class ControlPlaneConfigTest {
                 Arguments.of("health: { rules: [ { metric: divergences, op: \">\", threshold: 1e400, action: warn } ] }\n",
                         "health.rules[0].threshold: not a finite number \"1e400\""),
                 Arguments.of("health: { rules: [ { metric: divergences, op: \">\", threshold: NaN, action: warn } ] }\n",
-                        "health.rules[0].threshold: not a finite number \"NaN\""),
+                        "health.rules[0].threshold: not a number \"NaN\""),
                 Arguments.of("health: { rules: [ { metric: divergences, op: \">\", threshold: -1, action: warn } ] }\n",
                         "health.rules[0].threshold: must be a number of at least 0"),
                 Arguments.of("health: { rules: [ { metric: divergences, op: \">\", threshold: 0, action: page } ] }\n",
@@ -167,6 +174,8 @@ class ControlPlaneConfigTest {
                 Arguments.of("state_store: { url: file, beat: 2s }\n", "state_store.beat: unknown key"),
                 Arguments.of("state_store: { url: postgresql://h/db, heartbeat: 25h, instance_timeout: 24h }\n",
                         "state_store.heartbeat: must be at most 24h"),
+                Arguments.of("state_store: { url: postgresql://h/db, heartbeat: 13h }\n",
+                        "state_store.heartbeat: must be at most 12h"),
                 Arguments.of("state_store: { url: postgresql://h/db, instance_timeout: 100000h }\n",
                         "state_store.instance_timeout: must be at most 24h"),
                 Arguments.of("health: { window: 100000h }\n", "health.window: must be whole seconds from 2s to 1h"),
