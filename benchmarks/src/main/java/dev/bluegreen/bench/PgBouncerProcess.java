@@ -1,5 +1,6 @@
 package dev.bluegreen.bench;
 
+import dev.bluegreen.embedded.SharedDirectories;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -131,17 +132,19 @@ final class PgBouncerProcess implements AutoCloseable {
         return new PgBouncerProcess(process, new Endpoint(Children.LOOPBACK, port, blue.user(), blue.database()), dir);
     }
 
-    /** A clean directory, reachable by the user PgBouncer runs as through 0755 parents. */
+    /**
+     * A new, empty directory, reachable by the user PgBouncer runs as through 0755 parents. Under
+     * {@code /var/tmp}, where anyone may have made the parent first and put links in it for root to
+     * write through, the parent must be root's alone, and the last run's directory (which PgBouncer's
+     * user owned) is deleted without following links rather than emptied.
+     */
     private static void prepare(Path dir) throws IOException {
+        if (dir.startsWith(ROOT_DIR.getParent())) {
+            SharedDirectories.createTrusted(ROOT_DIR.getParent());
+        }
+        SharedDirectories.deleteTree(dir);
         Files.createDirectories(dir);
-        for (Path parent = dir.getParent(); parent != null && parent.startsWith("/var/tmp/bluegreen-bench"); parent = parent.getParent()) {
-            Files.setPosixFilePermissions(parent, PosixFilePermissions.fromString("rwxr-xr-x"));
-        }
-        try (Stream<Path> old = Files.list(dir)) {
-            for (Path file : (Iterable<Path>) old::iterator) {
-                Files.delete(file);
-            }
-        }
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
     static String ini(Path dir, int port, Endpoint blue, int poolSize) {

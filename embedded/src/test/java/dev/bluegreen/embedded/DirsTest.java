@@ -64,6 +64,26 @@ class DirsTest {
         assertThat(elsewhere.resolve("postgres")).doesNotExist();
     }
 
+    /** The public face other tools use (the benchmarks' PgBouncer directory under /var/tmp). */
+    @Test
+    void sharedDirectoriesForOtherToolsGetTheSameChecks() throws IOException {
+        Path fresh = temp.resolve("bluegreen-bench");
+        SharedDirectories.createTrusted(fresh);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh))).isEqualTo("rwxr-xr-x");
+        SharedDirectories.createTrusted(fresh); // accepted the next time
+
+        Path elsewhere = Files.createDirectory(temp.resolve("elsewhere"));
+        Path planted = Files.createSymbolicLink(temp.resolve("planted"), elsewhere);
+        assertThatThrownBy(() -> SharedDirectories.createTrusted(planted)).isInstanceOf(IOException.class)
+                .hasMessageContaining(planted + " is a symbolic link");
+
+        Path kept = Files.writeString(elsewhere.resolve("kept"), "not ours to delete");
+        Files.createSymbolicLink(fresh.resolve("link"), elsewhere);
+        SharedDirectories.deleteTree(fresh);
+        assertThat(fresh).doesNotExist();
+        assertThat(kept).as("a link's target is not deleted").exists();
+    }
+
     @Test
     void aSharedDirectoryAnotherUserMadeIsRefused() throws IOException {
         assumeTrue(Processes.runningAsRoot(), "only root can give a directory to another user");
