@@ -11,6 +11,7 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashSet;
 import java.util.Set;
 
 /**
@@ -28,10 +29,19 @@ final class DataDirLock implements AutoCloseable {
     private static final Set<OpenOption> OPEN = Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
             StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
 
+    /**
+     * Lock files this process holds. A POSIX record lock is the process's: closing any channel on the
+     * file, even one that only found the lock held (OverlappingFileLockException), drops the holder's
+     * lock. So a second claim from this process is refused before it opens the file at all.
+     */
+    private static final Set<Path> HELD = new HashSet<>();
+
+    private final Path file;
     private final FileChannel channel;
     private final FileLock lock;
 
-    private DataDirLock(FileChannel channel, FileLock lock) {
+    private DataDirLock(Path file, FileChannel channel, FileLock lock) {
+        this.file = file;
         this.channel = channel;
         this.lock = lock;
     }
@@ -42,7 +52,24 @@ final class DataDirLock implements AutoCloseable {
 
     /** Takes the lock without waiting, or says who holds it. */
     static DataDirLock acquire(Path dataDir, String cluster) throws IOException {
-        Path file = fileFor(dataDir);
+        Path file = fileFor(dataDir).toAbsolutePath().normalize();
+        synchronized (HELD) {
+            if (HELD.contains(file)) {
+                throw inUseHere(dataDir, cluster, null);
+            }
+            DataDirLock claimed = open(file, dataDir, cluster);
+            HELD.add(file);
+            return claimed;
+        }
+    }
+
+    private static IOException inUseHere(Path dataDir, String cluster, Throwable cause) {
+        return new IOException("data directory " + dataDir + " of cluster " + cluster
+                + " is in use by another cluster of this process (pid " + ProcessHandle.current().pid()
+                + "); stop that one first", cause);
+    }
+
+    private static DataDirLock open(Path file, Path dataDir, String cluster) throws IOException {
         FileChannel channel = FileChannel.open(file, OPEN,
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         try {
@@ -50,10 +77,8 @@ final class DataDirLock implements AutoCloseable {
             try {
                 lock = channel.tryLock();
             } catch (OverlappingFileLockException sameJvm) {
-                // a file lock is the whole JVM's: another cluster object of this process holds it
-                throw new IOException("data directory " + dataDir + " of cluster " + cluster
-                        + " is in use by another cluster of this process (pid " + ProcessHandle.current().pid()
-                        + "); stop that one first", sameJvm);
+                // the same file under another name (a link above it): HELD did not know it
+                throw inUseHere(dataDir, cluster, sameJvm);
             }
             if (lock == null) {
                 throw new IOException("data directory " + dataDir + " of cluster " + cluster
@@ -62,7 +87,7 @@ final class DataDirLock implements AutoCloseable {
             }
             channel.truncate(0);
             channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
-            return new DataDirLock(channel, lock);
+            return new DataDirLock(file, channel, lock);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
@@ -79,10 +104,16 @@ final class DataDirLock implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        try {
-            lock.release();
-        } finally {
-            channel.close();
+        synchronized (HELD) {
+            try {
+                lock.release();
+            } finally {
+                try {
+                    channel.close();
+                } finally {
+                    HELD.remove(file);
+                }
+            }
         }
     }
 }

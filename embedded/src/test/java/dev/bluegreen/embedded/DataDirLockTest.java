@@ -30,6 +30,37 @@ class DataDirLockTest {
         DataDirLock.acquire(dataDir, "blue-again").close();
     }
 
+    /**
+     * A POSIX lock is the process's, and closing any channel on its file drops it: the refused second
+     * claim must not have opened the file, or another process could now take the directory (and stop
+     * the first cluster's server as a leftover). Another JVM tries the lock, by Java's source launcher.
+     */
+    @Test
+    void aRefusedSecondClaimLeavesTheFirstsLockHeldAgainstOtherProcesses() throws Exception {
+        Path dataDir = temp.resolve("blue");
+        Path probe = Files.writeString(temp.resolve("TryLock.java"), """
+                import java.nio.channels.FileChannel;
+                import java.nio.file.Path;
+                import java.nio.file.StandardOpenOption;
+                public class TryLock {
+                    public static void main(String[] args) throws Exception {
+                        try (FileChannel c = FileChannel.open(Path.of(args[0]), StandardOpenOption.WRITE)) {
+                            System.out.print(c.tryLock() == null ? "held" : "free");
+                        }
+                    }
+                }
+                """);
+        try (DataDirLock first = DataDirLock.acquire(dataDir, "blue")) {
+            assertThatThrownBy(() -> DataDirLock.acquire(dataDir, "blue-again")).isInstanceOf(IOException.class);
+
+            Process other = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), probe.toString(),
+                    DataDirLock.fileFor(dataDir).toString()).redirectErrorStream(true).start();
+            String answer = new String(other.getInputStream().readAllBytes()).strip();
+            assertThat(other.waitFor()).as(answer).isZero();
+            assertThat(answer).as("another process's tryLock on the first cluster's lock").isEqualTo("held");
+        }
+    }
+
     @Test
     void theLockFileHoldsTheHoldersPidReadableByItsOwnerOnly() throws IOException {
         Path dataDir = temp.resolve("green");
