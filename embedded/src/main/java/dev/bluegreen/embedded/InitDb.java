@@ -48,14 +48,27 @@ final class InitDb {
     record Options(String superuser, String superuserPassword, boolean skipSync, boolean dataChecksums, int majorVersion) {
     }
 
+    /** In the mark, written before initdb starts: what tells our mark from anything else of that name. */
+    static final String MARK_TOKEN = "bluegreen-initdb-in-progress";
+
     static Path markFor(Path dataDir) {
         return dataDir.resolveSibling(dataDir.getFileName() + ".initdb");
     }
 
+    /**
+     * Whether an initdb of ours into {@code dataDir} started and did not finish: the mark is a directory
+     * (not a link) holding our token. An entry of that name that is anything else (a file, another
+     * cluster's directory named so) is not ours, and nothing is undone for it.
+     */
+    static boolean interruptedIn(Path dataDir) {
+        Path mark = markFor(dataDir);
+        return Files.isDirectory(mark, LinkOption.NOFOLLOW_LINKS)
+                && Files.isRegularFile(mark.resolve(MARK_TOKEN), LinkOption.NOFOLLOW_LINKS);
+    }
+
     /** Whether {@code dataDir} holds a cluster whose initdb ran to the end (or was made without us). */
     static boolean finishedIn(Path dataDir) {
-        return Files.exists(dataDir.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS)
-                && !Files.exists(markFor(dataDir), LinkOption.NOFOLLOW_LINKS);
+        return Files.exists(dataDir.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS) && !interruptedIn(dataDir);
     }
 
     /**
@@ -72,6 +85,7 @@ final class InitDb {
         }
         Path mark = markFor(dataDir);
         Files.createDirectory(mark, PosixFilePermissions.asFileAttribute(Dirs.PRIVATE)); // mkdir follows no link
+        Files.createFile(mark.resolve(MARK_TOKEN)); // before the server user owns the mark: ours alone
         user.own(mark);
         Path passwordFile = null;
         try {
@@ -130,7 +144,10 @@ final class InitDb {
     static void clearInterrupted(Path dataDir, String cluster) throws IOException {
         deleteLegacyPasswordFiles(dataDir.getParent());
         Path mark = markFor(dataDir);
-        if (!Files.exists(mark, LinkOption.NOFOLLOW_LINKS)) {
+        if (!interruptedIn(dataDir)) {
+            if (Files.exists(mark, LinkOption.NOFOLLOW_LINKS)) {
+                log.warn("ignoring {}: it is not the mark of an initdb of ours (no {} in it)", mark, MARK_TOKEN);
+            }
             return;
         }
         log.warn("an earlier initdb did not finish, creating the cluster again cluster={} data_dir={}", cluster, dataDir);
@@ -157,12 +174,13 @@ final class InitDb {
         }
     }
 
-    /** An initdb into {@code dataDir}, and whatever it started that still works there (cwd). */
+    /** An initdb into {@code dataDir}, and the postgres backends it started that still work there (cwd). */
     private static void stopProcessesIn(Path dataDir) throws IOException {
         Optional<Path> real = Files.isDirectory(dataDir, LinkOption.NOFOLLOW_LINKS) ? Optional.of(dataDir.toRealPath())
                 : Optional.empty();
         List<ProcessHandle> found = ProcessHandle.allProcesses()
-                .filter(process -> isInitdbInto(process, dataDir) || real.filter(dir -> worksIn(process, dir)).isPresent())
+                .filter(process -> isInitdbInto(process, dataDir)
+                        || (isPostgres(process) && real.filter(dir -> worksIn(process, dir)).isPresent()))
                 .toList();
         for (ProcessHandle process : found) {
             log.warn("stopping a process left by an interrupted initdb pid={} command={}",
@@ -175,6 +193,10 @@ final class InitDb {
                         + " would not stop");
             }
         }
+    }
+
+    private static boolean isPostgres(ProcessHandle process) {
+        return process.info().command().map(command -> command.endsWith("/postgres")).orElse(false);
     }
 
     private static boolean isInitdbInto(ProcessHandle process, Path dataDir) {

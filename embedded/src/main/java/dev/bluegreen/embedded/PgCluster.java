@@ -521,6 +521,11 @@ public final class PgCluster implements AutoCloseable {
             reason = "does not let the superuser \"" + superuser + "\" in (28000: " + e.getMessage() + "): its data in "
                     + dataDir + " was created for another superuser, or its pg_hba.conf rejects this one. Start it with"
                     + " the superuser it was created with, or wipe " + dataDir + " to create the cluster afresh";
+        } else if ("08004".equals(state)) {
+            // pgjdbc's answer when the server asks for a password and the builder was given none
+            reason = "asks for a password for the superuser \"" + superuser + "\" and none was given (08004: " + e.getMessage()
+                    + "): its data in " + dataDir + " was created with one. Start it with that password, or wipe "
+                    + dataDir + " to create the cluster afresh";
         } else if ("3D000".equals(state)) {
             reason = "has no database \"postgres\" (3D000): its data in " + dataDir + " is incomplete or had it"
                     + " dropped. Create it again from another database, or wipe " + dataDir + " to create the cluster afresh";

@@ -37,11 +37,15 @@ public final class SuperuserPasswordFile {
         NoFollow.refuseLink(file, "superuser password file");
         if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
             String password = NoFollow.read(file).strip();
-            if (password.isEmpty()) {
+            if (!password.isEmpty()) {
+                return password;
+            }
+            if (!existingClusters(dataDirs).isEmpty()) {
                 throw new IOException("the superuser password file " + file + " is empty; put the password the clusters"
                         + " were created with in it");
             }
-            return password;
+            // made, then the process died before it wrote the password: no cluster has one yet, so a new one does
+            Files.delete(file);
         }
         List<Path> existing = existingClusters(dataDirs);
         if (!existing.isEmpty()) {

@@ -36,7 +36,9 @@ class InterruptedInitdbIT {
                 .orElseThrow();
         initdb.destroyForcibly();
         assertThatThrownBy(first::join).isInstanceOf(CompletionException.class).hasMessageContaining("initdb failed");
-        assertThat(InitDb.markFor(dir)).as("the password file is gone, the mark stays").isEmptyDirectory();
+        assertThat(InitDb.markFor(dir)).as("the password file is gone, the mark stays")
+                .isDirectoryContaining(file -> file.getFileName().toString().equals(InitDb.MARK_TOKEN))
+                .isDirectoryNotContaining(file -> file.getFileName().toString().equals("superuser-password"));
 
         // When the next start comes
         try (PgCluster next = PgCluster.builder().name("initdb-killed").dataDir(dir).forTests().superuserPassword("s3cret")
@@ -58,6 +60,7 @@ class InterruptedInitdbIT {
         Files.writeString(dir.resolve("PG_VERSION"), "16\n");
         Dirs.deleteTree(InitDb.markFor(dir));
         Files.createDirectories(InitDb.markFor(dir));
+        Files.createFile(InitDb.markFor(dir).resolve(InitDb.MARK_TOKEN));
         Files.writeString(InitDb.markFor(dir).resolve("superuser-password"), "s3cret\n");
         Path legacyPasswordFile = Files.writeString(dir.resolveSibling(".initdb-pw-8214"), "s3cret\n");
 
@@ -88,6 +91,32 @@ class InterruptedInitdbIT {
         // Then its files are still there: a failed start never marks a directory it did not find empty
         assertThat(notes).hasContent("mine");
         assertThat(InitDb.markFor(dir)).doesNotExist();
+    }
+
+    /**
+     * Only a mark this code made undoes a cluster: an entry of that name that is not one (a file someone
+     * made, another cluster's directory named so) leaves the cluster and any process working in it alone.
+     */
+    @Test
+    void anEntryNamedLikeTheMarkButNotOursLeavesAFinishedClusterAndItsNeighboursAlone() throws Exception {
+        Path dir = ItClusters.dir("foreign-mark");
+        Dirs.deleteTree(dir);
+        Dirs.deleteTree(InitDb.markFor(dir));
+        PgCluster.Builder there = PgCluster.builder().name("foreign-mark").dataDir(dir).forTests();
+        try (PgCluster first = there.start(); java.sql.Connection c = first.connect("postgres")) {
+            c.createStatement().execute("create table kept (v int)");
+        }
+        Files.writeString(InitDb.markFor(dir), "someone else's file\n");
+        Process neighbour = new ProcessBuilder("sleep", "300").directory(dir.toFile()).start();
+        try (PgCluster again = there.start()) {
+            assertThat(queryOne(again, "SELECT count(*) FROM pg_class WHERE relname = 'kept'")).as("the cluster was reused")
+                    .isEqualTo("1");
+            assertThat(neighbour.isAlive()).as("a process working in the data directory that is not initdb's").isTrue();
+            assertThat(InitDb.markFor(dir)).hasContent("someone else's file");
+        } finally {
+            neighbour.destroyForcibly();
+            Files.deleteIfExists(InitDb.markFor(dir));
+        }
     }
 
     private static PgCluster start(PgCluster.Builder builder) {

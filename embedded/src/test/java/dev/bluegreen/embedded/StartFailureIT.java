@@ -47,6 +47,19 @@ class StartFailureIT {
     }
 
     @Test
+    void aClusterCreatedWithAPasswordStartedWithoutOneFailsAtOnce() throws IOException {
+        ItClusters.throwaway("no-password-given").superuserPassword("first").start().close();
+        Path dir = ItClusters.dir("no-password-given");
+
+        assertThatThrownBy(PgCluster.builder().name("no-password-given").dataDir(dir).forTests()::start)
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("cluster no-password-given asks for a password")
+                .hasMessageContaining("08004")
+                .hasMessageContaining("wipe " + dir);
+        assertThat(ItClusters.processesOn(dir)).isEmpty();
+    }
+
+    @Test
     void aClusterWithoutThePostgresDatabaseFailsAtOnceSayingWhatToDo() throws IOException {
         // Given a cluster whose postgres database was dropped, stopped
         try (PgCluster cluster = ItClusters.throwaway("no-postgres-db").start()) {

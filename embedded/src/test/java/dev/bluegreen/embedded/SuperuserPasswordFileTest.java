@@ -40,9 +40,31 @@ class SuperuserPasswordFileTest {
     void anInitdbThatDidNotFinishIsNoClusterToKeepAPasswordFor() throws IOException {
         Path blue = Files.createDirectory(temp.resolve("blue"));
         Files.writeString(blue.resolve("PG_VERSION"), "16\n");
-        Files.createDirectory(InitDb.markFor(blue));
+        Files.createFile(Files.createDirectory(InitDb.markFor(blue)).resolve(InitDb.MARK_TOKEN));
 
         assertThat(SuperuserPasswordFile.readOrCreate(temp.resolve("superuser-password"), List.of(blue))).hasSize(36);
+    }
+
+    /** A process that died between making the file and writing it: no cluster has a password yet. */
+    @Test
+    void anEmptyPasswordFileWithoutClustersIsGivenANewPassword() throws IOException {
+        Path file = Files.createFile(temp.resolve("superuser-password"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+
+        String made = SuperuserPasswordFile.readOrCreate(file, List.of(temp.resolve("blue"), temp.resolve("green")));
+
+        assertThat(made).matches("[0-9a-f]{36}");
+        assertThat(Files.readString(file).strip()).isEqualTo(made);
+    }
+
+    @Test
+    void anEmptyPasswordFileBesideAClusterIsRefused() throws IOException {
+        Path blue = Files.createDirectory(temp.resolve("blue"));
+        Files.writeString(blue.resolve("PG_VERSION"), "16\n");
+        Path file = Files.createFile(temp.resolve("superuser-password"));
+
+        assertThatThrownBy(() -> SuperuserPasswordFile.readOrCreate(file, List.of(blue)))
+                .isInstanceOf(IOException.class).hasMessageContaining("is empty");
     }
 
     @Test
