@@ -11,6 +11,7 @@ import java.util.regex.Pattern;
 final class Hosts {
 
     private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
+    private static final Pattern DIGITS_AND_DOTS = Pattern.compile("[0-9.]+");
     /** Dot-separated labels of letters, digits, {@code -} and {@code _} (container names use it); IPv4 too. */
     private static final Pattern NAME = Pattern.compile("(?=.{1,254}$)[A-Za-z0-9_-]{1,63}(\\.[A-Za-z0-9_-]{1,63})*\\.?");
     /** The characters of an IPv6 literal and its zone; {@link #isValid} then checks the form. */
@@ -47,6 +48,12 @@ final class Hosts {
      * else, such as a port, a URL or a space, would only fail when a connection is opened.
      */
     static boolean isValid(String host) {
+        if (DIGITS_AND_DOTS.matcher(host).matches()) {
+            // an IPv4 address, or nothing: 256.300.1.1 or 10.1 would pass for a name, and Java's resolver
+            // reads 10.1 and 123 as the shorthand addresses 10.0.0.1 and 0.0.0.123
+            return IPV4.matcher(host).matches()
+                    && java.util.Arrays.stream(host.split("\\.")).allMatch(octet -> Integer.parseInt(octet) <= 255);
+        }
         if (NAME.matcher(host).matches()) {
             return true;
         }

@@ -205,7 +205,7 @@ class ConfigLoaderTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"db-blue.internal", "db_1.internal.", "localhost", "10.0.0.5", "2001:db8::5",
-            "fe80::1%eth0", "::ffff:10.0.0.5"})
+            "fe80::1%eth0", "::ffff:10.0.0.5", "255.255.255.255", "db-1.10"})
     void takesAHostNameOrAnIpAddress(String host) throws Exception {
         assertThat(load("clusters:\n  blue: { host: \"" + host + "\" }\n").blue().host()).isEqualTo(host);
     }
@@ -314,6 +314,10 @@ class ConfigLoaderTest {
                         "clusters.blue.host: not a host name or IP address \"db internal\""),
                 Arguments.of("clusters:\n  blue: { host: \"1::2::3\" }\n",
                         "clusters.blue.host: not a host name or IP address \"1::2::3\""),
+                Arguments.of("clusters:\n  blue: { host: \"256.300.1.1\" }\n",
+                        "clusters.blue.host: not a host name or IP address \"256.300.1.1\""),
+                Arguments.of("clusters:\n  blue: { host: \"10.1\" }\n",
+                        "clusters.blue.host: not a host name or IP address \"10.1\""),
                 Arguments.of("clusters:\n  blue: { host: h, tls: { mode: prefer } }\n",
                         "clusters.blue.tls.mode: unknown TLS mode \"prefer\" (expected disable, require, verify-ca or verify-full)"),
                 Arguments.of("clusters:\n  blue: { host: h }\n  green: { host: g, tls: { mode: verify-full, ca_file: /x } }\n",
