@@ -619,23 +619,17 @@ public final class ConfigLoader {
         return Optional.empty();
     }
 
-    private static final java.util.regex.Pattern DECIMAL =
-            java.util.regex.Pattern.compile("[+-]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?");
+    /** Plain decimal, as every number in the file: Double.parseDouble alone also takes 0x1p3, 0.5f and 2D. */
+    private static final Pattern DECIMAL = Pattern.compile("[+-]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?");
 
     /** A finite number of at least 0; at most 1 for an error rate. */
     private static Optional<Double> threshold(Scalar s, String at, HealthRule.Metric metric, Problems problems) {
-        double value;
         String text = s.value().strip();
-        try {
-            // plain decimal, as every number in the file: Double.parseDouble alone also takes 0x1p3, 0.5f and 2D
-            if (!DECIMAL.matcher(text).matches()) {
-                throw new NumberFormatException(text);
-            }
-            value = Double.parseDouble(text);
-        } catch (NumberFormatException e) {
+        if (!DECIMAL.matcher(text).matches()) {
             problems.add(at, "not a number " + s.shown());
             return Optional.empty();
         }
+        double value = Double.parseDouble(text); // cannot fail once DECIMAL matched
         if (!Double.isFinite(value)) {
             problems.add(at, "not a finite number " + s.shown()); // 1e400 parses as infinity
             return Optional.empty();

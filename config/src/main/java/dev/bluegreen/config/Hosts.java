@@ -4,6 +4,7 @@ import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.UnknownHostException;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
@@ -52,7 +53,7 @@ final class Hosts {
             // an IPv4 address, or nothing: 256.300.1.1 or 10.1 would pass for a name, and Java's resolver
             // reads 10.1 and 123 as the shorthand addresses 10.0.0.1 and 0.0.0.123
             return IPV4.matcher(host).matches()
-                    && java.util.Arrays.stream(host.split("\\.")).allMatch(octet -> Integer.parseInt(octet) <= 255);
+                    && Arrays.stream(host.split("\\.")).allMatch(octet -> Integer.parseInt(octet) <= 255);
         }
         if (NAME.matcher(host).matches()) {
             return true;

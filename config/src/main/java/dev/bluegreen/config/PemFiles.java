@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.util.Base64;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -83,7 +84,7 @@ final class PemFiles {
         }
         // the proxy reads keys with Netty, which takes unencrypted PKCS#8 only (no password is configured,
         // and the PKCS#1 and SEC1 forms openssl also writes need BouncyCastle)
-        String label = key.group(1).replaceAll("\\s+", " ").toUpperCase(java.util.Locale.ROOT);
+        String label = key.group(1).replaceAll("\\s+", " ").toUpperCase(Locale.ROOT);
         return switch (label) {
             case "PRIVATE KEY" -> Optional.empty();
             case "ENCRYPTED PRIVATE KEY" -> Optional.of(name + ": an encrypted private key; the proxy takes an "

@@ -1,6 +1,7 @@
 package dev.bluegreen.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -72,7 +73,7 @@ class ExamplesTest {
 
     @Test
     void theContainerExampleWithoutItsEnvironmentNamesEachVariable() {
-        ConfigException e = org.assertj.core.api.Assertions.catchThrowableOfType(ConfigException.class,
+        ConfigException e = catchThrowableOfType(ConfigException.class,
                 () -> new ConfigLoader(name -> null).read(EXAMPLES.resolve("container.yaml"), Overrides.none(), false));
 
         assertThat(e.problems()).extracting(Problem::toString).containsExactly(
