@@ -23,7 +23,9 @@ import java.util.concurrent.TimeUnit;
  * Green's and blue's outcomes over a sliding time window (DESIGN §6), fed by the session engine as units
  * finish and read once a second by the health rules. Counts live in Resilience4j's lock-free sliding
  * windows, latencies in Micrometer timers whose percentiles decay over the same window: event loops
- * record without taking a lock, and nothing here allocates per unit.
+ * record without taking a lock. The count windows are copy-on-write: each record allocates a copy of
+ * the current second's slice (about 100 bytes; 8 % of the bytes units mode allocated per read under
+ * {@code pgbench -S}, measured with async-profiler).
  *
  * <p>{@link #reset()} forgets everything (a new {@code start}: what green did before belongs to another
  * migration attempt).
