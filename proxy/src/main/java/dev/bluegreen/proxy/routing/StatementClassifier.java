@@ -11,7 +11,7 @@ final class StatementClassifier {
 
     /** Statements that are writes with no trait of their own. */
     private static final Set<String> PLAIN_WRITES = Set.of(
-            "insert", "update", "delete", "merge", "call", "do", "lock", "execute", "analyze", "analyse",
+            "insert", "update", "delete", "merge", "lock", "execute", "analyze", "analyse",
             "checkpoint", "notify", "refresh");
     private static final Set<String> DDL_WORDS = Set.of(
             "truncate", "grant", "revoke", "comment", "security", "import", "reassign");
@@ -59,6 +59,7 @@ final class StatementClassifier {
             case "declare" -> declare(s, verdict);
             case "fetch", "move", "close" -> verdict.add(Trait.CURSOR);
             case "lock" -> verdict.add(Trait.TRANSACTION_BLOCK_ONLY);
+            case "call", "do" -> verdict.add(Trait.TRANSACTION_CONTROL);
             case "create" -> DdlSyntax.create(s, verdict);
             case "alter" -> DdlSyntax.alter(s, verdict);
             case "drop" -> DdlSyntax.drop(s, verdict);

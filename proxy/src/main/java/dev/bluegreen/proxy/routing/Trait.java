@@ -75,6 +75,12 @@ public enum Trait {
      * where the server says it cannot.
      */
     TRANSACTION_BLOCK_ONLY,
+    /**
+     * {@code CALL} or {@code DO}: the procedure or block may {@code COMMIT} or {@code ROLLBACK} itself, which
+     * the server allows only outside a transaction block. An autocommit one alone in its string is not
+     * wrapped in a transaction by dual-write: it runs leader-then-follower and counts as unordered.
+     */
+    TRANSACTION_CONTROL,
     /** {@code COPY ... FROM STDIN}: the client will send data, which goes to both clusters. */
     COPY_FROM_STDIN,
     /** {@code COPY ... TO STDOUT}: a read when it copies a table or a read-only query. */

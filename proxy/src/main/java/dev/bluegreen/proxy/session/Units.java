@@ -11,6 +11,7 @@ import dev.bluegreen.proxy.protocol.ErrorResponse;
 import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrameBatch;
 import dev.bluegreen.proxy.protocol.FrontendMessages;
+import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.protocol.ReadyForQuery;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.ClusterRole;
@@ -71,7 +72,7 @@ final class Units {
     private static final int LANE_BATCH_UNITS = 16;
     private static final int LANE_BATCH_BYTES = 64 * 1024;
 
-    private enum Mode { FORWARD, FORWARD_AFTER_DATA, RECORD, DISCARD, COMMIT, COLLECT }
+    private enum Mode { FORWARD, FORWARD_AFTER_DATA, RECORD, DISCARD, COMMIT, ROLLBACK, COLLECT }
 
     /** How one request's answer is consumed, up to and including its ReadyForQuery. */
     private final class Sink {
@@ -101,7 +102,7 @@ final class Units {
         }
 
         boolean failedBeforeData() {
-            return lost || suppressed;
+            return (lost && !dataSeen) || suppressed;
         }
     }
 
@@ -123,6 +124,8 @@ final class Units {
         /** Runs the unit after the primary (writes, session state), or null. */
         ClusterRole secondary;
         boolean wrap;
+        /** Runs on the follower after the leader has finished and committed it: counted as unordered. */
+        boolean unordered;
         boolean retry;
         boolean namesStatements;
         /**
@@ -281,18 +284,32 @@ final class Units {
     void onClientFrames(List<Frame> frames) {
         ArrayDeque<Frame> pending = session.pending();
         boolean continued = false;
-        for (Frame frame : frames) {
-            if (current != null && current.open && pending.isEmpty()) {
-                continueUnit(frame);
-                continued = true;
-            } else {
-                pending.add(frame);
+        int next = 0;
+        try {
+            for (; next < frames.size(); next++) {
+                Frame frame = frames.get(next);
+                if (current != null && current.open && pending.isEmpty()) {
+                    continueUnit(frame);
+                    continued = true;
+                } else {
+                    pending.add(frame);
+                }
             }
+        } catch (ProtocolViolation e) {
+            // continueUnit reads a message before it takes it: this one and those after it are still ours
+            frames.subList(next, frames.size()).forEach(Frame::release);
+            clientViolation(e);
+            return;
         }
         if (continued && current != null && backends.get(current.primary) != null) {
             backends.get(current.primary).flush();
         }
         pump();
+    }
+
+    /** A client message units mode could not read (DESIGN §9): the session ends with 08P01. */
+    private void clientViolation(ProtocolViolation e) {
+        session.failFromUnits(ErrorResponse.fatal("08P01", e.getMessage()));
     }
 
     private void continueUnit(Frame frame) {
@@ -328,8 +345,19 @@ final class Units {
         }
     }
 
-    /** Starts the next unit if none is running and a whole one is waiting. */
+    /**
+     * Starts the next unit if none is running and a whole one is waiting. A message it cannot read ends the
+     * session here, whichever event brought the unit's turn: a client read, a cluster's answer, a barrier.
+     */
     void pump() {
+        try {
+            pumpUnits();
+        } catch (ProtocolViolation e) {
+            clientViolation(e);
+        }
+    }
+
+    private void pumpUnits() {
         ArrayDeque<Frame> pending = session.pending();
         while (!closed && current == null && creating == null && !pending.isEmpty()) {
             Frame first = pending.peek();
@@ -842,7 +870,11 @@ final class Units {
                 unit.wrap = follower != null && !async && !c.isRead()
                         && !c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT)
                         && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK)
-                        && !(c.has(Trait.TRANSACTION_BLOCK_ONLY) && !c.has(Trait.MULTI_STATEMENT));
+                        && !(c.has(Trait.TRANSACTION_BLOCK_ONLY) && !c.has(Trait.MULTI_STATEMENT))
+                        && !(c.has(Trait.TRANSACTION_CONTROL) && !c.has(Trait.MULTI_STATEMENT));
+                // a procedure or DO block may commit on its own (transaction control): no transaction around it
+                unit.unordered = follower != null && !async && c.has(Trait.TRANSACTION_CONTROL)
+                        && !c.has(Trait.MULTI_STATEMENT);
             }
             transactionPrimary = unit.primary;
         } else if (c.isRead() && !c.has(Trait.SESSION_STATE) && !c.has(Trait.TRANSACTION_BEGIN)
@@ -861,7 +893,7 @@ final class Units {
         if (unit.secondary != null) {
             unit.sql = unitSql(unit); // a divergence names the statement; a unit without a follower cannot diverge
         }
-        if (unit.secondary != null && c.has(Trait.NOT_IN_TRANSACTION_BLOCK)) {
+        if (unit.secondary != null && (c.has(Trait.NOT_IN_TRANSACTION_BLOCK) || unit.unordered)) {
             stats.unordered();
         }
         if (unit.secondary != null && c.has(Trait.NON_DETERMINISTIC)) {
@@ -1015,7 +1047,7 @@ final class Units {
         if (unit.wrap) {
             if (answer.status != 'T') {
                 // the leader failed: its transaction rolls back and the follower never sees the unit
-                send(unit.primary, new Sink(Mode.DISCARD, sink -> finish((byte) 'I')),
+                send(unit.primary, new Sink(Mode.ROLLBACK, sink -> finish((byte) 'I')),
                         FrontendMessages.query(client.alloc(), "ROLLBACK"));
                 backends.get(unit.primary).flush();
                 return;
@@ -1024,6 +1056,16 @@ final class Units {
             return;
         }
         if (unit.statusBefore == 'E' && answer.status == 'I') {
+            if (outcomes.size() > 1) {
+                // the unit went on after ending the failed transaction (ROLLBACK; INSERT ...): what it did
+                // next stands on the leader, and the follower, which skipped what failed and is still in a
+                // healthy transaction, cannot be given that part alone
+                diverged(unit, outcomes, List.of(), "the unit went on after ending a failed transaction, "
+                        + "and the follower cannot be sent that part alone");
+                dropTwin(unit.secondary, true);
+                finish(answer.status);
+                return;
+            }
             // the leader's transaction had failed, so whatever ended it rolled back: the follower rolls back too
             send(unit.secondary, new Sink(Mode.DISCARD, sink -> finish(answer.status)),
                     FrontendMessages.query(client.alloc(), "ROLLBACK"));
@@ -1031,6 +1073,12 @@ final class Units {
             return;
         }
         int failedAt = firstFailed(outcomes);
+        if (answer.error && failedAt > 0 && committedBefore(outcomes, failedAt)) {
+            // a COMMIT in the unit succeeded before a later statement failed (INSERT; COMMIT; SELECT 1/0):
+            // what it committed stands on the leader, so the follower runs the whole unit and must fail alike
+            runOnSecondary(unit, outcomes, answer.status, false);
+            return;
+        }
         if (answer.error && answer.status == 'E' && unit.statusBefore == 'T' && failedAt > 0
                 && transientError(outcomes.get(failedAt).sqlState()) && unit.classification.has(Trait.SAVEPOINT)) {
             // statements ran on the leader before one failed for a reason of the leader's own (a lock
@@ -1066,6 +1114,17 @@ final class Units {
             return;
         }
         runOnSecondary(unit, outcomes, answer.status, false);
+    }
+
+    /** Whether a statement before {@code failedAt} committed (or prepared) a transaction on the leader. */
+    private static boolean committedBefore(List<StatementOutcome> outcomes, int failedAt) {
+        for (int i = 0; i < failedAt; i++) {
+            String tag = outcomes.get(i).commandTag();
+            if ("COMMIT".equals(tag) || "PREPARE TRANSACTION".equals(tag)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static int firstFailed(List<StatementOutcome> outcomes) {
@@ -1561,6 +1620,11 @@ final class Units {
         try {
             frames.forEach(this::onBackendFrame);
             flushRange();
+        } catch (ProtocolViolation e) {
+            // a cluster's message the engine could not read (an ErrorResponse's fields, say): the batch is
+            // released below, once, and the session ends as for any other fault of that cluster's
+            session.failFromUnits(ErrorResponse.fatal("08006", "protocol violation from cluster "
+                    + role.name().toLowerCase() + ": " + e.getMessage()));
         } finally {
             batch = null;
             frames.release();
@@ -1618,6 +1682,12 @@ final class Units {
             if (sink.held != null) {
                 if (sink.suppressed && unit != null && unit.primarySink == sink) {
                     unit.failedAnswer = sink.held; // the unit's retry decides: released, or the client's answer
+                } else if (!sink.suppressed) {
+                    // an answer without data (Parse, Describe, Sync: ParseComplete, ParameterDescription,
+                    // RowDescription) was held whole: it succeeded, so it is the client's
+                    for (Frame frame : sink.held) {
+                        client.write(frame.content(), client.voidPromise());
+                    }
                 } else {
                     sink.held.forEach(Frame::release);
                 }
@@ -1628,7 +1698,9 @@ final class Units {
             if (current == null && !closed && sinks.get(role).isEmpty()) {
                 pump(); // a unit may have waited for the proxy's own requests to be answered
             }
-            return !closed && backends.get(role) != null;
+            // a closed session draining its follower reads on: the answers to the rest of what it left there
+            // may have come in the same read
+            return (!closed || draining) && backends.get(role) != null;
         }
         switch (sink.mode) {
             case FORWARD -> {
@@ -1638,8 +1710,10 @@ final class Units {
                 forward(offset, length);
             }
             case FORWARD_AFTER_DATA -> bufferOrForward(sink, type, offset, length);
-            case COMMIT -> {
-                if (type == 'E' || type == 'N') {
+            case COMMIT, ROLLBACK -> {
+                // the end of a transaction the proxy wrapped: its errors and notices are the client's, and so
+                // is a setting it reverts (SET LOCAL), which the server reports when it is ready again
+                if (type == 'E' || type == 'N' || type == 'S') {
                     forward(offset, length);
                 }
             }
@@ -1755,9 +1829,10 @@ final class Units {
             lose(takeWaiting(role));
             return;
         }
-        if (role == leader || (current != null && role == current.primary && !current.retry)
+        if (role == leader || (current != null && role == current.primary && !retryable(current))
                 || (status != 'I' && role == transactionPrimary)) {
-            // the client's transaction was running there (a read-only one green served, say): it is gone
+            // the client's transaction was running there (a read-only one green served, say), or part of
+            // the answer to the read it ran has reached the client: it is gone
             session.failFromUnits(ErrorResponse.fatal("08006", reason));
             return;
         }
@@ -1769,6 +1844,11 @@ final class Units {
         List<Sink> waiting = takeWaiting(role);
         flushRange();
         lose(waiting);
+    }
+
+    /** A read that can still be run again on blue: no byte of its answer has reached the client. */
+    private static boolean retryable(Unit unit) {
+        return unit.retry && (unit.primarySink == null || !unit.primarySink.dataSeen);
     }
 
     /**
@@ -1907,8 +1987,22 @@ final class Units {
                 }
                 laneDone();
             });
-            if (unit.wrap) {
-                send(follower, followerEnd, FrontendMessages.query(client.alloc(), answer.error ? "ROLLBACK" : "COMMIT"));
+            boolean leaderRolledBack = answer.error || unit.statusBefore == 'E';
+            if (!unit.wrap && leaderRolledBack && unit.classification.statementCount() != 1) {
+                // the unit went on past what rolled the leader's transaction back, or failed part-way: what
+                // stands on the leader is not known here, so neither rolling the follower back nor replaying
+                // the unit can be trusted to match it
+                laneInFlight--;
+                diverged(unit, List.of(), List.of(), "the client left while the leader ended the transaction, "
+                        + "in a unit of several statements that did not all commit there: the follower rolled back");
+                dropTwin(follower, true);
+                unit.release();
+                return;
+            }
+            if (unit.wrap || leaderRolledBack) {
+                // the transaction the leader ended: committed, or rolled back because it had failed or its end
+                // failed (a deferred constraint, a serialization failure), which the follower's must not outdo
+                send(follower, followerEnd, FrontendMessages.query(client.alloc(), leaderRolledBack ? "ROLLBACK" : "COMMIT"));
             } else {
                 BackendConnection twin = backends.get(follower);
                 sinks.get(follower).add(followerEnd);

@@ -496,6 +496,48 @@ class GreenFailureIT {
     }
 
     /**
+     * A read green serves whose rows have begun to reach the client when green's connection is lost cannot
+     * be run again on blue: the client would get a second RowDescription and every row twice. The session
+     * ends with the failure, as a direct connection would, and blue never runs the read.
+     */
+    @Test
+    void aReadGreenLosesAfterItsRowsBeganToReachTheClientIsNotRetriedOnBlue() throws Exception {
+        String application = unique("lost_mid_rows");
+        Properties properties = new Properties();
+        properties.setProperty("ApplicationName", application);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser(), null, properties)) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            assertThat(servedBy(c)).isEqualTo(GREEN_MAJOR);
+            MigrationStats stats = proxy.server().migration();
+
+            // 200 kB of rows leave green's send buffer before the second branch sleeps
+            CompletableFuture<Void> read = CompletableFuture.runAsync(() -> {
+                try (Statement s = c.createStatement()) {
+                    s.executeQuery("select repeat('x', 1000) from generate_series(1, 200)"
+                            + " union all select case when pg_sleep(30) is null then 'x' end");
+                } catch (SQLException e) {
+                    throw new CompletionException(e);
+                }
+            });
+            await("green sleeps after sending its rows").until(() -> number(green, "select count(*) from pg_stat_activity"
+                    + " where wait_event = 'PgSleep' and application_name = '" + application + "'") == 1);
+            green.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity"
+                    + " where wait_event = 'PgSleep' and application_name = '" + application + "'");
+
+            assertThatThrownBy(() -> read.get(10, java.util.concurrent.TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(SQLException.class);
+            assertThat(stats.readRetries()).as("reads retried on blue").isZero();
+            assertThat(number(blue, "select count(*) from pg_stat_activity where application_name = '" + application
+                    + "' and state = 'active'")).as("the read running on blue").isZero();
+            try (Connection other = viaProxy(proxy)) {
+                assertThat(servedBy(other)).isEqualTo(GREEN_MAJOR);
+            }
+        }
+    }
+
+    /**
      * A read green serves that the client cancels (a query timeout here) ends cancelled: it is not run
      * again on blue, and green is not blamed for it.
      */
@@ -565,6 +607,47 @@ class GreenFailureIT {
                 assertThat(proxy.server().migration().divergences()).isEmpty();
                 await("the session's write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
             }
+        }
+    }
+
+    /**
+     * A client that leaves while the leader runs its COMMIT, and the leader's COMMIT fails (a deferred
+     * constraint trigger raises): the leader rolled the transaction back, so the follower rolls back
+     * too instead of committing what the client sent. Neither cluster keeps the row.
+     */
+    @Test
+    void aClientThatLeavesWhileTheLeadersCommitFailsLeavesTheWriteOnNeither() throws Exception {
+        String table = unique("left_failed_commit");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        // blue takes two seconds over the COMMIT of a row of this table, then refuses it
+        blue.execute("postgres",
+                "create function " + table + "_refuse() returns trigger language plpgsql"
+                        + " as $$ begin perform pg_sleep(2); raise exception 'refused at commit'; end $$",
+                "create constraint trigger " + table + "_refuse after insert on " + table
+                        + " deferrable initially deferred for each row execute function " + table + "_refuse()");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            Connection c = viaProxy(proxy);
+            c.setAutoCommit(false);
+            CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
+                try (Statement s = c.createStatement()) {
+                    s.execute("insert into " + table + " values (1)");
+                    c.commit();
+                } catch (SQLException e) {
+                    throw new CompletionException(e);
+                }
+            });
+            await("blue runs the trigger at commit").until(() -> number(blue, "select count(*)"
+                    + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+            c.abort(Runnable::run);
+            assertThatThrownBy(write::join).hasCauseInstanceOf(SQLException.class);
+
+            // the session's pass is released once its follower connection has ended its transaction and closed
+            await("the session's write unit over").atMost(Duration.ofSeconds(15))
+                    .until(() -> proxy.server().sessionCount() == 0 && proxy.server().routing().barrier().holders().isEmpty());
+            assertThat(contents(blue, table, "id")).isEmpty();
+            assertThat(contents(green, table, "id")).as("green's rows").isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
     }
 

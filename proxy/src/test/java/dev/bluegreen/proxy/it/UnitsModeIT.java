@@ -413,6 +413,215 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * A read unit with no Execute that green serves (Parse, Describe, Sync: libpq's PQprepare, pgx's
+     * statement cache) is held whole in case blue must answer instead; when green answers it, every
+     * message of that answer reaches the client, not only the ReadyForQuery.
+     */
+    @Test
+    void aDescribeGreenServesReachesTheClientWhole(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(concat(parse("", "select 1 as one"), describeStatement(""), sync()));
+                assertThat(types(client)).isEqualTo("1tTZ");
+                client.send(concat(parse("p", "select 2 as two"), sync()));
+                assertThat(types(client)).isEqualTo("1Z");
+                client.send(concat(bind("p"), execute(""), sync()));
+                assertThat(answer(client)).isEqualTo("SELECT 1");
+            }
+            assertThat(proxy.server().migration().unitsServedBy(ClusterRole.GREEN)).as("units green served").isPositive();
+        }
+    }
+
+    /**
+     * A COMMIT inside a unit, then a statement that fails: what the COMMIT committed stands on the leader
+     * (the server commits at the COMMIT, whatever follows in the string), so the follower runs the whole
+     * unit too, from idle and from inside a transaction, and nothing diverges.
+     */
+    @Test
+    void whatACommitInsideAFailingUnitCommittedReachesTheFollower(TestClusters clusters) throws Exception {
+        String t = table("commit_then_fail");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(RawClient.query("begin; insert into " + t + " values (1); commit; select 1/0"));
+                assertThat(answer(client)).contains("C=22012");
+                client.send(RawClient.query("begin"));
+                assertThat(answer(client)).isEqualTo("BEGIN");
+                client.send(RawClient.query("insert into " + t + " values (2); commit; select 1/0"));
+                assertThat(answer(client)).contains("C=22012");
+                client.send(RawClient.query("select count(*) from " + t));
+                assertThat(answer(client)).isEqualTo("SELECT 1");
+            }
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(2);
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * A unit that ends a failed transaction and goes on (ROLLBACK; INSERT ...): the insert stands on the
+     * leader, and the follower, which skipped the failure and still has its transaction open, cannot be
+     * given the insert alone. That is recorded as a divergence, never left unseen.
+     */
+    @Test
+    void aUnitThatGoesOnAfterEndingAFailedTransactionIsADivergence(TestClusters clusters) throws Exception {
+        String t = table("rollback_then_insert");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(RawClient.query("begin"));
+                assertThat(answer(client)).isEqualTo("BEGIN");
+                client.send(RawClient.query("select 1/0"));
+                assertThat(answer(client)).contains("C=22012");
+                client.send(RawClient.query("rollback; insert into " + t + " values (3)"));
+                assertThat(answer(client)).isEqualTo("INSERT 0 1");
+            }
+            assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(1);
+            await("the divergence on record").until(() -> !proxy.server().migration().divergences().isEmpty());
+            assertThat(proxy.server().routing().current().followerInSync()).isFalse();
+        }
+    }
+
+    /**
+     * A Query the engine cannot read (no terminating NUL) waiting behind another: it is read when the
+     * first one's answer comes, and the session ends with 08P01, the client's fault, not a failure of
+     * the cluster that answered; other sessions go on.
+     */
+    @Test
+    void aMalformedQueryWaitingBehindAnotherEndsTheSessionWithAProtocolViolation(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            for (boolean behindAnother : new boolean[] {false, true}) {
+                try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                    byte[] malformed = RawClient.message('Q', new byte[] {'s', 'e', 'l'});
+                    client.send(behindAnother ? concat(RawClient.query("select 1"), malformed) : malformed);
+                    RawClient.Message error = client.readUntil('E');
+                    assertThat(error.sqlState()).as("behind another: %s, %s", behindAnother, error.fields())
+                            .isEqualTo("08P01");
+                    assertThat(client.isClosedByPeer()).isTrue();
+                }
+            }
+            await("the sessions closed").until(() -> proxy.server().sessionCount() == 0);
+            assertThat(proxy.server().routing().barrier().holders()).isEmpty();
+            try (Connection c = proxy.connect("postgres"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select 1")) {
+                assertThat(rs.next()).isTrue();
+            }
+        }
+    }
+
+    /**
+     * An autocommit CALL or DO whose procedure or block commits on its own: the server allows that only
+     * outside a transaction block, so dual-write runs it unwrapped, leader then follower, and counts it
+     * as unordered; wrapped in the proxy's BEGIN it failed with 2D000 where Postgres succeeds.
+     */
+    @Test
+    void aProcedureThatCommitsItselfRunsOnBothClusters(TestClusters clusters) throws Exception {
+        String t = table("procedure_commits");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)",
+                    "create procedure " + t + "_fill() language plpgsql as $$ begin insert into " + t
+                            + " values (1); commit; insert into " + t + " values (2); end $$");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(RawClient.query("call " + t + "_fill()"));
+                assertThat(answer(client)).isEqualTo("CALL");
+                client.send(RawClient.query("do $$ begin insert into " + t + " values (3); rollback;"
+                        + " insert into " + t + " values (4); commit; end $$"));
+                assertThat(answer(client)).isEqualTo("DO");
+            }
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                assertThat(ClusterData.contents(cluster, t, "id")).as(cluster.name()).isEqualTo("(1)\n(2)\n(4)");
+            }
+            assertThat(proxy.server().migration().unorderedStatements()).isEqualTo(2);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * A SET LOCAL in an autocommit write, which dual-write wraps in a transaction of its own: the setting
+     * reverts when the proxy's COMMIT (or, after a failure, its ROLLBACK) ends it, and the client hears of
+     * that as it hears of the change, so the last value it was told is the session's value.
+     */
+    @Test
+    void aSettingRevertedAtTheEndOfAWrappedWriteIsReportedToTheClient(TestClusters clusters) throws Exception {
+        String t = table("set_local");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(RawClient.query("show timezone"));
+                String session = firstValue(client);
+                for (String outcome : new String[] {"commits", "fails"}) {
+                    // the second time the row exists: the insert fails and the transaction rolls back
+                    client.send(RawClient.query("set local timezone = 'Asia/Tokyo'; insert into " + t + " values (1)"));
+                    String reported = session;
+                    RawClient.Message message;
+                    while ((message = client.read()).type() != 'Z') {
+                        if (message.type() == 'S' && parameterName(message).equals("TimeZone")) {
+                            reported = parameterValue(message);
+                        }
+                    }
+                    assertThat(reported).as("the last TimeZone reported when the write %s", outcome).isEqualTo(session);
+                }
+                client.send(RawClient.query("show timezone"));
+                assertThat(firstValue(client)).isEqualTo(session);
+            }
+        }
+    }
+
+    private static String firstValue(RawClient client) throws java.io.IOException {
+        String value = null;
+        RawClient.Message message;
+        while ((message = client.read()).type() != 'Z') {
+            if (message.type() == 'D' && value == null) {
+                value = new String(message.body(), 6, message.body().length - 6, java.nio.charset.StandardCharsets.UTF_8);
+            }
+        }
+        return value;
+    }
+
+    private static String parameterName(RawClient.Message status) {
+        byte[] body = status.body();
+        int end = 0;
+        while (body[end] != 0) {
+            end++;
+        }
+        return new String(body, 0, end, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static String parameterValue(RawClient.Message status) {
+        byte[] body = status.body();
+        int start = parameterName(status).getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1;
+        return new String(body, start, body.length - start - 1, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** The types of the messages up to and including ReadyForQuery. */
+    private static String types(RawClient client) throws java.io.IOException {
+        StringBuilder types = new StringBuilder();
+        RawClient.Message message;
+        do {
+            message = client.read();
+            types.append(message.type());
+        } while (message.type() != 'Z');
+        return types.toString();
+    }
+
     /** The command tag of the unit's statement, or its error's fields, read up to ReadyForQuery. */
     private static String answer(RawClient client) throws java.io.IOException {
         String answer = "no answer";

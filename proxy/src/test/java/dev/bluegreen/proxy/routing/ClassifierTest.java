@@ -12,6 +12,7 @@ import static dev.bluegreen.proxy.routing.Trait.NOT_IN_TRANSACTION_BLOCK;
 import static dev.bluegreen.proxy.routing.Trait.PINS_SESSION;
 import static dev.bluegreen.proxy.routing.Trait.READ_ONLY_TRANSACTION;
 import static dev.bluegreen.proxy.routing.Trait.TRANSACTION_BLOCK_ONLY;
+import static dev.bluegreen.proxy.routing.Trait.TRANSACTION_CONTROL;
 import static dev.bluegreen.proxy.routing.Trait.SAVEPOINT;
 import static dev.bluegreen.proxy.routing.Trait.SESSION_STATE;
 import static dev.bluegreen.proxy.routing.Trait.SET_LOCAL;
@@ -281,9 +282,9 @@ class ClassifierTest {
                 c("COPY t TO '/tmp/t.csv'"),
                 c("copy t from program 'cat x'"),
                 // other writes
-                c("CALL refresh_stats()"),
-                c("DO $$ BEGIN PERFORM 1; END $$"),
-                c("do language plpgsql $x$ begin end $x$"),
+                c("CALL refresh_stats()", TRANSACTION_CONTROL),
+                c("DO $$ BEGIN PERFORM 1; END $$", TRANSACTION_CONTROL),
+                c("do language plpgsql $x$ begin end $x$", TRANSACTION_CONTROL),
                 c("LOCK TABLE t IN SHARE MODE", TRANSACTION_BLOCK_ONLY),
                 c("ANALYZE t"),
                 c("CHECKPOINT"),
