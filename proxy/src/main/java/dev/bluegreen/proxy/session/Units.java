@@ -1076,6 +1076,7 @@ final class Units {
         if (answer.error && failedAt > 0 && committedBefore(outcomes, failedAt)) {
             // a COMMIT in the unit succeeded before a later statement failed (INSERT; COMMIT; SELECT 1/0):
             // what it committed stands on the leader, so the follower runs the whole unit and must fail alike
+            committedBeforeFollower(unit);
             runOnSecondary(unit, outcomes, answer.status, false);
             return;
         }
@@ -1113,7 +1114,23 @@ final class Units {
             pump();
             return;
         }
+        if (unit.statusBefore == 'I' && answer.status == 'I' && !unit.classification.isRead()
+                && unit.classification.has(Trait.TRANSACTION_END)) {
+            committedBeforeFollower(unit); // a whole transaction in one unit: BEGIN; UPDATE ...; COMMIT
+        }
         runOnSecondary(unit, outcomes, answer.status, false);
+    }
+
+    /**
+     * The leader committed part of {@code unit} before the follower could run it: conflicting writes of
+     * other sessions may reach the follower in another order, so it counts as unordered (DESIGN §5, rule 3),
+     * unless it was counted when it started.
+     */
+    private void committedBeforeFollower(Unit unit) {
+        if (!unit.unordered && !unit.classification.has(Trait.NOT_IN_TRANSACTION_BLOCK)) {
+            unit.unordered = true;
+            stats.unordered();
+        }
     }
 
     /** Whether a statement before {@code failedAt} committed (or prepared) a transaction on the leader. */
@@ -1828,6 +1845,16 @@ final class Units {
             backends.remove(role);
             lose(takeWaiting(role));
             return;
+        }
+        Unit ending = role == leader ? leaderEndInFlight() : null;
+        if (ending != null) {
+            // lost while it ended the transaction: what it did is unknown, so the follower rolls back and that
+            // is a divergence. Left in place, the closing session would wait for its answer, and hold the
+            // write barrier, until the shutdown grace ran out.
+            diverged(ending, List.of(), List.of(), "the leader was lost while it ended the transaction: "
+                    + "its outcome is unknown, and the follower rolled back");
+            dropTwin(leader.other(), true);
+            backends.remove(leader).close(); // what waited for its answer is released with the session, below
         }
         if (role == leader || (current != null && role == current.primary && !retryable(current))
                 || (status != 'I' && role == transactionPrimary)) {

@@ -652,6 +652,47 @@ class GreenFailureIT {
     }
 
     /**
+     * The leader lost while it runs the client's COMMIT: its outcome is unknown, so the follower rolls
+     * back and that is a divergence, at once. Before, the closing session waited for the lost leader's
+     * answer and held the write barrier until the shutdown grace ran out.
+     */
+    @Test
+    void aLeaderLostWhileItCommitsReleasesTheBarrierAtOnce() throws Exception {
+        String table = unique("leader_lost_commit");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        blue.execute("postgres",
+                "create function " + table + "_slow() returns trigger language plpgsql"
+                        + " as $$ begin perform pg_sleep(5); return null; end $$",
+                "create constraint trigger " + table + "_slow after insert on " + table
+                        + " deferrable initially deferred for each row execute function " + table + "_slow()");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).shutdownGrace(Duration.ofSeconds(30)).start();
+             Connection c = viaProxy(proxy)) {
+            proxy.server().routing().start("test", null);
+            c.setAutoCommit(false);
+            CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
+                try (Statement s = c.createStatement()) {
+                    s.execute("insert into " + table + " values (1)");
+                    c.commit();
+                } catch (SQLException e) {
+                    throw new CompletionException(e);
+                }
+            });
+            await("blue runs the trigger at commit").until(() -> number(blue, "select count(*)"
+                    + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+            blue.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity"
+                    + " where wait_event = 'PgSleep'");
+            assertThatThrownBy(write::join).hasCauseInstanceOf(SQLException.class);
+
+            await("the barrier released").atMost(Duration.ofSeconds(10))
+                    .until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            assertThat(onlyDivergence(proxy).difference()).contains("the leader was lost while it ended the transaction");
+            await("green rolled back").until(() -> contents(green, table, "id").isEmpty()
+                    && number(green, "select count(*) from pg_stat_activity where datname = 'postgres'"
+                    + " and state like 'idle in transaction%'") == 0);
+        }
+    }
+
+    /**
      * A SAVEPOINT and a statement in one batch (one Sync), the statement failing on blue alone for a
      * reason of blue's own, a lock timeout, and the transaction going back to that savepoint: the
      * follower takes the savepoint without the statement, so both go back to the same place. (pgjdbc's

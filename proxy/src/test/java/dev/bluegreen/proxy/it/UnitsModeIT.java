@@ -461,6 +461,8 @@ class UnitsModeIT {
             for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
                 assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(2);
             }
+            // the leader committed before the follower ran the unit: ordered no more
+            assertThat(proxy.server().migration().unorderedStatements()).isEqualTo(2);
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
@@ -609,6 +611,33 @@ class UnitsModeIT {
         byte[] body = status.body();
         int start = parameterName(status).getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1;
         return new String(body, start, body.length - start - 1, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A whole transaction in one unit (BEGIN; INSERT; COMMIT in one string) commits on the leader before
+     * the follower can run it: it reaches both clusters and counts as unordered, as the ordering rule cannot
+     * hold for it.
+     */
+    @Test
+    void aWholeTransactionInOneUnitCountsAsUnordered(TestClusters clusters) throws Exception {
+        String t = table("one_unit_transaction");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(RawClient.query("begin; insert into " + t + " values (1); commit"));
+                assertThat(answer(client)).isEqualTo("COMMIT");
+                client.send(RawClient.query("insert into " + t + " values (2)"));
+                assertThat(answer(client)).as("an autocommit write, ordered").isEqualTo("INSERT 0 1");
+            }
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(2);
+            }
+            assertThat(proxy.server().migration().unorderedStatements()).isEqualTo(1);
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
     }
 
     /** The types of the messages up to and including ReadyForQuery. */
