@@ -615,6 +615,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             frames.release();
             if (units != null) {
                 units.onClientFrames(list);
+                holdClient(); // units run one at a time: a client far ahead of them waits in its socket
             } else {
                 pending.addAll(list);
                 holdClient();
@@ -810,6 +811,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private void holdClient() {
         if (pending.size() > MAX_PENDING_FRAMES) {
             channel.config().setAutoRead(false);
+        }
+    }
+
+    /** The unit at the head of the queue is still arriving: the client is read for the rest, whatever waits. */
+    void readRestOfUnit() {
+        if (!channel.config().isAutoRead() && channel.isActive()) {
+            channel.config().setAutoRead(true);
         }
     }
 

@@ -378,7 +378,7 @@ final class Units {
                 return;
             }
             if (count == 0) {
-                session.pendingDrained(); // an extended-protocol unit still arriving: the client must be read for the rest
+                session.readRestOfUnit(); // an extended-protocol unit still arriving: the client must be read for the rest
                 return;
             }
             Classification classification = classify(pending, Math.abs(count));

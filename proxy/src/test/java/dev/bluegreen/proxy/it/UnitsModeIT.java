@@ -640,6 +640,40 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * A client that pipelines far ahead of its answers in units mode: once thousands of its messages wait
+     * in the session, the proxy stops reading it, so the rest waits in the client's socket instead of the
+     * proxy's memory; every query is still answered, in order, once the client reads.
+     */
+    @Test
+    void aClientFarAheadOfItsAnswersWaitsInItsSocket(TestClusters clusters) throws Exception {
+        int queries = 16_000;
+        byte[] one = RawClient.query("select 1 /* " + "x".repeat(2500) + " */");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(RawClient.query("select 1"));
+                assertThat(answer(client)).as("the session in units mode, with its twin").isEqualTo("SELECT 1");
+                // 40 MB of queries, more than the two sockets' buffers and the session's queue hold together
+                CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                    try {
+                        for (int i = 0; i < queries; i++) {
+                            client.send(one);
+                        }
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                await("the client's writes held back while it reads nothing").during(Duration.ofSeconds(2))
+                        .atMost(Duration.ofSeconds(5)).until(() -> !writer.isDone());
+                for (int i = 0; i < queries; i++) {
+                    assertThat(answer(client)).as("query %d", i).isEqualTo("SELECT 1");
+                }
+                writer.get(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     /** The types of the messages up to and including ReadyForQuery. */
     private static String types(RawClient client) throws java.io.IOException {
         StringBuilder types = new StringBuilder();
