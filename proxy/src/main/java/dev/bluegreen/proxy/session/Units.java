@@ -323,7 +323,10 @@ final class Units {
             // it answers once the Sync after CopyDone arrives, which belongs to this unit
             unit.extendedOpen |= unit.extended;
             unit.open = unit.extendedOpen;
-        } else if (unit.extendedOpen && type == FrontendMessages.SYNC) {
+        } else if (unit.extendedOpen && (type == FrontendMessages.SYNC || type == FrontendMessages.QUERY
+                || type == FrontendMessages.FUNCTION_CALL)) {
+            // a Query or FunctionCall after a Flush ends the extended messages before it as a Sync would:
+            // the server answers all of them with the one ReadyForQuery that ends it
             unit.extendedOpen = false;
             unit.open = unit.copyIn;
         }

@@ -674,6 +674,28 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * A Query after a Flush (extended messages, Flush, then simple queries): the server answers the
+     * extended messages and the first Query with that Query's ReadyForQuery, as a Sync would have ended
+     * them; a second Query in the same write is a unit of its own.
+     */
+    @Test
+    void aQueryAfterAFlushEndsTheUnitTheFlushOpened(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(concat(parse("", "select 1"), bind(""), execute(""), flush()));
+                client.readUntil('C');
+                client.send(concat(RawClient.query("select 2"), RawClient.query("select 3")));
+                assertThat(answer(client)).isEqualTo("SELECT 1");
+                assertThat(answer(client)).isEqualTo("SELECT 1");
+                client.send(RawClient.query("select 4"));
+                assertThat(answer(client)).isEqualTo("SELECT 1");
+            }
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
     /** The types of the messages up to and including ReadyForQuery. */
     private static String types(RawClient client) throws java.io.IOException {
         StringBuilder types = new StringBuilder();
