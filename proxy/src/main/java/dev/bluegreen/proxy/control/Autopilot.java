@@ -38,6 +38,7 @@ public final class Autopilot implements AutoCloseable {
     /** Longest bake a plan accepts. */
     public static final Duration MAX_BAKE = Duration.ofHours(24);
     static final String PLAN_ACTOR = "plan";
+    static final Duration MAX_ROLLBACK_BACKOFF = Duration.ofMinutes(5);
 
     private final RoutingControl control;
     private final HealthWindows windows;
@@ -50,7 +51,14 @@ public final class Autopilot implements AutoCloseable {
     private volatile String holding;
     private volatile Instant healthySince;
     private Set<String> firingBefore = Set.of();
-    private long refusalLoggedAtEpoch = -1;
+    /**
+     * After an automatic rollback was refused (a rollback after cutover waits for the write barrier, and
+     * a session kept it from draining), the next attempt waits this long, doubling up to
+     * {@link #MAX_ROLLBACK_BACKOFF}: each attempt closes the barrier for its whole timeout, and retrying
+     * every tick would hold most writes up while the rollback still could not happen.
+     */
+    private Duration rollbackBackoff = Duration.ZERO;
+    private volatile Instant rollbackRetryAt;
 
     public Autopilot(RoutingControl control, HealthWindows windows, Health health, Clock clock, Duration tick) {
         this.control = control;
@@ -189,7 +197,7 @@ public final class Autopilot implements AutoCloseable {
             healthySince = null;
         }
         warnOfNewlyFiring(judged);
-        if (actOnRules(judged)) {
+        if (actOnRules(judged, now)) {
             return;
         }
         step(judged, now);
@@ -212,11 +220,14 @@ public final class Autopilot implements AutoCloseable {
     }
 
     /** True when it changed the state (the plan waits for the next tick). */
-    private boolean actOnRules(HealthVerdict judged) {
+    private boolean actOnRules(HealthVerdict judged, Instant now) {
         RoutingState state = control.current();
         boolean greenServes = state.phase() == Phase.CUTOVER || (state.phase() == Phase.DUAL && state.weight() > 0);
         Optional<RuleVerdict> rollback = judged.firing(HealthRule.Action.ROLLBACK);
-        if (rollback.isPresent() && greenServes) {
+        if (rollback.isEmpty() || !greenServes) {
+            rollbackBackoff = Duration.ZERO;
+            rollbackRetryAt = null;
+        } else if (rollbackRetryAt == null || !now.isBefore(rollbackRetryAt)) {
             RuleVerdict rule = rollback.get();
             String reason = describe(rule, judged);
             try {
@@ -225,13 +236,15 @@ public final class Autopilot implements AutoCloseable {
                         decidedAt(state, s -> Transition.rollback(s, false)), s -> Transition.rollback(s, false),
                         Plan.endActive(Plan.Status.ROLLED_BACK, "rolled back by rule " + rule.rule().name() + ": " + reason));
                 log.warn("automatic rollback rule=\"{}\" figures=\"{}\"", rule.rule().name(), reason);
+                rollbackBackoff = Duration.ZERO;
+                rollbackRetryAt = null;
                 return true;
             } catch (RoutingControl.Refused refused) {
-                if (refusalLoggedAtEpoch != state.epoch()) {
-                    refusalLoggedAtEpoch = state.epoch();
-                    log.error("automatic rollback refused rule=\"{}\" reason=\"{}\"", rule.rule().name(),
-                            refused.getMessage());
-                }
+                rollbackBackoff = rollbackBackoff.isZero() ? firstRollbackBackoff()
+                        : min(rollbackBackoff.multipliedBy(2), MAX_ROLLBACK_BACKOFF);
+                rollbackRetryAt = now.plus(rollbackBackoff);
+                log.error("automatic rollback refused rule=\"{}\" reason=\"{}\" next_attempt_in_s={}", rule.rule().name(),
+                        refused.getMessage(), rollbackBackoff.toSeconds());
                 return false;
             }
         }
@@ -253,6 +266,24 @@ public final class Autopilot implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /** Three barrier timeouts, at least 30 s: writes flow at least three quarters of the time. */
+    private Duration firstRollbackBackoff() {
+        return min(MAX_ROLLBACK_BACKOFF, max(Duration.ofSeconds(30), control.barrierTimeout().multipliedBy(3)));
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
+    }
+
+    /** When the next automatic rollback may be tried, after one was refused; empty when none waits. */
+    public Optional<Instant> rollbackRetryAt() {
+        return Optional.ofNullable(rollbackRetryAt);
     }
 
     private void step(HealthVerdict judged, Instant now) {

@@ -102,6 +102,39 @@ class AutopilotTest {
         assertThat(plan().note()).startsWith("rolled back by rule error_rate > 0.10");
     }
 
+    /**
+     * After cutover a rollback needs the write barrier. One refused because a session kept the barrier
+     * from draining is not tried again at every tick, each time closing the barrier for its whole timeout
+     * and holding most writes up: the next attempt waits 30 s (at least three barrier timeouts), doubling.
+     */
+    @Test
+    void anAutomaticRollbackRefusedAtTheBarrierWaitsBeforeItTriesAgain() throws Exception {
+        control.setWeight("alice", 100, null);
+        control.cutover("alice", null);
+        WriteBarrier.Pass session = control.barrier().pass("session[1]");
+        assertThat(control.barrier().tryEnter(session, () -> { })).isTrue(); // idle in transaction, say
+
+        tick(20, 20);
+        assertThat(control.current().phase()).isEqualTo(Phase.CUTOVER);
+        assertThat(autopilot.rollbackRetryAt()).contains(clock.instant().plusSeconds(30));
+
+        control.barrier().exit(session); // the barrier could drain now, but the attempt waits its turn
+        tick(20, 20);
+        assertThat(control.current().phase()).as("before the next attempt is due").isEqualTo(Phase.CUTOVER);
+
+        control.barrier().tryEnter(session, () -> { });
+        clock.advance(Duration.ofSeconds(25));
+        tick(20, 20);
+        assertThat(control.current().phase()).as("refused again").isEqualTo(Phase.CUTOVER);
+        assertThat(autopilot.rollbackRetryAt()).as("the wait doubled").contains(clock.instant().plusSeconds(60));
+
+        control.barrier().exit(session);
+        clock.advance(Duration.ofSeconds(60));
+        tick(20, 20);
+        assertThat(control.current().leader()).isEqualTo(ClusterRole.BLUE);
+        assertThat(autopilot.rollbackRetryAt()).isEmpty();
+    }
+
     @Test
     void greenFallingOutOfSyncInTheTickAPauseRuleFiresEndsThePlanAsRolledBack() throws Exception {
         autopilot.rollout("alice", List.of(10, 50, 100), Duration.ofSeconds(300), null);
