@@ -79,8 +79,20 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
             }
         }
         return new CommandRequest(weight(root.get("weight")), text(root.get("reason"), "reason", MAX_REASON),
-                force(root.get("force")), text(root.get("actor"), "actor", MAX_ACTOR), steps(root.get("steps")),
+                force(root.get("force")), actor(root.get("actor")), steps(root.get("steps")),
                 bakeSeconds(root.get("bakeSeconds")));
+    }
+
+    /**
+     * Who the caller says it is. The names the proxy gives its own actions are refused: a caller naming
+     * itself after a health rule would have its rollback counted and recorded as the rule's.
+     */
+    private static String actor(JsonNode node) throws BadRequest {
+        String actor = text(node, "actor", MAX_ACTOR);
+        if (actor != null && (actor.regionMatches(true, 0, "rule:", 0, 5) || actor.equalsIgnoreCase("plan"))) {
+            throw new BadRequest("\"actor\" must not be \"plan\" or start with \"rule:\": those name the proxy's own rollout plan and health rules");
+        }
+        return actor;
     }
 
     /** A request body as one JSON object, duplicates and trailing tokens refused; null for an empty body. */

@@ -68,5 +68,10 @@ class CommandRequestTest {
         refused(Command.ROLLBACK, "{\"reason\": \"  \"}", "\"reason\" must not be blank");
         refused(Command.ROLLBACK, "{\"reason\": \"one\\ntwo\"}", "\"reason\" must not contain control characters");
         refused(Command.ROLLBACK, "{\"actor\": \"" + "a".repeat(201) + "\"}", "\"actor\" is longer than 200 characters");
+        // the proxy's own names: a rollback by a caller calling itself a rule would count as the rule's
+        for (String own : new String[] {"rule:error_rate > 0.10", "RULE:x", "plan", " Plan "}) {
+            refused(Command.ROLLBACK, "{\"actor\": \"" + own + "\"}",
+                    "\"actor\" must not be \"plan\" or start with \"rule:\": those name the proxy's own rollout plan and health rules");
+        }
     }
 }
