@@ -116,6 +116,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private boolean executeSent;
     /** Extended-protocol messages went out since the last Sync: the client is in the middle of a batch. */
     private boolean batchOpen;
+    /**
+     * The server is copying in (CopyInResponse came), until its next ReadyForQuery: the client's data,
+     * CopyDone and the Sync after it are still to come, so the COPY is a unit in progress.
+     */
+    private boolean copyIn;
     private ReadyForQuery transactionStatus = ReadyForQuery.IDLE;
     /** Close as soon as the session is idle outside a transaction (graceful shutdown). */
     private boolean closeWhenIdle;
@@ -574,10 +579,15 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (type == ReadyForQuery.TYPE) {
             readyAt = offset;
             outstanding.poll();
-        } else if (type == 'G' && outstanding.peek() instanceof Byte oldest && oldest == 'S') {
-            // COPY FROM STDIN started by an Execute: the server ignores the Sync that closed its batch (libpq
-            // sends one then, and another after CopyDone), so that Sync gets no ReadyForQuery of its own
-            outstanding.poll();
+            copyIn = false;
+        } else if (type == 'G') {
+            copyIn = true;
+            if (outstanding.peek() instanceof Byte oldest && oldest == 'S') {
+                // COPY FROM STDIN started by an Execute: the server ignores the Sync that closed its batch (libpq
+                // sends one then, and another after CopyDone), so that Sync gets no ReadyForQuery of its own and
+                // nothing may be outstanding while the data has yet to come: copyIn keeps the session busy
+                outstanding.poll();
+            }
         }
         return true;
     }
@@ -669,13 +679,14 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     /**
      * Idle between units: nothing outstanding, no extended-protocol batch half sent (its Sync may come in a
-     * later read; a client reading a portal on Flush sends none until it is done), no transaction open.
+     * later read; a client reading a portal on Flush sends none until it is done), no COPY FROM STDIN
+     * waiting for its data, no transaction open.
      */
     private boolean isIdle() {
         if (units != null) {
             return units.isIdle() && pending.isEmpty();
         }
-        return outstanding.isEmpty() && !batchOpen && transactionStatus == ReadyForQuery.IDLE;
+        return outstanding.isEmpty() && !batchOpen && !copyIn && transactionStatus == ReadyForQuery.IDLE;
     }
 
     // --- unit boundaries: the write barrier and the routing state --------------------------------
@@ -778,6 +789,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         outstanding.clear();
         executeSent = false;
         batchOpen = false;
+        copyIn = false;
         transactionStatus = ReadyForQuery.IDLE;
         seen = services.migration().control().current();
         channel.eventLoop().execute(() -> {

@@ -200,6 +200,65 @@ class PipeliningIT {
         assertThat(ClusterData.contents(green, table, "id")).isEqualTo("(3)\n(4)");
     }
 
+    /**
+     * While a COPY by Execute copies in nothing is outstanding (the server ignores the Sync that closed
+     * its batch), yet the COPY is a unit in progress: a graceful shutdown (what SIGTERM starts) lets it
+     * finish, and closes the session after its ReadyForQuery.
+     */
+    @Test
+    void aShutdownDuringCopyFromStdinByExecuteLetsTheCopyFinish(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        String table = ClusterData.unique("copy_drain");
+        blue.execute("postgres", "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             RawClient idle = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            client.send(concat(parse("copy " + table + " from stdin"), bind(), describePortal(), execute(), sync()));
+            assertThat(typesUntil(client, 'G')).isEqualTo("12nG");
+            CompletableFuture<Void> shutdown = CompletableFuture.runAsync(() -> {
+                try {
+                    proxy.shutdown(Duration.ofSeconds(30));
+                } catch (InterruptedException e) {
+                    throw new CompletionException(e);
+                }
+            });
+            assertThat(idle.readUntil('E').sqlState()).as("the drain has reached the sessions").isEqualTo("57P01");
+
+            client.send(concat(copyData("1\n"), copyData("2\n"), copyDone(), sync()));
+
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            assertThat(client.read().sqlState()).isEqualTo("57P01");
+            shutdown.get(30, TimeUnit.SECONDS);
+        }
+        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)");
+    }
+
+    /**
+     * Shadow mode starts without the write barrier, so a session may see it in the middle of a COPY by
+     * Execute: the data still goes to blue, where the COPY runs, and the twin comes at the next unit.
+     */
+    @Test
+    void aShadowStartDuringCopyFromStdinByExecuteLetsTheCopyFinishOnBlue(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("copy_shadow");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            client.send(concat(parse("copy " + table + " from stdin"), bind(), describePortal(), execute(), sync()));
+            assertThat(typesUntil(client, 'G')).isEqualTo("12nG");
+            proxy.server().routing().startShadow("test", null);
+
+            client.send(concat(copyData("1\n"), copyData("2\n"), copyDone(), sync()));
+
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(RawClient.query("insert into " + table + " values (3)"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            await().untilAsserted(() -> assertThat(ClusterData.contents(green, table, "id")).isEqualTo("(3)"));
+        }
+        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)");
+    }
+
     private static String typesUntil(RawClient client, char last) throws Exception {
         StringBuilder types = new StringBuilder();
         char type;

@@ -30,6 +30,7 @@ import java.util.Properties;
 final class TestProxy implements AutoCloseable {
 
     private final ProxyServer server;
+    private volatile boolean shutDown;
 
     private TestProxy(ProxyServer server) {
         this.server = server;
@@ -65,9 +66,17 @@ final class TestProxy implements AutoCloseable {
         return DriverManager.getConnection(jdbcUrl("postgres"), properties);
     }
 
+    /** The graceful shutdown SIGTERM starts, waiting up to {@code grace}; {@link #close()} does nothing after it. */
+    void shutdown(Duration grace) throws InterruptedException {
+        shutDown = true;
+        server.shutdown(grace);
+    }
+
     @Override
     public void close() {
-        server.close();
+        if (!shutDown) {
+            server.close();
+        }
     }
 
     static final class Builder {
