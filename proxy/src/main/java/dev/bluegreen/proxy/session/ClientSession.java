@@ -89,6 +89,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private final SessionServices services;
     private Channel channel;
     private State state = new State.AwaitingStartup();
+    /** Bounds the client's part of the startup, up to its authentication; the cluster's login has a deadline of its own. */
     private ScheduledFuture<?> startupTimeout;
     /** The one connection relayed to, in relay mode; null in units mode. */
     private BackendConnection backend;
@@ -446,6 +447,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     private void authenticated(StartupPacket.StartupMessage startup) {
         channel.writeAndFlush(new Authentication.Ok().encode(channel.alloc()));
+        // the client has done its part: a cluster slow to log in is the cluster's failure, and its login
+        // deadline, which starts now with the same length, says so by name instead of blaming the client
+        startupTimeout.cancel(false);
         if (channel.pipeline().get(FrameDecoder.class) instanceof FrameDecoder decoder) {
             decoder.authenticated(); // the configured message limit from now on, no longer the password's
         }
@@ -520,9 +524,6 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         transactionStatus = ReadyForQuery.decode(readyForQuery);
         channel.writeAndFlush(readyForQuery.content(), channel.voidPromise());
         state = new State.Ready();
-        if (startupTimeout != null) {
-            startupTimeout.cancel(false);
-        }
         log.debug("session ready session={} cluster={}", id, ready.cluster().name());
         if (!pending.isEmpty() && relayBoundary()) {
             relayPending(); // what the client pipelined behind its login; otherwise units mode or the barrier takes it

@@ -320,6 +320,25 @@ class BadInputIT {
         }
     }
 
+    /**
+     * A blue that accepts the connection and never finishes the login: the client, which has done its
+     * part, hears that the cluster did not, not that its own startup timed out.
+     */
+    @Test
+    void blueNeverFinishingTheLoginIsAClearErrorNamingTheCluster() throws Exception {
+        try (FakeBackend silent = new FakeBackend((in, out) -> in.readAllBytes(), out -> { });
+             TestProxy viaSilent = TestProxy.in(blue).clusterAt("127.0.0.1", silent.port())
+                     .startupTimeout(Duration.ofMillis(500)).start();
+             RawClient client = new RawClient(viaSilent.port())) {
+
+            client.startup(Map.of("user", "anyone", "database", "postgres"));
+
+            assertThat(client.read().type()).as("AuthenticationOk").isEqualTo('R');
+            assertErrorThenClosed(client, "08006", "cluster blue at 127.0.0.1:" + silent.port()
+                    + " did not finish the login within 500 ms");
+        }
+    }
+
     private static int sessionsOnBlue(String applicationName) throws SQLException {
         try (Connection direct = blue.connect("postgres"); Statement s = direct.createStatement();
              ResultSet rs = s.executeQuery("select count(*) from pg_stat_activity where application_name = '" + applicationName + "'")) {
