@@ -11,7 +11,8 @@ import java.util.List;
  * headers without allocating ({@link #forEach}) and slices out only the frames it decodes.
  *
  * <p>Every frame in a batch has already passed {@link FrameDecoder}'s checks (known type, length
- * within the limit), so visitors may trust the headers.
+ * within the limit; a server's ReadyForQuery whole, with a known status), so visitors may trust the
+ * headers and that status byte.
  */
 public final class FrameBatch extends DefaultByteBufHolder {
 

@@ -15,6 +15,10 @@ import java.util.List;
  * the proxy hold a 256 MiB message per connection. Until then frames come out one per batch, so that
  * the session has heard the password before the next header is checked against the limit.
  *
+ * <p>The session reads a server's transaction status straight from the bytes of each ReadyForQuery, so
+ * for the backend direction one is checked here too: exactly its length and one known status byte.
+ * Shorter, its status would be the next message's type byte, or past the end of the read.
+ *
  * <p>A stream that ends inside a frame is reported to the next handler as {@link TruncatedStream}
  * rather than silently dropped.
  */
@@ -72,8 +76,20 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 throw new ProtocolViolation("message length " + length + " exceeds the limit of " + limit + " bytes"
                         + (limit < maxMessageBytes ? " before authentication" : ""));
             }
+            boolean readyForQuery = direction == Direction.BACKEND && type == ReadyForQuery.TYPE;
+            if (readyForQuery && length != ReadyForQuery.LENGTH) {
+                in.skipBytes(in.readableBytes());
+                throw new ProtocolViolation("ReadyForQuery with length " + length + ", not " + ReadyForQuery.LENGTH);
+            }
             if (end - offset < length + 1) {
                 break;
+            }
+            if (readyForQuery) {
+                byte status = in.getByte(offset + Frame.HEADER_LENGTH);
+                if (!ReadyForQuery.isStatus(status)) {
+                    in.skipBytes(in.readableBytes());
+                    throw new ProtocolViolation(String.format("ReadyForQuery with unknown transaction status 0x%02x", status & 0xFF));
+                }
             }
             offset += length + 1;
             if (limit < maxMessageBytes) {

@@ -8,6 +8,8 @@ public enum ReadyForQuery {
     IDLE('I'), IN_TRANSACTION('T'), FAILED_TRANSACTION('E');
 
     public static final char TYPE = 'Z';
+    /** The value of its length field: the length itself and the status byte. */
+    public static final int LENGTH = 5;
 
     private final char status;
 
@@ -23,6 +25,11 @@ public enum ReadyForQuery {
         return of(body.getByte(body.readerIndex()));
     }
 
+    /** Whether this is the status byte of a ReadyForQuery. */
+    public static boolean isStatus(byte status) {
+        return status == 'I' || status == 'T' || status == 'E';
+    }
+
     /** From the status byte of a ReadyForQuery. */
     public static ReadyForQuery of(byte status) {
         return switch (status) {
@@ -34,6 +41,6 @@ public enum ReadyForQuery {
     }
 
     public ByteBuf encode(ByteBufAllocator alloc) {
-        return alloc.buffer(6).writeByte(TYPE).writeInt(5).writeByte(status);
+        return alloc.buffer(1 + LENGTH).writeByte(TYPE).writeInt(LENGTH).writeByte(status);
     }
 }

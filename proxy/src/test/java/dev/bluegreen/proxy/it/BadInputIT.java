@@ -12,6 +12,7 @@ import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.ByteBuffer;
@@ -303,6 +304,45 @@ class BadInputIT {
 
             assertErrorThenClosed(client, "08006", "in the middle of a message");
         }
+    }
+
+    /**
+     * A ReadyForQuery one byte short ending a read: its status would lie past the end of the read (with
+     * more behind it, it would be the next message's type byte).
+     */
+    @Test
+    void aBackendReadyForQueryOfTheWrongLengthClosesTheSessionWith08006() throws Exception {
+        try (FakeBackend fake = new FakeBackend(out -> out.write(FakeBackend.message('Z', new byte[0])));
+             TestProxy viaFake = TestProxy.in(blue).clusterAt("127.0.0.1", fake.port()).start();
+             RawClient client = new RawClient(viaFake.port()).loggedIn("anyone")) {
+
+            client.send(RawClient.query("select 1"));
+
+            assertErrorThenClosed(client, "08006", "protocol violation from cluster blue: ReadyForQuery with length 4, not 5");
+        }
+    }
+
+    @Test
+    void aMalformedReadyForQueryEndingTheClusterLoginIsAClearErrorNamingTheCluster() throws Exception {
+        FakeBackend.Login shortReady = (in, out) -> out.write(concat(FakeBackend.authentication(0, new byte[0]),
+                FakeBackend.message('Z', new byte[0])));
+        try (FakeBackend fake = new FakeBackend(shortReady, out -> { });
+             TestProxy viaFake = TestProxy.in(blue).clusterAt("127.0.0.1", fake.port()).start();
+             RawClient client = new RawClient(viaFake.port())) {
+
+            client.startup(Map.of("user", "anyone", "database", "postgres"));
+
+            assertThat(client.read().type()).as("AuthenticationOk").isEqualTo('R');
+            assertErrorThenClosed(client, "08006", "protocol violation from cluster blue: ReadyForQuery with length 4, not 5");
+        }
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.writeBytes(part);
+        }
+        return out.toByteArray();
     }
 
     @Test

@@ -157,6 +157,44 @@ class FrameDecoderTest {
         assertFalse(channel.finish());
     }
 
+    /** A server's ReadyForQuery is read by its status byte, so a shorter one must not pass off the next byte as it. */
+    @Test
+    void aServersReadyForQueryOfAnotherLengthIsRejected() {
+        EmbeddedChannel channel = new EmbeddedChannel(new FrameDecoder(Direction.BACKEND, 1024));
+        ByteBuf shortOne = Unpooled.buffer().writeByte('Z').writeInt(4).writeByte('I').writeInt(4);
+
+        assertThatThrownBy(() -> channel.writeInbound(shortOne))
+                .hasCauseInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("ReadyForQuery with length 4, not 5");
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void aServersReadyForQueryWithAnUnknownStatusIsRejected() {
+        EmbeddedChannel channel = new EmbeddedChannel(new FrameDecoder(Direction.BACKEND, 1024));
+
+        assertThatThrownBy(() -> channel.writeInbound(Unpooled.buffer().writeByte('Z').writeInt(5).writeByte('X')))
+                .hasCauseInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("unknown transaction status 0x58");
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void aServersReadyForQueryIsWholeWithAKnownStatusAndAClientsZIsNotOne() {
+        EmbeddedChannel backend = new EmbeddedChannel(new FrameDecoder(Direction.BACKEND, 1024));
+        EmbeddedChannel frontend = new EmbeddedChannel(new FrameDecoder(Direction.FRONTEND, 1024));
+
+        assertThat(backend.writeInbound(Unpooled.buffer().writeByte('Z').writeInt(5).writeByte('T'))).isTrue();
+        // 'Z' is no client message at all: the type check refuses it, not the ReadyForQuery check
+        assertThatThrownBy(() -> frontend.writeInbound(Unpooled.buffer().writeByte('Z').writeInt(4)))
+                .hasCauseInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("unknown message type 0x5a");
+
+        ((FrameBatch) backend.readInbound()).release();
+        assertFalse(backend.finish());
+        assertFalse(frontend.finish());
+    }
+
     @Test
     void aStreamEndingInsideAFrameIsReportedNotDropped() {
         List<Object> events = new ArrayList<>();
