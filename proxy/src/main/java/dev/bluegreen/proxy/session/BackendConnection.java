@@ -214,20 +214,29 @@ final class BackendConnection implements ChannelEvents {
         }
     }
 
-    /** Ready: hand the frames on, after checking the one thing a server can get wrong that we must catch. */
+    /**
+     * Ready: hand the frames on, after checking the one thing a server can get wrong that we must catch.
+     * Takes the batch on every path, throwing nothing: it may be a slice of its own (the rest of the read
+     * that ended the login), which no caller would know to release.
+     */
     private void relay(FrameBatch batch) {
-        if (batch.contains('E') && hasErrorWithoutSqlState(batch)) {
+        String problem = batch.contains('E') ? errorResponseProblem(batch) : null;
+        if (problem != null) {
             batch.release();
-            lose("protocol violation from cluster " + cluster.name() + ": ErrorResponse without SQLSTATE");
+            lose("protocol violation from cluster " + cluster.name() + ": " + problem);
             return;
         }
         listener.backendFrames(this, batch);
     }
 
-    private static boolean hasErrorWithoutSqlState(FrameBatch batch) {
+    /** What is wrong with the batch's ErrorResponses, or null: each must decode and carry a SQLSTATE. */
+    private static String errorResponseProblem(FrameBatch batch) {
         List<Frame> frames = batch.frames();
         try {
-            return frames.stream().anyMatch(f -> f.type() == 'E' && ErrorResponse.decode(f).sqlState() == null);
+            boolean withoutSqlState = frames.stream().anyMatch(f -> f.type() == 'E' && ErrorResponse.decode(f).sqlState() == null);
+            return withoutSqlState ? "ErrorResponse without SQLSTATE" : null;
+        } catch (ProtocolViolation e) {
+            return "malformed ErrorResponse: " + e.getMessage();
         } finally {
             frames.forEach(Frame::release);
         }

@@ -337,6 +337,26 @@ class BadInputIT {
         }
     }
 
+    /**
+     * A malformed ErrorResponse in the same read as the ReadyForQuery that ends the cluster login: the
+     * rest of that read, relayed as a batch of its own, is released with the session (NoLeaks).
+     */
+    @Test
+    void aMalformedBackendErrorRightAfterTheLoginClosesTheSessionWith08006() throws Exception {
+        byte[] unterminated = "SERROR\0CXX000".getBytes(StandardCharsets.UTF_8);
+        FakeBackend.Login thenMalformed = (in, out) -> out.write(concat(FakeBackend.authentication(0, new byte[0]),
+                FakeBackend.message('Z', new byte[] {'I'}), FakeBackend.message('E', unterminated)));
+        try (FakeBackend fake = new FakeBackend(thenMalformed, out -> { });
+             TestProxy viaFake = TestProxy.in(blue).clusterAt("127.0.0.1", fake.port()).start();
+             RawClient client = new RawClient(viaFake.port())) {
+
+            client.startup(Map.of("user", "anyone", "database", "postgres"));
+
+            client.readUntil('Z');
+            assertErrorThenClosed(client, "08006", "protocol violation from cluster blue: malformed ErrorResponse");
+        }
+    }
+
     private static byte[] concat(byte[]... parts) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (byte[] part : parts) {
