@@ -33,6 +33,7 @@ import dev.bluegreen.proxy.control.WriteBarrier;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import java.io.IOException;
 import java.util.ArrayDeque;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -109,8 +110,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private final SqlReading sqlReading = new SqlReading();
     private BackendKeyData cancelKey;
     /**
-     * Queries, Syncs and function calls sent whose ReadyForQuery has not come back yet, oldest first, by
-     * message type (boxed bytes are cached: nothing is allocated).
+     * Requests sent whose answer has not come back yet, oldest first, by message type (boxed bytes are
+     * cached: nothing is allocated): Queries, Syncs and function calls until their ReadyForQuery, and
+     * Parse, Bind, Describe, Execute and Close until their own completion. The latter say what a
+     * ReadyForQuery answers after an error: one still waiting failed, and the server skipped everything
+     * after it up to the next Sync, a Query or function call sent in the batch too.
      */
     private final ArrayDeque<Byte> outstanding = new ArrayDeque<>();
     /** An Execute went out since the last ReadyForQuery (a client may run one and wait on Flush alone). */
@@ -575,22 +579,59 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
     }
 
-    /** Counts ReadyForQuery messages (each answers one outstanding request) and remembers the last. */
+    /** Matches answers to the outstanding requests, and remembers the last ReadyForQuery. */
     private boolean onBackendFrame(byte type, int offset, int length) {
-        if (type == ReadyForQuery.TYPE) {
-            readyAt = offset;
-            outstanding.poll();
-            copyIn = false;
-        } else if (type == 'G') {
-            copyIn = true;
-            if (outstanding.peek() instanceof Byte oldest && oldest == 'S') {
-                // COPY FROM STDIN started by an Execute: the server ignores the Sync that closed its batch (libpq
-                // sends one then, and another after CopyDone), so that Sync gets no ReadyForQuery of its own and
-                // nothing may be outstanding while the data has yet to come: copyIn keeps the session busy
-                outstanding.poll();
+        switch (type) {
+            case 'Z' -> {
+                readyAt = offset;
+                answered();
+                copyIn = false;
             }
+            case '1' -> completed('P');
+            case '2' -> completed('B');
+            case '3' -> completed('C');
+            // RowDescription and CommandComplete answer a Query too, when it is the oldest request
+            case 'n', 'T' -> completed('D');
+            case 'C', 'I', 's' -> completed('E');
+            case 'G' -> {
+                copyIn = true;
+                if (oldestIs('E')) {
+                    // COPY FROM STDIN started by an Execute: the server ignores a Sync while it copies in, so
+                    // the one that closed the batch (libpq sends one then, and another after CopyDone) gets no
+                    // ReadyForQuery of its own (copyIn keeps the session busy until the COPY's, whichever Sync
+                    // that is: a client may send its data before it hears CopyInResponse)
+                    Iterator<Byte> requests = outstanding.iterator();
+                    requests.next();
+                    if (requests.hasNext() && requests.next() == 'S') {
+                        requests.remove();
+                    }
+                }
+            }
+            default -> { }
         }
         return true;
+    }
+
+    private void completed(char request) {
+        if (oldestIs(request)) {
+            outstanding.poll();
+        }
+    }
+
+    private boolean oldestIs(char request) {
+        return outstanding.peek() instanceof Byte oldest && oldest == request;
+    }
+
+    /** A ReadyForQuery answers the oldest Sync, Query or function call. */
+    private void answered() {
+        Byte oldest = outstanding.poll();
+        if (oldest != null && oldest != 'S' && oldest != 'Q' && oldest != 'F') {
+            // an extended-protocol request that never completed failed, and the server skipped what came
+            // after it up to the next Sync, which is what this ReadyForQuery answers
+            while (oldest != null && oldest != 'S') {
+                oldest = outstanding.poll();
+            }
+        }
     }
 
     @Override
@@ -670,10 +711,15 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 batchOpen = false;
             }
             case 'E' -> {
+                outstanding.add(type);
                 executeSent = true;
                 batchOpen = true;
             }
-            case 'P', 'B', 'D', 'C', 'H' -> batchOpen = true;
+            case 'P', 'B', 'D', 'C' -> {
+                outstanding.add(type);
+                batchOpen = true;
+            }
+            case 'H' -> batchOpen = true;
             default -> { }
         }
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bluegreen.config.AuthMethod;
+import dev.bluegreen.config.Routing;
 import dev.bluegreen.config.Secret;
 import dev.bluegreen.config.User;
 import dev.bluegreen.embedded.PgCluster;
@@ -101,6 +102,30 @@ class PipeliningIT {
             // 1/0 is folded when planned, at Bind: the error comes there, everything up to its Sync is
             // skipped, and the next two batches run normally
             assertThat(typesUntilReady(client, 3)).isEqualTo("1EZ" + "12DCZ" + "12DCZ");
+        }
+    }
+
+    /**
+     * After an error in an extended-protocol batch the server skips everything up to the Sync, a simple
+     * Query sent inside the batch too, and one ReadyForQuery answers them all. The session is idle after
+     * it: the write barrier of a start does not wait for it.
+     */
+    @Test
+    void aQuerySkippedAfterAnErrorInItsBatchLeavesTheSessionIdle(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        Routing d = Routing.defaults();
+        Routing shortBarrier = new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), Duration.ofSeconds(2),
+                d.writeFunctions());
+        try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).routing(shortBarrier).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            client.send(concat(parse("selec 1"), bind(), execute(), RawClient.query("select 1"), sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("EZ");
+
+            proxy.server().routing().start("test", null);
+
+            client.send(concat(parse("select 2"), bind(), execute(), sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("12DCZ");
+            assertThat(proxy.server().routing().current().dualWrite()).isTrue();
         }
     }
 
