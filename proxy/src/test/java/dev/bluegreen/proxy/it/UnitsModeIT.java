@@ -648,7 +648,8 @@ class UnitsModeIT {
     @Test
     void aClientFarAheadOfItsAnswersWaitsInItsSocket(TestClusters clusters) throws Exception {
         int queries = 16_000;
-        byte[] one = RawClient.query("select 1 /* " + "x".repeat(2500) + " */");
+        // 10 kB answers: a client that reads none soon has its socket full, and the session's units stall
+        byte[] one = RawClient.query("select repeat('x', 10000) /* " + "x".repeat(2500) + " */");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
