@@ -5,9 +5,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -133,6 +135,11 @@ public final class RoutingControl implements AutoCloseable {
     /** While {@link #unsaved} is not empty: the state the store holds, as far as this instance knows. */
     private Published stored;
     private final List<Unsaved> unsaved = new ArrayList<>();
+    /**
+     * Changes {@link #republish} dropped because the stored state moved on under them, and why; read and
+     * cleared (holding {@link #commands}) by the command that made one, so that it is not answered as done.
+     */
+    private final Map<Unsaved, String> dropped = new IdentityHashMap<>();
     /** Divergences recorded here but not yet saved: another instance's barrier waits until they are. */
     private final List<PendingDivergence> settleWhenSaved = new ArrayList<>();
     // guarded by commands
@@ -453,10 +460,22 @@ public final class RoutingControl implements AutoCloseable {
                 inForce(change);
             }
             RoutingState after = current();
-            countRollback(actor, command);
             log.info("routing state changed epoch={} actor={} command={} phase={} weight={} reason={}",
                     after.epoch(), actor, command, after.phase(), after.weight(), reason);
-            if (!flushUnsaved()) {
+            boolean saved = flushUnsaved();
+            String droppedWhy;
+            synchronized (publishing) {
+                droppedWhy = dropped.remove(change);
+                dropped.clear(); // older ones' commands have answered already
+            }
+            if (droppedWhy != null) {
+                // another instance's change arrived before this one was saved, and this one no longer applies
+                throw new Refused(Refused.Why.CONFLICT, command + " did not happen: another instance changed the state first"
+                        + " (now epoch " + current().epoch() + ", phase " + current().phase().name().toLowerCase()
+                        + "): " + droppedWhy);
+            }
+            countRollback(actor, command);
+            if (!saved) {
                 retryLater();
             }
             return current();
@@ -804,6 +823,7 @@ public final class RoutingControl implements AutoCloseable {
             it.remove();
             String why = decision instanceof Transition.Refused refused ? refused.reason()
                     : "it would now change who receives writes, which needs every instance's barrier; do it again";
+            dropped.put(change, why);
             log.warn("routing state change not saved and dropped: the stored state moved on (epoch {}) store={} change=\"{}\" reason={}",
                     effective.state().epoch(), store.describe(), change.describe(), why);
         }

@@ -101,6 +101,29 @@ class StoreFailureTest {
         control.close();
     }
 
+    /**
+     * Another instance cut over and this one has not heard of it yet: a rollback here, decided on the
+     * state this instance still knows (blue leading, so no barrier), meets the cutover when it is saved,
+     * and on that state it needs every instance's barrier. It is dropped, and the command says so (a
+     * conflict) instead of answering done.
+     */
+    @Test
+    void aRollbackDroppedBecauseAnotherInstanceCutOverFirstIsNotAnsweredAsDone() throws Exception {
+        FlakyStore store = new FlakyStore(dual(5, 100), true);
+        RoutingControl control = RoutingControl.open(store, Duration.ofSeconds(1));
+        // another instance cut over; its notification has not arrived
+        store.state = new RoutingState(6, ClusterRole.GREEN, FollowerWrites.SYNC, 100, true, false, false);
+
+        assertThatThrownBy(() -> control.rollback("alice", null, false))
+                .isInstanceOfSatisfying(RoutingControl.Refused.class,
+                        r -> assertThat(r.why()).isEqualTo(RoutingControl.Refused.Why.CONFLICT))
+                .hasMessageContaining("rollback did not happen: another instance changed the state first (now epoch 6, phase cutover)");
+        assertThat(control.current().leader()).isEqualTo(ClusterRole.GREEN);
+        assertThat(control.rollbacks(false)).as("rollbacks counted").isZero();
+        assertThat(control.unsaved()).isEmpty();
+        control.close();
+    }
+
     @Test
     void aRollbackAfterCutoverWithAStoreSharedByOtherInstancesIsRefusedWhenTheStoreCannotSaveIt() throws Exception {
         RoutingState cutover = new RoutingState(7, ClusterRole.GREEN, FollowerWrites.SYNC, 100, true, false, false);
