@@ -146,6 +146,12 @@ final class Units {
         /** The client already has this unit's ReadyForQuery: the cluster's own, forwarded with the answer. */
         boolean readyForwarded;
         /**
+         * For a unit of extended-protocol requests that a Query or FunctionCall ends (no Sync before it):
+         * how many of those requests have not completed yet. An error before they all have means the
+         * server skips everything up to the next Sync, that Query too, and answers only the Sync.
+         */
+        int beforeQuery;
+        /**
          * Nothing will send this unit again (no follower, no read retry, no named Parse the other twin must
          * learn from these frames): its frames go to the cluster as they are instead of as duplicates, and
          * are not kept. Not while they are still needed: a write may consume a buffer, as TLS does.
@@ -415,6 +421,7 @@ final class Units {
             }
             unit.classification = classification;
             unit.namesStatements = namesStatements;
+            unit.beforeQuery = requestsBeforeQuery(unit.frames);
             start(unit);
             if (unit.open) {
                 continueFromPending(unit);
@@ -447,6 +454,56 @@ final class Units {
      * neither has arrived yet.
      */
     private static final int TERMINATE = Integer.MIN_VALUE;
+
+    /**
+     * The extended-protocol requests before a Query or FunctionCall that ends a unit without a Sync
+     * (Parse, Bind, Describe, Execute, Close: each has a completion message), or 0 for any other unit.
+     */
+    private static int requestsBeforeQuery(List<Frame> frames) {
+        byte last = frames.getLast().type();
+        if (frames.size() < 2 || (last != FrontendMessages.QUERY && last != FrontendMessages.FUNCTION_CALL)) {
+            return 0;
+        }
+        int requests = 0;
+        for (Frame frame : frames) {
+            switch (frame.type()) {
+                case 'P', 'B', 'D', 'E', 'C' -> requests++;
+                default -> { }
+            }
+        }
+        return requests;
+    }
+
+    /**
+     * Follows the answer to the extended requests before a unit's Query. Each completes with one message
+     * (ParseComplete, BindComplete, CloseComplete, NoData or RowDescription for a Describe, CommandComplete,
+     * EmptyQueryResponse or PortalSuspended for an Execute); an error before all have means the server now
+     * skips to the next Sync, the Query included. The unit then takes the client's messages up to that
+     * Sync, as the server does, and ends with the Sync's ReadyForQuery: without it, the unit would wait
+     * for an answer to a Query the server never ran.
+     */
+    private void extendedAnswer(Unit unit, byte type) {
+        switch (type) {
+            case '1', '2', '3', 'n', 'T', 'C', 'I', 's' -> unit.beforeQuery--;
+            case 'E' -> {
+                unit.beforeQuery = 0;
+                unit.open = true;
+                unit.extendedOpen = true;
+                ArrayDeque<Frame> pending = session.pending();
+                while (unit.extendedOpen && !pending.isEmpty()) {
+                    continueUnit(pending.poll());
+                }
+                BackendConnection primary = backends.get(unit.primary);
+                if (primary != null) {
+                    primary.flush();
+                }
+                if (unit.extendedOpen) {
+                    session.readRestOfUnit(); // the Sync is still to come
+                }
+            }
+            default -> { }
+        }
+    }
 
     private static int unitLength(ArrayDeque<Frame> pending) {
         byte type = pending.peek().type();
@@ -905,6 +962,9 @@ final class Units {
         BackendConnection primary = backends.get(unit.primary);
         if (unit.wrap) {
             send(unit.primary, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "BEGIN"));
+        }
+        if (unit.beforeQuery > 0) {
+            unit.retry = false; // after an error it waits for the client's Sync: it cannot be run again alone
         }
         Sink answer = new Sink(unit.retry ? Mode.FORWARD_AFTER_DATA : Mode.FORWARD, this::primaryDone);
         answer.swallowParseComplete = unit.reparses;
@@ -1684,6 +1744,9 @@ final class Units {
         }
         if (sink.recorder != null) {
             sink.recorder.record(batch, type, offset, length);
+        }
+        if (current != null && current.beforeQuery > 0 && sink == current.primarySink) {
+            extendedAnswer(current, type);
         }
         if (type == '1' && sink.swallowParseComplete) {
             sink.swallowParseComplete = false; // the next frame forwarded starts a range of its own

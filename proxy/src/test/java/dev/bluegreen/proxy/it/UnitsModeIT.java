@@ -697,6 +697,41 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * Extended-protocol requests, then a simple Query, then the Sync (Parse, Bind, Execute, Query, Sync):
+     * after an error in the extended part the server skips the Query and answers only the Sync, so the
+     * unit takes the Sync and ends with its ReadyForQuery (it waited for good for the skipped Query's);
+     * without an error each gets its own, as from the server.
+     */
+    @Test
+    void aQueryTheServerSkipsAfterAnErrorInItsBatchDoesNotHoldTheSession(TestClusters clusters) throws Exception {
+        String t = table("skipped_query");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                // a write: the Execute fails, and the insert in the Query is skipped on both clusters
+                client.send(concat(parse("", "insert into " + t + " values (1 / 0)"), bind(""), execute(""),
+                        RawClient.query("insert into " + t + " values (5)"), sync()));
+                assertThat(types(client)).as("1 / 0 fails as the Bind plans it").isEqualTo("1EZ");
+                client.send(concat(parse("", "select no_such_column"), bind(""), execute(""),
+                        RawClient.query("select 1"), sync()));
+                assertThat(types(client)).isEqualTo("EZ");
+                client.send(concat(parse("", "select 1"), bind(""), execute(""), RawClient.query("select 2"), sync()));
+                assertThat(types(client)).as("the batch and the Query").isEqualTo("12DCTDCZ");
+                assertThat(types(client)).as("the Sync").isEqualTo("Z");
+                client.send(RawClient.query("select 3"));
+                assertThat(answer(client)).isEqualTo("SELECT 1");
+            }
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isZero();
+            }
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
     /** The types of the messages up to and including ReadyForQuery. */
     private static String types(RawClient client) throws java.io.IOException {
         StringBuilder types = new StringBuilder();
