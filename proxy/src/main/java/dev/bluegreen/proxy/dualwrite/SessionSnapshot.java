@@ -141,7 +141,8 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
     static String dollarQuoted(String value) {
         Objects.requireNonNull(value, "value");
         String tag = "bg";
-        for (int n = 0; value.contains("$" + tag + "$"); n++) {
+        // not only "$bg$": a value ending in "$bg" runs into the closing "$bg$" and ends the string early
+        for (int n = 0; value.contains("$" + tag); n++) {
             tag = "bg" + n;
         }
         return "$" + tag + "$" + value + "$" + tag + "$";

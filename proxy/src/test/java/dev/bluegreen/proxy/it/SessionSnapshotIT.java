@@ -50,7 +50,7 @@ class SessionSnapshotIT {
             s.execute("set search_path = pg_catalog, \"Odd $bg$ schema\", public");
             s.execute("set statement_timeout = '12s'");
             s.execute("set work_mem = '8MB'");
-            s.execute("set application_name = 'it''s replayed'");
+            s.execute("set application_name = 'it''s replayed$bg'"); // ends as the quote's closing tag begins
             s.execute("prepare add_one(int) as select $1 + 1");
             try (PreparedStatement server = session.prepareStatement("select ?::int * 3")) {
                 server.setInt(1, 1);
