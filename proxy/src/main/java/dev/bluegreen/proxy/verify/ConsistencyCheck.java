@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.verify;
 
 import dev.bluegreen.config.Cluster;
 import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.store.JdbcLogin;
 import java.sql.Array;
 import java.sql.Connection;
@@ -152,12 +153,15 @@ public final class ConsistencyCheck {
             Instant at = snapshotsTogether(onBlue, onGreen);
             Map<String, Relation> blueTables = tables(onBlue);
             Map<String, Relation> greenTables = tables(onGreen);
+            // each table is read where writes go first, as a write locks it: a check reading the follower
+            // first would hold a lock there that the leader's next write must wait for on the follower
+            boolean greenFirst = control.current().leader() == ClusterRole.GREEN;
             Set<String> names = new TreeSet<>(blueTables.keySet());
             names.addAll(greenTables.keySet());
             names.removeAll(OWN_TABLES);
             List<TableResult> results = new ArrayList<>();
             for (String name : names) {
-                results.add(compare(name, blueTables.get(name), greenTables.get(name), onBlue, onGreen));
+                results.add(compare(name, blueTables.get(name), greenTables.get(name), onBlue, onGreen, greenFirst));
             }
             results.addAll(compareSequences(sequences(onBlue), sequences(onGreen)));
             onBlue.rollback();
@@ -176,7 +180,9 @@ public final class ConsistencyCheck {
         // no socket timeout: a digest of a large table may take long; the snapshots set their own
         Properties properties = JdbcLogin.properties(cluster, (int) Math.max(1, loginTimeout.toSeconds()), 0,
                 "bluegreen verify");
-        properties.setProperty("options", PINNED);
+        // a lock held past the barrier timeout (a client's DDL waiting on the other cluster for this very
+        // check, say) ends the check instead of holding both for good: nothing else would break that cycle
+        properties.setProperty("options", PINNED + " -c lock_timeout=" + control.barrierTimeout().toMillis() + "ms");
         try {
             Connection connection = DriverManager.getConnection(
                     JdbcLogin.url(cluster, cluster.backendDatabase(clientDatabase)), properties);
@@ -290,7 +296,8 @@ public final class ConsistencyCheck {
     }
 
     private static TableResult compare(String name, Relation blueTable, Relation greenTable,
-                                       Connection blueConnection, Connection greenConnection) throws SQLException {
+                                       Connection blueConnection, Connection greenConnection, boolean greenFirst)
+            throws SQLException {
         if (greenTable == null) {
             return new TableResult(name, Status.ONLY_ON_BLUE, side(blueConnection, blueTable, true), null);
         }
@@ -298,8 +305,9 @@ public final class ConsistencyCheck {
             return new TableResult(name, Status.ONLY_ON_GREEN, null, side(greenConnection, greenTable, true));
         }
         boolean sameColumns = blueTable.columns().equals(greenTable.columns());
+        Side greenRead = greenFirst ? side(greenConnection, greenTable, sameColumns) : null;
         Side blueSide = side(blueConnection, blueTable, sameColumns);
-        Side greenSide = side(greenConnection, greenTable, sameColumns);
+        Side greenSide = greenFirst ? greenRead : side(greenConnection, greenTable, sameColumns);
         Status status = !sameColumns ? Status.COLUMNS_DIFFER
                 : blueSide.rows() == greenSide.rows() && blueSide.digest().equals(greenSide.digest()) ? Status.SAME
                 : Status.ROWS_DIFFER;

@@ -204,6 +204,17 @@ class VerifyIT {
             assertThat(missing.err()).contains("verify could not log in to cluster blue")
                     .contains("database \"no_such_database\" does not exist");
 
+            // a table locked on a cluster past the barrier timeout: verify gives up with the reason instead
+            // of waiting with its own locks held on the other cluster (after cutover, a cycle no server sees)
+            try (Connection locker = connectTo(green, database); Statement lock = locker.createStatement()) {
+                locker.setAutoCommit(false);
+                lock.execute("lock table t in access exclusive mode");
+                BgctlRun.Result locked = verify(proxy);
+                assertThat(locked.exit()).isEqualTo(1);
+                assertThat(locked.err()).contains("verify could not read the clusters").contains("lock timeout");
+                locker.rollback();
+            }
+
             BgctlRun.Result tooLong = verify(proxy, "--database", "x".repeat(64));
             assertThat(tooLong.exit()).isEqualTo(2);
             assertThat(tooLong.err()).contains("\"database\" must be a database name of 1 to 63 characters, none of them a control character");
