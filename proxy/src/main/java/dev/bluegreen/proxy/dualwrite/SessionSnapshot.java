@@ -123,14 +123,15 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
      */
     public List<String> replaySql() {
         List<String> sql = new ArrayList<>();
-        if (sessionAuthorization != null) {
-            // first: it resets the role, and settings made under it are the session's either way
-            sql.add("set session authorization " + sessionAuthorization);
-        }
-        // settings before the role: some may be set only by the login role (a superuser's), not by the one
-        // the session switched to
+        // settings first, as the login role: some may be set only by it (a superuser's
+        // session_replication_role), not by the identity the session took on later; neither SET SESSION
+        // AUTHORIZATION nor SET ROLE undoes a setting
         settings.forEach((name, value) -> sql.add("select pg_catalog.set_config(" + dollarQuoted(name) + ", "
                 + dollarQuoted(value) + ", false)"));
+        if (sessionAuthorization != null) {
+            // before the role: it resets the role
+            sql.add("set session authorization " + sessionAuthorization);
+        }
         if (role != null) {
             sql.add("set role " + role);
         }

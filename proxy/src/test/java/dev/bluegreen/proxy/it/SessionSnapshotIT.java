@@ -97,6 +97,8 @@ class SessionSnapshotIT {
             assertThat(asLoggedIn.sessionAuthorization()).as("identity of a session as it logged in").isNull();
             assertThat(asLoggedIn.role()).isNull();
 
+            // a setting only the superuser who logged in may make, made before the identity changed
+            s.execute("set session_replication_role = replica");
             s.execute("set session authorization " + user);
             s.execute("set role " + quotedReader);
             SessionSnapshot snapshot = snapshotOf(session);
@@ -105,10 +107,11 @@ class SessionSnapshotIT {
                 for (String sql : snapshot.replaySql()) {
                     t.execute(sql);
                 }
-                try (ResultSet rs = t.executeQuery("select session_user, current_user")) {
+                try (ResultSet rs = t.executeQuery("select session_user, current_user, current_setting('session_replication_role')")) {
                     rs.next();
                     assertThat(rs.getString(1)).isEqualTo(user);
                     assertThat(rs.getString(2)).isEqualTo(reader);
+                    assertThat(rs.getString(3)).isEqualTo("replica");
                 }
             }
         }
