@@ -68,7 +68,13 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
               from pg_catalog.pg_prepared_statements
             union all
             select 'pin', 'temporary objects', count(*)::text, null
-              from pg_catalog.pg_class where relnamespace = pg_catalog.pg_my_temp_schema() having count(*) > 0
+              from (select oid from pg_catalog.pg_class where relnamespace = pg_catalog.pg_my_temp_schema()
+                    union all
+                    select oid from pg_catalog.pg_proc where pronamespace = pg_catalog.pg_my_temp_schema()
+                    union all
+                    select oid from pg_catalog.pg_type where typnamespace = pg_catalog.pg_my_temp_schema()
+                       and typrelid = 0 and typelem = 0) temporary_objects
+            having count(*) > 0
             union all
             select 'pin', 'WITH HOLD cursors', count(*)::text, null
               from pg_catalog.pg_cursors where is_holdable having count(*) > 0

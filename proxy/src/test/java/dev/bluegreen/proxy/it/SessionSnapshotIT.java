@@ -124,11 +124,14 @@ class SessionSnapshotIT {
             assertThat(snapshotOf(session).pinned()).isFalse();
 
             s.execute("create temporary table scratch (id int)");
+            // a temporary function and type exist only on the leader too (the table's own row type is not counted)
+            s.execute("create function pg_temp.norm(t text) returns text language sql as 'select lower(t)'");
+            s.execute("create type pg_temp.mood as enum ('ok', 'not')");
             s.execute("declare held cursor with hold for select 1");
             s.execute("select pg_advisory_lock(4242)");
 
             assertThat(snapshotOf(session).pins()).containsExactly(
-                    "temporary objects (1)", "WITH HOLD cursors (1)", "session advisory locks (1)");
+                    "temporary objects (3)", "WITH HOLD cursors (1)", "session advisory locks (1)");
             s.execute("select pg_advisory_unlock(4242)");
         }
     }
