@@ -825,12 +825,17 @@ final class Units {
                 }
             }), FrontendMessages.query(client.alloc(), sql));
         }
-        if (!snapshot.protocolStatements().isEmpty()) {
-            for (SessionSnapshot.ProtocolStatement statement : snapshot.protocolStatements()) {
-                twin.write(FrontendMessages.parse(client.alloc(), statement.name(), statement.sql(), statement.portableTypeOids()));
-                statements.put(statement.name(), reading.classify(migration.classifier(), statement.sql()));
-            }
-            send(role, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.sync(client.alloc()));
+        // a Sync after each Parse: after an error the server skips to the next Sync, so one statement that
+        // no longer parses (a column dropped since) would take every statement after it along
+        for (SessionSnapshot.ProtocolStatement statement : snapshot.protocolStatements()) {
+            twin.write(FrontendMessages.parse(client.alloc(), statement.name(), statement.sql(), statement.portableTypeOids()));
+            statements.put(statement.name(), reading.classify(migration.classifier(), statement.sql()));
+            send(role, new Sink(Mode.DISCARD, sink -> {
+                if (!sink.lost && sink.error) {
+                    log.warn("replaying a prepared statement failed session={} cluster={} sqlstate={} statement={}",
+                            session, role, sink.firstSqlState, statement.name());
+                }
+            }), FrontendMessages.sync(client.alloc()));
         }
         // the replay's answers come back in order, before any unit's; units may start now
         twin.flush();

@@ -732,6 +732,41 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * A session's prepared statements reach its new twin one by one: a statement that no longer parses
+     * there (its table exists on blue alone here) does not take the statements after it along, as one
+     * Sync after them all did (after an error the server skips to the next Sync).
+     */
+    @Test
+    void aPreparedStatementTheTwinCannotParseDoesNotCostItTheOthers(TestClusters clusters) throws Exception {
+        String t = table("prepared_replay");
+        String blueOnly = table("blue_only");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)", "insert into " + t + " values (1)");
+        }
+        clusters.blue().execute("postgres", "create table " + blueOnly + " (id int)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            List<byte[]> parses = new java.util.ArrayList<>();
+            parses.add(parse("stale", "select id from " + blueOnly));
+            for (int i = 0; i < 8; i++) {
+                parses.add(parse("good" + i, "select id + " + i + " from " + t));
+            }
+            parses.add(sync());
+            client.send(concat(parses.toArray(new byte[0][])));
+            client.readUntil('Z');
+
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            for (int i = 0; i < 8; i++) {
+                client.send(concat(bind("good" + i), execute(""), sync()));
+                assertThat(answer(client)).as("good%d", i).isEqualTo("SELECT 1");
+            }
+            assertThat(proxy.server().migration().unitsServedBy(ClusterRole.GREEN)).isGreaterThanOrEqualTo(8);
+            assertThat(proxy.server().migration().readRetries()).as("reads green failed and blue answered").isZero();
+        }
+    }
+
     /** The types of the messages up to and including ReadyForQuery. */
     private static String types(RawClient client) throws java.io.IOException {
         StringBuilder types = new StringBuilder();
