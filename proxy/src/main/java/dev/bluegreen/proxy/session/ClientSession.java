@@ -667,7 +667,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             frames.release();
             if (units != null) {
                 units.onClientFrames(list);
-                holdClient(); // units run one at a time: a client far ahead of them waits in its socket
+                if (units != null && units.mayHoldClient()) {
+                    holdClient(); // units run one at a time: a client far ahead of them waits in its socket
+                }
             } else {
                 pending.addAll(list);
                 holdClient();

@@ -151,6 +151,8 @@ final class Units {
          * server skips everything up to the next Sync, that Query too, and answers only the Sync.
          */
         int beforeQuery;
+        /** The server skips everything up to the next Sync after an error: only that Sync ends the unit. */
+        boolean skipping;
         /**
          * Nothing will send this unit again (no follower, no read retry, no named Parse the other twin must
          * learn from these frames): its frames go to the cluster as they are instead of as duplicates, and
@@ -329,8 +331,8 @@ final class Units {
             // it answers once the Sync after CopyDone arrives, which belongs to this unit
             unit.extendedOpen |= unit.extended;
             unit.open = unit.extendedOpen;
-        } else if (unit.extendedOpen && (type == FrontendMessages.SYNC || type == FrontendMessages.QUERY
-                || type == FrontendMessages.FUNCTION_CALL)) {
+        } else if (unit.extendedOpen && (type == FrontendMessages.SYNC || (!unit.skipping
+                && (type == FrontendMessages.QUERY || type == FrontendMessages.FUNCTION_CALL)))) {
             // a Query or FunctionCall after a Flush ends the extended messages before it as a Sync would:
             // the server answers all of them with the one ReadyForQuery that ends it
             unit.extendedOpen = false;
@@ -355,10 +357,22 @@ final class Units {
     }
 
     /**
+     * The unit at the head of the queue is still arriving (an extended batch before its Sync): the client
+     * is read for the rest however much waits, or the session would wait on itself.
+     */
+    private boolean restOfUnitAwaited;
+
+    /** Whether the client may be held back for what waits: not while the next unit is still arriving. */
+    boolean mayHoldClient() {
+        return !restOfUnitAwaited;
+    }
+
+    /**
      * Starts the next unit if none is running and a whole one is waiting. A message it cannot read ends the
      * session here, whichever event brought the unit's turn: a client read, a cluster's answer, a barrier.
      */
     void pump() {
+        restOfUnitAwaited = false;
         try {
             pumpUnits();
         } catch (ProtocolViolation e) {
@@ -387,6 +401,7 @@ final class Units {
                 return;
             }
             if (count == 0) {
+                restOfUnitAwaited = true;
                 session.readRestOfUnit(); // an extended-protocol unit still arriving: the client must be read for the rest
                 return;
             }
@@ -487,6 +502,7 @@ final class Units {
             case '1', '2', '3', 'n', 'T', 'C', 'I', 's' -> unit.beforeQuery--;
             case 'E' -> {
                 unit.beforeQuery = 0;
+                unit.skipping = true;
                 unit.open = true;
                 unit.extendedOpen = true;
                 ArrayDeque<Frame> pending = session.pending();

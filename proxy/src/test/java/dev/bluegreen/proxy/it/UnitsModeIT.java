@@ -719,6 +719,10 @@ class UnitsModeIT {
                 client.send(concat(parse("", "select no_such_column"), bind(""), execute(""),
                         RawClient.query("select 1"), sync()));
                 assertThat(types(client)).isEqualTo("EZ");
+                // two Queries skipped: only the Sync ends what the server skips
+                client.send(concat(parse("", "select no_such_column"), bind(""), execute(""),
+                        RawClient.query("select 1"), RawClient.query("select 2"), sync()));
+                assertThat(types(client)).isEqualTo("EZ");
                 client.send(concat(parse("", "select 1"), bind(""), execute(""), RawClient.query("select 2"), sync()));
                 assertThat(types(client)).as("the batch and the Query").isEqualTo("12DCTDCZ");
                 assertThat(types(client)).as("the Sync").isEqualTo("Z");
@@ -764,6 +768,47 @@ class UnitsModeIT {
             }
             assertThat(proxy.server().migration().unitsServedBy(ClusterRole.GREEN)).isGreaterThanOrEqualTo(8);
             assertThat(proxy.server().migration().readRetries()).as("reads green failed and blue answered").isZero();
+        }
+    }
+
+    /**
+     * One extended batch of more messages than the session queues before it stops reading a client (4,096)
+     * before its Sync, as asyncpg's executemany sends: the proxy reads it all, since the unit cannot start
+     * without its Sync, and answers it.
+     */
+    @Test
+    void anExtendedBatchLongerThanTheQueueBoundIsReadToItsSync(TestClusters clusters) throws Exception {
+        String t = table("long_batch");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(RawClient.query("select 1"));
+                assertThat(answer(client)).isEqualTo("SELECT 1");
+                client.send(concat(parse("ins", "insert into " + t + " select coalesce(max(id), 0) + 1 from " + t), sync()));
+                client.readUntil('Z');
+                java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
+                for (int i = 0; i < 10_000; i++) { // 20,000 messages, several reads before the Sync
+                    batch.writeBytes(bind("ins"));
+                    batch.writeBytes(execute(""));
+                }
+                batch.writeBytes(sync());
+                client.send(batch.toByteArray());
+                int inserted = 0;
+                RawClient.Message message;
+                while ((message = client.read()).type() != 'Z') {
+                    assertThat(message.type()).as("%s", message.fields()).isNotEqualTo('E');
+                    if (message.type() == 'C') {
+                        inserted++;
+                    }
+                }
+                assertThat(inserted).isEqualTo(10_000);
+            }
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(10_000);
+            }
         }
     }
 
