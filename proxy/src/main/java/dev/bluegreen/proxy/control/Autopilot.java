@@ -240,6 +240,11 @@ public final class Autopilot implements AutoCloseable {
                 rollbackRetryAt = null;
                 return true;
             } catch (RoutingControl.Refused refused) {
+                if (refused.why() != RoutingControl.Refused.Why.BARRIER) {
+                    // another instance changed the state first, or the store failed: the next tick tries again
+                    log.error("automatic rollback refused rule=\"{}\" reason=\"{}\"", rule.rule().name(), refused.getMessage());
+                    return false;
+                }
                 rollbackBackoff = rollbackBackoff.isZero() ? firstRollbackBackoff()
                         : min(rollbackBackoff.multipliedBy(2), MAX_ROLLBACK_BACKOFF);
                 rollbackRetryAt = now.plus(rollbackBackoff);

@@ -823,7 +823,10 @@ public final class RoutingControl implements AutoCloseable {
             it.remove();
             String why = decision instanceof Transition.Refused refused ? refused.reason()
                     : "it would now change who receives writes, which needs every instance's barrier; do it again";
-            dropped.put(change, why);
+            if (!(decision instanceof Transition.Refused)) {
+                // moot is fine (the state another instance saved already says so); undone is not
+                dropped.put(change, why);
+            }
             log.warn("routing state change not saved and dropped: the stored state moved on (epoch {}) store={} change=\"{}\" reason={}",
                     effective.state().epoch(), store.describe(), change.describe(), why);
         }
