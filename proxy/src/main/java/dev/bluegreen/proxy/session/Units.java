@@ -1140,6 +1140,12 @@ final class Units {
             return;
         }
         if (unit.statusBefore == 'E' && answer.status == 'I') {
+            if (outcomes.size() > 1 && startsWithRollback(unit)) {
+                // ROLLBACK; ... (a pool's reset: asyncpg sends ROLLBACK; RESET ALL; ... in one string): the
+                // follower's transaction, healthy as it is, rolls back the same, and the rest runs alike
+                runOnSecondary(unit, outcomes, answer.status, false);
+                return;
+            }
             if (outcomes.size() > 1) {
                 // the unit went on after ending the failed transaction (ROLLBACK; INSERT ...): what it did
                 // next stands on the leader, and the follower, which skipped what failed and is still in a
@@ -1157,6 +1163,12 @@ final class Units {
             return;
         }
         int failedAt = firstFailed(outcomes);
+        if (answer.error && unit.unordered && unit.classification.has(Trait.TRANSACTION_CONTROL)) {
+            // a procedure or DO block that failed may have committed part of its work first: the follower
+            // runs it too and must fail alike
+            runOnSecondary(unit, outcomes, answer.status, false);
+            return;
+        }
         if (answer.error && failedAt > 0 && committedBefore(outcomes, failedAt)) {
             // a COMMIT in the unit succeeded before a later statement failed (INSERT; COMMIT; SELECT 1/0):
             // what it committed stands on the leader, so the follower runs the whole unit and must fail alike
@@ -1215,6 +1227,12 @@ final class Units {
             unit.unordered = true;
             stats.unordered();
         }
+    }
+
+    /** Whether the unit's first statement is a ROLLBACK (or ABORT): its tag cannot say, a COMMIT that fails reads the same. */
+    private static boolean startsWithRollback(Unit unit) {
+        String sql = unit.sql == null ? "" : SqlNormalizer.normalize(unit.sql);
+        return sql.startsWith("rollback") || sql.startsWith("abort");
     }
 
     /** Whether a statement before {@code failedAt} committed (or prepared) a transaction on the leader. */

@@ -469,9 +469,10 @@ class UnitsModeIT {
     }
 
     /**
-     * A unit that ends a failed transaction and goes on (ROLLBACK; INSERT ...): the insert stands on the
-     * leader, and the follower, which skipped the failure and still has its transaction open, cannot be
-     * given the insert alone. That is recorded as a divergence, never left unseen.
+     * A unit that ends a failed transaction with COMMIT and goes on (COMMIT; INSERT ...): the insert stands
+     * on the leader, and the follower, which skipped the failure and still has its transaction open, would
+     * commit that transaction with the same COMMIT. It cannot be given the unit; that is recorded as a
+     * divergence, never left unseen.
      */
     @Test
     void aUnitThatGoesOnAfterEndingAFailedTransactionIsADivergence(TestClusters clusters) throws Exception {
@@ -486,12 +487,70 @@ class UnitsModeIT {
                 assertThat(answer(client)).isEqualTo("BEGIN");
                 client.send(RawClient.query("select 1/0"));
                 assertThat(answer(client)).contains("C=22012");
-                client.send(RawClient.query("rollback; insert into " + t + " values (3)"));
+                client.send(RawClient.query("commit; insert into " + t + " values (3)"));
                 assertThat(answer(client)).isEqualTo("INSERT 0 1");
             }
             assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(1);
             await("the divergence on record").until(() -> !proxy.server().migration().divergences().isEmpty());
             assertThat(proxy.server().routing().current().followerInSync()).isFalse();
+        }
+    }
+
+    /**
+     * A unit that rolls back a failed transaction and goes on (a pool's reset: asyncpg sends
+     * ROLLBACK; SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL): the follower's own
+     * transaction rolls back the same, so it runs the whole unit, and nothing diverges.
+     */
+    @Test
+    void aRollbackThatGoesOnAfterAFailedTransactionRunsOnBothClusters(TestClusters clusters) throws Exception {
+        String t = table("rollback_then_more");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                for (String rest : new String[] {"select pg_advisory_unlock_all(); close all; unlisten *; reset all",
+                        "insert into " + t + " values (4)"}) {
+                    client.send(RawClient.query("begin"));
+                    assertThat(answer(client)).isEqualTo("BEGIN");
+                    client.send(RawClient.query("insert into " + t + " values (9); select 1/0"));
+                    assertThat(answer(client)).contains("C=22012");
+                    client.send(RawClient.query("rollback; " + rest));
+                    assertThat(answer(client)).doesNotContain("C=");
+                }
+            }
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                assertThat(ClusterData.contents(cluster, t, "id")).as(cluster.name()).isEqualTo("(4)");
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * A procedure that commits part of its work and then fails, called in autocommit (so unwrapped): what
+     * it committed stands on the leader, so the follower runs it too and fails alike; nothing diverges.
+     */
+    @Test
+    void aProcedureThatFailsAfterItCommittedRunsOnTheFollowerToo(TestClusters clusters) throws Exception {
+        String t = table("procedure_fails");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)",
+                    "create procedure " + t + "_half() language plpgsql as $$ begin insert into " + t
+                            + " values (1); commit; insert into " + t + " values (1); end $$");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(RawClient.query("call " + t + "_half()"));
+                assertThat(answer(client)).contains("C=23505");
+            }
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                assertThat(ClusterData.contents(cluster, t, "id")).as(cluster.name()).isEqualTo("(1)");
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
     }
 
