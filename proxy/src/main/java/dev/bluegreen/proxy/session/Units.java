@@ -974,7 +974,8 @@ final class Units {
         if (unit.secondary != null) {
             unit.sql = unitSql(unit); // a divergence names the statement; a unit without a follower cannot diverge
         }
-        if (unit.secondary != null && (c.has(Trait.NOT_IN_TRANSACTION_BLOCK) || unit.unordered)) {
+        unit.unordered = unit.secondary != null && (unit.unordered || c.has(Trait.NOT_IN_TRANSACTION_BLOCK));
+        if (unit.unordered) {
             stats.unordered();
         }
         if (unit.secondary != null && c.has(Trait.NON_DETERMINISTIC)) {
@@ -1223,7 +1224,7 @@ final class Units {
      * unless it was counted when it started.
      */
     private void committedBeforeFollower(Unit unit) {
-        if (!unit.unordered && !unit.classification.has(Trait.NOT_IN_TRANSACTION_BLOCK)) {
+        if (!unit.unordered) {
             unit.unordered = true;
             stats.unordered();
         }

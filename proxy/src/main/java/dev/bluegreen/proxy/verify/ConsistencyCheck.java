@@ -305,9 +305,11 @@ public final class ConsistencyCheck {
             return new TableResult(name, Status.ONLY_ON_GREEN, null, side(greenConnection, greenTable, true));
         }
         boolean sameColumns = blueTable.columns().equals(greenTable.columns());
-        Side greenRead = greenFirst ? side(greenConnection, greenTable, sameColumns) : null;
+        Side greenSide = greenFirst ? side(greenConnection, greenTable, sameColumns) : null;
         Side blueSide = side(blueConnection, blueTable, sameColumns);
-        Side greenSide = greenFirst ? greenRead : side(greenConnection, greenTable, sameColumns);
+        if (greenSide == null) {
+            greenSide = side(greenConnection, greenTable, sameColumns);
+        }
         Status status = !sameColumns ? Status.COLUMNS_DIFFER
                 : blueSide.rows() == greenSide.rows() && blueSide.digest().equals(greenSide.digest()) ? Status.SAME
                 : Status.ROWS_DIFFER;

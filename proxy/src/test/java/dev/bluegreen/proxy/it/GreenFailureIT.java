@@ -353,11 +353,36 @@ class GreenFailureIT {
      * COMMIT, which runs behind the client's answer once blue has committed (docs/dual-write.md).
      */
     private static void greenRefusesCommitsOf(String table) {
-        green.execute("postgres",
-                "create function " + table + "_refuse() returns trigger language plpgsql as "
-                        + "$$ begin raise exception 'green refuses %', new.id; end $$",
-                "create constraint trigger " + table + "_refuse after insert on " + table
-                        + " deferrable initially deferred for each row execute function " + table + "_refuse()");
+        atCommitOf(green, table, "raise exception 'green refuses %', new.id;");
+    }
+
+    /** {@code cluster} runs {@code body} (PL/pgSQL) at the COMMIT of every row inserted into {@code table}: a deferred trigger. */
+    private static void atCommitOf(PgCluster cluster, String table, String body) {
+        cluster.execute("postgres",
+                "create function " + table + "_at_commit() returns trigger language plpgsql as "
+                        + "$$ begin " + body + " return null; end $$",
+                "create constraint trigger " + table + "_at_commit after insert on " + table
+                        + " deferrable initially deferred for each row execute function " + table + "_at_commit()");
+    }
+
+    /**
+     * Inserts row 1 into {@code table} through {@code c} and commits it (in autocommit, the statement
+     * alone) on another thread; returns once blue is sleeping in the commit's trigger.
+     */
+    private static CompletableFuture<Void> insertReachingBluesCommit(Connection c, String table) {
+        CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("insert into " + table + " values (1)");
+                if (!c.getAutoCommit()) {
+                    c.commit();
+                }
+            } catch (SQLException e) {
+                throw new CompletionException(e);
+            }
+        });
+        await("blue runs the trigger at commit").until(() -> number(blue, "select count(*)"
+                + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+        return write;
     }
 
     @Test
@@ -574,28 +599,12 @@ class GreenFailureIT {
         for (boolean autocommit : new boolean[] {false, true}) {
             String table = unique(autocommit ? "left_autocommit" : "left_commit");
             onBoth(blue, green, "create table " + table + " (id int primary key)");
-            // blue takes two seconds to commit a row of this table: a deferred trigger, run at COMMIT
-            blue.execute("postgres",
-                    "create function " + table + "_slow() returns trigger language plpgsql"
-                            + " as $$ begin perform pg_sleep(2); return null; end $$",
-                    "create constraint trigger " + table + "_slow after insert on " + table
-                            + " deferrable initially deferred for each row execute function " + table + "_slow()");
+            atCommitOf(blue, table, "perform pg_sleep(2);"); // blue takes two seconds to commit a row of this table
             try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
                 proxy.server().routing().start("test", null);
                 Connection c = viaProxy(proxy);
                 c.setAutoCommit(autocommit);
-                CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
-                    try (Statement s = c.createStatement()) {
-                        s.execute("insert into " + table + " values (1)");
-                        if (!autocommit) {
-                            c.commit();
-                        }
-                    } catch (SQLException e) {
-                        throw new CompletionException(e);
-                    }
-                });
-                await("blue runs the trigger at commit").until(() -> number(blue, "select count(*)"
-                        + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+                CompletableFuture<Void> write = insertReachingBluesCommit(c, table);
                 c.abort(Runnable::run);
                 assertThatThrownBy(write::join).hasCauseInstanceOf(SQLException.class);
 
@@ -620,25 +629,12 @@ class GreenFailureIT {
         String table = unique("left_failed_commit");
         onBoth(blue, green, "create table " + table + " (id int primary key)");
         // blue takes two seconds over the COMMIT of a row of this table, then refuses it
-        blue.execute("postgres",
-                "create function " + table + "_refuse() returns trigger language plpgsql"
-                        + " as $$ begin perform pg_sleep(2); raise exception 'refused at commit'; end $$",
-                "create constraint trigger " + table + "_refuse after insert on " + table
-                        + " deferrable initially deferred for each row execute function " + table + "_refuse()");
+        atCommitOf(blue, table, "perform pg_sleep(2); raise exception 'refused at commit';");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             Connection c = viaProxy(proxy);
             c.setAutoCommit(false);
-            CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
-                try (Statement s = c.createStatement()) {
-                    s.execute("insert into " + table + " values (1)");
-                    c.commit();
-                } catch (SQLException e) {
-                    throw new CompletionException(e);
-                }
-            });
-            await("blue runs the trigger at commit").until(() -> number(blue, "select count(*)"
-                    + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+            CompletableFuture<Void> write = insertReachingBluesCommit(c, table);
             c.abort(Runnable::run);
             assertThatThrownBy(write::join).hasCauseInstanceOf(SQLException.class);
 
@@ -660,25 +656,12 @@ class GreenFailureIT {
     void aLeaderLostWhileItCommitsReleasesTheBarrierAtOnce() throws Exception {
         String table = unique("leader_lost_commit");
         onBoth(blue, green, "create table " + table + " (id int primary key)");
-        blue.execute("postgres",
-                "create function " + table + "_slow() returns trigger language plpgsql"
-                        + " as $$ begin perform pg_sleep(5); return null; end $$",
-                "create constraint trigger " + table + "_slow after insert on " + table
-                        + " deferrable initially deferred for each row execute function " + table + "_slow()");
+        atCommitOf(blue, table, "perform pg_sleep(5);");
         try (TestProxy proxy = TestProxy.in(blue).green(green).shutdownGrace(Duration.ofSeconds(30)).start();
              Connection c = viaProxy(proxy)) {
             proxy.server().routing().start("test", null);
             c.setAutoCommit(false);
-            CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
-                try (Statement s = c.createStatement()) {
-                    s.execute("insert into " + table + " values (1)");
-                    c.commit();
-                } catch (SQLException e) {
-                    throw new CompletionException(e);
-                }
-            });
-            await("blue runs the trigger at commit").until(() -> number(blue, "select count(*)"
-                    + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+            CompletableFuture<Void> write = insertReachingBluesCommit(c, table);
             blue.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity"
                     + " where wait_event = 'PgSleep'");
             assertThatThrownBy(write::join).hasCauseInstanceOf(SQLException.class);
