@@ -11,7 +11,8 @@ import java.util.List;
 /**
  * Records a cluster's answer to one unit, statement by statement, from its frames as they pass: no
  * copy, no decode beyond CommandComplete's tag and an error's SQLSTATE. DataRow bodies are hashed in
- * place. The unit ends with ReadyForQuery.
+ * place, blind to the cluster's own OIDs of user-defined types inside binary arrays and records
+ * ({@link RowHash#ofDataRow}). The unit ends with ReadyForQuery.
  *
  * <p>Not thread-safe: one recorder per backend connection, used on its event loop.
  */
@@ -68,7 +69,7 @@ public final class OutcomeRecorder {
         ByteBuf all = current.content();
         switch (type) {
             case 'D' -> {
-                long hash = RowHash.of(all, offset + Frame.HEADER_LENGTH, length - Frame.HEADER_LENGTH);
+                long hash = RowHash.ofDataRow(all, offset + Frame.HEADER_LENGTH, length - Frame.HEADER_LENGTH);
                 rows++;
                 digestSum += hash;
                 digestXor ^= hash;

@@ -7,10 +7,40 @@ import io.netty.buffer.ByteBuf;
  * A 64-bit hash of a byte range read in place (8 bytes at a time, then the tail), mixed with the
  * murmur3 finaliser ({@link Hashing#mix64}). Not cryptographic: it only has to make accidental
  * equality of different rows vanishingly unlikely.
+ *
+ * <p>{@link #ofDataRow} is what two clusters' rows are compared by, and it keeps one invariant beyond
+ * that: two rows that differ only in the OIDs of user-defined types (at or above
+ * {@code FirstNormalObjectId}, 16384) embedded in binary-format arrays and records hash alike. Those
+ * OIDs are assigned per cluster, so blue's and green's differ for the same enum or composite. The
+ * recorder does not know each column's format (the RowDescription may have come in an earlier unit),
+ * so each value decides for itself: text-format values never hold a NUL byte, and a value that
+ * starts with one and parses exactly as a binary array or record (every length consistent, the
+ * value consumed to its last byte) is taken for one. Everything else, the OIDs below 16384 included,
+ * counts byte for byte. The price: a {@code bytea} value that happens to parse exactly as an array or
+ * record with such an OID has those four bytes ignored.
  */
 final class RowHash {
 
     private static final long SEED = 0x9E3779B97F4A7C15L;
+    private static final long STEP = 0xBF58476D1CE4E5B9L;
+
+    /** PostgreSQL's {@code FirstNormalObjectId}: OIDs from here on are assigned per cluster. */
+    private static final int FIRST_NORMAL_OBJECT_ID = 16384;
+    /** PostgreSQL's {@code MAXDIM}. */
+    private static final int MAX_DIMENSIONS = 6;
+    /** PostgreSQL's {@code MaxTupleAttributeNumber}. */
+    private static final int MAX_FIELDS = 1664;
+    /** The smallest array or record that can hold an OID: three int32 words. */
+    private static final int SMALLEST_CONTAINER = 12;
+    /** Arrays of records of arrays …: deeper than this, a value counts byte for byte. */
+    private static final int MAX_DEPTH = 32;
+
+    // outside the 32-bit range, so no OID, length or word hashes to them
+    private static final long USER_OID = 1L << 32;
+    private static final long NULL = 2L << 32;
+    private static final long ROW = 3L << 32;
+    private static final long ARRAY = 4L << 32;
+    private static final long RECORD = 5L << 32;
 
     private RowHash() {}
 
@@ -19,12 +49,182 @@ final class RowHash {
         int i = offset;
         int end = offset + length;
         for (; i + 8 <= end; i += 8) {
-            h = Hashing.mix64(h ^ buf.getLong(i)) * 0xBF58476D1CE4E5B9L;
+            h = Hashing.mix64(h ^ buf.getLong(i)) * STEP;
         }
         long tail = 0;
         for (int shift = 0; i < end; i++, shift += 8) {
             tail |= (buf.getByte(i) & 0xFFL) << shift;
         }
         return Hashing.mix64(h ^ tail ^ ((long) length << 32));
+    }
+
+    /**
+     * The hash of a DataRow's body (column count, then each column's length and bytes), blind to
+     * user-defined type OIDs inside binary arrays and records. A row none of whose values could be
+     * one (the usual case, and every text-format row) is hashed as {@link #of} hashes it.
+     */
+    static long ofDataRow(ByteBuf buf, int offset, int length) {
+        return mayHoldContainer(buf, offset, length) ? ofColumns(buf, offset, length) : of(buf, offset, length);
+    }
+
+    /** True if a value of the row is long enough to be an array or record and starts with a NUL byte. */
+    private static boolean mayHoldContainer(ByteBuf buf, int offset, int length) {
+        if (length < 2) {
+            return false;
+        }
+        int end = offset + length;
+        int columns = buf.getUnsignedShort(offset);
+        int i = offset + 2;
+        for (int c = 0; c < columns; c++) {
+            if (end - i < 4) {
+                return false;
+            }
+            int valueLength = buf.getInt(i);
+            i += 4;
+            if (valueLength > 0) {
+                if (valueLength > end - i) {
+                    return false;
+                }
+                if (valueLength >= SMALLEST_CONTAINER && buf.getByte(i) == 0) {
+                    return true;
+                }
+                i += valueLength;
+            }
+        }
+        return false;
+    }
+
+    private static long ofColumns(ByteBuf buf, int offset, int length) {
+        int end = offset + length;
+        int columns = buf.getUnsignedShort(offset);
+        long h = step(SEED ^ ROW, columns);
+        int i = offset + 2;
+        for (int c = 0; c < columns; c++) {
+            if (end - i < 4) {
+                return of(buf, offset, length);
+            }
+            int valueLength = buf.getInt(i);
+            i += 4;
+            if (valueLength < -1 || valueLength > end - i) {
+                return of(buf, offset, length);
+            }
+            h = step(h, valueLength == -1 ? NULL : value(buf, i, valueLength, 0));
+            i += Math.max(valueLength, 0);
+        }
+        return i == end ? Hashing.mix64(h ^ length) : of(buf, offset, length);
+    }
+
+    private static long value(ByteBuf buf, int offset, int length, int depth) {
+        if (length >= SMALLEST_CONTAINER && depth < MAX_DEPTH && buf.getByte(offset) == 0) {
+            if (isArray(buf, offset, length)) {
+                return array(buf, offset, length, depth);
+            }
+            if (isRecord(buf, offset, length)) {
+                return record(buf, offset, length, depth);
+            }
+        }
+        return of(buf, offset, length);
+    }
+
+    /**
+     * array_send's layout: int32 ndim, int32 has-nulls flag (0 or 1), int32 element type OID, per
+     * dimension int32 size and int32 lower bound, then per element int32 length (-1: null) and bytes.
+     */
+    private static boolean isArray(ByteBuf buf, int offset, int length) {
+        int dimensions = buf.getInt(offset);
+        int flags = buf.getInt(offset + 4);
+        int elementType = buf.getInt(offset + 8);
+        if (dimensions < 0 || dimensions > MAX_DIMENSIONS || (flags & ~1) != 0 || elementType == 0
+                || length - SMALLEST_CONTAINER < 8 * dimensions) {
+            return false;
+        }
+        int end = offset + length;
+        int i = offset + SMALLEST_CONTAINER;
+        int elementsAt = i + 8 * dimensions;
+        long elements = dimensions == 0 ? 0 : 1;
+        for (int d = 0; d < dimensions; d++, i += 8) {
+            int size = buf.getInt(i);
+            elements *= size;
+            // every element takes at least its length word; this also keeps the product from overflowing
+            if (size < 0 || elements > (end - elementsAt) / 4) {
+                return false;
+            }
+        }
+        for (long e = 0; e < elements; e++) {
+            if (end - i < 4) {
+                return false;
+            }
+            int elementLength = buf.getInt(i);
+            i += 4;
+            if (elementLength < -1 || elementLength > end - i) {
+                return false;
+            }
+            i += Math.max(elementLength, 0);
+        }
+        return i == end;
+    }
+
+    private static long array(ByteBuf buf, int offset, int length, int depth) {
+        int dimensions = buf.getInt(offset);
+        long h = step(SEED ^ ARRAY, buf.getLong(offset));
+        h = step(h, oid(buf.getInt(offset + 8)));
+        int i = offset + SMALLEST_CONTAINER;
+        long elements = dimensions == 0 ? 0 : 1;
+        for (int d = 0; d < dimensions; d++, i += 8) {
+            elements *= buf.getInt(i);
+            h = step(h, buf.getLong(i));
+        }
+        for (long e = 0; e < elements; e++) {
+            int elementLength = buf.getInt(i);
+            i += 4;
+            h = step(h, elementLength == -1 ? NULL : value(buf, i, elementLength, depth + 1));
+            i += Math.max(elementLength, 0);
+        }
+        return Hashing.mix64(h ^ length);
+    }
+
+    /** record_send's layout: int32 field count, then per field int32 type OID, int32 length (-1: null) and bytes. */
+    private static boolean isRecord(ByteBuf buf, int offset, int length) {
+        int fields = buf.getInt(offset);
+        if (fields < 0 || fields > MAX_FIELDS || fields > (length - 4) / 8) {
+            return false;
+        }
+        int end = offset + length;
+        int i = offset + 4;
+        for (int f = 0; f < fields; f++) {
+            if (end - i < 8 || buf.getInt(i) == 0) {
+                return false;
+            }
+            int fieldLength = buf.getInt(i + 4);
+            i += 8;
+            if (fieldLength < -1 || fieldLength > end - i) {
+                return false;
+            }
+            i += Math.max(fieldLength, 0);
+        }
+        return i == end;
+    }
+
+    private static long record(ByteBuf buf, int offset, int length, int depth) {
+        int fields = buf.getInt(offset);
+        long h = step(SEED ^ RECORD, fields);
+        int i = offset + 4;
+        for (int f = 0; f < fields; f++) {
+            int fieldLength = buf.getInt(i + 4);
+            h = step(h, oid(buf.getInt(i)));
+            i += 8;
+            h = step(h, fieldLength == -1 ? NULL : value(buf, i, fieldLength, depth + 1));
+            i += Math.max(fieldLength, 0);
+        }
+        return Hashing.mix64(h ^ length);
+    }
+
+    /** The OID as it counts: a built-in one as itself, every user-defined one as the same constant. */
+    private static long oid(int oid) {
+        return Integer.compareUnsigned(oid, FIRST_NORMAL_OBJECT_ID) >= 0 ? USER_OID : Integer.toUnsignedLong(oid);
+    }
+
+    private static long step(long h, long word) {
+        return Hashing.mix64(h ^ word) * STEP;
     }
 }
