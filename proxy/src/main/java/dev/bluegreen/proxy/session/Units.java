@@ -303,10 +303,10 @@ final class Units {
                     pending.add(frame);
                 }
             }
-        } catch (ProtocolViolation e) {
-            // continueUnit reads a message before it takes it: this one and those after it are still ours
-            frames.subList(next, frames.size()).forEach(Frame::release);
-            clientViolation(e);
+        } catch (MalformedClientMessage e) {
+            // continueUnit released the message it could not read: those after it are still ours
+            frames.subList(next + 1, frames.size()).forEach(Frame::release);
+            clientViolation(e.violation);
             return;
         }
         if (continued && current != null && backends.get(current.primary) != null) {
@@ -320,8 +320,26 @@ final class Units {
         session.failFromUnits(ErrorResponse.fatal("08P01", e.getMessage()));
     }
 
+    /**
+     * A client message a running unit could not read. It is the client's fault (08P01) even where a
+     * cluster's answer brought the unit to read it, and the message is already released.
+     */
+    private static final class MalformedClientMessage extends RuntimeException {
+        final ProtocolViolation violation;
+
+        MalformedClientMessage(ProtocolViolation violation) {
+            super(violation.getMessage(), null, false, false);
+            this.violation = violation;
+        }
+    }
+
     private void continueUnit(Frame frame) {
-        learn(frame);
+        try {
+            learn(frame);
+        } catch (ProtocolViolation e) {
+            frame.release();
+            throw new MalformedClientMessage(e);
+        }
         Unit unit = current;
         BackendConnection primary = backends.get(unit.primary);
         byte type = frame.type();
@@ -377,6 +395,8 @@ final class Units {
             pumpUnits();
         } catch (ProtocolViolation e) {
             clientViolation(e);
+        } catch (MalformedClientMessage e) {
+            clientViolation(e.violation);
         }
     }
 
@@ -1740,6 +1760,9 @@ final class Units {
         try {
             frames.forEach(this::onBackendFrame);
             flushRange();
+        } catch (MalformedClientMessage e) {
+            // the answer brought the unit to a client message it could not read (one queued behind a batch)
+            clientViolation(e.violation);
         } catch (ProtocolViolation e) {
             // a cluster's message the engine could not read (an ErrorResponse's fields, say): the batch is
             // released below, once, and the session ends as for any other fault of that cluster's
@@ -1954,11 +1977,13 @@ final class Units {
         }
         Unit ending = role == leader ? leaderEndInFlight() : null;
         if (ending != null) {
-            // lost while it ended the transaction: what it did is unknown, so the follower rolls back and that
-            // is a divergence. Left in place, the closing session would wait for its answer, and hold the
-            // write barrier, until the shutdown grace ran out.
-            diverged(ending, List.of(), List.of(), "the leader was lost while it ended the transaction: "
-                    + "its outcome is unknown, and the follower rolled back");
+            // lost while it ended the transaction: unless that was a rollback, what it did is unknown, so the
+            // follower rolls back and that is a divergence. Left in place, the closing session would wait for
+            // its answer, and hold the write barrier, until the shutdown grace ran out.
+            if (!rollsBack(ending)) {
+                diverged(ending, List.of(), List.of(), "the leader was lost while it ended the transaction: "
+                        + "its outcome is unknown, and the follower rolled back");
+            }
             dropTwin(leader.other(), true);
             backends.remove(leader).close(); // what waited for its answer is released with the session, below
         }
@@ -2065,8 +2090,10 @@ final class Units {
 
     /**
      * The unit whose end of transaction the leader is running while the client leaves: a wrapped write's
-     * COMMIT, or the client's own COMMIT (ROLLBACK, END) once the follower has run everything before it.
-     * Null when there is none, or when anything else is outstanding on the leader.
+     * COMMIT, the client's own COMMIT (ROLLBACK, END) once the follower has run everything before it, or
+     * a unit that commits on its own outside a transaction block and that the follower runs after the
+     * leader (a CALL, DO, VACUUM, CREATE INDEX CONCURRENTLY). Null when there is none, or when anything
+     * else is outstanding on the leader.
      */
     private Unit leaderEndInFlight() {
         Unit unit = current;
@@ -2081,17 +2108,39 @@ final class Units {
         }
         Sink sink = onLeader.peek();
         boolean wrappedCommit = sink.mode == Mode.COMMIT;
-        boolean clientsEnd = sink == unit.primarySink && unit.classification.has(Trait.TRANSACTION_END)
-                && laneInFlight == 0;
+        // the client's own end of transaction, or a unit that commits on its own unwrapped (a CALL or DO whose
+        // procedure may commit, VACUUM, CREATE INDEX CONCURRENTLY): the follower has not run it yet
+        boolean clientsEnd = sink == unit.primarySink && laneInFlight == 0
+                && (unit.classification.has(Trait.TRANSACTION_END) || (unit.unordered && unit.statusBefore == 'I'));
         return wrappedCommit || clientsEnd ? unit : null;
+    }
+
+    /**
+     * Whether {@code unit}, which ends a transaction, can only roll it back: a lone ROLLBACK, or whatever
+     * ends a transaction that had already failed. Its outcome is known even when its answer is lost.
+     */
+    private static boolean rollsBack(Unit unit) {
+        Classification c = unit.classification;
+        return !unit.wrap && c.statementCount() == 1 && c.has(Trait.TRANSACTION_END)
+                && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK) // ROLLBACK PREPARED: a prepared transaction may be left in doubt
+                && (unit.statusBefore == 'E' || startsWithRollback(unit));
+    }
+
+    /**
+     * An unwrapped CALL or DO alone in its string, which may have committed part of its work before it
+     * failed: the follower runs it whether it succeeded or failed on the leader, and must end alike.
+     */
+    private static boolean runsOnFollowerWhateverTheOutcome(Unit unit) {
+        return unit.unordered && unit.statusBefore == 'I' && unit.classification.has(Trait.TRANSACTION_CONTROL);
     }
 
     /**
      * The client left while the leader ran {@code unit}'s end of transaction. The leader is left to answer;
      * then the follower ends its transaction the same way (the unit's own frames, or the COMMIT or ROLLBACK
-     * of a write the proxy wrapped in a transaction), and both log off. Closing at once would roll the follower back while the leader
-     * commits: a write lost on the follower that nobody would hear of. A leader answer that never comes
-     * leaves its outcome unknown: that is a divergence, and the follower rolls back.
+     * of a write the proxy wrapped in a transaction), and both log off. Closing at once would roll the
+     * follower back while the leader commits, or never run a CALL there that the leader ran: a write lost
+     * on the follower that nobody would hear of. A leader answer that never comes leaves its outcome
+     * unknown: that is a divergence, and the follower rolls back; unless the unit could only roll back.
      */
     private void endOnFollowerAfterLeader(Unit unit) {
         ClusterRole follower = unit.secondary;
@@ -2104,22 +2153,32 @@ final class Units {
             if (answer.lost || !backends.containsKey(follower)) {
                 laneInFlight--;
                 if (backends.containsKey(follower)) {
-                    diverged(unit, List.of(), List.of(), "the client left while the leader ended the transaction, "
-                            + "and the leader's answer was lost: the follower rolled back");
+                    if (!rollsBack(unit)) {
+                        diverged(unit, List.of(), List.of(), "the client left while the leader ended the transaction, "
+                                + "and the leader's answer was lost: the follower rolled back");
+                    }
                     dropTwin(follower, true);
                 }
                 unit.release();
                 return;
             }
+            boolean leaderFailed = answer.error || unit.primarySink.error;
+            // a CALL or DO that failed may have committed part of its work first: the follower runs it and must fail too
+            boolean failureExpected = leaderFailed && runsOnFollowerWhateverTheOutcome(unit);
             Sink followerEnd = new Sink(Mode.DISCARD, end -> {
                 laneInFlight--;
-                if (end.error || (end.lost && !droppingTwin)) {
-                    diverged(unit, List.of(), List.of(), end.error
-                            ? "follower could not end the transaction the leader ended (SQLSTATE " + end.firstSqlState + ")"
-                            : "follower unreachable before it ended the transaction the leader ended");
+                if (end.error != failureExpected || (end.lost && !droppingTwin)) {
+                    diverged(unit, List.of(), List.of(), end.lost
+                            ? "follower unreachable before it ended the transaction the leader ended"
+                            : end.error ? "follower could not end the transaction the leader ended (SQLSTATE " + end.firstSqlState + ")"
+                            : "follower succeeded where the leader failed (SQLSTATE " + answer.firstSqlState + ")");
                 }
                 laneDone();
             });
+            if (failureExpected) {
+                replayOnFollower(unit, follower, followerEnd);
+                return;
+            }
             boolean leaderRolledBack = answer.error || unit.statusBefore == 'E';
             if (!unit.wrap && leaderRolledBack && unit.classification.statementCount() != 1) {
                 // the unit went on past what rolled the leader's transaction back, or failed part-way: what
@@ -2136,16 +2195,23 @@ final class Units {
                 // the transaction the leader ended: committed, or rolled back because it had failed or its end
                 // failed (a deferred constraint, a serialization failure), which the follower's must not outdo
                 send(follower, followerEnd, FrontendMessages.query(client.alloc(), leaderRolledBack ? "ROLLBACK" : "COMMIT"));
+                flush(follower);
+                unit.release();
             } else {
-                BackendConnection twin = backends.get(follower);
-                sinks.get(follower).add(followerEnd);
-                for (Frame frame : unit.frames) {
-                    twin.write(frame.content().retainedDuplicate());
-                }
+                replayOnFollower(unit, follower, followerEnd);
             }
-            flush(follower);
-            unit.release();
         }));
+    }
+
+    /** Sends the follower {@code unit}'s own frames, answered into {@code end}, and lets the unit go. */
+    private void replayOnFollower(Unit unit, ClusterRole follower, Sink end) {
+        BackendConnection twin = backends.get(follower);
+        sinks.get(follower).add(end);
+        for (Frame frame : unit.frames) {
+            twin.write(frame.content().retainedDuplicate());
+        }
+        twin.flush();
+        unit.release();
     }
 
     private void drainOverdue(BackendConnection mirror, Duration deadline) {

@@ -4,6 +4,7 @@ import static dev.bluegreen.proxy.it.ClusterData.contents;
 import static dev.bluegreen.proxy.it.ClusterData.major;
 import static dev.bluegreen.proxy.it.ClusterData.number;
 import static dev.bluegreen.proxy.it.ClusterData.onBoth;
+import static dev.bluegreen.proxy.it.ClusterData.text;
 import static dev.bluegreen.proxy.it.ClusterData.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -643,6 +644,94 @@ class GreenFailureIT {
                     .until(() -> proxy.server().sessionCount() == 0 && proxy.server().routing().barrier().holders().isEmpty());
             assertThat(contents(blue, table, "id")).isEmpty();
             assertThat(contents(green, table, "id")).as("green's rows").isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * A client that leaves while the leader runs what commits on its own outside a transaction block and
+     * reaches the follower only after the leader (an autocommit CALL whose procedure commits, one that
+     * commits and then fails, a CREATE INDEX CONCURRENTLY): the leader finishes it whatever the client
+     * does, so the follower runs it too once the leader has answered. Before, the session closed and the
+     * follower never ran it: green lacked what blue had, and nobody heard of it.
+     */
+    @Test
+    void aClientThatLeavesWhileTheLeaderRunsWhatCommitsOnItsOwnLeavesItOnBoth() throws Exception {
+        String calls = unique("left_call");
+        String failing = unique("left_failing_call");
+        String indexed = unique("left_index");
+        onBoth(blue, green, "create table " + calls + " (id int primary key)",
+                "create table " + failing + " (id int primary key)",
+                "create table " + indexed + " (id int primary key)", "insert into " + indexed + " values (1)");
+        for (PgCluster cluster : new PgCluster[] {blue, green}) {
+            String sleep = cluster == blue ? "perform pg_sleep(2); " : ""; // blue takes two seconds, green none
+            cluster.execute("postgres",
+                    "create procedure " + calls + "_fill() language plpgsql as $$ begin " + sleep
+                            + "insert into " + calls + " values (1); commit; insert into " + calls + " values (2); end $$",
+                    "create procedure " + failing + "_fill() language plpgsql as $$ begin " + sleep
+                            + "insert into " + failing + " values (1); commit; insert into " + failing + " values (1); end $$",
+                    "create function " + indexed + "_slow(int) returns int immutable language plpgsql as $$ begin "
+                            + sleep + "return $1; end $$");
+        }
+        record Case(String statement, String check, String want) {}
+        List<Case> cases = List.of(
+                new Case("call " + calls + "_fill()", "select string_agg(id::text, ',' order by id) from " + calls, "1,2"),
+                new Case("call " + failing + "_fill()", "select string_agg(id::text, ',' order by id) from " + failing, "1"),
+                new Case("create index concurrently " + indexed + "_by_slow on " + indexed + " (" + indexed + "_slow(id))",
+                        "select string_agg(indexname, ',') from pg_indexes where indexname = '" + indexed + "_by_slow'",
+                        indexed + "_by_slow"));
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            for (Case test : cases) {
+                Connection c = viaProxy(proxy);
+                CompletableFuture<Void> running = CompletableFuture.runAsync(() -> {
+                    try (Statement s = c.createStatement()) {
+                        s.execute(test.statement());
+                    } catch (SQLException e) {
+                        throw new CompletionException(e);
+                    }
+                });
+                await("blue runs " + test.statement()).until(() -> number(blue, "select count(*)"
+                        + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+                c.abort(Runnable::run);
+                assertThatThrownBy(running::join).hasCauseInstanceOf(SQLException.class);
+
+                await("green has what blue has after " + test.statement()).atMost(Duration.ofSeconds(15))
+                        .until(() -> test.want().equals(text(green, test.check())));
+                await("blue finished").until(() -> test.want().equals(text(blue, test.check())));
+                await("the session's write unit over").until(() -> proxy.server().sessionCount() == 0
+                        && proxy.server().routing().barrier().holders().isEmpty());
+                assertThat(proxy.server().migration().divergences()).as(test.statement()).isEmpty();
+                assertThat(proxy.server().routing().current().followerInSync()).as(test.statement()).isTrue();
+            }
+        }
+    }
+
+    /**
+     * The leader lost while it runs the client's ROLLBACK: whatever became of the answer, the
+     * transaction is rolled back there, so the follower rolls back too and that is no divergence. The
+     * leader's connection is cut by a relay between the proxy and blue as the ROLLBACK reaches it.
+     */
+    @Test
+    void aLeaderLostWhileItRollsBackIsNoDivergence() throws Exception {
+        String table = unique("leader_lost_rollback");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (CuttingRelay relay = new CuttingRelay(blue.port(), "rollback");
+             TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                c.setAutoCommit(false);
+                s.executeUpdate("insert into " + table + " values (1)");
+                assertThatThrownBy(() -> s.execute("rollback")).isInstanceOf(SQLException.class);
+            }
+            await("the session over").until(() -> proxy.server().sessionCount() == 0
+                    && proxy.server().routing().barrier().holders().isEmpty());
+            await("green rolled back").until(() -> number(green, "select count(*) from pg_stat_activity"
+                    + " where datname = 'postgres' and state like 'idle in transaction%'") == 0);
+            assertThat(relay.cuts()).isEqualTo(1);
+            assertThat(contents(blue, table, "id")).isEmpty();
+            assertThat(contents(green, table, "id")).isEmpty();
+            assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
     }

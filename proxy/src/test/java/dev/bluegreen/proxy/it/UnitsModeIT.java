@@ -582,6 +582,34 @@ class UnitsModeIT {
     }
 
     /**
+     * A Bind the engine cannot read (no terminating NUL) that the session reads while it handles a
+     * cluster's answer: an error in the batch before it makes the unit take the client's messages up to
+     * the Sync. The session ends with 08P01, the client's fault, not with 08006 naming the cluster, and
+     * the message's buffer is released (the leak check fails the test otherwise).
+     */
+    @Test
+    void aMalformedBindReadWhileAnAnswerIsHandledEndsTheSessionWithAProtocolViolation(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                byte[] malformedBind = RawClient.message('B', new byte[] {'p'});
+                client.send(concat(parse("", "select 1 / 0"), bind(""), execute(""), RawClient.query("select 1"),
+                        malformedBind, sync()));
+                RawClient.Message error = client.readUntil('E');
+                if ("22012".equals(error.sqlState())) {
+                    error = client.readUntil('E'); // the batch's own error, when it reached the client first
+                }
+                assertThat(error.sqlState()).as("%s", error.fields()).isEqualTo("08P01");
+                assertThat(error.fields().toString()).contains("malformed Bind");
+                assertThat(client.isClosedByPeer()).isTrue();
+            }
+            await("the session closed").until(() -> proxy.server().sessionCount() == 0);
+            assertThat(proxy.server().routing().barrier().holders()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
      * An autocommit CALL or DO whose procedure or block commits on its own: the server allows that only
      * outside a transaction block, so dual-write runs it unwrapped, leader then follower, and counts it
      * as unordered; wrapped in the proxy's BEGIN it failed with 2D000 where Postgres succeeds.
