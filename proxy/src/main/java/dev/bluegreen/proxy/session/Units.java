@@ -334,13 +334,19 @@ final class Units {
     }
 
     private void continueUnit(Frame frame) {
+        Unit unit = current;
+        Classification executes;
         try {
-            learn(frame);
+            executes = learn(frame, unit.skipping);
         } catch (ProtocolViolation e) {
             frame.release();
             throw new MalformedClientMessage(e);
         }
-        Unit unit = current;
+        if (executes != null && unit.secondary != null && executes.has(Trait.TRANSACTION_END)) {
+            // a Flush opened the unit before this arrived: the leader ends the transaction before the follower
+            // has run the unit, so the ordering rule cannot hold for what it commits
+            committedBeforeFollower(unit);
+        }
         BackendConnection primary = backends.get(unit.primary);
         byte type = frame.type();
         if (unit.copyIn && (type == FrontendMessages.COPY_DONE || type == FrontendMessages.COPY_FAIL)) {
@@ -620,17 +626,27 @@ final class Units {
         }
     }
 
-    /** What a frame that continues a running unit parses, binds or closes, for the units after it. */
-    private void learn(Frame frame) {
+    /**
+     * What a frame that continues a running unit parses, binds or closes, for the units after it; and
+     * what it will run, when it is a Bind or a Query the server does not skip (null otherwise).
+     */
+    private Classification learn(Frame frame, boolean skipped) {
         ByteBuf all = frame.content();
         int offset = all.readerIndex();
         int length = all.readableBytes();
         switch (frame.type()) {
             case 'P' -> learnParse(all, offset, length);
-            case 'B' -> learnBind(all, offset, length, FrontendMessages.bindPortal(all, offset, length));
+            case 'B' -> {
+                return learnBind(all, offset, length, FrontendMessages.bindPortal(all, offset, length));
+            }
             case 'C' -> learnClose(all, offset, length);
+            case 'Q' -> {
+                return skipped ? null : reading.classify(migration.classifier(),
+                        FrontendMessages.querySql(all, offset, length, reading.encoding()));
+            }
             default -> { }
         }
+        return null;
     }
 
     /** The unit's kind and traits: the union over its statements (a unit is a read only if all of them are). */
@@ -1218,9 +1234,16 @@ final class Units {
             }
             return;
         }
+        Classification c = unit.classification;
+        if (!answer.error && !c.isRead() && c.has(Trait.TRANSACTION_END)
+                && (unit.statusBefore == 'I' ? answer.status == 'I' : c.has(Trait.MULTI_STATEMENT))) {
+            // the unit's own statements committed on the leader before the follower could run them: a whole
+            // transaction in one unit (BEGIN; UPDATE ...; COMMIT), or the end of one with more (UPDATE ...; COMMIT)
+            committedBeforeFollower(unit);
+        }
         boolean sync = state.followerWrites() == FollowerWrites.SYNC;
         boolean committed = answer.status == 'I' && unit.statusBefore == 'T' && !answer.error
-                && unit.classification.has(Trait.TRANSACTION_END);
+                && c.has(Trait.TRANSACTION_END);
         if (sync && (answer.status != 'I' || committed)) {
             // the client may go on at once: inside a transaction the follower runs this unit behind the
             // leader, in order, and the unit that ends the transaction waits for it (see pump); once the
@@ -1230,10 +1253,6 @@ final class Units {
             finishToClient(answer.status, false);
             pump();
             return;
-        }
-        if (unit.statusBefore == 'I' && answer.status == 'I' && !unit.classification.isRead()
-                && unit.classification.has(Trait.TRANSACTION_END)) {
-            committedBeforeFollower(unit); // a whole transaction in one unit: BEGIN; UPDATE ...; COMMIT
         }
         runOnSecondary(unit, outcomes, answer.status, false);
     }

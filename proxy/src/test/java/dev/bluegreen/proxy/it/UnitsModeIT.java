@@ -728,6 +728,53 @@ class UnitsModeIT {
     }
 
     /**
+     * The end of an open transaction that comes in one unit with writes of its own (UPDATE; COMMIT in one
+     * string, or a COMMIT sent after a Flush that opened the unit, as libpq's pipeline mode does with
+     * PQsendFlushRequest) commits on the leader before the follower has run those writes: it reaches both
+     * clusters and counts as unordered. A lone COMMIT does not.
+     */
+    @Test
+    void aTransactionsEndInOneUnitWithItsWritesCountsAsUnordered(TestClusters clusters) throws Exception {
+        String t = table("end_with_writes");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(RawClient.query("begin"));
+                assertThat(answer(client)).isEqualTo("BEGIN");
+                client.send(RawClient.query("insert into " + t + " values (1)"));
+                assertThat(answer(client)).isEqualTo("INSERT 0 1");
+                client.send(RawClient.query("commit"));
+                assertThat(answer(client)).isEqualTo("COMMIT");
+                assertThat(proxy.server().migration().unorderedStatements()).as("a lone COMMIT").isZero();
+
+                client.send(RawClient.query("begin"));
+                assertThat(answer(client)).isEqualTo("BEGIN");
+                client.send(RawClient.query("insert into " + t + " values (2); commit"));
+                assertThat(answer(client)).isEqualTo("COMMIT");
+                assertThat(proxy.server().migration().unorderedStatements()).as("INSERT; COMMIT").isEqualTo(1);
+
+                client.send(RawClient.query("begin"));
+                assertThat(answer(client)).isEqualTo("BEGIN");
+                client.send(concat(parse("", "insert into " + t + " values (3)"), bind(""), execute(""), flush()));
+                assertThat(client.read().type()).isEqualTo('1');
+                assertThat(client.read().type()).isEqualTo('2');
+                assertThat(client.read().type()).isEqualTo('C');
+                client.send(concat(parse("", "commit"), bind(""), execute(""), sync()));
+                assertThat(types(client)).isEqualTo("12CZ");
+                assertThat(proxy.server().migration().unorderedStatements()).as("COMMIT after a Flush").isEqualTo(2);
+            }
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                await(cluster.name() + "'s rows").until(() -> count(cluster, "select count(*) from " + t) == 3);
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
      * A client that pipelines far ahead of its answers in units mode: once thousands of its messages wait
      * in the session, the proxy stops reading it, so the rest waits in the client's socket instead of the
      * proxy's memory; every query is still answered, in order, once the client reads.
