@@ -1000,6 +1000,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             cancelKey = null;
         }
         services.unregister(this);
+        if (closing != null && closing.draining()) {
+            services.followerDraining(this);
+            closing.whenDrained(() -> services.followerDrained(this));
+        }
     }
 
     @Override

@@ -34,6 +34,7 @@ public final class SessionServices {
     private final byte[] impostorSecret;
     private final Migration migration;
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
+    private final Set<ClientSession> followersDraining = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicInteger> backendConnections = new ConcurrentHashMap<>();
     private volatile boolean draining;
     private volatile List<ClientSession> drained = List.of();
@@ -113,6 +114,18 @@ public final class SessionServices {
         sessions.remove(session);
     }
 
+    /**
+     * A closed session left its follower to finish what the leader did (the end of its last transaction,
+     * queued shadow writes): a shutdown waits for that as it waits for an open session.
+     */
+    void followerDraining(ClientSession session) {
+        followersDraining.add(session);
+    }
+
+    void followerDrained(ClientSession session) {
+        followersDraining.remove(session);
+    }
+
     public int sessionCount() {
         return sessions.size();
     }
@@ -145,9 +158,12 @@ public final class SessionServices {
         drained.forEach(ClientSession::drain);
     }
 
-    /** How many of the sessions open when {@link #drain()} was called are still open. */
+    /**
+     * How many of the sessions open when {@link #drain()} was called are still open, and how many closed
+     * ones still have a follower finishing their work.
+     */
     public int sessionsDraining() {
-        return (int) drained.stream().filter(sessions::contains).count();
+        return (int) drained.stream().filter(sessions::contains).count() + followersDraining.size();
     }
 
     /** Closes every session now, telling each client why. */

@@ -2262,11 +2262,23 @@ final class Units {
      */
     void whenCommitDrained(Runnable action) {
         // shadow mode runs no lane: requests still in flight on it are the last transaction's end
-        BackendConnection mirror = draining && laneInFlight > 0 ? backends.get(leader.other()) : null;
-        if (mirror == null) {
+        whenFollowerClosed(draining && laneInFlight > 0, action);
+    }
+
+    /**
+     * Runs {@code action} once the follower this closed session left working (the end of its last
+     * transaction, queued shadow writes) is done and closed, whichever way; at once when there is none.
+     */
+    void whenDrained(Runnable action) {
+        whenFollowerClosed(draining, action);
+    }
+
+    private void whenFollowerClosed(boolean waits, Runnable action) {
+        BackendConnection follower = waits ? backends.get(leader.other()) : null;
+        if (follower == null) {
             action.run();
         } else {
-            mirror.whenClosed(action);
+            follower.whenClosed(action);
         }
     }
 

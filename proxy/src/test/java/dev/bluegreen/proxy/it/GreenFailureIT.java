@@ -708,6 +708,38 @@ class GreenFailureIT {
     }
 
     /**
+     * A shutdown (SIGTERM) just after a client left while the leader ran its COMMIT: the closed session
+     * still has to give the follower its COMMIT once the leader answers, and the shutdown waits for that
+     * within its grace, as it waits for an open session's transaction. Before, the session no longer
+     * counted once its client had gone: the proxy stopped at once, and green rolled back what blue
+     * committed.
+     */
+    @Test
+    void aShutdownWaitsForAClosedSessionsFollowerToEndItsTransaction() throws Exception {
+        String table = unique("shutdown_left_commit");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        atCommitOf(blue, table, "perform pg_sleep(2);"); // blue takes two seconds to commit a row of this table
+        TestProxy proxy = TestProxy.in(blue).green(green).start();
+        try {
+            proxy.server().routing().start("test", null);
+            Connection c = viaProxy(proxy);
+            c.setAutoCommit(false);
+            CompletableFuture<Void> write = insertReachingBluesCommit(c, table);
+            c.abort(Runnable::run);
+            assertThatThrownBy(write::join).hasCauseInstanceOf(SQLException.class);
+            await("the client's session closed").until(() -> proxy.server().sessionCount() == 0);
+
+            proxy.shutdown(Duration.ofSeconds(20));
+
+            await("blue committed").until(() -> contents(blue, table, "id").equals("(1)"));
+            assertThat(contents(green, table, "id")).as("green's rows once the proxy has stopped").isEqualTo("(1)");
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        } finally {
+            proxy.close();
+        }
+    }
+
+    /**
      * The leader lost while it runs the client's ROLLBACK: whatever became of the answer, the
      * transaction is rolled back there, so the follower rolls back too and that is no divergence. The
      * leader's connection is cut by a relay between the proxy and blue as the ROLLBACK reaches it.
