@@ -957,6 +957,10 @@ final class Units {
             setTenant = c.tenant();
             tenantUndoneAtEnd |= c.has(Trait.SET_LOCAL);
         }
+        if (status != 'I' && c.has(Trait.TRANSACTION_END) && !c.has(Trait.TENANT_SETTING)
+                && !setTenant.equals(tenantBeforeTransaction) && isRollback(unitSql(unit))) {
+            tenantUndoneAtEnd = true; // the transaction that set the tenant rolls back, and the setting with it
+        }
         ClusterRole follower = backends.containsKey(leader.other()) ? leader.other() : null;
         boolean async = state.followerWrites() == FollowerWrites.ASYNC;
         if (c.has(Trait.PINS_SESSION) && !pinned) {
@@ -1271,8 +1275,12 @@ final class Units {
 
     /** Whether the unit's first statement is a ROLLBACK (or ABORT): its tag cannot say, a COMMIT that fails reads the same. */
     private static boolean startsWithRollback(Unit unit) {
-        String sql = unit.sql == null ? "" : SqlNormalizer.normalize(unit.sql);
-        return sql.startsWith("rollback") || sql.startsWith("abort");
+        return unit.sql != null && isRollback(unit.sql);
+    }
+
+    private static boolean isRollback(String sql) {
+        String normalized = SqlNormalizer.normalize(sql);
+        return normalized.startsWith("rollback") || normalized.startsWith("abort");
     }
 
     /** Whether a statement before {@code failedAt} committed (or prepared) a transaction on the leader. */

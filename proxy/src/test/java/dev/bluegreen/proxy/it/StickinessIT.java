@@ -234,6 +234,10 @@ class StickinessIT {
             }
             assertThat(readsStayOnOne(unpinnedSession, 5)).as("after a failed transaction that set the tenant")
                     .isEqualTo(ClusterRole.BLUE);
+            unpinnedSession.createStatement().execute("begin; set bluegreen.tenant = '" + pinned + "'");
+            unpinnedSession.createStatement().execute("rollback");
+            assertThat(readsStayOnOne(unpinnedSession, 5)).as("after a transaction that set the tenant and rolled back")
+                    .isEqualTo(ClusterRole.BLUE);
 
             pinnedSession.createStatement().execute("set bluegreen.tenant = '" + unpinned + "'");
             assertThat(readsStayOnOne(pinnedSession, 5)).as("a pinned session SET to an unpinned tenant")
