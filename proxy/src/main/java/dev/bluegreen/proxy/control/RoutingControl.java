@@ -125,6 +125,8 @@ public final class RoutingControl implements AutoCloseable {
     /** By epoch, at most {@link #HISTORY_KEPT}; guarded by itself, never by the command lock. */
     private final TreeMap<Long, HistoryEntry> history = new TreeMap<>();
     private final Object commands = new Object();
+    /** Completed by a change toward blue while {@link #whileWritesQuiesced} waits for the barrier; null otherwise. */
+    private volatile CompletableFuture<Void> quiescing;
 
     /**
      * Guards {@link #stored}, {@link #unsaved}, {@link #settleWhenSaved} and every change of {@link #published}.
@@ -228,8 +230,10 @@ public final class RoutingControl implements AutoCloseable {
      * Runs {@code action} while no write unit is in flight on this instance: closes the write barrier,
      * waits for the units inside (up to the barrier timeout), runs the action and reopens, whatever it did.
      * Holds the command lock meanwhile, as a command does, so a command issued now waits its turn instead
-     * of finding the barrier busy. Only this instance's sessions are held; other instances sharing the
-     * store are not asked.
+     * of finding the barrier busy; except a change toward blue (a rollback, green out of sync), which the
+     * wait for the barrier gives way to: the action is refused, and the rollback takes effect at once
+     * instead of up to the barrier timeout later. Only this instance's sessions are held; other instances
+     * sharing the store are not asked.
      *
      * @param what names the caller in a refusal
      */
@@ -243,14 +247,21 @@ public final class RoutingControl implements AutoCloseable {
             } catch (IllegalStateException busy) {
                 throw new Refused(what + " needs the write barrier, and " + busy.getMessage());
             }
+            CompletableFuture<Void> givesWay = new CompletableFuture<>();
+            quiescing = givesWay;
             try {
-                List<String> holders = drain(closed, deadline);
+                List<String> holders = drain(closed, deadline, givesWay);
+                if (givesWay.isDone()) {
+                    throw new Refused(Refused.Why.CONFLICT, what + " gave way to a rollback issued while it waited"
+                            + " for the write barrier; nothing was done, try again");
+                }
                 if (!holders.isEmpty()) {
                     throw new Refused(what + ": write barrier timed out after " + barrierTimeout.toMillis()
                             + " ms; held up by " + holders);
                 }
                 return action.run();
             } finally {
+                quiescing = null;
                 closed.reopen();
             }
         }
@@ -436,6 +447,10 @@ public final class RoutingControl implements AutoCloseable {
     RoutingState applyTowardBlue(String actor, String command, String reason, Function<RoutingState, Transition> decide,
                                  Function<RoutingState, Transition> again, UnaryOperator<Plan> planChange)
             throws Refused {
+        CompletableFuture<Void> quiesced = quiescing;
+        if (quiesced != null) {
+            quiesced.complete(null); // a verify waiting for the write barrier does not hold a rollback up
+        }
         synchronized (commands) {
             if (hasUnsaved()) {
                 flushUnsaved(); // oldest first: this change goes on top of whatever is still waiting
@@ -738,9 +753,16 @@ public final class RoutingControl implements AutoCloseable {
 
     /** Empty once drained; otherwise, at the deadline, the sessions still inside. */
     private static List<String> drain(WriteBarrier.Closed closed, long deadline) throws InterruptedException {
+        return drain(closed, deadline, new CompletableFuture<>());
+    }
+
+    /** Waits for the units inside to leave, or for {@code givingWay} to complete first, or the deadline. */
+    private static List<String> drain(WriteBarrier.Closed closed, long deadline, CompletableFuture<Void> givingWay)
+            throws InterruptedException {
         try {
-            closed.drained().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            return new ArrayList<>();
+            CompletableFuture.anyOf(closed.drained(), givingWay).get(Math.max(0, deadline - System.nanoTime()),
+                    TimeUnit.NANOSECONDS);
+            return givingWay.isDone() ? new ArrayList<>(closed.holders()) : new ArrayList<>();
         } catch (TimeoutException e) {
             // empty when the last unit left between the timeout and this look: drained after all
             return new ArrayList<>(closed.holders());

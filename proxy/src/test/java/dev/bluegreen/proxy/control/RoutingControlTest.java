@@ -105,6 +105,34 @@ class RoutingControlTest {
         }
     }
 
+    /**
+     * A rollback issued while a verify waits for the write barrier (a long transaction holds it up) takes
+     * effect at once: the verify gives way and is refused, instead of the rollback waiting up to the
+     * barrier timeout for the command lock.
+     */
+    @Test
+    void aRollbackDoesNotWaitForAVerifyWaitingForTheBarrier() throws Exception {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofMinutes(2));
+        control.start("alice", null);
+        control.setWeight("alice", 50, null);
+        control.barrier().tryEnter(control.barrier().pass("session-9"), () -> { }); // a transaction left open
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try {
+            Future<String> verify = threads.submit(() -> control.whileWritesQuiesced("verify", () -> "checked"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> control.barrier().closing());
+
+            Future<RoutingState> rollback = threads.submit(() -> control.rollback("bob", "green is slow", false));
+
+            assertThat(rollback.get(5, TimeUnit.SECONDS).weight()).as("in force at once, not two minutes later").isZero();
+            assertThatThrownBy(() -> verify.get(5, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(RoutingControl.Refused.class)
+                    .hasMessageContaining("verify gave way to a rollback");
+            assertThat(control.barrier().closing()).as("the verify's barrier reopened").isFalse();
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
     @Test
     void quiescingGivesUpAfterTheBarrierTimeoutNamingTheUnitInside() {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofMillis(100));
