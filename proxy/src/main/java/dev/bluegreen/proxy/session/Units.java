@@ -60,6 +60,7 @@ final class Units {
 
     private static final Logger log = LoggerFactory.getLogger(Units.class);
 
+    private static final String QUERY_CANCELED = "57014";
     /** An answer buffered for a read retry is released to the client beyond this size. */
     private static final int RETRY_BUFFER_BYTES = 1 << 20;
     /** Shadow mode's per-session queue of writes waiting for the follower. */
@@ -140,6 +141,13 @@ final class Units {
         List<Frame> failedAnswer = List.of();
         /** The client sent a cancel while the unit ran. */
         boolean cancelled;
+        /**
+         * The follower runs this wrapped write now, the leader's side done and not yet committed: a cancel
+         * goes to the follower, and cancels the write on both.
+         */
+        boolean followerRunning;
+        /** A cancel went to the follower while it ran this wrapped write. */
+        boolean cancelledOnFollower;
         byte statusBefore;
         Sink primarySink;
         long startedNanos;
@@ -1451,6 +1459,7 @@ final class Units {
         }
         if (wrapped) {
             send(secondary, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "BEGIN"));
+            unit.followerRunning = true;
         }
         long sentNanos = System.nanoTime();
         Sink record = new Sink(Mode.RECORD, sink -> secondaryDone(unit, leaderOutcomes, leaderStatus, wrapped, sink,
@@ -1465,8 +1474,13 @@ final class Units {
 
     private void secondaryDone(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus, boolean wrapped, Sink sink,
                                long followerNanos) {
+        unit.followerRunning = false;
         if (sink.lost) {
             secondaryFailed(unit, leaderOutcomes, "unreachable", leaderStatus, wrapped);
+            return;
+        }
+        if (wrapped && unit.cancelledOnFollower && sink.error && QUERY_CANCELED.equals(sink.firstSqlState)) {
+            cancelOnBoth(unit);
             return;
         }
         stats.followerRan(unit.secondary, followerNanos);
@@ -1498,6 +1512,22 @@ final class Units {
         } else {
             finish(leaderStatus);
         }
+    }
+
+    /**
+     * The client cancelled a wrapped write while the follower ran it, and the follower's side was
+     * cancelled: neither cluster has committed it, so both roll back and the client gets the cancel's
+     * error, as from a single server. Committing the leader's side alone would be a divergence.
+     */
+    private void cancelOnBoth(Unit unit) {
+        send(unit.secondary, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "ROLLBACK"));
+        flush(unit.secondary);
+        send(unit.primary, new Sink(Mode.ROLLBACK, rollback -> {
+            client.write(ErrorResponse.of("ERROR", QUERY_CANCELED, "canceling statement due to user request")
+                    .encode(client.alloc()), client.voidPromise());
+            finish((byte) 'I');
+        }), FrontendMessages.query(client.alloc(), "ROLLBACK"));
+        backends.get(unit.primary).flush();
     }
 
     /** The leader commits only now that the follower has run the unit; then the follower commits. */
@@ -2038,13 +2068,19 @@ final class Units {
 
     /**
      * The client asked to cancel: the backend running the current unit, if any, to send it to. A read
-     * green serves that ends cancelled is the client's answer, not a failure to retry on blue.
+     * green serves that ends cancelled is the client's answer, not a failure to retry on blue. A wrapped
+     * write the follower is running (the leader's side done, not committed) is cancelled there, and then
+     * on both ({@link #cancelOnBoth}).
      */
     BackendConnection cancelRunning() {
         if (current == null) {
             return null;
         }
         current.cancelled = true;
+        if (current.followerRunning) {
+            current.cancelledOnFollower = true;
+            return backends.get(current.secondary);
+        }
         return backends.get(current.primary);
     }
 

@@ -708,6 +708,50 @@ class GreenFailureIT {
     }
 
     /**
+     * A client that cancels an autocommit write while the follower runs it (the leader's side done and
+     * not committed, green slow): the cancel reaches the follower, both roll back, and the client gets
+     * 57014 as from one server. Before, the cancel went to the leader, idle in its transaction, and was
+     * lost: the client waited for green whatever it asked.
+     */
+    @Test
+    void aCancelWhileTheFollowerRunsAnAutocommitWriteCancelsItOnBoth() throws Exception {
+        String table = unique("cancel_on_follower");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        green.execute("postgres", "create function " + table + "_slow() returns trigger language plpgsql as"
+                        + " $$ begin perform pg_sleep(30); return new; end $$",
+                "create trigger " + table + "_slow before insert on " + table + " for each row execute function "
+                        + table + "_slow()");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                CompletableFuture<Integer> insert = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return s.executeUpdate("insert into " + table + " values (1)");
+                    } catch (SQLException e) {
+                        throw new CompletionException(e);
+                    }
+                });
+                await("green runs the insert").until(() -> number(green, "select count(*)"
+                        + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+                s.cancel();
+                assertThatThrownBy(() -> insert.get(10, java.util.concurrent.TimeUnit.SECONDS))
+                        .cause().isInstanceOf(SQLException.class)
+                        .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("57014");
+
+                try (ResultSet rs = s.executeQuery("select count(*) from " + table)) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(rs.getInt(1)).as("the session goes on").isZero();
+                }
+            }
+            assertThat(contents(blue, table, "id")).isEmpty();
+            await("green rolled back").until(() -> contents(green, table, "id").isEmpty()
+                    && number(green, "select count(*) from pg_stat_activity where wait_event = 'PgSleep'") == 0);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
      * A shutdown (SIGTERM) just after a client left while the leader ran its COMMIT: the closed session
      * still has to give the follower its COMMIT once the leader answers, and the shutdown waits for that
      * within its grace, as it waits for an open session's transaction. Before, the session no longer
