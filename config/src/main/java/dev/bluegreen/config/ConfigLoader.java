@@ -521,7 +521,8 @@ public final class ConfigLoader {
                 positive(m, "startup").orElse(d.startup()),
                 positive(m, "connect").orElse(d.connect()),
                 atMostADay(m, "shutdown_grace").orElse(d.shutdownGrace()),
-                keepalive(m).orElse(d.keepalive()));
+                keepalive(m).orElse(d.keepalive()),
+                positive(m, "follower").orElse(d.follower()));
         m.finish();
         return timeouts;
     }

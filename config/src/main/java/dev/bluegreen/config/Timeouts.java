@@ -9,13 +9,16 @@ import java.util.Objects;
  * @param shutdownGrace how long a stopping proxy lets sessions finish before closing them
  * @param keepalive     how long a client or cluster socket may be silent before TCP keepalive probes
  *                      start; zero turns keepalive off
+ * @param follower      how much longer than the leader the follower may take over the same work before
+ *                      it counts as lost (out of sync) and the session goes on with the leader alone
  */
-public record Timeouts(Duration startup, Duration connect, Duration shutdownGrace, Duration keepalive) {
+public record Timeouts(Duration startup, Duration connect, Duration shutdownGrace, Duration keepalive, Duration follower) {
 
     public static final Duration DEFAULT_STARTUP = Duration.ofSeconds(10);
     public static final Duration DEFAULT_CONNECT = Duration.ofSeconds(5);
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     public static final Duration DEFAULT_KEEPALIVE = Duration.ofSeconds(60);
+    public static final Duration DEFAULT_FOLLOWER = Duration.ofSeconds(10);
     public static final int MAX_KEEPALIVE_SECONDS = 32767;
 
     public Timeouts {
@@ -23,10 +26,14 @@ public record Timeouts(Duration startup, Duration connect, Duration shutdownGrac
         Objects.requireNonNull(connect, "connect");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(keepalive, "keepalive");
+        Objects.requireNonNull(follower, "follower");
     }
 
-    /** 10 s startup, 5 s connect, 30 s shutdown grace, keepalive probes after 60 s of silence. */
+    /**
+     * 10 s startup, 5 s connect, 30 s shutdown grace, keepalive probes after 60 s of silence, a follower
+     * 10 s behind the leader's time counts as lost.
+     */
     public static Timeouts defaults() {
-        return new Timeouts(DEFAULT_STARTUP, DEFAULT_CONNECT, DEFAULT_SHUTDOWN_GRACE, DEFAULT_KEEPALIVE);
+        return new Timeouts(DEFAULT_STARTUP, DEFAULT_CONNECT, DEFAULT_SHUTDOWN_GRACE, DEFAULT_KEEPALIVE, DEFAULT_FOLLOWER);
     }
 }

@@ -763,7 +763,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private void enterUnits(RoutingState now) {
         log.debug("session enters units mode session={} epoch={}", id, now.epoch());
         long maxMirrored = services.config().limits().maxMessageBytes();
-        units = new Units(this, channel, services.migration(), seen, backend, maxMirrored);
+        units = new Units(this, channel, services.migration(), seen, backend, maxMirrored,
+                services.config().timeouts().follower());
         backend = null;
         seen = now;
         channel.eventLoop().execute(() -> {

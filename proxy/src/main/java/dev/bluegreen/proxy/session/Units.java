@@ -94,8 +94,13 @@ final class Units {
         Unit owned;
         /** The proxy put the unnamed statement's Parse ahead of the unit: its ParseComplete is not the client's. */
         boolean swallowParseComplete;
-        /** A lane request: when it left for the follower (when it was queued, until the lane is flushed). */
+        /**
+         * A request to the follower: when it left (a lane request: when it was queued, until the lane is
+         * flushed), and how long the leader took over the same work, which the follower is allowed on top of
+         * the follower timeout.
+         */
         long sentNanos;
+        long leaderNanos;
 
         Sink(Mode mode, Consumer<Sink> done) {
             this.mode = mode;
@@ -122,6 +127,8 @@ final class Units {
         /** Extended protocol, not a simple Query: a COPY it starts needs a Sync after CopyDone to end. */
         boolean extended;
         ClusterRole primary;
+        /** How long the primary took over the unit, once it has answered. */
+        long leaderNanos;
         /** Runs the unit after the primary (writes, session state), or null. */
         ClusterRole secondary;
         boolean wrap;
@@ -198,6 +205,12 @@ final class Units {
     private final Migration migration;
     private final MigrationStats stats;
     private final long maxMirroredBytes;
+    /** How much longer than the leader the follower may take over the same work before it counts as lost. */
+    private final long followerTimeoutNanos;
+    /** When the follower last finished an answer. */
+    private long followerAnsweredNanos;
+    /** Armed while the follower owes answers that someone waits for (see {@link #checkFollower}). */
+    private ScheduledFuture<?> followerWatch;
     private final Map<ClusterRole, BackendConnection> backends = new EnumMap<>(ClusterRole.class);
     private final Map<ClusterRole, ArrayDeque<Sink>> sinks = new EnumMap<>(ClusterRole.class);
     private final Map<String, Classification> statements = new HashMap<>();
@@ -266,12 +279,13 @@ final class Units {
     private int rangeEnd = -1;
 
     Units(ClientSession session, Channel client, Migration migration, RoutingState state,
-          BackendConnection leaderConnection, long maxMirroredBytes) {
+          BackendConnection leaderConnection, long maxMirroredBytes, Duration followerTimeout) {
         this.session = session;
         this.client = client;
         this.migration = migration;
         this.stats = migration.stats();
         this.maxMirroredBytes = maxMirroredBytes;
+        this.followerTimeoutNanos = followerTimeout.toNanos();
         this.state = state;
         this.leader = ClientSession.roleOf(leaderConnection);
         this.startupTenant = migration.stickyKeys().tenantSource().tenantOf(session.startupParameters());
@@ -1160,8 +1174,8 @@ final class Units {
         if (answer.lost) {
             return; // the session is closing: it lost the cluster that was answering
         }
-        stats.unitServed(unit.primary, unit.classification.isRead(), System.nanoTime() - unit.startedNanos,
-                answer.firstSqlState);
+        unit.leaderNanos = System.nanoTime() - unit.startedNanos;
+        stats.unitServed(unit.primary, unit.classification.isRead(), unit.leaderNanos, answer.firstSqlState);
         List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
         boolean errorAtFirst = (!outcomes.isEmpty() && outcomes.get(0).failed())
                 || (answer.error && transientError(answer.firstSqlState));
@@ -1388,6 +1402,7 @@ final class Units {
         record.recorder = new OutcomeRecorder();
         record.owned = unit;
         record.sentNanos = System.nanoTime();
+        record.leaderNanos = unit.leaderNanos;
         laneHeld.add(record);
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
@@ -1412,6 +1427,7 @@ final class Units {
             laneHeld.forEach(sink -> sink.sentNanos = now);
             laneHeld.clear();
             flush(laneTo);
+            watchFollower();
         }
     }
 
@@ -1465,11 +1481,14 @@ final class Units {
         Sink record = new Sink(Mode.RECORD, sink -> secondaryDone(unit, leaderOutcomes, leaderStatus, wrapped, sink,
                 System.nanoTime() - sentNanos));
         record.recorder = new OutcomeRecorder();
+        record.sentNanos = sentNanos;
+        record.leaderNanos = unit.leaderNanos;
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
             twin.write(frame.content().retainedDuplicate());
         }
         twin.flush();
+        watchFollower();
     }
 
     private void secondaryDone(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus, boolean wrapped, Sink sink,
@@ -1733,6 +1752,47 @@ final class Units {
         }
     }
 
+    // --- a follower that falls behind ------------------------------------------------------------------
+
+    /** Makes sure the follower's oldest request is watched: sync dual-write waits for the follower's answers. */
+    private void watchFollower() {
+        if (followerWatch == null && !closed && state != null && state.followerWrites() == FollowerWrites.SYNC) {
+            followerWatch = client.eventLoop().schedule(this::checkFollower, followerTimeoutNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /**
+     * The follower's oldest request, if the proxy waits for it (a write unit, the lane of a transaction,
+     * a COMMIT): overdue once the follower has taken the follower timeout longer over it than the leader
+     * took over the same work, counting from when it was sent or the follower's answer before it, whichever
+     * is later. An overdue follower counts as lost (DESIGN 5: nothing green does may delay a client past a
+     * timeout while blue leads): out of sync, its connection closed, and the session goes on with the
+     * leader alone. A read the follower serves the client itself is not its debt, nor is a lane request
+     * not yet sent.
+     */
+    private void checkFollower() {
+        followerWatch = null;
+        ClusterRole follower = leader.other();
+        BackendConnection twin = backends.get(follower);
+        if (closed || twin == null || sinks.get(follower).isEmpty()) {
+            return;
+        }
+        Sink oldest = sinks.get(follower).peek();
+        long now = System.nanoTime();
+        if (oldest.mode == Mode.FORWARD || oldest.mode == Mode.FORWARD_AFTER_DATA || laneHeld.contains(oldest)) {
+            watchFollower();
+            return;
+        }
+        long overdueAt = Math.max(oldest.sentNanos, followerAnsweredNanos) + oldest.leaderNanos + followerTimeoutNanos;
+        if (now - overdueAt < 0) {
+            followerWatch = client.eventLoop().schedule(this::checkFollower, overdueAt - now, TimeUnit.NANOSECONDS);
+            return;
+        }
+        backendLost(twin, "no answer from the follower " + TimeUnit.NANOSECONDS.toMillis(followerTimeoutNanos)
+                + " ms beyond the leader's time (timeouts.follower)");
+        twin.close();
+    }
+
     // --- shadow mode ---------------------------------------------------------------------------------
 
     private void mirrorLater(Unit unit, List<StatementOutcome> outcomes, byte leaderStatus, boolean errorAtFirst) {
@@ -1804,6 +1864,10 @@ final class Units {
         }
         sinks.get(role).add(sink);
         connection.write(message);
+        if (role != leader) {
+            sink.sentNanos = System.nanoTime();
+            watchFollower();
+        }
     }
 
     void onBackendFrames(BackendConnection from, FrameBatch frames) {
@@ -1897,6 +1961,9 @@ final class Units {
                 sink.held = null;
             }
             sinks.get(role).poll();
+            if (role != leader) {
+                followerAnsweredNanos = System.nanoTime();
+            }
             sink.done.accept(sink);
             if (current == null && !closed && sinks.get(role).isEmpty()) {
                 pump(); // a unit may have waited for the proxy's own requests to be answered
@@ -2099,6 +2166,10 @@ final class Units {
             return; // the session closes once, however many ways it learns of it
         }
         closed = true;
+        if (followerWatch != null) {
+            followerWatch.cancel(false);
+            followerWatch = null;
+        }
         forgetUnnamedParse();
         Unit ending = leaderEndInFlight();
         if (current != null && current != ending) {

@@ -708,6 +708,57 @@ class GreenFailureIT {
     }
 
     /**
+     * Green stuck behind a lock nothing on blue holds (another client of green's, here): a write, in
+     * autocommit or in the client's transaction, waits for the follower no longer than the follower
+     * timeout beyond blue's own time. Then green counts as lost (out of sync, a divergence, weight 0), its
+     * side rolls back, and the write commits on blue. Before, the client waited as long as the lock was
+     * held (DESIGN 5: nothing green does may delay a client past a timeout while blue leads).
+     */
+    @Test
+    void aFollowerStuckBehindALockOnlyGreenHasCostsTheClientAtMostTheFollowerTimeout() throws Exception {
+        for (boolean autocommit : new boolean[] {true, false}) {
+            String table = unique(autocommit ? "stuck_autocommit" : "stuck_transaction");
+            onBoth(blue, green, "create table " + table + " (id int primary key, v int not null)",
+                    "insert into " + table + " values (1, 0)");
+            try (TestProxy proxy = TestProxy.in(blue).green(green).followerTimeout(Duration.ofSeconds(1)).start();
+                 Connection locker = green.connect("postgres");
+                 Connection c = viaProxy(proxy);
+                 Statement s = c.createStatement()) {
+                proxy.server().routing().start("test", null);
+                locker.setAutoCommit(false);
+                try (Statement lock = locker.createStatement()) {
+                    lock.execute("select * from " + table + " where id = 1 for update"); // held until the test ends
+                }
+                c.setAutoCommit(autocommit);
+                CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
+                    try {
+                        s.executeUpdate("update " + table + " set v = 1 where id = 1");
+                        if (!autocommit) {
+                            c.commit();
+                        }
+                    } catch (SQLException e) {
+                        throw new CompletionException(e);
+                    }
+                });
+
+                write.get(15, java.util.concurrent.TimeUnit.SECONDS);
+
+                assertThat(contents(blue, table, "v")).as("autocommit " + autocommit).isEqualTo("(1,1)");
+                assertThat(onlyDivergence(proxy).difference()).contains("follower unreachable");
+                assertThat(proxy.server().routing().current().weight()).isZero();
+                locker.rollback();
+                await("green's side rolled back").until(() -> contents(green, table, "v").equals("(1,0)")
+                        && number(green, "select count(*) from pg_stat_activity where datname = 'postgres'"
+                        + " and wait_event_type = 'Lock'") == 0);
+                try (ResultSet rs = s.executeQuery("select v from " + table)) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(rs.getInt(1)).as("the session goes on, on blue").isEqualTo(1);
+                }
+            }
+        }
+    }
+
+    /**
      * A client that cancels an autocommit write while the follower runs it (the leader's side done and
      * not committed, green slow): the cancel reaches the follower, both roll back, and the client gets
      * 57014 as from one server. Before, the cancel went to the leader, idle in its transaction, and was

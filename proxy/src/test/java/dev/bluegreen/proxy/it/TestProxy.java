@@ -164,18 +164,25 @@ final class TestProxy implements AutoCloseable {
 
         /** How long shutdown lets transactions finish, and a closed session's follower answer its COMMIT. */
         Builder shutdownGrace(Duration grace) {
-            this.timeouts = new Timeouts(timeouts.startup(), timeouts.connect(), grace, timeouts.keepalive());
+            this.timeouts = new Timeouts(timeouts.startup(), timeouts.connect(), grace, timeouts.keepalive(), timeouts.follower());
+            return this;
+        }
+
+        /** How much longer than the leader the follower may take before it counts as lost. */
+        Builder followerTimeout(Duration timeout) {
+            this.timeouts = new Timeouts(timeouts.startup(), timeouts.connect(), timeouts.shutdownGrace(), timeouts.keepalive(),
+                    timeout);
             return this;
         }
 
         Builder startupTimeout(Duration timeout) {
-            this.timeouts = new Timeouts(timeout, timeouts.connect(), timeouts.shutdownGrace(), timeouts.keepalive());
+            this.timeouts = new Timeouts(timeout, timeouts.connect(), timeouts.shutdownGrace(), timeouts.keepalive(), timeouts.follower());
             return this;
         }
 
         /** How long a socket may be silent before TCP keepalive probes start; zero for none. */
         Builder keepalive(Duration idle) {
-            this.timeouts = new Timeouts(timeouts.startup(), timeouts.connect(), timeouts.shutdownGrace(), idle);
+            this.timeouts = new Timeouts(timeouts.startup(), timeouts.connect(), timeouts.shutdownGrace(), idle, timeouts.follower());
             return this;
         }
 
