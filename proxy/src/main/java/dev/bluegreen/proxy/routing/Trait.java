@@ -20,6 +20,12 @@ public enum Trait {
      * {@code COMMIT PREPARED}, {@code ROLLBACK PREPARED}.
      */
     TRANSACTION_END,
+    /**
+     * {@code ROLLBACK} or {@code ABORT} of the whole transaction (with {@link #TRANSACTION_END}; not
+     * {@code ROLLBACK TO} a savepoint, nor {@code ROLLBACK PREPARED}): the transaction ends rolled back,
+     * whatever becomes of the answer.
+     */
+    ROLLBACK,
     /** {@code SAVEPOINT}, {@code RELEASE [SAVEPOINT]}, {@code ROLLBACK TO [SAVEPOINT]}. */
     SAVEPOINT,
     /**

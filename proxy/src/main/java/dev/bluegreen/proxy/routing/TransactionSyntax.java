@@ -42,6 +42,9 @@ final class TransactionSyntax {
             return;
         }
         verdict.add(Trait.TRANSACTION_END);
+        if (s.isWord(0, "rollback") || s.isWord(0, "abort")) {
+            verdict.add(Trait.ROLLBACK);
+        }
         if (s.isWord(i, "and") && s.isWord(i + 1, "chain")) {
             verdict.add(Trait.TRANSACTION_BEGIN);
         }

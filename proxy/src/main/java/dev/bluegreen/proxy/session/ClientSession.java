@@ -1000,11 +1000,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             services.cancelKeys().release(cancelKey);
             cancelKey = null;
         }
-        services.unregister(this);
         if (closing != null && closing.draining()) {
+            // counted as draining before it stops counting as open: a shutdown looking in between sees it
             services.followerDraining(this);
             closing.whenDrained(() -> services.followerDrained(this));
         }
+        services.unregister(this);
     }
 
     @Override

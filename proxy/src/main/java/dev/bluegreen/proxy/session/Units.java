@@ -132,6 +132,15 @@ final class Units {
         /** Runs the unit after the primary (writes, session state), or null. */
         ClusterRole secondary;
         boolean wrap;
+        /**
+         * The client's own COMMIT (or ROLLBACK), or BEGIN, reached a wrapped unit after a Flush had opened it:
+         * it ends, or takes over, the transaction the proxy opened around the unit.
+         */
+        boolean clientEndsWrap;
+        boolean clientBeginsInWrap;
+        /** A failure of the leader's in-flight request seen before the client left (its error came, its ReadyForQuery not yet). */
+        boolean leaderFailedBeforeClose;
+        String leaderSqlStateBeforeClose;
         /** Runs on the follower after the leader has finished and committed it: counted as unordered. */
         boolean unordered;
         boolean retry;
@@ -209,6 +218,8 @@ final class Units {
     private final long followerTimeoutNanos;
     /** When the follower last finished an answer. */
     private long followerAnsweredNanos;
+    /** How long a closed session's follower (and leader) may take over what the session left them. */
+    private Duration drainDeadline;
     /** Armed while the follower owes answers that someone waits for (see {@link #checkFollower}). */
     private ScheduledFuture<?> followerWatch;
     private final Map<ClusterRole, BackendConnection> backends = new EnumMap<>(ClusterRole.class);
@@ -343,6 +354,32 @@ final class Units {
     }
 
     /**
+     * A statement that reached a unit a Flush opened, after it had been classified: the unit does what it
+     * does too. A transaction's end there commits on the leader before the follower has run the unit (the
+     * ordering rule cannot hold for it: unordered); in a unit the proxy wrapped, the client's own COMMIT or
+     * BEGIN ends or takes over the proxy's transaction, which {@link #primaryDone} and
+     * {@link #endOnFollowerAfterLeader} must know.
+     */
+    private void lateStatement(Unit unit, Classification late) {
+        Classification c = unit.classification;
+        EnumSet<Trait> traits = EnumSet.of(Trait.MULTI_STATEMENT);
+        traits.addAll(c.traits());
+        traits.addAll(late.traits());
+        if (!c.has(Trait.TENANT_SETTING)) {
+            traits.remove(Trait.TENANT_SETTING); // the session's tenant was decided when the unit started
+        }
+        unit.classification = new Classification(Kind.WRITE, traits,
+                c.statementCount() + Math.max(1, late.statementCount()), c.tenant());
+        if (unit.secondary != null && late.has(Trait.TRANSACTION_END)) {
+            committedBeforeFollower(unit);
+        }
+        if (unit.wrap) {
+            unit.clientEndsWrap |= late.has(Trait.TRANSACTION_END);
+            unit.clientBeginsInWrap |= late.has(Trait.TRANSACTION_BEGIN) && !late.has(Trait.TRANSACTION_END);
+        }
+    }
+
+    /**
      * A client message a running unit could not read. It is the client's fault (08P01) even where a
      * cluster's answer brought the unit to read it, and the message is already released.
      */
@@ -364,10 +401,8 @@ final class Units {
             frame.release();
             throw new MalformedClientMessage(e);
         }
-        if (executes != null && unit.secondary != null && executes.has(Trait.TRANSACTION_END)) {
-            // a Flush opened the unit before this arrived: the leader ends the transaction before the follower
-            // has run the unit, so the ordering rule cannot hold for what it commits
-            committedBeforeFollower(unit);
+        if (executes != null) {
+            lateStatement(unit, executes);
         }
         BackendConnection primary = backends.get(unit.primary);
         byte type = frame.type();
@@ -659,12 +694,20 @@ final class Units {
         switch (frame.type()) {
             case 'P' -> learnParse(all, offset, length);
             case 'B' -> {
-                return learnBind(all, offset, length, FrontendMessages.bindPortal(all, offset, length));
+                Classification bound = learnBind(all, offset, length, FrontendMessages.bindPortal(all, offset, length));
+                return skipped ? null : bound;
             }
             case 'C' -> learnClose(all, offset, length);
             case 'Q' -> {
-                return skipped ? null : reading.classify(migration.classifier(),
+                if (skipped) {
+                    return null;
+                }
+                Classification query = reading.classify(migration.classifier(),
                         FrontendMessages.querySql(all, offset, length, reading.encoding()));
+                if (query.has(Trait.NAMES_STATEMENTS)) {
+                    forgetStatementNames();
+                }
+                return query;
             }
             default -> { }
         }
@@ -979,9 +1022,8 @@ final class Units {
             setTenant = c.tenant();
             tenantUndoneAtEnd |= c.has(Trait.SET_LOCAL);
         }
-        if (status != 'I' && c.has(Trait.TRANSACTION_END) && !c.has(Trait.TENANT_SETTING)
-                && !setTenant.equals(tenantBeforeTransaction) && isRollback(unitSql(unit))) {
-            tenantUndoneAtEnd = true; // the transaction that set the tenant rolls back, and the setting with it
+        if (status != 'I' && c.has(Trait.ROLLBACK) && !c.has(Trait.TENANT_SETTING)) {
+            setTenant = tenantBeforeTransaction; // the transaction that set the tenant rolls back, and the setting with it
         }
         ClusterRole follower = backends.containsKey(leader.other()) ? leader.other() : null;
         boolean async = state.followerWrites() == FollowerWrites.ASYNC;
@@ -1191,6 +1233,22 @@ final class Units {
             pump();
             return;
         }
+        if (unit.wrap && unit.clientEndsWrap && answer.status == 'I'
+                && (!answer.error || committedBefore(outcomes, firstFailed(outcomes)))) {
+            // the client's own COMMIT, sent after a Flush, committed the transaction the proxy had opened: the
+            // unit ran unwrapped after all, so the follower runs it so (must fail alike where the leader failed)
+            committedBeforeFollower(unit);
+            runOnSecondary(unit, outcomes, answer.status, false);
+            return;
+        }
+        if (unit.wrap && unit.clientBeginsInWrap && answer.status == 'T') {
+            // the client's own BEGIN, sent after a Flush, took over the transaction the proxy had opened: the
+            // proxy cannot commit it, and the follower cannot be given the transaction as the leader has it
+            diverged(unit, outcomes, List.of(), "the client began a transaction inside a write the proxy had wrapped in one");
+            dropTwin(unit.secondary, true);
+            finish(answer.status);
+            return;
+        }
         if (unit.wrap) {
             if (answer.status != 'T') {
                 // the leader failed: its transaction rolls back and the follower never sees the unit
@@ -1226,7 +1284,7 @@ final class Units {
             return;
         }
         int failedAt = firstFailed(outcomes);
-        if (answer.error && unit.unordered && unit.classification.has(Trait.TRANSACTION_CONTROL)) {
+        if (answer.error && unit.unordered && followerRunsFailed(unit, answer.firstSqlState)) {
             // a procedure or DO block that failed may have committed part of its work first: the follower
             // runs it too and must fail alike
             runOnSecondary(unit, outcomes, answer.status, false);
@@ -1297,12 +1355,8 @@ final class Units {
 
     /** Whether the unit's first statement is a ROLLBACK (or ABORT): its tag cannot say, a COMMIT that fails reads the same. */
     private static boolean startsWithRollback(Unit unit) {
-        return unit.sql != null && isRollback(unit.sql);
-    }
-
-    private static boolean isRollback(String sql) {
-        String normalized = SqlNormalizer.normalize(sql);
-        return normalized.startsWith("rollback") || normalized.startsWith("abort");
+        String sql = unit.sql == null ? "" : SqlNormalizer.normalize(unit.sql);
+        return sql.startsWith("rollback") || sql.startsWith("abort");
     }
 
     /** Whether a statement before {@code failedAt} committed (or prepared) a transaction on the leader. */
@@ -1891,6 +1945,8 @@ final class Units {
                     + role.name().toLowerCase() + ": " + e.getMessage()));
         } finally {
             batch = null;
+            rangeStart = -1; // an exception skipped flushRange: nothing of this batch may be sliced later
+            rangeEnd = -1;
             frames.release();
         }
     }
@@ -2171,7 +2227,17 @@ final class Units {
             followerWatch = null;
         }
         forgetUnnamedParse();
+        this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();
+        if (ending != null) {
+            // the leader's error may have come in a read of its own, before the ReadyForQuery the session waits for
+            Sink inFlight = sinks.get(leader).peek();
+            ending.leaderFailedBeforeClose = inFlight.error;
+            ending.leaderSqlStateBeforeClose = inFlight.firstSqlState;
+        } else if (leftInTheMiddleOfAnEnd()) {
+            diverged(current, List.of(), List.of(), "the client left in the middle of a unit that ends a transaction "
+                    + "(before its Sync): what the leader committed is not known, and the follower rolled back");
+        }
         if (current != null && current != ending) {
             current.release();
         }
@@ -2213,13 +2279,41 @@ final class Units {
             closing.remove(mirror);
             backends.put(follower, mirror);
             draining = true;
-            if (committing || ending != null) {
-                ScheduledFuture<?> overdue = client.eventLoop().schedule(() -> drainOverdue(mirror, drainDeadline),
-                        drainDeadline.toMillis(), TimeUnit.MILLISECONDS);
-                mirror.whenClosed(() -> overdue.cancel(false));
+            if (committing || (ending != null && !ending.unordered)) {
+                drainOverdueIn(mirror, drainDeadline.toNanos());
             }
+            // a unit that commits on its own (a CALL, CREATE INDEX CONCURRENTLY) may take the leader a long time,
+            // as it would with the client there: the follower's deadline starts once it is sent its part
         }
         closing.forEach(BackendConnection::close);
+    }
+
+    /**
+     * Gives the closed session's leader and follower {@code nanos} to finish what it left them; then what is
+     * still running counts as lost. Not given up when the follower is done first: the leader's answer is
+     * then still awaited, and its connection open.
+     */
+    private void drainOverdueIn(BackendConnection mirror, long nanos) {
+        ScheduledFuture<?> overdue = client.eventLoop().schedule(() -> drainOverdue(mirror, Duration.ofNanos(nanos)),
+                nanos, TimeUnit.NANOSECONDS);
+        mirror.whenClosed(() -> {
+            if (!backends.containsKey(leader)) {
+                overdue.cancel(false);
+            }
+        });
+    }
+
+    /**
+     * The client left while a unit that ends a transaction still waited for its Sync (opened by a Flush, or
+     * taking the client's messages up to the Sync after an error): the leader may have run the COMMIT, and
+     * cannot answer for it without the Sync, so the outcome is not known. Not a unit nothing commits in.
+     */
+    private boolean leftInTheMiddleOfAnEnd() {
+        Unit unit = current;
+        return unit != null && (unit.open || unit.skipping) && !unit.copyIn && unit.primary == leader
+                && unit.secondary == leader.other() && backends.containsKey(unit.secondary) && state != null
+                && state.followerWrites() == FollowerWrites.SYNC && unit.classification.has(Trait.TRANSACTION_END)
+                && !unit.classification.has(Trait.ROLLBACK);
     }
 
     /**
@@ -2236,6 +2330,9 @@ final class Units {
                 || !backends.containsKey(leader) || !backends.containsKey(unit.secondary)) {
             return null;
         }
+        if (unit.open || unit.skipping || unit.copyIn) {
+            return null; // the leader answers nothing more without the client's Sync or CopyDone
+        }
         ArrayDeque<Sink> onLeader = sinks.get(leader);
         if (onLeader.size() != 1) {
             return null;
@@ -2244,7 +2341,9 @@ final class Units {
         boolean wrappedCommit = sink.mode == Mode.COMMIT;
         // the client's own end of transaction, or a unit that commits on its own unwrapped (a CALL or DO whose
         // procedure may commit, VACUUM, CREATE INDEX CONCURRENTLY): the follower has not run it yet
-        boolean clientsEnd = sink == unit.primarySink && laneInFlight == 0
+        // (the lane may still hold the transaction's earlier units where a COMMIT came after a Flush: they reach
+        // the follower first, in order)
+        boolean clientsEnd = sink == unit.primarySink
                 && (unit.classification.has(Trait.TRANSACTION_END) || (unit.unordered && unit.statusBefore == 'I'));
         return wrappedCommit || clientsEnd ? unit : null;
     }
@@ -2256,8 +2355,7 @@ final class Units {
     private static boolean rollsBack(Unit unit) {
         Classification c = unit.classification;
         return !unit.wrap && c.statementCount() == 1 && c.has(Trait.TRANSACTION_END)
-                && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK) // ROLLBACK PREPARED: a prepared transaction may be left in doubt
-                && (unit.statusBefore == 'E' || startsWithRollback(unit));
+                && (unit.statusBefore == 'E' || c.has(Trait.ROLLBACK));
     }
 
     /**
@@ -2266,6 +2364,16 @@ final class Units {
      */
     private static boolean runsOnFollowerWhateverTheOutcome(Unit unit) {
         return unit.unordered && unit.statusBefore == 'I' && unit.classification.has(Trait.TRANSACTION_CONTROL);
+    }
+
+    /**
+     * Whether the leader's failure of a CALL or DO means the follower runs it too: not for a failure of the
+     * leader's own (cancelled, timed out, a deadlock, see {@link #transientError}), after which the follower
+     * could succeed where the leader rolled back. A procedure that committed part of its work before such a
+     * failure leaves that part on the leader alone, unseen (docs/dual-write.md).
+     */
+    private static boolean followerRunsFailed(Unit unit, String sqlState) {
+        return runsOnFollowerWhateverTheOutcome(unit) && !transientError(sqlState);
     }
 
     /**
@@ -2296,16 +2404,17 @@ final class Units {
                 unit.release();
                 return;
             }
-            boolean leaderFailed = answer.error || unit.primarySink.error;
+            boolean leaderFailed = answer.error || unit.leaderFailedBeforeClose;
+            String sqlState = answer.error ? answer.firstSqlState : unit.leaderSqlStateBeforeClose;
             // a CALL or DO that failed may have committed part of its work first: the follower runs it and must fail too
-            boolean failureExpected = leaderFailed && runsOnFollowerWhateverTheOutcome(unit);
+            boolean failureExpected = leaderFailed && followerRunsFailed(unit, sqlState);
             Sink followerEnd = new Sink(Mode.DISCARD, end -> {
                 laneInFlight--;
                 if (end.error != failureExpected || (end.lost && !droppingTwin)) {
                     diverged(unit, List.of(), List.of(), end.lost
                             ? "follower unreachable before it ended the transaction the leader ended"
                             : end.error ? "follower could not end the transaction the leader ended (SQLSTATE " + end.firstSqlState + ")"
-                            : "follower succeeded where the leader failed (SQLSTATE " + answer.firstSqlState + ")");
+                            : "follower succeeded where the leader failed (SQLSTATE " + sqlState + ")");
                 }
                 laneDone();
             });
@@ -2313,8 +2422,10 @@ final class Units {
                 replayOnFollower(unit, follower, followerEnd);
                 return;
             }
-            boolean leaderRolledBack = answer.error || unit.statusBefore == 'E';
-            if (!unit.wrap && leaderRolledBack && unit.classification.statementCount() != 1) {
+            boolean leaderRolledBack = leaderFailed || unit.statusBefore == 'E';
+            // the proxy's COMMIT of a write it wrapped, unless the client's own COMMIT ended that transaction
+            boolean proxysEnd = unit.wrap && !unit.clientEndsWrap;
+            if (!proxysEnd && leaderRolledBack && unit.classification.statementCount() != 1) {
                 // the unit went on past what rolled the leader's transaction back, or failed part-way: what
                 // stands on the leader is not known here, so neither rolling the follower back nor replaying
                 // the unit can be trusted to match it
@@ -2325,13 +2436,17 @@ final class Units {
                 unit.release();
                 return;
             }
-            if (unit.wrap || leaderRolledBack) {
+            if (proxysEnd || leaderRolledBack) {
                 // the transaction the leader ended: committed, or rolled back because it had failed or its end
                 // failed (a deferred constraint, a serialization failure), which the follower's must not outdo
                 send(follower, followerEnd, FrontendMessages.query(client.alloc(), leaderRolledBack ? "ROLLBACK" : "COMMIT"));
                 flush(follower);
                 unit.release();
             } else {
+                if (unit.unordered && unit.statusBefore == 'I') {
+                    // the follower takes about as long as the leader took over it
+                    drainOverdueIn(backends.get(follower), drainDeadline.toNanos() + System.nanoTime() - unit.startedNanos);
+                }
                 replayOnFollower(unit, follower, followerEnd);
             }
         }));

@@ -8,15 +8,18 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A TCP relay between the proxy and a real cluster that cuts a connection, both ways, at the moment a
- * given statement would reach the cluster: a Query or Parse whose text is that statement is not
- * passed on. For a cluster lost while it runs one particular statement, which a real server cannot be
+ * given statement would run there for the {@code nth} time: the Query with that text, or the Bind of a
+ * statement parsed with it (unnamed or named, as drivers reuse their prepared COMMIT and ROLLBACK), is
+ * not passed on. For a cluster lost while it runs one particular statement, which a real server cannot be
  * made to do at will. Everything else passes through unchanged.
  */
 final class CuttingRelay implements AutoCloseable {
@@ -24,13 +27,20 @@ final class CuttingRelay implements AutoCloseable {
     private final ServerSocket server;
     private final int clusterPort;
     private final String statement;
+    private final int nth;
+    private final AtomicInteger runs = new AtomicInteger();
     private final AtomicInteger cuts = new AtomicInteger();
     private final List<Socket> open = new CopyOnWriteArrayList<>();
 
     CuttingRelay(int clusterPort, String statement) throws IOException {
+        this(clusterPort, statement, 1);
+    }
+
+    CuttingRelay(int clusterPort, String statement, int nth) throws IOException {
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         this.clusterPort = clusterPort;
         this.statement = statement.toLowerCase(Locale.ROOT);
+        this.nth = nth;
         Thread.ofVirtual().start(this::accept);
     }
 
@@ -75,6 +85,7 @@ final class CuttingRelay implements AutoCloseable {
             int startupLength = in.readInt();
             out.write(ByteBuffer.allocate(4).putInt(startupLength).array());
             out.write(in.readNBytes(startupLength - 4));
+            Set<String> parsedIt = new HashSet<>(); // the names of statements parsed with the text, "" too
             while (true) {
                 int type = in.read();
                 if (type < 0) {
@@ -82,7 +93,7 @@ final class CuttingRelay implements AutoCloseable {
                 }
                 int length = in.readInt();
                 byte[] body = in.readNBytes(length - 4);
-                if (cuts(type, body)) {
+                if (runsIt(type, body, parsedIt) && runs.incrementAndGet() == nth) {
                     cuts.incrementAndGet();
                     return; // closes both
                 }
@@ -95,13 +106,32 @@ final class CuttingRelay implements AutoCloseable {
         }
     }
 
-    private boolean cuts(int type, byte[] body) {
-        String text = switch (type) {
-            case 'Q' -> cstring(body, 0);
-            case 'P' -> cstring(body, indexOfNul(body, 0) + 1); // after the statement name
-            default -> null;
-        };
-        return text != null && text.strip().toLowerCase(Locale.ROOT).equals(statement);
+    /** Whether the message runs the statement: a Query of it, or a Bind of a statement parsed with it. */
+    private boolean runsIt(int type, byte[] body, Set<String> parsedIt) {
+        switch (type) {
+            case 'Q' -> {
+                return matches(cstring(body, 0));
+            }
+            case 'P' -> {
+                String name = cstring(body, 0);
+                if (matches(cstring(body, indexOfNul(body, 0) + 1))) {
+                    parsedIt.add(name);
+                } else {
+                    parsedIt.remove(name);
+                }
+                return false;
+            }
+            case 'B' -> {
+                return parsedIt.contains(cstring(body, indexOfNul(body, 0) + 1)); // the statement, after the portal
+            }
+            default -> {
+                return false;
+            }
+        }
+    }
+
+    private boolean matches(String text) {
+        return text.strip().toLowerCase(Locale.ROOT).equals(statement);
     }
 
     private static int indexOfNul(byte[] body, int from) {

@@ -864,6 +864,71 @@ class GreenFailureIT {
     }
 
     /**
+     * The same with pgjdbc's own {@code Connection.rollback()}, which the driver runs as a prepared
+     * statement it binds again each time: the proxy knows the unit rolls back from the statement's
+     * classification, not from text it does not have. The relay cuts blue's connection as the third
+     * rollback reaches it.
+     */
+    @Test
+    void aLeaderLostWhileItRunsTheDriversPreparedRollbackIsNoDivergence() throws Exception {
+        String table = unique("leader_lost_driver_rollback");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (CuttingRelay relay = new CuttingRelay(blue.port(), "rollback", 3);
+             TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                c.setAutoCommit(false);
+                for (int i = 1; i <= 2; i++) {
+                    s.executeUpdate("insert into " + table + " values (" + i + ")");
+                    c.rollback();
+                }
+                s.executeUpdate("insert into " + table + " values (3)");
+                assertThatThrownBy(c::rollback).isInstanceOf(SQLException.class);
+            }
+            await("the session over").until(() -> proxy.server().sessionCount() == 0
+                    && proxy.server().routing().barrier().holders().isEmpty());
+            assertThat(relay.cuts()).isEqualTo(1);
+            assertThat(contents(blue, table, "id")).isEmpty();
+            await("green rolled back").until(() -> contents(green, table, "id").isEmpty());
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * An autocommit CALL that fails on the leader for a reason of the leader's own (its statement timeout
+     * cancels it while it sleeps there): the leader rolled it back, so the follower does not run it; run
+     * there, it would commit what the leader did not. A CALL that fails for a reason of its own data runs
+     * on the follower too (see UnitsModeIT).
+     */
+    @Test
+    void aCallTheLeaderCancelsDoesNotRunOnTheFollower() throws Exception {
+        String table = unique("call_cancelled");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        for (PgCluster cluster : new PgCluster[] {blue, green}) {
+            String sleep = cluster == blue ? "perform pg_sleep(5); " : "";
+            cluster.execute("postgres", "create procedure " + table + "_fill() language plpgsql as $$ begin "
+                    + "insert into " + table + " values (1); " + sleep + "end $$");
+        }
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                s.execute("set statement_timeout = '500ms'");
+                assertThatThrownBy(() -> s.execute("call " + table + "_fill()")).isInstanceOf(SQLException.class)
+                        .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("57014");
+                s.execute("reset statement_timeout");
+                try (ResultSet rs = s.executeQuery("select 1")) {
+                    assertThat(rs.next()).isTrue();
+                }
+            }
+            assertThat(contents(blue, table, "id")).isEmpty();
+            assertThat(contents(green, table, "id")).as("green's rows").isEmpty();
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
      * The leader lost while it runs the client's COMMIT: its outcome is unknown, so the follower rolls
      * back and that is a divergence, at once. Before, the closing session waited for the lost leader's
      * answer and held the write barrier until the shutdown grace ran out.

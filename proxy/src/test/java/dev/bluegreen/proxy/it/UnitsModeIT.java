@@ -775,6 +775,116 @@ class UnitsModeIT {
     }
 
     /**
+     * An autocommit write that a Flush opens (the proxy wraps it in a transaction), and the client's own
+     * COMMIT after the Flush: that COMMIT commits the proxy's transaction on the leader, so the follower
+     * runs the unit as the client sent it. Before, the proxy took the leader's idle status for a failure,
+     * rolled back nothing, and never sent the write to the follower: blue alone had the row.
+     */
+    @Test
+    void aCommitAfterAFlushInAnAutocommitWriteReachesBothClusters(TestClusters clusters) throws Exception {
+        String t = table("flush_then_commit");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(concat(parse("", "insert into " + t + " values (1)"), bind(""), execute(""), flush()));
+                assertThat(client.read().type()).isEqualTo('1');
+                assertThat(client.read().type()).isEqualTo('2');
+                assertThat(client.read().type()).isEqualTo('C');
+                client.send(concat(parse("", "commit"), bind(""), execute(""), sync()));
+                String answer = types(client);
+                assertThat(answer).as("the COMMIT's answer, no error").doesNotContain("E").endsWith("CZ");
+                client.send(RawClient.query("select 1"));
+                assertThat(answer(client)).isEqualTo("SELECT 1");
+            }
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(1);
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            assertThat(proxy.server().migration().unorderedStatements()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * A client that leaves while the leader runs a COMMIT that reached its unit after a Flush (blue takes
+     * two seconds over it): the unit ends the transaction, so the session lets the leader answer and the
+     * follower then ends its transaction alike. Before, the COMMIT after the Flush was not seen as the
+     * unit's: the session closed at once, green rolled back what blue committed.
+     */
+    @Test
+    void aClientThatLeavesWhileTheLeaderRunsACommitSentAfterAFlushLeavesTheWriteOnBoth(TestClusters clusters)
+            throws Exception {
+        String t = table("left_after_flush");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        clusters.blue().execute("postgres",
+                "create function " + t + "_slow() returns trigger language plpgsql as"
+                        + " $$ begin perform pg_sleep(2); return null; end $$",
+                "create constraint trigger " + t + "_slow after insert on " + t
+                        + " deferrable initially deferred for each row execute function " + t + "_slow()");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser());
+            client.send(RawClient.query("begin"));
+            assertThat(answer(client)).isEqualTo("BEGIN");
+            client.send(concat(parse("", "insert into " + t + " values (1)"), bind(""), execute(""), flush()));
+            assertThat(client.read().type()).isEqualTo('1');
+            assertThat(client.read().type()).isEqualTo('2');
+            assertThat(client.read().type()).isEqualTo('C');
+            client.send(concat(parse("", "commit"), bind(""), execute(""), sync()));
+            await("blue runs the trigger at commit").until(() -> count(clusters.blue(), "select count(*)"
+                    + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+            client.close();
+
+            await("green has the row").atMost(Duration.ofSeconds(15))
+                    .until(() -> count(clusters.green(), "select count(*) from " + t) == 1);
+            assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(1);
+            await("the session's write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * A client that leaves in the middle of a unit whose COMMIT the leader has run (BEGIN; INSERT; COMMIT
+     * sent with a Flush, no Sync): without the Sync the leader never says it is done, so what it
+     * committed is not known to the proxy; that is recorded as a divergence at once. Before, the session
+     * waited for a ReadyForQuery that could not come and held the write barrier for the shutdown grace.
+     */
+    @Test
+    void aClientThatLeavesInTheMiddleOfAUnitThatCommitsIsADivergenceAtOnce(TestClusters clusters) throws Exception {
+        String t = table("left_mid_unit");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).shutdownGrace(Duration.ofSeconds(60))
+                .start()) {
+            proxy.server().routing().start("test", null);
+            RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser());
+            client.send(RawClient.query("begin"));
+            assertThat(answer(client)).isEqualTo("BEGIN");
+            client.send(concat(parse("", "insert into " + t + " values (1)"), bind(""), execute(""),
+                    parse("", "commit"), bind(""), execute(""), flush()));
+            for (char expected : "12C12C".toCharArray()) {
+                assertThat(client.read().type()).isEqualTo(expected);
+            }
+            client.close();
+
+            await("the divergence recorded").atMost(Duration.ofSeconds(10))
+                    .until(() -> !proxy.server().migration().divergences().isEmpty());
+            assertThat(proxy.server().migration().divergences().get(0).difference())
+                    .contains("the client left in the middle of a unit that ends a transaction");
+            await("the session's write unit over").atMost(Duration.ofSeconds(10))
+                    .until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(1);
+        }
+    }
+
+    /**
      * A client that pipelines far ahead of its answers in units mode: once thousands of its messages wait
      * in the session, the proxy stops reading it, so the rest waits in the client's socket instead of the
      * proxy's memory; every query is still answered, in order, once the client reads.

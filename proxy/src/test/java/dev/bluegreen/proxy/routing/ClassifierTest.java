@@ -13,6 +13,7 @@ import static dev.bluegreen.proxy.routing.Trait.PINS_SESSION;
 import static dev.bluegreen.proxy.routing.Trait.READ_ONLY_TRANSACTION;
 import static dev.bluegreen.proxy.routing.Trait.TRANSACTION_BLOCK_ONLY;
 import static dev.bluegreen.proxy.routing.Trait.TRANSACTION_CONTROL;
+import static dev.bluegreen.proxy.routing.Trait.ROLLBACK;
 import static dev.bluegreen.proxy.routing.Trait.SAVEPOINT;
 import static dev.bluegreen.proxy.routing.Trait.SESSION_STATE;
 import static dev.bluegreen.proxy.routing.Trait.SET_LOCAL;
@@ -224,10 +225,11 @@ class ClassifierTest {
                 c("set transaction isolation level serializable", SET_LOCAL),
                 c("COMMIT", TRANSACTION_END),
                 c("end", TRANSACTION_END),
-                c("rollback work", TRANSACTION_END),
-                c("ABORT", TRANSACTION_END),
+                c("rollback work", TRANSACTION_END, ROLLBACK),
+                c("ABORT", TRANSACTION_END, ROLLBACK),
                 c("commit and chain", TRANSACTION_END, TRANSACTION_BEGIN),
-                c("rollback and no chain", TRANSACTION_END),
+                c("rollback and chain", TRANSACTION_END, ROLLBACK, TRANSACTION_BEGIN),
+                c("rollback and no chain", TRANSACTION_END, ROLLBACK),
                 c("SAVEPOINT sp1", SAVEPOINT),
                 c("release savepoint sp1", SAVEPOINT),
                 c("ROLLBACK TO SAVEPOINT sp1", SAVEPOINT),
