@@ -448,8 +448,8 @@ public final class RoutingControl implements AutoCloseable {
                                  Function<RoutingState, Transition> again, UnaryOperator<Plan> planChange)
             throws Refused {
         CompletableFuture<Void> quiesced = quiescing;
-        if (quiesced != null) {
-            quiesced.complete(null); // a verify waiting for the write barrier does not hold a rollback up
+        if (quiesced != null && decide.apply(current()) instanceof Transition.Go) {
+            quiesced.complete(null); // a verify waiting for the write barrier does not hold a change toward blue up
         }
         synchronized (commands) {
             if (hasUnsaved()) {

@@ -220,8 +220,11 @@ final class Units {
     private long followerAnsweredNanos;
     /** How long a closed session's follower (and leader) may take over what the session left them. */
     private Duration drainDeadline;
-    /** Armed while the follower owes answers that someone waits for (see {@link #checkFollower}). */
+    /** Armed while the follower owes answers that someone waits for (see {@link #checkFollower}), and when it wakes. */
     private ScheduledFuture<?> followerWatch;
+    private long followerWatchAt;
+    /** The client is slow to read: the session's backends, the follower too, are not read meanwhile. */
+    private boolean readingPaused;
     private final Map<ClusterRole, BackendConnection> backends = new EnumMap<>(ClusterRole.class);
     private final Map<ClusterRole, ArrayDeque<Sink>> sinks = new EnumMap<>(ClusterRole.class);
     private final Map<String, Classification> statements = new HashMap<>();
@@ -1034,7 +1037,7 @@ final class Units {
         if (c.has(Trait.LISTEN)) {
             listens = true;
         }
-        if (c.has(Trait.LISTEN) && c.statementCount() <= 1) {
+        if (c.has(Trait.LISTEN) && c.statementCount() <= 1 && !unit.open) {
             // a LISTEN or UNLISTEN alone lives on the leader (DESIGN §3); in a unit with other statements
             // it runs on both twins like the rest, and only the leader's notifications reach the client
             unit.primary = leader;
@@ -1391,6 +1394,7 @@ final class Units {
         prefix.classification = unit.classification;
         prefix.sql = unit.sql;
         prefix.statusBefore = unit.statusBefore;
+        prefix.leaderNanos = unit.leaderNanos;
         int executes = 0;
         boolean cut = false;
         for (Frame frame : unit.frames) {
@@ -1614,7 +1618,7 @@ final class Units {
             // the leader's outcome is the client's: it goes on while the follower ends its side (see laneInFlight)
             String end = commit.error ? "ROLLBACK" : "COMMIT";
             laneInFlight++;
-            send(secondary, new Sink(Mode.DISCARD, followerCommit -> {
+            Sink followerEnd = new Sink(Mode.DISCARD, followerCommit -> {
                 laneInFlight--;
                 if (followerCommit.error || (followerCommit.lost && !droppingTwin && !twinDropped)) {
                     diverged(unit, List.of(), List.of(), followerCommit.error
@@ -1623,7 +1627,9 @@ final class Units {
                     dropTwin(secondary, false);
                 }
                 laneDone();
-            }), FrontendMessages.query(client.alloc(), end));
+            });
+            followerEnd.leaderNanos = System.nanoTime() - commit.sentNanos; // deferred triggers, a synchronous standby
+            send(secondary, followerEnd, FrontendMessages.query(client.alloc(), end));
             flush(secondary);
             finish((byte) 'I');
         }), FrontendMessages.query(client.alloc(), "COMMIT"));
@@ -1718,6 +1724,7 @@ final class Units {
         }
         BackendConnection twin = backends.remove(role);
         twinDropped = true;
+        stopWatchingFollower();
         List<Sink> waiting = takeWaiting(role);
         abandonMirrors();
         if (rollback) {
@@ -1811,8 +1818,46 @@ final class Units {
     /** Makes sure the follower's oldest request is watched: sync dual-write waits for the follower's answers. */
     private void watchFollower() {
         if (followerWatch == null && !closed && state != null && state.followerWrites() == FollowerWrites.SYNC) {
-            followerWatch = client.eventLoop().schedule(this::checkFollower, followerTimeoutNanos, TimeUnit.NANOSECONDS);
+            watchAt(System.nanoTime() + followerTimeoutNanos);
         }
+    }
+
+    private void watchAt(long atNanos) {
+        followerWatchAt = atNanos;
+        followerWatch = client.eventLoop().schedule(this::checkFollower, Math.max(0, atNanos - System.nanoTime()),
+                TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The follower answered: the request now oldest may be due before the watch wakes (the one answered was
+     * allowed a long leader's time). Most answers leave the watch as it is.
+     */
+    private void watchSooner() {
+        Sink oldest = sinks.get(leader.other()).peek();
+        if (followerWatch == null || oldest == null || !owedByFollower(oldest)) {
+            return;
+        }
+        long due = overdueAt(oldest);
+        if (due - followerWatchAt < 0) {
+            followerWatch.cancel(false);
+            watchAt(due);
+        }
+    }
+
+    private void stopWatchingFollower() {
+        if (followerWatch != null) {
+            followerWatch.cancel(false);
+            followerWatch = null;
+        }
+    }
+
+    /** A request the follower owes the proxy (not a read it serves the client itself, nor one not sent yet). */
+    private boolean owedByFollower(Sink sink) {
+        return sink.mode != Mode.FORWARD && sink.mode != Mode.FORWARD_AFTER_DATA && !laneHeld.contains(sink);
+    }
+
+    private long overdueAt(Sink oldest) {
+        return Math.max(oldest.sentNanos, followerAnsweredNanos) + oldest.leaderNanos + followerTimeoutNanos;
     }
 
     /**
@@ -1828,18 +1873,19 @@ final class Units {
         followerWatch = null;
         ClusterRole follower = leader.other();
         BackendConnection twin = backends.get(follower);
-        if (closed || twin == null || sinks.get(follower).isEmpty()) {
+        if (closed || twin == null || sinks.get(follower).isEmpty() || state.followerWrites() != FollowerWrites.SYNC) {
             return;
         }
         Sink oldest = sinks.get(follower).peek();
-        long now = System.nanoTime();
-        if (oldest.mode == Mode.FORWARD || oldest.mode == Mode.FORWARD_AFTER_DATA || laneHeld.contains(oldest)) {
+        if (!owedByFollower(oldest) || readingPaused) {
+            // not its debt; or the proxy itself does not read the follower now (the client is slow to read):
+            // its answer may be waiting in the socket, and the clock restarts when reading does
             watchFollower();
             return;
         }
-        long overdueAt = Math.max(oldest.sentNanos, followerAnsweredNanos) + oldest.leaderNanos + followerTimeoutNanos;
-        if (now - overdueAt < 0) {
-            followerWatch = client.eventLoop().schedule(this::checkFollower, overdueAt - now, TimeUnit.NANOSECONDS);
+        long due = overdueAt(oldest);
+        if (System.nanoTime() - due < 0) {
+            watchAt(due);
             return;
         }
         backendLost(twin, "no answer from the follower " + TimeUnit.NANOSECONDS.toMillis(followerTimeoutNanos)
@@ -1918,8 +1964,8 @@ final class Units {
         }
         sinks.get(role).add(sink);
         connection.write(message);
+        sink.sentNanos = System.nanoTime();
         if (role != leader) {
-            sink.sentNanos = System.nanoTime();
             watchFollower();
         }
     }
@@ -2019,6 +2065,7 @@ final class Units {
             sinks.get(role).poll();
             if (role != leader) {
                 followerAnsweredNanos = System.nanoTime();
+                watchSooner();
             }
             sink.done.accept(sink);
             if (current == null && !closed && sinks.get(role).isEmpty()) {
@@ -2209,6 +2256,10 @@ final class Units {
 
     void setAutoRead(boolean autoRead) {
         backends.values().forEach(b -> b.setAutoRead(autoRead));
+        if (readingPaused && autoRead) {
+            followerAnsweredNanos = System.nanoTime(); // the follower's time is counted again from now
+        }
+        readingPaused = !autoRead;
     }
 
     /**
@@ -2222,10 +2273,7 @@ final class Units {
             return; // the session closes once, however many ways it learns of it
         }
         closed = true;
-        if (followerWatch != null) {
-            followerWatch.cancel(false);
-            followerWatch = null;
-        }
+        stopWatchingFollower();
         forgetUnnamedParse();
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();
@@ -2279,7 +2327,7 @@ final class Units {
             closing.remove(mirror);
             backends.put(follower, mirror);
             draining = true;
-            if (committing || (ending != null && !ending.unordered)) {
+            if (committing || (ending != null && !longOnItsOwn(ending))) {
                 drainOverdueIn(mirror, drainDeadline.toNanos());
             }
             // a unit that commits on its own (a CALL, CREATE INDEX CONCURRENTLY) may take the leader a long time,
@@ -2304,16 +2352,38 @@ final class Units {
     }
 
     /**
+     * A unit that commits on its own outside any transaction block (a CALL or DO, VACUUM, CREATE INDEX
+     * CONCURRENTLY): it may rightly run for long on the leader, with or without its client, so a closed
+     * session gives it no deadline there; the follower's starts once it is sent the unit.
+     */
+    private static boolean longOnItsOwn(Unit unit) {
+        Classification c = unit.classification;
+        return unit.statusBefore == 'I' && !unit.wrap && c.statementCount() == 1
+                && (c.has(Trait.TRANSACTION_CONTROL) || c.has(Trait.NOT_IN_TRANSACTION_BLOCK));
+    }
+
+    /**
      * The client left while a unit that ends a transaction still waited for its Sync (opened by a Flush, or
      * taking the client's messages up to the Sync after an error): the leader may have run the COMMIT, and
      * cannot answer for it without the Sync, so the outcome is not known. Not a unit nothing commits in.
      */
     private boolean leftInTheMiddleOfAnEnd() {
         Unit unit = current;
-        return unit != null && (unit.open || unit.skipping) && !unit.copyIn && unit.primary == leader
-                && unit.secondary == leader.other() && backends.containsKey(unit.secondary) && state != null
-                && state.followerWrites() == FollowerWrites.SYNC && unit.classification.has(Trait.TRANSACTION_END)
-                && !unit.classification.has(Trait.ROLLBACK);
+        if (unit == null || !(unit.open || unit.skipping) || unit.copyIn || unit.primary != leader
+                || unit.secondary != leader.other() || !backends.containsKey(unit.secondary) || state == null
+                || state.followerWrites() != FollowerWrites.SYNC) {
+            return false;
+        }
+        Classification c = unit.classification;
+        if (!(c.has(Trait.TRANSACTION_END) && !c.has(Trait.ROLLBACK)) && !c.has(Trait.TRANSACTION_CONTROL)) {
+            return false;
+        }
+        if (unit.primarySink != null && unit.primarySink.error && unit.primarySink.recorder != null) {
+            // the leader failed first and skips the rest: only a COMMIT answered before that may stand
+            List<StatementOutcome> outcomes = unit.primarySink.recorder.outcomes();
+            return committedBefore(outcomes, firstFailed(outcomes));
+        }
+        return true;
     }
 
     /**
@@ -2443,7 +2513,7 @@ final class Units {
                 flush(follower);
                 unit.release();
             } else {
-                if (unit.unordered && unit.statusBefore == 'I') {
+                if (longOnItsOwn(unit)) {
                     // the follower takes about as long as the leader took over it
                     drainOverdueIn(backends.get(follower), drainDeadline.toNanos() + System.nanoTime() - unit.startedNanos);
                 }

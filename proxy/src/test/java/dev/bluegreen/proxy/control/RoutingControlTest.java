@@ -133,6 +133,41 @@ class RoutingControlTest {
         }
     }
 
+    /** A change toward blue that is refused (nothing it would do) leaves a waiting verify be. */
+    @Test
+    void aRefusedRollbackLeavesAVerifyWaitingForTheBarrierBe() throws Exception {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofMinutes(2));
+        control.start("alice", null);
+        control.setWeight("alice", 100, null);
+        control.cutover("alice", null);
+        control.finalizeMigration("alice", null);
+        WriteBarrier.Pass writer = control.barrier().pass("session-9");
+        control.barrier().tryEnter(writer, () -> { });
+        ExecutorService threads = Executors.newSingleThreadExecutor();
+        try {
+            Future<String> verify = threads.submit(() -> control.whileWritesQuiesced("verify", () -> "checked"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> control.barrier().closing());
+
+            CompletableFuture<RoutingState> rollback = new CompletableFuture<>();
+            Thread roller = new Thread(() -> {
+                try {
+                    rollback.complete(control.rollback("bob", null, false));
+                } catch (RoutingControl.Refused e) {
+                    rollback.completeExceptionally(e);
+                }
+            });
+            roller.start();
+            await().atMost(Duration.ofSeconds(5)).until(() -> roller.getState() == Thread.State.BLOCKED);
+            control.barrier().exit(writer);
+
+            assertThat(verify.get(5, TimeUnit.SECONDS)).as("not given way to").isEqualTo("checked");
+            assertThatThrownBy(() -> rollback.get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(RoutingControl.Refused.class)
+                    .hasMessageContaining("finalized");
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
     @Test
     void quiescingGivesUpAfterTheBarrierTimeoutNamingTheUnitInside() {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofMillis(100));

@@ -759,6 +759,52 @@ class GreenFailureIT {
     }
 
     /**
+     * A client slow to read a large answer: the proxy stops reading the session's clusters meanwhile,
+     * green included, so green's answers to the transaction's earlier statements wait in the socket. That
+     * time is not green's: it stays in sync however long the client takes. Green takes a second over the
+     * last of 15 inserts, which the lane sends with the BEGIN before them (16 units, the most it holds
+     * back) while the client goes on, and the client reads nothing of a 50 MB answer for longer than the
+     * follower timeout.
+     */
+    @Test
+    void aFollowerAnswerTheProxyDoesNotReadWhileTheClientIsSlowIsNotOverdue() throws Exception {
+        String table = unique("slow_client");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        green.execute("postgres", "create function " + table + "_slow() returns trigger language plpgsql as"
+                        + " $$ begin if new.id = 15 then perform pg_sleep(1); end if; return new; end $$",
+                "create trigger " + table + "_slow before insert on " + table + " for each row execute function "
+                        + table + "_slow()");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).followerTimeout(Duration.ofSeconds(2)).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+                client.send(RawClient.query("begin"));
+                client.readUntil('Z');
+                for (int id = 1; id <= 15; id++) {
+                    client.send(RawClient.query("insert into " + table + " values (" + id + ")"));
+                    client.readUntil('Z');
+                }
+                client.send(RawClient.query("select repeat('x', 1000) from generate_series(1, 50000)"));
+                await("green in sync while the client reads nothing").during(Duration.ofSeconds(4))
+                        .atMost(Duration.ofSeconds(8)).until(() -> proxy.server().routing().current().followerInSync());
+                int rows = 0;
+                for (RawClient.Message m = client.read(); m.type() != 'Z'; m = client.read()) {
+                    rows += m.type() == 'D' ? 1 : 0;
+                }
+                assertThat(rows).isEqualTo(50_000);
+                client.send(RawClient.query("commit"));
+                byte[] tag = client.readUntil('C').body();
+                assertThat(new String(tag, 0, tag.length - 1, java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("COMMIT");
+                client.readUntil('Z');
+            }
+            for (PgCluster cluster : new PgCluster[] {blue, green}) {
+                await(cluster.name() + "'s rows").until(() -> number(cluster, "select count(*) from " + table) == 15);
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
      * A client that cancels an autocommit write while the follower runs it (the leader's side done and
      * not committed, green slow): the cancel reaches the follower, both roll back, and the client gets
      * 57014 as from one server. Before, the cancel went to the leader, idle in its transaction, and was

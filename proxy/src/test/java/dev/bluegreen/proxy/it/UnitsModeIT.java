@@ -850,6 +850,75 @@ class UnitsModeIT {
     }
 
     /**
+     * The same, with blue's COMMIT taking longer than the shutdown grace (a synchronous standby that is
+     * down would do it): the closed session gives up on the leader at the grace, as for any COMMIT it
+     * left running, so the write barrier and green's locks are not held for good. The outcome is then not
+     * known: a divergence.
+     */
+    @Test
+    void aClientThatLeavesWhileTheLeaderHangsInACommitSentAfterAFlushIsGivenUpAfterTheGrace(TestClusters clusters)
+            throws Exception {
+        String t = table("left_hung_after_flush");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        clusters.blue().execute("postgres",
+                "create function " + t + "_slow() returns trigger language plpgsql as"
+                        + " $$ begin perform pg_sleep(60); return null; end $$",
+                "create constraint trigger " + t + "_slow after insert on " + t
+                        + " deferrable initially deferred for each row execute function " + t + "_slow()");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).shutdownGrace(Duration.ofSeconds(2))
+                .start()) {
+            proxy.server().routing().start("test", null);
+            RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser());
+            client.send(RawClient.query("begin"));
+            assertThat(answer(client)).isEqualTo("BEGIN");
+            client.send(concat(parse("", "insert into " + t + " values (1)"), bind(""), execute(""), flush()));
+            for (char expected : "12C".toCharArray()) {
+                assertThat(client.read().type()).isEqualTo(expected);
+            }
+            client.send(concat(parse("", "commit"), bind(""), execute(""), sync()));
+            await("blue runs the trigger at commit").until(() -> count(clusters.blue(), "select count(*)"
+                    + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+            client.close();
+
+            await("the session's write unit given up").atMost(Duration.ofSeconds(15))
+                    .until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            assertThat(proxy.server().migration().divergences()).isNotEmpty();
+            clusters.blue().execute("postgres", "select pg_cancel_backend(pid) from pg_stat_activity"
+                    + " where wait_event = 'PgSleep'");
+        }
+    }
+
+    /**
+     * A LISTEN that a Flush opens a unit with, and a write after the Flush in the same unit: the unit
+     * runs on both twins like any write, LISTEN included. Before, a lone LISTEN's unit lived on the leader
+     * alone, and the write that came after the Flush went to blue only.
+     */
+    @Test
+    void aWriteAfterAFlushBehindALoneListenReachesBothClusters(TestClusters clusters) throws Exception {
+        String t = table("listen_then_write");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(concat(parse("", "listen " + t), bind(""), execute(""), flush()));
+                for (char expected : "12C".toCharArray()) {
+                    assertThat(client.read().type()).isEqualTo(expected);
+                }
+                client.send(concat(parse("", "insert into " + t + " values (1)"), bind(""), execute(""), sync()));
+                assertThat(types(client)).isEqualTo("12CZ");
+            }
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(1);
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+    }
+
+    /**
      * A client that leaves in the middle of a unit whose COMMIT the leader has run (BEGIN; INSERT; COMMIT
      * sent with a Flush, no Sync): without the Sync the leader never says it is done, so what it
      * committed is not known to the proxy; that is recorded as a divergence at once. Before, the session
