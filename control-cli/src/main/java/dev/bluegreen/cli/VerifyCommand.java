@@ -15,9 +15,12 @@ import picocli.CommandLine.Spec;
 @Command(name = "verify", description = {
         "Compare every table of a database on blue and green.",
         "The proxy reads both clusters from snapshots it takes together behind the write barrier, then compares "
-                + "each table's columns, row count and a digest of its rows. Exit code 0 when every table is the same, "
-                + "4 when some differ."})
+                + "each table's columns, row count and a digest of its rows, and each sequence's last value. "
+                + "Exit code 0 when every one is the same, 4 when some differ or could not be read."})
 final class VerifyCommand implements Callable<Integer> {
+
+    /** The status of a sequence the role verify logs in as may not read: neither the same nor different. */
+    private static final String NOT_READABLE = "not readable";
 
     @ParentCommand Bgctl bgctl;
     @Spec CommandSpec spec;
@@ -52,11 +55,16 @@ final class VerifyCommand implements Callable<Integer> {
     static String render(JsonNode report) {
         JsonNode tables = report.path("tables");
         long differing = 0;
+        long unread = 0;
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"TABLE", "STATUS", "BLUE ROWS", "GREEN ROWS"});
         for (JsonNode table : tables) {
             String status = table.path("status").asText();
-            differing += status.equals("same") ? 0 : 1;
+            if (status.equals(NOT_READABLE)) {
+                unread++;
+            } else if (!status.equals("same")) {
+                differing++;
+            }
             rows.add(new String[] {table.path("table").asText(), status, rowsOf(table.path("blue")), rowsOf(table.path("green"))});
         }
         StringBuilder out = new StringBuilder();
@@ -68,8 +76,20 @@ final class VerifyCommand implements Callable<Integer> {
         } else {
             out.append(Views.table(rows));
         }
-        out.append(differing == 0 ? "blue and green are the same: " + tables.size() + (tables.size() == 1 ? " table\n" : " tables\n")
-                : differing + " of " + tables.size() + " tables differ\n");
+        if (differing == 0 && unread == 0) {
+            out.append("blue and green are the same: ").append(tables.size())
+                    .append(tables.size() == 1 ? " table\n" : " tables\n");
+        } else {
+            List<String> found = new ArrayList<>();
+            if (differing > 0) {
+                found.add(differing + " of " + tables.size() + " tables differ");
+            }
+            if (unread > 0) {
+                found.add(unread + " of " + tables.size() + " not compared: the role verify logs in as may not read them"
+                        + " (grant it SELECT on each one marked " + NOT_READABLE + ")");
+            }
+            out.append(String.join("; ", found)).append('\n');
+        }
         for (JsonNode table : tables) {
             if (table.path("status").asText().equals("columns differ")) {
                 out.append('\n').append(table.path("table").asText()).append(" columns\n")
@@ -80,7 +100,11 @@ final class VerifyCommand implements Callable<Integer> {
         return out.toString();
     }
 
+    /** "-" where the table is missing, "?" where its rows were not read. */
     private static String rowsOf(JsonNode side) {
-        return side.isMissingNode() || side.isNull() ? "-" : Views.count(side.path("rows"));
+        if (side.isMissingNode() || side.isNull()) {
+            return "-";
+        }
+        return side.path("rows").isNull() ? "?" : Views.count(side.path("rows"));
     }
 }

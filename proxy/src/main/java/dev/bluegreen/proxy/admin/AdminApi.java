@@ -200,9 +200,13 @@ public final class AdminApi implements AutoCloseable {
         AdminResponse response;
         try {
             ConsistencyCheck.Report report = check.run(database);
-            long differing = report.tables().stream().filter(t -> t.status() != ConsistencyCheck.Status.SAME).count();
+            long unread = report.tables().stream()
+                    .filter(t -> t.status() == ConsistencyCheck.Status.NOT_READABLE).count();
+            long differing = report.tables().stream().filter(t -> t.status() != ConsistencyCheck.Status.SAME).count()
+                    - unread;
             status = 200;
-            outcome = "done, database " + database + ": " + report.tables().size() + " tables, " + differing + " differ";
+            outcome = "done, database " + database + ": " + report.tables().size() + " tables, " + differing + " differ"
+                    + (unread == 0 ? "" : ", " + unread + " not readable");
             response = AdminResponse.json(status, Json.verify(report));
         } catch (ConsistencyCheck.Unavailable e) {
             status = 409;

@@ -42,6 +42,13 @@ final class StateTables {
     /** Any constant every version shares: "blugrn". */
     private static final long SCHEMA_LOCK = 0x626c7567726eL;
 
+    /**
+     * The tables, named without a schema everywhere: each resolves through the search_path of the store's
+     * login, and {@code create} puts them in the first schema of it ({@link StoreTables} finds them).
+     */
+    static final List<String> NAMES = List.of("bluegreen_state", "bluegreen_history", "bluegreen_instances",
+            "bluegreen_barrier");
+
     private static final String[] SCHEMA = {
         """
         CREATE TABLE IF NOT EXISTS bluegreen_state (

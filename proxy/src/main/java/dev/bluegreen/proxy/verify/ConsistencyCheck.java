@@ -1,9 +1,11 @@
 package dev.bluegreen.proxy.verify;
 
 import dev.bluegreen.config.Cluster;
+import dev.bluegreen.config.StateStoreConfig;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.store.JdbcLogin;
+import dev.bluegreen.proxy.store.StoreTables;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -30,21 +32,21 @@ import java.util.regex.Pattern;
  *
  * <p>Both clusters are read from snapshots taken together while the write barrier is closed, so no
  * write unit is half applied when they are taken: with synchronous dual-write, tables that the proxy
- * keeps identical read identical even under traffic. The barrier is closed only for the time it takes
- * to drain and to take the two snapshots (under a network timeout of the barrier's own length); the
- * tables are read after it has reopened, inside two read-only repeatable-read transactions, which
- * hold their tables' share locks and the clusters' vacuum horizon until the check ends. Only this
- * instance's sessions are quiesced; with several proxy instances, a write running through another one
- * can show as a difference.
+ * keeps identical read identical even under traffic. Sequences are not transactional, so a snapshot does
+ * not keep their values: they are read while the barrier is closed too, just before the snapshots. The
+ * barrier is closed only for the time it takes to drain and to read the sequences and take the snapshots
+ * (two short statements per cluster, under a network timeout of the barrier's own length); the tables are
+ * read after it has reopened, inside two read-only repeatable-read transactions, which hold their tables'
+ * share locks and the clusters' vacuum horizon until the check ends. Only this instance's sessions are
+ * quiesced; with several proxy instances, a write running through another one can show as a difference.
+ *
+ * <p>The {@code postgres} state store's tables are left out where the store keeps them: in the schema its
+ * login resolves them to, on the cluster and in the database that hold the store, nowhere else.
  *
  * <p>Row text depends on settings, so the check's sessions pin those that shape it ({@link #PINNED});
  * the JDBC driver pins the date style and time zone itself.
  */
 public final class ConsistencyCheck {
-
-    /** The proxy's own state tables, found in a database that also holds the {@code postgres} state store. */
-    static final Set<String> OWN_TABLES = Set.of("public.bluegreen_state", "public.bluegreen_history",
-            "public.bluegreen_instances", "public.bluegreen_barrier");
 
     /**
      * Ordinary tables outside the system schemas: schema, name, then each column's name and type. Names
@@ -61,10 +63,16 @@ public final class ConsistencyCheck {
             where c.relkind = 'r' and n.nspname <> 'information_schema' and n.nspname not like 'pg\\_%'
             """;
 
-    /** Sequences outside the system schemas and their last value (null before the first nextval). */
+    /**
+     * Sequences outside the system schemas, whether the check's role may read them, and their last value:
+     * null before the first nextval, and also where the role may not read it (as pg_sequences shows it),
+     * hence the privilege beside it.
+     */
     private static final String SEQUENCES = """
-            select schemaname, sequencename, last_value from pg_catalog.pg_sequences
-            where schemaname <> 'information_schema' and schemaname not like 'pg\\_%'
+            select n.nspname, c.relname, has_sequence_privilege(c.oid, 'SELECT,USAGE'),
+                   case when has_sequence_privilege(c.oid, 'SELECT,USAGE') then pg_sequence_last_value(c.oid) end
+            from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where c.relkind = 'S' and n.nspname <> 'information_schema' and n.nspname not like 'pg\\_%'
             """;
 
     /** A name as it prints: bare when it is a plain lower-case word, quoted otherwise (and then always). */
@@ -84,8 +92,11 @@ public final class ConsistencyCheck {
         }
     }
 
-    /** One table as one cluster has it; null digest when not computed (columns differ). */
-    public record Side(String columns, long rows, String digest) {}
+    /**
+     * One table as one cluster has it; null digest when not computed (columns differ), null rows when not
+     * read (a sequence the check's role may not read).
+     */
+    public record Side(String columns, Long rows, String digest) {}
 
     /** One table's verdict; a side is null when the table is missing there. */
     public record TableResult(String table, Status status, Side blue, Side green) {}
@@ -95,6 +106,8 @@ public final class ConsistencyCheck {
         ROWS_DIFFER("rows differ"),
         /** A sequence's last value. */
         VALUE_DIFFERS("value differs"),
+        /** A sequence the check's role may not read, on one side or both: not compared. */
+        NOT_READABLE("not readable"),
         COLUMNS_DIFFER("columns differ"),
         ONLY_ON_BLUE("only on blue"),
         ONLY_ON_GREEN("only on green");
@@ -119,17 +132,21 @@ public final class ConsistencyCheck {
 
     private final Cluster blue;
     private final Cluster green;
+    private final StateStoreConfig store;
     private final RoutingControl control;
     private final Duration loginTimeout;
     private final Clock clock;
 
     /**
+     * @param store        where the routing state is kept: a {@code postgres} store's tables are left out
      * @param control      whose write barrier the snapshots are taken behind; its timeout bounds them too
      * @param loginTimeout how long a login to a cluster may take
      */
-    public ConsistencyCheck(Cluster blue, Cluster green, RoutingControl control, Duration loginTimeout, Clock clock) {
+    public ConsistencyCheck(Cluster blue, Cluster green, StateStoreConfig store, RoutingControl control,
+                            Duration loginTimeout, Clock clock) {
         this.blue = blue;
         this.green = green;
+        this.store = Objects.requireNonNull(store, "store");
         this.control = Objects.requireNonNull(control, "control");
         this.loginTimeout = Objects.requireNonNull(loginTimeout, "loginTimeout");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -149,29 +166,45 @@ public final class ConsistencyCheck {
             throw new Unavailable("verify compares blue with green, and no green cluster is configured");
         }
         long started = System.nanoTime();
+        StoreTables own = storeTables();
         try (Connection onBlue = open(blue, clientDatabase); Connection onGreen = open(green, clientDatabase)) {
-            Instant at = snapshotsTogether(onBlue, onGreen);
-            Map<String, Relation> blueTables = tables(onBlue);
-            Map<String, Relation> greenTables = tables(onGreen);
+            Snapshots snapshots = snapshotsTogether(onBlue, onGreen);
+            Map<String, Relation> blueTables = tables(onBlue, own);
+            Map<String, Relation> greenTables = tables(onGreen, own);
             // each table is read where writes go first, as a write locks it: a check reading the follower
             // first would hold a lock there that the leader's next write must wait for on the follower
             boolean greenFirst = control.current().leader() == ClusterRole.GREEN;
             Set<String> names = new TreeSet<>(blueTables.keySet());
             names.addAll(greenTables.keySet());
-            names.removeAll(OWN_TABLES);
             List<TableResult> results = new ArrayList<>();
             for (String name : names) {
                 results.add(compare(name, blueTables.get(name), greenTables.get(name), onBlue, onGreen, greenFirst));
             }
-            results.addAll(compareSequences(sequences(onBlue), sequences(onGreen)));
+            results.addAll(compareSequences(snapshots.blue(), snapshots.green()));
             onBlue.rollback();
             onGreen.rollback();
-            return new Report(clientDatabase, at, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), results);
+            long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+            return new Report(clientDatabase, snapshots.at(), took, results);
         } catch (SQLException e) {
             throw new Unavailable("verify could not read the clusters: " + e.getMessage());
         }
     }
 
+    /** Where the {@code postgres} state store keeps its tables; null for the {@code file} store. */
+    private StoreTables storeTables() throws Unavailable {
+        if (store.kind() != StateStoreConfig.Kind.POSTGRES) {
+            return null;
+        }
+        try {
+            return StoreTables.locate(store.database(), (int) Math.max(1, loginTimeout.toSeconds()));
+        } catch (SQLException e) {
+            throw new Unavailable("verify leaves the state store's tables out, and could not ask the state store at "
+                    + store.database().endpoint() + "/" + store.database().database() + " where they are: "
+                    + e.getMessage());
+        }
+    }
+
+    /** Logs in for a check; autocommit until {@link #sequencesThenSnapshot} begins the snapshot's transaction. */
     private Connection open(Cluster cluster, String clientDatabase) throws Unavailable {
         if (cluster.user() == null) {
             throw new Unavailable("verify logs in to each cluster as the role its configuration names, and cluster "
@@ -186,7 +219,6 @@ public final class ConsistencyCheck {
         try {
             Connection connection = DriverManager.getConnection(
                     JdbcLogin.url(cluster, cluster.backendDatabase(clientDatabase)), properties);
-            connection.setAutoCommit(false);
             connection.setReadOnly(true);
             connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             return connection;
@@ -196,15 +228,21 @@ public final class ConsistencyCheck {
         }
     }
 
-    /** Waits for the write units in flight, then takes both snapshots before any other unit starts. */
-    private Instant snapshotsTogether(Connection onBlue, Connection onGreen) throws Unavailable, InterruptedException,
+    /** The moment the snapshots were taken, and each cluster's sequences as they were then, by name as it prints. */
+    private record Snapshots(Instant at, Map<String, Sequence> blue, Map<String, Sequence> green) {}
+
+    /**
+     * Waits for the write units in flight, then reads both clusters' sequences and takes both snapshots before
+     * any other unit starts.
+     */
+    private Snapshots snapshotsTogether(Connection onBlue, Connection onGreen) throws Unavailable, InterruptedException,
             SQLException {
         try {
             return control.whileWritesQuiesced("verify", () -> {
                 Instant at = clock.instant();
-                takeSnapshot(onBlue);
-                takeSnapshot(onGreen);
-                return at;
+                Map<String, Sequence> blueSequences = sequencesThenSnapshot(onBlue);
+                Map<String, Sequence> greenSequences = sequencesThenSnapshot(onGreen);
+                return new Snapshots(at, blueSequences, greenSequences);
             });
         } catch (RoutingControl.Refused refused) {
             throw new Unavailable(refused.getMessage());
@@ -212,13 +250,23 @@ public final class ConsistencyCheck {
     }
 
     /**
-     * A repeatable-read transaction's snapshot is taken by its first statement. The barrier is closed
-     * meanwhile, so a cluster that stops answering must not hold it for TCP's hours.
+     * Reads the sequences, then begins the repeatable-read transaction whose first statement takes the
+     * snapshot. The sequences are read in a statement of their own, committed at once: reading a sequence's
+     * value locks it until its transaction ends, and in the snapshot's transaction, which lasts the whole
+     * check, that lock would make a {@code DROP TABLE} of a table owning a sequence wait for the check while
+     * it holds that table, which the check has yet to read: a deadlock, which the server breaks by failing
+     * one of the two, often the client's statement. The barrier is closed meanwhile, so a cluster that stops
+     * answering must not hold it for TCP's hours.
      */
-    private void takeSnapshot(Connection connection) throws SQLException {
+    private Map<String, Sequence> sequencesThenSnapshot(Connection connection) throws SQLException {
         connection.setNetworkTimeout(Runnable::run, (int) control.barrierTimeout().toMillis());
-        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("select 1")) {
-            rs.next();
+        try {
+            Map<String, Sequence> sequences = sequences(connection);
+            connection.setAutoCommit(false);
+            try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("select 1")) {
+                rs.next();
+            }
+            return sequences;
         } finally {
             connection.setNetworkTimeout(Runnable::run, 0);
         }
@@ -227,8 +275,11 @@ public final class ConsistencyCheck {
     /** A table as one cluster has it: its name quoted for SQL, and its columns as they print. */
     private record Relation(String sqlName, String columns) {}
 
-    /** Name as it prints → the table. */
-    private static Map<String, Relation> tables(Connection connection) throws SQLException {
+    /**
+     * Name as it prints → the table; without the state store's own tables when {@code own} says this is the
+     * database that holds them.
+     */
+    private static Map<String, Relation> tables(Connection connection, StoreTables own) throws SQLException {
         Map<String, Relation> tables = new TreeMap<>();
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(TABLES)) {
             while (rs.next()) {
@@ -248,16 +299,33 @@ public final class ConsistencyCheck {
                         new Relation(quoted(schema) + "." + quoted(table), String.join(", ", columns)));
             }
         }
+        if (own != null && own.server().equals(StoreTables.Server.of(connection))) {
+            for (StoreTables.Name table : own.tables()) {
+                tables.remove(printed(table.schema()) + "." + printed(table.table()));
+            }
+        }
         return tables;
     }
 
-    /** Sequence name as it prints → its last value, or "never used". */
-    private static Map<String, String> sequences(Connection connection) throws SQLException {
-        Map<String, String> sequences = new TreeMap<>();
+    /** A sequence as one cluster has it: its last value, null before the first nextval or when not readable. */
+    private record Sequence(boolean readable, String lastValue) {
+
+        Side side() {
+            if (!readable) {
+                return new Side("sequence, not readable by the role verify logs in as", null, null);
+            }
+            return lastValue == null ? new Side("sequence, last value never used", 0L, null)
+                    : new Side("sequence, last value " + lastValue, Long.parseLong(lastValue), null);
+        }
+    }
+
+    /** Sequence name as it prints → the sequence. */
+    private static Map<String, Sequence> sequences(Connection connection) throws SQLException {
+        Map<String, Sequence> sequences = new TreeMap<>();
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(SEQUENCES)) {
             while (rs.next()) {
-                String value = rs.getString(3);
-                sequences.put(printed(rs.getString(1)) + "." + printed(rs.getString(2)), value == null ? "never used" : value);
+                sequences.put(printed(rs.getString(1)) + "." + printed(rs.getString(2)),
+                        new Sequence(rs.getBoolean(3), rs.getString(4)));
             }
         }
         return sequences;
@@ -268,23 +336,20 @@ public final class ConsistencyCheck {
      * move together, and a green seeded without them (logical replication does not copy sequences)
      * would hand out ids blue has already used.
      */
-    private static List<TableResult> compareSequences(Map<String, String> blue, Map<String, String> green) {
+    private static List<TableResult> compareSequences(Map<String, Sequence> blue, Map<String, Sequence> green) {
         Set<String> names = new TreeSet<>(blue.keySet());
         names.addAll(green.keySet());
         List<TableResult> results = new ArrayList<>();
         for (String name : names) {
-            Side blueSide = blue.containsKey(name) ? sequenceSide(blue.get(name)) : null;
-            Side greenSide = green.containsKey(name) ? sequenceSide(green.get(name)) : null;
-            Status status = blueSide == null ? Status.ONLY_ON_GREEN : greenSide == null ? Status.ONLY_ON_BLUE
-                    : blue.get(name).equals(green.get(name)) ? Status.SAME : Status.VALUE_DIFFERS;
-            results.add(new TableResult(name, status, blueSide, greenSide));
+            Sequence onBlue = blue.get(name);
+            Sequence onGreen = green.get(name);
+            Status status = onBlue == null ? Status.ONLY_ON_GREEN : onGreen == null ? Status.ONLY_ON_BLUE
+                    : !onBlue.readable() || !onGreen.readable() ? Status.NOT_READABLE
+                    : Objects.equals(onBlue.lastValue(), onGreen.lastValue()) ? Status.SAME : Status.VALUE_DIFFERS;
+            results.add(new TableResult(name, status, onBlue == null ? null : onBlue.side(),
+                    onGreen == null ? null : onGreen.side()));
         }
         return results;
-    }
-
-    /** A sequence's side: its last value where a table's has its row count (0 before the first nextval). */
-    private static Side sequenceSide(String lastValue) {
-        return new Side("sequence, last value " + lastValue, lastValue.equals("never used") ? 0 : Long.parseLong(lastValue), null);
     }
 
     static String printed(String name) {
@@ -311,7 +376,7 @@ public final class ConsistencyCheck {
             greenSide = side(greenConnection, greenTable, sameColumns);
         }
         Status status = !sameColumns ? Status.COLUMNS_DIFFER
-                : blueSide.rows() == greenSide.rows() && blueSide.digest().equals(greenSide.digest()) ? Status.SAME
+                : blueSide.rows().equals(greenSide.rows()) && blueSide.digest().equals(greenSide.digest()) ? Status.SAME
                 : Status.ROWS_DIFFER;
         return new TableResult(name, status, blueSide, greenSide);
     }

@@ -3,9 +3,14 @@ package dev.bluegreen.proxy.it;
 import static dev.bluegreen.proxy.it.BgctlRun.bgctl;
 import static dev.bluegreen.proxy.it.ClusterData.unique;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bluegreen.config.Cluster;
+import dev.bluegreen.config.Routing;
+import dev.bluegreen.config.StateStoreConfig;
+import dev.bluegreen.config.TlsMode;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
@@ -14,9 +19,15 @@ import dev.bluegreen.proxy.admin.AdminToken;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -24,7 +35,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * {@code bgctl verify} (DESIGN §5, §7) against real clusters: tables that are the same read the same, a
  * row changed on green only, a table on one side only and a column added on green only are each found,
- * and under dual-write traffic the snapshots taken together behind the write barrier read identical.
+ * and under dual-write traffic the snapshots taken together behind the write barrier read identical, the
+ * sequences too. A sequence the check's role may not read is reported so, and the {@code postgres} state
+ * store's tables are left out where the store keeps them and only there.
  * Each test compares a database of its own, since the shared clusters hold every other test's tables.
  */
 @ExtendWith({BlueGreenClusters.class, NoLeaks.class})
@@ -61,6 +74,30 @@ class VerifyIT {
     private static TestProxy.Builder proxyOn(String database) {
         return TestProxy.in(blue).green(green).databases(Map.of("postgres", database))
                 .backendLogin(blue.superuser(), blue.superuserPassword()).adminToken(AdminToken.of(TOKEN));
+    }
+
+    private static Routing barrierTimeout(Duration timeout) {
+        Routing d = Routing.defaults();
+        return new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), timeout, d.writeFunctions());
+    }
+
+    /** Whether a session of {@code applicationName} waits for a lock in {@code database}. */
+    private static boolean waitsForALock(PgCluster cluster, String database, String applicationName)
+            throws SQLException {
+        try (Connection c = cluster.connect("postgres"); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
+                     + " and datname = '" + database + "' and application_name = '" + applicationName + "'")) {
+            rs.next();
+            return rs.getLong(1) > 0;
+        }
+    }
+
+    private static long lastValue(PgCluster cluster, String database, String sequence) throws SQLException {
+        try (Connection c = connectTo(cluster, database); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select last_value from " + sequence)) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     private static BgctlRun.Result verify(TestProxy proxy, String... args) {
@@ -192,6 +229,155 @@ class VerifyIT {
                 assertThat(load.increments()).as("traffic ran on while verify read").isGreaterThan(before);
             }
             assertThat(load.errors()).isEmpty();
+        }
+    }
+
+    /**
+     * A write that starts once the snapshots are taken moves a sequence on blue while green has yet to run
+     * it: the check reads the sequence as it was at the snapshots, the same on both. The check is held after
+     * its snapshots by a lock on the first table it reads on blue; the write's statement waits on green for
+     * a row lock, and calls nextval (in its RETURNING, after the row) on blue alone until that lock goes.
+     */
+    @Test
+    void aSequenceAWriteMovesAfterTheSnapshotsReadsAsItWasAtThem() throws Exception {
+        String database = databaseOnBoth(
+                "create table a_gate (id int)",
+                "create table items (id int primary key, v text not null)",
+                "insert into items values (1, 'one')",
+                "create sequence ids", "select nextval('ids')");
+        // threads of the test's own: the common pool's one worker would be blocked by the write below, and the
+        // HTTP client completes bgctl's request there
+        ExecutorService background = Executors.newCachedThreadPool();
+        try (TestProxy proxy = proxyOn(database).routing(barrierTimeout(Duration.ofSeconds(30))).start();
+             Connection client = proxy.connect(blue.superuser());
+             Connection gate = connectTo(blue, database); Statement onGate = gate.createStatement();
+             Connection rowLock = connectTo(green, database); Statement onRow = rowLock.createStatement()) {
+            proxy.server().routing().start("test", null);
+            gate.setAutoCommit(false);
+            onGate.execute("lock table a_gate in access exclusive mode");
+            rowLock.setAutoCommit(false);
+            onRow.execute("select * from items where id = 1 for update");
+
+            CompletableFuture<BgctlRun.Result> verifying =
+                    CompletableFuture.supplyAsync(() -> verify(proxy), background);
+            // the barrier is open again once the check waits for a table
+            await().atMost(Duration.ofSeconds(20)).until(() -> waitsForALock(blue, database, "bluegreen verify"));
+            CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
+                try (Statement s = client.createStatement()) {
+                    s.execute("update items set v = 'two' where id = 1 returning nextval('ids')");
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, background);
+            await().atMost(Duration.ofSeconds(20)).until(() -> lastValue(blue, database, "ids") == 2);
+            gate.rollback();
+            BgctlRun.Result result = verifying.get(60, TimeUnit.SECONDS);
+
+            assertThat(lastValue(green, database, "ids")).as("green has not run the write yet").isEqualTo(1);
+            assertThat(result.exit()).as(result.out() + result.err()).isZero();
+            assertThat(result.out()).containsPattern("public\\.ids +same +1 +1")
+                    .containsPattern("public\\.items +same +1 +1");
+            rowLock.rollback();
+            write.get(60, TimeUnit.SECONDS);
+            assertThat(lastValue(green, database, "ids")).isEqualTo(2);
+        } finally {
+            background.shutdownNow();
+        }
+    }
+
+    /**
+     * Reading the sequences leaves no lock on them for the rest of the check. A {@code DROP TABLE} locks the
+     * table, then the sequence it owns: were the check to hold that sequence until it ends, the drop would
+     * wait for it while holding a table the check has yet to read, a deadlock the server breaks by failing
+     * one of the two, often the client's statement.
+     */
+    @Test
+    void aTableOwningASequenceCanBeDroppedWhileVerifyReads() throws Exception {
+        String database = databaseOnBoth("create table a_gate (id int)", "create table owns_ids (id serial)");
+        ExecutorService background = Executors.newCachedThreadPool();
+        try (TestProxy proxy = proxyOn(database).routing(barrierTimeout(Duration.ofSeconds(30))).start();
+             Connection gate = connectTo(blue, database); Statement onGate = gate.createStatement();
+             Connection client = connectTo(blue, database); Statement ddl = client.createStatement()) {
+            gate.setAutoCommit(false);
+            onGate.execute("lock table a_gate in access exclusive mode");
+            CompletableFuture<BgctlRun.Result> verifying =
+                    CompletableFuture.supplyAsync(() -> verify(proxy), background);
+            await().atMost(Duration.ofSeconds(20)).until(() -> waitsForALock(blue, database, "bluegreen verify"));
+
+            ddl.execute("set lock_timeout = '5s'");
+            ddl.execute("drop table owns_ids");
+            gate.rollback();
+
+            // a table dropped after the snapshots cannot be read: the check says so, and is run again
+            BgctlRun.Result result = verifying.get(60, TimeUnit.SECONDS);
+            assertThat(result.exit()).as(result.out() + result.err()).isEqualTo(1);
+            assertThat(result.err()).contains("verify could not read the clusters").contains("owns_ids");
+        } finally {
+            background.shutdownNow();
+        }
+    }
+
+    /**
+     * A sequence the role verify logs in as may not read (no SELECT or USAGE) is reported as not readable,
+     * which makes the report not consistent, even where pg_sequences shows it as never used on both sides.
+     */
+    @Test
+    void aSequenceTheVerifyRoleMayNotReadIsNotReadableInsteadOfTheSame() throws Exception {
+        String role = unique("verifier");
+        for (PgCluster cluster : new PgCluster[] {blue, green}) {
+            cluster.execute("postgres", "create role " + role + " login");
+        }
+        String database = databaseOnBoth(
+                "create table t (id int)", "create sequence readable", "create sequence hidden",
+                "select nextval('hidden')", "grant select on t, readable to " + role);
+        blue.execute(database, "select nextval('hidden')");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).databases(Map.of("postgres", database))
+                .backendLogin(role, null).adminToken(AdminToken.of(TOKEN)).start()) {
+            BgctlRun.Result result = verify(proxy);
+
+            assertThat(result.exit()).as(result.out() + result.err()).isEqualTo(4);
+            assertThat(result.out()).containsPattern("public\\.hidden +not readable +\\? +\\?")
+                    .containsPattern("public\\.readable +same +0 +0")
+                    .containsPattern("public\\.t +same +0 +0")
+                    .contains("1 of 3 not compared: the role verify logs in as may not read them")
+                    .doesNotContain("differ");
+            JsonNode report = JSON.readTree(verify(proxy, "--json").out());
+            assertThat(report.path("consistent").asBoolean()).isFalse();
+            JsonNode hidden = report.path("tables").get(1);
+            assertThat(hidden.path("table").asText()).isEqualTo("public.hidden");
+            assertThat(hidden.path("blue").path("rows").isNull()).isTrue();
+            assertThat(hidden.path("green").path("columns").asText()).contains("not readable");
+        }
+    }
+
+    /**
+     * The {@code postgres} state store keeps its tables where its login's search_path puts them, here a
+     * schema of its role's in blue's database: verify leaves them out there, compares a user's table of the
+     * same name in {@code public}, and reports green's copy of the store's tables (left by a restore, say)
+     * since the store does not live on green.
+     */
+    @Test
+    void theStateStoresTablesAreLeftOutWhereTheStoreKeepsThemAndNowhereElse() throws Exception {
+        String role = unique("bg_store");
+        blue.execute("postgres", "create role " + role + " login");
+        String database = databaseOnBoth("create table bluegreen_state (id int)",
+                "insert into bluegreen_state values (1)");
+        blue.execute(database, "create schema bg_state authorization " + role,
+                "alter role " + role + " in database " + database + " set search_path = bg_state");
+        green.execute(database, "update bluegreen_state set id = 2",
+                "create schema bg_state", "create table bg_state.bluegreen_barrier (id int)");
+        // named otherwise than blue (127.0.0.1): the store is recognised by what the server says of itself
+        Cluster storeAt = new Cluster("state_store", "localhost", blue.port(), database, Map.of(), TlsMode.DISABLE,
+                null, role, null);
+        try (TestProxy proxy = proxyOn(database).stateStore(StateStoreConfig.postgres(storeAt)).start()) {
+            BgctlRun.Result result = verify(proxy);
+
+            assertThat(result.exit()).as(result.out() + result.err()).isEqualTo(4);
+            assertThat(result.out()).containsPattern("public\\.bluegreen_state +rows differ +1 +1")
+                    .containsPattern("bg_state\\.bluegreen_barrier +only on green +- +0")
+                    .doesNotContain("bg_state.bluegreen_state").doesNotContain("bg_state.bluegreen_history")
+                    .doesNotContain("bg_state.bluegreen_instances")
+                    .contains("2 of 2 tables differ");
         }
     }
 
