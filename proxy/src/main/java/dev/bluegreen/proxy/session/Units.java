@@ -844,6 +844,7 @@ final class Units {
             }
             session.backToRelay(backends.get(wantedLeader));
             closed = true;
+            stopWatchingFollower();
             forgetUnnamedParse();
             return false;
         }
@@ -1817,8 +1818,14 @@ final class Units {
 
     /** Makes sure the follower's oldest request is watched: sync dual-write waits for the follower's answers. */
     private void watchFollower() {
-        if (followerWatch == null && !closed && state != null && state.followerWrites() == FollowerWrites.SYNC) {
-            watchAt(System.nanoTime() + followerTimeoutNanos);
+        if (closed || state == null || state.followerWrites() != FollowerWrites.SYNC) {
+            return;
+        }
+        long due = System.nanoTime() + followerTimeoutNanos;
+        if (followerWatch == null || due - followerWatchAt < 0) {
+            // (an armed watch may wait for a request the leader took long over, answered since)
+            stopWatchingFollower();
+            watchAt(due);
         }
     }
 
@@ -1834,7 +1841,11 @@ final class Units {
      */
     private void watchSooner() {
         Sink oldest = sinks.get(leader.other()).peek();
-        if (followerWatch == null || oldest == null || !owedByFollower(oldest)) {
+        if (oldest == null) {
+            stopWatchingFollower(); // nothing owed: the next request arms it afresh
+            return;
+        }
+        if (followerWatch == null || !owedByFollower(oldest)) {
             return;
         }
         long due = overdueAt(oldest);
@@ -2322,6 +2333,14 @@ final class Units {
             backends.put(leader, leaderConnection);
             endOnFollowerAfterLeader(ending);
         }
+        if (readingPaused) {
+            // the client no longer reads anything: what the clusters still answer is the proxy's to read
+            backends.values().forEach(b -> b.setAutoRead(true));
+            if (drain) {
+                mirror.setAutoRead(true);
+            }
+            readingPaused = false;
+        }
         if (drain) {
             // the follower finishes what this session left it, then logs off
             closing.remove(mirror);
@@ -2375,8 +2394,8 @@ final class Units {
             return false;
         }
         Classification c = unit.classification;
-        if (!(c.has(Trait.TRANSACTION_END) && !c.has(Trait.ROLLBACK)) && !c.has(Trait.TRANSACTION_CONTROL)) {
-            return false;
+        if (!(c.has(Trait.TRANSACTION_END) && !c.has(Trait.ROLLBACK)) && !runsOnFollowerWhateverTheOutcome(unit)) {
+            return false; // (a CALL inside a transaction block commits nothing on its own)
         }
         if (unit.primarySink != null && unit.primarySink.error && unit.primarySink.recorder != null) {
             // the leader failed first and skips the rest: only a COMMIT answered before that may stand
@@ -2474,6 +2493,11 @@ final class Units {
                 unit.release();
                 return;
             }
+            if (longOnItsOwn(unit)) {
+                // the follower's part (the unit again, or the end of a transaction) takes about as long as the
+                // leader took over the unit
+                drainOverdueIn(backends.get(follower), drainDeadline.toNanos() + System.nanoTime() - unit.startedNanos);
+            }
             boolean leaderFailed = answer.error || unit.leaderFailedBeforeClose;
             String sqlState = answer.error ? answer.firstSqlState : unit.leaderSqlStateBeforeClose;
             // a CALL or DO that failed may have committed part of its work first: the follower runs it and must fail too
@@ -2513,10 +2537,6 @@ final class Units {
                 flush(follower);
                 unit.release();
             } else {
-                if (longOnItsOwn(unit)) {
-                    // the follower takes about as long as the leader took over it
-                    drainOverdueIn(backends.get(follower), drainDeadline.toNanos() + System.nanoTime() - unit.startedNanos);
-                }
                 replayOnFollower(unit, follower, followerEnd);
             }
         }));

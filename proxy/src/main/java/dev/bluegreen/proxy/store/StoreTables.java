@@ -44,6 +44,16 @@ public record StoreTables(Server server, List<Name> tables) {
                        (extract(epoch from pg_catalog.pg_postmaster_start_time()) * 1000000)::bigint,
                        pg_catalog.current_database()""";
 
+        /**
+         * The same database on the same server: the system identifier counts only where both logins could
+         * read it (the store's role and the check's may differ in that), the start and the name always.
+         */
+        public boolean sameAs(Server other) {
+            boolean identifiers = systemIdentifier == null || other.systemIdentifier == null
+                    || systemIdentifier.equals(other.systemIdentifier);
+            return identifiers && startedMicros == other.startedMicros && database.equals(other.database);
+        }
+
         /** The server and database {@code connection} is logged in to. */
         public static Server of(Connection connection) throws SQLException {
             try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(SQL)) {

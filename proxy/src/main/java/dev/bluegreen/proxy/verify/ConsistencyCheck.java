@@ -261,7 +261,14 @@ public final class ConsistencyCheck {
     private Map<String, Sequence> sequencesThenSnapshot(Connection connection) throws SQLException {
         connection.setNetworkTimeout(Runnable::run, (int) control.barrierTimeout().toMillis());
         try {
-            Map<String, Sequence> sequences = sequences(connection);
+            Map<String, Sequence> sequences;
+            // reading a sequence locks it: behind a client's ALTER SEQUENCE or DROP in an open transaction it
+            // would wait, with every write of this instance held at the barrier; it gives up soon instead
+            try (Statement s = connection.createStatement()) {
+                s.execute("set lock_timeout = " + SEQUENCE_LOCK_TIMEOUT_MILLIS);
+                sequences = sequences(connection);
+                s.execute("set lock_timeout = " + control.barrierTimeout().toMillis());
+            }
             connection.setAutoCommit(false);
             try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("select 1")) {
                 rs.next();
@@ -299,13 +306,16 @@ public final class ConsistencyCheck {
                         new Relation(quoted(schema) + "." + quoted(table), String.join(", ", columns)));
             }
         }
-        if (own != null && own.server().equals(StoreTables.Server.of(connection))) {
+        if (own != null && own.server().sameAs(StoreTables.Server.of(connection))) {
             for (StoreTables.Name table : own.tables()) {
                 tables.remove(printed(table.schema()) + "." + printed(table.table()));
             }
         }
         return tables;
     }
+
+    /** How long the sequences' read, behind the closed barrier, waits for a sequence another session holds. */
+    private static final long SEQUENCE_LOCK_TIMEOUT_MILLIS = 1000;
 
     /** A sequence as one cluster has it: its last value, null before the first nextval or when not readable. */
     private record Sequence(boolean readable, String lastValue) {

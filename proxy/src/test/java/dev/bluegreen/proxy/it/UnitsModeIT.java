@@ -891,6 +891,38 @@ class UnitsModeIT {
     }
 
     /**
+     * A client that leaves in the middle of a CALL inside its transaction (sent with a Flush, no Sync): a
+     * procedure cannot commit inside a transaction block, so both twins roll back and nothing is unknown.
+     */
+    @Test
+    void aClientThatLeavesInTheMiddleOfACallInsideATransactionIsNoDivergence(TestClusters clusters) throws Exception {
+        String t = table("left_mid_call");
+        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+            cluster.execute("postgres", "create table " + t + " (id int primary key)",
+                    "create procedure " + t + "_fill() language plpgsql as $$ begin insert into " + t + " values (1); end $$");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser());
+            client.send(RawClient.query("begin"));
+            assertThat(answer(client)).isEqualTo("BEGIN");
+            client.send(concat(parse("", "call " + t + "_fill()"), bind(""), execute(""), flush()));
+            for (char expected : "12C".toCharArray()) {
+                assertThat(client.read().type()).isEqualTo(expected);
+            }
+            client.close();
+
+            await("the session over").until(() -> proxy.server().sessionCount() == 0
+                    && proxy.server().routing().barrier().holders().isEmpty());
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                await(cluster.name() + " rolled back").until(() -> count(cluster, "select count(*) from " + t) == 0);
+            }
+        }
+    }
+
+    /**
      * A LISTEN that a Flush opens a unit with, and a write after the Flush in the same unit: the unit
      * runs on both twins like any write, LISTEN included. Before, a lone LISTEN's unit lived on the leader
      * alone, and the write that came after the Flush went to blue only.
