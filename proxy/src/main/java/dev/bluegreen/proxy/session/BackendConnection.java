@@ -511,6 +511,20 @@ final class BackendConnection implements ChannelEvents {
         }
     }
 
+    /**
+     * Drops the connection at once, without the Terminate that {@link #close} queues behind whatever is still
+     * unsent: for a cluster given up on, which may not be reading what was sent to it.
+     */
+    void abandon() {
+        State previous = state;
+        state = new State.Closed();
+        loginDeadline.cancel(false);
+        releaseFrames(previous);
+        if (channel != null) {
+            channel.close();
+        }
+    }
+
     /** Runs {@code action} on the event loop once the connection has closed, for whatever reason. */
     void whenClosed(Runnable action) {
         if (channel == null) {

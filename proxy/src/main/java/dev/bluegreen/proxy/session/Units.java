@@ -1888,6 +1888,11 @@ final class Units {
             return;
         }
         Sink oldest = sinks.get(follower).peek();
+        if (laneHeld.contains(oldest)) {
+            // held back for the end of the transaction, or already gone out with another flush of the follower's
+            // connection: sent now either way, and watched from now
+            flushLane();
+        }
         if (!owedByFollower(oldest) || readingPaused) {
             // not its debt; or the proxy itself does not read the follower now (the client is slow to read):
             // its answer may be waiting in the socket, and the clock restarts when reading does
@@ -1901,7 +1906,7 @@ final class Units {
         }
         backendLost(twin, "no answer from the follower " + TimeUnit.NANOSECONDS.toMillis(followerTimeoutNanos)
                 + " ms beyond the leader's time (timeouts.follower)");
-        twin.close();
+        twin.abandon();
     }
 
     // --- shadow mode ---------------------------------------------------------------------------------
@@ -2346,7 +2351,7 @@ final class Units {
             closing.remove(mirror);
             backends.put(follower, mirror);
             draining = true;
-            if (committing || (ending != null && !longOnItsOwn(ending))) {
+            if (committing || shadowWrites || (ending != null && !longOnItsOwn(ending))) {
                 drainOverdueIn(mirror, drainDeadline.toNanos());
             }
             // a unit that commits on its own (a CALL, CREATE INDEX CONCURRENTLY) may take the leader a long time,
@@ -2558,13 +2563,14 @@ final class Units {
         if (stillLeading != null) {
             backendLost(stillLeading, "no answer to the end of transaction of a session whose client had left, after "
                     + deadline.toMillis() + " ms");
-            stillLeading.close();
+            stillLeading.abandon();
         }
         if (backends.get(leader.other()) != mirror) {
             return;
         }
-        backendLost(mirror, "no answer to the COMMIT of a session whose client had left, after " + deadline.toMillis() + " ms");
-        mirror.close();
+        backendLost(mirror, "no answer to what a session whose client had left still owed it (its COMMIT, shadow writes),"
+                + " after " + deadline.toMillis() + " ms");
+        mirror.abandon();
     }
 
     private void closeDrainedFollower() {
