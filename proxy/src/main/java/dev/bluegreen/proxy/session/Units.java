@@ -164,6 +164,8 @@ final class Units {
         boolean followerRunning;
         /** A cancel went to the follower while it ran this wrapped write. */
         boolean cancelledOnFollower;
+        /** The follower runs this unit after the leader ended its part (committed it, or rolled it back). */
+        boolean followerOwesAfterLeader;
         byte statusBefore;
         Sink primarySink;
         long startedNanos;
@@ -218,6 +220,8 @@ final class Units {
     private final long followerTimeoutNanos;
     /** When the follower last finished an answer. */
     private long followerAnsweredNanos;
+    /** The session closed while the follower ran a unit the leader had ended: the write unit lasts until it answers. */
+    private boolean followerFinishingAtClose;
     /** How long a closed session's follower (and leader) may take over what the session left them. */
     private Duration drainDeadline;
     /** Armed while the follower owes answers that someone waits for (see {@link #checkFollower}), and when it wakes. */
@@ -1535,6 +1539,8 @@ final class Units {
         if (wrapped) {
             send(secondary, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "BEGIN"));
             unit.followerRunning = true;
+        } else {
+            unit.followerOwesAfterLeader = true;
         }
         long sentNanos = System.nanoTime();
         Sink record = new Sink(Mode.RECORD, sink -> secondaryDone(unit, leaderOutcomes, leaderStatus, wrapped, sink,
@@ -1553,6 +1559,7 @@ final class Units {
     private void secondaryDone(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus, boolean wrapped, Sink sink,
                                long followerNanos) {
         unit.followerRunning = false;
+        unit.followerOwesAfterLeader = false;
         if (sink.lost) {
             secondaryFailed(unit, leaderOutcomes, "unreachable", leaderStatus, wrapped);
             return;
@@ -1575,6 +1582,9 @@ final class Units {
             commitBoth(unit);
         } else {
             finish(leaderStatus);
+            if (closed && draining && laneInFlight == 0 && mirrorRunning == null) {
+                closeDrainedFollower(); // the session's client had left while the follower ran this unit
+            }
         }
     }
 
@@ -2302,6 +2312,10 @@ final class Units {
             diverged(current, List.of(), List.of(), "the client left in the middle of a unit that ends a transaction "
                     + "(before its Sync): what the leader committed is not known, and the follower rolled back");
         }
+        // the leader ended the unit the client waited for (committed it), and the follower runs it now: its
+        // outcome is still to be compared
+        Unit finishing = current != null && current.followerOwesAfterLeader && current != ending && state != null
+                && state.followerWrites() == FollowerWrites.SYNC ? current : null;
         if (current != null && current != ending) {
             current.release();
         }
@@ -2312,7 +2326,8 @@ final class Units {
                 && (mirrorRunning != null || !mirrors.isEmpty());
         // the client has the leader's COMMIT; the follower's is still running: a failure there is a divergence
         boolean committing = laneInFlight > 0 && status == 'I';
-        boolean drain = mirror != null && (shadowWrites || committing || ending != null);
+        followerFinishingAtClose = finishing != null && mirror != null;
+        boolean drain = mirror != null && (shadowWrites || committing || ending != null || finishing != null);
         if (!shadowWrites) {
             abandonMirrors();
         }
@@ -2353,6 +2368,8 @@ final class Units {
             draining = true;
             if (committing || shadowWrites || (ending != null && !longOnItsOwn(ending))) {
                 drainOverdueIn(mirror, drainDeadline.toNanos());
+            } else if (finishing != null) {
+                drainOverdueIn(mirror, drainDeadline.toNanos() + finishing.leaderNanos);
             }
             // a unit that commits on its own (a CALL, CREATE INDEX CONCURRENTLY) may take the leader a long time,
             // as it would with the client there: the follower's deadline starts once it is sent its part
@@ -2581,14 +2598,14 @@ final class Units {
     }
 
     /**
-     * Runs {@code action} on the event loop once the follower's COMMIT this closed session left running is
-     * over: when that follower connection has closed, whichever way (answered and logged off, lost,
-     * overdue, the proxy shutting down). At once when no such COMMIT is running: queued shadow writes are
-     * not part of any unit.
+     * Runs {@code action} on the event loop once the follower's COMMIT this closed session left running (or a
+     * unit the leader had ended and the follower still ran) is over: when that follower connection has
+     * closed, whichever way (answered and logged off, lost, overdue, the proxy shutting down). At once when
+     * there is none: queued shadow writes are not part of any unit.
      */
     void whenCommitDrained(Runnable action) {
         // shadow mode runs no lane: requests still in flight on it are the last transaction's end
-        whenFollowerClosed(draining && laneInFlight > 0, action);
+        whenFollowerClosed(draining && (laneInFlight > 0 || followerFinishingAtClose), action);
     }
 
     /**

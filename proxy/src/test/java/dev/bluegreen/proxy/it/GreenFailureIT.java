@@ -881,6 +881,41 @@ class GreenFailureIT {
     }
 
     /**
+     * A client that leaves while the follower runs a CALL the leader has already committed (blue's
+     * procedure is quick; green's takes two seconds and then fails): the session keeps the follower until
+     * it answers, compares, and records the divergence. Before, the follower was closed with the client,
+     * its outcome never compared, and green's failure went unseen.
+     */
+    @Test
+    void aClientThatLeavesWhileTheFollowerRunsWhatTheLeaderCommittedStillHasItCompared() throws Exception {
+        String table = unique("left_follower_call");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        blue.execute("postgres", "create procedure " + table + "_fill() language plpgsql as $$ begin insert into "
+                + table + " values (1); end $$");
+        green.execute("postgres", "create procedure " + table + "_fill() language plpgsql as $$ begin "
+                + "perform pg_sleep(2); raise exception 'green refuses'; end $$");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            Connection c = viaProxy(proxy);
+            CompletableFuture<Void> call = CompletableFuture.runAsync(() -> {
+                try (Statement s = c.createStatement()) {
+                    s.execute("call " + table + "_fill()");
+                } catch (SQLException e) {
+                    throw new CompletionException(e);
+                }
+            });
+            await("green runs the call").until(() -> number(green, "select count(*)"
+                    + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+            c.abort(Runnable::run);
+            assertThatThrownBy(call::join).hasCauseInstanceOf(SQLException.class);
+
+            assertThat(onlyDivergence(proxy).difference()).contains("P0001"); // raise_exception, on green alone
+            assertThat(contents(blue, table, "id")).isEqualTo("(1)");
+            await("the session's write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+        }
+    }
+
+    /**
      * The leader lost while it runs the client's ROLLBACK: whatever became of the answer, the
      * transaction is rolled back there, so the follower rolls back too and that is no divergence. The
      * leader's connection is cut by a relay between the proxy and blue as the ROLLBACK reaches it.
