@@ -349,8 +349,8 @@ final class Units {
             clientViolation(e.violation);
             return;
         }
-        if (continued && current != null && backends.get(current.primary) != null) {
-            backends.get(current.primary).flush();
+        if (continued && current != null) {
+            flush(current.primary);
         }
         pump();
     }
@@ -547,9 +547,8 @@ final class Units {
             continueUnit(pending.poll());
             continued = true;
         }
-        BackendConnection primary = backends.get(unit.primary);
-        if (continued && primary != null) {
-            primary.flush();
+        if (continued) {
+            flush(unit.primary);
         }
     }
 
@@ -599,10 +598,7 @@ final class Units {
                 while (unit.extendedOpen && !pending.isEmpty()) {
                     continueUnit(pending.poll());
                 }
-                BackendConnection primary = backends.get(unit.primary);
-                if (primary != null) {
-                    primary.flush();
-                }
+                flush(unit.primary);
                 if (unit.extendedOpen) {
                     session.readRestOfUnit(); // the Sync is still to come
                 }
@@ -1114,7 +1110,7 @@ final class Units {
         if (unit.sentOnce) {
             unit.frames.clear();
         }
-        primary.flush();
+        flush(unit.primary);
     }
 
     private ClusterRole otherIfPresent(ClusterRole role) {
@@ -1521,7 +1517,15 @@ final class Units {
         }
     }
 
+    /**
+     * Sends what was written to {@code role}'s connection. Lane requests held back there go out with it, so
+     * they are the lane's no longer and are watched from now ({@link #flushLane}).
+     */
     private void flush(ClusterRole role) {
+        if (role == laneTo && !laneHeld.isEmpty()) {
+            flushLane(); // flushes that connection, the lane emptied first
+            return;
+        }
         BackendConnection connection = backends.get(role);
         if (connection != null) {
             connection.flush();
@@ -1840,6 +1844,9 @@ final class Units {
     }
 
     private void watchAt(long atNanos) {
+        if (followerWatch != null) {
+            followerWatch.cancel(false);
+        }
         followerWatchAt = atNanos;
         followerWatch = client.eventLoop().schedule(this::checkFollower, Math.max(0, atNanos - System.nanoTime()),
                 TimeUnit.NANOSECONDS);
@@ -2179,7 +2186,7 @@ final class Units {
         if (current == unit && unit.open && !unit.copyIn) {
             continueFromPending(unit); // the Sync after CopyDone came in the same read
         }
-        backends.get(unit.primary).flush();
+        flush(unit.primary);
     }
 
     private void forward(int offset, int length) {
@@ -2314,7 +2321,8 @@ final class Units {
         }
         // the leader ended the unit the client waited for (committed it), and the follower runs it now: its
         // outcome is still to be compared
-        Unit finishing = current != null && current.followerOwesAfterLeader && current != ending && state != null
+        Unit finishing = current != null && current.followerOwesAfterLeader && current != ending
+                && current.secondary == leader.other() && state != null
                 && state.followerWrites() == FollowerWrites.SYNC ? current : null;
         if (current != null && current != ending) {
             current.release();
