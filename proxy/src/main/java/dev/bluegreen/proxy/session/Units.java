@@ -157,15 +157,10 @@ final class Units {
         List<Frame> failedAnswer = List.of();
         /** The client sent a cancel while the unit ran. */
         boolean cancelled;
-        /**
-         * The follower runs this wrapped write now, the leader's side done and not yet committed: a cancel
-         * goes to the follower, and cancels the write on both.
-         */
-        boolean followerRunning;
+        /** What the follower is running of this unit, after the leader's part. */
+        FollowerPart followerPart = FollowerPart.NONE;
         /** A cancel went to the follower while it ran this wrapped write. */
         boolean cancelledOnFollower;
-        /** The follower runs this unit after the leader ended its part (committed it, or rolled it back). */
-        boolean followerOwesAfterLeader;
         byte statusBefore;
         Sink primarySink;
         long startedNanos;
@@ -206,6 +201,15 @@ final class Units {
             failedAnswer.forEach(Frame::release);
             failedAnswer = List.of();
         }
+    }
+
+    /** What of a unit the follower runs once the leader has answered it. */
+    private enum FollowerPart {
+        NONE,
+        /** A write the proxy wrapped, the leader's side done and not yet committed: a cancel cancels it on both. */
+        WRAPPED,
+        /** The unit itself, the leader's part ended (committed or rolled back): a closed session still compares it. */
+        AFTER_LEADER
     }
 
     /** A write waiting for the follower in shadow mode. */
@@ -1542,9 +1546,9 @@ final class Units {
         }
         if (wrapped) {
             send(secondary, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "BEGIN"));
-            unit.followerRunning = true;
+            unit.followerPart = FollowerPart.WRAPPED;
         } else {
-            unit.followerOwesAfterLeader = true;
+            unit.followerPart = FollowerPart.AFTER_LEADER;
         }
         long sentNanos = System.nanoTime();
         Sink record = new Sink(Mode.RECORD, sink -> secondaryDone(unit, leaderOutcomes, leaderStatus, wrapped, sink,
@@ -1562,8 +1566,7 @@ final class Units {
 
     private void secondaryDone(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus, boolean wrapped, Sink sink,
                                long followerNanos) {
-        unit.followerRunning = false;
-        unit.followerOwesAfterLeader = false;
+        unit.followerPart = FollowerPart.NONE;
         if (sink.lost) {
             secondaryFailed(unit, leaderOutcomes, "unreachable", leaderStatus, wrapped);
             return;
@@ -2280,7 +2283,7 @@ final class Units {
             return null;
         }
         current.cancelled = true;
-        if (current.followerRunning) {
+        if (current.followerPart == FollowerPart.WRAPPED) {
             current.cancelledOnFollower = true;
             return backends.get(current.secondary);
         }
@@ -2321,7 +2324,7 @@ final class Units {
         }
         // the leader ended the unit the client waited for (committed it), and the follower runs it now: its
         // outcome is still to be compared
-        Unit finishing = current != null && current.followerOwesAfterLeader && current != ending
+        Unit finishing = current != null && current.followerPart == FollowerPart.AFTER_LEADER && current != ending
                 && current.secondary == leader.other() && state != null
                 && state.followerWrites() == FollowerWrites.SYNC ? current : null;
         if (current != null && current != ending) {

@@ -386,6 +386,37 @@ class GreenFailureIT {
         return write;
     }
 
+    /** Runs {@code sql} through {@code c} on another thread; returns once {@code cluster} sleeps in it (pg_sleep). */
+    private static CompletableFuture<Void> runningUntilItSleepsOn(PgCluster cluster, Connection c, String sql) {
+        CompletableFuture<Void> running = CompletableFuture.runAsync(() -> {
+            try (Statement s = c.createStatement()) {
+                s.execute(sql);
+            } catch (SQLException e) {
+                throw new CompletionException(e);
+            }
+        });
+        await(cluster.name() + " runs " + sql).until(() -> number(cluster, "select count(*)"
+                + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+        return running;
+    }
+
+    /**
+     * After the relay cut blue's connection once, as a rollback reached it: the session is over, neither
+     * cluster has the table's rows nor an open transaction, and that was no divergence.
+     */
+    private static void rolledBackOnBothWithoutDivergence(TestProxy proxy, CuttingRelay relay, String table)
+            throws SQLException {
+        await("the session over").until(() -> proxy.server().sessionCount() == 0
+                && proxy.server().routing().barrier().holders().isEmpty());
+        assertThat(relay.cuts()).isEqualTo(1);
+        await("green rolled back").until(() -> contents(green, table, "id").isEmpty()
+                && number(green, "select count(*) from pg_stat_activity"
+                + " where datname = 'postgres' and state like 'idle in transaction%'") == 0);
+        assertThat(contents(blue, table, "id")).isEmpty();
+        assertThat(proxy.server().migration().divergences()).isEmpty();
+        assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+    }
+
     @Test
     void aCommitOnlyGreenRefusesIsADivergenceAndTheClientsCommitStands() throws Exception {
         String table = unique("green_commit");
@@ -684,15 +715,7 @@ class GreenFailureIT {
             proxy.server().routing().start("test", null);
             for (Case test : cases) {
                 Connection c = viaProxy(proxy);
-                CompletableFuture<Void> running = CompletableFuture.runAsync(() -> {
-                    try (Statement s = c.createStatement()) {
-                        s.execute(test.statement());
-                    } catch (SQLException e) {
-                        throw new CompletionException(e);
-                    }
-                });
-                await("blue runs " + test.statement()).until(() -> number(blue, "select count(*)"
-                        + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+                CompletableFuture<Void> running = runningUntilItSleepsOn(blue, c, test.statement());
                 c.abort(Runnable::run);
                 assertThatThrownBy(running::join).hasCauseInstanceOf(SQLException.class);
 
@@ -897,15 +920,7 @@ class GreenFailureIT {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             Connection c = viaProxy(proxy);
-            CompletableFuture<Void> call = CompletableFuture.runAsync(() -> {
-                try (Statement s = c.createStatement()) {
-                    s.execute("call " + table + "_fill()");
-                } catch (SQLException e) {
-                    throw new CompletionException(e);
-                }
-            });
-            await("green runs the call").until(() -> number(green, "select count(*)"
-                    + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+            CompletableFuture<Void> call = runningUntilItSleepsOn(green, c, "call " + table + "_fill()");
             c.abort(Runnable::run);
             assertThatThrownBy(call::join).hasCauseInstanceOf(SQLException.class);
 
@@ -932,15 +947,7 @@ class GreenFailureIT {
                 s.executeUpdate("insert into " + table + " values (1)");
                 assertThatThrownBy(() -> s.execute("rollback")).isInstanceOf(SQLException.class);
             }
-            await("the session over").until(() -> proxy.server().sessionCount() == 0
-                    && proxy.server().routing().barrier().holders().isEmpty());
-            await("green rolled back").until(() -> number(green, "select count(*) from pg_stat_activity"
-                    + " where datname = 'postgres' and state like 'idle in transaction%'") == 0);
-            assertThat(relay.cuts()).isEqualTo(1);
-            assertThat(contents(blue, table, "id")).isEmpty();
-            assertThat(contents(green, table, "id")).isEmpty();
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            rolledBackOnBothWithoutDivergence(proxy, relay, table);
         }
     }
 
@@ -966,13 +973,7 @@ class GreenFailureIT {
                 s.executeUpdate("insert into " + table + " values (3)");
                 assertThatThrownBy(c::rollback).isInstanceOf(SQLException.class);
             }
-            await("the session over").until(() -> proxy.server().sessionCount() == 0
-                    && proxy.server().routing().barrier().holders().isEmpty());
-            assertThat(relay.cuts()).isEqualTo(1);
-            assertThat(contents(blue, table, "id")).isEmpty();
-            await("green rolled back").until(() -> contents(green, table, "id").isEmpty());
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            rolledBackOnBothWithoutDivergence(proxy, relay, table);
         }
     }
 

@@ -55,9 +55,7 @@ class UnitsModeIT {
     @Test
     void writesReachBothClustersAndReadsFollowTheWeight(TestClusters clusters) throws Exception {
         String t = table("units");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key, v text)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key, v text)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             try (Connection before = proxy.connect("postgres")) {
                 before.createStatement().execute("set application_name = 'made before start'");
@@ -121,9 +119,7 @@ class UnitsModeIT {
     @Test
     void copyFromStdinAndAFailedTransactionLeaveBothClustersAlike(TestClusters clusters) throws Exception {
         String t = table("copy");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key, v text)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key, v text)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (Connection c = proxy.connect("postgres")) {
@@ -162,9 +158,7 @@ class UnitsModeIT {
     @Test
     void theSessionsNextUnitAndACutoverWaitForTheFollowersCommit(TestClusters clusters) throws Exception {
         String t = table("slow_commit");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key, v text)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key, v text)");
         clusters.green().execute("postgres",
                 "create function " + t + "_slow() returns trigger language plpgsql as "
                         + "$$ begin perform pg_sleep(3); return null; end $$",
@@ -201,9 +195,7 @@ class UnitsModeIT {
     @Test
     void aListenThatOpensATransactionLeavesTheTransactionToBothTwins(TestClusters clusters) throws Exception {
         String t = table("listen_txn");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             Properties simple = new Properties();
@@ -236,9 +228,7 @@ class UnitsModeIT {
     @Test
     void aWriteInTheSameUnitAsAListenReachesBothTwins(TestClusters clusters) throws Exception {
         String t = table("listen_write");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             for (String mode : new String[] {"simple", "extended"}) {
@@ -274,9 +264,7 @@ class UnitsModeIT {
     @Test
     void aReadOnlyTransactionThatTurnsWritableWritesOnTheLeaderFirst(TestClusters clusters) throws Exception {
         String t = table("ro_then_rw");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         clusters.blue().execute("postgres", "insert into " + t + " values (1)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
@@ -313,9 +301,7 @@ class UnitsModeIT {
     @Test
     void anExecuteThatContinuesAPortalRunsWhereTheBindRan(TestClusters clusters) throws Exception {
         String sequence = table("fetched_seq");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create sequence " + sequence);
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create sequence " + sequence);
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (Connection c = proxy.connect("postgres")) {
@@ -347,9 +333,8 @@ class UnitsModeIT {
     @Test
     void aBindRunsTheStatementTheNameMeansNow(TestClusters clusters) throws Exception {
         String t = table("renamed");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)", "insert into " + t + " values (1), (2)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(),
+                "create table " + t + " (id int primary key)", "insert into " + t + " values (1), (2)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             proxy.server().routing().setWeight("test", 100, null);
@@ -443,9 +428,7 @@ class UnitsModeIT {
     @Test
     void whatACommitInsideAFailingUnitCommittedReachesTheFollower(TestClusters clusters) throws Exception {
         String t = table("commit_then_fail");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
@@ -477,9 +460,7 @@ class UnitsModeIT {
     @Test
     void aUnitThatGoesOnAfterEndingAFailedTransactionIsADivergence(TestClusters clusters) throws Exception {
         String t = table("rollback_then_insert");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
@@ -504,9 +485,7 @@ class UnitsModeIT {
     @Test
     void aRollbackThatGoesOnAfterAFailedTransactionRunsOnBothClusters(TestClusters clusters) throws Exception {
         String t = table("rollback_then_more");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
@@ -648,9 +627,7 @@ class UnitsModeIT {
     @Test
     void aSettingRevertedAtTheEndOfAWrappedWriteIsReportedToTheClient(TestClusters clusters) throws Exception {
         String t = table("set_local");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
@@ -708,9 +685,7 @@ class UnitsModeIT {
     @Test
     void aWholeTransactionInOneUnitCountsAsUnordered(TestClusters clusters) throws Exception {
         String t = table("one_unit_transaction");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
@@ -736,9 +711,7 @@ class UnitsModeIT {
     @Test
     void aTransactionsEndInOneUnitWithItsWritesCountsAsUnordered(TestClusters clusters) throws Exception {
         String t = table("end_with_writes");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
@@ -783,9 +756,7 @@ class UnitsModeIT {
     @Test
     void aCommitAfterAFlushInAnAutocommitWriteReachesBothClusters(TestClusters clusters) throws Exception {
         String t = table("flush_then_commit");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
@@ -818,9 +789,7 @@ class UnitsModeIT {
     void aClientThatLeavesWhileTheLeaderRunsACommitSentAfterAFlushLeavesTheWriteOnBoth(TestClusters clusters)
             throws Exception {
         String t = table("left_after_flush");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         clusters.blue().execute("postgres",
                 "create function " + t + "_slow() returns trigger language plpgsql as"
                         + " $$ begin perform pg_sleep(2); return null; end $$",
@@ -859,9 +828,7 @@ class UnitsModeIT {
     void aClientThatLeavesWhileTheLeaderHangsInACommitSentAfterAFlushIsGivenUpAfterTheGrace(TestClusters clusters)
             throws Exception {
         String t = table("left_hung_after_flush");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         clusters.blue().execute("postgres",
                 "create function " + t + "_slow() returns trigger language plpgsql as"
                         + " $$ begin perform pg_sleep(60); return null; end $$",
@@ -897,10 +864,8 @@ class UnitsModeIT {
     @Test
     void aClientThatLeavesInTheMiddleOfACallInsideATransactionIsNoDivergence(TestClusters clusters) throws Exception {
         String t = table("left_mid_call");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)",
-                    "create procedure " + t + "_fill() language plpgsql as $$ begin insert into " + t + " values (1); end $$");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)",
+                "create procedure " + t + "_fill() language plpgsql as $$ begin insert into " + t + " values (1); end $$");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser());
@@ -930,9 +895,7 @@ class UnitsModeIT {
     @Test
     void aWriteAfterAFlushBehindALoneListenReachesBothClusters(TestClusters clusters) throws Exception {
         String t = table("listen_then_write");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
@@ -959,9 +922,7 @@ class UnitsModeIT {
     @Test
     void aClientThatLeavesInTheMiddleOfAUnitThatCommitsIsADivergenceAtOnce(TestClusters clusters) throws Exception {
         String t = table("left_mid_unit");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).shutdownGrace(Duration.ofSeconds(60))
                 .start()) {
             proxy.server().routing().start("test", null);
@@ -1051,9 +1012,7 @@ class UnitsModeIT {
     @Test
     void aQueryTheServerSkipsAfterAnErrorInItsBatchDoesNotHoldTheSession(TestClusters clusters) throws Exception {
         String t = table("skipped_query");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
@@ -1090,9 +1049,8 @@ class UnitsModeIT {
     void aPreparedStatementTheTwinCannotParseDoesNotCostItTheOthers(TestClusters clusters) throws Exception {
         String t = table("prepared_replay");
         String blueOnly = table("blue_only");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)", "insert into " + t + " values (1)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(),
+                "create table " + t + " (id int primary key)", "insert into " + t + " values (1)");
         clusters.blue().execute("postgres", "create table " + blueOnly + " (id int)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
              RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
@@ -1124,9 +1082,7 @@ class UnitsModeIT {
     @Test
     void anExtendedBatchLongerThanTheQueueBoundIsReadToItsSync(TestClusters clusters) throws Exception {
         String t = table("long_batch");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
@@ -1228,9 +1184,7 @@ class UnitsModeIT {
     @Test
     void statementsOnlyAllowedInATransactionBlockAreRefusedInAutocommitAsOnPostgres(TestClusters clusters) throws Exception {
         String t = table("block_only");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (Connection c = proxy.connect("postgres"); Statement s = c.createStatement()) {
@@ -1339,9 +1293,8 @@ class UnitsModeIT {
     void createTableAsThatStoresOtherRowsOnGreenIsADivergence(TestClusters clusters) throws Exception {
         String source = table("ctas_src");
         String copy = table("ctas_dst");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + source + " (id int)", "insert into " + source + " values (1), (2)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(),
+                "create table " + source + " (id int)", "insert into " + source + " values (1), (2)");
         clusters.blue().execute("postgres", "insert into " + source + " values (3)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
@@ -1468,9 +1421,8 @@ class UnitsModeIT {
         String t = table("moods");
         String type = table("mood");
         clusters.blue().execute("postgres", "create type " + type + "_shift as enum ('x')"); // other OIDs on blue
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create type " + type + " as enum ('happy', 'sad')", "create table " + t + " (m " + type + ")");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(),
+                "create type " + type + " as enum ('happy', 'sad')", "create table " + t + " (m " + type + ")");
         Properties properties = new Properties();
         properties.setProperty("prepareThreshold", "1");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
@@ -1494,9 +1446,7 @@ class UnitsModeIT {
     @Test
     void aSqlPrepareSentWithMoreStatementsIsReplayedAlone(TestClusters clusters) throws Exception {
         String t = table("prepared_with");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int)");
         Properties simple = new Properties();
         simple.setProperty("preferQueryMode", "simple");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
@@ -1573,9 +1523,7 @@ class UnitsModeIT {
     @Test
     void abortLeavesGreenBehindAndFinalizeLeavesBlueBehind(TestClusters clusters) throws Exception {
         String t = table("phases");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             try (Connection c = proxy.connect("postgres")) {
                 proxy.server().routing().start("test", null);
@@ -1604,9 +1552,8 @@ class UnitsModeIT {
     @Test
     void nonDeterministicWritesAreCountedByFingerprintNotReportedAsDivergences(TestClusters clusters) throws Exception {
         String t = table("clock");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key, at timestamptz, r float8)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(),
+                "create table " + t + " (id int primary key, at timestamptz, r float8)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (Connection c = proxy.connect("postgres")) {
@@ -1625,9 +1572,7 @@ class UnitsModeIT {
     @Test
     void shadowWritesQueuedWhenTheClientLeavesStillReachGreen(TestClusters clusters) throws Exception {
         String t = table("shadow");
-        for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-            cluster.execute("postgres", "create table " + t + " (id int primary key)");
-        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().startShadow("test", null);
             try (Connection c = proxy.connect("postgres")) {
