@@ -305,7 +305,7 @@ class FileStateStoreTest {
         Process writer = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Writer.class.getName(),
                 dir.toString()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         List<Long> saved = new CopyOnWriteArrayList<>();
-        Thread.ofVirtual().start(() -> {
+        Thread reader = Thread.ofVirtual().start(() -> {
             try (BufferedReader out = new BufferedReader(new InputStreamReader(writer.getInputStream(), UTF_8))) {
                 String line;
                 while ((line = out.readLine()) != null) {
@@ -325,6 +325,8 @@ class FileStateStoreTest {
             writer.destroyForcibly(); // SIGKILL
             assertThat(writer.waitFor(10, TimeUnit.SECONDS)).isTrue();
         }
+        // every line the writer printed before it died is still in the pipe until the reader reaches its end
+        assertThat(reader.join(Duration.ofSeconds(10))).as("the reader reached the end of the writer's output").isTrue();
         long lastReported = saved.getLast();
 
         try (FileStateStore store = new FileStateStore(dir)) {
