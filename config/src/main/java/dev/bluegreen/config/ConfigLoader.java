@@ -522,7 +522,8 @@ public final class ConfigLoader {
                 positive(m, "connect").orElse(d.connect()),
                 atMostADay(m, "shutdown_grace").orElse(d.shutdownGrace()),
                 keepalive(m).orElse(d.keepalive()),
-                positive(m, "follower").orElse(d.follower()));
+                positive(m, "follower").orElse(d.follower()),
+                atMostADay(m, "green_read").orElse(d.greenRead()));
         m.finish();
         return timeouts;
     }

@@ -11,14 +11,18 @@ import java.util.Objects;
  *                      start; zero turns keepalive off
  * @param follower      how much longer than the leader the follower may take over the same work before
  *                      it counts as lost (out of sync) and the session goes on with the leader alone
+ * @param greenRead     how long green may take to start answering a read it serves before the read is
+ *                      cancelled there and run on blue instead; zero turns the bound off
  */
-public record Timeouts(Duration startup, Duration connect, Duration shutdownGrace, Duration keepalive, Duration follower) {
+public record Timeouts(Duration startup, Duration connect, Duration shutdownGrace, Duration keepalive, Duration follower,
+                       Duration greenRead) {
 
     public static final Duration DEFAULT_STARTUP = Duration.ofSeconds(10);
     public static final Duration DEFAULT_CONNECT = Duration.ofSeconds(5);
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     public static final Duration DEFAULT_KEEPALIVE = Duration.ofSeconds(60);
     public static final Duration DEFAULT_FOLLOWER = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_GREEN_READ = Duration.ofSeconds(10);
     public static final int MAX_KEEPALIVE_SECONDS = 32767;
 
     public Timeouts {
@@ -27,13 +31,35 @@ public record Timeouts(Duration startup, Duration connect, Duration shutdownGrac
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
         Objects.requireNonNull(keepalive, "keepalive");
         Objects.requireNonNull(follower, "follower");
+        Objects.requireNonNull(greenRead, "greenRead");
     }
 
     /**
      * 10 s startup, 5 s connect, 30 s shutdown grace, keepalive probes after 60 s of silence, a follower
-     * 10 s behind the leader's time counts as lost.
+     * 10 s behind the leader's time counts as lost, a read green has not started answering in 10 s goes to blue.
      */
     public static Timeouts defaults() {
-        return new Timeouts(DEFAULT_STARTUP, DEFAULT_CONNECT, DEFAULT_SHUTDOWN_GRACE, DEFAULT_KEEPALIVE, DEFAULT_FOLLOWER);
+        return new Timeouts(DEFAULT_STARTUP, DEFAULT_CONNECT, DEFAULT_SHUTDOWN_GRACE, DEFAULT_KEEPALIVE, DEFAULT_FOLLOWER,
+                DEFAULT_GREEN_READ);
+    }
+
+    public Timeouts withStartup(Duration d) {
+        return new Timeouts(d, connect, shutdownGrace, keepalive, follower, greenRead);
+    }
+
+    public Timeouts withShutdownGrace(Duration d) {
+        return new Timeouts(startup, connect, d, keepalive, follower, greenRead);
+    }
+
+    public Timeouts withKeepalive(Duration d) {
+        return new Timeouts(startup, connect, shutdownGrace, d, follower, greenRead);
+    }
+
+    public Timeouts withFollower(Duration d) {
+        return new Timeouts(startup, connect, shutdownGrace, keepalive, d, greenRead);
+    }
+
+    public Timeouts withGreenRead(Duration d) {
+        return new Timeouts(startup, connect, shutdownGrace, keepalive, follower, d);
     }
 }

@@ -23,7 +23,7 @@ final class Views {
     private static final String NOT_SAVED = "NOT SAVED: the state store failed; in force on this instance only,"
             + " the proxy keeps trying (a restart now would undo it)";
     private static final Set<String> STATS_FIELDS = Set.of("unitsServedBlue", "unitsServedGreen", "greenErrors",
-            "readRetries", "mirrorDrops", "unorderedStatements", "pinnedSessions", "divergences");
+            "readRetries", "greenReadsOverdue", "mirrorDrops", "unorderedStatements", "pinnedSessions", "divergences");
     private static final DateTimeFormatter TIME = DateTimeFormatter.ISO_INSTANT;
 
     private Views() {}
@@ -65,6 +65,7 @@ final class Views {
             }
             lines.addIf(stats, "greenErrors", "green errors", Views::count);
             lines.addIf(stats, "readRetries", "read retries", Views::count);
+            lines.addIf(stats, "greenReadsOverdue", "green reads overdue", Views::count);
             lines.addIf(stats, "divergences", "divergences", Views::count);
             lines.addIf(stats, "mirrorDrops", "mirror drops", Views::count);
             lines.addIf(stats, "unorderedStatements", "unordered statements", Views::count);

@@ -129,6 +129,7 @@ class BgctlCommandsTest {
                 .containsPattern("units served\\s+blue 12,000, green 3,000; green's share 20.0 %")
                 .containsPattern("green errors\\s+2")
                 .containsPattern("read retries\\s+5")
+                .containsPattern("green reads overdue\\s+1")
                 .containsPattern("divergences\\s+4")
                 .containsPattern("mirror drops\\s+0")
                 .doesNotContain("finalized");

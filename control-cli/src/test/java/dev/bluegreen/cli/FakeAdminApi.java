@@ -93,7 +93,7 @@ final class FakeAdminApi implements AutoCloseable {
 
     static final String STATS = """
             {"unitsServedBlue": 12000, "unitsServedGreen": 3000, "greenErrors": 2, "readRetries": 5,
-             "mirrorDrops": 0, "unorderedStatements": 1, "pinnedSessions": 3, "divergences": 4,
+             "greenReadsOverdue": 1, "mirrorDrops": 0, "unorderedStatements": 1, "pinnedSessions": 3, "divergences": 4,
              "latency": {"green": {"p95": 3.5}}}""";
 
     static final String HISTORY = """

@@ -104,6 +104,7 @@ final class Json {
         json.put("unitsServedGreen", stats.unitsServedBy(ClusterRole.GREEN));
         json.put("greenErrors", stats.greenErrors());
         json.put("readRetries", stats.readRetries());
+        json.put("greenReadsOverdue", stats.greenReadsOverdue());
         json.put("mirrorDrops", stats.mirrorDrops());
         json.put("unorderedStatements", stats.unorderedStatements());
         json.put("pinnedSessions", stats.pinnedSessions());

@@ -63,6 +63,7 @@ public final class MigrationStats {
     private final LongAdder greenErrors = new LongAdder();
     private final LongAdder readRetries = new LongAdder();
     private final LongAdder mirrorDrops = new LongAdder();
+    private final LongAdder greenReadsOverdue = new LongAdder();
     private final LongAdder unorderedStatements = new LongAdder();
     private final LongAdder pinnedSessions = new LongAdder();
     private final LongAdder divergenceCount = new LongAdder();
@@ -125,6 +126,11 @@ public final class MigrationStats {
                 listenerFailed(listener, "readRetried", e);
             }
         }
+    }
+
+    /** Green had not started answering a read it served within {@code timeouts.green_read}: cancelled there. */
+    public void greenReadOverdue() {
+        greenReadsOverdue.increment();
     }
 
     /** A write shadow mode could not queue for the follower. */
@@ -194,6 +200,10 @@ public final class MigrationStats {
 
     public long readRetries() {
         return readRetries.sum();
+    }
+
+    public long greenReadsOverdue() {
+        return greenReadsOverdue.sum();
     }
 
     public long mirrorDrops() {

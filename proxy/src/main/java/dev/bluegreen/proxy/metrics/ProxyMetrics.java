@@ -49,6 +49,7 @@ public final class ProxyMetrics {
     // leader → follower: what dual-write could not mirror exactly
     public static final String DIVERGENCES = "bluegreen.divergences";
     public static final String MIRROR_DROPS = "bluegreen.mirror.drops";
+    public static final String GREEN_READS_OVERDUE = "bluegreen.green.reads.overdue";
     public static final String UNORDERED_STATEMENTS = "bluegreen.unordered.statements";
     public static final String NON_DETERMINISTIC_STATEMENTS = "bluegreen.nondeterministic.statements";
     public static final String PINNED_SESSIONS = "bluegreen.pinned.sessions";
@@ -107,6 +108,8 @@ public final class ProxyMetrics {
                 "Units green failed where blue, given the same work, did not");
         counter(registry, READ_RETRIES, stats, MigrationStats::readRetries,
                 "Reads green failed that were retried on blue");
+        counter(registry, GREEN_READS_OVERDUE, stats, MigrationStats::greenReadsOverdue,
+                "Reads green had not started answering within timeouts.green_read, cancelled there and run on blue");
 
         counter(registry, DIVERGENCES, stats, MigrationStats::divergenceCount,
                 "Times the follower did not do what the leader did");

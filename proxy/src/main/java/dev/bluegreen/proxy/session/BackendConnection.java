@@ -474,7 +474,18 @@ final class BackendConnection implements ChannelEvents {
      * connection went to: a name that resolves to several servers must not send it to another one.
      */
     void cancel() {
+        cancel(() -> { });
+    }
+
+    /**
+     * {@link #cancel()}, then {@code settled} on this connection's event loop once the server has closed the
+     * cancel connection, which it does after signalling the backend (or once the cancel could not be sent).
+     * A backend signalled while it waits for its next request ignores the signal; one signalled after it has
+     * been sent that request cancels it instead: what must not be cancelled is sent only after this.
+     */
+    void cancel(Runnable settled) {
         if (keyData == null || channel == null) {
+            settled.run();
             return;
         }
         BackendKeyData key = keyData;
@@ -486,11 +497,19 @@ final class BackendConnection implements ChannelEvents {
                 .connect(channel.remoteAddress())
                 .addListener((ChannelFutureListener) connected -> {
                     if (connected.isSuccess()) {
-                        connected.channel().writeAndFlush(StartupPacket.CancelRequest.encode(connected.channel().alloc(),
-                                        key.processId(), key.secretKey()))
-                                .addListener(ChannelFutureListener.CLOSE);
+                        Channel cancelling = connected.channel();
+                        // a server that never closes it (a hung one) does not keep it open for good
+                        ScheduledFuture<?> giveUp = cancelling.eventLoop().schedule((Runnable) cancelling::close,
+                                services.config().timeouts().connect().toMillis(), TimeUnit.MILLISECONDS);
+                        cancelling.closeFuture().addListener(closed -> {
+                            giveUp.cancel(false);
+                            settled.run();
+                        });
+                        cancelling.writeAndFlush(StartupPacket.CancelRequest.encode(cancelling.alloc(),
+                                key.processId(), key.secretKey()));
                     } else {
                         log.warn("cancel request not delivered cluster={} cause={}", cluster.name(), rootMessage(connected.cause()));
+                        settled.run();
                     }
                 });
     }

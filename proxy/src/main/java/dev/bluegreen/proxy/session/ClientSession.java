@@ -764,7 +764,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         log.debug("session enters units mode session={} epoch={}", id, now.epoch());
         long maxMirrored = services.config().limits().maxMessageBytes();
         units = new Units(this, channel, services.migration(), seen, backend, maxMirrored,
-                services.config().timeouts().follower());
+                services.config().timeouts());
         backend = null;
         seen = now;
         channel.eventLoop().execute(() -> {

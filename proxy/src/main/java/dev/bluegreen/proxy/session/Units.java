@@ -1,5 +1,6 @@
 package dev.bluegreen.proxy.session;
 
+import dev.bluegreen.config.Timeouts;
 import dev.bluegreen.proxy.control.FollowerWrites;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.Divergence;
@@ -157,6 +158,14 @@ final class Units {
         List<Frame> failedAnswer = List.of();
         /** The client sent a cancel while the unit ran. */
         boolean cancelled;
+        /** Green had not started answering this read in time: a cancel went there, and blue runs it instead. */
+        boolean greenOverdue;
+        /**
+         * The cancel sent to green for this read is still on its way: green's answer is acted on (the read run
+         * on blue, the unit ended) only once it has arrived, so that it cannot cancel what is sent next.
+         */
+        boolean greenCancelling;
+        Runnable afterGreenCancel;
         /** What the follower is running of this unit, after the leader's part. */
         FollowerPart followerPart = FollowerPart.NONE;
         /** A cancel went to the follower while it ran this wrapped write. */
@@ -222,6 +231,10 @@ final class Units {
     private final long maxMirroredBytes;
     /** How much longer than the leader the follower may take over the same work before it counts as lost. */
     private final long followerTimeoutNanos;
+    /** How long green may take to start answering a read it serves before blue runs it instead; 0: no bound. */
+    private final long greenReadTimeoutNanos;
+    /** Armed while a read green serves has not started answering (see {@link #greenReadOverdue}). */
+    private ScheduledFuture<?> greenReadWatch;
     /** When the follower last finished an answer. */
     private long followerAnsweredNanos;
     /** The session closed while the follower ran a unit the leader had ended: the write unit lasts until it answers. */
@@ -301,13 +314,14 @@ final class Units {
     private int rangeEnd = -1;
 
     Units(ClientSession session, Channel client, Migration migration, RoutingState state,
-          BackendConnection leaderConnection, long maxMirroredBytes, Duration followerTimeout) {
+          BackendConnection leaderConnection, long maxMirroredBytes, Timeouts timeouts) {
         this.session = session;
         this.client = client;
         this.migration = migration;
         this.stats = migration.stats();
         this.maxMirroredBytes = maxMirroredBytes;
-        this.followerTimeoutNanos = followerTimeout.toNanos();
+        this.followerTimeoutNanos = timeouts.follower().toNanos();
+        this.greenReadTimeoutNanos = timeouts.greenRead().toNanos();
         this.state = state;
         this.leader = ClientSession.roleOf(leaderConnection);
         this.startupTenant = migration.stickyKeys().tenantSource().tenantOf(session.startupParameters());
@@ -1115,6 +1129,9 @@ final class Units {
             unit.frames.clear();
         }
         flush(unit.primary);
+        if (unit.retry && greenReadTimeoutNanos > 0 && leader == ClusterRole.BLUE) {
+            watchGreenRead(unit); // once green leads, its reads are the application's own: as slow as they are
+        }
     }
 
     private ClusterRole otherIfPresent(ClusterRole role) {
@@ -1196,6 +1213,10 @@ final class Units {
     private void primaryDone(Sink answer) {
         Unit unit = current;
         if (unit == null) {
+            return;
+        }
+        if (unit.greenCancelling && !answer.lost) {
+            unit.afterGreenCancel = () -> primaryDone(answer);
             return;
         }
         if (unit.retry && answer.failedBeforeData()) {
@@ -1802,6 +1823,7 @@ final class Units {
     private void finish(byte newStatus) {
         Unit unit = current;
         current = null;
+        stopWatchingGreenRead();
         finishToClient(newStatus, unit != null && unit.readyForwarded);
         if (unit != null) {
             unit.release();
@@ -1828,6 +1850,66 @@ final class Units {
             if (laneInFlight == 0) {
                 session.unitsIdle();
             }
+        }
+    }
+
+    // --- a read green is slow to answer -----------------------------------------------------------------
+
+    private void watchGreenRead(Unit unit) {
+        stopWatchingGreenRead();
+        greenReadWatch = client.eventLoop().schedule(() -> greenReadOverdue(unit), greenReadTimeoutNanos,
+                TimeUnit.NANOSECONDS);
+    }
+
+    private void stopWatchingGreenRead() {
+        if (greenReadWatch != null) {
+            greenReadWatch.cancel(false);
+            greenReadWatch = null;
+        }
+    }
+
+    /**
+     * A read green serves has not started answering within {@code timeouts.green_read} (DESIGN 5: nothing green
+     * does may delay a client past a timeout while blue leads): it is cancelled on green and, once green has
+     * answered the cancel, run on blue like a read green failed (DESIGN 4.5), so green is blamed only if blue
+     * answers. A green that answers neither the read nor its cancel within that time again is lost: out of
+     * sync, and blue runs the read at once. A read whose answer has begun to reach the client is green's to
+     * finish, and one the client itself cancelled is left to that cancel. Time the proxy is not reading green
+     * (the client is slow to read) does not count.
+     */
+    private void greenReadOverdue(Unit unit) {
+        greenReadWatch = null;
+        BackendConnection green = backends.get(unit.primary);
+        if (closed || current != unit || !retryable(unit) || unit.primarySink.suppressed || unit.cancelled
+                || green == null) {
+            return;
+        }
+        if (readingPaused) {
+            // the proxy does not read green now (the client is slow to read what came before): its answer may be
+            // waiting in the socket, and the clock restarts
+            watchGreenRead(unit);
+            return;
+        }
+        long millis = TimeUnit.NANOSECONDS.toMillis(greenReadTimeoutNanos);
+        if (!unit.greenOverdue) {
+            unit.greenOverdue = true;
+            unit.greenCancelling = true;
+            stats.greenReadOverdue();
+            log.warn("green read overdue, cancelled there to run on blue session={} after={}ms", session, millis);
+            green.cancel(() -> greenCancelSettled(unit));
+            watchGreenRead(unit);
+            return;
+        }
+        backendLost(green, "green answered neither a read nor its cancel within " + millis + " ms each (timeouts.green_read)");
+        green.abandon();
+    }
+
+    private void greenCancelSettled(Unit unit) {
+        unit.greenCancelling = false;
+        Runnable then = unit.afterGreenCancel;
+        unit.afterGreenCancel = null;
+        if (then != null && current == unit && !closed) {
+            then.run();
         }
     }
 
@@ -2310,6 +2392,7 @@ final class Units {
         }
         closed = true;
         stopWatchingFollower();
+        stopWatchingGreenRead();
         forgetUnnamedParse();
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();

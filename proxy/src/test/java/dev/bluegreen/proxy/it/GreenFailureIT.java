@@ -1241,4 +1241,109 @@ class GreenFailureIT {
             }
         }
     }
+
+    // --- green slow to answer a read -------------------------------------------------------------
+
+    /** The value of the row a read found, and the major version of the cluster that served it. */
+    private static String readFrom(Statement s, String table) throws SQLException {
+        try (ResultSet rs = s.executeQuery("select v, current_setting('server_version_num')::int / 10000 from " + table)) {
+            assertThat(rs.next()).isTrue();
+            return rs.getInt(1) + " from " + rs.getInt(2);
+        }
+    }
+
+    /** {@link #readFrom}, failing the test rather than hanging it when the answer takes more than 15 s. */
+    private static String readWithin15s(Statement s, String table) throws Exception {
+        CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> {
+            try {
+                return readFrom(s, table);
+            } catch (SQLException e) {
+                throw new CompletionException(e);
+            }
+        });
+        return read.get(15, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    /**
+     * A read green serves that waits on a lock only green has: once it has not started answering for
+     * {@code timeouts.green_read}, it is cancelled on green and run on blue, and the client gets blue's answer
+     * (DESIGN 5: nothing green does may delay a client past a timeout while blue leads). Green is blamed (a
+     * green error) but stays in sync, and the session's green connection serves its next read.
+     */
+    @Test
+    void aReadGreenIsStuckOnIsCancelledThereAndRunOnBlueAfterTheGreenReadTimeout() throws Exception {
+        String table = unique("stuck_read");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v int not null)",
+                "insert into " + table + " values (1, 7)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(1)).start();
+             Connection locker = green.connect("postgres");
+             Connection c = viaProxy(proxy);
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            assertThat(readFrom(s, table)).isEqualTo("7 from " + GREEN_MAJOR);
+            MigrationStats stats = proxy.server().migration();
+            locker.setAutoCommit(false);
+            try (Statement lock = locker.createStatement()) {
+                lock.execute("lock table " + table + " in access exclusive mode"); // held until rolled back below
+            }
+
+            assertThat(readWithin15s(s, table)).isEqualTo("7 from " + BLUE_MAJOR);
+            assertThat(stats.greenReadsOverdue()).isEqualTo(1);
+            assertThat(stats.readRetries()).isEqualTo(1);
+            assertThat(stats.greenErrors()).as("blue answered where green did not").isEqualTo(1);
+            assertThat(number(green, "select count(*) from pg_stat_activity where datname = 'postgres'"
+                    + " and wait_event_type = 'Lock'")).as("the read waiting on green, cancelled").isZero();
+            RoutingState state = proxy.server().routing().current();
+            assertThat(state.followerInSync()).isTrue();
+            assertThat(state.weight()).isEqualTo(100);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+
+            locker.rollback();
+            assertThat(readFrom(s, table)).as("the session's green connection, not cancelled again").isEqualTo("7 from " + GREEN_MAJOR);
+            s.executeUpdate("update " + table + " set v = 8");
+            assertThat(contents(blue, table, "id")).isEqualTo("(1,8)");
+            assertThat(contents(green, table, "id")).isEqualTo("(1,8)");
+        }
+    }
+
+    /**
+     * A green whose backend answers neither a read nor the cancel the proxy sends it (stopped here with
+     * SIGSTOP) is lost after {@code timeouts.green_read} twice over: out of sync (the reason in the routing
+     * history; a read leaves nothing to record as a divergence), weight 0, and the client gets blue's answer.
+     */
+    @Test
+    void aGreenThatAnswersNeitherAReadNorItsCancelIsLostAndTheReadRunsOnBlue() throws Exception {
+        String table = unique("frozen_read");
+        String application = unique("frozen_green");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v int not null)",
+                "insert into " + table + " values (1, 7)");
+        Properties properties = new Properties();
+        properties.setProperty("ApplicationName", application);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(1)).start();
+             Connection c = proxy.connect(blue.superuser(), null, properties);
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            assertThat(readFrom(s, table)).isEqualTo("7 from " + GREEN_MAJOR);
+            long pid = number(green, "select pid from pg_stat_activity where application_name = '" + application + "'");
+            signal("STOP", pid);
+            try {
+                assertThat(readWithin15s(s, table)).isEqualTo("7 from " + BLUE_MAJOR);
+
+                await().atMost(Duration.ofSeconds(10)).until(() -> !proxy.server().routing().current().followerInSync());
+                assertThat(proxy.server().routing().history().getLast().reason()).contains("timeouts.green_read");
+                assertThat(proxy.server().routing().current().weight()).isZero();
+                assertThat(proxy.server().migration().greenReadsOverdue()).isEqualTo(1);
+                assertThat(readFrom(s, table)).as("the session goes on, on blue").isEqualTo("7 from " + BLUE_MAJOR);
+            } finally {
+                signal("CONT", pid);
+            }
+        }
+    }
+
+    private static void signal(String name, long pid) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start();
+        assertThat(kill.waitFor()).as("kill -" + name + " " + pid).isZero();
+    }
 }

@@ -164,25 +164,30 @@ final class TestProxy implements AutoCloseable {
 
         /** How long shutdown lets transactions finish, and a closed session's follower answer its COMMIT. */
         Builder shutdownGrace(Duration grace) {
-            this.timeouts = new Timeouts(timeouts.startup(), timeouts.connect(), grace, timeouts.keepalive(), timeouts.follower());
+            this.timeouts = timeouts.withShutdownGrace(grace);
             return this;
         }
 
         /** How much longer than the leader the follower may take before it counts as lost. */
         Builder followerTimeout(Duration timeout) {
-            this.timeouts = new Timeouts(timeouts.startup(), timeouts.connect(), timeouts.shutdownGrace(), timeouts.keepalive(),
-                    timeout);
+            this.timeouts = timeouts.withFollower(timeout);
+            return this;
+        }
+
+        /** How long green may take to start answering a read it serves before blue runs it instead; zero for no bound. */
+        Builder greenReadTimeout(Duration timeout) {
+            this.timeouts = timeouts.withGreenRead(timeout);
             return this;
         }
 
         Builder startupTimeout(Duration timeout) {
-            this.timeouts = new Timeouts(timeout, timeouts.connect(), timeouts.shutdownGrace(), timeouts.keepalive(), timeouts.follower());
+            this.timeouts = timeouts.withStartup(timeout);
             return this;
         }
 
         /** How long a socket may be silent before TCP keepalive probes start; zero for none. */
         Builder keepalive(Duration idle) {
-            this.timeouts = new Timeouts(timeouts.startup(), timeouts.connect(), timeouts.shutdownGrace(), idle, timeouts.follower());
+            this.timeouts = timeouts.withKeepalive(idle);
             return this;
         }
 
