@@ -64,14 +64,18 @@ public final class ConsistencyCheck {
             """;
 
     /**
-     * Sequences outside the system schemas, whether the check's role may read them, and their last value:
-     * null before the first nextval, and also where the role may not read it (as pg_sequences shows it),
-     * hence the privilege beside it.
+     * Sequences outside the system schemas, whether the check's role may read them, their last value (null
+     * before the first nextval or after a {@code setval(…, false)}, and also where the role may not read it,
+     * as pg_sequences shows it, hence the privilege beside it), whether it may read the sequence itself (for
+     * the value such a null stands for), and its definition.
      */
     private static final String SEQUENCES = """
             select n.nspname, c.relname, has_sequence_privilege(c.oid, 'SELECT,USAGE'),
-                   case when has_sequence_privilege(c.oid, 'SELECT,USAGE') then pg_sequence_last_value(c.oid) end
-            from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                   case when has_sequence_privilege(c.oid, 'SELECT,USAGE') then pg_sequence_last_value(c.oid) end,
+                   has_sequence_privilege(c.oid, 'SELECT'),
+                   format('increment %s, min %s, max %s, %s', s.seqincrement, s.seqmin, s.seqmax,
+                          case when s.seqcycle then 'cycle' else 'no cycle' end)
+            from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_sequence s on s.seqrelid = c.oid
             where c.relkind = 'S' and n.nspname <> 'information_schema' and n.nspname not like 'pg\\_%'
             """;
 
@@ -104,8 +108,10 @@ public final class ConsistencyCheck {
     public enum Status {
         SAME("same"),
         ROWS_DIFFER("rows differ"),
-        /** A sequence's last value. */
+        /** A sequence's last value, or the value it hands out next. */
         VALUE_DIFFERS("value differs"),
+        /** A sequence's increment, bounds or cycling. */
+        DEFINITION_DIFFERS("definition differs"),
         /** A sequence the check's role may not read, on one side or both: not compared. */
         NOT_READABLE("not readable"),
         COLUMNS_DIFFER("columns differ"),
@@ -317,34 +323,72 @@ public final class ConsistencyCheck {
     /** How long the sequences' read, behind the closed barrier, waits for a sequence another session holds. */
     private static final long SEQUENCE_LOCK_TIMEOUT_MILLIS = 1000;
 
-    /** A sequence as one cluster has it: its last value, null before the first nextval or when not readable. */
-    private record Sequence(boolean readable, String lastValue) {
+    /**
+     * A sequence as one cluster has it: the last value it handed out, or null when none since it was created
+     * or set with {@code setval(…, false)}; then the value it hands out next, null when the check's role has
+     * only USAGE on it (which does not read it); and its increment, bounds and cycling.
+     */
+    private record Sequence(boolean readable, String lastValue, String nextValue, String definition) {
 
-        Side side() {
+        Side side(boolean withDefinition) {
             if (!readable) {
                 return new Side("sequence, not readable by the role verify logs in as", null, null);
             }
-            return lastValue == null ? new Side("sequence, last value never used", 0L, null)
-                    : new Side("sequence, last value " + lastValue, Long.parseLong(lastValue), null);
+            String definitionText = withDefinition ? "; " + definition : "";
+            if (lastValue != null) {
+                return new Side("sequence, last value " + lastValue + definitionText, Long.parseLong(lastValue), null);
+            }
+            return new Side(nextValue == null
+                    ? "sequence, last value never used (or reset)" + definitionText
+                    : "sequence, last value never used, next value " + nextValue + definitionText, 0L, null);
+        }
+
+        boolean sameValue(Sequence other) {
+            return Objects.equals(lastValue, other.lastValue) && Objects.equals(nextValue, other.nextValue);
         }
     }
 
-    /** Sequence name as it prints → the sequence. */
+    /**
+     * Sequence name as it prints → the sequence. Where no value has been handed out, the next one is read
+     * from the sequence itself (one statement for all of them): a sequence reset with
+     * {@code setval(…, false)} hands out the value it was set to, whatever it gave before.
+     */
     private static Map<String, Sequence> sequences(Connection connection) throws SQLException {
         Map<String, Sequence> sequences = new TreeMap<>();
+        Map<String, String> unused = new TreeMap<>(); // name as it prints → name for SQL
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(SEQUENCES)) {
             while (rs.next()) {
-                sequences.put(printed(rs.getString(1)) + "." + printed(rs.getString(2)),
-                        new Sequence(rs.getBoolean(3), rs.getString(4)));
+                String name = printed(rs.getString(1)) + "." + printed(rs.getString(2));
+                sequences.put(name, new Sequence(rs.getBoolean(3), rs.getString(4), null, rs.getString(6)));
+                if (rs.getBoolean(3) && rs.getString(4) == null && rs.getBoolean(5)) {
+                    unused.put(name, quoted(rs.getString(1)) + "." + quoted(rs.getString(2)));
+                }
+            }
+        }
+        if (unused.isEmpty()) {
+            return sequences;
+        }
+        List<String> names = new ArrayList<>(unused.keySet());
+        StringBuilder sql = new StringBuilder();
+        for (int i = 0; i < names.size(); i++) {
+            sql.append(i == 0 ? "" : " union all ").append("select ").append(i).append(", last_value::text from ")
+                    .append(unused.get(names.get(i)));
+        }
+        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(sql.toString())) {
+            while (rs.next()) {
+                String name = names.get(rs.getInt(1));
+                Sequence known = sequences.get(name);
+                sequences.put(name, new Sequence(true, null, rs.getString(2), known.definition()));
             }
         }
         return sequences;
     }
 
     /**
-     * Sequences are compared by their last value: dual-write calls nextval on both clusters, so they
-     * move together, and a green seeded without them (logical replication does not copy sequences)
-     * would hand out ids blue has already used.
+     * Sequences are compared by their last value, or the value they hand out next where they have handed out
+     * none since created or set, and by their increment, bounds and cycling: dual-write calls nextval on both
+     * clusters, so they move together, and a green seeded without them (logical replication does not copy
+     * sequences) would hand out ids blue has already used.
      */
     private static List<TableResult> compareSequences(Map<String, Sequence> blue, Map<String, Sequence> green) {
         Set<String> names = new TreeSet<>(blue.keySet());
@@ -355,9 +399,11 @@ public final class ConsistencyCheck {
             Sequence onGreen = green.get(name);
             Status status = onBlue == null ? Status.ONLY_ON_GREEN : onGreen == null ? Status.ONLY_ON_BLUE
                     : !onBlue.readable() || !onGreen.readable() ? Status.NOT_READABLE
-                    : Objects.equals(onBlue.lastValue(), onGreen.lastValue()) ? Status.SAME : Status.VALUE_DIFFERS;
-            results.add(new TableResult(name, status, onBlue == null ? null : onBlue.side(),
-                    onGreen == null ? null : onGreen.side()));
+                    : !onBlue.definition().equals(onGreen.definition()) ? Status.DEFINITION_DIFFERS
+                    : onBlue.sameValue(onGreen) ? Status.SAME : Status.VALUE_DIFFERS;
+            boolean withDefinition = status == Status.DEFINITION_DIFFERS;
+            results.add(new TableResult(name, status, onBlue == null ? null : onBlue.side(withDefinition),
+                    onGreen == null ? null : onGreen.side(withDefinition)));
         }
         return results;
     }

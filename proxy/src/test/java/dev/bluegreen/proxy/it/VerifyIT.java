@@ -318,6 +318,36 @@ class VerifyIT {
     }
 
     /**
+     * A sequence reset with {@code setval(…, false)} hands out the value it was set to, though it reads as
+     * never used: verify compares that next value. And it compares what a sequence hands out at each call:
+     * its increment, bounds and cycling.
+     */
+    @Test
+    void aSequenceResetToADifferentNextValueOrDefinedDifferentlyIsADifference() throws Exception {
+        String database = databaseOnBoth("create sequence reset_alike", "select nextval('reset_alike')",
+                "select setval('reset_alike', 40, false)", "create sequence reset_apart", "select nextval('reset_apart')",
+                "create sequence stepped", "select nextval('stepped')", "create sequence \"Odd Seq\"");
+        blue.execute(database, "select setval('reset_apart', 1, false)");
+        green.execute(database, "select setval('reset_apart', 50, false)", "alter sequence stepped increment by 2");
+        try (TestProxy proxy = proxyOn(database).start()) {
+            BgctlRun.Result result = verify(proxy);
+
+            assertThat(result.exit()).as(result.out() + result.err()).isEqualTo(4);
+            assertThat(result.out()).containsPattern("public\\.reset_alike +same +0 +0")
+                    .containsPattern("public\\.reset_apart +value differs +0 +0")
+                    .containsPattern("public\\.stepped +definition differs +1 +1")
+                    .containsPattern("public\\.\"Odd Seq\" +same +0 +0");
+            JsonNode tables = JSON.readTree(verify(proxy, "--json").out()).path("tables");
+            Map<String, JsonNode> byName = new java.util.HashMap<>();
+            tables.forEach(t -> byName.put(t.path("table").asText(), t));
+            assertThat(byName.get("public.reset_apart").path("blue").path("columns").asText()).endsWith("next value 1");
+            assertThat(byName.get("public.reset_apart").path("green").path("columns").asText()).endsWith("next value 50");
+            assertThat(byName.get("public.stepped").path("green").path("columns").asText()).contains("increment 2");
+            assertThat(byName.get("public.stepped").path("blue").path("columns").asText()).contains("increment 1");
+        }
+    }
+
+    /**
      * A sequence the role verify logs in as may not read (no SELECT or USAGE) is reported as not readable,
      * which makes the report not consistent, even where pg_sequences shows it as never used on both sides.
      */
