@@ -15,8 +15,12 @@ import java.util.Set;
  * @param statementCount non-empty statements found; 0 when the text is empty or could not be read
  * @param tenant         with {@link Trait#TENANT_SETTING}: the tenant the string finally sets, empty when it
  *                       clears it; always empty without that trait
+ * @param customSettings the dotted (custom) settings the string sets or resets ({@code SET app.user_id},
+ *                       {@code set_config('app.user_id', …)} with the name a literal), folded to lower case:
+ *                       the server lists none of them in pg_settings, so a twin learns them only from here
  */
-public record Classification(Kind kind, Set<Trait> traits, int statementCount, Optional<String> tenant) {
+public record Classification(Kind kind, Set<Trait> traits, int statementCount, Optional<String> tenant,
+                             Set<String> customSettings) {
 
     private static final Classification UNPARSEABLE =
             new Classification(Kind.WRITE, EnumSet.of(Trait.UNPARSEABLE), 0, Optional.empty());
@@ -24,6 +28,7 @@ public record Classification(Kind kind, Set<Trait> traits, int statementCount, O
     public Classification {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(tenant, "tenant");
+        customSettings = Set.copyOf(customSettings);
         EnumSet<Trait> copy = EnumSet.noneOf(Trait.class);
         copy.addAll(traits);
         traits = Collections.unmodifiableSet(copy);
@@ -37,6 +42,10 @@ public record Classification(Kind kind, Set<Trait> traits, int statementCount, O
 
     public Classification(Kind kind, Set<Trait> traits, int statementCount) {
         this(kind, traits, statementCount, Optional.empty());
+    }
+
+    public Classification(Kind kind, Set<Trait> traits, int statementCount, Optional<String> tenant) {
+        this(kind, traits, statementCount, tenant, Set.of());
     }
 
     /** The answer for text that could not be read: a write, so that it reaches both clusters. */

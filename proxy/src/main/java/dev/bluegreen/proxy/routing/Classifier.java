@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.routing;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -110,6 +111,7 @@ public final class Classifier {
         Kind kind = Kind.READ;
         EnumSet<Trait> traits = EnumSet.noneOf(Trait.class);
         Optional<String> tenant = Optional.empty();
+        Set<String> customSettings = new HashSet<>(0);
         for (List<Token> tokens : split) {
             Classification one = statements.classify(new Statement(tokens));
             if (!one.isRead()) {
@@ -119,10 +121,11 @@ public final class Classifier {
             if (one.has(Trait.TENANT_SETTING)) {
                 tenant = one.tenant();
             }
+            customSettings.addAll(one.customSettings());
         }
         if (split.size() > 1) {
             traits.add(Trait.MULTI_STATEMENT);
         }
-        return new Classification(kind, traits, split.size(), tenant);
+        return new Classification(kind, traits, split.size(), tenant, customSettings);
     }
 }

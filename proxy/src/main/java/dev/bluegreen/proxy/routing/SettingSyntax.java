@@ -43,7 +43,11 @@ final class SettingSyntax {
             return;
         }
         verdict.add(local ? Trait.SET_LOCAL : Trait.SESSION_STATE);
-        int valueStart = settingName(s, i).equals(TENANT_SETTING) ? afterName(s, i) : -1;
+        String name = settingName(s, i);
+        if (name.indexOf('.') > 0) {
+            verdict.customSetting(name); // SET LOCAL too: it leaves the setting defined (empty) once it ends
+        }
+        int valueStart = name.equals(TENANT_SETTING) ? afterName(s, i) : -1;
         if (valueStart >= 0 && (s.isWord(valueStart, "to") || s.get(valueStart).isOperator("="))) {
             verdict.tenant(value(s.from(valueStart + 1)));
         }
@@ -52,7 +56,11 @@ final class SettingSyntax {
     /** {@code RESET name}, {@code RESET ALL}: always session scope. */
     static void reset(Statement s, Verdict verdict) {
         verdict.add(Trait.SESSION_STATE);
-        if ((s.isWord(1, "all") && s.size() == 2) || settingName(s, 1).equals(TENANT_SETTING)) {
+        String name = settingName(s, 1);
+        if (name.indexOf('.') > 0) {
+            verdict.customSetting(name);
+        }
+        if ((s.isWord(1, "all") && s.size() == 2) || name.equals(TENANT_SETTING)) {
             verdict.tenant(null);
         }
     }
@@ -79,6 +87,10 @@ final class SettingSyntax {
         boolean local = args.size() == 3 && isLiteral(args.get(2))
                 && TRUE.contains(args.get(2).singleValue().strip().toLowerCase(Locale.ROOT));
         verdict.add(local ? Trait.SET_LOCAL : Trait.SESSION_STATE);
+        String name = args.size() == 3 && isString(args.get(0)) ? Lexer.asciiLower(args.get(0).singleValue().strip()) : "";
+        if (name.indexOf('.') > 0) {
+            verdict.customSetting(name);
+        }
         if (args.size() == 3 && isString(args.get(0))
                 && Lexer.asciiLower(args.get(0).singleValue().strip()).equals(TENANT_SETTING)
                 && isString(args.get(1))) {

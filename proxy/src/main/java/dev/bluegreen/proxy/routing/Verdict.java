@@ -1,7 +1,9 @@
 package dev.bluegreen.proxy.routing;
 
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 
 /** The classification of one statement while its readers build it up; starts as a write with no traits. */
 final class Verdict {
@@ -9,6 +11,7 @@ final class Verdict {
     private Kind kind = Kind.WRITE;
     private final EnumSet<Trait> traits = EnumSet.noneOf(Trait.class);
     private Optional<String> tenant = Optional.empty();
+    private Set<String> customSettings = Set.of();
 
     Verdict read() {
         kind = Kind.READ;
@@ -39,6 +42,16 @@ final class Verdict {
         if (other.has(Trait.TENANT_SETTING)) {
             tenant = other.tenant();
         }
+        other.customSettings().forEach(this::customSetting);
+        return this;
+    }
+
+    /** Records that a dotted (custom) setting is set or reset: {@code name} as the server folds it. */
+    Verdict customSetting(String name) {
+        if (customSettings.isEmpty()) {
+            customSettings = new HashSet<>(2);
+        }
+        customSettings.add(name);
         return this;
     }
 
@@ -60,6 +73,6 @@ final class Verdict {
     }
 
     Classification toClassification() {
-        return new Classification(kind, traits, 1, tenant);
+        return new Classification(kind, traits, 1, tenant, customSettings);
     }
 }

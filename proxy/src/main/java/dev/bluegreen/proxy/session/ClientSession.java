@@ -12,6 +12,7 @@ import dev.bluegreen.proxy.protocol.ErrorResponse;
 import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrameBatch;
 import dev.bluegreen.proxy.protocol.FrameDecoder;
+import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.protocol.NegotiateProtocolVersion;
 import dev.bluegreen.proxy.protocol.PasswordMessage;
 import dev.bluegreen.proxy.protocol.ProtocolViolation;
@@ -133,6 +134,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private int terminateAt;
     private int readyAt;
     private final FrameBatch.Visitor clientFrameVisitor = this::onClientFrame;
+    /** The batch {@link #clientFrameVisitor} is visiting. */
+    private FrameBatch relayedFrames;
     private final FrameBatch.Visitor backendFrameVisitor = this::onBackendFrame;
 
     ClientSession(SessionServices services) {
@@ -678,7 +681,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
         ranInRelay = true;
         terminateAt = -1;
+        relayedFrames = frames;
         frames.forEach(clientFrameVisitor);
+        relayedFrames = null;
         if (terminateAt >= 0) {
             // forward what came before the Terminate, then end the session politely
             ByteBuf all = frames.content();
@@ -699,6 +704,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (type == 'X') {
             terminateAt = offset;
             return false;
+        }
+        if (type == FrontendMessages.QUERY || type == FrontendMessages.PARSE) {
+            // a custom setting made now must reach a twin made later: only the SQL names it
+            sqlReading.relayed(services.migration().classifier(), type, relayedFrames.content(), offset, length);
         }
         countRelayed(type);
         return true;

@@ -911,7 +911,8 @@ final class Units {
             session.openTwin(role);
         });
         collect.rows = new ArrayList<>();
-        send(role.other(), collect, FrontendMessages.query(client.alloc(), SessionSnapshot.QUERY));
+        send(role.other(), collect, FrontendMessages.query(client.alloc(),
+                SessionSnapshot.query(reading.customSettings())));
         source.flush();
     }
 

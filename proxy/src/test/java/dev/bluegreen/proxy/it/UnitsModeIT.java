@@ -1440,6 +1440,42 @@ class UnitsModeIT {
     }
 
     /**
+     * Custom settings a session made before dual-write began (what a row-level security policy or a column
+     * default reads: {@code SET app.user_id}, {@code set_config} sent by a prepared statement) are its twin's
+     * too: pg_settings does not list them, so the proxy learns their names from the SQL it relays. Without
+     * them green's {@code current_setting} fails and green falls out of sync.
+     */
+    @Test
+    void customSettingsMadeBeforeStartAreTheTwinsToo(TestClusters clusters) throws Exception {
+        String t = table("owned");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key,"
+                + " owner text not null default current_setting('app.user_id'), role text)");
+        Properties properties = new Properties();
+        properties.setProperty("prepareThreshold", "1");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres", null, properties);
+             Statement s = c.createStatement();
+             PreparedStatement setRole = c.prepareStatement("select set_config('App.Role', ?, false)")) {
+            s.execute("SET app.user_id = 'alice'");
+            setRole.setString(1, "auditor");
+            setRole.executeQuery().close();
+            s.execute("set app.unused = 'x'; reset app.unused");
+            proxy.server().routing().start("test", null);
+
+            s.executeUpdate("insert into " + t + " (id, role) values (1, current_setting('app.role'))");
+            s.execute("SET app.user_id = 'bob'"); // runs on both twins now
+            s.executeUpdate("insert into " + t + " (id, role) values (2, current_setting('app.unused'))");
+
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+        for (PgCluster cluster : List.of(clusters.blue(), clusters.green())) {
+            assertThat(ClusterData.contents(cluster, t, "id")).as("cluster " + cluster)
+                    .isEqualTo("(1,alice,auditor)\n(2,bob,\"\")"); // a setting reset is defined, and empty
+        }
+    }
+
+    /**
      * pg_prepared_statements gives a SQL PREPARE's whole query string; sent with an EXECUTE in one query,
      * replaying that string would run the insert on the twin again. Only the PREPARE is replayed.
      */

@@ -11,6 +11,7 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** What the table in {@link ClassifierTest} does not show: counts, tenant values, the cache, configuration. */
 class ClassifierBehaviourTest {
@@ -111,6 +112,37 @@ class ClassifierBehaviourTest {
 
         assertThat(result.has(Trait.TENANT_SETTING)).isFalse();
         assertThat(result.tenant()).isEmpty();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "SET app.user_id = 42                                          | app.user_id",
+        "set session App.User_Id to 'x'                                | app.user_id",
+        "SET LOCAL app.tenant = 'a'                                    | app.tenant",
+        "RESET my.setting                                              | my.setting",
+        "select set_config('App.Role', 'r', false)                     | app.role",
+        "select set_config('app.role', 'r', true)                      | app.role",
+        "SET a.b = 1; select 1; SELECT set_config('c.d.e', 'x', false) | a.b c.d.e",
+        "SET \"Quoted\".name = 1                                       | quoted.name",
+    })
+    void namesTheCustomSettingsAStringSets(String sql, String names) {
+        Classification result = classifier.classify(sql);
+
+        assertThat(result.customSettings()).containsExactlyInAnyOrder(names.split(" "));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {
+        "SET search_path = app",
+        "SET work_mem TO '64MB'",
+        "select set_config($1, $2, false)",
+        "select set_config('app' || '.x', 'y', false)",
+        "select 'SET app.user_id = 1'",
+        "update app.accounts set balance = 1.5",
+        "RESET ALL",
+    })
+    void namesNoCustomSettingWhereNoneIsSetByName(String sql) {
+        assertThat(classifier.classify(sql).customSettings()).isEmpty();
     }
 
     @Test
