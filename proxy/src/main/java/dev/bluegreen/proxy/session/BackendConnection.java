@@ -33,6 +33,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -474,18 +475,19 @@ final class BackendConnection implements ChannelEvents {
      * connection went to: a name that resolves to several servers must not send it to another one.
      */
     void cancel() {
-        cancel(() -> { });
+        cancel(confirmed -> { });
     }
 
     /**
-     * {@link #cancel()}, then {@code settled} on this connection's event loop once the server has closed the
-     * cancel connection, which it does after signalling the backend (or once the cancel could not be sent).
-     * A backend signalled while it waits for its next request ignores the signal; one signalled after it has
-     * been sent that request cancels it instead: what must not be cancelled is sent only after this.
+     * {@link #cancel()}, then {@code settled} on this connection's event loop: true once the server has closed
+     * the cancel connection, which it does after signalling the backend; false when the cancel could not be
+     * sent, or the server kept the connection open past the connect timeout (the proxy then closes it). A
+     * backend signalled while it waits for its next request ignores the signal; one signalled after it has been
+     * sent that request cancels it instead: what must not be cancelled is sent only after a confirmed cancel.
      */
-    void cancel(Runnable settled) {
+    void cancel(Consumer<Boolean> settled) {
         if (keyData == null || channel == null) {
-            settled.run();
+            settled.accept(false);
             return;
         }
         BackendKeyData key = keyData;
@@ -496,21 +498,24 @@ final class BackendConnection implements ChannelEvents {
                 .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
                 .connect(channel.remoteAddress())
                 .addListener((ChannelFutureListener) connected -> {
-                    if (connected.isSuccess()) {
-                        Channel cancelling = connected.channel();
-                        // a server that never closes it (a hung one) does not keep it open for good
-                        ScheduledFuture<?> giveUp = cancelling.eventLoop().schedule((Runnable) cancelling::close,
-                                services.config().timeouts().connect().toMillis(), TimeUnit.MILLISECONDS);
-                        cancelling.closeFuture().addListener(closed -> {
-                            giveUp.cancel(false);
-                            settled.run();
-                        });
-                        cancelling.writeAndFlush(StartupPacket.CancelRequest.encode(cancelling.alloc(),
-                                key.processId(), key.secretKey()));
-                    } else {
+                    if (!connected.isSuccess()) {
                         log.warn("cancel request not delivered cluster={} cause={}", cluster.name(), rootMessage(connected.cause()));
-                        settled.run();
+                        settled.accept(false);
+                        return;
                     }
+                    Channel cancelling = connected.channel();
+                    boolean[] gaveUp = new boolean[1];
+                    // a server that never closes it (a hung one) does not keep it open for good
+                    ScheduledFuture<?> giveUp = cancelling.eventLoop().schedule(() -> {
+                        gaveUp[0] = true;
+                        cancelling.close();
+                    }, services.config().timeouts().connect().toMillis(), TimeUnit.MILLISECONDS);
+                    cancelling.closeFuture().addListener(closed -> {
+                        giveUp.cancel(false);
+                        settled.accept(!gaveUp[0]);
+                    });
+                    cancelling.writeAndFlush(StartupPacket.CancelRequest.encode(cancelling.alloc(),
+                            key.processId(), key.secretKey()));
                 });
     }
 

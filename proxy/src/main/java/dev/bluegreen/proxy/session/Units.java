@@ -160,6 +160,8 @@ final class Units {
         boolean cancelled;
         /** Green had not started answering this read in time: a cancel went there, and blue runs it instead. */
         boolean greenOverdue;
+        /** Green's answer to this read has ended (the unit's primary sink is done, or lost). */
+        boolean primaryAnswered;
         /**
          * The cancel sent to green for this read is still on its way: green's answer is acted on (the read run
          * on blue, the unit ended) only once it has arrived, so that it cannot cancel what is sent next.
@@ -1216,8 +1218,21 @@ final class Units {
         if (unit == null) {
             return;
         }
+        unit.primaryAnswered = true;
         if (unit.greenCancelling && !answer.lost) {
             unit.afterGreenCancel = () -> primaryDone(answer);
+            return;
+        }
+        if (unit.retry && answer.failedBeforeData() && unit.greenOverdue && unit.cancelled) {
+            // the client cancelled a read the proxy had already taken from green: it ends cancelled, as asked
+            unit.retry = false;
+            unit.releaseFailedAnswer();
+            flushRange();
+            client.write(ErrorResponse.of("ERROR", QUERY_CANCELED, "canceling statement due to user request")
+                    .encode(client.alloc()), client.voidPromise());
+            stats.unitServed(unit.primary, true, System.nanoTime() - unit.startedNanos, QUERY_CANCELED);
+            sendStateOnly(unit);
+            finish((byte) 'I');
             return;
         }
         if (unit.retry && answer.failedBeforeData()) {
@@ -1871,42 +1886,49 @@ final class Units {
 
     /**
      * A read green serves has not started answering within {@code timeouts.green_read} (DESIGN 5: nothing green
-     * does may delay a client past a timeout while blue leads): it is cancelled on green and, once green has
-     * answered the cancel, run on blue like a read green failed (DESIGN 4.5), so green is blamed only if blue
-     * answers. A green that answers neither the read nor its cancel within that time again is lost: out of
-     * sync, and blue runs the read at once. A read whose answer has begun to reach the client is green's to
-     * finish, and one the client itself cancelled is left to that cancel. Time the proxy is not reading green
-     * (the client is slow to read) does not count.
+     * does may delay a client past a timeout while blue leads). From then on green's answer is dropped, whatever
+     * it turns out to be; the read is cancelled there, and once green has answered and its server has confirmed
+     * the cancel (closed the cancel connection), it runs on blue like a read green failed (DESIGN 4.5): green is
+     * blamed only if blue answers. Green is given up on (out of sync, blue runs the read at once) when it has
+     * not answered within that time again, and when its server does not confirm the cancel within the connect
+     * timeout: a cancel still on its way could cancel what green runs next. A read whose rows have begun to
+     * reach the client is green's to finish. The watch starts over when it wakes while the proxy is not reading
+     * green (the client is slow to read what came before).
      */
     private void greenReadOverdue(Unit unit) {
         greenReadWatch = null;
         BackendConnection green = backends.get(unit.primary);
-        if (closed || current != unit || !retryable(unit) || unit.primarySink.suppressed || unit.cancelled
-                || green == null) {
+        if (closed || current != unit || green == null || unit.primaryAnswered) {
             return;
         }
         if (readingPaused) {
-            // the proxy does not read green now (the client is slow to read what came before): its answer may be
-            // waiting in the socket, and the clock restarts
-            watchGreenRead(unit);
+            watchGreenRead(unit); // green's answer may be waiting in the socket
             return;
         }
         long millis = TimeUnit.NANOSECONDS.toMillis(greenReadTimeoutNanos);
         if (!unit.greenOverdue) {
+            if (!retryable(unit) || unit.primarySink.suppressed) {
+                return; // rows have reached the client, or green has failed it and blue runs it once green is done
+            }
             unit.greenOverdue = true;
+            unit.primarySink.suppressed = true;
             unit.greenCancelling = true;
             stats.greenReadOverdue();
             log.warn("green read overdue, cancelled there to run on blue session={} after={}ms", session, millis);
-            green.cancel(() -> greenCancelSettled(unit));
+            green.cancel(confirmed -> greenCancelSettled(unit, green, confirmed));
             watchGreenRead(unit);
             return;
         }
-        backendLost(green, "green answered neither a read nor its cancel within " + millis + " ms each (timeouts.green_read)");
+        backendLost(green, "green did not answer a read within " + millis + " ms of its cancel (timeouts.green_read)");
         green.abandon();
     }
 
-    private void greenCancelSettled(Unit unit) {
+    private void greenCancelSettled(Unit unit, BackendConnection green, boolean confirmed) {
         unit.greenCancelling = false;
+        if (!confirmed && !closed && backends.get(ClusterRole.GREEN) == green) {
+            backendLost(green, "green's server did not confirm the cancel of an overdue read (timeouts.green_read)");
+            green.abandon();
+        }
         Runnable then = unit.afterGreenCancel;
         unit.afterGreenCancel = null;
         if (then != null && current == unit && !closed) {

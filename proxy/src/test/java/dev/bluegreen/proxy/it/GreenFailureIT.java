@@ -14,6 +14,7 @@ import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
+import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.Divergence;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
@@ -1275,7 +1276,7 @@ class GreenFailureIT {
         String table = unique("stuck_read");
         onBoth(blue, green, "create table " + table + " (id int primary key, v int not null)",
                 "insert into " + table + " values (1, 7)");
-        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(1)).start();
+        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(2)).start();
              Connection locker = green.connect("postgres");
              Connection c = viaProxy(proxy);
              Statement s = c.createStatement()) {
@@ -1308,12 +1309,13 @@ class GreenFailureIT {
     }
 
     /**
-     * A green whose backend answers neither a read nor the cancel the proxy sends it (stopped here with
-     * SIGSTOP) is lost after {@code timeouts.green_read} twice over: out of sync (the reason in the routing
-     * history; a read leaves nothing to record as a divergence), weight 0, and the client gets blue's answer.
+     * A green backend that answers nothing (stopped here with SIGSTOP: its server confirms the cancel the proxy
+     * sends, but the backend never acts on it) is lost after {@code timeouts.green_read} twice over: out of
+     * sync (the reason in the routing history; a read leaves nothing to record as a divergence), weight 0, and
+     * the client gets blue's answer.
      */
     @Test
-    void aGreenThatAnswersNeitherAReadNorItsCancelIsLostAndTheReadRunsOnBlue() throws Exception {
+    void aGreenThatDoesNotAnswerAReadItWasSentACancelForIsLostAndTheReadRunsOnBlue() throws Exception {
         String table = unique("frozen_read");
         String application = unique("frozen_green");
         onBoth(blue, green, "create table " + table + " (id int primary key, v int not null)",
@@ -1332,9 +1334,47 @@ class GreenFailureIT {
                 assertThat(readWithin15s(s, table)).isEqualTo("7 from " + BLUE_MAJOR);
 
                 await().atMost(Duration.ofSeconds(10)).until(() -> !proxy.server().routing().current().followerInSync());
-                assertThat(proxy.server().routing().history().getLast().reason()).contains("timeouts.green_read");
+                assertThat(proxy.server().routing().history()).last().extracting(RoutingControl.HistoryEntry::reason)
+                        .asString().contains("timeouts.green_read");
                 assertThat(proxy.server().routing().current().weight()).isZero();
                 assertThat(proxy.server().migration().greenReadsOverdue()).isEqualTo(1);
+                assertThat(readFrom(s, table)).as("the session goes on, on blue").isEqualTo("7 from " + BLUE_MAJOR);
+            } finally {
+                signal("CONT", pid);
+            }
+        }
+    }
+
+    /**
+     * A client that cancels a read the proxy has already taken from a green that answers nothing (its query
+     * timeout, 3 s, after the green read timeout, 2 s, and before green is given up on at 4 s) gets its read
+     * cancelled once green is given up on, not blue's answer, and not a wait for green without end.
+     */
+    @Test
+    void aClientThatCancelsAnOverdueReadOfAFrozenGreenGetsItCancelled() throws Exception {
+        String table = unique("frozen_cancelled");
+        String application = unique("frozen_cancel");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v int not null)",
+                "insert into " + table + " values (1, 7)");
+        Properties properties = new Properties();
+        properties.setProperty("ApplicationName", application);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(2)).start();
+             Connection c = proxy.connect(blue.superuser(), null, properties);
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            assertThat(readFrom(s, table)).isEqualTo("7 from " + GREEN_MAJOR);
+            long pid = number(green, "select pid from pg_stat_activity where application_name = '" + application + "'");
+            s.setQueryTimeout(3);
+            signal("STOP", pid);
+            try {
+                assertThatThrownBy(() -> readWithin15s(s, table))
+                        .cause().isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57014"));
+
+                assertThat(proxy.server().migration().greenReadsOverdue()).isEqualTo(1);
+                assertThat(proxy.server().migration().readRetries()).as("reads run again on blue").isZero();
+                await().atMost(Duration.ofSeconds(10)).until(() -> !proxy.server().routing().current().followerInSync());
+                s.setQueryTimeout(0);
                 assertThat(readFrom(s, table)).as("the session goes on, on blue").isEqualTo("7 from " + BLUE_MAJOR);
             } finally {
                 signal("CONT", pid);
