@@ -905,6 +905,45 @@ class GreenFailureIT {
     }
 
     /**
+     * Shadow writes a closed session left queued for a green that does not take them (a lock only green
+     * holds) are given up once the shutdown grace (2 s here) has passed since the client left: a stopping
+     * proxy does not wait for them beyond it, although the stop itself is given 30 s.
+     */
+    @Test
+    void shadowWritesAGreenDoesNotTakeAreGivenUpAfterTheShutdownGrace() throws Exception {
+        String table = unique("shadow_stuck");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        TestProxy proxy = TestProxy.in(blue).green(green).shutdownGrace(Duration.ofSeconds(2)).start();
+        try (Connection locker = green.connect("postgres")) {
+            locker.setAutoCommit(false);
+            try (Statement lock = locker.createStatement()) {
+                lock.execute("lock table " + table + " in access exclusive mode"); // held until the proxy has stopped
+            }
+            proxy.server().routing().startShadow("test", null);
+            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                for (int id = 1; id <= 3; id++) {
+                    s.executeUpdate("insert into " + table + " values (" + id + ")");
+                }
+            }
+            assertThat(contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)");
+            await("the client's session closed").until(() -> proxy.server().sessionCount() == 0);
+
+            CompletableFuture<Void> stop = CompletableFuture.runAsync(() -> {
+                try {
+                    proxy.shutdown(Duration.ofSeconds(30));
+                } catch (InterruptedException e) {
+                    throw new CompletionException(e);
+                }
+            });
+
+            stop.get(15, java.util.concurrent.TimeUnit.SECONDS);
+            locker.rollback();
+        } finally {
+            proxy.close();
+        }
+    }
+
+    /**
      * A client that leaves while the follower runs a CALL the leader has already committed (blue's
      * procedure is quick; green's takes two seconds and then fails): the session keeps the follower until
      * it answers, compares, and records the divergence. Before, the follower was closed with the client,
