@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * What a session that existed before dual-write began must carry to its new twin, read from the
@@ -85,27 +84,29 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
               from pg_catalog.pg_locks where locktype = 'advisory' and pid = pg_catalog.pg_backend_pid() having count(*) > 0
             """;
 
-    /** A custom setting's name as the server folds it, plain enough to write into SQL unquoted. */
-    private static final Pattern CUSTOM_SETTING = Pattern.compile("[a-z_][a-z0-9_$]*(\\.[a-z_][a-z0-9_$]*)+");
-
     /**
      * {@link #QUERY}, and the values of the custom (dotted) settings {@code customSettings} names that the
      * session holds: pg_settings lists none of them, so they can be read only by name. A name the session
-     * has not set (or whose value a real setting of pg_settings gives) adds no row; a name SQL could not
-     * carry unquoted is left out.
+     * has not set (or whose value a real setting of pg_settings gives) adds no row. {@code overflowed}: the
+     * session set more than were followed, which pins it (its twin could not be given them all).
      */
-    public static String query(Collection<String> customSettings) {
-        List<String> names = customSettings.stream().filter(n -> CUSTOM_SETTING.matcher(n).matches()).toList();
-        if (names.isEmpty()) {
-            return QUERY;
+    public static String query(Collection<String> customSettings, boolean overflowed) {
+        StringBuilder sql = new StringBuilder(QUERY);
+        if (!customSettings.isEmpty()) {
+            List<String> names = customSettings.stream().filter(n -> n.indexOf('\0') < 0).map(SessionSnapshot::dollarQuoted).toList();
+            sql.append("""
+                    union all
+                    select 'setting', n, pg_catalog.current_setting(n, true), null
+                      from pg_catalog.unnest(array[%s]::text[]) n
+                     where pg_catalog.current_setting(n, true) is not null
+                       and not exists (select 1 from pg_catalog.pg_settings s where s.name = n)
+                    """.formatted(String.join(", ", names)));
         }
-        return QUERY + """
-                union all
-                select 'setting', n, pg_catalog.current_setting(n, true), null
-                  from pg_catalog.unnest(array['%s']::text[]) n
-                 where pg_catalog.current_setting(n, true) is not null
-                   and not exists (select 1 from pg_catalog.pg_settings s where s.name = n)
-                """.formatted(String.join("', '", names));
+        if (overflowed) {
+            sql.append("union all select 'pin', 'custom settings beyond those the proxy follows', '")
+                    .append(customSettings.size()).append("', null\n");
+        }
+        return sql.toString();
     }
 
     public SessionSnapshot {

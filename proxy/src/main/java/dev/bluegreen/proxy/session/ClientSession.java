@@ -137,6 +137,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     /** The batch {@link #clientFrameVisitor} is visiting. */
     private FrameBatch relayedFrames;
     private final FrameBatch.Visitor backendFrameVisitor = this::onBackendFrame;
+    /** The batch {@link #backendFrameVisitor} is visiting. */
+    private FrameBatch backendBatch;
 
     ClientSession(SessionServices services) {
         this.services = services;
@@ -564,7 +566,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             return;
         }
         readyAt = -1;
+        backendBatch = frames;
         frames.forEach(backendFrameVisitor);
+        backendBatch = null;
         if (readyAt >= 0) {
             transactionStatus = ReadyForQuery.of(frames.content().getByte(readyAt + Frame.HEADER_LENGTH));
             executeSent = false;
@@ -596,6 +600,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             // RowDescription and CommandComplete answer a Query too, when it is the oldest request
             case 'n', 'T' -> completed('D');
             case 'C', 'I', 's' -> completed('E');
+            // client_encoding and standard_conforming_strings: how the session's SQL is to be read
+            case 'S' -> sqlReading.reported(backendBatch.content(), offset, length);
             case 'G' -> {
                 copyIn = true;
                 if (oldestIs('E')) {
@@ -867,6 +873,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 frame.release();
                 close();
                 return;
+            }
+            if (frame.type() == FrontendMessages.QUERY || frame.type() == FrontendMessages.PARSE) {
+                ByteBuf content = frame.content();
+                sqlReading.relayed(services.migration().classifier(), frame.type(), content, content.readerIndex(),
+                        content.readableBytes());
             }
             countRelayed(frame.type());
             ranInRelay = true;

@@ -31,6 +31,7 @@ final class SqlReading {
     private ClientEncoding encoding = ClientEncoding.ASCII_SAFE;
     private boolean backslashStrings;
     private Set<String> customSettings = Set.of();
+    private boolean customSettingsOverflowed;
 
     ClientEncoding encoding() {
         return encoding;
@@ -68,13 +69,20 @@ final class SqlReading {
 
     /**
      * A Query or Parse a relayed session sends: read only when it may set a custom setting by name, which
-     * takes both a {@code set} ({@code SET}, {@code RESET}, {@code set_config}) and a dot; most statements
-     * have no dot at all and cost one scan for it.
+     * takes a dot and either a statement that begins with {@code SET} or {@code RESET} or a call of
+     * {@code set_config}. Most statements have no dot and cost one scan for it; an {@code UPDATE … SET}
+     * with one costs a second scan, not a parse.
      */
     void relayed(Classifier classifier, byte type, ByteBuf all, int offset, int length) {
         int from = offset + Frame.HEADER_LENGTH;
         int end = offset + length;
-        if (all.indexOf(from, end, (byte) '.') < 0 || !containsSet(all, from, end)) {
+        if (type == FrontendMessages.PARSE) {
+            from = all.indexOf(from, end, (byte) 0) + 1; // after the statement's name: its text
+            if (from <= 0) {
+                return; // malformed: the server will say so
+            }
+        }
+        if (all.indexOf(from, end, (byte) '.') < 0 || !maySetByName(all, from, end)) {
             return;
         }
         classify(classifier, type == FrontendMessages.QUERY
@@ -82,13 +90,84 @@ final class SqlReading {
                 : FrontendMessages.parseSql(all, offset, length, encoding));
     }
 
-    private static boolean containsSet(ByteBuf all, int from, int end) {
-        for (int i = from; i + 2 < end; i++) {
-            if ((all.getByte(i) | 0x20) == 's' && (all.getByte(i + 1) | 0x20) == 'e' && (all.getByte(i + 2) | 0x20) == 't') {
+    /**
+     * A statement beginning with {@code SET} or {@code RESET} (after blanks and comments), or
+     * {@code set_config} anywhere. Quotes are not followed: a {@code ;} or a name inside a string only makes
+     * the text be parsed for nothing.
+     */
+    static boolean maySetByName(ByteBuf all, int from, int end) {
+        boolean statementStart = true;
+        for (int i = from; i < end; i++) {
+            byte b = all.getByte(i);
+            if (statementStart) {
+                if (b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f') {
+                    continue;
+                }
+                if (b == '-' && i + 1 < end && all.getByte(i + 1) == '-') {
+                    int newline = all.indexOf(i, end, (byte) '\n');
+                    i = newline < 0 ? end : newline;
+                    continue;
+                }
+                if (b == '/' && i + 1 < end && all.getByte(i + 1) == '*') {
+                    i = commentEnd(all, i + 2, end);
+                    continue;
+                }
+                if (word(all, i, end, "set") || word(all, i, end, "reset")) {
+                    return true;
+                }
+                statementStart = false;
+            }
+            if (b == ';') {
+                statementStart = true;
+            } else if ((b | 0x20) == 's' && matches(all, i, end, "set_config")) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** The last byte of a block comment whose text starts at {@code from} (comments nest, as PostgreSQL's do). */
+    private static int commentEnd(ByteBuf all, int from, int end) {
+        int depth = 1;
+        for (int i = from; i + 1 < end; i++) {
+            if (all.getByte(i) == '*' && all.getByte(i + 1) == '/') {
+                if (--depth == 0) {
+                    return i + 1;
+                }
+                i++;
+            } else if (all.getByte(i) == '/' && all.getByte(i + 1) == '*') {
+                depth++;
+                i++;
+            }
+        }
+        return end;
+    }
+
+    private static boolean word(ByteBuf all, int at, int end, String word) {
+        if (!matches(all, at, end, word)) {
+            return false;
+        }
+        int after = at + word.length();
+        if (after >= end) {
+            return true;
+        }
+        byte b = all.getByte(after);
+        return !(Character.isLetterOrDigit(b) || b == '_' || b == '$' || b < 0);
+    }
+
+    /** {@code lower} (ASCII lower case) at {@code at}, in any case. */
+    private static boolean matches(ByteBuf all, int at, int end, String lower) {
+        if (at + lower.length() > end) {
+            return false;
+        }
+        for (int k = 0; k < lower.length(); k++) {
+            byte b = all.getByte(at + k);
+            char c = lower.charAt(k);
+            if (b != c && !(c >= 'a' && c <= 'z' && b == c - 32)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void noteCustomSettings(Set<String> names) {
@@ -98,8 +177,15 @@ final class SqlReading {
         for (String name : names) {
             if (customSettings.size() < MAX_CUSTOM_SETTINGS || customSettings.contains(name)) {
                 customSettings.add(name);
+            } else {
+                customSettingsOverflowed = true;
             }
         }
+    }
+
+    /** The session set more custom settings than are followed: a twin could not be given them all. */
+    boolean customSettingsOverflowed() {
+        return customSettingsOverflowed;
     }
 
     /** The custom settings the session has set or reset so far, by name as the server folds it. */

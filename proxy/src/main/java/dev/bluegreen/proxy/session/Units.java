@@ -914,7 +914,7 @@ final class Units {
         });
         collect.rows = new ArrayList<>();
         send(role.other(), collect, FrontendMessages.query(client.alloc(),
-                SessionSnapshot.query(reading.customSettings())));
+                SessionSnapshot.query(reading.customSettings(), reading.customSettingsOverflowed())));
         source.flush();
     }
 
@@ -1901,8 +1901,10 @@ final class Units {
         if (closed || current != unit || green == null || unit.primaryAnswered) {
             return;
         }
-        if (readingPaused) {
-            watchGreenRead(unit); // green's answer may be waiting in the socket
+        if (readingPaused || sinks.get(unit.primary).peek() != unit.primarySink) {
+            // green's answer may be waiting in the socket; or green is still busy with the proxy's own requests
+            // sent before the read (a named Parse it had to learn), which a cancel would hit instead
+            watchGreenRead(unit);
             return;
         }
         long millis = TimeUnit.NANOSECONDS.toMillis(greenReadTimeoutNanos);
@@ -1916,8 +1918,7 @@ final class Units {
             stats.greenReadOverdue();
             log.warn("green read overdue, cancelled there to run on blue session={} after={}ms", session, millis);
             green.cancel(confirmed -> greenCancelSettled(unit, green, confirmed));
-            watchGreenRead(unit);
-            return;
+            return; // watched again once green's server has confirmed the cancel
         }
         backendLost(green, "green did not answer a read within " + millis + " ms of its cancel (timeouts.green_read)");
         green.abandon();
@@ -1928,6 +1929,8 @@ final class Units {
         if (!confirmed && !closed && backends.get(ClusterRole.GREEN) == green) {
             backendLost(green, "green's server did not confirm the cancel of an overdue read (timeouts.green_read)");
             green.abandon();
+        } else if (confirmed && !closed && current == unit && !unit.primaryAnswered) {
+            watchGreenRead(unit); // the backend now has the timeout again to answer
         }
         Runnable then = unit.afterGreenCancel;
         unit.afterGreenCancel = null;
@@ -2388,6 +2391,9 @@ final class Units {
             return null;
         }
         current.cancelled = true;
+        if (current.greenOverdue && current.primary == ClusterRole.GREEN) {
+            return null; // the proxy has cancelled it there itself and answers it: a second cancel could hit what follows
+        }
         if (current.followerPart == FollowerPart.WRAPPED) {
             current.cancelledOnFollower = true;
             return backends.get(current.secondary);

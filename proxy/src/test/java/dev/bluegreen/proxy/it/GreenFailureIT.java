@@ -1386,7 +1386,7 @@ class GreenFailureIT {
 
     /**
      * A client that cancels a read the proxy has already taken from a green that answers nothing (its query
-     * timeout, 3 s, after the green read timeout, 2 s, and before green is given up on at 4 s) gets its read
+     * timeout, 6 s, after the green read timeout, 4 s, and before green is given up on at 8 s) gets its read
      * cancelled once green is given up on, not blue's answer, and not a wait for green without end.
      */
     @Test
@@ -1397,14 +1397,14 @@ class GreenFailureIT {
                 "insert into " + table + " values (1, 7)");
         Properties properties = new Properties();
         properties.setProperty("ApplicationName", application);
-        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(2)).start();
+        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(4)).start();
              Connection c = proxy.connect(blue.superuser(), null, properties);
              Statement s = c.createStatement()) {
             proxy.server().routing().start("test", null);
             proxy.server().routing().setWeight("test", 100, null);
             assertThat(readFrom(s, table)).isEqualTo("7 from " + GREEN_MAJOR);
             long pid = number(green, "select pid from pg_stat_activity where application_name = '" + application + "'");
-            s.setQueryTimeout(3);
+            s.setQueryTimeout(6);
             signal("STOP", pid);
             try {
                 assertThatThrownBy(() -> readWithin15s(s, table))

@@ -1475,6 +1475,23 @@ class UnitsModeIT {
         }
     }
 
+    /** A session that set more custom settings than the proxy follows is pinned: its twin could not have them all. */
+    @Test
+    void aSessionWithMoreCustomSettingsThanFollowedIsPinned(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres");
+             Statement s = c.createStatement()) {
+            for (int i = 0; i <= 64; i++) {
+                s.execute("set app.s" + i + " = 'x'");
+            }
+            proxy.server().routing().start("test", null);
+
+            s.execute("select 1");
+
+            assertThat(proxy.server().migration().pinnedSessions()).isOne();
+        }
+    }
+
     /**
      * pg_prepared_statements gives a SQL PREPARE's whole query string; sent with an EXECUTE in one query,
      * replaying that string would run the insert on the twin again. Only the PREPARE is replayed.

@@ -1,0 +1,52 @@
+package dev.bluegreen.proxy.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Which relayed SQL texts are worth parsing for a custom setting they may set by name. */
+class SqlReadingTest {
+
+    private static boolean maySet(String sql) {
+        ByteBuf text = Unpooled.copiedBuffer(sql, StandardCharsets.UTF_8);
+        try {
+            return SqlReading.maySetByName(text, 0, text.readableBytes());
+        } finally {
+            text.release();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "SET app.user_id = 42",
+        "  set app.x to 'y'",
+        "reset app.x",
+        "select 1; SET app.x = 1",
+        "-- the user\nSET app.x = 1",
+        "/* a /* nested */ note */ SET app.x = 1",
+        "select set_config('app.x', 'y', false)",
+        "SELECT pg_catalog.SET_CONFIG('a.b', 'c', true)",
+        "SET",
+    })
+    void aStatementThatBeginsWithSetOrResetOrCallsSetConfigMay(String sql) {
+        assertThat(maySet(sql)).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "update app.accounts set balance = 1.5 where id = 3",
+        "select * from t offset 10",
+        "insert into assets (name) values ('dataset.csv')",
+        "settle.x",
+        "select 1 -- SET app.x = 1",
+        "/* SET app.x = 1 */ select 1",
+        "setting",
+    })
+    void otherStatementsDoNot(String sql) {
+        assertThat(maySet(sql)).isFalse();
+    }
+}
