@@ -87,10 +87,10 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
     /**
      * {@link #QUERY}, and the values of the custom (dotted) settings {@code customSettings} names that the
      * session holds: pg_settings lists none of them, so they can be read only by name. A name the session
-     * has not set (or whose value a real setting of pg_settings gives) adds no row. {@code overflowed}: the
-     * session set more than were followed, which pins it (its twin could not be given them all).
+     * has not set (or whose value a real setting of pg_settings gives) adds no row. {@code unfollowed}: the
+     * session set some the proxy could not follow, which pins it (its twin could not be given them all).
      */
-    public static String query(Collection<String> customSettings, boolean overflowed) {
+    public static String query(Collection<String> customSettings, boolean unfollowed) {
         StringBuilder sql = new StringBuilder(QUERY);
         if (!customSettings.isEmpty()) {
             List<String> names = customSettings.stream().filter(n -> n.indexOf('\0') < 0).map(SessionSnapshot::dollarQuoted).toList();
@@ -102,9 +102,9 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
                        and not exists (select 1 from pg_catalog.pg_settings s where s.name = n)
                     """.formatted(String.join(", ", names)));
         }
-        if (overflowed) {
-            sql.append("union all select 'pin', 'custom settings beyond those the proxy follows', '")
-                    .append(customSettings.size()).append("', null\n");
+        if (unfollowed) {
+            sql.append("union all select 'pin', 'custom settings the proxy does not follow',")
+                    .append(" 'over 64, or a name not in ASCII outside UTF-8', null\n");
         }
         return sql.toString();
     }

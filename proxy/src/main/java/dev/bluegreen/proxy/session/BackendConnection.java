@@ -491,32 +491,37 @@ final class BackendConnection implements ChannelEvents {
             return;
         }
         BackendKeyData key = keyData;
-        new Bootstrap()
-                .group(channel.eventLoop())
-                .channel(services.transport().socketChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) services.config().timeouts().connect().toMillis())
-                .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
-                .connect(channel.remoteAddress())
-                .addListener((ChannelFutureListener) connected -> {
-                    if (!connected.isSuccess()) {
-                        log.warn("cancel request not delivered cluster={} cause={}", cluster.name(), rootMessage(connected.cause()));
-                        settled.accept(false);
-                        return;
-                    }
-                    Channel cancelling = connected.channel();
-                    boolean[] gaveUp = new boolean[1];
-                    // a server that never closes it (a hung one) does not keep it open for good
-                    ScheduledFuture<?> giveUp = cancelling.eventLoop().schedule(() -> {
-                        gaveUp[0] = true;
-                        cancelling.close();
-                    }, services.config().timeouts().connect().toMillis(), TimeUnit.MILLISECONDS);
-                    cancelling.closeFuture().addListener(closed -> {
-                        giveUp.cancel(false);
-                        settled.accept(!gaveUp[0]);
+        try {
+            new Bootstrap()
+                    .group(channel.eventLoop())
+                    .channel(services.transport().socketChannel())
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) services.config().timeouts().connect().toMillis())
+                    .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
+                    .connect(channel.remoteAddress())
+                    .addListener((ChannelFutureListener) connected -> {
+                        if (!connected.isSuccess()) {
+                            log.warn("cancel request not delivered cluster={} cause={}", cluster.name(), rootMessage(connected.cause()));
+                            settled.accept(false);
+                            return;
+                        }
+                        Channel cancelling = connected.channel();
+                        boolean[] gaveUp = new boolean[1];
+                        // a server that never closes it (a hung one) does not keep it open for good
+                        ScheduledFuture<?> giveUp = cancelling.eventLoop().schedule(() -> {
+                            gaveUp[0] = true;
+                            cancelling.close();
+                        }, services.config().timeouts().connect().toMillis(), TimeUnit.MILLISECONDS);
+                        cancelling.closeFuture().addListener(closed -> {
+                            giveUp.cancel(false);
+                            settled.accept(!gaveUp[0]);
+                        });
+                        cancelling.writeAndFlush(StartupPacket.CancelRequest.encode(cancelling.alloc(),
+                                key.processId(), key.secretKey()));
                     });
-                    cancelling.writeAndFlush(StartupPacket.CancelRequest.encode(cancelling.alloc(),
-                            key.processId(), key.secretKey()));
-                });
+        } catch (RuntimeException e) {
+            log.warn("cancel request not sent cluster={} cause={}", cluster.name(), rootMessage(e));
+            settled.accept(false);
+        }
     }
 
     /** Ends the connection politely (Terminate) if it is logged in, and forgets about it. */

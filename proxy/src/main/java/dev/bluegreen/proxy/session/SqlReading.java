@@ -3,9 +3,11 @@ package dev.bluegreen.proxy.session;
 import dev.bluegreen.proxy.protocol.ClientEncoding;
 import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrontendMessages;
+import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.Classifier;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -31,7 +33,9 @@ final class SqlReading {
     private ClientEncoding encoding = ClientEncoding.ASCII_SAFE;
     private boolean backslashStrings;
     private Set<String> customSettings = Set.of();
-    private boolean customSettingsOverflowed;
+    private boolean customSettingsUnfollowed;
+    /** The session's text is UTF-8, as the snapshot query the proxy sends it is. */
+    private boolean utf8 = true;
 
     ClientEncoding encoding() {
         return encoding;
@@ -41,6 +45,7 @@ final class SqlReading {
     void reported(String name, String value) {
         if (name.equalsIgnoreCase("client_encoding")) {
             encoding = ClientEncoding.of(value);
+            utf8 = value.equalsIgnoreCase("UTF8") || value.equalsIgnoreCase("UTF-8") || value.equalsIgnoreCase("UNICODE");
         } else if (name.equalsIgnoreCase("standard_conforming_strings")) {
             backslashStrings = !value.toLowerCase(Locale.ROOT).equals("on");
         }
@@ -82,34 +87,39 @@ final class SqlReading {
                 return; // malformed: the server will say so
             }
         }
-        if (all.indexOf(from, end, (byte) '.') < 0 || !maySetByName(all, from, end)) {
+        if (all.indexOf(from, end, (byte) '.') < 0 || !maySetByName(all, from, end, backslashStrings)) {
             return;
         }
-        classify(classifier, type == FrontendMessages.QUERY
-                ? FrontendMessages.querySql(all, offset, length, encoding)
-                : FrontendMessages.parseSql(all, offset, length, encoding));
+        try {
+            classify(classifier, type == FrontendMessages.QUERY
+                    ? FrontendMessages.querySql(all, offset, length, encoding)
+                    : FrontendMessages.parseSql(all, offset, length, encoding));
+        } catch (ProtocolViolation malformed) {
+            // relayed as it is: the server answers it with the error
+        }
     }
 
     /**
      * A statement beginning with {@code SET} or {@code RESET} (after blanks and comments), or
-     * {@code set_config} anywhere. Quotes are not followed: a {@code ;} or a name inside a string only makes
-     * the text be parsed for nothing.
+     * {@code set_config} anywhere outside strings, quoted names and comments. {@code backslashStrings}: a
+     * backslash escapes in every {@code '...'} ({@code standard_conforming_strings} off), not only in
+     * {@code E'...'}.
      */
-    static boolean maySetByName(ByteBuf all, int from, int end) {
+    static boolean maySetByName(ByteBuf all, int from, int end, boolean backslashStrings) {
         boolean statementStart = true;
         for (int i = from; i < end; i++) {
             byte b = all.getByte(i);
+            if (b == '-' && i + 1 < end && all.getByte(i + 1) == '-') {
+                int newline = all.indexOf(i, end, (byte) '\n');
+                i = newline < 0 ? end : newline;
+                continue;
+            }
+            if (b == '/' && i + 1 < end && all.getByte(i + 1) == '*') {
+                i = commentEnd(all, i + 2, end);
+                continue;
+            }
             if (statementStart) {
-                if (b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f') {
-                    continue;
-                }
-                if (b == '-' && i + 1 < end && all.getByte(i + 1) == '-') {
-                    int newline = all.indexOf(i, end, (byte) '\n');
-                    i = newline < 0 ? end : newline;
-                    continue;
-                }
-                if (b == '/' && i + 1 < end && all.getByte(i + 1) == '*') {
-                    i = commentEnd(all, i + 2, end);
+                if (b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == 0x0B) {
                     continue;
                 }
                 if (word(all, i, end, "set") || word(all, i, end, "reset")) {
@@ -117,13 +127,79 @@ final class SqlReading {
                 }
                 statementStart = false;
             }
-            if (b == ';') {
-                statementStart = true;
-            } else if ((b | 0x20) == 's' && matches(all, i, end, "set_config")) {
-                return true;
+            switch (b) {
+                case ';' -> statementStart = true;
+                case '\'' -> i = quoteEnd(all, i, end, backslashStrings || escapeString(all, from, i));
+                case '"' -> {
+                    int close = all.indexOf(i + 1, end, (byte) '"');
+                    i = close < 0 ? end : close;
+                }
+                case '$' -> {
+                    if (i == from || !identifierByte(all.getByte(i - 1))) {
+                        i = dollarQuoteEnd(all, i, end); // not a name's $ (a$b)
+                    }
+                }
+                case 's', 'S' -> {
+                    if (matches(all, i, end, "set_config")) {
+                        return true;
+                    }
+                }
+                default -> { }
             }
         }
         return false;
+    }
+
+    /** The quote opening at {@code at} is an {@code E'...'} string's: the {@code E} a word of its own. */
+    private static boolean escapeString(ByteBuf all, int from, int at) {
+        if (at - 1 < from || (all.getByte(at - 1) | 0x20) != 'e') {
+            return false;
+        }
+        return at - 2 < from || !identifierByte(all.getByte(at - 2));
+    }
+
+    /** The closing quote of the string whose opening quote is at {@code at} ({@code ''} is two strings here: the same). */
+    private static int quoteEnd(ByteBuf all, int at, int end, boolean backslashEscapes) {
+        for (int i = at + 1; i < end; i++) {
+            byte b = all.getByte(i);
+            if (backslashEscapes && b == '\\') {
+                i++;
+            } else if (b == '\'') {
+                return i;
+            }
+        }
+        return end;
+    }
+
+    /** The last byte of the dollar-quoted string whose tag starts at {@code at}; {@code at} itself if none starts there ({@code $1}). */
+    private static int dollarQuoteEnd(ByteBuf all, int at, int end) {
+        int tagEnd = at + 1;
+        if (tagEnd < end && all.getByte(tagEnd) != '$') {
+            byte first = all.getByte(tagEnd);
+            if (!(Character.isLetter(first) || first == '_' || first < 0)) {
+                return at;
+            }
+            while (tagEnd < end && identifierByte(all.getByte(tagEnd)) && all.getByte(tagEnd) != '$') {
+                tagEnd++;
+            }
+            if (tagEnd >= end || all.getByte(tagEnd) != '$') {
+                return at;
+            }
+        }
+        if (tagEnd >= end) {
+            return end;
+        }
+        int tagLength = tagEnd - at + 1;
+        for (int i = all.indexOf(tagEnd + 1, end, (byte) '$'); i >= 0; i = all.indexOf(i + 1, end, (byte) '$')) {
+            if (i + tagLength <= end && ByteBufUtil.equals(all, at, all, i, tagLength)) {
+                return i + tagLength - 1;
+            }
+        }
+        return end;
+    }
+
+    private static boolean identifierByte(byte b) {
+        return Character.isLetterOrDigit(b) || b == '_' || b == '$' || b < 0;
     }
 
     /** The last byte of a block comment whose text starts at {@code from} (comments nest, as PostgreSQL's do). */
@@ -152,7 +228,7 @@ final class SqlReading {
             return true;
         }
         byte b = all.getByte(after);
-        return !(Character.isLetterOrDigit(b) || b == '_' || b == '$' || b < 0);
+        return !identifierByte(b);
     }
 
     /** {@code lower} (ASCII lower case) at {@code at}, in any case. */
@@ -175,17 +251,24 @@ final class SqlReading {
             customSettings = new LinkedHashSet<>();
         }
         for (String name : names) {
-            if (customSettings.size() < MAX_CUSTOM_SETTINGS || customSettings.contains(name)) {
+            if (!utf8 && !name.chars().allMatch(c -> c < 0x80)) {
+                // read here as UTF-8 (or with stand-ins), and the snapshot query is sent as UTF-8: it could not
+                // name this setting as the server knows it
+                customSettingsUnfollowed = true;
+            } else if (customSettings.size() < MAX_CUSTOM_SETTINGS || customSettings.contains(name)) {
                 customSettings.add(name);
             } else {
-                customSettingsOverflowed = true;
+                customSettingsUnfollowed = true;
             }
         }
     }
 
-    /** The session set more custom settings than are followed: a twin could not be given them all. */
-    boolean customSettingsOverflowed() {
-        return customSettingsOverflowed;
+    /**
+     * The session set a custom setting that is not followed: more than {@link #MAX_CUSTOM_SETTINGS}, or one
+     * whose name is not ASCII in a session whose encoding is not UTF-8. A twin could not be given them all.
+     */
+    boolean customSettingsUnfollowed() {
+        return customSettingsUnfollowed;
     }
 
     /** The custom settings the session has set or reset so far, by name as the server folds it. */

@@ -914,7 +914,7 @@ final class Units {
         });
         collect.rows = new ArrayList<>();
         send(role.other(), collect, FrontendMessages.query(client.alloc(),
-                SessionSnapshot.query(reading.customSettings(), reading.customSettingsOverflowed())));
+                SessionSnapshot.query(reading.customSettings(), reading.customSettingsUnfollowed())));
         source.flush();
     }
 
@@ -1909,8 +1909,15 @@ final class Units {
         }
         long millis = TimeUnit.NANOSECONDS.toMillis(greenReadTimeoutNanos);
         if (!unit.greenOverdue) {
-            if (!retryable(unit) || unit.primarySink.suppressed) {
-                return; // rows have reached the client, or green has failed it and blue runs it once green is done
+            if (!retryable(unit)) {
+                return; // rows have reached the client: green's to finish
+            }
+            if (unit.primarySink.suppressed) {
+                // green has failed it (blue runs it once green's answer ends) but has not ended its answer: given up
+                // on if it does not within the timeout again
+                unit.greenOverdue = true;
+                watchGreenRead(unit);
+                return;
             }
             unit.greenOverdue = true;
             unit.primarySink.suppressed = true;
@@ -2397,6 +2404,12 @@ final class Units {
         if (current.followerPart == FollowerPart.WRAPPED) {
             current.cancelledOnFollower = true;
             return backends.get(current.secondary);
+        }
+        Sink head = sinks.get(current.primary).peek();
+        if (head != null && head.mode != Mode.FORWARD && head.mode != Mode.FORWARD_AFTER_DATA) {
+            // the cluster still answers the proxy's own requests sent before the unit (a named Parse it had to
+            // learn, a COMMIT): a cancel would hit those, not the client's statement
+            return null;
         }
         return backends.get(current.primary);
     }

@@ -14,7 +14,7 @@ class SqlReadingTest {
     private static boolean maySet(String sql) {
         ByteBuf text = Unpooled.copiedBuffer(sql, StandardCharsets.UTF_8);
         try {
-            return SqlReading.maySetByName(text, 0, text.readableBytes());
+            return SqlReading.maySetByName(text, 0, text.readableBytes(), false);
         } finally {
             text.release();
         }
@@ -31,6 +31,12 @@ class SqlReadingTest {
         "select set_config('app.x', 'y', false)",
         "SELECT pg_catalog.SET_CONFIG('a.b', 'c', true)",
         "SET",
+        "insert into audit values ('x; -- y'); set app.user_id = 42",
+        "insert into audit values ($q$ a; /* $q$); SET app.x = 1",
+        "insert into audit values (E'it\\'s; --'); SET app.x = 1",
+        "select \"a;--\".b from t; SET app.x = 1",
+        "select a$b$c from t; SET app.x = 1",
+        "\u000BSET app.x = 1",
     })
     void aStatementThatBeginsWithSetOrResetOrCallsSetConfigMay(String sql) {
         assertThat(maySet(sql)).isTrue();
@@ -45,6 +51,9 @@ class SqlReadingTest {
         "select 1 -- SET app.x = 1",
         "/* SET app.x = 1 */ select 1",
         "setting",
+        "select $$ ; SET app.x = 1 $$",
+        "select 'x; SET app.x = 1'",
+        "select $1; select 2.5",
     })
     void otherStatementsDoNot(String sql) {
         assertThat(maySet(sql)).isFalse();
