@@ -87,8 +87,9 @@ final class SqlReading {
                 return; // malformed: the server will say so
             }
         }
-        if (all.indexOf(from, end, (byte) '.') < 0 || !maySetByName(all, from, end, backslashStrings)) {
-            return;
+        if (all.indexOf(from, end, (byte) '.') < 0
+                || (encoding == ClientEncoding.ASCII_SAFE && !maySetByName(all, from, end, backslashStrings))) {
+            return; // (in an encoding whose characters may hold a backslash byte the text is always read in full)
         }
         try {
             classify(classifier, type == FrontendMessages.QUERY
@@ -110,8 +111,9 @@ final class SqlReading {
         for (int i = from; i < end; i++) {
             byte b = all.getByte(i);
             if (b == '-' && i + 1 < end && all.getByte(i + 1) == '-') {
-                int newline = all.indexOf(i, end, (byte) '\n');
-                i = newline < 0 ? end : newline;
+                while (i < end && all.getByte(i) != '\n' && all.getByte(i) != '\r') {
+                    i++;
+                }
                 continue;
             }
             if (b == '/' && i + 1 < end && all.getByte(i + 1) == '*') {
@@ -132,7 +134,13 @@ final class SqlReading {
                 case '\'' -> i = quoteEnd(all, i, end, backslashStrings || escapeString(all, from, i));
                 case '"' -> {
                     int close = all.indexOf(i + 1, end, (byte) '"');
-                    i = close < 0 ? end : close;
+                    close = close < 0 ? end : close;
+                    for (int k = i + 1; k < close; k++) {
+                        if (matches(all, k, close, "set_config")) {
+                            return true; // "set_config"(...), as a query builder that quotes every name writes it
+                        }
+                    }
+                    i = close;
                 }
                 case '$' -> {
                     if (i == from || !identifierByte(all.getByte(i - 1))) {
@@ -251,11 +259,7 @@ final class SqlReading {
             customSettings = new LinkedHashSet<>();
         }
         for (String name : names) {
-            if (!utf8 && !name.chars().allMatch(c -> c < 0x80)) {
-                // read here as UTF-8 (or with stand-ins), and the snapshot query is sent as UTF-8: it could not
-                // name this setting as the server knows it
-                customSettingsUnfollowed = true;
-            } else if (customSettings.size() < MAX_CUSTOM_SETTINGS || customSettings.contains(name)) {
+            if (customSettings.size() < MAX_CUSTOM_SETTINGS || customSettings.contains(name)) {
                 customSettings.add(name);
             } else {
                 customSettingsUnfollowed = true;
@@ -268,7 +272,10 @@ final class SqlReading {
      * whose name is not ASCII in a session whose encoding is not UTF-8. A twin could not be given them all.
      */
     boolean customSettingsUnfollowed() {
-        return customSettingsUnfollowed;
+        // a name not in ASCII: read here as UTF-8 (or with stand-ins), and the snapshot query is sent as UTF-8,
+        // which a session in another encoding does not read as the server knows the name
+        return customSettingsUnfollowed
+                || (!utf8 && customSettings.stream().anyMatch(name -> !name.chars().allMatch(c -> c < 0x80)));
     }
 
     /** The custom settings the session has set or reset so far, by name as the server folds it. */

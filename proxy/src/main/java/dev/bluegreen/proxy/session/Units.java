@@ -158,6 +158,11 @@ final class Units {
         List<Frame> failedAnswer = List.of();
         /** The client sent a cancel while the unit ran. */
         boolean cancelled;
+        /**
+         * The client asked to cancel while the cluster running the unit still answered the proxy's own requests
+         * sent before it: the cancel goes there once the unit's own answer is next.
+         */
+        boolean cancelPending;
         /** Green had not started answering this read in time: a cancel went there, and blue runs it instead. */
         boolean greenOverdue;
         /** Green's answer to this read has ended (the unit's primary sink is done, or lost). */
@@ -1927,7 +1932,8 @@ final class Units {
             green.cancel(confirmed -> greenCancelSettled(unit, green, confirmed));
             return; // watched again once green's server has confirmed the cancel
         }
-        backendLost(green, "green did not answer a read within " + millis + " ms of its cancel (timeouts.green_read)");
+        backendLost(green, "green did not end its answer to an overdue read within a further " + millis
+                + " ms (timeouts.green_read)");
         green.abandon();
     }
 
@@ -2214,6 +2220,11 @@ final class Units {
                 sink.held = null;
             }
             sinks.get(role).poll();
+            if (unit != null && unit.cancelPending && role == unit.primary && sinks.get(role).peek() == unit.primarySink) {
+                unit.cancelPending = false;
+                unit.cancelled = true;
+                backends.get(role).cancel();
+            }
             if (role != leader) {
                 followerAnsweredNanos = System.nanoTime();
                 watchSooner();
@@ -2397,20 +2408,24 @@ final class Units {
         if (current == null) {
             return null;
         }
-        current.cancelled = true;
         if (current.greenOverdue && current.primary == ClusterRole.GREEN) {
+            current.cancelled = true;
             return null; // the proxy has cancelled it there itself and answers it: a second cancel could hit what follows
         }
         if (current.followerPart == FollowerPart.WRAPPED) {
+            current.cancelled = true;
             current.cancelledOnFollower = true;
             return backends.get(current.secondary);
         }
         Sink head = sinks.get(current.primary).peek();
-        if (head != null && head.mode != Mode.FORWARD && head.mode != Mode.FORWARD_AFTER_DATA) {
+        if (head != null && current.primarySink != null && head != current.primarySink
+                && head.mode != Mode.FORWARD && head.mode != Mode.FORWARD_AFTER_DATA) {
             // the cluster still answers the proxy's own requests sent before the unit (a named Parse it had to
-            // learn, a COMMIT): a cancel would hit those, not the client's statement
+            // learn, the BEGIN of a wrapped write): a cancel now would hit those, so it waits for the unit's turn
+            current.cancelPending = true;
             return null;
         }
+        current.cancelled = true;
         return backends.get(current.primary);
     }
 

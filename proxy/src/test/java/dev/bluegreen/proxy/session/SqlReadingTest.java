@@ -2,9 +2,13 @@ package dev.bluegreen.proxy.session;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.bluegreen.proxy.protocol.FrontendMessages;
+import dev.bluegreen.proxy.routing.Classifier;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -37,6 +41,8 @@ class SqlReadingTest {
         "select \"a;--\".b from t; SET app.x = 1",
         "select a$b$c from t; SET app.x = 1",
         "\u000BSET app.x = 1",
+        "select \"set_config\"('app.x', '1', false)",
+        "select 1 -- note\r; SET app.x = 1",
     })
     void aStatementThatBeginsWithSetOrResetOrCallsSetConfigMay(String sql) {
         assertThat(maySet(sql)).isTrue();
@@ -57,5 +63,42 @@ class SqlReadingTest {
     })
     void otherStatementsDoNot(String sql) {
         assertThat(maySet(sql)).isFalse();
+    }
+
+    /** A relayed Query, as the client sent it: its text in {@code charset}. */
+    private static ByteBuf query(String sql, Charset charset) {
+        byte[] text = sql.getBytes(charset);
+        return Unpooled.buffer().writeByte('Q').writeInt(4 + text.length + 1).writeBytes(text).writeByte(0);
+    }
+
+    /**
+     * In SJIS the second byte of a character may be a backslash: the scan cannot tell where an {@code E'...'}
+     * string ends, so such a session's text is read in full, as the server reads it.
+     */
+    @Test
+    void aSessionInAnEncodingWhoseCharactersMayHoldABackslashHasItsTextReadInFull() {
+        SqlReading reading = new SqlReading();
+        reading.reported("client_encoding", "SJIS");
+        ByteBuf message = query("insert into t values (E'\u30bd'); SET app.x = '1'", Charset.forName("Shift_JIS"));
+        try {
+            reading.relayed(new Classifier(100), FrontendMessages.QUERY, message, 0, message.readableBytes());
+        } finally {
+            message.release();
+        }
+
+        assertThat(reading.customSettings()).containsExactly("app.x");
+    }
+
+    /** A name not in ASCII cannot be read by name in a session that has since left UTF-8: the session is pinned. */
+    @Test
+    void aNonAsciiNameInASessionNoLongerInUtf8IsNotFollowed() {
+        SqlReading reading = new SqlReading();
+        reading.reported("client_encoding", "UTF8");
+        reading.classify(new Classifier(100), "SET \"app.\u00e9t\u00e9\" = 'x'");
+        assertThat(reading.customSettingsUnfollowed()).isFalse();
+
+        reading.reported("client_encoding", "LATIN1");
+
+        assertThat(reading.customSettingsUnfollowed()).isTrue();
     }
 }
