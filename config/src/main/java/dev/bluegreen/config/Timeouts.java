@@ -11,7 +11,7 @@ import java.util.Objects;
  *                      start; zero turns keepalive off
  * @param follower      how much longer than the leader the follower may take over the same work before
  *                      it counts as lost (out of sync) and the session goes on with the leader alone
- * @param greenRead     how long green may take to start answering a read it serves before the read is
+ * @param greenRead     how long green may take to send the first row of a read it serves before the read is
  *                      cancelled there and run on blue instead; zero turns the bound off
  */
 public record Timeouts(Duration startup, Duration connect, Duration shutdownGrace, Duration keepalive, Duration follower,

@@ -148,6 +148,16 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
         return !pins.isEmpty();
     }
 
+    /** This snapshot, pinned for {@code reason} too when {@code pin} holds. */
+    public SessionSnapshot pinnedIf(boolean pin, String reason) {
+        if (!pin) {
+            return this;
+        }
+        List<String> more = new ArrayList<>(pins);
+        more.add(reason);
+        return new SessionSnapshot(settings, sqlPrepares, protocolStatements, more, sessionAuthorization, role, listens);
+    }
+
     /**
      * SQL that gives a fresh connection (same startup parameters) the same identity, settings and
      * SQL-level prepared statements. Values are dollar-quoted with a tag they do not contain, so the text means
@@ -169,6 +179,19 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
         }
         sql.addAll(sqlPrepares);
         return sql;
+    }
+
+    /**
+     * A statement of {@link #replaySql()} as a log may show it: a setting by its name only (its value may be a
+     * secret, such as a token a row-level security policy reads), anything else by its first 60 characters.
+     */
+    public static String describe(String replayed) {
+        String setConfig = "select pg_catalog.set_config(";
+        if (replayed.startsWith(setConfig)) {
+            int nameEnd = replayed.indexOf("$, $", setConfig.length());
+            return (nameEnd < 0 ? setConfig : replayed.substring(0, nameEnd + 1)) + ", …)";
+        }
+        return replayed.substring(0, Math.min(replayed.length(), 60));
     }
 
     static String dollarQuoted(String value) {

@@ -109,7 +109,7 @@ public final class ProxyMetrics {
         counter(registry, READ_RETRIES, stats, MigrationStats::readRetries,
                 "Reads green failed that were retried on blue");
         counter(registry, GREEN_READS_OVERDUE, stats, MigrationStats::greenReadsOverdue,
-                "Reads green had not started answering within timeouts.green_read, cancelled there and run on blue");
+                "Reads green had sent no row of within timeouts.green_read, cancelled there and run on blue");
 
         counter(registry, DIVERGENCES, stats, MigrationStats::divergenceCount,
                 "Times the follower did not do what the leader did");

@@ -17,7 +17,8 @@ import java.util.Set;
  *                       clears it; always empty without that trait
  * @param customSettings the dotted (custom) settings the string sets or resets ({@code SET app.user_id},
  *                       {@code set_config('app.user_id', …)} with the name a literal), folded to lower case:
- *                       the server lists none of them in pg_settings, so a twin learns them only from here
+ *                       the server lists none of them in pg_settings, so a twin learns them only from here;
+ *                       {@code ""} stands for one set by a name the text does not spell out ({@code set_config($1, …)})
  */
 public record Classification(Kind kind, Set<Trait> traits, int statementCount, Optional<String> tenant,
                              Set<String> customSettings) {

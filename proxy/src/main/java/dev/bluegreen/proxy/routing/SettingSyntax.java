@@ -14,6 +14,8 @@ final class SettingSyntax {
     private static final int MAX_SET_CONFIG_TOKENS = 64;
 
     static final String TENANT_SETTING = "bluegreen.tenant";
+    /** Stands in {@link Classification#customSettings()} for a setting set by a name the SQL does not spell out. */
+    static final String UNKNOWN_SETTING = "";
 
     private static final Set<String> TRUE = Set.of("t", "tr", "tru", "true", "y", "ye", "yes", "on", "1");
     private static final Set<String> FALSE = Set.of("f", "fa", "fal", "fals", "false", "n", "no", "of", "off", "0");
@@ -80,7 +82,7 @@ final class SettingSyntax {
      */
     static void setConfig(Statement s, int open, Verdict verdict) {
         if (s.closingWithin(open, MAX_SET_CONFIG_TOKENS) < 0) {
-            verdict.add(Trait.SESSION_STATE); // arguments this long are not literals
+            verdict.add(Trait.SESSION_STATE).customSetting(UNKNOWN_SETTING); // arguments this long are not literals
             return;
         }
         List<Statement> args = s.arguments(open);
@@ -90,6 +92,8 @@ final class SettingSyntax {
         String name = args.size() == 3 && isString(args.get(0)) ? Lexer.asciiLower(args.get(0).singleValue().strip()) : "";
         if (name.indexOf('.') > 0) {
             verdict.customSetting(name);
+        } else if (args.isEmpty() || !isString(args.get(0))) {
+            verdict.customSetting(UNKNOWN_SETTING); // set_config($1, ...): a setting no one can name from here
         }
         if (args.size() == 3 && isString(args.get(0))
                 && Lexer.asciiLower(args.get(0).singleValue().strip()).equals(TENANT_SETTING)

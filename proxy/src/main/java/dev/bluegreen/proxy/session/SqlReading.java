@@ -73,10 +73,10 @@ final class SqlReading {
     }
 
     /**
-     * A Query or Parse a relayed session sends: read only when it may set a custom setting by name, which
-     * takes a dot and either a statement that begins with {@code SET} or {@code RESET} or a call of
-     * {@code set_config}. Most statements have no dot and cost one scan for it; an {@code UPDATE … SET}
-     * with one costs a second scan, not a parse.
+     * A Query or Parse a relayed session sends: read only when it may set a custom setting, which takes a dot
+     * (or a {@code $}, for a name given as a parameter) and either a statement that begins with {@code SET}
+     * or {@code RESET} or a call of {@code set_config}. Most statements cost one scan or two for those
+     * bytes; one with them, a third scan, not a parse.
      */
     void relayed(Classifier classifier, byte type, ByteBuf all, int offset, int length) {
         int from = offset + Frame.HEADER_LENGTH;
@@ -87,7 +87,8 @@ final class SqlReading {
                 return; // malformed: the server will say so
             }
         }
-        if (all.indexOf(from, end, (byte) '.') < 0
+        // a custom setting's name has a dot; one given as a parameter (set_config($1, ...)) a $
+        if ((all.indexOf(from, end, (byte) '.') < 0 && all.indexOf(from, end, (byte) '$') < 0)
                 || (encoding == ClientEncoding.ASCII_SAFE && !maySetByName(all, from, end, backslashStrings))) {
             return; // (in an encoding whose characters may hold a backslash byte the text is always read in full)
         }
@@ -259,7 +260,9 @@ final class SqlReading {
             customSettings = new LinkedHashSet<>();
         }
         for (String name : names) {
-            if (customSettings.size() < MAX_CUSTOM_SETTINGS || customSettings.contains(name)) {
+            if (name.isEmpty()) {
+                customSettingsUnfollowed = true; // set by a name the SQL does not spell out
+            } else if (customSettings.size() < MAX_CUSTOM_SETTINGS || customSettings.contains(name)) {
                 customSettings.add(name);
             } else {
                 customSettingsUnfollowed = true;
@@ -268,14 +271,20 @@ final class SqlReading {
     }
 
     /**
-     * The session set a custom setting that is not followed: more than {@link #MAX_CUSTOM_SETTINGS}, or one
-     * whose name is not ASCII in a session whose encoding is not UTF-8. A twin could not be given them all.
+     * The session set a custom setting that is not followed: more than {@link #MAX_CUSTOM_SETTINGS}, one set by
+     * a name its SQL does not spell out, or one whose name is not ASCII in a session whose encoding is not UTF-8.
+     * A twin could not be given them all.
      */
     boolean customSettingsUnfollowed() {
         // a name not in ASCII: read here as UTF-8 (or with stand-ins), and the snapshot query is sent as UTF-8,
         // which a session in another encoding does not read as the server knows the name
         return customSettingsUnfollowed
                 || (!utf8 && customSettings.stream().anyMatch(name -> !name.chars().allMatch(c -> c < 0x80)));
+    }
+
+    /** The session's text is UTF-8, as the proxy's own queries (a snapshot, its replay) are. */
+    boolean utf8() {
+        return utf8;
     }
 
     /** The custom settings the session has set or reset so far, by name as the server folds it. */

@@ -902,6 +902,12 @@ final class Units {
             }
             SessionSnapshot snapshot = SessionSnapshot.fromRows(sink.rows);
             snapshot.settings().forEach(reading::reported);
+            if (!reading.utf8()) {
+                // the answer was read, and the replay would be sent, as UTF-8: a value outside ASCII would reach
+                // the twin garbled (a name a row-level security policy compares, a search_path)
+                snapshot = snapshot.pinnedIf(snapshot.settings().values().stream().anyMatch(v -> !v.chars().allMatch(c -> c < 0x80)),
+                        "settings with characters outside ASCII in a session whose encoding is not UTF-8");
+            }
             listens |= snapshot.listens();
             if (snapshot.pinned()) {
                 if (role == migration.control().current().leader()) {
@@ -958,8 +964,9 @@ final class Units {
                 if (sink.lost || !sink.error) {
                     return;
                 }
+                // a setting's value may be a secret (a token a row-level security policy reads): only its name is logged
                 log.warn("replaying session state failed session={} cluster={} sqlstate={} statement={}", session, role,
-                        sink.firstSqlState, identity ? sql : sql.substring(0, Math.min(sql.length(), 60)));
+                        sink.firstSqlState, identity ? sql : SessionSnapshot.describe(sql));
                 if (identity && backends.get(role) != null) {
                     // the twin would act as another role than the session's: it must not run the session's units
                     String reason = "could not give the new connection the session's role (SQLSTATE " + sink.firstSqlState + ")";
@@ -1228,11 +1235,20 @@ final class Units {
             unit.afterGreenCancel = () -> primaryDone(answer);
             return;
         }
-        if (unit.retry && answer.failedBeforeData() && unit.greenOverdue && unit.cancelled) {
-            // the client cancelled a read the proxy had already taken from green: it ends cancelled, as asked
+        if (unit.retry && answer.failedBeforeData() && ((unit.greenOverdue && unit.cancelled) || unit.cancelPending)) {
+            // the client cancelled a read the proxy had already taken from green, or one green never began (it still
+            // answered the proxy's own requests): it ends cancelled, as asked, not run again on blue. What green
+            // answered before the read itself (ParseComplete, BindComplete) is the client's: those statements exist
             unit.retry = false;
-            unit.releaseFailedAnswer();
             flushRange();
+            for (Frame frame : unit.failedAnswer) {
+                if (frame.type() == 'E') {
+                    frame.release();
+                } else {
+                    client.write(frame.content(), client.voidPromise());
+                }
+            }
+            unit.failedAnswer = List.of();
             client.write(ErrorResponse.of("ERROR", QUERY_CANCELED, "canceling statement due to user request")
                     .encode(client.alloc()), client.voidPromise());
             stats.unitServed(unit.primary, true, System.nanoTime() - unit.startedNanos, QUERY_CANCELED);
@@ -1825,9 +1841,11 @@ final class Units {
         unit.retry = false;
         unit.primary = blue;
         unit.startedNanos = System.nanoTime(); // blue's latency is its own, not green's failed attempt's too
+        boolean overdue = unit.greenOverdue;
         Sink answer = new Sink(Mode.FORWARD, sink -> {
-            if (!sink.error) {
-                stats.greenError(); // blue answered where green failed
+            if (!sink.error && !(overdue && System.nanoTime() - unit.startedNanos >= greenReadTimeoutNanos)) {
+                // blue answered where green failed; an overdue read blue was as slow on is not green's fault
+                stats.greenError();
             }
             stats.unitServed(blue, true, System.nanoTime() - unit.startedNanos, sink.firstSqlState);
             sendStateOnly(unit);
@@ -2223,7 +2241,9 @@ final class Units {
             if (unit != null && unit.cancelPending && role == unit.primary && sinks.get(role).peek() == unit.primarySink) {
                 unit.cancelPending = false;
                 unit.cancelled = true;
-                backends.get(role).cancel();
+                if (!unit.greenOverdue) {
+                    backends.get(role).cancel(); // (an overdue read the proxy has cancelled there itself, and answers)
+                }
             }
             if (role != leader) {
                 followerAnsweredNanos = System.nanoTime();
@@ -2417,9 +2437,10 @@ final class Units {
             current.cancelledOnFollower = true;
             return backends.get(current.secondary);
         }
-        Sink head = sinks.get(current.primary).peek();
+        ArrayDeque<Sink> queue = sinks.get(current.primary);
+        Sink head = queue.peek();
         if (head != null && current.primarySink != null && head != current.primarySink
-                && head.mode != Mode.FORWARD && head.mode != Mode.FORWARD_AFTER_DATA) {
+                && head.mode != Mode.FORWARD && head.mode != Mode.FORWARD_AFTER_DATA && queue.contains(current.primarySink)) {
             // the cluster still answers the proxy's own requests sent before the unit (a named Parse it had to
             // learn, the BEGIN of a wrapped write): a cancel now would hit those, so it waits for the unit's turn
             current.cancelPending = true;

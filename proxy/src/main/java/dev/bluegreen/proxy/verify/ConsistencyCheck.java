@@ -325,8 +325,9 @@ public final class ConsistencyCheck {
 
     /**
      * A sequence as one cluster has it: the last value it handed out, or null when none since it was created
-     * or set with {@code setval(…, false)}; then the value it hands out next, null when the check's role has
-     * only USAGE on it (which does not read it); and its increment, bounds and cycling.
+     * or set with {@code setval(…, false)}; then the value it hands out next; and its increment, bounds and
+     * cycling. Not readable also where it has handed out none and the check's role has only USAGE on it, which
+     * does not read the next value.
      */
     private record Sequence(boolean readable, String lastValue, String nextValue, String definition) {
 
@@ -338,9 +339,7 @@ public final class ConsistencyCheck {
             if (lastValue != null) {
                 return new Side("sequence, last value " + lastValue + definitionText, Long.parseLong(lastValue), null);
             }
-            return new Side(nextValue == null
-                    ? "sequence, last value never used (or reset)" + definitionText
-                    : "sequence, last value never used, next value " + nextValue + definitionText, 0L, null);
+            return new Side("sequence, last value never used, next value " + nextValue + definitionText, 0L, null);
         }
 
         boolean sameValue(Sequence other) {
@@ -359,7 +358,9 @@ public final class ConsistencyCheck {
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(SEQUENCES)) {
             while (rs.next()) {
                 String name = printed(rs.getString(1)) + "." + printed(rs.getString(2));
-                sequences.put(name, new Sequence(rs.getBoolean(3), rs.getString(4), null, rs.getString(6)));
+                // a last value of null says nothing to a role with USAGE alone: it cannot read the next value either
+                boolean readable = rs.getBoolean(3) && (rs.getString(4) != null || rs.getBoolean(5));
+                sequences.put(name, new Sequence(readable, rs.getString(4), null, rs.getString(6)));
                 if (rs.getBoolean(3) && rs.getString(4) == null && rs.getBoolean(5)) {
                     unused.put(name, quoted(rs.getString(1)) + "." + quoted(rs.getString(2)));
                 }

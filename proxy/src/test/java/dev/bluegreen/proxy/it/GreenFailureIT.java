@@ -1348,6 +1348,32 @@ class GreenFailureIT {
     }
 
     /**
+     * A read as slow on blue as on green (a report): once overdue on green it runs on blue, which takes longer
+     * than the green read timeout too, so green is not blamed for it.
+     */
+    @Test
+    void anOverdueReadBlueIsAsSlowOnIsNotCountedAgainstGreen() throws Exception {
+        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(1)).start();
+             Connection c = viaProxy(proxy);
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            assertThat(servedBy(c)).isEqualTo(GREEN_MAJOR);
+            MigrationStats stats = proxy.server().migration();
+
+            try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int / 10000"
+                    + " from pg_sleep(1.5)")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getInt(1)).as("served by").isEqualTo(BLUE_MAJOR);
+            }
+
+            assertThat(stats.greenReadsOverdue()).isEqualTo(1);
+            assertThat(stats.greenErrors()).as("errors blamed on green").isZero();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
      * A green backend that answers nothing (stopped here with SIGSTOP: its server confirms the cancel the proxy
      * sends, but the backend never acts on it) is lost after {@code timeouts.green_read} twice over: out of
      * sync (the reason in the routing history; a read leaves nothing to record as a divergence), weight 0, and

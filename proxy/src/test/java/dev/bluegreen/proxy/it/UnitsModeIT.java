@@ -1475,6 +1475,24 @@ class UnitsModeIT {
         }
     }
 
+    /** A session that set a setting by a name its SQL does not spell out is pinned: its twin could not be given it. */
+    @Test
+    void aSessionThatSetASettingByAParameterNameIsPinned(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres");
+             PreparedStatement set = c.prepareStatement("select set_config(?, ?, false)");
+             Statement s = c.createStatement()) {
+            set.setString(1, "app.user_id");
+            set.setString(2, "alice");
+            set.executeQuery().close();
+            proxy.server().routing().start("test", null);
+
+            s.execute("select 1");
+
+            assertThat(proxy.server().migration().pinnedSessions()).isOne();
+        }
+    }
+
     /** A session that set more custom settings than the proxy follows is pinned: its twin could not have them all. */
     @Test
     void aSessionWithMoreCustomSettingsThanFollowedIsPinned(TestClusters clusters) throws Exception {

@@ -359,7 +359,8 @@ class VerifyIT {
         }
         String database = databaseOnBoth(
                 "create table t (id int)", "create sequence readable", "create sequence hidden",
-                "select nextval('hidden')", "grant select on t, readable to " + role);
+                "select nextval('hidden')", "create sequence usage_only", "grant select on t, readable to " + role,
+                "grant usage on usage_only to " + role);
         blue.execute(database, "select nextval('hidden')");
         try (TestProxy proxy = TestProxy.in(blue).green(green).databases(Map.of("postgres", database))
                 .backendLogin(role, null).adminToken(AdminToken.of(TOKEN)).start()) {
@@ -369,7 +370,8 @@ class VerifyIT {
             assertThat(result.out()).containsPattern("public\\.hidden +not readable +\\? +\\?")
                     .containsPattern("public\\.readable +same +0 +0")
                     .containsPattern("public\\.t +same +0 +0")
-                    .contains("1 of 3 not compared: the role verify logs in as may not read them")
+                    .containsPattern("public\\.usage_only +not readable +\\? +\\?")
+                    .contains("2 of 4 not compared: the role verify logs in as may not read them")
                     .doesNotContain("differ");
             JsonNode report = JSON.readTree(verify(proxy, "--json").out());
             assertThat(report.path("consistent").asBoolean()).isFalse();
