@@ -91,8 +91,15 @@ final class VerifyCommand implements Callable<Integer> {
             out.append(String.join("; ", found)).append('\n');
         }
         for (JsonNode table : tables) {
-            if (table.path("status").asText().equals("columns differ")) {
-                out.append('\n').append(table.path("table").asText()).append(" columns\n")
+            // the row counts do not show these differences: a sequence's next value and definition are in its
+            // description, as a table's columns are
+            String detail = switch (table.path("status").asText()) {
+                case "columns differ" -> " columns";
+                case "value differs", "definition differs" -> "";
+                default -> null;
+            };
+            if (detail != null) {
+                out.append('\n').append(table.path("table").asText()).append(detail).append('\n')
                         .append("  blue   ").append(table.path("blue").path("columns").asText()).append('\n')
                         .append("  green  ").append(table.path("green").path("columns").asText()).append('\n');
             }

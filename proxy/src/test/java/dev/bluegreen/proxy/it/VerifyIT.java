@@ -336,7 +336,11 @@ class VerifyIT {
             assertThat(result.out()).containsPattern("public\\.reset_alike +same +0 +0")
                     .containsPattern("public\\.reset_apart +value differs +0 +0")
                     .containsPattern("public\\.stepped +definition differs +1 +1")
-                    .containsPattern("public\\.\"Odd Seq\" +same +0 +0");
+                    .containsPattern("public\\.\"Odd Seq\" +same +0 +0")
+                    .contains("public.reset_apart\n  blue   sequence, last value never used, next value 1\n"
+                            + "  green  sequence, last value never used, next value 50\n")
+                    .containsPattern("public\\.stepped\n  blue   sequence, last value 1; increment 1, .*\n"
+                            + "  green  sequence, last value 1; increment 2, ");
             JsonNode tables = JSON.readTree(verify(proxy, "--json").out()).path("tables");
             Map<String, JsonNode> byName = new java.util.HashMap<>();
             tables.forEach(t -> byName.put(t.path("table").asText(), t));
