@@ -279,7 +279,12 @@ final class SqlReading {
         // a name not in ASCII: read here as UTF-8 (or with stand-ins), and the snapshot query is sent as UTF-8,
         // which a session in another encoding does not read as the server knows the name
         return customSettingsUnfollowed
-                || (!utf8 && customSettings.stream().anyMatch(name -> !name.chars().allMatch(c -> c < 0x80)));
+                || (!utf8 && customSettings.stream().anyMatch(SqlReading::notAscii));
+    }
+
+    /** Text a session in another encoding than UTF-8 does not read as the proxy's UTF-8 queries spell it. */
+    static boolean notAscii(String text) {
+        return !text.chars().allMatch(c -> c < 0x80);
     }
 
     /** The session's text is UTF-8, as the proxy's own queries (a snapshot, its replay) are. */

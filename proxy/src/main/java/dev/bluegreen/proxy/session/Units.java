@@ -163,15 +163,11 @@ final class Units {
          * sent before it: the cancel goes there once the unit's own answer is next.
          */
         boolean cancelPending;
-        /** Green had not started answering this read in time: a cancel went there, and blue runs it instead. */
-        boolean greenOverdue;
+        /** How far a read green serves is past {@code timeouts.green_read}. */
+        GreenRead greenRead = GreenRead.IN_TIME;
         /** Green's answer to this read has ended (the unit's primary sink is done, or lost). */
         boolean primaryAnswered;
-        /**
-         * The cancel sent to green for this read is still on its way: green's answer is acted on (the read run
-         * on blue, the unit ended) only once it has arrived, so that it cannot cancel what is sent next.
-         */
-        boolean greenCancelling;
+        /** What to do with green's answer once the cancel sent there has arrived ({@link GreenRead#CANCELLING}). */
         Runnable afterGreenCancel;
         /** What the follower is running of this unit, after the leader's part. */
         FollowerPart followerPart = FollowerPart.NONE;
@@ -217,6 +213,18 @@ final class Units {
             failedAnswer.forEach(Frame::release);
             failedAnswer = List.of();
         }
+    }
+
+    /** A read green serves, against {@code timeouts.green_read} (see {@link #greenReadOverdue}). */
+    private enum GreenRead {
+        IN_TIME,
+        /**
+         * Overdue, and a cancel sent to green is still on its way: green's answer is acted on (the read run on blue,
+         * the unit ended) only once it has arrived, so that it cannot cancel what is sent next.
+         */
+        CANCELLING,
+        /** Overdue: blue runs it once green's answer ends, and green is given up on if that takes the timeout again. */
+        OVERDUE
     }
 
     /** What of a unit the follower runs once the leader has answered it. */
@@ -905,7 +913,7 @@ final class Units {
             if (!reading.utf8()) {
                 // the answer was read, and the replay would be sent, as UTF-8: a value outside ASCII would reach
                 // the twin garbled (a name a row-level security policy compares, a search_path)
-                snapshot = snapshot.pinnedIf(snapshot.settings().values().stream().anyMatch(v -> !v.chars().allMatch(c -> c < 0x80)),
+                snapshot = snapshot.pinnedIf(snapshot.settings().values().stream().anyMatch(SqlReading::notAscii),
                         "settings with characters outside ASCII in a session whose encoding is not UTF-8");
             }
             listens |= snapshot.listens();
@@ -1231,11 +1239,11 @@ final class Units {
             return;
         }
         unit.primaryAnswered = true;
-        if (unit.greenCancelling && !answer.lost) {
+        if (unit.greenRead == GreenRead.CANCELLING && !answer.lost) {
             unit.afterGreenCancel = () -> primaryDone(answer);
             return;
         }
-        if (unit.retry && answer.failedBeforeData() && ((unit.greenOverdue && unit.cancelled) || unit.cancelPending)) {
+        if (unit.retry && answer.failedBeforeData() && ((unit.greenRead != GreenRead.IN_TIME && unit.cancelled) || unit.cancelPending)) {
             // the client cancelled a read the proxy had already taken from green, or one green never began (it still
             // answered the proxy's own requests): it ends cancelled, as asked, not run again on blue. What green
             // answered before the read itself (ParseComplete, BindComplete) is the client's: those statements exist
@@ -1841,7 +1849,7 @@ final class Units {
         unit.retry = false;
         unit.primary = blue;
         unit.startedNanos = System.nanoTime(); // blue's latency is its own, not green's failed attempt's too
-        boolean overdue = unit.greenOverdue;
+        boolean overdue = unit.greenRead != GreenRead.IN_TIME;
         Sink answer = new Sink(Mode.FORWARD, sink -> {
             if (!sink.error && !(overdue && System.nanoTime() - unit.startedNanos >= greenReadTimeoutNanos)) {
                 // blue answered where green failed; an overdue read blue was as slow on is not green's fault
@@ -1931,20 +1939,19 @@ final class Units {
             return;
         }
         long millis = TimeUnit.NANOSECONDS.toMillis(greenReadTimeoutNanos);
-        if (!unit.greenOverdue) {
+        if (unit.greenRead == GreenRead.IN_TIME) {
             if (!retryable(unit)) {
                 return; // rows have reached the client: green's to finish
             }
             if (unit.primarySink.suppressed) {
                 // green has failed it (blue runs it once green's answer ends) but has not ended its answer: given up
                 // on if it does not within the timeout again
-                unit.greenOverdue = true;
+                unit.greenRead = GreenRead.OVERDUE;
                 watchGreenRead(unit);
                 return;
             }
-            unit.greenOverdue = true;
+            unit.greenRead = GreenRead.CANCELLING;
             unit.primarySink.suppressed = true;
-            unit.greenCancelling = true;
             stats.greenReadOverdue();
             log.warn("green read overdue, cancelled there to run on blue session={} after={}ms", session, millis);
             green.cancel(confirmed -> greenCancelSettled(unit, green, confirmed));
@@ -1956,7 +1963,7 @@ final class Units {
     }
 
     private void greenCancelSettled(Unit unit, BackendConnection green, boolean confirmed) {
-        unit.greenCancelling = false;
+        unit.greenRead = GreenRead.OVERDUE;
         if (!confirmed && !closed && backends.get(ClusterRole.GREEN) == green) {
             backendLost(green, "green's server did not confirm the cancel of an overdue read (timeouts.green_read)");
             green.abandon();
@@ -2241,9 +2248,7 @@ final class Units {
             if (unit != null && unit.cancelPending && role == unit.primary && sinks.get(role).peek() == unit.primarySink) {
                 unit.cancelPending = false;
                 unit.cancelled = true;
-                if (!unit.greenOverdue) {
-                    backends.get(role).cancel(); // (an overdue read the proxy has cancelled there itself, and answers)
-                }
+                backends.get(role).cancel();
             }
             if (role != leader) {
                 followerAnsweredNanos = System.nanoTime();
@@ -2428,7 +2433,7 @@ final class Units {
         if (current == null) {
             return null;
         }
-        if (current.greenOverdue && current.primary == ClusterRole.GREEN) {
+        if (current.greenRead != GreenRead.IN_TIME && current.primary == ClusterRole.GREEN) {
             current.cancelled = true;
             return null; // the proxy has cancelled it there itself and answers it: a second cancel could hit what follows
         }
