@@ -14,7 +14,12 @@ import java.util.Set;
  * answers are cached by the exact text, since applications send the same few hundred statements over and
  * over.
  *
- * <p>A text enters the cache only the second time it is seen. Statements with their values written in
+ * <p>Texts that differ only in the numbers written into them ({@code where aid = 5123}) share an entry under
+ * their {@link NumberShape}, when every statement in them is one whose answer reads no number
+ * ({@link StatementClassifier#numberBlind}: queries and plain DML). Others with numbers are cached by their
+ * exact text.
+ *
+ * <p>A text (or shape) enters the cache only the second time it is seen. Statements with their values written in
  * (simple-protocol clients, pgbench) are a new text nearly every time; caching each of them cost an insert
  * and an eviction per query and pushed the texts that do repeat out of the cache. A small table of recent
  * text hashes remembers what was seen once.
@@ -59,17 +64,22 @@ public final class Classifier {
     public Classification classify(String sql) {
         Objects.requireNonNull(sql, "sql");
         if (sql.length() > MAX_CACHED_LENGTH) {
-            return classifyUncached(sql, false);
+            return classifyUncached(sql, false).classification();
         }
-        Classification cached = cache.getIfPresent(sql);
+        String shape = NumberShape.of(sql);
+        Classification cached = cache.getIfPresent(shape != null ? shape : sql);
+        if (cached == null && shape != null) {
+            cached = cache.getIfPresent(sql); // a statement whose numbers count (EXPLAIN, SET)
+        }
         if (cached != null) {
             return cached;
         }
-        Classification fresh = classifyUncached(sql, false);
-        if (seenBefore(sql)) {
-            cache.put(sql, fresh);
+        Fresh fresh = classifyUncached(sql, false);
+        String key = shape != null && fresh.numberBlind() ? shape : sql;
+        if (seenBefore(key)) {
+            cache.put(key, fresh.classification());
         }
-        return fresh;
+        return fresh.classification();
     }
 
     /**
@@ -79,7 +89,7 @@ public final class Classifier {
      */
     public Classification classifyWithBackslashStrings(String sql) {
         Objects.requireNonNull(sql, "sql");
-        return classifyUncached(sql, true);
+        return classifyUncached(sql, true).classification();
     }
 
     /** Whether this text's hash was the last one noted in its slot; notes it otherwise. */
@@ -99,21 +109,28 @@ public final class Classifier {
         return cache.estimatedSize();
     }
 
-    private Classification classifyUncached(String sql, boolean backslashInPlainStrings) {
+    /** A classification, and whether it holds for every text of its {@link NumberShape}. */
+    private record Fresh(Classification classification, boolean numberBlind) {
+    }
+
+    private Fresh classifyUncached(String sql, boolean backslashInPlainStrings) {
         Lexed lexed = Lexer.lex(sql, backslashInPlainStrings);
         if (!lexed.readable()) {
-            return Classification.unparseable();
+            return new Fresh(Classification.unparseable(), false);
         }
         List<List<Token>> split = Statements.split(lexed.tokens());
         if (split.isEmpty()) {
-            return Classification.unparseable();
+            return new Fresh(Classification.unparseable(), false);
         }
         Kind kind = Kind.READ;
         EnumSet<Trait> traits = EnumSet.noneOf(Trait.class);
         Optional<String> tenant = Optional.empty();
         Set<String> customSettings = new HashSet<>(0);
+        boolean numberBlind = true;
         for (List<Token> tokens : split) {
-            Classification one = statements.classify(new Statement(tokens));
+            Statement statement = new Statement(tokens);
+            Classification one = statements.classify(statement);
+            numberBlind &= StatementClassifier.numberBlind(statement);
             if (!one.isRead()) {
                 kind = Kind.WRITE;
             }
@@ -126,6 +143,6 @@ public final class Classifier {
         if (split.size() > 1) {
             traits.add(Trait.MULTI_STATEMENT);
         }
-        return new Classification(kind, traits, split.size(), tenant, customSettings);
+        return new Fresh(new Classification(kind, traits, split.size(), tenant, customSettings), numberBlind);
     }
 }

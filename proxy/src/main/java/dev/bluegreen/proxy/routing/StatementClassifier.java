@@ -16,6 +16,12 @@ final class StatementClassifier {
     private static final Set<String> DDL_WORDS = Set.of(
             "truncate", "grant", "revoke", "comment", "security", "import", "reassign");
     private static final Set<String> QUERY_WORDS = Set.of("select", "values", "table", "with");
+    /**
+     * Statements whose classification reads no number's value (see {@link #numberBlind}). Others can:
+     * {@code EXPLAIN (ANALYZE 0)} does not run what it explains, {@code SET bluegreen.tenant = 42} names a tenant.
+     */
+    private static final Set<String> NUMBER_BLIND = Set.of(
+            "select", "values", "table", "with", "insert", "update", "delete", "merge");
 
     private final FunctionCatalog catalog;
 
@@ -28,10 +34,7 @@ final class StatementClassifier {
         if (!s.balanced()) {
             return verdict.unparseable().toClassification();
         }
-        int start = 0;
-        while (s.isPunct(start, "(")) {
-            start++;
-        }
+        int start = leadingParentheses(s);
         String first = s.word(start);
         if (start > 0 && !QUERY_WORDS.contains(first)) {
             return verdict.unparseable().toClassification();
@@ -75,6 +78,23 @@ final class StatementClassifier {
             }
         }
         return verdict.toClassification();
+    }
+
+    /**
+     * Whether this statement's classification is the same whatever numbers are written in it: only their
+     * places count, never their values. What lets {@link Classifier} share one answer between texts of one
+     * {@link NumberShape}.
+     */
+    static boolean numberBlind(Statement s) {
+        return NUMBER_BLIND.contains(s.word(leadingParentheses(s)));
+    }
+
+    private static int leadingParentheses(Statement s) {
+        int start = 0;
+        while (s.isPunct(start, "(")) {
+            start++;
+        }
+        return start;
     }
 
     /**
