@@ -16,13 +16,13 @@ import java.util.Set;
  *
  * <p>Texts that differ only in the numbers written into them ({@code where aid = 5123}) share an entry under
  * their {@link NumberShape}, when every statement in them is one whose answer reads no number
- * ({@link StatementClassifier#numberBlind}: queries and plain DML). Others with numbers are cached by their
- * exact text.
+ * ({@link StatementClassifier#numberBlind}: queries and plain DML) and the lexer agrees that each masked run
+ * is a number. Others with numbers are cached by their exact text.
  *
- * <p>A text (or shape) enters the cache only the second time it is seen. Statements with their values written in
- * (simple-protocol clients, pgbench) are a new text nearly every time; caching each of them cost an insert
- * and an eviction per query and pushed the texts that do repeat out of the cache. A small table of recent
- * text hashes remembers what was seen once.
+ * <p>A text (or shape) enters the cache only the second time it is seen. Texts with other values written in
+ * (strings) are a new text nearly every time; caching each of them cost an insert and an eviction per query
+ * and pushed the texts that do repeat out of the cache. A small table of recent hashes remembers what was
+ * seen once.
  *
  * <p>A string of several statements is a read only if every statement is; its traits are the union of
  * theirs, plus {@link Trait#MULTI_STATEMENT}. Text that cannot be lexed (an unterminated quote or
@@ -75,7 +75,9 @@ public final class Classifier {
             return cached;
         }
         Fresh fresh = classifyUncached(sql, false);
-        String key = shape != null && fresh.numberBlind() ? shape : sql;
+        // the shape is trusted once the lexer has found a number at every run the quick scan masked
+        boolean shapeHolds = shape != null && fresh.numberBlind() && shape.equals(NumberShape.of(sql, fresh.tokens()));
+        String key = shapeHolds ? shape : sql;
         if (seenBefore(key)) {
             cache.put(key, fresh.classification());
         }
@@ -109,18 +111,21 @@ public final class Classifier {
         return cache.estimatedSize();
     }
 
-    /** A classification, and whether it holds for every text of its {@link NumberShape}. */
-    private record Fresh(Classification classification, boolean numberBlind) {
+    /**
+     * A classification, the tokens it was made from, and whether it holds for every text with the same tokens
+     * but for the values of their numbers.
+     */
+    private record Fresh(Classification classification, List<Token> tokens, boolean numberBlind) {
     }
 
     private Fresh classifyUncached(String sql, boolean backslashInPlainStrings) {
         Lexed lexed = Lexer.lex(sql, backslashInPlainStrings);
         if (!lexed.readable()) {
-            return new Fresh(Classification.unparseable(), false);
+            return new Fresh(Classification.unparseable(), lexed.tokens(), false);
         }
         List<List<Token>> split = Statements.split(lexed.tokens());
         if (split.isEmpty()) {
-            return new Fresh(Classification.unparseable(), false);
+            return new Fresh(Classification.unparseable(), lexed.tokens(), false);
         }
         Kind kind = Kind.READ;
         EnumSet<Trait> traits = EnumSet.noneOf(Trait.class);
@@ -143,6 +148,7 @@ public final class Classifier {
         if (split.size() > 1) {
             traits.add(Trait.MULTI_STATEMENT);
         }
-        return new Fresh(new Classification(kind, traits, split.size(), tenant, customSettings), numberBlind);
+        return new Fresh(new Classification(kind, traits, split.size(), tenant, customSettings), lexed.tokens(),
+                numberBlind);
     }
 }

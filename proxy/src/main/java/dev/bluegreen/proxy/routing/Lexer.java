@@ -255,8 +255,8 @@ final class Lexer {
     }
 
     private Optional<String> unterminated(int start, String problem) {
-        add(Token.Type.UNTERMINATED, sql.substring(start), "");
         pos = length;
+        add(Token.Type.UNTERMINATED, sql.substring(start), "");
         return Optional.of(problem);
     }
 
@@ -340,8 +340,9 @@ final class Lexer {
         return false;
     }
 
+    /** Adds the token that ends where the lexer stands. */
     private void add(Token.Type type, String text, String value) {
-        tokens.add(new Token(type, text, value));
+        tokens.add(new Token(type, text, value, pos - text.length()));
     }
 
     private char peek(int ahead) {

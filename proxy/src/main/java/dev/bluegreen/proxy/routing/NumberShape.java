@@ -1,5 +1,7 @@
 package dev.bluegreen.proxy.routing;
 
+import java.util.List;
+
 /**
  * A SQL text with its numeric constants masked, so that statements differing only in the numbers written
  * into them ({@code ... where aid = 5123}) share one entry of the {@link Classifier}'s cache. Clients of the
@@ -8,13 +10,15 @@ package dev.bluegreen.proxy.routing;
  *
  * <p>A run of digits is masked when it stands alone: neither side touches a character that continues an
  * identifier or a number's letters ({@code t1}, {@code $1}, {@code 0x1F}, {@code 1e5} and {@code 1_000}
- * keep theirs). The lexer reads such a run the same way whatever its digits, so texts of one shape have the
- * same tokens but for the values of their {@code NUMBER}s. Each masked run becomes {@code NUL}, which no
- * text from the wire holds (NUL ends a protocol string), so a shape never equals a real text.
+ * keep theirs). Each masked run becomes {@code NUL}, which no text from the wire holds (NUL ends a protocol
+ * string; a text holding one gets no shape), so a shape never equals a real text.
  *
- * <p>Digits inside strings, quoted identifiers and comments stay. The scan gives up (no shape) where
- * telling those apart takes more than quotes and comments: an {@code E'...'} string, a dollar quote, an
- * unterminated quote or comment. Texts with no number to mask have no shape either.
+ * <p>{@link #of(String)} is a quick scan that skips strings, quoted identifiers and comments, and gives up
+ * (no shape) where telling those apart takes more: an {@code E'...'} string, a dollar quote, an unterminated
+ * quote or comment. It is not the lexer, so the classifier trusts a shape only once {@link #of(String, List)}
+ * has found, from the lexer's tokens of a text of that shape, that every masked run is a number. The lexer
+ * reads a standalone run of digits the same way whatever its digits, so every text of that shape then has
+ * the same tokens, but for the values of its numbers.
  */
 final class NumberShape {
 
@@ -25,6 +29,9 @@ final class NumberShape {
 
     /** The text with its standalone digit runs masked, or null when it has none or cannot be scanned simply. */
     static String of(String sql) {
+        if (sql.indexOf(MASK) >= 0) {
+            return null;
+        }
         int length = sql.length();
         StringBuilder shape = null;
         int copied = 0;
@@ -32,24 +39,26 @@ final class NumberShape {
         while (i < length) {
             char c = sql.charAt(i);
             if (c == '\'' || c == '"') {
-                if (c == '\'' && i > 0 && (sql.charAt(i - 1) | 0x20) == 'e' && (i == 1 || !continuesWord(sql.charAt(i - 2)))) {
-                    return null; // E'...': backslashes escape
+                if (c == '\'' && i > 0 && (sql.charAt(i - 1) | 0x20) == 'e'
+                        && (i == 1 || !continuesWord(sql.charAt(i - 2)) || isDigit(sql.charAt(i - 2)))) {
+                    return null; // E'...' (also right after a number: 0e'...'), where backslashes escape
                 }
                 i = closingQuote(sql, i, c);
                 if (i < 0) {
                     return null;
                 }
             } else if (c == '-' && i + 1 < length && sql.charAt(i + 1) == '-') {
-                int newline = sql.indexOf('\n', i);
-                i = newline < 0 ? length : newline + 1;
+                while (i < length && sql.charAt(i) != '\n' && sql.charAt(i) != '\r') {
+                    i++;
+                }
             } else if (c == '/' && i + 1 < length && sql.charAt(i + 1) == '*') {
                 i = commentEnd(sql, i);
                 if (i < 0) {
                     return null;
                 }
-            } else if (c == '$' && (i == 0 || !continuesWord(sql.charAt(i - 1)))
+            } else if (c == '$' && (i == 0 || !continuesWord(sql.charAt(i - 1)) || isDigit(sql.charAt(i - 1)))
                     && !(i + 1 < length && isDigit(sql.charAt(i + 1)))) {
-                return null; // a dollar quote (a lone $ is an error the server reports)
+                return null; // a dollar quote, also right after a number (a lone $ is an error the server reports)
             } else if (isDigit(c) && (i == 0 || !continuesWord(sql.charAt(i - 1)))) {
                 int end = i + 1;
                 while (end < length && isDigit(sql.charAt(end))) {
@@ -68,6 +77,38 @@ final class NumberShape {
             }
         }
         return shape == null ? null : shape.append(sql, copied, length).toString();
+    }
+
+    /**
+     * The text with the standalone digit runs of its {@code NUMBER} tokens masked: what {@link #of(String)}
+     * gives for it when the scan read it as the lexer did.
+     */
+    static String of(String sql, List<Token> tokens) {
+        StringBuilder shape = new StringBuilder(sql.length());
+        int copied = 0;
+        for (Token token : tokens) {
+            if (token.type() != Token.Type.NUMBER) {
+                continue;
+            }
+            int end = token.start() + token.text().length();
+            for (int i = token.start(); i < end; ) {
+                if (!isDigit(sql.charAt(i))) {
+                    i++;
+                    continue;
+                }
+                int run = i;
+                while (i < end && isDigit(sql.charAt(i))) {
+                    i++;
+                }
+                boolean alone = (run == 0 || !continuesWord(sql.charAt(run - 1)))
+                        && (i == sql.length() || !continuesWord(sql.charAt(i)));
+                if (alone) {
+                    shape.append(sql, copied, run).append(MASK);
+                    copied = i;
+                }
+            }
+        }
+        return shape.append(sql, copied, sql.length()).toString();
     }
 
     /** Index after the quote closing the one at {@code open} ({@code ''} or {@code ""} inside is a quote), or -1. */
@@ -111,7 +152,7 @@ final class NumberShape {
         return c >= '0' && c <= '9';
     }
 
-    /** Whether {@code c} continues an identifier or a number's letters: the lexer would join it to a digit beside it. */
+    /** Whether {@code c} continues an identifier or a number's letters: the lexer joins it to a digit beside it. */
     private static boolean continuesWord(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '_' || c == '$' || c >= 0x80;
     }

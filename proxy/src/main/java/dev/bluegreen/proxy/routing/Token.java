@@ -7,8 +7,9 @@ package dev.bluegreen.proxy.routing;
  * @param text  the exact source slice
  * @param value for a {@link Type#WORD} its ASCII-lower-cased spelling (as PostgreSQL folds it), for a
  *              quoted identifier or a string its decoded content, otherwise the text
+ * @param start where {@code text} begins in the SQL
  */
-record Token(Type type, String text, String value) {
+record Token(Type type, String text, String value, int start) {
 
     enum Type {
         /** An unquoted keyword or identifier. */

@@ -9,6 +9,16 @@ import org.junit.jupiter.api.Test;
 class LexerTest {
 
     @Test
+    void everyTokenKnowsWhereItStands() {
+        for (var arguments : ClassifierTest.allCases()) {
+            String sql = (String) arguments.get()[0];
+            for (Token token : Lexer.lex(sql, false).tokens()) {
+                assertThat(sql.startsWith(token.text(), token.start())).as(sql + " at " + token).isTrue();
+            }
+        }
+    }
+
+    @Test
     void aDollarFollowedByADigitIsAParameterNotAQuote() {
         assertThat(types("select $1, $2$")).containsExactly(
                 Token.Type.WORD, Token.Type.PARAM, Token.Type.PUNCT, Token.Type.PARAM, Token.Type.PUNCT);

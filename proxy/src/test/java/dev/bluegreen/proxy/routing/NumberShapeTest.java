@@ -30,7 +30,9 @@ class NumberShapeTest {
                 arguments("select é1, 2", "select é1, #"),
                 arguments("select a$1, 2", "select a$1, #"),
                 arguments("-- 1\nselect 2", "-- 1\nselect #"),
-                arguments("select name'x', 1", "select name'x', #"));
+                arguments("select name'x', 1", "select name'x', #"),
+                arguments("select --\r1", "select --\r#"),
+                arguments("select 1 --'\n, 2 --'", "select # --'\n, # --'"));
     }
 
     @ParameterizedTest(name = "{0} → {1}")
@@ -51,9 +53,33 @@ class NumberShapeTest {
         "select 'unterminated 1",
         "select 1 /* unterminated",
         "select \"unterminated, 1",
+        "select 0e'\\'x', 1",
+        "select $1e'\\'x', 1",
+        "select 0$$ 1 $$",
+        "select 1, '\0'",
     })
     void textsWithNothingToMaskOrTooHardToScanHaveNoShape(String sql) {
         assertThat(NumberShape.of(sql)).isNull();
+    }
+
+    @Test
+    void theLexersShapeMasksItsNumbersOnly() {
+        String sql = "select E'1 \\' 2', 3, 4e5, t6 -- 7";
+
+        assertThat(shown(NumberShape.of(sql, Lexer.lex(sql, false).tokens()))).isEqualTo("select E'1 \\' 2', #, 4e5, t6 -- 7");
+    }
+
+    /** The classifier trusts the quick scan only where it agrees with the lexer; on the table it always should. */
+    @Test
+    void theScanAndTheLexerAgreeOnEveryStatementOfTheClassifierTable() {
+        for (var arguments : ClassifierTest.allCases()) {
+            String sql = (String) arguments.get()[0];
+            Lexed lexed = Lexer.lex(sql, false);
+            String scanned = NumberShape.of(sql);
+            if (scanned != null && lexed.readable()) {
+                assertThat(shown(scanned)).as(sql).isEqualTo(shown(NumberShape.of(sql, lexed.tokens())));
+            }
+        }
     }
 
     @Test
