@@ -248,7 +248,14 @@ final class Units {
     private final long followerTimeoutNanos;
     /** How long green may take to start answering a read it serves before blue runs it instead; 0: no bound. */
     private final long greenReadTimeoutNanos;
-    /** Armed while a read green serves has not started answering (see {@link #greenReadOverdue}). */
+    /**
+     * The read green serves that has not started answering (see {@link #greenReadOverdue}), and when it is
+     * overdue. The timer is armed once and moved on lazily: a read that ends only clears the unit, so a session
+     * reading green does not schedule and cancel a task per read.
+     */
+    private Unit greenReadWatched;
+    private long greenReadDueNanos;
+    /** The timer; when it wakes before the watched read is due, it sleeps again for the rest. */
     private ScheduledFuture<?> greenReadWatch;
     /** When the follower last finished an answer. */
     private long followerAnsweredNanos;
@@ -1903,16 +1910,31 @@ final class Units {
     // --- a read green is slow to answer -----------------------------------------------------------------
 
     private void watchGreenRead(Unit unit) {
-        stopWatchingGreenRead();
-        greenReadWatch = client.eventLoop().schedule(() -> greenReadOverdue(unit), greenReadTimeoutNanos,
-                TimeUnit.NANOSECONDS);
+        greenReadWatched = unit;
+        greenReadDueNanos = System.nanoTime() + greenReadTimeoutNanos;
+        if (greenReadWatch == null) {
+            greenReadWatch = client.eventLoop().schedule(this::greenReadWatchWakes, greenReadTimeoutNanos,
+                    TimeUnit.NANOSECONDS); // (an armed timer wakes no later than the new due time)
+        }
     }
 
     private void stopWatchingGreenRead() {
-        if (greenReadWatch != null) {
-            greenReadWatch.cancel(false);
-            greenReadWatch = null;
+        greenReadWatched = null;
+    }
+
+    private void greenReadWatchWakes() {
+        greenReadWatch = null;
+        Unit unit = greenReadWatched;
+        if (unit == null || closed) {
+            return;
         }
+        long early = greenReadDueNanos - System.nanoTime();
+        if (early > 0) {
+            greenReadWatch = client.eventLoop().schedule(this::greenReadWatchWakes, early, TimeUnit.NANOSECONDS);
+            return;
+        }
+        greenReadWatched = null;
+        greenReadOverdue(unit);
     }
 
     /**
@@ -1927,7 +1949,6 @@ final class Units {
      * green (the client is slow to read what came before).
      */
     private void greenReadOverdue(Unit unit) {
-        greenReadWatch = null;
         BackendConnection green = backends.get(unit.primary);
         if (closed || current != unit || green == null || unit.primaryAnswered) {
             return;
@@ -2476,6 +2497,10 @@ final class Units {
         closed = true;
         stopWatchingFollower();
         stopWatchingGreenRead();
+        if (greenReadWatch != null) {
+            greenReadWatch.cancel(false);
+            greenReadWatch = null;
+        }
         forgetUnnamedParse();
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();

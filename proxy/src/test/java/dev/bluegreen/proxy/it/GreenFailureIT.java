@@ -1348,6 +1348,34 @@ class GreenFailureIT {
     }
 
     /**
+     * Each read has the whole green read timeout from its own start: a read that begins as the one before it
+     * ends, and runs past the time that one would have been due, is not overdue (the session's watch is armed
+     * once and moved on, not scheduled per read).
+     */
+    @Test
+    void aReadIsDueATimeoutAfterItsOwnStartNotAfterTheReadBeforeIt() throws Exception {
+        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(2)).start();
+             Connection c = viaProxy(proxy);
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            assertThat(servedBy(c)).isEqualTo(GREEN_MAJOR);
+            MigrationStats stats = proxy.server().migration();
+
+            for (String sleep : List.of("1.2", "1.4")) { // together past 2 s, each well within it
+                try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int / 10000"
+                        + " from pg_sleep(" + sleep + ")")) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(rs.getInt(1)).as("served by").isEqualTo(GREEN_MAJOR);
+                }
+            }
+
+            assertThat(stats.greenReadsOverdue()).isZero();
+            assertThat(stats.readRetries()).isZero();
+        }
+    }
+
+    /**
      * A read as slow on blue as on green (a report): once overdue on green it runs on blue, which takes longer
      * than the green read timeout too, so green is not blamed for it.
      */
