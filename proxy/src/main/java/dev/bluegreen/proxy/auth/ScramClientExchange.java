@@ -1,42 +1,102 @@
 package dev.bluegreen.proxy.auth;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import com.ongres.scram.client.ScramClient;
+import com.ongres.scram.common.ScramFunctions;
+import com.ongres.scram.common.ScramMechanism;
+import com.ongres.scram.common.ServerFirstMessage;
 import com.ongres.scram.common.StringPreparation;
 import com.ongres.scram.common.exception.ScramException;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
 
-/** The client side of a SCRAM-SHA-256 login to a cluster, on top of the ongres SCRAM client. */
+/**
+ * The client side of a SCRAM-SHA-256 login to a cluster, on top of the ongres SCRAM client.
+ *
+ * <p>The keys a login proves itself with are derived from the password, the role's salt and an iteration count
+ * (PBKDF2, 4,096 rounds of HMAC-SHA-256 by default: milliseconds of CPU). A cluster hands out the same salt
+ * for a role until its password changes, so the keys are remembered by password, salt and count, as PgBouncer
+ * does: a pool of connections opened at once, or reopened after a failover, derives them once. A new salt (the
+ * password was set again) is a new entry.
+ */
 public final class ScramClientExchange {
 
     public static final String MECHANISM = "SCRAM-SHA-256";
 
-    private final ScramClient client;
+    private static final int NONCE_LENGTH = 24;
+    private static final SecureRandom RANDOM = new SecureRandom();
+    /** What the keys are a function of: the memo below is of a pure function, shared by every session. */
+    private record KeyInputs(String password, String salt, int iterations) {
+    }
+
+    private record Keys(byte[] clientKey, byte[] serverKey) {
+    }
+
+    private static final Cache<KeyInputs, Keys> KEYS = Caffeine.newBuilder().maximumSize(1_024)
+            .executor(Runnable::run).build();
+    private static final LongAdder DERIVATIONS = new LongAdder();
+
+    private final String password;
+    private final String nonce = ScramFunctions.nonce(NONCE_LENGTH, RANDOM);
+    private String clientFirst;
+    private ScramClient client;
 
     /** @param serverMechanisms what the server offered; we pick SCRAM-SHA-256 without channel binding */
     public ScramClientExchange(List<String> serverMechanisms, String password) throws ScramException {
         if (!serverMechanisms.contains(MECHANISM)) {
             throw new ScramException("server offers none of the supported SASL mechanisms: " + serverMechanisms);
         }
-        this.client = ScramClient.builder()
-                .advertisedMechanisms(List.of(MECHANISM))
-                .username("*")
-                .password(password.toCharArray())
-                .stringPreparation(StringPreparation.POSTGRESQL_PREPARATION)
-                .build();
+        this.password = password;
     }
 
     public byte[] clientFirst() {
-        return client.clientFirstMessage().toString().getBytes(StandardCharsets.UTF_8);
+        // the keys depend on the salt the server sends next: a client built now serves only to say hello
+        clientFirst = build(withUser().password(password.toCharArray())).clientFirstMessage().toString();
+        return clientFirst.getBytes(StandardCharsets.UTF_8);
     }
 
-    public byte[] clientFinal(byte[] serverFirst) throws ScramException {
-        client.serverFirstMessage(new String(serverFirst, StandardCharsets.UTF_8));
+    public byte[] clientFinal(byte[] serverFirstBytes) throws ScramException {
+        String serverFirst = new String(serverFirstBytes, StandardCharsets.UTF_8);
+        ServerFirstMessage parsed = ServerFirstMessage.parseFrom(serverFirst, nonce);
+        Keys keys = keys(password, parsed.getSalt(), parsed.getIterationCount());
+        client = build(withUser().clientAndServerKey(keys.clientKey(), keys.serverKey()));
+        if (!client.clientFirstMessage().toString().equals(clientFirst)) {
+            throw new ScramException("SCRAM client-first message not reproduced"); // the nonce is ours: cannot happen
+        }
+        client.serverFirstMessage(serverFirst);
         return client.clientFinalMessage().toString().getBytes(StandardCharsets.UTF_8);
     }
 
     /** Checks the server's signature: a server that cannot prove it knows the password is an impostor. */
     public void serverFinal(byte[] serverFinal) throws ScramException {
         client.serverFinalMessage(new String(serverFinal, StandardCharsets.UTF_8));
+    }
+
+    /** How many times keys were derived from a password in this process; for tests. */
+    static long derivations() {
+        return DERIVATIONS.sum();
+    }
+
+    private static ScramClient.PasswordBuildStage withUser() {
+        return ScramClient.builder().advertisedMechanisms(List.of(MECHANISM)).username("*");
+    }
+
+    private ScramClient build(ScramClient.FinalBuildStage stage) {
+        return stage.stringPreparation(StringPreparation.POSTGRESQL_PREPARATION).nonceSupplier(() -> nonce).build();
+    }
+
+    private static Keys keys(String password, String salt, int iterations) {
+        return KEYS.get(new KeyInputs(password, salt, iterations), inputs -> {
+            DERIVATIONS.increment();
+            byte[] salted = ScramFunctions.saltedPassword(ScramMechanism.SCRAM_SHA_256,
+                    StringPreparation.POSTGRESQL_PREPARATION, password.toCharArray(), Base64.getDecoder().decode(salt),
+                    iterations);
+            return new Keys(ScramFunctions.clientKey(ScramMechanism.SCRAM_SHA_256, salted),
+                    ScramFunctions.serverKey(ScramMechanism.SCRAM_SHA_256, salted));
+        });
     }
 }
