@@ -771,6 +771,7 @@ final class Units {
             portals.clear(); // a portal ends with its transaction
         }
         String boundPortal = null;
+        Classification only = null; // the one statement's answer, when that is the whole unit's
         for (Frame frame : pending) {
             if (i++ == count) {
                 break;
@@ -810,6 +811,7 @@ final class Units {
                 default -> null;
             };
             if (c != null) {
+                only = statementCount == 0 && c.statementCount() > 0 ? c : null;
                 statementCount += Math.max(1, c.statementCount());
                 if (!c.isRead()) {
                     kind = Kind.WRITE;
@@ -827,6 +829,9 @@ final class Units {
             // a Bind of "" came before this unit's own Parse of "": the Parse kept is this unit's, not the one
             // that Bind meant, so nothing is put ahead of the unit
             reusesUnnamed = false;
+        }
+        if (only != null && only.statementCount() == statementCount) {
+            return only; // (the union of one answer is that answer)
         }
         if (!traits.contains(Trait.TENANT_SETTING)) {
             tenant = Optional.empty();
