@@ -19,9 +19,12 @@ import java.util.Set;
  *                       {@code set_config('app.user_id', …)} with the name a literal), folded to lower case:
  *                       the server lists none of them in pg_settings, so a twin learns them only from here;
  *                       {@code ""} stands for one set by a name the text does not spell out ({@code set_config($1, …)})
+ * @param normalized     with {@link Trait#NON_DETERMINISTIC}: the text as {@link SqlNormalizer} prints it, the
+ *                       name it is counted under (the same for every text this answer is cached for); otherwise
+ *                       {@code ""}, as it may be for answers made up of several
  */
 public record Classification(Kind kind, Set<Trait> traits, int statementCount, Optional<String> tenant,
-                             Set<String> customSettings) {
+                             Set<String> customSettings, String normalized) {
 
     private static final Classification UNPARSEABLE =
             new Classification(Kind.WRITE, EnumSet.of(Trait.UNPARSEABLE), 0, Optional.empty());
@@ -29,6 +32,7 @@ public record Classification(Kind kind, Set<Trait> traits, int statementCount, O
     public Classification {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(tenant, "tenant");
+        Objects.requireNonNull(normalized, "normalized");
         customSettings = Set.copyOf(customSettings);
         EnumSet<Trait> copy = EnumSet.noneOf(Trait.class);
         copy.addAll(traits);
@@ -47,6 +51,11 @@ public record Classification(Kind kind, Set<Trait> traits, int statementCount, O
 
     public Classification(Kind kind, Set<Trait> traits, int statementCount, Optional<String> tenant) {
         this(kind, traits, statementCount, tenant, Set.of());
+    }
+
+    public Classification(Kind kind, Set<Trait> traits, int statementCount, Optional<String> tenant,
+                          Set<String> customSettings) {
+        this(kind, traits, statementCount, tenant, customSettings, "");
     }
 
     /** The answer for text that could not be read: a write, so that it reaches both clusters. */

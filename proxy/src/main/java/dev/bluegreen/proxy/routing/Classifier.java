@@ -148,7 +148,10 @@ public final class Classifier {
         if (split.size() > 1) {
             traits.add(Trait.MULTI_STATEMENT);
         }
-        return new Fresh(new Classification(kind, traits, split.size(), tenant, customSettings), lexed.tokens(),
-                numberBlind);
+        // what a non-deterministic write is counted under, made here from the tokens at hand rather than per query
+        String normalized = traits.contains(Trait.NON_DETERMINISTIC)
+                ? SqlNormalizer.normalize(lexed.tokens(), sql.length()) : "";
+        return new Fresh(new Classification(kind, traits, split.size(), tenant, customSettings, normalized),
+                lexed.tokens(), numberBlind);
     }
 }

@@ -32,8 +32,13 @@ public final class SqlNormalizer {
     }
 
     public static String normalize(String sql) {
-        List<String> parts = render(Lexer.lex(sql).tokens());
-        StringBuilder out = new StringBuilder(sql.length());
+        return normalize(Lexer.lex(sql).tokens(), sql.length());
+    }
+
+    /** {@link #normalize(String)} of the text these tokens were lexed from, about {@code length} characters long. */
+    static String normalize(List<Token> tokens, int length) {
+        List<String> parts = render(tokens);
+        StringBuilder out = new StringBuilder(length);
         String previous = null;
         for (String part : parts) {
             if (previous != null && spaced(previous, part)) {

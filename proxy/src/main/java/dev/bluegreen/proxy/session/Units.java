@@ -1140,7 +1140,7 @@ final class Units {
             stats.unordered();
         }
         if (unit.secondary != null && c.has(Trait.NON_DETERMINISTIC)) {
-            stats.nonDeterministic(SqlNormalizer.normalize(unit.sql));
+            stats.nonDeterministic(c.normalized().isEmpty() ? SqlNormalizer.normalize(unit.sql) : c.normalized());
         }
         BackendConnection primary = backends.get(unit.primary);
         if (unit.wrap) {

@@ -184,6 +184,17 @@ class ClassifierBehaviourTest {
     }
 
     @Test
+    void aNonDeterministicStatementCarriesTheNameItIsCountedUnder() {
+        for (int i = 0; i < 3; i++) {
+            Classification c = classifier.classify("insert into t values (" + i + ", now(), 'x" + i + "')");
+
+            assertThat(c.normalized()).isEqualTo(SqlNormalizer.normalize("insert into t values (7, now(), 'y')"))
+                    .isEqualTo("insert into t values (?, now(), ?)");
+        }
+        assertThat(classifier.classify("insert into t values (1, 'x')").normalized()).isEmpty();
+    }
+
+    @Test
     void statementsWhoseNumbersCountAreNotSharedAcrossNumbers() {
         for (int round = 0; round < 3; round++) {
             assertThat(classifier.classify("explain (analyze 0) update t set a = 1").isRead()).isTrue();
