@@ -9,7 +9,10 @@ import com.ongres.scram.common.ServerFirstMessage;
 import com.ongres.scram.common.StringPreparation;
 import com.ongres.scram.common.exception.ScramException;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
@@ -21,7 +24,7 @@ import java.util.concurrent.atomic.LongAdder;
  * (PBKDF2, 4,096 rounds of HMAC-SHA-256 by default: milliseconds of CPU). A cluster hands out the same salt
  * for a role until its password changes, so the keys are remembered by password, salt and count, as PgBouncer
  * does: a pool of connections opened at once, or reopened after a failover, derives them once. A new salt (the
- * password was set again) is a new entry.
+ * password was set again) is a new entry; an entry unused for an hour goes.
  */
 public final class ScramClientExchange {
 
@@ -29,15 +32,22 @@ public final class ScramClientExchange {
 
     private static final int NONCE_LENGTH = 24;
     private static final SecureRandom RANDOM = new SecureRandom();
-    /** What the keys are a function of: the memo below is of a pure function, shared by every session. */
-    private record KeyInputs(String password, String salt, int iterations) {
+
+    /**
+     * What the keys are a function of, the password by its SHA-256 (a password changed in the configuration does
+     * not stay in memory with its entry). The memo is of a pure function, so it is shared by every session.
+     */
+    private record KeyInputs(String passwordDigest, String salt, int iterations) {
     }
 
     private record Keys(byte[] clientKey, byte[] serverKey) {
     }
 
-    private static final Cache<KeyInputs, Keys> KEYS = Caffeine.newBuilder().maximumSize(1_024)
-            .executor(Runnable::run).build();
+    private static final Cache<KeyInputs, Keys> KEYS = Caffeine.newBuilder()
+            .maximumSize(1_024)
+            .expireAfterAccess(Duration.ofHours(1))
+            .executor(Runnable::run)
+            .build();
     private static final LongAdder DERIVATIONS = new LongAdder();
 
     private final String password;
@@ -89,14 +99,31 @@ public final class ScramClientExchange {
         return stage.stringPreparation(StringPreparation.POSTGRESQL_PREPARATION).nonceSupplier(() -> nonce).build();
     }
 
+    /**
+     * The keys from the memo, or derived on the calling event loop outside the memo's lock (a login on another
+     * loop never waits for this one's PBKDF2; two loops logging in at once may each derive them).
+     */
     private static Keys keys(String password, String salt, int iterations) {
-        return KEYS.get(new KeyInputs(password, salt, iterations), inputs -> {
+        KeyInputs inputs = new KeyInputs(digest(password), salt, iterations);
+        Keys keys = KEYS.getIfPresent(inputs);
+        if (keys == null) {
             DERIVATIONS.increment();
             byte[] salted = ScramFunctions.saltedPassword(ScramMechanism.SCRAM_SHA_256,
                     StringPreparation.POSTGRESQL_PREPARATION, password.toCharArray(), Base64.getDecoder().decode(salt),
                     iterations);
-            return new Keys(ScramFunctions.clientKey(ScramMechanism.SCRAM_SHA_256, salted),
+            keys = new Keys(ScramFunctions.clientKey(ScramMechanism.SCRAM_SHA_256, salted),
                     ScramFunctions.serverKey(ScramMechanism.SCRAM_SHA_256, salted));
-        });
+            KEYS.put(inputs, keys);
+        }
+        return keys;
+    }
+
+    private static String digest(String password) {
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(password.getBytes(StandardCharsets.UTF_8));
+            return Base64.getEncoder().encodeToString(hash);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java platform", e);
+        }
     }
 }

@@ -890,6 +890,7 @@ final class Units {
             session.backToRelay(backends.get(wantedLeader));
             closed = true;
             stopWatchingFollower();
+            stopGreenReadTimer();
             forgetUnnamedParse();
             return false;
         }
@@ -1140,7 +1141,10 @@ final class Units {
             stats.unordered();
         }
         if (unit.secondary != null && c.has(Trait.NON_DETERMINISTIC)) {
-            stats.nonDeterministic(c.normalized().isEmpty() ? SqlNormalizer.normalize(unit.sql) : c.normalized());
+            // a lone Query's own answer names it; other units' answers may come from an earlier Parse of the name
+            boolean loneQuery = unit.frames.size() == 1 && unit.frames.get(0).type() == 'Q';
+            stats.nonDeterministic(loneQuery && !c.normalized().isEmpty() ? c.normalized()
+                    : SqlNormalizer.normalize(unit.sql));
         }
         BackendConnection primary = backends.get(unit.primary);
         if (unit.wrap) {
@@ -1927,6 +1931,15 @@ final class Units {
         greenReadWatched = null;
     }
 
+    /** Units mode ends: nothing left to watch, and the timer goes rather than wake for nothing. */
+    private void stopGreenReadTimer() {
+        stopWatchingGreenRead();
+        if (greenReadWatch != null) {
+            greenReadWatch.cancel(false);
+            greenReadWatch = null;
+        }
+    }
+
     private void greenReadWatchWakes() {
         greenReadWatch = null;
         Unit unit = greenReadWatched;
@@ -2501,11 +2514,7 @@ final class Units {
         }
         closed = true;
         stopWatchingFollower();
-        stopWatchingGreenRead();
-        if (greenReadWatch != null) {
-            greenReadWatch.cancel(false);
-            greenReadWatch = null;
-        }
+        stopGreenReadTimer();
         forgetUnnamedParse();
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();
