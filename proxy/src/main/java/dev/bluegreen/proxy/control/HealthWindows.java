@@ -8,31 +8,24 @@ import io.github.resilience4j.core.metrics.LockFreeSlidingTimeWindowMetrics;
 import io.github.resilience4j.core.metrics.Metrics;
 import io.github.resilience4j.core.metrics.Snapshot;
 import io.micrometer.core.instrument.Clock;
-import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.distribution.HistogramSnapshot;
-import io.micrometer.core.instrument.distribution.ValueAtPercentile;
-import io.micrometer.core.instrument.simple.SimpleConfig;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.EnumMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
 
 /**
  * Green's and blue's outcomes over a sliding time window (DESIGN §6), fed by the session engine as units
  * finish and read once a second by the health rules. Counts live in Resilience4j's lock-free sliding
- * windows, latencies in Micrometer timers whose percentiles decay over the same window: event loops
- * record without taking a lock. The count windows are copy-on-write: each record allocates a copy of
- * the current second's slice (about 100 bytes; 8 % of the bytes units mode allocated per read under
- * {@code pgbench -S}, measured with async-profiler).
+ * windows, latencies in {@link LatencyWindow}s (HdrHistograms, a stripe per event loop) over the same
+ * window: event loops record without contending. The count windows are copy-on-write: each record
+ * allocates a copy of the current second's slice (about 100 bytes; 8 % of the bytes units mode allocated
+ * per read under {@code pgbench -S}, measured with async-profiler).
  *
  * <p>{@link #reset()} forgets everything (a new {@code start}: what green did before belongs to another
  * migration attempt).
  */
 public final class HealthWindows implements MigrationStats.Listener {
-
-    private static final double[] PERCENTILES = {0.5, 0.95, 0.99};
 
     private final Duration window;
     private final io.github.resilience4j.core.Clock countClock;
@@ -81,7 +74,7 @@ public final class HealthWindows implements MigrationStats.Listener {
         Windows w = windows;
         Metrics.Outcome outcome = sqlState == null ? Metrics.Outcome.SUCCESS : Metrics.Outcome.ERROR;
         (read ? w.servedReads : w.servedWrites).get(cluster).record(nanos, TimeUnit.NANOSECONDS, outcome);
-        (read ? w.readLatency : w.writeLatency).get(cluster).record(nanos, TimeUnit.NANOSECONDS);
+        (read ? w.readLatency : w.writeLatency).get(cluster).record(nanos);
     }
 
     /** A follower's writes count as that cluster's write latency: while blue leads, they are green's only writes. */
@@ -89,7 +82,7 @@ public final class HealthWindows implements MigrationStats.Listener {
     public void followerRan(ClusterRole cluster, long nanos) {
         Windows w = windows;
         w.followed.get(cluster).record(nanos, TimeUnit.NANOSECONDS, Metrics.Outcome.SUCCESS);
-        w.writeLatency.get(cluster).record(nanos, TimeUnit.NANOSECONDS);
+        w.writeLatency.get(cluster).record(nanos);
     }
 
     @Override
@@ -137,25 +130,13 @@ public final class HealthWindows implements MigrationStats.Listener {
         return HealthFigures.of(clusters, retried, blamed, divergences);
     }
 
-    private static HealthFigures.Latency latency(long count, long errors, Timer timer) {
+    private static HealthFigures.Latency latency(long count, long errors, LatencyWindow window) {
         if (count == 0) {
             return new HealthFigures.Latency(0, 0, null, null, null);
         }
-        HistogramSnapshot snapshot = timer.takeSnapshot();
-        Double p50 = null;
-        Double p95 = null;
-        Double p99 = null;
-        for (ValueAtPercentile v : snapshot.percentileValues()) {
-            double ms = v.value(TimeUnit.NANOSECONDS) / 1e6;
-            if (v.percentile() == 0.5) {
-                p50 = ms;
-            } else if (v.percentile() == 0.95) {
-                p95 = ms;
-            } else if (v.percentile() == 0.99) {
-                p99 = ms;
-            }
-        }
-        return new HealthFigures.Latency(count, errors, p50, p95, p99);
+        Histogram snapshot = window.snapshot();
+        return new HealthFigures.Latency(count, errors, LatencyWindow.millisAt(snapshot, 50),
+                LatencyWindow.millisAt(snapshot, 95), LatencyWindow.millisAt(snapshot, 99));
     }
 
     /** One generation of windows; {@link #reset()} replaces it whole. */
@@ -163,31 +144,20 @@ public final class HealthWindows implements MigrationStats.Listener {
         final Map<ClusterRole, Counts> servedReads = new EnumMap<>(ClusterRole.class);
         final Map<ClusterRole, Counts> servedWrites = new EnumMap<>(ClusterRole.class);
         final Map<ClusterRole, Counts> followed = new EnumMap<>(ClusterRole.class);
-        final Map<ClusterRole, Timer> readLatency = new EnumMap<>(ClusterRole.class);
-        final Map<ClusterRole, Timer> writeLatency = new EnumMap<>(ClusterRole.class);
+        final Map<ClusterRole, LatencyWindow> readLatency = new EnumMap<>(ClusterRole.class);
+        final Map<ClusterRole, LatencyWindow> writeLatency = new EnumMap<>(ClusterRole.class);
         final Counts retried = new Counts();
         final Counts blamed = new Counts();
         final Counts divergences = new Counts();
 
         Windows() {
-            // a registry of its own: these timers decay over the health window, unlike the exported ones
-            SimpleMeterRegistry registry = new SimpleMeterRegistry(SimpleConfig.DEFAULT, latencyClock);
             for (ClusterRole cluster : ClusterRole.values()) {
                 servedReads.put(cluster, new Counts());
                 servedWrites.put(cluster, new Counts());
                 followed.put(cluster, new Counts());
-                readLatency.put(cluster, timer(registry, cluster, "read"));
-                writeLatency.put(cluster, timer(registry, cluster, "write"));
+                readLatency.put(cluster, new LatencyWindow(window, latencyClock));
+                writeLatency.put(cluster, new LatencyWindow(window, latencyClock));
             }
-        }
-
-        private Timer timer(SimpleMeterRegistry registry, ClusterRole cluster, String kind) {
-            return Timer.builder("health." + cluster.name().toLowerCase(Locale.ROOT) + "." + kind)
-                    .publishPercentiles(PERCENTILES)
-                    .percentilePrecision(2)
-                    .distributionStatisticExpiry(window)
-                    .distributionStatisticBufferLength(3)
-                    .register(registry);
         }
     }
 
