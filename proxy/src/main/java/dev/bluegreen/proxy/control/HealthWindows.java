@@ -12,15 +12,13 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.HdrHistogram.Histogram;
 
 /**
  * Green's and blue's outcomes over a sliding time window (DESIGN §6), fed by the session engine as units
- * finish and read once a second by the health rules. Counts live in Resilience4j's lock-free sliding
- * windows, latencies in {@link LatencyWindow}s (HdrHistograms, a stripe per event loop) over the same
- * window: event loops record without contending. The count windows are copy-on-write: each record
- * allocates a copy of the current second's slice (about 100 bytes; 8 % of the bytes units mode allocated
- * per read under {@code pgbench -S}, measured with async-profiler).
+ * finish and read once a second by the health rules. Each unit goes to an {@link OutcomeWindow} (counts per
+ * second, latencies in HdrHistograms, a stripe per event loop), so event loops record without contending;
+ * the rare events (a read retried, green blamed, a divergence) are counted in Resilience4j's lock-free
+ * sliding windows.
  *
  * <p>{@link #reset()} forgets everything (a new {@code start}: what green did before belongs to another
  * migration attempt).
@@ -72,17 +70,13 @@ public final class HealthWindows implements MigrationStats.Listener {
     @Override
     public void unitServed(ClusterRole cluster, boolean read, long nanos, String sqlState) {
         Windows w = windows;
-        Metrics.Outcome outcome = sqlState == null ? Metrics.Outcome.SUCCESS : Metrics.Outcome.ERROR;
-        (read ? w.servedReads : w.servedWrites).get(cluster).record(nanos, TimeUnit.NANOSECONDS, outcome);
-        (read ? w.readLatency : w.writeLatency).get(cluster).record(nanos);
+        (read ? w.servedReads : w.servedWrites).get(cluster).record(nanos, sqlState != null);
     }
 
     /** A follower's writes count as that cluster's write latency: while blue leads, they are green's only writes. */
     @Override
     public void followerRan(ClusterRole cluster, long nanos) {
-        Windows w = windows;
-        w.followed.get(cluster).record(nanos, TimeUnit.NANOSECONDS, Metrics.Outcome.SUCCESS);
-        w.writeLatency.get(cluster).record(nanos);
+        windows.followed.get(cluster).record(nanos, false);
     }
 
     @Override
@@ -112,17 +106,15 @@ public final class HealthWindows implements MigrationStats.Listener {
         double seconds = window.toSeconds();
         Map<ClusterRole, HealthFigures.Cluster> clusters = new EnumMap<>(ClusterRole.class);
         for (ClusterRole cluster : ClusterRole.values()) {
-            Snapshot reads = w.servedReads.get(cluster).getSnapshot();
-            Snapshot writes = w.servedWrites.get(cluster).getSnapshot();
-            long served = (long) reads.getTotalNumberOfCalls() + writes.getTotalNumberOfCalls();
-            long followed = w.followed.get(cluster).getSnapshot().getTotalNumberOfCalls();
-            long units = served + followed;
-            long errors = (long) reads.getNumberOfFailedCalls() + writes.getNumberOfFailedCalls();
+            OutcomeWindow.Snapshot reads = w.servedReads.get(cluster).snapshot();
+            OutcomeWindow.Snapshot writes = w.servedWrites.get(cluster).snapshot();
+            OutcomeWindow.Snapshot followed = w.followed.get(cluster).snapshot();
+            long served = reads.count() + writes.count();
+            long units = served + followed.count();
+            long errors = reads.failures() + writes.failures();
             clusters.put(cluster, new HealthFigures.Cluster(units, units / seconds, errors,
-                    served == 0 ? null : (double) errors / served, served, followed,
-                    latency(reads.getTotalNumberOfCalls(), reads.getNumberOfFailedCalls(), w.readLatency.get(cluster)),
-                    latency(writes.getTotalNumberOfCalls() + followed, writes.getNumberOfFailedCalls(),
-                            w.writeLatency.get(cluster))));
+                    served == 0 ? null : (double) errors / served, served, followed.count(),
+                    latency(reads), latency(writes.plus(followed))));
         }
         long retried = w.retried.getSnapshot().getTotalNumberOfCalls();
         long blamed = w.blamed.getSnapshot().getTotalNumberOfCalls();
@@ -130,33 +122,28 @@ public final class HealthWindows implements MigrationStats.Listener {
         return HealthFigures.of(clusters, retried, blamed, divergences);
     }
 
-    private static HealthFigures.Latency latency(long count, long errors, LatencyWindow window) {
-        if (count == 0) {
+    private static HealthFigures.Latency latency(OutcomeWindow.Snapshot outcomes) {
+        if (outcomes.count() == 0) {
             return new HealthFigures.Latency(0, 0, null, null, null);
         }
-        Histogram snapshot = window.snapshot();
-        return new HealthFigures.Latency(count, errors, LatencyWindow.millisAt(snapshot, 50),
-                LatencyWindow.millisAt(snapshot, 95), LatencyWindow.millisAt(snapshot, 99));
+        return new HealthFigures.Latency(outcomes.count(), outcomes.failures(), outcomes.millisAt(50),
+                outcomes.millisAt(95), outcomes.millisAt(99));
     }
 
     /** One generation of windows; {@link #reset()} replaces it whole. */
     private final class Windows {
-        final Map<ClusterRole, Counts> servedReads = new EnumMap<>(ClusterRole.class);
-        final Map<ClusterRole, Counts> servedWrites = new EnumMap<>(ClusterRole.class);
-        final Map<ClusterRole, Counts> followed = new EnumMap<>(ClusterRole.class);
-        final Map<ClusterRole, LatencyWindow> readLatency = new EnumMap<>(ClusterRole.class);
-        final Map<ClusterRole, LatencyWindow> writeLatency = new EnumMap<>(ClusterRole.class);
+        final Map<ClusterRole, OutcomeWindow> servedReads = new EnumMap<>(ClusterRole.class);
+        final Map<ClusterRole, OutcomeWindow> servedWrites = new EnumMap<>(ClusterRole.class);
+        final Map<ClusterRole, OutcomeWindow> followed = new EnumMap<>(ClusterRole.class);
         final Counts retried = new Counts();
         final Counts blamed = new Counts();
         final Counts divergences = new Counts();
 
         Windows() {
             for (ClusterRole cluster : ClusterRole.values()) {
-                servedReads.put(cluster, new Counts());
-                servedWrites.put(cluster, new Counts());
-                followed.put(cluster, new Counts());
-                readLatency.put(cluster, new LatencyWindow(window, latencyClock));
-                writeLatency.put(cluster, new LatencyWindow(window, latencyClock));
+                servedReads.put(cluster, new OutcomeWindow(window, latencyClock));
+                servedWrites.put(cluster, new OutcomeWindow(window, latencyClock));
+                followed.put(cluster, new OutcomeWindow(window, latencyClock));
             }
         }
     }
