@@ -123,10 +123,11 @@ public final class HealthWindows implements MigrationStats.Listener {
     }
 
     private static HealthFigures.Latency latency(OutcomeWindow.Snapshot outcomes) {
-        if (outcomes.count() == 0) {
+        long samples = outcomes.latencies().getTotalCount(); // what the percentiles are of (see OutcomeWindow)
+        if (samples == 0) {
             return new HealthFigures.Latency(0, 0, null, null, null);
         }
-        return new HealthFigures.Latency(outcomes.count(), outcomes.failures(), outcomes.millisAt(50),
+        return new HealthFigures.Latency(samples, outcomes.failures(), outcomes.millisAt(50),
                 outcomes.millisAt(95), outcomes.millisAt(99));
     }
 

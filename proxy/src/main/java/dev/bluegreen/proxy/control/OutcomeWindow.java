@@ -3,9 +3,9 @@ package dev.bluegreen.proxy.control;
 import io.micrometer.core.instrument.Clock;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.HdrHistogram.Histogram;
+import org.HdrHistogram.IntCountsHistogram;
 
 /**
  * One kind of unit's outcomes over a sliding window, for the health rules: how many, how many failed, and
@@ -13,8 +13,9 @@ import org.HdrHistogram.Histogram;
  *
  * <p>Counts are kept per second, so what is read covers exactly the last {@code window} seconds, the current
  * one included. Latencies are kept per sixth of the window ({@link #SLICES}), so their percentiles cover
- * between five sixths of the window and all of it. Each recording thread has a stripe of its own behind a
- * lock only the reader ever contends for: two event loops never write the same memory. (Before, every unit
+ * between five sixths of the window and all of it; the latency figures' sample count is therefore the
+ * histogram's own. Each recording thread has a stripe of its own behind a lock only the reader ever
+ * contends for: two event loops never write the same memory. (Before, every unit
  * went into a lock-free window of Resilience4j, a copy-on-write slice per record, and a Micrometer timer
  * with percentiles, which wrote three concurrent histograms shared by all threads: together a fifth of units
  * mode's own CPU under {@code pgbench -S}.)
@@ -43,15 +44,19 @@ final class OutcomeWindow {
         }
     }
 
+    /**
+     * Each thread's place in every window's stripes, handed out once per thread. A window holds its stripes
+     * itself: a thread-local per window would tie each window to every thread that recorded in it (the value
+     * reaching its own key), and a window dropped on {@code reset()} would never be collected.
+     */
+    private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final ThreadLocal<Integer> SLOT = ThreadLocal.withInitial(THREADS::getAndIncrement);
+
     private final Clock clock;
     private final int seconds;
     private final long sliceNanos;
-    private final List<Stripe> stripes = new CopyOnWriteArrayList<>();
-    private final ThreadLocal<Stripe> own = ThreadLocal.withInitial(() -> {
-        Stripe stripe = new Stripe();
-        stripes.add(stripe);
-        return stripe;
-    });
+    /** By thread slot; copied on growth, so the reader sees every stripe made before it looks. */
+    private volatile Stripe[] stripes = new Stripe[0];
 
     /** @param window whole seconds, at least two */
     OutcomeWindow(Duration window, Clock clock) {
@@ -63,38 +68,70 @@ final class OutcomeWindow {
         }
     }
 
+    /** @param nanos the unit's latency: kept in whole microseconds, rounded up (a pipelined answer can take less than one) */
     void record(long nanos, boolean failed) {
         long now = clock.monotonicTime();
-        own.get().record(now / SECOND, now / sliceNanos, Math.clamp(nanos / 1_000, 0, HIGHEST_MICROS), failed);
+        long micros = Math.clamp(Math.ceilDiv(nanos, 1_000L), 1, HIGHEST_MICROS);
+        stripe().record(Math.floorDiv(now, SECOND), Math.floorDiv(now, sliceNanos), micros, failed);
+    }
+
+    private Stripe stripe() {
+        int slot = SLOT.get();
+        Stripe[] all = stripes;
+        Stripe stripe = slot < all.length ? all[slot] : null;
+        return stripe != null ? stripe : newStripe(slot);
+    }
+
+    private synchronized Stripe newStripe(int slot) {
+        Stripe[] all = stripes;
+        if (slot >= all.length) {
+            all = Arrays.copyOf(all, slot + 1);
+        } else if (all[slot] != null) {
+            return all[slot];
+        } else {
+            all = all.clone();
+        }
+        Stripe stripe = new Stripe(seconds);
+        all[slot] = stripe;
+        stripes = all;
+        return stripe;
     }
 
     /** Everything recorded in the window, all threads together. */
     Snapshot snapshot() {
         long now = clock.monotonicTime();
-        long second = now / SECOND;
-        long slice = now / sliceNanos;
+        long second = Math.floorDiv(now, SECOND);
+        long slice = Math.floorDiv(now, sliceNanos);
         long[] counts = new long[2];
         Histogram latencies = new Histogram(HIGHEST_MICROS, DIGITS);
         for (Stripe stripe : stripes) {
-            stripe.addTo(counts, latencies, second, slice);
+            if (stripe != null) {
+                stripe.addTo(counts, latencies, second, slice);
+            }
         }
         return new Snapshot(counts[0], counts[1], latencies);
     }
 
     /** One thread's seconds and slices. */
-    private final class Stripe {
-        private final long[] secondOf = new long[seconds];
-        private final long[] count = new long[seconds];
-        private final long[] failures = new long[seconds];
-        private final Histogram[] slices = new Histogram[SLICES];
+    private static final class Stripe {
+        private final int seconds;
+        private final long[] secondOf;
+        private final long[] count;
+        private final long[] failures;
+        /** Int counts: a slice holds at most a sixth of the window's units of one thread. */
+        private final IntCountsHistogram[] slices = new IntCountsHistogram[SLICES];
         private final long[] sliceOf = new long[SLICES];
 
-        Stripe() {
+        Stripe(int seconds) {
+            this.seconds = seconds;
+            this.secondOf = new long[seconds];
+            this.count = new long[seconds];
+            this.failures = new long[seconds];
             Arrays.fill(secondOf, Long.MIN_VALUE);
         }
 
         synchronized void record(long second, long slice, long micros, boolean failed) {
-            int s = Math.floorMod(second, seconds);
+            int s = (int) Math.floorMod(second, (long) seconds);
             if (secondOf[s] != second) {
                 secondOf[s] = second; // a second that left the window
                 count[s] = 0;
@@ -104,10 +141,10 @@ final class OutcomeWindow {
             if (failed) {
                 failures[s]++;
             }
-            int i = Math.floorMod(slice, SLICES);
-            Histogram histogram = slices[i];
+            int i = (int) Math.floorMod(slice, (long) SLICES);
+            IntCountsHistogram histogram = slices[i];
             if (histogram == null) {
-                histogram = new Histogram(HIGHEST_MICROS, DIGITS);
+                histogram = new IntCountsHistogram(HIGHEST_MICROS, DIGITS);
                 slices[i] = histogram;
                 sliceOf[i] = slice;
             } else if (sliceOf[i] != slice) {

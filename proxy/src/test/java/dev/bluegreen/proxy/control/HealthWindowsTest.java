@@ -81,6 +81,23 @@ class HealthWindowsTest {
         assertThat(f.errorRate()).isNull();
     }
 
+    /** Latencies are kept by sixths of the window, counts by seconds: a latency figure counts the samples it is of. */
+    @Test
+    void aLatencyFiguresSampleCountIsWhatItsPercentilesAreOf() {
+        HealthWindows minute = new HealthWindows(Duration.ofSeconds(60), clock.mock);
+        clock.advance(Duration.ofMillis(9_500));
+        for (int i = 0; i < 100; i++) {
+            minute.unitServed(ClusterRole.GREEN, true, 7 * MS, null);
+        }
+
+        clock.advance(Duration.ofSeconds(51)); // counted for a few seconds more; its slice has left
+        HealthFigures f = minute.figures();
+
+        assertThat(f.green().served()).isEqualTo(100);
+        assertThat(f.green().read().count()).isZero();
+        assertThat(f.green().read().p95Ms()).isNull();
+    }
+
     @Test
     void theShortestWindowTheConfigurationAcceptsKeepsCountingAsItSlides() {
         HealthWindows shortest = new HealthWindows(Health.MIN_WINDOW, clock.mock);

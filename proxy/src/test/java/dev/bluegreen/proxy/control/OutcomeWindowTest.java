@@ -2,7 +2,9 @@ package dev.bluegreen.proxy.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.awaitility.Awaitility.await;
 
+import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
@@ -60,6 +62,8 @@ class OutcomeWindowTest {
         clock.advance(Duration.ofSeconds(10)); // the first is 59 s old: counted still
         assertThat(window.snapshot().count()).isEqualTo(2);
         assertThat(window.snapshot().failures()).isOne();
+        assertThat(window.snapshot().latencies().getTotalCount()).as("in the oldest slice still in the window")
+                .isEqualTo(2);
 
         clock.advance(Duration.ofSeconds(1)); // 60 s
         OutcomeWindow.Snapshot snapshot = window.snapshot();
@@ -91,11 +95,51 @@ class OutcomeWindowTest {
         window.record(2 * MS, true);
         followed.record(8 * MS, false);
 
-        OutcomeWindow.Snapshot both = window.snapshot().plus(followed.snapshot());
+        OutcomeWindow.Snapshot writes = window.snapshot();
+        OutcomeWindow.Snapshot both = writes.plus(followed.snapshot());
 
         assertThat(both.count()).isEqualTo(2);
         assertThat(both.failures()).isOne();
         assertThat(both.millisAt(100)).isCloseTo(8.0, within(0.1));
-        assertThat(window.snapshot().latencies().getTotalCount()).as("left as it was").isOne();
+        assertThat(writes.latencies().getTotalCount()).as("left as it was").isOne();
+        assertThat(writes.millisAt(100)).isCloseTo(2.0, within(0.05));
+    }
+
+    @Test
+    void aLatencyUnderAMicrosecondIsOneNotZero() {
+        window.record(400, false);
+
+        assertThat(window.snapshot().millisAt(50)).isEqualTo(0.001);
+    }
+
+    @Test
+    void theShortestWindowKeepsLatenciesForAtLeastFiveSixthsOfIt() {
+        OutcomeWindow shortest = new OutcomeWindow(Duration.ofSeconds(2), clock.mock);
+        clock.advance(Duration.ofMillis(250)); // mid-slice (slices of 333 ms)
+        shortest.record(7 * MS, false);
+
+        clock.advance(Duration.ofMillis(1_600));
+        assertThat(shortest.snapshot().latencies().getTotalCount()).isOne();
+
+        clock.advance(Duration.ofMillis(400));
+        assertThat(shortest.snapshot().latencies().getTotalCount()).isZero();
+    }
+
+    private WeakReference<OutcomeWindow> recordedInByTwoThreads() throws Exception {
+        OutcomeWindow dropped = new OutcomeWindow(Duration.ofSeconds(60), clock.mock);
+        CompletableFuture.runAsync(() -> dropped.record(MS, false)).get();
+        dropped.record(MS, false);
+        return new WeakReference<>(dropped);
+    }
+
+    /** A window dropped (HealthWindows.reset on every start) is not kept alive by the threads that recorded in it. */
+    @Test
+    void aDroppedWindowIsCollected() throws Exception {
+        WeakReference<OutcomeWindow> ref = recordedInByTwoThreads();
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            System.gc();
+            return ref.get() == null;
+        });
     }
 }
