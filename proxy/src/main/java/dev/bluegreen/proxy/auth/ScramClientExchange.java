@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>The keys a login proves itself with are derived from the password, the role's salt and an iteration count
  * (PBKDF2, 4,096 rounds of HMAC-SHA-256 by default: milliseconds of CPU). A cluster hands out the same salt
  * for a role until its password changes, so the keys are remembered by password, salt and count, as PgBouncer
- * does: a pool of connections opened at once, or reopened after a failover, derives them once. A new salt (the
+ * does: a pool of connections opened at once, or reopened after a failover, derives them once per role and
+ * cluster (logins racing on two event loops may each derive them). A new salt (the
  * password was set again) is a new entry; an entry unused for an hour goes.
  */
 public final class ScramClientExchange {

@@ -123,11 +123,12 @@ public final class HealthWindows implements MigrationStats.Listener {
     }
 
     private static HealthFigures.Latency latency(OutcomeWindow.Snapshot outcomes) {
-        long samples = outcomes.latencies().getTotalCount(); // what the percentiles are of (see OutcomeWindow)
-        if (samples == 0) {
+        // the count is of the window's seconds, as the error rate needs it to be; the percentiles are of its
+        // latency slices (see OutcomeWindow), null for a moment after the last of them has left
+        if (outcomes.count() == 0) {
             return new HealthFigures.Latency(0, 0, null, null, null);
         }
-        return new HealthFigures.Latency(samples, outcomes.failures(), outcomes.millisAt(50),
+        return new HealthFigures.Latency(outcomes.count(), outcomes.failures(), outcomes.millisAt(50),
                 outcomes.millisAt(95), outcomes.millisAt(99));
     }
 

@@ -81,21 +81,28 @@ class HealthWindowsTest {
         assertThat(f.errorRate()).isNull();
     }
 
-    /** Latencies are kept by sixths of the window, counts by seconds: a latency figure counts the samples it is of. */
+    /**
+     * Counts are kept by seconds, latencies by sixths of the window: the error rate is of counts alone. Green
+     * following every write and failing none has no excess errors, whatever share of them blue failed, even
+     * just after a latency slice has left the window.
+     */
     @Test
-    void aLatencyFiguresSampleCountIsWhatItsPercentilesAreOf() {
+    void greenFollowingWritesBlueFailedHasNoErrorRateAsLatencySlicesLeave() {
         HealthWindows minute = new HealthWindows(Duration.ofSeconds(60), clock.mock);
-        clock.advance(Duration.ofMillis(9_500));
-        for (int i = 0; i < 100; i++) {
-            minute.unitServed(ClusterRole.GREEN, true, 7 * MS, null);
+        for (int second = 0; second < 70; second++) {
+            for (int i = 0; i < 100; i++) {
+                minute.unitServed(ClusterRole.BLUE, false, 2 * MS, i < 40 ? "23505" : null);
+                minute.followerRan(ClusterRole.GREEN, 3 * MS);
+            }
+            clock.advance(Duration.ofSeconds(1));
         }
+        clock.advance(Duration.ofMillis(100)); // just past a slice boundary (70 s)
 
-        clock.advance(Duration.ofSeconds(51)); // counted for a few seconds more; its slice has left
         HealthFigures f = minute.figures();
 
-        assertThat(f.green().served()).isEqualTo(100);
-        assertThat(f.green().read().count()).isZero();
-        assertThat(f.green().read().p95Ms()).isNull();
+        assertThat(f.green().followed()).isEqualTo(f.blue().served());
+        assertThat(f.green().write().count()).isEqualTo(f.green().followed());
+        assertThat(f.errorRate()).isZero();
     }
 
     @Test
