@@ -48,9 +48,11 @@ final class Lexer {
             if (isSpace(c)) {
                 pos++;
             } else if (c == '-' && peek(1) == '-') {
-                skipLineComment();
+                pos = lineCommentEnd(sql, pos);
             } else if (c == '/' && peek(1) == '*') {
-                if (!skipBlockComment()) {
+                pos = blockCommentEnd(sql, pos);
+                if (pos < 0) {
+                    pos = length;
                     return failed("unterminated /* comment");
                 }
             } else {
@@ -315,29 +317,34 @@ final class Lexer {
         add(Token.Type.OPERATOR, text, text);
     }
 
-    private void skipLineComment() {
-        while (pos < length && sql.charAt(pos) != '\n' && sql.charAt(pos) != '\r') {
-            pos++;
+    /** Index of the CR or LF that ends the line comment starting at {@code from}, or the text's end. */
+    static int lineCommentEnd(String sql, int from) {
+        int i = from;
+        while (i < sql.length() && sql.charAt(i) != '\n' && sql.charAt(i) != '\r') {
+            i++;
         }
+        return i;
     }
 
-    private boolean skipBlockComment() {
+    /** Index after the block comment opening at {@code open} (they nest, as PostgreSQL's do); -1 if it never ends. */
+    static int blockCommentEnd(String sql, int open) {
         int depth = 0;
-        while (pos < length) {
-            if (sql.startsWith("/*", pos)) {
+        int i = open;
+        while (i < sql.length()) {
+            if (sql.startsWith("/*", i)) {
                 depth++;
-                pos += 2;
-            } else if (sql.startsWith("*/", pos)) {
+                i += 2;
+            } else if (sql.startsWith("*/", i)) {
                 depth--;
-                pos += 2;
+                i += 2;
                 if (depth == 0) {
-                    return true;
+                    return i;
                 }
             } else {
-                pos++;
+                i++;
             }
         }
-        return false;
+        return -1;
     }
 
     /** Adds the token that ends where the lexer stands. */
@@ -358,7 +365,7 @@ final class Lexer {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\u000B';
     }
 
-    private static boolean isDigit(char c) {
+    static boolean isDigit(char c) {
         return c >= '0' && c <= '9';
     }
 
@@ -366,7 +373,8 @@ final class Lexer {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
     }
 
-    private static boolean isIdentContinue(char c) {
+    /** Whether {@code c} continues an identifier (or, beside a digit, joins it into a word or a number's letters). */
+    static boolean isIdentContinue(char c) {
         return isIdentStart(c) || isDigit(c) || c == '$';
     }
 

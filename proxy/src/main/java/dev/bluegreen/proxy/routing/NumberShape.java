@@ -40,7 +40,7 @@ final class NumberShape {
             char c = sql.charAt(i);
             if (c == '\'' || c == '"') {
                 if (c == '\'' && i > 0 && (sql.charAt(i - 1) | 0x20) == 'e'
-                        && (i == 1 || !continuesWord(sql.charAt(i - 2)) || isDigit(sql.charAt(i - 2)))) {
+                        && (i == 1 || !Lexer.isIdentContinue(sql.charAt(i - 2)) || Lexer.isDigit(sql.charAt(i - 2)))) {
                     return null; // E'...' (also right after a number: 0e'...'), where backslashes escape
                 }
                 i = closingQuote(sql, i, c);
@@ -48,23 +48,22 @@ final class NumberShape {
                     return null;
                 }
             } else if (c == '-' && i + 1 < length && sql.charAt(i + 1) == '-') {
-                while (i < length && sql.charAt(i) != '\n' && sql.charAt(i) != '\r') {
-                    i++;
-                }
+                i = Lexer.lineCommentEnd(sql, i);
             } else if (c == '/' && i + 1 < length && sql.charAt(i + 1) == '*') {
-                i = commentEnd(sql, i);
+                i = Lexer.blockCommentEnd(sql, i);
                 if (i < 0) {
                     return null;
                 }
-            } else if (c == '$' && (i == 0 || !continuesWord(sql.charAt(i - 1)) || isDigit(sql.charAt(i - 1)))
-                    && !(i + 1 < length && isDigit(sql.charAt(i + 1)))) {
+            } else if (c == '$'
+                    && (i == 0 || !Lexer.isIdentContinue(sql.charAt(i - 1)) || Lexer.isDigit(sql.charAt(i - 1)))
+                    && !(i + 1 < length && Lexer.isDigit(sql.charAt(i + 1)))) {
                 return null; // a dollar quote, also right after a number (a lone $ is an error the server reports)
-            } else if (isDigit(c) && (i == 0 || !continuesWord(sql.charAt(i - 1)))) {
+            } else if (Lexer.isDigit(c) && (i == 0 || !Lexer.isIdentContinue(sql.charAt(i - 1)))) {
                 int end = i + 1;
-                while (end < length && isDigit(sql.charAt(end))) {
+                while (end < length && Lexer.isDigit(sql.charAt(end))) {
                     end++;
                 }
-                if (end == length || !continuesWord(sql.charAt(end))) {
+                if (end == length || !Lexer.isIdentContinue(sql.charAt(end))) {
                     if (shape == null) {
                         shape = new StringBuilder(length);
                     }
@@ -92,16 +91,16 @@ final class NumberShape {
             }
             int end = token.start() + token.text().length();
             for (int i = token.start(); i < end; ) {
-                if (!isDigit(sql.charAt(i))) {
+                if (!Lexer.isDigit(sql.charAt(i))) {
                     i++;
                     continue;
                 }
                 int run = i;
-                while (i < end && isDigit(sql.charAt(i))) {
+                while (i < end && Lexer.isDigit(sql.charAt(i))) {
                     i++;
                 }
-                boolean alone = (run == 0 || !continuesWord(sql.charAt(run - 1)))
-                        && (i == sql.length() || !continuesWord(sql.charAt(i)));
+                boolean alone = (run == 0 || !Lexer.isIdentContinue(sql.charAt(run - 1)))
+                        && (i == sql.length() || !Lexer.isIdentContinue(sql.charAt(i)));
                 if (alone) {
                     shape.append(sql, copied, run).append(MASK);
                     copied = i;
@@ -125,35 +124,5 @@ final class NumberShape {
                 return close + 1;
             }
         }
-    }
-
-    /** Index after the comment opening at {@code open}, which nests as PostgreSQL's do, or -1. */
-    private static int commentEnd(String sql, int open) {
-        int depth = 0;
-        int i = open;
-        while (i + 1 < sql.length()) {
-            if (sql.charAt(i) == '/' && sql.charAt(i + 1) == '*') {
-                depth++;
-                i += 2;
-            } else if (sql.charAt(i) == '*' && sql.charAt(i + 1) == '/') {
-                depth--;
-                i += 2;
-                if (depth == 0) {
-                    return i;
-                }
-            } else {
-                i++;
-            }
-        }
-        return -1;
-    }
-
-    private static boolean isDigit(char c) {
-        return c >= '0' && c <= '9';
-    }
-
-    /** Whether {@code c} continues an identifier or a number's letters: the lexer joins it to a digit beside it. */
-    private static boolean continuesWord(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '_' || c == '$' || c >= 0x80;
     }
 }

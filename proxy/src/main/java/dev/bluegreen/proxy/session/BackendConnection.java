@@ -505,16 +505,11 @@ final class BackendConnection implements ChannelEvents {
                             return;
                         }
                         Channel cancelling = connected.channel();
-                        boolean[] gaveUp = new boolean[1];
                         // a server that never closes it (a hung one) does not keep it open for good
-                        ScheduledFuture<?> giveUp = cancelling.eventLoop().schedule(() -> {
-                            gaveUp[0] = true;
-                            cancelling.close();
-                        }, services.config().timeouts().connect().toMillis(), TimeUnit.MILLISECONDS);
-                        cancelling.closeFuture().addListener(closed -> {
-                            giveUp.cancel(false);
-                            settled.accept(!gaveUp[0]);
-                        });
+                        ScheduledFuture<?> giveUp = cancelling.eventLoop().schedule(() -> cancelling.close(),
+                                services.config().timeouts().connect().toMillis(), TimeUnit.MILLISECONDS);
+                        // confirmed when the server closed it first: the give-up, on the same loop, had not run
+                        cancelling.closeFuture().addListener(closed -> settled.accept(giveUp.cancel(false)));
                         cancelling.writeAndFlush(StartupPacket.CancelRequest.encode(cancelling.alloc(),
                                 key.processId(), key.secretKey()));
                     });
