@@ -1180,6 +1180,58 @@ class UnitsModeIT {
         return out.toByteArray();
     }
 
+    /**
+     * A cancel that comes while the cluster running the client's unit still has to answer a request the
+     * proxy sent it before that unit waits for the unit's turn there. Here blue learns the name of a
+     * statement green served a read of, and that Parse waits for a lock a session on blue alone holds; the
+     * client's next statement, a write, queues behind it on blue. Sent at once, the cancel would hit the
+     * proxy's Parse, and the client's statement would then run to its end (30 s) uncancelled.
+     */
+    @Test
+    void aCancelWaitsForTheClientsUnitWhileTheClusterStillAnswersTheProxysOwnRequest(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        String t = table("cancel_pending");
+        ClusterData.onBoth(blue, clusters.green(), "create table " + t + " (id int)");
+        String read = "select count(*) from " + t;
+        try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port());
+             Connection locker = blue.connect("postgres")) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            client.startup(java.util.Map.of("user", blue.superuser(), "database", "postgres"));
+            byte[] key = client.readUntil('K').body();
+            client.readUntil('Z');
+            locker.setAutoCommit(false);
+            locker.createStatement().execute("lock table " + t + " in access exclusive mode");
+
+            client.send(concat(parse("s1", read), bind("s1"), execute(""), sync()));
+            assertThat(answer(client)).as("green serves the read").isEqualTo("SELECT 1");
+            await("blue's Parse of s1 waits for the lock").atMost(Duration.ofSeconds(10))
+                    .until(() -> count(blue, "select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
+                            + " and query = '" + read + "'") == 1);
+            client.send(RawClient.query("insert into " + t + " select 1 from pg_sleep(30)"));
+            try (RawClient canceller = new RawClient(proxy.port())) {
+                canceller.send(concat(java.nio.ByteBuffer.allocate(8).putInt(16).putInt(80877102).array(), key));
+                assertThat(canceller.isClosedByPeer()).as("the proxy took the cancel").isTrue();
+            }
+            // a cancel sent on to blue now would reach it within milliseconds and end the Parse's wait
+            await("blue's Parse of s1 still waiting, not cancelled").during(Duration.ofSeconds(1))
+                    .atMost(Duration.ofSeconds(3)).until(() -> count(blue, "select count(*) from pg_stat_activity"
+                            + " where wait_event_type = 'Lock' and query = '" + read + "'") == 1);
+            locker.commit();
+
+            assertThat(answer(client)).as("the client's insert, cancelled on blue").contains("C=57014");
+            proxy.server().routing().setWeight("test", 0, null);
+            client.send(concat(bind("s1"), execute(""), sync()));
+            assertThat(answer(client)).as("s1 on blue, its Parse not cancelled").isEqualTo("SELECT 1");
+            assertThat(count(blue, "select count(*) from " + t)).isZero();
+            assertThat(count(clusters.green(), "select count(*) from " + t)).isZero();
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
     /** LOCK and DECLARE outside a transaction block fail as on Postgres: the proxy must not wrap them in one. */
     @Test
     void statementsOnlyAllowedInATransactionBlockAreRefusedInAutocommitAsOnPostgres(TestClusters clusters) throws Exception {
