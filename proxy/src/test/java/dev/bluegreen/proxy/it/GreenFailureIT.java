@@ -1475,6 +1475,77 @@ class GreenFailureIT {
         }
     }
 
+    /**
+     * Green's answer to an overdue read that arrives before green's server has confirmed the cancel the proxy
+     * sent it (its postmaster stopped here, so the cancel waits in the listen queue) is acted on only once the
+     * cancel is confirmed: then the read runs on blue, and the session's next read, a pipelined one green
+     * serves, goes to green after the cancel has landed on an idle backend. Acted on at once, green's answer
+     * would let that next read reach green ahead of the cancel, which would then cancel it.
+     */
+    @Test
+    void greensAnswerToAnOverdueReadWaitsForTheCancelsConfirmationSoTheCancelMissesTheNextRead() throws Exception {
+        String application = unique("late_cancel");
+        // each sleeps on green only: blue answers the overdue read at once, and the next read is sent right after
+        String served = "select current_setting('server_version_num')::int / 10000 from pg_sleep(case when"
+                + " current_setting('server_version_num')::int >= 180000 then ";
+        String overdue = served + "3 else 0 end)";
+        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(2)).start();
+             Connection watcher = green.connect("postgres");
+             RawClient client = new RawClient(proxy.port())) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            client.startup(java.util.Map.of("user", blue.superuser(), "database", "postgres",
+                    "application_name", application));
+            client.readUntil('Z');
+
+            client.send(RawClient.query(overdue)).send(RawClient.query(served + "1 else 0 end)"));
+            await("green runs the first read").until(() -> backendOf(watcher, application).equals("active " + overdue));
+            long postmaster = green.pid();
+            signal("STOP", postmaster);
+            try {
+                await("green has answered the first read").atMost(Duration.ofSeconds(10))
+                        .until(() -> !backendOf(watcher, application).equals("active " + overdue));
+            } finally {
+                signal("CONT", postmaster);
+            }
+
+            assertThat(firstValue(client)).as("the overdue read, run on blue").isEqualTo(String.valueOf(BLUE_MAJOR));
+            assertThat(firstValue(client)).as("the next read, served by green").isEqualTo(String.valueOf(GREEN_MAJOR));
+            MigrationStats stats = proxy.server().migration();
+            assertThat(stats.greenReadsOverdue()).isEqualTo(1);
+            assertThat(stats.readRetries()).as("run again on blue: the overdue read only").isEqualTo(1);
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /** "state query" of the backend with this application name, read on a connection opened beforehand. */
+    private static String backendOf(Connection watcher, String application) throws SQLException {
+        try (PreparedStatement ps = watcher.prepareStatement(
+                "select state || ' ' || query from pg_stat_activity where application_name = ?")) {
+            ps.setString(1, application);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : "no backend";
+            }
+        }
+    }
+
+    /** The first column of the first row of the next answer, as text, or "error SQLSTATE". */
+    private static String firstValue(RawClient client) throws IOException {
+        String value = "no row";
+        for (RawClient.Message m = client.read(); m.type() != 'Z'; m = client.read()) {
+            if (m.type() == 'E') {
+                value = "error " + m.sqlState();
+            } else if (m.type() == 'D' && value.equals("no row")) {
+                java.nio.ByteBuffer row = java.nio.ByteBuffer.wrap(m.body());
+                row.getShort();
+                byte[] text = new byte[row.getInt()];
+                row.get(text);
+                value = new String(text, java.nio.charset.StandardCharsets.UTF_8);
+            }
+        }
+        return value;
+    }
+
     private static void signal(String name, long pid) throws IOException, InterruptedException {
         Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start();
         assertThat(kill.waitFor()).as("kill -" + name + " " + pid).isZero();
