@@ -75,10 +75,14 @@ final class DualWriteBench {
         long initializations = options.repeat() * scenarios.stream()
                 .filter(scenario -> scenario.workload().writes())
                 .mapToLong(scenario -> scenario.targets().size()).sum();
+        // the proxy's own warm-up: -S with blue alone, then the TPC-B-like script and -S at weight 50, per protocol
+        long proxyWarmUp = options.warmupSeconds() == 0 ? 0
+                : options.protocols().size() * (2L * options.warmupSeconds() + DUAL_WARMUP_FACTOR * options.warmupSeconds());
         log.accept(String.format(Locale.ROOT, "dual-write: %d measured runs of %d s at %d clients, each after a %d s "
                         + "warm-up, and %d fresh pgbench -i on both clusters: about %d minutes plus the pgbench -i",
-                total, options.durationSeconds(), DualScenario.CLIENTS, options.warmupSeconds(), initializations + 1,
-                Math.round(total * (options.durationSeconds() + options.warmupSeconds() + 1) / 60.0)));
+                total, options.durationSeconds(), DualScenario.CLIENTS, options.warmupSeconds(),
+                initializations + (proxyWarmUp > 0 ? 2 : 1),
+                Math.round((total * (options.durationSeconds() + options.warmupSeconds() + 1) + proxyWarmUp) / 60.0)));
 
         state = send(new ControlProtocol.Status());
         freshData();
@@ -184,21 +188,32 @@ final class DualWriteBench {
         log.accept(String.format(Locale.ROOT, "warming up the proxy's JIT: %d s of -S per protocol with blue alone, "
                 + "then %d s of the TPC-B-like script and %d s of -S per protocol with dual-write at weight 50",
                 options.warmupSeconds(), dualSeconds, options.warmupSeconds()));
-        for (String protocol : options.protocols()) {
-            warmUp(Workload.SELECT_ONLY, protocol, options.warmupSeconds());
-        }
-        enter(DualTarget.WEIGHT_50);
-        for (String protocol : options.protocols()) {
-            warmUp(Workload.TPCB_LIKE, protocol, dualSeconds);
-            warmUp(Workload.SELECT_ONLY, protocol, options.warmupSeconds());
+        try {
+            for (String protocol : options.protocols()) {
+                warmUp(Workload.SELECT_ONLY, protocol, options.warmupSeconds(), "blue-alone");
+            }
+            enter(DualTarget.WEIGHT_50);
+            for (String protocol : options.protocols()) {
+                warmUp(Workload.TPCB_LIKE, protocol, dualSeconds, "weight-50");
+                warmUp(Workload.SELECT_ONLY, protocol, options.warmupSeconds(), "weight-50");
+            }
+            state = send(new ControlProtocol.Status());
+            if (!DualTarget.WEIGHT_50.holdsIn(state)) {
+                log.accept("warm-up: the proxy left dual-write at weight 50 during it, now " + describe(state)
+                        + ": the cells' own warm-ups are all its write path got");
+            }
+        } catch (CellFailure | PgbenchResult.PgbenchFailure e) {
+            // a warm-up that failed costs the warm-up, not the table: the cells still measure, each from its state
+            state = send(new ControlProtocol.Status());
+            log.accept("warm-up FAILED, measuring anyway: " + brief(e.getMessage()));
         }
         freshData();
     }
 
-    private void warmUp(Workload workload, String protocol, int seconds) {
+    private void warmUp(Workload workload, String protocol, int seconds, String phase) {
         pgbench.run(proxy.endpoint(), new Pgbench.Run(workload, protocol, DualScenario.CLIENTS,
                 options.threadsFor(DualScenario.CLIENTS), seconds),
-                "proxy-jit-warmup-" + workload.label() + "-" + protocol + ".log");
+                "proxy-jit-warmup-" + phase + "-" + workload.label() + "-" + protocol + ".log");
     }
 
     /** Takes the proxy to the target's routing state, first making green's data blue's again if it must start. */

@@ -1497,12 +1497,16 @@ class GreenFailureIT {
             client.startup(java.util.Map.of("user", blue.superuser(), "database", "postgres",
                     "application_name", application));
             client.readUntil('Z');
+            client.send(RawClient.query(served + "0 else 0 end)"));
+            assertThat(firstValue(client)).as("green serves the session").isEqualTo(String.valueOf(GREEN_MAJOR));
 
-            client.send(RawClient.query(overdue)).send(RawClient.query(served + "1 else 0 end)"));
-            await("green runs the first read").until(() -> backendOf(watcher, application).equals("active " + overdue));
+            // stopped before the read is sent: its cancel, due 2 s later, waits in the listen queue however slow
+            // this machine is; the session's green backend and the watcher are connected already
             long postmaster = green.pid();
             signal("STOP", postmaster);
             try {
+                client.send(RawClient.query(overdue)).send(RawClient.query(served + "1 else 0 end)"));
+                await("green runs the first read").until(() -> backendOf(watcher, application).equals("active " + overdue));
                 await("green has answered the first read").atMost(Duration.ofSeconds(10))
                         .until(() -> !backendOf(watcher, application).equals("active " + overdue));
             } finally {

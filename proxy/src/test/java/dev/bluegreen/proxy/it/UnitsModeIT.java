@@ -1210,10 +1210,13 @@ class UnitsModeIT {
             await("blue's Parse of s1 waits for the lock").atMost(Duration.ofSeconds(10))
                     .until(() -> count(blue, "select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
                             + " and query = '" + read + "'") == 1);
+            assertThat(proxy.server().routing().barrier().holders()).as("a read leaves the write barrier").isEmpty();
             client.send(RawClient.query("insert into " + t + " select 1 from pg_sleep(30)"));
+            // a write unit holds the barrier from its start: the cancel must find it running, not still to come
+            await("the insert's unit has started").until(() -> !proxy.server().routing().barrier().holders().isEmpty());
             try (RawClient canceller = new RawClient(proxy.port())) {
                 canceller.send(concat(java.nio.ByteBuffer.allocate(8).putInt(16).putInt(80877102).array(), key));
-                assertThat(canceller.isClosedByPeer()).as("the proxy took the cancel").isTrue();
+                assertThat(canceller.isClosedByPeer()).as("the proxy read the cancel and closed its connection").isTrue();
             }
             // a cancel sent on to blue now would reach it within milliseconds and end the Parse's wait
             await("blue's Parse of s1 still waiting, not cancelled").during(Duration.ofSeconds(1))
