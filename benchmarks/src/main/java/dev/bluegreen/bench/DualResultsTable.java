@@ -18,7 +18,9 @@ import java.util.function.Function;
  * ratios the medians of the ratios within each round ({@link Tables#roundRatios}); then what the
  * proxy said about its runs (green's share of the units it served, divergences), the proxy's CPU, the
  * worst load of other processes during the row's runs, and the issue's goal for the row where it sets
- * one, judged on that ratio. Under the table, each goal's ratio round by round.
+ * one, judged on that ratio. Beside them, where each row's CPU went: blue's and green's servers and the
+ * proxy, per transaction the row counted, and blue's per direct transaction. Under the table, each goal's
+ * ratio round by round.
  *
  * <p>A cell that failed in any round shows "failed" and no ratio: a median over the rounds that
  * happened to work would hide exactly what the table is for. The reasons are listed under the table.
@@ -28,7 +30,7 @@ final class DualResultsTable {
     static final List<String> HEADERS = List.of(
             "workload", "protocol", "bluegreen", "direct tps", "bluegreen tps", "bg/direct", "bg/dw-off",
             "direct ms", "bluegreen ms", "green served%", "divergences", "bluegreen cpu%", "other load%",
-            "target", "met");
+            "blue us/tx", "green us/tx", "bluegreen us/tx", "direct blue us/tx", "target", "met");
     private static final Set<String> WORDS = Set.of("workload", "protocol", "bluegreen", "target", "met");
     private static final String FAILED = "failed";
 
@@ -136,6 +138,10 @@ final class DualResultsTable {
                         Tables.percent(values(scenario, target, MeasuredRun::relayCpuPercent),
                                 cpu -> Tables.median(cpu, Double::doubleValue)),
                         worstOtherLoad(scenario, target),
+                        micros(scenario, target, MeasuredRun::blueCpuPercent),
+                        micros(scenario, target, MeasuredRun::greenCpuPercent),
+                        target.throughProxy() ? micros(scenario, target, MeasuredRun::relayCpuPercent) : "-",
+                        micros(scenario, DualTarget.DIRECT, MeasuredRun::blueCpuPercent),
                         goal.map(DualScenario.Goal::text).orElse("-"),
                         goal.map(g -> g.verdict(ratio(scenario, target, g.baseline()))).orElse("-")));
             }
@@ -148,6 +154,15 @@ final class DualResultsTable {
         List<Double> values = new ArrayList<>();
         find(scenario, target).ifPresent(cell -> cell.runs.forEach(run -> value.apply(run).ifPresent(values::add)));
         return values;
+    }
+
+    /**
+     * The median over a cell's runs of one process tree's CPU per transaction the run counted, in µs: where
+     * the machine's CPU went, when it is what limits the throughput.
+     */
+    private String micros(DualScenario scenario, DualTarget target, Function<MeasuredRun, OptionalDouble> cpuPercent) {
+        return Tables.percent(values(scenario, target, run -> run.microsPerTransaction(cpuPercent.apply(run))),
+                micros -> Tables.median(micros, Double::doubleValue));
     }
 
     private String greenServed(DualScenario scenario, DualTarget target) {

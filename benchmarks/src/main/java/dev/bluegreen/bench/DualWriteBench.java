@@ -130,7 +130,7 @@ final class DualWriteBench {
         }
         ControlProtocol.State before = state = send(new ControlProtocol.Status());
         OptionalLong relayPid = target.throughProxy() ? OptionalLong.of(proxy.pid()) : OptionalLong.empty();
-        MeasuredRun run = MeasuredRun.measure(relayPid,
+        MeasuredRun run = MeasuredRun.measure(relayPid, OptionalLong.of(blue.pid()), OptionalLong.of(green.pid()),
                 () -> run(scenario, target, options.durationSeconds(), name));
         ControlProtocol.State after = state = send(new ControlProtocol.Status());
         Optional<DualResultsTable.ProxyCounters> counters = Optional.empty();

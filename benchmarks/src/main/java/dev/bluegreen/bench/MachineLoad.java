@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.OptionalLong;
 import java.util.stream.Stream;
 
 /**
@@ -21,6 +22,8 @@ import java.util.stream.Stream;
 final class MachineLoad {
 
     private static final Path PROC = Path.of("/proc");
+    /** The clock ticks /proc counts CPU time in: 100 a second on every Linux this runs on. */
+    static final int USER_HZ = 100;
 
     /** Clock ticks (USER_HZ, the same unit in both files) at one moment. */
     record Sample(long machineTotal, long machineBusy, long ours) {
@@ -83,6 +86,30 @@ final class MachineLoad {
             }
         }
         return new long[] {total, busy};
+    }
+
+    /**
+     * utime + stime + cutime + cstime of one process (a postmaster: the backends it has reaped are in its
+     * cutime and cstime); empty without a pid or once it has gone.
+     */
+    static OptionalLong treeTicks(OptionalLong pid) {
+        if (pid.isEmpty() || pid.getAsLong() <= 0) {
+            return OptionalLong.empty();
+        }
+        try {
+            return OptionalLong.of(processTicks(Files.readString(PROC.resolve(Long.toString(pid.getAsLong())).resolve("stat"))));
+        } catch (IOException | RuntimeException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    /** Ticks between two samples over a span, in percent of one core; empty when either sample is. */
+    static OptionalDouble percentOfOneCore(OptionalLong before, OptionalLong after, long elapsedNanos) {
+        if (before.isEmpty() || after.isEmpty() || elapsedNanos <= 0) {
+            return OptionalDouble.empty();
+        }
+        double nanos = (after.getAsLong() - before.getAsLong()) * (1_000_000_000.0 / USER_HZ);
+        return OptionalDouble.of(100.0 * nanos / elapsedNanos);
     }
 
     /** utime + stime + cutime + cstime of one process; 0 if it has just gone. */

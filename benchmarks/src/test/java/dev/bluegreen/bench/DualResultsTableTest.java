@@ -52,9 +52,10 @@ class DualResultsTableTest {
                 .containsExactly("no proxy, blue + green at once", "dual-write off", "dual-write, weight 0",
                         "dual-write, weight 50", "dual-write, weight 100");
         assertThat(rows.get(3)).containsExactly("select-only", "simple", "dual-write, weight 50", "20000", "9000",
-                "0.45", "0.75", "0.800", "1.778", "49", "0", "70", "4", ">= 0.80 x dual-write off", "NO");
+                "0.45", "0.75", "0.800", "1.778", "49", "0", "70", "4", "-", "-", "78", "-",
+                ">= 0.80 x dual-write off", "NO");
         assertThat(rows.get(1)).containsExactly("select-only", "simple", "dual-write off", "20000", "12000",
-                "0.60", "1.00", "0.800", "1.333", "0", "0", "55", "1", "-", "-");
+                "0.60", "1.00", "0.800", "1.333", "0", "0", "55", "1", "-", "-", "46", "-", "-", "-");
     }
 
     @Test
@@ -68,7 +69,7 @@ class DualResultsTableTest {
         List<String> row = table.rows().get(2);
 
         assertThat(row.subList(2, 7)).containsExactly("dual-write, weight 0", "2000", "failed", "-", "-");
-        assertThat(row.subList(13, 15)).containsExactly(">= 0.40 x direct", "-");
+        assertThat(row.subList(17, 19)).containsExactly(">= 0.40 x direct", "-");
         assertThat(table.failures()).containsExactly(
                 "tpcb-like prepared, dual-write, weight 0, round 2: pgbench run was aborted");
         assertThat(table.text("title")).endsWith("""
@@ -94,7 +95,7 @@ class DualResultsTableTest {
         assertThat(row.get(4)).isEqualTo("400");
         assertThat(row.get(5)).isEqualTo("0.38");
         assertThat(row.get(10)).isEqualTo("3");
-        assertThat(row.get(14)).isEqualTo("NO");
+        assertThat(row.get(18)).isEqualTo("NO");
         assertThat(table.goalRounds())
                 .containsExactly("tpcb-like prepared, dual-write, weight 0, bg/direct: 0.50, 0.33, 0.38");
         assertThat(table.text("title")).endsWith("""
@@ -118,10 +119,34 @@ class DualResultsTableTest {
 
         // no proxy: no ratio to dual-write off, no green share, no proxy CPU, no goal
         assertThat(row).containsExactly("tpcb-like", "prepared", "no proxy, blue + green at once", "1000", "420",
-                "0.38", "-", "16.000", "38.095", "-", "-", "-", "2", "-", "-");
+                "0.38", "-", "16.000", "38.095", "-", "-", "-", "2", "-", "-", "-", "-", "-", "-");
         assertThat(table.goalRounds()).containsExactly(
                 "tpcb-like prepared, no proxy, blue + green at once, /direct: 0.42, 0.38, 0.38",
                 "tpcb-like prepared, dual-write, weight 0, bg/direct: 0.38, 0.33, 0.36");
+    }
+
+    @Test
+    void whereTheCpuWentIsEachServersAndTheProxysCpuPerTransactionOfTheRow() {
+        DualResultsTable table = new DualResultsTable();
+        PgbenchResult fast = new PgbenchResult(5000, 3.2);
+        PgbenchResult slow = new PgbenchResult(2000, 8);
+        // blue at 110 % of a core for 5,000 transactions a second: 220 us each
+        table.add(TPCB, DualTarget.DIRECT, new MeasuredRun(fast, OptionalDouble.empty(), OptionalDouble.of(0),
+                OptionalDouble.of(110), OptionalDouble.of(0.5)), Optional.empty());
+        table.add(TPCB, DualTarget.WEIGHT_0, new MeasuredRun(slow, OptionalDouble.of(40), OptionalDouble.of(0),
+                OptionalDouble.of(64), OptionalDouble.of(46)), Optional.of(new ProxyCounters(1, 0, 0)));
+        table.add(TPCB, DualTarget.BOTH_DIRECT, new MeasuredRun(slow, OptionalDouble.empty(), OptionalDouble.of(0),
+                OptionalDouble.of(50), OptionalDouble.empty()), Optional.empty());
+
+        List<List<String>> rows = table.rows();
+
+        assertThat(rows.get(2).subList(13, 17)).as("dual-write: blue, green, the proxy, blue direct")
+                .containsExactly("320", "230", "200", "220");
+        assertThat(rows.get(0).subList(13, 17)).as("no proxy: no proxy CPU; green's not measured")
+                .containsExactly("250", "-", "-", "220");
+        assertThat(new MeasuredRun(new PgbenchResult(0, 0), OptionalDouble.empty(), OptionalDouble.empty(),
+                OptionalDouble.of(50), OptionalDouble.empty()).microsPerTransaction(OptionalDouble.of(50)))
+                .as("no transactions, no figure").isEmpty();
     }
 
     @Test
@@ -135,11 +160,14 @@ class DualResultsTableTest {
                 **title**
 
                 | workload | protocol | bluegreen | direct tps | bluegreen tps | bg/direct | bg/dw-off | direct ms \
-                | bluegreen ms | green served% | divergences | bluegreen cpu% | other load% | target | met |
-                | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |
+                | bluegreen ms | green served% | divergences | bluegreen cpu% | other load% | blue us/tx | green us/tx \
+                | bluegreen us/tx | direct blue us/tx | target | met |
+                | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: \
+                | ---: | ---: | --- | --- |
                 | tpcb-like | prepared | no proxy, blue + green at once | 1000 | - | - | - | 16.000 | - | - | - \
-                | - | 0 | - | - |
-                | tpcb-like | prepared | dual-write off | 1000 | - | - | - | 16.000 | - | - | - | - | 0 | - | - |
+                | - | 0 | - | - | - | - | - | - |
+                | tpcb-like | prepared | dual-write off | 1000 | - | - | - | 16.000 | - | - | - | - | 0 | - | - | - | - \
+                | - | - |
                 """);
     }
 }

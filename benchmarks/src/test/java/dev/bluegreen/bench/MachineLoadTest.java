@@ -3,9 +3,21 @@ package dev.bluegreen.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
 class MachineLoadTest {
+
+    @Test
+    void aProcessTreesTicksOverASpanAreItsShareOfOneCore() {
+        // 150 ticks of 10 ms over 3 s: half a core
+        assertThat(MachineLoad.percentOfOneCore(OptionalLong.of(1000), OptionalLong.of(1150), 3_000_000_000L))
+                .hasValueCloseTo(50.0, within(1e-9));
+        assertThat(MachineLoad.percentOfOneCore(OptionalLong.empty(), OptionalLong.of(1150), 3_000_000_000L)).isEmpty();
+        assertThat(MachineLoad.treeTicks(OptionalLong.of(ProcessHandle.current().pid()))).isPresent();
+        assertThat(MachineLoad.treeTicks(OptionalLong.empty())).isEmpty();
+        assertThat(MachineLoad.treeTicks(OptionalLong.of(-1))).as("a cluster that is stopped").isEmpty();
+    }
 
     @Test
     void machineTicksCountIdleAndIowaitAsIdleAndLeaveGuestTimeInsideUser() {
