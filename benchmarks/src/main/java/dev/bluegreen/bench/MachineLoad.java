@@ -89,15 +89,22 @@ final class MachineLoad {
     }
 
     /**
-     * utime + stime + cutime + cstime of one process (a postmaster: the backends it has reaped are in its
-     * cutime and cstime); empty without a pid or once it has gone.
+     * The CPU of a process tree so far (a postmaster and its backends and workers): utime + stime + cutime +
+     * cstime of the process and of each live descendant, so that a descendant counts whether it is still
+     * running (the WAL writer, the checkpointer) or has exited and been reaped (a backend, whose CPU is then in
+     * its parent's cutime and cstime). Empty without a pid or once the process has gone.
      */
     static OptionalLong treeTicks(OptionalLong pid) {
         if (pid.isEmpty() || pid.getAsLong() <= 0) {
             return OptionalLong.empty();
         }
+        Optional<ProcessHandle> root = ProcessHandle.of(pid.getAsLong());
+        if (root.isEmpty()) {
+            return OptionalLong.empty();
+        }
         try {
-            return OptionalLong.of(processTicks(Files.readString(PROC.resolve(Long.toString(pid.getAsLong())).resolve("stat"))));
+            long ticks = processTicks(Files.readString(PROC.resolve(Long.toString(pid.getAsLong())).resolve("stat")));
+            return OptionalLong.of(ticks + root.get().descendants().mapToLong(p -> processTicks(p.pid())).sum());
         } catch (IOException | RuntimeException e) {
             return OptionalLong.empty();
         }
@@ -105,8 +112,8 @@ final class MachineLoad {
 
     /** Ticks between two samples over a span, in percent of one core; empty when either sample is. */
     static OptionalDouble percentOfOneCore(OptionalLong before, OptionalLong after, long elapsedNanos) {
-        if (before.isEmpty() || after.isEmpty() || elapsedNanos <= 0) {
-            return OptionalDouble.empty();
+        if (before.isEmpty() || after.isEmpty() || elapsedNanos <= 0 || after.getAsLong() < before.getAsLong()) {
+            return OptionalDouble.empty(); // less after than before: not the same process (a restart, a reused pid)
         }
         double nanos = (after.getAsLong() - before.getAsLong()) * (1_000_000_000.0 / USER_HZ);
         return OptionalDouble.of(100.0 * nanos / elapsedNanos);

@@ -278,8 +278,9 @@ public final class PgbenchHarness {
                         + "measured in the same rounds; green served% = green's share of the units the proxy "
                         + "answered; divergences summed over the rounds; cpu% = the proxy's CPU in % of one core; "
                         + "other load% as in the relay table",
-                "blue, green, bluegreen us/tx = CPU time of blue's server (postmaster and backends), green's and the "
-                        + "proxy per transaction the row counted, in microseconds; direct blue us/tx = blue's per "
+                "blue, green, bluegreen us/tx = CPU time of blue's server (postmaster, backends and workers), green's "
+                        + "and the proxy over the run, per transaction the row counted, in microseconds (no proxy rows: "
+                        + "per transaction of both servers, as counted in their tps); direct blue us/tx = blue's per "
                         + "transaction run straight to it: on a saturated machine, where the throughput went",
                 String.format(Locale.ROOT, "no proxy, blue + green at once = pgbench straight to both clusters "
                         + "at the same time with what dual-write asks of them, the most it could reach here: "

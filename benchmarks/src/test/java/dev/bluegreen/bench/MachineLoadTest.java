@@ -3,8 +3,13 @@ package dev.bluegreen.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
 
 class MachineLoadTest {
 
@@ -14,9 +19,29 @@ class MachineLoadTest {
         assertThat(MachineLoad.percentOfOneCore(OptionalLong.of(1000), OptionalLong.of(1150), 3_000_000_000L))
                 .hasValueCloseTo(50.0, within(1e-9));
         assertThat(MachineLoad.percentOfOneCore(OptionalLong.empty(), OptionalLong.of(1150), 3_000_000_000L)).isEmpty();
-        assertThat(MachineLoad.treeTicks(OptionalLong.of(ProcessHandle.current().pid()))).isPresent();
+        assertThat(MachineLoad.percentOfOneCore(OptionalLong.of(1150), OptionalLong.of(20), 3_000_000_000L))
+                .as("fewer ticks after than before: another process").isEmpty();
         assertThat(MachineLoad.treeTicks(OptionalLong.empty())).isEmpty();
         assertThat(MachineLoad.treeTicks(OptionalLong.of(-1))).as("a cluster that is stopped").isEmpty();
+    }
+
+    /** What a postmaster's figure rests on: a child's CPU stays in its parent's tree, running and once reaped. */
+    @Test
+    @EnabledOnOs(OS.LINUX)
+    void aProcessTreeCountsItsChildrenRunningAndReaped() throws Exception {
+        String loop = "i=0; while [ $i -lt 600000 ]; do i=$((i+1)); done"; // a few tenths of a second of CPU
+        OptionalLong self = OptionalLong.of(ProcessHandle.current().pid());
+        long before = MachineLoad.treeTicks(self).orElseThrow();
+        Process child = new ProcessBuilder("sh", "-c", loop + "; echo half; " + loop).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+            assertThat(out.readLine()).isEqualTo("half");
+            long running = MachineLoad.treeTicks(self).orElseThrow() - before;
+            assertThat(child.waitFor()).isZero();
+            long reaped = MachineLoad.treeTicks(self).orElseThrow() - before;
+
+            assertThat(running).as("the first loop's CPU, the child still running").isGreaterThanOrEqualTo(10);
+            assertThat(reaped - running).as("the second loop's, in this JVM's cutime once reaped").isGreaterThanOrEqualTo(10);
+        }
     }
 
     @Test
