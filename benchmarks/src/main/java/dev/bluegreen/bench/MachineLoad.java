@@ -36,11 +36,7 @@ final class MachineLoad {
     static Optional<Sample> sample() {
         try {
             long[] machine = machineTicks(Files.readAllLines(PROC.resolve("stat")).getFirst());
-            ProcessHandle self = ProcessHandle.current();
-            long ours = Stream.concat(Stream.of(self), self.descendants())
-                    .mapToLong(process -> processTicks(process.pid()))
-                    .sum();
-            return Optional.of(new Sample(machine[0], machine[1], ours));
+            return Optional.of(new Sample(machine[0], machine[1], treeTicks(ProcessHandle.current())));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
@@ -98,16 +94,11 @@ final class MachineLoad {
         if (pid.isEmpty() || pid.getAsLong() <= 0) {
             return OptionalLong.empty();
         }
-        Optional<ProcessHandle> root = ProcessHandle.of(pid.getAsLong());
-        if (root.isEmpty()) {
-            return OptionalLong.empty();
-        }
-        try {
-            long ticks = processTicks(Files.readString(PROC.resolve(Long.toString(pid.getAsLong())).resolve("stat")));
-            return OptionalLong.of(ticks + root.get().descendants().mapToLong(p -> processTicks(p.pid())).sum());
-        } catch (IOException | RuntimeException e) {
-            return OptionalLong.empty();
-        }
+        return ProcessHandle.of(pid.getAsLong()).map(root -> OptionalLong.of(treeTicks(root))).orElse(OptionalLong.empty());
+    }
+
+    private static long treeTicks(ProcessHandle root) {
+        return Stream.concat(Stream.of(root), root.descendants()).mapToLong(process -> processTicks(process.pid())).sum();
     }
 
     /** Ticks between two samples over a span, in percent of one core; empty when either sample is. */

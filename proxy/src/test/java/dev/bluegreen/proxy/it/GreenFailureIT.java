@@ -1498,7 +1498,7 @@ class GreenFailureIT {
                     "application_name", application));
             client.readUntil('Z');
             client.send(RawClient.query(served + "0 else 0 end)"));
-            assertThat(firstValue(client)).as("green serves the session").isEqualTo(String.valueOf(GREEN_MAJOR));
+            assertThat(client.firstValue()).as("green serves the session").isEqualTo(String.valueOf(GREEN_MAJOR));
 
             // stopped before the read is sent: its cancel, due 2 s later, waits in the listen queue however slow
             // this machine is; the session's green backend and the watcher are connected already
@@ -1513,8 +1513,8 @@ class GreenFailureIT {
                 signal("CONT", postmaster);
             }
 
-            assertThat(firstValue(client)).as("the overdue read, run on blue").isEqualTo(String.valueOf(BLUE_MAJOR));
-            assertThat(firstValue(client)).as("the next read, served by green").isEqualTo(String.valueOf(GREEN_MAJOR));
+            assertThat(client.firstValue()).as("the overdue read, run on blue").isEqualTo(String.valueOf(BLUE_MAJOR));
+            assertThat(client.firstValue()).as("the next read, served by green").isEqualTo(String.valueOf(GREEN_MAJOR));
             MigrationStats stats = proxy.server().migration();
             assertThat(stats.greenReadsOverdue()).isEqualTo(1);
             assertThat(stats.readRetries()).as("run again on blue: the overdue read only").isEqualTo(1);
@@ -1531,23 +1531,6 @@ class GreenFailureIT {
                 return rs.next() ? rs.getString(1) : "no backend";
             }
         }
-    }
-
-    /** The first column of the first row of the next answer, as text, or "error SQLSTATE". */
-    private static String firstValue(RawClient client) throws IOException {
-        String value = "no row";
-        for (RawClient.Message m = client.read(); m.type() != 'Z'; m = client.read()) {
-            if (m.type() == 'E') {
-                value = "error " + m.sqlState();
-            } else if (m.type() == 'D' && value.equals("no row")) {
-                java.nio.ByteBuffer row = java.nio.ByteBuffer.wrap(m.body());
-                row.getShort();
-                byte[] text = new byte[row.getInt()];
-                row.get(text);
-                value = new String(text, java.nio.charset.StandardCharsets.UTF_8);
-            }
-        }
-        return value;
     }
 
     private static void signal(String name, long pid) throws IOException, InterruptedException {

@@ -102,6 +102,26 @@ final class RawClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads an answer up to its ReadyForQuery: the first column of its first row as text, "error SQLSTATE" when
+     * it failed, "no row" when it had none.
+     */
+    String firstValue() throws IOException {
+        String value = "no row";
+        for (Message m = read(); m.type() != 'Z'; m = read()) {
+            if (m.type() == 'E') {
+                value = "error " + m.sqlState();
+            } else if (m.type() == 'D' && value.equals("no row")) {
+                ByteBuffer row = ByteBuffer.wrap(m.body());
+                row.getShort();
+                byte[] text = new byte[row.getInt()];
+                row.get(text);
+                value = new String(text, StandardCharsets.UTF_8);
+            }
+        }
+        return value;
+    }
+
     /** Logs in with trust and waits for ReadyForQuery. */
     RawClient loggedIn(String user) throws IOException {
         startup(Map.of("user", user, "database", "postgres"));

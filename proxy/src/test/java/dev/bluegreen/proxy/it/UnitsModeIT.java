@@ -632,7 +632,7 @@ class UnitsModeIT {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
                 client.send(RawClient.query("show timezone"));
-                String session = firstValue(client);
+                String session = client.firstValue();
                 for (String outcome : new String[] {"commits", "fails"}) {
                     // the second time the row exists: the insert fails and the transaction rolls back
                     client.send(RawClient.query("set local timezone = 'Asia/Tokyo'; insert into " + t + " values (1)"));
@@ -646,20 +646,9 @@ class UnitsModeIT {
                     assertThat(reported).as("the last TimeZone reported when the write %s", outcome).isEqualTo(session);
                 }
                 client.send(RawClient.query("show timezone"));
-                assertThat(firstValue(client)).isEqualTo(session);
+                assertThat(client.firstValue()).isEqualTo(session);
             }
         }
-    }
-
-    private static String firstValue(RawClient client) throws java.io.IOException {
-        String value = null;
-        RawClient.Message message;
-        while ((message = client.read()).type() != 'Z') {
-            if (message.type() == 'D' && value == null) {
-                value = new String(message.body(), 6, message.body().length - 6, java.nio.charset.StandardCharsets.UTF_8);
-            }
-        }
-        return value;
     }
 
     private static String parameterName(RawClient.Message status) {
