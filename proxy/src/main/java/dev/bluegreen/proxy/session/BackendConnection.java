@@ -105,6 +105,10 @@ final class BackendConnection implements ChannelEvents {
     private State state = new State.Connecting();
     private Channel channel;
     private BackendKeyData keyData;
+    /** Cancels sent to this backend that its server has not yet confirmed; what is written meanwhile waits. */
+    private int cancelsInFlight;
+    /** Something was written while a cancel was in flight: flushed once the last one has settled. */
+    private boolean flushHeld;
     /** Fails the login if the cluster has not finished it in time; cancelled once it has, or the connection closed. */
     private ScheduledFuture<?> loginDeadline;
 
@@ -453,10 +457,21 @@ final class BackendConnection implements ChannelEvents {
     }
 
     void writeAndFlush(ByteBuf message) {
-        channel.writeAndFlush(message, channel.voidPromise());
+        write(message);
+        flush();
     }
 
+    /**
+     * Sends what was written, unless a cancel sent to this backend is still unconfirmed: a signal that reaches
+     * the backend once it has begun on the next request cancels that request instead of the one meant (the
+     * client's late cancel would otherwise land on the proxy's own next request, or on a follower's write).
+     * Held until the cancel settles; a backend signalled while it waits for its next request ignores it.
+     */
     void flush() {
+        if (cancelsInFlight > 0) {
+            flushHeld = true;
+            return;
+        }
         channel.flush();
     }
 
@@ -483,14 +498,17 @@ final class BackendConnection implements ChannelEvents {
      * the cancel connection, which it does after signalling the backend; false when the cancel could not be
      * sent, or the server kept the connection open past the connect timeout (the proxy then closes it). A
      * backend signalled while it waits for its next request ignores the signal; one signalled after it has been
-     * sent that request cancels it instead: what must not be cancelled is sent only after a confirmed cancel.
+     * sent that request cancels it instead: until the cancel settles, what is written to this connection is
+     * held ({@link #flush}), and sent after {@code settled} has run.
      */
-    void cancel(Consumer<Boolean> settled) {
+    void cancel(Consumer<Boolean> onSettled) {
         if (keyData == null || channel == null) {
-            settled.accept(false);
+            onSettled.accept(false);
             return;
         }
         BackendKeyData key = keyData;
+        cancelsInFlight++;
+        Consumer<Boolean> settled = onSettled.andThen(confirmed -> cancelSettled());
         try {
             new Bootstrap()
                     .group(channel.eventLoop())
@@ -516,6 +534,13 @@ final class BackendConnection implements ChannelEvents {
         } catch (RuntimeException e) {
             log.warn("cancel request not sent cluster={} cause={}", cluster.name(), rootMessage(e));
             settled.accept(false);
+        }
+    }
+
+    private void cancelSettled() {
+        if (--cancelsInFlight == 0 && flushHeld) {
+            flushHeld = false;
+            channel.flush();
         }
     }
 

@@ -1522,6 +1522,68 @@ class GreenFailureIT {
         }
     }
 
+    /**
+     * DESIGN §8: a cancel the client sends for a read green serves, reaching green's server only once the read
+     * has ended, must not land on what the proxy sends green next: here the follower's side of the client's next
+     * write. Green's postmaster is stopped before the cancel, which therefore waits in its listen queue; the proxy
+     * sends green nothing more until the server has confirmed it (closed the cancel connection), and the backend,
+     * signalled while it waits for a request, ignores it. Sent at once, the insert would be running on green when
+     * the cancel lands and be cancelled there alone: a divergence.
+     */
+    @Test
+    void aClientsCancelThatReachesGreenLateDoesNotLandOnTheFollowersNextWrite() throws Exception {
+        String application = unique("late_client_cancel");
+        String t = unique("late_client_cancel_t");
+        onBoth(blue, green, "create table " + t + " (id int)");
+        String read = "select current_setting('server_version_num')::int / 10000 from pg_sleep(1)";
+        // a second on green, so that an insert sent there at once is still running when the cancel lands
+        String insert = "insert into " + t + " select 1 from pg_sleep(case when"
+                + " current_setting('server_version_num')::int >= 180000 then 1 else 0 end)";
+        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(30)).start();
+             Connection watcher = green.connect("postgres");
+             RawClient client = new RawClient(proxy.port())) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            client.startup(java.util.Map.of("user", blue.superuser(), "database", "postgres",
+                    "application_name", application));
+            byte[] key = client.readUntil('K').body();
+            client.readUntil('Z');
+            client.send(RawClient.query("show server_version_num"));
+            assertThat(major(Integer.parseInt(client.firstValue()))).as("green serves the session").isEqualTo(GREEN_MAJOR);
+
+            // stopped once the session's green backend is connected: the cancel waits in the listen queue
+            long postmaster = green.pid();
+            signal("STOP", postmaster);
+            try {
+                client.send(RawClient.query(read));
+                await("green runs the read").until(() -> backendOf(watcher, application).equals("active " + read));
+                try (RawClient canceller = new RawClient(proxy.port())) {
+                    canceller.send(java.nio.ByteBuffer.allocate(16).putInt(16).putInt(80877102).put(key).array());
+                    assertThat(canceller.isClosedByPeer()).as("the proxy read the cancel and closed its connection").isTrue();
+                }
+                assertThat(client.firstValue()).as("the read, ended before the cancel reached green")
+                        .isEqualTo(String.valueOf(GREEN_MAJOR));
+
+                client.send(RawClient.query(insert));
+                await("blue has run the insert, its transaction open until green has").atMost(Duration.ofSeconds(10))
+                        .until(() -> number(blue, "select count(*) from pg_stat_activity where application_name = '"
+                                + application + "' and state = 'idle in transaction'") == 1);
+                await("green is sent nothing while its server has not confirmed the cancel")
+                        .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                        .until(() -> backendOf(watcher, application).equals("idle " + read));
+            } finally {
+                signal("CONT", postmaster);
+            }
+
+            client.readUntil('C');
+            client.readUntil('Z');
+            assertThat(number(blue, "select count(*) from " + t)).isEqualTo(1);
+            assertThat(number(green, "select count(*) from " + t)).as("the follower's insert, not cancelled").isEqualTo(1);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
     /** "state query" of the backend with this application name, read on a connection opened beforehand. */
     private static String backendOf(Connection watcher, String application) throws SQLException {
         try (PreparedStatement ps = watcher.prepareStatement(
