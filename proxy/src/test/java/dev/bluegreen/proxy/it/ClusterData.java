@@ -1,7 +1,9 @@
 package dev.bluegreen.proxy.it;
 
 import dev.bluegreen.embedded.PgCluster;
+import java.io.IOException;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -97,5 +99,27 @@ final class ClusterData {
     /** The PostgreSQL major version that answered, from {@code server_version_num} (160009 → 16). */
     static int major(int serverVersionNum) {
         return serverVersionNum / 10_000;
+    }
+
+    /** "state query" of the backend with this application name, read on a connection opened beforehand. */
+    static String backendOf(Connection watcher, String application) throws SQLException {
+        try (PreparedStatement ps = watcher.prepareStatement(
+                "select state || ' ' || query from pg_stat_activity where application_name = ?")) {
+            ps.setString(1, application);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : "no backend";
+            }
+        }
+    }
+
+    /**
+     * Sends the signal ({@code STOP}, {@code CONT}) to a cluster's process: a stopped postmaster leaves new
+     * connections, cancel requests among them, in its listen queue while the backends already connected run on.
+     */
+    static void signal(String name, long pid) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start();
+        if (kill.waitFor() != 0) {
+            throw new IOException("kill -" + name + " " + pid + " failed");
+        }
     }
 }

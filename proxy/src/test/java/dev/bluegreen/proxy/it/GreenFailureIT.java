@@ -1,9 +1,11 @@
 package dev.bluegreen.proxy.it;
 
+import static dev.bluegreen.proxy.it.ClusterData.backendOf;
 import static dev.bluegreen.proxy.it.ClusterData.contents;
 import static dev.bluegreen.proxy.it.ClusterData.major;
 import static dev.bluegreen.proxy.it.ClusterData.number;
 import static dev.bluegreen.proxy.it.ClusterData.onBoth;
+import static dev.bluegreen.proxy.it.ClusterData.signal;
 import static dev.bluegreen.proxy.it.ClusterData.text;
 import static dev.bluegreen.proxy.it.ClusterData.unique;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -1557,10 +1559,7 @@ class GreenFailureIT {
             try {
                 client.send(RawClient.query(read));
                 await("green runs the read").until(() -> backendOf(watcher, application).equals("active " + read));
-                try (RawClient canceller = new RawClient(proxy.port())) {
-                    canceller.send(java.nio.ByteBuffer.allocate(16).putInt(16).putInt(80877102).put(key).array());
-                    assertThat(canceller.isClosedByPeer()).as("the proxy read the cancel and closed its connection").isTrue();
-                }
+                RawClient.cancel(proxy.port(), key);
                 assertThat(client.firstValue()).as("the read, ended before the cancel reached green")
                         .isEqualTo(String.valueOf(GREEN_MAJOR));
 
@@ -1582,21 +1581,5 @@ class GreenFailureIT {
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
-    }
-
-    /** "state query" of the backend with this application name, read on a connection opened beforehand. */
-    private static String backendOf(Connection watcher, String application) throws SQLException {
-        try (PreparedStatement ps = watcher.prepareStatement(
-                "select state || ' ' || query from pg_stat_activity where application_name = ?")) {
-            ps.setString(1, application);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : "no backend";
-            }
-        }
-    }
-
-    private static void signal(String name, long pid) throws IOException, InterruptedException {
-        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start();
-        assertThat(kill.waitFor()).as("kill -" + name + " " + pid).isZero();
     }
 }

@@ -1,5 +1,8 @@
 package dev.bluegreen.proxy.it;
 
+import static dev.bluegreen.proxy.it.ClusterData.backendOf;
+import static dev.bluegreen.proxy.it.ClusterData.signal;
+import static dev.bluegreen.proxy.it.ClusterData.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -43,11 +46,13 @@ import org.postgresql.largeobject.LargeObjectManager;
 class PgjdbcThroughProxyIT {
 
     private static PgCluster blue;
+    private static PgCluster green;
     private static TestProxy proxy;
 
     @BeforeAll
     static void start(TestClusters clusters) throws Exception {
         blue = clusters.blue();
+        green = clusters.green();
         proxy = TestProxy.in(blue).start();
     }
 
@@ -252,6 +257,44 @@ class PgjdbcThroughProxyIT {
                 rs.next();
                 assertThat(rs.getInt(2)).isEqualTo(42);
             }
+        }
+    }
+
+    /**
+     * A cancel that reaches the server once the query has ended must not cancel the session's next query, as it
+     * can on a direct connection: the proxy sends the backend nothing more until the server has confirmed the
+     * cancel, and the backend, signalled while it waits for a request, ignores it. The cluster's postmaster is
+     * stopped, so the cancel waits in its listen queue until after the query; a relay in front of green, whose
+     * postmaster the dual-write tests stop too, so that blue serves the other tests throughout.
+     */
+    @Test
+    void aCancelThatReachesTheServerAfterTheQueryEndedDoesNotCancelTheNextOne() throws Exception {
+        String application = unique("late_cancel_relay");
+        String first = "select 1 from pg_sleep(1)";
+        String next = "select 2 from pg_sleep(0.5)";
+        try (TestProxy relay = TestProxy.in(green).start();
+             Connection watcher = green.connect("postgres");
+             RawClient client = new RawClient(relay.port())) {
+            client.startup(java.util.Map.of("user", green.superuser(), "database", "postgres",
+                    "application_name", application));
+            byte[] key = client.readUntil('K').body();
+            client.readUntil('Z');
+            long postmaster = green.pid();
+            signal("STOP", postmaster);
+            try {
+                client.send(RawClient.query(first));
+                await("the first query runs").until(() -> backendOf(watcher, application).equals("active " + first));
+                RawClient.cancel(relay.port(), key);
+                assertThat(client.firstValue()).as("the first query, ended before the cancel reached the server")
+                        .isEqualTo("1");
+                client.send(RawClient.query(next));
+                await("the next query waits while the server has not confirmed the cancel")
+                        .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                        .until(() -> backendOf(watcher, application).equals("idle " + first));
+            } finally {
+                signal("CONT", postmaster);
+            }
+            assertThat(client.firstValue()).as("the next query, not cancelled").isEqualTo("2");
         }
     }
 

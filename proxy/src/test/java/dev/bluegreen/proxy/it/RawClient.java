@@ -146,6 +146,19 @@ final class RawClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends a CancelRequest quoting {@code key} (a BackendKeyData's body) on a connection of its own, as
+     * libpq does, and returns once the proxy has closed that connection: it has read the request.
+     */
+    static void cancel(int port, byte[] key) throws IOException {
+        try (RawClient canceller = new RawClient(port)) {
+            canceller.send(ByteBuffer.allocate(8 + key.length).putInt(8 + key.length).putInt(80877102).put(key).array());
+            if (!canceller.isClosedByPeer()) {
+                throw new IOException("the proxy kept the cancel connection open");
+            }
+        }
+    }
+
     @Override
     public void close() throws IOException {
         socket.close();
