@@ -47,6 +47,10 @@ public record Timeouts(Duration startup, Duration connect, Duration shutdownGrac
         return new Timeouts(d, connect, shutdownGrace, keepalive, follower, greenRead);
     }
 
+    public Timeouts withConnect(Duration d) {
+        return new Timeouts(startup, d, shutdownGrace, keepalive, follower, greenRead);
+    }
+
     public Timeouts withShutdownGrace(Duration d) {
         return new Timeouts(startup, connect, d, keepalive, follower, greenRead);
     }

@@ -109,6 +109,8 @@ final class BackendConnection implements ChannelEvents {
     private int cancelsInFlight;
     /** Something was written while a cancel was in flight: flushed once the last one has settled. */
     private boolean flushHeld;
+    /** Cancels asked for while requests were held: meant for those, so sent once they have gone out. */
+    private List<Consumer<Boolean>> cancelsAfterHeld = new ArrayList<>();
     /** Fails the login if the cluster has not finished it in time; cancelled once it has, or the connection closed. */
     private ScheduledFuture<?> loginDeadline;
 
@@ -506,9 +508,20 @@ final class BackendConnection implements ChannelEvents {
             onSettled.accept(false);
             return;
         }
+        if (flushHeld) {
+            // the request to cancel may be one still held: sent now, the cancel would find the backend idle
+            cancelsAfterHeld.add(onSettled);
+            return;
+        }
         BackendKeyData key = keyData;
         cancelsInFlight++;
-        Consumer<Boolean> settled = onSettled.andThen(confirmed -> cancelSettled());
+        Consumer<Boolean> settled = confirmed -> {
+            try {
+                onSettled.accept(confirmed);
+            } finally {
+                cancelSettled();
+            }
+        };
         try {
             new Bootstrap()
                     .group(channel.eventLoop())
@@ -538,9 +551,15 @@ final class BackendConnection implements ChannelEvents {
     }
 
     private void cancelSettled() {
-        if (--cancelsInFlight == 0 && flushHeld) {
-            flushHeld = false;
-            channel.flush();
+        if (--cancelsInFlight > 0 || !flushHeld) {
+            return;
+        }
+        flushHeld = false;
+        channel.flush();
+        if (!cancelsAfterHeld.isEmpty()) {
+            List<Consumer<Boolean>> waiting = cancelsAfterHeld;
+            cancelsAfterHeld = new ArrayList<>();
+            cancel(confirmed -> waiting.forEach(each -> each.accept(confirmed)));
         }
     }
 

@@ -1537,11 +1537,12 @@ class GreenFailureIT {
         String application = unique("late_client_cancel");
         String t = unique("late_client_cancel_t");
         onBoth(blue, green, "create table " + t + " (id int)");
-        String read = "select current_setting('server_version_num')::int / 10000 from pg_sleep(1)";
+        String read = "select current_setting('server_version_num')::int / 10000 from pg_sleep(2)";
         // a second on green, so that an insert sent there at once is still running when the cancel lands
         String insert = "insert into " + t + " select 1 from pg_sleep(case when"
                 + " current_setting('server_version_num')::int >= 180000 then 1 else 0 end)";
-        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(30)).start();
+        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(30))
+                    .connectTimeout(Duration.ofSeconds(30)).start();
              Connection watcher = green.connect("postgres");
              RawClient client = new RawClient(proxy.port())) {
             proxy.server().routing().start("test", null);

@@ -270,32 +270,72 @@ class PgjdbcThroughProxyIT {
     @Test
     void aCancelThatReachesTheServerAfterTheQueryEndedDoesNotCancelTheNextOne() throws Exception {
         String application = unique("late_cancel_relay");
-        String first = "select 1 from pg_sleep(1)";
         String next = "select 2 from pg_sleep(0.5)";
-        try (TestProxy relay = TestProxy.in(green).start();
+        try (TestProxy relay = TestProxy.in(green).connectTimeout(Duration.ofSeconds(30)).start();
              Connection watcher = green.connect("postgres");
              RawClient client = new RawClient(relay.port())) {
-            client.startup(java.util.Map.of("user", green.superuser(), "database", "postgres",
-                    "application_name", application));
-            byte[] key = client.readUntil('K').body();
-            client.readUntil('Z');
+            byte[] key = startOnGreen(client, application);
             long postmaster = green.pid();
             signal("STOP", postmaster);
             try {
-                client.send(RawClient.query(first));
-                await("the first query runs").until(() -> backendOf(watcher, application).equals("active " + first));
-                RawClient.cancel(relay.port(), key);
-                assertThat(client.firstValue()).as("the first query, ended before the cancel reached the server")
-                        .isEqualTo("1");
+                queryWithALateCancel(relay, client, key, watcher, application);
                 client.send(RawClient.query(next));
                 await("the next query waits while the server has not confirmed the cancel")
                         .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
-                        .until(() -> backendOf(watcher, application).equals("idle " + first));
+                        .until(() -> backendOf(watcher, application).equals("idle " + LATE_CANCELLED));
             } finally {
                 signal("CONT", postmaster);
             }
             assertThat(client.firstValue()).as("the next query, not cancelled").isEqualTo("2");
         }
+    }
+
+    /**
+     * The client cancels its next query while that query is still held behind an unconfirmed cancel: the cancel is
+     * meant for it, so it goes to the server once the query has been sent. Sent at once, it would find the backend
+     * idle, and the query would run its 30 s.
+     */
+    @Test
+    void aCancelOfAQueryStillHeldBehindAnUnconfirmedCancelReachesItOnceSent() throws Exception {
+        String application = unique("held_cancel_relay");
+        try (TestProxy relay = TestProxy.in(green).connectTimeout(Duration.ofSeconds(30)).start();
+             Connection watcher = green.connect("postgres");
+             RawClient client = new RawClient(relay.port())) {
+            byte[] key = startOnGreen(client, application);
+            long postmaster = green.pid();
+            signal("STOP", postmaster);
+            try {
+                queryWithALateCancel(relay, client, key, watcher, application);
+                client.send(RawClient.query("select 2 from pg_sleep(30)"));
+                RawClient.cancel(relay.port(), key);
+            } finally {
+                signal("CONT", postmaster);
+            }
+            assertThat(client.firstValue()).as("the held query, cancelled once sent").isEqualTo("error 57014");
+        }
+    }
+
+    /** Runs 2 s on the server: long enough for the test to see it running and cancel it before it ends. */
+    private static final String LATE_CANCELLED = "select 1 from pg_sleep(2)";
+
+    /** Logs in on a relay in front of green; the session's key. */
+    private static byte[] startOnGreen(RawClient client, String application) throws Exception {
+        client.startup(java.util.Map.of("user", green.superuser(), "database", "postgres", "application_name", application));
+        byte[] key = client.readUntil('K').body();
+        client.readUntil('Z');
+        return key;
+    }
+
+    /**
+     * With green's postmaster stopped: runs {@link #LATE_CANCELLED}, cancels it while it runs, and reads its
+     * answer, which the cancel, waiting in the listen queue, did not reach.
+     */
+    private static void queryWithALateCancel(TestProxy relay, RawClient client, byte[] key, Connection watcher,
+                                             String application) throws Exception {
+        client.send(RawClient.query(LATE_CANCELLED));
+        await("the query runs").until(() -> backendOf(watcher, application).equals("active " + LATE_CANCELLED));
+        RawClient.cancel(relay.port(), key);
+        assertThat(client.firstValue()).as("the query, ended before the cancel reached the server").isEqualTo("1");
     }
 
     @Test

@@ -180,6 +180,12 @@ final class TestProxy implements AutoCloseable {
             return this;
         }
 
+        /** How long a connection to a cluster may take, and its server to confirm a cancel. */
+        Builder connectTimeout(Duration timeout) {
+            this.timeouts = timeouts.withConnect(timeout);
+            return this;
+        }
+
         Builder startupTimeout(Duration timeout) {
             this.timeouts = timeouts.withStartup(timeout);
             return this;
