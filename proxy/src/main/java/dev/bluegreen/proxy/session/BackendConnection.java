@@ -107,7 +107,7 @@ final class BackendConnection implements ChannelEvents {
     private BackendKeyData keyData;
     /** Cancels sent to this backend that its server has not yet confirmed; what is written meanwhile waits. */
     private int cancelsInFlight;
-    /** Something was written while a cancel was in flight: flushed once the last one has settled. */
+    /** A flush was asked for while a cancel was in flight: done once the last one has settled. */
     private boolean flushHeld;
     /** Cancels asked for while requests were held: meant for those, so sent once they have gone out. */
     private List<Consumer<Boolean>> cancelsAfterHeld = new ArrayList<>();
@@ -496,15 +496,16 @@ final class BackendConnection implements ChannelEvents {
     }
 
     /**
-     * {@link #cancel()}, then {@code settled} on this connection's event loop: true once the server has closed
+     * {@link #cancel()}, then {@code onSettled} on this connection's event loop: true once the server has closed
      * the cancel connection, which it does after signalling the backend; false when the cancel could not be
      * sent, or the server kept the connection open past the connect timeout (the proxy then closes it). A
      * backend signalled while it waits for its next request ignores the signal; one signalled after it has been
      * sent that request cancels it instead: until the cancel settles, what is written to this connection is
-     * held ({@link #flush}), and sent after {@code settled} has run.
+     * held ({@link #flush}), and sent after {@code onSettled} has run. Asked for while requests are held, the
+     * cancel is meant for those: it is sent once they have gone out.
      */
     void cancel(Consumer<Boolean> onSettled) {
-        if (keyData == null || channel == null) {
+        if (keyData == null || channel == null || !channel.isActive()) {
             onSettled.accept(false);
             return;
         }
@@ -550,6 +551,15 @@ final class BackendConnection implements ChannelEvents {
         }
     }
 
+    /** Tells one that waited for a cancel how it went; one that fails does not keep the news from the others. */
+    private void settle(Consumer<Boolean> waiting, boolean confirmed) {
+        try {
+            waiting.accept(confirmed);
+        } catch (RuntimeException e) {
+            log.warn("after a cancel cluster={}", cluster.name(), e);
+        }
+    }
+
     private void cancelSettled() {
         if (--cancelsInFlight > 0 || !flushHeld) {
             return;
@@ -559,7 +569,7 @@ final class BackendConnection implements ChannelEvents {
         if (!cancelsAfterHeld.isEmpty()) {
             List<Consumer<Boolean>> waiting = cancelsAfterHeld;
             cancelsAfterHeld = new ArrayList<>();
-            cancel(confirmed -> waiting.forEach(each -> each.accept(confirmed)));
+            cancel(confirmed -> waiting.forEach(each -> settle(each, confirmed)));
         }
     }
 

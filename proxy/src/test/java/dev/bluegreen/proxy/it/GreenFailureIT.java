@@ -1529,8 +1529,8 @@ class GreenFailureIT {
      * has ended, must not land on what the proxy sends green next: here the follower's side of the client's next
      * write. Green's postmaster is stopped before the cancel, which therefore waits in its listen queue; the proxy
      * sends green nothing more until the server has confirmed it (closed the cancel connection), and the backend,
-     * signalled while it waits for a request, ignores it. Sent at once, the insert would be running on green when
-     * the cancel lands and be cancelled there alone: a divergence.
+     * signalled while it waits for a request, ignores it. Sent at once, the insert would reach green ahead of the
+     * cancel, which, landing while it runs, would cancel it there alone: a divergence.
      */
     @Test
     void aClientsCancelThatReachesGreenLateDoesNotLandOnTheFollowersNextWrite() throws Exception {
@@ -1538,7 +1538,8 @@ class GreenFailureIT {
         String t = unique("late_client_cancel_t");
         onBoth(blue, green, "create table " + t + " (id int)");
         String read = "select current_setting('server_version_num')::int / 10000 from pg_sleep(2)";
-        // a second on green, so that an insert sent there at once is still running when the cancel lands
+        // a second on green: were the insert sent there at once, blue's side would stay open while green ran it,
+        // and the check below would see it reach green
         String insert = "insert into " + t + " select 1 from pg_sleep(case when"
                 + " current_setting('server_version_num')::int >= 180000 then 1 else 0 end)";
         try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(30))

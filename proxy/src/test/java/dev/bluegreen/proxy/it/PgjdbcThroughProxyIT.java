@@ -307,6 +307,8 @@ class PgjdbcThroughProxyIT {
             try {
                 queryWithALateCancel(relay, client, key, watcher, application);
                 client.send(RawClient.query("select 2 from pg_sleep(30)"));
+                // the query is in the session's socket before the cancel's connection is even opened, so the
+                // proxy reads it first: the cancel finds it held, not an idle session
                 RawClient.cancel(relay.port(), key);
             } finally {
                 signal("CONT", postmaster);
