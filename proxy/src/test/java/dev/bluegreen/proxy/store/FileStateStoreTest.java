@@ -333,7 +333,10 @@ class FileStateStoreTest {
             StateStore.Snapshot loaded = store.open(NOBODY);
 
             long epoch = loaded.state().epoch();
-            assertThat(epoch).isBetween(lastReported, lastReported + 1);
+            // nothing the writer was told is saved is lost; the state may be newer than the last line read,
+            // as the writer saves the next change before printing, and the JDK can drop what a process
+            // printed just before it was killed (CI: 75 read, 77 on disk)
+            assertThat(epoch).isGreaterThanOrEqualTo(lastReported);
             assertThat(loaded.state()).isEqualTo(change(epoch).state());
             assertThat(loaded.history()).extracting(HistoryEntry::epoch)
                     .containsExactlyElementsOf(LongStream.rangeClosed(2, epoch).boxed().toList());
