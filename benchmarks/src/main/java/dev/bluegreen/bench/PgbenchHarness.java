@@ -283,7 +283,8 @@ public final class PgbenchHarness {
                         + "per transaction of both servers, as counted in their tps); direct blue us/tx = blue's per "
                         + "transaction run straight to it: on a saturated machine, where the throughput went",
                 String.format(Locale.ROOT, "no proxy, blue + green at once = pgbench straight to both clusters "
-                        + "at the same time with what dual-write asks of them, the most it could reach here: "
+                        + "at the same time with what dual-write asks of them, each pgbench keeping its server's "
+                        + "backends mostly on one core (through the proxy both servers share both cores): "
                         + "tpcb-like %d clients on each, the mean of the two; select-only %d on each (weight 50), "
                         + "their sum", new DualScenario(Workload.TPCB_LIKE, "simple").bothDirectClients(),
                         new DualScenario(Workload.SELECT_ONLY, "simple").bothDirectClients()));
