@@ -1494,10 +1494,7 @@ class GreenFailureIT {
         try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(2)).start();
              Connection watcher = green.connect("postgres");
              RawClient client = new RawClient(proxy.port())) {
-            proxy.server().routing().start("test", null);
-            proxy.server().routing().setWeight("test", 100, null);
-            client.startup(java.util.Map.of("user", blue.superuser(), "database", "postgres",
-                    "application_name", application));
+            readingFromGreen(proxy, client, application);
             client.readUntil('Z');
             client.send(RawClient.query(served + "0 else 0 end)"));
             assertThat(client.firstValue()).as("green serves the session").isEqualTo(String.valueOf(GREEN_MAJOR));
@@ -1546,10 +1543,7 @@ class GreenFailureIT {
                     .connectTimeout(Duration.ofSeconds(30)).start();
              Connection watcher = green.connect("postgres");
              RawClient client = new RawClient(proxy.port())) {
-            proxy.server().routing().start("test", null);
-            proxy.server().routing().setWeight("test", 100, null);
-            client.startup(java.util.Map.of("user", blue.superuser(), "database", "postgres",
-                    "application_name", application));
+            readingFromGreen(proxy, client, application);
             byte[] key = client.readUntil('K').body();
             client.readUntil('Z');
             client.send(RawClient.query("show server_version_num"));
@@ -1583,5 +1577,12 @@ class GreenFailureIT {
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
+    }
+
+    /** Dual-write on with every read served by green, and the client's StartupMessage sent, named {@code application}. */
+    private static void readingFromGreen(TestProxy proxy, RawClient client, String application) throws Exception {
+        proxy.server().routing().start("test", null);
+        proxy.server().routing().setWeight("test", 100, null);
+        client.startup(java.util.Map.of("user", blue.superuser(), "database", "postgres", "application_name", application));
     }
 }

@@ -270,24 +270,12 @@ class PgjdbcThroughProxyIT {
     @Test
     void aCancelThatReachesTheServerAfterTheQueryEndedDoesNotCancelTheNextOne() throws Exception {
         String application = unique("late_cancel_relay");
-        String next = "select 2 from pg_sleep(0.5)";
-        try (TestProxy relay = TestProxy.in(green).connectTimeout(Duration.ofSeconds(30)).start();
-             Connection watcher = green.connect("postgres");
-             RawClient client = new RawClient(relay.port())) {
-            byte[] key = startOnGreen(client, application);
-            long postmaster = green.pid();
-            signal("STOP", postmaster);
-            try {
-                queryWithALateCancel(relay, client, key, watcher, application);
-                client.send(RawClient.query(next));
-                await("the next query waits while the server has not confirmed the cancel")
-                        .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
-                        .until(() -> backendOf(watcher, application).equals("idle " + LATE_CANCELLED));
-            } finally {
-                signal("CONT", postmaster);
-            }
-            assertThat(client.firstValue()).as("the next query, not cancelled").isEqualTo("2");
-        }
+        afterALateCancel(application, (relay, client, key, watcher) -> {
+            client.send(RawClient.query("select 2 from pg_sleep(0.5)"));
+            await("the next query waits while the server has not confirmed the cancel")
+                    .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                    .until(() -> backendOf(watcher, application).equals("idle " + LATE_CANCELLED));
+        }, client -> assertThat(client.firstValue()).as("the next query, not cancelled").isEqualTo("2"));
     }
 
     /**
@@ -297,47 +285,54 @@ class PgjdbcThroughProxyIT {
      */
     @Test
     void aCancelOfAQueryStillHeldBehindAnUnconfirmedCancelReachesItOnceSent() throws Exception {
-        String application = unique("held_cancel_relay");
-        try (TestProxy relay = TestProxy.in(green).connectTimeout(Duration.ofSeconds(30)).start();
-             Connection watcher = green.connect("postgres");
-             RawClient client = new RawClient(relay.port())) {
-            byte[] key = startOnGreen(client, application);
-            long postmaster = green.pid();
-            signal("STOP", postmaster);
-            try {
-                queryWithALateCancel(relay, client, key, watcher, application);
-                client.send(RawClient.query("select 2 from pg_sleep(30)"));
-                // the query is in the session's socket before the cancel's connection is even opened, so the
-                // proxy reads it first: the cancel finds it held, not an idle session
-                RawClient.cancel(relay.port(), key);
-            } finally {
-                signal("CONT", postmaster);
-            }
-            assertThat(client.firstValue()).as("the held query, cancelled once sent").isEqualTo("error 57014");
-        }
+        afterALateCancel(unique("held_cancel_relay"), (relay, client, key, watcher) -> {
+            client.send(RawClient.query("select 2 from pg_sleep(30)"));
+            // the query is in the session's socket before the cancel's connection is even opened, so the
+            // proxy reads it first: the cancel finds it held, not an idle session
+            RawClient.cancel(relay.port(), key);
+        }, client -> assertThat(client.firstValue()).as("the held query, cancelled once sent").isEqualTo("error 57014"));
     }
 
     /** Runs 2 s on the server: long enough for the test to see it running and cancel it before it ends. */
     private static final String LATE_CANCELLED = "select 1 from pg_sleep(2)";
 
-    /** Logs in on a relay in front of green; the session's key. */
-    private static byte[] startOnGreen(RawClient client, String application) throws Exception {
-        client.startup(java.util.Map.of("user", green.superuser(), "database", "postgres", "application_name", application));
-        byte[] key = client.readUntil('K').body();
-        client.readUntil('Z');
-        return key;
+    /** What a test does with the session, its relay, its cancel key and a connection watching green. */
+    private interface WhileStopped {
+        void run(TestProxy relay, RawClient client, byte[] key, Connection watcher) throws Exception;
+    }
+
+    /** What a test reads from the session once green's postmaster runs again. */
+    private interface Afterwards {
+        void check(RawClient client) throws Exception;
     }
 
     /**
-     * With green's postmaster stopped: runs {@link #LATE_CANCELLED}, cancels it while it runs, and reads its
-     * answer, which the cancel, waiting in the listen queue, did not reach.
+     * A session, named {@code application}, on a relay in front of green with green's postmaster stopped: runs
+     * {@link #LATE_CANCELLED}, cancels it while it runs and reads its answer, which the cancel, waiting in the
+     * listen queue, did not reach; then {@code whileStopped}, and once the postmaster is resumed, {@code afterwards}.
+     * The confirmation may take 30 s (connect timeout) before the proxy gives the cancel up.
      */
-    private static void queryWithALateCancel(TestProxy relay, RawClient client, byte[] key, Connection watcher,
-                                             String application) throws Exception {
-        client.send(RawClient.query(LATE_CANCELLED));
-        await("the query runs").until(() -> backendOf(watcher, application).equals("active " + LATE_CANCELLED));
-        RawClient.cancel(relay.port(), key);
-        assertThat(client.firstValue()).as("the query, ended before the cancel reached the server").isEqualTo("1");
+    private static void afterALateCancel(String application, WhileStopped whileStopped, Afterwards afterwards)
+            throws Exception {
+        try (TestProxy relay = TestProxy.in(green).connectTimeout(Duration.ofSeconds(30)).start();
+             Connection watcher = green.connect("postgres");
+             RawClient client = new RawClient(relay.port())) {
+            client.startup(java.util.Map.of("user", green.superuser(), "database", "postgres", "application_name", application));
+            byte[] key = client.readUntil('K').body();
+            client.readUntil('Z');
+            long postmaster = green.pid();
+            signal("STOP", postmaster);
+            try {
+                client.send(RawClient.query(LATE_CANCELLED));
+                await("the query runs").until(() -> backendOf(watcher, application).equals("active " + LATE_CANCELLED));
+                RawClient.cancel(relay.port(), key);
+                assertThat(client.firstValue()).as("the query, ended before the cancel reached the server").isEqualTo("1");
+                whileStopped.run(relay, client, key, watcher);
+            } finally {
+                signal("CONT", postmaster);
+            }
+            afterwards.check(client);
+        }
     }
 
     @Test
