@@ -458,11 +458,6 @@ final class BackendConnection implements ChannelEvents {
         channel.write(message, channel.voidPromise());
     }
 
-    void writeAndFlush(ByteBuf message) {
-        write(message);
-        flush();
-    }
-
     /**
      * Sends what was written, unless a cancel sent to this backend is still unconfirmed: a signal that reaches
      * the backend once it has begun on the next request cancels that request instead of the one meant (the
