@@ -23,7 +23,8 @@ final class Views {
     private static final String NOT_SAVED = "NOT SAVED: the state store failed; in force on this instance only,"
             + " the proxy keeps trying (a restart now would undo it)";
     private static final Set<String> STATS_FIELDS = Set.of("unitsServedBlue", "unitsServedGreen", "greenErrors",
-            "readRetries", "greenReadsOverdue", "mirrorDrops", "unorderedStatements", "pinnedSessions", "divergences");
+            "readRetries", "greenReadsOverdue", "mirrorDrops", "unorderedStatements", "pinnedSessions", "twinsRemade",
+            "divergences");
     private static final DateTimeFormatter TIME = DateTimeFormatter.ISO_INSTANT;
 
     private Views() {}
@@ -70,6 +71,7 @@ final class Views {
             lines.addIf(stats, "mirrorDrops", "mirror drops", Views::count);
             lines.addIf(stats, "unorderedStatements", "unordered statements", Views::count);
             lines.addIf(stats, "pinnedSessions", "pinned sessions", Views::count);
+            lines.addIf(stats, "twinsRemade", "twins remade", Views::count);
         }
         // what a newer proxy adds shows as it comes
         extras(state, STATE_FIELDS, "", lines);

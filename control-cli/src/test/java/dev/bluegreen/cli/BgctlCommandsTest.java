@@ -132,6 +132,7 @@ class BgctlCommandsTest {
                 .containsPattern("green reads overdue\\s+1")
                 .containsPattern("divergences\\s+4")
                 .containsPattern("mirror drops\\s+0")
+                .containsPattern("twins remade\\s+2")
                 .doesNotContain("finalized");
     }
 

@@ -93,7 +93,8 @@ final class FakeAdminApi implements AutoCloseable {
 
     static final String STATS = """
             {"unitsServedBlue": 12000, "unitsServedGreen": 3000, "greenErrors": 2, "readRetries": 5,
-             "greenReadsOverdue": 1, "mirrorDrops": 0, "unorderedStatements": 1, "pinnedSessions": 3, "divergences": 4,
+             "greenReadsOverdue": 1, "mirrorDrops": 0, "unorderedStatements": 1, "pinnedSessions": 3, "twinsRemade": 2,
+             "divergences": 4,
              "latency": {"green": {"p95": 3.5}}}""";
 
     static final String HISTORY = """

@@ -108,6 +108,7 @@ final class Json {
         json.put("mirrorDrops", stats.mirrorDrops());
         json.put("unorderedStatements", stats.unorderedStatements());
         json.put("pinnedSessions", stats.pinnedSessions());
+        json.put("twinsRemade", stats.twinsRemade());
         json.put("divergences", stats.divergenceCount());
         return json;
     }

@@ -66,6 +66,7 @@ public final class MigrationStats {
     private final LongAdder greenReadsOverdue = new LongAdder();
     private final LongAdder unorderedStatements = new LongAdder();
     private final LongAdder pinnedSessions = new LongAdder();
+    private final LongAdder twinsRemade = new LongAdder();
     private final LongAdder divergenceCount = new LongAdder();
     private final LongAdder listenerFailures = new LongAdder();
     private final AtomicBoolean listenerFailureLogged = new AtomicBoolean();
@@ -148,6 +149,11 @@ public final class MigrationStats {
         pinnedSessions.increment();
     }
 
+    /** The follower ended a session's idle twin (an administrator, a timeout): a new one replaces it. */
+    public void twinRemade() {
+        twinsRemade.increment();
+    }
+
     /** A dual-executed statement whose result may legitimately differ between the clusters. */
     public void nonDeterministic(String fingerprint) {
         nonDeterministic.computeIfAbsent(fingerprint, k -> new LongAdder()).increment();
@@ -216,6 +222,10 @@ public final class MigrationStats {
 
     public long pinnedSessions() {
         return pinnedSessions.sum();
+    }
+
+    public long twinsRemade() {
+        return twinsRemade.sum();
     }
 
     public long divergenceCount() {

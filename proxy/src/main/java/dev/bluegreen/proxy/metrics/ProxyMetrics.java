@@ -53,6 +53,7 @@ public final class ProxyMetrics {
     public static final String UNORDERED_STATEMENTS = "bluegreen.unordered.statements";
     public static final String NON_DETERMINISTIC_STATEMENTS = "bluegreen.nondeterministic.statements";
     public static final String PINNED_SESSIONS = "bluegreen.pinned.sessions";
+    public static final String TWINS_REMADE = "bluegreen.twins.remade";
 
     // control: the routing state in force
     public static final String EPOCH = "bluegreen.epoch";
@@ -122,6 +123,8 @@ public final class ProxyMetrics {
                 "Dual-executed statements whose results may legitimately differ between the clusters");
         counter(registry, PINNED_SESSIONS, stats, MigrationStats::pinnedSessions,
                 "Sessions whose state could not be replayed on a twin, so the leader serves their reads");
+        counter(registry, TWINS_REMADE, stats, MigrationStats::twinsRemade,
+                "Idle follower connections the follower ended (an administrator, a timeout), replaced by new twins");
 
         gauge(registry, EPOCH, routing, r -> r.current().epoch(), "Epoch of the routing state in force");
         gauge(registry, WEIGHT, routing, r -> r.current().weight(), "Share of read units green serves, 0-100");

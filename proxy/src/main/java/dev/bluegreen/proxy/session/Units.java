@@ -305,6 +305,8 @@ final class Units {
     /** A twin is being made: units wait. */
     private ClusterRole creating;
     private long twinFailedEpoch = -1;
+    /** The SQLSTATE of the FATAL error the follower sent between requests, just before it closed, or null. */
+    private String followerEndedWith;
     /**
      * Requests the follower runs behind the leader, not yet answered: the units of the open transaction,
      * and the end of the last one once the leader has committed it. The client does not wait for them;
@@ -2233,6 +2235,13 @@ final class Units {
             // and a FATAL error just before it closes the connection (shutdown, administrator command)
             if (role == leader && (type == 'A' || type == 'N' || type == 'S' || type == 'E')) {
                 forward(offset, length);
+            } else if (type == 'E') {
+                Frame frame = batch.frameAt(offset, length);
+                try {
+                    followerEndedWith = ErrorResponse.decode(frame).sqlState();
+                } finally {
+                    frame.release();
+                }
             } else if (type != 'A' && type != 'N' && type != 'S' && type != 'E') {
                 session.failFromUnits(ErrorResponse.fatal("08006", "protocol violation from cluster "
                         + role.name().toLowerCase() + ": unexpected message '" + (char) type + "'"));
@@ -2448,6 +2457,14 @@ final class Units {
             return;
         }
         backends.remove(role);
+        String endedWith = followerEndedWith;
+        followerEndedWith = null;
+        if (twinMayBeRemade(role, endedWith)) {
+            log.info("follower connection ended while it owed nothing: a new one at the next unit session={} cluster={}"
+                    + " sqlstate={}", session, role, endedWith);
+            stats.twinRemade();
+            return;
+        }
         log.warn("follower lost session={} cluster={} reason={}", session, role, reason);
         twinFailedEpoch = migration.control().current().epoch();
         reportFollowerLost(role, reason);
@@ -2455,6 +2472,23 @@ final class Units {
         List<Sink> waiting = takeWaiting(role);
         flushRange();
         lose(waiting);
+    }
+
+    /**
+     * Whether the follower's connection, just lost, can be replaced by a new twin at the next unit, as for
+     * a session that predates {@code start}, with the follower still in sync: the server ended that backend
+     * alone and said so ({@code pg_terminate_backend}, a shutdown, green's {@code idle_session_timeout}),
+     * while the session was between transactions and the follower owed it no answer, so no write of the
+     * session is in doubt there; and nothing the twin held is lost for good (temporary tables, WITH HOLD
+     * cursors, session advisory locks pin the session). A connection that just closed (a crash, the
+     * network) could have lost commits it had confirmed, and stays a lost follower.
+     */
+    private boolean twinMayBeRemade(ClusterRole role, String endedWith) {
+        return ("57P01".equals(endedWith) || "57P05".equals(endedWith))
+                && status == 'I' && !closed && !pinned && stateOnlyOn == null && creating == null
+                && !droppingTwin && !listenersMoving && sinks.get(role).isEmpty() && laneInFlight == 0
+                && laneHeld.isEmpty() && mirrors.isEmpty() && mirrorRunning == null
+                && (current == null || (current.primary != role && current.secondary != role));
     }
 
     /** A read that can still be run again on blue: no byte of its answer has reached the client. */

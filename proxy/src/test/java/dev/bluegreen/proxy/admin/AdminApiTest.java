@@ -280,6 +280,8 @@ class AdminApiTest {
         stats.mirrorDropped();
         stats.unordered();
         stats.sessionPinned();
+        stats.twinRemade();
+        stats.twinRemade();
 
         JsonNode answer = json(get("/api/v1/stats"));
 
@@ -290,6 +292,7 @@ class AdminApiTest {
         assertThat(answer.get("mirrorDrops").asLong()).isEqualTo(1);
         assertThat(answer.get("unorderedStatements").asLong()).isEqualTo(1);
         assertThat(answer.get("pinnedSessions").asLong()).isEqualTo(1);
+        assertThat(answer.get("twinsRemade").asLong()).isEqualTo(2);
         assertThat(answer.get("divergences").asLong()).isZero();
     }
 

@@ -262,6 +262,67 @@ class GreenFailureIT {
         }
     }
 
+    /**
+     * Green ending a session's idle twin itself (an administrator's {@code pg_terminate_backend} here; its
+     * {@code idle_session_timeout} ends one the same way) loses no write: the session's next unit gets a
+     * new twin with the session's settings replayed, green stays in sync, and what the session writes
+     * next reaches both clusters alike.
+     */
+    @Test
+    void aTwinGreenEndsBetweenTransactionsIsRemadeAndGreenStaysInSync() throws Exception {
+        String table = unique("remade_twin");
+        String application = unique("remade_app");
+        onBoth(blue, green, "create table " + table
+                + " (id int primary key, tenant text not null default current_setting('app.tenant'))");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser(), null, ClusterData.properties("ApplicationName", application));
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            s.execute("set app.tenant = 'acme'");
+            s.execute("insert into " + table + " (id) values (1)");
+            long twin = number(green, "select pid from pg_stat_activity where application_name = '" + application + "'");
+
+            green.execute("postgres", "select pg_terminate_backend(" + twin + ")");
+            await("the proxy saw green end the twin").until(() -> proxy.server().migration().twinsRemade() == 1
+                    || !proxy.server().routing().current().followerInSync());
+            s.execute("insert into " + table + " (id) values (2)");
+
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            assertThat(proxy.server().migration().twinsRemade()).isOne();
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(contents(green, table, "id")).as("green, read directly").isEqualTo("(1,acme)\n(2,acme)");
+            assertThat(contents(blue, table, "id")).as("blue, read directly").isEqualTo("(1,acme)\n(2,acme)");
+            assertThat(number(green, "select pid from pg_stat_activity where application_name = '" + application + "'"))
+                    .as("the new twin").isNotEqualTo(twin);
+        }
+    }
+
+    /**
+     * A twin green ends while it holds what cannot be made again (a temporary table the session wrote to
+     * on both clusters) cannot be replaced: green is out of sync, and the client notices nothing.
+     */
+    @Test
+    void aTwinGreenEndsWhileItHoldsATemporaryTableLeavesGreenOutOfSync() throws Exception {
+        String application = unique("lost_temp_app");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser(), null, ClusterData.properties("ApplicationName", application));
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            s.execute("create temporary table scratch (id int)");
+            s.execute("insert into scratch values (1)");
+
+            green.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity where application_name = '"
+                    + application + "'");
+
+            await("green out of sync").until(() -> !proxy.server().routing().current().followerInSync());
+            assertThat(proxy.server().migration().twinsRemade()).isZero();
+            try (ResultSet rs = s.executeQuery("select count(*) from scratch")) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("the session's temporary table, on blue").isEqualTo(1);
+            }
+        }
+    }
+
     // --- deliberate differences ------------------------------------------------------------------
 
     @Test
