@@ -511,9 +511,17 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     public void backendReady(BackendConnection ready, List<Frame> startupFrames, Frame readyForQuery) {
         if (ready == twinConnecting && units != null && state instanceof State.Ready) {
             twinConnecting = null;
-            startupFrames.forEach(Frame::release); // the client heard the leader's
+            Map<String, String> reported = new LinkedHashMap<>();
+            for (Frame frame : startupFrames) {
+                String[] setting = frame.type() == 'S' ? SqlReading.parameterStatus(frame.content(),
+                        frame.content().readerIndex(), frame.content().readableBytes()) : null;
+                if (setting != null) {
+                    reported.put(setting[0], setting[1]);
+                }
+                frame.release(); // the client heard the leader's
+            }
             readyForQuery.release();
-            units.twinReady(ready);
+            units.twinReady(ready, reported);
             return;
         }
         if (!(state instanceof State.ConnectingBackend)) {

@@ -1,5 +1,6 @@
 package dev.bluegreen.proxy.session;
 
+import dev.bluegreen.proxy.dualwrite.SessionSnapshot;
 import dev.bluegreen.proxy.protocol.ClientEncoding;
 import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrontendMessages;
@@ -9,9 +10,13 @@ import dev.bluegreen.proxy.routing.Classifier;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -30,12 +35,22 @@ final class SqlReading {
     /** Custom setting names kept per session; a session setting more is not followed beyond them. */
     static final int MAX_CUSTOM_SETTINGS = 64;
 
+    /**
+     * The reported settings that decide what the values a client sends mean, and how the server writes its
+     * own, by lower-case name: the encoding of the text, whether a backslash escapes, how a date, a time
+     * without an offset and an interval read. A twin must read the session's statements with the leader's.
+     */
+    private static final Set<String> INPUT_SETTINGS = Set.of("client_encoding", "standard_conforming_strings",
+            "datestyle", "intervalstyle", "timezone");
+
     private ClientEncoding encoding = ClientEncoding.ASCII_SAFE;
     private boolean backslashStrings;
     private Set<String> customSettings = Set.of();
     private boolean customSettingsUnfollowed;
     /** The session's text is UTF-8, as the snapshot query the proxy sends it is. */
     private boolean utf8 = true;
+    /** The leader's current values of {@link #INPUT_SETTINGS}, by lower-case name. */
+    private final Map<String, String> inputSettings = new HashMap<>();
 
     ClientEncoding encoding() {
         return encoding;
@@ -43,6 +58,10 @@ final class SqlReading {
 
     /** A setting's current value, from a ParameterStatus message or a session snapshot. */
     void reported(String name, String value) {
+        String key = name.toLowerCase(Locale.ROOT);
+        if (INPUT_SETTINGS.contains(key)) {
+            inputSettings.put(key, value);
+        }
         if (name.equalsIgnoreCase("client_encoding")) {
             encoding = ClientEncoding.of(value);
             utf8 = value.equalsIgnoreCase("UTF8") || value.equalsIgnoreCase("UTF-8") || value.equalsIgnoreCase("UNICODE");
@@ -53,15 +72,41 @@ final class SqlReading {
 
     /** A ParameterStatus message ({@code 'S'}: name, value), given the whole frame. */
     void reported(ByteBuf all, int offset, int length) {
+        String[] setting = parameterStatus(all, offset, length);
+        if (setting != null) {
+            reported(setting[0], setting[1]); // malformed: the client gets it as it is, and the reading stays as it was
+        }
+    }
+
+    /** A ParameterStatus message's name and value, or null when it is malformed. */
+    static String[] parameterStatus(ByteBuf all, int offset, int length) {
         int from = offset + Frame.HEADER_LENGTH;
         int end = offset + length;
         int nameEnd = all.indexOf(from, end, (byte) 0);
         int valueEnd = nameEnd < 0 ? -1 : all.indexOf(nameEnd + 1, end, (byte) 0);
         if (valueEnd < 0) {
-            return; // malformed: the client gets it as it is, and the reading stays as it was
+            return null;
         }
-        reported(all.toString(from, nameEnd - from, StandardCharsets.US_ASCII),
-                all.toString(nameEnd + 1, valueEnd - nameEnd - 1, StandardCharsets.US_ASCII));
+        return new String[] {all.toString(from, nameEnd - from, StandardCharsets.US_ASCII),
+                all.toString(nameEnd + 1, valueEnd - nameEnd - 1, StandardCharsets.US_ASCII)};
+    }
+
+    /**
+     * The statements that give a twin the leader's reading of values where its own server's defaults
+     * (its configuration, {@code ALTER DATABASE ... SET}) differ: a date {@code 03/04} or a time without
+     * an offset would otherwise be stored as another value on the twin, under the same command tag.
+     *
+     * @param twinReported what the twin's server reported at login, by name as reported
+     */
+    List<String> inputSettingsFor(Map<String, String> twinReported) {
+        List<String> statements = new ArrayList<>();
+        twinReported.forEach((name, theirs) -> {
+            String ours = inputSettings.get(name.toLowerCase(Locale.ROOT));
+            if (ours != null && !ours.equals(theirs)) {
+                statements.add(SessionSnapshot.setConfig(name, ours));
+            }
+        });
+        return statements;
     }
 
     Classification classify(Classifier classifier, String sql) {

@@ -307,6 +307,8 @@ final class Units {
     private long twinFailedEpoch = -1;
     /** The SQLSTATE of the FATAL error the follower sent between requests, just before it closed, or null. */
     private String followerEndedWith;
+    /** The twin being made replaces one the follower's server ended (see {@link #twinMayBeRemade}). */
+    private boolean remakingTwin;
     /**
      * Requests the follower runs behind the leader, not yet answered: the units of the open transaction,
      * and the end of the last one once the leader has committed it. The client does not wait for them;
@@ -937,6 +939,12 @@ final class Units {
                     leaderOnlyStateLost(snapshot.pins());
                     return;
                 }
+                if (remakingTwin) {
+                    // the twin that ended held them too (made inside a function, where the proxy did not see them)
+                    twinFailed(role, "the connection it ended held " + String.join(", ", snapshot.pins())
+                            + ", which a new one cannot have");
+                    return;
+                }
                 pinned = true;
                 stateOnlyOn = role.other();
                 stateOnlyThere = snapshot.pins();
@@ -969,13 +977,34 @@ final class Units {
                 + " leader; reconnect"));
     }
 
-    /** The new twin logged in: replay the session's state on it, then let units run. */
-    void twinReady(BackendConnection twin) {
+    /**
+     * The new twin logged in: give it the leader's reading of values where its server's defaults differ,
+     * replay the session's state on it, then let units run.
+     *
+     * @param reported what the twin's server reported at login (ParameterStatus), by name
+     */
+    void twinReady(BackendConnection twin, Map<String, String> reported) {
         ClusterRole role = ClientSession.roleOf(twin);
         backends.put(role, twin);
         SessionSnapshot snapshot = pendingSnapshot;
         pendingSnapshot = null;
-        if (snapshot == null || (snapshot.replaySql().isEmpty() && snapshot.protocolStatements().isEmpty())) {
+        List<String> alignment = reading.inputSettingsFor(reported);
+        if (alignment.isEmpty()
+                && (snapshot == null || (snapshot.replaySql().isEmpty() && snapshot.protocolStatements().isEmpty()))) {
+            twinDone(role);
+            return;
+        }
+        for (String sql : alignment) {
+            // a date, a time without an offset or a string the twin read otherwise would be stored as another value
+            send(role, new Sink(Mode.DISCARD, sink -> {
+                if (!sink.lost && sink.error && backends.get(role) != null) {
+                    twinCannotActAsTheLeader(role, "could not give the new connection the session's "
+                            + SessionSnapshot.describe(sql) + " (SQLSTATE " + sink.firstSqlState + ")");
+                }
+            }), FrontendMessages.query(client.alloc(), sql));
+        }
+        if (snapshot == null) {
+            twin.flush();
             twinDone(role);
             return;
         }
@@ -992,13 +1021,8 @@ final class Units {
                         sink.firstSqlState, identity ? sql : SessionSnapshot.describe(sql));
                 if (identity && backends.get(role) != null) {
                     // the twin would act as another role than the session's: it must not run the session's units
-                    String reason = "could not give the new connection the session's role (SQLSTATE " + sink.firstSqlState + ")";
-                    if (role == migration.control().current().leader()) {
-                        session.failFromUnits(ErrorResponse.fatal("08006", reason));
-                    } else {
-                        reportFollowerLost(role, reason);
-                        dropTwin(role, false);
-                    }
+                    twinCannotActAsTheLeader(role, "could not give the new connection the session's role (SQLSTATE "
+                            + sink.firstSqlState + ")");
                 }
             }), FrontendMessages.query(client.alloc(), sql));
         }
@@ -1019,8 +1043,22 @@ final class Units {
         twinDone(role);
     }
 
+    /** The new twin would not do what the session's statements mean: it must not run them. */
+    private void twinCannotActAsTheLeader(ClusterRole role, String reason) {
+        if (role == migration.control().current().leader()) {
+            session.failFromUnits(ErrorResponse.fatal("08006", reason));
+        } else {
+            reportFollowerLost(role, reason);
+            dropTwin(role, false);
+        }
+    }
+
     private void twinDone(ClusterRole role) {
         creating = null;
+        if (remakingTwin) {
+            remakingTwin = false;
+            stats.twinRemade();
+        }
         log.debug("twin ready session={} cluster={}", session, role);
         pump();
     }
@@ -1028,6 +1066,7 @@ final class Units {
     /** The twin could not be made: the follower is out of sync, and the session goes on without it. */
     void twinFailed(ClusterRole role, String reason) {
         creating = null;
+        remakingTwin = false;
         pendingSnapshot = null;
         twinFailedEpoch = migration.control().current().epoch();
         if (role == migration.control().current().leader()) {
@@ -2238,7 +2277,8 @@ final class Units {
             } else if (type == 'E') {
                 Frame frame = batch.frameAt(offset, length);
                 try {
-                    followerEndedWith = ErrorResponse.decode(frame).sqlState();
+                    ErrorResponse error = ErrorResponse.decode(frame);
+                    followerEndedWith = "FATAL".equals(error.severity()) ? error.sqlState() : null;
                 } finally {
                     frame.release();
                 }
@@ -2462,7 +2502,7 @@ final class Units {
         if (twinMayBeRemade(role, endedWith)) {
             log.info("follower connection ended while it owed nothing: a new one at the next unit session={} cluster={}"
                     + " sqlstate={}", session, role, endedWith);
-            stats.twinRemade();
+            remakingTwin = true;
             return;
         }
         log.warn("follower lost session={} cluster={} reason={}", session, role, reason);
@@ -2486,6 +2526,7 @@ final class Units {
     private boolean twinMayBeRemade(ClusterRole role, String endedWith) {
         return ("57P01".equals(endedWith) || "57P05".equals(endedWith))
                 && status == 'I' && !closed && !pinned && stateOnlyOn == null && creating == null
+                && !reading.customSettingsUnfollowed()
                 && !droppingTwin && !listenersMoving && sinks.get(role).isEmpty() && laneInFlight == 0
                 && laneHeld.isEmpty() && mirrors.isEmpty() && mirrorRunning == null
                 && (current == null || (current.primary != role && current.secondary != role));

@@ -280,12 +280,15 @@ class GreenFailureIT {
             proxy.server().routing().start("test", null);
             s.execute("set app.tenant = 'acme'");
             s.execute("insert into " + table + " (id) values (1)");
+            // the client has its answer once blue committed; green's COMMIT is answered behind it
+            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
             long twin = number(green, "select pid from pg_stat_activity where application_name = '" + application + "'");
 
-            green.execute("postgres", "select pg_terminate_backend(" + twin + ")");
-            await("the proxy saw green end the twin").until(() -> proxy.server().migration().twinsRemade() == 1
-                    || !proxy.server().routing().current().followerInSync());
+            // returns once the backend has exited: its FATAL and the end of the connection are in the proxy's
+            // socket before the next statement is, and the proxy reads them first
+            assertThat(text(green, "select pg_terminate_backend(" + twin + ", 10000)")).isEqualTo("t");
             s.execute("insert into " + table + " (id) values (2)");
+            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
 
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
             assertThat(proxy.server().migration().twinsRemade()).isOne();

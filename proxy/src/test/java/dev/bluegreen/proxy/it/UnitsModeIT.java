@@ -17,6 +17,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
@@ -1478,6 +1479,52 @@ class UnitsModeIT {
         }
         assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(3);
         assertThat(count(clusters.green(), "select count(*) from " + t)).isEqualTo(1);
+    }
+
+    /**
+     * Green's own defaults (its configuration, {@code ALTER DATABASE ... SET}) for how a date and a time
+     * without an offset read are not the session's: its twin is given the leader's, so the literals a libpq
+     * client sends (which names neither setting when it logs in) are stored as the same values on both.
+     */
+    @Test
+    void aTwinReadsDatesAndTimesAsTheLeaderDoesWhateverGreensDefaults(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String database = table("readings");
+        blue.execute("postgres", "create database " + database);
+        green.execute("postgres", "create database " + database,
+                "alter database " + database + " set timezone = 'Pacific/Chatham'",
+                "alter database " + database + " set datestyle = 'SQL, DMY'");
+        try {
+            for (PgCluster cluster : List.of(blue, green)) {
+                cluster.execute(database, "create table t (id int primary key, at timestamptz not null, on_day date not null)");
+            }
+            try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+                proxy.server().routing().start("test", null);
+                try (RawClient client = new RawClient(proxy.port())) {
+                    client.startup(Map.of("user", blue.superuser(), "database", database)).readUntil('Z');
+                    client.send(RawClient.query("insert into t values (1, '2026-03-04 10:00', '03/04/2026')"));
+                    assertThat(client.firstValue()).as("the insert's answer").isEqualTo("no row");
+                }
+                await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+                assertThat(proxy.server().migration().divergences()).isEmpty();
+                assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            }
+            String stored = "select extract(epoch from at)::bigint || ' ' || to_char(on_day, 'YYYY-MM-DD') from t";
+            assertThat(valueIn(green, database, stored)).as("green, read directly").isEqualTo(valueIn(blue, database, stored));
+            assertThat(valueIn(blue, database, stored)).endsWith(" 2026-03-04");
+        } finally {
+            for (PgCluster cluster : List.of(blue, green)) {
+                cluster.execute("postgres", "drop database " + database + " with (force)");
+            }
+        }
+    }
+
+    private static String valueIn(PgCluster cluster, String database, String sql) throws SQLException {
+        try (Connection c = cluster.connect(database); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
     }
 
     /**

@@ -8,6 +8,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -100,5 +102,27 @@ class SqlReadingTest {
         reading.reported("client_encoding", "LATIN1");
 
         assertThat(reading.customSettingsUnfollowed()).isTrue();
+    }
+
+    @Test
+    void aTwinIsGivenTheLeadersReadingOfValuesWhereItsOwnDiffersAndNothingElse() {
+        SqlReading reading = new SqlReading();
+        reading.reported("TimeZone", "Europe/Berlin");
+        reading.reported("DateStyle", "ISO, MDY");
+        reading.reported("client_encoding", "UTF8");
+        reading.reported("application_name", "shop");
+
+        Map<String, String> twin = new LinkedHashMap<>();
+        twin.put("TimeZone", "Pacific/Chatham");
+        twin.put("DateStyle", "ISO, MDY");
+        twin.put("client_encoding", "UTF8");
+        twin.put("IntervalStyle", "postgres"); // the leader's was never reported: left as it is
+        twin.put("application_name", "other"); // not a setting that decides what a value means
+
+        assertThat(reading.inputSettingsFor(twin)).containsExactly(
+                "select pg_catalog.set_config($bg$TimeZone$bg$, $bg$Europe/Berlin$bg$, false)");
+
+        reading.reported("timezone", "Pacific/Chatham"); // the same setting: names are not case-sensitive
+        assertThat(reading.inputSettingsFor(twin)).isEmpty();
     }
 }
