@@ -817,6 +817,30 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         });
     }
 
+    /**
+     * The routing state changed. A session with nothing to run follows it now rather than at its next
+     * unit, which may come hours later (a pooled connection, one that only listens): after {@code finalize}
+     * or a rollback the cluster that no longer leads may be stopped, and a session still holding it would
+     * lose its connection with it. A session on the leader that only lacks its twin gets that at its next
+     * unit, as before. Safe from any thread.
+     */
+    void routingChanged() {
+        channel.eventLoop().execute(() -> {
+            if (!(state instanceof State.Ready) || !pending.isEmpty()) {
+                return; // a unit on its way brings the session in line first
+            }
+            if (units != null) {
+                units.followRoutingWhenIdle();
+                return;
+            }
+            RoutingState now = services.migration().control().current();
+            if (isIdle() && backend != null && now != seen && roleOf(backend) != now.leader()) {
+                enterUnits(now);
+                units.followRoutingWhenIdle();
+            }
+        });
+    }
+
     /** Whether the state asks for a twin: dual-write on, and the follower still worth writing to. */
     boolean twinWanted(RoutingState s) {
         return services.config().green() != null && s.dualWrite()

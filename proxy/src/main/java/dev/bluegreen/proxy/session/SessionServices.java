@@ -55,6 +55,7 @@ public final class SessionServices {
         this.impostorSecret = new byte[32];
         random.nextBytes(impostorSecret);
         this.migration = migration;
+        migration.control().onChange(state -> sessions.forEach(ClientSession::routingChanged));
     }
 
     public BluegreenConfig config() {

@@ -309,6 +309,9 @@ final class Units {
     private String followerEndedWith;
     /** The twin being made replaces one the follower's server ended (see {@link #twinMayBeRemade}). */
     private boolean remakingTwin;
+    /** The routing state changed: once nothing runs, the connections follow it without waiting for a unit. */
+    private boolean followRouting;
+    private boolean followScheduled;
     /**
      * Requests the follower runs behind the leader, not yet answered: the units of the open transaction,
      * and the end of the last one once the leader has committed it. The client does not wait for them;
@@ -511,6 +514,39 @@ final class Units {
             clientViolation(e);
         } catch (MalformedClientMessage e) {
             clientViolation(e.violation);
+        }
+        if (followRouting && !followScheduled) {
+            // in a task of its own: going back to relaying here, in the middle of a cluster's answer, would
+            // leave what came after it in the same read (a notification) to no one
+            followScheduled = true;
+            client.eventLoop().execute(() -> {
+                followScheduled = false;
+                followRoutingIfIdle();
+            });
+        }
+    }
+
+    /** See {@link ClientSession#routingChanged}. */
+    void followRoutingWhenIdle() {
+        followRouting = true;
+        pump();
+    }
+
+    /**
+     * Brings the connections in line with the routing state while the session has nothing to run, as its
+     * next unit would: to relaying on the new leader after {@code finalize}, the new leader's channels for a
+     * session that listens. A step that waits (a twin being made, the proxy's own requests) ends in a
+     * {@link #pump}, which takes the next step.
+     */
+    private void followRoutingIfIdle() {
+        if (closed || current != null || creating != null || status != 'I' || laneInFlight > 0
+                || !session.pending().isEmpty() || !sinks.get(ClusterRole.BLUE).isEmpty()
+                || !sinks.get(ClusterRole.GREEN).isEmpty()) {
+            return;
+        }
+        followRouting = false;
+        if (!applyState(migration.control().current()) && !closed) {
+            followRouting = true;
         }
     }
 

@@ -1619,6 +1619,56 @@ class UnitsModeIT {
         assertThat(count(clusters.green(), "select count(*) from " + t)).as("only the insert run under dual-write").isEqualTo(1);
     }
 
+    /**
+     * Sessions idle through the migration (a pooled connection, a listener that never sends a query) do not
+     * wait for their next statement to leave blue: once finalized, none holds a connection to blue, so blue
+     * can be stopped without a client losing its connection. The one idle since before {@code start} moves
+     * its settings and its channels to green; the one that wrote under dual-write keeps its settings too.
+     */
+    @Test
+    void sessionsIdleThroughTheMigrationLeaveBlueAtFinalizeWithoutAStatement(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String t = table("idle_through");
+        String channel = table("idle_channel");
+        String pooled = table("pooled");
+        String writer = table("writer");
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection before = proxy.connect("postgres", null, ClusterData.properties("ApplicationName", pooled));
+             Connection during = proxy.connect("postgres", null, ClusterData.properties("ApplicationName", writer))) {
+            before.createStatement().execute("set work_mem = '7MB'");
+            before.createStatement().execute("listen " + channel);
+            proxy.server().routing().start("test", null);
+            during.createStatement().execute("set work_mem = '9MB'");
+            during.createStatement().execute("insert into " + t + " values (1)");
+
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            proxy.server().routing().finalizeMigration("test", null);
+
+            String onBlue = "select count(*) from pg_stat_activity where application_name in ('" + pooled + "', '"
+                    + writer + "')";
+            await("no session left on blue").until(() -> count(blue, onBlue) == 0);
+
+            green.execute("postgres", "notify " + channel + ", 'on green'");
+            PGNotification[] heard = before.unwrap(PGConnection.class).getNotifications(10_000);
+            assertThat(heard).isNotNull();
+            assertThat(heard).extracting(PGNotification::getParameter).containsExactly("on green");
+            for (Connection c : List.of(before, during)) {
+                assertThat(serverVersion(c)).isGreaterThanOrEqualTo(180000);
+            }
+            try (ResultSet rs = before.createStatement().executeQuery("show work_mem")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("7MB");
+            }
+            try (ResultSet rs = during.createStatement().executeQuery("show work_mem")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("9MB");
+            }
+        }
+    }
+
     @Test
     void aSessionThatOnlyListensKeepsItsChannelsThroughCutoverAndFinalize(TestClusters clusters) throws Exception {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
