@@ -267,6 +267,11 @@ public final class ProxyServer implements AutoCloseable {
         return services.sessionCount();
     }
 
+    /** Server connections open to the cluster named {@code blue} or {@code green}, as the metrics export them. */
+    public int backendConnections(String cluster) {
+        return services.backendConnections(cluster);
+    }
+
     /** The buffer allocator every channel uses; tests read its metrics to prove nothing piles up. */
     public ByteBufAllocator allocator() {
         return allocator;

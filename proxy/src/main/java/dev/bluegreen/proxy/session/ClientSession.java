@@ -109,6 +109,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private boolean ranInRelay;
     /** How the server reads this session's SQL text; kept current by units mode, which reads SQL. */
     private final SqlReading sqlReading = new SqlReading();
+    /**
+     * What the first server reported at login of the settings that decide what a value reads as
+     * ({@link SqlReading#decidesReading}): every twin logs in with them.
+     */
+    private final Map<String, String> leaderReading = new LinkedHashMap<>();
     private BackendKeyData cancelKey;
     /**
      * Requests sent whose answer has not come back yet, oldest first, by message type (boxed bytes are
@@ -493,6 +498,14 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 parameters.putIfAbsent(name, value);
             }
         });
+        // a twin reads values as the leader did at login, whatever its own server's defaults (its configuration,
+        // ALTER DATABASE ... SET): '03/04/2026' or '2026-03-04 10:00' would otherwise be stored as another date or
+        // instant there, under the same command tag. Given at login, they are also what RESET and DISCARD ALL go
+        // back to, on both; a value the twin's server refuses fails its login.
+        leaderReading.forEach((name, value) -> {
+            parameters.keySet().removeIf(given -> given.equalsIgnoreCase(name));
+            parameters.put(name, value);
+        });
         return BackendConnection.open(services, channel.eventLoop(), cluster, parameters,
                 password == null ? null : password.reveal(), this);
     }
@@ -511,17 +524,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     public void backendReady(BackendConnection ready, List<Frame> startupFrames, Frame readyForQuery) {
         if (ready == twinConnecting && units != null && state instanceof State.Ready) {
             twinConnecting = null;
-            Map<String, String> reported = new LinkedHashMap<>();
-            for (Frame frame : startupFrames) {
-                String[] setting = frame.type() == 'S' ? SqlReading.parameterStatus(frame.content(),
-                        frame.content().readerIndex(), frame.content().readableBytes()) : null;
-                if (setting != null) {
-                    reported.put(setting[0], setting[1]);
-                }
-                frame.release(); // the client heard the leader's
-            }
+            startupFrames.forEach(Frame::release); // the client heard the leader's
             readyForQuery.release();
-            units.twinReady(ready, reported);
+            units.twinReady(ready);
             return;
         }
         if (!(state instanceof State.ConnectingBackend)) {
@@ -532,7 +537,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         for (Frame frame : startupFrames) {
             if (frame.type() == 'S') {
                 ByteBuf all = frame.content();
-                sqlReading.reported(all, all.readerIndex(), all.readableBytes());
+                String[] setting = SqlReading.parameterStatus(all, all.readerIndex(), all.readableBytes());
+                if (setting != null) {
+                    sqlReading.reported(setting[0], setting[1]);
+                    if (SqlReading.decidesReading(setting[0])) {
+                        leaderReading.put(setting[0], setting[1]);
+                    }
+                }
             }
             channel.write(frame.content(), channel.voidPromise());
         }
@@ -544,6 +555,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         log.debug("session ready session={} cluster={}", id, ready.cluster().name());
         if (!pending.isEmpty() && relayBoundary()) {
             relayPending(); // what the client pipelined behind its login; otherwise units mode or the barrier takes it
+        } else {
+            followRoutingIfIdle(); // a change published while it logged in to the cluster that led then
         }
     }
 
@@ -825,20 +838,22 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * unit, as before. Safe from any thread.
      */
     void routingChanged() {
-        channel.eventLoop().execute(() -> {
-            if (!(state instanceof State.Ready) || !pending.isEmpty()) {
-                return; // a unit on its way brings the session in line first
-            }
-            if (units != null) {
-                units.followRoutingWhenIdle();
-                return;
-            }
-            RoutingState now = services.migration().control().current();
-            if (isIdle() && backend != null && now != seen && roleOf(backend) != now.leader()) {
-                enterUnits(now);
-                units.followRoutingWhenIdle();
-            }
-        });
+        channel.eventLoop().execute(this::followRoutingIfIdle);
+    }
+
+    private void followRoutingIfIdle() {
+        if (!(state instanceof State.Ready) || !pending.isEmpty()) {
+            return; // a unit on its way brings the session in line first
+        }
+        if (units != null) {
+            units.followRoutingWhenIdle();
+            return;
+        }
+        RoutingState now = services.migration().control().current();
+        if (isIdle() && backend != null && now != seen && roleOf(backend) != now.leader()) {
+            enterUnits(now);
+            units.followRoutingWhenIdle();
+        }
     }
 
     /** Whether the state asks for a twin: dual-write on, and the follower still worth writing to. */

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -55,7 +56,13 @@ public final class SessionServices {
         this.impostorSecret = new byte[32];
         random.nextBytes(impostorSecret);
         this.migration = migration;
-        migration.control().onChange(state -> sessions.forEach(ClientSession::routingChanged));
+        migration.control().onChange(state -> sessions.forEach(session -> {
+            try {
+                session.routingChanged();
+            } catch (RejectedExecutionException e) {
+                // its event loop is shutting down, and the session with it; the others still hear of the change
+            }
+        }));
     }
 
     public BluegreenConfig config() {

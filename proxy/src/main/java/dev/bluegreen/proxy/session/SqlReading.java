@@ -1,6 +1,5 @@
 package dev.bluegreen.proxy.session;
 
-import dev.bluegreen.proxy.dualwrite.SessionSnapshot;
 import dev.bluegreen.proxy.protocol.ClientEncoding;
 import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrontendMessages;
@@ -10,13 +9,9 @@ import dev.bluegreen.proxy.routing.Classifier;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -40,7 +35,7 @@ final class SqlReading {
      * own, by lower-case name: the encoding of the text, whether a backslash escapes, how a date, a time
      * without an offset and an interval read. A twin must read the session's statements with the leader's.
      */
-    private static final Set<String> INPUT_SETTINGS = Set.of("client_encoding", "standard_conforming_strings",
+    private static final Set<String> READING_SETTINGS = Set.of("client_encoding", "standard_conforming_strings",
             "datestyle", "intervalstyle", "timezone");
 
     private ClientEncoding encoding = ClientEncoding.ASCII_SAFE;
@@ -49,8 +44,6 @@ final class SqlReading {
     private boolean customSettingsUnfollowed;
     /** The session's text is UTF-8, as the snapshot query the proxy sends it is. */
     private boolean utf8 = true;
-    /** The leader's current values of {@link #INPUT_SETTINGS}, by lower-case name. */
-    private final Map<String, String> inputSettings = new HashMap<>();
 
     ClientEncoding encoding() {
         return encoding;
@@ -58,10 +51,6 @@ final class SqlReading {
 
     /** A setting's current value, from a ParameterStatus message or a session snapshot. */
     void reported(String name, String value) {
-        String key = name.toLowerCase(Locale.ROOT);
-        if (INPUT_SETTINGS.contains(key)) {
-            inputSettings.put(key, value);
-        }
         if (name.equalsIgnoreCase("client_encoding")) {
             encoding = ClientEncoding.of(value);
             utf8 = value.equalsIgnoreCase("UTF8") || value.equalsIgnoreCase("UTF-8") || value.equalsIgnoreCase("UNICODE");
@@ -91,22 +80,9 @@ final class SqlReading {
                 all.toString(nameEnd + 1, valueEnd - nameEnd - 1, StandardCharsets.US_ASCII)};
     }
 
-    /**
-     * The statements that give a twin the leader's reading of values where its own server's defaults
-     * (its configuration, {@code ALTER DATABASE ... SET}) differ: a date {@code 03/04} or a time without
-     * an offset would otherwise be stored as another value on the twin, under the same command tag.
-     *
-     * @param twinReported what the twin's server reported at login, by name as reported
-     */
-    List<String> inputSettingsFor(Map<String, String> twinReported) {
-        List<String> statements = new ArrayList<>();
-        twinReported.forEach((name, theirs) -> {
-            String ours = inputSettings.get(name.toLowerCase(Locale.ROOT));
-            if (ours != null && !ours.equals(theirs)) {
-                statements.add(SessionSnapshot.setConfig(name, ours));
-            }
-        });
-        return statements;
+    /** Whether a reported setting decides what the values in the session's statements mean (see {@link #READING_SETTINGS}). */
+    static boolean decidesReading(String name) {
+        return READING_SETTINGS.contains(name.toLowerCase(Locale.ROOT));
     }
 
     Classification classify(Classifier classifier, String sql) {

@@ -545,7 +545,7 @@ final class Units {
             return;
         }
         followRouting = false;
-        if (!applyState(migration.control().current()) && !closed) {
+        if (!applyState(migration.control().current(), true) && !closed) {
             followRouting = true;
         }
     }
@@ -590,7 +590,7 @@ final class Units {
             if (status == 'I' && !session.atBoundary(needsBarrier)) {
                 return; // waiting for the barrier, a twin, or the session went back to relaying
             }
-            if (!applyState(migration.control().current())) {
+            if (!applyState(migration.control().current(), false)) {
                 return;
             }
             Unit unit = new Unit();
@@ -889,8 +889,12 @@ final class Units {
     /**
      * At an idle boundary: bring the connections in line with {@code next}. Returns false when units must
      * wait (a twin is being made) or the session left units mode.
+     *
+     * @param noUnit the session follows a change with no unit to run: a missing follower twin waits for its next
+     *               unit (making one for every idle session at once, at each change, would flood the follower with
+     *               logins, and a session that never writes again needs none)
      */
-    private boolean applyState(RoutingState next) {
+    private boolean applyState(RoutingState next, boolean noUnit) {
         if (status != 'I') {
             return true; // a transaction runs to its end under the state it began with
         }
@@ -904,7 +908,7 @@ final class Units {
             makeTwin(wantedLeader);
             return false;
         }
-        if (twinWanted && !backends.containsKey(wantedLeader.other())) {
+        if (twinWanted && !backends.containsKey(wantedLeader.other()) && !noUnit) {
             makeTwin(wantedLeader.other());
             return false;
         }
@@ -1013,34 +1017,13 @@ final class Units {
                 + " leader; reconnect"));
     }
 
-    /**
-     * The new twin logged in: give it the leader's reading of values where its server's defaults differ,
-     * replay the session's state on it, then let units run.
-     *
-     * @param reported what the twin's server reported at login (ParameterStatus), by name
-     */
-    void twinReady(BackendConnection twin, Map<String, String> reported) {
+    /** The new twin logged in: replay the session's state on it, then let units run. */
+    void twinReady(BackendConnection twin) {
         ClusterRole role = ClientSession.roleOf(twin);
         backends.put(role, twin);
         SessionSnapshot snapshot = pendingSnapshot;
         pendingSnapshot = null;
-        List<String> alignment = reading.inputSettingsFor(reported);
-        if (alignment.isEmpty()
-                && (snapshot == null || (snapshot.replaySql().isEmpty() && snapshot.protocolStatements().isEmpty()))) {
-            twinDone(role);
-            return;
-        }
-        for (String sql : alignment) {
-            // a date, a time without an offset or a string the twin read otherwise would be stored as another value
-            send(role, new Sink(Mode.DISCARD, sink -> {
-                if (!sink.lost && sink.error && backends.get(role) != null) {
-                    twinCannotActAsTheLeader(role, "could not give the new connection the session's "
-                            + SessionSnapshot.describe(sql) + " (SQLSTATE " + sink.firstSqlState + ")");
-                }
-            }), FrontendMessages.query(client.alloc(), sql));
-        }
-        if (snapshot == null) {
-            twin.flush();
+        if (snapshot == null || (snapshot.replaySql().isEmpty() && snapshot.protocolStatements().isEmpty())) {
             twinDone(role);
             return;
         }
@@ -2396,17 +2379,24 @@ final class Units {
             case FORWARD_AFTER_DATA -> bufferOrForward(sink, type, offset, length);
             case COMMIT, ROLLBACK -> {
                 // the end of a transaction the proxy wrapped: its errors and notices are the client's, and so
-                // is a setting it reverts (SET LOCAL), which the server reports when it is ready again
-                if (type == 'E' || type == 'N' || type == 'S') {
+                // is a setting it reverts (SET LOCAL), which the server reports when it is ready again, and a
+                // notification, which the server delivers once the transaction is over (the client's own NOTIFY)
+                if (type == 'E' || type == 'N' || type == 'S' || (type == 'A' && role == leader)) {
                     forward(offset, length);
                 }
             }
             case COLLECT -> {
                 if (type == 'D') {
                     sink.rows.add(dataRow(all, offset, length));
+                } else if (type == 'A' && role == leader) {
+                    forward(offset, length); // delivered before the ReadyForQuery of the proxy's own query: the client's
                 }
             }
-            case RECORD, DISCARD -> { }
+            case RECORD, DISCARD -> {
+                if (type == 'A' && role == leader) {
+                    forward(offset, length);
+                }
+            }
         }
         return true;
     }

@@ -287,6 +287,7 @@ class GreenFailureIT {
             // returns once the backend has exited: its FATAL and the end of the connection are in the proxy's
             // socket before the next statement is, and the proxy reads them first
             assertThat(text(green, "select pg_terminate_backend(" + twin + ", 10000)")).isEqualTo("t");
+            proxy.server().routing().setWeight("test", 10, null); // idle, the session leaves the new twin to its next unit
             s.execute("insert into " + table + " (id) values (2)");
             await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
 

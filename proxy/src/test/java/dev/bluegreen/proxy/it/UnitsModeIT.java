@@ -1484,7 +1484,9 @@ class UnitsModeIT {
     /**
      * Green's own defaults (its configuration, {@code ALTER DATABASE ... SET}) for how a date and a time
      * without an offset read are not the session's: its twin is given the leader's, so the literals a libpq
-     * client sends (which names neither setting when it logs in) are stored as the same values on both.
+     * client sends (which names neither setting when it logs in) are stored as the same values on both,
+     * also after the session's {@code DISCARD ALL} and {@code RESET ALL} (a pool's reset), and for a
+     * session that logged in before {@code start}, whose twin is made from a snapshot.
      */
     @Test
     void aTwinReadsDatesAndTimesAsTheLeaderDoesWhateverGreensDefaults(TestClusters clusters) throws Exception {
@@ -1500,19 +1502,33 @@ class UnitsModeIT {
                 cluster.execute(database, "create table t (id int primary key, at timestamptz not null, on_day date not null)");
             }
             try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
-                proxy.server().routing().start("test", null);
-                try (RawClient client = new RawClient(proxy.port())) {
-                    client.startup(Map.of("user", blue.superuser(), "database", database)).readUntil('Z');
-                    client.send(RawClient.query("insert into t values (1, '2026-03-04 10:00', '03/04/2026')"));
-                    assertThat(client.firstValue()).as("the insert's answer").isEqualTo("no row");
+                try (RawClient before = new RawClient(proxy.port())) {
+                    before.startup(Map.of("user", blue.superuser(), "database", database)).readUntil('Z');
+                    before.send(RawClient.query("select 1"));
+                    before.firstValue();
+                    proxy.server().routing().start("test", null);
+                    try (RawClient client = new RawClient(proxy.port())) {
+                        client.startup(Map.of("user", blue.superuser(), "database", database)).readUntil('Z');
+                        int id = 0;
+                        for (String reset : List.of("select 1", "discard all", "reset all")) {
+                            for (RawClient session : List.of(client, before)) {
+                                session.send(RawClient.query(reset));
+                                assertThat(session.firstValue()).as(reset).doesNotStartWith("error");
+                                session.send(RawClient.query("insert into t values (" + ++id
+                                        + ", '2026-03-04 10:00', '03/04/2026')"));
+                                assertThat(session.firstValue()).as("the insert's answer").isEqualTo("no row");
+                            }
+                        }
+                    }
                 }
-                await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+                await("the write units over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
                 assertThat(proxy.server().migration().divergences()).isEmpty();
                 assertThat(proxy.server().routing().current().followerInSync()).isTrue();
             }
-            String stored = "select extract(epoch from at)::bigint || ' ' || to_char(on_day, 'YYYY-MM-DD') from t";
+            String stored = "select string_agg(id || ' ' || extract(epoch from at)::bigint || ' '"
+                    + " || to_char(on_day, 'YYYY-MM-DD'), ', ' order by id) from t";
             assertThat(valueIn(green, database, stored)).as("green, read directly").isEqualTo(valueIn(blue, database, stored));
-            assertThat(valueIn(blue, database, stored)).endsWith(" 2026-03-04");
+            assertThat(valueIn(blue, database, stored)).startsWith("1 ").contains("6 ").doesNotContain("2026-04-03");
         } finally {
             for (PgCluster cluster : List.of(blue, green)) {
                 cluster.execute("postgres", "drop database " + database + " with (force)");
@@ -1666,6 +1682,60 @@ class UnitsModeIT {
                 rs.next();
                 assertThat(rs.getString(1)).isEqualTo("9MB");
             }
+        }
+    }
+
+    /**
+     * A session whose login to blue is under way when the migration is cut over and finalized (blue's
+     * postmaster is stopped, so the login waits in its listen queue) does not stay on blue once it has
+     * logged in: it moves to green without a statement, and blue can be stopped.
+     */
+    @Test
+    void aSessionLoggingInToBlueWhileTheMigrationIsFinalizedMovesToGreen(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        String application = table("late_login");
+        try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            long postmaster = blue.pid();
+            try (RawClient client = new RawClient(proxy.port())) {
+                ClusterData.signal("STOP", postmaster);
+                try {
+                    client.startup(Map.of("user", "postgres", "database", "postgres", "application_name", application));
+                    await("the login reached blue").until(() -> proxy.server().backendConnections("blue") == 1);
+                    proxy.server().routing().cutover("test", null);
+                    proxy.server().routing().finalizeMigration("test", null);
+                } finally {
+                    ClusterData.signal("CONT", postmaster);
+                }
+                client.readUntil('Z'); // logged in, and sends nothing more
+
+                await("the session left blue").until(() -> proxy.server().backendConnections("blue") == 0);
+                assertThat(count(blue, "select count(*) from pg_stat_activity where application_name = '"
+                        + application + "'")).isZero();
+                client.send(RawClient.query("select current_setting('server_version_num')"));
+                assertThat(Integer.parseInt(client.firstValue())).isGreaterThanOrEqualTo(180000);
+            }
+        }
+    }
+
+    /**
+     * A session's own NOTIFY under dual-write runs in a transaction the proxy wraps around it; the server
+     * delivers the notification after that COMMIT, before its ReadyForQuery, and it is the client's.
+     */
+    @Test
+    void aSessionHearsItsOwnNotifyUnderDualWrite(TestClusters clusters) throws Exception {
+        String channel = table("self_heard");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres")) {
+            proxy.server().routing().start("test", null);
+            c.createStatement().execute("listen " + channel);
+            c.createStatement().execute("notify " + channel + ", 'to myself'");
+
+            PGNotification[] heard = c.unwrap(PGConnection.class).getNotifications(10_000);
+            assertThat(heard).isNotNull();
+            assertThat(heard).extracting(PGNotification::getParameter).containsExactly("to myself");
+            assertThat(proxy.server().migration().divergences()).isEmpty();
         }
     }
 

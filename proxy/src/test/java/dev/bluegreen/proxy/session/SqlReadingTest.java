@@ -8,8 +8,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -105,24 +103,31 @@ class SqlReadingTest {
     }
 
     @Test
-    void aTwinIsGivenTheLeadersReadingOfValuesWhereItsOwnDiffersAndNothingElse() {
-        SqlReading reading = new SqlReading();
-        reading.reported("TimeZone", "Europe/Berlin");
-        reading.reported("DateStyle", "ISO, MDY");
-        reading.reported("client_encoding", "UTF8");
-        reading.reported("application_name", "shop");
+    void aParameterStatusGivesItsNameAndValueAndAMalformedOneNothing() {
+        ByteBuf frame = Unpooled.buffer();
+        frame.writeByte('S').writeInt(4 + "TimeZone".length() + 1 + "Pacific/Chatham".length() + 1);
+        frame.writeCharSequence("TimeZone", StandardCharsets.US_ASCII);
+        frame.writeByte(0);
+        frame.writeCharSequence("Pacific/Chatham", StandardCharsets.US_ASCII);
+        frame.writeByte(0);
+        try {
+            assertThat(SqlReading.parameterStatus(frame, 0, frame.readableBytes()))
+                    .containsExactly("TimeZone", "Pacific/Chatham");
+            assertThat(SqlReading.parameterStatus(frame, 0, frame.readableBytes() - 1)).as("no end to the value").isNull();
+        } finally {
+            frame.release();
+        }
+    }
 
-        Map<String, String> twin = new LinkedHashMap<>();
-        twin.put("TimeZone", "Pacific/Chatham");
-        twin.put("DateStyle", "ISO, MDY");
-        twin.put("client_encoding", "UTF8");
-        twin.put("IntervalStyle", "postgres"); // the leader's was never reported: left as it is
-        twin.put("application_name", "other"); // not a setting that decides what a value means
+    @ParameterizedTest
+    @ValueSource(strings = {"TimeZone", "timezone", "DateStyle", "IntervalStyle", "client_encoding", "standard_conforming_strings"})
+    void theSettingsThatDecideWhatAValueReadsAsAreGivenToTwins(String name) {
+        assertThat(SqlReading.decidesReading(name)).isTrue();
+    }
 
-        assertThat(reading.inputSettingsFor(twin)).containsExactly(
-                "select pg_catalog.set_config($bg$TimeZone$bg$, $bg$Europe/Berlin$bg$, false)");
-
-        reading.reported("timezone", "Pacific/Chatham"); // the same setting: names are not case-sensitive
-        assertThat(reading.inputSettingsFor(twin)).isEmpty();
+    @ParameterizedTest
+    @ValueSource(strings = {"application_name", "search_path", "server_version", "is_superuser", "integer_datetimes"})
+    void otherReportedSettingsAreNot(String name) {
+        assertThat(SqlReading.decidesReading(name)).isFalse();
     }
 }
