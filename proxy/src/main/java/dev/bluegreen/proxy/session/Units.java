@@ -64,6 +64,9 @@ final class Units {
     private static final String QUERY_CANCELED = "57014";
     /** An answer buffered for a read retry is released to the client beyond this size. */
     private static final int RETRY_BUFFER_BYTES = 1 << 20;
+    /** A deferred cancel the server may have met between requests is sent again this often, this many times. */
+    private static final int DEFERRED_CANCEL_RESENDS = 5;
+    private static final long DEFERRED_CANCEL_RESEND_MILLIS = 100;
     /** Shadow mode's per-session queue of writes waiting for the follower. */
     private static final int MIRROR_QUEUE_UNITS = 1024;
     /**
@@ -2355,7 +2358,7 @@ final class Units {
             if (unit != null && unit.cancelPending && role == unit.primary && sinks.get(role).peek() == unit.primarySink) {
                 unit.cancelPending = false;
                 unit.cancelled = true;
-                backends.get(role).cancel();
+                cancelUntilAnswered(unit, role, DEFERRED_CANCEL_RESENDS);
             }
             if (role != leader) {
                 followerAnsweredNanos = System.nanoTime();
@@ -2593,6 +2596,31 @@ final class Units {
         }
         current.cancelled = true;
         return backends.get(current.primary);
+    }
+
+    /**
+     * Sends the cancel the client asked for while the cluster still answered the proxy's own requests, now
+     * that the unit's request is next. Sent right after the answer before it, it can reach the server before
+     * the backend has read the request, and a backend between requests ignores a cancel: while the unit's
+     * answer has neither failed nor ended a little after the server confirmed the cancel, it is sent again.
+     * Until each is confirmed nothing else is sent to that backend ({@link BackendConnection#cancel}), so none
+     * can land on what follows the unit.
+     */
+    private void cancelUntilAnswered(Unit unit, ClusterRole role, int resends) {
+        BackendConnection backend = backends.get(role);
+        if (backend == null) {
+            return;
+        }
+        backend.cancel(confirmed -> {
+            if (confirmed && resends > 0) {
+                client.eventLoop().schedule(() -> {
+                    if (backends.get(role) == backend && sinks.get(role).peek() == unit.primarySink
+                            && !unit.primarySink.error) {
+                        cancelUntilAnswered(unit, role, resends - 1);
+                    }
+                }, DEFERRED_CANCEL_RESEND_MILLIS, TimeUnit.MILLISECONDS);
+            }
+        });
     }
 
     void setAutoRead(boolean autoRead) {
