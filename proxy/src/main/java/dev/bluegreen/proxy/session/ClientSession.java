@@ -111,7 +111,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private final SqlReading sqlReading = new SqlReading();
     /**
      * What the first server reported at login of the settings that decide what a value reads as
-     * ({@link SqlReading#decidesReading}): every twin logs in with them.
+     * ({@link SqlReading#decidesReading}), in ASCII (so that the twin's startup packet carries them as they
+     * came): every twin logs in with them.
      */
     private final Map<String, String> leaderReading = new LinkedHashMap<>();
     private BackendKeyData cancelKey;
@@ -540,7 +541,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 String[] setting = SqlReading.parameterStatus(all, all.readerIndex(), all.readableBytes());
                 if (setting != null) {
                     sqlReading.reported(setting[0], setting[1]);
-                    if (SqlReading.decidesReading(setting[0])) {
+                    if (SqlReading.decidesReading(setting[0]) && !SqlReading.notAscii(setting[1])) {
                         leaderReading.put(setting[0], setting[1]);
                     }
                 }

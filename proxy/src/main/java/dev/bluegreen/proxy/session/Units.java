@@ -2602,9 +2602,10 @@ final class Units {
      * Sends the cancel the client asked for while the cluster still answered the proxy's own requests, now
      * that the unit's request is next. Sent right after the answer before it, it can reach the server before
      * the backend has read the request, and a backend between requests ignores a cancel: while the unit's
-     * answer has neither failed nor ended a little after the server confirmed the cancel, it is sent again.
-     * Until each is confirmed nothing else is sent to that backend ({@link BackendConnection#cancel}), so none
-     * can land on what follows the unit.
+     * answer has neither failed nor ended a little after the server confirmed the cancel, it is sent again,
+     * unless the unit is still open to more of the client's requests (a Flush opened it). Until each is
+     * confirmed nothing else is sent to that backend ({@link BackendConnection#cancel}), so none can land on
+     * what follows the unit.
      */
     private void cancelUntilAnswered(Unit unit, ClusterRole role, int resends) {
         BackendConnection backend = backends.get(role);
@@ -2614,8 +2615,9 @@ final class Units {
         backend.cancel(confirmed -> {
             if (confirmed && resends > 0) {
                 client.eventLoop().schedule(() -> {
-                    if (backends.get(role) == backend && sinks.get(role).peek() == unit.primarySink
-                            && !unit.primarySink.error) {
+                    // a unit a Flush opened takes more of the client's requests: a resend could cancel one of those
+                    if (!closed && current == unit && !unit.open && backends.get(role) == backend
+                            && sinks.get(role).peek() == unit.primarySink && !unit.primarySink.error) {
                         cancelUntilAnswered(unit, role, resends - 1);
                     }
                 }, DEFERRED_CANCEL_RESEND_MILLIS, TimeUnit.MILLISECONDS);
