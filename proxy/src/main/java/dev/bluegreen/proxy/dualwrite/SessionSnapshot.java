@@ -168,7 +168,8 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
         // settings first, as the login role: some may be set only by it (a superuser's
         // session_replication_role), not by the identity the session took on later; neither SET SESSION
         // AUTHORIZATION nor SET ROLE undoes a setting
-        settings.forEach((name, value) -> sql.add(setConfig(name, value)));
+        settings.forEach((name, value) -> sql.add("select pg_catalog.set_config(" + dollarQuoted(name) + ", "
+                + dollarQuoted(value) + ", false)"));
         if (sessionAuthorization != null) {
             // before the role: it resets the role
             sql.add("set session authorization " + sessionAuthorization);
@@ -191,11 +192,6 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
             return (nameEnd < 0 ? setConfig : replayed.substring(0, nameEnd + 1)) + ", …)";
         }
         return replayed.substring(0, Math.min(replayed.length(), 60));
-    }
-
-    /** A statement that sets {@code name} to {@code value} for the session, whatever {@code standard_conforming_strings} says. */
-    public static String setConfig(String name, String value) {
-        return "select pg_catalog.set_config(" + dollarQuoted(name) + ", " + dollarQuoted(value) + ", false)";
     }
 
     static String dollarQuoted(String value) {

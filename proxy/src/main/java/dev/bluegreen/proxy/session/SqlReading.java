@@ -59,11 +59,14 @@ final class SqlReading {
         }
     }
 
-    /** A ParameterStatus message ({@code 'S'}: name, value), given the whole frame. */
+    /**
+     * A ParameterStatus message ({@code 'S'}: name, value), given the whole frame. A malformed one changes
+     * nothing: the client gets it as it is.
+     */
     void reported(ByteBuf all, int offset, int length) {
         String[] setting = parameterStatus(all, offset, length);
         if (setting != null) {
-            reported(setting[0], setting[1]); // malformed: the client gets it as it is, and the reading stays as it was
+            reported(setting[0], setting[1]);
         }
     }
 

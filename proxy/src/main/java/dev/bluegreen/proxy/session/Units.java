@@ -1043,8 +1043,13 @@ final class Units {
                         sink.firstSqlState, identity ? sql : SessionSnapshot.describe(sql));
                 if (identity && backends.get(role) != null) {
                     // the twin would act as another role than the session's: it must not run the session's units
-                    twinCannotActAsTheLeader(role, "could not give the new connection the session's role (SQLSTATE "
-                            + sink.firstSqlState + ")");
+                    String reason = "could not give the new connection the session's role (SQLSTATE " + sink.firstSqlState + ")";
+                    if (role == migration.control().current().leader()) {
+                        session.failFromUnits(ErrorResponse.fatal("08006", reason));
+                    } else {
+                        reportFollowerLost(role, reason);
+                        dropTwin(role, false);
+                    }
                 }
             }), FrontendMessages.query(client.alloc(), sql));
         }
@@ -1063,16 +1068,6 @@ final class Units {
         // the replay's answers come back in order, before any unit's; units may start now
         twin.flush();
         twinDone(role);
-    }
-
-    /** The new twin would not do what the session's statements mean: it must not run them. */
-    private void twinCannotActAsTheLeader(ClusterRole role, String reason) {
-        if (role == migration.control().current().leader()) {
-            session.failFromUnits(ErrorResponse.fatal("08006", reason));
-        } else {
-            reportFollowerLost(role, reason);
-            dropTwin(role, false);
-        }
     }
 
     private void twinDone(ClusterRole role) {
