@@ -123,7 +123,7 @@ class DualWriteConvergenceIT {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().startShadow("test", null);
 
-            Contention.Outcome outcome = workload.run(proxy, SESSIONS, 60);
+            Contention.Outcome outcome = workload.run(proxy, SESSIONS, 128);
 
             assertThat(outcome.errors()).as("client-visible errors").isEmpty();
             workload.assertBlueHolds(outcome.total());
