@@ -542,8 +542,7 @@ final class Units {
      * {@link #pump}, which takes the next step.
      */
     private void followRoutingIfIdle() {
-        if (closed || current != null || creating != null || status != 'I' || laneInFlight > 0
-                || !session.pending().isEmpty() || !sinks.get(ClusterRole.BLUE).isEmpty()
+        if (closed || !isIdle() || !session.pending().isEmpty() || !sinks.get(ClusterRole.BLUE).isEmpty()
                 || !sinks.get(ClusterRole.GREEN).isEmpty()) {
             return;
         }
