@@ -295,7 +295,7 @@ final class Units {
     private boolean pinned;
     /** The session ran LISTEN at some point: its channels move with the leader. */
     private boolean listens;
-    /** The session's channels are being listened on the new leader before the old one's connection closes. */
+    /** The session's channels are moving to the new leader: the old one's connection stays until they have. */
     private boolean listenersMoving;
     private long unitSequence;
     private Optional<String> setTenant = Optional.empty();
@@ -920,7 +920,6 @@ final class Units {
                 // ended (finalize): its channels go to the new leader before the old one's connection closes
                 moveListeners(leader, wantedLeader);
                 leader = wantedLeader;
-                listenersMoving = true;
                 return false;
             }
             if (!sinks.get(wantedLeader).isEmpty()
@@ -1103,8 +1102,10 @@ final class Units {
 
     /** LISTEN lives on the leader only (DESIGN §3): at a change of leader the channels follow it. */
     private void moveListeners(ClusterRole from, ClusterRole to) {
+        listenersMoving = true;
         Sink collect = new Sink(Mode.COLLECT, sink -> {
             if (sink.error || sink.lost) {
+                listenersMoving = false;
                 return;
             }
             // the old leader's channels are the session's: the new one may listen to more, from units with a
@@ -1113,8 +1114,10 @@ final class Units {
             for (String[] row : sink.rows) {
                 sql.append("LISTEN \"").append(row[0].replace("\"", "\"\"")).append("\";");
             }
-            send(to, new Sink(Mode.DISCARD, done -> { }), FrontendMessages.query(client.alloc(), sql.toString()));
-            send(from, new Sink(Mode.DISCARD, done -> { }), FrontendMessages.query(client.alloc(), "UNLISTEN *"));
+            int[] answers = {2};
+            Consumer<Sink> moved = done -> listenersMoving = --answers[0] > 0;
+            send(to, new Sink(Mode.DISCARD, moved), FrontendMessages.query(client.alloc(), sql.toString()));
+            send(from, new Sink(Mode.DISCARD, moved), FrontendMessages.query(client.alloc(), "UNLISTEN *"));
             backends.values().forEach(BackendConnection::flush);
         });
         collect.rows = new ArrayList<>();

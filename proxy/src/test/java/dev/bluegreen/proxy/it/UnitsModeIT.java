@@ -1739,6 +1739,48 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * An idle session's channels start moving to green at cutover. A statement it sends right after finalize
+     * waits for them to arrive there rather than go to green, alone, before green listens. Blue's backend for
+     * the session is stopped here, so the move waits for blue's list of the channels.
+     */
+    @Test
+    void aStatementRightAfterFinalizeWaitsForTheChannelsMovingSinceCutover(TestClusters clusters) throws Exception {
+        String application = table("moving_channels");
+        String channel = table("moving");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres", null, ClusterData.properties("ApplicationName", application))) {
+            proxy.server().routing().start("test", null);
+            c.createStatement().execute("listen " + channel);
+            proxy.server().routing().setWeight("test", 100, null);
+            long onBlue = count(clusters.blue(), "select pid from pg_stat_activity where application_name = '"
+                    + application + "'");
+            CompletableFuture<Integer> version;
+            ClusterData.signal("STOP", onBlue);
+            try {
+                proxy.server().routing().cutover("test", null);
+                proxy.server().routing().finalizeMigration("test", null);
+                version = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return serverVersion(c);
+                    } catch (SQLException e) {
+                        throw new java.util.concurrent.CompletionException(e);
+                    }
+                });
+                await("the statement waits for the channels").during(Duration.ofSeconds(1))
+                        .atMost(Duration.ofSeconds(3)).until(() -> !version.isDone());
+            } finally {
+                ClusterData.signal("CONT", onBlue);
+            }
+
+            assertThat(version.get(10, TimeUnit.SECONDS)).isGreaterThanOrEqualTo(180000);
+            clusters.green().execute("postgres", "notify " + channel + ", 'on green'");
+            PGNotification[] heard = c.unwrap(PGConnection.class).getNotifications(10_000);
+            assertThat(heard).isNotNull();
+            assertThat(heard).extracting(PGNotification::getParameter).containsExactly("on green");
+        }
+    }
+
     @Test
     void aSessionThatOnlyListensKeepsItsChannelsThroughCutoverAndFinalize(TestClusters clusters) throws Exception {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
