@@ -35,6 +35,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.Properties;
 import java.util.TreeSet;
@@ -298,6 +299,54 @@ class GreenFailureIT {
             assertThat(contents(blue, table, "id")).as("blue, read directly").isEqualTo("(1,acme)\n(2,acme)");
             assertThat(number(green, "select pid from pg_stat_activity where application_name = '" + application + "'"))
                     .as("the new twin").isNotEqualTo(twin);
+        }
+    }
+
+    /**
+     * Green's {@code idle_session_timeout} (a common setting on a new cluster, which blue need not share)
+     * ends a twin that waits between transactions with FATAL 57P05. The session's next write makes a new
+     * twin, and green stays in sync; the client, whose blue connection has no such timeout, notices nothing.
+     */
+    @Test
+    void aTwinEndedByGreensIdleSessionTimeoutIsRemadeAndGreenStaysInSync() throws Exception {
+        String database = unique("idle_timeout");
+        blue.execute("postgres", "create database " + database);
+        green.execute("postgres", "create database " + database,
+                "alter database " + database + " set idle_session_timeout = '300ms'");
+        try {
+            for (PgCluster cluster : List.of(blue, green)) {
+                cluster.execute(database, "create table t (id int primary key)");
+            }
+            try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+                 RawClient client = new RawClient(proxy.port())) {
+                client.startup(Map.of("user", blue.superuser(), "database", database)).readUntil('Z');
+                proxy.server().routing().start("test", null);
+                client.send(RawClient.query("insert into t values (1)"));
+                assertThat(client.firstValue()).isEqualTo("no row");
+
+                // the twin is ended once idle for 300 ms; blue's backend stays
+                await("green ends the idle twin").until(() -> proxy.server().backendConnections("green") == 0);
+                assertThat(proxy.server().backendConnections("blue")).isOne();
+                client.send(RawClient.query("insert into t values (2)"));
+                assertThat(client.firstValue()).isEqualTo("no row");
+                await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+
+                assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+                assertThat(proxy.server().migration().twinsRemade()).isOne();
+                assertThat(proxy.server().migration().divergences()).isEmpty();
+            }
+            String ids = "select string_agg(id::text, ',' order by id) from t";
+            for (PgCluster cluster : List.of(blue, green)) {
+                try (Connection c = cluster.connect(database); Statement s = c.createStatement();
+                     ResultSet rs = s.executeQuery(ids)) {
+                    rs.next();
+                    assertThat(rs.getString(1)).as(cluster + ", read directly").isEqualTo("1,2");
+                }
+            }
+        } finally {
+            for (PgCluster cluster : List.of(blue, green)) {
+                cluster.execute("postgres", "drop database " + database + " with (force)");
+            }
         }
     }
 
