@@ -57,6 +57,8 @@ public final class AdminApi implements AutoCloseable {
     private final ProxyMetrics metrics;
     private final AuditLog audit;
     private final Executor commands;
+    /** Rollbacks have a thread of their own: one must not queue behind a command waiting for the write barrier. */
+    private final Executor rollbacks;
     private final Executor queries;
     private final List<ExecutorService> owned = new ArrayList<>();
     private volatile ConsistencyCheck consistencyCheck;
@@ -78,6 +80,7 @@ public final class AdminApi implements AutoCloseable {
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.audit = new AuditLog(clock);
         this.commands = commands != null ? commands : own(Executors.newSingleThreadExecutor(daemon("bluegreen-admin-command")));
+        this.rollbacks = commands != null ? commands : own(Executors.newSingleThreadExecutor(daemon("bluegreen-admin-rollback")));
         this.queries = queries != null ? queries : own(Executors.newFixedThreadPool(QUERY_THREADS, daemon("bluegreen-admin-query")));
     }
 
@@ -149,7 +152,8 @@ public final class AdminApi implements AutoCloseable {
             return done(AdminResponse.error(400, e.getMessage()));
         }
         String actor = body.actor() != null ? body.actor() : "admin-api@" + request.remote();
-        return CompletableFuture.supplyAsync(() -> run(command, actor, body, request), commands);
+        return CompletableFuture.supplyAsync(() -> run(command, actor, body, request),
+                command == Command.ROLLBACK ? rollbacks : commands);
     }
 
     private AdminResponse run(Command command, String actor, CommandRequest body, AdminRequest request) {

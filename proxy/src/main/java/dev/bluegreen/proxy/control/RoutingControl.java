@@ -5,7 +5,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -105,10 +104,19 @@ public final class RoutingControl implements AutoCloseable {
 
     /**
      * A change toward blue in force here that the store has not saved yet. {@code rule} makes it on whatever
-     * state the store holds by the time it can save.
+     * state the store holds by the time it can save. {@code behindBarrier}: it was put in force behind this
+     * instance's write barrier, so it may change who receives writes. {@code undone} completes, with why,
+     * when the stored state moved on where the change would no longer stand, so that the command that made
+     * it is not answered as done.
      */
     private record Unsaved(Instant at, String actor, String command, String reason,
-                           Function<RoutingState, Transition> rule, UnaryOperator<Plan> planChange) {
+                           Function<RoutingState, Transition> rule, UnaryOperator<Plan> planChange,
+                           boolean behindBarrier, CompletableFuture<String> undone) {
+        Unsaved(Instant at, String actor, String command, String reason, Function<RoutingState, Transition> rule,
+                UnaryOperator<Plan> planChange, boolean behindBarrier) {
+            this(at, actor, command, reason, rule, planChange, behindBarrier, new CompletableFuture<>());
+        }
+
         String describe() {
             return command + " by " + actor + " at " + at;
         }
@@ -137,11 +145,6 @@ public final class RoutingControl implements AutoCloseable {
     /** While {@link #unsaved} is not empty: the state the store holds, as far as this instance knows. */
     private Published stored;
     private final List<Unsaved> unsaved = new ArrayList<>();
-    /**
-     * Changes {@link #republish} dropped because the stored state moved on under them, and why; read and
-     * cleared (holding {@link #commands}) by the command that made one, so that it is not answered as done.
-     */
-    private final Map<Unsaved, String> dropped = new IdentityHashMap<>();
     /** Divergences recorded here but not yet saved: another instance's barrier waits until they are. */
     private final List<PendingDivergence> settleWhenSaved = new ArrayList<>();
     // guarded by commands
@@ -447,11 +450,24 @@ public final class RoutingControl implements AutoCloseable {
     RoutingState applyTowardBlue(String actor, String command, String reason, Function<RoutingState, Transition> decide,
                                  Function<RoutingState, Transition> again, UnaryOperator<Plan> planChange)
             throws Refused {
-        CompletableFuture<Void> quiesced = quiescing;
-        if (quiesced != null && decide.apply(current()) instanceof Transition.Go) {
-            quiesced.complete(null); // a verify waiting for the write barrier does not hold a change toward blue up
+        Unsaved early = null;
+        if (decide.apply(current()) instanceof Transition.Go go) {
+            CompletableFuture<Void> quiesced = quiescing;
+            if (quiesced != null) {
+                quiesced.complete(null); // a command or verify waiting for the write barrier does not hold this up
+            }
+            if (!go.needsBarrier()) {
+                // in force at once, before the command lock: whatever holds it (a command waiting for the write
+                // barrier or for a slow store) finds this change on top of its own when it publishes
+                early = new Unsaved(Instant.now(), actor, command, reason, again, planChange, false);
+                inForce(early);
+                logChanged(actor, command, reason);
+            }
         }
         synchronized (commands) {
+            if (early != null) {
+                return saveInForce(early, actor, command);
+            }
             if (hasUnsaved()) {
                 flushUnsaved(); // oldest first: this change goes on top of whatever is still waiting
             }
@@ -468,33 +484,42 @@ public final class RoutingControl implements AutoCloseable {
                 countRollback(actor, command);
                 return saved;
             }
-            Unsaved change = new Unsaved(Instant.now(), actor, command, reason, again, planChange);
+            Unsaved change = new Unsaved(Instant.now(), actor, command, reason, again, planChange, go.needsBarrier());
             if (go.needsBarrier()) {
                 behindLocalBarrier(command, before, () -> inForce(change));
             } else {
                 inForce(change);
             }
-            RoutingState after = current();
-            log.info("routing state changed epoch={} actor={} command={} phase={} weight={} reason={}",
-                    after.epoch(), actor, command, after.phase(), after.weight(), reason);
-            boolean saved = flushUnsaved();
-            String droppedWhy;
-            synchronized (publishing) {
-                droppedWhy = dropped.remove(change);
-                dropped.clear(); // older ones' commands have answered already
-            }
-            if (droppedWhy != null) {
-                // another instance's change arrived before this one was saved, and this one no longer applies
-                throw new Refused(Refused.Why.CONFLICT, command + " did not happen: another instance changed the state first"
-                        + " (now epoch " + current().epoch() + ", phase " + current().phase().name().toLowerCase()
-                        + "): " + droppedWhy);
-            }
-            countRollback(actor, command);
-            if (!saved) {
-                retryLater();
-            }
-            return current();
+            logChanged(actor, command, reason);
+            return saveInForce(change, actor, command);
         }
+    }
+
+    private void logChanged(String actor, String command, String reason) {
+        RoutingState after = current();
+        log.info("routing state changed epoch={} actor={} command={} phase={} weight={} reason={}",
+                after.epoch(), actor, command, after.phase(), after.weight(), reason);
+    }
+
+    /**
+     * Saves {@code change}, in force here already, with whatever else waits to be saved; when the store
+     * cannot, it stays in force and is tried again later. Refused when another instance's change made it
+     * moot before it was saved. Holding {@link #commands}.
+     */
+    private RoutingState saveInForce(Unsaved change, String actor, String command) throws Refused {
+        boolean saved = flushUnsaved();
+        String droppedWhy = change.undone().getNow(null);
+        if (droppedWhy != null) {
+            // another instance's change arrived before this one was saved, and this one no longer applies
+            throw new Refused(Refused.Why.CONFLICT, command + " did not happen: another instance changed the state first"
+                    + " (now epoch " + current().epoch() + ", phase " + current().phase().name().toLowerCase()
+                    + "): " + droppedWhy);
+        }
+        countRollback(actor, command);
+        if (!saved) {
+            retryLater();
+        }
+        return current();
     }
 
     private void countRollback(String actor, String command) {
@@ -547,7 +572,7 @@ public final class RoutingControl implements AutoCloseable {
                 base = stored;
             }
             Transition decision = first.rule().apply(base.state());
-            if (!(decision instanceof Transition.Go go) || (go.needsBarrier() && store.shared())) {
+            if (!(decision instanceof Transition.Go go) || !mayApply(first, go)) {
                 synchronized (publishing) {
                     republish(); // moot on this base: dropped there, and said why
                 }
@@ -705,18 +730,14 @@ public final class RoutingControl implements AutoCloseable {
             shared.abandon(busy.getMessage());
             throw new Refused(Refused.Why.BARRIER, command + " did not happen: " + busy.getMessage());
         }
+        CompletableFuture<Void> givesWay = new CompletableFuture<>();
+        quiescing = givesWay;
         try {
-            List<String> holders = drain(closed, deadline);
-            if (holders.isEmpty()) {
+            List<String> holders = drain(closed, deadline, givesWay);
+            if (holders.isEmpty() && !givesWay.isDone()) {
                 holders = shared.awaitAcknowledged(deadline);
             } else {
                 holders.addAll(shared.holders());
-            }
-            if (!holders.isEmpty()) {
-                closed.reopen(); // the waiting units go on before the caller hears of the failure
-                shared.abandon("timed out");
-                throw new Refused(Refused.Why.BARRIER, command + " did not happen: write barrier timed out after "
-                        + barrierTimeout.toMillis() + " ms; held up by " + holders);
             }
             PendingDivergence diverged = pendingDivergence.get();
             if (diverged != null && before.dualWrite() && diverged.follower() == before.follower()) {
@@ -727,7 +748,21 @@ public final class RoutingControl implements AutoCloseable {
                         + diverged.follower().name().toLowerCase(Locale.ROOT)
                         + " diverged while in-flight writes finished and is being marked out of sync");
             }
+            if (givesWay.isDone() || hasUnsaved()) {
+                // a rollback or a divergence arrived meanwhile, and is in force already or waits for this lock
+                closed.reopen();
+                shared.abandon("gave way to a change toward blue");
+                throw new Refused(Refused.Why.CONFLICT, command + " did not happen: it gave way to a rollback or a"
+                        + " follower out of sync that came while it waited for the write barrier; check the state");
+            }
+            if (!holders.isEmpty()) {
+                closed.reopen(); // the waiting units go on before the caller hears of the failure
+                shared.abandon("timed out");
+                throw new Refused(Refused.Why.BARRIER, command + " did not happen: write barrier timed out after "
+                        + barrierTimeout.toMillis() + " ms; held up by " + holders);
+            }
             HistoryEntry entry = change.get();
+            quiescing = null; // from here on a change toward blue goes on top of this one
             try {
                 save(command, before, entry, planAfter, shared);
             } catch (Refused refused) {
@@ -747,6 +782,7 @@ public final class RoutingControl implements AutoCloseable {
             shared.abandon("interrupted");
             throw new Refused(Refused.Why.BARRIER, command + " did not happen: interrupted while waiting on the write barrier");
         } finally {
+            quiescing = null;
             closed.reopen();
         }
     }
@@ -838,7 +874,7 @@ public final class RoutingControl implements AutoCloseable {
         for (Iterator<Unsaved> it = unsaved.iterator(); it.hasNext(); ) {
             Unsaved change = it.next();
             Transition decision = change.rule().apply(effective.state());
-            if (decision instanceof Transition.Go go && !(go.needsBarrier() && store.shared())) {
+            if (decision instanceof Transition.Go go && mayApply(change, go)) {
                 effective = new Published(go.next(), change.planChange().apply(effective.plan()));
                 continue;
             }
@@ -847,7 +883,7 @@ public final class RoutingControl implements AutoCloseable {
                     : "it would now change who receives writes, which needs every instance's barrier; do it again";
             if (!(decision instanceof Transition.Refused)) {
                 // moot is fine (the state another instance saved already says so); undone is not
-                dropped.put(change, why);
+                change.undone().complete(why);
             }
             log.warn("routing state change not saved and dropped: the stored state moved on (epoch {}) store={} change=\"{}\" reason={}",
                     effective.state().epoch(), store.describe(), change.describe(), why);
@@ -856,6 +892,16 @@ public final class RoutingControl implements AutoCloseable {
             stored = null;
         }
         return set(effective);
+    }
+
+    /**
+     * Whether {@code change}, made again on a newer state as {@code go}, may stand without asking anyone: not
+     * when it would now change who receives writes, unless it was put in force behind this instance's write
+     * barrier and no other instance shares the store (a change put in force without the barrier, while a
+     * command that held the barrier cut over, must not change writer behind the sessions' backs).
+     */
+    private boolean mayApply(Unsaved change, Transition.Go go) {
+        return !go.needsBarrier() || (change.behindBarrier() && !store.shared());
     }
 
     /** Holding {@link #publishing}: {@code next} in force; true if it differs from what was. */

@@ -16,6 +16,10 @@ import dev.bluegreen.proxy.routing.ClusterRole;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
@@ -197,11 +201,82 @@ class StoreFailureTest {
         control.close();
     }
 
+    /**
+     * A store that takes its time (a state database whose packets are dropped, a hung file system) holds
+     * up the command saving to it, but not a rollback: the rollback is in force at once and saved on top of
+     * that command's change once the store answers.
+     */
+    @Test
+    void aRollbackTakesEffectAtOnceWhileAnotherCommandWaitsForASlowStore() throws Exception {
+        FlakyStore store = new FlakyStore(dual(5, 50), false);
+        RoutingControl control = RoutingControl.open(store, Duration.ofSeconds(1));
+        store.slow = new CountDownLatch(1);
+        CompletableFuture<RoutingState> raise = CompletableFuture.supplyAsync(() -> refusedUnchecked(
+                () -> control.setWeight("alice", 100, null)), OWN_THREAD);
+        await().atMost(SAVED_WITHIN).until(() -> store.saving);
+
+        CompletableFuture<RoutingState> rollback = CompletableFuture.supplyAsync(() -> refusedUnchecked(
+                () -> control.rollback("rule:latency", "green is slow", false)), OWN_THREAD);
+
+        await().atMost(Duration.ofSeconds(2)).until(() -> control.current().weight() == 0);
+        assertThat(raise).as("still saving").isNotDone();
+        store.slow.countDown();
+        assertThat(raise).succeedsWithin(SAVED_WITHIN).extracting(RoutingState::weight).isEqualTo(100);
+        assertThat(rollback).succeedsWithin(SAVED_WITHIN).extracting(RoutingState::weight).isEqualTo(0);
+        assertThat(control.current().weight()).isZero();
+        assertThat(control.unsaved()).isEmpty();
+        assertThat(store.state.weight()).isZero();
+        assertThat(store.saved).extracting(HistoryEntry::command).containsExactly("set-weight 100", "rollback");
+        control.close();
+    }
+
+    /** A cutover waiting for the write barrier gives way to a rollback rather than hold it up to the barrier's timeout. */
+    @Test
+    void aCutoverWaitingForTheWriteBarrierGivesWayToARollback() throws Exception {
+        FlakyStore store = new FlakyStore(dual(5, 100), false);
+        RoutingControl control = RoutingControl.open(store, Duration.ofSeconds(60));
+        WriteBarrier.Pass session = control.barrier().pass("session-7");
+        control.barrier().tryEnter(session, () -> { }); // a write transaction left open
+        CompletableFuture<RoutingState> cutover = CompletableFuture.supplyAsync(() -> refusedUnchecked(
+                () -> control.cutover("alice", null)), OWN_THREAD);
+        await().atMost(SAVED_WITHIN).until(() -> control.barrier().closing());
+
+        RoutingState after = assertTimeoutPreemptively(Duration.ofSeconds(5),
+                () -> control.rollback("bob", "green errors", false));
+
+        assertThat(after.weight()).isZero();
+        assertThat(after.leader()).isEqualTo(ClusterRole.BLUE);
+        assertThat(cutover).failsWithin(SAVED_WITHIN).withThrowableThat()
+                .withMessageContaining("cutover did not happen: it gave way to a rollback");
+        assertThat(control.barrier().closing()).isFalse();
+        assertThat(store.saved).extracting(HistoryEntry::command).containsExactly("rollback");
+        control.barrier().exit(session);
+        control.close();
+    }
+
+    /** Not the common pool, which may have a single thread on a small machine. */
+    private static final Executor OWN_THREAD = command -> Thread.ofPlatform().daemon(true).start(command);
+
+    private static RoutingState refusedUnchecked(RefusableCommand command) {
+        try {
+            return command.run();
+        } catch (RoutingControl.Refused refused) {
+            throw new CompletionException(refused);
+        }
+    }
+
+    private interface RefusableCommand {
+        RoutingState run() throws RoutingControl.Refused;
+    }
+
     /** Saves what it is given unless told to fail; stands for any store, one instance's or shared. */
     private static final class FlakyStore implements StateStore {
         final List<HistoryEntry> saved = new CopyOnWriteArrayList<>();
         private final boolean shared;
         volatile boolean failing;
+        /** When set, a save waits for it, {@link #saving} meanwhile. */
+        volatile CountDownLatch slow;
+        volatile boolean saving;
         volatile RoutingState state;
         volatile Plan plan;
         volatile Peer peer;
@@ -231,6 +306,17 @@ class StoreFailureTest {
         @Override
         public synchronized void save(long expectedEpoch, HistoryEntry change, Plan newPlan, SharedBarrier barrier)
                 throws Conflict, Failure {
+            CountDownLatch wait = slow;
+            if (wait != null) {
+                saving = true;
+                try {
+                    wait.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new Failure("interrupted", e);
+                }
+                saving = false;
+            }
             if (failing) {
                 throw new Failure("No space left on device", null);
             }

@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -20,6 +21,8 @@ import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
 import dev.bluegreen.proxy.admin.AdminToken;
+import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.server.ProxyServer;
 import java.io.IOException;
 import java.net.URI;
@@ -38,6 +41,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -293,6 +297,48 @@ class AdminApiIT {
 
             assertThat(started.statusCode()).isEqualTo(200);
             assertThat(json(started).get("phase").asText()).isEqualTo("dual");
+        }
+    }
+
+    /**
+     * A rollback is instant even while a cutover waits for an open transaction to leave the write barrier:
+     * it neither queues behind the cutover nor waits for the barrier; the cutover gives way and changes
+     * nothing, and the transaction commits on both clusters.
+     */
+    @Test
+    void aRollbackDoesNotWaitForACutoverWaitingOnTheWriteBarrier(TestClusters clusters) throws Exception {
+        String table = ClusterData.unique("rollback_first");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + table + " (id int primary key)");
+        Routing longBarrier = new Routing(StickyKey.SESSION, Routing.DEFAULT_TENANT_PARAMETER, Map.of(),
+                Duration.ofSeconds(60), Set.of());
+        try (TestProxy proxy = proxyWithGreen(clusters).routing(longBarrier).start();
+             Connection app = proxy.connect("postgres")) {
+            assertThat(post(proxy, "start", null).statusCode()).isEqualTo(200);
+            assertThat(post(proxy, "set-weight", "{\"weight\": 100}").statusCode()).isEqualTo(200);
+            app.setAutoCommit(false);
+            app.createStatement().execute("insert into " + table + " values (1)");
+
+            CompletableFuture<HttpResponse<String>> cutover = postAsync(proxy, "cutover", null);
+            await("the cutover waiting for the write barrier")
+                    .until(() -> proxy.server().routing().barrier().closing());
+            long asked = System.nanoTime();
+            HttpResponse<String> rollback = post(proxy, "rollback", "{\"reason\": \"green is slow\"}");
+            Duration took = Duration.ofNanos(System.nanoTime() - asked);
+            HttpResponse<String> gaveWay = cutover.get(10, TimeUnit.SECONDS);
+
+            assertThat(rollback.statusCode()).as(rollback.body()).isEqualTo(200);
+            assertThat(json(rollback).get("weight").asInt()).isZero();
+            assertThat(took).as("answered long before the 60 s barrier timeout").isLessThan(Duration.ofSeconds(10));
+            assertThat(gaveWay.statusCode()).isEqualTo(409);
+            assertThat(json(gaveWay).get("error").asText()).startsWith("cutover did not happen: it gave way to a rollback");
+            assertThat(proxy.server().routing().current().leader()).isEqualTo(ClusterRole.BLUE);
+            assertThat(proxy.server().routing().history()).extracting(RoutingControl.HistoryEntry::command)
+                    .containsExactly("start", "set-weight 100", "rollback");
+
+            app.commit();
+            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            assertThat(ClusterData.contents(clusters.blue(), table, "id")).isEqualTo("(1)");
+            assertThat(ClusterData.contents(clusters.green(), table, "id")).isEqualTo("(1)");
         }
     }
 
