@@ -98,6 +98,9 @@ final class Units {
         Unit owned;
         /** The proxy put the unnamed statement's Parse ahead of the unit: its ParseComplete is not the client's. */
         boolean swallowParseComplete;
+        /** ParseComplete and CloseComplete messages in the answer: how many of the unit's Parse and Close ran. */
+        int parsesDone;
+        int closesDone;
         /**
          * A request to the follower: when it left (a lane request: when it was queued, until the lane is
          * flushed), and how long the leader took over the same work, which the follower is allowed on top of
@@ -155,8 +158,6 @@ final class Units {
          * unit's first frame is then that Parse again.
          */
         boolean reparses;
-        /** The other twin must learn these named Parse/Close messages although it does not run the unit. */
-        List<Frame> stateOnly = List.of();
         /** Green's failed answer to a read it was to be retried on blue for, kept in case blue is gone by then. */
         List<Frame> failedAnswer = List.of();
         /** The client sent a cancel while the unit ran. */
@@ -207,8 +208,6 @@ final class Units {
         void release() {
             frames.forEach(Frame::release);
             frames.clear();
-            stateOnly.forEach(Frame::release);
-            stateOnly = List.of();
             releaseFailedAnswer();
         }
 
@@ -1190,9 +1189,6 @@ final class Units {
             unit.primary = leader;
             unit.secondary = follower;
         }
-        if (unit.secondary == null && unit.namesStatements) {
-            unit.stateOnly = namedStatementMessages(unit);
-        }
         if (unit.secondary != null) {
             unit.sql = unitSql(unit); // a divergence names the statement; a unit without a follower cannot diverge
         }
@@ -1220,7 +1216,8 @@ final class Units {
         }
         unit.primarySink = answer;
         sinks.get(unit.primary).add(answer);
-        unit.sentOnce = unit.secondary == null && !unit.retry && unit.stateOnly.isEmpty();
+        // the named Parse and Close messages are kept for the other twin (see sendNamedStatements)
+        unit.sentOnce = unit.secondary == null && !unit.retry && !unit.namesStatements;
         for (Frame frame : unit.frames) {
             primary.write(unit.sentOnce ? frame.content() : frame.content().retainedDuplicate());
         }
@@ -1269,44 +1266,60 @@ final class Units {
         return sql.toString();
     }
 
-    /** The named Parse and Close messages of a unit, for the twin that does not run it. */
-    private static List<Frame> namedStatementMessages(Unit unit) {
+    /**
+     * The named Parse and Close messages of {@code unit} that {@code answer}'s cluster carried out, in order:
+     * a server answers a unit's messages in order and skips the rest after an error, so the first n Parse
+     * messages ran where the answer holds n ParseComplete messages (likewise Close). From {@code from} on.
+     */
+    private static List<Frame> namedStatementMessages(Unit unit, Sink answer, int from) {
         List<Frame> messages = new ArrayList<>();
-        for (Frame frame : unit.frames) {
+        int parses = 0;
+        int closes = 0;
+        for (int i = 0; i < unit.frames.size(); i++) {
+            Frame frame = unit.frames.get(i);
             ByteBuf all = frame.content();
             boolean named = switch (frame.type()) {
-                case 'P' -> !FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()).isEmpty();
+                case 'P' -> parses++ < answer.parsesDone
+                        && !FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()).isEmpty();
                 case 'C' -> {
                     String name = FrontendMessages.closedStatement(all, all.readerIndex(), all.readableBytes());
-                    yield name != null && !name.isEmpty();
+                    yield closes++ < answer.closesDone && name != null && !name.isEmpty();
                 }
                 default -> false;
             };
-            if (named) {
-                messages.add(frame.retain());
+            if (named && i >= from) {
+                messages.add(frame);
             }
         }
         return messages;
     }
 
-    private void sendStateOnly(Unit unit) {
-        if (unit.stateOnly.isEmpty()) {
+    /**
+     * Gives {@code to}, which does not run {@code unit} (or not all of it), the prepared statements the unit
+     * made or closed on the cluster that gave {@code answer}: a statement a client prepares by name exists
+     * there even when its execution failed or its transaction rolled back, and the client binds it next time
+     * on whichever twin runs that. Only those that ran there: one that failed there (or that the server
+     * skipped after an error) would fail on {@code to} too, and inside a transaction abort it. Goes out with
+     * whatever the lane holds for {@code to}, after it.
+     */
+    private void sendNamedStatements(Unit unit, Sink answer, ClusterRole to) {
+        if (!unit.namesStatements || to == null) {
             return;
         }
-        ClusterRole other = unit.primary.other();
-        BackendConnection twin = backends.get(other);
-        if (twin == null) {
+        BackendConnection twin = backends.get(to);
+        List<Frame> named = namedStatementMessages(unit, answer, 0);
+        if (twin == null || named.isEmpty()) {
             return;
         }
-        for (Frame frame : unit.stateOnly) {
+        for (Frame frame : named) {
             twin.write(frame.content().retainedDuplicate());
         }
-        send(other, new Sink(Mode.DISCARD, sink -> {
+        send(to, new Sink(Mode.DISCARD, sink -> {
             if (sink.error) {
-                log.debug("twin refused a prepared statement session={} cluster={} sqlstate={}", session, other, sink.firstSqlState);
+                log.debug("twin refused a prepared statement session={} cluster={} sqlstate={}", session, to, sink.firstSqlState);
             }
         }), FrontendMessages.sync(client.alloc()));
-        twin.flush();
+        flush(to);
     }
 
     private void primaryDone(Sink answer) {
@@ -1336,7 +1349,7 @@ final class Units {
             client.write(ErrorResponse.of("ERROR", QUERY_CANCELED, "canceling statement due to user request")
                     .encode(client.alloc()), client.voidPromise());
             stats.unitServed(unit.primary, true, System.nanoTime() - unit.startedNanos, QUERY_CANCELED);
-            sendStateOnly(unit);
+            sendNamedStatements(unit, answer, unit.primary.other());
             finish((byte) 'I');
             return;
         }
@@ -1359,7 +1372,7 @@ final class Units {
             }
             unit.failedAnswer = List.of();
             stats.unitServed(unit.primary, true, System.nanoTime() - unit.startedNanos, answer.firstSqlState);
-            sendStateOnly(unit);
+            sendNamedStatements(unit, answer, unit.primary.other());
             finish(answer.status);
             return;
         }
@@ -1372,7 +1385,7 @@ final class Units {
         boolean errorAtFirst = (!outcomes.isEmpty() && outcomes.get(0).failed())
                 || (answer.error && transientError(answer.firstSqlState));
         if (unit.secondary == null) {
-            sendStateOnly(unit); // the other twin learns the named statements only once this cluster has them
+            sendNamedStatements(unit, answer, unit.primary.other()); // only once this cluster has them
             finish(answer.status);
             return;
         }
@@ -1401,10 +1414,12 @@ final class Units {
         }
         if (unit.wrap) {
             if (answer.status != 'T') {
-                // the leader failed: its transaction rolls back and the follower never sees the unit
+                // the leader failed: its transaction rolls back and the follower never sees the unit, but
+                // for the statements it prepared
                 send(unit.primary, new Sink(Mode.ROLLBACK, sink -> finish((byte) 'I')),
                         FrontendMessages.query(client.alloc(), "ROLLBACK"));
                 backends.get(unit.primary).flush();
+                sendNamedStatements(unit, answer, unit.secondary);
                 return;
             }
             runOnSecondary(unit, outcomes, answer.status, true);
@@ -1427,10 +1442,12 @@ final class Units {
                 finish(answer.status);
                 return;
             }
-            // the leader's transaction had failed, so whatever ended it rolled back: the follower rolls back too
+            // the leader's transaction had failed, so whatever ended it rolled back: the follower rolls back too,
+            // and learns the statement that did it should the client have prepared it (pgjdbc's ROLLBACK)
             send(unit.secondary, new Sink(Mode.DISCARD, sink -> finish(answer.status)),
                     FrontendMessages.query(client.alloc(), "ROLLBACK"));
             flush(unit.secondary);
+            sendNamedStatements(unit, answer, unit.secondary);
             return;
         }
         int failedAt = firstFailed(outcomes);
@@ -1454,16 +1471,19 @@ final class Units {
             // SAVEPOINT then the statement, then ROLLBACK TO SAVEPOINT): the follower runs those, not the
             // failed one. Without a savepoint in the unit, what ran before the failure is rolled back on the
             // leader whatever the client does next, and the follower skipping all of it is the same.
-            runPrefixInLane(unit, outcomes.subList(0, failedAt), answer.status);
+            runPrefixInLane(unit, answer, outcomes.subList(0, failedAt));
             return;
         }
         if (answer.error && (errorAtFirst || answer.status == 'I')) {
-            // the follower skips what failed on the leader; a transaction the leader ended, it ends too
+            // the follower skips what failed on the leader, but for the statements it prepared; a transaction
+            // the leader ended, it ends too
             if (answer.status == 'I' && unit.statusBefore != 'I') {
                 send(unit.secondary, new Sink(Mode.DISCARD, sink -> finish(answer.status)),
                         FrontendMessages.query(client.alloc(), "ROLLBACK"));
                 flush(unit.secondary);
+                sendNamedStatements(unit, answer, unit.secondary);
             } else {
+                sendNamedStatements(unit, answer, unit.secondary);
                 finish(answer.status);
             }
             return;
@@ -1531,10 +1551,12 @@ final class Units {
 
     /**
      * The follower's part of a unit the leader ran only partly: its messages through the Execute of the
-     * last statement that succeeded there, and a Sync. A simple query cannot be cut between its
+     * last statement that succeeded there, the named Parse and Close messages after it that ran there too
+     * (the failed statement's own Parse), and a Sync. A simple query cannot be cut between its
      * statements: that is a divergence, and the follower is dropped.
      */
-    private void runPrefixInLane(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus) {
+    private void runPrefixInLane(Unit unit, Sink answer, List<StatementOutcome> leaderOutcomes) {
+        byte leaderStatus = answer.status;
         Unit prefix = new Unit();
         prefix.primary = unit.primary;
         prefix.secondary = unit.secondary;
@@ -1543,10 +1565,11 @@ final class Units {
         prefix.statusBefore = unit.statusBefore;
         prefix.leaderNanos = unit.leaderNanos;
         int executes = 0;
-        boolean cut = false;
-        for (Frame frame : unit.frames) {
+        int cutAt = -1;
+        for (int i = 0; i < unit.frames.size(); i++) {
+            Frame frame = unit.frames.get(i);
             if (executes == leaderOutcomes.size()) {
-                cut = true;
+                cutAt = i;
                 break;
             }
             if (frame.type() == FrontendMessages.QUERY) {
@@ -1558,7 +1581,10 @@ final class Units {
             }
         }
         current = null;
-        if (cut) {
+        if (cutAt >= 0) {
+            for (Frame named : namedStatementMessages(unit, answer, cutAt)) {
+                prefix.add(named.retain());
+            }
             prefix.add(Frame.of(FrontendMessages.sync(client.alloc())));
             runInLane(prefix, leaderOutcomes, (byte) 'T');
         } else {
@@ -1932,7 +1958,7 @@ final class Units {
                 stats.greenError();
             }
             stats.unitServed(blue, true, System.nanoTime() - unit.startedNanos, sink.firstSqlState);
-            sendStateOnly(unit);
+            sendNamedStatements(unit, sink, ClusterRole.GREEN);
             finish(sink.status);
         });
         answer.swallowParseComplete = unit.reparses;
@@ -2322,6 +2348,11 @@ final class Units {
         }
         if (current != null && current.beforeQuery > 0 && sink == current.primarySink) {
             extendedAnswer(current, type);
+        }
+        if (type == '1') {
+            sink.parsesDone++;
+        } else if (type == '3') {
+            sink.closesDone++;
         }
         if (type == '1' && sink.swallowParseComplete) {
             sink.swallowParseComplete = false; // the next frame forwarded starts a range of its own

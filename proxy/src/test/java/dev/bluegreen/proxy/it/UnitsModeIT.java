@@ -7,6 +7,7 @@ import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
 import dev.bluegreen.proxy.routing.ClusterRole;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.io.StringReader;
@@ -1479,6 +1480,112 @@ class UnitsModeIT {
         }
         assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(3);
         assertThat(count(clusters.green(), "select count(*) from " + t)).isEqualTo(1);
+    }
+
+    /**
+     * A statement pgjdbc prepares by name on its first run, whose first run fails on the leader (a unique
+     * violation), is still the twin's: the leader keeps a statement whose execution failed, so the next
+     * run binds the name on both twins. Before, the follower skipped the failed unit whole, Parse included,
+     * and the next run's Bind failed there with 26000: a divergence, green out of sync.
+     */
+    @Test
+    void aStatementWhoseFirstRunFailedOnTheLeaderRunsOnTheTwinNextTime(TestClusters clusters) throws Exception {
+        String t = table("first_run_failed");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)",
+                "insert into " + t + " values (1)");
+        Properties properties = new Properties();
+        properties.setProperty("prepareThreshold", "1");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres", null, properties)) {
+            proxy.server().routing().start("test", null);
+            try (PreparedStatement insert = c.prepareStatement("insert into " + t + " values (?)")) {
+                insert.setInt(1, 1);
+                assertThatThrownBy(insert::executeUpdate).isInstanceOf(SQLException.class)
+                        .extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("23505");
+                insert.setInt(1, 2);
+                assertThat(insert.executeUpdate()).isOne();
+            }
+            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        for (PgCluster cluster : List.of(clusters.blue(), clusters.green())) {
+            assertThat(ClusterData.contents(cluster, t, "id")).as("cluster " + cluster).isEqualTo("(1)\n(2)");
+        }
+    }
+
+    /**
+     * A named Parse the leader refused (its transaction had failed) does not reach the follower, whose
+     * transaction is still healthy: there it would prepare the name, and the client's next Parse of the
+     * same name (legitimate on the leader, which never had it) would fail on the follower, aborting its
+     * transaction unseen, and the transaction's commit would diverge.
+     */
+    @Test
+    void aNamedParseTheLeaderRefusedDoesNotReachTheFollower(TestClusters clusters) throws Exception {
+        String t = table("refused_parse");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            proxy.server().routing().start("test", null);
+            for (String sql : List.of("begin", "insert into " + t + " values (1)", "select 1/0")) {
+                client.send(RawClient.query(sql));
+                answer(client);
+            }
+            client.send(concat(parse("q", "select 1"), bind("q"), execute(""), sync()));
+            assertThat(answer(client)).as("refused in the failed transaction").contains("25P02");
+            client.send(RawClient.query("rollback"));
+            assertThat(answer(client)).isEqualTo("ROLLBACK");
+
+            client.send(RawClient.query("begin"));
+            answer(client);
+            client.send(concat(parse("q", "insert into " + t + " values (2)"), bind("q"), execute(""), sync()));
+            assertThat(answer(client)).isEqualTo("INSERT 0 1");
+            client.send(RawClient.query("commit"));
+            assertThat(answer(client)).isEqualTo("COMMIT");
+            await("the write units over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        for (PgCluster cluster : List.of(clusters.blue(), clusters.green())) {
+            assertThat(ClusterData.contents(cluster, t, "id")).as("cluster " + cluster).isEqualTo("(2)");
+        }
+    }
+
+    /**
+     * pgjdbc prepares its {@code ROLLBACK} by name once used often enough; when that first happens to end
+     * a transaction that failed on the leader, the follower (which the failed statement never reached) is
+     * sent a plain {@code ROLLBACK}, and must still get the named statement for the next transaction's.
+     */
+    @Test
+    void aRollbackPreparedWhileTheTransactionFailedIsTheTwinsToo(TestClusters clusters) throws Exception {
+        String t = table("rollback_named");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        Properties properties = new Properties();
+        properties.setProperty("prepareThreshold", "1");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres", null, properties);
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            c.setAutoCommit(false);
+            s.executeUpdate("insert into " + t + " values (1)");
+            assertThatThrownBy(() -> s.executeQuery("select 1/0")).isInstanceOf(SQLException.class);
+            c.rollback();
+            for (int id = 2; id <= 4; id++) {
+                s.executeUpdate("insert into " + t + " values (" + id + ")");
+                if (id % 2 == 0) {
+                    c.rollback();
+                } else {
+                    c.commit();
+                }
+            }
+            c.setAutoCommit(true);
+            await("the write units over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        for (PgCluster cluster : List.of(clusters.blue(), clusters.green())) {
+            assertThat(ClusterData.contents(cluster, t, "id")).as("cluster " + cluster).isEqualTo("(3)");
+        }
     }
 
     /**
