@@ -75,24 +75,33 @@ public final class FrontendMessages {
 
     /** The portal a Close message closes, or null when it closes a prepared statement. */
     public static String closedPortal(ByteBuf all, int offset, int length) {
-        if (length < Frame.HEADER_LENGTH + 2) {
-            throw new ProtocolViolation("malformed Close: truncated");
-        }
-        if (all.getByte(offset + Frame.HEADER_LENGTH) != 'P') {
-            return null;
-        }
-        return cstringAt(all, offset + Frame.HEADER_LENGTH + 1, offset + length, "Close");
+        return target(all, offset, length, 'P', "Close");
     }
 
     /** The prepared statement a Close message closes, or null when it closes a portal. */
     public static String closedStatement(ByteBuf all, int offset, int length) {
+        return target(all, offset, length, 'S', "Close");
+    }
+
+    /** The portal a Describe message describes, or null when it describes a prepared statement. */
+    public static String describedPortal(ByteBuf all, int offset, int length) {
+        return target(all, offset, length, 'P', "Describe");
+    }
+
+    /** The prepared statement a Describe message describes, or null when it describes a portal. */
+    public static String describedStatement(ByteBuf all, int offset, int length) {
+        return target(all, offset, length, 'S', "Describe");
+    }
+
+    /** Close and Describe: {@code 'S'} or {@code 'P'}, then a name; the name when the kind is {@code kind}. */
+    private static String target(ByteBuf all, int offset, int length, char kind, String message) {
         if (length < Frame.HEADER_LENGTH + 2) {
-            throw new ProtocolViolation("malformed Close: truncated");
+            throw new ProtocolViolation("malformed " + message + ": truncated");
         }
-        if (all.getByte(offset + Frame.HEADER_LENGTH) != 'S') {
+        if (all.getByte(offset + Frame.HEADER_LENGTH) != kind) {
             return null;
         }
-        return cstringAt(all, offset + Frame.HEADER_LENGTH + 1, offset + length, "Close");
+        return cstringAt(all, offset + Frame.HEADER_LENGTH + 1, offset + length, message);
     }
 
     public static ByteBuf query(ByteBufAllocator alloc, String sql) {

@@ -812,6 +812,7 @@ final class Units {
             portals.clear(); // a portal ends with its transaction
         }
         String boundPortal = null;
+        boolean describesWrite = false;
         Classification only = null; // the one statement's answer, when that is the whole unit's
         for (Frame frame : pending) {
             if (i++ == count) {
@@ -848,6 +849,16 @@ final class Units {
                     learnClose(all, offset, length);
                     yield null;
                 }
+                case 'D' -> {
+                    // a Describe alone (how pgx, asyncpg and pgjdbc's metadata prepare a statement) answers with
+                    // the parameter and column types of the cluster that runs it: those of a write are the leader's
+                    String statement = FrontendMessages.describedStatement(all, offset, length);
+                    Classification described = statement == null
+                            ? portals.get(FrontendMessages.describedPortal(all, offset, length))
+                            : statement.isEmpty() ? unnamedStatement : statements.getOrDefault(statement, Classification.unparseable());
+                    describesWrite |= described != null && !described.isRead();
+                    yield null;
+                }
                 case 'F' -> Classification.unparseable();
                 default -> null;
             };
@@ -865,6 +876,9 @@ final class Units {
         }
         if (statementCount > 1) {
             traits.add(Trait.MULTI_STATEMENT);
+        }
+        if (describesWrite && statementCount == 0) {
+            kind = Kind.WRITE; // runs nothing: on both twins (the follower learns the statement too), unwrapped
         }
         if (reusesUnnamed && parsedUnnamed) {
             // a Bind of "" came before this unit's own Parse of "": the Parse kept is this unit's, not the one
@@ -1169,7 +1183,7 @@ final class Units {
             } else {
                 unit.primary = leader;
                 unit.secondary = follower;
-                unit.wrap = follower != null && !async && !c.isRead()
+                unit.wrap = follower != null && !async && !c.isRead() && c.statementCount() > 0
                         && !c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT)
                         && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK)
                         && !(c.has(Trait.TRANSACTION_BLOCK_ONLY) && !c.has(Trait.MULTI_STATEMENT))

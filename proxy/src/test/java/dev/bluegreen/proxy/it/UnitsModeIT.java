@@ -17,6 +17,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -1511,6 +1512,43 @@ class UnitsModeIT {
         }
         for (PgCluster cluster : List.of(clusters.blue(), clusters.green())) {
             assertThat(ClusterData.contents(cluster, t, "id")).as("cluster " + cluster).isEqualTo("(1)\n(2)");
+        }
+    }
+
+    /**
+     * A write prepared with a Describe and nothing run (how pgx and asyncpg prepare every statement, and
+     * pgjdbc's parameter metadata) is described by the leader, even at weight 100: the client encodes its
+     * parameters and decodes the rows by those types, and the leader runs the write.
+     */
+    @Test
+    void aWriteDescribedWithoutRunningItIsDescribedByTheLeader(TestClusters clusters) throws Exception {
+        String t = table("described_write");
+        clusters.blue().execute("postgres", "create table " + t + " (id int primary key, n int)");
+        clusters.green().execute("postgres", "create table " + t + " (id int primary key, n bigint)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            client.send(concat(parse("s", "insert into " + t + " values (1, $1) returning n"), describeStatement("s"), sync()));
+            List<Integer> parameterTypes = new ArrayList<>();
+            List<Integer> columnTypes = new ArrayList<>();
+            RawClient.Message message;
+            while ((message = client.read()).type() != 'Z') {
+                java.nio.ByteBuffer body = java.nio.ByteBuffer.wrap(message.body());
+                if (message.type() == 't') {
+                    for (int i = body.getShort(); i > 0; i--) {
+                        parameterTypes.add(body.getInt());
+                    }
+                } else if (message.type() == 'T') {
+                    body.getShort();
+                    while (body.get() != 0) { } // the column's name
+                    body.position(body.position() + 6);
+                    columnTypes.add(body.getInt());
+                }
+            }
+            assertThat(parameterTypes).as("blue's int4, not green's int8").containsExactly(23);
+            assertThat(columnTypes).containsExactly(23);
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
     }
 
