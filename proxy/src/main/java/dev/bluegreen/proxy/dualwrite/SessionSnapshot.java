@@ -1,5 +1,6 @@
 package dev.bluegreen.proxy.dualwrite;
 
+import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.routing.PreparedText;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -24,9 +25,6 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
 
     /** A prepared statement created with the protocol's {@code Parse} (pgjdbc's {@code S_1}, …). */
     public record ProtocolStatement(String name, String sql, List<Long> parameterTypeOids) {
-        /** The first OID a database's own objects get; below it, built-in types with the same OID everywhere. */
-        private static final long FIRST_NORMAL_OID = 16384;
-
         public ProtocolStatement {
             parameterTypeOids = List.copyOf(parameterTypeOids);
         }
@@ -37,7 +35,7 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
          * as the leader inferred it when the client left it out.
          */
         public List<Long> portableTypeOids() {
-            return parameterTypeOids.stream().map(oid -> oid >= FIRST_NORMAL_OID ? 0L : oid).toList();
+            return parameterTypeOids.stream().map(oid -> oid >= FrontendMessages.FIRST_NORMAL_OID ? 0L : oid).toList();
         }
     }
 

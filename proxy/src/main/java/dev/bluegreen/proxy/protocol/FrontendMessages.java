@@ -56,6 +56,49 @@ public final class FrontendMessages {
         return encoding.decode(all, from, nul - from);
     }
 
+    /** The first OID a database's own objects get; below it, built-in types with the same OID on every cluster. */
+    public static final long FIRST_NORMAL_OID = 16384;
+
+    /**
+     * Where a Parse message's parameter type OIDs start, when one of them names a type the database defined
+     * (an enum, a domain, an extension's type), which has another OID on another cluster; -1 otherwise.
+     */
+    public static int databaseTypesAt(ByteBuf all, int offset, int length) {
+        int end = offset + length;
+        int from = terminator(all, offset + Frame.HEADER_LENGTH, end, "Parse") + 1;
+        int countAt = terminator(all, from, end, "Parse") + 1;
+        if (countAt + 2 > end) {
+            throw new ProtocolViolation("malformed Parse: truncated");
+        }
+        int count = all.getUnsignedShort(countAt);
+        if (countAt + 2 + 4L * count > end) {
+            throw new ProtocolViolation("malformed Parse: truncated");
+        }
+        for (int i = 0; i < count; i++) {
+            if (all.getUnsignedInt(countAt + 2 + 4 * i) >= FIRST_NORMAL_OID) {
+                return countAt;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * A copy of a Parse message whose database-defined parameter types ({@link #databaseTypesAt}, at
+     * {@code typesAt}) are left for the server to infer (OID 0), as they are where a client leaves them out.
+     */
+    public static ByteBuf withPortableTypes(ByteBufAllocator alloc, ByteBuf all, int offset, int length, int typesAt) {
+        ByteBuf copy = alloc.buffer(length);
+        copy.writeBytes(all, offset, length);
+        int count = all.getUnsignedShort(typesAt);
+        for (int i = 0; i < count; i++) {
+            int at = typesAt - offset + 2 + 4 * i;
+            if (copy.getUnsignedInt(at) >= FIRST_NORMAL_OID) {
+                copy.setInt(at, 0);
+            }
+        }
+        return copy;
+    }
+
     /** The prepared statement a Bind message binds ({@code ""} is the unnamed statement). */
     public static String bindStatement(ByteBuf all, int offset, int length) {
         int end = offset + length;

@@ -1,6 +1,11 @@
 package dev.bluegreen.proxy.routing;
 
-/** Finds function calls (a name followed by {@code (}) and clock keywords anywhere in a statement. */
+import java.util.Set;
+
+/**
+ * Finds function calls (a name followed by {@code (}), clock keywords and names of the system catalogs
+ * anywhere in a statement.
+ */
 final class Calls {
 
     private Calls() {
@@ -19,7 +24,14 @@ final class Calls {
                     && !s.isPunct(i - 1, ".")) {
                 verdict.add(Trait.NON_DETERMINISTIC);
             }
-            if (!token.isIdentifier() || !s.isPunct(i + 1, "(")) {
+            if (!token.isIdentifier()) {
+                continue;
+            }
+            if (!s.isPunct(i + 1, "(")) {
+                if (token.type() != Token.Type.UNICODE_IDENT
+                        && namesCatalog(Lexer.asciiLower(token.value()), s.isPunct(i + 1, "."))) {
+                    verdict.add(Trait.CATALOG);
+                }
                 continue;
             }
             if (token.type() == Token.Type.UNICODE_IDENT) {
@@ -40,5 +52,18 @@ final class Calls {
             }
         }
         return writes;
+    }
+
+    private static final Set<String> OID_ALIASES = Set.of("regclass", "regcollation", "regconfig",
+            "regdictionary", "regnamespace", "regoper", "regoperator", "regproc", "regprocedure", "regrole", "regtype");
+
+    /**
+     * A name that is not a call: a system catalog or view, {@code information_schema}, an OID alias type.
+     * {@code pg_catalog.} qualifying a function is not a read of the catalogs; qualifying a relation, the
+     * relation's own name says so.
+     */
+    private static boolean namesCatalog(String name, boolean qualifies) {
+        return name.equals("information_schema")
+                || (!qualifies && (name.startsWith("pg_") || OID_ALIASES.contains(name)));
     }
 }

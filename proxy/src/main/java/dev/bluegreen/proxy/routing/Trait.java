@@ -98,5 +98,13 @@ public enum Trait {
     /** The classifier could not read the text (unterminated quote or comment, empty, garbage). */
     UNPARSEABLE,
     /** Schema or privilege change: {@code CREATE}, {@code ALTER}, {@code DROP}, {@code TRUNCATE}, {@code GRANT} ... */
-    DDL
+    DDL,
+    /**
+     * Reads the system catalogs: a relation whose name starts with {@code pg_} ({@code pg_type},
+     * {@code pg_catalog.pg_class}, {@code pg_stat_activity}), {@code information_schema}, or a cast to an
+     * OID alias type ({@code regclass}, {@code regtype} ...). Its answer is the serving cluster's own object
+     * identifiers and definitions, which a driver caches and sends back (a type's OID in a Parse), so only
+     * the leader serves it.
+     */
+    CATALOG
 }

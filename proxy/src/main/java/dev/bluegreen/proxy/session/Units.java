@@ -477,14 +477,14 @@ final class Units {
         }
         if (unit.sentOnce) {
             if (primary != null) {
-                primary.write(frame.content());
+                writeTo(primary, unit.primary, frame, true);
             } else {
                 frame.release();
             }
             return;
         }
         if (primary != null) {
-            primary.write(frame.content().retainedDuplicate());
+            writeTo(primary, unit.primary, frame, false);
         }
         if (unit.mirrorAbandoned) {
             frame.release();
@@ -1174,11 +1174,11 @@ final class Units {
             }
         } else if (status == 'I') {
             if (isAutocommitRead(c)) {
-                unit.primary = serving(follower);
+                unit.primary = serving(follower, c);
                 unit.retry = unit.primary == ClusterRole.GREEN && backends.containsKey(ClusterRole.BLUE)
                         && follower != null;
             } else if (c.isRead() && c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.SESSION_STATE)) {
-                unit.primary = serving(follower); // a read-only transaction: served where reads go
+                unit.primary = serving(follower, c); // a read-only transaction: served where reads go
                 unit.secondary = otherIfPresent(unit.primary);
             } else {
                 unit.primary = leader;
@@ -1233,7 +1233,7 @@ final class Units {
         // the named Parse and Close messages are kept for the other twin (see sendNamedStatements)
         unit.sentOnce = unit.secondary == null && !unit.retry && !unit.namesStatements;
         for (Frame frame : unit.frames) {
-            primary.write(unit.sentOnce ? frame.content() : frame.content().retainedDuplicate());
+            writeTo(primary, unit.primary, frame, unit.sentOnce);
         }
         if (unit.sentOnce) {
             unit.frames.clear();
@@ -1249,8 +1249,8 @@ final class Units {
     }
 
     /** Where an autocommit read goes: the weight and sticky key decide, unless only the leader may serve. */
-    private ClusterRole serving(ClusterRole follower) {
-        if (pinned || follower == null || !state.followerMayServeReads()) {
+    private ClusterRole serving(ClusterRole follower, Classification c) {
+        if (pinned || follower == null || !state.followerMayServeReads() || c.has(Trait.CATALOG)) {
             return leader;
         }
         Optional<String> tenant = migration.stickyKeys().tenant(setTenant, startupTenant);
@@ -1278,6 +1278,34 @@ final class Units {
             sql.append(unit.frames.isEmpty() ? "" : "(execution of a prepared statement)");
         }
         return sql.toString();
+    }
+
+    /**
+     * Writes a client's message to {@code role}'s connection, handing the frame's reference over or keeping
+     * it. A Parse that names a type the database defined (an enum, a domain, an extension's type) carries
+     * the leader's OID for it, learned from the leader's catalog ({@link Trait#CATALOG}): any other cluster,
+     * where the type has another OID, is left to infer it, as when the client leaves a type out.
+     */
+    private void writeTo(BackendConnection connection, ClusterRole role, Frame frame, boolean handOver) {
+        ByteBuf content = frame.content();
+        if (role != leader && frame.type() == FrontendMessages.PARSE) {
+            int offset = content.readerIndex();
+            int length = content.readableBytes();
+            int typesAt;
+            try {
+                typesAt = FrontendMessages.databaseTypesAt(content, offset, length);
+            } catch (ProtocolViolation malformed) {
+                typesAt = -1; // as sent: the server refuses it
+            }
+            if (typesAt >= 0) {
+                connection.write(FrontendMessages.withPortableTypes(client.alloc(), content, offset, length, typesAt));
+                if (handOver) {
+                    frame.release();
+                }
+                return;
+            }
+        }
+        connection.write(handOver ? content : content.retainedDuplicate());
     }
 
     /**
@@ -1326,7 +1354,7 @@ final class Units {
             return;
         }
         for (Frame frame : named) {
-            twin.write(frame.content().retainedDuplicate());
+            writeTo(twin, to, frame, false);
         }
         send(to, new Sink(Mode.DISCARD, sink -> {
             if (sink.error) {
@@ -1651,7 +1679,7 @@ final class Units {
         laneHeld.add(record);
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
-            twin.write(frame.content().retainedDuplicate());
+            writeTo(twin, secondary, frame, false);
         }
         laneTo = secondary;
         laneUnsentBytes += unit.bytes;
@@ -1740,7 +1768,7 @@ final class Units {
         record.leaderNanos = unit.leaderNanos;
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
-            twin.write(frame.content().retainedDuplicate());
+            writeTo(twin, secondary, frame, false);
         }
         twin.flush();
         watchFollower();
@@ -1978,7 +2006,7 @@ final class Units {
         answer.swallowParseComplete = unit.reparses;
         sinks.get(blue).add(answer);
         for (Frame frame : unit.frames) {
-            connection.write(frame.content().retainedDuplicate());
+            writeTo(connection, blue, frame, false);
         }
         connection.flush();
     }
@@ -2257,7 +2285,7 @@ final class Units {
         record.recorder = new OutcomeRecorder();
         sinks.get(follower).add(record);
         for (Frame frame : mirror.unit().frames) {
-            twin.write(frame.content().retainedDuplicate());
+            writeTo(twin, follower, frame, false);
         }
         twin.flush();
     }
@@ -2958,7 +2986,7 @@ final class Units {
         BackendConnection twin = backends.get(follower);
         sinks.get(follower).add(end);
         for (Frame frame : unit.frames) {
-            twin.write(frame.content().retainedDuplicate());
+            writeTo(twin, follower, frame, false);
         }
         twin.flush();
         unit.release();

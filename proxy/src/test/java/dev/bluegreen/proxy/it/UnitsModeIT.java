@@ -1484,6 +1484,48 @@ class UnitsModeIT {
     }
 
     /**
+     * A type the database defined has its own OID on each cluster, and a driver sends the OID it looked up
+     * (pgjdbc for a {@code PGobject}, Npgsql and asyncpg for their type caches). The lookup, a read of the
+     * system catalog, is the leader's to answer even at weight 100, so the OID is right for the leader; the
+     * other cluster is left to infer the type. Before, the lookup was green's at weight 100 and blue refused
+     * the insert; at weight 0 green was sent blue's OID and diverged.
+     */
+    @Test
+    void aTypeTheDatabaseDefinedIsSentByOidToTheLeaderAndInferredByTheOtherCluster(TestClusters clusters) throws Exception {
+        String t = table("typed");
+        String type = table("feeling");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create type " + type + " as enum ('happy', 'sad')");
+        String oid = "select oid from pg_type where typname = '" + type + "'";
+        while (count(clusters.blue(), oid) == count(clusters.green(), oid)) { // each cluster's own OID for it
+            clusters.green().execute("postgres", "create type " + type + "_filler as enum ('x')",
+                    "drop type " + type, "create type " + type + " as enum ('happy', 'sad')", "drop type " + type + "_filler");
+        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int, m " + type + ")");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres");
+             PreparedStatement insert = c.prepareStatement("insert into " + t + " values (?, ?)")) {
+            proxy.server().routing().start("test", null);
+            int id = 0;
+            for (int weight : List.of(100, 0)) {
+                proxy.server().routing().setWeight("test", weight, null);
+                for (int i = 0; i < 6; i++) { // past pgjdbc's prepareThreshold: the named statement too
+                    org.postgresql.util.PGobject mood = new org.postgresql.util.PGobject();
+                    mood.setType(type);
+                    mood.setValue(i % 2 == 0 ? "happy" : "sad");
+                    insert.setInt(1, ++id);
+                    insert.setObject(2, mood);
+                    assertThat(insert.executeUpdate()).isOne();
+                }
+            }
+            await("the write units over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(count(clusters.green(), "select count(*) from " + t + " where m = 'sad'")).isEqualTo(6);
+        assertThat(ClusterData.contents(clusters.green(), t, "id")).isEqualTo(ClusterData.contents(clusters.blue(), t, "id"));
+    }
+
+    /**
      * A statement pgjdbc prepares by name on its first run, whose first run fails on the leader (a unique
      * violation), is still the twin's: the leader keeps a statement whose execution failed, so the next
      * run binds the name on both twins. Before, the follower skipped the failed unit whole, Parse included,

@@ -1,5 +1,6 @@
 package dev.bluegreen.proxy.routing;
 
+import static dev.bluegreen.proxy.routing.Trait.CATALOG;
 import static dev.bluegreen.proxy.routing.Trait.COPY_FROM_STDIN;
 import static dev.bluegreen.proxy.routing.Trait.COPY_TO_STDOUT;
 import static dev.bluegreen.proxy.routing.Trait.CURSOR;
@@ -104,7 +105,14 @@ class ClassifierTest {
                 c("select $a$ $b$ update $b$ $a$"),
                 c("select x'1F', b'101', n'abc'"),
                 c("select \"my\"\"col\" from \"Delete\""),
-                c("select 'nextval(1)', \"pg_advisory_lock\" from t"),
+                // a name that is not followed by ( is no call; one starting with pg_ is taken for a catalog's
+                c("select 'nextval(1)', \"pg_advisory_lock\" from t", CATALOG),
+                // the system catalogs: the leader's OIDs and definitions
+                c("SELECT t.oid, t.typname FROM pg_catalog.pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace", CATALOG),
+                c("select count(*) from pg_stat_activity", CATALOG),
+                c("select table_name from information_schema.tables", CATALOG),
+                c("select 'mood'::regtype::oid", CATALOG),
+                c("select pg_catalog.lower('A')"),
                 c("select 1; select 2", MULTI_STATEMENT),
                 c("select 1;;; select 2;", MULTI_STATEMENT),
                 // EXPLAIN only plans
@@ -236,7 +244,7 @@ class ClassifierTest {
                 c("rollback transaction to sp1", SAVEPOINT),
                 c("PREPARE TRANSACTION 'tx1'", TRANSACTION_END),
                 c("select pg_listening_channels()"),
-                c("select gin_clean_pending_list('i'::regclass)"),
+                c("select gin_clean_pending_list('i'::regclass)", CATALOG),
                 c("select * into local temp t2 from t", DDL, PINS_SESSION),
                 c("select * into global temporary t2 from t", DDL, PINS_SESSION),
                 c("COMMIT PREPARED 'tx1'", TRANSACTION_END, NOT_IN_TRANSACTION_BLOCK),
