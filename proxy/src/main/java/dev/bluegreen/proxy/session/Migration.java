@@ -6,9 +6,13 @@ import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.routing.RoutingPolicy;
 import dev.bluegreen.proxy.routing.StickyKeys;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What sessions consult to route units between blue and green: the routing state and its commands,
@@ -16,6 +20,9 @@ import java.util.concurrent.Executors;
  * an event loop (a divergence reported to {@link RoutingControl}, whose commands may wait on a barrier).
  */
 public final class Migration implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Migration.class);
+    private static final Duration RECORDING_AT_CLOSE = Duration.ofSeconds(10);
 
     private final RoutingControl control;
     private final MigrationStats stats;
@@ -66,9 +73,22 @@ public final class Migration implements AutoCloseable {
         controlThread.execute(() -> control.followerOutOfSync(follower, actor, reason));
     }
 
-    /** Drops reports not yet recorded: the control they go to is closing too. */
+    /**
+     * Records the reports still queued before the control they go to closes: a follower lost as the proxy
+     * stops (its COMMIT cut off with the connection) must be saved as out of sync, or a restart lets it
+     * serve reads. Waits at most {@link #RECORDING_AT_CLOSE} (a store that does not answer), then drops them.
+     */
     @Override
     public void close() {
-        controlThread.shutdownNow();
+        controlThread.shutdown();
+        try {
+            if (!controlThread.awaitTermination(RECORDING_AT_CLOSE.toMillis(), TimeUnit.MILLISECONDS)) {
+                log.error("follower out-of-sync reports not recorded at shutdown: the state store did not answer "
+                        + "within {} ms; dropped={}", RECORDING_AT_CLOSE.toMillis(), controlThread.shutdownNow().size());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            controlThread.shutdownNow();
+        }
     }
 }

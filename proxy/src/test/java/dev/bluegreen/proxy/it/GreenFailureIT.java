@@ -47,6 +47,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * While blue leads, nothing green does reaches a client (DESIGN §4.5, §5): green stopped in the middle
@@ -600,6 +601,33 @@ class GreenFailureIT {
             assertThat(contents(blue, table, "id")).isEqualTo("(1,one)");
             assertThat(contents(green, table, "id")).as("green, read directly").isEmpty();
         }
+    }
+
+    /**
+     * A follower COMMIT still running when the proxy shuts down is lost with its connection: green is out of
+     * sync, and that is saved before the proxy exits, so that a restart does not let green serve reads
+     * it is missing a commit for.
+     */
+    @Test
+    void aFollowerCommitLostToAShutdownLeavesGreenOutOfSyncAfterARestart(@TempDir Path stateDir) throws Exception {
+        String table = unique("shutdown_lost");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
+        try (HeldGreenCommit commit = HeldGreenCommit.on(green, table)) {
+            TestProxy proxy = TestProxy.in(blue).green(green).stateDir(stateDir).start();
+            try {
+                proxy.server().routing().start("test", null);
+                proxy.server().routing().setWeight("test", 50, null);
+                commit.insertThroughAndLeave(proxy, blue.superuser(), table);
+            } finally {
+                proxy.shutdown(Duration.ofMillis(100));
+            }
+        }
+        try (TestProxy restarted = TestProxy.in(blue).green(green).stateDir(stateDir).start()) {
+            RoutingState state = restarted.server().routing().current();
+            assertThat(state.followerInSync()).as("green missed blue's commit").isFalse();
+            assertThat(state.weight()).isZero();
+        }
+        assertThat(contents(blue, table, "id")).isEqualTo("(1,one)");
     }
 
     /**
