@@ -225,8 +225,12 @@ public final class Autopilot implements AutoCloseable {
         boolean greenServes = state.phase() == Phase.CUTOVER || (state.phase() == Phase.DUAL && state.weight() > 0);
         Optional<RuleVerdict> rollback = judged.firing(HealthRule.Action.ROLLBACK);
         if (rollback.isEmpty() || !greenServes) {
-            rollbackBackoff = Duration.ZERO;
-            rollbackRetryAt = null;
+            // the wait ends with what it was for (green serves nothing), or once the rule stayed quiet for a
+            // whole wait past the attempt that was due: not at one quiet tick of a rule that flaps
+            if (!greenServes || (rollbackRetryAt != null && !now.isBefore(rollbackRetryAt.plus(rollbackBackoff)))) {
+                rollbackBackoff = Duration.ZERO;
+                rollbackRetryAt = null;
+            }
         } else if (rollbackRetryAt == null || !now.isBefore(rollbackRetryAt)) {
             RuleVerdict rule = rollback.get();
             String reason = describe(rule, judged);

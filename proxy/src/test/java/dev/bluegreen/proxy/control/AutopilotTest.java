@@ -135,6 +135,25 @@ class AutopilotTest {
         assertThat(autopilot.rollbackRetryAt()).isEmpty();
     }
 
+    /** A rule that stops firing for a tick does not make the next refused attempt come at once. */
+    @Test
+    void theWaitAfterARefusedAutomaticRollbackOutlastsARuleThatFlaps() throws Exception {
+        control.setWeight("alice", 100, null);
+        control.cutover("alice", null);
+        WriteBarrier.Pass session = control.barrier().pass("session[1]");
+        assertThat(control.barrier().tryEnter(session, () -> { })).isTrue();
+
+        tick(20, 20);
+        Instant due = clock.instant().plusSeconds(30);
+        assertThat(autopilot.rollbackRetryAt()).contains(due);
+        tick(5_000, 0);
+        assertThat(autopilot.verdict().firing(HealthRule.Action.ROLLBACK)).as("the rule stopped firing").isEmpty();
+        tick(0, 5_000);
+        assertThat(control.current().phase()).isEqualTo(Phase.CUTOVER);
+        assertThat(autopilot.rollbackRetryAt()).as("no attempt made before it was due").contains(due);
+        control.barrier().exit(session);
+    }
+
     @Test
     void greenFallingOutOfSyncInTheTickAPauseRuleFiresEndsThePlanAsRolledBack() throws Exception {
         autopilot.rollout("alice", List.of(10, 50, 100), Duration.ofSeconds(300), null);
