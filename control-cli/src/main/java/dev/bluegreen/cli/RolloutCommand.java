@@ -19,10 +19,12 @@ import picocli.CommandLine.ParameterException;
 @Command(name = "rollout", description = {
         "Start a health-gated rollout plan in the proxy: the weight moves through the steps, each held for "
                 + "the bake time with every health rule healthy before the next.",
-        "Steps at or below the current weight are skipped. A firing rule restarts the bake, an inconclusive "
+        "Steps below the current weight are skipped; a step equal to it bakes there. A firing rule restarts "
+                + "the bake, an inconclusive "
                 + "one holds it; a rule whose action is pause or rollback pauses the plan or rolls back. After "
                 + "the last step the plan is done and cutover stays your call. The plan lives in the proxy and "
-                + "carries on when bgctl exits: pause, resume, freeze, rollback and abort are always available.",
+                + "carries on when bgctl exits: pause, resume, freeze, rollback and abort stop or change it at any "
+                + "time (while a rollback waits to be saved by a failing state store, only rollback is taken).",
         "With --follow, bgctl then prints each change of step or status and the bake's progress until the "
                 + "plan is done (exit 0), or rolled back, aborted or paused (exit 1, with the plan's note). "
                 + "Ctrl-C stops following, not the plan."})
