@@ -185,7 +185,33 @@ public final class RoutingControl implements AutoCloseable {
         log.info("routing state loaded store={} instance={} epoch={} phase={} weight={} plan={}", store.describe(),
                 store.instance(), now.epoch(), now.phase(), now.weight(),
                 loaded.plan() == null ? "none" : loaded.plan().status() + "@" + loaded.plan().weight());
+        if (store.endedUncleanly() && now.dualWrite()) {
+            control.afterUncleanStop(now);
+        }
         return control;
+    }
+
+    /**
+     * The proxy before this one stopped without closing the store while dual-write was on: a follower
+     * COMMIT it had under way when it died (the leader had committed) was lost unreported, so the
+     * follower may lack a commit. Green serving reads goes back to blue, as a rollback, until the operator
+     * has checked with {@code bgctl verify}; after cutover green leads, and blue, which a rollback would
+     * make the writer again, is the one to check.
+     */
+    private void afterUncleanStop(RoutingState state) {
+        String check = "the proxy before this one stopped without shutting down (killed, crashed, its machine lost)"
+                + " while dual-write was on; a commit cut off on the follower then is lost there: run bgctl verify";
+        if (state.phase() == Phase.DUAL && state.weight() > 0) {
+            try {
+                rollback("startup", check + " before green serves reads again", false);
+                log.error("green served reads when the proxy before this one stopped without shutting down: rolled back"
+                        + " to weight 0; run bgctl verify before raising the weight again");
+            } catch (Refused refused) {
+                log.error("{}; the rollback at startup was refused: {}", check, refused.getMessage());
+            }
+        } else {
+            log.warn("{}{}", check, state.phase() == Phase.CUTOVER ? " before any rollback to blue" : " before raising the weight");
+        }
     }
 
     /** The state in force: read it at each unit boundary. */

@@ -137,6 +137,15 @@ public interface StateStore extends AutoCloseable {
         return false;
     }
 
+    /**
+     * After {@link #open}: whether the last proxy that used this store stopped without closing it (killed,
+     * crashed, its machine lost). It may have cut a follower's COMMIT off without reporting it, so green may
+     * lack a commit blue has. False where the store cannot tell.
+     */
+    default boolean endedUncleanly() {
+        return false;
+    }
+
     /** For logs: which store, where. Never a credential. */
     String describe();
 

@@ -47,6 +47,8 @@ public final class FileStateStore implements StateStore {
     static final String STATE_FILE = "state.json";
     static final String HISTORY_FILE = "history.jsonl";
     static final String LOCK_FILE = "state.lock";
+    /** There from open to close: found at open, the proxy before stopped without closing the store. */
+    static final String RUNNING_FILE = "running";
 
     /**
      * Directories locked by a store in this JVM. On Linux closing any channel to a file drops every lock the
@@ -63,6 +65,7 @@ public final class FileStateStore implements StateStore {
     private Path heldHere;
     private FileChannel history;
     private boolean closed;
+    private boolean endedUncleanly;
     /** What {@code state.json} holds. */
     private RoutingState state;
     private Plan plan;
@@ -89,11 +92,17 @@ public final class FileStateStore implements StateStore {
             StateCodec.Document stored = readState();
             TreeMap<Long, HistoryEntry> entries = readHistory(stored.state().epoch());
             history = FileChannel.open(historyFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            syncDirectory(); // the history file may be new
+            Path running = dir.resolve(RUNNING_FILE);
+            endedUncleanly = Files.exists(running);
+            if (!endedUncleanly) {
+                Files.createFile(running);
+            }
+            syncDirectory(); // the history file and the running mark may be new
             Files.deleteIfExists(temporary(stateFile)); // a crash mid-write leaves it; state.json is intact
             state = stored.state();
             plan = stored.plan();
-            log.info("state store opened store={} epoch={} history={}", describe(), state.epoch(), entries.size());
+            log.info("state store opened store={} epoch={} history={} previous_run_closed_it={}", describe(), state.epoch(),
+                    entries.size(), !endedUncleanly);
             return new Snapshot(state, List.copyOf(entries.values()), plan);
         } catch (IOException e) {
             release();
@@ -162,11 +171,24 @@ public final class FileStateStore implements StateStore {
     }
 
     @Override
+    public synchronized boolean endedUncleanly() {
+        return endedUncleanly;
+    }
+
+    /** Closes the store; the next open finds it was closed (unless this one never opened). */
+    @Override
     public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
+        if (lockChannel != null) {
+            try {
+                Files.deleteIfExists(dir.resolve(RUNNING_FILE));
+            } catch (IOException e) {
+                log.warn("cannot remove {}: the next start takes this stop for a crash: {}", dir.resolve(RUNNING_FILE), e.toString());
+            }
+        }
         release();
     }
 

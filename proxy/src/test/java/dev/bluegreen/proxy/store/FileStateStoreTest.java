@@ -296,6 +296,44 @@ class FileStateStoreTest {
     }
 
     /**
+     * A proxy that stopped without closing the store (killed, crashed) while green served reads may have
+     * cut off a follower COMMIT unreported: the next start rolls green's reads back to blue, the plan with
+     * them, and says to check with verify. A proxy that closed it leaves no mark.
+     */
+    @Test
+    void aStartAfterAStopWithoutClosingTheStoreRollsGreensReadsBack() throws Exception {
+        Plan plan = new Plan(List.of(10, 50), Duration.ofSeconds(30), 0, Plan.Status.RUNNING, Instant.parse("2025-06-01T10:05:00Z"), null);
+        RoutingState before;
+        Path running = dir.resolve(FileStateStore.RUNNING_FILE);
+        try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
+            control.start("alice", null);
+            control.setWeight("alice", 10, null);
+            control.replacePlan("alice", "rollout", plan);
+            before = control.current();
+            assertThat(running).as("while the store is open").exists();
+        }
+        assertThat(running).as("closed").doesNotExist();
+        Files.createFile(running); // what a proxy killed while it ran leaves
+
+        try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
+            RoutingState after = control.current();
+            assertThat(after.epoch()).isEqualTo(before.epoch() + 1);
+            assertThat(after.weight()).isZero();
+            assertThat(after.dualWrite()).isTrue();
+            assertThat(after.followerInSync()).isTrue();
+            HistoryEntry last = control.history().getLast();
+            assertThat(last.actor()).isEqualTo("startup");
+            assertThat(last.command()).isEqualTo("rollback");
+            assertThat(last.reason()).contains("stopped without shutting down", "bgctl verify");
+            assertThat(control.plan()).map(Plan::status).contains(Plan.Status.ROLLED_BACK);
+        }
+        try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
+            assertThat(control.history()).extracting(HistoryEntry::command).containsExactly("start", "set-weight 10",
+                    "rollout", "rollback"); // closed cleanly the time before: nothing more
+        }
+    }
+
+    /**
      * A real {@code kill -9} of a process saving as fast as it can: whatever instant it dies at, the next open
      * finds a whole state and a history that ends exactly at it.
      */
