@@ -103,8 +103,8 @@ public enum Trait {
      * Reads the system catalogs: a relation whose name starts with {@code pg_} ({@code pg_type},
      * {@code pg_catalog.pg_class}, {@code pg_stat_activity}), {@code information_schema}, or a cast to an
      * OID alias type ({@code regclass}, {@code regtype} ...). Its answer is the serving cluster's own object
-     * identifiers and definitions, which a driver caches and sends back (a type's OID in a Parse), so only
-     * the leader serves it.
+     * identifiers, which a driver caches and sends back (a type's OID in a Parse): the session remembers
+     * which cluster that was, and another cluster is sent such a Parse with the type left to infer.
      */
     CATALOG
 }

@@ -287,6 +287,13 @@ final class Units {
     private ByteBuf unnamedParse;
     private RoutingState state;
     private ClusterRole leader;
+    /**
+     * Where the client learned the OIDs of the types the database defined: the cluster that answered its
+     * last read of the system catalogs ({@link Trait#CATALOG}); before any, the cluster it relayed to.
+     * Another cluster has other OIDs for those types: a Parse naming them is sent there with the type left
+     * out ({@link #writeTo}).
+     */
+    private ClusterRole typesFrom;
     private Unit current;
     private byte status = 'I';
     /** Who answers the units of the open transaction. */
@@ -355,6 +362,7 @@ final class Units {
         this.greenReadTimeoutNanos = timeouts.greenRead().toNanos();
         this.state = state;
         this.leader = ClientSession.roleOf(leaderConnection);
+        this.typesFrom = leader;
         this.startupTenant = migration.stickyKeys().tenantSource().tenantOf(session.startupParameters());
         this.reading = session.sqlReading();
         backends.put(leader, leaderConnection);
@@ -1174,11 +1182,11 @@ final class Units {
             }
         } else if (status == 'I') {
             if (isAutocommitRead(c)) {
-                unit.primary = serving(follower, c);
+                unit.primary = serving(follower);
                 unit.retry = unit.primary == ClusterRole.GREEN && backends.containsKey(ClusterRole.BLUE)
                         && follower != null;
             } else if (c.isRead() && c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.SESSION_STATE)) {
-                unit.primary = serving(follower, c); // a read-only transaction: served where reads go
+                unit.primary = serving(follower); // a read-only transaction: served where reads go
                 unit.secondary = otherIfPresent(unit.primary);
             } else {
                 unit.primary = leader;
@@ -1216,6 +1224,9 @@ final class Units {
             stats.nonDeterministic(loneQuery && !c.normalized().isEmpty() ? c.normalized()
                     : SqlNormalizer.normalize(unit.sql));
         }
+        if (c.has(Trait.CATALOG)) {
+            typesFrom = unit.primary;
+        }
         BackendConnection primary = backends.get(unit.primary);
         if (unit.wrap) {
             send(unit.primary, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "BEGIN"));
@@ -1249,8 +1260,8 @@ final class Units {
     }
 
     /** Where an autocommit read goes: the weight and sticky key decide, unless only the leader may serve. */
-    private ClusterRole serving(ClusterRole follower, Classification c) {
-        if (pinned || follower == null || !state.followerMayServeReads() || c.has(Trait.CATALOG)) {
+    private ClusterRole serving(ClusterRole follower) {
+        if (pinned || follower == null || !state.followerMayServeReads()) {
             return leader;
         }
         Optional<String> tenant = migration.stickyKeys().tenant(setTenant, startupTenant);
@@ -1283,12 +1294,12 @@ final class Units {
     /**
      * Writes a client's message to {@code role}'s connection, handing the frame's reference over or keeping
      * it. A Parse that names a type the database defined (an enum, a domain, an extension's type) carries
-     * the leader's OID for it, learned from the leader's catalog ({@link Trait#CATALOG}): any other cluster,
-     * where the type has another OID, is left to infer it, as when the client leaves a type out.
+     * the OID the client learned from one cluster's catalog ({@link #typesFrom}): any other cluster, where
+     * the type has another OID, is left to infer it, as when the client leaves a type out.
      */
     private void writeTo(BackendConnection connection, ClusterRole role, Frame frame, boolean handOver) {
         ByteBuf content = frame.content();
-        if (role != leader && frame.type() == FrontendMessages.PARSE) {
+        if (role != typesFrom && frame.type() == FrontendMessages.PARSE) {
             int offset = content.readerIndex();
             int length = content.readableBytes();
             int typesAt;
@@ -1992,6 +2003,9 @@ final class Units {
         BackendConnection connection = backends.get(blue);
         unit.retry = false;
         unit.primary = blue;
+        if (unit.classification.has(Trait.CATALOG)) {
+            typesFrom = blue;
+        }
         unit.startedNanos = System.nanoTime(); // blue's latency is its own, not green's failed attempt's too
         boolean overdue = unit.greenRead != GreenRead.IN_TIME;
         Sink answer = new Sink(Mode.FORWARD, sink -> {

@@ -1485,13 +1485,13 @@ class UnitsModeIT {
 
     /**
      * A type the database defined has its own OID on each cluster, and a driver sends the OID it looked up
-     * (pgjdbc for a {@code PGobject}, Npgsql and asyncpg for their type caches). The lookup, a read of the
-     * system catalog, is the leader's to answer even at weight 100, so the OID is right for the leader; the
-     * other cluster is left to infer the type. Before, the lookup was green's at weight 100 and blue refused
-     * the insert; at weight 0 green was sent blue's OID and diverged.
+     * (pgjdbc for a {@code PGobject}, Npgsql and asyncpg for their type caches) in its Parse. The cluster
+     * that answered the lookup, a read of the system catalog, gets that OID; the other is left to infer the
+     * type. Before, at weight 0 green was sent blue's OID and diverged, and a session whose reads green
+     * served had blue refuse its insert (cache lookup failed for type).
      */
     @Test
-    void aTypeTheDatabaseDefinedIsSentByOidToTheLeaderAndInferredByTheOtherCluster(TestClusters clusters) throws Exception {
+    void aTypeTheDatabaseDefinedIsSentByOidOnlyToTheClusterTheClientLookedItUpOn(TestClusters clusters) throws Exception {
         String t = table("typed");
         String type = table("feeling");
         ClusterData.onBoth(clusters.blue(), clusters.green(), "create type " + type + " as enum ('happy', 'sad')");
@@ -1501,27 +1501,31 @@ class UnitsModeIT {
                     "drop type " + type, "create type " + type + " as enum ('happy', 'sad')", "drop type " + type + "_filler");
         }
         ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int, m " + type + ")");
-        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
-             Connection c = proxy.connect("postgres");
-             PreparedStatement insert = c.prepareStatement("insert into " + t + " values (?, ?)")) {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             int id = 0;
-            for (int weight : List.of(100, 0)) {
-                proxy.server().routing().setWeight("test", weight, null);
-                for (int i = 0; i < 6; i++) { // past pgjdbc's prepareThreshold: the named statement too
-                    org.postgresql.util.PGobject mood = new org.postgresql.util.PGobject();
-                    mood.setType(type);
-                    mood.setValue(i % 2 == 0 ? "happy" : "sad");
-                    insert.setInt(1, ++id);
-                    insert.setObject(2, mood);
-                    assertThat(insert.executeUpdate()).isOne();
+            for (List<Integer> weights : List.of(List.of(0, 100), List.of(100, 0))) {
+                // the first insert looks the type up at the first weight: on blue, then on green
+                try (Connection c = proxy.connect("postgres");
+                     PreparedStatement insert = c.prepareStatement("insert into " + t + " values (?, ?)")) {
+                    for (int weight : weights) {
+                        proxy.server().routing().setWeight("test", weight, null);
+                        for (int i = 0; i < 6; i++) { // past pgjdbc's prepareThreshold: the named statement too
+                            org.postgresql.util.PGobject mood = new org.postgresql.util.PGobject();
+                            mood.setType(type);
+                            mood.setValue(i % 2 == 0 ? "happy" : "sad");
+                            insert.setInt(1, ++id);
+                            insert.setObject(2, mood);
+                            assertThat(insert.executeUpdate()).as("weight " + weights).isOne();
+                        }
+                    }
                 }
             }
             await("the write units over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
-        assertThat(count(clusters.green(), "select count(*) from " + t + " where m = 'sad'")).isEqualTo(6);
+        assertThat(count(clusters.green(), "select count(*) from " + t + " where m = 'sad'")).isEqualTo(12);
         assertThat(ClusterData.contents(clusters.green(), t, "id")).isEqualTo(ClusterData.contents(clusters.blue(), t, "id"));
     }
 
