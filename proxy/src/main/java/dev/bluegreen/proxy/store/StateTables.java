@@ -295,9 +295,18 @@ final class StateTables {
      * Locks the barrier row for the transaction that ends barrier {@code barrierId} with a change, and says
      * why that change may not be saved: the barrier is no longer this one, no longer closing, past its
      * deadline (other instances may have reopened), or a live instance has not acknowledged it (one that
-     * joined after the owner last looked). Null when the change may be saved.
+     * joined after the owner last looked). Null when the change may be saved. Locks the state row before
+     * the barrier row.
      */
     String barrierStillHeld(Connection c, String owner, long barrierId) throws SQLException {
+        // the state row first, as openBarrier locks them: a save ending a barrier and another instance
+        // opening one would otherwise each hold the row the other waits for (a deadlock, one of them aborted)
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT epoch FROM bluegreen_state WHERE id = 1 FOR UPDATE")) {
+            if (!rs.next()) {
+                return "the bluegreen_state row is missing in " + where;
+            }
+        }
         try (PreparedStatement lock = c.prepareStatement("""
                 SELECT barrier_id, status, deadline > now() FROM bluegreen_barrier WHERE id = 1 FOR UPDATE""");
              ResultSet rs = lock.executeQuery()) {

@@ -26,6 +26,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -108,6 +109,53 @@ class PostgresStateStoreIT {
 
     private RoutingControl control(String name, Duration barrierTimeout) throws StateStore.Failure {
         return control(store(name, HEARTBEAT, INSTANCE_TIMEOUT), barrierTimeout);
+    }
+
+    /**
+     * An instance saving the change that ends its barrier and another opening a barrier at the same moment
+     * lock the state row first, both of them: neither holds the row the other waits for. Before, the save
+     * locked the barrier row first and the opening the state row first, and Postgres aborted one of the two
+     * as a deadlock (40P01) once both waited.
+     */
+    @Test
+    void aSaveEndingABarrierAndAnotherInstanceOpeningOneDoNotDeadlock() throws Exception {
+        RoutingControl a = control("a", Duration.ofSeconds(5));
+        long epoch = a.current().epoch();
+        StateTables tables = new StateTables("test", INSTANCE_TIMEOUT);
+        try (Connection saving = postgres.connect(DATABASE); Connection opening = postgres.connect(DATABASE)) {
+            saving.setAutoCommit(false);
+            opening.setAutoCommit(false);
+            long barrier = ((StateTables.Opening.Opened) tables.openBarrier(saving, "a", "cutover", epoch,
+                    Duration.ofSeconds(30))).barrierId();
+            saving.commit();
+
+            assertThat(tables.barrierStillHeld(saving, "a", barrier)).isNull();
+            CompletableFuture<StateTables.Opening> other = new CompletableFuture<>();
+            Thread.ofPlatform().start(() -> {
+                try {
+                    other.complete(tables.openBarrier(opening, "b", "cutover", epoch, Duration.ofSeconds(30)));
+                } catch (SQLException e) {
+                    other.completeExceptionally(e);
+                }
+            });
+            await("the other instance waits for a row lock").until(() -> {
+                try (Connection watch = postgres.connect("postgres"); Statement s = watch.createStatement();
+                     ResultSet rs = s.executeQuery("select count(*) from pg_stat_activity where datname = '" + DATABASE
+                             + "' and wait_event_type = 'Lock'")) {
+                    rs.next();
+                    return rs.getInt(1) == 1;
+                }
+            });
+            RoutingState next = new RoutingState(epoch + 1, ClusterRole.GREEN, FollowerWrites.SYNC, 100, true, false, false);
+            assertThat(tables.saveState(saving, epoch, new HistoryEntry(Instant.now(), next.epoch(), "a", "cutover", null, next),
+                    StateCodec.writeState(next), null)).isTrue();
+            tables.endBarrier(saving, barrier, "done");
+            saving.commit();
+
+            assertThat(other).succeedsWithin(Duration.ofSeconds(10))
+                    .isEqualTo(new StateTables.Opening.EpochMoved(epoch + 1));
+            opening.rollback();
+        }
     }
 
     /** What another instance would have saved, written straight into the tables with no NOTIFY: a lost notification. */
