@@ -133,8 +133,13 @@ public final class RoutingControl implements AutoCloseable {
     /** By epoch, at most {@link #HISTORY_KEPT}; guarded by itself, never by the command lock. */
     private final TreeMap<Long, HistoryEntry> history = new TreeMap<>();
     private final Object commands = new Object();
-    /** Completed by a change toward blue while {@link #whileWritesQuiesced} waits for the barrier; null otherwise. */
+    /**
+     * Completed by a change toward blue while a command or {@link #whileWritesQuiesced} waits for the
+     * barrier; null otherwise. A change toward blue counts itself in {@link #towardBlue} before it looks
+     * here, and a waiter looks at the count after it set this: one of the two sees the other.
+     */
     private volatile CompletableFuture<Void> quiescing;
+    private final AtomicLong towardBlue = new AtomicLong();
 
     /**
      * Guards {@link #stored}, {@link #unsaved}, {@link #settleWhenSaved} and every change of {@link #published}.
@@ -195,8 +200,8 @@ public final class RoutingControl implements AutoCloseable {
      * The proxy before this one stopped without closing the store while dual-write was on: a follower
      * COMMIT it had under way when it died (the leader had committed) was lost unreported, so the
      * follower may lack a commit. Green serving reads goes back to blue, as a rollback, until the operator
-     * has checked with {@code bgctl verify}; after cutover green leads, and blue, which a rollback would
-     * make the writer again, is the one to check.
+     * has checked with {@code bgctl verify}; after cutover, blue serving reads goes to green (weight 100),
+     * and blue, which a rollback would make the writer again, is the one to check.
      */
     private void afterUncleanStop(RoutingState state) {
         String check = "the proxy before this one stopped without shutting down (killed, crashed, its machine lost)"
@@ -208,6 +213,14 @@ public final class RoutingControl implements AutoCloseable {
                         + " to weight 0; run bgctl verify before raising the weight again");
             } catch (Refused refused) {
                 log.error("{}; the rollback at startup was refused: {}", check, refused.getMessage());
+            }
+        } else if (state.phase() == Phase.CUTOVER && state.weight() < 100) {
+            try {
+                setWeight("startup", 100, check + " before blue, the follower, serves reads again");
+                log.error("blue served reads after cutover when the proxy before this one stopped without shutting down:"
+                        + " weight set to 100; run bgctl verify before lowering it or rolling back");
+            } catch (Refused refused) {
+                log.error("{}; setting the weight to 100 at startup was refused: {}", check, refused.getMessage());
             }
         } else {
             log.warn("{}{}", check, state.phase() == Phase.CUTOVER ? " before any rollback to blue" : " before raising the weight");
@@ -269,6 +282,7 @@ public final class RoutingControl implements AutoCloseable {
     public <T, E extends Exception> T whileWritesQuiesced(String what, Quiesced<T, E> action)
             throws Refused, InterruptedException, E {
         synchronized (commands) {
+            long seen = towardBlue.get();
             long deadline = System.nanoTime() + barrierTimeout.toNanos();
             WriteBarrier.Closed closed;
             try {
@@ -278,6 +292,9 @@ public final class RoutingControl implements AutoCloseable {
             }
             CompletableFuture<Void> givesWay = new CompletableFuture<>();
             quiescing = givesWay;
+            if (towardBlue.get() != seen) {
+                givesWay.complete(null); // came before this could be told
+            }
             try {
                 List<String> holders = drain(closed, deadline, givesWay);
                 if (givesWay.isDone()) {
@@ -408,6 +425,14 @@ public final class RoutingControl implements AutoCloseable {
         }
     }
 
+    /**
+     * A follower was lost and could not be reported before the proxy stopped: the next start treats this
+     * stop as a crash ({@link StateStore#endedUncleanly}).
+     */
+    public void reportsLost() {
+        store.notAllSaved();
+    }
+
     /** Stops hearing other instances and releases the store. */
     @Override
     public void close() {
@@ -420,6 +445,7 @@ public final class RoutingControl implements AutoCloseable {
         if (!left.isEmpty()) {
             log.error("routing state changes never saved: a restart goes back to the stored state store={} changes={}",
                     store.describe(), left);
+            store.notAllSaved(); // the next start treats this stop as a crash
         }
         store.close();
     }
@@ -478,16 +504,17 @@ public final class RoutingControl implements AutoCloseable {
             throws Refused {
         Unsaved early = null;
         if (decide.apply(current()) instanceof Transition.Go go) {
-            CompletableFuture<Void> quiesced = quiescing;
-            if (quiesced != null) {
-                quiesced.complete(null); // a command or verify waiting for the write barrier does not hold this up
-            }
             if (!go.needsBarrier()) {
                 // in force at once, before the command lock: whatever holds it (a command waiting for the write
                 // barrier or for a slow store) finds this change on top of its own when it publishes
                 early = new Unsaved(Instant.now(), actor, command, reason, again, planChange, false);
                 inForce(early);
                 logChanged(actor, command, reason);
+            }
+            towardBlue.incrementAndGet();
+            CompletableFuture<Void> quiesced = quiescing;
+            if (quiesced != null) {
+                quiesced.complete(null); // a command or verify waiting for the write barrier does not hold this up
             }
         }
         synchronized (commands) {
@@ -740,6 +767,7 @@ public final class RoutingControl implements AutoCloseable {
      */
     private void applyBehindBarrier(String command, RoutingState before, Supplier<HistoryEntry> change,
                                     Plan planAfter) throws Refused {
+        long seen = towardBlue.get();
         long deadline = System.nanoTime() + barrierTimeout.toNanos();
         StateStore.SharedBarrier shared;
         try {
@@ -758,6 +786,9 @@ public final class RoutingControl implements AutoCloseable {
         }
         CompletableFuture<Void> givesWay = new CompletableFuture<>();
         quiescing = givesWay;
+        if (towardBlue.get() != seen) {
+            givesWay.complete(null); // came before this could be told
+        }
         try {
             List<String> holders = drain(closed, deadline, givesWay);
             if (holders.isEmpty() && !givesWay.isDone()) {

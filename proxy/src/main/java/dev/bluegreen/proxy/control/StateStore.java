@@ -146,6 +146,14 @@ public interface StateStore extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Something this instance knew was never saved (a change the store failed to save, a follower lost
+     * that could not be reported before it stopped): when it closes, the next open must still find that it
+     * stopped uncleanly ({@link #endedUncleanly}).
+     */
+    default void notAllSaved() {
+    }
+
     /** For logs: which store, where. Never a credential. */
     String describe();
 

@@ -85,10 +85,12 @@ public final class Migration implements AutoCloseable {
             if (!controlThread.awaitTermination(RECORDING_AT_CLOSE.toMillis(), TimeUnit.MILLISECONDS)) {
                 log.error("follower out-of-sync reports not recorded at shutdown: the state store did not answer "
                         + "within {} ms; dropped={}", RECORDING_AT_CLOSE.toMillis(), controlThread.shutdownNow().size());
+                control.reportsLost();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             controlThread.shutdownNow();
+            control.reportsLost();
         }
     }
 }

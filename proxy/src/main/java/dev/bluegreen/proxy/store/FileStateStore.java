@@ -66,6 +66,7 @@ public final class FileStateStore implements StateStore {
     private FileChannel history;
     private boolean closed;
     private boolean endedUncleanly;
+    private boolean notAllSaved;
     /** What {@code state.json} holds. */
     private RoutingState state;
     private Plan plan;
@@ -175,14 +176,19 @@ public final class FileStateStore implements StateStore {
         return endedUncleanly;
     }
 
-    /** Closes the store; the next open finds it was closed (unless this one never opened). */
+    @Override
+    public synchronized void notAllSaved() {
+        notAllSaved = true;
+    }
+
+    /** Closes the store; the next open finds it was closed, unless this one never opened or did not save all. */
     @Override
     public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
-        if (lockChannel != null) {
+        if (lockChannel != null && !notAllSaved) {
             try {
                 Files.deleteIfExists(dir.resolve(RUNNING_FILE));
             } catch (IOException e) {

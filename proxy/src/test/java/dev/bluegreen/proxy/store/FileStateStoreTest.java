@@ -333,6 +333,41 @@ class FileStateStoreTest {
         }
     }
 
+    /** After cutover it is blue, the follower, that may lack a commit: the start takes its reads away. */
+    @Test
+    void aStartAfterAStopWithoutClosingTheStoreAfterCutoverTakesBluesReadsAway() throws Exception {
+        try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
+            control.start("alice", null);
+            control.setWeight("alice", 100, null);
+            control.cutover("alice", null);
+            control.setWeight("alice", 60, null);
+        }
+        Files.createFile(dir.resolve(FileStateStore.RUNNING_FILE));
+        try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
+            assertThat(control.current().phase()).isEqualTo(Phase.CUTOVER);
+            assertThat(control.current().weight()).isEqualTo(100);
+            assertThat(control.history().getLast().actor()).isEqualTo("startup");
+        }
+    }
+
+    /**
+     * A proxy that closed the store but could not report a follower it lost (the store did not answer in
+     * time) leaves the mark all the same: the next start treats the stop as a crash.
+     */
+    @Test
+    void aStopThatLostAFollowerReportIsTakenForACrash() throws Exception {
+        try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
+            control.start("alice", null);
+            control.setWeight("alice", 50, null);
+            control.reportsLost();
+        }
+        assertThat(dir.resolve(FileStateStore.RUNNING_FILE)).exists();
+        try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
+            assertThat(control.current().weight()).isZero();
+            assertThat(control.history().getLast().actor()).isEqualTo("startup");
+        }
+    }
+
     /**
      * A real {@code kill -9} of a process saving as fast as it can: whatever instant it dies at, the next open
      * finds a whole state and a history that ends exactly at it.
