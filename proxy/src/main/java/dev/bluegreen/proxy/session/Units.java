@@ -1444,7 +1444,7 @@ final class Units {
         }
         if (state.followerWrites() == FollowerWrites.ASYNC && unit.secondary == leader.other()) {
             current = null;
-            mirrorLater(unit, outcomes, answer.status, errorAtFirst);
+            mirrorLater(unit, answer, outcomes, errorAtFirst);
             finishToClient(answer.status, false);
             pump();
             return;
@@ -2258,16 +2258,42 @@ final class Units {
 
     // --- shadow mode ---------------------------------------------------------------------------------
 
-    private void mirrorLater(Unit unit, List<StatementOutcome> outcomes, byte leaderStatus, boolean errorAtFirst) {
+    private void mirrorLater(Unit unit, Sink answer, List<StatementOutcome> outcomes, boolean errorAtFirst) {
+        byte leaderStatus = answer.status;
         if (unit.mirrorAbandoned || mirrors.size() >= MIRROR_QUEUE_UNITS
                 || (errorAtFirst && !(leaderStatus == 'I' && unit.statusBefore != 'I'))) {
             if (!errorAtFirst) {
                 stats.mirrorDropped();
+            } else if (!unit.mirrorAbandoned && mirrors.size() < MIRROR_QUEUE_UNITS) {
+                mirrorNamedStatements(unit, answer); // what failed is skipped, the statements it prepared are not
             }
             unit.release();
             return;
         }
         mirrors.add(new Mirror(unit, outcomes, leaderStatus));
+        nextMirror();
+    }
+
+    /** The named Parse and Close messages the leader carried out in a unit the mirror skips, as a unit of their own. */
+    private void mirrorNamedStatements(Unit unit, Sink answer) {
+        if (!unit.namesStatements) {
+            return;
+        }
+        List<Frame> named = namedStatementMessages(unit, answer, 0);
+        if (named.isEmpty()) {
+            return;
+        }
+        Unit names = new Unit();
+        names.primary = unit.primary;
+        names.secondary = unit.secondary;
+        names.classification = unit.classification;
+        names.sql = unit.sql;
+        names.statusBefore = unit.statusBefore;
+        for (Frame frame : named) {
+            names.add(frame.retain());
+        }
+        names.add(Frame.of(FrontendMessages.sync(client.alloc())));
+        mirrors.add(new Mirror(names, List.of(), answer.status));
         nextMirror();
     }
 

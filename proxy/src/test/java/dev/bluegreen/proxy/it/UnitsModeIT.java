@@ -1635,6 +1635,28 @@ class UnitsModeIT {
         }
     }
 
+    /** The same in shadow mode: the mirror skips the failed insert, not the statement it prepared. */
+    @Test
+    void aStatementWhoseFirstRunFailedOnTheLeaderIsMirroredNextTimeInShadowMode(TestClusters clusters) throws Exception {
+        String t = table("shadow_first_run_failed");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)",
+                "insert into " + t + " values (1)");
+        Properties properties = new Properties();
+        properties.setProperty("prepareThreshold", "1");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres", null, properties)) {
+            proxy.server().routing().startShadow("test", null);
+            try (PreparedStatement insert = c.prepareStatement("insert into " + t + " values (?)")) {
+                insert.setInt(1, 1);
+                assertThatThrownBy(insert::executeUpdate).isInstanceOf(SQLException.class);
+                insert.setInt(1, 2);
+                assertThat(insert.executeUpdate()).isOne();
+            }
+            await("the mirror wrote the row on green").until(() -> count(clusters.green(), "select count(*) from " + t) == 2);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+    }
+
     /**
      * pgjdbc prepares its {@code ROLLBACK} by name once used often enough; when that first happens to end
      * a transaction that failed on the leader, the follower (which the failed statement never reached) is
