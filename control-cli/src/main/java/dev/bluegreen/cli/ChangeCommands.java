@@ -119,8 +119,8 @@ final class ChangeCommands {
 
     @Command(name = "step", description = {
             "Raise the weight to the next of " + Step.STEPS_TEXT + " above the current one.",
-            "Computed here from the current state, then sent as set-weight; no bake time, no health gate "
-                    + "(rollout has both)."})
+            "Computed here from the current state, then sent as set-weight, refused if the weight moved "
+                    + "meanwhile (a rollback); no bake time, no health gate (rollout has both)."})
     static final class Step extends Change {
 
         static final List<Integer> STEPS = List.of(5, 10, 25, 50, 75, 100);
@@ -138,7 +138,8 @@ final class ChangeCommands {
                 throw BgctlException.refused("the weight is already " + current + "; nothing to step (cutover is next)");
             }
             spec.commandLine().getErr().println("bgctl: weight " + current + " -> " + next);
-            return send(client, "set-weight", body().put("weight", next));
+            // refused should the weight have moved meanwhile (a rollback): a step never undoes one
+            return send(client, "set-weight", body().put("weight", next).put("fromWeight", current));
         }
 
         /** The first step above {@code current}, or -1 at the top. */

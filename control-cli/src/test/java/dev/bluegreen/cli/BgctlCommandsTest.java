@@ -386,7 +386,7 @@ class BgctlCommandsTest {
         assertThat(api.requests()).extracting(FakeAdminApi.Request::path)
                 .containsExactly("/api/v1/state", "/api/v1/commands/set-weight");
         assertThat(json(api.requests("POST", "/api/v1/commands/set-weight").getFirst().body()))
-                .isEqualTo(json("{\"actor\": \"bgctl:alice\", \"weight\": 50}"));
+                .isEqualTo(json("{\"actor\": \"bgctl:alice\", \"weight\": 50, \"fromWeight\": 25}"));
         assertThat(err.toString()).contains("weight 25 -> 50");
         assertThat(out.toString()).startsWith("step: done (epoch 8");
     }

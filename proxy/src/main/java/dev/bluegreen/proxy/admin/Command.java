@@ -17,7 +17,9 @@ enum Command {
 
     START("start", (ops, actor, r) -> ops.control().start(actor, r.reason())),
     SHADOW("shadow", (ops, actor, r) -> ops.control().startShadow(actor, r.reason())),
-    SET_WEIGHT("set-weight", (ops, actor, r) -> ops.control().setWeight(actor, r.weight(), r.reason())),
+    SET_WEIGHT("set-weight", (ops, actor, r) -> r.fromWeight() == null
+            ? ops.control().setWeight(actor, r.weight(), r.reason())
+            : ops.control().setWeight(actor, r.fromWeight(), r.weight(), r.reason())),
     ROLLOUT("rollout", (ops, actor, r) -> ops.rollout(actor, r.steps() != null ? r.steps() : Plan.DEFAULT_STEPS,
             r.bakeSeconds() != null ? Duration.ofSeconds(r.bakeSeconds()) : Plan.DEFAULT_BAKE, r.reason())),
     PAUSE("pause", (ops, actor, r) -> ops.pause(actor, r.reason())),

@@ -13,8 +13,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The optional body of a command: {@code {"weight": N, "reason": "...", "force": true, "actor": "..."}}, and
- * for {@code rollout} {@code {"steps": [5, 10, …], "bakeSeconds": 300}}.
+ * The optional body of a command: {@code {"weight": N, "reason": "...", "force": true, "actor": "..."}},
+ * {@code "fromWeight": N} for {@code set-weight}, and for {@code rollout} {@code {"steps": [5, 10, …], "bakeSeconds": 300}}.
  * Parsing is strict, because a typo in an operator's command must not be silently ignored: unknown
  * fields, wrong types, a weight out of 0–100 and fields the command does not take are all refused
  * with the reason.
@@ -25,9 +25,11 @@ import java.util.Set;
  * @param actor  null unless given; the API then names the caller by its address
  * @param steps  null unless given (taken by {@code rollout} only): the plan's weights
  * @param bakeSeconds null unless given (taken by {@code rollout} only)
+ * @param fromWeight null unless given (taken by {@code set-weight} only): the weight the caller saw, the
+ *                   change refused if another is in force by now (a rollback came in between)
  */
 record CommandRequest(Integer weight, String reason, boolean force, String actor, List<Integer> steps,
-                      Integer bakeSeconds) {
+                      Integer bakeSeconds, Integer fromWeight) {
 
     /** The body was not a command the API accepts; the message says why. */
     static final class BadRequest extends Exception {
@@ -39,14 +41,15 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
     static final int MAX_REASON = 1000;
     static final int MAX_ACTOR = 200;
 
-    private static final Set<String> FIELDS = Set.of("weight", "reason", "force", "actor", "steps", "bakeSeconds");
+    private static final Set<String> FIELDS = Set.of("weight", "reason", "force", "actor", "steps", "bakeSeconds",
+            "fromWeight");
     static final int MAX_STEPS = 100;
     static final int MAX_BAKE_SECONDS = 86_400;
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-    static final CommandRequest EMPTY = new CommandRequest(null, null, false, null, null, null);
+    static final CommandRequest EMPTY = new CommandRequest(null, null, false, null, null, null, null);
 
     /** Reads and checks {@code body} for {@code command}; an empty body is no fields at all. */
     static CommandRequest parse(Command command, byte[] body) throws BadRequest {
@@ -56,6 +59,9 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
         }
         if (!command.takesWeight() && request.weight() != null) {
             throw new BadRequest("\"weight\" applies to set-weight only");
+        }
+        if (!command.takesWeight() && request.fromWeight() != null) {
+            throw new BadRequest("\"fromWeight\" applies to set-weight only");
         }
         if (!command.takesForce() && request.force()) {
             throw new BadRequest("\"force\" applies to rollback only");
@@ -75,12 +81,12 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
             String name = field.getKey();
             if (!FIELDS.contains(name)) {
                 throw new BadRequest("unknown field \"" + AuditLog.printable(name)
-                        + "\"; expected weight, reason, force, actor, steps, bakeSeconds");
+                        + "\"; expected weight, reason, force, actor, steps, bakeSeconds, fromWeight");
             }
         }
-        return new CommandRequest(weight(root.get("weight")), text(root.get("reason"), "reason", MAX_REASON),
+        return new CommandRequest(weight(root.get("weight"), "weight"), text(root.get("reason"), "reason", MAX_REASON),
                 force(root.get("force")), actor(root.get("actor")), steps(root.get("steps")),
-                bakeSeconds(root.get("bakeSeconds")));
+                bakeSeconds(root.get("bakeSeconds")), weight(root.get("fromWeight"), "fromWeight"));
     }
 
     /**
@@ -114,12 +120,12 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
         return root;
     }
 
-    private static Integer weight(JsonNode node) throws BadRequest {
+    private static Integer weight(JsonNode node, String field) throws BadRequest {
         if (node == null || node.isNull()) {
             return null;
         }
         if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < 0 || node.intValue() > 100) {
-            throw new BadRequest("\"weight\" must be a whole number from 0 to 100");
+            throw new BadRequest("\"" + field + "\" must be a whole number from 0 to 100");
         }
         return node.intValue();
     }

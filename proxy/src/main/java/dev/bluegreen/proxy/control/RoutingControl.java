@@ -335,6 +335,18 @@ public final class RoutingControl implements AutoCloseable {
                 Plan.pauseRunning("paused: " + actor + " set the weight to " + weight));
     }
 
+    /**
+     * The operator's weight, computed from the weight {@code from} they saw ({@code bgctl step}): refused
+     * when another is in force by now, so that a step never undoes a rollback that came in between.
+     */
+    public RoutingState setWeight(String actor, int from, int weight, String reason) throws Refused {
+        return apply(actor, "set-weight " + weight, reason, s -> s.weight() != from
+                        ? new Transition.Refused("the weight is " + s.weight() + " now, not " + from + " as when the step"
+                                + " was computed (epoch " + s.epoch() + "); check the state and step again")
+                        : Transition.setWeight(s, weight),
+                Plan.pauseRunning("paused: " + actor + " set the weight to " + weight));
+    }
+
     /** Toward blue: in force here even when the store cannot save it (see the class comment). */
     public RoutingState rollback(String actor, String reason, boolean force) throws Refused {
         Function<RoutingState, Transition> rule = s -> Transition.rollback(s, force);

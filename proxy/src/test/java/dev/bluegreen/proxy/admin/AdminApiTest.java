@@ -171,6 +171,22 @@ class AdminApiTest {
         assertThat(audit.get(0).get("outcome").asText()).startsWith("refused: green may serve reads");
     }
 
+    /** bgctl step names the weight it stepped from: a rollback that came in between is not undone. */
+    @Test
+    void aSetWeightFromAWeightNoLongerInForceIsRefused() throws Exception {
+        control.start("alice", null);
+        control.setWeight("alice", 25, null);
+        control.rollback("rule:error_rate > 0.10", "green failed", false);
+
+        AdminResponse stepped = post("set-weight", "{\"weight\": 50, \"fromWeight\": 25}");
+
+        assertThat(stepped.status()).isEqualTo(409);
+        assertThat(json(stepped).get("error").asText()).startsWith("the weight is 0 now, not 25 as when the step was computed");
+        assertThat(control.current().weight()).isZero();
+        assertThat(post("set-weight", "{\"weight\": 5, \"fromWeight\": 0}").status()).isEqualTo(200);
+        assertThat(control.current().weight()).isEqualTo(5);
+    }
+
     @Test
     void aMalformedBodyIsABadRequestAndChangesNothing() throws Exception {
         AdminResponse response = post("set-weight", "{\"weight\": ");

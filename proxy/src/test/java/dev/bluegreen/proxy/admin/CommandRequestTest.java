@@ -33,7 +33,7 @@ class CommandRequestTest {
     void everyFieldIsRead() throws Exception {
         CommandRequest request = parse(Command.ROLLBACK, "{\"reason\": \" latency \", \"force\": true, \"actor\": \"bgctl:bob\"}");
 
-        assertThat(request).isEqualTo(new CommandRequest(null, "latency", true, "bgctl:bob", null, null));
+        assertThat(request).isEqualTo(new CommandRequest(null, "latency", true, "bgctl:bob", null, null, null));
     }
 
     @Test
@@ -53,7 +53,16 @@ class CommandRequestTest {
     void fieldsACommandDoesNotTakeAreRefused() {
         refused(Command.START, "{\"weight\": 5}", "\"weight\" applies to set-weight only");
         refused(Command.CUTOVER, "{\"force\": true}", "\"force\" applies to rollback only");
-        refused(Command.START, "{\"wieght\": 5}", "unknown field \"wieght\"; expected weight, reason, force, actor, steps, bakeSeconds");
+        refused(Command.START, "{\"wieght\": 5}", "unknown field \"wieght\"; expected weight, reason, force, actor, steps,"
+                + " bakeSeconds, fromWeight");
+        refused(Command.ROLLBACK, "{\"fromWeight\": 5}", "\"fromWeight\" applies to set-weight only");
+    }
+
+    @Test
+    void setWeightMayNameTheWeightTheCallerSaw() throws Exception {
+        assertThat(parse(Command.SET_WEIGHT, "{\"weight\": 50, \"fromWeight\": 25}").fromWeight()).isEqualTo(25);
+        assertThat(parse(Command.SET_WEIGHT, "{\"weight\": 50}").fromWeight()).isNull();
+        refused(Command.SET_WEIGHT, "{\"weight\": 50, \"fromWeight\": 101}", "\"fromWeight\" must be a whole number from 0 to 100");
     }
 
     @Test
