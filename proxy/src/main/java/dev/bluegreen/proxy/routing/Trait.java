@@ -104,7 +104,8 @@ public enum Trait {
      * {@code pg_catalog.pg_class}, {@code pg_stat_activity}), {@code information_schema}, or a cast to an
      * OID alias type ({@code regclass}, {@code regtype} ...). Its answer is the serving cluster's own object
      * identifiers, which a driver caches and sends back (a type's OID in a Parse): the session remembers
-     * which cluster that was, and another cluster is sent such a Parse with the type left to infer.
+     * the clusters it read, and a cluster its OIDs may not be from is sent such a Parse with the type left
+     * to infer.
      */
     CATALOG
 }

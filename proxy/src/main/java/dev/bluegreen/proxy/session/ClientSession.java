@@ -34,6 +34,7 @@ import dev.bluegreen.proxy.control.WriteBarrier;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import java.io.IOException;
 import java.util.ArrayDeque;
+import java.util.EnumSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -95,6 +96,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private ScheduledFuture<?> startupTimeout;
     /** The one connection relayed to, in relay mode; null in units mode. */
     private BackendConnection backend;
+    /**
+     * The clusters whose catalogs the client may have learned type OIDs from: the one it relays to, and
+     * every cluster that answered one of its reads of the system catalogs under dual-write. A type the
+     * database defined has other OIDs on each cluster; see {@link #outgoing}.
+     */
+    private final EnumSet<ClusterRole> typesLearnedFrom = EnumSet.noneOf(ClusterRole.class);
     /** Units mode (dual-write); null while relaying. */
     private Units units;
     /** A twin logging in for {@link #units}. */
@@ -477,6 +484,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             cluster = services.config().blue();
         }
         backend = openBackend(cluster);
+        typesLearnedFrom.add(roleOf(backend));
         if (twinWanted(seen)) {
             seen = null; // the first unit boundary takes the slow path and makes the twin
         }
@@ -722,10 +730,51 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             close();
             return;
         }
-        backend.write(frames.content());
+        if (typesLearnedFrom.size() > 1) {
+            // rare: the client may hold OIDs from the other cluster's catalog (it read green's under dual-write)
+            List<Frame> list = frames.frames();
+            frames.release();
+            for (Frame frame : list) {
+                backend.write(outgoing(frame.type(), frame.content(), roleOf(backend)));
+            }
+        } else {
+            backend.write(frames.content());
+        }
         if (!backend.isWritable()) {
             channel.config().setAutoRead(false);
         }
+    }
+
+    /** The client read {@code role}'s catalog: the type OIDs it holds may be that cluster's. */
+    void learnsTypesFrom(ClusterRole role) {
+        typesLearnedFrom.add(role);
+    }
+
+    /**
+     * What {@code to} is sent of a client's message of {@code type}, {@code content}'s reference handed over. A Parse naming a
+     * type the database defined by OID goes unchanged only where the client can have learned that OID
+     * alone; elsewhere, or once it has read both clusters' catalogs, the type is left out for the server to
+     * infer (as when a client names none), since an OID from one cluster names another type, or none, on the
+     * other.
+     */
+    ByteBuf outgoing(byte type, ByteBuf content, ClusterRole to) {
+        if (type != FrontendMessages.PARSE || (typesLearnedFrom.size() == 1 && typesLearnedFrom.contains(to))) {
+            return content;
+        }
+        int offset = content.readerIndex();
+        int length = content.readableBytes();
+        int typesAt;
+        try {
+            typesAt = FrontendMessages.databaseTypesAt(content, offset, length);
+        } catch (ProtocolViolation malformed) {
+            return content; // as sent: the server refuses it
+        }
+        if (typesAt < 0) {
+            return content;
+        }
+        ByteBuf portable = FrontendMessages.withPortableTypes(channel.alloc(), content, offset, length, typesAt);
+        content.release();
+        return portable;
     }
 
     private boolean onClientFrame(byte type, int offset, int length) {
@@ -929,7 +978,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             }
             countRelayed(frame.type());
             ranInRelay = true;
-            backend.write(frame.content());
+            backend.write(outgoing(frame.type(), frame.content(), roleOf(backend)));
         }
         if (backend != null) {
             backend.flush();

@@ -287,13 +287,6 @@ final class Units {
     private ByteBuf unnamedParse;
     private RoutingState state;
     private ClusterRole leader;
-    /**
-     * Where the client learned the OIDs of the types the database defined: the cluster that answered its
-     * last read of the system catalogs ({@link Trait#CATALOG}); before any, the cluster it relayed to.
-     * Another cluster has other OIDs for those types: a Parse naming them is sent there with the type left
-     * out ({@link #writeTo}).
-     */
-    private ClusterRole typesFrom;
     private Unit current;
     private byte status = 'I';
     /** Who answers the units of the open transaction. */
@@ -362,7 +355,6 @@ final class Units {
         this.greenReadTimeoutNanos = timeouts.greenRead().toNanos();
         this.state = state;
         this.leader = ClientSession.roleOf(leaderConnection);
-        this.typesFrom = leader;
         this.startupTenant = migration.stickyKeys().tenantSource().tenantOf(session.startupParameters());
         this.reading = session.sqlReading();
         backends.put(leader, leaderConnection);
@@ -1225,7 +1217,7 @@ final class Units {
                     : SqlNormalizer.normalize(unit.sql));
         }
         if (c.has(Trait.CATALOG)) {
-            typesFrom = unit.primary;
+            session.learnsTypesFrom(unit.primary); // the client may cache type OIDs from this cluster's answer
         }
         BackendConnection primary = backends.get(unit.primary);
         if (unit.wrap) {
@@ -1293,30 +1285,10 @@ final class Units {
 
     /**
      * Writes a client's message to {@code role}'s connection, handing the frame's reference over or keeping
-     * it. A Parse that names a type the database defined (an enum, a domain, an extension's type) carries
-     * the OID the client learned from one cluster's catalog ({@link #typesFrom}): any other cluster, where
-     * the type has another OID, is left to infer it, as when the client leaves a type out.
+     * it; a Parse naming types by OID as {@link ClientSession#outgoing} decides.
      */
     private void writeTo(BackendConnection connection, ClusterRole role, Frame frame, boolean handOver) {
-        ByteBuf content = frame.content();
-        if (role != typesFrom && frame.type() == FrontendMessages.PARSE) {
-            int offset = content.readerIndex();
-            int length = content.readableBytes();
-            int typesAt;
-            try {
-                typesAt = FrontendMessages.databaseTypesAt(content, offset, length);
-            } catch (ProtocolViolation malformed) {
-                typesAt = -1; // as sent: the server refuses it
-            }
-            if (typesAt >= 0) {
-                connection.write(FrontendMessages.withPortableTypes(client.alloc(), content, offset, length, typesAt));
-                if (handOver) {
-                    frame.release();
-                }
-                return;
-            }
-        }
-        connection.write(handOver ? content : content.retainedDuplicate());
+        connection.write(session.outgoing(frame.type(), handOver ? frame.content() : frame.content().retainedDuplicate(), role));
     }
 
     /**
@@ -2004,7 +1976,7 @@ final class Units {
         unit.retry = false;
         unit.primary = blue;
         if (unit.classification.has(Trait.CATALOG)) {
-            typesFrom = blue;
+            session.learnsTypesFrom(blue);
         }
         unit.startedNanos = System.nanoTime(); // blue's latency is its own, not green's failed attempt's too
         boolean overdue = unit.greenRead != GreenRead.IN_TIME;

@@ -1530,6 +1530,44 @@ class UnitsModeIT {
     }
 
     /**
+     * A session that read green's catalog (weight 100) and goes back to relaying to blue (green fell out
+     * of sync) still holds green's OID for the type: blue is sent its Parse with the type left to infer.
+     */
+    @Test
+    void aSessionThatLearnedGreensTypesRelaysToBlueWithoutThem(TestClusters clusters) throws Exception {
+        String t = table("relay_typed");
+        String type = table("feeling");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create type " + type + " as enum ('happy', 'sad')");
+        String oid = "select oid from pg_type where typname = '" + type + "'";
+        while (count(clusters.blue(), oid) == count(clusters.green(), oid)) { // each cluster's own OID for it
+            clusters.green().execute("postgres", "create type " + type + "_filler as enum ('x')",
+                    "drop type " + type, "create type " + type + " as enum ('happy', 'sad')", "drop type " + type + "_filler");
+        }
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int, m " + type + ")");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres");
+             PreparedStatement insert = c.prepareStatement("insert into " + t + " values (?, ?)")) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            org.postgresql.util.PGobject mood = new org.postgresql.util.PGobject();
+            mood.setType(type);
+            mood.setValue("sad");
+            insert.setInt(1, 1);
+            insert.setObject(2, mood); // looked up in green's catalog
+            assertThat(insert.executeUpdate()).isOne();
+            proxy.server().routing().followerOutOfSync(ClusterRole.GREEN, "test", "taken out of sync");
+            await("the session relays to blue alone").until(() -> proxy.server().backendConnections("green") == 0);
+
+            for (int id = 2; id <= 7; id++) { // past pgjdbc's prepareThreshold: the named statement too
+                insert.setInt(1, id);
+                insert.setObject(2, mood);
+                assertThat(insert.executeUpdate()).isOne();
+            }
+        }
+        assertThat(count(clusters.blue(), "select count(*) from " + t + " where m = 'sad'")).isEqualTo(7);
+    }
+
+    /**
      * A statement pgjdbc prepares by name on its first run, whose first run fails on the leader (a unique
      * violation), is still the twin's: the leader keeps a statement whose execution failed, so the next
      * run binds the name on both twins. Before, the follower skipped the failed unit whole, Parse included,
