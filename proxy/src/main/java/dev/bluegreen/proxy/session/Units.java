@@ -2232,6 +2232,10 @@ final class Units {
 
     private void mirrorLater(Unit unit, Sink answer, List<StatementOutcome> outcomes, boolean errorAtFirst) {
         byte leaderStatus = answer.status;
+        if (backends.get(leader.other()) == null) {
+            unit.release(); // the follower was lost while the leader ran the unit: nothing will mirror it
+            return;
+        }
         if (unit.mirrorAbandoned || mirrors.size() >= MIRROR_QUEUE_UNITS
                 || (errorAtFirst && !(leaderStatus == 'I' && unit.statusBefore != 'I'))) {
             if (!errorAtFirst) {

@@ -1049,6 +1049,39 @@ class GreenFailureIT {
     }
 
     /**
+     * Green's connection lost while blue runs a shadow-mode write: nothing will mirror it, so it is let go
+     * rather than queued for a follower that is gone (its buffers held until the session's end and then
+     * leaked: {@link NoLeaks} fails the class). The session goes on with blue.
+     */
+    @Test
+    void aShadowWriteWhoseFollowerIsLostWhileBlueRunsItIsLetGo() throws Exception {
+        String table = unique("shadow_lost_mid");
+        String application = unique("shadow_lost_app");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser(), null, ClusterData.properties("ApplicationName", application));
+             Statement s = c.createStatement()) {
+            proxy.server().routing().startShadow("test", null);
+            s.executeUpdate("insert into " + table + " values (1)");
+            CompletableFuture<Integer> slow = CompletableFuture.supplyAsync(() -> {
+                try (Statement other = c.createStatement()) {
+                    return other.executeUpdate("insert into " + table + " select 2 from pg_sleep(1)");
+                } catch (SQLException e) {
+                    throw new CompletionException(e);
+                }
+            });
+            await("blue runs the slow insert").until(() -> number(blue, "select count(*) from pg_stat_activity where"
+                    + " application_name = '" + application + "' and query like '%pg_sleep%' and state = 'active'") == 1);
+            green.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity where application_name = '"
+                    + application + "'");
+
+            assertThat(slow.get(10, java.util.concurrent.TimeUnit.SECONDS)).isOne();
+            s.executeUpdate("insert into " + table + " values (3)");
+            assertThat(contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)");
+        }
+    }
+
+    /**
      * Shadow writes a closed session left queued for a green that does not take them (a lock only green
      * holds) are given up once the shutdown grace (2 s here) has passed since the client left: a stopping
      * proxy does not wait for them beyond it, although the stop itself is given 30 s.
