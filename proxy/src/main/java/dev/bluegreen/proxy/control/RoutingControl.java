@@ -575,8 +575,8 @@ public final class RoutingControl implements AutoCloseable {
         boolean saved = flushUnsaved();
         String droppedWhy = change.undone().getNow(null);
         if (droppedWhy != null) {
-            // another instance's change arrived before this one was saved, and this one no longer applies
-            throw new Refused(Refused.Why.CONFLICT, command + " did not happen: another instance changed the state first"
+            // another instance's change, or a command here, came before this one was saved, and this one no longer applies
+            throw new Refused(Refused.Why.CONFLICT, command + " did not happen: the state changed first"
                     + " (now epoch " + current().epoch() + ", phase " + current().phase().name().toLowerCase()
                     + "): " + droppedWhy);
         }
@@ -949,7 +949,7 @@ public final class RoutingControl implements AutoCloseable {
             }
             it.remove();
             String why = decision instanceof Transition.Refused refused ? refused.reason()
-                    : "it would now change who receives writes, which needs every instance's barrier; do it again";
+                    : "it would now change who receives writes, which needs the write barrier; do it again";
             if (!(decision instanceof Transition.Refused)) {
                 // moot is fine (the state another instance saved already says so); undone is not
                 change.undone().complete(why);

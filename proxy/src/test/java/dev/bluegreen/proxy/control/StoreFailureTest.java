@@ -121,7 +121,7 @@ class StoreFailureTest {
         assertThatThrownBy(() -> control.rollback("alice", null, false))
                 .isInstanceOfSatisfying(RoutingControl.Refused.class,
                         r -> assertThat(r.why()).isEqualTo(RoutingControl.Refused.Why.CONFLICT))
-                .hasMessageContaining("rollback did not happen: another instance changed the state first (now epoch 6, phase cutover)");
+                .hasMessageContaining("rollback did not happen: the state changed first (now epoch 6, phase cutover)");
         assertThat(control.current().leader()).isEqualTo(ClusterRole.GREEN);
         assertThat(control.rollbacks(false)).as("rollbacks counted").isZero();
         assertThat(control.unsaved()).isEmpty();
