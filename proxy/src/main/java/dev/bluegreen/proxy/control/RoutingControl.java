@@ -216,7 +216,9 @@ public final class RoutingControl implements AutoCloseable {
             }
         } else if (state.phase() == Phase.CUTOVER && state.weight() < 100) {
             try {
-                setWeight("startup", 100, check + " before blue, the follower, serves reads again");
+                // in force even on a frozen state or a store that cannot save it yet, as a rollback is
+                applyTowardBlue("startup", "set-weight 100", check + " before blue, the follower, serves reads again",
+                        Transition::followerServesNoReads, Transition::followerServesNoReads, UnaryOperator.identity());
                 log.error("blue served reads after cutover when the proxy before this one stopped without shutting down:"
                         + " weight set to 100; run bgctl verify before lowering it or rolling back");
             } catch (Refused refused) {

@@ -51,6 +51,18 @@ public sealed interface Transition {
         return new Go(s.next(s.leader(), s.followerWrites(), weight, s.followerInSync(), s.frozen(), s.finalized()), false);
     }
 
+    /**
+     * The follower serves no reads (weight 0 while blue leads, 100 after cutover), frozen or not: a safety
+     * move, as a rollback is, after a stop that may have cut a follower's commit off.
+     */
+    static Transition followerServesNoReads(RoutingState s) {
+        int weight = s.leader() == ClusterRole.BLUE ? 0 : 100;
+        if (!s.dualWrite() || s.weight() == weight) {
+            return new Refused("the follower serves no reads already");
+        }
+        return new Go(s.next(s.leader(), s.followerWrites(), weight, s.followerInSync(), s.frozen(), s.finalized()), false);
+    }
+
     /** Everything back to blue. Instant while blue leads; giving leadership back needs the barrier. */
     static Transition rollback(RoutingState s, boolean force) {
         if (s.finalized() && !force) {

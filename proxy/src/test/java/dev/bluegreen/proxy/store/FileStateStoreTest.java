@@ -341,11 +341,13 @@ class FileStateStoreTest {
             control.setWeight("alice", 100, null);
             control.cutover("alice", null);
             control.setWeight("alice", 60, null);
+            control.freeze("bob", true, "hold still");
         }
         Files.createFile(dir.resolve(FileStateStore.RUNNING_FILE));
         try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
             assertThat(control.current().phase()).isEqualTo(Phase.CUTOVER);
-            assertThat(control.current().weight()).isEqualTo(100);
+            assertThat(control.current().weight()).as("frozen or not").isEqualTo(100);
+            assertThat(control.current().frozen()).isTrue();
             assertThat(control.history().getLast().actor()).isEqualTo("startup");
         }
     }
