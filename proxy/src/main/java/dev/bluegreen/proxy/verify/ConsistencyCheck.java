@@ -87,7 +87,7 @@ public final class ConsistencyCheck {
      * off, so that a role policies would filter fails the check instead of counting what it may see.
      */
     static final String PINNED = "-c extra_float_digits=3 -c bytea_output=hex -c IntervalStyle=postgres"
-            + " -c lc_monetary=C -c row_security=off";
+            + " -c lc_monetary=C -c row_security=off -c search_path=pg_catalog";
 
     /** Why the check could not run; nothing was compared. */
     public static final class Unavailable extends Exception {

@@ -181,6 +181,28 @@ class VerifyIT {
     }
 
     /**
+     * A search_path set on one cluster's database only (pg_dump without --create leaves it behind) does not
+     * change how a column's type or a value naming an object reads: the check reads both under the system
+     * catalog's path alone, where every other schema's names are qualified.
+     */
+    @Test
+    void aSearchPathSetOnOneClusterOnlyMakesNoDifference() throws Exception {
+        String database = unique("verify_path");
+        for (PgCluster cluster : new PgCluster[] {blue, green}) {
+            cluster.execute("postgres", "create database " + database);
+            cluster.execute(database, "create schema app", "create type app.mood as enum ('happy', 'sad')",
+                    "create table app.feelings (id int primary key, m app.mood, t regclass)",
+                    "insert into app.feelings values (1, 'sad', 'app.feelings')");
+        }
+        blue.execute("postgres", "alter database " + database + " set search_path = app, public");
+        try (TestProxy proxy = proxyOn(database).start()) {
+            BgctlRun.Result same = verify(proxy);
+            assertThat(same.exit()).as(same.out() + same.err()).isZero();
+            assertThat(same.out()).containsPattern("app\\.feelings +same +1 +1");
+        }
+    }
+
+    /**
      * What differs between the clusters' versions or encodings but not in the data reads the same: names
      * PostgreSQL 18 quotes and 16 does not ({@code json}, {@code json_table}), text in a LATIN1 database
      * on blue and a UTF-8 one on green. Sequences are compared by their last value.
