@@ -2,7 +2,9 @@ package dev.bluegreen.proxy.admin;
 
 import dev.bluegreen.config.HostPort;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
@@ -14,21 +16,31 @@ import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The admin API's HTTP/1.1 listener, on an event loop of its own so that nothing an operator does can
  * slow the SQL listener down. Bodies are small JSON documents: anything over {@value #MAX_BODY_BYTES}
- * bytes is refused with 413 before it is buffered.
+ * bytes is refused with 413 before it is buffered. At most {@value #MAX_CONNECTIONS} connections at once
+ * (one more is answered 503 and closed), each request whole within {@value #REQUEST_SECONDS} s of its
+ * first byte: a client holding sockets open, or trickling a request in, cannot use up the process's
+ * file descriptors, which the SQL listener needs too.
  */
 public final class AdminServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
 
     static final int MAX_BODY_BYTES = 16 * 1024;
+    static final int MAX_CONNECTIONS = 64;
+    static final int REQUEST_SECONDS = 10;
     private static final int IDLE_SECONDS = 60;
+    private static final byte[] TOO_MANY = tooMany();
 
     private final Channel listener;
     private final EventLoopGroup group;
@@ -48,6 +60,7 @@ public final class AdminServer implements AutoCloseable {
      */
     public static AdminServer start(HostPort address, AdminApi api, EventLoopGroup group,
                                     Class<? extends ServerChannel> channelType) throws IOException {
+        AtomicInteger open = new AtomicInteger();
         try {
             Channel listener = new ServerBootstrap()
                     .group(group)
@@ -56,6 +69,11 @@ public final class AdminServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<>() {
                         @Override
                         protected void initChannel(Channel ch) {
+                            ch.closeFuture().addListener(closed -> open.decrementAndGet());
+                            if (open.incrementAndGet() > MAX_CONNECTIONS) {
+                                ch.writeAndFlush(Unpooled.wrappedBuffer(TOO_MANY)).addListener(ChannelFutureListener.CLOSE);
+                                return;
+                            }
                             pipeline(ch.pipeline(), api);
                         }
                     })
@@ -85,11 +103,25 @@ public final class AdminServer implements AutoCloseable {
      * reads off, and the flow control holds any request pipelined behind it until reads resume.
      */
     static void pipeline(ChannelPipeline pipeline, AdminApi api) {
-        pipeline.addLast("idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
+        RequestDeadline deadline = new RequestDeadline(Duration.ofSeconds(REQUEST_SECONDS));
+        pipeline.addLast("deadline", deadline.start())
+                .addLast("idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
                 .addLast("http", new HttpServerCodec())
                 .addLast("aggregate", new HttpObjectAggregator(MAX_BODY_BYTES))
+                .addLast("whole", deadline.arrived())
                 .addLast("one-at-a-time", new FlowControlHandler())
                 .addLast("api", new AdminHttpHandler(api));
+    }
+
+    /** The whole answer to a connection over {@link #MAX_CONNECTIONS}, written before it is closed. */
+    private static byte[] tooMany() {
+        byte[] body = ("{\"error\":\"too many admin connections open (" + MAX_CONNECTIONS + "); close some and retry\"}")
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] head = ("HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\n"
+                + "content-length: " + body.length + "\r\nconnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] whole = Arrays.copyOf(head, head.length + body.length);
+        System.arraycopy(body, 0, whole, head.length, body.length);
+        return whole;
     }
 
     public InetSocketAddress address() {

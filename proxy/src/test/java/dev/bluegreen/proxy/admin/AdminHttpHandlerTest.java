@@ -18,6 +18,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -60,6 +61,23 @@ class AdminHttpHandlerTest {
         return "POST " + path + " HTTP/1.1\r\nHost: proxy\r\n" + String.join("", headers)
                 + "Content-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
                 + "\r\n\r\n" + body;
+    }
+
+    /** A request trickled in is closed at its deadline, however recently its last byte came; a whole one is not. */
+    @Test
+    void aRequestNotWholeWithinItsDeadlineClosesTheConnection() {
+        channel.freezeTime();
+        assertThat(exchange("GET /health HTTP/1.1\r\nHost: proxy\r\n\r\n")).startsWith("HTTP/1.1 200 OK");
+        channel.advanceTimeBy(AdminServer.REQUEST_SECONDS + 1, TimeUnit.SECONDS);
+        channel.runScheduledPendingTasks();
+        assertThat(channel.isOpen()).as("a whole request answered: no clock").isTrue();
+
+        for (int second = 0; second < AdminServer.REQUEST_SECONDS; second++) {
+            exchange("X"); // a header trickled in, a byte a second: the idle timer would never fire
+            channel.advanceTimeBy(1, TimeUnit.SECONDS);
+            channel.runScheduledPendingTasks();
+        }
+        assertThat(channel.isOpen()).isFalse();
     }
 
     @Test

@@ -25,10 +25,13 @@ import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.server.ProxyServer;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -36,6 +39,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -339,6 +343,40 @@ class AdminApiIT {
             await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
             assertThat(ClusterData.contents(clusters.blue(), table, "id")).isEqualTo("(1)");
             assertThat(ClusterData.contents(clusters.green(), table, "id")).isEqualTo("(1)");
+        }
+    }
+
+    /**
+     * Connections held open to the admin port (no token needed for that) are bounded: one over the limit
+     * is answered 503 and closed, and SQL sessions go on; once some close, the API answers again.
+     */
+    @Test
+    void adminConnectionsOverTheLimitAreRefusedWithoutTouchingSqlTraffic(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = proxyWithGreen(clusters).start()) {
+            InetSocketAddress admin = proxy.server().adminAddress();
+            List<Socket> held = new ArrayList<>();
+            try {
+                for (int i = 0; i < 64; i++) {
+                    held.add(new Socket(admin.getAddress(), admin.getPort()));
+                }
+                await("the server counted them").until(() -> {
+                    try (Socket extra = new Socket(admin.getAddress(), admin.getPort())) {
+                        extra.setSoTimeout(5_000);
+                        String answer = new String(extra.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                        return answer.startsWith("HTTP/1.1 503 Service Unavailable")
+                                && answer.contains("too many admin connections open (64)");
+                    }
+                });
+                try (Connection c = proxy.connect("postgres"); Statement s = c.createStatement();
+                     ResultSet rs = s.executeQuery("select 1")) {
+                    assertThat(rs.next()).isTrue();
+                }
+            } finally {
+                for (Socket socket : held) {
+                    socket.close();
+                }
+            }
+            await("the API answers again").until(() -> get(uri(proxy, "/health"), null).statusCode() == 200);
         }
     }
 
