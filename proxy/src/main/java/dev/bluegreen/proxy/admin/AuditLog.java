@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Deque;
 import java.util.List;
 import org.slf4j.Logger;
@@ -11,12 +12,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Who asked the admin API for what: every refused authentication and every command, whatever its
- * outcome. Kept in memory (the most recent {@value #KEPT}) for {@code GET /api/v1/audit} and written
- * to the log; a denied request is logged at WARN. Never records a token or a request body.
+ * outcome. Kept in memory for {@code GET /api/v1/audit} (the most recent {@value #KEPT} commands and,
+ * apart, the most recent {@value #DENIALS_KEPT} refusals, which need no token and so must not push the
+ * commands out) and written to the log; a denied request is logged at WARN. Never records a token or a
+ * request body.
  */
 final class AuditLog {
 
     static final int KEPT = 1000;
+    static final int DENIALS_KEPT = 100;
     private static final int MAX_TEXT = 200;
 
     private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
@@ -29,39 +33,50 @@ final class AuditLog {
     record Entry(Instant at, String remote, String method, String path, String actor, int status, String outcome) {}
 
     private final Clock clock;
-    private final Deque<Entry> entries = new ArrayDeque<>();
+    /** An entry and its place among all of them, for one list in the order they came. */
+    private record Kept(long sequence, Entry entry) {}
+
+    // guarded by this
+    private final Deque<Kept> entries = new ArrayDeque<>();
+    private final Deque<Kept> denials = new ArrayDeque<>();
+    private long sequence;
 
     AuditLog(Clock clock) {
         this.clock = clock;
     }
 
     void denied(String remote, String method, String path, String why) {
-        Entry entry = add(remote, method, path, null, 401, why);
+        Entry entry = add(denials, DENIALS_KEPT, remote, method, path, null, 401, why);
         log.warn("admin request denied remote={} method={} path={} reason={}", entry.remote(), entry.method(),
                 entry.path(), why);
     }
 
     void command(String remote, String method, String path, String actor, int status, String outcome) {
-        Entry entry = add(remote, method, path, actor, status, outcome);
+        Entry entry = add(entries, KEPT, remote, method, path, actor, status, outcome);
         log.info("admin command remote={} path={} actor={} status={} outcome={}", entry.remote(), entry.path(),
                 entry.actor(), status, entry.outcome());
     }
 
-    /** Oldest first. */
+    /** Commands and refusals together, oldest first. */
     List<Entry> entries() {
-        synchronized (entries) {
-            return new ArrayList<>(entries);
+        List<Kept> all;
+        synchronized (this) {
+            all = new ArrayList<>(entries);
+            all.addAll(denials);
         }
+        all.sort(Comparator.comparingLong(Kept::sequence));
+        return all.stream().map(Kept::entry).toList();
     }
 
-    private Entry add(String remote, String method, String path, String actor, int status, String outcome) {
+    private Entry add(Deque<Kept> kept, int max, String remote, String method, String path, String actor, int status,
+                      String outcome) {
         Entry entry = new Entry(clock.instant(), printable(remote), printable(method), printable(path),
                 actor == null ? null : printable(actor), status, printable(outcome));
-        synchronized (entries) {
-            if (entries.size() == KEPT) {
-                entries.removeFirst();
+        synchronized (this) {
+            if (kept.size() == max) {
+                kept.removeFirst();
             }
-            entries.addLast(entry);
+            kept.addLast(new Kept(sequence++, entry));
         }
         return entry;
     }

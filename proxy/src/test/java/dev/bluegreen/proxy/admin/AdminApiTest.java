@@ -19,6 +19,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.BeforeEach;
@@ -185,6 +187,23 @@ class AdminApiTest {
         assertThat(control.current().weight()).isZero();
         assertThat(post("set-weight", "{\"weight\": 5, \"fromWeight\": 0}").status()).isEqualTo(200);
         assertThat(control.current().weight()).isEqualTo(5);
+    }
+
+    /** Requests without the token (which anyone who can connect may send) cannot push commands out of the audit. */
+    @Test
+    void refusedRequestsDoNotCrowdCommandsOutOfTheAudit() throws Exception {
+        assertThat(post("freeze", "{\"reason\": \"before the flood\"}").status()).isEqualTo(200);
+        for (int i = 0; i < 1_500; i++) {
+            assertThat(call("GET", "/api/v1/state", null, null).status()).isEqualTo(401);
+        }
+        assertThat(post("unfreeze", null).status()).isEqualTo(200);
+
+        JsonNode audit = json(get("/api/v1/audit"));
+        List<String> paths = new ArrayList<>();
+        audit.forEach(entry -> paths.add(entry.get("path").asText()));
+        assertThat(paths).first().isEqualTo("/api/v1/commands/freeze");
+        assertThat(paths).last().isEqualTo("/api/v1/commands/unfreeze");
+        assertThat(paths).filteredOn("/api/v1/state"::equals).hasSize(100);
     }
 
     @Test
