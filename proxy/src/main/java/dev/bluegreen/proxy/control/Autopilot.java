@@ -59,6 +59,8 @@ public final class Autopilot implements AutoCloseable {
      */
     private Duration rollbackBackoff = Duration.ZERO;
     private volatile Instant rollbackRetryAt;
+    /** A rollback rule fires where no rollback is possible, and the log has said so. */
+    private boolean rollbackImpossibleSaid;
 
     public Autopilot(RoutingControl control, HealthWindows windows, Health health, Clock clock, Duration tick) {
         this.control = control;
@@ -224,6 +226,18 @@ public final class Autopilot implements AutoCloseable {
         RoutingState state = control.current();
         boolean greenServes = state.phase() == Phase.CUTOVER || (state.phase() == Phase.DUAL && state.weight() > 0);
         Optional<RuleVerdict> rollback = judged.firing(HealthRule.Action.ROLLBACK);
+        if (rollback.isPresent() && greenServes && Transition.rollback(state, false) instanceof Transition.Refused no) {
+            // after cutover with blue out of sync (blue's own divergence keeps the rule firing): nothing to roll
+            // back to, which is said once rather than an attempt refused at every tick
+            if (!rollbackImpossibleSaid) {
+                log.warn("health rule fires but no rollback is possible rule=\"{}\" reason=\"{}\"",
+                        rollback.get().rule().name(), no.reason());
+                rollbackImpossibleSaid = true;
+            }
+            rollback = Optional.empty();
+        } else if (rollback.isEmpty()) {
+            rollbackImpossibleSaid = false;
+        }
         if (rollback.isEmpty() || !greenServes) {
             // the wait ends with what it was for (green serves nothing), or once the rule stayed quiet for a
             // whole wait past the attempt that was due: not at one quiet tick of a rule that flaps

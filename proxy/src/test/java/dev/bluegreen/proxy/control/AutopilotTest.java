@@ -3,6 +3,9 @@ package dev.bluegreen.proxy.control;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.bluegreen.config.Health;
 import dev.bluegreen.config.HealthRule;
 import dev.bluegreen.config.HealthRule.Action;
@@ -15,6 +18,7 @@ import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /** The orchestrator on a hand-moved clock: rules acted on, plans stepped, every change in the history. */
 class AutopilotTest {
@@ -152,6 +156,37 @@ class AutopilotTest {
         assertThat(control.current().phase()).isEqualTo(Phase.CUTOVER);
         assertThat(autopilot.rollbackRetryAt()).as("no attempt made before it was due").contains(due);
         control.barrier().exit(session);
+    }
+
+    /**
+     * After cutover, blue (the follower) diverging keeps the divergence rule firing, and no rollback is
+     * possible (blue is out of sync): that is said once, not an automatic rollback tried and refused at
+     * every tick.
+     */
+    @Test
+    void aRollbackRuleFiringWhenNoRollbackIsPossibleIsSaidOnceNotTriedEveryTick() throws Exception {
+        control.setWeight("alice", 100, null);
+        control.cutover("alice", null);
+        control.followerOutOfSync(ClusterRole.BLUE, "session s1", "diverged");
+        Logger logger = (Logger) LoggerFactory.getLogger(Autopilot.class);
+        ListAppender<ILoggingEvent> seen = new ListAppender<>();
+        seen.start();
+        logger.addAppender(seen);
+        try {
+            for (int i = 0; i < 5; i++) { // blue goes on diverging: the rule fires at every tick
+                windows.diverged(new Divergence(Instant.now(), "s1", "green", "update t set v = 1", "UPDATE 1",
+                        "UPDATE 0", "command tag"));
+                tick(20, 0);
+            }
+        } finally {
+            logger.detachAppender(seen);
+        }
+
+        assertThat(autopilot.verdict().firing(HealthRule.Action.ROLLBACK)).as("the rule fires").isPresent();
+        assertThat(seen.list).extracting(ILoggingEvent::getFormattedMessage)
+                .noneMatch(message -> message.startsWith("automatic rollback refused"))
+                .filteredOn(message -> message.contains("no rollback is possible")).hasSize(1);
+        assertThat(control.current().leader()).isEqualTo(ClusterRole.GREEN);
     }
 
     @Test
