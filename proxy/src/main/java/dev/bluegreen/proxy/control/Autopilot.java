@@ -178,11 +178,16 @@ public final class Autopilot implements AutoCloseable {
 
     // ---- once per tick ----------------------------------------------------------------------------
 
+    /**
+     * Whatever a tick throws is logged and the next tick runs: a periodic task that throws is never run
+     * again, and the health rules and the plan would stop without a word. Errors too (out of memory while
+     * building a tick's figures, say): the next tick may well succeed.
+     */
     private void tickSafely() {
         try {
             tick();
-        } catch (RuntimeException e) {
-            log.error("autopilot tick failed", e);
+        } catch (RuntimeException | Error e) {
+            log.error("autopilot tick failed; the next one runs as usual", e);
         }
     }
 

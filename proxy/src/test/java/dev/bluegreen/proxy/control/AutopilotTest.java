@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -13,9 +14,13 @@ import dev.bluegreen.config.HealthRule.Comparison;
 import dev.bluegreen.config.HealthRule.Metric;
 import dev.bluegreen.proxy.dualwrite.Divergence;
 import dev.bluegreen.proxy.routing.ClusterRole;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
@@ -187,6 +192,37 @@ class AutopilotTest {
                 .noneMatch(message -> message.startsWith("automatic rollback refused"))
                 .filteredOn(message -> message.contains("no rollback is possible")).hasSize(1);
         assertThat(control.current().leader()).isEqualTo(ClusterRole.GREEN);
+    }
+
+    /** A tick that fails with an Error, not only an exception, is logged and the next ticks still run. */
+    @Test
+    void aTickThatFailsWithAnErrorDoesNotStopTheTicksAfterIt() throws Exception {
+        AtomicInteger reads = new AtomicInteger();
+        Clock failingOnce = new Clock() {
+            @Override
+            public ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                if (reads.incrementAndGet() == 2) { // the constructor reads it first, the first tick second
+                    throw new AssertionError("a clock that failed once");
+                }
+                return Instant.now();
+            }
+        };
+        try (Autopilot ticking = new Autopilot(control, windows, new Health(Duration.ofSeconds(10), RULES), failingOnce,
+                Duration.ofMillis(20)).start()) {
+            Instant first = ticking.verdict().at();
+            await().atMost(Duration.ofSeconds(10)).until(() -> ticking.verdict().at().isAfter(first));
+        }
+        assertThat(reads.get()).isGreaterThan(2);
     }
 
     @Test
