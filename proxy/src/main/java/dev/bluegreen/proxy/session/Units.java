@@ -205,6 +205,18 @@ final class Units {
             }
         }
 
+        /** A unit of none of this one's frames yet, routed, named and compared as this one is. */
+        Unit partOf() {
+            Unit part = new Unit();
+            part.primary = primary;
+            part.secondary = secondary;
+            part.classification = classification;
+            part.sql = sql;
+            part.statusBefore = statusBefore;
+            part.leaderNanos = leaderNanos;
+            return part;
+        }
+
         void release() {
             frames.forEach(Frame::release);
             frames.clear();
@@ -1582,13 +1594,7 @@ final class Units {
      */
     private void runPrefixInLane(Unit unit, Sink answer, List<StatementOutcome> leaderOutcomes) {
         byte leaderStatus = answer.status;
-        Unit prefix = new Unit();
-        prefix.primary = unit.primary;
-        prefix.secondary = unit.secondary;
-        prefix.classification = unit.classification;
-        prefix.sql = unit.sql;
-        prefix.statusBefore = unit.statusBefore;
-        prefix.leaderNanos = unit.leaderNanos;
+        Unit prefix = unit.partOf();
         int executes = 0;
         int cutAt = -1;
         for (int i = 0; i < unit.frames.size(); i++) {
@@ -2259,12 +2265,7 @@ final class Units {
         if (named.isEmpty()) {
             return;
         }
-        Unit names = new Unit();
-        names.primary = unit.primary;
-        names.secondary = unit.secondary;
-        names.classification = unit.classification;
-        names.sql = unit.sql;
-        names.statusBefore = unit.statusBefore;
+        Unit names = unit.partOf();
         for (Frame frame : named) {
             names.add(frame.retain());
         }

@@ -269,13 +269,16 @@ class AdminApiIT {
         }
     }
 
+    /** The default routing with the write barrier's timeout {@code timeout}. */
+    private static Routing barrierTimeout(Duration timeout) {
+        return new Routing(StickyKey.SESSION, Routing.DEFAULT_TENANT_PARAMETER, Map.of(), timeout, Set.of());
+    }
+
     @Test
     void aCommandWaitingOnTheWriteBarrierLeavesTheApiAnswering(TestClusters clusters) throws Exception {
         String table = ClusterData.unique("admin_barrier");
         ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + table + " (id int primary key)");
-        Routing shortBarrier = new Routing(StickyKey.SESSION, Routing.DEFAULT_TENANT_PARAMETER, Map.of(),
-                Duration.ofSeconds(3), Set.of());
-        try (TestProxy proxy = proxyWithGreen(clusters).routing(shortBarrier).start();
+        try (TestProxy proxy = proxyWithGreen(clusters).routing(barrierTimeout(Duration.ofSeconds(3))).start();
              Connection app = proxy.connect("postgres")) {
             app.setAutoCommit(false);
             app.createStatement().execute("insert into " + table + " values (1)");
@@ -313,9 +316,7 @@ class AdminApiIT {
     void aRollbackDoesNotWaitForACutoverWaitingOnTheWriteBarrier(TestClusters clusters) throws Exception {
         String table = ClusterData.unique("rollback_first");
         ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + table + " (id int primary key)");
-        Routing longBarrier = new Routing(StickyKey.SESSION, Routing.DEFAULT_TENANT_PARAMETER, Map.of(),
-                Duration.ofSeconds(60), Set.of());
-        try (TestProxy proxy = proxyWithGreen(clusters).routing(longBarrier).start();
+        try (TestProxy proxy = proxyWithGreen(clusters).routing(barrierTimeout(Duration.ofSeconds(60))).start();
              Connection app = proxy.connect("postgres")) {
             assertThat(post(proxy, "start", null).statusCode()).isEqualTo(200);
             assertThat(post(proxy, "set-weight", "{\"weight\": 100}").statusCode()).isEqualTo(200);

@@ -1494,12 +1494,7 @@ class UnitsModeIT {
     void aTypeTheDatabaseDefinedIsSentByOidOnlyToTheClusterTheClientLookedItUpOn(TestClusters clusters) throws Exception {
         String t = table("typed");
         String type = table("feeling");
-        ClusterData.onBoth(clusters.blue(), clusters.green(), "create type " + type + " as enum ('happy', 'sad')");
-        String oid = "select oid from pg_type where typname = '" + type + "'";
-        while (count(clusters.blue(), oid) == count(clusters.green(), oid)) { // each cluster's own OID for it
-            clusters.green().execute("postgres", "create type " + type + "_filler as enum ('x')",
-                    "drop type " + type, "create type " + type + " as enum ('happy', 'sad')", "drop type " + type + "_filler");
-        }
+        enumWithAnOidOfItsOwnOnEachCluster(clusters, type);
         ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int, m " + type + ")");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
@@ -1521,9 +1516,7 @@ class UnitsModeIT {
                     }
                 }
             }
-            await("the write units over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            followerStillInSync(proxy);
         }
         assertThat(count(clusters.green(), "select count(*) from " + t + " where m = 'sad'")).isEqualTo(12);
         assertThat(ClusterData.contents(clusters.green(), t, "id")).isEqualTo(ClusterData.contents(clusters.blue(), t, "id"));
@@ -1537,12 +1530,7 @@ class UnitsModeIT {
     void aSessionThatLearnedGreensTypesRelaysToBlueWithoutThem(TestClusters clusters) throws Exception {
         String t = table("relay_typed");
         String type = table("feeling");
-        ClusterData.onBoth(clusters.blue(), clusters.green(), "create type " + type + " as enum ('happy', 'sad')");
-        String oid = "select oid from pg_type where typname = '" + type + "'";
-        while (count(clusters.blue(), oid) == count(clusters.green(), oid)) { // each cluster's own OID for it
-            clusters.green().execute("postgres", "create type " + type + "_filler as enum ('x')",
-                    "drop type " + type, "create type " + type + " as enum ('happy', 'sad')", "drop type " + type + "_filler");
-        }
+        enumWithAnOidOfItsOwnOnEachCluster(clusters, type);
         ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int, m " + type + ")");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
              Connection c = proxy.connect("postgres");
@@ -1590,9 +1578,7 @@ class UnitsModeIT {
                 insert.setInt(1, 2);
                 assertThat(insert.executeUpdate()).isOne();
             }
-            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            followerStillInSync(proxy);
         }
         for (PgCluster cluster : List.of(clusters.blue(), clusters.green())) {
             assertThat(ClusterData.contents(cluster, t, "id")).as("cluster " + cluster).isEqualTo("(1)\n(2)");
@@ -1664,9 +1650,7 @@ class UnitsModeIT {
             assertThat(answer(client)).isEqualTo("INSERT 0 1");
             client.send(RawClient.query("commit"));
             assertThat(answer(client)).isEqualTo("COMMIT");
-            await("the write units over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            followerStillInSync(proxy);
         }
         for (PgCluster cluster : List.of(clusters.blue(), clusters.green())) {
             assertThat(ClusterData.contents(cluster, t, "id")).as("cluster " + cluster).isEqualTo("(2)");
@@ -1723,9 +1707,7 @@ class UnitsModeIT {
                 }
             }
             c.setAutoCommit(true);
-            await("the write units over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            followerStillInSync(proxy);
         }
         for (PgCluster cluster : List.of(clusters.blue(), clusters.green())) {
             assertThat(ClusterData.contents(cluster, t, "id")).as("cluster " + cluster).isEqualTo("(3)");
@@ -1785,6 +1767,23 @@ class UnitsModeIT {
                 cluster.execute("postgres", "drop database " + database + " with (force)");
             }
         }
+    }
+
+    /** Enum {@code type} ('happy', 'sad') on both clusters, under another OID on each. */
+    private static void enumWithAnOidOfItsOwnOnEachCluster(TestClusters clusters, String type) throws SQLException {
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create type " + type + " as enum ('happy', 'sad')");
+        String oid = "select oid from pg_type where typname = '" + type + "'";
+        while (count(clusters.blue(), oid) == count(clusters.green(), oid)) {
+            clusters.green().execute("postgres", "create type " + type + "_filler as enum ('x')",
+                    "drop type " + type, "create type " + type + " as enum ('happy', 'sad')", "drop type " + type + "_filler");
+        }
+    }
+
+    /** Once the write units under way are over: no divergence, and the follower still in sync. */
+    private static void followerStillInSync(TestProxy proxy) {
+        await("the write units over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+        assertThat(proxy.server().migration().divergences()).isEmpty();
+        assertThat(proxy.server().routing().current().followerInSync()).isTrue();
     }
 
     private static String valueIn(PgCluster cluster, String database, String sql) throws SQLException {
