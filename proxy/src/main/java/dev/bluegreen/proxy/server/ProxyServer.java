@@ -176,7 +176,8 @@ public final class ProxyServer implements AutoCloseable {
             AdminServer admin = AdminServer.start(config.admin(),
                     new AdminApi(adminToken, autopilot, migration.stats(), services::sessionCount, metrics)
                             .verifyWith(new ConsistencyCheck(config.blue(), config.green(), config.stateStore(),
-                                    control, config.timeouts().connect(), Clock.systemUTC())),
+                                    control, config.timeouts().connect(), config.timeouts().keepalive(),
+                                    Clock.systemUTC())),
                     transport.newGroup(1), transport.serverChannel());
             autopilot.start();
             ProxyServer server = new ProxyServer(acceptor, workers, lookups, listener, services, allocator, admin, autopilot);

@@ -39,6 +39,8 @@ import java.util.regex.Pattern;
  * read after it has reopened, inside two read-only repeatable-read transactions, which hold their tables'
  * share locks and the clusters' vacuum horizon until the check ends. Only this instance's sessions are
  * quiesced; with several proxy instances, a write running through another one can show as a difference.
+ * While it reads, each cluster is asked a trivial query on a connection of its own ({@link Liveness}): one
+ * that leaves it unanswered for {@code timeouts.keepalive} ends the check, which releases both snapshots.
  *
  * <p>The {@code postgres} state store's tables are left out where the store keeps them: in the schema its
  * login resolves them to, on the cluster and in the database that hold the store, nowhere else.
@@ -47,6 +49,9 @@ import java.util.regex.Pattern;
  * the JDBC driver pins the date style and time zone itself.
  */
 public final class ConsistencyCheck {
+
+    /** The name {@code pg_stat_activity} shows for the check's sessions. */
+    static final String APPLICATION_NAME = "bluegreen verify";
 
     /**
      * Ordinary tables outside the system schemas: schema, name, then each column's name and type. Names
@@ -141,20 +146,24 @@ public final class ConsistencyCheck {
     private final StateStoreConfig store;
     private final RoutingControl control;
     private final Duration loginTimeout;
+    private final Duration liveness;
     private final Clock clock;
 
     /**
      * @param store        where the routing state is kept: a {@code postgres} store's tables are left out
      * @param control      whose write barrier the snapshots are taken behind; its timeout bounds them too
      * @param loginTimeout how long a login to a cluster may take
+     * @param liveness     how long a cluster may leave a question unanswered while the check reads it before the
+     *                     check ends ({@link Liveness}); zero for no questions
      */
     public ConsistencyCheck(Cluster blue, Cluster green, StateStoreConfig store, RoutingControl control,
-                            Duration loginTimeout, Clock clock) {
+                            Duration loginTimeout, Duration liveness, Clock clock) {
         this.blue = blue;
         this.green = green;
         this.store = Objects.requireNonNull(store, "store");
         this.control = Objects.requireNonNull(control, "control");
         this.loginTimeout = Objects.requireNonNull(loginTimeout, "loginTimeout");
+        this.liveness = Objects.requireNonNull(liveness, "liveness");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
@@ -173,24 +182,36 @@ public final class ConsistencyCheck {
         }
         long started = System.nanoTime();
         StoreTables own = storeTables();
-        try (Connection onBlue = open(blue, clientDatabase); Connection onGreen = open(green, clientDatabase)) {
-            Snapshots snapshots = snapshotsTogether(onBlue, onGreen);
-            Map<String, Relation> blueTables = tables(onBlue, own);
-            Map<String, Relation> greenTables = tables(onGreen, own);
-            // each table is read where writes go first, as a write locks it: a check reading the follower
-            // first would hold a lock there that the leader's next write must wait for on the follower
-            boolean greenFirst = control.current().leader() == ClusterRole.GREEN;
-            Set<String> names = new TreeSet<>(blueTables.keySet());
-            names.addAll(greenTables.keySet());
-            List<TableResult> results = new ArrayList<>();
-            for (String name : names) {
-                results.add(compare(name, blueTables.get(name), greenTables.get(name), onBlue, onGreen, greenFirst));
+        try (Connection onBlue = open(blue, clientDatabase, APPLICATION_NAME);
+             Connection onGreen = open(green, clientDatabase, APPLICATION_NAME);
+             Connection askBlue = liveness.isZero() ? null : open(blue, clientDatabase, APPLICATION_NAME + " liveness");
+             Connection askGreen = liveness.isZero() ? null : open(green, clientDatabase, APPLICATION_NAME + " liveness");
+             Liveness watch = liveness.isZero() ? null : Liveness.watch(
+                     Map.of(blue.name(), askBlue, green.name(), askGreen), List.of(onBlue, onGreen), liveness)) {
+            try {
+                Snapshots snapshots = snapshotsTogether(onBlue, onGreen);
+                Map<String, Relation> blueTables = tables(onBlue, own);
+                Map<String, Relation> greenTables = tables(onGreen, own);
+                // each table is read where writes go first, as a write locks it: a check reading the follower
+                // first would hold a lock there that the leader's next write must wait for on the follower
+                boolean greenFirst = control.current().leader() == ClusterRole.GREEN;
+                Set<String> names = new TreeSet<>(blueTables.keySet());
+                names.addAll(greenTables.keySet());
+                List<TableResult> results = new ArrayList<>();
+                for (String name : names) {
+                    results.add(compare(name, blueTables.get(name), greenTables.get(name), onBlue, onGreen, greenFirst));
+                }
+                results.addAll(compareSequences(snapshots.blue(), snapshots.green()));
+                onBlue.rollback();
+                onGreen.rollback();
+                long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+                return new Report(clientDatabase, snapshots.at(), took, results);
+            } catch (SQLException e) {
+                if (watch != null && watch.silent() != null) {
+                    throw new Unavailable("verify could not read the clusters: " + watch.silent());
+                }
+                throw e;
             }
-            results.addAll(compareSequences(snapshots.blue(), snapshots.green()));
-            onBlue.rollback();
-            onGreen.rollback();
-            long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-            return new Report(clientDatabase, snapshots.at(), took, results);
         } catch (SQLException e) {
             throw new Unavailable("verify could not read the clusters: " + e.getMessage());
         }
@@ -211,14 +232,14 @@ public final class ConsistencyCheck {
     }
 
     /** Logs in for a check; autocommit until {@link #sequencesThenSnapshot} begins the snapshot's transaction. */
-    private Connection open(Cluster cluster, String clientDatabase) throws Unavailable {
+    private Connection open(Cluster cluster, String clientDatabase, String applicationName) throws Unavailable {
         if (cluster.user() == null) {
             throw new Unavailable("verify logs in to each cluster as the role its configuration names, and cluster "
                     + cluster.name() + " names none (set clusters." + cluster.name() + ".user to a role that can read every table)");
         }
         // no socket timeout: a digest of a large table may take long; the snapshots set their own
         Properties properties = JdbcLogin.properties(cluster, (int) Math.max(1, loginTimeout.toSeconds()), 0,
-                "bluegreen verify");
+                applicationName);
         // a lock held past the barrier timeout (a client's DDL waiting on the other cluster for this very
         // check, say) ends the check instead of holding both for good: nothing else would break that cycle
         properties.setProperty("options", PINNED + " -c lock_timeout=" + control.barrierTimeout().toMillis() + "ms");
