@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.admin;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -14,13 +15,18 @@ import org.slf4j.LoggerFactory;
  * Who asked the admin API for what: every refused authentication and every command, whatever its
  * outcome. Kept in memory for {@code GET /api/v1/audit} (the most recent {@value #KEPT} commands and,
  * apart, the most recent {@value #DENIALS_KEPT} refusals, which need no token and so must not push the
- * commands out) and written to the log; a denied request is logged at WARN. Never records a token or a
- * request body.
+ * commands out) and written to the log: a command at INFO, a denied request at WARN, at most one line every
+ * {@link #DENIALS_LOGGED_EVERY}. Never records a token or a request body.
  */
 final class AuditLog {
 
     static final int KEPT = 1000;
     static final int DENIALS_KEPT = 100;
+    /**
+     * At most one log line for refused requests this often, which anyone who can connect may send as fast as
+     * they like; the line says how many were refused since the one before.
+     */
+    static final Duration DENIALS_LOGGED_EVERY = Duration.ofSeconds(10);
     private static final int MAX_TEXT = 200;
 
     private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
@@ -40,6 +46,8 @@ final class AuditLog {
     private final Deque<Kept> entries = new ArrayDeque<>();
     private final Deque<Kept> denials = new ArrayDeque<>();
     private long sequence;
+    private Instant lastDenialLogged;
+    private long deniedUnlogged;
 
     AuditLog(Clock clock) {
         this.clock = clock;
@@ -47,8 +55,23 @@ final class AuditLog {
 
     void denied(String remote, String method, String path, String why) {
         Entry entry = add(denials, DENIALS_KEPT, remote, method, path, null, 401, why);
-        log.warn("admin request denied remote={} method={} path={} reason={}", entry.remote(), entry.method(),
-                entry.path(), why);
+        long unlogged;
+        synchronized (this) {
+            if (lastDenialLogged != null && entry.at().isBefore(lastDenialLogged.plus(DENIALS_LOGGED_EVERY))) {
+                deniedUnlogged++;
+                return;
+            }
+            unlogged = deniedUnlogged;
+            deniedUnlogged = 0;
+            lastDenialLogged = entry.at();
+        }
+        if (unlogged == 0) {
+            log.warn("admin request denied remote={} method={} path={} reason={}", entry.remote(), entry.method(),
+                    entry.path(), entry.outcome());
+        } else {
+            log.warn("admin request denied remote={} method={} path={} reason={} deniedSinceLastLine={}", entry.remote(),
+                    entry.method(), entry.path(), entry.outcome(), unlogged);
+        }
     }
 
     void command(String remote, String method, String path, String actor, int status, String outcome) {

@@ -1,0 +1,84 @@
+package dev.bluegreen.proxy.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+class AuditLogTest {
+
+    /** A clock the test moves. */
+    private static final class MovableClock extends Clock {
+        Instant now = Instant.parse("2025-06-01T10:00:00Z");
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    private final MovableClock clock = new MovableClock();
+    private final AuditLog audit = new AuditLog(clock);
+    private final Logger logger = (Logger) LoggerFactory.getLogger(AuditLog.class);
+    private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
+
+    @BeforeEach
+    void capture() {
+        lines.start();
+        logger.addAppender(lines);
+    }
+
+    @AfterEach
+    void release() {
+        logger.detachAppender(lines);
+    }
+
+    private List<String> warnings() {
+        return lines.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage).toList();
+    }
+
+    /** Anyone who can connect may send requests without a token as fast as they like: they must not flood the log. */
+    @Test
+    void aFloodOfRefusedRequestsIsOneLineEveryTenSecondsThatCountsTheRest() {
+        Instant first = clock.now;
+        for (int i = 0; i < 1_000; i++) { // 5 s of them
+            audit.denied("10.0.0." + (i % 7), "GET", "/api/v1/state", "no bearer token");
+            clock.now = clock.now.plusMillis(5);
+        }
+        assertThat(warnings()).containsExactly(
+                "admin request denied remote=10.0.0.0 method=GET path=/api/v1/state reason=no bearer token");
+
+        clock.now = first.plus(AuditLog.DENIALS_LOGGED_EVERY);
+        audit.denied("10.0.0.9", "POST", "/api/v1/commands/rollback", "wrong bearer token");
+        assertThat(warnings()).hasSize(2).last().isEqualTo("admin request denied remote=10.0.0.9 method=POST"
+                + " path=/api/v1/commands/rollback reason=wrong bearer token deniedSinceLastLine=999");
+
+        clock.now = clock.now.plus(AuditLog.DENIALS_LOGGED_EVERY).plusMillis(1);
+        audit.denied("10.0.0.9", "GET", "/api/v1/state", "no bearer token");
+        assertThat(warnings()).hasSize(3).last().asString().doesNotContain("deniedSinceLastLine");
+
+        // the audit keeps each of the most recent ones, logged or not
+        assertThat(audit.entries()).hasSize(AuditLog.DENIALS_KEPT).allMatch(e -> e.status() == 401);
+    }
+}
