@@ -191,38 +191,40 @@ public final class RoutingControl implements AutoCloseable {
                 store.instance(), now.epoch(), now.phase(), now.weight(),
                 loaded.plan() == null ? "none" : loaded.plan().status() + "@" + loaded.plan().weight());
         if (store.endedUncleanly() && now.dualWrite()) {
-            control.afterUncleanStop(now);
+            control.afterUncleanStop(now, store.shared() ? "a proxy instance sharing this state store"
+                    : "the proxy before this one", "startup");
         }
         return control;
     }
 
     /**
-     * The proxy before this one stopped without closing the store while dual-write was on: a follower
-     * COMMIT it had under way when it died (the leader had committed) was lost unreported, so the
-     * follower may lack a commit. Green serving reads goes back to blue, as a rollback, until the operator
-     * has checked with {@code bgctl verify}; after cutover, blue serving reads goes to green (weight 100),
-     * and blue, which a rollback would make the writer again, is the one to check.
+     * A proxy stopped without closing the store while dual-write was on ({@code who}: the one before this
+     * one, or another instance sharing the store): a follower COMMIT it had under way when it died (the
+     * leader had committed) was lost unreported, so the follower may lack a commit. Green serving reads goes
+     * back to blue, as a rollback, until the operator has checked with {@code bgctl verify}; after cutover,
+     * blue serving reads goes to green (weight 100), and blue, which a rollback would make the writer again,
+     * is the one to check.
      */
-    private void afterUncleanStop(RoutingState state) {
-        String check = "the proxy before this one stopped without shutting down (killed, crashed, its machine lost)"
-                + " while dual-write was on; a commit cut off on the follower then is lost there: run bgctl verify";
+    private void afterUncleanStop(RoutingState state, String who, String actor) {
+        String check = who + " stopped without shutting down (killed, crashed, its machine lost) while dual-write"
+                + " was on; a commit cut off on the follower then is lost there: run bgctl verify";
         if (state.phase() == Phase.DUAL && state.weight() > 0) {
             try {
-                rollback("startup", check + " before green serves reads again", false);
-                log.error("green served reads when the proxy before this one stopped without shutting down: rolled back"
-                        + " to weight 0; run bgctl verify before raising the weight again");
+                rollback(actor, check + " before green serves reads again", false);
+                log.error("green served reads when {} stopped without shutting down: rolled back to weight 0; run bgctl"
+                        + " verify before raising the weight again", who);
             } catch (Refused refused) {
-                log.error("{}; the rollback at startup was refused: {}", check, refused.getMessage());
+                log.error("{}; the rollback was refused: {}", check, refused.getMessage());
             }
         } else if (state.phase() == Phase.CUTOVER && state.weight() < 100) {
             try {
                 // in force even on a frozen state or a store that cannot save it yet, as a rollback is
-                applyTowardBlue("startup", "set-weight 100", check + " before blue, the follower, serves reads again",
+                applyTowardBlue(actor, "set-weight 100", check + " before blue, the follower, serves reads again",
                         Transition::followerServesNoReads, Transition::followerServesNoReads, UnaryOperator.identity());
-                log.error("blue served reads after cutover when the proxy before this one stopped without shutting down:"
-                        + " weight set to 100; run bgctl verify before lowering it or rolling back");
+                log.error("blue served reads after cutover when {} stopped without shutting down: weight set to 100;"
+                        + " run bgctl verify before lowering it or rolling back", who);
             } catch (Refused refused) {
-                log.error("{}; setting the weight to 100 at startup was refused: {}", check, refused.getMessage());
+                log.error("{}; setting the weight to 100 was refused: {}", check, refused.getMessage());
             }
         } else {
             log.warn("{}{}", check, state.phase() == Phase.CUTOVER ? " before any rollback to blue" : " before raising the weight");
@@ -1011,6 +1013,22 @@ public final class RoutingControl implements AutoCloseable {
         @Override
         public void recorded(List<HistoryEntry> entries) {
             record(entries);
+        }
+
+        @Override
+        public void departed(List<String> instances) {
+            if (closed || !current().dualWrite()) {
+                return;
+            }
+            String who = "proxy instance " + String.join(", ", instances);
+            // saving the change may wait (the command lock, the store): not on the store's heartbeat thread,
+            // which must go on beating lest this instance be taken for departed too
+            Thread.ofPlatform().daemon().name("bluegreen-departed-instance").start(() -> {
+                RoutingState now = current();
+                if (!closed && now.dualWrite()) {
+                    afterUncleanStop(now, who, "heartbeat");
+                }
+            });
         }
 
         /** Acknowledged only once drained and with no divergence left to record: see {@link #divergenceSeen}. */

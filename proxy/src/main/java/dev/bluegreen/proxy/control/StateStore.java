@@ -68,6 +68,13 @@ public interface StateStore extends AutoCloseable {
          * instance's barrier is already closed.
          */
         WriteBarrier.Closed closeBarrier();
+
+        /**
+         * Other instances stopped without leaving the store (killed, crashed, their machine lost) while this
+         * one ran: each may have cut a follower's COMMIT off unreported. One instance hears of each.
+         */
+        default void departed(List<String> instances) {
+        }
     }
 
     /** The part of a write barrier that spans the other instances. */
@@ -138,9 +145,10 @@ public interface StateStore extends AutoCloseable {
     }
 
     /**
-     * After {@link #open}: whether the last proxy that used this store stopped without closing it (killed,
-     * crashed, its machine lost). It may have cut a follower's COMMIT off without reporting it, so green may
-     * lack a commit blue has. False where the store cannot tell.
+     * After {@link #open}: whether a proxy that used this store stopped without closing it (killed, crashed,
+     * its machine lost): the one before this one, or, in a shared store, another instance that stopped before
+     * any live one noticed. It may have cut a follower's COMMIT off without reporting it, so green may lack a
+     * commit blue has. False where the store cannot tell.
      */
     default boolean endedUncleanly() {
         return false;

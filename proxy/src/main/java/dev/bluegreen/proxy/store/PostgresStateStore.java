@@ -72,6 +72,8 @@ public final class PostgresStateStore implements StateStore {
     private volatile Connection listenerConnection;
     private volatile boolean beatFailing;
     private volatile boolean registered;
+    /** Whether {@link #open} found instances that had stopped without leaving. */
+    private volatile boolean endedUncleanly;
     private volatile boolean closed;
     private volatile Peer peer;
 
@@ -138,6 +140,7 @@ public final class PostgresStateStore implements StateStore {
                 throw new Failure("an instance named " + name + " is already live in " + describe(), null);
             }
             registered = true;
+            endedUncleanly = !departed(commands.transaction(c -> tables.claimDeparted(c, name))).isEmpty();
             snapshot = commands.transaction(c -> tables.load(c, 0));
         } catch (SQLException e) {
             close();
@@ -384,14 +387,18 @@ public final class PostgresStateStore implements StateStore {
     private void beat() {
         try {
             List<String> holders = holdersNow();
-            beats.transaction(c -> {
+            List<String> departed = departed(beats.transaction(c -> {
                 if (!tables.heartbeat(c, name, holders)) {
-                    // removed by hand, or by a close that raced: a running instance must count in barriers
+                    // removed by hand, by a close that raced, or by another instance that took this one's
+                    // silence for a crash: a running instance must count in barriers
                     tables.register(c, name);
                     log.warn("state store instance registered again store={} instance={}", describe(), name);
                 }
-                return null;
-            });
+                return tables.claimDeparted(c, name);
+            }));
+            if (!departed.isEmpty()) {
+                peer.departed(departed);
+            }
             Held unacknowledged;
             synchronized (heard) {
                 unacknowledged = held != null && held.drained && !held.acknowledged ? held : null;
@@ -416,6 +423,20 @@ public final class PostgresStateStore implements StateStore {
             // a task that throws is never run again: the heartbeat must outlive any one failure
             log.error("state store heartbeat failed store={} instance={}", describe(), name, e);
         }
+    }
+
+    /** Says which instances stopped without leaving the store: their names. */
+    private List<String> departed(List<StateTables.Departed> departed) {
+        for (StateTables.Departed d : departed) {
+            log.warn("state store instance stopped without leaving (killed, crashed, its machine lost) store={} instance={}"
+                    + " gone={} started={} lastHeartbeat={}", describe(), name, d.name(), d.startedAt(), d.lastHeartbeat());
+        }
+        return departed.stream().map(StateTables.Departed::name).toList();
+    }
+
+    @Override
+    public boolean endedUncleanly() {
+        return endedUncleanly;
     }
 
     private List<String> holdersNow() {

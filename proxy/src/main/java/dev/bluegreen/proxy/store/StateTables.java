@@ -175,6 +175,31 @@ final class StateTables {
         }
     }
 
+    /** An instance that stopped without leaving, as {@link #claimDeparted} finds it. */
+    record Departed(String name, String startedAt, String lastHeartbeat) {}
+
+    /**
+     * Removes the rows of instances other than {@code self} whose heartbeat is older than the instance timeout:
+     * instances that stopped without leaving (killed, crashed, their machine lost). Whoever removes a row is
+     * the one instance that hears of it.
+     */
+    List<Departed> claimDeparted(Connection c, String self) throws SQLException {
+        try (PreparedStatement claim = c.prepareStatement("""
+                DELETE FROM bluegreen_instances
+                WHERE name <> ? AND heartbeat_at <= now() - ? * interval '1 millisecond'
+                RETURNING name, started_at::text, heartbeat_at::text""")) {
+            claim.setString(1, self);
+            claim.setLong(2, instanceTimeoutMillis);
+            List<Departed> departed = new ArrayList<>();
+            try (ResultSet rs = claim.executeQuery()) {
+                while (rs.next()) {
+                    departed.add(new Departed(rs.getString(1), rs.getString(2), rs.getString(3)));
+                }
+            }
+            return departed;
+        }
+    }
+
     void leave(Connection c, String name) throws SQLException {
         try (PreparedStatement leave = c.prepareStatement("DELETE FROM bluegreen_instances WHERE name = ?")) {
             leave.setString(1, name);

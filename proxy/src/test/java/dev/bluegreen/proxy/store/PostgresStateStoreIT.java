@@ -351,6 +351,92 @@ class PostgresStateStoreIT {
         assertThat(waitedMillis).as("waited for its heartbeat to grow old").isGreaterThanOrEqualTo(INSTANCE_TIMEOUT.minus(HEARTBEAT).toMillis() / 2);
     }
 
+    /**
+     * An instance killed during dual-write may have cut a follower's COMMIT off unreported: the live instance
+     * that finds its heartbeat stopped rolls green's reads back and says to run verify, as a restart on the
+     * file store does, and removes its row, so that no other instance does it again.
+     */
+    @Test
+    void anInstanceKilledWhileGreenServedReadsMakesAnotherRollGreensReadsBack() throws Exception {
+        RoutingControl a = control("a", Duration.ofSeconds(5));
+        RoutingControl b = control("b", Duration.ofSeconds(5));
+        PostgresStateStore dying = store("c", HEARTBEAT, INSTANCE_TIMEOUT);
+        RoutingControl c = control(dying, Duration.ofSeconds(5));
+        a.start("alice", null);
+        a.setWeight("alice", 50, null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> c.current().weight() == 50);
+
+        dying.halt(); // as kill -9 would: its row stays, its heartbeat stops
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> a.current().weight() == 0 && b.current().weight() == 0);
+        assertThat(a.current().phase()).isEqualTo(Phase.DUAL);
+        List<HistoryEntry> rollbacks = a.history().stream().filter(e -> e.command().equals("rollback")).toList();
+        assertThat(rollbacks).singleElement().satisfies(e -> {
+            assertThat(e.actor()).isEqualTo("heartbeat");
+            assertThat(e.reason()).contains("proxy instance c stopped without shutting down", "run bgctl verify");
+        });
+        assertThat(instances()).containsExactlyInAnyOrder("a", "b");
+    }
+
+    /** With no instance alive to notice, the next one to open the store finds the row a killed one left. */
+    @Test
+    void theNextInstanceFindsOneKilledWhileGreenServedReadsAndRollsGreensReadsBack() throws Exception {
+        PostgresStateStore dying = store("a", HEARTBEAT, INSTANCE_TIMEOUT);
+        RoutingControl a = control(dying, Duration.ofSeconds(5));
+        a.start("alice", null);
+        a.setWeight("alice", 50, null);
+        dying.halt();
+        await().atMost(Duration.ofSeconds(10)).until(() -> heartbeatAge("a").compareTo(INSTANCE_TIMEOUT) > 0);
+
+        RoutingControl b = control("b", Duration.ofSeconds(5));
+
+        assertThat(b.current().weight()).isZero();
+        assertThat(b.history().getLast().actor()).isEqualTo("startup");
+        assertThat(b.history().getLast().reason()).contains("a proxy instance sharing this state store stopped without"
+                + " shutting down", "run bgctl verify");
+        assertThat(instances()).containsExactly("b");
+    }
+
+    /** An instance that left the store on its way out is no crash. */
+    @Test
+    void anInstanceThatClosedIsNoCrash() throws Exception {
+        RoutingControl a = control("a", Duration.ofSeconds(5));
+        PostgresStateStore leaving = store("c", HEARTBEAT, INSTANCE_TIMEOUT);
+        RoutingControl c = control(leaving, Duration.ofSeconds(5));
+        a.start("alice", null);
+        a.setWeight("alice", 50, null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> c.current().weight() == 50);
+        c.close();
+        leaving.close();
+        await().atMost(Duration.ofSeconds(5)).until(() -> instances().equals(List.of("a")));
+
+        RoutingControl b = control("b", Duration.ofSeconds(5));
+        await().pollDelay(INSTANCE_TIMEOUT.multipliedBy(2)).atMost(Duration.ofSeconds(10))
+                .until(() -> a.current().weight() == 50 && b.current().weight() == 50);
+    }
+
+    private static List<String> instances() throws SQLException {
+        try (Connection c = postgres.connect(DATABASE); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT name FROM bluegreen_instances ORDER BY name")) {
+            List<String> names = new ArrayList<>();
+            while (rs.next()) {
+                names.add(rs.getString(1));
+            }
+            return names;
+        }
+    }
+
+    private static Duration heartbeatAge(String instance) throws SQLException {
+        try (Connection c = postgres.connect(DATABASE);
+             PreparedStatement select = c.prepareStatement(
+                     "SELECT extract(epoch FROM now() - heartbeat_at) * 1000 FROM bluegreen_instances WHERE name = ?")) {
+            select.setString(1, instance);
+            try (ResultSet rs = select.executeQuery()) {
+                return rs.next() ? Duration.ofMillis(rs.getLong(1)) : Duration.ZERO;
+            }
+        }
+    }
+
     @Test
     void anotherInstancesBarrierInProgressRefusesASecondOne() throws Exception {
         PostgresStateStore a = store("a", HEARTBEAT, INSTANCE_TIMEOUT);
