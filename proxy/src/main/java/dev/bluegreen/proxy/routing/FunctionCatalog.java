@@ -31,9 +31,12 @@ final class FunctionCatalog {
             "brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range", "gin_clean_pending_list",
             "pg_restore_relation_stats", "pg_restore_attribute_stats", "pg_clear_relation_stats",
             "pg_clear_attribute_stats",
-            // run an arbitrary query string, or consume a cursor
+            // run an arbitrary query string (read-only, which still lets it call nextval or set_config), or
+            // consume a cursor: ts_stat, ts_rewrite's two-argument form and tablefunc's crosstab take a query
             "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml",
-            "cursor_to_xmlschema");
+            "cursor_to_xmlschema", "ts_stat", "ts_rewrite", "crosstab", "crosstab2", "crosstab3", "crosstab4",
+            // change rows or use up OIDs: pg_surgery's, and the one that hands out an OID
+            "heap_force_kill", "heap_force_freeze", "pg_nextoid");
 
     /** Families: advisory locks (all of them), large objects, dblink, replication slots and origins ... */
     private static final List<String> WRITING_PREFIXES = List.of(

@@ -137,6 +137,11 @@ final class Lexer {
                     i += 2;
                     continue;
                 }
+                int continued = continuation(sql, i + 1);
+                if (continued >= 0) {
+                    i = continued + 1; // the same string goes on, read as it was: E'\n' keeps its escapes
+                    continue;
+                }
                 pos = i + 1;
                 add(Token.Type.STRING, sql.substring(start, pos), value.toString());
                 return Optional.empty();
@@ -149,6 +154,38 @@ final class Lexer {
             i++;
         }
         return unterminated(start, "unterminated quoted string");
+    }
+
+    /**
+     * Where a string that closed just before {@code from} goes on: the index of the quote that continues it,
+     * or -1. As in PostgreSQL, two string constants separated by whitespace holding at least one newline
+     * are one string ({@code 'a'}, a newline, {@code 'b'} is {@code 'ab'}), and the second part is read in
+     * the first one's mode: after {@code E'...'} a backslash still escapes, so a {@code \'} there does not
+     * end it. Before the newline only blanks may come; after it, blanks, newlines and {@code --} comments.
+     */
+    static int continuation(String sql, int from) {
+        int i = from;
+        while (i < sql.length() && (sql.charAt(i) == ' ' || sql.charAt(i) == '\t' || sql.charAt(i) == '\f'
+                || sql.charAt(i) == '\u000B')) {
+            i++;
+        }
+        if (i >= sql.length() || (sql.charAt(i) != '\n' && sql.charAt(i) != '\r')) {
+            return -1;
+        }
+        while (i < sql.length()) {
+            char c = sql.charAt(i);
+            if (isSpace(c)) {
+                i++;
+            } else if (c == '-' && i + 1 < sql.length() && sql.charAt(i + 1) == '-') {
+                i = lineCommentEnd(sql, i);
+                if (i >= sql.length()) {
+                    return -1; // a comment ends in a newline here, not at the end of the text
+                }
+            } else {
+                break;
+            }
+        }
+        return i < sql.length() && sql.charAt(i) == '\'' ? i : -1;
     }
 
     /** Decodes the escape at {@code i} (a backslash) of an {@code E''} string; returns the index after it. */

@@ -142,7 +142,7 @@ final class StatementClassifier {
         boolean analyze = false;
         if (s.isPunct(1, "(")) {
             for (Statement option : s.arguments(1)) {
-                if (option.isWord(0, "analyze") || option.isWord(0, "analyse")) {
+                if (namesAnalyze(option)) {
                     analyze |= isTrue(option.from(1));
                 }
             }
@@ -161,6 +161,23 @@ final class StatementClassifier {
         } else {
             verdict.read();
         }
+    }
+
+    /**
+     * Whether an EXPLAIN option is {@code ANALYZE}: the server takes an option's name as any identifier, so
+     * {@code ("analyze")} runs the statement too; a {@code U&"..."} name, whose escapes this does not decode,
+     * counts as one.
+     */
+    private static boolean namesAnalyze(Statement option) {
+        if (option.isWord(0, "analyze") || option.isWord(0, "analyse")) {
+            return true;
+        }
+        if (option.size() == 0) {
+            return false;
+        }
+        Token name = option.get(0);
+        return name.type() == Token.Type.UNICODE_IDENT || (name.type() == Token.Type.QUOTED_IDENT
+                && (name.value().equals("analyze") || name.value().equals("analyse")));
     }
 
     /** An EXPLAIN option's value: absent means true; only false, off and 0 turn it off. */

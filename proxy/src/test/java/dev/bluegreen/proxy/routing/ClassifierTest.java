@@ -97,6 +97,7 @@ class ClassifierTest {
                 // strings, identifiers and dollar quotes never count
                 c("select 'insert into t values (1)'"),
                 c("select 'it''s; delete from t'"),
+                c("select 'one string '\n  'across lines; delete from t' from t"),
                 c("select * from t where note = '; delete from t'"),
                 c("select E'it\\'s; delete from t'"),
                 c("select U&'d\\0061t\\+000061; update'"),
@@ -181,6 +182,10 @@ class ClassifierTest {
                 c("EXPLAIN (ANALYZE, BUFFERS) SELECT 1"),
                 c("explain (analyze true) select 1"),
                 c("explain (format json, analyze) select 1"),
+                // the server takes an option's name as any identifier: a quoted one runs the statement too
+                c("EXPLAIN (\"analyze\") DELETE FROM orders WHERE created < now() - interval '1 year'", NON_DETERMINISTIC),
+                c("explain (\"analyse\" true, format json) update t set v = 1"),
+                c("explain (U&\"\\0061nalyze\") delete from t"),
                 c("explain analyze insert into t values (now())", NON_DETERMINISTIC),
                 // functions that write or depend on the session, however they are spelled
                 c("select nextval('order_seq')", NON_DETERMINISTIC),
@@ -207,6 +212,15 @@ class ClassifierTest {
                 c("select pg_current_xact_id()", NON_DETERMINISTIC),
                 c("select * from dblink('conn', 'select 1') as t(a int)"),
                 c("select dblink_exec('conn', 'delete from t')"),
+                // run a query given as text, which may call nextval or set_config; change rows by hand
+                c("select * from ts_stat($$select setval('s', 1)::text::tsvector$$)"),
+                c("select ts_rewrite('a & b'::tsquery, 'select t, s from aliases')"),
+                c("select * from crosstab('select row_name, cat, value from ct order by 1') as ct(r text, a int)"),
+                c("select heap_force_kill('t'::regclass, array['(0, 1)']::tid[])", CATALOG),
+                c("select pg_nextoid('t'::regclass, 'id', 't_pkey'::regclass)", CATALOG),
+                // a string goes on across a newline, read as it began: after E'', a \' does not end it
+                c("SELECT E'x'\n'\\' , '; DELETE FROM t; SELECT ' -- '", MULTI_STATEMENT),
+                c("select e'a'\n  -- a comment on its own line\n\n  '\\', '; update t set v = 2; select ' -- '", MULTI_STATEMENT),
                 c("select pg_terminate_backend(123)"),
                 c("select pg_cancel_backend(123)"),
                 c("select pg_reload_conf()"),

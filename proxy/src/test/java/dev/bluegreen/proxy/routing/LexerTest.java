@@ -54,6 +54,20 @@ class LexerTest {
         assertThat(token.value()).isEqualTo("a'b\nAAé");
     }
 
+    /** PostgreSQL's string continuation: the second part is read in the first one's mode. */
+    @Test
+    void aStringGoesOnAfterANewlineAsItBegan() {
+        List<Token> escaped = Lexer.lex("select E'a'\n -- comment\n'\\'b'; delete").tokens();
+        assertThat(escaped.get(1).type()).isEqualTo(Token.Type.STRING);
+        assertThat(escaped.get(1).value()).isEqualTo("a'b");
+        assertThat(escaped).extracting(Token::text).endsWith(";", "delete");
+
+        assertThat(Lexer.lex("select 'a'  \r\n\t'b'").tokens().get(1).value()).isEqualTo("ab");
+        // no newline, or a comment before it: two tokens, which the server refuses or reads as two
+        assertThat(texts("select 'a' 'b'")).containsExactly("select", "'a'", "'b'");
+        assertThat(texts("select 'a' -- c\n'b'")).containsExactly("select", "'a'", "'b'");
+    }
+
     @Test
     void wordsFoldInAsciiOnly() {
         assertThat(Lexer.lex("SELECT Ä").tokens()).extracting(Token::value).containsExactly("select", "Ä");
