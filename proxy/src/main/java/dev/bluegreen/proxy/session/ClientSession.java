@@ -681,8 +681,14 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     @Override
     public void backendWritabilityChanged(BackendConnection from, boolean writable) {
         if (state instanceof State.Ready) {
-            channel.config().setAutoRead(writable);
+            // with twins, one that takes more while the other does not is no reason to read the client
+            channel.config().setAutoRead(writable && backendsWritable());
         }
+    }
+
+    /** Whether every server connection the client's messages are written to takes more. */
+    private boolean backendsWritable() {
+        return units != null ? units.writable() : backend == null || backend.isWritable();
     }
 
     @Override
@@ -1002,7 +1008,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     void pendingDrained() {
         if (pending.size() <= MAX_PENDING_FRAMES / 2 && !channel.config().isAutoRead() && channel.isActive()
-                && (backend == null || backend.isWritable())) {
+                && backendsWritable()) {
             channel.config().setAutoRead(true);
         }
     }

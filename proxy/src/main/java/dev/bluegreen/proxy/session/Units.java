@@ -2712,6 +2712,19 @@ final class Units {
         });
     }
 
+    /**
+     * Whether every twin takes more: while one does not (a leader slower than the client sending it COPY
+     * data, a follower given a large unit), the client is not read, or what it sends would pile up here.
+     */
+    boolean writable() {
+        for (BackendConnection backend : backends.values()) {
+            if (!backend.isWritable()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     void setAutoRead(boolean autoRead) {
         backends.values().forEach(b -> b.setAutoRead(autoRead));
         if (readingPaused && autoRead) {

@@ -10,7 +10,9 @@ import dev.bluegreen.proxy.routing.ClusterRole;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import java.io.InputStream;
 import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -22,8 +24,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -149,6 +153,89 @@ class UnitsModeIT {
                 assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(990);
             }
             assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+    }
+
+    /**
+     * COPY data the leader takes in slower than the client sends it waits in the client's socket, not in the
+     * proxy: here blue's backend is stopped a megabyte into a 100 MB COPY, and the client cannot get more than
+     * the sockets' buffers ahead of it. Before, the proxy turned reading the client back on at once (its twins
+     * have no single backend to ask), read all of it and queued in memory what blue had not taken, without
+     * bound: a COPY of gigabytes could use up the proxy's memory.
+     */
+    @Test
+    void copyDataTheLeaderCannotTakeWaitsInTheClientsSocketNotInTheProxy(TestClusters clusters) throws Exception {
+        String t = table("copy_held");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int, v text)");
+        int rows = 25_000;
+        String filler = "x".repeat(4000);
+        AtomicLong sent = new AtomicLong();
+        CountDownLatch frozen = new CountDownLatch(1);
+        InputStream data = new InputStream() {
+            private byte[] row = new byte[0];
+            private int at;
+            private int next = 1;
+
+            @Override
+            public int read() {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] into, int offset, int length) {
+                if (at == row.length) {
+                    if (next > rows) {
+                        return -1;
+                    }
+                    if (sent.get() > 1_000_000) {
+                        awaitQuietly(frozen); // blue's backend is stopped before the rest is offered
+                    }
+                    row = (next++ + "\t" + filler + "\n").getBytes(StandardCharsets.US_ASCII);
+                    at = 0;
+                }
+                int n = Math.min(length, row.length - at);
+                System.arraycopy(row, at, into, offset, n);
+                at += n;
+                sent.addAndGet(n);
+                return n;
+            }
+        };
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres")) {
+            proxy.server().routing().start("test", null);
+            CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
+            CompletableFuture<Long> copying = new CompletableFuture<>();
+            Thread.ofPlatform().start(() -> {
+                try {
+                    copying.complete(copy.copyIn("copy " + t + " from stdin", data));
+                } catch (Throwable e) {
+                    copying.completeExceptionally(e);
+                }
+            });
+            await().atMost(Duration.ofSeconds(20)).until(() -> sent.get() > 1_000_000);
+            long backend = count(clusters.blue(), "select pid from pg_stat_activity where query like 'copy " + t + "%'"
+                    + " and pid <> pg_backend_pid()");
+            try (Frozen blueBackend = Frozen.process(backend)) {
+                frozen.countDown();
+                await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10))
+                        .until(() -> sent.get() < 60_000_000);
+            }
+            assertThat(copying.get(120, TimeUnit.SECONDS)).isEqualTo(rows);
+            assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(rows);
+            // the client has its answer once blue has committed; green commits behind it
+            await().atMost(Duration.ofSeconds(60)).until(() -> count(clusters.green(), "select count(*) from " + t) == rows);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        } finally {
+            frozen.countDown();
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

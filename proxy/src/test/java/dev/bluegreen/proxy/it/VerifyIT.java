@@ -23,8 +23,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -351,7 +349,6 @@ class VerifyIT {
     void aClusterThatStopsAnsweringMidCheckEndsItAndReleasesTheOtherSnapshot() throws Exception {
         String database = databaseOnBoth("create table a_gate (id int)", "create table b_rows (id int)");
         ExecutorService background = Executors.newCachedThreadPool();
-        List<Long> frozen = new ArrayList<>();
         try (TestProxy proxy = proxyOn(database).routing(barrierTimeout(Duration.ofSeconds(30)))
                 .keepalive(Duration.ofSeconds(2)).start();
              Connection gate = connectTo(blue, database); Statement onGate = gate.createStatement()) {
@@ -361,43 +358,18 @@ class VerifyIT {
                     CompletableFuture.supplyAsync(() -> verify(proxy), background);
             // the snapshots are taken and blue's first table waits for the gate: green, next, is stopped
             await().atMost(Duration.ofSeconds(20)).until(() -> waitsForALock(blue, database, "bluegreen verify"));
-            frozen.addAll(freeze(green));
-            gate.rollback();
+            try (Frozen frozen = Frozen.cluster(green)) {
+                gate.rollback();
 
-            BgctlRun.Result result = verifying.get(60, TimeUnit.SECONDS);
-            assertThat(result.exit()).as(result.out() + result.err()).isEqualTo(1);
-            assertThat(result.err()).contains("verify could not read the clusters")
-                    .contains("cluster green did not answer a query within 2 s while verify read it");
-            await().atMost(Duration.ofSeconds(10)).until(() -> sessions(blue, database, "bluegreen verify") == 0);
+                BgctlRun.Result result = verifying.get(60, TimeUnit.SECONDS);
+                assertThat(result.exit()).as(result.out() + result.err()).isEqualTo(1);
+                assertThat(result.err()).contains("verify could not read the clusters")
+                        .contains("cluster green did not answer a query within 2 s while verify read it");
+                await().atMost(Duration.ofSeconds(10)).until(() -> sessions(blue, database, "bluegreen verify") == 0);
+            }
         } finally {
-            thaw(frozen);
             background.shutdownNow();
         }
-    }
-
-    /** Stops every process of a cluster, its postmaster first so that it starts no more: the pids stopped. */
-    private static List<Long> freeze(PgCluster cluster) throws Exception {
-        ProcessHandle postmaster = ProcessHandle.of(cluster.pid()).orElseThrow();
-        List<Long> pids = new ArrayList<>(List.of(postmaster.pid()));
-        signal("STOP", pids);
-        List<Long> children = postmaster.descendants().map(ProcessHandle::pid).toList();
-        signal("STOP", children);
-        pids.addAll(children);
-        return pids;
-    }
-
-    private static void thaw(List<Long> pids) throws Exception {
-        if (!pids.isEmpty()) {
-            signal("CONT", pids);
-        }
-    }
-
-    private static void signal(String signal, List<Long> pids) throws Exception {
-        List<String> command = new ArrayList<>(List.of("kill", "-" + signal));
-        pids.forEach(pid -> command.add(Long.toString(pid)));
-        Process kill = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(kill.waitFor()).as("%s: %s", command, out).isZero();
     }
 
     /** How many sessions of {@code applicationName} a cluster has in {@code database}. */
