@@ -707,6 +707,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     // --- relay ----------------------------------------------------------------------------------
 
     private void relayToBackend(FrameBatch frames) {
+        if (units == null && pending.isEmpty() && isIdle() && onlyCopyData(frames)) {
+            // what a client sent of a COPY the server has already failed: the server drops it without a word,
+            // so it starts no unit, and must not enter the write barrier, which only an answer would leave
+            frames.release();
+            return;
+        }
         if (units != null || !pending.isEmpty() || (isIdle() && !relayBoundary())) {
             List<Frame> list = frames.frames();
             frames.release();
@@ -749,6 +755,21 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (!backend.isWritable()) {
             channel.config().setAutoRead(false);
         }
+    }
+
+    /** Whether every message is CopyData, CopyDone or CopyFail: one look when the first is not. */
+    private static boolean onlyCopyData(FrameBatch frames) {
+        ByteBuf all = frames.content();
+        int offset = all.readerIndex();
+        while (offset < all.writerIndex()) {
+            byte type = all.getByte(offset);
+            if (type != FrontendMessages.COPY_DATA && type != FrontendMessages.COPY_DONE
+                    && type != FrontendMessages.COPY_FAIL) {
+                return false;
+            }
+            offset += all.getInt(offset + 1) + 1;
+        }
+        return true;
     }
 
     /** The client read {@code role}'s catalog: the type OIDs it holds may be that cluster's. */

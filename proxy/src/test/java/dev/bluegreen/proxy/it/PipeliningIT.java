@@ -12,6 +12,7 @@ import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
 import dev.bluegreen.proxy.auth.Md5;
+import dev.bluegreen.proxy.control.Phase;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.io.ByteArrayOutputStream;
@@ -223,6 +224,35 @@ class PipeliningIT {
         }
         assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)\n(4)");
         assertThat(ClusterData.contents(green, table, "id")).isEqualTo("(3)\n(4)");
+    }
+
+    /**
+     * A COPY the server failed while the client was still sending its data: the server answered (ErrorResponse,
+     * ReadyForQuery) and drops the CopyData and CopyDone that follow without a word, so they start no unit. Before,
+     * they entered the write barrier and held it until the session's next statement, and a start timed out
+     * naming this idle session (psql sends the rest of a file before it reads the error).
+     */
+    @Test
+    void copyDataAfterTheServerFailedTheCopyHoldsNoBarrier(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        String table = ClusterData.unique("copy_failed");
+        ClusterData.onBoth(blue, clusters.green(), "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            client.send(RawClient.query("copy " + table + " from stdin"));
+            assertThat(typesUntil(client, 'G')).isEqualTo("G");
+            client.send(copyData("not a number\n"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("EZ");
+
+            client.send(concat(copyData("2\n"), copyData("3\n"), copyDone()));
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            assertThat(proxy.server().routing().start("test", null).phase()).isEqualTo(Phase.DUAL);
+
+            client.send(RawClient.query("select 1"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("TDCZ");
+        }
+        assertThat(ClusterData.contents(blue, table, "id")).isEmpty();
     }
 
     /**
