@@ -2387,6 +2387,16 @@ final class Units {
                     frame.release();
                 }
             } else if (type != 'A' && type != 'N' && type != 'S' && type != 'E') {
+                if (role != leader) {
+                    // the follower answered more than it was asked (a COPY by Execute it refused before copying
+                    // in answers both Syncs, where the leader answers one): its answers are out of step, so its
+                    // part of the session ends as a lost follower's; what the follower does never fails the client
+                    BackendConnection twin = backends.get(role);
+                    backendLost(twin, "cluster " + role.name().toLowerCase() + " answered what no request awaited:"
+                            + " message '" + (char) type + "'");
+                    twin.close();
+                    return false;
+                }
                 session.failFromUnits(ErrorResponse.fatal("08006", "protocol violation from cluster "
                         + role.name().toLowerCase() + ": unexpected message '" + (char) type + "'"));
                 return false;

@@ -227,6 +227,38 @@ class PipeliningIT {
     }
 
     /**
+     * In shadow mode, a COPY by Execute that green refuses before it copies in (here green lacks the table)
+     * has green answer both Syncs, the one that closed the batch and the one after CopyDone, where blue,
+     * which copied, answers one. Green's extra answer, which no request of the proxy's awaits, ends green's
+     * part of the session (as a lost follower's: in shadow mode its writes are then dropped and counted), not
+     * the client's session: before, the client was disconnected with 08006 ("unexpected message from cluster
+     * green") for what green did.
+     */
+    @Test
+    void greenAnsweringMoreThanAskedInShadowModeCostsTheClientNothing(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("copy_blue_only");
+        blue.execute("postgres", "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            proxy.server().routing().startShadow("test", null);
+            client.send(concat(parse("copy " + table + " from stdin"), bind(), describePortal(), execute(), sync()));
+            assertThat(typesUntil(client, 'G')).isEqualTo("12nG");
+            client.send(concat(copyData("1\n"), copyData("2\n"), copyDone(), sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> !proxy.server().migration().divergences().isEmpty());
+            assertThat(proxy.server().migration().divergences().getFirst().difference()).contains("follower error 42P01");
+            client.send(RawClient.query("insert into " + table + " values (3)"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(RawClient.query("select count(*) from " + table));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("TDCZ");
+        }
+        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)");
+    }
+
+    /**
      * A COPY the server failed while the client was still sending its data: the server answered (ErrorResponse,
      * ReadyForQuery) and drops the CopyData and CopyDone that follow without a word, so they start no unit. Before,
      * they entered the write barrier and held it until the session's next statement, and a start timed out
