@@ -11,6 +11,7 @@ import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +30,8 @@ public final class Migration implements AutoCloseable {
     private final Classifier classifier;
     private final RoutingPolicy policy;
     private final StickyKeys stickyKeys;
+    /** Bytes of shadow-mode writes queued for the follower, every session's. */
+    private final AtomicLong shadowBytes = new AtomicLong();
     private final ExecutorService controlThread = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "bluegreen-control");
         t.setDaemon(true);
@@ -62,6 +65,26 @@ public final class Migration implements AutoCloseable {
 
     StickyKeys stickyKeys() {
         return stickyKeys;
+    }
+
+    /**
+     * Takes {@code bytes} of the shadow-mode queue all sessions share, which holds at most {@code budget}
+     * bytes of writes waiting for the follower; false when they do not fit (the write is dropped and counted).
+     */
+    boolean reserveShadowBytes(long bytes, long budget) {
+        long queued;
+        do {
+            queued = shadowBytes.get();
+            if (queued + bytes > budget) {
+                return false;
+            }
+        } while (!shadowBytes.compareAndSet(queued, queued + bytes));
+        return true;
+    }
+
+    /** Gives back what {@link #reserveShadowBytes} took, once that write has run on the follower or was dropped. */
+    void releaseShadowBytes(long bytes) {
+        shadowBytes.addAndGet(-bytes);
     }
 
     /**

@@ -2252,8 +2252,23 @@ final class Units {
             unit.release();
             return;
         }
-        mirrors.add(new Mirror(unit, outcomes, leaderStatus));
+        if (!migration.reserveShadowBytes(unit.bytes, maxMirroredBytes)) {
+            stats.mirrorDropped(); // the writes every session has queued for the follower fill their budget
+            unit.release();
+            return;
+        }
+        queueMirror(new Mirror(unit, outcomes, leaderStatus));
+    }
+
+    private void queueMirror(Mirror mirror) {
+        mirrors.add(mirror);
         nextMirror();
+    }
+
+    /** A shadow write that ran on the follower, or never will: its buffers and its share of the queue go back. */
+    private void mirrorDone(Mirror mirror) {
+        migration.releaseShadowBytes(mirror.unit().bytes);
+        mirror.unit().release();
     }
 
     /** The named Parse and Close messages the leader carried out in a unit the mirror skips, as a unit of their own. */
@@ -2270,8 +2285,12 @@ final class Units {
             names.add(frame.retain());
         }
         names.add(Frame.of(FrontendMessages.sync(client.alloc())));
-        mirrors.add(new Mirror(names, List.of(), answer.status));
-        nextMirror();
+        if (!migration.reserveShadowBytes(names.bytes, maxMirroredBytes)) {
+            stats.mirrorDropped();
+            names.release();
+            return;
+        }
+        queueMirror(new Mirror(names, List.of(), answer.status));
     }
 
     private void nextMirror() {
@@ -2293,7 +2312,7 @@ final class Units {
                     diverged(mirror.unit(), mirror.leaderOutcomes(), sink.recorder.outcomes(), difference);
                 }
             }
-            mirror.unit().release();
+            mirrorDone(mirror);
             nextMirror();
             if (draining && mirrorRunning == null) {
                 closeDrainedFollower();
@@ -2310,10 +2329,10 @@ final class Units {
     private void abandonMirrors() {
         while (!mirrors.isEmpty()) {
             stats.mirrorDropped();
-            mirrors.poll().unit().release();
+            mirrorDone(mirrors.poll());
         }
         if (mirrorRunning != null) {
-            mirrorRunning.unit().release();
+            mirrorDone(mirrorRunning);
             mirrorRunning = null;
         }
     }

@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
+import dev.bluegreen.config.Limits;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
@@ -342,6 +343,45 @@ class CutoverRollbackIT {
 
             commit.release();
             await("the shadow write reaches green").until(() -> contents(green, table, "id").equals("(1,one)"));
+        }
+    }
+
+    /**
+     * Shadow writes waiting for a green that does not keep up share a budget of bytes across sessions (the
+     * largest message accepted, {@code limits.max_message_size}); beyond it they are dropped and counted, as
+     * beyond 1024 units a session. Before, only the count bounded them: 1024 units of up to that size each, a
+     * session, held in memory.
+     */
+    @Test
+    void shadowWritesQueuedForASlowGreenKeepWithinABudgetOfBytes() throws Exception {
+        String table = unique("shadow_budget");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
+        int budget = 64 * 1024;
+        String payload = "x".repeat(10_000);
+        try (TestProxy proxy = TestProxy.in(blue).green(green)
+                .limits(new Limits(1000, budget, Limits.DEFAULT_MAX_STARTUP_PACKET_BYTES)).start();
+             Connection onGreen = green.connect("postgres"); Statement lock = onGreen.createStatement();
+             Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+            proxy.server().routing().startShadow("test", null);
+            onGreen.setAutoCommit(false);
+            lock.execute("lock table " + table + " in access exclusive mode"); // green takes no write meanwhile
+            for (int id = 1; id <= 20; id++) {
+                s.execute("insert into " + table + " values (" + id + ", '" + payload + "')");
+            }
+            long dropped = proxy.server().migration().mirrorDrops();
+            assertThat(dropped).as("writes beyond the budget dropped").isBetween(20L - budget / 10_000, 20L);
+            onGreen.rollback();
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> count(green, table) == 20 - dropped);
+            assertThat(count(blue, table)).isEqualTo(20);
+        }
+    }
+
+    private static long count(PgCluster cluster, String table) throws SQLException {
+        try (Connection direct = cluster.connect("postgres"); Statement s = direct.createStatement();
+             ResultSet rs = s.executeQuery("select count(*) from " + table)) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 
