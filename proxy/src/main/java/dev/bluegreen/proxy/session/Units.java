@@ -2559,6 +2559,14 @@ final class Units {
 
     private void startCopyIn() {
         Unit unit = current;
+        for (Frame frame : unit.frames) {
+            if (frame.type() == FrontendMessages.COPY_DONE || frame.type() == FrontendMessages.COPY_FAIL) {
+                // the client sent all its data, behind a Flush, before it heard CopyInResponse: the unit already
+                // holds it, and the copy is over on the client's side (its Sync may still be to come)
+                flush(unit.primary);
+                return;
+            }
+        }
         unit.copyIn = true;
         unit.open = true;
         // copy data the client sent before it heard CopyInResponse belongs to this unit

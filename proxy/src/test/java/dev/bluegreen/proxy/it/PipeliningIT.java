@@ -227,6 +227,37 @@ class PipeliningIT {
     }
 
     /**
+     * A COPY by Execute whose data the client sends behind a Flush, before it hears CopyInResponse, then the
+     * Sync and the next statement: the unit the Flush opened already holds the CopyDone, so CopyInResponse
+     * does not reopen it for data, and the Sync ends it; the next statement runs as a unit of its own. Before,
+     * the unit was reopened for data that had all come, stayed open past its Sync, and took the next
+     * statement in.
+     */
+    @Test
+    void copyDataSentBehindAFlushBeforeCopyInResponseEndsItsUnit(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("copy_flushed");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+            client.send(concat(parse("copy " + table + " from stdin"), bind(), execute(), flush(),
+                    copyData("1\n"), copyData("2\n"), copyDone()));
+            assertThat(typesUntil(client, 'G')).isEqualTo("12G");
+            client.send(concat(sync(), RawClient.query("select 1")));
+
+            assertThat(typesUntilReady(client, 2)).isEqualTo("CZ" + "TDCZ");
+            client.send(RawClient.query("insert into " + table + " values (3)"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)");
+        assertThat(ClusterData.contents(green, table, "id")).isEqualTo("(1)\n(2)\n(3)");
+    }
+
+    /**
      * In shadow mode, a COPY by Execute that green refuses before it copies in (here green lacks the table)
      * has green answer both Syncs, the one that closed the batch and the one after CopyDone, where blue,
      * which copied, answers one. Green's extra answer, which no request of the proxy's awaits, ends green's
