@@ -17,6 +17,9 @@ final class ClusterDraft {
     String database;
     Map<String, String> databases = Map.of();
     TlsMode tlsMode;
+    /** Where {@link #tlsMode} was set, and how to name it in a message there ({@code "sslmode "}, or nothing). */
+    String tlsModeWhere;
+    String tlsModeLabel = "";
     Path caFile;
     /** Where {@link #caFile} was set, and how to name it in a message there. */
     String caFileWhere;
@@ -24,6 +27,12 @@ final class ClusterDraft {
     String caFileName;
     String user;
     Secret password;
+
+    void tlsMode(TlsMode mode, String where, String label) {
+        tlsMode = mode;
+        tlsModeWhere = where;
+        tlsModeLabel = label;
+    }
 
     /**
      * @param label what precedes the name in a message ({@code "sslrootcert "}, or nothing)
@@ -56,6 +65,14 @@ final class ClusterDraft {
                     ok = false;
                 }
             }
+        }
+        if (mode == TlsMode.VERIFY_CA && caFile == null) {
+            // the JVM's trusted CAs sign certificates for anyone's names, and verify-ca checks no name: any
+            // certificate a public CA issued would do, a man in the middle's included (libpq refuses it too)
+            problems.add(tlsModeWhere, tlsModeLabel + "verify-ca needs a CA file of the cluster's own (tls.ca_file, or"
+                    + " sslrootcert in the URL): with the JVM's trusted CAs any publicly issued certificate would pass;"
+                    + " use verify-full to check the host name against them");
+            ok = false;
         }
         if (!ok) {
             return Optional.empty();

@@ -175,7 +175,7 @@ public final class ClusterUrl {
             switch (key) {
                 case "sslmode" -> {
                     try {
-                        into.tlsMode = TlsMode.parse(value);
+                        into.tlsMode(TlsMode.parse(value), path, "sslmode ");
                     } catch (IllegalArgumentException e) {
                         problems.add(path, "unknown sslmode " + shown(value, reference)
                                 + " (expected disable, require, verify-ca or verify-full)");

@@ -391,7 +391,7 @@ public final class ConfigLoader {
         m.mapping("tls").ifPresent(tls -> {
             tls.text("mode").ifPresent(mode -> {
                 try {
-                    draft.tlsMode = TlsMode.parse(mode.value());
+                    draft.tlsMode(TlsMode.parse(mode.value()), tls.pathOf("mode"), "");
                 } catch (IllegalArgumentException e) {
                     problems.add(tls.pathOf("mode"), TlsMode.unknown(mode.shown()));
                 }

@@ -98,6 +98,7 @@ class ClusterUrlTest {
             "postgresql://h/db?application_name=x           | blue: unknown parameter \"application_name\" (supported: sslmode, sslrootcert)",
             "postgresql://h/db?sslmode=require&sslrootcert=/x | blue: sslrootcert only used with TLS mode verify-ca or verify-full (mode is require)",
             "postgresql://h/db?sslrootcert=/no/such/ca.pem  | blue: sslrootcert /no/such/ca.pem: no such file",
+            "postgresql://h/db?sslmode=verify-ca            | blue: sslmode verify-ca needs a CA file of the cluster's own (tls.ca_file, or sslrootcert in the URL): with the JVM's trusted CAs any publicly issued certificate would pass; use verify-full to check the host name against them",
             "postgresql://[::1/db                           | blue: unclosed [ in the host",
             "postgresql://db%20internal/db                  | blue: the host is not a host name or IP address",
             "postgresql://db%2Finternal/db                  | blue: the host is not a host name or IP address",

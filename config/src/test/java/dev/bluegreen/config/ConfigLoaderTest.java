@@ -325,6 +325,10 @@ class ConfigLoaderTest {
                         "clusters.green.tls.ca_file: /x: no such file"),
                 Arguments.of("clusters:\n  blue: { host: h, tls: { mode: require, ca_file: /x } }\n",
                         "clusters.blue.tls.ca_file: only used with TLS mode verify-ca or verify-full (mode is require)"),
+                Arguments.of("clusters:\n  blue: { host: h, tls: { mode: verify-ca } }\n",
+                        "clusters.blue.tls.mode: verify-ca needs a CA file of the cluster's own (tls.ca_file, or sslrootcert"
+                                + " in the URL): with the JVM's trusted CAs any publicly issued certificate would pass; use"
+                                + " verify-full to check the host name against them"),
                 Arguments.of("clusters:\n  blue: { host: h, databases: { app: \"\" } }\n",
                         "clusters.blue.databases.app: must not be empty"),
                 Arguments.of("clusters:\n  blue: { host: h }\n  green: { url: \"mysql://g/app\" }\n",

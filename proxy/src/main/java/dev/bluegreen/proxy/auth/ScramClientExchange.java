@@ -31,6 +31,14 @@ public final class ScramClientExchange {
 
     public static final String MECHANISM = "SCRAM-SHA-256";
 
+    /**
+     * The most iterations a cluster may ask for. The keys are derived on the event loop the login runs on, a
+     * million rounds in about half a second, once per role, salt and count; the count comes from the server
+     * (PostgreSQL's {@code scram_iterations}, 4,096 by default, allows up to 2^31 - 1), and a server, or a man in
+     * the middle under {@code require}, asking for billions would stall every session on that loop for minutes.
+     */
+    static final int MAX_ITERATIONS = 1_000_000;
+
     private static final int NONCE_LENGTH = 24;
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -73,6 +81,11 @@ public final class ScramClientExchange {
     public byte[] clientFinal(byte[] serverFirstBytes) throws ScramException {
         String serverFirst = new String(serverFirstBytes, StandardCharsets.UTF_8);
         ServerFirstMessage parsed = ServerFirstMessage.parseFrom(serverFirst, nonce);
+        if (parsed.getIterationCount() > MAX_ITERATIONS) {
+            throw new ScramException("the cluster asks for " + parsed.getIterationCount() + " SCRAM-SHA-256 iterations,"
+                    + " more than the proxy derives (at most " + MAX_ITERATIONS + ": longer would stall every session"
+                    + " on its event loop); lower scram_iterations and set the role's password again");
+        }
         Keys keys = keys(password, parsed.getSalt(), parsed.getIterationCount());
         client = build(withUser().clientAndServerKey(keys.clientKey(), keys.serverKey()));
         if (!client.clientFirstMessage().toString().equals(clientFirst)) {

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.ongres.scram.common.exception.ScramException;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -19,6 +21,24 @@ class ScramClientExchangeTest {
         ScramServerExchange server = new ScramServerExchange(verifier, RANDOM);
         byte[] serverFinal = server.clientFinal(client.clientFinal(server.clientFirst(client.clientFirst())));
         client.serverFinal(serverFinal);
+    }
+
+    /** A server asking for billions of rounds would stall the event loop for minutes: the login fails at once. */
+    @Test
+    void aServerAskingForMoreIterationsThanTheLimitIsRefusedBeforeAnyDerivation() throws Exception {
+        ScramClientExchange client = new ScramClientExchange(List.of("SCRAM-SHA-256"), "pw-" + UUID.randomUUID());
+        String clientFirst = new String(client.clientFirst(), StandardCharsets.UTF_8);
+        String nonce = clientFirst.substring(clientFirst.indexOf("r=") + 2);
+        long before = ScramClientExchange.derivations();
+
+        String serverFirst = "r=" + nonce + "server,s=" + Base64.getEncoder().encodeToString(new byte[16])
+                + ",i=" + Integer.MAX_VALUE;
+
+        assertThatThrownBy(() -> client.clientFinal(serverFirst.getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(ScramException.class)
+                .hasMessageContaining("the cluster asks for 2147483647 SCRAM-SHA-256 iterations")
+                .hasMessageContaining("at most 1000000");
+        assertThat(ScramClientExchange.derivations()).isEqualTo(before);
     }
 
     @Test
