@@ -297,6 +297,12 @@ public final class ProxyServer implements AutoCloseable {
             log.warn("grace period over, closing sessions={}", services.sessionsDraining());
         }
         services.terminateAll(); // what is left: the sessions the grace did not see end, and refusals under way
+        // a session still running a statement cancels it first and closes once the server has signalled it:
+        // the event loops must still run meanwhile
+        long cancelled = System.nanoTime() + services.config().timeouts().connect().toNanos();
+        while (services.sessionCount() > 0 && System.nanoTime() < cancelled) {
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
         // the admin API stays up while sessions drain, so an operator can watch them go
         admin.close();
         autopilot.close();

@@ -143,6 +143,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private ReadyForQuery transactionStatus = ReadyForQuery.IDLE;
     /** Close as soon as the session is idle outside a transaction (graceful shutdown). */
     private boolean closeWhenIdle;
+    /** Set once the session is to close ({@link #terminate}): the client is no longer relayed. */
+    private boolean terminating;
+    /** The running statement is being cancelled so that the session can close ({@link #terminate}). */
+    private boolean cancellingToClose;
     /** Scratch for the frame visitors, which are built once so the relay allocates nothing per read. */
     private int terminateAt;
     private int readyAt;
@@ -707,6 +711,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     // --- relay ----------------------------------------------------------------------------------
 
     private void relayToBackend(FrameBatch frames) {
+        if (terminating) {
+            frames.release(); // the session is closing: what the client sends now would run unanswered
+            return;
+        }
         if (units == null && pending.isEmpty() && isIdle() && onlyCopyData(frames)) {
             // what a client sent of a COPY the server has already failed: the server drops it without a word,
             // so it starts no unit, and must not enter the write barrier, which only an answer would leave
@@ -1084,10 +1092,43 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         });
     }
 
-    /** Closes now, telling the client why. Safe from any thread. */
+    /**
+     * Closes now, telling the client why, as a server's fast shutdown does. A statement still running is
+     * cancelled first, and the connection closed once the server has signalled it: closing the server
+     * connection alone would let an autocommit statement run on to its commit while the client is told it was
+     * terminated, which a client takes as rolled back (and may run again). Nothing the client sends from the
+     * moment this is decided is relayed. Safe from any thread.
+     */
     void terminate() {
-        channel.eventLoop().execute(() -> closeWith(
-                ErrorResponse.fatal("57P01", "terminating connection due to administrator command")));
+        if (channel.eventLoop().inEventLoop()) {
+            terminating = true;
+        }
+        channel.eventLoop().execute(() -> {
+            terminating = true;
+            if (cancellingToClose) {
+                return;
+            }
+            BackendConnection running = runningBackend();
+            if (running == null) {
+                closeWith(ErrorResponse.fatal("57P01", "terminating connection due to administrator command"));
+                return;
+            }
+            cancellingToClose = true;
+            log.info("cancelling the running statement before closing session={} cluster={}", id, running.cluster().name());
+            running.cancel(signalled -> closeWith(
+                    ErrorResponse.fatal("57P01", "terminating connection due to administrator command")));
+        });
+    }
+
+    /** The server connection running one of this session's statements now, if any. */
+    private BackendConnection runningBackend() {
+        if (!(state instanceof State.Ready)) {
+            return null;
+        }
+        if (units != null) {
+            return units.cancelRunning();
+        }
+        return backend != null && (!outstanding.isEmpty() || executeSent) ? backend : null;
     }
 
     private void closeWith(ErrorResponse error) {

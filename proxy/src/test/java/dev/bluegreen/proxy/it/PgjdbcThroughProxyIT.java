@@ -240,6 +240,61 @@ class PgjdbcThroughProxyIT {
         }
     }
 
+    /**
+     * A statement still running when the shutdown grace ends is cancelled before its session closes, as a
+     * server's fast shutdown rolls it back: the client is told its session ended, and the statement does not
+     * commit behind its back. Before, closing the server connection alone let an autocommit UPDATE run on to its
+     * commit while the client had 57P01, which it takes as rolled back and may run again. With dual-write too.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aStatementRunningWhenTheGraceEndsIsCancelledNotLeftToCommit(boolean dualWrite) throws Exception {
+        String table = table("grace");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key, v int)",
+                "insert into " + table + " values (1, 0)");
+        TestProxy stopping = TestProxy.in(blue).green(green).start();
+        try (Connection c = stopping.connect("postgres"); Statement s = c.createStatement()) {
+            if (dualWrite) {
+                stopping.server().routing().start("test", null);
+            }
+            String update = "update " + table + " set v = v + 1 where id = 1 and pg_sleep(3) is not null";
+            CompletableFuture<SQLException> running = new CompletableFuture<>();
+            Thread.ofPlatform().start(() -> {
+                try {
+                    s.executeUpdate(update);
+                    running.complete(null);
+                } catch (SQLException e) {
+                    running.complete(e);
+                }
+            });
+            await().atMost(Duration.ofSeconds(10)).until(() -> activeOnBlue(update) > 0);
+
+            stopping.shutdown(Duration.ofMillis(200));
+
+            SQLException outcome = running.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat((Throwable) outcome).as("the client is told its session ended").isNotNull();
+            assertThat(outcome.getSQLState()).isIn("57P01", "57014");
+            await().atMost(Duration.ofSeconds(10)).until(() -> activeOnBlue(update) == 0);
+            for (PgCluster cluster : new PgCluster[] {blue, green}) {
+                assertThat(ClusterData.text(cluster, "select v::text from " + table)).as(cluster.name()).isEqualTo("0");
+            }
+        } finally {
+            stopping.close();
+        }
+    }
+
+    private static int activeOnBlue(String query) throws SQLException {
+        try (Connection direct = blue.connect("postgres");
+             PreparedStatement select = direct.prepareStatement(
+                     "select count(*) from pg_stat_activity where query = ? and state = 'active'")) {
+            select.setString(1, query);
+            try (ResultSet rs = select.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
     private static int sleepingOnBlue() throws SQLException {
         try (Connection direct = blue.connect("postgres"); Statement s = direct.createStatement();
              ResultSet rs = s.executeQuery("select count(*) from pg_stat_activity where query = 'select pg_sleep(60)' and state = 'active'")) {
