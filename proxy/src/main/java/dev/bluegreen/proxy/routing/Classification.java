@@ -28,6 +28,8 @@ public record Classification(Kind kind, Set<Trait> traits, int statementCount, O
 
     private static final Classification UNPARSEABLE =
             new Classification(Kind.WRITE, EnumSet.of(Trait.UNPARSEABLE), 0, Optional.empty());
+    private static final Classification EMPTY =
+            new Classification(Kind.READ, EnumSet.noneOf(Trait.class), 0, Optional.empty());
 
     public Classification {
         Objects.requireNonNull(kind, "kind");
@@ -56,6 +58,11 @@ public record Classification(Kind kind, Set<Trait> traits, int statementCount, O
     public Classification(Kind kind, Set<Trait> traits, int statementCount, Optional<String> tenant,
                           Set<String> customSettings) {
         this(kind, traits, statementCount, tenant, customSettings, "");
+    }
+
+    /** The answer for text with no statement (empty, blanks, comments, semicolons): it runs nothing, a read. */
+    public static Classification empty() {
+        return EMPTY;
     }
 
     /** The answer for text that could not be read: a write, so that it reaches both clusters. */

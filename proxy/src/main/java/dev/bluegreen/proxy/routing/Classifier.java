@@ -26,7 +26,8 @@ import java.util.Set;
  *
  * <p>A string of several statements is a read only if every statement is; its traits are the union of
  * theirs, plus {@link Trait#MULTI_STATEMENT}. Text that cannot be lexed (an unterminated quote or
- * comment), empty text and unknown statements are writes with {@link Trait#UNPARSEABLE}.
+ * comment) and unknown statements are writes with {@link Trait#UNPARSEABLE}; text with no statement at all
+ * (empty, blanks, comments) is a read of none, as the server runs nothing for it.
  */
 public final class Classifier {
 
@@ -125,7 +126,8 @@ public final class Classifier {
         }
         List<List<Token>> split = Statements.split(lexed.tokens());
         if (split.isEmpty()) {
-            return new Fresh(Classification.unparseable(), lexed.tokens(), false);
+            // the server answers EmptyQueryResponse and runs nothing (pgjdbc's isValid, a pool's check on borrow)
+            return new Fresh(Classification.empty(), lexed.tokens(), false);
         }
         Kind kind = Kind.READ;
         EnumSet<Trait> traits = EnumSet.noneOf(Trait.class);

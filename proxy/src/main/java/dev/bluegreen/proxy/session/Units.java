@@ -69,6 +69,9 @@ final class Units {
     private static final long DEFERRED_CANCEL_RESEND_MILLIS = 100;
     /** Shadow mode's per-session queue of writes waiting for the follower. */
     private static final int MIRROR_QUEUE_UNITS = 1024;
+    /** A function call ('F'): a write, since the function is not known; one that cannot end a transaction. */
+    private static final Classification FUNCTION_CALL =
+            new Classification(Kind.WRITE, EnumSet.noneOf(Trait.class), 1, Optional.empty());
     /**
      * Inside a transaction the follower's units are written without a flush and go out together when
      * the transaction ends (or one of these bounds is reached): one wake-up of the follower's backend
@@ -472,6 +475,8 @@ final class Units {
         if (executes != null) {
             lateStatement(unit, executes);
         }
+        // a named Parse or Close after a Flush: the follower must get it even where it skips the unit
+        unit.namesStatements |= namesStatements;
         BackendConnection primary = backends.get(unit.primary);
         byte type = frame.type();
         if (unit.copyIn && (type == FrontendMessages.COPY_DONE || type == FrontendMessages.COPY_FAIL)) {
@@ -589,8 +594,9 @@ final class Units {
                 return;
             }
             Classification classification = classify(pending, Math.abs(count));
+            // a unit that cannot be read (the Bind of a statement name the proxy forgot) may end the transaction
             if (laneInFlight > 0 && (status == 'I' || classification.has(Trait.TRANSACTION_END)
-                    || classification.has(Trait.SAVEPOINT))) {
+                    || classification.has(Trait.SAVEPOINT) || classification.has(Trait.UNPARSEABLE))) {
                 flushLane();
                 return; // the ordering rule: the follower finishes every earlier unit before the leader's transaction ends
             }
@@ -871,7 +877,7 @@ final class Units {
                     describesWrite |= described != null && !described.isRead();
                     yield null;
                 }
-                case 'F' -> Classification.unparseable();
+                case 'F' -> FUNCTION_CALL;
                 default -> null;
             };
             if (c != null) {
@@ -1343,6 +1349,12 @@ final class Units {
         if (!unit.namesStatements || to == null) {
             return;
         }
+        if (to == leader.other() && state.followerWrites() == FollowerWrites.ASYNC
+                && (mirrorRunning != null || !mirrors.isEmpty())) {
+            // behind the shadow writes queued before them, which may bind a name these close or parse again
+            mirrorNamedStatements(unit, answer);
+            return;
+        }
         BackendConnection twin = backends.get(to);
         List<Frame> named = namedStatementMessages(unit, answer, 0);
         if (twin == null || named.isEmpty()) {
@@ -1501,13 +1513,15 @@ final class Units {
             runOnSecondary(unit, outcomes, answer.status, false);
             return;
         }
-        if (answer.error && answer.status == 'E' && unit.statusBefore == 'T' && failedAt > 0
+        if (answer.error && answer.status == 'E' && failedAt > 0
+                && (unit.statusBefore == 'T' || unit.classification.has(Trait.TRANSACTION_BEGIN))
                 && transientError(outcomes.get(failedAt).sqlState()) && unit.classification.has(Trait.SAVEPOINT)) {
             // statements ran on the leader before one failed for a reason of the leader's own (a lock
             // timeout, a cancel), among them a SAVEPOINT the transaction may go back to (pgjdbc's autosave:
-            // SAVEPOINT then the statement, then ROLLBACK TO SAVEPOINT): the follower runs those, not the
-            // failed one. Without a savepoint in the unit, what ran before the failure is rolled back on the
-            // leader whatever the client does next, and the follower skipping all of it is the same.
+            // SAVEPOINT then the statement, then ROLLBACK TO SAVEPOINT; or BEGIN, SAVEPOINT and the statement in
+            // one batch): the follower runs those, not the failed one. Without a savepoint
+            // in the unit, what ran before the failure is rolled back on the leader whatever the client does
+            // next, and the follower skipping all of it is the same.
             runPrefixInLane(unit, answer, outcomes.subList(0, failedAt));
             return;
         }

@@ -19,6 +19,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -45,12 +47,20 @@ class PipeliningIT {
     }
 
     private static byte[] parse(String sql) {
-        byte[] strings = cstrings("", sql);
+        return parse("", sql);
+    }
+
+    private static byte[] parse(String name, String sql) {
+        byte[] strings = cstrings(name, sql);
         return RawClient.message('P', ByteBuffer.allocate(strings.length + 2).put(strings).putShort((short) 0).array());
     }
 
     private static byte[] bind() {
-        byte[] names = cstrings("", "");
+        return bind("");
+    }
+
+    private static byte[] bind(String statement) {
+        byte[] names = cstrings("", statement);
         return RawClient.message('B', ByteBuffer.allocate(names.length + 6).put(names).putShort((short) 0)
                 .putShort((short) 0).putShort((short) 0).array());
     }
@@ -224,6 +234,160 @@ class PipeliningIT {
         }
         assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)\n(4)");
         assertThat(ClusterData.contents(green, table, "id")).isEqualTo("(3)\n(4)");
+    }
+
+    /**
+     * In shadow mode a read that closes a named statement and parses the name again (pgjdbc evicting a cached
+     * statement, Npgsql reusing a name) while a write bound to the old one still waits for green in the queue
+     * (behind another that green is running): the Close and Parse reach green behind that write. Before, they went to green at once, ahead of it, and the write then
+     * bound the new statement there: a divergence that was none.
+     */
+    @Test
+    void aNameClosedAndParsedAgainReachesGreenBehindTheShadowWritesBeforeIt(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("shadow_names");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             Connection onGreen = green.connect("postgres"); Statement lock = onGreen.createStatement()) {
+            proxy.server().routing().startShadow("test", null);
+            onGreen.setAutoCommit(false);
+            lock.execute("lock table " + table + " in access exclusive mode"); // green's copy of the write waits
+
+            client.send(RawClient.query("insert into " + table + " values (1)")); // green runs it: it waits there
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(concat(parse("s1", "insert into " + table + " values (2)"), bind("s1"), execute(), sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("12CZ"); // queued for green behind the first
+            client.send(concat(closeStatement("s1"), parse("s1", "select 2"), bind("s1"), execute(), sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("312DCZ");
+            onGreen.rollback();
+
+            await().atMost(Duration.ofSeconds(5)).until(() -> ClusterData.contents(green, table, "id").equals("(1)\n(2)"));
+            client.send(concat(bind("s1"), execute(), sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("2DCZ");
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+    }
+
+    private static byte[] closeStatement(String name) {
+        byte[] body = ByteBuffer.allocate(name.length() + 2).put((byte) 'S').put(cstrings(name)).array();
+        return RawClient.message('C', body);
+    }
+
+    /**
+     * A COMMIT run by binding a named statement the proxy no longer knows (a SQL {@code PREPARE} made it forget
+     * every name, as pgjdbc's server-prepared COMMIT meets after a {@code PREPARE} or {@code DEALLOCATE} in
+     * SQL) still waits for the follower to finish the transaction's earlier statements before the leader
+     * commits: here green holds the row, and blue does not commit until green has run the UPDATE. Before, a Bind
+     * of an unknown name was an unreadable write that did not wait, and the leader committed first.
+     */
+    @Test
+    void aCommitBoundByANameTheProxyForgotWaitsForTheFollowerFirst(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("forgotten_commit");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key, v int)",
+                "insert into " + table + " values (1, 0)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             Connection onGreen = green.connect("postgres"); Statement lock = onGreen.createStatement()) {
+            proxy.server().routing().start("test", null);
+            client.send(concat(parse("s_commit", "COMMIT"), sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("1Z");
+            client.send(RawClient.query("prepare unrelated as select 1"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            onGreen.setAutoCommit(false);
+            lock.execute("select * from " + table + " where id = 1 for update"); // green takes the UPDATE later
+
+            client.send(RawClient.query("begin"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(RawClient.query("update " + table + " set v = 1 where id = 1"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(concat(bind("s_commit"), execute(), sync()));
+
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .until(() -> ClusterData.text(blue, "select v::text from " + table).equals("0"));
+            onGreen.rollback();
+            assertThat(typesUntilReady(client, 1)).isEqualTo("2CZ");
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> ClusterData.text(green, "select v::text from " + table).equals("1"));
+            assertThat(ClusterData.text(blue, "select v::text from " + table)).isEqualTo("1");
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * A batch that begins a transaction, sets a savepoint and runs a statement the leader fails for a reason of
+     * its own (here a lock timeout, another session holding the row on blue): the follower runs the BEGIN and
+     * the SAVEPOINT, not the failed statement, so the client's ROLLBACK TO SAVEPOINT and what follows run
+     * there alike. Before, the follower skipped the whole batch, BEGIN included, and the ROLLBACK TO failed
+     * there (25P01): a divergence where there was none, green out of sync.
+     */
+    @Test
+    void aTransientFailureAfterABeginAndASavepointInOneBatchKeepsTheTwinsAlike(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("savepoint_first");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key, v int)",
+                "insert into " + table + " values (1, 0), (2, 0)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             Connection holder = blue.connect("postgres"); Statement hold = holder.createStatement()) {
+            proxy.server().routing().start("test", null);
+            client.send(RawClient.query("set lock_timeout = '300ms'"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            holder.setAutoCommit(false);
+            hold.execute("select * from " + table + " where id = 1 for update"); // on blue only
+
+            client.send(concat(parse("begin"), bind(), execute(), parse("savepoint a"), bind(), execute(),
+                    parse("update " + table + " set v = 1 where id = 1"), bind(), execute(), sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("12C" + "12C" + "12EZ");
+            client.send(RawClient.query("rollback to savepoint a"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(RawClient.query("update " + table + " set v = 2 where id = 2"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(RawClient.query("commit"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            holder.rollback();
+
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> ClusterData.contents(green, table, "id").equals("(1,0)\n(2,2)"));
+            assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1,0)\n(2,2)");
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * A named Parse that comes after a Flush, in a unit whose write the leader fails: the follower, which skips
+     * the failed write, still gets the name, so the client's later Bind of it runs there too. Before, only the
+     * messages before the Flush said whether the unit named statements, the name never reached the follower, and
+     * the later Bind diverged there (26000): green out of sync for nothing.
+     */
+    @Test
+    void aNamedParseAfterAFlushReachesTheFollowerWhenTheLeaderFailsTheUnit(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("parse_after_flush");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)",
+                "insert into " + table + " values (1)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+            client.send(concat(parse("select 1"), bind(), execute(), flush()));
+            assertThat(typesUntil(client, 'C')).isEqualTo("12DC");
+            client.send(concat(parse("s_insert", "insert into " + table + " values (2)"),
+                    parse("insert into " + table + " values (1)"), bind(), execute(), sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("112EZ");
+
+            client.send(concat(bind("s_insert"), execute(), sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("2CZ");
+            await().atMost(Duration.ofSeconds(5)).until(() -> ClusterData.contents(green, table, "id").equals("(1)\n(2)"));
+            assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)");
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
     }
 
     /**
