@@ -29,6 +29,11 @@ public enum Trait {
     /** {@code SAVEPOINT}, {@code RELEASE [SAVEPOINT]}, {@code ROLLBACK TO [SAVEPOINT]}. */
     SAVEPOINT,
     /**
+     * {@code ROLLBACK TO [SAVEPOINT]}, besides {@link #SAVEPOINT}: of the three the one that releases row locks
+     * before the transaction ends.
+     */
+    ROLLBACK_TO,
+    /**
      * Changes session state that both twins must share and that is replayed when a twin is made:
      * {@code SET}/{@code SET SESSION}, {@code RESET}, {@code PREPARE}, {@code DEALLOCATE}, {@code DISCARD},
      * {@code SET ROLE}, {@code SET SESSION AUTHORIZATION}, {@code LOAD}, and {@code set_config(..., false)}

@@ -38,7 +38,7 @@ final class TransactionSyntax {
         }
         int i = s.isWord(1, "work") || s.isWord(1, "transaction") ? 2 : 1;
         if (s.isWord(0, "rollback") && s.isWord(i, "to")) {
-            verdict.add(Trait.SAVEPOINT);
+            verdict.add(Trait.SAVEPOINT).add(Trait.ROLLBACK_TO);
             return;
         }
         verdict.add(Trait.TRANSACTION_END);

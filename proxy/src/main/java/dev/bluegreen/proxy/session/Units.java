@@ -594,9 +594,10 @@ final class Units {
                 return;
             }
             Classification classification = classify(pending, Math.abs(count));
-            // a unit that cannot be read (the Bind of a statement name the proxy forgot) may end the transaction
+            // a unit that cannot be read (the Bind of a statement name the proxy forgot) may end the transaction;
+            // a ROLLBACK TO releases row locks on the leader, where SAVEPOINT and RELEASE release none
             if (laneInFlight > 0 && (status == 'I' || classification.has(Trait.TRANSACTION_END)
-                    || classification.has(Trait.SAVEPOINT) || classification.has(Trait.UNPARSEABLE))) {
+                    || classification.has(Trait.ROLLBACK_TO) || classification.has(Trait.UNPARSEABLE))) {
                 flushLane();
                 return; // the ordering rule: the follower finishes every earlier unit before the leader's transaction ends
             }
@@ -1689,7 +1690,7 @@ final class Units {
         // what releases row locks on the leader (ROLLBACK TO a savepoint, the end of the transaction) must
         // release them on the follower at once: another session may take them on the leader next, and its
         // follower must not wait behind a request this session holds back
-        if (unit.classification.has(Trait.SAVEPOINT) || unit.classification.has(Trait.TRANSACTION_END)
+        if (unit.classification.has(Trait.ROLLBACK_TO) || unit.classification.has(Trait.TRANSACTION_END)
                 || laneHeld.size() >= LANE_BATCH_UNITS || laneUnsentBytes >= LANE_BATCH_BYTES) {
             flushLane();
         }

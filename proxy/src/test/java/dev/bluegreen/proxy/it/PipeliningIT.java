@@ -318,6 +318,45 @@ class PipeliningIT {
     }
 
     /**
+     * Inside a transaction a SAVEPOINT and a RELEASE run on the leader without waiting for the follower to catch
+     * up with the transaction's earlier statements: neither releases a lock (only a ROLLBACK TO does, and it
+     * waits). Here green holds the row the transaction's UPDATE takes there, and the SAVEPOINT and RELEASE are
+     * answered all the same. Before, each waited for green: a round trip to the follower for every nested
+     * atomic block (Django, Rails) and every statement under pgjdbc's autosave.
+     */
+    @Test
+    void aSavepointAndItsReleaseDoNotWaitForTheFollower(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("savepoint_lane");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key, v int)",
+                "insert into " + table + " values (1, 0)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             Connection holder = green.connect("postgres"); Statement hold = holder.createStatement()) {
+            proxy.server().routing().start("test", null);
+            holder.setAutoCommit(false);
+            hold.execute("select * from " + table + " where id = 1 for update"); // on green only
+
+            client.send(RawClient.query("begin"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(RawClient.query("update " + table + " set v = 1 where id = 1"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(RawClient.query("savepoint a"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(RawClient.query("release savepoint a"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+
+            holder.rollback();
+            client.send(RawClient.query("commit"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            await().atMost(Duration.ofSeconds(5)).until(() -> ClusterData.contents(green, table, "id").equals("(1,1)"));
+            assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1,1)");
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+    }
+
+    /**
      * A batch that begins a transaction, sets a savepoint and runs a statement the leader fails for a reason of
      * its own (here a lock timeout, another session holding the row on blue): the follower runs the BEGIN and
      * the SAVEPOINT, not the failed statement, so the client's ROLLBACK TO SAVEPOINT and what follows run

@@ -15,6 +15,7 @@ import static dev.bluegreen.proxy.routing.Trait.READ_ONLY_TRANSACTION;
 import static dev.bluegreen.proxy.routing.Trait.TRANSACTION_BLOCK_ONLY;
 import static dev.bluegreen.proxy.routing.Trait.TRANSACTION_CONTROL;
 import static dev.bluegreen.proxy.routing.Trait.ROLLBACK;
+import static dev.bluegreen.proxy.routing.Trait.ROLLBACK_TO;
 import static dev.bluegreen.proxy.routing.Trait.SAVEPOINT;
 import static dev.bluegreen.proxy.routing.Trait.SESSION_STATE;
 import static dev.bluegreen.proxy.routing.Trait.SET_LOCAL;
@@ -260,8 +261,8 @@ class ClassifierTest {
                 c("rollback and no chain", TRANSACTION_END, ROLLBACK),
                 c("SAVEPOINT sp1", SAVEPOINT),
                 c("release savepoint sp1", SAVEPOINT),
-                c("ROLLBACK TO SAVEPOINT sp1", SAVEPOINT),
-                c("rollback transaction to sp1", SAVEPOINT),
+                c("ROLLBACK TO SAVEPOINT sp1", SAVEPOINT, ROLLBACK_TO),
+                c("rollback transaction to sp1", SAVEPOINT, ROLLBACK_TO),
                 c("PREPARE TRANSACTION 'tx1'", TRANSACTION_END),
                 c("select pg_listening_channels()"),
                 c("select gin_clean_pending_list('i'::regclass)", CATALOG),
