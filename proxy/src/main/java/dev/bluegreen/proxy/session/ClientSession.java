@@ -74,6 +74,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private static final AtomicLong IDS = new AtomicLong();
     /** Waiting client frames beyond which the client is not read until they drain. */
     private static final int MAX_PENDING_FRAMES = 4096;
+    /**
+     * Bytes of waiting client frames beyond which the client is not read until they drain: a frame may be as
+     * large as {@code limits.max_message_size}, so a count alone would let a pipelining client queue gigabytes
+     * while the write barrier holds its next unit back.
+     */
+    static final long MAX_PENDING_BYTES = 1024 * 1024;
 
     private sealed interface State {
         record AwaitingStartup() implements State {}
@@ -1023,9 +1029,21 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     /** Too much waiting from this client: stop reading it until the queue drains. */
     private void holdClient() {
-        if (pending.size() > MAX_PENDING_FRAMES) {
+        if (pending.size() > MAX_PENDING_FRAMES || pendingBytesOver(MAX_PENDING_BYTES)) {
             channel.config().setAutoRead(false);
         }
+    }
+
+    /** Whether the waiting frames hold more than {@code limit} bytes; stops counting once they do. */
+    private boolean pendingBytesOver(long limit) {
+        long bytes = 0;
+        for (Frame frame : pending) {
+            bytes += frame.content().readableBytes();
+            if (bytes > limit) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The unit at the head of the queue is still arriving: the client is read for the rest, whatever waits. */
@@ -1037,7 +1055,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     void pendingDrained() {
         if (pending.size() <= MAX_PENDING_FRAMES / 2 && !channel.config().isAutoRead() && channel.isActive()
-                && backendsWritable()) {
+                && backendsWritable() && !pendingBytesOver(MAX_PENDING_BYTES / 2)) {
             channel.config().setAutoRead(true);
         }
     }

@@ -13,6 +13,7 @@ import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
 import dev.bluegreen.proxy.auth.Md5;
 import dev.bluegreen.proxy.control.Phase;
+import dev.bluegreen.proxy.control.WriteBarrier;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.io.ByteArrayOutputStream;
@@ -30,6 +31,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -490,6 +492,43 @@ class PipeliningIT {
             assertThat(typesUntilReady(client, 1)).isEqualTo("TDCZ");
         }
         assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)");
+    }
+
+    /**
+     * While the write barrier holds a session's next unit back, what its client pipelines behind it waits in the
+     * client's socket once a megabyte of it waits in the proxy: here 80 MB of half-megabyte queries. Before, only
+     * a count of 4096 messages bounded the queue, each message up to limits.max_message_size, so a pipelining
+     * client could make the proxy hold gigabytes for the barrier's length.
+     */
+    @Test
+    void whatAClientPipelinesWhileTheBarrierHoldsItBackWaitsInItsSocket(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        int queries = 160;
+        byte[] query = RawClient.query("select length('" + "x".repeat(512 * 1024) + "')");
+        AtomicLong sent = new AtomicLong();
+        try (TestProxy proxy = TestProxy.in(blue).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            WriteBarrier.Closed closed = proxy.server().routing().barrier().close();
+            CompletableFuture<Void> sending = new CompletableFuture<>();
+            Thread.ofPlatform().start(() -> {
+                try {
+                    for (int i = 0; i < queries; i++) {
+                        client.send(query);
+                        sent.addAndGet(query.length);
+                    }
+                    sending.complete(null);
+                } catch (IOException e) {
+                    sending.completeExceptionally(e);
+                }
+            });
+            try {
+                await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10)).until(() -> sent.get() < 40_000_000);
+            } finally {
+                closed.reopen();
+            }
+            assertThat(typesUntilReady(client, queries)).isEqualTo("TDCZ".repeat(queries));
+            sending.get(30, TimeUnit.SECONDS);
+        }
     }
 
     /**
