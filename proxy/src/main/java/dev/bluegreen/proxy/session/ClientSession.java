@@ -119,7 +119,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private WriteBarrier.Pass pass;
     /** The routing state this session last acted on; a different instance means something changed. */
     private RoutingState seen;
-    private boolean ranInRelay;
+    /**
+     * Whether anything ran on the session's server, relayed or as a unit before it went back to relaying: it
+     * may hold state (settings, prepared statements, a role) that a twin must get from a snapshot.
+     */
+    private boolean mayHoldState;
     /** How the server reads this session's SQL text; kept current by units mode, which reads SQL. */
     private final SqlReading sqlReading = new SqlReading();
     /**
@@ -741,7 +745,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             }
             return;
         }
-        ranInRelay = true;
+        mayHoldState = true;
         terminateAt = -1;
         relayedFrames = frames;
         frames.forEach(clientFrameVisitor);
@@ -970,8 +974,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         return sqlReading;
     }
 
-    boolean ranInRelay() {
-        return ranInRelay;
+    boolean mayHoldState() {
+        return mayHoldState;
     }
 
     /** Starts logging in to {@code role} for units mode; the outcome reaches {@link Units}. */
@@ -987,6 +991,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     /** Units mode ended (dual-write off): relay to {@code leader}, starting with whatever waits. */
     void backToRelay(BackendConnection leader) {
         log.debug("session back to relay session={} cluster={}", id, leader.cluster().name());
+        // what its units did stays on the leader: a twin made for it later starts from a snapshot
+        mayHoldState |= units != null && units.ranAUnit();
         units = null;
         backend = leader;
         outstanding.clear();
@@ -1018,7 +1024,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                         content.readableBytes());
             }
             countRelayed(frame.type());
-            ranInRelay = true;
+            mayHoldState = true;
             backend.write(outgoing(frame.type(), frame.content(), roleOf(backend)));
         }
         if (backend != null) {

@@ -982,6 +982,11 @@ final class Units {
         return true;
     }
 
+    /** Whether a unit of the session ran here: its server may hold state a twin must be given. */
+    boolean ranAUnit() {
+        return unitSequence > 0;
+    }
+
     /**
      * Gives the session a connection to {@code role} with the same state as the one it has: fresh when the
      * session has done nothing yet, otherwise from a snapshot of its settings and prepared statements.
@@ -989,7 +994,7 @@ final class Units {
     private void makeTwin(ClusterRole role) {
         creating = role;
         BackendConnection source = backends.get(role.other());
-        if (unitSequence == 0 && !session.ranInRelay()) {
+        if (unitSequence == 0 && !session.mayHoldState()) {
             session.openTwin(role);
             return;
         }

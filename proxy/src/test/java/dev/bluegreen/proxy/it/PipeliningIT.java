@@ -532,6 +532,42 @@ class PipeliningIT {
     }
 
     /**
+     * A session whose first statement ran in units mode, that set its state there, went back to relaying when
+     * dual-write ended and met the next start idle, gets its new twin from a snapshot, as a session older than
+     * the first start does: its search_path and prepared statement reach green. Before, it counted as a session
+     * that had run nothing, its twin started fresh, and its next write diverged there (green out of sync).
+     */
+    @Test
+    void aSessionBackFromUnitsModeGetsItsStateOnItsNextTwin(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String schema = ClusterData.unique("app");
+        ClusterData.onBoth(blue, green, "create schema " + schema, "create table " + schema + ".items (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+            for (String sql : List.of("set search_path = " + schema + ", public",
+                    "prepare add_item(int) as insert into items values ($1)", "execute add_item(1)")) {
+                client.send(RawClient.query(sql));
+                assertThat(typesUntilReady(client, 1)).as(sql).isEqualTo("CZ");
+            }
+
+            proxy.server().routing().abort("test", null);
+            await().atMost(Duration.ofSeconds(10)).until(() -> proxy.server().backendConnections("green") == 0);
+            proxy.server().routing().start("test", null);
+
+            for (String sql : List.of("execute add_item(2)", "insert into items values (3)")) {
+                client.send(RawClient.query(sql));
+                assertThat(typesUntilReady(client, 1)).as(sql).isEqualTo("CZ");
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.contents(blue, schema + ".items", "id")).isEqualTo("(1)\n(2)\n(3)");
+        assertThat(ClusterData.contents(green, schema + ".items", "id")).isEqualTo("(1)\n(2)\n(3)");
+    }
+
+    /**
      * A COPY the server failed while the client was still sending its data: the server answered (ErrorResponse,
      * ReadyForQuery) and drops the CopyData and CopyDone that follow without a word, so they start no unit. Before,
      * they entered the write barrier and held it until the session's next statement, and a start timed out
