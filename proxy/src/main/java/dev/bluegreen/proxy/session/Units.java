@@ -570,7 +570,7 @@ final class Units {
 
     private void pumpUnits() {
         ArrayDeque<Frame> pending = session.pending();
-        while (!closed && current == null && creating == null && !pending.isEmpty()) {
+        while (!closed && current == null && creating == null && !listenersMoving && !pending.isEmpty()) {
             Frame first = pending.peek();
             switch (first.type()) {
                 case 'X' -> {
@@ -975,6 +975,11 @@ final class Units {
             log.debug("leader changed session={} leader={} epoch={}", session, next.leader(), next.epoch());
             if (listens) {
                 moveListeners(leader, next.leader());
+                leader = wantedLeader;
+                state = next;
+                // units wait for the channels to move: a LISTEN or UNLISTEN run on the new leader meanwhile would
+                // be undone by the move, which sets there what the old leader had
+                return false;
             }
         }
         leader = wantedLeader;
@@ -1142,7 +1147,10 @@ final class Units {
         listenersMoving = true;
         Sink collect = new Sink(Mode.COLLECT, sink -> {
             if (sink.error || sink.lost) {
+                log.warn("the session's channels could not be read on the old leader to move them session={} cluster={}",
+                        session, from);
                 listenersMoving = false;
+                pump();
                 return;
             }
             // the old leader's channels are the session's: the new one may listen to more, from units with a
@@ -1152,7 +1160,12 @@ final class Units {
                 sql.append("LISTEN \"").append(row[0].replace("\"", "\"\"")).append("\";");
             }
             int[] answers = {2};
-            Consumer<Sink> moved = done -> listenersMoving = --answers[0] > 0;
+            Consumer<Sink> moved = done -> {
+                listenersMoving = --answers[0] > 0;
+                if (!listenersMoving) {
+                    pump(); // the units that waited for the move
+                }
+            };
             send(to, new Sink(Mode.DISCARD, moved), FrontendMessages.query(client.alloc(), sql.toString()));
             send(from, new Sink(Mode.DISCARD, moved), FrontendMessages.query(client.alloc(), "UNLISTEN *"));
             backends.values().forEach(BackendConnection::flush);

@@ -568,6 +568,54 @@ class PipeliningIT {
     }
 
     /**
+     * A LISTEN sent while a listening session's channels move to the new leader at cutover waits for the move,
+     * which sets on the new leader what the old one had: here the old leader's backend is stopped so that the
+     * move takes its time, and the client's LISTEN, sent meanwhile, holds. Before, it ran on the new leader at
+     * once and the move's UNLISTEN * then undid it: notifications on that channel never came.
+     */
+    @Test
+    void aListenSentWhileTheChannelsMoveAtCutoverIsNotUndoneByTheMove(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String name = ClusterData.unique("listener");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port())) {
+            client.startup(Map.of("user", blue.superuser(), "database", "postgres", "application_name", name));
+            client.readUntil('Z');
+            proxy.server().routing().start("test", null);
+            client.send(RawClient.query("listen a"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            long onBlue;
+            try (Connection c = blue.connect("postgres"); Statement s = c.createStatement();
+                 java.sql.ResultSet rs = s.executeQuery("select pid from pg_stat_activity where application_name = '"
+                         + name + "'")) {
+                assertThat(rs.next()).isTrue();
+                onBlue = rs.getLong(1);
+            }
+            proxy.server().routing().setWeight("test", 100, null);
+
+            try (Frozen frozen = Frozen.process(onBlue)) { // the move asks blue for the session's channels first
+                proxy.server().routing().cutover("test", null);
+                client.send(RawClient.query("listen b"));
+            }
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            green.execute("postgres", "notify a", "notify b");
+            assertThat(channel(client.readUntil('A'))).isEqualTo("a");
+            assertThat(channel(client.readUntil('A'))).isEqualTo("b");
+        }
+    }
+
+    /** A NotificationResponse's channel: after the sender's process id, up to its NUL. */
+    private static String channel(RawClient.Message notification) {
+        byte[] body = notification.body();
+        int end = 4;
+        while (body[end] != 0) {
+            end++;
+        }
+        return new String(body, 4, end - 4, StandardCharsets.UTF_8);
+    }
+
+    /**
      * A COPY the server failed while the client was still sending its data: the server answered (ErrorResponse,
      * ReadyForQuery) and drops the CopyData and CopyDone that follow without a word, so they start no unit. Before,
      * they entered the write barrier and held it until the session's next statement, and a start timed out
