@@ -1105,9 +1105,14 @@ final class Units {
                 }
             }), FrontendMessages.sync(client.alloc()));
         }
-        // the replay's answers come back in order, before any unit's; units may start now
+        // units start once the replay has been answered, as the Sync after it is: one that failed may have
+        // ended the twin (the session's role refused there), which must not have run a unit of the session first
+        send(role, new Sink(Mode.DISCARD, sink -> {
+            if (creating == role) {
+                twinDone(role);
+            }
+        }), FrontendMessages.sync(client.alloc()));
         twin.flush();
-        twinDone(role);
     }
 
     private void twinDone(ClusterRole role) {

@@ -616,6 +616,36 @@ class PipeliningIT {
     }
 
     /**
+     * A session's first unit after start waits until its new twin has been given the session's state: here
+     * the session's role does not exist on green, so green is dropped (out of sync) and the read, which green
+     * was to serve at weight 100, runs on blue. Before, the unit was sent to green right behind the replay,
+     * green was dropped while it answered it, and the client's session ended with 08006 for what green did.
+     */
+    @Test
+    void aUnitWaitsForItsTwinsReplayAndGreenRefusingTheRoleCostsTheClientNothing(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String role = ClusterData.unique("blue_only_role");
+        blue.execute("postgres", "create role " + role);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            client.send(RawClient.query("set role " + role));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CSZ"); // is_superuser is reported again
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+
+            client.send(RawClient.query("select current_user"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("TDCZ");
+            client.send(RawClient.query("select 1"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("TDCZ");
+            await().atMost(Duration.ofSeconds(5)).until(() -> !proxy.server().routing().current().followerInSync());
+        } finally {
+            blue.execute("postgres", "drop role " + role);
+        }
+    }
+
+    /**
      * A COPY the server failed while the client was still sending its data: the server answered (ErrorResponse,
      * ReadyForQuery) and drops the CopyData and CopyDone that follow without a word, so they start no unit. Before,
      * they entered the write barrier and held it until the session's next statement, and a start timed out
