@@ -123,6 +123,9 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
         String sessionAuthorization = null;
         String role = null;
         boolean listens = false;
+        // a PREPARE's text is read as the session reads strings, which its settings say: they come first
+        boolean backslashStrings = rows.stream()
+                .anyMatch(row -> row[0].equals("setting") && row[1].equals("standard_conforming_strings") && "off".equals(row[2]));
         for (String[] row : rows) {
             switch (row[0]) {
                 case "setting" -> settings.put(row[1], row[2]);
@@ -131,7 +134,7 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
                     role = row[2];
                 }
                 // the string the client sent may hold more than the PREPARE: only the PREPARE is replayed
-                case "prepare" -> PreparedText.of(row[2], row[1]).ifPresentOrElse(prepares::add,
+                case "prepare" -> PreparedText.of(row[2], row[1], backslashStrings).ifPresentOrElse(prepares::add,
                         () -> pins.add("SQL prepared statement " + row[1] + " (its PREPARE could not be read)"));
                 case "parse" -> parses.add(new ProtocolStatement(row[1], row[2], oids(row[3])));
                 case "pin" -> pins.add(row[1] + " (" + row[2] + ")");

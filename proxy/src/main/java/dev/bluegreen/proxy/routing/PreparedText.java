@@ -19,7 +19,15 @@ public final class PreparedText {
      * folded to lower case), its tokens joined by spaces (comments left out), or empty when there is none.
      */
     public static Optional<String> of(String sql, String name) {
-        Lexed lexed = Lexer.lex(sql);
+        return of(sql, name, false);
+    }
+
+    /**
+     * {@link #of(String, String)} for a session whose {@code standard_conforming_strings} is off when
+     * {@code backslashInPlainStrings}: a backslash in a plain string then escapes, and a {@code \'} does not end it.
+     */
+    public static Optional<String> of(String sql, String name, boolean backslashInPlainStrings) {
+        Lexed lexed = Lexer.lex(sql, backslashInPlainStrings);
         if (!lexed.readable()) {
             return Optional.empty();
         }

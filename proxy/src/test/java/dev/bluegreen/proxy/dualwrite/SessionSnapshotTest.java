@@ -19,6 +19,23 @@ class SessionSnapshotTest {
                 .doesNotContain("eyJ");
     }
 
+    /**
+     * A session with standard_conforming_strings off wrote a backslash-escaped quote into its PREPARE: the
+     * statement is read whole, as that session's server read it, not cut at the semicolon inside the string.
+     */
+    @Test
+    void aPrepareIsReadAsTheSessionReadsStrings() {
+        String sent = "PREPARE p AS SELECT 'it\\'s; not the end'; EXECUTE p";
+        List<String[]> rows = List.of(
+                new String[] {"setting", "standard_conforming_strings", "off", null},
+                new String[] {"prepare", "p", sent, null});
+
+        SessionSnapshot snapshot = SessionSnapshot.fromRows(rows);
+
+        assertThat(snapshot.pinned()).isFalse();
+        assertThat(snapshot.replaySql()).contains("PREPARE p AS SELECT 'it\\'s; not the end'");
+    }
+
     @Test
     void aPrepareIsDescribedByItsBeginning() {
         assertThat(SessionSnapshot.describe("PREPARE q AS select 1")).isEqualTo("PREPARE q AS select 1");
