@@ -694,13 +694,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     @Override
     public void backendWritabilityChanged(BackendConnection from, boolean writable) {
-        if (state instanceof State.Ready) {
-            // with twins, one that takes more while the other does not is no reason to read the client
+        if (state instanceof State.Ready && (units == null || units.gatesReading(from))) {
             channel.config().setAutoRead(writable && backendsWritable());
         }
     }
 
-    /** Whether every server connection the client's messages are written to takes more. */
+    /** Whether the server connection the client's messages stream to takes more (with twins, the leader's). */
     private boolean backendsWritable() {
         return units != null ? units.writable() : backend == null || backend.isWritable();
     }

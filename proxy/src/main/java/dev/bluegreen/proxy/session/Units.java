@@ -2788,16 +2788,20 @@ final class Units {
     }
 
     /**
-     * Whether every twin takes more: while one does not (a leader slower than the client sending it COPY
-     * data, a follower given a large unit), the client is not read, or what it sends would pile up here.
+     * Whether the leader takes more: while it does not (a leader slower than the client sending it COPY
+     * data), the client is not read, or what it sends would pile up here. The follower does not count: what
+     * it is owed is held here anyway (the lane holds a transaction's statements back unflushed, past Netty's
+     * write limit when a batch is large), and a follower that does not keep up is bounded by its own timeout,
+     * not by the client.
      */
     boolean writable() {
-        for (BackendConnection backend : backends.values()) {
-            if (!backend.isWritable()) {
-                return false;
-            }
-        }
-        return true;
+        BackendConnection leading = backends.get(leader);
+        return leading == null || leading.isWritable();
+    }
+
+    /** Whether {@code backend} is the one whose writability says when to read the client ({@link #writable}). */
+    boolean gatesReading(BackendConnection backend) {
+        return backends.get(leader) == backend;
     }
 
     void setAutoRead(boolean autoRead) {

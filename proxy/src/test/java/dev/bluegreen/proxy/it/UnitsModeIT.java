@@ -157,6 +157,42 @@ class UnitsModeIT {
     }
 
     /**
+     * A transaction whose statements the lane holds back for the follower past Netty's write limit (here a
+     * pgjdbc batch of 300 inserts, which Netty counts with its per-message overhead as more than 64 KiB not yet
+     * flushed) goes on: what the follower is owed does not stop the client being read. A first version of the
+     * back-pressure for COPY made every twin's writability gate the client, and this batch then waited forever
+     * for a COMMIT it no longer read.
+     */
+    @Test
+    void aBatchTheLaneHoldsBackPastNettysWriteLimitDoesNotStopTheSession(TestClusters clusters) throws Exception {
+        String t = table("lane_batch");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key, v text)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres")) {
+            proxy.server().routing().start("test", null);
+            CompletableFuture<int[]> batch = new CompletableFuture<>();
+            Thread.ofPlatform().start(() -> {
+                try (PreparedStatement insert = c.prepareStatement("insert into " + t + " values (?, ?)")) {
+                    c.setAutoCommit(false);
+                    for (int id = 1; id <= 300; id++) {
+                        insert.setInt(1, id);
+                        insert.setString(2, "x".repeat(100));
+                        insert.addBatch();
+                    }
+                    int[] counts = insert.executeBatch();
+                    c.commit();
+                    batch.complete(counts);
+                } catch (SQLException e) {
+                    batch.completeExceptionally(e);
+                }
+            });
+            assertThat(batch.get(30, TimeUnit.SECONDS)).hasSize(300);
+            await().atMost(Duration.ofSeconds(10)).until(() -> count(clusters.green(), "select count(*) from " + t) == 300);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+    }
+
+    /**
      * COPY data the leader takes in slower than the client sends it waits in the client's socket, not in the
      * proxy: here blue's backend is stopped a megabyte into a 100 MB COPY, and the client cannot get more than
      * the sockets' buffers ahead of it. Before, the proxy turned reading the client back on at once (its twins
