@@ -1113,6 +1113,24 @@ final class Units {
             }
         }), FrontendMessages.sync(client.alloc()));
         twin.flush();
+        // a server that does not answer the replay (a PREPARE waiting for a lock there) must not hold the session
+        client.eventLoop().schedule(() -> replayOverdue(role, twin), followerTimeoutNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** The twin has not answered the replay of the session's state within {@code timeouts.follower}. */
+    private void replayOverdue(ClusterRole role, BackendConnection twin) {
+        if (closed || creating != role || backends.get(role) != twin) {
+            return;
+        }
+        String reason = "no answer to the replay of the session's state within "
+                + TimeUnit.NANOSECONDS.toMillis(followerTimeoutNanos) + " ms (timeouts.follower)";
+        if (role == migration.control().current().leader()) {
+            // the twin was to lead: the session cannot go on without it
+            session.failFromUnits(ErrorResponse.fatal("08006", "cluster " + role.name().toLowerCase() + " gave " + reason));
+            return;
+        }
+        backendLost(twin, reason); // the units that waited go on without it: the follower is out of sync
+        twin.abandon();
     }
 
     private void twinDone(ClusterRole role) {

@@ -646,6 +646,35 @@ class PipeliningIT {
     }
 
     /**
+     * A new twin that does not answer the replay of the session's state (here its PREPARE waits for a lock on
+     * green) holds the session's units no longer than timeouts.follower: then the follower is out of sync and
+     * the read that waited runs on blue.
+     */
+    @Test
+    void aTwinThatDoesNotAnswerTheReplayHoldsTheSessionOnlyUntilTheFollowerTimeout(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("replay_locked");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).followerTimeout(Duration.ofSeconds(1)).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             Connection onGreen = green.connect("postgres"); Statement lock = onGreen.createStatement()) {
+            client.send(RawClient.query("prepare q as select * from " + table));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            onGreen.setAutoCommit(false);
+            lock.execute("lock table " + table + " in access exclusive mode"); // the replayed PREPARE waits
+            proxy.server().routing().start("test", null);
+
+            client.send(RawClient.query("insert into " + table + " values (1)"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            await().atMost(Duration.ofSeconds(5)).until(() -> !proxy.server().routing().current().followerInSync());
+            onGreen.rollback();
+        }
+        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)");
+    }
+
+    /**
      * A COPY the server failed while the client was still sending its data: the server answered (ErrorResponse,
      * ReadyForQuery) and drops the CopyData and CopyDone that follow without a word, so they start no unit. Before,
      * they entered the write barrier and held it until the session's next statement, and a start timed out
