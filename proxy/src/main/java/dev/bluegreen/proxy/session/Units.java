@@ -311,6 +311,8 @@ final class Units {
     private boolean listens;
     /** The session's channels are moving to the new leader: the old one's connection stays until they have. */
     private boolean listenersMoving;
+    /** Counts the moves of the session's channels, so that one given up on is told from a later one. */
+    private int listenerMoves;
     private long unitSequence;
     private Optional<String> setTenant = Optional.empty();
     /** {@link #setTenant} as the current transaction found it; it is back when a SET LOCAL's transaction ends. */
@@ -1168,12 +1170,15 @@ final class Units {
     /** LISTEN lives on the leader only (DESIGN §3): at a change of leader the channels follow it. */
     private void moveListeners(ClusterRole from, ClusterRole to) {
         listenersMoving = true;
+        int move = ++listenerMoves;
         Sink collect = new Sink(Mode.COLLECT, sink -> {
+            if (move != listenerMoves || !listenersMoving) {
+                return; // given up on (see below)
+            }
             if (sink.error || sink.lost) {
                 log.warn("the session's channels could not be read on the old leader to move them session={} cluster={}",
                         session, from);
-                listenersMoving = false;
-                pump();
+                listenersMoved();
                 return;
             }
             // the old leader's channels are the session's: the new one may listen to more, from units with a
@@ -1184,9 +1189,8 @@ final class Units {
             }
             int[] answers = {2};
             Consumer<Sink> moved = done -> {
-                listenersMoving = --answers[0] > 0;
-                if (!listenersMoving) {
-                    pump(); // the units that waited for the move
+                if (--answers[0] == 0 && move == listenerMoves && listenersMoving) {
+                    listenersMoved(); // the units that waited for the move
                 }
             };
             send(to, new Sink(Mode.DISCARD, moved), FrontendMessages.query(client.alloc(), sql.toString()));
@@ -1196,6 +1200,20 @@ final class Units {
         collect.rows = new ArrayList<>();
         send(from, collect, FrontendMessages.query(client.alloc(), "select pg_catalog.pg_listening_channels()"));
         backends.get(from).flush();
+        // a leader that does not answer (its host gone at cutover) must not hold the session's units for good
+        client.eventLoop().schedule(() -> {
+            if (!closed && move == listenerMoves && listenersMoving) {
+                log.warn("the session's channels did not move to the new leader within {} ms (timeouts.follower): its"
+                        + " units go on, and it may miss notifications session={} from={} to={}",
+                        TimeUnit.NANOSECONDS.toMillis(followerTimeoutNanos), session, from, to);
+                listenersMoved();
+            }
+        }, followerTimeoutNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void listenersMoved() {
+        listenersMoving = false;
+        pump();
     }
 
     // --- running a unit -----------------------------------------------------------------------------

@@ -605,6 +605,36 @@ class PipeliningIT {
         }
     }
 
+    /**
+     * An old leader that does not answer while a listening session's channels move (its backend stopped for
+     * good here) holds the session's units no longer than timeouts.follower: the move is given up, logged, and
+     * the units go on, on the new leader.
+     */
+    @Test
+    void aChannelMoveTheOldLeaderNeverAnswersHoldsTheSessionOnlyUntilTheFollowerTimeout(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String name = ClusterData.unique("deaf_listener");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).followerTimeout(Duration.ofSeconds(1)).start();
+             RawClient client = new RawClient(proxy.port())) {
+            client.startup(Map.of("user", blue.superuser(), "database", "postgres", "application_name", name));
+            client.readUntil('Z');
+            proxy.server().routing().start("test", null);
+            client.send(RawClient.query("listen a"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            long onBlue = Long.parseLong(ClusterData.text(blue,
+                    "select pid::text from pg_stat_activity where application_name = '" + name + "'"));
+            proxy.server().routing().setWeight("test", 100, null);
+
+            try (Frozen frozen = Frozen.process(onBlue)) {
+                proxy.server().routing().cutover("test", null);
+                client.send(RawClient.query("select current_setting('server_version_num')::int >= 180000"));
+                assertThat(typesUntilReady(client, 1)).isEqualTo("TDCZ");
+            }
+        }
+    }
+
     /** A NotificationResponse's channel: after the sender's process id, up to its NUL. */
     private static String channel(RawClient.Message notification) {
         byte[] body = notification.body();
