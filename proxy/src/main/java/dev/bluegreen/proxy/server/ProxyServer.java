@@ -297,9 +297,10 @@ public final class ProxyServer implements AutoCloseable {
             log.warn("grace period over, closing sessions={}", services.sessionsDraining());
         }
         services.terminateAll(); // what is left: the sessions the grace did not see end, and refusals under way
-        // a session still running a statement cancels it first and closes once the server has signalled it:
-        // the event loops must still run meanwhile
-        long cancelled = System.nanoTime() + services.config().timeouts().connect().toNanos();
+        // a session still running a statement cancels it first and closes once the server has signalled it
+        // (a cancel may take the connect timeout to connect, and as long again for the server to answer): the
+        // event loops must still run meanwhile
+        long cancelled = System.nanoTime() + 2 * services.config().timeouts().connect().toNanos();
         while (services.sessionCount() > 0 && System.nanoTime() < cancelled) {
             TimeUnit.MILLISECONDS.sleep(20);
         }

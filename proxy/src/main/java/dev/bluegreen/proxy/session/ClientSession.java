@@ -1143,6 +1143,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         });
     }
 
+    /** Whether the session is to close ({@link #terminate}): no unit of it starts any more. */
+    boolean terminating() {
+        return terminating;
+    }
+
     /** The server connection running one of this session's statements now, if any. */
     private BackendConnection runningBackend() {
         if (!(state instanceof State.Ready)) {

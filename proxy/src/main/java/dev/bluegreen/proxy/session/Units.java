@@ -572,7 +572,8 @@ final class Units {
 
     private void pumpUnits() {
         ArrayDeque<Frame> pending = session.pending();
-        while (!closed && current == null && creating == null && !listenersMoving && !pending.isEmpty()) {
+        while (!closed && current == null && creating == null && !listenersMoving && !session.terminating()
+                && !pending.isEmpty()) {
             Frame first = pending.peek();
             switch (first.type()) {
                 case 'X' -> {

@@ -35,6 +35,8 @@ final class Liveness implements AutoCloseable {
     private final Duration deadline;
     private final ScheduledExecutorService timer;
     private volatile String silent;
+    /** Set once the check is over: a question still running then fails because its connection closes. */
+    private volatile boolean over;
 
     private Liveness(Map<String, Connection> asked, List<Connection> reading, Duration deadline) {
         this.asked = asked;
@@ -82,6 +84,9 @@ final class Liveness implements AutoCloseable {
             try (Statement s = cluster.getValue().createStatement()) {
                 s.execute("select 1");
             } catch (SQLException e) {
+                if (over) {
+                    return; // the check ended and closed the connection under the question: nothing was silent
+                }
                 // a timeout says it all; anything else (the server ended the session, refused the query) is told
                 String why = e.getCause() instanceof SocketTimeoutException ? "" : " (" + e.getMessage() + ")";
                 silent = "cluster " + cluster.getKey() + " did not answer a query within " + deadline.toSeconds()
@@ -101,6 +106,7 @@ final class Liveness implements AutoCloseable {
 
     @Override
     public void close() {
+        over = true;
         timer.shutdownNow();
     }
 }
