@@ -694,12 +694,15 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     @Override
     public void backendWritabilityChanged(BackendConnection from, boolean writable) {
+        if (units != null) {
+            units.backendWritabilityChanged(from, writable);
+        }
         if (state instanceof State.Ready && (units == null || units.gatesReading(from))) {
             channel.config().setAutoRead(writable && backendsWritable());
         }
     }
 
-    /** Whether the server connection the client's messages stream to takes more (with twins, the leader's). */
+    /** Whether the server connections that pace the client take more (with twins, {@link Units#writable}). */
     private boolean backendsWritable() {
         return units != null ? units.writable() : backend == null || backend.isWritable();
     }

@@ -2030,6 +2030,7 @@ final class Units {
         } finally {
             droppingTwin = false;
         }
+        session.pendingDrained(); // a twin that did not take more held the client back: it no longer does
     }
 
     /** Takes the requests still waiting for {@code role}'s answers off its queue. */
@@ -2284,8 +2285,9 @@ final class Units {
         followerWatch = null;
         ClusterRole follower = leader.other();
         BackendConnection twin = backends.get(follower);
-        if (closed || twin == null || sinks.get(follower).isEmpty() || state.followerWrites() != FollowerWrites.SYNC) {
-            return;
+        if (closed || twin == null || sinks.get(follower).isEmpty() || state.followerWrites() != FollowerWrites.SYNC
+                || creating == follower) {
+            return; // a twin still being made answers its replay within replayOverdue's bound, as leader or follower
         }
         Sink oldest = sinks.get(follower).peek();
         if (laneHeld.contains(oldest)) {
@@ -2740,6 +2742,7 @@ final class Units {
         List<Sink> waiting = takeWaiting(role);
         flushRange();
         lose(waiting);
+        session.pendingDrained(); // a follower that did not take more held the client back: it no longer does
     }
 
     /**
@@ -2825,20 +2828,40 @@ final class Units {
     }
 
     /**
-     * Whether the leader takes more: while it does not (a leader slower than the client sending it COPY
-     * data), the client is not read, or what it sends would pile up here. The follower does not count: what
-     * it is owed is held here anyway (the lane holds a transaction's statements back unflushed, past Netty's
-     * write limit when a batch is large), and a follower that does not keep up is bounded by its own timeout,
-     * not by the client.
+     * Whether the twins take more: while the leader does not (slower than the client sending it COPY data),
+     * or a synchronous follower does not (behind on a long transaction's statements, each kept here until it
+     * answers), the client is not read, or what it sends would pile up here. A follower in shadow mode does not
+     * count: its queue has bounds of its own, and it must not slow blue's clients.
      */
     boolean writable() {
-        BackendConnection leading = backends.get(leader);
-        return leading == null || leading.isWritable();
+        for (BackendConnection backend : backends.values()) {
+            if (gatesReading(backend) && !backend.isWritable()) {
+                return false;
+            }
+        }
+        return true;
     }
 
-    /** Whether {@code backend} is the one whose writability says when to read the client ({@link #writable}). */
+    /** Whether {@code backend}'s writability says when to read the client ({@link #writable}). */
     boolean gatesReading(BackendConnection backend) {
-        return backends.get(leader) == backend;
+        return backend == backends.get(leader) || (backend == backends.get(leader.other())
+                && state != null && state.followerWrites() == FollowerWrites.SYNC);
+    }
+
+    /**
+     * A twin's writability changed. The lane holds a transaction's statements back unflushed, which counts
+     * against Netty's write limit (a large batch passes it): a follower that turns unwritable with statements
+     * held is sent them, after the write under way, or the client, no longer read, would never send the COMMIT
+     * that flushes them.
+     */
+    void backendWritabilityChanged(BackendConnection backend, boolean writable) {
+        if (!writable && !laneHeld.isEmpty() && backend == backends.get(leader.other())) {
+            client.eventLoop().execute(() -> {
+                if (!closed && !laneHeld.isEmpty()) {
+                    flushLane();
+                }
+            });
+        }
     }
 
     void setAutoRead(boolean autoRead) {

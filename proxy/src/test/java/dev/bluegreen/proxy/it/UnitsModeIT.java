@@ -193,6 +193,63 @@ class UnitsModeIT {
     }
 
     /**
+     * A long transaction against a green that does not keep up (here its first UPDATE waits for a row green
+     * holds) is paced by green: the proxy keeps each statement until the follower has answered it, so once
+     * what green is sent backs up the client is not read, instead of the proxy keeping an ever longer list of
+     * statements for it. When green moves again the transaction ends alike on both.
+     */
+    @Test
+    void aLongTransactionIsPacedByAFollowerThatDoesNotKeepUp(TestClusters clusters) throws Exception {
+        String t = table("paced");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key, v text)",
+                "insert into " + t + " values (0, '')");
+        int statements = 3000;
+        AtomicLong done = new AtomicLong();
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres");
+             Connection holder = clusters.green().connect("postgres")) {
+            proxy.server().routing().start("test", null);
+            holder.setAutoCommit(false);
+            holder.createStatement().execute("select * from " + t + " where id = 0 for update"); // on green only
+            CompletableFuture<Void> transaction = new CompletableFuture<>();
+            Thread.ofPlatform().start(() -> {
+                try (Statement s = c.createStatement()) {
+                    c.setAutoCommit(false);
+                    s.execute("insert into " + t + " values (-1, 'opens the transaction on both')");
+                    s.execute("update " + t + " set v = 'first' where id = 0"); // green runs it in the lane: it waits
+                    for (int id = 1; id <= statements; id++) {
+                        s.execute("insert into " + t + " values (" + id + ", '" + "x".repeat(20_000) + "')");
+                        done.incrementAndGet();
+                    }
+                    c.commit();
+                    transaction.complete(null);
+                } catch (SQLException e) {
+                    transaction.completeExceptionally(e);
+                }
+            });
+            try {
+                // the client stops: the count stays where it is, short of the end, for two seconds
+                long[] last = {-1, System.nanoTime()};
+                await().atMost(Duration.ofSeconds(30)).until(() -> {
+                    long now = done.get();
+                    if (now != last[0]) {
+                        last[0] = now;
+                        last[1] = System.nanoTime();
+                    }
+                    return now < statements && System.nanoTime() - last[1] > Duration.ofSeconds(2).toNanos();
+                });
+            } finally {
+                holder.rollback();
+            }
+            transaction.get(60, TimeUnit.SECONDS);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> count(clusters.green(), "select count(*) from " + t) == statements + 2);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
      * COPY data the leader takes in slower than the client sends it waits in the client's socket, not in the
      * proxy: here blue's backend is stopped a megabyte into a 100 MB COPY, and the client cannot get more than
      * the sockets' buffers ahead of it. Before, the proxy turned reading the client back on at once (its twins
