@@ -705,6 +705,37 @@ class PipeliningIT {
     }
 
     /**
+     * An idle session met by a cutover without a connection to green yet gets one, to lead, from a snapshot;
+     * when green does not answer that replay (its PREPARE waits for a lock there) within timeouts.follower,
+     * the session ends with 08006, once, since it cannot go on without its leader. Without a bound on the
+     * replay it waited for good.
+     */
+    @Test
+    void aLeaderToBeThatDoesNotAnswerTheReplayEndsTheSessionOnce(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("cutover_replay");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).followerTimeout(Duration.ofSeconds(1)).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             Connection onGreen = green.connect("postgres"); Statement lock = onGreen.createStatement()) {
+            client.send(RawClient.query("prepare q as select * from " + table));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            onGreen.setAutoCommit(false);
+            lock.execute("lock table " + table + " in access exclusive mode");
+
+            proxy.server().routing().cutover("test", null);
+
+            RawClient.Message ended = client.readUntil('E');
+            assertThat(ended.sqlState()).isEqualTo("08006");
+            assertThat(client.isClosedByPeer()).isTrue();
+            onGreen.rollback();
+        }
+    }
+
+    /**
      * A COPY the server failed while the client was still sending its data: the server answered (ErrorResponse,
      * ReadyForQuery) and drops the CopyData and CopyDone that follow without a word, so they start no unit. Before,
      * they entered the write barrier and held it until the session's next statement, and a start timed out
