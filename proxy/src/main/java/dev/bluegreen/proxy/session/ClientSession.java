@@ -1136,14 +1136,18 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             }
             BackendConnection running = runningBackend();
             if (running == null) {
-                closeWith(ErrorResponse.fatal("57P01", "terminating connection due to administrator command"));
+                closeWith(terminated());
                 return;
             }
             cancellingToClose = true;
             log.info("cancelling the running statement before closing session={} cluster={}", id, running.cluster().name());
-            running.cancel(signalled -> closeWith(
-                    ErrorResponse.fatal("57P01", "terminating connection due to administrator command")));
+            running.cancel(signalled -> closeWith(terminated()));
         });
+    }
+
+    /** What a server's fast shutdown tells its sessions. */
+    private static ErrorResponse terminated() {
+        return ErrorResponse.fatal("57P01", "terminating connection due to administrator command");
     }
 
     /** Whether the session is to close ({@link #terminate}): no unit of it starts any more. */
