@@ -1111,7 +1111,15 @@ final class Units {
         // units start once the replay has been answered, as the Sync after it is: one that failed may have
         // ended the twin (the session's role refused there), which must not have run a unit of the session first
         send(role, new Sink(Mode.DISCARD, sink -> {
-            if (creating == role) {
+            if (creating != role) {
+                return;
+            }
+            if (sink.lost) {
+                // the twin was lost before it took the replay (replayOverdue, its server gone): not made, nor remade
+                creating = null;
+                remakingTwin = false;
+                pump();
+            } else {
                 twinDone(role);
             }
         }), FrontendMessages.sync(client.alloc()));
