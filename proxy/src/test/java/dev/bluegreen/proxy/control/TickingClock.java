@@ -8,12 +8,15 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.concurrent.TimeUnit;
 
-/** One hand-moved clock for both the windows (Micrometer's) and the autopilot (the JDK's). */
-final class TickingClock extends Clock {
+/**
+ * One hand-moved clock for both the windows (Micrometer's) and the autopilot (the JDK's); other packages' tests
+ * move it too.
+ */
+public final class TickingClock extends Clock {
 
-    final MockClock mock = new MockClock();
+    public final MockClock mock = new MockClock();
 
-    void advance(Duration by) {
+    public void advance(Duration by) {
         mock.add(by.toNanos(), TimeUnit.NANOSECONDS);
     }
 

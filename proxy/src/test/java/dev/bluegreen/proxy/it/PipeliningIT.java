@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -85,6 +86,21 @@ class PipeliningIT {
             out.writeBytes(part);
         }
         return out.toByteArray();
+    }
+
+    /**
+     * Green comes to hold {@code rows} in {@code table} by {@code id} (its commit may follow the client's
+     * answer), and blue holds them.
+     */
+    private static void bothHold(PgCluster blue, PgCluster green, String table, String rows) throws SQLException {
+        await().atMost(Duration.ofSeconds(5)).until(() -> ClusterData.contents(green, table, "id").equals(rows));
+        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo(rows);
+    }
+
+    /** No divergence was recorded, and green is still in sync. */
+    private static void stillAlike(TestProxy proxy) {
+        assertThat(proxy.server().migration().divergences()).isEmpty();
+        assertThat(proxy.server().routing().current().followerInSync()).isTrue();
     }
 
     private static String typesUntilReady(RawClient client, int readyCount) throws Exception {
@@ -352,9 +368,49 @@ class PipeliningIT {
             holder.rollback();
             client.send(RawClient.query("commit"));
             assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
-            await().atMost(Duration.ofSeconds(5)).until(() -> ClusterData.contents(green, table, "id").equals("(1,1)"));
-            assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1,1)");
+            bothHold(blue, green, table, "(1,1)");
             assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+    }
+
+    /**
+     * A ROLLBACK TO releases row locks on the leader, so the leader runs it only once the follower has caught
+     * up with the transaction's earlier statements (DESIGN §5): another session may take those rows on the
+     * leader next, and its follower must not wait behind what this session holds back. Here green holds the
+     * row the transaction's UPDATE takes there, and blue is not sent the ROLLBACK TO until green lets it go.
+     */
+    @Test
+    void aRollbackToWaitsForTheFollowerBeforeTheLeaderReleasesItsLocks(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("rollback_to_lane");
+        String name = ClusterData.unique("rollback_to");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key, v int)",
+                "insert into " + table + " values (1, 0)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port());
+             Connection holder = green.connect("postgres"); Statement hold = holder.createStatement()) {
+            client.startup(Map.of("user", blue.superuser(), "database", "postgres", "application_name", name));
+            client.readUntil('Z');
+            proxy.server().routing().start("test", null);
+            holder.setAutoCommit(false);
+            hold.execute("select * from " + table + " where id = 1 for update"); // on green only
+
+            for (String sql : List.of("begin", "savepoint a", "update " + table + " set v = 1 where id = 1")) {
+                client.send(RawClient.query(sql));
+                assertThat(typesUntilReady(client, 1)).as(sql).isEqualTo("CZ");
+            }
+            client.send(RawClient.query("rollback to savepoint a"));
+            String onBlue = "select query from pg_stat_activity where application_name = '" + name + "'";
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .until(() -> !ClusterData.text(blue, onBlue).equals("rollback to savepoint a"));
+            holder.rollback();
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(RawClient.query("commit"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+
+            bothHold(blue, green, table, "(1,0)");
+            stillAlike(proxy);
         }
     }
 
@@ -392,11 +448,8 @@ class PipeliningIT {
             assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
             holder.rollback();
 
-            await().atMost(Duration.ofSeconds(5))
-                    .until(() -> ClusterData.contents(green, table, "id").equals("(1,0)\n(2,2)"));
-            assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1,0)\n(2,2)");
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            bothHold(blue, green, table, "(1,0)\n(2,2)");
+            stillAlike(proxy);
         }
     }
 
@@ -424,10 +477,8 @@ class PipeliningIT {
 
             client.send(concat(bind("s_insert"), execute(), sync()));
             assertThat(typesUntilReady(client, 1)).isEqualTo("2CZ");
-            await().atMost(Duration.ofSeconds(5)).until(() -> ClusterData.contents(green, table, "id").equals("(1)\n(2)"));
-            assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)");
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            assertThat(proxy.server().migration().divergences()).isEmpty();
+            bothHold(blue, green, table, "(1)\n(2)");
+            stillAlike(proxy);
         }
     }
 
@@ -455,8 +506,7 @@ class PipeliningIT {
             assertThat(typesUntilReady(client, 2)).isEqualTo("CZ" + "TDCZ");
             client.send(RawClient.query("insert into " + table + " values (3)"));
             assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            assertThat(proxy.server().migration().divergences()).isEmpty();
+            stillAlike(proxy);
         }
         assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)");
         assertThat(ClusterData.contents(green, table, "id")).isEqualTo("(1)\n(2)\n(3)");
@@ -560,8 +610,7 @@ class PipeliningIT {
                 client.send(RawClient.query(sql));
                 assertThat(typesUntilReady(client, 1)).as(sql).isEqualTo("CZ");
             }
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            stillAlike(proxy);
         }
         assertThat(ClusterData.contents(blue, schema + ".items", "id")).isEqualTo("(1)\n(2)\n(3)");
         assertThat(ClusterData.contents(green, schema + ".items", "id")).isEqualTo("(1)\n(2)\n(3)");
