@@ -98,7 +98,7 @@ public final class Main implements Callable<Integer> {
             System.err.println("bluegreen: cannot start: " + e.getMessage());
             return 1;
         }
-        // From here this process holds the state directory (the file store's lock): only now may it write a
+        // From here this process holds the state directory (its lock, whichever the store): only now may it write a
         // token there or start the embedded clusters whose data live there. A second proxy refused above has
         // touched neither, so the running one keeps its token and its clusters.
         boolean controlHandedOver = false;

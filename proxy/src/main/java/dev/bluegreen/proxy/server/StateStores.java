@@ -13,12 +13,12 @@ final class StateStores {
 
     /**
      * The routing control on the configured store: {@code <state-dir>} for {@code file}, the shared
-     * database for {@code postgres}. Blocks on I/O; fails (and releases the store) when it cannot load.
+     * database for {@code postgres}. Either way {@code <state-dir>} is locked against a second proxy. Blocks on I/O; fails (and releases the store) when it cannot load.
      */
     static RoutingControl openControl(BluegreenConfig config) throws StateStore.Failure {
         StateStore store = switch (config.stateStore().kind()) {
             case FILE -> new FileStateStore(config.stateDir());
-            case POSTGRES -> new PostgresStateStore(config.stateStore(), PostgresStateStore.instanceName());
+            case POSTGRES -> new PostgresStateStore(config.stateStore(), PostgresStateStore.instanceName(), config.stateDir());
         };
         return RoutingControl.open(store, config.routing().writeBarrierTimeout());
     }

@@ -11,8 +11,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -22,9 +20,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.BitSet;
 import java.util.List;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * fsync'd file over it; and every state it holds has its history line, because the line is appended and
  * fsync'd before the rename. A history line of the one change after the stored state (a crash between the
  * two writes) is dropped when the store opens; lines further ahead mean the state file is older than its
- * history (a restored backup), and the store refuses to open. A lock on {@code state.lock}, held from open to close, keeps a second
+ * history (a restored backup), and the store refuses to open. A {@link DirectoryLock}, held from open to close, keeps a second
  * proxy out of the directory; a file the store cannot read is refused and left as it is.
  */
 public final class FileStateStore implements StateStore {
@@ -46,23 +42,15 @@ public final class FileStateStore implements StateStore {
 
     static final String STATE_FILE = "state.json";
     static final String HISTORY_FILE = "history.jsonl";
-    static final String LOCK_FILE = "state.lock";
     /** There from open to close: found at open, the proxy before stopped without closing the store. */
     static final String RUNNING_FILE = "running";
-
-    /**
-     * Directories locked by a store in this JVM. On Linux closing any channel to a file drops every lock the
-     * process holds on it, so a second store here must be refused before it opens {@code state.lock}.
-     */
-    private static final Set<Path> LOCKED_HERE = ConcurrentHashMap.newKeySet();
 
     private final Path dir;
     private final Path stateFile;
     private final Path historyFile;
 
     // all guarded by this
-    private FileChannel lockChannel;
-    private Path heldHere;
+    private DirectoryLock lock;
     private FileChannel history;
     private boolean closed;
     private boolean endedUncleanly;
@@ -80,15 +68,10 @@ public final class FileStateStore implements StateStore {
     /** One proxy alone: nobody else changes the state, so {@code peer} is never called. */
     @Override
     public synchronized Snapshot open(Peer peer) throws Failure {
-        if (lockChannel != null || closed) {
+        if (lock != null || closed) {
             throw new IllegalStateException(describe() + " is already open or closed");
         }
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new Failure("cannot create the state directory " + dir + ": " + e, e);
-        }
-        lock();
+        lock = DirectoryLock.take(dir);
         try {
             StateCodec.Document stored = readState();
             TreeMap<Long, HistoryEntry> entries = readHistory(stored.state().epoch());
@@ -188,7 +171,7 @@ public final class FileStateStore implements StateStore {
             return;
         }
         closed = true;
-        if (lockChannel != null && !notAllSaved) {
+        if (lock != null && !notAllSaved) {
             try {
                 Files.deleteIfExists(dir.resolve(RUNNING_FILE));
             } catch (IOException e) {
@@ -198,49 +181,17 @@ public final class FileStateStore implements StateStore {
         release();
     }
 
-    private void lock() throws Failure {
-        Path lockFile = dir.resolve(LOCK_FILE);
-        try {
-            heldHere = dir.toRealPath();
-        } catch (IOException e) {
-            throw new Failure("cannot lock " + lockFile + ": " + e, e);
-        }
-        if (!LOCKED_HERE.add(heldHere)) {
-            heldHere = null;
-            throw new Failure("another bluegreen proxy is using " + dir, null);
-        }
-        FileLock lock;
-        try {
-            lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            try {
-                lock = lockChannel.tryLock();
-            } catch (OverlappingFileLockException sameProcess) {
-                lock = null;
-            }
-        } catch (IOException e) {
-            release();
-            throw new Failure("cannot lock " + lockFile + ": " + e, e);
-        }
-        if (lock == null) {
-            release();
-            throw new Failure("another bluegreen proxy is using " + dir, null);
-        }
-        // the lock lives as long as its channel: close() releases both
-    }
-
     private void release() {
         closeQuietly(history);
         history = null;
-        closeQuietly(lockChannel);
-        lockChannel = null;
-        if (heldHere != null) {
-            LOCKED_HERE.remove(heldHere);
-            heldHere = null;
+        if (lock != null) {
+            lock.close();
+            lock = null;
         }
     }
 
     private void requireOpen() throws Failure {
-        if (lockChannel == null) {
+        if (lock == null) {
             throw new Failure(describe() + " is " + (closed ? "closed" : "not open"), null);
         }
     }

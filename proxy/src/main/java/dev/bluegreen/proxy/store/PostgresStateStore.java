@@ -8,6 +8,7 @@ import dev.bluegreen.proxy.control.StateStore;
 import dev.bluegreen.proxy.control.WriteBarrier;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -62,6 +63,8 @@ public final class PostgresStateStore implements StateStore {
 
     private final String name;
     private final Duration heartbeat;
+    /** This instance's state directory, locked from open to close (see {@link DirectoryLock}); null: none. */
+    private final Path stateDir;
     private final Database database;
     private final StateTables tables;
     private final Database.Link commands;
@@ -75,7 +78,10 @@ public final class PostgresStateStore implements StateStore {
     /** Whether {@link #open} found instances that had stopped without leaving. */
     private volatile boolean endedUncleanly;
     private volatile boolean closed;
+    /** Something this instance knew was never saved: it leaves its row to go stale, as a crash does. */
+    private volatile boolean notAllSaved;
     private volatile Peer peer;
+    private DirectoryLock stateDirLock;
 
     /** Guards what this instance has heard, and the barrier it holds closed for another. */
     private final Object heard = new Object();
@@ -89,10 +95,19 @@ public final class PostgresStateStore implements StateStore {
      * @param instance this instance's name, unique among those sharing the database ({@link #instanceName()})
      */
     public PostgresStateStore(StateStoreConfig config, String instance) {
+        this(config, instance, null);
+    }
+
+    /**
+     * As {@link #PostgresStateStore(StateStoreConfig, String)}, also holding this instance's local state
+     * directory (its admin token lives there) against a second proxy from open to close.
+     */
+    public PostgresStateStore(StateStoreConfig config, String instance, Path stateDir) {
         if (config.kind() != StateStoreConfig.Kind.POSTGRES) {
             throw new IllegalArgumentException("not a postgres state store: " + config.describe());
         }
         this.name = Objects.requireNonNull(instance, "instance");
+        this.stateDir = stateDir;
         this.heartbeat = config.heartbeat();
         this.database = new Database(config.database(), instance);
         this.tables = new StateTables(database.describe(), config.instanceTimeout());
@@ -129,6 +144,12 @@ public final class PostgresStateStore implements StateStore {
             throw new IllegalStateException(describe() + " is already open or closed");
         }
         peer = Objects.requireNonNull(newPeer, "peer");
+        if (stateDir != null) {
+            DirectoryLock lock = DirectoryLock.take(stateDir);
+            synchronized (this) {
+                stateDirLock = lock;
+            }
+        }
         Snapshot snapshot;
         try {
             commands.transaction(c -> {
@@ -247,7 +268,19 @@ public final class PostgresStateStore implements StateStore {
         return "postgres " + database.describe();
     }
 
-    /** Stops both threads, reopens a barrier held for another instance, and leaves the instances table. */
+    /**
+     * The row stays (see {@link #close}): a live instance, or the next to open the store, finds its heartbeat
+     * stopped and acts as after a crash (rolls green's reads back before cutover).
+     */
+    @Override
+    public void notAllSaved() {
+        notAllSaved = true;
+    }
+
+    /**
+     * Stops both threads, reopens a barrier held for another instance, and leaves the instances table, unless
+     * something was never saved ({@link #notAllSaved}).
+     */
     @Override
     public void close() {
         if (closed) {
@@ -259,7 +292,10 @@ public final class PostgresStateStore implements StateStore {
                 reopen(held, "this instance is closing");
             }
         }
-        if (registered) {
+        if (registered && notAllSaved) {
+            log.warn("instance left in the store: it stopped with changes never saved, so the instance that notices its"
+                    + " heartbeat stop acts as after a crash store={} instance={}", describe(), name);
+        } else if (registered) {
             try {
                 commands.transaction(c -> {
                     tables.leave(c, name);
@@ -271,7 +307,15 @@ public final class PostgresStateStore implements StateStore {
             }
         }
         commands.close();
+        releaseStateDir();
         log.info("state store closed store={} instance={}", describe(), name);
+    }
+
+    private synchronized void releaseStateDir() {
+        if (stateDirLock != null) {
+            stateDirLock.close();
+            stateDirLock = null;
+        }
     }
 
     /** As if the process had been killed: threads and connections stop, the instance row stays. For tests. */
@@ -279,6 +323,7 @@ public final class PostgresStateStore implements StateStore {
         if (!closed) {
             stop();
             commands.abort();
+            releaseStateDir();
         }
     }
 

@@ -28,8 +28,10 @@ import java.sql.Savepoint;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -339,17 +341,39 @@ class ProxyProcessIT {
     @Test
     void aSecondProxyOnTheSameStateDirectoryIsRefusedAndLeavesTheRunningOneItsToken(TestClusters clusters)
             throws Exception {
+        secondProxyOnTheSameStateDirectoryIsRefused(clusters.blue());
+    }
+
+    /**
+     * The same with the {@code postgres} store, which several instances share: the state directory is still
+     * each instance's own (its token lives there). Before, only the file store locked it, and a second
+     * instance given the same directory replaced the running one's token.
+     */
+    @Test
+    void aSecondProxyOnThePostgresStoreWithTheSameStateDirectoryIsRefusedAndLeavesTheRunningOneItsToken(
+            TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
+        String database = "bluegreen_state_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        blue.execute("postgres", "CREATE DATABASE " + database);
+        try {
+            secondProxyOnTheSameStateDirectoryIsRefused(blue, "--state-store",
+                    "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/" + database);
+        } finally {
+            blue.execute("postgres", "DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
+        }
+    }
+
+    private static void secondProxyOnTheSameStateDirectoryIsRefused(PgCluster blue, String... more) throws Exception {
         Path stateDir = Files.createTempDirectory("bluegreen-shared-state");
         String blueUrl = "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres";
         int admin = freePort();
-        try (ProxyProcess running = new ProxyProcess("--listen", "127.0.0.1:" + freePort(), "--blue", blueUrl,
-                "--admin", "127.0.0.1:" + admin, "--state-dir", stateDir.toString())) {
+        try (ProxyProcess running = new ProxyProcess(arguments(more, "--listen", "127.0.0.1:" + freePort(), "--blue",
+                blueUrl, "--admin", "127.0.0.1:" + admin, "--state-dir", stateDir.toString()))) {
             running.awaitLine("admin API on http://127.0.0.1:" + admin, Duration.ofSeconds(30));
             String token = Files.readString(stateDir.resolve("admin-token")).strip();
 
-            try (ProxyProcess second = new ProxyProcess("--listen", "127.0.0.1:" + freePort(), "--blue", blueUrl,
-                    "--admin", "127.0.0.1:" + freePort(), "--state-dir", stateDir.toString())) {
+            try (ProxyProcess second = new ProxyProcess(arguments(more, "--listen", "127.0.0.1:" + freePort(), "--blue",
+                    blueUrl, "--admin", "127.0.0.1:" + freePort(), "--state-dir", stateDir.toString()))) {
                 assertThat(second.awaitExit(Duration.ofSeconds(30))).isEqualTo(1);
                 assertThat(second.lines).anyMatch(line -> line.contains("another bluegreen proxy is using"));
             }
@@ -359,6 +383,12 @@ class ProxyProcessIT {
         } finally {
             deleteRecursively(stateDir);
         }
+    }
+
+    private static String[] arguments(String[] more, String... first) {
+        String[] all = Arrays.copyOf(first, first.length + more.length);
+        System.arraycopy(more, 0, all, first.length, more.length);
+        return all;
     }
 
     @Test

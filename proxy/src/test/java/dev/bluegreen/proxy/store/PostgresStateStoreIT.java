@@ -21,6 +21,7 @@ import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.control.StateStore;
 import dev.bluegreen.proxy.control.WriteBarrier;
 import dev.bluegreen.proxy.routing.ClusterRole;
+import java.nio.file.Path;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -45,6 +46,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Several proxy instances sharing their routing state in a real PostgreSQL database: a change made on one
@@ -376,6 +378,49 @@ class PostgresStateStoreIT {
             assertThat(e.reason()).contains("proxy instance c stopped without shutting down", "run bgctl verify");
         });
         assertThat(instances()).containsExactlyInAnyOrder("a", "b");
+    }
+
+    /**
+     * A stop that knew of something never saved (here a follower lost that could not be reported) leaves its
+     * row to go stale, as a crash does, and a live instance rolls green's reads back. Before, the row was
+     * removed as on a clean stop, and the others kept serving reads from a green that may have missed writes.
+     */
+    @Test
+    void anInstanceStoppingWithALostFollowerUnreportedMakesAnotherRollGreensReadsBack() throws Exception {
+        RoutingControl a = control("a", Duration.ofSeconds(5));
+        PostgresStateStore stopping = store("c", HEARTBEAT, INSTANCE_TIMEOUT);
+        RoutingControl c = control(stopping, Duration.ofSeconds(5));
+        a.start("alice", null);
+        a.setWeight("alice", 50, null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> c.current().weight() == 50);
+
+        c.reportsLost();
+        c.close();
+
+        assertThat(instances()).containsExactlyInAnyOrder("a", "c");
+        await().atMost(Duration.ofSeconds(10)).until(() -> a.current().weight() == 0);
+        assertThat(a.history().getLast().actor()).isEqualTo("heartbeat");
+        assertThat(instances()).containsExactly("a");
+    }
+
+    /** The state directory is each instance's own, whatever the store: its admin token lives there. */
+    @Test
+    void aSecondInstanceOnTheSameStateDirectoryIsRefusedUntilTheFirstCloses(@TempDir Path dir) throws Exception {
+        PostgresStateStore first = new PostgresStateStore(config(HEARTBEAT, INSTANCE_TIMEOUT), "a", dir);
+        opened.add(first);
+        first.open(new RecordingPeer());
+
+        PostgresStateStore second = new PostgresStateStore(config(HEARTBEAT, INSTANCE_TIMEOUT), "b", dir);
+        opened.add(second);
+        assertThatThrownBy(() -> second.open(new RecordingPeer()))
+                .isInstanceOf(StateStore.Failure.class)
+                .hasMessageStartingWith("another bluegreen proxy is using " + dir);
+        assertThat(instances()).containsExactly("a");
+
+        first.close();
+        PostgresStateStore third = new PostgresStateStore(config(HEARTBEAT, INSTANCE_TIMEOUT), "c", dir);
+        opened.add(third);
+        assertThat(third.open(new RecordingPeer()).state().epoch()).isEqualTo(1);
     }
 
     /** With no instance alive to notice, the next one to open the store finds the row a killed one left. */
