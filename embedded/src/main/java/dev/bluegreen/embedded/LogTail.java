@@ -38,6 +38,18 @@ final class LogTail {
         }
     }
 
+    /**
+     * The last {@link #LINES} lines the log gained after {@code offset}: one attempt's own, for its error
+     * message. The lines before may be an earlier run's statements, passwords in them included.
+     */
+    static String ofAttempt(Path log, long offset) {
+        if (!Files.isRegularFile(log)) {
+            return "(no log at " + log + ")";
+        }
+        List<String> all = Arrays.asList(since(log, offset).split("\n"));
+        return String.join("\n", all.subList(Math.max(0, all.size() - LINES), all.size()));
+    }
+
     /** What the log gained after {@code offset}: one start attempt's output. */
     static String since(Path log, long offset) {
         try (RandomAccessFile file = new RandomAccessFile(log.toFile(), "r")) {

@@ -438,7 +438,7 @@ public final class PgCluster implements AutoCloseable {
             RunningClusters.add(this);
             boolean ready;
             try {
-                ready = awaitReady(launched);
+                ready = awaitReady(launched, logOffset);
             } catch (IOException | RuntimeException e) {
                 stopServer();
                 throw e;
@@ -457,7 +457,7 @@ public final class PgCluster implements AutoCloseable {
                 continue;
             }
             throw new IOException("cluster " + name + " (postgres " + version + ") exited during startup on port "
-                    + candidate + "; last lines of " + logFile + ":\n" + LogTail.of(logFile));
+                    + candidate + "; last lines of " + logFile + ":\n" + LogTail.ofAttempt(logFile, logOffset));
         }
     }
 
@@ -480,7 +480,7 @@ public final class PgCluster implements AutoCloseable {
      * True once the server answers SELECT 1; false if it exits first; throws at once on an error
      * that waiting cannot clear, and after the timeout otherwise (launch() then stops it).
      */
-    private boolean awaitReady(Postmaster launched) throws IOException {
+    private boolean awaitReady(Postmaster launched, long logOffset) throws IOException {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         SQLException last = null;
         while (System.nanoTime() < deadline) {
@@ -503,7 +503,7 @@ public final class PgCluster implements AutoCloseable {
         }
         throw new IOException("cluster " + name + " did not accept connections within " + READY_TIMEOUT
                 + " (last error: " + (last == null ? "none" : last.getMessage()) + "); last lines of " + logFile
-                + ":\n" + LogTail.of(logFile), last);
+                + ":\n" + LogTail.ofAttempt(logFile, logOffset), last);
     }
 
     /**

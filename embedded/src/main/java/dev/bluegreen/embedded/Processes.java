@@ -19,7 +19,7 @@ import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Small helpers for the few external commands we need (getent, kill, setsid) and for who we are. */
+/** Small helpers for the few external commands we need (getent, the shell's kill, setsid) and for who we are. */
 final class Processes {
 
     private static final Logger log = LoggerFactory.getLogger(Processes.class);
@@ -69,7 +69,15 @@ final class Processes {
      * the one postgres treats as a smart shutdown that waits for every client to leave.
      */
     static boolean signal(long pid, String signal) {
-        return run(List.of("kill", "-s", signal, Long.toString(pid)), Map.of()).exitCode() == 0;
+        return run(signalCommand(pid, signal), Map.of()).exitCode() == 0;
+    }
+
+    /**
+     * The shell's own {@code kill}: a JDK-only machine or image may lack procps' kill(1), while /bin/sh is
+     * there wherever initdb runs (it starts the bootstrap backend through it).
+     */
+    static List<String> signalCommand(long pid, String signal) {
+        return List.of("/bin/sh", "-c", "kill -s \"$1\" \"$2\"", "sh", signal, Long.toString(pid));
     }
 
     /** Alive and not a zombie: an orphan's zombie lingers until init reaps it, and some container inits never do. */

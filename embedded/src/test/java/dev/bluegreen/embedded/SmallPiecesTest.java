@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
@@ -84,5 +85,26 @@ class SmallPiecesTest {
     void mirroredSettingsAreQuotedTheWayPostgresqlConfReadsThem() {
         assertThat(SettingsFile.lines(Map.of("application_name", "it's")))
                 .contains("application_name = 'it''s'");
+    }
+
+    /**
+     * Stopping a cluster signals it with the shell's own kill, found by absolute path, so a machine with a JDK
+     * and no procps (kill(1)) can stop the clusters it started. Before, the missing command left them running.
+     */
+    @Test
+    void signalsAreSentByTheShellsOwnKillWithNothingOnThePath() throws Exception {
+        Process sleeper = new ProcessBuilder("sleep", "60").start();
+        try {
+            List<String> command = Processes.signalCommand(sleeper.pid(), "INT");
+            assertThat(Path.of(command.getFirst())).isAbsolute().isExecutable();
+            ProcessBuilder signal = new ProcessBuilder(command);
+            signal.environment().clear();
+
+            assertThat(signal.start().waitFor()).isZero();
+            assertThat(sleeper.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(sleeper.exitValue()).isEqualTo(128 + 2); // ended by SIGINT
+        } finally {
+            sleeper.destroyForcibly();
+        }
     }
 }

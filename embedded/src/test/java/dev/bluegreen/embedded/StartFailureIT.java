@@ -24,6 +24,29 @@ class StartFailureIT {
         assertThat(ItClusters.processesOn(ItClusters.dir("broken"))).isEmpty();
     }
 
+    /**
+     * A failed start quotes its own attempt's log lines only: the log before it may hold an earlier run's
+     * statements (a failed one is logged with its text), passwords in them included.
+     */
+    @Test
+    void aFailedStartQuotesOnlyItsOwnLogLines() throws IOException {
+        try (PgCluster cluster = ItClusters.throwaway("quotes-own-lines").start()) {
+            assertThatThrownBy(() -> cluster.execute("postgres", "SELECT 'secret-of-an-earlier-run'::int"))
+                    .hasMessageContaining("invalid input syntax");
+        }
+        Path dir = ItClusters.dir("quotes-own-lines");
+        assertThat(Files.readString(dir.resolveSibling("quotes-own-lines.log"))).contains("secret-of-an-earlier-run");
+
+        PgCluster.Builder broken = PgCluster.builder().name("quotes-own-lines").dataDir(dir).forTests()
+                .setting("max_connections", "plenty");
+
+        assertThatThrownBy(broken::start)
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("invalid value for parameter \"max_connections\"")
+                .message().doesNotContain("secret-of-an-earlier-run");
+        assertThat(ItClusters.processesOn(dir)).isEmpty();
+    }
+
     @Test
     void aClusterThatRefusesTheSuperusersPasswordFailsAtOnceSayingWhatToDo() throws IOException {
         // Given a cluster created with one superuser password, stopped
