@@ -1543,7 +1543,7 @@ final class Units {
             runOnSecondary(unit, outcomes, answer.status, true);
             return;
         }
-        if (unit.statusBefore == 'E' && answer.status == 'I') {
+        if (unit.statusBefore == 'E' && (answer.status == 'I' || endsFailedTransaction(unit, outcomes))) {
             if (outcomes.size() > 1 && startsWithRollback(unit)) {
                 // ROLLBACK; ... (a pool's reset: asyncpg sends ROLLBACK; RESET ALL; ... in one string): the
                 // follower's transaction, healthy as it is, rolls back the same, and the rest runs alike
@@ -1560,10 +1560,11 @@ final class Units {
                 finish(answer.status);
                 return;
             }
-            // the leader's transaction had failed, so whatever ended it rolled back: the follower rolls back too,
-            // and learns the statement that did it should the client have prepared it (pgjdbc's ROLLBACK)
+            // the leader's transaction had failed, so whatever ended it rolled back (a COMMIT AND CHAIN opened the
+            // next): the follower rolls back too, and learns the statement that did it should the client have
+            // prepared it (pgjdbc's ROLLBACK)
             send(unit.secondary, new Sink(Mode.DISCARD, sink -> finish(answer.status)),
-                    FrontendMessages.query(client.alloc(), "ROLLBACK"));
+                    FrontendMessages.query(client.alloc(), followerRollback(answer.status)));
             flush(unit.secondary);
             sendNamedStatements(unit, answer, unit.secondary);
             return;
@@ -1641,6 +1642,30 @@ final class Units {
             unit.unordered = true;
             stats.unordered();
         }
+    }
+
+    /**
+     * Whether the unit, run in a failed transaction, began by ending it: in that state only COMMIT, END,
+     * ROLLBACK, ABORT and PREPARE TRANSACTION (each rolls back, AND CHAIN opening the next) and ROLLBACK TO
+     * succeed. The follower's transaction, which skipped what failed, is healthy: it must roll back, never
+     * commit. (A unit that ends the transaction with status I is known to have ended it without this.)
+     */
+    private static boolean endsFailedTransaction(Unit unit, List<StatementOutcome> outcomes) {
+        if (outcomes.isEmpty() || outcomes.get(0).failed()) {
+            return false;
+        }
+        Classification c = unit.classification;
+        if (c.statementCount() <= 1) {
+            return c.has(Trait.TRANSACTION_END); // a prepared one too, whose text the unit does not carry
+        }
+        String sql = unit.sql == null ? "" : SqlNormalizer.normalize(unit.sql);
+        return !(sql.startsWith("rollback to ") || sql.startsWith("rollback work to ")
+                || sql.startsWith("rollback transaction to "));
+    }
+
+    /** What ends the follower's healthy transaction where the leader's failed one ended with {@code status}. */
+    private static String followerRollback(byte status) {
+        return status == 'I' ? "ROLLBACK" : "ROLLBACK AND CHAIN";
     }
 
     /** Whether the unit's first statement is a ROLLBACK (or ABORT): its tag cannot say, a COMMIT that fails reads the same. */
@@ -2327,6 +2352,12 @@ final class Units {
             unit.release(); // the follower was lost while the leader ran the unit: nothing will mirror it
             return;
         }
+        if (!unit.mirrorAbandoned && unit.statusBefore == 'E' && !errorAtFirst
+                && (leaderStatus == 'I' || endsFailedTransaction(unit, outcomes))
+                && !(outcomes.size() > 1 && startsWithRollback(unit))) {
+            mirrorEndOfFailedTransaction(unit, answer, outcomes);
+            return;
+        }
         if (unit.mirrorAbandoned || mirrors.size() >= MIRROR_QUEUE_UNITS
                 || (errorAtFirst && !(leaderStatus == 'I' && unit.statusBefore != 'I'))) {
             if (!errorAtFirst) {
@@ -2343,6 +2374,36 @@ final class Units {
             return;
         }
         queueMirror(new Mirror(unit, outcomes, leaderStatus));
+    }
+
+    /**
+     * The leader's failed transaction ended (rolled back, whatever the client sent), while the follower's, which
+     * skipped what failed, is healthy: the follower is sent a ROLLBACK, not the client's COMMIT. A unit that went
+     * on after ending it cannot be sent to the follower in part: a divergence, as with sync dual-write.
+     */
+    private void mirrorEndOfFailedTransaction(Unit unit, Sink answer, List<StatementOutcome> outcomes) {
+        if (outcomes.size() > 1) {
+            diverged(unit, outcomes, List.of(), "the unit went on after ending a failed transaction, "
+                    + "and the follower cannot be sent that part alone");
+            dropTwin(unit.secondary, true);
+            unit.release();
+            return;
+        }
+        if (mirrors.size() >= MIRROR_QUEUE_UNITS) {
+            stats.mirrorDropped();
+            unit.release();
+            return;
+        }
+        mirrorNamedStatements(unit, answer);
+        Unit rollback = unit.partOf();
+        unit.release();
+        rollback.add(Frame.of(FrontendMessages.query(client.alloc(), followerRollback(answer.status))));
+        if (mirrors.size() >= MIRROR_QUEUE_UNITS || !migration.reserveShadowBytes(rollback.bytes, maxMirroredBytes)) {
+            stats.mirrorDropped();
+            rollback.release();
+            return;
+        }
+        queueMirror(new Mirror(rollback, outcomes, answer.status));
     }
 
     private void queueMirror(Mirror mirror) {

@@ -691,6 +691,75 @@ class UnitsModeIT {
     }
 
     /**
+     * {@code COMMIT AND CHAIN} in a failed transaction rolls it back on the leader and opens the next. The
+     * follower, which skipped the failed statement, has a healthy transaction: it must roll back and chain as
+     * well. Before, it was sent the COMMIT AND CHAIN and committed the row the leader had discarded.
+     */
+    @Test
+    void aCommitAndChainEndingAFailedTransactionRollsItBackOnTheFollowerToo(TestClusters clusters) throws Exception {
+        String t = table("commit_chain_failed");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(RawClient.query("begin"));
+                assertThat(answer(client)).isEqualTo("BEGIN");
+                client.send(RawClient.query("insert into " + t + " values (1)"));
+                assertThat(answer(client)).isEqualTo("INSERT 0 1");
+                client.send(RawClient.query("select 1/0"));
+                assertThat(answer(client)).contains("C=22012");
+                client.send(RawClient.query("commit and chain"));
+                assertThat(answer(client)).isEqualTo("ROLLBACK");
+                client.send(RawClient.query("insert into " + t + " values (2)"));
+                assertThat(answer(client)).isEqualTo("INSERT 0 1");
+                client.send(RawClient.query("commit"));
+                assertThat(answer(client)).isEqualTo("COMMIT");
+            }
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                assertThat(ClusterData.contents(cluster, t, "id")).as(cluster.name()).isEqualTo("(2)");
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * The same in shadow mode, for COMMIT and for COMMIT AND CHAIN: the mirror ends green's healthy transaction
+     * with a rollback. Before, it mirrored the client's COMMIT, and green committed what blue had rolled back.
+     */
+    @Test
+    void aCommitEndingAFailedTransactionRollsItBackOnTheShadowFollower(TestClusters clusters) throws Exception {
+        String t = table("shadow_commit_failed");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().startShadow("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                int id = 0;
+                for (String end : new String[] {"commit", "commit and chain"}) {
+                    client.send(RawClient.query("begin"));
+                    assertThat(answer(client)).isEqualTo("BEGIN");
+                    client.send(RawClient.query("insert into " + t + " values (" + (++id) + ")"));
+                    assertThat(answer(client)).isEqualTo("INSERT 0 1");
+                    client.send(RawClient.query("insert into " + t + " values (" + id + ")"));
+                    assertThat(answer(client)).contains("C=23505");
+                    client.send(RawClient.query(end));
+                    assertThat(answer(client)).isEqualTo("ROLLBACK");
+                }
+                client.send(RawClient.query("insert into " + t + " values (100)"));
+                assertThat(answer(client)).isEqualTo("INSERT 0 1");
+                client.send(RawClient.query("commit"));
+                assertThat(answer(client)).isEqualTo("COMMIT");
+            }
+            await("the mirror wrote the last row on green")
+                    .until(() -> count(clusters.green(), "select count(*) from " + t + " where id = 100") == 1);
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                assertThat(ClusterData.contents(cluster, t, "id")).as(cluster.name()).isEqualTo("(100)");
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+    }
+
+    /**
      * A procedure that commits part of its work and then fails, called in autocommit (so unwrapped): what
      * it committed stands on the leader, so the follower runs it too and fails alike; nothing diverges.
      */
