@@ -19,7 +19,8 @@ import java.util.List;
 /**
  * The four tables of the {@code postgres} state store and every statement run on them; what to run when,
  * and on which connection, is {@link PostgresStateStore}'s business. Times are the database's
- * {@code now()}, so instances never compare their own clocks.
+ * {@code now()}, so instances never compare their own clocks; a barrier's deadline is checked against
+ * {@code clock_timestamp()}, as {@code now()} is when the transaction began, before it waited for locks.
  *
  * <pre>
  * bluegreen_state      one row (id 1): format, epoch, state (JSON), plan (JSON or NULL), updated_at
@@ -333,7 +334,7 @@ final class StateTables {
             }
         }
         try (PreparedStatement lock = c.prepareStatement("""
-                SELECT barrier_id, status, deadline > now() FROM bluegreen_barrier WHERE id = 1 FOR UPDATE""");
+                SELECT barrier_id, status, deadline > clock_timestamp() FROM bluegreen_barrier WHERE id = 1 FOR UPDATE""");
              ResultSet rs = lock.executeQuery()) {
             if (!rs.next()) {
                 return "the bluegreen_barrier row is missing in " + where;

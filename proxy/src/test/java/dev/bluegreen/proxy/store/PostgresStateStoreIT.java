@@ -39,6 +39,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -516,6 +517,49 @@ class PostgresStateStoreIT {
                 .isInstanceOf(StateStore.Conflict.class)
                 .hasMessage("the write barrier passed its deadline before the change was saved");
         assertThat(store("b", HEARTBEAT, INSTANCE_TIMEOUT).open(new RecordingPeer()).state().epoch()).isEqualTo(1);
+    }
+
+    /**
+     * A save that waited for a lock until after its barrier's deadline is refused: other instances may have
+     * reopened meanwhile. Before, the deadline was checked against the time its transaction began, before
+     * the wait, and the change landed behind their backs.
+     */
+    @Test
+    void aChangeWhoseSaveWaitedForALockPastItsBarriersDeadlineIsRefused() throws Exception {
+        PostgresStateStore a = store("a", HEARTBEAT, INSTANCE_TIMEOUT);
+        a.open(new RecordingPeer());
+        StateStore.SharedBarrier barrier = a.barrier("start", 1, Duration.ofMillis(500));
+        Instant deadline = Instant.now().plusMillis(500);
+        RoutingState next = new RoutingState(2, ClusterRole.BLUE, FollowerWrites.SYNC, 0, true, false, false);
+        CompletableFuture<Object> saved = new CompletableFuture<>();
+        try (Connection dba = postgres.connect(DATABASE); Statement s = dba.createStatement()) {
+            dba.setAutoCommit(false);
+            s.execute("SELECT * FROM bluegreen_state WHERE id = 1 FOR UPDATE");
+            Thread.ofPlatform().start(() -> {
+                try {
+                    a.save(1, new HistoryEntry(Instant.now(), 2, "alice", "start", null, next), null, barrier);
+                    saved.complete("saved");
+                } catch (Throwable e) {
+                    saved.complete(e);
+                }
+            });
+            await("the save waits for the row").atMost(Duration.ofSeconds(5)).until(() -> lockWaiters() > 0);
+            await().atMost(Duration.ofSeconds(5)).until(() -> Instant.now().isAfter(deadline.plusMillis(200)));
+            dba.commit();
+        }
+
+        assertThat(saved.get(10, TimeUnit.SECONDS)).isInstanceOf(StateStore.Conflict.class)
+                .hasFieldOrPropertyWithValue("message", "the write barrier passed its deadline before the change was saved");
+        assertThat(store("b", HEARTBEAT, INSTANCE_TIMEOUT).open(new RecordingPeer()).state().epoch()).isEqualTo(1);
+    }
+
+    private static int lockWaiters() throws SQLException {
+        try (Connection c = postgres.connect(DATABASE); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                     + " AND wait_event_type = 'Lock'")) {
+            rs.next();
+            return rs.getInt(1);
+        }
     }
 
     @Test
