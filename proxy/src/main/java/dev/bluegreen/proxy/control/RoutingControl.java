@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -55,6 +56,9 @@ public final class RoutingControl implements AutoCloseable {
     public static final int HISTORY_KEPT = 10_000;
 
     private static final int CONFLICT_RETRIES = 5;
+    /** The actors of what the proxy does after an unclean stop it found: its own at start, another's by heartbeat. */
+    static final String STARTUP_ACTOR = "startup";
+    static final String HEARTBEAT_ACTOR = "heartbeat";
     /** How soon a change the store could not save is tried again, doubling up to {@link #RETRY_MAX}. */
     private static final Duration RETRY_FIRST = Duration.ofSeconds(1);
     private static final Duration RETRY_MAX = Duration.ofSeconds(30);
@@ -128,8 +132,8 @@ public final class RoutingControl implements AutoCloseable {
     private final WriteBarrier barrier = new WriteBarrier();
     private final Duration barrierTimeout;
     private final List<Consumer<RoutingState>> listeners = new CopyOnWriteArrayList<>();
-    private final AtomicLong ruleRollbacks = new AtomicLong();
-    private final AtomicLong operatorRollbacks = new AtomicLong();
+    private final Map<RollbackTrigger, AtomicLong> rollbacks = new EnumMap<>(Map.of(RollbackTrigger.OPERATOR,
+            new AtomicLong(), RollbackTrigger.RULE, new AtomicLong(), RollbackTrigger.RECOVERY, new AtomicLong()));
     /** By epoch, at most {@link #HISTORY_KEPT}; guarded by itself, never by the command lock. */
     private final TreeMap<Long, HistoryEntry> history = new TreeMap<>();
     private final Object commands = new Object();
@@ -192,7 +196,7 @@ public final class RoutingControl implements AutoCloseable {
                 loaded.plan() == null ? "none" : loaded.plan().status() + "@" + loaded.plan().weight());
         if (store.endedUncleanly() && now.dualWrite()) {
             control.afterUncleanStop(now, store.shared() ? "a proxy instance sharing this state store"
-                    : "the proxy before this one", "startup");
+                    : "the proxy before this one", STARTUP_ACTOR);
         }
         return control;
     }
@@ -358,12 +362,33 @@ public final class RoutingControl implements AutoCloseable {
                 Plan.endActive(Plan.Status.ROLLED_BACK, "rolled back by " + actor + (reason == null ? "" : ": " + reason)));
     }
 
+    /** Who pulled the switch of a rollback, for metrics. */
+    public enum RollbackTrigger {
+        /** A person, through the admin API or bgctl. */
+        OPERATOR,
+        /** A health rule ({@code rule:...}). */
+        RULE,
+        /** The proxy after an unclean stop it found (its own at start, or another instance's by its heartbeat). */
+        RECOVERY;
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static RollbackTrigger of(String actor) {
+            if (actor.startsWith("rule:")) {
+                return RULE;
+            }
+            return actor.equals(STARTUP_ACTOR) || actor.equals(HEARTBEAT_ACTOR) ? RECOVERY : OPERATOR;
+        }
+    }
+
     /**
-     * Rollbacks this instance has made since it started, by a health rule or else by an operator: a
-     * counter for metrics, which the shared (and capped) history cannot give per instance.
+     * Rollbacks this instance has made since it started, by {@code trigger}: a counter for metrics, which the
+     * shared (and capped) history cannot give per instance.
      */
-    public long rollbacks(boolean byRule) {
-        return (byRule ? ruleRollbacks : operatorRollbacks).get();
+    public long rollbacks(RollbackTrigger trigger) {
+        return rollbacks.get(trigger).get();
     }
 
     public RoutingState cutover(String actor, String reason) throws Refused {
@@ -593,7 +618,7 @@ public final class RoutingControl implements AutoCloseable {
 
     private void countRollback(String actor, String command) {
         if (command.startsWith("rollback")) {
-            (actor.startsWith("rule:") ? ruleRollbacks : operatorRollbacks).incrementAndGet();
+            rollbacks.get(RollbackTrigger.of(actor)).incrementAndGet();
         }
     }
 
@@ -1026,7 +1051,7 @@ public final class RoutingControl implements AutoCloseable {
             Thread.ofPlatform().daemon().name("bluegreen-departed-instance").start(() -> {
                 RoutingState now = current();
                 if (!closed && now.dualWrite()) {
-                    afterUncleanStop(now, who, "heartbeat");
+                    afterUncleanStop(now, who, HEARTBEAT_ACTOR);
                 }
             });
         }

@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.metrics;
 
 import dev.bluegreen.proxy.control.Phase;
 import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.control.RoutingControl.RollbackTrigger;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import io.micrometer.core.instrument.Counter;
@@ -145,9 +146,10 @@ public final class ProxyMetrics {
                 "Sessions inside the write barrier, running a unit");
         gauge(registry, UNSAVED_CHANGES, routing, r -> r.unsaved().size(),
                 "Changes toward blue in force on this instance that the state store has not saved yet");
-        for (String trigger : List.of("operator", "rule")) {
-            FunctionCounter.builder(ROLLBACKS, routing, r -> r.rollbacks(trigger.equals("rule"))).tag(TRIGGER_TAG, trigger)
-                    .description("Rollbacks this instance made, by who pulled the switch: an operator or a health rule")
+        for (RollbackTrigger trigger : RollbackTrigger.values()) {
+            FunctionCounter.builder(ROLLBACKS, routing, r -> r.rollbacks(trigger)).tag(TRIGGER_TAG, trigger.label())
+                    .description("Rollbacks this instance made, by who pulled the switch: an operator, a health rule,"
+                            + " or the proxy after an unclean stop it found (recovery)")
                     .register(registry);
         }
         stats.addListener(new UnitMeters(registry));

@@ -123,7 +123,7 @@ class StoreFailureTest {
                         r -> assertThat(r.why()).isEqualTo(RoutingControl.Refused.Why.CONFLICT))
                 .hasMessageContaining("rollback did not happen: the state changed first (now epoch 6, phase cutover)");
         assertThat(control.current().leader()).isEqualTo(ClusterRole.GREEN);
-        assertThat(control.rollbacks(false)).as("rollbacks counted").isZero();
+        assertThat(control.rollbacks(RoutingControl.RollbackTrigger.OPERATOR)).as("rollbacks counted").isZero();
         assertThat(control.unsaved()).isEmpty();
         control.close();
     }

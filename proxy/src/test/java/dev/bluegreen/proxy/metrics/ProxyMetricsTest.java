@@ -102,7 +102,7 @@ class ProxyMetricsTest {
         control.rollback("rule:error_rate", "error_rate 0.2 > 0.1", false);
 
         assertThat(metrics.scrape()).contains("bluegreen_rollbacks_total{trigger=\"operator\"} 1.0",
-                "bluegreen_rollbacks_total{trigger=\"rule\"} 1.0");
+                "bluegreen_rollbacks_total{trigger=\"rule\"} 1.0", "bluegreen_rollbacks_total{trigger=\"recovery\"} 0.0");
     }
 
     @Test

@@ -10,6 +10,7 @@ import dev.bluegreen.proxy.control.Phase;
 import dev.bluegreen.proxy.control.Plan;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.control.RoutingControl.HistoryEntry;
+import dev.bluegreen.proxy.control.RoutingControl.RollbackTrigger;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.control.StateStore;
 import dev.bluegreen.proxy.control.WriteBarrier;
@@ -326,6 +327,9 @@ class FileStateStoreTest {
             assertThat(last.command()).isEqualTo("rollback");
             assertThat(last.reason()).contains("stopped without shutting down", "bgctl verify");
             assertThat(control.plan()).map(Plan::status).contains(Plan.Status.ROLLED_BACK);
+            // counted as the proxy's own recovery, not as an operator's rollback
+            assertThat(control.rollbacks(RollbackTrigger.RECOVERY)).isOne();
+            assertThat(control.rollbacks(RollbackTrigger.OPERATOR)).isZero();
         }
         try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
             assertThat(control.history()).extracting(HistoryEntry::command).containsExactly("start", "set-weight 10",
