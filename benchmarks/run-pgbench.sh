@@ -15,13 +15,14 @@ cd "$(dirname "$0")/.."
 java_major() { "$1/bin/java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}' | cut -d. -f1; }
 
 pick_jdk() {
-  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ] && [ "$(java_major "$JAVA_HOME")" -ge 21 ]; then
+  # a JDK, not a JRE: Maven needs javac
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/javac" ] && [ "$(java_major "$JAVA_HOME")" -ge 21 ]; then
     return
   fi
   if command -v java >/dev/null 2>&1; then
     local home
     home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
-    if [ "$(java_major "$home")" -ge 21 ]; then export JAVA_HOME="$home"; return; fi
+    if [ -x "$home/bin/javac" ] && [ "$(java_major "$home")" -ge 21 ]; then export JAVA_HOME="$home"; return; fi
   fi
   local best="" best_major=0 candidate major
   for candidate in /usr/lib/jvm/* /opt/java/* "$HOME"/.sdkman/candidates/java/*; do
