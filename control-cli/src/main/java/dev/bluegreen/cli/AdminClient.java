@@ -29,8 +29,6 @@ final class AdminClient implements AutoCloseable {
 
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     static final Duration READ_TIMEOUT = Duration.ofSeconds(15);
-    /** A command may wait for a write barrier (10 s by default in the proxy, configurable). */
-    static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(2);
     /** How long a command may take before bgctl says it is still waiting. */
     static final Duration PATIENCE = Duration.ofSeconds(2);
 
@@ -78,9 +76,13 @@ final class AdminClient implements AutoCloseable {
         return request("/api/v1/" + resource).timeout(READ_TIMEOUT).GET().build();
     }
 
-    /** {@code POST /api/v1/commands/<command>}: the proxy answers with the new state once it is in force. */
+    /**
+     * {@code POST /api/v1/commands/<command>}: the proxy answers with the new state once it is in force. No time
+     * limit here: a command may wait for the write barrier ({@code routing.write_barrier_timeout}, up to 24 h),
+     * and the proxy bounds it; a limit of bgctl's own would report a command that then took effect as failed.
+     */
     JsonNode command(String command, ObjectNode body, Waiting waiting) throws InterruptedException {
-        return post("commands/" + command, body, COMMAND_TIMEOUT, command, waiting);
+        return post("commands/" + command, body, null, command, waiting);
     }
 
     /** {@code POST /api/v1/verify}: reads every table of a database on both clusters, so no time limit. */
