@@ -2634,6 +2634,15 @@ final class Units {
             // may have come in the same read
             return (!closed || draining) && backends.get(role) != null;
         }
+        if (type == 'A' && (sink.mode == Mode.FORWARD || sink.mode == Mode.FORWARD_AFTER_DATA)) {
+            // a notification is the session's whatever becomes of the answer it came in: the leader's reaches the
+            // client at once (also in a read green failed, which blue runs again, once green leads), a twin's
+            // that listens too (a LISTEN in a unit with other statements) never, the client has the leader's
+            if (role == leader) {
+                forward(offset, length);
+            }
+            return true;
+        }
         switch (sink.mode) {
             case FORWARD -> {
                 if (type == 'G' && current != null && current.primarySink == sink) {

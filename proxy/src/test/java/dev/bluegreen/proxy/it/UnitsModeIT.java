@@ -407,6 +407,43 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * After cutover green leads and holds the session's LISTEN. A notification green delivers with its answer to
+     * a read that fails there (and is run again on blue) is the client's all the same. Before, it was held and
+     * dropped with green's failed answer, and the client never heard it.
+     */
+    @Test
+    void aNotificationArrivingWithAReadGreenFailedReachesTheClientAfterCutover(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            try (Connection c = proxy.connect("postgres"); Connection other = proxy.connect("postgres")) {
+                c.createStatement().execute("listen bg_in_failed_read");
+                CompletableFuture<Object> read = new CompletableFuture<>();
+                Thread.ofPlatform().start(() -> {
+                    try (Statement s = c.createStatement()) {
+                        s.executeQuery("select 1 / (length(pg_sleep(1)::text) * 0) as fails_after_a_second");
+                        read.complete("answered");
+                    } catch (Throwable e) {
+                        read.complete(e);
+                    }
+                });
+                await("the read runs on green").atMost(Duration.ofSeconds(10)).until(() -> count(clusters.green(),
+                        "select count(*) from pg_stat_activity where query like '%fails_after_a_second%'"
+                                + " and wait_event = 'PgSleep'") == 1);
+                other.createStatement().execute("notify bg_in_failed_read, 'during'");
+
+                assertThat(read.get(20, TimeUnit.SECONDS)).isInstanceOfSatisfying(SQLException.class,
+                        e -> assertThat(e.getSQLState()).isEqualTo("22012"));
+                PGNotification[] notifications = c.unwrap(PGConnection.class).getNotifications(5000);
+                assertThat(notifications).isNotNull();
+                assertThat(notifications).extracting(PGNotification::getParameter).containsExactly("during");
+            }
+            assertThat(proxy.server().migration().readRetries()).isPositive();
+        }
+    }
+
     /** A LISTEN and a write in one unit: the write reaches the follower too, and a notification arrives once. */
     @Test
     void aWriteInTheSameUnitAsAListenReachesBothTwins(TestClusters clusters) throws Exception {
