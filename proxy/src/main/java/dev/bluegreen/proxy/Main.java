@@ -16,6 +16,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -112,7 +113,14 @@ public final class Main implements Callable<Integer> {
             }
 
             CountDownLatch stop = new CountDownLatch(1);
-            StopSignals.onTermOrInt(stop::countDown);
+            AtomicReference<ProxyServer> running = new AtomicReference<>();
+            StopSignals.onStop(() -> {
+                if (stop.getCount() > 0) {
+                    stop.countDown();
+                } else if (running.get() != null) {
+                    running.get().endGraceNow(); // a second signal: the operator will not wait for the grace
+                }
+            });
 
             EmbeddedClusters started = null;
             if (embedded) {
@@ -147,6 +155,7 @@ public final class Main implements Callable<Integer> {
                     System.out.println("bluegreen listening on " + server.address().getHostString() + ":"
                             + server.address().getPort() + " in front of blue at " + config.blue().endpoint());
                 }
+                running.set(server);
                 String adminHost = server.adminAddress().getHostString();
                 System.out.println("admin API on http://" + (adminHost.contains(":") ? "[" + adminHost + "]" : adminHost)
                         + ":" + server.adminAddress().getPort() + " (token: " + adminToken.source() + ")");

@@ -71,6 +71,7 @@ public final class ProxyServer implements AutoCloseable {
     private final ByteBufAllocator allocator;
     private final AdminServer admin;
     private final Autopilot autopilot;
+    private volatile boolean graceEnded;
 
     private ProxyServer(EventLoopGroup acceptor, EventLoopGroup workers, EventExecutorGroup lookups, Channel listener,
                         SessionServices services, ByteBufAllocator allocator, AdminServer admin, Autopilot autopilot) {
@@ -289,7 +290,7 @@ public final class ProxyServer implements AutoCloseable {
         // still reaches its query
         services.drain();
         long deadline = System.nanoTime() + grace.toNanos();
-        while (services.sessionsDraining() > 0 && System.nanoTime() < deadline) {
+        while (services.sessionsDraining() > 0 && System.nanoTime() < deadline && !graceEnded) {
             TimeUnit.MILLISECONDS.sleep(20);
         }
         listener.close().sync();
@@ -310,6 +311,17 @@ public final class ProxyServer implements AutoCloseable {
         stopLoops();
         services.migration().close();
         routing().close();
+    }
+
+    /**
+     * Ends a {@link #shutdown}'s grace now (a second SIGTERM or Ctrl-C): the sessions still open are closed as
+     * when it runs out, their running statements cancelled first.
+     */
+    public void endGraceNow() {
+        if (!graceEnded) {
+            graceEnded = true;
+            log.info("grace ended early sessions={}", services.sessionsDraining());
+        }
     }
 
     /** Closes everything now. */

@@ -83,6 +83,13 @@ class ProxyProcessIT {
             process.toHandle().destroy();
         }
 
+        /** Any signal by name, with the shell's kill: Java sends only TERM and KILL. */
+        void signal(String name) throws IOException, InterruptedException {
+            Process kill = new ProcessBuilder("/bin/sh", "-c", "kill -s \"$1\" \"$2\"", "sh", name,
+                    Long.toString(process.pid())).inheritIO().start();
+            assertThat(kill.waitFor()).as("kill -s " + name).isZero();
+        }
+
         int awaitExit(Duration within) throws InterruptedException {
             assertThat(process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)).as("exited; output:\n%s", lines).isTrue();
             // what the process wrote before it exited may still be in the pipe: lines is whole once read to its end
@@ -190,6 +197,42 @@ class ProxyProcessIT {
              ResultSet rs = s.executeQuery("select count(*) from drained where id in (1, 2)")) {
             rs.next();
             assertThat(rs.getInt(1)).isEqualTo(2);
+        }
+    }
+
+    /**
+     * SIGHUP (the terminal closed) starts the same graceful shutdown as SIGTERM, and a second signal ends its
+     * grace at once: the session still in its transaction is closed then, not after the 30 s grace. Before,
+     * SIGHUP was the JVM's own exit (no drain, the state store left as after a crash), and a second signal did
+     * nothing.
+     */
+    @Test
+    void sighupDrainsLikeSigtermAndASecondSignalEndsTheGraceAtOnce(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        int port = freePort();
+        Path stateDir = Files.createTempDirectory("bluegreen-hup");
+        try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + port, "--state-dir", stateDir.toString(),
+                "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres")) {
+            proxy.awaitLine("bluegreen listening on", Duration.ofSeconds(30));
+            String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=" + blue.superuser();
+            try (Connection inTransaction = DriverManager.getConnection(url); Statement s = inTransaction.createStatement()) {
+                inTransaction.setAutoCommit(false);
+                s.execute("select 1");
+
+                proxy.signal("HUP");
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThatThrownBy(
+                        () -> DriverManager.getConnection(url).close())
+                        .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57P03")));
+                long secondSignal = System.nanoTime();
+                proxy.signal("TERM");
+
+                assertThat(proxy.awaitExit(Duration.ofSeconds(20))).isZero();
+                assertThat(Duration.ofNanos(System.nanoTime() - secondSignal)).isLessThan(Duration.ofSeconds(15));
+                assertThat(proxy.lines).anyMatch(line -> line.contains("grace ended early"));
+                assertThat(stateDir.resolve("running")).as("the state store closed cleanly").doesNotExist();
+            }
+        } finally {
+            deleteRecursively(stateDir);
         }
     }
 
