@@ -111,6 +111,13 @@ public final class ConfigLoader {
             problems.add(flag ? "--listen" : "listen", "a non-loopback listener (" + shown
                     + ") needs client authentication; configure users");
         }
+        if (listen != null && admin != null && listen.port() != 0 && listen.port() == admin.port()
+                && (listen.host().equalsIgnoreCase(admin.host()) || Hosts.isWildcard(listen.host())
+                        || Hosts.isWildcard(admin.host()))) {
+            problems.add(overrides.admin() != null ? "--admin" : overrides.listen() != null ? "--listen"
+                            : top.isMapping("admin") ? "admin.listen" : "listen",
+                    "the SQL listener and the admin API cannot share " + admin + "; give each a port of its own");
+        }
         Cluster blue = clusters.blue();
         Cluster green = clusters.green();
         if (blue != null && green != null && sameEndpoint(blue, green)) {
@@ -353,6 +360,16 @@ public final class ConfigLoader {
         boolean blueGiven = overrides.blueUrl() != null || clusters.map(c -> c.has("blue")).orElse(false);
         if (!blueGiven && !embedded) {
             problems.add("clusters.blue", "required (or pass --blue, or use --embedded)");
+        }
+        if (embedded) {
+            // --embedded proxies to the two clusters it starts: a cluster given as well would be ignored unseen
+            for (String name : List.of("blue", "green")) {
+                if ((name.equals("blue") ? overrides.blueUrl() : overrides.greenUrl()) != null) {
+                    problems.add("--" + name, "not used with --embedded, which proxies to the clusters it starts");
+                } else if (clusters.map(c -> c.has(name)).orElse(false)) {
+                    problems.add("clusters." + name, "not used with --embedded, which proxies to the clusters it starts");
+                }
+            }
         }
         return new Clusters(blue, green, endpointFromReference);
     }

@@ -43,6 +43,18 @@ final class Hosts {
         }
     }
 
+    /** An address that listens on every interface ({@code 0.0.0.0}, {@code ::} in any spelling): it takes the port everywhere. */
+    static boolean isWildcard(String host) {
+        if (!IPV4.matcher(host).matches() && !host.contains(":")) {
+            return false;
+        }
+        try {
+            return InetAddress.getByName(host).isAnyLocalAddress(); // an IP literal: parsed without a lookup
+        } catch (UnknownHostException | SecurityException e) {
+            return false;
+        }
+    }
+
     /**
      * Whether {@code host} can be a cluster's host: a name (ASCII letters, digits, {@code -}, {@code _},
      * dots), an IPv4 address, or an IPv6 literal without brackets, with or without a zone. Anything

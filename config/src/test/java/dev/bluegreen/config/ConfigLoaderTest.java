@@ -93,6 +93,32 @@ class ConfigLoaderTest {
         assertThat(config.listen()).isEqualTo(BluegreenConfig.DEFAULT_LISTEN);
     }
 
+    /** --embedded proxies to the clusters it starts: a cluster given as well is refused, not silently ignored. */
+    @Test
+    void embeddedModeRefusesClustersItWouldIgnore() throws Exception {
+        assertThat(problems(null, new Overrides(null, null, "postgresql://app@db-green.internal/shop", null, null), true))
+                .containsExactly("--green: not used with --embedded, which proxies to the clusters it starts");
+        assertThat(problems(yaml(BLUE), Overrides.none(), true))
+                .containsExactly("clusters.blue: not used with --embedded, which proxies to the clusters it starts");
+    }
+
+    /** The SQL listener and the admin API on one address would fail at bind time with exit code 1, unnamed. */
+    @Test
+    void theListenerAndTheAdminApiCannotShareAnAddress() throws Exception {
+        assertThat(problems(yaml(BLUE), new Overrides("127.0.0.1:9432", null, null, null, null), false))
+                .containsExactly("--listen: the SQL listener and the admin API cannot share 127.0.0.1:9432;"
+                        + " give each a port of its own");
+        assertThat(problems(BLUE + """
+                listen: 0.0.0.0:7000
+                users: [{ name: app, password: secret }]
+                admin: { listen: 127.0.0.1:7000 }
+                """)).containsExactly("admin.listen: the SQL listener and the admin API cannot share 127.0.0.1:7000;"
+                        + " give each a port of its own");
+        assertThat(load(BLUE + """
+                admin: { listen: 127.0.0.2:6432 }
+                """).admin()).isEqualTo(new HostPort("127.0.0.2", 6432));
+    }
+
     @Test
     void anEmptyFileMeansAllDefaults() throws Exception {
         assertThat(loader.read(yaml(""), Overrides.none(), true).admin()).isEqualTo(BluegreenConfig.DEFAULT_ADMIN);

@@ -33,6 +33,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -151,7 +152,7 @@ public final class ProxyServer implements AutoCloseable {
             int maxStartup = config.limits().maxStartupPacketBytes();
             int maxMessage = config.limits().maxMessageBytes();
             Duration keepalive = config.timeouts().keepalive();
-            Channel listener = new ServerBootstrap()
+            ChannelFuture bound = new ServerBootstrap()
                     .group(acceptor, workers)
                     .channel(transport.serverChannel())
                     .option(ChannelOption.SO_BACKLOG, 1024)
@@ -169,8 +170,13 @@ public final class ProxyServer implements AutoCloseable {
                         }
                     })
                     .bind(config.listen().host(), config.listen().port())
-                    .sync()
-                    .channel();
+                    .awaitUninterruptibly();
+            if (!bound.isSuccess()) {
+                // Netty's message names neither the address nor which of the two listeners it was
+                throw new IOException("cannot listen on " + config.listen() + ": " + bound.cause().getMessage(),
+                        bound.cause());
+            }
+            Channel listener = bound.channel();
             Migration migration = services.migration();
             ProxyMetrics metrics = ProxyMetrics.prometheus(migration.control(), migration.stats(), services::sessionCount,
                     services::backendConnections);

@@ -434,6 +434,20 @@ class ProxyProcessIT {
         return all;
     }
 
+    /** A taken SQL port is named in the one-line refusal, as the admin API's is; Netty's own message names neither. */
+    @Test
+    void aTakenListenPortIsNamedWhenTheProxyCannotStart(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
+             ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + taken.getLocalPort(),
+                     "--admin", "127.0.0.1:" + freePort(),
+                     "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres")) {
+            assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isEqualTo(1);
+            assertThat(proxy.lines).anyMatch(line -> line.startsWith(
+                    "bluegreen: cannot start: cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": "));
+        }
+    }
+
     @Test
     void anAdminTokenFileWithAByteOrderMarkExitsWithCodeTwoWithoutShowingTheToken() throws Exception {
         Path tokenFile = Files.createTempFile("bluegreen-token", "");
