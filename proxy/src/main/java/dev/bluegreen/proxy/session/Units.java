@@ -1885,7 +1885,9 @@ final class Units {
         stats.followerRan(unit.secondary, followerNanos);
         String difference = compare(unit, leaderOutcomes, sink.recorder.outcomes());
         if (difference == null && sink.status != leaderStatus) {
-            difference = "transaction status: leader " + (char) leaderStatus + ", follower " + (char) sink.status;
+            boolean leaderSecond = leaderRanSecond(unit);
+            difference = "transaction status: leader " + (char) (leaderSecond ? sink.status : leaderStatus)
+                    + ", follower " + (char) (leaderSecond ? leaderStatus : sink.status);
         }
         if (difference != null) {
             diverged(unit, leaderOutcomes, sink.recorder.outcomes(), difference);
@@ -1966,7 +1968,7 @@ final class Units {
      * statement is non-deterministic, the digest of the rows it returned. Reads are compared on success
      * alone: without row locks, the two clusters may see other sessions' commits at different moments.
      */
-    private static String compare(Unit unit, List<StatementOutcome> leader, List<StatementOutcome> follower) {
+    private static String compareOutcomes(Unit unit, List<StatementOutcome> leader, List<StatementOutcome> follower) {
         if (leader.size() != follower.size()) {
             return "statements answered: leader " + leader.size() + ", follower " + follower.size();
         }
@@ -2003,10 +2005,28 @@ final class Units {
                 || sqlState.startsWith("53") || sqlState.equals("55P03") || sqlState.equals("25P02");
     }
 
-    private void diverged(Unit unit, List<StatementOutcome> leaderOutcomes, List<StatementOutcome> followerOutcomes,
+    /**
+     * Whether the unit ran on the leader second: the first unit of a read-only transaction the follower serves.
+     * Its outcomes, kept as the unit's primary's and secondary's, are then compared and recorded the other way
+     * round, so that a divergence names blue the leader while blue leads, and green is the one blamed.
+     */
+    private boolean leaderRanSecond(Unit unit) {
+        return unit.secondary == leader && unit.primary != leader;
+    }
+
+    /** The unit's primary's and secondary's outcomes compared as the leader's and the follower's; see {@link #leaderRanSecond}. */
+    private String compare(Unit unit, List<StatementOutcome> primary, List<StatementOutcome> secondary) {
+        return leaderRanSecond(unit) ? compareOutcomes(unit, secondary, primary) : compareOutcomes(unit, primary, secondary);
+    }
+
+    private void diverged(Unit unit, List<StatementOutcome> primaryOutcomes, List<StatementOutcome> secondaryOutcomes,
                           String difference) {
+        boolean swapped = leaderRanSecond(unit);
+        List<StatementOutcome> leaderOutcomes = swapped ? secondaryOutcomes : primaryOutcomes;
+        List<StatementOutcome> followerOutcomes = swapped ? primaryOutcomes : secondaryOutcomes;
         String statement = SqlNormalizer.normalize(unit.sql);
-        Divergence divergence = new Divergence(Instant.now(), session.toString(), unit.primary.name().toLowerCase(),
+        Divergence divergence = new Divergence(Instant.now(), session.toString(),
+                (swapped ? leader : unit.primary).name().toLowerCase(),
                 statement, describe(leaderOutcomes), followerOutcomes.isEmpty() ? difference : describe(followerOutcomes),
                 difference);
         stats.diverged(divergence);

@@ -1664,6 +1664,14 @@ class UnitsModeIT {
             }
             await().atMost(Duration.ofSeconds(10))
                     .untilAsserted(() -> assertThat(proxy.server().routing().current().followerInSync()).isFalse());
+            // recorded the right way round, blue the leader: green is the one at fault (before, the record named
+            // green the leader with the two outcomes swapped, and the health windows did not blame green)
+            assertThat(proxy.server().migration().divergences()).singleElement().satisfies(d -> {
+                assertThat(d.leaderCluster()).isEqualTo("blue");
+                assertThat(d.leader()).doesNotContain("error");
+                assertThat(d.follower()).contains("error 42P01");
+                assertThat(d.difference()).startsWith("statement 2: leader SELECT 1 (1 rows), follower error 42P01");
+            });
         }
     }
 
