@@ -73,6 +73,16 @@ public final class HealthWindows implements MigrationStats.Listener {
         (read ? w.servedReads : w.servedWrites).get(cluster).record(nanos, sqlState != null);
     }
 
+    /**
+     * Not a sample of blue's own reads: these are the reads green failed first, and the ones the application gets
+     * wrong fail on blue too. Counted with blue's reads they made blue's read error rate the application's error
+     * rate among green's failures (near 1 at weight 100), and the excess of green's own read errors over it
+     * vanished. Green's failures that blue answered are blamed on green ({@link #greenError}).
+     */
+    @Override
+    public void retryServed(ClusterRole cluster, long nanos, String sqlState) {
+    }
+
     /** A follower's writes count as that cluster's write latency: while blue leads, they are green's only writes. */
     @Override
     public void followerRan(ClusterRole cluster, long nanos) {

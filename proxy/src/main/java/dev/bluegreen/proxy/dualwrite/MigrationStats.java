@@ -43,6 +43,14 @@ public final class MigrationStats {
         default void unitServed(ClusterRole cluster, boolean read, long nanos, String sqlState) { }
 
         /**
+         * Blue answered a read green had failed before any byte of it reached the client (DESIGN 4.5): a unit
+         * blue served, as {@link #unitServed} by default, but one the weight did not choose.
+         */
+        default void retryServed(ClusterRole cluster, long nanos, String sqlState) {
+            unitServed(cluster, true, nanos, sqlState);
+        }
+
+        /**
          * The follower ran a write unit after the leader (its answer went to the comparison, not the client).
          *
          * @param nanos from the unit sent to the follower to its answer complete
@@ -91,6 +99,18 @@ public final class MigrationStats {
                 listener.unitServed(cluster, read, nanos, sqlState);
             } catch (RuntimeException e) {
                 listenerFailed(listener, "unitServed", e);
+            }
+        }
+    }
+
+    /** See {@link Listener#retryServed}. */
+    public void retryServed(ClusterRole cluster, long nanos, String sqlState) {
+        unitsServed.get(cluster).increment();
+        for (Listener listener : listeners) {
+            try {
+                listener.retryServed(cluster, nanos, sqlState);
+            } catch (RuntimeException e) {
+                listenerFailed(listener, "retryServed", e);
             }
         }
     }

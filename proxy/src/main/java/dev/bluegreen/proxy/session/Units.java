@@ -2120,7 +2120,7 @@ final class Units {
                 // blue answered where green failed; an overdue read blue was as slow on is not green's fault
                 stats.greenError();
             }
-            stats.unitServed(blue, true, System.nanoTime() - unit.startedNanos, sink.firstSqlState);
+            stats.retryServed(blue, System.nanoTime() - unit.startedNanos, sink.firstSqlState);
             sendNamedStatements(unit, sink, ClusterRole.GREEN);
             finish(sink.status);
         });

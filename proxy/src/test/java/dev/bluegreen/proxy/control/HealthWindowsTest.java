@@ -39,6 +39,31 @@ class HealthWindowsTest {
         assertThat(f.blue().units()).isEqualTo(10);
     }
 
+    /**
+     * Reads blue runs again for green are no sample of blue's own: those the application gets wrong fail on blue
+     * too, and counted as blue's reads they raised blue's error rate until green's own read errors (here in
+     * read-only transactions, which are not run again) no longer exceeded it.
+     */
+    @Test
+    void readsBlueRanAgainForGreenDoNotMaskGreensOwnReadErrors() {
+        for (int i = 0; i < 100; i++) {
+            windows.unitServed(ClusterRole.BLUE, true, MS, null);
+        }
+        for (int i = 0; i < 300; i++) {
+            windows.unitServed(ClusterRole.GREEN, true, MS, i < 30 ? "42501" : null);
+        }
+        for (int i = 0; i < 20; i++) {
+            windows.readRetried();
+            windows.retryServed(ClusterRole.BLUE, MS, "22012"); // failed on blue too: not green's fault
+        }
+
+        HealthFigures f = windows.figures();
+
+        assertThat(f.greenRan()).isEqualTo(320);
+        assertThat(f.greenBlamed()).isZero();
+        assertThat(f.errorRate()).isCloseTo(30.0 / 320, within(1e-9));
+    }
+
     @Test
     void writesGreenRanAsFollowerCountAsItsUnitsAndItsDivergencesAsItsFailures() {
         for (int i = 0; i < 20; i++) {
