@@ -22,7 +22,8 @@
 # in the volume below, and `docker exec … bgctl` starts in the same directory, so it finds the admin
 # token the proxy wrote there (with another state_dir, run `bgctl --state-dir DIR`). The routing state
 # (epoch, leader, weight, rollout plan) is kept there by the default file store, so keep the volume;
-# several containers share one state with `state_store: postgresql://…` instead.
+# several containers share one state with `state_store: postgresql://…` instead (each with a volume of
+# its own, or with its token given in BLUEGREEN_ADMIN_TOKEN, when it then writes nothing there).
 #
 # On `docker stop` the proxy drains sessions for timeouts.shutdown_grace (30s by default), longer
 # than Docker's default 10s stop timeout: use `docker stop -t 40` or stop_grace_period: 40s.
@@ -36,10 +37,6 @@ RUN --mount=type=cache,target=/root/.m2 \
     ./mvnw -B -ntp -DskipTests -pl proxy,control-cli -am package
 
 FROM eclipse-temurin:21-jre
-# procps for kill(1): --embedded stops its clusters with SIGINT and SIGQUIT, which Java cannot send
-RUN apt-get update \
- && apt-get install -y --no-install-recommends procps \
- && rm -rf /var/lib/apt/lists/*
 RUN groupadd --gid 10001 bluegreen \
  && useradd --uid 10001 --gid 10001 --home-dir /var/lib/bluegreen --no-create-home \
       --shell /usr/sbin/nologin bluegreen \

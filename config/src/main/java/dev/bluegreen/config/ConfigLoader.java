@@ -112,8 +112,7 @@ public final class ConfigLoader {
                     + ") needs client authentication; configure users");
         }
         if (listen != null && admin != null && listen.port() != 0 && listen.port() == admin.port()
-                && (listen.host().equalsIgnoreCase(admin.host()) || Hosts.isWildcard(listen.host())
-                        || Hosts.isWildcard(admin.host()))) {
+                && Hosts.overlap(listen.host(), admin.host())) {
             problems.add(overrides.admin() != null ? "--admin" : overrides.listen() != null ? "--listen"
                             : top.isMapping("admin") ? "admin.listen" : "listen",
                     "the SQL listener and the admin API cannot share " + admin + "; give each a port of its own");

@@ -43,15 +43,39 @@ final class Hosts {
         }
     }
 
-    /** An address that listens on every interface ({@code 0.0.0.0}, {@code ::} in any spelling): it takes the port everywhere. */
-    static boolean isWildcard(String host) {
-        if (!IPV4.matcher(host).matches() && !host.contains(":")) {
+    /**
+     * Whether listeners on {@code a} and {@code b} with one port would take the same socket: the same host, or
+     * a wildcard ({@code 0.0.0.0} takes every IPv4 address, {@code ::} every address, IPv4 too on Linux)
+     * and an address it covers. Names other than IP literals are compared as written.
+     */
+    static boolean overlap(String a, String b) {
+        if (a.equalsIgnoreCase(b)) {
+            return true;
+        }
+        InetAddress first = literal(a);
+        InetAddress second = literal(b);
+        if (first == null || second == null) {
             return false;
         }
-        try {
-            return InetAddress.getByName(host).isAnyLocalAddress(); // an IP literal: parsed without a lookup
-        } catch (UnknownHostException | SecurityException e) {
+        return first.equals(second) || covers(first, second) || covers(second, first);
+    }
+
+    private static boolean covers(InetAddress wildcard, InetAddress other) {
+        if (!wildcard.isAnyLocalAddress()) {
             return false;
+        }
+        return wildcard instanceof java.net.Inet6Address || other instanceof java.net.Inet4Address;
+    }
+
+    /** An IP literal parsed without a lookup; null for a name. */
+    private static InetAddress literal(String host) {
+        if (!IPV4.matcher(host).matches() && !host.contains(":")) {
+            return null;
+        }
+        try {
+            return InetAddress.getByName(host);
+        } catch (UnknownHostException | SecurityException e) {
+            return null;
         }
     }
 

@@ -117,6 +117,12 @@ class ConfigLoaderTest {
         assertThat(load(BLUE + """
                 admin: { listen: 127.0.0.2:6432 }
                 """).admin()).isEqualTo(new HostPort("127.0.0.2", 6432));
+        // an IPv4 wildcard does not take the IPv6 loopback's port
+        assertThat(load(BLUE + """
+                listen: 0.0.0.0:7000
+                users: [{ name: app, password: secret }]
+                admin: { listen: "[::1]:7000" }
+                """).admin()).isEqualTo(new HostPort("::1", 7000));
     }
 
     @Test

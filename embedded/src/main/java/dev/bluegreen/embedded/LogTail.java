@@ -8,34 +8,13 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
-/** The end of a server log, for error messages: a failed start is explained by its last lines. */
+/** The end of a server log, for error messages: a failed start is explained by the last lines it added. */
 final class LogTail {
 
     static final int LINES = 30;
     private static final int MAX_BYTES = 64 * 1024;
 
     private LogTail() {
-    }
-
-    static String of(Path log) {
-        return of(log, LINES);
-    }
-
-    /** The last {@code lines} lines, read from at most the last 64 KiB so a long log costs nothing. */
-    static String of(Path log, int lines) {
-        if (!Files.isRegularFile(log)) {
-            return "(no log at " + log + ")";
-        }
-        try (RandomAccessFile file = new RandomAccessFile(log.toFile(), "r")) {
-            long start = Math.max(0, file.length() - MAX_BYTES);
-            byte[] bytes = new byte[(int) (file.length() - start)];
-            file.seek(start);
-            file.readFully(bytes);
-            List<String> all = Arrays.asList(new String(bytes, StandardCharsets.UTF_8).split("\n"));
-            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-        } catch (IOException e) {
-            return "(could not read " + log + ": " + e.getMessage() + ")";
-        }
     }
 
     /**

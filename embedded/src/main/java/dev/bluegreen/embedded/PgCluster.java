@@ -226,6 +226,7 @@ public final class PgCluster implements AutoCloseable {
     }
 
     private void requireTls() {
+        long logOffset = logSize();
         Properties properties = superuserProperties(LOGIN_TIMEOUT);
         properties.setProperty("sslmode", "require");
         try (Connection connection = DriverManager.getConnection(jdbcUrl("postgres"), properties);
@@ -236,7 +237,7 @@ public final class PgCluster implements AutoCloseable {
             }
         } catch (SQLException e) {
             throw new IllegalStateException("cluster " + name + " refused TLS after enableSsl; last lines of "
-                    + logFile + ":\n" + LogTail.of(logFile), e);
+                    + logFile + ":\n" + LogTail.ofAttempt(logFile, logOffset), e);
         }
     }
 
@@ -247,6 +248,7 @@ public final class PgCluster implements AutoCloseable {
      * step) closes the race where the next connection is still judged by the old rules.
      */
     public void reload() {
+        long logOffset = logSize();
         try {
             OffsetDateTime before = confLoadTime();
             try (Connection connection = connect("postgres"); Statement statement = connection.createStatement()) {
@@ -257,7 +259,7 @@ public final class PgCluster implements AutoCloseable {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("cluster " + name + " did not reload its configuration within "
                             + RELOAD_TIMEOUT + " (an error in postgresql.conf?); last lines of " + logFile + ":\n"
-                            + LogTail.of(logFile));
+                            + LogTail.ofAttempt(logFile, logOffset));
                 }
                 LockSupport.parkNanos(POLL_INTERVAL.toNanos());
             }
@@ -425,11 +427,20 @@ public final class PgCluster implements AutoCloseable {
      * Starts the postmaster and waits until it answers. A port picked by us can be taken by
      * someone else between the pick and the bind, so an automatic port gets a few tries.
      */
+    /** Where the server log ends now: what an operation adds after it is that operation's (see {@link LogTail#ofAttempt}). */
+    private long logSize() {
+        try {
+            return Files.exists(logFile) ? Files.size(logFile) : 0;
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
     private void launch() throws IOException {
         SettingsFile.write(dataDir, settings, user);
         int candidate = port != 0 ? port : freePort();
         for (int attempt = 1; ; attempt++) {
-            long logOffset = Files.exists(logFile) ? Files.size(logFile) : 0;
+            long logOffset = logSize();
             long started = System.nanoTime();
             port = candidate; // connect() and jdbcUrl() read it while we wait for readiness
             Postmaster launched = spawn(candidate);

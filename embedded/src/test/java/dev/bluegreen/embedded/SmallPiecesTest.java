@@ -95,14 +95,15 @@ class SmallPiecesTest {
     void signalsAreSentByTheShellsOwnKillWithNothingOnThePath() throws Exception {
         Process sleeper = new ProcessBuilder("sleep", "60").start();
         try {
-            List<String> command = Processes.signalCommand(sleeper.pid(), "INT");
+            // TERM: an INT the test runner's shell ignores (a background job) would stay ignored in sleep
+            List<String> command = Processes.signalCommand(sleeper.pid(), "TERM");
             assertThat(Path.of(command.getFirst())).isAbsolute().isExecutable();
             ProcessBuilder signal = new ProcessBuilder(command);
             signal.environment().clear();
 
             assertThat(signal.start().waitFor()).isZero();
             assertThat(sleeper.waitFor(10, TimeUnit.SECONDS)).isTrue();
-            assertThat(sleeper.exitValue()).isEqualTo(128 + 2); // ended by SIGINT
+            assertThat(sleeper.exitValue()).isEqualTo(128 + 15); // ended by SIGTERM
         } finally {
             sleeper.destroyForcibly();
         }

@@ -16,6 +16,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -94,7 +95,7 @@ public final class Main implements Callable<Integer> {
         }
         RoutingControl control;
         try {
-            control = ProxyServer.openState(config);
+            control = ProxyServer.openState(config, givenToken == null || embedded);
         } catch (StateStore.Failure e) {
             System.err.println("bluegreen: cannot start: " + e.getMessage());
             return 1;
@@ -114,11 +115,12 @@ public final class Main implements Callable<Integer> {
 
             CountDownLatch stop = new CountDownLatch(1);
             AtomicReference<ProxyServer> running = new AtomicReference<>();
+            AtomicInteger signals = new AtomicInteger();
             StopSignals.onStop(() -> {
-                if (stop.getCount() > 0) {
-                    stop.countDown();
-                } else if (running.get() != null) {
-                    running.get().endGraceNow(); // a second signal: the operator will not wait for the grace
+                stop.countDown();
+                ProxyServer server = running.get();
+                if (signals.incrementAndGet() > 1 && server != null) {
+                    server.endGraceNow(); // a second signal: the operator will not wait for the grace
                 }
             });
 
@@ -156,6 +158,9 @@ public final class Main implements Callable<Integer> {
                             + server.address().getPort() + " in front of blue at " + config.blue().endpoint());
                 }
                 running.set(server);
+                if (signals.get() > 1) {
+                    server.endGraceNow(); // the second signal came while the server started
+                }
                 String adminHost = server.adminAddress().getHostString();
                 System.out.println("admin API on http://" + (adminHost.contains(":") ? "[" + adminHost + "]" : adminHost)
                         + ":" + server.adminAddress().getPort() + " (token: " + adminToken.source() + ")");

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -41,6 +42,8 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
     static final int MAX_REASON = 1000;
     static final int MAX_ACTOR = 200;
 
+    /** The actors of the proxy's own actions (its rollout plan; its recovery after an unclean stop). */
+    private static final Set<String> RESERVED_ACTORS = Set.of("plan", "startup", "heartbeat");
     private static final Set<String> FIELDS = Set.of("weight", "reason", "force", "actor", "steps", "bakeSeconds",
             "fromWeight");
     static final int MAX_STEPS = 100;
@@ -95,8 +98,9 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
      */
     private static String actor(JsonNode node) throws BadRequest {
         String actor = text(node, "actor", MAX_ACTOR);
-        if (actor != null && (actor.regionMatches(true, 0, "rule:", 0, 5) || actor.equalsIgnoreCase("plan"))) {
-            throw new BadRequest("\"actor\" must not be \"plan\" or start with \"rule:\": those name the proxy's own rollout plan and health rules");
+        if (actor != null && (actor.regionMatches(true, 0, "rule:", 0, 5) || RESERVED_ACTORS.contains(actor.toLowerCase(Locale.ROOT)))) {
+            throw new BadRequest("\"actor\" must not be \"plan\", \"startup\" or \"heartbeat\", or start with \"rule:\":"
+                    + " those name the proxy's own rollout plan, recovery after an unclean stop, and health rules");
         }
         return actor;
     }

@@ -88,11 +88,10 @@ public final class ProxyServer implements AutoCloseable {
 
     /**
      * Binds the listeners, with the admin token from {@code BLUEGREEN_ADMIN_TOKEN} or else a fresh one
-     * written into the state directory once the state store is open (and, for the {@code file} store, its
-     * lock held).
+     * written into the state directory once the state store is open and the directory's lock held.
      */
     public static ProxyServer start(BluegreenConfig config) throws Exception {
-        RoutingControl control = openState(config);
+        RoutingControl control = openState(config, System.getenv(AdminToken.ENVIRONMENT_VARIABLE) == null);
         AdminToken adminToken;
         try {
             adminToken = AdminToken.resolve(null, System.getenv(AdminToken.ENVIRONMENT_VARIABLE), config.stateDir());
@@ -105,16 +104,18 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Binds the listeners; throws if the configuration's files are unusable or a port is taken. */
     public static ProxyServer start(BluegreenConfig config, AdminToken adminToken) throws Exception {
-        return start(config, adminToken, openState(config));
+        return start(config, adminToken, openState(config, false));
     }
 
     /**
-     * Opens the configured state store and loads the routing state. The {@code file} store takes the state
-     * directory's lock here and fails when another proxy holds it: call this before writing anything into
-     * the state directory (a generated admin token, the embedded clusters).
+     * Opens the configured state store and loads the routing state. The {@code file} store, which keeps the
+     * state there, always takes the state directory's lock, and fails when another proxy holds it; with the
+     * {@code postgres} store the lock is taken when {@code writesStateDir} (a generated admin token, the
+     * embedded clusters), so that replicas given their token need no writable directory. Call this before
+     * writing anything into the state directory.
      */
-    public static RoutingControl openState(BluegreenConfig config) throws StateStore.Failure {
-        return StateStores.openControl(config);
+    public static RoutingControl openState(BluegreenConfig config, boolean writesStateDir) throws StateStore.Failure {
+        return StateStores.openControl(config, writesStateDir);
     }
 
     /**

@@ -13,12 +13,15 @@ final class StateStores {
 
     /**
      * The routing control on the configured store: {@code <state-dir>} for {@code file}, the shared
-     * database for {@code postgres}. Either way {@code <state-dir>} is locked against a second proxy. Blocks on I/O; fails (and releases the store) when it cannot load.
+     * database for {@code postgres}. {@code <state-dir>} is locked against a second proxy with the file
+     * store, and with the postgres store when this proxy will write there ({@code writesStateDir}). Blocks on
+     * I/O; fails (and releases the store) when it cannot load.
      */
-    static RoutingControl openControl(BluegreenConfig config) throws StateStore.Failure {
+    static RoutingControl openControl(BluegreenConfig config, boolean writesStateDir) throws StateStore.Failure {
         StateStore store = switch (config.stateStore().kind()) {
             case FILE -> new FileStateStore(config.stateDir());
-            case POSTGRES -> new PostgresStateStore(config.stateStore(), PostgresStateStore.instanceName(), config.stateDir());
+            case POSTGRES -> new PostgresStateStore(config.stateStore(), PostgresStateStore.instanceName(),
+                    writesStateDir ? config.stateDir() : null);
         };
         return RoutingControl.open(store, config.routing().writeBarrierTimeout());
     }

@@ -1658,9 +1658,13 @@ final class Units {
         if (c.statementCount() <= 1) {
             return c.has(Trait.TRANSACTION_END); // a prepared one too, whose text the unit does not carry
         }
+        if (unit.frames.size() != 1 || unit.frames.get(0).type() != FrontendMessages.QUERY) {
+            // in a batch of extended-protocol messages the first statement run may be a prepared one, whose text
+            // the unit does not carry (a ROLLBACK TO SAVEPOINT, say): not known to end the transaction
+            return false;
+        }
         String sql = unit.sql == null ? "" : SqlNormalizer.normalize(unit.sql);
-        return !(sql.startsWith("rollback to ") || sql.startsWith("rollback work to ")
-                || sql.startsWith("rollback transaction to "));
+        return sql.matches("(commit|end|rollback|abort)\\b.*") && !sql.matches("rollback( work| transaction)? to\\b.*");
     }
 
     /** What ends the follower's healthy transaction where the leader's failed one ended with {@code status}. */

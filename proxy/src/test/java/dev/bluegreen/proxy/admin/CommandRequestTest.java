@@ -78,9 +78,10 @@ class CommandRequestTest {
         refused(Command.ROLLBACK, "{\"reason\": \"one\\ntwo\"}", "\"reason\" must not contain control characters");
         refused(Command.ROLLBACK, "{\"actor\": \"" + "a".repeat(201) + "\"}", "\"actor\" is longer than 200 characters");
         // the proxy's own names: a rollback by a caller calling itself a rule would count as the rule's
-        for (String own : new String[] {"rule:error_rate > 0.10", "RULE:x", "plan", " Plan "}) {
+        for (String own : new String[] {"rule:error_rate > 0.10", "RULE:x", "plan", " Plan ", "startup", "Heartbeat"}) {
             refused(Command.ROLLBACK, "{\"actor\": \"" + own + "\"}",
-                    "\"actor\" must not be \"plan\" or start with \"rule:\": those name the proxy's own rollout plan and health rules");
+                    "\"actor\" must not be \"plan\", \"startup\" or \"heartbeat\", or start with \"rule:\": those name"
+                            + " the proxy's own rollout plan, recovery after an unclean stop, and health rules");
         }
     }
 }

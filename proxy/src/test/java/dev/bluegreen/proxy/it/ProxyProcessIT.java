@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
@@ -208,6 +209,10 @@ class ProxyProcessIT {
      */
     @Test
     void sighupDrainsLikeSigtermAndASecondSignalEndsTheGraceAtOnce(TestClusters clusters) throws Exception {
+        // under nohup SIGHUP is ignored, and stays ignored in the proxy started from here: nothing to test then
+        assumeFalse(Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .filter(line -> line.startsWith("SigIgn:"))
+                .anyMatch(line -> (Long.parseLong(line.substring(7).strip(), 16) & 1) != 0), "SIGHUP is ignored here");
         PgCluster blue = clusters.blue();
         int port = freePort();
         Path stateDir = Files.createTempDirectory("bluegreen-hup");
@@ -398,10 +403,28 @@ class ProxyProcessIT {
         PgCluster blue = clusters.blue();
         String database = "bluegreen_state_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         blue.execute("postgres", "CREATE DATABASE " + database);
+        String store = "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/" + database;
+        Path tokenFile = Files.createTempFile("bluegreen-token", "");
+        Path readOnly = Files.createTempDirectory("bluegreen-read-only");
         try {
-            secondProxyOnTheSameStateDirectoryIsRefused(blue, "--state-store",
-                    "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/" + database);
+            secondProxyOnTheSameStateDirectoryIsRefused(blue, "--state-store", store);
+
+            // an instance given its token writes nothing into its state directory, and needs none it can write
+            Files.writeString(tokenFile, "replica-token\n");
+            readOnly.toFile().setWritable(false, false);
+            int admin = freePort();
+            try (ProxyProcess replica = new ProxyProcess("--listen", "127.0.0.1:" + freePort(), "--admin",
+                    "127.0.0.1:" + admin, "--state-store", store, "--admin-token-file", tokenFile.toString(),
+                    "--state-dir", readOnly.resolve("never-made").toString(),
+                    "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres")) {
+                replica.awaitLine("admin API on http://127.0.0.1:" + admin, Duration.ofSeconds(30));
+                assertThat(adminStatus(admin, "/api/v1/state", "replica-token")).isEqualTo(200);
+            }
+            assertThat(readOnly.resolve("never-made")).doesNotExist();
         } finally {
+            readOnly.toFile().setWritable(true, false);
+            deleteRecursively(readOnly);
+            Files.delete(tokenFile);
             blue.execute("postgres", "DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
         }
     }

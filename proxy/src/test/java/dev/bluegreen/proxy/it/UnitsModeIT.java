@@ -761,6 +761,43 @@ class UnitsModeIT {
     }
 
     /**
+     * A batch in a failed transaction that begins with a prepared ROLLBACK TO SAVEPOINT (pgjdbc's autosave) and
+     * goes on: its text, as the unit keeps it, is the next statement's, yet it ends nothing. It runs on both twins,
+     * and nothing diverges. (A first version of the COMMIT AND CHAIN fix took it for a unit that went on after
+     * ending the failed transaction, a divergence.)
+     */
+    @Test
+    void aPreparedRollbackToSavepointThatGoesOnInOneBatchRunsOnBothClusters(TestClusters clusters) throws Exception {
+        String t = table("prepared_rollback_to");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(RawClient.query("begin"));
+                assertThat(answer(client)).isEqualTo("BEGIN");
+                client.send(concat(parse("back_to_a", "rollback to savepoint a"), sync()));
+                assertThat(answer(client)).isEqualTo("no answer");
+                client.send(RawClient.query("savepoint a"));
+                assertThat(answer(client)).isEqualTo("SAVEPOINT");
+                client.send(RawClient.query("insert into " + t + " values (1)"));
+                assertThat(answer(client)).isEqualTo("INSERT 0 1");
+                client.send(RawClient.query("insert into " + t + " values (1)"));
+                assertThat(answer(client)).contains("C=23505");
+                client.send(concat(bind("back_to_a"), execute(""), parse("", "insert into " + t + " values (2)"),
+                        bind(""), execute(""), sync()));
+                assertThat(answer(client)).isEqualTo("INSERT 0 1");
+                client.send(RawClient.query("commit"));
+                assertThat(answer(client)).isEqualTo("COMMIT");
+            }
+            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
+                assertThat(ClusterData.contents(cluster, t, "id")).as(cluster.name()).isEqualTo("(2)");
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
      * The same in shadow mode, for COMMIT and for COMMIT AND CHAIN: the mirror ends green's healthy transaction
      * with a rollback. Before, it mirrored the client's COMMIT, and green committed what blue had rolled back.
      */
