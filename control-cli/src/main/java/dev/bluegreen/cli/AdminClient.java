@@ -31,6 +31,13 @@ final class AdminClient implements AutoCloseable {
     static final Duration READ_TIMEOUT = Duration.ofSeconds(15);
     /** How long a command may take before bgctl says it is still waiting. */
     static final Duration PATIENCE = Duration.ofSeconds(2);
+    /**
+     * While a command runs, how often bgctl makes sure the proxy still answers ({@code GET /health}, which
+     * a command waiting on the write barrier does not hold up). Changed by tests only.
+     */
+    static volatile Duration livenessInterval = Duration.ofSeconds(30);
+    /** How long that {@code GET /health} may take. Changed by tests only. */
+    static volatile Duration livenessTimeout = READ_TIMEOUT;
 
     /** Told once when a command is slow to return. */
     interface Waiting {
@@ -80,6 +87,7 @@ final class AdminClient implements AutoCloseable {
      * {@code POST /api/v1/commands/<command>}: the proxy answers with the new state once it is in force. No time
      * limit here: a command may wait for the write barrier ({@code routing.write_barrier_timeout}, up to 24 h),
      * and the proxy bounds it; a limit of bgctl's own would report a command that then took effect as failed.
+     * bgctl gives up only when the proxy stops answering altogether.
      */
     JsonNode command(String command, ObjectNode body, Waiting waiting) throws InterruptedException {
         return post("commands/" + command, body, null, command, waiting);
@@ -128,7 +136,7 @@ final class AdminClient implements AutoCloseable {
                 if (waiting != null) {
                     waiting.stillWaiting(command);
                 }
-                response = pending.get();
+                response = awaitWhileAlive(pending, command);
             }
         } catch (InterruptedException e) {
             pending.cancel(true);
@@ -137,6 +145,37 @@ final class AdminClient implements AutoCloseable {
             throw unreachable(e.getCause());
         }
         return response;
+    }
+
+    /**
+     * No time limit of its own (a command may wait for a long write barrier), but an end when the proxy stops
+     * answering altogether (stopped, its machine gone): a command bgctl gave up on may still take effect.
+     */
+    private HttpResponse<String> awaitWhileAlive(CompletableFuture<HttpResponse<String>> pending, String command)
+            throws InterruptedException, ExecutionException {
+        while (true) {
+            try {
+                return pending.get(livenessInterval.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException stillRunning) {
+                if (!answersHealth()) {
+                    pending.cancel(true);
+                    throw BgctlException.unreachable("the proxy's admin API at " + target.url()
+                            + " stopped answering while it ran " + command + "; whether that took effect is"
+                            + " unknown: see bgctl status once the proxy answers again");
+                }
+            }
+        }
+    }
+
+    private boolean answersHealth() throws InterruptedException {
+        HttpRequest health = HttpRequest.newBuilder(URI.create(target.url() + "/health")).timeout(livenessTimeout).GET()
+                .build();
+        try {
+            http.send(health, HttpResponse.BodyHandlers.discarding());
+            return true; // any answer: the proxy is there
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private JsonNode answer(HttpRequest request, HttpResponse<String> response) {

@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -474,6 +476,34 @@ class BgctlCommandsTest {
         assertThat(exit).isZero();
         assertThat(err.toString()).contains("waiting for the proxy to apply cutover");
         assertThat(out.toString()).startsWith("cutover: done (epoch 8");
+    }
+
+    /**
+     * A command has no time limit of its own (it may wait for a long write barrier), but a proxy that stops
+     * answering altogether while it runs ends the wait: exit 3, saying the outcome is unknown.
+     */
+    @Test
+    void aCommandWhoseProxyStopsAnsweringEndsWithExitThree() throws Exception {
+        Duration interval = AdminClient.livenessInterval;
+        Duration timeout = AdminClient.livenessTimeout;
+        AdminClient.livenessInterval = Duration.ofMillis(200);
+        AdminClient.livenessTimeout = Duration.ofMillis(500);
+        try {
+            api.answer("POST", "/api/v1/commands/cutover", 200, FakeAdminApi.NEW_STATE, Duration.ofSeconds(60));
+            CompletableFuture<Integer> exit = new CompletableFuture<>();
+            Thread.ofPlatform().start(() -> exit.complete(bgctl("cutover")));
+            await().atMost(Duration.ofSeconds(10)).until(() -> api.requests("GET", "/health").size() >= 2);
+            assertThat(exit).as("still waiting while the proxy answers").isNotDone();
+
+            // the proxy stops answering (SIGSTOP, its machine gone) and its connections stay open
+            api.answer("GET", "/health", 200, "{\"status\": \"up\"}", Duration.ofSeconds(30));
+
+            assertThat(exit.get(20, TimeUnit.SECONDS)).isEqualTo(3);
+            assertThat(err.toString()).contains("stopped answering while it ran cutover", "whether that took effect is unknown");
+        } finally {
+            AdminClient.livenessInterval = interval;
+            AdminClient.livenessTimeout = timeout;
+        }
     }
 
     @Test
