@@ -416,6 +416,13 @@ public final class ConfigLoader {
             tls.finish();
         });
         m.finish();
+        if (draft.password != null && draft.user == null) {
+            // it would never be used: without a cluster user the proxy logs in as each client, with its users[] password
+            problems.add(m.has("password") ? m.pathOf("password") : m.pathOf("url"), "used only with the cluster's own"
+                    + " user (user, or user@ in url); without one the proxy logs in to this cluster as each client,"
+                    + " with that client's password in users");
+            ok = false;
+        }
         if (draft.host == null) {
             if (!m.has("url") && !m.has("host")) {
                 problems.add(m.pathOf("host"), "required (or give url)");

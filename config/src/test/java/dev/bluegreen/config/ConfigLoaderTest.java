@@ -102,6 +102,23 @@ class ConfigLoaderTest {
                 .containsExactly("clusters.blue: not used with --embedded, which proxies to the clusters it starts");
     }
 
+    /**
+     * A cluster password without a cluster user is never used (the proxy then logs in as each client, with its
+     * users[] password): refused, where it used to be dropped without a word and the logins failed.
+     */
+    @Test
+    void aClusterPasswordWithoutAClusterUserIsRefused() throws Exception {
+        assertThat(problems("""
+                clusters:
+                  blue: { host: db-blue.internal, password: secret }
+                """)).containsExactly("clusters.blue.password: used only with the cluster's own user (user, or user@ in"
+                + " url); without one the proxy logs in to this cluster as each client, with that client's password in users");
+        assertThat(load("""
+                clusters:
+                  blue: { url: "postgresql://bluegreen@db-blue.internal/app", password: secret }
+                """).blue().user()).isEqualTo("bluegreen");
+    }
+
     /** The SQL listener and the admin API on one address would fail at bind time with exit code 1, unnamed. */
     @Test
     void theListenerAndTheAdminApiCannotShareAnAddress() throws Exception {
@@ -649,7 +666,7 @@ class ConfigLoaderTest {
 
         Cluster blue = load("""
         clusters:
-          blue: { host: "${file:%s}", password: "${env:BLUE_PASSWORD}" }
+          blue: { host: "${file:%s}", user: bluegreen, password: "${env:BLUE_PASSWORD}" }
         """.formatted(host)).blue();
 
         assertThat(blue.host()).isEqualTo("db-from-file");

@@ -132,6 +132,7 @@ public final class RoutingControl implements AutoCloseable {
     private final WriteBarrier barrier = new WriteBarrier();
     private final Duration barrierTimeout;
     private final List<Consumer<RoutingState>> listeners = new CopyOnWriteArrayList<>();
+    private volatile boolean greenConfigured = true;
     private final Map<RollbackTrigger, AtomicLong> rollbacks = new EnumMap<>(Map.of(RollbackTrigger.OPERATOR,
             new AtomicLong(), RollbackTrigger.RULE, new AtomicLong(), RollbackTrigger.RECOVERY, new AtomicLong()));
     /** By epoch, at most {@link #HISTORY_KEPT}; guarded by itself, never by the command lock. */
@@ -330,11 +331,28 @@ public final class RoutingControl implements AutoCloseable {
     // progress what the command means for it: a plan never goes on stepping under a change it did not make.
 
     public RoutingState start(String actor, String reason) throws Refused {
+        requireGreen("start");
         return apply(actor, "start", reason, Transition::start);
     }
 
     public RoutingState startShadow(String actor, String reason) throws Refused {
+        requireGreen("start --shadow");
         return apply(actor, "start --shadow", reason, Transition::startShadow);
+    }
+
+    /**
+     * This proxy has no green cluster configured: dual-write cannot begin. (Accepted, it would have saved a
+     * state that needs green, and the proxy would then refuse to start again on it.)
+     */
+    public void withoutGreen() {
+        greenConfigured = false;
+    }
+
+    private void requireGreen(String command) throws Refused {
+        if (!greenConfigured) {
+            throw new Refused(command + " needs a green cluster, and this proxy has none configured"
+                    + " (clusters.green or --green)");
+        }
     }
 
     /** The operator's weight: a running plan pauses rather than fight it. */

@@ -134,6 +134,9 @@ public final class ProxyServer implements AutoCloseable {
                     + stored.phase().name().toLowerCase(Locale.ROOT) + ", epoch " + stored.epoch()
                     + ") but no green cluster is configured; configure it, or use another state store");
         }
+        if (config.green() == null) {
+            control.withoutGreen();
+        }
         SessionServices services = null;
         Autopilot autopilot = null;
         EventLoopGroup acceptor = null;

@@ -269,6 +269,25 @@ class AdminApiIT {
         }
     }
 
+    /**
+     * A proxy with no green cluster refuses to start dual-write. Before, it accepted start (and then set-weight
+     * and cutover), saved a state that needs green, and refused to start again on it.
+     */
+    @Test
+    void startWithoutAGreenClusterIsRefused(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).adminToken(AdminToken.of(TOKEN)).start()) {
+            for (String command : new String[] {"start", "shadow"}) {
+                HttpResponse<String> refused = post(proxy, command, null);
+
+                assertThat(refused.statusCode()).isEqualTo(409);
+                assertThat(json(refused).get("error").asText()).endsWith("needs a green cluster, and this proxy has none"
+                        + " configured (clusters.green or --green)");
+            }
+            assertThat(proxy.server().routing().current().dualWrite()).isFalse();
+            assertThat(proxy.server().routing().current().epoch()).isEqualTo(1);
+        }
+    }
+
     /** The default routing with the write barrier's timeout {@code timeout}. */
     private static Routing barrierTimeout(Duration timeout) {
         return new Routing(StickyKey.SESSION, Routing.DEFAULT_TENANT_PARAMETER, Map.of(), timeout, Set.of());
