@@ -55,7 +55,8 @@ final class Hosts {
         InetAddress first = literal(a);
         InetAddress second = literal(b);
         if (first == null || second == null) {
-            return false;
+            // a name may stand for any address: a wildcard beside it takes its port too
+            return (first != null && first.isAnyLocalAddress()) || (second != null && second.isAnyLocalAddress());
         }
         return first.equals(second) || covers(first, second) || covers(second, first);
     }

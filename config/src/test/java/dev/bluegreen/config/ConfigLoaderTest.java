@@ -134,6 +134,12 @@ class ConfigLoaderTest {
         assertThat(load(BLUE + """
                 admin: { listen: 127.0.0.2:6432 }
                 """).admin()).isEqualTo(new HostPort("127.0.0.2", 6432));
+        assertThat(problems(BLUE + """
+                listen: 0.0.0.0:7000
+                users: [{ name: app, password: secret }]
+                admin: { listen: localhost:7000 }
+                """)).containsExactly("admin.listen: the SQL listener and the admin API cannot share localhost:7000;"
+                        + " give each a port of its own");
         // an IPv4 wildcard does not take the IPv6 loopback's port
         assertThat(load(BLUE + """
                 listen: 0.0.0.0:7000

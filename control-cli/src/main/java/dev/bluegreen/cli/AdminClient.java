@@ -36,6 +36,8 @@ final class AdminClient implements AutoCloseable {
      * a command waiting on the write barrier does not hold up). Changed by tests only.
      */
     static volatile Duration livenessInterval = Duration.ofSeconds(30);
+    /** Probes in a row that must go unanswered before bgctl gives up on a running command. */
+    static final int LIVENESS_MISSES = 3;
     /** How long that {@code GET /health} may take. Changed by tests only. */
     static volatile Duration livenessTimeout = READ_TIMEOUT;
 
@@ -153,11 +155,13 @@ final class AdminClient implements AutoCloseable {
      */
     private HttpResponse<String> awaitWhileAlive(CompletableFuture<HttpResponse<String>> pending, String command)
             throws InterruptedException, ExecutionException {
+        int unanswered = 0;
         while (true) {
             try {
                 return pending.get(livenessInterval.toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException stillRunning) {
-                if (!answersHealth()) {
+                unanswered = answersHealth() ? 0 : unanswered + 1;
+                if (unanswered >= LIVENESS_MISSES) { // one miss may be a pause of the proxy's or the network's
                     pending.cancel(true);
                     throw BgctlException.unreachable("the proxy's admin API at " + target.url()
                             + " stopped answering while it ran " + command + "; whether that took effect is"

@@ -117,9 +117,12 @@ public final class Main implements Callable<Integer> {
             AtomicReference<ProxyServer> running = new AtomicReference<>();
             AtomicInteger signals = new AtomicInteger();
             StopSignals.onStop(() -> {
+                // counted before the server is looked at: the main thread sets the server before it reads the
+                // count, so one of the two sees the other's write
+                int signalled = signals.incrementAndGet();
                 stop.countDown();
                 ProxyServer server = running.get();
-                if (signals.incrementAndGet() > 1 && server != null) {
+                if (signalled > 1 && server != null) {
                     server.endGraceNow(); // a second signal: the operator will not wait for the grace
                 }
             });

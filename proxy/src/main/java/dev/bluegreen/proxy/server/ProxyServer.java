@@ -91,7 +91,8 @@ public final class ProxyServer implements AutoCloseable {
      * written into the state directory once the state store is open and the directory's lock held.
      */
     public static ProxyServer start(BluegreenConfig config) throws Exception {
-        RoutingControl control = openState(config, System.getenv(AdminToken.ENVIRONMENT_VARIABLE) == null);
+        RoutingControl control = openState(config,
+                AdminToken.given(null, System.getenv(AdminToken.ENVIRONMENT_VARIABLE)).isEmpty());
         AdminToken adminToken;
         try {
             adminToken = AdminToken.resolve(null, System.getenv(AdminToken.ENVIRONMENT_VARIABLE), config.stateDir());

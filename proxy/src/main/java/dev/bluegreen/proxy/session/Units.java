@@ -1663,8 +1663,9 @@ final class Units {
             // the unit does not carry (a ROLLBACK TO SAVEPOINT, say): not known to end the transaction
             return false;
         }
+        // in a failed transaction a first statement that succeeded ended it, unless it went back to a savepoint
         String sql = unit.sql == null ? "" : SqlNormalizer.normalize(unit.sql);
-        return sql.matches("(commit|end|rollback|abort)\\b.*") && !sql.matches("rollback( work| transaction)? to\\b.*");
+        return !sql.matches("(?s)rollback( work| transaction)? to\\b.*");
     }
 
     /** What ends the follower's healthy transaction where the leader's failed one ended with {@code status}. */
