@@ -1,5 +1,7 @@
 package dev.bluegreen.config;
 
+import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -46,7 +48,8 @@ final class Hosts {
     /**
      * Whether listeners on {@code a} and {@code b} with one port would take the same socket: the same host, or
      * a wildcard ({@code 0.0.0.0} takes every IPv4 address, {@code ::} every address, IPv4 too on Linux)
-     * and an address it covers. Names other than IP literals are compared as written.
+     * and an address it covers, or a wildcard and a name (which may stand for any address). Two different
+     * names are taken to differ.
      */
     static boolean overlap(String a, String b) {
         if (a.equalsIgnoreCase(b)) {
@@ -65,7 +68,7 @@ final class Hosts {
         if (!wildcard.isAnyLocalAddress()) {
             return false;
         }
-        return wildcard instanceof java.net.Inet6Address || other instanceof java.net.Inet4Address;
+        return wildcard instanceof Inet6Address || other instanceof Inet4Address;
     }
 
     /** An IP literal parsed without a lookup; null for a name. */

@@ -100,8 +100,8 @@ public final class Main implements Callable<Integer> {
             System.err.println("bluegreen: cannot start: " + e.getMessage());
             return 1;
         }
-        // From here this process holds the state directory (its lock, whichever the store): only now may it write a
-        // token there or start the embedded clusters whose data live there. A second proxy refused above has
+        // From here this process holds the state directory's lock if it will write there (always with the file
+        // store): only now may it write a token there or start the embedded clusters whose data live there. A second proxy refused above has
         // touched neither, so the running one keeps its token and its clusters.
         boolean controlHandedOver = false;
         try {

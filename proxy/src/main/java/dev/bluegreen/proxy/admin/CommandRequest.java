@@ -98,7 +98,8 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
      */
     private static String actor(JsonNode node) throws BadRequest {
         String actor = text(node, "actor", MAX_ACTOR);
-        if (actor != null && (actor.regionMatches(true, 0, "rule:", 0, 5) || RESERVED_ACTORS.contains(actor.toLowerCase(Locale.ROOT)))) {
+        if (actor != null && (actor.regionMatches(true, 0, "rule:", 0, 5)
+                || RESERVED_ACTORS.contains(actor.toLowerCase(Locale.ROOT)))) {
             throw new BadRequest("\"actor\" must not be \"plan\", \"startup\" or \"heartbeat\", or start with \"rule:\":"
                     + " those name the proxy's own rollout plan, recovery after an unclean stop, and health rules");
         }

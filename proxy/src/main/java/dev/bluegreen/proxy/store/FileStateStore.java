@@ -33,8 +33,8 @@ import org.slf4j.LoggerFactory;
  * fsync'd file over it; and every state it holds has its history line, because the line is appended and
  * fsync'd before the rename. A history line of the one change after the stored state (a crash between the
  * two writes) is dropped when the store opens; lines further ahead mean the state file is older than its
- * history (a restored backup), and the store refuses to open. A {@link DirectoryLock}, held from open to close, keeps a second
- * proxy out of the directory; a file the store cannot read is refused and left as it is.
+ * history (a restored backup), and the store refuses to open. A {@link DirectoryLock}, held from open to
+ * close, keeps a second proxy out of the directory; a file the store cannot read is refused and left as it is.
  */
 public final class FileStateStore implements StateStore {
 
