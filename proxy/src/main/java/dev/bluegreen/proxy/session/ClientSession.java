@@ -75,6 +75,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     /** Waiting client frames beyond which the client is not read until they drain. */
     private static final int MAX_PENDING_FRAMES = 4096;
     /**
+     * A shadow-mode session that lost its twin tries for a new one after this many {@code timeouts.connect}
+     * (30 s by default): often enough that a green back after a restart soon gets every session's writes
+     * again, seldom enough that a green still down costs each session's unit a failed login only now and then.
+     */
+    static final int SHADOW_TWIN_RETRY_CONNECT_TIMEOUTS = 6;
+    /**
      * Bytes of waiting client frames beyond which the client is not read until they drain: a frame may be as
      * large as {@code limits.max_message_size}, so a count alone would let a pipelining client queue gigabytes
      * while the write barrier holds its next unit back.
@@ -119,6 +125,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private WriteBarrier.Pass pass;
     /** The routing state this session last acted on; a different instance means something changed. */
     private RoutingState seen;
+    /**
+     * In shadow mode, when a relayed session whose twin was lost or could not be made tries for a new one
+     * (0: it does not): without this it would mirror nothing until the routing state changed.
+     */
+    private long twinRetryAtNanos;
     /**
      * Whether anything ran on the session's server, relayed or as a unit before it went back to relaying: it
      * may hold state (settings, prepared statements, a role) that a twin must get from a snapshot.
@@ -882,11 +893,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             return false;
         }
         RoutingState now = services.migration().control().current();
-        if (now == seen) {
+        if (now == seen && (twinRetryAtNanos == 0 || System.nanoTime() - twinRetryAtNanos < 0)) {
             return true;
         }
         if (!twinWanted(now) && backend != null && roleOf(backend) == now.leader()) {
             seen = now;
+            twinRetryAtNanos = 0;
             return true;
         }
         enterUnits(now);
@@ -895,6 +907,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     private void enterUnits(RoutingState now) {
         log.debug("session enters units mode session={} epoch={}", id, now.epoch());
+        twinRetryAtNanos = 0;
         long maxMirrored = services.config().limits().maxMessageBytes();
         units = new Units(this, channel, services.migration(), seen, backend, maxMirrored,
                 services.config().timeouts());
@@ -991,8 +1004,14 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     }
 
     /** Units mode ended (dual-write off): relay to {@code leader}, starting with whatever waits. */
-    void backToRelay(BackendConnection leader) {
+    /**
+     * @param retryTwin shadow mode, and the twin was lost or could not be made: a new one is tried for at the
+     *                  first unit after {@link #SHADOW_TWIN_RETRY_CONNECT_TIMEOUTS} connect timeouts
+     */
+    void backToRelay(BackendConnection leader, boolean retryTwin) {
         log.debug("session back to relay session={} cluster={}", id, leader.cluster().name());
+        twinRetryAtNanos = retryTwin ? Math.max(1, System.nanoTime()
+                + SHADOW_TWIN_RETRY_CONNECT_TIMEOUTS * services.config().timeouts().connect().toNanos()) : 0;
         // what its units did stays on the leader: a twin made for it later starts from a snapshot
         mayHoldState |= units != null && units.ranAUnit();
         units = null;

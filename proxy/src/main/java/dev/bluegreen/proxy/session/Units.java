@@ -967,7 +967,9 @@ final class Units {
                 sinks.get(wantedLeader.other()).clear();
                 other.close();
             }
-            session.backToRelay(backends.get(wantedLeader));
+            // in shadow mode a twin lost this epoch is tried for again later, not only at the next routing change
+            session.backToRelay(backends.get(wantedLeader),
+                    session.twinWanted(next) && next.followerWrites() == FollowerWrites.ASYNC);
             closed = true;
             stopWatchingFollower();
             stopGreenReadTimer();

@@ -2471,6 +2471,44 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * In shadow mode a session whose twin was lost (here green's backend ended in the middle of a transaction)
+     * gets a new one some connect timeouts later, and its writes reach green again. Before, it relayed to blue
+     * alone until the routing state next changed.
+     */
+    @Test
+    void aShadowSessionThatLostItsTwinIsMirroredAgainOnceItHasANewOne(TestClusters clusters) throws Exception {
+        String t = table("shadow_retwin");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        String application = "retwin_" + t;
+        Properties properties = new Properties();
+        properties.setProperty("ApplicationName", application);
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green())
+                .connectTimeout(Duration.ofMillis(300)).start();
+             Connection c = proxy.connect("postgres", null, properties); Statement s = c.createStatement()) {
+            proxy.server().routing().startShadow("test", null);
+            s.executeUpdate("insert into " + t + " values (1)");
+            await().atMost(Duration.ofSeconds(10)).until(() -> count(clusters.green(), "select count(*) from " + t) == 1);
+
+            c.setAutoCommit(false);
+            s.executeUpdate("insert into " + t + " values (2)");
+            await("green's twin in the transaction").atMost(Duration.ofSeconds(10)).until(() -> count(clusters.green(),
+                    "select count(*) from pg_stat_activity where application_name = '" + application
+                            + "' and state = 'idle in transaction'") == 1);
+            clusters.green().execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity"
+                    + " where application_name = '" + application + "'");
+            c.commit();
+            c.setAutoCommit(true);
+
+            int[] id = {100};
+            await("a write mirrored by a new twin").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300))
+                    .until(() -> {
+                        s.executeUpdate("insert into " + t + " values (" + (++id[0]) + ")");
+                        return count(clusters.green(), "select count(*) from " + t + " where id > 100") > 0;
+                    });
+        }
+    }
+
     @Test
     void shadowWritesQueuedWhenTheClientLeavesStillReachGreen(TestClusters clusters) throws Exception {
         String t = table("shadow");
