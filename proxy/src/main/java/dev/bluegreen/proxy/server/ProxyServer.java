@@ -135,9 +135,6 @@ public final class ProxyServer implements AutoCloseable {
                     + stored.phase().name().toLowerCase(Locale.ROOT) + ", epoch " + stored.epoch()
                     + ") but no green cluster is configured; configure it, or use another state store");
         }
-        if (config.green() == null) {
-            control.withoutGreen();
-        }
         SessionServices services = null;
         Autopilot autopilot = null;
         EventLoopGroup acceptor = null;
@@ -183,6 +180,9 @@ public final class ProxyServer implements AutoCloseable {
             }
             Channel listener = bound.channel();
             Migration migration = services.migration();
+            if (config.green() == null) {
+                migration.withoutGreen();
+            }
             ProxyMetrics metrics = ProxyMetrics.prometheus(migration.control(), migration.stats(), services::sessionCount,
                     services::backendConnections);
             AdminServer admin = AdminServer.start(config.admin(),

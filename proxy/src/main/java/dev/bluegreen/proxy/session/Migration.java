@@ -88,6 +88,21 @@ public final class Migration implements AutoCloseable {
     }
 
     /**
+     * This instance has no green cluster configured. Its own {@code start} is refused, but instances sharing
+     * its state store may begin dual-write: its sessions then go on relaying to blue alone, so green misses
+     * the writes made through it, and it reports green out of sync as soon as it takes such a state in.
+     */
+    public void withoutGreen() {
+        control.withoutGreen();
+        control.onChange(state -> {
+            if (state.dualWrite() && state.leader() == ClusterRole.BLUE && state.followerInSync()) {
+                followerOutOfSync(ClusterRole.GREEN, "instance " + control.instance(), "this instance has no green"
+                        + " cluster configured: the writes it relays do not reach green");
+            }
+        });
+    }
+
+    /**
      * Reports a follower that diverged or was lost: noted at once (a change of writer draining the barrier
      * sees it), recorded off the event loop.
      */

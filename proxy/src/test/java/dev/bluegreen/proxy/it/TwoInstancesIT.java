@@ -56,6 +56,28 @@ class TwoInstancesIT {
                 .adminToken(AdminToken.of(TOKEN)).start();
     }
 
+    /**
+     * An instance without green that shares the store with one that has it cannot carry out dual-write: the
+     * writes made through it would never reach green. When the other starts, it reports green out of sync
+     * (weight 0, no cutover) instead of relaying to blue alone while green passes for in sync.
+     */
+    @Test
+    void anInstanceWithoutGreenReportsGreenOutOfSyncWhenAnotherStartsDualWrite(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        String database = unique("bg_state");
+        blue.execute("postgres", "create database " + database);
+        StateStoreConfig store = sharedStore(blue, database);
+        try (TestProxy withGreen = instance(blue, clusters.green(), store);
+             TestProxy blueOnly = TestProxy.in(blue).stateStore(store).adminToken(AdminToken.of(TOKEN)).start()) {
+            withGreen.server().routing().start("test", null);
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> !withGreen.server().routing().current().followerInSync());
+            assertThat(withGreen.server().routing().history().getLast().reason())
+                    .contains("this instance has no green cluster configured");
+            assertThat(blueOnly.server().routing().current().followerInSync()).isFalse();
+        }
+    }
+
     @Test
     void aRollbackSentToOneInstanceReachesTheOthersSessionsAndAChangeOfWriterWaitsForBoth(TestClusters clusters)
             throws Exception {
