@@ -97,6 +97,8 @@ final class Units {
         boolean lost;
         /** A retryable read failed before any byte reached the client: the rest of its answer is dropped. */
         boolean suppressed;
+        /** Some of this answer has gone to the client ({@link Mode#FORWARD}). */
+        boolean forwarded;
         /** The unit whose frames this answer's callback releases: a session closing first releases them. */
         Unit owned;
         /** The proxy put the unnamed statement's Parse ahead of the unit: its ParseComplete is not the client's. */
@@ -161,8 +163,15 @@ final class Units {
          * unit's first frame is then that Parse again.
          */
         boolean reparses;
-        /** Green's failed answer to a read it was to be retried on blue for, kept in case blue is gone by then. */
+        /**
+         * Green's failed answer to a read it was to be retried on blue for, kept in case blue is gone by then
+         * (also while blue runs it again), with green's status and SQLSTATE.
+         */
         List<Frame> failedAnswer = List.of();
+        byte failedStatus = 'I';
+        String failedSqlState;
+        /** Blue's answer to this read, run again there after green failed it; null before that. */
+        Sink retrySink;
         /** The client sent a cancel while the unit ran. */
         boolean cancelled;
         /**
@@ -1476,7 +1485,8 @@ final class Units {
         if (unit.retry && answer.failedBeforeData()) {
             boolean cancelledThere = unit.cancelled && !answer.lost;
             if (backends.get(ClusterRole.BLUE) != null && !cancelledThere) {
-                unit.releaseFailedAnswer();
+                unit.failedStatus = answer.status;
+                unit.failedSqlState = answer.firstSqlState;
                 stats.readRetried();
                 retryOnBlue(unit);
                 return;
@@ -2123,6 +2133,19 @@ final class Units {
         unit.startedNanos = System.nanoTime(); // blue's latency is its own, not green's failed attempt's too
         boolean overdue = unit.greenRead != GreenRead.IN_TIME;
         Sink answer = new Sink(Mode.FORWARD, sink -> {
+            if (sink.lost && !sink.forwarded && !unit.failedAnswer.isEmpty()) {
+                // blue (the follower, after cutover) was lost before any of its answer reached the client: green's
+                // own answer to the read is the answer, and the session goes on with its leader
+                flushRange();
+                for (Frame frame : unit.failedAnswer) {
+                    client.write(frame.content(), client.voidPromise());
+                }
+                unit.failedAnswer = List.of();
+                stats.unitServed(ClusterRole.GREEN, true, System.nanoTime() - unit.startedNanos, unit.failedSqlState);
+                finish(unit.failedStatus);
+                return;
+            }
+            unit.releaseFailedAnswer();
             if (!sink.error && !(overdue && System.nanoTime() - unit.startedNanos >= greenReadTimeoutNanos)) {
                 // blue answered where green failed; an overdue read blue was as slow on is not green's fault
                 stats.greenError();
@@ -2131,6 +2154,7 @@ final class Units {
             sendNamedStatements(unit, sink, ClusterRole.GREEN);
             finish(sink.status);
         });
+        unit.retrySink = answer;
         answer.swallowParseComplete = unit.reparses;
         sinks.get(blue).add(answer);
         for (Frame frame : unit.frames) {
@@ -2675,6 +2699,7 @@ final class Units {
                 if (type == 'G' && current != null && current.primarySink == sink) {
                     startCopyIn();
                 }
+                sink.forwarded = true;
                 forward(offset, length);
             }
             case FORWARD_AFTER_DATA -> bufferOrForward(sink, type, offset, length);
@@ -2824,8 +2849,8 @@ final class Units {
             dropTwin(leader.other(), true);
             backends.remove(leader).close(); // what waited for its answer is released with the session, below
         }
-        if (role == leader || (current != null && role == current.primary && !retryable(current))
-                || (status != 'I' && role == transactionPrimary)) {
+        if (role == leader || (current != null && role == current.primary && !retryable(current)
+                && !greenAnswersInstead(current)) || (status != 'I' && role == transactionPrimary)) {
             // the client's transaction was running there (a read-only one green served, say), or part of
             // the answer to the read it ran has reached the client: it is gone
             session.failFromUnits(ErrorResponse.fatal("08006", reason));
@@ -2869,6 +2894,11 @@ final class Units {
     }
 
     /** A read that can still be run again on blue: no byte of its answer has reached the client. */
+    /** A read blue runs again for green, none of whose answer has reached the client: green's failed one can be given. */
+    private static boolean greenAnswersInstead(Unit unit) {
+        return unit.retrySink != null && !unit.retrySink.forwarded && !unit.failedAnswer.isEmpty();
+    }
+
     private static boolean retryable(Unit unit) {
         return unit.retry && (unit.primarySink == null || !unit.primarySink.dataSeen);
     }

@@ -1148,6 +1148,38 @@ class GreenFailureIT {
     }
 
     /**
+     * After cutover green leads. A read green fails is run again on blue, the follower; blue lost before any of
+     * its answer reached the client leaves green's answer as the client's, and the session goes on with its
+     * leader. Before, the session ended (08006) though its leader was well. The relay cuts blue's connection as
+     * the read reaches it.
+     */
+    @Test
+    void aFollowerLostWhileItRunsAgainAReadGreenFailedLeavesGreensAnswer() throws Exception {
+        String table = unique("retry_lost_on_blue");
+        blue.execute("postgres", "create table " + table + " (id int)", "insert into " + table + " values (1)");
+        String read = "select count(*) from " + table;
+        try (CuttingRelay relay = new CuttingRelay(blue.port(), read);
+             TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                assertThatThrownBy(() -> s.executeQuery(read)).isInstanceOfSatisfying(SQLException.class,
+                        e -> assertThat(e.getSQLState()).as("green's answer: no such table there").isEqualTo("42P01"));
+                assertThat(relay.cuts()).isOne();
+
+                try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(rs.getInt(1)).as("the session goes on, on green").isGreaterThanOrEqualTo(180000);
+                }
+            }
+            assertThat(proxy.server().migration().greenErrors()).as("green not blamed: blue never answered").isZero();
+        } finally {
+            blue.execute("postgres", "drop table " + table);
+        }
+    }
+
+    /**
      * The leader lost while it runs the client's ROLLBACK: whatever became of the answer, the
      * transaction is rolled back there, so the follower rolls back too and that is no divergence. The
      * leader's connection is cut by a relay between the proxy and blue as the ROLLBACK reaches it.
