@@ -145,6 +145,9 @@ public final class ProxyServer implements AutoCloseable {
             services = new SessionServices(config, transport, new HostLookups(lookups), allocator,
                     TlsContexts.forClients(config.clientTls()), TlsContexts.forClusters(config),
                     scramVerifiers(config, random), random, newMigration(config, control));
+            if (config.green() == null) {
+                services.migration().withoutGreen();
+            }
             HealthWindows windows = new HealthWindows(config.health().window());
             services.migration().stats().addListener(windows);
             autopilot = new Autopilot(control, windows, config.health(), Clock.systemUTC(), Autopilot.DEFAULT_TICK);
@@ -180,9 +183,6 @@ public final class ProxyServer implements AutoCloseable {
             }
             Channel listener = bound.channel();
             Migration migration = services.migration();
-            if (config.green() == null) {
-                migration.withoutGreen();
-            }
             ProxyMetrics metrics = ProxyMetrics.prometheus(migration.control(), migration.stats(), services::sessionCount,
                     services::backendConnections);
             AdminServer admin = AdminServer.start(config.admin(),

@@ -130,6 +130,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * (0: it does not): without this it would mirror nothing until the routing state changed.
      */
     private long twinRetryAtNanos;
+    /** Counted among the pinned sessions already: each units mode it enters learns it again. */
+    private boolean pinnedCounted;
     /**
      * Whether anything ran on the session's server, relayed or as a unit before it went back to relaying: it
      * may hold state (settings, prepared statements, a role) that a twin must get from a snapshot.
@@ -966,6 +968,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
     }
 
+    /** True the first time the session is found pinned: it counts once among the pinned sessions. */
+    boolean firstPinned() {
+        boolean first = !pinnedCounted;
+        pinnedCounted = true;
+        return first;
+    }
+
     /** Whether the state asks for a twin: dual-write on, and the follower still worth writing to. */
     boolean twinWanted(RoutingState s) {
         return services.config().green() != null && s.dualWrite()
@@ -1010,8 +1019,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      */
     void backToRelay(BackendConnection leader, boolean retryTwin) {
         log.debug("session back to relay session={} cluster={}", id, leader.cluster().name());
-        twinRetryAtNanos = retryTwin ? Math.max(1, System.nanoTime()
-                + SHADOW_TWIN_RETRY_CONNECT_TIMEOUTS * services.config().timeouts().connect().toNanos()) : 0;
+        long retryAt = System.nanoTime()
+                + SHADOW_TWIN_RETRY_CONNECT_TIMEOUTS * services.config().timeouts().connect().toNanos();
+        twinRetryAtNanos = !retryTwin ? 0 : retryAt == 0 ? 1 : retryAt; // 0 means none
         // what its units did stays on the leader: a twin made for it later starts from a snapshot
         mayHoldState |= units != null && units.ranAUnit();
         units = null;

@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.session;
 
 import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.ClusterRole;
@@ -94,12 +95,15 @@ public final class Migration implements AutoCloseable {
      */
     public void withoutGreen() {
         control.withoutGreen();
-        control.onChange(state -> {
-            if (state.dualWrite() && state.leader() == ClusterRole.BLUE && state.followerInSync()) {
-                followerOutOfSync(ClusterRole.GREEN, "instance " + control.instance(), "this instance has no green"
-                        + " cluster configured: the writes it relays do not reach green");
-            }
-        });
+        control.onChange(this::greenMissedHere);
+        greenMissedHere(control.current()); // a start made elsewhere while this instance was starting
+    }
+
+    private void greenMissedHere(RoutingState state) {
+        if (state.dualWrite() && state.leader() == ClusterRole.BLUE && state.followerInSync()) {
+            followerOutOfSync(ClusterRole.GREEN, "instance " + control.instance(), "this instance has no green"
+                    + " cluster configured: the writes it relays do not reach green");
+        }
     }
 
     /**

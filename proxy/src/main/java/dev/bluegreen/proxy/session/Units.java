@@ -99,6 +99,11 @@ final class Units {
         boolean suppressed;
         /** Some of this answer has gone to the client ({@link Mode#FORWARD}). */
         boolean forwarded;
+        /**
+         * {@link Mode#FORWARD} holds what comes before the first row (RowDescription, an ErrorResponse) until that
+         * row or the ReadyForQuery (see {@link #retryOnBlue}).
+         */
+        boolean holdsErrors;
         /** The unit whose frames this answer's callback releases: a session closing first releases them. */
         Unit owned;
         /** The proxy put the unnamed statement's Parse ahead of the unit: its ParseComplete is not the client's. */
@@ -1045,7 +1050,9 @@ final class Units {
                 pinned = true;
                 stateOnlyOn = role.other();
                 stateOnlyThere = snapshot.pins();
-                stats.sessionPinned();
+                if (session.firstPinned()) {
+                    stats.sessionPinned();
+                }
                 log.info("session pinned to the leader session={} because={}", session, snapshot.pins());
             }
             pendingSnapshot = snapshot;
@@ -1101,6 +1108,9 @@ final class Units {
                     if (role == migration.control().current().leader()) {
                         session.failFromUnits(ErrorResponse.fatal("08006", reason));
                     } else {
+                        // not made again before the routing state changes (in shadow mode, before the session's
+                        // next try): the same replay would fail the same way
+                        twinFailedEpoch = migration.control().current().epoch();
                         reportFollowerLost(role, reason);
                         dropTwin(role, false);
                     }
@@ -1258,7 +1268,9 @@ final class Units {
         boolean async = state.followerWrites() == FollowerWrites.ASYNC;
         if (c.has(Trait.PINS_SESSION) && !pinned) {
             pinned = true;
-            stats.sessionPinned();
+            if (session.firstPinned()) {
+                stats.sessionPinned();
+            }
         }
         if (c.has(Trait.LISTEN)) {
             listens = true;
@@ -2130,18 +2142,20 @@ final class Units {
         if (unit.classification.has(Trait.CATALOG)) {
             session.learnsTypesFrom(blue);
         }
+        long greenNanos = System.nanoTime() - unit.startedNanos;
         unit.startedNanos = System.nanoTime(); // blue's latency is its own, not green's failed attempt's too
         boolean overdue = unit.greenRead != GreenRead.IN_TIME;
         Sink answer = new Sink(Mode.FORWARD, sink -> {
             if (sink.lost && !sink.forwarded && !unit.failedAnswer.isEmpty()) {
-                // blue (the follower, after cutover) was lost before any of its answer reached the client: green's
-                // own answer to the read is the answer, and the session goes on with its leader
+                // blue (the follower, after cutover) was lost before any of its answer reached the client (a FATAL
+                // error it sent as it went was held): green's own answer to the read is the answer, and the session
+                // goes on with its leader
                 flushRange();
                 for (Frame frame : unit.failedAnswer) {
                     client.write(frame.content(), client.voidPromise());
                 }
                 unit.failedAnswer = List.of();
-                stats.unitServed(ClusterRole.GREEN, true, System.nanoTime() - unit.startedNanos, unit.failedSqlState);
+                stats.unitServed(ClusterRole.GREEN, true, greenNanos, unit.failedSqlState);
                 finish(unit.failedStatus);
                 return;
             }
@@ -2154,6 +2168,9 @@ final class Units {
             sendNamedStatements(unit, sink, ClusterRole.GREEN);
             finish(sink.status);
         });
+        // after cutover blue is the follower: what it sends before its first row is held (a FATAL error before it
+        // closes, from a shutdown or pg_terminate_backend, must not reach the client in place of green's answer)
+        answer.holdsErrors = blue != leader;
         unit.retrySink = answer;
         answer.swallowParseComplete = unit.reparses;
         sinks.get(blue).add(answer);
@@ -2696,11 +2713,13 @@ final class Units {
         }
         switch (sink.mode) {
             case FORWARD -> {
-                if (type == 'G' && current != null && current.primarySink == sink) {
-                    startCopyIn();
+                if (!sink.holdsErrors || sink.forwarded || !heldBeforeData(sink, type, offset, length)) {
+                    if (type == 'G' && current != null && current.primarySink == sink) {
+                        startCopyIn();
+                    }
+                    sink.forwarded = true;
+                    forward(offset, length);
                 }
-                sink.forwarded = true;
-                forward(offset, length);
             }
             case FORWARD_AFTER_DATA -> bufferOrForward(sink, type, offset, length);
             case COMMIT, ROLLBACK -> {
@@ -2725,6 +2744,34 @@ final class Units {
             }
         }
         return true;
+    }
+
+    /**
+     * For a sink that {@link Sink#holdsErrors}: holds what comes before the answer's first row or completion
+     * (RowDescription, an error), the client's at its ReadyForQuery; true when held. At the first row, or past
+     * the retry buffer's bound, what was held goes to the client and false says to forward the frame.
+     */
+    private boolean heldBeforeData(Sink sink, byte type, int offset, int length) {
+        boolean data = switch (type) {
+            case 'D', 'C', 'I', 'G', 'H', 's', 'V' -> true;
+            default -> false;
+        };
+        if (!data && sink.heldBytes + length <= RETRY_BUFFER_BYTES) {
+            if (sink.held == null) {
+                sink.held = new ArrayList<>(2);
+            }
+            sink.held.add(batch.frameAt(offset, length));
+            sink.heldBytes += length;
+            return true;
+        }
+        flushRange();
+        if (sink.held != null) {
+            for (Frame frame : sink.held) {
+                client.write(frame.content(), client.voidPromise());
+            }
+            sink.held = null;
+        }
+        return false;
     }
 
     private void bufferOrForward(Sink sink, byte type, int offset, int length) {

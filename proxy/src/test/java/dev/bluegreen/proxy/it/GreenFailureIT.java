@@ -36,12 +36,13 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.BeforeAll;
@@ -1174,6 +1175,50 @@ class GreenFailureIT {
                 }
             }
             assertThat(proxy.server().migration().greenErrors()).as("green not blamed: blue never answered").isZero();
+        } finally {
+            blue.execute("postgres", "drop table " + table);
+        }
+    }
+
+    /**
+     * The same when blue says why it goes: ended by pg_terminate_backend while it runs the read again, it sends a
+     * FATAL error before it closes. That error is not the client's answer (blue is only the follower): green's
+     * is, and the session goes on.
+     */
+    @Test
+    void aFollowerEndedWhileItRunsAgainAReadGreenFailedLeavesGreensAnswer() throws Exception {
+        String table = unique("retry_ended_on_blue");
+        blue.execute("postgres", "create table " + table + " (id int)", "insert into " + table + " values (1)");
+        String application = "retry_ended_" + table;
+        Properties properties = new Properties();
+        properties.setProperty("ApplicationName", application);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            try (Connection c = proxy.connect(blue.superuser(), null, properties); Statement s = c.createStatement()) {
+                CompletableFuture<Object> read = new CompletableFuture<>();
+                Thread.ofPlatform().start(() -> {
+                    try (Statement r = c.createStatement()) {
+                        r.executeQuery("select count(*) from " + table + ", pg_sleep(30)");
+                        read.complete("answered");
+                    } catch (Throwable e) {
+                        read.complete(e);
+                    }
+                });
+                await("blue runs the read again").atMost(Duration.ofSeconds(10)).until(() -> number(blue,
+                        "select count(*) from pg_stat_activity where application_name = '" + application
+                                + "' and wait_event = 'PgSleep'") == 1);
+                blue.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity"
+                        + " where application_name = '" + application + "' and wait_event = 'PgSleep'");
+
+                assertThat(read.get(20, TimeUnit.SECONDS)).isInstanceOfSatisfying(SQLException.class,
+                        e -> assertThat(e.getSQLState()).as("green's answer: no such table there").isEqualTo("42P01"));
+                try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(rs.getInt(1)).as("the session goes on, on green").isGreaterThanOrEqualTo(180000);
+                }
+            }
         } finally {
             blue.execute("postgres", "drop table " + table);
         }

@@ -725,6 +725,32 @@ class PipeliningIT {
     }
 
     /**
+     * The same in shadow mode, where a lost follower changes no routing state: the twin green refuses the role
+     * to is not made again at once. Before, the session made it again and again (a snapshot on blue, a login on
+     * green, a failed replay each time) and its unit never ran.
+     */
+    @Test
+    void inShadowModeGreenRefusingTheRoleDoesNotRemakeTheTwinInALoop(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String role = ClusterData.unique("blue_only_shadow_role");
+        blue.execute("postgres", "create role " + role);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            client.send(RawClient.query("set role " + role));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CSZ");
+            proxy.server().routing().startShadow("test", null);
+
+            client.send(RawClient.query("select current_user"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("TDCZ");
+            client.send(RawClient.query("select 1"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("TDCZ");
+        } finally {
+            blue.execute("postgres", "drop role " + role);
+        }
+    }
+
+    /**
      * A new twin that does not answer the replay of the session's state (here its PREPARE waits for a lock on
      * green) holds the session's units no longer than timeouts.follower: then the follower is out of sync and
      * the read that waited runs on blue.
