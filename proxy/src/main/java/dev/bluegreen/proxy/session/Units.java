@@ -2640,7 +2640,11 @@ final class Units {
             sink.error = true;
             Frame frame = batch.frameAt(offset, length);
             try {
-                sink.firstSqlState = ErrorResponse.decode(frame).sqlState();
+                ErrorResponse error = ErrorResponse.decode(frame);
+                sink.firstSqlState = error.sqlState();
+                if (sink.holdsErrors && "FATAL".equals(error.severity())) {
+                    followerEndedWith = error.sqlState(); // said why it goes, as between requests (see backendLost)
+                }
             } finally {
                 frame.release();
             }
@@ -2910,6 +2914,7 @@ final class Units {
             log.info("follower connection ended while it owed nothing: a new one at the next unit session={} cluster={}"
                     + " sqlstate={}", session, role, endedWith);
             remakingTwin = true;
+            lose(takeWaiting(role)); // a read it ran again for green: green's answer is the client's
             return;
         }
         log.warn("follower lost session={} cluster={} reason={}", session, role, reason);
@@ -2932,20 +2937,23 @@ final class Units {
      * network) could have lost commits it had confirmed, and stays a lost follower.
      */
     private boolean twinMayBeRemade(ClusterRole role, String endedWith) {
+        // a read the follower ran again for green, none of whose answer reached the client, puts no write in doubt
+        boolean onlyARetriedRead = current != null && current.primary == role && greenAnswersInstead(current)
+                && sinks.get(role).size() == 1 && sinks.get(role).peek() == current.retrySink;
         return ("57P01".equals(endedWith) || "57P05".equals(endedWith))
                 && status == 'I' && !closed && !pinned && stateOnlyOn == null && creating == null
                 && !reading.customSettingsUnfollowed()
-                && !droppingTwin && !listenersMoving && sinks.get(role).isEmpty() && laneInFlight == 0
-                && laneHeld.isEmpty() && mirrors.isEmpty() && mirrorRunning == null
-                && (current == null || (current.primary != role && current.secondary != role));
+                && !droppingTwin && !listenersMoving && (sinks.get(role).isEmpty() || onlyARetriedRead)
+                && laneInFlight == 0 && laneHeld.isEmpty() && mirrors.isEmpty() && mirrorRunning == null
+                && (current == null || onlyARetriedRead || (current.primary != role && current.secondary != role));
     }
 
-    /** A read that can still be run again on blue: no byte of its answer has reached the client. */
     /** A read blue runs again for green, none of whose answer has reached the client: green's failed one can be given. */
     private static boolean greenAnswersInstead(Unit unit) {
         return unit.retrySink != null && !unit.retrySink.forwarded && !unit.failedAnswer.isEmpty();
     }
 
+    /** A read that can still be run again on blue: no byte of its answer has reached the client. */
     private static boolean retryable(Unit unit) {
         return unit.retry && (unit.primarySink == null || !unit.primarySink.dataSeen);
     }

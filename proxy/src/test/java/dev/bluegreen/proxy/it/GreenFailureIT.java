@@ -1219,6 +1219,8 @@ class GreenFailureIT {
                     assertThat(rs.getInt(1)).as("the session goes on, on green").isGreaterThanOrEqualTo(180000);
                 }
             }
+            // blue said why it went, and owed nothing but the read: a twin ended cleanly, not a follower lost
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         } finally {
             blue.execute("postgres", "drop table " + table);
         }
