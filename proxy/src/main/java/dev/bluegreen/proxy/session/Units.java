@@ -2098,6 +2098,7 @@ final class Units {
         }
         BackendConnection twin = backends.remove(role);
         twinDropped = true;
+        followerEndedWith = null; // what the dropped connection said is no word on the next one
         stopWatchingFollower();
         List<Sink> waiting = takeWaiting(role);
         abandonMirrors();
@@ -2911,7 +2912,7 @@ final class Units {
         String endedWith = followerEndedWith;
         followerEndedWith = null;
         if (twinMayBeRemade(role, endedWith)) {
-            log.info("follower connection ended while it owed nothing: a new one at the next unit session={} cluster={}"
+            log.info("follower connection ended while it owed no write: a new one at the next unit session={} cluster={}"
                     + " sqlstate={}", session, role, endedWith);
             remakingTwin = true;
             lose(takeWaiting(role)); // a read it ran again for green: green's answer is the client's
@@ -2931,7 +2932,8 @@ final class Units {
      * Whether the follower's connection, just lost, can be replaced by a new twin at the next unit, as for
      * a session that predates {@code start}, with the follower still in sync: the server ended that backend
      * alone and said so ({@code pg_terminate_backend}, a shutdown, green's {@code idle_session_timeout}),
-     * while the session was between transactions and the follower owed it no answer, so no write of the
+     * while the session was between transactions and the follower owed it no answer (but a read it ran again
+     * for green, none of whose answer reached the client: green's answer is given), so no write of the
      * session is in doubt there; and nothing the twin held is lost for good (temporary tables, WITH HOLD
      * cursors, session advisory locks pin the session). A connection that just closed (a crash, the
      * network) could have lost commits it had confirmed, and stays a lost follower.

@@ -1189,6 +1189,8 @@ class GreenFailureIT {
     void aFollowerEndedWhileItRunsAgainAReadGreenFailedLeavesGreensAnswer() throws Exception {
         String table = unique("retry_ended_on_blue");
         blue.execute("postgres", "create table " + table + " (id int)", "insert into " + table + " values (1)");
+        String both = unique("retry_ended_then_write");
+        onBoth(blue, green, "create table " + both + " (id int primary key)");
         String application = "retry_ended_" + table;
         Properties properties = new Properties();
         properties.setProperty("ApplicationName", application);
@@ -1218,6 +1220,10 @@ class GreenFailureIT {
                     assertThat(rs.next()).isTrue();
                     assertThat(rs.getInt(1)).as("the session goes on, on green").isGreaterThanOrEqualTo(180000);
                 }
+                s.executeUpdate("insert into " + both + " values (1)"); // on a new twin on blue
+                await("the write reached blue").atMost(Duration.ofSeconds(10))
+                        .until(() -> number(blue, "select count(*) from " + both) == 1);
+                assertThat(proxy.server().migration().twinsRemade()).isOne();
             }
             // blue said why it went, and owed nothing but the read: a twin ended cleanly, not a follower lost
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
