@@ -90,20 +90,17 @@ final class Units {
         List<String[]> rows;
         List<Frame> held;
         int heldBytes;
-        boolean dataSeen;
         boolean error;
         String firstSqlState;
         byte status = 'I';
         boolean lost;
         /** A retryable read failed before any byte reached the client: the rest of its answer is dropped. */
         boolean suppressed;
-        /** Some of this answer has gone to the client ({@link Mode#FORWARD}). */
-        boolean forwarded;
         /**
-         * {@link Mode#FORWARD} holds what comes before the first row (RowDescription, an ErrorResponse) until that
-         * row or the ReadyForQuery (see {@link #retryOnBlue}).
+         * Some of this answer has gone to the client: a read can then no longer be answered from elsewhere
+         * (run again on blue, or green's answer given in place of blue's).
          */
-        boolean holdsErrors;
+        boolean forwarded;
         /** The unit whose frames this answer's callback releases: a session closing first releases them. */
         Unit owned;
         /** The proxy put the unnamed statement's Parse ahead of the unit: its ParseComplete is not the client's. */
@@ -125,7 +122,7 @@ final class Units {
         }
 
         boolean failedBeforeData() {
-            return (lost && !dataSeen) || suppressed;
+            return (lost && !forwarded) || suppressed;
         }
     }
 
@@ -2146,7 +2143,9 @@ final class Units {
         long greenNanos = System.nanoTime() - unit.startedNanos;
         unit.startedNanos = System.nanoTime(); // blue's latency is its own, not green's failed attempt's too
         boolean overdue = unit.greenRead != GreenRead.IN_TIME;
-        Sink answer = new Sink(Mode.FORWARD, sink -> {
+        // after cutover blue is the follower: what it sends before its first row is held (a FATAL error before it
+        // closes, from a shutdown or pg_terminate_backend, must not reach the client in place of green's answer)
+        Sink answer = new Sink(blue != leader ? Mode.FORWARD_AFTER_DATA : Mode.FORWARD, sink -> {
             if (sink.lost && !sink.forwarded && !unit.failedAnswer.isEmpty()) {
                 // blue (the follower, after cutover) was lost before any of its answer reached the client (a FATAL
                 // error it sent as it went was held): green's own answer to the read is the answer, and the session
@@ -2169,9 +2168,6 @@ final class Units {
             sendNamedStatements(unit, sink, ClusterRole.GREEN);
             finish(sink.status);
         });
-        // after cutover blue is the follower: what it sends before its first row is held (a FATAL error before it
-        // closes, from a shutdown or pg_terminate_backend, must not reach the client in place of green's answer)
-        answer.holdsErrors = blue != leader;
         unit.retrySink = answer;
         answer.swallowParseComplete = unit.reparses;
         sinks.get(blue).add(answer);
@@ -2643,7 +2639,7 @@ final class Units {
             try {
                 ErrorResponse error = ErrorResponse.decode(frame);
                 sink.firstSqlState = error.sqlState();
-                if (sink.holdsErrors && "FATAL".equals(error.severity())) {
+                if (current != null && sink == current.retrySink && role != leader && "FATAL".equals(error.severity())) {
                     followerEndedWith = error.sqlState(); // said why it goes, as between requests (see backendLost)
                 }
             } finally {
@@ -2718,13 +2714,11 @@ final class Units {
         }
         switch (sink.mode) {
             case FORWARD -> {
-                if (!sink.holdsErrors || sink.forwarded || !heldBeforeData(sink, type, offset, length)) {
-                    if (type == 'G' && current != null && current.primarySink == sink) {
-                        startCopyIn();
-                    }
-                    sink.forwarded = true;
-                    forward(offset, length);
+                if (type == 'G' && current != null && current.primarySink == sink) {
+                    startCopyIn();
                 }
+                sink.forwarded = true;
+                forward(offset, length);
             }
             case FORWARD_AFTER_DATA -> bufferOrForward(sink, type, offset, length);
             case COMMIT, ROLLBACK -> {
@@ -2752,43 +2746,21 @@ final class Units {
     }
 
     /**
-     * For a sink that {@link Sink#holdsErrors}: holds what comes before the answer's first row or completion
-     * (RowDescription, an error), the client's at its ReadyForQuery; true when held. At the first row, or past
-     * the retry buffer's bound, what was held goes to the client and false says to forward the frame.
+     * {@link Mode#FORWARD_AFTER_DATA}: what comes before the answer's first row or completion is held (bounded by
+     * {@link #RETRY_BUFFER_BYTES}), so that the read can still be answered from elsewhere. An error in green's
+     * answer to a read it serves suppresses the rest (blue runs the read again); one in blue's answer to such a
+     * read run again is held like the rest, the client's at the ReadyForQuery.
      */
-    private boolean heldBeforeData(Sink sink, byte type, int offset, int length) {
-        boolean data = switch (type) {
-            case 'D', 'C', 'I', 'G', 'H', 's', 'V' -> true;
-            default -> false;
-        };
-        if (!data && sink.heldBytes + length <= RETRY_BUFFER_BYTES) {
-            if (sink.held == null) {
-                sink.held = new ArrayList<>(2);
-            }
-            sink.held.add(batch.frameAt(offset, length));
-            sink.heldBytes += length;
-            return true;
-        }
-        flushRange();
-        if (sink.held != null) {
-            for (Frame frame : sink.held) {
-                client.write(frame.content(), client.voidPromise());
-            }
-            sink.held = null;
-        }
-        return false;
-    }
-
     private void bufferOrForward(Sink sink, byte type, int offset, int length) {
         if (sink.suppressed) {
             return;
         }
-        if (!sink.dataSeen) {
+        if (!sink.forwarded) {
             boolean data = switch (type) {
                 case 'D', 'C', 'I', 'G', 'H', 's', 'V' -> true;
                 default -> false;
             };
-            if (type == 'E') {
+            if (type == 'E' && current != null && sink == current.primarySink) {
                 sink.suppressed = true; // blue will answer instead; kept whole in case blue is gone by then
                 if (sink.held == null) {
                     sink.held = new ArrayList<>(1);
@@ -2804,7 +2776,7 @@ final class Units {
                 sink.heldBytes += length;
                 return;
             }
-            sink.dataSeen = true;
+            sink.forwarded = true;
             flushRange();
             if (sink.held != null) {
                 for (Frame frame : sink.held) {
@@ -2957,7 +2929,7 @@ final class Units {
 
     /** A read that can still be run again on blue: no byte of its answer has reached the client. */
     private static boolean retryable(Unit unit) {
-        return unit.retry && (unit.primarySink == null || !unit.primarySink.dataSeen);
+        return unit.retry && (unit.primarySink == null || !unit.primarySink.forwarded);
     }
 
     /**
