@@ -1,5 +1,8 @@
 package dev.bluegreen.proxy.it;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.bluegreen.embedded.PgCluster;
 import java.io.IOException;
 import java.sql.Connection;
@@ -7,6 +10,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -31,6 +35,15 @@ final class ClusterData {
     static void onBoth(PgCluster blue, PgCluster green, String... statements) {
         blue.execute("postgres", statements);
         green.execute("postgres", statements);
+    }
+
+    /**
+     * Both clusters hold exactly {@code rows} in {@code table} (ordered by id): green once its commit, which the
+     * client need not wait for, has landed; blue at once.
+     */
+    static void bothHold(PgCluster blue, PgCluster green, String table, String rows) throws SQLException {
+        await().atMost(Duration.ofSeconds(5)).until(() -> contents(green, table, "id").equals(rows));
+        assertThat(contents(blue, table, "id")).isEqualTo(rows);
     }
 
     /** Every row of {@code table} as text, one per line, ordered by {@code orderBy}. */

@@ -21,7 +21,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -86,21 +85,6 @@ class PipeliningIT {
             out.writeBytes(part);
         }
         return out.toByteArray();
-    }
-
-    /**
-     * Green comes to hold {@code rows} in {@code table} by {@code id} (its commit may follow the client's
-     * answer), and blue holds them.
-     */
-    private static void bothHold(PgCluster blue, PgCluster green, String table, String rows) throws SQLException {
-        await().atMost(Duration.ofSeconds(5)).until(() -> ClusterData.contents(green, table, "id").equals(rows));
-        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo(rows);
-    }
-
-    /** No divergence was recorded, and green is still in sync. */
-    private static void stillAlike(TestProxy proxy) {
-        assertThat(proxy.server().migration().divergences()).isEmpty();
-        assertThat(proxy.server().routing().current().followerInSync()).isTrue();
     }
 
     private static String typesUntilReady(RawClient client, int readyCount) throws Exception {
@@ -368,7 +352,7 @@ class PipeliningIT {
             holder.rollback();
             client.send(RawClient.query("commit"));
             assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
-            bothHold(blue, green, table, "(1,1)");
+            ClusterData.bothHold(blue, green, table, "(1,1)");
             assertThat(proxy.server().migration().divergences()).isEmpty();
         }
     }
@@ -409,8 +393,8 @@ class PipeliningIT {
             client.send(RawClient.query("commit"));
             assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
 
-            bothHold(blue, green, table, "(1,0)");
-            stillAlike(proxy);
+            ClusterData.bothHold(blue, green, table, "(1,0)");
+            proxy.stillAlike();
         }
     }
 
@@ -448,8 +432,8 @@ class PipeliningIT {
             assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
             holder.rollback();
 
-            bothHold(blue, green, table, "(1,0)\n(2,2)");
-            stillAlike(proxy);
+            ClusterData.bothHold(blue, green, table, "(1,0)\n(2,2)");
+            proxy.stillAlike();
         }
     }
 
@@ -477,8 +461,8 @@ class PipeliningIT {
 
             client.send(concat(bind("s_insert"), execute(), sync()));
             assertThat(typesUntilReady(client, 1)).isEqualTo("2CZ");
-            bothHold(blue, green, table, "(1)\n(2)");
-            stillAlike(proxy);
+            ClusterData.bothHold(blue, green, table, "(1)\n(2)");
+            proxy.stillAlike();
         }
     }
 
@@ -506,7 +490,7 @@ class PipeliningIT {
             assertThat(typesUntilReady(client, 2)).isEqualTo("CZ" + "TDCZ");
             client.send(RawClient.query("insert into " + table + " values (3)"));
             assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
-            stillAlike(proxy);
+            proxy.stillAlike();
         }
         assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)");
         assertThat(ClusterData.contents(green, table, "id")).isEqualTo("(1)\n(2)\n(3)");
@@ -610,7 +594,7 @@ class PipeliningIT {
                 client.send(RawClient.query(sql));
                 assertThat(typesUntilReady(client, 1)).as(sql).isEqualTo("CZ");
             }
-            stillAlike(proxy);
+            proxy.stillAlike();
         }
         assertThat(ClusterData.contents(blue, schema + ".items", "id")).isEqualTo("(1)\n(2)\n(3)");
         assertThat(ClusterData.contents(green, schema + ".items", "id")).isEqualTo("(1)\n(2)\n(3)");

@@ -1,5 +1,7 @@
 package dev.bluegreen.proxy.it;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.bluegreen.config.BluegreenConfig;
 import dev.bluegreen.config.ClientTls;
 import dev.bluegreen.config.Cluster;
@@ -46,6 +48,12 @@ final class TestProxy implements AutoCloseable {
 
     ProxyServer server() {
         return server;
+    }
+
+    /** No divergence was recorded, and the follower is still in sync. */
+    void stillAlike() {
+        assertThat(server.migration().divergences()).isEmpty();
+        assertThat(server.routing().current().followerInSync()).isTrue();
     }
 
     String jdbcUrl(String database) {

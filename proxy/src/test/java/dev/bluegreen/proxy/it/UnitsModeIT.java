@@ -652,14 +652,12 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
-                client.send(RawClient.query("begin; insert into " + t + " values (1); commit; select 1/0"));
-                assertThat(answer(client)).contains("C=22012");
-                client.send(RawClient.query("begin"));
-                assertThat(answer(client)).isEqualTo("BEGIN");
-                client.send(RawClient.query("insert into " + t + " values (2); commit; select 1/0"));
-                assertThat(answer(client)).contains("C=22012");
-                client.send(RawClient.query("select count(*) from " + t));
-                assertThat(answer(client)).isEqualTo("SELECT 1");
+                assertThat(answerTo(client, "begin; insert into " + t + " values (1); commit; select 1/0"))
+                        .contains("C=22012");
+                assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
+                assertThat(answerTo(client, "insert into " + t + " values (2); commit; select 1/0"))
+                        .contains("C=22012");
+                assertThat(answerTo(client, "select count(*) from " + t)).isEqualTo("SELECT 1");
             }
             for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
                 assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(2);
@@ -684,12 +682,9 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
-                client.send(RawClient.query("begin"));
-                assertThat(answer(client)).isEqualTo("BEGIN");
-                client.send(RawClient.query("select 1/0"));
-                assertThat(answer(client)).contains("C=22012");
-                client.send(RawClient.query("commit; insert into " + t + " values (3)"));
-                assertThat(answer(client)).isEqualTo("INSERT 0 1");
+                assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
+                assertThat(answerTo(client, "select 1/0")).contains("C=22012");
+                assertThat(answerTo(client, "commit; insert into " + t + " values (3)")).isEqualTo("INSERT 0 1");
             }
             assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(1);
             await("the divergence on record").until(() -> !proxy.server().migration().divergences().isEmpty());
@@ -711,19 +706,13 @@ class UnitsModeIT {
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
                 for (String rest : new String[] {"select pg_advisory_unlock_all(); close all; unlisten *; reset all",
                         "insert into " + t + " values (4)"}) {
-                    client.send(RawClient.query("begin"));
-                    assertThat(answer(client)).isEqualTo("BEGIN");
-                    client.send(RawClient.query("insert into " + t + " values (9); select 1/0"));
-                    assertThat(answer(client)).contains("C=22012");
-                    client.send(RawClient.query("rollback; " + rest));
-                    assertThat(answer(client)).doesNotContain("C=");
+                    assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
+                    assertThat(answerTo(client, "insert into " + t + " values (9); select 1/0")).contains("C=22012");
+                    assertThat(answerTo(client, "rollback; " + rest)).doesNotContain("C=");
                 }
             }
-            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-                assertThat(ClusterData.contents(cluster, t, "id")).as(cluster.name()).isEqualTo("(4)");
-            }
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(4)");
+            proxy.stillAlike();
         }
     }
 
@@ -739,24 +728,15 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
-                client.send(RawClient.query("begin"));
-                assertThat(answer(client)).isEqualTo("BEGIN");
-                client.send(RawClient.query("insert into " + t + " values (1)"));
-                assertThat(answer(client)).isEqualTo("INSERT 0 1");
-                client.send(RawClient.query("select 1/0"));
-                assertThat(answer(client)).contains("C=22012");
-                client.send(RawClient.query("commit and chain"));
-                assertThat(answer(client)).isEqualTo("ROLLBACK");
-                client.send(RawClient.query("insert into " + t + " values (2)"));
-                assertThat(answer(client)).isEqualTo("INSERT 0 1");
-                client.send(RawClient.query("commit"));
-                assertThat(answer(client)).isEqualTo("COMMIT");
+                assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
+                assertThat(answerTo(client, "insert into " + t + " values (1)")).isEqualTo("INSERT 0 1");
+                assertThat(answerTo(client, "select 1/0")).contains("C=22012");
+                assertThat(answerTo(client, "commit and chain")).isEqualTo("ROLLBACK");
+                assertThat(answerTo(client, "insert into " + t + " values (2)")).isEqualTo("INSERT 0 1");
+                assertThat(answerTo(client, "commit")).isEqualTo("COMMIT");
             }
-            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-                assertThat(ClusterData.contents(cluster, t, "id")).as(cluster.name()).isEqualTo("(2)");
-            }
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(2)");
+            proxy.stillAlike();
         }
     }
 
@@ -773,27 +753,19 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
-                client.send(RawClient.query("begin"));
-                assertThat(answer(client)).isEqualTo("BEGIN");
+                assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
                 client.send(concat(parse("back_to_a", "rollback to savepoint a"), sync()));
                 assertThat(answer(client)).isEqualTo("no answer");
-                client.send(RawClient.query("savepoint a"));
-                assertThat(answer(client)).isEqualTo("SAVEPOINT");
-                client.send(RawClient.query("insert into " + t + " values (1)"));
-                assertThat(answer(client)).isEqualTo("INSERT 0 1");
-                client.send(RawClient.query("insert into " + t + " values (1)"));
-                assertThat(answer(client)).contains("C=23505");
+                assertThat(answerTo(client, "savepoint a")).isEqualTo("SAVEPOINT");
+                assertThat(answerTo(client, "insert into " + t + " values (1)")).isEqualTo("INSERT 0 1");
+                assertThat(answerTo(client, "insert into " + t + " values (1)")).contains("C=23505");
                 client.send(concat(bind("back_to_a"), execute(""), parse("", "insert into " + t + " values (2)"),
                         bind(""), execute(""), sync()));
                 assertThat(answer(client)).isEqualTo("INSERT 0 1");
-                client.send(RawClient.query("commit"));
-                assertThat(answer(client)).isEqualTo("COMMIT");
+                assertThat(answerTo(client, "commit")).isEqualTo("COMMIT");
             }
-            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-                assertThat(ClusterData.contents(cluster, t, "id")).as(cluster.name()).isEqualTo("(2)");
-            }
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(2)");
+            proxy.stillAlike();
         }
     }
 
@@ -810,19 +782,14 @@ class UnitsModeIT {
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
                 int id = 0;
                 for (String end : new String[] {"commit", "commit and chain"}) {
-                    client.send(RawClient.query("begin"));
-                    assertThat(answer(client)).isEqualTo("BEGIN");
-                    client.send(RawClient.query("insert into " + t + " values (" + (++id) + ")"));
-                    assertThat(answer(client)).isEqualTo("INSERT 0 1");
-                    client.send(RawClient.query("insert into " + t + " values (" + id + ")"));
-                    assertThat(answer(client)).contains("C=23505");
-                    client.send(RawClient.query(end));
-                    assertThat(answer(client)).isEqualTo("ROLLBACK");
+                    assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
+                    assertThat(answerTo(client, "insert into " + t + " values (" + (++id) + ")"))
+                            .isEqualTo("INSERT 0 1");
+                    assertThat(answerTo(client, "insert into " + t + " values (" + id + ")")).contains("C=23505");
+                    assertThat(answerTo(client, end)).isEqualTo("ROLLBACK");
                 }
-                client.send(RawClient.query("insert into " + t + " values (100)"));
-                assertThat(answer(client)).isEqualTo("INSERT 0 1");
-                client.send(RawClient.query("commit"));
-                assertThat(answer(client)).isEqualTo("COMMIT");
+                assertThat(answerTo(client, "insert into " + t + " values (100)")).isEqualTo("INSERT 0 1");
+                assertThat(answerTo(client, "commit")).isEqualTo("COMMIT");
             }
             await("the mirror wrote the last row on green")
                     .until(() -> count(clusters.green(), "select count(*) from " + t + " where id = 100") == 1);
@@ -848,14 +815,10 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
-                client.send(RawClient.query("call " + t + "_half()"));
-                assertThat(answer(client)).contains("C=23505");
+                assertThat(answerTo(client, "call " + t + "_half()")).contains("C=23505");
             }
-            for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-                assertThat(ClusterData.contents(cluster, t, "id")).as(cluster.name()).isEqualTo("(1)");
-            }
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(1)");
+            proxy.stillAlike();
         }
     }
 
@@ -930,8 +893,7 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
-                client.send(RawClient.query("call " + t + "_fill()"));
-                assertThat(answer(client)).isEqualTo("CALL");
+                assertThat(answerTo(client, "call " + t + "_fill()")).isEqualTo("CALL");
                 client.send(RawClient.query("do $$ begin insert into " + t + " values (3); rollback;"
                         + " insert into " + t + " values (4); commit; end $$"));
                 assertThat(answer(client)).isEqualTo("DO");
@@ -1004,10 +966,9 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
-                client.send(RawClient.query("begin; insert into " + t + " values (1); commit"));
-                assertThat(answer(client)).isEqualTo("COMMIT");
-                client.send(RawClient.query("insert into " + t + " values (2)"));
-                assertThat(answer(client)).as("an autocommit write, ordered").isEqualTo("INSERT 0 1");
+                assertThat(answerTo(client, "begin; insert into " + t + " values (1); commit")).isEqualTo("COMMIT");
+                assertThat(answerTo(client, "insert into " + t + " values (2)"))
+                        .as("an autocommit write, ordered").isEqualTo("INSERT 0 1");
             }
             for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
                 assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(2);
@@ -1030,22 +991,16 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
-                client.send(RawClient.query("begin"));
-                assertThat(answer(client)).isEqualTo("BEGIN");
-                client.send(RawClient.query("insert into " + t + " values (1)"));
-                assertThat(answer(client)).isEqualTo("INSERT 0 1");
-                client.send(RawClient.query("commit"));
-                assertThat(answer(client)).isEqualTo("COMMIT");
+                assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
+                assertThat(answerTo(client, "insert into " + t + " values (1)")).isEqualTo("INSERT 0 1");
+                assertThat(answerTo(client, "commit")).isEqualTo("COMMIT");
                 assertThat(proxy.server().migration().unorderedStatements()).as("a lone COMMIT").isZero();
 
-                client.send(RawClient.query("begin"));
-                assertThat(answer(client)).isEqualTo("BEGIN");
-                client.send(RawClient.query("insert into " + t + " values (2); commit"));
-                assertThat(answer(client)).isEqualTo("COMMIT");
+                assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
+                assertThat(answerTo(client, "insert into " + t + " values (2); commit")).isEqualTo("COMMIT");
                 assertThat(proxy.server().migration().unorderedStatements()).as("INSERT; COMMIT").isEqualTo(1);
 
-                client.send(RawClient.query("begin"));
-                assertThat(answer(client)).isEqualTo("BEGIN");
+                assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
                 client.send(concat(parse("", "insert into " + t + " values (3)"), bind(""), execute(""), flush()));
                 assertThat(client.read().type()).isEqualTo('1');
                 assertThat(client.read().type()).isEqualTo('2');
@@ -1082,8 +1037,7 @@ class UnitsModeIT {
                 client.send(concat(parse("", "commit"), bind(""), execute(""), sync()));
                 String answer = types(client);
                 assertThat(answer).as("the COMMIT's answer, no error").doesNotContain("E").endsWith("CZ");
-                client.send(RawClient.query("select 1"));
-                assertThat(answer(client)).isEqualTo("SELECT 1");
+                assertThat(answerTo(client, "select 1")).isEqualTo("SELECT 1");
             }
             for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
                 assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(1);
@@ -1113,8 +1067,7 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser());
-            client.send(RawClient.query("begin"));
-            assertThat(answer(client)).isEqualTo("BEGIN");
+            assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
             client.send(concat(parse("", "insert into " + t + " values (1)"), bind(""), execute(""), flush()));
             assertThat(client.read().type()).isEqualTo('1');
             assertThat(client.read().type()).isEqualTo('2');
@@ -1153,8 +1106,7 @@ class UnitsModeIT {
                 .start()) {
             proxy.server().routing().start("test", null);
             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser());
-            client.send(RawClient.query("begin"));
-            assertThat(answer(client)).isEqualTo("BEGIN");
+            assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
             client.send(concat(parse("", "insert into " + t + " values (1)"), bind(""), execute(""), flush()));
             for (char expected : "12C".toCharArray()) {
                 assertThat(client.read().type()).isEqualTo(expected);
@@ -1184,8 +1136,7 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser());
-            client.send(RawClient.query("begin"));
-            assertThat(answer(client)).isEqualTo("BEGIN");
+            assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
             client.send(concat(parse("", "call " + t + "_fill()"), bind(""), execute(""), flush()));
             for (char expected : "12C".toCharArray()) {
                 assertThat(client.read().type()).isEqualTo(expected);
@@ -1242,8 +1193,7 @@ class UnitsModeIT {
                 .start()) {
             proxy.server().routing().start("test", null);
             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser());
-            client.send(RawClient.query("begin"));
-            assertThat(answer(client)).isEqualTo("BEGIN");
+            assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
             client.send(concat(parse("", "insert into " + t + " values (1)"), bind(""), execute(""),
                     parse("", "commit"), bind(""), execute(""), flush()));
             for (char expected : "12C12C".toCharArray()) {
@@ -1274,8 +1224,8 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
-                client.send(RawClient.query("select 1"));
-                assertThat(answer(client)).as("the session in units mode, with its twin").isEqualTo("SELECT 1");
+                assertThat(answerTo(client, "select 1"))
+                        .as("the session in units mode, with its twin").isEqualTo("SELECT 1");
                 // 40 MB of queries, more than the two sockets' buffers and the session's queue hold together
                 CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
                     try {
@@ -1311,8 +1261,7 @@ class UnitsModeIT {
                 client.send(concat(RawClient.query("select 2"), RawClient.query("select 3")));
                 assertThat(answer(client)).isEqualTo("SELECT 1");
                 assertThat(answer(client)).isEqualTo("SELECT 1");
-                client.send(RawClient.query("select 4"));
-                assertThat(answer(client)).isEqualTo("SELECT 1");
+                assertThat(answerTo(client, "select 4")).isEqualTo("SELECT 1");
             }
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
@@ -1345,8 +1294,7 @@ class UnitsModeIT {
                 client.send(concat(parse("", "select 1"), bind(""), execute(""), RawClient.query("select 2"), sync()));
                 assertThat(types(client)).as("the batch and the Query").isEqualTo("12DCTDCZ");
                 assertThat(types(client)).as("the Sync").isEqualTo("Z");
-                client.send(RawClient.query("select 3"));
-                assertThat(answer(client)).isEqualTo("SELECT 1");
+                assertThat(answerTo(client, "select 3")).isEqualTo("SELECT 1");
             }
             for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
                 assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isZero();
@@ -1401,8 +1349,7 @@ class UnitsModeIT {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
-                client.send(RawClient.query("select 1"));
-                assertThat(answer(client)).isEqualTo("SELECT 1");
+                assertThat(answerTo(client, "select 1")).isEqualTo("SELECT 1");
                 client.send(concat(parse("ins", "insert into " + t + " select coalesce(max(id), 0) + 1 from " + t), sync()));
                 client.readUntil('Z');
                 java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
@@ -1440,6 +1387,12 @@ class UnitsModeIT {
     }
 
     /** The command tag of the unit's statement, or its error's fields, read up to ReadyForQuery. */
+    /** Sends {@code sql} as a simple query and returns the answer's command tag or error fields. */
+    private static String answerTo(RawClient client, String sql) throws java.io.IOException {
+        client.send(RawClient.query(sql));
+        return answer(client);
+    }
+
     private static String answer(RawClient client) throws java.io.IOException {
         String answer = "no answer";
         RawClient.Message message;
@@ -1972,15 +1925,13 @@ class UnitsModeIT {
             }
             client.send(concat(parse("q", "select 1"), bind("q"), execute(""), sync()));
             assertThat(answer(client)).as("refused in the failed transaction").contains("25P02");
-            client.send(RawClient.query("rollback"));
-            assertThat(answer(client)).isEqualTo("ROLLBACK");
+            assertThat(answerTo(client, "rollback")).isEqualTo("ROLLBACK");
 
             client.send(RawClient.query("begin"));
             answer(client);
             client.send(concat(parse("q", "insert into " + t + " values (2)"), bind("q"), execute(""), sync()));
             assertThat(answer(client)).isEqualTo("INSERT 0 1");
-            client.send(RawClient.query("commit"));
-            assertThat(answer(client)).isEqualTo("COMMIT");
+            assertThat(answerTo(client, "commit")).isEqualTo("COMMIT");
             followerStillInSync(proxy);
         }
         for (PgCluster cluster : List.of(clusters.blue(), clusters.green())) {
