@@ -117,7 +117,7 @@ final class InitDb {
             if (options.skipSync()) {
                 command.add("--no-sync"); // only for throwaway clusters: they run with fsync=off anyway
             }
-            long logOffset = Files.exists(logFile) ? Files.size(logFile) : 0;
+            long logOffset = LogTail.end(logFile);
             int exit = Processes.server(user, command, logFile).start().waitFor();
             if (exit != 0) {
                 throw new IOException("initdb failed with exit code " + exit + " for " + dataDir

@@ -17,6 +17,15 @@ final class LogTail {
     private LogTail() {
     }
 
+    /** Where the log ends now: what an operation adds after it is that operation's own ({@link #ofAttempt}). */
+    static long end(Path log) {
+        try {
+            return Files.exists(log) ? Files.size(log) : 0;
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
     /**
      * The last {@link #LINES} lines the log gained after {@code offset}: one attempt's own, for its error
      * message. The lines before may be an earlier run's statements, passwords in them included.

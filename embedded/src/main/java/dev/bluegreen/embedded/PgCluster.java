@@ -226,7 +226,7 @@ public final class PgCluster implements AutoCloseable {
     }
 
     private void requireTls() {
-        long logOffset = logSize();
+        long logOffset = LogTail.end(logFile);
         Properties properties = superuserProperties(LOGIN_TIMEOUT);
         properties.setProperty("sslmode", "require");
         try (Connection connection = DriverManager.getConnection(jdbcUrl("postgres"), properties);
@@ -248,7 +248,7 @@ public final class PgCluster implements AutoCloseable {
      * step) closes the race where the next connection is still judged by the old rules.
      */
     public void reload() {
-        long logOffset = logSize();
+        long logOffset = LogTail.end(logFile);
         try {
             OffsetDateTime before = confLoadTime();
             try (Connection connection = connect("postgres"); Statement statement = connection.createStatement()) {
@@ -427,20 +427,11 @@ public final class PgCluster implements AutoCloseable {
      * Starts the postmaster and waits until it answers. A port picked by us can be taken by
      * someone else between the pick and the bind, so an automatic port gets a few tries.
      */
-    /** Where the server log ends now: what an operation adds after it is that operation's (see {@link LogTail#ofAttempt}). */
-    private long logSize() {
-        try {
-            return Files.exists(logFile) ? Files.size(logFile) : 0;
-        } catch (IOException e) {
-            return 0;
-        }
-    }
-
     private void launch() throws IOException {
         SettingsFile.write(dataDir, settings, user);
         int candidate = port != 0 ? port : freePort();
         for (int attempt = 1; ; attempt++) {
-            long logOffset = logSize();
+            long logOffset = LogTail.end(logFile);
             long started = System.nanoTime();
             port = candidate; // connect() and jdbcUrl() read it while we wait for readiness
             Postmaster launched = spawn(candidate);

@@ -79,8 +79,11 @@ public final class ProxyMetrics {
         this.registry = registry;
     }
 
-    /** A Prometheus registry with every meter of this proxy bound to its figures. */
-    /** @param backendConnections server connections open to a cluster, by its lower-case name */
+    /**
+     * A Prometheus registry with every meter of this proxy bound to its figures.
+     *
+     * @param backendConnections server connections open to a cluster, by its lower-case name
+     */
     public static ProxyMetrics prometheus(RoutingControl routing, MigrationStats stats, IntSupplier sessions,
                                           ToIntFunction<String> backendConnections) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

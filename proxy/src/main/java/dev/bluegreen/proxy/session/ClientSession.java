@@ -1012,8 +1012,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         twinConnecting = openBackend(cluster);
     }
 
-    /** Units mode ended (dual-write off): relay to {@code leader}, starting with whatever waits. */
     /**
+     * Units mode ended (dual-write off, or no twin to be had): relay to {@code leader}, starting with whatever
+     * waits.
+     *
      * @param retryTwin shadow mode, and the twin was lost or could not be made: a new one is tried for at the
      *                  first unit after {@link #SHADOW_TWIN_RETRY_CONNECT_TIMEOUTS} connect timeouts
      */
