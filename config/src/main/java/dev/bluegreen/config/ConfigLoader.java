@@ -378,7 +378,7 @@ public final class ConfigLoader {
         if (flagUrl != null) {
             clusters.ifPresent(c -> c.skip(name));
             ClusterDraft draft = new ClusterDraft();
-            if (!ClusterUrl.read(flagUrl, null, flag, draft, problems)) {
+            if (!ClusterUrl.read(flagUrl, null, flag, draft, problems) || passwordWithoutUser(draft, flag, problems)) {
                 return null;
             }
             return draft.build(name, problems).orElse(null);
@@ -416,11 +416,7 @@ public final class ConfigLoader {
             tls.finish();
         });
         m.finish();
-        if (draft.password != null && draft.user == null) {
-            // it would never be used: without a cluster user the proxy logs in as each client, with its users[] password
-            problems.add(m.has("password") ? m.pathOf("password") : m.pathOf("url"), "used only with the cluster's own"
-                    + " user (user, or user@ in url); without one the proxy logs in to this cluster as each client,"
-                    + " with that client's password in users");
+        if (passwordWithoutUser(draft, m.has("password") ? m.pathOf("password") : m.pathOf("url"), problems)) {
             ok = false;
         }
         if (draft.host == null) {
@@ -430,6 +426,19 @@ public final class ConfigLoader {
             return Optional.empty();
         }
         return ok ? draft.build(name, problems) : Optional.empty();
+    }
+
+    /**
+     * Whether the draft has a password but no user, which is then reported at {@code at}: it would never be
+     * used, since without a cluster user the proxy logs in as each client, with its {@code users} password.
+     */
+    private static boolean passwordWithoutUser(ClusterDraft draft, String at, Problems problems) {
+        if (draft.password == null || draft.user != null) {
+            return false;
+        }
+        problems.add(at, "a password is used only with the cluster's own user (user, or user@ in the URL); without"
+                + " one the proxy logs in to this cluster as each client, with that client's password in users");
+        return true;
     }
 
     /** What a host that is no host probably meant, for the end of the message. */

@@ -106,13 +106,21 @@ class ConfigLoaderTest {
      * A cluster password without a cluster user is never used (the proxy then logs in as each client, with its
      * users[] password): refused, where it used to be dropped without a word and the logins failed.
      */
+    private static final String PASSWORD_WITHOUT_USER = "a password is used only with the cluster's own user (user,"
+            + " or user@ in the URL); without one the proxy logs in to this cluster as each client, with that client's"
+            + " password in users";
+
     @Test
     void aClusterPasswordWithoutAClusterUserIsRefused() throws Exception {
         assertThat(problems("""
                 clusters:
                   blue: { host: db-blue.internal, password: secret }
-                """)).containsExactly("clusters.blue.password: used only with the cluster's own user (user, or user@ in"
-                + " url); without one the proxy logs in to this cluster as each client, with that client's password in users");
+                """)).containsExactly("clusters.blue.password: " + PASSWORD_WITHOUT_USER);
+        // the same in a URL given as a flag, which used to pass unchecked
+        assertThat(problems(null, new Overrides(null, "postgresql://:secret@db-blue.internal/app", null, null, null), false))
+                .containsExactly("--blue: " + PASSWORD_WITHOUT_USER);
+        assertThat(problems(yaml(BLUE), new Overrides(null, null, "postgresql://:secret@db-green.internal/app", null, null),
+                false)).containsExactly("--green: " + PASSWORD_WITHOUT_USER);
         assertThat(load("""
                 clusters:
                   blue: { url: "postgresql://bluegreen@db-blue.internal/app", password: secret }
