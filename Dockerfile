@@ -51,5 +51,9 @@ USER 10001:10001
 WORKDIR /var/lib/bluegreen
 VOLUME /var/lib/bluegreen
 EXPOSE 6432 9432
+# GET /health needs no token. Through bash's /dev/tcp, as the image has no curl; it asks the admin API's
+# default address, so a configuration that moves admin.listen off port 9432 wants a HEALTHCHECK of its own.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+    CMD bash -c 'exec 3<>/dev/tcp/127.0.0.1/9432 && printf "GET /health HTTP/1.0\r\n\r\n" >&3 && grep -q "\"status\":\"ok\"" <&3'
 ENTRYPOINT ["java","-jar","/opt/bluegreen/bluegreen-proxy.jar"]
 CMD ["--config","/etc/bluegreen/bluegreen.yaml"]

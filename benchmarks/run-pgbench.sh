@@ -25,7 +25,7 @@ pick_jdk() {
     if [ -x "$home/bin/javac" ] && [ "$(java_major "$home")" -ge 21 ]; then export JAVA_HOME="$home"; return; fi
   fi
   local best="" best_major=0 candidate major
-  for candidate in /usr/lib/jvm/* /opt/java/* "$HOME"/.sdkman/candidates/java/*; do
+  for candidate in /usr/lib/jvm/* /opt/java/* "${HOME:-/nonexistent}"/.sdkman/candidates/java/*; do
     [ -x "$candidate/bin/javac" ] || continue
     major=$(java_major "$candidate") || continue
     if [ "$major" -ge 21 ] && [ "$major" -gt "$best_major" ]; then best="$candidate"; best_major="$major"; fi

@@ -1,5 +1,6 @@
 package dev.bluegreen.bench;
 
+import dev.bluegreen.embedded.Signals;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -59,7 +60,7 @@ final class Children {
             return process.exitValue();
         }
         try {
-            new ProcessBuilder("kill", "-s", signal, Long.toString(process.pid()))
+            new ProcessBuilder(Signals.command(process.pid(), signal))
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
         } catch (IOException e) {
             return stop(process, grace);

@@ -8,6 +8,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -68,7 +69,13 @@ final class BinaryInstaller {
         if (isComplete(target)) {
             return target;
         }
-        Dirs.createOpen(cacheRoot);
+        try {
+            Dirs.createOpen(cacheRoot);
+        } catch (FileSystemException e) {
+            // a service user whose home is /nonexistent would otherwise read only a path
+            throw new IOException("cannot create the PostgreSQL binaries cache " + cacheRoot + " (" + e.getMessage()
+                    + "); set " + PostgresBinaries.CACHE_ENV + " to a writable directory", e);
+        }
         ReentrantLock threadLock = IN_JVM_LOCKS.computeIfAbsent(target, k -> new ReentrantLock());
         threadLock.lock();
         try (FileChannel channel = FileChannel.open(cacheRoot.resolve(version + ".lock"),

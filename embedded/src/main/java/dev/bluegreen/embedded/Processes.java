@@ -69,15 +69,7 @@ final class Processes {
      * the one postgres treats as a smart shutdown that waits for every client to leave.
      */
     static boolean signal(long pid, String signal) {
-        return run(signalCommand(pid, signal), Map.of()).exitCode() == 0;
-    }
-
-    /**
-     * The shell's own {@code kill}: a JDK-only machine or image may lack procps' kill(1), while /bin/sh is
-     * there wherever initdb runs (it starts the bootstrap backend through it).
-     */
-    static List<String> signalCommand(long pid, String signal) {
-        return List.of("/bin/sh", "-c", "kill -s \"$1\" \"$2\"", "sh", signal, Long.toString(pid));
+        return run(Signals.command(pid, signal), Map.of()).exitCode() == 0;
     }
 
     /** Alive and not a zombie: an orphan's zombie lingers until init reaps it, and some container inits never do. */

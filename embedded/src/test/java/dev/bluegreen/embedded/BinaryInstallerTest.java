@@ -162,6 +162,19 @@ class BinaryInstallerTest {
         assertThat(Files.isExecutable(install.resolve("bin/postgres"))).isTrue();
     }
 
+    /** A cache that cannot be made (a service user's home is /nonexistent) is named with the way out, not as a bare path. */
+    @Test
+    void aCacheThatCannotBeMadeSaysHowToPlaceIt() throws IOException {
+        Path notADirectory = Files.writeString(temp.resolve("home"), "a file where a directory should be");
+        BinaryInstaller installer = new BinaryInstaller(notADirectory.resolve(".cache/bluegreen/postgres"),
+                temp.resolve("empty-m2"), URI.create("http://127.0.0.1:1/maven2/"), AMD64);
+
+        assertThatThrownBy(() -> installer.install(VERSION))
+                .isInstanceOf(IOException.class)
+                .hasMessageStartingWith("cannot create the PostgreSQL binaries cache " + notADirectory.resolve(".cache/bluegreen/postgres"))
+                .hasMessageEndingWith("; set BLUEGREEN_PG_CACHE to a writable directory");
+    }
+
     private BinaryInstaller installer(Path localRepository) {
         URI remote = URI.create("http://127.0.0.1:" + repository.getAddress().getPort() + "/maven2/");
         return new BinaryInstaller(temp.resolve("cache"), localRepository, remote, AMD64);

@@ -96,7 +96,7 @@ class SmallPiecesTest {
         Process sleeper = new ProcessBuilder("sleep", "60").start();
         try {
             // TERM: an INT the test runner's shell ignores (a background job) would stay ignored in sleep
-            List<String> command = Processes.signalCommand(sleeper.pid(), "TERM");
+            List<String> command = Signals.command(sleeper.pid(), "TERM");
             assertThat(Path.of(command.getFirst())).isAbsolute().isExecutable();
             ProcessBuilder signal = new ProcessBuilder(command);
             signal.environment().clear();

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.Signals;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import java.io.BufferedReader;
@@ -53,6 +54,10 @@ class ProxyProcessIT {
             List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                     "-jar", JAR.toString()));
             command.addAll(List.of(args));
+            if (!command.contains("--admin")) {
+                // not the default 127.0.0.1:9432, which a proxy the developer runs beside the tests may hold
+                command.addAll(List.of("--admin", "127.0.0.1:" + freePort()));
+            }
             if (!command.contains("--state-dir")) {
                 // the routing state is kept there: each test starts from blue alone
                 command.addAll(List.of("--state-dir", Files.createTempDirectory("bluegreen-state").toString()));
@@ -86,8 +91,7 @@ class ProxyProcessIT {
 
         /** Any signal by name, with the shell's kill: Java sends only TERM and KILL. */
         void signal(String name) throws IOException, InterruptedException {
-            Process kill = new ProcessBuilder("/bin/sh", "-c", "kill -s \"$1\" \"$2\"", "sh", name,
-                    Long.toString(process.pid())).inheritIO().start();
+            Process kill = new ProcessBuilder(Signals.command(process.pid(), name)).inheritIO().start();
             assertThat(kill.waitFor()).as("kill -s " + name).isZero();
         }
 
