@@ -48,6 +48,12 @@ public record ErrorResponse(Map<Character, String> fields) {
         return fields.getOrDefault(SEVERITY_NON_LOCALIZED, fields.get(SEVERITY));
     }
 
+    /** A FATAL or PANIC error: the server ends the session after sending it. */
+    public boolean endsSession() {
+        String severity = severity();
+        return "FATAL".equals(severity) || "PANIC".equals(severity);
+    }
+
     public static ErrorResponse decode(Frame frame) {
         ByteBuf body = frame.body();
         Map<Character, String> fields = new LinkedHashMap<>();

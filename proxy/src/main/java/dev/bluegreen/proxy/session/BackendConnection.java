@@ -111,6 +111,11 @@ final class BackendConnection implements ChannelEvents {
     private boolean flushHeld;
     /** Cancels asked for while requests were held: meant for those, so sent once they have gone out. */
     private List<Consumer<Boolean>> cancelsAfterHeld = new ArrayList<>();
+    /**
+     * The server sent a FATAL (or PANIC) error once ready: it closes the connection next (a shutdown,
+     * {@code pg_terminate_backend}, {@code idle_session_timeout}), and whoever received the error knows why.
+     */
+    private boolean endAnnounced;
     /** Fails the login if the cluster has not finished it in time; cancelled once it has, or the connection closed. */
     private ScheduledFuture<?> loginDeadline;
 
@@ -236,12 +241,24 @@ final class BackendConnection implements ChannelEvents {
         listener.backendFrames(this, batch);
     }
 
-    /** What is wrong with the batch's ErrorResponses, or null: each must decode and carry a SQLSTATE. */
-    private static String errorResponseProblem(FrameBatch batch) {
+    /**
+     * What is wrong with the batch's ErrorResponses, or null: each must decode and carry a SQLSTATE. Notes a
+     * FATAL one ({@link #endAnnounced}).
+     */
+    private String errorResponseProblem(FrameBatch batch) {
         List<Frame> frames = batch.frames();
         try {
-            boolean withoutSqlState = frames.stream().anyMatch(f -> f.type() == 'E' && ErrorResponse.decode(f).sqlState() == null);
-            return withoutSqlState ? "ErrorResponse without SQLSTATE" : null;
+            for (Frame frame : frames) {
+                if (frame.type() != 'E') {
+                    continue;
+                }
+                ErrorResponse error = ErrorResponse.decode(frame);
+                if (error.sqlState() == null) {
+                    return "ErrorResponse without SQLSTATE";
+                }
+                endAnnounced |= error.endsSession();
+            }
+            return null;
         } catch (ProtocolViolation e) {
             return "malformed ErrorResponse: " + e.getMessage();
         } finally {
@@ -623,6 +640,14 @@ final class BackendConnection implements ChannelEvents {
         }
         close();
         listener.backendStartupFailed(this, error);
+    }
+
+    /**
+     * Whether the server sent a FATAL error after the login, and so the reason it is about to close (or has
+     * closed) the connection.
+     */
+    boolean endAnnounced() {
+        return endAnnounced;
     }
 
     private void lose(String reason) {

@@ -20,6 +20,7 @@ import dev.bluegreen.proxy.protocol.ReadyForQuery;
 import dev.bluegreen.proxy.protocol.StartupDecoder;
 import dev.bluegreen.proxy.protocol.StartupPacket;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -386,7 +387,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
         List<String> protocolOptions = startup.parameters().keySet().stream().filter(k -> k.startsWith("_pq_.")).toList();
         if (startup.minorVersion() > 0 || !protocolOptions.isEmpty()) {
-            channel.write(new NegotiateProtocolVersion(0, protocolOptions).encode(channel.alloc()));
+            channel.write(new NegotiateProtocolVersion(StartupPacket.PROTOCOL_3_0, protocolOptions).encode(channel.alloc()));
         }
         User user = services.user(userName).orElse(null);
         if (user == null) {
@@ -727,6 +728,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             return;
         }
         if (lost != backend) {
+            return;
+        }
+        if (lost.endAnnounced()) {
+            // the client has the server's own FATAL error (relayed as it came): Postgres sends one, not two
+            log.info("backend ended the session session={} cluster={}", id, lost.cluster().name());
+            closeAfterFlush();
             return;
         }
         log.warn("backend lost session={} cluster={} reason={}", id, lost.cluster().name(), reason);
@@ -1117,6 +1124,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         closeWith(error);
     }
 
+    /** The leader ended the session with a FATAL error that has reached the client: nothing more to say. */
+    void endedByLeader(String cluster) {
+        log.info("backend ended the session session={} cluster={}", id, cluster);
+        closeAfterFlush();
+    }
+
     /** Forwards a cancel to the backend only while this session has a query running there. */
     private void cancelRunningQuery() {
         if (state instanceof State.Ready && units != null) {
@@ -1204,6 +1217,18 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         state = new State.Closed();
         if (channel.isActive()) {
             channel.writeAndFlush(error.encode(channel.alloc())).addListener(ChannelFutureListener.CLOSE);
+        }
+        releaseResources();
+    }
+
+    /** Closes once what was written to the client has gone out (a plain close would drop it). */
+    private void closeAfterFlush() {
+        if (state instanceof State.Closed) {
+            return;
+        }
+        state = new State.Closed();
+        if (channel.isActive()) {
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
         releaseResources();
     }

@@ -339,6 +339,11 @@ final class Units {
     private String followerEndedWith;
     /** The twin being made replaces one the follower's server ended (see {@link #twinMayBeRemade}). */
     private boolean remakingTwin;
+    /**
+     * The leader's FATAL error (a shutdown, {@code pg_terminate_backend}) has reached the client: when the
+     * leader closes, the session ends without a second error, as a direct connection's would.
+     */
+    private boolean leaderEndForwarded;
     /** The routing state changed: once nothing runs, the connections follow it without waiting for a unit. */
     private boolean followRouting;
     private boolean followScheduled;
@@ -2607,6 +2612,9 @@ final class Units {
             // between requests a server sends only asynchronous messages (the leader's reach the client),
             // and a FATAL error just before it closes the connection (shutdown, administrator command)
             if (role == leader && (type == 'A' || type == 'N' || type == 'S' || type == 'E')) {
+                if (type == 'E') {
+                    leaderEndForwarded |= endsSession(batch, offset, length);
+                }
                 forward(offset, length);
             } else if (type == 'E') {
                 Frame frame = batch.frameAt(offset, length);
@@ -2642,6 +2650,9 @@ final class Units {
                 if (current != null && sink == current.retrySink && role != leader && "FATAL".equals(error.severity())) {
                     followerEndedWith = error.sqlState(); // said why it goes, as between requests (see backendLost)
                 }
+                leaderEndForwarded |= role == leader && error.endsSession() && (sink.mode == Mode.FORWARD
+                        || sink.mode == Mode.COMMIT || sink.mode == Mode.ROLLBACK
+                        || (sink.mode == Mode.FORWARD_AFTER_DATA && sink.forwarded));
             } finally {
                 frame.release();
             }
@@ -2877,7 +2888,11 @@ final class Units {
                 && !greenAnswersInstead(current)) || (status != 'I' && role == transactionPrimary)) {
             // the client's transaction was running there (a read-only one green served, say), or part of
             // the answer to the read it ran has reached the client: it is gone
-            session.failFromUnits(ErrorResponse.fatal("08006", reason));
+            if (role == leader && leaderEndForwarded) {
+                session.endedByLeader(lost.cluster().name()); // the client has the leader's own FATAL: not a second
+            } else {
+                session.failFromUnits(ErrorResponse.fatal("08006", reason));
+            }
             return;
         }
         backends.remove(role);
@@ -2920,6 +2935,16 @@ final class Units {
                 && !droppingTwin && !listenersMoving && (sinks.get(role).isEmpty() || onlyARetriedRead)
                 && laneInFlight == 0 && laneHeld.isEmpty() && mirrors.isEmpty() && mirrorRunning == null
                 && (current == null || onlyARetriedRead || (current.primary != role && current.secondary != role));
+    }
+
+    /** Whether the ErrorResponse at {@code offset} of the batch is FATAL or PANIC. */
+    private static boolean endsSession(FrameBatch batch, int offset, int length) {
+        Frame frame = batch.frameAt(offset, length);
+        try {
+            return ErrorResponse.decode(frame).endsSession();
+        } finally {
+            frame.release();
+        }
     }
 
     /** A read blue runs again for green, none of whose answer has reached the client: green's failed one can be given. */

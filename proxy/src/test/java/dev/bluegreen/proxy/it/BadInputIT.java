@@ -240,7 +240,8 @@ class BadInputIT {
             RawClient.Message negotiate = client.read();
             assertThat(negotiate.type()).isEqualTo('v');
             ByteBuffer body = ByteBuffer.wrap(negotiate.body());
-            assertThat(body.getInt()).as("newest minor version").isZero();
+            // the whole version code, as servers send it: libpq 18 refuses a bare 0 as a downgrade to before 3.0
+            assertThat(body.getInt()).as("protocol version").isEqualTo(3 << 16);
             assertThat(body.getInt()).as("unrecognised options").isEqualTo(1);
             assertThat(new String(negotiate.body(), 8, negotiate.body().length - 9, StandardCharsets.UTF_8))
                     .isEqualTo("_pq_.future_feature");
@@ -290,6 +291,32 @@ class BadInputIT {
             client.send(RawClient.query("select 1"));
 
             assertErrorThenClosed(client, "08006", "ErrorResponse without SQLSTATE");
+        }
+    }
+
+    /**
+     * A server that ends a session itself (an administrator's {@code pg_terminate_backend}, a shutdown) says why
+     * in a FATAL error and closes: the client gets that error alone, as it would directly, with no second one
+     * from the proxy. Before dual-write (relayed) and after it (the leader of a twin pair).
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aSessionTheServerEndsGetsTheServersFatalErrorAlone(boolean dualWrite, TestClusters clusters) throws Exception {
+        try (TestProxy twins = TestProxy.in(blue).green(clusters.green()).start();
+             RawClient client = new RawClient(twins.port()).loggedIn(blue.superuser())) {
+            if (dualWrite) {
+                twins.server().routing().start("test", null);
+            }
+            client.send(RawClient.query("select pg_backend_pid()"));
+            String pid = client.firstValue();
+
+            blue.execute("postgres", "select pg_terminate_backend(" + pid + ")");
+
+            RawClient.Message message = client.read();
+            assertThat(message.type()).isEqualTo('E');
+            assertThat(message.sqlState()).isEqualTo("57P01");
+            assertThat(message.fields().get('M')).contains("terminating connection due to administrator command");
+            assertThat(client.readByte()).as("nothing after the server's own error: the end of the stream").isEqualTo(-1);
         }
     }
 

@@ -55,8 +55,8 @@ class MessageEncodingTest {
 
     @Test
     void negotiateProtocolVersionListsUnrecognisedOptions() {
-        assertThat(hex(new NegotiateProtocolVersion(0, List.of("_pq_.x")).encode(ALLOC)))
-                .isEqualTo("76" + "00000013" + "00000000" + "00000001" + ByteBufUtil.hexDump("_pq_.x".getBytes()) + "00");
+        assertThat(hex(new NegotiateProtocolVersion(3 << 16, List.of("_pq_.x")).encode(ALLOC)))
+                .isEqualTo("76" + "00000013" + "00030000" + "00000001" + ByteBufUtil.hexDump("_pq_.x".getBytes()) + "00");
     }
 
     @Test
