@@ -27,14 +27,19 @@ final class FunctionCatalog {
             "pg_stat_statements_reset", "pg_file_write", "pg_file_rename", "pg_file_unlink", "pg_file_sync",
             // LISTEN lives on the leader only: only the leader can say what the session listens to
             "pg_listening_channels",
+            // the session's server process is the leader's: a pid read on green, given to pg_terminate_backend,
+            // would end some other session on blue
+            "pg_backend_pid",
             // index and statistics maintenance (PostgreSQL 18's pg_restore_*_stats and pg_clear_*_stats too)
             "brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range", "gin_clean_pending_list",
             "pg_restore_relation_stats", "pg_restore_attribute_stats", "pg_clear_relation_stats",
             "pg_clear_attribute_stats",
             // run an arbitrary query string (read-only, which still lets it call nextval or set_config), or
-            // consume a cursor: ts_stat, ts_rewrite's two-argument form and tablefunc's crosstab take a query
+            // consume a cursor: ts_stat, ts_rewrite's two-argument form and tablefunc's crosstab and connectby
+            // take a query or pieces of one; xml2's xpath_table runs the one it builds read-write
             "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml",
             "cursor_to_xmlschema", "ts_stat", "ts_rewrite", "crosstab", "crosstab2", "crosstab3", "crosstab4",
+            "connectby", "xpath_table",
             // change rows or use up OIDs: pg_surgery's, and the one that hands out an OID
             "heap_force_kill", "heap_force_freeze", "pg_nextoid");
 

@@ -161,13 +161,21 @@ final class Lexer {
      * or -1. As in PostgreSQL, two string constants separated by whitespace holding at least one newline
      * are one string ({@code 'a'}, a newline, {@code 'b'} is {@code 'ab'}), and the second part is read in
      * the first one's mode: after {@code E'...'} a backslash still escapes, so a {@code \'} there does not
-     * end it. Before the newline only blanks may come; after it, blanks, newlines and {@code --} comments.
+     * end it. Before the first newline come blanks and a {@code --} comment, which runs up to it; after it,
+     * blanks, newlines and {@code --} comments, each ended by a newline (scan.l's
+     * {@code whitespace_with_newline}). Block comments do not continue a string.
      */
     static int continuation(String sql, int from) {
         int i = from;
-        while (i < sql.length() && (sql.charAt(i) == ' ' || sql.charAt(i) == '\t' || sql.charAt(i) == '\f'
-                || sql.charAt(i) == '\u000B')) {
-            i++;
+        while (i < sql.length()) {
+            char c = sql.charAt(i);
+            if (c == ' ' || c == '\t' || c == '\f' || c == '\u000B') {
+                i++;
+            } else if (c == '-' && i + 1 < sql.length() && sql.charAt(i + 1) == '-') {
+                i = lineCommentEnd(sql, i); // at the newline that ends it, or the end of the text
+            } else {
+                break;
+            }
         }
         if (i >= sql.length() || (sql.charAt(i) != '\n' && sql.charAt(i) != '\r')) {
             return -1;

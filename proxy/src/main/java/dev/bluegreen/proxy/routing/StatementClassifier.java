@@ -62,7 +62,8 @@ final class StatementClassifier {
             case "declare" -> declare(s, verdict);
             case "fetch", "move", "close" -> verdict.add(Trait.CURSOR);
             case "lock" -> verdict.add(Trait.TRANSACTION_BLOCK_ONLY);
-            case "call", "do" -> verdict.add(Trait.TRANSACTION_CONTROL);
+            // a procedure or DO block may PREPARE and DEALLOCATE through EXECUTE, as a DEALLOCATE would
+            case "call", "do" -> verdict.add(Trait.TRANSACTION_CONTROL).add(Trait.NAMES_STATEMENTS);
             case "create" -> DdlSyntax.create(s, verdict);
             case "alter" -> DdlSyntax.alter(s, verdict);
             case "drop" -> DdlSyntax.drop(s, verdict);

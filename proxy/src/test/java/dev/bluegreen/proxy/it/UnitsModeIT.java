@@ -545,7 +545,7 @@ class UnitsModeIT {
 
     /**
      * The names a Bind refers to follow the statements behind them: one re-made in SQL (DEALLOCATE, then
-     * PREPARE of a DELETE), an unnamed one parsed in the second half of a unit a Flush opened, and an
+     * PREPARE of a DELETE; the same inside a DO block), an unnamed one parsed in the second half of a unit a Flush opened, and an
      * unnamed one described in a unit of its own and executed in the next. At weight 100 a Bind taken for
      * a read goes to green alone, so each write must reach both; a cluster that did not run the Parse (or
      * lost the unnamed statement to the proxy's own BEGIN or COMMIT) must still run the Bind.
@@ -565,6 +565,17 @@ class UnitsModeIT {
                 client.send(RawClient.query("deallocate s; prepare s as delete from " + t + " where id = 1"));
                 client.readUntil('Z');
                 client.send(concat(bind("s"), execute(""), sync()));
+                assertThat(answer(client)).isEqualTo("DELETE 1");
+
+                // "d" parsed as a read, then re-made by a DO block's EXECUTE, which the proxy cannot read
+                client.send(RawClient.query("insert into " + t + " values (1)"));
+                client.readUntil('Z');
+                client.send(concat(parse("d", "select 1"), sync()));
+                client.readUntil('Z');
+                client.send(RawClient.query("do $$ begin execute 'deallocate d'; execute 'prepare d as delete from " + t
+                        + " where id = 1'; end $$"));
+                client.readUntil('Z');
+                client.send(concat(bind("d"), execute(""), sync()));
                 assertThat(answer(client)).isEqualTo("DELETE 1");
 
                 // a unit opened by a Flush; its second half parses the unnamed statement anew
@@ -587,6 +598,30 @@ class UnitsModeIT {
             assertThat(count(clusters.green(), "select count(*) from " + t + " where id <> 3")).isZero();
             assertThat(count(clusters.blue(), "select count(*) from " + t + " where id = 3")).isEqualTo(1);
             assertThat(count(clusters.green(), "select count(*) from " + t + " where id = 3")).isEqualTo(1);
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * A string constant goes on after a newline, read as it began, also when a {@code --} comment comes before
+     * the newline: in {@code E'a' -- c}, a newline, {@code '\' , '; DELETE …'} the server runs the DELETE. At
+     * weight 100 a text taken for a read would run on green alone, and blue would keep the row.
+     */
+    @Test
+    void aWriteHiddenAfterAStringContinuedPastACommentReachesBothClusters(TestClusters clusters) throws Exception {
+        String t = table("continued");
+        ClusterData.onBoth(clusters.blue(), clusters.green(),
+                "create table " + t + " (id int primary key)", "insert into " + t + " values (1)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+
+            client.send(RawClient.query("select E'a' -- c\n'\\' , '; delete from " + t + "; --'"));
+
+            assertThat(answer(client)).isEqualTo("DELETE 1");
+            assertThat(count(clusters.blue(), "select count(*) from " + t)).isZero();
+            assertThat(count(clusters.green(), "select count(*) from " + t)).isZero();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
     }

@@ -223,10 +223,17 @@ class ClassifierTest {
                 c("select * from ts_stat($$select setval('s', 1)::text::tsvector$$)"),
                 c("select ts_rewrite('a & b'::tsquery, 'select t, s from aliases')"),
                 c("select * from crosstab('select row_name, cat, value from ct order by 1') as ct(r text, a int)"),
+                c("select * from connectby('(select nextval(''s'')::int as k, 1 as p) q', 'k', 'p', '1', 1)"
+                        + " as c(k int, p int, lvl int)"),
+                c("select * from xpath_table('id', 'doc', 'x', '/a', 'true; delete from t; select id, doc from x"
+                        + " where true') as r(id int, a text)"),
+                c("select pg_backend_pid()", NON_DETERMINISTIC),
                 c("select heap_force_kill('t'::regclass, array['(0, 1)']::tid[])", CATALOG),
                 c("select pg_nextoid('t'::regclass, 'id', 't_pkey'::regclass)", CATALOG),
                 // a string goes on across a newline, read as it began: after E'', a \' does not end it
                 c("SELECT E'x'\n'\\' , '; DELETE FROM t; SELECT ' -- '", MULTI_STATEMENT),
+                // the same with a comment before the newline, which the server allows there too
+                c("SELECT E'a' -- c\n'\\' , '; DELETE FROM t; --'", MULTI_STATEMENT),
                 c("select e'a'\n  -- a comment on its own line\n\n  '\\', '; update t set v = 2; select ' -- '", MULTI_STATEMENT),
                 c("select pg_terminate_backend(123)"),
                 c("select pg_cancel_backend(123)"),
@@ -313,9 +320,9 @@ class ClassifierTest {
                 c("COPY t TO '/tmp/t.csv'"),
                 c("copy t from program 'cat x'"),
                 // other writes
-                c("CALL refresh_stats()", TRANSACTION_CONTROL),
-                c("DO $$ BEGIN PERFORM 1; END $$", TRANSACTION_CONTROL),
-                c("do language plpgsql $x$ begin end $x$", TRANSACTION_CONTROL),
+                c("CALL refresh_stats()", TRANSACTION_CONTROL, NAMES_STATEMENTS),
+                c("DO $$ BEGIN PERFORM 1; END $$", TRANSACTION_CONTROL, NAMES_STATEMENTS),
+                c("do language plpgsql $x$ begin end $x$", TRANSACTION_CONTROL, NAMES_STATEMENTS),
                 c("LOCK TABLE t IN SHARE MODE", TRANSACTION_BLOCK_ONLY),
                 c("ANALYZE t"),
                 c("CHECKPOINT"),

@@ -63,9 +63,13 @@ class LexerTest {
         assertThat(escaped).extracting(Token::text).endsWith(";", "delete");
 
         assertThat(Lexer.lex("select 'a'  \r\n\t'b'").tokens().get(1).value()).isEqualTo("ab");
-        // no newline, or a comment before it: two tokens, which the server refuses or reads as two
+        // a comment before the newline too (scan.l's horiz_whitespace), and after it when a newline ends it
+        assertThat(Lexer.lex("select E'a' -- c\n'\\' , '").tokens().get(1).value()).isEqualTo("a' , ");
+        assertThat(Lexer.lex("select 'a' -- c\n -- d\n'b'").tokens().get(1).value()).isEqualTo("ab");
+        // no newline, a block comment, or a comment the text ends in: two tokens, which the server refuses
         assertThat(texts("select 'a' 'b'")).containsExactly("select", "'a'", "'b'");
-        assertThat(texts("select 'a' -- c\n'b'")).containsExactly("select", "'a'", "'b'");
+        assertThat(texts("select 'a' /* c */\n'b'")).containsExactly("select", "'a'", "'b'");
+        assertThat(texts("select 'a'\n-- c")).containsExactly("select", "'a'");
     }
 
     @Test
