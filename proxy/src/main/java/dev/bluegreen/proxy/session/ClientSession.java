@@ -772,25 +772,31 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         relayedFrames = frames;
         frames.forEach(clientFrameVisitor);
         relayedFrames = null;
-        if (terminateAt >= 0) {
-            // forward what came before the Terminate, then end the session politely
+        if (typesLearnedFrom.size() > 1) {
+            // rare: the client may hold OIDs from the other cluster's catalog (it read green's under dual-write)
+            List<Frame> list = frames.frames();
+            frames.release();
+            boolean terminated = false;
+            for (Frame frame : list) {
+                terminated |= frame.type() == 'X';
+                if (terminated) {
+                    frame.release(); // the Terminate, and anything after it, which the server would not read
+                } else {
+                    backend.write(outgoing(frame.type(), frame.content(), roleOf(backend)));
+                }
+            }
+        } else if (terminateAt >= 0) {
             ByteBuf all = frames.content();
             if (terminateAt > all.readerIndex()) {
                 backend.write(all.retainedSlice(all.readerIndex(), terminateAt - all.readerIndex()));
             }
             frames.release();
-            close();
-            return;
-        }
-        if (typesLearnedFrom.size() > 1) {
-            // rare: the client may hold OIDs from the other cluster's catalog (it read green's under dual-write)
-            List<Frame> list = frames.frames();
-            frames.release();
-            for (Frame frame : list) {
-                backend.write(outgoing(frame.type(), frame.content(), roleOf(backend)));
-            }
         } else {
             backend.write(frames.content());
+        }
+        if (terminateAt >= 0) {
+            close(); // what came before the Terminate is forwarded: the session ends politely
+            return;
         }
         if (!backend.isWritable()) {
             channel.config().setAutoRead(false);

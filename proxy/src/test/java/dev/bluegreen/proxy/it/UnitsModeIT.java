@@ -1875,6 +1875,39 @@ class UnitsModeIT {
     }
 
     /**
+     * The same for messages that come in one read with the client's Terminate (a client that writes its last
+     * statement and its goodbye together): they too reach blue with green's OID left out.
+     */
+    @Test
+    void messagesSentWithTheTerminateReachBlueWithoutGreensTypesToo(TestClusters clusters) throws Exception {
+        String t = table("terminate_typed");
+        String type = table("feeling");
+        enumWithAnOidOfItsOwnOnEachCluster(clusters, type);
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int, m " + type + ")");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            client.send(RawClient.query("select oid from pg_type where typname = '" + type + "'")); // green's catalog
+            String greenOid = client.firstValue();
+            assertThat(greenOid).isEqualTo(Long.toString(count(clusters.green(),
+                    "select oid from pg_type where typname = '" + type + "'")));
+            proxy.server().routing().followerOutOfSync(ClusterRole.GREEN, "test", "taken out of sync");
+            await("the session relays to blue alone").until(() -> proxy.server().backendConnections("green") == 0);
+
+            byte[] typedParse = RawClient.message('P', concat(cstrings("", "insert into " + t + " values (1, $1)"),
+                    java.nio.ByteBuffer.allocate(6).putShort((short) 1).putInt(Integer.parseInt(greenOid)).array()));
+            byte[] sadBind = RawClient.message('B', concat(cstrings("", ""), java.nio.ByteBuffer.allocate(13)
+                    .putShort((short) 0).putShort((short) 1).putInt(3).put("sad".getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                    .putShort((short) 0).array()));
+            client.send(concat(typedParse, sadBind, execute(""), sync(), RawClient.message('X', new byte[0])));
+
+            await("blue ran the insert before the session ended").until(() ->
+                    count(clusters.blue(), "select count(*) from " + t + " where m = 'sad'") == 1);
+        }
+    }
+
+    /**
      * A statement pgjdbc prepares by name on its first run, whose first run fails on the leader (a unique
      * violation), is still the twin's: the leader keeps a statement whose execution failed, so the next
      * run binds the name on both twins. Before, the follower skipped the failed unit whole, Parse included,
