@@ -73,6 +73,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             }
             if (length > limit) {
                 in.skipBytes(in.readableBytes());
+                if (direction == Direction.BACKEND) {
+                    throw ProtocolViolation.overLimit("a message of " + length + " bytes (a row or COPY chunk that"
+                            + " large) is over limits.max_message_size, " + limit + " bytes, which bounds what the proxy"
+                            + " holds of one message: raise it to relay such a message");
+                }
                 throw new ProtocolViolation("message length " + length + " exceeds the limit of " + limit + " bytes"
                         + (limit < maxMessageBytes ? " before authentication" : ""));
             }

@@ -327,7 +327,8 @@ final class BackendConnection implements ChannelEvents {
     @Override
     public void onException(Throwable cause) {
         if (cause instanceof DecoderException && cause.getCause() instanceof ProtocolViolation violation) {
-            violation("protocol violation from cluster " + cluster.name() + ": " + violation.getMessage());
+            violation((violation.overLimit() ? "cluster " : "protocol violation from cluster ") + cluster.name() + ": "
+                    + violation.getMessage());
         } else if (state instanceof State.Handshaking) {
             // the handshake completion event carries the reason
             log.debug("backend TLS error cluster={} cause={}", cluster.name(), cause.toString());

@@ -320,6 +320,23 @@ class BadInputIT {
         }
     }
 
+    /**
+     * A row larger than limits.max_message_size (1 MiB here; Postgres allows a field up to 1 GiB) breaks no
+     * protocol rule: the session ends with an error that names the limit, not one that blames the cluster.
+     */
+    @Test
+    void aRowOverTheMessageLimitEndsTheSessionNamingTheLimit() throws Exception {
+        try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            client.send(RawClient.query("select repeat('x', 2 * 1024 * 1024)"));
+
+            RawClient.Message message = client.readUntil('E');
+            assertThat(message.sqlState()).isEqualTo("08006");
+            assertThat(message.fields().get('M')).startsWith("cluster blue: a message of 2097162 bytes")
+                    .contains("is over limits.max_message_size, 1048576 bytes").doesNotContain("protocol violation");
+            assertThat(client.isClosedByPeer()).isTrue();
+        }
+    }
+
     @Test
     void aBackendClosingMidMessageClosesTheSessionWith08006() throws Exception {
         byte[] partialRow = ByteBuffer.allocate(15).put((byte) 'D').putInt(1000).put(new byte[10]).array();
