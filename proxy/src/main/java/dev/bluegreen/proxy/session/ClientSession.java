@@ -167,6 +167,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private ReadyForQuery transactionStatus = ReadyForQuery.IDLE;
     /** Close as soon as the session is idle outside a transaction (graceful shutdown). */
     private boolean closeWhenIdle;
+    /** The client shut down its sending side with requests unanswered: closes once they are answered. */
+    private boolean closeWhenAnswered;
     /** Set once the session is to close ({@link #terminate}): the client is no longer relayed. */
     private boolean terminating;
     /** The running statement is being cancelled so that the session can close ({@link #terminate}). */
@@ -271,7 +273,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             closeWith(ErrorResponse.fatal("08P01", "incomplete message from client: the connection ended "
                     + truncated.bufferedBytes() + " bytes into a message"));
         } else if (event instanceof ChannelInputShutdownEvent) {
-            close();
+            if (state instanceof State.Ready && !answeredAll()) {
+                // the client shut down its side only: as Postgres does, answer what came before the end of
+                // its stream (it still reads), then end the session
+                closeWhenAnswered = true;
+            } else {
+                close();
+            }
         } else if (event instanceof SslHandshakeCompletionEvent handshake && state instanceof State.DirectTlsHandshake) {
             onDirectTlsHandshake(handshake);
         }
@@ -642,6 +650,21 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 terminate();
             }
         }
+        if (readyAt >= 0 && closeWhenAnswered && answeredAll()) {
+            closeAfterFlush();
+        }
+    }
+
+    /**
+     * Whether nothing the client sent still awaits an answer, or what waits will never be answered: an
+     * extended-protocol batch without its Sync, COPY data the client stopped sending (the server answers
+     * neither until more comes; at the end of a direct connection's stream it drops them).
+     */
+    private boolean answeredAll() {
+        if (units != null) {
+            return (pending.isEmpty() && !units.hasWork()) || units.awaitsClient();
+        }
+        return (outstanding.isEmpty() && pending.isEmpty()) || batchOpen || copyIn;
     }
 
     /** Matches answers to the outstanding requests, and remembers the last ReadyForQuery. */
@@ -1118,6 +1141,17 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (closeWhenIdle && pending.isEmpty()) {
             channel.flush();
             terminate();
+        }
+    }
+
+    /** A units-mode unit has been answered: a client that shut down its side may now be done with. */
+    void unitAnswered() {
+        if (closeWhenAnswered) {
+            channel.eventLoop().execute(() -> {
+                if (state instanceof State.Ready && answeredAll()) {
+                    closeAfterFlush();
+                }
+            });
         }
     }
 

@@ -408,6 +408,11 @@ final class Units {
         return current != null || creating != null;
     }
 
+    /** Whether a unit waits for more of the client's messages: an extended batch before its Sync, COPY data. */
+    boolean awaitsClient() {
+        return restOfUnitAwaited || (current != null && current.open);
+    }
+
     // --- client side ------------------------------------------------------------------------------
 
     /** New client frames: those that belong to the running unit go on at once, the rest wait their turn. */
@@ -2213,6 +2218,7 @@ final class Units {
                 session.unitsIdle();
             }
         }
+        session.unitAnswered();
     }
 
     // --- a read green is slow to answer -----------------------------------------------------------------

@@ -321,6 +321,35 @@ class BadInputIT {
     }
 
     /**
+     * A client that shuts down its sending side after its last query (a script piping SQL in, then reading)
+     * gets the answer, as from Postgres, which answers what came before the end of the stream; the write is
+     * done and reported. Before, the proxy closed at once and the committed INSERT went unanswered.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aClientThatShutsDownItsSideStillGetsTheAnswersItAwaits(boolean dualWrite, TestClusters clusters) throws Exception {
+        String table = ClusterData.unique("half_closed");
+        ClusterData.onBoth(blue, clusters.green(), "create table " + table + " (id int)");
+        try (TestProxy twins = TestProxy.in(blue).green(clusters.green()).start();
+             RawClient client = new RawClient(twins.port()).loggedIn(blue.superuser())) {
+            if (dualWrite) {
+                twins.server().routing().start("test", null);
+            }
+            client.send(RawClient.query("insert into " + table + " values (1); select 42, pg_sleep(0.2)"));
+            client.shutdownOutput();
+
+            assertThat(client.readUntil('C').body()).startsWith("INSERT 0 1".getBytes(StandardCharsets.UTF_8));
+            assertThat(client.firstValue()).isEqualTo("42");
+            assertThat(client.readByte()).as("then the end of the stream").isEqualTo(-1);
+        }
+        if (dualWrite) {
+            ClusterData.bothHold(blue, clusters.green(), table, "(1)");
+        } else {
+            assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)");
+        }
+    }
+
+    /**
      * A row larger than limits.max_message_size (1 MiB here; Postgres allows a field up to 1 GiB) breaks no
      * protocol rule: the session ends with an error that names the limit, not one that blames the cluster.
      */
