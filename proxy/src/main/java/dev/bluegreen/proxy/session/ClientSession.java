@@ -36,10 +36,12 @@ import dev.bluegreen.proxy.routing.ClusterRole;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -131,6 +133,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * (0: it does not): without this it would mirror nothing until the routing state changed.
      */
     private long twinRetryAtNanos;
+    /**
+     * While a shadow-mode session relays without a twin ({@link #twinRetryAtNanos} set): the names of the
+     * statements it prepared that read ({@code ""} the unnamed one), so that a write it relays, which green
+     * misses, is counted as a mirror drop; null otherwise.
+     */
+    private Set<String> readingStatementsUnmirrored;
     /** Counted among the pinned sessions already: each units mode it enters learns it again. */
     private boolean pinnedCounted;
     /**
@@ -878,12 +886,55 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             terminateAt = offset;
             return false;
         }
+        noteRelayed(type, relayedFrames.content(), offset, length);
+        return true;
+    }
+
+    /** What a client message about to be relayed tells: the settings it names, the answers it will have. */
+    private void noteRelayed(byte type, ByteBuf all, int offset, int length) {
         if (type == FrontendMessages.QUERY || type == FrontendMessages.PARSE) {
             // a custom setting made now must reach a twin made later: only the SQL names it
-            sqlReading.relayed(services.migration().classifier(), type, relayedFrames.content(), offset, length);
+            sqlReading.relayed(services.migration().classifier(), type, all, offset, length);
+        }
+        if (readingStatementsUnmirrored != null) {
+            countUnmirrored(type, all, offset, length);
         }
         countRelayed(type);
-        return true;
+    }
+
+    /**
+     * Shadow mode without a twin: a write relayed now never reaches green, so it counts as a dropped mirror
+     * write, once per Query that writes and per Bind of a statement not known to read (its Parse only
+     * notes which).
+     */
+    private void countUnmirrored(byte type, ByteBuf all, int offset, int length) {
+        try {
+            switch (type) {
+                case FrontendMessages.QUERY -> {
+                    if (!sqlReading.classify(services.migration().classifier(),
+                            FrontendMessages.querySql(all, offset, length, sqlReading.encoding())).isRead()) {
+                        services.migration().stats().mirrorDropped();
+                    }
+                }
+                case FrontendMessages.PARSE -> {
+                    String name = FrontendMessages.parseName(all, offset, length);
+                    if (sqlReading.classify(services.migration().classifier(),
+                            FrontendMessages.parseSql(all, offset, length, sqlReading.encoding())).isRead()) {
+                        readingStatementsUnmirrored.add(name);
+                    } else {
+                        readingStatementsUnmirrored.remove(name);
+                    }
+                }
+                case FrontendMessages.BIND -> {
+                    if (!readingStatementsUnmirrored.contains(FrontendMessages.bindStatement(all, offset, length))) {
+                        services.migration().stats().mirrorDropped();
+                    }
+                }
+                default -> { }
+            }
+        } catch (ProtocolViolation malformed) {
+            // relayed as it is: the server answers it with the error
+        }
     }
 
     /** What a message relayed to the backend leaves outstanding: answers to wait for, a batch still open. */
@@ -937,6 +988,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (!twinWanted(now) && backend != null && roleOf(backend) == now.leader()) {
             seen = now;
             twinRetryAtNanos = 0;
+            readingStatementsUnmirrored = null;
             return true;
         }
         enterUnits(now);
@@ -946,6 +998,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private void enterUnits(RoutingState now) {
         log.debug("session enters units mode session={} epoch={}", id, now.epoch());
         twinRetryAtNanos = 0;
+        readingStatementsUnmirrored = null;
         long maxMirrored = services.config().limits().maxMessageBytes();
         units = new Units(this, channel, services.migration(), seen, backend, maxMirrored,
                 services.config().timeouts());
@@ -1054,12 +1107,14 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      *
      * @param retryTwin shadow mode, and the twin was lost or could not be made: a new one is tried for at the
      *                  first unit after {@link #SHADOW_TWIN_RETRY_CONNECT_TIMEOUTS} connect timeouts
+     * @param readingStatements the statements the session prepared that read ({@code ""} the unnamed one)
      */
-    void backToRelay(BackendConnection leader, boolean retryTwin) {
+    void backToRelay(BackendConnection leader, boolean retryTwin, Set<String> readingStatements) {
         log.debug("session back to relay session={} cluster={}", id, leader.cluster().name());
         long retryAt = System.nanoTime()
                 + SHADOW_TWIN_RETRY_CONNECT_TIMEOUTS * services.config().timeouts().connect().toNanos();
         twinRetryAtNanos = !retryTwin ? 0 : retryAt == 0 ? 1 : retryAt; // 0 means none
+        readingStatementsUnmirrored = retryTwin ? new HashSet<>(readingStatements) : null;
         // what its units did stays on the leader: a twin made for it later starts from a snapshot
         mayHoldState |= units != null && units.ranAUnit();
         units = null;
@@ -1087,12 +1142,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 close();
                 return;
             }
-            if (frame.type() == FrontendMessages.QUERY || frame.type() == FrontendMessages.PARSE) {
-                ByteBuf content = frame.content();
-                sqlReading.relayed(services.migration().classifier(), frame.type(), content, content.readerIndex(),
-                        content.readableBytes());
-            }
-            countRelayed(frame.type());
+            ByteBuf content = frame.content();
+            noteRelayed(frame.type(), content, content.readerIndex(), content.readableBytes());
             mayHoldState = true;
             backend.write(outgoing(frame.type(), frame.content(), roleOf(backend)));
         }

@@ -28,6 +28,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -990,7 +991,7 @@ final class Units {
             }
             // in shadow mode a twin lost this epoch is tried for again later, not only at the next routing change
             session.backToRelay(backends.get(wantedLeader),
-                    session.twinWanted(next) && next.followerWrites() == FollowerWrites.ASYNC);
+                    session.twinWanted(next) && next.followerWrites() == FollowerWrites.ASYNC, readingStatements());
             closed = true;
             stopWatchingFollower();
             stopGreenReadTimer();
@@ -2951,6 +2952,20 @@ final class Units {
         } finally {
             frame.release();
         }
+    }
+
+    /** The names of the session's prepared statements known to read, {@code ""} for the unnamed one. */
+    private Set<String> readingStatements() {
+        Set<String> reading = new HashSet<>();
+        statements.forEach((name, c) -> {
+            if (c.isRead()) {
+                reading.add(name);
+            }
+        });
+        if (unnamedStatement.isRead()) {
+            reading.add("");
+        }
+        return reading;
     }
 
     /** A read blue runs again for green, none of whose answer has reached the client: green's failed one can be given. */
