@@ -29,6 +29,25 @@ final class StatementClassifier {
         this.catalog = catalog;
     }
 
+    /**
+     * Whether a {@code DO} block's body speaks of prepared statements at all ({@code PREPARE},
+     * {@code DEALLOCATE}, {@code DISCARD}, in any case): only then may it re-make one the session's
+     * {@code Bind}s name. Forgetting every name after each {@code DO} would make every later named statement
+     * of the session a write. (A procedure's or function's body is not in the text: not seen.)
+     */
+    private static boolean mayRenameStatements(Statement s) {
+        for (int i = 1; i < s.size(); i++) {
+            Token token = s.get(i);
+            if (token.type() == Token.Type.STRING) {
+                String body = Lexer.asciiLower(token.value());
+                if (body.contains("prepare") || body.contains("deallocate") || body.contains("discard")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     Classification classify(Statement s) {
         Verdict verdict = new Verdict();
         if (!s.balanced()) {
@@ -62,8 +81,13 @@ final class StatementClassifier {
             case "declare" -> declare(s, verdict);
             case "fetch", "move", "close" -> verdict.add(Trait.CURSOR);
             case "lock" -> verdict.add(Trait.TRANSACTION_BLOCK_ONLY);
-            // a procedure or DO block may PREPARE and DEALLOCATE through EXECUTE, as a DEALLOCATE would
-            case "call", "do" -> verdict.add(Trait.TRANSACTION_CONTROL).add(Trait.NAMES_STATEMENTS);
+            case "call" -> verdict.add(Trait.TRANSACTION_CONTROL);
+            case "do" -> {
+                verdict.add(Trait.TRANSACTION_CONTROL);
+                if (mayRenameStatements(s)) {
+                    verdict.add(Trait.NAMES_STATEMENTS); // it may PREPARE or DEALLOCATE through EXECUTE
+                }
+            }
             case "create" -> DdlSyntax.create(s, verdict);
             case "alter" -> DdlSyntax.alter(s, verdict);
             case "drop" -> DdlSyntax.drop(s, verdict);

@@ -53,8 +53,8 @@ public enum Trait {
     TENANT_SETTING,
     /**
      * Creates or drops prepared statements in SQL ({@code PREPARE name}, {@code DEALLOCATE},
-     * {@code DISCARD ALL}), or may ({@code CALL}, {@code DO}: through {@code EXECUTE}): the names a
-     * protocol {@code Bind} refers to may now mean other statements.
+     * {@code DISCARD ALL}), or may (a {@code DO} block whose body speaks of them, through {@code EXECUTE}):
+     * the names a protocol {@code Bind} refers to may now mean other statements.
      */
     NAMES_STATEMENTS,
     /** {@code LISTEN} or {@code UNLISTEN}: lives on the leader only and moves with it at cutover. */

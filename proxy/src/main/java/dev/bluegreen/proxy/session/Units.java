@@ -786,6 +786,9 @@ final class Units {
         String name = FrontendMessages.bindStatement(all, offset, length);
         Classification bound = name.isEmpty() ? unnamedStatement : statements.getOrDefault(name, Classification.unparseable());
         portals.put(portal, bound);
+        if (bound.has(Trait.NAMES_STATEMENTS)) {
+            forgetStatementNames(); // a DEALLOCATE or a DO prepared by name, run again
+        }
         return bound;
     }
 

@@ -603,6 +603,27 @@ class UnitsModeIT {
     }
 
     /**
+     * A DO block that does not speak of prepared statements leaves the session's named statements known: a
+     * named read bound after it is still a read, which green serves at weight 100, not a write for good.
+     */
+    @Test
+    void aDoBlockLeavesNamedReadsReadsWhenItCannotRemakeThem(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            client.send(concat(parse("v", "select current_setting('server_version_num')::int / 10000"), sync()));
+            client.readUntil('Z');
+            client.send(RawClient.query("do $$ begin perform 1; end $$"));
+            client.readUntil('Z');
+
+            client.send(concat(bind("v"), execute(""), sync()));
+
+            assertThat(client.firstValue()).as("served by green").isEqualTo("18");
+        }
+    }
+
+    /**
      * A string constant goes on after a newline, read as it began, also when a {@code --} comment comes before
      * the newline: in {@code E'a' -- c}, a newline, {@code '\' , '; DELETE …'} the server runs the DELETE. At
      * weight 100 a text taken for a read would run on green alone, and blue would keep the row.

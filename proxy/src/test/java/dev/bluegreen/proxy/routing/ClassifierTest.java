@@ -320,9 +320,13 @@ class ClassifierTest {
                 c("COPY t TO '/tmp/t.csv'"),
                 c("copy t from program 'cat x'"),
                 // other writes
-                c("CALL refresh_stats()", TRANSACTION_CONTROL, NAMES_STATEMENTS),
-                c("DO $$ BEGIN PERFORM 1; END $$", TRANSACTION_CONTROL, NAMES_STATEMENTS),
-                c("do language plpgsql $x$ begin end $x$", TRANSACTION_CONTROL, NAMES_STATEMENTS),
+                c("CALL refresh_stats()", TRANSACTION_CONTROL),
+                c("DO $$ BEGIN PERFORM 1; END $$", TRANSACTION_CONTROL),
+                c("do language plpgsql $x$ begin end $x$", TRANSACTION_CONTROL),
+                // a block that may re-make a prepared statement a Bind names
+                c("do $$ begin execute 'DEALLOCATE p'; execute 'prepare p as delete from t'; end $$",
+                        TRANSACTION_CONTROL, NAMES_STATEMENTS),
+                c("DO 'BEGIN EXECUTE ''discard all''; END'", TRANSACTION_CONTROL, NAMES_STATEMENTS),
                 c("LOCK TABLE t IN SHARE MODE", TRANSACTION_BLOCK_ONLY),
                 c("ANALYZE t"),
                 c("CHECKPOINT"),
