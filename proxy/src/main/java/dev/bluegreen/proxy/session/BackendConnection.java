@@ -248,6 +248,7 @@ final class BackendConnection implements ChannelEvents {
     private String errorResponseProblem(FrameBatch batch) {
         List<Frame> frames = batch.frames();
         try {
+            boolean fatal = false;
             for (Frame frame : frames) {
                 if (frame.type() != 'E') {
                     continue;
@@ -256,8 +257,9 @@ final class BackendConnection implements ChannelEvents {
                 if (error.sqlState() == null) {
                     return "ErrorResponse without SQLSTATE";
                 }
-                endAnnounced |= error.endsSession();
+                fatal |= error.endsSession();
             }
+            endAnnounced |= fatal; // only for a batch that goes on to the session
             return null;
         } catch (ProtocolViolation e) {
             return "malformed ErrorResponse: " + e.getMessage();

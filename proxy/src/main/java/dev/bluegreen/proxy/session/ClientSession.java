@@ -175,6 +175,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private ReadyForQuery transactionStatus = ReadyForQuery.IDLE;
     /** Close as soon as the session is idle outside a transaction (graceful shutdown). */
     private boolean closeWhenIdle;
+    /** The server connection whose FATAL error the relay forwarded to the client: its loss needs no error of ours. */
+    private BackendConnection endRelayedFrom;
     /** The client shut down its sending side with requests unanswered: closes once they are answered. */
     private boolean closeWhenAnswered;
     /** Set once the session is to close ({@link #terminate}): the client is no longer relayed. */
@@ -648,6 +650,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             executeSent = false;
         }
         channel.write(frames.content(), channel.voidPromise());
+        if (from.endAnnounced()) {
+            endRelayedFrom = from; // its FATAL error is on its way to the client
+        }
         if (!channel.isWritable()) {
             from.setAutoRead(false);
         }
@@ -658,21 +663,27 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 terminate();
             }
         }
-        if (readyAt >= 0 && closeWhenAnswered && answeredAll()) {
+        closeIfAnswered();
+    }
+
+    /** A client that shut down its sending side is done with once what it sent has been answered. */
+    private void closeIfAnswered() {
+        if (closeWhenAnswered && state instanceof State.Ready && answeredAll()) {
             closeAfterFlush();
         }
     }
 
     /**
      * Whether nothing the client sent still awaits an answer, or what waits will never be answered: an
-     * extended-protocol batch without its Sync, COPY data the client stopped sending (the server answers
-     * neither until more comes; at the end of a direct connection's stream it drops them).
+     * extended-protocol batch without its Sync, a COPY whose data the client stopped sending (the server
+     * answers neither until more comes; at the end of a direct connection's stream it drops them).
      */
     private boolean answeredAll() {
         if (units != null) {
-            return (pending.isEmpty() && !units.hasWork()) || units.awaitsClient();
+            return units.owesClientNothing();
         }
-        return (outstanding.isEmpty() && pending.isEmpty()) || batchOpen || copyIn;
+        return pending.isEmpty() && (copyIn || !outstanding.contains((byte) 'Q') && !outstanding.contains((byte) 'S')
+                && !outstanding.contains((byte) 'F'));
     }
 
     /** Matches answers to the outstanding requests, and remembers the last ReadyForQuery. */
@@ -761,7 +772,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (lost != backend) {
             return;
         }
-        if (lost.endAnnounced()) {
+        if (lost == endRelayedFrom) {
             // the client has the server's own FATAL error (relayed as it came): Postgres sends one, not two
             log.info("backend ended the session session={} cluster={}", id, lost.cluster().name());
             closeAfterFlush();
@@ -1151,6 +1162,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             backend.flush();
         }
         pendingDrained();
+        closeIfAnswered();
     }
 
     /** Too much waiting from this client: stop reading it until the queue drains. */
@@ -1195,14 +1207,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
     }
 
-    /** A units-mode unit has been answered: a client that shut down its side may now be done with. */
-    void unitAnswered() {
+    /** Units mode took a step (a unit ran or ended, an answer came): a client that shut down its side may be done with. */
+    void unitsMoved() {
         if (closeWhenAnswered) {
-            channel.eventLoop().execute(() -> {
-                if (state instanceof State.Ready && answeredAll()) {
-                    closeAfterFlush();
-                }
-            });
+            channel.eventLoop().execute(this::closeIfAnswered); // not in the middle of the engine's own step
         }
     }
 

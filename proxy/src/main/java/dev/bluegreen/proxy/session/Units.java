@@ -341,10 +341,10 @@ final class Units {
     /** The twin being made replaces one the follower's server ended (see {@link #twinMayBeRemade}). */
     private boolean remakingTwin;
     /**
-     * The leader's FATAL error (a shutdown, {@code pg_terminate_backend}) has reached the client: when the
-     * leader closes, the session ends without a second error, as a direct connection's would.
+     * The leader connection whose FATAL error (a shutdown, {@code pg_terminate_backend}) has reached the client:
+     * when it closes, the session ends without a second error, as a direct connection's would.
      */
-    private boolean leaderEndForwarded;
+    private BackendConnection leaderEndForwarded;
     /** The routing state changed: once nothing runs, the connections follow it without waiting for a unit. */
     private boolean followRouting;
     private boolean followScheduled;
@@ -409,9 +409,13 @@ final class Units {
         return current != null || creating != null;
     }
 
-    /** Whether a unit waits for more of the client's messages: an extended batch before its Sync, COPY data. */
-    boolean awaitsClient() {
-        return restOfUnitAwaited || (current != null && current.open);
+    /**
+     * Whether the client has nothing to wait for from units mode: no unit runs or waits, or the one that
+     * runs or comes next waits for more of the client's messages (an extended batch before its Sync, COPY
+     * data), which a client that shut down its side will never send.
+     */
+    boolean owesClientNothing() {
+        return restOfUnitAwaited || (current != null ? current.open : session.pending().isEmpty());
     }
 
     // --- client side ------------------------------------------------------------------------------
@@ -567,6 +571,7 @@ final class Units {
                 followRoutingIfIdle();
             });
         }
+        session.unitsMoved();
     }
 
     /** See {@link ClientSession#routingChanged}. */
@@ -2222,7 +2227,6 @@ final class Units {
                 session.unitsIdle();
             }
         }
-        session.unitAnswered();
     }
 
     // --- a read green is slow to answer -----------------------------------------------------------------
@@ -2606,6 +2610,7 @@ final class Units {
             rangeEnd = -1;
             frames.release();
         }
+        session.unitsMoved();
     }
 
     private boolean onBackendFrame(byte type, int offset, int length) {
@@ -2622,8 +2627,8 @@ final class Units {
             // between requests a server sends only asynchronous messages (the leader's reach the client),
             // and a FATAL error just before it closes the connection (shutdown, administrator command)
             if (role == leader && (type == 'A' || type == 'N' || type == 'S' || type == 'E')) {
-                if (type == 'E') {
-                    leaderEndForwarded |= endsSession(batch, offset, length);
+                if (type == 'E' && endsSession(batch, offset, length)) {
+                    leaderEndForwarded = backends.get(role);
                 }
                 forward(offset, length);
             } else if (type == 'E') {
@@ -2660,9 +2665,10 @@ final class Units {
                 if (current != null && sink == current.retrySink && role != leader && "FATAL".equals(error.severity())) {
                     followerEndedWith = error.sqlState(); // said why it goes, as between requests (see backendLost)
                 }
-                leaderEndForwarded |= role == leader && error.endsSession() && (sink.mode == Mode.FORWARD
-                        || sink.mode == Mode.COMMIT || sink.mode == Mode.ROLLBACK
-                        || (sink.mode == Mode.FORWARD_AFTER_DATA && sink.forwarded));
+                if (role == leader && error.endsSession() && (sink.mode == Mode.FORWARD || sink.mode == Mode.COMMIT
+                        || sink.mode == Mode.ROLLBACK || (sink.mode == Mode.FORWARD_AFTER_DATA && sink.forwarded))) {
+                    leaderEndForwarded = backends.get(role);
+                }
             } finally {
                 frame.release();
             }
@@ -2898,7 +2904,7 @@ final class Units {
                 && !greenAnswersInstead(current)) || (status != 'I' && role == transactionPrimary)) {
             // the client's transaction was running there (a read-only one green served, say), or part of
             // the answer to the read it ran has reached the client: it is gone
-            if (role == leader && leaderEndForwarded) {
+            if (lost == leaderEndForwarded) {
                 session.endedByLeader(lost.cluster().name()); // the client has the leader's own FATAL: not a second
             } else {
                 session.failFromUnits(ErrorResponse.fatal("08006", reason));
