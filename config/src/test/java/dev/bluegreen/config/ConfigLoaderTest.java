@@ -102,14 +102,14 @@ class ConfigLoaderTest {
                 .containsExactly("clusters.blue: not used with --embedded, which proxies to the clusters it starts");
     }
 
-    /**
-     * A cluster password without a cluster user is never used (the proxy then logs in as each client, with its
-     * users[] password): refused, where it used to be dropped without a word and the logins failed.
-     */
     private static final String PASSWORD_WITHOUT_USER = "a password is used only with the cluster's own user (user,"
             + " or user@ in the URL); without one the proxy logs in to this cluster as each client, with that client's"
             + " password in users";
 
+    /**
+     * A cluster password without a cluster user is never used (the proxy then logs in as each client, with its
+     * users[] password): refused, where it used to be dropped without a word and the logins failed.
+     */
     @Test
     void aClusterPasswordWithoutAClusterUserIsRefused() throws Exception {
         assertThat(problems("""

@@ -66,6 +66,8 @@ class LexerTest {
         // a comment before the newline too (scan.l's horiz_whitespace), and after it when a newline ends it
         assertThat(Lexer.lex("select E'a' -- c\n'\\' , '").tokens().get(1).value()).isEqualTo("a' , ");
         assertThat(Lexer.lex("select 'a' -- c\n -- d\n'b'").tokens().get(1).value()).isEqualTo("ab");
+        assertThat(Lexer.lex("select 'a'\t-- c\r\n'b'").tokens().get(1).value()).isEqualTo("ab");
+        assertThat(texts("select E'a' -- c")).containsExactly("select", "E'a'");
         // no newline, a block comment, or a comment the text ends in: two tokens, which the server refuses
         assertThat(texts("select 'a' 'b'")).containsExactly("select", "'a'", "'b'");
         assertThat(texts("select 'a' /* c */\n'b'")).containsExactly("select", "'a'", "'b'");
