@@ -63,7 +63,8 @@ public final class ConsistencyCheck {
                    (select array_agg(format_type(a.atttypid, a.atttypmod) order by a.attnum)
                       from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
                    (select array_agg(a.attname::text order by a.attnum)
-                      from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped)
+                      from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
+                   c.oid::int8, c.relfilenode::int8
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             where c.relkind = 'r' and n.nspname <> 'information_schema' and n.nspname not like 'pg\\_%'
             """;
@@ -88,11 +89,12 @@ public final class ConsistencyCheck {
     private static final Pattern PLAIN_NAME = Pattern.compile("[a-z_][a-z0-9_$]*");
 
     /**
-     * Settings that change how a row prints, the same on both clusters' check sessions; and row security
-     * off, so that a role policies would filter fails the check instead of counting what it may see.
+     * Settings that change how a row prints, the same on both clusters' check sessions; row security off, so
+     * that a role policies would filter fails the check instead of counting what it may see; and standard
+     * strings, which the check's own SQL is written for ({@code 'pg\_%'} would otherwise match {@code pgboss}).
      */
     static final String PINNED = "-c extra_float_digits=3 -c bytea_output=hex -c IntervalStyle=postgres"
-            + " -c lc_monetary=C -c row_security=off -c search_path=pg_catalog";
+            + " -c lc_monetary=C -c row_security=off -c search_path=pg_catalog -c standard_conforming_strings=on";
 
     /** Why the check could not run; nothing was compared. */
     public static final class Unavailable extends Exception {
@@ -307,7 +309,12 @@ public final class ConsistencyCheck {
     }
 
     /** A table as one cluster has it: its name quoted for SQL, and its columns as they print. */
-    private record Relation(String sqlName, String columns) {}
+    /**
+     * @param oid      the table's OID, for asking after its file
+     * @param filenode its file as of the snapshot: a TRUNCATE or a rewrite (ALTER TABLE … TYPE, VACUUM FULL,
+     *                 CLUSTER) gives it a new one, which a snapshot older than that reads as empty
+     */
+    private record Relation(String sqlName, String columns, long oid, long filenode) {}
 
     /**
      * Name as it prints → the table; without the state store's own tables when {@code own} says this is the
@@ -330,7 +337,8 @@ public final class ConsistencyCheck {
                     }
                 }
                 tables.put(printed(schema) + "." + printed(table),
-                        new Relation(quoted(schema) + "." + quoted(table), String.join(", ", columns)));
+                        new Relation(quoted(schema) + "." + quoted(table), String.join(", ", columns), rs.getLong(5),
+                                rs.getLong(6)));
             }
         }
         if (own != null && own.server().sameAs(StoreTables.Server.of(connection))) {
@@ -440,7 +448,7 @@ public final class ConsistencyCheck {
 
     private static TableResult compare(String name, Relation blueTable, Relation greenTable,
                                        Connection blueConnection, Connection greenConnection, boolean greenFirst)
-            throws SQLException {
+            throws SQLException, Unavailable {
         if (greenTable == null) {
             return new TableResult(name, Status.ONLY_ON_BLUE, side(blueConnection, blueTable, true), null);
         }
@@ -463,15 +471,30 @@ public final class ConsistencyCheck {
      * Counts the table's rows and, when asked, digests them: one sequential scan on the cluster. The whole
      * row is hashed through its alias's star, which no column name can shadow.
      */
-    private static Side side(Connection connection, Relation table, boolean digest) throws SQLException {
+    private static Side side(Connection connection, Relation table, boolean digest) throws SQLException, Unavailable {
         // the row's text is hashed as UTF-8 whatever the database's encoding, which a migration may change
         String sql = digest
                 ? "select count(*), coalesce(sum(('x' || substr(md5(convert_to(row(verified_row.*)::text, 'UTF8')), 1, 16))"
                         + "::bit(64)::bigint::numeric), 0)::text from only " + table.sqlName() + " verified_row"
                 : "select count(*), null from only " + table.sqlName();
+        Side side;
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
-            return new Side(table.columns(), rs.getLong(1), rs.getString(2));
+            side = new Side(table.columns(), rs.getLong(1), rs.getString(2));
         }
+        // TRUNCATE and a table rewrite are not MVCC-safe: done after the snapshot, before the scan took the
+        // table's share lock, they leave the snapshot reading the new, empty file, and an emptied table reads
+        // as the same on both clusters whatever it held. The scan's lock keeps the file from changing again.
+        try (Statement s = connection.createStatement();
+             ResultSet rs = s.executeQuery("select pg_relation_filenode(" + table.oid() + ")::int8")) {
+            rs.next();
+            long now = rs.getLong(1);
+            if (rs.wasNull() || now != table.filenode()) {
+                throw new Unavailable("verify could not read the clusters: " + table.sqlName() + " was emptied or"
+                        + " rewritten (TRUNCATE, ALTER TABLE, VACUUM FULL, CLUSTER) after the snapshots were taken,"
+                        + " so they no longer show what it held; run verify again");
+            }
+        }
+        return side;
     }
 }

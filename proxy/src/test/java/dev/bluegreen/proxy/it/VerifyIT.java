@@ -181,6 +181,57 @@ class VerifyIT {
     }
 
     /**
+     * A database whose strings take backslashes as escapes (standard_conforming_strings off) still has its
+     * schemas that begin with "pg" compared: the check's own SQL says 'pg\_%' for the system schemas, which
+     * such a session would read as pg_% (any schema named pg and one more character and more).
+     */
+    @Test
+    void schemasNamedLikePgAreComparedWhereStringsTakeBackslashEscapes() throws Exception {
+        String database = databaseOnBoth("create schema pgboss", "create table pgboss.job (id int)",
+                "insert into pgboss.job values (1)");
+        for (PgCluster cluster : new PgCluster[] {blue, green}) {
+            cluster.execute("postgres", "alter database " + database + " set standard_conforming_strings = off");
+        }
+        green.execute(database, "insert into pgboss.job values (2)");
+        try (TestProxy proxy = proxyOn(database).start()) {
+            BgctlRun.Result different = verify(proxy);
+            assertThat(different.exit()).as(different.out() + different.err()).isEqualTo(4);
+            assertThat(different.out()).containsPattern("pgboss\\.job +rows differ +1 +2");
+        }
+    }
+
+    /**
+     * A table emptied or rewritten after the snapshots were taken, before the check read it, would read as
+     * empty on both clusters, the same whatever it held (TRUNCATE and a rewrite are not MVCC-safe): the check
+     * says it could not read it and is to be run again, rather than call two different tables the same.
+     */
+    @Test
+    void aTableTruncatedAfterTheSnapshotsIsNotCalledTheSame() throws Exception {
+        String database = databaseOnBoth("create table a_gate (id int)", "create table b_emptied (id int)",
+                "insert into b_emptied values (1)");
+        green.execute(database, "insert into b_emptied values (2)"); // they differ
+        ExecutorService background = Executors.newCachedThreadPool();
+        try (TestProxy proxy = proxyOn(database).routing(barrierTimeout(Duration.ofSeconds(30))).start();
+             Connection gate = connectTo(blue, database); Statement onGate = gate.createStatement()) {
+            gate.setAutoCommit(false);
+            onGate.execute("lock table a_gate in access exclusive mode");
+            CompletableFuture<BgctlRun.Result> verifying =
+                    CompletableFuture.supplyAsync(() -> verify(proxy), background);
+            await().atMost(Duration.ofSeconds(20)).until(() -> waitsForALock(blue, database, "bluegreen verify"));
+
+            blue.execute(database, "truncate b_emptied");
+            green.execute(database, "truncate b_emptied");
+            gate.rollback();
+
+            BgctlRun.Result result = verifying.get(60, TimeUnit.SECONDS);
+            assertThat(result.exit()).as(result.out() + result.err()).isEqualTo(1);
+            assertThat(result.err()).contains("\"public\".\"b_emptied\" was emptied or rewritten").contains("run verify again");
+        } finally {
+            background.shutdownNow();
+        }
+    }
+
+    /**
      * A search_path set on one cluster's database only (pg_dump without --create leaves it behind) does not
      * change how a column's type or a value naming an object reads: the check reads both under the system
      * catalog's path alone, where every other schema's names are qualified.
