@@ -44,42 +44,51 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
      * parameters (source {@code client}) are not listed: the twin logs in with the same ones. The
      * session's identity is not in {@code pg_settings} ({@code role} and {@code session_authorization}
      * are hidden there): a row of its own, quoted names, when {@code SET SESSION AUTHORIZATION} or
-     * {@code SET ROLE} changed it from the login.
+     * {@code SET ROLE} changed it from the login. Every function, operator and type is named with its
+     * schema: the query runs in the client's session, under its {@code search_path}, where an object of the
+     * same name in a schema searched before {@code pg_catalog} would otherwise be called, as the session's role.
      */
     public static final String QUERY = """
             select 'setting', name, setting, null
-              from pg_catalog.pg_settings where source = 'session'
+              from pg_catalog.pg_settings where source OPERATOR(pg_catalog.=) 'session'
             union all
             select 'identity',
-                   case when session_user::text <> (select a.usename::text from pg_catalog.pg_stat_activity a
-                                                      where a.pid = pg_catalog.pg_backend_pid())
-                        then pg_catalog.quote_ident(session_user::text) end,
-                   case when pg_catalog.current_setting('role') = 'none' then null
+                   case when session_user::pg_catalog.text OPERATOR(pg_catalog.<>)
+                             (select a.usename::pg_catalog.text from pg_catalog.pg_stat_activity a
+                               where a.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid())
+                        then pg_catalog.quote_ident(session_user::pg_catalog.text) end,
+                   case when pg_catalog.current_setting('role') OPERATOR(pg_catalog.=) 'none' then null
                         else pg_catalog.quote_ident(pg_catalog.current_setting('role')) end, null
-             where pg_catalog.current_setting('role') <> 'none'
-                or session_user::text <> (select a.usename::text from pg_catalog.pg_stat_activity a
-                                            where a.pid = pg_catalog.pg_backend_pid())
+             where pg_catalog.current_setting('role') OPERATOR(pg_catalog.<>) 'none'
+                or session_user::pg_catalog.text OPERATOR(pg_catalog.<>)
+                   (select a.usename::pg_catalog.text from pg_catalog.pg_stat_activity a
+                     where a.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid())
             union all
             select 'listen', channel, null, null from pg_catalog.pg_listening_channels() channel
             union all
             select case when from_sql then 'prepare' else 'parse' end, name, statement,
-                   array_to_string(parameter_types::oid[], ',')
+                   pg_catalog.array_to_string(parameter_types::pg_catalog.oid[], ',')
               from pg_catalog.pg_prepared_statements
             union all
-            select 'pin', 'temporary objects', count(*)::text, null
-              from (select oid from pg_catalog.pg_class where relnamespace = pg_catalog.pg_my_temp_schema()
+            select 'pin', 'temporary objects', pg_catalog.count(*)::pg_catalog.text, null
+              from (select oid from pg_catalog.pg_class
+                     where relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()
                     union all
-                    select oid from pg_catalog.pg_proc where pronamespace = pg_catalog.pg_my_temp_schema()
+                    select oid from pg_catalog.pg_proc
+                     where pronamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()
                     union all
-                    select oid from pg_catalog.pg_type where typnamespace = pg_catalog.pg_my_temp_schema()
-                       and typrelid = 0 and typelem = 0) temporary_objects
-            having count(*) > 0
+                    select oid from pg_catalog.pg_type
+                     where typnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()
+                       and typrelid OPERATOR(pg_catalog.=) 0 and typelem OPERATOR(pg_catalog.=) 0) temporary_objects
+            having pg_catalog.count(*) OPERATOR(pg_catalog.>) 0
             union all
-            select 'pin', 'WITH HOLD cursors', count(*)::text, null
-              from pg_catalog.pg_cursors where is_holdable having count(*) > 0
+            select 'pin', 'WITH HOLD cursors', pg_catalog.count(*)::pg_catalog.text, null
+              from pg_catalog.pg_cursors where is_holdable having pg_catalog.count(*) OPERATOR(pg_catalog.>) 0
             union all
-            select 'pin', 'session advisory locks', count(*)::text, null
-              from pg_catalog.pg_locks where locktype = 'advisory' and pid = pg_catalog.pg_backend_pid() having count(*) > 0
+            select 'pin', 'session advisory locks', pg_catalog.count(*)::pg_catalog.text, null
+              from pg_catalog.pg_locks
+             where locktype OPERATOR(pg_catalog.=) 'advisory' and pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
+            having pg_catalog.count(*) OPERATOR(pg_catalog.>) 0
             """;
 
     /**
@@ -95,9 +104,9 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
             sql.append("""
                     union all
                     select 'setting', n, pg_catalog.current_setting(n, true), null
-                      from pg_catalog.unnest(array[%s]::text[]) n
+                      from pg_catalog.unnest(array[%s]::pg_catalog.text[]) n
                      where pg_catalog.current_setting(n, true) is not null
-                       and not exists (select 1 from pg_catalog.pg_settings s where s.name = n)
+                       and not exists (select 1 from pg_catalog.pg_settings s where s.name OPERATOR(pg_catalog.=) n)
                     """.formatted(String.join(", ", names)));
         }
         if (unfollowed) {

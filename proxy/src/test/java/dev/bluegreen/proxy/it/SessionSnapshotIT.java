@@ -41,6 +41,43 @@ class SessionSnapshotIT {
         }
     }
 
+    /**
+     * The snapshot runs in the client's session, under its search_path: a function or operator of the same
+     * name in a schema searched before pg_catalog must not be what it calls (as the session's role).
+     */
+    @Test
+    void theSnapshotCallsNothingTheSessionsSearchPathPutsBeforePgCatalog(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        String trap = "snapshot_trap_" + Long.toHexString(System.nanoTime());
+        try (Connection session = DriverManager.getConnection(blue.jdbcUrl("postgres") + "?prepareThreshold=1", blue.superuser(), "");
+             Statement s = session.createStatement()) {
+            s.execute("create schema " + trap);
+            try {
+                s.execute("create function " + trap + ".array_to_string(oid[], text) returns text language sql"
+                        + " as $$ select 'hijacked' $$");
+                s.execute("create function " + trap + ".text_ne(text, text) returns boolean language sql"
+                        + " as $$ select true $$");
+                s.execute("create operator " + trap + ".<> (leftarg = text, rightarg = text, function = " + trap
+                        + ".text_ne)");
+                s.execute("set search_path = " + trap + ", pg_catalog");
+                try (PreparedStatement server = session.prepareStatement("select ?::int * 3")) {
+                    server.setInt(1, 1);
+                    server.executeQuery().close();
+                }
+
+                SessionSnapshot snapshot = snapshotOf(session);
+
+                assertThat(snapshot.protocolStatements()).anySatisfy(statement ->
+                        assertThat(statement.parameterTypeOids()).containsExactly(23L));
+                assertThat(snapshot.replaySql()).noneMatch(sql -> sql.toLowerCase().contains("session authorization")
+                        || sql.toLowerCase().contains("set role"));
+            } finally {
+                s.execute("reset search_path");
+                s.execute("drop schema " + trap + " cascade");
+            }
+        }
+    }
+
     @Test
     void settingsAndPreparedStatementsFromASixteenSessionReplayOnEighteen(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
