@@ -144,7 +144,7 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
                 }
                 // the string the client sent may hold more than the PREPARE: only the PREPARE is replayed
                 case "prepare" -> PreparedText.of(row[2], row[1], backslashStrings).ifPresentOrElse(prepares::add,
-                        () -> pins.add("SQL prepared statement " + row[1] + " (its PREPARE could not be read)"));
+                        () -> pins.add("SQL prepared statement " + row[1] + " (its PREPARE could not be read, or its string prepares it more than once)"));
                 case "parse" -> parses.add(new ProtocolStatement(row[1], row[2], oids(row[3])));
                 case "pin" -> pins.add(row[1] + " (" + row[2] + ")");
                 case "listen" -> listens = true;

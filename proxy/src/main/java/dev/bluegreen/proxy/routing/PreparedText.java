@@ -16,7 +16,8 @@ public final class PreparedText {
 
     /**
      * The statement of {@code sql} that prepares {@code name} (as the server stores it: an unquoted name
-     * folded to lower case), its tokens joined by spaces (comments left out), or empty when there is none.
+     * folded to lower case), its tokens joined by spaces (comments left out), or empty when there is none, or
+     * more than one (which one the name means then cannot be told from the text).
      */
     public static Optional<String> of(String sql, String name) {
         return of(sql, name, false);
@@ -31,13 +32,19 @@ public final class PreparedText {
         if (!lexed.readable()) {
             return Optional.empty();
         }
+        Optional<String> found = Optional.empty();
         for (List<Token> statement : Statements.split(lexed.tokens())) {
             if (statement.size() > 2 && statement.get(0).isWord("prepare")
                     && (statement.get(1).type() == Token.Type.WORD || statement.get(1).type() == Token.Type.QUOTED_IDENT)
                     && statement.get(1).value().equals(name)) {
-                return Optional.of(String.join(" ", statement.stream().map(Token::text).toList()));
+                if (found.isPresent()) {
+                    // prepared, deallocated and prepared again in one string: which one stands depends on what
+                    // failed or ran, which the text does not say
+                    return Optional.empty();
+                }
+                found = Optional.of(String.join(" ", statement.stream().map(Token::text).toList()));
             }
         }
-        return Optional.empty();
+        return found;
     }
 }

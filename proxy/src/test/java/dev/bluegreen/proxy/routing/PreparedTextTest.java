@@ -18,6 +18,9 @@ class PreparedTextTest {
     @Test
     void aNameTheStringDoesNotPrepareIsNotFound() {
         assertThat(PreparedText.of("prepare p as select 1", "q")).isEmpty();
+        // prepared twice in one string (deallocated between): which one stands cannot be told from the text
+        assertThat(PreparedText.of("prepare p as insert into a values (1); deallocate p; prepare p as insert into b"
+                + " values (1)", "p")).isEmpty();
         assertThat(PreparedText.of("prepare \"P\" as select 1", "p")).isEmpty();
         assertThat(PreparedText.of("prepare p as select 'open", "p")).isEmpty();
     }
