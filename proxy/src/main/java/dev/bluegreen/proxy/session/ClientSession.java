@@ -177,8 +177,6 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private boolean closeWhenIdle;
     /** The server connection whose FATAL error the relay forwarded to the client: its loss needs no error of ours. */
     private BackendConnection endRelayedFrom;
-    /** The client shut down its sending side with requests unanswered: closes once they are answered. */
-    private boolean closeWhenAnswered;
     /** Set once the session is to close ({@link #terminate}): the client is no longer relayed. */
     private boolean terminating;
     /** The running statement is being cancelled so that the session can close ({@link #terminate}). */
@@ -283,13 +281,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             closeWith(ErrorResponse.fatal("08P01", "incomplete message from client: the connection ended "
                     + truncated.bufferedBytes() + " bytes into a message"));
         } else if (event instanceof ChannelInputShutdownEvent) {
-            if (state instanceof State.Ready && !answeredAll()) {
-                // the client shut down its side only: as Postgres does, answer what came before the end of
-                // its stream (it still reads), then end the session
-                closeWhenAnswered = true;
-            } else {
-                close();
-            }
+            // the end of the client's stream: a client that only shut down its sending side cannot be told from
+            // one that has gone, and what it is owed is not waited for (as PgBouncer does; a closed session's
+            // unfinished work is bounded by the shutdown grace)
+            close();
         } else if (event instanceof SslHandshakeCompletionEvent handshake && state instanceof State.DirectTlsHandshake) {
             onDirectTlsHandshake(handshake);
         }
@@ -663,27 +658,6 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 terminate();
             }
         }
-        closeIfAnswered();
-    }
-
-    /** A client that shut down its sending side is done with once what it sent has been answered. */
-    private void closeIfAnswered() {
-        if (closeWhenAnswered && state instanceof State.Ready && answeredAll()) {
-            closeAfterFlush();
-        }
-    }
-
-    /**
-     * Whether nothing the client sent still awaits an answer, or what waits will never be answered: an
-     * extended-protocol batch without its Sync, a COPY whose data the client stopped sending (the server
-     * answers neither until more comes; at the end of a direct connection's stream it drops them).
-     */
-    private boolean answeredAll() {
-        if (units != null) {
-            return units.owesClientNothing();
-        }
-        return pending.isEmpty() && (copyIn || !outstanding.contains((byte) 'Q') && !outstanding.contains((byte) 'S')
-                && !outstanding.contains((byte) 'F'));
     }
 
     /** Matches answers to the outstanding requests, and remembers the last ReadyForQuery. */
@@ -1162,7 +1136,6 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             backend.flush();
         }
         pendingDrained();
-        closeIfAnswered();
     }
 
     /** Too much waiting from this client: stop reading it until the queue drains. */
@@ -1204,13 +1177,6 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (closeWhenIdle && pending.isEmpty()) {
             channel.flush();
             terminate();
-        }
-    }
-
-    /** Units mode took a step (a unit ran or ended, an answer came): a client that shut down its side may be done with. */
-    void unitsMoved() {
-        if (closeWhenAnswered) {
-            channel.eventLoop().execute(this::closeIfAnswered); // not in the middle of the engine's own step
         }
     }
 

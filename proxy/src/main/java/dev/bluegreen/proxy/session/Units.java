@@ -409,15 +409,6 @@ final class Units {
         return current != null || creating != null;
     }
 
-    /**
-     * Whether the client has nothing to wait for from units mode: no unit runs or waits, or the one that
-     * runs or comes next waits for more of the client's messages (an extended batch before its Sync, COPY
-     * data), which a client that shut down its side will never send.
-     */
-    boolean owesClientNothing() {
-        return restOfUnitAwaited || (current != null ? current.open : session.pending().isEmpty());
-    }
-
     // --- client side ------------------------------------------------------------------------------
 
     /** New client frames: those that belong to the running unit go on at once, the rest wait their turn. */
@@ -571,7 +562,6 @@ final class Units {
                 followRoutingIfIdle();
             });
         }
-        session.unitsMoved();
     }
 
     /** See {@link ClientSession#routingChanged}. */
@@ -2610,7 +2600,6 @@ final class Units {
             rangeEnd = -1;
             frames.release();
         }
-        session.unitsMoved();
     }
 
     private boolean onBackendFrame(byte type, int offset, int length) {
