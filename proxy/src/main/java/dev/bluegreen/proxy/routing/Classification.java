@@ -77,4 +77,18 @@ public record Classification(Kind kind, Set<Trait> traits, int statementCount, O
     public boolean isRead() {
         return kind == Kind.READ;
     }
+
+    /** Traits of statements that change no data: transaction control, session settings, listening. */
+    private static final Set<Trait> CONTROL_ONLY = EnumSet.of(Trait.TRANSACTION_BEGIN, Trait.READ_ONLY_TRANSACTION,
+            Trait.TRANSACTION_END, Trait.ROLLBACK, Trait.SAVEPOINT, Trait.ROLLBACK_TO, Trait.SESSION_STATE,
+            Trait.SET_LOCAL, Trait.TENANT_SETTING, Trait.NAMES_STATEMENTS, Trait.LISTEN);
+
+    /**
+     * Whether running this may change data: a write that is not one statement of transaction control or
+     * session settings alone ({@code BEGIN}, {@code COMMIT}, {@code SET}; a {@code PREPARE}, whose
+     * {@code EXECUTE} may).
+     */
+    public boolean mayChangeData() {
+        return kind == Kind.WRITE && (statementCount != 1 || traits.isEmpty() || !CONTROL_ONLY.containsAll(traits));
+    }
 }

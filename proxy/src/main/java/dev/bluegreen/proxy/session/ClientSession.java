@@ -32,7 +32,9 @@ import io.netty.util.concurrent.ScheduledFuture;
 import dev.bluegreen.proxy.control.FollowerWrites;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.control.WriteBarrier;
+import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.ClusterRole;
+import dev.bluegreen.proxy.routing.Trait;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.EnumSet;
@@ -135,8 +137,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private long twinRetryAtNanos;
     /**
      * While a shadow-mode session relays without a twin ({@link #twinRetryAtNanos} set): the names of the
-     * statements it prepared that read ({@code ""} the unnamed one), so that a write it relays, which green
-     * misses, is counted as a mirror drop; null otherwise.
+     * statements it prepared that change no data ({@code ""} the unnamed one; reads, {@code BEGIN}, {@code SET}),
+     * so that a write it relays, which green misses, is counted as a mirror drop; null otherwise.
      */
     private Set<String> readingStatementsUnmirrored;
     /** Counted among the pinned sessions already: each units mode it enters learns it again. */
@@ -889,22 +891,26 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     /**
      * Shadow mode without a twin: a write relayed now never reaches green, so it counts as a dropped mirror
-     * write, once per Query that writes and per Bind of a statement not known to read (its Parse only
-     * notes which).
+     * write, once per Query that may change data and per Bind of a statement not known to change none (its
+     * Parse only notes which).
      */
     private void countUnmirrored(byte type, ByteBuf all, int offset, int length) {
         try {
             switch (type) {
                 case FrontendMessages.QUERY -> {
-                    if (!sqlReading.classify(services.migration().classifier(),
-                            FrontendMessages.querySql(all, offset, length, sqlReading.encoding())).isRead()) {
+                    Classification query = sqlReading.classify(services.migration().classifier(),
+                            FrontendMessages.querySql(all, offset, length, sqlReading.encoding()));
+                    if (query.has(Trait.NAMES_STATEMENTS)) {
+                        readingStatementsUnmirrored.clear(); // a SQL DEALLOCATE or PREPARE: no name is known now
+                    }
+                    if (query.mayChangeData()) {
                         services.migration().stats().mirrorDropped();
                     }
                 }
                 case FrontendMessages.PARSE -> {
                     String name = FrontendMessages.parseName(all, offset, length);
-                    if (sqlReading.classify(services.migration().classifier(),
-                            FrontendMessages.parseSql(all, offset, length, sqlReading.encoding())).isRead()) {
+                    if (!sqlReading.classify(services.migration().classifier(),
+                            FrontendMessages.parseSql(all, offset, length, sqlReading.encoding())).mayChangeData()) {
                         readingStatementsUnmirrored.add(name);
                     } else {
                         readingStatementsUnmirrored.remove(name);
@@ -983,10 +989,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private void enterUnits(RoutingState now) {
         log.debug("session enters units mode session={} epoch={}", id, now.epoch());
         twinRetryAtNanos = 0;
-        readingStatementsUnmirrored = null;
         long maxMirrored = services.config().limits().maxMessageBytes();
+        // what the relay learned of the session's statements goes on: should the new twin fail, it is handed back
         units = new Units(this, channel, services.migration(), seen, backend, maxMirrored,
-                services.config().timeouts());
+                services.config().timeouts(),
+                readingStatementsUnmirrored != null ? readingStatementsUnmirrored : Set.of());
+        readingStatementsUnmirrored = null;
         backend = null;
         seen = now;
         channel.eventLoop().execute(() -> {

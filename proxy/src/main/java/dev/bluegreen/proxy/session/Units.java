@@ -304,6 +304,8 @@ final class Units {
     private final Map<String, Classification> portals = new HashMap<>();
     private final ArrayDeque<Mirror> mirrors = new ArrayDeque<>();
     private Classification unnamedStatement = Classification.unparseable();
+    /** A Parse of the unnamed statement was seen in this units mode ({@link #unnamedStatement} is its). */
+    private boolean unnamedLearned;
     /** The session's client encoding and string syntax, from the leader's ParameterStatus reports. */
     private final SqlReading reading;
     /** The unit {@link #classify} last looked at parses or closes a named statement. */
@@ -378,8 +380,13 @@ final class Units {
     private int rangeStart = -1;
     private int rangeEnd = -1;
 
+    /**
+     * @param readingStatements the session's prepared statements the relay knows to read ({@code ""} the
+     *                          unnamed one), from a time it relayed without a twin: handed back if the new twin
+     *                          fails before its snapshot says what the session holds
+     */
     Units(ClientSession session, Channel client, Migration migration, RoutingState state,
-          BackendConnection leaderConnection, long maxMirroredBytes, Timeouts timeouts) {
+          BackendConnection leaderConnection, long maxMirroredBytes, Timeouts timeouts, Set<String> readingStatements) {
         this.session = session;
         this.client = client;
         this.migration = migration;
@@ -395,7 +402,11 @@ final class Units {
         for (ClusterRole role : ClusterRole.values()) {
             sinks.put(role, new ArrayDeque<>());
         }
+        this.relayReadingStatements = Set.copyOf(readingStatements);
     }
+
+    /** What the relay knew to change no data when this units mode began (see {@link #readingStatements()}). */
+    private final Set<String> relayReadingStatements;
 
     BackendConnection backend(ClusterRole role) {
         return backends.get(role);
@@ -767,6 +778,7 @@ final class Units {
         }
         if (name.isEmpty()) {
             unnamedStatement = parsed;
+            unnamedLearned = true;
             forgetUnnamedParse();
             unnamedParse = all.retainedSlice(offset, length);
             return true;
@@ -2952,15 +2964,24 @@ final class Units {
         }
     }
 
-    /** The names of the session's prepared statements known to read, {@code ""} for the unnamed one. */
+    /**
+     * The names of the session's prepared statements known to change no data, {@code ""} for the unnamed one:
+     * what this units mode learned, and for the names it did not (a twin that failed before its snapshot
+     * said what the session holds), what the relay knew before it.
+     */
     private Set<String> readingStatements() {
         Set<String> reading = new HashSet<>();
+        for (String name : relayReadingStatements) {
+            if (!statements.containsKey(name) && (!name.isEmpty() || !unnamedLearned)) {
+                reading.add(name);
+            }
+        }
         statements.forEach((name, c) -> {
-            if (c.isRead()) {
+            if (!c.mayChangeData()) {
                 reading.add(name);
             }
         });
-        if (unnamedStatement.isRead()) {
+        if (unnamedLearned && !unnamedStatement.mayChangeData()) {
             reading.add("");
         }
         return reading;

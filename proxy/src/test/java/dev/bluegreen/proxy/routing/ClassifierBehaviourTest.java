@@ -18,6 +18,20 @@ class ClassifierBehaviourTest {
 
     private final Classifier classifier = new Classifier(100);
 
+    /** What may change data: a write that is not transaction control or session settings alone. */
+    @Test
+    void onlyStatementsThatMayChangeDataSaySo() {
+        for (String control : List.of("begin", "commit", "rollback", "savepoint s", "rollback to s", "set work_mem = '8MB'",
+                "set local statement_timeout = 0", "prepare p as insert into t values (1)", "deallocate p", "listen c",
+                "begin read only", "select 1", "")) {
+            assertThat(classifier.classify(control).mayChangeData()).as(control).isFalse();
+        }
+        for (String data : List.of("insert into t values (1)", "execute p", "select nextval('s')", "begin; insert into t values (1)",
+                "commit; update t set v = 1", "create table t2 (id int)", "vacuum t", "copy t from stdin", "notify c")) {
+            assertThat(classifier.classify(data).mayChangeData()).as(data).isTrue();
+        }
+    }
+
     @Test
     void theTableCoversWellOverEightyStatements() {
         assertThat(ClassifierTest.allCases()).hasSizeGreaterThan(200);
