@@ -26,8 +26,29 @@ public final class ScramServerExchange {
 
     /** The client's proof was wrong, or its messages were malformed. */
     public static final class Failed extends Exception {
+        private final boolean malformed;
+
         Failed(String message) {
+            this(message, true);
+        }
+
+        private Failed(String message, boolean malformed) {
             super(message, null, false, false);
+            this.malformed = malformed;
+        }
+
+        /** The proof did not match: a wrong password, or a user that does not exist (told apart by nothing). */
+        static Failed wrongPassword() {
+            return new Failed("password authentication failed", false);
+        }
+
+        /**
+         * Whether the client broke the SCRAM exchange (a malformed or unexpected message, channel binding it
+         * was not offered, a nonce not the server's), which Postgres answers as a protocol violation
+         * (08P01), rather than gave a wrong password (28P01).
+         */
+        public boolean malformed() {
+            return malformed;
         }
     }
 
@@ -149,7 +170,7 @@ public final class ScramServerExchange {
         String authMessage = clientFirstBare + "," + serverFirst + "," + withoutProof;
         boolean proven = proof.length == verifier.storedKey().length && verifyProof(proof, authMessage);
         if (!proven || impostor) {
-            throw new Failed("password authentication failed");
+            throw Failed.wrongPassword();
         }
         byte[] signature = ScramFunctions.serverSignature(MECHANISM, verifier.serverKey(), authMessage);
         return ("v=" + Base64.getEncoder().encodeToString(signature)).getBytes(StandardCharsets.UTF_8);

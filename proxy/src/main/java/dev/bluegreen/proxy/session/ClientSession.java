@@ -501,7 +501,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 case State.AwaitingSaslResponse s -> s.user();
                 default -> "?";
             };
-            authenticationFailed(userName);
+            if (e.malformed()) {
+                // the same for a user that exists and one that does not: the exchange broke before any proof
+                log.info("client SCRAM exchange malformed session={} user={} problem=\"{}\"", id, userName, e.getMessage());
+                closeWith(ErrorResponse.fatal("08P01", e.getMessage()));
+            } else {
+                authenticationFailed(userName);
+            }
         }
     }
 

@@ -122,6 +122,34 @@ class AuthAndTlsIT {
         }
     }
 
+    /**
+     * A SCRAM exchange the client breaks (a malformed first message) is a protocol violation, 08P01, as
+     * Postgres answers it, not a wrong password; the same for a user that does not exist, so nothing tells
+     * the two apart.
+     */
+    @Test
+    void aMalformedScramMessageIsAProtocolViolationForAnyUser() throws Exception {
+        try (TestProxy proxy = TestProxy.in(blue)
+                .user(new User("alice", AuthMethod.SCRAM_SHA_256, Secret.of("alice-pw"))).start()) {
+            for (String user : List.of("alice", "mallory")) {
+                try (RawClient client = new RawClient(proxy.port())) {
+                    client.startup(Map.of("user", user, "database", "postgres"));
+                    assertThat(client.read().type()).as("AuthenticationSASL").isEqualTo('R');
+                    byte[] mechanism = "SCRAM-SHA-256\0".getBytes(StandardCharsets.UTF_8);
+                    byte[] data = "garbage".getBytes(StandardCharsets.UTF_8);
+                    client.send(RawClient.message('p', ByteBuffer.allocate(mechanism.length + 4 + data.length)
+                            .put(mechanism).putInt(data.length).put(data).array()));
+
+                    RawClient.Message error = client.read();
+                    assertThat(error.type()).as(user).isEqualTo('E');
+                    assertThat(error.sqlState()).as(user).isEqualTo("08P01");
+                    assertThat(error.fields().get('M')).as(user).isEqualTo("malformed SCRAM client-first message");
+                    assertThat(client.isClosedByPeer()).isTrue();
+                }
+            }
+        }
+    }
+
     @Test
     void theClientsOwnCredentialsLogItInToBlueWhenTheClusterNamesNoUser() throws Exception {
         // alice must pass SCRAM twice: to the proxy, then (as the proxy, with her configured password) to blue
