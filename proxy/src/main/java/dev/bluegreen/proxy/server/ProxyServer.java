@@ -46,6 +46,7 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -196,6 +197,12 @@ public final class ProxyServer implements AutoCloseable {
             log.info("listening address={} transport={} blue={} admin={} adminToken={} stateStore={} instance={}",
                     server.address(), transport.name(), config.blue().endpoint(), admin.address(), adminToken.source(),
                     config.stateStore().describe(), control.instance());
+            List<String> trusted = config.users().stream().filter(u -> u.auth() == AuthMethod.TRUST).map(User::name).toList();
+            if (!server.address().getAddress().isLoopbackAddress() && !trusted.isEmpty()) {
+                // allowed, as in pg_hba.conf, but worth a word: anyone who can reach the listener is them
+                log.warn("users with auth trust on a listener beyond loopback address={} users={}: anyone who reaches"
+                        + " it logs in as them without a password", server.address(), trusted);
+            }
             return server;
         } catch (Exception | Error e) {
             if (acceptor != null) {

@@ -162,6 +162,18 @@ class ProxyProcessIT {
         }
     }
 
+    /** Users given auth trust on a listener beyond loopback are allowed, as in pg_hba.conf, but said so at startup. */
+    @Test
+    void trustedUsersOnANonLoopbackListenerAreWarnedAbout(TestClusters clusters) throws Exception {
+        Path config = Files.createTempFile("bluegreen-trust", ".yaml");
+        Files.writeString(config, "users:\n  - { name: app, auth: trust }\n  - { name: ops, auth: md5, password: secret }\n");
+        try (ProxyProcess proxy = new ProxyProcess("--config", config.toString(), "--listen", "0.0.0.0:" + freePort(),
+                "--blue", "postgresql://" + clusters.blue().superuser() + "@127.0.0.1:" + clusters.blue().port() + "/postgres")) {
+            proxy.awaitLine("users with auth trust on a listener beyond loopback", Duration.ofSeconds(30));
+            assertThat(proxy.lines).anyMatch(line -> line.contains("users with auth trust") && line.contains("users=[app]"));
+        }
+    }
+
     /**
      * While sessions drain the proxy still listens, as Postgres does when it shuts down: a new session is
      * refused with 57P03, and a cancel request still reaches the query it names, so a query timeout
