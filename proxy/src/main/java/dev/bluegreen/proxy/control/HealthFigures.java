@@ -13,11 +13,14 @@ import java.util.Objects;
  * @param greenRan    units green ran: served, followed, and reads it failed before blue answered them
  * @param greenBlamed green failed where blue, given the same work, did not (retried reads blue answered,
  *                    writes green diverged on while following blue)
- * @param errorRate   green's error rate, 0 to 1; null when green ran nothing
+ * @param errorRate   green's error rate, 0 to 1, every part counted ({@link #errorRate(long)}); null when green
+ *                    ran nothing
  * @param divergences divergences recorded in the window, either way round
+ * @param greenBlamedReads of {@code greenBlamed}, the reads green failed before any byte reached the client
+ *                    that blue then answered
  */
 public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, long greenBlamed, Double errorRate,
-                            long divergences) {
+                            long divergences, long greenBlamedReads) {
 
     /**
      * One kind of unit (read or write) a cluster ran: how many (for writes, those it followed included),
@@ -50,32 +53,88 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
     }
 
     /**
-     * Derives green's error rate: blamed failures per unit green ran, plus, for the units only green
-     * answered, the errors beyond what blue's error rate for the same kind of unit would explain. Where
-     * blue answered no unit of that kind in the window (after cutover, at weight 100) there is nothing to
-     * compare with, and green's errors there are the application's, not green's.
+     * Derives green's figures. The error rate shown is {@link #errorRate(long)} with every part counted.
+     *
+     * @param ran              units green ran: served, followed, and reads it failed before blue answered them
+     * @param greenBlamedReads of {@code greenBlamed}, the reads green failed that blue answered
      */
-    static HealthFigures of(Map<ClusterRole, Cluster> clusters, long greenRetried, long greenBlamed, long divergences) {
-        Cluster green = clusters.get(ClusterRole.GREEN);
-        Cluster blue = clusters.get(ClusterRole.BLUE);
-        long ran = green.units() + greenRetried;
-        Double rate = null;
-        if (ran > 0) {
-            double excess = excess(green.read(), 0, blue.read(), 0)
-                    + excess(green.write(), green.followed(), blue.write(), blue.followed());
-            rate = Math.min(1.0, (greenBlamed + excess) / ran);
-        }
-        return new HealthFigures(clusters, ran, greenBlamed, rate, divergences);
+    static HealthFigures of(Map<ClusterRole, Cluster> clusters, long ran, long greenBlamed, long greenBlamedReads,
+                            long divergences) {
+        HealthFigures partial = new HealthFigures(clusters, ran, greenBlamed, null, divergences, greenBlamedReads);
+        return new HealthFigures(clusters, ran, greenBlamed, partial.errorRate(1), divergences, greenBlamedReads);
     }
 
-    /** Green's errors on units of one kind it answered, beyond blue's rate on the same kind. */
-    private static double excess(Latency green, long greenFollowed, Latency blue, long blueFollowed) {
-        long blueAnswered = blue.count() - blueFollowed;
-        if (blueAnswered <= 0) {
-            return 0;
+    /**
+     * Green's error rate as DESIGN §6 defines it: the sum of a rate per kind of unit, each counted only with at
+     * least {@code minSamples} samples (of green's, and where it is compared with blue, of blue's too), null when
+     * none has:
+     * <ul>
+     *   <li>the writes green ran after blue, as the follower: those it failed or diverged on where blue did
+     *       not, per write followed;
+     *   <li>the reads green served, those blue then ran again included: its error rate (a failure blue
+     *       answered counts against it; one blue failed too counts as it does for blue) beyond blue's on the
+     *       reads blue served;
+     *   <li>the writes green answered as leader: its error rate beyond blue's on the writes blue answered.
+     * </ul>
+     * Where blue answered too few of a kind (reads at weight 100, writes after cutover) there is nothing to
+     * compare green's errors of that kind with, and they are the application's: with no kind to judge, a green
+     * that ran enough units has a rate of 0. Each kind is a rate of its own,
+     * so that the many writes green follows do not water down the reads it fails for the clients it serves.
+     */
+    public Double errorRate(long minSamples) {
+        long enough = Math.max(1, minSamples);
+        Cluster green = green();
+        Cluster blue = blue();
+        double rate = 0;
+        boolean any = false;
+        if (green.followed() >= enough) {
+            rate += (double) (greenBlamed - greenBlamedReads) / green.followed();
+            any = true;
         }
-        long greenAnswered = green.count() - greenFollowed;
-        return Math.max(0, green.errors() - (double) blue.errors() / blueAnswered * greenAnswered);
+        Double reads = excessRate(green.read().count() + greenBlamedReads, green.read().errors() + greenBlamedReads,
+                blue.read().count(), blue.read().errors(), enough);
+        Double writes = excessRate(green.write().count() - green.followed(), green.write().errors(),
+                blue.write().count() - blue.followed(), blue.write().errors(), enough);
+        for (Double part : new Double[] {reads, writes}) {
+            if (part != null) {
+                rate += part;
+                any = true;
+            }
+        }
+        if (!any) {
+            // nothing blue did to compare with (weight 100, no writes): green's errors are the application's
+            return greenRan >= enough ? 0.0 : null;
+        }
+        return Math.min(1.0, rate);
+    }
+
+    /**
+     * The samples behind {@link #errorRate(long)}: green's units of the kinds that counted, or, when none did,
+     * the most any kind had (what a rule below its minimum reports).
+     */
+    public long errorRateSamples(long minSamples) {
+        long enough = Math.max(1, minSamples);
+        Cluster green = green();
+        Cluster blue = blue();
+        long followed = green.followed();
+        long greenReads = green.read().count() + greenBlamedReads;
+        long greenLed = green.write().count() - green.followed();
+        long reads = Math.min(greenReads, blue.read().count());
+        long writes = Math.min(greenLed, blue.write().count() - blue.followed());
+        long counted = (followed >= enough ? followed : 0) + (reads >= enough ? greenReads : 0)
+                + (writes >= enough ? greenLed : 0);
+        if (counted > 0) {
+            return counted;
+        }
+        return greenRan >= enough ? greenRan : Math.max(followed, Math.max(reads, writes));
+    }
+
+    /** Green's error rate on one kind of unit beyond blue's on the same kind; null with too few of either. */
+    private static Double excessRate(long greenAnswered, long greenErrors, long blueAnswered, long blueErrors, long enough) {
+        if (greenAnswered < enough || blueAnswered < enough) {
+            return null;
+        }
+        return Math.max(0, (double) greenErrors / greenAnswered - (double) blueErrors / blueAnswered);
     }
 
     /** Nothing recorded. */
@@ -84,7 +143,7 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
         for (ClusterRole role : ClusterRole.values()) {
             none.put(role, new Cluster(0, 0, 0, null, 0, 0, Latency.NONE, Latency.NONE));
         }
-        return new HealthFigures(none, 0, 0, null, 0);
+        return new HealthFigures(none, 0, 0, null, 0, 0);
     }
 
     public Cluster blue() {

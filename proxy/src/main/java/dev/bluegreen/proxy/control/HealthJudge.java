@@ -29,8 +29,9 @@ public final class HealthJudge {
         long samples;
         switch (rule.metric()) {
             case ERROR_RATE -> {
-                value = f.errorRate();
-                samples = f.greenRan();
+                // judged on the parts with enough samples each (see HealthFigures.errorRate)
+                value = f.errorRate(rule.minSamples());
+                samples = f.errorRateSamples(rule.minSamples());
             }
             case DIVERGENCES -> {
                 value = (double) f.divergences();

@@ -96,8 +96,17 @@ public final class HealthWindows implements MigrationStats.Listener {
     }
 
     @Override
+    public void readFailedOnBoth(long greenNanos, String greenSqlState) {
+        Windows w = windows;
+        w.servedReads.get(ClusterRole.GREEN).record(greenNanos, true);
+        w.failedOnBoth.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR); // counted with the retried too
+    }
+
+    @Override
     public void greenError() {
-        windows.blamed.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
+        Windows w = windows;
+        w.blamedReads.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
+        w.blamed.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
     }
 
     @Override
@@ -128,8 +137,10 @@ public final class HealthWindows implements MigrationStats.Listener {
         }
         long retried = w.retried.getSnapshot().getTotalNumberOfCalls();
         long blamed = w.blamed.getSnapshot().getTotalNumberOfCalls();
+        long blamedReads = w.blamedReads.getSnapshot().getTotalNumberOfCalls();
         long divergences = w.divergences.getSnapshot().getTotalNumberOfCalls();
-        return HealthFigures.of(clusters, retried, blamed, divergences);
+        long ran = clusters.get(ClusterRole.GREEN).units() + retried - w.failedOnBoth.getSnapshot().getTotalNumberOfCalls();
+        return HealthFigures.of(clusters, ran, blamed, blamedReads, divergences);
     }
 
     private static HealthFigures.Latency latency(OutcomeWindow.Snapshot outcomes) {
@@ -149,6 +160,10 @@ public final class HealthWindows implements MigrationStats.Listener {
         final Map<ClusterRole, OutcomeWindow> followed = new EnumMap<>(ClusterRole.class);
         final Counts retried = new Counts();
         final Counts blamed = new Counts();
+        /** Of {@link #blamed}, the reads green failed that blue then answered. */
+        final Counts blamedReads = new Counts();
+        /** Of {@link #retried}, the reads blue failed too, which are in green's read sample as well. */
+        final Counts failedOnBoth = new Counts();
         final Counts divergences = new Counts();
 
         Windows() {

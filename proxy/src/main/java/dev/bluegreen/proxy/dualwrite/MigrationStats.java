@@ -60,6 +60,13 @@ public final class MigrationStats {
         /** Green failed where blue, given the same work, did not. */
         default void greenError() { }
 
+        /**
+         * A read green failed before any byte reached the client failed on blue too (the application's error, a
+         * statement timeout): green's attempt is a sample of green's own reads, as blue's failures of the kind
+         * are of blue's, so that green's error rate on reads is compared with blue's on the same footing.
+         */
+        default void readFailedOnBoth(long greenNanos, String greenSqlState) { }
+
         default void readRetried() { }
 
         default void diverged(Divergence divergence) { }
@@ -111,6 +118,17 @@ public final class MigrationStats {
                 listener.retryServed(cluster, nanos, sqlState);
             } catch (RuntimeException e) {
                 listenerFailed(listener, "retryServed", e);
+            }
+        }
+    }
+
+    /** See {@link Listener#readFailedOnBoth}. */
+    public void readFailedOnBoth(long greenNanos, String greenSqlState) {
+        for (Listener listener : listeners) {
+            try {
+                listener.readFailedOnBoth(greenNanos, greenSqlState);
+            } catch (RuntimeException e) {
+                listenerFailed(listener, "readFailedOnBoth", e);
             }
         }
     }

@@ -2181,7 +2181,9 @@ final class Units {
                 return;
             }
             unit.releaseFailedAnswer();
-            if (!sink.error && !(overdue && System.nanoTime() - unit.startedNanos >= greenReadTimeoutNanos)) {
+            if (sink.error) {
+                stats.readFailedOnBoth(greenNanos, unit.failedSqlState); // the application's error, on both
+            } else if (!(overdue && System.nanoTime() - unit.startedNanos >= greenReadTimeoutNanos)) {
                 // blue answered where green failed; an overdue read blue was as slow on is not green's fault
                 stats.greenError();
             }

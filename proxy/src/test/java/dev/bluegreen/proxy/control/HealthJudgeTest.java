@@ -27,7 +27,8 @@ class HealthJudgeTest {
         Map<ClusterRole, HealthFigures.Cluster> clusters = new EnumMap<>(ClusterRole.class);
         clusters.put(ClusterRole.GREEN, cluster(greenServed, greenErrors, 0, reads(greenServed, greenErrors)));
         clusters.put(ClusterRole.BLUE, cluster(blueServed, blueErrors, 0, reads(blueServed, blueErrors)));
-        return HealthFigures.of(clusters, retried, blamed, divergences);
+        // the blamed are reads blue answered
+        return HealthFigures.of(clusters, greenServed + retried, blamed, blamed, divergences);
     }
 
     /** Reads a cluster answered, without latency figures. */
@@ -80,7 +81,7 @@ class HealthJudgeTest {
         HealthFigures worse = figures(200, 60, 1000, 100, 0, 0, 0);
 
         assertThat(same.errorRate()).isZero();
-        assertThat(worse.errorRate()).isEqualTo(0.2);
+        assertThat(worse.errorRate()).isCloseTo(0.2, org.assertj.core.api.Assertions.within(1e-9));
     }
 
     @Test
@@ -97,9 +98,9 @@ class HealthJudgeTest {
         Map<ClusterRole, HealthFigures.Cluster> clusters = new EnumMap<>(ClusterRole.class);
         clusters.put(ClusterRole.BLUE, cluster(500, 0, 0, new HealthFigures.Latency(500, 0, 1.0, 2.0, 3.0)));
         clusters.put(ClusterRole.GREEN, cluster(150, 0, 0, new HealthFigures.Latency(150, 0, 2.0, 5.0, 9.0)));
-        HealthFigures enough = HealthFigures.of(clusters, 0, 0, 0);
+        HealthFigures enough = HealthFigures.of(clusters, 0, 0, 0, 0);
         clusters.put(ClusterRole.GREEN, cluster(50, 0, 0, new HealthFigures.Latency(50, 0, 2.0, 5.0, 9.0)));
-        HealthFigures tooFew = HealthFigures.of(clusters, 0, 0, 0);
+        HealthFigures tooFew = HealthFigures.of(clusters, 0, 0, 0, 0);
 
         HealthVerdict.RuleVerdict judged = HealthJudge.judge(List.of(p95), enough, NOW).rules().get(0);
         HealthVerdict.RuleVerdict unsure = HealthJudge.judge(List.of(p95), tooFew, NOW).rules().get(0);
@@ -129,7 +130,7 @@ class HealthJudgeTest {
         Map<ClusterRole, HealthFigures.Cluster> clusters = new EnumMap<>(ClusterRole.class);
         clusters.put(ClusterRole.BLUE, cluster(1000, 0, 0, new HealthFigures.Latency(1000, 0, 1.0, 2.0, 3.0)));
         clusters.put(ClusterRole.GREEN, cluster(1000, 0, 0, new HealthFigures.Latency(1000, 0, 1.0, 2.2, 3.5)));
-        HealthFigures f = HealthFigures.of(clusters, 0, 0, 0);
+        HealthFigures f = HealthFigures.of(clusters, 0, 0, 0, 0);
 
         assertThat(HealthJudge.judge(Health.DEFAULT_RULES, f, NOW).overall()).isEqualTo(Overall.HEALTHY);
         assertThat(HealthJudge.judge(List.of(), f, NOW).overall()).isEqualTo(Overall.HEALTHY);
