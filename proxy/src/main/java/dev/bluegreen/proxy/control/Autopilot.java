@@ -15,6 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -323,9 +324,11 @@ public final class Autopilot implements AutoCloseable {
             case PlanStepper.Decision.Hold hold -> holding = hold.why();
             case PlanStepper.Decision.Advance advance -> {
                 Plan next = advance.next();
+                // the figures behind it, as for every automatic action (DESIGN §6)
                 String reason = "step " + (next.position() + 1) + " of " + next.steps().size() + " after step "
                         + (plan.position() + 1) + " (weight " + plan.weight() + ") baked " + plan.bake().toSeconds()
-                        + " s with every rule healthy";
+                        + " s with every rule healthy: " + judged.rules().stream().map(RuleVerdict::describe)
+                                .collect(Collectors.joining("; "));
                 try {
                     control.apply(PLAN_ACTOR, "set-weight " + next.weight(), reason,
                             decidedAt(state, s -> Transition.setWeight(s, next.weight())), p -> next);

@@ -91,6 +91,9 @@ class AutopilotTest {
         assertThat(control.history()).extracting(h -> h.actor() + " " + h.command()).containsSubsequence(
                 "alice rollout [10, 50, 100] bake 30s: set-weight 10", "plan set-weight 50", "plan set-weight 100",
                 "plan rollout done");
+        // each advance is audited with the figures behind it
+        assertThat(control.history()).filteredOn(h -> h.command().equals("set-weight 50")).singleElement()
+                .satisfies(h -> assertThat(h.reason()).contains("baked 30 s with every rule healthy: error_rate > 0.05:"));
     }
 
     @Test
