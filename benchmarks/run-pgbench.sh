@@ -44,10 +44,16 @@ install_pgbench() {
   if runs_pgbench; then return; fi
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null
-    # Debian ships pgbench in the server package (postgresql-NN), not in postgresql-client
-    runs_pgbench || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    # Debian ships pgbench in the server package (postgresql-NN), not in postgresql-client; the package is told
+    # not to create and start a cluster of its own
+    if ! runs_pgbench; then
+      mkdir -p /etc/postgresql-common/createcluster.d
+      echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/bluegreen-bench.conf
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    fi
   else
-    echo "run-pgbench.sh: pgbench not found; install the PostgreSQL client tools (e.g. apt-get install postgresql-client)" >&2
+    echo "run-pgbench.sh: pgbench not found; install it (on Debian and Ubuntu it comes with the server package:" \
+      "apt-get install postgresql; elsewhere with the PostgreSQL client tools)" >&2
     exit 1
   fi
 }

@@ -3,6 +3,7 @@ package dev.bluegreen.bench;
 import dev.bluegreen.bench.driver.ControlProtocol;
 import dev.bluegreen.embedded.PgCluster;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -91,7 +92,11 @@ final class DualWriteBench {
         int done = 0;
         for (int round = 1; round <= options.repeat(); round++) {
             for (DualScenario scenario : scenarios) {
-                for (DualTarget target : scenario.targets()) {
+                // as in the relay table, each round starts with another target, so that none always follows the
+                // same one; every state a target needs is entered from wherever the last one left the proxy
+                List<DualTarget> order = new ArrayList<>(scenario.targets());
+                Collections.rotate(order, -(round - 1));
+                for (DualTarget target : order) {
                     String summary;
                     try {
                         summary = measureOne(scenario, target, round, table);

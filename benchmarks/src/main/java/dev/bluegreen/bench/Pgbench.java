@@ -51,8 +51,8 @@ final class Pgbench implements AutoCloseable {
         try {
             output = execute(List.of("pgbench", "--version"), Duration.ofSeconds(10), "pgbench-version.log").strip();
         } catch (UncheckedIOException e) {
-            throw new IllegalStateException("pgbench is not on PATH: install the PostgreSQL client tools "
-                    + "(e.g. apt-get install -y postgresql-client)", e);
+            throw new IllegalStateException("pgbench is not on PATH: install it (on Debian and Ubuntu it comes with the"
+                    + " server package, apt-get install -y postgresql; elsewhere with the PostgreSQL client tools)", e);
         }
         String[] words = output.split("\\s+");
         return words.length >= 3 ? words[2] : output;

@@ -113,6 +113,7 @@ public final class PgbenchHarness {
             if (relay) {
                 log("pgbench -i -s " + options.scale() + " on blue");
                 pgbench.initialize(direct, options.scale(), "pgbench-init-blue.log");
+                blue.execute(direct.database(), "CHECKPOINT"); // the init's pages written now, not in some target's run
                 bouncer.awaitReady();
                 proxy.awaitReady();
                 log("blue " + direct.port() + ", bluegreen " + proxy.endpoint().port() + " (pid " + proxy.pid()
