@@ -33,8 +33,9 @@ final class HealthView {
         }
         Lines green = new Lines("  ");
         if (figures.has("errorRate")) {
+            // a rate per kind of unit, summed: the counts beside it are the window's, not its fraction
             green.add("green error rate", rate(figures.get("errorRate"))
-                    + outOf(figures.path("greenBlamed"), figures.path("greenSamples"), "units blamed on green"));
+                    + outOf(figures.path("greenBlamed"), figures.path("greenSamples"), "units green ran failed where blue did not"));
         }
         if (figures.has("latencyP95Ratio") || figures.has("latencyP99Ratio")) {
             green.add("latency green/blue", "p95 " + ratio(figures.path("latencyP95Ratio"))

@@ -367,12 +367,11 @@ public final class Autopilot implements AutoCloseable {
                         + decidedOn.epoch() + "); judged again at the next tick");
     }
 
+    /** The rule's verdict (its own value and samples), and the window's counts behind it. */
     private String describe(RuleVerdict rule, HealthVerdict judged) {
         HealthFigures f = judged.figures();
-        String rate = f.errorRate() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", f.errorRate());
         return rule.describe() + "; over " + windows.window().toSeconds() + " s green ran " + f.greenRan()
-                + " units, failed " + f.greenBlamed() + " where blue did not, error rate " + rate + ", "
-                + f.divergences() + " divergences";
+                + " units, failed " + f.greenBlamed() + " where blue did not, " + f.divergences() + " divergences";
     }
 
     static Optional<String> invalidSteps(List<Integer> steps, Duration bake) {

@@ -77,8 +77,8 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
      *   <li>the writes green answered as leader: its error rate beyond blue's on the writes blue answered.
      * </ul>
      * Where blue answered too few of a kind (reads at weight 100, writes after cutover) there is nothing to
-     * compare green's errors of that kind with, and they are the application's: with no kind to judge, a green
-     * that ran enough units has a rate of 0. Each kind is a rate of its own,
+     * compare green's errors of that kind with, and they are the application's: with no kind to judge but
+     * such a kind, the rate is 0; with too few of every kind on green's side, there is none. Each kind is a rate of its own,
      * so that the many writes green follows do not water down the reads it fails for the clients it serves.
      */
     public Double errorRate(long minSamples) {
@@ -88,7 +88,7 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
         double rate = 0;
         boolean any = false;
         if (green.followed() >= enough) {
-            rate += (double) (greenBlamed - greenBlamedReads) / green.followed();
+            rate += (double) Math.max(0, greenBlamed - greenBlamedReads) / green.followed();
             any = true;
         }
         Double reads = excessRate(green.read().count() + greenBlamedReads, green.read().errors() + greenBlamedReads,
@@ -102,10 +102,12 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
             }
         }
         if (!any) {
-            // nothing blue did to compare with (weight 100, no writes): green's errors are the application's
-            return greenRan >= enough ? 0.0 : null;
+            // green answered enough of a kind blue answered too few of to compare with (reads at weight 100 of a
+            // read-only application, writes after cutover): green's errors there are the application's. Too
+            // few of every kind on green's side is no evidence at all.
+            return uncompared(enough) > 0 ? 0.0 : null;
         }
-        return Math.min(1.0, rate);
+        return Math.max(0.0, Math.min(1.0, rate));
     }
 
     /**
@@ -126,7 +128,16 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
         if (counted > 0) {
             return counted;
         }
-        return greenRan >= enough ? greenRan : Math.max(followed, Math.max(reads, writes));
+        long uncompared = uncompared(enough);
+        return uncompared > 0 ? uncompared : Math.max(followed, Math.max(reads, writes));
+    }
+
+    /** Green's units of the kinds it answered enough of and blue too few of, to compare with: 0 when none. */
+    private long uncompared(long enough) {
+        long greenReads = green().read().count() + greenBlamedReads;
+        long greenLed = green().write().count() - green().followed();
+        return (greenReads >= enough && blue().read().count() < enough ? greenReads : 0)
+                + (greenLed >= enough && blue().write().count() - blue().followed() < enough ? greenLed : 0);
     }
 
     /** Green's error rate on one kind of unit beyond blue's on the same kind; null with too few of either. */

@@ -95,6 +95,14 @@ public final class HealthWindows implements MigrationStats.Listener {
         windows.retried.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
     }
 
+    /**
+     * Not a sample of either cluster's reads as the weight routes them: the leader runs it whatever the weight,
+     * green serves none of its kind, and after an error in its transaction every one fails (25P02).
+     */
+    @Override
+    public void readInAWriteTransaction(ClusterRole cluster, long nanos, String sqlState) {
+    }
+
     @Override
     public void readFailedOnBoth(long greenNanos, String greenSqlState) {
         Windows w = windows;
@@ -104,9 +112,7 @@ public final class HealthWindows implements MigrationStats.Listener {
 
     @Override
     public void greenError() {
-        Windows w = windows;
-        w.blamedReads.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
-        w.blamed.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
+        windows.blamedReads.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
     }
 
     @Override
@@ -115,7 +121,7 @@ public final class HealthWindows implements MigrationStats.Listener {
         w.divergences.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
         if (ClusterRole.BLUE.name().equalsIgnoreCase(divergence.leaderCluster())) {
             // green followed blue and did not do what blue did
-            w.blamed.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
+            w.blamedWrites.record(0, TimeUnit.NANOSECONDS, Metrics.Outcome.ERROR);
         }
     }
 
@@ -136,8 +142,8 @@ public final class HealthWindows implements MigrationStats.Listener {
                     latency(reads), latency(writes.plus(followed))));
         }
         long retried = w.retried.getSnapshot().getTotalNumberOfCalls();
-        long blamed = w.blamed.getSnapshot().getTotalNumberOfCalls();
         long blamedReads = w.blamedReads.getSnapshot().getTotalNumberOfCalls();
+        long blamed = blamedReads + w.blamedWrites.getSnapshot().getTotalNumberOfCalls();
         long divergences = w.divergences.getSnapshot().getTotalNumberOfCalls();
         long ran = clusters.get(ClusterRole.GREEN).units() + retried - w.failedOnBoth.getSnapshot().getTotalNumberOfCalls();
         return HealthFigures.of(clusters, ran, blamed, blamedReads, divergences);
@@ -159,9 +165,10 @@ public final class HealthWindows implements MigrationStats.Listener {
         final Map<ClusterRole, OutcomeWindow> servedWrites = new EnumMap<>(ClusterRole.class);
         final Map<ClusterRole, OutcomeWindow> followed = new EnumMap<>(ClusterRole.class);
         final Counts retried = new Counts();
-        final Counts blamed = new Counts();
-        /** Of {@link #blamed}, the reads green failed that blue then answered. */
+        /** Green blamed: the reads it failed that blue then answered. */
         final Counts blamedReads = new Counts();
+        /** Green blamed: the writes it diverged on while following blue. */
+        final Counts blamedWrites = new Counts();
         /** Of {@link #retried}, the reads blue failed too, which are in green's read sample as well. */
         final Counts failedOnBoth = new Counts();
         final Counts divergences = new Counts();

@@ -57,6 +57,15 @@ public final class MigrationStats {
          */
         default void followerRan(ClusterRole cluster, long nanos) { }
 
+        /**
+         * A read inside a read-write transaction, which the leader runs whatever the weight: a unit that cluster
+         * served, as {@link #unitServed} by default, but no sample of the reads the weight sends to either
+         * cluster (green serves none of its kind), so not one to compare green's reads with.
+         */
+        default void readInAWriteTransaction(ClusterRole cluster, long nanos, String sqlState) {
+            unitServed(cluster, true, nanos, sqlState);
+        }
+
         /** Green failed where blue, given the same work, did not. */
         default void greenError() { }
 
@@ -106,6 +115,18 @@ public final class MigrationStats {
                 listener.unitServed(cluster, read, nanos, sqlState);
             } catch (RuntimeException e) {
                 listenerFailed(listener, "unitServed", e);
+            }
+        }
+    }
+
+    /** See {@link Listener#readInAWriteTransaction}. */
+    public void readInAWriteTransaction(ClusterRole cluster, long nanos, String sqlState) {
+        unitsServed.get(cluster).increment();
+        for (Listener listener : listeners) {
+            try {
+                listener.readInAWriteTransaction(cluster, nanos, sqlState);
+            } catch (RuntimeException e) {
+                listenerFailed(listener, "readInAWriteTransaction", e);
             }
         }
     }

@@ -159,6 +159,12 @@ final class Units {
         /** Runs on the follower after the leader has finished and committed it: counted as unordered. */
         boolean unordered;
         boolean retry;
+        /**
+         * Its cluster was chosen as reads are (the weight): an autocommit read, a read-only transaction's read.
+         * Its outcome is a sample of that cluster's reads, comparable across the two; not a read inside a
+         * read-write transaction, which the leader runs whatever the weight.
+         */
+        boolean routed;
         boolean namesStatements;
         /**
          * Binds the unnamed statement an earlier unit parsed, which a cluster running this unit may not have
@@ -320,6 +326,8 @@ final class Units {
     private byte status = 'I';
     /** Who answers the units of the open transaction. */
     private ClusterRole transactionPrimary;
+    /** The open transaction's reads go where the weight sent its first unit (a read-only transaction). */
+    private boolean transactionRouted;
     private boolean pinned;
     /** The session ran LISTEN at some point: its channels move with the leader. */
     private boolean listens;
@@ -1299,14 +1307,17 @@ final class Units {
             unit.primary = leader;
             if (status == 'I') {
                 transactionPrimary = leader;
+                transactionRouted = false;
             }
         } else if (status == 'I') {
             if (isAutocommitRead(c)) {
                 unit.primary = serving(follower);
+                unit.routed = true;
                 unit.retry = unit.primary == ClusterRole.GREEN && backends.containsKey(ClusterRole.BLUE)
                         && follower != null;
             } else if (c.isRead() && c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.SESSION_STATE)) {
                 unit.primary = serving(follower); // a read-only transaction: served where reads go
+                unit.routed = true;
                 unit.secondary = otherIfPresent(unit.primary);
             } else {
                 unit.primary = leader;
@@ -1321,9 +1332,11 @@ final class Units {
                         && !c.has(Trait.MULTI_STATEMENT);
             }
             transactionPrimary = unit.primary;
+            transactionRouted = unit.routed;
         } else if (c.isRead() && !c.has(Trait.SESSION_STATE) && !c.has(Trait.TRANSACTION_BEGIN)
                 && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT) && !c.has(Trait.CURSOR)) {
             unit.primary = transactionPrimary; // a read in a transaction: where the transaction's reads go
+            unit.routed = transactionRouted;
         } else {
             // everything else in a transaction runs on both twins, the leader first (DESIGN §5), also in
             // one whose reads the follower serves: it may turn writable (SET TRANSACTION READ WRITE),
@@ -1540,7 +1553,11 @@ final class Units {
             return; // the session is closing: it lost the cluster that was answering
         }
         unit.leaderNanos = System.nanoTime() - unit.startedNanos;
-        stats.unitServed(unit.primary, unit.classification.isRead(), unit.leaderNanos, answer.firstSqlState);
+        if (unit.classification.isRead() && !unit.routed) {
+            stats.readInAWriteTransaction(unit.primary, unit.leaderNanos, answer.firstSqlState);
+        } else {
+            stats.unitServed(unit.primary, unit.classification.isRead(), unit.leaderNanos, answer.firstSqlState);
+        }
         List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
         boolean errorAtFirst = (!outcomes.isEmpty() && outcomes.get(0).failed())
                 || (answer.error && transientError(answer.firstSqlState));

@@ -66,6 +66,47 @@ class HealthWindowsTest {
         assertThat(f.errorRate()).isCloseTo(50.0 / 320, within(1e-9));
     }
 
+    /** Too few units of every kind on green's side is no evidence: the error rate rule is inconclusive, not healthy. */
+    @Test
+    void tooFewOfEveryKindIsInconclusiveNotARateOfZero() {
+        for (int i = 0; i < 60; i++) {
+            windows.unitServed(ClusterRole.BLUE, false, MS, null);
+            windows.followerRan(ClusterRole.GREEN, MS);
+        }
+        for (int i = 0; i < 40; i++) { // green failed every read it served; blue answered them
+            windows.readRetried();
+            windows.greenError();
+            windows.retryServed(ClusterRole.BLUE, MS, null);
+        }
+
+        HealthFigures f = windows.figures();
+
+        assertThat(f.greenRan()).isEqualTo(100);
+        assertThat(f.errorRate(100)).isNull();
+        assertThat(HealthJudge.judge(Health.DEFAULT_RULES, f, Instant.EPOCH).rules())
+                .filteredOn(r -> r.rule().metric() == dev.bluegreen.config.HealthRule.Metric.ERROR_RATE)
+                .allSatisfy(r -> assertThat(r.status()).isEqualTo(HealthVerdict.RuleVerdict.Status.INCONCLUSIVE));
+    }
+
+    /**
+     * Reads inside a read-write transaction run on the leader whatever the weight: no sample of the reads the
+     * weight sends to either cluster, so they do not set blue's read error rate that green's is compared with.
+     */
+    @Test
+    void readsInAWriteTransactionAreNoSampleOfBluesReads() {
+        for (int i = 0; i < 200; i++) {
+            windows.readInAWriteTransaction(ClusterRole.BLUE, MS, null);
+        }
+        for (int i = 0; i < 100; i++) {
+            windows.unitServed(ClusterRole.BLUE, true, MS, i < 10 ? "57014" : null);
+        }
+
+        HealthFigures f = windows.figures();
+
+        assertThat(f.blue().read().count()).isEqualTo(100);
+        assertThat(f.blue().read().errors()).isEqualTo(10);
+    }
+
     /**
      * The writes green follows do not water down the reads it fails for the clients it serves: each kind of
      * unit is a rate of its own. Counted together, 300 failed reads among 60,600 units read as 0.5 %, under
