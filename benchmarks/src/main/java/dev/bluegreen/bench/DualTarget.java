@@ -8,7 +8,8 @@ import java.util.List;
  * Where a dual-write scenario's pgbench connects: blue directly; blue and green directly at once,
  * with the load dual-write puts on them ({@link DualScenario#bothDirectClients}); or bluegreen in one
  * routing state, before {@code start} (dual-write off, blue alone) or with dual-write on and green
- * serving a share of reads. The order here is the order targets are shown in, and measured in the first round (each later round starts one further on).
+ * serving a share of reads. The order here is the order targets are shown in, and measured in the first
+ * round (each later round starts one further on).
  */
 enum DualTarget {
     DIRECT("direct", -1),
