@@ -34,7 +34,7 @@ final class HealthView {
         Lines green = new Lines("  ");
         if (figures.has("errorRate")) {
             // a rate per kind of unit, summed: the counts beside it are the window's, not its fraction
-            green.add("green error rate", rate(figures.get("errorRate"))
+            green.add("green error rate (every kind)", rate(figures.get("errorRate"))
                     + outOf(figures.path("greenBlamed"), figures.path("greenSamples"), "units green ran failed where blue did not"));
         }
         if (figures.has("latencyP95Ratio") || figures.has("latencyP99Ratio")) {

@@ -73,7 +73,8 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
      *       not, per write followed;
      *   <li>the reads green served, those blue then ran again included: its error rate (a failure blue
      *       answered counts against it; one blue failed too counts as it does for blue) beyond blue's on the
-     *       reads blue served;
+     *       reads blue served; where blue served too few (weight 100, after cutover), the failures blue then
+     *       answered, per read green served;
      *   <li>the writes green answered as leader: its error rate beyond blue's on the writes blue answered.
      * </ul>
      * Where blue answered too few of a kind (reads at weight 100, writes after cutover) there is nothing to
@@ -91,8 +92,14 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
             rate += (double) Math.max(0, greenBlamed - greenBlamedReads) / green.followed();
             any = true;
         }
-        Double reads = excessRate(green.read().count() + greenBlamedReads, green.read().errors() + greenBlamedReads,
+        long greenReads = green.read().count() + greenBlamedReads;
+        Double reads = excessRate(greenReads, green.read().errors() + greenBlamedReads,
                 blue.read().count(), blue.read().errors(), enough);
+        if (reads == null && greenReads >= enough && greenBlamedReads > 0) {
+            // nothing of blue's to compare with (weight 100, after cutover), but the reads green failed that blue
+            // then answered are green's failures for certain: blue did the same work
+            reads = (double) greenBlamedReads / greenReads;
+        }
         Double writes = excessRate(green.write().count() - green.followed(), green.write().errors(),
                 blue.write().count() - blue.followed(), blue.write().errors(), enough);
         for (Double part : new Double[] {reads, writes}) {
@@ -123,7 +130,8 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
         long greenLed = green.write().count() - green.followed();
         long reads = Math.min(greenReads, blue.read().count());
         long writes = Math.min(greenLed, blue.write().count() - blue.followed());
-        long counted = (followed >= enough ? followed : 0) + (reads >= enough ? greenReads : 0)
+        boolean readsCount = reads >= enough || (greenReads >= enough && greenBlamedReads > 0);
+        long counted = (followed >= enough ? followed : 0) + (readsCount ? greenReads : 0)
                 + (writes >= enough ? greenLed : 0);
         if (counted > 0) {
             return counted;
@@ -136,7 +144,7 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
     private long uncompared(long enough) {
         long greenReads = green().read().count() + greenBlamedReads;
         long greenLed = green().write().count() - green().followed();
-        return (greenReads >= enough && blue().read().count() < enough ? greenReads : 0)
+        return (greenReads >= enough && blue().read().count() < enough && greenBlamedReads == 0 ? greenReads : 0)
                 + (greenLed >= enough && blue().write().count() - blue().followed() < enough ? greenLed : 0);
     }
 

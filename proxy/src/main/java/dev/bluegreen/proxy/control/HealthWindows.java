@@ -97,10 +97,12 @@ public final class HealthWindows implements MigrationStats.Listener {
 
     /**
      * Not a sample of either cluster's reads as the weight routes them: the leader runs it whatever the weight,
-     * green serves none of its kind, and after an error in its transaction every one fails (25P02).
+     * and after an error in its transaction every one fails (25P02). It counts among the cluster's units and
+     * errors, not in its read sample or read latency.
      */
     @Override
     public void readInAWriteTransaction(ClusterRole cluster, long nanos, String sqlState) {
+        windows.readsInWriteTransactions.get(cluster).record(nanos, sqlState != null); // units and errors only
     }
 
     @Override
@@ -134,9 +136,10 @@ public final class HealthWindows implements MigrationStats.Listener {
             OutcomeWindow.Snapshot reads = w.servedReads.get(cluster).snapshot();
             OutcomeWindow.Snapshot writes = w.servedWrites.get(cluster).snapshot();
             OutcomeWindow.Snapshot followed = w.followed.get(cluster).snapshot();
-            long served = reads.count() + writes.count();
+            OutcomeWindow.Snapshot inWriteTransactions = w.readsInWriteTransactions.get(cluster).snapshot();
+            long served = reads.count() + writes.count() + inWriteTransactions.count();
             long units = served + followed.count();
-            long errors = reads.failures() + writes.failures();
+            long errors = reads.failures() + writes.failures() + inWriteTransactions.failures();
             clusters.put(cluster, new HealthFigures.Cluster(units, units / seconds, errors,
                     served == 0 ? null : (double) errors / served, served, followed.count(),
                     latency(reads), latency(writes.plus(followed))));
@@ -164,6 +167,7 @@ public final class HealthWindows implements MigrationStats.Listener {
         final Map<ClusterRole, OutcomeWindow> servedReads = new EnumMap<>(ClusterRole.class);
         final Map<ClusterRole, OutcomeWindow> servedWrites = new EnumMap<>(ClusterRole.class);
         final Map<ClusterRole, OutcomeWindow> followed = new EnumMap<>(ClusterRole.class);
+        final Map<ClusterRole, OutcomeWindow> readsInWriteTransactions = new EnumMap<>(ClusterRole.class);
         final Counts retried = new Counts();
         /** Green blamed: the reads it failed that blue then answered. */
         final Counts blamedReads = new Counts();
@@ -178,6 +182,7 @@ public final class HealthWindows implements MigrationStats.Listener {
                 servedReads.put(cluster, new OutcomeWindow(window, latencyClock));
                 servedWrites.put(cluster, new OutcomeWindow(window, latencyClock));
                 followed.put(cluster, new OutcomeWindow(window, latencyClock));
+                readsInWriteTransactions.put(cluster, new OutcomeWindow(window, latencyClock));
             }
         }
     }

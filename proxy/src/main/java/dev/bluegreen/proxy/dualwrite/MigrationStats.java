@@ -60,7 +60,7 @@ public final class MigrationStats {
         /**
          * A read inside a read-write transaction, which the leader runs whatever the weight: a unit that cluster
          * served, as {@link #unitServed} by default, but no sample of the reads the weight sends to either
-         * cluster (green serves none of its kind), so not one to compare green's reads with.
+         * cluster, so not one to compare the other's reads with.
          */
         default void readInAWriteTransaction(ClusterRole cluster, long nanos, String sqlState) {
             unitServed(cluster, true, nanos, sqlState);

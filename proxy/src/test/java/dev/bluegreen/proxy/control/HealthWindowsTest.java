@@ -105,6 +105,33 @@ class HealthWindowsTest {
 
         assertThat(f.blue().read().count()).isEqualTo(100);
         assertThat(f.blue().read().errors()).isEqualTo(10);
+        assertThat(f.blue().units()).as("still units blue ran").isEqualTo(300);
+    }
+
+    /**
+     * At weight 100 (and after cutover) blue serves no reads to compare green's with, but a read green failed
+     * that blue then answered is green's failure for certain: such failures still count.
+     */
+    @Test
+    void atWeightHundredTheReadsGreenFailedThatBlueAnsweredStillCount() {
+        for (int i = 0; i < 5_000; i++) {
+            windows.unitServed(ClusterRole.BLUE, false, MS, null);
+            windows.followerRan(ClusterRole.GREEN, MS);
+        }
+        for (int i = 0; i < 700; i++) {
+            windows.unitServed(ClusterRole.GREEN, true, MS, null);
+        }
+        for (int i = 0; i < 300; i++) {
+            windows.readRetried();
+            windows.greenError();
+            windows.retryServed(ClusterRole.BLUE, MS, null);
+        }
+
+        HealthFigures f = windows.figures();
+
+        assertThat(f.errorRate(100)).isCloseTo(0.3, within(1e-9));
+        assertThat(HealthJudge.judge(Health.DEFAULT_RULES, f, Instant.EPOCH).overall())
+                .isEqualTo(HealthVerdict.Overall.ROLLBACK);
     }
 
     /**
