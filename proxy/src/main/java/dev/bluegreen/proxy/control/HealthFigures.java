@@ -128,9 +128,11 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
         long followed = green.followed();
         long greenReads = green.read().count() + greenBlamedReads;
         long greenLed = green.write().count() - green.followed();
-        long reads = Math.min(greenReads, blue.read().count());
+        long comparedReads = Math.min(greenReads, blue.read().count());
+        // below the minimum, green's reads alone where blue has too few to compare with
+        long reads = blue.read().count() >= enough ? comparedReads : greenReads;
         long writes = Math.min(greenLed, blue.write().count() - blue.followed());
-        boolean readsCount = reads >= enough || (greenReads >= enough && greenBlamedReads > 0);
+        boolean readsCount = comparedReads >= enough || (greenReads >= enough && greenBlamedReads > 0);
         long counted = (followed >= enough ? followed : 0) + (readsCount ? greenReads : 0)
                 + (writes >= enough ? greenLed : 0);
         if (counted > 0) {

@@ -1343,9 +1343,6 @@ final class Units {
             // lock (LOCK, pg_advisory_xact_lock), notify, and it commits on the leader first
             unit.primary = leader;
             unit.secondary = follower;
-            if (c.mayChangeData()) {
-                transactionRouted = false; // a write: the rest of its reads are a read-write transaction's
-            }
         }
         if (unit.secondary != null) {
             unit.sql = unitSql(unit); // a divergence names the statement; a unit without a follower cannot diverge

@@ -83,6 +83,7 @@ class HealthWindowsTest {
 
         assertThat(f.greenRan()).isEqualTo(100);
         assertThat(f.errorRate(100)).isNull();
+        assertThat(f.errorRateSamples(100)).as("the most any kind had: green's 60 followed writes").isEqualTo(60);
         assertThat(HealthJudge.judge(Health.DEFAULT_RULES, f, Instant.EPOCH).rules())
                 .filteredOn(r -> r.rule().metric() == dev.bluegreen.config.HealthRule.Metric.ERROR_RATE)
                 .allSatisfy(r -> assertThat(r.status()).isEqualTo(HealthVerdict.RuleVerdict.Status.INCONCLUSIVE));
