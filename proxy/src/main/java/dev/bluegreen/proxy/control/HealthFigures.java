@@ -13,14 +13,12 @@ import java.util.Objects;
  * @param greenRan    units green ran: served, followed, and reads it failed before blue answered them
  * @param greenBlamed green failed where blue, given the same work, did not (retried reads blue answered,
  *                    writes green diverged on while following blue)
- * @param errorRate   green's error rate, 0 to 1, every part counted ({@link #errorRate(long)}); null when green
- *                    ran nothing
  * @param divergences divergences recorded in the window, either way round
  * @param greenBlamedReads of {@code greenBlamed}, the reads green failed before any byte reached the client
  *                    that blue then answered
  */
-public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, long greenBlamed, Double errorRate,
-                            long divergences, long greenBlamedReads) {
+public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, long greenBlamed, long divergences,
+                            long greenBlamedReads) {
 
     /**
      * One kind of unit (read or write) a cluster ran: how many (for writes, those it followed included),
@@ -53,15 +51,19 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
     }
 
     /**
-     * Derives green's figures. The error rate shown is {@link #errorRate(long)} with every part counted.
+     * Derives green's figures.
      *
      * @param ran              units green ran: served, followed, and reads it failed before blue answered them
      * @param greenBlamedReads of {@code greenBlamed}, the reads green failed that blue answered
      */
     static HealthFigures of(Map<ClusterRole, Cluster> clusters, long ran, long greenBlamed, long greenBlamedReads,
                             long divergences) {
-        HealthFigures partial = new HealthFigures(clusters, ran, greenBlamed, null, divergences, greenBlamedReads);
-        return new HealthFigures(clusters, ran, greenBlamed, partial.errorRate(1), divergences, greenBlamedReads);
+        return new HealthFigures(clusters, ran, greenBlamed, divergences, greenBlamedReads);
+    }
+
+    /** Green's error rate with every kind of unit counted that has a sample ({@link #errorRate(long)} of 1). */
+    public Double errorRate() {
+        return errorRate(1);
     }
 
     /**
@@ -79,42 +81,12 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
      * </ul>
      * Where blue answered too few of a kind (reads at weight 100, writes after cutover) there is nothing to
      * compare green's errors of that kind with, and they are the application's: with no kind to judge but
-     * such a kind, the rate is 0; with too few of every kind on green's side, there is none. Each kind is a rate of its own,
-     * so that the many writes green follows do not water down the reads it fails for the clients it serves.
+     * such a kind, the rate is 0; with too few of every kind on green's side, there is none. Each kind is a
+     * rate of its own, so that the many writes green follows do not water down the reads it fails for the
+     * clients it serves.
      */
     public Double errorRate(long minSamples) {
-        long enough = Math.max(1, minSamples);
-        Cluster green = green();
-        Cluster blue = blue();
-        double rate = 0;
-        boolean any = false;
-        if (green.followed() >= enough) {
-            rate += (double) Math.max(0, greenBlamed - greenBlamedReads) / green.followed();
-            any = true;
-        }
-        long greenReads = green.read().count() + greenBlamedReads;
-        Double reads = excessRate(greenReads, green.read().errors() + greenBlamedReads,
-                blue.read().count(), blue.read().errors(), enough);
-        if (reads == null && greenReads >= enough && greenBlamedReads > 0) {
-            // nothing of blue's to compare with (weight 100, after cutover), but the reads green failed that blue
-            // then answered are green's failures for certain: blue did the same work
-            reads = (double) greenBlamedReads / greenReads;
-        }
-        Double writes = excessRate(green.write().count() - green.followed(), green.write().errors(),
-                blue.write().count() - blue.followed(), blue.write().errors(), enough);
-        for (Double part : new Double[] {reads, writes}) {
-            if (part != null) {
-                rate += part;
-                any = true;
-            }
-        }
-        if (!any) {
-            // green answered enough of a kind blue answered too few of to compare with (reads at weight 100 of a
-            // read-only application, writes after cutover): green's errors there are the application's. Too
-            // few of every kind on green's side is no evidence at all.
-            return uncompared(enough) > 0 ? 0.0 : null;
-        }
-        return Math.max(0.0, Math.min(1.0, rate));
+        return judged(minSamples).rate();
     }
 
     /**
@@ -122,39 +94,54 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
      * the most any kind had (what a rule below its minimum reports).
      */
     public long errorRateSamples(long minSamples) {
+        return judged(minSamples).samples();
+    }
+
+    /** {@link #errorRate(long)} and {@link #errorRateSamples(long)}, worked out together. */
+    private record Judged(Double rate, long samples) {}
+
+    private Judged judged(long minSamples) {
         long enough = Math.max(1, minSamples);
-        Cluster green = green();
-        Cluster blue = blue();
-        long followed = green.followed();
-        long greenReads = green.read().count() + greenBlamedReads;
-        long greenLed = green.write().count() - green.followed();
-        long comparedReads = Math.min(greenReads, blue.read().count());
-        // below the minimum, green's reads alone where blue has too few to compare with
-        long reads = blue.read().count() >= enough ? comparedReads : greenReads;
-        long writes = Math.min(greenLed, blue.write().count() - blue.followed());
-        boolean readsCount = comparedReads >= enough || (greenReads >= enough && greenBlamedReads > 0);
-        long counted = (followed >= enough ? followed : 0) + (readsCount ? greenReads : 0)
-                + (writes >= enough ? greenLed : 0);
-        if (counted > 0) {
-            return counted;
-        }
-        long uncompared = uncompared(enough);
-        return uncompared > 0 ? uncompared : Math.max(followed, Math.max(reads, writes));
-    }
-
-    /** Green's units of the kinds it answered enough of and blue too few of, to compare with: 0 when none. */
-    private long uncompared(long enough) {
+        long followed = green().followed();
         long greenReads = green().read().count() + greenBlamedReads;
+        long blueReads = blue().read().count();
         long greenLed = green().write().count() - green().followed();
-        return (greenReads >= enough && blue().read().count() < enough && greenBlamedReads == 0 ? greenReads : 0)
-                + (greenLed >= enough && blue().write().count() - blue().followed() < enough ? greenLed : 0);
+        long blueLed = blue().write().count() - blue().followed();
+        double rate = 0;
+        long counted = 0;
+        if (followed >= enough) {
+            rate += (double) Math.max(0, greenBlamed - greenBlamedReads) / followed;
+            counted += followed;
+        }
+        if (greenReads >= enough && blueReads >= enough) {
+            rate += excess(green().read().errors() + greenBlamedReads, greenReads, blue().read().errors(), blueReads);
+            counted += greenReads;
+        } else if (greenReads >= enough && greenBlamedReads > 0) {
+            // nothing of blue's to compare with (weight 100, after cutover), but the reads green failed that blue
+            // then answered are green's failures for certain: blue did the same work
+            rate += (double) greenBlamedReads / greenReads;
+            counted += greenReads;
+        }
+        if (greenLed >= enough && blueLed >= enough) {
+            rate += excess(green().write().errors(), greenLed, blue().write().errors(), blueLed);
+            counted += greenLed;
+        }
+        if (counted > 0) {
+            return new Judged(Math.min(1.0, rate), counted);
+        }
+        // green answered enough of a kind blue answered too few of to compare with (reads at weight 100 of a
+        // read-only application, writes after cutover): green's errors there are the application's. Too few of
+        // every kind on green's side is no evidence at all.
+        long uncompared = (greenReads >= enough ? greenReads : 0) + (greenLed >= enough ? greenLed : 0);
+        if (uncompared > 0) {
+            return new Judged(0.0, uncompared);
+        }
+        return new Judged(null, Math.max(followed, Math.max(blueReads >= enough ? Math.min(greenReads, blueReads)
+                : greenReads, Math.min(greenLed, blueLed))));
     }
 
-    /** Green's error rate on one kind of unit beyond blue's on the same kind; null with too few of either. */
-    private static Double excessRate(long greenAnswered, long greenErrors, long blueAnswered, long blueErrors, long enough) {
-        if (greenAnswered < enough || blueAnswered < enough) {
-            return null;
-        }
+    /** Green's error rate on one kind of unit beyond blue's on the same kind. */
+    private static double excess(long greenErrors, long greenAnswered, long blueErrors, long blueAnswered) {
         return Math.max(0, (double) greenErrors / greenAnswered - (double) blueErrors / blueAnswered);
     }
 
@@ -164,7 +151,7 @@ public record HealthFigures(Map<ClusterRole, Cluster> clusters, long greenRan, l
         for (ClusterRole role : ClusterRole.values()) {
             none.put(role, new Cluster(0, 0, 0, null, 0, 0, Latency.NONE, Latency.NONE));
         }
-        return new HealthFigures(none, 0, 0, null, 0, 0);
+        return new HealthFigures(none, 0, 0, 0, 0);
     }
 
     public Cluster blue() {

@@ -1290,24 +1290,23 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     }
 
     private void closeWith(ErrorResponse error) {
-        if (state instanceof State.Closed) {
-            return;
-        }
-        state = new State.Closed();
-        if (channel.isActive()) {
-            channel.writeAndFlush(error.encode(channel.alloc())).addListener(ChannelFutureListener.CLOSE);
-        }
-        releaseResources();
+        closeAfter(error);
     }
 
     /** Closes once what was written to the client has gone out (a plain close would drop it). */
     private void closeAfterFlush() {
+        closeAfter(null);
+    }
+
+    /** Closes once {@code last} (nothing when null) and what was written before it have gone out. */
+    private void closeAfter(ErrorResponse last) {
         if (state instanceof State.Closed) {
             return;
         }
         state = new State.Closed();
         if (channel.isActive()) {
-            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            channel.writeAndFlush(last != null ? last.encode(channel.alloc()) : Unpooled.EMPTY_BUFFER)
+                    .addListener(ChannelFutureListener.CLOSE);
         }
         releaseResources();
     }

@@ -123,6 +123,37 @@ class AutomaticRollbackIT {
         }
     }
 
+    /**
+     * Green's reads are compared with blue's reads of the same kind (DESIGN §6): those the weight sends to a
+     * cluster. A read inside a read-write transaction runs on the leader whatever the weight, so it counts among
+     * blue's units but not in the read sample green's error rate and latency are compared with.
+     */
+    @Test
+    void readsInsideAWriteTransactionAreNotBluesReadSample() throws Exception {
+        String table = unique("rb_kinds");
+        onBoth(blue, green, "create table " + table + " (id int)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).adminToken(AdminToken.of(TOKEN)).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            AdminHttp api = new AdminHttp(proxy.server().adminAddress(), TOKEN);
+            api.command("start", null); // weight 0: every read the weight routes goes to blue
+            for (int i = 0; i < 10; i++) {
+                client.send(RawClient.query("select count(*) from " + table)); // autocommit: routed
+                client.readUntil('Z');
+                for (String sql : List.of("begin", "insert into " + table + " values (" + i + ")",
+                        "select count(*) from " + table, "select count(*) from " + table, "commit")) {
+                    client.send(RawClient.query(sql));
+                    client.readUntil('Z');
+                }
+            }
+
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                JsonNode blueFigures = api.get("/api/v1/health").path("figures").path("clusters").path("blue");
+                assertThat(blueFigures.path("read").path("count").asLong()).as("the autocommit reads").isEqualTo(10);
+                assertThat(blueFigures.path("units").asLong()).as("every unit blue answered").isEqualTo(60);
+            });
+        }
+    }
+
     @Test
     void belowTheMinimumSamplesTheSameFailureHoldsThePlanAndRollsNothingBack() throws Exception {
         String role = unique("app");

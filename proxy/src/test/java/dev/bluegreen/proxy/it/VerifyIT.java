@@ -100,6 +100,22 @@ class VerifyIT {
         }
     }
 
+    /**
+     * Starts verify with blue's {@code a_gate} locked by {@code gate} (which it then holds in a transaction):
+     * once this returns, the check has taken its snapshots and waits for that table, the first it reads.
+     */
+    private static CompletableFuture<BgctlRun.Result> verifyWaitingAtTheGate(TestProxy proxy, String database,
+                                                                           Connection gate, ExecutorService background)
+            throws SQLException {
+        gate.setAutoCommit(false);
+        try (Statement s = gate.createStatement()) {
+            s.execute("lock table a_gate in access exclusive mode");
+        }
+        CompletableFuture<BgctlRun.Result> verifying = CompletableFuture.supplyAsync(() -> verify(proxy), background);
+        await().atMost(Duration.ofSeconds(20)).until(() -> waitsForALock(blue, database, "bluegreen verify"));
+        return verifying;
+    }
+
     private static BgctlRun.Result verify(TestProxy proxy, String... args) {
         String[] command = new String[args.length + 1];
         command[0] = "verify";
@@ -212,12 +228,8 @@ class VerifyIT {
         green.execute(database, "insert into b_emptied values (2)"); // they differ
         ExecutorService background = Executors.newCachedThreadPool();
         try (TestProxy proxy = proxyOn(database).routing(barrierTimeout(Duration.ofSeconds(30))).start();
-             Connection gate = connectTo(blue, database); Statement onGate = gate.createStatement()) {
-            gate.setAutoCommit(false);
-            onGate.execute("lock table a_gate in access exclusive mode");
-            CompletableFuture<BgctlRun.Result> verifying =
-                    CompletableFuture.supplyAsync(() -> verify(proxy), background);
-            await().atMost(Duration.ofSeconds(20)).until(() -> waitsForALock(blue, database, "bluegreen verify"));
+             Connection gate = connectTo(blue, database)) {
+            CompletableFuture<BgctlRun.Result> verifying = verifyWaitingAtTheGate(proxy, database, gate, background);
 
             blue.execute(database, "truncate b_emptied");
             green.execute(database, "truncate b_emptied");
@@ -241,12 +253,8 @@ class VerifyIT {
                 "insert into b_compacted select generate_series(1, 100)", "delete from b_compacted where id > 50");
         ExecutorService background = Executors.newCachedThreadPool();
         try (TestProxy proxy = proxyOn(database).routing(barrierTimeout(Duration.ofSeconds(30))).start();
-             Connection gate = connectTo(blue, database); Statement onGate = gate.createStatement()) {
-            gate.setAutoCommit(false);
-            onGate.execute("lock table a_gate in access exclusive mode");
-            CompletableFuture<BgctlRun.Result> verifying =
-                    CompletableFuture.supplyAsync(() -> verify(proxy), background);
-            await().atMost(Duration.ofSeconds(20)).until(() -> waitsForALock(blue, database, "bluegreen verify"));
+             Connection gate = connectTo(blue, database)) {
+            CompletableFuture<BgctlRun.Result> verifying = verifyWaitingAtTheGate(proxy, database, gate, background);
 
             blue.execute(database, "vacuum full b_compacted");
             green.execute(database, "vacuum full b_compacted");
@@ -398,13 +406,9 @@ class VerifyIT {
         String database = databaseOnBoth("create table a_gate (id int)", "create table owns_ids (id serial)");
         ExecutorService background = Executors.newCachedThreadPool();
         try (TestProxy proxy = proxyOn(database).routing(barrierTimeout(Duration.ofSeconds(30))).start();
-             Connection gate = connectTo(blue, database); Statement onGate = gate.createStatement();
+             Connection gate = connectTo(blue, database);
              Connection client = connectTo(blue, database); Statement ddl = client.createStatement()) {
-            gate.setAutoCommit(false);
-            onGate.execute("lock table a_gate in access exclusive mode");
-            CompletableFuture<BgctlRun.Result> verifying =
-                    CompletableFuture.supplyAsync(() -> verify(proxy), background);
-            await().atMost(Duration.ofSeconds(20)).until(() -> waitsForALock(blue, database, "bluegreen verify"));
+            CompletableFuture<BgctlRun.Result> verifying = verifyWaitingAtTheGate(proxy, database, gate, background);
 
             ddl.execute("set lock_timeout = '5s'");
             ddl.execute("drop table owns_ids");
@@ -431,13 +435,9 @@ class VerifyIT {
         ExecutorService background = Executors.newCachedThreadPool();
         try (TestProxy proxy = proxyOn(database).routing(barrierTimeout(Duration.ofSeconds(30)))
                 .keepalive(Duration.ofSeconds(2)).start();
-             Connection gate = connectTo(blue, database); Statement onGate = gate.createStatement()) {
-            gate.setAutoCommit(false);
-            onGate.execute("lock table a_gate in access exclusive mode");
-            CompletableFuture<BgctlRun.Result> verifying =
-                    CompletableFuture.supplyAsync(() -> verify(proxy), background);
+             Connection gate = connectTo(blue, database)) {
             // the snapshots are taken and blue's first table waits for the gate: green, next, is stopped
-            await().atMost(Duration.ofSeconds(20)).until(() -> waitsForALock(blue, database, "bluegreen verify"));
+            CompletableFuture<BgctlRun.Result> verifying = verifyWaitingAtTheGate(proxy, database, gate, background);
             try (Frozen frozen = Frozen.cluster(green)) {
                 gate.rollback();
 
