@@ -78,6 +78,15 @@ public record Classification(Kind kind, Set<Trait> traits, int statementCount, O
         return kind == Kind.READ;
     }
 
+    /**
+     * A read that opens no transaction or cursor, sets no session state and listens to nothing: run
+     * outside a transaction it is a unit of its own that changes nothing, and may run on either cluster.
+     */
+    public boolean isPlainRead() {
+        return isRead() && !has(Trait.TRANSACTION_BEGIN) && !has(Trait.SESSION_STATE) && !has(Trait.CURSOR)
+                && !has(Trait.LISTEN);
+    }
+
     /** Traits of statements that change no data: transaction control, session settings, listening. */
     private static final Set<Trait> CONTROL_ONLY = EnumSet.of(Trait.TRANSACTION_BEGIN, Trait.READ_ONLY_TRANSACTION,
             Trait.TRANSACTION_END, Trait.ROLLBACK, Trait.SAVEPOINT, Trait.ROLLBACK_TO, Trait.SESSION_STATE,

@@ -141,6 +141,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * so that a write it relays, which green misses, is counted as a mirror drop; null otherwise.
      */
     private Set<String> readingStatementsUnmirrored;
+    /** A plain read passed a closing write barrier without entering it and has not yet been answered. */
+    private boolean readOutsideBarrier;
     /** Counted among the pinned sessions already: each units mode it enters learns it again. */
     private boolean pinnedCounted;
     /**
@@ -611,7 +613,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         channel.writeAndFlush(readyForQuery.content(), channel.voidPromise());
         state = new State.Ready();
         log.debug("session ready session={} cluster={}", id, ready.cluster().name());
-        if (!pending.isEmpty() && relayBoundary()) {
+        if (!pending.isEmpty() && relayBoundary(null)) {
             relayPending(); // what the client pipelined behind its login; otherwise units mode or the barrier takes it
         } else {
             followRoutingIfIdle(); // a change published while it logged in to the cluster that led then
@@ -661,9 +663,14 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
         if (readyAt >= 0 && isIdle()) {
             services.migration().control().barrier().exit(pass);
+            boolean readPassedBarrier = readOutsideBarrier;
+            readOutsideBarrier = false;
             if (closeWhenIdle) {
                 channel.flush();
                 terminate();
+            } else if (readPassedBarrier && !pending.isEmpty()
+                    && (pending.peek().type() == 'X' || relayBoundary(null))) {
+                relayPending(); // what came while the read ran: a unit of its own at the barrier
             }
         }
     }
@@ -777,7 +784,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             frames.release();
             return;
         }
-        if (units != null || !pending.isEmpty() || (isIdle() && !relayBoundary())) {
+        if (units != null || !pending.isEmpty() || readOutsideBarrier || (isIdle() && !relayBoundary(frames))) {
             List<Frame> list = frames.frames();
             frames.release();
             if (units != null) {
@@ -971,21 +978,30 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     // --- unit boundaries: the write barrier and the routing state --------------------------------
 
     /**
-     * A relayed session is about to start a unit: enter the barrier and look at the routing state. True
-     * to relay now; false when the unit must wait (barrier closing) or the session switches to units mode.
+     * A relayed session is about to start a unit, {@code unit} or (when null) what waits in {@link #pending}:
+     * enter the barrier and look at the routing state. True to relay now; false when the unit must wait
+     * (barrier closing) or the session switches to units mode. A closing barrier lets a plain read pass
+     * without entering (DESIGN §5: reads are never held); what the client sends while it runs waits for its
+     * end, to be a unit of its own at the barrier.
      */
-    private boolean relayBoundary() {
-        if (!services.migration().control().barrier().tryEnter(pass, this::resumeOnLoop)) {
+    private boolean relayBoundary(FrameBatch unit) {
+        WriteBarrier barrier = services.migration().control().barrier();
+        boolean passes = barrier.closing() && (unit != null
+                ? PlainReadCheck.of(unit, sqlReading, services.migration().classifier())
+                : PlainReadCheck.of(pending, sqlReading, services.migration().classifier()));
+        if (!passes && !barrier.tryEnter(pass, this::resumeOnLoop)) {
             return false;
         }
         RoutingState now = services.migration().control().current();
         if (now == seen && (twinRetryAtNanos == 0 || System.nanoTime() - twinRetryAtNanos < 0)) {
+            readOutsideBarrier = passes;
             return true;
         }
         if (!twinWanted(now) && backend != null && roleOf(backend) == now.leader()) {
             seen = now;
             twinRetryAtNanos = 0;
             readingStatementsUnmirrored = null;
+            readOutsideBarrier = passes;
             return true;
         }
         enterUnits(now);

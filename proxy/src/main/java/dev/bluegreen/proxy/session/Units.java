@@ -645,7 +645,7 @@ final class Units {
                 classification = new Classification(Kind.WRITE, classification.traits(), classification.statementCount(),
                         classification.tenant());
             }
-            boolean needsBarrier = status == 'I' && !isAutocommitRead(classification);
+            boolean needsBarrier = status == 'I' && !classification.isPlainRead();
             if (status == 'I' && !session.atBoundary(needsBarrier)) {
                 return; // waiting for the barrier, a twin, or the session went back to relaying
             }
@@ -954,11 +954,6 @@ final class Units {
             tenant = Optional.empty();
         }
         return new Classification(kind, traits, statementCount, tenant);
-    }
-
-    private boolean isAutocommitRead(Classification c) {
-        return c.isRead() && !c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.SESSION_STATE) && !c.has(Trait.CURSOR)
-                && !c.has(Trait.LISTEN);
     }
 
     // --- state --------------------------------------------------------------------------------------
@@ -1310,7 +1305,7 @@ final class Units {
                 transactionRouted = false;
             }
         } else if (status == 'I') {
-            if (isAutocommitRead(c)) {
+            if (c.isPlainRead()) {
                 unit.primary = serving(follower);
                 unit.routed = true;
                 unit.retry = unit.primary == ClusterRole.GREEN && backends.containsKey(ClusterRole.BLUE)
