@@ -668,8 +668,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             if (closeWhenIdle) {
                 channel.flush();
                 terminate();
-            } else if (readPassedBarrier && !pending.isEmpty()
-                    && (pending.peek().type() == 'X' || relayBoundary(null))) {
+            } else if (readPassedBarrier && pending.isEmpty()) {
+                followRoutingIfIdle(); // the change the read went past may have been published meanwhile
+            } else if (readPassedBarrier && (pending.peek().type() == 'X' || relayBoundary(null))) {
                 relayPending(); // what came while the read ran: a unit of its own at the barrier
             }
         }
