@@ -77,6 +77,9 @@ public final class OutcomeRecorder {
             case 'C' -> finish(null, all.toString(offset + Frame.HEADER_LENGTH, length - Frame.HEADER_LENGTH - 1,
                     StandardCharsets.UTF_8));
             case 'I' -> finish(null, "EMPTY");
+            // an Execute's row limit reached: its rows so far are an outcome of their own, so that each Execute
+            // has one and the rows are not counted into the next statement's
+            case 's' -> finish(null, StatementOutcome.SUSPENDED);
             case 'E' -> {
                 Frame frame = current.frameAt(offset, length);
                 try {
