@@ -169,8 +169,19 @@ final class ChangeCommands {
     @Command(name = "cutover", description = "Make green the writer (needs weight 100 and green in sync); blue follows.")
     static final class Cutover extends Change {}
 
-    @Command(name = "finalize", description = "After cutover: dual-write off, green alone. Blue stops receiving writes.")
-    static final class Finalize extends Change {}
+    @Command(name = "finalize", description = {"After cutover: dual-write off, green alone. Irreversible: blue stops "
+            + "receiving writes, so a rollback afterwards (rollback --force) would lose every write since."})
+    static final class Finalize extends Change {
+        @Override
+        Integer change(AdminClient client) throws InterruptedException {
+            Integer code = super.change(client);
+            if (!json) {
+                spec.commandLine().getOut().println("blue receives no more writes: this cannot be undone without losing them");
+                spec.commandLine().getOut().flush();
+            }
+            return code;
+        }
+    }
 
     @Command(name = "abort", description = "While blue leads: dual-write off, weight 0, green abandoned.")
     static final class Abort extends Change {}

@@ -468,6 +468,18 @@ class BgctlCommandsTest {
     }
 
     @Test
+    void finalizeSaysItCannotBeUndone() {
+        assertThat(bgctl("finalize")).isZero();
+        assertThat(out.toString()).contains("blue receives no more writes: this cannot be undone");
+        out.getBuffer().setLength(0);
+        assertThat(bgctl("cutover")).isZero();
+        assertThat(out.toString()).doesNotContain("cannot be undone");
+        out.getBuffer().setLength(0);
+        assertThat(bgctl("finalize", "--help")).isZero();
+        assertThat(out.toString()).contains("Irreversible");
+    }
+
+    @Test
     void aCommandThatWaitsOnTheProxySaysItIsWaitingThenReports() {
         api.answer("POST", "/api/v1/commands/cutover", 200, FakeAdminApi.NEW_STATE, Duration.ofMillis(2500));
 

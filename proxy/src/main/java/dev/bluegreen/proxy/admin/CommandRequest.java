@@ -54,32 +54,35 @@ record CommandRequest(Integer weight, String reason, boolean force, String actor
 
     static final CommandRequest EMPTY = new CommandRequest(null, null, false, null, null, null, null);
 
-    /** Reads and checks {@code body} for {@code command}; an empty body is no fields at all. */
+    /**
+     * Reads and checks {@code body} for {@code command}; an empty body is no fields at all. A field the command
+     * does not take is refused whatever its value, {@code false} and {@code null} too.
+     */
     static CommandRequest parse(Command command, byte[] body) throws BadRequest {
-        CommandRequest request = read(body);
+        JsonNode root = readObject(body);
+        CommandRequest request = root == null ? EMPTY : read(root);
         if (command.takesWeight() && request.weight() == null) {
             throw new BadRequest(command.path() + " needs \"weight\": 0-100");
         }
-        if (!command.takesWeight() && request.weight() != null) {
+        if (root == null) {
+            return request;
+        }
+        if (!command.takesWeight() && root.has("weight")) {
             throw new BadRequest("\"weight\" applies to set-weight only");
         }
-        if (!command.takesWeight() && request.fromWeight() != null) {
+        if (!command.takesWeight() && root.has("fromWeight")) {
             throw new BadRequest("\"fromWeight\" applies to set-weight only");
         }
-        if (!command.takesForce() && request.force()) {
+        if (!command.takesForce() && root.has("force")) {
             throw new BadRequest("\"force\" applies to rollback only");
         }
-        if (!command.takesPlan() && (request.steps() != null || request.bakeSeconds() != null)) {
+        if (!command.takesPlan() && (root.has("steps") || root.has("bakeSeconds"))) {
             throw new BadRequest("\"steps\" and \"bakeSeconds\" apply to rollout only");
         }
         return request;
     }
 
-    private static CommandRequest read(byte[] body) throws BadRequest {
-        JsonNode root = readObject(body);
-        if (root == null) {
-            return EMPTY;
-        }
+    private static CommandRequest read(JsonNode root) throws BadRequest {
         for (Map.Entry<String, JsonNode> field : root.properties()) {
             String name = field.getKey();
             if (!FIELDS.contains(name)) {

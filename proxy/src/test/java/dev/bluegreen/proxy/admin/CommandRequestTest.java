@@ -59,6 +59,15 @@ class CommandRequestTest {
     }
 
     @Test
+    void aFieldACommandDoesNotTakeIsRefusedWhateverItsValue() {
+        refused(Command.START, "{\"force\": false}", "\"force\" applies to rollback only");
+        refused(Command.CUTOVER, "{\"weight\": null}", "\"weight\" applies to set-weight only");
+        refused(Command.SET_WEIGHT, "{\"weight\": 5, \"steps\": null}", "\"steps\" and \"bakeSeconds\" apply to rollout only");
+        refused(Command.ROLLBACK, "{\"bakeSeconds\": null}", "\"steps\" and \"bakeSeconds\" apply to rollout only");
+        refused(Command.START, "{\"fromWeight\": null}", "\"fromWeight\" applies to set-weight only");
+    }
+
+    @Test
     void setWeightMayNameTheWeightTheCallerSaw() throws Exception {
         assertThat(parse(Command.SET_WEIGHT, "{\"weight\": 50, \"fromWeight\": 25}").fromWeight()).isEqualTo(25);
         assertThat(parse(Command.SET_WEIGHT, "{\"weight\": 50}").fromWeight()).isNull();
