@@ -22,6 +22,7 @@ import dev.bluegreen.proxy.protocol.StartupPacket;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
@@ -1315,15 +1316,26 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         closeAfter(null);
     }
 
-    /** Closes once {@code last} (nothing when null) and what was written before it have gone out. */
+    /**
+     * Closes once {@code last} (nothing when null) and what was written before it have gone out, or when
+     * {@code timeouts.startup} has passed: a client that does not read would otherwise keep its socket, and
+     * what waits to be written to it, for as long as it pleases. It counts as a connection until then.
+     */
     private void closeAfter(ErrorResponse last) {
         if (state instanceof State.Closed) {
             return;
         }
         state = new State.Closed();
         if (channel.isActive()) {
-            channel.writeAndFlush(last != null ? last.encode(channel.alloc()) : Unpooled.EMPTY_BUFFER)
-                    .addListener(ChannelFutureListener.CLOSE);
+            ChannelFuture written = channel.writeAndFlush(last != null ? last.encode(channel.alloc()) : Unpooled.EMPTY_BUFFER);
+            written.addListener(ChannelFutureListener.CLOSE);
+            if (!written.isDone()) {
+                ScheduledFuture<?> bound = channel.eventLoop().schedule(() -> {
+                    log.debug("session closed before its client read its last messages session={}", id);
+                    channel.close();
+                }, services.config().timeouts().startup().toMillis(), TimeUnit.MILLISECONDS);
+                channel.closeFuture().addListener(closed -> bound.cancel(false));
+            }
         }
         releaseResources();
     }
@@ -1376,7 +1388,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             services.followerDraining(this);
             closing.whenDrained(() -> services.followerDrained(this));
         }
-        services.unregister(this);
+        if (channel.isOpen()) {
+            channel.closeFuture().addListener(closed -> services.unregister(this)); // its last words still going out
+        } else {
+            services.unregister(this);
+        }
     }
 
     @Override

@@ -9,12 +9,16 @@ import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -62,6 +66,44 @@ class LargeResultIT {
             assertThat(heldWhileStalled).as("bytes the proxy holds while the client is stalled")
                     .isLessThan(32L * 1024 * 1024);
         }
+    }
+
+    /**
+     * A session the proxy ends with an error (here a message it refuses) while its client reads nothing, a
+     * large result backed up behind it: the error cannot go out, and the connection closes anyway once
+     * timeouts.startup has passed. Before, it waited for the write to finish, for as long as the client
+     * pleased, holding the socket and the result's buffers and no longer counted as a connection.
+     */
+    @Test
+    void aSessionEndedWhileItsClientReadsNothingClosesWithinTheStartupTimeout(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        try (TestProxy proxy = TestProxy.in(blue).startupTimeout(Duration.ofSeconds(1)).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            String sql = "select repeat('y', " + ROW_BYTES + ") from generate_series(1, " + ROWS + ")";
+            client.send(RawClient.query(sql));
+            await().atMost(Duration.ofSeconds(30)).until(() -> waitingOnClientWrite(blue, sql));
+
+            assertThat(established(proxy.port(), client.localPort())).as("the kernel's table lists the connection").isTrue();
+            client.send(RawClient.message('!', new byte[3]));
+            // the client neither reads nor sends: only the proxy's own socket says whether it closed
+            await().atMost(Duration.ofSeconds(10)).until(() -> !established(proxy.port(), client.localPort()));
+            await().atMost(Duration.ofSeconds(5)).until(() -> proxy.server().sessionCount() == 0);
+        }
+    }
+
+    /** Whether the proxy's end of the connection from {@code clientPort} is still open, from the kernel's table. */
+    private static boolean established(int proxyPort, int clientPort) throws IOException {
+        String local = String.format(":%04X ", proxyPort);
+        String remote = String.format(":%04X ", clientPort);
+        for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            for (String line : Files.readAllLines(Path.of(table))) {
+                String[] fields = line.trim().split("\\s+");
+                if (fields.length > 3 && (fields[1] + " ").endsWith(local) && (fields[2] + " ").endsWith(remote)) {
+                    return fields[3].equals("01"); // TCP_ESTABLISHED
+                }
+            }
+        }
+        return false;
     }
 
     private static long used(ByteBufAllocatorMetric memory) {

@@ -50,6 +50,10 @@ final class RawClient implements AutoCloseable {
         out = socket.getOutputStream();
     }
 
+    int localPort() {
+        return socket.getLocalPort();
+    }
+
     RawClient send(byte[] bytes) throws IOException {
         out.write(bytes);
         out.flush();
