@@ -90,6 +90,10 @@ final class VerifyCommand implements Callable<Integer> {
             }
             out.append(String.join("; ", found)).append('\n');
         }
+        if (report.path("verifyOwedPaid").asBoolean(false)) {
+            out.append("the verify owed since a proxy stopped without shutting down is done: the follower may serve reads"
+                    + " and become the writer again\n");
+        }
         for (JsonNode table : tables) {
             // the row counts do not show these differences: a sequence's next value and definition are in its
             // description, as a table's columns are

@@ -18,7 +18,8 @@ import java.util.Set;
 final class Views {
 
     private static final Set<String> STATE_FIELDS = Set.of("epoch", "phase", "leader", "followerWrites", "weight",
-            "followerInSync", "frozen", "finalized", "sessions", "barrierHolders", "instance", "plan", "unsaved");
+            "followerInSync", "frozen", "finalized", "sessions", "barrierHolders", "instance", "plan", "unsaved",
+            "unverifiedSince");
     /** What a proxy whose state store failed says of a rollback it put in force all the same. */
     private static final String NOT_SAVED = "NOT SAVED: the state store failed; in force on this instance only,"
             + " the proxy keeps trying (a restart now would undo it)";
@@ -48,6 +49,11 @@ final class Views {
         lines.addIf(state, "frozen", "frozen", Views::yesNo);
         if (state.path("finalized").asBoolean(false)) {
             lines.add("finalized", "yes: blue is retired");
+        }
+        if (state.path("unverifiedSince").asLong(0) > 0) {
+            lines.add("verify owed", "since epoch " + state.get("unverifiedSince").asText() + ": a proxy stopped without"
+                    + " shutting down with dual-write on; until bgctl verify finds the clusters alike, the follower serves"
+                    + " no reads and does not become the writer");
         }
         lines.addIf(state, "epoch", "epoch", JsonNode::asText);
         if (hasUnsaved(state)) {

@@ -149,6 +149,19 @@ class BgctlCommandsTest {
     }
 
     @Test
+    void statusSaysWhenAVerifyIsOwed() {
+        api.answer("GET", "/api/v1/state", 200, """
+                {"epoch": 9, "phase": "CUTOVER", "leader": "GREEN", "weight": 100, "followerInSync": true,
+                 "frozen": false, "finalized": false, "unverifiedSince": 8, "sessions": 2, "barrierHolders": []}""");
+
+        int exit = bgctl("status");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString()).containsPattern("verify owed\\s+since epoch 8: a proxy stopped without shutting down")
+                .doesNotContain("unverifiedSince");
+    }
+
+    @Test
     void statusNamesTheBarrierHoldersWhileABarrierWaits() {
         api.answer("GET", "/api/v1/state", 200, """
                 {"epoch": 9, "phase": "CUTOVER", "leader": "GREEN", "weight": 100, "followerInSync": true,

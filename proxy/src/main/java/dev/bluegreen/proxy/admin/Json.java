@@ -56,6 +56,9 @@ final class Json {
         json.put("followerInSync", state.followerInSync());
         json.put("frozen", state.frozen());
         json.put("finalized", state.finalized());
+        if (state.owesVerify()) {
+            json.put("unverifiedSince", state.unverifiedSince());
+        }
         return json;
     }
 
@@ -197,10 +200,11 @@ final class Json {
         return json;
     }
 
-    static Map<String, Object> verify(ConsistencyCheck.Report report) {
+    static Map<String, Object> verify(ConsistencyCheck.Report report, boolean paid) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("database", report.database());
         json.put("consistent", report.consistent());
+        json.put("verifyOwedPaid", paid);
         json.put("snapshotAt", report.snapshotAt().toString());
         json.put("tookMillis", report.tookMillis());
         List<Map<String, Object>> tables = new ArrayList<>();

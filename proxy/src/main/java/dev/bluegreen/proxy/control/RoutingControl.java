@@ -234,6 +234,31 @@ public final class RoutingControl implements AutoCloseable {
         } else {
             log.warn("{}{}", check, state.phase() == Phase.CUTOVER ? " before any rollback to blue" : " before raising the weight");
         }
+        try {
+            // in force even on a frozen state or a store that cannot save it yet, as the moves above are
+            applyTowardBlue(actor, "verify owed", check, Transition::owesVerify, Transition::owesVerify,
+                    UnaryOperator.identity());
+        } catch (Refused refused) {
+            log.error("{}; recording that a verify is owed was refused: {}", check, refused.getMessage());
+        }
+    }
+
+    /**
+     * {@code bgctl verify} found the clusters alike in snapshots taken while epoch {@code checkedAt} was in force:
+     * a verify owed since then or before is paid. Returns whether one was.
+     */
+    public boolean verified(String actor, String database, long checkedAt) {
+        if (!current().owesVerify()) {
+            return false;
+        }
+        try {
+            apply(actor, "verified", "bgctl verify found database " + database + " alike",
+                    s -> Transition.verified(s, checkedAt), UnaryOperator.identity());
+            return true;
+        } catch (Refused refused) {
+            log.warn("a verify found the clusters alike but the verify owed stands: {}", refused.getMessage());
+            return false;
+        }
     }
 
     /** The state in force: read it at each unit boundary. */

@@ -22,7 +22,7 @@ public sealed interface Transition {
         if (s.phase() != Phase.BLUE) {
             return new Refused("dual-write is already on (phase " + s.phase() + ")");
         }
-        return new Go(s.next(ClusterRole.BLUE, FollowerWrites.SYNC, 0, true, s.frozen(), false), true);
+        return new Go(s.next(ClusterRole.BLUE, FollowerWrites.SYNC, 0, true, s.frozen(), false, 0), true);
     }
 
     /** Shadow mode: green receives writes best effort and may never serve reads. */
@@ -30,7 +30,7 @@ public sealed interface Transition {
         if (s.phase() != Phase.BLUE || s.finalized()) {
             return new Refused("shadow mode starts from blue alone (phase " + s.phase() + ")");
         }
-        return new Go(s.next(ClusterRole.BLUE, FollowerWrites.ASYNC, 0, false, s.frozen(), false), false);
+        return new Go(s.next(ClusterRole.BLUE, FollowerWrites.ASYNC, 0, false, s.frozen(), false, 0), false);
     }
 
     static Transition setWeight(RoutingState s, int weight) {
@@ -47,6 +47,10 @@ public sealed interface Transition {
         }
         if (s.leader() == ClusterRole.GREEN && weight < 100 && !s.followerMayServeReads()) {
             return new Refused("blue is out of sync: it missed writes and must not serve reads");
+        }
+        boolean followerReads = s.leader() == ClusterRole.BLUE ? weight > 0 : weight < 100;
+        if (followerReads && s.owesVerify()) {
+            return new Refused(unverified(s, "serves reads"));
         }
         return new Go(s.next(s.leader(), s.followerWrites(), weight, s.followerInSync(), s.frozen(), s.finalized()), false);
     }
@@ -72,6 +76,9 @@ public sealed interface Transition {
         if (leaderChanges && s.dualWrite() && !s.followerInSync() && !force) {
             return new Refused("blue is out of sync; rolling back would lose writes (use --force)");
         }
+        if (leaderChanges && s.owesVerify() && !force) {
+            return new Refused(unverified(s, "becomes the writer again") + ", or roll back with --force");
+        }
         FollowerWrites writes = s.finalized() ? FollowerWrites.OFF : s.followerWrites();
         // after cutover green led, so as the new follower it holds every write
         boolean inSync = !s.finalized() && (leaderChanges || s.followerInSync());
@@ -91,6 +98,9 @@ public sealed interface Transition {
         if (s.frozen()) {
             return new Refused("the state is frozen; unfreeze first");
         }
+        if (s.owesVerify()) {
+            return new Refused(unverified(s, "becomes the writer"));
+        }
         // the weight stays green's share: at 100 green serves every read, as the new leader should
         return new Go(s.next(ClusterRole.GREEN, FollowerWrites.SYNC, 100, true, false, false), true);
     }
@@ -100,7 +110,7 @@ public sealed interface Transition {
         if (s.phase() != Phase.CUTOVER) {
             return new Refused("finalize follows cutover (phase " + s.phase() + ")");
         }
-        return new Go(s.next(ClusterRole.GREEN, FollowerWrites.OFF, 100, false, s.frozen(), true), true);
+        return new Go(s.next(ClusterRole.GREEN, FollowerWrites.OFF, 100, false, s.frozen(), true, 0), true);
     }
 
     /** Abandon green while blue leads: dual-write off, weight 0. */
@@ -108,7 +118,44 @@ public sealed interface Transition {
         if (s.phase() != Phase.DUAL) {
             return new Refused("abort applies while blue leads with dual-write on (phase " + s.phase() + ")");
         }
-        return new Go(s.next(ClusterRole.BLUE, FollowerWrites.OFF, 0, false, s.frozen(), false), false);
+        return new Go(s.next(ClusterRole.BLUE, FollowerWrites.OFF, 0, false, s.frozen(), false, 0), false);
+    }
+
+    /**
+     * A proxy stopped without shutting down while dual-write was on: a follower COMMIT it had under way may be
+     * lost, so a verify is owed from the next epoch on (see {@link RoutingState#unverifiedSince}). Frozen or not.
+     */
+    static Transition owesVerify(RoutingState s) {
+        if (!s.dualWrite()) {
+            return new Refused("dual-write is off: there is no follower to verify");
+        }
+        if (s.owesVerify()) {
+            return new Refused("a verify is owed already (since epoch " + s.unverifiedSince() + ")");
+        }
+        return new Go(s.next(s.leader(), s.followerWrites(), s.weight(), s.followerInSync(), s.frozen(), s.finalized(),
+                s.epoch() + 1), false);
+    }
+
+    /**
+     * A verify found the clusters alike, from snapshots taken at {@code checkedAt} (the epoch in force then): the
+     * verify owed is paid if it was owed by then. One owed later (another stop without shutting down) stands.
+     */
+    static Transition verified(RoutingState s, long checkedAt) {
+        if (!s.owesVerify()) {
+            return new Refused("no verify is owed");
+        }
+        if (s.unverifiedSince() > checkedAt) {
+            return new Refused("the verify read the clusters at epoch " + checkedAt + ", before the stop without shutting"
+                    + " down that epoch " + s.unverifiedSince() + " owes a verify for; run it again");
+        }
+        return new Go(s.next(s.leader(), s.followerWrites(), s.weight(), s.followerInSync(), s.frozen(), s.finalized(), 0),
+                false);
+    }
+
+    private static String unverified(RoutingState s, String what) {
+        String follower = s.follower().name().toLowerCase(java.util.Locale.ROOT);
+        return follower + " may lack a commit cut off when a proxy stopped without shutting down (epoch "
+                + s.unverifiedSince() + "): it " + what + " only once bgctl verify has found the clusters alike";
     }
 
     /**

@@ -139,6 +139,9 @@ final class StateCodec {
         json.put("followerInSync", state.followerInSync());
         json.put("frozen", state.frozen());
         json.put("finalized", state.finalized());
+        if (state.owesVerify()) {
+            json.put("unverifiedSince", state.unverifiedSince()); // absent otherwise, as in files written before it
+        }
         return json;
     }
 
@@ -147,8 +150,13 @@ final class StateCodec {
         ClusterRole leader = state.enumValue("leader", ClusterRole.class);
         FollowerWrites writes = state.enumValue("followerWrites", FollowerWrites.class);
         int weight = state.weight("weight");
+        long unverifiedSince = state.has("unverifiedSince") ? state.longValue("unverifiedSince") : 0;
+        if (unverifiedSince < 0 || unverifiedSince > epoch) {
+            throw new Malformed(state.path("unverifiedSince") + ": expected an epoch from 0 to " + epoch + ", found "
+                    + unverifiedSince);
+        }
         return new RoutingState(epoch, leader, writes, weight, state.bool("followerInSync"), state.bool("frozen"),
-                state.bool("finalized"));
+                state.bool("finalized"), unverifiedSince);
     }
 
     private static ObjectNode planNode(Plan plan) {
@@ -229,6 +237,10 @@ final class StateCodec {
 
         private Malformed wrong(String field, String expected, JsonNode found) {
             return new Malformed(path(field) + ": expected " + expected + ", found " + shown(found));
+        }
+
+        boolean has(String field) {
+            return node.has(field);
         }
 
         boolean isNull(String field) throws Malformed {

@@ -136,8 +136,12 @@ public final class ConsistencyCheck {
         }
     }
 
-    /** What the check found, table by table in name order. */
-    public record Report(String database, Instant snapshotAt, long tookMillis, List<TableResult> tables) {
+    /**
+     * What the check found, table by table in name order.
+     *
+     * @param epoch the routing state's epoch in force when the snapshots were taken
+     */
+    public record Report(String database, Instant snapshotAt, long epoch, long tookMillis, List<TableResult> tables) {
         public boolean consistent() {
             return tables.stream().allMatch(t -> t.status() == Status.SAME);
         }
@@ -207,7 +211,7 @@ public final class ConsistencyCheck {
                 onBlue.rollback();
                 onGreen.rollback();
                 long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-                return new Report(clientDatabase, snapshots.at(), took, results);
+                return new Report(clientDatabase, snapshots.at(), snapshots.epoch(), took, results);
             } catch (SQLException e) {
                 if (watch != null && watch.silent() != null) {
                     throw new Unavailable("verify could not read the clusters: " + watch.silent());
@@ -258,7 +262,7 @@ public final class ConsistencyCheck {
     }
 
     /** The moment the snapshots were taken, and each cluster's sequences as they were then, by name as it prints. */
-    private record Snapshots(Instant at, Map<String, Sequence> blue, Map<String, Sequence> green) {}
+    private record Snapshots(Instant at, long epoch, Map<String, Sequence> blue, Map<String, Sequence> green) {}
 
     /**
      * Waits for the write units in flight, then reads both clusters' sequences and takes both snapshots before
@@ -269,9 +273,10 @@ public final class ConsistencyCheck {
         try {
             return control.whileWritesQuiesced("verify", () -> {
                 Instant at = clock.instant();
+                long epoch = control.current().epoch();
                 Map<String, Sequence> blueSequences = sequencesThenSnapshot(onBlue);
                 Map<String, Sequence> greenSequences = sequencesThenSnapshot(onGreen);
-                return new Snapshots(at, blueSequences, greenSequences);
+                return new Snapshots(at, epoch, blueSequences, greenSequences);
             });
         } catch (RoutingControl.Refused refused) {
             throw new Unavailable(refused.getMessage());

@@ -107,4 +107,40 @@ class TransitionTest {
         assertThat(aborted.phase()).isEqualTo(Phase.BLUE);
         assertThat(refused(Transition.abort(aborted))).contains("abort applies");
     }
+
+    /** After a stop without shutting down (dual-write on), the follower may lack a commit until a verify says not. */
+    @Test
+    void aVerifyOwedKeepsTheFollowerFromReadsAndFromWritingUntilPaid() {
+        RoutingState dual = go(Transition.start(RoutingState.initial()));
+        RoutingState owed = go(Transition.owesVerify(dual));
+        assertThat(owed.unverifiedSince()).isEqualTo(owed.epoch());
+        assertThat(refused(Transition.owesVerify(owed))).contains("owed already");
+        assertThat(refused(Transition.owesVerify(RoutingState.initial()))).contains("no follower");
+
+        assertThat(refused(Transition.setWeight(owed, 10))).contains("green may lack a commit").contains("serves reads");
+        assertThat(go(Transition.setWeight(owed, 0)).owesVerify()).as("carried on").isTrue();
+        assertThat(go(Transition.freeze(owed, true)).owesVerify()).isTrue();
+        assertThat(refused(Transition.verified(owed, owed.epoch() - 1))).contains("run it again");
+
+        RoutingState paid = go(Transition.verified(owed, owed.epoch()));
+        assertThat(paid.owesVerify()).isFalse();
+        assertThat(refused(Transition.verified(paid, paid.epoch()))).contains("no verify is owed");
+        RoutingState all = go(Transition.setWeight(paid, 100));
+        assertThat(refused(Transition.cutover(go(Transition.owesVerify(all))))).contains("becomes the writer");
+        assertThat(go(Transition.cutover(all)).leader()).isEqualTo(ClusterRole.GREEN);
+    }
+
+    @Test
+    void afterCutoverAVerifyOwedKeepsBlueFromWritingButAForcedRollbackGoes() {
+        RoutingState cutover = go(Transition.cutover(go(Transition.setWeight(go(Transition.start(RoutingState.initial())), 100))));
+        RoutingState owed = go(Transition.owesVerify(cutover));
+
+        assertThat(refused(Transition.rollback(owed, false))).contains("blue may lack a commit").contains("--force");
+        assertThat(refused(Transition.setWeight(owed, 90))).contains("blue may lack a commit");
+        RoutingState forced = go(Transition.rollback(owed, true));
+        assertThat(forced.leader()).isEqualTo(ClusterRole.BLUE);
+        assertThat(forced.owesVerify()).as("the clusters may still differ").isTrue();
+        assertThat(go(Transition.abort(forced)).owesVerify()).as("no follower left to verify").isFalse();
+        assertThat(go(Transition.finalizeMigration(owed)).owesVerify()).isFalse();
+    }
 }

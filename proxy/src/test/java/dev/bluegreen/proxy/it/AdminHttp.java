@@ -57,6 +57,12 @@ final class AdminHttp {
         return answer.body();
     }
 
+    /** {@code POST /api/v1/verify}: the check's report, or why it was refused. */
+    Answer verify(String body) {
+        return send(HttpRequest.newBuilder(URI.create(base + "/api/v1/verify")).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)));
+    }
+
     Answer post(String name, String body) {
         return postAsync(name, body).join();
     }

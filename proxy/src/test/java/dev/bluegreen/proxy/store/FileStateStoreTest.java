@@ -318,22 +318,33 @@ class FileStateStoreTest {
 
         try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
             RoutingState after = control.current();
-            assertThat(after.epoch()).isEqualTo(before.epoch() + 1);
+            assertThat(after.epoch()).as("the rollback, then the verify owed").isEqualTo(before.epoch() + 2);
             assertThat(after.weight()).isZero();
             assertThat(after.dualWrite()).isTrue();
             assertThat(after.followerInSync()).isTrue();
-            HistoryEntry last = control.history().getLast();
-            assertThat(last.actor()).isEqualTo("startup");
-            assertThat(last.command()).isEqualTo("rollback");
-            assertThat(last.reason()).contains("stopped without shutting down", "bgctl verify");
+            assertThat(after.unverifiedSince()).isEqualTo(after.epoch());
+            List<HistoryEntry> history = control.history();
+            HistoryEntry rollback = history.get(history.size() - 2);
+            assertThat(rollback.actor()).isEqualTo("startup");
+            assertThat(rollback.command()).isEqualTo("rollback");
+            assertThat(rollback.reason()).contains("stopped without shutting down", "bgctl verify");
+            assertThat(history.getLast().command()).isEqualTo("verify owed");
+            assertThat(history.getLast().actor()).isEqualTo("startup");
+            assertThatThrownBy(() -> control.setWeight("alice", 10, null)).isInstanceOf(RoutingControl.Refused.class)
+                    .hasMessageContaining("only once bgctl verify has found the clusters alike");
             assertThat(control.plan()).map(Plan::status).contains(Plan.Status.ROLLED_BACK);
             // counted as the proxy's own recovery, not as an operator's rollback
             assertThat(control.rollbacks(RollbackTrigger.RECOVERY)).isOne();
             assertThat(control.rollbacks(RollbackTrigger.OPERATOR)).isZero();
         }
         try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
+            assertThat(control.current().owesVerify()).as("kept across a restart").isTrue();
+            assertThat(control.verified("bob", "postgres", control.current().epoch())).isTrue();
+            assertThat(control.setWeight("alice", 10, null).weight()).isEqualTo(10);
+        }
+        try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
             assertThat(control.history()).extracting(HistoryEntry::command).containsExactly("start", "set-weight 10",
-                    "rollout", "rollback"); // closed cleanly the time before: nothing more
+                    "rollout", "rollback", "verify owed", "verified", "set-weight 10"); // closed cleanly: nothing more
         }
     }
 
@@ -352,7 +363,12 @@ class FileStateStoreTest {
             assertThat(control.current().phase()).isEqualTo(Phase.CUTOVER);
             assertThat(control.current().weight()).as("frozen or not").isEqualTo(100);
             assertThat(control.current().frozen()).isTrue();
+            assertThat(control.current().owesVerify()).isTrue();
             assertThat(control.history().getLast().actor()).isEqualTo("startup");
+            control.freeze("bob", false, null);
+            assertThatThrownBy(() -> control.rollback("rule:latency", "slow", false)).isInstanceOf(RoutingControl.Refused.class)
+                    .hasMessageContaining("blue may lack a commit");
+            assertThat(control.current().leader()).isEqualTo(ClusterRole.GREEN);
         }
     }
 

@@ -47,6 +47,16 @@ class StateCodecTest {
     }
 
     @Test
+    void aVerifyOwedIsWrittenOnlyWhenOwedAndReadBack() throws Exception {
+        RoutingState owed = new RoutingState(3, ClusterRole.BLUE, FollowerWrites.SYNC, 0, true, false, false, 2);
+        String json = StateCodec.writeDocument(owed, null);
+
+        assertThat(json).contains(",\"unverifiedSince\":2}");
+        assertThat(StateCodec.readDocument(json).state()).isEqualTo(owed);
+        assertThat(StateCodec.writeDocument(DUAL, null)).doesNotContain("unverifiedSince");
+    }
+
+    @Test
     void aHistoryEntryIsOneObjectWithItsState() throws Exception {
         HistoryEntry entry = new HistoryEntry(Instant.parse("2025-06-01T10:00:00.123Z"), 3, "bgctl:alice", "set-weight 50",
                 null, DUAL);
@@ -111,6 +121,8 @@ class StateCodecTest {
             "weight":50                   | "weight":"50"               | state.weight: expected an integer, found "50"
             "frozen":false                | "frozen":0                  | state.frozen: expected true or false, found 0
             "finalized":false             | "finalised":false           | state.finalized: missing
+            "finalized":false             | "finalized":false,"unverifiedSince":4 | state.unverifiedSince: expected an epoch from 0 to 3, found 4
+            "finalized":false             | "finalized":false,"unverifiedSince":"3" | state.unverifiedSince: expected an integer, found "3"
             """)
     void malformedStatesAreRefusedNamingTheField(String field, String replacement, String problem) {
         String document = "{\"version\":1,\"state\":" + DUAL_JSON.replace(field, replacement) + ",\"plan\":null}";
