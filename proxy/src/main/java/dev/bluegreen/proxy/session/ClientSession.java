@@ -144,6 +144,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private Set<String> readingStatementsUnmirrored;
     /** A plain read passed a closing write barrier without entering it and has not yet been answered. */
     private boolean readOutsideBarrier;
+    /**
+     * The last Parse of the unnamed statement relayed, while the statement lasts (a Query ends it): a client may
+     * bind it in a later round trip (a Describe first), and should that be the first unit in units mode, the
+     * twin must be given it, and the leader given it again after the proxy's own queries ended it there.
+     */
+    private ByteBuf relayedUnnamedParse;
     /** Counted among the pinned sessions already: each units mode it enters learns it again. */
     private boolean pinnedCounted;
     /**
@@ -897,6 +903,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (type == FrontendMessages.QUERY || type == FrontendMessages.PARSE) {
             // a custom setting made now must reach a twin made later: only the SQL names it
             sqlReading.relayed(services.migration().classifier(), type, all, offset, length);
+            boolean unnamed = type == FrontendMessages.PARSE && length > Frame.HEADER_LENGTH
+                    && all.getByte(offset + Frame.HEADER_LENGTH) == 0;
+            if (unnamed || relayedUnnamedParse != null) {
+                forgetRelayedUnnamedParse();
+                relayedUnnamedParse = unnamed ? all.retainedSlice(offset, length) : null;
+            }
         }
         if (readingStatementsUnmirrored != null) {
             countUnmirrored(type, all, offset, length);
@@ -1018,6 +1030,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         units = new Units(this, channel, services.migration(), seen, backend, maxMirrored,
                 services.config().timeouts(),
                 readingStatementsUnmirrored != null ? readingStatementsUnmirrored : Set.of());
+        if (relayedUnnamedParse != null) {
+            units.unnamedParsedBefore(relayedUnnamedParse);
+            forgetRelayedUnnamedParse();
+        }
         readingStatementsUnmirrored = null;
         backend = null;
         seen = now;
@@ -1168,6 +1184,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             backend.flush();
         }
         pendingDrained();
+    }
+
+    private void forgetRelayedUnnamedParse() {
+        if (relayedUnnamedParse != null) {
+            relayedUnnamedParse.release();
+            relayedUnnamedParse = null;
+        }
     }
 
     /** Too much waiting from this client: stop reading it until the queue drains. */
@@ -1366,6 +1389,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         while (!pending.isEmpty()) {
             pending.poll().release();
         }
+        forgetRelayedUnnamedParse();
         if (pass != null) {
             WriteBarrier barrier = services.migration().control().barrier();
             WriteBarrier.Pass held = pass;

@@ -831,6 +831,20 @@ final class Units {
         statements.clear(); // a Bind of a name not known is a write: safe, if slower
     }
 
+    /**
+     * The relay ran a Parse of the unnamed statement before this units mode began, and nothing ended it since:
+     * learnt as if this units mode had seen it, so that a unit that binds it without parsing it parses it again
+     * first, where the twin never had it and the leader lost it to the proxy's own queries. The caller keeps its
+     * reference to {@code parse}.
+     */
+    void unnamedParsedBefore(ByteBuf parse) {
+        try {
+            learnParse(parse, parse.readerIndex(), parse.readableBytes());
+        } catch (ProtocolViolation malformed) {
+            // the server answered it with the error: there is no statement to give the twin
+        }
+    }
+
     private void forgetUnnamedParse() {
         if (unnamedParse != null) {
             unnamedParse.release();

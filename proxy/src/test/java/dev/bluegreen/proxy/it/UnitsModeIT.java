@@ -544,6 +544,33 @@ class UnitsModeIT {
     }
 
     /**
+     * A client that parses the unnamed statement in one round trip (with a Describe, as pgx's describe-exec
+     * mode and libpq's PQprepare with no name do) and binds it in the next, with a start in between: the
+     * twin never had the statement, and the proxy's own queries (the snapshot, the BEGIN it wraps a write in)
+     * end it on blue. Before, blue answered the client's Bind with 26000 (no unnamed prepared statement).
+     */
+    @Test
+    void anUnnamedStatementParsedBeforeStartIsBoundAfterIt(TestClusters clusters) throws Exception {
+        String t = table("parsed_before_start");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            client.send(concat(parse("", "insert into " + t + " values (1)"), describeStatement(""), sync()));
+            assertThat(answer(client)).isEqualTo("no answer");
+
+            proxy.server().routing().start("test", null);
+            client.send(concat(bind(""), execute(""), sync()));
+            assertThat(answer(client)).isEqualTo("INSERT 0 1");
+            client.send(concat(bind(""), execute(""), sync()));
+            assertThat(answer(client)).as("a second time").contains("23505");
+
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(1)");
+    }
+
+    /**
      * A write whose RETURNING rows a client reads in pieces (a row limit per Execute, as pgjdbc does with a
      * fetch size): each piece holds the rows that cluster found first, here in opposite orders. Before, the
      * last piece's rows were compared as if they were the statement's, a false divergence that took green
