@@ -283,7 +283,7 @@ public final class ConfigLoader {
             problems.add(m.pathOf("url"), "required: file or postgresql://…");
         }
         if (where.isPresent() && where.get().kind() == StateStoreConfig.Kind.FILE) {
-            for (String key : List.of("user", "password")) {
+            for (String key : List.of("user", "password", "heartbeat", "instance_timeout")) {
                 if (m.has(key)) {
                     problems.add(m.pathOf(key), "only used with a postgresql:// URL");
                 }
@@ -388,9 +388,11 @@ public final class ConfigLoader {
 
     private static Optional<Cluster> clusterFromYaml(String name, Mapping m, Problems problems) {
         ClusterDraft draft = new ClusterDraft();
-        boolean ok = m.text("url")
+        // a url given but not read (an unset variable, a refused URL) reports its own problem, and no other for it
+        boolean urlRead = m.text("url")
                 .map(url -> ClusterUrl.read(url.value(), url.reference(), m.pathOf("url"), draft, problems))
-                .orElse(true);
+                .orElse(!m.has("url"));
+        boolean ok = urlRead;
         Optional<Scalar> host = m.text("host");
         if (host.isPresent() && Hosts.isValid(host.get().value())) {
             draft.host = host.get().value();
@@ -416,7 +418,7 @@ public final class ConfigLoader {
             tls.finish();
         });
         m.finish();
-        if (passwordWithoutUser(draft, m.has("password") ? m.pathOf("password") : m.pathOf("url"), problems)) {
+        if (urlRead && passwordWithoutUser(draft, m.has("password") ? m.pathOf("password") : m.pathOf("url"), problems)) {
             ok = false;
         }
         if (draft.host == null) {
@@ -615,6 +617,9 @@ public final class ConfigLoader {
                     HealthRule.Action.values(), HealthRule.Action::configName, problems));
             Optional<Integer> minSamples = r.integer("min_samples", 0, Integer.MAX_VALUE);
             Optional<String> givenName = r.string("name");
+            if (givenName.isPresent() && givenName.get().isBlank()) {
+                problems.add(r.pathOf("name"), "must not be blank");
+            }
             r.finish();
             for (String key : List.of("metric", "op", "threshold", "action")) {
                 if (!r.has(key)) {

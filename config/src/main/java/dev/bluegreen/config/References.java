@@ -2,6 +2,9 @@ package dev.bluegreen.config;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -15,7 +18,8 @@ import java.util.regex.Pattern;
 
 /**
  * Resolves a value that is exactly {@code ${env:NAME}} or {@code ${file:PATH}}, so secrets stay
- * out of the configuration file. Any other text is taken literally.
+ * out of the configuration file. Other text that starts with {@code ${} or holds {@code ${env:} or
+ * {@code ${file:} is refused as a reference mistyped; any other text is taken literally.
  */
 final class References {
 
@@ -42,6 +46,13 @@ final class References {
     Optional<Scalar> resolve(String raw, String path, Problems problems) {
         Matcher m = REFERENCE.matcher(raw);
         if (!m.matches()) {
+            if (raw.startsWith("${") || raw.contains("${env:") || raw.contains("${file:")) {
+                // a reference mistyped (a brace missing, a blank around it, a newline after it) would otherwise be
+                // taken as the literal secret: a password anyone could guess from the file
+                problems.add(path, "looks like a reference but is not one: write exactly ${env:NAME} or ${file:PATH},"
+                        + " with nothing around it");
+                return Optional.empty();
+            }
             return Optional.of(new Scalar(raw, null));
         }
         String kind = m.group(1);
@@ -56,7 +67,8 @@ final class References {
                 problems.add(path, "environment variable " + target + " is not set");
                 return Optional.empty();
             }
-            return Optional.of(new Scalar(value, raw));
+            // as a file's: a value set with a trailing newline (a Kubernetes secret written by echo) means without it
+            return Optional.of(new Scalar(stripTrailingNewlines(value), raw));
         }
         if (kind.equals("file")) {
             if (target.isEmpty()) {
@@ -98,7 +110,15 @@ final class References {
             problems.add(path, "cannot read " + name + ": larger than 64KiB");
             return Optional.empty();
         }
-        return Optional.of(stripTrailingNewlines(new String(bytes, StandardCharsets.UTF_8)));
+        try {
+            // strictly: a malformed byte would otherwise turn into U+FFFD, another secret than the file's
+            String text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+            return Optional.of(stripTrailingNewlines(text));
+        } catch (CharacterCodingException e) {
+            problems.add(path, "cannot read " + name + ": not valid UTF-8");
+            return Optional.empty();
+        }
     }
 
     /** Files written by {@code echo} or editors end with a newline that is not part of the secret. */

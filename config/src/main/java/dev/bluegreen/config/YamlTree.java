@@ -58,6 +58,13 @@ final class YamlTree {
             throw new JsonParseException(parser, "YAML aliases (*name) are not supported; write the value out, "
                     + "and quote a value that starts with *", parser.currentTokenLocation());
         }
+        if (token != JsonToken.VALUE_EMBEDDED_OBJECT && parser.getTypeId() instanceof String tag
+                && !tag.startsWith("tag:yaml.org,2002:")) {
+            // an unquoted value that starts with ! is a tag and the rest its value: "!ab cd" reads as "cd" (the
+            // standard tags, !!str and the like, change nothing here: every scalar is read as it is spelled)
+            throw new JsonParseException(parser, "YAML tags (!tag) are not supported; write the value as text, "
+                    + "and quote a value that starts with !", parser.currentTokenLocation());
+        }
         return switch (token) {
             case START_OBJECT -> {
                 ObjectNode object = NODES.objectNode();

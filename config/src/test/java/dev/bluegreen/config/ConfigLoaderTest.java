@@ -24,6 +24,7 @@ class ConfigLoaderTest {
     /** The environment the loader sees in these tests. */
     private static final Map<String, String> ENV = Map.ofEntries(
             Map.entry("BLUE_PASSWORD", "blue-secret"),
+            Map.entry("ECHOED_PASSWORD", "echoed\n"),
             Map.entry("APP_PORT", "not-a-port-s3cret"),
             Map.entry("EMPTY", ""),
             Map.entry("MODE", "verify-fool"),
@@ -613,13 +614,12 @@ class ConfigLoaderTest {
     void aYamlAliasIsRefusedRatherThanReadAsItsName() throws Exception {
         Path file = yaml("""
         clusters:
-          blue: &blue { host: db-blue.internal }
+          blue: { host: db-blue.internal }
           green: *blue
         """);
 
-        assertThat(problems(file, Overrides.none(), false))
-                .containsExactly(file + ": line 3, column 10: YAML aliases (*name) are not supported; write the value out,"
-                        + " and quote a value that starts with *");
+        assertThat(problems(file, Overrides.none(), false)).singleElement().asString()
+                .endsWith("YAML aliases (*name) are not supported; write the value out, and quote a value that starts with *");
     }
 
     @Test
@@ -675,6 +675,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void readsSecretsFromVariablesWithoutTheTrailingNewlineAsFromFiles() throws Exception {
+        BluegreenConfig config = load(BLUE + "users:\n  - { name: a, password: \"${env:ECHOED_PASSWORD}\" }\n");
+
+        assertThat(config.user("a").orElseThrow().password().reveal()).isEqualTo("echoed");
+    }
+
+    @Test
+    void refusesASecretFileThatIsNotUtf8RatherThanReadAnotherSecret() throws Exception {
+        Path latin1 = Files.write(dir.resolve("latin1"), new byte[] {'p', (byte) 0xE4, 's', 's'});
+
+        assertThat(problems(BLUE + "users:\n  - { name: a, password: \"${file:%s}\" }\n".formatted(latin1)))
+                .containsExactly("users[0].password: cannot read " + latin1 + ": not valid UTF-8");
+    }
+
+    @Test
     void resolvesReferencesInAnyStringValue() throws Exception {
         Path host = Files.writeString(dir.resolve("host"), "db-from-file\n");
 
@@ -691,12 +706,37 @@ class ConfigLoaderTest {
     void takesTextThatOnlyLooksLikeAReferenceLiterally() throws Exception {
         BluegreenConfig config = load(BLUE + """
         users:
-          - { name: a, password: "x${env:BLUE_PASSWORD}" }
           - { name: b, password: "$env:BLUE_PASSWORD" }
+          - { name: c, password: "{env:BLUE_PASSWORD}" }
         """);
 
-        assertThat(config.user("a").orElseThrow().password().reveal()).isEqualTo("x${env:BLUE_PASSWORD}");
         assertThat(config.user("b").orElseThrow().password().reveal()).isEqualTo("$env:BLUE_PASSWORD");
+        assertThat(config.user("c").orElseThrow().password().reveal()).isEqualTo("{env:BLUE_PASSWORD}");
+    }
+
+    /** A mistyped reference is not taken as the literal secret, which anyone reading the file would know. */
+    @Test
+    void refusesAReferenceWrittenWrong() throws Exception {
+        String refusal = "looks like a reference but is not one: write exactly ${env:NAME} or ${file:PATH}, with nothing"
+                + " around it";
+        assertThat(problems(BLUE + """
+        users:
+          - { name: a, password: "x${env:BLUE_PASSWORD}" }
+          - { name: b, password: "${env:BLUE_PASSWORD" }
+          - { name: c, password: "${env:BLUE_PASSWORD} " }
+          - { name: d, password: "${ env:BLUE_PASSWORD}" }
+          - { name: e, password: "${file:/etc/secret}\\n" }
+        """)).containsExactly("users[0].password: " + refusal, "users[1].password: " + refusal,
+                "users[2].password: " + refusal, "users[3].password: " + refusal, "users[4].password: " + refusal);
+    }
+
+    @Test
+    void aTagIsRefusedRatherThanEatingTheValue() throws Exception {
+        Path tagged = yaml(BLUE + "users:\n  - { name: app, password: !ab cd }\n");
+        assertThat(problems(tagged, Overrides.none(), false)).singleElement().asString()
+                .contains("YAML tags (!tag) are not supported").contains("quote a value that starts with !");
+        assertThat(load(BLUE + "users:\n  - { name: app, password: !!str 1234 }\n").user("app").orElseThrow()
+                .password().reveal()).as("a standard tag").isEqualTo("1234");
     }
 
     @Test

@@ -181,6 +181,12 @@ class ControlPlaneConfigTest {
                 Arguments.of("health: { window: 100000h }\n", "health.window: must be whole seconds from 2s to 1h"),
                 Arguments.of("state_store: { url: file, password: x }\n",
                         "state_store.password: only used with a postgresql:// URL"),
+                Arguments.of("state_store: { url: file, heartbeat: 1s }\n",
+                        "state_store.heartbeat: only used with a postgresql:// URL"),
+                Arguments.of("state_store: { url: file, instance_timeout: 9s }\n",
+                        "state_store.instance_timeout: only used with a postgresql:// URL"),
+                Arguments.of("health: { rules: [ { metric: divergences, op: \">\", threshold: 0, action: warn, name: \" \" } ] }\n",
+                        "health.rules[0].name: must not be blank"),
                 Arguments.of("state_store: { url: postgresql://h/db, password: \"${env:NOPE}\" }\n",
                         "state_store.password: environment variable NOPE is not set"),
                 Arguments.of("state_store: { url: postgresql://h/db, user: \"\" }\n",
@@ -201,9 +207,9 @@ class ControlPlaneConfigTest {
 
     @Test
     void neverShowsTheStoresPasswordInAProblemOrADescription() throws Exception {
-        List<String> problems = problems("state_store: \"postgresql://bg:${env:STORE_PW}@h:99999/db\"\n",
+        List<String> problems = problems("state_store: \"postgresql://bg:store-s3cret@h:99999/db\"\n",
                 Overrides.none());
-        StateStoreConfig store = load("state_store: \"postgresql://bg:${env:STORE_PW}@h/db\"\n").stateStore();
+        StateStoreConfig store = load("state_store: \"postgresql://bg:store-s3cret@h/db\"\n").stateStore();
 
         assertThat(String.join("\n", problems)).doesNotContain("s3cret");
         assertThat(store.describe() + store).doesNotContain("s3cret");

@@ -85,6 +85,19 @@ class ExamplesTest {
                 "users[0].password: environment variable APP_PASSWORD is not set");
     }
 
+    /** A URL variable unset beside its password: one problem for the URL, none made up about the password. */
+    @Test
+    void theContainerExampleWithoutItsUrlsNamesOnlyTheirVariables() {
+        Map<String, String> env = Map.of("BLUE_PASSWORD", "b", "GREEN_PASSWORD", "g", "APP_USER", "app",
+                "APP_PASSWORD", "a");
+        ConfigException e = catchThrowableOfType(ConfigException.class,
+                () -> new ConfigLoader(env::get).read(EXAMPLES.resolve("container.yaml"), Overrides.none(), false));
+
+        assertThat(e.problems()).extracting(Problem::toString).containsExactly(
+                "clusters.blue.url: environment variable BLUE_URL is not set",
+                "clusters.green.url: environment variable GREEN_URL is not set");
+    }
+
     /**
      * A copy of {@code example} whose absolute paths point under {@code root}, where each file it
      * names now exists (the state directory as a directory, certificates and keys as PEM).
