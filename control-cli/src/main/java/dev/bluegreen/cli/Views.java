@@ -30,6 +30,32 @@ final class Views {
 
     private Views() {}
 
+    /** {@code text} with each control character written as an escape ({@code \\n}, {@code \\x1b}), for a terminal. */
+    static String printable(String text) {
+        StringBuilder out = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isISOControl(c)) {
+                if (out == null) {
+                    out = new StringBuilder(text.length() + 8).append(text, 0, i);
+                }
+                out.append(switch (c) {
+                    case '\n' -> "\\n";
+                    case '\r' -> "\\r";
+                    case '\t' -> "\\t";
+                    default -> String.format(Locale.ROOT, "\\x%02x", (int) c);
+                });
+            } else if (out != null) {
+                out.append(c);
+            }
+        }
+        return out == null ? text : out.toString();
+    }
+
+    private static String printable(JsonNode node) {
+        return printable(node.asText());
+    }
+
     /**
      * {@code bgctl status}: the routing state with its rollout plan and the engine's counters, one fact
      * per line, then green's health when the proxy judges it ({@code health} is null from a proxy
@@ -170,10 +196,12 @@ final class Views {
                 }
                 out.append('\n');
                 Lines detail = new Lines("  ");
-                detail.addIf(d, "statement", "statement", JsonNode::asText);
-                detail.addIf(d, "leader", "leader did", JsonNode::asText);
-                detail.addIf(d, "follower", "follower did", JsonNode::asText);
-                detail.addIf(d, "difference", "difference", JsonNode::asText);
+                // the statement is a client's SQL, and the outcomes may quote a server's message about it: a
+                // control character in them must not reach the operator's terminal as one
+                detail.addIf(d, "statement", "statement", Views::printable);
+                detail.addIf(d, "leader", "leader did", Views::printable);
+                detail.addIf(d, "follower", "follower did", Views::printable);
+                detail.addIf(d, "difference", "difference", Views::printable);
                 extras(d, Set.of("at", "session", "leaderCluster", "statement", "leader", "follower", "difference"),
                         "", detail);
                 out.append(detail);
@@ -185,7 +213,7 @@ final class Views {
             List<String[]> rows = new ArrayList<>();
             rows.add(new String[] {"COUNT", "STATEMENT"});
             for (Map.Entry<String, JsonNode> e : counted.properties()) {
-                rows.add(new String[] {count(e.getValue()), e.getKey()});
+                rows.add(new String[] {count(e.getValue()), printable(e.getKey())});
             }
             out.append(table(rows));
         }

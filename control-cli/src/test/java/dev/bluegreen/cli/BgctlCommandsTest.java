@@ -753,6 +753,22 @@ class BgctlCommandsTest {
                 .doesNotContain("non-deterministic");
     }
 
+    /** A client's SQL reaches the operator's terminal: its control characters arrive escaped. */
+    @Test
+    void divergencesEscapeControlCharactersInTheClientsSql() {
+        api.answer("GET", "/api/v1/divergences", 200, """
+                {"count": 1, "divergences": [{"at": "2025-06-01T10:05:00Z",
+                  "statement": "DELETE FROM \\"\\u001b]0;owned\\u0007\\u001b[2J\\"", "difference": "line\\nforged"}],
+                 "nonDeterministic": {"INSERT INTO \\"\\u001b[31m\\" VALUES (now())": 3}}""");
+
+        int exit = bgctl("divergences");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString()).doesNotContain("\u001b").doesNotContain("\u0007")
+                .contains("DELETE FROM \"\\x1b]0;owned\\x07\\x1b[2J\"").contains("line\\nforged")
+                .contains("INSERT INTO \"\\x1b[31m\" VALUES (now())");
+    }
+
     @Test
     void noDivergencesSaysSo() {
         api.answer("GET", "/api/v1/divergences", 200, "{\"divergences\": [], \"nonDeterministic\": {}}");

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * commands out) and written to the log: a command at INFO, a denied request at WARN, at most one line every
  * {@link #DENIALS_LOGGED_EVERY}. Never records a token or a request body.
  */
-final class AuditLog {
+public final class AuditLog {
 
     static final int KEPT = 1000;
     static final int DENIALS_KEPT = 100;
@@ -105,7 +105,7 @@ final class AuditLog {
     }
 
     /** What a client sent, made safe for one log line: control characters replaced, length capped. */
-    static String printable(String s) {
+    public static String printable(String s) {
         if (s == null) {
             return null;
         }

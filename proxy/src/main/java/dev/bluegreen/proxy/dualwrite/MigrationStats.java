@@ -95,6 +95,7 @@ public final class MigrationStats {
     private final LongAdder listenerFailures = new LongAdder();
     private final AtomicBoolean listenerFailureLogged = new AtomicBoolean();
     private final Map<String, LongAdder> nonDeterministic = new ConcurrentHashMap<>();
+    private final LongAdder nonDeterministicTotal = new LongAdder();
     private final Deque<Divergence> divergences = new ArrayDeque<>();
 
     public MigrationStats() {
@@ -213,12 +214,44 @@ public final class MigrationStats {
         twinsRemade.increment();
     }
 
+    /**
+     * Statement texts kept per fingerprint, at most; beyond them the count goes to {@link #OTHER_FINGERPRINTS}.
+     * A client's SQL makes the fingerprints (an identifier is kept as written, a VALUES list of each length is
+     * its own), so without a bound a client could make the proxy keep any number of them, of any length.
+     */
+    static final int FINGERPRINTS_KEPT = 1000;
+    /** The longest statement text kept in a fingerprint or a divergence record; the rest is cut. */
+    static final int STATEMENT_CHARS_KEPT = 2000;
+    public static final String OTHER_FINGERPRINTS = "(other statements: more than " + FINGERPRINTS_KEPT + " fingerprints)";
+
     /** A dual-executed statement whose result may legitimately differ between the clusters. */
     public void nonDeterministic(String fingerprint) {
-        nonDeterministic.computeIfAbsent(fingerprint, k -> new LongAdder()).increment();
+        nonDeterministicTotal.increment();
+        String kept = shortened(fingerprint);
+        LongAdder count = nonDeterministic.get(kept);
+        if (count == null) {
+            // the bound is approximate under concurrency (by the number of event loops), which is enough here
+            count = nonDeterministic.size() < FINGERPRINTS_KEPT
+                    ? nonDeterministic.computeIfAbsent(kept, k -> new LongAdder())
+                    : nonDeterministic.computeIfAbsent(OTHER_FINGERPRINTS, k -> new LongAdder());
+        }
+        count.increment();
     }
 
-    public void diverged(Divergence divergence) {
+    /** Every non-deterministic statement counted, whatever its fingerprint. */
+    public long nonDeterministicTotal() {
+        return nonDeterministicTotal.sum();
+    }
+
+    static String shortened(String statement) {
+        return statement == null || statement.length() <= STATEMENT_CHARS_KEPT ? statement
+                : statement.substring(0, STATEMENT_CHARS_KEPT) + "…";
+    }
+
+    public void diverged(Divergence found) {
+        Divergence divergence = found.statement() == null || found.statement().length() <= STATEMENT_CHARS_KEPT ? found
+                : new Divergence(found.at(), found.session(), found.leaderCluster(), shortened(found.statement()),
+                        found.leader(), found.follower(), found.difference());
         divergenceCount.increment();
         for (Listener listener : listeners) {
             try {

@@ -122,8 +122,7 @@ public final class ProxyMetrics {
                 "Writes shadow mode could not queue for the follower");
         counter(registry, UNORDERED_STATEMENTS, stats, MigrationStats::unorderedStatements,
                 "Statements that ran leader-then-follower outside a transaction block");
-        counter(registry, NON_DETERMINISTIC_STATEMENTS, stats,
-                s -> s.nonDeterministicStatements().values().stream().mapToLong(Long::longValue).sum(),
+        counter(registry, NON_DETERMINISTIC_STATEMENTS, stats, MigrationStats::nonDeterministicTotal,
                 "Dual-executed statements whose results may legitimately differ between the clusters");
         counter(registry, PINNED_SESSIONS, stats, MigrationStats::pinnedSessions,
                 "Sessions whose state could not be replayed on a twin, so the leader serves their reads");

@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.session;
 
 import dev.bluegreen.config.Timeouts;
+import dev.bluegreen.proxy.admin.AuditLog;
 import dev.bluegreen.proxy.control.FollowerWrites;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.Divergence;
@@ -2117,7 +2118,9 @@ final class Units {
                 statement, describe(leaderOutcomes), followerOutcomes.isEmpty() ? difference : describe(followerOutcomes),
                 difference);
         stats.diverged(divergence);
-        log.warn("divergence session={} statement={} difference={}", session, statement, difference);
+        // a client's SQL, one log line whatever it holds
+        log.warn("divergence session={} statement={} difference={}", session, AuditLog.printable(statement),
+                AuditLog.printable(difference));
         if (state.followerWrites() == FollowerWrites.SYNC) {
             twinFailedEpoch = state.epoch();
             // the follower is at fault even where it answered first (a read-only transaction it serves)

@@ -80,4 +80,28 @@ class MigrationStatsTest {
         assertThat(stats.unitsServedBy(ClusterRole.GREEN)).isEqualTo(1);
         assertThat(stats.divergences()).hasSize(1);
     }
+
+    /** A client's SQL makes the fingerprints: the proxy keeps a bounded number of them, each of a bounded length. */
+    @Test
+    void theNonDeterministicFingerprintsKeptAreBoundedInNumberAndLength() {
+        for (int i = 0; i < MigrationStats.FINGERPRINTS_KEPT + 500; i++) {
+            stats.nonDeterministic("INSERT INTO \"t" + i + "\" VALUES (now())");
+        }
+        stats.nonDeterministic("INSERT INTO t VALUES (now())".repeat(1000));
+
+        assertThat(stats.nonDeterministicStatements()).hasSize(MigrationStats.FINGERPRINTS_KEPT + 1)
+                .containsEntry(MigrationStats.OTHER_FINGERPRINTS, 501L)
+                .allSatisfy((fingerprint, count) -> assertThat(fingerprint.length())
+                        .isLessThanOrEqualTo(MigrationStats.STATEMENT_CHARS_KEPT + 1));
+        assertThat(stats.nonDeterministicTotal()).isEqualTo(MigrationStats.FINGERPRINTS_KEPT + 501L);
+    }
+
+    @Test
+    void aDivergencesStatementIsKeptToABoundedLength() {
+        String statement = "UPDATE \"" + "x".repeat(100_000) + "\" SET v = $1";
+        stats.diverged(new Divergence(Instant.now(), "session[1]", "blue", statement, "UPDATE 1", "UPDATE 0", "rows"));
+
+        assertThat(stats.divergences().getFirst().statement()).hasSize(MigrationStats.STATEMENT_CHARS_KEPT + 1)
+                .endsWith("…").startsWith("UPDATE \"xxx");
+    }
 }
