@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.Locale;
@@ -30,14 +31,22 @@ import org.slf4j.LoggerFactory;
  * <p>A connection answers one request at a time: reads stop while a request is being answered (a
  * request already decoded behind it waits in the flow control ahead of this handler) and resume once
  * its response is written, so pipelined requests are answered in order and a slow command holds up
- * only its own connection. An idle connection with nothing pending is closed.
+ * only its own connection. An idle connection with nothing pending is closed, and so is one whose client
+ * has not taken its answer for as long.
  */
 final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private static final Logger log = LoggerFactory.getLogger(AdminHttpHandler.class);
 
+    /** Set on a connection while a request of it is being answered: one the server must not close to make room. */
+    static final AttributeKey<Boolean> BUSY = AttributeKey.valueOf("bluegreen.admin.busy");
+    /** When the connection last began or finished a request ({@link System#nanoTime}), or was accepted. */
+    static final AttributeKey<Long> LAST_ACTIVE = AttributeKey.valueOf("bluegreen.admin.lastActive");
+
     private final AdminApi api;
     private boolean answering;
+    /** The answer is written and not yet taken by the client. */
+    private boolean writing;
 
     AdminHttpHandler(AdminApi api) {
         this.api = api;
@@ -56,8 +65,7 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
         } catch (IllegalArgumentException badEscape) {
             // "%", "%z", "%zz": the request is well framed, its target is not; like a malformed request, this
             // is answered before the token is looked at, and tells nothing about what exists
-            answering = true;
-            ctx.channel().config().setAutoRead(false);
+            begin(ctx);
             respond(ctx, AdminResponse.error(400, "malformed request path: invalid percent-encoding"), keepAlive);
             return;
         }
@@ -65,8 +73,7 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
                 request.headers().get(HttpHeaderNames.AUTHORIZATION),
                 ByteBufUtil.getBytes(request.content()),
                 remote(ctx.channel().remoteAddress()));
-        answering = true;
-        ctx.channel().config().setAutoRead(false);
+        begin(ctx);
         CompletableFuture<AdminResponse> answer;
         try {
             answer = api.handle(adminRequest);
@@ -83,7 +90,20 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
         });
     }
 
-    private void respond(ChannelHandlerContext ctx, AdminResponse answer, boolean keepAlive) {
+    private void begin(ChannelHandlerContext ctx) {
+        answering = true;
+        ctx.channel().attr(BUSY).set(true);
+        ctx.channel().attr(LAST_ACTIVE).set(System.nanoTime());
+        ctx.channel().config().setAutoRead(false);
+    }
+
+    /**
+     * Writes the answer. A connection whose request had no valid token is closed after it: only a caller with
+     * the token may hold one of the connections the server has room for.
+     */
+    private void respond(ChannelHandlerContext ctx, AdminResponse answer, boolean keepAliveAsked) {
+        boolean keepAlive = keepAliveAsked && answer.status() != 401;
+        writing = true;
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                 HttpResponseStatus.valueOf(answer.status()), Unpooled.wrappedBuffer(answer.body()));
         response.headers()
@@ -95,6 +115,9 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
         HttpUtil.setKeepAlive(response, keepAlive);
         ctx.writeAndFlush(response).addListener((ChannelFutureListener) written -> {
             answering = false;
+            writing = false;
+            written.channel().attr(BUSY).set(false);
+            written.channel().attr(LAST_ACTIVE).set(System.nanoTime());
             if (keepAlive && written.isSuccess()) {
                 written.channel().config().setAutoRead(true);
             } else {
@@ -105,7 +128,8 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
-        if (event instanceof IdleStateEvent && !answering) {
+        // idle with nothing to answer, or with an answer the client has not taken all that time
+        if (event instanceof IdleStateEvent && (!answering || writing)) {
             ctx.close();
             return;
         }

@@ -19,6 +19,8 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -28,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * The admin API's HTTP/1.1 listener, on an event loop of its own so that nothing an operator does can
  * slow the SQL listener down. Bodies are small JSON documents: anything over {@value #MAX_BODY_BYTES}
  * bytes is refused with 413 before it is buffered. At most {@value #MAX_CONNECTIONS} connections at once
- * (one more is answered 503 and closed), each request whole within {@value #REQUEST_SECONDS} s of its
- * first byte: a client holding sockets open, or trickling a request in, cannot use up the process's
+ * (one more closes the connection idle longest, or is answered 503 and closed when every one is answering a
+ * request), each request whole within {@value #REQUEST_SECONDS} s of its first byte: a client holding sockets open, or trickling a request in, cannot use up the process's
  * file descriptors, which the SQL listener needs too.
  */
 public final class AdminServer implements AutoCloseable {
@@ -61,6 +63,7 @@ public final class AdminServer implements AutoCloseable {
     public static AdminServer start(HostPort address, AdminApi api, EventLoopGroup group,
                                     Class<? extends ServerChannel> channelType) throws IOException {
         AtomicInteger open = new AtomicInteger();
+        Set<Channel> connections = ConcurrentHashMap.newKeySet();
         try {
             Channel listener = new ServerBootstrap()
                     .group(group)
@@ -69,11 +72,16 @@ public final class AdminServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<>() {
                         @Override
                         protected void initChannel(Channel ch) {
-                            ch.closeFuture().addListener(closed -> open.decrementAndGet());
-                            if (open.incrementAndGet() > MAX_CONNECTIONS) {
+                            ch.attr(AdminHttpHandler.LAST_ACTIVE).set(System.nanoTime());
+                            ch.closeFuture().addListener(closed -> {
+                                open.decrementAndGet();
+                                connections.remove(ch);
+                            });
+                            if (open.incrementAndGet() > MAX_CONNECTIONS && !closedLongestIdle(connections)) {
                                 ch.writeAndFlush(Unpooled.wrappedBuffer(TOO_MANY)).addListener(ChannelFutureListener.CLOSE);
                                 return;
                             }
+                            connections.add(ch);
                             pipeline(ch.pipeline(), api);
                         }
                     })
@@ -111,6 +119,32 @@ public final class AdminServer implements AutoCloseable {
                 .addLast("whole", deadline.arrived())
                 .addLast("one-at-a-time", new FlowControlHandler())
                 .addLast("api", new AdminHttpHandler(api));
+    }
+
+    /**
+     * Makes room for a new connection by closing the one idle longest (none of its requests being answered):
+     * a caller holding every connection open, even with the token, cannot lock an operator's {@code bgctl
+     * rollback} out. False when every connection is answering a request.
+     */
+    private static boolean closedLongestIdle(Set<Channel> connections) {
+        Channel longest = null;
+        long longestSince = 0;
+        for (Channel c : connections) {
+            Long since = c.attr(AdminHttpHandler.LAST_ACTIVE).get();
+            if (Boolean.TRUE.equals(c.attr(AdminHttpHandler.BUSY).get()) || since == null) {
+                continue;
+            }
+            if (longest == null || since - longestSince < 0) {
+                longest = c;
+                longestSince = since;
+            }
+        }
+        if (longest == null || !connections.remove(longest)) {
+            return false;
+        }
+        log.info("admin connection closed to make room for a new one remote={}", longest.remoteAddress());
+        longest.close();
+        return true;
     }
 
     /** The whole answer to a connection over {@link #MAX_CONNECTIONS}, written before it is closed. */
