@@ -28,6 +28,8 @@ public final class AuditLog {
      */
     static final Duration DENIALS_LOGGED_EVERY = Duration.ofSeconds(10);
     private static final int MAX_TEXT = 200;
+    /** An outcome holds the caller's reason (up to {@code CommandRequest.MAX_REASON}) and the proxy's own words. */
+    static final int MAX_OUTCOME = 2000;
 
     private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
 
@@ -94,7 +96,7 @@ public final class AuditLog {
     private Entry add(Deque<Kept> kept, int max, String remote, String method, String path, String actor, int status,
                       String outcome) {
         Entry entry = new Entry(clock.instant(), printable(remote), printable(method), printable(path),
-                actor == null ? null : printable(actor), status, printable(outcome));
+                actor == null ? null : printable(actor), status, printable(outcome, MAX_OUTCOME));
         synchronized (this) {
             if (kept.size() == max) {
                 kept.removeFirst();
@@ -106,15 +108,19 @@ public final class AuditLog {
 
     /** What a client sent, made safe for one log line: control characters replaced, length capped. */
     public static String printable(String s) {
+        return printable(s, MAX_TEXT);
+    }
+
+    private static String printable(String s, int max) {
         if (s == null) {
             return null;
         }
-        StringBuilder out = new StringBuilder(Math.min(s.length(), MAX_TEXT));
-        for (int i = 0; i < s.length() && out.length() < MAX_TEXT; i++) {
+        StringBuilder out = new StringBuilder(Math.min(s.length(), max));
+        for (int i = 0; i < s.length() && out.length() < max; i++) {
             char c = s.charAt(i);
             out.append(Character.isISOControl(c) ? '?' : c);
         }
-        if (s.length() > MAX_TEXT) {
+        if (s.length() > max) {
             out.append('…');
         }
         return out.toString();

@@ -58,4 +58,16 @@ class AuditLogTest {
         // the audit keeps each of the most recent ones, logged or not
         assertThat(audit.entries()).hasSize(AuditLog.DENIALS_KEPT).allMatch(e -> e.status() == 401);
     }
+
+    /** A command's reason may be up to 1000 characters, and the audit keeps it whole, in one line. */
+    @Test
+    void aCommandsWholeReasonIsKeptOnOneLine() {
+        String reason = "x".repeat(CommandRequest.MAX_REASON - 1) + "\n";
+        audit.command("127.0.0.1", "POST", "/api/v1/commands/rollback", "bgctl:alice", 200, "done, epoch 9 (reason: " + reason + ")");
+
+        assertThat(audit.entries().getLast().outcome()).contains("x".repeat(CommandRequest.MAX_REASON - 1) + "?)")
+                .doesNotContain("\n");
+        audit.denied("10.0.0.1", "GET", "/" + "p".repeat(1000), "no bearer token");
+        assertThat(audit.entries().getLast().path()).as("what anyone may send stays short").hasSize(201);
+    }
 }
