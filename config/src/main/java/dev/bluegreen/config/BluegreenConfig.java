@@ -20,6 +20,7 @@ import java.util.Optional;
  * @param routing stickiness, tenant pins, the write barrier's timeout and the extra write functions
  * @param health the window and rules that judge green (DESIGN §6)
  * @param stateStore where the routing state is kept and shared
+ * @param peering the other instances a cancel request may be meant for
  */
 public record BluegreenConfig(
         HostPort listen,
@@ -33,7 +34,8 @@ public record BluegreenConfig(
         Path stateDir,
         Routing routing,
         Health health,
-        StateStoreConfig stateStore) {
+        StateStoreConfig stateStore,
+        Peering peering) {
 
     public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 6432);
     public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9432);
@@ -48,7 +50,16 @@ public record BluegreenConfig(
         Objects.requireNonNull(routing, "routing");
         Objects.requireNonNull(health, "health");
         Objects.requireNonNull(stateStore, "stateStore");
+        Objects.requireNonNull(peering, "peering");
         users = users == null ? List.of() : List.copyOf(users);
+    }
+
+    /** A configuration of one instance, without peers. */
+    public BluegreenConfig(HostPort listen, Cluster blue, Cluster green, HostPort admin, List<User> users,
+                           ClientTls clientTls, Limits limits, Timeouts timeouts, Path stateDir, Routing routing,
+                           Health health, StateStoreConfig stateStore) {
+        this(listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing, health, stateStore,
+                Peering.none());
     }
 
     /** The configured user with this name, if any (names are case-sensitive, as in Postgres). */
@@ -59,18 +70,21 @@ public record BluegreenConfig(
     /** The same configuration with other clusters; embedded mode uses it once its clusters run. */
     public BluegreenConfig withClusters(Cluster blue, Cluster green) {
         return new BluegreenConfig(
-                listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing, health, stateStore);
+                listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing, health, stateStore,
+                peering);
     }
 
     /** The same configuration with other health rules. */
     public BluegreenConfig withHealth(Health newHealth) {
         return new BluegreenConfig(
-                listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing, newHealth, stateStore);
+                listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing, newHealth, stateStore,
+                peering);
     }
 
     /** The same configuration with another state store. */
     public BluegreenConfig withStateStore(StateStoreConfig store) {
         return new BluegreenConfig(
-                listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing, health, store);
+                listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing, health, store,
+                peering);
     }
 }

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -101,6 +102,7 @@ public final class ConfigLoader {
         Routing routing = top.mapping("routing").map(ConfigLoader::routing).orElse(Routing.defaults());
         Health health = top.mapping("health").map(ConfigLoader::health).orElse(Health.defaults());
         StateStoreConfig stateStore = stateStore(top, overrides.stateStore(), problems);
+        Peering peering = top.mapping("peering").map(m -> peering(m, problems)).orElse(Peering.none());
         top.finish();
 
         // Judged on what the file lists, so that one bad user entry does not add this problem too.
@@ -127,7 +129,45 @@ public final class ConfigLoader {
         }
         problems.throwIfAny();
         return new BluegreenConfig(listen, blue, green, admin, users, clientTls, limits, timeouts, stateDir, routing,
-                health, stateStore);
+                health, stateStore, peering);
+    }
+
+    /** {@code peering: { id: 1, peers: { 2: host:port, … } }}; none when the section is absent or wrong. */
+    private static Peering peering(Mapping m, Problems problems) {
+        int before = problems.size();
+        Optional<Integer> id = m.integer("id", 1, Peering.MAX_ID);
+        if (!m.has("id")) {
+            problems.add(m.pathOf("id"), "required: this instance's id, 1-" + Peering.MAX_ID);
+        }
+        Map<Integer, HostPort> peers = new LinkedHashMap<>();
+        m.valueMap("peers", (value, at) -> {
+            try {
+                HostPort address = HostPort.parse(value.value());
+                if (!Hosts.isValid(address.host())) {
+                    problems.add(at, "not a host name or IP address " + value.shown());
+                    return Optional.empty();
+                }
+                return Optional.of(address);
+            } catch (IllegalArgumentException e) {
+                problems.add(at, e.getMessage());
+                return Optional.empty();
+            }
+        }).ifPresent(given -> given.forEach((name, address) -> {
+            String at = m.pathOf("peers") + "." + name;
+            Integer peer = name.chars().allMatch(Character::isDigit) && name.length() <= 3 ? Integer.valueOf(name) : null;
+            if (peer == null || peer < 1 || peer > Peering.MAX_ID) {
+                problems.add(at, "a peer is named by its id, 1-" + Peering.MAX_ID);
+            } else if (id.isPresent() && peer.equals(id.get())) {
+                problems.add(at, "is this instance's own id; list only the others");
+            } else {
+                peers.put(peer, address);
+            }
+        }));
+        m.finish();
+        if (problems.size() > before || id.isEmpty()) {
+            return Peering.none();
+        }
+        return new Peering(id.get(), peers);
     }
 
     /** The document's top-level mapping; a syntax error is the one problem reported. */

@@ -181,6 +181,16 @@ class ControlPlaneConfigTest {
                 Arguments.of("health: { window: 100000h }\n", "health.window: must be whole seconds from 2s to 1h"),
                 Arguments.of("state_store: { url: file, password: x }\n",
                         "state_store.password: only used with a postgresql:// URL"),
+                Arguments.of("peering: { peers: { 2: \"h:6432\" } }\n",
+                        "peering.id: required: this instance's id, 1-255"),
+                Arguments.of("peering: { id: 1, peers: { 1: \"h:6432\" } }\n",
+                        "peering.peers.1: is this instance's own id; list only the others"),
+                Arguments.of("peering: { id: 1, peers: { two: \"h:6432\" } }\n",
+                        "peering.peers.two: a peer is named by its id, 1-255"),
+                Arguments.of("peering: { id: 1, peers: { 256: \"h:6432\" } }\n",
+                        "peering.peers.256: a peer is named by its id, 1-255"),
+                Arguments.of("peering: { id: 1, peers: { 2: \"db internal:6432\" } }\n",
+                        "peering.peers.2: not a host name or IP address \"db internal:6432\""),
                 Arguments.of("state_store: { url: file, heartbeat: 1s }\n",
                         "state_store.heartbeat: only used with a postgresql:// URL"),
                 Arguments.of("state_store: { url: file, instance_timeout: 9s }\n",
@@ -213,5 +223,15 @@ class ControlPlaneConfigTest {
 
         assertThat(String.join("\n", problems)).doesNotContain("s3cret");
         assertThat(store.describe() + store).doesNotContain("s3cret");
+    }
+
+    @Test
+    void peersAreNamedByTheirIds() throws Exception {
+        Peering peering = load("peering: { id: 1, peers: { 2: \"10.0.0.12:6432\", 3: \"bg-3.internal:6433\" } }\n").peering();
+
+        assertThat(peering.id()).isEqualTo(1);
+        assertThat(peering.peers()).containsOnly(Map.entry(2, new HostPort("10.0.0.12", 6432)),
+                Map.entry(3, new HostPort("bg-3.internal", 6433)));
+        assertThat(load("").peering()).isEqualTo(Peering.none());
     }
 }

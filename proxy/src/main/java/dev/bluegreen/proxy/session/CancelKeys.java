@@ -11,24 +11,41 @@ import java.util.concurrent.ConcurrentMap;
  * Proxy-minted cancel keys. A client never sees a backend's key: it gets one of ours, and a
  * CancelRequest quoting it is mapped to the session (and from there to whichever backends are running
  * that session's query). Process ids are unique among live sessions; secrets are compared in constant
- * time.
+ * time. With peering on, a process id carries the minting instance's id in its top bits
+ * ({@link #instanceOf}), so that an instance given a key it did not mint knows whose it is.
  */
 public final class CancelKeys {
 
+    /** The bits of a process id below the instance's id (8 bits above them, the sign bit clear). */
+    static final int SESSION_BITS = 23;
+
     private final ConcurrentMap<Integer, Entry> byProcessId = new ConcurrentHashMap<>();
     private final SecureRandom random;
+    private final int instance;
 
     private record Entry(byte[] secret, ClientSession session) {}
 
     public CancelKeys(SecureRandom random) {
+        this(random, 0);
+    }
+
+    /** Keys carrying {@code instance} (1-255), or none when 0 (peering off). */
+    public CancelKeys(SecureRandom random, int instance) {
         this.random = random;
+        this.instance = instance;
+    }
+
+    /** The instance that minted a key with this process id; 0 when peering is off here. */
+    int instanceOf(int processId) {
+        return instance == 0 ? 0 : processId >>> SESSION_BITS;
     }
 
     BackendKeyData mint(ClientSession session) {
         byte[] secret = new byte[4];
         random.nextBytes(secret);
         while (true) {
-            int processId = random.nextInt(1, Integer.MAX_VALUE);
+            int processId = instance == 0 ? random.nextInt(1, Integer.MAX_VALUE)
+                    : instance << SESSION_BITS | random.nextInt(1, 1 << SESSION_BITS);
             if (byProcessId.putIfAbsent(processId, new Entry(secret, session)) == null) {
                 return new BackendKeyData(processId, secret);
             }

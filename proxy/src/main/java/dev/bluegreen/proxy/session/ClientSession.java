@@ -43,6 +43,7 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -377,8 +378,14 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     }
 
     private void onCancelRequest(StartupPacket.CancelRequest request) {
-        services.cancelKeys().find(request.processId(), request.secretKey())
-                .ifPresent(session -> session.channel.eventLoop().execute(session::cancelRunningQuery));
+        Optional<ClientSession> session = services.cancelKeys().find(request.processId(), request.secretKey());
+        if (session.isPresent()) {
+            session.get().channel.eventLoop().execute(session.get()::cancelRunningQuery);
+        } else {
+            // a key another instance minted, the load balancer having sent its cancel here (peering)
+            services.cancelPeers().forward(request, services.cancelKeys().instanceOf(request.processId()),
+                    channel.eventLoop());
+        }
         close();
     }
 

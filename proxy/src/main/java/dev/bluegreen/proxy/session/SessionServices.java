@@ -31,6 +31,7 @@ public final class SessionServices {
     private final Map<String, ScramVerifier> scramVerifiers;
     private final SecureRandom random;
     private final CancelKeys cancelKeys;
+    private final CancelPeers cancelPeers;
     /** Keys the salts offered to unknown user names: stable per name while the proxy runs, unguessable. */
     private final byte[] impostorSecret;
     private final Migration migration;
@@ -52,7 +53,8 @@ public final class SessionServices {
         this.clusterTls = Map.copyOf(clusterTls);
         this.scramVerifiers = Map.copyOf(scramVerifiers);
         this.random = random;
-        this.cancelKeys = new CancelKeys(random);
+        this.cancelKeys = new CancelKeys(random, config.peering().id());
+        this.cancelPeers = new CancelPeers(config.peering(), transport, config.timeouts().connect());
         this.impostorSecret = new byte[32];
         random.nextBytes(impostorSecret);
         this.migration = migration;
@@ -111,6 +113,10 @@ public final class SessionServices {
 
     CancelKeys cancelKeys() {
         return cancelKeys;
+    }
+
+    CancelPeers cancelPeers() {
+        return cancelPeers;
     }
 
     /** Every connection counts from its first byte (the limit itself is applied to StartupMessages). */

@@ -8,6 +8,7 @@ import dev.bluegreen.config.Cluster;
 import dev.bluegreen.config.Health;
 import dev.bluegreen.config.HostPort;
 import dev.bluegreen.config.Limits;
+import dev.bluegreen.config.Peering;
 import dev.bluegreen.config.Routing;
 import dev.bluegreen.config.Secret;
 import dev.bluegreen.config.StateStoreConfig;
@@ -107,6 +108,8 @@ final class TestProxy implements AutoCloseable {
         private Health health = Health.defaults();
         private StateStoreConfig stateStore = StateStoreConfig.file();
         private Path stateDir;
+        private int listenPort;
+        private Peering peering = Peering.none();
 
         private Builder(PgCluster blue) {
             this.blue = blue;
@@ -214,9 +217,22 @@ final class TestProxy implements AutoCloseable {
             // a state directory of its own: the file store refuses a second proxy on one directory
             Path dir = stateDir != null ? stateDir
                     : Files.createTempDirectory(Files.createDirectories(Path.of("target", "state")), "proxy-");
-            BluegreenConfig config = new BluegreenConfig(new HostPort("127.0.0.1", 0), cluster, greenCluster,
-                    new HostPort("127.0.0.1", 0), users, clientTls, limits, timeouts, dir, routing, health, stateStore);
+            BluegreenConfig config = new BluegreenConfig(new HostPort("127.0.0.1", listenPort), cluster, greenCluster,
+                    new HostPort("127.0.0.1", 0), users, clientTls, limits, timeouts, dir, routing, health, stateStore,
+                    peering);
             return new TestProxy(adminToken == null ? ProxyServer.start(config) : ProxyServer.start(config, adminToken));
+        }
+
+        /** The SQL listener's port; a free one unless given. */
+        Builder listenPort(int port) {
+            this.listenPort = port;
+            return this;
+        }
+
+        /** The other instances a cancel request may be meant for. */
+        Builder peering(Peering peering) {
+            this.peering = peering;
+            return this;
         }
 
         /** The {@code health} section: the window and the rules that judge green. */

@@ -1,0 +1,74 @@
+package dev.bluegreen.proxy.session;
+
+import dev.bluegreen.config.HostPort;
+import dev.bluegreen.config.Peering;
+import dev.bluegreen.proxy.protocol.StartupPacket;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Forwards a CancelRequest to the instance that minted its key ({@link Peering}): a cancel comes on a
+ * connection of its own, which a load balancer may hand to any instance. The peer serves it as one sent to
+ * it directly; it never forwards one it minted, so a request goes at most one hop between correctly
+ * configured instances.
+ */
+final class CancelPeers {
+
+    private static final Logger log = LoggerFactory.getLogger(CancelPeers.class);
+
+    private final Peering peering;
+    private final Transport transport;
+    private final Duration connectTimeout;
+
+    CancelPeers(Peering peering, Transport transport, Duration connectTimeout) {
+        this.peering = peering;
+        this.transport = transport;
+        this.connectTimeout = connectTimeout;
+    }
+
+    /**
+     * Sends {@code request}, minted by instance {@code owner}, on to that instance. False when it is this one,
+     * or one this instance does not know (a key from no instance, or a peer missing from the configuration).
+     */
+    boolean forward(StartupPacket.CancelRequest request, int owner, EventLoop loop) {
+        if (owner == 0 || owner == peering.id()) {
+            return false;
+        }
+        HostPort peer = peering.peers().get(owner);
+        if (peer == null) {
+            log.warn("cancel request for a session of peer {}, which peering.peers does not list: dropped", owner);
+            return false;
+        }
+        try {
+            new Bootstrap()
+                    .group(loop)
+                    .channel(transport.socketChannel())
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
+                    .handler(new ChannelInboundHandlerAdapter())
+                    .connect(peer.host(), peer.port())
+                    .addListener((ChannelFutureListener) connected -> {
+                        if (!connected.isSuccess()) {
+                            log.warn("cancel request not forwarded peer={} address={} cause={}", owner, peer,
+                                    connected.cause().getMessage());
+                            return;
+                        }
+                        // the peer closes it once it has read the request; it is not kept open past the timeout
+                        connected.channel().eventLoop().schedule(() -> connected.channel().close(),
+                                connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                        connected.channel().writeAndFlush(StartupPacket.CancelRequest.encode(connected.channel().alloc(),
+                                request.processId(), request.secretKey()));
+                    });
+            return true;
+        } catch (RuntimeException e) {
+            log.warn("cancel request not forwarded peer={} address={} cause={}", owner, peer, e.getMessage());
+            return false;
+        }
+    }
+}
