@@ -102,7 +102,7 @@ public final class ConfigLoader {
         Routing routing = top.mapping("routing").map(ConfigLoader::routing).orElse(Routing.defaults());
         Health health = top.mapping("health").map(ConfigLoader::health).orElse(Health.defaults());
         StateStoreConfig stateStore = stateStore(top, overrides.stateStore(), problems);
-        Peering peering = top.mapping("peering").map(m -> peering(m, problems)).orElse(Peering.none());
+        Peering peering = top.mapping("peering").map(m -> peering(m, listen, problems)).orElse(Peering.none());
         top.finish();
 
         // Judged on what the file lists, so that one bad user entry does not add this problem too.
@@ -133,7 +133,7 @@ public final class ConfigLoader {
     }
 
     /** {@code peering: { id: 1, peers: { 2: host:port, … } }}; none when the section is absent or wrong. */
-    private static Peering peering(Mapping m, Problems problems) {
+    private static Peering peering(Mapping m, HostPort listen, Problems problems) {
         int before = problems.size();
         Optional<Integer> id = m.integer("id", 1, Peering.MAX_ID);
         if (!m.has("id")) {
@@ -154,11 +154,14 @@ public final class ConfigLoader {
             }
         }).ifPresent(given -> given.forEach((name, address) -> {
             String at = m.pathOf("peers") + "." + name;
-            Integer peer = name.chars().allMatch(Character::isDigit) && name.length() <= 3 ? Integer.valueOf(name) : null;
-            if (peer == null || peer < 1 || peer > Peering.MAX_ID) {
+            // written as the number alone: "01" and "1" would name one peer twice
+            Integer peer = name.matches("[1-9][0-9]{0,2}") ? Integer.valueOf(name) : null;
+            if (peer == null || peer > Peering.MAX_ID) {
                 problems.add(at, "a peer is named by its id, 1-" + Peering.MAX_ID);
             } else if (id.isPresent() && peer.equals(id.get())) {
                 problems.add(at, "is this instance's own id; list only the others");
+            } else if (address.equals(listen)) {
+                problems.add(at, "is this instance's own listener (" + listen + "); give the peer's");
             } else {
                 peers.put(peer, address);
             }

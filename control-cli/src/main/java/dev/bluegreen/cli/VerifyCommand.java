@@ -93,6 +93,9 @@ final class VerifyCommand implements Callable<Integer> {
         if (report.path("verifyOwedPaid").asBoolean(false)) {
             out.append("the verify owed since a proxy stopped without shutting down is done: the follower may serve reads"
                     + " and become the writer again\n");
+        } else if (report.path("verifyOwed").asBoolean(false)) {
+            out.append("a verify is still owed since a proxy stopped without shutting down: it takes a check that finds"
+                    + " the clusters alike in a database with tables, read after that stop\n");
         }
         for (JsonNode table : tables) {
             // the row counts do not show these differences: a sequence's next value and definition are in its

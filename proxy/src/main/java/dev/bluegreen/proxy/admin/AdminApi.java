@@ -212,11 +212,13 @@ public final class AdminApi implements AutoCloseable {
             outcome = "done, database " + database + ": " + report.tables().size() + " tables, " + differing + " differ"
                     + (unread == 0 ? "" : ", " + unread + " not readable");
             // alike: a verify owed since a stop without shutting down is paid (docs/control-plane.md)
-            boolean paid = report.consistent() && routing.verified("admin-api@" + request.remote(), database, report.epoch());
+            // a database without tables says nothing of the others (a bare bgctl verify reads postgres)
+            boolean paid = report.consistent() && !report.tables().isEmpty()
+                    && routing.verified("admin-api@" + request.remote(), database, report.epoch());
             if (paid) {
                 outcome += "; the verify owed is paid";
             }
-            response = AdminResponse.json(status, Json.verify(report, paid));
+            response = AdminResponse.json(status, Json.verify(report, paid, routing.current().owesVerify()));
         } catch (ConsistencyCheck.Unavailable e) {
             status = 409;
             outcome = "refused: " + e.getMessage();

@@ -38,7 +38,11 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
 
     private static final Logger log = LoggerFactory.getLogger(AdminHttpHandler.class);
 
-    /** Set on a connection while a request of it is being answered: one the server must not close to make room. */
+    /**
+     * Set on a connection while the API works out the answer to a request of it: one the server must not close
+     * to make room. Not while the answer waits for its client to take it: a client that does not read holds no
+     * slot for good.
+     */
     static final AttributeKey<Boolean> BUSY = AttributeKey.valueOf("bluegreen.admin.busy");
     /** When the connection last began or finished a request ({@link System#nanoTime}), or was accepted. */
     static final AttributeKey<Long> LAST_ACTIVE = AttributeKey.valueOf("bluegreen.admin.lastActive");
@@ -104,6 +108,7 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
     private void respond(ChannelHandlerContext ctx, AdminResponse answer, boolean keepAliveAsked) {
         boolean keepAlive = keepAliveAsked && answer.status() != 401;
         writing = true;
+        ctx.channel().attr(BUSY).set(false);
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                 HttpResponseStatus.valueOf(answer.status()), Unpooled.wrappedBuffer(answer.body()));
         response.headers()

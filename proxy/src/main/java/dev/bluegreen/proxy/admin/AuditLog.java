@@ -1,5 +1,6 @@
 package dev.bluegreen.proxy.admin;
 
+import dev.bluegreen.proxy.dualwrite.OneLine;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -18,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * commands out) and written to the log: a command at INFO, a denied request at WARN, at most one line every
  * {@link #DENIALS_LOGGED_EVERY}. Never records a token or a request body.
  */
-public final class AuditLog {
+final class AuditLog {
 
     static final int KEPT = 1000;
     static final int DENIALS_KEPT = 100;
@@ -96,7 +97,7 @@ public final class AuditLog {
     private Entry add(Deque<Kept> kept, int max, String remote, String method, String path, String actor, int status,
                       String outcome) {
         Entry entry = new Entry(clock.instant(), printable(remote), printable(method), printable(path),
-                actor == null ? null : printable(actor), status, printable(outcome, MAX_OUTCOME));
+                actor == null ? null : printable(actor), status, OneLine.of(outcome, MAX_OUTCOME));
         synchronized (this) {
             if (kept.size() == max) {
                 kept.removeFirst();
@@ -107,22 +108,7 @@ public final class AuditLog {
     }
 
     /** What a client sent, made safe for one log line: control characters replaced, length capped. */
-    public static String printable(String s) {
-        return printable(s, MAX_TEXT);
-    }
-
-    private static String printable(String s, int max) {
-        if (s == null) {
-            return null;
-        }
-        StringBuilder out = new StringBuilder(Math.min(s.length(), max));
-        for (int i = 0; i < s.length() && out.length() < max; i++) {
-            char c = s.charAt(i);
-            out.append(Character.isISOControl(c) ? '?' : c);
-        }
-        if (s.length() > max) {
-            out.append('…');
-        }
-        return out.toString();
+    static String printable(String s) {
+        return OneLine.of(s, MAX_TEXT);
     }
 }

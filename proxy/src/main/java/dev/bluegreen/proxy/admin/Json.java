@@ -200,11 +200,12 @@ final class Json {
         return json;
     }
 
-    static Map<String, Object> verify(ConsistencyCheck.Report report, boolean paid) {
+    static Map<String, Object> verify(ConsistencyCheck.Report report, boolean paid, boolean stillOwed) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("database", report.database());
         json.put("consistent", report.consistent());
         json.put("verifyOwedPaid", paid);
+        json.put("verifyOwed", stillOwed);
         json.put("snapshotAt", report.snapshotAt().toString());
         json.put("tookMillis", report.tookMillis());
         List<Map<String, Object>> tables = new ArrayList<>();

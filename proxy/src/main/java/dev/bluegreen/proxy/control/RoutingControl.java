@@ -213,6 +213,14 @@ public final class RoutingControl implements AutoCloseable {
     private void afterUncleanStop(RoutingState state, String who, String actor) {
         String check = who + " stopped without shutting down (killed, crashed, its machine lost) while dual-write"
                 + " was on; a commit cut off on the follower then is lost there: run bgctl verify";
+        try {
+            // first, so that nothing gives the follower reads between this and the moves below; in force even on a
+            // frozen state or a store that cannot save it yet, as a rollback is
+            applyTowardBlue(actor, "verify owed", check, Transition::owesVerify, Transition::owesVerify,
+                    UnaryOperator.identity());
+        } catch (Refused refused) {
+            log.error("{}; recording that a verify is owed was refused: {}", check, refused.getMessage());
+        }
         if (state.phase() == Phase.DUAL && state.weight() > 0) {
             try {
                 rollback(actor, check + " before green serves reads again", false);
@@ -223,7 +231,6 @@ public final class RoutingControl implements AutoCloseable {
             }
         } else if (state.phase() == Phase.CUTOVER && state.weight() < 100) {
             try {
-                // in force even on a frozen state or a store that cannot save it yet, as a rollback is
                 applyTowardBlue(actor, "set-weight 100", check + " before blue, the follower, serves reads again",
                         Transition::followerServesNoReads, Transition::followerServesNoReads, UnaryOperator.identity());
                 log.error("blue served reads after cutover when {} stopped without shutting down: weight set to 100;"
@@ -233,13 +240,6 @@ public final class RoutingControl implements AutoCloseable {
             }
         } else {
             log.warn("{}{}", check, state.phase() == Phase.CUTOVER ? " before any rollback to blue" : " before raising the weight");
-        }
-        try {
-            // in force even on a frozen state or a store that cannot save it yet, as the moves above are
-            applyTowardBlue(actor, "verify owed", check, Transition::owesVerify, Transition::owesVerify,
-                    UnaryOperator.identity());
-        } catch (Refused refused) {
-            log.error("{}; recording that a verify is owed was refused: {}", check, refused.getMessage());
         }
     }
 

@@ -123,14 +123,12 @@ public sealed interface Transition {
 
     /**
      * A proxy stopped without shutting down while dual-write was on: a follower COMMIT it had under way may be
-     * lost, so a verify is owed from the next epoch on (see {@link RoutingState#unverifiedSince}). Frozen or not.
+     * lost, so a verify is owed from the next epoch on (see {@link RoutingState#unverifiedSince}), frozen or not.
+     * One owed already is owed from then on instead: a verify whose snapshots came before this stop cannot pay it.
      */
     static Transition owesVerify(RoutingState s) {
         if (!s.dualWrite()) {
             return new Refused("dual-write is off: there is no follower to verify");
-        }
-        if (s.owesVerify()) {
-            return new Refused("a verify is owed already (since epoch " + s.unverifiedSince() + ")");
         }
         return new Go(s.next(s.leader(), s.followerWrites(), s.weight(), s.followerInSync(), s.frozen(), s.finalized(),
                 s.epoch() + 1), false);

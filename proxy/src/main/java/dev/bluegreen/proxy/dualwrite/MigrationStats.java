@@ -221,7 +221,7 @@ public final class MigrationStats {
      */
     static final int FINGERPRINTS_KEPT = 1000;
     /** The longest statement text kept in a fingerprint or a divergence record; the rest is cut. */
-    static final int STATEMENT_CHARS_KEPT = 2000;
+    public static final int STATEMENT_CHARS_KEPT = 2000;
     public static final String OTHER_FINGERPRINTS = "(other statements: more than " + FINGERPRINTS_KEPT + " fingerprints)";
 
     /** A dual-executed statement whose result may legitimately differ between the clusters. */

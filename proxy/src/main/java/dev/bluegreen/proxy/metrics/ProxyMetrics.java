@@ -62,6 +62,7 @@ public final class ProxyMetrics {
     public static final String LEADER = "bluegreen.leader";
     public static final String PHASE = "bluegreen.phase";
     public static final String FOLLOWER_IN_SYNC = "bluegreen.follower.in.sync";
+    public static final String VERIFY_OWED = "bluegreen.verify.owed";
     public static final String FROZEN = "bluegreen.frozen";
     public static final String BARRIER_HOLDERS = "bluegreen.write.barrier.holders";
     public static final String ROLLBACKS = "bluegreen.rollbacks";
@@ -143,6 +144,9 @@ public final class ProxyMetrics {
         }
         gauge(registry, FOLLOWER_IN_SYNC, routing, r -> r.current().followerInSync() ? 1 : 0,
                 "1 while the follower holds every write the leader committed since dual-write began");
+        gauge(registry, VERIFY_OWED, routing, r -> r.current().owesVerify() ? 1 : 0,
+                "1 while a bgctl verify is owed after a stop without shutting down: the follower serves no reads and"
+                        + " becomes the writer (cutover, a rollback after cutover, the health rules' too) only by force");
         gauge(registry, FROZEN, routing, r -> r.current().frozen() ? 1 : 0, "1 while the routing state is frozen");
         gauge(registry, BARRIER_HOLDERS, routing, r -> r.barrier().holders().size(),
                 "Sessions inside the write barrier, running a unit");

@@ -12,12 +12,18 @@ import java.util.concurrent.ConcurrentMap;
  * CancelRequest quoting it is mapped to the session (and from there to whichever backends are running
  * that session's query). Process ids are unique among live sessions; secrets are compared in constant
  * time. With peering on, a process id carries the minting instance's id in its top bits
- * ({@link #instanceOf}), so that an instance given a key it did not mint knows whose it is.
+ * ({@link #instanceOf}), so that an instance given a key it did not mint knows whose it is, and below it
+ * the hops a forwarded request may still take ({@link #hopsLeft}), which bound a loop between instances
+ * whose configurations disagree.
  */
 public final class CancelKeys {
 
     /** The bits of a process id below the instance's id (8 bits above them, the sign bit clear). */
     static final int SESSION_BITS = 23;
+    /** Of those, the top two count the hops a forwarded request may still take; the session is the rest. */
+    private static final int HOP_SHIFT = 21;
+    static final int HOPS = 3;
+    private static final int HOP_MASK = 3 << HOP_SHIFT;
 
     private final ConcurrentMap<Integer, Entry> byProcessId = new ConcurrentHashMap<>();
     private final SecureRandom random;
@@ -40,12 +46,22 @@ public final class CancelKeys {
         return instance == 0 ? 0 : processId >>> SESSION_BITS;
     }
 
+    /** How many more times a request quoting this process id may be forwarded (peering on). */
+    static int hopsLeft(int processId) {
+        return (processId & HOP_MASK) >>> HOP_SHIFT;
+    }
+
+    /** The process id a forwarded request quotes: one hop fewer left. */
+    static int forwarded(int processId) {
+        return processId & ~HOP_MASK | (hopsLeft(processId) - 1) << HOP_SHIFT;
+    }
+
     BackendKeyData mint(ClientSession session) {
         byte[] secret = new byte[4];
         random.nextBytes(secret);
         while (true) {
             int processId = instance == 0 ? random.nextInt(1, Integer.MAX_VALUE)
-                    : instance << SESSION_BITS | random.nextInt(1, 1 << SESSION_BITS);
+                    : instance << SESSION_BITS | HOPS << HOP_SHIFT | random.nextInt(1, 1 << HOP_SHIFT);
             if (byProcessId.putIfAbsent(processId, new Entry(secret, session)) == null) {
                 return new BackendKeyData(processId, secret);
             }
@@ -57,7 +73,8 @@ public final class CancelKeys {
     }
 
     Optional<ClientSession> find(int processId, byte[] secret) {
-        Entry entry = byProcessId.get(processId);
+        // a request forwarded to the instance that minted the key quotes it with fewer hops left
+        Entry entry = byProcessId.get(instance == 0 ? processId : processId | HOP_MASK);
         if (entry == null || !MessageDigest.isEqual(entry.secret(), secret)) {
             return Optional.empty();
         }

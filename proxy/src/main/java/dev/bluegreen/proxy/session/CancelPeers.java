@@ -16,8 +16,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Forwards a CancelRequest to the instance that minted its key ({@link Peering}): a cancel comes on a
  * connection of its own, which a load balancer may hand to any instance. The peer serves it as one sent to
- * it directly; it never forwards one it minted, so a request goes at most one hop between correctly
- * configured instances.
+ * it directly; it never forwards one it minted, so a request goes one hop between correctly configured
+ * instances, and at most {@value CancelKeys#HOPS} between instances whose configurations disagree (a peer's
+ * address that is this instance's, or the balancer's): each hop counts down in the key. Host names resolve
+ * off the event loop, as a cluster's do.
  */
 final class CancelPeers {
 
@@ -25,11 +27,13 @@ final class CancelPeers {
 
     private final Peering peering;
     private final Transport transport;
+    private final HostLookups lookups;
     private final Duration connectTimeout;
 
-    CancelPeers(Peering peering, Transport transport, Duration connectTimeout) {
+    CancelPeers(Peering peering, Transport transport, HostLookups lookups, Duration connectTimeout) {
         this.peering = peering;
         this.transport = transport;
+        this.lookups = lookups;
         this.connectTimeout = connectTimeout;
     }
 
@@ -46,10 +50,17 @@ final class CancelPeers {
             log.warn("cancel request for a session of peer {}, which peering.peers does not list: dropped", owner);
             return false;
         }
+        if (CancelKeys.hopsLeft(request.processId()) == 0) {
+            log.warn("cancel request for a session of peer {} forwarded {} times already: dropped (do the instances'"
+                    + " peering sections agree?)", owner, CancelKeys.HOPS);
+            return false;
+        }
+        int processId = CancelKeys.forwarded(request.processId());
         try {
             new Bootstrap()
                     .group(loop)
                     .channel(transport.socketChannel())
+                    .resolver(lookups)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                     .handler(new ChannelInboundHandlerAdapter())
                     .connect(peer.host(), peer.port())
@@ -63,7 +74,7 @@ final class CancelPeers {
                         connected.channel().eventLoop().schedule(() -> connected.channel().close(),
                                 connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
                         connected.channel().writeAndFlush(StartupPacket.CancelRequest.encode(connected.channel().alloc(),
-                                request.processId(), request.secretKey()));
+                                processId, request.secretKey()));
                     });
             return true;
         } catch (RuntimeException e) {

@@ -54,7 +54,7 @@ public final class SessionServices {
         this.scramVerifiers = Map.copyOf(scramVerifiers);
         this.random = random;
         this.cancelKeys = new CancelKeys(random, config.peering().id());
-        this.cancelPeers = new CancelPeers(config.peering(), transport, config.timeouts().connect());
+        this.cancelPeers = new CancelPeers(config.peering(), transport, lookups, config.timeouts().connect());
         this.impostorSecret = new byte[32];
         random.nextBytes(impostorSecret);
         this.migration = migration;

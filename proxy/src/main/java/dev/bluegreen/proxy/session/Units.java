@@ -1,11 +1,11 @@
 package dev.bluegreen.proxy.session;
 
 import dev.bluegreen.config.Timeouts;
-import dev.bluegreen.proxy.admin.AuditLog;
 import dev.bluegreen.proxy.control.FollowerWrites;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.Divergence;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
+import dev.bluegreen.proxy.dualwrite.OneLine;
 import dev.bluegreen.proxy.dualwrite.OutcomeRecorder;
 import dev.bluegreen.proxy.dualwrite.SessionSnapshot;
 import dev.bluegreen.proxy.dualwrite.StatementOutcome;
@@ -2119,8 +2119,9 @@ final class Units {
                 difference);
         stats.diverged(divergence);
         // a client's SQL, one log line whatever it holds
-        log.warn("divergence session={} statement={} difference={}", session, AuditLog.printable(statement),
-                AuditLog.printable(difference));
+        int kept = MigrationStats.STATEMENT_CHARS_KEPT;
+        log.warn("divergence session={} statement={} difference={}", session, OneLine.of(statement, kept),
+                OneLine.of(difference, kept));
         if (state.followerWrites() == FollowerWrites.SYNC) {
             twinFailedEpoch = state.epoch();
             // the follower is at fault even where it answered first (a read-only transaction it serves)

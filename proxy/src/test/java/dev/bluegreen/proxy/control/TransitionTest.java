@@ -114,7 +114,9 @@ class TransitionTest {
         RoutingState dual = go(Transition.start(RoutingState.initial()));
         RoutingState owed = go(Transition.owesVerify(dual));
         assertThat(owed.unverifiedSince()).isEqualTo(owed.epoch());
-        assertThat(refused(Transition.owesVerify(owed))).contains("owed already");
+        RoutingState owedAgain = go(Transition.owesVerify(owed));
+        assertThat(owedAgain.unverifiedSince()).as("another stop: owed from then on").isEqualTo(owed.epoch() + 1);
+        assertThat(refused(Transition.verified(owedAgain, owed.epoch()))).contains("run it again");
         assertThat(refused(Transition.owesVerify(RoutingState.initial()))).contains("no follower");
 
         assertThat(refused(Transition.setWeight(owed, 10))).contains("green may lack a commit").contains("serves reads");

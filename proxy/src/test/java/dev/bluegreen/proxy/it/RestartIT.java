@@ -80,7 +80,7 @@ class RestartIT {
             assertThat(after.path("weight").asInt()).as("green's reads rolled back at startup").isZero();
             assertThat(after.path("epoch").asLong()).as("two changes: the rollback, the verify owed")
                     .isEqualTo(before.path("epoch").asLong() + 2);
-            assertThat(after.path("unverifiedSince").asLong()).isEqualTo(after.path("epoch").asLong());
+            assertThat(after.path("unverifiedSince").asLong()).isEqualTo(after.path("epoch").asLong() - 1);
             for (String field : new String[] {"steps", "position", "bakeSeconds", "stepStartedAt"}) {
                 assertThat(after.path("plan").path(field)).as("plan." + field).isEqualTo(before.path("plan").path(field));
             }
@@ -99,10 +99,11 @@ class RestartIT {
             assertThat(verify.status()).as("%s", verify.body()).isEqualTo(200);
             assertThat(verify.body().path("consistent").asBoolean()).as("%s", verify.body()).isTrue();
             assertThat(verify.body().path("verifyOwedPaid").asBoolean()).isTrue();
+            assertThat(verify.body().path("verifyOwed").asBoolean()).isFalse();
             assertThat(api.state().has("unverifiedSince")).isFalse();
             assertThat(api.command("set-weight", "{\"weight\": 10}").path("weight").asInt()).isEqualTo(10);
             assertThat(api.get("/api/v1/history")).extracting(entry -> entry.path("command").asText())
-                    .contains("start", "rollout [10, 50, 100] bake 3600s: set-weight 10", "rollback", "verify owed",
+                    .contains("start", "rollout [10, 50, 100] bake 3600s: set-weight 10", "verify owed", "rollback",
                             "verified", "set-weight 10");
         }
     }

@@ -29,4 +29,19 @@ class CancelKeysTest {
         assertThat(keys.instanceOf(keys.mint(null).processId())).isZero();
         assertThat(keys.instanceOf(Integer.MAX_VALUE)).isZero();
     }
+
+    /** A forwarded request counts its hops down in the key, so that instances whose peers disagree cannot loop. */
+    @Test
+    void aKeyAllowsThreeHopsAndStillNamesItsInstanceAfterThem() {
+        CancelKeys keys = new CancelKeys(new SecureRandom(), 9);
+        int processId = keys.mint(null).processId();
+
+        assertThat(CancelKeys.hopsLeft(processId)).isEqualTo(CancelKeys.HOPS);
+        int once = CancelKeys.forwarded(processId);
+        int thrice = CancelKeys.forwarded(CancelKeys.forwarded(once));
+        assertThat(CancelKeys.hopsLeft(once)).isEqualTo(2);
+        assertThat(CancelKeys.hopsLeft(thrice)).isZero();
+        assertThat(keys.instanceOf(thrice)).isEqualTo(9);
+        assertThat(thrice & ((1 << 21) - 1)).as("the session part").isEqualTo(processId & ((1 << 21) - 1));
+    }
 }

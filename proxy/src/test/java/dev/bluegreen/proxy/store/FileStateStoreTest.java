@@ -322,14 +322,16 @@ class FileStateStoreTest {
             assertThat(after.weight()).isZero();
             assertThat(after.dualWrite()).isTrue();
             assertThat(after.followerInSync()).isTrue();
-            assertThat(after.unverifiedSince()).isEqualTo(after.epoch());
+            assertThat(after.unverifiedSince()).isEqualTo(after.epoch() - 1);
             List<HistoryEntry> history = control.history();
-            HistoryEntry rollback = history.get(history.size() - 2);
+            HistoryEntry owed = history.get(history.size() - 2);
+            assertThat(owed.command()).as("first, so that nothing raises the weight before the rollback")
+                    .isEqualTo("verify owed");
+            assertThat(owed.actor()).isEqualTo("startup");
+            HistoryEntry rollback = history.getLast();
             assertThat(rollback.actor()).isEqualTo("startup");
             assertThat(rollback.command()).isEqualTo("rollback");
             assertThat(rollback.reason()).contains("stopped without shutting down", "bgctl verify");
-            assertThat(history.getLast().command()).isEqualTo("verify owed");
-            assertThat(history.getLast().actor()).isEqualTo("startup");
             assertThatThrownBy(() -> control.setWeight("alice", 10, null)).isInstanceOf(RoutingControl.Refused.class)
                     .hasMessageContaining("only once bgctl verify has found the clusters alike");
             assertThat(control.plan()).map(Plan::status).contains(Plan.Status.ROLLED_BACK);
@@ -344,7 +346,7 @@ class FileStateStoreTest {
         }
         try (RoutingControl control = RoutingControl.open(new FileStateStore(dir), Duration.ofSeconds(1))) {
             assertThat(control.history()).extracting(HistoryEntry::command).containsExactly("start", "set-weight 10",
-                    "rollout", "rollback", "verify owed", "verified", "set-weight 10"); // closed cleanly: nothing more
+                    "rollout", "verify owed", "rollback", "verified", "set-weight 10"); // closed cleanly: nothing more
         }
     }
 
