@@ -77,9 +77,10 @@ public final class OutcomeRecorder {
             case 'C' -> finish(null, all.toString(offset + Frame.HEADER_LENGTH, length - Frame.HEADER_LENGTH - 1,
                     StandardCharsets.UTF_8));
             case 'I' -> finish(null, "EMPTY");
-            // an Execute's row limit reached: its rows so far are an outcome of their own, so that each Execute
-            // has one and the rows are not counted into the next statement's
-            case 's' -> finish(null, StatementOutcome.SUSPENDED);
+            // an Execute's row limit reached: an outcome of its own, so that each Execute has one; the rows keep
+            // counting, so that where the portal's later pieces come in the same unit its last outcome holds
+            // them all, which compare as a whole (each piece alone holds what that cluster found first)
+            case 's' -> outcomes.add(new StatementOutcome(null, StatementOutcome.SUSPENDED, rows, digestSum, digestXor));
             case 'E' -> {
                 Frame frame = current.frameAt(offset, length);
                 try {

@@ -684,6 +684,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 terminate();
             } else if (readPassedBarrier && pending.isEmpty()) {
                 followRoutingIfIdle(); // the change the read went past may have been published meanwhile
+            } else if (readPassedBarrier && onlyCopyData(pending)) {
+                // what a client sent of a COPY the server has already failed: it starts no unit (see relayToBackend)
+                while (!pending.isEmpty()) {
+                    pending.poll().release();
+                }
+                pendingDrained();
             } else if (readPassedBarrier && (pending.peek().type() == 'X' || relayBoundary(null))) {
                 relayPending(); // what came while the read ran: a unit of its own at the barrier
             }
@@ -850,6 +856,17 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     }
 
     /** Whether every message is CopyData, CopyDone or CopyFail: one look when the first is not. */
+    private static boolean onlyCopyData(ArrayDeque<Frame> frames) {
+        for (Frame frame : frames) {
+            byte type = frame.type();
+            if (type != FrontendMessages.COPY_DATA && type != FrontendMessages.COPY_DONE
+                    && type != FrontendMessages.COPY_FAIL) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static boolean onlyCopyData(FrameBatch frames) {
         ByteBuf all = frames.content();
         int offset = all.readerIndex();
@@ -914,8 +931,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                     && all.getByte(offset + Frame.HEADER_LENGTH) == 0;
             if (unnamed || relayedUnnamedParse != null) {
                 forgetRelayedUnnamedParse();
-                relayedUnnamedParse = unnamed ? all.retainedSlice(offset, length) : null;
+                // a copy: a slice would keep the whole read it came in (a large Bind beside it) for as long
+                relayedUnnamedParse = unnamed ? channel.alloc().buffer(length).writeBytes(all, offset, length) : null;
             }
+        } else if (type == FrontendMessages.CLOSE && relayedUnnamedParse != null
+                && length == Frame.HEADER_LENGTH + 2 && all.getByte(offset + Frame.HEADER_LENGTH) == 'S') {
+            forgetRelayedUnnamedParse(); // Close of the unnamed statement: nothing to give a twin
         }
         if (readingStatementsUnmirrored != null) {
             countUnmirrored(type, all, offset, length);
@@ -1302,6 +1323,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
         channel.eventLoop().execute(() -> {
             terminating = true;
+            if (state instanceof State.Closed) {
+                channel.close(); // ended already, its last words waiting for a client that does not read them
+                return;
+            }
             if (cancellingToClose) {
                 return;
             }

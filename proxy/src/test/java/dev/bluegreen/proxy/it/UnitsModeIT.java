@@ -564,6 +564,14 @@ class UnitsModeIT {
             client.send(concat(bind(""), execute(""), sync()));
             assertThat(answer(client)).as("a second time").contains("23505");
 
+            // closed by the client before start: Postgres has no such statement, and nor does the proxy
+            proxy.server().routing().abort("test", null);
+            client.send(concat(parse("", "insert into " + t + " values (2)"), closeUnnamedStatement(), sync()));
+            assertThat(answer(client)).isEqualTo("no answer");
+            proxy.server().routing().start("test", null);
+            client.send(concat(bind(""), execute(""), sync()));
+            assertThat(answer(client)).contains("26000");
+
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
@@ -594,10 +602,15 @@ class UnitsModeIT {
             assertThat(answer(client)).as("the last piece's rows").isEqualTo("UPDATE 2");
             assertThat(answerTo(client, "commit")).isEqualTo("COMMIT");
 
+            // every piece in one unit: the last piece's outcome holds all the rows, compared as a whole
+            client.send(concat(parse("", "update " + t + " set v = v + 1 returning id"), bind(""), execute("", 2),
+                    execute("", 2), execute("", 0), sync()));
+            assertThat(answer(client)).isEqualTo("UPDATE 2");
+
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
-        ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(1,1)\n(2,1)\n(3,1)\n(4,1)\n(5,1)\n(6,1)");
+        ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(1,2)\n(2,2)\n(3,2)\n(4,2)\n(5,2)\n(6,2)");
     }
 
     /**
@@ -1547,6 +1560,10 @@ class UnitsModeIT {
 
     private static byte[] describeStatement(String name) {
         return RawClient.message('D', concat(new byte[] {'S'}, cstrings(name)));
+    }
+
+    private static byte[] closeUnnamedStatement() {
+        return RawClient.message('C', new byte[] {'S', 0});
     }
 
     private static byte[] sync() {
