@@ -98,7 +98,7 @@ public final class AdminApi implements AutoCloseable {
     CompletableFuture<AdminResponse> handle(AdminRequest request) {
         String path = request.path();
         if (path.equals(HEALTH)) {
-            return done(isGet(request) ? AdminResponse.json(200, Map.of("status", "ok")) : notAllowed("GET"));
+            return done(isGet(request) ? AdminResponse.json(200, Map.of("status", "ok")) : notAllowed("GET, HEAD"));
         }
         if (!token.matches(request.authorization())) {
             String why = AdminToken.bearer(request.authorization()) == null ? "no bearer token" : "wrong bearer token";
@@ -117,7 +117,7 @@ public final class AdminApi implements AutoCloseable {
             return done(AdminResponse.error(404, "no such resource: " + AuditLog.printable(path)));
         }
         if (!isGet(request)) {
-            return done(notAllowed("GET"));
+            return done(notAllowed("GET, HEAD"));
         }
         return CompletableFuture.supplyAsync(query, queries);
     }
@@ -252,7 +252,8 @@ public final class AdminApi implements AutoCloseable {
     }
 
     private static boolean isGet(AdminRequest request) {
-        return request.method().equals("GET");
+        // HEAD wherever GET is (HTTP asks it): the codec sends the headers alone
+        return request.method().equals("GET") || request.method().equals("HEAD");
     }
 
     private static AdminResponse notAllowed(String allowed) {

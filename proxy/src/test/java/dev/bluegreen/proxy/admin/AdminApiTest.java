@@ -132,7 +132,7 @@ class AdminApiTest {
         AdminResponse postToHealth = call("POST", "/health", null, null);
 
         assertThat(postToState.status()).isEqualTo(405);
-        assertThat(postToState.headers()).containsEntry("Allow", "GET");
+        assertThat(postToState.headers()).containsEntry("Allow", "GET, HEAD");
         assertThat(getACommand.status()).isEqualTo(405);
         assertThat(getACommand.headers()).containsEntry("Allow", "POST");
         assertThat(postToHealth.status()).isEqualTo(405);

@@ -171,4 +171,13 @@ class AdminHttpHandlerTest {
         return new Autopilot(control, new HealthWindows(Duration.ofSeconds(60)), Health.defaults(), Clock.systemUTC(),
                 Autopilot.DEFAULT_TICK);
     }
+
+    /** HEAD is answered wherever GET is, with the headers alone (HTTP asks it; load balancers' checks use it). */
+    @Test
+    void aHeadRequestGetsTheHeadersAlone() {
+        String answer = exchange("HEAD /health HTTP/1.1\r\nHost: proxy\r\n\r\n");
+
+        assertThat(answer).startsWith("HTTP/1.1 200 OK").contains("content-length: 15").endsWith("\r\n\r\n");
+        assertThat(channel.isOpen()).isTrue();
+    }
 }
