@@ -201,7 +201,8 @@ final class AdminClient implements AutoCloseable {
             case 400 -> BgctlException.usage("the proxy rejected the request: " + error);
             case 404 -> BgctlException.refused("the proxy at " + target.url() + " has no " + request.uri().getPath()
                     + " (HTTP 404): is it a bluegreen admin API of this version?");
-            default -> BgctlException.refused("the proxy answered HTTP " + status + ": " + error);
+            default -> status >= 500 ? BgctlException.serverError("the proxy answered HTTP " + status + ": " + error)
+                    : BgctlException.refused("the proxy answered HTTP " + status + ": " + error);
         };
     }
 

@@ -17,10 +17,26 @@ final class BgctlException extends RuntimeException {
     static final int EXIT_DIFFERENT = 4;
 
     private final int exitCode;
+    private final boolean passing;
 
     private BgctlException(int exitCode, String message) {
+        this(exitCode, message, false);
+    }
+
+    private BgctlException(int exitCode, String message, boolean passing) {
         super(message, null, false, false);
         this.exitCode = exitCode;
+        this.passing = passing;
+    }
+
+    /** The proxy answered with a server error (5xx): a command fails with it, a watch tries again. */
+    static BgctlException serverError(String reason) {
+        return new BgctlException(EXIT_REFUSED, reason, true);
+    }
+
+    /** Whether trying again later may do (the proxy unreachable, or failing for now), for commands that watch. */
+    boolean passing() {
+        return passing || exitCode == EXIT_UNREACHABLE;
     }
 
     static BgctlException refused(String reason) {

@@ -79,7 +79,7 @@ final class PlanFollower {
                     unreachable = null;
                 }
             } catch (BgctlException e) {
-                if (e.exitCode() != BgctlException.EXIT_UNREACHABLE) {
+                if (!e.passing()) {
                     throw e;
                 }
                 if (unreachable == null) {

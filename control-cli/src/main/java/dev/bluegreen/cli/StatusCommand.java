@@ -74,7 +74,7 @@ final class StatusCommand implements Callable<Integer> {
             try {
                 snapshot = snapshot(client);
             } catch (BgctlException e) {
-                if (e.exitCode() != BgctlException.EXIT_UNREACHABLE) {
+                if (!e.passing()) {
                     throw e;
                 }
                 problem = e.getMessage();

@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -179,6 +180,14 @@ final class FakeAdminApi implements AutoCloseable {
     void answerInTurn(String method, String path, String... jsons) {
         List<Answer> inTurn = Arrays.stream(jsons).map(json -> new Answer(200, json, Duration.ZERO)).toList();
         answers.put(method + " " + path, new Script(inTurn, new AtomicInteger()));
+    }
+
+    /** {@code status} with {@code first} once, then 200 with each of {@code then} in turn, the last for good. */
+    void answerInTurnAfter(String method, String path, int status, String first, String... then) {
+        List<Answer> inTurn = new ArrayList<>();
+        inTurn.add(new Answer(status, first, Duration.ZERO));
+        Arrays.stream(then).map(json -> new Answer(200, json, Duration.ZERO)).forEach(inTurn::add);
+        answers.put(method + " " + path, new Script(List.copyOf(inTurn), new AtomicInteger()));
     }
 
     List<Request> requests() {

@@ -193,6 +193,19 @@ class RolloutCommandTest {
         assertThat(err.toString()).isEmpty();
     }
 
+    /** A proxy failing for a moment (a 503) is waited out as an unreachable one is: the plan runs in the proxy. */
+    @Test
+    void followTriesAgainAfterAServerError() {
+        api.answerInTurnAfter("GET", "/api/v1/state", 503, "{\"error\": \"the proxy is busy\"}",
+                FakeAdminApi.plannedState(100, "done", 5, 300, null, null));
+
+        int exit = bgctl("rollout", "--follow");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString()).contains("weight 100 (step 6/6): done");
+        assertThat(err.toString()).contains("the proxy answered HTTP 503: the proxy is busy").contains("answers again");
+    }
+
     @Test
     void followEndsWithExitOneAndTheNoteWhenThePlanIsRolledBack() {
         String note = "rule error_rate > 0.10 fired: 0.12 over 400 units";
