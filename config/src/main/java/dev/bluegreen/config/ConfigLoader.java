@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -240,19 +241,30 @@ public final class ConfigLoader {
 
     private static HostPort listener(
             Mapping m, String key, String flagValue, String flag, HostPort fallback, Problems problems) {
+        HostPort address;
+        String at;
         if (flagValue != null) {
             m.skip(key);
+            at = flag;
             try {
-                return HostPort.parse(flagValue);
+                address = HostPort.parse(flagValue);
             } catch (IllegalArgumentException e) {
                 problems.add(flag, e.getMessage());
                 return null;
             }
-        }
-        if (!m.has(key)) {
+        } else if (!m.has(key)) {
             return fallback;
+        } else {
+            at = m.pathOf(key);
+            address = m.hostPort(key).orElse(null);
         }
-        return m.hostPort(key).orElse(null);
+        if (address != null && !Hosts.isValid(address.host())) {
+            // found here rather than when binding (exit 1), and without a lookup of a name such as 256.1.1.1
+            problems.add(at, "not a host name or IP address to listen on " + (flagValue != null
+                    ? "\"" + address.host() + "\"" : m.named(key, "\"" + address.host() + "\"")));
+            return null;
+        }
+        return address;
     }
 
     /**
@@ -506,11 +518,24 @@ public final class ConfigLoader {
         return overrides.greenUrl() != null ? "--green" : "clusters.green";
     }
 
+    /**
+     * Whether some client database would reach one database through both clusters: the same host (loopback
+     * names alike: localhost, 127.0.0.1 and ::1 on one port are one server) and port, and a client database
+     * both map to the same one (mapped by name, by the cluster's own database, or passed through).
+     */
     private static boolean sameEndpoint(Cluster a, Cluster b) {
-        return a.host().equalsIgnoreCase(b.host())
-                && a.port() == b.port()
-                && Objects.equals(a.database(), b.database())
-                && a.databases().equals(b.databases());
+        boolean sameServer = a.port() == b.port() && (a.host().equalsIgnoreCase(b.host())
+                || Hosts.isLoopback(a.host()) && Hosts.isLoopback(b.host()));
+        if (!sameServer) {
+            return false;
+        }
+        if (Objects.equals(a.database(), b.database())) {
+            return true; // a name neither maps reaches that database, or passes through, on both
+        }
+        Set<String> named = new HashSet<>(a.databases().keySet());
+        named.addAll(b.databases().keySet());
+        Stream.of(a.database(), b.database()).filter(Objects::nonNull).forEach(named::add);
+        return named.stream().anyMatch(client -> a.backendDatabase(client).equals(b.backendDatabase(client)));
     }
 
     private static List<User> users(Mapping top, Problems problems) {

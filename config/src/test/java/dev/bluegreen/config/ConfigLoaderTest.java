@@ -403,6 +403,12 @@ class ConfigLoaderTest {
                         "clusters.blue: expected a mapping"),
                 Arguments.of("clusters:\n  blue: { host: h }\n  green: { host: H, port: 5432 }\n",
                         "clusters.green: is the same endpoint and database as blue (h:5432); dual-write would apply every write twice to one database"),
+                Arguments.of("clusters:\n  blue: { host: localhost, database: app }\n  green: { host: 127.0.0.1, database: app }\n",
+                        "clusters.green: is the same endpoint and database as blue (localhost:5432); dual-write would apply every write twice to one database"),
+                Arguments.of("clusters:\n  blue: { host: h }\n  green: { host: h, database: app }\n",
+                        "clusters.green: is the same endpoint and database as blue (h:5432); dual-write would apply every write twice to one database"),
+                Arguments.of("clusters:\n  blue: { host: h, database: app }\n  green: { host: h, database: app2, databases: { shop: app } }\n",
+                        "clusters.green: is the same endpoint and database as blue (h:5432); dual-write would apply every write twice to one database"),
                 Arguments.of("",
                         "clusters.blue: required (or pass --blue, or use --embedded)"),
                 Arguments.of(BLUE + "users:\n  - { name: a, password: x }\n  - { name: b, auth: sha1, password: y }\n",
@@ -435,6 +441,10 @@ class ConfigLoaderTest {
                         "listen: a non-loopback listener (0.0.0.0:6432) needs client authentication; configure users"),
                 Arguments.of(BLUE + "listen: abc\n",
                         "listen: expected HOST:PORT, got \"abc\""),
+                Arguments.of(BLUE + "listen: \"db internal:6432\"\n",
+                        "listen: not a host name or IP address to listen on \"db internal\""),
+                Arguments.of(BLUE + "admin: { listen: \"256.1.1.1:9432\" }\n",
+                        "admin.listen: not a host name or IP address to listen on \"256.1.1.1\""),
                 Arguments.of(BLUE + "listen: { host: x }\n",
                         "listen: expected a value, got a mapping"),
                 Arguments.of(BLUE + "admin: { listen: \"127.0.0.1\" }\n",
@@ -700,6 +710,15 @@ class ConfigLoaderTest {
 
         assertThat(blue.host()).isEqualTo("db-from-file");
         assertThat(blue.password().reveal()).isEqualTo("blue-secret");
+    }
+
+    /** One server with two databases is a legitimate blue and green: only a database both would write is refused. */
+    @Test
+    void blueAndGreenOnOneServerInDatabasesOfTheirOwnAreAccepted() throws Exception {
+        BluegreenConfig config = load("clusters:\n  blue: { host: localhost, database: app }\n"
+                + "  green: { host: 127.0.0.1, database: app_next }\n");
+
+        assertThat(config.green().backendDatabase("app")).isEqualTo("app_next");
     }
 
     @Test
