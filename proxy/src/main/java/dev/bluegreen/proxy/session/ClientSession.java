@@ -43,8 +43,8 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Optional;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -856,29 +856,30 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     }
 
     /** Whether every message is CopyData, CopyDone or CopyFail: one look when the first is not. */
+    private static boolean onlyCopyData(FrameBatch frames) {
+        ByteBuf all = frames.content();
+        int offset = all.readerIndex();
+        while (offset < all.writerIndex()) {
+            if (!isCopyMessage(all.getByte(offset))) {
+                return false;
+            }
+            offset += all.getInt(offset + 1) + 1;
+        }
+        return true;
+    }
+
+    /** {@link #onlyCopyData(FrameBatch)} of the messages waiting in {@link #pending}. */
     private static boolean onlyCopyData(ArrayDeque<Frame> frames) {
         for (Frame frame : frames) {
-            byte type = frame.type();
-            if (type != FrontendMessages.COPY_DATA && type != FrontendMessages.COPY_DONE
-                    && type != FrontendMessages.COPY_FAIL) {
+            if (!isCopyMessage(frame.type())) {
                 return false;
             }
         }
         return true;
     }
 
-    private static boolean onlyCopyData(FrameBatch frames) {
-        ByteBuf all = frames.content();
-        int offset = all.readerIndex();
-        while (offset < all.writerIndex()) {
-            byte type = all.getByte(offset);
-            if (type != FrontendMessages.COPY_DATA && type != FrontendMessages.COPY_DONE
-                    && type != FrontendMessages.COPY_FAIL) {
-                return false;
-            }
-            offset += all.getInt(offset + 1) + 1;
-        }
-        return true;
+    private static boolean isCopyMessage(byte type) {
+        return type == FrontendMessages.COPY_DATA || type == FrontendMessages.COPY_DONE || type == FrontendMessages.COPY_FAIL;
     }
 
     /** The client read {@code role}'s catalog: the type OIDs it holds may be that cluster's. */
