@@ -31,8 +31,9 @@ import org.slf4j.LoggerFactory;
  * slow the SQL listener down. Bodies are small JSON documents: anything over {@value #MAX_BODY_BYTES}
  * bytes is refused with 413 before it is buffered. At most {@value #MAX_CONNECTIONS} connections at once
  * (one more closes the connection idle longest, or is answered 503 and closed when every one is answering a
- * request), each request whole within {@value #REQUEST_SECONDS} s of its first byte: a client holding sockets open, or trickling a request in, cannot use up the process's
- * file descriptors, which the SQL listener needs too.
+ * request), each request whole within {@value #REQUEST_SECONDS} s of its first byte: a client holding sockets
+ * open, or trickling a request in, cannot use up the process's file descriptors, which the SQL listener
+ * needs too.
  */
 public final class AdminServer implements AutoCloseable {
 

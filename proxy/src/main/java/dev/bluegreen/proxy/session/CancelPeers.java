@@ -10,6 +10,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +30,11 @@ final class CancelPeers {
     private final Transport transport;
     private final HostLookups lookups;
     private final Duration connectTimeout;
+    /**
+     * Anyone who can connect may send cancel requests, keys made up included, as fast as they like: the first
+     * one that goes nowhere is logged as a warning, the rest at debug.
+     */
+    private final AtomicBoolean warned = new AtomicBoolean();
 
     CancelPeers(Peering peering, Transport transport, HostLookups lookups, Duration connectTimeout) {
         this.peering = peering;
@@ -47,12 +53,12 @@ final class CancelPeers {
         }
         HostPort peer = peering.peers().get(owner);
         if (peer == null) {
-            log.warn("cancel request for a session of peer {}, which peering.peers does not list: dropped", owner);
+            warn("cancel request for a session of peer {}, which peering.peers does not list: dropped", owner, null);
             return false;
         }
         if (CancelKeys.hopsLeft(request.processId()) == 0) {
-            log.warn("cancel request for a session of peer {} forwarded {} times already: dropped (do the instances'"
-                    + " peering sections agree?)", owner, CancelKeys.HOPS);
+            warn("cancel request for a session of peer {} forwarded " + CancelKeys.HOPS + " times already: dropped (do"
+                    + " the instances' peering sections agree?)", owner, null);
             return false;
         }
         int processId = CancelKeys.forwarded(request.processId());
@@ -66,8 +72,8 @@ final class CancelPeers {
                     .connect(peer.host(), peer.port())
                     .addListener((ChannelFutureListener) connected -> {
                         if (!connected.isSuccess()) {
-                            log.warn("cancel request not forwarded peer={} address={} cause={}", owner, peer,
-                                    connected.cause().getMessage());
+                            warn("cancel request not forwarded peer={} address=" + peer + " cause="
+                                    + connected.cause().getMessage(), owner, null);
                             return;
                         }
                         // the peer closes it once it has read the request; it is not kept open past the timeout
@@ -78,8 +84,16 @@ final class CancelPeers {
                     });
             return true;
         } catch (RuntimeException e) {
-            log.warn("cancel request not forwarded peer={} address={} cause={}", owner, peer, e.getMessage());
+            warn("cancel request not forwarded peer={} address=" + peer, owner, e);
             return false;
+        }
+    }
+
+    private void warn(String message, int owner, RuntimeException cause) {
+        if (warned.compareAndSet(false, true)) {
+            log.warn(message + " (later ones at debug)", owner, cause);
+        } else {
+            log.debug(message, owner, cause);
         }
     }
 }
