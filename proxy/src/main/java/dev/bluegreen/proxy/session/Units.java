@@ -1350,9 +1350,7 @@ final class Units {
                         && !c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT)
                         && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK)
                         && !(c.has(Trait.TRANSACTION_BLOCK_ONLY) && !c.has(Trait.MULTI_STATEMENT))
-                        && !(c.has(Trait.TRANSACTION_CONTROL) && !c.has(Trait.MULTI_STATEMENT))
-                        // alone outside a transaction it does nothing but warn (25P01), which a wrap would hide
-                        && !(c.has(Trait.SET_LOCAL) && c.statementCount() == 1);
+                        && !(c.has(Trait.TRANSACTION_CONTROL) && !c.has(Trait.MULTI_STATEMENT));
                 // a procedure or DO block may commit on its own (transaction control): no transaction around it
                 unit.unordered = follower != null && !async && c.has(Trait.TRANSACTION_CONTROL)
                         && !c.has(Trait.MULTI_STATEMENT);

@@ -579,24 +579,6 @@ class UnitsModeIT {
     }
 
     /**
-     * An autocommit SET LOCAL does nothing but warn that it is outside a transaction block (25P01), and the
-     * client gets blue's warning. Before, the proxy ran it inside the transaction it wraps writes in, which
-     * took the warning away.
-     */
-    @Test
-    void anAutocommitSetLocalGetsBluesWarning(TestClusters clusters) throws Exception {
-        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
-             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
-            proxy.server().routing().start("test", null);
-            client.send(RawClient.query("set local work_mem = '1MB'"));
-            RawClient.Message notice = client.readUntil('N');
-            assertThat(notice.sqlState()).isEqualTo("25P01");
-            assertThat(client.readUntil('Z').type()).isEqualTo('Z');
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-        }
-    }
-
-    /**
      * A write whose RETURNING rows a client reads in pieces (a row limit per Execute, as pgjdbc does with a
      * fetch size): each piece holds the rows that cluster found first, here in opposite orders. Before, the
      * last piece's rows were compared as if they were the statement's, a false divergence that took green
