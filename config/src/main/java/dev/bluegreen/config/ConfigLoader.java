@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -519,23 +518,20 @@ public final class ConfigLoader {
     }
 
     /**
-     * Whether some client database would reach one database through both clusters: the same host (loopback
-     * names alike: localhost, 127.0.0.1 and ::1 on one port are one server) and port, and a client database
-     * both map to the same one (mapped by name, by the cluster's own database, or passed through).
+     * Whether blue and green are one database: the same host (localhost, 127.0.0.1 and ::1 taken for one) and
+     * port, and the same database and mapping.
      */
     private static boolean sameEndpoint(Cluster a, Cluster b) {
-        boolean sameServer = a.port() == b.port() && (a.host().equalsIgnoreCase(b.host())
-                || Hosts.isLoopback(a.host()) && Hosts.isLoopback(b.host()));
-        if (!sameServer) {
-            return false;
-        }
-        if (Objects.equals(a.database(), b.database())) {
-            return true; // a name neither maps reaches that database, or passes through, on both
-        }
-        Set<String> named = new HashSet<>(a.databases().keySet());
-        named.addAll(b.databases().keySet());
-        Stream.of(a.database(), b.database()).filter(Objects::nonNull).forEach(named::add);
-        return named.stream().anyMatch(client -> a.backendDatabase(client).equals(b.backendDatabase(client)));
+        return sameHost(a.host(), b.host())
+                && a.port() == b.port()
+                && Objects.equals(a.database(), b.database())
+                && a.databases().equals(b.databases());
+    }
+
+    private static boolean sameHost(String a, String b) {
+        Set<String> loopback = Set.of("localhost", "127.0.0.1", "::1");
+        return a.equalsIgnoreCase(b)
+                || loopback.contains(a.toLowerCase(Locale.ROOT)) && loopback.contains(b.toLowerCase(Locale.ROOT));
     }
 
     private static List<User> users(Mapping top, Problems problems) {

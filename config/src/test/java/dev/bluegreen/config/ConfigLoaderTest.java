@@ -405,10 +405,6 @@ class ConfigLoaderTest {
                         "clusters.green: is the same endpoint and database as blue (h:5432); dual-write would apply every write twice to one database"),
                 Arguments.of("clusters:\n  blue: { host: localhost, database: app }\n  green: { host: 127.0.0.1, database: app }\n",
                         "clusters.green: is the same endpoint and database as blue (localhost:5432); dual-write would apply every write twice to one database"),
-                Arguments.of("clusters:\n  blue: { host: h }\n  green: { host: h, database: app }\n",
-                        "clusters.green: is the same endpoint and database as blue (h:5432); dual-write would apply every write twice to one database"),
-                Arguments.of("clusters:\n  blue: { host: h, database: app }\n  green: { host: h, database: app2, databases: { shop: app } }\n",
-                        "clusters.green: is the same endpoint and database as blue (h:5432); dual-write would apply every write twice to one database"),
                 Arguments.of("",
                         "clusters.blue: required (or pass --blue, or use --embedded)"),
                 Arguments.of(BLUE + "users:\n  - { name: a, password: x }\n  - { name: b, auth: sha1, password: y }\n",
@@ -712,13 +708,18 @@ class ConfigLoaderTest {
         assertThat(blue.password().reveal()).isEqualTo("blue-secret");
     }
 
-    /** One server with two databases is a legitimate blue and green: only a database both would write is refused. */
+    /** One server with two databases is a legitimate blue and green, and so are two servers on two loopback addresses. */
     @Test
     void blueAndGreenOnOneServerInDatabasesOfTheirOwnAreAccepted() throws Exception {
         BluegreenConfig config = load("clusters:\n  blue: { host: localhost, database: app }\n"
                 + "  green: { host: 127.0.0.1, database: app_next }\n");
-
         assertThat(config.green().backendDatabase("app")).isEqualTo("app_next");
+
+        BluegreenConfig tunnels = load("clusters:\n  blue: { host: 127.0.0.1, database: app }\n"
+                + "  green: { host: 127.0.0.2, database: app }\n");
+        assertThat(tunnels.green().host()).isEqualTo("127.0.0.2");
+        BluegreenConfig mapped = load("clusters:\n  blue: { host: h }\n  green: { host: h, databases: { shop: shop_v2 } }\n");
+        assertThat(mapped.green().backendDatabase("shop")).isEqualTo("shop_v2");
     }
 
     @Test

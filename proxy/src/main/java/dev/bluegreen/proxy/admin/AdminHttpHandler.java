@@ -109,6 +109,7 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
         boolean keepAlive = keepAliveAsked && answer.status() != 401;
         writing = true;
         ctx.channel().attr(BUSY).set(false);
+        ctx.channel().attr(LAST_ACTIVE).set(System.nanoTime());
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                 HttpResponseStatus.valueOf(answer.status()), Unpooled.wrappedBuffer(answer.body()));
         response.headers()

@@ -89,6 +89,12 @@ public final class OutcomeRecorder {
                     frame.release();
                 }
             }
+            case '2' -> {
+                // BindComplete: another portal begins, and the rows counted for one left suspended are not its
+                rows = 0;
+                digestSum = 0;
+                digestXor = 0;
+            }
             case 'Z' -> unitComplete = true;
             default -> { }
         }

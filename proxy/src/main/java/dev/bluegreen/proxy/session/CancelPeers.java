@@ -32,9 +32,12 @@ final class CancelPeers {
     private final Duration connectTimeout;
     /**
      * Anyone who can connect may send cancel requests, keys made up included, as fast as they like: the first
-     * one that goes nowhere is logged as a warning, the rest at debug.
+     * that goes nowhere for each reason (a peer not listed, hops used up, a peer not reached) is logged as a
+     * warning, the rest at debug.
      */
-    private final AtomicBoolean warned = new AtomicBoolean();
+    private final AtomicBoolean unlistedWarned = new AtomicBoolean();
+    private final AtomicBoolean loopWarned = new AtomicBoolean();
+    private final AtomicBoolean unreachedWarned = new AtomicBoolean();
 
     CancelPeers(Peering peering, Transport transport, HostLookups lookups, Duration connectTimeout) {
         this.peering = peering;
@@ -53,11 +56,12 @@ final class CancelPeers {
         }
         HostPort peer = peering.peers().get(owner);
         if (peer == null) {
-            warn("cancel request for a session of peer {}, which peering.peers does not list: dropped", owner, null);
+            warn(unlistedWarned, "cancel request for a session of peer {}, which peering.peers does not list: dropped",
+                    owner, null);
             return false;
         }
         if (CancelKeys.hopsLeft(request.processId()) == 0) {
-            warn("cancel request for a session of peer {} forwarded " + CancelKeys.HOPS + " times already: dropped (do"
+            warn(loopWarned, "cancel request for a session of peer {} forwarded " + CancelKeys.HOPS + " times already: dropped (do"
                     + " the instances' peering sections agree?)", owner, null);
             return false;
         }
@@ -72,7 +76,7 @@ final class CancelPeers {
                     .connect(peer.host(), peer.port())
                     .addListener((ChannelFutureListener) connected -> {
                         if (!connected.isSuccess()) {
-                            warn("cancel request not forwarded peer={} address=" + peer + " cause="
+                            warn(unreachedWarned, "cancel request not forwarded peer={} address=" + peer + " cause="
                                     + connected.cause().getMessage(), owner, null);
                             return;
                         }
@@ -84,12 +88,12 @@ final class CancelPeers {
                     });
             return true;
         } catch (RuntimeException e) {
-            warn("cancel request not forwarded peer={} address=" + peer, owner, e);
+            warn(unreachedWarned, "cancel request not forwarded peer={} address=" + peer, owner, e);
             return false;
         }
     }
 
-    private void warn(String message, int owner, RuntimeException cause) {
+    private static void warn(AtomicBoolean warned, String message, int owner, RuntimeException cause) {
         if (warned.compareAndSet(false, true)) {
             log.warn(message + " (later ones at debug)", owner, cause);
         } else {

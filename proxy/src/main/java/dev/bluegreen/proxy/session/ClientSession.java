@@ -690,6 +690,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                     pending.poll().release();
                 }
                 pendingDrained();
+                followRoutingIfIdle();
             } else if (readPassedBarrier && (pending.peek().type() == 'X' || relayBoundary(null))) {
                 relayPending(); // what came while the read ran: a unit of its own at the barrier
             }

@@ -607,10 +607,15 @@ class UnitsModeIT {
                     execute("", 2), execute("", 0), sync()));
             assertThat(answer(client)).isEqualTo("UPDATE 2");
 
+            // a portal left suspended, then another statement: the first one's rows are not counted as the second's
+            client.send(concat(parse("u", "update " + t + " set v = v + 1 returning id"), bindPortal("p1", "u"),
+                    execute("p1", 2), parse("", "insert into " + t + " values (7, 3)"), bind(""), execute(""), sync()));
+            assertThat(answer(client)).isEqualTo("INSERT 0 1");
+
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
-        ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(1,2)\n(2,2)\n(3,2)\n(4,2)\n(5,2)\n(6,2)");
+        ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(1,3)\n(2,3)\n(3,3)\n(4,3)\n(5,3)\n(6,3)\n(7,3)");
     }
 
     /**
@@ -1560,6 +1565,11 @@ class UnitsModeIT {
 
     private static byte[] describeStatement(String name) {
         return RawClient.message('D', concat(new byte[] {'S'}, cstrings(name)));
+    }
+
+    /** Bind of {@code statement} to the portal {@code portal}: no parameters, text results. */
+    private static byte[] bindPortal(String portal, String statement) {
+        return RawClient.message('B', concat(cstrings(portal, statement), new byte[] {0, 0, 0, 0, 0, 0}));
     }
 
     private static byte[] closeUnnamedStatement() {
