@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -34,7 +35,12 @@ class InterruptedInitdbIT {
         ProcessHandle initdb = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5))
                 .until(() -> initdbInto(dir).filter(process -> Files.exists(dir.resolve("PG_VERSION"))), Optional::isPresent)
                 .orElseThrow();
-        initdb.destroyForcibly();
+        // initdb's own server processes (postgres --boot, --single) too: left running, one could still write into the
+        // directory while the next start empties it, which then finds files but no PG_VERSION
+        List<ProcessHandle> killed = new ArrayList<>(initdb.descendants().toList());
+        killed.add(initdb);
+        killed.forEach(ProcessHandle::destroyForcibly);
+        await().atMost(Duration.ofSeconds(30)).until(() -> killed.stream().noneMatch(ProcessHandle::isAlive));
         assertThatThrownBy(first::join).isInstanceOf(CompletionException.class).hasMessageContaining("initdb failed");
         assertThat(InitDb.markFor(dir)).as("the password file is gone, the mark stays")
                 .isDirectoryContaining(file -> file.getFileName().toString().equals(InitDb.MARK_TOKEN))
