@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.admin;
 
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -47,10 +48,18 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
     /** When the connection last began or finished a request ({@link System#nanoTime}), or was accepted. */
     static final AttributeKey<Long> LAST_ACTIVE = AttributeKey.valueOf("bluegreen.admin.lastActive");
 
+    /** Where the connection's current request is. */
+    private enum Stage {
+        /** None: waiting for the next request. */
+        IDLE,
+        /** The API works out the answer: the one stage that holds the connection against idling and eviction. */
+        WORKING,
+        /** The answer is written and not yet taken by the client. */
+        WRITING
+    }
+
     private final AdminApi api;
-    private boolean answering;
-    /** The answer is written and not yet taken by the client. */
-    private boolean writing;
+    private Stage stage = Stage.IDLE;
 
     AdminHttpHandler(AdminApi api) {
         this.api = api;
@@ -95,10 +104,15 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
     }
 
     private void begin(ChannelHandlerContext ctx) {
-        answering = true;
-        ctx.channel().attr(BUSY).set(true);
-        ctx.channel().attr(LAST_ACTIVE).set(System.nanoTime());
+        enter(ctx.channel(), Stage.WORKING);
         ctx.channel().config().setAutoRead(false);
+    }
+
+    /** Moves to {@code next}, and tells the server (on its accepting thread) what it may close to make room. */
+    private void enter(Channel channel, Stage next) {
+        stage = next;
+        channel.attr(BUSY).set(next == Stage.WORKING);
+        channel.attr(LAST_ACTIVE).set(System.nanoTime());
     }
 
     /**
@@ -107,9 +121,7 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
      */
     private void respond(ChannelHandlerContext ctx, AdminResponse answer, boolean keepAliveAsked) {
         boolean keepAlive = keepAliveAsked && answer.status() != 401;
-        writing = true;
-        ctx.channel().attr(BUSY).set(false);
-        ctx.channel().attr(LAST_ACTIVE).set(System.nanoTime());
+        enter(ctx.channel(), Stage.WRITING);
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                 HttpResponseStatus.valueOf(answer.status()), Unpooled.wrappedBuffer(answer.body()));
         response.headers()
@@ -120,10 +132,7 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
         answer.headers().forEach((name, value) -> response.headers().set(name.toLowerCase(Locale.ROOT), value));
         HttpUtil.setKeepAlive(response, keepAlive);
         ctx.writeAndFlush(response).addListener((ChannelFutureListener) written -> {
-            answering = false;
-            writing = false;
-            written.channel().attr(BUSY).set(false);
-            written.channel().attr(LAST_ACTIVE).set(System.nanoTime());
+            enter(written.channel(), Stage.IDLE);
             if (keepAlive && written.isSuccess()) {
                 written.channel().config().setAutoRead(true);
             } else {
@@ -135,7 +144,7 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
         // idle with nothing to answer, or with an answer the client has not taken all that time
-        if (event instanceof IdleStateEvent && (!answering || writing)) {
+        if (event instanceof IdleStateEvent && stage != Stage.WORKING) {
             ctx.close();
             return;
         }

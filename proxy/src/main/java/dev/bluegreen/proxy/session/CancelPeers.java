@@ -9,8 +9,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,9 +36,10 @@ final class CancelPeers {
      * that goes nowhere for each reason (a peer not listed, hops used up, a peer not reached) is logged as a
      * warning, the rest at debug.
      */
-    private final AtomicBoolean unlistedWarned = new AtomicBoolean();
-    private final AtomicBoolean loopWarned = new AtomicBoolean();
-    private final AtomicBoolean unreachedWarned = new AtomicBoolean();
+    private final Set<Drop> warned = ConcurrentHashMap.newKeySet();
+
+    /** Why a cancel request went nowhere. */
+    private enum Drop { UNLISTED, LOOPING, UNREACHED }
 
     CancelPeers(Peering peering, Transport transport, HostLookups lookups, Duration connectTimeout) {
         this.peering = peering;
@@ -56,13 +58,13 @@ final class CancelPeers {
         }
         HostPort peer = peering.peers().get(owner);
         if (peer == null) {
-            warn(unlistedWarned, "cancel request for a session of peer {}, which peering.peers does not list: dropped",
+            warn(Drop.UNLISTED, "cancel request for a session of peer {}, which peering.peers does not list: dropped",
                     owner, null);
             return false;
         }
         if (CancelKeys.hopsLeft(request.processId()) == 0) {
-            warn(loopWarned, "cancel request for a session of peer {} forwarded " + CancelKeys.HOPS + " times already: dropped (do"
-                    + " the instances' peering sections agree?)", owner, null);
+            warn(Drop.LOOPING, "cancel request for a session of peer {} forwarded " + CancelKeys.HOPS
+                    + " times already: dropped (do the instances' peering sections agree?)", owner, null);
             return false;
         }
         int processId = CancelKeys.forwarded(request.processId());
@@ -76,7 +78,7 @@ final class CancelPeers {
                     .connect(peer.host(), peer.port())
                     .addListener((ChannelFutureListener) connected -> {
                         if (!connected.isSuccess()) {
-                            warn(unreachedWarned, "cancel request not forwarded peer={} address=" + peer + " cause="
+                            warn(Drop.UNREACHED, "cancel request not forwarded peer={} address=" + peer + " cause="
                                     + connected.cause().getMessage(), owner, null);
                             return;
                         }
@@ -88,13 +90,13 @@ final class CancelPeers {
                     });
             return true;
         } catch (RuntimeException e) {
-            warn(unreachedWarned, "cancel request not forwarded peer={} address=" + peer, owner, e);
+            warn(Drop.UNREACHED, "cancel request not forwarded peer={} address=" + peer, owner, e);
             return false;
         }
     }
 
-    private static void warn(AtomicBoolean warned, String message, int owner, RuntimeException cause) {
-        if (warned.compareAndSet(false, true)) {
+    private void warn(Drop why, String message, int owner, RuntimeException cause) {
+        if (warned.add(why)) {
             log.warn(message + " (later ones at debug)", owner, cause);
         } else {
             log.debug(message, owner, cause);

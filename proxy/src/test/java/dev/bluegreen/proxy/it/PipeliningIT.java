@@ -142,6 +142,17 @@ class PipeliningIT {
         }
     }
 
+    /** {@code start} on a thread of its own: it waits for the write barrier, which the test holds or watches. */
+    private static CompletableFuture<Void> startInBackground(TestProxy proxy) {
+        return CompletableFuture.runAsync(() -> {
+            try {
+                proxy.server().routing().start("test", null);
+            } catch (Exception e) {
+                throw new CompletionException(e);
+            }
+        });
+    }
+
     private static byte[] parseWithParameter(String sql) {
         byte[] strings = cstrings("", sql);
         return RawClient.message('P', ByteBuffer.allocate(strings.length + 6).put(strings).putShort((short) 1)
@@ -171,13 +182,7 @@ class PipeliningIT {
             client.send(concat(parseWithParameter("insert into " + table + " values ($1)"), bindText("1"), execute()));
             await().until(() -> proxy.server().routing().barrier().holders().size() == 1);
 
-            CompletableFuture<Void> start = CompletableFuture.runAsync(() -> {
-                try {
-                    proxy.server().routing().start("test", null);
-                } catch (Exception e) {
-                    throw new CompletionException(e);
-                }
-            });
+            CompletableFuture<Void> start = startInBackground(proxy);
             await().until(() -> proxy.server().routing().barrier().closing());
             client.send(concat(bindText("2"), execute(), sync()));
 
@@ -212,13 +217,7 @@ class PipeliningIT {
              RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
             holder.send(RawClient.query("begin; insert into " + table + " values (1)"));
             assertThat(typesUntilReady(holder, 1)).isEqualTo("CCZ");
-            CompletableFuture<Void> start = CompletableFuture.runAsync(() -> {
-                try {
-                    proxy.server().routing().start("test", null);
-                } catch (Exception e) {
-                    throw new CompletionException(e);
-                }
-            });
+            CompletableFuture<Void> start = startInBackground(proxy);
             await().until(() -> proxy.server().routing().barrier().closing());
 
             client.send(RawClient.query("select 1"));

@@ -28,13 +28,18 @@ class PlainReadCheckTest {
         }
     }
 
-    private static ByteBuf message(char type, String... strings) {
+    /** The strings, each ended by a zero byte, as a message body begins. */
+    private static ByteBuf body(String... strings) {
         ByteBuf body = Unpooled.buffer();
         for (String s : strings) {
             body.writeCharSequence(s, StandardCharsets.UTF_8);
             body.writeByte(0);
         }
-        return wrap(type, body);
+        return body;
+    }
+
+    private static ByteBuf message(char type, String... strings) {
+        return wrap(type, body(strings));
     }
 
     private static ByteBuf wrap(char type, ByteBuf body) {
@@ -48,31 +53,15 @@ class PlainReadCheckTest {
     }
 
     private static ByteBuf parse(String name, String sql) {
-        ByteBuf body = Unpooled.buffer();
-        body.writeCharSequence(name, StandardCharsets.UTF_8);
-        body.writeByte(0);
-        body.writeCharSequence(sql, StandardCharsets.UTF_8);
-        body.writeByte(0);
-        body.writeShort(0);
-        return wrap('P', body);
+        return wrap('P', body(name, sql).writeShort(0)); // no parameter types
     }
 
     private static ByteBuf bind(String portal, String statement) {
-        ByteBuf body = Unpooled.buffer();
-        body.writeCharSequence(portal, StandardCharsets.UTF_8);
-        body.writeByte(0);
-        body.writeCharSequence(statement, StandardCharsets.UTF_8);
-        body.writeByte(0);
-        body.writeShort(0).writeShort(0).writeShort(0);
-        return wrap('B', body);
+        return wrap('B', body(portal, statement).writeShort(0).writeShort(0).writeShort(0)); // no formats, values
     }
 
     private static ByteBuf execute(String portal) {
-        ByteBuf body = Unpooled.buffer();
-        body.writeCharSequence(portal, StandardCharsets.UTF_8);
-        body.writeByte(0);
-        body.writeInt(0);
-        return wrap('E', body);
+        return wrap('E', body(portal).writeInt(0)); // no row limit
     }
 
     private static ByteBuf describePortal() {
