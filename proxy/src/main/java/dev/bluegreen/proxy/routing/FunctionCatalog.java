@@ -41,7 +41,30 @@ final class FunctionCatalog {
             "cursor_to_xmlschema", "ts_stat", "ts_rewrite", "crosstab", "crosstab2", "crosstab3", "crosstab4",
             "connectby", "xpath_table",
             // change rows or use up OIDs: pg_surgery's, and the one that hands out an OID
-            "heap_force_kill", "heap_force_freeze", "pg_nextoid");
+            "heap_force_kill", "heap_force_freeze", "pg_nextoid",
+            // well-known extensions' functions that change the schema, schedule jobs or set session state,
+            // called with SELECT: run on one cluster, each would leave the other without a column, a
+            // hypertable, a partition or a job. PostGIS:
+            "addgeometrycolumn", "dropgeometrycolumn", "dropgeometrytable", "updategeometrysrid",
+            "populate_geometry_columns", "postgis_extensions_upgrade", "enablelongtransactions",
+            "disablelongtransactions", "checkauth", "addauth", "lockrow", "unlockrows",
+            // TimescaleDB
+            "create_hypertable", "create_distributed_hypertable", "add_dimension", "set_chunk_time_interval",
+            "set_integer_now_func", "set_number_partitions", "add_retention_policy", "remove_retention_policy",
+            "add_compression_policy", "remove_compression_policy", "add_columnstore_policy",
+            "remove_columnstore_policy", "compress_chunk", "decompress_chunk", "convert_to_columnstore",
+            "convert_to_rowstore", "add_continuous_aggregate_policy", "remove_continuous_aggregate_policy",
+            "add_reorder_policy", "remove_reorder_policy", "reorder_chunk", "move_chunk", "drop_chunks",
+            "add_job", "alter_job", "delete_job", "attach_tablespace", "detach_tablespace", "detach_tablespaces",
+            // pg_cron
+            "schedule", "schedule_in_database", "unschedule",
+            // pg_partman
+            "create_parent", "create_sub_parent", "run_maintenance", "partition_data_time", "partition_data_id",
+            "undo_partition", "drop_partition_time", "drop_partition_id", "create_partition_time",
+            "create_partition_id", "partition_gap_fill", "reapply_privileges", "apply_constraints",
+            "drop_constraints",
+            // pg_squeeze; pg_trgm's set_limit sets pg_trgm.similarity_threshold for the session
+            "squeeze_table", "set_limit");
 
     /** Families: advisory locks (all of them), large objects, dblink, replication slots and origins ... */
     private static final List<String> WRITING_PREFIXES = List.of(

@@ -25,22 +25,24 @@ final class SettingSyntax {
 
     /** {@code SET [SESSION | LOCAL] ...}, {@code SET TRANSACTION}, {@code SET CONSTRAINTS}, {@code SET ROLE} ... */
     static void set(Statement s, Verdict verdict) {
+        // each keyword here is also a setting's first part when a dot follows it: SET local.user_id = 1 sets
+        // the session's custom setting local.user_id
         int i = 1;
         boolean local = false;
-        if (s.isWord(1, "local")) {
+        if (keyword(s, 1, "local")) {
             local = true;
             i = 2;
-        } else if (s.isWord(1, "session") && !s.isWord(2, "characteristics") && !s.isWord(2, "authorization")) {
+        } else if (keyword(s, 1, "session") && !s.isWord(2, "characteristics") && !s.isWord(2, "authorization")) {
             i = 2;
         }
-        if (s.isWord(i, "transaction")) {
+        if (keyword(s, i, "transaction")) {
             verdict.add(Trait.SET_LOCAL);
             if (TransactionSyntax.modes(s, i + 1) == TransactionSyntax.Access.READ_ONLY) {
                 verdict.read().add(Trait.READ_ONLY_TRANSACTION);
             }
             return;
         }
-        if (s.isWord(i, "constraints")) {
+        if (keyword(s, i, "constraints")) {
             verdict.add(Trait.SET_LOCAL);
             return;
         }
@@ -53,6 +55,10 @@ final class SettingSyntax {
         if (valueStart >= 0 && (s.isWord(valueStart, "to") || s.get(valueStart).isOperator("="))) {
             verdict.tenant(value(s.from(valueStart + 1)));
         }
+    }
+
+    private static boolean keyword(Statement s, int i, String lower) {
+        return s.isWord(i, lower) && !s.isPunct(i + 1, ".");
     }
 
     /** {@code RESET name}, {@code RESET ALL}: always session scope. */

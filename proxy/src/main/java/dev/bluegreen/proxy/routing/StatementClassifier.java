@@ -62,6 +62,12 @@ final class StatementClassifier {
         if (!first.equals("explain") && !first.equals("prepare")) {
             // EXPLAIN without ANALYZE and PREPARE do not run what they contain
             callsWrite = Calls.scan(s, catalog, verdict);
+        } else if (first.equals("prepare")) {
+            // but its EXECUTE may set a custom setting whose name only this text spells out: a twin made
+            // later copies the settings named so far
+            Verdict body = new Verdict();
+            Calls.scan(s, catalog, body);
+            body.toClassification().customSettings().forEach(verdict::customSetting);
         }
         switch (first) {
             case "select", "values", "table", "with" -> query(s, callsWrite, verdict);

@@ -2288,6 +2288,38 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * Custom settings whose first part is a keyword of SET ({@code session.user_id}, {@code local.note}: both
+     * session settings), and one a SQL {@code PREPARE}d {@code set_config} sets when executed, are the twin's
+     * too.
+     */
+    @Test
+    void customSettingsNamedLikeKeywordsOrSetByAPreparedStatementAreTheTwinsToo(TestClusters clusters) throws Exception {
+        String t = table("owned");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key,"
+                + " owner text not null default current_setting('session.user_id'),"
+                + " note text not null default current_setting('local.note'),"
+                + " tag text not null default current_setting('app.tag'))");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres");
+             Statement s = c.createStatement()) {
+            s.execute("SET session.user_id = 'alice'");
+            s.execute("SET local.note = 'kept'");
+            s.execute("PREPARE tag(text) AS SELECT set_config('app.tag', $1, false)");
+            s.execute("EXECUTE tag('blue-and-green')");
+            proxy.server().routing().start("test", null);
+
+            s.executeUpdate("insert into " + t + " (id) values (1)");
+
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+        for (PgCluster cluster : List.of(clusters.blue(), clusters.green())) {
+            assertThat(ClusterData.contents(cluster, t, "id")).as("cluster " + cluster)
+                    .isEqualTo("(1,alice,kept,blue-and-green)");
+        }
+    }
+
     /** A session that set a setting by a name its SQL does not spell out is pinned: its twin could not be given it. */
     @Test
     void aSessionThatSetASettingByAParameterNameIsPinned(TestClusters clusters) throws Exception {

@@ -139,11 +139,34 @@ class ClassifierBehaviourTest {
         "select set_config('app.role', 'r', true)                      | app.role",
         "SET a.b = 1; select 1; SELECT set_config('c.d.e', 'x', false) | a.b c.d.e",
         "SET \"Quoted\".name = 1                                       | quoted.name",
+        "SET session.user_id = 42                                      | session.user_id",
+        "SET local.user_id = 7                                         | local.user_id",
+        "set transaction.x to 1                                        | transaction.x",
+        "SET LOCAL local.user_id = 7                                   | local.user_id",
+        "PREPARE setuid(text) AS SELECT set_config('app.user_id', $1, false) | app.user_id",
     })
     void namesTheCustomSettingsAStringSets(String sql, String names) {
         Classification result = classifier.classify(sql);
 
         assertThat(result.customSettings()).containsExactlyInAnyOrder(names.split(" "));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "SET session.user_id = 42          | SESSION_STATE",
+        "SET local.user_id = 7             | SESSION_STATE",
+        "SET transaction.isolation = 'x'   | SESSION_STATE",
+        "SET constraints.all = 'x'         | SESSION_STATE",
+        "SET SESSION local.user_id = 7     | SESSION_STATE",
+        "SET LOCAL session.user_id = 7     | SET_LOCAL",
+        "SET TRANSACTION READ ONLY         | SET_LOCAL",
+        "SET CONSTRAINTS ALL DEFERRED      | SET_LOCAL",
+    })
+    void aKeywordFollowedByADotBeginsASettingName(String sql, Trait scope) {
+        Classification result = classifier.classify(sql);
+
+        assertThat(result.has(scope)).isTrue();
+        assertThat(result.has(scope == Trait.SET_LOCAL ? Trait.SESSION_STATE : Trait.SET_LOCAL)).isFalse();
     }
 
     @ParameterizedTest(name = "{0}")

@@ -219,6 +219,12 @@ class ClassifierTest {
                 c("select pg_current_xact_id()", NON_DETERMINISTIC),
                 c("select * from dblink('conn', 'select 1') as t(a int)"),
                 c("select dblink_exec('conn', 'delete from t')"),
+                // extensions' functions that change the schema or schedule jobs
+                c("SELECT AddGeometryColumn('roads', 'geom', 4326, 'LINESTRING', 2)"),
+                c("SELECT create_hypertable('conditions', 'time')"),
+                c("select public.drop_chunks('conditions', older_than => interval '3 months')"),
+                c("SELECT cron.schedule('nightly', '0 3 * * *', 'VACUUM')"),
+                c("select partman.create_parent('public.events', 'created_at', '1 day')"),
                 // run a query given as text, which may call nextval or set_config; change rows by hand
                 c("select * from ts_stat($$select setval('s', 1)::text::tsvector$$)"),
                 c("select ts_rewrite('a & b'::tsquery, 'select t, s from aliases')"),
