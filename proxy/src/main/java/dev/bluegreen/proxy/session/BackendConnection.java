@@ -373,7 +373,7 @@ final class BackendConnection implements ChannelEvents {
         switch (frame.type()) {
             case 'R' -> onAuthenticationRequest(Authentication.decode(frame));
             case 'E' -> failStartup(startupError(frame));
-            case 'N' -> pendingNotices.add(frame.retain());
+            case 'N' -> pendingNotices.add(wellFormed(frame).retain());
             case 'v' -> log.debug("cluster negotiated protocol version cluster={}", cluster.name());
             default -> throw new ProtocolViolation("unexpected message '" + (char) frame.type() + "' during authentication");
         }
@@ -404,10 +404,13 @@ final class BackendConnection implements ChannelEvents {
                 }
             }
         } catch (MissingPassword e) {
-            failStartup(ErrorResponse.fatal("28P01", e.getMessage()));
+            // bluegreen's configuration lacks it, not the client's password that is wrong (pgjdbc says 08004 too)
+            failStartup(ErrorResponse.fatal("08004", e.getMessage()));
         } catch (ScramException | IllegalArgumentException e) {
-            // the SCRAM library refuses an empty or malformed server message with IllegalArgumentException
-            failStartup(ErrorResponse.fatal("28P01", "SCRAM authentication with cluster " + cluster.name() + " failed: " + e.getMessage()));
+            // the SCRAM library refuses an empty or malformed server message with IllegalArgumentException; a
+            // wrong password is the server's ErrorResponse, never this: the cluster broke the exchange, or
+            // could not prove it knows the password (a wrong signature)
+            failStartup(ErrorResponse.fatal("08006", "SCRAM authentication with cluster " + cluster.name() + " failed: " + e.getMessage()));
         }
     }
 
@@ -437,7 +440,7 @@ final class BackendConnection implements ChannelEvents {
 
     private void onStarting(State.Starting starting, Frame frame) {
         switch (frame.type()) {
-            case 'S', 'N' -> starting.frames().add(frame.retain());
+            case 'S', 'N' -> starting.frames().add(wellFormed(frame).retain());
             case 'K' -> keyData = BackendKeyData.decode(frame);
             case 'E' -> failStartup(startupError(frame));
             case 'Z' -> {
@@ -447,6 +450,25 @@ final class BackendConnection implements ChannelEvents {
             }
             default -> throw new ProtocolViolation("unexpected message '" + (char) frame.type() + "' during startup");
         }
+    }
+
+    /**
+     * A ParameterStatus or NoticeResponse of the login, which reaches the client as it is: one the proxy cannot
+     * read is the cluster's protocol violation (08006), not something to pass on.
+     */
+    private Frame wellFormed(Frame frame) {
+        if (frame.type() == 'N') {
+            try {
+                ErrorResponse.decode(frame); // a notice has an error's fields
+            } catch (ProtocolViolation e) {
+                throw new ProtocolViolation("protocol violation from cluster " + cluster.name() + ": malformed NoticeResponse: "
+                        + e.getMessage());
+            }
+        } else if (SqlReading.parameterStatus(frame.content(), frame.content().readerIndex(),
+                frame.content().readableBytes()) == null) {
+            throw new ProtocolViolation("protocol violation from cluster " + cluster.name() + ": malformed ParameterStatus");
+        }
+        return frame;
     }
 
     /** The server's own error, unless it broke the protocol by leaving out the SQLSTATE. */

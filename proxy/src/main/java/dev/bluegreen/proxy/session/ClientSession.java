@@ -496,7 +496,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 case State.AwaitingSaslInitial awaiting -> {
                     PasswordMessage.SaslInitialResponse initial = PasswordMessage.SaslInitialResponse.decode(frame);
                     if (!ScramClientExchange.MECHANISM.equals(initial.mechanism())) {
-                        closeWith(ErrorResponse.fatal("28000", "unsupported SASL mechanism \"" + initial.mechanism() + "\""));
+                        // as Postgres answers a mechanism it did not offer (SCRAM-SHA-256-PLUS: no channel binding here)
+                        closeWith(ErrorResponse.fatal("08P01", "client selected an invalid SASL authentication mechanism"));
                         return;
                     }
                     ScramServerExchange exchange = services.scramExchange(awaiting.user());

@@ -44,6 +44,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -127,23 +128,29 @@ class AuthAndTlsIT {
      * Postgres answers it, not a wrong password; the same for a user that does not exist, so nothing tells
      * the two apart.
      */
-    @Test
-    void aMalformedScramMessageIsAProtocolViolationForAnyUser() throws Exception {
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "SCRAM-SHA-256      | garbage                          | malformed SCRAM client-first message",
+        // channel binding, which the proxy does not offer: Postgres answers a mechanism it did not offer so too
+        "SCRAM-SHA-256-PLUS | p=tls-server-end-point,,n=,r=abc | client selected an invalid SASL authentication mechanism",
+    })
+    void aMalformedScramMessageIsAProtocolViolationForAnyUser(String mechanismName, String firstMessage, String problem)
+            throws Exception {
         try (TestProxy proxy = TestProxy.in(blue)
                 .user(new User("alice", AuthMethod.SCRAM_SHA_256, Secret.of("alice-pw"))).start()) {
             for (String user : List.of("alice", "mallory")) {
                 try (RawClient client = new RawClient(proxy.port())) {
                     client.startup(Map.of("user", user, "database", "postgres"));
                     assertThat(client.read().type()).as("AuthenticationSASL").isEqualTo('R');
-                    byte[] mechanism = "SCRAM-SHA-256\0".getBytes(StandardCharsets.UTF_8);
-                    byte[] data = "garbage".getBytes(StandardCharsets.UTF_8);
+                    byte[] mechanism = (mechanismName + "\0").getBytes(StandardCharsets.UTF_8);
+                    byte[] data = firstMessage.getBytes(StandardCharsets.UTF_8);
                     client.send(RawClient.message('p', ByteBuffer.allocate(mechanism.length + 4 + data.length)
                             .put(mechanism).putInt(data.length).put(data).array()));
 
                     RawClient.Message error = client.read();
                     assertThat(error.type()).as(user).isEqualTo('E');
                     assertThat(error.sqlState()).as(user).isEqualTo("08P01");
-                    assertThat(error.fields().get('M')).as(user).isEqualTo("malformed SCRAM client-first message");
+                    assertThat(error.fields().get('M')).as(user).isEqualTo(problem);
                     assertThat(client.isClosedByPeer()).isTrue();
                 }
             }
@@ -186,7 +193,7 @@ class AuthAndTlsIT {
         try (TestProxy proxy = TestProxy.in(blue).backendLogin("app_md5", null).start()) {
             SQLException error = refused(proxy, "whoever", null);
 
-            assertThat(error.getSQLState()).isEqualTo("28P01");
+            assertThat(error.getSQLState()).isEqualTo("08004"); // not the client's password: bluegreen's configuration
             assertThat(error.getMessage()).contains("cluster blue asks for a md5 password for user \"app_md5\", but none is configured");
         }
     }
@@ -207,6 +214,37 @@ class AuthAndTlsIT {
 
             assertThat(error.getSQLState()).isEqualTo("08006");
             assertThat(error.getMessage()).contains("cluster blue accepted the login before completing the SCRAM exchange");
+        }
+    }
+
+    /**
+     * A cluster whose SASLFinal carries a signature that does not prove it knows the password (an impostor,
+     * or a broken server) fails the session with 08006, a failure of the cluster: not 28P01, which would tell
+     * the client its own, correct, password was wrong.
+     */
+    @Test
+    void aClusterWhoseScramSignatureIsWrongFailsTheSessionAsTheClusters() throws Exception {
+        FakeBackend.Login wrongSignature = (in, out) -> {
+            out.write(FakeBackend.authentication(10, "SCRAM-SHA-256\0\0".getBytes(StandardCharsets.UTF_8)));
+            out.flush();
+            String clientFirst = new String(FakeBackend.readMessage(in), StandardCharsets.UTF_8);
+            String nonce = clientFirst.substring(clientFirst.indexOf("r=") + 2);
+            String serverFirst = "r=" + nonce + "impostor,s=" + Base64.getEncoder().encodeToString(new byte[16]) + ",i=4096";
+            out.write(FakeBackend.authentication(11, serverFirst.getBytes(StandardCharsets.UTF_8)));
+            out.flush();
+            FakeBackend.readMessage(in);
+            String serverFinal = "v=" + Base64.getEncoder().encodeToString(new byte[32]);
+            out.write(FakeBackend.authentication(12, serverFinal.getBytes(StandardCharsets.UTF_8)));
+            out.write(FakeBackend.authentication(0, new byte[0]));
+        };
+        try (FakeBackend impostor = new FakeBackend(wrongSignature, out -> { });
+             TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", impostor.port())
+                     .backendLogin("app_scram", "scram-pw").start()) {
+
+            SQLException error = refused(proxy, "whoever", null);
+
+            assertThat(error.getSQLState()).isEqualTo("08006");
+            assertThat(error.getMessage()).contains("SCRAM authentication with cluster blue failed");
         }
     }
 

@@ -31,6 +31,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -378,6 +379,29 @@ class BadInputIT {
 
             assertThat(client.read().type()).as("AuthenticationOk").isEqualTo('R');
             assertErrorThenClosed(client, "08006", "protocol violation from cluster blue: ReadyForQuery with length 4, not 5");
+        }
+    }
+
+    /**
+     * A ParameterStatus or NoticeResponse of the cluster's login that cannot be read (a value without its
+     * terminator) is the cluster's protocol violation: the client gets 08006, not the broken message.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"S | client_encoding\0UTF8 | malformed ParameterStatus",
+            "N | SNOTICE\0Mhello | malformed NoticeResponse: unterminated string"})
+    void aMalformedMessageOfTheClusterLoginClosesTheSessionWith08006(char type, String body, String problem)
+            throws Exception {
+        byte[] broken = body.getBytes(StandardCharsets.UTF_8);
+        FakeBackend.Login thenBroken = (in, out) -> out.write(concat(FakeBackend.authentication(0, new byte[0]),
+                FakeBackend.message(type, broken)));
+        try (FakeBackend fake = new FakeBackend(thenBroken, out -> { });
+             TestProxy viaFake = TestProxy.in(blue).clusterAt("127.0.0.1", fake.port()).start();
+             RawClient client = new RawClient(viaFake.port())) {
+
+            client.startup(Map.of("user", "anyone", "database", "postgres"));
+
+            assertThat(client.read().type()).as("AuthenticationOk").isEqualTo('R');
+            assertErrorThenClosed(client, "08006", "protocol violation from cluster blue: " + problem);
         }
     }
 

@@ -19,6 +19,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,6 +34,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -149,6 +151,39 @@ class ProxyProcessIT {
             proxy.sigterm();
             assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isZero();
             assertThat(proxy.lines).isNotEmpty().noneMatch(line -> line.contains(secret));
+        }
+    }
+
+    /**
+     * What a client sends before it has logged in can reach the log (here the user name of a SCRAM exchange
+     * it breaks): a line break in it must not start a line of the client's making, which could pass for the
+     * proxy's own (a cutover nobody made).
+     */
+    @Test
+    void aClientCannotForgeLogLines(TestClusters clusters) throws Exception {
+        Path file = Files.createTempFile("bluegreen", ".yaml");
+        Files.writeString(file, String.join("\n",
+                "users:",
+                "  - { name: alice, auth: scram-sha-256, password: alice-pw }",
+                ""));
+        int port = freePort();
+        try (ProxyProcess proxy = new ProxyProcess("--config", file.toString(), "--listen", "127.0.0.1:" + port,
+                "--blue", "postgresql://" + clusters.blue().superuser() + "@127.0.0.1:" + clusters.blue().port() + "/postgres")) {
+            proxy.awaitLine("bluegreen listening on", Duration.ofSeconds(30));
+            try (RawClient client = new RawClient(port)) {
+                client.startup(Map.of("user", "mallory\nFORGED routing state changed command=cutover\u001b[2J", "database", "postgres"));
+                assertThat(client.read().type()).as("AuthenticationSASL").isEqualTo('R');
+                byte[] mechanism = "SCRAM-SHA-256\0".getBytes(StandardCharsets.UTF_8);
+                byte[] data = "garbage".getBytes(StandardCharsets.UTF_8);
+                client.send(RawClient.message('p', ByteBuffer.allocate(mechanism.length + 4 + data.length)
+                        .put(mechanism).putInt(data.length).put(data).array()));
+                assertThat(client.read().sqlState()).isEqualTo("08P01");
+            }
+            proxy.awaitLine("client SCRAM exchange malformed", Duration.ofSeconds(30));
+            proxy.sigterm();
+            assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isZero();
+            assertThat(proxy.lines).noneMatch(line -> line.startsWith("FORGED")).noneMatch(line -> line.contains("\u001b"))
+                    .anyMatch(line -> line.contains("user=mallory?FORGED routing state changed command=cutover?[2J"));
         }
     }
 
