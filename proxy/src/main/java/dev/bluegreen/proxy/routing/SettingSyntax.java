@@ -37,6 +37,9 @@ final class SettingSyntax {
         }
         if (keyword(s, i, "transaction")) {
             verdict.add(Trait.SET_LOCAL);
+            if (s.isWord(i + 1, "snapshot")) {
+                verdict.add(Trait.IMPORTS_SNAPSHOT);
+            }
             if (TransactionSyntax.modes(s, i + 1) == TransactionSyntax.Access.READ_ONLY) {
                 verdict.read().add(Trait.READ_ONLY_TRANSACTION);
             }

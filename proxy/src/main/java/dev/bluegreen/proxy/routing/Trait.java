@@ -57,6 +57,11 @@ public enum Trait {
      * the names a protocol {@code Bind} refers to may now mean other statements.
      */
     NAMES_STATEMENTS,
+    /**
+     * {@code SET TRANSACTION SNAPSHOT 'id'}: takes a snapshot another session exported, which exists on the
+     * cluster that exported it only, the leader (an export runs there first, and its answer is the client's).
+     */
+    IMPORTS_SNAPSHOT,
     /** {@code LISTEN} or {@code UNLISTEN}: lives on the leader only and moves with it at cutover. */
     LISTEN,
     /**

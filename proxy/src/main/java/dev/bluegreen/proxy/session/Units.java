@@ -1361,6 +1361,12 @@ final class Units {
                 && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT) && !c.has(Trait.CURSOR)) {
             unit.primary = transactionPrimary; // a read in a transaction: where the transaction's reads go
             unit.routed = transactionRouted;
+        } else if (c.has(Trait.IMPORTS_SNAPSHOT) && c.statementCount() == 1) {
+            // an exported snapshot is the leader's (pg_dump --jobs): the follower would refuse its id, and the
+            // transaction sees that snapshot on the leader only, so its reads go there too
+            unit.primary = leader;
+            transactionPrimary = leader;
+            transactionRouted = false;
         } else {
             // everything else in a transaction runs on both twins, the leader first (DESIGN §5), also in
             // one whose reads the follower serves: it may turn writable (SET TRANSACTION READ WRITE),

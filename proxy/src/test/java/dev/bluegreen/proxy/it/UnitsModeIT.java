@@ -2320,6 +2320,71 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * A transaction made read-only after its BEGIN ({@code SET TRANSACTION READ ONLY}) is read-only on both
+     * twins: a write the leader refuses (25006) is refused by the follower as well, not a divergence.
+     */
+    @Test
+    void aTransactionMadeReadOnlyAfterItsBeginIsReadOnlyOnBothTwins(TestClusters clusters) throws Exception {
+        String t = table("ro");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres");
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            c.setAutoCommit(false);
+            s.execute("SET TRANSACTION READ ONLY");
+
+            assertThatThrownBy(() -> s.executeUpdate("insert into " + t + " values (1)"))
+                    .isInstanceOf(SQLException.class).extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("25006");
+            c.rollback();
+
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * {@code pg_dump --jobs}: one session exports a snapshot, others import it. The id is the leader's (the
+     * export runs there first, and its answer is the client's), so an import runs on the leader alone, and
+     * the importing transaction's reads are the leader's, whatever the weight: green would refuse the id,
+     * a false divergence that would take the migration back.
+     */
+    @Test
+    void aSnapshotAnotherSessionExportedIsImportedOnTheLeaderAlone(TestClusters clusters) throws Exception {
+        String t = table("snap");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection exporter = proxy.connect("postgres");
+             Statement e = exporter.createStatement();
+             Connection importer = proxy.connect("postgres");
+             Statement i = importer.createStatement()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            exporter.setAutoCommit(false);
+            e.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+            String id;
+            try (ResultSet rs = e.executeQuery("select pg_export_snapshot()")) {
+                assertThat(rs.next()).isTrue();
+                id = rs.getString(1);
+            }
+            ClusterData.onBoth(clusters.blue(), clusters.green(), "insert into " + t + " values (1)"); // after the snapshot
+
+            importer.setAutoCommit(false);
+            i.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+            i.execute("SET TRANSACTION SNAPSHOT '" + id + "'");
+            try (ResultSet rs = i.executeQuery("select count(*) from " + t)) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getInt(1)).as("the row inserted after the snapshot is not seen").isZero();
+            }
+            importer.commit();
+            exporter.commit();
+
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
     /** A session that set a setting by a name its SQL does not spell out is pinned: its twin could not be given it. */
     @Test
     void aSessionThatSetASettingByAParameterNameIsPinned(TestClusters clusters) throws Exception {

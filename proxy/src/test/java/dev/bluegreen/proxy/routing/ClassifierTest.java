@@ -5,6 +5,7 @@ import static dev.bluegreen.proxy.routing.Trait.COPY_FROM_STDIN;
 import static dev.bluegreen.proxy.routing.Trait.COPY_TO_STDOUT;
 import static dev.bluegreen.proxy.routing.Trait.CURSOR;
 import static dev.bluegreen.proxy.routing.Trait.DDL;
+import static dev.bluegreen.proxy.routing.Trait.IMPORTS_SNAPSHOT;
 import static dev.bluegreen.proxy.routing.Trait.LISTEN;
 import static dev.bluegreen.proxy.routing.Trait.MULTI_STATEMENT;
 import static dev.bluegreen.proxy.routing.Trait.NAMES_STATEMENTS;
@@ -265,6 +266,7 @@ class ClassifierTest {
                 c("begin isolation level read committed", TRANSACTION_BEGIN),
                 c("BEGIN READ ONLY, READ WRITE", TRANSACTION_BEGIN),
                 c("set transaction isolation level serializable", SET_LOCAL),
+                c("SET TRANSACTION SNAPSHOT '00000003-0000001B-1'", SET_LOCAL, IMPORTS_SNAPSHOT),
                 c("COMMIT", TRANSACTION_END),
                 c("end", TRANSACTION_END),
                 c("rollback work", TRANSACTION_END, ROLLBACK),
