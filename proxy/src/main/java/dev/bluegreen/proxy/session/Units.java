@@ -140,6 +140,8 @@ final class Units {
         boolean open;
         boolean extendedOpen;
         boolean copyIn;
+        /** The COPY FROM STDIN the leader has started in this unit (a query string may hold several). */
+        int copiesStarted;
         /** Extended protocol, not a simple Query: a COPY it starts needs a Sync after CopyDone to end. */
         boolean extended;
         ClusterRole primary;
@@ -2870,13 +2872,19 @@ final class Units {
 
     private void startCopyIn() {
         Unit unit = current;
+        unit.copiesStarted++;
+        int ended = 0;
         for (Frame frame : unit.frames) {
             if (frame.type() == FrontendMessages.COPY_DONE || frame.type() == FrontendMessages.COPY_FAIL) {
-                // the client sent all its data, behind a Flush, before it heard CopyInResponse: the unit already
-                // holds it, and the copy is over on the client's side (its Sync may still be to come)
-                flush(unit.primary);
-                return;
+                ended++;
             }
+        }
+        if (ended >= unit.copiesStarted) {
+            // the client sent all this copy's data, behind a Flush, before it heard CopyInResponse: the unit
+            // already holds it, and the copy is over on the client's side (its Sync may still be to come); the
+            // ends of earlier copies of the same string do not count
+            flush(unit.primary);
+            return;
         }
         unit.copyIn = true;
         unit.open = true;

@@ -2385,6 +2385,36 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * Two {@code COPY … FROM STDIN} in one query string ({@code psql -c 'COPY a FROM STDIN; COPY b FROM
+     * STDIN'}): the second copy waits for its own data, not taken as sent already because the unit holds
+     * the first copy's CopyDone.
+     */
+    @Test
+    void twoCopiesInOneQueryEachTakeTheirOwnData(TestClusters clusters) throws Exception {
+        String a = table("copy_a");
+        String b = table("copy_b");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + a + " (id int primary key)");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + b + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            proxy.server().routing().start("test", null);
+
+            client.send(RawClient.query("copy " + a + " from stdin; copy " + b + " from stdin"));
+            client.readUntil('G');
+            client.send(RawClient.message('d', "1\n2\n".getBytes(StandardCharsets.UTF_8)));
+            client.send(RawClient.message('c', new byte[0]));
+            client.readUntil('G');
+            client.send(RawClient.message('d', "3\n".getBytes(StandardCharsets.UTF_8)));
+            client.send(RawClient.message('c', new byte[0]));
+            client.readUntil('Z');
+
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+        ClusterData.bothHold(clusters.blue(), clusters.green(), a, "(1)\n(2)");
+        ClusterData.bothHold(clusters.blue(), clusters.green(), b, "(3)");
+    }
+
     /** A session that set a setting by a name its SQL does not spell out is pinned: its twin could not be given it. */
     @Test
     void aSessionThatSetASettingByAParameterNameIsPinned(TestClusters clusters) throws Exception {
