@@ -1592,7 +1592,7 @@ final class Units {
         }
         List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
         boolean errorAtFirst = (!outcomes.isEmpty() && outcomes.get(0).failed())
-                || (answer.error && transientError(answer.firstSqlState));
+                || (answer.error && transientError(unit, answer.firstSqlState));
         if (unit.secondary == null) {
             sendNamedStatements(unit, answer, unit.primary.other()); // only once this cluster has them
             finish(answer.status);
@@ -1676,7 +1676,7 @@ final class Units {
         }
         if (answer.error && answer.status == 'E' && failedAt > 0
                 && (unit.statusBefore == 'T' || unit.classification.has(Trait.TRANSACTION_BEGIN))
-                && transientError(outcomes.get(failedAt).sqlState()) && unit.classification.has(Trait.SAVEPOINT)) {
+                && transientError(unit, outcomes.get(failedAt).sqlState()) && unit.classification.has(Trait.SAVEPOINT)) {
             // statements ran on the leader before one failed for a reason of the leader's own (a lock
             // timeout, a cancel), among them a SAVEPOINT the transaction may go back to (pgjdbc's autosave:
             // SAVEPOINT then the statement, then ROLLBACK TO SAVEPOINT; or BEGIN, SAVEPOINT and the statement in
@@ -2099,6 +2099,23 @@ final class Units {
     private static boolean transientError(String sqlState) {
         return sqlState == null || sqlState.startsWith("40") || sqlState.startsWith("57") || sqlState.startsWith("08")
                 || sqlState.startsWith("53") || sqlState.equals("55P03") || sqlState.equals("25P02");
+    }
+
+    /**
+     * {@link #transientError} of the leader's own: not the 57014 with which a server ends a COPY the client
+     * failed (CopyFail), which the unit holds, so the follower fails its copy the same way.
+     */
+    private static boolean transientError(Unit unit, String sqlState) {
+        return transientError(sqlState) && !("57014".equals(sqlState) && holdsCopyFail(unit));
+    }
+
+    private static boolean holdsCopyFail(Unit unit) {
+        for (Frame frame : unit.frames) {
+            if (frame.type() == FrontendMessages.COPY_FAIL) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -3359,7 +3376,7 @@ final class Units {
      * failure leaves that part on the leader alone, unseen (docs/dual-write.md).
      */
     private static boolean followerRunsFailed(Unit unit, String sqlState) {
-        return runsOnFollowerWhateverTheOutcome(unit) && !transientError(sqlState);
+        return runsOnFollowerWhateverTheOutcome(unit) && !transientError(unit, sqlState);
     }
 
     /**

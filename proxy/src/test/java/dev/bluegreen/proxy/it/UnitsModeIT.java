@@ -2415,6 +2415,36 @@ class UnitsModeIT {
         ClusterData.bothHold(clusters.blue(), clusters.green(), b, "(3)");
     }
 
+    /**
+     * A COPY the client fails (CopyFail) ends with the server's 57014, which is the client's doing, not a
+     * cancel of the leader's own: in a string with a SAVEPOINT before it, the follower runs the same and
+     * fails alike, where it was a divergence ("the leader ran part of the unit before a transient error").
+     */
+    @Test
+    void aCopyTheClientFailsAfterASavepointIsNoDivergence(TestClusters clusters) throws Exception {
+        String t = table("copy_fail");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            proxy.server().routing().start("test", null);
+
+            client.send(RawClient.query("begin"));
+            client.readUntil('Z');
+            client.send(RawClient.query("savepoint s; copy " + t + " from stdin"));
+            client.readUntil('G');
+            client.send(RawClient.message('d', "1\n".getBytes(StandardCharsets.UTF_8)));
+            client.send(RawClient.message('f', "changed my mind\0".getBytes(StandardCharsets.UTF_8)));
+            assertThat(client.readUntil('E').sqlState()).isEqualTo("57014");
+            client.readUntil('Z');
+            client.send(RawClient.query("rollback to savepoint s; insert into " + t + " values (2); commit"));
+            client.readUntil('Z');
+
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(2)");
+    }
+
     /** A session that set a setting by a name its SQL does not spell out is pinned: its twin could not be given it. */
     @Test
     void aSessionThatSetASettingByAParameterNameIsPinned(TestClusters clusters) throws Exception {
