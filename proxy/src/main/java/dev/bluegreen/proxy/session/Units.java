@@ -128,9 +128,14 @@ final class Units {
         }
     }
 
+    /** What CopyData kept for the follower is merged up to (see {@link Unit#addCopyData}). */
+    private static final int MERGED_COPY_DATA = 64 * 1024;
+
     /** One routing unit and how far it got. */
     private final class Unit {
         final List<Frame> frames = new ArrayList<>();
+        /** The content of the last of {@link #frames} when it is CopyData merged here, which may take more. */
+        private ByteBuf mergedCopyData;
         long bytes;
         boolean mirrorAbandoned;
         Classification classification;
@@ -228,7 +233,39 @@ final class Units {
 
         void add(Frame frame) {
             frames.add(frame);
-            bytes += frame.content().readableBytes();
+            counted(frame.content().readableBytes());
+        }
+
+        /**
+         * CopyData kept for the follower: small messages that follow one another are merged into one of up to
+         * {@value #MERGED_COPY_DATA} bytes. A COPY's data is one stream, wherever its messages break it, and a
+         * client that sends a message per row (libpq's {@code PQputCopyData}, psql's {@code \copy}) would
+         * otherwise have the unit hold an object, and a slice pinning a read buffer, per row.
+         */
+        void addCopyData(Frame frame) {
+            ByteBuf from = frame.content();
+            int payload = from.readableBytes() - Frame.HEADER_LENGTH;
+            if (payload >= MERGED_COPY_DATA / 2) {
+                add(frame);
+                return;
+            }
+            Frame last = frames.isEmpty() ? null : frames.get(frames.size() - 1);
+            ByteBuf into = last != null && last.content() == mergedCopyData ? mergedCopyData : null;
+            if (into == null || into.readableBytes() + payload > MERGED_COPY_DATA + Frame.HEADER_LENGTH) {
+                into = client.alloc().buffer(Math.max(256, from.readableBytes()), MERGED_COPY_DATA + Frame.HEADER_LENGTH);
+                into.writeByte(FrontendMessages.COPY_DATA).writeInt(4);
+                mergedCopyData = into;
+                frames.add(Frame.of(into));
+                counted(Frame.HEADER_LENGTH);
+            }
+            into.writeBytes(from, from.readerIndex() + Frame.HEADER_LENGTH, payload);
+            into.setInt(into.readerIndex() + 1, into.readableBytes() - 1);
+            frame.release();
+            counted(payload);
+        }
+
+        private void counted(int more) {
+            bytes += more;
             if (secondary != null && !mirrorAbandoned && bytes > maxMirroredBytes) {
                 mirrorAbandoned = true;
             }
@@ -554,6 +591,8 @@ final class Units {
         }
         if (unit.mirrorAbandoned) {
             frame.release();
+        } else if (type == FrontendMessages.COPY_DATA) {
+            unit.addCopyData(frame);
         } else {
             unit.add(frame);
         }

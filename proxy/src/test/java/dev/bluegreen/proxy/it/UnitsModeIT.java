@@ -2445,6 +2445,40 @@ class UnitsModeIT {
         ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(2)");
     }
 
+    /**
+     * A COPY whose client sends a CopyData message per row (libpq's PQputCopyData, psql's \\copy): the rows
+     * the follower is given, merged into larger messages, are the same rows in the same order.
+     */
+    @Test
+    void aCopySentARowPerMessageReachesTheFollowerWhole(TestClusters clusters) throws Exception {
+        String t = table("copy_rows");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key, v text)");
+        int rows = 20_000;
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            proxy.server().routing().start("test", null);
+
+            client.send(RawClient.query("copy " + t + " from stdin"));
+            client.readUntil('G');
+            java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+            for (int i = 1; i <= rows; i++) {
+                all.writeBytes(RawClient.message('d', (i + "\t" + "v".repeat(i % 7) + "\n").getBytes(StandardCharsets.UTF_8)));
+            }
+            all.writeBytes(RawClient.message('c', new byte[0]));
+            client.send(all.toByteArray());
+            assertThat(new String(client.readUntil('C').body(), StandardCharsets.UTF_8)).isEqualTo("COPY " + rows + "\0");
+            client.readUntil('Z');
+
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        String sum = "select count(*) || '|' || sum(id) || '|' || sum(length(v)) || '|' || bool_and(length(v) = id % 7)"
+                + " from " + t;
+        await().atMost(Duration.ofSeconds(10)).until(() -> ClusterData.text(clusters.green(), sum).equals(
+                ClusterData.text(clusters.blue(), sum)));
+        assertThat(ClusterData.text(clusters.blue(), sum)).startsWith(rows + "|");
+    }
+
     /** A session that set a setting by a name its SQL does not spell out is pinned: its twin could not be given it. */
     @Test
     void aSessionThatSetASettingByAParameterNameIsPinned(TestClusters clusters) throws Exception {
