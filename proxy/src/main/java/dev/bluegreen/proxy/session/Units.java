@@ -1145,6 +1145,13 @@ final class Units {
                     stats.sessionPinned();
                 }
                 log.info("session pinned to the leader session={} because={}", session, snapshot.pins());
+            } else if (pinned) {
+                // what pinned it is gone (an advisory lock released, a temporary table dropped): its reads may be
+                // served where others' are again
+                pinned = false;
+                stateOnlyOn = null;
+                stateOnlyThere = List.of();
+                log.info("session no longer pinned session={}", session);
             }
             pendingSnapshot = snapshot;
             session.openTwin(role);
@@ -3054,16 +3061,17 @@ final class Units {
      * alone and said so ({@code pg_terminate_backend}, a shutdown, green's {@code idle_session_timeout}),
      * while the session was between transactions and the follower owed it no answer (but a read it ran again
      * for green, none of whose answer reached the client: green's answer is given), so no write of the
-     * session is in doubt there; and nothing the twin held is lost for good (temporary tables, WITH HOLD
-     * cursors, session advisory locks pin the session). A connection that just closed (a crash, the
-     * network) could have lost commits it had confirmed, and stays a lost follower.
+     * session is in doubt there. Whether the twin held what a new one cannot have (temporary tables, WITH
+     * HOLD cursors, session advisory locks) the new twin's snapshot says: a session pinned once may have
+     * released them since. A connection that just closed (a crash, the network) could have lost commits it
+     * had confirmed, and stays a lost follower.
      */
     private boolean twinMayBeRemade(ClusterRole role, String endedWith) {
         // a read the follower ran again for green, none of whose answer reached the client, puts no write in doubt
         boolean onlyARetriedRead = current != null && current.primary == role && greenAnswersInstead(current)
                 && sinks.get(role).size() == 1 && sinks.get(role).peek() == current.retrySink;
         return ("57P01".equals(endedWith) || "57P05".equals(endedWith))
-                && status == 'I' && !closed && !pinned && stateOnlyOn == null && creating == null
+                && status == 'I' && !closed && creating == null
                 && !reading.customSettingsUnfollowed()
                 && !droppingTwin && !listenersMoving && (sinks.get(role).isEmpty() || onlyARetriedRead)
                 && laneInFlight == 0 && laneHeld.isEmpty() && mirrors.isEmpty() && mirrorRunning == null

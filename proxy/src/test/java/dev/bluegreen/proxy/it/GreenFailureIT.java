@@ -47,6 +47,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -305,6 +307,41 @@ class GreenFailureIT {
     }
 
     /**
+     * A session pinned once (a session advisory lock, Rails's and Flyway's migration lock) that has released
+     * what pinned it gets a new twin like any other when green ends its twin: nothing is lost that a new one
+     * cannot have. One that still holds the lock cannot, and green falls out of sync.
+     */
+    @ParameterizedTest(name = "lock still held: {0}")
+    @ValueSource(booleans = {false, true})
+    void aTwinGreenEndsIsRemadeForASessionNoLongerPinned(boolean stillHeld) throws Exception {
+        String table = unique("unpinned");
+        String application = unique("unpinned_app");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser(), null, ClusterData.properties("ApplicationName", application));
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            s.execute("select pg_advisory_lock(4242)");
+            if (!stillHeld) {
+                s.execute("select pg_advisory_unlock(4242)");
+            }
+            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            long twin = number(green, "select pid from pg_stat_activity where application_name = '" + application + "'");
+
+            assertThat(text(green, "select pg_terminate_backend(" + twin + ", 10000)")).isEqualTo("t");
+            s.execute("insert into " + table + " values (1)");
+            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+
+            assertThat(proxy.server().routing().current().followerInSync()).isEqualTo(!stillHeld);
+            assertThat(proxy.server().migration().twinsRemade()).isEqualTo(stillHeld ? 0 : 1);
+            assertThat(contents(blue, table, "id")).as("blue, read directly").isEqualTo("(1)");
+            if (!stillHeld) {
+                assertThat(contents(green, table, "id")).as("green, read directly").isEqualTo("(1)");
+            }
+        }
+    }
+
+    /**
      * Green's {@code idle_session_timeout} (a common setting on a new cluster, which blue need not share)
      * ends a twin that waits between transactions with FATAL 57P05. The session's next write makes a new
      * twin, and green stays in sync; the client, whose blue connection has no such timeout, notices nothing.
@@ -354,7 +391,8 @@ class GreenFailureIT {
 
     /**
      * A twin green ends while it holds what cannot be made again (a temporary table the session wrote to
-     * on both clusters) cannot be replaced: green is out of sync, and the client notices nothing.
+     * on both clusters) cannot be replaced: at the session's next unit green is out of sync, and the client
+     * notices nothing.
      */
     @Test
     void aTwinGreenEndsWhileItHoldsATemporaryTableLeavesGreenOutOfSync() throws Exception {
@@ -366,15 +404,17 @@ class GreenFailureIT {
             s.execute("create temporary table scratch (id int)");
             s.execute("insert into scratch values (1)");
 
-            green.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity where application_name = '"
+            // returns once the backend has exited, so the proxy has read its FATAL before the next statement
+            green.execute("postgres", "select pg_terminate_backend(pid, 10000) from pg_stat_activity where application_name = '"
                     + application + "'");
 
-            await("green out of sync").until(() -> !proxy.server().routing().current().followerInSync());
-            assertThat(proxy.server().migration().twinsRemade()).isZero();
+            // the next unit finds, in the snapshot for a new twin, the table a new one cannot have
             try (ResultSet rs = s.executeQuery("select count(*) from scratch")) {
                 rs.next();
                 assertThat(rs.getInt(1)).as("the session's temporary table, on blue").isEqualTo(1);
             }
+            await("green out of sync").until(() -> !proxy.server().routing().current().followerInSync());
+            assertThat(proxy.server().migration().twinsRemade()).isZero();
         }
     }
 
