@@ -1042,8 +1042,17 @@ final class Units {
         }
         ClusterRole wantedLeader = next.leader();
         if (stateOnlyOn != null && wantedLeader != stateOnlyOn) {
-            leaderOnlyStateLost(stateOnlyThere);
-            return false;
+            if (pinsChecking) {
+                return false;
+            }
+            if (pinsCheckedAt != unitSequence && backends.containsKey(stateOnlyOn)) {
+                checkPinsAgain(); // it may have let go of them since (released its lock, DISCARD TEMP)
+                return false;
+            }
+            if (stateOnlyOn != null) {
+                leaderOnlyStateLost(stateOnlyThere);
+                return false;
+            }
         }
         boolean twinWanted = session.twinWanted(next) && twinFailedEpoch != next.epoch();
         if (!backends.containsKey(wantedLeader)) {
@@ -1160,6 +1169,41 @@ final class Units {
         send(role.other(), collect, FrontendMessages.query(client.alloc(),
                 SessionSnapshot.query(reading.customSettings(), reading.customSettingsUnfollowed())));
         source.flush();
+    }
+
+    /** A new look at what pins the session, on the cluster that alone holds it, is under way. */
+    private boolean pinsChecking;
+    /** The {@link #unitSequence} at the last new look; -1 before any. */
+    private long pinsCheckedAt = -1;
+
+    /**
+     * Asks the cluster that alone holds what pinned the session whether it still does, before a change of
+     * leader ends the session for it; then takes the units up again. A session that no longer holds any is
+     * no longer pinned, and goes on under the new leader.
+     */
+    private void checkPinsAgain() {
+        ClusterRole holder = stateOnlyOn;
+        pinsChecking = true;
+        Sink collect = new Sink(Mode.COLLECT, sink -> {
+            pinsChecking = false;
+            pinsCheckedAt = unitSequence;
+            if (!sink.error && !sink.lost) {
+                SessionSnapshot snapshot = SessionSnapshot.fromRows(sink.rows);
+                if (snapshot.pinned()) {
+                    stateOnlyThere = snapshot.pins();
+                } else {
+                    pinned = false;
+                    stateOnlyOn = null;
+                    stateOnlyThere = List.of();
+                    log.info("session no longer pinned session={}", session);
+                }
+            }
+            pump();
+        });
+        collect.rows = new ArrayList<>();
+        send(holder, collect, FrontendMessages.query(client.alloc(),
+                SessionSnapshot.query(reading.customSettings(), reading.customSettingsUnfollowed())));
+        backends.get(holder).flush();
     }
 
     private SessionSnapshot pendingSnapshot;

@@ -29,6 +29,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.postgresql.copy.CopyManager;
@@ -2738,6 +2740,42 @@ class UnitsModeIT {
                 }
             }
             assertThat(proxy.server().migration().pinnedSessions()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * A session whose advisory lock, taken before {@code start}, lived on blue alone is ended at cutover only
+     * if it still holds it: one that released it goes on under green. Before, the cutover ended it with
+     * 57P01 for a lock it no longer held.
+     */
+    @ParameterizedTest(name = "lock still held: {0}")
+    @ValueSource(booleans = {false, true})
+    void aSessionPinnedBeforeStartIsEndedAtCutoverOnlyIfItStillHoldsWhatPinnedIt(boolean stillHeld, TestClusters clusters)
+            throws Exception {
+        String t = table("unpin_cutover");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres");
+             Statement s = c.createStatement()) {
+            s.execute("select pg_advisory_lock(4343)");
+            proxy.server().routing().start("test", null);
+            s.executeUpdate("insert into " + t + " values (1)"); // its twin, made now, cannot have the lock: pinned
+            assertThat(proxy.server().migration().pinnedSessions()).isOne();
+            if (!stillHeld) {
+                s.execute("select pg_advisory_unlock(4343)");
+            }
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+
+            if (stillHeld) {
+                assertThatThrownBy(() -> s.executeUpdate("insert into " + t + " values (2)"))
+                        .isInstanceOf(SQLException.class).extracting(e -> ((SQLException) e).getSQLState()).isEqualTo("57P01");
+            } else {
+                s.executeUpdate("insert into " + t + " values (2)");
+                assertThat(serverVersion(c)).as("served by green, the leader now").isGreaterThanOrEqualTo(180000);
+                ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(1)\n(2)");
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
         }
     }
 
