@@ -48,6 +48,10 @@ final class FunctionCatalog {
             "addgeometrycolumn", "dropgeometrycolumn", "dropgeometrytable", "updategeometrysrid",
             "populate_geometry_columns", "postgis_extensions_upgrade", "enablelongtransactions",
             "disablelongtransactions", "checkauth", "addauth", "lockrow", "unlockrows",
+            "addrasterconstraints", "droprasterconstraints", "addoverviewconstraints", "dropoverviewconstraints",
+            "st_createoverview", "createtopology", "droptopology", "addtopogeometrycolumn",
+            "droptopogeometrycolumn", "totopogeom", "topogeo_addpoint", "topogeo_addlinestring",
+            "topogeo_addpolygon", "topogeo_loadgeometry", "addnode", "addedge", "addface",
             // TimescaleDB
             "create_hypertable", "create_distributed_hypertable", "add_dimension", "set_chunk_time_interval",
             "set_integer_now_func", "set_number_partitions", "add_retention_policy", "remove_retention_policy",
@@ -56,15 +60,19 @@ final class FunctionCatalog {
             "convert_to_rowstore", "add_continuous_aggregate_policy", "remove_continuous_aggregate_policy",
             "add_reorder_policy", "remove_reorder_policy", "reorder_chunk", "move_chunk", "drop_chunks",
             "add_job", "alter_job", "delete_job", "attach_tablespace", "detach_tablespace", "detach_tablespaces",
+            "enable_chunk_skipping", "disable_chunk_skipping", "add_policies", "alter_policies", "remove_policies",
+            "remove_all_policies", "timescaledb_pre_restore", "timescaledb_post_restore", "add_data_node",
+            "delete_data_node", "attach_data_node", "detach_data_node", "alter_data_node",
             // pg_cron
             "schedule", "schedule_in_database", "unschedule",
             // pg_partman
             "create_parent", "create_sub_parent", "run_maintenance", "partition_data_time", "partition_data_id",
             "undo_partition", "drop_partition_time", "drop_partition_id", "create_partition_time",
             "create_partition_id", "partition_gap_fill", "reapply_privileges", "apply_constraints",
-            "drop_constraints",
+            "drop_constraints", "create_partition", "create_sub_partition", "config_cleanup", "stop_sub_partition",
+            "apply_publications",
             // pg_squeeze; pg_trgm's set_limit sets pg_trgm.similarity_threshold for the session
-            "squeeze_table", "set_limit");
+            "squeeze_table", "start_worker", "stop_worker", "set_limit");
 
     /** Families: advisory locks (all of them), large objects, dblink, replication slots and origins ... */
     private static final List<String> WRITING_PREFIXES = List.of(

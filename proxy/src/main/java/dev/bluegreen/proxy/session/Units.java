@@ -147,6 +147,8 @@ final class Units {
         boolean copyIn;
         /** The COPY FROM STDIN the leader has started in this unit (a query string may hold several). */
         int copiesStarted;
+        /** The CopyDone and CopyFail messages the client has sent in this unit, kept or not. */
+        int copyEnds;
         /** Extended protocol, not a simple Query: a COPY it starts needs a Sync after CopyDone to end. */
         boolean extended;
         ClusterRole primary;
@@ -565,6 +567,9 @@ final class Units {
         unit.namesStatements |= namesStatements;
         BackendConnection primary = backends.get(unit.primary);
         byte type = frame.type();
+        if (type == FrontendMessages.COPY_DONE || type == FrontendMessages.COPY_FAIL) {
+            unit.copyEnds++;
+        }
         if (unit.copyIn && (type == FrontendMessages.COPY_DONE || type == FrontendMessages.COPY_FAIL)) {
             unit.copyIn = false;
             // a COPY started by Execute: the server ignored the Sync that closed the batch while copying in;
@@ -711,7 +716,11 @@ final class Units {
                 unit.reparses = true;
             }
             for (int i = 0; i < Math.abs(count); i++) {
-                unit.add(pending.poll());
+                Frame frame = pending.poll();
+                if (frame.type() == FrontendMessages.COPY_DONE || frame.type() == FrontendMessages.COPY_FAIL) {
+                    unit.copyEnds++;
+                }
+                unit.add(frame);
             }
             unit.classification = classification;
             unit.namesStatements = namesStatements;
@@ -1141,8 +1150,10 @@ final class Units {
                     leaderOnlyStateLost(snapshot.pins());
                     return;
                 }
-                if (remakingTwin) {
-                    // the twin that ended held them too (made inside a function, where the proxy did not see them)
+                if (remakingTwin && !(stateOnlyOn == role.other() && snapshot.pins().equals(stateOnlyThere))) {
+                    // the twin that ended held them too (made inside a function, where the proxy did not see them,
+                    // or since it was made); what lived on the leader alone, as when the ended twin was made, the
+                    // new one lacks alike, and is pinned the same way
                     twinFailed(role, "the connection it ended held " + String.join(", ", snapshot.pins())
                             + ", which a new one cannot have");
                     return;
@@ -1453,7 +1464,7 @@ final class Units {
                 && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT) && !c.has(Trait.CURSOR)) {
             unit.primary = transactionPrimary; // a read in a transaction: where the transaction's reads go
             unit.routed = transactionRouted;
-        } else if (c.has(Trait.IMPORTS_SNAPSHOT) && c.statementCount() == 1) {
+        } else if (c.has(Trait.IMPORTS_SNAPSHOT) && c.statementCount() == 1 && !unit.open) {
             // an exported snapshot is the leader's (pg_dump --jobs): the follower would refuse its id, and the
             // transaction sees that snapshot on the leader only, so its reads go there too
             unit.primary = leader;
@@ -1551,6 +1562,9 @@ final class Units {
      * it; a Parse naming types by OID as {@link ClientSession#outgoing} decides.
      */
     private void writeTo(BackendConnection connection, ClusterRole role, Frame frame, boolean handOver) {
+        if (current != null && frame.content() == current.mergedCopyData) {
+            current.mergedCopyData = null; // on its way to a cluster: what comes next goes into a message of its own
+        }
         connection.write(session.outgoing(frame.type(), handOver ? frame.content() : frame.content().retainedDuplicate(), role));
     }
 
@@ -1693,6 +1707,13 @@ final class Units {
             mirrorLater(unit, answer, outcomes, errorAtFirst);
             finishToClient(answer.status, false);
             pump();
+            return;
+        }
+        if (!answer.error && importsSnapshotAfterBegin(unit, outcomes)) {
+            // pgjdbc sends its BEGIN in the batch of the transaction's first statement: the follower opens the
+            // transaction and is not sent the import, whose snapshot is the leader's; the transaction's reads
+            // are the leader's (see start)
+            runPrefixInLane(unit, answer, outcomes.subList(0, 1));
             return;
         }
         if (unit.wrap && unit.clientEndsWrap && answer.status == 'I'
@@ -2180,6 +2201,22 @@ final class Units {
     private static boolean isReadTag(String tag) {
         return tag.startsWith("SELECT") || tag.startsWith("FETCH") || tag.startsWith("SHOW") || tag.startsWith("EXPLAIN")
                 || tag.startsWith("MOVE") || tag.equals("EMPTY");
+    }
+
+    /** A unit of a BEGIN and a SET TRANSACTION SNAPSHOT, in the extended protocol, the leader ran first. */
+    private boolean importsSnapshotAfterBegin(Unit unit, List<StatementOutcome> outcomes) {
+        Classification c = unit.classification;
+        if (!c.has(Trait.IMPORTS_SNAPSHOT) || !c.has(Trait.TRANSACTION_BEGIN) || c.statementCount() != 2
+                || outcomes.size() != 2 || unit.statusBefore != 'I' || unit.primary != leader
+                || unit.secondary != leader.other()) {
+            return false;
+        }
+        for (Frame frame : unit.frames) {
+            if (frame.type() == FrontendMessages.QUERY) {
+                return false; // one string: it cannot be cut between its statements
+            }
+        }
+        return true;
     }
 
     /**
@@ -2980,13 +3017,7 @@ final class Units {
     private void startCopyIn() {
         Unit unit = current;
         unit.copiesStarted++;
-        int ended = 0;
-        for (Frame frame : unit.frames) {
-            if (frame.type() == FrontendMessages.COPY_DONE || frame.type() == FrontendMessages.COPY_FAIL) {
-                ended++;
-            }
-        }
-        if (ended >= unit.copiesStarted) {
+        if (unit.copyEnds >= unit.copiesStarted) {
             // the client sent all this copy's data, behind a Flush, before it heard CopyInResponse: the unit
             // already holds it, and the copy is over on the client's side (its Sync may still be to come); the
             // ends of earlier copies of the same string do not count

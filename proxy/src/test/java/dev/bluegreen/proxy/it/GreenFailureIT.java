@@ -329,6 +329,8 @@ class GreenFailureIT {
             long twin = number(green, "select pid from pg_stat_activity where application_name = '" + application + "'");
 
             assertThat(text(green, "select pg_terminate_backend(" + twin + ", 10000)")).isEqualTo("t");
+            // a read blue serves: by its answer the proxy has read green's FATAL, in its socket before the read was sent
+            s.execute("select 1");
             s.execute("insert into " + table + " values (1)");
             await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
 
@@ -385,6 +387,41 @@ class GreenFailureIT {
         } finally {
             for (PgCluster cluster : List.of(blue, green)) {
                 cluster.execute("postgres", "drop database " + database + " with (force)");
+            }
+        }
+    }
+
+    /**
+     * A session whose temporary table dates from before {@code start}, on blue alone, and whose twin green
+     * ends (its {@code idle_session_timeout}, an administrator) gets a new twin as the first was made: the
+     * ended one never had the table either, so nothing is lost on green, and it stays in sync.
+     */
+    @Test
+    void aTwinGreenEndsOfASessionWhoseStateIsOnBlueAloneIsRemadeAlike() throws Exception {
+        String table = unique("blue_only_state");
+        String application = unique("blue_only_app");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser(), null, ClusterData.properties("ApplicationName", application));
+             Statement s = c.createStatement()) {
+            s.execute("create temporary table scratch (id int)");
+            proxy.server().routing().start("test", null);
+            s.execute("insert into " + table + " values (1)"); // its twin, made now, pinned: the table is blue's alone
+            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            long twin = number(green, "select pid from pg_stat_activity where application_name = '" + application + "'");
+
+            assertThat(text(green, "select pg_terminate_backend(" + twin + ", 10000)")).isEqualTo("t");
+            // a read blue serves: by its answer the proxy has read green's FATAL, in its socket before the read was sent
+            s.execute("select 1");
+            s.execute("insert into " + table + " values (2)");
+            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            assertThat(proxy.server().migration().twinsRemade()).isOne();
+            assertThat(contents(green, table, "id")).as("green, read directly").isEqualTo("(1)\n(2)");
+            try (ResultSet rs = s.executeQuery("select count(*) from scratch")) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("the session's temporary table, on blue").isZero();
             }
         }
     }

@@ -171,7 +171,7 @@ class ProxyProcessIT {
                 "--blue", "postgresql://" + clusters.blue().superuser() + "@127.0.0.1:" + clusters.blue().port() + "/postgres")) {
             proxy.awaitLine("bluegreen listening on", Duration.ofSeconds(30));
             try (RawClient client = new RawClient(port)) {
-                client.startup(Map.of("user", "mallory\nFORGED routing state changed command=cutover\u001b[2J", "database", "postgres"));
+                client.startup(Map.of("user", "mallory\nFORGED routing state changed command=cutover\u001b[2J\u2028FORGED2", "database", "postgres"));
                 assertThat(client.read().type()).as("AuthenticationSASL").isEqualTo('R');
                 byte[] mechanism = "SCRAM-SHA-256\0".getBytes(StandardCharsets.UTF_8);
                 byte[] data = "garbage".getBytes(StandardCharsets.UTF_8);
@@ -183,7 +183,7 @@ class ProxyProcessIT {
             proxy.sigterm();
             assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isZero();
             assertThat(proxy.lines).noneMatch(line -> line.startsWith("FORGED")).noneMatch(line -> line.contains("\u001b"))
-                    .anyMatch(line -> line.contains("user=mallory?FORGED routing state changed command=cutover?[2J"));
+                    .anyMatch(line -> line.contains("user=mallory?FORGED routing state changed command=cutover?[2J?FORGED2"));
         }
     }
 

@@ -2360,16 +2360,11 @@ class UnitsModeIT {
              Connection exporter = proxy.connect("postgres");
              Statement e = exporter.createStatement();
              Connection importer = proxy.connect("postgres");
-             Statement i = importer.createStatement()) {
+             Statement i = importer.createStatement();
+             RawClient pipelined = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
             proxy.server().routing().start("test", null);
             proxy.server().routing().setWeight("test", 100, null);
-            exporter.setAutoCommit(false);
-            e.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-            String id;
-            try (ResultSet rs = e.executeQuery("select pg_export_snapshot()")) {
-                assertThat(rs.next()).isTrue();
-                id = rs.getString(1);
-            }
+            String id = exportSnapshot(exporter, e);
             ClusterData.onBoth(clusters.blue(), clusters.green(), "insert into " + t + " values (1)"); // after the snapshot
 
             importer.setAutoCommit(false);
@@ -2380,10 +2375,27 @@ class UnitsModeIT {
                 assertThat(rs.getInt(1)).as("the row inserted after the snapshot is not seen").isZero();
             }
             importer.commit();
+
+            // a BEGIN and the import in one batch (a driver that sends its BEGIN with the first statement):
+            // the follower opens the transaction, and is not sent the import
+            pipelined.send(concat(parse("", "begin isolation level repeatable read read only"), bind(""), execute(""),
+                    parse("", "set transaction snapshot '" + id + "'"), bind(""), execute(""), sync()));
+            assertThat(answer(pipelined)).isEqualTo("SET");
+            assertThat(answerTo(pipelined, "select count(*) from " + t)).isEqualTo("SELECT 1");
+            assertThat(answerTo(pipelined, "commit")).isEqualTo("COMMIT");
             exporter.commit();
 
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    private static String exportSnapshot(Connection exporter, Statement e) throws SQLException {
+        exporter.setAutoCommit(false);
+        e.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+        try (ResultSet rs = e.executeQuery("select pg_export_snapshot()")) {
+            assertThat(rs.next()).isTrue();
+            return rs.getString(1);
         }
     }
 
