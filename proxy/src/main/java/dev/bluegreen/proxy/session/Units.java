@@ -1136,14 +1136,7 @@ final class Units {
                 twinFailed(role, "could not read the session's state for its twin (SQLSTATE " + sink.firstSqlState + ")");
                 return;
             }
-            SessionSnapshot snapshot = SessionSnapshot.fromRows(sink.rows);
-            snapshot.settings().forEach(reading::reported);
-            if (!reading.utf8()) {
-                // the answer was read, and the replay would be sent, as UTF-8: a value outside ASCII would reach
-                // the twin garbled (a name a row-level security policy compares, a search_path)
-                snapshot = snapshot.pinnedIf(snapshot.settings().values().stream().anyMatch(SqlReading::notAscii),
-                        "settings with characters outside ASCII in a session whose encoding is not UTF-8");
-            }
+            SessionSnapshot snapshot = snapshotOf(sink.rows);
             listens |= snapshot.listens();
             if (snapshot.pinned()) {
                 if (role == migration.control().current().leader()) {
@@ -1194,12 +1187,21 @@ final class Units {
      */
     private void checkPinsAgain() {
         ClusterRole holder = stateOnlyOn;
+        long asOf = unitSequence;
+        int check = ++pinChecks;
         pinsChecking = true;
         Sink collect = new Sink(Mode.COLLECT, sink -> {
+            if (check != pinChecks || !pinsChecking) {
+                return; // given up on (see below)
+            }
             pinsChecking = false;
-            pinsCheckedAt = unitSequence;
+            if (unitSequence != asOf) {
+                pump(); // a unit ran meanwhile (the leader changed back): what it did is not in this answer
+                return;
+            }
+            pinsCheckedAt = asOf;
             if (!sink.error && !sink.lost) {
-                SessionSnapshot snapshot = SessionSnapshot.fromRows(sink.rows);
+                SessionSnapshot snapshot = snapshotOf(sink.rows);
                 if (snapshot.pinned()) {
                     stateOnlyThere = snapshot.pins();
                 } else {
@@ -1215,6 +1217,35 @@ final class Units {
         send(holder, collect, FrontendMessages.query(client.alloc(),
                 SessionSnapshot.query(reading.customSettings(), reading.customSettingsUnfollowed())));
         backends.get(holder).flush();
+        // an old leader that does not answer must not hold the session's units for good: taken as still pinned
+        client.eventLoop().schedule(() -> {
+            if (!closed && check == pinChecks && pinsChecking) {
+                log.warn("the cluster that alone holds the session's state did not say within {} ms (timeouts.follower)"
+                        + " whether it still does session={} cluster={}", TimeUnit.NANOSECONDS.toMillis(followerTimeoutNanos),
+                        session, holder);
+                pinsChecking = false;
+                pinsCheckedAt = asOf;
+                pump();
+            }
+        }, followerTimeoutNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private int pinChecks;
+
+    /**
+     * The session's state as a snapshot query's rows give it, the settings it reports taken note of; pinned
+     * too for settings outside ASCII in a session whose encoding is not UTF-8: the answer was read, and a
+     * replay would be sent, as UTF-8, so such a value would reach a twin garbled (a name a row-level
+     * security policy compares, a search_path).
+     */
+    private SessionSnapshot snapshotOf(List<String[]> rows) {
+        SessionSnapshot snapshot = SessionSnapshot.fromRows(rows);
+        snapshot.settings().forEach(reading::reported);
+        if (!reading.utf8()) {
+            snapshot = snapshot.pinnedIf(snapshot.settings().values().stream().anyMatch(SqlReading::notAscii),
+                    "settings with characters outside ASCII in a session whose encoding is not UTF-8");
+        }
+        return snapshot;
     }
 
     private SessionSnapshot pendingSnapshot;

@@ -2791,6 +2791,33 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * A session pinned because its twin got a setting garbled (outside ASCII, in a LATIN1 session) is ended
+     * at cutover: asking the old leader again finds the same setting, and the pin holds, though no lock or
+     * temporary table is left there.
+     */
+    @Test
+    void aSessionPinnedForASettingItsTwinGotGarbledIsEndedAtCutover(TestClusters clusters) throws Exception {
+        String t = table("latin1_pin");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port())) {
+            client.startup(Map.of("user", clusters.blue().superuser(), "database", "postgres", "client_encoding", "LATIN1"));
+            client.readUntil('Z');
+            client.send(RawClient.message('Q', "set app.name = 'caf\u00e9'\0".getBytes(StandardCharsets.ISO_8859_1)));
+            client.readUntil('Z');
+            proxy.server().routing().start("test", null);
+            assertThat(answerTo(client, "insert into " + t + " values (1)")).isEqualTo("INSERT 0 1");
+            assertThat(proxy.server().migration().pinnedSessions()).isOne();
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+
+            client.send(RawClient.query("insert into " + t + " values (2)"));
+
+            assertThat(client.readUntil('E').sqlState()).isEqualTo("57P01");
+        }
+    }
+
     @Test
     void abortLeavesGreenBehindAndFinalizeLeavesBlueBehind(TestClusters clusters) throws Exception {
         String t = table("phases");
