@@ -567,10 +567,11 @@ final class Units {
         unit.namesStatements |= namesStatements;
         BackendConnection primary = backends.get(unit.primary);
         byte type = frame.type();
-        if (type == FrontendMessages.COPY_DONE || type == FrontendMessages.COPY_FAIL) {
+        boolean copyEnd = endsCopy(type);
+        if (copyEnd) {
             unit.copyEnds++;
         }
-        if (unit.copyIn && (type == FrontendMessages.COPY_DONE || type == FrontendMessages.COPY_FAIL)) {
+        if (unit.copyIn && copyEnd) {
             unit.copyIn = false;
             // a COPY started by Execute: the server ignored the Sync that closed the batch while copying in;
             // it answers once the Sync after CopyDone arrives, which belongs to this unit
@@ -717,7 +718,7 @@ final class Units {
             }
             for (int i = 0; i < Math.abs(count); i++) {
                 Frame frame = pending.poll();
-                if (frame.type() == FrontendMessages.COPY_DONE || frame.type() == FrontendMessages.COPY_FAIL) {
+                if (endsCopy(frame.type())) {
                     unit.copyEnds++;
                 }
                 unit.add(frame);
@@ -1056,12 +1057,10 @@ final class Units {
             }
             if (pinsCheckedAt != unitSequence && backends.containsKey(stateOnlyOn)) {
                 checkPinsAgain(); // it may have let go of them since (released its lock, DISCARD TEMP)
-                return false;
-            }
-            if (stateOnlyOn != null) {
+            } else {
                 leaderOnlyStateLost(stateOnlyThere);
-                return false;
             }
+            return false;
         }
         boolean twinWanted = session.twinWanted(next) && twinFailedEpoch != next.epoch();
         if (!backends.containsKey(wantedLeader)) {
@@ -1159,12 +1158,7 @@ final class Units {
                 }
                 log.info("session pinned to the leader session={} because={}", session, snapshot.pins());
             } else if (pinned) {
-                // what pinned it is gone (an advisory lock released, a temporary table dropped): its reads may be
-                // served where others' are again
-                pinned = false;
-                stateOnlyOn = null;
-                stateOnlyThere = List.of();
-                log.info("session no longer pinned session={}", session);
+                unpin();
             }
             pendingSnapshot = snapshot;
             session.openTwin(role);
@@ -1205,10 +1199,7 @@ final class Units {
                 if (snapshot.pinned()) {
                     stateOnlyThere = snapshot.pins();
                 } else {
-                    pinned = false;
-                    stateOnlyOn = null;
-                    stateOnlyThere = List.of();
-                    log.info("session no longer pinned session={}", session);
+                    unpin();
                 }
             }
             pump();
@@ -1231,6 +1222,17 @@ final class Units {
     }
 
     private int pinChecks;
+
+    /**
+     * What pinned the session is gone (an advisory lock released, a temporary table dropped): its reads may be
+     * served where others' are again, and a change of leader no longer ends it.
+     */
+    private void unpin() {
+        pinned = false;
+        stateOnlyOn = null;
+        stateOnlyThere = List.of();
+        log.info("session no longer pinned session={}", session);
+    }
 
     /**
      * The session's state as a snapshot query's rows give it, the settings it reports taken note of; pinned
@@ -2265,6 +2267,11 @@ final class Units {
      */
     private static boolean transientError(Unit unit, String sqlState) {
         return transientError(sqlState) && !("57014".equals(sqlState) && holdsCopyFail(unit));
+    }
+
+    /** CopyDone or CopyFail: the client's end of a COPY FROM STDIN. */
+    private static boolean endsCopy(byte type) {
+        return type == FrontendMessages.COPY_DONE || type == FrontendMessages.COPY_FAIL;
     }
 
     private static boolean holdsCopyFail(Unit unit) {

@@ -325,14 +325,7 @@ class GreenFailureIT {
             if (!stillHeld) {
                 s.execute("select pg_advisory_unlock(4242)");
             }
-            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
-            long twin = number(green, "select pid from pg_stat_activity where application_name = '" + application + "'");
-
-            assertThat(text(green, "select pg_terminate_backend(" + twin + ", 10000)")).isEqualTo("t");
-            // a read blue serves: by its answer the proxy has read green's FATAL, in its socket before the read was sent
-            s.execute("select 1");
-            s.execute("insert into " + table + " values (1)");
-            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            endTwinThenWrite(proxy, s, application, "insert into " + table + " values (1)");
 
             assertThat(proxy.server().routing().current().followerInSync()).isEqualTo(!stillHeld);
             assertThat(proxy.server().migration().twinsRemade()).isEqualTo(stillHeld ? 0 : 1);
@@ -392,6 +385,20 @@ class GreenFailureIT {
     }
 
     /**
+     * Once the session's last write is over, green ends its twin (and has by the time this returns); then the
+     * session writes {@code sql}, which finds the twin gone.
+     */
+    private void endTwinThenWrite(TestProxy proxy, Statement s, String application, String sql) throws Exception {
+        await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+        long twin = number(green, "select pid from pg_stat_activity where application_name = '" + application + "'");
+        assertThat(text(green, "select pg_terminate_backend(" + twin + ", 10000)")).isEqualTo("t");
+        // a read blue serves: by its answer the proxy has read green's FATAL, in its socket before the read was sent
+        s.execute("select 1");
+        s.execute(sql);
+        await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+    }
+
+    /**
      * A session whose temporary table dates from before {@code start}, on blue alone, and whose twin green
      * ends (its {@code idle_session_timeout}, an administrator) gets a new twin as the first was made: the
      * ended one never had the table either, so nothing is lost on green, and it stays in sync.
@@ -407,14 +414,7 @@ class GreenFailureIT {
             s.execute("create temporary table scratch (id int)");
             proxy.server().routing().start("test", null);
             s.execute("insert into " + table + " values (1)"); // its twin, made now, pinned: the table is blue's alone
-            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
-            long twin = number(green, "select pid from pg_stat_activity where application_name = '" + application + "'");
-
-            assertThat(text(green, "select pg_terminate_backend(" + twin + ", 10000)")).isEqualTo("t");
-            // a read blue serves: by its answer the proxy has read green's FATAL, in its socket before the read was sent
-            s.execute("select 1");
-            s.execute("insert into " + table + " values (2)");
-            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+            endTwinThenWrite(proxy, s, application, "insert into " + table + " values (2)");
 
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
             assertThat(proxy.server().migration().twinsRemade()).isOne();
