@@ -158,6 +158,12 @@ final class Units {
         ClusterRole secondary;
         boolean wrap;
         /**
+         * A wrapped simple Query's last CommandComplete, held until the leader has committed: a server alone sends
+         * it only after its commit, so a client that reads it and leaves may count the write as done. Sent before
+         * the proxy's COMMIT's own completion, or released when the write rolls back.
+         */
+        Frame heldCompletion;
+        /**
          * The client's own COMMIT (or ROLLBACK), or BEGIN, reached a wrapped unit after a Flush had opened it:
          * it ends, or takes over, the transaction the proxy opened around the unit.
          */
@@ -290,6 +296,10 @@ final class Units {
             frames.forEach(Frame::release);
             frames.clear();
             releaseFailedAnswer();
+            if (heldCompletion != null) {
+                heldCompletion.release();
+                heldCompletion = null;
+            }
         }
 
         void releaseFailedAnswer() {
@@ -2982,6 +2992,15 @@ final class Units {
                     startCopyIn();
                 }
                 sink.forwarded = true;
+                if (current != null && current.primarySink == sink && current.wrap && !current.extended) {
+                    // another message follows the completion held: that statement was not the Query's last
+                    sendHeldCompletion(current);
+                    if (type == 'C') {
+                        flushRange();
+                        current.heldCompletion = batch.frameAt(offset, length);
+                        return true;
+                    }
+                }
                 forward(offset, length);
             }
             case FORWARD_AFTER_DATA -> bufferOrForward(sink, type, offset, length);
@@ -2989,6 +3008,9 @@ final class Units {
                 // the end of a transaction the proxy wrapped: its errors and notices are the client's, and so
                 // is a setting it reverts (SET LOCAL), which the server reports when it is ready again, and a
                 // notification, which the server delivers once the transaction is over (the client's own NOTIFY)
+                if (type == 'C' && sink.mode == Mode.COMMIT && current != null) {
+                    sendHeldCompletion(current); // committed: the client's write is done, as a server alone tells it
+                }
                 if (type == 'E' || type == 'N' || type == 'S' || (type == 'A' && role == leader)) {
                     forward(offset, length);
                 }
@@ -3050,6 +3072,14 @@ final class Units {
             }
         }
         forward(offset, length);
+    }
+
+    private void sendHeldCompletion(Unit unit) {
+        if (unit.heldCompletion != null) {
+            flushRange();
+            client.write(unit.heldCompletion.content(), client.voidPromise());
+            unit.heldCompletion = null;
+        }
     }
 
     private void startCopyIn() {

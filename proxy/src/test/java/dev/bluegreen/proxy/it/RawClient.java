@@ -133,6 +133,22 @@ final class RawClient implements AutoCloseable {
         return this;
     }
 
+    /** The bytes that have arrived and are not read yet. */
+    int unread() throws IOException {
+        return in.available();
+    }
+
+    /** The types of the messages up to and with the next ReadyForQuery, in order ("CZ", "ECZ"). */
+    String typesUntilReady() throws IOException {
+        StringBuilder types = new StringBuilder();
+        for (Message m = read(); ; m = read()) {
+            types.append(m.type());
+            if (m.type() == 'Z') {
+                return types.toString();
+            }
+        }
+    }
+
     /** True once the peer has closed the connection (read returns end of stream). */
     boolean isClosedByPeer() throws IOException {
         try {

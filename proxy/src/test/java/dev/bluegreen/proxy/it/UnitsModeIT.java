@@ -20,6 +20,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -1070,6 +1071,70 @@ class UnitsModeIT {
                 assertThat(client.firstValue()).isEqualTo(session);
             }
         }
+    }
+
+    /**
+     * A server alone sends an autocommit Query's last CommandComplete after its commit: a deferred constraint
+     * that fails the commit leaves the client an error and no completion. Under dual-write the proxy commits the
+     * write it wrapped only after the follower ran it; the client hears the same messages in the same order.
+     */
+    @Test
+    void aWrappedWriteIsAnsweredWithTheMessagesBlueAloneSends(TestClusters clusters) throws Exception {
+        String t = table("deferred_completion");
+        ClusterData.onBoth(clusters.blue(), clusters.green(),
+                "create table " + t + " (id int, constraint " + t + "_unique unique (id) deferrable initially deferred)",
+                "insert into " + t + " values (1)");
+        String[] queries = {
+                "insert into " + t + " values (2)",
+                "insert into " + t + " values (1)", // fails at the commit
+                "insert into " + t + " values (3); insert into " + t + " values (1)", // the first completes, the commit fails
+                "insert into " + t + " values (4) returning id",
+                "delete from " + t + " where id in (2, 3, 4)"};
+        Map<String, String> direct = new LinkedHashMap<>();
+        try (RawClient client = new RawClient(clusters.blue().port()).loggedIn(clusters.blue().superuser())) {
+            for (String sql : queries) {
+                direct.put(sql, client.send(RawClient.query(sql)).typesUntilReady());
+            }
+        }
+        assertThat(direct.values()).containsExactly("CZ", "EZ", "CEZ", "TDCZ", "CZ");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                for (String sql : queries) {
+                    assertThat(client.send(RawClient.query(sql)).typesUntilReady()).as(sql).isEqualTo(direct.get(sql));
+                }
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+        ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(1)");
+    }
+
+    /**
+     * A client that leaves while the follower still runs its autocommit write, before the leader committed it,
+     * has not been told of it (the completion waits for the commit): the write rolls back on both clusters.
+     */
+    @Test
+    void aClientThatLeavesBeforeItsWrappedWriteCommittedWasNotToldOfIt(TestClusters clusters) throws Exception {
+        String t = table("left_before_commit");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection lockOnGreen = clusters.green().connect("postgres");
+             Statement locking = lockOnGreen.createStatement()) {
+            proxy.server().routing().start("test", null);
+            lockOnGreen.setAutoCommit(false);
+            locking.execute("lock table " + t + " in exclusive mode");
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(RawClient.query("insert into " + t + " values (1)"));
+                await("the follower's insert waits for the lock on green").until(() -> ClusterData.number(clusters.green(),
+                        "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into "
+                                + t + "%'") == 1);
+                // the leader answered before the follower was sent the insert: a completion forwarded would be here
+                assertThat(client.unread()).as("bytes the client has before the leader committed").isZero();
+            }
+            await("the session has closed").until(() -> proxy.server().sessionCount() == 0);
+            lockOnGreen.rollback();
+        }
+        ClusterData.bothHold(clusters.blue(), clusters.green(), t, "");
     }
 
     private static String parameterName(RawClient.Message status) {
