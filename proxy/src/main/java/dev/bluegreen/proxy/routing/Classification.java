@@ -91,11 +91,13 @@ public record Classification(Kind kind, Set<Trait> traits, int statementCount, O
     private static final Set<Trait> CONTROL_ONLY = EnumSet.of(Trait.TRANSACTION_BEGIN, Trait.READ_ONLY_TRANSACTION,
             Trait.TRANSACTION_END, Trait.ROLLBACK, Trait.SAVEPOINT, Trait.ROLLBACK_TO, Trait.SESSION_STATE,
             Trait.SET_LOCAL, Trait.TENANT_SETTING, Trait.NAMES_STATEMENTS, Trait.LISTEN,
-            Trait.NOT_IN_TRANSACTION_BLOCK); // alone: VACUUM, ALTER SYSTEM; with the others, DISCARD ALL
+            Trait.NOT_IN_TRANSACTION_BLOCK, // alone: VACUUM, ALTER SYSTEM; with the others, DISCARD ALL
+            Trait.TRANSACTION_BLOCK_ONLY); // alone: LOCK; with SET_LOCAL, SET LOCAL (a DECLARE is a CURSOR too)
 
     /**
      * Whether running this may change data: a write that is not one statement of transaction control,
-     * session settings or maintenance alone ({@code BEGIN}, {@code COMMIT}, {@code SET}, {@code DISCARD ALL},
+     * session settings, locking or maintenance alone ({@code BEGIN}, {@code COMMIT}, {@code SET}, {@code LOCK},
+     * {@code DISCARD ALL},
      * {@code VACUUM}; a {@code PREPARE}, whose {@code EXECUTE} may). Judged on the statement's traits, so a
      * query that only calls {@code set_config} beside a function the configuration names as writing is taken
      * for a setting.

@@ -36,7 +36,7 @@ final class SettingSyntax {
             i = 2;
         }
         if (keyword(s, i, "transaction")) {
-            verdict.add(Trait.SET_LOCAL);
+            verdict.add(Trait.SET_LOCAL).add(Trait.TRANSACTION_BLOCK_ONLY); // warned about outside one (25P01)
             if (s.isWord(i + 1, "snapshot")) {
                 verdict.add(Trait.IMPORTS_SNAPSHOT);
             }
@@ -46,10 +46,14 @@ final class SettingSyntax {
             return;
         }
         if (keyword(s, i, "constraints")) {
-            verdict.add(Trait.SET_LOCAL);
+            verdict.add(Trait.SET_LOCAL).add(Trait.TRANSACTION_BLOCK_ONLY);
             return;
         }
-        verdict.add(local ? Trait.SET_LOCAL : Trait.SESSION_STATE);
+        if (local) {
+            verdict.add(Trait.SET_LOCAL).add(Trait.TRANSACTION_BLOCK_ONLY);
+        } else {
+            verdict.add(Trait.SESSION_STATE);
+        }
         String name = settingName(s, i);
         if (name.indexOf('.') > 0) {
             verdict.customSetting(name); // SET LOCAL too: it leaves the setting defined (empty) once it ends

@@ -88,8 +88,9 @@ public enum Trait {
     NON_DETERMINISTIC,
     /**
      * Refused by the server outside a transaction block ({@code LOCK}, {@code DECLARE} without
-     * {@code WITH HOLD}): an autocommit one must not be wrapped in a transaction, or it would succeed
-     * where the server says it cannot.
+     * {@code WITH HOLD}), or warned about there ({@code SET LOCAL}, {@code SET TRANSACTION}, {@code SET
+     * CONSTRAINTS}: {@code 25P01}): an autocommit one must not be wrapped in a transaction, or it would
+     * succeed where the server says it cannot, or without the server's warning.
      */
     TRANSACTION_BLOCK_ONLY,
     /**

@@ -1076,7 +1076,8 @@ class UnitsModeIT {
     /**
      * A server alone sends an autocommit Query's last CommandComplete after its commit: a deferred constraint
      * that fails the commit leaves the client an error and no completion. Under dual-write the proxy commits the
-     * write it wrapped only after the follower ran it; the client hears the same messages in the same order.
+     * write it wrapped only after the follower ran it; the client hears the same messages in the same order, and
+     * the warning a SET LOCAL outside a transaction earns.
      */
     @Test
     void aWrappedWriteIsAnsweredWithTheMessagesBlueAloneSends(TestClusters clusters) throws Exception {
@@ -1089,14 +1090,18 @@ class UnitsModeIT {
                 "insert into " + t + " values (1)", // fails at the commit
                 "insert into " + t + " values (3); insert into " + t + " values (1)", // the first completes, the commit fails
                 "insert into " + t + " values (4) returning id",
-                "delete from " + t + " where id in (2, 3, 4)"};
+                "delete from " + t + " where id in (2, 3, 4)",
+                // run outside a transaction block, these only warn (25P01): the proxy does not wrap them in one
+                "set local timezone = 'UTC'",
+                "set transaction isolation level serializable",
+                "set constraints all immediate"};
         Map<String, String> direct = new LinkedHashMap<>();
         try (RawClient client = new RawClient(clusters.blue().port()).loggedIn(clusters.blue().superuser())) {
             for (String sql : queries) {
                 direct.put(sql, client.send(RawClient.query(sql)).typesUntilReady());
             }
         }
-        assertThat(direct.values()).containsExactly("CZ", "EZ", "CEZ", "TDCZ", "CZ");
+        assertThat(direct.values()).containsExactly("CZ", "EZ", "CEZ", "TDCZ", "CZ", "NCZ", "NCZ", "NCZ");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {

@@ -23,7 +23,7 @@ class ClassifierBehaviourTest {
     void onlyStatementsThatMayChangeDataSaySo() {
         for (String control : List.of("begin", "commit", "rollback", "savepoint s", "rollback to s", "set work_mem = '8MB'",
                 "set local statement_timeout = 0", "prepare p as insert into t values (1)", "deallocate p", "listen c",
-                "begin read only", "select 1", "", "discard all", "vacuum t")) {
+                "begin read only", "select 1", "", "discard all", "vacuum t", "lock table t", "set constraints all deferred")) {
             assertThat(classifier.classify(control).mayChangeData()).as(control).isFalse();
         }
         for (String data : List.of("insert into t values (1)", "execute p", "select nextval('s')", "begin; insert into t values (1)",
