@@ -21,6 +21,7 @@ import dev.bluegreen.proxy.routing.Kind;
 import dev.bluegreen.proxy.routing.SqlNormalizer;
 import dev.bluegreen.proxy.routing.Trait;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -160,9 +161,10 @@ final class Units {
         /**
          * A wrapped simple Query's last CommandComplete, held until the leader has committed: a server alone sends
          * it only after its commit, so a client that reads it and leaves may count the write as done. Sent before
-         * the proxy's COMMIT's own completion, or released when the write rolls back.
+         * the proxy's COMMIT's own completion, or released when the write rolls back; with the settings the server
+         * reported after it (ParameterStatus comes just before ReadyForQuery).
          */
-        Frame heldCompletion;
+        List<Frame> heldCompletion;
         /**
          * The client's own COMMIT (or ROLLBACK), or BEGIN, reached a wrapped unit after a Flush had opened it:
          * it ends, or takes over, the transaction the proxy opened around the unit.
@@ -297,7 +299,7 @@ final class Units {
             frames.clear();
             releaseFailedAnswer();
             if (heldCompletion != null) {
-                heldCompletion.release();
+                heldCompletion.forEach(Frame::release);
                 heldCompletion = null;
             }
         }
@@ -2993,11 +2995,16 @@ final class Units {
                 }
                 sink.forwarded = true;
                 if (current != null && current.primarySink == sink && current.wrap && !current.extended) {
+                    if (type == 'S' && current.heldCompletion != null) {
+                        current.heldCompletion.add(batch.frameAt(offset, length)); // reported after it, as a server does
+                        return true;
+                    }
                     // another message follows the completion held: that statement was not the Query's last
                     sendHeldCompletion(current);
                     if (type == 'C') {
                         flushRange();
-                        current.heldCompletion = batch.frameAt(offset, length);
+                        current.heldCompletion = new ArrayList<>(2);
+                        current.heldCompletion.add(batch.frameAt(offset, length));
                         return true;
                     }
                 }
@@ -3010,6 +3017,9 @@ final class Units {
                 // notification, which the server delivers once the transaction is over (the client's own NOTIFY)
                 if (type == 'C' && sink.mode == Mode.COMMIT && current != null) {
                     sendHeldCompletion(current); // committed: the client's write is done, as a server alone tells it
+                }
+                if (type == 'S' && sink.error && current != null && reportedInHold(current, all, offset, length)) {
+                    return true; // the failed COMMIT reverts a setting the client was never told of: nothing to say
                 }
                 if (type == 'E' || type == 'N' || type == 'S' || (type == 'A' && role == leader)) {
                     forward(offset, length);
@@ -3074,10 +3084,31 @@ final class Units {
         forward(offset, length);
     }
 
+    /** Whether the ParameterStatus at {@code offset} names a setting one held with {@code unit}'s completion names. */
+    private static boolean reportedInHold(Unit unit, ByteBuf all, int offset, int length) {
+        if (unit.heldCompletion == null) {
+            return false;
+        }
+        int name = offset + Frame.HEADER_LENGTH;
+        int nameLength = all.bytesBefore(name, length - Frame.HEADER_LENGTH, (byte) 0);
+        for (Frame held : unit.heldCompletion) {
+            ByteBuf other = held.content();
+            int otherName = other.readerIndex() + Frame.HEADER_LENGTH;
+            if (held.type() == 'S' && nameLength >= 0
+                    && other.bytesBefore(otherName, other.readableBytes() - Frame.HEADER_LENGTH, (byte) 0) == nameLength
+                    && ByteBufUtil.equals(all, name, other, otherName, nameLength)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private void sendHeldCompletion(Unit unit) {
         if (unit.heldCompletion != null) {
             flushRange();
-            client.write(unit.heldCompletion.content(), client.voidPromise());
+            for (Frame frame : unit.heldCompletion) {
+                client.write(frame.content(), client.voidPromise());
+            }
             unit.heldCompletion = null;
         }
     }

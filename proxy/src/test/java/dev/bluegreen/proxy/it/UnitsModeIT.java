@@ -1090,7 +1090,10 @@ class UnitsModeIT {
                 "insert into " + t + " values (1)", // fails at the commit
                 "insert into " + t + " values (3); insert into " + t + " values (1)", // the first completes, the commit fails
                 "insert into " + t + " values (4) returning id",
-                "delete from " + t + " where id in (2, 3, 4)",
+                // the setting is reported after the INSERT's completion, and not at all when the commit fails
+                "set application_name = 'x'; insert into " + t + " values (1)",
+                "set application_name = 'y'; insert into " + t + " values (5)",
+                "delete from " + t + " where id in (2, 3, 4, 5)",
                 // run outside a transaction block, these only warn (25P01): the proxy does not wrap them in one
                 "set local timezone = 'UTC'",
                 "set transaction isolation level serializable",
@@ -1101,7 +1104,7 @@ class UnitsModeIT {
                 direct.put(sql, client.send(RawClient.query(sql)).typesUntilReady());
             }
         }
-        assertThat(direct.values()).containsExactly("CZ", "EZ", "CEZ", "TDCZ", "CZ", "NCZ", "NCZ", "NCZ");
+        assertThat(direct.values()).containsExactly("CZ", "EZ", "CEZ", "TDCZ", "CEZ", "CCSZ", "CZ", "NCZ", "NCZ", "NCZ");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
