@@ -24,6 +24,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
@@ -1339,6 +1340,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 return;
             }
             cancellingToClose = true;
+            channel.pipeline().addLast(CancelAnswerFilter.NAME, new CancelAnswerFilter());
             log.info("cancelling the running statement before closing session={} cluster={}", id, running.cluster().name());
             running.cancel(signalled -> closeWith(terminated()));
         });
@@ -1385,7 +1387,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
         state = new State.Closed();
         if (channel.isActive()) {
-            ChannelFuture written = channel.writeAndFlush(last != null ? last.encode(channel.alloc()) : Unpooled.EMPTY_BUFFER);
+            ByteBuf lastWords = last != null ? last.encode(channel.alloc()) : Unpooled.EMPTY_BUFFER;
+            ChannelHandlerContext pastFilter = CancelAnswerFilter.context(channel); // a shutdown's, see terminate
+            ChannelFuture written = pastFilter != null ? pastFilter.writeAndFlush(lastWords) : channel.writeAndFlush(lastWords);
             written.addListener(ChannelFutureListener.CLOSE);
             if (!written.isDone()) {
                 ScheduledFuture<?> bound = channel.eventLoop().schedule(() -> {

@@ -58,6 +58,11 @@ final class FakeBackend implements AutoCloseable {
         return server.getLocalPort();
     }
 
+    /** The next connection to this server after the session's own (a CancelRequest's), for a misbehaviour to serve. */
+    Socket acceptNext() throws IOException {
+        return server.accept();
+    }
+
     private void serve(Login login, Misbehaviour misbehaviour) {
         try (Socket socket = server.accept()) {
             DataInputStream in = new DataInputStream(socket.getInputStream());

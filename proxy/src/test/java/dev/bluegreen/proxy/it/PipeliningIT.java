@@ -17,7 +17,9 @@ import dev.bluegreen.proxy.control.WriteBarrier;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
 import java.io.IOException;
+import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -877,6 +879,45 @@ class PipeliningIT {
      * its batch), yet the COPY is a unit in progress: a graceful shutdown (what SIGTERM starts) lets it
      * finish, and closes the session after its ReadyForQuery.
      */
+    /**
+     * A shutdown whose grace is over while a statement runs cancels the statement before it closes the session, so
+     * that it cannot commit unseen. The server's answer to that cancel (ERROR 57014, "due to user request") is not
+     * the client's, who gets the FATAL 57P01 alone, as from a server's own fast shutdown. The fake server answers
+     * the cancel at once and keeps the cancel connection open until the proxy gives up on it (the connect
+     * timeout), so its answer always arrives before the proxy closes the session.
+     */
+    @Test
+    void aStatementAShutdownCancelsEndsWithTheShutdownsErrorAlone(TestClusters clusters) throws Exception {
+        CountDownLatch queried = new CountDownLatch(1);
+        FakeBackend[] fake = new FakeBackend[1];
+        fake[0] = new FakeBackend(out -> {
+            queried.countDown();
+            try (Socket cancel = fake[0].acceptNext()) {
+                DataInputStream request = new DataInputStream(cancel.getInputStream());
+                request.readFully(new byte[16]); // the CancelRequest
+                out.write(FakeBackend.message('E', "SERROR\0VERROR\0C57014\0Mcanceling statement due to user request\0\0"
+                        .getBytes(StandardCharsets.UTF_8)));
+                out.write(FakeBackend.message('Z', new byte[] {'I'}));
+                out.flush();
+                request.read(); // until the proxy closes the cancel connection
+            }
+        });
+        try (FakeBackend backend = fake[0];
+             TestProxy viaFake = TestProxy.in(clusters.blue()).clusterAt("127.0.0.1", backend.port())
+                     .connectTimeout(Duration.ofSeconds(1)).start();
+             RawClient client = new RawClient(viaFake.port()).loggedIn("anyone")) {
+            client.send(RawClient.query("select pg_sleep(60)"));
+            assertThat(queried.await(10, TimeUnit.SECONDS)).as("the server has the query").isTrue();
+
+            viaFake.shutdown(Duration.ZERO);
+
+            RawClient.Message first = client.read();
+            assertThat(first.type()).isEqualTo('E');
+            assertThat(first.sqlState()).isEqualTo("57P01");
+            assertThat(client.readByte()).as("nothing after it: the end of the stream").isEqualTo(-1);
+        }
+    }
+
     @Test
     void aShutdownDuringCopyFromStdinByExecuteLetsTheCopyFinish(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
