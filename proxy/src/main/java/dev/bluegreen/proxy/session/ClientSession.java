@@ -24,7 +24,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
@@ -1387,9 +1386,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
         state = new State.Closed();
         if (channel.isActive()) {
-            ByteBuf lastWords = last != null ? last.encode(channel.alloc()) : Unpooled.EMPTY_BUFFER;
-            ChannelHandlerContext pastFilter = CancelAnswerFilter.context(channel); // a shutdown's, see terminate
-            ChannelFuture written = pastFilter != null ? pastFilter.writeAndFlush(lastWords) : channel.writeAndFlush(lastWords);
+            ChannelFuture written = CancelAnswerFilter.writeLastWords(channel,
+                    last != null ? last.encode(channel.alloc()) : Unpooled.EMPTY_BUFFER);
             written.addListener(ChannelFutureListener.CLOSE);
             if (!written.isDone()) {
                 ScheduledFuture<?> bound = channel.eventLoop().schedule(() -> {

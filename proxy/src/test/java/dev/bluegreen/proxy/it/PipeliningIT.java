@@ -36,6 +36,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Extended protocol as pipelining clients use it, byte for byte: several Syncs in flight, Flush, errors. */
 @ExtendWith({BlueGreenClusters.class, NoLeaks.class})
@@ -875,19 +877,16 @@ class PipeliningIT {
     }
 
     /**
-     * While a COPY by Execute copies in nothing is outstanding (the server ignores the Sync that closed
-     * its batch), yet the COPY is a unit in progress: a graceful shutdown (what SIGTERM starts) lets it
-     * finish, and closes the session after its ReadyForQuery.
-     */
-    /**
      * A shutdown whose grace is over while a statement runs cancels the statement before it closes the session, so
      * that it cannot commit unseen. The server's answer to that cancel (ERROR 57014, "due to user request") is not
-     * the client's, who gets the FATAL 57P01 alone, as from a server's own fast shutdown. The fake server answers
-     * the cancel at once and keeps the cancel connection open until the proxy gives up on it (the connect
-     * timeout), so its answer always arrives before the proxy closes the session.
+     * the client's, who gets the FATAL 57P01 alone, as from a server's own fast shutdown; unless the server goes on
+     * to answer a statement the client pipelined behind the cancelled one (it may have committed): then the client
+     * hears all of it, in order. The fake server answers the cancel at once and keeps the cancel connection open
+     * until the proxy gives up on it (the connect timeout), so its answer always arrives before the proxy closes.
      */
-    @Test
-    void aStatementAShutdownCancelsEndsWithTheShutdownsErrorAlone(TestClusters clusters) throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aStatementAShutdownCancelsEndsWithTheShutdownsErrorAlone(boolean pipelined, TestClusters clusters) throws Exception {
         CountDownLatch queried = new CountDownLatch(1);
         FakeBackend[] fake = new FakeBackend[1];
         fake[0] = new FakeBackend(out -> {
@@ -899,6 +898,11 @@ class PipeliningIT {
                         .getBytes(StandardCharsets.UTF_8)));
                 out.write(FakeBackend.message('Z', new byte[] {'I'}));
                 out.flush();
+                if (pipelined) {
+                    out.write(FakeBackend.message('C', "INSERT 0 1\0".getBytes(StandardCharsets.UTF_8)));
+                    out.write(FakeBackend.message('Z', new byte[] {'I'}));
+                    out.flush();
+                }
                 request.read(); // until the proxy closes the cancel connection
             }
         });
@@ -907,17 +911,29 @@ class PipeliningIT {
                      .connectTimeout(Duration.ofSeconds(1)).start();
              RawClient client = new RawClient(viaFake.port()).loggedIn("anyone")) {
             client.send(RawClient.query("select pg_sleep(60)"));
+            if (pipelined) {
+                client.send(RawClient.query("insert into t values (1)"));
+            }
             assertThat(queried.await(10, TimeUnit.SECONDS)).as("the server has the query").isTrue();
 
             viaFake.shutdown(Duration.ZERO);
 
-            RawClient.Message first = client.read();
-            assertThat(first.type()).isEqualTo('E');
-            assertThat(first.sqlState()).isEqualTo("57P01");
+            if (pipelined) {
+                assertThat(client.read().sqlState()).isEqualTo("57014");
+                assertThat(typesUntil(client, 'Z') + typesUntil(client, 'Z')).as("the pipelined statement's answer").isEqualTo("ZCZ");
+            }
+            RawClient.Message last = client.read();
+            assertThat(last.type()).isEqualTo('E');
+            assertThat(last.sqlState()).isEqualTo("57P01");
             assertThat(client.readByte()).as("nothing after it: the end of the stream").isEqualTo(-1);
         }
     }
 
+    /**
+     * While a COPY by Execute copies in nothing is outstanding (the server ignores the Sync that closed
+     * its batch), yet the COPY is a unit in progress: a graceful shutdown (what SIGTERM starts) lets it
+     * finish, and closes the session after its ReadyForQuery.
+     */
     @Test
     void aShutdownDuringCopyFromStdinByExecuteLetsTheCopyFinish(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
