@@ -90,6 +90,14 @@ final class VerifyCommand implements Callable<Integer> {
             }
             out.append(String.join("; ", found)).append('\n');
         }
+        String outOfSync = report.path("outOfSync").asText("");
+        if (outOfSync.equals("green")) {
+            out.append("row counts differ: green is out of sync now, as after a divergence; it serves no reads (weight 0),"
+                    + " and a cutover is refused; make it a copy of blue again (bgctl abort, copy, bgctl start)\n");
+        } else if (outOfSync.equals("blue")) {
+            out.append("row counts differ: blue is out of sync now, as after a divergence; it serves no reads (weight 100),"
+                    + " and a rollback to blue is refused (rollback --force loses what blue lacks)\n");
+        }
         if (report.path("verifyOwedPaid").asBoolean(false)) {
             out.append("the verify owed since a proxy stopped without shutting down is done: the follower may serve reads"
                     + " and become the writer again\n");

@@ -200,12 +200,16 @@ final class Json {
         return json;
     }
 
-    static Map<String, Object> verify(ConsistencyCheck.Report report, boolean paid, boolean stillOwed) {
+    /** {@code outOfSync}: the follower the differences took out of sync ("green", "blue"), or null. */
+    static Map<String, Object> verify(ConsistencyCheck.Report report, boolean paid, boolean stillOwed, String outOfSync) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("database", report.database());
         json.put("consistent", report.consistent());
         json.put("verifyOwedPaid", paid);
         json.put("verifyOwed", stillOwed);
+        if (outOfSync != null) {
+            json.put("outOfSync", outOfSync);
+        }
         json.put("snapshotAt", report.snapshotAt().toString());
         json.put("tookMillis", report.tookMillis());
         List<Map<String, Object>> tables = new ArrayList<>();

@@ -15,9 +15,15 @@ public sealed interface Transition {
     /** No-go, with the reason the operator sees. */
     record Refused(String reason) implements Transition {}
 
+    /** What an operator does about green out of sync while blue leads (docs/dual-write.md). */
+    String GREEN_START_OVER = "to start over, bgctl abort, make green a copy of blue again, then bgctl start";
+
     static Transition start(RoutingState s) {
         if (s.finalized()) {
             return new Refused("the migration was finalized; blue is retired");
+        }
+        if (s.phase() == Phase.DUAL && !s.followerInSync()) {
+            return new Refused("dual-write is already on (phase " + s.phase() + "), with green out of sync; " + GREEN_START_OVER);
         }
         if (s.phase() != Phase.BLUE) {
             return new Refused("dual-write is already on (phase " + s.phase() + ")");
@@ -43,7 +49,7 @@ public sealed interface Transition {
         if (weight > 0 && s.leader() == ClusterRole.BLUE && !s.followerMayServeReads()) {
             return new Refused(s.followerWrites() != FollowerWrites.SYNC
                     ? "green may serve reads only with sync dual-write on (start first)"
-                    : "green is out of sync: it missed writes and must not serve reads");
+                    : "green is out of sync: it missed writes and must not serve reads; " + GREEN_START_OVER);
         }
         if (s.leader() == ClusterRole.GREEN && weight < 100 && !s.followerMayServeReads()) {
             return new Refused("blue is out of sync: it missed writes and must not serve reads");
@@ -107,6 +113,9 @@ public sealed interface Transition {
 
     /** Dual-write off, green alone. Irreversible: blue stops receiving writes. */
     static Transition finalizeMigration(RoutingState s) {
+        if (s.finalized()) {
+            return new Refused("the migration is finalized already: green alone receives writes");
+        }
         if (s.phase() != Phase.CUTOVER) {
             return new Refused("finalize follows cutover (phase " + s.phase() + ")");
         }

@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.verify;
 import dev.bluegreen.config.Cluster;
 import dev.bluegreen.config.StateStoreConfig;
 import dev.bluegreen.proxy.control.RoutingControl;
+import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.store.JdbcLogin;
 import dev.bluegreen.proxy.store.StoreTables;
@@ -139,11 +140,33 @@ public final class ConsistencyCheck {
     /**
      * What the check found, table by table in name order.
      *
-     * @param epoch the routing state's epoch in force when the snapshots were taken
+     * @param state the routing state in force when the snapshots were taken
      */
-    public record Report(String database, Instant snapshotAt, long epoch, long tookMillis, List<TableResult> tables) {
+    public record Report(String database, Instant snapshotAt, RoutingState state, long tookMillis, List<TableResult> tables) {
         public boolean consistent() {
             return tables.stream().allMatch(t -> t.status() == Status.SAME);
+        }
+
+        /** The routing state's epoch in force when the snapshots were taken. */
+        public long epoch() {
+            return state.epoch();
+        }
+
+        /** The tables (and sequences) found to differ, leaving out those not readable. */
+        public List<String> differing() {
+            return tables.stream().filter(t -> t.status() != Status.SAME && t.status() != Status.NOT_READABLE)
+                    .map(TableResult::table).toList();
+        }
+
+        /**
+         * The tables whose row counts differ, each with both counts: one cluster holds rows the other lacks. Rows
+         * that differ only in their values may be the non-deterministic values each cluster computes itself
+         * ({@code now()} in a column), and a table or column on one side only a schema green was given on purpose.
+         */
+        public List<String> rowCountsDiffer() {
+            return tables.stream().filter(t -> t.status() == Status.ROWS_DIFFER && t.blue() != null && t.green() != null
+                            && t.blue().rows() != null && t.green().rows() != null && !t.blue().rows().equals(t.green().rows()))
+                    .map(t -> t.table() + " (blue " + t.blue().rows() + ", green " + t.green().rows() + " rows)").toList();
         }
     }
 
@@ -211,7 +234,7 @@ public final class ConsistencyCheck {
                 onBlue.rollback();
                 onGreen.rollback();
                 long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-                return new Report(clientDatabase, snapshots.at(), snapshots.epoch(), took, results);
+                return new Report(clientDatabase, snapshots.at(), snapshots.state(), took, results);
             } catch (SQLException e) {
                 if (watch != null && watch.silent() != null) {
                     throw new Unavailable("verify could not read the clusters: " + watch.silent());
@@ -262,7 +285,7 @@ public final class ConsistencyCheck {
     }
 
     /** The moment the snapshots were taken, and each cluster's sequences as they were then, by name as it prints. */
-    private record Snapshots(Instant at, long epoch, Map<String, Sequence> blue, Map<String, Sequence> green) {}
+    private record Snapshots(Instant at, RoutingState state, Map<String, Sequence> blue, Map<String, Sequence> green) {}
 
     /**
      * Waits for the write units in flight, then reads both clusters' sequences and takes both snapshots before
@@ -273,10 +296,10 @@ public final class ConsistencyCheck {
         try {
             return control.whileWritesQuiesced("verify", () -> {
                 Instant at = clock.instant();
-                long epoch = control.current().epoch();
+                RoutingState state = control.current();
                 Map<String, Sequence> blueSequences = sequencesThenSnapshot(onBlue);
                 Map<String, Sequence> greenSequences = sequencesThenSnapshot(onGreen);
-                return new Snapshots(at, epoch, blueSequences, greenSequences);
+                return new Snapshots(at, state, blueSequences, greenSequences);
             });
         } catch (RoutingControl.Refused refused) {
             throw new Unavailable(refused.getMessage());

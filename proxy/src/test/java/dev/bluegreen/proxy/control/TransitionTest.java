@@ -55,8 +55,9 @@ class TransitionTest {
         RoutingState diverged = go(Transition.followerOutOfSync(go(Transition.setWeight(go(Transition.start(RoutingState.initial())), 50)),
                 ClusterRole.GREEN));
         assertThat(diverged.weight()).isZero();
-        assertThat(refused(Transition.setWeight(diverged, 5))).contains("out of sync");
+        assertThat(refused(Transition.setWeight(diverged, 5))).contains("out of sync").contains("bgctl abort");
         assertThat(go(Transition.setWeight(diverged, 0)).weight()).isZero();
+        assertThat(refused(Transition.start(diverged))).contains("green out of sync").contains("bgctl abort");
     }
 
     @Test
@@ -88,6 +89,7 @@ class TransitionTest {
         assertThat(forced.leader()).isEqualTo(ClusterRole.BLUE);
         assertThat(forced.dualWrite()).isFalse();
         assertThat(refused(Transition.start(green))).contains("finalized");
+        assertThat(refused(Transition.finalizeMigration(green))).contains("finalized already");
     }
 
     @Test

@@ -16,6 +16,7 @@ import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
 import dev.bluegreen.proxy.admin.AdminToken;
+import dev.bluegreen.proxy.control.RoutingControl;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -339,6 +340,47 @@ class VerifyIT {
                 assertThat(load.increments()).as("traffic ran on while verify read").isGreaterThan(before);
             }
             assertThat(load.errors()).isEmpty();
+        }
+    }
+
+    /**
+     * Row counts verify finds different under dual-write are a divergence the sessions did not see (a row green
+     * lacked before start): green no longer serves reads, and the history says which tables. Rows that differ
+     * only in their values (a timestamp each cluster computes itself) are reported and change nothing.
+     */
+    @Test
+    void rowCountsFoundDifferentUnderDualWriteTakeTheFollowerOutOfSync() throws Exception {
+        String database = databaseOnBoth("create table kept (id int primary key)", "create table short (id int primary key)",
+                "create table stamped (id int primary key, at timestamptz)", "insert into kept values (1)");
+        try (Connection onBlue = connectTo(blue, database); Statement s = onBlue.createStatement();
+             Connection onGreen = connectTo(green, database); Statement g = onGreen.createStatement()) {
+            s.execute("insert into stamped values (1, '2026-01-01')");
+            g.execute("insert into stamped values (1, '2026-01-02')"); // as now() would make it
+        }
+        try (TestProxy proxy = proxyOn(database).start()) {
+            RoutingControl routing = proxy.server().routing();
+            routing.start("test", null);
+            routing.setWeight("test", 50, null);
+
+            BgctlRun.Result values = verify(proxy);
+
+            assertThat(values.out()).contains("1 of 3 tables differ").doesNotContain("out of sync");
+            assertThat(routing.current().followerInSync()).isTrue();
+            assertThat(routing.current().weight()).isEqualTo(50);
+
+            try (Connection onBlue = connectTo(blue, database); Statement s = onBlue.createStatement()) {
+                s.execute("insert into short values (1)"); // behind the proxy's back: green lacks it
+            }
+            BgctlRun.Result result = verify(proxy);
+
+            assertThat(result.out()).contains("2 of 3 tables differ").contains("green is out of sync now");
+            assertThat(routing.current().followerInSync()).isFalse();
+            assertThat(routing.current().weight()).isZero();
+            assertThat(routing.history()).last().satisfies(entry -> {
+                assertThat(entry.command()).isEqualTo("follower out of sync");
+                assertThat(entry.reason()).contains("bgctl verify found different row counts", "public.short (blue 1, green 0 rows)")
+                        .doesNotContain("stamped");
+            });
         }
     }
 
