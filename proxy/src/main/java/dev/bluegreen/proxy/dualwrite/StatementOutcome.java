@@ -40,12 +40,23 @@ public record StatementOutcome(String sqlState, String commandTag, long rows, lo
             return "rows returned: leader " + leader.rows() + ", follower " + rows;
         }
         if (compareRows && !commandTag.equals(SUSPENDED) && (digestSum != leader.digestSum() || digestXor != leader.digestXor())) {
-            return "row contents differ (" + rows + " rows)";
+            return "row contents differ (" + rows(rows) + ")";
         }
         return null;
     }
 
+    /**
+     * The outcome for a divergence record: {@code error SQLSTATE} (not the message, which may quote a value), or
+     * the command tag, with the rows the statement returned when it returned any.
+     */
     public String describe() {
-        return failed() ? "error " + sqlState : commandTag + " (" + rows + " rows)";
+        if (failed()) {
+            return "error " + sqlState;
+        }
+        return rows == 0 ? commandTag : commandTag + " (" + rows(rows) + " returned)";
+    }
+
+    private static String rows(long rows) {
+        return rows == 1 ? "1 row" : rows + " rows";
     }
 }

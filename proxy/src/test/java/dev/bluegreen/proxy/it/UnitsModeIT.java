@@ -1879,7 +1879,7 @@ class UnitsModeIT {
                 assertThat(d.leaderCluster()).isEqualTo("blue");
                 assertThat(d.leader()).doesNotContain("error");
                 assertThat(d.follower()).contains("error 42P01");
-                assertThat(d.difference()).startsWith("statement 2: leader SELECT 1 (1 rows), follower error 42P01");
+                assertThat(d.difference()).startsWith("statement 2: leader SELECT 1 (1 row returned), follower error 42P01");
             });
         }
     }
