@@ -19,11 +19,25 @@ final class PlanView {
 
     /** The plan's lines for {@code status} and {@code rollout}; nothing when the proxy does not report plans. */
     static void addTo(Lines lines, JsonNode plan) {
+        addTo(lines, plan, "dual");
+    }
+
+    /**
+     * As {@link #addTo(Lines, JsonNode)}, in {@code phase}: outside {@code dual} a plan that has ended is the last
+     * one, whose note (what was next then) no longer holds.
+     */
+    static void addTo(Lines lines, JsonNode plan, String phase) {
         if (plan == null || plan.isMissingNode()) {
             return;
         }
         if (plan.isNull()) {
-            lines.add("plan", "none (bgctl rollout starts one)");
+            boolean mayStart = phase.equals("dual") || phase.equals("blue"); // from blue, once dual-write is on
+            lines.add("plan", mayStart ? "none (bgctl rollout starts one)" : "none");
+            return;
+        }
+        String status = plan.path("status").asText("");
+        if (!phase.equals("dual") && !status.equals("running") && !status.equals("paused")) {
+            lines.add("plan", "the last one " + status(plan) + ", " + position(plan));
             return;
         }
         lines.add("plan", status(plan) + ", " + position(plan) + (plan.path("steps").isArray() ? ": " + steps(plan) : ""));

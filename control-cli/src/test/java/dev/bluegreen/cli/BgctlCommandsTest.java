@@ -215,6 +215,20 @@ class BgctlCommandsTest {
     }
 
     @Test
+    void statusShowsAnEndedPlanAfterCutoverAsTheLastOneWithoutItsNote() {
+        api.answer("GET", "/api/v1/state", 200, FakeAdminApi.plannedState(100, "done", 5, 300, null,
+                "weight 100 held its bake with every rule healthy; cutover is next")
+                .replace("\"phase\": \"dual\", \"leader\": \"blue\"", "\"phase\": \"cutover\", \"leader\": \"green\""));
+
+        int exit = bgctl("status");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString())
+                .containsPattern("plan\\s+the last one done, weight 100 \\(step 6/6\\)\n")
+                .doesNotContain("plan note", "cutover is next");
+    }
+
+    @Test
     void statusSaysWhenNoPlanWasEverStarted() {
         api.answer("GET", "/api/v1/state", 200, FakeAdminApi.NEW_STATE.replace("}", ", \"plan\": null}"));
 
