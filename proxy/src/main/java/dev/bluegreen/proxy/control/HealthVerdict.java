@@ -30,10 +30,19 @@ public record HealthVerdict(Overall overall, List<RuleVerdict> rules, HealthFigu
             Objects.requireNonNull(status, "status");
         }
 
-        /** {@code error_rate 0.1250 > 0.1 (rollback, 400 samples)}, for history entries and logs. */
+        /**
+         * {@code error_rate 0.1250 > 0.1 (rollback, 400 samples)} when it fires, {@code error_rate 0.0000, not > 0.1
+         * (…)} when healthy, {@code error_rate n/a, too few samples for > 0.1 (…)} otherwise: for history entries and
+         * logs, where a healthy rule must not read as one that fired.
+         */
         public String describe() {
             String shown = value == null ? "n/a" : String.format(java.util.Locale.ROOT, "%.4f", value);
-            return rule.name() + ": " + rule.metric().configName() + " " + shown + " " + rule.op().symbol() + " "
+            String against = switch (status) {
+                case FIRING -> " ";
+                case HEALTHY -> ", not ";
+                case INCONCLUSIVE -> ", too few samples for ";
+            };
+            return rule.name() + ": " + rule.metric().configName() + " " + shown + against + rule.op().symbol() + " "
                     + HealthJudge.plain(rule.threshold()) + " (" + rule.action().configName() + ", " + samples
                     + " samples)";
         }

@@ -63,6 +63,16 @@ class HealthJudgeTest {
         assertThat(verdict.overall()).isEqualTo(Overall.INCONCLUSIVE);
         assertThat(verdict.firing()).isEmpty();
         assertThat(verdict.holdReason()).get().asString().startsWith("inconclusive: error_rate > 0.05 has 80 of 100");
+        assertThat(verdict.rules()).extracting(HealthVerdict.RuleVerdict::describe)
+                .contains("error_rate > 0.05: error_rate n/a, too few samples for > 0.05 (pause, 80 samples)");
+    }
+
+    @Test
+    void aHealthyRuleDoesNotReadAsOneThatFired() {
+        HealthVerdict verdict = HealthJudge.judge(Health.DEFAULT_RULES, figures(300, 0, 900, 0, 100, 0, 0), NOW);
+
+        assertThat(verdict.rules()).extracting(HealthVerdict.RuleVerdict::describe)
+                .contains("error_rate > 0.10: error_rate 0.0000, not > 0.1 (rollback, 300 samples)");
     }
 
     @Test
