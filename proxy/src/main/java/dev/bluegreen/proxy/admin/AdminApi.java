@@ -260,7 +260,7 @@ public final class AdminApi implements AutoCloseable {
             outcome = "failed: " + e;
             response = AdminResponse.error(status, "verify failed: " + e.getMessage());
         }
-        audit.command(request.remote(), request.method(), request.path(), null, status, outcome);
+        audit.command(request.remote(), request.method(), request.path(), "admin-api@" + request.remote(), status, outcome);
         return response;
     }
 

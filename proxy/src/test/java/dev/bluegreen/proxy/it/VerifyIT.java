@@ -381,6 +381,9 @@ class VerifyIT {
                 assertThat(entry.reason()).contains("bgctl verify found different row counts", "public.short (blue 1, green 0 rows)")
                         .doesNotContain("stamped");
             });
+            JsonNode audited = new AdminHttp(proxy.server().adminAddress(), TOKEN).get("/api/v1/audit");
+            assertThat(audited.get(audited.size() - 1).path("actor").asText()).startsWith("admin-api@");
+            assertThat(audited.get(audited.size() - 1).path("outcome").asText()).contains("green is out of sync");
         }
     }
 
