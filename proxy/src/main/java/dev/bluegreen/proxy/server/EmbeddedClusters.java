@@ -76,6 +76,8 @@ public final class EmbeddedClusters implements AutoCloseable {
                 "Connect your application to the proxy:",
                 "  psql \"postgresql://" + SUPERUSER + "@" + host + ":" + port + "/postgres\"",
                 "  jdbc:postgresql://" + host + ":" + port + "/postgres?user=" + SUPERUSER,
+                "Every local client is trusted, and works on both clusters as " + SUPERUSER + " whatever user it names:",
+                "  a sandbox for this machine. Configure users (docs/configuration.md) for anything else.",
                 "",
                 "Ctrl-C stops the proxy and both clusters.");
     }

@@ -340,7 +340,13 @@ class ProxyProcessIT {
             first.awaitLine("Ctrl-C stops", Duration.ofMinutes(3));
             assertThat(first.lines).anyMatch(l -> l.contains("psql \"postgresql://postgres@127.0.0.1:" + port + "/postgres\""))
                     .anyMatch(l -> l.contains("blue   PostgreSQL 16.9.0"))
-                    .anyMatch(l -> l.contains("green  PostgreSQL 18.1.0"));
+                    .anyMatch(l -> l.contains("green  PostgreSQL 18.1.0"))
+                    .anyMatch(l -> l.contains("Every local client is trusted, and works on both clusters as postgres"));
+            try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=nosuchuser"); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("select current_user")) {
+                rs.next();
+                assertThat(rs.getString(1)).as("what the banner says").isEqualTo("postgres");
+            }
             try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
                 try (ResultSet rs = s.executeQuery("show server_version_num")) {
                     rs.next();
