@@ -157,6 +157,25 @@ final class ChangeCommands {
         boolean force;
 
         @Override
+        Integer change(AdminClient client) throws InterruptedException {
+            // what only --force lets through is worth saying, as finalize says what it gives up
+            JsonNode before = force && !json ? client.get("state") : null;
+            Integer code = super.change(client);
+            if (before != null) {
+                PrintWriter out = spec.commandLine().getOut();
+                if (before.path("finalized").asBoolean(false)) {
+                    out.println("blue writes alone again: it lacks every write made since finalize, which only green"
+                            + " holds (bgctl verify shows what differs); dual-write is off");
+                } else if (!before.path("followerInSync").asBoolean(true) && before.path("leader").asText("").equals("green")) {
+                    out.println("blue, out of sync, writes again: it lacks the writes it missed (bgctl verify shows"
+                            + " what differs)");
+                }
+                out.flush();
+            }
+            return code;
+        }
+
+        @Override
         ObjectNode body() {
             ObjectNode body = super.body();
             if (force) {

@@ -445,7 +445,18 @@ class BgctlCommandsTest {
         assertThat(exit).isZero();
         assertThat(json(api.requests("POST", "/api/v1/commands/rollback").getFirst().body()))
                 .isEqualTo(json("{\"actor\": \"bgctl:alice\", \"reason\": \"p99 doubled\", \"force\": true}"));
-        assertThat(out.toString()).startsWith("rollback: done (");
+        assertThat(out.toString()).startsWith("rollback: done (").doesNotContain("lacks");
+    }
+
+    @Test
+    void aForcedRollbackAfterFinalizeSaysWhatBlueLacks() {
+        api.answer("GET", "/api/v1/state", 200, FakeAdminApi.NEW_STATE.replace("\"phase\": \"dual\", \"leader\": \"blue\"",
+                "\"phase\": \"green\", \"leader\": \"green\"").replace("\"finalized\": false", "\"finalized\": true"));
+
+        int exit = bgctl("rollback", "--force");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString()).startsWith("rollback: done (").contains("it lacks every write made since finalize");
     }
 
     @Test
