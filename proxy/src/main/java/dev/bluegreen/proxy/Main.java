@@ -3,6 +3,7 @@ package dev.bluegreen.proxy;
 import dev.bluegreen.config.BluegreenConfig;
 import dev.bluegreen.config.ConfigException;
 import dev.bluegreen.config.ConfigLoader;
+import dev.bluegreen.config.HostPort;
 import dev.bluegreen.config.Overrides;
 import dev.bluegreen.config.Problem;
 import dev.bluegreen.proxy.admin.AdminToken;
@@ -13,6 +14,8 @@ import dev.bluegreen.proxy.server.ProxyServer;
 import io.netty.util.ResourceLeakDetector;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -129,6 +132,15 @@ public final class Main implements Callable<Integer> {
 
             EmbeddedClusters started = null;
             if (embedded) {
+                String taken = taken(config.listen(), "--listen");
+                if (taken == null) {
+                    taken = taken(config.admin(), "--admin");
+                }
+                if (taken != null) {
+                    // found before initdb and two servers' start, not after them
+                    System.err.println("bluegreen: cannot start: " + taken);
+                    return 1;
+                }
                 try {
                     started = EmbeddedClusters.start(config.stateDir());
                 } catch (IOException | RuntimeException e) {
@@ -175,6 +187,20 @@ public final class Main implements Callable<Integer> {
             if (!controlHandedOver) {
                 control.close();
             }
+        }
+    }
+
+    /**
+     * Why this process cannot listen on {@code at} (another process does), naming the flag that moves it, or null.
+     * A quick bind and release: the listener itself is opened later.
+     */
+    private static String taken(HostPort at, String flag) {
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(at.host(), at.port()));
+            return null;
+        } catch (IOException e) {
+            return "cannot listen on " + at + ": " + e.getMessage() + " (another address: " + flag + " HOST:PORT)";
         }
     }
 

@@ -179,8 +179,8 @@ public final class ProxyServer implements AutoCloseable {
                     .awaitUninterruptibly();
             if (!bound.isSuccess()) {
                 // Netty's message names neither the address nor which of the two listeners it was
-                throw new IOException("cannot listen on " + config.listen() + ": " + bound.cause().getMessage(),
-                        bound.cause());
+                throw new IOException("cannot listen on " + config.listen() + ": " + bound.cause().getMessage()
+                        + " (another address: --listen HOST:PORT, or listener in the configuration)", bound.cause());
             }
             Channel listener = bound.channel();
             Migration migration = services.migration();

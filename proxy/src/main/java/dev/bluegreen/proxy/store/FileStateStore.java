@@ -60,7 +60,7 @@ public final class FileStateStore implements StateStore {
     private Plan plan;
 
     public FileStateStore(Path stateDir) {
-        this.dir = stateDir.toAbsolutePath();
+        this.dir = stateDir.toAbsolutePath().normalize();
         this.stateFile = dir.resolve(STATE_FILE);
         this.historyFile = dir.resolve(HISTORY_FILE);
     }

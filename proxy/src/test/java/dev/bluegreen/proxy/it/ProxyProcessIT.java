@@ -528,6 +528,23 @@ class ProxyProcessIT {
         }
     }
 
+    /** The embedded default finds a taken port before it makes and starts two clusters, and says how to move it. */
+    @Test
+    void theEmbeddedDefaultFindsATakenPortBeforeItStartsTheClusters() throws Exception {
+        Path stateDir = Files.createTempDirectory("bluegreen-embedded-taken");
+        try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
+             ProxyProcess proxy = new ProxyProcess("--embedded", "--state-dir", stateDir.toString(),
+                     "--listen", "127.0.0.1:" + freePort(), "--admin", "127.0.0.1:" + taken.getLocalPort())) {
+            assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isEqualTo(1);
+            assertThat(proxy.lines).anyMatch(line -> line.equals("bluegreen: cannot start: cannot listen on 127.0.0.1:"
+                            + taken.getLocalPort() + ": Address already in use (another address: --admin HOST:PORT)"))
+                    .noneMatch(line -> line.contains("cluster started"));
+            assertThat(stateDir.resolve("embedded")).doesNotExist();
+        } finally {
+            deleteRecursively(stateDir);
+        }
+    }
+
     @Test
     void anAdminTokenFileWithAByteOrderMarkExitsWithCodeTwoWithoutShowingTheToken() throws Exception {
         Path tokenFile = Files.createTempFile("bluegreen-token", "");
