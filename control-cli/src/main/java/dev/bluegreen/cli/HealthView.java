@@ -94,7 +94,9 @@ final class HealthView {
             rows.add(new String[] {
                     name,
                     c.hasNonNull("unitsPerSecond") ? String.format(Locale.ROOT, "%.1f", c.get("unitsPerSecond").asDouble()) : "-",
-                    rate(c.path("errorRate")) + outOf(c.path("errors"), c.path("units"), "units"),
+                    // errors are of the units it answered, the rate's base; those it only followed are not in it
+                    rate(c.path("errorRate")) + (c.has("served") ? outOf(c.path("errors"), c.path("served"), "answered")
+                            : outOf(c.path("errors"), c.path("units"), "units")),
                     percentiles(c.path("read")),
                     percentiles(c.path("write")),
             });

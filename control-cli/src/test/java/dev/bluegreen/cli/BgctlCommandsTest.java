@@ -246,9 +246,9 @@ class BgctlCommandsTest {
         assertThat(out.toString())
                 .contains("\nhealth: healthy (green over the last 60 s, evaluated 2025-06-01T10:07:00Z)\n")
                 .containsPattern("CLUSTER\\s+UNITS/S\\s+ERROR RATE\\s+READ P50/P95/P99 MS\\s+WRITE P50/P95/P99 MS")
-                .containsPattern("blue\\s+90\\.0\\s+0\\.06 % \\(3 of 5,400 units\\)\\s+0\\.40 / 1\\.10 / 2\\.30\\s+"
+                .containsPattern("blue\\s+90\\.0\\s+0\\.06 % \\(3 of 5,400 answered\\)\\s+0\\.40 / 1\\.10 / 2\\.30\\s+"
                         + "1\\.90 / 4\\.00 / 7\\.50\n")
-                .containsPattern("green\\s+22\\.5\\s+0\\.00 % \\(0 of 1,350 units\\)\\s+0\\.50 / 1\\.20 / 2\\.00\\s+- / - / -\n")
+                .containsPattern("green\\s+22\\.5\\s+0\\.00 % \\(0 of 1,350 answered\\)\\s+0\\.50 / 1\\.20 / 2\\.00\\s+- / - / -\n")
                 .containsPattern("green error rate \\(every kind\\)\\s+0\\.00 % \\(0 of 1,350 units green ran failed where blue did not\\)")
                 .containsPattern("latency green/blue\\s+p95 1\\.09x, p99 0\\.87x \\(1,350 samples\\)")
                 .containsPattern("divergences\\s+0 in the window")

@@ -57,10 +57,10 @@ final class FakeAdminApi implements AutoCloseable {
             {"verdict": "healthy", "windowSeconds": 60, "evaluatedAt": "2025-06-01T10:07:00Z",
              "figures": {
                "clusters": {
-                 "blue":  {"units": 5400, "unitsPerSecond": 90.0, "errors": 3, "errorRate": 0.0006,
+                 "blue":  {"units": 5400, "unitsPerSecond": 90.0, "served": 5400, "followed": 0, "errors": 3, "errorRate": 0.0006,
                            "read":  {"count": 4000, "p50Ms": 0.4, "p95Ms": 1.1, "p99Ms": 2.3},
                            "write": {"count": 1400, "p50Ms": 1.9, "p95Ms": 4.0, "p99Ms": 7.5}},
-                 "green": {"units": 1350, "unitsPerSecond": 22.5, "errors": 0, "errorRate": 0.0,
+                 "green": {"units": 1350, "unitsPerSecond": 22.5, "served": 1350, "followed": 0, "errors": 0, "errorRate": 0.0,
                            "read":  {"count": 1350, "p50Ms": 0.5, "p95Ms": 1.2, "p99Ms": 2.0},
                            "write": {"count": 0, "p50Ms": null, "p95Ms": null, "p99Ms": null}}},
                "errorRate": 0.0, "greenSamples": 1350, "greenBlamed": 0,
@@ -75,7 +75,7 @@ final class FakeAdminApi implements AutoCloseable {
             {"verdict": "rollback", "windowSeconds": 60, "evaluatedAt": "2025-06-01T10:08:00Z",
              "figures": {
                "clusters": {
-                 "blue":  {"units": 5400, "unitsPerSecond": 90.0, "errors": 3, "errorRate": 0.0006,
+                 "blue":  {"units": 5400, "unitsPerSecond": 90.0, "served": 5400, "followed": 0, "errors": 3, "errorRate": 0.0006,
                            "read":  {"count": 4000, "p50Ms": 0.4, "p95Ms": 1.1, "p99Ms": 2.3},
                            "write": {"count": 1400, "p50Ms": 1.9, "p95Ms": 4.0, "p99Ms": 7.5}},
                  "green": {"units": 400, "unitsPerSecond": 6.7, "errors": 48, "errorRate": 0.12,

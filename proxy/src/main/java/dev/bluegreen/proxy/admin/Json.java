@@ -145,6 +145,8 @@ final class Json {
             Map<String, Object> cluster = new LinkedHashMap<>();
             cluster.put("units", c.units());
             cluster.put("unitsPerSecond", c.unitsPerSecond());
+            cluster.put("served", c.served());
+            cluster.put("followed", c.followed());
             cluster.put("errors", c.errors());
             cluster.put("errorRate", c.errorRate());
             cluster.put("read", latency(c.read()));
