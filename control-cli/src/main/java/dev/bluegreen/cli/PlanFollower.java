@@ -118,8 +118,9 @@ final class PlanFollower {
         StringBuilder text = new StringBuilder("baked ")
                 .append(Durations.format(plan.path("bakedSeconds").asLong(0)))
                 .append(" of ").append(Durations.format(bake));
-        if (plan.hasNonNull("holding")) {
-            text.append(", holding: ").append(plan.get("holding").asText());
+        String holding = holding(plan);
+        if (holding != null) {
+            text.append(", holding: ").append(holding);
         }
         List<String> firing = firing(health);
         if (!firing.isEmpty()) {
@@ -132,7 +133,13 @@ final class PlanFollower {
     private static String progressKey(JsonNode plan, JsonNode health) {
         long bake = plan.path("bakeSeconds").asLong(0);
         long every = Math.max(MIN_PROGRESS_SECONDS, bake / 10);
-        return plan.path("bakedSeconds").asLong(0) / every + "|" + plan.path("holding").asText("") + "|" + firing(health);
+        return plan.path("bakedSeconds").asLong(0) / every + "|" + holding(plan) + "|" + firing(health);
+    }
+
+    /** Why the plan holds, but for the bake itself ("baking: 17 s of 20 s"), which the line shows already. */
+    private static String holding(JsonNode plan) {
+        String holding = plan.path("holding").asText(null);
+        return holding == null || holding.startsWith("baking") ? null : holding;
     }
 
     private static List<String> firing(JsonNode health) {

@@ -193,6 +193,21 @@ class RolloutCommandTest {
         assertThat(err.toString()).isEmpty();
     }
 
+    /** The bake's own holding reason ("baking: …") is the bake the line shows already: not repeated, nor a new line each second. */
+    @Test
+    void followShowsTheBakeOnceWithoutItsHoldingReason() {
+        api.answerInTurn("GET", "/api/v1/state",
+                FakeAdminApi.plannedState(5, "running", 0, 120, "baking: 120 s of 300 s", null),
+                FakeAdminApi.plannedState(5, "running", 0, 121, "baking: 121 s of 300 s", null),
+                FakeAdminApi.plannedState(100, "done", 5, 300, null, null));
+
+        int exit = bgctl("rollout", "--follow");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString()).contains("weight 5 (step 1/6): baked 2m of 5m\n").doesNotContain("baking:")
+                .doesNotContain("baked 2m1s");
+    }
+
     /** A proxy failing for a moment (a 503) is waited out as an unreachable one is: the plan runs in the proxy. */
     @Test
     void followTriesAgainAfterAServerError() {
