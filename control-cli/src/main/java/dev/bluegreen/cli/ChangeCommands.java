@@ -158,8 +158,16 @@ final class ChangeCommands {
 
         @Override
         Integer change(AdminClient client) throws InterruptedException {
-            // what only --force lets through is worth saying, as finalize says what it gives up
-            JsonNode before = force && !json ? client.get("state") : null;
+            // what only --force lets through is worth saying, as finalize says what it gives up; a state that cannot
+            // be read first does not hold the rollback up
+            JsonNode before = null;
+            if (force && !json) {
+                try {
+                    before = client.get("state");
+                } catch (BgctlException unread) {
+                    before = null;
+                }
+            }
             Integer code = super.change(client);
             if (before != null) {
                 PrintWriter out = spec.commandLine().getOut();

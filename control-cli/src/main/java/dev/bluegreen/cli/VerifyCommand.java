@@ -90,13 +90,20 @@ final class VerifyCommand implements Callable<Integer> {
             }
             out.append(String.join("; ", found)).append('\n');
         }
-        String outOfSync = report.path("outOfSync").asText("");
-        if (outOfSync.equals("green")) {
-            out.append("row counts differ: green is out of sync now, as after a divergence; it serves no reads (weight 0),"
-                    + " and a cutover is refused; make it a copy of blue again (bgctl abort, copy, bgctl start)\n");
-        } else if (outOfSync.equals("blue")) {
-            out.append("row counts differ: blue is out of sync now, as after a divergence; it serves no reads (weight 100),"
-                    + " and a rollback to blue is refused (rollback --force loses what blue lacks)\n");
+        List<String> missingRows = new ArrayList<>();
+        report.path("rowCountsDiffer").forEach(table -> missingRows.add(table.asText()));
+        String follower = report.path("follower").asText("");
+        if (!missingRows.isEmpty() && !follower.isEmpty()) {
+            // said loudly, not acted on: the proxy leaves the routing state as it is (docs/control-plane.md)
+            String leader = follower.equals("green") ? "blue" : "green";
+            out.append("ROW COUNTS DIFFER in ").append(String.join(", ", missingRows)).append(": ").append(follower)
+                    .append(", the follower, lacks rows ").append(leader).append(" has, or holds rows it lacks. Unless ")
+                    .append(missingRows.size() == 1 ? "that table is" : "those tables are")
+                    .append(" written to one cluster on purpose, ").append(follower).append(" must not serve reads (")
+                    .append(follower.equals("green") ? "bgctl rollback" : "bgctl set-weight 100")
+                    .append(") or become the writer until the clusters are alike again")
+                    .append(follower.equals("green") ? " (bgctl abort, copy blue to green, bgctl start)" : "")
+                    .append('\n');
         }
         if (report.path("verifyOwedPaid").asBoolean(false)) {
             out.append("the verify owed since a proxy stopped without shutting down is done: the follower may serve reads"

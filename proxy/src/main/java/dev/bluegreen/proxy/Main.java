@@ -167,7 +167,7 @@ public final class Main implements Callable<Integer> {
                     return 1;
                 }
                 if (clusters != null) {
-                    System.out.println(clusters.banner(server.address()));
+                    System.out.println(clusters.banner(server.address(), config.users().isEmpty()));
                 } else {
                     System.out.println("bluegreen listening on " + server.address().getHostString() + ":"
                             + server.address().getPort() + " in front of blue at " + config.blue().endpoint());

@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.admin;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.bluegreen.config.HealthRule;
+import dev.bluegreen.proxy.control.FollowerWrites;
 import dev.bluegreen.proxy.control.HealthFigures;
 import dev.bluegreen.proxy.control.HealthJudge;
 import dev.bluegreen.proxy.control.HealthVerdict;
@@ -202,16 +203,16 @@ final class Json {
         return json;
     }
 
-    /** {@code outOfSync}: the follower the differences took out of sync ("green", "blue"), or null. */
-    static Map<String, Object> verify(ConsistencyCheck.Report report, boolean paid, boolean stillOwed, String outOfSync) {
+    static Map<String, Object> verify(ConsistencyCheck.Report report, boolean paid, boolean stillOwed) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("database", report.database());
         json.put("consistent", report.consistent());
         json.put("verifyOwedPaid", paid);
         json.put("verifyOwed", stillOwed);
-        if (outOfSync != null) {
-            json.put("outOfSync", outOfSync);
-        }
+        RoutingState at = report.state();
+        // the cluster following under sync dual-write when the snapshots were taken: the one whose copy is checked
+        json.put("follower", at.followerWrites() == FollowerWrites.SYNC ? lower(at.follower()) : null);
+        json.put("rowCountsDiffer", report.rowCountsDiffer());
         json.put("snapshotAt", report.snapshotAt().toString());
         json.put("tookMillis", report.tookMillis());
         List<Map<String, Object>> tables = new ArrayList<>();

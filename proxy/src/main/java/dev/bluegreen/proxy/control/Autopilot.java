@@ -125,7 +125,8 @@ public final class Autopilot implements AutoCloseable {
         RoutingState now = control.current();
         if (now.phase() != Phase.DUAL || !now.followerMayServeReads()) {
             throw new RoutingControl.Refused("a rollout needs blue leading with sync dual-write and green in sync (phase "
-                    + lower(now.phase()) + (now.phase() == Phase.DUAL && !now.followerInSync()
+                    + lower(now.phase()) + (now.phase() == Phase.DUAL && now.followerWrites() == FollowerWrites.SYNC
+                    && !now.followerInSync()
                     ? ", green out of sync); " + Transition.GREEN_START_OVER : ")"));
         }
         if (now.frozen()) {

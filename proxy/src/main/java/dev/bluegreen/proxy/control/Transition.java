@@ -22,7 +22,7 @@ public sealed interface Transition {
         if (s.finalized()) {
             return new Refused("the migration was finalized; blue is retired");
         }
-        if (s.phase() == Phase.DUAL && !s.followerInSync()) {
+        if (s.phase() == Phase.DUAL && s.followerWrites() == FollowerWrites.SYNC && !s.followerInSync()) {
             return new Refused("dual-write is already on (phase " + s.phase() + "), with green out of sync; " + GREEN_START_OVER);
         }
         if (s.phase() != Phase.BLUE) {

@@ -65,9 +65,14 @@ public final class EmbeddedClusters implements AutoCloseable {
     }
 
     /** What to print once everything runs: where the clusters are and how to connect. */
-    public String banner(InetSocketAddress proxy) {
+    /** {@code trustsEveryone}: no users are configured, so every local client is trusted (a sandbox). */
+    public String banner(InetSocketAddress proxy, boolean trustsEveryone) {
         String host = proxy.getHostString();
         int port = proxy.getPort();
+        String trust = trustsEveryone
+                ? "Every local client is trusted, and works on both clusters as " + SUPERUSER + " whatever user it names:"
+                        + System.lineSeparator() + "  a sandbox for this machine. Configure users (docs/configuration.md) for anything else."
+                : "Clients log in as the configured users.";
         return String.join(System.lineSeparator(),
                 "bluegreen is running on its embedded default",
                 "  blue   PostgreSQL " + blue.version() + " at " + blue.host() + ":" + blue.port() + "  (data " + blue.dataDir() + ")",
@@ -76,8 +81,7 @@ public final class EmbeddedClusters implements AutoCloseable {
                 "Connect your application to the proxy:",
                 "  psql \"postgresql://" + SUPERUSER + "@" + host + ":" + port + "/postgres\"",
                 "  jdbc:postgresql://" + host + ":" + port + "/postgres?user=" + SUPERUSER,
-                "Every local client is trusted, and works on both clusters as " + SUPERUSER + " whatever user it names:",
-                "  a sandbox for this machine. Configure users (docs/configuration.md) for anything else.",
+                trust,
                 "",
                 "Ctrl-C stops the proxy and both clusters.");
     }

@@ -180,7 +180,7 @@ public final class ProxyServer implements AutoCloseable {
             if (!bound.isSuccess()) {
                 // Netty's message names neither the address nor which of the two listeners it was
                 throw new IOException("cannot listen on " + config.listen() + ": " + bound.cause().getMessage()
-                        + " (another address: --listen HOST:PORT, or listener in the configuration)", bound.cause());
+                        + " (another address: --listen HOST:PORT, or listen in the configuration)", bound.cause());
             }
             Channel listener = bound.channel();
             Migration migration = services.migration();

@@ -159,14 +159,14 @@ public final class ConsistencyCheck {
         }
 
         /**
-         * The tables whose row counts differ, each with both counts: one cluster holds rows the other lacks. Rows
+         * The tables whose row counts differ: one cluster holds rows the other lacks. Rows
          * that differ only in their values may be the non-deterministic values each cluster computes itself
          * ({@code now()} in a column), and a table or column on one side only a schema green was given on purpose.
          */
         public List<String> rowCountsDiffer() {
             return tables.stream().filter(t -> t.status() == Status.ROWS_DIFFER && t.blue() != null && t.green() != null
                             && t.blue().rows() != null && t.green().rows() != null && !t.blue().rows().equals(t.green().rows()))
-                    .map(t -> t.table() + " (blue " + t.blue().rows() + ", green " + t.green().rows() + " rows)").toList();
+                    .map(TableResult::table).toList();
         }
     }
 

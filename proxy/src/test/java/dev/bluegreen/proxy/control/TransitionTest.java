@@ -52,6 +52,7 @@ class TransitionTest {
         assertThat(refused(Transition.setWeight(RoutingState.initial(), 5))).contains("sync dual-write");
         RoutingState shadow = go(Transition.startShadow(RoutingState.initial()));
         assertThat(refused(Transition.setWeight(shadow, 5))).contains("sync dual-write");
+        assertThat(refused(Transition.start(shadow))).contains("already on").doesNotContain("out of sync");
         RoutingState diverged = go(Transition.followerOutOfSync(go(Transition.setWeight(go(Transition.start(RoutingState.initial())), 50)),
                 ClusterRole.GREEN));
         assertThat(diverged.weight()).isZero();
