@@ -40,7 +40,7 @@ public record HealthVerdict(Overall overall, List<RuleVerdict> rules, HealthFigu
             String against = switch (status) {
                 case FIRING -> " ";
                 case HEALTHY -> ", not ";
-                case INCONCLUSIVE -> ", too few samples for ";
+                case INCONCLUSIVE -> ", not judged against ";
             };
             return rule.name() + ": " + rule.metric().configName() + " " + shown + against + rule.op().symbol() + " "
                     + HealthJudge.plain(rule.threshold()) + " (" + rule.action().configName() + ", " + samples

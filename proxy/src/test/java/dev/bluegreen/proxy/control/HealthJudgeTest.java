@@ -64,7 +64,7 @@ class HealthJudgeTest {
         assertThat(verdict.firing()).isEmpty();
         assertThat(verdict.holdReason()).get().asString().startsWith("inconclusive: error_rate > 0.05 has 80 of 100");
         assertThat(verdict.rules()).extracting(HealthVerdict.RuleVerdict::describe)
-                .contains("error_rate > 0.05: error_rate n/a, too few samples for > 0.05 (pause, 80 samples)");
+                .contains("error_rate > 0.05: error_rate n/a, not judged against > 0.05 (pause, 80 samples)");
     }
 
     @Test
