@@ -32,7 +32,7 @@ public record HealthVerdict(Overall overall, List<RuleVerdict> rules, HealthFigu
 
         /**
          * {@code error_rate 0.1250 > 0.1 (rollback, 400 samples)} when it fires, {@code error_rate 0.0000, not > 0.1
-         * (…)} when healthy, {@code error_rate n/a, too few samples for > 0.1 (…)} otherwise: for history entries and
+         * (…)} when healthy, {@code error_rate n/a, not judged against > 0.1 (…)} otherwise: for history entries and
          * logs, where a healthy rule must not read as one that fired.
          */
         public String describe() {
