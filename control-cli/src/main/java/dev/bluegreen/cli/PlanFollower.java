@@ -8,6 +8,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * {@code rollout --follow}: watches the plan the proxy runs and prints one line each time its step or
@@ -129,11 +130,16 @@ final class PlanFollower {
         return text.toString();
     }
 
+    private static final Pattern DIGITS = Pattern.compile("[0-9]+");
+
     /** What makes a progress line worth printing: the bake's tenth, the holding reason, the firing rules. */
     private static String progressKey(JsonNode plan, JsonNode health) {
         long bake = plan.path("bakeSeconds").asLong(0);
         long every = Math.max(MIN_PROGRESS_SECONDS, bake / 10);
-        return plan.path("bakedSeconds").asLong(0) / every + "|" + holding(plan) + "|" + firing(health);
+        // a reason's figures (40 of 100 samples, counted as they come) change every second; its kind is what is news
+        String holding = holding(plan);
+        return plan.path("bakedSeconds").asLong(0) / every + "|" + (holding == null ? "" : DIGITS.matcher(holding).replaceAll("#"))
+                + "|" + firing(health);
     }
 
     /** Why the plan holds, but for the bake itself ("baking: 17 s of 20 s"), which the line shows already. */

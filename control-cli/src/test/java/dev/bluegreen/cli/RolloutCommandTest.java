@@ -208,6 +208,22 @@ class RolloutCommandTest {
                 .doesNotContain("baked 2m1s");
     }
 
+    /** A holding reason whose count moves on each second is one line until the reason itself changes. */
+    @Test
+    void followPrintsAHoldingReasonOnceWhileOnlyItsCountMoves() {
+        api.answerInTurn("GET", "/api/v1/state",
+                FakeAdminApi.plannedState(5, "running", 0, 0, "inconclusive: error_rate > 0.05 has 40 of 100 samples", null),
+                FakeAdminApi.plannedState(5, "running", 0, 0, "inconclusive: error_rate > 0.05 has 41 of 100 samples", null),
+                FakeAdminApi.plannedState(5, "running", 0, 0, "frozen", null),
+                FakeAdminApi.plannedState(100, "done", 5, 300, null, null));
+
+        int exit = bgctl("rollout", "--follow");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString()).contains("holding: inconclusive: error_rate > 0.05 has 40 of 100 samples\n")
+                .doesNotContain("41 of 100").contains("holding: frozen\n");
+    }
+
     /** A proxy failing for a moment (a 503) is waited out as an unreachable one is: the plan runs in the proxy. */
     @Test
     void followTriesAgainAfterAServerError() {
