@@ -514,7 +514,8 @@ class GreenFailureIT {
             assertThat(counts).containsExactly(1, 1);
             assertThat(contents(blue, table, "id")).isEqualTo("(1,500)\n(2,5)");
             Divergence divergence = onlyDivergence(proxy);
-            assertThat(divergence.statement()).contains("insert into " + table).contains("?").doesNotContain("500");
+            // the whole text: the table's random suffix may itself hold "500"
+            assertThat(divergence.statement()).isEqualTo("insert into " + table + " values (?, ?)");
             assertThat(divergence.follower()).contains("23514");
             assertThat(divergence.leader()).doesNotContain("23514");
             assertThat(proxy.server().routing().current().weight()).isZero();
