@@ -54,17 +54,14 @@ final class VerifyCommand implements Callable<Integer> {
 
     static String render(JsonNode report) {
         JsonNode tables = report.path("tables");
-        long differing = 0;
-        long unread = 0;
+        Tally ofTables = new Tally("table", "tables");
+        Tally ofSequences = new Tally("sequence", "sequences");
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"TABLE", "STATUS", "BLUE ROWS", "GREEN ROWS"});
         for (JsonNode table : tables) {
             String status = table.path("status").asText();
-            if (status.equals(NOT_READABLE)) {
-                unread++;
-            } else if (!status.equals("same")) {
-                differing++;
-            }
+            // a proxy from before the kind was reported names tables and sequences alike
+            (table.path("kind").asText().equals("sequence") ? ofSequences : ofTables).count(status);
             rows.add(new String[] {table.path("table").asText(), status, rowsOf(table.path("blue")), rowsOf(table.path("green"))});
         }
         StringBuilder out = new StringBuilder();
@@ -72,21 +69,32 @@ final class VerifyCommand implements Callable<Integer> {
                 .append(", snapshots taken together at ").append(Views.time(report.path("snapshotAt")))
                 .append(", ").append(report.path("tookMillis").asLong()).append(" ms\n");
         if (tables.isEmpty()) {
-            out.append("no tables to compare\n");
+            out.append("no tables or sequences to compare\n");
         } else {
             out.append(Views.table(rows));
         }
-        if (differing == 0 && unread == 0) {
-            out.append("blue and green are the same: ").append(tables.size())
-                    .append(tables.size() == 1 ? " table\n" : " tables\n");
+        if (ofTables.differing + ofTables.unread + ofSequences.differing + ofSequences.unread == 0) {
+            List<String> alike = new ArrayList<>();
+            for (Tally tally : List.of(ofTables, ofSequences)) {
+                if (tally.total > 0 || tables.isEmpty() && tally == ofTables) {
+                    alike.add(tally.total + " " + tally.noun(tally.total));
+                }
+            }
+            out.append("blue and green are the same: ").append(String.join(" and ", alike)).append('\n');
         } else {
             List<String> found = new ArrayList<>();
-            if (differing > 0) {
-                found.add(differing + " of " + tables.size() + " tables differ");
+            for (Tally tally : List.of(ofTables, ofSequences)) {
+                if (tally.differing > 0) {
+                    found.add(tally.differing + " of " + tally.total + " " + tally.noun(tally.total)
+                            + (tally.total == 1 ? " differs" : " differ"));
+                }
             }
-            if (unread > 0) {
-                found.add(unread + " of " + tables.size() + " not compared: the role verify logs in as may not read them"
-                        + " (grant it SELECT on each one marked " + NOT_READABLE + ")");
+            for (Tally tally : List.of(ofTables, ofSequences)) {
+                if (tally.unread > 0) {
+                    found.add(tally.unread + " of " + tally.total + " " + tally.noun(tally.total)
+                            + " not compared: the role verify logs in as may not read them"
+                            + " (grant it SELECT on each one marked " + NOT_READABLE + ")");
+                }
             }
             out.append(String.join("; ", found)).append('\n');
         }
@@ -135,5 +143,32 @@ final class VerifyCommand implements Callable<Integer> {
             return "-";
         }
         return side.path("rows").isNull() ? "?" : Views.count(side.path("rows"));
+    }
+
+    /** How many of one kind (tables, or sequences) the report holds, differ and could not be read. */
+    private static final class Tally {
+        private final String one;
+        private final String many;
+        long total;
+        long differing;
+        long unread;
+
+        Tally(String one, String many) {
+            this.one = one;
+            this.many = many;
+        }
+
+        void count(String status) {
+            total++;
+            if (status.equals(NOT_READABLE)) {
+                unread++;
+            } else if (!status.equals("same")) {
+                differing++;
+            }
+        }
+
+        String noun(long count) {
+            return count == 1 ? one : many;
+        }
     }
 }

@@ -219,6 +219,7 @@ final class Json {
         for (ConsistencyCheck.TableResult table : report.tables()) {
             Map<String, Object> entry = new LinkedHashMap<>();
             entry.put("table", table.table());
+            entry.put("kind", lower(table.kind()));
             entry.put("status", table.status().text());
             entry.put("blue", side(table.blue()));
             entry.put("green", side(table.green()));

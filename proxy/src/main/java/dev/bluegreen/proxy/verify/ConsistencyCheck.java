@@ -110,8 +110,13 @@ public final class ConsistencyCheck {
      */
     public record Side(String columns, Long rows, String digest) {}
 
-    /** One table's verdict; a side is null when the table is missing there. */
-    public record TableResult(String table, Status status, Side blue, Side green) {}
+    /** One table's or sequence's verdict; a side is null when it is missing there. */
+    public record TableResult(String table, Kind kind, Status status, Side blue, Side green) {}
+
+    /** What a {@link TableResult} compares. */
+    public enum Kind {
+        TABLE, SEQUENCE
+    }
 
     public enum Status {
         SAME("same"),
@@ -460,7 +465,7 @@ public final class ConsistencyCheck {
                     : !onBlue.definition().equals(onGreen.definition()) ? Status.DEFINITION_DIFFERS
                     : onBlue.sameValue(onGreen) ? Status.SAME : Status.VALUE_DIFFERS;
             boolean withDefinition = status == Status.DEFINITION_DIFFERS;
-            results.add(new TableResult(name, status, onBlue == null ? null : onBlue.side(withDefinition),
+            results.add(new TableResult(name, Kind.SEQUENCE, status, onBlue == null ? null : onBlue.side(withDefinition),
                     onGreen == null ? null : onGreen.side(withDefinition)));
         }
         return results;
@@ -478,10 +483,10 @@ public final class ConsistencyCheck {
                                        Connection blueConnection, Connection greenConnection, boolean greenFirst)
             throws SQLException, Unavailable {
         if (greenTable == null) {
-            return new TableResult(name, Status.ONLY_ON_BLUE, side(blueConnection, blueTable, true), null);
+            return new TableResult(name, Kind.TABLE, Status.ONLY_ON_BLUE, side(blueConnection, blueTable, true), null);
         }
         if (blueTable == null) {
-            return new TableResult(name, Status.ONLY_ON_GREEN, null, side(greenConnection, greenTable, true));
+            return new TableResult(name, Kind.TABLE, Status.ONLY_ON_GREEN, null, side(greenConnection, greenTable, true));
         }
         boolean sameColumns = blueTable.columns().equals(greenTable.columns());
         Side greenSide = greenFirst ? side(greenConnection, greenTable, sameColumns) : null;
@@ -492,7 +497,7 @@ public final class ConsistencyCheck {
         Status status = !sameColumns ? Status.COLUMNS_DIFFER
                 : blueSide.rows().equals(greenSide.rows()) && blueSide.digest().equals(greenSide.digest()) ? Status.SAME
                 : Status.ROWS_DIFFER;
-        return new TableResult(name, status, blueSide, greenSide);
+        return new TableResult(name, Kind.TABLE, status, blueSide, greenSide);
     }
 
     /**

@@ -312,13 +312,18 @@ class VerifyIT {
             assertThat(same.exit()).as(same.out() + same.err()).isZero();
             assertThat(same.out()).containsPattern("public\\.json_table +same +1 +1")
                     .containsPattern("public\\.ids +same +1 +1")
-                    .containsPattern("public\\.unused +same +0 +0");
+                    .containsPattern("public\\.unused +same +0 +0")
+                    .contains("blue and green are the same: 1 table and 2 sequences");
+            JsonNode kinds = JSON.readTree(verify(proxy, "--json").out()).path("tables");
+            assertThat(kinds).extracting(t -> t.path("table").asText() + " " + t.path("kind").asText())
+                    .containsExactly("public.json_table table", "public.ids sequence", "public.unused sequence");
 
             green.execute(database, "select nextval('ids')", "select nextval('ids')");
             BgctlRun.Result different = verify(proxy);
             assertThat(different.exit()).as(different.out() + different.err()).isEqualTo(4);
             assertThat(different.out()).containsPattern("public\\.ids +value differs +1 +3")
-                    .containsPattern("public\\.json_table +same +1 +1");
+                    .containsPattern("public\\.json_table +same +1 +1")
+                    .contains("1 of 2 sequences differ").doesNotContain("tables differ").doesNotContain("table differs");
         }
     }
 
@@ -527,6 +532,7 @@ class VerifyIT {
                     .containsPattern("public\\.reset_apart +value differs +0 +0")
                     .containsPattern("public\\.stepped +definition differs +1 +1")
                     .containsPattern("public\\.\"Odd Seq\" +same +0 +0")
+                    .contains("2 of 4 sequences differ")
                     .contains("public.reset_apart\n  blue   sequence, last value never used, next value 1\n"
                             + "  green  sequence, last value never used, next value 50\n")
                     .containsPattern("public\\.stepped\n  blue   sequence, last value 1; increment 1, .*\n"
@@ -565,7 +571,7 @@ class VerifyIT {
                     .containsPattern("public\\.readable +same +0 +0")
                     .containsPattern("public\\.t +same +0 +0")
                     .containsPattern("public\\.usage_only +not readable +\\? +\\?")
-                    .contains("2 of 4 not compared: the role verify logs in as may not read them")
+                    .contains("2 of 3 sequences not compared: the role verify logs in as may not read them")
                     .doesNotContain("differ");
             JsonNode report = JSON.readTree(verify(proxy, "--json").out());
             assertThat(report.path("consistent").asBoolean()).isFalse();
