@@ -81,6 +81,9 @@ final class Units {
      * instead of one per statement.
      */
     private static final int LANE_BATCH_UNITS = 16;
+    /** Fails the follower's transaction where the leader's failed at a statement the follower is not sent. */
+    private static final String FAIL_ALIKE = "DO $$BEGIN RAISE EXCEPTION 'bluegreen: the leader transaction failed at a"
+            + " statement this twin was not sent, and this one fails alike' USING ERRCODE = 'P0001'; END$$";
     private static final int LANE_BATCH_BYTES = 64 * 1024;
 
     private enum Mode { FORWARD, FORWARD_AFTER_DATA, RECORD, DISCARD, COMMIT, ROLLBACK, COLLECT }
@@ -1744,6 +1747,7 @@ final class Units {
                 || (answer.error && transientError(unit, answer.firstSqlState));
         if (unit.secondary == null) {
             sendNamedStatements(unit, answer, unit.primary.other()); // only once this cluster has them
+            failFollowerAlike(unit, answer);
             finish(answer.status);
             return;
         }
@@ -1793,14 +1797,15 @@ final class Units {
         if (unit.statusBefore == 'E' && (answer.status == 'I' || endsFailedTransaction(unit, outcomes))) {
             if (outcomes.size() > 1 && startsWithRollback(unit)) {
                 // ROLLBACK; ... (a pool's reset: asyncpg sends ROLLBACK; RESET ALL; ... in one string): the
-                // follower's transaction, healthy as it is, rolls back the same, and the rest runs alike
+                // follower's transaction rolls back the same, and the rest runs alike
                 runOnSecondary(unit, outcomes, answer.status, false);
                 return;
             }
             if (outcomes.size() > 1) {
-                // the unit went on after ending the failed transaction (ROLLBACK; INSERT ...): what it did
-                // next stands on the leader, and the follower, which skipped what failed and is still in a
-                // healthy transaction, cannot be given that part alone
+                // the unit went on after ending the failed transaction (COMMIT; INSERT ...): what it did
+                // next stands on the leader, and the follower, whose transaction may still be healthy (it ran
+                // what the leader did before a failure of the leader's own, see runPrefixInLane), cannot be
+                // given that part alone
                 diverged(unit, outcomes, List.of(), "the unit went on after ending a failed transaction, "
                         + "and the follower cannot be sent that part alone");
                 dropTwin(unit.secondary, true);
@@ -1852,6 +1857,7 @@ final class Units {
                 sendNamedStatements(unit, answer, unit.secondary);
             } else {
                 sendNamedStatements(unit, answer, unit.secondary);
+                failFollowerAlike(unit, answer);
                 finish(answer.status);
             }
             return;
@@ -1915,9 +1921,32 @@ final class Units {
         return !sql.matches("(?s)rollback( work| transaction)? to\\b.*");
     }
 
-    /** What ends the follower's healthy transaction where the leader's failed one ended with {@code status}. */
+    /**
+     * What ends the follower's transaction where the leader's failed one ended with {@code status}: one that
+     * failed alike ({@link #failFollowerAlike}) or, where the follower ran what the leader did before a failure
+     * of the leader's own, a healthy one.
+     */
     private static String followerRollback(byte status) {
         return status == 'I' ? "ROLLBACK" : "ROLLBACK AND CHAIN";
+    }
+
+    /**
+     * The leader's transaction failed at a statement the follower is not sent (a read, which runs on the leader
+     * alone, or a statement that failed at once), and with the error released the locks it had taken (all of
+     * them, or those since the savepoint it may go back to). The follower's twin fails there too, on an error
+     * of the proxy's own, and so releases the same locks now rather than at the client's {@code ROLLBACK}:
+     * meanwhile other sessions' writes of those rows would run on the leader and wait on the follower, their
+     * clients with them. A {@code ROLLBACK TO SAVEPOINT} then finds both twins alike. What the lane held back
+     * goes out first, in order.
+     */
+    private void failFollowerAlike(Unit unit, Sink answer) {
+        ClusterRole follower = leader.other();
+        if (answer.status != 'E' || unit.statusBefore != 'T' || unit.primary != leader
+                || state.followerWrites() != FollowerWrites.SYNC || !backends.containsKey(follower)) {
+            return;
+        }
+        send(follower, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), FAIL_ALIKE));
+        flush(follower);
     }
 
     /** Whether the unit's first statement is a ROLLBACK (or ABORT): its tag cannot say, a COMMIT that fails reads the same. */

@@ -875,6 +875,53 @@ class UnitsModeIT {
     }
 
     /**
+     * A statement that fails in a transaction releases on the leader the locks taken since the savepoint the
+     * transaction may go back to. The follower, which ran those statements (the lane went out after 16 units)
+     * and is not sent the failure, fails alike on the proxy's own error and releases them too: another session's
+     * write of the same row, free on the leader at once, is not held up on the follower until the client rolls
+     * back (before, it waited there, its client with it). Going back to the savepoint then finds both twins alike.
+     * The failure is a read's (the leader runs it alone) or a write's (the follower skips what failed at once).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"select 1/0", "insert into %s values (1, 0)"})
+    void aStatementThatFailsInATransactionReleasesItsLocksOnTheFollowerToo(String failing, TestClusters clusters) throws Exception {
+        String t = table("failed_releases");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key, v int)",
+                "insert into " + t + " values (1, 0)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient holder = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser());
+             RawClient other = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            proxy.server().routing().start("test", null);
+            assertThat(answerTo(holder, "begin")).isEqualTo("BEGIN");
+            assertThat(answerTo(holder, "savepoint s")).isEqualTo("SAVEPOINT");
+            for (int i = 1; i <= 16; i++) {
+                assertThat(answerTo(holder, "update " + t + " set v = " + i + " where id = 1")).isEqualTo("UPDATE 1");
+            }
+            await("the follower took the row's lock").atMost(Duration.ofSeconds(10))
+                    .until(() -> count(clusters.green(), "select count(*) from pg_locks l join pg_class c on c.oid = l.relation"
+                            + " where c.relname = '" + t + "' and l.mode = 'RowExclusiveLock' and l.granted") > 0);
+            assertThat(answerTo(holder, failing.formatted(t))).contains(failing.startsWith("select") ? "C=22012" : "C=23505");
+
+            CompletableFuture<String> write = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return answerTo(other, "update " + t + " set v = 100 where id = 1");
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            await("the other session's write, while the failed transaction stays open").atMost(Duration.ofSeconds(10))
+                    .until(write::isDone);
+            assertThat(write.get()).isEqualTo("UPDATE 1");
+
+            assertThat(answerTo(holder, "rollback to savepoint s")).isEqualTo("ROLLBACK");
+            assertThat(answerTo(holder, "insert into " + t + " values (2, 2)")).isEqualTo("INSERT 0 1");
+            assertThat(answerTo(holder, "commit")).isEqualTo("COMMIT");
+            ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(1,100)\n(2,2)");
+            proxy.stillAlike();
+        }
+    }
+
+    /**
      * A batch in a failed transaction that begins with a prepared ROLLBACK TO SAVEPOINT (pgjdbc's autosave) and
      * goes on: its text, as the unit keeps it, is the next statement's, yet it ends nothing. It runs on both twins,
      * and nothing diverges. (A first version of the COMMIT AND CHAIN fix took it for a unit that went on after
