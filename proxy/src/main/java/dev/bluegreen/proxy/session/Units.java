@@ -81,10 +81,10 @@ final class Units {
      * instead of one per statement.
      */
     private static final int LANE_BATCH_UNITS = 16;
+    private static final int LANE_BATCH_BYTES = 64 * 1024;
     /** Fails the follower's transaction where the leader's failed at a statement the follower is not sent. */
     private static final String FAIL_ALIKE = "DO $$BEGIN RAISE EXCEPTION 'bluegreen: the leader transaction failed at a"
             + " statement this twin was not sent, and this one fails alike' USING ERRCODE = 'P0001'; END$$";
-    private static final int LANE_BATCH_BYTES = 64 * 1024;
 
     private enum Mode { FORWARD, FORWARD_AFTER_DATA, RECORD, DISCARD, COMMIT, ROLLBACK, COLLECT }
 
