@@ -4,6 +4,7 @@ import dev.bluegreen.config.Cluster;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -23,6 +24,8 @@ final class Database {
     private static final int CONNECT_TIMEOUT_SECONDS = 10;
     /** A statement stuck longer than this on a silent network fails instead of holding a command forever. */
     private static final int SOCKET_TIMEOUT_SECONDS = 30;
+    /** The store's transactions hold a row for milliseconds: a wait this long is someone else's doing. */
+    static final int LOCK_TIMEOUT_MILLIS = 5_000;
 
     private final Cluster cluster;
     private final String instance;
@@ -55,9 +58,21 @@ final class Database {
                 "bluegreen " + purpose + " " + instance);
     }
 
-    /** A new connection; the caller closes it. */
+    /**
+     * A new connection; the caller closes it. A statement that waits for a row lock (an operator's {@code
+     * SELECT ... FOR UPDATE} left open on a state table, say) fails after {@link #LOCK_TIMEOUT_MILLIS} with
+     * PostgreSQL's own message, rather than holding a command until the socket timeout.
+     */
     Connection connect(String purpose) throws SQLException {
-        return DriverManager.getConnection(url(), properties(purpose));
+        Connection c = DriverManager.getConnection(url(), properties(purpose));
+        try (Statement s = c.createStatement()) {
+            // a SET, not a startup option: a pooler in front of the store may refuse startup options
+            s.execute("SET lock_timeout = " + LOCK_TIMEOUT_MILLIS);
+        } catch (SQLException e) {
+            closeQuietly(c);
+            throw e;
+        }
+        return c;
     }
 
     /** Work done in one transaction on a {@link Link}. */

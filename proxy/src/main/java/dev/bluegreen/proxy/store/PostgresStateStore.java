@@ -13,6 +13,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
@@ -37,6 +38,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  * <li>What an instance hears reaches its peer in epoch order: each read of the shared rows, and the peer
  *     calls it leads to, happen under one lock, and each read sees at least what the one before saw.
+ * <li>An instance's own saves never hold that lock while they talk to the database: a save stalled on a
+ *     locked row or a silent connection holds up neither the news of other instances' changes nor the
+ *     heartbeat. A stored state that is exactly a save still under way is held back until the save returns.
  * <li>A barrier another instance started is acknowledged only once this instance's own barrier has
  *     drained, and reopened only after the state that ends it was given to the peer, or once the barrier
  *     was abandoned, or {@link #EXPIRY_MARGIN} after its deadline: a dead owner never blocks writes for
@@ -88,7 +92,12 @@ public final class PostgresStateStore implements StateStore {
     private long seenEpoch;
     private String seenPlan;
     private long answeredBarrier;
-    private Held held;
+    /** Read without the lock by the heartbeat, which must beat whatever holds the lock. */
+    private volatile Held held;
+    /** This instance's saves under way: what the store holds may be one of them, not news. */
+    private final List<Saving> saving = new ArrayList<>();
+    /** Something was stored while a save was under way, and not given to the peer yet. */
+    private boolean newsHeldBack;
 
     /**
      * @param config   a {@link StateStoreConfig.Kind#POSTGRES} store
@@ -210,47 +219,76 @@ public final class PostgresStateStore implements StateStore {
         String stateJson = StateCodec.writeState(change.state());
         String planJson = plan == null ? null : StateCodec.writePlan(plan);
         Long ending = barrier instanceof OwnBarrier own && own.store() == this ? own.id : null;
-        // under the lock that orders what this instance hears: its own change is not news to it
+        // never under the lock that orders what this instance hears: a save stalled on a silent connection
+        // or a locked row must not hold up news of the other instances' changes, nor the heartbeat
+        Saving mine = new Saving(change.epoch(), stateJson, planJson);
         synchronized (heard) {
-            boolean saved;
-            String barrierLost;
-            try {
-                String[] why = new String[1];
-                saved = commands.transaction(c -> {
-                    if (ending != null) {
-                        why[0] = tables.barrierStillHeld(c, name, ending);
-                        if (why[0] != null) {
-                            c.rollback();
-                            return false;
-                        }
-                    }
-                    if (!tables.saveState(c, expectedEpoch, change, stateJson, planJson)) {
+            saving.add(mine);
+        }
+        boolean saved = false;
+        String barrierLost;
+        try {
+            String[] why = new String[1];
+            saved = commands.transaction(c -> {
+                if (ending != null) {
+                    why[0] = tables.barrierStillHeld(c, name, ending);
+                    if (why[0] != null) {
                         c.rollback();
                         return false;
                     }
-                    if (ending != null) {
-                        tables.endBarrier(c, ending, "done");
-                    }
-                    StateTables.notify(c, StateTables.STATE_CHANNEL, Long.toString(change.epoch()));
-                    return true;
-                });
-                barrierLost = why[0];
-            } catch (SQLException e) {
-                throw failure("cannot save epoch " + change.epoch(), e);
-            }
-            if (barrierLost != null) {
-                throw new Conflict(barrierLost, null);
-            }
-            if (saved) {
-                if (seenEpoch == expectedEpoch) {
-                    seenEpoch = change.epoch();
                 }
-                seenPlan = planJson;
-                return;
+                if (!tables.saveState(c, expectedEpoch, change, stateJson, planJson)) {
+                    c.rollback();
+                    return false;
+                }
+                if (ending != null) {
+                    tables.endBarrier(c, ending, "done");
+                }
+                StateTables.notify(c, StateTables.STATE_CHANNEL, Long.toString(change.epoch()));
+                return true;
+            });
+            barrierLost = why[0];
+        } catch (SQLException e) {
+            throw failure("cannot save epoch " + change.epoch(), e);
+        } finally {
+            saved(mine, expectedEpoch, saved);
+        }
+        if (barrierLost != null) {
+            throw new Conflict(barrierLost, null);
+        }
+        if (!saved) {
+            Snapshot current = current(expectedEpoch);
+            throw new Conflict("the stored epoch is " + current.state().epoch() + ", not " + expectedEpoch, current);
+        }
+    }
+
+    /** Its own change is not news to this instance; what was held back while the save was under way is. */
+    private void saved(Saving done, long expectedEpoch, boolean committed) {
+        boolean catchUpNow;
+        synchronized (heard) {
+            saving.remove(done);
+            if (committed && seenEpoch == expectedEpoch) {
+                seenEpoch = done.epoch();
+                seenPlan = done.planJson();
+            }
+            catchUpNow = newsHeldBack && saving.isEmpty();
+            if (catchUpNow) {
+                newsHeldBack = false;
             }
         }
-        Snapshot current = current(expectedEpoch);
-        throw new Conflict("the stored epoch is " + current.state().epoch() + ", not " + expectedEpoch, current);
+        if (catchUpNow) {
+            onBeatThread(() -> {
+                try {
+                    beats.transaction(c -> {
+                        catchUp(c);
+                        return null;
+                    });
+                } catch (SQLException e) {
+                    log.debug("state store catch-up after a save failed; the heartbeat tries again store={} instance={} reason={}",
+                            describe(), name, e.getMessage());
+                }
+            }, 0);
+        }
     }
 
     @Override
@@ -315,6 +353,13 @@ public final class PostgresStateStore implements StateStore {
         if (stateDirLock != null) {
             stateDirLock.close();
             stateDirLock = null;
+        }
+    }
+
+    /** How many of this instance's saves are under way. For tests. */
+    int savesUnderWay() {
+        synchronized (heard) {
+            return saving.size();
         }
     }
 
@@ -484,10 +529,10 @@ public final class PostgresStateStore implements StateStore {
         return endedUncleanly;
     }
 
+    /** Without the lock: the heartbeat never waits for a catch-up or a save. */
     private List<String> holdersNow() {
-        synchronized (heard) {
-            return held == null || held.drained ? List.of() : held.closed.holders();
-        }
+        Held h = held;
+        return h == null || h.drained ? List.of() : h.closed.holders();
     }
 
     /**
@@ -498,6 +543,11 @@ public final class PostgresStateStore implements StateStore {
         synchronized (heard) {
             StateTables.Shared now = tables.readShared(c);
             if (now.epoch() > seenEpoch) {
+                if (ownSaveUnderWay(now)) {
+                    // given once the save returns: the barrier too, whose end may be this very change
+                    newsHeldBack = true;
+                    return;
+                }
                 RoutingState state = tables.state(now.epoch(), now.stateJson());
                 List<HistoryEntry> entries = tables.history(c, seenEpoch, now.epoch());
                 peer.recorded(entries);
@@ -518,6 +568,20 @@ public final class PostgresStateStore implements StateStore {
                 closeFor(now);
             }
         }
+    }
+
+    /**
+     * Holding {@link #heard}: whether the stored state may be a change this instance is saving whose save
+     * has not returned. Only the very state saved can be; anything else is another instance's news.
+     */
+    private boolean ownSaveUnderWay(StateTables.Shared now) {
+        for (Saving s : saving) {
+            if (s.epoch() == now.epoch() && s.stateJson().equals(now.stateJson())
+                    && Objects.equals(s.planJson(), now.planJson())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void closeFor(StateTables.Shared barrier) {
@@ -604,14 +668,17 @@ public final class PostgresStateStore implements StateStore {
         }
     }
 
+    /** A change this instance is saving, as it is written to the store. */
+    private record Saving(long epoch, String stateJson, String planJson) {}
+
     /** A barrier another instance started, closed here until it ends. */
     private static final class Held {
         final long id;
         final String owner;
         final long fromEpoch;
         final WriteBarrier.Closed closed;
-        // guarded by heard
-        boolean drained;
+        // written under heard; drained also read without it, by the heartbeat
+        volatile boolean drained;
         boolean acknowledged;
 
         Held(long id, String owner, long fromEpoch, WriteBarrier.Closed closed) {

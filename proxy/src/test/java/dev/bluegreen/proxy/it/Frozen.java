@@ -8,7 +8,7 @@ import java.util.List;
  * Server processes stopped with {@code SIGSTOP} until closed: a server that answers nothing and reads
  * nothing, while the kernel still holds its connections open, as a hung host or a partition leaves them.
  */
-final class Frozen implements AutoCloseable {
+public final class Frozen implements AutoCloseable {
 
     private final List<Long> pids;
 
@@ -17,13 +17,13 @@ final class Frozen implements AutoCloseable {
     }
 
     /** One process, a backend say. */
-    static Frozen process(long pid) throws Exception {
+    public static Frozen process(long pid) throws Exception {
         signal("STOP", List.of(pid));
         return new Frozen(List.of(pid));
     }
 
     /** Every process of a cluster, its postmaster first so that it starts no more. */
-    static Frozen cluster(PgCluster cluster) throws Exception {
+    public static Frozen cluster(PgCluster cluster) throws Exception {
         ProcessHandle postmaster = ProcessHandle.of(cluster.pid()).orElseThrow();
         List<Long> pids = new ArrayList<>(List.of(postmaster.pid()));
         signal("STOP", pids);

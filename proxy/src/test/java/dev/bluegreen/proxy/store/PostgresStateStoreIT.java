@@ -20,6 +20,7 @@ import dev.bluegreen.proxy.control.RoutingControl.HistoryEntry;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.control.StateStore;
 import dev.bluegreen.proxy.control.WriteBarrier;
+import dev.bluegreen.proxy.it.Frozen;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import java.nio.file.Path;
 import java.sql.Array;
@@ -552,6 +553,114 @@ class PostgresStateStoreIT {
         assertThat(store("b", HEARTBEAT, INSTANCE_TIMEOUT).open(new RecordingPeer()).state().epoch()).isEqualTo(1);
     }
 
+    /**
+     * A save waiting for a row an operator left locked fails at the lock timeout with PostgreSQL's message,
+     * and meanwhile the instance heart-beats: the others never take it for dead. Before, the save held the
+     * lock the heartbeat needed for as long as it waited (up to the socket timeout), so the other instances
+     * declared it departed, and rolled green's reads back after the "crash".
+     */
+    @Test
+    void aSaveWaitingForALockedStateRowFailsAtTheLockTimeoutAndTheHeartbeatGoesOn() throws Exception {
+        PostgresStateStore a = store("a", HEARTBEAT, INSTANCE_TIMEOUT);
+        a.open(new RecordingPeer());
+        RecordingPeer other = new RecordingPeer();
+        store("b", HEARTBEAT, INSTANCE_TIMEOUT).open(other);
+        RoutingState next = new RoutingState(2, ClusterRole.BLUE, FollowerWrites.OFF, 0, false, true, false);
+        CompletableFuture<Object> saved = new CompletableFuture<>();
+        try (Connection dba = postgres.connect(DATABASE); Statement s = dba.createStatement()) {
+            dba.setAutoCommit(false);
+            s.execute("SELECT * FROM bluegreen_state WHERE id = 1 FOR UPDATE");
+            Thread.ofPlatform().start(() -> {
+                try {
+                    a.save(1, new HistoryEntry(Instant.now(), 2, "alice", "freeze", null, next), null, StateStore.ALONE);
+                    saved.complete("saved");
+                } catch (Throwable e) {
+                    saved.complete(e);
+                }
+            });
+            await("the save waits for the row").atMost(Duration.ofSeconds(5)).until(() -> lockWaiters() > 0);
+            Instant waitingSince = databaseNow();
+
+            // well before the lock timeout ends the save
+            await("a beats on while its save waits").atMost(Duration.ofMillis(Database.LOCK_TIMEOUT_MILLIS - 1_000))
+                    .until(() -> lastHeartbeat("a").isAfter(waitingSince.plus(INSTANCE_TIMEOUT.multipliedBy(2))));
+            assertThat(saved).isNotDone();
+
+            assertThat(saved.get(Database.LOCK_TIMEOUT_MILLIS + 5_000L, TimeUnit.MILLISECONDS))
+                    .isInstanceOf(StateStore.Failure.class)
+                    .extracting(e -> ((Throwable) e).getMessage()).asString()
+                    .startsWith("cannot save epoch 2 (postgres " + postgres.host() + ":" + postgres.port() + "/" + DATABASE
+                            + "): ERROR: canceling statement due to lock timeout");
+        }
+        assertThat(other.departed).isEmpty();
+        assertThat(store("c", HEARTBEAT, INSTANCE_TIMEOUT).open(new RecordingPeer()).state().epoch()).isEqualTo(1);
+    }
+
+    /**
+     * While a save is stalled on a connection whose server went silent, another instance's change (a
+     * rollback, say) reaches this one at once, and the stalled save, once the server answers, loses the
+     * compare-and-set. Before, the save held the lock the listener needed, and the change was heard only
+     * when the save gave up at the socket timeout, half a minute later.
+     */
+    @Test
+    void anotherInstancesChangeIsHeardWhileASaveIsStalledOnASilentServer() throws Exception {
+        RecordingPeer heard = new RecordingPeer();
+        PostgresStateStore a = store("a", HEARTBEAT, INSTANCE_TIMEOUT);
+        a.open(heard);
+        RoutingControl b = control("b", Duration.ofSeconds(5));
+        await().atMost(Duration.ofSeconds(5)).until(() -> listenerCaughtUp("a"));
+        RoutingState mine = new RoutingState(2, ClusterRole.BLUE, FollowerWrites.OFF, 0, false, true, false);
+        CompletableFuture<Object> saved = new CompletableFuture<>();
+        try (Frozen silent = Frozen.process(backendOf("bluegreen commands a"))) {
+            Thread.ofPlatform().start(() -> {
+                try {
+                    a.save(1, new HistoryEntry(Instant.now(), 2, "alice", "freeze", null, mine), null, StateStore.ALONE);
+                    saved.complete("saved");
+                } catch (Throwable e) {
+                    saved.complete(e);
+                }
+            });
+            await("a's save is under way").atMost(Duration.ofSeconds(5)).until(() -> a.savesUnderWay() == 1);
+
+            RoutingState elsewhere = b.start("bob", null);
+
+            await("a hears b's change").atMost(Duration.ofSeconds(3)).until(() -> heard.changes.contains(elsewhere));
+            assertThat(saved).isNotDone();
+        }
+        assertThat(saved.get(10, TimeUnit.SECONDS)).isInstanceOf(StateStore.Conflict.class)
+                .hasFieldOrPropertyWithValue("message", "the stored epoch is 2, not 1");
+        assertThat(heard.changes).extracting(RoutingState::epoch).containsExactly(2L);
+    }
+
+    private static long backendOf(String applicationName) throws SQLException {
+        try (Connection c = postgres.connect(DATABASE);
+             PreparedStatement select = c.prepareStatement("SELECT pid FROM pg_stat_activity WHERE application_name = ?")) {
+            select.setString(1, applicationName);
+            try (ResultSet rs = select.executeQuery()) {
+                assertThat(rs.next()).as("a backend named " + applicationName).isTrue();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    private static Instant databaseNow() throws SQLException {
+        try (Connection c = postgres.connect(DATABASE); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT clock_timestamp()")) {
+            rs.next();
+            return rs.getTimestamp(1).toInstant();
+        }
+    }
+
+    private static Instant lastHeartbeat(String instance) throws SQLException {
+        try (Connection c = postgres.connect(DATABASE);
+             PreparedStatement select = c.prepareStatement("SELECT heartbeat_at FROM bluegreen_instances WHERE name = ?")) {
+            select.setString(1, instance);
+            try (ResultSet rs = select.executeQuery()) {
+                return rs.next() ? rs.getTimestamp(1).toInstant() : Instant.EPOCH;
+            }
+        }
+    }
+
     private static int lockWaiters() throws SQLException {
         try (Connection c = postgres.connect(DATABASE); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
@@ -595,6 +704,12 @@ class PostgresStateStoreIT {
     /** A peer for a store opened without a routing control. */
     private static final class RecordingPeer implements StateStore.Peer {
         final List<RoutingState> changes = Collections.synchronizedList(new ArrayList<>());
+        final List<String> departed = Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public void departed(List<String> instances) {
+            departed.addAll(instances);
+        }
 
         @Override
         public void changed(RoutingState state, Plan plan) {
