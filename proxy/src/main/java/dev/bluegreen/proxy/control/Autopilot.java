@@ -117,6 +117,11 @@ public final class Autopilot implements AutoCloseable {
         if (invalid.isPresent()) {
             throw new RoutingControl.Refused(invalid.get());
         }
+        return decidedAfresh(attempt -> rollout(actor, steps, bake, reason, attempt));
+    }
+
+    private RoutingState rollout(String actor, List<Integer> steps, Duration bake, String reason, Attempt attempt)
+            throws RoutingControl.Refused {
         Plan current = control.plan().orElse(null);
         if (current != null && current.status() == Plan.Status.RUNNING) {
             throw new RoutingControl.Refused("a rollout plan is already running (step " + (current.position() + 1) + " of "
@@ -144,23 +149,29 @@ public final class Autopilot implements AutoCloseable {
         int weight = plan.weight();
         String command = "rollout " + steps + " bake " + bake.toSeconds() + "s";
         RoutingState after = weight == now.weight()
-                ? control.apply(actor, command, reason, decidedAt(now, Transition::record), p -> plan)
+                ? control.apply(actor, command, reason, attempt.on(now, Transition::record), p -> plan)
                 : control.apply(actor, command + ": set-weight " + weight, reason,
-                        decidedAt(now, s -> Transition.setWeight(s, weight)), p -> plan);
+                        attempt.on(now, s -> Transition.setWeight(s, weight)), p -> plan);
         healthySince = null;
         holding = "baking from now";
         return after;
     }
 
     public synchronized RoutingState pause(String actor, String reason) throws RoutingControl.Refused {
-        RoutingState now = control.current();
-        Plan plan = control.plan().filter(p -> p.status() == Plan.Status.RUNNING)
-                .orElseThrow(() -> new RoutingControl.Refused("no rollout plan is running"));
-        return control.apply(actor, "pause", reason, decidedAt(now, Transition::record),
-                p -> plan.with(Plan.Status.PAUSED, "paused by " + actor + (reason == null ? "" : ": " + reason)));
+        return decidedAfresh(attempt -> {
+            RoutingState now = control.current();
+            Plan plan = control.plan().filter(p -> p.status() == Plan.Status.RUNNING)
+                    .orElseThrow(() -> new RoutingControl.Refused("no rollout plan is running"));
+            return control.apply(actor, "pause", reason, attempt.on(now, Transition::record),
+                    p -> plan.with(Plan.Status.PAUSED, "paused by " + actor + (reason == null ? "" : ": " + reason)));
+        });
     }
 
     public synchronized RoutingState resume(String actor, String reason) throws RoutingControl.Refused {
+        return decidedAfresh(attempt -> resume(actor, reason, attempt));
+    }
+
+    private RoutingState resume(String actor, String reason, Attempt attempt) throws RoutingControl.Refused {
         RoutingState now = control.current();
         Plan plan = control.plan().filter(p -> p.status() == Plan.Status.PAUSED)
                 .orElseThrow(() -> new RoutingControl.Refused("no rollout plan is paused"));
@@ -174,7 +185,7 @@ public final class Autopilot implements AutoCloseable {
         }
         Plan resumed = new Plan(plan.steps(), plan.bake(), plan.position(), Plan.Status.RUNNING, clock.instant(),
                 "resumed by " + actor + (reason == null ? "" : ": " + reason));
-        RoutingState after = control.apply(actor, "resume", reason, decidedAt(now, Transition::record), p -> resumed);
+        RoutingState after = control.apply(actor, "resume", reason, attempt.on(now, Transition::record), p -> resumed);
         healthySince = null;
         return after;
     }
@@ -367,6 +378,54 @@ public final class Autopilot implements AutoCloseable {
         return s -> s.epoch() == decidedOn.epoch() ? rule.apply(s)
                 : new Transition.Refused("the state changed meanwhile (epoch " + s.epoch() + ", decided on "
                         + decidedOn.epoch() + "); judged again at the next tick");
+    }
+
+    /** An operator's command decided on a state and applied on a newer one is decided again, this often at most. */
+    private static final int DECISIONS = 3;
+
+    /**
+     * Runs an operator's command, deciding it again on the newer state when the state moved between its
+     * reading the state and applying the change (another command, another instance): its checks hold for
+     * the state it changes, and the operator hears what is true now, not of a tick to come.
+     */
+    private static RoutingState decidedAfresh(OperatorCommand command) throws RoutingControl.Refused {
+        for (int n = 1; ; n++) {
+            Attempt attempt = new Attempt(n == DECISIONS);
+            try {
+                return command.run(attempt);
+            } catch (RoutingControl.Refused refused) {
+                if (!attempt.moved || n == DECISIONS) {
+                    throw refused;
+                }
+            }
+        }
+    }
+
+    private interface OperatorCommand {
+        RoutingState run(Attempt attempt) throws RoutingControl.Refused;
+    }
+
+    /** One attempt at an operator's command: whether the state moved under it. */
+    private static final class Attempt {
+        private final boolean last;
+        private boolean moved;
+
+        Attempt(boolean last) {
+            this.last = last;
+        }
+
+        Function<RoutingState, Transition> on(RoutingState decidedOn, Function<RoutingState, Transition> rule) {
+            return s -> {
+                if (s.epoch() == decidedOn.epoch()) {
+                    return rule.apply(s);
+                }
+                moved = true;
+                return new Transition.Refused(last
+                        ? "the routing state kept changing while the command was decided (now epoch " + s.epoch()
+                                + "); nothing was changed, check the state and try again"
+                        : "the state moved to epoch " + s.epoch() + " while the command was decided");
+            };
+        }
     }
 
     /** The rule's verdict (its own value and samples), and the window's counts behind it. */

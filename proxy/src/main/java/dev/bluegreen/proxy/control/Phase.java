@@ -1,5 +1,7 @@
 package dev.bluegreen.proxy.control;
 
+import java.util.Locale;
+
 /** Names for combinations of the routing state (DESIGN §2); derived, never stored. */
 public enum Phase {
     /** Blue alone. */
@@ -9,5 +11,10 @@ public enum Phase {
     /** Green leads, blue follows: rollback still loses nothing. */
     CUTOVER,
     /** Green alone; blue retired. */
-    GREEN
+    GREEN;
+
+    /** As the status and the operator's messages name it: {@code dual}. */
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
 }

@@ -18,15 +18,22 @@ public sealed interface Transition {
     /** What an operator does about green out of sync while blue leads (docs/dual-write.md). */
     String GREEN_START_OVER = "to start over, bgctl abort, make green a copy of blue again, then bgctl start";
 
+    /** Shadow mode's writes are best effort: green may lack some, so sync dual-write starts from a fresh copy. */
+    String SHADOW_TO_SYNC = "shadow mode is on (async dual-write: green may have missed writes and serves no reads);"
+            + " for sync dual-write, bgctl abort, make green a copy of blue again, then bgctl start";
+
     static Transition start(RoutingState s) {
         if (s.finalized()) {
             return new Refused("the migration was finalized; blue is retired");
         }
         if (s.phase() == Phase.DUAL && s.followerWrites() == FollowerWrites.SYNC && !s.followerInSync()) {
-            return new Refused("dual-write is already on (phase " + s.phase() + "), with green out of sync; " + GREEN_START_OVER);
+            return new Refused("dual-write is already on (phase " + s.phase().label() + "), with green out of sync; " + GREEN_START_OVER);
+        }
+        if (s.leader() == ClusterRole.BLUE && s.followerWrites() == FollowerWrites.ASYNC) {
+            return new Refused(SHADOW_TO_SYNC);
         }
         if (s.phase() != Phase.BLUE) {
-            return new Refused("dual-write is already on (phase " + s.phase() + ")");
+            return new Refused("dual-write is already on (phase " + s.phase().label() + ")");
         }
         return new Go(s.next(ClusterRole.BLUE, FollowerWrites.SYNC, 0, true, s.frozen(), false, 0), true);
     }
@@ -34,7 +41,8 @@ public sealed interface Transition {
     /** Shadow mode: green receives writes best effort and may never serve reads. */
     static Transition startShadow(RoutingState s) {
         if (s.phase() != Phase.BLUE || s.finalized()) {
-            return new Refused("shadow mode starts from blue alone (phase " + s.phase() + ")");
+            return new Refused(s.followerWrites() == FollowerWrites.ASYNC && s.leader() == ClusterRole.BLUE
+                    ? "shadow mode is on already" : "shadow mode starts from blue alone (phase " + s.phase().label() + ")");
         }
         return new Go(s.next(ClusterRole.BLUE, FollowerWrites.ASYNC, 0, false, s.frozen(), false, 0), false);
     }
@@ -47,7 +55,8 @@ public sealed interface Transition {
             return new Refused("the state is frozen; unfreeze first");
         }
         if (weight > 0 && s.leader() == ClusterRole.BLUE && !s.followerMayServeReads()) {
-            return new Refused(s.followerWrites() != FollowerWrites.SYNC
+            return new Refused(s.followerWrites() == FollowerWrites.ASYNC ? SHADOW_TO_SYNC
+                    : s.followerWrites() != FollowerWrites.SYNC
                     ? "green may serve reads only with sync dual-write on (start first)"
                     : "green is out of sync: it missed writes and must not serve reads; " + GREEN_START_OVER);
         }
@@ -93,7 +102,7 @@ public sealed interface Transition {
 
     static Transition cutover(RoutingState s) {
         if (s.leader() != ClusterRole.BLUE || s.followerWrites() != FollowerWrites.SYNC) {
-            return new Refused("cutover needs blue leading with sync dual-write (phase " + s.phase() + ")");
+            return new Refused("cutover needs blue leading with sync dual-write (phase " + s.phase().label() + ")");
         }
         if (!s.followerInSync()) {
             return new Refused("green is out of sync");
@@ -117,7 +126,7 @@ public sealed interface Transition {
             return new Refused("the migration is finalized already: green alone receives writes");
         }
         if (s.phase() != Phase.CUTOVER) {
-            return new Refused("finalize follows cutover (phase " + s.phase() + ")");
+            return new Refused("finalize follows cutover (phase " + s.phase().label() + ")");
         }
         return new Go(s.next(ClusterRole.GREEN, FollowerWrites.OFF, 100, false, s.frozen(), true, 0), true);
     }
@@ -125,7 +134,7 @@ public sealed interface Transition {
     /** Abandon green while blue leads: dual-write off, weight 0. */
     static Transition abort(RoutingState s) {
         if (s.phase() != Phase.DUAL) {
-            return new Refused("abort applies while blue leads with dual-write on (phase " + s.phase() + ")");
+            return new Refused("abort applies while blue leads with dual-write on (phase " + s.phase().label() + ")");
         }
         return new Go(s.next(ClusterRole.BLUE, FollowerWrites.OFF, 0, false, s.frozen(), false, 0), false);
     }

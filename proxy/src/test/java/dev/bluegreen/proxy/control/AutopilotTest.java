@@ -36,6 +36,8 @@ class AutopilotTest {
             new HealthRule("divergences > 0", Metric.DIVERGENCES, Comparison.GREATER, 0, Action.ROLLBACK, 0));
 
     private final TickingClock clock = new TickingClock();
+    /** The autopilot's clock: the same time, and what another command did meanwhile when armed. */
+    private final MeanwhileClock meanwhile = new MeanwhileClock(clock);
     private RoutingControl control;
     private HealthWindows windows;
     private Autopilot autopilot;
@@ -44,7 +46,7 @@ class AutopilotTest {
     void setUp() throws Exception {
         control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(1));
         windows = new HealthWindows(Duration.ofSeconds(10), clock.mock);
-        autopilot = new Autopilot(control, windows, new Health(Duration.ofSeconds(10), RULES), clock, TICK);
+        autopilot = new Autopilot(control, windows, new Health(Duration.ofSeconds(10), RULES), meanwhile, TICK);
         control.start("alice", null);
     }
 
@@ -338,5 +340,90 @@ class AutopilotTest {
 
         assertThatThrownBy(() -> idle.rollout("alice", Plan.DEFAULT_STEPS, Duration.ofSeconds(10), null))
                 .isInstanceOf(RoutingControl.Refused.class).hasMessageContaining("phase blue");
+    }
+
+    /**
+     * An operator's command whose state another command moved while it was being decided is decided again
+     * on the new state. Before, it was refused with the autopilot's own "judged again at the next tick",
+     * which no tick would ever do for an operator.
+     */
+    @Test
+    void aRolloutWhoseStateMovedWhileItWasDecidedIsDecidedAgainOnTheNewState() throws Exception {
+        meanwhile.then(() -> control.setWeight("bob", 30, null), 1);
+
+        RoutingState after = autopilot.rollout("alice", List.of(10, 50, 100), Duration.ofSeconds(10), null);
+
+        assertThat(after.weight()).isEqualTo(50);
+        assertThat(plan().position()).isEqualTo(1);
+        assertThat(control.history()).extracting(RoutingControl.HistoryEntry::command)
+                .containsExactly("start", "set-weight 30", "rollout [10, 50, 100] bake 10s: set-weight 50");
+    }
+
+    @Test
+    void aResumeWhoseStateMovedWhileItWasDecidedAnswersForTheNewState() throws Exception {
+        autopilot.rollout("alice", List.of(10, 50, 100), Duration.ofSeconds(10), null);
+        autopilot.pause("bob", null);
+        meanwhile.then(() -> control.setWeight("carol", 30, null), 1);
+
+        assertThatThrownBy(() -> autopilot.resume("bob", null))
+                .isInstanceOf(RoutingControl.Refused.class)
+                .hasMessage("the weight is 30 but the plan's step is 10; set-weight 10 first, or start a new rollout");
+        assertThat(plan().status()).isEqualTo(Plan.Status.PAUSED);
+    }
+
+    @Test
+    void aStateThatKeepsMovingWhileACommandIsDecidedRefusesItAskingToTryAgain() throws Exception {
+        AtomicInteger weight = new AtomicInteger(30);
+        meanwhile.then(() -> control.setWeight("bob", weight.getAndIncrement(), null), 3);
+
+        assertThatThrownBy(() -> autopilot.rollout("alice", List.of(40, 50, 100), Duration.ofSeconds(10), null))
+                .isInstanceOf(RoutingControl.Refused.class)
+                .hasMessage("the routing state kept changing while the command was decided (now epoch 5); nothing was"
+                        + " changed, check the state and try again");
+        assertThat(control.plan()).isEmpty();
+        assertThat(control.current().weight()).isEqualTo(32);
+    }
+
+    /** What another command does while the autopilot decides one: run at its next readings of the time. */
+    private interface Meanwhile {
+        void run() throws Exception;
+    }
+
+    private static final class MeanwhileClock extends Clock {
+        private final Clock time;
+        private Meanwhile meanwhile;
+        private int times;
+
+        MeanwhileClock(Clock time) {
+            this.time = time;
+        }
+
+        void then(Meanwhile action, int readings) {
+            meanwhile = action;
+            times = readings;
+        }
+
+        @Override
+        public Instant instant() {
+            if (times > 0) {
+                times--;
+                try {
+                    meanwhile.run();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            return time.instant();
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return time.getZone();
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            throw new UnsupportedOperationException();
+        }
     }
 }
