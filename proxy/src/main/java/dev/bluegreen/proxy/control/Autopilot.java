@@ -94,6 +94,11 @@ public final class Autopilot implements AutoCloseable {
         return windows.window();
     }
 
+    /** The figures in the window now, as the next tick will judge them. */
+    public HealthFigures figures() {
+        return windows.figures();
+    }
+
     /** Why a running plan does not advance yet; empty when it is about to, or no plan runs. */
     public Optional<String> holding() {
         return Optional.ofNullable(holding);

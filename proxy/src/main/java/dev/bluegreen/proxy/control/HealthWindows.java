@@ -73,6 +73,11 @@ public final class HealthWindows implements MigrationStats.Listener {
         (read ? w.servedReads : w.servedWrites).get(cluster).record(nanos, sqlState != null);
     }
 
+    /** Not a sample: the client ended the unit, not the cluster (see {@link MigrationStats.Listener#unitCancelled}). */
+    @Override
+    public void unitCancelled(ClusterRole cluster, boolean read, long nanos) {
+    }
+
     /**
      * Not a sample of blue's own reads: these are the reads green failed first, and the ones the application gets
      * wrong fail on blue too. Counted with blue's reads they made blue's read error rate the application's error

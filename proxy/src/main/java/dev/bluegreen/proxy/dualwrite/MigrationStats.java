@@ -30,6 +30,9 @@ public final class MigrationStats {
 
     public static final int DIVERGENCES_KEPT = 1000;
 
+    /** The SQLSTATE of a statement cancelled (by a cancel request, or a statement timeout). */
+    public static final String QUERY_CANCELED = "57014";
+
     /**
      * Hears every unit's outcome as it happens, on the event loop that ran it: the health rules' sliding
      * windows and the latency histograms are fed from here. Implementations must be quick and must not block.
@@ -41,6 +44,16 @@ public final class MigrationStats {
          * @param sqlState the first error's SQLSTATE, or null when the unit succeeded
          */
         default void unitServed(ClusterRole cluster, boolean read, long nanos, String sqlState) { }
+
+        /**
+         * A unit the client cancelled, answered {@code 57014} by {@code cluster}: a unit served, as {@link
+         * #unitServed} by default (with that SQLSTATE), but no sample of how well the cluster serves, since
+         * the client chose to end it. Sessions stick to one cluster, so a few that cancel often would
+         * otherwise raise that cluster's error rate above the other's for nothing the cluster did.
+         */
+        default void unitCancelled(ClusterRole cluster, boolean read, long nanos) {
+            unitServed(cluster, read, nanos, QUERY_CANCELED);
+        }
 
         /**
          * Blue answered a read green had failed before any byte of it reached the client (DESIGN 4.5): a unit
@@ -116,6 +129,18 @@ public final class MigrationStats {
                 listener.unitServed(cluster, read, nanos, sqlState);
             } catch (RuntimeException e) {
                 listenerFailed(listener, "unitServed", e);
+            }
+        }
+    }
+
+    /** See {@link Listener#unitCancelled}. */
+    public void unitCancelled(ClusterRole cluster, boolean read, long nanos) {
+        unitsServed.get(cluster).increment();
+        for (Listener listener : listeners) {
+            try {
+                listener.unitCancelled(cluster, read, nanos);
+            } catch (RuntimeException e) {
+                listenerFailed(listener, "unitCancelled", e);
             }
         }
     }

@@ -64,7 +64,7 @@ final class Units {
 
     private static final Logger log = LoggerFactory.getLogger(Units.class);
 
-    private static final String QUERY_CANCELED = "57014";
+    private static final String QUERY_CANCELED = MigrationStats.QUERY_CANCELED;
     /** An answer buffered for a read retry is released to the client beyond this size. */
     private static final int RETRY_BUFFER_BYTES = 1 << 20;
     /** A deferred cancel the server may have met between requests is sent again this often, this many times. */
@@ -1704,7 +1704,7 @@ final class Units {
             unit.failedAnswer = List.of();
             client.write(ErrorResponse.of("ERROR", QUERY_CANCELED, "canceling statement due to user request")
                     .encode(client.alloc()), client.voidPromise());
-            stats.unitServed(unit.primary, true, System.nanoTime() - unit.startedNanos, QUERY_CANCELED);
+            stats.unitCancelled(unit.primary, true, System.nanoTime() - unit.startedNanos);
             sendNamedStatements(unit, answer, unit.primary.other());
             finish((byte) 'I');
             return;
@@ -1728,7 +1728,7 @@ final class Units {
                 client.write(frame.content(), client.voidPromise());
             }
             unit.failedAnswer = List.of();
-            stats.unitServed(unit.primary, true, System.nanoTime() - unit.startedNanos, answer.firstSqlState);
+            served(unit, true, System.nanoTime() - unit.startedNanos, answer.firstSqlState);
             sendNamedStatements(unit, answer, unit.primary.other());
             finish(answer.status);
             return;
@@ -1740,7 +1740,7 @@ final class Units {
         if (unit.classification.isRead() && !unit.routed) {
             stats.readInAWriteTransaction(unit.primary, unit.leaderNanos, answer.firstSqlState);
         } else {
-            stats.unitServed(unit.primary, unit.classification.isRead(), unit.leaderNanos, answer.firstSqlState);
+            served(unit, unit.classification.isRead(), unit.leaderNanos, answer.firstSqlState);
         }
         List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
         boolean errorAtFirst = (!outcomes.isEmpty() && outcomes.get(0).failed())
@@ -1928,6 +1928,15 @@ final class Units {
      */
     private static String followerRollback(byte status) {
         return status == 'I' ? "ROLLBACK" : "ROLLBACK AND CHAIN";
+    }
+
+    /** The unit's answer, for the statistics: one the client cancelled is no sample of its cluster's health. */
+    private void served(Unit unit, boolean read, long nanos, String sqlState) {
+        if (unit.cancelled && QUERY_CANCELED.equals(sqlState)) {
+            stats.unitCancelled(unit.primary, read, nanos);
+        } else {
+            stats.unitServed(unit.primary, read, nanos, sqlState);
+        }
     }
 
     /**

@@ -16,6 +16,7 @@ import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
+import dev.bluegreen.proxy.control.HealthFigures;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.Divergence;
@@ -838,6 +839,11 @@ class GreenFailureIT {
 
             assertThat(stats.readRetries()).as("reads retried on blue").isZero();
             assertThat(stats.greenErrors()).as("errors blamed on green").isZero();
+            // nor counted among its read errors: the client ended the read, not green (a session that cancels
+            // often, and sticks to green, raised green's error rate above blue's and had it rolled back)
+            HealthFigures.Latency greenReads = proxy.server().autopilot().figures().clusters().get(ClusterRole.GREEN).read();
+            assertThat(greenReads.errors()).as("green's read errors in the health window").isZero();
+            assertThat(greenReads.count()).as("green's read samples: the query that asked for its version").isEqualTo(1);
             assertThat(number(blue, "select count(*) from pg_stat_activity where query = 'select pg_sleep(30)'"
                     + " and state = 'active'")).as("the read running on blue").isZero();
             s.setQueryTimeout(0);
