@@ -94,6 +94,7 @@ class ClassifierTest {
                 c(""),
                 c("   "),
                 c("-- just a comment"),
+                c("select skip, locked from t"), // not a locking clause: nothing to count
                 c(";"),
                 c("/* nothing */ ;;"),
                 // comments never count
@@ -179,7 +180,9 @@ class ClassifierTest {
                 c("SELECT * FROM t FOR NO KEY UPDATE"),
                 c("select * from t for share"),
                 c("select * from t for key share nowait"),
-                c("select * from t for update of t skip locked"),
+                c("select * from t for update of t skip locked", NON_DETERMINISTIC),
+                c("update jobs set state = 'taken' where id = (select id from jobs where state = 'new'"
+                        + " order by id for update skip locked limit 1)", NON_DETERMINISTIC),
                 c("select * from (select * from t for update) s"),
                 // SELECT ... INTO creates a table
                 c("select * into backup from t", DDL),
