@@ -36,8 +36,11 @@ import dev.bluegreen.proxy.control.WriteBarrier;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.routing.Trait;
+import dev.bluegreen.proxy.dualwrite.OneLine;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -213,7 +216,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     public void onActive(Channel channel) {
         this.channel = channel;
         services.register(this);
-        pass = services.migration().control().barrier().pass(this);
+        pass = services.migration().control().barrier().pass(barrierName);
         long millis = services.config().timeouts().startup().toMillis();
         startupTimeout = channel.eventLoop().schedule(this::onStartupTimeout, millis, TimeUnit.MILLISECONDS);
     }
@@ -1460,5 +1463,31 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     public String toString() {
         return "session[" + id + "]";
     }
+
+    /**
+     * How a write barrier names this session to the operator it holds up: enough to find the application
+     * ({@code session[7] (user app, application billing, from 10.0.0.5:53312)}), not its id alone.
+     */
+    private final Object barrierName = new Object() {
+        @Override
+        public String toString() {
+            List<String> parts = new ArrayList<>(3);
+            StartupPacket.StartupMessage started = startup; // written on the event loop; a late view only names less
+            if (started != null) {
+                parts.add("user " + OneLine.of(started.user(), 64));
+                String application = started.parameters().get("application_name");
+                if (application != null && !application.isBlank()) {
+                    parts.add("application " + OneLine.of(application, 64));
+                }
+            }
+            Channel c = channel;
+            if (c != null && c.remoteAddress() instanceof InetSocketAddress from) {
+                parts.add("from " + (from.getAddress() == null ? from.getHostString() : from.getAddress().getHostAddress())
+                        + ":" + from.getPort());
+            }
+            return parts.isEmpty() ? ClientSession.this.toString()
+                    : ClientSession.this + " (" + String.join(", ", parts) + ")";
+        }
+    };
 
 }

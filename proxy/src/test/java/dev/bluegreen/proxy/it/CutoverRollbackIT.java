@@ -26,6 +26,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -50,7 +51,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class CutoverRollbackIT {
 
     private static final int BLUE_MAJOR = 16;
-    private static final String HELD_UP_BY_ONE_SESSION = "held up by \\[session\\[\\d+\\]\\]";
+    /** A session named so that an operator finds its application: user, application_name, client address. */
+    private static final String SESSION = "session\\[\\d+\\] \\(user \\w+, from 127\\.0\\.0\\.1:\\d+\\)";
+    private static final String HELD_UP_BY_ONE_SESSION = "held up by \\[" + SESSION + "\\]";
 
     private static PgCluster blue;
     private static PgCluster green;
@@ -59,6 +62,14 @@ class CutoverRollbackIT {
     static void clusters(TestClusters clusters) {
         blue = clusters.blue();
         green = clusters.green();
+    }
+
+    private static Properties applicationName(String name) {
+        Properties properties = new Properties();
+        properties.setProperty("ApplicationName", name);
+        // in the startup packet, as libpq sends it (pgjdbc otherwise sets it by a SET after logging in)
+        properties.setProperty("assumeMinServerVersion", "9.0");
+        return properties;
     }
 
     private static Connection viaProxy(TestProxy proxy) throws SQLException {
@@ -237,7 +248,8 @@ class CutoverRollbackIT {
         onBoth(blue, green, "create table " + table + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
              Connection idle = viaProxy(proxy); Statement idleStatement = idle.createStatement();
-             Connection holder = viaProxy(proxy); Statement holderStatement = holder.createStatement()) {
+             Connection holder = proxy.connect(blue.superuser(), null, applicationName("billing-worker"));
+             Statement holderStatement = holder.createStatement()) {
             RoutingControl routing = proxy.server().routing();
             idleStatement.executeUpdate("insert into " + table + " values (1)");
             holder.setAutoCommit(false);
@@ -248,7 +260,9 @@ class CutoverRollbackIT {
             RoutingControl.Refused refused = catchThrowableOfType(RoutingControl.Refused.class, () -> routing.start("test", null));
 
             assertThat(refused).as("start refused").isNotNull();
-            assertThat(refused.getMessage()).containsPattern(HELD_UP_BY_ONE_SESSION);
+            // named so that the operator finds the application, not by the proxy's session number alone
+            assertThat(refused.getMessage()).containsPattern("held up by \\[session\\[\\d+\\] \\(user "
+                    + blue.superuser() + ", application billing-worker, from 127\\.0\\.0\\.1:\\d+\\)\\]");
             assertThat(routing.current()).isEqualTo(before);
             assertThat(routing.current().phase()).isEqualTo(Phase.BLUE);
             assertThat(routing.history()).hasSize(changes);
@@ -309,7 +323,7 @@ class CutoverRollbackIT {
             routing.setWeight("test", 100, null);
             commit.insertThroughAndLeave(proxy, blue.superuser(), table);
             assertThat(routing.barrier().holders()).as("the closed session's write is still in flight")
-                    .singleElement().asString().matches("session\\[\\d+\\]");
+                    .singleElement().asString().matches(SESSION);
 
             CompletableFuture<RoutingState> cutover = CompletableFuture.supplyAsync(() -> {
                 try {
