@@ -81,7 +81,8 @@ public enum Trait {
     NOT_IN_TRANSACTION_BLOCK,
     /**
      * Mentions something whose value differs between runs or clusters ({@code now()},
-     * {@code current_timestamp}, {@code random()}, {@code gen_random_uuid()}, {@code nextval} ...), so the
+     * {@code current_timestamp}, {@code random()}, {@code gen_random_uuid()}, {@code nextval} ...), or locks
+     * with {@code SKIP LOCKED} (the rows taken depend on what other sessions hold at that moment), so the
      * twins may legitimately differ. Column defaults are out of sight: an {@code INSERT} relying on a
      * sequence or {@code now()} default does not carry this trait.
      */
