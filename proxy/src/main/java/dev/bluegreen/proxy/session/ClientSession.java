@@ -28,6 +28,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import dev.bluegreen.proxy.control.FollowerWrites;
@@ -1482,8 +1483,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             }
             Channel c = channel;
             if (c != null && c.remoteAddress() instanceof InetSocketAddress from) {
-                parts.add("from " + (from.getAddress() == null ? from.getHostString() : from.getAddress().getHostAddress())
-                        + ":" + from.getPort());
+                parts.add("from " + NetUtil.toSocketAddressString(from));
             }
             return parts.isEmpty() ? ClientSession.this.toString()
                     : ClientSession.this + " (" + String.join(", ", parts) + ")";

@@ -90,7 +90,6 @@ public final class PostgresStateStore implements StateStore {
     /** Guards what this instance has heard, and the barrier it holds closed for another. */
     private final Object heard = new Object();
     private long seenEpoch;
-    private String seenPlan;
     private long answeredBarrier;
     /** Read without the lock by the heartbeat, which must beat whatever holds the lock. */
     private volatile Held held;
@@ -178,7 +177,6 @@ public final class PostgresStateStore implements StateStore {
         }
         synchronized (heard) {
             seenEpoch = snapshot.state().epoch();
-            seenPlan = snapshot.plan() == null ? null : StateCodec.writePlan(snapshot.plan());
         }
         listenerThread.start();
         beatThread.scheduleWithFixedDelay(this::beat, heartbeat.toMillis(), heartbeat.toMillis(), TimeUnit.MILLISECONDS);
@@ -269,7 +267,6 @@ public final class PostgresStateStore implements StateStore {
             saving.remove(done);
             if (committed && seenEpoch == expectedEpoch) {
                 seenEpoch = done.epoch();
-                seenPlan = done.planJson();
             }
             catchUpNow = newsHeldBack && saving.isEmpty();
             if (catchUpNow) {
@@ -279,10 +276,7 @@ public final class PostgresStateStore implements StateStore {
         if (catchUpNow) {
             onBeatThread(() -> {
                 try {
-                    beats.transaction(c -> {
-                        catchUp(c);
-                        return null;
-                    });
+                    catchUpOnBeats();
                 } catch (SQLException e) {
                     log.debug("state store catch-up after a save failed; the heartbeat tries again store={} instance={} reason={}",
                             describe(), name, e.getMessage());
@@ -496,10 +490,7 @@ public final class PostgresStateStore implements StateStore {
             if (unacknowledged != null) {
                 acknowledge(unacknowledged);
             }
-            beats.transaction(c -> {
-                catchUp(c);
-                return null;
-            });
+            catchUpOnBeats();
             if (beatFailing) {
                 beatFailing = false;
                 log.info("state store reachable again store={} instance={}", describe(), name);
@@ -513,6 +504,14 @@ public final class PostgresStateStore implements StateStore {
             // a task that throws is never run again: the heartbeat must outlive any one failure
             log.error("state store heartbeat failed store={} instance={}", describe(), name, e);
         }
+    }
+
+    /** {@link #catchUp} on the heartbeat's connection, whose thread this runs on. */
+    private void catchUpOnBeats() throws SQLException {
+        beats.transaction(c -> {
+            catchUp(c);
+            return null;
+        });
     }
 
     /** Says which instances stopped without leaving the store: their names. */
@@ -554,7 +553,6 @@ public final class PostgresStateStore implements StateStore {
                 // the plan changes only with a new epoch, and is published with the state it was saved with
                 peer.changed(state, tables.plan(now.planJson()));
                 seenEpoch = now.epoch();
-                seenPlan = now.planJson();
             }
             // only now that the state which ends it is in force here: units admitted after this one see it.
             // A deadline that passed is no end: the owner may be saving right now (expire() waits longer).

@@ -531,18 +531,11 @@ class PostgresStateStoreIT {
         StateStore.SharedBarrier barrier = a.barrier("start", 1, Duration.ofMillis(500));
         Instant deadline = Instant.now().plusMillis(500);
         RoutingState next = new RoutingState(2, ClusterRole.BLUE, FollowerWrites.SYNC, 0, true, false, false);
-        CompletableFuture<Object> saved = new CompletableFuture<>();
+        CompletableFuture<Object> saved;
         try (Connection dba = postgres.connect(DATABASE); Statement s = dba.createStatement()) {
             dba.setAutoCommit(false);
             s.execute("SELECT * FROM bluegreen_state WHERE id = 1 FOR UPDATE");
-            Thread.ofPlatform().start(() -> {
-                try {
-                    a.save(1, new HistoryEntry(Instant.now(), 2, "alice", "start", null, next), null, barrier);
-                    saved.complete("saved");
-                } catch (Throwable e) {
-                    saved.complete(e);
-                }
-            });
+            saved = saveInBackground(a, 1, new HistoryEntry(Instant.now(), 2, "alice", "start", null, next), null, barrier);
             await("the save waits for the row").atMost(Duration.ofSeconds(5)).until(() -> lockWaiters() > 0);
             await().atMost(Duration.ofSeconds(5)).until(() -> Instant.now().isAfter(deadline.plusMillis(200)));
             dba.commit();
@@ -566,18 +559,11 @@ class PostgresStateStoreIT {
         RecordingPeer other = new RecordingPeer();
         store("b", HEARTBEAT, INSTANCE_TIMEOUT).open(other);
         RoutingState next = new RoutingState(2, ClusterRole.BLUE, FollowerWrites.OFF, 0, false, true, false);
-        CompletableFuture<Object> saved = new CompletableFuture<>();
+        CompletableFuture<Object> saved;
         try (Connection dba = postgres.connect(DATABASE); Statement s = dba.createStatement()) {
             dba.setAutoCommit(false);
             s.execute("SELECT * FROM bluegreen_state WHERE id = 1 FOR UPDATE");
-            Thread.ofPlatform().start(() -> {
-                try {
-                    a.save(1, new HistoryEntry(Instant.now(), 2, "alice", "freeze", null, next), null, StateStore.ALONE);
-                    saved.complete("saved");
-                } catch (Throwable e) {
-                    saved.complete(e);
-                }
-            });
+            saved = saveInBackground(a, 1, new HistoryEntry(Instant.now(), 2, "alice", "freeze", null, next), null, StateStore.ALONE);
             await("the save waits for the row").atMost(Duration.ofSeconds(5)).until(() -> lockWaiters() > 0);
             Instant waitingSince = databaseNow();
 
@@ -610,16 +596,9 @@ class PostgresStateStoreIT {
         RoutingControl b = control("b", Duration.ofSeconds(5));
         await().atMost(Duration.ofSeconds(5)).until(() -> listenerCaughtUp("a"));
         RoutingState mine = new RoutingState(2, ClusterRole.BLUE, FollowerWrites.OFF, 0, false, true, false);
-        CompletableFuture<Object> saved = new CompletableFuture<>();
+        CompletableFuture<Object> saved;
         try (Frozen silent = Frozen.process(backendOf("bluegreen commands a"))) {
-            Thread.ofPlatform().start(() -> {
-                try {
-                    a.save(1, new HistoryEntry(Instant.now(), 2, "alice", "freeze", null, mine), null, StateStore.ALONE);
-                    saved.complete("saved");
-                } catch (Throwable e) {
-                    saved.complete(e);
-                }
-            });
+            saved = saveInBackground(a, 1, new HistoryEntry(Instant.now(), 2, "alice", "freeze", null, mine), null, StateStore.ALONE);
             await("a's save is under way").atMost(Duration.ofSeconds(5)).until(() -> a.savesUnderWay() == 1);
 
             RoutingState elsewhere = b.start("bob", null);
@@ -630,6 +609,21 @@ class PostgresStateStoreIT {
         assertThat(saved.get(10, TimeUnit.SECONDS)).isInstanceOf(StateStore.Conflict.class)
                 .hasFieldOrPropertyWithValue("message", "the stored epoch is 2, not 1");
         assertThat(heard.changes).extracting(RoutingState::epoch).containsExactly(2L);
+    }
+
+    /** Saves on a thread of its own: the future holds "saved", or what the save threw. */
+    private static CompletableFuture<Object> saveInBackground(PostgresStateStore store, long expectedEpoch, HistoryEntry change,
+                                                              Plan plan, StateStore.SharedBarrier barrier) {
+        CompletableFuture<Object> saved = new CompletableFuture<>();
+        Thread.ofPlatform().start(() -> {
+            try {
+                store.save(expectedEpoch, change, plan, barrier);
+                saved.complete("saved");
+            } catch (Throwable e) {
+                saved.complete(e);
+            }
+        });
+        return saved;
     }
 
     private static long backendOf(String applicationName) throws SQLException {
