@@ -643,7 +643,11 @@ public final class ConfigLoader {
                 positive(m, "write_barrier_timeout").orElse(d.writeBarrierTimeout()),
                 m.valueList("write_functions", (s, at) -> functionName(s, at, problems))
                         .<Set<String>>map(Set::copyOf)
-                        .orElse(d.writeFunctions()));
+                        .orElse(d.writeFunctions()),
+                m.scalar("read_after_write")
+                        .flatMap(s -> choice(s, m.pathOf("read_after_write"), ReadAfterWrite.values(),
+                                ReadAfterWrite::configName, problems))
+                        .orElse(d.readAfterWrite()));
         m.finish();
         return routing;
     }

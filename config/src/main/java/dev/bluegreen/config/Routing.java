@@ -20,13 +20,16 @@ import java.util.Set;
  *     for in-flight writes before giving up and changing nothing
  * @param writeFunctions the application's own functions that write ({@code name} or
  *     {@code schema.name}): a query that calls one is never served as a read
+ * @param readAfterWrite whose reads are sure to see a write once its commit is acknowledged, while the
+ *     follower serves reads: when it is every connection's, a commit's acknowledgement waits for the follower's
  */
 public record Routing(
         StickyKey stickyKey,
         String tenantParameter,
         Map<String, ClusterName> tenantPins,
         Duration writeBarrierTimeout,
-        Set<String> writeFunctions) {
+        Set<String> writeFunctions,
+        ReadAfterWrite readAfterWrite) {
 
     /** The name a client may also {@code SET}, so one name covers startup and mid-session changes. */
     public static final String DEFAULT_TENANT_PARAMETER = "bluegreen.tenant";
@@ -36,6 +39,7 @@ public record Routing(
         Objects.requireNonNull(stickyKey, "stickyKey");
         Objects.requireNonNull(tenantParameter, "tenantParameter");
         Objects.requireNonNull(writeBarrierTimeout, "writeBarrierTimeout");
+        Objects.requireNonNull(readAfterWrite, "readAfterWrite");
         if (tenantParameter.isBlank()) {
             throw new IllegalArgumentException("the tenant's startup parameter needs a name");
         }
@@ -46,9 +50,12 @@ public record Routing(
         writeFunctions = Set.copyOf(writeFunctions);
     }
 
-    /** Session stickiness, tenants from {@code bluegreen.tenant}, no pins, a 10 s barrier, no extra write functions. */
+    /**
+     * Session stickiness, tenants from {@code bluegreen.tenant}, no pins, a 10 s barrier, no extra write functions,
+     * writes visible to every connection once acknowledged.
+     */
     public static Routing defaults() {
         return new Routing(StickyKey.SESSION, DEFAULT_TENANT_PARAMETER, Map.of(), DEFAULT_WRITE_BARRIER_TIMEOUT,
-                Set.of());
+                Set.of(), ReadAfterWrite.EVERYWHERE);
     }
 }

@@ -58,6 +58,7 @@ class RoutingConfigTest {
         assertThat(routing.tenantPins()).isEmpty();
         assertThat(routing.writeBarrierTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(routing.writeFunctions()).isEmpty();
+        assertThat(routing.readAfterWrite()).isEqualTo(ReadAfterWrite.EVERYWHERE);
     }
 
     @Test
@@ -76,11 +77,12 @@ class RoutingConfigTest {
             "globex corp": blue
           write_barrier_timeout: 30s
           write_functions: [ audit_event, billing.charge ]
+          read_after_write: session
         """);
 
         assertThat(routing).isEqualTo(new Routing(StickyKey.TENANT, "application_name",
                 Map.of("acme", ClusterName.GREEN, "globex corp", ClusterName.BLUE), Duration.ofSeconds(30),
-                Set.of("audit_event", "billing.charge")));
+                Set.of("audit_event", "billing.charge"), ReadAfterWrite.SESSION));
     }
 
     @ParameterizedTest
@@ -143,6 +145,8 @@ class RoutingConfigTest {
         return Stream.of(
                 Arguments.of("routing: { sticky_key: user }\n",
                         "routing.sticky_key: expected session, tenant or none, got \"user\""),
+                Arguments.of("routing: { read_after_write: leader }\n",
+                        "routing.read_after_write: expected everywhere or session, got \"leader\""),
                 Arguments.of("routing: { sticky_key: \"\" }\n",
                         "routing.sticky_key: expected session, tenant or none, got \"\""),
                 Arguments.of("routing: { sticky_key: [ session ] }\n",

@@ -243,7 +243,7 @@ public final class ProxyServer implements AutoCloseable {
         }));
         return new Migration(control, new MigrationStats(),
                 new Classifier(CLASSIFIER_CACHE_ENTRIES, routing.writeFunctions()), new RoutingPolicy(pins),
-                new StickyKeys(mode, new TenantSource(routing.tenantParameter())));
+                new StickyKeys(mode, new TenantSource(routing.tenantParameter())), routing.readAfterWrite());
     }
 
     /** SCRAM verifiers are derived once here: PBKDF2 is slow on purpose, and no login should pay for it. */

@@ -1,5 +1,6 @@
 package dev.bluegreen.proxy.session;
 
+import dev.bluegreen.config.ReadAfterWrite;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
@@ -31,6 +32,7 @@ public final class Migration implements AutoCloseable {
     private final Classifier classifier;
     private final RoutingPolicy policy;
     private final StickyKeys stickyKeys;
+    private final ReadAfterWrite readAfterWrite;
     /** Bytes of shadow-mode writes queued for the follower, every session's. */
     private final AtomicLong shadowBytes = new AtomicLong();
     private final ExecutorService controlThread = Executors.newSingleThreadExecutor(r -> {
@@ -40,12 +42,13 @@ public final class Migration implements AutoCloseable {
     });
 
     public Migration(RoutingControl control, MigrationStats stats, Classifier classifier, RoutingPolicy policy,
-                     StickyKeys stickyKeys) {
+                     StickyKeys stickyKeys, ReadAfterWrite readAfterWrite) {
         this.control = Objects.requireNonNull(control, "control");
         this.stats = Objects.requireNonNull(stats, "stats");
         this.classifier = Objects.requireNonNull(classifier, "classifier");
         this.policy = Objects.requireNonNull(policy, "policy");
         this.stickyKeys = Objects.requireNonNull(stickyKeys, "stickyKeys");
+        this.readAfterWrite = Objects.requireNonNull(readAfterWrite, "readAfterWrite");
     }
 
     public RoutingControl control() {
@@ -66,6 +69,24 @@ public final class Migration implements AutoCloseable {
 
     StickyKeys stickyKeys() {
         return stickyKeys;
+    }
+
+    /**
+     * Whether a commit the leader has made is acknowledged to its client only once the follower has made it
+     * too: reads are to see every acknowledged write ({@code routing.read_after_write: everywhere}), and the
+     * follower serves some of them, under {@code state} or the current state (a weight raised from 0 while
+     * the commit ran). Otherwise a read another connection sends right after the acknowledgement could be
+     * served by the follower before the commit lands there.
+     */
+    boolean acknowledgesAfterFollower(RoutingState state) {
+        return readAfterWrite == ReadAfterWrite.EVERYWHERE
+                && (followerServesReads(state) || followerServesReads(control.current()));
+    }
+
+    private static boolean followerServesReads(RoutingState state) {
+        // green serves the reads whose bucket is below the weight, blue the rest
+        return state.followerMayServeReads()
+                && (state.leader() == ClusterRole.BLUE ? state.weight() > 0 : state.weight() < 100);
     }
 
     /**

@@ -429,6 +429,12 @@ final class Units {
      * the session's next transaction, and the write barrier, do.
      */
     private int laneInFlight;
+    /**
+     * The client's ReadyForQuery after a commit waits for the lane to empty, the follower's commit with it
+     * ({@link Migration#acknowledgesAfterFollower}): then a read on any connection sees the write, wherever
+     * it is served.
+     */
+    private boolean readyOwed;
     /** The cluster the lane runs on, and what of it has been written but not flushed. */
     private ClusterRole laneTo;
     /** Lane requests written but not yet flushed to the follower, and their bytes. */
@@ -1878,6 +1884,7 @@ final class Units {
             // leader has ended it, the follower ends it too, before the session's next unit
             runInLane(unit, outcomes, answer.status);
             current = null;
+            readyOwed = committed && migration.acknowledgesAfterFollower(state);
             finishToClient(answer.status, false);
             pump();
             return;
@@ -2110,6 +2117,10 @@ final class Units {
             closeDrainedFollower();
             return;
         }
+        if (laneInFlight == 0 && readyOwed) {
+            readyOwed = false;
+            client.writeAndFlush(ReadyForQuery.of((byte) 'I').encode(client.alloc()), client.voidPromise());
+        }
         if (laneInFlight == 0 && current == null) {
             if (status == 'I') {
                 session.unitsIdle();
@@ -2248,6 +2259,7 @@ final class Units {
             followerEnd.leaderNanos = System.nanoTime() - commit.sentNanos; // deferred triggers, a synchronous standby
             send(secondary, followerEnd, FrontendMessages.query(client.alloc(), end));
             flush(secondary);
+            readyOwed = !commit.error && migration.acknowledgesAfterFollower(state);
             finish((byte) 'I');
         }), FrontendMessages.query(client.alloc(), "COMMIT"));
         backends.get(unit.primary).flush();
@@ -2505,7 +2517,10 @@ final class Units {
             tenantUndoneAtEnd = false;
         }
         status = newStatus;
-        if (!readyForwarded) {
+        if (readyOwed && (readyForwarded || laneInFlight == 0)) {
+            readyOwed = false; // the follower has answered already (lost, or dropped for a divergence)
+        }
+        if (!readyForwarded && !readyOwed) {
             client.write(ReadyForQuery.of(newStatus).encode(client.alloc()), client.voidPromise());
         }
         client.flush();

@@ -11,6 +11,7 @@ import dev.bluegreen.config.Cluster;
 import dev.bluegreen.config.Health;
 import dev.bluegreen.config.HostPort;
 import dev.bluegreen.config.Limits;
+import dev.bluegreen.config.ReadAfterWrite;
 import dev.bluegreen.config.Routing;
 import dev.bluegreen.config.StateStoreConfig;
 import dev.bluegreen.config.StickyKey;
@@ -290,7 +291,7 @@ class AdminApiIT {
 
     /** The default routing with the write barrier's timeout {@code timeout}. */
     private static Routing barrierTimeout(Duration timeout) {
-        return new Routing(StickyKey.SESSION, Routing.DEFAULT_TENANT_PARAMETER, Map.of(), timeout, Set.of());
+        return new Routing(StickyKey.SESSION, Routing.DEFAULT_TENANT_PARAMETER, Map.of(), timeout, Set.of(), ReadAfterWrite.EVERYWHERE);
     }
 
     @Test

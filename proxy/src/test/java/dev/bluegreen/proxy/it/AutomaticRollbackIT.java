@@ -65,7 +65,7 @@ class AutomaticRollbackIT {
     /** Reads spread by unit, not by session: every reader meets green at weight 50. */
     private static Routing perUnit() {
         Routing d = Routing.defaults();
-        return new Routing(StickyKey.NONE, d.tenantParameter(), d.tenantPins(), d.writeBarrierTimeout(), d.writeFunctions());
+        return new Routing(StickyKey.NONE, d.tenantParameter(), d.tenantPins(), d.writeBarrierTimeout(), d.writeFunctions(), d.readAfterWrite());
     }
 
     /** A role of the application's, not a superuser: privileges apply to it. */

@@ -50,9 +50,14 @@ final class HeldGreenCommit implements AutoCloseable {
         try (Connection c = proxy.connect(user); Statement s = c.createStatement()) {
             assertThat(s.executeUpdate("insert into " + table + " values (1, 'one')")).isEqualTo(1);
         }
+        awaitCommitWaiting();
+        await("the client's session has closed").until(() -> proxy.server().sessionCount() == 0);
+    }
+
+    /** Returns once a COMMIT on green waits for the lock. */
+    void awaitCommitWaiting() {
         await("green's COMMIT waits for the advisory lock")
                 .until(() -> ClusterData.number(green, "select count(*) " + WAITING) == 1);
-        await("the client's session has closed").until(() -> proxy.server().sessionCount() == 0);
     }
 
     /** Lets the held COMMIT go on. */

@@ -132,7 +132,7 @@ class PipeliningIT {
         PgCluster blue = clusters.blue();
         Routing d = Routing.defaults();
         Routing shortBarrier = new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), Duration.ofSeconds(2),
-                d.writeFunctions());
+                d.writeFunctions(), d.readAfterWrite());
         try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).routing(shortBarrier).start();
              RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
             client.send(concat(parse("selec 1"), bind(), execute(), RawClient.query("select 1"), sync()));

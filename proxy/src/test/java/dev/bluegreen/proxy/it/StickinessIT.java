@@ -46,7 +46,7 @@ class StickinessIT {
 
     private static Routing routing(StickyKey sticky, String tenantParameter, Map<String, ClusterName> pins) {
         Routing d = Routing.defaults();
-        return new Routing(sticky, tenantParameter, pins, d.writeBarrierTimeout(), d.writeFunctions());
+        return new Routing(sticky, tenantParameter, pins, d.writeBarrierTimeout(), d.writeFunctions(), d.readAfterWrite());
     }
 
     /** Blue and green both behind the proxy, dual-write started, green serving {@code weight} % of read keys. */
@@ -292,7 +292,7 @@ class StickinessIT {
         }
         Routing d = Routing.defaults();
         Routing routing = new Routing(StickyKey.NONE, d.tenantParameter(), Map.of(), d.writeBarrierTimeout(),
-                Set.of("public." + function));
+                Set.of("public." + function), d.readAfterWrite());
         try (TestProxy proxy = started(clusters, routing, 100);
              Connection c = connect(proxy, clusters.blue(), null)) {
             assertThat(read(c)).as("a plain read at weight 100").isEqualTo(ClusterRole.GREEN);
@@ -316,7 +316,7 @@ class StickinessIT {
         clusters.blue().execute("postgres", "create table " + table + " (id int)");
         Routing d = Routing.defaults();
         Routing routing = new Routing(d.stickyKey(), d.tenantParameter(), Map.of(), Duration.ofMillis(300),
-                d.writeFunctions());
+                d.writeFunctions(), d.readAfterWrite());
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).routing(routing).start();
              Connection holder = connect(proxy, clusters.blue(), null)) {
             holder.setAutoCommit(false);

@@ -48,7 +48,7 @@ class TwoInstancesIT {
 
     private static Routing barrierTimeout(Duration timeout) {
         Routing d = Routing.defaults();
-        return new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), timeout, d.writeFunctions());
+        return new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), timeout, d.writeFunctions(), d.readAfterWrite());
     }
 
     private static TestProxy instance(PgCluster blue, PgCluster green, StateStoreConfig store) throws Exception {

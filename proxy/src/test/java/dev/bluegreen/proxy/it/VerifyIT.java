@@ -79,7 +79,7 @@ class VerifyIT {
 
     private static Routing barrierTimeout(Duration timeout) {
         Routing d = Routing.defaults();
-        return new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), timeout, d.writeFunctions());
+        return new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), timeout, d.writeFunctions(), d.readAfterWrite());
     }
 
     /** Whether a session of {@code applicationName} waits for a lock in {@code database}. */

@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.session;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.bluegreen.config.ReadAfterWrite;
 import dev.bluegreen.proxy.control.FollowerWrites;
 import dev.bluegreen.proxy.control.Plan;
 import dev.bluegreen.proxy.control.RoutingControl;
@@ -21,6 +22,8 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class MigrationTest {
 
@@ -33,7 +36,8 @@ class MigrationTest {
         SlowStore store = new SlowStore(new RoutingState(5, ClusterRole.BLUE, FollowerWrites.SYNC, 50, true, false, false));
         RoutingControl control = RoutingControl.open(store, Duration.ofSeconds(1));
         Migration migration = new Migration(control, new MigrationStats(), new Classifier(10),
-                RoutingPolicy.withoutPins(), new StickyKeys(StickyMode.SESSION, TenantSource.TENANT_PARAMETER));
+                RoutingPolicy.withoutPins(), new StickyKeys(StickyMode.SESSION, TenantSource.TENANT_PARAMETER),
+                ReadAfterWrite.EVERYWHERE);
 
         migration.followerOutOfSync(ClusterRole.GREEN, "session-1", "follower unreachable before its COMMIT answered");
         await().until(() -> store.saving);
@@ -46,6 +50,35 @@ class MigrationTest {
         assertThat(store.state.followerInSync()).isFalse();
         assertThat(store.interrupted).isFalse();
         control.close();
+    }
+
+    /**
+     * A commit's acknowledgement waits for the follower exactly while the follower serves reads: green below
+     * the weight while blue leads, blue above it once green leads, never out of sync or in shadow mode, and
+     * not at all with {@code read_after_write: session}.
+     */
+    @ParameterizedTest
+    @CsvSource({
+        "BLUE,  SYNC,  0,   true,  EVERYWHERE, false",
+        "BLUE,  SYNC,  1,   true,  EVERYWHERE, true",
+        "BLUE,  SYNC,  100, true,  EVERYWHERE, true",
+        "BLUE,  SYNC,  50,  false, EVERYWHERE, false",
+        "BLUE,  ASYNC, 0,   true,  EVERYWHERE, false",
+        "BLUE,  SYNC,  50,  true,  SESSION,    false",
+        "GREEN, SYNC,  100, true,  EVERYWHERE, false",
+        "GREEN, SYNC,  99,  true,  EVERYWHERE, true",
+        "GREEN, SYNC,  0,   true,  EVERYWHERE, true",
+        "GREEN, OFF,   100, false, EVERYWHERE, false"})
+    void theAcknowledgementWaitsForTheFollowerWhileItServesReads(ClusterRole leader, FollowerWrites writes, int weight,
+                                                                 boolean inSync, ReadAfterWrite readAfterWrite,
+                                                                 boolean waits) throws Exception {
+        RoutingState state = new RoutingState(3, leader, writes, weight, inSync, false, false);
+        try (RoutingControl control = RoutingControl.open(new SlowStore(state), Duration.ofSeconds(1));
+             Migration migration = new Migration(control, new MigrationStats(), new Classifier(10),
+                     RoutingPolicy.withoutPins(), new StickyKeys(StickyMode.SESSION, TenantSource.TENANT_PARAMETER),
+                     readAfterWrite)) {
+            assertThat(migration.acknowledgesAfterFollower(state)).isEqualTo(waits);
+        }
     }
 
     /** Saves, once let go, with the first save held until then. */

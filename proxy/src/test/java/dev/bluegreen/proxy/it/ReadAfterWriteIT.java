@@ -1,0 +1,162 @@
+package dev.bluegreen.proxy.it;
+
+import static dev.bluegreen.proxy.it.ClusterData.major;
+import static dev.bluegreen.proxy.it.ClusterData.onBoth;
+import static dev.bluegreen.proxy.it.ClusterData.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bluegreen.config.ReadAfterWrite;
+import dev.bluegreen.config.Routing;
+import dev.bluegreen.config.StickyKey;
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.NoLeaks;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * {@code routing.read_after_write}: whether a write whose commit the client has been told of is visible to a
+ * read on another connection that the follower serves. Green's commit of the test's table is held on an
+ * advisory lock ({@link HeldGreenCommit}), so the moment between blue's commit and green's lasts as long as
+ * the test wants. Which cluster served a read is told by {@code server_version_num}: blue runs PostgreSQL 16,
+ * green 18.
+ */
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
+class ReadAfterWriteIT {
+
+    private static final int GREEN_MAJOR = 18;
+    private static final Duration HELD = Duration.ofMillis(700);
+
+    private static PgCluster blue;
+    private static PgCluster green;
+
+    @BeforeAll
+    static void clusters(TestClusters clusters) {
+        blue = clusters.blue();
+        green = clusters.green();
+    }
+
+    private static Routing routing(ReadAfterWrite readAfterWrite) {
+        Routing d = Routing.defaults();
+        return new Routing(StickyKey.NONE, d.tenantParameter(), d.tenantPins(), d.writeBarrierTimeout(),
+                d.writeFunctions(), readAfterWrite);
+    }
+
+    private static TestProxy started(ReadAfterWrite readAfterWrite, int weight) throws Exception {
+        TestProxy proxy = TestProxy.in(blue).green(green).routing(routing(readAfterWrite)).start();
+        try {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", weight, null);
+            return proxy;
+        } catch (Exception | AssertionError e) {
+            proxy.close();
+            throw e;
+        }
+    }
+
+    private static String table() {
+        String table = unique("read_after_write");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
+        return table;
+    }
+
+    /** Counts the table's rows through the proxy, as {@code rows@major} of the cluster that served the read. */
+    private static String countThrough(TestProxy proxy, String table) throws SQLException {
+        try (Connection c = proxy.connect(blue.superuser()); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("select count(*), current_setting('server_version_num')::int from " + table)) {
+            rs.next();
+            return rs.getLong(1) + "@" + major(rs.getInt(2));
+        }
+    }
+
+    /** The insert of {@code (1, 'one')}, run on a thread of its own: autocommit, or in a transaction of its own. */
+    private static CompletableFuture<Integer> insertInBackground(Connection c, String table, boolean transaction) {
+        return CompletableFuture.supplyAsync(() -> {
+            try (Statement s = c.createStatement()) {
+                c.setAutoCommit(!transaction);
+                int inserted = s.executeUpdate("insert into " + table + " values (1, 'one')");
+                if (transaction) {
+                    c.commit();
+                }
+                return inserted;
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    private void greenServingReadsHoldsTheAcknowledgement(boolean transaction) throws Exception {
+        String table = table();
+        try (TestProxy proxy = started(ReadAfterWrite.EVERYWHERE, 100);
+             HeldGreenCommit commit = HeldGreenCommit.on(green, table);
+             Connection writer = proxy.connect(blue.superuser())) {
+            CompletableFuture<Integer> write = insertInBackground(writer, table, transaction);
+            commit.awaitCommitWaiting();
+
+            await("the client is not told of a commit green has not made").during(HELD).atMost(HELD.multipliedBy(3))
+                    .until(() -> !write.isDone());
+            assertThat(ClusterData.number(blue, "select count(*) from " + table)).as("blue, read directly").isEqualTo(1);
+
+            commit.release();
+            assertThat(write.get(10, TimeUnit.SECONDS)).isEqualTo(1);
+            assertThat(countThrough(proxy, table)).as("a read on another connection, served by green")
+                    .isEqualTo("1@" + GREEN_MAJOR);
+        }
+    }
+
+    @Test
+    void whileGreenServesReadsAnAutocommitWriteIsAcknowledgedOnceGreenHasCommittedIt() throws Exception {
+        greenServingReadsHoldsTheAcknowledgement(false);
+    }
+
+    @Test
+    void whileGreenServesReadsACommitIsAcknowledgedOnceGreenHasCommittedIt() throws Exception {
+        greenServingReadsHoldsTheAcknowledgement(true);
+    }
+
+    /** The trade-off {@code session} makes: the acknowledgement comes sooner, and another connection may not see it yet. */
+    @Test
+    void withSessionReadAfterWriteAnotherConnectionsGreenReadMayMissAnAcknowledgedWrite() throws Exception {
+        String table = table();
+        try (TestProxy proxy = started(ReadAfterWrite.SESSION, 100);
+             HeldGreenCommit commit = HeldGreenCommit.on(green, table);
+             Connection writer = proxy.connect(blue.superuser())) {
+            CompletableFuture<Integer> write = insertInBackground(writer, table, false);
+
+            assertThat(write.get(10, TimeUnit.SECONDS)).as("acknowledged while green's commit waits").isEqualTo(1);
+            commit.awaitCommitWaiting();
+            assertThat(countThrough(proxy, table)).isEqualTo("0@" + GREEN_MAJOR);
+
+            commit.release();
+            await("green's commit lands").until(() -> countThrough(proxy, table).equals("1@" + GREEN_MAJOR));
+        }
+    }
+
+    /** At weight 0 green serves no read: no acknowledgement waits for it. */
+    @Test
+    void whileGreenServesNoReadsTheAcknowledgementDoesNotWaitForIt() throws Exception {
+        String table = table();
+        try (TestProxy proxy = started(ReadAfterWrite.EVERYWHERE, 0);
+             HeldGreenCommit commit = HeldGreenCommit.on(green, table);
+             Connection writer = proxy.connect(blue.superuser())) {
+            CompletableFuture<Integer> write = insertInBackground(writer, table, true);
+
+            assertThat(write.get(10, TimeUnit.SECONDS)).as("acknowledged while green's commit waits").isEqualTo(1);
+            commit.awaitCommitWaiting();
+            assertThat(countThrough(proxy, table)).isEqualTo("1@16");
+
+            commit.release();
+            await("green's commit lands").until(() -> ClusterData.number(green, "select count(*) from " + table) == 1);
+        }
+    }
+}
