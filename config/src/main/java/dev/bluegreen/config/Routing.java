@@ -50,6 +50,11 @@ public record Routing(
         writeFunctions = Set.copyOf(writeFunctions);
     }
 
+    /** This routing, with {@code readAfterWrite} instead of its own. */
+    public Routing withReadAfterWrite(ReadAfterWrite readAfterWrite) {
+        return new Routing(stickyKey, tenantParameter, tenantPins, writeBarrierTimeout, writeFunctions, readAfterWrite);
+    }
+
     /**
      * Session stickiness, tenants from {@code bluegreen.tenant}, no pins, a 10 s barrier, no extra write functions,
      * writes visible to every connection once acknowledged.

@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.dualwrite;
 
 import dev.bluegreen.proxy.protocol.FrontendMessages;
+import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
 import dev.bluegreen.proxy.routing.PreparedText;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -17,11 +18,14 @@ import java.util.Objects;
  *
  * <p>The engine runs {@link #QUERY} on the leader connection (its answer never reaches the client),
  * builds the snapshot with {@link #fromRows}, and, unless {@link #pinned()}, runs {@link #replaySql()}
- * on the twin and re-sends a {@code Parse} for each of {@link #protocolStatements()}.
+ * on the twin and re-sends a {@code Parse} for each of {@link #protocolStatements()}. A pinned session's
+ * temporary relations and {@code WITH HOLD} cursors are named in {@link #leaderOnly()}: statements that
+ * work on them alone run on the leader alone.
  */
 public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrepares,
                               List<ProtocolStatement> protocolStatements, List<String> pins,
-                              String sessionAuthorization, String role, boolean listens) {
+                              String sessionAuthorization, String role, boolean listens,
+                              LeaderOnlyObjects leaderOnly) {
 
     /** A prepared statement created with the protocol's {@code Parse} (pgjdbc's {@code S_1}, …). */
     public record ProtocolStatement(String name, String sql, List<Long> parameterTypeOids) {
@@ -85,6 +89,12 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
             select 'pin', 'WITH HOLD cursors', pg_catalog.count(*)::pg_catalog.text, null
               from pg_catalog.pg_cursors where is_holdable having pg_catalog.count(*) OPERATOR(pg_catalog.>) 0
             union all
+            select 'temporary relation', relname::pg_catalog.text, null, null from pg_catalog.pg_class
+             where relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()
+               and relkind::pg_catalog.text OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,S,f}'::pg_catalog.text[])
+            union all
+            select 'hold cursor', name, null, null from pg_catalog.pg_cursors where is_holdable
+            union all
             select 'pin', 'session advisory locks', pg_catalog.count(*)::pg_catalog.text, null
               from pg_catalog.pg_locks
              where locktype OPERATOR(pg_catalog.=) 'advisory' and pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
@@ -132,6 +142,8 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
         String sessionAuthorization = null;
         String role = null;
         boolean listens = false;
+        List<String> temporaryRelations = new ArrayList<>();
+        List<String> holdCursors = new ArrayList<>();
         // a PREPARE's text is read as the session reads strings, which its settings say: they come first
         boolean backslashStrings = rows.stream()
                 .anyMatch(row -> row[0].equals("setting") && row[1].equals("standard_conforming_strings") && "off".equals(row[2]));
@@ -148,10 +160,13 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
                 case "parse" -> parses.add(new ProtocolStatement(row[1], row[2], oids(row[3])));
                 case "pin" -> pins.add(row[1] + " (" + row[2] + ")");
                 case "listen" -> listens = true;
+                case "temporary relation" -> temporaryRelations.add(row[1]);
+                case "hold cursor" -> holdCursors.add(row[1]);
                 default -> throw new IllegalArgumentException("unknown snapshot row kind " + row[0]);
             }
         }
-        return new SessionSnapshot(settings, prepares, parses, pins, sessionAuthorization, role, listens);
+        return new SessionSnapshot(settings, prepares, parses, pins, sessionAuthorization, role, listens,
+                new LeaderOnlyObjects(temporaryRelations, holdCursors));
     }
 
     public boolean pinned() {
@@ -165,7 +180,8 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
         }
         List<String> more = new ArrayList<>(pins);
         more.add(reason);
-        return new SessionSnapshot(settings, sqlPrepares, protocolStatements, more, sessionAuthorization, role, listens);
+        return new SessionSnapshot(settings, sqlPrepares, protocolStatements, more, sessionAuthorization, role, listens,
+                leaderOnly);
     }
 
     /**

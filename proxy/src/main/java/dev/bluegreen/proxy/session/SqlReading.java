@@ -6,6 +6,7 @@ import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.Classifier;
+import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.StandardCharsets;
@@ -86,6 +87,11 @@ final class SqlReading {
     /** Whether a reported setting decides what the values in the session's statements mean (see {@link #READING_SETTINGS}). */
     static boolean decidesReading(String name) {
         return READING_SETTINGS.contains(name.toLowerCase(Locale.ROOT));
+    }
+
+    /** See {@link Classifier#leaderOnly}, read as the session reads its strings. */
+    LeaderOnlyObjects.Run leaderOnly(Classifier classifier, LeaderOnlyObjects objects, String sql) {
+        return classifier.leaderOnly(objects, sql, backslashStrings);
     }
 
     Classification classify(Classifier classifier, String sql) {

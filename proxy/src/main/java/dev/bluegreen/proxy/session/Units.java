@@ -18,6 +18,7 @@ import dev.bluegreen.proxy.protocol.ReadyForQuery;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.routing.Kind;
+import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
 import dev.bluegreen.proxy.routing.SqlNormalizer;
 import dev.bluegreen.proxy.routing.Trait;
 import io.netty.buffer.ByteBuf;
@@ -187,6 +188,16 @@ final class Units {
          */
         boolean routed;
         boolean namesStatements;
+        /**
+         * What is left of the session's {@link #leaderOnly} objects once this unit has run without an error, or
+         * null when the unit cannot change them.
+         */
+        LeaderOnlyObjects leaderOnlyAfter;
+        /**
+         * A BEGIN, then statements that work only on what the leader alone holds, in one extended-protocol unit
+         * (pgjdbc sends its BEGIN with the transaction's first statement): the follower runs the BEGIN alone.
+         */
+        boolean followerBeginsOnly;
         /**
          * Executes a portal an earlier unit bound and read up to a row limit: the rows each cluster returns now
          * are the rest of what it found, in its own order, so their contents are not compared.
@@ -1174,6 +1185,7 @@ final class Units {
                 pinned = true;
                 stateOnlyOn = role.other();
                 stateOnlyThere = snapshot.pins();
+                leaderOnly = snapshot.leaderOnly();
                 if (session.firstPinned()) {
                     stats.sessionPinned();
                 }
@@ -1219,6 +1231,7 @@ final class Units {
                 SessionSnapshot snapshot = snapshotOf(sink.rows);
                 if (snapshot.pinned()) {
                     stateOnlyThere = snapshot.pins();
+                    leaderOnly = snapshot.leaderOnly();
                 } else {
                     unpin();
                 }
@@ -1252,6 +1265,7 @@ final class Units {
         pinned = false;
         stateOnlyOn = null;
         stateOnlyThere = List.of();
+        leaderOnly = LeaderOnlyObjects.NONE;
         log.info("session no longer pinned session={}", session);
     }
 
@@ -1275,6 +1289,11 @@ final class Units {
     /** The cluster that alone holds state the session made before it had a twin (temp tables ...), or null. */
     private ClusterRole stateOnlyOn;
     private List<String> stateOnlyThere = List.of();
+    /**
+     * The temporary relations and WITH HOLD cursors of {@link #stateOnlyThere}, by name: a unit that works on
+     * them alone runs on the leader alone, where the twin would fail it (see {@link #leaderAlone}).
+     */
+    private LeaderOnlyObjects leaderOnly = LeaderOnlyObjects.NONE;
 
     /**
      * The session holds temporary tables, WITH HOLD cursors or session advisory locks on a cluster that no
@@ -1472,6 +1491,9 @@ final class Units {
             setTenant = tenantBeforeTransaction; // the transaction that set the tenant rolls back, and the setting with it
         }
         ClusterRole follower = backends.containsKey(leader.other()) ? leader.other() : null;
+        if (follower != null && leaderAlone(unit)) {
+            follower = null; // it works on what the leader alone holds: the twin would fail it
+        }
         boolean async = state.followerWrites() == FollowerWrites.ASYNC;
         if (c.has(Trait.PINS_SESSION) && !pinned) {
             pinned = true;
@@ -1573,6 +1595,56 @@ final class Units {
         if (unit.retry && greenReadTimeoutNanos > 0 && leader == ClusterRole.BLUE) {
             watchGreenRead(unit); // once green leads, its reads are the application's own: as slow as they are
         }
+    }
+
+    /**
+     * Whether the unit works only on temporary relations or WITH HOLD cursors that the session made before its
+     * twin, which the leader alone holds ({@link LeaderOnlyObjects#run}), and so runs on the leader alone; notes
+     * what the unit does to them either way. Only Query and unnamed extended-protocol units are read: a named
+     * statement lives on both twins, and the twin would fail to prepare one that names such an object.
+     */
+    private boolean leaderAlone(Unit unit) {
+        if (leaderOnly.isEmpty() || stateOnlyOn != leader || unit.namesStatements || unit.continuesPortal) {
+            return false;
+        }
+        List<String> texts = new ArrayList<>();
+        boolean query = false;
+        for (Frame frame : unit.frames) {
+            ByteBuf all = frame.content();
+            switch (frame.type()) {
+                case 'Q' -> {
+                    query = true;
+                    texts.add(FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes(), reading.encoding()));
+                }
+                case 'P' -> texts.add(FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes(), reading.encoding()));
+                case 'D', 'E', 'S', 'H' -> { }
+                case 'B' -> {
+                    if (!FrontendMessages.bindStatement(all, all.readerIndex(), all.readableBytes()).isEmpty()) {
+                        return false;
+                    }
+                }
+                default -> {
+                    return false;
+                }
+            }
+        }
+        if (texts.isEmpty()) {
+            return false;
+        }
+        boolean beginsFirst = !query && texts.size() > 1 && status == 'I'
+                && beginsAlone(reading.classify(migration.classifier(), texts.getFirst()));
+        List<String> rest = beginsFirst ? texts.subList(1, texts.size()) : texts;
+        LeaderOnlyObjects.Run run = reading.leaderOnly(migration.classifier(), leaderOnly, String.join(";\n", rest));
+        unit.leaderOnlyAfter = run.left() == leaderOnly ? null : run.left();
+        if (beginsFirst) {
+            unit.followerBeginsOnly = run.leaderOnly();
+            return false;
+        }
+        return run.leaderOnly();
+    }
+
+    private static boolean beginsAlone(Classification c) {
+        return c.has(Trait.TRANSACTION_BEGIN) && c.statementCount() == 1 && !c.has(Trait.IMPORTS_SNAPSHOT);
     }
 
     private ClusterRole otherIfPresent(ClusterRole role) {
@@ -1742,6 +1814,9 @@ final class Units {
         if (answer.lost) {
             return; // the session is closing: it lost the cluster that was answering
         }
+        if (unit.leaderOnlyAfter != null && !answer.error && unit.primary == leader) {
+            leaderOnly = unit.leaderOnlyAfter; // dropped, closed, discarded, or made anew on both twins
+        }
         unit.leaderNanos = System.nanoTime() - unit.startedNanos;
         if (unit.classification.isRead() && !unit.routed) {
             stats.readInAWriteTransaction(unit.primary, unit.leaderNanos, answer.firstSqlState);
@@ -1762,6 +1837,12 @@ final class Units {
             mirrorLater(unit, answer, outcomes, errorAtFirst);
             finishToClient(answer.status, false);
             pump();
+            return;
+        }
+        if (unit.followerBeginsOnly && unit.secondary == leader.other() && !outcomes.isEmpty() && !outcomes.getFirst().failed()
+                && state.followerWrites() == FollowerWrites.SYNC) {
+            // the follower opens the transaction too; what came after the BEGIN works on what the leader alone holds
+            runPrefixInLane(unit, answer, outcomes.subList(0, 1));
             return;
         }
         if (!answer.error && importsSnapshotAfterBegin(unit, outcomes)) {

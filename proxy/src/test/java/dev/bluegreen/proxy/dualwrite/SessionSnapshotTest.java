@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.dualwrite;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -11,7 +12,7 @@ class SessionSnapshotTest {
     @Test
     void aReplayedSettingIsDescribedByItsNameAloneNeverItsValue() {
         SessionSnapshot snapshot = new SessionSnapshot(Map.of("request.jwt", "eyJhbGciOiJIUzI1NiJ9.secret"), List.of(),
-                List.of(), List.of(), null, null, false);
+                List.of(), List.of(), null, null, false, LeaderOnlyObjects.NONE);
 
         String replayed = snapshot.replaySql().getFirst();
 

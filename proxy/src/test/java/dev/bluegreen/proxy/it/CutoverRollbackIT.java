@@ -10,6 +10,8 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
 import dev.bluegreen.config.Limits;
+import dev.bluegreen.config.ReadAfterWrite;
+import dev.bluegreen.config.Routing;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
@@ -307,16 +309,17 @@ class CutoverRollbackIT {
     }
 
     /**
-     * The client has blue's answer to its autocommit insert and has gone while green's COMMIT still runs
-     * (held here on an advisory lock a deferred trigger takes): that write is still in flight, so the
-     * closed session keeps the barrier closed until green has answered, and the cutover that waited finds
-     * the row committed on green.
+     * The client has blue's answer to its autocommit insert ({@code read_after_write: session}: at blue's
+     * commit) and has gone while green's COMMIT still runs (held here on an advisory lock a deferred trigger
+     * takes): that write is still in flight, so the closed session keeps the barrier closed until green has
+     * answered, and the cutover that waited finds the row committed on green.
      */
     @Test
     void aCutoverWaitsForTheFollowersCommitOfASessionThatHasAlreadyClosed() throws Exception {
         String table = unique("barrier_drain");
         onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
-        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+        try (TestProxy proxy = TestProxy.in(blue).green(green)
+                .routing(Routing.defaults().withReadAfterWrite(ReadAfterWrite.SESSION)).start();
              HeldGreenCommit commit = HeldGreenCommit.on(green, table)) {
             RoutingControl routing = proxy.server().routing();
             routing.start("test", null);

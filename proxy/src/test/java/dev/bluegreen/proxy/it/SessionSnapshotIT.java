@@ -6,6 +6,7 @@ import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.dualwrite.SessionSnapshot;
+import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -14,6 +15,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -167,8 +169,11 @@ class SessionSnapshotIT {
             s.execute("declare held cursor with hold for select 1");
             s.execute("select pg_advisory_lock(4242)");
 
-            assertThat(snapshotOf(session).pins()).containsExactly(
+            SessionSnapshot snapshot = snapshotOf(session);
+            assertThat(snapshot.pins()).containsExactly(
                     "temporary objects (3)", "WITH HOLD cursors (1)", "session advisory locks (1)");
+            assertThat(snapshot.leaderOnly()).as("what statements may name, by name")
+                    .isEqualTo(new LeaderOnlyObjects(Set.of("scratch"), Set.of("held")));
             s.execute("select pg_advisory_unlock(4242)");
         }
     }

@@ -1,15 +1,16 @@
 package dev.bluegreen.proxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
+import dev.bluegreen.config.ReadAfterWrite;
+import dev.bluegreen.config.Routing;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
 import dev.bluegreen.proxy.routing.ClusterRole;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
-
 import java.io.InputStream;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
@@ -336,10 +337,11 @@ class UnitsModeIT {
     }
 
     /**
-     * The client has its COMMIT once the leader has committed, and the follower commits behind it (here
-     * green's commit runs a deferred trigger that sleeps). What must see the follower's commit still
-     * waits for it: the session's next unit, a read green serves, and a cutover, whose write barrier
-     * holds until the last transaction is committed on both.
+     * With {@code routing.read_after_write: session} the client has its COMMIT once the leader has committed,
+     * and the follower commits behind it (here green's commit runs a deferred trigger that sleeps). What must
+     * see the follower's commit still waits for it: the session's next unit, a read green serves, and a
+     * cutover, whose write barrier holds until the last transaction is committed on both. (By default, with
+     * green serving reads, the COMMIT itself waits: ReadAfterWriteIT.)
      */
     @Test
     void theSessionsNextUnitAndACutoverWaitForTheFollowersCommit(TestClusters clusters) throws Exception {
@@ -350,7 +352,8 @@ class UnitsModeIT {
                         + "$$ begin perform pg_sleep(3); return null; end $$",
                 "create constraint trigger " + t + "_slow after insert on " + t
                         + " deferrable initially deferred for each row execute function " + t + "_slow()");
-        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green())
+                .routing(Routing.defaults().withReadAfterWrite(ReadAfterWrite.SESSION)).start();
              Connection c = proxy.connect("postgres")) {
             proxy.server().routing().start("test", null);
             proxy.server().routing().setWeight("test", 100, null);
@@ -2872,6 +2875,51 @@ class UnitsModeIT {
                 }
             }
             assertThat(proxy.server().migration().pinnedSessions()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * A session pinned by a temporary table and a WITH HOLD cursor it made before {@code start} goes on using
+     * them: what works on them alone runs on blue alone (green's twin lacks them and would fail it, a
+     * divergence), also inside a transaction pgjdbc begins in the same batch; its other writes reach both
+     * clusters; and once it has dropped the table and made one of the same name on both twins, that one is
+     * both twins' again. Green stays in sync throughout.
+     */
+    @ParameterizedTest(name = "preferQueryMode={0}")
+    @ValueSource(strings = {"extended", "simple"})
+    void whatWorksOnStateOnlyTheLeaderHoldsRunsThereAlone(String queryMode, TestClusters clusters) throws Exception {
+        String t = table("leader_only");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres", null, ClusterData.properties("preferQueryMode", queryMode));
+             Statement s = c.createStatement()) {
+            s.execute("create temp table scratch (id int primary key, v text)");
+            s.execute("insert into scratch values (1, 'a'), (2, 'b')");
+            s.execute("declare held cursor with hold for select id from scratch order by id");
+            proxy.server().routing().start("test", null);
+            s.executeUpdate("insert into " + t + " values (1)"); // its twin, made now, lacks both: pinned
+            assertThat(proxy.server().migration().pinnedSessions()).isOne();
+
+            assertThat(s.executeUpdate("insert into scratch values (3, 'c')")).isOne();
+            assertThat(s.executeUpdate("update scratch set v = 'z' where id = 1")).isOne();
+            try (ResultSet rs = s.executeQuery("fetch 2 from held")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getInt(1)).isEqualTo(1);
+            }
+            c.setAutoCommit(false); // pgjdbc sends its BEGIN with the DELETE
+            assertThat(s.executeUpdate("delete from scratch where id = 2")).isOne();
+            s.executeUpdate("insert into " + t + " values (2)");
+            c.commit();
+            c.setAutoCommit(true);
+            s.execute("close held");
+            s.execute("drop table scratch");
+            s.execute("create temp table scratch (id int)");
+            s.execute("insert into scratch values (9)");
+            s.executeUpdate("insert into " + t + " select id from scratch");
+
+            ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(1)\n(2)\n(9)");
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
     }
 

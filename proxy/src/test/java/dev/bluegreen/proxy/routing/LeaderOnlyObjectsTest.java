@@ -1,0 +1,100 @@
+package dev.bluegreen.proxy.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Which texts work only on the temporary relations and WITH HOLD cursors a session holds on the leader alone
+ * (here {@code scratch}, {@code "Mixed Case"} and {@code held}), and what is left of them once a text has run.
+ */
+class LeaderOnlyObjectsTest {
+
+    private static final LeaderOnlyObjects HELD =
+            new LeaderOnlyObjects(Set.of("scratch", "Mixed Case"), Set.of("held"));
+
+    private final Classifier classifier = new Classifier(10, Set.of("audit_event"));
+
+    private LeaderOnlyObjects.Run run(String sql) {
+        return classifier.leaderOnly(HELD, sql, false);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "fetch 10 from held",
+        "FETCH NEXT IN held",
+        "fetch held",
+        "move forward all in held",
+        "insert into scratch values (1, 'a')",
+        "INSERT INTO pg_temp.scratch (id) SELECT id FROM orders WHERE total > 10",
+        "insert into \"Mixed Case\" values (1)",
+        "update scratch set v = 'x' where id = 1",
+        "update only scratch s set v = o.v from orders o where o.id = s.id",
+        "delete from scratch where id in (select id from orders)",
+        "delete from only pg_temp.scratch",
+        "truncate scratch",
+        "truncate table only scratch *, \"Mixed Case\" restart identity cascade",
+        "insert into scratch values (1); delete from scratch where id = 2; fetch 1 from held",
+        "insert into scratch values (';'); -- a comment naming orders",
+        "/* orders */ update scratch set v = $$ delete from orders $$"})
+    void worksOnTheLeadersObjectsAlone(String sql) {
+        assertThat(run(sql).leaderOnly()).as(sql).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "insert into orders values (1)",
+        "insert into public.scratch values (1)",
+        "insert into Scratch2 values (1)",
+        "insert into \"Scratch\" values (1)",
+        "insert into scratch values (nextval('orders_id_seq'))",
+        "insert into scratch select audit_event(id) from orders",
+        "with moved as (delete from orders returning id) insert into scratch select id from moved",
+        "insert into orders select * from scratch",
+        "update orders set total = 0 from scratch where scratch.id = orders.id",
+        "insert into scratch values (1); insert into orders values (1)",
+        "truncate scratch, orders",
+        "drop table scratch, orders",
+        "drop index scratch",
+        "fetch 1 from other",
+        "close all",
+        "close other",
+        "select * from scratch",
+        "create temp table scratch2 (id int)",
+        "begin",
+        "insert into scratch values ('unterminated",
+        ""})
+    void mayWorkOnAnythingElse(String sql) {
+        assertThat(run(sql).leaderOnly()).as(sql).isFalse();
+    }
+
+    @Test
+    void whatADropOrACloseEndsIsForgotten() {
+        LeaderOnlyObjects.Run run = run("drop table if exists scratch cascade; close held");
+
+        assertThat(run.leaderOnly()).isTrue();
+        assertThat(run.left().relations()).containsExactly("Mixed Case");
+        assertThat(run.left().cursors()).isEmpty();
+    }
+
+    @Test
+    void whatRunsOnBothTwinsMayEndThemToo() {
+        assertThat(run("discard all").left()).isEqualTo(LeaderOnlyObjects.NONE);
+        assertThat(run("DISCARD TEMP").left()).isEqualTo(new LeaderOnlyObjects(Set.of(), Set.of("held")));
+        assertThat(run("close all").left()).isEqualTo(new LeaderOnlyObjects(Set.of("scratch", "Mixed Case"), Set.of()));
+        // a CREATE of the name succeeds only once the leader's is gone: from then on both twins have it
+        assertThat(run("create temporary table if not exists pg_temp.scratch (id int)").left().relations())
+                .containsExactly("Mixed Case");
+        assertThat(run("create view \"Mixed Case\" as select 1").left().relations()).containsExactly("scratch");
+    }
+
+    @Test
+    void aTextThatChangesNothingLeavesThemAsTheyWere() {
+        assertThat(run("insert into orders values (1)").left()).isSameAs(HELD);
+        assertThat(LeaderOnlyObjects.NONE.run("fetch 1 from held", false, new FunctionCatalog(Set.of())))
+                .isEqualTo(new LeaderOnlyObjects.Run(false, LeaderOnlyObjects.NONE));
+    }
+}
