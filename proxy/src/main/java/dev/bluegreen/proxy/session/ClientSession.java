@@ -1476,7 +1476,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             StartupPacket.StartupMessage started = startup; // written on the event loop; a late view only names less
             if (started != null) {
                 parts.add("user " + OneLine.of(started.user(), 64));
-                String application = started.parameters().get("application_name");
+                String reported = sqlReading.applicationName(); // as the session set it since, if it did
+                String application = reported != null ? reported : started.parameters().get("application_name");
                 if (application != null && !application.isBlank()) {
                     parts.add("application " + OneLine.of(application, 64));
                 }

@@ -45,6 +45,17 @@ final class SqlReading {
     private boolean customSettingsUnfollowed;
     /** The session's text is UTF-8, as the snapshot query the proxy sends it is. */
     private boolean utf8 = true;
+    /**
+     * The {@code application_name} its server last reported, or null before any report: pgjdbc sets it with a
+     * {@code SET} after logging in, not in the startup packet. Read by other threads (a write barrier naming
+     * the session).
+     */
+    private volatile String applicationName;
+
+    /** See {@link #applicationName}. */
+    String applicationName() {
+        return applicationName;
+    }
 
     ClientEncoding encoding() {
         return encoding;
@@ -57,6 +68,8 @@ final class SqlReading {
             utf8 = value.equalsIgnoreCase("UTF8") || value.equalsIgnoreCase("UTF-8") || value.equalsIgnoreCase("UNICODE");
         } else if (name.equalsIgnoreCase("standard_conforming_strings")) {
             backslashStrings = !value.toLowerCase(Locale.ROOT).equals("on");
+        } else if (name.equalsIgnoreCase("application_name")) {
+            applicationName = value;
         }
     }
 

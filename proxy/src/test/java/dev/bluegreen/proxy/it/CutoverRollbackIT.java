@@ -40,6 +40,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Leadership moves under traffic without losing a write (DESIGN §2, §5): while pgjdbc sessions insert,
@@ -53,8 +55,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class CutoverRollbackIT {
 
     private static final int BLUE_MAJOR = 16;
-    /** A session named so that an operator finds its application: user, application_name, client address. */
-    private static final String SESSION = "session\\[\\d+\\] \\(user \\w+, from 127\\.0\\.0\\.1:\\d+\\)";
+    /**
+     * A session named so that an operator finds its application: user, application_name, client address (pgjdbc
+     * sets its application name, "PostgreSQL JDBC Driver", by default).
+     */
+    private static final String SESSION =
+            "session\\[\\d+\\] \\(user \\w+(, application [^,)]+)?, from 127\\.0\\.0\\.1:\\d+\\)";
     private static final String HELD_UP_BY_ONE_SESSION = "held up by \\[" + SESSION + "\\]";
 
     private static PgCluster blue;
@@ -66,11 +72,16 @@ class CutoverRollbackIT {
         green = clusters.green();
     }
 
-    private static Properties applicationName(String name) {
+    /**
+     * pgjdbc's {@code ApplicationName}: in the startup packet, as libpq sends it, or (pgjdbc's default) by a
+     * {@code SET} after logging in.
+     */
+    private static Properties applicationName(String name, boolean inStartupPacket) {
         Properties properties = new Properties();
         properties.setProperty("ApplicationName", name);
-        // in the startup packet, as libpq sends it (pgjdbc otherwise sets it by a SET after logging in)
-        properties.setProperty("assumeMinServerVersion", "9.0");
+        if (inStartupPacket) {
+            properties.setProperty("assumeMinServerVersion", "9.0");
+        }
         return properties;
     }
 
@@ -244,13 +255,16 @@ class CutoverRollbackIT {
         }
     }
 
-    @Test
-    void aSessionHoldingATransactionOpenMakesStartTimeOutNamingItAndChangingNothing() throws Exception {
+    @ParameterizedTest(name = "application name in the startup packet: {0}")
+    @ValueSource(booleans = {true, false})
+    void aSessionHoldingATransactionOpenMakesStartTimeOutNamingItAndChangingNothing(boolean inStartupPacket)
+            throws Exception {
         String table = unique("barrier_start");
         onBoth(blue, green, "create table " + table + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
              Connection idle = viaProxy(proxy); Statement idleStatement = idle.createStatement();
-             Connection holder = proxy.connect(blue.superuser(), null, applicationName("billing-worker"));
+             Connection holder = proxy.connect(blue.superuser(), null,
+                     applicationName("billing-worker", inStartupPacket));
              Statement holderStatement = holder.createStatement()) {
             RoutingControl routing = proxy.server().routing();
             idleStatement.executeUpdate("insert into " + table + " values (1)");
