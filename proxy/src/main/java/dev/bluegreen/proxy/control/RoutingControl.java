@@ -469,6 +469,15 @@ public final class RoutingControl implements AutoCloseable {
     }
 
     /**
+     * A divergence was seen here and is not yet recorded ({@link #divergenceSeen}): the follower is about to be
+     * out of sync, and serves no more reads meanwhile. A client told of a commit the follower then failed to make
+     * must not read without it on another connection before the new state is in force.
+     */
+    public boolean divergencePending() {
+        return pendingDivergence.get() != null;
+    }
+
+    /**
      * A divergence or an unreachable follower: recorded, weight back to the leader. Never throws. Only
      * if {@code follower} still follows: a cluster that leads by now is not marked out of sync for what it
      * did as follower (a change of writer cannot have happened in between, see {@link #divergenceSeen}).

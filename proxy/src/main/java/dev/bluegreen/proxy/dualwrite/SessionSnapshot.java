@@ -19,8 +19,10 @@ import java.util.Objects;
  * <p>The engine runs {@link #QUERY} on the leader connection (its answer never reaches the client),
  * builds the snapshot with {@link #fromRows}, and, unless {@link #pinned()}, runs {@link #replaySql()}
  * on the twin and re-sends a {@code Parse} for each of {@link #protocolStatements()}. A pinned session's
- * temporary relations and {@code WITH HOLD} cursors are named in {@link #leaderOnly()}: statements that
- * work on them alone run on the leader alone.
+ * {@code WITH HOLD} cursors, and its temporary tables that reach nothing beyond themselves (no trigger or
+ * rule, no default drawing on a permanent sequence or on a function that is not built in) and that an
+ * unqualified name finds, are named in {@link #leaderOnly()}: statements that work on them alone run on the
+ * leader alone.
  */
 public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrepares,
                               List<ProtocolStatement> protocolStatements, List<String> pins,
@@ -89,9 +91,22 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
             select 'pin', 'WITH HOLD cursors', pg_catalog.count(*)::pg_catalog.text, null
               from pg_catalog.pg_cursors where is_holdable having pg_catalog.count(*) OPERATOR(pg_catalog.>) 0
             union all
-            select 'temporary relation', relname::pg_catalog.text, null, null from pg_catalog.pg_class
-             where relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()
-               and relkind::pg_catalog.text OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,S,f}'::pg_catalog.text[])
+            select 'temporary table', c.relname::pg_catalog.text, null, null from pg_catalog.pg_class c
+             where c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()
+               and c.relkind::pg_catalog.text OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog.text[])
+               and not c.relhastriggers and not c.relhasrules
+               and pg_catalog.to_regclass(pg_catalog.quote_ident(c.relname::pg_catalog.text)) OPERATOR(pg_catalog.=) c.oid
+               and not exists (
+                   select 1 from pg_catalog.pg_attrdef d
+                     join pg_catalog.pg_depend dep on dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+                                                  and dep.objid OPERATOR(pg_catalog.=) d.oid
+                    where d.adrelid OPERATOR(pg_catalog.=) c.oid
+                      and ((dep.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                            and dep.refobjid OPERATOR(pg_catalog.<>) c.oid
+                            and not exists (select 1 from pg_catalog.pg_class s
+                                             where s.oid OPERATOR(pg_catalog.=) dep.refobjid
+                                               and s.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()))
+                        or dep.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass))
             union all
             select 'hold cursor', name, null, null from pg_catalog.pg_cursors where is_holdable
             union all
@@ -160,7 +175,7 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
                 case "parse" -> parses.add(new ProtocolStatement(row[1], row[2], oids(row[3])));
                 case "pin" -> pins.add(row[1] + " (" + row[2] + ")");
                 case "listen" -> listens = true;
-                case "temporary relation" -> temporaryRelations.add(row[1]);
+                case "temporary table" -> temporaryRelations.add(row[1]);
                 case "hold cursor" -> holdCursors.add(row[1]);
                 default -> throw new IllegalArgumentException("unknown snapshot row kind " + row[0]);
             }

@@ -41,7 +41,6 @@ public final class Classifier {
     /** Hashes of texts seen once, by slot; read and written without synchronisation (a lost update costs one miss). */
     private final int[] seenOnce;
     private final StatementClassifier statements;
-    private final FunctionCatalog catalog;
 
     /** @param cacheSize the most SQL texts to remember */
     public Classifier(int cacheSize) {
@@ -60,18 +59,7 @@ public final class Classifier {
         // evict on the caller's thread: the cache stays bounded without a background pool
         this.cache = Caffeine.newBuilder().maximumSize(cacheSize).executor(Runnable::run).build();
         this.seenOnce = new int[Integer.highestOneBit(Math.clamp(cacheSize, 8, 1 << 20) - 1) << 1];
-        this.catalog = new FunctionCatalog(extraWriteFunctions);
-        this.statements = new StatementClassifier(catalog);
-    }
-
-    /**
-     * Whether {@code sql} works on {@code objects} alone, which the leader alone holds, and what is left of them
-     * once it has run ({@link LeaderOnlyObjects#run}). Not cached: only a session holding such objects asks.
-     *
-     * @param backslashInPlainStrings the session has {@code standard_conforming_strings = off}
-     */
-    public LeaderOnlyObjects.Run leaderOnly(LeaderOnlyObjects objects, String sql, boolean backslashInPlainStrings) {
-        return objects.run(sql, backslashInPlainStrings, catalog);
+        this.statements = new StatementClassifier(new FunctionCatalog(extraWriteFunctions));
     }
 
     public Classification classify(String sql) {

@@ -3,13 +3,21 @@ package dev.bluegreen.proxy.routing;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 
 /**
- * The temporary relations and {@code WITH HOLD} cursors a session holds on the leader alone: made before its
- * twin was, which cannot be given them (DESIGN §3). A statement that works on nothing else runs on the leader
- * alone, where the follower would fail it ({@code 42P01}, {@code 34000}) and so diverge: see {@link #after}.
+ * The temporary tables and {@code WITH HOLD} cursors a session holds on the leader alone: made before its twin
+ * was, which cannot be given them (DESIGN §3). A statement that works on nothing else runs on the leader alone,
+ * where the follower would fail it ({@code 42P01}, {@code 34000}) and so diverge: see {@link #run}.
+ *
+ * <p>A wrong "alone" is the costly mistake: a write the follower never sees, unreported. So the analysis keeps
+ * to forms it can read whole, and the snapshot names only tables that cannot reach beyond themselves (no
+ * trigger or rule, no default drawing on a permanent sequence or a user function; a temporary view over a
+ * permanent table is not named), and only where an unqualified name finds them. Forgetting a name too early
+ * costs a divergence the follower reports; keeping one too long could not be seen, so what may end or replace
+ * an object ends its name.
  *
  * <p>Names are as the catalogs store them ({@code pg_class.relname}, {@code pg_cursors.name}); a statement's
  * unquoted names are folded to lower case before they are looked up, as the server folds them.
@@ -18,8 +26,21 @@ public final class LeaderOnlyObjects {
 
     public static final LeaderOnlyObjects NONE = new LeaderOnlyObjects(Set.of(), Set.of());
 
-    private static final Set<String> DROPPABLE = Set.of("table", "view", "sequence");
     private static final Set<String> TRUNCATE_OPTIONS = Set.of("restart", "continue", "identity", "cascade", "restrict");
+    /**
+     * What may be followed by {@code (} in a statement that runs on the leader alone: syntax, and built-in
+     * functions that change nothing. Any other call may write (a user function, {@code nextval}), and the
+     * statement runs on both twins.
+     */
+    private static final Set<String> PURE_CALLS = Set.of(
+            // keywords a parenthesis may follow
+            "values", "in", "exists", "any", "all", "some", "row", "array", "cast", "where", "and", "or", "not",
+            "on", "conflict", "set", "returning", "using", "when", "then", "else", "as", "select", "from", "join",
+            "between", "like", "is", "distinct", "over", "partition", "filter", "within", "by", "having", "case",
+            // built-in functions that change nothing, and type modifiers
+            "coalesce", "nullif", "greatest", "least", "count", "sum", "min", "max", "avg", "lower", "upper",
+            "length", "abs", "round", "trim", "substring", "concat", "extract", "position", "now", "numeric",
+            "decimal", "varchar", "char", "character", "timestamp", "time", "interval", "bit");
 
     private final Set<String> relations;
     private final Set<String> cursors;
@@ -42,95 +63,86 @@ public final class LeaderOnlyObjects {
     }
 
     /**
-     * What running {@code sql} means for these objects.
+     * What running some SQL means for these objects.
      *
-     * @param leaderOnly the text works on these objects alone, and the leader alone runs it
-     * @param left       what is left of them once the text has run without an error
+     * @param leaderOnly every statement works on these objects alone: the leader alone runs them
+     * @param left       what is left of them once the statements have run, whatever their outcome (a name
+     *                   forgotten too early costs only a reported divergence)
      */
     public record Run(boolean leaderOnly, LeaderOnlyObjects left) {
     }
 
     /**
-     * Whether every statement of {@code sql} works on these objects alone, and what is left of them once it
-     * has run. Known to: {@code FETCH} and {@code MOVE} from, and {@code CLOSE} of, one of the cursors;
-     * {@code INSERT INTO}, {@code UPDATE} and {@code DELETE FROM} one of the relations (reading anything
-     * else, as {@code INSERT INTO t SELECT … FROM orders} does, but calling no function that writes or
-     * depends on the session, such as {@code nextval}); {@code TRUNCATE} and {@code DROP TABLE}, {@code VIEW}
-     * or {@code SEQUENCE} of these relations only. A name qualified by any schema but {@code pg_temp} is
-     * another object. Anything else, a {@code WITH} before the statement included, may touch other objects,
-     * and the text runs on both twins; what it does to these is still followed: {@code DISCARD ALL} or
-     * {@code TEMP} and {@code CLOSE ALL} end them, and a {@code CREATE} of one of the names can only succeed
-     * once the leader's is gone, so the name is both twins' from then on.
+     * Whether every statement of {@code texts} (a Query's string, or each Parse of an extended-protocol unit)
+     * works on these objects alone, and what is left of them once they have run. Alone: {@code FETCH} and
+     * {@code MOVE} from, and {@code CLOSE} of, one of the cursors; {@code INSERT INTO}, {@code UPDATE} and
+     * {@code DELETE FROM} one of the tables (reading any other, {@code INSERT INTO t SELECT … FROM orders}, but
+     * calling no function that is not {@link #PURE_CALLS built in and pure}); {@code TRUNCATE} and
+     * {@code DROP TABLE} of these tables only. A name qualified by any schema but {@code pg_temp} is another
+     * object. Anything else, a {@code WITH} before the statement included, may touch other objects and runs on
+     * both twins; what it may do to these is still followed: {@code DISCARD}, {@code CLOSE ALL}, a change of
+     * {@code search_path}, and a {@code CREATE TEMPORARY TABLE} or {@code DECLARE} of one of the names (which
+     * succeeds only once the leader's is gone, and makes it both twins') end names.
      *
      * @param backslashInPlainStrings the session has {@code standard_conforming_strings = off}
-     * @param catalog                 the functions known to write, as the classifier knows them
      */
-    Run run(String sql, boolean backslashInPlainStrings, FunctionCatalog catalog) {
-        Objects.requireNonNull(sql, "sql");
-        Run unchanged = new Run(false, this);
+    public Run run(List<String> texts, boolean backslashInPlainStrings) {
+        Objects.requireNonNull(texts, "texts");
         if (isEmpty()) {
-            return unchanged;
+            return new Run(false, this);
         }
-        Lexed lexed = Lexer.lex(sql, backslashInPlainStrings);
-        if (!lexed.readable()) {
-            return unchanged;
-        }
-        List<List<Token>> split = Statements.split(lexed.tokens());
         Set<String> relationsLeft = new HashSet<>(relations);
         Set<String> cursorsLeft = new HashSet<>(cursors);
-        boolean leaderOnly = !split.isEmpty();
-        for (List<Token> tokens : split) {
-            Statement s = new Statement(tokens);
-            if (!s.balanced()) {
-                return unchanged;
+        boolean leaderOnly = true;
+        int statements = 0;
+        for (String text : texts) {
+            Lexed lexed = Lexer.lex(text, backslashInPlainStrings);
+            if (!lexed.readable()) {
+                leaderOnly = false;
+                continue;
             }
-            leaderOnly &= !Calls.scan(s, catalog, new Verdict()) && switch (s.word(0)) {
-                case "fetch", "move" -> s.size() >= 2 && cursorsLeft.contains(name(s.get(s.size() - 1)));
-                case "close" -> s.size() == 2 && !s.isWord(1, "all") && cursorsLeft.remove(name(s.get(1)));
-                case "insert" -> s.isWord(1, "into") && relationAt(s, 2, relationsLeft) > 0;
-                case "update" -> relationAt(s, s.isWord(1, "only") ? 2 : 1, relationsLeft) > 0;
-                case "delete" -> s.isWord(1, "from") && relationAt(s, s.isWord(2, "only") ? 3 : 2, relationsLeft) > 0;
-                case "truncate" -> truncatesOnly(s, relationsLeft);
-                case "drop" -> dropsOnly(s, relationsLeft);
-                default -> false;
-            };
-            forgetEnded(s, relationsLeft, cursorsLeft);
+            for (List<Token> tokens : Statements.split(lexed.tokens())) {
+                statements++;
+                Statement s = new Statement(tokens);
+                if (!s.balanced()) {
+                    leaderOnly = false;
+                    continue;
+                }
+                leaderOnly &= callsNothingImpure(s) && switch (s.word(0)) {
+                    case "fetch", "move" -> s.size() >= 2 && cursorsLeft.contains(name(s.get(s.size() - 1)));
+                    case "close" -> s.size() == 2 && !s.isWord(1, "all") && cursorsLeft.contains(name(s.get(1)));
+                    case "insert" -> s.isWord(1, "into") && relationAt(s, 2, relationsLeft) > 0;
+                    case "update" -> relationAt(s, s.isWord(1, "only") ? 2 : 1, relationsLeft) > 0;
+                    case "delete" -> s.isWord(1, "from") && relationAt(s, s.isWord(2, "only") ? 3 : 2, relationsLeft) > 0;
+                    case "truncate" -> truncatesOnly(s, relationsLeft);
+                    case "drop" -> dropsOnly(s, relationsLeft);
+                    default -> false;
+                };
+                forgetEnded(s, relationsLeft, cursorsLeft);
+            }
         }
         LeaderOnlyObjects left = relationsLeft.equals(relations) && cursorsLeft.equals(cursors) ? this
                 : new LeaderOnlyObjects(relationsLeft, cursorsLeft);
-        return new Run(leaderOnly, left);
+        return new Run(leaderOnly && statements > 0, left);
     }
 
-    /** What {@code DISCARD}, {@code CLOSE ALL} and a {@code CREATE} of one of the names end. */
-    private static void forgetEnded(Statement s, Set<String> relations, Set<String> cursors) {
-        switch (s.word(0)) {
-            case "discard" -> {
-                if (s.isWord(1, "all")) {
-                    relations.clear();
-                    cursors.clear();
-                } else if (s.isWord(1, "temp") || s.isWord(1, "temporary")) {
-                    relations.clear();
-                }
+    /** Whether the statement calls only what {@link #PURE_CALLS} lists (a table's column list is no call). */
+    private static boolean callsNothingImpure(Statement s) {
+        for (int i = 1; i < s.size(); i++) {
+            Token token = s.get(i);
+            if (!token.isIdentifier() || !s.isPunct(i + 1, "(") || namesTable(s, i)) {
+                continue;
             }
-            case "close" -> {
-                if (s.size() == 2 && s.isWord(1, "all")) {
-                    cursors.clear();
-                }
+            if (token.type() != Token.Type.WORD || !PURE_CALLS.contains(token.value())) {
+                return false;
             }
-            case "create" -> {
-                for (int i = 1; i < s.size() && !s.isPunct(i, "("); i++) {
-                    if (DROPPABLE.contains(s.word(i))) {
-                        int at = s.isWord(i + 1, "if") && s.isWord(i + 2, "not") && s.isWord(i + 3, "exists") ? i + 4 : i + 1;
-                        int nameAt = s.isWord(at, "pg_temp") && s.isPunct(at + 1, ".") ? at + 2 : at;
-                        if (relationAt(s, at, relations) > 0) {
-                            relations.remove(name(s.get(nameAt)));
-                        }
-                        return;
-                    }
-                }
-            }
-            default -> { }
         }
+        return true;
+    }
+
+    /** The name at {@code i} is the table an {@code INSERT INTO} names, before its column list. */
+    private static boolean namesTable(Statement s, int i) {
+        return s.isWord(0, "insert") && (s.isWord(i - 1, "into") || (s.isPunct(i - 1, ".") && s.isWord(i - 3, "into")));
     }
 
     /**
@@ -145,6 +157,11 @@ public final class LeaderOnlyObjects {
             return -1;
         }
         return i + 1;
+    }
+
+    /** The index of the name {@link #relationAt} reads at {@code i}. */
+    private static int nameIndex(Statement s, int i) {
+        return s.isWord(i, "pg_temp") && s.isPunct(i + 1, ".") ? i + 2 : i;
     }
 
     /** {@code TRUNCATE [TABLE] [ONLY] name [*] [, …] [RESTART | CONTINUE IDENTITY] [CASCADE | RESTRICT]}. */
@@ -174,20 +191,20 @@ public final class LeaderOnlyObjects {
         return true;
     }
 
-    /** {@code DROP TABLE | VIEW | SEQUENCE [IF EXISTS] name [, …] [CASCADE | RESTRICT]}; the names go. */
+    /** {@code DROP TABLE [IF EXISTS] name [, …] [CASCADE | RESTRICT]}; the names go. */
     private static boolean dropsOnly(Statement s, Set<String> names) {
-        if (!DROPPABLE.contains(s.word(1))) {
+        if (!s.isWord(1, "table")) {
             return false;
         }
         int i = s.isWord(2, "if") && s.isWord(3, "exists") ? 4 : 2;
         Set<String> dropped = new HashSet<>();
         while (true) {
-            int start = s.isWord(i, "pg_temp") && s.isPunct(i + 1, ".") ? i + 2 : i;
+            int at = nameIndex(s, i);
             i = relationAt(s, i, names);
             if (i < 0) {
                 return false;
             }
-            dropped.add(name(s.get(start)));
+            dropped.add(name(s.get(at)));
             if (!s.isPunct(i, ",")) {
                 break;
             }
@@ -198,6 +215,60 @@ public final class LeaderOnlyObjects {
         }
         names.removeAll(dropped);
         return true;
+    }
+
+    /** What a statement, on whichever twins it runs, may end or replace of these objects: their names go. */
+    private static void forgetEnded(Statement s, Set<String> relations, Set<String> cursors) {
+        switch (s.word(0)) {
+            case "discard" -> {
+                relations.clear(); // ALL, TEMP; PLANS and SEQUENCES end nothing, but a name forgotten is harmless
+                if (s.isWord(1, "all")) {
+                    cursors.clear();
+                }
+            }
+            case "close" -> {
+                if (s.isWord(1, "all")) {
+                    cursors.clear();
+                } else if (s.size() == 2) {
+                    cursors.remove(name(s.get(1)));
+                }
+            }
+            case "declare" -> {
+                if (s.size() > 1) {
+                    cursors.remove(name(s.get(1)));
+                }
+            }
+            case "set", "reset" -> {
+                // another search_path may find another table by the same name first
+                if (s.containsWord("search_path") || s.isWord(1, "all")
+                        || (s.isWord(1, "session") && s.isWord(2, "authorization")) || s.isWord(1, "role")) {
+                    relations.clear();
+                }
+            }
+            case "create" -> {
+                boolean temporary = false;
+                for (int i = 1; i < s.size() && !s.isPunct(i, "("); i++) {
+                    temporary |= s.isWord(i, "temp") || s.isWord(i, "temporary");
+                    if (s.isWord(i, "table")) {
+                        int at = s.isWord(i + 1, "if") && s.isWord(i + 2, "not") && s.isWord(i + 3, "exists") ? i + 4 : i + 1;
+                        // a permanent table of the same name leaves the temporary one first on the search path
+                        if (temporary || s.isWord(at, "pg_temp")) {
+                            relations.remove(name(s.get(nameIndex(s, at))));
+                        }
+                        return;
+                    }
+                }
+            }
+            default -> {
+                // set_config('search_path', …) anywhere
+                for (Token token : s.tokens()) {
+                    if (token.type() == Token.Type.STRING && token.value().toLowerCase(Locale.ROOT).contains("search_path")) {
+                        relations.clear();
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     /** A token as the name it spells, folded as the server folds it; {@code ""} when it spells none. */
@@ -220,6 +291,6 @@ public final class LeaderOnlyObjects {
 
     @Override
     public String toString() {
-        return "relations " + relations + ", cursors " + cursors;
+        return "tables " + relations + ", cursors " + cursors;
     }
 }

@@ -12,6 +12,7 @@ import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
@@ -102,9 +103,9 @@ final class SqlReading {
         return READING_SETTINGS.contains(name.toLowerCase(Locale.ROOT));
     }
 
-    /** See {@link Classifier#leaderOnly}, read as the session reads its strings. */
-    LeaderOnlyObjects.Run leaderOnly(Classifier classifier, LeaderOnlyObjects objects, String sql) {
-        return classifier.leaderOnly(objects, sql, backslashStrings);
+    /** See {@link LeaderOnlyObjects#run}, read as the session reads its strings. */
+    LeaderOnlyObjects.Run leaderOnly(LeaderOnlyObjects objects, List<String> texts) {
+        return objects.run(texts, backslashStrings);
     }
 
     Classification classify(Classifier classifier, String sql) {

@@ -980,6 +980,7 @@ final class Units {
         boolean parsedUnnamed = false;
         if (status == 'I') {
             portals.clear(); // a portal ends with its transaction
+            leaderOnlyPortals.clear();
         }
         String boundPortal = null;
         boolean describesWrite = false;
@@ -1294,6 +1295,8 @@ final class Units {
      * them alone runs on the leader alone, where the twin would fail it (see {@link #leaderAlone}).
      */
     private LeaderOnlyObjects leaderOnly = LeaderOnlyObjects.NONE;
+    /** The named portals units run on the leader alone bound in the open transaction (see {@link #leaderAlone}). */
+    private final Set<String> leaderOnlyPortals = new HashSet<>(0);
 
     /**
      * The session holds temporary tables, WITH HOLD cursors or session advisory locks on a cluster that no
@@ -1598,49 +1601,69 @@ final class Units {
     }
 
     /**
-     * Whether the unit works only on temporary relations or WITH HOLD cursors that the session made before its
+     * Whether the unit works only on temporary tables or WITH HOLD cursors that the session made before its
      * twin, which the leader alone holds ({@link LeaderOnlyObjects#run}), and so runs on the leader alone; notes
-     * what the unit does to them either way. Only Query and unnamed extended-protocol units are read: a named
-     * statement lives on both twins, and the twin would fail to prepare one that names such an object.
+     * what the unit may do to them either way. Only whole Query units and whole unnamed extended-protocol units
+     * are run so, and an Execute that goes on reading a portal such a unit bound: a named statement lives on both
+     * twins, and the twin would fail to prepare one naming such an object; a unit a Flush opened may take more
+     * statements than the ones here.
      */
     private boolean leaderAlone(Unit unit) {
-        if (leaderOnly.isEmpty() || stateOnlyOn != leader || unit.namesStatements || unit.continuesPortal) {
+        if (leaderOnly.isEmpty() || stateOnlyOn != leader) {
             return false;
         }
         List<String> texts = new ArrayList<>();
         boolean query = false;
+        boolean alone = !unit.open && !unit.namesStatements;
+        boolean continuesOnly = unit.continuesPortal;
+        List<String> portals = new ArrayList<>(1);
         for (Frame frame : unit.frames) {
             ByteBuf all = frame.content();
+            int offset = all.readerIndex();
+            int length = all.readableBytes();
             switch (frame.type()) {
                 case 'Q' -> {
                     query = true;
-                    texts.add(FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes(), reading.encoding()));
+                    continuesOnly = false;
+                    texts.add(FrontendMessages.querySql(all, offset, length, reading.encoding()));
                 }
-                case 'P' -> texts.add(FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes(), reading.encoding()));
-                case 'D', 'E', 'S', 'H' -> { }
+                case 'P' -> {
+                    continuesOnly = false;
+                    texts.add(FrontendMessages.parseSql(all, offset, length, reading.encoding()));
+                }
                 case 'B' -> {
-                    if (!FrontendMessages.bindStatement(all, all.readerIndex(), all.readableBytes()).isEmpty()) {
-                        return false;
-                    }
+                    continuesOnly = false;
+                    alone &= FrontendMessages.bindStatement(all, offset, length).isEmpty();
+                    portals.add(FrontendMessages.bindPortal(all, offset, length));
                 }
+                case 'E' -> continuesOnly &= leaderOnlyPortals.contains(FrontendMessages.executePortal(all, offset, length));
+                case 'D' -> continuesOnly = false;
+                case 'S', 'H' -> { }
                 default -> {
-                    return false;
+                    alone = false;
+                    continuesOnly = false;
                 }
             }
+        }
+        if (continuesOnly && !unit.open) {
+            return true; // goes on reading what the leader alone has
         }
         if (texts.isEmpty()) {
             return false;
         }
         boolean beginsFirst = !query && texts.size() > 1 && status == 'I'
                 && beginsAlone(reading.classify(migration.classifier(), texts.getFirst()));
-        List<String> rest = beginsFirst ? texts.subList(1, texts.size()) : texts;
-        LeaderOnlyObjects.Run run = reading.leaderOnly(migration.classifier(), leaderOnly, String.join(";\n", rest));
+        LeaderOnlyObjects.Run run = reading.leaderOnly(leaderOnly, beginsFirst ? texts.subList(1, texts.size()) : texts);
         unit.leaderOnlyAfter = run.left() == leaderOnly ? null : run.left();
+        alone &= run.leaderOnly() && !unit.continuesPortal;
+        if (alone) {
+            portals.stream().filter(name -> !name.isEmpty()).forEach(leaderOnlyPortals::add);
+        }
         if (beginsFirst) {
-            unit.followerBeginsOnly = run.leaderOnly();
+            unit.followerBeginsOnly = alone;
             return false;
         }
-        return run.leaderOnly();
+        return alone;
     }
 
     private static boolean beginsAlone(Classification c) {
@@ -1653,7 +1676,7 @@ final class Units {
 
     /** Where an autocommit read goes: the weight and sticky key decide, unless only the leader may serve. */
     private ClusterRole serving(ClusterRole follower) {
-        if (pinned || follower == null || !state.followerMayServeReads()) {
+        if (pinned || follower == null || !state.followerMayServeReads() || migration.control().divergencePending()) {
             return leader;
         }
         Optional<String> tenant = migration.stickyKeys().tenant(setTenant, startupTenant);
@@ -1814,8 +1837,10 @@ final class Units {
         if (answer.lost) {
             return; // the session is closing: it lost the cluster that was answering
         }
-        if (unit.leaderOnlyAfter != null && !answer.error && unit.primary == leader) {
-            leaderOnly = unit.leaderOnlyAfter; // dropped, closed, discarded, or made anew on both twins
+        if (unit.leaderOnlyAfter != null && unit.primary == leader) {
+            // dropped, closed, discarded or made anew on both twins, or may have been: forgetting a name the leader
+            // still holds costs a divergence the follower reports, keeping one it no longer does a write it misses
+            leaderOnly = unit.leaderOnlyAfter;
         }
         unit.leaderNanos = System.nanoTime() - unit.startedNanos;
         if (unit.classification.isRead() && !unit.routed) {
@@ -1965,7 +1990,9 @@ final class Units {
             // leader has ended it, the follower ends it too, before the session's next unit
             runInLane(unit, outcomes, answer.status);
             current = null;
-            readyOwed = committed && migration.acknowledgesAfterFollower(state);
+            // a COMMIT (not a ROLLBACK, nor a COMMIT of a failed transaction, whose tag says ROLLBACK) makes writes visible
+            readyOwed = committed && "COMMIT".equals(outcomes.isEmpty() ? null : outcomes.getLast().commandTag())
+                    && migration.acknowledgesAfterFollower(state);
             finishToClient(answer.status, false);
             pump();
             return;

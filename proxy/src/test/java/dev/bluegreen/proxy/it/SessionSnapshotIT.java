@@ -156,6 +156,36 @@ class SessionSnapshotIT {
         }
     }
 
+    /**
+     * Only temporary tables that reach nothing beyond themselves are named for statements to run on the leader
+     * alone: not one with a trigger, nor one whose default draws on a permanent sequence, nor a view (it may be
+     * over a permanent table), nor one a permanent table of the same name hides from unqualified names.
+     */
+    @Test
+    void onlyTemporaryTablesThatReachNothingElseAreNamed(TestClusters clusters) throws Exception {
+        String permanent = ClusterData.unique("snapshot_permanent");
+        PgCluster blue = clusters.blue();
+        blue.execute("postgres", "create table " + permanent + " (id serial primary key)",
+                "create function " + permanent + "_audit() returns trigger language plpgsql as"
+                        + " $$ begin insert into " + permanent + " default values; return null; end $$");
+        try (Connection session = blue.connect("postgres"); Statement s = session.createStatement()) {
+            s.execute("create temp table plain (id serial primary key, v text default 'x')");
+            s.execute("create temp table audited (id int)");
+            s.execute("create trigger audited_audit after insert on audited for each row execute function "
+                    + permanent + "_audit()");
+            s.execute("create temp table numbered (id int default nextval('" + permanent + "_id_seq'))");
+            s.execute("create temp view over_permanent as select * from " + permanent);
+            s.execute("create temp table hidden (id int)");
+            s.execute("create table public.hidden (id int)");
+            s.execute("set search_path = public, pg_temp");
+
+            assertThat(snapshotOf(session).leaderOnly().relations()).containsExactly("plain");
+        } finally {
+            blue.execute("postgres", "drop table if exists public.hidden", "drop table " + permanent,
+                    "drop function " + permanent + "_audit()");
+        }
+    }
+
     @Test
     void temporaryTablesHoldableCursorsAndSessionAdvisoryLocksPinTheSession(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();

@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.routing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -16,10 +17,8 @@ class LeaderOnlyObjectsTest {
     private static final LeaderOnlyObjects HELD =
             new LeaderOnlyObjects(Set.of("scratch", "Mixed Case"), Set.of("held"));
 
-    private final Classifier classifier = new Classifier(10, Set.of("audit_event"));
-
-    private LeaderOnlyObjects.Run run(String sql) {
-        return classifier.leaderOnly(HELD, sql, false);
+    private static LeaderOnlyObjects.Run run(String... texts) {
+        return HELD.run(List.of(texts), false);
     }
 
     @ParameterizedTest
@@ -38,6 +37,8 @@ class LeaderOnlyObjectsTest {
         "truncate scratch",
         "truncate table only scratch *, \"Mixed Case\" restart identity cascade",
         "insert into scratch values (1); delete from scratch where id = 2; fetch 1 from held",
+        "update scratch set (id, v) = (1, lower('X')) where id in (select max(id) from orders) and v is not null",
+        "insert into scratch (id, v) values (1, 'a') on conflict (id) do update set v = excluded.v returning id",
         "insert into scratch values (';'); -- a comment naming orders",
         "/* orders */ update scratch set v = $$ delete from orders $$"})
     void worksOnTheLeadersObjectsAlone(String sql) {
@@ -52,6 +53,8 @@ class LeaderOnlyObjectsTest {
         "insert into \"Scratch\" values (1)",
         "insert into scratch values (nextval('orders_id_seq'))",
         "insert into scratch select audit_event(id) from orders",
+        "insert into scratch select \"Audit\"(id) from orders",
+        "update scratch set v = pg_catalog.set_config('a.b', 'c', false)",
         "with moved as (delete from orders returning id) insert into scratch select id from moved",
         "insert into orders select * from scratch",
         "update orders set total = 0 from scratch where scratch.id = orders.id",
@@ -59,6 +62,8 @@ class LeaderOnlyObjectsTest {
         "truncate scratch, orders",
         "drop table scratch, orders",
         "drop index scratch",
+        "drop sequence scratch",
+        "drop view scratch",
         "fetch 1 from other",
         "close all",
         "close other",
@@ -69,6 +74,14 @@ class LeaderOnlyObjectsTest {
         ""})
     void mayWorkOnAnythingElse(String sql) {
         assertThat(run(sql).leaderOnly()).as(sql).isFalse();
+    }
+
+    /** Each text is read on its own: a comment at the end of one does not swallow the next. */
+    @Test
+    void theTextsOfOneUnitAreReadOneByOne() {
+        assertThat(run("delete from scratch -- trace", "delete from orders").leaderOnly()).isFalse();
+        assertThat(run("delete from scratch -- trace", "fetch 1 from held").leaderOnly()).isTrue();
+        assertThat(run().leaderOnly()).as("no statement at all").isFalse();
     }
 
     @Test
@@ -88,13 +101,25 @@ class LeaderOnlyObjectsTest {
         // a CREATE of the name succeeds only once the leader's is gone: from then on both twins have it
         assertThat(run("create temporary table if not exists pg_temp.scratch (id int)").left().relations())
                 .containsExactly("Mixed Case");
-        assertThat(run("create view \"Mixed Case\" as select 1").left().relations()).containsExactly("scratch");
+        assertThat(run("create table pg_temp.\"Mixed Case\" (id int)").left().relations()).containsExactly("scratch");
+        assertThat(run("declare held cursor for select 1").left().cursors()).isEmpty();
+        // another search_path may find another table by the same name first
+        assertThat(run("set search_path = public, pg_temp").left().relations()).isEmpty();
+        assertThat(run("select pg_catalog.set_config('search_path', 'app', false)").left().relations()).isEmpty();
+        assertThat(run("reset all").left().relations()).isEmpty();
+    }
+
+    /** A permanent table of the same name leaves the temporary one first on the search path: still the leader's. */
+    @Test
+    void aPermanentTableOfTheSameNameEndsNothing() {
+        assertThat(run("create table scratch (id int)").left()).isSameAs(HELD);
+        assertThat(run("create unlogged table public.scratch (id int)").left()).isSameAs(HELD);
     }
 
     @Test
     void aTextThatChangesNothingLeavesThemAsTheyWere() {
         assertThat(run("insert into orders values (1)").left()).isSameAs(HELD);
-        assertThat(LeaderOnlyObjects.NONE.run("fetch 1 from held", false, new FunctionCatalog(Set.of())))
+        assertThat(LeaderOnlyObjects.NONE.run(List.of("fetch 1 from held"), false))
                 .isEqualTo(new LeaderOnlyObjects.Run(false, LeaderOnlyObjects.NONE));
     }
 }
