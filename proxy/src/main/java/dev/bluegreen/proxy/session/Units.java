@@ -696,7 +696,7 @@ final class Units {
 
     private void pumpUnits() {
         ArrayDeque<Frame> pending = session.pending();
-        while (!closed && current == null && creating == null && !listenersMoving && !session.terminating()
+        while (!closed && current == null && creating == null && !listenersMoving && !readyOwed && !session.terminating()
                 && !pending.isEmpty()) {
             Frame first = pending.peek();
             switch (first.type()) {
@@ -1990,8 +1990,10 @@ final class Units {
             // leader has ended it, the follower ends it too, before the session's next unit
             runInLane(unit, outcomes, answer.status);
             current = null;
-            // a COMMIT (not a ROLLBACK, nor a COMMIT of a failed transaction, whose tag says ROLLBACK) makes writes visible
-            readyOwed = committed && "COMMIT".equals(outcomes.isEmpty() ? null : outcomes.getLast().commandTag())
+            // a COMMIT (not a ROLLBACK, nor a COMMIT of a failed transaction, whose tag says ROLLBACK) makes writes
+            // visible; one AND CHAIN leaves the next transaction open, whose units wait for the ReadyForQuery too
+            readyOwed = !answer.error && unit.statusBefore == 'T' && c.has(Trait.TRANSACTION_END)
+                    && "COMMIT".equals(outcomes.isEmpty() ? null : outcomes.getLast().commandTag())
                     && migration.acknowledgesAfterFollower(state);
             finishToClient(answer.status, false);
             pump();
@@ -2226,8 +2228,8 @@ final class Units {
             return;
         }
         if (laneInFlight == 0 && readyOwed) {
-            readyOwed = false;
-            client.writeAndFlush(ReadyForQuery.of((byte) 'I').encode(client.alloc()), client.voidPromise());
+            readyOwed = false; // what the client sent behind it waited for it (see pumpUnits)
+            client.writeAndFlush(ReadyForQuery.of(status).encode(client.alloc()), client.voidPromise());
         }
         if (laneInFlight == 0 && current == null) {
             if (status == 'I') {

@@ -79,14 +79,19 @@ class ReadAfterWriteIT {
         }
     }
 
-    /** The insert of {@code (1, 'one')}, run on a thread of its own: autocommit, or in a transaction of its own. */
-    private static CompletableFuture<Integer> insertInBackground(Connection c, String table, boolean transaction) {
+    /** How the insert commits. */
+    private enum Commit { AUTOCOMMIT, COMMIT, COMMIT_AND_CHAIN }
+
+    /** The insert of {@code (1, 'one')}, run on a thread of its own, committed as {@code how} says. */
+    private static CompletableFuture<Integer> insertInBackground(Connection c, String table, Commit how) {
         return CompletableFuture.supplyAsync(() -> {
             try (Statement s = c.createStatement()) {
-                c.setAutoCommit(!transaction);
+                c.setAutoCommit(how == Commit.AUTOCOMMIT);
                 int inserted = s.executeUpdate("insert into " + table + " values (1, 'one')");
-                if (transaction) {
-                    c.commit();
+                switch (how) {
+                    case COMMIT -> c.commit();
+                    case COMMIT_AND_CHAIN -> s.execute("commit and chain");
+                    default -> { }
                 }
                 return inserted;
             } catch (SQLException e) {
@@ -95,12 +100,12 @@ class ReadAfterWriteIT {
         });
     }
 
-    private void greenServingReadsHoldsTheAcknowledgement(boolean transaction) throws Exception {
+    private void greenServingReadsHoldsTheAcknowledgement(Commit how) throws Exception {
         String table = table();
         try (TestProxy proxy = started(ReadAfterWrite.EVERYWHERE, 100);
              HeldGreenCommit commit = HeldGreenCommit.on(green, table);
              Connection writer = proxy.connect(blue.superuser())) {
-            CompletableFuture<Integer> write = insertInBackground(writer, table, transaction);
+            CompletableFuture<Integer> write = insertInBackground(writer, table, how);
             commit.awaitCommitWaiting();
 
             await("the client is not told of a commit green has not made").during(HELD).atMost(HELD.multipliedBy(3))
@@ -116,12 +121,18 @@ class ReadAfterWriteIT {
 
     @Test
     void whileGreenServesReadsAnAutocommitWriteIsAcknowledgedOnceGreenHasCommittedIt() throws Exception {
-        greenServingReadsHoldsTheAcknowledgement(false);
+        greenServingReadsHoldsTheAcknowledgement(Commit.AUTOCOMMIT);
     }
 
     @Test
     void whileGreenServesReadsACommitIsAcknowledgedOnceGreenHasCommittedIt() throws Exception {
-        greenServingReadsHoldsTheAcknowledgement(true);
+        greenServingReadsHoldsTheAcknowledgement(Commit.COMMIT);
+    }
+
+    /** Its next transaction's statements wait behind the acknowledgement, in order. */
+    @Test
+    void whileGreenServesReadsACommitAndChainIsAcknowledgedOnceGreenHasCommittedIt() throws Exception {
+        greenServingReadsHoldsTheAcknowledgement(Commit.COMMIT_AND_CHAIN);
     }
 
     /** The trade-off {@code session} makes: the acknowledgement comes sooner, and another connection may not see it yet. */
@@ -131,7 +142,7 @@ class ReadAfterWriteIT {
         try (TestProxy proxy = started(ReadAfterWrite.SESSION, 100);
              HeldGreenCommit commit = HeldGreenCommit.on(green, table);
              Connection writer = proxy.connect(blue.superuser())) {
-            CompletableFuture<Integer> write = insertInBackground(writer, table, false);
+            CompletableFuture<Integer> write = insertInBackground(writer, table, Commit.AUTOCOMMIT);
 
             assertThat(write.get(10, TimeUnit.SECONDS)).as("acknowledged while green's commit waits").isEqualTo(1);
             commit.awaitCommitWaiting();
@@ -149,7 +160,7 @@ class ReadAfterWriteIT {
         try (TestProxy proxy = started(ReadAfterWrite.EVERYWHERE, 0);
              HeldGreenCommit commit = HeldGreenCommit.on(green, table);
              Connection writer = proxy.connect(blue.superuser())) {
-            CompletableFuture<Integer> write = insertInBackground(writer, table, true);
+            CompletableFuture<Integer> write = insertInBackground(writer, table, Commit.COMMIT);
 
             assertThat(write.get(10, TimeUnit.SECONDS)).as("acknowledged while green's commit waits").isEqualTo(1);
             commit.awaitCommitWaiting();
