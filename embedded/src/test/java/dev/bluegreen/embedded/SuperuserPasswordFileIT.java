@@ -20,6 +20,7 @@ class SuperuserPasswordFileIT {
         Path file = dir.resolveSibling("password-file.superuser-password");
         Dirs.deleteTree(dir); // an earlier run's cluster
         Files.deleteIfExists(file);
+        Files.createDirectories(dir.getParent()); // the caller's to make, as EmbeddedClusters does; absent on a fresh checkout
         String password = SuperuserPasswordFile.readOrCreate(file, List.of(dir));
         ItClusters.throwaway("password-file").superuserPassword(password).start().close();
 
