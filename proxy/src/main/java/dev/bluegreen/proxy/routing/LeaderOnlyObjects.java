@@ -133,8 +133,10 @@ public final class LeaderOnlyObjects {
             if (!token.isIdentifier() || !s.isPunct(i + 1, "(") || namesTable(s, i)) {
                 continue;
             }
-            if (token.type() != Token.Type.WORD || !PURE_CALLS.contains(token.value())) {
-                return false;
+            boolean qualified = s.isPunct(i - 1, ".");
+            if (token.type() != Token.Type.WORD || !PURE_CALLS.contains(token.value())
+                    || (qualified && !s.isWord(i - 2, "pg_catalog"))) {
+                return false; // public.lower( is the application's, whatever it is called
             }
         }
         return true;

@@ -39,6 +39,7 @@ class LeaderOnlyObjectsTest {
         "insert into scratch values (1); delete from scratch where id = 2; fetch 1 from held",
         "update scratch set (id, v) = (1, lower('X')) where id in (select max(id) from orders) and v is not null",
         "insert into scratch (id, v) values (1, 'a') on conflict (id) do update set v = excluded.v returning id",
+        "update scratch set v = pg_catalog.lower(v)",
         "insert into scratch values (';'); -- a comment naming orders",
         "/* orders */ update scratch set v = $$ delete from orders $$"})
     void worksOnTheLeadersObjectsAlone(String sql) {
@@ -55,6 +56,7 @@ class LeaderOnlyObjectsTest {
         "insert into scratch select audit_event(id) from orders",
         "insert into scratch select \"Audit\"(id) from orders",
         "update scratch set v = pg_catalog.set_config('a.b', 'c', false)",
+        "update scratch set v = public.lower(v)",
         "with moved as (delete from orders returning id) insert into scratch select id from moved",
         "insert into orders select * from scratch",
         "update orders set total = 0 from scratch where scratch.id = orders.id",
