@@ -66,6 +66,18 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
     }
 
     @Override
+    public void channelRead(ChannelHandlerContext ctx, Object message) throws Exception {
+        if (message instanceof InOrderAggregator.Oversized oversized) {
+            // closed after the answer, as Netty closes after most of its own 413s: nothing is kept for the rest
+            // of a body no one will read
+            begin(ctx);
+            respond(ctx, AdminResponse.error(413, "request body over " + oversized.limitBytes() + " bytes"), false);
+            return;
+        }
+        super.channelRead(ctx, message);
+    }
+
+    @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
         if (!request.decoderResult().isSuccess()) {
             respond(ctx, AdminResponse.error(400, "malformed HTTP request"), false);

@@ -10,7 +10,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -116,7 +115,7 @@ public final class AdminServer implements AutoCloseable {
         pipeline.addLast("deadline", deadline.start())
                 .addLast("idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
                 .addLast("http", new HttpServerCodec())
-                .addLast("aggregate", new HttpObjectAggregator(MAX_BODY_BYTES))
+                .addLast("aggregate", new InOrderAggregator(MAX_BODY_BYTES))
                 .addLast("whole", deadline.arrived())
                 .addLast("one-at-a-time", new FlowControlHandler())
                 .addLast("api", new AdminHttpHandler(api));

@@ -46,12 +46,15 @@ final class RequestDeadline {
         };
     }
 
-    /** After the aggregator: a whole request stops the clock; the next request's first byte starts it again. */
+    /**
+     * After the aggregator: a whole request (or the stand-in for one over the body limit, whose answer closes the
+     * connection) stops the clock; the next request's first byte starts it again.
+     */
     ChannelInboundHandlerAdapter arrived() {
         return new ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                if (msg instanceof FullHttpRequest) {
+                if (msg instanceof FullHttpRequest || msg instanceof InOrderAggregator.Oversized) {
                     stop();
                 }
                 ctx.fireChannelRead(msg);

@@ -138,8 +138,24 @@ class AdminHttpHandlerTest {
         String response = exchange("POST /api/v1/commands/start HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN
                 + "\r\nContent-Length: " + (AdminServer.MAX_BODY_BYTES + 1) + "\r\n\r\n{");
 
-        assertThat(response).startsWith("HTTP/1.1 413 Request Entity Too Large\r\n");
+        assertThat(response).startsWith("HTTP/1.1 413 Request Entity Too Large\r\n").contains("connection: close\r\n")
+                .endsWith("{\"error\":\"request body over " + AdminServer.MAX_BODY_BYTES + " bytes\"}");
         assertThat(control.current().epoch()).isEqualTo(1);
+        assertThat(channel.isOpen()).isFalse();
+        channel.finishAndReleaseAll();
+    }
+
+    /** A 413 waits its turn like any answer: the request pipelined ahead of it is answered first. */
+    @Test
+    void aBodyOverTheLimitPipelinedBehindARequestIsAnsweredAfterIt() {
+        String response = exchange("GET /api/v1/nope HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN + "\r\n\r\n"
+                + "POST /api/v1/commands/start HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN
+                + "\r\nContent-Length: " + (AdminServer.MAX_BODY_BYTES + 1) + "\r\n\r\n{");
+
+        assertThat(response).startsWith("HTTP/1.1 404 Not Found\r\n");
+        assertThat(response.indexOf("HTTP/1.1 413 Request Entity Too Large\r\n")).isGreaterThan(0);
+        assertThat(control.current().epoch()).isEqualTo(1);
+        assertThat(channel.isOpen()).isFalse();
         channel.finishAndReleaseAll();
     }
 

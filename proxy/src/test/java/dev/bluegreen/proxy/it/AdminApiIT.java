@@ -397,6 +397,41 @@ class AdminApiIT {
         }
     }
 
+    /**
+     * Requests pipelined on one admin connection are answered in order, one over the body limit too: its 413
+     * waits for the start ahead of it, itself waiting for an open transaction to leave the write barrier.
+     * Before, Netty's aggregator wrote its own 413 at once and closed the connection: the start went ahead,
+     * and its answer was lost.
+     */
+    @Test
+    void aBodyOverTheLimitPipelinedBehindAWaitingCommandIsAnsweredAfterIt(TestClusters clusters) throws Exception {
+        String table = ClusterData.unique("admin_pipelined");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = proxyWithGreen(clusters).start();
+             Connection app = proxy.connect("postgres");
+             Socket socket = new Socket(proxy.server().adminAddress().getAddress(), proxy.server().adminAddress().getPort())) {
+            app.setAutoCommit(false);
+            app.createStatement().execute("insert into " + table + " values (1)");
+            socket.setSoTimeout(30_000);
+            String start = "POST /api/v1/commands/start HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN
+                    + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+            String oversized = "POST /api/v1/commands/set-weight HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN
+                    + "\r\nContent-Type: application/json\r\nContent-Length: 20000\r\n\r\n{\"weight\":";
+            socket.getOutputStream().write((start + oversized).getBytes(StandardCharsets.US_ASCII));
+
+            await("start waits for the open transaction").until(() -> proxy.server().routing().barrier().closing());
+            app.commit();
+            String answers = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+
+            assertThat(answers).startsWith("HTTP/1.1 200 OK\r\n");
+            int tooLarge = answers.indexOf("HTTP/1.1 413 Request Entity Too Large\r\n");
+            assertThat(tooLarge).as(answers).isGreaterThan(answers.indexOf("\"phase\":\"dual\""));
+            assertThat(answers.indexOf("\"phase\":\"dual\"")).as(answers).isPositive();
+            assertThat(answers.substring(tooLarge)).contains("connection: close\r\n");
+            assertThat(proxy.server().routing().current().weight()).isZero();
+        }
+    }
+
     /** A request without a valid token is answered, and its connection closed: only the token holds one open. */
     @Test
     void aConnectionWhoseRequestHadNoValidTokenIsClosedAfterTheAnswer(TestClusters clusters) throws Exception {
