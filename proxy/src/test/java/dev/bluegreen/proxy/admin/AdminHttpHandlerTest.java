@@ -159,6 +159,19 @@ class AdminHttpHandlerTest {
         channel.finishAndReleaseAll();
     }
 
+    /** One that asks to be told to go on is refused in its turn too, and never told to send its body. */
+    @Test
+    void aBodyOverTheLimitExpectingContinueIsRefusedInItsTurn() {
+        String response = exchange("GET /api/v1/nope HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN + "\r\n\r\n"
+                + "POST /api/v1/commands/start HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN
+                + "\r\nExpect: 100-continue\r\nContent-Length: " + (AdminServer.MAX_BODY_BYTES + 1) + "\r\n\r\n");
+
+        assertThat(response).startsWith("HTTP/1.1 404 Not Found\r\n").doesNotContain("100 Continue");
+        assertThat(response.indexOf("HTTP/1.1 413 Request Entity Too Large\r\n")).isGreaterThan(0);
+        assertThat(channel.isOpen()).isFalse();
+        channel.finishAndReleaseAll();
+    }
+
     @Test
     void garbageIsABadRequest() {
         String response = exchange("NOT HTTP AT ALL\r\n\r\n");
