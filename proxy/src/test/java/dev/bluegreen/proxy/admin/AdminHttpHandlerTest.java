@@ -28,6 +28,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class AdminHttpHandlerTest {
 
     private static final String TOKEN = "wire-token";
+    /** A request answered 404, for a request pipelined behind it to wait on. */
+    private static final String NOT_FOUND = "GET /api/v1/nope HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN + "\r\n\r\n";
 
     private RoutingControl control;
     private EmbeddedChannel channel;
@@ -61,6 +63,12 @@ class AdminHttpHandlerTest {
         return "POST " + path + " HTTP/1.1\r\nHost: proxy\r\n" + String.join("", headers)
                 + "Content-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
                 + "\r\n\r\n" + body;
+    }
+
+    /** A start whose headers announce a body one byte over the limit, with {@code headers} and the body's first byte. */
+    private static String oversizedStart(String headers, String body) {
+        return "POST /api/v1/commands/start HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN + "\r\n" + headers
+                + "Content-Length: " + (AdminServer.MAX_BODY_BYTES + 1) + "\r\n\r\n" + body;
     }
 
     /** A request trickled in is closed at its deadline, however recently its last byte came; a whole one is not. */
@@ -135,8 +143,7 @@ class AdminHttpHandlerTest {
 
     @Test
     void aBodyOverTheLimitIsRefusedBeforeItIsBuffered() {
-        String response = exchange("POST /api/v1/commands/start HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN
-                + "\r\nContent-Length: " + (AdminServer.MAX_BODY_BYTES + 1) + "\r\n\r\n{");
+        String response = exchange(oversizedStart("", "{"));
 
         assertThat(response).startsWith("HTTP/1.1 413 Request Entity Too Large\r\n").contains("connection: close\r\n")
                 .endsWith("{\"error\":\"request body over " + AdminServer.MAX_BODY_BYTES + " bytes\"}");
@@ -148,9 +155,7 @@ class AdminHttpHandlerTest {
     /** A 413 waits its turn like any answer: the request pipelined ahead of it is answered first. */
     @Test
     void aBodyOverTheLimitPipelinedBehindARequestIsAnsweredAfterIt() {
-        String response = exchange("GET /api/v1/nope HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN + "\r\n\r\n"
-                + "POST /api/v1/commands/start HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN
-                + "\r\nContent-Length: " + (AdminServer.MAX_BODY_BYTES + 1) + "\r\n\r\n{");
+        String response = exchange(NOT_FOUND + oversizedStart("", "{"));
 
         assertThat(response).startsWith("HTTP/1.1 404 Not Found\r\n");
         assertThat(response.indexOf("HTTP/1.1 413 Request Entity Too Large\r\n")).isGreaterThan(0);
@@ -162,9 +167,7 @@ class AdminHttpHandlerTest {
     /** One that asks to be told to go on is refused in its turn too, and never told to send its body. */
     @Test
     void aBodyOverTheLimitExpectingContinueIsRefusedInItsTurn() {
-        String response = exchange("GET /api/v1/nope HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN + "\r\n\r\n"
-                + "POST /api/v1/commands/start HTTP/1.1\r\nHost: proxy\r\nAuthorization: Bearer " + TOKEN
-                + "\r\nExpect: 100-continue\r\nContent-Length: " + (AdminServer.MAX_BODY_BYTES + 1) + "\r\n\r\n");
+        String response = exchange(NOT_FOUND + oversizedStart("Expect: 100-continue\r\n", ""));
 
         assertThat(response).startsWith("HTTP/1.1 404 Not Found\r\n").doesNotContain("100 Continue");
         assertThat(response.indexOf("HTTP/1.1 413 Request Entity Too Large\r\n")).isGreaterThan(0);
