@@ -10,6 +10,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -133,6 +134,7 @@ public final class RoutingControl implements AutoCloseable {
     private final Duration barrierTimeout;
     private final List<Consumer<RoutingState>> listeners = new CopyOnWriteArrayList<>();
     private volatile boolean greenConfigured = true;
+    private volatile DualWriteCheck beforeDualWrite = Optional::empty;
     private final Map<RollbackTrigger, AtomicLong> rollbacks = new EnumMap<>(Map.of(RollbackTrigger.OPERATOR,
             new AtomicLong(), RollbackTrigger.RULE, new AtomicLong(), RollbackTrigger.RECOVERY, new AtomicLong()));
     /** By epoch, at most {@link #HISTORY_KEPT}; guarded by itself, never by the command lock. */
@@ -357,12 +359,39 @@ public final class RoutingControl implements AutoCloseable {
 
     public RoutingState start(String actor, String reason) throws Refused {
         requireGreen("start");
+        requireTwoDatabases(Transition::start);
         return apply(actor, "start", reason, Transition::start);
     }
 
     public RoutingState startShadow(String actor, String reason) throws Refused {
         requireGreen("start --shadow");
+        requireTwoDatabases(Transition::startShadow);
         return apply(actor, "start --shadow", reason, Transition::startShadow);
+    }
+
+    /**
+     * What {@code start} and {@code start --shadow} ask before dual-write begins (that blue and green are not
+     * one database): a problem it names refuses them. Asked outside the command lock, as it may log in to
+     * the clusters; none by default.
+     */
+    @FunctionalInterface
+    public interface DualWriteCheck {
+        /** Why dual-write must not begin; empty when it may. */
+        Optional<String> problem();
+    }
+
+    public void checkBeforeDualWrite(DualWriteCheck check) {
+        beforeDualWrite = Objects.requireNonNull(check, "check");
+    }
+
+    /** Asks {@link #beforeDualWrite} only when {@code rule} would begin dual-write now: a refusal says why not first. */
+    private void requireTwoDatabases(Function<RoutingState, Transition> rule) throws Refused {
+        if (rule.apply(current()) instanceof Transition.Go) {
+            Optional<String> problem = beforeDualWrite.problem();
+            if (problem.isPresent()) {
+                throw new Refused(problem.get());
+            }
+        }
     }
 
     /**

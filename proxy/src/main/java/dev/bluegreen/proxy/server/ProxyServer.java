@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.server;
 
 import dev.bluegreen.config.AuthMethod;
 import dev.bluegreen.config.BluegreenConfig;
+import dev.bluegreen.config.Cluster;
 import dev.bluegreen.config.Routing;
 import dev.bluegreen.config.User;
 import dev.bluegreen.proxy.admin.AdminApi;
@@ -28,6 +29,7 @@ import dev.bluegreen.proxy.session.Migration;
 import dev.bluegreen.proxy.session.SessionServices;
 import dev.bluegreen.proxy.session.Transport;
 import dev.bluegreen.proxy.verify.ConsistencyCheck;
+import dev.bluegreen.proxy.verify.TwoDatabases;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -49,6 +51,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -148,6 +151,8 @@ public final class ProxyServer implements AutoCloseable {
                     scramVerifiers(config, random), random, newMigration(config, control));
             if (config.green() == null) {
                 services.migration().withoutGreen();
+            } else {
+                control.checkBeforeDualWrite(twoDatabases(config));
             }
             HealthWindows windows = new HealthWindows(config.health().window());
             services.migration().stats().addListener(windows);
@@ -244,6 +249,25 @@ public final class ProxyServer implements AutoCloseable {
         return new Migration(control, new MigrationStats(),
                 new Classifier(CLASSIFIER_CACHE_ENTRIES, routing.writeFunctions()), new RoutingPolicy(pins),
                 new StickyKeys(mode, new TenantSource(routing.tenantParameter())), routing.readAfterWrite());
+    }
+
+    /**
+     * {@code start}'s check that green is not blue under another name ({@link TwoDatabases}). One it cannot
+     * make (a cluster naming no user, a login that fails) lets dual-write begin, with a warning.
+     */
+    private static RoutingControl.DualWriteCheck twoDatabases(BluegreenConfig config) {
+        Cluster blue = config.blue();
+        Cluster green = config.green();
+        Duration loginTimeout = config.timeouts().connect();
+        return () -> switch (TwoDatabases.check(blue, green, loginTimeout)) {
+            case TwoDatabases.OneDatabase one -> Optional.of(one.why()
+                    + "; dual-write would apply every write twice to one database: point clusters.green at the new cluster");
+            case TwoDatabases.NotAsked notAsked -> {
+                log.warn("dual-write begins without checking that blue and green are two databases: {}", notAsked.why());
+                yield Optional.empty();
+            }
+            case TwoDatabases.Distinct distinct -> Optional.empty();
+        };
     }
 
     /** SCRAM verifiers are derived once here: PBKDF2 is slow on purpose, and no login should pay for it. */

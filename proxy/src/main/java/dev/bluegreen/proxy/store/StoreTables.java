@@ -49,9 +49,14 @@ public record StoreTables(Server server, List<Name> tables) {
          * read it (the store's role and the check's may differ in that), the start and the name always.
          */
         public boolean sameAs(Server other) {
+            return sameServerAs(other) && database.equals(other.database);
+        }
+
+        /** The same server, whichever database each login opened there. */
+        public boolean sameServerAs(Server other) {
             boolean identifiers = systemIdentifier == null || other.systemIdentifier == null
                     || systemIdentifier.equals(other.systemIdentifier);
-            return identifiers && startedMicros == other.startedMicros && database.equals(other.database);
+            return identifiers && startedMicros == other.startedMicros;
         }
 
         /** The server and database {@code connection} is logged in to. */

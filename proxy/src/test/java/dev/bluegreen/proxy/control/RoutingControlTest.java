@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
@@ -67,6 +68,40 @@ class RoutingControlTest {
                 .isInstanceOf(RoutingControl.Refused.class).hasMessageContaining("sync dual-write");
         assertThat(control.current()).isEqualTo(RoutingState.initial());
         assertThat(control.history()).isEmpty();
+    }
+
+    @Test
+    void startIsRefusedWithTheReasonTheCheckBeforeDualWriteGivesAndChangesNothing() throws Exception {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
+        List<String> asked = new ArrayList<>();
+        control.checkBeforeDualWrite(() -> {
+            asked.add("asked");
+            return Optional.of("blue and green are one server");
+        });
+
+        assertThatThrownBy(() -> control.start("alice", null))
+                .isInstanceOf(RoutingControl.Refused.class).hasMessage("blue and green are one server");
+        assertThatThrownBy(() -> control.startShadow("alice", null))
+                .isInstanceOf(RoutingControl.Refused.class).hasMessage("blue and green are one server");
+
+        assertThat(asked).hasSize(2);
+        assertThat(control.current()).isEqualTo(RoutingState.initial());
+        assertThat(control.history()).isEmpty();
+    }
+
+    @Test
+    void theCheckBeforeDualWriteIsAskedOnlyWhenTheCommandWouldBeginIt() throws Exception {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
+        List<String> asked = new ArrayList<>();
+        control.checkBeforeDualWrite(() -> {
+            asked.add("asked");
+            return Optional.empty();
+        });
+        control.start("alice", null);
+
+        assertThatThrownBy(() -> control.start("alice", null))
+                .isInstanceOf(RoutingControl.Refused.class).hasMessage("dual-write is already on (phase dual)");
+        assertThat(asked).hasSize(1);
     }
 
     @Test

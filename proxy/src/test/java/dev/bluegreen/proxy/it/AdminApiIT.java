@@ -43,6 +43,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -286,6 +287,75 @@ class AdminApiIT {
             }
             assertThat(proxy.server().routing().current().dualWrite()).isFalse();
             assertThat(proxy.server().routing().current().epoch()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * Green configured as blue reached another way (a port forward here; a pooler or a second DNS name alike),
+     * which the configuration's own check cannot see: start and shadow are refused with the reason, the state
+     * stays blue alone, and a write through the proxy is applied once.
+     */
+    @Test
+    void startIsRefusedWhenGreenIsBlueReachedAnotherWay(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        String table = ClusterData.unique("admin_one_server");
+        blue.execute("postgres", "create table " + table + " (id int)");
+        try (CuttingRelay forward = new CuttingRelay(blue.port(), "select 'never sent'");
+             TestProxy proxy = TestProxy.in(blue).green(blue).greenAt("127.0.0.1", forward.port())
+                     .backendLogin(blue.superuser(), blue.superuserPassword()).adminToken(AdminToken.of(TOKEN)).start()) {
+            for (String command : new String[] {"start", "shadow"}) {
+                HttpResponse<String> refused = post(proxy, command, null);
+
+                assertThat(refused.statusCode()).isEqualTo(409);
+                assertThat(json(refused).get("error").asText())
+                        .startsWith("blue (127.0.0.1:" + blue.port() + ") and green (127.0.0.1:" + forward.port()
+                                + ") are one server (")
+                        .endsWith("), and a client database reaches the database of its own name on both; dual-write"
+                                + " would apply every write twice to one database: point clusters.green at the new cluster");
+            }
+            try (Connection c = proxy.connect(blue.superuser(), blue.superuserPassword(), new Properties());
+                 Statement s = c.createStatement()) {
+                s.execute("insert into " + table + " values (1)");
+            }
+
+            assertThat(proxy.server().routing().current().dualWrite()).isFalse();
+            assertThat(proxy.server().routing().current().epoch()).isEqualTo(1);
+            assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)");
+        }
+    }
+
+    /** One server holding both sides, each on a database of its own (a schema change tried out there): start goes ahead. */
+    @Test
+    void startGoesAheadOnOneServerWhenEachSideHasADatabaseOfItsOwn(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        String twin = ClusterData.unique("admin_twin_db");
+        String table = ClusterData.unique("admin_two_dbs");
+        blue.execute("postgres", "create database " + twin);
+        try {
+            blue.execute("postgres", "create table " + table + " (id int)");
+            blue.execute(twin, "create table " + table + " (id int)");
+            try (CuttingRelay forward = new CuttingRelay(blue.port(), "select 'never sent'");
+                 TestProxy proxy = TestProxy.in(blue).green(blue).greenAt("127.0.0.1", forward.port())
+                         .databasesOnEach("postgres", twin)
+                         .backendLogin(blue.superuser(), blue.superuserPassword()).adminToken(AdminToken.of(TOKEN))
+                         .start()) {
+                HttpResponse<String> started = post(proxy, "start", null);
+                try (Connection c = proxy.connect(blue.superuser(), blue.superuserPassword(), new Properties());
+                     Statement s = c.createStatement()) {
+                    s.execute("insert into " + table + " values (1)");
+                }
+
+                assertThat(started.statusCode()).isEqualTo(200);
+                assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)");
+                try (Connection onTwin = blue.connect(twin); Statement s = onTwin.createStatement();
+                     ResultSet rs = s.executeQuery("select count(*) from " + table)) {
+                    rs.next();
+                    assertThat(rs.getLong(1)).isEqualTo(1);
+                }
+                proxy.stillAlike();
+            }
+        } finally {
+            blue.execute("postgres", "drop database " + twin + " with (force)");
         }
     }
 

@@ -97,6 +97,8 @@ final class TestProxy implements AutoCloseable {
         private String backendUser;
         private Secret backendPassword;
         private Map<String, String> databases = Map.of();
+        private String blueDatabase;
+        private String greenDatabase;
         private final List<User> users = new ArrayList<>();
         private ClientTls clientTls;
         private Limits limits = Limits.defaults();
@@ -131,6 +133,13 @@ final class TestProxy implements AutoCloseable {
         Builder backendLogin(String user, String password) {
             this.backendUser = user;
             this.backendPassword = password == null ? null : Secret.of(password);
+            return this;
+        }
+
+        /** The database blue opens for every client database, and the one green opens. */
+        Builder databasesOnEach(String onBlue, String onGreen) {
+            this.blueDatabase = onBlue;
+            this.greenDatabase = onGreen;
             return this;
         }
 
@@ -209,9 +218,9 @@ final class TestProxy implements AutoCloseable {
         }
 
         TestProxy start() throws Exception {
-            Cluster cluster = new Cluster("blue", clusterHost, clusterPort, null, databases, tlsMode, caFile,
+            Cluster cluster = new Cluster("blue", clusterHost, clusterPort, blueDatabase, databases, tlsMode, caFile,
                     backendUser, backendPassword);
-            Cluster greenCluster = green == null ? null : new Cluster("green", greenHost, greenPort != 0 ? greenPort : green.port(), null, databases,
+            Cluster greenCluster = green == null ? null : new Cluster("green", greenHost, greenPort != 0 ? greenPort : green.port(), greenDatabase, databases,
                     TlsMode.DISABLE, null, backendUser, backendPassword);
             // the admin API on a free port too: several test proxies may run at once
             // a state directory of its own: the file store refuses a second proxy on one directory
