@@ -347,11 +347,14 @@ class AdminApiIT {
 
                 assertThat(started.statusCode()).isEqualTo(200);
                 assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)");
-                try (Connection onTwin = blue.connect(twin); Statement s = onTwin.createStatement();
-                     ResultSet rs = s.executeQuery("select count(*) from " + table)) {
-                    rs.next();
-                    assertThat(rs.getLong(1)).isEqualTo(1);
-                }
+                // at weight 0 the client has its answer at blue's commit; green commits right behind it
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                    try (Connection onTwin = blue.connect(twin); Statement s = onTwin.createStatement();
+                         ResultSet rs = s.executeQuery("select count(*) from " + table)) {
+                        rs.next();
+                        assertThat(rs.getLong(1)).isEqualTo(1);
+                    }
+                });
                 proxy.stillAlike();
             }
         } finally {
