@@ -359,14 +359,12 @@ public final class RoutingControl implements AutoCloseable {
 
     public RoutingState start(String actor, String reason) throws Refused {
         requireGreen("start");
-        requireTwoDatabases(Transition::start);
-        return apply(actor, "start", reason, Transition::start);
+        return apply(actor, "start", reason, checkedBeforeDualWrite("start", Transition::start));
     }
 
     public RoutingState startShadow(String actor, String reason) throws Refused {
         requireGreen("start --shadow");
-        requireTwoDatabases(Transition::startShadow);
-        return apply(actor, "start --shadow", reason, Transition::startShadow);
+        return apply(actor, "start --shadow", reason, checkedBeforeDualWrite("start --shadow", Transition::startShadow));
     }
 
     /**
@@ -384,14 +382,32 @@ public final class RoutingControl implements AutoCloseable {
         beforeDualWrite = Objects.requireNonNull(check, "check");
     }
 
-    /** Asks {@link #beforeDualWrite} only when {@code rule} would begin dual-write now: a refusal says why not first. */
-    private void requireTwoDatabases(Function<RoutingState, Transition> rule) throws Refused {
-        if (rule.apply(current()) instanceof Transition.Go) {
+    /**
+     * {@code rule}, asking {@link #beforeDualWrite} first when it would begin dual-write in the state seen now (a
+     * refusal of its own says why not first). The check runs outside the command lock; a state changed by the
+     * time the lock is held (an {@code abort} or forced rollback meanwhile) is refused rather than let through
+     * unchecked.
+     */
+    private Function<RoutingState, Transition> checkedBeforeDualWrite(String command,
+                                                                     Function<RoutingState, Transition> rule) throws Refused {
+        RoutingState seen = current();
+        boolean checked = false;
+        if (rule.apply(seen) instanceof Transition.Go) {
             Optional<String> problem = beforeDualWrite.problem();
             if (problem.isPresent()) {
                 throw new Refused(problem.get());
             }
+            checked = true;
         }
+        boolean checkedThen = checked;
+        return s -> {
+            Transition decision = rule.apply(s);
+            if (decision instanceof Transition.Go && (!checkedThen || s.epoch() != seen.epoch())) {
+                return new Transition.Refused("the state changed while " + command + " checked the clusters (epoch "
+                        + seen.epoch() + ", now " + s.epoch() + "); run it again");
+            }
+            return decision;
+        };
     }
 
     /**

@@ -105,6 +105,25 @@ class RoutingControlTest {
     }
 
     @Test
+    void aStateChangedWhileStartCheckedTheClustersRefusesTheStartRatherThanLetItThroughUnchecked() throws Exception {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
+        control.checkBeforeDualWrite(() -> {
+            try {
+                control.rollback("bob", null, false); // another command's change, made while the check logs in
+            } catch (RoutingControl.Refused e) {
+                throw new AssertionError(e);
+            }
+            return Optional.empty();
+        });
+
+        assertThatThrownBy(() -> control.start("alice", null))
+                .isInstanceOf(RoutingControl.Refused.class)
+                .hasMessage("the state changed while start checked the clusters (epoch 1, now 2); run it again");
+        assertThat(control.current().dualWrite()).isFalse();
+        assertThat(control.history()).extracting(RoutingControl.HistoryEntry::command).containsExactly("rollback");
+    }
+
+    @Test
     void workDoneWhileWritesAreQuiescedSeesNoUnitInsideAndACommandMeanwhileWaitsItsTurn() throws Exception {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
         WriteBarrier.Pass writer = control.barrier().pass("session-7");

@@ -310,8 +310,10 @@ class AdminApiIT {
                 assertThat(json(refused).get("error").asText())
                         .startsWith("blue (127.0.0.1:" + blue.port() + ") and green (127.0.0.1:" + forward.port()
                                 + ") are one server (")
-                        .endsWith("), and a client database reaches the database of its own name on both; dual-write"
-                                + " would apply every write twice to one database: point clusters.green at the new cluster");
+                        .endsWith("), and client database postgres reaches database postgres there through both;"
+                                + " dual-write would apply writes twice to that database: point green (clusters.green or"
+                                + " --green) at the new cluster, or give each side a database of its own"
+                                + " (clusters.*.database, clusters.*.databases)");
             }
             try (Connection c = proxy.connect(blue.superuser(), blue.superuserPassword(), new Properties());
                  Statement s = c.createStatement()) {

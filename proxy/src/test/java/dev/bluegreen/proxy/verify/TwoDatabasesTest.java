@@ -5,11 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.bluegreen.config.Cluster;
 import dev.bluegreen.config.TlsMode;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
- * On one server, which configurations send some client database to the same database on blue and green:
- * each cluster's fixed database, its mapping, or the client's own name where it has neither.
+ * On one server, which configurations have blue and green open one database: for one client database, or
+ * for two (one session's writes to green then land where another's to blue do). Each cluster opens its
+ * mapped databases, its fixed database for every client database it leaves unmapped, or else the client's
+ * own name.
  */
 class TwoDatabasesTest {
 
@@ -17,51 +20,65 @@ class TwoDatabasesTest {
         return new Cluster(name, "db.internal", 5432, database, databases, TlsMode.DISABLE, null, "bluegreen", null);
     }
 
+    private static Optional<String> shared(Cluster blue, Cluster green) {
+        return TwoDatabases.sharedDatabase(blue, green).map(TwoDatabases.Shared::why);
+    }
+
     @Test
     void clientDatabasesPassedThroughOnBothReachOneDatabase() {
         assertThat(TwoDatabases.sharedDatabase(cluster("blue", null, Map.of()), cluster("green", null, Map.of())))
-                .contains("a client database reaches the database of its own name on both");
+                .contains(new TwoDatabases.Shared(null,
+                        "a client database neither side maps reaches the database of its own name on both"));
     }
 
     @Test
     void oneFixedDatabaseOnBothIsShared() {
-        assertThat(TwoDatabases.sharedDatabase(cluster("blue", "app", Map.of()), cluster("green", "app", Map.of())))
-                .contains("client databases reach database app on both");
+        assertThat(shared(cluster("blue", "app", Map.of()), cluster("green", "app", Map.of())))
+                .contains("every client database neither side maps reaches database app on both");
     }
 
     @Test
     void differentFixedDatabasesAreApart() {
-        assertThat(TwoDatabases.sharedDatabase(cluster("blue", "app", Map.of()), cluster("green", "app_v2", Map.of())))
-                .isEmpty();
+        assertThat(shared(cluster("blue", "app", Map.of()), cluster("green", "app_v2", Map.of()))).isEmpty();
     }
 
     @Test
-    void aFixedDatabaseOnOneSideIsReachedByTheClientDatabaseOfItsNameOnTheOther() {
-        assertThat(TwoDatabases.sharedDatabase(cluster("blue", null, Map.of()), cluster("green", "app_v2", Map.of())))
-                .contains("client database app_v2 reaches database app_v2 on both");
-        assertThat(TwoDatabases.sharedDatabase(cluster("blue", "app", Map.of()), cluster("green", null, Map.of())))
-                .contains("client database app reaches database app on both");
+    void aFixedDatabaseOnOneSideIsOpenedForTheClientDatabaseOfItsNameOnTheOther() {
+        assertThat(shared(cluster("blue", null, Map.of()), cluster("green", "app_v2", Map.of())))
+                .contains("database app_v2 is opened on blue for client database app_v2 and on green for every client"
+                        + " database it leaves unmapped");
+        assertThat(shared(cluster("blue", "app", Map.of()), cluster("green", null, Map.of())))
+                .contains("database app is opened on blue for every client database it leaves unmapped and on green"
+                        + " for client database app");
     }
 
     @Test
     void aMappingThatSendsThatClientDatabaseElsewhereKeepsThemApart() {
-        assertThat(TwoDatabases.sharedDatabase(cluster("blue", null, Map.of("app_v2", "app")),
-                cluster("green", "app_v2", Map.of()))).isEmpty();
+        assertThat(shared(cluster("blue", null, Map.of("app_v2", "app")), cluster("green", "app_v2", Map.of())))
+                .isEmpty();
     }
 
     @Test
     void aClientDatabaseMappedToOneNameOnBothIsShared() {
-        assertThat(TwoDatabases.sharedDatabase(cluster("blue", "a", Map.of("orders", "orders")),
+        assertThat(shared(cluster("blue", "a", Map.of("orders", "orders")),
                 cluster("green", "b", Map.of("orders", "orders", "billing", "billing_v2"))))
                 .contains("client database orders reaches database orders on both");
-        assertThat(TwoDatabases.sharedDatabase(cluster("blue", "a", Map.of("billing", "billing_v2")),
-                cluster("green", "billing_v2", Map.of())))
-                .contains("client database billing reaches database billing_v2 on both");
+    }
+
+    @Test
+    void twoClientDatabasesThatOpenOneDatabaseAcrossTheSidesAreShared() {
+        assertThat(shared(cluster("blue", "app", Map.of("legacy", "app_v2")),
+                cluster("green", "app_v2", Map.of("legacy", "legacy_v2"))))
+                .contains("database app_v2 is opened on blue for client database legacy and on green for every client"
+                        + " database it leaves unmapped");
+        assertThat(shared(cluster("blue", null, Map.of()), cluster("green", "app_v2", Map.of("app_v2", "app_v3"))))
+                .contains("database app_v2 is opened on blue for client database app_v2 and on green for every client"
+                        + " database it leaves unmapped");
     }
 
     @Test
     void mappingsToDifferentDatabasesKeepThemApart() {
-        assertThat(TwoDatabases.sharedDatabase(cluster("blue", "a", Map.of("orders", "orders")),
+        assertThat(shared(cluster("blue", "a", Map.of("orders", "orders")),
                 cluster("green", "b", Map.of("orders", "orders_v2")))).isEmpty();
     }
 }
