@@ -84,7 +84,8 @@ final class ChangeCommands {
 
     @Command(name = "start", description = {
             "Turn dual-write on: every write runs on blue, then on green; green starts in sync at weight 0.",
-            "With --shadow, green gets writes best effort (queue-bounded, drops counted) and never serves reads."})
+            "With --shadow, green gets writes best effort (queue-bounded, drops counted) and never serves reads.",
+            "Refused when the servers show that blue and green share a database (one server reached two ways)."})
     static final class Start extends Change {
 
         @Option(names = "--shadow", description = "Shadow mode instead of sync dual-write.")
