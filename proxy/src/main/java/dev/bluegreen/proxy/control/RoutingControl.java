@@ -385,24 +385,21 @@ public final class RoutingControl implements AutoCloseable {
     /**
      * {@code rule}, asking {@link #beforeDualWrite} first when it would begin dual-write in the state seen now (a
      * refusal of its own says why not first). The check runs outside the command lock; a state changed by the
-     * time the lock is held (an {@code abort} or forced rollback meanwhile) is refused rather than let through
-     * unchecked.
+     * time the lock is held (an {@code abort} or forced rollback meanwhile: every change is a new epoch) is
+     * refused rather than let through unchecked.
      */
     private Function<RoutingState, Transition> checkedBeforeDualWrite(String command,
                                                                      Function<RoutingState, Transition> rule) throws Refused {
         RoutingState seen = current();
-        boolean checked = false;
         if (rule.apply(seen) instanceof Transition.Go) {
             Optional<String> problem = beforeDualWrite.problem();
             if (problem.isPresent()) {
                 throw new Refused(problem.get());
             }
-            checked = true;
         }
-        boolean checkedThen = checked;
         return s -> {
             Transition decision = rule.apply(s);
-            if (decision instanceof Transition.Go && (!checkedThen || s.epoch() != seen.epoch())) {
+            if (decision instanceof Transition.Go && s.epoch() != seen.epoch()) {
                 return new Transition.Refused("the state changed while " + command + " checked the clusters (epoch "
                         + seen.epoch() + ", now " + s.epoch() + "); run it again");
             }

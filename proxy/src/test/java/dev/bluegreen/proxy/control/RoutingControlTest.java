@@ -74,10 +74,7 @@ class RoutingControlTest {
     void startIsRefusedWithTheReasonTheCheckBeforeDualWriteGivesAndChangesNothing() throws Exception {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
         List<String> asked = new ArrayList<>();
-        control.checkBeforeDualWrite(() -> {
-            asked.add("asked");
-            return Optional.of("blue and green are one server");
-        });
+        control.checkBeforeDualWrite(counted(asked, Optional.of("blue and green are one server")));
 
         assertThatThrownBy(() -> control.start("alice", null))
                 .isInstanceOf(RoutingControl.Refused.class).hasMessage("blue and green are one server");
@@ -93,15 +90,20 @@ class RoutingControlTest {
     void theCheckBeforeDualWriteIsAskedOnlyWhenTheCommandWouldBeginIt() throws Exception {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
         List<String> asked = new ArrayList<>();
-        control.checkBeforeDualWrite(() -> {
-            asked.add("asked");
-            return Optional.empty();
-        });
+        control.checkBeforeDualWrite(counted(asked, Optional.empty()));
         control.start("alice", null);
 
         assertThatThrownBy(() -> control.start("alice", null))
                 .isInstanceOf(RoutingControl.Refused.class).hasMessage("dual-write is already on (phase dual)");
         assertThat(asked).hasSize(1);
+    }
+
+    /** A check that answers {@code problem}, noting in {@code asked} each time it is asked. */
+    private static RoutingControl.DualWriteCheck counted(List<String> asked, Optional<String> problem) {
+        return () -> {
+            asked.add("asked");
+            return problem;
+        };
     }
 
     @Test
