@@ -59,6 +59,10 @@ final class ChangeCommands {
                 out.println(spec.name() + ": done (" + Views.summary(state) + ")");
             }
             out.flush();
+            // what the proxy says the operator should know of how it went (start's check that could not be made)
+            PrintWriter err = spec.commandLine().getErr();
+            state.path("warnings").forEach(warning -> err.println("bgctl: warning: " + warning.asText()));
+            err.flush();
             return 0;
         }
 
@@ -85,7 +89,8 @@ final class ChangeCommands {
     @Command(name = "start", description = {
             "Turn dual-write on: every write runs on blue, then on green; green starts in sync at weight 0.",
             "With --shadow, green gets writes best effort (queue-bounded, drops counted) and never serves reads.",
-            "Refused when the servers show that blue and green share a database (one server reached two ways)."})
+            "Refused when the servers show that blue and green share a database (one server reached two ways);",
+            "when they cannot be asked (no cluster user to log in as), it goes ahead and warns."})
     static final class Start extends Change {
 
         @Option(names = "--shadow", description = "Shadow mode instead of sync dual-write.")

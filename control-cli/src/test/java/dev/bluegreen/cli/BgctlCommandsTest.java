@@ -360,6 +360,22 @@ class BgctlCommandsTest {
     }
 
     @Test
+    void aWarningTheProxyGivesWithTheNewStateIsPrintedToStandardError() throws IOException {
+        String started = FakeAdminApi.NEW_STATE.strip();
+        api.answer("POST", "/api/v1/commands/start", 200, started.substring(0, started.length() - 1)
+                + ", \"warnings\": [\"dual-write began without checking that blue and green share no database:"
+                + " clusters.blue names no user to log in as (docs/configuration.md)\"]}");
+
+        int exit = bgctl("start");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString().strip()).isEqualTo(
+                "start: done (epoch 8, phase dual, leader blue, weight 50, follower in sync)");
+        assertThat(err.toString().strip()).isEqualTo("bgctl: warning: dual-write began without checking that blue"
+                + " and green share no database: clusters.blue names no user to log in as (docs/configuration.md)");
+    }
+
+    @Test
     void startShadowPostsToTheShadowCommand() throws IOException {
         int exit = bgctl("start", "--shadow", "--reason", "try green first");
 

@@ -19,6 +19,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -161,10 +162,15 @@ public final class AdminApi implements AutoCloseable {
         String outcome;
         AdminResponse response;
         try {
-            RoutingState after = command.run(autopilot, actor, body);
+            RoutingControl.Changed changed = command.run(autopilot, actor, body);
             status = 200;
-            outcome = "done, epoch " + after.epoch();
-            response = AdminResponse.json(status, state(after));
+            outcome = "done, epoch " + changed.state().epoch()
+                    + changed.warnings().stream().map(warning -> "; warning: " + warning).collect(Collectors.joining());
+            Map<String, Object> json = state(changed.state());
+            if (!changed.warnings().isEmpty()) {
+                json.put("warnings", changed.warnings());
+            }
+            response = AdminResponse.json(status, json);
         } catch (RoutingControl.Refused refused) {
             status = 409;
             outcome = "refused: " + refused.getMessage();

@@ -15,26 +15,37 @@ import java.util.Optional;
  */
 enum Command {
 
-    START("start", (ops, actor, r) -> ops.control().start(actor, r.reason())),
-    SHADOW("shadow", (ops, actor, r) -> ops.control().startShadow(actor, r.reason())),
-    SET_WEIGHT("set-weight", (ops, actor, r) -> r.fromWeight() == null
+    START("start", (ops, actor, r) -> ops.control().startTelling(actor, r.reason())),
+    SHADOW("shadow", (ops, actor, r) -> ops.control().startShadowTelling(actor, r.reason())),
+    SET_WEIGHT("set-weight", (Plain) (ops, actor, r) -> r.fromWeight() == null
             ? ops.control().setWeight(actor, r.weight(), r.reason())
             : ops.control().setWeight(actor, r.fromWeight(), r.weight(), r.reason())),
-    ROLLOUT("rollout", (ops, actor, r) -> ops.rollout(actor, r.steps() != null ? r.steps() : Plan.DEFAULT_STEPS,
+    ROLLOUT("rollout", (Plain) (ops, actor, r) -> ops.rollout(actor, r.steps() != null ? r.steps() : Plan.DEFAULT_STEPS,
             r.bakeSeconds() != null ? Duration.ofSeconds(r.bakeSeconds()) : Plan.DEFAULT_BAKE, r.reason())),
-    PAUSE("pause", (ops, actor, r) -> ops.pause(actor, r.reason())),
-    RESUME("resume", (ops, actor, r) -> ops.resume(actor, r.reason())),
-    ROLLBACK("rollback", (ops, actor, r) -> ops.control().rollback(actor, r.reason(), r.force())),
-    CUTOVER("cutover", (ops, actor, r) -> ops.control().cutover(actor, r.reason())),
-    FINALIZE("finalize", (ops, actor, r) -> ops.control().finalizeMigration(actor, r.reason())),
-    ABORT("abort", (ops, actor, r) -> ops.control().abort(actor, r.reason())),
-    FREEZE("freeze", (ops, actor, r) -> ops.control().freeze(actor, true, r.reason())),
-    UNFREEZE("unfreeze", (ops, actor, r) -> ops.control().freeze(actor, false, r.reason()));
+    PAUSE("pause", (Plain) (ops, actor, r) -> ops.pause(actor, r.reason())),
+    RESUME("resume", (Plain) (ops, actor, r) -> ops.resume(actor, r.reason())),
+    ROLLBACK("rollback", (Plain) (ops, actor, r) -> ops.control().rollback(actor, r.reason(), r.force())),
+    CUTOVER("cutover", (Plain) (ops, actor, r) -> ops.control().cutover(actor, r.reason())),
+    FINALIZE("finalize", (Plain) (ops, actor, r) -> ops.control().finalizeMigration(actor, r.reason())),
+    ABORT("abort", (Plain) (ops, actor, r) -> ops.control().abort(actor, r.reason())),
+    FREEZE("freeze", (Plain) (ops, actor, r) -> ops.control().freeze(actor, true, r.reason())),
+    UNFREEZE("unfreeze", (Plain) (ops, actor, r) -> ops.control().freeze(actor, false, r.reason()));
 
-    /** What a command does: carries it out and returns the state now in force. */
+    /** What a command does: carries it out and returns the state now in force, with any warning for the operator. */
     @FunctionalInterface
     private interface Action {
-        RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused;
+        RoutingControl.Changed run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused;
+    }
+
+    /** A command with nothing to tell beyond the state it leaves. */
+    @FunctionalInterface
+    private interface Plain extends Action {
+        RoutingState carryOut(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused;
+
+        @Override
+        default RoutingControl.Changed run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
+            return RoutingControl.Changed.to(carryOut(ops, actor, request));
+        }
     }
 
     private final String path;
@@ -46,7 +57,7 @@ enum Command {
     }
 
     /** Carries the command out; returns the state now in force. May block on the write barrier. */
-    RoutingState run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
+    RoutingControl.Changed run(Autopilot ops, String actor, CommandRequest request) throws RoutingControl.Refused {
         return action.run(ops, actor, request);
     }
 

@@ -134,7 +134,7 @@ public final class RoutingControl implements AutoCloseable {
     private final Duration barrierTimeout;
     private final List<Consumer<RoutingState>> listeners = new CopyOnWriteArrayList<>();
     private volatile boolean greenConfigured = true;
-    private volatile DualWriteCheck beforeDualWrite = Optional::empty;
+    private volatile DualWriteCheck beforeDualWrite = () -> DualWriteCheck.Answer.GO;
     private final Map<RollbackTrigger, AtomicLong> rollbacks = new EnumMap<>(Map.of(RollbackTrigger.OPERATOR,
             new AtomicLong(), RollbackTrigger.RULE, new AtomicLong(), RollbackTrigger.RECOVERY, new AtomicLong()));
     /** By epoch, at most {@link #HISTORY_KEPT}; guarded by itself, never by the command lock. */
@@ -358,24 +358,64 @@ public final class RoutingControl implements AutoCloseable {
     // progress what the command means for it: a plan never goes on stepping under a change it did not make.
 
     public RoutingState start(String actor, String reason) throws Refused {
+        return startTelling(actor, reason).state();
+    }
+
+    /** {@link #start}, with what the operator should hear of it: a check before dual-write that could not be made. */
+    public Changed startTelling(String actor, String reason) throws Refused {
         requireGreen("start");
-        return apply(actor, "start", reason, checkedBeforeDualWrite("start", Transition::start));
+        List<String> warnings = new ArrayList<>();
+        RoutingState after = apply(actor, "start", reason, checkedBeforeDualWrite("start", Transition::start, warnings));
+        return new Changed(after, warnings);
     }
 
     public RoutingState startShadow(String actor, String reason) throws Refused {
+        return startShadowTelling(actor, reason).state();
+    }
+
+    /** {@link #startShadow}, with what the operator should hear of it, as {@link #startTelling}. */
+    public Changed startShadowTelling(String actor, String reason) throws Refused {
         requireGreen("start --shadow");
-        return apply(actor, "start --shadow", reason, checkedBeforeDualWrite("start --shadow", Transition::startShadow));
+        List<String> warnings = new ArrayList<>();
+        RoutingState after = apply(actor, "start --shadow", reason,
+                checkedBeforeDualWrite("start --shadow", Transition::startShadow, warnings));
+        return new Changed(after, warnings);
+    }
+
+    /** A command carried out: the state now in force, and what the operator should hear of how it went. */
+    public record Changed(RoutingState state, List<String> warnings) {
+        public Changed {
+            warnings = List.copyOf(warnings);
+        }
+
+        public static Changed to(RoutingState state) {
+            return new Changed(state, List.of());
+        }
     }
 
     /**
      * What {@code start} and {@code start --shadow} ask before dual-write begins (that blue and green are not
-     * one database): a problem it names refuses them. Asked outside the command lock, as it may log in to
-     * the clusters; none by default.
+     * one database). Asked outside the command lock, as it may log in to the clusters; none by default.
      */
     @FunctionalInterface
     public interface DualWriteCheck {
-        /** Why dual-write must not begin; empty when it may. */
-        Optional<String> problem();
+        Answer ask();
+
+        /**
+         * {@code refusal}: why dual-write must not begin. {@code warning}: it may, but the check could not be
+         * made, and the operator hears why.
+         */
+        record Answer(Optional<String> refusal, Optional<String> warning) {
+            public static final Answer GO = new Answer(Optional.empty(), Optional.empty());
+
+            public static Answer refuse(String why) {
+                return new Answer(Optional.of(why), Optional.empty());
+            }
+
+            public static Answer unchecked(String why) {
+                return new Answer(Optional.empty(), Optional.of(why));
+            }
+        }
     }
 
     public void checkBeforeDualWrite(DualWriteCheck check) {
@@ -384,18 +424,19 @@ public final class RoutingControl implements AutoCloseable {
 
     /**
      * {@code rule}, asking {@link #beforeDualWrite} first when it would begin dual-write in the state seen now (a
-     * refusal of its own says why not first). The check runs outside the command lock; a state changed by the
-     * time the lock is held (an {@code abort} or forced rollback meanwhile: every change is a new epoch) is
-     * refused rather than let through unchecked.
+     * refusal of its own says why not first); a warning it gives goes to {@code warnings}. The check runs
+     * outside the command lock; a state changed by the time the lock is held (an {@code abort} or forced
+     * rollback meanwhile: every change is a new epoch) is refused rather than let through unchecked.
      */
-    private Function<RoutingState, Transition> checkedBeforeDualWrite(String command,
-                                                                     Function<RoutingState, Transition> rule) throws Refused {
+    private Function<RoutingState, Transition> checkedBeforeDualWrite(String command, Function<RoutingState, Transition> rule,
+                                                                     List<String> warnings) throws Refused {
         RoutingState seen = current();
         if (rule.apply(seen) instanceof Transition.Go) {
-            Optional<String> problem = beforeDualWrite.problem();
-            if (problem.isPresent()) {
-                throw new Refused(problem.get());
+            DualWriteCheck.Answer answer = beforeDualWrite.ask();
+            if (answer.refusal().isPresent()) {
+                throw new Refused(answer.refusal().get());
             }
+            answer.warning().ifPresent(warnings::add);
         }
         return s -> {
             Transition decision = rule.apply(s);

@@ -253,21 +253,23 @@ public final class ProxyServer implements AutoCloseable {
 
     /**
      * {@code start}'s check that blue and green share no database ({@link TwoDatabases}). One it cannot make (a
-     * cluster naming no user, a login that fails) lets dual-write begin, with a warning in the log.
+     * cluster naming no user, a login that fails) lets dual-write begin, with a warning in the log and in the
+     * command's answer, which bgctl prints.
      */
     private static RoutingControl.DualWriteCheck twoDatabases(BluegreenConfig config) {
         Cluster blue = config.blue();
         Cluster green = config.green();
         Duration loginTimeout = config.timeouts().connect();
         return () -> switch (TwoDatabases.check(blue, green, loginTimeout)) {
-            case TwoDatabases.OneDatabase one -> Optional.of(one.why() + "; dual-write would apply writes twice to"
-                    + " that database: point green (clusters.green or --green) at the new cluster, or give each side a"
-                    + " database of its own (clusters.*.database, clusters.*.databases)");
+            case TwoDatabases.OneDatabase one -> RoutingControl.DualWriteCheck.Answer.refuse(one.why() + "; dual-write"
+                    + " would apply writes twice to that database: point green (clusters.green or --green) at the new"
+                    + " cluster, or give each side a database of its own (clusters.*.database, clusters.*.databases)");
             case TwoDatabases.NotAsked notAsked -> {
                 log.warn("dual-write begins without checking that blue and green share no database: {}", notAsked.why());
-                yield Optional.empty();
+                yield RoutingControl.DualWriteCheck.Answer.unchecked("dual-write began without checking that blue and"
+                        + " green share no database: " + notAsked.why() + " (docs/configuration.md)");
             }
-            case TwoDatabases.Distinct distinct -> Optional.empty();
+            case TwoDatabases.Distinct distinct -> RoutingControl.DualWriteCheck.Answer.GO;
         };
     }
 

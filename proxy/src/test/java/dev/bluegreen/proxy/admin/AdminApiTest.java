@@ -140,6 +140,20 @@ class AdminApiTest {
     }
 
     @Test
+    void aStartWhoseCheckCouldNotBeMadeAnswersTheNewStateWithTheWarningAndAuditsIt() throws Exception {
+        control.checkBeforeDualWrite(() -> RoutingControl.DualWriteCheck.Answer.unchecked("clusters.blue names no user"));
+
+        JsonNode started = json(post("start", null));
+        JsonNode weighted = json(post("set-weight", "{\"weight\": 50}"));
+
+        assertThat(started.get("phase").asText()).isEqualTo("dual");
+        assertThat(started.get("warnings")).extracting(JsonNode::asText).containsExactly("clusters.blue names no user");
+        assertThat(weighted.has("warnings")).isFalse();
+        JsonNode audit = json(get("/api/v1/audit"));
+        assertThat(audit.get(0).get("outcome").asText()).isEqualTo("done, epoch 2; warning: clusters.blue names no user");
+    }
+
+    @Test
     void startThenSetWeightShowInTheState() throws Exception {
         JsonNode started = json(post("start", null));
         JsonNode weighted = json(post("set-weight", "{\"weight\": 50}"));

@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
@@ -74,7 +73,7 @@ class RoutingControlTest {
     void startIsRefusedWithTheReasonTheCheckBeforeDualWriteGivesAndChangesNothing() throws Exception {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
         List<String> asked = new ArrayList<>();
-        control.checkBeforeDualWrite(counted(asked, Optional.of("blue and green are one server")));
+        control.checkBeforeDualWrite(counted(asked, RoutingControl.DualWriteCheck.Answer.refuse("blue and green are one server")));
 
         assertThatThrownBy(() -> control.start("alice", null))
                 .isInstanceOf(RoutingControl.Refused.class).hasMessage("blue and green are one server");
@@ -90,7 +89,7 @@ class RoutingControlTest {
     void theCheckBeforeDualWriteIsAskedOnlyWhenTheCommandWouldBeginIt() throws Exception {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
         List<String> asked = new ArrayList<>();
-        control.checkBeforeDualWrite(counted(asked, Optional.empty()));
+        control.checkBeforeDualWrite(counted(asked, RoutingControl.DualWriteCheck.Answer.GO));
         control.start("alice", null);
 
         assertThatThrownBy(() -> control.start("alice", null))
@@ -98,11 +97,29 @@ class RoutingControlTest {
         assertThat(asked).hasSize(1);
     }
 
-    /** A check that answers {@code problem}, noting in {@code asked} each time it is asked. */
-    private static RoutingControl.DualWriteCheck counted(List<String> asked, Optional<String> problem) {
+    @Test
+    void aCheckThatCouldNotBeMadeLetsStartGoAheadAndTellsTheOperatorWhy() throws Exception {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
+        List<String> asked = new ArrayList<>();
+        control.checkBeforeDualWrite(counted(asked, RoutingControl.DualWriteCheck.Answer.unchecked("no user to log in as")));
+
+        RoutingControl.Changed started = control.startTelling("alice", null);
+        RoutingControl.Changed again = RoutingControl.Changed.to(control.abort("alice", null));
+        RoutingControl.Changed shadow = control.startShadowTelling("alice", null);
+
+        assertThat(started.state().dualWrite()).isTrue();
+        assertThat(started.warnings()).containsExactly("no user to log in as");
+        assertThat(again.warnings()).isEmpty();
+        assertThat(shadow.state().followerWrites()).isEqualTo(FollowerWrites.ASYNC);
+        assertThat(shadow.warnings()).containsExactly("no user to log in as");
+        assertThat(asked).hasSize(2);
+    }
+
+    /** A check that gives {@code answer}, noting in {@code asked} each time it is asked. */
+    private static RoutingControl.DualWriteCheck counted(List<String> asked, RoutingControl.DualWriteCheck.Answer answer) {
         return () -> {
             asked.add("asked");
-            return problem;
+            return answer;
         };
     }
 
@@ -115,7 +132,7 @@ class RoutingControlTest {
             } catch (RoutingControl.Refused e) {
                 throw new AssertionError(e);
             }
-            return Optional.empty();
+            return RoutingControl.DualWriteCheck.Answer.GO;
         });
 
         assertThatThrownBy(() -> control.start("alice", null))

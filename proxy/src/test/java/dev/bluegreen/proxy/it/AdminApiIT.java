@@ -364,6 +364,30 @@ class AdminApiIT {
         }
     }
 
+    /**
+     * No cluster names a user, so start cannot log in to ask whether blue and green share a database: dual-write
+     * begins, and bgctl tells the operator the check was not made.
+     */
+    @Test
+    void aStartThatCouldNotCheckForOneDatabaseGoesAheadAndBgctlSaysSo(TestClusters clusters) throws Exception {
+        String table = ClusterData.unique("admin_unchecked");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = proxyWithGreen(clusters).start()) {
+            BgctlRun.Result started = BgctlRun.bgctl(proxy.server().adminAddress(), TOKEN, "start");
+            try (Connection c = proxy.connect(clusters.blue().superuser()); Statement s = c.createStatement()) {
+                s.execute("insert into " + table + " values (1)");
+            }
+
+            assertThat(started.exit()).isZero();
+            assertThat(started.out()).startsWith("start: done (epoch 2, phase dual, leader blue, weight 0");
+            assertThat(started.err().strip()).isEqualTo("bgctl: warning: dual-write began without checking that blue"
+                    + " and green share no database: clusters.blue names no user to log in as (docs/configuration.md)");
+            assertThat(ClusterData.contents(clusters.blue(), table, "id")).isEqualTo("(1)");
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(ClusterData.contents(clusters.green(), table, "id")).isEqualTo("(1)"));
+        }
+    }
+
     /** The default routing with the write barrier's timeout {@code timeout}. */
     private static Routing barrierTimeout(Duration timeout) {
         return new Routing(StickyKey.SESSION, Routing.DEFAULT_TENANT_PARAMETER, Map.of(), timeout, Set.of(), ReadAfterWrite.EVERYWHERE);
