@@ -179,6 +179,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * after it up to the next Sync, a Query or function call sent in the batch too.
      */
     private final ArrayDeque<Byte> outstanding = new ArrayDeque<>();
+    /** In {@link #outstanding}: a Sync sent among COPY data, which the server answers only after a failed COPY. */
+    private static final byte SYNC_IN_COPY = '~';
     /** An Execute went out since the last ReadyForQuery (a client may run one and wait on Flush alone). */
     private boolean executeSent;
     /** Extended-protocol messages went out since the last Sync: the client is in the middle of a batch. */
@@ -188,6 +190,16 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * CopyDone and the Sync after it are still to come, so the COPY is a unit in progress.
      */
     private boolean copyIn;
+    /**
+     * The server reads what the client sends as COPY data: from the CopyInResponse until the client's CopyDone or
+     * CopyFail. It ignores a Sync or Flush among them, so such a Sync waits in {@link #outstanding} as
+     * {@link #SYNC_IN_COPY}: dropped when the COPY completes, answered by a ReadyForQuery should the server have
+     * failed the COPY before it read the Sync (then it answers the Sync: which side of the failure a Sync was read
+     * on cannot be known here, and a Sync left over errs toward a session seen busy, never one seen idle early).
+     */
+    private boolean copyDataOpen;
+    /** CopyDone or CopyFail messages the client sent ahead of the CopyInResponse of the COPY they end. */
+    private int copyEndsAhead;
     private ReadyForQuery transactionStatus = ReadyForQuery.IDLE;
     /** Close as soon as the session is idle outside a transaction (graceful shutdown). */
     private boolean closeWhenIdle;
@@ -709,17 +721,30 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 readyAt = offset;
                 answered();
                 copyIn = false;
+                copyDataOpen = false;
             }
             case '1' -> completed('P');
             case '2' -> completed('B');
             case '3' -> completed('C');
             // RowDescription and CommandComplete answer a Query too, when it is the oldest request
             case 'n', 'T' -> completed('D');
-            case 'C', 'I', 's' -> completed('E');
+            case 'C' -> {
+                completed('E');
+                if (copyIn) {
+                    // a COPY FROM STDIN completed: the server read every Sync among its data as data, and answers none
+                    outstanding.removeIf(request -> request == SYNC_IN_COPY);
+                }
+            }
+            case 'I', 's' -> completed('E');
             // client_encoding and standard_conforming_strings: how the session's SQL is to be read
             case 'S' -> sqlReading.reported(backendBatch.content(), offset, length);
             case 'G' -> {
                 copyIn = true;
+                if (copyEndsAhead > 0) {
+                    copyEndsAhead--; // the client has sent this COPY's end already
+                } else {
+                    copyDataOpen = true;
+                }
                 if (oldestIs('E')) {
                     // COPY FROM STDIN started by an Execute: the server ignores a Sync while it copies in, so
                     // the one that closed the batch (libpq sends one then, and another after CopyDone) gets no
@@ -750,10 +775,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     /** A ReadyForQuery answers the oldest Sync, Query or function call. */
     private void answered() {
         Byte oldest = outstanding.poll();
-        if (oldest != null && oldest != 'S' && oldest != 'Q' && oldest != 'F') {
+        if (oldest != null && oldest != 'S' && oldest != SYNC_IN_COPY && oldest != 'Q' && oldest != 'F') {
             // an extended-protocol request that never completed failed, and the server skipped what came
             // after it up to the next Sync, which is what this ReadyForQuery answers
-            while (oldest != null && oldest != 'S') {
+            while (oldest != null && oldest != 'S' && oldest != SYNC_IN_COPY) {
                 oldest = outstanding.poll();
             }
         }
@@ -995,8 +1020,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         switch (type) {
             case 'Q', 'F' -> outstanding.add(type);
             case 'S' -> {
-                outstanding.add(type);
-                batchOpen = false;
+                if (copyDataOpen) {
+                    outstanding.add(SYNC_IN_COPY); // no batch ends here: it is COPY data to the server
+                } else {
+                    outstanding.add(type);
+                    batchOpen = false;
+                }
             }
             case 'E' -> {
                 outstanding.add(type);
@@ -1007,7 +1036,14 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 outstanding.add(type);
                 batchOpen = true;
             }
-            case 'H' -> batchOpen = true;
+            case 'H' -> batchOpen |= !copyDataOpen; // among COPY data a Flush opens no batch
+            case 'c', 'f' -> {
+                if (copyDataOpen) {
+                    copyDataOpen = false;
+                } else {
+                    copyEndsAhead++;
+                }
+            }
             default -> { }
         }
     }
@@ -1191,6 +1227,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         executeSent = false;
         batchOpen = false;
         copyIn = false;
+        copyDataOpen = false;
+        copyEndsAhead = 0;
         transactionStatus = ReadyForQuery.IDLE;
         seen = services.migration().control().current();
         channel.eventLoop().execute(() -> {

@@ -83,6 +83,13 @@ class PipeliningIT {
         return RawClient.message('H', new byte[0]);
     }
 
+    /** The default routing with a write barrier that gives up after 2 s: a session wrongly seen busy fails a start fast. */
+    private static Routing shortBarrier() {
+        Routing d = Routing.defaults();
+        return new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), Duration.ofSeconds(2), d.writeFunctions(),
+                d.readAfterWrite());
+    }
+
     private static byte[] concat(byte[]... parts) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (byte[] part : parts) {
@@ -130,10 +137,7 @@ class PipeliningIT {
     @Test
     void aQuerySkippedAfterAnErrorInItsBatchLeavesTheSessionIdle(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
-        Routing d = Routing.defaults();
-        Routing shortBarrier = new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), Duration.ofSeconds(2),
-                d.writeFunctions(), d.readAfterWrite());
-        try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).routing(shortBarrier).start();
+        try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).routing(shortBarrier()).start();
              RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
             client.send(concat(parse("selec 1"), bind(), execute(), RawClient.query("select 1"), sync()));
             assertThat(typesUntilReady(client, 1)).isEqualTo("EZ");
@@ -874,6 +878,38 @@ class PipeliningIT {
             assertThat(typesUntilReady(client, 1)).isEqualTo("TDCZ");
         }
         assertThat(ClusterData.contents(blue, table, "id")).isEmpty();
+    }
+
+    /**
+     * A Sync or Flush among COPY data (no common client sends one) is data to the server, which answers neither:
+     * after the COPY, by a Query or by Execute, the session is idle, and a start passes its write barrier. Before,
+     * the Sync waited for an answer that never came, and every later start timed out naming this session.
+     */
+    @Test
+    void aSyncOrFlushAmongCopyDataLeavesTheSessionIdleOnceTheCopyEnds(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        String table = ClusterData.unique("copy_synced");
+        ClusterData.onBoth(blue, clusters.green(), "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).routing(shortBarrier()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            client.send(RawClient.query("copy " + table + " from stdin"));
+            assertThat(typesUntil(client, 'G')).isEqualTo("G");
+            client.send(concat(copyData("1\n"), sync(), flush(), copyData("2\n"), copyDone()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(concat(parse("copy " + table + " from stdin"), bind(), execute(), sync()));
+            assertThat(typesUntil(client, 'G')).isEqualTo("12G");
+            client.send(concat(copyData("3\n"), flush(), sync(), copyData("4\n"), copyDone(), sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+
+            assertThat(proxy.server().routing().start("test", null).phase()).isEqualTo(Phase.DUAL);
+
+            client.send(RawClient.query("insert into " + table + " values (5)"));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            // at weight 0 the client has its answer at blue's commit; green commits right behind it
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(ClusterData.contents(clusters.green(), table, "id")).isEqualTo("(5)"));
+        }
+        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)\n(4)\n(5)");
     }
 
     /**
