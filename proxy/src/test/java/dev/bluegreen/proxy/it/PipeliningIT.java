@@ -912,6 +912,33 @@ class PipeliningIT {
         assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)\n(4)\n(5)");
     }
 
+    /** The same COPYs under dual-write: both clusters get the data, and the session goes on. */
+    @Test
+    void aSyncOrFlushAmongCopyDataUnderDualWriteReachesBothClusters(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        String table = ClusterData.unique("copy_synced_dw");
+        ClusterData.onBoth(blue, clusters.green(), "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).routing(shortBarrier()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+            client.send(RawClient.query("copy " + table + " from stdin"));
+            assertThat(typesUntil(client, 'G')).isEqualTo("G");
+            client.send(concat(copyData("1\n"), sync(), flush(), copyData("2\n"), copyDone()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(concat(parse("copy " + table + " from stdin"), bind(), execute(), sync()));
+            assertThat(typesUntil(client, 'G')).isEqualTo("12G");
+            client.send(concat(copyData("3\n"), flush(), sync(), copyData("4\n"), copyDone(), sync()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            client.send(RawClient.query("select count(*) from " + table));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("TDCZ");
+
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(ClusterData.contents(clusters.green(), table, "id")).isEqualTo("(1)\n(2)\n(3)\n(4)"));
+            assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)\n(4)");
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
     /**
      * A shutdown whose grace is over while a statement runs cancels the statement before it closes the session, so
      * that it cannot commit unseen. The server's answer to that cancel (ERROR 57014, "due to user request") is not
