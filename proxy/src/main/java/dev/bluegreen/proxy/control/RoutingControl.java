@@ -363,10 +363,7 @@ public final class RoutingControl implements AutoCloseable {
 
     /** {@link #start}, with what the operator should hear of it: a check before dual-write that could not be made. */
     public Changed startTelling(String actor, String reason) throws Refused {
-        requireGreen("start");
-        List<String> warnings = new ArrayList<>();
-        RoutingState after = apply(actor, "start", reason, checkedBeforeDualWrite("start", Transition::start, warnings));
-        return new Changed(after, warnings);
+        return beginDualWrite("start", Transition::start, actor, reason);
     }
 
     public RoutingState startShadow(String actor, String reason) throws Refused {
@@ -375,10 +372,14 @@ public final class RoutingControl implements AutoCloseable {
 
     /** {@link #startShadow}, with what the operator should hear of it, as {@link #startTelling}. */
     public Changed startShadowTelling(String actor, String reason) throws Refused {
-        requireGreen("start --shadow");
+        return beginDualWrite("start --shadow", Transition::startShadow, actor, reason);
+    }
+
+    private Changed beginDualWrite(String command, Function<RoutingState, Transition> rule, String actor, String reason)
+            throws Refused {
+        requireGreen(command);
         List<String> warnings = new ArrayList<>();
-        RoutingState after = apply(actor, "start --shadow", reason,
-                checkedBeforeDualWrite("start --shadow", Transition::startShadow, warnings));
+        RoutingState after = apply(actor, command, reason, checkedBeforeDualWrite(command, rule, warnings));
         return new Changed(after, warnings);
     }
 
