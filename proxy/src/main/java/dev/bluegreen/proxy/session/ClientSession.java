@@ -186,18 +186,25 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     /** Extended-protocol messages went out since the last Sync: the client is in the middle of a batch. */
     private boolean batchOpen;
     /**
-     * The server is copying in (CopyInResponse came), until its next ReadyForQuery: the client's data,
-     * CopyDone and the Sync after it are still to come, so the COPY is a unit in progress.
+     * Where a COPY FROM STDIN stands. From the server's CopyInResponse until its next ReadyForQuery the COPY is a
+     * unit in progress: the client's data, CopyDone and the Sync after it are still to come.
      */
-    private boolean copyIn;
-    /**
-     * The server reads what the client sends as COPY data: from the CopyInResponse until the client's CopyDone or
-     * CopyFail. It ignores a Sync or Flush among them, so such a Sync waits in {@link #outstanding} as
-     * {@link #SYNC_IN_COPY}: dropped when the COPY completes, answered by a ReadyForQuery should the server have
-     * failed the COPY before it read the Sync (then it answers the Sync: which side of the failure a Sync was read
-     * on cannot be known here, and a Sync left over errs toward a session seen busy, never one seen idle early).
-     */
-    private boolean copyDataOpen;
+    private enum CopyIn {
+        /** No COPY FROM STDIN in progress. */
+        NONE,
+        /**
+         * The server reads what the client sends as COPY data, until the client's CopyDone or CopyFail. It ignores
+         * a Sync or Flush among them, so such a Sync waits in {@link #outstanding} as {@link #SYNC_IN_COPY}:
+         * dropped when the COPY completes, answered by a ReadyForQuery should the server have failed the COPY
+         * before it read the Sync (then it answers the Sync: which side of the failure a Sync was read on cannot
+         * be known here, and a Sync left over errs toward a session seen busy, never one seen idle early).
+         */
+        DATA,
+        /** The client has ended the data; the server's answer and ReadyForQuery are still to come. */
+        ENDED
+    }
+
+    private CopyIn copyIn = CopyIn.NONE;
     /** CopyDone or CopyFail messages the client sent ahead of the CopyInResponse of the COPY they end. */
     private int copyEndsAhead;
     private ReadyForQuery transactionStatus = ReadyForQuery.IDLE;
@@ -720,8 +727,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             case 'Z' -> {
                 readyAt = offset;
                 answered();
-                copyIn = false;
-                copyDataOpen = false;
+                copyIn = CopyIn.NONE;
             }
             case '1' -> completed('P');
             case '2' -> completed('B');
@@ -730,7 +736,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             case 'n', 'T' -> completed('D');
             case 'C' -> {
                 completed('E');
-                if (copyIn) {
+                if (copyIn != CopyIn.NONE) {
                     // a COPY FROM STDIN completed: the server read every Sync among its data as data, and answers none
                     outstanding.removeIf(request -> request == SYNC_IN_COPY);
                 }
@@ -739,11 +745,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             // client_encoding and standard_conforming_strings: how the session's SQL is to be read
             case 'S' -> sqlReading.reported(backendBatch.content(), offset, length);
             case 'G' -> {
-                copyIn = true;
                 if (copyEndsAhead > 0) {
                     copyEndsAhead--; // the client has sent this COPY's end already
+                    copyIn = CopyIn.ENDED;
                 } else {
-                    copyDataOpen = true;
+                    copyIn = CopyIn.DATA;
                 }
                 if (oldestIs('E')) {
                     // COPY FROM STDIN started by an Execute: the server ignores a Sync while it copies in, so
@@ -1020,7 +1026,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         switch (type) {
             case 'Q', 'F' -> outstanding.add(type);
             case 'S' -> {
-                if (copyDataOpen) {
+                if (copyIn == CopyIn.DATA) {
                     outstanding.add(SYNC_IN_COPY); // no batch ends here: it is COPY data to the server
                 } else {
                     outstanding.add(type);
@@ -1036,10 +1042,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 outstanding.add(type);
                 batchOpen = true;
             }
-            case 'H' -> batchOpen |= !copyDataOpen; // among COPY data a Flush opens no batch
+            case 'H' -> batchOpen |= copyIn != CopyIn.DATA; // among COPY data a Flush opens no batch
             case 'c', 'f' -> {
-                if (copyDataOpen) {
-                    copyDataOpen = false;
+                if (copyIn == CopyIn.DATA) {
+                    copyIn = CopyIn.ENDED;
                 } else {
                     copyEndsAhead++;
                 }
@@ -1057,7 +1063,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (units != null) {
             return units.isIdle() && pending.isEmpty();
         }
-        return outstanding.isEmpty() && !batchOpen && !copyIn && transactionStatus == ReadyForQuery.IDLE;
+        return outstanding.isEmpty() && !batchOpen && copyIn == CopyIn.NONE && transactionStatus == ReadyForQuery.IDLE;
     }
 
     // --- unit boundaries: the write barrier and the routing state --------------------------------
@@ -1226,8 +1232,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         outstanding.clear();
         executeSent = false;
         batchOpen = false;
-        copyIn = false;
-        copyDataOpen = false;
+        copyIn = CopyIn.NONE;
         copyEndsAhead = 0;
         transactionStatus = ReadyForQuery.IDLE;
         seen = services.migration().control().current();

@@ -892,14 +892,7 @@ class PipeliningIT {
         ClusterData.onBoth(blue, clusters.green(), "create table " + table + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).routing(shortBarrier()).start();
              RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
-            client.send(RawClient.query("copy " + table + " from stdin"));
-            assertThat(typesUntil(client, 'G')).isEqualTo("G");
-            client.send(concat(copyData("1\n"), sync(), flush(), copyData("2\n"), copyDone()));
-            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
-            client.send(concat(parse("copy " + table + " from stdin"), bind(), execute(), sync()));
-            assertThat(typesUntil(client, 'G')).isEqualTo("12G");
-            client.send(concat(copyData("3\n"), flush(), sync(), copyData("4\n"), copyDone(), sync()));
-            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            copyOneToFourWithASyncAndAFlushAmongTheData(client, table);
 
             assertThat(proxy.server().routing().start("test", null).phase()).isEqualTo(Phase.DUAL);
 
@@ -921,14 +914,7 @@ class PipeliningIT {
         try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).routing(shortBarrier()).start();
              RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
             proxy.server().routing().start("test", null);
-            client.send(RawClient.query("copy " + table + " from stdin"));
-            assertThat(typesUntil(client, 'G')).isEqualTo("G");
-            client.send(concat(copyData("1\n"), sync(), flush(), copyData("2\n"), copyDone()));
-            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
-            client.send(concat(parse("copy " + table + " from stdin"), bind(), execute(), sync()));
-            assertThat(typesUntil(client, 'G')).isEqualTo("12G");
-            client.send(concat(copyData("3\n"), flush(), sync(), copyData("4\n"), copyDone(), sync()));
-            assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            copyOneToFourWithASyncAndAFlushAmongTheData(client, table);
             client.send(RawClient.query("select count(*) from " + table));
             assertThat(typesUntilReady(client, 1)).isEqualTo("TDCZ");
 
@@ -937,6 +923,18 @@ class PipeliningIT {
             assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)\n(4)");
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
+    }
+
+    /** Rows 1 and 2 by a COPY in a Query, 3 and 4 by one by Execute, each with a Sync and a Flush among its data. */
+    private static void copyOneToFourWithASyncAndAFlushAmongTheData(RawClient client, String table) throws Exception {
+        client.send(RawClient.query("copy " + table + " from stdin"));
+        assertThat(typesUntil(client, 'G')).isEqualTo("G");
+        client.send(concat(copyData("1\n"), sync(), flush(), copyData("2\n"), copyDone()));
+        assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+        client.send(concat(parse("copy " + table + " from stdin"), bind(), execute(), sync()));
+        assertThat(typesUntil(client, 'G')).isEqualTo("12G");
+        client.send(concat(copyData("3\n"), flush(), sync(), copyData("4\n"), copyDone(), sync()));
+        assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
     }
 
     /**
