@@ -35,6 +35,7 @@ public final class Migration implements AutoCloseable {
     private final ReadAfterWrite readAfterWrite;
     /** Bytes of shadow-mode writes queued for the follower, every session's. */
     private final AtomicLong shadowBytes = new AtomicLong();
+    private final FollowerCommits followerCommits = new FollowerCommits();
     private final ExecutorService controlThread = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "bluegreen-control");
         t.setDaemon(true);
@@ -69,6 +70,11 @@ public final class Migration implements AutoCloseable {
 
     StickyKeys stickyKeys() {
         return stickyKeys;
+    }
+
+    /** The leader's commits that followers have still to make, which what sessions send a follower waits behind. */
+    FollowerCommits followerCommits() {
+        return followerCommits;
     }
 
     /**

@@ -254,6 +254,8 @@ final class Units {
          * are not kept. Not while they are still needed: a write may consume a buffer, as TLS does.
          */
         boolean sentOnce;
+        /** The leader committed the transaction this unit ends: the follower's COMMIT of it is a commit others wait for. */
+        boolean commitsOnLeader;
 
         void add(Frame frame) {
             frames.add(frame);
@@ -441,6 +443,17 @@ final class Units {
      */
     private int laneInFlight;
     /**
+     * The leader's commits the follower must have made before it is sent more of this session's work: those the
+     * proxy had heard of when the leader answered the session's last write ({@link FollowerCommits}).
+     */
+    private long followerMustHave;
+    /** What was written to the follower waits for other sessions' follower commits (see {@link #flushFollower}). */
+    private boolean followerFlushHeld;
+    private long followerHoldGeneration;
+    private final FollowerCommits commits;
+    /** How long a follower flush waits for other sessions' follower commits before it goes without them. */
+    private final long followerOrderWaitNanos;
+    /**
      * The client's ReadyForQuery after a commit waits for the lane to empty, the follower's commit with it
      * ({@link Migration#acknowledgesAfterFollower}): then a read on any connection sees the write, wherever
      * it is served.
@@ -484,6 +497,10 @@ final class Units {
         this.maxMirroredBytes = maxMirroredBytes;
         this.followerTimeoutNanos = timeouts.follower().toNanos();
         this.greenReadTimeoutNanos = timeouts.greenRead().toNanos();
+        this.commits = migration.followerCommits();
+        // well within the follower's own bound, so that a wait that could never end (a follower COMMIT whose
+        // deferred check waits on a lock this session's twin holds) ends long before either twin counts as lost
+        this.followerOrderWaitNanos = followerTimeoutNanos / 4;
         this.state = state;
         this.leader = ClientSession.roleOf(leaderConnection);
         this.startupTenant = migration.stickyKeys().tenantSource().tenantOf(session.startupParameters());
@@ -1843,6 +1860,10 @@ final class Units {
             leaderOnly = unit.leaderOnlyAfter;
         }
         unit.leaderNanos = System.nanoTime() - unit.startedNanos;
+        if (unit.primary == leader && unit.secondary != null && !endsOnly(unit.classification)) {
+            // what the leader's statements saw of other sessions' commits, the follower's are to see too
+            followerMustHave = Math.max(followerMustHave, commits.heard());
+        }
         if (unit.classification.isRead() && !unit.routed) {
             stats.readInAWriteTransaction(unit.primary, unit.leaderNanos, answer.firstSqlState);
         } else {
@@ -1985,16 +2006,16 @@ final class Units {
         boolean committed = answer.status == 'I' && unit.statusBefore == 'T' && !answer.error
                 && c.has(Trait.TRANSACTION_END);
         if (sync && (answer.status != 'I' || committed)) {
+            // a COMMIT (not a ROLLBACK, nor a COMMIT of a failed transaction, whose tag says ROLLBACK) makes writes
+            // visible; one AND CHAIN leaves the next transaction open, whose units wait for the ReadyForQuery too
+            unit.commitsOnLeader = !answer.error && unit.statusBefore == 'T' && c.has(Trait.TRANSACTION_END)
+                    && "COMMIT".equals(outcomes.isEmpty() ? null : outcomes.getLast().commandTag());
             // the client may go on at once: inside a transaction the follower runs this unit behind the
             // leader, in order, and the unit that ends the transaction waits for it (see pump); once the
             // leader has ended it, the follower ends it too, before the session's next unit
             runInLane(unit, outcomes, answer.status);
             current = null;
-            // a COMMIT (not a ROLLBACK, nor a COMMIT of a failed transaction, whose tag says ROLLBACK) makes writes
-            // visible; one AND CHAIN leaves the next transaction open, whose units wait for the ReadyForQuery too
-            readyOwed = !answer.error && unit.statusBefore == 'T' && c.has(Trait.TRANSACTION_END)
-                    && "COMMIT".equals(outcomes.isEmpty() ? null : outcomes.getLast().commandTag())
-                    && migration.acknowledgesAfterFollower(state);
+            readyOwed = unit.commitsOnLeader && migration.acknowledgesAfterFollower(state);
             finishToClient(answer.status, false);
             pump();
             return;
@@ -2007,6 +2028,11 @@ final class Units {
      * other sessions may reach the follower in another order, so it counts as unordered (DESIGN §5, rule 3),
      * unless it was counted when it started.
      */
+    /** A unit that only ends the transaction ({@code COMMIT}, {@code ROLLBACK}): it reads nothing of other sessions' commits. */
+    private static boolean endsOnly(Classification c) {
+        return c.has(Trait.TRANSACTION_END) && c.statementCount() == 1;
+    }
+
     private void committedBeforeFollower(Unit unit) {
         if (!unit.unordered) {
             unit.unordered = true;
@@ -2156,8 +2182,12 @@ final class Units {
             return;
         }
         laneInFlight++;
+        long commit = unit.commitsOnLeader ? commits.leaderCommitted() : 0;
         Sink record = new Sink(Mode.RECORD, sink -> {
             laneInFlight--;
+            if (commit != 0) {
+                commits.followerEnded(commit);
+            }
             if (sink.lost) {
                 if (!droppingTwin && !twinDropped) {
                     diverged(unit, leaderOutcomes, List.of(), "follower unreachable");
@@ -2249,8 +2279,52 @@ final class Units {
             return;
         }
         BackendConnection connection = backends.get(role);
-        if (connection != null) {
+        if (connection == null) {
+            return;
+        }
+        if (role == leader.other()) {
+            flushFollower(role, connection);
+        } else {
             connection.flush();
+        }
+    }
+
+    /**
+     * Sends what was written to the follower once every commit the leader had been heard to make when it answered
+     * this session's last write has landed on its follower too ({@link FollowerCommits}): a statement that read on
+     * the leader what another session committed there reads it on the follower as well. A wait longer than
+     * {@link #followerOrderWaitNanos} goes ahead without those commits.
+     */
+    private void flushFollower(ClusterRole role, BackendConnection connection) {
+        if (followerFlushHeld) {
+            return; // goes out when the wait ends
+        }
+        long upTo = followerMustHave;
+        if (commits.landed(upTo)) {
+            connection.flush();
+            return;
+        }
+        followerFlushHeld = true;
+        long generation = ++followerHoldGeneration;
+        commits.await(upTo, client.eventLoop(), () -> followerFlushReleased(generation, role, connection, upTo, false));
+        client.eventLoop().schedule(() -> followerFlushReleased(generation, role, connection, upTo, true),
+                followerOrderWaitNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void followerFlushReleased(long generation, ClusterRole role, BackendConnection connection, long upTo,
+                                       boolean overdue) {
+        if (generation != followerHoldGeneration || !followerFlushHeld) {
+            return; // the other of the two ways the wait ends came first
+        }
+        followerFlushHeld = false;
+        followerHoldGeneration++;
+        if (overdue) {
+            int dropped = commits.giveUp(upTo);
+            log.warn("a follower flush waited {} ms for other sessions' follower commits and goes without {} of them"
+                    + " session={}", TimeUnit.NANOSECONDS.toMillis(followerOrderWaitNanos), dropped, session);
+        }
+        if (backends.get(role) == connection) {
+            flushFollower(role, connection);
         }
     }
 
@@ -2278,7 +2352,7 @@ final class Units {
         for (Frame frame : unit.frames) {
             writeTo(twin, secondary, frame, false);
         }
-        twin.flush();
+        flush(secondary);
         watchFollower();
     }
 
@@ -2356,8 +2430,12 @@ final class Units {
             // the leader's outcome is the client's: it goes on while the follower ends its side (see laneInFlight)
             String end = commit.error ? "ROLLBACK" : "COMMIT";
             laneInFlight++;
+            long committed = commit.error ? 0 : commits.leaderCommitted();
             Sink followerEnd = new Sink(Mode.DISCARD, followerCommit -> {
                 laneInFlight--;
+                if (committed != 0) {
+                    commits.followerEnded(committed);
+                }
                 if (followerCommit.error || (followerCommit.lost && !droppingTwin && !twinDropped)) {
                     diverged(unit, List.of(), List.of(), followerCommit.error
                             ? "follower could not " + end.toLowerCase() + " (SQLSTATE " + followerCommit.firstSqlState + ")"

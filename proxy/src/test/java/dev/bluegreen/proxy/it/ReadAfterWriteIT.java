@@ -153,6 +153,59 @@ class ReadAfterWriteIT {
         }
     }
 
+    /**
+     * A write on another connection that finds the row a session has just committed on blue, as a worker claiming
+     * a job does, runs on green only once that commit has landed there too: otherwise it would find nothing on
+     * green (the row is not yet committed there) and the clusters would part. This holds at weight 0 too, where
+     * the writer's acknowledgement does not wait for green.
+     */
+    private void aWriteThatFindsAJustCommittedRowWaitsForItOnGreen(boolean inATransaction) throws Exception {
+        String table = table();
+        try (TestProxy proxy = started(ReadAfterWrite.EVERYWHERE, 0);
+             HeldGreenCommit commit = HeldGreenCommit.on(green, table);
+             Connection writer = proxy.connect(blue.superuser());
+             Connection worker = proxy.connect(blue.superuser())) {
+            assertThat(insertInBackground(writer, table, Commit.AUTOCOMMIT).get(10, TimeUnit.SECONDS))
+                    .as("acknowledged at blue's commit").isEqualTo(1);
+            commit.awaitCommitWaiting();
+
+            CompletableFuture<Integer> claim = CompletableFuture.supplyAsync(() -> {
+                try (Statement s = worker.createStatement()) {
+                    worker.setAutoCommit(!inATransaction);
+                    int claimed = s.executeUpdate("update " + table + " set v = 'claimed' where id = 1 and v = 'one'");
+                    if (inATransaction) {
+                        worker.commit();
+                    }
+                    return claimed;
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            await("the claim waits for green's commit of the row it found on blue").during(HELD)
+                    .atMost(HELD.multipliedBy(3)).until(() -> !claim.isDone());
+            assertThat(ClusterData.number(green, "select count(*) from " + table + " where v = 'claimed'"))
+                    .as("green, read directly, while its commit of the insert waits").isZero();
+
+            commit.release();
+            assertThat(claim.get(10, TimeUnit.SECONDS)).as("the row blue found").isEqualTo(1);
+            await("green runs the claim").until(() ->
+                    ClusterData.number(green, "select count(*) from " + table + " where v = 'claimed'") == 1);
+            assertThat(ClusterData.number(blue, "select count(*) from " + table + " where v = 'claimed'")).isEqualTo(1);
+            assertThat(proxy.server().migration().divergenceCount()).isZero();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    @Test
+    void anAutocommitWriteThatFindsARowJustCommittedOnBlueRunsOnGreenOnceThatCommitHasLanded() throws Exception {
+        aWriteThatFindsAJustCommittedRowWaitsForItOnGreen(false);
+    }
+
+    @Test
+    void aTransactionsWriteThatFindsARowJustCommittedOnBlueRunsOnGreenOnceThatCommitHasLanded() throws Exception {
+        aWriteThatFindsAJustCommittedRowWaitsForItOnGreen(true);
+    }
+
     /** At weight 0 green serves no read: no acknowledgement waits for it. */
     @Test
     void whileGreenServesNoReadsTheAcknowledgementDoesNotWaitForIt() throws Exception {

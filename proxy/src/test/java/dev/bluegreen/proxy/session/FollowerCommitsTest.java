@@ -1,0 +1,77 @@
+package dev.bluegreen.proxy.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class FollowerCommitsTest {
+
+    private final FollowerCommits commits = new FollowerCommits();
+    private final List<String> ran = new ArrayList<>();
+
+    @Test
+    void aSessionWaitsOnlyForTheCommitsHeardOfWhenItsLeaderAnswered() {
+        long first = commits.leaderCommitted();
+        long heard = commits.heard();
+        long later = commits.leaderCommitted();
+
+        assertThat(commits.landed(heard)).isFalse();
+        commits.await(heard, Runnable::run, () -> ran.add("flushed"));
+        assertThat(ran).isEmpty();
+
+        commits.followerEnded(first);
+        assertThat(ran).as("the later commit was not heard of: not waited for").containsExactly("flushed");
+        assertThat(commits.landed(heard)).isTrue();
+        assertThat(commits.landed(commits.heard())).isFalse();
+
+        commits.followerEnded(later);
+        assertThat(commits.pending()).isZero();
+    }
+
+    @Test
+    void commitsLandingOutOfOrderReleaseAWaiterOnlyOnceAllUpToItsNumberHave() {
+        long one = commits.leaderCommitted();
+        long two = commits.leaderCommitted();
+        commits.await(two, Runnable::run, () -> ran.add("flushed"));
+
+        commits.followerEnded(two);
+        assertThat(ran).as("commit one is still on its way to its follower").isEmpty();
+        commits.followerEnded(one);
+        assertThat(ran).containsExactly("flushed");
+    }
+
+    @Test
+    void aWaitForCommitsThatHaveLandedRunsAtOnce() {
+        commits.await(commits.heard(), Runnable::run, () -> ran.add("flushed"));
+        assertThat(ran).containsExactly("flushed");
+    }
+
+    @Test
+    void anEndReportedTwiceOrForAnUnknownNumberChangesNothing() {
+        long one = commits.leaderCommitted();
+        commits.followerEnded(one + 5);
+        assertThat(commits.pending()).isOne();
+        commits.followerEnded(one);
+        commits.followerEnded(one);
+        assertThat(commits.pending()).isZero();
+    }
+
+    @Test
+    void givingUpDropsTheOverdueCommitsAndReleasesWhoWaitedForThem() {
+        long one = commits.leaderCommitted();
+        long two = commits.leaderCommitted();
+        long three = commits.leaderCommitted();
+        commits.await(one, Runnable::run, () -> ran.add("behind one"));
+        commits.await(three, Runnable::run, () -> ran.add("behind three"));
+
+        assertThat(commits.giveUp(two)).isEqualTo(2);
+        assertThat(ran).containsExactly("behind one");
+        assertThat(commits.landed(two)).isTrue();
+        assertThat(commits.landed(three)).isFalse();
+
+        commits.followerEnded(three);
+        assertThat(ran).containsExactly("behind one", "behind three");
+    }
+}
