@@ -14,15 +14,17 @@ import java.util.concurrent.Executor;
  * there before that session's follower {@code COMMIT} has landed (the row is new, or its old version does not
  * match), and the two clusters would part. So a commit is numbered when the leader's answer to it reaches the
  * proxy ({@link #leaderCommitted}) and stays pending until the follower has answered its own {@code COMMIT}, or
- * is lost ({@link #followerEnded}). A session notes the number reached so far when the leader answers one of its
- * writes ({@link #heard}); what it then sends the follower waits until every commit up to that number has
- * landed there ({@link #landed}, {@link #await}).
+ * is lost ({@link #followerEnded}). A session notes the number reached so far when it sends one of its writes
+ * to the leader ({@link #heard}): every commit up to it was visible to the write's statements there. What it
+ * sends the follower after the leader's answer waits until every commit up to that number has landed there
+ * ({@link #landed}, {@link #await}).
  *
- * <p>That covers every commit the proxy had heard of when the leader answered: a client told of its commit, a
- * worker woken by its {@code NOTIFY}, another session that read its rows. A commit whose answer was still on its
- * way to the proxy is not covered, nor one made through another proxy instance, nor what the follower sees
- * that the leader did not (a commit landing on the follower after the leader ran the statement, before the
- * follower did).
+ * <p>That covers every commit made before the write was sent: a client told of its commit, a worker woken by
+ * its {@code NOTIFY}, another session that read its rows. Not covered: a commit the leader made while the write
+ * ran there, which the write may or may not have seen (waiting for it would have the follower's statements see
+ * what the leader's may not have), one made through another proxy instance, and what the follower sees that
+ * the leader did not (a commit landing on the follower after the leader ran the write, before the follower
+ * did).
  *
  * <p>Thread-safe: sessions on every event loop share it. Each method holds the monitor for a few comparisons.
  */

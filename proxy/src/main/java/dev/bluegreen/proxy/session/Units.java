@@ -256,6 +256,11 @@ final class Units {
         boolean sentOnce;
         /** The leader committed the transaction this unit ends: the follower's COMMIT of it is a commit others wait for. */
         boolean commitsOnLeader;
+        /**
+         * The last leader commit the proxy had heard of when it sent this write to the leader: every one up to it was
+         * visible to the statements there, and is to be to the follower's ({@link FollowerCommits}).
+         */
+        long commitsSeen;
 
         void add(Frame frame) {
             frames.add(frame);
@@ -1590,6 +1595,12 @@ final class Units {
             session.learnsTypesFrom(unit.primary); // the client may cache type OIDs from this cluster's answer
         }
         BackendConnection primary = backends.get(unit.primary);
+        if (unit.primary == leader && unit.secondary != null && !endsOnly(c)) {
+            // only what was committed before the statements began: a commit the leader makes while they run may
+            // or may not be visible to them, and waiting for it would have the follower's see what the leader's
+            // may not have
+            unit.commitsSeen = commits.heard();
+        }
         if (unit.wrap) {
             send(unit.primary, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "BEGIN"));
         }
@@ -1860,10 +1871,8 @@ final class Units {
             leaderOnly = unit.leaderOnlyAfter;
         }
         unit.leaderNanos = System.nanoTime() - unit.startedNanos;
-        if (unit.primary == leader && unit.secondary != null && !endsOnly(unit.classification)) {
-            // what the leader's statements saw of other sessions' commits, the follower's are to see too
-            followerMustHave = Math.max(followerMustHave, commits.heard());
-        }
+        // what the leader's statements saw of other sessions' commits, the follower's are to see too
+        followerMustHave = Math.max(followerMustHave, unit.commitsSeen);
         if (unit.classification.isRead() && !unit.routed) {
             stats.readInAWriteTransaction(unit.primary, unit.leaderNanos, answer.firstSqlState);
         } else {
