@@ -314,6 +314,11 @@ public final class ProxyServer implements AutoCloseable {
         return services.sessionCount();
     }
 
+    /** The leader's commits whose follower COMMIT has not answered yet, every session's (docs/dual-write.md). */
+    public int followerCommitsOwed() {
+        return services.migration().followerCommitsOwed();
+    }
+
     /** Server connections open to the cluster named {@code blue} or {@code green}, as the metrics export them. */
     public int backendConnections(String cluster) {
         return services.backendConnections(cluster);

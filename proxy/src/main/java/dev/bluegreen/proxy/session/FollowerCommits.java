@@ -49,8 +49,14 @@ final class FollowerCommits {
         return heard;
     }
 
-    /** The follower has answered the {@code COMMIT} numbered {@code commit}, whatever it said, or was lost before. */
+    /**
+     * The follower has answered the {@code COMMIT} numbered {@code commit}, whatever it said, or was lost before, or
+     * the session let it go unanswered. Repeats, and 0, change nothing.
+     */
     void followerEnded(long commit) {
+        if (commit <= 0) {
+            return; // no commit: a sink that settles none
+        }
         List<Waiter> ready;
         synchronized (this) {
             if (!pending.remove(commit)) {

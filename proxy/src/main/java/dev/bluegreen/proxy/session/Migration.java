@@ -77,6 +77,11 @@ public final class Migration implements AutoCloseable {
         return followerCommits;
     }
 
+    /** How many of the leader's commits this instance's followers have yet to answer the COMMIT of. */
+    public int followerCommitsOwed() {
+        return followerCommits.pending();
+    }
+
     /**
      * Whether a commit the leader has made is acknowledged to its client only once the follower has made it
      * too: reads are to see every acknowledged write ({@code routing.read_after_write: everywhere}), and the

@@ -122,6 +122,8 @@ final class Units {
          */
         long sentNanos;
         long leaderNanos;
+        /** The leader's commit ({@link FollowerCommits}) that this follower answer settles; 0: none. */
+        long commit;
 
         Sink(Mode mode, Consumer<Sink> done) {
             this.mode = mode;
@@ -1622,7 +1624,11 @@ final class Units {
         if (unit.sentOnce) {
             unit.frames.clear();
         }
-        flush(unit.primary);
+        if (unit.primary == leader.other() && unit.secondary == null) {
+            primary.flush(); // a read the follower serves waits for no other session's commit
+        } else {
+            flush(unit.primary);
+        }
         if (unit.retry && greenReadTimeoutNanos > 0 && leader == ClusterRole.BLUE) {
             watchGreenRead(unit); // once green leads, its reads are the application's own: as slow as they are
         }
@@ -2191,12 +2197,9 @@ final class Units {
             return;
         }
         laneInFlight++;
-        long commit = unit.commitsOnLeader ? commits.leaderCommitted() : 0;
         Sink record = new Sink(Mode.RECORD, sink -> {
             laneInFlight--;
-            if (commit != 0) {
-                commits.followerEnded(commit);
-            }
+            commits.followerEnded(sink.commit);
             if (sink.lost) {
                 if (!droppingTwin && !twinDropped) {
                     diverged(unit, leaderOutcomes, List.of(), "follower unreachable");
@@ -2217,6 +2220,7 @@ final class Units {
         });
         record.recorder = new OutcomeRecorder();
         record.owned = unit;
+        record.commit = unit.commitsOnLeader ? commits.leaderCommitted() : 0;
         record.sentNanos = System.nanoTime();
         record.leaderNanos = unit.leaderNanos;
         laneHeld.add(record);
@@ -2292,19 +2296,19 @@ final class Units {
             return;
         }
         if (role == leader.other()) {
-            flushFollower(role, connection);
+            flushFollower(connection);
         } else {
             connection.flush();
         }
     }
 
     /**
-     * Sends what was written to the follower once every commit the leader had been heard to make when it answered
-     * this session's last write has landed on its follower too ({@link FollowerCommits}): a statement that read on
-     * the leader what another session committed there reads it on the follower as well. A wait longer than
-     * {@link #followerOrderWaitNanos} goes ahead without those commits.
+     * Sends what was written to the follower once every commit the leader had been heard to make when this
+     * session's last write was sent there has landed on its follower too ({@link FollowerCommits}): a statement
+     * that read on the leader what another session committed there reads it on the follower as well. A wait
+     * longer than {@link #followerOrderWaitNanos} goes ahead without those commits.
      */
-    private void flushFollower(ClusterRole role, BackendConnection connection) {
+    private void flushFollower(BackendConnection connection) {
         if (followerFlushHeld) {
             return; // goes out when the wait ends
         }
@@ -2315,13 +2319,17 @@ final class Units {
         }
         followerFlushHeld = true;
         long generation = ++followerHoldGeneration;
-        commits.await(upTo, client.eventLoop(), () -> followerFlushReleased(generation, role, connection, upTo, false));
-        client.eventLoop().schedule(() -> followerFlushReleased(generation, role, connection, upTo, true),
+        commits.await(upTo, client.eventLoop(), () -> followerFlushReleased(generation, connection, upTo, false));
+        client.eventLoop().schedule(() -> followerFlushReleased(generation, connection, upTo, true),
                 followerOrderWaitNanos, TimeUnit.NANOSECONDS);
     }
 
-    private void followerFlushReleased(long generation, ClusterRole role, BackendConnection connection, long upTo,
-                                       boolean overdue) {
+    /**
+     * Ends a wait of {@link #flushFollower}: everything written to that connection meanwhile goes, also what units
+     * sent since noted later commits for (waiting again for those could have the session wait for its own
+     * COMMIT, written behind them, and would stack waits beyond the bound).
+     */
+    private void followerFlushReleased(long generation, BackendConnection connection, long upTo, boolean overdue) {
         if (generation != followerHoldGeneration || !followerFlushHeld) {
             return; // the other of the two ways the wait ends came first
         }
@@ -2332,8 +2340,10 @@ final class Units {
             log.warn("a follower flush waited {} ms for other sessions' follower commits and goes without {} of them"
                     + " session={}", TimeUnit.NANOSECONDS.toMillis(followerOrderWaitNanos), dropped, session);
         }
-        if (backends.get(role) == connection) {
-            flushFollower(role, connection);
+        connection.flush(); // a closed one takes nothing; one that leads by now sends what it was given
+        BackendConnection follower = backends.get(leader.other());
+        if (follower != null && follower != connection) {
+            flush(leader.other()); // a follower that took its place meanwhile (a new twin, a change of leader)
         }
     }
 
@@ -2439,12 +2449,9 @@ final class Units {
             // the leader's outcome is the client's: it goes on while the follower ends its side (see laneInFlight)
             String end = commit.error ? "ROLLBACK" : "COMMIT";
             laneInFlight++;
-            long committed = commit.error ? 0 : commits.leaderCommitted();
             Sink followerEnd = new Sink(Mode.DISCARD, followerCommit -> {
                 laneInFlight--;
-                if (committed != 0) {
-                    commits.followerEnded(committed);
-                }
+                commits.followerEnded(followerCommit.commit);
                 if (followerCommit.error || (followerCommit.lost && !droppingTwin && !twinDropped)) {
                     diverged(unit, List.of(), List.of(), followerCommit.error
                             ? "follower could not " + end.toLowerCase() + " (SQLSTATE " + followerCommit.firstSqlState + ")"
@@ -2454,6 +2461,7 @@ final class Units {
                 laneDone();
             });
             followerEnd.leaderNanos = System.nanoTime() - commit.sentNanos; // deferred triggers, a synchronous standby
+            followerEnd.commit = commit.error ? 0 : commits.leaderCommitted();
             send(secondary, followerEnd, FrontendMessages.query(client.alloc(), end));
             flush(secondary);
             readyOwed = !commit.error && migration.acknowledgesAfterFollower(state);
@@ -3705,6 +3713,7 @@ final class Units {
                 if (sink.owned != null) {
                     sink.owned.release();
                 }
+                commits.followerEnded(sink.commit); // no other session waits for a follower COMMIT never to come
             }
             entry.getValue().clear();
         }

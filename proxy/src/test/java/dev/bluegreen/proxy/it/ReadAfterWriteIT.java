@@ -206,6 +206,31 @@ class ReadAfterWriteIT {
         aWriteThatFindsAJustCommittedRowWaitsForItOnGreen(true);
     }
 
+    /**
+     * A session that leaves inside the transaction a {@code COMMIT AND CHAIN} opened, while green's COMMIT of the
+     * chained one still runs, leaves no commit for other sessions' writes to wait for: they would each wait for it
+     * until the bound.
+     */
+    @Test
+    void aSessionThatLeavesAfterCommitAndChainLeavesNoCommitOwed() throws Exception {
+        String table = table();
+        try (TestProxy proxy = started(ReadAfterWrite.EVERYWHERE, 0);
+             HeldGreenCommit commit = HeldGreenCommit.on(green, table)) {
+            Connection writer = proxy.connect(blue.superuser());
+            try {
+                assertThat(insertInBackground(writer, table, Commit.COMMIT_AND_CHAIN).get(10, TimeUnit.SECONDS)).isEqualTo(1);
+                commit.awaitCommitWaiting();
+                assertThat(proxy.server().followerCommitsOwed()).as("green's COMMIT of the insert is still to answer")
+                        .isOne();
+            } finally {
+                writer.close();
+            }
+            await("the session has closed").until(() -> proxy.server().sessionCount() == 0);
+            await("nothing owed for a COMMIT the closed session no longer waits for")
+                    .until(() -> proxy.server().followerCommitsOwed() == 0);
+        }
+    }
+
     /** At weight 0 green serves no read: no acknowledgement waits for it. */
     @Test
     void whileGreenServesNoReadsTheAcknowledgementDoesNotWaitForIt() throws Exception {
