@@ -451,7 +451,7 @@ final class Units {
     private int laneInFlight;
     /**
      * The leader's commits the follower must have made before it is sent more of this session's work: those the
-     * proxy had heard of when the leader answered the session's last write ({@link FollowerCommits}).
+     * proxy had heard of when the session's last write was sent to the leader ({@link FollowerCommits}).
      */
     private long followerMustHave;
     /** What was written to the follower waits for other sessions' follower commits (see {@link #flushFollower}). */
@@ -2038,16 +2038,16 @@ final class Units {
         runOnSecondary(unit, outcomes, answer.status, false);
     }
 
-    /**
-     * The leader committed part of {@code unit} before the follower could run it: conflicting writes of
-     * other sessions may reach the follower in another order, so it counts as unordered (DESIGN §5, rule 3),
-     * unless it was counted when it started.
-     */
     /** A unit that only ends the transaction ({@code COMMIT}, {@code ROLLBACK}): it reads nothing of other sessions' commits. */
     private static boolean endsOnly(Classification c) {
         return c.has(Trait.TRANSACTION_END) && c.statementCount() == 1;
     }
 
+    /**
+     * The leader committed part of {@code unit} before the follower could run it: conflicting writes of
+     * other sessions may reach the follower in another order, so it counts as unordered (DESIGN §5, rule 3),
+     * unless it was counted when it started.
+     */
     private void committedBeforeFollower(Unit unit) {
         if (!unit.unordered) {
             unit.unordered = true;
@@ -2330,7 +2330,7 @@ final class Units {
      * COMMIT, written behind them, and would stack waits beyond the bound).
      */
     private void followerFlushReleased(long generation, BackendConnection connection, long upTo, boolean overdue) {
-        if (generation != followerHoldGeneration || !followerFlushHeld) {
+        if (generation != followerHoldGeneration) {
             return; // the other of the two ways the wait ends came first
         }
         followerFlushHeld = false;
