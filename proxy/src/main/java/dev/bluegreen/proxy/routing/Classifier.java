@@ -95,6 +95,93 @@ public final class Classifier {
         return classifyUncached(sql, true).classification();
     }
 
+    /**
+     * Where a string's closing transaction end begins, when the string is a transaction's statements followed
+     * by its end alone: {@code BEGIN; UPDATE ...; COMMIT}, or {@code UPDATE ...; COMMIT} inside a transaction
+     * already open. Null for anything else: a last statement that is not a plain {@code COMMIT}, {@code END},
+     * {@code ROLLBACK} or {@code ABORT} (with {@code WORK}, {@code TRANSACTION}, {@code AND [NO] CHAIN}), or an
+     * earlier one that begins or ends a transaction (but for a first {@code BEGIN}), goes back to a savepoint,
+     * copies, listens, imports a snapshot, may commit on its own or cannot be read; and a lone {@code BEGIN}
+     * before the end. Not cached: asked only of the few strings that end a transaction among other statements.
+     */
+    public TransactionTail transactionTail(String sql, boolean backslashInPlainStrings) {
+        Lexed lexed = Lexer.lex(sql, backslashInPlainStrings);
+        if (!lexed.readable()) {
+            return null;
+        }
+        List<List<Token>> split = Statements.split(lexed.tokens());
+        if (split.size() < 2 || !plainEnd(split.getLast())) {
+            return null;
+        }
+        boolean opens = false;
+        for (int i = 0; i < split.size() - 1; i++) {
+            Classification one = statements.classify(new Statement(split.get(i)));
+            if (i == 0 && one.has(Trait.TRANSACTION_BEGIN) && !one.has(Trait.TRANSACTION_END)
+                    && !one.has(Trait.UNPARSEABLE)) {
+                opens = true;
+                continue;
+            }
+            if (!mayComeBeforeTransactionTail(one)) {
+                return null;
+            }
+        }
+        if (opens && split.size() == 2) {
+            return null; // BEGIN; COMMIT: nothing for the follower to catch up with
+        }
+        return new TransactionTail(split.getLast().getFirst().start(), opens);
+    }
+
+    /**
+     * Whether a statement may be among those before a transaction's end split off as {@link #transactionTail}
+     * splits one: nothing that begins or ends a transaction, goes back to a savepoint, copies, listens, imports
+     * a snapshot, may commit on its own or cannot be read.
+     */
+    public static boolean mayComeBeforeTransactionTail(Classification one) {
+        for (Trait trait : TAIL_FORBIDS) {
+            if (one.has(trait)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** What a statement before a transaction's end must not be for {@link #transactionTail} to find one. */
+    private static final Set<Trait> TAIL_FORBIDS = EnumSet.of(Trait.TRANSACTION_BEGIN, Trait.TRANSACTION_END,
+            Trait.ROLLBACK_TO, Trait.NOT_IN_TRANSACTION_BLOCK, Trait.TRANSACTION_CONTROL, Trait.COPY_FROM_STDIN,
+            Trait.COPY_TO_STDOUT, Trait.IMPORTS_SNAPSHOT, Trait.LISTEN, Trait.UNPARSEABLE);
+
+    /** {@code COMMIT | END | ROLLBACK | ABORT [WORK | TRANSACTION] [AND [NO] CHAIN]} and nothing else. */
+    private static boolean plainEnd(List<Token> s) {
+        Token first = s.getFirst();
+        if (!(first.isWord("commit") || first.isWord("end") || first.isWord("rollback") || first.isWord("abort"))) {
+            return false;
+        }
+        int i = 1;
+        if (i < s.size() && (s.get(i).isWord("work") || s.get(i).isWord("transaction"))) {
+            i++;
+        }
+        if (i < s.size() && s.get(i).isWord("and")) {
+            i++;
+            if (i < s.size() && s.get(i).isWord("no")) {
+                i++;
+            }
+            if (!(i < s.size() && s.get(i).isWord("chain"))) {
+                return false;
+            }
+            i++;
+        }
+        return i == s.size();
+    }
+
+    /**
+     * See {@link #transactionTail}.
+     *
+     * @param endAt where the transaction's end begins in the string
+     * @param opens the string's first statement begins the transaction
+     */
+    public record TransactionTail(int endAt, boolean opens) {
+    }
+
     /** Whether this text's hash was the last one noted in its slot; notes it otherwise. */
     private boolean seenBefore(String sql) {
         int hash = sql.hashCode();

@@ -103,6 +103,11 @@ final class SqlReading {
         return READING_SETTINGS.contains(name.toLowerCase(Locale.ROOT));
     }
 
+    /** See {@link Classifier#transactionTail}, read as the session reads its strings. */
+    Classifier.TransactionTail transactionTail(Classifier classifier, String sql) {
+        return classifier.transactionTail(sql, backslashStrings);
+    }
+
     /** See {@link LeaderOnlyObjects#run}, read as the session reads its strings. */
     LeaderOnlyObjects.Run leaderOnly(LeaderOnlyObjects objects, List<String> texts) {
         return objects.run(texts, backslashStrings);

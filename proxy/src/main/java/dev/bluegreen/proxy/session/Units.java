@@ -16,6 +16,7 @@ import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.protocol.ReadyForQuery;
 import dev.bluegreen.proxy.routing.Classification;
+import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.routing.Kind;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
@@ -242,6 +243,11 @@ final class Units {
         long startedNanos;
         /** The client already has this unit's ReadyForQuery: the cluster's own, forwarded with the answer. */
         boolean readyForwarded;
+        /**
+         * The first part of a Query string {@link #splitTransactionEnd} split before its transaction's end: its
+         * ReadyForQuery is never the cluster's own, forwarded with the answer (see {@link #splitEnd}).
+         */
+        boolean endFollows;
         /**
          * For a unit of extended-protocol requests that a Query or FunctionCall ends (no Sync before it):
          * how many of those requests have not completed yet. An error before they all have means the
@@ -519,6 +525,14 @@ final class Units {
         this.relayReadingStatements = Set.copyOf(readingStatements);
     }
 
+    /**
+     * The transaction's end a Query string closed with, split off by {@link #splitTransactionEnd} and waiting at
+     * the head of the client's messages for the string's earlier statements to finish; null when none is.
+     */
+    private Frame splitEnd;
+    /** How many of the client's messages the split-off end is: one Query, or a batch's messages through its Sync. */
+    private int splitEndFrames;
+
     /** What the relay knew to change no data when this units mode began (see {@link #readingStatements()}). */
     private final Set<String> relayReadingStatements;
 
@@ -764,7 +778,14 @@ final class Units {
             if (!applyState(migration.control().current(), false)) {
                 return;
             }
+            int firstPart = splitEnd == null ? splitTransactionEnd(pending, count, classification) : 0;
+            if (firstPart > 0) {
+                count = firstPart;
+                first = pending.peek();
+                classification = classify(pending, count);
+            }
             Unit unit = new Unit();
+            unit.endFollows = splitEnd != null;
             unit.open = count < 0;
             unit.extendedOpen = count < 0;
             unit.extended = first.type() != FrontendMessages.QUERY && first.type() != FrontendMessages.FUNCTION_CALL;
@@ -806,6 +827,172 @@ final class Units {
         if (continued) {
             flush(unit.primary);
         }
+    }
+
+    /**
+     * A unit that holds a transaction's statements and then its end, as a Query string ({@code BEGIN; UPDATE
+     * ...; COMMIT}, or {@code UPDATE ...; COMMIT} inside a transaction) or as an extended-protocol batch under one
+     * Sync (a pipeline: pgbench's {@code \startpipeline}, a pgx batch that queues its own BEGIN and COMMIT), would
+     * have the leader commit before the follower had run any of it (DESIGN §5, rule 2). With the follower written
+     * in step, it becomes two units the session runs as it runs a client's own two: the statements, and then the
+     * end, which waits for the follower to catch up. The client sees one unit's answer. The first part's
+     * ReadyForQuery is dropped when all of it ran (the transaction is open); when some of it failed, that
+     * ReadyForQuery is the unit's and its end is dropped, as the server skips the rest of a string after an error
+     * and the rest of a batch up to its Sync. Only where the transaction is the client's own, open before the end
+     * comes (the first part begins it, or the session is in it), so that the Sync the proxy puts after a batch's
+     * first part commits nothing. Returns how many frames at the head of {@code pending} make the first part, or
+     * 0 when the unit is left whole.
+     */
+    private int splitTransactionEnd(ArrayDeque<Frame> pending, int count, Classification c) {
+        if (count <= 0 || c.isRead() || !c.has(Trait.TRANSACTION_END) || c.has(Trait.UNPARSEABLE)
+                || state == null || state.followerWrites() != FollowerWrites.SYNC || !backends.containsKey(leader.other())
+                || (status != 'I' && status != 'T') || !leaderOnly.isEmpty()) {
+            return 0; // (a first part that works on what the leader alone holds would leave the twin outside the transaction)
+        }
+        if (count == 1) {
+            return pending.peek().type() == FrontendMessages.QUERY && c.has(Trait.MULTI_STATEMENT) ? splitQueryEnd(pending) : 0;
+        }
+        return splitBatchEnd(pending, count);
+    }
+
+    /**
+     * See {@link #splitTransactionEnd}: a Query string becomes two Query messages. An error in parsing the first
+     * part is one in parsing the whole string, at the same position, and the end ({@code COMMIT} and the like
+     * alone) parses. Only an end written in ASCII is split off, so that its bytes are its characters in any
+     * client encoding.
+     */
+    private int splitQueryEnd(ArrayDeque<Frame> pending) {
+        Frame whole = pending.peek();
+        ByteBuf all = whole.content();
+        int offset = all.readerIndex();
+        int length = all.readableBytes();
+        int from = offset + Frame.HEADER_LENGTH;
+        int nul = offset + length - 1;
+        if (length <= Frame.HEADER_LENGTH || all.indexOf(from, nul + 1, (byte) 0) != nul) {
+            return 0; // malformed: the unit's own reading reports it
+        }
+        String sql = FrontendMessages.querySql(all, offset, length, reading.encoding());
+        Classifier.TransactionTail tail = reading.transactionTail(migration.classifier(), sql);
+        if (tail == null || (status == 'I' && !tail.opens())) {
+            return 0;
+        }
+        int endChars = sql.length() - tail.endAt();
+        int at = nul - endChars;
+        if (at <= from) {
+            return 0;
+        }
+        for (int i = 0; i < endChars; i++) {
+            char ch = sql.charAt(tail.endAt() + i);
+            if (ch >= 0x80 || all.getByte(at + i) != ch) {
+                return 0;
+            }
+        }
+        Frame statements = Frame.of(queryOf(all, from, at - from));
+        Frame end = Frame.of(queryOf(all, at, nul - at));
+        pending.poll().release();
+        pending.addFirst(end);
+        pending.addFirst(statements);
+        splitEnd = end;
+        splitEndFrames = 1;
+        return 1;
+    }
+
+    /**
+     * See {@link #splitTransactionEnd}: a batch of Parse, Bind, Describe, Execute and Close messages and its Sync,
+     * in which the last statement bound is the transaction's end, becomes the messages before the end's with a
+     * Sync of the proxy's, and the end's messages with the client's Sync. Each statement of a batch is parsed on
+     * its own, so the server runs the first part's as it would have. Left whole when a statement's text is not
+     * known (a name bound that the proxy does not know), or the batch holds a Flush, a Query or COPY data.
+     */
+    private int splitBatchEnd(ArrayDeque<Frame> pending, int count) {
+        Map<String, Classification> parsed = new HashMap<>(0);
+        Classification unnamed = null;
+        int bound = 0;
+        boolean opens = false;
+        int lastExecute = -1;
+        int endAt = -1;
+        boolean endExecuted = false;
+        int i = 0;
+        for (Frame frame : pending) {
+            if (i == count - 1) {
+                if (frame.type() != FrontendMessages.SYNC) {
+                    return 0;
+                }
+                break;
+            }
+            ByteBuf all = frame.content();
+            int offset = all.readerIndex();
+            int length = all.readableBytes();
+            switch (frame.type()) {
+                case 'P' -> {
+                    Classification one = reading.classify(migration.classifier(),
+                            FrontendMessages.parseSql(all, offset, length, reading.encoding()));
+                    String name = FrontendMessages.parseName(all, offset, length);
+                    if (name.isEmpty()) {
+                        unnamed = one;
+                    } else {
+                        parsed.put(name, one);
+                    }
+                }
+                case 'B' -> {
+                    if (endAt >= 0) {
+                        return 0; // something runs after the end
+                    }
+                    String name = FrontendMessages.bindStatement(all, offset, length);
+                    Classification one = name.isEmpty() ? unnamed : parsed.getOrDefault(name, statements.get(name));
+                    if (one == null || one.statementCount() != 1 || one.has(Trait.UNPARSEABLE)) {
+                        return 0;
+                    }
+                    if (endsInBlock(one)) {
+                        endAt = lastExecute + 1;
+                    } else if (bound == 0 && beginsAlone(one)) {
+                        opens = true;
+                    } else if (!Classifier.mayComeBeforeTransactionTail(one)) {
+                        return 0;
+                    }
+                    bound++;
+                }
+                case 'E' -> {
+                    lastExecute = i;
+                    endExecuted |= endAt >= 0;
+                }
+                case 'D', 'C' -> { }
+                default -> {
+                    return 0;
+                }
+            }
+            i++;
+        }
+        if (endAt <= 0 || !endExecuted || bound < (opens ? 3 : 2) || (status == 'I' && !opens)) {
+            return 0;
+        }
+        List<Frame> end = new ArrayList<>(count - endAt);
+        List<Frame> statementsFirst = new ArrayList<>(endAt + 1);
+        for (int k = 0; k < count; k++) {
+            (k < endAt ? statementsFirst : end).add(pending.poll());
+        }
+        statementsFirst.add(Frame.of(FrontendMessages.sync(client.alloc())));
+        for (int k = end.size() - 1; k >= 0; k--) {
+            pending.addFirst(end.get(k));
+        }
+        for (int k = statementsFirst.size() - 1; k >= 0; k--) {
+            pending.addFirst(statementsFirst.get(k));
+        }
+        splitEnd = end.getFirst();
+        splitEndFrames = end.size();
+        return statementsFirst.size();
+    }
+
+    /** A statement that ends the transaction, and may run inside a transaction block: COMMIT, ROLLBACK, END, ABORT. */
+    private static boolean endsInBlock(Classification c) {
+        return c.has(Trait.TRANSACTION_END) && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK) && !c.has(Trait.ROLLBACK_TO);
+    }
+
+    /** A Query message of the {@code length} bytes of text at {@code from}. */
+    private ByteBuf queryOf(ByteBuf all, int from, int length) {
+        ByteBuf out = client.alloc().buffer(length + Frame.HEADER_LENGTH + 1);
+        out.writeByte(FrontendMessages.QUERY).writeInt(length + 5).writeBytes(all, from, length).writeByte(0);
+        return out;
     }
 
     /**
@@ -2715,6 +2902,24 @@ final class Units {
     /** Ends the unit for the client: its ReadyForQuery, unless the cluster's own already went with the answer. */
     private void finishToClient(byte newStatus, boolean readyForwarded) {
         flushRange();
+        if (splitEnd != null) {
+            Frame end = splitEnd;
+            splitEnd = null;
+            if (session.pending().peek() == end) {
+                if (newStatus == 'T' && !readyForwarded) {
+                    // the string's statements before its end all ran: its end comes next, and its ReadyForQuery is
+                    // the string's only one
+                    status = newStatus;
+                    client.flush();
+                    return;
+                }
+                // one of them failed: the server skips the rest of a string, or of a batch up to its Sync, after an
+                // error, the end too; the first part's ReadyForQuery answers the client's Sync
+                for (int i = 0; i < splitEndFrames && !session.pending().isEmpty(); i++) {
+                    session.pending().poll().release();
+                }
+            }
+        }
         if (newStatus == 'I' && (tenantUndoneAtEnd || status == 'E')) {
             setTenant = tenantBeforeTransaction; // SET LOCAL ends with its transaction; a failed one sets nothing
         }
@@ -3198,7 +3403,8 @@ final class Units {
         if (type == 'Z') {
             sink.status = all.getByte(offset + Frame.HEADER_LENGTH);
             Unit unit = current;
-            if (sink.mode == Mode.FORWARD && unit != null && unit.primarySink == sink && unit.secondary == null && !unit.retry) {
+            if (sink.mode == Mode.FORWARD && unit != null && unit.primarySink == sink && unit.secondary == null && !unit.retry
+                    && !unit.endFollows) {
                 // a unit one cluster runs alone ends with that cluster's ReadyForQuery, which is exactly the
                 // one the proxy would send: forwarded with the answer, it costs the client one write, not two
                 forward(offset, length);

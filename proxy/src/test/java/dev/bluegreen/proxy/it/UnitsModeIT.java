@@ -1211,12 +1211,13 @@ class UnitsModeIT {
     }
 
     /**
-     * A whole transaction in one unit (BEGIN; INSERT; COMMIT in one string) commits on the leader before
-     * the follower can run it: it reaches both clusters and counts as unordered, as the ordering rule cannot
-     * hold for it.
+     * A whole transaction in one Query string ends on the leader only once the follower has run its statements:
+     * the proxy sends the string as its statements and then its end alone (DESIGN §5, rule 2), and nothing counts
+     * as unordered. A string that goes on after its transaction's end cannot be so split: the leader commits it
+     * before the follower can run it, and it counts as unordered.
      */
     @Test
-    void aWholeTransactionInOneUnitCountsAsUnordered(TestClusters clusters) throws Exception {
+    void aWholeTransactionInOneStringIsOrderedAndOneThatGoesOnAfterItsEndIsNot(TestClusters clusters) throws Exception {
         String t = table("one_unit_transaction");
         ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
@@ -1225,9 +1226,12 @@ class UnitsModeIT {
                 assertThat(answerTo(client, "begin; insert into " + t + " values (1); commit")).isEqualTo("COMMIT");
                 assertThat(answerTo(client, "insert into " + t + " values (2)"))
                         .as("an autocommit write, ordered").isEqualTo("INSERT 0 1");
+                assertThat(proxy.server().migration().unorderedStatements()).isZero();
+                assertThat(answerTo(client, "begin; insert into " + t + " values (3); commit; insert into " + t
+                        + " values (4)")).isEqualTo("INSERT 0 1");
             }
             for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-                assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(2);
+                assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(4);
             }
             assertThat(proxy.server().migration().unorderedStatements()).isEqualTo(1);
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
@@ -1235,10 +1239,206 @@ class UnitsModeIT {
     }
 
     /**
-     * The end of an open transaction that comes in one unit with writes of its own (UPDATE; COMMIT in one
-     * string, or a COMMIT sent after a Flush that opened the unit, as libpq's pipeline mode does with
-     * PQsendFlushRequest) commits on the leader before the follower has run those writes: it reaches both
-     * clusters and counts as unordered. A lone COMMIT does not.
+     * The leader's COMMIT at the end of a Query string that holds a transaction waits for the follower to run the
+     * string's statements: green holds the row the UPDATE takes there, and blue keeps the old value until green
+     * lets it go. Before, blue committed the whole string at once, and a conflicting write of another session
+     * could reach green first. The same for the end of a transaction already open sent with writes of its own.
+     */
+    @Test
+    void aStringThatEndsItsTransactionCommitsOnTheLeaderOnlyOnceTheFollowerHasRunIt(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String t = table("string_commit_waits");
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v int)",
+                "insert into " + t + " values (1, 0)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             Connection holder = green.connect("postgres"); Statement hold = holder.createStatement()) {
+            proxy.server().routing().start("test", null);
+            holder.setAutoCommit(false);
+
+            hold.execute("select * from " + t + " where id = 1 for update"); // on green only
+            client.send(RawClient.query("begin; update " + t + " set v = 1 where id = 1; commit"));
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .until(() -> ClusterData.text(blue, "select v::text from " + t).equals("0"));
+            holder.rollback();
+            assertThat(answer(client)).isEqualTo("COMMIT");
+            ClusterData.bothHold(blue, green, t, "(1,1)");
+
+            assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
+            hold.execute("select * from " + t + " where id = 1 for update");
+            client.send(RawClient.query("update " + t + " set v = 2 where id = 1; commit"));
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .until(() -> ClusterData.text(blue, "select v::text from " + t).equals("1"));
+            holder.rollback();
+            assertThat(answer(client)).isEqualTo("COMMIT");
+            ClusterData.bothHold(blue, green, t, "(1,2)");
+
+            assertThat(proxy.server().migration().unorderedStatements()).isZero();
+            proxy.stillAlike();
+        }
+    }
+
+    /**
+     * A string split before its transaction's end answers byte for byte as blue alone does: one ReadyForQuery,
+     * with the status a server gives; an error in its statements (when they run, or when the string is parsed,
+     * at the same position) skips its end, as the server skips the rest of a string after an error; AND CHAIN,
+     * END, ROLLBACK, comments and a trailing semicolon alike. The clusters then hold the same rows.
+     */
+    @Test
+    void aStringSplitBeforeItsTransactionsEndAnswersAsBlueAloneDoes(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String t = table("split_answers");
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v int)");
+        List<String> strings = List.of(
+                "begin; insert into " + t + " values (1, 1); commit",
+                "begin; insert into " + t + " values (1, 2); commit",
+                "rollback",
+                "begin; updat " + t + " set v = 2; commit",
+                "begin; update " + t + " set v = 3 where id = 1; commit and chain",
+                "update " + t + " set v = 4 where id = 1; commit",
+                "begin; update " + t + " set v = 5 where id = 1; select 1/0; commit",
+                "rollback",
+                "/* c */ begin transaction isolation level repeatable read; update " + t + " set v = 6 where id = 1;\n end;",
+                "begin; update " + t + " set v = 7 where id = 1; rollback work",
+                "begin; insert into " + t + " values (2, 1); commit; -- the end",
+                "begin; insert into " + t + " values (3, 'x'); commit");
+        List<String> direct = new ArrayList<>();
+        try (RawClient client = new RawClient(blue.port()).loggedIn(blue.superuser())) {
+            for (String sql : strings) {
+                direct.add(messagesTo(client, sql));
+            }
+        }
+        blue.execute("postgres", "truncate " + t);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            List<String> through = new ArrayList<>();
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+                for (String sql : strings) {
+                    through.add(messagesTo(client, sql));
+                }
+            }
+            assertThat(through).containsExactlyElementsOf(direct);
+            ClusterData.bothHold(blue, green, t, "(1,6)\n(2,1)");
+            assertThat(proxy.server().migration().unorderedStatements()).isZero();
+            proxy.stillAlike();
+        }
+    }
+
+    /**
+     * The same for an extended-protocol batch under one Sync that begins a transaction, writes and commits (a
+     * pipeline: pgbench's, a pgx batch that queues its own BEGIN and COMMIT): blue commits only once green has run
+     * the batch's statements.
+     */
+    @Test
+    void aBatchThatEndsItsTransactionCommitsOnTheLeaderOnlyOnceTheFollowerHasRunIt(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String t = table("batch_commit_waits");
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v int)",
+                "insert into " + t + " values (1, 0)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             Connection holder = green.connect("postgres"); Statement hold = holder.createStatement()) {
+            proxy.server().routing().start("test", null);
+            holder.setAutoCommit(false);
+
+            hold.execute("select * from " + t + " where id = 1 for update"); // on green only
+            client.send(concat(statement("begin"), statement("update " + t + " set v = 1 where id = 1"),
+                    statement("commit"), sync()));
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .until(() -> ClusterData.text(blue, "select v::text from " + t).equals("0"));
+            holder.rollback();
+            assertThat(types(client)).isEqualTo("12C12C12CZ");
+            ClusterData.bothHold(blue, green, t, "(1,1)");
+            assertThat(proxy.server().migration().unorderedStatements()).isZero();
+            proxy.stillAlike();
+        }
+    }
+
+    /**
+     * A batch split before its transaction's end answers byte for byte as blue alone does: statements parsed by
+     * name before they are bound, or in an earlier batch; a Describe; an error that skips the rest of the batch, the
+     * end too, up to its Sync; AND CHAIN and the end of a transaction already open. The clusters then hold the same
+     * rows.
+     */
+    @Test
+    void aBatchSplitBeforeItsTransactionsEndAnswersAsBlueAloneDoes(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String t = table("split_batches");
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v int)");
+        List<byte[]> batches = List.of(
+                concat(statement("begin"), statement("insert into " + t + " values (1, 1)"), statement("commit"), sync()),
+                concat(statement("begin"), statement("insert into " + t + " values (1, 2)"), statement("commit"), sync()),
+                RawClient.query("rollback"),
+                concat(parse("s_begin", "begin"), parse("s_up", "update " + t + " set v = v + 1 where id = 1"),
+                        parse("s_commit", "commit"), bind("s_begin"), execute(""), bind("s_up"), execute(""),
+                        bind("s_commit"), execute(""), sync()),
+                concat(bind("s_begin"), execute(""), bind("s_up"), execute(""), bind("s_commit"), execute(""), sync()),
+                concat(statement("begin"), statement("update " + t + " set v = 10 where id = 1"),
+                        statement("commit and chain"), sync()),
+                concat(statement("update " + t + " set v = 11 where id = 1"), statement("commit"), sync()),
+                concat(statement("begin"), statement("select 1/0"), statement("commit"), sync()),
+                RawClient.query("rollback"),
+                concat(statement("begin"), parse("", "update " + t + " set v = v + 1 where id = 1 returning v"),
+                        bind(""), describePortal(""), execute(""), statement("commit"), sync()));
+        List<String> direct = new ArrayList<>();
+        try (RawClient client = new RawClient(blue.port()).loggedIn(blue.superuser())) {
+            for (byte[] batch : batches) {
+                direct.add(messagesTo(client, batch));
+            }
+        }
+        blue.execute("postgres", "truncate " + t);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            List<String> through = new ArrayList<>();
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+                for (byte[] batch : batches) {
+                    through.add(messagesTo(client, batch));
+                }
+            }
+            assertThat(through).containsExactlyElementsOf(direct);
+            ClusterData.bothHold(blue, green, t, "(1,12)");
+            assertThat(proxy.server().migration().unorderedStatements()).isZero();
+            proxy.stillAlike();
+        }
+    }
+
+    /** Parse, Bind and Execute of {@code sql} as the unnamed statement and portal. */
+    private static byte[] statement(String sql) {
+        return concat(parse("", sql), bind(""), execute(""));
+    }
+
+    private static byte[] describePortal(String portal) {
+        return RawClient.message('D', concat(new byte[] {'P'}, cstrings(portal)));
+    }
+
+    private static String messagesTo(RawClient client, String sql) throws java.io.IOException {
+        return sql + " -> " + messagesTo(client, RawClient.query(sql));
+    }
+
+    /** The messages that answer {@code sql}, up to its ReadyForQuery, each as its type and its body's text. */
+    private static String messagesTo(RawClient client, byte[] messages) throws java.io.IOException {
+        client.send(messages);
+        StringBuilder text = new StringBuilder();
+        RawClient.Message message;
+        do {
+            message = client.read();
+            text.append(message.type()).append('[')
+                    .append(new String(message.body(), StandardCharsets.UTF_8).replace('\0', '|')).append("] ");
+        } while (message.type() != 'Z');
+        return text.toString().trim();
+    }
+
+    /**
+     * The end of an open transaction that comes after a Flush that opened the unit (libpq's pipeline mode with
+     * PQsendFlushRequest, psycopg 3 fetching inside a pipeline) commits on the leader before the follower has run
+     * the unit's writes: it reaches both clusters and counts as unordered. A lone COMMIT does not, nor the end
+     * sent in one string with writes of its own (UPDATE; COMMIT), which the proxy splits off.
      */
     @Test
     void aTransactionsEndInOneUnitWithItsWritesCountsAsUnordered(TestClusters clusters) throws Exception {
@@ -1254,7 +1454,7 @@ class UnitsModeIT {
 
                 assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
                 assertThat(answerTo(client, "insert into " + t + " values (2); commit")).isEqualTo("COMMIT");
-                assertThat(proxy.server().migration().unorderedStatements()).as("INSERT; COMMIT").isEqualTo(1);
+                assertThat(proxy.server().migration().unorderedStatements()).as("INSERT; COMMIT, split").isZero();
 
                 assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
                 client.send(concat(parse("", "insert into " + t + " values (3)"), bind(""), execute(""), flush()));
@@ -1263,7 +1463,7 @@ class UnitsModeIT {
                 assertThat(client.read().type()).isEqualTo('C');
                 client.send(concat(parse("", "commit"), bind(""), execute(""), sync()));
                 assertThat(types(client)).isEqualTo("12CZ");
-                assertThat(proxy.server().migration().unorderedStatements()).as("COMMIT after a Flush").isEqualTo(2);
+                assertThat(proxy.server().migration().unorderedStatements()).as("COMMIT after a Flush").isEqualTo(1);
             }
             for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
                 await(cluster.name() + "'s rows").until(() -> count(cluster, "select count(*) from " + t) == 3);
