@@ -27,6 +27,15 @@ final class PlanView {
      * one, whose note (what was next then) no longer holds.
      */
     static void addTo(Lines lines, JsonNode plan, String phase) {
+        addTo(lines, plan, phase, null);
+    }
+
+    /**
+     * As {@link #addTo(Lines, JsonNode, String)}, beside the routing state's {@code weight}: a plan that is done
+     * while the weight has moved since (a rollback, a {@code set-weight}) is the last one too, and its note
+     * ("cutover is next") no longer holds. A plan that rolled back keeps its note, which says why.
+     */
+    static void addTo(Lines lines, JsonNode plan, String phase, JsonNode weight) {
         if (plan == null || plan.isMissingNode()) {
             return;
         }
@@ -36,7 +45,9 @@ final class PlanView {
             return;
         }
         String status = plan.path("status").asText("");
-        if (!phase.equals("dual") && !status.equals("running") && !status.equals("paused")) {
+        boolean movedOn = status.equals("done") && weight != null && weight.isIntegralNumber()
+                && plan.path("weight").isIntegralNumber() && weight.asInt() != plan.path("weight").asInt();
+        if ((!phase.equals("dual") || movedOn) && !status.equals("running") && !status.equals("paused")) {
             lines.add("plan", "the last one " + status(plan) + ", " + position(plan));
             return;
         }

@@ -90,7 +90,7 @@ final class Views {
         lines.addIf(state, "instance", "instance", JsonNode::asText);
         lines.addIf(state, "sessions", "sessions", Views::count);
         lines.addIf(state, "barrierHolders", "barrier holders", Views::holders);
-        PlanView.addTo(lines, state.get("plan"), state.path("phase").asText("dual"));
+        PlanView.addTo(lines, state.get("plan"), state.path("phase").asText("dual"), state.get("weight"));
         if (stats != null) {
             if (stats.has("unitsServedBlue") || stats.has("unitsServedGreen")) {
                 lines.add("units served", units(stats.path("unitsServedBlue").asLong(0),

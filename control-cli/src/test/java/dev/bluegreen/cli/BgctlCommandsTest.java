@@ -229,6 +229,21 @@ class BgctlCommandsTest {
     }
 
     @Test
+    void statusShowsADonePlanTheWeightHasLeftSinceAsTheLastOneWithoutItsNote() {
+        api.answer("GET", "/api/v1/state", 200, FakeAdminApi.plannedState(100, "done", 5, 300, null,
+                "weight 100 held its bake with every rule healthy; cutover is next")
+                .replaceFirst("\"weight\": 100,\n", "\"weight\": 0,\n"));
+
+        int exit = bgctl("status");
+
+        assertThat(exit).isZero();
+        assertThat(out.toString())
+                .containsPattern("weight\\s+0 % of reads to green")
+                .containsPattern("plan\\s+the last one done, weight 100 \\(step 6/6\\)\n")
+                .doesNotContain("plan note", "cutover is next");
+    }
+
+    @Test
     void statusSaysWhenNoPlanWasEverStarted() {
         api.answer("GET", "/api/v1/state", 200, FakeAdminApi.NEW_STATE.replace("}", ", \"plan\": null}"));
 
