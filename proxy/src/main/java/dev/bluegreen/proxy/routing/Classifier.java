@@ -101,7 +101,7 @@ public final class Classifier {
      * already open. Null for anything else: a last statement that is not a plain {@code COMMIT}, {@code END},
      * {@code ROLLBACK} or {@code ABORT} (with {@code WORK}, {@code TRANSACTION}, {@code AND [NO] CHAIN}), or an
      * earlier one that begins or ends a transaction (but for a first {@code BEGIN}), goes back to a savepoint,
-     * copies, listens, imports a snapshot, may commit on its own or cannot be read; and a lone {@code BEGIN}
+     * copies, listens, imports a snapshot, sets a setting, may commit on its own or cannot be read; and a lone {@code BEGIN}
      * before the end. Not cached: asked only of the few strings that end a transaction among other statements.
      */
     public TransactionTail transactionTail(String sql, boolean backslashInPlainStrings) {
@@ -134,7 +134,9 @@ public final class Classifier {
     /**
      * Whether a statement may be among those before a transaction's end split off as {@link #transactionTail}
      * splits one: nothing that begins or ends a transaction, goes back to a savepoint, copies, listens, imports
-     * a snapshot, may commit on its own or cannot be read.
+     * a snapshot, may commit on its own or cannot be read; nor a setting ({@code SET}, {@code SET LOCAL},
+     * {@code set_config}), which the server reports at each ReadyForQuery: the first part's would tell the client
+     * of a value the whole would not have (a {@code SET LOCAL DateStyle} undone by the end).
      */
     public static boolean mayComeBeforeTransactionTail(Classification one) {
         for (Trait trait : TAIL_FORBIDS) {
@@ -148,7 +150,8 @@ public final class Classifier {
     /** What a statement before a transaction's end must not be for {@link #transactionTail} to find one. */
     private static final Set<Trait> TAIL_FORBIDS = EnumSet.of(Trait.TRANSACTION_BEGIN, Trait.TRANSACTION_END,
             Trait.ROLLBACK_TO, Trait.NOT_IN_TRANSACTION_BLOCK, Trait.TRANSACTION_CONTROL, Trait.COPY_FROM_STDIN,
-            Trait.COPY_TO_STDOUT, Trait.IMPORTS_SNAPSHOT, Trait.LISTEN, Trait.UNPARSEABLE);
+            Trait.COPY_TO_STDOUT, Trait.IMPORTS_SNAPSHOT, Trait.LISTEN, Trait.UNPARSEABLE, Trait.SESSION_STATE,
+            Trait.SET_LOCAL);
 
     /** {@code COMMIT | END | ROLLBACK | ABORT [WORK | TRANSACTION] [AND [NO] CHAIN]} and nothing else. */
     private static boolean plainEnd(List<Token> s) {

@@ -530,8 +530,19 @@ final class Units {
      * the head of the client's messages for the string's earlier statements to finish; null when none is.
      */
     private Frame splitEnd;
-    /** How many of the client's messages the split-off end is: one Query, or a batch's messages through its Sync. */
+    /**
+     * How many of the client's messages the split-off end is: one Query, or a batch's messages through its Sync;
+     * {@link #THROUGH_SYNC} when that Sync may not have arrived yet.
+     */
     private int splitEndFrames;
+    private static final int THROUGH_SYNC = -1;
+    /** The leader failed a statement of the first part of a unit split before its end (see {@link #splitEnd}). */
+    private boolean splitPartFailed;
+    /**
+     * The status of a ReadyForQuery the client is owed once its Sync arrives (0: none): the first part of a unit
+     * split before its end failed, and the server would answer nothing more before that Sync.
+     */
+    private byte readyAtSync;
 
     /** What the relay knew to change no data when this units mode began (see {@link #readingStatements()}). */
     private final Set<String> relayReadingStatements;
@@ -609,6 +620,79 @@ final class Units {
     }
 
     /**
+     * Whether the end of the transaction that reached a unit a Flush opened ({@code late}: a Bind of COMMIT,
+     * psycopg 3 fetching a row inside a pipeline, then committing) is split off, as {@link #splitTransactionEnd}
+     * splits a whole unit: the unit is in the client's own transaction (open before it, or begun by it), has run
+     * without an error so far, and has nothing that may not come before a split-off end.
+     */
+    private boolean splitsBeforeLateEnd(Unit unit, Classification late) {
+        Classification c = unit.classification;
+        if (!endsInBlock(late) || late.statementCount() != 1 || !unit.extendedOpen || unit.skipping || unit.copyIn
+                || unit.wrap || unit.sentOnce || unit.mirrorAbandoned || unit.beforeQuery > 0 || splitEnd != null
+                || unit.primary != leader || unit.secondary != leader.other() || !backends.containsKey(unit.secondary)
+                || state == null || state.followerWrites() != FollowerWrites.SYNC || !leaderOnly.isEmpty()
+                || (unit.primarySink != null && unit.primarySink.error) || c.has(Trait.TRANSACTION_END)
+                || c.has(Trait.UNPARSEABLE)) {
+            return false;
+        }
+        if (!(unit.statusBefore == 'T' || (unit.statusBefore == 'I' && beginsFirst(unit.frames)))) {
+            return false;
+        }
+        EnumSet<Trait> traits = EnumSet.noneOf(Trait.class);
+        traits.addAll(c.traits());
+        traits.remove(Trait.TRANSACTION_BEGIN);
+        traits.remove(Trait.MULTI_STATEMENT);
+        return Classifier.mayComeBeforeTransactionTail(new Classification(Kind.WRITE, traits, 1, c.tenant()));
+    }
+
+    /**
+     * Whether extended-protocol {@code frames} begin by running a BEGIN: a Parse of it, its Bind, perhaps a
+     * Describe, and an Execute of that portal. (A BEGIN bound and never run, its portal bound again, leaves the
+     * statements after it in an implicit transaction, which a Sync of the proxy's would commit.)
+     */
+    private boolean beginsFirst(List<Frame> frames) {
+        if (frames.size() < 3 || frames.get(0).type() != 'P' || frames.get(1).type() != 'B') {
+            return false;
+        }
+        ByteBuf parse = frames.get(0).content();
+        ByteBuf bind = frames.get(1).content();
+        String name = FrontendMessages.parseName(parse, parse.readerIndex(), parse.readableBytes());
+        if (!name.equals(FrontendMessages.bindStatement(bind, bind.readerIndex(), bind.readableBytes()))
+                || !beginsAlone(reading.classify(migration.classifier(),
+                        FrontendMessages.parseSql(parse, parse.readerIndex(), parse.readableBytes(), reading.encoding())))) {
+            return false;
+        }
+        String portal = FrontendMessages.bindPortal(bind, bind.readerIndex(), bind.readableBytes());
+        int next = frames.get(2).type() == 'D' ? 3 : 2;
+        if (next >= frames.size() || frames.get(next).type() != 'E') {
+            return false;
+        }
+        ByteBuf execute = frames.get(next).content();
+        return portal.equals(FrontendMessages.executePortal(execute, execute.readerIndex(), execute.readableBytes()));
+    }
+
+    /**
+     * Ends the unit before {@code end} with a Sync of the proxy's, as if the client had sent one there, and puts
+     * {@code end} back at the head of the client's messages: the unit's end comes next, and waits for the
+     * follower (see {@link #splitEnd}; the client's own Sync, which ends the batch, may be still to come).
+     */
+    private void splitBeforeLateEnd(Unit unit, Frame end) {
+        Frame sync = Frame.of(FrontendMessages.sync(client.alloc()));
+        BackendConnection primary = backends.get(unit.primary);
+        if (primary != null) {
+            writeTo(primary, unit.primary, sync, false);
+        }
+        unit.add(sync);
+        unit.extendedOpen = false;
+        unit.open = false;
+        unit.endFollows = true;
+        session.pending().addFirst(end);
+        splitEnd = end;
+        splitEndFrames = THROUGH_SYNC;
+        splitPartFailed = false;
+    }
+
+    /**
      * A client message a running unit could not read. It is the client's fault (08P01) even where a
      * cluster's answer brought the unit to read it, and the message is already released.
      */
@@ -629,6 +713,10 @@ final class Units {
         } catch (ProtocolViolation e) {
             frame.release();
             throw new MalformedClientMessage(e);
+        }
+        if (executes != null && splitsBeforeLateEnd(unit, executes)) {
+            splitBeforeLateEnd(unit, frame);
+            return;
         }
         if (executes != null) {
             lateStatement(unit, executes);
@@ -737,6 +825,17 @@ final class Units {
         while (!closed && current == null && creating == null && !listenersMoving && !readyOwed && !session.terminating()
                 && !pending.isEmpty()) {
             Frame first = pending.peek();
+            if (readyAtSync != 0 && first.type() != 'X') {
+                // what a failed first part's batch sent up to its Sync, which the server would skip
+                byte type = first.type();
+                pending.poll().release();
+                if (type == FrontendMessages.SYNC) {
+                    client.write(ReadyForQuery.of(readyAtSync).encode(client.alloc()), client.voidPromise());
+                    client.flush();
+                    readyAtSync = 0;
+                }
+                continue;
+            }
             switch (first.type()) {
                 case 'X' -> {
                     session.terminateFromUnits();
@@ -894,6 +993,7 @@ final class Units {
         pending.addFirst(statements);
         splitEnd = end;
         splitEndFrames = 1;
+        splitPartFailed = false;
         return 1;
     }
 
@@ -905,6 +1005,23 @@ final class Units {
      * known (a name bound that the proxy does not know), or the batch holds a Flush, a Query or COPY data.
      */
     private int splitBatchEnd(ArrayDeque<Frame> pending, int count) {
+        // a name this batch parses or closes: its Bind before that is not known by the classification of the whole
+        Set<String> renamed = new HashSet<>(0);
+        int seen = 0;
+        for (Frame frame : pending) {
+            if (seen++ == count) {
+                break;
+            }
+            ByteBuf all = frame.content();
+            if (frame.type() == 'P') {
+                renamed.add(FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()));
+            } else if (frame.type() == 'C') {
+                String closed = FrontendMessages.closedStatement(all, all.readerIndex(), all.readableBytes());
+                if (closed != null) {
+                    renamed.add(closed);
+                }
+            }
+        }
         Map<String, Classification> parsed = new HashMap<>(0);
         Classification unnamed = null;
         int bound = 0;
@@ -912,6 +1029,7 @@ final class Units {
         int lastExecute = -1;
         int endAt = -1;
         boolean endExecuted = false;
+        String boundPortal = null; // the portal the last Bind made, until an Execute runs it
         int i = 0;
         for (Frame frame : pending) {
             if (i == count - 1) {
@@ -935,11 +1053,13 @@ final class Units {
                     }
                 }
                 case 'B' -> {
-                    if (endAt >= 0) {
-                        return 0; // something runs after the end
+                    if (endAt >= 0 || boundPortal != null) {
+                        return 0; // something runs after the end, or a portal is bound and not run
                     }
+                    boundPortal = FrontendMessages.bindPortal(all, offset, length);
                     String name = FrontendMessages.bindStatement(all, offset, length);
-                    Classification one = name.isEmpty() ? unnamed : parsed.getOrDefault(name, statements.get(name));
+                    Classification one = name.isEmpty() ? unnamed
+                            : parsed.containsKey(name) ? parsed.get(name) : renamed.contains(name) ? null : statements.get(name);
                     if (one == null || one.statementCount() != 1 || one.has(Trait.UNPARSEABLE)) {
                         return 0;
                     }
@@ -953,6 +1073,11 @@ final class Units {
                     bound++;
                 }
                 case 'E' -> {
+                    // each statement is a Bind and an Execute of its portal, in that order
+                    if (boundPortal == null || !boundPortal.equals(FrontendMessages.executePortal(all, offset, length))) {
+                        return 0;
+                    }
+                    boundPortal = null;
                     lastExecute = i;
                     endExecuted |= endAt >= 0;
                 }
@@ -980,6 +1105,7 @@ final class Units {
         }
         splitEnd = end.getFirst();
         splitEndFrames = end.size();
+        splitPartFailed = false;
         return statementsFirst.size();
     }
 
@@ -2899,25 +3025,49 @@ final class Units {
         pump();
     }
 
+    /**
+     * Drops the split-off end at the head of the client's messages, as the server skips it: false when its
+     * batch's Sync has not arrived yet, whose messages are then dropped as they come (see {@link #readyAtSync}).
+     */
+    private boolean dropSplitEnd() {
+        ArrayDeque<Frame> pending = session.pending();
+        if (splitEndFrames != THROUGH_SYNC) {
+            for (int i = 0; i < splitEndFrames && !pending.isEmpty(); i++) {
+                pending.poll().release();
+            }
+            return true;
+        }
+        while (!pending.isEmpty() && pending.peek().type() != 'X') {
+            Frame frame = pending.poll();
+            byte type = frame.type();
+            frame.release();
+            if (type == FrontendMessages.SYNC) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Ends the unit for the client: its ReadyForQuery, unless the cluster's own already went with the answer. */
     private void finishToClient(byte newStatus, boolean readyForwarded) {
         flushRange();
+        boolean readyAtClientsSync = false;
         if (splitEnd != null) {
             Frame end = splitEnd;
             splitEnd = null;
+            boolean failed = splitPartFailed;
+            splitPartFailed = false;
             if (session.pending().peek() == end) {
-                if (newStatus == 'T' && !readyForwarded) {
-                    // the string's statements before its end all ran: its end comes next, and its ReadyForQuery is
-                    // the string's only one
+                if (!failed && !readyForwarded) {
+                    // the statements before the end all ran: the end comes next, and its ReadyForQuery is the
+                    // unit's only one
                     status = newStatus;
                     client.flush();
                     return;
                 }
                 // one of them failed: the server skips the rest of a string, or of a batch up to its Sync, after an
                 // error, the end too; the first part's ReadyForQuery answers the client's Sync
-                for (int i = 0; i < splitEndFrames && !session.pending().isEmpty(); i++) {
-                    session.pending().poll().release();
-                }
+                readyAtClientsSync = !dropSplitEnd();
             }
         }
         if (newStatus == 'I' && (tenantUndoneAtEnd || status == 'E')) {
@@ -2930,7 +3080,9 @@ final class Units {
         if (readyOwed && (readyForwarded || laneInFlight == 0)) {
             readyOwed = false; // the follower has answered already (lost, or dropped for a divergence)
         }
-        if (!readyForwarded && !readyOwed) {
+        if (!readyForwarded && !readyOwed && readyAtClientsSync) {
+            readyAtSync = newStatus;
+        } else if (!readyForwarded && !readyOwed) {
             client.write(ReadyForQuery.of(newStatus).encode(client.alloc()), client.voidPromise());
         }
         client.flush();
@@ -3370,6 +3522,9 @@ final class Units {
         }
         if (type == 'E' && !sink.error) {
             sink.error = true;
+            if (current != null && sink == current.primarySink && current.endFollows) {
+                splitPartFailed = true;
+            }
             Frame frame = batch.frameAt(offset, length);
             try {
                 ErrorResponse error = ErrorResponse.decode(frame);

@@ -30,7 +30,7 @@ class TransactionTailTest {
         "update t set v = 1; commit|commit|false",
         "update t set v = 1; savepoint a; release savepoint a; commit|commit|false",
         "insert into t select * from u; notify ch; commit|commit|false",
-        "set local lock_timeout = '1s'; update t set v = 1; commit|commit|false",
+        "lock t in share mode; update t set v = 1; commit|commit|false",
     })
     void findsTheEndOfAStringThatHoldsATransaction(String sql, String end, boolean opens) {
         Classifier.TransactionTail tail = CLASSIFIER.transactionTail(sql, false);
@@ -62,6 +62,9 @@ class TransactionTailTest {
         "begin; vacuum t; commit",
         "begin; frobnicate the table; commit",
         "begin; update t set v = 'unterminated; commit",
+        "set local lock_timeout = '1s'; update t set v = 1; commit",
+        "begin; set datestyle = german; update t set v = 1; commit",
+        "begin; select set_config('datestyle', 'german', true); update t set v = 1; commit",
     })
     void findsNoneWhereTheStringIsNotAnEndAfterStatementsThatMayRunBeforeIt(String sql) {
         assertThat(CLASSIFIER.transactionTail(sql, false)).as(sql).isNull();
