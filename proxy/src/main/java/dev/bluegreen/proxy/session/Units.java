@@ -552,7 +552,8 @@ final class Units {
     }
 
     boolean isIdle() {
-        return current == null && status == 'I' && creating == null && laneInFlight == 0;
+        // (not while a ReadyForQuery waits for the client's Sync: the client is in the middle of a batch)
+        return current == null && status == 'I' && creating == null && laneInFlight == 0 && readyAtSync == 0;
     }
 
     boolean hasWork() {
@@ -833,6 +834,9 @@ final class Units {
                     client.write(ReadyForQuery.of(readyAtSync).encode(client.alloc()), client.voidPromise());
                     client.flush();
                     readyAtSync = 0;
+                    if (status == 'I' && laneInFlight == 0) {
+                        session.unitsIdle();
+                    }
                 }
                 continue;
             }
@@ -2588,7 +2592,7 @@ final class Units {
             client.writeAndFlush(ReadyForQuery.of(status).encode(client.alloc()), client.voidPromise());
         }
         if (laneInFlight == 0 && current == null) {
-            if (status == 'I') {
+            if (status == 'I' && readyAtSync == 0) {
                 session.unitsIdle();
             }
             pump();
@@ -3088,7 +3092,7 @@ final class Units {
         client.flush();
         if (status == 'I') {
             transactionPrimary = null;
-            if (laneInFlight == 0) {
+            if (laneInFlight == 0 && readyAtSync == 0) {
                 session.unitsIdle();
             }
         }

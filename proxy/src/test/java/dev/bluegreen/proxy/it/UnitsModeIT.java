@@ -1470,6 +1470,40 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * A unit split before a COMMIT that came after a Flush, whose first part then fails idle (its BEGIN's Bind is
+     * refused), with the client's Sync still to come: the session is not idle until that Sync, so dual-write
+     * ending meanwhile does not send the session back to relaying, and what the client sends up to its Sync is
+     * skipped as blue alone skips it. Before, the session relayed it to blue, which ran it.
+     */
+    @Test
+    void aFailedFirstPartWaitingForTheClientsSyncKeepsTheSessionInItsBatch(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String t = table("first_part_fails");
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key)");
+        // a Bind that supplies a parameter the BEGIN does not take: refused (08P01), the rest skipped up to Sync
+        byte[] badBind = RawClient.message('B', concat(cstrings("", ""), new byte[] {0, 0, 0, 1, 0, 0, 0, 1, '1', 0, 0}));
+        byte[] batch = concat(parse("", "begin"), badBind, execute(""), statement("insert into " + t + " values (1)"),
+                flush(), statement("commit"));
+        byte[] rest = concat(statement("insert into " + t + " values (2)"), sync());
+        String direct;
+        try (RawClient client = new RawClient(blue.port()).loggedIn(blue.superuser())) {
+            client.send(batch);
+            direct = messagesTo(client, rest);
+        }
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+            client.send(batch);
+            await().atMost(Duration.ofSeconds(5)).until(() -> client.unread() > 0); // the proxy's Sync had blue answer
+            proxy.server().routing().abort("test", null);
+            assertThat(messagesTo(client, rest)).isEqualTo(direct);
+            assertThat(messagesTo(client, "select count(*) from " + t)).contains("D[");
+        }
+        assertThat(ClusterData.contents(blue, t, "id")).isEmpty();
+    }
+
     /** Transactions whose COMMIT comes after a Flush, as {@link #aUnitSplitBeforeACommitAfterAFlushAnswersAsBlueAloneDoes} sends them. */
     private static String flushedTransactions(RawClient client, String t, boolean proxied) throws Exception {
         StringBuilder answers = new StringBuilder();
