@@ -155,6 +155,14 @@ public final class FrontendMessages {
         return Wire.endMessage(out, lengthAt);
     }
 
+    /** A Query message of the {@code length} bytes of SQL text at {@code from} in {@code text}, as they are. */
+    public static ByteBuf query(ByteBufAllocator alloc, ByteBuf text, int from, int length) {
+        ByteBuf out = alloc.buffer(length + 6);
+        int lengthAt = Wire.beginMessage(out, 'Q');
+        out.writeBytes(text, from, length).writeByte(0);
+        return Wire.endMessage(out, lengthAt);
+    }
+
     public static ByteBuf parse(ByteBufAllocator alloc, String name, String sql, List<Long> parameterTypeOids) {
         ByteBuf out = alloc.buffer(name.length() + sql.length() + 8 + 4 * parameterTypeOids.size());
         int lengthAt = Wire.beginMessage(out, 'P');

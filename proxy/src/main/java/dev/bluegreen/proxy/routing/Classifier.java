@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.routing;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
@@ -121,7 +122,7 @@ public final class Classifier {
                 opens = true;
                 continue;
             }
-            if (!mayComeBeforeTransactionTail(one)) {
+            if (!mayComeBeforeTransactionTail(one.traits())) {
                 return null;
             }
         }
@@ -132,19 +133,14 @@ public final class Classifier {
     }
 
     /**
-     * Whether a statement may be among those before a transaction's end split off as {@link #transactionTail}
+     * Whether a statement with these traits may be among those before a transaction's end split off as {@link #transactionTail}
      * splits one: nothing that begins or ends a transaction, goes back to a savepoint, copies, listens, imports
      * a snapshot, may commit on its own or cannot be read; nor a setting ({@code SET}, {@code SET LOCAL},
      * {@code set_config}), which the server reports at each ReadyForQuery: the first part's would tell the client
      * of a value the whole would not have (a {@code SET LOCAL DateStyle} undone by the end).
      */
-    public static boolean mayComeBeforeTransactionTail(Classification one) {
-        for (Trait trait : TAIL_FORBIDS) {
-            if (one.has(trait)) {
-                return false;
-            }
-        }
-        return true;
+    public static boolean mayComeBeforeTransactionTail(Set<Trait> traits) {
+        return Collections.disjoint(traits, TAIL_FORBIDS);
     }
 
     /** What a statement before a transaction's end must not be for {@link #transactionTail} to find one. */

@@ -244,8 +244,9 @@ final class Units {
         /** The client already has this unit's ReadyForQuery: the cluster's own, forwarded with the answer. */
         boolean readyForwarded;
         /**
-         * The first part of a Query string {@link #splitTransactionEnd} split before its transaction's end: its
-         * ReadyForQuery is never the cluster's own, forwarded with the answer (see {@link #splitEnd}).
+         * The first part of a unit split before its transaction's end ({@link #splitTransactionEnd},
+         * {@link #splitBeforeLateEnd}): its ReadyForQuery is never the cluster's own, forwarded with the answer
+         * (see {@link #splitEnd}).
          */
         boolean endFollows;
         /**
@@ -526,8 +527,9 @@ final class Units {
     }
 
     /**
-     * The transaction's end a Query string closed with, split off by {@link #splitTransactionEnd} and waiting at
-     * the head of the client's messages for the string's earlier statements to finish; null when none is.
+     * The first of the client's messages that end a transaction, split off a unit by {@link #splitTransactionEnd}
+     * or {@link #splitBeforeLateEnd} and waiting at the head of the client's messages for the unit's earlier
+     * statements to finish; null when none is.
      */
     private Frame splitEnd;
     /**
@@ -641,9 +643,8 @@ final class Units {
         }
         EnumSet<Trait> traits = EnumSet.noneOf(Trait.class);
         traits.addAll(c.traits());
-        traits.remove(Trait.TRANSACTION_BEGIN);
-        traits.remove(Trait.MULTI_STATEMENT);
-        return Classifier.mayComeBeforeTransactionTail(new Classification(Kind.WRITE, traits, 1, c.tenant()));
+        traits.remove(Trait.TRANSACTION_BEGIN); // run first, as beginsFirst found
+        return Classifier.mayComeBeforeTransactionTail(traits);
     }
 
     /**
@@ -990,8 +991,8 @@ final class Units {
                 return 0;
             }
         }
-        Frame statements = Frame.of(queryOf(all, from, at - from));
-        Frame end = Frame.of(queryOf(all, at, nul - at));
+        Frame statements = Frame.of(FrontendMessages.query(client.alloc(), all, from, at - from));
+        Frame end = Frame.of(FrontendMessages.query(client.alloc(), all, at, nul - at));
         pending.poll().release();
         pending.addFirst(end);
         pending.addFirst(statements);
@@ -1071,7 +1072,7 @@ final class Units {
                         endAt = lastExecute + 1;
                     } else if (bound == 0 && beginsAlone(one)) {
                         opens = true;
-                    } else if (!Classifier.mayComeBeforeTransactionTail(one)) {
+                    } else if (!Classifier.mayComeBeforeTransactionTail(one.traits())) {
                         return 0;
                     }
                     bound++;
@@ -1116,13 +1117,6 @@ final class Units {
     /** A statement that ends the transaction, and may run inside a transaction block: COMMIT, ROLLBACK, END, ABORT. */
     private static boolean endsInBlock(Classification c) {
         return c.has(Trait.TRANSACTION_END) && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK) && !c.has(Trait.ROLLBACK_TO);
-    }
-
-    /** A Query message of the {@code length} bytes of text at {@code from}. */
-    private ByteBuf queryOf(ByteBuf all, int from, int length) {
-        ByteBuf out = client.alloc().buffer(length + Frame.HEADER_LENGTH + 1);
-        out.writeByte(FrontendMessages.QUERY).writeInt(length + 5).writeBytes(all, from, length).writeByte(0);
-        return out;
     }
 
     /**

@@ -1305,26 +1305,8 @@ class UnitsModeIT {
                 "begin; update " + t + " set v = 7 where id = 1; rollback work",
                 "begin; insert into " + t + " values (2, 1); commit; -- the end",
                 "begin; insert into " + t + " values (3, 'x'); commit");
-        List<String> direct = new ArrayList<>();
-        try (RawClient client = new RawClient(blue.port()).loggedIn(blue.superuser())) {
-            for (String sql : strings) {
-                direct.add(messagesTo(client, sql));
-            }
-        }
-        blue.execute("postgres", "truncate " + t);
-        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
-            proxy.server().routing().start("test", null);
-            List<String> through = new ArrayList<>();
-            try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
-                for (String sql : strings) {
-                    through.add(messagesTo(client, sql));
-                }
-            }
-            assertThat(through).containsExactlyElementsOf(direct);
-            ClusterData.bothHold(blue, green, t, "(1,6)\n(2,1)");
-            assertThat(proxy.server().migration().unorderedStatements()).isZero();
-            proxy.stillAlike();
-        }
+        answeredAsByBlueAlone(blue, green, strings.stream().map(RawClient::query).toList(), "truncate " + t, t,
+                "(1,6)\n(2,1)", 0);
     }
 
     /**
@@ -1386,26 +1368,7 @@ class UnitsModeIT {
                 RawClient.query("rollback"),
                 concat(statement("begin"), parse("", "update " + t + " set v = v + 1 where id = 1 returning v"),
                         bind(""), describePortal(""), execute(""), statement("commit"), sync()));
-        List<String> direct = new ArrayList<>();
-        try (RawClient client = new RawClient(blue.port()).loggedIn(blue.superuser())) {
-            for (byte[] batch : batches) {
-                direct.add(messagesTo(client, batch));
-            }
-        }
-        blue.execute("postgres", "truncate " + t);
-        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
-            proxy.server().routing().start("test", null);
-            List<String> through = new ArrayList<>();
-            try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
-                for (byte[] batch : batches) {
-                    through.add(messagesTo(client, batch));
-                }
-            }
-            assertThat(through).containsExactlyElementsOf(direct);
-            ClusterData.bothHold(blue, green, t, "(1,12)");
-            assertThat(proxy.server().migration().unorderedStatements()).isZero();
-            proxy.stillAlike();
-        }
+        answeredAsByBlueAlone(blue, green, batches, "truncate " + t, t, "(1,12)", 0);
     }
 
     /**
@@ -1565,13 +1528,23 @@ class UnitsModeIT {
                 concat(parse("", "begin"), bind(""), parse("", "update " + t + " set v = 20 where id = 1"), bind(""),
                         execute(""), statement("commit"), sync()),
                 RawClient.query("begin; set local datestyle = german; update " + t + " set v = v + 1 where id = 1; commit"));
+        answeredAsByBlueAlone(blue, green, units, "update " + t + " set v = 0", t, "(1,21)", 2);
+    }
+
+    /**
+     * Sends {@code units} to blue directly, then, once {@code reset} has put blue back, through a proxy with
+     * dual-write on: the client gets the same messages both times, the clusters end holding {@code rows} in
+     * {@code table}, and {@code unordered} units were run unordered, with nothing diverging.
+     */
+    private static void answeredAsByBlueAlone(PgCluster blue, PgCluster green, List<byte[]> units, String reset,
+            String table, String rows, long unordered) throws Exception {
         List<String> direct = new ArrayList<>();
         try (RawClient client = new RawClient(blue.port()).loggedIn(blue.superuser())) {
             for (byte[] unit : units) {
                 direct.add(messagesTo(client, unit));
             }
         }
-        blue.execute("postgres", "update " + t + " set v = 0");
+        blue.execute("postgres", reset);
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             List<String> through = new ArrayList<>();
@@ -1581,8 +1554,8 @@ class UnitsModeIT {
                 }
             }
             assertThat(through).containsExactlyElementsOf(direct);
-            ClusterData.bothHold(blue, green, t, "(1,21)");
-            assertThat(proxy.server().migration().unorderedStatements()).isEqualTo(2);
+            ClusterData.bothHold(blue, green, table, rows);
+            assertThat(proxy.server().migration().unorderedStatements()).isEqualTo(unordered);
             proxy.stillAlike();
         }
     }
