@@ -527,8 +527,8 @@ final class Units {
     }
 
     /**
-     * The first of the client's messages that end a transaction, split off a unit by {@link #splitTransactionEnd}
-     * or {@link #splitBeforeLateEnd} and waiting at the head of the client's messages for the unit's earlier
+     * The first of the client's messages that end a transaction (or, after a Flush, go back to a savepoint), split
+     * off a unit by {@link #splitTransactionEnd} or {@link #splitBeforeLateEnd} and waiting at the head of the client's messages for the unit's earlier
      * statements to finish; null when none is.
      */
     private Frame splitEnd;
@@ -626,11 +626,13 @@ final class Units {
      * Whether the end of the transaction that reached a unit a Flush opened ({@code late}: a Bind of COMMIT,
      * psycopg 3 fetching a row inside a pipeline, then committing) is split off, as {@link #splitTransactionEnd}
      * splits a whole unit: the unit is in the client's own transaction (open before it, or begun by it), has run
-     * without an error so far, and has nothing that may not come before a split-off end.
+     * without an error so far, and has nothing that may not come before a split-off end. A ROLLBACK TO a
+     * savepoint alike (psycopg 3 leaving a nested transaction block on an error): it releases the row locks the
+     * unit took on the leader, which must be held until the follower holds them too.
      */
     private boolean splitsBeforeLateEnd(Unit unit, Classification late) {
         Classification c = unit.classification;
-        if (!endsInBlock(late) || late.statementCount() != 1 || !unit.extendedOpen || unit.skipping || unit.copyIn
+        if (!(endsInBlock(late) || late.has(Trait.ROLLBACK_TO)) || late.statementCount() != 1 || !unit.extendedOpen || unit.skipping || unit.copyIn
                 || unit.wrap || unit.sentOnce || unit.mirrorAbandoned || unit.beforeQuery > 0 || splitEnd != null
                 || unit.primary != leader || unit.secondary != leader.other() || !backends.containsKey(unit.secondary)
                 || state == null || state.followerWrites() != FollowerWrites.SYNC || !leaderOnly.isEmpty()

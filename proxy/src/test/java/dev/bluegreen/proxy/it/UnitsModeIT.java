@@ -1404,10 +1404,50 @@ class UnitsModeIT {
     }
 
     /**
+     * A ROLLBACK TO a savepoint that comes after a Flush opened the unit (psycopg 3 leaving a nested transaction
+     * block on an error inside a pipeline) releases the row lock the unit took on blue only once green has run the
+     * unit too: until then another session cannot take the row on blue, and so cannot reach green with it first.
+     * Before, blue ran the ROLLBACK TO at once.
+     */
+    @Test
+    void aRollbackToASavepointAfterAFlushKeepsTheLeadersLockUntilTheFollowerHasRunTheUnit(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String t = table("flush_rollback_to_waits");
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v int)",
+                "insert into " + t + " values (1, 0)");
+        String freeOnBlue = "select count(*)::text from (select 1 from " + t + " where id = 1 for update skip locked) r";
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             Connection holder = green.connect("postgres"); Statement hold = holder.createStatement()) {
+            proxy.server().routing().start("test", null);
+            holder.setAutoCommit(false);
+            assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
+            assertThat(answerTo(client, "savepoint s")).isEqualTo("SAVEPOINT");
+
+            hold.execute("select * from " + t + " where id = 1 for update"); // on green only
+            client.send(concat(statement("update " + t + " set v = 1 where id = 1"), flush()));
+            assertThat(read(client, 3)).isEqualTo("12C");
+            client.send(concat(statement("rollback to s"), sync()));
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .until(() -> ClusterData.text(blue, freeOnBlue).equals("0"));
+            holder.rollback();
+            assertThat(types(client)).isEqualTo("12CZ");
+            assertThat(answerTo(client, "commit")).isEqualTo("COMMIT");
+            ClusterData.bothHold(blue, green, t, "(1,0)");
+            assertThat(ClusterData.text(blue, freeOnBlue)).isEqualTo("1");
+            assertThat(proxy.server().migration().unorderedStatements()).isZero();
+            proxy.stillAlike();
+        }
+    }
+
+    /**
      * A unit a Flush opened, split before the COMMIT that came after the Flush, answers byte for byte as blue alone
      * does: a write after the Flush that fails skips the COMMIT up to the client's Sync, also when that Sync comes
      * later (the proxy's Sync has made the leader answer by then), and one ReadyForQuery answers it; a unit that
-     * begins the transaction itself alike. The clusters then hold the same rows.
+     * begins the transaction itself alike, and a ROLLBACK TO a savepoint after a Flush. The clusters then hold the
+     * same rows.
      */
     @Test
     void aUnitSplitBeforeACommitAfterAFlushAnswersAsBlueAloneDoes(TestClusters clusters) throws Exception {
@@ -1495,7 +1535,23 @@ class UnitsModeIT {
 
         client.send(concat(statement("begin"), statement("insert into " + t + " values (4, 1)"), flush()));
         answers.append(read(client, 6)).append('\n');
-        answers.append(messagesTo(client, concat(statement("commit"), sync())));
+        answers.append(messagesTo(client, concat(statement("commit"), sync()))).append('\n');
+
+        // a ROLLBACK TO a savepoint after a Flush: after the unit's statements ran, and after one of them failed
+        answers.append(messagesTo(client, "begin")).append('\n');
+        answers.append(messagesTo(client, "savepoint s")).append('\n');
+        client.send(concat(statement("insert into " + t + " values (5, 1)"), flush()));
+        answers.append(read(client, 3)).append('\n');
+        answers.append(messagesTo(client, concat(statement("rollback to s"), sync()))).append('\n');
+        client.send(concat(statement("insert into " + t + " values (6, 1)"), flush()));
+        answers.append(read(client, 3)).append('\n');
+        client.send(concat(statement("insert into " + t + " values (6, 2)"), statement("rollback to s")));
+        if (proxied) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> client.unread() > 0);
+        }
+        answers.append(messagesTo(client, sync())).append('\n');
+        answers.append(messagesTo(client, "rollback to s")).append('\n');
+        answers.append(messagesTo(client, "commit"));
         return answers.toString();
     }
 
