@@ -4056,8 +4056,9 @@ final class Units {
         BackendConnection mirror = backends.get(follower);
         boolean shadowWrites = state != null && state.followerWrites() == FollowerWrites.ASYNC
                 && (mirrorRunning != null || !mirrors.isEmpty());
-        // the client has the leader's COMMIT; the follower's is still running: a failure there is a divergence
-        boolean committing = laneInFlight > 0 && status == 'I';
+        // the client has the leader's COMMIT; the follower's is still running: a failure there is a divergence (a
+        // COMMIT AND CHAIN left the session in the next transaction, whose statements the lane may hold too)
+        boolean committing = laneInFlight > 0 && (status == 'I' || followerCommitInFlight());
         followerFinishingAtClose = finishing != null && mirror != null;
         boolean drain = mirror != null && (shadowWrites || committing || ending != null || finishing != null);
         if (!shadowWrites) {
@@ -4098,6 +4099,12 @@ final class Units {
             // the follower finishes what this session left it, then logs off
             closing.remove(mirror);
             backends.put(follower, mirror);
+            if (!laneHeld.isEmpty()) {
+                // the chained transaction's statements behind a COMMIT AND CHAIN: to be answered before it logs off
+                laneHeld.clear();
+                laneUnsentBytes = 0;
+                mirror.flush();
+            }
             draining = true;
             if (committing || shadowWrites || (ending != null && !longOnItsOwn(ending))) {
                 drainOverdueIn(mirror, drainDeadline.toNanos());
@@ -4108,6 +4115,16 @@ final class Units {
             // as it would with the client there: the follower's deadline starts once it is sent its part
         }
         closing.forEach(BackendConnection::close);
+    }
+
+    /** Whether a follower request in flight settles a commit the leader has made (a COMMIT, one AND CHAIN too). */
+    private boolean followerCommitInFlight() {
+        for (Sink sink : sinks.get(leader.other())) {
+            if (sink.commit != 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
