@@ -34,6 +34,7 @@ import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -125,6 +126,14 @@ final class Units {
         long leaderNanos;
         /** The leader's commit ({@link FollowerCommits}) that this follower answer settles; 0: none. */
         long commit;
+        /** A lane request whose unit the leader committed in (not only as its last statement): see {@link #close}. */
+        boolean leaderCommitted;
+        /**
+         * A lane request behind the last commit of a session whose client has gone (a COMMIT AND CHAIN's next
+         * transaction): the leader rolled it back when the session closed, so what the follower makes of it is not
+         * compared, nor is its loss a divergence. The follower rolls it back too as it logs off.
+         */
+        boolean leaderRolledBack;
 
         Sink(Mode mode, Consumer<Sink> done) {
             this.mode = mode;
@@ -2513,11 +2522,12 @@ final class Units {
         Sink record = new Sink(Mode.RECORD, sink -> {
             laneInFlight--;
             commits.followerEnded(sink.commit);
+            // (what the leader rolled back as its session closed is neither compared nor missed)
             if (sink.lost) {
-                if (!droppingTwin && !twinDropped) {
+                if (!droppingTwin && !twinDropped && !sink.leaderRolledBack) {
                     diverged(unit, leaderOutcomes, List.of(), "follower unreachable");
                 }
-            } else {
+            } else if (!sink.leaderRolledBack) {
                 stats.followerRan(secondary, laneServiceNanos(sink));
                 String difference = compare(unit, leaderOutcomes, sink.recorder.outcomes());
                 if (difference == null && sink.status != leaderStatus) {
@@ -2534,6 +2544,7 @@ final class Units {
         record.recorder = new OutcomeRecorder();
         record.owned = unit;
         record.commit = unit.commitsOnLeader ? commits.leaderCommitted() : 0;
+        record.leaderCommitted = unit.commitsOnLeader || committedBefore(leaderOutcomes, leaderOutcomes.size());
         record.sentNanos = System.nanoTime();
         record.leaderNanos = unit.leaderNanos;
         laneHeld.add(record);
@@ -4057,8 +4068,9 @@ final class Units {
         boolean shadowWrites = state != null && state.followerWrites() == FollowerWrites.ASYNC
                 && (mirrorRunning != null || !mirrors.isEmpty());
         // the client has the leader's COMMIT; the follower's is still running: a failure there is a divergence (a
-        // COMMIT AND CHAIN left the session in the next transaction, whose statements the lane may hold too)
-        boolean committing = laneInFlight > 0 && (status == 'I' || followerCommitInFlight());
+        // COMMIT AND CHAIN, or a COMMIT and a BEGIN in one unit, left the session in a next transaction, which the
+        // leader rolls back now: what the lane has of it behind the commit is settled, not compared)
+        boolean committing = laneInFlight > 0 && (status == 'I' || settleBehindLastCommit());
         followerFinishingAtClose = finishing != null && mirror != null;
         boolean drain = mirror != null && (shadowWrites || committing || ending != null || finishing != null);
         if (!shadowWrites) {
@@ -4099,12 +4111,6 @@ final class Units {
             // the follower finishes what this session left it, then logs off
             closing.remove(mirror);
             backends.put(follower, mirror);
-            if (!laneHeld.isEmpty()) {
-                // the chained transaction's statements behind a COMMIT AND CHAIN: to be answered before it logs off
-                laneHeld.clear();
-                laneUnsentBytes = 0;
-                mirror.flush();
-            }
             draining = true;
             if (committing || shadowWrites || (ending != null && !longOnItsOwn(ending))) {
                 drainOverdueIn(mirror, drainDeadline.toNanos());
@@ -4117,14 +4123,37 @@ final class Units {
         closing.forEach(BackendConnection::close);
     }
 
-    /** Whether a follower request in flight settles a commit the leader has made (a COMMIT, one AND CHAIN too). */
-    private boolean followerCommitInFlight() {
-        for (Sink sink : sinks.get(leader.other())) {
-            if (sink.commit != 0) {
-                return true;
+    /**
+     * For a session closing in a transaction: whether a lane request still in flight holds a commit the leader has
+     * made (a COMMIT AND CHAIN; a COMMIT and a BEGIN in one unit), which the follower must then finish. What the
+     * lane has behind the last such request is of the transaction the leader rolls back now: marked so, and what
+     * the lane still holds of it is no longer awaited (the follower's log-off sends it ahead of the Terminate, and
+     * the follower rolls it back as it ends).
+     */
+    private boolean settleBehindLastCommit() {
+        ArrayDeque<Sink> lane = sinks.get(leader.other());
+        Sink last = null;
+        for (Sink sink : lane) {
+            if (sink.leaderCommitted) {
+                last = sink;
             }
         }
-        return false;
+        if (last == null) {
+            return false;
+        }
+        boolean behind = false;
+        for (Iterator<Sink> it = lane.iterator(); it.hasNext(); ) {
+            Sink sink = it.next();
+            if (behind && laneHeld.remove(sink)) {
+                it.remove();
+                laneInFlight--;
+                sink.owned.release();
+            } else if (behind) {
+                sink.leaderRolledBack = true;
+            }
+            behind |= sink == last;
+        }
+        return true;
     }
 
     /**
