@@ -208,11 +208,13 @@ class ReadAfterWriteIT {
 
     /**
      * A session that leaves inside the transaction a {@code COMMIT AND CHAIN} opened, while green's COMMIT of the
-     * chained one still runs, leaves no commit for other sessions' writes to wait for: they would each wait for it
-     * until the bound.
+     * chained one still runs, still owes that commit: the closed session waits for green's answer (see
+     * CutoverRollbackIT), so other sessions' writes that find the row wait for it as for any commit still landing;
+     * once green has answered, nothing is owed and green holds the row. Before, the session closed green's
+     * connection under the COMMIT, owed nothing, and green rolled the row back.
      */
     @Test
-    void aSessionThatLeavesAfterCommitAndChainLeavesNoCommitOwed() throws Exception {
+    void aSessionThatLeavesAfterCommitAndChainOwesTheCommitUntilGreenHasMadeIt() throws Exception {
         String table = table();
         try (TestProxy proxy = started(ReadAfterWrite.EVERYWHERE, 0);
              HeldGreenCommit commit = HeldGreenCommit.on(green, table)) {
@@ -226,8 +228,13 @@ class ReadAfterWriteIT {
                 writer.close();
             }
             await("the session has closed").until(() -> proxy.server().sessionCount() == 0);
-            await("nothing owed for a COMMIT the closed session no longer waits for")
-                    .until(() -> proxy.server().followerCommitsOwed() == 0);
+            assertThat(proxy.server().followerCommitsOwed()).as("green's COMMIT still runs").isOne();
+
+            commit.release();
+
+            await("nothing owed once green has answered").until(() -> proxy.server().followerCommitsOwed() == 0);
+            assertThat(ClusterData.number(green, "select count(*) from " + table)).as("green, read directly").isEqualTo(1);
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
     }
 
