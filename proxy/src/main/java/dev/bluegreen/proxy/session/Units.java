@@ -126,8 +126,6 @@ final class Units {
         long leaderNanos;
         /** The leader's commit ({@link FollowerCommits}) that this follower answer settles; 0: none. */
         long commit;
-        /** A lane request whose unit the leader committed in (not only as its last statement): see {@link #close}. */
-        boolean leaderCommitted;
         /**
          * A lane request behind the last commit of a session whose client has gone (a COMMIT AND CHAIN's next
          * transaction): the leader rolled it back when the session closed, so what the follower makes of it is not
@@ -272,7 +270,10 @@ final class Units {
          * are not kept. Not while they are still needed: a write may consume a buffer, as TLS does.
          */
         boolean sentOnce;
-        /** The leader committed the transaction this unit ends: the follower's COMMIT of it is a commit others wait for. */
+        /**
+         * The leader committed the transaction this unit ends (and perhaps went on: COMMIT; BEGIN): the follower's
+         * COMMIT of it is a commit others wait for.
+         */
         boolean commitsOnLeader;
         /**
          * The last leader commit the proxy had heard of when it sent this write to the leader: every one up to it was
@@ -2344,9 +2345,9 @@ final class Units {
                 && c.has(Trait.TRANSACTION_END);
         if (sync && (answer.status != 'I' || committed)) {
             // a COMMIT (not a ROLLBACK, nor a COMMIT of a failed transaction, whose tag says ROLLBACK) makes writes
-            // visible; one AND CHAIN leaves the next transaction open, whose units wait for the ReadyForQuery too
-            unit.commitsOnLeader = !answer.error && unit.statusBefore == 'T' && c.has(Trait.TRANSACTION_END)
-                    && "COMMIT".equals(outcomes.isEmpty() ? null : outcomes.getLast().commandTag());
+            // visible, also one the unit goes on after (COMMIT; BEGIN); one AND CHAIN leaves the next transaction
+            // open, whose units wait for the ReadyForQuery too
+            unit.commitsOnLeader = c.has(Trait.TRANSACTION_END) && committedIn(outcomes);
             // the client may go on at once: inside a transaction the follower runs this unit behind the
             // leader, in order, and the unit that ends the transaction waits for it (see pump); once the
             // leader has ended it, the follower ends it too, before the session's next unit
@@ -2455,6 +2456,16 @@ final class Units {
         return false;
     }
 
+    /** Whether a statement of the unit committed (its tag COMMIT: a COMMIT of a failed transaction says ROLLBACK). */
+    private static boolean committedIn(List<StatementOutcome> outcomes) {
+        for (StatementOutcome outcome : outcomes) {
+            if ("COMMIT".equals(outcome.commandTag())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static int firstFailed(List<StatementOutcome> outcomes) {
         for (int i = 0; i < outcomes.size(); i++) {
             if (outcomes.get(i).failed()) {
@@ -2544,7 +2555,6 @@ final class Units {
         record.recorder = new OutcomeRecorder();
         record.owned = unit;
         record.commit = unit.commitsOnLeader ? commits.leaderCommitted() : 0;
-        record.leaderCommitted = unit.commitsOnLeader || committedBefore(leaderOutcomes, leaderOutcomes.size());
         record.sentNanos = System.nanoTime();
         record.leaderNanos = unit.leaderNanos;
         laneHeld.add(record);
@@ -4134,7 +4144,7 @@ final class Units {
         ArrayDeque<Sink> lane = sinks.get(leader.other());
         Sink last = null;
         for (Sink sink : lane) {
-            if (sink.leaderCommitted) {
+            if (sink.commit != 0) {
                 last = sink;
             }
         }

@@ -80,7 +80,7 @@ class ReadAfterWriteIT {
     }
 
     /** How the insert commits. */
-    private enum Commit { AUTOCOMMIT, COMMIT, COMMIT_AND_CHAIN }
+    private enum Commit { AUTOCOMMIT, COMMIT, COMMIT_AND_CHAIN, COMMIT_THEN_BEGIN }
 
     /** The insert of {@code (1, 'one')}, run on a thread of its own, committed as {@code how} says. */
     private static CompletableFuture<Integer> insertInBackground(Connection c, String table, Commit how) {
@@ -91,6 +91,7 @@ class ReadAfterWriteIT {
                 switch (how) {
                     case COMMIT -> c.commit();
                     case COMMIT_AND_CHAIN -> s.execute("commit and chain");
+                    case COMMIT_THEN_BEGIN -> s.execute("commit; begin"); // one unit that commits and goes on
                     default -> { }
                 }
                 return inserted;
@@ -135,6 +136,15 @@ class ReadAfterWriteIT {
         greenServingReadsHoldsTheAcknowledgement(Commit.COMMIT_AND_CHAIN);
     }
 
+    /**
+     * The same for a unit that commits and goes on ({@code COMMIT; BEGIN} in one string); before, only a unit whose
+     * last statement committed was held, and a read green served on another connection could miss the row.
+     */
+    @Test
+    void whileGreenServesReadsACommitAndABeginInOneStringAreAcknowledgedOnceGreenHasCommitted() throws Exception {
+        greenServingReadsHoldsTheAcknowledgement(Commit.COMMIT_THEN_BEGIN);
+    }
+
     /** The trade-off {@code session} makes: the acknowledgement comes sooner, and another connection may not see it yet. */
     @Test
     void withSessionReadAfterWriteAnotherConnectionsGreenReadMayMissAnAcknowledgedWrite() throws Exception {
@@ -159,13 +169,13 @@ class ReadAfterWriteIT {
      * green (the row is not yet committed there) and the clusters would part. This holds at weight 0 too, where
      * the writer's acknowledgement does not wait for green.
      */
-    private void aWriteThatFindsAJustCommittedRowWaitsForItOnGreen(boolean inATransaction) throws Exception {
+    private void aWriteThatFindsAJustCommittedRowWaitsForItOnGreen(boolean inATransaction, Commit how) throws Exception {
         String table = table();
         try (TestProxy proxy = started(ReadAfterWrite.EVERYWHERE, 0);
              HeldGreenCommit commit = HeldGreenCommit.on(green, table);
              Connection writer = proxy.connect(blue.superuser());
              Connection worker = proxy.connect(blue.superuser())) {
-            assertThat(insertInBackground(writer, table, Commit.AUTOCOMMIT).get(10, TimeUnit.SECONDS))
+            assertThat(insertInBackground(writer, table, how).get(10, TimeUnit.SECONDS))
                     .as("acknowledged at blue's commit").isEqualTo(1);
             commit.awaitCommitWaiting();
 
@@ -198,12 +208,22 @@ class ReadAfterWriteIT {
 
     @Test
     void anAutocommitWriteThatFindsARowJustCommittedOnBlueRunsOnGreenOnceThatCommitHasLanded() throws Exception {
-        aWriteThatFindsAJustCommittedRowWaitsForItOnGreen(false);
+        aWriteThatFindsAJustCommittedRowWaitsForItOnGreen(false, Commit.AUTOCOMMIT);
     }
 
     @Test
     void aTransactionsWriteThatFindsARowJustCommittedOnBlueRunsOnGreenOnceThatCommitHasLanded() throws Exception {
-        aWriteThatFindsAJustCommittedRowWaitsForItOnGreen(true);
+        aWriteThatFindsAJustCommittedRowWaitsForItOnGreen(true, Commit.AUTOCOMMIT);
+    }
+
+    /**
+     * The same for a row committed by a unit that goes on after its COMMIT ({@code COMMIT; BEGIN} in one string):
+     * before, only a unit whose last statement committed counted, and the claim ran on green before the row was
+     * there (a divergence).
+     */
+    @Test
+    void aWriteThatFindsARowCommittedByAUnitThatGoesOnRunsOnGreenOnceThatCommitHasLanded() throws Exception {
+        aWriteThatFindsAJustCommittedRowWaitsForItOnGreen(false, Commit.COMMIT_THEN_BEGIN);
     }
 
     /**
