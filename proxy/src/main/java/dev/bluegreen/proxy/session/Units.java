@@ -701,8 +701,13 @@ final class Units {
         unit.open = false;
         unit.endFollows = true;
         session.pending().addFirst(end);
+        splitOff(end, THROUGH_SYNC);
+    }
+
+    /** Notes {@code end}, the first of {@code frames} client messages, as the split-off end now waiting its turn. */
+    private void splitOff(Frame end, int frames) {
         splitEnd = end;
-        splitEndFrames = THROUGH_SYNC;
+        splitEndFrames = frames;
         splitPartFailed = false;
     }
 
@@ -1008,9 +1013,7 @@ final class Units {
         pending.poll().release();
         pending.addFirst(end);
         pending.addFirst(statements);
-        splitEnd = end;
-        splitEndFrames = 1;
-        splitPartFailed = false;
+        splitOff(end, 1);
         return 1;
     }
 
@@ -1120,9 +1123,7 @@ final class Units {
         for (int k = statementsFirst.size() - 1; k >= 0; k--) {
             pending.addFirst(statementsFirst.get(k));
         }
-        splitEnd = end.getFirst();
-        splitEndFrames = end.size();
-        splitPartFailed = false;
+        splitOff(end.getFirst(), end.size());
         return statementsFirst.size();
     }
 
