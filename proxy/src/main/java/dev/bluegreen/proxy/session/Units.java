@@ -1129,7 +1129,7 @@ final class Units {
 
     /** A statement that ends the transaction, and may run inside a transaction block: COMMIT, ROLLBACK, END, ABORT. */
     private static boolean endsInBlock(Classification c) {
-        return c.has(Trait.TRANSACTION_END) && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK) && !c.has(Trait.ROLLBACK_TO);
+        return c.has(Trait.TRANSACTION_END) && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK); // (a ROLLBACK TO has no TRANSACTION_END)
     }
 
     /**
