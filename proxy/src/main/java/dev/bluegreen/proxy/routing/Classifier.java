@@ -99,8 +99,10 @@ public final class Classifier {
     /**
      * Where a string's closing transaction end begins, when the string is a transaction's statements followed
      * by its end alone: {@code BEGIN; UPDATE ...; COMMIT}, or {@code UPDATE ...; COMMIT} inside a transaction
-     * already open. Null for anything else: a last statement that is not a plain {@code COMMIT}, {@code END},
-     * {@code ROLLBACK} or {@code ABORT} (with {@code WORK}, {@code TRANSACTION}, {@code AND [NO] CHAIN}), or an
+     * already open. A {@code ROLLBACK TO} a savepoint counts as an end here: it releases the row locks the
+     * statements before it took. Null for anything else: a last statement that is not a plain {@code COMMIT},
+     * {@code END}, {@code ROLLBACK} or {@code ABORT} (with {@code WORK}, {@code TRANSACTION}, {@code AND [NO]
+     * CHAIN}) or {@code ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name}, or an
      * earlier one that begins or ends a transaction (but for a first {@code BEGIN}), goes back to a savepoint,
      * copies, listens, imports a snapshot, sets a setting, may commit on its own or cannot be read; and a lone {@code BEGIN}
      * before the end. Not cached: asked only of the few strings that end a transaction among other statements.
@@ -111,7 +113,7 @@ public final class Classifier {
             return null;
         }
         List<List<Token>> split = Statements.split(lexed.tokens());
-        if (split.size() < 2 || !plainEnd(split.getLast())) {
+        if (split.size() < 2 || !(plainEnd(split.getLast()) || rollbackTo(split.getLast()))) {
             return null;
         }
         boolean opens = false;
@@ -170,6 +172,22 @@ public final class Classifier {
             i++;
         }
         return i == s.size();
+    }
+
+    /** {@code ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name} and nothing else. */
+    private static boolean rollbackTo(List<Token> s) {
+        int i = 1;
+        if (i < s.size() && (s.get(i).isWord("work") || s.get(i).isWord("transaction"))) {
+            i++;
+        }
+        if (!s.getFirst().isWord("rollback") || !(i < s.size() && s.get(i).isWord("to"))) {
+            return false;
+        }
+        i++;
+        if (i + 1 < s.size() && s.get(i).isWord("savepoint")) {
+            i++;
+        }
+        return i == s.size() - 1 && s.get(i).isIdentifier();
     }
 
     /**

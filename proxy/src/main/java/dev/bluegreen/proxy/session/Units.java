@@ -537,7 +537,7 @@ final class Units {
     }
 
     /**
-     * The first of the client's messages that end a transaction (or, after a Flush, go back to a savepoint), split
+     * The first of the client's messages that end a transaction (or go back to a savepoint), split
      * off a unit by {@link #splitTransactionEnd} or {@link #splitBeforeLateEnd} and waiting at the head of the client's messages for the unit's earlier
      * statements to finish; null when none is.
      */
@@ -962,10 +962,11 @@ final class Units {
      * and the rest of a batch up to its Sync. Only where the transaction is the client's own, open before the end
      * comes (the first part begins it, or the session is in it), so that the Sync the proxy puts after a batch's
      * first part commits nothing. Returns how many frames at the head of {@code pending} make the first part, or
-     * 0 when the unit is left whole.
+     * 0 when the unit is left whole. A ROLLBACK TO a savepoint last in such a unit is split off alike: it releases
+     * the row locks the statements before it took on the leader, which must be held until the follower holds them.
      */
     private int splitTransactionEnd(ArrayDeque<Frame> pending, int count, Classification c) {
-        if (count <= 0 || c.isRead() || !c.has(Trait.TRANSACTION_END) || c.has(Trait.UNPARSEABLE)
+        if (count <= 0 || c.isRead() || !(c.has(Trait.TRANSACTION_END) || c.has(Trait.ROLLBACK_TO)) || c.has(Trait.UNPARSEABLE)
                 || state == null || state.followerWrites() != FollowerWrites.SYNC || !backends.containsKey(leader.other())
                 || (status != 'I' && status != 'T') || !leaderOnly.isEmpty()) {
             return 0; // (a first part that works on what the leader alone holds would leave the twin outside the transaction)
@@ -1083,7 +1084,7 @@ final class Units {
                     if (one == null || one.statementCount() != 1 || one.has(Trait.UNPARSEABLE)) {
                         return 0;
                     }
-                    if (endsInBlock(one)) {
+                    if (endsInBlock(one) || one.has(Trait.ROLLBACK_TO)) {
                         endAt = lastExecute + 1;
                     } else if (bound == 0 && beginsAlone(one)) {
                         opens = true;

@@ -1247,36 +1247,22 @@ class UnitsModeIT {
     @Test
     void aStringThatEndsItsTransactionCommitsOnTheLeaderOnlyOnceTheFollowerHasRunIt(TestClusters clusters)
             throws Exception {
-        PgCluster blue = clusters.blue();
-        PgCluster green = clusters.green();
-        String t = table("string_commit_waits");
-        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v int)",
-                "insert into " + t + " values (1, 0)");
-        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
-             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
-             Connection holder = green.connect("postgres"); Statement hold = holder.createStatement()) {
-            proxy.server().routing().start("test", null);
-            holder.setAutoCommit(false);
+        try (RowHeldOnGreen held = RowHeldOnGreen.open(clusters, "string_commit_waits")) {
+            String t = held.table;
+            RawClient client = held.client;
 
-            hold.execute("select * from " + t + " where id = 1 for update"); // on green only
+            held.hold();
             client.send(RawClient.query("begin; update " + t + " set v = 1 where id = 1; commit"));
-            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
-                    .until(() -> ClusterData.text(blue, "select v::text from " + t).equals("0"));
-            holder.rollback();
+            held.blueKeepsUntilLetGo("select v::text from " + t, "0");
             assertThat(answer(client)).isEqualTo("COMMIT");
-            ClusterData.bothHold(blue, green, t, "(1,1)");
+            ClusterData.bothHold(held.blue, held.green, t, "(1,1)");
 
             assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
-            hold.execute("select * from " + t + " where id = 1 for update");
+            held.hold();
             client.send(RawClient.query("update " + t + " set v = 2 where id = 1; commit"));
-            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
-                    .until(() -> ClusterData.text(blue, "select v::text from " + t).equals("1"));
-            holder.rollback();
+            held.blueKeepsUntilLetGo("select v::text from " + t, "1");
             assertThat(answer(client)).isEqualTo("COMMIT");
-            ClusterData.bothHold(blue, green, t, "(1,2)");
-
-            assertThat(proxy.server().migration().unorderedStatements()).isZero();
-            proxy.stillAlike();
+            held.orderedAndAlike("(1,2)");
         }
     }
 
@@ -1303,6 +1289,12 @@ class UnitsModeIT {
                 "rollback",
                 "/* c */ begin transaction isolation level repeatable read; update " + t + " set v = 6 where id = 1;\n end;",
                 "begin; update " + t + " set v = 7 where id = 1; rollback work",
+                "begin; savepoint a; insert into " + t + " values (4, 1); rollback to savepoint a",
+                "commit",
+                "begin; savepoint a; insert into " + t + " values (1, 9); rollback to a",
+                "rollback",
+                "begin; update " + t + " set v = 9 where id = 1; rollback to nosuch",
+                "rollback",
                 "begin; insert into " + t + " values (2, 1); commit; -- the end",
                 "begin; insert into " + t + " values (3, 'x'); commit");
         answeredAsByBlueAlone(blue, green, strings.stream().map(RawClient::query).toList(), "truncate " + t, t,
@@ -1317,27 +1309,14 @@ class UnitsModeIT {
     @Test
     void aBatchThatEndsItsTransactionCommitsOnTheLeaderOnlyOnceTheFollowerHasRunIt(TestClusters clusters)
             throws Exception {
-        PgCluster blue = clusters.blue();
-        PgCluster green = clusters.green();
-        String t = table("batch_commit_waits");
-        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v int)",
-                "insert into " + t + " values (1, 0)");
-        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
-             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
-             Connection holder = green.connect("postgres"); Statement hold = holder.createStatement()) {
-            proxy.server().routing().start("test", null);
-            holder.setAutoCommit(false);
-
-            hold.execute("select * from " + t + " where id = 1 for update"); // on green only
-            client.send(concat(statement("begin"), statement("update " + t + " set v = 1 where id = 1"),
+        try (RowHeldOnGreen held = RowHeldOnGreen.open(clusters, "batch_commit_waits")) {
+            String t = held.table;
+            held.hold();
+            held.client.send(concat(statement("begin"), statement("update " + t + " set v = 1 where id = 1"),
                     statement("commit"), sync()));
-            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
-                    .until(() -> ClusterData.text(blue, "select v::text from " + t).equals("0"));
-            holder.rollback();
-            assertThat(types(client)).isEqualTo("12C12C12CZ");
-            ClusterData.bothHold(blue, green, t, "(1,1)");
-            assertThat(proxy.server().migration().unorderedStatements()).isZero();
-            proxy.stillAlike();
+            held.blueKeepsUntilLetGo("select v::text from " + t, "0");
+            assertThat(types(held.client)).isEqualTo("12C12C12CZ");
+            held.orderedAndAlike("(1,1)");
         }
     }
 
@@ -1366,6 +1345,12 @@ class UnitsModeIT {
                 concat(statement("update " + t + " set v = 11 where id = 1"), statement("commit"), sync()),
                 concat(statement("begin"), statement("select 1/0"), statement("commit"), sync()),
                 RawClient.query("rollback"),
+                concat(statement("begin"), statement("savepoint a"), statement("update " + t + " set v = 20 where id = 1"),
+                        statement("rollback to savepoint a"), sync()),
+                RawClient.query("commit"),
+                concat(statement("begin"), statement("savepoint a"), statement("select 1/0"), statement("rollback to a"),
+                        sync()),
+                RawClient.query("rollback"),
                 concat(statement("begin"), parse("", "update " + t + " set v = v + 1 where id = 1 returning v"),
                         bind(""), describePortal(""), execute(""), statement("commit"), sync()));
         answeredAsByBlueAlone(blue, green, batches, "truncate " + t, t, "(1,12)", 0);
@@ -1377,29 +1362,18 @@ class UnitsModeIT {
      */
     @Test
     void aCommitAfterAFlushCommitsOnTheLeaderOnlyOnceTheFollowerHasRunTheUnit(TestClusters clusters) throws Exception {
-        PgCluster blue = clusters.blue();
-        PgCluster green = clusters.green();
-        String t = table("flush_commit_waits");
-        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v int)",
-                "insert into " + t + " values (1, 0)");
-        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
-             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
-             Connection holder = green.connect("postgres"); Statement hold = holder.createStatement()) {
-            proxy.server().routing().start("test", null);
-            holder.setAutoCommit(false);
+        try (RowHeldOnGreen held = RowHeldOnGreen.open(clusters, "flush_commit_waits")) {
+            String t = held.table;
+            RawClient client = held.client;
             assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
 
-            hold.execute("select * from " + t + " where id = 1 for update"); // on green only
+            held.hold();
             client.send(concat(statement("update " + t + " set v = 1 where id = 1"), flush()));
             assertThat(read(client, 3)).isEqualTo("12C");
             client.send(concat(statement("commit"), sync()));
-            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
-                    .until(() -> ClusterData.text(blue, "select v::text from " + t).equals("0"));
-            holder.rollback();
+            held.blueKeepsUntilLetGo("select v::text from " + t, "0");
             assertThat(types(client)).isEqualTo("12CZ");
-            ClusterData.bothHold(blue, green, t, "(1,1)");
-            assertThat(proxy.server().migration().unorderedStatements()).isZero();
-            proxy.stillAlike();
+            held.orderedAndAlike("(1,1)");
         }
     }
 
@@ -1412,33 +1386,49 @@ class UnitsModeIT {
     @Test
     void aRollbackToASavepointAfterAFlushKeepsTheLeadersLockUntilTheFollowerHasRunTheUnit(TestClusters clusters)
             throws Exception {
-        PgCluster blue = clusters.blue();
-        PgCluster green = clusters.green();
-        String t = table("flush_rollback_to_waits");
-        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v int)",
-                "insert into " + t + " values (1, 0)");
-        String freeOnBlue = "select count(*)::text from (select 1 from " + t + " where id = 1 for update skip locked) r";
-        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
-             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
-             Connection holder = green.connect("postgres"); Statement hold = holder.createStatement()) {
-            proxy.server().routing().start("test", null);
-            holder.setAutoCommit(false);
+        try (RowHeldOnGreen held = RowHeldOnGreen.open(clusters, "flush_rollback_to_waits")) {
+            String t = held.table;
+            RawClient client = held.client;
             assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
             assertThat(answerTo(client, "savepoint s")).isEqualTo("SAVEPOINT");
 
-            hold.execute("select * from " + t + " where id = 1 for update"); // on green only
+            held.hold();
             client.send(concat(statement("update " + t + " set v = 1 where id = 1"), flush()));
             assertThat(read(client, 3)).isEqualTo("12C");
             client.send(concat(statement("rollback to s"), sync()));
-            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
-                    .until(() -> ClusterData.text(blue, freeOnBlue).equals("0"));
-            holder.rollback();
+            held.blueKeepsUntilLetGo(held.rowFreeOnBlue(), "0");
             assertThat(types(client)).isEqualTo("12CZ");
             assertThat(answerTo(client, "commit")).isEqualTo("COMMIT");
-            ClusterData.bothHold(blue, green, t, "(1,0)");
-            assertThat(ClusterData.text(blue, freeOnBlue)).isEqualTo("1");
-            assertThat(proxy.server().migration().unorderedStatements()).isZero();
-            proxy.stillAlike();
+            held.orderedAndAlike("(1,0)");
+            assertThat(ClusterData.text(held.blue, held.rowFreeOnBlue())).isEqualTo("1");
+        }
+    }
+
+    /**
+     * The same for a ROLLBACK TO a savepoint that ends a Query string or an extended-protocol batch under one Sync
+     * after writes of their own: blue releases the row lock the string's or the batch's UPDATE took only once
+     * green has run the UPDATE too. Before, blue ran the whole string or batch at once.
+     */
+    @Test
+    void aRollbackToASavepointEndingAStringOrABatchKeepsTheLeadersLockUntilTheFollowerHasRunIt(TestClusters clusters)
+            throws Exception {
+        try (RowHeldOnGreen held = RowHeldOnGreen.open(clusters, "string_rollback_to_waits")) {
+            String t = held.table;
+            RawClient client = held.client;
+
+            held.hold();
+            client.send(RawClient.query("begin; savepoint s; update " + t + " set v = 1 where id = 1; rollback to s"));
+            held.blueKeepsUntilLetGo(held.rowFreeOnBlue(), "0");
+            assertThat(answer(client)).isEqualTo("ROLLBACK");
+            assertThat(ClusterData.text(held.blue, held.rowFreeOnBlue())).isEqualTo("1");
+
+            held.hold();
+            client.send(concat(statement("savepoint b"), statement("update " + t + " set v = 2 where id = 1"),
+                    statement("rollback to savepoint b"), sync()));
+            held.blueKeepsUntilLetGo(held.rowFreeOnBlue(), "0");
+            assertThat(types(client)).isEqualTo("12C12C12CZ");
+            assertThat(answerTo(client, "commit")).isEqualTo("COMMIT");
+            held.orderedAndAlike("(1,0)");
         }
     }
 
@@ -1592,6 +1582,84 @@ class UnitsModeIT {
      * dual-write on: the client gets the same messages both times, the clusters end holding {@code rows} in
      * {@code table}, and {@code unordered} units were run unordered, with nothing diverging.
      */
+    /**
+     * A dual-writing proxy in front of both clusters, which hold a table {@code (id int primary key, v int)} with the
+     * row {@code (1, 0)}; a raw client of the proxy; and a transaction on green alone that takes that row's lock, so
+     * that a test can watch what blue does while green cannot yet run what blue has.
+     */
+    private static final class RowHeldOnGreen implements AutoCloseable {
+        final PgCluster blue;
+        final PgCluster green;
+        final String table;
+        final TestProxy proxy;
+        final RawClient client;
+        private final Connection holder;
+
+        private RowHeldOnGreen(PgCluster blue, PgCluster green, String table, TestProxy proxy, RawClient client,
+                Connection holder) {
+            this.blue = blue;
+            this.green = green;
+            this.table = table;
+            this.proxy = proxy;
+            this.client = client;
+            this.holder = holder;
+        }
+
+        static RowHeldOnGreen open(TestClusters clusters, String stem) throws Exception {
+            PgCluster blue = clusters.blue();
+            PgCluster green = clusters.green();
+            String t = table(stem);
+            ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v int)",
+                    "insert into " + t + " values (1, 0)");
+            TestProxy proxy = TestProxy.in(blue).green(green).start();
+            RawClient client = null;
+            try {
+                proxy.server().routing().start("test", null);
+                client = new RawClient(proxy.port()).loggedIn(blue.superuser());
+                Connection holder = green.connect("postgres");
+                holder.setAutoCommit(false);
+                return new RowHeldOnGreen(blue, green, t, proxy, client, holder);
+            } catch (Exception | Error e) {
+                try (TestProxy p = proxy; RawClient c = client) {
+                    throw e;
+                }
+            }
+        }
+
+        /** Takes row 1's lock on green alone, until {@link #blueKeepsUntilLetGo}. */
+        void hold() throws SQLException {
+            try (Statement s = holder.createStatement()) {
+                s.execute("select * from " + table + " where id = 1 for update");
+            }
+        }
+
+        /** A query of blue that reads 1 while no transaction holds row 1's lock there, 0 while one does. */
+        String rowFreeOnBlue() {
+            return "select count(*)::text from (select 1 from " + table + " where id = 1 for update skip locked) r";
+        }
+
+        /** Awaits blue answering {@code sql} with {@code value} for a whole second, then lets green's row go. */
+        void blueKeepsUntilLetGo(String sql, String value) throws SQLException {
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .until(() -> ClusterData.text(blue, sql).equals(value));
+            holder.rollback();
+        }
+
+        /** Both clusters hold {@code rows}, nothing ran unordered, and the proxy found no difference. */
+        void orderedAndAlike(String rows) throws Exception {
+            ClusterData.bothHold(blue, green, table, rows);
+            assertThat(proxy.server().migration().unorderedStatements()).isZero();
+            proxy.stillAlike();
+        }
+
+        @Override
+        public void close() throws Exception {
+            try (TestProxy p = proxy; RawClient c = client; Connection h = holder) {
+                // closed in the reverse order: green's lock, the client, the proxy
+            }
+        }
+    }
+
     private static void answeredAsByBlueAlone(PgCluster blue, PgCluster green, List<byte[]> units, String reset,
             String table, String rows, long unordered) throws Exception {
         List<String> direct = new ArrayList<>();
@@ -2050,13 +2118,13 @@ class UnitsModeIT {
         return types.toString();
     }
 
-    /** The command tag of the unit's statement, or its error's fields, read up to ReadyForQuery. */
     /** Sends {@code sql} as a simple query and returns the answer's command tag or error fields. */
     private static String answerTo(RawClient client, String sql) throws java.io.IOException {
         client.send(RawClient.query(sql));
         return answer(client);
     }
 
+    /** The command tag of the unit's last statement, or its error's fields, read up to ReadyForQuery. */
     private static String answer(RawClient client) throws java.io.IOException {
         String answer = "no answer";
         RawClient.Message message;

@@ -31,6 +31,10 @@ class TransactionTailTest {
         "update t set v = 1; savepoint a; release savepoint a; commit|commit|false",
         "insert into t select * from u; notify ch; commit|commit|false",
         "lock t in share mode; update t set v = 1; commit|commit|false",
+        "begin; savepoint a; update t set v = 1; rollback to savepoint a|rollback to savepoint a|true",
+        "update t set v = 1; rollback work to a;|rollback work to a;|false",
+        "update t set v = 1; ROLLBACK TRANSACTION TO \"A b\"|ROLLBACK TRANSACTION TO \"A b\"|false",
+        "update t set v = 1; rollback to savepoint|rollback to savepoint|false",
     })
     void findsTheEndOfAStringThatHoldsATransaction(String sql, String end, boolean opens) {
         Classifier.TransactionTail tail = CLASSIFIER.transactionTail(sql, false);
@@ -48,7 +52,11 @@ class TransactionTailTest {
         "begin; update t set v = 1; commit; begin; update t set v = 2; commit",
         "begin; update t set v = 1; commit prepared 'x'",
         "begin; update t set v = 1; prepare transaction 'x'",
-        "begin; update t set v = 1; rollback to savepoint a",
+        "begin; update t set v = 1; rollback to",
+        "begin; update t set v = 1; rollback to savepoint a b",
+        "begin; update t set v = 1; rollback to 'a'",
+        "begin; rollback to a",
+        "begin; update t set v = 1; rollback to a; rollback to b",
         "begin; update t set v = 1; commit and",
         "begin; update t set v = 1; commit work work",
         "begin; update t set v = 1; rollback to a; commit",
