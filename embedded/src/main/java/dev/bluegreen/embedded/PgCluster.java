@@ -625,12 +625,16 @@ public final class PgCluster implements AutoCloseable {
             return this;
         }
 
-        /** Trades durability for speed, and allows the connection count a proxy test suite needs. */
+        /**
+         * Trades durability for speed, and allows the connection count a proxy test suite needs and a few
+         * two-phase commits ({@code PREPARE TRANSACTION}).
+         */
         public Builder forTests() {
             return setting("fsync", "off")
                     .setting("synchronous_commit", "off")
                     .setting("full_page_writes", "off")
-                    .setting("max_connections", "300");
+                    .setting("max_connections", "300")
+                    .setting("max_prepared_transactions", "8");
         }
 
         /**

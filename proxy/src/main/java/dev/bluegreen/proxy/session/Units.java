@@ -271,8 +271,9 @@ final class Units {
          */
         boolean sentOnce;
         /**
-         * The leader committed the transaction this unit ends (and perhaps went on: COMMIT; BEGIN): the follower's
-         * COMMIT of it is a commit others wait for.
+         * The leader committed the transaction this unit ends, or prepared it for a two-phase commit (and perhaps
+         * went on: COMMIT; BEGIN): the follower's COMMIT (or PREPARE TRANSACTION) of it is a commit others wait for,
+         * and a session that closes behind it waits for it too.
          */
         boolean commitsOnLeader;
         /**
@@ -2349,7 +2350,8 @@ final class Units {
             // a COMMIT (not a ROLLBACK, nor a COMMIT of a failed transaction, whose tag says ROLLBACK) makes writes
             // visible, also one the unit goes on after (COMMIT; BEGIN); one AND CHAIN leaves the next transaction
             // open, whose units wait for the ReadyForQuery too
-            unit.commitsOnLeader = c.has(Trait.TRANSACTION_END) && committedIn(outcomes);
+            // (a COMMIT or PREPARE TRANSACTION of a failed transaction says ROLLBACK)
+            unit.commitsOnLeader = c.has(Trait.TRANSACTION_END) && committedBefore(outcomes, outcomes.size());
             // the client may go on at once: inside a transaction the follower runs this unit behind the
             // leader, in order, and the unit that ends the transaction waits for it (see pump); once the
             // leader has ended it, the follower ends it too, before the session's next unit
@@ -2452,16 +2454,6 @@ final class Units {
         for (int i = 0; i < failedAt; i++) {
             String tag = outcomes.get(i).commandTag();
             if ("COMMIT".equals(tag) || "PREPARE TRANSACTION".equals(tag)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Whether a statement of the unit committed (its tag COMMIT: a COMMIT of a failed transaction says ROLLBACK). */
-    private static boolean committedIn(List<StatementOutcome> outcomes) {
-        for (StatementOutcome outcome : outcomes) {
-            if ("COMMIT".equals(outcome.commandTag())) {
                 return true;
             }
         }

@@ -404,6 +404,59 @@ class CutoverRollbackIT {
         }
     }
 
+    /**
+     * The same for a PREPARE TRANSACTION and a BEGIN in one unit (the first phase of a two-phase commit, the session
+     * going on): the closed session waits for green's PREPARE TRANSACTION and holds the barrier meanwhile, so green
+     * holds the prepared transaction blue holds, and the COMMIT PREPARED that follows commits it on both. Before,
+     * only a COMMIT counted: green's connection was closed under its PREPARE TRANSACTION, and green rolled the
+     * transaction back.
+     */
+    @Test
+    void aClosedSessionWaitsForTheFollowersPrepareTransaction() throws Exception {
+        String table = unique("prepare_drain");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             HeldGreenCommit commit = HeldGreenCommit.on(green, table)) {
+            RoutingControl routing = proxy.server().routing();
+            routing.start("test", null);
+            try {
+                try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                    c.setAutoCommit(false);
+                    assertThat(s.executeUpdate("insert into " + table + " values (1, 'one')")).isEqualTo(1);
+                    s.execute("prepare transaction '" + table + "'; begin");
+                    assertThat(s.executeUpdate("insert into " + table + " values (2, 'chained')")).isEqualTo(1);
+                    commit.awaitCommitWaiting();
+                }
+                await("the client's session has closed").until(() -> proxy.server().sessionCount() == 0);
+                assertThat(routing.barrier().holders()).as("the closed session's PREPARE TRANSACTION is still in flight")
+                        .singleElement().asString().matches(SESSION);
+
+                commit.release();
+
+                await("the barrier is let go").until(() -> routing.barrier().holders().isEmpty());
+                assertThat(preparedTransactions(green, table)).as("green, read directly").isEqualTo(1);
+                assertThat(preparedTransactions(blue, table)).isEqualTo(1);
+                try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+                    s.execute("commit prepared '" + table + "'");
+                }
+                assertThat(contents(green, table, "id")).as("green, read directly").isEqualTo("(1,one)");
+                assertThat(contents(blue, table, "id")).isEqualTo("(1,one)");
+                assertThat(routing.current().followerInSync()).isTrue();
+                assertThat(proxy.server().migration().divergences()).isEmpty();
+            } finally {
+                for (PgCluster cluster : List.of(blue, green)) {
+                    if (preparedTransactions(cluster, table) > 0) {
+                        cluster.execute("postgres", "rollback prepared '" + table + "'");
+                    }
+                }
+            }
+        }
+    }
+
+    private static long preparedTransactions(PgCluster cluster, String gid) throws SQLException {
+        return ClusterData.number(cluster, "select count(*) from pg_prepared_xacts where gid = '" + gid + "'");
+    }
+
     /** In shadow mode the follower's copy of a write is not part of the unit, for a closed session either. */
     @Test
     void aClosedSessionsQueuedShadowWritesDoNotHoldTheBarrier() throws Exception {
