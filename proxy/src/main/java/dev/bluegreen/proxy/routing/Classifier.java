@@ -187,8 +187,36 @@ public final class Classifier {
         if (i + 1 < s.size() && s.get(i).isWord("savepoint")) {
             i++;
         }
-        return i == s.size() - 1 && s.get(i).isIdentifier();
+        return i == s.size() - 1 && savepointName(s.get(i));
     }
+
+    /**
+     * A savepoint name the server reads as one in {@code ROLLBACK TO}, without a notice: a word that is no reserved
+     * or type and function name keyword (of PostgreSQL 16 to 18), or a quoted identifier, not empty, and short enough
+     * not to be truncated. (Split off, the end is parsed apart from the statements before it: a name that fails to
+     * parse would no longer fail the whole string before any of it ran.)
+     */
+    private static boolean savepointName(Token name) {
+        return ((name.type() == Token.Type.WORD && !NOT_A_COLUMN_ID.contains(name.value()))
+                || (name.type() == Token.Type.QUOTED_IDENT && !name.value().isEmpty()))
+                && name.value().length() < 64;
+    }
+
+    /** The keywords a name ({@code ColId}) may not be, in any of the server versions the proxy fronts. */
+    private static final Set<String> NOT_A_COLUMN_ID = Set.of(
+            // reserved
+            "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both", "case", "cast",
+            "check", "collate", "column", "constraint", "create", "current_catalog", "current_date", "current_role",
+            "current_time", "current_timestamp", "current_user", "default", "deferrable", "desc", "distinct", "do",
+            "else", "end", "except", "false", "fetch", "for", "foreign", "from", "grant", "group", "having", "in",
+            "initially", "intersect", "into", "lateral", "leading", "limit", "localtime", "localtimestamp", "not",
+            "null", "offset", "on", "only", "or", "order", "placing", "primary", "references", "returning", "select",
+            "session_user", "some", "symmetric", "system_user", "table", "then", "to", "trailing", "true", "union",
+            "unique", "user", "using", "variadic", "when", "where", "window", "with",
+            // type and function names
+            "authorization", "binary", "collation", "concurrently", "cross", "current_schema", "freeze", "full",
+            "ilike", "inner", "is", "isnull", "join", "left", "like", "natural", "notnull", "outer", "overlaps",
+            "right", "similar", "tablesample", "verbose");
 
     /**
      * See {@link #transactionTail}.

@@ -1295,6 +1295,7 @@ class UnitsModeIT {
                 "rollback",
                 "begin; update " + t + " set v = 9 where id = 1; rollback to nosuch",
                 "rollback",
+                "begin; update " + t + " set v = 9 where id = 1; rollback to user",
                 "begin; insert into " + t + " values (2, 1); commit; -- the end",
                 "begin; insert into " + t + " values (3, 'x'); commit");
         answeredAsByBlueAlone(blue, green, strings.stream().map(RawClient::query).toList(), "truncate " + t, t,
