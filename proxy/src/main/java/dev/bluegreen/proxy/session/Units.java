@@ -2365,9 +2365,12 @@ final class Units {
         runOnSecondary(unit, outcomes, answer.status, false);
     }
 
-    /** A unit that only ends the transaction ({@code COMMIT}, {@code ROLLBACK}): it reads nothing of other sessions' commits. */
+    /**
+     * A unit that only ends the transaction ({@code COMMIT}, {@code ROLLBACK}) or goes back to a savepoint (a
+     * {@code ROLLBACK TO}, split off the writes before it or sent alone): it reads nothing of other sessions' commits.
+     */
     private static boolean endsOnly(Classification c) {
-        return c.has(Trait.TRANSACTION_END) && c.statementCount() == 1;
+        return (c.has(Trait.TRANSACTION_END) || c.has(Trait.ROLLBACK_TO)) && c.statementCount() == 1;
     }
 
     /**

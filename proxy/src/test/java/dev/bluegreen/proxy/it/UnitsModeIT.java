@@ -1434,6 +1434,48 @@ class UnitsModeIT {
     }
 
     /**
+     * A split-off ROLLBACK TO reads nothing of other sessions' commits, so its copy for green does not wait for one
+     * green has not made yet: here another session's commit that blue has made and green holds (a deferred trigger on
+     * an advisory lock) arrives between the unit's first part and its ROLLBACK TO, and the session's COMMIT, which
+     * waits for green to have run the ROLLBACK TO, is answered while green still holds that other commit. Before,
+     * the ROLLBACK TO waited on green for that commit, up to a quarter of the follower timeout (30 s here, past the
+     * test client's 15 s read timeout), and held green's row locks meanwhile.
+     */
+    @Test
+    void aSplitOffRollbackToDoesNotWaitForOtherSessionsCommitsOnGreen(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String t = table("rollback_to_no_wait");
+        String other = table("rollback_to_other");
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v int)",
+                "insert into " + t + " values (1, 0)", "create table " + other + " (id int primary key, v text not null)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).followerTimeout(Duration.ofMinutes(2)).start();
+             HeldGreenCommit otherCommit = HeldGreenCommit.on(green, other);
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             Connection writer = proxy.connect(blue.superuser()); Statement write = writer.createStatement()) {
+            proxy.server().routing().start("test", null);
+            assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
+            assertThat(answerTo(client, "savepoint s")).isEqualTo("SAVEPOINT");
+            client.send(concat(statement("update " + t + " set v = 1 where id = 1"), flush()));
+            assertThat(read(client, 3)).isEqualTo("12C");
+
+            assertThat(write.executeUpdate("insert into " + other + " values (1, 'one')")).isEqualTo(1); // blue's answer
+            otherCommit.awaitCommitWaiting();
+            client.send(concat(statement("rollback to s"), sync()));
+            assertThat(types(client)).isEqualTo("12CZ");
+            assertThat(answerTo(client, "commit")).isEqualTo("COMMIT");
+            assertThat(ClusterData.number(green, "select count(*) from " + other)).as("green, its commit still held")
+                    .isZero();
+
+            otherCommit.release();
+            ClusterData.bothHold(blue, green, t, "(1,0)");
+            await("green's commit of the other session lands")
+                    .until(() -> ClusterData.number(green, "select count(*) from " + other) == 1);
+            proxy.stillAlike();
+        }
+    }
+
+    /**
      * A unit a Flush opened, split before the COMMIT that came after the Flush, answers byte for byte as blue alone
      * does: a write after the Flush that fails skips the COMMIT up to the client's Sync, also when that Sync comes
      * later (the proxy's Sync has made the leader answer by then), and one ReadyForQuery answers it; a unit that
