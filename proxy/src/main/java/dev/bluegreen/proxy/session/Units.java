@@ -643,7 +643,7 @@ final class Units {
      */
     private boolean splitsBeforeLateEnd(Unit unit, Classification late) {
         Classification c = unit.classification;
-        if (!(endsInBlock(late) || late.has(Trait.ROLLBACK_TO)) || late.statementCount() != 1 || !unit.extendedOpen || unit.skipping || unit.copyIn
+        if (!endsOrGoesBack(late) || late.statementCount() != 1 || !unit.extendedOpen || unit.skipping || unit.copyIn
                 || unit.wrap || unit.sentOnce || unit.mirrorAbandoned || unit.beforeQuery > 0 || splitEnd != null
                 || unit.primary != leader || unit.secondary != leader.other() || !backends.containsKey(unit.secondary)
                 || state == null || state.followerWrites() != FollowerWrites.SYNC || !leaderOnly.isEmpty()
@@ -1085,7 +1085,7 @@ final class Units {
                     if (one == null || one.statementCount() != 1 || one.has(Trait.UNPARSEABLE)) {
                         return 0;
                     }
-                    if (endsInBlock(one) || one.has(Trait.ROLLBACK_TO)) {
+                    if (endsOrGoesBack(one)) {
                         endAt = lastExecute + 1;
                     } else if (bound == 0 && beginsAlone(one)) {
                         opens = true;
@@ -1127,6 +1127,14 @@ final class Units {
         }
         splitOff(end.getFirst(), end.size());
         return statementsFirst.size();
+    }
+
+    /**
+     * What is split off a unit to wait for the follower: the end of the transaction (see {@link #endsInBlock}) or a
+     * ROLLBACK TO a savepoint, either of which releases the row locks the statements before it took on the leader.
+     */
+    private static boolean endsOrGoesBack(Classification c) {
+        return endsInBlock(c) || c.has(Trait.ROLLBACK_TO);
     }
 
     /** A statement that ends the transaction, and may run inside a transaction block: COMMIT, ROLLBACK, END, ABORT. */

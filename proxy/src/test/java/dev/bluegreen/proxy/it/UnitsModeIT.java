@@ -1248,14 +1248,14 @@ class UnitsModeIT {
     void aStringThatEndsItsTransactionCommitsOnTheLeaderOnlyOnceTheFollowerHasRunIt(TestClusters clusters)
             throws Exception {
         try (RowHeldOnGreen held = RowHeldOnGreen.open(clusters, "string_commit_waits")) {
-            String t = held.table;
-            RawClient client = held.client;
+            String t = held.table();
+            RawClient client = held.client();
 
             held.hold();
             client.send(RawClient.query("begin; update " + t + " set v = 1 where id = 1; commit"));
             held.blueKeepsUntilLetGo("select v::text from " + t, "0");
             assertThat(answer(client)).isEqualTo("COMMIT");
-            ClusterData.bothHold(held.blue, held.green, t, "(1,1)");
+            ClusterData.bothHold(held.blue(), held.green(), t, "(1,1)");
 
             assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
             held.hold();
@@ -1311,12 +1311,12 @@ class UnitsModeIT {
     void aBatchThatEndsItsTransactionCommitsOnTheLeaderOnlyOnceTheFollowerHasRunIt(TestClusters clusters)
             throws Exception {
         try (RowHeldOnGreen held = RowHeldOnGreen.open(clusters, "batch_commit_waits")) {
-            String t = held.table;
+            String t = held.table();
             held.hold();
-            held.client.send(concat(statement("begin"), statement("update " + t + " set v = 1 where id = 1"),
+            held.client().send(concat(statement("begin"), statement("update " + t + " set v = 1 where id = 1"),
                     statement("commit"), sync()));
             held.blueKeepsUntilLetGo("select v::text from " + t, "0");
-            assertThat(types(held.client)).isEqualTo("12C12C12CZ");
+            assertThat(types(held.client())).isEqualTo("12C12C12CZ");
             held.orderedAndAlike("(1,1)");
         }
     }
@@ -1364,8 +1364,8 @@ class UnitsModeIT {
     @Test
     void aCommitAfterAFlushCommitsOnTheLeaderOnlyOnceTheFollowerHasRunTheUnit(TestClusters clusters) throws Exception {
         try (RowHeldOnGreen held = RowHeldOnGreen.open(clusters, "flush_commit_waits")) {
-            String t = held.table;
-            RawClient client = held.client;
+            String t = held.table();
+            RawClient client = held.client();
             assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
 
             held.hold();
@@ -1388,8 +1388,8 @@ class UnitsModeIT {
     void aRollbackToASavepointAfterAFlushKeepsTheLeadersLockUntilTheFollowerHasRunTheUnit(TestClusters clusters)
             throws Exception {
         try (RowHeldOnGreen held = RowHeldOnGreen.open(clusters, "flush_rollback_to_waits")) {
-            String t = held.table;
-            RawClient client = held.client;
+            String t = held.table();
+            RawClient client = held.client();
             assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
             assertThat(answerTo(client, "savepoint s")).isEqualTo("SAVEPOINT");
 
@@ -1401,7 +1401,7 @@ class UnitsModeIT {
             assertThat(types(client)).isEqualTo("12CZ");
             assertThat(answerTo(client, "commit")).isEqualTo("COMMIT");
             held.orderedAndAlike("(1,0)");
-            assertThat(ClusterData.text(held.blue, held.rowFreeOnBlue())).isEqualTo("1");
+            assertThat(ClusterData.text(held.blue(), held.rowFreeOnBlue())).isEqualTo("1");
         }
     }
 
@@ -1414,14 +1414,14 @@ class UnitsModeIT {
     void aRollbackToASavepointEndingAStringOrABatchKeepsTheLeadersLockUntilTheFollowerHasRunIt(TestClusters clusters)
             throws Exception {
         try (RowHeldOnGreen held = RowHeldOnGreen.open(clusters, "string_rollback_to_waits")) {
-            String t = held.table;
-            RawClient client = held.client;
+            String t = held.table();
+            RawClient client = held.client();
 
             held.hold();
             client.send(RawClient.query("begin; savepoint s; update " + t + " set v = 1 where id = 1; rollback to s"));
             held.blueKeepsUntilLetGo(held.rowFreeOnBlue(), "0");
             assertThat(answer(client)).isEqualTo("ROLLBACK");
-            assertThat(ClusterData.text(held.blue, held.rowFreeOnBlue())).isEqualTo("1");
+            assertThat(ClusterData.text(held.blue(), held.rowFreeOnBlue())).isEqualTo("1");
 
             held.hold();
             client.send(concat(statement("savepoint b"), statement("update " + t + " set v = 2 where id = 1"),
@@ -1621,37 +1621,17 @@ class UnitsModeIT {
     }
 
     /**
-     * Sends {@code units} to blue directly, then, once {@code reset} has put blue back, through a proxy with
-     * dual-write on: the client gets the same messages both times, the clusters end holding {@code rows} in
-     * {@code table}, and {@code unordered} units were run unordered, with nothing diverging.
-     */
-    /**
      * A dual-writing proxy in front of both clusters, which hold a table {@code (id int primary key, v int)} with the
      * row {@code (1, 0)}; a raw client of the proxy; and a transaction on green alone that takes that row's lock, so
      * that a test can watch what blue does while green cannot yet run what blue has.
      */
-    private static final class RowHeldOnGreen implements AutoCloseable {
-        final PgCluster blue;
-        final PgCluster green;
-        final String table;
-        final TestProxy proxy;
-        final RawClient client;
-        private final Connection holder;
-
-        private RowHeldOnGreen(PgCluster blue, PgCluster green, String table, TestProxy proxy, RawClient client,
-                Connection holder) {
-            this.blue = blue;
-            this.green = green;
-            this.table = table;
-            this.proxy = proxy;
-            this.client = client;
-            this.holder = holder;
-        }
+    private record RowHeldOnGreen(PgCluster blue, PgCluster green, String table, TestProxy proxy, RawClient client,
+            Connection holder) implements AutoCloseable {
 
         static RowHeldOnGreen open(TestClusters clusters, String stem) throws Exception {
             PgCluster blue = clusters.blue();
             PgCluster green = clusters.green();
-            String t = table(stem);
+            String t = UnitsModeIT.table(stem);
             ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v int)",
                     "insert into " + t + " values (1, 0)");
             TestProxy proxy = TestProxy.in(blue).green(green).start();
@@ -1703,6 +1683,11 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * Sends {@code units} to blue directly, then, once {@code reset} has put blue back, through a proxy with
+     * dual-write on: the client gets the same messages both times, the clusters end holding {@code rows} in
+     * {@code table}, and {@code unordered} units were run unordered, with nothing diverging.
+     */
     private static void answeredAsByBlueAlone(PgCluster blue, PgCluster green, List<byte[]> units, String reset,
             String table, String rows, long unordered) throws Exception {
         List<String> direct = new ArrayList<>();
