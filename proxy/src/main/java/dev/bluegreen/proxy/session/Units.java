@@ -2376,9 +2376,12 @@ final class Units {
     /**
      * A unit that only ends the transaction ({@code COMMIT}, {@code ROLLBACK}) or goes back to a savepoint (a
      * {@code ROLLBACK TO}, split off the writes before it or sent alone): it reads nothing of other sessions' commits.
+     * Not a {@code COMMIT PREPARED} or {@code ROLLBACK PREPARED}: it names a transaction another session may have
+     * prepared, whose follower {@code PREPARE TRANSACTION} (a commit, numbered) it must find there.
      */
     private static boolean endsOnly(Classification c) {
-        return (c.has(Trait.TRANSACTION_END) || c.has(Trait.ROLLBACK_TO)) && c.statementCount() == 1;
+        return (c.has(Trait.TRANSACTION_END) || c.has(Trait.ROLLBACK_TO)) && c.statementCount() == 1
+                && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK);
     }
 
     /**
@@ -2465,6 +2468,16 @@ final class Units {
         for (int i = 0; i < failedAt; i++) {
             String tag = outcomes.get(i).commandTag();
             if ("COMMIT".equals(tag) || "PREPARE TRANSACTION".equals(tag)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the leader committed a prepared transaction in the unit. */
+    private static boolean committedPrepared(List<StatementOutcome> outcomes) {
+        for (StatementOutcome outcome : outcomes) {
+            if ("COMMIT PREPARED".equals(outcome.commandTag())) {
                 return true;
             }
         }
@@ -2701,9 +2714,13 @@ final class Units {
             unit.followerPart = FollowerPart.AFTER_LEADER;
         }
         long sentNanos = System.nanoTime();
-        Sink record = new Sink(Mode.RECORD, sink -> secondaryDone(unit, leaderOutcomes, leaderStatus, wrapped, sink,
-                System.nanoTime() - sentNanos));
+        Sink record = new Sink(Mode.RECORD, sink -> {
+            commits.followerEnded(sink.commit);
+            secondaryDone(unit, leaderOutcomes, leaderStatus, wrapped, sink, System.nanoTime() - sentNanos);
+        });
         record.recorder = new OutcomeRecorder();
+        // a COMMIT PREPARED makes rows visible as a COMMIT does: what reads them on the leader waits for the follower's
+        record.commit = committedPrepared(leaderOutcomes) ? commits.leaderCommitted() : 0;
         record.sentNanos = sentNanos;
         record.leaderNanos = unit.leaderNanos;
         sinks.get(secondary).add(record);

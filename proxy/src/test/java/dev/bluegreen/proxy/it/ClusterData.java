@@ -69,6 +69,20 @@ final class ClusterData {
         }
     }
 
+    /** How many prepared transactions named {@code gid} the cluster holds, read directly. */
+    static long preparedTransactions(PgCluster cluster, String gid) throws SQLException {
+        return number(cluster, "select count(*) from pg_prepared_xacts where gid = '" + gid + "'");
+    }
+
+    /** Rolls back the transaction prepared as {@code gid} wherever a test left it, so that it holds no lock after. */
+    static void rollBackPrepared(String gid, PgCluster... clusters) throws SQLException {
+        for (PgCluster cluster : clusters) {
+            if (preparedTransactions(cluster, gid) > 0) {
+                cluster.execute("postgres", "rollback prepared '" + gid + "'");
+            }
+        }
+    }
+
     static List<Long> numbers(PgCluster cluster, String sql) throws SQLException {
         List<Long> values = new ArrayList<>();
         try (Connection direct = cluster.connect("postgres"); Statement s = direct.createStatement();

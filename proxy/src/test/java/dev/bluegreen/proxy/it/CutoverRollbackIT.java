@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.it;
 import static dev.bluegreen.proxy.it.ClusterData.contents;
 import static dev.bluegreen.proxy.it.ClusterData.major;
 import static dev.bluegreen.proxy.it.ClusterData.onBoth;
+import static dev.bluegreen.proxy.it.ClusterData.preparedTransactions;
 import static dev.bluegreen.proxy.it.ClusterData.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -444,17 +445,72 @@ class CutoverRollbackIT {
                 assertThat(routing.current().followerInSync()).isTrue();
                 assertThat(proxy.server().migration().divergences()).isEmpty();
             } finally {
-                for (PgCluster cluster : List.of(blue, green)) {
-                    if (preparedTransactions(cluster, table) > 0) {
-                        cluster.execute("postgres", "rollback prepared '" + table + "'");
-                    }
-                }
+                ClusterData.rollBackPrepared(table, blue, green);
             }
         }
     }
 
-    private static long preparedTransactions(PgCluster cluster, String gid) throws SQLException {
-        return ClusterData.number(cluster, "select count(*) from pg_prepared_xacts where gid = '" + gid + "'");
+    /**
+     * Two-phase commit across sessions at weight 0: one session prepares a transaction, and has blue's answer while
+     * green's {@code PREPARE TRANSACTION} still runs (held here by a deferred trigger); another commits it at once.
+     * Green's copy of that {@code COMMIT PREPARED} waits for green's {@code PREPARE TRANSACTION}, so it finds the
+     * transaction there. Before, it reached green first and failed ({@code 42704}), a divergence that left green's
+     * prepared transaction behind. The {@code COMMIT PREPARED} is numbered as a commit too: a third session's write
+     * of the row it made visible waits, on green, for green's {@code COMMIT PREPARED}, as it would for a
+     * {@code COMMIT}.
+     */
+    @Test
+    void aCommitPreparedFromAnotherSessionWaitsForTheFollowersPrepareTransaction() throws Exception {
+        String table = unique("prepare_other");
+        onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
+        // (green's waits for other sessions' commits last up to a quarter of the follower timeout: 30 s here)
+        try (TestProxy proxy = TestProxy.in(blue).green(green).followerTimeout(Duration.ofMinutes(2)).start();
+             HeldGreenCommit prepare = HeldGreenCommit.on(green, table);
+             Connection preparing = viaProxy(proxy); Statement p = preparing.createStatement();
+             Connection committing = viaProxy(proxy); Statement c = committing.createStatement();
+             Connection writing = viaProxy(proxy); Statement w = writing.createStatement()) {
+            RoutingControl routing = proxy.server().routing();
+            routing.start("test", null);
+            try {
+                p.execute("begin");
+                assertThat(p.executeUpdate("insert into " + table + " values (1, 'one')")).isEqualTo(1);
+                p.execute("prepare transaction '" + table + "'");
+                prepare.awaitCommitWaiting();
+                assertThat(preparedTransactions(green, table)).as("green, its PREPARE TRANSACTION held").isZero();
+
+                CompletableFuture<Boolean> committed = CompletableFuture.supplyAsync(() -> execute(c,
+                        "commit prepared '" + table + "'"));
+                await("blue has committed the prepared transaction").until(() -> preparedTransactions(blue, table) == 0);
+                await("green owes the PREPARE TRANSACTION and the COMMIT PREPARED")
+                        .until(() -> proxy.server().followerCommitsOwed() == 2);
+                CompletableFuture<Boolean> updated = CompletableFuture.supplyAsync(() -> execute(w,
+                        "update " + table + " set v = 'two' where id = 1"));
+                await("green's COMMIT PREPARED waits for its PREPARE TRANSACTION").during(Duration.ofSeconds(1))
+                        .atMost(Duration.ofSeconds(5))
+                        .until(() -> !committed.isDone() && proxy.server().migration().divergences().isEmpty());
+
+                prepare.release();
+
+                assertThat(committed.get(30, TimeUnit.SECONDS)).isFalse(); // no result set: a command
+                assertThat(updated.get(30, TimeUnit.SECONDS)).isFalse();
+                assertThat(w.getUpdateCount()).as("the third session's UPDATE, blue's answer").isOne();
+                assertThat(contents(green, table, "id")).as("green, read directly").isEqualTo("(1,two)");
+                assertThat(contents(blue, table, "id")).isEqualTo("(1,two)");
+                assertThat(preparedTransactions(green, table)).as("green, read directly").isZero();
+                assertThat(proxy.server().migration().divergences()).isEmpty();
+                assertThat(routing.current().followerInSync()).isTrue();
+            } finally {
+                ClusterData.rollBackPrepared(table, blue, green);
+            }
+        }
+    }
+
+    private static boolean execute(Statement statement, String sql) {
+        try {
+            return statement.execute(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException(sql, e);
+        }
     }
 
     /** In shadow mode the follower's copy of a write is not part of the unit, for a closed session either. */

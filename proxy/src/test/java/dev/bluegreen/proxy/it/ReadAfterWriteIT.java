@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.it;
 
 import static dev.bluegreen.proxy.it.ClusterData.major;
 import static dev.bluegreen.proxy.it.ClusterData.onBoth;
+import static dev.bluegreen.proxy.it.ClusterData.preparedTransactions;
 import static dev.bluegreen.proxy.it.ClusterData.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -80,7 +81,7 @@ class ReadAfterWriteIT {
     }
 
     /** How the insert commits. */
-    private enum Commit { AUTOCOMMIT, COMMIT, COMMIT_AND_CHAIN, COMMIT_THEN_BEGIN }
+    private enum Commit { AUTOCOMMIT, COMMIT, COMMIT_AND_CHAIN, COMMIT_THEN_BEGIN, PREPARE_TRANSACTION }
 
     /** The insert of {@code (1, 'one')}, run on a thread of its own, committed as {@code how} says. */
     private static CompletableFuture<Integer> insertInBackground(Connection c, String table, Commit how) {
@@ -92,6 +93,7 @@ class ReadAfterWriteIT {
                     case COMMIT -> c.commit();
                     case COMMIT_AND_CHAIN -> s.execute("commit and chain");
                     case COMMIT_THEN_BEGIN -> s.execute("commit; begin"); // one unit that commits and goes on
+                    case PREPARE_TRANSACTION -> s.execute("prepare transaction '" + table + "'"); // the table names it
                     default -> { }
                 }
                 return inserted;
@@ -143,6 +145,39 @@ class ReadAfterWriteIT {
     @Test
     void whileGreenServesReadsACommitAndABeginInOneStringAreAcknowledgedOnceGreenHasCommitted() throws Exception {
         greenServingReadsHoldsTheAcknowledgement(Commit.COMMIT_THEN_BEGIN);
+    }
+
+    /**
+     * A {@code PREPARE TRANSACTION} counts as a commit: any session may commit the prepared transaction next, and a
+     * read green serves then is to find its rows. So while green serves reads the client is answered once green
+     * has prepared it too.
+     */
+    @Test
+    void whileGreenServesReadsAPrepareTransactionIsAcknowledgedOnceGreenHasPreparedIt() throws Exception {
+        String table = table();
+        try (TestProxy proxy = started(ReadAfterWrite.EVERYWHERE, 100);
+             HeldGreenCommit prepare = HeldGreenCommit.on(green, table);
+             Connection writer = proxy.connect(blue.superuser())) {
+            try {
+                CompletableFuture<Integer> write = insertInBackground(writer, table, Commit.PREPARE_TRANSACTION);
+                prepare.awaitCommitWaiting();
+
+                await("the client is not told of a PREPARE TRANSACTION green has not made").during(HELD)
+                        .atMost(HELD.multipliedBy(3)).until(() -> !write.isDone());
+                assertThat(preparedTransactions(blue, table)).as("blue, read directly").isOne();
+
+                prepare.release();
+                assertThat(write.get(10, TimeUnit.SECONDS)).isEqualTo(1);
+                assertThat(preparedTransactions(green, table)).as("green, read directly").isOne();
+                try (Connection c = proxy.connect(blue.superuser()); Statement s = c.createStatement()) {
+                    s.execute("commit prepared '" + table + "'");
+                }
+                assertThat(countThrough(proxy, table)).as("a read on another connection, served by green")
+                        .isEqualTo("1@" + GREEN_MAJOR);
+            } finally {
+                ClusterData.rollBackPrepared(table, blue, green);
+            }
+        }
     }
 
     /** The trade-off {@code session} makes: the acknowledgement comes sooner, and another connection may not see it yet. */
