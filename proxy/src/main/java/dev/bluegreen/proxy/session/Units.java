@@ -2453,8 +2453,36 @@ final class Units {
                 || state.followerWrites() != FollowerWrites.SYNC || !backends.containsKey(follower)) {
             return;
         }
+        rolledBackSinceLastSavepoint(follower);
         send(follower, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), FAIL_ALIKE));
         flush(follower);
+    }
+
+    /**
+     * The leader's transaction has failed: what it ran since its last savepoint is rolled back there whatever the
+     * client sends next (a {@code ROLLBACK}, or a {@code ROLLBACK TO} that savepoint or an earlier one). The lane's
+     * requests of that part, answered by the follower or not yet, are marked so: what the follower makes of them is
+     * not compared. A statement there may well find what the leader's did not (the follower runs a transaction's
+     * statements at its end, behind commits the leader's run of them had not seen: a {@code DELETE} of a key another
+     * session inserts, before this session's {@code INSERT} of it fails on the duplicate); that is no divergence,
+     * as neither cluster keeps it. A unit holding a savepoint command ends the part, itself not marked, and so does
+     * a request that settles a commit (what came before it is another transaction's).
+     */
+    private void rolledBackSinceLastSavepoint(ClusterRole follower) {
+        Iterator<Sink> newestFirst = sinks.get(follower).descendingIterator();
+        while (newestFirst.hasNext()) {
+            Sink sink = newestFirst.next();
+            if (sink.commit != 0) {
+                return; // a commit the leader made: what came before it is not of this transaction
+            }
+            if (sink.owned == null) {
+                continue; // not a lane request: one of the proxy's own
+            }
+            if (sink.owned.classification.has(Trait.SAVEPOINT)) {
+                return;
+            }
+            sink.leaderRolledBack = true;
+        }
     }
 
     /** Whether the unit's first statement is a ROLLBACK (or ABORT): its tag cannot say, a COMMIT that fails reads the same. */
