@@ -1931,7 +1931,7 @@ final class Units {
             session.learnsTypesFrom(unit.primary); // the client may cache type OIDs from this cluster's answer
         }
         BackendConnection primary = backends.get(unit.primary);
-        if (unit.primary == leader && unit.secondary != null && !endsOnly(c)) {
+        if (unit.primary == leader && unit.secondary != null && !endsOnly(c, status)) {
             // only what was committed before the statements began: a commit the leader makes while they run may
             // or may not be visible to them, and waiting for it would have the follower's see what the leader's
             // may not have
@@ -2376,12 +2376,13 @@ final class Units {
     /**
      * A unit that only ends the transaction ({@code COMMIT}, {@code ROLLBACK}) or goes back to a savepoint (a
      * {@code ROLLBACK TO}, split off the writes before it or sent alone): it reads nothing of other sessions' commits.
-     * Not a {@code COMMIT PREPARED} or {@code ROLLBACK PREPARED}: it names a transaction another session may have
-     * prepared, whose follower {@code PREPARE TRANSACTION} (a commit, numbered) it must find there.
+     * Not a {@code COMMIT PREPARED} or {@code ROLLBACK PREPARED} sent outside a transaction block ({@code status}
+     * {@code I}): it names a transaction another session may have prepared, whose follower
+     * {@code PREPARE TRANSACTION} (a commit, numbered) it must find there. (Inside one it fails on the leader.)
      */
-    private static boolean endsOnly(Classification c) {
+    private static boolean endsOnly(Classification c, byte status) {
         return (c.has(Trait.TRANSACTION_END) || c.has(Trait.ROLLBACK_TO)) && c.statementCount() == 1
-                && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK);
+                && !(c.has(Trait.NOT_IN_TRANSACTION_BLOCK) && status == 'I');
     }
 
     /**
@@ -2491,11 +2492,15 @@ final class Units {
         return sql.startsWith("rollback") || sql.startsWith("abort");
     }
 
-    /** Whether a statement before {@code failedAt} committed (or prepared) a transaction on the leader. */
+    /**
+     * Whether a statement before {@code failedAt} committed (or prepared) a transaction on the leader, or settled a
+     * prepared one (the first of a pipeline's {@code COMMIT PREPARED}s runs, the next fails).
+     */
     private static boolean committedBefore(List<StatementOutcome> outcomes, int failedAt) {
         for (int i = 0; i < failedAt; i++) {
             String tag = outcomes.get(i).commandTag();
-            if ("COMMIT".equals(tag) || "PREPARE TRANSACTION".equals(tag)) {
+            if ("COMMIT".equals(tag) || "PREPARE TRANSACTION".equals(tag) || "COMMIT PREPARED".equals(tag)
+                    || "ROLLBACK PREPARED".equals(tag)) {
                 return true;
             }
         }
@@ -4354,6 +4359,9 @@ final class Units {
                 unit.release();
                 return;
             }
+            // what the unit saw of other sessions' commits on the leader, the follower's copy is to see too (a COMMIT
+            // PREPARED finds the PREPARE TRANSACTION there), as when its client stays (see primaryDone)
+            followerMustHave = Math.max(followerMustHave, unit.commitsSeen);
             if (longOnItsOwn(unit)) {
                 // the follower's part (the unit again, or the end of a transaction) takes about as long as the
                 // leader took over the unit
@@ -4410,7 +4418,7 @@ final class Units {
         for (Frame frame : unit.frames) {
             writeTo(twin, follower, frame, false);
         }
-        twin.flush();
+        flush(follower);
         unit.release();
     }
 

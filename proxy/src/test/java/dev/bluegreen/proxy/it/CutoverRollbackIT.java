@@ -494,12 +494,14 @@ class CutoverRollbackIT {
                 assertThat(committed.get(30, TimeUnit.SECONDS)).isFalse(); // no result set: a command
                 assertThat(updated.get(30, TimeUnit.SECONDS)).isFalse();
                 assertThat(w.getUpdateCount()).as("the third session's UPDATE, blue's answer").isOne();
-                assertThat(contents(green, table, "id")).as("green, read directly").isEqualTo("(1,two)");
-                assertThat(contents(blue, table, "id")).isEqualTo("(1,two)");
+                // (at weight 0 the UPDATE's client has its answer once green's COMMIT is sent, not answered)
+                await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+                ClusterData.bothHold(blue, green, table, "(1,two)");
                 assertThat(preparedTransactions(green, table)).as("green, read directly").isZero();
                 assertThat(proxy.server().migration().divergences()).isEmpty();
                 assertThat(routing.current().followerInSync()).isTrue();
             } finally {
+                prepare.letGo(proxy);
                 ClusterData.rollBackPrepared(table, blue, green);
             }
         }

@@ -7,6 +7,8 @@ import dev.bluegreen.embedded.PgCluster;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * Green's COMMIT of a table's rows held on an advisory lock, for the tests of a session that closes while
@@ -64,6 +66,22 @@ final class HeldGreenCommit implements AutoCloseable {
     void release() throws SQLException {
         execute("select pg_advisory_unlock(" + key + ")");
         held = false;
+    }
+
+    /**
+     * For a test's cleanup: lets the held COMMIT (or PREPARE TRANSACTION) go on if it still waits, and gives green a
+     * few seconds to answer it, so that a prepared transaction it makes is there to roll back. Quietly: a test that
+     * failed keeps its own failure.
+     */
+    void letGo(TestProxy proxy) throws SQLException {
+        if (held) {
+            release();
+        }
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> proxy.server().followerCommitsOwed() == 0);
+        } catch (ConditionTimeoutException e) {
+            // what green still owes stays; the test has failed already
+        }
     }
 
     /** Ends green's backend that waits for the lock, as a crash of that connection would. */

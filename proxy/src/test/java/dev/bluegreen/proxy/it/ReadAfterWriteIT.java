@@ -175,6 +175,7 @@ class ReadAfterWriteIT {
                 assertThat(countThrough(proxy, table)).as("a read on another connection, served by green")
                         .isEqualTo("1@" + GREEN_MAJOR);
             } finally {
+                prepare.letGo(proxy);
                 ClusterData.rollBackPrepared(table, blue, green);
             }
         }

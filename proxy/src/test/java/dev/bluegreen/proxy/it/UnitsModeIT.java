@@ -968,6 +968,37 @@ class UnitsModeIT {
     }
 
     /**
+     * Two {@code COMMIT PREPARED}s in one pipeline (one Sync): the first commits on the leader, the second fails (it
+     * names no prepared transaction). The follower is sent the same and fails alike, so it commits the first too.
+     * Before, it was sent nothing, and kept that prepared transaction, with its locks, which blue had committed.
+     */
+    @Test
+    void aPipelineOfCommitPreparedsThatFailsPartWayRunsOnTheFollowerToo(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String t = table("commit_prepared_pipeline");
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+            try {
+                assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
+                assertThat(answerTo(client, "insert into " + t + " values (1)")).isEqualTo("INSERT 0 1");
+                assertThat(answerTo(client, "prepare transaction '" + t + "'")).isEqualTo("PREPARE TRANSACTION");
+                client.send(concat(statement("commit prepared '" + t + "'"), statement("commit prepared '" + t + "_none'"),
+                        sync()));
+                assertThat(types(client)).isEqualTo("12C12EZ");
+
+                ClusterData.bothHold(blue, green, t, "(1)");
+                assertThat(ClusterData.preparedTransactions(green, t)).as("green, read directly").isZero();
+                followerStillInSync(proxy);
+            } finally {
+                ClusterData.rollBackPrepared(t, blue, green);
+            }
+        }
+    }
+
+    /**
      * A batch in a failed transaction that begins with a prepared ROLLBACK TO SAVEPOINT (pgjdbc's autosave) and
      * goes on: its text, as the unit keeps it, is the next statement's, yet it ends nothing. It runs on both twins,
      * and nothing diverges. (A first version of the COMMIT AND CHAIN fix took it for a unit that went on after
