@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# A correctness soak, not a benchmark: mixed pgbench workloads through the proxy on its embedded default while
+# green's share is stepped up, write leadership cut over to green and rolled back to blue. It ends with the
+# divergences the proxy recorded and `bgctl verify` of every table (pgbench_history differs by design: its
+# mtime is CURRENT_TIMESTAMP, evaluated by each cluster). Exit status 0 when nothing diverged and every other
+# table is the same on both clusters.
+#   benchmarks/soak.sh                       # about 7 minutes
+#   SOAK_SECONDS=900 benchmarks/soak.sh
+#   SOAK_PREDICATE_WRITES=1 benchmarks/soak.sh   # adds a job queue's conditional updates (see below)
+# Workloads, all at once: pgbench's TPC-B-like script; upserts of 50 hot keys; delete-and-reinsert transactions
+# on 30 keys (extended protocol), which fail on duplicates now and then (pgbench restarts); a ledger with a
+# savepoint rolled back in every transaction; pgbench -S with prepared statements.
+# SOAK_PREDICATE_WRITES adds `UPDATE jobs SET state = ... WHERE id = $1 AND state = ...` on 40 rows (prepared).
+# These diverge within seconds (green is taken out of sync): docs/dual-write.md, "Writes that find other
+# sessions' commits", says which commits the ordering does not cover.
+# Needs pgbench and psql, and a JDK 21+ (picked like .ci/run does); builds the jars first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+seconds=${SOAK_SECONDS:-420}
+work=$(mktemp -d "${TMPDIR:-/tmp}/bluegreen-soak.XXXXXX")
+
+java_major() { "$1/bin/java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}' | cut -d. -f1; }
+if [ -z "${JAVA_HOME:-}" ] || [ "$(java_major "$JAVA_HOME")" -lt 21 ]; then
+  for candidate in /usr/lib/jvm/*; do
+    if [ -x "$candidate/bin/javac" ] && [ "$(java_major "$candidate")" -ge 21 ]; then export JAVA_HOME="$candidate"; fi
+  done
+fi
+[ -n "${JAVA_HOME:-}" ] || { echo "soak.sh: no JDK 21+ found" >&2; exit 1; }
+command -v pgbench >/dev/null && command -v psql >/dev/null || { echo "soak.sh: needs pgbench and psql" >&2; exit 1; }
+
+./mvnw -B -q -ntp -DskipTests package -pl proxy,control-cli -am
+bgctl() { "$JAVA_HOME/bin/java" -jar "$root/control-cli/target/bgctl.jar" --state-dir "$work/state" "$@"; }
+proxy_pid=
+cleanup() {
+  pkill -f "pgbench -h 127.0.0.1 -p 6432" 2>/dev/null || true
+  if [ -n "$proxy_pid" ]; then kill "$proxy_pid" 2>/dev/null || true; wait "$proxy_pid" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
+"$JAVA_HOME/bin/java" -jar "$root/proxy/target/bluegreen-proxy.jar" --embedded --state-dir "$work/state" \
+  > "$work/proxy.log" 2>&1 &
+proxy_pid=$!
+for _ in $(seq 1 120); do grep -q "Ctrl-C" "$work/proxy.log" && break; sleep 1; done
+grep -q "Ctrl-C" "$work/proxy.log" || { echo "soak.sh: the proxy did not start; see $work/proxy.log" >&2; exit 1; }
+
+pg=(-h 127.0.0.1 -p 6432 -U postgres)
+bgctl start --reason soak
+pgbench "${pg[@]}" -i -s 5 -q postgres
+psql "${pg[@]}" -q -v ON_ERROR_STOP=1 postgres <<'SQL'
+create table hot (k int primary key, n int not null, tag text);
+create table hot2 (k int primary key, v int not null);
+create table jobs (id int primary key, state text not null, runs int not null default 0);
+insert into jobs select g, 'queued', 0 from generate_series(1, 40) g;
+create table ledger (k int not null, amount int not null);
+create table counters (k int primary key, total bigint not null default 0);
+insert into counters select g, 0 from generate_series(1, 20) g;
+SQL
+cat > "$work/upsert.sql" <<'SQL'
+\set k random(1, 50)
+insert into hot values (:k, 1, 'a') on conflict (k) do update set n = hot.n + 1, tag = 'b';
+SQL
+cat > "$work/delins.sql" <<'SQL'
+\set k random(1, 30)
+\set v random(1, 1000000)
+begin;
+delete from hot2 where k = :k;
+insert into hot2 values (:k, :v);
+commit;
+SQL
+cat > "$work/ledger.sql" <<'SQL'
+\set k random(1, 20)
+\set a random(-100, 100)
+begin;
+insert into ledger values (:k, :a);
+update counters set total = total + :a where k = :k;
+savepoint s1;
+update counters set total = total + 1 where k = :k;
+rollback to savepoint s1;
+commit;
+SQL
+cat > "$work/jobs.sql" <<'SQL'
+\set id random(1, 40)
+update jobs set state = 'running', runs = runs + 1 where id = :id and state = 'queued';
+update jobs set state = 'queued' where id = :id and state = 'running';
+SQL
+
+end=$(( $(date +%s) + seconds ))
+pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" postgres > "$work/tpcb.out" 2>&1 &
+pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" -f "$work/upsert.sql" postgres > "$work/upsert.out" 2>&1 &
+( while [ "$(date +%s)" -lt "$end" ]; do
+    pgbench "${pg[@]}" -n -c 3 -j 1 -T 20 -M extended -f "$work/delins.sql" postgres >> "$work/delins.out" 2>&1 || true
+  done ) &
+pgbench "${pg[@]}" -n -c 2 -j 1 -T "$seconds" -f "$work/ledger.sql" postgres > "$work/ledger.out" 2>&1 &
+pgbench "${pg[@]}" -n -c 2 -j 1 -T "$seconds" -S -M prepared postgres > "$work/select.out" 2>&1 &
+if [ -n "${SOAK_PREDICATE_WRITES:-}" ]; then
+  pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" -M prepared -f "$work/jobs.sql" postgres > "$work/jobs.out" 2>&1 &
+fi
+
+# the migration, spread over the run: a rollout to 100 %, a cutover, a rollback
+bake=$(( seconds / 10 > 10 ? seconds / 10 : 10 ))
+sleep 5
+bgctl rollout --steps 10,50,100 --bake "${bake}s" --follow || echo "soak.sh: the rollout did not finish (see above)"
+bgctl status > "$work/status.txt"
+if grep -q "follower in sync *yes" "$work/status.txt"; then
+  bgctl cutover --reason soak || true
+  sleep $(( bake * 2 ))
+  bgctl rollback --reason soak || true
+fi
+wait
+bgctl divergences | tee "$work/divergences.txt"
+bgctl verify | tee "$work/verify.txt"
+echo "soak.sh: logs in $work"
+if grep -q "^no divergences" "$work/divergences.txt" \
+    && grep -Eq '^[[:alnum:]_]+\.' "$work/verify.txt" \
+    && ! grep -E '^[[:alnum:]_]+\.' "$work/verify.txt" | grep -v '^public\.pgbench_history ' | grep -vq ' same '; then
+  echo "soak.sh: no divergence, every table alike but pgbench_history"
+else
+  echo "soak.sh: FAILED: see divergences and verify above" >&2
+  exit 1
+fi
