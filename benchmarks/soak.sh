@@ -86,15 +86,17 @@ update jobs set state = 'queued' where id = :id and state = 'running';
 SQL
 
 end=$(( $(date +%s) + seconds ))
-pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" postgres > "$work/tpcb.out" 2>&1 &
-pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" -f "$work/upsert.sql" postgres > "$work/upsert.out" 2>&1 &
+workloads=()
+pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" postgres > "$work/tpcb.out" 2>&1 & workloads+=($!)
+pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" -f "$work/upsert.sql" postgres > "$work/upsert.out" 2>&1 & workloads+=($!)
 ( while [ "$(date +%s)" -lt "$end" ]; do
     pgbench "${pg[@]}" -n -c 3 -j 1 -T 20 -M extended -f "$work/delins.sql" postgres >> "$work/delins.out" 2>&1 || true
-  done ) &
-pgbench "${pg[@]}" -n -c 2 -j 1 -T "$seconds" -f "$work/ledger.sql" postgres > "$work/ledger.out" 2>&1 &
-pgbench "${pg[@]}" -n -c 2 -j 1 -T "$seconds" -S -M prepared postgres > "$work/select.out" 2>&1 &
+  done ) & workloads+=($!)
+pgbench "${pg[@]}" -n -c 2 -j 1 -T "$seconds" -f "$work/ledger.sql" postgres > "$work/ledger.out" 2>&1 & workloads+=($!)
+pgbench "${pg[@]}" -n -c 2 -j 1 -T "$seconds" -S -M prepared postgres > "$work/select.out" 2>&1 & workloads+=($!)
 if [ -n "${SOAK_PREDICATE_WRITES:-}" ]; then
   pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" -M prepared -f "$work/jobs.sql" postgres > "$work/jobs.out" 2>&1 &
+  workloads+=($!)
 fi
 
 # the migration, spread over the run: a rollout to 100 %, a cutover, a rollback
@@ -107,7 +109,8 @@ if grep -q "follower in sync *yes" "$work/status.txt"; then
   sleep $(( bake * 2 ))
   bgctl rollback --reason soak || true
 fi
-wait
+wait "${workloads[@]}" || true # (pgbench exits 2 when a client aborted: the delete-and-reinsert ones do)
+grep -h "aborted" "$work"/*.out | grep -v "hot2_pkey" || true # any other client error is worth reading
 bgctl divergences | tee "$work/divergences.txt"
 bgctl verify | tee "$work/verify.txt"
 echo "soak.sh: logs in $work"
