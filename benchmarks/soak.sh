@@ -111,8 +111,8 @@ if grep -q "follower in sync *yes" "$work/status.txt"; then
 fi
 wait "${workloads[@]}" || true # (pgbench exits 2 when a client aborted: the delete-and-reinsert ones do)
 grep -h "aborted" "$work"/*.out | grep -v "hot2_pkey" || true # any other client error is worth reading
-bgctl divergences | tee "$work/divergences.txt"
-bgctl verify | tee "$work/verify.txt"
+bgctl divergences | tee "$work/divergences.txt" || true
+bgctl verify | tee "$work/verify.txt" || true # (exits non-zero when tables differ: judged below)
 echo "soak.sh: logs in $work"
 if grep -q "^no divergences" "$work/divergences.txt" \
     && grep -Eq '^[[:alnum:]_]+\.' "$work/verify.txt" \
