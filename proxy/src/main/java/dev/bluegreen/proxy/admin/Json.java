@@ -111,6 +111,7 @@ final class Json {
         json.put("greenReadsOverdue", stats.greenReadsOverdue());
         json.put("mirrorDrops", stats.mirrorDrops());
         json.put("unorderedStatements", stats.unorderedStatements());
+        json.put("writesHeldForCommits", stats.writesHeldForCommits());
         json.put("pinnedSessions", stats.pinnedSessions());
         json.put("twinsRemade", stats.twinsRemade());
         json.put("divergences", stats.divergenceCount());

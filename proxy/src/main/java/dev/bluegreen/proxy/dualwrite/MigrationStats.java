@@ -102,6 +102,7 @@ public final class MigrationStats {
     private final LongAdder mirrorDrops = new LongAdder();
     private final LongAdder greenReadsOverdue = new LongAdder();
     private final LongAdder unorderedStatements = new LongAdder();
+    private final LongAdder writesHeldForCommits = new LongAdder();
     private final LongAdder pinnedSessions = new LongAdder();
     private final LongAdder twinsRemade = new LongAdder();
     private final LongAdder divergenceCount = new LongAdder();
@@ -229,6 +230,14 @@ public final class MigrationStats {
         unorderedStatements.increment();
     }
 
+    /**
+     * A write held back from the leader until other sessions' COMMITs in flight there had answered, so that its
+     * follower run waits for what the leader's may have seen.
+     */
+    public void writeHeldForCommits() {
+        writesHeldForCommits.increment();
+    }
+
     /** A session whose state cannot be replayed on a twin, so the leader serves all its reads. */
     public void sessionPinned() {
         pinnedSessions.increment();
@@ -335,6 +344,10 @@ public final class MigrationStats {
 
     public long unorderedStatements() {
         return unorderedStatements.sum();
+    }
+
+    public long writesHeldForCommits() {
+        return writesHeldForCommits.sum();
     }
 
     public long pinnedSessions() {

@@ -52,6 +52,7 @@ public final class ProxyMetrics {
     public static final String MIRROR_DROPS = "bluegreen.mirror.drops";
     public static final String GREEN_READS_OVERDUE = "bluegreen.green.reads.overdue";
     public static final String UNORDERED_STATEMENTS = "bluegreen.unordered.statements";
+    public static final String WRITES_HELD_FOR_COMMITS = "bluegreen.writes.held.for.commits";
     public static final String NON_DETERMINISTIC_STATEMENTS = "bluegreen.nondeterministic.statements";
     public static final String PINNED_SESSIONS = "bluegreen.pinned.sessions";
     public static final String TWINS_REMADE = "bluegreen.twins.remade";
@@ -123,6 +124,8 @@ public final class ProxyMetrics {
                 "Writes shadow mode could not queue for the follower");
         counter(registry, UNORDERED_STATEMENTS, stats, MigrationStats::unorderedStatements,
                 "Statements that ran leader-then-follower outside a transaction block");
+        counter(registry, WRITES_HELD_FOR_COMMITS, stats, MigrationStats::writesHeldForCommits,
+                "Writes held back from the leader until other sessions' COMMITs in flight there had answered");
         counter(registry, NON_DETERMINISTIC_STATEMENTS, stats, MigrationStats::nonDeterministicTotal,
                 "Dual-executed statements whose results may legitimately differ between the clusters");
         counter(registry, PINNED_SESSIONS, stats, MigrationStats::pinnedSessions,

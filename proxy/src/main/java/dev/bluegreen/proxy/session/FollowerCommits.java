@@ -6,7 +6,9 @@ import java.util.TreeSet;
 import java.util.concurrent.Executor;
 
 /**
- * The commits the leader has made whose follower has not yet made them, every session's on this instance.
+ * The leader commits whose outcome some cluster has not yet caught up with, every session's on this instance:
+ * those sent to the leader and not yet answered, and those the leader has made whose follower has not yet made
+ * them.
  *
  * <p>The ordering rule (DESIGN §5) makes conflicting row locks reach the follower in the leader's order. It does
  * not order what a statement reads of rows it does not lock: an {@code UPDATE ... WHERE state = 'queued'} that
@@ -19,34 +21,35 @@ import java.util.concurrent.Executor;
  * sends the follower after the leader's answer waits until every commit up to that number has landed there
  * ({@link #landed}, {@link #await}).
  *
- * <p>That covers every commit made before the write was sent: a client told of its commit, a worker woken by
- * its {@code NOTIFY}, another session that read its rows. Not covered: a commit the leader made while the write
- * ran there, which the write may or may not have seen (waiting for it would have the follower's statements see
- * what the leader's may not have), one made through another proxy instance, and what the follower sees that
- * the leader did not (a commit landing on the follower after the leader ran the write, before the follower
- * did).
+ * <p>A commit the leader has made but not yet answered would escape that: the write may see it there, and its
+ * follower would not wait for it. So every leader {@code COMMIT} gets a ticket when it is sent
+ * ({@link #leaderCommitSent}) that it gives back once its answer has been dealt with
+ * ({@link #leaderCommitAnswered}), numbered if it committed, and a session holds a write back from the leader
+ * until the commits sent before it have answered ({@link #answered}, {@link #awaitAnswers}).
  *
- * <p>Thread-safe: sessions on every event loop share it. Each method holds the monitor for a few comparisons.
+ * <p>That covers every commit the leader made before the write was sent. Not covered: a commit sent to the
+ * leader after the write, which the write sees when it lands there before the write's snapshot is taken (and
+ * waiting for it would have the follower's statements see what the leader's may not have), one made through
+ * another proxy instance, and what the follower sees that the leader did not (a commit landing on the follower
+ * after the leader ran the write, before the follower did).
+ *
+ * <p>Thread-safe: sessions on every event loop share it. Each method holds a monitor for a few comparisons.
  */
 final class FollowerCommits {
 
-    private record Waiter(long upTo, Executor executor, Runnable then) { }
-
-    /** The last number given to a leader's commit. */
-    private long heard;
-    private final TreeSet<Long> pending = new TreeSet<>();
-    private final List<Waiter> waiters = new ArrayList<>();
+    /** Leader COMMITs sent and not yet answered, by ticket. */
+    private final Outstanding onLeader = new Outstanding();
+    /** Leader commits whose follower COMMIT has not answered, by number. */
+    private final Outstanding onFollowers = new Outstanding();
 
     /** The number of the last commit the leader has been heard to make. */
-    synchronized long heard() {
-        return heard;
+    long heard() {
+        return onFollowers.last();
     }
 
     /** The leader has answered a {@code COMMIT} whose follower {@code COMMIT} is to follow: its number. */
-    synchronized long leaderCommitted() {
-        heard++;
-        pending.add(heard);
-        return heard;
+    long leaderCommitted() {
+        return onFollowers.add();
     }
 
     /**
@@ -54,33 +57,17 @@ final class FollowerCommits {
      * the session let it go unanswered. Repeats, and 0, change nothing.
      */
     void followerEnded(long commit) {
-        if (commit <= 0) {
-            return; // no commit: a sink that settles none
-        }
-        List<Waiter> ready;
-        synchronized (this) {
-            if (!pending.remove(commit)) {
-                return;
-            }
-            ready = takeReady();
-        }
-        ready.forEach(waiter -> waiter.executor().execute(waiter.then()));
+        onFollowers.remove(commit);
     }
 
     /** Whether every commit numbered {@code upTo} or less has landed on its follower. */
-    synchronized boolean landed(long upTo) {
-        return pending.isEmpty() || pending.first() > upTo;
+    boolean landed(long upTo) {
+        return onFollowers.doneUpTo(upTo);
     }
 
     /** Runs {@code then} on {@code executor} once {@link #landed landed(upTo)}, at once if it has. */
     void await(long upTo, Executor executor, Runnable then) {
-        synchronized (this) {
-            if (!landed(upTo)) {
-                waiters.add(new Waiter(upTo, executor, then));
-                return;
-            }
-        }
-        executor.execute(then);
+        onFollowers.await(upTo, executor, then);
     }
 
     /**
@@ -88,36 +75,128 @@ final class FollowerCommits {
      * and the sessions behind it go on without the order it would have given. Returns how many there were.
      */
     int giveUp(long upTo) {
-        List<Waiter> ready;
-        int dropped;
-        synchronized (this) {
-            var overdue = pending.headSet(upTo, true);
-            dropped = overdue.size();
-            overdue.clear();
-            ready = takeReady();
-        }
-        ready.forEach(waiter -> waiter.executor().execute(waiter.then()));
-        return dropped;
+        return onFollowers.forget(upTo);
     }
 
     /** How many commits the followers still owe, for tests and diagnostics. */
-    synchronized int pending() {
-        return pending.size();
+    int pending() {
+        return onFollowers.size();
     }
 
-    private List<Waiter> takeReady() {
-        if (waiters.isEmpty()) {
-            return List.of();
+    /** A {@code COMMIT} (or a unit that may commit) is about to go to the leader: its ticket. */
+    long leaderCommitSent() {
+        return onLeader.add();
+    }
+
+    /**
+     * The leader's answer to the {@code COMMIT} with this ticket has been dealt with (numbered by
+     * {@link #leaderCommitted} if it committed), or will never come. Repeats, and 0, change nothing.
+     */
+    void leaderCommitAnswered(long ticket) {
+        onLeader.remove(ticket);
+    }
+
+    /** The ticket of the last {@code COMMIT} sent to the leader. */
+    long leaderCommitsSent() {
+        return onLeader.last();
+    }
+
+    /** Whether every leader {@code COMMIT} with a ticket up to {@code upTo} has answered. */
+    boolean answered(long upTo) {
+        return onLeader.doneUpTo(upTo);
+    }
+
+    /** Runs {@code then} on {@code executor} once {@link #answered answered(upTo)}, at once if so. */
+    void awaitAnswers(long upTo, Executor executor, Runnable then) {
+        onLeader.await(upTo, executor, then);
+    }
+
+    /**
+     * Stops waiting for the leader {@code COMMIT}s with a ticket up to {@code upTo} that have not answered (one is
+     * stuck, say behind a lock of the very session that waits for it). Returns how many there were.
+     */
+    int giveUpAnswers(long upTo) {
+        return onLeader.forget(upTo);
+    }
+
+    /** Numbers given in order, each outstanding until removed, with whoever waits for all up to one to go. */
+    private static final class Outstanding {
+
+        private record Waiter(long upTo, Executor executor, Runnable then) { }
+
+        private long last;
+        private final TreeSet<Long> outstanding = new TreeSet<>();
+        private final List<Waiter> waiters = new ArrayList<>();
+
+        synchronized long last() {
+            return last;
         }
-        long first = pending.isEmpty() ? Long.MAX_VALUE : pending.first();
-        List<Waiter> ready = new ArrayList<>();
-        waiters.removeIf(waiter -> {
-            if (waiter.upTo() < first) {
-                ready.add(waiter);
-                return true;
+
+        synchronized long add() {
+            last++;
+            outstanding.add(last);
+            return last;
+        }
+
+        synchronized int size() {
+            return outstanding.size();
+        }
+
+        synchronized boolean doneUpTo(long upTo) {
+            return outstanding.isEmpty() || outstanding.first() > upTo;
+        }
+
+        void remove(long number) {
+            if (number <= 0) {
+                return; // none given
             }
-            return false;
-        });
-        return ready;
+            List<Waiter> ready;
+            synchronized (this) {
+                if (!outstanding.remove(number)) {
+                    return;
+                }
+                ready = takeReady();
+            }
+            ready.forEach(waiter -> waiter.executor().execute(waiter.then()));
+        }
+
+        void await(long upTo, Executor executor, Runnable then) {
+            synchronized (this) {
+                if (!doneUpTo(upTo)) {
+                    waiters.add(new Waiter(upTo, executor, then));
+                    return;
+                }
+            }
+            executor.execute(then);
+        }
+
+        int forget(long upTo) {
+            List<Waiter> ready;
+            int dropped;
+            synchronized (this) {
+                var overdue = outstanding.headSet(upTo, true);
+                dropped = overdue.size();
+                overdue.clear();
+                ready = takeReady();
+            }
+            ready.forEach(waiter -> waiter.executor().execute(waiter.then()));
+            return dropped;
+        }
+
+        private List<Waiter> takeReady() {
+            if (waiters.isEmpty()) {
+                return List.of();
+            }
+            long first = outstanding.isEmpty() ? Long.MAX_VALUE : outstanding.first();
+            List<Waiter> ready = new ArrayList<>();
+            waiters.removeIf(waiter -> {
+                if (waiter.upTo() < first) {
+                    ready.add(waiter);
+                    return true;
+                }
+                return false;
+            });
+            return ready;
+        }
     }
 }

@@ -127,6 +127,11 @@ final class Units {
         /** The leader's commit ({@link FollowerCommits}) that this follower answer settles; 0: none. */
         long commit;
         /**
+         * A request to the leader that may commit: its ticket ({@link FollowerCommits#leaderCommitSent}), given
+         * back once its answer has been dealt with, or the session has let it go; 0: none.
+         */
+        long leaderCommit;
+        /**
          * A lane request behind the last commit of a session whose client has gone (a COMMIT AND CHAIN's next
          * transaction): the leader rolled it back when the session closed, so what the follower makes of it is not
          * compared, nor is its loss a divergence. The follower rolls it back too as it logs off.
@@ -475,6 +480,8 @@ final class Units {
     /** What was written to the follower waits for other sessions' follower commits (see {@link #flushFollower}). */
     private boolean followerFlushHeld;
     private long followerHoldGeneration;
+    /** Ends a wait of {@link #holdForLeaderCommits}: each wait, and each way it ends, has its own number. */
+    private long leaderHoldGeneration;
     private final FollowerCommits commits;
     /** How long a follower flush waits for other sessions' follower commits before it goes without them. */
     private final long followerOrderWaitNanos;
@@ -1477,6 +1484,7 @@ final class Units {
             BackendConnection other = backends.remove(wantedLeader.other());
             if (other != null) {
                 abandonMirrors();
+                sinks.get(wantedLeader.other()).forEach(sink -> commits.leaderCommitAnswered(sink.leaderCommit));
                 sinks.get(wantedLeader.other()).clear();
                 other.close();
             }
@@ -1930,13 +1938,58 @@ final class Units {
         if (c.has(Trait.CATALOG)) {
             session.learnsTypesFrom(unit.primary); // the client may cache type OIDs from this cluster's answer
         }
-        BackendConnection primary = backends.get(unit.primary);
         if (unit.primary == leader && unit.secondary != null && !endsOnly(c, status)) {
+            long sentBefore = commits.leaderCommitsSent();
+            if (state.followerWrites() == FollowerWrites.SYNC && !commits.answered(sentBefore)) {
+                holdForLeaderCommits(unit, sentBefore);
+                return;
+            }
             // only what was committed before the statements began: a commit the leader makes while they run may
             // or may not be visible to them, and waiting for it would have the follower's see what the leader's
             // may not have
             unit.commitsSeen = commits.heard();
         }
+        sendStarted(unit);
+    }
+
+    /**
+     * Holds a write back from the leader until the {@code COMMIT}s other sessions had sent there have answered
+     * ({@link FollowerCommits}): the leader may have made one already, which the write's statements would see
+     * there, while its follower {@code COMMIT} is not yet on its way; once its answer is in, it has a number the
+     * write notes, and the follower's run of the write waits for it. Usually a fraction of one commit's time; never
+     * longer than {@link #followerOrderWaitNanos} (a {@code COMMIT} whose deferred check waits for a lock this very
+     * session holds would otherwise never answer), past which the write goes without the order the late commit
+     * would have given.
+     */
+    private void holdForLeaderCommits(Unit unit, long sentBefore) {
+        stats.writeHeldForCommits();
+        long generation = ++leaderHoldGeneration;
+        commits.awaitAnswers(sentBefore, client.eventLoop(), () -> leaderCommitsAnswered(unit, generation, sentBefore, false));
+        client.eventLoop().schedule(() -> leaderCommitsAnswered(unit, generation, sentBefore, true),
+                followerOrderWaitNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void leaderCommitsAnswered(Unit unit, long generation, long sentBefore, boolean overdue) {
+        if (generation != leaderHoldGeneration) {
+            return; // the other of the two ways the wait ends came first
+        }
+        leaderHoldGeneration++;
+        if (overdue) {
+            int dropped = commits.giveUpAnswers(sentBefore);
+            log.warn("a write waited {} ms for other sessions' COMMITs on the leader to answer and goes without {} of"
+                    + " them session={}", TimeUnit.NANOSECONDS.toMillis(followerOrderWaitNanos), dropped, session);
+        }
+        if (closed || current != unit || !backends.containsKey(unit.primary)) {
+            return; // the session closed meanwhile (and released the unit), or is closing as it lost the leader
+        }
+        unit.commitsSeen = commits.heard();
+        sendStarted(unit);
+    }
+
+    /** Sends a unit {@link #start} routed to its first cluster. */
+    private void sendStarted(Unit unit) {
+        Classification c = unit.classification;
+        BackendConnection primary = backends.get(unit.primary);
         if (unit.wrap) {
             send(unit.primary, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "BEGIN"));
         }
@@ -1947,6 +2000,10 @@ final class Units {
         answer.swallowParseComplete = unit.reparses;
         if (unit.secondary != null) {
             answer.recorder = new OutcomeRecorder();
+        }
+        if (unit.primary == leader && unit.secondary != null && mayCommit(c)
+                && state.followerWrites() == FollowerWrites.SYNC) {
+            answer.leaderCommit = commits.leaderCommitSent();
         }
         unit.primarySink = answer;
         sinks.get(unit.primary).add(answer);
@@ -2380,6 +2437,11 @@ final class Units {
      * {@code I}): it names a transaction another session may have prepared, whose follower
      * {@code PREPARE TRANSACTION} (a commit, numbered) it must find there. (Inside one it fails on the leader.)
      */
+    /** Whether a unit may commit on the leader: it ends a transaction, and not only by rolling it back. */
+    private static boolean mayCommit(Classification c) {
+        return c.has(Trait.TRANSACTION_END) && !(c.has(Trait.ROLLBACK) && c.statementCount() == 1);
+    }
+
     private static boolean endsOnly(Classification c, byte status) {
         return (c.has(Trait.TRANSACTION_END) || c.has(Trait.ROLLBACK_TO)) && c.statementCount() == 1
                 && !(c.has(Trait.NOT_IN_TRANSACTION_BLOCK) && status == 'I');
@@ -2829,7 +2891,7 @@ final class Units {
 
     /** The leader commits only now that the follower has run the unit; then the follower commits. */
     private void commitBoth(Unit unit) {
-        send(unit.primary, new Sink(Mode.COMMIT, commit -> {
+        Sink leaderCommit = new Sink(Mode.COMMIT, commit -> {
             ClusterRole secondary = unit.secondary;
             if (secondary == null || !backends.containsKey(secondary)) {
                 finish((byte) 'I');
@@ -2855,7 +2917,9 @@ final class Units {
             flush(secondary);
             readyOwed = !commit.error && migration.acknowledgesAfterFollower(state);
             finish((byte) 'I');
-        }), FrontendMessages.query(client.alloc(), "COMMIT"));
+        });
+        leaderCommit.leaderCommit = commits.leaderCommitSent();
+        send(unit.primary, leaderCommit, FrontendMessages.query(client.alloc(), "COMMIT"));
         backends.get(unit.primary).flush();
     }
 
@@ -3032,7 +3096,7 @@ final class Units {
     }
 
     /** Each learns its cluster is gone: what it held back is released, and its unit goes on without it. */
-    private static void lose(List<Sink> waiting) {
+    private void lose(List<Sink> waiting) {
         for (Sink sink : waiting) {
             sink.lost = true;
             if (sink.held != null) {
@@ -3040,6 +3104,7 @@ final class Units {
                 sink.held = null;
             }
             sink.done.accept(sink);
+            commits.leaderCommitAnswered(sink.leaderCommit);
         }
     }
 
@@ -3516,6 +3581,7 @@ final class Units {
             message.release();
             sink.lost = true;
             sink.done.accept(sink);
+            commits.leaderCommitAnswered(sink.leaderCommit);
             return;
         }
         sinks.get(role).add(sink);
@@ -3667,6 +3733,7 @@ final class Units {
                 watchSooner();
             }
             sink.done.accept(sink);
+            commits.leaderCommitAnswered(sink.leaderCommit); // numbered by now, if it committed
             if (current == null && !closed && sinks.get(role).isEmpty()) {
                 pump(); // a unit may have waited for the proxy's own requests to be answered
             }
@@ -4153,6 +4220,7 @@ final class Units {
                     sink.owned.release();
                 }
                 commits.followerEnded(sink.commit); // no other session waits for a follower COMMIT never to come
+                commits.leaderCommitAnswered(sink.leaderCommit); // nor for a leader's answer this session will not read
             }
             entry.getValue().clear();
         }

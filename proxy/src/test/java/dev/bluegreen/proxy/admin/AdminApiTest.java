@@ -328,6 +328,7 @@ class AdminApiTest {
         stats.readRetried();
         stats.mirrorDropped();
         stats.unordered();
+        stats.writeHeldForCommits();
         stats.sessionPinned();
         stats.twinRemade();
         stats.twinRemade();
@@ -340,6 +341,7 @@ class AdminApiTest {
         assertThat(answer.get("readRetries").asLong()).isEqualTo(1);
         assertThat(answer.get("mirrorDrops").asLong()).isEqualTo(1);
         assertThat(answer.get("unorderedStatements").asLong()).isEqualTo(1);
+        assertThat(answer.get("writesHeldForCommits").asLong()).isEqualTo(1);
         assertThat(answer.get("pinnedSessions").asLong()).isEqualTo(1);
         assertThat(answer.get("twinsRemade").asLong()).isEqualTo(2);
         assertThat(answer.get("divergences").asLong()).isZero();

@@ -300,7 +300,7 @@ class AdminApiIT {
         PgCluster blue = clusters.blue();
         String table = ClusterData.unique("admin_one_server");
         blue.execute("postgres", "create table " + table + " (id int)");
-        try (CuttingRelay forward = new CuttingRelay(blue.port(), "select 'never sent'");
+        try (InterceptingRelay forward = new InterceptingRelay(blue.port(), "select 'never sent'");
              TestProxy proxy = TestProxy.in(blue).green(blue).greenAt("127.0.0.1", forward.port())
                      .backendLogin(blue.superuser(), blue.superuserPassword()).adminToken(AdminToken.of(TOKEN)).start()) {
             for (String command : new String[] {"start", "shadow"}) {
@@ -336,7 +336,7 @@ class AdminApiIT {
         try {
             blue.execute("postgres", "create table " + table + " (id int)");
             blue.execute(twin, "create table " + table + " (id int)");
-            try (CuttingRelay forward = new CuttingRelay(blue.port(), "select 'never sent'");
+            try (InterceptingRelay forward = new InterceptingRelay(blue.port(), "select 'never sent'");
                  TestProxy proxy = TestProxy.in(blue).green(blue).greenAt("127.0.0.1", forward.port())
                          .databasesOnEach("postgres", twin)
                          .backendLogin(blue.superuser(), blue.superuserPassword()).adminToken(AdminToken.of(TOKEN))

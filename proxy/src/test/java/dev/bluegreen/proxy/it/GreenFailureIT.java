@@ -602,7 +602,7 @@ class GreenFailureIT {
      * After the relay cut blue's connection once, as a rollback reached it: the session is over, neither
      * cluster has the table's rows nor an open transaction, and that was no divergence.
      */
-    private static void rolledBackOnBothWithoutDivergence(TestProxy proxy, CuttingRelay relay, String table)
+    private static void rolledBackOnBothWithoutDivergence(TestProxy proxy, InterceptingRelay relay, String table)
             throws SQLException {
         await("the session over").until(() -> proxy.server().sessionCount() == 0
                 && proxy.server().routing().barrier().holders().isEmpty());
@@ -1243,7 +1243,7 @@ class GreenFailureIT {
         String table = unique("retry_lost_on_blue");
         blue.execute("postgres", "create table " + table + " (id int)", "insert into " + table + " values (1)");
         String read = "select count(*) from " + table;
-        try (CuttingRelay relay = new CuttingRelay(blue.port(), read);
+        try (InterceptingRelay relay = new InterceptingRelay(blue.port(), read);
              TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green).start()) {
             proxy.server().routing().start("test", null);
             proxy.server().routing().setWeight("test", 100, null);
@@ -1325,7 +1325,7 @@ class GreenFailureIT {
     void aLeaderLostWhileItRollsBackIsNoDivergence() throws Exception {
         String table = unique("leader_lost_rollback");
         onBoth(blue, green, "create table " + table + " (id int primary key)");
-        try (CuttingRelay relay = new CuttingRelay(blue.port(), "rollback");
+        try (InterceptingRelay relay = new InterceptingRelay(blue.port(), "rollback");
              TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green).start()) {
             proxy.server().routing().start("test", null);
             try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
@@ -1347,7 +1347,7 @@ class GreenFailureIT {
     void aLeaderLostWhileItRunsTheDriversPreparedRollbackIsNoDivergence() throws Exception {
         String table = unique("leader_lost_driver_rollback");
         onBoth(blue, green, "create table " + table + " (id int primary key)");
-        try (CuttingRelay relay = new CuttingRelay(blue.port(), "rollback", 3);
+        try (InterceptingRelay relay = new InterceptingRelay(blue.port(), "rollback", 3);
              TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green).start()) {
             proxy.server().routing().start("test", null);
             try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {

@@ -20,6 +20,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -260,6 +262,62 @@ class ReadAfterWriteIT {
     @Test
     void aWriteThatFindsARowCommittedByAUnitThatGoesOnRunsOnGreenOnceThatCommitHasLanded() throws Exception {
         aWriteThatFindsAJustCommittedRowWaitsForItOnGreen(false, Commit.COMMIT_THEN_BEGIN);
+    }
+
+    /**
+     * A job queue's claim, {@code UPDATE ... WHERE id = 1 AND v = 'queued'}, sent while another session's COMMIT that
+     * put the job back in the queue has committed on blue but its answer has not reached the proxy (a relay holds
+     * it): on blue the claim finds the job queued; on green, where that session's update waits uncommitted behind
+     * the same COMMIT, the claim would find the job's old version, 'running', change nothing, and the clusters would
+     * part (UPDATE 1 on blue, UPDATE 0 on green, found by a soak). So the claim is held back from blue until the
+     * COMMIT has answered, then runs on green once that commit has landed there. Before, it went to blue at once
+     * and diverged.
+     */
+    @Test
+    void aWriteSentWhileAnotherSessionsCommitIsUnansweredWaitsForItsAnswerAndThenForGreensCommit() throws Exception {
+        String table = table();
+        onBoth(blue, green, "insert into " + table + " values (1, 'running')");
+        // two clients blocked at once: the common pool may have a single thread on a small machine
+        try (ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor();
+             InterceptingRelay relay = InterceptingRelay.holdingAnswers(blue.port(), "commit /* requeue */");
+             TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green)
+                     .routing(routing(ReadAfterWrite.EVERYWHERE)).start();
+             Connection requeuer = proxy.connect(blue.superuser());
+             Connection worker = proxy.connect(blue.superuser());
+             Statement s = requeuer.createStatement()) {
+            proxy.server().routing().start("test", null);
+            s.execute("begin");
+            s.executeUpdate("update " + table + " set v = 'queued' where id = 1 and v = 'running'");
+            CompletableFuture<Void> requeue = CompletableFuture.runAsync(() -> {
+                try (Statement commit = requeuer.createStatement()) {
+                    commit.execute("commit /* requeue */");
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, clients);
+            await("blue has committed the requeue, its answer held").until(() -> relay.cuts() == 1
+                    && ClusterData.text(blue, "select v from " + table + " where id = 1").equals("queued"));
+
+            CompletableFuture<Integer> claim = CompletableFuture.supplyAsync(() -> {
+                try (Statement claiming = worker.createStatement()) {
+                    return claiming.executeUpdate("update " + table + " set v = 'claimed' where id = 1 and v = 'queued'");
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, clients);
+            await("the claim is held back from blue").until(() -> proxy.server().migration().writesHeldForCommits() == 1);
+            assertThat(claim).isNotDone();
+            assertThat(ClusterData.text(blue, "select v from " + table + " where id = 1")).as("blue, read directly")
+                    .isEqualTo("queued");
+
+            relay.release();
+            requeue.get(10, TimeUnit.SECONDS);
+            assertThat(claim.get(10, TimeUnit.SECONDS)).as("the job blue found queued").isEqualTo(1);
+            await("green runs the claim").until(() ->
+                    ClusterData.text(green, "select v from " + table + " where id = 1").equals("claimed"));
+            assertThat(proxy.server().migration().divergenceCount()).isZero();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
     }
 
     /**

@@ -42,7 +42,7 @@ class TwoDatabasesIT {
     @Test
     void blueReachedThroughAPortForwardIsOneDatabaseWithBlue(TestClusters clusters) throws Exception {
         PgCluster server = clusters.blue();
-        try (CuttingRelay forward = new CuttingRelay(server.port(), "select 'never sent'")) {
+        try (InterceptingRelay forward = new InterceptingRelay(server.port(), "select 'never sent'")) {
             Cluster blue = side("blue", server, server.port(), null, Map.of());
             Cluster green = side("green", server, forward.port(), null, Map.of());
 
@@ -63,7 +63,7 @@ class TwoDatabasesIT {
         PgCluster server = clusters.blue();
         String twin = ClusterData.unique("two_dbs_twin");
         server.execute("postgres", "create database " + twin);
-        try (CuttingRelay forward = new CuttingRelay(server.port(), "select 'never sent'")) {
+        try (InterceptingRelay forward = new InterceptingRelay(server.port(), "select 'never sent'")) {
             Cluster blue = side("blue", server, server.port(), "postgres", Map.of());
             Cluster green = side("green", server, forward.port(), twin, Map.of());
             // a client database "legacy" that blue sends to green's database: its writes there are green's

@@ -74,4 +74,34 @@ class FollowerCommitsTest {
         commits.followerEnded(three);
         assertThat(ran).containsExactly("behind one", "behind three");
     }
+
+    @Test
+    void aWriteWaitsForTheLeaderCommitsSentBeforeItAndNotForLaterOnes() {
+        long sentFirst = commits.leaderCommitSent();
+        long sentBefore = commits.leaderCommitsSent();
+        long sentLater = commits.leaderCommitSent();
+
+        assertThat(commits.answered(sentBefore)).isFalse();
+        commits.awaitAnswers(sentBefore, Runnable::run, () -> ran.add("sent " + commits.heard()));
+        commits.leaderCommitAnswered(sentLater);
+        assertThat(ran).as("the first COMMIT has not answered").isEmpty();
+
+        long number = commits.leaderCommitted(); // the first one's answer: it committed
+        commits.leaderCommitAnswered(sentFirst);
+        assertThat(ran).as("the write goes, noting the commit it may have seen").containsExactly("sent " + number);
+        assertThat(commits.landed(number)).as("and its follower waits for that commit").isFalse();
+    }
+
+    @Test
+    void givingUpOnAnUnansweredLeaderCommitReleasesTheWriteAndForgetsIt() {
+        long stuck = commits.leaderCommitSent();
+        commits.awaitAnswers(stuck, Runnable::run, () -> ran.add("sent"));
+
+        assertThat(commits.giveUpAnswers(stuck)).isOne();
+        assertThat(ran).containsExactly("sent");
+        assertThat(commits.answered(commits.leaderCommitsSent())).isTrue();
+        commits.leaderCommitAnswered(stuck); // its answer, late: nothing waits
+        commits.leaderCommitAnswered(0);
+        assertThat(commits.answered(stuck)).isTrue();
+    }
 }

@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.it;
 
 import java.io.DataInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -13,16 +14,22 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A TCP relay between the proxy and a real cluster that cuts a connection, both ways, at the moment a
- * given statement would run there for the {@code nth} time: the Query with that text, or the Bind of a
- * statement parsed with it (unnamed or named, as drivers reuse their prepared COMMIT and ROLLBACK), is
- * not passed on. For a cluster lost while it runs one particular statement, which a real server cannot be
- * made to do at will. Everything else passes through unchanged.
+ * A TCP relay between the proxy and a real cluster that acts at the moment a given statement would run there
+ * for the {@code nth} time: the Query with that text, or the Bind of a statement parsed with it (unnamed or
+ * named, as drivers reuse their prepared COMMIT and ROLLBACK). By default it cuts that connection, both ways,
+ * and the statement is not passed on: a cluster lost while it runs one particular statement, which a real server
+ * cannot be made to do at will. {@link #holdingAnswers} passes the statement on and holds back everything the
+ * cluster answers on that connection until {@link #release}: an answer slow to reach the proxy, after the
+ * cluster has done the work. Everything else passes through unchanged.
  */
-final class CuttingRelay implements AutoCloseable {
+final class InterceptingRelay implements AutoCloseable {
+
+    private enum Action { CUT, HOLD_ANSWERS }
 
     private final ServerSocket server;
     private final int clusterPort;
@@ -30,13 +37,25 @@ final class CuttingRelay implements AutoCloseable {
     private final int nth;
     private final AtomicInteger runs = new AtomicInteger();
     private final AtomicInteger cuts = new AtomicInteger();
+    private final Action action;
+    private final CountDownLatch released = new CountDownLatch(1);
     private final List<Socket> open = new CopyOnWriteArrayList<>();
 
-    CuttingRelay(int clusterPort, String statement) throws IOException {
+    InterceptingRelay(int clusterPort, String statement) throws IOException {
         this(clusterPort, statement, 1);
     }
 
-    CuttingRelay(int clusterPort, String statement, int nth) throws IOException {
+    InterceptingRelay(int clusterPort, String statement, int nth) throws IOException {
+        this(clusterPort, statement, nth, Action.CUT);
+    }
+
+    /** Passes the first run of {@code statement} on, and holds that connection's answers until {@link #release}. */
+    static InterceptingRelay holdingAnswers(int clusterPort, String statement) throws IOException {
+        return new InterceptingRelay(clusterPort, statement, 1, Action.HOLD_ANSWERS);
+    }
+
+    private InterceptingRelay(int clusterPort, String statement, int nth, Action action) throws IOException {
+        this.action = action;
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         this.clusterPort = clusterPort;
         this.statement = statement.toLowerCase(Locale.ROOT);
@@ -48,9 +67,14 @@ final class CuttingRelay implements AutoCloseable {
         return server.getLocalPort();
     }
 
-    /** How many connections were cut. */
+    /** How many connections were cut, or had their answers held back. */
     int cuts() {
         return cuts.get();
+    }
+
+    /** Lets the answers held back go on. */
+    void release() {
+        released.countDown();
     }
 
     private void accept() {
@@ -60,25 +84,36 @@ final class CuttingRelay implements AutoCloseable {
                 Socket cluster = new Socket(InetAddress.getLoopbackAddress(), clusterPort);
                 open.add(client);
                 open.add(cluster);
-                Thread.ofVirtual().start(() -> copy(cluster, client));
-                Thread.ofVirtual().start(() -> relayRequests(client, cluster));
+                AtomicBoolean holding = new AtomicBoolean();
+                Thread.ofVirtual().start(() -> relayAnswers(cluster, client, holding));
+                Thread.ofVirtual().start(() -> relayRequests(client, cluster, holding));
             } catch (IOException e) {
                 return; // closed
             }
         }
     }
 
-    /** The cluster's answers, byte for byte. */
-    private static void copy(Socket from, Socket to) {
+    /** The cluster's answers, byte for byte; once {@code holding}, only after {@link #release}. */
+    private void relayAnswers(Socket from, Socket to, AtomicBoolean holding) {
         try (from; to) {
-            from.getInputStream().transferTo(to.getOutputStream());
+            InputStream in = from.getInputStream();
+            OutputStream out = to.getOutputStream();
+            byte[] buffer = new byte[8192];
+            for (int read = in.read(buffer); read >= 0; read = in.read(buffer)) {
+                if (holding.get()) {
+                    released.await();
+                }
+                out.write(buffer, 0, read);
+            }
         } catch (IOException e) {
             // one side went away: both are closed
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
     /** The proxy's messages, one at a time: the untyped startup packet, then typed messages. */
-    private void relayRequests(Socket client, Socket cluster) {
+    private void relayRequests(Socket client, Socket cluster, AtomicBoolean holding) {
         try (client; cluster) {
             DataInputStream in = new DataInputStream(client.getInputStream());
             OutputStream out = cluster.getOutputStream();
@@ -95,7 +130,10 @@ final class CuttingRelay implements AutoCloseable {
                 byte[] body = in.readNBytes(length - 4);
                 if (runsIt(type, body, parsedIt) && runs.incrementAndGet() == nth) {
                     cuts.incrementAndGet();
-                    return; // closes both
+                    if (action == Action.CUT) {
+                        return; // closes both
+                    }
+                    holding.set(true); // before the statement goes: its answer cannot slip through
                 }
                 out.write(type);
                 out.write(ByteBuffer.allocate(4).putInt(length).array());
@@ -149,6 +187,7 @@ final class CuttingRelay implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        release();
         server.close();
         for (Socket socket : open) {
             socket.close();
