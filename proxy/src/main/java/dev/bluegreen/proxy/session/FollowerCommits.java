@@ -27,11 +27,18 @@ import java.util.concurrent.Executor;
  * ({@link #leaderCommitAnswered}), numbered if it committed, and a session holds a write back from the leader
  * until the commits sent before it have answered ({@link #answered}, {@link #awaitAnswers}).
  *
- * <p>That covers every commit the leader made before the write was sent. Not covered: a commit sent to the
- * leader after the write, which the write sees when it lands there before the write's snapshot is taken (and
- * waiting for it would have the follower's statements see what the leader's may not have), one made through
- * another proxy instance, and what the follower sees that the leader did not (a commit landing on the follower
- * after the leader ran the write, before the follower did).
+ * <p>That covers every commit the leader made before the write was sent. The other direction: a write the leader
+ * answered before another session's {@code COMMIT} was sent there did not see that commit, and its follower run
+ * must not either. So a write run as a unit of its own on the follower once the leader has answered it takes a
+ * ticket at that answer ({@link #followerRunStarted}), given back when the follower has answered it
+ * ({@link #followerRunEnded}); a session sending a {@code COMMIT} to the leader notes the last ticket given
+ * ({@link #followerRunsStarted}), and its follower {@code COMMIT} waits until those runs have ended
+ * ({@link #runsEnded}, {@link #awaitRuns}).
+ *
+ * <p>Not covered: a commit sent to the leader after the write, which the write sees when it lands there before
+ * the write's snapshot is taken (and waiting for it would have the follower's statements see what the leader's
+ * may not have), one made through another proxy instance, and the statements of a transaction, which run on
+ * the follower at its end (a transaction's lane) and may there see a commit the leader's run of them did not.
  *
  * <p>Thread-safe: sessions on every event loop share it. Each method holds a monitor for a few comparisons.
  */
@@ -41,6 +48,8 @@ final class FollowerCommits {
     private final Outstanding onLeader = new Outstanding();
     /** Leader commits whose follower COMMIT has not answered, by number. */
     private final Outstanding onFollowers = new Outstanding();
+    /** Writes the leader has answered whose follower run has not, by ticket. */
+    private final Outstanding runsOnFollowers = new Outstanding();
 
     /** The number of the last commit the leader has been heard to make. */
     long heard() {
@@ -117,6 +126,39 @@ final class FollowerCommits {
      */
     int giveUpAnswers(long upTo) {
         return onLeader.forget(upTo);
+    }
+
+    /**
+     * The leader has answered a write whose follower run is to follow now: its ticket, given back once the follower
+     * has answered it, or was lost.
+     */
+    long followerRunStarted() {
+        return runsOnFollowers.add();
+    }
+
+    /** The follower has answered the run with this ticket, or never will. Repeats, and 0, change nothing. */
+    void followerRunEnded(long ticket) {
+        runsOnFollowers.remove(ticket);
+    }
+
+    /** The ticket of the last write the leader has answered whose follower run was to follow. */
+    long followerRunsStarted() {
+        return runsOnFollowers.last();
+    }
+
+    /** Whether every follower run with a ticket up to {@code upTo} has been answered. */
+    boolean runsEnded(long upTo) {
+        return runsOnFollowers.doneUpTo(upTo);
+    }
+
+    /** Runs {@code then} on {@code executor} once {@link #runsEnded runsEnded(upTo)}, at once if so. */
+    void awaitRuns(long upTo, Executor executor, Runnable then) {
+        runsOnFollowers.await(upTo, executor, then);
+    }
+
+    /** Stops waiting for the follower runs with a ticket up to {@code upTo}. Returns how many there were. */
+    int giveUpRuns(long upTo) {
+        return runsOnFollowers.forget(upTo);
     }
 
     /** Numbers given in order, each outstanding until removed, with whoever waits for all up to one to go. */

@@ -39,6 +39,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -131,6 +132,11 @@ final class Units {
          * back once its answer has been dealt with, or the session has let it go; 0: none.
          */
         long leaderCommit;
+        /**
+         * A write's run on the follower, the leader having answered it: its ticket
+         * ({@link FollowerCommits#followerRunStarted}), which other sessions' follower COMMITs wait for; 0: none.
+         */
+        long followerRun;
         /**
          * A lane request behind the last commit of a session whose client has gone (a COMMIT AND CHAIN's next
          * transaction): the leader rolled it back when the session closed, so what the follower makes of it is not
@@ -477,6 +483,11 @@ final class Units {
      * proxy had heard of when the session's last write was sent to the leader ({@link FollowerCommits}).
      */
     private long followerMustHave;
+    /**
+     * Other sessions' follower runs of writes the leader answered before this session's last COMMIT was sent there,
+     * which did not see that commit there: its follower COMMIT waits for them ({@link FollowerCommits}).
+     */
+    private long followerRunsBefore;
     /** What was written to the follower waits for other sessions' follower commits (see {@link #flushFollower}). */
     private boolean followerFlushHeld;
     private long followerHoldGeneration;
@@ -1484,7 +1495,7 @@ final class Units {
             BackendConnection other = backends.remove(wantedLeader.other());
             if (other != null) {
                 abandonMirrors();
-                sinks.get(wantedLeader.other()).forEach(sink -> commits.leaderCommitAnswered(sink.leaderCommit));
+                sinks.get(wantedLeader.other()).forEach(this::settle);
                 sinks.get(wantedLeader.other()).clear();
                 other.close();
             }
@@ -2004,6 +2015,7 @@ final class Units {
         if (unit.primary == leader && unit.secondary != null && mayCommit(c)
                 && state.followerWrites() == FollowerWrites.SYNC) {
             answer.leaderCommit = commits.leaderCommitSent();
+            followerRunsBefore = commits.followerRunsStarted();
         }
         unit.primarySink = answer;
         sinks.get(unit.primary).add(answer);
@@ -2751,23 +2763,28 @@ final class Units {
 
     /**
      * Sends what was written to the follower once every commit the leader had been heard to make when this
-     * session's last write was sent there has landed on its follower too ({@link FollowerCommits}): a statement
-     * that read on the leader what another session committed there reads it on the follower as well. A wait
-     * longer than {@link #followerOrderWaitNanos} goes ahead without those commits.
+     * session's last write was sent there has landed on its follower too, and once the follower runs of other
+     * sessions' writes the leader answered before this session's last COMMIT was sent there have ended
+     * ({@link FollowerCommits}): a statement reads on the follower what it read on the leader, no less (those
+     * commits) and no more (this session's commit, which those writes did not see). A wait longer than
+     * {@link #followerOrderWaitNanos} goes ahead without them.
      */
     private void flushFollower(BackendConnection connection) {
         if (followerFlushHeld) {
             return; // goes out when the wait ends
         }
         long upTo = followerMustHave;
-        if (commits.landed(upTo)) {
+        long runsUpTo = followerRunsBefore;
+        if (commits.landed(upTo) && commits.runsEnded(runsUpTo)) {
             connection.flush();
             return;
         }
         followerFlushHeld = true;
         long generation = ++followerHoldGeneration;
-        commits.await(upTo, client.eventLoop(), () -> followerFlushReleased(generation, connection, upTo, false));
-        client.eventLoop().schedule(() -> followerFlushReleased(generation, connection, upTo, true),
+        Executor loop = client.eventLoop();
+        commits.await(upTo, loop, () -> commits.awaitRuns(runsUpTo, loop,
+                () -> followerFlushReleased(generation, connection, upTo, runsUpTo, false)));
+        client.eventLoop().schedule(() -> followerFlushReleased(generation, connection, upTo, runsUpTo, true),
                 followerOrderWaitNanos, TimeUnit.NANOSECONDS);
     }
 
@@ -2776,16 +2793,19 @@ final class Units {
      * sent since noted later commits for (waiting again for those could have the session wait for its own
      * COMMIT, written behind them, and would stack waits beyond the bound).
      */
-    private void followerFlushReleased(long generation, BackendConnection connection, long upTo, boolean overdue) {
+    private void followerFlushReleased(long generation, BackendConnection connection, long upTo, long runsUpTo,
+                                       boolean overdue) {
         if (generation != followerHoldGeneration) {
             return; // the other of the two ways the wait ends came first
         }
         followerFlushHeld = false;
         followerHoldGeneration++;
         if (overdue) {
-            int dropped = commits.giveUp(upTo);
-            log.warn("a follower flush waited {} ms for other sessions' follower commits and goes without {} of them"
-                    + " session={}", TimeUnit.NANOSECONDS.toMillis(followerOrderWaitNanos), dropped, session);
+            int commitsDropped = commits.giveUp(upTo);
+            int runsDropped = commits.giveUpRuns(runsUpTo);
+            log.warn("a follower flush waited {} ms for other sessions' follower commits and runs and goes without {}"
+                    + " commits and {} runs session={}", TimeUnit.NANOSECONDS.toMillis(followerOrderWaitNanos),
+                    commitsDropped, runsDropped, session);
         }
         connection.flush(); // a closed one takes nothing; one that leads by now sends what it was given
         BackendConnection follower = backends.get(leader.other());
@@ -2816,6 +2836,8 @@ final class Units {
         record.recorder = new OutcomeRecorder();
         // a COMMIT PREPARED makes rows visible as a COMMIT does: what reads them on the leader waits for the follower's
         record.commit = committedPrepared(leaderOutcomes) ? commits.leaderCommitted() : 0;
+        // the leader ran it before any COMMIT sent from now on: the follower runs it before their follower COMMITs
+        record.followerRun = wrapped ? commits.followerRunStarted() : 0;
         record.sentNanos = sentNanos;
         record.leaderNanos = unit.leaderNanos;
         sinks.get(secondary).add(record);
@@ -2919,6 +2941,7 @@ final class Units {
             finish((byte) 'I');
         });
         leaderCommit.leaderCommit = commits.leaderCommitSent();
+        followerRunsBefore = commits.followerRunsStarted();
         send(unit.primary, leaderCommit, FrontendMessages.query(client.alloc(), "COMMIT"));
         backends.get(unit.primary).flush();
     }
@@ -3095,6 +3118,12 @@ final class Units {
         return waiting;
     }
 
+    /** Gives back the tickets ({@link FollowerCommits}) a request held: it has been answered, or never will be. */
+    private void settle(Sink sink) {
+        commits.leaderCommitAnswered(sink.leaderCommit);
+        commits.followerRunEnded(sink.followerRun);
+    }
+
     /** Each learns its cluster is gone: what it held back is released, and its unit goes on without it. */
     private void lose(List<Sink> waiting) {
         for (Sink sink : waiting) {
@@ -3104,7 +3133,7 @@ final class Units {
                 sink.held = null;
             }
             sink.done.accept(sink);
-            commits.leaderCommitAnswered(sink.leaderCommit);
+            settle(sink);
         }
     }
 
@@ -3581,7 +3610,7 @@ final class Units {
             message.release();
             sink.lost = true;
             sink.done.accept(sink);
-            commits.leaderCommitAnswered(sink.leaderCommit);
+            settle(sink);
             return;
         }
         sinks.get(role).add(sink);
@@ -3733,7 +3762,7 @@ final class Units {
                 watchSooner();
             }
             sink.done.accept(sink);
-            commits.leaderCommitAnswered(sink.leaderCommit); // numbered by now, if it committed
+            settle(sink); // a leader COMMIT is numbered by now, if it committed
             if (current == null && !closed && sinks.get(role).isEmpty()) {
                 pump(); // a unit may have waited for the proxy's own requests to be answered
             }
@@ -4220,7 +4249,7 @@ final class Units {
                     sink.owned.release();
                 }
                 commits.followerEnded(sink.commit); // no other session waits for a follower COMMIT never to come
-                commits.leaderCommitAnswered(sink.leaderCommit); // nor for a leader's answer this session will not read
+                settle(sink); // nor for an answer this session will not read
             }
             entry.getValue().clear();
         }

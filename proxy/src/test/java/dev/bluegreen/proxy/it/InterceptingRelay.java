@@ -25,11 +25,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * and the statement is not passed on: a cluster lost while it runs one particular statement, which a real server
  * cannot be made to do at will. {@link #holdingAnswers} passes the statement on and holds back everything the
  * cluster answers on that connection until {@link #release}: an answer slow to reach the proxy, after the
- * cluster has done the work. Everything else passes through unchanged.
+ * cluster has done the work. {@link #holdingRequest} holds the statement itself, and what follows it on that
+ * connection, until {@link #release}: a request slow to reach the cluster. Everything else passes through
+ * unchanged.
  */
 final class InterceptingRelay implements AutoCloseable {
 
-    private enum Action { CUT, HOLD_ANSWERS }
+    private enum Action { CUT, HOLD_ANSWERS, HOLD_REQUEST }
 
     private final ServerSocket server;
     private final int clusterPort;
@@ -52,6 +54,11 @@ final class InterceptingRelay implements AutoCloseable {
     /** Passes the first run of {@code statement} on, and holds that connection's answers until {@link #release}. */
     static InterceptingRelay holdingAnswers(int clusterPort, String statement) throws IOException {
         return new InterceptingRelay(clusterPort, statement, 1, Action.HOLD_ANSWERS);
+    }
+
+    /** Holds the first run of {@code statement}, and what follows it on its connection, until {@link #release}. */
+    static InterceptingRelay holdingRequest(int clusterPort, String statement) throws IOException {
+        return new InterceptingRelay(clusterPort, statement, 1, Action.HOLD_REQUEST);
     }
 
     private InterceptingRelay(int clusterPort, String statement, int nth, Action action) throws IOException {
@@ -130,10 +137,13 @@ final class InterceptingRelay implements AutoCloseable {
                 byte[] body = in.readNBytes(length - 4);
                 if (runsIt(type, body, parsedIt) && runs.incrementAndGet() == nth) {
                     cuts.incrementAndGet();
-                    if (action == Action.CUT) {
-                        return; // closes both
+                    switch (action) {
+                        case CUT -> {
+                            return; // closes both
+                        }
+                        case HOLD_ANSWERS -> holding.set(true); // before the statement goes: its answer cannot slip through
+                        case HOLD_REQUEST -> released.await();
                     }
-                    holding.set(true); // before the statement goes: its answer cannot slip through
                 }
                 out.write(type);
                 out.write(ByteBuffer.allocate(4).putInt(length).array());
@@ -141,6 +151,8 @@ final class InterceptingRelay implements AutoCloseable {
             }
         } catch (IOException e) {
             // one side went away: both are closed
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

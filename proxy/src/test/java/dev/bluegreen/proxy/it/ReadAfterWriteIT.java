@@ -321,6 +321,53 @@ class ReadAfterWriteIT {
     }
 
     /**
+     * The other direction. A claim that blue answered (UPDATE 0: the job was running) before the requeue's COMMIT was
+     * sent there did not see that commit; its run on green, held up on its way there (a relay holds it), must not see
+     * it either, or it finds the job queued there (UPDATE 1, a divergence). So the requeue's COMMIT on green waits
+     * for the claim's run there, which finds the job running as blue did. Before, green committed the requeue at once
+     * and the claim diverged.
+     */
+    @Test
+    void aWriteBlueAnsweredBeforeAnotherSessionsCommitRunsOnGreenBeforeThatCommitLandsThere() throws Exception {
+        String table = table();
+        onBoth(blue, green, "insert into " + table + " values (1, 'running')");
+        String claimSql = "update " + table + " set v = 'claimed' where id = 1 and v = 'queued'";
+        try (ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor();
+             InterceptingRelay relay = InterceptingRelay.holdingRequest(green.port(), claimSql);
+             TestProxy proxy = TestProxy.in(blue).green(green).greenAt("127.0.0.1", relay.port())
+                     .routing(routing(ReadAfterWrite.EVERYWHERE)).start();
+             Connection requeuer = proxy.connect(blue.superuser());
+             Connection worker = proxy.connect(blue.superuser());
+             Statement s = requeuer.createStatement()) {
+            proxy.server().routing().start("test", null);
+            s.execute("begin");
+            s.executeUpdate("update " + table + " set v = 'queued' where id = 1 and v = 'running'");
+            CompletableFuture<Integer> claim = CompletableFuture.supplyAsync(() -> {
+                try (Statement claiming = worker.createStatement()) {
+                    return claiming.executeUpdate(claimSql);
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, clients);
+            await("blue has answered the claim, its run on green held").until(() -> relay.cuts() == 1);
+            assertThat(ClusterData.text(blue, "select v from " + table + " where id = 1")).as("blue, read directly")
+                    .isEqualTo("running");
+
+            s.execute("commit");
+            assertThat(ClusterData.text(blue, "select v from " + table + " where id = 1")).isEqualTo("queued");
+            await("green's COMMIT of the requeue waits for the claim").during(HELD).atMost(HELD.multipliedBy(3))
+                    .until(() -> ClusterData.text(green, "select v from " + table + " where id = 1").equals("running"));
+
+            relay.release();
+            assertThat(claim.get(10, TimeUnit.SECONDS)).as("the job blue found running").isZero();
+            await("green commits the requeue").until(() ->
+                    ClusterData.text(green, "select v from " + table + " where id = 1").equals("queued"));
+            assertThat(proxy.server().migration().divergenceCount()).isZero();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
      * A session that leaves inside the transaction a {@code COMMIT AND CHAIN} opened, while green's COMMIT of the
      * chained one still runs, still owes that commit: the closed session waits for green's answer (see
      * CutoverRollbackIT), so other sessions' writes that find the row wait for it as for any commit still landing;

@@ -104,4 +104,21 @@ class FollowerCommitsTest {
         commits.leaderCommitAnswered(0);
         assertThat(commits.answered(stuck)).isTrue();
     }
+
+    @Test
+    void aFollowerCommitWaitsForTheRunsOfWritesTheLeaderAnsweredBeforeItsCommitWasSent() {
+        long answeredBefore = commits.followerRunStarted();
+        long runsBefore = commits.followerRunsStarted(); // the COMMIT goes to the leader now
+        long answeredAfter = commits.followerRunStarted();
+
+        assertThat(commits.runsEnded(runsBefore)).isFalse();
+        commits.awaitRuns(runsBefore, Runnable::run, () -> ran.add("follower COMMIT"));
+        commits.followerRunEnded(answeredAfter);
+        assertThat(ran).as("a write answered after the COMMIT was sent may have seen it: not waited for").isEmpty();
+
+        commits.followerRunEnded(answeredBefore);
+        assertThat(ran).containsExactly("follower COMMIT");
+        commits.followerRunEnded(answeredBefore);
+        assertThat(commits.giveUpRuns(commits.followerRunsStarted())).isZero();
+    }
 }
