@@ -7,6 +7,7 @@
 #   benchmarks/soak.sh                       # about 7 minutes
 #   SOAK_SECONDS=900 benchmarks/soak.sh
 #   SOAK_PREDICATE_WRITES=1 benchmarks/soak.sh   # adds a job queue's conditional updates (see below)
+#   SOAK_JOB_QUEUE_RUNS=6 benchmarks/soak.sh     # only the job queue, N times: seconds until green fell out of sync
 # Workloads, all at once: pgbench's TPC-B-like script; upserts of 50 hot keys; delete-and-reinsert transactions
 # on 30 keys (extended protocol), which fail on duplicates now and then (pgbench restarts); a ledger with a
 # savepoint rolled back in every transaction; pgbench -S with prepared statements.
@@ -38,20 +39,56 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$JAVA_HOME/bin/java" -jar "$root/proxy/target/bluegreen-proxy.jar" --embedded --state-dir "$work/state" \
-  > "$work/proxy.log" 2>&1 &
-proxy_pid=$!
-for _ in $(seq 1 120); do grep -q "Ctrl-C" "$work/proxy.log" && break; sleep 1; done
-grep -q "Ctrl-C" "$work/proxy.log" || { echo "soak.sh: the proxy did not start; see $work/proxy.log" >&2; exit 1; }
-
+start_proxy() {
+  "$JAVA_HOME/bin/java" -jar "$root/proxy/target/bluegreen-proxy.jar" --embedded --state-dir "$work/state" \
+    > "$work/proxy.log" 2>&1 &
+  proxy_pid=$!
+  for _ in $(seq 1 120); do grep -q "Ctrl-C" "$work/proxy.log" && break; sleep 1; done
+  grep -q "Ctrl-C" "$work/proxy.log" || { echo "soak.sh: the proxy did not start; see $work/proxy.log" >&2; exit 1; }
+}
 pg=(-h 127.0.0.1 -p 6432 -U postgres)
+jobs_table="create table jobs (id int primary key, state text not null, runs int not null default 0);
+insert into jobs select g, 'queued', 0 from generate_series(1, 40) g;"
+jobs_sql="$work/jobs.sql"
+cat > "$jobs_sql" <<'SQL'
+\set id random(1, 40)
+update jobs set state = 'running', runs = runs + 1 where id = :id and state = 'queued';
+update jobs set state = 'queued' where id = :id and state = 'running';
+SQL
+
+if [ -n "${SOAK_JOB_QUEUE_RUNS:-}" ]; then
+  # how long the job queue alone runs at weight 0 before the commit race (docs/dual-write.md) parts the clusters;
+  # each run on fresh clusters, at most 30 s
+  for run in $(seq 1 "$SOAK_JOB_QUEUE_RUNS"); do
+    work=$(mktemp -d "${TMPDIR:-/tmp}/bluegreen-soak.XXXXXX")
+    start_proxy
+    bgctl start --reason soak > /dev/null
+    psql "${pg[@]}" -q -v ON_ERROR_STOP=1 postgres -c "$jobs_table"
+    pgbench "${pg[@]}" -n -c 3 -j 1 -T 30 -M prepared -f "$jobs_sql" postgres \
+      > "$work/jobs.out" 2>&1 &
+    load=$!
+    started=$(date +%s%N)
+    outcome="no divergence in 30 s"
+    while kill -0 "$load" 2>/dev/null; do
+      if grep -q "follower out of sync" "$work/proxy.log"; then
+        outcome="out of sync after $(( ($(date +%s%N) - started) / 100000000 ))00 ms: $(grep -o 'difference=.*' "$work/proxy.log" | head -1)"
+        break
+      fi
+      sleep 0.1
+    done
+    echo "soak.sh: job queue run $run: $outcome"
+    cleanup
+    proxy_pid=
+  done
+  exit 0
+fi
+
+start_proxy
 bgctl start --reason soak
 pgbench "${pg[@]}" -i -s 5 -q postgres
 psql "${pg[@]}" -q -v ON_ERROR_STOP=1 postgres <<'SQL'
 create table hot (k int primary key, n int not null, tag text);
 create table hot2 (k int primary key, v int not null);
-create table jobs (id int primary key, state text not null, runs int not null default 0);
-insert into jobs select g, 'queued', 0 from generate_series(1, 40) g;
 create table ledger (k int not null, amount int not null);
 create table counters (k int primary key, total bigint not null default 0);
 insert into counters select g, 0 from generate_series(1, 20) g;
@@ -79,11 +116,7 @@ update counters set total = total + 1 where k = :k;
 rollback to savepoint s1;
 commit;
 SQL
-cat > "$work/jobs.sql" <<'SQL'
-\set id random(1, 40)
-update jobs set state = 'running', runs = runs + 1 where id = :id and state = 'queued';
-update jobs set state = 'queued' where id = :id and state = 'running';
-SQL
+psql "${pg[@]}" -q -v ON_ERROR_STOP=1 postgres -c "$jobs_table"
 
 end=$(( $(date +%s) + seconds ))
 workloads=()
@@ -95,7 +128,7 @@ pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" -f "$work/upsert.sql" postgres > "
 pgbench "${pg[@]}" -n -c 2 -j 1 -T "$seconds" -f "$work/ledger.sql" postgres > "$work/ledger.out" 2>&1 & workloads+=($!)
 pgbench "${pg[@]}" -n -c 2 -j 1 -T "$seconds" -S -M prepared postgres > "$work/select.out" 2>&1 & workloads+=($!)
 if [ -n "${SOAK_PREDICATE_WRITES:-}" ]; then
-  pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" -M prepared -f "$work/jobs.sql" postgres > "$work/jobs.out" 2>&1 &
+  pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" -M prepared -f "$jobs_sql" postgres > "$work/jobs.out" 2>&1 &
   workloads+=($!)
 fi
 
