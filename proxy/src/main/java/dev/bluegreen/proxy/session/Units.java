@@ -246,6 +246,11 @@ final class Units {
          * sent before it: the cancel goes there once the unit's own answer is next.
          */
         boolean cancelPending;
+        /**
+         * Held back from the leader until other sessions' COMMITs there have answered ({@link #holdForLeaderCommits}):
+         * nothing of it has been sent, and what the client sends on for it waits in the session's queue.
+         */
+        boolean heldForCommits;
         /** How far a read green serves is past {@code timeouts.green_read}. */
         GreenRead greenRead = GreenRead.IN_TIME;
         /** Green's answer to this read has ended (the unit's primary sink is done, or lost). */
@@ -601,7 +606,7 @@ final class Units {
         try {
             for (; next < frames.size(); next++) {
                 Frame frame = frames.get(next);
-                if (current != null && current.open && pending.isEmpty()) {
+                if (current != null && current.open && !current.heldForCommits && pending.isEmpty()) {
                     continueUnit(frame);
                     continued = true;
                 } else {
@@ -644,6 +649,9 @@ final class Units {
                 c.statementCount() + Math.max(1, late.statementCount()), c.tenant());
         if (unit.secondary != null && late.has(Trait.TRANSACTION_END)) {
             committedBeforeFollower(unit);
+        }
+        if (unit.primarySink != null && unit.primarySink.leaderCommit == 0) {
+            takeLeaderCommitTicket(unit, unit.primarySink, late); // a COMMIT that reached the unit after it was sent
         }
         if (unit.wrap) {
             unit.clientEndsWrap |= late.has(Trait.TRANSACTION_END);
@@ -960,7 +968,7 @@ final class Units {
     private void continueFromPending(Unit unit) {
         ArrayDeque<Frame> pending = session.pending();
         boolean continued = false;
-        while (current == unit && unit.open && !pending.isEmpty() && pending.peek().type() != 'X') {
+        while (current == unit && unit.open && !unit.heldForCommits && !pending.isEmpty() && pending.peek().type() != 'X') {
             continueUnit(pending.poll());
             continued = true;
         }
@@ -1974,27 +1982,45 @@ final class Units {
      */
     private void holdForLeaderCommits(Unit unit, long sentBefore) {
         stats.writeHeldForCommits();
+        unit.heldForCommits = true;
         long generation = ++leaderHoldGeneration;
-        commits.awaitAnswers(sentBefore, client.eventLoop(), () -> leaderCommitsAnswered(unit, generation, sentBefore, false));
-        client.eventLoop().schedule(() -> leaderCommitsAnswered(unit, generation, sentBefore, true),
-                followerOrderWaitNanos, TimeUnit.NANOSECONDS);
+        ScheduledFuture<?> overdue = client.eventLoop().schedule(
+                () -> leaderCommitsAnswered(unit, generation, sentBefore, null), followerOrderWaitNanos, TimeUnit.NANOSECONDS);
+        commits.awaitAnswers(sentBefore, client.eventLoop(),
+                () -> leaderCommitsAnswered(unit, generation, sentBefore, overdue));
     }
 
-    private void leaderCommitsAnswered(Unit unit, long generation, long sentBefore, boolean overdue) {
+    /** Ends a wait of {@link #holdForLeaderCommits}; {@code timer} is the bound's, still to cancel, or null: it ran out. */
+    private void leaderCommitsAnswered(Unit unit, long generation, long sentBefore, ScheduledFuture<?> timer) {
         if (generation != leaderHoldGeneration) {
             return; // the other of the two ways the wait ends came first
         }
         leaderHoldGeneration++;
-        if (overdue) {
+        if (timer != null) {
+            timer.cancel(false);
+        } else {
             int dropped = commits.giveUpAnswers(sentBefore);
             log.warn("a write waited {} ms for other sessions' COMMITs on the leader to answer and goes without {} of"
                     + " them session={}", TimeUnit.NANOSECONDS.toMillis(followerOrderWaitNanos), dropped, session);
         }
-        if (closed || current != unit || !backends.containsKey(unit.primary)) {
-            return; // the session closed meanwhile (and released the unit), or is closing as it lost the leader
+        if (closed || current != unit) {
+            return; // the session closed meanwhile, and released the unit
         }
+        if (!backends.containsKey(unit.primary)) {
+            log.debug("the leader was lost while a write waited for other sessions' COMMITs session={}", session);
+            return; // the session is closing with it
+        }
+        unit.heldForCommits = false;
+        unit.startedNanos = System.nanoTime(); // the leader's time, which health rules judge, starts now
         unit.commitsSeen = commits.heard();
         sendStarted(unit);
+        if (unit.open) {
+            try {
+                continueFromPending(unit); // what the client sent on for it meanwhile
+            } catch (MalformedClientMessage e) {
+                clientViolation(e.violation);
+            }
+        }
     }
 
     /** Sends a unit {@link #start} routed to its first cluster. */
@@ -2012,13 +2038,14 @@ final class Units {
         if (unit.secondary != null) {
             answer.recorder = new OutcomeRecorder();
         }
-        if (unit.primary == leader && unit.secondary != null && mayCommit(c)
-                && state.followerWrites() == FollowerWrites.SYNC) {
-            answer.leaderCommit = commits.leaderCommitSent();
-            followerRunsBefore = commits.followerRunsStarted();
-        }
+        takeLeaderCommitTicket(unit, answer, c);
         unit.primarySink = answer;
         sinks.get(unit.primary).add(answer);
+        if (unit.cancelPending && sinks.get(unit.primary).peek() == answer) {
+            unit.cancelPending = false; // the client's cancel came while the unit was held back, and the leader is idle
+            unit.cancelled = true;
+            cancelUntilAnswered(unit, unit.primary, DEFERRED_CANCEL_RESENDS);
+        }
         // the named Parse and Close messages are kept for the other twin (see sendNamedStatements)
         unit.sentOnce = unit.secondary == null && !unit.retry && !unit.namesStatements;
         for (Frame frame : unit.frames) {
@@ -2449,6 +2476,19 @@ final class Units {
      * {@code I}): it names a transaction another session may have prepared, whose follower
      * {@code PREPARE TRANSACTION} (a commit, numbered) it must find there. (Inside one it fails on the leader.)
      */
+    /**
+     * Gives the leader request {@code answer} of {@code unit} a ticket ({@link FollowerCommits#leaderCommitSent}) when
+     * {@code c}, what it runs, may commit there under sync dual-write, and notes the follower runs its follower
+     * COMMIT is to wait for.
+     */
+    private void takeLeaderCommitTicket(Unit unit, Sink answer, Classification c) {
+        if (unit.primary == leader && unit.secondary != null && mayCommit(c)
+                && state.followerWrites() == FollowerWrites.SYNC) {
+            answer.leaderCommit = commits.leaderCommitSent();
+            followerRunsBefore = commits.followerRunsStarted();
+        }
+    }
+
     /** Whether a unit may commit on the leader: it ends a transaction, and not only by rolling it back. */
     private static boolean mayCommit(Classification c) {
         return c.has(Trait.TRANSACTION_END) && !(c.has(Trait.ROLLBACK) && c.statementCount() == 1);
@@ -3752,7 +3792,8 @@ final class Units {
                 sink.held = null;
             }
             sinks.get(role).poll();
-            if (unit != null && unit.cancelPending && role == unit.primary && sinks.get(role).peek() == unit.primarySink) {
+            if (unit != null && unit.cancelPending && unit.primarySink != null && role == unit.primary
+                    && sinks.get(role).peek() == unit.primarySink) {
                 unit.cancelPending = false;
                 unit.cancelled = true;
                 cancelUntilAnswered(unit, role, DEFERRED_CANCEL_RESENDS);
@@ -4105,6 +4146,10 @@ final class Units {
             current.cancelledOnFollower = true;
             return backends.get(current.secondary);
         }
+        if (current.heldForCommits) {
+            current.cancelPending = true; // sent once the unit's request is, and next in line (see sendStarted)
+            return null;
+        }
         ArrayDeque<Sink> queue = sinks.get(current.primary);
         Sink head = queue.peek();
         if (head != null && current.primarySink != null && head != current.primarySink
@@ -4351,7 +4396,7 @@ final class Units {
      */
     private boolean leftInTheMiddleOfAnEnd() {
         Unit unit = current;
-        if (unit == null || !(unit.open || unit.skipping) || unit.copyIn || unit.primary != leader
+        if (unit == null || unit.heldForCommits || !(unit.open || unit.skipping) || unit.copyIn || unit.primary != leader
                 || unit.secondary != leader.other() || !backends.containsKey(unit.secondary) || state == null
                 || state.followerWrites() != FollowerWrites.SYNC) {
             return false;

@@ -1088,6 +1088,55 @@ class PipeliningIT {
         }
     }
 
+    /**
+     * A write a Flush opened (libpq's pipeline mode, psycopg 3, pgx) is held back from blue while another session's
+     * COMMIT there is unanswered (a relay holds blue's answer): the Sync the client sends meanwhile waits with the
+     * write and follows it. Before, the Sync went to blue on its own, ahead of the write, whose messages then went
+     * a second time, and blue's unexpected answer ended the session.
+     */
+    @Test
+    void aWriteAFlushOpenedHeldForAnotherSessionsCommitTakesWhatTheClientSendsOnAfterIt(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("held_flush");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)",
+                "insert into " + table + " values (1, 'queued'), (2, 'queued')");
+        try (InterceptingRelay relay = InterceptingRelay.holdingAnswers(blue.port(), "commit /* held */");
+             TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             Connection committer = proxy.connect(blue.superuser());
+             Statement s = committer.createStatement()) {
+            proxy.server().routing().start("test", null);
+            client.send(RawClient.query("select 1"));
+            client.readUntil('Z'); // the session's twin is made
+            s.execute("begin");
+            s.executeUpdate("update " + table + " set v = 'other' where id = 2");
+            CompletableFuture<Void> commit = CompletableFuture.runAsync(() -> {
+                try (Statement committing = committer.createStatement()) {
+                    committing.execute("commit /* held */");
+                } catch (java.sql.SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, Thread::startVirtualThread);
+            await("blue has the COMMIT, its answer held").until(() -> relay.cuts() == 1);
+
+            client.send(concat(parse("update " + table + " set v = 'claimed' where id = 1"), bind(), execute(), flush()));
+            await("the write is held back from blue").until(() -> proxy.server().migration().writesHeldForCommits() == 1);
+            client.send(sync());
+            relay.release();
+
+            commit.get(10, TimeUnit.SECONDS);
+            assertThat(typesUntilReady(client, 1)).isEqualTo("12CZ");
+            assertThat(ClusterData.text(blue, "select v from " + table + " where id = 1")).isEqualTo("claimed");
+            await("green runs it").until(() ->
+                    ClusterData.text(green, "select v from " + table + " where id = 1").equals("claimed"));
+            assertThat(proxy.server().migration().divergenceCount()).isZero();
+            client.send(RawClient.query("select 2"));
+            assertThat(client.firstValue()).as("the session goes on").isEqualTo("2");
+        }
+    }
+
     @Test
     void flushDeliversResultsBeforeAnySync(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
