@@ -58,7 +58,7 @@ class ProxyProcessIT {
             command.addAll(List.of(args));
             if (!command.contains("--admin")) {
                 // not the default 127.0.0.1:9432, which a proxy the developer runs beside the tests may hold
-                command.addAll(List.of("--admin", "127.0.0.1:" + freePort()));
+                command.addAll(List.of("--admin", "127.0.0.1:" + FreePorts.next()));
             }
             if (!command.contains("--state-dir")) {
                 // the routing state is kept there: each test starts from blue alone
@@ -110,12 +110,6 @@ class ProxyProcessIT {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
-
     @Test
     void anInvalidConfigFileExitsWithCodeTwoAndOneLinePerProblem() throws Exception {
         Path file = Files.createTempFile("bluegreen", ".yaml");
@@ -137,9 +131,9 @@ class ProxyProcessIT {
     @Test
     void passwordsNeverReachTheLogsEvenWhenLoginsFail(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
-        int port = freePort();
+        int port = FreePorts.next();
         String secret = "Sup3r-Secret-Pw";
-        int closedPort = freePort();
+        int closedPort = FreePorts.next();
         try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + port,
                 "--blue", "postgresql://app:" + secret + "@127.0.0.1:" + closedPort + "/postgres")) {
             proxy.awaitLine("bluegreen listening on", Duration.ofSeconds(30));
@@ -166,7 +160,7 @@ class ProxyProcessIT {
                 "users:",
                 "  - { name: alice, auth: scram-sha-256, password: alice-pw }",
                 ""));
-        int port = freePort();
+        int port = FreePorts.next();
         try (ProxyProcess proxy = new ProxyProcess("--config", file.toString(), "--listen", "127.0.0.1:" + port,
                 "--blue", "postgresql://" + clusters.blue().superuser() + "@127.0.0.1:" + clusters.blue().port() + "/postgres")) {
             proxy.awaitLine("bluegreen listening on", Duration.ofSeconds(30));
@@ -189,7 +183,7 @@ class ProxyProcessIT {
 
     @Test
     void aNonLoopbackListenerWithoutClientAuthenticationIsRefusedAtStartup() throws Exception {
-        try (ProxyProcess proxy = new ProxyProcess("--listen", "0.0.0.0:" + freePort(),
+        try (ProxyProcess proxy = new ProxyProcess("--listen", "0.0.0.0:" + FreePorts.next(),
                 "--blue", "postgresql://postgres@127.0.0.1:5432/postgres")) {
             assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isEqualTo(2);
             assertThat(proxy.lines).anyMatch(line -> line.startsWith("--listen: a non-loopback listener")
@@ -202,7 +196,7 @@ class ProxyProcessIT {
     void trustedUsersOnANonLoopbackListenerAreWarnedAbout(TestClusters clusters) throws Exception {
         Path config = Files.createTempFile("bluegreen-trust", ".yaml");
         Files.writeString(config, "users:\n  - { name: app, auth: trust }\n  - { name: ops, auth: md5, password: secret }\n");
-        try (ProxyProcess proxy = new ProxyProcess("--config", config.toString(), "--listen", "0.0.0.0:" + freePort(),
+        try (ProxyProcess proxy = new ProxyProcess("--config", config.toString(), "--listen", "0.0.0.0:" + FreePorts.next(),
                 "--blue", "postgresql://" + clusters.blue().superuser() + "@127.0.0.1:" + clusters.blue().port() + "/postgres")) {
             proxy.awaitLine("users with auth trust on a listener beyond loopback", Duration.ofSeconds(30));
             assertThat(proxy.lines).anyMatch(line -> line.contains("users with auth trust") && line.contains("users=[app]"));
@@ -218,7 +212,7 @@ class ProxyProcessIT {
     void sigtermLetsAnOpenTransactionFinishThenExitsZero(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         blue.execute("postgres", "create table if not exists drained (id int)");
-        int port = freePort();
+        int port = FreePorts.next();
         try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + port,
                 "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres")) {
             proxy.awaitLine("bluegreen listening on", Duration.ofSeconds(30));
@@ -265,7 +259,7 @@ class ProxyProcessIT {
                 .filter(line -> line.startsWith("SigIgn:"))
                 .anyMatch(line -> (Long.parseLong(line.substring(7).strip(), 16) & 1) != 0), "SIGHUP is ignored here");
         PgCluster blue = clusters.blue();
-        int port = freePort();
+        int port = FreePorts.next();
         Path stateDir = Files.createTempDirectory("bluegreen-hup");
         try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + port, "--state-dir", stateDir.toString(),
                 "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres")) {
@@ -299,7 +293,7 @@ class ProxyProcessIT {
     @Test
     void aConnectionOpenedBeforeSigtermCanStillCancel(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
-        int port = freePort();
+        int port = FreePorts.next();
         try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + port,
                 "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres");
              RawClient session = new RawClient(waitForPort(proxy, port))) {
@@ -333,7 +327,7 @@ class ProxyProcessIT {
     void theEmbeddedDefaultStartsBothClustersReusesTheirDataAndStopsCleanly() throws Exception {
         Path stateDir = Path.of("target", "embedded-default-it").toAbsolutePath();
         deleteRecursively(stateDir);
-        int port = freePort();
+        int port = FreePorts.next();
         String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=postgres";
 
         try (ProxyProcess first = new ProxyProcess("--embedded", "--state-dir", stateDir.toString(), "--listen", "127.0.0.1:" + port)) {
@@ -379,7 +373,7 @@ class ProxyProcessIT {
         Path stateDir = Files.createTempDirectory("bluegreen-embedded-blocked");
         Files.writeString(stateDir.resolve("embedded"), "a file where the clusters' directory belongs\n");
         try (ProxyProcess proxy = new ProxyProcess("--embedded", "--state-dir", stateDir.toString(),
-                "--listen", "127.0.0.1:" + freePort(), "--admin", "127.0.0.1:" + freePort())) {
+                "--listen", "127.0.0.1:" + FreePorts.next(), "--admin", "127.0.0.1:" + FreePorts.next())) {
             assertThat(proxy.awaitExit(Duration.ofSeconds(60))).isEqualTo(1);
             assertThat(proxy.lines).anyMatch(l -> l.startsWith("bluegreen: cannot start the embedded clusters: "))
                     .noneMatch(l -> l.startsWith("\tat ") || l.contains("Exception in thread"));
@@ -394,7 +388,7 @@ class ProxyProcessIT {
         Path stateDir = Path.of("target", "embedded-stopped-early-it").toAbsolutePath();
         deleteRecursively(stateDir);
         try (ProxyProcess proxy = new ProxyProcess("--embedded", "--state-dir", stateDir.toString(),
-                "--listen", "127.0.0.1:" + freePort(), "--admin", "127.0.0.1:" + freePort())) {
+                "--listen", "127.0.0.1:" + FreePorts.next(), "--admin", "127.0.0.1:" + FreePorts.next())) {
             proxy.awaitLine("cluster started cluster=blue", Duration.ofMinutes(2)); // green's initdb comes next
             proxy.sigterm();
             assertThat(proxy.awaitExit(Duration.ofSeconds(60))).isZero();
@@ -411,8 +405,8 @@ class ProxyProcessIT {
         Path dir = Files.createTempDirectory("bluegreen-admin");
         String token = "process-" + System.nanoTime();
         Path tokenFile = Files.writeString(dir.resolve("token"), token + "\n");
-        int admin = freePort();
-        try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + freePort(),
+        int admin = FreePorts.next();
+        try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + FreePorts.next(),
                 "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres",
                 "--admin", "127.0.0.1:" + admin, "--admin-token-file", tokenFile.toString(),
                 "--state-dir", dir.resolve("state").toString())) {
@@ -431,8 +425,8 @@ class ProxyProcessIT {
     @Test
     void aMissingAdminTokenFileExitsWithCodeTwo() throws Exception {
         Path missing = Path.of("target", "no-such-token-" + System.nanoTime());
-        try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + freePort(),
-                "--blue", "postgresql://nobody@127.0.0.1:1/postgres", "--admin", "127.0.0.1:" + freePort(),
+        try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + FreePorts.next(),
+                "--blue", "postgresql://nobody@127.0.0.1:1/postgres", "--admin", "127.0.0.1:" + FreePorts.next(),
                 "--admin-token-file", missing.toString())) {
             assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isEqualTo(2);
             assertThat(proxy.lines).contains("admin token file " + missing + " does not exist");
@@ -469,8 +463,8 @@ class ProxyProcessIT {
             // an instance given its token writes nothing into its state directory, and needs none it can write
             Files.writeString(tokenFile, "replica-token\n");
             readOnly.toFile().setWritable(false, false);
-            int admin = freePort();
-            try (ProxyProcess replica = new ProxyProcess("--listen", "127.0.0.1:" + freePort(), "--admin",
+            int admin = FreePorts.next();
+            try (ProxyProcess replica = new ProxyProcess("--listen", "127.0.0.1:" + FreePorts.next(), "--admin",
                     "127.0.0.1:" + admin, "--state-store", store, "--admin-token-file", tokenFile.toString(),
                     "--state-dir", readOnly.resolve("never-made").toString(),
                     "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres")) {
@@ -489,14 +483,14 @@ class ProxyProcessIT {
     private static void secondProxyOnTheSameStateDirectoryIsRefused(PgCluster blue, String... more) throws Exception {
         Path stateDir = Files.createTempDirectory("bluegreen-shared-state");
         String blueUrl = "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres";
-        int admin = freePort();
-        try (ProxyProcess running = new ProxyProcess(arguments(more, "--listen", "127.0.0.1:" + freePort(), "--blue",
+        int admin = FreePorts.next();
+        try (ProxyProcess running = new ProxyProcess(arguments(more, "--listen", "127.0.0.1:" + FreePorts.next(), "--blue",
                 blueUrl, "--admin", "127.0.0.1:" + admin, "--state-dir", stateDir.toString()))) {
             running.awaitLine("admin API on http://127.0.0.1:" + admin, Duration.ofSeconds(30));
             String token = Files.readString(stateDir.resolve("admin-token")).strip();
 
-            try (ProxyProcess second = new ProxyProcess(arguments(more, "--listen", "127.0.0.1:" + freePort(), "--blue",
-                    blueUrl, "--admin", "127.0.0.1:" + freePort(), "--state-dir", stateDir.toString()))) {
+            try (ProxyProcess second = new ProxyProcess(arguments(more, "--listen", "127.0.0.1:" + FreePorts.next(), "--blue",
+                    blueUrl, "--admin", "127.0.0.1:" + FreePorts.next(), "--state-dir", stateDir.toString()))) {
                 assertThat(second.awaitExit(Duration.ofSeconds(30))).isEqualTo(1);
                 assertThat(second.lines).anyMatch(line -> line.contains("another bluegreen proxy is using"));
             }
@@ -520,7 +514,7 @@ class ProxyProcessIT {
         PgCluster blue = clusters.blue();
         try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
              ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + taken.getLocalPort(),
-                     "--admin", "127.0.0.1:" + freePort(),
+                     "--admin", "127.0.0.1:" + FreePorts.next(),
                      "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres")) {
             assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isEqualTo(1);
             assertThat(proxy.lines).anyMatch(line -> line.startsWith(
@@ -534,7 +528,7 @@ class ProxyProcessIT {
         Path stateDir = Files.createTempDirectory("bluegreen-embedded-taken");
         try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
              ProxyProcess proxy = new ProxyProcess("--embedded", "--state-dir", stateDir.toString(),
-                     "--listen", "127.0.0.1:" + freePort(), "--admin", "127.0.0.1:" + taken.getLocalPort())) {
+                     "--listen", "127.0.0.1:" + FreePorts.next(), "--admin", "127.0.0.1:" + taken.getLocalPort())) {
             assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isEqualTo(1);
             assertThat(proxy.lines).anyMatch(line -> line.equals("bluegreen: cannot start: cannot listen on 127.0.0.1:"
                             + taken.getLocalPort() + ": Address already in use (another address: --admin HOST:PORT)"))
@@ -549,8 +543,8 @@ class ProxyProcessIT {
     void anAdminTokenFileWithAByteOrderMarkExitsWithCodeTwoWithoutShowingTheToken() throws Exception {
         Path tokenFile = Files.createTempFile("bluegreen-token", "");
         Files.writeString(tokenFile, "\uFEFFwindows-notepad-secret\r\n");
-        try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + freePort(),
-                "--blue", "postgresql://nobody@127.0.0.1:1/postgres", "--admin", "127.0.0.1:" + freePort(),
+        try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + FreePorts.next(),
+                "--blue", "postgresql://nobody@127.0.0.1:1/postgres", "--admin", "127.0.0.1:" + FreePorts.next(),
                 "--admin-token-file", tokenFile.toString())) {
             assertThat(proxy.awaitExit(Duration.ofSeconds(30))).isEqualTo(2);
             assertThat(proxy.lines).contains("admin token file " + tokenFile

@@ -9,9 +9,7 @@ import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.it.ProxyProcessIT.ProxyProcess;
-import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -33,12 +31,6 @@ class RestartIT {
 
     private static final String TOKEN = "restart-token";
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
-
     @Test
     void aProxyKilledMidPlanComesBackOnTheSameEpochWeightLeaderAndStep(TestClusters clusters, @TempDir Path dir)
             throws Exception {
@@ -51,8 +43,8 @@ class RestartIT {
         blue.execute(database, "create table " + table + " (id int primary key)");
         green.execute(database, "create table " + table + " (id int primary key)");
         Path tokenFile = Files.writeString(dir.resolve("token"), TOKEN);
-        int sqlPort = freePort();
-        int adminPort = freePort();
+        int sqlPort = FreePorts.next();
+        int adminPort = FreePorts.next();
         String[] args = {"--listen", "127.0.0.1:" + sqlPort, "--admin", "127.0.0.1:" + adminPort,
             "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/" + database,
             "--green", "postgresql://" + green.superuser() + "@127.0.0.1:" + green.port() + "/" + database,

@@ -196,12 +196,6 @@ class TwoInstancesIT {
         }
     }
 
-    private static int freePort() throws java.io.IOException {
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
-
     /**
      * A cancel opens a connection of its own, which a load balancer may hand to another instance than the
      * session's: with peering, that instance forwards it to the one whose key it is. Before, it was dropped
@@ -210,8 +204,8 @@ class TwoInstancesIT {
     @Test
     void aCancelSentToAnotherInstanceReachesTheSessionItsKeyNames(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
-        int portA = freePort();
-        int portB = freePort();
+        int portA = FreePorts.next();
+        int portB = FreePorts.next();
         try (TestProxy a = TestProxy.in(blue).listenPort(portA)
                      .peering(new Peering(1, Map.of(2, new HostPort("127.0.0.1", portB)))).start();
              TestProxy b = TestProxy.in(blue).listenPort(portB)
