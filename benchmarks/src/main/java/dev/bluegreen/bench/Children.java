@@ -13,6 +13,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /** The little the harness needs to manage the programs it starts: ports, stopping, log tails. */
@@ -20,16 +22,27 @@ final class Children {
 
     static final String LOOPBACK = "127.0.0.1";
 
+    private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
+
     private static final List<Path> SETSID = List.of(Path.of("/usr/bin/setsid"), Path.of("/bin/setsid"));
 
     private Children() {
     }
 
-    /** A port free right now on the loopback; someone may take it before we bind, which start-up reports. */
+    /**
+     * A port free right now on the loopback and not handed out before by this process (the kernel may offer the
+     * same one twice in a row, and a proxy given one port for SQL and admin refuses to start); someone may take it
+     * before we bind, which start-up reports.
+     */
     static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(LOOPBACK))) {
-            return socket.getLocalPort();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(LOOPBACK))) {
+                if (HANDED_OUT.add(socket.getLocalPort())) {
+                    return socket.getLocalPort();
+                }
+            }
         }
+        throw new IOException("the kernel kept offering loopback ports this run already handed out");
     }
 
     /** Whether something accepts TCP connections on the loopback port. */
