@@ -2822,25 +2822,29 @@ final class Units {
         followerFlushHeld = true;
         long generation = ++followerHoldGeneration;
         Executor loop = client.eventLoop();
-        commits.await(upTo, loop, () -> commits.awaitRuns(runsUpTo, loop,
-                () -> followerFlushReleased(generation, connection, upTo, runsUpTo, false)));
-        client.eventLoop().schedule(() -> followerFlushReleased(generation, connection, upTo, runsUpTo, true),
+        ScheduledFuture<?> overdue = client.eventLoop().schedule(
+                () -> followerFlushReleased(generation, connection, upTo, runsUpTo, null),
                 followerOrderWaitNanos, TimeUnit.NANOSECONDS);
+        commits.await(upTo, loop, () -> commits.awaitRuns(runsUpTo, loop,
+                () -> followerFlushReleased(generation, connection, upTo, runsUpTo, overdue)));
     }
 
     /**
      * Ends a wait of {@link #flushFollower}: everything written to that connection meanwhile goes, also what units
      * sent since noted later commits for (waiting again for those could have the session wait for its own
-     * COMMIT, written behind them, and would stack waits beyond the bound).
+     * COMMIT, written behind them, and would stack waits beyond the bound). {@code timer} is the bound's, still to
+     * cancel, or null: it ran out.
      */
     private void followerFlushReleased(long generation, BackendConnection connection, long upTo, long runsUpTo,
-                                       boolean overdue) {
+                                       ScheduledFuture<?> timer) {
         if (generation != followerHoldGeneration) {
             return; // the other of the two ways the wait ends came first
         }
         followerFlushHeld = false;
         followerHoldGeneration++;
-        if (overdue) {
+        if (timer != null) {
+            timer.cancel(false);
+        } else {
             int commitsDropped = commits.giveUp(upTo);
             int runsDropped = commits.giveUpRuns(runsUpTo);
             log.warn("a follower flush waited {} ms for other sessions' follower commits and runs and goes without {}"
@@ -3172,8 +3176,11 @@ final class Units {
                 sink.held.forEach(Frame::release);
                 sink.held = null;
             }
-            sink.done.accept(sink);
-            settle(sink);
+            try {
+                sink.done.accept(sink);
+            } finally {
+                settle(sink);
+            }
         }
     }
 
@@ -3649,8 +3656,11 @@ final class Units {
         if (connection == null) {
             message.release();
             sink.lost = true;
-            sink.done.accept(sink);
-            settle(sink);
+            try {
+                sink.done.accept(sink);
+            } finally {
+                settle(sink);
+            }
             return;
         }
         sinks.get(role).add(sink);
@@ -3802,8 +3812,11 @@ final class Units {
                 followerAnsweredNanos = System.nanoTime();
                 watchSooner();
             }
-            sink.done.accept(sink);
-            settle(sink); // a leader COMMIT is numbered by now, if it committed
+            try {
+                sink.done.accept(sink);
+            } finally {
+                settle(sink); // a leader COMMIT is numbered by now, if it committed; given back also if done threw
+            }
             if (current == null && !closed && sinks.get(role).isEmpty()) {
                 pump(); // a unit may have waited for the proxy's own requests to be answered
             }
