@@ -4264,11 +4264,16 @@ final class Units {
         forgetUnnamedParse();
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();
+        long endTicket = 0;
         if (ending != null) {
             // the leader's error may have come in a read of its own, before the ReadyForQuery the session waits for
             Sink inFlight = sinks.get(leader).peek();
             ending.leaderFailedBeforeClose = inFlight.error;
             ending.leaderSqlStateBeforeClose = inFlight.firstSqlState;
+            // its answer is still read (endOnFollowerAfterLeader): other sessions' writes held for this COMMIT wait
+            // for it, and for the number it gets there, as when the client stays
+            endTicket = inFlight.leaderCommit;
+            inFlight.leaderCommit = 0;
         } else if (leftInTheMiddleOfAnEnd()) {
             diverged(current, List.of(), List.of(), "the client left in the middle of a unit that ends a transaction "
                     + "(before its Sync): what the leader committed is not known, and the follower rolled back");
@@ -4317,7 +4322,7 @@ final class Units {
         if (ending != null) {
             closing.remove(leaderConnection);
             backends.put(leader, leaderConnection);
-            endOnFollowerAfterLeader(ending);
+            endOnFollowerAfterLeader(ending, endTicket);
         }
         if (readingPaused) {
             // the client no longer reads anything: what the clusters still answer is the proxy's to read
@@ -4494,10 +4499,10 @@ final class Units {
      * on the follower that nobody would hear of. A leader answer that never comes leaves its outcome
      * unknown: that is a divergence, and the follower rolls back; unless the unit could only roll back.
      */
-    private void endOnFollowerAfterLeader(Unit unit) {
+    private void endOnFollowerAfterLeader(Unit unit, long leaderCommitTicket) {
         ClusterRole follower = unit.secondary;
         laneInFlight++; // the follower's end, still to be sent: keeps the session's write unit (and pass) open
-        sinks.get(leader).add(new Sink(Mode.DISCARD, answer -> {
+        Sink leaderEnd = new Sink(Mode.DISCARD, answer -> {
             BackendConnection done = backends.remove(leader);
             if (done != null) {
                 done.close();
@@ -4528,6 +4533,7 @@ final class Units {
             boolean failureExpected = leaderFailed && followerRunsFailed(unit, sqlState);
             Sink followerEnd = new Sink(Mode.DISCARD, end -> {
                 laneInFlight--;
+                commits.followerEnded(end.commit);
                 if (end.error != failureExpected || (end.lost && !droppingTwin)) {
                     diverged(unit, List.of(), List.of(), end.lost
                             ? "follower unreachable before it ended the transaction the leader ended"
@@ -4543,6 +4549,11 @@ final class Units {
             boolean leaderRolledBack = leaderFailed || unit.statusBefore == 'E';
             // the proxy's COMMIT of a write it wrapped, unless the client's own COMMIT ended that transaction
             boolean proxysEnd = unit.wrap && !unit.clientEndsWrap;
+            // numbered as when its client stays (the proxy's COMMIT of a wrapped write, the client's end of a
+            // transaction open before the unit): writes that saw it on the leader wait for it on the follower
+            boolean numbered = !leaderRolledBack
+                    && (proxysEnd || (unit.statusBefore != 'I' && unit.classification.has(Trait.TRANSACTION_END)));
+            followerEnd.commit = numbered ? commits.leaderCommitted() : 0;
             if (!proxysEnd && leaderRolledBack && unit.classification.statementCount() != 1) {
                 // the unit went on past what rolled the leader's transaction back, or failed part-way: what
                 // stands on the leader is not known here, so neither rolling the follower back nor replaying
@@ -4563,7 +4574,9 @@ final class Units {
             } else {
                 replayOnFollower(unit, follower, followerEnd);
             }
-        }));
+        });
+        leaderEnd.leaderCommit = leaderCommitTicket; // given back once the answer is in, and the commit numbered
+        sinks.get(leader).add(leaderEnd);
     }
 
     /** Sends the follower {@code unit}'s own frames, answered into {@code end}, and lets the unit go. */

@@ -5,6 +5,7 @@ import static dev.bluegreen.proxy.it.ClusterData.onBoth;
 import static dev.bluegreen.proxy.it.ClusterData.preparedTransactions;
 import static dev.bluegreen.proxy.it.ClusterData.unique;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.bluegreen.config.ReadAfterWrite;
@@ -316,6 +317,59 @@ class ReadAfterWriteIT {
             await("green runs the claim").until(() ->
                     ClusterData.text(green, "select v from " + table + " where id = 1").equals("claimed"));
             assertThat(proxy.server().migration().divergenceCount()).isZero();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * As above, but the requeuer's client leaves while blue's answer to its COMMIT is held. The proxy still reads that
+     * answer and commits green's side; until the answer is in, the claim is held back from blue as when the client
+     * stays, and green runs it once the requeue has landed there. Before, the COMMIT's ticket went back as the
+     * client left: the claim went to blue at once, found the job queued, and on green found it running.
+     */
+    @Test
+    void aWriteSentWhileTheCommitOfASessionWhoseClientLeftIsUnansweredWaitsForItAsWell() throws Exception {
+        String table = table();
+        onBoth(blue, green, "insert into " + table + " values (1, 'running')");
+        try (ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor();
+             InterceptingRelay relay = InterceptingRelay.holdingAnswers(blue.port(), "commit /* requeue */");
+             TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green)
+                     .routing(routing(ReadAfterWrite.EVERYWHERE)).start();
+             Connection worker = proxy.connect(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+            Connection requeuer = proxy.connect(blue.superuser());
+            try (Statement s = requeuer.createStatement()) {
+                s.execute("begin");
+                s.executeUpdate("update " + table + " set v = 'queued' where id = 1 and v = 'running'");
+            }
+            CompletableFuture<Void> requeue = CompletableFuture.runAsync(() -> {
+                try (Statement commit = requeuer.createStatement()) {
+                    commit.execute("commit /* requeue */");
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, clients);
+            await("blue has committed the requeue, its answer held").until(() -> relay.cuts() == 1
+                    && ClusterData.text(blue, "select v from " + table + " where id = 1").equals("queued"));
+            requeuer.abort(Runnable::run);
+            assertThatThrownBy(requeue::join).hasRootCauseInstanceOf(java.net.SocketException.class);
+            await("the proxy has closed the requeuer's session").until(() -> proxy.server().sessionCount() == 1);
+
+            CompletableFuture<Integer> claim = CompletableFuture.supplyAsync(() -> {
+                try (Statement claiming = worker.createStatement()) {
+                    return claiming.executeUpdate("update " + table + " set v = 'claimed' where id = 1 and v = 'queued'");
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, clients);
+            await("the claim is held back from blue").until(() -> proxy.server().migration().writesHeldForCommits() == 1);
+            assertThat(claim).isNotDone();
+
+            relay.release();
+            assertThat(claim.get(10, TimeUnit.SECONDS)).as("the job blue found queued").isEqualTo(1);
+            await("green runs the claim").until(() ->
+                    ClusterData.text(green, "select v from " + table + " where id = 1").equals("claimed"));
+            assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
     }
