@@ -206,12 +206,15 @@ class AdminApiIT {
              Connection app = proxy.connect("postgres")) {
             HttpResponse<String> started = post(proxy, "start", "{\"actor\": \"admin-it\"}");
             app.createStatement().execute("insert into " + table + " values (1)");
+            // at weight 0 the client has its answer once blue commits; green commits just after
+            await("the write reached green").atMost(Duration.ofSeconds(10))
+                    .until(() -> ClusterData.number(green, "select count(*) from " + table) == 1);
+            await("the session's write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
             HttpResponse<String> weighted = post(proxy, "set-weight", "{\"weight\": 50}");
             JsonNode state = json(get(proxy, "/api/v1/state"));
 
             assertThat(started.statusCode()).isEqualTo(200);
             assertThat(json(started).get("phase").asText()).isEqualTo("dual");
-            assertThat(ClusterData.number(green, "select count(*) from " + table)).as("the write reached green").isEqualTo(1);
             assertThat(weighted.statusCode()).isEqualTo(200);
             assertThat(state.get("epoch").asLong()).isEqualTo(3);
             assertThat(state.get("phase").asText()).isEqualTo("dual");

@@ -14,7 +14,7 @@ import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -48,7 +48,9 @@ class BadInputIT {
     @BeforeAll
     static void start(TestClusters clusters) throws Exception {
         blue = clusters.blue();
-        proxy = TestProxy.in(blue).startupTimeout(Duration.ofMillis(500))
+        // timeouts.startup also bounds the proxy's own login to blue: the default's, so that every session here logs in
+        // however busy the machine (the silent client has a proxy of its own with a short one)
+        proxy = TestProxy.in(blue)
                 .limits(new Limits(1000, 1024 * 1024, Limits.DEFAULT_MAX_STARTUP_PACKET_BYTES)).start();
         bystander = proxy.connect(blue.superuser());
     }
@@ -216,7 +218,8 @@ class BadInputIT {
 
     @Test
     void aClientSilentDuringStartupIsTimedOut() throws Exception {
-        try (RawClient client = new RawClient(proxy.port())) {
+        try (TestProxy impatient = TestProxy.in(blue).startupTimeout(Duration.ofMillis(500)).start();
+             RawClient client = new RawClient(impatient.port())) {
             // say nothing at all
 
             assertErrorThenClosed(client, "08P01", "startup did not complete within 500 ms");
@@ -435,11 +438,9 @@ class BadInputIT {
 
     @Test
     void blueUnreachableAtConnectIsAClearErrorNamingTheCluster() throws Exception {
-        int closedPort;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            closedPort = socket.getLocalPort();
-        }
-        try (TestProxy nowhere = TestProxy.in(blue).clusterAt("127.0.0.1", closedPort).start()) {
+        try (Socket nobodyListens = FreePorts.refusing();
+             TestProxy nowhere = TestProxy.in(blue).clusterAt("127.0.0.1", nobodyListens.getLocalPort()).start()) {
+            int closedPort = nobodyListens.getLocalPort();
             SQLException refused = org.assertj.core.api.Assertions.catchThrowableOfType(SQLException.class,
                     () -> nowhere.connect(blue.superuser()).close());
 

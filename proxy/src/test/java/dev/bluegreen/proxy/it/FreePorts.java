@@ -2,7 +2,10 @@ package dev.bluegreen.proxy.it;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -31,5 +34,16 @@ final class FreePorts {
             }
         }
         throw new IllegalStateException("the kernel kept offering ports this test run already handed out");
+    }
+
+    /**
+     * A loopback port where nothing listens, held for as long as the socket is open: connections to it are refused,
+     * and nothing else can bind it meanwhile (a closed {@code ServerSocket(0)}'s port may go to the very proxy under
+     * test, whose listeners bind port 0).
+     */
+    static Socket refusing() throws IOException {
+        Socket socket = new Socket();
+        socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        return socket;
     }
 }

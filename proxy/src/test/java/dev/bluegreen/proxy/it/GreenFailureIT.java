@@ -765,14 +765,14 @@ class GreenFailureIT {
             // fails on green only after the sleep, at run time: a division by zero no plan could fold away
             CompletableFuture<Void> read = CompletableFuture.runAsync(() -> {
                 try (Statement s = c.createStatement()) {
-                    s.executeQuery("select case when pg_sleep(1.5) is null then 0"
+                    s.executeQuery("select case when pg_sleep(4) is null then 0" // seconds to see it run
                             + " else 1 / (select count(*)::int - count(*)::int from pg_class) end");
                 } catch (SQLException e) {
                     throw new CompletionException(e);
                 }
             });
             await("green runs the read").until(() -> number(green, "select count(*) from pg_stat_activity"
-                    + " where state = 'active' and query like '%pg_sleep(1.5)%' and application_name = '"
+                    + " where state = 'active' and query like '%pg_sleep(4)%' and application_name = '"
                     + application + "'") == 1);
             blue.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity"
                     + " where application_name = '" + application + "'");
@@ -1033,7 +1033,7 @@ class GreenFailureIT {
                         + " $$ begin if new.id = 15 then perform pg_sleep(1); end if; return new; end $$",
                 "create trigger " + table + "_slow before insert on " + table + " for each row execute function "
                         + table + "_slow()");
-        try (TestProxy proxy = TestProxy.in(blue).green(green).followerTimeout(Duration.ofSeconds(2)).start()) {
+        try (TestProxy proxy = TestProxy.in(blue).green(green).followerTimeout(Duration.ofSeconds(4)).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
                 client.send(RawClient.query("begin"));
@@ -1043,8 +1043,9 @@ class GreenFailureIT {
                     client.readUntil('Z');
                 }
                 client.send(RawClient.query("select repeat('x', 1000) from generate_series(1, 50000)"));
-                await("green in sync while the client reads nothing").during(Duration.ofSeconds(4))
-                        .atMost(Duration.ofSeconds(8)).until(() -> proxy.server().routing().current().followerInSync());
+                await("green in sync while the client reads nothing").during(Duration.ofSeconds(6))
+                        .atMost(Duration.ofSeconds(12))
+                        .until(() -> proxy.server().routing().current().followerInSync());
                 int rows = 0;
                 for (RawClient.Message m = client.read(); m.type() != 'Z'; m = client.read()) {
                     rows += m.type() == 'D' ? 1 : 0;
@@ -1551,13 +1552,14 @@ class GreenFailureIT {
     void aClosedSessionsFollowerCommitThatNeverAnswersIsGivenUpAfterTheShutdownGrace() throws Exception {
         String table = unique("green_drain_overdue");
         onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
-        try (TestProxy proxy = TestProxy.in(blue).green(green).shutdownGrace(Duration.ofSeconds(2)).start();
+        try (TestProxy proxy = TestProxy.in(blue).green(green).shutdownGrace(Duration.ofSeconds(6)).start();
              HeldGreenCommit commit = HeldGreenCommit.on(green, table)) {
             proxy.server().routing().start("test", null);
             commit.insertThroughAndLeave(proxy, blue.superuser(), table);
+            // still held, well within the grace counted from the client leaving, however slow the steps before
             assertThat(proxy.server().routing().barrier().holders()).hasSize(1);
 
-            await("given up after the grace").atMost(Duration.ofSeconds(10))
+            await("given up after the grace").atMost(Duration.ofSeconds(20))
                     .until(() -> proxy.server().routing().barrier().holders().isEmpty());
             Divergence divergence = onlyDivergence(proxy);
             assertThat(divergence.difference()).contains("follower unreachable");
@@ -1706,7 +1708,7 @@ class GreenFailureIT {
      */
     @Test
     void aReadIsDueATimeoutAfterItsOwnStartNotAfterTheReadBeforeIt() throws Exception {
-        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(2)).start();
+        try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(3)).start();
              Connection c = viaProxy(proxy);
              Statement s = c.createStatement()) {
             proxy.server().routing().start("test", null);
@@ -1714,7 +1716,7 @@ class GreenFailureIT {
             assertThat(servedBy(c)).isEqualTo(GREEN_MAJOR);
             MigrationStats stats = proxy.server().migration();
 
-            for (String sleep : List.of("1.2", "1.4")) { // together past 2 s, each well within it
+            for (String sleep : List.of("1.6", "1.8")) { // together past 3 s, each more than a second within it
                 try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int / 10000"
                         + " from pg_sleep(" + sleep + ")")) {
                     assertThat(rs.next()).isTrue();
@@ -1741,8 +1743,9 @@ class GreenFailureIT {
             assertThat(servedBy(c)).isEqualTo(GREEN_MAJOR);
             MigrationStats stats = proxy.server().migration();
 
+            // overdue on green well before green would answer, however busy the machine; as slow on blue
             try (ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int / 10000"
-                    + " from pg_sleep(1.5)")) {
+                    + " from pg_sleep(2.5)")) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getInt(1)).as("served by").isEqualTo(BLUE_MAJOR);
             }
@@ -1840,7 +1843,7 @@ class GreenFailureIT {
         // each sleeps on green only: blue answers the overdue read at once, and the next read is sent right after
         String served = "select current_setting('server_version_num')::int / 10000 from pg_sleep(case when"
                 + " current_setting('server_version_num')::int >= 180000 then ";
-        String overdue = served + "3 else 0 end)";
+        String overdue = served + "5 else 0 end)"; // overdue after 2 s, well before green would answer
         try (TestProxy proxy = TestProxy.in(blue).green(green).greenReadTimeout(Duration.ofSeconds(2)).start();
              Connection watcher = green.connect("postgres");
              RawClient client = new RawClient(proxy.port())) {

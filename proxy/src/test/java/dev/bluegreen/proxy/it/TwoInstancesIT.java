@@ -43,7 +43,10 @@ class TwoInstancesIT {
     private static StateStoreConfig sharedStore(PgCluster host, String database) {
         Cluster cluster = new Cluster("state_store", "127.0.0.1", host.port(), database, Map.of(), TlsMode.DISABLE, null,
                 host.superuser(), null);
-        return new StateStoreConfig(StateStoreConfig.Kind.POSTGRES, cluster, Duration.ofMillis(200), Duration.ofSeconds(1));
+        // neither instance stops while the other counts on it: an instance timeout well past a stalled heartbeat on
+        // a loaded machine, or the barrier would pass over an instance that is alive
+        return new StateStoreConfig(StateStoreConfig.Kind.POSTGRES, cluster, Duration.ofMillis(200),
+                Duration.ofSeconds(15));
     }
 
     private static Routing barrierTimeout(Duration timeout) {
@@ -107,7 +110,7 @@ class TwoInstancesIT {
             long otherInstance = onB.firstBlueAfter(returned);
             System.out.printf("after bgctl rollback returned: first unit served by blue on the same instance after %.2f ms,"
                     + " on the other instance after %.2f ms%n", sameInstance / 1e6, otherInstance / 1e6);
-            assertThat(Duration.ofNanos(otherInstance)).isLessThan(Duration.ofSeconds(2));
+            assertThat(Duration.ofNanos(otherInstance)).isLessThan(Duration.ofSeconds(5)); // the change is polled for
             assertThat(apiB.state().path("epoch")).isEqualTo(apiA.state().path("epoch"));
 
             apiA.command("set-weight", "{\"weight\": 100}");

@@ -209,7 +209,9 @@ class UnitsModeIT {
                 "insert into " + t + " values (0, '')");
         int statements = 3000;
         AtomicLong done = new AtomicLong();
-        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+        // green waits on the holder's lock until the test sees the client paced: no follower timeout within that
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green())
+                     .followerTimeout(Duration.ofSeconds(60)).start();
              Connection c = proxy.connect("postgres");
              Connection holder = clusters.green().connect("postgres")) {
             proxy.server().routing().start("test", null);
@@ -429,7 +431,8 @@ class UnitsModeIT {
                 CompletableFuture<Object> read = new CompletableFuture<>();
                 Thread.ofPlatform().start(() -> {
                     try (Statement s = c.createStatement()) {
-                        s.executeQuery("select 1 / (length(pg_sleep(1)::text) * 0) as fails_after_a_second");
+                        // seconds for the test to see it run
+                        s.executeQuery("select 1 / (length(pg_sleep(3)::text) * 0) as fails_after_a_second");
                         read.complete("answered");
                     } catch (Throwable e) {
                         read.complete(e);

@@ -61,6 +61,11 @@ class PostgresStateStoreIT {
     private static final String DATABASE = "bluegreen_state_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     private static final Duration HEARTBEAT = Duration.ofMillis(200);
     private static final Duration INSTANCE_TIMEOUT = Duration.ofSeconds(1);
+    /**
+     * For an instance that waits for another which stays alive: a loaded machine may stall that one's heartbeat past
+     * {@link #INSTANCE_TIMEOUT}, and the waiting instance would then leave it out of the barrier.
+     */
+    private static final Duration PATIENT_INSTANCE_TIMEOUT = Duration.ofSeconds(15);
     private static final Plan PLAN = new Plan(List.of(5, 25, 100), Duration.ofMinutes(5), 1, Plan.Status.RUNNING,
             Instant.parse("2025-06-01T10:05:00Z"), null);
 
@@ -294,7 +299,7 @@ class PostgresStateStoreIT {
 
     @Test
     void aChangeOfWriterWaitsForTheOtherInstancesWriteUnitAndTheNextUnitThereSeesIt() throws Exception {
-        RoutingControl a = control("a", Duration.ofSeconds(10));
+        RoutingControl a = control(store("a", HEARTBEAT, PATIENT_INSTANCE_TIMEOUT), Duration.ofSeconds(10));
         RoutingControl b = control("b", Duration.ofSeconds(10));
         WriteBarrier.Pass inside = b.barrier().pass("session-7");
         assertThat(b.barrier().tryEnter(inside, () -> { })).isTrue();
@@ -318,7 +323,7 @@ class PostgresStateStoreIT {
 
     @Test
     void aChangeOfWriterHeldUpOnTheOtherInstanceTimesOutNamingItAndItsSession() throws Exception {
-        RoutingControl a = control("a", Duration.ofSeconds(1));
+        RoutingControl a = control(store("a", HEARTBEAT, PATIENT_INSTANCE_TIMEOUT), Duration.ofSeconds(1));
         RoutingControl b = control("b", Duration.ofSeconds(10));
         assertThat(b.barrier().tryEnter(b.barrier().pass("session-7"), () -> { })).isTrue();
         CountDownLatch admitted = new CountDownLatch(1);
