@@ -79,6 +79,11 @@ class GreenFailureIT {
         return proxy.connect(blue.superuser());
     }
 
+    /** Through the proxy as {@code application}, the application_name its backends on both clusters show. */
+    private static Connection viaProxy(TestProxy proxy, String application) throws SQLException {
+        return proxy.connect(blue.superuser(), null, ClusterData.properties("ApplicationName", application));
+    }
+
     private static int servedBy(Connection c) throws SQLException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("show server_version_num")) {
             rs.next();
@@ -585,8 +590,10 @@ class GreenFailureIT {
                 throw new CompletionException(e);
             }
         });
+        // the backend that holds the table's lock: not one an earlier test left sleeping
         await("blue runs the trigger at commit").until(() -> number(blue, "select count(*)"
-                + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+                + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'"
+                + " and pid in (select pid from pg_locks where relation = '" + table + "'::regclass)") == 1);
         return write;
     }
 
@@ -600,13 +607,15 @@ class GreenFailureIT {
             }
         });
         await(cluster.name() + " runs " + sql).until(() -> number(cluster, "select count(*)"
-                + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+                + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'"
+                + " and position('" + sql.replace("'", "''") + "' in query) > 0") == 1);
         return running;
     }
 
     /**
      * After the relay cut blue's connection once, as a rollback reached it: the session is over, neither
-     * cluster has the table's rows nor an open transaction, and that was no divergence.
+     * cluster has the table's rows nor an open transaction, and that was no divergence. The session
+     * connected as application {@code table}.
      */
     private static void rolledBackOnBothWithoutDivergence(TestProxy proxy, InterceptingRelay relay, String table)
             throws SQLException {
@@ -614,8 +623,8 @@ class GreenFailureIT {
                 && proxy.server().routing().barrier().holders().isEmpty());
         assertThat(relay.cuts()).isEqualTo(1);
         await("green rolled back").until(() -> contents(green, table, "id").isEmpty()
-                && number(green, "select count(*) from pg_stat_activity"
-                + " where datname = 'postgres' and state like 'idle in transaction%'") == 0);
+                && number(green, "select count(*) from pg_stat_activity where datname = 'postgres'"
+                + " and application_name = '" + table + "' and state like 'idle in transaction%'") == 0);
         assertThat(contents(blue, table, "id")).isEmpty();
         assertThat(proxy.server().migration().divergences()).isEmpty();
         assertThat(proxy.server().routing().current().followerInSync()).isTrue();
@@ -840,7 +849,8 @@ class GreenFailureIT {
             MigrationStats stats = proxy.server().migration();
 
             s.setQueryTimeout(1);
-            assertThatThrownBy(() -> s.executeQuery("select pg_sleep(30)"))
+            String sleep = "select pg_sleep(30) /* " + unique("cancelled_read") + " */"; // no other test's sleep
+            assertThatThrownBy(() -> s.executeQuery(sleep))
                     .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57014"));
 
             assertThat(stats.readRetries()).as("reads retried on blue").isZero();
@@ -850,7 +860,7 @@ class GreenFailureIT {
             HealthFigures.Latency greenReads = proxy.server().autopilot().figures().clusters().get(ClusterRole.GREEN).read();
             assertThat(greenReads.errors()).as("green's read errors in the health window").isZero();
             assertThat(greenReads.count()).as("green's read samples: the query that asked for its version").isEqualTo(1);
-            assertThat(number(blue, "select count(*) from pg_stat_activity where query = 'select pg_sleep(30)'"
+            assertThat(number(blue, "select count(*) from pg_stat_activity where query = '" + sleep + "'"
                     + " and state = 'active'")).as("the read running on blue").isZero();
             s.setQueryTimeout(0);
             assertThat(servedBy(c)).isEqualTo(GREEN_MAJOR);
@@ -1008,7 +1018,7 @@ class GreenFailureIT {
                 locker.rollback();
                 await("green's side rolled back").until(() -> contents(green, table, "v").equals("(1,0)")
                         && number(green, "select count(*) from pg_stat_activity where datname = 'postgres'"
-                        + " and wait_event_type = 'Lock'") == 0);
+                        + " and wait_event_type = 'Lock' and query like '%" + table + "%'") == 0);
                 try (ResultSet rs = s.executeQuery("select v from " + table)) {
                     assertThat(rs.next()).isTrue();
                     assertThat(rs.getInt(1)).as("the session goes on, on blue").isEqualTo(1);
@@ -1089,7 +1099,8 @@ class GreenFailureIT {
                     }
                 });
                 await("green runs the insert").until(() -> number(green, "select count(*)"
-                        + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+                        + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'"
+                        + " and query like '%" + table + "%'") == 1);
                 s.cancel();
                 assertThatThrownBy(() -> insert.get(10, java.util.concurrent.TimeUnit.SECONDS))
                         .cause().isInstanceOf(SQLException.class)
@@ -1102,7 +1113,8 @@ class GreenFailureIT {
             }
             assertThat(contents(blue, table, "id")).isEmpty();
             await("green rolled back").until(() -> contents(green, table, "id").isEmpty()
-                    && number(green, "select count(*) from pg_stat_activity where wait_event = 'PgSleep'") == 0);
+                    && number(green, "select count(*) from pg_stat_activity where wait_event = 'PgSleep'"
+                    + " and query like '%" + table + "%'") == 0);
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
@@ -1335,7 +1347,7 @@ class GreenFailureIT {
         try (InterceptingRelay relay = new InterceptingRelay(blue.port(), "rollback");
              TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green).start()) {
             proxy.server().routing().start("test", null);
-            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+            try (Connection c = viaProxy(proxy, table); Statement s = c.createStatement()) {
                 c.setAutoCommit(false);
                 s.executeUpdate("insert into " + table + " values (1)");
                 assertThatThrownBy(() -> s.execute("rollback")).isInstanceOf(SQLException.class);
@@ -1357,7 +1369,7 @@ class GreenFailureIT {
         try (InterceptingRelay relay = new InterceptingRelay(blue.port(), "rollback", 3);
              TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green).start()) {
             proxy.server().routing().start("test", null);
-            try (Connection c = viaProxy(proxy); Statement s = c.createStatement()) {
+            try (Connection c = viaProxy(proxy, table); Statement s = c.createStatement()) {
                 c.setAutoCommit(false);
                 for (int i = 1; i <= 2; i++) {
                     s.executeUpdate("insert into " + table + " values (" + i + ")");
@@ -1414,12 +1426,12 @@ class GreenFailureIT {
         onBoth(blue, green, "create table " + table + " (id int primary key)");
         atCommitOf(blue, table, "perform pg_sleep(5);");
         try (TestProxy proxy = TestProxy.in(blue).green(green).shutdownGrace(Duration.ofSeconds(30)).start();
-             Connection c = viaProxy(proxy)) {
+             Connection c = viaProxy(proxy, table)) {
             proxy.server().routing().start("test", null);
             c.setAutoCommit(false);
             CompletableFuture<Void> write = insertReachingBluesCommit(c, table);
             blue.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity"
-                    + " where wait_event = 'PgSleep'");
+                    + " where wait_event = 'PgSleep' and application_name = '" + table + "'");
             assertThatThrownBy(write::join).hasCauseInstanceOf(SQLException.class);
 
             await("the barrier released").atMost(Duration.ofSeconds(10))
@@ -1427,7 +1439,7 @@ class GreenFailureIT {
             assertThat(onlyDivergence(proxy).difference()).contains("the leader was lost while it ended the transaction");
             await("green rolled back").until(() -> contents(green, table, "id").isEmpty()
                     && number(green, "select count(*) from pg_stat_activity where datname = 'postgres'"
-                    + " and state like 'idle in transaction%'") == 0);
+                    + " and application_name = '" + table + "' and state like 'idle in transaction%'") == 0);
         }
     }
 
@@ -1687,7 +1699,8 @@ class GreenFailureIT {
             assertThat(stats.readRetries()).isEqualTo(1);
             assertThat(stats.greenErrors()).as("blue answered where green did not").isEqualTo(1);
             assertThat(number(green, "select count(*) from pg_stat_activity where datname = 'postgres'"
-                    + " and wait_event_type = 'Lock'")).as("the read waiting on green, cancelled").isZero();
+                    + " and wait_event_type = 'Lock' and query like '%" + table + "%'"))
+                    .as("the read waiting on green, cancelled").isZero();
             RoutingState state = proxy.server().routing().current();
             assertThat(state.followerInSync()).isTrue();
             assertThat(state.weight()).isEqualTo(100);

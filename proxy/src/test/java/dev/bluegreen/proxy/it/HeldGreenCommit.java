@@ -17,17 +17,19 @@ import org.awaitility.core.ConditionTimeoutException;
  */
 final class HeldGreenCommit implements AutoCloseable {
 
-    private static final String WAITING = "from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory'";
-
     private final PgCluster green;
     private final Connection holder;
     private final long key;
+    /** Green's backend that waits for the lock, holding the table's: not one another test left waiting. */
+    private final String waiting;
     private boolean held;
 
-    private HeldGreenCommit(PgCluster green, Connection holder, long key) {
+    private HeldGreenCommit(PgCluster green, Connection holder, long key, String table) {
         this.green = green;
         this.holder = holder;
         this.key = key;
+        this.waiting = "from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory'"
+                + " and pid in (select pid from pg_locks where relation = '" + table + "'::regclass)";
     }
 
     /** Puts the trigger on {@code table} on green and takes the lock. */
@@ -38,7 +40,7 @@ final class HeldGreenCommit implements AutoCloseable {
                         + "$$ begin perform pg_advisory_xact_lock(" + key + "); return null; end $$",
                 "create constraint trigger " + table + "_wait after insert on " + table
                         + " deferrable initially deferred for each row execute function " + table + "_wait()");
-        HeldGreenCommit commit = new HeldGreenCommit(green, green.connect("postgres"), key);
+        HeldGreenCommit commit = new HeldGreenCommit(green, green.connect("postgres"), key, table);
         commit.execute("select pg_advisory_lock(" + key + ")");
         commit.held = true;
         return commit;
@@ -59,7 +61,7 @@ final class HeldGreenCommit implements AutoCloseable {
     /** Returns once a COMMIT on green waits for the lock. */
     void awaitCommitWaiting() {
         await("green's COMMIT waits for the advisory lock")
-                .until(() -> ClusterData.number(green, "select count(*) " + WAITING) == 1);
+                .until(() -> ClusterData.number(green, "select count(*) " + waiting) == 1);
     }
 
     /** Lets the held COMMIT go on. */
@@ -86,7 +88,7 @@ final class HeldGreenCommit implements AutoCloseable {
 
     /** Ends green's backend that waits for the lock, as a crash of that connection would. */
     void terminateWaitingBackend() throws SQLException {
-        execute("select pg_terminate_backend(pid) " + WAITING);
+        execute("select pg_terminate_backend(pid) " + waiting);
     }
 
     private void execute(String sql) throws SQLException {

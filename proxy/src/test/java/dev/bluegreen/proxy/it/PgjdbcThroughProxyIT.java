@@ -218,16 +218,17 @@ class PgjdbcThroughProxyIT {
 
     @Test
     void cancelStopsARunningQuery() throws Exception {
+        String sleep = "select pg_sleep(60) /* " + table("cancel") + " */"; // not another test's sleep
         try (Connection c = viaProxy(); Statement s = c.createStatement()) {
             CompletableFuture<Throwable> running = CompletableFuture.supplyAsync(() -> {
                 try {
-                    s.execute("select pg_sleep(60)");
+                    s.execute(sleep);
                     return null;
                 } catch (SQLException e) {
                     return e;
                 }
             });
-            await().atMost(Duration.ofSeconds(10)).until(() -> sleepingOnBlue() > 0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> activeOnBlue(sleep) > 0);
 
             s.cancel();
 
@@ -292,14 +293,6 @@ class PgjdbcThroughProxyIT {
                 rs.next();
                 return rs.getInt(1);
             }
-        }
-    }
-
-    private static int sleepingOnBlue() throws SQLException {
-        try (Connection direct = blue.connect("postgres"); Statement s = direct.createStatement();
-             ResultSet rs = s.executeQuery("select count(*) from pg_stat_activity where query = 'select pg_sleep(60)' and state = 'active'")) {
-            rs.next();
-            return rs.getInt(1);
         }
     }
 

@@ -217,8 +217,10 @@ class TwoInstancesIT {
             client.startup(Map.of("user", blue.superuser(), "database", "postgres"));
             byte[] key = client.readUntil('K').body();
             client.readUntil('Z');
-            client.send(RawClient.query("select pg_sleep(60)"));
-            await().until(() -> ClusterData.activity(blue).contains("active") && ClusterData.activity(blue).contains("pg_sleep(60)"));
+            String sleep = "select pg_sleep(60) /* " + unique("forwarded_cancel") + " */"; // not another test's sleep
+            client.send(RawClient.query(sleep));
+            await().until(() -> ClusterData.number(blue, "select count(*) from pg_stat_activity where state = 'active'"
+                    + " and query = '" + sleep + "'") == 1);
 
             RawClient.cancel(b.port(), key);
 

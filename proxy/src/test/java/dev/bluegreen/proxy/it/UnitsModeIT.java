@@ -56,6 +56,11 @@ class UnitsModeIT {
         }
     }
 
+    /** A pg_stat_activity condition: the backend holds a lock on {@code table}, this test's, not one an earlier test left. */
+    private static String holdingALockOn(String table) {
+        return " and pid in (select pid from pg_locks where relation = '" + table + "'::regclass)";
+    }
+
     private static int serverVersion(Connection c) throws SQLException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select current_setting('server_version_num')::int")) {
             rs.next();
@@ -1911,7 +1916,7 @@ class UnitsModeIT {
             assertThat(client.read().type()).isEqualTo('C');
             client.send(concat(parse("", "commit"), bind(""), execute(""), sync()));
             await("blue runs the trigger at commit").until(() -> count(clusters.blue(), "select count(*)"
-                    + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+                    + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'" + holdingALockOn(t)) == 1);
             client.close();
 
             await("green has the row").atMost(Duration.ofSeconds(15))
@@ -1950,14 +1955,14 @@ class UnitsModeIT {
             }
             client.send(concat(parse("", "commit"), bind(""), execute(""), sync()));
             await("blue runs the trigger at commit").until(() -> count(clusters.blue(), "select count(*)"
-                    + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'") == 1);
+                    + " from pg_stat_activity where state = 'active' and wait_event = 'PgSleep'" + holdingALockOn(t)) == 1);
             client.close();
 
             await("the session's write unit given up").atMost(Duration.ofSeconds(15))
                     .until(() -> proxy.server().routing().barrier().holders().isEmpty());
             assertThat(proxy.server().migration().divergences()).isNotEmpty();
             clusters.blue().execute("postgres", "select pg_cancel_backend(pid) from pg_stat_activity"
-                    + " where wait_event = 'PgSleep'");
+                    + " where wait_event = 'PgSleep'" + holdingALockOn(t));
         }
     }
 
