@@ -3162,6 +3162,15 @@ final class Units {
         return waiting;
     }
 
+    /** Hands a request its answer (or its loss), then gives back its tickets, also if its callback threw. */
+    private void answer(Sink sink) {
+        try {
+            sink.done.accept(sink);
+        } finally {
+            settle(sink);
+        }
+    }
+
     /** Gives back the tickets ({@link FollowerCommits}) a request held: it has been answered, or never will be. */
     private void settle(Sink sink) {
         commits.leaderCommitAnswered(sink.leaderCommit);
@@ -3176,11 +3185,7 @@ final class Units {
                 sink.held.forEach(Frame::release);
                 sink.held = null;
             }
-            try {
-                sink.done.accept(sink);
-            } finally {
-                settle(sink);
-            }
+            answer(sink);
         }
     }
 
@@ -3656,11 +3661,7 @@ final class Units {
         if (connection == null) {
             message.release();
             sink.lost = true;
-            try {
-                sink.done.accept(sink);
-            } finally {
-                settle(sink);
-            }
+            answer(sink);
             return;
         }
         sinks.get(role).add(sink);
@@ -3812,11 +3813,7 @@ final class Units {
                 followerAnsweredNanos = System.nanoTime();
                 watchSooner();
             }
-            try {
-                sink.done.accept(sink);
-            } finally {
-                settle(sink); // a leader COMMIT is numbered by now, if it committed; given back also if done threw
-            }
+            answer(sink); // a leader COMMIT is numbered by now, if it committed
             if (current == null && !closed && sinks.get(role).isEmpty()) {
                 pump(); // a unit may have waited for the proxy's own requests to be answered
             }

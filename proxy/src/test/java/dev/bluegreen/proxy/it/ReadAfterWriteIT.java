@@ -21,6 +21,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -87,6 +88,17 @@ class ReadAfterWriteIT {
     private enum Commit { AUTOCOMMIT, COMMIT, COMMIT_AND_CHAIN, COMMIT_THEN_BEGIN, PREPARE_TRANSACTION }
 
     /** The insert of {@code (1, 'one')}, run on a thread of its own, committed as {@code how} says. */
+    /** Runs {@code sql} on {@code c} on one of {@code clients}: its update count (0 for a COMMIT). */
+    private static CompletableFuture<Integer> updateInBackground(Connection c, String sql, Executor clients) {
+        return CompletableFuture.supplyAsync(() -> {
+            try (Statement s = c.createStatement()) {
+                return s.executeUpdate(sql);
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        }, clients);
+    }
+
     private static CompletableFuture<Integer> insertInBackground(Connection c, String table, Commit how) {
         return CompletableFuture.supplyAsync(() -> {
             try (Statement s = c.createStatement()) {
@@ -289,23 +301,12 @@ class ReadAfterWriteIT {
             proxy.server().routing().start("test", null);
             s.execute("begin");
             s.executeUpdate("update " + table + " set v = 'queued' where id = 1 and v = 'running'");
-            CompletableFuture<Void> requeue = CompletableFuture.runAsync(() -> {
-                try (Statement commit = requeuer.createStatement()) {
-                    commit.execute("commit /* requeue */");
-                } catch (SQLException e) {
-                    throw new IllegalStateException(e);
-                }
-            }, clients);
+            CompletableFuture<Integer> requeue = updateInBackground(requeuer, "commit /* requeue */", clients);
             await("blue has committed the requeue, its answer held").until(() -> relay.cuts() == 1
                     && ClusterData.text(blue, "select v from " + table + " where id = 1").equals("queued"));
 
-            CompletableFuture<Integer> claim = CompletableFuture.supplyAsync(() -> {
-                try (Statement claiming = worker.createStatement()) {
-                    return claiming.executeUpdate("update " + table + " set v = 'claimed' where id = 1 and v = 'queued'");
-                } catch (SQLException e) {
-                    throw new IllegalStateException(e);
-                }
-            }, clients);
+            CompletableFuture<Integer> claim = updateInBackground(worker,
+                    "update " + table + " set v = 'claimed' where id = 1 and v = 'queued'", clients);
             await("the claim is held back from blue").until(() -> proxy.server().migration().writesHeldForCommits() == 1);
             assertThat(claim).isNotDone();
             assertThat(ClusterData.text(blue, "select v from " + table + " where id = 1")).as("blue, read directly")
@@ -342,26 +343,15 @@ class ReadAfterWriteIT {
                 s.execute("begin");
                 s.executeUpdate("update " + table + " set v = 'queued' where id = 1 and v = 'running'");
             }
-            CompletableFuture<Void> requeue = CompletableFuture.runAsync(() -> {
-                try (Statement commit = requeuer.createStatement()) {
-                    commit.execute("commit /* requeue */");
-                } catch (SQLException e) {
-                    throw new IllegalStateException(e);
-                }
-            }, clients);
+            CompletableFuture<Integer> requeue = updateInBackground(requeuer, "commit /* requeue */", clients);
             await("blue has committed the requeue, its answer held").until(() -> relay.cuts() == 1
                     && ClusterData.text(blue, "select v from " + table + " where id = 1").equals("queued"));
             requeuer.abort(Runnable::run);
             assertThatThrownBy(requeue::join).hasRootCauseInstanceOf(java.net.SocketException.class);
             await("the proxy has closed the requeuer's session").until(() -> proxy.server().sessionCount() == 1);
 
-            CompletableFuture<Integer> claim = CompletableFuture.supplyAsync(() -> {
-                try (Statement claiming = worker.createStatement()) {
-                    return claiming.executeUpdate("update " + table + " set v = 'claimed' where id = 1 and v = 'queued'");
-                } catch (SQLException e) {
-                    throw new IllegalStateException(e);
-                }
-            }, clients);
+            CompletableFuture<Integer> claim = updateInBackground(worker,
+                    "update " + table + " set v = 'claimed' where id = 1 and v = 'queued'", clients);
             await("the claim is held back from blue").until(() -> proxy.server().migration().writesHeldForCommits() == 1);
             assertThat(claim).isNotDone();
 
@@ -396,13 +386,7 @@ class ReadAfterWriteIT {
             proxy.server().routing().start("test", null);
             s.execute("begin");
             s.executeUpdate("update " + table + " set v = 'queued' where id = 1 and v = 'running'");
-            CompletableFuture<Integer> claim = CompletableFuture.supplyAsync(() -> {
-                try (Statement claiming = worker.createStatement()) {
-                    return claiming.executeUpdate(claimSql);
-                } catch (SQLException e) {
-                    throw new IllegalStateException(e);
-                }
-            }, clients);
+            CompletableFuture<Integer> claim = updateInBackground(worker, claimSql, clients);
             await("blue has answered the claim, its run on green held").until(() -> relay.cuts() == 1);
             assertThat(ClusterData.text(blue, "select v from " + table + " where id = 1")).as("blue, read directly")
                     .isEqualTo("running");
