@@ -4256,12 +4256,14 @@ final class Units {
             return; // the session closes once, however many ways it learns of it
         }
         closed = true;
+        leaderHoldGeneration++; // a write held for other sessions' COMMITs goes with the session: nothing to give up
         stopWatchingFollower();
         stopGreenReadTimer();
         forgetUnnamedParse();
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();
         long endTicket = 0;
+        OutcomeRecorder endSoFar = null;
         if (ending != null) {
             // the leader's error may have come in a read of its own, before the ReadyForQuery the session waits for
             Sink inFlight = sinks.get(leader).peek();
@@ -4271,6 +4273,7 @@ final class Units {
             // for it, and for the number it gets there, as when the client stays
             endTicket = inFlight.leaderCommit;
             inFlight.leaderCommit = 0;
+            endSoFar = inFlight.recorder; // what the leader has answered of the unit: the rest is recorded after it
         } else if (leftInTheMiddleOfAnEnd()) {
             diverged(current, List.of(), List.of(), "the client left in the middle of a unit that ends a transaction "
                     + "(before its Sync): what the leader committed is not known, and the follower rolled back");
@@ -4319,7 +4322,7 @@ final class Units {
         if (ending != null) {
             closing.remove(leaderConnection);
             backends.put(leader, leaderConnection);
-            endOnFollowerAfterLeader(ending, endTicket);
+            endOnFollowerAfterLeader(ending, endTicket, endSoFar);
         }
         if (readingPaused) {
             // the client no longer reads anything: what the clusters still answer is the proxy's to read
@@ -4496,7 +4499,7 @@ final class Units {
      * on the follower that nobody would hear of. A leader answer that never comes leaves its outcome
      * unknown: that is a divergence, and the follower rolls back; unless the unit could only roll back.
      */
-    private void endOnFollowerAfterLeader(Unit unit, long leaderCommitTicket) {
+    private void endOnFollowerAfterLeader(Unit unit, long leaderCommitTicket, OutcomeRecorder answeredSoFar) {
         ClusterRole follower = unit.secondary;
         laneInFlight++; // the follower's end, still to be sent: keeps the session's write unit (and pass) open
         Sink leaderEnd = new Sink(Mode.DISCARD, answer -> {
@@ -4546,10 +4549,8 @@ final class Units {
             boolean leaderRolledBack = leaderFailed || unit.statusBefore == 'E';
             // the proxy's COMMIT of a write it wrapped, unless the client's own COMMIT ended that transaction
             boolean proxysEnd = unit.wrap && !unit.clientEndsWrap;
-            // numbered as when its client stays (the proxy's COMMIT of a wrapped write, the client's end of a
-            // transaction open before the unit): writes that saw it on the leader wait for it on the follower
-            boolean numbered = !leaderRolledBack
-                    && (proxysEnd || (unit.statusBefore != 'I' && unit.classification.has(Trait.TRANSACTION_END)));
+            // numbered as when its client stays: writes that saw it on the leader wait for it on the follower
+            boolean numbered = !leaderRolledBack && (proxysEnd || numberedWhenAnswered(unit, answer));
             followerEnd.commit = numbered ? commits.leaderCommitted() : 0;
             if (!proxysEnd && leaderRolledBack && unit.classification.statementCount() != 1) {
                 // the unit went on past what rolled the leader's transaction back, or failed part-way: what
@@ -4573,7 +4574,24 @@ final class Units {
             }
         });
         leaderEnd.leaderCommit = leaderCommitTicket; // given back once the answer is in, and the commit numbered
+        leaderEnd.recorder = answeredSoFar;
         sinks.get(leader).add(leaderEnd);
+    }
+
+    /**
+     * Whether the commit {@code answer}, the leader's to the client's own {@code unit}, reports gets a number, as
+     * {@link #primaryDone} and {@link #runOnSecondary} give one: a unit that ended a transaction open before it, or
+     * that goes on into a next one (ends with one open), where a {@code COMMIT} ran (also {@code COMMIT; BEGIN},
+     * {@code BEGIN; …; COMMIT; BEGIN}); else a {@code COMMIT PREPARED}.
+     */
+    private static boolean numberedWhenAnswered(Unit unit, Sink answer) {
+        List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
+        Classification c = unit.classification;
+        boolean committed = answer.status == 'I' && unit.statusBefore == 'T' && !answer.error && c.has(Trait.TRANSACTION_END);
+        if (answer.status != 'I' || committed) {
+            return c.has(Trait.TRANSACTION_END) && committedBefore(outcomes, outcomes.size());
+        }
+        return committedPrepared(outcomes);
     }
 
     /** Sends the follower {@code unit}'s own frames, answered into {@code end}, and lets the unit go. */

@@ -365,6 +365,52 @@ class ReadAfterWriteIT {
     }
 
     /**
+     * As above, with a unit that commits on the way and goes on into a next transaction ({@code begin; insert …;
+     * commit; begin} in one string), which the proxy leaves whole: its commit gets a number when its client stays, so
+     * it must when the client leaves while blue's answer is on its way. Then a claim that found the row on blue waits
+     * on green (and so does its client: blue commits the claim once green has run it) until green's COMMIT of the
+     * row, held on an advisory lock, has landed. Before, the closed session numbered
+     * only the end of a transaction open before the unit: nothing was owed, and the claim ran on green at once, found
+     * no committed row there (UPDATE 0 against blue's UPDATE 1) and took green out of sync.
+     */
+    @Test
+    void aWholeTransactionWhoseClientLeftBeforeBlueAnsweredIsOwedOnGreenAndWaitedFor() throws Exception {
+        String table = table();
+        String unit = "begin; insert into " + table + " values (1, 'one'); commit; begin";
+        try (ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor();
+             InterceptingRelay relay = InterceptingRelay.holdingAnswers(blue.port(), unit);
+             TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green)
+                     .routing(routing(ReadAfterWrite.EVERYWHERE))
+                     .followerTimeout(Duration.ofSeconds(40)).start(); // the claim's wait on green: up to a quarter
+             HeldGreenCommit commit = HeldGreenCommit.on(green, table);
+             Connection worker = proxy.connect(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+            try (RawClient writer = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+                writer.send(RawClient.query(unit));
+                await("blue has committed the row, its answer held").until(() -> relay.cuts() == 1
+                        && ClusterData.number(blue, "select count(*) from " + table) == 1);
+            }
+            await("the proxy has closed the writer's session").until(() -> proxy.server().sessionCount() == 1);
+
+            relay.release();
+            commit.awaitCommitWaiting();
+            assertThat(proxy.server().followerCommitsOwed()).as("green's COMMIT of the row is owed").isOne();
+            CompletableFuture<Integer> claim = updateInBackground(worker,
+                    "update " + table + " set v = 'claimed' where id = 1 and v = 'one'", clients);
+            // blue's COMMIT of the claim waits for green's run of it, which waits for the row's commit there
+            await("the claim waits for the row's commit on green").during(HELD).atMost(HELD.multipliedBy(3))
+                    .until(() -> !claim.isDone() && ClusterData.number(green, "select count(*) from " + table) == 0);
+
+            commit.release();
+            assertThat(claim.get(10, TimeUnit.SECONDS)).as("the row blue found").isEqualTo(1);
+            await("green runs the claim after the row's commit").until(() ->
+                    ClusterData.text(green, "select v from " + table + " where id = 1").equals("claimed"));
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
      * The other direction. A claim that blue answered (UPDATE 0: the job was running) before the requeue's COMMIT was
      * sent there did not see that commit; its run on green, held up on its way there (a relay holds it), must not see
      * it either, or it finds the job queued there (UPDATE 1, a divergence). So the requeue's COMMIT on green waits
