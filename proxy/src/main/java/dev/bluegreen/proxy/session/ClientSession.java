@@ -728,6 +728,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 readyAt = offset;
                 answered();
                 copyIn = CopyIn.NONE;
+                if (outstanding.isEmpty()) {
+                    copyEndsAhead = 0; // no COPY is still to start that the client may have ended ahead
+                }
             }
             case '1' -> completed('P');
             case '2' -> completed('B');
@@ -1046,9 +1049,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             case 'c', 'f' -> {
                 if (copyIn == CopyIn.DATA) {
                     copyIn = CopyIn.ENDED;
-                } else {
+                } else if (!outstanding.isEmpty()) {
                     copyEndsAhead++;
                 }
+                // with no request awaiting its answer, no COPY is still to start: this end is a late one, of a COPY
+                // the server has failed already, which it drops (it came in one read with more, or it was dropped)
             }
             default -> { }
         }
@@ -1457,6 +1462,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     private void releaseResources() {
         if (backend != null) {
+            // blue may be blocked writing an answer the client stopped reading, with requests queued behind it:
+            // reading it again lets it get through them to the Terminate, as a server would after a client's FIN
+            backend.setAutoRead(true);
             backend.close();
         }
         Units closing = units;

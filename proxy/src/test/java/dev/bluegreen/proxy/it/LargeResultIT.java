@@ -14,11 +14,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -88,6 +91,68 @@ class LargeResultIT {
             // the client neither reads nor sends: only the proxy's own socket says whether it closed
             await().atMost(Duration.ofSeconds(10)).until(() -> !established(proxy.port(), client.localPort()));
             await().atMost(Duration.ofSeconds(5)).until(() -> proxy.server().sessionCount() == 0);
+        }
+    }
+
+    /**
+     * A client that pipelines far more than it reads and then dies: by then blue is blocked writing answers the proxy
+     * no longer reads, and the proxy holds requests blue is not reading. Its server connection must end with it, as
+     * a direct one would: a Terminate queued behind those requests, with blue never read again, would leave blue's
+     * backend waiting on ClientWrite for good, holding its connection, and the proxy counting it.
+     */
+    @Test
+    void aClientThatDiesWithRequestsBackedUpLeavesNoServerConnectionBehind(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        String name = "backed-up-" + System.nanoTime();
+        try (TestProxy proxy = TestProxy.in(blue).start()) {
+            int connectionsBefore = proxy.server().backendConnections("blue");
+            RawClient client = new RawClient(proxy.port(), 16 * 1024);
+            client.startup(Map.of("user", blue.superuser(), "database", "postgres", "application_name", name));
+            client.readUntil('Z');
+            byte[] request = RawClient.query("select repeat('z', 100000) /* " + "p".repeat(8000) + " */");
+            AtomicLong sent = new AtomicLong();
+            Thread writer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 16_000; i++) { // 128 MB: far more than every buffer on the way holds
+                        client.send(request);
+                        sent.addAndGet(request.length);
+                    }
+                } catch (IOException e) {
+                    // the reset below ends the write it is blocked in
+                }
+            }, "backed-up-writer");
+            writer.setDaemon(true);
+            writer.start();
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> backends(blue, name, "ClientWrite") == 1);
+            long[] seen = {-1};
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+                long now = sent.get(); // the writer is blocked once a second passes without it sending anything
+                boolean blocked = now == seen[0];
+                seen[0] = now;
+                return blocked;
+            });
+            assertThat(sent.get()).as("the writer is held up by the buffers, not done").isLessThan(16_000L * request.length);
+
+            client.reset();
+            writer.join(Duration.ofSeconds(15));
+            await().atMost(Duration.ofSeconds(30)).until(() -> backends(blue, name, null) == 0);
+            await().atMost(Duration.ofSeconds(5)).until(() -> proxy.server().backendConnections("blue") == connectionsBefore);
+        }
+    }
+
+    /** Blue's backends of the sessions named {@code applicationName}, only those waiting on {@code waitEvent} unless null. */
+    private static int backends(PgCluster blue, String applicationName, String waitEvent) throws SQLException {
+        try (Connection direct = blue.connect("postgres");
+             PreparedStatement s = direct.prepareStatement("select count(*) from pg_stat_activity where application_name = ?"
+                     + " and (?::text is null or wait_event = ?::text)")) {
+            s.setString(1, applicationName);
+            s.setString(2, waitEvent);
+            s.setString(3, waitEvent);
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
         }
     }
 

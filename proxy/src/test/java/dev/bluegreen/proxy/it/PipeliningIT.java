@@ -925,6 +925,32 @@ class PipeliningIT {
         }
     }
 
+    /**
+     * A COPY the server fails at its first row, whose client sends its CopyDone before it has read the error, in one
+     * write with its next Query. The server drops that CopyDone; the relay must not count it as the end of a COPY
+     * still to start. Before, it did: the session's next COPY was taken for one whose data had ended, a Sync among
+     * that data for a request awaiting its answer, and the session never looked idle again (a start timed out on it).
+     */
+    @Test
+    void aLateCopyDoneSentWithTheNextQueryLeavesTheNextCopyItsData(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        String table = ClusterData.unique("copy_late_end");
+        ClusterData.onBoth(blue, clusters.green(), "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).routing(shortBarrier()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            client.send(RawClient.query("copy " + table + " from stdin"));
+            assertThat(typesUntil(client, 'G')).isEqualTo("G");
+            client.send(copyData("not a number\n"));
+            assertThat(typesUntilReady(client, 1)).as("the server fails the COPY at its first row").isEqualTo("EZ");
+            client.send(concat(copyDone(), RawClient.query("select 1")));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("TDCZ");
+
+            copyOneToFourWithASyncAndAFlushAmongTheData(client, table);
+            assertThat(proxy.server().routing().start("test", null).phase()).isEqualTo(Phase.DUAL);
+        }
+        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)\n(4)");
+    }
+
     /** Rows 1 and 2 by a COPY in a Query, 3 and 4 by one by Execute, each with a Sync and a Flush among its data. */
     private static void copyOneToFourWithASyncAndAFlushAmongTheData(RawClient client, String table) throws Exception {
         client.send(RawClient.query("copy " + table + " from stdin"));
