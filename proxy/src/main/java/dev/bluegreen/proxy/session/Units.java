@@ -2455,7 +2455,7 @@ final class Units {
             // visible, also one the unit goes on after (COMMIT; BEGIN); one AND CHAIN leaves the next transaction
             // open, whose units wait for the ReadyForQuery too
             // (a COMMIT or PREPARE TRANSACTION of a failed transaction says ROLLBACK)
-            unit.commitsOnLeader = c.has(Trait.TRANSACTION_END) && committedBefore(outcomes, outcomes.size());
+            unit.commitsOnLeader = mayEnd(c) && committedBefore(outcomes, outcomes.size());
             // the client may go on at once: inside a transaction the follower runs this unit behind the
             // leader, in order, and the unit that ends the transaction waits for it (see pump); once the
             // leader has ended it, the follower ends it too, before the session's next unit
@@ -2470,13 +2470,6 @@ final class Units {
     }
 
     /**
-     * A unit that only ends the transaction ({@code COMMIT}, {@code ROLLBACK}) or goes back to a savepoint (a
-     * {@code ROLLBACK TO}, split off the writes before it or sent alone): it reads nothing of other sessions' commits.
-     * Not a {@code COMMIT PREPARED} or {@code ROLLBACK PREPARED} sent outside a transaction block ({@code status}
-     * {@code I}): it names a transaction another session may have prepared, whose follower
-     * {@code PREPARE TRANSACTION} (a commit, numbered) it must find there. (Inside one it fails on the leader.)
-     */
-    /**
      * Gives the leader request {@code answer} of {@code unit} a ticket ({@link FollowerCommits#leaderCommitSent}) when
      * {@code c}, what it runs, may commit there under sync dual-write, and notes the follower runs its follower
      * COMMIT is to wait for.
@@ -2489,11 +2482,31 @@ final class Units {
         }
     }
 
-    /** Whether a unit may commit on the leader: it ends a transaction, and not only by rolling it back. */
+    /**
+     * Whether a unit may commit on the leader: it ends a transaction, and not only by rolling it back, or it cannot be
+     * read (the Bind of a statement name the proxy has forgotten, such as a driver's prepared COMMIT after a SQL
+     * PREPARE, DEALLOCATE or DISCARD).
+     */
     private static boolean mayCommit(Classification c) {
-        return c.has(Trait.TRANSACTION_END) && !(c.has(Trait.ROLLBACK) && c.statementCount() == 1);
+        return (c.has(Trait.TRANSACTION_END) && !(c.has(Trait.ROLLBACK) && c.statementCount() == 1))
+                || c.has(Trait.UNPARSEABLE);
     }
 
+    /**
+     * Whether {@code c} may end a transaction: it says so, or it cannot be read, and the leader's command tags tell
+     * whether it committed.
+     */
+    private static boolean mayEnd(Classification c) {
+        return c.has(Trait.TRANSACTION_END) || c.has(Trait.UNPARSEABLE);
+    }
+
+    /**
+     * A unit that only ends the transaction ({@code COMMIT}, {@code ROLLBACK}) or goes back to a savepoint (a
+     * {@code ROLLBACK TO}, split off the writes before it or sent alone): it reads nothing of other sessions' commits.
+     * Not a {@code COMMIT PREPARED} or {@code ROLLBACK PREPARED} sent outside a transaction block ({@code status}
+     * {@code I}): it names a transaction another session may have prepared, whose follower
+     * {@code PREPARE TRANSACTION} (a commit, numbered) it must find there. (Inside one it fails on the leader.)
+     */
     private static boolean endsOnly(Classification c, byte status) {
         return (c.has(Trait.TRANSACTION_END) || c.has(Trait.ROLLBACK_TO)) && c.statementCount() == 1
                 && !(c.has(Trait.NOT_IN_TRANSACTION_BLOCK) && status == 'I');
@@ -2878,8 +2891,11 @@ final class Units {
             secondaryDone(unit, leaderOutcomes, leaderStatus, wrapped, sink, System.nanoTime() - sentNanos);
         });
         record.recorder = new OutcomeRecorder();
-        // a COMMIT PREPARED makes rows visible as a COMMIT does: what reads them on the leader waits for the follower's
-        record.commit = committedPrepared(leaderOutcomes) ? commits.leaderCommitted() : 0;
+        // a COMMIT PREPARED makes rows visible as a COMMIT does: what reads them on the leader waits for the follower's;
+        // so does a COMMIT the proxy could not read (a Bind of a statement name it forgot), known by its tag
+        boolean committed = committedPrepared(leaderOutcomes)
+                || (unit.classification.has(Trait.UNPARSEABLE) && committedBefore(leaderOutcomes, leaderOutcomes.size()));
+        record.commit = committed ? commits.leaderCommitted() : 0;
         // the leader ran it before any COMMIT sent from now on: the follower runs it before their follower COMMITs
         record.followerRun = wrapped ? commits.followerRunStarted() : 0;
         record.sentNanos = sentNanos;
@@ -4589,9 +4605,9 @@ final class Units {
         Classification c = unit.classification;
         boolean committed = answer.status == 'I' && unit.statusBefore == 'T' && !answer.error && c.has(Trait.TRANSACTION_END);
         if (answer.status != 'I' || committed) {
-            return c.has(Trait.TRANSACTION_END) && committedBefore(outcomes, outcomes.size());
+            return mayEnd(c) && committedBefore(outcomes, outcomes.size());
         }
-        return committedPrepared(outcomes);
+        return committedPrepared(outcomes) || (c.has(Trait.UNPARSEABLE) && committedBefore(outcomes, outcomes.size()));
     }
 
     /** Sends the follower {@code unit}'s own frames, answered into {@code end}, and lets the unit go. */

@@ -951,6 +951,60 @@ class PipeliningIT {
         assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)\n(4)");
     }
 
+    /**
+     * A driver's prepared COMMIT (pgjdbc prepares its own after a few uses) bound after a SQL PREPARE, which makes the
+     * proxy forget every statement name: it cannot read the Bind, and learns from blue's command tag that it
+     * committed. That commit is numbered like any other, so a write that found its row on blue waits on green (and so
+     * does its client: blue commits the write once green has run it) until green's COMMIT of the row, held on an
+     * advisory lock, has landed. Before, the unreadable COMMIT took no number: the write ran on green at once, found
+     * no committed row there (UPDATE 0 against blue's UPDATE 1) and took green out of sync.
+     */
+    @Test
+    void aPreparedCommitBoundAfterTheProxyForgotItsNameIsOrderedLikeAnyCommit(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("forgotten_commit");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green)
+                     .followerTimeout(Duration.ofSeconds(40)).start(); // the write's wait on green: up to a quarter
+             HeldGreenCommit commit = HeldGreenCommit.on(green, table);
+             Connection worker = proxy.connect(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+            try (RawClient writer = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+                writer.send(concat(parse("commit_stmt", "COMMIT"), sync()));
+                assertThat(typesUntilReady(writer, 1)).isEqualTo("1Z");
+                writer.send(RawClient.query("prepare one_row as select 1"));
+                assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
+                writer.send(RawClient.query("begin"));
+                assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
+                writer.send(RawClient.query("insert into " + table + " values (1, 'one')"));
+                assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
+                writer.send(concat(bind("commit_stmt"), execute(), sync()));
+                commit.awaitCommitWaiting();
+                assertThat(proxy.server().followerCommitsOwed()).as("green's COMMIT of the row is owed").isOne();
+
+                CompletableFuture<Integer> claim = CompletableFuture.supplyAsync(() -> {
+                    try (Statement s = worker.createStatement()) {
+                        return s.executeUpdate("update " + table + " set v = 'claimed' where id = 1 and v = 'one'");
+                    } catch (java.sql.SQLException e) {
+                        throw new CompletionException(e);
+                    }
+                });
+                await("the claim waits for the row's commit on green").during(Duration.ofMillis(700))
+                        .atMost(Duration.ofSeconds(3))
+                        .until(() -> !claim.isDone() && ClusterData.number(green, "select count(*) from " + table) == 0);
+
+                commit.release();
+                assertThat(claim.get(10, TimeUnit.SECONDS)).as("the row blue found").isEqualTo(1);
+                assertThat(typesUntilReady(writer, 1)).isEqualTo("2CZ");
+            }
+            await("green runs the claim after the row's commit").until(() ->
+                    ClusterData.text(green, "select v from " + table + " where id = 1").equals("claimed"));
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
     /** Rows 1 and 2 by a COPY in a Query, 3 and 4 by one by Execute, each with a Sync and a Flush among its data. */
     private static void copyOneToFourWithASyncAndAFlushAmongTheData(RawClient client, String table) throws Exception {
         client.send(RawClient.query("copy " + table + " from stdin"));
