@@ -224,6 +224,8 @@ final class Units {
          * are the rest of what it found, in its own order, so their contents are not compared.
          */
         boolean continuesPortal;
+        /** Runs a statement the proxy cannot read that may be a COMMIT ({@link Units#unreadMayCommit}). */
+        boolean unreadMayCommit;
         /**
          * Binds the unnamed statement an earlier unit parsed, which a cluster running this unit may not have
          * (that unit ran elsewhere) or may have lost (the proxy's own BEGIN or COMMIT, a Query, drops it): the
@@ -348,6 +350,7 @@ final class Units {
             part.statusBefore = statusBefore;
             part.leaderNanos = leaderNanos;
             part.continuesPortal = continuesPortal;
+            part.unreadMayCommit = unreadMayCommit;
             return part;
         }
 
@@ -423,6 +426,16 @@ final class Units {
     private final Map<ClusterRole, BackendConnection> backends = new EnumMap<>(ClusterRole.class);
     private final Map<ClusterRole, ArrayDeque<Sink>> sinks = new EnumMap<>(ClusterRole.class);
     private final Map<String, Classification> statements = new HashMap<>();
+    /**
+     * Statement names {@link #forgetStatementNames} forgot, with what they were: a hint for whether a Bind of one may
+     * commit (pgjdbc binds its own prepared COMMIT by name), never for where it runs.
+     */
+    private final Map<String, Classification> forgotten = new HashMap<>();
+    /**
+     * Set by {@link #classify} and {@link #learn}: what they read binds a statement the proxy cannot read that may be a
+     * COMMIT (one it never saw parsed, or one it forgot while it was a COMMIT), or is SQL it cannot read.
+     */
+    private boolean unreadMayCommit;
     /** The statement each open portal was bound from, for an Execute that continues it without a Bind. */
     private final Map<String, Classification> portals = new HashMap<>();
     private final ArrayDeque<Mirror> mirrors = new ArrayDeque<>();
@@ -650,6 +663,7 @@ final class Units {
         if (unit.secondary != null && late.has(Trait.TRANSACTION_END)) {
             committedBeforeFollower(unit);
         }
+        unit.unreadMayCommit |= unreadMayCommit; // (learn read the late statement)
         if (unit.primarySink != null && unit.primarySink.leaderCommit == 0) {
             takeLeaderCommitTicket(unit, unit.primarySink, late); // a COMMIT that reached the unit after it was sent
         }
@@ -951,6 +965,7 @@ final class Units {
             unit.classification = classification;
             unit.namesStatements = namesStatements;
             unit.continuesPortal = continuesPortal;
+            unit.unreadMayCommit = unreadMayCommit;
             unit.beforeQuery = requestsBeforeQuery(unit.frames);
             start(unit);
             if (unit.open) {
@@ -1269,6 +1284,7 @@ final class Units {
             return true;
         }
         statements.merge(name, parsed, (before, now) -> before.isRead() ? now : before);
+        forgotten.remove(name);
         namesStatements = true;
         return false;
     }
@@ -1278,6 +1294,10 @@ final class Units {
         String name = FrontendMessages.bindStatement(all, offset, length);
         Classification bound = name.isEmpty() ? unnamedStatement : statements.getOrDefault(name, Classification.unparseable());
         portals.put(portal, bound);
+        if (bound.has(Trait.UNPARSEABLE)) {
+            Classification was = name.isEmpty() ? null : forgotten.get(name);
+            unreadMayCommit |= was == null || mayCommit(was);
+        }
         if (bound.has(Trait.NAMES_STATEMENTS)) {
             forgetStatementNames(); // a DEALLOCATE or a DO prepared by name, run again
         }
@@ -1290,12 +1310,14 @@ final class Units {
             portals.remove(FrontendMessages.closedPortal(all, offset, length));
         } else if (!name.isEmpty()) {
             statements.remove(name);
+            forgotten.remove(name);
             namesStatements = true;
         }
     }
 
     /** SQL's PREPARE, DEALLOCATE or DISCARD ALL ran: no named statement's classification can be trusted. */
     private void forgetStatementNames() {
+        forgotten.putAll(statements);
         statements.clear(); // a Bind of a name not known is a write: safe, if slower
     }
 
@@ -1325,6 +1347,7 @@ final class Units {
      * what it will run, when it is a Bind or a Query the server does not skip (null otherwise).
      */
     private Classification learn(Frame frame, boolean skipped) {
+        unreadMayCommit = false;
         ByteBuf all = frame.content();
         int offset = all.readerIndex();
         int length = all.readableBytes();
@@ -1344,6 +1367,7 @@ final class Units {
                 if (query.has(Trait.NAMES_STATEMENTS)) {
                     forgetStatementNames();
                 }
+                unreadMayCommit |= query.has(Trait.UNPARSEABLE);
                 return query;
             }
             default -> { }
@@ -1361,6 +1385,7 @@ final class Units {
         namesStatements = false;
         reusesUnnamed = false;
         continuesPortal = false;
+        unreadMayCommit = false;
         boolean parsedUnnamed = false;
         if (status == 'I') {
             portals.clear(); // a portal ends with its transaction
@@ -1383,6 +1408,7 @@ final class Units {
                     if (query.has(Trait.NAMES_STATEMENTS)) {
                         forgetStatementNames();
                     }
+                    unreadMayCommit |= query.has(Trait.UNPARSEABLE);
                     yield query;
                 }
                 case 'P' -> {
@@ -2475,7 +2501,8 @@ final class Units {
      * COMMIT is to wait for.
      */
     private void takeLeaderCommitTicket(Unit unit, Sink answer, Classification c) {
-        if (unit.primary == leader && unit.secondary != null && mayCommit(c)
+        if (unit.primary == leader && unit.secondary != null
+                && (mayCommit(c) || (c.has(Trait.UNPARSEABLE) && unit.unreadMayCommit))
                 && state.followerWrites() == FollowerWrites.SYNC) {
             answer.leaderCommit = commits.leaderCommitSent();
             followerRunsBefore = commits.followerRunsStarted();
@@ -2483,13 +2510,12 @@ final class Units {
     }
 
     /**
-     * Whether a unit may commit on the leader: it ends a transaction, and not only by rolling it back, or it cannot be
-     * read (the Bind of a statement name the proxy has forgotten, such as a driver's prepared COMMIT after a SQL
-     * PREPARE, DEALLOCATE or DISCARD).
+     * Whether a unit may commit on the leader: it ends a transaction, and not only by rolling it back. (A unit the
+     * proxy cannot read may too, see {@link #unreadMayCommit}: the Bind of a statement name it has forgotten, such as
+     * a driver's prepared COMMIT after a SQL PREPARE, DEALLOCATE or DISCARD.)
      */
     private static boolean mayCommit(Classification c) {
-        return (c.has(Trait.TRANSACTION_END) && !(c.has(Trait.ROLLBACK) && c.statementCount() == 1))
-                || c.has(Trait.UNPARSEABLE);
+        return c.has(Trait.TRANSACTION_END) && !(c.has(Trait.ROLLBACK) && c.statementCount() == 1);
     }
 
     /**

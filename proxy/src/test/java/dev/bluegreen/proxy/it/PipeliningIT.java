@@ -1005,6 +1005,41 @@ class PipeliningIT {
         }
     }
 
+    /**
+     * The other side of the test above: a statement the proxy forgot that was a read when it knew it (pgjdbc's prepared
+     * SELECT, bound by name after a SQL PREPARE) may not commit, so it takes no ticket, and another session's write
+     * goes to blue while it runs. Were every statement the proxy cannot read to take one, that write would be held
+     * until the read's answer, or for the bound.
+     */
+    @Test
+    void aForgottenReadHoldsNoOtherSessionsWriteBack(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("forgotten_read");
+        String sleeper = "select pg_sleep(3) /* " + table + " */";
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection other = proxy.connect(blue.superuser());
+             Statement s = other.createStatement()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient reader = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+                reader.send(concat(parse("sleeper", sleeper), sync()));
+                assertThat(typesUntilReady(reader, 1)).isEqualTo("1Z");
+                reader.send(RawClient.query("prepare one_row as select 1"));
+                assertThat(typesUntilReady(reader, 1)).isEqualTo("CZ");
+                reader.send(concat(bind("sleeper"), execute(), sync()));
+                await("blue runs the forgotten read").until(() -> ClusterData.number(blue,
+                        "select count(*) from pg_stat_activity where query = '" + sleeper + "'") == 1);
+
+                assertThat(s.executeUpdate("insert into " + table + " values (1)")).isOne();
+                assertThat(proxy.server().migration().writesHeldForCommits()).as("writes held for a COMMIT's answer")
+                        .isZero();
+                assertThat(typesUntilReady(reader, 1)).isEqualTo("2DCZ");
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+    }
+
     /** Rows 1 and 2 by a COPY in a Query, 3 and 4 by one by Execute, each with a Sync and a Flush among its data. */
     private static void copyOneToFourWithASyncAndAFlushAmongTheData(RawClient client, String table) throws Exception {
         client.send(RawClient.query("copy " + table + " from stdin"));
