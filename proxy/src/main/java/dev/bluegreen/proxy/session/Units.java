@@ -226,6 +226,8 @@ final class Units {
         boolean continuesPortal;
         /** Runs a statement the proxy cannot read that may be a COMMIT ({@link Units#unreadMayCommit}). */
         boolean unreadMayCommit;
+        /** Or that may be a BEGIN ({@link Units#unreadMayBegin}). */
+        boolean unreadMayBegin;
         /**
          * Binds the unnamed statement an earlier unit parsed, which a cluster running this unit may not have
          * (that unit ran elsewhere) or may have lost (the proxy's own BEGIN or COMMIT, a Query, drops it): the
@@ -351,6 +353,7 @@ final class Units {
             part.leaderNanos = leaderNanos;
             part.continuesPortal = continuesPortal;
             part.unreadMayCommit = unreadMayCommit;
+            part.unreadMayBegin = unreadMayBegin;
             return part;
         }
 
@@ -436,6 +439,11 @@ final class Units {
      * COMMIT (one it never saw parsed, or one it forgot while it was a COMMIT), or is SQL it cannot read.
      */
     private boolean unreadMayCommit;
+    /**
+     * The same for a BEGIN, of a Bind only: such a unit the proxy must not wrap in a transaction of its own. (SQL the
+     * proxy cannot lex the server most likely cannot parse either: that is still wrapped.)
+     */
+    private boolean unreadMayBegin;
     /** The statement each open portal was bound from, for an Execute that continues it without a Bind. */
     private final Map<String, Classification> portals = new HashMap<>();
     private final ArrayDeque<Mirror> mirrors = new ArrayDeque<>();
@@ -966,6 +974,7 @@ final class Units {
             unit.namesStatements = namesStatements;
             unit.continuesPortal = continuesPortal;
             unit.unreadMayCommit = unreadMayCommit;
+            unit.unreadMayBegin = unreadMayBegin;
             unit.beforeQuery = requestsBeforeQuery(unit.frames);
             start(unit);
             if (unit.open) {
@@ -1297,6 +1306,7 @@ final class Units {
         if (bound.has(Trait.UNPARSEABLE)) {
             Classification was = name.isEmpty() ? null : forgotten.get(name);
             unreadMayCommit |= was == null || mayCommit(was);
+            unreadMayBegin |= was == null || was.has(Trait.TRANSACTION_BEGIN);
         }
         if (bound.has(Trait.NAMES_STATEMENTS)) {
             forgetStatementNames(); // a DEALLOCATE or a DO prepared by name, run again
@@ -1348,6 +1358,7 @@ final class Units {
      */
     private Classification learn(Frame frame, boolean skipped) {
         unreadMayCommit = false;
+        unreadMayBegin = false;
         ByteBuf all = frame.content();
         int offset = all.readerIndex();
         int length = all.readableBytes();
@@ -1386,6 +1397,7 @@ final class Units {
         reusesUnnamed = false;
         continuesPortal = false;
         unreadMayCommit = false;
+        unreadMayBegin = false;
         boolean parsedUnnamed = false;
         if (status == 'I') {
             portals.clear(); // a portal ends with its transaction
@@ -1943,10 +1955,13 @@ final class Units {
                         && !c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT)
                         && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK)
                         && !(c.has(Trait.TRANSACTION_BLOCK_ONLY) && !c.has(Trait.MULTI_STATEMENT))
-                        && !(c.has(Trait.TRANSACTION_CONTROL) && !c.has(Trait.MULTI_STATEMENT));
-                // a procedure or DO block may commit on its own (transaction control): no transaction around it
-                unit.unordered = follower != null && !async && c.has(Trait.TRANSACTION_CONTROL)
-                        && !c.has(Trait.MULTI_STATEMENT);
+                        && !(c.has(Trait.TRANSACTION_CONTROL) && !c.has(Trait.MULTI_STATEMENT))
+                        && !(c.has(Trait.UNPARSEABLE) && unit.unreadMayBegin);
+                // a procedure or DO block may commit on its own (transaction control): no transaction around it; nor
+                // around a statement the proxy cannot read that may begin the client's own (pgjdbc's prepared BEGIN
+                // after the proxy forgot its name), which the proxy's COMMIT would end: it runs on the leader first
+                unit.unordered = follower != null && !async && ((c.has(Trait.TRANSACTION_CONTROL)
+                        && !c.has(Trait.MULTI_STATEMENT)) || (c.has(Trait.UNPARSEABLE) && unit.unreadMayBegin));
             }
             transactionPrimary = unit.primary;
             transactionRouted = unit.routed;

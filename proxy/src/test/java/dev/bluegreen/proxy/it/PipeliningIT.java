@@ -1040,6 +1040,47 @@ class PipeliningIT {
         }
     }
 
+    /**
+     * A driver's prepared BEGIN (pgjdbc prepares its own) bound after a SQL PREPARE, which makes the proxy forget every
+     * statement name: the proxy cannot read it, and must not wrap it in a transaction of its own as it wraps an
+     * autocommit write, which it would then commit, ending the client's transaction after its first statement. The
+     * client's transaction stays its own: what it inserts and rolls back is on neither cluster.
+     */
+    @Test
+    void aPreparedBeginBoundAfterTheProxyForgotItsNameBeginsTheClientsOwnTransaction(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("forgotten_begin");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+                client.send(concat(parse("begin_stmt", "BEGIN"), sync()));
+                assertThat(typesUntilReady(client, 1)).isEqualTo("1Z");
+                client.send(RawClient.query("prepare one_row as select 1"));
+                assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+
+                client.send(concat(bind("begin_stmt"), execute(), parse("insert into " + table + " values (1)"), bind(),
+                        execute(), sync()));
+                List<Character> types = new ArrayList<>();
+                RawClient.Message message;
+                while ((message = client.read()).type() != 'Z') {
+                    types.add(message.type());
+                }
+                assertThat(types).as("no warning of a transaction already in progress").containsExactly('2', 'C', '1', '2', 'C');
+                assertThat((char) message.body()[0]).as("the client's transaction is open").isEqualTo('T');
+
+                client.send(RawClient.query("rollback"));
+                assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+            }
+            assertThat(ClusterData.number(blue, "select count(*) from " + table)).as("blue, read directly").isZero();
+            await().until(() -> proxy.server().sessionCount() == 0);
+            assertThat(ClusterData.number(green, "select count(*) from " + table)).as("green, read directly").isZero();
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
     /** Rows 1 and 2 by a COPY in a Query, 3 and 4 by one by Execute, each with a Sync and a Flush among its data. */
     private static void copyOneToFourWithASyncAndAFlushAmongTheData(RawClient client, String table) throws Exception {
         client.send(RawClient.query("copy " + table + " from stdin"));
