@@ -4515,8 +4515,10 @@ final class Units {
         // procedure may commit, VACUUM, CREATE INDEX CONCURRENTLY): the follower has not run it yet
         // (the lane may still hold the transaction's earlier units where a COMMIT came after a Flush: they reach
         // the follower first, in order)
+        // (or a statement the proxy cannot read that may be a COMMIT: the leader's answer tells, see numberedWhenAnswered)
         boolean clientsEnd = sink == unit.primarySink
-                && (unit.classification.has(Trait.TRANSACTION_END) || (unit.unordered && unit.statusBefore == 'I'));
+                && (unit.classification.has(Trait.TRANSACTION_END) || (unit.unordered && unit.statusBefore == 'I')
+                        || (unit.classification.has(Trait.UNPARSEABLE) && unit.unreadMayCommit));
         return wrappedCommit || clientsEnd ? unit : null;
     }
 

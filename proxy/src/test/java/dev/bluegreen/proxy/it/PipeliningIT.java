@@ -1006,6 +1006,47 @@ class PipeliningIT {
     }
 
     /**
+     * As above, but the client leaves while blue runs that COMMIT (a relay holds blue's answer). The proxy still
+     * reads blue's answer, learns from its tag that the transaction committed, and has green run the same COMMIT:
+     * green holds the row too. Before, the closing session took the unreadable COMMIT for no end of a transaction and
+     * closed green's connection, which rolled green's side back while blue kept the row, and nothing was recorded.
+     */
+    @Test
+    void aPreparedCommitTheProxyForgotWhoseClientLeavesWhileBlueRunsItCommitsOnGreenToo(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("forgotten_commit_left");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key, v text not null)");
+        String commitText = "commit /* " + table + " */"; // not the proxy's own COMMITs of the writes it wraps
+        try (InterceptingRelay relay = InterceptingRelay.holdingAnswers(blue.port(), commitText);
+             TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient writer = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+                writer.send(concat(parse("commit_stmt", commitText), sync()));
+                assertThat(typesUntilReady(writer, 1)).isEqualTo("1Z");
+                writer.send(RawClient.query("prepare one_row as select 1"));
+                assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
+                writer.send(RawClient.query("begin"));
+                assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
+                writer.send(RawClient.query("insert into " + table + " values (1, 'one')"));
+                assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
+                writer.send(concat(bind("commit_stmt"), execute(), sync()));
+                await("blue has committed the row, its answer held").until(() -> relay.cuts() == 1
+                        && ClusterData.number(blue, "select count(*) from " + table) == 1);
+            }
+            await("the proxy has closed the writer's session").until(() -> proxy.server().sessionCount() == 0);
+
+            relay.release();
+            await("green commits the row too").until(() ->
+                    ClusterData.number(green, "select count(*) from " + table) == 1);
+            await("nothing owed").until(() -> proxy.server().followerCommitsOwed() == 0);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
      * The other side of the test above: a statement the proxy forgot that was a read when it knew it (pgjdbc's prepared
      * SELECT, bound by name after a SQL PREPARE) may not commit, so it takes no ticket, and another session's write
      * goes to blue while it runs. Were every statement the proxy cannot read to take one, that write would be held
