@@ -728,7 +728,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 readyAt = offset;
                 answered();
                 copyIn = CopyIn.NONE;
-                if (outstanding.isEmpty()) {
+                if (!copyMayStart()) {
                     copyEndsAhead = 0; // no COPY is still to start that the client may have ended ahead
                 }
             }
@@ -1049,14 +1049,24 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             case 'c', 'f' -> {
                 if (copyIn == CopyIn.DATA) {
                     copyIn = CopyIn.ENDED;
-                } else if (!outstanding.isEmpty()) {
+                } else if (copyMayStart()) {
                     copyEndsAhead++;
                 }
-                // with no request awaiting its answer, no COPY is still to start: this end is a late one, of a COPY
-                // the server has failed already, which it drops (it came in one read with more, or it was dropped)
+                // with no Query or Execute awaiting its answer, no COPY is still to start: this end is a late one, of
+                // a COPY the server has failed already, which it drops (it came in one read with more)
             }
             default -> { }
         }
+    }
+
+    /** Whether a request that may start a COPY (a Query, an Execute) still awaits its answer. */
+    private boolean copyMayStart() {
+        for (byte request : outstanding) {
+            if (request == 'Q' || request == 'E') {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
