@@ -86,6 +86,8 @@ final class Units {
      */
     private static final int LANE_BATCH_UNITS = 16;
     private static final int LANE_BATCH_BYTES = 64 * 1024;
+    /** At most so many forgotten statement names are kept as hints ({@link #forgotten}); pgjdbc caches 256. */
+    private static final int MAX_FORGOTTEN_NAMES = 1024;
     /** Fails the follower's transaction where the leader's failed at a statement the follower is not sent. */
     private static final String FAIL_ALIKE = "DO $$BEGIN RAISE EXCEPTION 'bluegreen: the leader transaction failed at a"
             + " statement this twin was not sent, and this one fails alike' USING ERRCODE = 'P0001'; END$$";
@@ -226,8 +228,8 @@ final class Units {
         boolean continuesPortal;
         /** Runs a statement the proxy cannot read that may be a COMMIT ({@link Units#unreadMayCommit}). */
         boolean unreadMayCommit;
-        /** Or that may be a BEGIN ({@link Units#unreadMayBegin}). */
-        boolean unreadMayBegin;
+        /** Or that may be one the proxy does not wrap, a BEGIN among them ({@link Units#unreadUnwrapped}). */
+        boolean unreadUnwrapped;
         /**
          * Binds the unnamed statement an earlier unit parsed, which a cluster running this unit may not have
          * (that unit ran elsewhere) or may have lost (the proxy's own BEGIN or COMMIT, a Query, drops it): the
@@ -353,7 +355,7 @@ final class Units {
             part.leaderNanos = leaderNanos;
             part.continuesPortal = continuesPortal;
             part.unreadMayCommit = unreadMayCommit;
-            part.unreadMayBegin = unreadMayBegin;
+            part.unreadUnwrapped = unreadUnwrapped;
             return part;
         }
 
@@ -440,10 +442,11 @@ final class Units {
      */
     private boolean unreadMayCommit;
     /**
-     * The same for a BEGIN, of a Bind only: such a unit the proxy must not wrap in a transaction of its own. (SQL the
-     * proxy cannot lex the server most likely cannot parse either: that is still wrapped.)
+     * The same for a statement the proxy does not wrap in a transaction of its own ({@link #transactionShaped}: a
+     * BEGIN, a CALL, a VACUUM ...), of a Bind only. (SQL the proxy cannot lex the server most likely cannot parse
+     * either: that is still wrapped.)
      */
-    private boolean unreadMayBegin;
+    private boolean unreadUnwrapped;
     /** The statement each open portal was bound from, for an Execute that continues it without a Bind. */
     private final Map<String, Classification> portals = new HashMap<>();
     private final ArrayDeque<Mirror> mirrors = new ArrayDeque<>();
@@ -974,7 +977,7 @@ final class Units {
             unit.namesStatements = namesStatements;
             unit.continuesPortal = continuesPortal;
             unit.unreadMayCommit = unreadMayCommit;
-            unit.unreadMayBegin = unreadMayBegin;
+            unit.unreadUnwrapped = unreadUnwrapped;
             unit.beforeQuery = requestsBeforeQuery(unit.frames);
             start(unit);
             if (unit.open) {
@@ -1305,8 +1308,9 @@ final class Units {
         portals.put(portal, bound);
         if (bound.has(Trait.UNPARSEABLE)) {
             Classification was = name.isEmpty() ? null : forgotten.get(name);
-            unreadMayCommit |= was == null || mayCommit(was);
-            unreadMayBegin |= was == null || was.has(Trait.TRANSACTION_BEGIN);
+            boolean unknown = was == null || was.has(Trait.UNPARSEABLE);
+            unreadMayCommit |= unknown || mayCommit(was);
+            unreadUnwrapped |= unknown || transactionShaped(was);
         }
         if (bound.has(Trait.NAMES_STATEMENTS)) {
             forgetStatementNames(); // a DEALLOCATE or a DO prepared by name, run again
@@ -1327,6 +1331,9 @@ final class Units {
 
     /** SQL's PREPARE, DEALLOCATE or DISCARD ALL ran: no named statement's classification can be trusted. */
     private void forgetStatementNames() {
+        if (forgotten.size() + statements.size() > MAX_FORGOTTEN_NAMES) {
+            forgotten.clear(); // a driver that re-prepares under new names after each DISCARD ALL never closes the old
+        }
         forgotten.putAll(statements);
         statements.clear(); // a Bind of a name not known is a write: safe, if slower
     }
@@ -1358,7 +1365,7 @@ final class Units {
      */
     private Classification learn(Frame frame, boolean skipped) {
         unreadMayCommit = false;
-        unreadMayBegin = false;
+        unreadUnwrapped = false;
         ByteBuf all = frame.content();
         int offset = all.readerIndex();
         int length = all.readableBytes();
@@ -1397,7 +1404,7 @@ final class Units {
         reusesUnnamed = false;
         continuesPortal = false;
         unreadMayCommit = false;
-        unreadMayBegin = false;
+        unreadUnwrapped = false;
         boolean parsedUnnamed = false;
         if (status == 'I') {
             portals.clear(); // a portal ends with its transaction
@@ -1951,17 +1958,16 @@ final class Units {
             } else {
                 unit.primary = leader;
                 unit.secondary = follower;
-                unit.wrap = follower != null && !async && !c.isRead() && c.statementCount() > 0
-                        && !c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT)
-                        && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK)
-                        && !(c.has(Trait.TRANSACTION_BLOCK_ONLY) && !c.has(Trait.MULTI_STATEMENT))
-                        && !(c.has(Trait.TRANSACTION_CONTROL) && !c.has(Trait.MULTI_STATEMENT))
-                        && !(c.has(Trait.UNPARSEABLE) && unit.unreadMayBegin);
-                // a procedure or DO block may commit on its own (transaction control): no transaction around it; nor
-                // around a statement the proxy cannot read that may begin the client's own (pgjdbc's prepared BEGIN
-                // after the proxy forgot its name), which the proxy's COMMIT would end: it runs on the leader first
+                boolean wrappable = follower != null && !async && !c.isRead() && c.statementCount() > 0
+                        && !transactionShaped(c);
+                // a statement the proxy cannot read that may be one of those is not wrapped either (pgjdbc's prepared
+                // BEGIN after the proxy forgot its name: the proxy's COMMIT would end the client's transaction); it
+                // runs on the leader first, unordered
+                boolean unreadUnwrappable = c.has(Trait.UNPARSEABLE) && unit.unreadUnwrapped;
+                unit.wrap = wrappable && !unreadUnwrappable;
+                // a procedure or DO block may commit on its own (transaction control): no transaction around it
                 unit.unordered = follower != null && !async && ((c.has(Trait.TRANSACTION_CONTROL)
-                        && !c.has(Trait.MULTI_STATEMENT)) || (c.has(Trait.UNPARSEABLE) && unit.unreadMayBegin));
+                        && !c.has(Trait.MULTI_STATEMENT)) || (wrappable && unreadUnwrappable));
             }
             transactionPrimary = unit.primary;
             transactionRouted = unit.routed;
@@ -2531,6 +2537,18 @@ final class Units {
      */
     private static boolean mayCommit(Classification c) {
         return c.has(Trait.TRANSACTION_END) && !(c.has(Trait.ROLLBACK) && c.statementCount() == 1);
+    }
+
+    /**
+     * Whether a write classified {@code c} runs unwrapped at an idle boundary (rule 1 wraps the others): it begins or
+     * ends a transaction or goes to a savepoint, cannot run inside one ({@code VACUUM}), needs the client's own
+     * ({@code LOCK} alone), or may commit on its own ({@code CALL} or {@code DO} alone).
+     */
+    private static boolean transactionShaped(Classification c) {
+        return c.has(Trait.TRANSACTION_BEGIN) || c.has(Trait.TRANSACTION_END) || c.has(Trait.SAVEPOINT)
+                || c.has(Trait.NOT_IN_TRANSACTION_BLOCK)
+                || (c.has(Trait.TRANSACTION_BLOCK_ONLY) && !c.has(Trait.MULTI_STATEMENT))
+                || (c.has(Trait.TRANSACTION_CONTROL) && !c.has(Trait.MULTI_STATEMENT));
     }
 
     /**
@@ -4515,7 +4533,9 @@ final class Units {
         // procedure may commit, VACUUM, CREATE INDEX CONCURRENTLY): the follower has not run it yet
         // (the lane may still hold the transaction's earlier units where a COMMIT came after a Flush: they reach
         // the follower first, in order)
-        // (or a statement the proxy cannot read that may be a COMMIT: the leader's answer tells, see numberedWhenAnswered)
+        // (or a statement the proxy cannot read that may be a COMMIT: the leader's answer tells, see
+        // numberedWhenAnswered; what such a unit did when the leader fails it is not known: a divergence, as for any
+        // unit of several statements that failed there)
         boolean clientsEnd = sink == unit.primarySink
                 && (unit.classification.has(Trait.TRANSACTION_END) || (unit.unordered && unit.statusBefore == 'I')
                         || (unit.classification.has(Trait.UNPARSEABLE) && unit.unreadMayCommit));

@@ -1047,6 +1047,34 @@ class PipeliningIT {
     }
 
     /**
+     * A forgotten CALL of a procedure that commits on its own, at an idle boundary: not wrapped in a transaction of the
+     * proxy's, where its COMMIT would fail (2D000), but run on blue, then on green, as a CALL the proxy can read is.
+     */
+    @Test
+    void aForgottenCallOfAProcedureThatCommitsRunsOnBoth(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("forgotten_call");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)",
+                "create procedure " + table + "_fill() language plpgsql as $$ begin insert into " + table
+                        + " values (1); commit; insert into " + table + " values (2); end $$");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+                client.send(concat(parse("call_stmt", "call " + table + "_fill()"), sync()));
+                assertThat(typesUntilReady(client, 1)).isEqualTo("1Z");
+                client.send(RawClient.query("prepare one_row as select 1"));
+                assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+                client.send(concat(bind("call_stmt"), execute(), sync()));
+                assertThat(typesUntilReady(client, 1)).as("the procedure's COMMIT ran").isEqualTo("2CZ");
+            }
+            await().until(() -> proxy.server().sessionCount() == 0);
+            ClusterData.bothHold(blue, green, table, "(1)\n(2)");
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+    }
+
+    /**
      * The other side of the test above: a statement the proxy forgot that was a read when it knew it (pgjdbc's prepared
      * SELECT, bound by name after a SQL PREPARE) may not commit, so it takes no ticket, and another session's write
      * goes to blue while it runs. Were every statement the proxy cannot read to take one, that write would be held
