@@ -728,7 +728,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 readyAt = offset;
                 answered();
                 copyIn = CopyIn.NONE;
-                if (!copyMayStart()) {
+                if (copyEndsAhead > 0 && !copyMayStart()) {
                     copyEndsAhead = 0; // no COPY is still to start that the client may have ended ahead
                 }
             }

@@ -1960,14 +1960,13 @@ final class Units {
                 unit.secondary = follower;
                 boolean wrappable = follower != null && !async && !c.isRead() && c.statementCount() > 0
                         && !transactionShaped(c);
-                // a statement the proxy cannot read that may be one of those is not wrapped either (pgjdbc's prepared
+                // a statement the proxy cannot read that may be such a one is not wrapped either (pgjdbc's prepared
                 // BEGIN after the proxy forgot its name: the proxy's COMMIT would end the client's transaction); it
                 // runs on the leader first, unordered
-                boolean unreadUnwrappable = c.has(Trait.UNPARSEABLE) && unit.unreadUnwrapped;
-                unit.wrap = wrappable && !unreadUnwrappable;
+                unit.wrap = wrappable && !unit.unreadUnwrapped;
                 // a procedure or DO block may commit on its own (transaction control): no transaction around it
                 unit.unordered = follower != null && !async && ((c.has(Trait.TRANSACTION_CONTROL)
-                        && !c.has(Trait.MULTI_STATEMENT)) || (wrappable && unreadUnwrappable));
+                        && !c.has(Trait.MULTI_STATEMENT)) || (wrappable && unit.unreadUnwrapped));
             }
             transactionPrimary = unit.primary;
             transactionRouted = unit.routed;
@@ -2495,14 +2494,9 @@ final class Units {
             committedBeforeFollower(unit);
         }
         boolean sync = state.followerWrites() == FollowerWrites.SYNC;
-        boolean committed = answer.status == 'I' && unit.statusBefore == 'T' && !answer.error
-                && c.has(Trait.TRANSACTION_END);
-        if (sync && (answer.status != 'I' || committed)) {
-            // a COMMIT (not a ROLLBACK, nor a COMMIT of a failed transaction, whose tag says ROLLBACK) makes writes
-            // visible, also one the unit goes on after (COMMIT; BEGIN); one AND CHAIN leaves the next transaction
-            // open, whose units wait for the ReadyForQuery too
-            // (a COMMIT or PREPARE TRANSACTION of a failed transaction says ROLLBACK)
-            unit.commitsOnLeader = mayEnd(c) && committedBefore(outcomes, outcomes.size());
+        if (sync && runsInLane(unit, answer.status, answer.error)) {
+            // (one AND CHAIN leaves the next transaction open, whose units wait for the ReadyForQuery too)
+            unit.commitsOnLeader = committedInLane(c, outcomes);
             // the client may go on at once: inside a transaction the follower runs this unit behind the
             // leader, in order, and the unit that ends the transaction waits for it (see pump); once the
             // leader has ended it, the follower ends it too, before the session's next unit
@@ -2523,7 +2517,7 @@ final class Units {
      */
     private void takeLeaderCommitTicket(Unit unit, Sink answer, Classification c) {
         if (unit.primary == leader && unit.secondary != null
-                && (mayCommit(c) || (c.has(Trait.UNPARSEABLE) && unit.unreadMayCommit))
+                && (mayCommit(c) || unit.unreadMayCommit)
                 && state.followerWrites() == FollowerWrites.SYNC) {
             answer.leaderCommit = commits.leaderCommitSent();
             followerRunsBefore = commits.followerRunsStarted();
@@ -2552,11 +2546,30 @@ final class Units {
     }
 
     /**
-     * Whether {@code c} may end a transaction: it says so, or it cannot be read, and the leader's command tags tell
-     * whether it committed.
+     * Whether the follower's part of {@code unit}, which the leader answered with {@code status}, failed or not, runs
+     * in the lane (under sync dual-write): the unit left a transaction open, or ended the client's own there.
      */
-    private static boolean mayEnd(Classification c) {
-        return c.has(Trait.TRANSACTION_END) || c.has(Trait.UNPARSEABLE);
+    private static boolean runsInLane(Unit unit, byte status, boolean failed) {
+        return status != 'I' || (unit.statusBefore == 'T' && !failed && unit.classification.has(Trait.TRANSACTION_END));
+    }
+
+    /**
+     * For a unit whose follower part runs in the lane: whether the leader committed in it, a commit that gets a number.
+     * A COMMIT (not a ROLLBACK, nor a COMMIT or PREPARE TRANSACTION of a failed transaction, whose tag says ROLLBACK)
+     * makes writes visible, also one the unit goes on after ({@code COMMIT; BEGIN}); the tags tell for a unit that
+     * ends a transaction or that the proxy cannot read.
+     */
+    private static boolean committedInLane(Classification c, List<StatementOutcome> outcomes) {
+        return (c.has(Trait.TRANSACTION_END) || c.has(Trait.UNPARSEABLE)) && committedBefore(outcomes, outcomes.size());
+    }
+
+    /**
+     * For a unit the follower runs after the leader: whether the leader committed in it, a commit that gets a number. A
+     * COMMIT PREPARED makes rows visible as a COMMIT does: what reads them on the leader waits for the follower's; so
+     * does a COMMIT the proxy could not read (a Bind of a statement name it forgot), known by its tag.
+     */
+    private static boolean committedAfterLeader(Classification c, List<StatementOutcome> outcomes) {
+        return committedPrepared(outcomes) || (c.has(Trait.UNPARSEABLE) && committedBefore(outcomes, outcomes.size()));
     }
 
     /**
@@ -2950,11 +2963,7 @@ final class Units {
             secondaryDone(unit, leaderOutcomes, leaderStatus, wrapped, sink, System.nanoTime() - sentNanos);
         });
         record.recorder = new OutcomeRecorder();
-        // a COMMIT PREPARED makes rows visible as a COMMIT does: what reads them on the leader waits for the follower's;
-        // so does a COMMIT the proxy could not read (a Bind of a statement name it forgot), known by its tag
-        boolean committed = committedPrepared(leaderOutcomes)
-                || (unit.classification.has(Trait.UNPARSEABLE) && committedBefore(leaderOutcomes, leaderOutcomes.size()));
-        record.commit = committed ? commits.leaderCommitted() : 0;
+        record.commit = committedAfterLeader(unit.classification, leaderOutcomes) ? commits.leaderCommitted() : 0;
         // the leader ran it before any COMMIT sent from now on: the follower runs it before their follower COMMITs
         record.followerRun = wrapped ? commits.followerRunStarted() : 0;
         record.sentNanos = sentNanos;
@@ -4538,7 +4547,7 @@ final class Units {
         // unit of several statements that failed there)
         boolean clientsEnd = sink == unit.primarySink
                 && (unit.classification.has(Trait.TRANSACTION_END) || (unit.unordered && unit.statusBefore == 'I')
-                        || (unit.classification.has(Trait.UNPARSEABLE) && unit.unreadMayCommit));
+                        || unit.unreadMayCommit);
         return wrappedCommit || clientsEnd ? unit : null;
     }
 
@@ -4665,12 +4674,8 @@ final class Units {
      */
     private static boolean numberedWhenAnswered(Unit unit, Sink answer) {
         List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
-        Classification c = unit.classification;
-        boolean committed = answer.status == 'I' && unit.statusBefore == 'T' && !answer.error && c.has(Trait.TRANSACTION_END);
-        if (answer.status != 'I' || committed) {
-            return mayEnd(c) && committedBefore(outcomes, outcomes.size());
-        }
-        return committedPrepared(outcomes) || (c.has(Trait.UNPARSEABLE) && committedBefore(outcomes, outcomes.size()));
+        return runsInLane(unit, answer.status, answer.error) ? committedInLane(unit.classification, outcomes)
+                : committedAfterLeader(unit.classification, outcomes);
     }
 
     /** Sends the follower {@code unit}'s own frames, answered into {@code end}, and lets the unit go. */

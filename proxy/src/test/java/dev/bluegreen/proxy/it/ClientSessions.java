@@ -1,8 +1,13 @@
 package dev.bluegreen.proxy.it;
 
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -66,5 +71,16 @@ final class ClientSessions implements AutoCloseable {
     public void close() {
         stopping = true;
         threads.shutdownNow();
+    }
+
+    /** Runs {@code sql} on {@code c} on one of {@code clients}: its update count (0 for a COMMIT). */
+    static CompletableFuture<Integer> updateInBackground(Connection c, String sql, Executor clients) {
+        return CompletableFuture.supplyAsync(() -> {
+            try (Statement s = c.createStatement()) {
+                return s.executeUpdate(sql);
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        }, clients);
     }
 }

@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -971,25 +972,17 @@ class PipeliningIT {
              Connection worker = proxy.connect(blue.superuser())) {
             proxy.server().routing().start("test", null);
             try (RawClient writer = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
-                writer.send(concat(parse("commit_stmt", "COMMIT"), sync()));
-                assertThat(typesUntilReady(writer, 1)).isEqualTo("1Z");
-                writer.send(RawClient.query("prepare one_row as select 1"));
-                assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
-                writer.send(RawClient.query("begin"));
-                assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
-                writer.send(RawClient.query("insert into " + table + " values (1, 'one')"));
-                assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
+                preparedThenForgotten(writer, "commit_stmt", "COMMIT");
+                for (String sql : List.of("begin", "insert into " + table + " values (1, 'one')")) {
+                    writer.send(RawClient.query(sql));
+                    assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
+                }
                 writer.send(concat(bind("commit_stmt"), execute(), sync()));
                 commit.awaitCommitWaiting();
                 assertThat(proxy.server().followerCommitsOwed()).as("green's COMMIT of the row is owed").isOne();
 
-                CompletableFuture<Integer> claim = CompletableFuture.supplyAsync(() -> {
-                    try (Statement s = worker.createStatement()) {
-                        return s.executeUpdate("update " + table + " set v = 'claimed' where id = 1 and v = 'one'");
-                    } catch (java.sql.SQLException e) {
-                        throw new CompletionException(e);
-                    }
-                });
+                CompletableFuture<Integer> claim = ClientSessions.updateInBackground(worker,
+                        "update " + table + " set v = 'claimed' where id = 1 and v = 'one'", ForkJoinPool.commonPool());
                 await("the claim waits for the row's commit on green").during(Duration.ofMillis(700))
                         .atMost(Duration.ofSeconds(3))
                         .until(() -> !claim.isDone() && ClusterData.number(green, "select count(*) from " + table) == 0);
@@ -1000,8 +993,7 @@ class PipeliningIT {
             }
             await("green runs the claim after the row's commit").until(() ->
                     ClusterData.text(green, "select v from " + table + " where id = 1").equals("claimed"));
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            proxy.stillAlike();
         }
     }
 
@@ -1023,14 +1015,11 @@ class PipeliningIT {
              TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).green(green).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient writer = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
-                writer.send(concat(parse("commit_stmt", commitText), sync()));
-                assertThat(typesUntilReady(writer, 1)).isEqualTo("1Z");
-                writer.send(RawClient.query("prepare one_row as select 1"));
-                assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
-                writer.send(RawClient.query("begin"));
-                assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
-                writer.send(RawClient.query("insert into " + table + " values (1, 'one')"));
-                assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
+                preparedThenForgotten(writer, "commit_stmt", commitText);
+                for (String sql : List.of("begin", "insert into " + table + " values (1, 'one')")) {
+                    writer.send(RawClient.query(sql));
+                    assertThat(typesUntilReady(writer, 1)).isEqualTo("CZ");
+                }
                 writer.send(concat(bind("commit_stmt"), execute(), sync()));
                 await("blue has committed the row, its answer held").until(() -> relay.cuts() == 1
                         && ClusterData.number(blue, "select count(*) from " + table) == 1);
@@ -1041,8 +1030,7 @@ class PipeliningIT {
             await("green commits the row too").until(() ->
                     ClusterData.number(green, "select count(*) from " + table) == 1);
             await("nothing owed").until(() -> proxy.server().followerCommitsOwed() == 0);
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            proxy.stillAlike();
         }
     }
 
@@ -1061,10 +1049,7 @@ class PipeliningIT {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
-                client.send(concat(parse("call_stmt", "call " + table + "_fill()"), sync()));
-                assertThat(typesUntilReady(client, 1)).isEqualTo("1Z");
-                client.send(RawClient.query("prepare one_row as select 1"));
-                assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+                preparedThenForgotten(client, "call_stmt", "call " + table + "_fill()");
                 client.send(concat(bind("call_stmt"), execute(), sync()));
                 assertThat(typesUntilReady(client, 1)).as("the procedure's COMMIT ran").isEqualTo("2CZ");
             }
@@ -1092,10 +1077,7 @@ class PipeliningIT {
              Statement s = other.createStatement()) {
             proxy.server().routing().start("test", null);
             try (RawClient reader = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
-                reader.send(concat(parse("sleeper", sleeper), sync()));
-                assertThat(typesUntilReady(reader, 1)).isEqualTo("1Z");
-                reader.send(RawClient.query("prepare one_row as select 1"));
-                assertThat(typesUntilReady(reader, 1)).isEqualTo("CZ");
+                preparedThenForgotten(reader, "sleeper", sleeper);
                 reader.send(concat(bind("sleeper"), execute(), sync()));
                 await("blue runs the forgotten read").until(() -> ClusterData.number(blue,
                         "select count(*) from pg_stat_activity where query = '" + sleeper + "'") == 1);
@@ -1124,10 +1106,7 @@ class PipeliningIT {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
-                client.send(concat(parse("begin_stmt", "BEGIN"), sync()));
-                assertThat(typesUntilReady(client, 1)).isEqualTo("1Z");
-                client.send(RawClient.query("prepare one_row as select 1"));
-                assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
+                preparedThenForgotten(client, "begin_stmt", "BEGIN");
 
                 client.send(concat(bind("begin_stmt"), execute(), parse("insert into " + table + " values (1)"), bind(),
                         execute(), sync()));
@@ -1145,9 +1124,19 @@ class PipeliningIT {
             assertThat(ClusterData.number(blue, "select count(*) from " + table)).as("blue, read directly").isZero();
             await().until(() -> proxy.server().sessionCount() == 0);
             assertThat(ClusterData.number(green, "select count(*) from " + table)).as("green, read directly").isZero();
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            proxy.stillAlike();
         }
+    }
+
+    /**
+     * Parses {@code sql} as the statement {@code name}, then has the proxy forget every statement name: a SQL PREPARE
+     * may re-make any of them, as far as it can tell (pgjdbc goes on binding the names it prepared).
+     */
+    private static void preparedThenForgotten(RawClient client, String name, String sql) throws Exception {
+        client.send(concat(parse(name, sql), sync()));
+        assertThat(typesUntilReady(client, 1)).isEqualTo("1Z");
+        client.send(RawClient.query("prepare one_row as select 1"));
+        assertThat(typesUntilReady(client, 1)).isEqualTo("CZ");
     }
 
     /** Rows 1 and 2 by a COPY in a Query, 3 and 4 by one by Execute, each with a Sync and a Flush among its data. */

@@ -21,7 +21,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -88,16 +87,6 @@ class ReadAfterWriteIT {
     private enum Commit { AUTOCOMMIT, COMMIT, COMMIT_AND_CHAIN, COMMIT_THEN_BEGIN, PREPARE_TRANSACTION }
 
     /** The insert of {@code (1, 'one')}, run on a thread of its own, committed as {@code how} says. */
-    /** Runs {@code sql} on {@code c} on one of {@code clients}: its update count (0 for a COMMIT). */
-    private static CompletableFuture<Integer> updateInBackground(Connection c, String sql, Executor clients) {
-        return CompletableFuture.supplyAsync(() -> {
-            try (Statement s = c.createStatement()) {
-                return s.executeUpdate(sql);
-            } catch (SQLException e) {
-                throw new IllegalStateException(e);
-            }
-        }, clients);
-    }
 
     private static CompletableFuture<Integer> insertInBackground(Connection c, String table, Commit how) {
         return CompletableFuture.supplyAsync(() -> {
@@ -301,11 +290,11 @@ class ReadAfterWriteIT {
             proxy.server().routing().start("test", null);
             s.execute("begin");
             s.executeUpdate("update " + table + " set v = 'queued' where id = 1 and v = 'running'");
-            CompletableFuture<Integer> requeue = updateInBackground(requeuer, "commit /* requeue */", clients);
+            CompletableFuture<Integer> requeue = ClientSessions.updateInBackground(requeuer, "commit /* requeue */", clients);
             await("blue has committed the requeue, its answer held").until(() -> relay.cuts() == 1
                     && ClusterData.text(blue, "select v from " + table + " where id = 1").equals("queued"));
 
-            CompletableFuture<Integer> claim = updateInBackground(worker,
+            CompletableFuture<Integer> claim = ClientSessions.updateInBackground(worker,
                     "update " + table + " set v = 'claimed' where id = 1 and v = 'queued'", clients);
             await("the claim is held back from blue").until(() -> proxy.server().migration().writesHeldForCommits() == 1);
             assertThat(claim).isNotDone();
@@ -343,14 +332,14 @@ class ReadAfterWriteIT {
                 s.execute("begin");
                 s.executeUpdate("update " + table + " set v = 'queued' where id = 1 and v = 'running'");
             }
-            CompletableFuture<Integer> requeue = updateInBackground(requeuer, "commit /* requeue */", clients);
+            CompletableFuture<Integer> requeue = ClientSessions.updateInBackground(requeuer, "commit /* requeue */", clients);
             await("blue has committed the requeue, its answer held").until(() -> relay.cuts() == 1
                     && ClusterData.text(blue, "select v from " + table + " where id = 1").equals("queued"));
             requeuer.abort(Runnable::run);
             assertThatThrownBy(requeue::join).hasRootCauseInstanceOf(java.net.SocketException.class);
             await("the proxy has closed the requeuer's session").until(() -> proxy.server().sessionCount() == 1);
 
-            CompletableFuture<Integer> claim = updateInBackground(worker,
+            CompletableFuture<Integer> claim = ClientSessions.updateInBackground(worker,
                     "update " + table + " set v = 'claimed' where id = 1 and v = 'queued'", clients);
             await("the claim is held back from blue").until(() -> proxy.server().migration().writesHeldForCommits() == 1);
             assertThat(claim).isNotDone();
@@ -359,8 +348,7 @@ class ReadAfterWriteIT {
             assertThat(claim.get(10, TimeUnit.SECONDS)).as("the job blue found queued").isEqualTo(1);
             await("green runs the claim").until(() ->
                     ClusterData.text(green, "select v from " + table + " where id = 1").equals("claimed"));
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            proxy.stillAlike();
         }
     }
 
@@ -395,7 +383,7 @@ class ReadAfterWriteIT {
             relay.release();
             commit.awaitCommitWaiting();
             assertThat(proxy.server().followerCommitsOwed()).as("green's COMMIT of the row is owed").isOne();
-            CompletableFuture<Integer> claim = updateInBackground(worker,
+            CompletableFuture<Integer> claim = ClientSessions.updateInBackground(worker,
                     "update " + table + " set v = 'claimed' where id = 1 and v = 'one'", clients);
             // blue's COMMIT of the claim waits for green's run of it, which waits for the row's commit there
             await("the claim waits for the row's commit on green").during(HELD).atMost(HELD.multipliedBy(3))
@@ -405,8 +393,7 @@ class ReadAfterWriteIT {
             assertThat(claim.get(10, TimeUnit.SECONDS)).as("the row blue found").isEqualTo(1);
             await("green runs the claim after the row's commit").until(() ->
                     ClusterData.text(green, "select v from " + table + " where id = 1").equals("claimed"));
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            proxy.stillAlike();
         }
     }
 
@@ -432,7 +419,7 @@ class ReadAfterWriteIT {
             proxy.server().routing().start("test", null);
             s.execute("begin");
             s.executeUpdate("update " + table + " set v = 'queued' where id = 1 and v = 'running'");
-            CompletableFuture<Integer> claim = updateInBackground(worker, claimSql, clients);
+            CompletableFuture<Integer> claim = ClientSessions.updateInBackground(worker, claimSql, clients);
             await("blue has answered the claim, its run on green held").until(() -> relay.cuts() == 1);
             assertThat(ClusterData.text(blue, "select v from " + table + " where id = 1")).as("blue, read directly")
                     .isEqualTo("running");
