@@ -27,6 +27,36 @@ public final class FrontendMessages {
 
     private FrontendMessages() {}
 
+    /**
+     * Throws when a string that units mode reads of a message is not terminated: a Query's text, a Parse's
+     * name and text, a Bind's portal and statement, an Execute's portal, a Describe's or Close's target. The
+     * relay, which reads no body, checks every message it passes on with this, so that such a message ends
+     * the session with 08P01 whichever mode the session is in (DESIGN §9) rather than reaching the server,
+     * which would answer with an error and go on. A Query costs one look at its last byte when well formed.
+     */
+    public static void checkStrings(byte type, ByteBuf all, int offset, int length) {
+        int from = offset + Frame.HEADER_LENGTH;
+        int end = offset + length;
+        switch (type) {
+            case QUERY -> {
+                if (length == Frame.HEADER_LENGTH || all.getByte(end - 1) != 0) {
+                    terminator(all, from, end, "Query"); // a NUL before the end would still do: the server says what follows it is wrong
+                }
+            }
+            case PARSE -> terminator(all, terminator(all, from, end, "Parse") + 1, end, "Parse");
+            case BIND -> terminator(all, terminator(all, from, end, "Bind") + 1, end, "Bind");
+            case EXECUTE -> terminator(all, from, end, "Execute");
+            case DESCRIBE, CLOSE -> {
+                String message = type == DESCRIBE ? "Describe" : "Close";
+                if (length < Frame.HEADER_LENGTH + 2) {
+                    throw new ProtocolViolation("malformed " + message + ": truncated");
+                }
+                terminator(all, from + 1, end, message);
+            }
+            default -> { }
+        }
+    }
+
     /** The SQL of a Query message, given the whole frame. */
     public static String querySql(ByteBuf all, int offset, int length) {
         return querySql(all, offset, length, ClientEncoding.ASCII_SAFE);

@@ -862,8 +862,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         mayHoldState = true;
         terminateAt = -1;
         relayedFrames = frames;
-        frames.forEach(clientFrameVisitor);
-        relayedFrames = null;
+        try {
+            frames.forEach(clientFrameVisitor); // a malformed message throws: onRead ends the session
+        } finally {
+            relayedFrames = null;
+        }
         if (typesLearnedFrom.size() > 1) {
             // rare: the client may hold OIDs from the other cluster's catalog (it read green's under dual-write)
             List<Frame> list = frames.frames();
@@ -963,8 +966,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         return true;
     }
 
-    /** What a client message about to be relayed tells: the settings it names, the answers it will have. */
+    /**
+     * What a client message about to be relayed tells: the settings it names, the answers it will have. A
+     * message whose strings are not terminated throws {@link ProtocolViolation}: the session ends with 08P01
+     * before anything of the read is passed on, as units mode ends it (DESIGN §9).
+     */
     private void noteRelayed(byte type, ByteBuf all, int offset, int length) {
+        FrontendMessages.checkStrings(type, all, offset, length);
         if (type == FrontendMessages.QUERY || type == FrontendMessages.PARSE) {
             // a custom setting made now must reach a twin made later: only the SQL names it
             sqlReading.relayed(services.migration().classifier(), type, all, offset, length);
@@ -1269,7 +1277,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 return;
             }
             ByteBuf content = frame.content();
-            noteRelayed(frame.type(), content, content.readerIndex(), content.readableBytes());
+            try {
+                noteRelayed(frame.type(), content, content.readerIndex(), content.readableBytes());
+            } catch (ProtocolViolation malformed) {
+                frame.release();
+                closeWith(ErrorResponse.fatal("08P01", malformed.getMessage())); // (what waits behind it is released)
+                return;
+            }
             mayHoldState = true;
             backend.write(outgoing(frame.type(), frame.content(), roleOf(backend)));
         }

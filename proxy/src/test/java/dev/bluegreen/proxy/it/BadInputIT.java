@@ -180,6 +180,30 @@ class BadInputIT {
         }
     }
 
+    /**
+     * A message whose strings are not all terminated, relayed (dual-write off): the session ends with 08P01
+     * naming the message, as units mode ends it (UnitsModeIT), where blue would have answered with an error
+     * and kept the session. A query sent right behind it in the same write gets no answer.
+     */
+    @ParameterizedTest
+    @CsvSource({
+        "Q, 'select 1', Query",
+        "P, 'a_name', Parse",
+        "P, 'a_name\0select 1', Parse",
+        "B, 'a_portal', Bind",
+        "B, '\0a_statement', Bind",
+        "E, 'a_portal', Execute",
+        "D, 'S', Describe",
+        "C, 'Sa_statement', Close"
+    })
+    void aClientMessageWithAnUnterminatedStringIsRefused(char type, String body, String name) throws Exception {
+        try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            client.send(concat(RawClient.message(type, body.getBytes(StandardCharsets.UTF_8)), RawClient.query("select 1")));
+
+            assertErrorThenClosed(client, "08P01", "malformed " + name);
+        }
+    }
+
     @Test
     void bytesSentAfterAnSslRequestBeforeItsAnswerAreRefused() throws Exception {
         byte[] ssl = ByteBuffer.allocate(8).putInt(8).putInt(80877103).array();
