@@ -11,9 +11,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -30,6 +33,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Decisions are {@link HealthJudge} and {@link PlanStepper}, pure functions; this class is the
  * orchestrator. Its methods block (a barrier, the state store): never call them on an event loop.
+ *
+ * <p>Two threads: one judges every tick and rolls back, and never waits for another command (a rollback is in
+ * force before it takes the command lock, see {@link RoutingControl#applyTowardBlue}); the other moves the
+ * plan and pauses it, which waits for the command lock and the store like an operator's command. So a
+ * {@code verify} holding the command lock while the write barrier drains, or a slow store, delays a plan's
+ * step, never the rules: a step that waited is decided again on the health of the moment it is applied.
  */
 public final class Autopilot implements AutoCloseable {
 
@@ -47,6 +56,10 @@ public final class Autopilot implements AutoCloseable {
     private final Clock clock;
     private final Duration tick;
     private final ScheduledExecutorService thread;
+    /** Where the plan's changes wait their turn, off the thread that judges. */
+    private final ExecutorService planner;
+    /** A plan tick is queued or running on {@link #planner}: one at a time, none queued behind it. */
+    private final AtomicBoolean planning = new AtomicBoolean();
 
     private volatile HealthVerdict verdict;
     private volatile String holding;
@@ -72,6 +85,8 @@ public final class Autopilot implements AutoCloseable {
         this.verdict = HealthVerdict.none(clock.instant());
         this.thread = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("bluegreen-autopilot").daemon(true).factory());
+        this.planner = Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().name("bluegreen-autopilot-plan").daemon(true).factory());
         // what green did before a new start belongs to an earlier attempt
         control.onChange(new StartWatcher(control.current().phase()));
     }
@@ -203,15 +218,42 @@ public final class Autopilot implements AutoCloseable {
      * building a tick's figures, say): the next tick may well succeed.
      */
     private void tickSafely() {
+        boolean rolledBack;
         try {
-            tick();
+            rolledBack = judge();
         } catch (RuntimeException | Error e) {
             log.error("autopilot tick failed; the next one runs as usual", e);
+            return;
+        }
+        if (!rolledBack && planning.compareAndSet(false, true)) {
+            try {
+                planner.execute(() -> {
+                    try {
+                        planTick();
+                    } catch (RuntimeException | Error e) {
+                        log.error("autopilot plan tick failed; the next one runs as usual", e);
+                    } finally {
+                        planning.set(false);
+                    }
+                });
+            } catch (RejectedExecutionException closing) {
+                planning.set(false);
+            }
         }
     }
 
-    /** Judges, acts on the rules, steps the plan. Package-private so tests can drive it without a timer. */
-    synchronized void tick() {
+    /**
+     * Judges, acts on the rules, steps the plan, all on the calling thread. Package-private so tests can drive it
+     * without a timer.
+     */
+    void tick() {
+        if (!judge()) {
+            planTick();
+        }
+    }
+
+    /** Judges the window and rolls back if a rule says so; true when it rolled back. Never waits for a command. */
+    private boolean judge() {
         Instant now = clock.instant();
         HealthVerdict judged = HealthJudge.judge(rules, windows.figures(), now);
         verdict = judged;
@@ -223,7 +265,17 @@ public final class Autopilot implements AutoCloseable {
             healthySince = null;
         }
         warnOfNewlyFiring(judged);
-        if (actOnRules(judged, now)) {
+        return rollBackOnRules(judged, now);
+    }
+
+    /**
+     * Pauses the plan on a rule's word or moves it on, on the latest verdict: waits for the command lock, as an
+     * operator's plan command does.
+     */
+    private synchronized void planTick() {
+        HealthVerdict judged = verdict;
+        Instant now = clock.instant();
+        if (pauseOnRules(judged)) {
             return;
         }
         step(judged, now);
@@ -245,8 +297,8 @@ public final class Autopilot implements AutoCloseable {
         firingBefore = firing;
     }
 
-    /** True when it changed the state (the plan waits for the next tick). */
-    private boolean actOnRules(HealthVerdict judged, Instant now) {
+    /** True when it rolled back (the plan waits for the next tick). */
+    private boolean rollBackOnRules(HealthVerdict judged, Instant now) {
         RoutingState state = control.current();
         boolean greenServes = state.phase() == Phase.CUTOVER || (state.phase() == Phase.DUAL && state.weight() > 0);
         Optional<RuleVerdict> rollback = judged.firing(HealthRule.Action.ROLLBACK);
@@ -295,6 +347,12 @@ public final class Autopilot implements AutoCloseable {
                 return false;
             }
         }
+        return false;
+    }
+
+    /** True when it paused the plan (it waits for the next tick). */
+    private boolean pauseOnRules(HealthVerdict judged) {
+        RoutingState state = control.current();
         Optional<RuleVerdict> pause = judged.firing(HealthRule.Action.PAUSE);
         Plan plan = control.plan().orElse(null);
         // a plan the state has ended already (green out of sync, dual-write off, cut over) is not paused: a
@@ -349,7 +407,8 @@ public final class Autopilot implements AutoCloseable {
                                 .collect(Collectors.joining("; "));
                 try {
                     control.apply(PLAN_ACTOR, "set-weight " + next.weight(), reason,
-                            decidedAt(state, s -> Transition.setWeight(s, next.weight())), p -> next);
+                            decidedAt(state, s -> stillHealthy().orElseGet(() -> Transition.setWeight(s, next.weight()))),
+                            p -> next);
                     healthySince = null; // the new step bakes from now, on figures of its own weight
                     holding = "baking from now";
                     log.info("rollout advanced weight={} step={}/{}", next.weight(), next.position() + 1, next.steps().size());
@@ -372,6 +431,17 @@ public final class Autopilot implements AutoCloseable {
         } catch (RoutingControl.Refused refused) {
             holding = "cannot record the plan's change: " + refused.getMessage();
         }
+    }
+
+    /**
+     * Refused unless every rule is healthy now: a step decided on one verdict and applied after waiting for the
+     * command lock (a {@code verify} draining the write barrier, a slow store) goes on the health of that moment.
+     */
+    private Optional<Transition> stillHealthy() {
+        HealthVerdict now = HealthJudge.judge(rules, windows.figures(), clock.instant());
+        return now.overall() == HealthVerdict.Overall.HEALTHY ? Optional.empty()
+                : Optional.of(new Transition.Refused("health is " + lower(now.overall())
+                        + " now, after waiting to apply the step; judged again at the next tick"));
     }
 
     /**
@@ -468,8 +538,9 @@ public final class Autopilot implements AutoCloseable {
     @Override
     public void close() {
         thread.shutdownNow();
+        planner.shutdownNow();
         try {
-            if (!thread.awaitTermination(5, TimeUnit.SECONDS)) {
+            if (!thread.awaitTermination(5, TimeUnit.SECONDS) || !planner.awaitTermination(5, TimeUnit.SECONDS)) {
                 log.warn("autopilot tick still running at close");
             }
         } catch (InterruptedException e) {

@@ -24,10 +24,13 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -120,6 +123,68 @@ class AutomaticRollbackIT {
             assertThat(status.out()).contains("rolled back").contains("rule error_rate > 0.10");
         } finally {
             green.execute("postgres", "grant select on " + table + " to " + role);
+        }
+    }
+
+    /**
+     * A rule rolls back while a {@code verify} holds the command lock (the write barrier cannot drain: a session
+     * keeps a write transaction open) and the plan's next step, due meanwhile, waits for that lock. Before, the
+     * thread that judged the rules also applied the step and waited with it: no rule was judged until the
+     * verify's barrier timed out (a minute here), and the step then went through on the verdict from before green
+     * failed. Now the rule rolls back within its window, the verify gives way to the rollback, and the step is
+     * never taken.
+     */
+    @Test
+    void aRuleRollsBackWhileAVerifyHoldsTheCommandLockAndThePlansStepWaitsForIt() throws Exception {
+        String role = unique("app");
+        String table = unique("rb_verify");
+        String written = table + "_w";
+        onBoth(blue, green, schema(role, table));
+        onBoth(blue, green, "create table " + written + " (id int primary key)");
+        Routing d = perUnit();
+        Routing longBarrier = new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), Duration.ofSeconds(60),
+                d.writeFunctions(), d.readAfterWrite());
+        // verify logs in as the role the clusters' configuration names, and so do the sessions then: green fails
+        // the reads by a table renamed there, not by a privilege
+        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(longBarrier).health(rules(20))
+                .backendLogin(blue.superuser(), blue.superuserPassword()).adminToken(AdminToken.of(TOKEN)).start();
+             Readers readers = new Readers(proxy, role, byId(table), 4);
+             Connection open = proxy.connect(blue.superuser())) {
+            AdminHttp api = new AdminHttp(proxy.server().adminAddress(), TOKEN);
+            api.command("start", null);
+            api.command("rollout", "{\"steps\": [50, 100], \"bakeSeconds\": 2}");
+            readers.awaitReads(200);
+            open.setAutoCommit(false);
+            try (Statement s = open.createStatement()) {
+                s.executeUpdate("insert into " + written + " values (1)"); // the barrier waits for its transaction's end
+            }
+            CompletableFuture<AdminHttp.Answer> verify = CompletableFuture.supplyAsync(() -> api.verify("{}"));
+            await("the verify closes the write barrier")
+                    .until(() -> proxy.server().routing().barrier().closing() || verify.isDone());
+            await("the plan's next step is due").atMost(Duration.ofSeconds(30))
+                    .until(() -> proxy.server().autopilot().baked().compareTo(Duration.ofSeconds(3)) >= 0 || verify.isDone());
+            assertThat(verify).as("the verify waits for the barrier: %s", verify.getNow(null)).isNotDone();
+
+            green.execute("postgres", "alter table " + table + " rename to " + table + "_gone");
+            Instant failing = Instant.now();
+            await("the rule rolls back").atMost(WINDOW.multipliedBy(4))
+                    .until(() -> proxy.server().routing().current().weight() == 0);
+            System.out.printf("automatic rollback while a verify held the command lock: %d ms after green began failing%n",
+                    Duration.between(failing, Instant.now()).toMillis());
+            AdminHttp.Answer answer = verify.get(30, TimeUnit.SECONDS);
+            assertThat(answer.status()).as("the verify gave way to the rollback: %s", answer.body()).isEqualTo(409);
+            open.rollback();
+            readers.stop();
+
+            assertThat(readers.errors()).as("client-visible errors").isEmpty();
+            JsonNode history = api.get("/api/v1/history");
+            for (JsonNode entry : history) {
+                assertThat(entry.path("command").asText()).as("history entry %s", entry).isNotEqualTo("set-weight 100");
+            }
+            assertThat(lastEntry(history, "rollback").path("actor").asText()).isEqualTo("rule:error_rate > 0.10");
+            assertThat(api.state().path("plan").path("status").asText()).isEqualTo("rolled_back");
+        } finally {
+            green.execute("postgres", "alter table if exists " + table + "_gone rename to " + table);
         }
     }
 
