@@ -13,7 +13,7 @@ final class SettingSyntax {
     /** Three literal arguments and their commas take far fewer tokens than this. */
     private static final int MAX_SET_CONFIG_TOKENS = 64;
 
-    static final String TENANT_SETTING = "bluegreen.tenant";
+    static final String TENANT_SETTING = StickyKeys.TENANT_SETTING;
     /** Stands in {@link Classification#customSettings()} for a setting set by a name the SQL does not spell out. */
     static final String UNKNOWN_SETTING = "";
 

@@ -19,6 +19,9 @@ public final class StickyKeys {
     private static final long UNIT_SALT = 0x9e3779b97f4a7c15L;
 
     private final StickyMode mode;
+    /** The setting a client {@code SET}s to name its tenant mid-session (a custom setting: the server keeps it too). */
+    public static final String TENANT_SETTING = "bluegreen.tenant";
+
     private final TenantSource tenantSource;
 
     public StickyKeys(StickyMode mode, TenantSource tenantSource) {

@@ -21,6 +21,7 @@ import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.routing.Kind;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
 import dev.bluegreen.proxy.routing.SqlNormalizer;
+import dev.bluegreen.proxy.routing.StickyKeys;
 import dev.bluegreen.proxy.routing.Trait;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -1709,6 +1710,13 @@ final class Units {
     private SessionSnapshot snapshotOf(List<String[]> rows) {
         SessionSnapshot snapshot = SessionSnapshot.fromRows(rows);
         snapshot.settings().forEach(reading::reported);
+        String tenant = snapshot.settings().get(StickyKeys.TENANT_SETTING);
+        if (tenant != null) {
+            // a SET bluegreen.tenant the session made while relayed (before start, or before units mode last
+            // began): asked at an idle boundary, so it is the session's tenant now, as the server holds it
+            setTenant = tenant.isEmpty() ? Optional.empty() : Optional.of(tenant);
+            tenantBeforeTransaction = setTenant;
+        }
         if (!reading.utf8()) {
             snapshot = snapshot.pinnedIf(snapshot.settings().values().stream().anyMatch(SqlReading::notAscii),
                     "settings with characters outside ASCII in a session whose encoding is not UTF-8");

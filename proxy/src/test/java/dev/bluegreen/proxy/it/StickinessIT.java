@@ -199,6 +199,34 @@ class StickinessIT {
         }
     }
 
+    /**
+     * A {@code SET bluegreen.tenant} made before dual-write began (a pool naming the tenant as it connects) goes on
+     * steering the session's reads once green serves some: read with the rest of the session's state when its
+     * twin is made. Before, the session was routed by its startup tenant, or by none.
+     */
+    @Test
+    void aTenantSetBeforeDualWriteBeganStillSteersTheSessionsReads(TestClusters clusters) throws Exception {
+        String pinned = tenantInBucketFrom("pinned-early", 1);
+        String unpinned = tenantInBucketFrom("unpinned-early", 1);
+        Routing routing = routing(StickyKey.TENANT, "application_name", Map.of(pinned, ClusterName.GREEN));
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).routing(routing).start();
+             Connection toGreen = connect(proxy, clusters.blue(), unpinned);
+             Connection setThenReset = connect(proxy, clusters.blue(), unpinned)) {
+            toGreen.createStatement().execute("set bluegreen.tenant = '" + pinned + "'");
+            setThenReset.createStatement().execute("set bluegreen.tenant = '" + pinned + "'");
+            setThenReset.createStatement().execute("reset bluegreen.tenant");
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 1, null);
+
+            assertThat(readsStayOnOne(toGreen, 5)).as("the tenant set before start, pinned to green")
+                    .isEqualTo(ClusterRole.GREEN);
+            assertThat(readsStayOnOne(setThenReset, 5)).as("a tenant set and reset before start: the startup tenant")
+                    .isEqualTo(ClusterRole.BLUE);
+            toGreen.createStatement().execute("set bluegreen.tenant = '" + unpinned + "'");
+            assertThat(readsStayOnOne(toGreen, 5)).as("set again once twinned").isEqualTo(ClusterRole.BLUE);
+        }
+    }
+
     @Test
     void aTenantPinnedToGreenIsServedByGreenAtWeightOneAndSetTenantMovesASession(TestClusters clusters)
             throws Exception {
