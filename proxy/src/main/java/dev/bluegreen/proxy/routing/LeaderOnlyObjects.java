@@ -247,6 +247,21 @@ public final class LeaderOnlyObjects {
                     relations.clear();
                 }
             }
+            case "drop" -> {
+                // one that names other tables too runs on both twins, and still ends these
+                if (!s.isWord(1, "table")) {
+                    return;
+                }
+                for (int i = s.isWord(2, "if") && s.isWord(3, "exists") ? 4 : 2; i < s.size(); i++) {
+                    int at = nameIndex(s, i);
+                    if (at < s.size() && !s.isPunct(at + 1, ".")) {
+                        relations.remove(name(s.get(at))); // public.scratch is another table
+                    }
+                    while (i < s.size() && !s.isPunct(i, ",")) {
+                        i++; // to the next name
+                    }
+                }
+            }
             case "create" -> {
                 boolean temporary = false;
                 for (int i = 1; i < s.size() && !s.isPunct(i, "("); i++) {

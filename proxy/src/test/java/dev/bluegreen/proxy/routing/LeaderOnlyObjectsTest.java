@@ -109,6 +109,13 @@ class LeaderOnlyObjectsTest {
         assertThat(run("set search_path = public, pg_temp").left().relations()).isEmpty();
         assertThat(run("select pg_catalog.set_config('search_path', 'app', false)").left().relations()).isEmpty();
         assertThat(run("reset all").left().relations()).isEmpty();
+        // a DROP naming other tables too runs on both, and ends these all the same
+        LeaderOnlyObjects.Run drop = run("drop table if exists scratch, orders cascade");
+        assertThat(drop.leaderOnly()).isFalse();
+        assertThat(drop.left().relations()).containsExactly("Mixed Case");
+        assertThat(run("DROP TABLE orders, pg_temp.\"Mixed Case\"").left().relations()).containsExactly("scratch");
+        assertThat(run("drop table public.scratch, orders").left()).as("another schema's table").isSameAs(HELD);
+        assertThat(run("drop view scratch").left()).as("a view of the name is another object").isSameAs(HELD);
     }
 
     /** A permanent table of the same name leaves the temporary one first on the search path: still the leader's. */
