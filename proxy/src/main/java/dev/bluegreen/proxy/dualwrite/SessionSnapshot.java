@@ -22,12 +22,13 @@ import java.util.Objects;
  * {@code WITH HOLD} cursors, and its temporary tables that reach nothing beyond themselves (no trigger or
  * rule, no default drawing on a permanent sequence or on a function that is not built in) and that an
  * unqualified name finds, are named in {@link #leaderOnly()}: statements that work on them alone run on the
- * leader alone.
+ * leader alone. {@link #temporaryNames()}: every temporary table, view or sequence an unqualified name finds,
+ * which the twin must not find another relation by (see {@link #hiddenQuery}).
  */
 public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrepares,
                               List<ProtocolStatement> protocolStatements, List<String> pins,
                               String sessionAuthorization, String role, boolean listens,
-                              LeaderOnlyObjects leaderOnly) {
+                              LeaderOnlyObjects leaderOnly, List<String> temporaryNames) {
 
     /** A prepared statement created with the protocol's {@code Parse} (pgjdbc's {@code S_1}, …). */
     public record ProtocolStatement(String name, String sql, List<Long> parameterTypeOids) {
@@ -110,6 +111,11 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
             union all
             select 'hold cursor', name, null, null from pg_catalog.pg_cursors where is_holdable
             union all
+            select 'temporary name', c.relname::pg_catalog.text, null, null from pg_catalog.pg_class c
+             where c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()
+               and c.relkind::pg_catalog.text OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,f,S}'::pg_catalog.text[])
+               and pg_catalog.to_regclass(pg_catalog.quote_ident(c.relname::pg_catalog.text)) OPERATOR(pg_catalog.=) c.oid
+            union all
             select 'pin', 'session advisory locks', pg_catalog.count(*)::pg_catalog.text, null
               from pg_catalog.pg_locks
              where locktype OPERATOR(pg_catalog.=) 'advisory' and pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
@@ -141,7 +147,25 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
         return sql.toString();
     }
 
+    /**
+     * Asked of a new twin before the replay: which of {@link #temporaryNames()} an unqualified name finds there, in
+     * the twin's own catalog (another schema's table, say {@code public.staging} beside the session's temporary
+     * {@code staging}, which the session's temporary table hides on the leader). The session's statements that
+     * reach the twin would work on that relation instead, and unseen where the command tags agree (a
+     * {@code TRUNCATE}, an {@code INSERT}): a session with any such name cannot be followed. Null when there are
+     * none to ask about.
+     */
+    public String hiddenQuery() {
+        if (temporaryNames.isEmpty()) {
+            return null;
+        }
+        return "select n from pg_catalog.unnest(array[" + String.join(", ", temporaryNames.stream()
+                .filter(n -> n.indexOf('\0') < 0).map(SessionSnapshot::dollarQuoted).toList())
+                + "]::pg_catalog.text[]) n where pg_catalog.to_regclass(pg_catalog.quote_ident(n)) is not null";
+    }
+
     public SessionSnapshot {
+        temporaryNames = List.copyOf(temporaryNames);
         settings = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(settings));
         sqlPrepares = List.copyOf(sqlPrepares);
         protocolStatements = List.copyOf(protocolStatements);
@@ -159,6 +183,7 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
         boolean listens = false;
         List<String> temporaryRelations = new ArrayList<>();
         List<String> holdCursors = new ArrayList<>();
+        List<String> temporaryNames = new ArrayList<>();
         // a PREPARE's text is read as the session reads strings, which its settings say: they come first
         boolean backslashStrings = rows.stream()
                 .anyMatch(row -> row[0].equals("setting") && row[1].equals("standard_conforming_strings") && "off".equals(row[2]));
@@ -177,11 +202,12 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
                 case "listen" -> listens = true;
                 case "temporary table" -> temporaryRelations.add(row[1]);
                 case "hold cursor" -> holdCursors.add(row[1]);
+                case "temporary name" -> temporaryNames.add(row[1]);
                 default -> throw new IllegalArgumentException("unknown snapshot row kind " + row[0]);
             }
         }
         return new SessionSnapshot(settings, prepares, parses, pins, sessionAuthorization, role, listens,
-                new LeaderOnlyObjects(temporaryRelations, holdCursors));
+                new LeaderOnlyObjects(temporaryRelations, holdCursors), temporaryNames);
     }
 
     public boolean pinned() {
@@ -196,7 +222,7 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
         List<String> more = new ArrayList<>(pins);
         more.add(reason);
         return new SessionSnapshot(settings, sqlPrepares, protocolStatements, more, sessionAuthorization, role, listens,
-                leaderOnly);
+                leaderOnly, temporaryNames);
     }
 
     /**

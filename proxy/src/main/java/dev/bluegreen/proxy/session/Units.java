@@ -37,6 +37,7 @@ import java.util.HashSet;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -1754,9 +1755,24 @@ final class Units {
         backends.put(role, twin);
         SessionSnapshot snapshot = pendingSnapshot;
         pendingSnapshot = null;
-        if (snapshot == null || (snapshot.replaySql().isEmpty() && snapshot.protocolStatements().isEmpty())) {
+        String hidden = snapshot == null ? null : snapshot.hiddenQuery();
+        if (snapshot == null || (snapshot.replaySql().isEmpty() && snapshot.protocolStatements().isEmpty() && hidden == null)) {
             twinDone(role);
             return;
+        }
+        if (hidden != null) {
+            // first: a PREPARE replayed below would already bind to what the twin finds by the name
+            Sink check = new Sink(Mode.COLLECT, sink -> {
+                if (sink.lost || closed) {
+                    return;
+                }
+                List<String> found = sink.rows.stream().map(row -> row[0]).toList();
+                if (sink.error || !found.isEmpty()) {
+                    hiddenOnTheTwin(role, sink.error ? List.of() : found, sink.firstSqlState);
+                }
+            });
+            check.rows = new ArrayList<>();
+            send(role, check, FrontendMessages.query(client.alloc(), hidden));
         }
         // one Query per statement, so that one that fails (a setting the twin's version does not have) does
         // not take the others back with it
@@ -1814,6 +1830,26 @@ final class Units {
         twin.flush();
         // a server that does not answer the replay (a PREPARE waiting for a lock there) must not hold the session
         client.eventLoop().schedule(() -> replayOverdue(role, twin), followerTimeoutNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The session's temporary relations hide others of the same names on the twin's cluster (or the twin could not
+     * say whether they do): the statements of the session that reach the twin would work on those instead, a
+     * {@code TRUNCATE staging, orders} emptying green's permanent {@code staging}, unseen, since the command tags
+     * agree. The session ends, as one whose state cannot follow a new leader does: it has run nothing of the unit
+     * that waits, and a new session's temporary tables are made on both twins.
+     */
+    private void hiddenOnTheTwin(ClusterRole role, List<String> names, String sqlState) {
+        String cluster = role.name().toLowerCase(Locale.ROOT);
+        log.warn("session ended: its temporary relations hide others of the same names on {} session={} names={}{}",
+                cluster, session, names, sqlState == null ? "" : " check_failed_sqlstate=" + sqlState);
+        session.failFromUnits(ErrorResponse.fatal("57P01", "terminating connection: "
+                + (names.isEmpty() ? "could not check on cluster " + cluster + " whether this session's temporary"
+                        + " tables hide others of the same names there (SQLSTATE " + sqlState + ")"
+                        : "this session's temporary " + (names.size() == 1 ? "relation " : "relations ")
+                        + String.join(", ", names) + " would be another of the same name on cluster " + cluster
+                        + ", where dual-write also runs this session's statements")
+                + "; reconnect, and a new session's temporary tables are made on both clusters"));
     }
 
     /** The twin has not answered the replay of the session's state within {@code timeouts.follower}. */

@@ -12,7 +12,7 @@ class SessionSnapshotTest {
     @Test
     void aReplayedSettingIsDescribedByItsNameAloneNeverItsValue() {
         SessionSnapshot snapshot = new SessionSnapshot(Map.of("request.jwt", "eyJhbGciOiJIUzI1NiJ9.secret"), List.of(),
-                List.of(), List.of(), null, null, false, LeaderOnlyObjects.NONE);
+                List.of(), List.of(), null, null, false, LeaderOnlyObjects.NONE, List.of());
 
         String replayed = snapshot.replaySql().getFirst();
 

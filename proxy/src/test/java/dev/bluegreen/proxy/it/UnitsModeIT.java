@@ -3465,6 +3465,52 @@ class UnitsModeIT {
     }
 
     /**
+     * A temporary table made before {@code start} that hides a permanent table of the same name: on green, where
+     * the session's twin has no temporary table, the name finds the permanent one, and a statement that runs on
+     * both twins ({@code TRUNCATE} of it beside another table) emptied green's permanent table unseen, the command
+     * tags agreeing. Now the session ends when its twin is made, with 57P01 naming the table, before anything of the
+     * waiting unit runs; a new session's temporary table is made on both, and green stays in sync.
+     */
+    @Test
+    void aTemporaryTableHidingAPermanentOneOnGreenEndsTheSessionBeforeItsTwinRunsAnything(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String t = table("hidden_by_temp");
+        String other = t + "_other";
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key)", "insert into " + t + " values (1), (2)",
+                "create table " + other + " (id int)", "insert into " + other + " values (1)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection session = proxy.connect(blue.superuser());
+             Statement s = session.createStatement()) {
+            s.execute("create temp table " + t + " (like public." + t + ")");
+            s.execute("insert into " + t + " values (7)");
+            proxy.server().routing().start("test", null);
+
+            assertThatThrownBy(() -> s.execute("truncate " + t + ", " + other))
+                    .isInstanceOfSatisfying(SQLException.class, e -> {
+                        assertThat(e.getSQLState()).isEqualTo("57P01");
+                        assertThat(e.getMessage()).contains("temporary relation " + t).contains("cluster green");
+                    });
+            for (PgCluster cluster : new PgCluster[] {blue, green}) {
+                assertThat(count(cluster, "select count(*) from public." + t)).as("%s", cluster).isEqualTo(2);
+                assertThat(count(cluster, "select count(*) from " + other)).as("%s", cluster).isEqualTo(1);
+            }
+
+            try (Connection next = proxy.connect(blue.superuser()); Statement n = next.createStatement()) {
+                n.execute("create temp table " + t + " (like public." + t + ")");
+                n.execute("insert into " + t + " values (7)");
+                n.execute("truncate " + t + ", " + other);
+            }
+            for (PgCluster cluster : new PgCluster[] {blue, green}) {
+                assertThat(count(cluster, "select count(*) from public." + t)).as("%s", cluster).isEqualTo(2);
+                assertThat(count(cluster, "select count(*) from " + other)).as("%s", cluster).isZero();
+            }
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
      * A session pinned by a temporary table and a WITH HOLD cursor it made before {@code start} goes on using
      * them: what works on them alone runs on blue alone (green's twin lacks them and would fail it, a
      * divergence), also inside a transaction pgjdbc begins in the same batch; its other writes reach both
