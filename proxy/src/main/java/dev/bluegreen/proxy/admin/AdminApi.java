@@ -163,12 +163,21 @@ public final class AdminApi implements AutoCloseable {
         AdminResponse response;
         try {
             RoutingControl.Changed changed = command.run(autopilot, actor, body);
+            List<String> warnings = new ArrayList<>(changed.warnings());
+            RoutingState inForce = routing.current();
+            if (inForce.epoch() > changed.state().epoch()) {
+                // a rollback (or a follower out of sync) took effect while this change was being saved, on top of it:
+                // the answer is the state now in force, and says so, not a state no session saw
+                warnings.add("a later change took effect while this one was saved: epoch " + inForce.epoch() + ", weight "
+                        + inForce.weight() + (inForce.followerInSync() ? "" : ", green out of sync")
+                        + " is in force now (bgctl history says which)");
+            }
             status = 200;
             outcome = "done, epoch " + changed.state().epoch()
-                    + changed.warnings().stream().map(warning -> "; warning: " + warning).collect(Collectors.joining());
-            Map<String, Object> json = state(changed.state());
-            if (!changed.warnings().isEmpty()) {
-                json.put("warnings", changed.warnings());
+                    + warnings.stream().map(warning -> "; warning: " + warning).collect(Collectors.joining());
+            Map<String, Object> json = state(inForce.epoch() > changed.state().epoch() ? inForce : changed.state());
+            if (!warnings.isEmpty()) {
+                json.put("warnings", warnings);
             }
             response = AdminResponse.json(status, json);
         } catch (RoutingControl.Refused refused) {

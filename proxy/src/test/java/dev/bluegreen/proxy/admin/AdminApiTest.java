@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,6 +10,9 @@ import dev.bluegreen.proxy.control.Autopilot;
 import dev.bluegreen.proxy.control.HealthWindows;
 import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.proxy.control.RoutingState;
+import dev.bluegreen.proxy.control.StateStore;
+import dev.bluegreen.proxy.control.RoutingControl.HistoryEntry;
+import dev.bluegreen.proxy.control.Plan;
 import dev.bluegreen.proxy.dualwrite.Divergence;
 import dev.bluegreen.proxy.dualwrite.MigrationStats;
 import dev.bluegreen.proxy.metrics.ProxyMetrics;
@@ -23,6 +27,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -363,6 +371,100 @@ class AdminApiTest {
     }
 
     /** Commands enter through an autopilot that is never started: no tick runs behind the test's back. */
+    /**
+     * A rollback that takes effect while a set-weight waits for a slow store (a state database that does not
+     * answer) goes on top of it; the set-weight's answer is the state now in force, the rollback's, with a
+     * warning, not the weight it saved, which no session saw in force. Before, it answered weight 60.
+     */
+    @Test
+    void aCommandOvertakenByARollbackWhileSavingAnswersWithTheStateInForce() throws Exception {
+        SlowStore store = new SlowStore(StateStore.inMemory(RoutingState.initial()));
+        RoutingControl slow = RoutingControl.open(store, Duration.ofSeconds(1));
+        AdminApi overtaken = new AdminApi(AdminToken.of(TOKEN), autopilot(slow), stats, () -> 0,
+                ProxyMetrics.prometheus(slow, stats, () -> 0, cluster -> 0), Runnable::run, Runnable::run,
+                Clock.fixed(NOW, ZoneOffset.UTC));
+        assertThat(overtaken.handle(command("start", null)).join().status()).isEqualTo(200);
+        assertThat(overtaken.handle(command("set-weight", "{\"weight\": 50}")).join().status()).isEqualTo(200);
+        CountDownLatch release = new CountDownLatch(1);
+        store.slow = release;
+        ExecutorService threads = Executors.newCachedThreadPool(); // one each: the common pool may have a single thread
+
+        CompletableFuture<AdminResponse> raise = CompletableFuture.supplyAsync(
+                () -> overtaken.handle(command("set-weight", "{\"weight\": 60}")).join(), threads);
+        await().atMost(Duration.ofSeconds(10)).until(() -> store.saving);
+        CompletableFuture<AdminResponse> rollback = CompletableFuture.supplyAsync(
+                () -> overtaken.handle(command("rollback", "{\"reason\": \"green is slow\"}")).join(), threads);
+        await().atMost(Duration.ofSeconds(10)).until(() -> slow.current().weight() == 0 || rollback.isDone());
+        assertThat(slow.current().weight()).as("in force at once: %s", rollback.getNow(null)).isZero();
+        release.countDown();
+
+        JsonNode answer = json(raise.get(10, TimeUnit.SECONDS));
+        assertThat(answer.path("weight").asInt()).isZero();
+        assertThat(answer.path("epoch").asLong()).isEqualTo(slow.current().epoch());
+        assertThat(answer.path("warnings").get(0).asText()).startsWith("a later change took effect while this one was saved");
+        assertThat(json(rollback.get(10, TimeUnit.SECONDS)).path("weight").asInt()).isZero();
+        overtaken.close();
+        slow.close();
+        threads.shutdown();
+    }
+
+    private static AdminRequest command(String name, String body) {
+        return new AdminRequest("POST", "/api/v1/commands/" + name, BEARER,
+                body == null ? null : body.getBytes(StandardCharsets.UTF_8), "127.0.0.1");
+    }
+
+    /** A store whose saves wait for {@link #slow} while it is set. */
+    private static final class SlowStore implements StateStore {
+        private final StateStore inner;
+        volatile CountDownLatch slow;
+        volatile boolean saving;
+
+        SlowStore(StateStore inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public Snapshot open(Peer peer) throws Failure {
+            return inner.open(peer);
+        }
+
+        @Override
+        public SharedBarrier barrier(String command, long fromEpoch, Duration timeout) throws Conflict, Failure {
+            return inner.barrier(command, fromEpoch, timeout);
+        }
+
+        @Override
+        public void save(long expectedEpoch, HistoryEntry change, Plan plan, SharedBarrier barrier) throws Conflict, Failure {
+            CountDownLatch wait = slow;
+            if (wait != null) {
+                slow = null; // the first save after it is set waits, not the rollback's after it
+                saving = true;
+                try {
+                    wait.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new Failure("interrupted", e);
+                }
+            }
+            inner.save(expectedEpoch, change, plan, barrier);
+        }
+
+        @Override
+        public String instance() {
+            return inner.instance();
+        }
+
+        @Override
+        public String describe() {
+            return "slow";
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
+    }
+
     static Autopilot autopilot(RoutingControl control) {
         return new Autopilot(control, new HealthWindows(Duration.ofSeconds(60)), Health.defaults(), Clock.systemUTC(),
                 Autopilot.DEFAULT_TICK);
