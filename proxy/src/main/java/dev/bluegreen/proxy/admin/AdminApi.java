@@ -166,11 +166,11 @@ public final class AdminApi implements AutoCloseable {
             List<String> warnings = new ArrayList<>(changed.warnings());
             RoutingState inForce = routing.current();
             if (inForce.epoch() > changed.state().epoch()) {
-                // a rollback (or a follower out of sync) took effect while this change was being saved, on top of it:
-                // the answer is the state now in force, and says so, not a state no session saw
-                warnings.add("a later change took effect while this one was saved: epoch " + inForce.epoch() + ", weight "
-                        + inForce.weight() + (inForce.followerInSync() ? "" : ", green out of sync")
-                        + " is in force now (bgctl history says which)");
+                // a rollback (or a follower out of sync) took effect while this change was being saved, on top of it, or
+                // right after: the answer is the state now in force, and says so, not a state no session may have seen
+                warnings.add("done as epoch " + changed.state().epoch() + ", but a later change is in force now: epoch "
+                        + inForce.epoch() + ", weight " + inForce.weight() + (inForce.followerInSync() ? "" : ", green out of sync")
+                        + " (bgctl history says which); this answer shows that state");
             }
             status = 200;
             outcome = "done, epoch " + changed.state().epoch()

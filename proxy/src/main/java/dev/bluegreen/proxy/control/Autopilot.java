@@ -300,7 +300,7 @@ public final class Autopilot implements AutoCloseable {
     /** True when it rolled back (the plan waits for the next tick). */
     private boolean rollBackOnRules(HealthVerdict judged, Instant now) {
         RoutingState state = control.current();
-        boolean greenServes = state.phase() == Phase.CUTOVER || (state.phase() == Phase.DUAL && state.weight() > 0);
+        boolean greenServes = greenServes(state);
         Optional<RuleVerdict> rollback = judged.firing(HealthRule.Action.ROLLBACK);
         if (rollback.isPresent() && greenServes && Transition.rollback(state, false) instanceof Transition.Refused no) {
             // after cutover with blue out of sync (blue's own divergence keeps the rule firing): nothing to roll
@@ -326,8 +326,11 @@ public final class Autopilot implements AutoCloseable {
             String reason = describe(rule, judged);
             try {
                 // toward blue: in force here even if the store cannot save it yet
-                control.applyTowardBlue("rule:" + rule.rule().name(), "rollback", reason,
-                        decidedAt(state, s -> Transition.rollback(s, false)), s -> Transition.rollback(s, false),
+                // on the state in force when it is applied, not only the one judged: a plan step the other thread
+                // applied meanwhile (a higher weight) is rolled back too, at once, rather than refused until the next tick
+                Function<RoutingState, Transition> rollBack = s -> greenServes(s) ? Transition.rollback(s, false)
+                        : new Transition.Refused("green serves nothing now (epoch " + s.epoch() + ")");
+                control.applyTowardBlue("rule:" + rule.rule().name(), "rollback", reason, rollBack, rollBack,
                         Plan.endActive(Plan.Status.ROLLED_BACK, "rolled back by rule " + rule.rule().name() + ": " + reason));
                 log.warn("automatic rollback rule=\"{}\" figures=\"{}\"", rule.rule().name(), reason);
                 rollbackBackoff = Duration.ZERO;
@@ -348,6 +351,10 @@ public final class Autopilot implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    private static boolean greenServes(RoutingState state) {
+        return state.phase() == Phase.CUTOVER || (state.phase() == Phase.DUAL && state.weight() > 0);
     }
 
     /** True when it paused the plan (it waits for the next tick). */

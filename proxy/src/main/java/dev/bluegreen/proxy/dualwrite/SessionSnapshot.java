@@ -148,7 +148,8 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
     }
 
     /**
-     * Asked of a new twin before the replay: which of {@link #temporaryNames()} an unqualified name finds there, in
+     * Asked of a new twin once it has the session's settings and identity ({@link #stateSql()}, so its
+     * {@code search_path} and role), before any PREPARE: which of {@link #temporaryNames()} an unqualified name finds there, in
      * the twin's own catalog (another schema's table, say {@code public.staging} beside the session's temporary
      * {@code staging}, which the session's temporary table hides on the leader). The session's statements that
      * reach the twin would work on that relation instead, and unseen where the command tags agree (a
@@ -231,6 +232,16 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
      * the same whatever {@code standard_conforming_strings} says.
      */
     public List<String> replaySql() {
+        List<String> sql = new ArrayList<>(stateSql());
+        sql.addAll(sqlPrepares);
+        return sql;
+    }
+
+    /**
+     * {@link #replaySql()} up to the SQL prepared statements: the settings and identity, under which the twin
+     * then resolves names as the session does ({@link #hiddenQuery} is asked there, before a PREPARE binds them).
+     */
+    public List<String> stateSql() {
         List<String> sql = new ArrayList<>();
         // settings first, as the login role: some may be set only by it (a superuser's
         // session_replication_role), not by the identity the session took on later; neither SET SESSION
@@ -244,7 +255,6 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
         if (role != null) {
             sql.add("set role " + role);
         }
-        sql.addAll(sqlPrepares);
         return sql;
     }
 

@@ -1269,6 +1269,19 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     /** Relays the frames that waited, then reads from the client again. */
     private void relayPending() {
+        for (Frame frame : pending) {
+            if (frame.type() == 'X') {
+                break;
+            }
+            ByteBuf content = frame.content();
+            try {
+                // all before any: a malformed message ends the session before what waited with it reaches blue
+                FrontendMessages.checkStrings(frame.type(), content, content.readerIndex(), content.readableBytes());
+            } catch (ProtocolViolation malformed) {
+                closeWith(ErrorResponse.fatal("08P01", malformed.getMessage())); // (what waits is released with the session)
+                return;
+            }
+        }
         while (!pending.isEmpty() && backend != null) {
             Frame frame = pending.poll();
             if (frame.type() == 'X') {
@@ -1277,13 +1290,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 return;
             }
             ByteBuf content = frame.content();
-            try {
-                noteRelayed(frame.type(), content, content.readerIndex(), content.readableBytes());
-            } catch (ProtocolViolation malformed) {
-                frame.release();
-                closeWith(ErrorResponse.fatal("08P01", malformed.getMessage())); // (what waits behind it is released)
-                return;
-            }
+            noteRelayed(frame.type(), content, content.readerIndex(), content.readableBytes()); // (checked above)
             mayHoldState = true;
             backend.write(outgoing(frame.type(), frame.content(), roleOf(backend)));
         }

@@ -1760,8 +1760,13 @@ final class Units {
             twinDone(role);
             return;
         }
+        // one Query per statement, so that one that fails (a setting the twin's version does not have) does
+        // not take the others back with it
+        for (String sql : snapshot.stateSql()) {
+            replay(role, sql);
+        }
         if (hidden != null) {
-            // first: a PREPARE replayed below would already bind to what the twin finds by the name
+            // under the session's search_path and role, before a PREPARE binds what the twin finds by those names
             Sink check = new Sink(Mode.COLLECT, sink -> {
                 if (sink.lost || closed) {
                     return;
@@ -1774,31 +1779,8 @@ final class Units {
             check.rows = new ArrayList<>();
             send(role, check, FrontendMessages.query(client.alloc(), hidden));
         }
-        // one Query per statement, so that one that fails (a setting the twin's version does not have) does
-        // not take the others back with it
-        for (String sql : snapshot.replaySql()) {
-            boolean identity = sql.startsWith("set session authorization") || sql.startsWith("set role");
-            send(role, new Sink(Mode.DISCARD, sink -> {
-                if (sink.lost || !sink.error) {
-                    return;
-                }
-                // a setting's value may be a secret (a token a row-level security policy reads): only its name is logged
-                log.warn("replaying session state failed session={} cluster={} sqlstate={} statement={}", session, role,
-                        sink.firstSqlState, identity ? sql : SessionSnapshot.describe(sql));
-                if (identity && backends.get(role) != null) {
-                    // the twin would act as another role than the session's: it must not run the session's units
-                    String reason = "could not give the new connection the session's role (SQLSTATE " + sink.firstSqlState + ")";
-                    if (role == migration.control().current().leader()) {
-                        session.failFromUnits(ErrorResponse.fatal("08006", reason));
-                    } else {
-                        // not made again before the routing state changes (in shadow mode, before the session's
-                        // next try): the same replay would fail the same way
-                        twinFailedEpoch = migration.control().current().epoch();
-                        reportFollowerLost(role, reason);
-                        dropTwin(role, false);
-                    }
-                }
-            }), FrontendMessages.query(client.alloc(), sql));
+        for (String sql : snapshot.sqlPrepares()) {
+            replay(role, sql);
         }
         // a Sync after each Parse: after an error the server skips to the next Sync, so one statement that
         // no longer parses (a column dropped since) would take every statement after it along
@@ -1850,6 +1832,32 @@ final class Units {
                         + String.join(", ", names) + " would be another of the same name on cluster " + cluster
                         + ", where dual-write also runs this session's statements")
                 + "; reconnect, and a new session's temporary tables are made on both clusters"));
+    }
+
+    /** Replays one statement of the session's state on its new twin; a refused identity ends the twin. */
+    private void replay(ClusterRole role, String sql) {
+        boolean identity = sql.startsWith("set session authorization") || sql.startsWith("set role");
+        send(role, new Sink(Mode.DISCARD, sink -> {
+            if (sink.lost || !sink.error) {
+                return;
+            }
+            // a setting's value may be a secret (a token a row-level security policy reads): only its name is logged
+            log.warn("replaying session state failed session={} cluster={} sqlstate={} statement={}", session, role,
+                    sink.firstSqlState, identity ? sql : SessionSnapshot.describe(sql));
+            if (identity && backends.get(role) != null) {
+                // the twin would act as another role than the session's: it must not run the session's units
+                String reason = "could not give the new connection the session's role (SQLSTATE " + sink.firstSqlState + ")";
+                if (role == migration.control().current().leader()) {
+                    session.failFromUnits(ErrorResponse.fatal("08006", reason));
+                } else {
+                    // not made again before the routing state changes (in shadow mode, before the session's
+                    // next try): the same replay would fail the same way
+                    twinFailedEpoch = migration.control().current().epoch();
+                    reportFollowerLost(role, reason);
+                    dropTwin(role, false);
+                }
+            }
+        }), FrontendMessages.query(client.alloc(), sql));
     }
 
     /** The twin has not answered the replay of the session's state within {@code timeouts.follower}. */

@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.bluegreen.config.ReadAfterWrite;
 import dev.bluegreen.config.Routing;
+import dev.bluegreen.proxy.control.Phase;
+import dev.bluegreen.proxy.control.RoutingControl;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
@@ -1112,6 +1114,47 @@ class UnitsModeIT {
             try (Connection c = proxy.connect("postgres"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select 1")) {
                 assertThat(rs.next()).isTrue();
             }
+        }
+    }
+
+    /**
+     * A relayed session's messages that waited while a write barrier closed (a {@code start} that then timed out)
+     * are relayed once it reopens: a malformed one among them ends the session with 08P01 before any of them
+     * reaches blue. Before, the insert ahead of it was sent, then the session ended: blue committed a row whose
+     * client was told only of the protocol violation.
+     */
+    @Test
+    void aMalformedMessageThatWaitedForTheWriteBarrierEndsTheSessionBeforeWhatWaitedWithIt(TestClusters clusters)
+            throws Exception {
+        String t = table("waited_malformed");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        Routing d = Routing.defaults();
+        Routing shortBarrier = new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), Duration.ofSeconds(2),
+                d.writeFunctions(), d.readAfterWrite());
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).routing(shortBarrier).start();
+             Connection holder = proxy.connect("postgres");
+             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            holder.setAutoCommit(false);
+            holder.createStatement().executeUpdate("insert into " + t + " values (1)"); // holds the barrier open
+            CompletableFuture<Void> start = CompletableFuture.runAsync(() -> {
+                try {
+                    proxy.server().routing().start("test", null);
+                } catch (RoutingControl.Refused expected) {
+                    // the holder keeps the barrier from draining: start times out, nothing changes
+                }
+            });
+            await("the barrier closes").until(() -> proxy.server().routing().barrier().closing());
+            client.send(concat(RawClient.query("insert into " + t + " values (2)"), RawClient.message('B', new byte[] {'p'}),
+                    sync()));
+
+            RawClient.Message error = client.readUntil('E');
+            assertThat(error.sqlState()).as("%s", error.fields()).isEqualTo("08P01");
+            assertThat(error.fields().toString()).contains("malformed Bind");
+            assertThat(client.isClosedByPeer()).isTrue();
+            start.get(30, TimeUnit.SECONDS);
+            assertThat(proxy.server().routing().current().phase()).as("start timed out").isEqualTo(Phase.BLUE);
+            holder.rollback();
+            assertThat(count(clusters.blue(), "select count(*) from " + t)).as("nothing of what waited ran").isZero();
         }
     }
 
@@ -3469,21 +3512,32 @@ class UnitsModeIT {
      * the session's twin has no temporary table, the name finds the permanent one, and a statement that runs on
      * both twins ({@code TRUNCATE} of it beside another table) emptied green's permanent table unseen, the command
      * tags agreeing. Now the session ends when its twin is made, with 57P01 naming the table, before anything of the
-     * waiting unit runs; a new session's temporary table is made on both, and green stays in sync.
+     * waiting unit runs; a new session's temporary table is made on both, and green stays in sync. The table is
+     * found as the session finds it: in {@code public} on the default {@code search_path}, and in a schema of the
+     * application's that the session's own {@code search_path} names (asked before the twin had that path, the
+     * check found nothing there and the session went on).
      */
-    @Test
-    void aTemporaryTableHidingAPermanentOneOnGreenEndsTheSessionBeforeItsTwinRunsAnything(TestClusters clusters)
-            throws Exception {
+    @ParameterizedTest(name = "in the session''s schema: {0}")
+    @ValueSource(booleans = {false, true})
+    void aTemporaryTableHidingAPermanentOneOnGreenEndsTheSessionBeforeItsTwinRunsAnything(boolean ownSchema,
+            TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         PgCluster green = clusters.green();
         String t = table("hidden_by_temp");
         String other = t + "_other";
-        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key)", "insert into " + t + " values (1), (2)",
-                "create table " + other + " (id int)", "insert into " + other + " values (1)");
+        String schema = ownSchema ? t + "_app" : "public";
+        if (ownSchema) {
+            ClusterData.onBoth(blue, green, "create schema " + schema);
+        }
+        ClusterData.onBoth(blue, green, "create table " + schema + "." + t + " (id int primary key)",
+                "insert into " + schema + "." + t + " values (1), (2)",
+                "create table public." + other + " (id int)", "insert into public." + other + " values (1)");
+        String path = ownSchema ? "set search_path = " + schema + ", public" : "set search_path = public";
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
              Connection session = proxy.connect(blue.superuser());
              Statement s = session.createStatement()) {
-            s.execute("create temp table " + t + " (like public." + t + ")");
+            s.execute(path);
+            s.execute("create temp table " + t + " (like " + schema + "." + t + ")");
             s.execute("insert into " + t + " values (7)");
             proxy.server().routing().start("test", null);
 
@@ -3493,18 +3547,19 @@ class UnitsModeIT {
                         assertThat(e.getMessage()).contains("temporary relation " + t).contains("cluster green");
                     });
             for (PgCluster cluster : new PgCluster[] {blue, green}) {
-                assertThat(count(cluster, "select count(*) from public." + t)).as("%s", cluster).isEqualTo(2);
-                assertThat(count(cluster, "select count(*) from " + other)).as("%s", cluster).isEqualTo(1);
+                assertThat(count(cluster, "select count(*) from " + schema + "." + t)).as("%s", cluster).isEqualTo(2);
+                assertThat(count(cluster, "select count(*) from public." + other)).as("%s", cluster).isEqualTo(1);
             }
 
             try (Connection next = proxy.connect(blue.superuser()); Statement n = next.createStatement()) {
-                n.execute("create temp table " + t + " (like public." + t + ")");
+                n.execute(path);
+                n.execute("create temp table " + t + " (like " + schema + "." + t + ")");
                 n.execute("insert into " + t + " values (7)");
                 n.execute("truncate " + t + ", " + other);
             }
             for (PgCluster cluster : new PgCluster[] {blue, green}) {
-                assertThat(count(cluster, "select count(*) from public." + t)).as("%s", cluster).isEqualTo(2);
-                assertThat(count(cluster, "select count(*) from " + other)).as("%s", cluster).isZero();
+                assertThat(count(cluster, "select count(*) from " + schema + "." + t)).as("%s", cluster).isEqualTo(2);
+                assertThat(count(cluster, "select count(*) from public." + other)).as("%s", cluster).isZero();
             }
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
