@@ -167,8 +167,11 @@ public final class ScramServerExchange {
         } catch (IllegalArgumentException e) {
             throw new Failed("malformed SCRAM proof");
         }
+        if (proof.length != verifier.storedKey().length) {
+            throw new Failed("malformed SCRAM proof"); // Postgres: 08P01, not a wrong password
+        }
         String authMessage = clientFirstBare + "," + serverFirst + "," + withoutProof;
-        boolean proven = proof.length == verifier.storedKey().length && verifyProof(proof, authMessage);
+        boolean proven = verifyProof(proof, authMessage);
         if (!proven || impostor) {
             throw Failed.wrongPassword();
         }

@@ -61,6 +61,19 @@ class ScramServerExchangeTest {
                 .isInstanceOf(ScramServerExchange.Failed.class);
     }
 
+    /** A proof of the wrong length is a malformed message (08P01), as Postgres has it, not a wrong password. */
+    @Test
+    void aProofOfTheWrongLengthIsMalformed() throws Exception {
+        ScramClientExchange client = new ScramClientExchange(List.of("SCRAM-SHA-256"), "correct horse");
+        ScramServerExchange server = new ScramServerExchange(VERIFIER, RANDOM);
+        String clientFinal = new String(client.clientFinal(server.clientFirst(client.clientFirst())), StandardCharsets.UTF_8);
+        String shortProof = clientFinal.substring(0, clientFinal.lastIndexOf(",p=") + 3)
+                + java.util.Base64.getEncoder().encodeToString(new byte[16]);
+
+        assertThatThrownBy(() -> server.clientFinal(shortProof.getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOfSatisfying(ScramServerExchange.Failed.class, e -> assertThat(e.malformed()).isTrue());
+    }
+
     @Test
     void channelBindingIsRefused() {
         ScramServerExchange server = new ScramServerExchange(VERIFIER, RANDOM);
