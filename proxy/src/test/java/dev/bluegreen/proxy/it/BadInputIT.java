@@ -460,6 +460,39 @@ class BadInputIT {
         return out.toByteArray();
     }
 
+    /**
+     * A cluster whose tls mode asks for TLS but that answers the SSLRequest with {@code N}, or with more than its one
+     * byte (CVE-2021-23222: bytes an attacker put ahead of the handshake), fails the session's login with 08006
+     * naming the cluster, and the proxy sends it nothing more: no StartupMessage, no password in plain text.
+     */
+    @ParameterizedTest
+    @CsvSource({"N, does not accept TLS, but its tls mode is require", "SX, sent unexpected data in answer to SSLRequest"})
+    void aClusterRefusingTlsItsModeRequiresFailsTheLoginAndHearsNothingMore(String answer, String problem) throws Exception {
+        try (java.net.ServerSocket cluster = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+             TestProxy viaPlain = TestProxy.in(blue).clusterAt("127.0.0.1", cluster.getLocalPort())
+                     .tls(dev.bluegreen.config.TlsMode.REQUIRE, null).start()) {
+            java.util.concurrent.CompletableFuture<Integer> heardAfter = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try (Socket socket = cluster.accept()) {
+                    java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
+                    byte[] request = new byte[8];
+                    in.readFully(request);
+                    assertThat(ByteBuffer.wrap(request).getInt(4)).as("an SSLRequest").isEqualTo(80877103);
+                    socket.getOutputStream().write(answer.getBytes(StandardCharsets.US_ASCII));
+                    socket.getOutputStream().flush();
+                    return in.readAllBytes().length; // until the proxy closes the connection
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            SQLException refused = org.assertj.core.api.Assertions.catchThrowableOfType(SQLException.class,
+                    () -> viaPlain.connect(blue.superuser()).close());
+
+            assertThat(refused.getSQLState()).isEqualTo("08006");
+            assertThat(refused.getMessage()).contains("cluster blue").contains(problem);
+            assertThat(heardAfter.get(30, java.util.concurrent.TimeUnit.SECONDS)).as("bytes sent after the answer").isZero();
+        }
+    }
+
     @Test
     void blueUnreachableAtConnectIsAClearErrorNamingTheCluster() throws Exception {
         try (Socket nobodyListens = FreePorts.refusing();
