@@ -59,11 +59,18 @@ final class ChangeCommands {
                 out.println(spec.name() + ": done (" + Views.summary(state) + ")");
             }
             out.flush();
-            // what the proxy says the operator should know of how it went (start's check that could not be made)
+            printWarnings(state);
+            return 0;
+        }
+
+        /**
+         * What the proxy says the operator should know of how the change went (start's check that could not be made,
+         * a rollback that overtook it), on standard error.
+         */
+        final void printWarnings(JsonNode state) {
             PrintWriter err = spec.commandLine().getErr();
             state.path("warnings").forEach(warning -> err.println("bgctl: warning: " + warning.asText()));
             err.flush();
-            return 0;
         }
 
         /** Sends the command and answers the state now in force, saying so when the proxy is slow to apply it. */

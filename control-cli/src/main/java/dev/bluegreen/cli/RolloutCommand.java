@@ -85,6 +85,7 @@ final class RolloutCommand extends ChangeCommands.Change {
         if (json) {
             out.println(Json.pretty(state));
             out.flush();
+            printWarnings(state);
             return 0;
         }
         out.println("rollout: started (" + Views.summary(state) + ")");
@@ -92,6 +93,7 @@ final class RolloutCommand extends ChangeCommands.Change {
         PlanView.addTo(plan, state.get("plan"));
         out.print(plan);
         out.flush();
+        printWarnings(state);
         if (!follow) {
             return 0;
         }

@@ -81,6 +81,20 @@ class RolloutCommandTest {
                 {"actor": "bgctl:alice", "reason": "green looks fine", "steps": [5, 20, 100], "bakeSeconds": 90}"""));
     }
 
+    /** A warning the proxy answers with (a rollback overtook the rollout before it answered) goes to standard error. */
+    @Test
+    void aWarningTheProxyGivesWithTheRolloutIsPrintedToStandardError() throws IOException {
+        String state = FakeAdminApi.NEW_STATE.strip();
+        api.answer("POST", ROLLOUT, 200, state.substring(0, state.length() - 1)
+                + ", \"warnings\": [\"done as epoch 8, but a later change is in force now: epoch 9, weight 0\"]}");
+
+        int exit = bgctl("rollout", "--steps", "50,100");
+
+        assertThat(exit).isZero();
+        assertThat(err.toString().strip())
+                .isEqualTo("bgctl: warning: done as epoch 8, but a later change is in force now: epoch 9, weight 0");
+    }
+
     @Test
     void rolloutWithoutOptionsLeavesTheStepsAndTheBakeToTheProxy() throws IOException {
         int exit = bgctl("rollout");
