@@ -489,6 +489,14 @@ public final class PgCluster implements AutoCloseable {
             if (!launched.isAlive()) {
                 return false;
             }
+            if (!PostmasterPidFile.ready(dataDir, launched.pid())) {
+                // not yet listening: what answers on the port now may be another server holding it, whose answer
+                // (or refusal) says nothing of this one
+                if (launched.awaitExit(POLL_INTERVAL)) {
+                    return false;
+                }
+                continue;
+            }
             Properties probe = superuserProperties(PROBE_TIMEOUT);
             probe.setProperty("socketTimeout", Long.toString(PROBE_TIMEOUT.toSeconds()));
             try (Connection connection = DriverManager.getConnection(jdbcUrl("postgres"), probe);

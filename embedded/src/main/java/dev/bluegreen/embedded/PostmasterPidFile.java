@@ -26,6 +26,23 @@ record PostmasterPidFile(long pid, Path dataDir) {
         return parse(lines);
     }
 
+    /**
+     * Whether the postmaster {@code pid} has written "ready" in its {@code postmaster.pid} (the eighth line, since
+     * PostgreSQL 10): it has bound its port and accepts connections. Only a server on this data directory writes
+     * this file, so whatever answers on the port after it is that server, not another one holding the port (the
+     * test {@code pg_ctl -w} makes).
+     */
+    static boolean ready(Path dataDir, long pid) throws IOException {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(dataDir.resolve(NAME));
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+        return lines.size() >= 8 && parse(lines).map(file -> file.pid() == pid).orElse(false)
+                && lines.get(7).strip().equals("ready");
+    }
+
     static Optional<PostmasterPidFile> parse(List<String> lines) {
         if (lines.size() < 2) {
             return Optional.empty(); // caught while postgres was still writing it

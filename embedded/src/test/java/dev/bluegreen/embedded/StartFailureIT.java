@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class StartFailureIT {
 
@@ -111,6 +113,32 @@ class StartFailureIT {
             assertThatThrownBy(onTakenPort::start)
                     .isInstanceOf(IOException.class)
                     .hasMessageContaining("could not bind");
+        }
+    }
+
+    /**
+     * Another Postgres holds the port asked for: the new cluster's own server cannot bind it and exits, which is
+     * reported as such, however the other one answers. Before, the first probe reached the other server: one that
+     * let the superuser in counted as this cluster started (its data then read and written there), one with another
+     * password was reported as this cluster's data having another password, to be wiped.
+     */
+    @ParameterizedTest(name = "the other server lets the superuser in: {0}")
+    @ValueSource(booleans = {true, false})
+    void anotherPostgresHoldingThePortIsReportedAsATakenPort(boolean sameSuperuser) throws IOException {
+        try (PgCluster other = ItClusters.throwaway("holds-port-" + sameSuperuser).start()) {
+            PgCluster.Builder onItsPort = ItClusters.throwaway("wants-port-" + sameSuperuser).port(other.port())
+                    .superuser(other.superuser());
+            if (sameSuperuser) {
+                onItsPort.superuserPassword(other.superuserPassword());
+            } else {
+                onItsPort.superuserPassword(other.superuserPassword() + "-not");
+            }
+
+            assertThatThrownBy(onItsPort::start)
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("could not bind")
+                    .hasMessageNotContaining("wipe");
+            assertThat(other.isRunning()).isTrue();
         }
     }
 
