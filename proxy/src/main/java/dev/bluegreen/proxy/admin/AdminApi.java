@@ -165,7 +165,8 @@ public final class AdminApi implements AutoCloseable {
             RoutingControl.Changed changed = command.run(autopilot, actor, body);
             List<String> warnings = new ArrayList<>(changed.warnings());
             RoutingState inForce = routing.current();
-            if (inForce.epoch() > changed.state().epoch()) {
+            boolean overtaken = inForce.epoch() > changed.state().epoch();
+            if (overtaken) {
                 // a rollback (or a follower out of sync) took effect while this change was being saved, on top of it, or
                 // right after: the answer is the state now in force, and says so, not a state no session may have seen
                 warnings.add("done as epoch " + changed.state().epoch() + ", but a later change is in force now: epoch "
@@ -175,7 +176,7 @@ public final class AdminApi implements AutoCloseable {
             status = 200;
             outcome = "done, epoch " + changed.state().epoch()
                     + warnings.stream().map(warning -> "; warning: " + warning).collect(Collectors.joining());
-            Map<String, Object> json = state(inForce.epoch() > changed.state().epoch() ? inForce : changed.state());
+            Map<String, Object> json = state(overtaken ? inForce : changed.state());
             if (!warnings.isEmpty()) {
                 json.put("warnings", warnings);
             }

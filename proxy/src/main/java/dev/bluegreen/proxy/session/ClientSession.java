@@ -962,17 +962,17 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             terminateAt = offset;
             return false;
         }
+        FrontendMessages.checkStrings(type, relayedFrames.content(), offset, length); // all of the read before any is sent
         noteRelayed(type, relayedFrames.content(), offset, length);
         return true;
     }
 
     /**
-     * What a client message about to be relayed tells: the settings it names, the answers it will have. A
-     * message whose strings are not terminated throws {@link ProtocolViolation}: the session ends with 08P01
-     * before anything of the read is passed on, as units mode ends it (DESIGN §9).
+     * What a client message about to be relayed tells: the settings it names, the answers it will have. Its callers
+     * have checked its strings ({@link FrontendMessages#checkStrings}): a malformed message ends the session with
+     * 08P01 before anything that came with it is passed on, as units mode ends it (DESIGN §9).
      */
     private void noteRelayed(byte type, ByteBuf all, int offset, int length) {
-        FrontendMessages.checkStrings(type, all, offset, length);
         if (type == FrontendMessages.QUERY || type == FrontendMessages.PARSE) {
             // a custom setting made now must reach a twin made later: only the SQL names it
             sqlReading.relayed(services.migration().classifier(), type, all, offset, length);
@@ -1290,7 +1290,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 return;
             }
             ByteBuf content = frame.content();
-            noteRelayed(frame.type(), content, content.readerIndex(), content.readableBytes()); // (checked above)
+            noteRelayed(frame.type(), content, content.readerIndex(), content.readableBytes());
             mayHoldState = true;
             backend.write(outgoing(frame.type(), frame.content(), roleOf(backend)));
         }

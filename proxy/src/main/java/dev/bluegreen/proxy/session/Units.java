@@ -1771,9 +1771,15 @@ final class Units {
                 if (sink.lost || closed) {
                     return;
                 }
+                String cluster = role.name().toLowerCase(Locale.ROOT);
                 List<String> found = sink.rows.stream().map(row -> row[0]).toList();
-                if (sink.error || !found.isEmpty()) {
-                    hiddenOnTheTwin(role, sink.error ? List.of() : found, sink.firstSqlState);
+                if (sink.error) {
+                    hiddenOnTheTwin("could not check on cluster " + cluster + " whether this session's temporary tables"
+                            + " hide others of the same names there (SQLSTATE " + sink.firstSqlState + ")");
+                } else if (!found.isEmpty()) {
+                    hiddenOnTheTwin("this session's temporary " + (found.size() == 1 ? "relation " : "relations ")
+                            + String.join(", ", found) + " would be another of the same name on cluster " + cluster
+                            + ", where dual-write also runs this session's statements");
                 }
             });
             check.rows = new ArrayList<>();
@@ -1816,21 +1822,15 @@ final class Units {
 
     /**
      * The session's temporary relations hide others of the same names on the twin's cluster (or the twin could not
-     * say whether they do): the statements of the session that reach the twin would work on those instead, a
+     * say whether they do; {@code why} says which): the statements of the session that reach the twin would work on those instead, a
      * {@code TRUNCATE staging, orders} emptying green's permanent {@code staging}, unseen, since the command tags
      * agree. The session ends, as one whose state cannot follow a new leader does: it has run nothing of the unit
      * that waits, and a new session's temporary tables are made on both twins.
      */
-    private void hiddenOnTheTwin(ClusterRole role, List<String> names, String sqlState) {
-        String cluster = role.name().toLowerCase(Locale.ROOT);
-        log.warn("session ended: its temporary relations hide others of the same names on {} session={} names={}{}",
-                cluster, session, names, sqlState == null ? "" : " check_failed_sqlstate=" + sqlState);
-        session.failFromUnits(ErrorResponse.fatal("57P01", "terminating connection: "
-                + (names.isEmpty() ? "could not check on cluster " + cluster + " whether this session's temporary"
-                        + " tables hide others of the same names there (SQLSTATE " + sqlState + ")"
-                        : "this session's temporary " + (names.size() == 1 ? "relation " : "relations ")
-                        + String.join(", ", names) + " would be another of the same name on cluster " + cluster
-                        + ", where dual-write also runs this session's statements")
+    private void hiddenOnTheTwin(String why) {
+        log.warn("session ended: its temporary relations may hide others of the same names on its twin session={} why={}",
+                session, why);
+        session.failFromUnits(ErrorResponse.fatal("57P01", "terminating connection: " + why
                 + "; reconnect, and a new session's temporary tables are made on both clusters"));
     }
 
