@@ -12,7 +12,7 @@ import java.util.Set;
  *
  * <p>No literal value survives: string constants of every quoting (including dollar-quoted bodies) and
  * numbers become {@code ?}; the value of a {@code SET} (and of {@code ALTER ... SET name TO value}) becomes
- * {@code ?} even when written as a bare word; text after an unclosed quote becomes a single {@code ?}.
+ * {@code ?} even when written as a bare word or a quoted name; text after an unclosed quote becomes a single {@code ?}.
  * {@code IN (?, ?, ?)} and {@code ARRAY[?, ?]} lists of literals collapse to one {@code ?}, so a list's
  * length does not split a fingerprint.
  */
@@ -33,6 +33,15 @@ public final class SqlNormalizer {
 
     public static String normalize(String sql) {
         return normalize(Lexer.lex(sql).tokens(), sql.length());
+    }
+
+    /**
+     * {@link #normalize(String)} as a session reads its text: with {@code backslashStrings}
+     * ({@code standard_conforming_strings} off) a backslash escapes a quote in {@code '...'} too, and a literal
+     * read the other way would leak its text into the record.
+     */
+    public static String normalize(String sql, boolean backslashStrings) {
+        return normalize(Lexer.lex(sql, backslashStrings).tokens(), sql.length());
     }
 
     /** {@link #normalize(String)} of the text these tokens were lexed from, about {@code length} characters long. */
@@ -85,6 +94,8 @@ public final class SqlNormalizer {
             String part = switch (token.type()) {
                 case STRING, NUMBER, UNTERMINATED -> PLACEHOLDER;
                 case WORD -> clause == Clause.SET_VALUE && !isSetKeyword(token) ? PLACEHOLDER : token.value();
+                // SET name TO "value": the server takes a quoted name there for the value itself
+                case QUOTED_IDENT, UNICODE_IDENT -> clause == Clause.SET_VALUE ? PLACEHOLDER : token.text();
                 default -> token.text();
             };
             boolean continuesLiteral = token.type() == Token.Type.STRING && !parts.isEmpty()

@@ -185,8 +185,8 @@ final class StatementClassifier {
             }
         }
         Statement explained = s.from(i);
-        if (explained.size() == 0 || explained.isWord(0, "explain")) {
-            verdict.unparseable(); // EXPLAIN cannot explain EXPLAIN: not read further, as a client could nest it deep
+        if (explained.size() == 0 || nests(explained)) {
+            verdict.unparseable(); // the server explains neither: not read further, as a client could nest them deep
         } else if (analyze) {
             verdict.write().addAll(classify(explained));
         } else {
@@ -229,7 +229,12 @@ final class StatementClassifier {
         Classification query = null;
         if (s.isPunct(i, "(")) {
             int close = s.closing(i);
-            query = classify(s.slice(i + 1, close));
+            Statement copied = s.slice(i + 1, close);
+            if (nests(copied)) {
+                verdict.unparseable(); // the server copies neither: not read further, as a client could nest them deep
+                return;
+            }
+            query = classify(copied);
             i = close + 1;
         } else {
             while (i < s.size() && s.get(i).isIdentifier() && s.isPunct(i + 1, ".")) {
@@ -242,9 +247,11 @@ final class StatementClassifier {
         }
         String direction = s.word(i);
         String target = s.word(i + 1);
-        if (direction.equals("from") && target.equals("stdin")) {
+        // the server takes STDIN and STDOUT alike for the client, whichever the direction
+        boolean client = target.equals("stdin") || target.equals("stdout");
+        if (direction.equals("from") && client) {
             verdict.add(Trait.COPY_FROM_STDIN);
-        } else if (direction.equals("to") && target.equals("stdout")) {
+        } else if (direction.equals("to") && client) {
             verdict.add(Trait.COPY_TO_STDOUT);
             boolean read = !callsWrite && (query == null || query.isRead());
             verdict.kind(read ? Kind.READ : Kind.WRITE);
@@ -252,6 +259,15 @@ final class StatementClassifier {
         if (query != null) {
             verdict.addAll(query);
         }
+    }
+
+    /**
+     * Whether a statement inside an EXPLAIN or a COPY is itself one of the two, which the server refuses there:
+     * classifying what they contain is the only way this classifier reads a statement within a statement, so
+     * refusing these keeps that one level deep, however deep a client nests them.
+     */
+    private static boolean nests(Statement inner) {
+        return inner.isWord(0, "explain") || inner.isWord(0, "copy");
     }
 
     /** {@code DECLARE name ... CURSOR [WITH HOLD] FOR query}: a held cursor outlives the transaction. */

@@ -7,6 +7,7 @@ import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
+import dev.bluegreen.proxy.routing.SqlNormalizer;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.StandardCharsets;
@@ -106,6 +107,11 @@ final class SqlReading {
     /** See {@link Classifier#transactionTail}, read as the session reads its strings. */
     Classifier.TransactionTail transactionTail(Classifier classifier, String sql) {
         return classifier.transactionTail(sql, backslashStrings);
+    }
+
+    /** See {@link SqlNormalizer#normalize(String, boolean)}, read as the session reads its strings. */
+    String normalize(String sql) {
+        return SqlNormalizer.normalize(sql, backslashStrings);
     }
 
     /** See {@link LeaderOnlyObjects#run}, read as the session reads its strings. */

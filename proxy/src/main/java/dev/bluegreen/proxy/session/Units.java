@@ -122,6 +122,8 @@ final class Units {
         /** ParseComplete and CloseComplete messages in the answer: how many of the unit's Parse and Close ran. */
         int parsesDone;
         int closesDone;
+        /** Messages in the answer that complete an extended-protocol request (see {@link #completes}). */
+        int requestsDone;
         /**
          * A request to the follower: when it left (a lane request: when it was queued, until the lane is
          * flushed), and how long the leader took over the same work, which the follower is allowed on top of
@@ -286,6 +288,8 @@ final class Units {
          * server skips everything up to the next Sync, that Query too, and answers only the Sync.
          */
         int beforeQuery;
+        /** The extended-protocol requests (Parse, Bind, Describe, Execute, Close) sent for this unit so far. */
+        int requests;
         /** The server skips everything up to the next Sync after an error: only that Sync ends the unit. */
         boolean skipping;
         /**
@@ -780,6 +784,13 @@ final class Units {
 
     private void continueUnit(Frame frame) {
         Unit unit = current;
+        byte type = frame.type();
+        if (unit.extendedOpen && !unit.skipping && (type == FrontendMessages.QUERY || type == FrontendMessages.FUNCTION_CALL)
+                && unit.primarySink != null && unit.primarySink.error) {
+            // a Query after a Flush, but the server failed a request before it: it skips the Query, as everything
+            // up to the next Sync, and answers only that Sync, which then ends the unit
+            unit.skipping = true;
+        }
         Classification executes;
         try {
             executes = learn(frame, unit.skipping);
@@ -797,7 +808,7 @@ final class Units {
         // a named Parse or Close after a Flush: the follower must get it even where it skips the unit
         unit.namesStatements |= namesStatements;
         BackendConnection primary = backends.get(unit.primary);
-        byte type = frame.type();
+        unit.requests += isRequest(type) ? 1 : 0;
         boolean copyEnd = endsCopy(type);
         if (copyEnd) {
             unit.copyEnds++;
@@ -811,9 +822,13 @@ final class Units {
         } else if (unit.extendedOpen && (type == FrontendMessages.SYNC || (!unit.skipping
                 && (type == FrontendMessages.QUERY || type == FrontendMessages.FUNCTION_CALL)))) {
             // a Query or FunctionCall after a Flush ends the extended messages before it as a Sync would:
-            // the server answers all of them with the one ReadyForQuery that ends it
+            // the server answers all of them with the one ReadyForQuery that ends it; unless one of them still to
+            // complete fails, and the server skips to the next Sync, the Query too (extendedAnswer)
             unit.extendedOpen = false;
             unit.open = unit.copyIn;
+            if (type != FrontendMessages.SYNC) {
+                unit.beforeQuery = unit.requests - (unit.primarySink == null ? 0 : unit.primarySink.requestsDone);
+            }
         }
         if (unit.sentOnce) {
             if (primary != null) {
@@ -981,6 +996,9 @@ final class Units {
             unit.unreadMayCommit = unreadMayCommit;
             unit.unreadUnwrapped = unreadUnwrapped;
             unit.beforeQuery = requestsBeforeQuery(unit.frames);
+            for (Frame frame : unit.frames) {
+                unit.requests += isRequest(frame.type()) ? 1 : 0;
+            }
             start(unit);
             if (unit.open) {
                 continueFromPending(unit);
@@ -1003,6 +1021,7 @@ final class Units {
         }
         if (continued) {
             flush(unit.primary);
+            session.pendingDrained(); // the client may have been held back for what waited
         }
     }
 
@@ -1215,12 +1234,28 @@ final class Units {
         }
         int requests = 0;
         for (Frame frame : frames) {
-            switch (frame.type()) {
-                case 'P', 'B', 'D', 'E', 'C' -> requests++;
-                default -> { }
-            }
+            requests += isRequest(frame.type()) ? 1 : 0;
         }
         return requests;
+    }
+
+    /** Parse, Bind, Describe, Execute and Close: the extended-protocol requests each answered by one completion. */
+    private static boolean isRequest(byte type) {
+        return switch (type) {
+            case 'P', 'B', 'D', 'E', 'C' -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * ParseComplete, BindComplete, CloseComplete, NoData or RowDescription (a Describe), CommandComplete,
+     * EmptyQueryResponse or PortalSuspended (an Execute): the message that completes one extended request.
+     */
+    private static boolean completes(byte type) {
+        return switch (type) {
+            case '1', '2', '3', 'n', 'T', 'C', 'I', 's' -> true;
+            default -> false;
+        };
     }
 
     /**
@@ -1232,8 +1267,11 @@ final class Units {
      * for an answer to a Query the server never ran.
      */
     private void extendedAnswer(Unit unit, byte type) {
+        if (completes(type)) {
+            unit.beforeQuery--;
+            return;
+        }
         switch (type) {
-            case '1', '2', '3', 'n', 'T', 'C', 'I', 's' -> unit.beforeQuery--;
             case 'E' -> {
                 unit.beforeQuery = 0;
                 unit.skipping = true;
@@ -2050,7 +2088,7 @@ final class Units {
             // a lone Query's own answer names it; other units' answers may come from an earlier Parse of the name
             boolean loneQuery = unit.frames.size() == 1 && unit.frames.get(0).type() == 'Q';
             stats.nonDeterministic(loneQuery && !c.normalized().isEmpty() ? c.normalized()
-                    : SqlNormalizer.normalize(unit.sql));
+                    : reading.normalize(unit.sql));
         }
         if (c.has(Trait.CATALOG)) {
             session.learnsTypesFrom(unit.primary); // the client may cache type OIDs from this cluster's answer
@@ -3225,7 +3263,7 @@ final class Units {
         boolean swapped = leaderRanSecond(unit);
         List<StatementOutcome> leaderOutcomes = swapped ? secondaryOutcomes : primaryOutcomes;
         List<StatementOutcome> followerOutcomes = swapped ? primaryOutcomes : secondaryOutcomes;
-        String statement = SqlNormalizer.normalize(unit.sql);
+        String statement = reading.normalize(unit.sql);
         Divergence divergence = new Divergence(Instant.now(), session.toString(),
                 (swapped ? leader : unit.primary).name().toLowerCase(),
                 statement, describe(leaderOutcomes), followerOutcomes.isEmpty() ? difference : describe(followerOutcomes),
@@ -3901,6 +3939,9 @@ final class Units {
         if (sink.recorder != null) {
             sink.recorder.record(batch, type, offset, length);
         }
+        if (completes(type)) {
+            sink.requestsDone++;
+        }
         if (current != null && current.beforeQuery > 0 && sink == current.primarySink) {
             extendedAnswer(current, type);
         }
@@ -4103,11 +4144,13 @@ final class Units {
         }
         unit.copyIn = true;
         unit.open = true;
-        // copy data the client sent before it heard CopyInResponse belongs to this unit
+        // copy data the client sent before it heard CopyInResponse belongs to this unit, and so does a Sync or
+        // Flush among it, which the server ignores while copying in
         ArrayDeque<Frame> pending = session.pending();
         while (!pending.isEmpty() && unit.open) {
             byte t = pending.peek().type();
-            if (t != FrontendMessages.COPY_DATA && t != FrontendMessages.COPY_DONE && t != FrontendMessages.COPY_FAIL) {
+            if (t != FrontendMessages.COPY_DATA && !endsCopy(t)
+                    && !(unit.copyIn && (t == FrontendMessages.SYNC || t == FrontendMessages.FLUSH))) {
                 break;
             }
             continueUnit(pending.poll());
@@ -4116,6 +4159,7 @@ final class Units {
             continueFromPending(unit); // the Sync after CopyDone came in the same read
         }
         flush(unit.primary);
+        session.pendingDrained(); // the client may have been held back for the data it sent ahead
     }
 
     private void forward(int offset, int length) {

@@ -506,6 +506,29 @@ class GreenFailureIT {
         }
     }
 
+    /**
+     * A session whose strings take a backslash as an escape (standard_conforming_strings off): its divergence record
+     * masks the literals as the session wrote them. Before, they were read the standard way, and everything after
+     * the escaped quote reached the record, the log and the metrics as words.
+     */
+    @Test
+    void aDivergenceOfASessionWithBackslashStringsKeepsItsLiteralsOut() throws Exception {
+        String table = unique("green_check_escaped");
+        onBoth(blue, green, "create table " + table + " (name text not null, note text not null)");
+        green.execute("postgres", "alter table " + table + " add constraint " + table + "_short check (length(name) < 3)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection c = proxy.connect(blue.superuser(), null,
+                    ClusterData.properties("options", "-c standard_conforming_strings=off"));
+                 Statement s = c.createStatement()) {
+                assertThat(s.executeUpdate("insert into " + table + " values ('O\\'Brien', 'pin is hunter2')")).isOne();
+            }
+
+            assertThat(contents(blue, table, "name")).isEqualTo("(O'Brien,\"pin is hunter2\")");
+            assertThat(onlyDivergence(proxy).statement()).isEqualTo("insert into " + table + " values (?, ?)");
+        }
+    }
+
     @Test
     void aCheckConstraintOnlyOnGreenIsADivergenceAndTheClientsTransactionCommitsOnBlue() throws Exception {
         String table = unique("green_check");

@@ -1140,6 +1140,71 @@ class PipeliningIT {
     }
 
     /** Rows 1 and 2 by a COPY in a Query, 3 and 4 by one by Execute, each with a Sync and a Flush among its data. */
+    /**
+     * A Query sent after a Flush, without a Sync, when a request before it fails: the server skips everything up
+     * to the next Sync, that Query too, and answers the Sync alone. Whether the failure reached the proxy before the
+     * Query arrived, or only while the Query waited behind the failing statement, the unit must end with that Sync's
+     * ReadyForQuery. Before, with dual-write on, the Query was taken for the unit's end, and the session waited for
+     * its answer for ever.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aQueryAfterAFlushThatTheServerSkipsAfterAnErrorEndsAtTheNextSync(boolean sentWhileItRuns, TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        try (TestProxy proxy = TestProxy.in(blue).green(clusters.green()).routing(shortBarrier()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+
+            // fails at Execute: the subquery runs there
+            String failing = sentWhileItRuns ? "select 1 / (select 0 from pg_sleep(0.5))" : "select 1 / (select 0)";
+            client.send(concat(parse(failing), bind(), execute(), flush()));
+            assertThat(typesUntil(client, '2')).isEqualTo("12");
+            if (!sentWhileItRuns) {
+                assertThat(typesUntil(client, 'E')).isEqualTo("E");
+            }
+            client.send(RawClient.query("select 2"));
+            client.send(sync());
+            assertThat(typesUntilReady(client, 1)).isEqualTo(sentWhileItRuns ? "EZ" : "Z");
+
+            client.send(RawClient.query("select 3"));
+            assertThat(client.firstValue()).isEqualTo("3");
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * COPY data the client sends before it hears CopyInResponse, with a Sync and a Flush among it, in one write with
+     * the COPY itself. The server ignores the Sync and the Flush while it copies in. Before, with dual-write on, the
+     * proxy took only the data up to the Sync for the COPY, and the rest waited behind it for ever.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aSyncAmongCopyDataSentBeforeCopyInResponseIsPartOfTheCopy(boolean dualWrite, TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("copy_ahead");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(shortBarrier()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            if (dualWrite) {
+                proxy.server().routing().start("test", null);
+            }
+            client.send(concat(RawClient.query("copy " + table + " from stdin"),
+                    copyData("1\n"), sync(), copyData("2\n"), flush(), copyData("3\n"), copyDone()));
+            assertThat(typesUntilReady(client, 1)).isEqualTo("GCZ");
+            client.send(RawClient.query("select count(*) from " + table));
+            assertThat(client.firstValue()).isEqualTo("3");
+            if (dualWrite) {
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                        assertThat(ClusterData.contents(green, table, "id")).isEqualTo("(1)\n(2)\n(3)"));
+                assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            }
+        }
+        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)");
+    }
+
     private static void copyOneToFourWithASyncAndAFlushAmongTheData(RawClient client, String table) throws Exception {
         client.send(RawClient.query("copy " + table + " from stdin"));
         assertThat(typesUntil(client, 'G')).isEqualTo("G");

@@ -148,7 +148,8 @@ class ClassifierTest {
                 // COPY to the client
                 c("COPY t TO STDOUT", COPY_TO_STDOUT),
                 c("copy (select * from t where a > 1) to stdout with csv header", COPY_TO_STDOUT),
-                c("COPY binary t TO stdout", COPY_TO_STDOUT));
+                c("COPY binary t TO stdout", COPY_TO_STDOUT),
+                c("copy t to stdin", COPY_TO_STDOUT)); // the server takes STDIN and STDOUT alike for the client
     }
 
     static Stream<Arguments> writes() {
@@ -326,6 +327,7 @@ class ClassifierTest {
                 // COPY
                 c("COPY t FROM STDIN", COPY_FROM_STDIN),
                 c("copy public.t (a, b) from stdin with (format csv)", COPY_FROM_STDIN),
+                c("COPY t FROM STDOUT", COPY_FROM_STDIN),
                 c("COPY (SELECT nextval('s')) TO STDOUT", COPY_TO_STDOUT, NON_DETERMINISTIC),
                 c("copy (delete from t returning *) to stdout", COPY_TO_STDOUT),
                 c("COPY t TO '/tmp/t.csv'"),
@@ -385,6 +387,9 @@ class ClassifierTest {
                 c("42", UNPARSEABLE),
                 c("select (1", UNPARSEABLE),
                 c("select 1)", UNPARSEABLE),
+                c("copy (copy t to stdout) to stdout", UNPARSEABLE),
+                c("copy (explain analyze select 1) to stdout", UNPARSEABLE),
+                c("explain analyze copy (select 1) to stdout", UNPARSEABLE),
                 c("(delete from t)", UNPARSEABLE),
                 c("explain", UNPARSEABLE),
                 c("select 1; frobnicate", UNPARSEABLE, MULTI_STATEMENT),

@@ -57,8 +57,9 @@ class RobustnessTest {
     /**
      * Nesting a client can make as deep as its message allows: an EXPLAIN ANALYZE of an EXPLAIN ANALYZE
      * recursed until the stack overflowed, and set_config inside set_config read its arguments again at
-     * every level (40,000 levels took most of a minute on the event loop). The bound is generous: it is
-     * there to fail the quadratic reading, not to measure.
+     * every level (40,000 levels took most of a minute on the event loop); a COPY of a COPY, or an EXPLAIN
+     * ANALYZE of a COPY of one, overflowed it too (5,000 levels). The bound is generous: it is there to fail the
+     * quadratic reading, not to measure.
      */
     @Test
     void deepNestingIsReadInLinearTimeWithoutOverflowingTheStack() {
@@ -66,11 +67,16 @@ class RobustnessTest {
         String explains = "explain analyze ".repeat(20_000) + "insert into t values (1)";
         String setConfigs = "select " + "set_config(".repeat(40_000) + "1" + ")".repeat(40_000);
         String parentheses = "select " + "(".repeat(40_000) + "1" + ")".repeat(40_000);
+        String copies = "copy (".repeat(5_000) + "select 1" + ") to stdout".repeat(5_000);
+        String explainedCopies = "explain analyze copy (".repeat(5_000) + "insert into t values (1)"
+                + ") to stdout".repeat(5_000);
 
         org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> {
             assertThat(classifier.classify(explains).isRead()).isFalse();
             assertThat(classifier.classify(setConfigs).has(Trait.SESSION_STATE)).isTrue();
             assertThat(classifier.classify(parentheses).isRead()).isTrue();
+            assertThat(classifier.classify(copies).isRead()).isFalse();
+            assertThat(classifier.classify(explainedCopies).isRead()).isFalse();
         });
     }
 }

@@ -58,12 +58,27 @@ class SqlNormalizerTest {
         "set app.password to hunter2",
         "ALTER ROLE app SET app.password = hunter2",
         "alter database shop set app.password to hunter2",
+        "set app.password to \"hunter2\"",
+        "ALTER ROLE app SET app.secret = \"hunter2\"",
+        "set app.password = U&\"hunter2\"",
         "select set_config('app.password', 'hunter2', false)",
     })
     void neverLeavesALiteralInTheOutput(String sql) {
         String normalized = SqlNormalizer.normalize(sql);
 
         assertThat(normalized).doesNotContain("hunter2").doesNotContain("4111").doesNotContain("1234");
+    }
+
+    /**
+     * A session with {@code standard_conforming_strings} off, where a backslash escapes a quote in {@code '...'}:
+     * read the standard way, the rest of the first literal and the second one would be left as words.
+     */
+    @Test
+    void aSessionsBackslashStringsAreReadAsItReadsThem() {
+        String sql = "insert into notes values ('O\\'Brien', 'pin is hunter2')";
+
+        assertThat(SqlNormalizer.normalize(sql, true)).isEqualTo("insert into notes values (?, ?)");
+        assertThat(SqlNormalizer.normalize(sql, false)).as("read the standard way").contains("hunter2");
     }
 
     @Test
