@@ -2454,6 +2454,10 @@ final class Units {
         boolean errorAtFirst = (!outcomes.isEmpty() && outcomes.get(0).failed())
                 || (answer.error && transientError(unit, answer.firstSqlState));
         if (unit.secondary == null) {
+            if (state.followerWrites() == FollowerWrites.ASYNC && twinFailedEpoch == state.epoch() && !errorAtFirst
+                    && unit.primary == leader && unit.classification.mayChangeData()) {
+                stats.mirrorDropped(); // the rest of a transaction whose twin went: green misses it, as a relayed write
+            }
             sendNamedStatements(unit, answer, unit.primary.other()); // only once this cluster has them
             failFollowerAlike(unit, answer);
             finish(answer.status);
@@ -3694,7 +3698,10 @@ final class Units {
     private void mirrorLater(Unit unit, Sink answer, List<StatementOutcome> outcomes, boolean errorAtFirst) {
         byte leaderStatus = answer.status;
         if (backends.get(leader.other()) == null) {
-            unit.release(); // the follower was lost while the leader ran the unit: nothing will mirror it
+            if (!errorAtFirst) {
+                stats.mirrorDropped(); // the follower was lost while the leader ran the unit: nothing will mirror it
+            }
+            unit.release();
             return;
         }
         if (!unit.mirrorAbandoned && unit.statusBefore == 'E' && !errorAtFirst
@@ -3706,7 +3713,7 @@ final class Units {
         if (unit.mirrorAbandoned || mirrors.size() >= MIRROR_QUEUE_UNITS
                 || (errorAtFirst && !(leaderStatus == 'I' && unit.statusBefore != 'I'))) {
             if (!errorAtFirst) {
-                stats.mirrorDropped();
+                mirrorDropped(unit, leaderStatus);
             } else if (!unit.mirrorAbandoned && mirrors.size() < MIRROR_QUEUE_UNITS) {
                 mirrorNamedStatements(unit, answer); // what failed is skipped, the statements it prepared are not
             }
@@ -3714,7 +3721,7 @@ final class Units {
             return;
         }
         if (!migration.reserveShadowBytes(unit.bytes, maxMirroredBytes)) {
-            stats.mirrorDropped(); // the writes every session has queued for the follower fill their budget
+            mirrorDropped(unit, leaderStatus); // the writes every session has queued for the follower fill their budget
             unit.release();
             return;
         }
@@ -3735,7 +3742,7 @@ final class Units {
             return;
         }
         if (mirrors.size() >= MIRROR_QUEUE_UNITS) {
-            stats.mirrorDropped();
+            mirrorDropped(unit, answer.status);
             unit.release();
             return;
         }
@@ -3744,11 +3751,30 @@ final class Units {
         unit.release();
         rollback.add(Frame.of(FrontendMessages.query(client.alloc(), followerRollback(answer.status))));
         if (mirrors.size() >= MIRROR_QUEUE_UNITS || !migration.reserveShadowBytes(rollback.bytes, maxMirroredBytes)) {
-            stats.mirrorDropped();
+            mirrorDropped(rollback, answer.status);
             rollback.release();
             return;
         }
         queueMirror(new Mirror(rollback, outcomes, answer.status));
+    }
+
+    /**
+     * A shadow write that will not reach the follower. Counted; and where the follower's session would then part
+     * from the leader's (the write was part of a transaction, or began or ended one, or named statements later
+     * units use), the twin goes: its transaction rolled back, the writes queued for it dropped too, and the session
+     * relays to the leader alone until it tries for a new twin (as after a lost one). Mirroring the rest would
+     * have the follower run a transaction's statements in autocommit, keep one open with its row locks, or commit
+     * part of one, each unseen by the comparison.
+     */
+    private void mirrorDropped(Unit unit, byte leaderStatus) {
+        stats.mirrorDropped();
+        ClusterRole follower = leader.other();
+        if (backends.containsKey(follower) && (unit.statusBefore != 'I' || leaderStatus != 'I' || unit.namesStatements)) {
+            log.info("a shadow write of a transaction was dropped: the session's twin goes, a new one later session={}",
+                    session);
+            twinFailedEpoch = migration.control().current().epoch();
+            dropTwin(follower, true);
+        }
     }
 
     private void queueMirror(Mirror mirror) {
@@ -3777,7 +3803,8 @@ final class Units {
         }
         names.add(Frame.of(FrontendMessages.sync(client.alloc())));
         if (!migration.reserveShadowBytes(names.bytes, maxMirroredBytes)) {
-            stats.mirrorDropped();
+            names.namesStatements = true;
+            mirrorDropped(names, answer.status);
             names.release();
             return;
         }

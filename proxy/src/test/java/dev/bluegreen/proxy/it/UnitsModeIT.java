@@ -3799,6 +3799,51 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * In shadow mode a session's queue of writes for green fills (green waits for a lock) in the middle of a
+     * transaction. Dropping some of its writes and mirroring the rest would have green commit part of the
+     * transaction, or keep it open with its row locks when the COMMIT is the one dropped. So the twin goes, with its
+     * transaction rolled back, and the session gets a new one later: green has none of the transaction, and the
+     * writes after the new twin again. Before, the later writes ran inside green's still open transaction, and
+     * never committed there.
+     */
+    @Test
+    void aShadowWriteDroppedInsideATransactionTakesTheTwinAndGreenGetsNoneOfTheTransaction(TestClusters clusters)
+            throws Exception {
+        String t = table("shadow_full");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        int inTransaction = 1_100; // beyond the 1,024 writes a session queues for green
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green())
+                .connectTimeout(Duration.ofMillis(300)).start();
+             Connection c = proxy.connect("postgres"); Statement s = c.createStatement();
+             Connection holder = clusters.green().connect("postgres"); Statement hold = holder.createStatement()) {
+            proxy.server().routing().startShadow("test", null);
+            holder.setAutoCommit(false);
+            hold.execute("lock table " + t + " in access exclusive mode");
+
+            c.setAutoCommit(false);
+            for (int id = 1; id <= inTransaction; id++) {
+                s.executeUpdate("insert into " + t + " values (" + id + ")");
+            }
+            assertThat(proxy.server().migration().mirrorDrops()).as("the queue filled").isPositive();
+            holder.commit();
+            c.commit();
+            c.setAutoCommit(true);
+
+            int[] id = {10_000};
+            await("a write mirrored by a new twin").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300))
+                    .until(() -> {
+                        s.executeUpdate("insert into " + t + " values (" + (++id[0]) + ")");
+                        return count(clusters.green(), "select count(*) from " + t + " where id > 10000") > 0;
+                    });
+            assertThat(count(clusters.green(), "select count(*) from " + t + " where id <= " + inTransaction))
+                    .as("none of the transaction on green").isZero();
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+        }
+        assertThat(count(clusters.blue(), "select count(*) from " + t + " where id <= " + inTransaction))
+                .isEqualTo(inTransaction);
+    }
+
     @Test
     void shadowWritesQueuedWhenTheClientLeavesStillReachGreen(TestClusters clusters) throws Exception {
         String t = table("shadow");
