@@ -1161,6 +1161,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                     relayPending();
                 }
             }
+            if (state instanceof State.Ready && isIdle()) {
+                // admitted for a unit that was cancelled while it waited (cancelWaitingUnit, Units.cancelRunning):
+                // nothing runs, so the session leaves again, as at the end of a unit
+                services.migration().control().barrier().exit(pass);
+            }
         });
     }
 
@@ -1376,7 +1381,35 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (state instanceof State.Ready && (!outstanding.isEmpty() || executeSent)) {
             log.debug("forwarding cancel session={}", id);
             backend.cancel();
+        } else if (state instanceof State.Ready && isIdle() && !pending.isEmpty()) {
+            cancelWaitingUnit();
         }
+    }
+
+    /**
+     * A cancel while the relay's next unit waits whole for the write barrier to reopen: to the client it is
+     * running, so it is answered as the server answers a cancelled statement (57014, then ReadyForQuery) and
+     * never runs. Before, the cancel was dropped and the unit ran once the barrier reopened. (Units mode does
+     * the same, see {@link Units#cancelRunning}.) A unit whose Sync has not arrived is left to run.
+     */
+    private void cancelWaitingUnit() {
+        byte first = pending.peek().type();
+        if (first == 'X' || first == FrontendMessages.COPY_DATA || first == FrontendMessages.COPY_DONE
+                || first == FrontendMessages.COPY_FAIL) {
+            return;
+        }
+        int count = Units.unitLength(pending);
+        if (count <= 0) {
+            return;
+        }
+        log.debug("cancel of a unit waiting for the write barrier session={}", id);
+        for (int i = 0; i < count; i++) {
+            pending.poll().release();
+        }
+        channel.write(ErrorResponse.of("ERROR", "57014", "canceling statement due to user request").encode(channel.alloc()),
+                channel.voidPromise());
+        channel.writeAndFlush(transactionStatus.encode(channel.alloc()), channel.voidPromise());
+        pendingDrained();
     }
 
     // --- shutdown -------------------------------------------------------------------------------

@@ -1290,7 +1290,7 @@ final class Units {
         }
     }
 
-    private static int unitLength(ArrayDeque<Frame> pending) {
+    static int unitLength(ArrayDeque<Frame> pending) {
         byte type = pending.peek().type();
         if (type == FrontendMessages.QUERY || type == FrontendMessages.FUNCTION_CALL) {
             return 1;
@@ -4352,6 +4352,7 @@ final class Units {
      */
     BackendConnection cancelRunning() {
         if (current == null) {
+            cancelWaiting();
             return null;
         }
         if (current.greenRead != GreenRead.IN_TIME && current.primary == ClusterRole.GREEN) {
@@ -4378,6 +4379,38 @@ final class Units {
         }
         current.cancelled = true;
         return backends.get(current.primary);
+    }
+
+    /**
+     * A cancel that finds no unit running, while the client's next one waits whole in the queue: for the write
+     * barrier to reopen, for its twin to be made, or for the session's channels to move. To the client that unit
+     * is running, and a cancel is meant for it: it is answered as the server answers a cancelled statement
+     * (57014, then ReadyForQuery), and never runs. Before, the cancel was dropped and the unit ran once the wait
+     * was over: a write the application had cancelled, through a query timeout say, committed. A unit whose Sync
+     * has not arrived yet is left to run, as before: the cancel cannot be answered before it.
+     */
+    private void cancelWaiting() {
+        ArrayDeque<Frame> pending = session.pending();
+        if (closed || status != 'I' || readyOwed || readyAtSync != 0 || pending.isEmpty()) {
+            return;
+        }
+        byte first = pending.peek().type();
+        if (first == 'X' || first == FrontendMessages.COPY_DATA || endsCopy(first)) {
+            return;
+        }
+        int count = unitLength(pending);
+        if (count <= 0) {
+            return; // incomplete, or the client left (TERMINATE)
+        }
+        log.debug("cancel of a unit still waiting to start session={}", session);
+        for (int i = 0; i < count; i++) {
+            pending.poll().release();
+        }
+        client.write(ErrorResponse.of("ERROR", "57014", "canceling statement due to user request").encode(client.alloc()),
+                client.voidPromise());
+        client.write(ReadyForQuery.of(status).encode(client.alloc()), client.voidPromise());
+        client.flush();
+        session.pendingDrained();
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.bluegreen.config.AuthMethod;
@@ -13,7 +14,9 @@ import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
 import dev.bluegreen.proxy.auth.Md5;
 import dev.bluegreen.proxy.control.Phase;
+import dev.bluegreen.proxy.control.RoutingState;
 import dev.bluegreen.proxy.control.WriteBarrier;
+import dev.bluegreen.proxy.routing.ClusterRole;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.io.ByteArrayOutputStream;
@@ -23,6 +26,7 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -207,6 +211,68 @@ class PipeliningIT {
         }
         assertThat(ClusterData.contents(blue, table, "id")).isEqualTo("(1)\n(2)\n(3)");
         assertThat(ClusterData.contents(green, table, "id")).isEqualTo("(3)");
+    }
+
+    /**
+     * A write that waits for the write barrier to reopen (a start while it relays, or a cutover while it runs in
+     * units mode, waits for another session's open transaction) is running as far as its client knows, and a cancel is meant for it: pgjdbc's
+     * query timeout fires, and the client gets 57014 at once; the write never runs, and the session goes on. Before,
+     * the cancel found nothing running and was dropped: the client waited for the barrier, and the write it had
+     * given up on committed once the barrier reopened.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aWriteCancelledWhileItWaitsForTheBarrierNeverRuns(boolean dualWrite, TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("barrier_cancel");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient holder = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             Connection c = proxy.connect(blue.superuser()); Statement s = c.createStatement()) {
+            if (dualWrite) {
+                proxy.server().routing().start("test", null);
+                proxy.server().routing().setWeight("test", 100, null);
+                assertThat(s.executeUpdate("insert into " + table + " values (0)")).isOne(); // its units mode begins
+            }
+            holder.send(RawClient.query("begin; insert into " + table + " values (1)"));
+            assertThat(typesUntilReady(holder, 1)).isEqualTo("CCZ");
+            CompletableFuture<Void> change = CompletableFuture.runAsync(() -> {
+                try {
+                    if (dualWrite) {
+                        proxy.server().routing().cutover("test", null);
+                    } else {
+                        proxy.server().routing().start("test", null);
+                    }
+                } catch (Exception e) {
+                    throw new CompletionException(e);
+                }
+            });
+            await().until(() -> proxy.server().routing().barrier().closing());
+
+            s.setQueryTimeout(1);
+            assertThatThrownBy(() -> s.executeUpdate("insert into " + table + " values (2)"))
+                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57014"));
+            assertThat(proxy.server().routing().barrier().closing()).as("answered while the barrier closes").isTrue();
+
+            holder.send(RawClient.query("commit"));
+            assertThat(typesUntilReady(holder, 1)).isEqualTo("CZ");
+            change.get(10, TimeUnit.SECONDS);
+            // the reopened barrier let the session in for the unit it had waited with; idle, it left again, so a
+            // next change that closes the barrier goes through at once
+            if (!dualWrite) {
+                proxy.server().routing().setWeight("test", 100, null);
+            }
+            RoutingState after = dualWrite ? proxy.server().routing().rollback("test", null, false)
+                    : proxy.server().routing().cutover("test", null);
+            assertThat(after.leader()).isEqualTo(dualWrite ? ClusterRole.BLUE : ClusterRole.GREEN);
+
+            s.setQueryTimeout(0);
+            assertThat(s.executeUpdate("insert into " + table + " values (3)")).isOne();
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(ClusterData.contents(green, table, "id"))
+                    .isEqualTo(dualWrite ? "(0)\n(1)\n(3)" : "(3)"));
+        }
+        assertThat(ClusterData.contents(blue, table, "id")).isEqualTo(dualWrite ? "(0)\n(1)\n(3)" : "(1)\n(3)");
     }
 
     /**
