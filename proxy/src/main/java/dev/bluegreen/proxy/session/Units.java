@@ -39,6 +39,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Executor;
@@ -3395,10 +3396,11 @@ final class Units {
                 return;
             }
             unit.releaseFailedAnswer();
-            if (sink.error) {
+            if (sink.error && Objects.equals(sink.firstSqlState, unit.failedSqlState)) {
                 stats.readFailedOnBoth(greenNanos, unit.failedSqlState); // the application's error, on both
             } else if (!(overdue && System.nanoTime() - unit.startedNanos >= greenReadTimeoutNanos)) {
-                // blue answered where green failed; an overdue read blue was as slow on is not green's fault
+                // blue answered where green failed, or failed otherwise (DESIGN 4.5: green goes unblamed only where
+                // blue fails the same way); an overdue read blue was as slow on is not green's fault
                 stats.greenError();
             }
             stats.retryServed(blue, System.nanoTime() - unit.startedNanos, sink.firstSqlState);
@@ -3698,7 +3700,7 @@ final class Units {
     private void mirrorLater(Unit unit, Sink answer, List<StatementOutcome> outcomes, boolean errorAtFirst) {
         byte leaderStatus = answer.status;
         if (backends.get(leader.other()) == null) {
-            if (!errorAtFirst) {
+            if (!errorAtFirst && unit.classification.mayChangeData()) {
                 stats.mirrorDropped(); // the follower was lost while the leader ran the unit: nothing will mirror it
             }
             unit.release();
@@ -3952,7 +3954,8 @@ final class Units {
             try {
                 ErrorResponse error = ErrorResponse.decode(frame);
                 sink.firstSqlState = error.sqlState();
-                if (current != null && sink == current.retrySink && role != leader && "FATAL".equals(error.severity())) {
+                if (current != null && (sink == current.retrySink || (sink == current.primarySink && retryable(current)))
+                        && role != leader && "FATAL".equals(error.severity())) {
                     followerEndedWith = error.sqlState(); // said why it goes, as between requests (see backendLost)
                 }
                 if (role == leader && error.endsSession() && (sink.mode == Mode.FORWARD || sink.mode == Mode.COMMIT
@@ -4293,12 +4296,16 @@ final class Units {
         // a read the follower ran again for green, none of whose answer reached the client, puts no write in doubt
         boolean onlyARetriedRead = current != null && current.primary == role && greenAnswersInstead(current)
                 && sinks.get(role).size() == 1 && sinks.get(role).peek() == current.retrySink;
+        // nor does a read it served, none of whose answer reached the client: blue answers it instead
+        boolean onlyARetryableRead = current != null && current.primary == role && retryable(current)
+                && sinks.get(role).size() == 1 && sinks.get(role).peek() == current.primarySink;
+        boolean onlyARead = onlyARetriedRead || onlyARetryableRead;
         return ("57P01".equals(endedWith) || "57P05".equals(endedWith))
                 && status == 'I' && !closed && creating == null
                 && !reading.customSettingsUnfollowed()
-                && !droppingTwin && !listenersMoving && (sinks.get(role).isEmpty() || onlyARetriedRead)
+                && !droppingTwin && !listenersMoving && (sinks.get(role).isEmpty() || onlyARead)
                 && laneInFlight == 0 && laneHeld.isEmpty() && mirrors.isEmpty() && mirrorRunning == null
-                && (current == null || onlyARetriedRead || (current.primary != role && current.secondary != role));
+                && (current == null || onlyARead || (current.primary != role && current.secondary != role));
     }
 
     /** Whether the ErrorResponse at {@code offset} of the batch is FATAL or PANIC. */

@@ -319,6 +319,52 @@ class GreenFailureIT {
     }
 
     /**
+     * Green ending the backend of a read it serves (an administrator's {@code pg_terminate_backend} of a slow query)
+     * before any of its answer reached the client: blue answers the read, and the session gets a new twin at its
+     * next unit, green still in sync, as for a twin green ends between transactions. No write is in doubt. Before,
+     * green was taken out of sync, and the weight went to 0.
+     */
+    @Test
+    void aReadGreenServesWhoseBackendGreenEndsIsAnsweredByBlueAndGreenStaysInSync() throws Exception {
+        String table = unique("remade_reading_twin");
+        String application = unique("remade_reading_app");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser(), null, ClusterData.properties("ApplicationName", application));
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            assertThat(servedBy(c)).isEqualTo(GREEN_MAJOR);
+
+            CompletableFuture<Integer> read = CompletableFuture.supplyAsync(() -> {
+                try (ResultSet rs = s.executeQuery("select current_setting('server_version_num') from pg_sleep(3)")) {
+                    rs.next();
+                    return major(Integer.parseInt(rs.getString(1)));
+                } catch (SQLException e) {
+                    throw new CompletionException(e);
+                }
+            });
+            await("green runs the read").atMost(Duration.ofSeconds(10)).until(() -> number(green,
+                    "select count(*) from pg_stat_activity where application_name = '" + application
+                            + "' and query like '%pg_sleep(3)%' and state = 'active'") == 1);
+            assertThat(text(green, "select pg_terminate_backend(pid, 10000) from pg_stat_activity where application_name = '"
+                    + application + "' and state = 'active'")).isEqualTo("t");
+
+            assertThat(read.get(15, TimeUnit.SECONDS)).as("blue's answer").isEqualTo(BLUE_MAJOR);
+            s.execute("insert into " + table + " values (1)");
+            await("the write unit over").until(() -> proxy.server().routing().barrier().holders().isEmpty());
+
+            RoutingState now = proxy.server().routing().current();
+            assertThat(now.followerInSync()).isTrue();
+            assertThat(now.weight()).isEqualTo(100);
+            assertThat(proxy.server().migration().twinsRemade()).isOne();
+            assertThat(contents(green, table, "id")).isEqualTo("(1)");
+            assertThat(servedBy(c)).as("the new twin serves the session's reads").isEqualTo(GREEN_MAJOR);
+        }
+        assertThat(contents(blue, table, "id")).isEqualTo("(1)");
+    }
+
+    /**
      * A session pinned once (a session advisory lock, Rails's and Flyway's migration lock) that has released
      * what pinned it gets a new twin like any other when green ends its twin: nothing is lost that a new one
      * cannot have. One that still holds the lock cannot, and green falls out of sync.
@@ -854,6 +900,38 @@ class GreenFailureIT {
             try (Connection other = viaProxy(proxy)) {
                 assertThat(servedBy(other)).isEqualTo(GREEN_MAJOR);
             }
+        }
+    }
+
+    /**
+     * A read green fails is run again on blue; green goes unblamed only where blue fails it the same way
+     * (DESIGN 4.5). A table green lacks (42P01 there) in a read blue fails otherwise (a division by zero at run
+     * time) is green's error: the client gets blue's error, and green's is counted. Before, any failure of blue's
+     * cleared green. The same failure on both is the application's, and blames no one.
+     */
+    @Test
+    void aReadBlueFailsOtherwiseThanGreenIsBlamedOnGreen() throws Exception {
+        String table = unique("blue_only_read");
+        blue.execute("postgres", "create table " + table + " (id int)", "insert into " + table + " values (1)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = viaProxy(proxy);
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            assertThat(servedBy(c)).isEqualTo(GREEN_MAJOR);
+            MigrationStats stats = proxy.server().migration();
+
+            assertThatThrownBy(() -> s.executeQuery("select 1 / (select 0)"))
+                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("22012"));
+            assertThat(stats.readRetries()).isOne();
+            assertThat(stats.greenErrors()).as("the same failure on both").isZero();
+
+            assertThatThrownBy(() -> s.executeQuery("select id / (select 0) from " + table))
+                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("22012"));
+            assertThat(stats.readRetries()).isEqualTo(2);
+            assertThat(stats.greenErrors()).as("green's 42P01 where blue failed otherwise").isOne();
+        } finally {
+            blue.execute("postgres", "drop table " + table);
         }
     }
 
