@@ -63,6 +63,8 @@ public final class RoutingControl implements AutoCloseable {
     /** How soon a change the store could not save is tried again, doubling up to {@link #RETRY_MAX}. */
     private static final Duration RETRY_FIRST = Duration.ofSeconds(1);
     private static final Duration RETRY_MAX = Duration.ofSeconds(30);
+    /** The longest a barrier that let a change in stays closed for sessions to follow it (see {@link #settleBeforeReopen}). */
+    static final Duration SETTLE_AT_MOST = Duration.ofSeconds(2);
 
     /** The proxy refused a command; the message says why. */
     public static final class Refused extends Exception {
@@ -133,6 +135,8 @@ public final class RoutingControl implements AutoCloseable {
     private final WriteBarrier barrier = new WriteBarrier();
     private final Duration barrierTimeout;
     private final List<Consumer<RoutingState>> listeners = new CopyOnWriteArrayList<>();
+    private volatile Function<RoutingState, CompletableFuture<Void>> settling =
+            state -> CompletableFuture.completedFuture(null);
     private volatile boolean greenConfigured = true;
     private volatile DualWriteCheck beforeDualWrite = () -> DualWriteCheck.Answer.GO;
     private final Map<RollbackTrigger, AtomicLong> rollbacks = new EnumMap<>(Map.of(RollbackTrigger.OPERATOR,
@@ -289,6 +293,31 @@ public final class RoutingControl implements AutoCloseable {
     /** Told of every state that takes effect here, whichever instance made it. */
     public void onChange(Consumer<RoutingState> listener) {
         listeners.add(listener);
+    }
+
+    /**
+     * What a write barrier that let a change in waits for once the change is published here, before it
+     * reopens: the sessions' own work to follow it (a session that listens moves its channels to a new
+     * leader), so that no write held at the barrier runs under the new state before they have, and no
+     * notification it raises goes to a channel still on its way. At most {@link #SETTLE_AT_MOST}.
+     */
+    public void settleBeforeReopen(Function<RoutingState, CompletableFuture<Void>> settle) {
+        this.settling = settle;
+    }
+
+    /** See {@link #settleBeforeReopen}. The change is made: however this ends, the barrier reopens next. */
+    private void awaitSettled(RoutingState state) {
+        try {
+            settling.apply(state).get(SETTLE_AT_MOST.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            log.warn("sessions had not followed the change within {} ms; the write barrier reopens epoch={}",
+                    SETTLE_AT_MOST.toMillis(), state.epoch());
+        } catch (ExecutionException | RuntimeException e) {
+            log.warn("sessions could not be waited for to follow the change; the write barrier reopens epoch={}",
+                    state.epoch(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Every change, oldest first, the most recent {@link #HISTORY_KEPT}, whichever instance made it. */
@@ -930,6 +959,7 @@ public final class RoutingControl implements AutoCloseable {
                         + " diverged while in-flight writes finished and is being marked out of sync");
             }
             action.run();
+            awaitSettled(current());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new Refused(Refused.Why.BARRIER, command + " did not happen: interrupted while waiting on the write barrier");
@@ -1005,6 +1035,7 @@ public final class RoutingControl implements AutoCloseable {
             }
             record(List.of(entry));
             publish(entry.state(), planAfter);
+            awaitSettled(entry.state());
         } catch (StateStore.Failure failure) {
             shared.abandon(failure.getMessage());
             throw storeFailed(command, failure);

@@ -50,6 +50,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -1178,6 +1180,27 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      */
     void routingChanged() {
         channel.eventLoop().execute(this::followRoutingIfIdle);
+    }
+
+    /**
+     * Completes once the session has followed the change {@link #routingChanged} told it of as far as it does
+     * while idle (see {@link Units#whenSettled}): asked right after, so it runs behind that on the event loop.
+     * Safe from any thread.
+     */
+    CompletableFuture<Void> routingSettled() {
+        CompletableFuture<Void> settled = new CompletableFuture<>();
+        try {
+            channel.eventLoop().execute(() -> {
+                if (units == null) {
+                    settled.complete(null);
+                } else {
+                    units.whenSettled(() -> settled.complete(null));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            settled.complete(null); // its event loop is shutting down, and the session with it
+        }
+        return settled;
     }
 
     private void followRoutingIfIdle() {

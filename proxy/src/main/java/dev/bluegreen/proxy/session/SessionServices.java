@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -65,6 +66,9 @@ public final class SessionServices {
                 // its event loop is shutting down, and the session with it; the others still hear of the change
             }
         }));
+        // a barrier reopens once the sessions have followed the change it let in: their channels on the new leader
+        migration.control().settleBeforeReopen(state -> CompletableFuture.allOf(
+                sessions.stream().map(ClientSession::routingSettled).toArray(CompletableFuture[]::new)));
     }
 
     public BluegreenConfig config() {

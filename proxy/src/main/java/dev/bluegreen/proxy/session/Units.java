@@ -882,9 +882,13 @@ final class Units {
             client.eventLoop().execute(() -> {
                 followScheduled = false;
                 followRoutingIfIdle();
+                settledIfSo();
             });
         }
     }
+
+    /** What waits for the session to follow a routing change ({@link #whenSettled}); null when nothing does. */
+    private List<Runnable> settledWaiters;
 
     /** See {@link ClientSession#routingChanged}. */
     void followRoutingWhenIdle() {
@@ -1994,6 +1998,29 @@ final class Units {
     private void listenersMoved() {
         listenersMoving = false;
         pump();
+        settledIfSo();
+    }
+
+    /**
+     * Runs {@code then} once the session has followed the routing change just published as far as it does while
+     * idle, channels it listens on moved to a new leader included: at once when nothing is under way. A session
+     * with a unit waiting, or one relaying, follows with its next unit, and does not hold this up.
+     */
+    void whenSettled(Runnable then) {
+        if (settledWaiters == null) {
+            settledWaiters = new ArrayList<>();
+        }
+        settledWaiters.add(then);
+        settledIfSo();
+    }
+
+    private void settledIfSo() {
+        if (settledWaiters == null || (!closed && (listenersMoving || followScheduled))) {
+            return;
+        }
+        List<Runnable> waiting = settledWaiters;
+        settledWaiters = null;
+        waiting.forEach(Runnable::run);
     }
 
     // --- running a unit -----------------------------------------------------------------------------

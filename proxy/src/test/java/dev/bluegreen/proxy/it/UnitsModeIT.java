@@ -3490,6 +3490,44 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * A cutover reopens the write barrier only once the channels of the sessions that listen are on green: the
+     * moment the command returns, the listening session's green backend has run its LISTEN. Before, the barrier
+     * reopened as the channels began to move, and a write held at the barrier (its NOTIFY) could commit on green
+     * before the LISTEN there: the notification was lost, green never sending it and blue's copy, no longer the
+     * leader's, dropped.
+     */
+    @Test
+    void aCutoverReopensTheBarrierOnceTheListenersChannelsAreOnGreen(TestClusters clusters) throws Exception {
+        String application = table("listener_app");
+        Properties properties = new Properties();
+        properties.setProperty("ApplicationName", application);
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect("postgres", null, properties);
+             Connection onGreen = clusters.green().connect("postgres");
+             PreparedStatement listening = onGreen.prepareStatement("select count(*) from pg_stat_activity"
+                     + " where application_name = ? and state = 'idle' and query like 'UNLISTEN *;LISTEN %'")) {
+            proxy.server().routing().start("test", null);
+            c.createStatement().execute("listen bg_settled");
+            proxy.server().routing().setWeight("test", 100, null);
+            listening.setString(1, application);
+
+            proxy.server().routing().cutover("test", null);
+
+            try (ResultSet rs = listening.executeQuery()) { // at once: a connection made now would give the move time
+                rs.next();
+                assertThat(rs.getLong(1)).as("the listener's LISTEN has run on green").isOne();
+            }
+            clusters.green().execute("postgres", "notify bg_settled, 'after cutover'");
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                c.createStatement().execute("select 1");
+                PGNotification[] notifications = c.unwrap(PGConnection.class).getNotifications();
+                assertThat(notifications).isNotNull();
+                assertThat(notifications).extracting(PGNotification::getParameter).contains("after cutover");
+            });
+        }
+    }
+
     @Test
     void aSessionWithATempTableBeforeStartIsPinnedToTheLeaderForReads(TestClusters clusters) throws Exception {
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
