@@ -1433,6 +1433,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 channel.voidPromise());
         channel.writeAndFlush(transactionStatus.encode(channel.alloc()), channel.voidPromise());
         pendingDrained();
+        if (pending.isEmpty()) {
+            // it may have been let in already (units mode sent it back here to relay it): nothing runs now
+            services.migration().control().barrier().exit(pass);
+        }
     }
 
     // --- shutdown -------------------------------------------------------------------------------

@@ -610,6 +610,12 @@ final class Units {
      * split before its end failed, and the server would answer nothing more before that Sync.
      */
     private byte readyAtSync;
+    /**
+     * A unit was cancelled while it waited to start ({@link #cancelWaiting}), perhaps after it had entered the write
+     * barrier (it waited for its twin, or for the channels to move): until the next unit starts, a session found
+     * idle with nothing to run leaves the barrier.
+     */
+    private boolean cancelledWhileWaiting;
 
     /** What the relay knew to change no data when this units mode began (see {@link #readingStatements()}). */
     private final Set<String> relayReadingStatements;
@@ -875,6 +881,7 @@ final class Units {
         } catch (MalformedClientMessage e) {
             clientViolation(e.violation);
         }
+        leaveBarrierIfCancelledAndIdle(); // the twin or the channel move it waited for is done: nothing runs
         if (followRouting && !followScheduled) {
             // in a task of its own: going back to relaying here, in the middle of a cluster's answer, would
             // leave what came after it in the same read (a notification) to no one
@@ -2027,6 +2034,7 @@ final class Units {
 
     private void start(Unit unit) {
         current = unit;
+        cancelledWhileWaiting = false;
         unit.startedNanos = System.nanoTime();
         unitSequence++;
         unit.statusBefore = status;
@@ -3776,6 +3784,10 @@ final class Units {
             return;
         }
         mirrorNamedStatements(unit, answer);
+        if (backends.get(leader.other()) == null) {
+            unit.release(); // the statements it named could not be queued, and the twin went with them
+            return;
+        }
         Unit rollback = unit.partOf();
         unit.release();
         rollback.add(Frame.of(FrontendMessages.query(client.alloc(), followerRollback(answer.status))));
@@ -4445,6 +4457,14 @@ final class Units {
         client.write(ReadyForQuery.of(status).encode(client.alloc()), client.voidPromise());
         client.flush();
         session.pendingDrained();
+        cancelledWhileWaiting = true;
+        leaveBarrierIfCancelledAndIdle();
+    }
+
+    private void leaveBarrierIfCancelledAndIdle() {
+        if (cancelledWhileWaiting && !closed && isIdle() && !readyOwed && session.pending().isEmpty()) {
+            session.unitsIdle();
+        }
     }
 
     /**
@@ -4530,6 +4550,7 @@ final class Units {
             return; // the session closes once, however many ways it learns of it
         }
         closed = true;
+        settledIfSo(); // a routing change waiting for this session to follow it need not
         leaderHoldGeneration++; // a write held for other sessions' COMMITs goes with the session: nothing to give up
         stopWatchingFollower();
         stopGreenReadTimer();
