@@ -1416,27 +1416,40 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * the same, see {@link Units#cancelRunning}.) A unit whose Sync has not arrived is left to run.
      */
     private void cancelWaitingUnit() {
+        if (!answerCancelledWaitingUnit(transactionStatus)) {
+            return;
+        }
+        if (pending.isEmpty()) {
+            // it may have been let in already (units mode sent it back here to relay it): nothing runs now
+            services.migration().control().barrier().exit(pass);
+        }
+    }
+
+    /**
+     * Drops the whole unit at the head of {@link #pending}, which a cancel found waiting to start, and answers it as
+     * the server answers a cancelled statement: 57014, then ReadyForQuery with {@code status}. False, and nothing
+     * done, when the head is no whole unit (its Sync still to come, the client's Terminate, stray COPY messages).
+     * Leaving the write barrier is the caller's: relay and units mode know differently whether the session holds it.
+     */
+    boolean answerCancelledWaitingUnit(ReadyForQuery status) {
         byte first = pending.peek().type();
         if (first == 'X' || first == FrontendMessages.COPY_DATA || first == FrontendMessages.COPY_DONE
                 || first == FrontendMessages.COPY_FAIL) {
-            return;
+            return false;
         }
         int count = Units.unitLength(pending);
         if (count <= 0) {
-            return;
+            return false;
         }
-        log.debug("cancel of a unit waiting for the write barrier session={}", id);
+        log.debug("cancel of a unit still waiting to start session={}", id);
         for (int i = 0; i < count; i++) {
             pending.poll().release();
         }
         channel.write(ErrorResponse.of("ERROR", "57014", "canceling statement due to user request").encode(channel.alloc()),
                 channel.voidPromise());
-        channel.writeAndFlush(transactionStatus.encode(channel.alloc()), channel.voidPromise());
+        channel.writeAndFlush(status.encode(channel.alloc()), channel.voidPromise());
         pendingDrained();
-        if (pending.isEmpty()) {
-            // it may have been let in already (units mode sent it back here to relay it): nothing runs now
-            services.migration().control().barrier().exit(pass);
-        }
+        return true;
     }
 
     // --- shutdown -------------------------------------------------------------------------------

@@ -1007,10 +1007,10 @@ final class Units {
             unit.continuesPortal = continuesPortal;
             unit.unreadMayCommit = unreadMayCommit;
             unit.unreadUnwrapped = unreadUnwrapped;
-            unit.beforeQuery = requestsBeforeQuery(unit.frames);
             for (Frame frame : unit.frames) {
                 unit.requests += isRequest(frame.type()) ? 1 : 0;
             }
+            unit.beforeQuery = endsWithQueryAfterRequests(unit.frames) ? unit.requests : 0;
             start(unit);
             if (unit.open) {
                 continueFromPending(unit);
@@ -1236,19 +1236,12 @@ final class Units {
     private static final int TERMINATE = Integer.MIN_VALUE;
 
     /**
-     * The extended-protocol requests before a Query or FunctionCall that ends a unit without a Sync
-     * (Parse, Bind, Describe, Execute, Close: each has a completion message), or 0 for any other unit.
+     * Whether a Query or FunctionCall ends the unit after extended-protocol requests without a Sync (Parse, Bind,
+     * Describe, Execute, Close: each has a completion message, see {@link Unit#beforeQuery}).
      */
-    private static int requestsBeforeQuery(List<Frame> frames) {
+    private static boolean endsWithQueryAfterRequests(List<Frame> frames) {
         byte last = frames.getLast().type();
-        if (frames.size() < 2 || (last != FrontendMessages.QUERY && last != FrontendMessages.FUNCTION_CALL)) {
-            return 0;
-        }
-        int requests = 0;
-        for (Frame frame : frames) {
-            requests += isRequest(frame.type()) ? 1 : 0;
-        }
-        return requests;
+        return frames.size() >= 2 && (last == FrontendMessages.QUERY || last == FrontendMessages.FUNCTION_CALL);
     }
 
     /** Parse, Bind, Describe, Execute and Close: the extended-protocol requests each answered by one completion. */
@@ -4437,26 +4430,10 @@ final class Units {
      */
     private void cancelWaiting() {
         ArrayDeque<Frame> pending = session.pending();
-        if (closed || status != 'I' || readyOwed || readyAtSync != 0 || pending.isEmpty()) {
+        if (closed || status != 'I' || readyOwed || readyAtSync != 0 || pending.isEmpty()
+                || !session.answerCancelledWaitingUnit(ReadyForQuery.of(status))) {
             return;
         }
-        byte first = pending.peek().type();
-        if (first == 'X' || first == FrontendMessages.COPY_DATA || endsCopy(first)) {
-            return;
-        }
-        int count = unitLength(pending);
-        if (count <= 0) {
-            return; // incomplete, or the client left (TERMINATE)
-        }
-        log.debug("cancel of a unit still waiting to start session={}", session);
-        for (int i = 0; i < count; i++) {
-            pending.poll().release();
-        }
-        client.write(ErrorResponse.of("ERROR", "57014", "canceling statement due to user request").encode(client.alloc()),
-                client.voidPromise());
-        client.write(ReadyForQuery.of(status).encode(client.alloc()), client.voidPromise());
-        client.flush();
-        session.pendingDrained();
         cancelledWhileWaiting = true;
         leaveBarrierIfCancelledAndIdle();
     }
