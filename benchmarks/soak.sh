@@ -12,8 +12,9 @@
 # on 30 keys (extended protocol), which fail on duplicates now and then (pgbench restarts); a ledger with a
 # savepoint rolled back in every transaction; pgbench -S with prepared statements.
 # SOAK_PREDICATE_WRITES adds `UPDATE jobs SET state = ... WHERE id = $1 AND state = ...` on 40 rows (prepared).
-# These diverge within seconds (green is taken out of sync): docs/dual-write.md, "Writes that find other
-# sessions' commits", says which commits the ordering does not cover.
+# These diverged within seconds before the COMMIT wait of 2026-12-06, and still may (green is taken out of
+# sync): docs/dual-write.md, "Writes that find other sessions' commits", says which commits the ordering does
+# not cover.
 # Needs pgbench and psql, and a JDK 21+ (picked like .ci/run does); builds the jars first.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -621,7 +621,8 @@ public final class ConfigLoader {
                 atMostADay(m, "shutdown_grace").orElse(d.shutdownGrace()),
                 keepalive(m).orElse(d.keepalive()),
                 positive(m, "follower").orElse(d.follower()),
-                atMostADay(m, "green_read").orElse(d.greenRead()));
+                atMostADay(m, "green_read").orElse(d.greenRead()),
+                atMostADay(m, "commit_wait").orElse(d.commitWait()));
         m.finish();
         return timeouts;
     }

@@ -79,7 +79,7 @@ class ConfigLoaderTest {
         assertThat(config.limits()).isEqualTo(new Limits(1000, 256 * 1024 * 1024, 10 * 1024));
         assertThat(config.timeouts()).isEqualTo(
                 new Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofSeconds(30),
-                        Duration.ofSeconds(60), Duration.ofSeconds(10), Duration.ofSeconds(10)));
+                        Duration.ofSeconds(60), Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofMillis(2)));
         assertThat(config.routing()).isEqualTo(Routing.defaults());
         assertThat(config.blue()).isEqualTo(new Cluster("blue", "db-blue.internal", 5432, null, Map.of(),
                 TlsMode.VERIFY_FULL, null, null, null));
@@ -202,7 +202,8 @@ class ConfigLoaderTest {
           - { name: default-auth, password: pw3 }
         client_tls: { cert_file: %s, key_file: %s, required: true }
         limits: { max_client_connections: 50, max_message_size: 64MiB, max_startup_packet_size: 4KiB }
-        timeouts: { startup: 250ms, connect: 2s, shutdown_grace: 1m, keepalive: 0s, follower: 3s, green_read: 0s }
+        timeouts: { startup: 250ms, connect: 2s, shutdown_grace: 1m, keepalive: 0s, follower: 3s, green_read: 0s,
+                    commit_wait: 0s }
         """.formatted(state, ca, cert, key));
 
         assertThat(config.listen()).isEqualTo(new HostPort("0.0.0.0", 7432));
@@ -224,7 +225,7 @@ class ConfigLoaderTest {
         assertThat(config.limits()).isEqualTo(new Limits(50, 64 * 1024 * 1024, 4096));
         assertThat(config.timeouts()).isEqualTo(
                 new Timeouts(Duration.ofMillis(250), Duration.ofSeconds(2), Duration.ofMinutes(1), Duration.ZERO,
-                        Duration.ofSeconds(3), Duration.ZERO));
+                        Duration.ofSeconds(3), Duration.ZERO, Duration.ZERO));
     }
 
     @Test
@@ -262,10 +263,11 @@ class ConfigLoaderTest {
     @Test
     void takesEveryTimeoutUpToADayAndKeepaliveInWholeSeconds() throws Exception {
         Timeouts timeouts = load(BLUE + "timeouts: { startup: 24h, connect: 1440m, shutdown_grace: 86400000ms,"
-                + " keepalive: 32767000ms, follower: 86400s, green_read: 24h }\n").timeouts();
+                + " keepalive: 32767000ms, follower: 86400s, green_read: 24h,"
+                + " commit_wait: 24h }\n").timeouts();
 
         assertThat(timeouts).isEqualTo(new Timeouts(Duration.ofDays(1), Duration.ofDays(1), Duration.ofDays(1),
-                Duration.ofSeconds(32767), Duration.ofDays(1), Duration.ofDays(1)));
+                Duration.ofSeconds(32767), Duration.ofDays(1), Duration.ofDays(1), Duration.ofDays(1)));
     }
 
     @ParameterizedTest
@@ -490,6 +492,8 @@ class ConfigLoaderTest {
                         "timeouts.green_read: must be at most 24h"),
                 Arguments.of(BLUE + "timeouts: { green_read: soon }\n",
                         "timeouts.green_read: not a duration \"soon\""),
+                Arguments.of(BLUE + "timeouts: { commit_wait: -1ms }\n",
+                        "timeouts.commit_wait: not a duration \"-1ms\""),
                 Arguments.of(BLUE + "timeouts: { keepalive: 500ms }\n",
                         "timeouts.keepalive: must be 0s (off) or whole seconds from 1s to 32767s"),
                 Arguments.of(BLUE + "timeouts: { keepalive: 1500ms }\n",

@@ -112,6 +112,8 @@ final class Json {
         json.put("mirrorDrops", stats.mirrorDrops());
         json.put("unorderedStatements", stats.unorderedStatements());
         json.put("writesHeldForCommits", stats.writesHeldForCommits());
+        json.put("commitsHeldForWrites", stats.commitsHeldForWrites());
+        json.put("commitWaitsRanOut", stats.commitWaitsRanOut());
         json.put("pinnedSessions", stats.pinnedSessions());
         json.put("twinsRemade", stats.twinsRemade());
         json.put("divergences", stats.divergenceCount());

@@ -103,6 +103,8 @@ public final class MigrationStats {
     private final LongAdder greenReadsOverdue = new LongAdder();
     private final LongAdder unorderedStatements = new LongAdder();
     private final LongAdder writesHeldForCommits = new LongAdder();
+    private final LongAdder commitsHeldForWrites = new LongAdder();
+    private final LongAdder commitWaitsRanOut = new LongAdder();
     private final LongAdder pinnedSessions = new LongAdder();
     private final LongAdder twinsRemade = new LongAdder();
     private final LongAdder divergenceCount = new LongAdder();
@@ -348,6 +350,27 @@ public final class MigrationStats {
 
     public long writesHeldForCommits() {
         return writesHeldForCommits.sum();
+    }
+
+    /**
+     * A COMMIT held back from the leader until other sessions' wrapped writes in flight there had answered, so that
+     * their follower runs go before its follower COMMIT.
+     */
+    public void commitHeldForWrites() {
+        commitsHeldForWrites.increment();
+    }
+
+    /** Such a COMMIT went before every write had answered: its bound ran out (one waited for a row lock, say). */
+    public void commitWaitForWritesRanOut() {
+        commitWaitsRanOut.increment();
+    }
+
+    public long commitsHeldForWrites() {
+        return commitsHeldForWrites.sum();
+    }
+
+    public long commitWaitsRanOut() {
+        return commitWaitsRanOut.sum();
     }
 
     public long pinnedSessions() {

@@ -53,6 +53,8 @@ public final class ProxyMetrics {
     public static final String GREEN_READS_OVERDUE = "bluegreen.green.reads.overdue";
     public static final String UNORDERED_STATEMENTS = "bluegreen.unordered.statements";
     public static final String WRITES_HELD_FOR_COMMITS = "bluegreen.writes.held.for.commits";
+    public static final String COMMITS_HELD_FOR_WRITES = "bluegreen.commits.held.for.writes";
+    public static final String COMMIT_WAITS_RAN_OUT = "bluegreen.commit.waits.ran.out";
     public static final String NON_DETERMINISTIC_STATEMENTS = "bluegreen.nondeterministic.statements";
     public static final String PINNED_SESSIONS = "bluegreen.pinned.sessions";
     public static final String TWINS_REMADE = "bluegreen.twins.remade";
@@ -126,6 +128,10 @@ public final class ProxyMetrics {
                 "Statements that ran leader-then-follower outside a transaction block");
         counter(registry, WRITES_HELD_FOR_COMMITS, stats, MigrationStats::writesHeldForCommits,
                 "Writes held back from the leader until other sessions' COMMITs in flight there had answered");
+        counter(registry, COMMITS_HELD_FOR_WRITES, stats, MigrationStats::commitsHeldForWrites,
+                "COMMITs held back from the leader until other sessions' writes in flight there had answered");
+        counter(registry, COMMIT_WAITS_RAN_OUT, stats, MigrationStats::commitWaitsRanOut,
+                "COMMITs that went to the leader at their bound, before every write they waited for had answered");
         counter(registry, NON_DETERMINISTIC_STATEMENTS, stats, MigrationStats::nonDeterministicTotal,
                 "Dual-executed statements whose results may legitimately differ between the clusters");
         counter(registry, PINNED_SESSIONS, stats, MigrationStats::pinnedSessions,

@@ -35,10 +35,25 @@ import java.util.concurrent.Executor;
  * ({@link #followerRunsStarted}), and its follower {@code COMMIT} waits until those runs have ended
  * ({@link #runsEnded}, {@link #awaitRuns}).
  *
- * <p>Not covered: a commit sent to the leader after the write, which the write sees when it lands there before
- * the write's snapshot is taken (and waiting for it would have the follower's statements see what the leader's
- * may not have), one made through another proxy instance, and the statements of a transaction, which run on
- * the follower at its end (a transaction's lane) and may there see a commit the leader's run of them did not.
+ * <p>What is left is the overlap: a {@code COMMIT} sent while a write is on its way to the leader or running
+ * there, which the write may see there or not (only the leader knows). So such a write gets a ticket when it is
+ * sent ({@link #leaderWriteSent}), given back once the leader has answered it and its follower run has its ticket
+ * ({@link #leaderWriteAnswered}), and a {@code COMMIT} waits until the writes sent before it have answered
+ * ({@link #writesAnswered}, {@link #awaitWrites}): they did not see it, and their follower runs go before its
+ * follower {@code COMMIT}. Each side takes its ticket before it looks at the other's (a {@code COMMIT} as it begins
+ * to wait, a write before it checks for {@code COMMIT}s in flight, giving it back while it waits), so that of a write
+ * and a {@code COMMIT} that cross, at least one waits for the other. The wait is short and bounded
+ * ({@code timeouts.commit_wait}): a write that waits for a row lock of the very transaction that commits never
+ * answers before it, and then takes the row's new version, as the follower's run of it will (blocked behind the
+ * same lock there, or after the same commit).
+ *
+ * <p>Not covered: a write still running on the leader when that bound runs out. One that waits for a row lock of
+ * the committing transaction is fine as long as it takes the row's new version on both clusters, but one that
+ * finds rows the transaction put in (a {@code DELETE} of a key it deleted and inserted again) may find them on the
+ * follower only; one that runs longer than the bound, or that the leader is too busy to start within it, may see
+ * the commit on one cluster and not the other. Nor are a commit made through another proxy instance, and the
+ * statements of a transaction, which run on the follower at its end (a transaction's lane) and may there see a
+ * commit the leader's run of them did not.
  *
  * <p>Thread-safe: sessions on every event loop share it. Each method holds a monitor for a few comparisons.
  */
@@ -50,6 +65,8 @@ final class FollowerCommits {
     private final Outstanding onFollowers = new Outstanding();
     /** Writes the leader has answered whose follower run has not, by ticket. */
     private final Outstanding runsOnFollowers = new Outstanding();
+    /** Writes sent to the leader whose follower run follows its answer, not yet answered there, by ticket. */
+    private final Outstanding writesOnLeader = new Outstanding();
 
     /** The number of the last commit the leader has been heard to make. */
     long heard() {
@@ -159,6 +176,42 @@ final class FollowerCommits {
     /** Stops waiting for the follower runs with a ticket up to {@code upTo}. Returns how many there were. */
     int giveUpRuns(long upTo) {
         return runsOnFollowers.forget(upTo);
+    }
+
+    /** A write whose follower run is to follow the leader's answer goes to the leader: its ticket. */
+    long leaderWriteSent() {
+        return writesOnLeader.add();
+    }
+
+    /**
+     * The leader has answered the write with this ticket and its follower run has its ticket, or the leader will
+     * never answer it. Repeats, and 0, change nothing.
+     */
+    void leaderWriteAnswered(long ticket) {
+        writesOnLeader.remove(ticket);
+    }
+
+    /** The ticket of the last such write sent to the leader. */
+    long leaderWritesSent() {
+        return writesOnLeader.last();
+    }
+
+    /** Whether every such write with a ticket up to {@code upTo} has been answered by the leader. */
+    boolean writesAnswered(long upTo) {
+        return writesOnLeader.doneUpTo(upTo);
+    }
+
+    /** Runs {@code then} on {@code executor} once {@link #writesAnswered writesAnswered(upTo)}, at once if so. */
+    void awaitWrites(long upTo, Executor executor, Runnable then) {
+        writesOnLeader.await(upTo, executor, then);
+    }
+
+    /**
+     * Stops waiting for the writes with a ticket up to {@code upTo} the leader has not answered (one waits for a row
+     * lock of the transaction that is to commit, say). Returns how many there were.
+     */
+    int giveUpWrites(long upTo) {
+        return writesOnLeader.forget(upTo);
     }
 
     /** Numbers given in order, each outstanding until removed, with whoever waits for all up to one to go. */

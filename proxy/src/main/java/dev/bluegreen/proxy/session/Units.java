@@ -145,6 +145,11 @@ final class Units {
          */
         long followerRun;
         /**
+         * A wrapped write sent to the leader: its ticket ({@link FollowerCommits#leaderWriteSent}), which other
+         * sessions' COMMITs wait for; 0: none.
+         */
+        long leaderWrite;
+        /**
          * A lane request behind the last commit of a session whose client has gone (a COMMIT AND CHAIN's next
          * transaction): the leader rolled it back when the session closed, so what the follower makes of it is not
          * compared, nor is its loss a divergence. The follower rolls it back too as it logs off.
@@ -262,6 +267,16 @@ final class Units {
          * nothing of it has been sent, and what the client sends on for it waits in the session's queue.
          */
         boolean heldForCommits;
+        /** What {@link #sendInOrder} has had the unit wait for: until when it waits for COMMITs (0: it has not). */
+        long commitsWaitDeadline;
+        boolean writesAwaited;
+        /** The ticket {@link #sendInOrder} took for the wrapped write, which its leader request takes over. */
+        long leaderWrite;
+        /**
+         * The ticket ({@link FollowerCommits#leaderCommitSent}) of the unit's COMMIT, taken as it began to wait for
+         * other sessions' writes on the leader, so that those sent meanwhile wait for its answer; 0: none.
+         */
+        long announcedCommit;
         /** How far a read green serves is past {@code timeouts.green_read}. */
         GreenRead greenRead = GreenRead.IN_TIME;
         /** Green's answer to this read has ended (the unit's primary sink is done, or lost). */
@@ -527,11 +542,15 @@ final class Units {
     /** What was written to the follower waits for other sessions' follower commits (see {@link #flushFollower}). */
     private boolean followerFlushHeld;
     private long followerHoldGeneration;
-    /** Ends a wait of {@link #holdForLeaderCommits}: each wait, and each way it ends, has its own number. */
+    /** Ends a wait of {@link #holdForLeader}: each wait, and each way it ends, has its own number. */
     private long leaderHoldGeneration;
+    /** A wrapped write whose COMMIT waits for other sessions' writes on the leader ({@link #commitBoth}), or null. */
+    private Unit wrapCommitHeld;
     private final FollowerCommits commits;
     /** How long a follower flush waits for other sessions' follower commits before it goes without them. */
     private final long followerOrderWaitNanos;
+    /** How long a leader COMMIT waits for other sessions' wrapped writes there ({@link #holdForLeader}), at most. */
+    private final long commitWaitNanos;
     /**
      * The client's ReadyForQuery after a commit waits for the lane to empty, the follower's commit with it
      * ({@link Migration#acknowledgesAfterFollower}): then a read on any connection sees the write, wherever
@@ -580,6 +599,9 @@ final class Units {
         // well within the follower's own bound, so that a wait that could never end (a follower COMMIT whose
         // deferred check waits on a lock this session's twin holds) ends long before either twin counts as lost
         this.followerOrderWaitNanos = followerTimeoutNanos / 4;
+        // (timeouts.commit_wait) a write that waits for a row lock of the committing transaction costs the COMMIT this
+        // whole wait, so it is short by default: enough for a write the leader is running to answer
+        this.commitWaitNanos = Math.min(timeouts.commitWait().toNanos(), followerOrderWaitNanos);
         this.state = state;
         this.leader = ClientSession.roleOf(leaderConnection);
         this.startupTenant = migration.stickyKeys().tenantSource().tenantOf(session.startupParameters());
@@ -2122,70 +2144,128 @@ final class Units {
         if (c.has(Trait.CATALOG)) {
             session.learnsTypesFrom(unit.primary); // the client may cache type OIDs from this cluster's answer
         }
-        if (unit.primary == leader && unit.secondary != null && !endsOnly(c, status)) {
-            long sentBefore = commits.leaderCommitsSent();
-            if (state.followerWrites() == FollowerWrites.SYNC && !commits.answered(sentBefore)) {
-                holdForLeaderCommits(unit, sentBefore);
-                return;
+        sendInOrder(unit);
+    }
+
+    /**
+     * Sends a started unit to its first cluster once the leader has answered what it must not overlap there
+     * ({@link FollowerCommits}): a write waits for the {@code COMMIT}s other sessions had sent, a {@code COMMIT} for
+     * the wrapped writes they had sent. Each wait is bounded ({@link #holdForLeader}); what the client sends on for
+     * the unit meanwhile waits in the session's queue.
+     */
+    private void sendInOrder(Unit unit) {
+        Classification c = unit.classification;
+        if (unit.primary == leader && unit.secondary != null && state.followerWrites() == FollowerWrites.SYNC) {
+            boolean writes = !endsOnly(c, unit.statusBefore);
+            if (mayCommit(c) && !unit.writesAwaited) {
+                unit.writesAwaited = true;
+                // announced before it looks: a write sent from now on waits for its answer, or it waits for that write
+                unit.announcedCommit = commits.leaderCommitSent();
+                long writesBefore = commits.leaderWritesSent();
+                if (!commits.writesAnswered(writesBefore)) {
+                    stats.commitHeldForWrites();
+                    holdForLeader(unit, Awaited.WRITES, writesBefore, commitWaitNanos);
+                    return;
+                }
             }
-            // only what was committed before the statements began: a commit the leader makes while they run may
-            // or may not be visible to them, and waiting for it would have the follower's see what the leader's
-            // may not have
-            unit.commitsSeen = commits.heard();
+            if (writes) {
+                // announced before it looks too (a wrapped write, whose follower run follows the leader's answer)
+                long ticket = unit.wrap ? commits.leaderWriteSent() : 0;
+                // (not its own COMMIT, the end of a unit that holds statements too)
+                long sentBefore = unit.announcedCommit != 0 ? unit.announcedCommit - 1 : commits.leaderCommitsSent();
+                if (!commits.answered(sentBefore)) {
+                    long now = System.nanoTime();
+                    if (unit.commitsWaitDeadline == 0) {
+                        stats.writeHeldForCommits();
+                        unit.commitsWaitDeadline = now + followerOrderWaitNanos;
+                    }
+                    if (now - unit.commitsWaitDeadline < 0) {
+                        commits.leaderWriteAnswered(ticket); // a COMMIT waiting for it need not: it sees this write wait
+                        holdForLeader(unit, Awaited.COMMITS, sentBefore, unit.commitsWaitDeadline - now);
+                        return;
+                    }
+                }
+                unit.leaderWrite = ticket;
+                // only what was committed before the statements began: a commit the leader makes while they run may
+                // or may not be visible to them, and waiting for it would have the follower's see what the leader's
+                // may not have
+                unit.commitsSeen = commits.heard();
+            }
         }
         sendStarted(unit);
     }
 
+    /** What a unit held back from the leader waits for there ({@link FollowerCommits}). */
+    private enum Awaited { COMMITS, WRITES }
+
     /**
-     * Holds a write back from the leader until the {@code COMMIT}s other sessions had sent there have answered
-     * ({@link FollowerCommits}): the leader may have made one already, which the write's statements would see
-     * there, while its follower {@code COMMIT} is not yet on its way; once its answer is in, it has a number the
-     * write notes, and the follower's run of the write waits for it. Usually a fraction of one commit's time; never
-     * longer than {@link #followerOrderWaitNanos} (a {@code COMMIT} whose deferred check waits for a lock this very
-     * session holds would otherwise never answer), past which the write goes without the order the late commit
-     * would have given.
+     * Holds a unit back from the leader until what other sessions had sent there before it has answered:
+     * <ul>
+     * <li>for a write, their {@code COMMIT}s: the leader may have made one already, which the write's statements
+     * would see there, while its follower {@code COMMIT} is not yet on its way; once its answer is in, it has a
+     * number the write notes, and the follower's run of the write waits for it. Usually a fraction of one commit's
+     * time; never longer than {@link #followerOrderWaitNanos} (a {@code COMMIT} whose deferred check waits for a
+     * lock this very session holds would otherwise never answer), past which the write goes without the order the
+     * late commit would have given, and the proxy logs it;
+     * <li>for a {@code COMMIT}, their wrapped writes: they cannot see it there then, and their follower runs go
+     * before its follower {@code COMMIT}. Never longer than {@link #commitWaitNanos}: a write waiting for a row
+     * lock of this very transaction answers only after it commits, and sees its outcome as its follower run will.
+     * </ul>
      */
-    private void holdForLeaderCommits(Unit unit, long sentBefore) {
-        stats.writeHeldForCommits();
+    private void holdForLeader(Unit unit, Awaited awaited, long upTo, long boundNanos) {
         unit.heldForCommits = true;
-        long generation = ++leaderHoldGeneration;
-        ScheduledFuture<?> overdue = client.eventLoop().schedule(
-                () -> leaderCommitsAnswered(unit, generation, sentBefore, null), followerOrderWaitNanos, TimeUnit.NANOSECONDS);
-        commits.awaitAnswers(sentBefore, client.eventLoop(),
-                () -> leaderCommitsAnswered(unit, generation, sentBefore, overdue));
+        holdForLeader(awaited, upTo, boundNanos, () -> {
+            if (closed || current != unit) {
+                return; // the session closed meanwhile, and released the unit
+            }
+            if (!backends.containsKey(unit.primary)) {
+                log.debug("the leader was lost while a unit waited for other sessions' requests session={}", session);
+                return; // the session is closing with it
+            }
+            unit.heldForCommits = false;
+            unit.startedNanos = System.nanoTime(); // the leader's time, which health rules judge, starts now
+            sendInOrder(unit);
+            if (unit.open && !unit.heldForCommits) {
+                try {
+                    continueFromPending(unit); // what the client sent on for it meanwhile
+                } catch (MalformedClientMessage e) {
+                    clientViolation(e.violation);
+                }
+            }
+        });
     }
 
-    /** Ends a wait of {@link #holdForLeaderCommits}; {@code timer} is the bound's, still to cancel, or null: it ran out. */
-    private void leaderCommitsAnswered(Unit unit, long generation, long sentBefore, ScheduledFuture<?> timer) {
+    /** Runs {@code then} once {@code awaited} up to {@code upTo} has answered on the leader, or its bound is out. */
+    private void holdForLeader(Awaited awaited, long upTo, long boundNanos, Runnable then) {
+        long generation = ++leaderHoldGeneration;
+        ScheduledFuture<?> overdue = client.eventLoop().schedule(
+                () -> leaderAnswered(awaited, upTo, generation, null, then), boundNanos, TimeUnit.NANOSECONDS);
+        Runnable answered = () -> leaderAnswered(awaited, upTo, generation, overdue, then);
+        if (awaited == Awaited.COMMITS) {
+            commits.awaitAnswers(upTo, client.eventLoop(), answered);
+        } else {
+            commits.awaitWrites(upTo, client.eventLoop(), answered);
+        }
+    }
+
+    /** Ends a wait of {@link #holdForLeader}; {@code timer} is the bound's, still to cancel, or null: it ran out. */
+    private void leaderAnswered(Awaited awaited, long upTo, long generation, ScheduledFuture<?> timer, Runnable then) {
         if (generation != leaderHoldGeneration) {
-            return; // the other of the two ways the wait ends came first
+            return; // the other of the two ways the wait ends came first, or the session closed
         }
         leaderHoldGeneration++;
         if (timer != null) {
             timer.cancel(false);
-        } else {
-            int dropped = commits.giveUpAnswers(sentBefore);
+        } else if (awaited == Awaited.COMMITS) {
+            int dropped = commits.giveUpAnswers(upTo);
             log.warn("a write waited {} ms for other sessions' COMMITs on the leader to answer and goes without {} of"
                     + " them session={}", TimeUnit.NANOSECONDS.toMillis(followerOrderWaitNanos), dropped, session);
+        } else {
+            // usually a write waiting for a row lock of the transaction this COMMIT ends: expected, not logged
+            stats.commitWaitForWritesRanOut();
+            commits.giveUpWrites(upTo);
         }
-        if (closed || current != unit) {
-            return; // the session closed meanwhile, and released the unit
-        }
-        if (!backends.containsKey(unit.primary)) {
-            log.debug("the leader was lost while a write waited for other sessions' COMMITs session={}", session);
-            return; // the session is closing with it
-        }
-        unit.heldForCommits = false;
-        unit.startedNanos = System.nanoTime(); // the leader's time, which health rules judge, starts now
-        unit.commitsSeen = commits.heard();
-        sendStarted(unit);
-        if (unit.open) {
-            try {
-                continueFromPending(unit); // what the client sent on for it meanwhile
-            } catch (MalformedClientMessage e) {
-                clientViolation(e.violation);
-            }
-        }
+        then.run();
     }
 
     /** Sends a unit {@link #start} routed to its first cluster. */
@@ -2204,6 +2284,9 @@ final class Units {
             answer.recorder = new OutcomeRecorder();
         }
         takeLeaderCommitTicket(unit, answer, c);
+        giveBackAnnouncedCommit(unit); // (one the routing no longer calls for)
+        answer.leaderWrite = unit.leaderWrite; // (sendInOrder's ticket: the COMMITs announced since wait for its answer)
+        unit.leaderWrite = 0;
         unit.primarySink = answer;
         sinks.get(unit.primary).add(answer);
         if (unit.cancelPending && sinks.get(unit.primary).peek() == answer) {
@@ -2642,8 +2725,17 @@ final class Units {
         if (unit.primary == leader && unit.secondary != null
                 && (mayCommit(c) || unit.unreadMayCommit)
                 && state.followerWrites() == FollowerWrites.SYNC) {
-            answer.leaderCommit = commits.leaderCommitSent();
+            answer.leaderCommit = unit.announcedCommit != 0 ? unit.announcedCommit : commits.leaderCommitSent();
+            unit.announcedCommit = 0;
             followerRunsBefore = commits.followerRunsStarted();
+        }
+    }
+
+    /** Gives back the ticket a unit's COMMIT took as it began to wait ({@link Unit#announcedCommit}), if it has one. */
+    private void giveBackAnnouncedCommit(Unit unit) {
+        if (unit != null && unit.announcedCommit != 0) {
+            commits.leaderCommitAnswered(unit.announcedCommit);
+            unit.announcedCommit = 0;
         }
     }
 
@@ -3162,8 +3254,38 @@ final class Units {
         backends.get(unit.primary).flush();
     }
 
-    /** The leader commits only now that the follower has run the unit; then the follower commits. */
+    /**
+     * The leader commits only now that the follower has run the unit, and once the wrapped writes other sessions had
+     * sent the leader have answered ({@link #holdForLeader}); then the follower commits.
+     */
     private void commitBoth(Unit unit) {
+        if (unit.primarySink != null) {
+            commits.leaderWriteAnswered(unit.primarySink.leaderWrite); // its own, whose answer may still be running this
+        }
+        if (unit.secondary == null || !backends.containsKey(unit.secondary)) {
+            commitBothNow(unit); // no follower to order
+            return;
+        }
+        // announced before it looks: a write sent from now on waits for its answer, or it waits for that write
+        unit.announcedCommit = commits.leaderCommitSent();
+        long writesBefore = commits.leaderWritesSent();
+        if (!commits.writesAnswered(writesBefore)) {
+            stats.commitHeldForWrites();
+            wrapCommitHeld = unit;
+            holdForLeader(Awaited.WRITES, writesBefore, commitWaitNanos, () -> {
+                wrapCommitHeld = null;
+                if (!backends.containsKey(unit.primary)) {
+                    giveBackAnnouncedCommit(unit);
+                    return; // the session is closing with its leader
+                }
+                commitBothNow(unit);
+            });
+            return;
+        }
+        commitBothNow(unit);
+    }
+
+    private void commitBothNow(Unit unit) {
         Sink leaderCommit = new Sink(Mode.COMMIT, commit -> {
             ClusterRole secondary = unit.secondary;
             if (secondary == null || !backends.containsKey(secondary)) {
@@ -3191,7 +3313,8 @@ final class Units {
             readyOwed = !commit.error && migration.acknowledgesAfterFollower(state);
             finish((byte) 'I');
         });
-        leaderCommit.leaderCommit = commits.leaderCommitSent();
+        leaderCommit.leaderCommit = unit.announcedCommit != 0 ? unit.announcedCommit : commits.leaderCommitSent();
+        unit.announcedCommit = 0;
         followerRunsBefore = commits.followerRunsStarted();
         send(unit.primary, leaderCommit, FrontendMessages.query(client.alloc(), "COMMIT"));
         backends.get(unit.primary).flush();
@@ -3382,6 +3505,7 @@ final class Units {
     private void settle(Sink sink) {
         commits.leaderCommitAnswered(sink.leaderCommit);
         commits.followerRunEnded(sink.followerRun);
+        commits.leaderWriteAnswered(sink.leaderWrite); // after the answer's callback took its follower run's ticket
     }
 
     /** Each learns its cluster is gone: what it held back is released, and its unit goes on without it. */
@@ -4528,7 +4652,9 @@ final class Units {
         }
         closed = true;
         settledIfSo(); // a routing change waiting for this session to follow it need not
-        leaderHoldGeneration++; // a write held for other sessions' COMMITs goes with the session: nothing to give up
+        leaderHoldGeneration++; // a unit held for other sessions' requests goes with the session: nothing to give up
+        giveBackAnnouncedCommit(current); // nor do the writes sent meanwhile wait for its COMMIT
+        giveBackAnnouncedCommit(wrapCommitHeld);
         stopWatchingFollower();
         stopGreenReadTimer();
         forgetUnnamedParse();

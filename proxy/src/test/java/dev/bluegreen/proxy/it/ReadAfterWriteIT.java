@@ -439,6 +439,77 @@ class ReadAfterWriteIT {
     }
 
     /**
+     * A requeue committed while blue runs another session's claim of the same job, which began before the commit: the
+     * claim's statement took its snapshot before it sleeps in a one-time filter, so on blue it finds the job running
+     * and claims nothing. The requeue's COMMIT waits until blue has answered the claim ({@code timeouts.commit_wait}),
+     * and green's COMMIT of it waits for green's run of the claim, which also finds the job running there. Before,
+     * the COMMIT went to blue at once, and green ran the claim only after the requeue had landed there: it claimed the
+     * job, and green fell out of sync.
+     */
+    @Test
+    void aCommitWaitsForAnAutocommitWriteBlueIsRunningWhichGreenThenRunsBeforeTheCommit() throws Exception {
+        String table = table();
+        onBoth(blue, green, "insert into " + table + " values (1, 'running')");
+        String claimSql = "update " + table + " set v = 'claimed' where id = 1 and v = 'queued'"
+                + " and (select pg_sleep(0.5) /* claim */) is not null";
+        try (ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor();
+             TestProxy proxy = TestProxy.in(blue).green(green).commitWait(Duration.ofSeconds(2)).start();
+             Connection requeuer = proxy.connect(blue.superuser());
+             Connection worker = proxy.connect(blue.superuser());
+             Statement s = requeuer.createStatement()) {
+            proxy.server().routing().start("test", null);
+            CompletableFuture<Integer> claim = ClientSessions.updateInBackground(worker, claimSql, clients);
+            await("blue runs the claim").until(() -> ClusterData.number(blue,
+                    "select count(*) from pg_stat_activity where wait_event = 'PgSleep' and query like '%/* claim */%'") == 1);
+
+            assertThat(s.executeUpdate("update " + table + " set v = 'queued' where id = 1 and v = 'running'"))
+                    .isEqualTo(1);
+            assertThat(claim.get(10, TimeUnit.SECONDS)).as("the job blue found running as the claim began").isZero();
+            await("green commits the requeue").until(() ->
+                    ClusterData.text(green, "select v from " + table + " where id = 1").equals("queued"));
+            assertThat(ClusterData.text(blue, "select v from " + table + " where id = 1")).isEqualTo("queued");
+            assertThat(proxy.server().migration().divergenceCount()).isZero();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            assertThat(proxy.server().migration().commitsHeldForWrites()).isEqualTo(1);
+            assertThat(proxy.server().migration().commitWaitsRanOut()).isZero();
+        }
+    }
+
+    /**
+     * A COMMIT that would wait for an autocommit write blue holds behind that very transaction's row lock goes at
+     * {@code timeouts.commit_wait}: the write then finds the committed row version on blue, and on green, where it
+     * waits for the same lock or runs after the commit, the same one. Without the bound the two would wait for each
+     * other for ever.
+     */
+    @Test
+    void aCommitWhoseWaitedForWriteWaitsForItsRowLockGoesAtTheBound() throws Exception {
+        String table = table();
+        onBoth(blue, green, "insert into " + table + " values (1, 'queued')");
+        try (ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor();
+             TestProxy proxy = TestProxy.in(blue).green(green).commitWait(Duration.ofMillis(300)).start();
+             Connection first = proxy.connect(blue.superuser());
+             Connection second = proxy.connect(blue.superuser());
+             Statement s = first.createStatement()) {
+            proxy.server().routing().start("test", null);
+            s.execute("begin");
+            assertThat(s.executeUpdate("update " + table + " set v = 'first' where id = 1 and v = 'queued'")).isEqualTo(1);
+            CompletableFuture<Integer> claim = ClientSessions.updateInBackground(second,
+                    "update " + table + " set v = 'second' where id = 1 and v = 'queued'", clients);
+            await("blue holds the second claim behind the first's row lock").until(() -> ClusterData.number(blue,
+                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like '%''second''%'") == 1);
+
+            s.execute("commit");
+            assertThat(claim.get(10, TimeUnit.SECONDS)).as("the job the first claim took").isZero();
+            await("green commits the first claim").until(() ->
+                    ClusterData.text(green, "select v from " + table + " where id = 1").equals("first"));
+            assertThat(ClusterData.text(blue, "select v from " + table + " where id = 1")).isEqualTo("first");
+            assertThat(proxy.server().migration().divergenceCount()).isZero();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            assertThat(proxy.server().migration().commitWaitsRanOut()).isEqualTo(1);
+        }
+    }
+
+    /**
      * A session that leaves inside the transaction a {@code COMMIT AND CHAIN} opened, while green's COMMIT of the
      * chained one still runs, still owes that commit: the closed session waits for green's answer (see
      * CutoverRollbackIT), so other sessions' writes that find the row wait for it as for any commit still landing;

@@ -194,6 +194,12 @@ final class TestProxy implements AutoCloseable {
             return this;
         }
 
+        /** How long a leader COMMIT waits at most for other sessions' autocommit writes the leader is running. */
+        Builder commitWait(Duration wait) {
+            this.timeouts = timeouts.withCommitWait(wait);
+            return this;
+        }
+
         /** How long green may take to start answering a read it serves before blue runs it instead; zero for no bound. */
         Builder greenReadTimeout(Duration timeout) {
             this.timeouts = timeouts.withGreenRead(timeout);
