@@ -41,8 +41,8 @@ import java.util.concurrent.Executor;
  * ({@link #leaderWriteAnswered}), and a {@code COMMIT} waits until the writes sent before it have answered
  * ({@link #writesAnswered}, {@link #awaitWrites}): they did not see it, and their follower runs go before its
  * follower {@code COMMIT}. Each side takes its ticket before it looks at the other's (a {@code COMMIT} as it begins
- * to wait, a write before it checks for {@code COMMIT}s in flight, giving it back while it waits), so that of a write
- * and a {@code COMMIT} that cross, at least one waits for the other. The wait is short and bounded
+ * to wait, a write before it checks for {@code COMMIT}s in flight, keeping it while it waits for them), so that of a
+ * write and a {@code COMMIT} that cross, at least one waits for the other. The wait is short and bounded
  * ({@code timeouts.commit_wait}): a write that waits for a row lock of the very transaction that commits never
  * answers before it, and then takes the row's new version, as the follower's run of it will (blocked behind the
  * same lock there, or after the same commit).

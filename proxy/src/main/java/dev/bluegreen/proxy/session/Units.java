@@ -267,8 +267,8 @@ final class Units {
          * nothing of it has been sent, and what the client sends on for it waits in the session's queue.
          */
         boolean heldForCommits;
-        /** What {@link #sendInOrder} has had the unit wait for: until when it waits for COMMITs (0: it has not). */
-        long commitsWaitDeadline;
+        /** What {@link #sendInOrder} has had the unit wait for already. */
+        boolean commitsAwaited;
         boolean writesAwaited;
         /** The ticket {@link #sendInOrder} took for the wrapped write, which its leader request takes over. */
         long leaderWrite;
@@ -496,6 +496,16 @@ final class Units {
     private boolean pinned;
     /** The session ran LISTEN at some point: its channels move with the leader. */
     private boolean listens;
+    /**
+     * The session's transaction began read-only and does not hold the write barrier (DESIGN §5: reads are never
+     * held): a {@code BEGIN READ ONLY}, or a bare {@code BEGIN} whose next unit made it read-only (pg_dump's way).
+     * A unit in it that may write or make it writable enters the barrier first ({@link #mayMakeWritable}).
+     */
+    private boolean readOnlyOutsideBarrier;
+    /** The session's transaction has run only a bare {@code BEGIN} so far, which entered the barrier. */
+    private boolean bareBeginOnly;
+    /** The running unit follows such a {@code BEGIN} and makes the transaction read-only. */
+    private boolean unitMakesReadOnly;
     /** The session's channels are moving to the new leader: the old one's connection stays until they have. */
     private boolean listenersMoving;
     /** Counts the moves of the session's channels, so that one given up on is told from a later one. */
@@ -995,9 +1005,30 @@ final class Units {
                 classification = new Classification(Kind.WRITE, classification.traits(), classification.statementCount(),
                         classification.tenant());
             }
-            boolean needsBarrier = status == 'I' && !classification.isPlainRead();
-            if (status == 'I' && !session.atBoundary(needsBarrier)) {
+            boolean needsBarrier = status == 'I'
+                    ? !classification.isPlainRead() && !beginsReadOnly(classification)
+                    : readOnlyOutsideBarrier && mayMakeWritable(classification);
+            if ((status == 'I' || needsBarrier) && !session.atBoundary(needsBarrier)) {
                 return; // waiting for the barrier, a twin, or the session went back to relaying
+            }
+            if (status != 'I' && needsBarrier) {
+                readOnlyOutsideBarrier = false; // inside now, until the session is idle again
+                if (!writesRoutedAlike(migration.control().current(), state)) {
+                    session.failFromUnits(ErrorResponse.of("FATAL", "25006", "bluegreen: write leadership changed while"
+                            + " this read-only transaction ran; it cannot write now. Retry it in a new transaction."));
+                    return;
+                }
+            }
+            if (status == 'I') {
+                readOnlyOutsideBarrier = beginsReadOnly(classification);
+                if (readOnlyOutsideBarrier) {
+                    session.leaveBarrier(); // entered on the way from relaying, or by a unit cancelled as it waited
+                }
+                bareBeginOnly = classification.has(Trait.TRANSACTION_BEGIN) && !classification.isRead()
+                        && !classification.has(Trait.TRANSACTION_END) && classification.statementCount() == 1;
+            } else if (bareBeginOnly) {
+                bareBeginOnly = false;
+                unitMakesReadOnly = makesReadOnly(classification);
             }
             if (!applyState(migration.control().current(), false)) {
                 return;
@@ -2155,11 +2186,24 @@ final class Units {
      */
     private void sendInOrder(Unit unit) {
         Classification c = unit.classification;
-        if (unit.primary == leader && unit.secondary != null && state.followerWrites() == FollowerWrites.SYNC) {
+        if (unit.primary == leader && unit.secondary != null) {
+            boolean sync = state.followerWrites() == FollowerWrites.SYNC;
             boolean writes = !endsOnly(c, unit.statusBefore);
-            if (mayCommit(c) && !unit.writesAwaited) {
+            if (writes && sync && !unit.commitsAwaited) {
+                unit.commitsAwaited = true;
+                // a wrapped write takes its ticket before it looks, and keeps it while it waits: a COMMIT that
+                // begins meanwhile waits for its answer (at most timeouts.commit_wait)
+                unit.leaderWrite = unit.wrap ? commits.leaderWriteSent() : 0;
+                long sentBefore = commits.leaderCommitsSent();
+                if (!commits.answered(sentBefore)) {
+                    stats.writeHeldForCommits();
+                    holdForLeader(unit, Awaited.COMMITS, sentBefore, followerOrderWaitNanos);
+                    return;
+                }
+            }
+            if (mayCommit(c) && sync && commitWaitNanos > 0 && !unit.writesAwaited) {
                 unit.writesAwaited = true;
-                // announced before it looks: a write sent from now on waits for its answer, or it waits for that write
+                // taken before it looks: a write that begins from now on waits for its answer
                 unit.announcedCommit = commits.leaderCommitSent();
                 long writesBefore = commits.leaderWritesSent();
                 if (!commits.writesAnswered(writesBefore)) {
@@ -2169,23 +2213,6 @@ final class Units {
                 }
             }
             if (writes) {
-                // announced before it looks too (a wrapped write, whose follower run follows the leader's answer)
-                long ticket = unit.wrap ? commits.leaderWriteSent() : 0;
-                // (not its own COMMIT, the end of a unit that holds statements too)
-                long sentBefore = unit.announcedCommit != 0 ? unit.announcedCommit - 1 : commits.leaderCommitsSent();
-                if (!commits.answered(sentBefore)) {
-                    long now = System.nanoTime();
-                    if (unit.commitsWaitDeadline == 0) {
-                        stats.writeHeldForCommits();
-                        unit.commitsWaitDeadline = now + followerOrderWaitNanos;
-                    }
-                    if (now - unit.commitsWaitDeadline < 0) {
-                        commits.leaderWriteAnswered(ticket); // a COMMIT waiting for it need not: it sees this write wait
-                        holdForLeader(unit, Awaited.COMMITS, sentBefore, unit.commitsWaitDeadline - now);
-                        return;
-                    }
-                }
-                unit.leaderWrite = ticket;
                 // only what was committed before the statements began: a commit the leader makes while they run may
                 // or may not be visible to them, and waiting for it would have the follower's see what the leader's
                 // may not have
@@ -2215,12 +2242,11 @@ final class Units {
     private void holdForLeader(Unit unit, Awaited awaited, long upTo, long boundNanos) {
         unit.heldForCommits = true;
         holdForLeader(awaited, upTo, boundNanos, () -> {
-            if (closed || current != unit) {
-                return; // the session closed meanwhile, and released the unit
-            }
-            if (!backends.containsKey(unit.primary)) {
-                log.debug("the leader was lost while a unit waited for other sessions' requests session={}", session);
-                return; // the session is closing with it
+            if (closed || current != unit || !backends.containsKey(unit.primary)) {
+                giveBackTickets(unit);
+                log.debug("a unit waiting for other sessions' requests on the leader went with its session session={}",
+                        session);
+                return; // the session closed meanwhile, and released the unit, or is closing with its leader
             }
             unit.heldForCommits = false;
             unit.startedNanos = System.nanoTime(); // the leader's time, which health rules judge, starts now
@@ -2739,6 +2765,15 @@ final class Units {
         }
     }
 
+    /** Gives back the tickets a unit took in {@link #sendInOrder} that no leader request has taken over. */
+    private void giveBackTickets(Unit unit) {
+        giveBackAnnouncedCommit(unit);
+        if (unit != null && unit.leaderWrite != 0) {
+            commits.leaderWriteAnswered(unit.leaderWrite);
+            unit.leaderWrite = 0;
+        }
+    }
+
     /**
      * Whether a unit may commit on the leader: it ends a transaction, and not only by rolling it back. (A unit the
      * proxy cannot read may too, see {@link #unreadMayCommit}: the Bind of a statement name it has forgotten, such as
@@ -2794,6 +2829,37 @@ final class Units {
      * {@code I}): it names a transaction another session may have prepared, whose follower
      * {@code PREPARE TRANSACTION} (a commit, numbered) it must find there. (Inside one it fails on the leader.)
      */
+    /** A unit that begins a read-only transaction ({@code BEGIN READ ONLY}, and reads after it in the same string). */
+    private static boolean beginsReadOnly(Classification c) {
+        return c.isRead() && c.has(Trait.TRANSACTION_BEGIN) && c.has(Trait.READ_ONLY_TRANSACTION)
+                && !c.has(Trait.SESSION_STATE);
+    }
+
+    /** {@code SET TRANSACTION ... READ ONLY} alone, which PostgreSQL lets a transaction run at any point. */
+    private static boolean makesReadOnly(Classification c) {
+        return c.isRead() && c.has(Trait.READ_ONLY_TRANSACTION) && !c.has(Trait.TRANSACTION_BEGIN)
+                && c.statementCount() == 1;
+    }
+
+    /**
+     * In a read-only transaction that does not hold the write barrier: whether the unit may write, or make the
+     * transaction writable ({@code SET TRANSACTION READ WRITE}, {@code SET transaction_read_only}, also through
+     * {@code set_config}), and so must enter the barrier first. Reads, transaction control, savepoints, {@code LOCK}
+     * and {@code SET TRANSACTION SNAPSHOT} need not. (A write in a read-only transaction fails on the server anyway;
+     * it enters the barrier only so that one after a made-writable transaction is ordered.)
+     */
+    private static boolean mayMakeWritable(Classification c) {
+        if (c.has(Trait.READ_ONLY_TRANSACTION) || c.has(Trait.IMPORTS_SNAPSHOT)) {
+            return false;
+        }
+        return c.mayChangeData() || c.has(Trait.SET_LOCAL) || c.has(Trait.SESSION_STATE);
+    }
+
+    /** Whether writes go to the same clusters in the same order under both states. */
+    private static boolean writesRoutedAlike(RoutingState a, RoutingState b) {
+        return a.leader() == b.leader() && a.dualWrite() == b.dualWrite() && a.followerWrites() == b.followerWrites();
+    }
+
     private static boolean endsOnly(Classification c, byte status) {
         return (c.has(Trait.TRANSACTION_END) || c.has(Trait.ROLLBACK_TO)) && c.statementCount() == 1
                 && !(c.has(Trait.NOT_IN_TRANSACTION_BLOCK) && status == 'I');
@@ -3262,8 +3328,8 @@ final class Units {
         if (unit.primarySink != null) {
             commits.leaderWriteAnswered(unit.primarySink.leaderWrite); // its own, whose answer may still be running this
         }
-        if (unit.secondary == null || !backends.containsKey(unit.secondary)) {
-            commitBothNow(unit); // no follower to order
+        if (unit.secondary == null || !backends.containsKey(unit.secondary) || commitWaitNanos == 0) {
+            commitBothNow(unit); // no follower to order, or no wait asked for
             return;
         }
         // announced before it looks: a write sent from now on waits for its answer, or it waits for that write
@@ -3571,6 +3637,13 @@ final class Units {
     private void finish(byte newStatus) {
         Unit unit = current;
         current = null;
+        if (unitMakesReadOnly && newStatus == 'T' && status == 'T') {
+            // BEGIN, then SET TRANSACTION ... READ ONLY (pg_dump's way): nothing was written, and nothing can be
+            // without a unit that enters the barrier again
+            readOnlyOutsideBarrier = true;
+            session.leaveBarrier();
+        }
+        unitMakesReadOnly = false;
         stopWatchingGreenRead();
         finishToClient(newStatus, unit != null && unit.readyForwarded);
         if (unit != null) {
@@ -4653,7 +4726,7 @@ final class Units {
         closed = true;
         settledIfSo(); // a routing change waiting for this session to follow it need not
         leaderHoldGeneration++; // a unit held for other sessions' requests goes with the session: nothing to give up
-        giveBackAnnouncedCommit(current); // nor do the writes sent meanwhile wait for its COMMIT
+        giveBackTickets(current); // nor do the writes sent meanwhile wait for its COMMIT, or COMMITs for its write
         giveBackAnnouncedCommit(wrapCommitHeld);
         stopWatchingFollower();
         stopGreenReadTimer();

@@ -594,4 +594,82 @@ class CutoverRollbackIT {
             }
         }
     }
+
+    /** Routing as by default, with a write barrier that gives up after {@code timeout}. */
+    private static Routing barrierTimeout(Duration timeout) {
+        Routing d = Routing.defaults();
+        return new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), timeout, d.writeFunctions(),
+                d.readAfterWrite());
+    }
+
+    /**
+     * A read-only transaction (pgjdbc's {@code BEGIN READ ONLY}, or pg_dump's {@code BEGIN} then {@code SET TRANSACTION
+     * ... READ ONLY}) does not hold the write barrier (DESIGN §5: reads are never held): a cutover and a rollback
+     * while it is open both go through at once, and it reads on and commits. Before, each waited for it and was
+     * refused after the barrier's timeout, naming the session.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"begin read only", "begin; set transaction isolation level repeatable read, read only"})
+    void aReadOnlyTransactionHoldsNeitherACutoverNorARollback(String begin) throws Exception {
+        String table = unique("cr_read_only");
+        onBoth(blue, green, "create table " + table + " (id int primary key)", "insert into " + table + " values (1)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(barrierTimeout(Duration.ofSeconds(2))).start();
+             Connection reader = viaProxy(proxy); Statement s = reader.createStatement()) {
+            RoutingControl routing = proxy.server().routing();
+            routing.start("test", null);
+            routing.setWeight("test", 100, null);
+            for (String statement : begin.split("; ")) {
+                s.execute(statement);
+            }
+            assertThat(count(s, table)).isEqualTo(1);
+
+            assertThat(routing.cutover("test", null).leader()).isEqualTo(ClusterRole.GREEN);
+            assertThat(count(s, table)).as("the transaction reads on").isEqualTo(1);
+            assertThat(routing.rollback("test", null, false).leader()).isEqualTo(ClusterRole.BLUE);
+            assertThat(count(s, table)).isEqualTo(1);
+            s.execute("commit");
+            assertThat(routing.barrier().holders()).isEmpty();
+            assertThat(proxy.server().migration().divergenceCount()).isZero();
+        }
+    }
+
+    private static long count(Statement s, String table) throws SQLException {
+        try (ResultSet rs = s.executeQuery("select count(*) from " + table)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /**
+     * A read-only transaction made writable ({@code SET TRANSACTION READ WRITE}, allowed before its first query) enters
+     * the write barrier then: a cutover now waits for it, and is refused at the barrier's timeout while it stays
+     * open. One made writable after a cutover it did not hold, which it began under blue's leadership, cannot write
+     * in blue's order any more: the session ends with {@code 25006}, and neither cluster has a row of it.
+     */
+    @Test
+    void aReadOnlyTransactionMadeWritableHoldsTheBarrierAndCannotWriteAcrossACutover() throws Exception {
+        String table = unique("cr_made_writable");
+        onBoth(blue, green, "create table " + table + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(barrierTimeout(Duration.ofSeconds(1))).start();
+             Connection writer = viaProxy(proxy); Statement w = writer.createStatement();
+             Connection late = viaProxy(proxy); Statement l = late.createStatement()) {
+            RoutingControl routing = proxy.server().routing();
+            routing.start("test", null);
+            routing.setWeight("test", 100, null);
+            w.execute("begin read only");
+            w.execute("set transaction read write");
+            w.executeUpdate("insert into " + table + " values (1)");
+            assertThatThrownBy(() -> routing.cutover("test", null)).isInstanceOf(RoutingControl.Refused.class)
+                    .hasMessageContaining("held up by");
+            w.execute("commit");
+
+            l.execute("begin read only");
+            assertThat(routing.cutover("test", null).leader()).isEqualTo(ClusterRole.GREEN);
+            assertThatThrownBy(() -> l.execute("set transaction read write")).isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("25006"));
+            assertThat(ClusterData.number(blue, "select count(*) from " + table)).isEqualTo(1);
+            assertThat(ClusterData.number(green, "select count(*) from " + table)).isEqualTo(1);
+            assertThat(proxy.server().migration().divergenceCount()).isZero();
+        }
+    }
 }
