@@ -1007,7 +1007,7 @@ final class Units {
             }
             boolean needsBarrier = status == 'I'
                     ? !classification.isPlainRead() && !beginsReadOnly(classification)
-                    : readOnlyOutsideBarrier && mayMakeWritable(classification);
+                    : readOnlyOutsideBarrier && (count < 0 || mayMakeWritable(classification));
             if ((status == 'I' || needsBarrier) && !session.atBoundary(needsBarrier)) {
                 return; // waiting for the barrier, a twin, or the session went back to relaying
             }
@@ -1024,11 +1024,11 @@ final class Units {
                 if (readOnlyOutsideBarrier) {
                     session.leaveBarrier(); // entered on the way from relaying, or by a unit cancelled as it waited
                 }
-                bareBeginOnly = classification.has(Trait.TRANSACTION_BEGIN) && !classification.isRead()
+                bareBeginOnly = count > 0 && classification.has(Trait.TRANSACTION_BEGIN) && !classification.isRead()
                         && !classification.has(Trait.TRANSACTION_END) && classification.statementCount() == 1;
             } else if (bareBeginOnly) {
                 bareBeginOnly = false;
-                unitMakesReadOnly = makesReadOnly(classification);
+                unitMakesReadOnly = count > 0 && makesReadOnly(classification);
             }
             if (!applyState(migration.control().current(), false)) {
                 return;
@@ -2822,13 +2822,6 @@ final class Units {
         return committedPrepared(outcomes) || (c.has(Trait.UNPARSEABLE) && committedBefore(outcomes, outcomes.size()));
     }
 
-    /**
-     * A unit that only ends the transaction ({@code COMMIT}, {@code ROLLBACK}) or goes back to a savepoint (a
-     * {@code ROLLBACK TO}, split off the writes before it or sent alone): it reads nothing of other sessions' commits.
-     * Not a {@code COMMIT PREPARED} or {@code ROLLBACK PREPARED} sent outside a transaction block ({@code status}
-     * {@code I}): it names a transaction another session may have prepared, whose follower
-     * {@code PREPARE TRANSACTION} (a commit, numbered) it must find there. (Inside one it fails on the leader.)
-     */
     /** A unit that begins a read-only transaction ({@code BEGIN READ ONLY}, and reads after it in the same string). */
     private static boolean beginsReadOnly(Classification c) {
         return c.isRead() && c.has(Trait.TRANSACTION_BEGIN) && c.has(Trait.READ_ONLY_TRANSACTION)
@@ -2845,14 +2838,18 @@ final class Units {
      * In a read-only transaction that does not hold the write barrier: whether the unit may write, or make the
      * transaction writable ({@code SET TRANSACTION READ WRITE}, {@code SET transaction_read_only}, also through
      * {@code set_config}), and so must enter the barrier first. Reads, transaction control, savepoints, {@code LOCK}
-     * and {@code SET TRANSACTION SNAPSHOT} need not. (A write in a read-only transaction fails on the server anyway;
-     * it enters the barrier only so that one after a made-writable transaction is ordered.)
+     * and {@code SET TRANSACTION SNAPSHOT}, each alone, need not. (A write in a read-only transaction fails on the
+     * server anyway; it enters the barrier only so that one after a made-writable transaction is ordered.) A unit a
+     * {@code Flush} opened enters whatever it is: what follows it in the unit is not known yet.
      */
     private static boolean mayMakeWritable(Classification c) {
+        if (c.mayChangeData() || c.statementCount() != 1) {
+            return true; // (a string's traits are its statements' together: SET TRANSACTION READ WRITE; INSERT ...)
+        }
         if (c.has(Trait.READ_ONLY_TRANSACTION) || c.has(Trait.IMPORTS_SNAPSHOT)) {
             return false;
         }
-        return c.mayChangeData() || c.has(Trait.SET_LOCAL) || c.has(Trait.SESSION_STATE);
+        return c.has(Trait.SET_LOCAL) || c.has(Trait.SESSION_STATE);
     }
 
     /** Whether writes go to the same clusters in the same order under both states. */
@@ -2860,6 +2857,13 @@ final class Units {
         return a.leader() == b.leader() && a.dualWrite() == b.dualWrite() && a.followerWrites() == b.followerWrites();
     }
 
+    /**
+     * A unit that only ends the transaction ({@code COMMIT}, {@code ROLLBACK}) or goes back to a savepoint (a
+     * {@code ROLLBACK TO}, split off the writes before it or sent alone): it reads nothing of other sessions' commits.
+     * Not a {@code COMMIT PREPARED} or {@code ROLLBACK PREPARED} sent outside a transaction block ({@code status}
+     * {@code I}): it names a transaction another session may have prepared, whose follower
+     * {@code PREPARE TRANSACTION} (a commit, numbered) it must find there. (Inside one it fails on the leader.)
+     */
     private static boolean endsOnly(Classification c, byte status) {
         return (c.has(Trait.TRANSACTION_END) || c.has(Trait.ROLLBACK_TO)) && c.statementCount() == 1
                 && !(c.has(Trait.NOT_IN_TRANSACTION_BLOCK) && status == 'I');

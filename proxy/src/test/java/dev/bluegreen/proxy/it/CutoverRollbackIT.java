@@ -641,8 +641,8 @@ class CutoverRollbackIT {
     }
 
     /**
-     * A read-only transaction made writable ({@code SET TRANSACTION READ WRITE}, allowed before its first query) enters
-     * the write barrier then: a cutover now waits for it, and is refused at the barrier's timeout while it stays
+     * A read-only transaction made writable ({@code SET TRANSACTION READ WRITE}, allowed before its first query, here
+     * in one string with an insert and a return to read-only) enters the write barrier then: a cutover now waits for it, and is refused at the barrier's timeout while it stays
      * open. One made writable after a cutover it did not hold, which it began under blue's leadership, cannot write
      * in blue's order any more: the session ends with {@code 25006}, and neither cluster has a row of it.
      */
@@ -657,8 +657,8 @@ class CutoverRollbackIT {
             routing.start("test", null);
             routing.setWeight("test", 100, null);
             w.execute("begin read only");
-            w.execute("set transaction read write");
-            w.executeUpdate("insert into " + table + " values (1)");
+            // in one string: the unit is judged whole, not by its SET TRANSACTION alone
+            w.execute("set transaction read write; insert into " + table + " values (1); set transaction read only");
             assertThatThrownBy(() -> routing.cutover("test", null)).isInstanceOf(RoutingControl.Refused.class)
                     .hasMessageContaining("held up by");
             w.execute("commit");
