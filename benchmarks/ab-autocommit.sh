@@ -5,6 +5,7 @@
 # counters (held COMMITs, waits that ran out, divergences).
 #   benchmarks/ab-autocommit.sh A.jar B.jar [upsert|jobs] [seconds] [clients] [rounds]
 #   BLUEGREEN_JAVA_OPTS_B=-Dx=y ...   # JVM options for B only (A: BLUEGREEN_JAVA_OPTS_A)
+#   BLUEGREEN_ARGS_B="--config f.yaml" ...   # proxy arguments for B only (A: BLUEGREEN_ARGS_A)
 # upsert: INSERT ... ON CONFLICT (k) DO UPDATE on 50 hot keys; jobs: the job queue of benchmarks/soak.sh (40 rows).
 # A run that diverged stops writing green from then on, so its throughput is not comparable: see its divergences.
 # Needs pgbench, psql and curl, a JDK 21+ in JAVA_HOME, and the bgctl jar built (control-cli/target/bgctl.jar).
@@ -17,10 +18,10 @@ bgctl_jar=control-cli/target/bgctl.jar
 pg=(-h 127.0.0.1 -p 6432 -U postgres)
 
 run() {
-  local label=$1 jar=$2 opts=$3 work proxy tps token counters
+  local label=$1 jar=$2 opts=$3 args=$4 work proxy tps token counters
   work=$(mktemp -d "${TMPDIR:-/tmp}/bluegreen-ab.XXXXXX")
-  # shellcheck disable=SC2086 # options are words
-  "$java" $opts -jar "$jar" --embedded --state-dir "$work/state" > "$work/proxy.log" 2>&1 &
+  # shellcheck disable=SC2086 # options and arguments are words
+  "$java" $opts -jar "$jar" --embedded --state-dir "$work/state" $args > "$work/proxy.log" 2>&1 &
   proxy=$!
   for _ in $(seq 1 120); do grep -q "Ctrl-C" "$work/proxy.log" && break; sleep 1; done
   "$java" -jar "$bgctl_jar" --state-dir "$work/state" start --reason ab > /dev/null
@@ -47,8 +48,10 @@ run() {
 
 for round in $(seq 1 "$rounds"); do
   if [ $((round % 2)) = 1 ]; then
-    run A "$jar_a" "${BLUEGREEN_JAVA_OPTS_A:-}"; run B "$jar_b" "${BLUEGREEN_JAVA_OPTS_B:-}"
+    run A "$jar_a" "${BLUEGREEN_JAVA_OPTS_A:-}" "${BLUEGREEN_ARGS_A:-}"
+    run B "$jar_b" "${BLUEGREEN_JAVA_OPTS_B:-}" "${BLUEGREEN_ARGS_B:-}"
   else
-    run B "$jar_b" "${BLUEGREEN_JAVA_OPTS_B:-}"; run A "$jar_a" "${BLUEGREEN_JAVA_OPTS_A:-}"
+    run B "$jar_b" "${BLUEGREEN_JAVA_OPTS_B:-}" "${BLUEGREEN_ARGS_B:-}"
+    run A "$jar_a" "${BLUEGREEN_JAVA_OPTS_A:-}" "${BLUEGREEN_ARGS_A:-}"
   fi
 done

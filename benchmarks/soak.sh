@@ -8,6 +8,7 @@
 #   SOAK_SECONDS=900 benchmarks/soak.sh
 #   SOAK_PREDICATE_WRITES=1 benchmarks/soak.sh   # adds a job queue's conditional updates (see below)
 #   SOAK_JOB_QUEUE_RUNS=6 benchmarks/soak.sh     # only the job queue, N times: seconds until green fell out of sync
+#   SOAK_PROXY_ARGS="--config f.yaml" benchmarks/soak.sh   # more arguments for the proxy
 # Workloads, all at once: pgbench's TPC-B-like script; upserts of 50 hot keys; delete-and-reinsert transactions
 # on 30 keys (extended protocol), which fail on duplicates now and then (pgbench restarts); a ledger with a
 # savepoint rolled back in every transaction; pgbench -S with prepared statements.
@@ -41,8 +42,9 @@ cleanup() {
 trap cleanup EXIT
 
 start_proxy() {
+  # shellcheck disable=SC2086 # SOAK_PROXY_ARGS are words
   "$JAVA_HOME/bin/java" -jar "$root/proxy/target/bluegreen-proxy.jar" --embedded --state-dir "$work/state" \
-    > "$work/proxy.log" 2>&1 &
+    ${SOAK_PROXY_ARGS:-} > "$work/proxy.log" 2>&1 &
   proxy_pid=$!
   for _ in $(seq 1 120); do grep -q "Ctrl-C" "$work/proxy.log" && break; sleep 1; done
   grep -q "Ctrl-C" "$work/proxy.log" || { echo "soak.sh: the proxy did not start; see $work/proxy.log" >&2; exit 1; }

@@ -26,7 +26,7 @@ public record Timeouts(Duration startup, Duration connect, Duration shutdownGrac
     public static final Duration DEFAULT_KEEPALIVE = Duration.ofSeconds(60);
     public static final Duration DEFAULT_FOLLOWER = Duration.ofSeconds(10);
     public static final Duration DEFAULT_GREEN_READ = Duration.ofSeconds(10);
-    public static final Duration DEFAULT_COMMIT_WAIT = Duration.ofMillis(2);
+    public static final Duration DEFAULT_COMMIT_WAIT = Duration.ofMillis(1);
     public static final int MAX_KEEPALIVE_SECONDS = 32767;
 
     public Timeouts {
@@ -42,7 +42,7 @@ public record Timeouts(Duration startup, Duration connect, Duration shutdownGrac
     /**
      * 10 s startup, 5 s connect, 30 s shutdown grace, keepalive probes after 60 s of silence, a follower
      * 10 s behind the leader's time counts as lost, a read green has not started answering in 10 s goes to blue, a
-     * leader COMMIT waits up to 2 ms for the autocommit writes it would overlap.
+     * leader COMMIT waits up to 1 ms for the autocommit writes it would overlap.
      */
     public static Timeouts defaults() {
         return new Timeouts(DEFAULT_STARTUP, DEFAULT_CONNECT, DEFAULT_SHUTDOWN_GRACE, DEFAULT_KEEPALIVE, DEFAULT_FOLLOWER,

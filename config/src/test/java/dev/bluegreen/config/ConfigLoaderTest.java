@@ -79,7 +79,7 @@ class ConfigLoaderTest {
         assertThat(config.limits()).isEqualTo(new Limits(1000, 256 * 1024 * 1024, 10 * 1024));
         assertThat(config.timeouts()).isEqualTo(
                 new Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofSeconds(30),
-                        Duration.ofSeconds(60), Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofMillis(2)));
+                        Duration.ofSeconds(60), Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofMillis(1)));
         assertThat(config.routing()).isEqualTo(Routing.defaults());
         assertThat(config.blue()).isEqualTo(new Cluster("blue", "db-blue.internal", 5432, null, Map.of(),
                 TlsMode.VERIFY_FULL, null, null, null));
