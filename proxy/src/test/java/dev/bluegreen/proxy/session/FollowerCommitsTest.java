@@ -121,4 +121,54 @@ class FollowerCommitsTest {
         commits.followerRunEnded(answeredBefore);
         assertThat(commits.giveUpRuns(commits.followerRunsStarted())).isZero();
     }
+
+    @Test
+    void aCommitWaitsForTheWritesSentBeforeItAndNotForLaterOnes() {
+        long first = commits.leaderWriteSent();
+        long upTo = commits.leaderWritesSent();
+        long later = commits.leaderWriteSent();
+        commits.awaitWrites(upTo, Runnable::run, () -> ran.add("commit sent"));
+
+        commits.leaderWriteAnswered(later);
+        assertThat(ran).as("the first write is still running on the leader").isEmpty();
+        commits.leaderWriteAnswered(first);
+        assertThat(ran).containsExactly("commit sent");
+        assertThat(commits.writesAnswered(commits.leaderWritesSent())).isTrue();
+    }
+
+    /**
+     * A COMMIT takes its ticket, then looks for writes in flight; a write takes its ticket, then looks for COMMITs in
+     * flight. In every interleaving of the four steps at least one of the two finds the other, and waits.
+     */
+    @Test
+    void ofAWriteAndACommitThatCrossAtLeastOneFindsTheOther() {
+        List<String> orders = List.of("CcWw", "CWcw", "CWwc", "WCcw", "WCwc", "WwCc");
+        for (String order : orders) {
+            FollowerCommits both = new FollowerCommits();
+            boolean commitWaits = false;
+            boolean writeWaits = false;
+            for (char step : order.toCharArray()) {
+                switch (step) {
+                    case 'C' -> both.leaderCommitSent();
+                    case 'c' -> commitWaits = !both.writesAnswered(both.leaderWritesSent());
+                    case 'W' -> both.leaderWriteSent();
+                    default -> writeWaits = !both.answered(both.leaderCommitsSent());
+                }
+            }
+            assertThat(commitWaits || writeWaits).as(order).isTrue();
+        }
+    }
+
+    @Test
+    void givingUpOnAWriteReleasesTheCommitAndLaterCommitsDoNotWaitForItAgain() {
+        long held = commits.leaderWriteSent();
+        long upTo = commits.leaderWritesSent();
+        commits.awaitWrites(upTo, Runnable::run, () -> ran.add("commit sent"));
+
+        assertThat(commits.giveUpWrites(upTo)).isOne();
+        assertThat(ran).containsExactly("commit sent");
+        assertThat(commits.writesAnswered(commits.leaderWritesSent())).as("forgotten").isTrue();
+        commits.leaderWriteAnswered(held); // its late answer changes nothing
+        assertThat(commits.giveUpWrites(upTo)).isZero();
+    }
 }
