@@ -1369,8 +1369,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     }
 
     /**
-     * A units-mode session's transaction begins read-only, or became so before it wrote anything: it leaves the write
-     * barrier, which need not wait for it (DESIGN §5: reads are never held).
+     * A units-mode session leaves the write barrier: it is idle, or its transaction begins read-only or became so before
+     * it wrote anything (DESIGN §5: reads are never held).
      */
     void leaveBarrier() {
         services.migration().control().barrier().exit(pass);
@@ -1378,7 +1378,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     /** A units-mode session reached idle: leave the barrier, and close if draining. */
     void unitsIdle() {
-        services.migration().control().barrier().exit(pass);
+        leaveBarrier();
         if (closeWhenIdle && pending.isEmpty()) {
             channel.flush();
             terminate();

@@ -263,7 +263,8 @@ final class Units {
          */
         boolean cancelPending;
         /**
-         * Held back from the leader until other sessions' COMMITs there have answered ({@link #holdForLeaderCommits}):
+         * Held back from the leader until other sessions' COMMITs (or, for a COMMIT, their wrapped writes) there have
+         * answered ({@link #holdForLeader}):
          * nothing of it has been sent, and what the client sends on for it waits in the session's queue.
          */
         boolean heldForCommits;
@@ -496,16 +497,8 @@ final class Units {
     private boolean pinned;
     /** The session ran LISTEN at some point: its channels move with the leader. */
     private boolean listens;
-    /**
-     * The session's transaction began read-only and does not hold the write barrier (DESIGN §5: reads are never
-     * held): a {@code BEGIN READ ONLY}, or a bare {@code BEGIN} whose next unit made it read-only (pg_dump's way).
-     * A unit in it that may write or make it writable enters the barrier first ({@link #mayMakeWritable}).
-     */
-    private boolean readOnlyOutsideBarrier;
-    /** The session's transaction has run only a bare {@code BEGIN} so far, which entered the barrier. */
-    private boolean bareBeginOnly;
-    /** The running unit follows such a {@code BEGIN} and makes the transaction read-only. */
-    private boolean unitMakesReadOnly;
+    /** Where the session's transaction stands towards the write barrier as a read-only one. */
+    private ReadOnly readOnly = ReadOnly.NO;
     /** The session's channels are moving to the new leader: the old one's connection stays until they have. */
     private boolean listenersMoving;
     /** Counts the moves of the session's channels, so that one given up on is told from a later one. */
@@ -554,8 +547,6 @@ final class Units {
     private long followerHoldGeneration;
     /** Ends a wait of {@link #holdForLeader}: each wait, and each way it ends, has its own number. */
     private long leaderHoldGeneration;
-    /** A wrapped write whose COMMIT waits for other sessions' writes on the leader ({@link #commitBoth}), or null. */
-    private Unit wrapCommitHeld;
     private final FollowerCommits commits;
     /** How long a follower flush waits for other sessions' follower commits before it goes without them. */
     private final long followerOrderWaitNanos;
@@ -1007,28 +998,27 @@ final class Units {
             }
             boolean needsBarrier = status == 'I'
                     ? !classification.isPlainRead() && !beginsReadOnly(classification)
-                    : readOnlyOutsideBarrier && (count < 0 || mayMakeWritable(classification));
+                    : readOnly == ReadOnly.OUTSIDE_BARRIER && (count < 0 || mayMakeWritable(classification));
             if ((status == 'I' || needsBarrier) && !session.atBoundary(needsBarrier)) {
                 return; // waiting for the barrier, a twin, or the session went back to relaying
             }
             if (status != 'I' && needsBarrier) {
-                readOnlyOutsideBarrier = false; // inside now, until the session is idle again
+                readOnly = ReadOnly.NO; // inside now, until the session is idle again
                 if (!writesRoutedAlike(migration.control().current(), state)) {
                     session.failFromUnits(ErrorResponse.of("FATAL", "25006", "bluegreen: write leadership changed while"
                             + " this read-only transaction ran; it cannot write now. Retry it in a new transaction."));
                     return;
                 }
             }
-            if (status == 'I') {
-                readOnlyOutsideBarrier = beginsReadOnly(classification);
-                if (readOnlyOutsideBarrier) {
-                    session.leaveBarrier(); // entered on the way from relaying, or by a unit cancelled as it waited
-                }
-                bareBeginOnly = count > 0 && classification.has(Trait.TRANSACTION_BEGIN) && !classification.isRead()
+            if (status == 'I' && beginsReadOnly(classification)) {
+                readOnly = ReadOnly.OUTSIDE_BARRIER;
+                session.leaveBarrier(); // entered on the way from relaying, or by a unit cancelled as it waited
+            } else if (status == 'I') {
+                boolean bareBegin = count > 0 && classification.has(Trait.TRANSACTION_BEGIN) && !classification.isRead()
                         && !classification.has(Trait.TRANSACTION_END) && classification.statementCount() == 1;
-            } else if (bareBeginOnly) {
-                bareBeginOnly = false;
-                unitMakesReadOnly = count > 0 && makesReadOnly(classification);
+                readOnly = bareBegin ? ReadOnly.AFTER_BARE_BEGIN : ReadOnly.NO;
+            } else if (readOnly == ReadOnly.AFTER_BARE_BEGIN) {
+                readOnly = count > 0 && makesReadOnly(classification) ? ReadOnly.BEING_MADE_READ_ONLY : ReadOnly.NO;
             }
             if (!applyState(migration.control().current(), false)) {
                 return;
@@ -2203,11 +2193,8 @@ final class Units {
             }
             if (mayCommit(c) && sync && commitWaitNanos > 0 && !unit.writesAwaited) {
                 unit.writesAwaited = true;
-                // taken before it looks: a write that begins from now on waits for its answer
-                unit.announcedCommit = commits.leaderCommitSent();
-                long writesBefore = commits.leaderWritesSent();
-                if (!commits.writesAnswered(writesBefore)) {
-                    stats.commitHeldForWrites();
+                long writesBefore = announceCommit(unit);
+                if (writesBefore != 0) {
                     holdForLeader(unit, Awaited.WRITES, writesBefore, commitWaitNanos);
                     return;
                 }
@@ -2220,6 +2207,20 @@ final class Units {
             }
         }
         sendStarted(unit);
+    }
+
+    /**
+     * Takes the ticket of {@code unit}'s COMMIT before it looks for writes in flight, so that a write sent from now on
+     * waits for its answer, or it waits for that write: the last of the writes it must wait for, 0 when there are none.
+     */
+    private long announceCommit(Unit unit) {
+        unit.announcedCommit = commits.leaderCommitSent();
+        long writesBefore = commits.leaderWritesSent();
+        if (commits.writesAnswered(writesBefore)) {
+            return 0;
+        }
+        stats.commitHeldForWrites();
+        return writesBefore;
     }
 
     /** What a unit held back from the leader waits for there ({@link FollowerCommits}). */
@@ -2822,6 +2823,22 @@ final class Units {
         return committedPrepared(outcomes) || (c.has(Trait.UNPARSEABLE) && committedBefore(outcomes, outcomes.size()));
     }
 
+    /**
+     * A transaction that is read-only does not hold the write barrier (DESIGN §5: reads are never held): a
+     * {@code BEGIN READ ONLY}, or a bare {@code BEGIN} whose next unit makes it read-only (pg_dump's way). A unit in it
+     * that may write or make it writable enters the barrier first ({@link #mayMakeWritable}).
+     */
+    private enum ReadOnly {
+        /** Not read-only, or not known to be: the transaction holds the barrier, as any does. */
+        NO,
+        /** It has run only a bare {@code BEGIN} so far, which entered the barrier. */
+        AFTER_BARE_BEGIN,
+        /** The running unit follows such a {@code BEGIN} and makes it read-only. */
+        BEING_MADE_READ_ONLY,
+        /** Read-only, and outside the barrier. */
+        OUTSIDE_BARRIER
+    }
+
     /** A unit that begins a read-only transaction ({@code BEGIN READ ONLY}, and reads after it in the same string). */
     private static boolean beginsReadOnly(Classification c) {
         return c.isRead() && c.has(Trait.TRANSACTION_BEGIN) && c.has(Trait.READ_ONLY_TRANSACTION)
@@ -3329,21 +3346,14 @@ final class Units {
      * sent the leader have answered ({@link #holdForLeader}); then the follower commits.
      */
     private void commitBoth(Unit unit) {
-        if (unit.primarySink != null) {
-            commits.leaderWriteAnswered(unit.primarySink.leaderWrite); // its own, whose answer may still be running this
-        }
         if (unit.secondary == null || !backends.containsKey(unit.secondary) || commitWaitNanos == 0) {
             commitBothNow(unit); // no follower to order, or no wait asked for
             return;
         }
-        // announced before it looks: a write sent from now on waits for its answer, or it waits for that write
-        unit.announcedCommit = commits.leaderCommitSent();
-        long writesBefore = commits.leaderWritesSent();
-        if (!commits.writesAnswered(writesBefore)) {
-            stats.commitHeldForWrites();
-            wrapCommitHeld = unit;
+        long writesBefore = announceCommit(unit);
+        if (writesBefore != 0) {
+            // (a session closing meanwhile gives its ticket back: the unit is still its current one)
             holdForLeader(Awaited.WRITES, writesBefore, commitWaitNanos, () -> {
-                wrapCommitHeld = null;
                 if (!backends.containsKey(unit.primary)) {
                     giveBackAnnouncedCommit(unit);
                     return; // the session is closing with its leader
@@ -3641,13 +3651,15 @@ final class Units {
     private void finish(byte newStatus) {
         Unit unit = current;
         current = null;
-        if (unitMakesReadOnly && newStatus == 'T' && status == 'T') {
+        if (readOnly == ReadOnly.BEING_MADE_READ_ONLY) {
             // BEGIN, then SET TRANSACTION ... READ ONLY (pg_dump's way): nothing was written, and nothing can be
             // without a unit that enters the barrier again
-            readOnlyOutsideBarrier = true;
-            session.leaveBarrier();
+            boolean made = newStatus == 'T' && status == 'T';
+            readOnly = made ? ReadOnly.OUTSIDE_BARRIER : ReadOnly.NO;
+            if (made) {
+                session.leaveBarrier();
+            }
         }
-        unitMakesReadOnly = false;
         stopWatchingGreenRead();
         finishToClient(newStatus, unit != null && unit.readyForwarded);
         if (unit != null) {
@@ -4731,7 +4743,6 @@ final class Units {
         settledIfSo(); // a routing change waiting for this session to follow it need not
         leaderHoldGeneration++; // a unit held for other sessions' requests goes with the session: nothing to give up
         giveBackTickets(current); // nor do the writes sent meanwhile wait for its COMMIT, or COMMITs for its write
-        giveBackAnnouncedCommit(wrapCommitHeld);
         stopWatchingFollower();
         stopGreenReadTimer();
         forgetUnnamedParse();
