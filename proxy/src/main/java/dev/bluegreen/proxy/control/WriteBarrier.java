@@ -42,10 +42,12 @@ public final class WriteBarrier {
     /** One session's way through the barrier, made once per session. */
     public static final class Pass {
         private final Object holder;
+        private final Runnable whenClosing;
         private volatile boolean inside;
 
-        private Pass(Object holder) {
+        private Pass(Object holder, Runnable whenClosing) {
             this.holder = holder;
+            this.whenClosing = whenClosing;
         }
 
         public boolean inside() {
@@ -71,7 +73,16 @@ public final class WriteBarrier {
 
     /** A pass for a new session; give it back with {@link #release} when the session ends. */
     public Pass pass(Object holder) {
-        Pass pass = new Pass(holder);
+        return pass(holder, null);
+    }
+
+    /**
+     * A pass whose session is told, by {@code whenClosing} (run on the thread closing the barrier, so it must only
+     * hand over), each time a barrier starts to close while the pass is inside: the unit it holds the pass for may
+     * turn out to be a read, which the barrier need not wait for (DESIGN §5), and the session then {@link #exit}s.
+     */
+    public Pass pass(Object holder, Runnable whenClosing) {
+        Pass pass = new Pass(holder, whenClosing);
         passes.add(pass);
         return pass;
     }
@@ -171,6 +182,11 @@ public final class WriteBarrier {
             drained = new CompletableFuture<>();
             empty = drained;
             closing = true;
+        }
+        for (Pass pass : passes) {
+            if (pass.inside && pass.whenClosing != null) {
+                pass.whenClosing.run();
+            }
         }
         checkDrained();
         return new Closed(empty);

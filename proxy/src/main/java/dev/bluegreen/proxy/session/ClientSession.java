@@ -152,6 +152,15 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     /** A plain read passed a closing write barrier without entering it and has not yet been answered. */
     private boolean readOutsideBarrier;
     /**
+     * The unit the relay sent from idle, still unanswered, with nothing sent behind it (retained, from
+     * {@link #relayedUnitFrom} to {@link #relayedUnitTo}; null otherwise): should a barrier start to close while
+     * it runs, it is read then, and a plain read leaves the barrier (DESIGN §5: reads are never held). Kept
+     * rather than read on the way, so that the relay reads no SQL while no barrier closes.
+     */
+    private ByteBuf relayedUnit;
+    private int relayedUnitFrom;
+    private int relayedUnitTo;
+    /**
      * The last Parse of the unnamed statement relayed, while the statement lasts (a Query ends it): a client may
      * bind it in a later round trip (a Describe first), and should that be the first unit in units mode, the
      * twin must be given it, and the leader given it again after the proxy's own queries ended it there.
@@ -238,7 +247,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     public void onActive(Channel channel) {
         this.channel = channel;
         services.register(this);
-        pass = services.migration().control().barrier().pass(barrierName);
+        pass = services.migration().control().barrier().pass(barrierName, this::barrierClosing);
         long millis = services.config().timeouts().startup().toMillis();
         startupTimeout = channel.eventLoop().schedule(this::onStartupTimeout, millis, TimeUnit.MILLISECONDS);
     }
@@ -702,6 +711,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             from.setAutoRead(false);
         }
         if (readyAt >= 0 && isIdle()) {
+            forgetRelayedUnit();
             services.migration().control().barrier().exit(pass);
             boolean readPassedBarrier = readOutsideBarrier;
             readOutsideBarrier = false;
@@ -847,7 +857,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             frames.release();
             return;
         }
-        if (units != null || !pending.isEmpty() || readOutsideBarrier || (isIdle() && !relayBoundary(frames))) {
+        boolean startsUnit = isIdle();
+        if (units != null || !pending.isEmpty() || readOutsideBarrier || (startsUnit && !relayBoundary(frames))) {
             List<Frame> list = frames.frames();
             frames.release();
             if (units != null) {
@@ -889,6 +900,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             }
             frames.release();
         } else {
+            if (startsUnit && !readOutsideBarrier) {
+                rememberRelayedUnit(frames.content());
+            } else {
+                forgetRelayedUnit(); // what is running is no longer one unit the relay can read whole
+            }
             backend.write(frames.content());
         }
         if (terminateAt >= 0) {
@@ -1146,6 +1162,47 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         });
     }
 
+    private void rememberRelayedUnit(ByteBuf unit) {
+        forgetRelayedUnit();
+        relayedUnit = unit.retain();
+        relayedUnitFrom = unit.readerIndex();
+        relayedUnitTo = unit.writerIndex();
+    }
+
+    private void forgetRelayedUnit() {
+        if (relayedUnit != null) {
+            relayedUnit.release();
+            relayedUnit = null;
+        }
+    }
+
+    /** A barrier starts to close while this session is inside (on the closing thread): look at what runs. */
+    private void barrierClosing() {
+        try {
+            channel.eventLoop().execute(this::leaveBarrierIfRelayingARead);
+        } catch (RejectedExecutionException e) {
+            // its event loop is shutting down, and the session with it: closing releases the pass
+        }
+    }
+
+    /**
+     * A relayed unit already running when a barrier started to close holds it only if it may write: one that
+     * {@link PlainReadCheck} finds a plain read leaves, as it would have passed the closing barrier had it come
+     * a moment later, and what the client sends while it runs waits for its end, to be a unit of its own at the
+     * barrier. A unit the relay cannot read whole (sent in several reads, or with more behind it) still holds it.
+     */
+    private void leaveBarrierIfRelayingARead() {
+        WriteBarrier barrier = services.migration().control().barrier();
+        if (relayedUnit == null || units != null || readOutsideBarrier || !pass.inside() || !barrier.closing()
+                || !PlainReadCheck.of(relayedUnit, relayedUnitFrom, relayedUnitTo, sqlReading,
+                        services.migration().classifier())) {
+            return;
+        }
+        forgetRelayedUnit();
+        readOutsideBarrier = true;
+        barrier.exit(pass);
+    }
+
     /** Admitted by the barrier (on whichever thread reopened it): carry on with what waited. */
     private void resumeOnLoop() {
         channel.eventLoop().execute(() -> {
@@ -1310,6 +1367,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 return;
             }
         }
+        forgetRelayedUnit(); // what runs now came from the queue: a unit the relay did not keep
         while (!pending.isEmpty() && backend != null) {
             Frame frame = pending.poll();
             if (frame.type() == 'X') {
@@ -1594,6 +1652,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             pending.poll().release();
         }
         forgetRelayedUnnamedParse();
+        forgetRelayedUnit();
         if (pass != null) {
             WriteBarrier barrier = services.migration().control().barrier();
             WriteBarrier.Pass held = pass;

@@ -40,6 +40,21 @@ final class PlainReadCheck implements FrameBatch.Visitor {
         return check.answer();
     }
 
+    /** The whole frames in {@code all} from {@code from} to {@code to}, the relay's record of a unit it sent. */
+    static boolean of(ByteBuf all, int from, int to, SqlReading reading, Classifier classifier) {
+        PlainReadCheck check = new PlainReadCheck(reading, classifier);
+        check.all = all;
+        int offset = from;
+        while (offset < to) {
+            int length = all.getInt(offset + 1) + 1;
+            if (!check.visit(all.getByte(offset), offset, length)) {
+                break;
+            }
+            offset += length;
+        }
+        return check.answer();
+    }
+
     static boolean of(Iterable<Frame> frames, SqlReading reading, Classifier classifier) {
         PlainReadCheck check = new PlainReadCheck(reading, classifier);
         for (Frame frame : frames) {

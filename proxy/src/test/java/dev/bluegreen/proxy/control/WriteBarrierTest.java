@@ -53,6 +53,31 @@ class WriteBarrierTest {
     }
 
     @Test
+    void aClosingBarrierTellsEachPassInsideOnceSoThatAReadCanLeave() {
+        WriteBarrier barrier = new WriteBarrier();
+        List<String> told = new ArrayList<>();
+        WriteBarrier.Pass[] read = new WriteBarrier.Pass[1];
+        read[0] = barrier.pass("reading", () -> {
+            told.add("reading");
+            barrier.exit(read[0]); // a session finds its running unit a read
+        });
+        WriteBarrier.Pass write = barrier.pass("writing", () -> told.add("writing"));
+        WriteBarrier.Pass idle = barrier.pass("idle", () -> told.add("idle"));
+        assertThat(barrier.tryEnter(read[0], () -> { })).isTrue();
+        assertThat(barrier.tryEnter(write, () -> { })).isTrue();
+
+        CompletableFuture<Void> change = barrier.closeAndApply(Duration.ofSeconds(10), () -> { });
+        assertThat(told).containsExactlyInAnyOrder("reading", "writing");
+        assertThat(barrier.holders()).containsExactly("writing");
+        assertThat(change).isNotDone();
+
+        barrier.exit(write);
+        change.join();
+        assertThat(told).hasSize(2);
+        assertThat(idle.inside()).isFalse();
+    }
+
+    @Test
     void aTimeoutChangesNothingNamesTheHoldersAndReopens() {
         WriteBarrier barrier = new WriteBarrier();
         barrier.tryEnter(barrier.pass("session-7"), () -> { });

@@ -316,6 +316,54 @@ class PipeliningIT {
         assertThat(ClusterData.contents(green, table, "id")).as("the insert waited for dual-write").isEqualTo("(2)");
     }
 
+    /**
+     * A relayed read already running when a barrier starts to close does not hold it (DESIGN §5: reads are never
+     * held): a report blocked on a lock here, sent whole (a simple Query, or one extended unit). Before, the relay
+     * waited for every unit it had sent, having read none of them, and a long report made {@code start} time out.
+     * What its client sends while it runs waits for its end and then runs under dual-write; a running unit that
+     * also writes still holds the barrier.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aRelayedReadAlreadyRunningWhenTheBarrierClosesDoesNotHoldIt(boolean extended, TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String reported = ClusterData.unique("reported");
+        String written = ClusterData.unique("written");
+        ClusterData.onBoth(blue, green, "create table " + reported + " (id int)", "create table " + written + " (id int)");
+        String report = "select count(*) from " + reported;
+        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(shortBarrier()).start();
+             RawClient reader = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             RawClient writer = new RawClient(proxy.port()).loggedIn(blue.superuser());
+             Connection locker = blue.connect("postgres")) {
+            locker.setAutoCommit(false);
+            locker.createStatement().execute("lock table " + reported + " in access exclusive mode");
+            writer.send(RawClient.query(report + "; insert into " + written + " values (1)"));
+            await().until(() -> ClusterData.lockWaits(blue).contains(written));
+            assertThatThrownBy(() -> proxy.server().routing().start("test", null))
+                    .as("a running unit that also writes holds the barrier")
+                    .hasMessageContaining("timed out");
+            locker.commit();
+            assertThat(typesUntilReady(writer, 1)).isEqualTo("TDCCZ");
+
+            locker.createStatement().execute("lock table " + reported + " in access exclusive mode");
+            reader.send(extended ? concat(parse(report), bind(), execute(), sync()) : RawClient.query(report));
+            await().until(() -> ClusterData.lockWaits(blue).contains(report));
+            proxy.server().routing().start("test", null);
+            assertThat(proxy.server().routing().current().dualWrite()).isTrue();
+            assertThat(ClusterData.lockWaits(blue)).as("the report still runs").contains(report);
+
+            reader.send(RawClient.query("insert into " + written + " values (2)"));
+            locker.commit();
+            assertThat(typesUntilReady(reader, 1)).isEqualTo(extended ? "12DCZ" : "TDCZ");
+            assertThat(typesUntilReady(reader, 1)).isEqualTo("CZ");
+        }
+        assertThat(ClusterData.contents(blue, written, "id")).isEqualTo("(1)\n(2)");
+        assertThat(ClusterData.contents(green, written, "id"))
+                .as("the insert sent while the report ran waited for its end, and dual-write").isEqualTo("(2)");
+    }
+
     private static byte[] copyData(String text) {
         return RawClient.message('d', text.getBytes(StandardCharsets.UTF_8));
     }
