@@ -36,6 +36,7 @@ import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -91,6 +92,8 @@ final class Units {
     private static final int LANE_BATCH_BYTES = 64 * 1024;
     /** At most so many forgotten statement names are kept as hints ({@link #forgotten}); pgjdbc caches 256. */
     private static final int MAX_FORGOTTEN_NAMES = 1024;
+    /** What is kept of a named statement's text: a divergence record keeps less (MigrationStats). */
+    private static final int MAX_STATEMENT_TEXT = 2048;
     /** Fails the follower's transaction where the leader's failed at a statement the follower is not sent. */
     private static final String FAIL_ALIKE = "DO $$BEGIN RAISE EXCEPTION 'bluegreen: the leader transaction failed at a"
             + " statement this twin was not sent, and this one fails alike' USING ERRCODE = 'P0001'; END$$";
@@ -454,6 +457,12 @@ final class Units {
     private final Map<ClusterRole, BackendConnection> backends = new EnumMap<>(ClusterRole.class);
     private final Map<ClusterRole, ArrayDeque<Sink>> sinks = new EnumMap<>(ClusterRole.class);
     private final Map<String, Classification> statements = new HashMap<>();
+    /**
+     * The text of each named statement in {@link #statements} whose Parse (or replay) the proxy saw, at most
+     * {@link #MAX_STATEMENT_TEXT} characters of it: what a divergence or a non-deterministic count of a unit that
+     * only binds it by name is recorded under, rather than no statement at all.
+     */
+    private final Map<String, String> statementTexts = new HashMap<>();
     /**
      * Statement names {@link #forgetStatementNames} forgot, with what they were: a hint for whether a Bind of one may
      * commit (pgjdbc binds its own prepared COMMIT by name), never for where it runs.
@@ -1384,6 +1393,7 @@ final class Units {
             return true;
         }
         statements.merge(name, parsed, (before, now) -> before.isRead() ? now : before);
+        statementTexts.put(name, shortText(FrontendMessages.parseSql(all, offset, length, reading.encoding())));
         forgotten.remove(name);
         namesStatements = true;
         return false;
@@ -1412,6 +1422,7 @@ final class Units {
             portals.remove(FrontendMessages.closedPortal(all, offset, length));
         } else if (!name.isEmpty()) {
             statements.remove(name);
+            statementTexts.remove(name);
             forgotten.remove(name);
             namesStatements = true;
         }
@@ -1424,6 +1435,7 @@ final class Units {
         }
         forgotten.putAll(statements);
         statements.clear(); // a Bind of a name not known is a write: safe, if slower
+        statementTexts.clear();
     }
 
     /**
@@ -1879,6 +1891,7 @@ final class Units {
         for (SessionSnapshot.ProtocolStatement statement : snapshot.protocolStatements()) {
             twin.write(FrontendMessages.parse(client.alloc(), statement.name(), statement.sql(), statement.portableTypeOids()));
             statements.put(statement.name(), reading.classify(migration.classifier(), statement.sql()));
+            statementTexts.put(statement.name(), shortText(statement.sql()));
             send(role, new Sink(Mode.DISCARD, sink -> {
                 if (!sink.lost && sink.error) {
                     log.warn("replaying a prepared statement failed session={} cluster={} sqlstate={} statement={}",
@@ -2440,9 +2453,35 @@ final class Units {
             }
         }
         if (sql.isEmpty()) {
-            sql.append(unit.frames.isEmpty() ? "" : "(execution of a prepared statement)");
+            boundTexts(unit, sql);
+        }
+        if (sql.isEmpty() && !unit.frames.isEmpty()) {
+            boolean functionCall = unit.frames.stream().anyMatch(frame -> frame.type() == FrontendMessages.FUNCTION_CALL);
+            sql.append(functionCall ? "(function call)" : "(execution of a prepared statement)");
         }
         return sql.toString();
+    }
+
+    /** The texts of the named statements a unit with no Parse or Query binds, each once, as far as they are known. */
+    private void boundTexts(Unit unit, StringBuilder sql) {
+        Set<String> texts = new LinkedHashSet<>(2);
+        for (Frame frame : unit.frames) {
+            if (frame.type() == FrontendMessages.BIND) {
+                ByteBuf all = frame.content();
+                String name = FrontendMessages.bindStatement(all, all.readerIndex(), all.readableBytes());
+                String text = !name.isEmpty() ? statementTexts.get(name) : unnamedParse == null ? null
+                        : shortText(FrontendMessages.parseSql(unnamedParse, unnamedParse.readerIndex(),
+                                unnamedParse.readableBytes(), reading.encoding()));
+                if (text != null) {
+                    texts.add(text);
+                }
+            }
+        }
+        sql.append(String.join("; ", texts));
+    }
+
+    private static String shortText(String sql) {
+        return sql.length() <= MAX_STATEMENT_TEXT ? sql : sql.substring(0, MAX_STATEMENT_TEXT) + "…";
     }
 
     /**

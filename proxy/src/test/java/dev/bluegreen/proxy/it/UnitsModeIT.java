@@ -3761,6 +3761,36 @@ class UnitsModeIT {
     }
 
     /**
+     * A unit that only binds a named statement (pgjdbc's from its prepareThreshold-th execution on) is recorded under
+     * the text its Parse gave: a non-deterministic count, and a divergence. Before, both read "(execution of a
+     * prepared statement)", so every such statement of an application was counted under that one name.
+     */
+    @Test
+    void aStatementBoundByNameIsRecordedUnderItsText(TestClusters clusters) throws Exception {
+        String t = table("named");
+        ClusterData.onBoth(clusters.blue(), clusters.green(),
+                "create table " + t + " (id int primary key, email text not null, at timestamptz)");
+        clusters.green().execute("postgres", "create unique index on " + t + " (email)");
+        String insert = "insert into " + t + " values ($1, $2, clock_timestamp())";
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection c = proxy.connect(clusters.blue().superuser(), null, ClusterData.properties("prepareThreshold", "1"));
+                 PreparedStatement s = c.prepareStatement(insert.replace("$1", "?").replace("$2", "?"))) {
+                for (int i = 1; i <= 3; i++) {
+                    s.setInt(1, i);
+                    s.setString(2, i < 3 ? "a" + i + "@example.org" : "a1@example.org");
+                    assertThat(s.executeUpdate()).isOne();
+                }
+            }
+            assertThat(proxy.server().migration().nonDeterministicStatements()).containsEntry(insert, 3L);
+            await().until(() -> !proxy.server().migration().divergences().isEmpty());
+            assertThat(proxy.server().migration().divergences()).singleElement()
+                    .satisfies(d -> assertThat(d.statement()).isEqualTo(insert))
+                    .satisfies(d -> assertThat(d.follower()).contains("23505"));
+        }
+    }
+
+    /**
      * A job claimed with {@code SKIP LOCKED} takes whichever row no other session holds at that moment on each
      * cluster, which the ordering rule does not reproduce on green: counted as non-deterministic, by fingerprint.
      */
