@@ -87,6 +87,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private static final AtomicLong IDS = new AtomicLong();
     /** Waiting client frames beyond which the client is not read until they drain. */
     private static final int MAX_PENDING_FRAMES = 4096;
+    /** The largest unit the relay keeps while it runs, for a barrier that may close meanwhile (see {@link #relayedUnit}). */
+    private static final int MAX_KEPT_UNIT_BYTES = 64 * 1024;
     /**
      * A shadow-mode session that lost its twin tries for a new one after this many {@code timeouts.connect}
      * (30 s by default): often enough that a green back after a restart soon gets every session's writes
@@ -900,7 +902,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             }
             frames.release();
         } else {
-            if (startsUnit && !readOutsideBarrier) {
+            if (startsUnit && !readOutsideBarrier && mayBeARead(frames.content())) {
                 rememberRelayedUnit(frames.content());
             } else {
                 forgetRelayedUnit(); // what is running is no longer one unit the relay can read whole
@@ -1162,6 +1164,15 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         });
     }
 
+    /**
+     * Whether a unit sent from idle is worth keeping for a barrier that may close while it runs: one that begins as a
+     * read can (a Query or a Parse), and is small, as reads are; a large one (a bulk INSERT) would be kept for nothing.
+     */
+    private static boolean mayBeARead(ByteBuf unit) {
+        byte first = unit.getByte(unit.readerIndex());
+        return unit.readableBytes() <= MAX_KEPT_UNIT_BYTES && (first == FrontendMessages.QUERY || first == FrontendMessages.PARSE);
+    }
+
     private void rememberRelayedUnit(ByteBuf unit) {
         forgetRelayedUnit();
         relayedUnit = unit.retain();
@@ -1194,6 +1205,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private void leaveBarrierIfRelayingARead() {
         WriteBarrier barrier = services.migration().control().barrier();
         if (relayedUnit == null || units != null || readOutsideBarrier || !pass.inside() || !barrier.closing()
+                || transactionStatus != ReadyForQuery.IDLE || copyIn != CopyIn.NONE || batchOpen
                 || !PlainReadCheck.of(relayedUnit, relayedUnitFrom, relayedUnitTo, sqlReading,
                         services.migration().classifier())) {
             return;

@@ -182,6 +182,8 @@ final class Units {
         Classification classification;
         /** The unit's SQL text, for units with a follower (only they can diverge); null otherwise. */
         String sql;
+        /** {@link #sql} holds the texts of statements the unit binds by name, not its own Query or Parse. */
+        boolean sqlBound;
         /** More client frames belong to it: COPY data, or an extended-protocol unit opened by Flush. */
         boolean open;
         boolean extendedOpen;
@@ -377,6 +379,7 @@ final class Units {
             part.secondary = secondary;
             part.classification = classification;
             part.sql = sql;
+            part.sqlBound = sqlBound;
             part.statusBefore = statusBefore;
             part.leaderNanos = leaderNanos;
             part.continuesPortal = continuesPortal;
@@ -1392,8 +1395,11 @@ final class Units {
             unnamedParse = all.retainedSlice(offset, length);
             return true;
         }
+        if (!statements.containsKey(name)) {
+            // (a name parsed again without a Close is refused by the server: the text that stands is the first)
+            statementTexts.put(name, shortText(FrontendMessages.parseSql(all, offset, length, reading.encoding())));
+        }
         statements.merge(name, parsed, (before, now) -> before.isRead() ? now : before);
-        statementTexts.put(name, shortText(FrontendMessages.parseSql(all, offset, length, reading.encoding())));
         forgotten.remove(name);
         namesStatements = true;
         return false;
@@ -2454,6 +2460,7 @@ final class Units {
         }
         if (sql.isEmpty()) {
             boundTexts(unit, sql);
+            unit.sqlBound = !sql.isEmpty();
         }
         if (sql.isEmpty() && !unit.frames.isEmpty()) {
             boolean functionCall = unit.frames.stream().anyMatch(frame -> frame.type() == FrontendMessages.FUNCTION_CALL);
@@ -3028,6 +3035,9 @@ final class Units {
 
     /** Whether the unit's first statement is a ROLLBACK (or ABORT): its tag cannot say, a COMMIT that fails reads the same. */
     private static boolean startsWithRollback(Unit unit) {
+        if (unit.sqlBound) {
+            return false; // a statement bound by name, whose text may not be the first that ran (an unknown name before it)
+        }
         String sql = unit.sql == null ? "" : SqlNormalizer.normalize(unit.sql);
         return sql.startsWith("rollback") || sql.startsWith("abort");
     }
