@@ -6,6 +6,7 @@ import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.Classifier;
+import dev.bluegreen.proxy.routing.InsertShape;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
 import dev.bluegreen.proxy.routing.SqlNormalizer;
 import io.netty.buffer.ByteBuf;
@@ -15,6 +16,7 @@ import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -107,6 +109,11 @@ final class SqlReading {
     /** See {@link Classifier#transactionTail}, read as the session reads its strings. */
     Classifier.TransactionTail transactionTail(Classifier classifier, String sql) {
         return classifier.transactionTail(sql, backslashStrings);
+    }
+
+    /** See {@link InsertShape#of}, read as the session reads its strings. */
+    Optional<InsertShape> insertShape(String sql) {
+        return InsertShape.of(sql, backslashStrings);
     }
 
     /** See {@link SqlNormalizer#normalize(String, boolean)}, read as the session reads its strings. */

@@ -17,6 +17,7 @@ import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.protocol.ReadyForQuery;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.Classifier;
+import dev.bluegreen.proxy.routing.InsertShape;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.routing.Kind;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
@@ -184,6 +185,10 @@ final class Units {
         String sql;
         /** {@link #sql} holds the texts of statements the unit binds by name, not its own Query or Parse. */
         boolean sqlBound;
+        /** A plain INSERT that may leave a column drawing from a sequence to its default ({@link SequenceDraws}). */
+        InsertShape insert;
+        /** What the leader drew for {@link #insert}, the follower is to draw too; null until the leader was asked. */
+        List<SequenceDraws.Draw> draws;
         /** More client frames belong to it: COPY data, or an extended-protocol unit opened by Flush. */
         boolean open;
         boolean extendedOpen;
@@ -460,6 +465,8 @@ final class Units {
     private final Map<ClusterRole, BackendConnection> backends = new EnumMap<>(ClusterRole.class);
     private final Map<ClusterRole, ArrayDeque<Sink>> sinks = new EnumMap<>(ClusterRole.class);
     private final Map<String, Classification> statements = new HashMap<>();
+    /** What the session learned of its tables' sequence defaults, so that the follower draws what the leader drew. */
+    private final SequenceDraws sequenceDraws = new SequenceDraws();
     /**
      * The text of each named statement in {@link #statements} whose Parse (or replay) the proxy saw, at most
      * {@link #MAX_STATEMENT_TEXT} characters of it: what a divergence or a non-deterministic count of a unit that
@@ -2168,8 +2175,15 @@ final class Units {
             unit.primary = leader;
             unit.secondary = follower;
         }
+        if (c.has(Trait.DDL)) {
+            SequenceDraws.catalogChanged();
+        }
+        if (c.has(Trait.SESSION_STATE)) {
+            sequenceDraws.forget();
+        }
         if (unit.secondary != null) {
             unit.sql = unitSql(unit); // a divergence names the statement; a unit without a follower cannot diverge
+            unit.insert = mayDraw(unit);
         }
         unit.unordered = unit.secondary != null && (unit.unordered || c.has(Trait.NOT_IN_TRANSACTION_BLOCK));
         if (unit.unordered) {
@@ -2570,6 +2584,9 @@ final class Units {
             return;
         }
         unit.primaryAnswered = true;
+        if (unit.insert != null && unit.draws == null && !answer.lost && askDraws(unit, answer)) {
+            return; // goes on once the leader has said what it drew
+        }
         if (unit.greenRead == GreenRead.CANCELLING && !answer.lost) {
             unit.afterGreenCancel = () -> primaryDone(answer);
             return;
@@ -2787,6 +2804,68 @@ final class Units {
             return;
         }
         runOnSecondary(unit, outcomes, answer.status, false);
+    }
+
+    /** The INSERT {@code unit} runs, when the follower may have to draw what the leader draws for it. */
+    private InsertShape mayDraw(Unit unit) {
+        Classification c = unit.classification;
+        if (unit.primary != leader || unit.open || c.isRead() || c.statementCount() != 1 || unit.sql == null
+                || state.followerWrites() != FollowerWrites.SYNC) {
+            return null;
+        }
+        InsertShape insert = sequenceDraws.shapeOf(unit.sql, reading).orElse(null);
+        return insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
+    }
+
+    /**
+     * The leader has inserted one row for {@code unit}'s INSERT: asks it, before the follower runs the statement, what
+     * it drew from sequences ({@link SequenceDraws#leaderQuery}), then goes on with the answer. False, and nothing
+     * asked, when the statement did not insert exactly one row.
+     */
+    private boolean askDraws(Unit unit, Sink answer) {
+        List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
+        BackendConnection connection = backends.get(leader);
+        if (answer.error || outcomes.size() != 1 || !"INSERT 0 1".equals(outcomes.getFirst().commandTag())
+                || (answer.status != 'T' && answer.status != 'I') || connection == null) {
+            unit.draws = List.of();
+            return false;
+        }
+        boolean inTransaction = answer.status == 'T';
+        Sink collect = new Sink(Mode.COLLECT, sink -> {
+            unit.draws = List.of();
+            if (!sink.lost && !sink.error) {
+                unit.draws = sequenceDraws.learned(unit.insert, sink.rows).draws();
+            } else if (!sink.lost && inTransaction && backends.get(leader) != null) {
+                // the proxy's own query failed: the client's transaction goes on as if it had never been asked
+                log.warn("reading what the leader drew failed session={} sqlstate={}", session, sink.firstSqlState);
+                send(leader, new Sink(Mode.DISCARD, ignored -> { }), FrontendMessages.query(client.alloc(), SequenceDraws.RECOVER));
+                backends.get(leader).flush();
+            }
+            primaryDone(answer);
+        });
+        collect.rows = new ArrayList<>();
+        send(leader, collect, FrontendMessages.query(client.alloc(), SequenceDraws.leaderQuery(unit.insert, inTransaction)));
+        connection.flush();
+        return true;
+    }
+
+    /**
+     * The follower's run of {@code unit} is about to be written to {@code twin}: ahead of it, when the leader drew from
+     * sequences for it, the follower is set to draw the same. True when it was (the caller writes {@link #drawnAlike}
+     * behind the unit).
+     */
+    private boolean drawAlike(Unit unit, ClusterRole secondary) {
+        if (unit.draws == null || unit.draws.isEmpty()) {
+            return false;
+        }
+        send(secondary, new Sink(Mode.DISCARD, sink -> { }),
+                FrontendMessages.query(client.alloc(), SequenceDraws.followerBefore(unit.draws)));
+        return true;
+    }
+
+    private void drawnAlike(Unit unit, ClusterRole secondary) {
+        send(secondary, new Sink(Mode.DISCARD, sink -> { }),
+                FrontendMessages.query(client.alloc(), SequenceDraws.followerAfter(unit.draws)));
     }
 
     /**
@@ -3158,17 +3237,22 @@ final class Units {
         record.commit = unit.commitsOnLeader ? commits.leaderCommitted() : 0;
         record.sentNanos = System.nanoTime();
         record.leaderNanos = unit.leaderNanos;
+        boolean drawn = drawAlike(unit, secondary);
         laneHeld.add(record);
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
             writeTo(twin, secondary, frame, false);
+        }
+        if (drawn) {
+            drawnAlike(unit, secondary);
         }
         laneTo = secondary;
         laneUnsentBytes += unit.bytes;
         // what releases row locks on the leader (ROLLBACK TO a savepoint, the end of the transaction) must
         // release them on the follower at once: another session may take them on the leader next, and its
         // follower must not wait behind a request this session holds back
-        if (unit.classification.has(Trait.ROLLBACK_TO) || unit.classification.has(Trait.TRANSACTION_END)
+        // a draw alike goes out at once: it holds a lock on the follower, and its requests are watched from now
+        if (drawn || unit.classification.has(Trait.ROLLBACK_TO) || unit.classification.has(Trait.TRANSACTION_END)
                 || laneHeld.size() >= LANE_BATCH_UNITS || laneUnsentBytes >= LANE_BATCH_BYTES) {
             flushLane();
         }
@@ -3319,9 +3403,13 @@ final class Units {
         record.followerRun = wrapped ? commits.followerRunStarted() : 0;
         record.sentNanos = sentNanos;
         record.leaderNanos = unit.leaderNanos;
+        boolean drawn = drawAlike(unit, secondary);
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
             writeTo(twin, secondary, frame, false);
+        }
+        if (drawn) {
+            drawnAlike(unit, secondary);
         }
         flush(secondary);
         watchFollower();

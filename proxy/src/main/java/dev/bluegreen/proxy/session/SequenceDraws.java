@@ -1,0 +1,221 @@
+package dev.bluegreen.proxy.session;
+
+import dev.bluegreen.proxy.routing.InsertShape;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+
+/**
+ * Makes the follower draw from a sequence what the leader drew for the same {@code INSERT}, so that a {@code serial} or
+ * identity column left to its default holds the same value on both clusters. Without it each cluster draws in the order
+ * statements reach it, and concurrent sessions' inserts reach green in another order than blue: the ids come out
+ * swapped among the rows (docs/dual-write.md, <i>Values generated on the server</i>).
+ *
+ * <p>For one session: once the leader has answered a plain {@code INSERT} of one row ({@link InsertShape}), the proxy
+ * asks it, in the same transaction, which of the table's columns draw from a sequence by default and, for those the
+ * statement left to their default, {@code currval} of the sequence ({@link #leaderQuery}). Then the follower is sent,
+ * ahead of the statement, a lock on the sequence and {@code setval(sequence, value, false)}, and behind it the sequence
+ * set back to the highest value it had handed out and the unlock ({@link #followerBefore}, {@link #followerAfter}): its
+ * draw takes exactly that value, no other session's draw on the follower comes between, and the sequence never ends
+ * below a value it handed out. The lock is a session-level advisory lock of the follower's own; one left behind by a
+ * follower statement that failed goes with the connection, which a divergence drops.
+ *
+ * <p>What a table draws is learned from the leader's answers and kept per session, by the table's name as statements
+ * spell it, until the session changes a setting (its {@code search_path} may name other tables now) or any session
+ * runs DDL through the proxy; a table known to draw nothing, or nothing the statement left to its default, costs
+ * nothing more.
+ */
+final class SequenceDraws {
+
+    /** One value the leader drew, and from which sequence (as the leader's catalog names it). */
+    record Draw(String sequence, long value) {
+    }
+
+    /** The leader's answer read: the columns of the table that draw from a sequence, and what this statement drew. */
+    record Learned(Set<String> drawingColumns, List<Draw> draws) {
+    }
+
+    /** A savepoint around the leader's query, so that its failure cannot fail the client's transaction. */
+    static final String SAVEPOINT = "bluegreen_draws";
+    /** What ends the proxy's query on the leader after it failed inside a transaction. */
+    static final String RECOVER = "ROLLBACK TO SAVEPOINT " + SAVEPOINT + "; RELEASE SAVEPOINT " + SAVEPOINT;
+    /** The first key of the follower's advisory locks ('bgsq'); the second is the sequence name's hash. */
+    static final int LOCK_CLASS = 0x62677371;
+
+    private static final int MAX_TABLES = 256;
+    private static final Pattern NUMBER = Pattern.compile("-?[0-9]{1,19}");
+    /** DDL run through the proxy, by any session: what sessions learned of tables before may be stale. */
+    private static final AtomicLong CATALOG_CHANGES = new AtomicLong();
+
+    private final Map<String, Set<String>> drawingColumns = new HashMap<>();
+    /** The shapes of the INSERT texts the session ran lately (a prepared statement's text comes again and again). */
+    private final Map<String, Optional<InsertShape>> shapes = new HashMap<>();
+    private long learnedAsOf = CATALOG_CHANGES.get();
+
+    /**
+     * The INSERT {@code sql} is, if it is a plain one ({@link InsertShape}); text that does not begin with {@code insert}
+     * (or a comment) is not read further.
+     */
+    Optional<InsertShape> shapeOf(String sql, SqlReading reading) {
+        int i = 0;
+        while (i < sql.length() && Character.isWhitespace(sql.charAt(i))) {
+            i++;
+        }
+        char first = i < sql.length() ? sql.charAt(i) : ' ';
+        if (first != 'i' && first != 'I' && first != '/' && first != '-') {
+            return Optional.empty();
+        }
+        Optional<InsertShape> shape = shapes.get(sql);
+        if (shape == null) {
+            if (shapes.size() >= MAX_TABLES) {
+                shapes.clear();
+            }
+            shape = reading.insertShape(sql);
+            shapes.put(sql, shape);
+        }
+        return shape;
+    }
+
+    /** A unit of the session ran DDL: every session forgets what it learned. */
+    static void catalogChanged() {
+        CATALOG_CHANGES.incrementAndGet();
+    }
+
+    /** The session changed a setting: its names may resolve to other tables now. */
+    void forget() {
+        drawingColumns.clear();
+        shapes.clear(); // the text is read as the session reads strings, which a SET may have changed
+    }
+
+    /**
+     * Whether {@code insert} may draw from a sequence for a column it leaves to its default, as far as the session
+     * knows: true for a table not known yet.
+     */
+    boolean mayDraw(InsertShape insert) {
+        long changes = CATALOG_CHANGES.get();
+        if (changes != learnedAsOf || drawingColumns.size() > MAX_TABLES) {
+            drawingColumns.clear();
+            learnedAsOf = changes;
+        }
+        if (!quotable(insert.table()) || !insert.columns().stream().allMatch(SequenceDraws::quotable)) {
+            return false;
+        }
+        Set<String> known = drawingColumns.get(insert.table());
+        return known == null || known.stream().anyMatch(insert::leavesToDefault);
+    }
+
+    /**
+     * The query the leader answers right after {@code insert} has inserted one row: per column of the table that draws
+     * from a sequence by default, its name, the sequence and, where the statement left it to its default,
+     * {@code currval} (null where the session may not read the sequence). Inside a transaction it runs under
+     * {@link #SAVEPOINT}. Only ordinary and partitioned tables without rules are read: a rule may have inserted
+     * elsewhere, and a view's defaults are not its table's.
+     */
+    static String leaderQuery(InsertShape insert, boolean inTransaction) {
+        StringBuilder listed = new StringBuilder("ARRAY[");
+        for (int i = 0; i < insert.columns().size(); i++) {
+            listed.append(i == 0 ? "" : ", ").append(literal(insert.columns().get(i)));
+        }
+        listed.append("]::pg_catalog.name[]");
+        String select = "SELECT a.attname, s.seq, CASE WHEN a.attname <> ALL (" + listed + ")"
+                + " AND pg_catalog.has_sequence_privilege(s.seq, 'SELECT,USAGE')"
+                + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END"
+                + " FROM pg_catalog.pg_attribute a"
+                + " LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+                + " CROSS JOIN LATERAL (SELECT coalesce(pg_catalog.pg_get_serial_sequence(a.attrelid::pg_catalog.regclass::text,"
+                + " a.attname::text), substring(pg_catalog.pg_get_expr(d.adbin, d.adrelid)"
+                + " from '^nextval[(]''(.+)''::regclass[)]$')) AS seq) s"
+                + " WHERE a.attrelid = (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass("
+                + literal(insert.table()) + ") AND c.relkind IN ('r', 'p') AND NOT c.relhasrules)"
+                + " AND a.attnum > 0 AND NOT a.attisdropped AND (a.attidentity <> '' OR d.adbin IS NOT NULL)"
+                + " AND s.seq IS NOT NULL";
+        return inTransaction ? "SAVEPOINT " + SAVEPOINT + "; " + select + "; RELEASE SAVEPOINT " + SAVEPOINT : select;
+    }
+
+    /** Reads the leader's rows (column, sequence, value or null), and keeps what the table draws for the session. */
+    Learned learned(InsertShape insert, List<String[]> rows) {
+        Set<String> drawing = new HashSet<>();
+        List<Draw> draws = new ArrayList<>(1);
+        for (String[] row : rows) {
+            if (row.length != 3 || row[0] == null || row[1] == null) {
+                return new Learned(Set.of(), List.of());
+            }
+            drawing.add(row[0]);
+            if (row[2] != null && NUMBER.matcher(row[2]).matches() && quotable(row[1])) {
+                draws.add(new Draw(row[1], Long.parseLong(row[2])));
+            }
+        }
+        drawingColumns.put(insert.table(), drawing);
+        draws.sort(Comparator.comparing(Draw::sequence)); // locks taken in one order by every session
+        return new Learned(drawing, List.copyOf(draws));
+    }
+
+    /**
+     * What the follower runs ahead of the statement: the locks; then, per sequence, its last value kept aside (in a
+     * setting of the follower's session) and the sequence set to hand out the leader's value next. Where the session
+     * may not read and set the sequence there, it draws as it would have.
+     */
+    static String followerBefore(List<Draw> draws) {
+        StringBuilder sql = new StringBuilder("SELECT ");
+        for (Draw draw : draws) {
+            sql.append("pg_catalog.pg_advisory_lock(").append(LOCK_CLASS).append(", pg_catalog.hashtext(")
+                    .append(literal(draw.sequence())).append(")), ");
+        }
+        for (int i = 0; i < draws.size(); i++) {
+            Draw draw = draws.get(i);
+            String sequence = literal(draw.sequence());
+            sql.append(i == 0 ? "" : ", ").append(mayReadAndSet(sequence))
+                    .append(" THEN pg_catalog.set_config(").append(literal(keptAside(i))).append(", coalesce(pg_catalog.pg_sequence_last_value(")
+                    .append(sequence).append("), 0)::text, false) END, ").append(mayReadAndSet(sequence))
+                    .append(" THEN pg_catalog.setval(").append(sequence).append(", ").append(draw.value()).append(", false) END");
+        }
+        return sql.toString();
+    }
+
+    /**
+     * What the follower runs behind the statement: each sequence set back to the higher of the value drawn and its
+     * last value before (a session whose leader drew later may have drawn on the follower first: the sequence must not
+     * end below a value it handed out, or it would hand it out again once the follower leads), then the unlocks.
+     */
+    static String followerAfter(List<Draw> draws) {
+        StringBuilder sql = new StringBuilder("SELECT ");
+        for (int i = 0; i < draws.size(); i++) {
+            Draw draw = draws.get(i);
+            String sequence = literal(draw.sequence());
+            sql.append(mayReadAndSet(sequence)).append(" THEN pg_catalog.setval(").append(sequence)
+                    .append(", greatest(").append(draw.value()).append(", pg_catalog.current_setting(")
+                    .append(literal(keptAside(i))).append(")::bigint), true) END, ");
+        }
+        for (int i = 0; i < draws.size(); i++) {
+            sql.append(i == 0 ? "" : ", ").append("pg_catalog.pg_advisory_unlock(").append(LOCK_CLASS)
+                    .append(", pg_catalog.hashtext(").append(literal(draws.get(i).sequence())).append("))");
+        }
+        return sql.toString();
+    }
+
+    private static String mayReadAndSet(String sequence) {
+        return "CASE WHEN pg_catalog.has_sequence_privilege(" + sequence + ", 'UPDATE') AND pg_catalog.has_sequence_privilege("
+                + sequence + ", 'SELECT,USAGE')";
+    }
+
+    /** The follower session's setting that holds the {@code i}th sequence's last value while its draw runs. */
+    private static String keptAside(int i) {
+        return "bluegreen.draw_" + (i + 1);
+    }
+
+    /** A name that goes into a string literal the same whatever the session's {@code standard_conforming_strings}. */
+    private static boolean quotable(String name) {
+        return name.indexOf('\\') < 0 && name.indexOf('\0') < 0;
+    }
+
+    private static String literal(String text) {
+        return "'" + text.replace("'", "''") + "'";
+    }
+}

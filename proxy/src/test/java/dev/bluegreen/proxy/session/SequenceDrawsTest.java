@@ -1,0 +1,77 @@
+package dev.bluegreen.proxy.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bluegreen.proxy.routing.InsertShape;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SequenceDrawsTest {
+
+    private static final InsertShape ORDER = new InsertShape("orders", List.of("v"));
+
+    @Test
+    void aTableIsAskedAboutUntilItsAnswerSaysItDrawsNothingTheStatementLeavesToItsDefault() {
+        SequenceDraws draws = new SequenceDraws();
+        assertThat(draws.mayDraw(ORDER)).isTrue();
+
+        SequenceDraws.Learned learned = draws.learned(ORDER, List.<String[]>of(new String[] {"id", "public.orders_id_seq", "42"}));
+        assertThat(learned.draws()).containsExactly(new SequenceDraws.Draw("public.orders_id_seq", 42));
+        assertThat(draws.mayDraw(ORDER)).isTrue();
+        assertThat(draws.mayDraw(new InsertShape("orders", List.of("id", "v")))).as("the id given").isFalse();
+
+        draws.learned(new InsertShape("history", List.of("v")), List.of());
+        assertThat(draws.mayDraw(new InsertShape("history", List.of("v")))).isFalse();
+        draws.forget();
+        assertThat(draws.mayDraw(new InsertShape("history", List.of("v")))).isTrue();
+    }
+
+    @Test
+    void ddlAnywhereMakesEverySessionAskAgain() {
+        SequenceDraws draws = new SequenceDraws();
+        InsertShape history = new InsertShape("history", List.of("v"));
+        draws.mayDraw(history);
+        draws.learned(history, List.of());
+        assertThat(draws.mayDraw(history)).isFalse();
+
+        SequenceDraws.catalogChanged();
+        assertThat(draws.mayDraw(history)).isTrue();
+    }
+
+    @Test
+    void valuesThatAreNotNumbersOrNamesThatCannotBeQuotedSafelyAreNotDrawnAlike() {
+        SequenceDraws draws = new SequenceDraws();
+        assertThat(draws.learned(ORDER, List.<String[]>of(new String[] {"id", "s", null})).draws()).isEmpty();
+        assertThat(draws.learned(ORDER, List.<String[]>of(new String[] {"id", "s", "1e3"})).draws()).isEmpty();
+        assertThat(draws.learned(ORDER, List.<String[]>of(new String[] {"id", "s\\x", "1"})).draws()).isEmpty();
+        assertThat(draws.mayDraw(new InsertShape("a\\b", List.of("v")))).isFalse();
+    }
+
+    @Test
+    void theFollowerLocksEachSequenceInOneOrderSetsItAndUnlocksIt() {
+        SequenceDraws draws = new SequenceDraws();
+        List<SequenceDraws.Draw> drawn = draws.learned(ORDER, List.<String[]>of(
+                new String[] {"n", "z_seq", "7"}, new String[] {"id", "\"O'Brien\".seq", "3"})).draws();
+        assertThat(drawn).extracting(SequenceDraws.Draw::sequence).containsExactly("\"O'Brien\".seq", "z_seq");
+
+        String before = SequenceDraws.followerBefore(drawn);
+        assertThat(before).startsWith("SELECT pg_catalog.pg_advisory_lock(" + SequenceDraws.LOCK_CLASS
+                + ", pg_catalog.hashtext('\"O''Brien\".seq')), pg_catalog.pg_advisory_lock(");
+        assertThat(before).contains("pg_catalog.set_config('bluegreen.draw_1', coalesce(pg_catalog.pg_sequence_last_value("
+                + "'\"O''Brien\".seq'), 0)::text, false)").contains("pg_catalog.setval('\"O''Brien\".seq', 3, false)")
+                .contains("pg_catalog.setval('z_seq', 7, false)");
+        String after = SequenceDraws.followerAfter(drawn);
+        assertThat(after).contains("pg_catalog.setval('z_seq', greatest(7, pg_catalog.current_setting('bluegreen.draw_2')::bigint), true)")
+                .endsWith("pg_catalog.pg_advisory_unlock(" + SequenceDraws.LOCK_CLASS + ", pg_catalog.hashtext('z_seq'))");
+        assertThat(after.indexOf("setval")).isLessThan(after.indexOf("pg_advisory_unlock"));
+    }
+
+    @Test
+    void theLeaderIsAskedUnderASavepointInsideATransaction() {
+        InsertShape quoted = new InsertShape("\"It's\"", List.of("a'b"));
+        String query = SequenceDraws.leaderQuery(quoted, true);
+        assertThat(query).startsWith("SAVEPOINT bluegreen_draws; SELECT ").endsWith("; RELEASE SAVEPOINT bluegreen_draws");
+        assertThat(query).contains("to_regclass('\"It''s\"')").contains("ARRAY['a''b']::pg_catalog.name[]");
+        assertThat(SequenceDraws.leaderQuery(quoted, false)).startsWith("SELECT ");
+    }
+}
