@@ -4,11 +4,9 @@ import dev.bluegreen.proxy.routing.InsertShape;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
@@ -39,7 +37,7 @@ final class SequenceDraws {
     }
 
     /** The leader's answer read: the columns of the table that draw from a sequence, and what this statement drew. */
-    record Learned(Set<String> drawingColumns, List<Draw> draws) {
+    record Learned(Map<String, String> drawingColumns, List<Draw> draws) {
     }
 
     /** A savepoint around the leader's query, so that its failure cannot fail the client's transaction. */
@@ -54,7 +52,8 @@ final class SequenceDraws {
     /** DDL run through the proxy, by any session: what sessions learned of tables before may be stale. */
     private static final AtomicLong CATALOG_CHANGES = new AtomicLong();
 
-    private final Map<String, Set<String>> drawingColumns = new HashMap<>();
+    /** Per table as statements name it: each column that draws from a sequence by default, and the sequence. */
+    private final Map<String, Map<String, String>> drawingColumns = new HashMap<>();
     /** The shapes of the INSERT texts the session ran lately (a prepared statement's text comes again and again). */
     private final Map<String, Optional<InsertShape>> shapes = new HashMap<>();
     private long learnedAsOf = CATALOG_CHANGES.get();
@@ -72,6 +71,10 @@ final class SequenceDraws {
         if (first != 'i' && first != 'I' && first != '/' && first != '-') {
             return Optional.empty();
         }
+        Map<String, String> known = drawingColumns.get(plainTable(sql, i));
+        if (known != null && known.isEmpty() && learnedAsOf == CATALOG_CHANGES.get()) {
+            return Optional.empty(); // a table known to draw nothing (pgbench_history): not read further
+        }
         Optional<InsertShape> shape = shapes.get(sql);
         if (shape == null) {
             if (shapes.size() >= MAX_TABLES) {
@@ -81,6 +84,34 @@ final class SequenceDraws {
             shapes.put(sql, shape);
         }
         return shape;
+    }
+
+    /**
+     * The table an {@code insert into name} at {@code from} names, when the name is plain (letters, digits, {@code _},
+     * {@code $} and dots, nothing quoted): a look that costs less than reading the statement; null otherwise.
+     */
+    private static String plainTable(String sql, int from) {
+        if (!sql.regionMatches(true, from, "insert into ", 0, 12)) {
+            return null;
+        }
+        int start = from + 12;
+        while (start < sql.length() && sql.charAt(start) == ' ') {
+            start++;
+        }
+        int end = start;
+        while (end < sql.length()) {
+            char c = sql.charAt(end);
+            if (!(Character.isLetterOrDigit(c) || c == '_' || c == '$' || c == '.')) {
+                break;
+            }
+            end++;
+        }
+        int next = end;
+        while (next < sql.length() && sql.charAt(next) == ' ') {
+            next++;
+        }
+        return end > start && next < sql.length() && (sql.charAt(next) == '(' || (next > end && Character.isLetter(sql.charAt(next))))
+                ? sql.substring(start, end) : null;
     }
 
     /** A unit of the session ran DDL: every session forgets what it learned. */
@@ -107,8 +138,55 @@ final class SequenceDraws {
         if (!quotable(insert.table()) || !insert.columns().stream().allMatch(SequenceDraws::quotable)) {
             return false;
         }
-        Set<String> known = drawingColumns.get(insert.table());
-        return known == null || known.stream().anyMatch(insert::leavesToDefault);
+        Map<String, String> known = drawingColumns.get(insert.table());
+        return known == null || known.keySet().stream().anyMatch(insert::leavesToDefault);
+    }
+
+    /**
+     * The sequences {@code insert} draws from, sorted, when the session knows its table already; null when it does not
+     * (the leader is then asked about the table after the statement, {@link #leaderQuery}).
+     */
+    List<String> knownDraws(InsertShape insert) {
+        Map<String, String> known = drawingColumns.get(insert.table());
+        if (known == null) {
+            return null;
+        }
+        List<String> sequences = new ArrayList<>(1);
+        known.forEach((column, sequence) -> {
+            if (insert.leavesToDefault(column)) {
+                sequences.add(sequence);
+            }
+        });
+        sequences.sort(null);
+        return sequences;
+    }
+
+    /**
+     * What the leader is sent right behind an INSERT into a table the session knows ({@link #knownDraws}), in the same
+     * flush: {@code currval} of each sequence, under {@link #SAVEPOINT}. Its rows are sequence and value (null where
+     * the session may not read the sequence). Behind a statement that failed it fails as a whole, changing nothing.
+     */
+    static String pipelinedQuery(List<String> sequences) {
+        StringBuilder values = new StringBuilder();
+        for (int i = 0; i < sequences.size(); i++) {
+            values.append(i == 0 ? "" : ", ").append('(').append(literal(sequences.get(i))).append(')');
+        }
+        return "SAVEPOINT " + SAVEPOINT + "; SELECT s.seq, CASE WHEN pg_catalog.has_sequence_privilege(s.seq, 'SELECT,USAGE')"
+                + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END FROM (VALUES " + values + ") AS s (seq)"
+                + "; RELEASE SAVEPOINT " + SAVEPOINT;
+    }
+
+    /** Reads the answer to {@link #pipelinedQuery}: sequence and value rows. */
+    static List<Draw> drawn(List<String[]> rows) {
+        List<Draw> draws = new ArrayList<>(rows.size());
+        for (String[] row : rows) {
+            if (row.length != 2 || row[0] == null || row[1] == null || !NUMBER.matcher(row[1]).matches()) {
+                continue;
+            }
+            draws.add(new Draw(row[0], Long.parseLong(row[1])));
+        }
+        draws.sort(Comparator.comparing(Draw::sequence));
+        return List.copyOf(draws);
     }
 
     /**
@@ -141,20 +219,23 @@ final class SequenceDraws {
 
     /** Reads the leader's rows (column, sequence, value or null), and keeps what the table draws for the session. */
     Learned learned(InsertShape insert, List<String[]> rows) {
-        Set<String> drawing = new HashSet<>();
+        Map<String, String> drawing = new HashMap<>();
         List<Draw> draws = new ArrayList<>(1);
         for (String[] row : rows) {
             if (row.length != 3 || row[0] == null || row[1] == null) {
-                return new Learned(Set.of(), List.of());
+                return new Learned(Map.of(), List.of());
             }
-            drawing.add(row[0]);
-            if (row[2] != null && NUMBER.matcher(row[2]).matches() && quotable(row[1])) {
+            if (!quotable(row[1])) {
+                continue; // a sequence the proxy does not name in its own queries: drawn as before
+            }
+            drawing.put(row[0], row[1]);
+            if (row[2] != null && NUMBER.matcher(row[2]).matches()) {
                 draws.add(new Draw(row[1], Long.parseLong(row[2])));
             }
         }
-        drawingColumns.put(insert.table(), drawing);
+        drawingColumns.put(insert.table(), Map.copyOf(drawing));
         draws.sort(Comparator.comparing(Draw::sequence)); // locks taken in one order by every session
-        return new Learned(drawing, List.copyOf(draws));
+        return new Learned(Map.copyOf(drawing), List.copyOf(draws));
     }
 
     /**

@@ -189,6 +189,11 @@ final class Units {
         InsertShape insert;
         /** What the leader drew for {@link #insert}, the follower is to draw too; null until the leader was asked. */
         List<SequenceDraws.Draw> draws;
+        /** The leader was asked what it drew right behind the unit ({@link SequenceDraws#pipelinedQuery}). */
+        boolean drawsPipelined;
+        /** Its answer, once in; and what waits for it (the rest of {@link #primaryDone}). */
+        Sink drawsAnswer;
+        Runnable afterDraws;
         /** More client frames belong to it: COPY data, or an extended-protocol unit opened by Flush. */
         boolean open;
         boolean extendedOpen;
@@ -2362,6 +2367,7 @@ final class Units {
         if (unit.sentOnce) {
             unit.frames.clear();
         }
+        askDrawsBehind(unit);
         if (unit.primary == leader.other() && unit.secondary == null) {
             primary.flush(); // a read the follower serves waits for no other session's commit
         } else {
@@ -2584,8 +2590,16 @@ final class Units {
             return;
         }
         unit.primaryAnswered = true;
-        if (unit.insert != null && unit.draws == null && !answer.lost && askDraws(unit, answer)) {
-            return; // goes on once the leader has said what it drew
+        if (unit.insert != null && unit.draws == null && !answer.lost) {
+            if (unit.drawsPipelined && unit.drawsAnswer == null) {
+                unit.afterDraws = () -> primaryDone(answer); // its answer is next on the connection
+                return;
+            }
+            if (unit.drawsPipelined) {
+                unit.draws = pipelinedDraws(unit, answer);
+            } else if (askDraws(unit, answer)) {
+                return; // goes on once the leader has said what it drew
+            }
         }
         if (unit.greenRead == GreenRead.CANCELLING && !answer.lost) {
             unit.afterGreenCancel = () -> primaryDone(answer);
@@ -2823,10 +2837,8 @@ final class Units {
      * asked, when the statement did not insert exactly one row.
      */
     private boolean askDraws(Unit unit, Sink answer) {
-        List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
         BackendConnection connection = backends.get(leader);
-        if (answer.error || outcomes.size() != 1 || !"INSERT 0 1".equals(outcomes.getFirst().commandTag())
-                || (answer.status != 'T' && answer.status != 'I') || connection == null) {
+        if (!insertedOneRow(answer) || connection == null) {
             unit.draws = List.of();
             return false;
         }
@@ -2847,6 +2859,51 @@ final class Units {
         send(leader, collect, FrontendMessages.query(client.alloc(), SequenceDraws.leaderQuery(unit.insert, inTransaction)));
         connection.flush();
         return true;
+    }
+
+    /** Asks the leader, right behind an INSERT into a table the session knows draws, what it drew for it. */
+    private void askDrawsBehind(Unit unit) {
+        List<String> sequences = unit.insert == null ? null : sequenceDraws.knownDraws(unit.insert);
+        if (sequences == null || sequences.isEmpty()) {
+            return;
+        }
+        unit.drawsPipelined = true;
+        Sink collect = new Sink(Mode.COLLECT, sink -> {
+            unit.drawsAnswer = sink;
+            Runnable then = unit.afterDraws;
+            unit.afterDraws = null;
+            if (then != null) {
+                then.run();
+            }
+        });
+        collect.rows = new ArrayList<>();
+        send(unit.primary, collect, FrontendMessages.query(client.alloc(), SequenceDraws.pipelinedQuery(sequences)));
+    }
+
+    private static boolean insertedOneRow(Sink answer) {
+        List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
+        return !answer.error && outcomes.size() == 1 && "INSERT 0 1".equals(outcomes.getFirst().commandTag())
+                && (answer.status == 'T' || answer.status == 'I');
+    }
+
+    /**
+     * Reads what the leader said it drew in answer to the query sent right behind the unit. Where that query failed
+     * after the unit had run (inside its savepoint), the transaction is taken back to before it.
+     */
+    private List<SequenceDraws.Draw> pipelinedDraws(Unit unit, Sink answer) {
+        Sink drawn = unit.drawsAnswer;
+        if (drawn.lost) {
+            return List.of();
+        }
+        if (drawn.error) {
+            if (!answer.error && answer.status == 'T' && backends.get(leader) != null) {
+                log.warn("reading what the leader drew failed session={} sqlstate={}", session, drawn.firstSqlState);
+                send(leader, new Sink(Mode.DISCARD, ignored -> { }), FrontendMessages.query(client.alloc(), SequenceDraws.RECOVER));
+                backends.get(leader).flush();
+            }
+            return List.of(); // (behind a statement that failed it changed nothing)
+        }
+        return insertedOneRow(answer) ? SequenceDraws.drawn(drawn.rows) : List.of();
     }
 
     /**

@@ -27,6 +27,37 @@ class SequenceDrawsTest {
     }
 
     @Test
+    void aTableTheSessionKnowsIsAskedAboutRightBehindTheStatement() {
+        SequenceDraws draws = new SequenceDraws();
+        assertThat(draws.knownDraws(ORDER)).isNull();
+        draws.learned(ORDER, List.<String[]>of(new String[] {"id", "public.orders_id_seq", "1"},
+                new String[] {"n", "a_seq", null}));
+        assertThat(draws.knownDraws(ORDER)).containsExactly("a_seq", "public.orders_id_seq");
+        assertThat(draws.knownDraws(new InsertShape("orders", List.of("v", "n")))).containsExactly("public.orders_id_seq");
+
+        assertThat(SequenceDraws.pipelinedQuery(List.of("a_seq", "it's")))
+                .startsWith("SAVEPOINT bluegreen_draws; SELECT s.seq, ")
+                .contains("FROM (VALUES ('a_seq'), ('it''s')) AS s (seq)")
+                .endsWith("; RELEASE SAVEPOINT bluegreen_draws");
+        assertThat(SequenceDraws.drawn(List.<String[]>of(new String[] {"z", "9"}, new String[] {"a", null},
+                new String[] {"b", "3"}))).containsExactly(new SequenceDraws.Draw("b", 3), new SequenceDraws.Draw("z", 9));
+    }
+
+    @Test
+    void anInsertIntoATableKnownToDrawNothingIsNotReadAgain() {
+        SequenceDraws draws = new SequenceDraws();
+        SqlReading reading = new SqlReading();
+        String insert = "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, 7, 10, now())";
+        InsertShape history = draws.shapeOf(insert, reading).orElseThrow();
+        assertThat(history.table()).isEqualTo("pgbench_history");
+        assertThat(draws.mayDraw(history)).isTrue();
+        draws.learned(history, List.of());
+        assertThat(draws.shapeOf(insert.replace("7", "8"), reading)).isEmpty();
+        assertThat(draws.shapeOf("insert into public . pgbench_history (tid) values (1)", reading)).isPresent();
+        assertThat(draws.shapeOf("update pgbench_history set tid = 1", reading)).isEmpty();
+    }
+
+    @Test
     void ddlAnywhereMakesEverySessionAskAgain() {
         SequenceDraws draws = new SequenceDraws();
         InsertShape history = new InsertShape("history", List.of("v"));
