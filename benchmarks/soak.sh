@@ -11,7 +11,9 @@
 #   SOAK_PROXY_ARGS="--config f.yaml" benchmarks/soak.sh   # more arguments for the proxy
 # Workloads, all at once: pgbench's TPC-B-like script; upserts of 50 hot keys; delete-and-reinsert transactions
 # on 30 keys (extended protocol), which fail on duplicates now and then (pgbench restarts); a ledger with a
-# savepoint rolled back in every transaction; pgbench -S with prepared statements.
+# savepoint rolled back in every transaction; pgbench -S with prepared statements; an application's inserts (orders
+# with a bigserial id it reads back with RETURNING, order lines with an identity id, in autocommit and in transactions),
+# whose ids the follower must draw as the leader did.
 # SOAK_PREDICATE_WRITES adds `UPDATE jobs SET state = ... WHERE id = $1 AND state = ...` on 40 rows (prepared).
 # These diverged within seconds before the COMMIT wait of 2026-12-06, and still may (green is taken out of
 # sync): docs/dual-write.md, "Writes that find other sessions' commits", says which commits the ordering does
@@ -95,6 +97,17 @@ create table hot2 (k int primary key, v int not null);
 create table ledger (k int not null, amount int not null);
 create table counters (k int primary key, total bigint not null default 0);
 insert into counters select g, 0 from generate_series(1, 20) g;
+create table orders (id bigserial primary key, v int not null, note text);
+create table order_lines (id int generated always as identity primary key, order_id bigint not null, qty int not null);
+SQL
+cat > "$work/orders.sql" <<'SQL'
+\set v random(1, 1000000)
+insert into orders (v) values (:v) returning id \gset
+begin;
+insert into orders (v, note) values (:v, 'in a transaction') returning id \gset
+insert into order_lines (order_id, qty) values (:id, 1);
+insert into order_lines (order_id, qty) values (:id, 2);
+commit;
 SQL
 cat > "$work/upsert.sql" <<'SQL'
 \set k random(1, 50)
@@ -130,6 +143,8 @@ pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" -f "$work/upsert.sql" postgres > "
   done ) & workloads+=($!)
 pgbench "${pg[@]}" -n -c 2 -j 1 -T "$seconds" -f "$work/ledger.sql" postgres > "$work/ledger.out" 2>&1 & workloads+=($!)
 pgbench "${pg[@]}" -n -c 2 -j 1 -T "$seconds" -S -M prepared postgres > "$work/select.out" 2>&1 & workloads+=($!)
+pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" -M prepared -f "$work/orders.sql" postgres > "$work/orders.out" 2>&1 &
+workloads+=($!)
 if [ -n "${SOAK_PREDICATE_WRITES:-}" ]; then
   pgbench "${pg[@]}" -n -c 3 -j 1 -T "$seconds" -M prepared -f "$jobs_sql" postgres > "$work/jobs.out" 2>&1 &
   workloads+=($!)
