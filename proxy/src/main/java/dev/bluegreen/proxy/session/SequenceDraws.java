@@ -48,6 +48,16 @@ final class SequenceDraws {
     static final int LOCK_CLASS = 0x62677371;
 
     private static final int MAX_TABLES = 256;
+    /**
+     * Whether the session may read the sequence {@code s.seq} whole and set it: the follower reads and sets it as the
+     * session's role, which has on green the grants it has on blue (docs/dual-write.md, <i>Before start</i>); the
+     * leader is asked, so that the follower's query names the sequence only where it may.
+     */
+    private static final String MAY_READ_AND_SET = "pg_catalog.has_sequence_privilege(s.seq, 'SELECT')"
+            + " AND pg_catalog.has_sequence_privilege(s.seq, 'UPDATE')";
+    /** A sequence's name as the server prints it: one or two identifiers, each plain or double-quoted. */
+    private static final Pattern QUALIFIED_NAME =
+            Pattern.compile("(?:[a-z_][a-z0-9_$]*|\"(?:[^\"\u0000]|\"\")+\")(?:\\.(?:[a-z_][a-z0-9_$]*|\"(?:[^\"\u0000]|\"\")+\"))?");
     private static final Pattern NUMBER = Pattern.compile("-?[0-9]{1,19}");
     /** DDL run through the proxy, by any session: what sessions learned of tables before may be stale. */
     private static final AtomicLong CATALOG_CHANGES = new AtomicLong();
@@ -171,7 +181,7 @@ final class SequenceDraws {
         for (int i = 0; i < sequences.size(); i++) {
             values.append(i == 0 ? "" : ", ").append('(').append(literal(sequences.get(i))).append(')');
         }
-        return "SAVEPOINT " + SAVEPOINT + "; SELECT s.seq, CASE WHEN pg_catalog.has_sequence_privilege(s.seq, 'SELECT,USAGE')"
+        return "SAVEPOINT " + SAVEPOINT + "; SELECT s.seq, CASE WHEN " + MAY_READ_AND_SET
                 + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END FROM (VALUES " + values + ") AS s (seq)"
                 + "; RELEASE SAVEPOINT " + SAVEPOINT;
     }
@@ -203,7 +213,7 @@ final class SequenceDraws {
         }
         listed.append("]::pg_catalog.name[]");
         String select = "SELECT a.attname, s.seq, CASE WHEN a.attname <> ALL (" + listed + ")"
-                + " AND pg_catalog.has_sequence_privilege(s.seq, 'SELECT,USAGE')"
+                + " AND " + MAY_READ_AND_SET
                 + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END"
                 + " FROM pg_catalog.pg_attribute a"
                 + " LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
@@ -225,7 +235,7 @@ final class SequenceDraws {
             if (row.length != 3 || row[0] == null || row[1] == null) {
                 return new Learned(Map.of(), List.of());
             }
-            if (!quotable(row[1])) {
+            if (!QUALIFIED_NAME.matcher(row[1]).matches()) {
                 continue; // a sequence the proxy does not name in its own queries: drawn as before
             }
             drawing.put(row[0], row[1]);
@@ -233,57 +243,67 @@ final class SequenceDraws {
                 draws.add(new Draw(row[1], Long.parseLong(row[2])));
             }
         }
+        // two columns drawing from one sequence draw twice per row, and currval tells only the last: not carried
+        Map<String, Integer> uses = new HashMap<>();
+        drawing.values().forEach(sequence -> uses.merge(sequence, 1, Integer::sum));
+        drawing.values().removeIf(sequence -> uses.get(sequence) > 1);
+        draws.removeIf(draw -> !drawing.containsValue(draw.sequence()));
         drawingColumns.put(insert.table(), Map.copyOf(drawing));
         draws.sort(Comparator.comparing(Draw::sequence)); // locks taken in one order by every session
         return new Learned(Map.copyOf(drawing), List.copyOf(draws));
     }
 
     /**
-     * What the follower runs ahead of the statement: the locks; then, per sequence, its last value kept aside (in a
-     * setting of the follower's session) and the sequence set to hand out the leader's value next. Where the session
-     * may not read and set the sequence there, it draws as it would have.
+     * What the follower runs ahead of the statement: the locks (keyed by the sequence's OID there, however statements
+     * spell its name); then, per sequence, the highest value it has handed out kept aside in a setting of the
+     * follower's session, and the sequence set to hand out the leader's value next.
      */
     static String followerBefore(List<Draw> draws) {
         StringBuilder sql = new StringBuilder("SELECT ");
         for (Draw draw : draws) {
-            sql.append("pg_catalog.pg_advisory_lock(").append(LOCK_CLASS).append(", pg_catalog.hashtext(")
-                    .append(literal(draw.sequence())).append(")), ");
+            sql.append("pg_catalog.pg_advisory_lock(").append(LOCK_CLASS).append(", ").append(lockKey(draw)).append("), ");
         }
         for (int i = 0; i < draws.size(); i++) {
             Draw draw = draws.get(i);
-            String sequence = literal(draw.sequence());
-            sql.append(i == 0 ? "" : ", ").append(mayReadAndSet(sequence))
-                    .append(" THEN pg_catalog.set_config(").append(literal(keptAside(i))).append(", coalesce(pg_catalog.pg_sequence_last_value(")
-                    .append(sequence).append("), 0)::text, false) END, ").append(mayReadAndSet(sequence))
-                    .append(" THEN pg_catalog.setval(").append(sequence).append(", ").append(draw.value()).append(", false) END");
+            sql.append(i == 0 ? "" : ", ").append("pg_catalog.set_config(").append(literal(keptAside(i)))
+                    .append(", (SELECT (CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - q.seqincrement END)::text FROM ")
+                    .append(draw.sequence()).append(" s, pg_catalog.pg_sequence q WHERE q.seqrelid = ")
+                    .append(literal(draw.sequence())).append("::pg_catalog.regclass), false), pg_catalog.setval(")
+                    .append(literal(draw.sequence())).append(", ").append(draw.value()).append(", false)");
         }
         return sql.toString();
     }
 
     /**
-     * What the follower runs behind the statement: each sequence set back to the higher of the value drawn and its
-     * last value before (a session whose leader drew later may have drawn on the follower first: the sequence must not
-     * end below a value it handed out, or it would hand it out again once the follower leads), then the unlocks.
+     * What the follower runs behind the statement: each sequence the statement took back behind a value it had handed
+     * out already (a session whose leader drew later may have drawn on the follower first) set to hand out the one after
+     * that next, not below it, or it would hand a value out again once the follower leads; set with {@code is_called}
+     * false, which leaves the session's {@code currval} at the value the statement drew; then the unlocks.
      */
     static String followerAfter(List<Draw> draws) {
-        StringBuilder sql = new StringBuilder("SELECT ");
+        StringBuilder sql = new StringBuilder();
         for (int i = 0; i < draws.size(); i++) {
             Draw draw = draws.get(i);
             String sequence = literal(draw.sequence());
-            sql.append(mayReadAndSet(sequence)).append(" THEN pg_catalog.setval(").append(sequence)
-                    .append(", greatest(").append(draw.value()).append(", pg_catalog.current_setting(")
-                    .append(literal(keptAside(i))).append(")::bigint), true) END, ");
+            sql.append("SELECT CASE WHEN k.kept IS NOT NULL AND ((q.seqincrement > 0 AND ")
+                    .append(draw.value()).append(" < k.kept) OR (q.seqincrement < 0 AND ").append(draw.value())
+                    .append(" > k.kept)) AND k.kept::numeric + q.seqincrement BETWEEN q.seqmin AND q.seqmax")
+                    .append(" THEN pg_catalog.setval(").append(sequence).append(", k.kept + q.seqincrement, false) END")
+                    .append(" FROM (SELECT nullif(pg_catalog.current_setting(").append(literal(keptAside(i)))
+                    .append(", true), '')::bigint AS kept) k, pg_catalog.pg_sequence q WHERE q.seqrelid = ")
+                    .append(sequence).append("::pg_catalog.regclass; ");
         }
+        sql.append("SELECT ");
         for (int i = 0; i < draws.size(); i++) {
-            sql.append(i == 0 ? "" : ", ").append("pg_catalog.pg_advisory_unlock(").append(LOCK_CLASS)
-                    .append(", pg_catalog.hashtext(").append(literal(draws.get(i).sequence())).append("))");
+            sql.append(i == 0 ? "" : ", ").append("pg_catalog.pg_advisory_unlock(").append(LOCK_CLASS).append(", ")
+                    .append(lockKey(draws.get(i))).append(")");
         }
         return sql.toString();
     }
 
-    private static String mayReadAndSet(String sequence) {
-        return "CASE WHEN pg_catalog.has_sequence_privilege(" + sequence + ", 'UPDATE') AND pg_catalog.has_sequence_privilege("
-                + sequence + ", 'SELECT,USAGE')";
+    /** The sequence's OID on the follower, as the second key of an advisory lock (an int: OIDs shifted by 2^31). */
+    private static String lockKey(Draw draw) {
+        return "(" + literal(draw.sequence()) + "::pg_catalog.regclass::pg_catalog.oid::bigint - 2147483648)::int";
     }
 
     /** The follower session's setting that holds the {@code i}th sequence's last value while its draw runs. */

@@ -194,6 +194,11 @@ final class Units {
         /** Its answer, once in; and what waits for it (the rest of {@link #primaryDone}). */
         Sink drawsAnswer;
         Runnable afterDraws;
+        /**
+         * The proxy's own question about the draws runs on the leader: the statement itself is over there, so a cancel
+         * now comes too late for it, and must not hit the question.
+         */
+        boolean drawsInFlight;
         /** More client frames belong to it: COPY data, or an extended-protocol unit opened by Flush. */
         boolean open;
         boolean extendedOpen;
@@ -2592,7 +2597,8 @@ final class Units {
         unit.primaryAnswered = true;
         if (unit.insert != null && unit.draws == null && !answer.lost) {
             if (unit.drawsPipelined && unit.drawsAnswer == null) {
-                unit.afterDraws = () -> primaryDone(answer); // its answer is next on the connection
+                holdLeaderWriteTicket(unit, answer);
+                unit.afterDraws = () -> primaryDoneAfterDraws(unit, answer); // its answer is next on the connection
                 return;
             }
             if (unit.drawsPipelined) {
@@ -2843,7 +2849,10 @@ final class Units {
             return false;
         }
         boolean inTransaction = answer.status == 'T';
+        holdLeaderWriteTicket(unit, answer);
+        unit.drawsInFlight = true;
         Sink collect = new Sink(Mode.COLLECT, sink -> {
+            unit.drawsInFlight = false;
             unit.draws = List.of();
             if (!sink.lost && !sink.error) {
                 unit.draws = sequenceDraws.learned(unit.insert, sink.rows).draws();
@@ -2853,12 +2862,30 @@ final class Units {
                 send(leader, new Sink(Mode.DISCARD, ignored -> { }), FrontendMessages.query(client.alloc(), SequenceDraws.RECOVER));
                 backends.get(leader).flush();
             }
-            primaryDone(answer);
+            primaryDoneAfterDraws(unit, answer);
         });
         collect.rows = new ArrayList<>();
         send(leader, collect, FrontendMessages.query(client.alloc(), SequenceDraws.leaderQuery(unit.insert, inTransaction)));
         connection.flush();
         return true;
+    }
+
+    /**
+     * While the leader is asked what a write drew, the write's ticket among the leader's writes in flight
+     * ({@link FollowerCommits}) stays taken: it is given back only once the follower's run has taken its own, as when
+     * the answer goes on at once; otherwise a COMMIT let go meanwhile would not wait for that run.
+     */
+    private static void holdLeaderWriteTicket(Unit unit, Sink answer) {
+        unit.leaderWrite = answer.leaderWrite; // (the session's close gives it back, should it come first)
+        answer.leaderWrite = 0;
+    }
+
+    private void primaryDoneAfterDraws(Unit unit, Sink answer) {
+        primaryDone(answer);
+        if (unit.leaderWrite != 0) {
+            commits.leaderWriteAnswered(unit.leaderWrite);
+            unit.leaderWrite = 0;
+        }
     }
 
     /** Asks the leader, right behind an INSERT into a table the session knows draws, what it drew for it. */
@@ -2868,7 +2895,9 @@ final class Units {
             return;
         }
         unit.drawsPipelined = true;
+        unit.drawsInFlight = true;
         Sink collect = new Sink(Mode.COLLECT, sink -> {
+            unit.drawsInFlight = false;
             unit.drawsAnswer = sink;
             Runnable then = unit.afterDraws;
             unit.afterDraws = null;
@@ -4804,6 +4833,14 @@ final class Units {
         if (current.greenRead != GreenRead.IN_TIME && current.primary == ClusterRole.GREEN) {
             current.cancelled = true;
             return null; // the proxy has cancelled it there itself and answers it: a second cancel could hit what follows
+        }
+        if (current.drawsInFlight) {
+            return null; // (see Unit#drawsInFlight)
+        }
+        if (current.followerPart == FollowerPart.WRAPPED && current.draws != null && !current.draws.isEmpty()) {
+            // the follower draws what the leader drew, under a lock of its own: cancelled halfway it would keep the lock
+            // and a lowered sequence; the leader is done with the statement, so the cancel comes too late, as on a server
+            return null;
         }
         if (current.followerPart == FollowerPart.WRAPPED) {
             current.cancelled = true;

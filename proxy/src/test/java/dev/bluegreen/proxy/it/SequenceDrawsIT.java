@@ -25,7 +25,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Ids a {@code serial} or identity column draws for an insert that leaves it to its default are the same on green as
  * on blue, also when sessions insert concurrently (docs/dual-write.md, <i>Values generated on the server</i>). Before,
  * green drew in the order the inserts reached it, and eight sessions inserting with {@code RETURNING id} took it out of
- * sync within a second; without {@code RETURNING} the ids came out swapped among the rows, unreported.
+ * sync within a second; without {@code RETURNING} the ids came out swapped among the rows, unreported. A session's
+ * {@code currval} on the follower is the value it drew there, as on the leader.
  */
 @ExtendWith({BlueGreenClusters.class, NoLeaks.class})
 class SequenceDrawsIT {
@@ -100,6 +101,8 @@ class SequenceDrawsIT {
                 assertThat(noted.executeUpdate()).isOne();
                 line.setInt(1, v);
                 assertThat(line.executeUpdate()).isOne();
+                // currval on each cluster: the follower's must be the value it drew for this session, as the leader's is
+                plain.execute("insert into " + lines + " (v) values (currval('" + orders + "_id_seq'))");
                 plain.execute("insert into " + custom + " (v) values (" + v + ")");
                 c.commit();
                 c.setAutoCommit(true);
