@@ -212,7 +212,7 @@ final class SequenceDraws {
             listed.append(i == 0 ? "" : ", ").append(literal(insert.columns().get(i)));
         }
         listed.append("]::pg_catalog.name[]");
-        String select = "SELECT a.attname, s.seq, CASE WHEN a.attname <> ALL (" + listed + ")"
+        String select = "SELECT a.attname, s.seq::pg_catalog.regclass::text, CASE WHEN a.attname <> ALL (" + listed + ")"
                 + " AND " + MAY_READ_AND_SET
                 + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END"
                 + " FROM pg_catalog.pg_attribute a"

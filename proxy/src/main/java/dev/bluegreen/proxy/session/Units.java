@@ -2598,6 +2598,7 @@ final class Units {
         if (unit.insert != null && unit.draws == null && !answer.lost) {
             if (unit.drawsPipelined && unit.drawsAnswer == null) {
                 holdLeaderWriteTicket(unit, answer);
+                unit.drawsInFlight = true; // (only now: a cancel while the statement itself ran still reaches it)
                 unit.afterDraws = () -> primaryDoneAfterDraws(unit, answer); // its answer is next on the connection
                 return;
             }
@@ -2895,7 +2896,6 @@ final class Units {
             return;
         }
         unit.drawsPipelined = true;
-        unit.drawsInFlight = true;
         Sink collect = new Sink(Mode.COLLECT, sink -> {
             unit.drawsInFlight = false;
             unit.drawsAnswer = sink;

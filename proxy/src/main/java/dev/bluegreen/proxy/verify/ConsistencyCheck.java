@@ -81,7 +81,8 @@ public final class ConsistencyCheck {
                    case when has_sequence_privilege(c.oid, 'SELECT,USAGE') then pg_sequence_last_value(c.oid) end,
                    has_sequence_privilege(c.oid, 'SELECT'),
                    format('increment %s, min %s, max %s, %s', s.seqincrement, s.seqmin, s.seqmax,
-                          case when s.seqcycle then 'cycle' else 'no cycle' end)
+                          case when s.seqcycle then 'cycle' else 'no cycle' end),
+                   s.seqincrement, s.seqmin, s.seqmax, s.seqcycle
             from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_sequence s on s.seqrelid = c.oid
             where c.relkind = 'S' and n.nspname <> 'information_schema' and n.nspname not like 'pg\\_%'
             """;
@@ -391,7 +392,7 @@ public final class ConsistencyCheck {
      * cycling. Not readable also where it has handed out none and the check's role has only USAGE on it, which
      * does not read the next value.
      */
-    private record Sequence(boolean readable, String lastValue, String nextValue, String definition) {
+    private record Sequence(boolean readable, String lastValue, String nextValue, String definition, Steps steps) {
 
         Side side(boolean withDefinition) {
             if (!readable) {
@@ -404,9 +405,31 @@ public final class ConsistencyCheck {
             return new Side("sequence, last value never used, next value " + nextValue + definitionText, 0L, null);
         }
 
+        /**
+         * The same value handed out next: a sequence that handed out L hands out L + increment (within its bounds, or
+         * round them when it cycles), as one set with {@code setval(…, false)} to that value does. (The proxy leaves a
+         * follower's sequence so when sessions' draws reached it out of order: docs/dual-write.md.)
+         */
         boolean sameValue(Sequence other) {
-            return Objects.equals(lastValue, other.lastValue) && Objects.equals(nextValue, other.nextValue);
+            return Objects.equals(next(), other.next());
         }
+
+        /** The value it hands out next; null once it has run out. */
+        private Long next() {
+            if (lastValue == null) {
+                return nextValue == null ? null : Long.parseLong(nextValue);
+            }
+            long last = Long.parseLong(lastValue);
+            boolean past = steps.increment() > 0 ? last > steps.max() - steps.increment() : last < steps.min() - steps.increment();
+            if (past) {
+                return steps.cycle() ? (steps.increment() > 0 ? steps.min() : steps.max()) : null;
+            }
+            return last + steps.increment();
+        }
+    }
+
+    /** How a sequence steps: its increment, bounds and whether it cycles. */
+    private record Steps(long increment, long min, long max, boolean cycle) {
     }
 
     /**
@@ -422,7 +445,8 @@ public final class ConsistencyCheck {
                 String name = printed(rs.getString(1)) + "." + printed(rs.getString(2));
                 // a last value of null says nothing to a role with USAGE alone: it cannot read the next value either
                 boolean readable = rs.getBoolean(3) && (rs.getString(4) != null || rs.getBoolean(5));
-                sequences.put(name, new Sequence(readable, rs.getString(4), null, rs.getString(6)));
+                sequences.put(name, new Sequence(readable, rs.getString(4), null, rs.getString(6),
+                        new Steps(rs.getLong(7), rs.getLong(8), rs.getLong(9), rs.getBoolean(10))));
                 if (rs.getBoolean(3) && rs.getString(4) == null && rs.getBoolean(5)) {
                     unused.put(name, quoted(rs.getString(1)) + "." + quoted(rs.getString(2)));
                 }
@@ -441,15 +465,15 @@ public final class ConsistencyCheck {
             while (rs.next()) {
                 String name = names.get(rs.getInt(1));
                 Sequence known = sequences.get(name);
-                sequences.put(name, new Sequence(true, null, rs.getString(2), known.definition()));
+                sequences.put(name, new Sequence(true, null, rs.getString(2), known.definition(), known.steps()));
             }
         }
         return sequences;
     }
 
     /**
-     * Sequences are compared by their last value, or the value they hand out next where they have handed out
-     * none since created or set, and by their increment, bounds and cycling: dual-write calls nextval on both
+     * Sequences are compared by the value they hand out next (after their last value, or the one they were set to
+     * hand out), and by their increment, bounds and cycling: dual-write calls nextval on both
      * clusters, so they move together, and a green seeded without them (logical replication does not copy
      * sequences) would hand out ids blue has already used.
      */

@@ -514,15 +514,18 @@ class VerifyIT {
 
     /**
      * A sequence reset with {@code setval(…, false)} hands out the value it was set to, though it reads as
-     * never used: verify compares that next value. And it compares what a sequence hands out at each call:
-     * its increment, bounds and cycling.
+     * never used: verify compares that next value, also with one that last handed out the value before it (the proxy
+     * leaves a follower's sequence so when sessions' draws reached it out of order). And it compares what a sequence
+     * hands out at each call: its increment, bounds and cycling.
      */
     @Test
     void aSequenceResetToADifferentNextValueOrDefinedDifferentlyIsADifference() throws Exception {
         String database = databaseOnBoth("create sequence reset_alike", "select nextval('reset_alike')",
                 "select setval('reset_alike', 40, false)", "create sequence reset_apart", "select nextval('reset_apart')",
-                "create sequence stepped", "select nextval('stepped')", "create sequence \"Odd Seq\"");
-        blue.execute(database, "select setval('reset_apart', 1, false)");
+                "create sequence stepped", "select nextval('stepped')", "create sequence \"Odd Seq\"",
+                "create sequence handed_alike");
+        blue.execute(database, "select setval('reset_apart', 1, false)", "select setval('handed_alike', 3)");
+        green.execute(database, "select setval('handed_alike', 4, false)");
         green.execute(database, "select setval('reset_apart', 50, false)", "alter sequence stepped increment by 2");
         try (TestProxy proxy = proxyOn(database).start()) {
             BgctlRun.Result result = verify(proxy);
@@ -532,7 +535,8 @@ class VerifyIT {
                     .containsPattern("public\\.reset_apart +value differs +0 +0")
                     .containsPattern("public\\.stepped +definition differs +1 +1")
                     .containsPattern("public\\.\"Odd Seq\" +same +0 +0")
-                    .contains("2 of 4 sequences differ")
+                    .containsPattern("public\\.handed_alike +same ")
+                    .contains("2 of 5 sequences differ")
                     .contains("public.reset_apart\n  blue   sequence, last value never used, next value 1\n"
                             + "  green  sequence, last value never used, next value 50\n")
                     .containsPattern("public\\.stepped\n  blue   sequence, last value 1; increment 1, .*\n"
