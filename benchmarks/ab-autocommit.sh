@@ -3,10 +3,13 @@
 # autocommit writes and COMMITs costs. Each run starts the embedded default afresh (its own state directory),
 # turns dual-write on at weight 0, runs one pgbench workload and prints its throughput beside the proxy's ordering
 # counters (held COMMITs, waits that ran out, divergences).
-#   benchmarks/ab-autocommit.sh A.jar B.jar [upsert|jobs] [seconds] [clients] [rounds]
+#   benchmarks/ab-autocommit.sh A.jar B.jar [upsert|jobs|orders] [seconds] [clients] [rounds]
 #   BLUEGREEN_JAVA_OPTS_B=-Dx=y ...   # JVM options for B only (A: BLUEGREEN_JAVA_OPTS_A)
 #   BLUEGREEN_ARGS_B="--config f.yaml" ...   # proxy arguments for B only (A: BLUEGREEN_ARGS_A)
-# upsert: INSERT ... ON CONFLICT (k) DO UPDATE on 50 hot keys; jobs: the job queue of benchmarks/soak.sh (40 rows).
+# upsert: INSERT ... ON CONFLICT (k) DO UPDATE on 50 hot keys; jobs: the job queue of benchmarks/soak.sh (40 rows);
+# orders: an ORM's insert into a bigserial table, the new id read back with RETURNING (the follower draws what the
+# leader drew: docs/dual-write.md, "Values generated on the server"; with more than one client a build without
+# that diverges within a second).
 # A run that diverged stops writing green from then on, so its throughput is not comparable: see its divergences.
 # Needs pgbench, psql and curl, a JDK 21+ in JAVA_HOME, and the bgctl jar built (control-cli/target/bgctl.jar).
 set -euo pipefail
@@ -25,7 +28,10 @@ run() {
   proxy=$!
   for _ in $(seq 1 120); do grep -q "Ctrl-C" "$work/proxy.log" && break; sleep 1; done
   "$java" -jar "$bgctl_jar" --state-dir "$work/state" start --reason ab > /dev/null
-  if [ "$workload" = jobs ]; then
+  if [ "$workload" = orders ]; then
+    psql "${pg[@]}" -q postgres -c "create table orders (id bigserial primary key, v int not null);"
+    printf '%s\n' "insert into orders (v) values (:client_id) returning id;" > "$work/workload.sql"
+  elif [ "$workload" = jobs ]; then
     psql "${pg[@]}" -q postgres -c "create table jobs (id int primary key, state text not null, runs int not null default 0);
       insert into jobs select g, 'queued', 0 from generate_series(1, 40) g;"
     printf '%s\n' '\set id random(1, 40)' \
