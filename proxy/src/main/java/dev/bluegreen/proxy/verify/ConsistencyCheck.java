@@ -402,7 +402,9 @@ public final class ConsistencyCheck {
             if (lastValue != null) {
                 return new Side("sequence, last value " + lastValue + definitionText, Long.parseLong(lastValue), null);
             }
-            return new Side("sequence, last value never used, next value " + nextValue + definitionText, 0L, null);
+            // the value before the next one, as if handed out last: what a sequence set to hand that next out stands at
+            long before = nextValue == null ? 0L : Long.parseLong(nextValue) - steps.increment();
+            return new Side("sequence, last value never used, next value " + nextValue + definitionText, before, null);
         }
 
         /**

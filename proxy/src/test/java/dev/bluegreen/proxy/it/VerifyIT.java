@@ -531,11 +531,11 @@ class VerifyIT {
             BgctlRun.Result result = verify(proxy);
 
             assertThat(result.exit()).as(result.out() + result.err()).isEqualTo(4);
-            assertThat(result.out()).containsPattern("public\\.reset_alike +same +0 +0")
-                    .containsPattern("public\\.reset_apart +value differs +0 +0")
+            assertThat(result.out()).containsPattern("public\\.reset_alike +same +39 +39")
+                    .containsPattern("public\\.reset_apart +value differs +0 +49")
                     .containsPattern("public\\.stepped +definition differs +1 +1")
                     .containsPattern("public\\.\"Odd Seq\" +same +0 +0")
-                    .containsPattern("public\\.handed_alike +same ")
+                    .containsPattern("public\\.handed_alike +same +3 +3")
                     .contains("2 of 5 sequences differ")
                     .contains("public.reset_apart\n  blue   sequence, last value never used, next value 1\n"
                             + "  green  sequence, last value never used, next value 50\n")
