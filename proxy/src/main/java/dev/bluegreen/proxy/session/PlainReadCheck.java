@@ -34,10 +34,8 @@ final class PlainReadCheck implements FrameBatch.Visitor {
     }
 
     static boolean of(FrameBatch batch, SqlReading reading, Classifier classifier) {
-        PlainReadCheck check = new PlainReadCheck(reading, classifier);
-        check.all = batch.content();
-        batch.forEach(check);
-        return check.answer();
+        ByteBuf all = batch.content();
+        return of(all, all.readerIndex(), all.writerIndex(), reading, classifier);
     }
 
     /** The whole frames in {@code all} from {@code from} to {@code to}, the relay's record of a unit it sent. */

@@ -191,14 +191,13 @@ final class Units {
         List<SequenceDraws.Draw> draws;
         /** The leader was asked what it drew right behind the unit ({@link SequenceDraws#pipelinedQuery}). */
         boolean drawsPipelined;
-        /** Its answer, once in; and what waits for it (the rest of {@link #primaryDone}). */
+        /** The answer to the proxy's question about the draws, once in. */
         Sink drawsAnswer;
-        Runnable afterDraws;
         /**
-         * The proxy's own question about the draws runs on the leader: the statement itself is over there, so a cancel
-         * now comes too late for it, and must not hit the question.
+         * The rest of {@link #primaryDone}, while the statement has answered and the question has not: a cancel then
+         * comes too late for the statement, and must not hit the question.
          */
-        boolean drawsInFlight;
+        Runnable afterDraws;
         /** More client frames belong to it: COPY data, or an extended-protocol unit opened by Flush. */
         boolean open;
         boolean extendedOpen;
@@ -1400,8 +1399,8 @@ final class Units {
      */
     private boolean learnParse(ByteBuf all, int offset, int length) {
         String name = FrontendMessages.parseName(all, offset, length);
-        Classification parsed = reading.classify(migration.classifier(),
-                FrontendMessages.parseSql(all, offset, length, reading.encoding()));
+        String sql = FrontendMessages.parseSql(all, offset, length, reading.encoding());
+        Classification parsed = reading.classify(migration.classifier(), sql);
         if (parsed.has(Trait.NAMES_STATEMENTS)) {
             forgetStatementNames();
         }
@@ -1414,7 +1413,7 @@ final class Units {
         }
         if (!statements.containsKey(name)) {
             // (a name parsed again without a Close is refused by the server: the text that stands is the first)
-            statementTexts.put(name, shortText(FrontendMessages.parseSql(all, offset, length, reading.encoding())));
+            statementTexts.put(name, shortText(sql));
         }
         statements.merge(name, parsed, (before, now) -> before.isRead() ? now : before);
         forgotten.remove(name);
@@ -2596,16 +2595,13 @@ final class Units {
         }
         unit.primaryAnswered = true;
         if (unit.insert != null && unit.draws == null && !answer.lost) {
-            if (unit.drawsPipelined && unit.drawsAnswer == null) {
+            if (unit.drawsAnswer != null) {
+                unit.draws = drawsAnswered(unit, answer);
+            } else if (unit.drawsPipelined || askDraws(unit, answer)) {
+                // goes on once the leader has said what it drew (asked behind the unit, its answer is next)
                 holdLeaderWriteTicket(unit, answer);
-                unit.drawsInFlight = true; // (only now: a cancel while the statement itself ran still reaches it)
-                unit.afterDraws = () -> primaryDoneAfterDraws(unit, answer); // its answer is next on the connection
+                unit.afterDraws = () -> primaryDoneAfterDraws(unit, answer);
                 return;
-            }
-            if (unit.drawsPipelined) {
-                unit.draws = pipelinedDraws(unit, answer);
-            } else if (askDraws(unit, answer)) {
-                return; // goes on once the leader has said what it drew
             }
         }
         if (unit.greenRead == GreenRead.CANCELLING && !answer.lost) {
@@ -2849,26 +2845,24 @@ final class Units {
             unit.draws = List.of();
             return false;
         }
-        boolean inTransaction = answer.status == 'T';
-        holdLeaderWriteTicket(unit, answer);
-        unit.drawsInFlight = true;
-        Sink collect = new Sink(Mode.COLLECT, sink -> {
-            unit.drawsInFlight = false;
-            unit.draws = List.of();
-            if (!sink.lost && !sink.error) {
-                unit.draws = sequenceDraws.learned(unit.insert, sink.rows).draws();
-            } else if (!sink.lost && inTransaction && backends.get(leader) != null) {
-                // the proxy's own query failed: the client's transaction goes on as if it had never been asked
-                log.warn("reading what the leader drew failed session={} sqlstate={}", session, sink.firstSqlState);
-                send(leader, new Sink(Mode.DISCARD, ignored -> { }), FrontendMessages.query(client.alloc(), SequenceDraws.RECOVER));
-                backends.get(leader).flush();
-            }
-            primaryDoneAfterDraws(unit, answer);
-        });
-        collect.rows = new ArrayList<>();
-        send(leader, collect, FrontendMessages.query(client.alloc(), SequenceDraws.leaderQuery(unit.insert, inTransaction)));
+        send(leader, drawsQuestion(unit), FrontendMessages.query(client.alloc(),
+                SequenceDraws.leaderQuery(unit.insert, answer.status == 'T')));
         connection.flush();
         return true;
+    }
+
+    /** The sink of the proxy's question about a unit's draws: it keeps the answer and goes on with what waited for it. */
+    private Sink drawsQuestion(Unit unit) {
+        Sink collect = new Sink(Mode.COLLECT, sink -> {
+            unit.drawsAnswer = sink;
+            Runnable then = unit.afterDraws;
+            unit.afterDraws = null;
+            if (then != null) {
+                then.run();
+            }
+        });
+        collect.rows = new ArrayList<>();
+        return collect;
     }
 
     /**
@@ -2896,17 +2890,7 @@ final class Units {
             return;
         }
         unit.drawsPipelined = true;
-        Sink collect = new Sink(Mode.COLLECT, sink -> {
-            unit.drawsInFlight = false;
-            unit.drawsAnswer = sink;
-            Runnable then = unit.afterDraws;
-            unit.afterDraws = null;
-            if (then != null) {
-                then.run();
-            }
-        });
-        collect.rows = new ArrayList<>();
-        send(unit.primary, collect, FrontendMessages.query(client.alloc(), SequenceDraws.pipelinedQuery(sequences)));
+        send(unit.primary, drawsQuestion(unit), FrontendMessages.query(client.alloc(), SequenceDraws.pipelinedQuery(sequences)));
     }
 
     private static boolean insertedOneRow(Sink answer) {
@@ -2916,10 +2900,11 @@ final class Units {
     }
 
     /**
-     * Reads what the leader said it drew in answer to the query sent right behind the unit. Where that query failed
-     * after the unit had run (inside its savepoint), the transaction is taken back to before it.
+     * Reads what the leader said it drew, asked behind the unit or after its answer. Where the question failed after the
+     * statement had run (inside its savepoint), the transaction is taken back to before it: the client's goes on as if
+     * it had never been asked.
      */
-    private List<SequenceDraws.Draw> pipelinedDraws(Unit unit, Sink answer) {
+    private List<SequenceDraws.Draw> drawsAnswered(Unit unit, Sink answer) {
         Sink drawn = unit.drawsAnswer;
         if (drawn.lost) {
             return List.of();
@@ -2932,7 +2917,10 @@ final class Units {
             }
             return List.of(); // (behind a statement that failed it changed nothing)
         }
-        return insertedOneRow(answer) ? SequenceDraws.drawn(drawn.rows) : List.of();
+        if (!insertedOneRow(answer)) {
+            return List.of();
+        }
+        return unit.drawsPipelined ? SequenceDraws.drawn(drawn.rows) : sequenceDraws.learned(unit.insert, drawn.rows).draws();
     }
 
     /**
@@ -4834,8 +4822,8 @@ final class Units {
             current.cancelled = true;
             return null; // the proxy has cancelled it there itself and answers it: a second cancel could hit what follows
         }
-        if (current.drawsInFlight) {
-            return null; // (see Unit#drawsInFlight)
+        if (current.afterDraws != null) {
+            return null; // (see Unit#afterDraws)
         }
         if (current.followerPart == FollowerPart.WRAPPED && current.draws != null && !current.draws.isEmpty()) {
             // the follower draws what the leader drew, under a lock of its own: cancelled halfway it would keep the lock

@@ -79,10 +79,7 @@ public final class ConsistencyCheck {
     private static final String SEQUENCES = """
             select n.nspname, c.relname, has_sequence_privilege(c.oid, 'SELECT,USAGE'),
                    case when has_sequence_privilege(c.oid, 'SELECT,USAGE') then pg_sequence_last_value(c.oid) end,
-                   has_sequence_privilege(c.oid, 'SELECT'),
-                   format('increment %s, min %s, max %s, %s', s.seqincrement, s.seqmin, s.seqmax,
-                          case when s.seqcycle then 'cycle' else 'no cycle' end),
-                   s.seqincrement, s.seqmin, s.seqmax, s.seqcycle
+                   has_sequence_privilege(c.oid, 'SELECT'), s.seqincrement, s.seqmin, s.seqmax, s.seqcycle
             from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_sequence s on s.seqrelid = c.oid
             where c.relkind = 'S' and n.nspname <> 'information_schema' and n.nspname not like 'pg\\_%'
             """;
@@ -392,13 +389,13 @@ public final class ConsistencyCheck {
      * cycling. Not readable also where it has handed out none and the check's role has only USAGE on it, which
      * does not read the next value.
      */
-    private record Sequence(boolean readable, String lastValue, String nextValue, String definition, Steps steps) {
+    private record Sequence(boolean readable, String lastValue, String nextValue, Steps steps) {
 
         Side side(boolean withDefinition) {
             if (!readable) {
                 return new Side("sequence, not readable by the role verify logs in as", null, null);
             }
-            String definitionText = withDefinition ? "; " + definition : "";
+            String definitionText = withDefinition ? "; " + steps : "";
             if (lastValue != null) {
                 return new Side("sequence, last value " + lastValue + definitionText, Long.parseLong(lastValue), null);
             }
@@ -430,8 +427,13 @@ public final class ConsistencyCheck {
         }
     }
 
-    /** How a sequence steps: its increment, bounds and whether it cycles. */
+    /** How a sequence steps, its definition: its increment, bounds and whether it cycles. */
     private record Steps(long increment, long min, long max, boolean cycle) {
+
+        @Override
+        public String toString() {
+            return "increment " + increment + ", min " + min + ", max " + max + ", " + (cycle ? "cycle" : "no cycle");
+        }
     }
 
     /**
@@ -447,8 +449,8 @@ public final class ConsistencyCheck {
                 String name = printed(rs.getString(1)) + "." + printed(rs.getString(2));
                 // a last value of null says nothing to a role with USAGE alone: it cannot read the next value either
                 boolean readable = rs.getBoolean(3) && (rs.getString(4) != null || rs.getBoolean(5));
-                sequences.put(name, new Sequence(readable, rs.getString(4), null, rs.getString(6),
-                        new Steps(rs.getLong(7), rs.getLong(8), rs.getLong(9), rs.getBoolean(10))));
+                sequences.put(name, new Sequence(readable, rs.getString(4), null,
+                        new Steps(rs.getLong(6), rs.getLong(7), rs.getLong(8), rs.getBoolean(9))));
                 if (rs.getBoolean(3) && rs.getString(4) == null && rs.getBoolean(5)) {
                     unused.put(name, quoted(rs.getString(1)) + "." + quoted(rs.getString(2)));
                 }
@@ -467,7 +469,7 @@ public final class ConsistencyCheck {
             while (rs.next()) {
                 String name = names.get(rs.getInt(1));
                 Sequence known = sequences.get(name);
-                sequences.put(name, new Sequence(true, null, rs.getString(2), known.definition(), known.steps()));
+                sequences.put(name, new Sequence(true, null, rs.getString(2), known.steps()));
             }
         }
         return sequences;
@@ -488,7 +490,7 @@ public final class ConsistencyCheck {
             Sequence onGreen = green.get(name);
             Status status = onBlue == null ? Status.ONLY_ON_GREEN : onGreen == null ? Status.ONLY_ON_BLUE
                     : !onBlue.readable() || !onGreen.readable() ? Status.NOT_READABLE
-                    : !onBlue.definition().equals(onGreen.definition()) ? Status.DEFINITION_DIFFERS
+                    : !onBlue.steps().equals(onGreen.steps()) ? Status.DEFINITION_DIFFERS
                     : onBlue.sameValue(onGreen) ? Status.SAME : Status.VALUE_DIFFERS;
             boolean withDefinition = status == Status.DEFINITION_DIFFERS;
             results.add(new TableResult(name, Kind.SEQUENCE, status, onBlue == null ? null : onBlue.side(withDefinition),

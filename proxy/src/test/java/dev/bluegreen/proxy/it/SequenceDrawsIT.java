@@ -2,6 +2,8 @@ package dev.bluegreen.proxy.it;
 
 import static dev.bluegreen.proxy.it.ClusterData.contents;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
@@ -10,13 +12,17 @@ import dev.bluegreen.proxy.NoLeaks;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -80,6 +86,47 @@ class SequenceDrawsIT {
             String next = "select case when is_called then last_value + 1 else last_value end from " + sequence;
             assertThat(ClusterData.number(green, next)).as(sequence).isEqualTo(ClusterData.number(blue, next));
         }
+    }
+
+    /**
+     * DESIGN §8's cancel still reaches an insert the proxy will carry the draws of while the insert runs: here the
+     * session's second insert into a table it knows draws, waiting on blue for another transaction's unique key. (Only
+     * the proxy's own question behind it, once the insert has answered, is shielded from a cancel.)
+     */
+    @Test
+    void aCancelReachesAnInsertWhoseDrawsTheProxyWillCarryWhileItRuns(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String orders = ClusterData.unique("keyed");
+        ClusterData.onBoth(blue, green, "create table " + orders + " (id bigserial primary key, k int unique)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection holder = proxy.connect(blue.superuser());
+                 Connection client = proxy.connect(blue.superuser());
+                 Statement insert = client.createStatement()) {
+                holder.setAutoCommit(false);
+                holder.createStatement().execute("insert into " + orders + " (k) values (1)");
+                insert.execute("insert into " + orders + " (k) values (0)"); // the session learns the table draws
+                try {
+                    CompletableFuture<Void> waiting = CompletableFuture.runAsync(() -> {
+                        try {
+                            insert.execute("insert into " + orders + " (k) values (1)");
+                        } catch (SQLException e) {
+                            throw new CompletionException(e);
+                        }
+                    });
+                    await().until(() -> ClusterData.lockWaits(blue).contains(orders));
+                    insert.cancel();
+                    assertThatThrownBy(() -> waiting.get(10, TimeUnit.SECONDS)).hasRootCauseInstanceOf(SQLException.class)
+                            .rootCause().satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("57014"));
+                } finally {
+                    holder.rollback();
+                }
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
     }
 
     /** An ORM's inserts: one returning the new id in autocommit, then a transaction of two, one without RETURNING. */
