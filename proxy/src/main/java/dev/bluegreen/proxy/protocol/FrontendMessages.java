@@ -205,6 +205,23 @@ public final class FrontendMessages {
         return Wire.endMessage(out, lengthAt);
     }
 
+    /**
+     * A copy of a Query or Parse message (the whole frame at {@code offset}) with its SQL text replaced by {@code sql},
+     * encoded as UTF-8; a Parse keeps its name and parameter types.
+     */
+    public static ByteBuf withSql(ByteBufAllocator alloc, ByteBuf all, int offset, int length, String sql) {
+        byte type = all.getByte(offset);
+        int end = offset + length;
+        int textAt = type == PARSE ? terminator(all, offset + Frame.HEADER_LENGTH, end, "Parse") + 1 : offset + Frame.HEADER_LENGTH;
+        int textEnd = terminator(all, textAt, end, type == PARSE ? "Parse" : "Query");
+        ByteBuf out = alloc.buffer(length + sql.length() * 3 / 2);
+        int lengthAt = Wire.beginMessage(out, (char) type);
+        out.writeBytes(all, offset + Frame.HEADER_LENGTH, textAt - offset - Frame.HEADER_LENGTH);
+        Wire.writeCString(out, sql);
+        out.writeBytes(all, textEnd + 1, end - textEnd - 1);
+        return Wire.endMessage(out, lengthAt);
+    }
+
     public static ByteBuf sync(ByteBufAllocator alloc) {
         return alloc.buffer(5).writeByte('S').writeInt(4);
     }

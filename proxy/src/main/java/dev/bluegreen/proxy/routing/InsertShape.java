@@ -17,10 +17,22 @@ import java.util.Optional;
  * @param columns       the listed columns as the server resolves their names (folded unless quoted); empty for
  *                      {@code DEFAULT VALUES}, which lists none and leaves every column to its default
  */
-public record InsertShape(String table, List<String> columns) {
+public record InsertShape(String table, List<String> columns, Places places) {
+
+    /**
+     * Where, in the statement's text, columns can be added to an insert of one row: the column list's closing
+     * parenthesis and the single {@code VALUES} row's, or the {@code DEFAULT VALUES} clause; null where it inserts
+     * {@code SELECT}'s rows or several {@code VALUES} rows.
+     */
+    public record Places(int columnsEnd, int rowEnd, int defaultValuesStart, int defaultValuesEnd) {
+    }
 
     public InsertShape {
         columns = List.copyOf(columns);
+    }
+
+    public InsertShape(String table, List<String> columns) {
+        this(table, columns, null);
     }
 
     /** The shape of {@code sql}, if it is one plain {@code INSERT} as above. */
@@ -52,7 +64,9 @@ public record InsertShape(String table, List<String> columns) {
             i += 2;
         }
         List<String> columns = new ArrayList<>();
+        Places places = null;
         if (i + 1 < end && t.get(i).isWord("default") && t.get(i + 1).isWord("values")) {
+            places = new Places(-1, -1, t.get(i).start(), t.get(i + 1).start() + t.get(i + 1).text().length());
             i += 2;
         } else {
             if (i >= end || !t.get(i).isPunct("(") || i + 1 >= end || t.get(i + 1).isWord("select")
@@ -67,6 +81,7 @@ public record InsertShape(String table, List<String> columns) {
                 columns.add(t.get(i).value());
                 i++;
                 if (t.get(i).isPunct(")")) {
+                    places = new Places(t.get(i).start(), -1, -1, -1);
                     i++;
                     break;
                 }
@@ -79,6 +94,9 @@ public record InsertShape(String table, List<String> columns) {
                     || t.get(i).isWord("with") || t.get(i).isPunct("("))) {
                 return Optional.empty(); // OVERRIDING, or what a later server version may add here
             }
+        }
+        if (places != null && places.columnsEnd() >= 0) {
+            places = oneRow(t, i, end, places.columnsEnd());
         }
         int depth = 0;
         for (int j = i; j < end; j++) {
@@ -93,7 +111,45 @@ public record InsertShape(String table, List<String> columns) {
                 return Optional.empty(); // the row it returns may be one that was there, not the one it drew for
             }
         }
-        return Optional.of(new InsertShape(table, columns));
+        return Optional.of(new InsertShape(table, columns, places));
+    }
+
+    /** The places of a column list ending at {@code columnsEnd} followed, at {@code i}, by {@code VALUES} of one row. */
+    private static Places oneRow(List<Token> t, int i, int end, int columnsEnd) {
+        if (i + 1 >= end || !t.get(i).isWord("values") || !t.get(i + 1).isPunct("(")) {
+            return null;
+        }
+        int depth = 0;
+        for (int j = i + 1; j < end; j++) {
+            if (t.get(j).isPunct("(") || t.get(j).isPunct("[")) {
+                depth++;
+            } else if ((t.get(j).isPunct(")") || t.get(j).isPunct("]")) && --depth == 0) {
+                return j + 1 < end && t.get(j + 1).isPunct(",") ? null : new Places(columnsEnd, t.get(j).start(), -1, -1);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The edits that make this one-row insert give {@code columns} (which it leaves to their defaults) the values of
+     * {@code expressions}; null where it inserts no such row ({@link Places}).
+     */
+    public List<TransactionTime.Edit> supplying(List<String> columns, List<String> expressions) {
+        if (places == null || columns.isEmpty()) {
+            return null;
+        }
+        StringBuilder names = new StringBuilder();
+        StringBuilder values = new StringBuilder();
+        for (int i = 0; i < columns.size(); i++) {
+            names.append(i == 0 ? "" : ", ").append('"').append(columns.get(i).replace("\"", "\"\"")).append('"');
+            values.append(i == 0 ? "" : ", ").append(expressions.get(i));
+        }
+        if (places.defaultValuesStart() >= 0) {
+            return List.of(new TransactionTime.Edit(places.defaultValuesStart(), places.defaultValuesEnd(),
+                    "(" + names + ") VALUES (" + values + ")"));
+        }
+        return List.of(new TransactionTime.Edit(places.columnsEnd(), places.columnsEnd(), ", " + names),
+                new TransactionTime.Edit(places.rowEnd(), places.rowEnd(), ", " + values));
     }
 
     /** Whether the statement leaves {@code column} (as the catalog names it) to its default. */

@@ -1,9 +1,11 @@
 package dev.bluegreen.proxy.session;
 
 import dev.bluegreen.proxy.routing.InsertShape;
+import dev.bluegreen.proxy.routing.TransactionTime;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,6 +27,11 @@ import java.util.regex.Pattern;
  * below a value it handed out. The lock is a session-level advisory lock of the follower's own; one left behind by a
  * follower statement that failed goes with the connection, which a divergence drops.
  *
+ * <p>The same question learns which columns default to the transaction's start ({@code now()}, {@code CURRENT_TIMESTAMP}
+ * and the like, {@link TransactionTime#defaultExpression}) and asks the leader that instant: the follower's copy of
+ * the statement gives those columns the leader's value ({@link #supplied}), as it does where the statement itself
+ * reads it.
+ *
  * <p>What a table draws is learned from the leader's answers and kept per session, by the table's name as statements
  * spell it, until the session changes a setting (its {@code search_path} may name other tables now) or any session
  * runs DDL through the proxy; a table known to draw nothing, or nothing the statement left to its default, costs
@@ -36,8 +43,17 @@ final class SequenceDraws {
     record Draw(String sequence, long value) {
     }
 
-    /** The leader's answer read: the columns of the table that draw from a sequence, and what this statement drew. */
-    record Learned(Map<String, String> drawingColumns, List<Draw> draws) {
+    /**
+     * What the leader made up for one statement that the follower is to take too: the values it drew, and its
+     * transaction's start (null where the statement does not read it, or the leader did not say).
+     */
+    record Generated(List<Draw> draws, String start) {
+
+        static final Generated NOTHING = new Generated(List.of(), null);
+
+        boolean any() {
+            return !draws.isEmpty() || start != null;
+        }
     }
 
     /** A savepoint around the leader's query, so that its failure cannot fail the client's transaction. */
@@ -59,13 +75,23 @@ final class SequenceDraws {
     private static final Pattern QUALIFIED_NAME =
             Pattern.compile("(?:[a-z_][a-z0-9_$]*|\"(?:[^\"\u0000]|\"\")+\")(?:\\.(?:[a-z_][a-z0-9_$]*|\"(?:[^\"\u0000]|\"\")+\"))?");
     private static final Pattern NUMBER = Pattern.compile("-?[0-9]{1,19}");
+    /** The leader's start as {@link TransactionTime#LEADER_START} prints it. */
+    private static final Pattern INSTANT = Pattern.compile("[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}\\+00");
     /** DDL run through the proxy, by any session: what sessions learned of tables before may be stale. */
     private static final AtomicLong CATALOG_CHANGES = new AtomicLong();
 
     /** Per table as statements name it: each column that draws from a sequence by default, and the sequence. */
     private final Map<String, Map<String, String>> drawingColumns = new HashMap<>();
+    /**
+     * Per table as statements name it: each column that defaults to the transaction's start, and the expression that
+     * reads the leader's instead ({@link TransactionTime#defaultExpression}); kept for the tables in
+     * {@link #drawingColumns}.
+     */
+    private final Map<String, Map<String, String>> timeColumns = new HashMap<>();
     /** The shapes of the INSERT texts the session ran lately (a prepared statement's text comes again and again). */
     private final Map<String, Optional<InsertShape>> shapes = new HashMap<>();
+    /** The edits that make the texts the session ran lately read the leader's transaction start, where they read it. */
+    private final Map<String, List<TransactionTime.Edit>> startEdits = new HashMap<>();
     private long learnedAsOf = CATALOG_CHANGES.get();
 
     /**
@@ -81,9 +107,10 @@ final class SequenceDraws {
         if (first != 'i' && first != 'I' && first != '/' && first != '-') {
             return Optional.empty();
         }
-        Map<String, String> known = drawingColumns.get(plainTable(sql, i));
-        if (known != null && known.isEmpty() && learnedAsOf == CATALOG_CHANGES.get()) {
-            return Optional.empty(); // a table known to draw nothing (pgbench_history): not read further
+        String table = plainTable(sql, i);
+        Map<String, String> known = drawingColumns.get(table);
+        if (known != null && known.isEmpty() && timeColumns.get(table).isEmpty() && learnedAsOf == CATALOG_CHANGES.get()) {
+            return Optional.empty(); // a table known to generate nothing (pgbench_history): not read further
         }
         Optional<InsertShape> shape = shapes.get(sql);
         if (shape == null) {
@@ -94,6 +121,23 @@ final class SequenceDraws {
             shapes.put(sql, shape);
         }
         return shape;
+    }
+
+    /**
+     * The edits that make the statement {@code sql} read the leader's transaction start where it reads its own
+     * ({@link TransactionTime#edits}); empty where it reads none, or cannot be read so.
+     */
+    List<TransactionTime.Edit> startEdits(String sql, SqlReading reading) {
+        List<TransactionTime.Edit> edits = startEdits.get(sql);
+        if (edits == null) {
+            if (startEdits.size() >= MAX_TABLES) {
+                startEdits.clear();
+            }
+            edits = TransactionTime.mayRead(sql) ? reading.startEdits(sql) : null;
+            edits = edits == null ? List.of() : List.copyOf(edits);
+            startEdits.put(sql, edits);
+        }
+        return edits;
     }
 
     /**
@@ -132,7 +176,9 @@ final class SequenceDraws {
     /** The session changed a setting: its names may resolve to other tables now. */
     void forget() {
         drawingColumns.clear();
+        timeColumns.clear();
         shapes.clear(); // the text is read as the session reads strings, which a SET may have changed
+        startEdits.clear();
     }
 
     /**
@@ -143,13 +189,47 @@ final class SequenceDraws {
         long changes = CATALOG_CHANGES.get();
         if (changes != learnedAsOf || drawingColumns.size() > MAX_TABLES) {
             drawingColumns.clear();
+            timeColumns.clear();
             learnedAsOf = changes;
         }
         if (!quotable(insert.table()) || !insert.columns().stream().allMatch(SequenceDraws::quotable)) {
             return false;
         }
         Map<String, String> known = drawingColumns.get(insert.table());
-        return known == null || known.keySet().stream().anyMatch(insert::leavesToDefault);
+        return known == null || known.keySet().stream().anyMatch(insert::leavesToDefault)
+                || timeColumns.get(insert.table()).keySet().stream().anyMatch(insert::leavesToDefault);
+    }
+
+    /**
+     * The columns {@code insert} leaves to a default that reads the transaction's start, each with the expression that
+     * reads the leader's instead, as far as the session knows its table: empty when it knows none.
+     */
+    Map<String, String> knownTimes(InsertShape insert) {
+        Map<String, String> known = timeColumns.get(insert.table());
+        if (known == null || known.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, String> left = new LinkedHashMap<>(2);
+        known.forEach((column, expression) -> {
+            if (insert.leavesToDefault(column)) {
+                left.put(column, expression);
+            }
+        });
+        return left;
+    }
+
+    /**
+     * The edits that make the follower's copy of {@code insert} (its text {@code sql}) give the columns it leaves to a
+     * default reading the transaction's start the leader's instead; empty where there are none or the insert is not
+     * of one row.
+     */
+    List<TransactionTime.Edit> supplied(InsertShape insert) {
+        Map<String, String> times = knownTimes(insert);
+        if (times.isEmpty()) {
+            return List.of();
+        }
+        List<TransactionTime.Edit> edits = insert.supplying(List.copyOf(times.keySet()), List.copyOf(times.values()));
+        return edits == null ? List.of() : edits;
     }
 
     /**
@@ -172,49 +252,68 @@ final class SequenceDraws {
     }
 
     /**
-     * What the leader is sent right behind an INSERT into a table the session knows ({@link #knownDraws}), in the same
-     * flush: {@code currval} of each sequence, under {@link #SAVEPOINT}. Its rows are sequence and value (null where
-     * the session may not read the sequence). Behind a statement that failed it fails as a whole, changing nothing.
+     * What the leader is sent right behind a statement, in the same flush, when the session knows what it makes up:
+     * {@code currval} of each sequence an INSERT draws from ({@link #knownDraws}; rows of sequence and value, null where
+     * the session may not read the sequence), and the transaction's start where {@code start} (a row of one value),
+     * under {@link #SAVEPOINT}. Behind a statement that failed it fails as a whole, changing nothing.
      */
-    static String pipelinedQuery(List<String> sequences) {
-        StringBuilder values = new StringBuilder();
-        for (int i = 0; i < sequences.size(); i++) {
-            values.append(i == 0 ? "" : ", ").append('(').append(literal(sequences.get(i))).append(')');
+    static String pipelinedQuery(List<String> sequences, boolean start) {
+        StringBuilder sql = new StringBuilder("SAVEPOINT " + SAVEPOINT + "; ");
+        if (!sequences.isEmpty()) {
+            StringBuilder values = new StringBuilder();
+            for (int i = 0; i < sequences.size(); i++) {
+                values.append(i == 0 ? "" : ", ").append('(').append(literal(sequences.get(i))).append(')');
+            }
+            sql.append("SELECT s.seq, CASE WHEN " + MAY_READ_AND_SET
+                    + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END FROM (VALUES ").append(values)
+                    .append(") AS s (seq); ");
         }
-        return "SAVEPOINT " + SAVEPOINT + "; SELECT s.seq, CASE WHEN " + MAY_READ_AND_SET
-                + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END FROM (VALUES " + values + ") AS s (seq)"
-                + "; RELEASE SAVEPOINT " + SAVEPOINT;
+        if (start) {
+            sql.append("SELECT ").append(TransactionTime.LEADER_START).append("; ");
+        }
+        return sql.append("RELEASE SAVEPOINT " + SAVEPOINT).toString();
     }
 
-    /** Reads the answer to {@link #pipelinedQuery}: sequence and value rows. */
-    static List<Draw> drawn(List<String[]> rows) {
+    /** Reads the answer to {@link #pipelinedQuery}: sequence and value rows, and the start's row. */
+    static Generated drawn(List<String[]> rows) {
         List<Draw> draws = new ArrayList<>(rows.size());
+        String start = null;
         for (String[] row : rows) {
+            if (row.length == 1) {
+                start = instant(row[0]);
+            }
             if (row.length != 2 || row[0] == null || row[1] == null || !NUMBER.matcher(row[1]).matches()) {
                 continue;
             }
             draws.add(new Draw(row[0], Long.parseLong(row[1])));
         }
         draws.sort(Comparator.comparing(Draw::sequence));
-        return List.copyOf(draws);
+        return new Generated(List.copyOf(draws), start);
+    }
+
+    private static String instant(String text) {
+        return text != null && INSTANT.matcher(text).matches() ? text : null;
     }
 
     /**
      * The query the leader answers right after {@code insert} has inserted one row: per column of the table that draws
      * from a sequence by default, its name, the sequence and, where the statement left it to its default,
-     * {@code currval} (null where the session may not read the sequence). Inside a transaction it runs under
-     * {@link #SAVEPOINT}. Only ordinary and partitioned tables without rules are read: a rule may have inserted
-     * elsewhere, and a view's defaults are not its table's.
+     * {@code currval} (null where the session may not read the sequence); per column whose default may read the
+     * transaction's start, and that the session may insert into, its name and that default; and in each row the
+     * transaction's start; and where {@code start} (the statement reads it itself), a row of just that. Inside a
+     * transaction it runs under {@link #SAVEPOINT}. Only ordinary and partitioned tables without rules are read: a rule may have inserted elsewhere, and a view's defaults are not its table's.
      */
-    static String leaderQuery(InsertShape insert, boolean inTransaction) {
+    static String leaderQuery(InsertShape insert, boolean inTransaction, boolean start) {
         StringBuilder listed = new StringBuilder("ARRAY[");
         for (int i = 0; i < insert.columns().size(); i++) {
             listed.append(i == 0 ? "" : ", ").append(literal(insert.columns().get(i)));
         }
         listed.append("]::pg_catalog.name[]");
-        String select = "SELECT a.attname, s.seq::pg_catalog.regclass::text, CASE WHEN a.attname <> ALL (" + listed + ")"
-                + " AND " + MAY_READ_AND_SET
-                + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END"
+        String select = "SELECT a.attname, s.seq::pg_catalog.regclass::text, CASE WHEN s.seq IS NOT NULL"
+                + " AND a.attname <> ALL (" + listed + ") AND " + MAY_READ_AND_SET
+                + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END,"
+                + " CASE WHEN s.seq IS NULL THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END, "
+                + TransactionTime.LEADER_START
                 + " FROM pg_catalog.pg_attribute a"
                 + " LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
                 + " CROSS JOIN LATERAL (SELECT coalesce(pg_catalog.pg_get_serial_sequence(a.attrelid::pg_catalog.regclass::text,"
@@ -223,17 +322,41 @@ final class SequenceDraws {
                 + " WHERE a.attrelid = (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass("
                 + literal(insert.table()) + ") AND c.relkind IN ('r', 'p') AND NOT c.relhasrules)"
                 + " AND a.attnum > 0 AND NOT a.attisdropped AND (a.attidentity <> '' OR d.adbin IS NOT NULL)"
-                + " AND s.seq IS NOT NULL";
-        return inTransaction ? "SAVEPOINT " + SAVEPOINT + "; " + select + "; RELEASE SAVEPOINT " + SAVEPOINT : select;
+                + " AND (s.seq IS NOT NULL OR (a.attgenerated = '' AND pg_catalog.pg_get_expr(d.adbin, d.adrelid)"
+                + " ~* '(now|transaction_timestamp)[(][)]|current_(timestamp|date|time)|localtime'"
+                + " AND pg_catalog.has_column_privilege(a.attrelid, a.attnum, 'INSERT')))";
+        if (!inTransaction) {
+            return select; // (outside the statement's transaction its start is another)
+        }
+        return "SAVEPOINT " + SAVEPOINT + "; " + select + (start ? "; SELECT " + TransactionTime.LEADER_START : "")
+                + "; RELEASE SAVEPOINT " + SAVEPOINT;
     }
 
-    /** Reads the leader's rows (column, sequence, value or null), and keeps what the table draws for the session. */
-    Learned learned(InsertShape insert, List<String[]> rows) {
+    /**
+     * Reads the leader's rows (column, sequence or null, value or null, default or null, start), and keeps what the
+     * table makes up for the session.
+     */
+    Generated learned(InsertShape insert, List<String[]> rows) {
         Map<String, String> drawing = new HashMap<>();
+        Map<String, String> times = new HashMap<>();
         List<Draw> draws = new ArrayList<>(1);
+        String start = null;
+        String read = null;
         for (String[] row : rows) {
-            if (row.length != 3 || row[0] == null || row[1] == null) {
-                return new Learned(Map.of(), List.of());
+            if (row.length == 1) {
+                read = instant(row[0]);
+                continue;
+            }
+            if (row.length != 5 || row[0] == null) {
+                return Generated.NOTHING;
+            }
+            if (row[1] == null) {
+                String expression = row[3] == null ? null : TransactionTime.defaultExpression(row[3]);
+                if (expression != null) {
+                    times.put(row[0], expression);
+                    start = instant(row[4]);
+                }
+                continue;
             }
             if (!QUALIFIED_NAME.matcher(row[1]).matches()) {
                 continue; // a sequence the proxy does not name in its own queries: drawn as before
@@ -249,17 +372,24 @@ final class SequenceDraws {
         drawing.values().removeIf(sequence -> uses.get(sequence) > 1);
         draws.removeIf(draw -> !drawing.containsValue(draw.sequence()));
         drawingColumns.put(insert.table(), Map.copyOf(drawing));
+        timeColumns.put(insert.table(), Map.copyOf(times));
         draws.sort(Comparator.comparing(Draw::sequence)); // locks taken in one order by every session
-        return new Learned(Map.copyOf(drawing), List.copyOf(draws));
+        return new Generated(List.copyOf(draws), times.keySet().stream().anyMatch(insert::leavesToDefault) ? start : read);
     }
 
     /**
      * What the follower runs ahead of the statement: the locks (keyed by the sequence's OID there, however statements
      * spell its name); then, per sequence, the highest value it has handed out kept aside in a setting of the
-     * follower's session, and the sequence set to hand out the leader's value next.
+     * follower's session, and the sequence set to hand out the leader's value next; and the leader's start, for the
+     * rest of the transaction ({@link TransactionTime#SETTING}).
      */
-    static String followerBefore(List<Draw> draws) {
+    static String followerBefore(Generated generated) {
+        List<Draw> draws = generated.draws();
         StringBuilder sql = new StringBuilder("SELECT ");
+        if (generated.start() != null) {
+            sql.append("pg_catalog.set_config(").append(literal(TransactionTime.SETTING)).append(", ")
+                    .append(literal(generated.start())).append(", true)").append(draws.isEmpty() ? "" : ", ");
+        }
         for (Draw draw : draws) {
             sql.append("pg_catalog.pg_advisory_lock(").append(LOCK_CLASS).append(", ").append(lockKey(draw)).append("), ");
         }

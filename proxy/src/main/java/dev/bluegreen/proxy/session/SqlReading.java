@@ -9,6 +9,7 @@ import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.InsertShape;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
 import dev.bluegreen.proxy.routing.SqlNormalizer;
+import dev.bluegreen.proxy.routing.TransactionTime;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.StandardCharsets;
@@ -114,6 +115,11 @@ final class SqlReading {
     /** See {@link InsertShape#of}, read as the session reads its strings. */
     Optional<InsertShape> insertShape(String sql) {
         return InsertShape.of(sql, backslashStrings);
+    }
+
+    /** See {@link TransactionTime#edits}, read as the session reads its strings. */
+    List<TransactionTime.Edit> startEdits(String sql) {
+        return TransactionTime.edits(sql, backslashStrings);
     }
 
     /** See {@link SqlNormalizer#normalize(String, boolean)}, read as the session reads its strings. */

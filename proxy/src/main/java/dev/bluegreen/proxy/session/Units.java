@@ -9,6 +9,7 @@ import dev.bluegreen.proxy.dualwrite.OneLine;
 import dev.bluegreen.proxy.dualwrite.OutcomeRecorder;
 import dev.bluegreen.proxy.dualwrite.SessionSnapshot;
 import dev.bluegreen.proxy.dualwrite.StatementOutcome;
+import dev.bluegreen.proxy.protocol.ClientEncoding;
 import dev.bluegreen.proxy.protocol.ErrorResponse;
 import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrameBatch;
@@ -24,6 +25,7 @@ import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
 import dev.bluegreen.proxy.routing.SqlNormalizer;
 import dev.bluegreen.proxy.routing.StickyKeys;
 import dev.bluegreen.proxy.routing.Trait;
+import dev.bluegreen.proxy.routing.TransactionTime;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
@@ -32,6 +34,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.HashSet;
@@ -185,11 +188,19 @@ final class Units {
         String sql;
         /** {@link #sql} holds the texts of statements the unit binds by name, not its own Query or Parse. */
         boolean sqlBound;
-        /** A plain INSERT that may leave a column drawing from a sequence to its default ({@link SequenceDraws}). */
+        /**
+         * A plain INSERT that may leave a column drawing from a sequence, or reading the transaction's start, to its
+         * default ({@link SequenceDraws}).
+         */
         InsertShape insert;
-        /** What the leader drew for {@link #insert}, the follower is to draw too; null until the leader was asked. */
-        List<SequenceDraws.Draw> draws;
-        /** The leader was asked what it drew right behind the unit ({@link SequenceDraws#pipelinedQuery}). */
+        /** The unit's one statement reads the transaction's start itself ({@link TransactionTime}). */
+        boolean readsStart;
+        /**
+         * What the leader made up for {@link #insert} or {@link #readsStart} that the follower is to take too; null until
+         * the leader was asked.
+         */
+        SequenceDraws.Generated generated;
+        /** The leader was asked what it made up right behind the unit ({@link SequenceDraws#pipelinedQuery}). */
         boolean drawsPipelined;
         /** The answer to the proxy's question about the draws, once in. */
         Sink drawsAnswer;
@@ -2193,6 +2204,7 @@ final class Units {
         if (unit.secondary != null) {
             unit.sql = unitSql(unit); // a divergence names the statement; a unit without a follower cannot diverge
             unit.insert = mayDraw(unit);
+            unit.readsStart = readsStart(unit);
         }
         unit.unordered = unit.secondary != null && (unit.unordered || c.has(Trait.NOT_IN_TRANSACTION_BLOCK));
         if (unit.unordered) {
@@ -2578,7 +2590,7 @@ final class Units {
             return;
         }
         for (Frame frame : named) {
-            writeTo(twin, to, frame, false);
+            writeToFollower(twin, to, frame, to == leader.other() && state.followerWrites() == FollowerWrites.SYNC);
         }
         send(to, new Sink(Mode.DISCARD, sink -> {
             if (sink.error) {
@@ -2594,9 +2606,9 @@ final class Units {
             return;
         }
         unit.primaryAnswered = true;
-        if (unit.insert != null && unit.draws == null && !answer.lost) {
+        if ((unit.insert != null || unit.readsStart) && unit.generated == null && !answer.lost) {
             if (unit.drawsAnswer != null) {
-                unit.draws = drawsAnswered(unit, answer);
+                unit.generated = drawsAnswered(unit, answer);
             } else if (unit.drawsPipelined || askDraws(unit, answer)) {
                 // goes on once the leader has said what it drew (asked behind the unit, its answer is next)
                 holdLeaderWriteTicket(unit, answer);
@@ -2825,28 +2837,43 @@ final class Units {
 
     /** The INSERT {@code unit} runs, when the follower may have to draw what the leader draws for it. */
     private InsertShape mayDraw(Unit unit) {
-        Classification c = unit.classification;
-        if (unit.primary != leader || unit.open || c.isRead() || c.statementCount() != 1 || unit.sql == null
-                || state.followerWrites() != FollowerWrites.SYNC) {
+        if (!mayTakeGenerated(unit)) {
             return null;
         }
         InsertShape insert = sequenceDraws.shapeOf(unit.sql, reading).orElse(null);
         return insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
     }
 
+    /** Whether {@code unit}'s one statement reads the transaction's start itself, which the follower is to read alike. */
+    private boolean readsStart(Unit unit) {
+        return mayTakeGenerated(unit) && unit.classification.has(Trait.NON_DETERMINISTIC)
+                && !sequenceDraws.startEdits(unit.sql, reading).isEmpty();
+    }
+
+    /** Whether the follower can be made to take what the leader makes up running {@code unit}. */
+    private boolean mayTakeGenerated(Unit unit) {
+        Classification c = unit.classification;
+        return unit.primary == leader && !unit.open && !c.isRead() && c.statementCount() == 1 && unit.sql != null
+                && state.followerWrites() == FollowerWrites.SYNC;
+    }
+
     /**
-     * The leader has inserted one row for {@code unit}'s INSERT: asks it, before the follower runs the statement, what
-     * it drew from sequences ({@link SequenceDraws#leaderQuery}), then goes on with the answer. False, and nothing
-     * asked, when the statement did not insert exactly one row.
+     * The leader has inserted one row for {@code unit}'s INSERT into a table the session does not know yet: asks it,
+     * before the follower runs the statement, what it drew from sequences and its transaction's start
+     * ({@link SequenceDraws#leaderQuery}), then goes on with the answer; for another statement that reads the start,
+     * just that. False, and nothing asked, when there is nothing to ask.
      */
     private boolean askDraws(Unit unit, Sink answer) {
         BackendConnection connection = backends.get(leader);
-        if (!insertedOneRow(answer) || connection == null) {
-            unit.draws = List.of();
+        boolean learn = unit.insert != null && insertedOneRow(answer);
+        if (connection == null || !(learn || (unit.readsStart && !answer.error && answer.status == 'T'))) {
+            unit.generated = SequenceDraws.Generated.NOTHING;
             return false;
         }
-        send(leader, drawsQuestion(unit), FrontendMessages.query(client.alloc(),
-                SequenceDraws.leaderQuery(unit.insert, answer.status == 'T')));
+        unit.drawsPipelined = !learn; // (its answer is read as the pipelined question's)
+        send(leader, drawsQuestion(unit), FrontendMessages.query(client.alloc(), learn
+                ? SequenceDraws.leaderQuery(unit.insert, answer.status == 'T', unit.readsStart)
+                : SequenceDraws.pipelinedQuery(List.of(), true)));
         connection.flush();
         return true;
     }
@@ -2883,14 +2910,22 @@ final class Units {
         }
     }
 
-    /** Asks the leader, right behind an INSERT into a table the session knows draws, what it drew for it. */
+    /**
+     * Asks the leader, right behind an INSERT into a table the session knows draws or reads the transaction's start,
+     * or a statement that reads it itself, what it made up for it.
+     */
     private void askDrawsBehind(Unit unit) {
-        List<String> sequences = unit.insert == null ? null : sequenceDraws.knownDraws(unit.insert);
-        if (sequences == null || sequences.isEmpty()) {
+        List<String> sequences = unit.insert == null ? List.of() : sequenceDraws.knownDraws(unit.insert);
+        if (sequences == null) {
+            return; // a table the session does not know yet: asked about once the statement has answered (askDraws)
+        }
+        boolean start = unit.readsStart || (unit.insert != null && !sequenceDraws.knownTimes(unit.insert).isEmpty());
+        if (sequences.isEmpty() && !start) {
             return;
         }
         unit.drawsPipelined = true;
-        send(unit.primary, drawsQuestion(unit), FrontendMessages.query(client.alloc(), SequenceDraws.pipelinedQuery(sequences)));
+        send(unit.primary, drawsQuestion(unit), FrontendMessages.query(client.alloc(),
+                SequenceDraws.pipelinedQuery(sequences, start)));
     }
 
     private static boolean insertedOneRow(Sink answer) {
@@ -2904,10 +2939,10 @@ final class Units {
      * statement had run (inside its savepoint), the transaction is taken back to before it: the client's goes on as if
      * it had never been asked.
      */
-    private List<SequenceDraws.Draw> drawsAnswered(Unit unit, Sink answer) {
+    private SequenceDraws.Generated drawsAnswered(Unit unit, Sink answer) {
         Sink drawn = unit.drawsAnswer;
         if (drawn.lost) {
-            return List.of();
+            return SequenceDraws.Generated.NOTHING;
         }
         if (drawn.error) {
             if (!answer.error && answer.status == 'T' && backends.get(leader) != null) {
@@ -2915,31 +2950,71 @@ final class Units {
                 send(leader, new Sink(Mode.DISCARD, ignored -> { }), FrontendMessages.query(client.alloc(), SequenceDraws.RECOVER));
                 backends.get(leader).flush();
             }
-            return List.of(); // (behind a statement that failed it changed nothing)
+            return SequenceDraws.Generated.NOTHING; // (behind a statement that failed it changed nothing)
         }
-        if (!insertedOneRow(answer)) {
-            return List.of();
+        if (answer.error) {
+            return SequenceDraws.Generated.NOTHING;
         }
-        return unit.drawsPipelined ? SequenceDraws.drawn(drawn.rows) : sequenceDraws.learned(unit.insert, drawn.rows).draws();
+        SequenceDraws.Generated generated = unit.drawsPipelined ? SequenceDraws.drawn(drawn.rows)
+                : sequenceDraws.learned(unit.insert, drawn.rows);
+        return new SequenceDraws.Generated(insertedOneRow(answer) ? generated.draws() : List.of(),
+                answer.status == 'T' ? generated.start() : null); // (outside the statement's transaction it is another start)
     }
 
     /**
      * The follower's run of {@code unit} is about to be written to {@code twin}: ahead of it, when the leader drew from
-     * sequences for it, the follower is set to draw the same. True when it was (the caller writes {@link #drawnAlike}
-     * behind the unit).
+     * sequences for it or said its transaction's start, the follower is set to take the same. True when it was set to
+     * draw (the caller writes {@link #drawnAlike} behind the unit).
      */
     private boolean drawAlike(Unit unit, ClusterRole secondary) {
-        if (unit.draws == null || unit.draws.isEmpty()) {
+        if (unit.generated == null || !unit.generated.any()) {
             return false;
         }
         send(secondary, new Sink(Mode.DISCARD, sink -> { }),
-                FrontendMessages.query(client.alloc(), SequenceDraws.followerBefore(unit.draws)));
+                FrontendMessages.query(client.alloc(), SequenceDraws.followerBefore(unit.generated)));
+        return !unit.generated.draws().isEmpty();
+    }
+
+    /**
+     * Writes a client's frame to the follower: where {@code mayRewrite}, a Query or Parse whose statement reads the
+     * transaction's start, or inserts a row leaving a column that defaults to it, rewritten to read the leader's instead
+     * ({@link TransactionTime}); as it is otherwise. Only a text whose bytes are its UTF-8 encoding is rewritten (every
+     * edit is ASCII, so the rest keeps its bytes in any client encoding that keeps ASCII bytes out of its characters).
+     */
+    private void writeToFollower(BackendConnection twin, ClusterRole secondary, Frame frame, boolean mayRewrite) {
+        ByteBuf all = frame.content();
+        if ((frame.type() != FrontendMessages.QUERY && frame.type() != FrontendMessages.PARSE) || !mayRewrite
+                || reading.encoding() != ClientEncoding.ASCII_SAFE) {
+            writeTo(twin, secondary, frame, false);
+            return;
+        }
+        String sql = frame.type() == FrontendMessages.QUERY ? FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes())
+                : FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
+        List<TransactionTime.Edit> edits = new ArrayList<>(sequenceDraws.startEdits(sql, reading));
+        sequenceDraws.shapeOf(sql, reading).ifPresent(insert -> edits.addAll(sequenceDraws.supplied(insert)));
+        if (edits.isEmpty() || !utf8(sql)) {
+            writeTo(twin, secondary, frame, false);
+            return;
+        }
+        edits.sort(Comparator.comparingInt(TransactionTime.Edit::start));
+        ByteBuf copy = FrontendMessages.withSql(client.alloc(), all, all.readerIndex(), all.readableBytes(),
+                TransactionTime.apply(sql, edits));
+        twin.write(session.outgoing(frame.type(), copy, secondary));
+    }
+
+    /** Whether {@code sql}, read from a frame as UTF-8, is its bytes there: no byte was one UTF-8 does not have. */
+    private static boolean utf8(String sql) {
+        for (int i = 0; i < sql.length(); i++) {
+            if (sql.charAt(i) == '\uFFFD') {
+                return false; // a byte that is not UTF-8 (LATIN1 text): its bytes would not come back
+            }
+        }
         return true;
     }
 
     private void drawnAlike(Unit unit, ClusterRole secondary) {
         send(secondary, new Sink(Mode.DISCARD, sink -> { }),
-                FrontendMessages.query(client.alloc(), SequenceDraws.followerAfter(unit.draws)));
+                FrontendMessages.query(client.alloc(), SequenceDraws.followerAfter(unit.generated.draws())));
     }
 
     /**
@@ -3315,7 +3390,7 @@ final class Units {
         laneHeld.add(record);
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
-            writeTo(twin, secondary, frame, false);
+            writeToFollower(twin, secondary, frame, unit.readsStart || unit.insert != null);
         }
         if (drawn) {
             drawnAlike(unit, secondary);
@@ -3480,7 +3555,7 @@ final class Units {
         boolean drawn = drawAlike(unit, secondary);
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
-            writeTo(twin, secondary, frame, false);
+            writeToFollower(twin, secondary, frame, unit.readsStart || unit.insert != null);
         }
         if (drawn) {
             drawnAlike(unit, secondary);
@@ -4825,7 +4900,7 @@ final class Units {
         if (current.afterDraws != null) {
             return null; // (see Unit#afterDraws)
         }
-        if (current.followerPart == FollowerPart.WRAPPED && current.draws != null && !current.draws.isEmpty()) {
+        if (current.followerPart == FollowerPart.WRAPPED && current.generated != null && !current.generated.draws().isEmpty()) {
             // the follower draws what the leader drew, under a lock of its own: cancelled halfway it would keep the lock
             // and a lowered sequence; the leader is done with the statement, so the cancel comes too late, as on a server
             return null;

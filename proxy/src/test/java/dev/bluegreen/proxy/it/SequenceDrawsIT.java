@@ -83,8 +83,52 @@ class SequenceDrawsIT {
         // stands at its next value, not called)
         for (String sequence : List.of(ClusterData.text(blue, "select pg_get_serial_sequence('" + orders + "', 'id')"),
                 ClusterData.text(blue, "select pg_get_serial_sequence('" + lines + "', 'id')"), custom + "_seq")) {
-            String next = "select case when is_called then last_value + 1 else last_value end from " + sequence;
-            assertThat(ClusterData.number(green, next)).as(sequence).isEqualTo(ClusterData.number(blue, next));
+            assertThat(handsOutNext(green, sequence)).as(sequence).isEqualTo(handsOutNext(blue, sequence));
+        }
+    }
+
+    /**
+     * An application that draws its ids itself with {@code SELECT nextval('…')}, as Hibernate's sequence generator
+     * (pooled, 50 ids a call), SQLAlchemy's {@code Sequence} and jOOQ do, gets the same value from both clusters: the
+     * follower's call returns the leader's value, so the two answers agree and the ids the application inserts, and the
+     * sequences, are alike. Before, eight sessions calling it concurrently took green out of sync (the calls' results
+     * differed).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"extended", "simple"})
+    void concurrentNextvalCallsReturnTheSameValueOnBothClusters(String queryMode, TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String items = ClusterData.unique("items");
+        ClusterData.onBoth(blue, green,
+                "create sequence " + items + "_seq increment by 50",
+                "create sequence " + items + "_ticket",
+                "create table " + items + " (id bigint primary key, ticket bigint, v int not null)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            ExecutorService pool = Executors.newFixedThreadPool(SESSIONS);
+            try {
+                List<Future<?>> sessions = new ArrayList<>();
+                for (int s = 0; s < SESSIONS; s++) {
+                    int session = s;
+                    sessions.add(pool.submit(() -> {
+                        drawIdsAsAnOrmDoes(proxy, blue, queryMode, session, items);
+                        return null;
+                    }));
+                }
+                for (Future<?> session : sessions) {
+                    session.get(120, TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.number(blue, "select count(*) from " + items)).isEqualTo(2L * SESSIONS * ROUNDS);
+        assertThat(contents(green, items, "id")).isEqualTo(contents(blue, items, "id"));
+        for (String sequence : List.of(items + "_seq", items + "_ticket")) {
+            assertThat(handsOutNext(green, sequence)).as(sequence).isEqualTo(handsOutNext(blue, sequence));
         }
     }
 
@@ -129,6 +173,40 @@ class SequenceDrawsIT {
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
     }
 
+    /**
+     * Ids drawn as Hibernate's pooled sequence generator does (one call, in the transaction, for the next 50 ids), and a
+     * ticket number drawn in autocommit, spelled schema-qualified, that the application writes into the row.
+     */
+    private static void drawIdsAsAnOrmDoes(TestProxy proxy, PgCluster blue, String queryMode, int session, String items)
+            throws Exception {
+        try (Connection c = proxy.connect(blue.superuser(), null, ClusterData.properties("preferQueryMode", queryMode));
+             PreparedStatement pooled = c.prepareStatement("select nextval('" + items + "_seq')");
+             PreparedStatement ticket = c.prepareStatement("SELECT pg_catalog.nextval('public." + items + "_ticket') AS t");
+             PreparedStatement insert = c.prepareStatement("insert into " + items + " (id, ticket, v) values (?, ?, ?)")) {
+            for (int round = 0; round < ROUNDS; round++) {
+                long number;
+                try (ResultSet drawn = ticket.executeQuery()) {
+                    assertThat(drawn.next()).isTrue();
+                    number = drawn.getLong(1);
+                }
+                c.setAutoCommit(false);
+                long first;
+                try (ResultSet drawn = pooled.executeQuery()) {
+                    assertThat(drawn.next()).isTrue();
+                    first = drawn.getLong(1);
+                }
+                for (int i = 0; i < 2; i++) {
+                    insert.setLong(1, first + i);
+                    insert.setLong(2, number);
+                    insert.setInt(3, session * 1000 + round);
+                    assertThat(insert.executeUpdate()).isOne();
+                }
+                c.commit();
+                c.setAutoCommit(true);
+            }
+        }
+    }
+
     /** An ORM's inserts: one returning the new id in autocommit, then a transaction of two, one without RETURNING. */
     private static void insertAsAnApplicationDoes(TestProxy proxy, PgCluster blue, String queryMode, int session,
                                                   String orders, String lines, String custom) throws Exception {
@@ -156,5 +234,11 @@ class SequenceDrawsIT {
                 c.setAutoCommit(true);
             }
         }
+    }
+
+    /** The value {@code sequence} hands out next, read directly from {@code cluster}. */
+    private static long handsOutNext(PgCluster cluster, String sequence) throws SQLException {
+        return ClusterData.number(cluster, "select case when s.is_called then s.last_value + q.seqincrement else s.last_value end"
+                + " from " + sequence + " s, pg_sequence q where q.seqrelid = '" + sequence + "'::regclass");
     }
 }

@@ -14,16 +14,21 @@ class InsertShapeTest {
         return InsertShape.of(sql, false);
     }
 
+    /** The table and columns {@code sql} names, as a shape without places. */
+    private static Optional<InsertShape> named(String sql) {
+        return shape(sql).map(shape -> new InsertShape(shape.table(), shape.columns()));
+    }
+
     @Test
     void anOrmsInsertNamesItsTableAndColumns() {
-        assertThat(shape("INSERT INTO \"orders\" (\"v\", \"created_at\") VALUES ($1, $2) RETURNING \"id\""))
+        assertThat(named("INSERT INTO \"orders\" (\"v\", \"created_at\") VALUES ($1, $2) RETURNING \"id\""))
                 .contains(new InsertShape("\"orders\"", List.of("v", "created_at")));
-        assertThat(shape("insert into public.Orders as o (V, note) values (1, 'a;b'), (2, $$x$$) returning *;"))
+        assertThat(named("insert into public.Orders as o (V, note) values (1, 'a;b'), (2, $$x$$) returning *;"))
                 .contains(new InsertShape("public.Orders", List.of("v", "note")));
-        assertThat(shape("/* app */ insert into \"My Table\" (\"Id\") select 1 -- tail"))
+        assertThat(named("/* app */ insert into \"My Table\" (\"Id\") select 1 -- tail"))
                 .contains(new InsertShape("\"My Table\"", List.of("Id")));
-        assertThat(shape("insert into t (a) with x as (select 1) select * from x")).contains(new InsertShape("t", List.of("a")));
-        assertThat(shape("INSERT INTO db.s.t (a) TABLE other")).contains(new InsertShape("db.s.t", List.of("a")));
+        assertThat(named("insert into t (a) with x as (select 1) select * from x")).contains(new InsertShape("t", List.of("a")));
+        assertThat(named("INSERT INTO db.s.t (a) TABLE other")).contains(new InsertShape("db.s.t", List.of("a")));
     }
 
     @Test
@@ -52,6 +57,21 @@ class InsertShapeTest {
     })
     void anythingElseHasNoShape(String sql) {
         assertThat(shape(sql)).as(sql).isEmpty();
+    }
+
+    @Test
+    void anInsertOfOneRowCanBeGivenColumnsItLeavesToTheirDefaults() {
+        String sql = "INSERT INTO \"orders\" (\"v\", note) VALUES ($1, f((1), '(')) RETURNING id";
+        List<TransactionTime.Edit> edits = shape(sql).orElseThrow().supplying(List.of("created_at", "Day"), List.of("x", "y"));
+        assertThat(TransactionTime.apply(sql, edits)).isEqualTo(
+                "INSERT INTO \"orders\" (\"v\", note, \"created_at\", \"Day\") VALUES ($1, f((1), '('), x, y) RETURNING id");
+
+        String all = "insert into t default values returning *";
+        assertThat(TransactionTime.apply(all, shape(all).orElseThrow().supplying(List.of("at"), List.of("x"))))
+                .isEqualTo("insert into t (\"at\") VALUES (x) returning *");
+
+        assertThat(shape("insert into t (a) values (1), (2)").orElseThrow().supplying(List.of("at"), List.of("x"))).isNull();
+        assertThat(shape("insert into t (a) select 1").orElseThrow().supplying(List.of("at"), List.of("x"))).isNull();
     }
 
     @Test

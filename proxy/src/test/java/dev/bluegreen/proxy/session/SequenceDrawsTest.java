@@ -3,19 +3,26 @@ package dev.bluegreen.proxy.session;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bluegreen.proxy.routing.InsertShape;
+import dev.bluegreen.proxy.routing.TransactionTime;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class SequenceDrawsTest {
 
     private static final InsertShape ORDER = new InsertShape("orders", List.of("v"));
+    private static final String START = "2026-12-06 09:15:02.123456+00";
+
+    /** A row of the leader's answer about a column drawing from a sequence. */
+    private static String[] row(String column, String sequence, String value) {
+        return new String[] {column, sequence, value, null, START};
+    }
 
     @Test
     void aTableIsAskedAboutUntilItsAnswerSaysItDrawsNothingTheStatementLeavesToItsDefault() {
         SequenceDraws draws = new SequenceDraws();
         assertThat(draws.mayDraw(ORDER)).isTrue();
 
-        SequenceDraws.Learned learned = draws.learned(ORDER, List.<String[]>of(new String[] {"id", "public.orders_id_seq", "42"}));
+        SequenceDraws.Generated learned = draws.learned(ORDER, List.<String[]>of(row("id", "public.orders_id_seq", "42")));
         assertThat(learned.draws()).containsExactly(new SequenceDraws.Draw("public.orders_id_seq", 42));
         assertThat(draws.mayDraw(ORDER)).isTrue();
         assertThat(draws.mayDraw(new InsertShape("orders", List.of("id", "v")))).as("the id given").isFalse();
@@ -30,17 +37,17 @@ class SequenceDrawsTest {
     void aTableTheSessionKnowsIsAskedAboutRightBehindTheStatement() {
         SequenceDraws draws = new SequenceDraws();
         assertThat(draws.knownDraws(ORDER)).isNull();
-        draws.learned(ORDER, List.<String[]>of(new String[] {"id", "public.orders_id_seq", "1"},
-                new String[] {"n", "a_seq", null}));
+        draws.learned(ORDER, List.<String[]>of(row("id", "public.orders_id_seq", "1"),
+                row("n", "a_seq", null)));
         assertThat(draws.knownDraws(ORDER)).containsExactly("a_seq", "public.orders_id_seq");
         assertThat(draws.knownDraws(new InsertShape("orders", List.of("v", "n")))).containsExactly("public.orders_id_seq");
 
-        assertThat(SequenceDraws.pipelinedQuery(List.of("a_seq", "it's")))
+        assertThat(SequenceDraws.pipelinedQuery(List.of("a_seq", "it's"), false))
                 .startsWith("SAVEPOINT bluegreen_draws; SELECT s.seq, ")
                 .contains("FROM (VALUES ('a_seq'), ('it''s')) AS s (seq)")
                 .endsWith("; RELEASE SAVEPOINT bluegreen_draws");
         assertThat(SequenceDraws.drawn(List.<String[]>of(new String[] {"z", "9"}, new String[] {"a", null},
-                new String[] {"b", "3"}))).containsExactly(new SequenceDraws.Draw("b", 3), new SequenceDraws.Draw("z", 9));
+                new String[] {"b", "3"})).draws()).containsExactly(new SequenceDraws.Draw("b", 3), new SequenceDraws.Draw("z", 9));
     }
 
     @Test
@@ -72,9 +79,9 @@ class SequenceDrawsTest {
     @Test
     void valuesThatAreNotNumbersOrNamesThatCannotBeQuotedSafelyAreNotDrawnAlike() {
         SequenceDraws draws = new SequenceDraws();
-        assertThat(draws.learned(ORDER, List.<String[]>of(new String[] {"id", "s", null})).draws()).isEmpty();
-        assertThat(draws.learned(ORDER, List.<String[]>of(new String[] {"id", "s", "1e3"})).draws()).isEmpty();
-        assertThat(draws.learned(ORDER, List.<String[]>of(new String[] {"id", "s\\x", "1"})).draws()).isEmpty();
+        assertThat(draws.learned(ORDER, List.<String[]>of(row("id", "s", null))).draws()).isEmpty();
+        assertThat(draws.learned(ORDER, List.<String[]>of(row("id", "s", "1e3"))).draws()).isEmpty();
+        assertThat(draws.learned(ORDER, List.<String[]>of(row("id", "s\\x", "1"))).draws()).isEmpty();
         assertThat(draws.mayDraw(new InsertShape("a\\b", List.of("v")))).isFalse();
     }
 
@@ -82,10 +89,10 @@ class SequenceDrawsTest {
     void theFollowerLocksEachSequenceInOneOrderSetsItAndUnlocksIt() {
         SequenceDraws draws = new SequenceDraws();
         List<SequenceDraws.Draw> drawn = draws.learned(ORDER, List.<String[]>of(
-                new String[] {"n", "z_seq", "7"}, new String[] {"id", "\"O'Brien\".seq", "3"})).draws();
+                row("n", "z_seq", "7"), row("id", "\"O'Brien\".seq", "3"))).draws();
         assertThat(drawn).extracting(SequenceDraws.Draw::sequence).containsExactly("\"O'Brien\".seq", "z_seq");
 
-        String before = SequenceDraws.followerBefore(drawn);
+        String before = SequenceDraws.followerBefore(new SequenceDraws.Generated(drawn, null));
         assertThat(before).startsWith("SELECT pg_catalog.pg_advisory_lock(" + SequenceDraws.LOCK_CLASS
                 + ", ('\"O''Brien\".seq'::pg_catalog.regclass::pg_catalog.oid::bigint - 2147483648)::int), pg_catalog.pg_advisory_lock(");
         assertThat(before).contains("pg_catalog.set_config('bluegreen.draw_1', (SELECT (CASE WHEN s.is_called THEN"
@@ -104,8 +111,8 @@ class SequenceDrawsTest {
     @Test
     void onlySequenceNamesAsTheServerPrintsThemAreNamedInTheFollowersQueries() {
         SequenceDraws draws = new SequenceDraws();
-        assertThat(draws.learned(ORDER, List.<String[]>of(new String[] {"a", "public.\"Odd \"\" name\"", "1"},
-                new String[] {"b", "s; drop table t", "2"}, new String[] {"c", "Upper", "3"}, new String[] {"d", "a.b.c", "4"})).draws())
+        assertThat(draws.learned(ORDER, List.<String[]>of(row("a", "public.\"Odd \"\" name\"", "1"),
+                row("b", "s; drop table t", "2"), row("c", "Upper", "3"), row("d", "a.b.c", "4"))).draws())
                 .containsExactly(new SequenceDraws.Draw("public.\"Odd \"\" name\"", 1));
     }
 
@@ -113,17 +120,43 @@ class SequenceDrawsTest {
     void twoColumnsDrawingFromOneSequenceAreNotCarried() {
         SequenceDraws draws = new SequenceDraws();
         InsertShape both = new InsertShape("t", List.of("v"));
-        assertThat(draws.learned(both, List.<String[]>of(new String[] {"a", "s", "2"}, new String[] {"b", "s", "2"},
-                new String[] {"c", "other", "5"})).draws()).containsExactly(new SequenceDraws.Draw("other", 5));
+        assertThat(draws.learned(both, List.<String[]>of(row("a", "s", "2"), row("b", "s", "2"),
+                row("c", "other", "5"))).draws()).containsExactly(new SequenceDraws.Draw("other", 5));
         assertThat(draws.knownDraws(both)).containsExactly("other");
+    }
+
+    @Test
+    void columnsDefaultingToTheTransactionsStartTakeTheLeadersOnTheFollower() {
+        SequenceDraws draws = new SequenceDraws();
+        InsertShape order = InsertShape.of("insert into orders (v) values ($1)", false).orElseThrow();
+        SequenceDraws.Generated learned = draws.learned(order, List.<String[]>of(
+                new String[] {"created_at", null, null, "now()", START},
+                new String[] {"stamped", null, null, "clock_timestamp()", START},
+                row("id", "orders_id_seq", "5")));
+        assertThat(learned).isEqualTo(new SequenceDraws.Generated(List.of(new SequenceDraws.Draw("orders_id_seq", 5)), START));
+        assertThat(draws.knownTimes(order)).containsOnlyKeys("created_at");
+        assertThat(TransactionTime.apply("insert into orders (v) values ($1)", draws.supplied(order)))
+                .isEqualTo("insert into orders (v, \"created_at\") values ($1, (" + TransactionTime.START + "))");
+
+        InsertShape dated = new InsertShape("orders", List.of("v", "created_at"));
+        assertThat(draws.knownTimes(dated)).isEmpty();
+        assertThat(draws.learned(dated, List.<String[]>of(new String[] {"created_at", null, null, "now()", START})).start())
+                .as("the statement gave the column its value").isNull();
+
+        assertThat(SequenceDraws.followerBefore(new SequenceDraws.Generated(List.of(), START)))
+                .isEqualTo("SELECT pg_catalog.set_config('bluegreen.now', '" + START + "', true)");
+        assertThat(SequenceDraws.pipelinedQuery(List.of(), true)).isEqualTo("SAVEPOINT bluegreen_draws; SELECT "
+                + TransactionTime.LEADER_START + "; RELEASE SAVEPOINT bluegreen_draws");
+        assertThat(SequenceDraws.drawn(List.<String[]>of(new String[] {START})).start()).isEqualTo(START);
+        assertThat(SequenceDraws.drawn(List.<String[]>of(new String[] {"2026-12-06'; drop table t; --"})).start()).isNull();
     }
 
     @Test
     void theLeaderIsAskedUnderASavepointInsideATransaction() {
         InsertShape quoted = new InsertShape("\"It's\"", List.of("a'b"));
-        String query = SequenceDraws.leaderQuery(quoted, true);
+        String query = SequenceDraws.leaderQuery(quoted, true, false);
         assertThat(query).startsWith("SAVEPOINT bluegreen_draws; SELECT ").endsWith("; RELEASE SAVEPOINT bluegreen_draws");
         assertThat(query).contains("to_regclass('\"It''s\"')").contains("ARRAY['a''b']::pg_catalog.name[]");
-        assertThat(SequenceDraws.leaderQuery(quoted, false)).startsWith("SELECT ");
+        assertThat(SequenceDraws.leaderQuery(quoted, false, false)).startsWith("SELECT ");
     }
 }

@@ -1,0 +1,114 @@
+package dev.bluegreen.proxy.it;
+
+import static dev.bluegreen.proxy.it.ClusterData.contents;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.NoLeaks;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * What reads the transaction's start ({@code now()}, {@code CURRENT_TIMESTAMP}, {@code CURRENT_DATE} ...) reads the
+ * leader's on the follower too, in a column's default and in the statement itself, so that a table with a
+ * {@code created_at timestamptz DEFAULT now()} column holds the same rows on both clusters, and an insert that returns
+ * it (an ORM's {@code RETURNING *}) is no divergence (docs/dual-write.md, <i>Values generated on the server</i>).
+ * Before, green's transactions began later than blue's: every such row differed, and every such {@code RETURNING}
+ * took green out of sync.
+ */
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
+class TransactionStartIT {
+
+    private static final int SESSIONS = 4;
+    private static final int ROUNDS = 12;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"extended", "simple"})
+    void rowsStampedWithTheTransactionsStartAreAlikeOnBothClusters(String queryMode, TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String posts = ClusterData.unique("posts");
+        String audit = ClusterData.unique("audit");
+        ClusterData.onBoth(blue, green,
+                "create table " + posts + " (id bigserial primary key, title text not null,"
+                        + " created_at timestamptz not null default now(), day date default current_date,"
+                        + " utc timestamp default timezone('utc', now()), touched timestamptz, local timestamp(3),"
+                        + " clock timetz, wall time)",
+                "create table " + audit + " (id int generated always as identity, at timestamptz default CURRENT_TIMESTAMP,"
+                        + " note text)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            ExecutorService pool = Executors.newFixedThreadPool(SESSIONS);
+            try {
+                List<Future<?>> sessions = new ArrayList<>();
+                for (int s = 0; s < SESSIONS; s++) {
+                    int session = s;
+                    sessions.add(pool.submit(() -> {
+                        writeAsAnApplicationDoes(proxy, blue, queryMode, session, posts, audit);
+                        return null;
+                    }));
+                }
+                for (Future<?> session : sessions) {
+                    session.get(120, TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.number(blue, "select count(*) from " + posts + " where touched is not null"))
+                .isEqualTo((long) SESSIONS * ROUNDS);
+        assertThat(contents(green, posts, "id")).isEqualTo(contents(blue, posts, "id"));
+        assertThat(contents(green, audit, "id")).isEqualTo(contents(blue, audit, "id"));
+    }
+
+    /**
+     * An ORM's insert returning the whole row in autocommit; a transaction that inserts without a column for the
+     * default, stamps a row with {@code now()} and writes an audit row with {@code DEFAULT VALUES} and one with an
+     * explicit {@code CURRENT_TIMESTAMP}. More than five of each, so that pgjdbc prepares them by name.
+     */
+    private static void writeAsAnApplicationDoes(TestProxy proxy, PgCluster blue, String queryMode, int session,
+                                                 String posts, String audit) throws Exception {
+        try (Connection c = proxy.connect(blue.superuser(), null, ClusterData.properties("preferQueryMode", queryMode));
+             PreparedStatement create = c.prepareStatement("insert into " + posts + " (title) values (?) returning *");
+             PreparedStatement draft = c.prepareStatement("insert into " + posts + " (title) values (?)");
+             PreparedStatement touch = c.prepareStatement("update " + posts
+                     + " set touched = now(), local = localtimestamp(3), clock = current_time(2), wall = LOCALTIME where id = ?");
+             PreparedStatement note = c.prepareStatement("insert into " + audit + " (note, at) values (?, CURRENT_TIMESTAMP)");
+             Statement plain = c.createStatement()) {
+            for (int round = 0; round < ROUNDS; round++) {
+                create.setString(1, "post " + session + "/" + round);
+                long id;
+                try (ResultSet returned = create.executeQuery()) {
+                    assertThat(returned.next()).isTrue();
+                    id = returned.getLong("id");
+                    assertThat(returned.getTimestamp("created_at")).isNotNull();
+                }
+                c.setAutoCommit(false);
+                draft.setString(1, "draft " + session + "/" + round);
+                assertThat(draft.executeUpdate()).isOne();
+                touch.setLong(1, id);
+                assertThat(touch.executeUpdate()).isOne();
+                plain.execute("insert into " + audit + " default values");
+                note.setString(1, "touched " + id);
+                assertThat(note.executeUpdate()).isOne();
+                c.commit();
+                c.setAutoCommit(true);
+            }
+        }
+    }
+}

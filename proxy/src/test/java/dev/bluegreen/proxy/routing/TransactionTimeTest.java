@@ -1,0 +1,79 @@
+package dev.bluegreen.proxy.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class TransactionTimeTest {
+
+    private static final String START = TransactionTime.START;
+
+    private static String rewritten(String sql) {
+        List<TransactionTime.Edit> edits = TransactionTime.edits(sql, false);
+        return edits == null ? null : TransactionTime.apply(sql, edits);
+    }
+
+    @Test
+    void everySpellingOfTheTransactionsStartReadsTheLeadersInstead() {
+        assertThat(rewritten("UPDATE t SET seen = now(), day = CURRENT_DATE WHERE id = $1"))
+                .isEqualTo("UPDATE t SET seen = (" + START + "), day = (" + START + ")::pg_catalog.date WHERE id = $1");
+        assertThat(rewritten("insert into h (a, mtime) values (1, CURRENT_TIMESTAMP)"))
+                .isEqualTo("insert into h (a, mtime) values (1, (" + START + ")::pg_catalog.timestamptz)");
+        assertThat(rewritten("select f(pg_catalog.now(), transaction_timestamp())"))
+                .isEqualTo("select f((" + START + "), (" + START + "))");
+        assertThat(rewritten("delete from t where at < localtimestamp(3) - interval '1 day' or t < localtime"))
+                .isEqualTo("delete from t where at < (" + START + ")::pg_catalog.\"timestamp\"(3) - interval '1 day' or t < ("
+                        + START + ")::pg_catalog.\"time\"");
+        assertThat(rewritten("update t set x = current_time(2), y = current_timestamp(0)")).isEqualTo("update t set x = ("
+                + START + ")::pg_catalog.timetz(2), y = (" + START + ")::pg_catalog.timestamptz(0)");
+    }
+
+    @Test
+    void whatOnlyLooksLikeItIsLeftAlone() {
+        assertThat(rewritten("insert into t (note, \"now\") values ('now() or never', 1)")).isEqualTo(
+                "insert into t (note, \"now\") values ('now() or never', 1)");
+        assertThat(rewritten("update t set a = app.now(), b = \"now\"(), c = clock_timestamp(), d = statement_timestamp()"))
+                .doesNotContain(START);
+        assertThat(rewritten("update t set a = now(1)")).doesNotContain(START);
+        assertThat(rewritten("select now -- now()\n from t")).isEqualTo("select now -- now()\n from t");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "create table t (at timestamptz default now())",
+            "alter table t alter column at set default now()",
+            "update t set a = now(); update t set b = now()",
+            "explain analyze update t set a = now()",
+            "call p(now())",
+            "update t set a = 'open",
+    })
+    void definitionsSeveralStatementsAndTextItCannotReadAreNotRewritten(String sql) {
+        assertThat(TransactionTime.edits(sql, false)).as(sql).isNull();
+    }
+
+    @Test
+    void aDefaultIsCarriedWhenTheStartAloneDecidesItsValue() {
+        assertThat(TransactionTime.defaultExpression("now()")).isEqualTo("(" + START + ")");
+        assertThat(TransactionTime.defaultExpression("CURRENT_TIMESTAMP")).isEqualTo("(" + START + ")::pg_catalog.timestamptz");
+        assertThat(TransactionTime.defaultExpression("timezone('utc'::text, now())"))
+                .isEqualTo("timezone('utc'::text, (" + START + "))");
+        assertThat(TransactionTime.defaultExpression("(now() AT TIME ZONE 'utc'::text)")).contains(START);
+        assertThat(TransactionTime.defaultExpression("(CURRENT_DATE + '30 days'::interval)")).contains(START);
+        assertThat(TransactionTime.defaultExpression("date_trunc('second'::text, now())")).contains(START);
+
+        assertThat(TransactionTime.defaultExpression("clock_timestamp()")).isNull();
+        assertThat(TransactionTime.defaultExpression("(now() + ((random() * (10)::double precision))::integer)")).isNull();
+        assertThat(TransactionTime.defaultExpression("make_label(now())")).isNull();
+        assertThat(TransactionTime.defaultExpression("'2020-01-01'::date")).isNull();
+    }
+
+    @Test
+    void aLookAtTheLettersSkipsTextsThatCannotReadTheStart() {
+        assertThat(TransactionTime.mayRead("SELECT random()")).isFalse();
+        assertThat(TransactionTime.mayRead("UPDATE t SET at = NOW()")).isTrue();
+        assertThat(TransactionTime.mayRead("insert into t values (LOCALTIMESTAMP)")).isTrue();
+    }
+}
