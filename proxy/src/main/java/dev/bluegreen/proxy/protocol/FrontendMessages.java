@@ -148,6 +148,16 @@ public final class FrontendMessages {
     }
 
     /** The portal a Close message closes, or null when it closes a prepared statement. */
+    /** The most rows an Execute message asks for (0: all of them). */
+    public static int executeRowLimit(ByteBuf all, int offset, int length) {
+        int end = offset + length;
+        int at = terminator(all, offset + Frame.HEADER_LENGTH, end, "Execute") + 1;
+        if (at + 4 > end) {
+            throw new ProtocolViolation("malformed Execute: truncated");
+        }
+        return all.getInt(at);
+    }
+
     public static String closedPortal(ByteBuf all, int offset, int length) {
         return target(all, offset, length, 'P', "Close");
     }
@@ -219,6 +229,15 @@ public final class FrontendMessages {
         out.writeBytes(all, offset + Frame.HEADER_LENGTH, textAt - offset - Frame.HEADER_LENGTH);
         Wire.writeCString(out, sql);
         out.writeBytes(all, textEnd + 1, end - textEnd - 1);
+        return Wire.endMessage(out, lengthAt);
+    }
+
+    /** A Close of the prepared statement {@code name}. */
+    public static ByteBuf closeStatement(ByteBufAllocator alloc, String name) {
+        ByteBuf out = alloc.buffer(name.length() + 7);
+        int lengthAt = Wire.beginMessage(out, 'C');
+        out.writeByte('S');
+        Wire.writeCString(out, name);
         return Wire.endMessage(out, lengthAt);
     }
 

@@ -124,7 +124,8 @@ public record InsertShape(String table, List<String> columns, Places places) {
             if (t.get(j).isPunct("(") || t.get(j).isPunct("[")) {
                 depth++;
             } else if ((t.get(j).isPunct(")") || t.get(j).isPunct("]")) && --depth == 0) {
-                return j + 1 < end && t.get(j + 1).isPunct(",") ? null : new Places(columnsEnd, t.get(j).start(), -1, -1);
+                // nothing but RETURNING may follow the row: not another row, nor a UNION with rows of its own
+                return j + 1 < end && !t.get(j + 1).isWord("returning") ? null : new Places(columnsEnd, t.get(j).start(), -1, -1);
             }
         }
         return null;

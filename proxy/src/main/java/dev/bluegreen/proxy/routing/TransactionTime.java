@@ -11,7 +11,8 @@ import java.util.Set;
  * a transaction-local setting of the follower's session ({@link #SETTING}), falling back to the follower's own clock
  * where the setting was not made in this transaction. Within one transaction every one of these reads the same
  * instant on a server, so the leader's, asked once the statement has run there, is the value the statement used on
- * the leader (docs/dual-write.md, <i>Values generated on the server</i>).
+ * the leader (docs/dual-write.md, <i>Values generated on the server</i>). Each reading becomes a scalar subquery named
+ * as the reading was, so that a result column keeps its name; like the reading, it is computed once per statement.
  *
  * <p>The other clock functions ({@code statement_timestamp()}, {@code clock_timestamp()}) read another instant per
  * statement or per call and are left alone, as is anything spelled in a way this does not read (a quoted
@@ -77,6 +78,9 @@ public final class TransactionTime {
             if (t.get(i).isPunct(";") && i < t.size() - 1) {
                 return null; // several statements
             }
+            if (t.get(i).isWord("into") && !(i > 0 && (t.get(i - 1).isWord("insert") || t.get(i - 1).isWord("merge")))) {
+                return null; // SELECT INTO makes a table: its columns are named after what it reads
+            }
         }
         return edits(sql, t);
     }
@@ -134,6 +138,11 @@ public final class TransactionTime {
         return out.append(text, at, text.length()).toString();
     }
 
+    /**
+     * Each reading of the start in {@code t}, as a scalar subquery named as the server names the reading in a result
+     * ({@code now}, {@code current_timestamp}), so that a statement's result columns keep their names. Not where the
+     * word is a label ({@code AS current_time}) or a function in {@code FROM}, whose result is a table.
+     */
     private static List<Edit> edits(String sql, List<Token> t) {
         List<Edit> edits = new ArrayList<>(1);
         for (int i = 0; i < t.size(); i++) {
@@ -145,13 +154,18 @@ public final class TransactionTime {
             if (qualified && !(t.get(i - 2).isWord("pg_catalog"))) {
                 continue; // another schema's function of that name
             }
-            int start = qualified ? t.get(i - 2).start() : token.start();
+            int first = qualified ? i - 2 : i;
             if (qualified && i >= 3 && t.get(i - 3).isPunct(".")) {
                 continue; // a database-qualified name: left alone
             }
+            if (first > 0 && (t.get(first - 1).isWord("as") || t.get(first - 1).isWord("from")
+                    || t.get(first - 1).isWord("join") || t.get(first - 1).isWord("lateral"))) {
+                continue;
+            }
+            int start = t.get(first).start();
             if (FUNCTIONS.contains(token.value()) && i + 2 < t.size() && t.get(i + 1).isPunct("(")
                     && t.get(i + 2).isPunct(")")) {
-                edits.add(new Edit(start, end(t.get(i + 2)), "(" + START + ")"));
+                edits.add(new Edit(start, end(t.get(i + 2)), named(START, token.value())));
                 i += 2;
             } else if (!qualified && KEYWORDS.contains(token.value()) && !(i > 0 && t.get(i - 1).isPunct("."))) {
                 String type = switch (token.value()) {
@@ -171,10 +185,14 @@ public final class TransactionTime {
                     end = end(t.get(i + 3));
                     i += 3;
                 }
-                edits.add(new Edit(start, end, "(" + START + ")::" + type));
+                edits.add(new Edit(start, end, named("(" + START + ")::" + type, token.value())));
             }
         }
         return edits;
+    }
+
+    private static String named(String expression, String name) {
+        return "(SELECT " + expression + " AS \"" + name + "\")";
     }
 
     private static int end(Token token) {

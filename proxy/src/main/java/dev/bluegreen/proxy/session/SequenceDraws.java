@@ -64,6 +64,8 @@ final class SequenceDraws {
     static final int LOCK_CLASS = 0x62677371;
 
     private static final int MAX_TABLES = 256;
+    /** The longest statement text whose reading is kept for the next time the session sends it. */
+    private static final int MAX_KEPT_TEXT = 2048;
     /**
      * Whether the session may read the sequence {@code s.seq} whole and set it: the follower reads and sets it as the
      * session's role, which has on green the grants it has on blue (docs/dual-write.md, <i>Before start</i>); the
@@ -114,11 +116,13 @@ final class SequenceDraws {
         }
         Optional<InsertShape> shape = shapes.get(sql);
         if (shape == null) {
-            if (shapes.size() >= MAX_TABLES) {
-                shapes.clear();
-            }
             shape = reading.insertShape(sql);
-            shapes.put(sql, shape);
+            if (sql.length() <= MAX_KEPT_TEXT) {
+                if (shapes.size() >= MAX_TABLES) {
+                    shapes.clear();
+                }
+                shapes.put(sql, shape);
+            }
         }
         return shape;
     }
@@ -130,12 +134,14 @@ final class SequenceDraws {
     List<TransactionTime.Edit> startEdits(String sql, SqlReading reading) {
         List<TransactionTime.Edit> edits = startEdits.get(sql);
         if (edits == null) {
-            if (startEdits.size() >= MAX_TABLES) {
-                startEdits.clear();
-            }
             edits = TransactionTime.mayRead(sql) ? reading.startEdits(sql) : null;
             edits = edits == null ? List.of() : List.copyOf(edits);
-            startEdits.put(sql, edits);
+            if (sql.length() <= MAX_KEPT_TEXT) { // (texts with their values inlined come once: not kept)
+                if (startEdits.size() >= MAX_TABLES) {
+                    startEdits.clear();
+                }
+                startEdits.put(sql, edits);
+            }
         }
         return edits;
     }
@@ -206,8 +212,8 @@ final class SequenceDraws {
      */
     Map<String, String> knownTimes(InsertShape insert) {
         Map<String, String> known = timeColumns.get(insert.table());
-        if (known == null || known.isEmpty()) {
-            return Map.of();
+        if (known == null || known.isEmpty() || learnedAsOf != CATALOG_CHANGES.get()) {
+            return Map.of(); // (after DDL anywhere the table may have lost the column, or its default)
         }
         Map<String, String> left = new LinkedHashMap<>(2);
         known.forEach((column, expression) -> {

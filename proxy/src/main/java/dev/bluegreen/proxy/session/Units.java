@@ -494,6 +494,13 @@ final class Units {
      */
     private final Map<String, String> statementTexts = new HashMap<>();
     /**
+     * A copy of the Parse of each named statement whose follower copy is rewritten, or may be once the session knows its
+     * table (it reads the transaction's start, or inserts a row: {@link #writeToFollower}), so that when the leader
+     * changes the cluster that follows from then on can be given it rewritten ({@link #prepareAgainToFollow}): it was
+     * prepared there as the client sent it, while that cluster led.
+     */
+    private final Map<String, ByteBuf> followerRewritable = new HashMap<>();
+    /**
      * Statement names {@link #forgetStatementNames} forgot, with what they were: a hint for whether a Bind of one may
      * commit (pgjdbc binds its own prepared COMMIT by name), never for where it runs.
      */
@@ -1425,6 +1432,7 @@ final class Units {
         if (!statements.containsKey(name)) {
             // (a name parsed again without a Close is refused by the server: the text that stands is the first)
             statementTexts.put(name, shortText(sql));
+            keepIfRewritable(name, sql, all, offset, length);
         }
         statements.merge(name, parsed, (before, now) -> before.isRead() ? now : before);
         forgotten.remove(name);
@@ -1456,8 +1464,69 @@ final class Units {
         } else if (!name.isEmpty()) {
             statements.remove(name);
             statementTexts.remove(name);
+            release(followerRewritable.remove(name));
             forgotten.remove(name);
             namesStatements = true;
+        }
+    }
+
+    /** Keeps a copy of the Parse of statement {@code name} when its follower copy may be rewritten. */
+    private void keepIfRewritable(String name, String sql, ByteBuf all, int offset, int length) {
+        if (sql.length() > MAX_STATEMENT_TEXT || followerRewritable.size() >= MAX_FORGOTTEN_NAMES
+                || (sequenceDraws.startEdits(sql, reading).isEmpty() && sequenceDraws.shapeOf(sql, reading).isEmpty())) {
+            return;
+        }
+        ByteBuf copy = client.alloc().buffer(length);
+        copy.writeBytes(all, offset, length);
+        release(followerRewritable.put(name, copy));
+    }
+
+    /**
+     * The leader changed ({@code next}): the statements the session prepared by name that the cluster following it
+     * from now on holds as the client sent them (it led when they were parsed) are closed there and prepared again,
+     * rewritten to read what the leader makes up, as a follower's copy is ({@link #writeToFollower}).
+     */
+    private void prepareAgainToFollow(RoutingState next) {
+        if (next.followerWrites() == FollowerWrites.SYNC) {
+            prepareAgain(next.leader().other(), null);
+        }
+    }
+
+    /**
+     * Closes on {@code follower} the statements the session prepared by name whose follower copy is rewritten (those
+     * inserting into {@code table}, as statements name it; all where null) and prepares them again, rewritten as the
+     * session now knows to: after the leader changed, or once it learned that {@code table} has columns defaulting to the
+     * transaction's start. A Sync after each, as in a replay: one that no longer parses does not take the others along.
+     */
+    private void prepareAgain(ClusterRole follower, String table) {
+        BackendConnection twin = backends.get(follower);
+        if (twin == null || followerRewritable.isEmpty()) {
+            return;
+        }
+        for (Map.Entry<String, ByteBuf> parse : followerRewritable.entrySet()) {
+            ByteBuf all = parse.getValue();
+            String sql = FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
+            String rewritten = table != null && !sequenceDraws.shapeOf(sql, reading).map(InsertShape::table).orElse("").equals(table)
+                    ? null : rewrittenToFollow(sql);
+            if (rewritten == null) {
+                continue;
+            }
+            twin.write(FrontendMessages.closeStatement(client.alloc(), parse.getKey()));
+            twin.write(session.outgoing(FrontendMessages.PARSE,
+                    FrontendMessages.withSql(client.alloc(), all, all.readerIndex(), all.readableBytes(), rewritten), follower));
+            send(follower, new Sink(Mode.DISCARD, sink -> {
+                if (!sink.lost && sink.error) {
+                    log.warn("preparing a statement again to follow failed session={} cluster={} sqlstate={} statement={}",
+                            session, follower, sink.firstSqlState, parse.getKey());
+                }
+            }), FrontendMessages.sync(client.alloc()));
+        }
+        flush(follower);
+    }
+
+    private static void release(ByteBuf buffer) {
+        if (buffer != null) {
+            buffer.release();
         }
     }
 
@@ -1469,6 +1538,8 @@ final class Units {
         forgotten.putAll(statements);
         statements.clear(); // a Bind of a name not known is a write: safe, if slower
         statementTexts.clear();
+        followerRewritable.values().forEach(ByteBuf::release);
+        followerRewritable.clear();
     }
 
     /**
@@ -1692,10 +1763,13 @@ final class Units {
             stopWatchingFollower();
             stopGreenReadTimer();
             forgetUnnamedParse();
+            followerRewritable.values().forEach(ByteBuf::release);
+            followerRewritable.clear();
             return false;
         }
         if (next.leader() != leader) {
             log.debug("leader changed session={} leader={} epoch={}", session, next.leader(), next.epoch());
+            prepareAgainToFollow(next);
             if (listens) {
                 moveListeners(leader, next.leader());
                 leader = wantedLeader;
@@ -1922,9 +1996,15 @@ final class Units {
         // a Sync after each Parse: after an error the server skips to the next Sync, so one statement that
         // no longer parses (a column dropped since) would take every statement after it along
         for (SessionSnapshot.ProtocolStatement statement : snapshot.protocolStatements()) {
-            twin.write(FrontendMessages.parse(client.alloc(), statement.name(), statement.sql(), statement.portableTypeOids()));
+            // the twin follows: what reads the transaction's start reads the leader's there (see writeToFollower)
+            List<TransactionTime.Edit> reads = role == leader.other() ? sequenceDraws.startEdits(statement.sql(), reading) : List.of();
+            String sql = reads.isEmpty() ? statement.sql() : TransactionTime.apply(statement.sql(), reads);
+            twin.write(FrontendMessages.parse(client.alloc(), statement.name(), sql, statement.portableTypeOids()));
             statements.put(statement.name(), reading.classify(migration.classifier(), statement.sql()));
             statementTexts.put(statement.name(), shortText(statement.sql()));
+            ByteBuf parse = FrontendMessages.parse(client.alloc(), statement.name(), statement.sql(), statement.parameterTypeOids());
+            keepIfRewritable(statement.name(), statement.sql(), parse, parse.readerIndex(), parse.readableBytes());
+            parse.release();
             send(role, new Sink(Mode.DISCARD, sink -> {
                 if (!sink.lost && sink.error) {
                     log.warn("replaying a prepared statement failed session={} cluster={} sqlstate={} statement={}",
@@ -2590,7 +2670,7 @@ final class Units {
             return;
         }
         for (Frame frame : named) {
-            writeToFollower(twin, to, frame, to == leader.other() && state.followerWrites() == FollowerWrites.SYNC);
+            writeTo(twin, to, frame, false);
         }
         send(to, new Sink(Mode.DISCARD, sink -> {
             if (sink.error) {
@@ -2858,7 +2938,30 @@ final class Units {
     }
 
     /**
-     * The leader has inserted one row for {@code unit}'s INSERT into a table the session does not know yet: asks it,
+     * Whether {@code unit} executes a portal that returns rows for some rows only: the portal may be left suspended,
+     * for the client to go on reading, and a Query of the proxy's would end it, so the leader is asked only once its
+     * answer shows it was not. (pgjdbc asks for one row of a statement whose rows it discards, an INSERT without
+     * {@code RETURNING} too, which returns none.)
+     */
+    private static boolean executesSomeRows(Unit unit) {
+        String sql = unit.sql.toLowerCase(Locale.ROOT);
+        if (sql.length() < MAX_STATEMENT_TEXT && !sql.contains("returning") && !sql.stripLeading().startsWith("select")
+                && !sql.stripLeading().startsWith("with") && !sql.stripLeading().startsWith("values")) {
+            return false;
+        }
+        for (Frame frame : unit.frames) {
+            ByteBuf all = frame.content();
+            if (frame.type() == FrontendMessages.EXECUTE
+                    && FrontendMessages.executeRowLimit(all, all.readerIndex(), all.readableBytes()) != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The leader has inserted one row for {@code unit}'s INSERT into a table the session does not know yet (or that
+     * executed a portal for some rows only, {@link #executesSomeRows}): asks it,
      * before the follower runs the statement, what it drew from sequences and its transaction's start
      * ({@link SequenceDraws#leaderQuery}), then goes on with the answer; for another statement that reads the start,
      * just that. False, and nothing asked, when there is nothing to ask.
@@ -2866,7 +2969,8 @@ final class Units {
     private boolean askDraws(Unit unit, Sink answer) {
         BackendConnection connection = backends.get(leader);
         boolean learn = unit.insert != null && insertedOneRow(answer);
-        if (connection == null || !(learn || (unit.readsStart && !answer.error && answer.status == 'T'))) {
+        if (connection == null || suspended(answer)
+                || !(learn || (unit.readsStart && !answer.error && answer.status == 'T'))) {
             unit.generated = SequenceDraws.Generated.NOTHING;
             return false;
         }
@@ -2916,8 +3020,8 @@ final class Units {
      */
     private void askDrawsBehind(Unit unit) {
         List<String> sequences = unit.insert == null ? List.of() : sequenceDraws.knownDraws(unit.insert);
-        if (sequences == null) {
-            return; // a table the session does not know yet: asked about once the statement has answered (askDraws)
+        if (sequences == null || ((unit.insert != null || unit.readsStart) && executesSomeRows(unit))) {
+            return; // asked once the statement has answered (askDraws): a table the session does not know yet, or a portal
         }
         boolean start = unit.readsStart || (unit.insert != null && !sequenceDraws.knownTimes(unit.insert).isEmpty());
         if (sequences.isEmpty() && !start) {
@@ -2926,6 +3030,12 @@ final class Units {
         unit.drawsPipelined = true;
         send(unit.primary, drawsQuestion(unit), FrontendMessages.query(client.alloc(),
                 SequenceDraws.pipelinedQuery(sequences, start)));
+    }
+
+    /** Whether the answer left a portal suspended, which a Query of the proxy's would end. */
+    private static boolean suspended(Sink answer) {
+        return answer.recorder != null && answer.recorder.outcomes().stream()
+                .anyMatch(outcome -> StatementOutcome.SUSPENDED.equals(outcome.commandTag()));
     }
 
     private static boolean insertedOneRow(Sink answer) {
@@ -2955,8 +3065,16 @@ final class Units {
         if (answer.error) {
             return SequenceDraws.Generated.NOTHING;
         }
-        SequenceDraws.Generated generated = unit.drawsPipelined ? SequenceDraws.drawn(drawn.rows)
-                : sequenceDraws.learned(unit.insert, drawn.rows);
+        SequenceDraws.Generated generated;
+        if (unit.drawsPipelined) {
+            generated = SequenceDraws.drawn(drawn.rows);
+        } else {
+            generated = sequenceDraws.learned(unit.insert, drawn.rows);
+            if (!sequenceDraws.knownTimes(new InsertShape(unit.insert.table(), List.of())).isEmpty()) {
+                // statements prepared by name before the session knew: the follower holds them as the client sent them
+                prepareAgain(leader.other(), unit.insert.table());
+            }
+        }
         return new SequenceDraws.Generated(insertedOneRow(answer) ? generated.draws() : List.of(),
                 answer.status == 'T' ? generated.start() : null); // (outside the statement's transaction it is another start)
     }
@@ -2978,7 +3096,10 @@ final class Units {
     /**
      * Writes a client's frame to the follower: where {@code mayRewrite}, a Query or Parse whose statement reads the
      * transaction's start, or inserts a row leaving a column that defaults to it, rewritten to read the leader's instead
-     * ({@link TransactionTime}); as it is otherwise. Only a text whose bytes are its UTF-8 encoding is rewritten (every
+     * ({@link TransactionTime}); as it is otherwise. Every such text is rewritten, not only those of a unit the leader
+     * is asked about: a statement prepared by name may be parsed in a unit that runs another (a client preparing its
+     * statements ahead of running them), and a rewritten statement the follower runs without the
+     * leader's instant reads its own, as it would unchanged. Only a text whose bytes are its UTF-8 encoding is rewritten (every
      * edit is ASCII, so the rest keeps its bytes in any client encoding that keeps ASCII bytes out of its characters).
      */
     private void writeToFollower(BackendConnection twin, ClusterRole secondary, Frame frame, boolean mayRewrite) {
@@ -2990,16 +3111,30 @@ final class Units {
         }
         String sql = frame.type() == FrontendMessages.QUERY ? FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes())
                 : FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
-        List<TransactionTime.Edit> edits = new ArrayList<>(sequenceDraws.startEdits(sql, reading));
-        sequenceDraws.shapeOf(sql, reading).ifPresent(insert -> edits.addAll(sequenceDraws.supplied(insert)));
-        if (edits.isEmpty() || !utf8(sql)) {
+        String rewritten = rewrittenToFollow(sql);
+        if (rewritten == null) {
             writeTo(twin, secondary, frame, false);
             return;
         }
-        edits.sort(Comparator.comparingInt(TransactionTime.Edit::start));
-        ByteBuf copy = FrontendMessages.withSql(client.alloc(), all, all.readerIndex(), all.readableBytes(),
-                TransactionTime.apply(sql, edits));
+        ByteBuf copy = FrontendMessages.withSql(client.alloc(), all, all.readerIndex(), all.readableBytes(), rewritten);
         twin.write(session.outgoing(frame.type(), copy, secondary));
+    }
+
+    /**
+     * The follower's text for the client's {@code sql} (read from a frame as UTF-8): what reads the transaction's
+     * start, and the columns a one-row insert leaves to a default reading it, made to read the leader's; null where
+     * there is nothing to rewrite, or the text is not its bytes read as UTF-8.
+     */
+    private String rewrittenToFollow(String sql) {
+        List<TransactionTime.Edit> reads = sequenceDraws.startEdits(sql, reading);
+        List<TransactionTime.Edit> supplied = sequenceDraws.shapeOf(sql, reading).map(sequenceDraws::supplied).orElse(List.of());
+        if ((reads.isEmpty() && supplied.isEmpty()) || !utf8(sql)) {
+            return null;
+        }
+        List<TransactionTime.Edit> edits = new ArrayList<>(reads);
+        edits.addAll(supplied);
+        edits.sort(Comparator.comparingInt(TransactionTime.Edit::start));
+        return TransactionTime.apply(sql, edits);
     }
 
     /** Whether {@code sql}, read from a frame as UTF-8, is its bytes there: no byte was one UTF-8 does not have. */
@@ -3390,7 +3525,7 @@ final class Units {
         laneHeld.add(record);
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
-            writeToFollower(twin, secondary, frame, unit.readsStart || unit.insert != null);
+            writeToFollower(twin, secondary, frame, secondary == leader.other() && state.followerWrites() == FollowerWrites.SYNC);
         }
         if (drawn) {
             drawnAlike(unit, secondary);
@@ -3555,7 +3690,7 @@ final class Units {
         boolean drawn = drawAlike(unit, secondary);
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
-            writeToFollower(twin, secondary, frame, unit.readsStart || unit.insert != null);
+            writeToFollower(twin, secondary, frame, secondary == leader.other() && state.followerWrites() == FollowerWrites.SYNC);
         }
         if (drawn) {
             drawnAlike(unit, secondary);
@@ -4900,9 +5035,11 @@ final class Units {
         if (current.afterDraws != null) {
             return null; // (see Unit#afterDraws)
         }
-        if (current.followerPart == FollowerPart.WRAPPED && current.generated != null && !current.generated.draws().isEmpty()) {
-            // the follower draws what the leader drew, under a lock of its own: cancelled halfway it would keep the lock
-            // and a lowered sequence; the leader is done with the statement, so the cancel comes too late, as on a server
+        if (current.followerPart == FollowerPart.WRAPPED && current.generated != null && current.generated.any()) {
+            // the follower takes what the leader made up: a draw under a lock of its own, cancelled halfway, would keep
+            // the lock and a lowered sequence, and a cancel that hit the proxy's set_config would fail the statement with
+            // another error than a cancel's (a divergence); the leader is done with the statement, so the cancel comes too
+            // late, as on a server
             return null;
         }
         if (current.followerPart == FollowerPart.WRAPPED) {
@@ -5040,6 +5177,8 @@ final class Units {
         stopWatchingFollower();
         stopGreenReadTimer();
         forgetUnnamedParse();
+        followerRewritable.values().forEach(ByteBuf::release);
+        followerRewritable.clear();
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();
         long endTicket = 0;

@@ -77,6 +77,63 @@ class TransactionStartIT {
     }
 
     /**
+     * Statements prepared by name read the leader's start whichever cluster leads: one prepared before {@code start}
+     * (given to the new twin rewritten), across a cutover (the cluster that led and now follows holds it as the client
+     * sent it, and is given it again rewritten) and the rollback after it. The result keeps its column names on the
+     * cluster that leads with a rewritten statement.
+     */
+    @org.junit.jupiter.api.Test
+    void statementsPreparedByNameReadTheLeadersStartAcrossACutoverAndARollback(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String posts = ClusterData.unique("posts");
+        ClusterData.onBoth(blue, green, "create table " + posts + " (id bigserial primary key, title text not null,"
+                + " created_at timestamptz not null default now(), seen timestamptz)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser(), null, ClusterData.properties("prepareThreshold", "1"));
+             PreparedStatement stamp = c.prepareStatement("insert into " + posts + " (title, seen) values (?, now())"
+                     + " returning id, now(), current_date");
+             PreparedStatement create = c.prepareStatement("insert into " + posts + " (title) values (?) returning created_at")) {
+            run(stamp, "before start");
+            run(create, "before start");
+            proxy.server().routing().start("test", null);
+            for (int i = 0; i < 3; i++) {
+                run(stamp, "dual-write " + i);
+                run(create, "dual-write " + i);
+            }
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            for (int i = 0; i < 3; i++) {
+                run(stamp, "green leads " + i);
+                run(create, "green leads " + i);
+            }
+            proxy.server().routing().rollback("test", null, false);
+            run(stamp, "rolled back");
+            run(create, "rolled back");
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        try (Connection direct = blue.connect("postgres"); Statement delete = direct.createStatement()) {
+            assertThat(delete.executeUpdate("delete from " + posts + " where title = 'before start'")).isEqualTo(2); // blue's alone
+        }
+        assertThat(ClusterData.number(green, "select count(*) from " + posts)).isEqualTo(14);
+        assertThat(contents(green, posts, "id")).isEqualTo(contents(blue, posts, "id"));
+    }
+
+    private static void run(PreparedStatement statement, String title) throws Exception {
+        statement.setString(1, title);
+        try (ResultSet returned = statement.executeQuery()) {
+            assertThat(returned.next()).isTrue();
+            if (returned.getMetaData().getColumnCount() == 3) {
+                assertThat(returned.getMetaData().getColumnLabel(2)).isEqualTo("now");
+                assertThat(returned.getMetaData().getColumnLabel(3)).isEqualTo("current_date");
+            } else {
+                assertThat(returned.getMetaData().getColumnLabel(1)).isEqualTo("created_at");
+            }
+        }
+    }
+
+    /**
      * An ORM's insert returning the whole row in autocommit; a transaction that inserts without a column for the
      * default, stamps a row with {@code now()} and writes an audit row with {@code DEFAULT VALUES} and one with an
      * explicit {@code CURRENT_TIMESTAMP}. More than five of each, so that pgjdbc prepares them by name.

@@ -72,6 +72,8 @@ class InsertShapeTest {
 
         assertThat(shape("insert into t (a) values (1), (2)").orElseThrow().supplying(List.of("at"), List.of("x"))).isNull();
         assertThat(shape("insert into t (a) select 1").orElseThrow().supplying(List.of("at"), List.of("x"))).isNull();
+        assertThat(shape("insert into t (a) values (1) union all values (2)").orElseThrow()
+                .supplying(List.of("at"), List.of("x"))).isNull();
     }
 
     @Test

@@ -11,6 +11,11 @@ class TransactionTimeTest {
 
     private static final String START = TransactionTime.START;
 
+    /** What a reading named {@code name} becomes, read as {@code type} (null: as it is). */
+    private static String leaders(String name, String type) {
+        return "(SELECT " + (type == null ? START : "(" + START + ")::" + type) + " AS \"" + name + "\")";
+    }
+
     private static String rewritten(String sql) {
         List<TransactionTime.Edit> edits = TransactionTime.edits(sql, false);
         return edits == null ? null : TransactionTime.apply(sql, edits);
@@ -19,16 +24,17 @@ class TransactionTimeTest {
     @Test
     void everySpellingOfTheTransactionsStartReadsTheLeadersInstead() {
         assertThat(rewritten("UPDATE t SET seen = now(), day = CURRENT_DATE WHERE id = $1"))
-                .isEqualTo("UPDATE t SET seen = (" + START + "), day = (" + START + ")::pg_catalog.date WHERE id = $1");
+                .isEqualTo("UPDATE t SET seen = " + leaders("now", null) + ", day = " + leaders("current_date", "pg_catalog.date")
+                        + " WHERE id = $1");
         assertThat(rewritten("insert into h (a, mtime) values (1, CURRENT_TIMESTAMP)"))
-                .isEqualTo("insert into h (a, mtime) values (1, (" + START + ")::pg_catalog.timestamptz)");
+                .isEqualTo("insert into h (a, mtime) values (1, " + leaders("current_timestamp", "pg_catalog.timestamptz") + ")");
         assertThat(rewritten("select f(pg_catalog.now(), transaction_timestamp())"))
-                .isEqualTo("select f((" + START + "), (" + START + "))");
+                .isEqualTo("select f(" + leaders("now", null) + ", " + leaders("transaction_timestamp", null) + ")");
         assertThat(rewritten("delete from t where at < localtimestamp(3) - interval '1 day' or t < localtime"))
-                .isEqualTo("delete from t where at < (" + START + ")::pg_catalog.\"timestamp\"(3) - interval '1 day' or t < ("
-                        + START + ")::pg_catalog.\"time\"");
-        assertThat(rewritten("update t set x = current_time(2), y = current_timestamp(0)")).isEqualTo("update t set x = ("
-                + START + ")::pg_catalog.timetz(2), y = (" + START + ")::pg_catalog.timestamptz(0)");
+                .isEqualTo("delete from t where at < " + leaders("localtimestamp", "pg_catalog.\"timestamp\"(3)")
+                        + " - interval '1 day' or t < " + leaders("localtime", "pg_catalog.\"time\""));
+        assertThat(rewritten("update t set x = current_time(2), y = current_timestamp(0)")).isEqualTo("update t set x = "
+                + leaders("current_time", "pg_catalog.timetz(2)") + ", y = " + leaders("current_timestamp", "pg_catalog.timestamptz(0)"));
     }
 
     @Test
@@ -39,6 +45,10 @@ class TransactionTimeTest {
                 .doesNotContain(START);
         assertThat(rewritten("update t set a = now(1)")).doesNotContain(START);
         assertThat(rewritten("select now -- now()\n from t")).isEqualTo("select now -- now()\n from t");
+        // a label, and a function in FROM (a table there): rewritten they would not parse, or read another column
+        assertThat(rewritten("update t set a = 1 returning a as current_time, b AS localtime")).doesNotContain(START);
+        assertThat(rewritten("insert into t (d) select x from now() x")).doesNotContain(START);
+        assertThat(rewritten("insert into t (d) select 1 from t join lateral now() n on true")).doesNotContain(START);
     }
 
     @ParameterizedTest
@@ -48,6 +58,8 @@ class TransactionTimeTest {
             "update t set a = now(); update t set b = now()",
             "explain analyze update t set a = now()",
             "call p(now())",
+            "select now() into t2",
+            "with x as (select 1) select now() into t2 from x",
             "update t set a = 'open",
     })
     void definitionsSeveralStatementsAndTextItCannotReadAreNotRewritten(String sql) {
@@ -56,10 +68,11 @@ class TransactionTimeTest {
 
     @Test
     void aDefaultIsCarriedWhenTheStartAloneDecidesItsValue() {
-        assertThat(TransactionTime.defaultExpression("now()")).isEqualTo("(" + START + ")");
-        assertThat(TransactionTime.defaultExpression("CURRENT_TIMESTAMP")).isEqualTo("(" + START + ")::pg_catalog.timestamptz");
+        assertThat(TransactionTime.defaultExpression("now()")).isEqualTo(leaders("now", null));
+        assertThat(TransactionTime.defaultExpression("CURRENT_TIMESTAMP"))
+                .isEqualTo(leaders("current_timestamp", "pg_catalog.timestamptz"));
         assertThat(TransactionTime.defaultExpression("timezone('utc'::text, now())"))
-                .isEqualTo("timezone('utc'::text, (" + START + "))");
+                .isEqualTo("timezone('utc'::text, " + leaders("now", null) + ")");
         assertThat(TransactionTime.defaultExpression("(now() AT TIME ZONE 'utc'::text)")).contains(START);
         assertThat(TransactionTime.defaultExpression("(CURRENT_DATE + '30 days'::interval)")).contains(START);
         assertThat(TransactionTime.defaultExpression("date_trunc('second'::text, now())")).contains(START);
@@ -68,6 +81,7 @@ class TransactionTimeTest {
         assertThat(TransactionTime.defaultExpression("(now() + ((random() * (10)::double precision))::integer)")).isNull();
         assertThat(TransactionTime.defaultExpression("make_label(now())")).isNull();
         assertThat(TransactionTime.defaultExpression("'2020-01-01'::date")).isNull();
+        assertThat(TransactionTime.defaultExpression("timezone(E'a\\\\b'::text, now())")).as("a backslash").isNull();
     }
 
     @Test

@@ -136,7 +136,7 @@ class SequenceDrawsTest {
         assertThat(learned).isEqualTo(new SequenceDraws.Generated(List.of(new SequenceDraws.Draw("orders_id_seq", 5)), START));
         assertThat(draws.knownTimes(order)).containsOnlyKeys("created_at");
         assertThat(TransactionTime.apply("insert into orders (v) values ($1)", draws.supplied(order)))
-                .isEqualTo("insert into orders (v, \"created_at\") values ($1, (" + TransactionTime.START + "))");
+                .isEqualTo("insert into orders (v, \"created_at\") values ($1, (SELECT " + TransactionTime.START + " AS \"now\"))");
 
         InsertShape dated = new InsertShape("orders", List.of("v", "created_at"));
         assertThat(draws.knownTimes(dated)).isEmpty();
