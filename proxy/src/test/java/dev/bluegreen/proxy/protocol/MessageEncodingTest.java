@@ -94,4 +94,27 @@ class MessageEncodingTest {
         ByteBuf wire = StartupPacket.StartupMessage.encode(ALLOC, new java.util.LinkedHashMap<>(java.util.Map.of("user", "u")));
         assertThat(hex(wire)).isEqualTo("00000010" + "00030000" + "7573657200" + "7500" + "00");
     }
+
+    @Test
+    void aParseOrQueryGivenAnotherTextKeepsEverythingElse() {
+        ByteBuf parse = FrontendMessages.parse(ALLOC, "S_1", "select 1", List.of(23L, 25L));
+        ByteBuf rewritten = FrontendMessages.withSql(ALLOC, parse, 0, parse.readableBytes(), "select 'é'");
+        assertThat(FrontendMessages.parseName(rewritten, 0, rewritten.readableBytes())).isEqualTo("S_1");
+        assertThat(FrontendMessages.parseSql(rewritten, 0, rewritten.readableBytes())).isEqualTo("select 'é'");
+        assertThat(hex(rewritten)).isEqualTo("50" + "0000001e" + "535f3100" + "73656c6563742027c3a92700" + "0002" + "00000017" + "00000019");
+        parse.release();
+
+        ByteBuf query = FrontendMessages.query(ALLOC, "select 1");
+        ByteBuf other = FrontendMessages.withSql(ALLOC, query, 0, query.readableBytes(), "select 22");
+        assertThat(hex(other)).isEqualTo("51" + "0000000e" + "73656c656374203232" + "00");
+        query.release();
+    }
+
+    @Test
+    void closeOfAStatementAndTheRowsAnExecuteAsksFor() {
+        assertThat(hex(FrontendMessages.closeStatement(ALLOC, "S_1"))).isEqualTo("43" + "00000009" + "53" + "535f3100");
+        ByteBuf execute = ALLOC.buffer().writeByte('E').writeInt(9).writeByte(0).writeInt(1);
+        assertThat(FrontendMessages.executeRowLimit(execute, 0, execute.readableBytes())).isOne();
+        execute.release();
+    }
 }
