@@ -27,7 +27,7 @@ public final class TransactionTime {
      * reads back the same whatever its {@code DateStyle}.
      */
     public static final String LEADER_START = "pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC',"
-            + " 'YYYY-MM-DD HH24:MI:SS.US') || '+00'";
+            + " 'YYYY-MM-DD HH24:MI:SS.US\"+00\"')";
     /** The leader's start, where the follower's session was told it in this transaction; its own otherwise. */
     public static final String START = "coalesce(nullif(pg_catalog.current_setting('" + SETTING + "', true), '')"
             + "::pg_catalog.timestamptz, pg_catalog.now())";

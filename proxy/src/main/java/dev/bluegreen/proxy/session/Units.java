@@ -195,6 +195,10 @@ final class Units {
         InsertShape insert;
         /** The unit's one statement reads the transaction's start itself ({@link TransactionTime}). */
         boolean readsStart;
+        /** A BEGIN after which the leader is asked its transaction's start ({@link #transactionStart}). */
+        boolean asksStart;
+        /** The leader's start, known before the unit ran from its transaction's BEGIN: not asked again. */
+        String knownStart;
         /**
          * What the leader made up for {@link #insert} or {@link #readsStart} that the follower is to take too; null until
          * the leader was asked.
@@ -500,6 +504,14 @@ final class Units {
      * prepared there as the client sent it, while that cluster led.
      */
     private final Map<String, ByteBuf> followerRewritable = new HashMap<>();
+    /** A unit of the session read the transaction's start: its transactions are asked their start at their BEGIN. */
+    private boolean readsStartLately;
+    /**
+     * The start of the transaction the leader has open, asked right behind its BEGIN (a session whose units read it):
+     * asked there, the question runs before the transaction holds any lock, where behind the statement reading it, it
+     * would lengthen the time its row locks are held (pgbench's TPC-B-like script stamps its history row last).
+     */
+    private String transactionStart;
     /**
      * Statement names {@link #forgetStatementNames} forgot, with what they were: a hint for whether a Bind of one may
      * commit (pgjdbc binds its own prepared COMMIT by name), never for where it runs.
@@ -2285,6 +2297,12 @@ final class Units {
             unit.sql = unitSql(unit); // a divergence names the statement; a unit without a follower cannot diverge
             unit.insert = mayDraw(unit);
             unit.readsStart = readsStart(unit);
+            readsStartLately |= unit.readsStart;
+            unit.asksStart = readsStartLately && !unit.readsStart && status == 'I' && c.has(Trait.TRANSACTION_BEGIN)
+                    && !c.has(Trait.TRANSACTION_END) && mayTakeGenerated(unit);
+        }
+        if (c.has(Trait.TRANSACTION_BEGIN) || c.has(Trait.TRANSACTION_END)) {
+            transactionStart = null; // (COMMIT AND CHAIN begins another)
         }
         unit.unordered = unit.secondary != null && (unit.unordered || c.has(Trait.NOT_IN_TRANSACTION_BLOCK));
         if (unit.unordered) {
@@ -2686,7 +2704,7 @@ final class Units {
             return;
         }
         unit.primaryAnswered = true;
-        if ((unit.insert != null || unit.readsStart) && unit.generated == null && !answer.lost) {
+        if ((unit.insert != null || unit.readsStart || unit.asksStart) && unit.generated == null && !answer.lost) {
             if (unit.drawsAnswer != null) {
                 unit.generated = drawsAnswered(unit, answer);
             } else if (unit.drawsPipelined || askDraws(unit, answer)) {
@@ -3019,12 +3037,24 @@ final class Units {
      * or a statement that reads it itself, what it made up for it.
      */
     private void askDrawsBehind(Unit unit) {
+        if (unit.asksStart) {
+            // a SELECT of the instant alone: nothing of the client's is in the transaction yet, and a cancel, which could
+            // fail it, is not passed on meanwhile (cancelRunning)
+            unit.drawsPipelined = true;
+            send(unit.primary, drawsQuestion(unit), FrontendMessages.query(client.alloc(), "SELECT " + TransactionTime.LEADER_START));
+            return;
+        }
         List<String> sequences = unit.insert == null ? List.of() : sequenceDraws.knownDraws(unit.insert);
         if (sequences == null || ((unit.insert != null || unit.readsStart) && executesSomeRows(unit))) {
             return; // asked once the statement has answered (askDraws): a table the session does not know yet, or a portal
         }
-        boolean start = unit.readsStart || (unit.insert != null && !sequenceDraws.knownTimes(unit.insert).isEmpty());
+        boolean readsIt = unit.readsStart || (unit.insert != null && !sequenceDraws.knownTimes(unit.insert).isEmpty());
+        unit.knownStart = readsIt && status == 'T' ? transactionStart : null;
+        boolean start = readsIt && unit.knownStart == null;
         if (sequences.isEmpty() && !start) {
+            if (unit.knownStart != null) {
+                unit.generated = new SequenceDraws.Generated(List.of(), unit.knownStart);
+            }
             return;
         }
         unit.drawsPipelined = true;
@@ -3055,7 +3085,7 @@ final class Units {
             return SequenceDraws.Generated.NOTHING;
         }
         if (drawn.error) {
-            if (!answer.error && answer.status == 'T' && backends.get(leader) != null) {
+            if (!answer.error && answer.status == 'T' && backends.get(leader) != null && !unit.asksStart) {
                 log.warn("reading what the leader drew failed session={} sqlstate={}", session, drawn.firstSqlState);
                 send(leader, new Sink(Mode.DISCARD, ignored -> { }), FrontendMessages.query(client.alloc(), SequenceDraws.RECOVER));
                 backends.get(leader).flush();
@@ -3075,8 +3105,13 @@ final class Units {
                 prepareAgain(leader.other(), unit.insert.table());
             }
         }
-        return new SequenceDraws.Generated(insertedOneRow(answer) ? generated.draws() : List.of(),
-                answer.status == 'T' ? generated.start() : null); // (outside the statement's transaction it is another start)
+        // (outside the statement's transaction it is another start)
+        String start = answer.status != 'T' ? null : generated.start() != null ? generated.start() : unit.knownStart;
+        if (unit.asksStart) {
+            transactionStart = start;
+            return SequenceDraws.Generated.NOTHING; // (the follower is told it with the statement that reads it)
+        }
+        return new SequenceDraws.Generated(insertedOneRow(answer) ? generated.draws() : List.of(), start);
     }
 
     /**
@@ -4139,6 +4174,7 @@ final class Units {
         }
         if (newStatus == 'I') {
             tenantUndoneAtEnd = false;
+            transactionStart = null;
         }
         status = newStatus;
         if (readyOwed && (readyForwarded || laneInFlight == 0)) {
@@ -5032,8 +5068,8 @@ final class Units {
             current.cancelled = true;
             return null; // the proxy has cancelled it there itself and answers it: a second cancel could hit what follows
         }
-        if (current.afterDraws != null) {
-            return null; // (see Unit#afterDraws)
+        if (current.afterDraws != null || current.asksStart) {
+            return null; // (see Unit#afterDraws; a BEGIN has nothing to cancel, and the leader's start asked behind it must not fail)
         }
         if (current.followerPart == FollowerPart.WRAPPED && current.generated != null && current.generated.any()) {
             // the follower takes what the leader made up: a draw under a lock of its own, cancelled halfway, would keep

@@ -136,7 +136,8 @@ class TransactionStartIT {
     /**
      * An ORM's insert returning the whole row in autocommit; a transaction that inserts without a column for the
      * default, stamps a row with {@code now()} and writes an audit row with {@code DEFAULT VALUES} and one with an
-     * explicit {@code CURRENT_TIMESTAMP}. More than five of each, so that pgjdbc prepares them by name.
+     * explicit {@code CURRENT_TIMESTAMP}. More than five of each, so that pgjdbc prepares them by name. Then the same
+     * in a transaction begun by a {@code BEGIN} of its own.
      */
     private static void writeAsAnApplicationDoes(TestProxy proxy, PgCluster blue, String queryMode, int session,
                                                  String posts, String audit) throws Exception {
@@ -165,6 +166,13 @@ class TransactionStartIT {
                 assertThat(note.executeUpdate()).isOne();
                 c.commit();
                 c.setAutoCommit(true);
+                // a transaction begun by a BEGIN of its own, as psql, pgbench and Rails send it: the leader is asked its
+                // start there, once, and the statements reading it later take that
+                plain.execute("begin");
+                plain.execute("update " + posts + " set touched = now() where id = " + id);
+                plain.execute("insert into " + audit + " (note) values ('begun " + id + "')");
+                plain.execute("insert into " + audit + " (note, at) values ('stamped', current_timestamp)");
+                plain.execute("commit");
             }
         }
     }
