@@ -147,7 +147,6 @@ public final class FrontendMessages {
         return cstringAt(all, offset + Frame.HEADER_LENGTH, offset + length, "Execute");
     }
 
-    /** The portal a Close message closes, or null when it closes a prepared statement. */
     /** The most rows an Execute message asks for (0: all of them). */
     public static int executeRowLimit(ByteBuf all, int offset, int length) {
         int end = offset + length;
@@ -158,6 +157,7 @@ public final class FrontendMessages {
         return all.getInt(at);
     }
 
+    /** The portal a Close message closes, or null when it closes a prepared statement. */
     public static String closedPortal(ByteBuf all, int offset, int length) {
         return target(all, offset, length, 'P', "Close");
     }

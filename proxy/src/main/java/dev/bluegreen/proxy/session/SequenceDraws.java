@@ -179,6 +179,11 @@ final class SequenceDraws {
         CATALOG_CHANGES.incrementAndGet();
     }
 
+    /** How many DDL units ran through the proxy: a change tells that what was learned before may be stale. */
+    static long catalogVersion() {
+        return CATALOG_CHANGES.get();
+    }
+
     /** The session changed a setting: its names may resolve to other tables now. */
     void forget() {
         drawingColumns.clear();

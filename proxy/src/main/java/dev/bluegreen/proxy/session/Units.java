@@ -98,6 +98,10 @@ final class Units {
     private static final int MAX_FORGOTTEN_NAMES = 1024;
     /** What is kept of a named statement's text: a divergence record keeps less (MigrationStats). */
     private static final int MAX_STATEMENT_TEXT = 2048;
+    /** Named statements kept to be prepared again rewritten ({@link #followerRewritable}): at most 512 KiB a session. */
+    private static final int MAX_REWRITABLE = 256;
+    /** The proxy's savepoint around statements it prepares again inside a follower's transaction. */
+    private static final String PREPARE_SAVEPOINT = "bluegreen_prepare";
     /** Fails the follower's transaction where the leader's failed at a statement the follower is not sent. */
     private static final String FAIL_ALIKE = "DO $$BEGIN RAISE EXCEPTION 'bluegreen: the leader transaction failed at a"
             + " statement this twin was not sent, and this one fails alike' USING ERRCODE = 'P0001'; END$$";
@@ -195,7 +199,10 @@ final class Units {
         InsertShape insert;
         /** The unit's one statement reads the transaction's start itself ({@link TransactionTime}). */
         boolean readsStart;
-        /** A BEGIN after which the leader is asked its transaction's start ({@link #transactionStart}). */
+        /**
+         * The first statement of a transaction of a session whose units read its start: the leader is asked that start
+         * behind it, though the statement does not read it ({@link #transactionStart}).
+         */
         boolean asksStart;
         /** The leader's start, known before the unit ran from its transaction's BEGIN: not asked again. */
         String knownStart;
@@ -504,12 +511,16 @@ final class Units {
      * prepared there as the client sent it, while that cluster led.
      */
     private final Map<String, ByteBuf> followerRewritable = new HashMap<>();
-    /** A unit of the session read the transaction's start: its transactions are asked their start at their BEGIN. */
+    /** A unit of the session read the transaction's start: its transactions are asked their start early. */
     private boolean readsStartLately;
+    /** The catalog, as far as DDL through the proxy tells, that the follower's rewritten statements were prepared for. */
+    private long preparedAsOf = SequenceDraws.catalogVersion();
     /**
-     * The start of the transaction the leader has open, asked right behind its BEGIN (a session whose units read it):
-     * asked there, the question runs before the transaction holds any lock, where behind the statement reading it, it
-     * would lengthen the time its row locks are held (pgbench's TPC-B-like script stamps its history row last).
+     * The start of the transaction the leader has open, once asked: behind the transaction's first statement (a
+     * session whose units read it), or behind the first that reads it. Asked early, the question runs before the
+     * transaction holds most of its locks, where behind a statement reading it late it would lengthen the time they
+     * are held (pgbench's TPC-B-like script stamps its history row last, with the branch row locked). Not behind the
+     * BEGIN: a query there would take the transaction's snapshot, after which the server refuses a SET TRANSACTION.
      */
     private String transactionStart;
     /**
@@ -1081,6 +1092,9 @@ final class Units {
             if (!applyState(migration.control().current(), false)) {
                 return;
             }
+            if (status == 'I') {
+                prepareAgainIfDue();
+            }
             int firstPart = splitEnd == null ? splitTransactionEnd(pending, count, classification) : 0;
             if (firstPart > 0) {
                 count = firstPart;
@@ -1444,7 +1458,6 @@ final class Units {
         if (!statements.containsKey(name)) {
             // (a name parsed again without a Close is refused by the server: the text that stands is the first)
             statementTexts.put(name, shortText(sql));
-            keepIfRewritable(name, sql, all, offset, length);
         }
         statements.merge(name, parsed, (before, now) -> before.isRead() ? now : before);
         forgotten.remove(name);
@@ -1482,58 +1495,101 @@ final class Units {
         }
     }
 
-    /** Keeps a copy of the Parse of statement {@code name} when its follower copy may be rewritten. */
-    private void keepIfRewritable(String name, String sql, ByteBuf all, int offset, int length) {
-        if (sql.length() > MAX_STATEMENT_TEXT || followerRewritable.size() >= MAX_FORGOTTEN_NAMES
-                || (sequenceDraws.startEdits(sql, reading).isEmpty() && sequenceDraws.shapeOf(sql, reading).isEmpty())) {
-            return;
+    /**
+     * Keeps a copy of the Parse of statement {@code name}, on its way to the follower, when its follower copy is
+     * rewritten or may be once the session knows its table (an INSERT). False when it cannot be kept (too long, too
+     * many): the follower is then sent the client's text, so that no cluster holds a rewritten statement the proxy
+     * could not put back.
+     */
+    private boolean keepIfRewritable(String name, String sql, ByteBuf all, int offset, int length) {
+        if (sql.length() > MAX_STATEMENT_TEXT || (followerRewritable.size() >= MAX_REWRITABLE && !followerRewritable.containsKey(name))) {
+            return false;
         }
         ByteBuf copy = client.alloc().buffer(length);
         copy.writeBytes(all, offset, length);
         release(followerRewritable.put(name, copy));
+        return true;
+    }
+
+    /** Whether the follower's copy of {@code sql} is rewritten, or may be once the session knows its table. */
+    private boolean rewritable(String sql) {
+        return !sequenceDraws.startEdits(sql, reading).isEmpty() || sequenceDraws.shapeOf(sql, reading).isPresent();
     }
 
     /**
-     * The leader changed ({@code next}): the statements the session prepared by name that the cluster following it
-     * from now on holds as the client sent them (it led when they were parsed) are closed there and prepared again,
-     * rewritten to read what the leader makes up, as a follower's copy is ({@link #writeToFollower}).
+     * The leader changed ({@code next}, the session idle): the statements the session prepared by name that may be
+     * rewritten are prepared again on both clusters, as the client sent them on the one that leads from now on (it
+     * followed when they were parsed, and its copies are rewritten: the client is answered from it now) and rewritten on
+     * the one that follows (it led: its copies are the client's).
      */
     private void prepareAgainToFollow(RoutingState next) {
         if (next.followerWrites() == FollowerWrites.SYNC) {
-            prepareAgain(next.leader().other(), null);
+            prepareAgain(next.leader(), null, false);
+            prepareAgain(next.leader().other(), null, true);
+            preparedAsOf = SequenceDraws.catalogVersion();
         }
     }
 
     /**
-     * Closes on {@code follower} the statements the session prepared by name whose follower copy is rewritten (those
-     * inserting into {@code table}, as statements name it; all where null) and prepares them again, rewritten as the
-     * session now knows to: after the leader changed, or once it learned that {@code table} has columns defaulting to the
-     * transaction's start. A Sync after each, as in a replay: one that no longer parses does not take the others along.
+     * At a unit's start, the session idle: after DDL ran through the proxy (a default dropped or changed, a column
+     * gone), prepares again on the follower the statements the session prepared by name that may be rewritten, as the
+     * session knows to rewrite them now.
      */
-    private void prepareAgain(ClusterRole follower, String table) {
-        BackendConnection twin = backends.get(follower);
+    private void prepareAgainIfDue() {
+        long catalog = SequenceDraws.catalogVersion();
+        if (preparedAsOf == catalog || (!followerRewritable.isEmpty() && (state.followerWrites() != FollowerWrites.SYNC
+                || backends.get(leader.other()) == null))) {
+            return;
+        }
+        preparedAsOf = catalog;
+        prepareAgain(leader.other(), null, true);
+    }
+
+    /**
+     * Closes on {@code role} the statements the session prepared by name that may be rewritten (those inserting into
+     * {@code table}, as statements name it; all where null) and prepares them again: {@code rewritten} as the follower's
+     * copy is ({@link #writeToFollower}), otherwise as the client sent them. A Sync after each, as in a replay: one that
+     * no longer parses does not take the others along.
+     */
+    private void prepareAgain(ClusterRole role, String table, boolean rewritten) {
+        prepareAgain(role, table, rewritten, false);
+    }
+
+    /**
+     * See {@link #prepareAgain(ClusterRole, String, boolean)}; {@code inTransaction}: the follower is inside the
+     * session's transaction, which a Parse that fails must not fail: the statements are prepared again under a savepoint
+     * of the proxy's, rolled back to afterwards (a prepared statement outlives a rollback).
+     */
+    private void prepareAgain(ClusterRole role, String table, boolean rewritten, boolean inTransaction) {
+        BackendConnection twin = backends.get(role);
         if (twin == null || followerRewritable.isEmpty()) {
             return;
+        }
+        if (inTransaction) {
+            send(role, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "SAVEPOINT " + PREPARE_SAVEPOINT));
         }
         for (Map.Entry<String, ByteBuf> parse : followerRewritable.entrySet()) {
             ByteBuf all = parse.getValue();
             String sql = FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
-            String rewritten = table != null && !sequenceDraws.shapeOf(sql, reading).map(InsertShape::table).orElse("").equals(table)
-                    ? null : rewrittenToFollow(sql);
-            if (rewritten == null) {
+            if (table != null && !sequenceDraws.shapeOf(sql, reading).map(InsertShape::table).orElse("").equals(table)) {
                 continue;
             }
+            String text = rewritten ? rewrittenToFollow(sql) : null;
             twin.write(FrontendMessages.closeStatement(client.alloc(), parse.getKey()));
-            twin.write(session.outgoing(FrontendMessages.PARSE,
-                    FrontendMessages.withSql(client.alloc(), all, all.readerIndex(), all.readableBytes(), rewritten), follower));
-            send(follower, new Sink(Mode.DISCARD, sink -> {
+            twin.write(session.outgoing(FrontendMessages.PARSE, text == null ? all.retainedDuplicate()
+                    : FrontendMessages.withSql(client.alloc(), all, all.readerIndex(), all.readableBytes(), text), role));
+            send(role, new Sink(Mode.DISCARD, sink -> {
                 if (!sink.lost && sink.error) {
-                    log.warn("preparing a statement again to follow failed session={} cluster={} sqlstate={} statement={}",
-                            session, follower, sink.firstSqlState, parse.getKey());
+                    log.warn("preparing a statement again failed session={} cluster={} sqlstate={} statement={}",
+                            session, role, sink.firstSqlState, parse.getKey());
                 }
             }), FrontendMessages.sync(client.alloc()));
         }
-        flush(follower);
+        if (inTransaction) {
+            send(role, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(),
+                    "ROLLBACK TO SAVEPOINT " + PREPARE_SAVEPOINT + "; RELEASE SAVEPOINT " + PREPARE_SAVEPOINT));
+        }
+        flush(role);
     }
 
     private static void release(ByteBuf buffer) {
@@ -2008,15 +2064,19 @@ final class Units {
         // a Sync after each Parse: after an error the server skips to the next Sync, so one statement that
         // no longer parses (a column dropped since) would take every statement after it along
         for (SessionSnapshot.ProtocolStatement statement : snapshot.protocolStatements()) {
-            // the twin follows: what reads the transaction's start reads the leader's there (see writeToFollower)
-            List<TransactionTime.Edit> reads = role == leader.other() ? sequenceDraws.startEdits(statement.sql(), reading) : List.of();
-            String sql = reads.isEmpty() ? statement.sql() : TransactionTime.apply(statement.sql(), reads);
+            // the twin follows: its copy is rewritten as a follower's is (see writeToFollower), where it can be put back
+            String sql = statement.sql();
+            RoutingState routing = migration.control().current(); // (the state the twin is made for, which the session takes next)
+            if (role != routing.leader() && routing.followerWrites() == FollowerWrites.SYNC && rewritable(sql)) {
+                ByteBuf parse = FrontendMessages.parse(client.alloc(), statement.name(), sql, statement.parameterTypeOids());
+                String rewritten = keepIfRewritable(statement.name(), sql, parse, parse.readerIndex(), parse.readableBytes())
+                        ? rewrittenToFollow(sql) : null;
+                parse.release();
+                sql = rewritten == null ? sql : rewritten;
+            }
             twin.write(FrontendMessages.parse(client.alloc(), statement.name(), sql, statement.portableTypeOids()));
             statements.put(statement.name(), reading.classify(migration.classifier(), statement.sql()));
             statementTexts.put(statement.name(), shortText(statement.sql()));
-            ByteBuf parse = FrontendMessages.parse(client.alloc(), statement.name(), statement.sql(), statement.parameterTypeOids());
-            keepIfRewritable(statement.name(), statement.sql(), parse, parse.readerIndex(), parse.readableBytes());
-            parse.release();
             send(role, new Sink(Mode.DISCARD, sink -> {
                 if (!sink.lost && sink.error) {
                     log.warn("replaying a prepared statement failed session={} cluster={} sqlstate={} statement={}",
@@ -2298,11 +2358,15 @@ final class Units {
             unit.insert = mayDraw(unit);
             unit.readsStart = readsStart(unit);
             readsStartLately |= unit.readsStart;
-            unit.asksStart = readsStartLately && !unit.readsStart && status == 'I' && c.has(Trait.TRANSACTION_BEGIN)
-                    && !c.has(Trait.TRANSACTION_END) && mayTakeGenerated(unit);
         }
-        if (c.has(Trait.TRANSACTION_BEGIN) || c.has(Trait.TRANSACTION_END)) {
-            transactionStart = null; // (COMMIT AND CHAIN begins another)
+        if (c.has(Trait.TRANSACTION_BEGIN) || c.has(Trait.TRANSACTION_END) || c.has(Trait.UNPARSEABLE)) {
+            transactionStart = null; // (COMMIT AND CHAIN begins another; so may what the proxy cannot read)
+        }
+        if (unit.secondary != null) {
+            unit.asksStart = readsStartLately && !unit.readsStart && unit.insert == null && status == 'T'
+                    && transactionStart == null && mayTakeGenerated(unit) && !c.has(Trait.TRANSACTION_BEGIN)
+                    && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT) && !c.has(Trait.ROLLBACK_TO)
+                    && !c.has(Trait.SESSION_STATE) && !c.has(Trait.TRANSACTION_CONTROL);
         }
         unit.unordered = unit.secondary != null && (unit.unordered || c.has(Trait.NOT_IN_TRANSACTION_BLOCK));
         if (unit.unordered) {
@@ -2688,7 +2752,7 @@ final class Units {
             return;
         }
         for (Frame frame : named) {
-            writeTo(twin, to, frame, false);
+            writeToFollower(twin, to, frame, to == leader.other() && state.followerWrites() == FollowerWrites.SYNC);
         }
         send(to, new Sink(Mode.DISCARD, sink -> {
             if (sink.error) {
@@ -2988,7 +3052,7 @@ final class Units {
         BackendConnection connection = backends.get(leader);
         boolean learn = unit.insert != null && insertedOneRow(answer);
         if (connection == null || suspended(answer)
-                || !(learn || (unit.readsStart && !answer.error && answer.status == 'T'))) {
+                || !(learn || ((unit.readsStart || unit.asksStart) && !answer.error && answer.status == 'T'))) {
             unit.generated = SequenceDraws.Generated.NOTHING;
             return false;
         }
@@ -3037,11 +3101,9 @@ final class Units {
      * or a statement that reads it itself, what it made up for it.
      */
     private void askDrawsBehind(Unit unit) {
-        if (unit.asksStart) {
-            // a SELECT of the instant alone: nothing of the client's is in the transaction yet, and a cancel, which could
-            // fail it, is not passed on meanwhile (cancelRunning)
+        if (unit.asksStart && !executesSomeRows(unit)) {
             unit.drawsPipelined = true;
-            send(unit.primary, drawsQuestion(unit), FrontendMessages.query(client.alloc(), "SELECT " + TransactionTime.LEADER_START));
+            send(unit.primary, drawsQuestion(unit), FrontendMessages.query(client.alloc(), SequenceDraws.pipelinedQuery(List.of(), true)));
             return;
         }
         List<String> sequences = unit.insert == null ? List.of() : sequenceDraws.knownDraws(unit.insert);
@@ -3085,7 +3147,7 @@ final class Units {
             return SequenceDraws.Generated.NOTHING;
         }
         if (drawn.error) {
-            if (!answer.error && answer.status == 'T' && backends.get(leader) != null && !unit.asksStart) {
+            if (!answer.error && answer.status == 'T' && backends.get(leader) != null) {
                 log.warn("reading what the leader drew failed session={} sqlstate={}", session, drawn.firstSqlState);
                 send(leader, new Sink(Mode.DISCARD, ignored -> { }), FrontendMessages.query(client.alloc(), SequenceDraws.RECOVER));
                 backends.get(leader).flush();
@@ -3101,14 +3163,17 @@ final class Units {
         } else {
             generated = sequenceDraws.learned(unit.insert, drawn.rows);
             if (!sequenceDraws.knownTimes(new InsertShape(unit.insert.table(), List.of())).isEmpty()) {
-                // statements prepared by name before the session knew: the follower holds them as the client sent them
-                prepareAgain(leader.other(), unit.insert.table());
+                // statements prepared by name before the session knew: the follower holds them as the client sent them, and
+                // is given them again before it runs this unit, which may be one of them
+                prepareAgain(leader.other(), unit.insert.table(), true, status == 'T');
             }
         }
         // (outside the statement's transaction it is another start)
         String start = answer.status != 'T' ? null : generated.start() != null ? generated.start() : unit.knownStart;
+        if (start != null && status == 'T') {
+            transactionStart = start; // (the unit ran in a transaction that goes on: its later statements take it)
+        }
         if (unit.asksStart) {
-            transactionStart = start;
             return SequenceDraws.Generated.NOTHING; // (the follower is told it with the statement that reads it)
         }
         return new SequenceDraws.Generated(insertedOneRow(answer) ? generated.draws() : List.of(), start);
@@ -3136,6 +3201,8 @@ final class Units {
      * statements ahead of running them), and a rewritten statement the follower runs without the
      * leader's instant reads its own, as it would unchanged. Only a text whose bytes are its UTF-8 encoding is rewritten (every
      * edit is ASCII, so the rest keeps its bytes in any client encoding that keeps ASCII bytes out of its characters).
+     * A statement prepared by name is kept ({@link #keepIfRewritable}), to be prepared again when its rewriting changes
+     * or the leader does ({@link #prepareAgain}).
      */
     private void writeToFollower(BackendConnection twin, ClusterRole secondary, Frame frame, boolean mayRewrite) {
         ByteBuf all = frame.content();
@@ -3146,6 +3213,11 @@ final class Units {
         }
         String sql = frame.type() == FrontendMessages.QUERY ? FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes())
                 : FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
+        String name = frame.type() == FrontendMessages.PARSE ? FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()) : "";
+        if (!name.isEmpty() && rewritable(sql) && !keepIfRewritable(name, sql, all, all.readerIndex(), all.readableBytes())) {
+            writeTo(twin, secondary, frame, false); // (a statement the proxy could not put back as the client wrote it)
+            return;
+        }
         String rewritten = rewrittenToFollow(sql);
         if (rewritten == null) {
             writeTo(twin, secondary, frame, false);
@@ -5068,8 +5140,8 @@ final class Units {
             current.cancelled = true;
             return null; // the proxy has cancelled it there itself and answers it: a second cancel could hit what follows
         }
-        if (current.afterDraws != null || current.asksStart) {
-            return null; // (see Unit#afterDraws; a BEGIN has nothing to cancel, and the leader's start asked behind it must not fail)
+        if (current.afterDraws != null) {
+            return null; // (see Unit#afterDraws)
         }
         if (current.followerPart == FollowerPart.WRAPPED && current.generated != null && current.generated.any()) {
             // the follower takes what the leader made up: a draw under a lock of its own, cancelled halfway, would keep

@@ -169,6 +169,7 @@ class TransactionStartIT {
                 // a transaction begun by a BEGIN of its own, as psql, pgbench and Rails send it: the leader is asked its
                 // start there, once, and the statements reading it later take that
                 plain.execute("begin");
+                plain.execute("set transaction isolation level repeatable read"); // (refused after the first query)
                 plain.execute("update " + posts + " set touched = now() where id = " + id);
                 plain.execute("insert into " + audit + " (note) values ('begun " + id + "')");
                 plain.execute("insert into " + audit + " (note, at) values ('stamped', current_timestamp)");
