@@ -120,6 +120,45 @@ class TransactionStartIT {
         assertThat(contents(green, posts, "id")).isEqualTo(contents(blue, posts, "id"));
     }
 
+    /**
+     * A statement prepared by name before the session learned its table's defaults is prepared again on the follower
+     * when the session learns them inside a transaction (under a savepoint of the proxy's, before the unit that learned
+     * them runs there), and again after DDL through the proxy changed the default, which the follower's copy must not
+     * keep supplying.
+     */
+    @org.junit.jupiter.api.Test
+    void aStatementPreparedByNameFollowsWhatItsTableDefaultsToAsTheSessionLearnsIt(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String posts = ClusterData.unique("posts");
+        ClusterData.onBoth(blue, green, "create table " + posts + " (id bigserial primary key, title text not null,"
+                + " created_at timestamptz not null default now())");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser(), null, ClusterData.properties("prepareThreshold", "1"));
+             Connection admin = proxy.connect(blue.superuser());
+             Statement plain = c.createStatement();
+             PreparedStatement create = c.prepareStatement("insert into " + posts + " (title) values (?) returning created_at")) {
+            run(create, "before start");
+            proxy.server().routing().start("test", null);
+            plain.execute("begin"); // the session learns the table inside a transaction
+            run(create, "in a transaction");
+            run(create, "in a transaction");
+            plain.execute("commit");
+            run(create, "after");
+            admin.createStatement().execute("alter table " + posts + " alter column created_at set default '2001-02-03 04:05:06+00'");
+            run(create, "a constant default");
+            run(create, "a constant default");
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        try (Connection direct = blue.connect("postgres"); Statement delete = direct.createStatement()) {
+            assertThat(delete.executeUpdate("delete from " + posts + " where title = 'before start'")).isOne(); // blue's alone
+        }
+        assertThat(ClusterData.number(green, "select count(*) from " + posts + " where created_at = '2001-02-03 04:05:06+00'"))
+                .isEqualTo(2);
+        assertThat(contents(green, posts, "id")).isEqualTo(contents(blue, posts, "id"));
+    }
+
     private static void run(PreparedStatement statement, String title) throws Exception {
         statement.setString(1, title);
         try (ResultSet returned = statement.executeQuery()) {
