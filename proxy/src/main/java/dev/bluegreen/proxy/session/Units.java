@@ -1511,9 +1511,12 @@ final class Units {
         return true;
     }
 
-    /** Whether the follower's copy of {@code sql} is rewritten, or may be once the session knows its table. */
+    /**
+     * Whether the follower's copy of the named statement {@code sql} is rewritten, or may be once the session knows its
+     * table: any plain INSERT, also into a table known to default to nothing now (DDL may give it such a default).
+     */
     private boolean rewritable(String sql) {
-        return !sequenceDraws.startEdits(sql, reading).isEmpty() || sequenceDraws.shapeOf(sql, reading).isPresent();
+        return !sequenceDraws.startEdits(sql, reading).isEmpty() || reading.insertShape(sql).isPresent();
     }
 
     /**
