@@ -2,7 +2,6 @@ package dev.bluegreen.proxy.routing;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -53,9 +52,32 @@ public final class TransactionTime {
      * texts the classifier flagged as reading something that differs between clusters.
      */
     public static boolean mayRead(String sql) {
-        String lower = sql.toLowerCase(Locale.ROOT);
-        return lower.contains("now") || lower.contains("current_") || lower.contains("local")
-                || lower.contains("transaction_timestamp");
+        for (int i = 0; i < sql.length(); i++) {
+            switch (sql.charAt(i)) { // (no copy of the text: this runs for every write sent to a follower)
+                case 'n', 'N' -> {
+                    if (sql.regionMatches(true, i, "now", 0, 3)) {
+                        return true;
+                    }
+                }
+                case 'c', 'C' -> {
+                    if (sql.regionMatches(true, i, "current_", 0, 8)) {
+                        return true;
+                    }
+                }
+                case 'l', 'L' -> {
+                    if (sql.regionMatches(true, i, "local", 0, 5)) {
+                        return true;
+                    }
+                }
+                case 't', 'T' -> {
+                    if (sql.regionMatches(true, i, "transaction_timestamp", 0, 21)) {
+                        return true;
+                    }
+                }
+                default -> { }
+            }
+        }
+        return false;
     }
 
     /**

@@ -15,7 +15,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What the dual-write tests read from the clusters directly, never through the proxy: a table's whole
@@ -112,6 +116,32 @@ final class ClusterData {
                     + " from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()");
         } catch (SQLException e) {
             return "unknown (" + e.getMessage() + ")";
+        }
+    }
+
+    /** What one of {@link #inSessions}' sessions runs, given its number. */
+    @FunctionalInterface
+    interface SessionWork {
+        void run(int session) throws Exception;
+    }
+
+    /** Runs {@code work} in {@code count} sessions at once, and fails with the first that failed (or ran past 120 s). */
+    static void inSessions(int count, SessionWork work) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(count);
+        try {
+            List<Future<?>> sessions = new ArrayList<>();
+            for (int s = 0; s < count; s++) {
+                int session = s;
+                sessions.add(pool.submit(() -> {
+                    work.run(session);
+                    return null;
+                }));
+            }
+            for (Future<?> session : sessions) {
+                session.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
         }
     }
 

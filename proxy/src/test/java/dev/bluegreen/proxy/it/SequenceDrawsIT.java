@@ -14,13 +14,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -55,22 +51,7 @@ class SequenceDrawsIT {
                 "create table " + custom + " (n bigint not null default nextval('" + custom + "_seq'), v int)");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
-            ExecutorService pool = Executors.newFixedThreadPool(SESSIONS);
-            try {
-                List<Future<?>> sessions = new ArrayList<>();
-                for (int s = 0; s < SESSIONS; s++) {
-                    int session = s;
-                    sessions.add(pool.submit(() -> {
-                        insertAsAnApplicationDoes(proxy, blue, queryMode, session, orders, lines, custom);
-                        return null;
-                    }));
-                }
-                for (Future<?> session : sessions) {
-                    session.get(120, TimeUnit.SECONDS);
-                }
-            } finally {
-                pool.shutdownNow();
-            }
+            ClusterData.inSessions(SESSIONS, session -> insertAsAnApplicationDoes(proxy, blue, queryMode, session, orders, lines, custom));
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
@@ -106,22 +87,7 @@ class SequenceDrawsIT {
                 "create table " + items + " (id bigint primary key, ticket bigint, v int not null)");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
-            ExecutorService pool = Executors.newFixedThreadPool(SESSIONS);
-            try {
-                List<Future<?>> sessions = new ArrayList<>();
-                for (int s = 0; s < SESSIONS; s++) {
-                    int session = s;
-                    sessions.add(pool.submit(() -> {
-                        drawIdsAsAnOrmDoes(proxy, blue, queryMode, session, items);
-                        return null;
-                    }));
-                }
-                for (Future<?> session : sessions) {
-                    session.get(120, TimeUnit.SECONDS);
-                }
-            } finally {
-                pool.shutdownNow();
-            }
+            ClusterData.inSessions(SESSIONS, session -> drawIdsAsAnOrmDoes(proxy, blue, queryMode, session, items));
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }

@@ -11,12 +11,8 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -51,22 +47,7 @@ class TransactionStartIT {
                         + " note text)");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
-            ExecutorService pool = Executors.newFixedThreadPool(SESSIONS);
-            try {
-                List<Future<?>> sessions = new ArrayList<>();
-                for (int s = 0; s < SESSIONS; s++) {
-                    int session = s;
-                    sessions.add(pool.submit(() -> {
-                        writeAsAnApplicationDoes(proxy, blue, queryMode, session, posts, audit);
-                        return null;
-                    }));
-                }
-                for (Future<?> session : sessions) {
-                    session.get(120, TimeUnit.SECONDS);
-                }
-            } finally {
-                pool.shutdownNow();
-            }
+            ClusterData.inSessions(SESSIONS, session -> writeAsAnApplicationDoes(proxy, blue, queryMode, session, posts, audit));
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
@@ -82,7 +63,7 @@ class TransactionStartIT {
      * sent it, and is given it again rewritten) and the rollback after it. The result keeps its column names on the
      * cluster that leads with a rewritten statement.
      */
-    @org.junit.jupiter.api.Test
+    @Test
     void statementsPreparedByNameReadTheLeadersStartAcrossACutoverAndARollback(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         PgCluster green = clusters.green();
@@ -126,7 +107,7 @@ class TransactionStartIT {
      * them runs there), and again after DDL through the proxy changed the default, which the follower's copy must not
      * keep supplying.
      */
-    @org.junit.jupiter.api.Test
+    @Test
     void aStatementPreparedByNameFollowsWhatItsTableDefaultsToAsTheSessionLearnsIt(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         PgCluster green = clusters.green();
