@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.routing;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
@@ -20,11 +21,26 @@ import java.util.Optional;
 public record InsertShape(String table, List<String> columns, Places places) {
 
     /**
-     * Where, in the statement's text, columns can be added to an insert of one row: the column list's closing
-     * parenthesis and the single {@code VALUES} row's, or the {@code DEFAULT VALUES} clause; null where it inserts
-     * {@code SELECT}'s rows or several {@code VALUES} rows.
+     * Where, in the statement's text, columns can be added or given values: the column list's closing parenthesis and
+     * each {@code VALUES} row's, or the {@code DEFAULT VALUES} clause; null where it inserts {@code SELECT}'s rows, or
+     * what follows its rows is more than a {@code RETURNING}.
+     *
+     * @param rows the {@code VALUES} rows, in order; empty for {@code DEFAULT VALUES}
      */
-    public record Places(int columnsEnd, int rowEnd, int defaultValuesStart, int defaultValuesEnd) {
+    public record Places(int columnsEnd, List<Row> rows, int defaultValuesStart, int defaultValuesEnd) {
+        public Places {
+            rows = List.copyOf(rows);
+        }
+    }
+
+    /**
+     * One {@code VALUES} row: where its closing parenthesis is, and per listed column where the row gives it a bare
+     * {@code DEFAULT} (the keyword's offset), or -1.
+     */
+    public record Row(int end, List<Integer> defaults) {
+        public Row {
+            defaults = List.copyOf(defaults);
+        }
     }
 
     public InsertShape {
@@ -66,7 +82,7 @@ public record InsertShape(String table, List<String> columns, Places places) {
         List<String> columns = new ArrayList<>();
         Places places = null;
         if (i + 1 < end && t.get(i).isWord("default") && t.get(i + 1).isWord("values")) {
-            places = new Places(-1, -1, t.get(i).start(), t.get(i + 1).start() + t.get(i + 1).text().length());
+            places = new Places(-1, List.of(), t.get(i).start(), t.get(i + 1).start() + t.get(i + 1).text().length());
             i += 2;
         } else {
             if (i >= end || !t.get(i).isPunct("(") || i + 1 >= end || t.get(i + 1).isWord("select")
@@ -81,7 +97,7 @@ public record InsertShape(String table, List<String> columns, Places places) {
                 columns.add(t.get(i).value());
                 i++;
                 if (t.get(i).isPunct(")")) {
-                    places = new Places(t.get(i).start(), -1, -1, -1);
+                    places = new Places(t.get(i).start(), List.of(), -1, -1);
                     i++;
                     break;
                 }
@@ -96,7 +112,7 @@ public record InsertShape(String table, List<String> columns, Places places) {
             }
         }
         if (places != null && places.columnsEnd() >= 0) {
-            places = oneRow(t, i, end, places.columnsEnd());
+            places = rows(t, i, end, places.columnsEnd(), columns.size());
         }
         int depth = 0;
         for (int j = i; j < end; j++) {
@@ -114,26 +130,56 @@ public record InsertShape(String table, List<String> columns, Places places) {
         return Optional.of(new InsertShape(table, columns, places));
     }
 
-    /** The places of a column list ending at {@code columnsEnd} followed, at {@code i}, by {@code VALUES} of one row. */
-    private static Places oneRow(List<Token> t, int i, int end, int columnsEnd) {
-        if (i + 1 >= end || !t.get(i).isWord("values") || !t.get(i + 1).isPunct("(")) {
+    /**
+     * The places of a column list of {@code width} columns ending at {@code columnsEnd} followed, at {@code i}, by
+     * {@code VALUES} rows of as many values each, and by nothing but {@code RETURNING}; null otherwise.
+     */
+    private static Places rows(List<Token> t, int i, int end, int columnsEnd, int width) {
+        if (i + 1 >= end || !t.get(i).isWord("values")) {
             return null;
         }
-        int depth = 0;
-        for (int j = i + 1; j < end; j++) {
-            if (t.get(j).isPunct("(") || t.get(j).isPunct("[")) {
-                depth++;
-            } else if ((t.get(j).isPunct(")") || t.get(j).isPunct("]")) && --depth == 0) {
-                // nothing but RETURNING may follow the row: not another row, nor a UNION with rows of its own
-                return j + 1 < end && !t.get(j + 1).isWord("returning") ? null : new Places(columnsEnd, t.get(j).start(), -1, -1);
+        List<Row> rows = new ArrayList<>(1);
+        int j = i + 1;
+        while (true) {
+            if (j >= end || !t.get(j).isPunct("(")) {
+                return null;
             }
+            List<Integer> defaults = new ArrayList<>(width);
+            int depth = 0;
+            int valueStart = j + 1;
+            int rowEnd = -1;
+            for (j = j + 1; j < end && rowEnd < 0; j++) {
+                Token token = t.get(j);
+                if (token.isPunct("(") || token.isPunct("[")) {
+                    depth++;
+                } else if (depth > 0 && (token.isPunct(")") || token.isPunct("]"))) {
+                    depth--;
+                } else if (depth == 0 && (token.isPunct(",") || token.isPunct(")"))) {
+                    boolean bare = j == valueStart + 1 && t.get(valueStart).isWord("default");
+                    defaults.add(bare ? t.get(valueStart).start() : -1);
+                    valueStart = j + 1;
+                    if (token.isPunct(")")) {
+                        rowEnd = j;
+                    }
+                }
+            }
+            if (rowEnd < 0 || defaults.size() != width) {
+                return null; // unclosed, or a row of another width (which the server refuses)
+            }
+            rows.add(new Row(t.get(rowEnd).start(), defaults));
+            if (j < end && t.get(j).isPunct(",")) {
+                j++;
+                continue;
+            }
+            // nothing but RETURNING may follow the rows: not a UNION with rows of its own, nor an ORDER BY or LIMIT
+            return j < end && !t.get(j).isWord("returning") ? null : new Places(columnsEnd, rows, -1, -1);
         }
-        return null;
     }
 
     /**
-     * The edits that make this one-row insert give {@code columns} (which it leaves to their defaults) the values of
-     * {@code expressions}; null where it inserts no such row ({@link Places}).
+     * The edits that make this insert give {@code columns} the values of {@code expressions} where it leaves them to
+     * their defaults: a column it does not list is added to the list and to every row, and a listed one's bare
+     * {@code DEFAULT} in a row is replaced. Null where an unlisted column cannot be added ({@link Places}).
      */
     public List<TransactionTime.Edit> supplying(List<String> columns, List<String> expressions) {
         if (places == null || columns.isEmpty()) {
@@ -141,20 +187,61 @@ public record InsertShape(String table, List<String> columns, Places places) {
         }
         StringBuilder names = new StringBuilder();
         StringBuilder values = new StringBuilder();
+        List<TransactionTime.Edit> edits = new ArrayList<>();
         for (int i = 0; i < columns.size(); i++) {
-            names.append(i == 0 ? "" : ", ").append('"').append(columns.get(i).replace("\"", "\"\"")).append('"');
-            values.append(i == 0 ? "" : ", ").append(expressions.get(i));
+            int listed = this.columns.indexOf(columns.get(i));
+            if (listed >= 0) {
+                for (Row row : places.rows()) {
+                    int at = row.defaults().get(listed);
+                    if (at >= 0) {
+                        edits.add(new TransactionTime.Edit(at, at + "default".length(), expressions.get(i)));
+                    }
+                }
+                continue;
+            }
+            names.append(names.isEmpty() ? "" : ", ").append('"').append(columns.get(i).replace("\"", "\"\"")).append('"');
+            values.append(values.isEmpty() ? "" : ", ").append(expressions.get(i));
         }
-        if (places.defaultValuesStart() >= 0) {
-            return List.of(new TransactionTime.Edit(places.defaultValuesStart(), places.defaultValuesEnd(),
-                    "(" + names + ") VALUES (" + values + ")"));
+        if (!names.isEmpty()) {
+            if (places.defaultValuesStart() >= 0) {
+                return List.of(new TransactionTime.Edit(places.defaultValuesStart(), places.defaultValuesEnd(),
+                        "(" + names + ") VALUES (" + values + ")"));
+            }
+            if (places.rows().isEmpty()) {
+                return null; // rows of a SELECT
+            }
+            edits.add(new TransactionTime.Edit(places.columnsEnd(), places.columnsEnd(), ", " + names));
+            for (Row row : places.rows()) {
+                edits.add(new TransactionTime.Edit(row.end(), row.end(), ", " + values));
+            }
         }
-        return List.of(new TransactionTime.Edit(places.columnsEnd(), places.columnsEnd(), ", " + names),
-                new TransactionTime.Edit(places.rowEnd(), places.rowEnd(), ", " + values));
+        edits.sort(Comparator.comparingInt(TransactionTime.Edit::start));
+        return edits;
     }
 
-    /** Whether the statement leaves {@code column} (as the catalog names it) to its default. */
+    /**
+     * Whether every row the statement inserts leaves {@code column} (as the catalog names it) to its default: it does
+     * not list it, or gives it a bare {@code DEFAULT} in each of its {@code VALUES} rows.
+     */
     public boolean leavesToDefault(String column) {
-        return !columns.contains(column);
+        int listed = columns.indexOf(column);
+        if (listed < 0) {
+            return true;
+        }
+        if (places == null || places.rows().isEmpty()) {
+            return false;
+        }
+        return places.rows().stream().allMatch(row -> row.defaults().get(listed) >= 0);
+    }
+
+    /** Whether some row the statement inserts leaves {@code column} to its default. */
+    public boolean mayLeaveToDefault(String column) {
+        int listed = columns.indexOf(column);
+        return listed < 0 || (places != null && places.rows().stream().anyMatch(row -> row.defaults().get(listed) >= 0));
+    }
+
+    /** The listed columns given a value in every row: those {@link #leavesToDefault} is false for. */
+    public List<String> givenColumns() {
+        return columns.stream().filter(column -> !leavesToDefault(column)).toList();
     }
 }

@@ -180,8 +180,8 @@ public final class TransactionTime {
             if (qualified && i >= 3 && t.get(i - 3).isPunct(".")) {
                 continue; // a database-qualified name: left alone
             }
-            if (first > 0 && (t.get(first - 1).isWord("as") || t.get(first - 1).isWord("from")
-                    || t.get(first - 1).isWord("join") || t.get(first - 1).isWord("lateral"))) {
+            if (first > 0 && (t.get(first - 1).isWord("as") || t.get(first - 1).isWord("join")
+                    || t.get(first - 1).isWord("lateral") || (t.get(first - 1).isWord("from") && !valueFrom(t, first - 1)))) {
                 continue;
             }
             int start = t.get(first).start();
@@ -211,6 +211,27 @@ public final class TransactionTime {
             }
         }
         return edits;
+    }
+
+    /**
+     * Whether the {@code FROM} at {@code from} takes a value, not a table: {@code IS [NOT] DISTINCT FROM}, or inside the
+     * parentheses of {@code EXTRACT}, {@code SUBSTRING}, {@code TRIM} or {@code OVERLAY}.
+     */
+    private static boolean valueFrom(List<Token> t, int from) {
+        if (from > 0 && t.get(from - 1).isWord("distinct")) {
+            return (from > 1 && t.get(from - 2).isWord("is"))
+                    || (from > 2 && t.get(from - 2).isWord("not") && t.get(from - 3).isWord("is"));
+        }
+        int depth = 0;
+        for (int j = from - 1; j > 0; j--) {
+            if (t.get(j).isPunct(")")) {
+                depth++;
+            } else if (t.get(j).isPunct("(") && depth-- == 0) {
+                Token call = t.get(j - 1);
+                return call.isWord("extract") || call.isWord("substring") || call.isWord("trim") || call.isWord("overlay");
+            }
+        }
+        return false;
     }
 
     private static String named(String expression, String name) {

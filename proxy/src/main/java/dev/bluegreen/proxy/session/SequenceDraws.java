@@ -208,7 +208,7 @@ final class SequenceDraws {
         }
         Map<String, String> known = drawingColumns.get(insert.table());
         return known == null || known.keySet().stream().anyMatch(insert::leavesToDefault)
-                || timeColumns.get(insert.table()).keySet().stream().anyMatch(insert::leavesToDefault);
+                || timeColumns.get(insert.table()).keySet().stream().anyMatch(insert::mayLeaveToDefault);
     }
 
     /**
@@ -222,7 +222,7 @@ final class SequenceDraws {
         }
         Map<String, String> left = new LinkedHashMap<>(2);
         known.forEach((column, expression) -> {
-            if (insert.leavesToDefault(column)) {
+            if (insert.mayLeaveToDefault(column)) {
                 left.put(column, expression);
             }
         });
@@ -231,8 +231,8 @@ final class SequenceDraws {
 
     /**
      * The edits that make the follower's copy of {@code insert} (its text {@code sql}) give the columns it leaves to a
-     * default reading the transaction's start the leader's instead; empty where there are none or the insert is not
-     * of one row.
+     * default reading the transaction's start the leader's instead; empty where there are none or its rows cannot be
+     * given them (those of a {@code SELECT}).
      */
     List<TransactionTime.Edit> supplied(InsertShape insert) {
         Map<String, String> times = knownTimes(insert);
@@ -316,8 +316,9 @@ final class SequenceDraws {
      */
     static String leaderQuery(InsertShape insert, boolean inTransaction, boolean start) {
         StringBuilder listed = new StringBuilder("ARRAY[");
-        for (int i = 0; i < insert.columns().size(); i++) {
-            listed.append(i == 0 ? "" : ", ").append(literal(insert.columns().get(i)));
+        List<String> given = insert.givenColumns();
+        for (int i = 0; i < given.size(); i++) {
+            listed.append(i == 0 ? "" : ", ").append(literal(given.get(i)));
         }
         listed.append("]::pg_catalog.name[]");
         String select = "SELECT a.attname, s.seq::pg_catalog.regclass::text, CASE WHEN s.seq IS NOT NULL"
@@ -385,7 +386,7 @@ final class SequenceDraws {
         drawingColumns.put(insert.table(), Map.copyOf(drawing));
         timeColumns.put(insert.table(), Map.copyOf(times));
         draws.sort(Comparator.comparing(Draw::sequence)); // locks taken in one order by every session
-        return new Generated(List.copyOf(draws), times.keySet().stream().anyMatch(insert::leavesToDefault) ? start : read);
+        return new Generated(List.copyOf(draws), times.keySet().stream().anyMatch(insert::mayLeaveToDefault) ? start : read);
     }
 
     /**

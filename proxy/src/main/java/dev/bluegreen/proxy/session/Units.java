@@ -2358,8 +2358,7 @@ final class Units {
         }
         if (unit.secondary != null) {
             unit.sql = unitSql(unit); // a divergence names the statement; a unit without a follower cannot diverge
-            unit.insert = mayDraw(unit);
-            unit.readsStart = readsStart(unit);
+            takesGenerated(unit);
             readsStartLately |= unit.readsStart;
         }
         if (c.has(Trait.TRANSACTION_BEGIN) || c.has(Trait.TRANSACTION_END) || c.has(Trait.UNPARSEABLE)) {
@@ -2367,7 +2366,8 @@ final class Units {
         }
         if (unit.secondary != null) {
             unit.asksStart = readsStartLately && !unit.readsStart && unit.insert == null && status == 'T'
-                    && transactionStart == null && mayTakeGenerated(unit) && !c.has(Trait.TRANSACTION_BEGIN)
+                    && transactionStart == null && mayTakeGenerated(unit) && c.statementCount() == 1
+                    && !c.has(Trait.TRANSACTION_BEGIN)
                     && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT) && !c.has(Trait.ROLLBACK_TO)
                     && !c.has(Trait.SESSION_STATE) && !c.has(Trait.TRANSACTION_CONTROL);
         }
@@ -3000,25 +3000,83 @@ final class Units {
         runOnSecondary(unit, outcomes, answer.status, false);
     }
 
-    /** The INSERT {@code unit} runs, when the follower may have to draw what the leader draws for it. */
-    private InsertShape mayDraw(Unit unit) {
+    /**
+     * Notes what the leader makes up running {@code unit} that the follower is to take too: for a unit of one
+     * statement, the INSERT that may draw from sequences ({@link Unit#insert}) and whether it reads the transaction's
+     * start; for a unit of several (a JDBC batch, pgjdbc's rewritten batches of two texts), whether one of them reads
+     * the start, itself or by a default, which holds for all of them alike. Draws are carried for one row only, so a
+     * unit of several notes an INSERT only to learn its table, where the session does not know it yet.
+     */
+    private void takesGenerated(Unit unit) {
         if (!mayTakeGenerated(unit)) {
-            return null;
+            return;
         }
-        InsertShape insert = sequenceDraws.shapeOf(unit.sql, reading).orElse(null);
-        return insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
+        Classification c = unit.classification;
+        boolean nonDeterministic = c.has(Trait.NON_DETERMINISTIC);
+        if (c.statementCount() == 1) {
+            InsertShape insert = sequenceDraws.shapeOf(unit.sql, reading).orElse(null);
+            unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
+            unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(unit.sql, reading).isEmpty();
+            return;
+        }
+        if (c.has(Trait.TRANSACTION_BEGIN) || c.has(Trait.TRANSACTION_END) || c.has(Trait.SAVEPOINT)
+                || c.has(Trait.ROLLBACK_TO) || c.has(Trait.SESSION_STATE) || c.has(Trait.TRANSACTION_CONTROL)
+                || c.has(Trait.DDL) || c.has(Trait.UNPARSEABLE) || c.has(Trait.NOT_IN_TRANSACTION_BLOCK)) {
+            return; // (the follower's setting lasts its transaction: the unit must not end one or begin another)
+        }
+        List<String> texts = runTexts(unit);
+        if (texts == null) {
+            return;
+        }
+        for (String text : texts) {
+            InsertShape insert = sequenceDraws.shapeOf(text, reading).orElse(null);
+            if (insert != null && sequenceDraws.mayDraw(insert)) {
+                if (sequenceDraws.knownDraws(insert) == null) {
+                    unit.insert = unit.insert == null ? insert : unit.insert; // (learned once the leader has run it)
+                    unit.readsStart = true;
+                } else if (!sequenceDraws.knownTimes(insert).isEmpty()) {
+                    unit.readsStart = true;
+                }
+            }
+            unit.readsStart |= nonDeterministic && !sequenceDraws.startEdits(text, reading).isEmpty();
+        }
     }
 
-    /** Whether {@code unit}'s one statement reads the transaction's start itself, which the follower is to read alike. */
-    private boolean readsStart(Unit unit) {
-        return mayTakeGenerated(unit) && unit.classification.has(Trait.NON_DETERMINISTIC)
-                && !sequenceDraws.startEdits(unit.sql, reading).isEmpty();
+    /**
+     * The distinct texts of the statements {@code unit} runs, in order: its Queries', and those its Binds bind; null
+     * where one is not known (a portal an earlier unit bound, a statement the proxy did not keep the text of).
+     */
+    private List<String> runTexts(Unit unit) {
+        Set<String> texts = new LinkedHashSet<>(2);
+        Map<String, String> parsed = new HashMap<>(2);
+        for (Frame frame : unit.frames) {
+            ByteBuf all = frame.content();
+            switch (frame.type()) {
+                case FrontendMessages.QUERY -> texts.add(FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes()));
+                case FrontendMessages.PARSE -> parsed.put(FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()),
+                        FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes()));
+                case FrontendMessages.BIND -> {
+                    String name = FrontendMessages.bindStatement(all, all.readerIndex(), all.readableBytes());
+                    String text = parsed.containsKey(name) ? parsed.get(name) : name.isEmpty() ? null : statementTexts.get(name);
+                    if (text == null) {
+                        return null;
+                    }
+                    texts.add(text);
+                }
+                case FrontendMessages.EXECUTE, FrontendMessages.DESCRIBE, FrontendMessages.CLOSE, FrontendMessages.SYNC,
+                     FrontendMessages.FLUSH -> { }
+                default -> {
+                    return null;
+                }
+            }
+        }
+        return List.copyOf(texts);
     }
 
     /** Whether the follower can be made to take what the leader makes up running {@code unit}. */
     private boolean mayTakeGenerated(Unit unit) {
         Classification c = unit.classification;
-        return unit.primary == leader && !unit.open && !c.isRead() && c.statementCount() == 1 && unit.sql != null
+        return unit.primary == leader && !unit.open && !c.isRead() && c.statementCount() >= 1 && unit.sql != null
                 && state.followerWrites() == FollowerWrites.SYNC;
     }
 
@@ -3045,7 +3103,7 @@ final class Units {
     }
 
     /**
-     * The leader has inserted one row for {@code unit}'s INSERT into a table the session does not know yet (or that
+     * The leader has inserted rows for {@code unit}'s INSERT into a table the session does not know yet (or that
      * executed a portal for some rows only, {@link #executesSomeRows}): asks it,
      * before the follower runs the statement, what it drew from sequences and its transaction's start
      * ({@link SequenceDraws#leaderQuery}), then goes on with the answer; for another statement that reads the start,
@@ -3053,7 +3111,7 @@ final class Units {
      */
     private boolean askDraws(Unit unit, Sink answer) {
         BackendConnection connection = backends.get(leader);
-        boolean learn = unit.insert != null && insertedOneRow(answer);
+        boolean learn = unit.insert != null && insertedRows(answer);
         if (connection == null || suspended(answer)
                 || !(learn || ((unit.readsStart || unit.asksStart) && !answer.error && answer.status == 'T'))) {
             unit.generated = SequenceDraws.Generated.NOTHING;
@@ -3134,9 +3192,19 @@ final class Units {
     }
 
     private static boolean insertedOneRow(Sink answer) {
+        return insertedRows(answer) && answer.recorder.outcomes().size() == 1
+                && "INSERT 0 1".equals(answer.recorder.outcomes().getFirst().commandTag());
+    }
+
+    /**
+     * Whether each statement the answer is of inserted rows: one INSERT, or a batch of them (every row took the
+     * transaction's start, and every sequence the table draws from was drawn from in the session).
+     */
+    private static boolean insertedRows(Sink answer) {
         List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
-        return !answer.error && outcomes.size() == 1 && "INSERT 0 1".equals(outcomes.getFirst().commandTag())
-                && (answer.status == 'T' || answer.status == 'I');
+        return !answer.error && !outcomes.isEmpty() && (answer.status == 'T' || answer.status == 'I')
+                && outcomes.stream().allMatch(outcome -> outcome.commandTag() != null
+                        && outcome.commandTag().startsWith("INSERT 0 ") && !outcome.commandTag().equals("INSERT 0 0"));
     }
 
     /**

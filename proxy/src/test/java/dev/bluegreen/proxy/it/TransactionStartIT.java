@@ -140,6 +140,78 @@ class TransactionStartIT {
         assertThat(contents(green, posts, "id")).isEqualTo(contents(blue, posts, "id"));
     }
 
+    /**
+     * Inserts of several rows read the leader's start in each row: a multi-row {@code VALUES} that leaves the column out
+     * (and the same from pgjdbc's {@code reWriteBatchedInserts}), one that lists it with a bare {@code DEFAULT} in some
+     * rows, a JDBC batch of one-row inserts under one {@code Sync}. A bare {@code DEFAULT} for a {@code bigserial} id
+     * draws what the leader drew, from four sessions at once; and {@code EXTRACT(… FROM now())} and
+     * {@code IS DISTINCT FROM now()} read the leader's start too.
+     */
+    @Test
+    void rowsOfSeveralAndBareDefaultsAreStampedAlike(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String notes = ClusterData.unique("notes");
+        String orders = ClusterData.unique("orders");
+        ClusterData.onBoth(blue, green,
+                "create table " + notes + " (key text primary key, created_at timestamptz not null default now(),"
+                        + " day date default current_date, epoch numeric, seen timestamptz)",
+                "create table " + orders + " (id bigserial primary key, v text not null, at timestamptz default now())");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            ClusterData.inSessions(SESSIONS, session -> {
+                try (Connection c = proxy.connect(blue.superuser());
+                     Connection rewriting = proxy.connect(blue.superuser(), null,
+                             ClusterData.properties("reWriteBatchedInserts", "true"));
+                     PreparedStatement several = c.prepareStatement("insert into " + notes + " (key) values (?), (?) returning *");
+                     PreparedStatement some = c.prepareStatement("insert into " + notes
+                             + " (key, created_at, day) values (?, DEFAULT, '2001-01-01'), (?, '2002-02-02 02:02:02+00', DEFAULT)");
+                     PreparedStatement one = c.prepareStatement("insert into " + notes + " (key) values (?)");
+                     PreparedStatement batched = rewriting.prepareStatement("insert into " + notes + " (key) values (?)");
+                     PreparedStatement order = c.prepareStatement("insert into " + orders + " (id, v, at) values (DEFAULT, ?, DEFAULT) returning *");
+                     PreparedStatement extract = c.prepareStatement("update " + notes
+                             + " set epoch = extract(epoch from now()), seen = now() where key = ? and seen is distinct from now()")) {
+                    for (int round = 0; round < ROUNDS; round++) {
+                        String key = session + "/" + round;
+                        several.setString(1, key + " a");
+                        several.setString(2, key + " b");
+                        try (ResultSet returned = several.executeQuery()) {
+                            assertThat(returned.next() && returned.next() && !returned.next()).isTrue();
+                        }
+                        some.setString(1, key + " c");
+                        some.setString(2, key + " d");
+                        assertThat(some.executeUpdate()).isEqualTo(2);
+                        c.setAutoCommit(false);
+                        for (String suffix : List.of(" e", " f", " g")) {
+                            one.setString(1, key + suffix);
+                            one.addBatch();
+                        }
+                        assertThat(one.executeBatch()).containsExactly(1, 1, 1);
+                        extract.setString(1, key + " a");
+                        assertThat(extract.executeUpdate()).isOne();
+                        c.commit();
+                        c.setAutoCommit(true);
+                        for (String suffix : List.of(" h", " i", " j")) {
+                            batched.setString(1, key + suffix);
+                            batched.addBatch();
+                        }
+                        batched.executeBatch();
+                        order.setString(1, key);
+                        try (ResultSet returned = order.executeQuery()) {
+                            assertThat(returned.next()).isTrue();
+                        }
+                    }
+                }
+            });
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.number(blue, "select count(*) from " + notes)).isEqualTo(10L * SESSIONS * ROUNDS);
+        assertThat(ClusterData.number(blue, "select count(*) from " + notes + " where epoch is not null")).isEqualTo((long) SESSIONS * ROUNDS);
+        assertThat(contents(green, notes, "key")).isEqualTo(contents(blue, notes, "key"));
+        assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
+    }
+
     private static void run(PreparedStatement statement, String title) throws Exception {
         statement.setString(1, title);
         try (ResultSet returned = statement.executeQuery()) {

@@ -70,10 +70,30 @@ class InsertShapeTest {
         assertThat(TransactionTime.apply(all, shape(all).orElseThrow().supplying(List.of("at"), List.of("x"))))
                 .isEqualTo("insert into t (\"at\") VALUES (x) returning *");
 
-        assertThat(shape("insert into t (a) values (1), (2)").orElseThrow().supplying(List.of("at"), List.of("x"))).isNull();
         assertThat(shape("insert into t (a) select 1").orElseThrow().supplying(List.of("at"), List.of("x"))).isNull();
         assertThat(shape("insert into t (a) values (1) union all values (2)").orElseThrow()
                 .supplying(List.of("at"), List.of("x"))).isNull();
+        assertThat(shape("insert into t (a) values (1), (2) order by 1").orElseThrow()
+                .supplying(List.of("at"), List.of("x"))).isNull();
+        assertThat(shape("insert into t (a, b) values (1, 2), (3)").orElseThrow() // refused by the server
+                .supplying(List.of("at"), List.of("x"))).isNull();
+    }
+
+    @Test
+    void everyRowOfSeveralIsGivenTheColumnsAndEachBareDefaultItsValue() {
+        String sql = "insert into t (a, at, b) values (1, DEFAULT, f(2, 3)), ($1, now(), default), (g(default), default, 4) returning *";
+        InsertShape shape = shape(sql).orElseThrow();
+        assertThat(TransactionTime.apply(sql, shape.supplying(List.of("at", "b", "day"), List.of("x", "y", "z")))).isEqualTo(
+                "insert into t (a, at, b, \"day\") values (1, x, f(2, 3), z), ($1, now(), y, z), (g(default), x, 4, z) returning *");
+        assertThat(shape.leavesToDefault("day")).isTrue();
+        assertThat(shape.leavesToDefault("at")).as("given now() in one row").isFalse();
+        assertThat(shape.mayLeaveToDefault("at")).isTrue();
+        assertThat(shape.mayLeaveToDefault("a")).as("DEFAULT inside a call is an argument").isFalse();
+        assertThat(shape.givenColumns()).containsExactly("a", "at", "b");
+
+        InsertShape one = shape("INSERT INTO orders (id, v) VALUES (DEFAULT, $1) RETURNING id").orElseThrow();
+        assertThat(one.leavesToDefault("id")).isTrue();
+        assertThat(one.givenColumns()).containsExactly("v");
     }
 
     @Test

@@ -49,6 +49,21 @@ class TransactionTimeTest {
         assertThat(rewritten("update t set a = 1 returning a as current_time, b AS localtime")).doesNotContain(START);
         assertThat(rewritten("insert into t (d) select x from now() x")).doesNotContain(START);
         assertThat(rewritten("insert into t (d) select 1 from t join lateral now() n on true")).doesNotContain(START);
+        assertThat(rewritten("update t set a = (select 1 from now())")).doesNotContain(START);
+        assertThat(rewritten("update t set a = substring('x' from 1) from now() n")).doesNotContain(START);
+    }
+
+    @Test
+    void aFromThatTakesAValueIsNoTable() {
+        assertThat(rewritten("update t set e = extract(epoch from now()), d = EXTRACT(DAY FROM (CURRENT_DATE))"))
+                .isEqualTo("update t set e = extract(epoch from " + leaders("now", null) + "), d = EXTRACT(DAY FROM ("
+                        + leaders("current_date", "pg_catalog.date") + "))");
+        assertThat(rewritten("delete from t where at is distinct from now() or d is not distinct from current_date"))
+                .isEqualTo("delete from t where at is distinct from " + leaders("now", null) + " or d is not distinct from "
+                        + leaders("current_date", "pg_catalog.date"));
+        assertThat(rewritten("update t set s = substring(now()::text from 1 for 4), y = trim(from localtime::text)"))
+                .isEqualTo("update t set s = substring(" + leaders("now", null) + "::text from 1 for 4), y = trim(from "
+                        + leaders("localtime", "pg_catalog.\"time\"") + "::text)");
     }
 
     @ParameterizedTest
