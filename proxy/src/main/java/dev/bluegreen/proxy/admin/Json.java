@@ -111,6 +111,7 @@ final class Json {
         json.put("greenReadsOverdue", stats.greenReadsOverdue());
         json.put("mirrorDrops", stats.mirrorDrops());
         json.put("unorderedStatements", stats.unorderedStatements());
+        json.put("cancelsTooLate", stats.cancelsTooLate());
         json.put("writesHeldForCommits", stats.writesHeldForCommits());
         json.put("commitsHeldForWrites", stats.commitsHeldForWrites());
         json.put("commitWaitsRanOut", stats.commitWaitsRanOut());

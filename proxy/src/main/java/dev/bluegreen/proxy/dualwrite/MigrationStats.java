@@ -102,6 +102,7 @@ public final class MigrationStats {
     private final LongAdder mirrorDrops = new LongAdder();
     private final LongAdder greenReadsOverdue = new LongAdder();
     private final LongAdder unorderedStatements = new LongAdder();
+    private final LongAdder cancelsTooLate = new LongAdder();
     private final LongAdder writesHeldForCommits = new LongAdder();
     private final LongAdder commitsHeldForWrites = new LongAdder();
     private final LongAdder commitWaitsRanOut = new LongAdder();
@@ -233,6 +234,15 @@ public final class MigrationStats {
     }
 
     /**
+     * A client's cancel came once the leader had run its statement, while the proxy asked the leader what it made up
+     * or the follower took it: too late for the statement, and not passed on (docs/dual-write.md, <i>Values generated
+     * on the server</i>).
+     */
+    public void cancelTooLate() {
+        cancelsTooLate.increment();
+    }
+
+    /**
      * A write held back from the leader until other sessions' COMMITs in flight there had answered, so that its
      * follower run waits for what the leader's may have seen.
      */
@@ -346,6 +356,10 @@ public final class MigrationStats {
 
     public long unorderedStatements() {
         return unorderedStatements.sum();
+    }
+
+    public long cancelsTooLate() {
+        return cancelsTooLate.sum();
     }
 
     public long writesHeldForCommits() {

@@ -52,6 +52,7 @@ public final class ProxyMetrics {
     public static final String MIRROR_DROPS = "bluegreen.mirror.drops";
     public static final String GREEN_READS_OVERDUE = "bluegreen.green.reads.overdue";
     public static final String UNORDERED_STATEMENTS = "bluegreen.unordered.statements";
+    public static final String CANCELS_TOO_LATE = "bluegreen.cancels.too.late";
     public static final String WRITES_HELD_FOR_COMMITS = "bluegreen.writes.held.for.commits";
     public static final String COMMITS_HELD_FOR_WRITES = "bluegreen.commits.held.for.writes";
     public static final String COMMIT_WAITS_RAN_OUT = "bluegreen.commit.waits.ran.out";
@@ -126,6 +127,8 @@ public final class ProxyMetrics {
                 "Writes shadow mode could not queue for the follower");
         counter(registry, UNORDERED_STATEMENTS, stats, MigrationStats::unorderedStatements,
                 "Statements that ran leader-then-follower outside a transaction block");
+        counter(registry, CANCELS_TOO_LATE, stats, MigrationStats::cancelsTooLate,
+                "Cancels that came once the leader had run the statement, while the follower took what it made up");
         counter(registry, WRITES_HELD_FOR_COMMITS, stats, MigrationStats::writesHeldForCommits,
                 "Writes held back from the leader until other sessions' COMMITs in flight there had answered");
         counter(registry, COMMITS_HELD_FOR_WRITES, stats, MigrationStats::commitsHeldForWrites,

@@ -5212,6 +5212,7 @@ final class Units {
             return null; // the proxy has cancelled it there itself and answers it: a second cancel could hit what follows
         }
         if (current.afterDraws != null) {
+            stats.cancelTooLate();
             return null; // (see Unit#afterDraws)
         }
         if (current.followerPart == FollowerPart.WRAPPED && current.generated != null && current.generated.any()) {
@@ -5219,6 +5220,7 @@ final class Units {
             // the lock and a lowered sequence, and a cancel that hit the proxy's set_config would fail the statement with
             // another error than a cancel's (a divergence); the leader is done with the statement, so the cancel comes too
             // late, as on a server
+            stats.cancelTooLate();
             return null;
         }
         if (current.followerPart == FollowerPart.WRAPPED) {

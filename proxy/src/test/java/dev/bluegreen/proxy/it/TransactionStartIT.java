@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.it;
 
 import static dev.bluegreen.proxy.it.ClusterData.contents;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
@@ -10,8 +11,12 @@ import dev.bluegreen.proxy.NoLeaks;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -210,6 +215,48 @@ class TransactionStartIT {
         assertThat(ClusterData.number(blue, "select count(*) from " + notes + " where epoch is not null")).isEqualTo((long) SESSIONS * ROUNDS);
         assertThat(contents(green, notes, "key")).isEqualTo(contents(blue, notes, "key"));
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
+    }
+
+    /**
+     * A client's cancel that comes while the follower runs an autocommit write reading the leader's start (here waiting
+     * on green for a row another transaction holds there) is too late for the statement: the leader has run it, so the
+     * cancel is not passed on, as a server ignores one that comes after it answered, and the statement completes once
+     * green goes on. Passed on, it would end the write cancelled, or, landing on the proxy's {@code set_config}, fail
+     * the follower with another answer than the leader's.
+     */
+    @Test
+    void aCancelWhileTheFollowerTakesTheLeadersStartComesTooLate(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String posts = ClusterData.unique("posts");
+        ClusterData.onBoth(blue, green, "create table " + posts + " (id int primary key, touched timestamptz)",
+                "insert into " + posts + " values (1, null)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection holder = green.connect("postgres");
+                 Connection client = proxy.connect(blue.superuser());
+                 Statement touch = client.createStatement()) {
+                holder.setAutoCommit(false);
+                holder.createStatement().execute("select * from " + posts + " where id = 1 for update");
+                long tooLate = proxy.server().migration().cancelsTooLate();
+                CompletableFuture<Integer> touched = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return touch.executeUpdate("update " + posts + " set touched = now() where id = 1");
+                    } catch (SQLException e) {
+                        throw new CompletionException(e);
+                    }
+                });
+                await().until(() -> ClusterData.lockWaits(green).contains(posts));
+                touch.cancel();
+                await().until(() -> proxy.server().migration().cancelsTooLate() == tooLate + 1);
+                holder.rollback(); // green goes on
+                assertThat(touched.get(10, TimeUnit.SECONDS)).isOne();
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.number(blue, "select count(*) from " + posts + " where touched is not null")).isOne();
+        assertThat(contents(green, posts, "id")).isEqualTo(contents(blue, posts, "id"));
     }
 
     private static void run(PreparedStatement statement, String title) throws Exception {

@@ -43,6 +43,7 @@ class ProxyMetricsTest {
         stats.readRetried();
         stats.mirrorDropped();
         stats.unordered();
+        stats.cancelTooLate();
         stats.writeHeldForCommits();
         stats.writeHeldForCommits();
         stats.sessionPinned();
@@ -56,7 +57,8 @@ class ProxyMetricsTest {
         assertThat(scrape).contains("bluegreen_units_served_total{cluster=\"blue\"} 1.0",
                 "bluegreen_units_served_total{cluster=\"green\"} 2.0", "bluegreen_green_errors_total 1.0",
                 "bluegreen_read_retries_total 1.0", "bluegreen_mirror_drops_total 1.0",
-                "bluegreen_unordered_statements_total 1.0", "bluegreen_writes_held_for_commits_total 2.0", "bluegreen_pinned_sessions_total 1.0",
+                
+                "bluegreen_unordered_statements_total 1.0", "bluegreen_cancels_too_late_total 1.0", "bluegreen_writes_held_for_commits_total 2.0", "bluegreen_pinned_sessions_total 1.0",
                 "bluegreen_nondeterministic_statements_total 2.0", "bluegreen_divergences_total 1.0",
                 "bluegreen_client_sessions 7.0",
                 "bluegreen_backend_connections{cluster=\"blue\"} 5.0", "bluegreen_backend_connections{cluster=\"green\"} 2.0");
