@@ -39,8 +39,20 @@ import java.util.regex.Pattern;
  */
 final class SequenceDraws {
 
-    /** One value the leader drew, and from which sequence (as the leader's catalog names it). */
-    record Draw(String sequence, long value) {
+    /**
+     * The last value the leader drew for a statement, from which sequence (as the leader's catalog names it), and how
+     * many rows drew from it, one value each: the follower draws as many, ending at that value.
+     */
+    record Draw(String sequence, long value, long rows) {
+
+        Draw(String sequence, long value) {
+            this(sequence, value, 1);
+        }
+
+        /** This draw, made by {@code count} rows. */
+        Draw ofRows(long count) {
+            return new Draw(sequence, value, count);
+        }
     }
 
     /**
@@ -411,9 +423,22 @@ final class SequenceDraws {
                     .append(", (SELECT (CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - q.seqincrement END)::text FROM ")
                     .append(draw.sequence()).append(" s, pg_catalog.pg_sequence q WHERE q.seqrelid = ")
                     .append(literal(draw.sequence())).append("::pg_catalog.regclass), false), pg_catalog.setval(")
-                    .append(literal(draw.sequence())).append(", ").append(draw.value()).append(", false)");
+                    .append(literal(draw.sequence())).append(", ").append(firstValue(draw)).append(", false)");
         }
         return sql.toString();
+    }
+
+    /**
+     * The first value of {@code draw}: its last, where one row drew; otherwise as many increments before it as rows
+     * drew after the first, which holds where the leader's draws for the statement came one after the other (no
+     * other session drew from the sequence meanwhile; docs/dual-write.md, <i>Values generated on the server</i>).
+     */
+    private static String firstValue(Draw draw) {
+        if (draw.rows() <= 1) {
+            return Long.toString(draw.value());
+        }
+        return "(SELECT " + draw.value() + " - " + (draw.rows() - 1) + " * q.seqincrement FROM pg_catalog.pg_sequence q"
+                + " WHERE q.seqrelid = " + literal(draw.sequence()) + "::pg_catalog.regclass)";
     }
 
     /**

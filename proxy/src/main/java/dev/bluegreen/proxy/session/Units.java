@@ -199,6 +199,10 @@ final class Units {
         InsertShape insert;
         /** The unit's one statement reads the transaction's start itself ({@link TransactionTime}). */
         boolean readsStart;
+        /** The unit runs one statement text, once or bound again and again ({@link #takesGenerated}). */
+        boolean oneText;
+        /** The texts a unit of several statements runs, where they are known ({@link #runTexts}); null otherwise. */
+        List<String> runTexts;
         /**
          * The first statement of a transaction of a session whose units read its start: the leader is asked that start
          * behind it, though the statement does not read it ({@link #transactionStart}).
@@ -3003,9 +3007,10 @@ final class Units {
     /**
      * Notes what the leader makes up running {@code unit} that the follower is to take too: for a unit of one
      * statement, the INSERT that may draw from sequences ({@link Unit#insert}) and whether it reads the transaction's
-     * start; for a unit of several (a JDBC batch, pgjdbc's rewritten batches of two texts), whether one of them reads
-     * the start, itself or by a default, which holds for all of them alike. Draws are carried for one row only, so a
-     * unit of several notes an INSERT only to learn its table, where the session does not know it yet.
+     * start, as for one statement bound again and again (a JDBC batch under one Sync); for a unit of several texts
+     * (pgjdbc's rewritten batches come as two), whether one of them reads the start, itself or by a default, which
+     * holds for all of them alike. Draws are carried for a unit of one text only, so a unit of several notes an INSERT
+     * only to learn its table, where the session does not know it yet.
      */
     private void takesGenerated(Unit unit) {
         if (!mayTakeGenerated(unit)) {
@@ -3014,9 +3019,7 @@ final class Units {
         Classification c = unit.classification;
         boolean nonDeterministic = c.has(Trait.NON_DETERMINISTIC);
         if (c.statementCount() == 1) {
-            InsertShape insert = sequenceDraws.shapeOf(unit.sql, reading).orElse(null);
-            unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
-            unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(unit.sql, reading).isEmpty();
+            takesGenerated(unit, unit.sql, nonDeterministic);
             return;
         }
         if (c.has(Trait.TRANSACTION_BEGIN) || c.has(Trait.TRANSACTION_END) || c.has(Trait.SAVEPOINT)
@@ -3028,18 +3031,31 @@ final class Units {
         if (texts == null) {
             return;
         }
+        unit.runTexts = texts;
+        if (texts.size() == 1) {
+            takesGenerated(unit, texts.getFirst(), nonDeterministic);
+            return;
+        }
         for (String text : texts) {
             InsertShape insert = sequenceDraws.shapeOf(text, reading).orElse(null);
             if (insert != null && sequenceDraws.mayDraw(insert)) {
                 if (sequenceDraws.knownDraws(insert) == null) {
-                    unit.insert = unit.insert == null ? insert : unit.insert; // (learned once the leader has run it)
-                    unit.readsStart = true;
+                    // learned once the leader has run it (its start asked with it, where a column defaults to it)
+                    unit.insert = unit.insert == null ? insert : unit.insert;
                 } else if (!sequenceDraws.knownTimes(insert).isEmpty()) {
                     unit.readsStart = true;
                 }
             }
             unit.readsStart |= nonDeterministic && !sequenceDraws.startEdits(text, reading).isEmpty();
         }
+    }
+
+    /** {@link #takesGenerated} for a unit that runs the one statement {@code sql}, once or more. */
+    private void takesGenerated(Unit unit, String sql, boolean nonDeterministic) {
+        InsertShape insert = sequenceDraws.shapeOf(sql, reading).orElse(null);
+        unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
+        unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(sql, reading).isEmpty();
+        unit.oneText = true;
     }
 
     /**
@@ -3049,22 +3065,40 @@ final class Units {
     private List<String> runTexts(Unit unit) {
         Set<String> texts = new LinkedHashSet<>(2);
         Map<String, String> parsed = new HashMap<>(2);
+        Set<String> bound = new HashSet<>(2);
+        Set<String> portals = new HashSet<>(2);
         for (Frame frame : unit.frames) {
             ByteBuf all = frame.content();
+            int offset = all.readerIndex();
+            int length = all.readableBytes();
             switch (frame.type()) {
-                case FrontendMessages.QUERY -> texts.add(FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes()));
-                case FrontendMessages.PARSE -> parsed.put(FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()),
-                        FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes()));
+                case FrontendMessages.QUERY -> texts.add(FrontendMessages.querySql(all, offset, length));
+                case FrontendMessages.PARSE, FrontendMessages.CLOSE -> {
+                    String name = frame.type() == FrontendMessages.PARSE ? FrontendMessages.parseName(all, offset, length)
+                            : FrontendMessages.closedStatement(all, offset, length);
+                    if (name != null && bound.contains(name)) {
+                        return null; // a statement made anew after a Bind of it: the proxy keeps the later text only
+                    }
+                    if (frame.type() == FrontendMessages.PARSE) {
+                        parsed.put(name, FrontendMessages.parseSql(all, offset, length));
+                    }
+                }
                 case FrontendMessages.BIND -> {
-                    String name = FrontendMessages.bindStatement(all, all.readerIndex(), all.readableBytes());
+                    String name = FrontendMessages.bindStatement(all, offset, length);
                     String text = parsed.containsKey(name) ? parsed.get(name) : name.isEmpty() ? null : statementTexts.get(name);
                     if (text == null) {
                         return null;
                     }
+                    bound.add(name);
+                    portals.add(FrontendMessages.bindPortal(all, offset, length));
                     texts.add(text);
                 }
-                case FrontendMessages.EXECUTE, FrontendMessages.DESCRIBE, FrontendMessages.CLOSE, FrontendMessages.SYNC,
-                     FrontendMessages.FLUSH -> { }
+                case FrontendMessages.EXECUTE -> {
+                    if (!portals.contains(FrontendMessages.executePortal(all, offset, length))) {
+                        return null; // a portal an earlier unit bound
+                    }
+                }
+                case FrontendMessages.DESCRIBE, FrontendMessages.SYNC, FrontendMessages.FLUSH -> { }
                 default -> {
                     return null;
                 }
@@ -3087,9 +3121,7 @@ final class Units {
      * {@code RETURNING} too, which returns none.)
      */
     private static boolean executesSomeRows(Unit unit) {
-        String sql = unit.sql.toLowerCase(Locale.ROOT);
-        if (sql.length() < MAX_STATEMENT_TEXT && !sql.contains("returning") && !sql.stripLeading().startsWith("select")
-                && !sql.stripLeading().startsWith("with") && !sql.stripLeading().startsWith("values")) {
+        if (unit.runTexts == null ? returnsNoRows(unit.sql) : unit.runTexts.stream().allMatch(Units::returnsNoRows)) {
             return false;
         }
         for (Frame frame : unit.frames) {
@@ -3102,6 +3134,13 @@ final class Units {
         return false;
     }
 
+    /** Whether a statement text surely returns no rows: short enough to have been read whole, and no RETURNING. */
+    private static boolean returnsNoRows(String text) {
+        String sql = text.toLowerCase(Locale.ROOT);
+        return sql.length() < MAX_STATEMENT_TEXT && !sql.contains("returning") && !sql.stripLeading().startsWith("select")
+                && !sql.stripLeading().startsWith("with") && !sql.stripLeading().startsWith("values");
+    }
+
     /**
      * The leader has inserted rows for {@code unit}'s INSERT into a table the session does not know yet (or that
      * executed a portal for some rows only, {@link #executesSomeRows}): asks it,
@@ -3111,16 +3150,23 @@ final class Units {
      */
     private boolean askDraws(Unit unit, Sink answer) {
         BackendConnection connection = backends.get(leader);
-        boolean learn = unit.insert != null && insertedRows(answer);
-        if (connection == null || suspended(answer)
-                || !(learn || ((unit.readsStart || unit.asksStart) && !answer.error && answer.status == 'T'))) {
+        boolean inserted = unit.insert != null && insertedRows(answer);
+        boolean inTransaction = !answer.error && answer.status == 'T';
+        List<String> known = inserted ? sequenceDraws.knownDraws(unit.insert) : null;
+        // a table the session knows is asked just what the statement made up, not learned again (which would prepare
+        // its statements again on the follower), unless outside a transaction, where the pipelined question cannot go
+        boolean learn = inserted && (known == null || !inTransaction);
+        List<String> sequences = inserted && !learn ? known : List.of();
+        boolean start = inTransaction && (unit.readsStart || unit.asksStart
+                || (inserted && !sequenceDraws.knownTimes(unit.insert).isEmpty()));
+        if (connection == null || suspended(answer) || !(learn || start || !sequences.isEmpty())) {
             unit.generated = SequenceDraws.Generated.NOTHING;
             return false;
         }
         unit.drawsPipelined = !learn; // (its answer is read as the pipelined question's)
         send(leader, drawsQuestion(unit), FrontendMessages.query(client.alloc(), learn
                 ? SequenceDraws.leaderQuery(unit.insert, answer.status == 'T', unit.readsStart)
-                : SequenceDraws.pipelinedQuery(List.of(), true)));
+                : SequenceDraws.pipelinedQuery(sequences, start)));
         connection.flush();
         return true;
     }
@@ -3191,9 +3237,23 @@ final class Units {
                 .anyMatch(outcome -> StatementOutcome.SUSPENDED.equals(outcome.commandTag()));
     }
 
-    private static boolean insertedOneRow(Sink answer) {
-        return insertedRows(answer) && answer.recorder.outcomes().size() == 1
-                && "INSERT 0 1".equals(answer.recorder.outcomes().getFirst().commandTag());
+    /**
+     * How many rows the answer's INSERTs inserted, each of which drew once from each sequence the statement leaves a
+     * column to; 0 unless every statement it is of inserted rows.
+     */
+    private static long insertedRowCount(Sink answer) {
+        if (!insertedRows(answer)) {
+            return 0;
+        }
+        long rows = 0;
+        for (StatementOutcome outcome : answer.recorder.outcomes()) {
+            String count = outcome.commandTag().substring("INSERT 0 ".length());
+            if (count.isEmpty() || count.length() > 18 || !count.chars().allMatch(Character::isDigit)) {
+                return 0;
+            }
+            rows += Long.parseLong(count);
+        }
+        return rows;
     }
 
     /**
@@ -3247,7 +3307,9 @@ final class Units {
         if (unit.asksStart) {
             return SequenceDraws.Generated.NOTHING; // (the follower is told it with the statement that reads it)
         }
-        return new SequenceDraws.Generated(insertedOneRow(answer) ? generated.draws() : List.of(), start);
+        long rows = unit.oneText ? insertedRowCount(answer) : 0;
+        return new SequenceDraws.Generated(rows == 0 ? List.of()
+                : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList(), start);
     }
 
     /**

@@ -99,6 +99,59 @@ class SequenceDrawsIT {
     }
 
     /**
+     * An insert of several rows in a transaction draws on the follower what the leader drew, though another session's
+     * insert, later on the leader, reaches the follower first: the insert goes to the follower at once, under the
+     * sequence's lock there, set to hand out the first of the leader's values (as many before its last as rows after
+     * the first). Before, it waited in the transaction's lane until the COMMIT and drew there what came next: ids after
+     * the other session's, not the leader's. A multi-row {@code VALUES}, a JDBC batch under one {@code Sync}, and
+     * pgjdbc's rewritten batch of four (one four-row text).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"values", "batch", "rewritten"})
+    void rowsOfSeveralDrawWhatTheLeaderDrewThoughALaterInsertReachesTheFollowerFirst(String how, TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String orders = ClusterData.unique("orders");
+        ClusterData.onBoth(blue, green, "create table " + orders + " (id bigserial primary key, v text not null)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection several = proxy.connect(blue.superuser(), null,
+                         ClusterData.properties("reWriteBatchedInserts", String.valueOf(how.equals("rewritten"))));
+                 Connection single = proxy.connect(blue.superuser());
+                 PreparedStatement values = several.prepareStatement("insert into " + orders + " (v) values (?), (?), (?), (?)");
+                 PreparedStatement one = several.prepareStatement("insert into " + orders + " (v) values (?)");
+                 PreparedStatement alone = single.prepareStatement("insert into " + orders + " (v) values ('alone') returning id")) {
+                for (int round = 0; round < 3; round++) {
+                    several.setAutoCommit(false);
+                    if (how.equals("values")) {
+                        for (int row = 1; row <= 4; row++) {
+                            values.setString(row, round + "/" + row);
+                        }
+                        assertThat(values.executeUpdate()).isEqualTo(4);
+                    } else {
+                        for (int row = 1; row <= 4; row++) {
+                            one.setString(1, round + "/" + row);
+                            one.addBatch();
+                        }
+                        one.executeBatch();
+                    }
+                    try (ResultSet id = alone.executeQuery()) { // drawn on blue after the four, on green before them
+                        assertThat(id.next()).isTrue();
+                        assertThat(id.getLong(1)).isEqualTo(5L * (round + 1));
+                    }
+                    several.commit();
+                }
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.number(green, "select count(*) from " + orders)).isEqualTo(15);
+        assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
+        assertThat(handsOutNext(green, orders + "_id_seq")).isEqualTo(handsOutNext(blue, orders + "_id_seq"));
+    }
+
+    /**
      * DESIGN §8's cancel still reaches an insert the proxy will carry the draws of while the insert runs: here the
      * session's second insert into a table it knows draws, waiting on blue for another transaction's unique key. (Only
      * the proxy's own question behind it, once the insert has answered, is shielded from a cancel.)

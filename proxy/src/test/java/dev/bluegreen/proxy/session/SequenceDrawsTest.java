@@ -100,6 +100,11 @@ class SequenceDrawsTest {
                 + " WHERE q.seqrelid = '\"O''Brien\".seq'::pg_catalog.regclass), false), pg_catalog.setval('\"O''Brien\".seq', 3, false)")
                 .contains("pg_catalog.setval('z_seq', 7, false)");
         String after = SequenceDraws.followerAfter(drawn);
+        assertThat(SequenceDraws.followerBefore(new SequenceDraws.Generated(
+                List.of(new SequenceDraws.Draw("public.orders_id_seq", 42).ofRows(4)), null)))
+                .as("four rows drew, the last 42: the first is three increments before it")
+                .contains("pg_catalog.setval('public.orders_id_seq', (SELECT 42 - 3 * q.seqincrement FROM pg_catalog.pg_sequence q"
+                        + " WHERE q.seqrelid = 'public.orders_id_seq'::pg_catalog.regclass), false)");
         assertThat(after).contains("(q.seqincrement > 0 AND 7 < k.kept) OR (q.seqincrement < 0 AND 7 > k.kept)")
                 .contains("pg_catalog.setval('z_seq', k.kept + q.seqincrement, false)")
                 .contains("pg_catalog.current_setting('bluegreen.draw_2', true)")
