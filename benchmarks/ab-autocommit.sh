@@ -3,13 +3,14 @@
 # autocommit writes and COMMITs costs. Each run starts the embedded default afresh (its own state directory),
 # turns dual-write on at weight 0, runs one pgbench workload and prints its throughput beside the proxy's ordering
 # counters (held COMMITs, waits that ran out, divergences).
-#   benchmarks/ab-autocommit.sh A.jar B.jar [upsert|jobs|orders|tpcb] [seconds] [clients] [rounds]
+#   benchmarks/ab-autocommit.sh A.jar B.jar [upsert|jobs|orders|bulk|tpcb] [seconds] [clients] [rounds]
 #   BLUEGREEN_JAVA_OPTS_B=-Dx=y ...   # JVM options for B only (A: BLUEGREEN_JAVA_OPTS_A)
 #   BLUEGREEN_ARGS_B="--config f.yaml" ...   # proxy arguments for B only (A: BLUEGREEN_ARGS_A)
 # upsert: INSERT ... ON CONFLICT (k) DO UPDATE on 50 hot keys; jobs: the job queue of benchmarks/soak.sh (40 rows);
 # orders: an ORM's insert into a bigserial table, the new id read back with RETURNING (the follower draws what the
 # leader drew: docs/dual-write.md, "Values generated on the server"; with more than one client a build without
-# that diverges within a second); tpcb: pgbench's TPC-B-like script at scale 1, its tables made through the proxy
+# that diverges within a second); bulk: the same, half the transactions inserting four rows at once (the follower
+# draws four values ending on the leader's last, exact unless another session drew on blue meanwhile); tpcb: pgbench's TPC-B-like script at scale 1, its tables made through the proxy
 # after start (its history rows are stamped with CURRENT_TIMESTAMP, which the follower reads as the leader's).
 # A run that diverged stops writing green from then on, so its throughput is not comparable: see its divergences.
 # Needs pgbench, psql and curl, a JDK 21+ in JAVA_HOME, and the bgctl jar built (control-cli/target/bgctl.jar).
@@ -33,6 +34,12 @@ run() {
   if [ "$workload" = tpcb ]; then
     pgbench "${pg[@]}" -q -i -I dtgp -s 1 postgres > "$work/init.log" 2>&1
     script=(-b tpcb-like)
+  elif [ "$workload" = bulk ]; then
+    psql "${pg[@]}" -q postgres -c "create table orders (id bigserial primary key, v int not null);"
+    printf '%s\n' "insert into orders (v) values (:client_id) returning id;" > "$work/workload.sql"
+    printf '%s\n' "insert into orders (v) values (:client_id), (:client_id), (:client_id), (:client_id) returning id;" \
+      > "$work/bulk.sql"
+    script=(-f "$work/workload.sql" -f "$work/bulk.sql")
   elif [ "$workload" = orders ]; then
     psql "${pg[@]}" -q postgres -c "create table orders (id bigserial primary key, v int not null);"
     printf '%s\n' "insert into orders (v) values (:client_id) returning id;" > "$work/workload.sql"
@@ -48,7 +55,7 @@ run() {
       "insert into hot values (:k, 1, 'a') on conflict (k) do update set n = hot.n + 1, tag = 'b';" > "$work/workload.sql"
   fi
   tps=$(pgbench "${pg[@]}" -n -c "$clients" -j 2 -T "$seconds" -M prepared "${script[@]}" postgres 2>&1 \
-    | grep -o 'tps = [0-9.]*' | cut -d' ' -f3)
+    | grep -o 'tps = [0-9.]*' | head -1 | cut -d' ' -f3)
   token=$(cat "$work/state/admin-token")
   counters=$(curl -s -H "Authorization: Bearer $token" http://127.0.0.1:9432/metrics \
     | awk '/^bluegreen_(commits_held_for_writes|commit_waits_ran_out|divergences)_total/ {printf " %s=%d", $1, $2}')
