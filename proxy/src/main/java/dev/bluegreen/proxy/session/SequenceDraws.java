@@ -18,10 +18,11 @@ import java.util.regex.Pattern;
  * statements reach it, and concurrent sessions' inserts reach green in another order than blue: the ids come out
  * swapped among the rows (docs/dual-write.md, <i>Values generated on the server</i>).
  *
- * <p>For one session: once the leader has answered a plain {@code INSERT} of one row ({@link InsertShape}), the proxy
- * asks it, in the same transaction, which of the table's columns draw from a sequence by default and, for those the
- * statement left to their default, {@code currval} of the sequence ({@link #leaderQuery}). Then the follower is sent,
- * ahead of the statement, a lock on the sequence and {@code setval(sequence, value, false)}, and behind it the sequence
+ * <p>For one session: once the leader has answered a plain {@code INSERT} ({@link InsertShape}), the proxy asks it, in
+ * the same transaction, which of the table's columns draw from a sequence by default and, for those the statement left
+ * to their default, {@code currval} of the sequence ({@link #leaderQuery}). Then the follower is sent, ahead of the
+ * statement, a lock on the sequence and {@code setval(sequence, value, false)} (for N rows, the value N - 1 increments
+ * before the leader's last, {@link Draw#rows}), and behind it the sequence
  * set back to the highest value it had handed out and the unlock ({@link #followerBefore}, {@link #followerAfter}): its
  * draw takes exactly that value, no other session's draw on the follower comes between, and the sequence never ends
  * below a value it handed out. The lock is a session-level advisory lock of the follower's own; one left behind by a
