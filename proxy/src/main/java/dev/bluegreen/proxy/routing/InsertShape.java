@@ -22,12 +22,13 @@ public record InsertShape(String table, List<String> columns, Places places) {
 
     /**
      * Where, in the statement's text, columns can be added or given values: the column list's closing parenthesis and
-     * each {@code VALUES} row's, or the {@code DEFAULT VALUES} clause; null where it inserts {@code SELECT}'s rows, or
-     * what follows its rows is more than a {@code RETURNING}.
+     * each {@code VALUES} row's, the end of the {@code SELECT} list, or the {@code DEFAULT VALUES} clause; null where
+     * what follows its rows is more than a {@code RETURNING}, or its rows are a set operation's ({@code UNION}).
      *
-     * @param rows the {@code VALUES} rows, in order; empty for {@code DEFAULT VALUES}
+     * @param rows      the {@code VALUES} rows, in order; empty for {@code DEFAULT VALUES} and a {@code SELECT}
+     * @param selectEnd the end of the last item of the {@code SELECT} list whose rows it inserts; -1 for the others
      */
-    public record Places(int columnsEnd, List<Row> rows, int defaultValuesStart, int defaultValuesEnd) {
+    public record Places(int columnsEnd, List<Row> rows, int selectEnd, int defaultValuesStart, int defaultValuesEnd) {
         public Places {
             rows = List.copyOf(rows);
         }
@@ -82,7 +83,7 @@ public record InsertShape(String table, List<String> columns, Places places) {
         List<String> columns = new ArrayList<>();
         Places places = null;
         if (i + 1 < end && t.get(i).isWord("default") && t.get(i + 1).isWord("values")) {
-            places = new Places(-1, List.of(), t.get(i).start(), t.get(i + 1).start() + t.get(i + 1).text().length());
+            places = new Places(-1, List.of(), -1, t.get(i).start(), t.get(i + 1).start() + t.get(i + 1).text().length());
             i += 2;
         } else {
             if (i >= end || !t.get(i).isPunct("(") || i + 1 >= end || t.get(i + 1).isWord("select")
@@ -97,7 +98,7 @@ public record InsertShape(String table, List<String> columns, Places places) {
                 columns.add(t.get(i).value());
                 i++;
                 if (t.get(i).isPunct(")")) {
-                    places = new Places(t.get(i).start(), List.of(), -1, -1);
+                    places = new Places(t.get(i).start(), List.of(), -1, -1, -1);
                     i++;
                     break;
                 }
@@ -135,6 +136,9 @@ public record InsertShape(String table, List<String> columns, Places places) {
      * {@code VALUES} rows of as many values each, and by nothing but {@code RETURNING}; null otherwise.
      */
     private static Places rows(List<Token> t, int i, int end, int columnsEnd, int width) {
+        if (i + 1 < end && (t.get(i).isWord("select") || t.get(i).isWord("with"))) {
+            return selectList(t, i, end, columnsEnd);
+        }
         if (i + 1 >= end || !t.get(i).isWord("values")) {
             return null;
         }
@@ -172,8 +176,49 @@ public record InsertShape(String table, List<String> columns, Places places) {
                 continue;
             }
             // nothing but RETURNING may follow the rows: not a UNION with rows of its own, nor an ORDER BY or LIMIT
-            return j < end && !t.get(j).isWord("returning") ? null : new Places(columnsEnd, rows, -1, -1);
+            return j < end && !t.get(j).isWord("returning") ? null : new Places(columnsEnd, rows, -1, -1, -1);
         }
+    }
+
+    /** Words that end a {@code SELECT} list at its own depth. */
+    private static final List<String> AFTER_SELECT_LIST = List.of("from", "where", "group", "having", "window", "order",
+            "limit", "offset", "fetch", "for", "returning");
+
+    /**
+     * The places of an insert of a query's rows, {@code SELECT} (or {@code WITH … SELECT}) at {@code i}: where its
+     * {@code SELECT} list ends. Null where the query is a set operation ({@code UNION}, {@code INTERSECT},
+     * {@code EXCEPT}: every branch would need the column), {@code SELECT … INTO}, or no list can be found.
+     */
+    private static Places selectList(List<Token> t, int i, int end, int columnsEnd) {
+        int depth = 0;
+        int select = -1;
+        int listEnd = -1;
+        for (int j = i; j < end; j++) {
+            Token token = t.get(j);
+            if (token.isPunct("(") || token.isPunct("[")) {
+                depth++;
+            } else if (token.isPunct(")") || token.isPunct("]")) {
+                depth--;
+            } else if (depth == 0) {
+                if (token.isWord("union") || token.isWord("intersect") || token.isWord("except") || token.isWord("into")) {
+                    return null;
+                }
+                if (select < 0 && token.isWord("select")) {
+                    select = j;
+                } else if (select >= 0 && listEnd < 0 && AFTER_SELECT_LIST.stream().anyMatch(token::isWord)) {
+                    listEnd = j;
+                }
+            }
+        }
+        if (select < 0) {
+            return null;
+        }
+        int last = (listEnd < 0 ? end : listEnd) - 1;
+        if (last <= select || t.get(last).isWord("distinct") || t.get(last).isWord("all")) {
+            return null; // an empty list
+        }
+        Token item = t.get(last);
+        return new Places(columnsEnd, List.of(), item.start() + item.text().length(), -1, -1);
     }
 
     /**
@@ -207,10 +252,12 @@ public record InsertShape(String table, List<String> columns, Places places) {
                 return List.of(new TransactionTime.Edit(places.defaultValuesStart(), places.defaultValuesEnd(),
                         "(" + names + ") VALUES (" + values + ")"));
             }
-            if (places.rows().isEmpty()) {
-                return null; // rows of a SELECT
-            }
             edits.add(new TransactionTime.Edit(places.columnsEnd(), places.columnsEnd(), ", " + names));
+            if (places.selectEnd() >= 0) {
+                edits.add(new TransactionTime.Edit(places.selectEnd(), places.selectEnd(), ", " + values));
+            } else if (places.rows().isEmpty()) {
+                return null;
+            }
             for (Row row : places.rows()) {
                 edits.add(new TransactionTime.Edit(row.end(), row.end(), ", " + values));
             }

@@ -148,7 +148,7 @@ class TransactionStartIT {
     /**
      * Inserts of several rows read the leader's start in each row: a multi-row {@code VALUES} that leaves the column out
      * (and the same from pgjdbc's {@code reWriteBatchedInserts}), one that lists it with a bare {@code DEFAULT} in some
-     * rows, a JDBC batch of one-row inserts under one {@code Sync}. A bare {@code DEFAULT} for a {@code bigserial} id
+     * rows, an {@code INSERT … SELECT}, a JDBC batch of one-row inserts under one {@code Sync}. A bare {@code DEFAULT} for a {@code bigserial} id
      * draws what the leader drew, from four sessions at once; and {@code EXTRACT(… FROM now())} and
      * {@code IS DISTINCT FROM now()} read the leader's start too.
      */
@@ -172,6 +172,7 @@ class TransactionStartIT {
                      PreparedStatement some = c.prepareStatement("insert into " + notes
                              + " (key, created_at, day) values (?, DEFAULT, '2001-01-01'), (?, '2002-02-02 02:02:02+00', DEFAULT)");
                      PreparedStatement one = c.prepareStatement("insert into " + notes + " (key) values (?)");
+                     PreparedStatement query = c.prepareStatement("insert into " + notes + " (key) select k from unnest(array[?, ?]) as u (k)");
                      PreparedStatement batched = rewriting.prepareStatement("insert into " + notes + " (key) values (?)");
                      PreparedStatement order = c.prepareStatement("insert into " + orders + " (id, v, at) values (DEFAULT, ?, DEFAULT) returning *");
                      PreparedStatement extract = c.prepareStatement("update " + notes
@@ -186,6 +187,9 @@ class TransactionStartIT {
                         some.setString(1, key + " c");
                         some.setString(2, key + " d");
                         assertThat(some.executeUpdate()).isEqualTo(2);
+                        query.setString(1, key + " k");
+                        query.setString(2, key + " l");
+                        assertThat(query.executeUpdate()).isEqualTo(2);
                         c.setAutoCommit(false);
                         for (String suffix : List.of(" e", " f", " g")) {
                             one.setString(1, key + suffix);
@@ -211,7 +215,7 @@ class TransactionStartIT {
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
-        assertThat(ClusterData.number(blue, "select count(*) from " + notes)).isEqualTo(10L * SESSIONS * ROUNDS);
+        assertThat(ClusterData.number(blue, "select count(*) from " + notes)).isEqualTo(12L * SESSIONS * ROUNDS);
         assertThat(ClusterData.number(blue, "select count(*) from " + notes + " where epoch is not null")).isEqualTo((long) SESSIONS * ROUNDS);
         assertThat(contents(green, notes, "key")).isEqualTo(contents(blue, notes, "key"));
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));

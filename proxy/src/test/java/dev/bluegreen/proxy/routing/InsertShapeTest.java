@@ -70,13 +70,31 @@ class InsertShapeTest {
         assertThat(TransactionTime.apply(all, shape(all).orElseThrow().supplying(List.of("at"), List.of("x"))))
                 .isEqualTo("insert into t (\"at\") VALUES (x) returning *");
 
-        assertThat(shape("insert into t (a) select 1").orElseThrow().supplying(List.of("at"), List.of("x"))).isNull();
         assertThat(shape("insert into t (a) values (1) union all values (2)").orElseThrow()
                 .supplying(List.of("at"), List.of("x"))).isNull();
         assertThat(shape("insert into t (a) values (1), (2) order by 1").orElseThrow()
                 .supplying(List.of("at"), List.of("x"))).isNull();
         assertThat(shape("insert into t (a, b) values (1, 2), (3)").orElseThrow() // refused by the server
                 .supplying(List.of("at"), List.of("x"))).isNull();
+    }
+
+    @Test
+    void aQuerysRowsAreGivenTheColumnsAtTheEndOfItsSelectList() {
+        assertThat(supplied("insert into t (a) select x from s where y > 1 returning *"))
+                .isEqualTo("insert into t (a, \"at\") select x, X from s where y > 1 returning *");
+        assertThat(supplied("INSERT INTO t (a) WITH w AS (SELECT 1 AS x FROM u) SELECT DISTINCT ON (x) x FROM w ORDER BY x"))
+                .isEqualTo("INSERT INTO t (a, \"at\") WITH w AS (SELECT 1 AS x FROM u) SELECT DISTINCT ON (x) x, X FROM w ORDER BY x");
+        assertThat(supplied("insert into t (a) select 1;")).isEqualTo("insert into t (a, \"at\") select 1, X;");
+        assertThat(supplied("insert into t (a) select count(*) filter (where b) from s group by c"))
+                .isEqualTo("insert into t (a, \"at\") select count(*) filter (where b), X from s group by c");
+        for (String none : List.of("insert into t (a) select a from s union all select b from r", "insert into t (a) select from s",
+                "insert into t (a) select distinct from s", "insert into t (a) table s", "insert into t (a) (select 1)")) {
+            assertThat(shape(none).orElseThrow().supplying(List.of("at"), List.of("X"))).as(none).isNull();
+        }
+    }
+
+    private static String supplied(String sql) {
+        return TransactionTime.apply(sql, shape(sql).orElseThrow().supplying(List.of("at"), List.of("X")));
     }
 
     @Test
