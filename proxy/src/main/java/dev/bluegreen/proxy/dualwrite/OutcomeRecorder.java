@@ -6,6 +6,7 @@ import dev.bluegreen.proxy.protocol.FrameBatch;
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -18,11 +19,22 @@ import java.util.List;
  */
 public final class OutcomeRecorder {
 
+    private static final int INT8 = 20;
+    private static final int INT2 = 21;
+    private static final int INT4 = 23;
+
     private final List<StatementOutcome> outcomes = new ArrayList<>();
     private long rows;
     private long digestSum;
     private long digestXor;
     private boolean unitComplete;
+    /** The result column whose integer values are kept, row by row ({@link #capture}); null for none. */
+    private String captured;
+    private int capturedField = -1;
+    private boolean capturedBinary;
+    private long[] values = new long[0];
+    private int valueCount;
+    private boolean captureFailed;
     private FrameBatch current;
     private final FrameBatch.Visitor visitor = this::onFrame;
 
@@ -56,8 +68,29 @@ public final class OutcomeRecorder {
         return List.copyOf(outcomes);
     }
 
+    /**
+     * Keeps, from here on, the values of the result column named {@code column} (an integer column a statement returns,
+     * as {@code RETURNING id}), row by row in the order the rows come; once the rows have passed, {@link #captured}
+     * holds them.
+     */
+    public void capture(String column) {
+        captured = column;
+    }
+
+    /**
+     * The values of the column given to {@link #capture}, in the order of the rows; null where it was not returned, a
+     * row held null or not an integer, or several results returned it.
+     */
+    public long[] captured() {
+        return captured == null || captureFailed || capturedField < 0 ? null : Arrays.copyOf(values, valueCount);
+    }
+
     /** Forgets everything, for the next unit. */
     public void reset() {
+        captured = null;
+        capturedField = -1;
+        valueCount = 0;
+        captureFailed = false;
         outcomes.clear();
         rows = 0;
         digestSum = 0;
@@ -73,6 +106,14 @@ public final class OutcomeRecorder {
                 rows++;
                 digestSum += hash;
                 digestXor ^= hash;
+                if (capturedField >= 0 && !captureFailed) {
+                    keepValue(all, offset + Frame.HEADER_LENGTH, offset + length);
+                }
+            }
+            case 'T' -> {
+                if (captured != null && !captureFailed) {
+                    describe(all, offset + Frame.HEADER_LENGTH, offset + length);
+                }
             }
             case 'C' -> finish(null, all.toString(offset + Frame.HEADER_LENGTH, length - Frame.HEADER_LENGTH - 1,
                     StandardCharsets.UTF_8));
@@ -99,6 +140,74 @@ public final class OutcomeRecorder {
             default -> { }
         }
         return true;
+    }
+
+    /** Finds the captured column in a RowDescription; a second result that has it spoils the capture. */
+    private void describe(ByteBuf all, int at, int end) {
+        int fields = all.getUnsignedShort(at);
+        at += 2;
+        for (int i = 0; i < fields && at < end; i++) {
+            int nul = all.indexOf(at, end, (byte) 0);
+            if (nul < 0 || nul + 19 > end) {
+                captureFailed = true;
+                return;
+            }
+            boolean named = all.toString(at, nul - at, StandardCharsets.UTF_8).equals(captured);
+            int type = all.getInt(nul + 7);
+            int format = all.getUnsignedShort(nul + 17);
+            at = nul + 19;
+            if (named) {
+                if (capturedField >= 0 || (type != INT8 && type != INT4 && type != INT2)) {
+                    captureFailed = true; // twice, or not an integer the proxy reads
+                    return;
+                }
+                capturedField = i;
+                capturedBinary = format == 1;
+            }
+        }
+    }
+
+    /** Keeps the captured column's value of the DataRow whose body spans {@code [at, end)}. */
+    private void keepValue(ByteBuf all, int at, int end) {
+        int fields = all.getUnsignedShort(at);
+        at += 2;
+        for (int i = 0; i < fields && at + 4 <= end; i++) {
+            int length = all.getInt(at);
+            at += 4;
+            if (i != capturedField) {
+                at += Math.max(length, 0);
+                continue;
+            }
+            if (length < 0 || at + length > end) {
+                captureFailed = true;
+                return;
+            }
+            long value;
+            if (capturedBinary) {
+                value = switch (length) {
+                    case 8 -> all.getLong(at);
+                    case 4 -> all.getInt(at);
+                    case 2 -> all.getShort(at);
+                    default -> {
+                        captureFailed = true;
+                        yield 0;
+                    }
+                };
+            } else {
+                String text = all.toString(at, length, StandardCharsets.US_ASCII);
+                if (length == 0 || length > 20 || !text.matches("-?[0-9]+")) {
+                    captureFailed = true;
+                    return;
+                }
+                value = Long.parseLong(text);
+            }
+            if (valueCount == values.length) {
+                values = Arrays.copyOf(values, Math.max(8, valueCount * 2));
+            }
+            values[valueCount++] = value;
+            return;
+        }
+        captureFailed = true;
     }
 
     private void finish(String sqlState, String commandTag) {

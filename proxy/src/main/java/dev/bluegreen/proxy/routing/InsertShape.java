@@ -205,8 +205,10 @@ public record InsertShape(String table, List<String> columns, Places places) {
                 }
                 if (select < 0 && token.isWord("select")) {
                     select = j;
-                } else if (select >= 0 && listEnd < 0 && AFTER_SELECT_LIST.stream().anyMatch(token::isWord)) {
-                    listEnd = j;
+                } else if (select >= 0 && listEnd < 0 && AFTER_SELECT_LIST.stream().anyMatch(token::isWord)
+                        && !t.get(j - 1).isPunct(".") && !t.get(j - 1).isWord("as")
+                        && !(token.isWord("group") && t.get(j - 1).isWord("within"))) {
+                    listEnd = j; // (not a label, a column after a dot, nor an ordered-set aggregate's WITHIN GROUP)
                 }
             }
         }
@@ -263,6 +265,36 @@ public record InsertShape(String table, List<String> columns, Places places) {
             }
         }
         edits.sort(Comparator.comparingInt(TransactionTime.Edit::start));
+        return edits;
+    }
+
+    /**
+     * The edits that make this insert of {@code VALUES} rows give {@code column}, which it leaves to its default in every
+     * row, the value {@code values} holds for each row, in order, with {@code OVERRIDING SYSTEM VALUE} (which an
+     * identity column needs, and others do not mind); null where its rows are not as many, or not {@code VALUES}.
+     */
+    public List<TransactionTime.Edit> givingRows(String column, List<String> values) {
+        if (places == null || places.columnsEnd() < 0 || places.rows().size() != values.size()) {
+            return null;
+        }
+        int listed = columns.indexOf(column);
+        List<TransactionTime.Edit> edits = new ArrayList<>();
+        if (listed < 0) {
+            edits.add(new TransactionTime.Edit(places.columnsEnd(), places.columnsEnd(),
+                    ", \"" + column.replace("\"", "\"\"") + "\""));
+        }
+        edits.add(new TransactionTime.Edit(places.columnsEnd() + 1, places.columnsEnd() + 1, " OVERRIDING SYSTEM VALUE "));
+        for (int i = 0; i < values.size(); i++) {
+            Row row = places.rows().get(i);
+            if (listed < 0) {
+                edits.add(new TransactionTime.Edit(row.end(), row.end(), ", " + values.get(i)));
+            } else if (row.defaults().get(listed) >= 0) {
+                int at = row.defaults().get(listed);
+                edits.add(new TransactionTime.Edit(at, at + "default".length(), values.get(i)));
+            } else {
+                return null;
+            }
+        }
         return edits;
     }
 

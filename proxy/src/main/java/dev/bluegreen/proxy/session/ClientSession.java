@@ -1473,7 +1473,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     /** Forwards a cancel to the backend only while this session has a query running there. */
     private void cancelRunningQuery() {
         if (state instanceof State.Ready && units != null) {
-            BackendConnection running = units.cancelRunning();
+            BackendConnection running = units.cancelRunning(true);
             if (running != null) {
                 running.cancel();
             }

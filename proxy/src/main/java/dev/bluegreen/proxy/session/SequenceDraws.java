@@ -44,15 +44,23 @@ final class SequenceDraws {
      * The last value the leader drew for a statement, from which sequence (as the leader's catalog names it), and how
      * many rows drew from it, one value each: the follower draws as many, ending at that value.
      */
-    record Draw(String sequence, long value, long rows) {
+    record Draw(String sequence, long value, long rows, List<Long> given) {
 
         Draw(String sequence, long value) {
-            this(sequence, value, 1);
+            this(sequence, value, 1, null);
         }
 
         /** This draw, made by {@code count} rows. */
         Draw ofRows(long count) {
-            return new Draw(sequence, value, count);
+            return new Draw(sequence, value, count, null);
+        }
+
+        /**
+         * This draw, made by rows the leader returned the values of, in order: the follower's copy of the statement is
+         * given them row by row ({@link InsertShape#givingRows}), and draws none.
+         */
+        Draw givenRows(List<Long> values) {
+            return new Draw(sequence, value, values.size(), List.copyOf(values));
         }
     }
 
@@ -257,6 +265,19 @@ final class SequenceDraws {
     }
 
     /**
+     * The one column {@code insert} leaves to a sequence's default in every row, as far as the session knows its table;
+     * null where it knows of none, or of several.
+     */
+    String drawingColumn(InsertShape insert) {
+        Map<String, String> known = drawingColumns.get(insert.table());
+        if (known == null || learnedAsOf != CATALOG_CHANGES.get()) {
+            return null;
+        }
+        List<String> left = known.keySet().stream().filter(insert::leavesToDefault).toList();
+        return left.size() == 1 ? left.getFirst() : null;
+    }
+
+    /**
      * The sequences {@code insert} draws from, sorted, when the session knows its table already; null when it does not
      * (the leader is then asked about the table after the statement, {@link #leaderQuery}).
      */
@@ -423,8 +444,11 @@ final class SequenceDraws {
             sql.append(i == 0 ? "" : ", ").append("pg_catalog.set_config(").append(literal(keptAside(i)))
                     .append(", (SELECT (CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - q.seqincrement END)::text FROM ")
                     .append(draw.sequence()).append(" s, pg_catalog.pg_sequence q WHERE q.seqrelid = ")
-                    .append(literal(draw.sequence())).append("::pg_catalog.regclass), false), pg_catalog.setval(")
-                    .append(literal(draw.sequence())).append(", ").append(firstValue(draw)).append(", false)");
+                    .append(literal(draw.sequence())).append("::pg_catalog.regclass), false)");
+            if (draw.given() == null) {
+                sql.append(", pg_catalog.setval(").append(literal(draw.sequence())).append(", ").append(firstValue(draw))
+                        .append(", false)");
+            }
         }
         return sql.toString();
     }
@@ -453,6 +477,19 @@ final class SequenceDraws {
         for (int i = 0; i < draws.size(); i++) {
             Draw draw = draws.get(i);
             String sequence = literal(draw.sequence());
+            if (draw.given() != null) {
+                // the statement was given its values and drew none: the sequence goes past them, or past what it handed out
+                long low = draw.given().stream().mapToLong(Long::longValue).min().orElseThrow();
+                long high = draw.given().stream().mapToLong(Long::longValue).max().orElseThrow();
+                sql.append("SELECT CASE WHEN n.next BETWEEN q.seqmin AND q.seqmax THEN pg_catalog.setval(").append(sequence)
+                        .append(", n.next::bigint, false) END FROM (SELECT nullif(pg_catalog.current_setting(")
+                        .append(literal(keptAside(i))).append(", true), '')::bigint AS kept) k, pg_catalog.pg_sequence q")
+                        .append(" CROSS JOIN LATERAL (SELECT CASE WHEN q.seqincrement > 0 THEN GREATEST(k.kept, ")
+                        .append(high).append(")::numeric ELSE LEAST(k.kept, ").append(low)
+                        .append(")::numeric END + q.seqincrement AS next) n WHERE q.seqrelid = ").append(sequence)
+                        .append("::pg_catalog.regclass; ");
+                continue;
+            }
             sql.append("SELECT CASE WHEN k.kept IS NOT NULL AND ((q.seqincrement > 0 AND ")
                     .append(draw.value()).append(" < k.kept) OR (q.seqincrement < 0 AND ").append(draw.value())
                     .append(" > k.kept)) AND k.kept::numeric + q.seqincrement BETWEEN q.seqmin AND q.seqmax")

@@ -34,6 +34,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.EnumSet;
@@ -201,6 +202,13 @@ final class Units {
         boolean readsStart;
         /** The unit runs one statement text, once or bound again and again ({@link #takesGenerated}). */
         boolean oneText;
+        /**
+         * A Query inserting several rows that returns the column it leaves to a sequence: the column, whose values the
+         * leader's answer shows row by row ({@link OutcomeRecorder#capture}); null otherwise.
+         */
+        String idsColumn;
+        /** The values the leader drew for {@link #idsColumn}, row by row, which the follower's copy is given. */
+        List<Long> givenIds;
         /** The texts a unit of several statements runs, where they are known ({@link #runTexts}); null otherwise. */
         List<String> runTexts;
         /**
@@ -2532,6 +2540,9 @@ final class Units {
         answer.swallowParseComplete = unit.reparses;
         if (unit.secondary != null) {
             answer.recorder = new OutcomeRecorder();
+            if (unit.idsColumn != null) {
+                answer.recorder.capture(unit.idsColumn);
+            }
         }
         takeLeaderCommitTicket(unit, answer, c);
         giveBackAnnouncedCommit(unit); // (one the routing no longer calls for)
@@ -2690,6 +2701,11 @@ final class Units {
             }
         }
         sql.append(String.join("; ", texts));
+    }
+
+    /** Whether {@code sql} is a text {@link #shortText} cut. */
+    private static boolean shortened(String sql) {
+        return sql.length() > MAX_STATEMENT_TEXT && sql.endsWith("…");
     }
 
     private static String shortText(String sql) {
@@ -3019,7 +3035,12 @@ final class Units {
         Classification c = unit.classification;
         boolean nonDeterministic = c.has(Trait.NON_DETERMINISTIC);
         if (c.statementCount() == 1) {
-            takesGenerated(unit, unit.sql, nonDeterministic);
+            // the statement the unit runs, not one it prepares ahead (Parse S2, Bind S1)
+            List<String> texts = unit.frames.size() == 1 && unit.frames.getFirst().type() == FrontendMessages.QUERY
+                    ? List.of(unit.sql) : runTexts(unit);
+            if (texts != null && texts.size() == 1) {
+                takesGenerated(unit, texts.getFirst(), nonDeterministic);
+            }
             return;
         }
         if (c.has(Trait.TRANSACTION_BEGIN) || c.has(Trait.TRANSACTION_END) || c.has(Trait.SAVEPOINT)
@@ -3037,6 +3058,9 @@ final class Units {
             return;
         }
         for (String text : texts) {
+            if (shortened(text)) {
+                continue;
+            }
             InsertShape insert = sequenceDraws.shapeOf(text, reading).orElse(null);
             if (insert != null && sequenceDraws.mayDraw(insert)) {
                 if (sequenceDraws.knownDraws(insert) == null) {
@@ -3052,10 +3076,20 @@ final class Units {
 
     /** {@link #takesGenerated} for a unit that runs the one statement {@code sql}, once or more. */
     private void takesGenerated(Unit unit, String sql, boolean nonDeterministic) {
+        if (shortened(sql)) {
+            return; // (the proxy kept its beginning only: an ON CONFLICT may follow)
+        }
         InsertShape insert = sequenceDraws.shapeOf(sql, reading).orElse(null);
         unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
         unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(sql, reading).isEmpty();
         unit.oneText = true;
+        if (unit.insert != null && unit.frames.size() == 1 && unit.frames.getFirst().type() == FrontendMessages.QUERY
+                && unit.insert.places() != null && unit.insert.places().rows().size() > 1
+                && sql.toLowerCase(Locale.ROOT).contains("returning")) {
+            // a bulk insert returning its ids (SQLAlchemy's, Django's): the follower can be given the leader's, row by row,
+            // where other sessions' draws came between them on the leader
+            unit.idsColumn = sequenceDraws.drawingColumn(unit.insert);
+        }
     }
 
     /**
@@ -3085,8 +3119,10 @@ final class Units {
                 }
                 case FrontendMessages.BIND -> {
                     String name = FrontendMessages.bindStatement(all, offset, length);
-                    String text = parsed.containsKey(name) ? parsed.get(name) : name.isEmpty() ? null : statementTexts.get(name);
-                    if (text == null) {
+                    String text = parsed.containsKey(name) ? parsed.get(name) : !name.isEmpty() ? statementTexts.get(name)
+                            : unnamedParse == null ? null : FrontendMessages.parseSql(unnamedParse, unnamedParse.readerIndex(),
+                                    unnamedParse.readableBytes(), reading.encoding());
+                    if (text == null || shortened(text)) {
                         return null;
                     }
                     bound.add(name);
@@ -3307,9 +3343,19 @@ final class Units {
         if (unit.asksStart) {
             return SequenceDraws.Generated.NOTHING; // (the follower is told it with the statement that reads it)
         }
-        long rows = unit.oneText ? insertedRowCount(answer) : 0;
-        return new SequenceDraws.Generated(rows == 0 ? List.of()
-                : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList(), start);
+        long inserted = unit.oneText ? insertedRowCount(answer) : 0;
+        // a query's rows of several (INSERT … SELECT) each cluster may produce in another order: the same ids would go
+        // to other rows
+        long rows = inserted > 1 && (unit.insert.places() == null || unit.insert.places().rows().isEmpty())
+                && answer.recorder.outcomes().stream().anyMatch(outcome -> !"INSERT 0 1".equals(outcome.commandTag()))
+                ? 0 : inserted;
+        List<SequenceDraws.Draw> draws = rows == 0 ? List.of() : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList();
+        long[] ids = unit.idsColumn == null ? null : answer.recorder.captured();
+        if (ids != null && ids.length == rows && draws.size() == 1 && draws.getFirst().value() == ids[ids.length - 1]) {
+            unit.givenIds = Arrays.stream(ids).boxed().toList(); // (the last row drew the leader's currval)
+            draws = List.of(draws.getFirst().givenRows(unit.givenIds));
+        }
+        return new SequenceDraws.Generated(draws, start);
     }
 
     /**
@@ -3338,6 +3384,14 @@ final class Units {
      * or the leader does ({@link #prepareAgain}).
      */
     private void writeToFollower(BackendConnection twin, ClusterRole secondary, Frame frame, boolean mayRewrite) {
+        writeToFollower(twin, secondary, frame, mayRewrite, null);
+    }
+
+    /**
+     * {@link #writeToFollower} of a frame of {@code unit}: a Query whose rows the leader returned the drawn values of
+     * ({@link Unit#givenIds}) gives them to its rows.
+     */
+    private void writeToFollower(BackendConnection twin, ClusterRole secondary, Frame frame, boolean mayRewrite, Unit unit) {
         ByteBuf all = frame.content();
         if ((frame.type() != FrontendMessages.QUERY && frame.type() != FrontendMessages.PARSE) || !mayRewrite
                 || reading.encoding() != ClientEncoding.ASCII_SAFE) {
@@ -3351,7 +3405,9 @@ final class Units {
             writeTo(twin, secondary, frame, false); // (a statement the proxy could not put back as the client wrote it)
             return;
         }
-        String rewritten = rewrittenToFollow(sql);
+        List<TransactionTime.Edit> given = unit == null || unit.givenIds == null || frame.type() != FrontendMessages.QUERY
+                ? List.of() : unit.insert.givingRows(unit.idsColumn, unit.givenIds.stream().map(String::valueOf).toList());
+        String rewritten = rewrittenToFollow(sql, given == null ? List.of() : given);
         if (rewritten == null) {
             writeTo(twin, secondary, frame, false);
             return;
@@ -3366,13 +3422,19 @@ final class Units {
      * there is nothing to rewrite, or the text is not its bytes read as UTF-8.
      */
     private String rewrittenToFollow(String sql) {
+        return rewrittenToFollow(sql, List.of());
+    }
+
+    /** {@link #rewrittenToFollow(String)} with {@code given} made too. */
+    private String rewrittenToFollow(String sql, List<TransactionTime.Edit> given) {
         List<TransactionTime.Edit> reads = sequenceDraws.startEdits(sql, reading);
         List<TransactionTime.Edit> supplied = sequenceDraws.shapeOf(sql, reading).map(sequenceDraws::supplied).orElse(List.of());
-        if ((reads.isEmpty() && supplied.isEmpty()) || !utf8(sql)) {
+        if ((reads.isEmpty() && supplied.isEmpty() && given.isEmpty()) || !utf8(sql)) {
             return null;
         }
         List<TransactionTime.Edit> edits = new ArrayList<>(reads);
         edits.addAll(supplied);
+        edits.addAll(given);
         edits.sort(Comparator.comparingInt(TransactionTime.Edit::start));
         return TransactionTime.apply(sql, edits);
     }
@@ -3765,7 +3827,7 @@ final class Units {
         laneHeld.add(record);
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
-            writeToFollower(twin, secondary, frame, secondary == leader.other() && state.followerWrites() == FollowerWrites.SYNC);
+            writeToFollower(twin, secondary, frame, secondary == leader.other() && state.followerWrites() == FollowerWrites.SYNC, unit);
         }
         if (drawn) {
             drawnAlike(unit, secondary);
@@ -3930,7 +3992,7 @@ final class Units {
         boolean drawn = drawAlike(unit, secondary);
         sinks.get(secondary).add(record);
         for (Frame frame : unit.frames) {
-            writeToFollower(twin, secondary, frame, secondary == leader.other() && state.followerWrites() == FollowerWrites.SYNC);
+            writeToFollower(twin, secondary, frame, secondary == leader.other() && state.followerWrites() == FollowerWrites.SYNC, unit);
         }
         if (drawn) {
             drawnAlike(unit, secondary);
@@ -5265,6 +5327,14 @@ final class Units {
      * on both ({@link #cancelOnBoth}).
      */
     BackendConnection cancelRunning() {
+        return cancelRunning(false);
+    }
+
+    /**
+     * {@link #cancelRunning()}, for a cancel the client sent ({@code fromClient}): one that comes too late for the
+     * statement is counted.
+     */
+    BackendConnection cancelRunning(boolean fromClient) {
         if (current == null) {
             cancelWaiting();
             return null;
@@ -5274,7 +5344,9 @@ final class Units {
             return null; // the proxy has cancelled it there itself and answers it: a second cancel could hit what follows
         }
         if (current.afterDraws != null) {
-            stats.cancelTooLate();
+            if (fromClient) {
+                stats.cancelTooLate();
+            }
             return null; // (see Unit#afterDraws)
         }
         if (current.followerPart == FollowerPart.WRAPPED && current.generated != null && current.generated.any()) {
@@ -5282,7 +5354,9 @@ final class Units {
             // the lock and a lowered sequence, and a cancel that hit the proxy's set_config would fail the statement with
             // another error than a cancel's (a divergence); the leader is done with the statement, so the cancel comes too
             // late, as on a server
-            stats.cancelTooLate();
+            if (fromClient) {
+                stats.cancelTooLate();
+            }
             return null;
         }
         if (current.followerPart == FollowerPart.WRAPPED) {

@@ -152,6 +152,56 @@ class SequenceDrawsIT {
     }
 
     /**
+     * Bulk inserts that return their ids (SQLAlchemy's {@code insertmanyvalues} and Django's {@code bulk_create} send
+     * them through psycopg2 as a simple Query) from four sessions at once, beside one-row inserts into the same tables:
+     * other sessions' draws come between a bulk insert's on the leader, so the follower is given the leader's ids row by
+     * row (a {@code bigserial} left out of the column list, an identity column given a bare {@code DEFAULT}), and its
+     * sequence set past them. Before, the follower drew four values in a row ending on the leader's last: within seconds
+     * other ids than the leader's, or a duplicate key. Each session inserts one row into each table first: its first
+     * insert into a table is how the session learns what the table draws.
+     */
+    @Test
+    void bulkInsertsReturningTheirIdsGiveTheFollowerTheLeadersIdsRowByRow(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String orders = ClusterData.unique("orders");
+        String items = ClusterData.unique("items");
+        ClusterData.onBoth(blue, green, "create table " + orders + " (id bigserial primary key, v text not null)",
+                "create table " + items + " (id int generated always as identity primary key, v text not null)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            ClusterData.inSessions(SESSIONS / 2, session -> {
+                try (Connection c = proxy.connect(blue.superuser(), null, ClusterData.properties("preferQueryMode", "simple"));
+                     Statement s = c.createStatement()) {
+                    s.execute("insert into " + orders + " (v) values ('first " + session + "')");
+                    s.execute("insert into " + items + " (v) values ('first " + session + "')");
+                    for (int round = 0; round < ROUNDS / 2; round++) {
+                        String key = session + "/" + round;
+                        try (ResultSet ids = s.executeQuery("insert into " + orders + " (v) values ('" + key + " a'), ('" + key
+                                + " b'), ('" + key + " c'), ('" + key + " d') returning id")) {
+                            for (int row = 0; row < 4; row++) {
+                                assertThat(ids.next()).isTrue();
+                            }
+                        }
+                        s.execute("insert into " + orders + " (v) values ('" + key + " alone') returning id");
+                        try (ResultSet rows = s.executeQuery("insert into " + items + " (id, v) values (DEFAULT, '" + key
+                                + " a'), (DEFAULT, '" + key + " b') returning *")) {
+                            assertThat(rows.next() && rows.next()).isTrue();
+                        }
+                    }
+                }
+            });
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.number(green, "select count(*) from " + orders)).isEqualTo((SESSIONS / 2) * (1 + 5L * ROUNDS / 2));
+        assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
+        assertThat(contents(green, items, "id")).isEqualTo(contents(blue, items, "id"));
+        assertThat(handsOutNext(green, orders + "_id_seq")).isEqualTo(handsOutNext(blue, orders + "_id_seq"));
+        assertThat(handsOutNext(green, items + "_id_seq")).isEqualTo(handsOutNext(blue, items + "_id_seq"));
+    }
+
+    /**
      * DESIGN §8's cancel still reaches an insert the proxy will carry the draws of while the insert runs: here the
      * session's second insert into a table it knows draws, waiting on blue for another transaction's unique key. (Only
      * the proxy's own question behind it, once the insert has answered, is shielded from a cancel.)

@@ -87,10 +87,28 @@ class InsertShapeTest {
         assertThat(supplied("insert into t (a) select 1;")).isEqualTo("insert into t (a, \"at\") select 1, X;");
         assertThat(supplied("insert into t (a) select count(*) filter (where b) from s group by c"))
                 .isEqualTo("insert into t (a, \"at\") select count(*) filter (where b), X from s group by c");
+        assertThat(supplied("insert into t (d, p) select d, percentile_cont(0.5) within group (order by ms) from r group by d"))
+                .isEqualTo("insert into t (d, p, \"at\") select d, percentile_cont(0.5) within group (order by ms), X from r group by d");
+        assertThat(supplied("insert into t (a, b) select s.order, x as limit from s"))
+                .isEqualTo("insert into t (a, b, \"at\") select s.order, x as limit, X from s");
         for (String none : List.of("insert into t (a) select a from s union all select b from r", "insert into t (a) select from s",
                 "insert into t (a) select distinct from s", "insert into t (a) table s", "insert into t (a) (select 1)")) {
             assertThat(shape(none).orElseThrow().supplying(List.of("at"), List.of("X"))).as(none).isNull();
         }
+    }
+
+    @Test
+    void rowsAreGivenTheLeadersValuesRowByRow() {
+        String sql = "insert into t (v) values ('a'), ('b')returning id";
+        assertThat(TransactionTime.apply(sql, shape(sql).orElseThrow().givingRows("id", List.of("7", "9"))))
+                .isEqualTo("insert into t (v, \"id\") OVERRIDING SYSTEM VALUE  values ('a', 7), ('b', 9)returning id");
+        String listed = "insert into t (id, v) values (DEFAULT, 'a'), (default, 'b') returning *";
+        assertThat(TransactionTime.apply(listed, shape(listed).orElseThrow().givingRows("id", List.of("7", "9"))))
+                .isEqualTo("insert into t (id, v) OVERRIDING SYSTEM VALUE  values (7, 'a'), (9, 'b') returning *");
+        assertThat(shape(listed).orElseThrow().givingRows("id", List.of("7"))).as("another number of rows").isNull();
+        assertThat(shape("insert into t (id, v) values (DEFAULT, 'a'), (1, 'b')").orElseThrow().givingRows("id", List.of("7", "9")))
+                .as("a row that gives it a value").isNull();
+        assertThat(shape("insert into t (v) select 1").orElseThrow().givingRows("id", List.of("7"))).isNull();
     }
 
     private static String supplied(String sql) {

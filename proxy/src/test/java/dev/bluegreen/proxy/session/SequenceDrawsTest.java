@@ -111,6 +111,12 @@ class SequenceDrawsTest {
                 .endsWith("pg_catalog.pg_advisory_unlock(" + SequenceDraws.LOCK_CLASS
                         + ", ('z_seq'::pg_catalog.regclass::pg_catalog.oid::bigint - 2147483648)::int)");
         assertThat(after).doesNotContain("k.kept, true)");
+
+        SequenceDraws.Draw given = new SequenceDraws.Draw("s", 12).givenRows(List.of(9L, 12L, 10L));
+        assertThat(SequenceDraws.followerBefore(new SequenceDraws.Generated(List.of(given), null)))
+                .as("a statement given its values draws none: the sequence is not set ahead of it").doesNotContain("setval");
+        assertThat(SequenceDraws.followerAfter(List.of(given)))
+                .contains("pg_catalog.setval('s', n.next::bigint, false)", "GREATEST(k.kept, 12)", "LEAST(k.kept, 9)");
     }
 
     @Test
