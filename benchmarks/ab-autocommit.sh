@@ -6,6 +6,7 @@
 #   benchmarks/ab-autocommit.sh A.jar B.jar [upsert|jobs|orders|bulk|tpcb] [seconds] [clients] [rounds]
 #   BLUEGREEN_JAVA_OPTS_B=-Dx=y ...   # JVM options for B only (A: BLUEGREEN_JAVA_OPTS_A)
 #   BLUEGREEN_ARGS_B="--config f.yaml" ...   # proxy arguments for B only (A: BLUEGREEN_ARGS_A)
+#   PGBENCH_MODE=simple ...                  # pgbench's query mode (default prepared)
 # upsert: INSERT ... ON CONFLICT (k) DO UPDATE on 50 hot keys; jobs: the job queue of benchmarks/soak.sh (40 rows);
 # orders: an ORM's insert into a bigserial table, the new id read back with RETURNING (the follower draws what the
 # leader drew: docs/dual-write.md, "Values generated on the server"; with more than one client a build without
@@ -54,7 +55,7 @@ run() {
     printf '%s\n' '\set k random(1, 50)' \
       "insert into hot values (:k, 1, 'a') on conflict (k) do update set n = hot.n + 1, tag = 'b';" > "$work/workload.sql"
   fi
-  tps=$(pgbench "${pg[@]}" -n -c "$clients" -j 2 -T "$seconds" -M prepared "${script[@]}" postgres 2>&1 \
+  tps=$(pgbench "${pg[@]}" -n -c "$clients" -j 2 -T "$seconds" -M "${PGBENCH_MODE:-prepared}" "${script[@]}" postgres 2>&1 \
     | grep -o 'tps = [0-9.]*' | head -1 | cut -d' ' -f3)
   token=$(cat "$work/state/admin-token")
   counters=$(curl -s -H "Authorization: Bearer $token" http://127.0.0.1:9432/metrics \

@@ -478,7 +478,10 @@ final class SequenceDraws {
             Draw draw = draws.get(i);
             String sequence = literal(draw.sequence());
             if (draw.given() != null) {
-                // the statement was given its values and drew none: the sequence goes past them, or past what it handed out
+                // the statement was given its values and drew none: the session's currval is set to the leader's (a later
+                // currval() of the session reads it, as on the leader), then the sequence goes past them, or past what it
+                // handed out
+                sql.append("SELECT pg_catalog.setval(").append(sequence).append(", ").append(draw.value()).append(", true); ");
                 long low = draw.given().stream().mapToLong(Long::longValue).min().orElseThrow();
                 long high = draw.given().stream().mapToLong(Long::longValue).max().orElseThrow();
                 sql.append("SELECT CASE WHEN n.next BETWEEN q.seqmin AND q.seqmax THEN pg_catalog.setval(").append(sequence)

@@ -209,6 +209,8 @@ final class Units {
         String idsColumn;
         /** The values the leader drew for {@link #idsColumn}, row by row, which the follower's copy is given. */
         List<Long> givenIds;
+        /** The unit's one text is one the proxy kept the beginning of only ({@link #shortened}). */
+        boolean shortenedText;
         /** The texts a unit of several statements runs, where they are known ({@link #runTexts}); null otherwise. */
         List<String> runTexts;
         /**
@@ -3053,14 +3055,14 @@ final class Units {
             return;
         }
         unit.runTexts = texts;
+        if (texts.stream().anyMatch(Units::shortened)) {
+            return; // (two texts cut alike would read as one)
+        }
         if (texts.size() == 1) {
             takesGenerated(unit, texts.getFirst(), nonDeterministic);
             return;
         }
         for (String text : texts) {
-            if (shortened(text)) {
-                continue;
-            }
             InsertShape insert = sequenceDraws.shapeOf(text, reading).orElse(null);
             if (insert != null && sequenceDraws.mayDraw(insert)) {
                 if (sequenceDraws.knownDraws(insert) == null) {
@@ -3076,9 +3078,7 @@ final class Units {
 
     /** {@link #takesGenerated} for a unit that runs the one statement {@code sql}, once or more. */
     private void takesGenerated(Unit unit, String sql, boolean nonDeterministic) {
-        if (shortened(sql)) {
-            return; // (the proxy kept its beginning only: an ON CONFLICT may follow)
-        }
+        unit.shortenedText = shortened(sql); // (the proxy kept its beginning only: draws of one row at most)
         InsertShape insert = sequenceDraws.shapeOf(sql, reading).orElse(null);
         unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
         unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(sql, reading).isEmpty();
@@ -3122,7 +3122,7 @@ final class Units {
                     String text = parsed.containsKey(name) ? parsed.get(name) : !name.isEmpty() ? statementTexts.get(name)
                             : unnamedParse == null ? null : FrontendMessages.parseSql(unnamedParse, unnamedParse.readerIndex(),
                                     unnamedParse.readableBytes(), reading.encoding());
-                    if (text == null || shortened(text)) {
+                    if (text == null) {
                         return null;
                     }
                     bound.add(name);
@@ -3304,6 +3304,17 @@ final class Units {
     }
 
     /**
+     * The edits that give the follower's copy of {@code unit}, a Query, the values {@code ids} row by row; null where
+     * that copy would go out as the client wrote it (a text the follower is not sent rewritten, rows not as many).
+     */
+    private List<TransactionTime.Edit> givenToFollower(Unit unit, long[] ids) {
+        if (reading.encoding() != ClientEncoding.ASCII_SAFE || !utf8(unit.sql)) {
+            return null;
+        }
+        return unit.insert.givingRows(unit.idsColumn, Arrays.stream(ids).mapToObj(String::valueOf).toList());
+    }
+
+    /**
      * Reads what the leader said it drew, asked behind the unit or after its answer. Where the question failed after the
      * statement had run (inside its savepoint), the transaction is taken back to before it: the client's goes on as if
      * it had never been asked.
@@ -3346,12 +3357,15 @@ final class Units {
         long inserted = unit.oneText ? insertedRowCount(answer) : 0;
         // a query's rows of several (INSERT … SELECT) each cluster may produce in another order: the same ids would go
         // to other rows
-        long rows = inserted > 1 && (unit.insert.places() == null || unit.insert.places().rows().isEmpty())
+        // (a text the proxy kept the beginning of only may say less about its rows than they are)
+        long rows = inserted > 1 && (unit.shortenedText || unit.insert == null || unit.insert.places() == null
+                || unit.insert.places().rows().isEmpty())
                 && answer.recorder.outcomes().stream().anyMatch(outcome -> !"INSERT 0 1".equals(outcome.commandTag()))
                 ? 0 : inserted;
         List<SequenceDraws.Draw> draws = rows == 0 ? List.of() : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList();
         long[] ids = unit.idsColumn == null ? null : answer.recorder.captured();
-        if (ids != null && ids.length == rows && draws.size() == 1 && draws.getFirst().value() == ids[ids.length - 1]) {
+        if (ids != null && ids.length == rows && draws.size() == 1 && draws.getFirst().value() == ids[ids.length - 1]
+                && givenToFollower(unit, ids) != null) {
             unit.givenIds = Arrays.stream(ids).boxed().toList(); // (the last row drew the leader's currval)
             draws = List.of(draws.getFirst().givenRows(unit.givenIds));
         }

@@ -156,8 +156,8 @@ class SequenceDrawsIT {
      * them through psycopg2 as a simple Query) from four sessions at once, beside one-row inserts into the same tables:
      * other sessions' draws come between a bulk insert's on the leader, so the follower is given the leader's ids row by
      * row (a {@code bigserial} left out of the column list, an identity column given a bare {@code DEFAULT}), and its
-     * sequence set past them. Before, the follower drew four values in a row ending on the leader's last: within seconds
-     * other ids than the leader's, or a duplicate key. Each session inserts one row into each table first: its first
+     * sequence set past them, the session's {@code currval} there the leader's. Before, the follower drew four values in
+     * a row ending on the leader's last: within seconds other ids than the leader's, or a duplicate key. Each session inserts one row into each table first: its first
      * insert into a table is how the session learns what the table draws.
      */
     @Test
@@ -183,6 +183,8 @@ class SequenceDrawsIT {
                                 assertThat(ids.next()).isTrue();
                             }
                         }
+                        // the session's currval on the follower is the leader's after it was given the ids
+                        s.execute("update " + orders + " set v = v || ' last' where id = currval('" + orders + "_id_seq')");
                         s.execute("insert into " + orders + " (v) values ('" + key + " alone') returning id");
                         try (ResultSet rows = s.executeQuery("insert into " + items + " (id, v) values (DEFAULT, '" + key
                                 + " a'), (DEFAULT, '" + key + " b') returning *")) {

@@ -172,6 +172,7 @@ class TransactionStartIT {
                      PreparedStatement some = c.prepareStatement("insert into " + notes
                              + " (key, created_at, day) values (?, DEFAULT, '2001-01-01'), (?, '2002-02-02 02:02:02+00', DEFAULT)");
                      PreparedStatement one = c.prepareStatement("insert into " + notes + " (key) values (?)");
+                     PreparedStatement bare = c.prepareStatement("insert into " + notes + " values (?, now()), (?, now())");
                      PreparedStatement query = c.prepareStatement("insert into " + notes + " (key) select k from unnest(array[?, ?]) as u (k)");
                      PreparedStatement batched = rewriting.prepareStatement("insert into " + notes + " (key) values (?)");
                      PreparedStatement order = c.prepareStatement("insert into " + orders + " (id, v, at) values (DEFAULT, ?, DEFAULT) returning *");
@@ -187,6 +188,9 @@ class TransactionStartIT {
                         some.setString(1, key + " c");
                         some.setString(2, key + " d");
                         assertThat(some.executeUpdate()).isEqualTo(2);
+                        bare.setString(1, key + " m"); // no column list: no shape, its own readings of the start alone
+                        bare.setString(2, key + " n");
+                        assertThat(bare.executeUpdate()).isEqualTo(2);
                         query.setString(1, key + " k");
                         query.setString(2, key + " l");
                         assertThat(query.executeUpdate()).isEqualTo(2);
@@ -215,7 +219,7 @@ class TransactionStartIT {
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
-        assertThat(ClusterData.number(blue, "select count(*) from " + notes)).isEqualTo(12L * SESSIONS * ROUNDS);
+        assertThat(ClusterData.number(blue, "select count(*) from " + notes)).isEqualTo(14L * SESSIONS * ROUNDS);
         assertThat(ClusterData.number(blue, "select count(*) from " + notes + " where epoch is not null")).isEqualTo((long) SESSIONS * ROUNDS);
         assertThat(contents(green, notes, "key")).isEqualTo(contents(blue, notes, "key"));
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));

@@ -116,7 +116,8 @@ class SequenceDrawsTest {
         assertThat(SequenceDraws.followerBefore(new SequenceDraws.Generated(List.of(given), null)))
                 .as("a statement given its values draws none: the sequence is not set ahead of it").doesNotContain("setval");
         assertThat(SequenceDraws.followerAfter(List.of(given)))
-                .contains("pg_catalog.setval('s', n.next::bigint, false)", "GREATEST(k.kept, 12)", "LEAST(k.kept, 9)");
+                .contains("pg_catalog.setval('s', 12, true); ", "pg_catalog.setval('s', n.next::bigint, false)",
+                        "GREATEST(k.kept, 12)", "LEAST(k.kept, 9)");
     }
 
     @Test
