@@ -142,8 +142,16 @@ public final class OutcomeRecorder {
         return true;
     }
 
-    /** Finds the captured column in a RowDescription; a second result that has it spoils the capture. */
+    /**
+     * Finds the captured column in a RowDescription: one that comes before any row (a Describe of the statement, then
+     * of the portal, which knows the rows' formats) is read anew; one after rows, another result, spoils the capture.
+     */
     private void describe(ByteBuf all, int at, int end) {
+        if (valueCount > 0) {
+            captureFailed = true;
+            return;
+        }
+        capturedField = -1;
         int fields = all.getUnsignedShort(at);
         at += 2;
         for (int i = 0; i < fields && at < end; i++) {

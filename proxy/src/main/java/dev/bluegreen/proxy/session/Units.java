@@ -203,8 +203,9 @@ final class Units {
         /** The unit runs one statement text, once or bound again and again ({@link #takesGenerated}). */
         boolean oneText;
         /**
-         * A Query inserting several rows that returns the column it leaves to a sequence: the column, whose values the
-         * leader's answer shows row by row ({@link OutcomeRecorder#capture}); null otherwise.
+         * A Query (or a Parse of the unnamed statement run once) inserting several rows that returns the column it leaves
+         * to a sequence: the column, whose values the leader's answer shows row by row ({@link OutcomeRecorder#capture});
+         * null otherwise.
          */
         String idsColumn;
         /** The values the leader drew for {@link #idsColumn}, row by row, which the follower's copy is given. */
@@ -3083,13 +3084,47 @@ final class Units {
         unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
         unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(sql, reading).isEmpty();
         unit.oneText = true;
-        if (unit.insert != null && unit.frames.size() == 1 && unit.frames.getFirst().type() == FrontendMessages.QUERY
-                && unit.insert.places() != null && unit.insert.places().rows().size() > 1
+        if (unit.insert != null && runsOnce(unit) && unit.insert.places() != null && unit.insert.places().rows().size() > 1
                 && sql.toLowerCase(Locale.ROOT).contains("returning")) {
             // a bulk insert returning its ids (SQLAlchemy's, Django's): the follower can be given the leader's, row by row,
             // where other sessions' draws came between them on the leader
             unit.idsColumn = sequenceDraws.drawingColumn(unit.insert);
         }
+    }
+
+    /**
+     * Whether {@code unit} sends its one statement's text along and runs it once: a Query, or a Parse of the unnamed
+     * statement executed once. A text given the leader's values is then the follower's for this run only (a later unit
+     * that binds the unnamed statement again has the client's Parse put ahead of it, {@link Unit#reparses}).
+     */
+    private static boolean runsOnce(Unit unit) {
+        if (unit.frames.size() == 1) {
+            return unit.frames.getFirst().type() == FrontendMessages.QUERY;
+        }
+        int parses = 0;
+        int executes = 0;
+        for (Frame frame : unit.frames) {
+            ByteBuf all = frame.content();
+            switch (frame.type()) {
+                case FrontendMessages.PARSE -> {
+                    if (!FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()).isEmpty()) {
+                        return false;
+                    }
+                    parses++;
+                }
+                case FrontendMessages.BIND -> {
+                    if (!FrontendMessages.bindStatement(all, all.readerIndex(), all.readableBytes()).isEmpty()) {
+                        return false;
+                    }
+                }
+                case FrontendMessages.EXECUTE -> executes++;
+                case FrontendMessages.DESCRIBE, FrontendMessages.SYNC, FrontendMessages.FLUSH -> { }
+                default -> {
+                    return false;
+                }
+            }
+        }
+        return parses == 1 && executes == 1;
     }
 
     /**
@@ -3304,7 +3339,7 @@ final class Units {
     }
 
     /**
-     * The edits that give the follower's copy of {@code unit}, a Query, the values {@code ids} row by row; null where
+     * The edits that give the follower's copy of {@code unit}'s text the values {@code ids} row by row; null where
      * that copy would go out as the client wrote it (a text the follower is not sent rewritten, rows not as many).
      */
     private List<TransactionTime.Edit> givenToFollower(Unit unit, long[] ids) {
@@ -3402,8 +3437,8 @@ final class Units {
     }
 
     /**
-     * {@link #writeToFollower} of a frame of {@code unit}: a Query whose rows the leader returned the drawn values of
-     * ({@link Unit#givenIds}) gives them to its rows.
+     * {@link #writeToFollower} of a frame of {@code unit}: a Query or a Parse of the unnamed statement whose rows the
+     * leader returned the drawn values of ({@link Unit#givenIds}) gives them to its rows.
      */
     private void writeToFollower(BackendConnection twin, ClusterRole secondary, Frame frame, boolean mayRewrite, Unit unit) {
         ByteBuf all = frame.content();
@@ -3419,7 +3454,7 @@ final class Units {
             writeTo(twin, secondary, frame, false); // (a statement the proxy could not put back as the client wrote it)
             return;
         }
-        List<TransactionTime.Edit> given = unit == null || unit.givenIds == null || frame.type() != FrontendMessages.QUERY
+        List<TransactionTime.Edit> given = unit == null || unit.givenIds == null || !name.isEmpty()
                 ? List.of() : unit.insert.givingRows(unit.idsColumn, unit.givenIds.stream().map(String::valueOf).toList());
         String rewritten = rewrittenToFollow(sql, given == null ? List.of() : given);
         if (rewritten == null) {
