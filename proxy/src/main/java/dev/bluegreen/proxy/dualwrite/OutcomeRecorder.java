@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * Records a cluster's answer to one unit, statement by statement, from its frames as they pass: no
@@ -19,6 +20,7 @@ import java.util.List;
  */
 public final class OutcomeRecorder {
 
+    private static final Pattern INTEGER = Pattern.compile("-?[0-9]+");
     private static final int INT8 = 20;
     private static final int INT2 = 21;
     private static final int INT4 = 23;
@@ -89,6 +91,7 @@ public final class OutcomeRecorder {
     public void reset() {
         captured = null;
         capturedField = -1;
+        capturedBinary = false;
         valueCount = 0;
         captureFailed = false;
         outcomes.clear();
@@ -203,7 +206,7 @@ public final class OutcomeRecorder {
                 };
             } else {
                 String text = all.toString(at, length, StandardCharsets.US_ASCII);
-                if (length == 0 || length > 20 || !text.matches("-?[0-9]+")) {
+                if (length == 0 || length > 20 || !INTEGER.matcher(text).matches()) {
                     captureFailed = true;
                     return;
                 }

@@ -208,8 +208,11 @@ final class Units {
          * null otherwise.
          */
         String idsColumn;
-        /** The values the leader drew for {@link #idsColumn}, row by row, which the follower's copy is given. */
-        List<Long> givenIds;
+        /**
+         * The edits that give the follower's copy of the unit's text the values the leader drew for {@link #idsColumn},
+         * row by row ({@link #givenToFollower}); null where it was not given them.
+         */
+        List<TransactionTime.Edit> givenEdits;
         /** The unit's one text is one the proxy kept the beginning of only ({@link #shortened}). */
         boolean shortenedText;
         /** The texts a unit of several statements runs, where they are known ({@link #runTexts}); null otherwise. */
@@ -3399,10 +3402,11 @@ final class Units {
                 ? 0 : inserted;
         List<SequenceDraws.Draw> draws = rows == 0 ? List.of() : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList();
         long[] ids = unit.idsColumn == null ? null : answer.recorder.captured();
-        if (ids != null && ids.length == rows && draws.size() == 1 && draws.getFirst().value() == ids[ids.length - 1]
-                && givenToFollower(unit, ids) != null) {
-            unit.givenIds = Arrays.stream(ids).boxed().toList(); // (the last row drew the leader's currval)
-            draws = List.of(draws.getFirst().givenRows(unit.givenIds));
+        if (ids != null && ids.length == rows && draws.size() == 1 && draws.getFirst().value() == ids[ids.length - 1]) {
+            unit.givenEdits = givenToFollower(unit, ids); // (the last row drew the leader's currval)
+            if (unit.givenEdits != null) {
+                draws = List.of(draws.getFirst().givenRows(Arrays.stream(ids).boxed().toList()));
+            }
         }
         return new SequenceDraws.Generated(draws, start);
     }
@@ -3438,7 +3442,7 @@ final class Units {
 
     /**
      * {@link #writeToFollower} of a frame of {@code unit}: a Query or a Parse of the unnamed statement whose rows the
-     * leader returned the drawn values of ({@link Unit#givenIds}) gives them to its rows.
+     * leader returned the drawn values of ({@link Unit#givenEdits}) gives them to its rows.
      */
     private void writeToFollower(BackendConnection twin, ClusterRole secondary, Frame frame, boolean mayRewrite, Unit unit) {
         ByteBuf all = frame.content();
@@ -3454,9 +3458,8 @@ final class Units {
             writeTo(twin, secondary, frame, false); // (a statement the proxy could not put back as the client wrote it)
             return;
         }
-        List<TransactionTime.Edit> given = unit == null || unit.givenIds == null || !name.isEmpty()
-                ? List.of() : unit.insert.givingRows(unit.idsColumn, unit.givenIds.stream().map(String::valueOf).toList());
-        String rewritten = rewrittenToFollow(sql, given == null ? List.of() : given);
+        List<TransactionTime.Edit> given = unit == null || unit.givenEdits == null || !name.isEmpty() ? List.of() : unit.givenEdits;
+        String rewritten = rewrittenToFollow(sql, given);
         if (rewritten == null) {
             writeTo(twin, secondary, frame, false);
             return;
