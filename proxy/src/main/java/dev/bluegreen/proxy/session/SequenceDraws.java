@@ -478,17 +478,19 @@ final class SequenceDraws {
             Draw draw = draws.get(i);
             String sequence = literal(draw.sequence());
             if (draw.given() != null) {
-                // the statement was given its values and drew none: the session's currval is set to the leader's (a later
-                // currval() of the session reads it, as on the leader), then the sequence goes past them, or past what it
-                // handed out
-                sql.append("SELECT pg_catalog.setval(").append(sequence).append(", ").append(draw.value()).append(", true); ");
+                // the statement was given its values and drew none: the session draws the leader's last once more, so
+                // that its currval() and lastval() read it, as on the leader's session; then the sequence goes past the
+                // given values, or past what it had handed out (or past what that draw took into the session's cache)
+                sql.append("SELECT pg_catalog.setval(").append(sequence).append(", ").append(draw.value())
+                        .append(", false); SELECT pg_catalog.nextval(").append(sequence).append("); ");
                 long low = draw.given().stream().mapToLong(Long::longValue).min().orElseThrow();
                 long high = draw.given().stream().mapToLong(Long::longValue).max().orElseThrow();
                 sql.append("SELECT CASE WHEN n.next BETWEEN q.seqmin AND q.seqmax THEN pg_catalog.setval(").append(sequence)
                         .append(", n.next::bigint, false) END FROM (SELECT nullif(pg_catalog.current_setting(")
-                        .append(literal(keptAside(i))).append(", true), '')::bigint AS kept) k, pg_catalog.pg_sequence q")
-                        .append(" CROSS JOIN LATERAL (SELECT CASE WHEN q.seqincrement > 0 THEN GREATEST(k.kept, ")
-                        .append(high).append(")::numeric ELSE LEAST(k.kept, ").append(low)
+                        .append(literal(keptAside(i))).append(", true), '')::bigint AS kept) k, ").append(draw.sequence())
+                        .append(" s, pg_catalog.pg_sequence q CROSS JOIN LATERAL (SELECT CASE WHEN q.seqincrement > 0")
+                        .append(" THEN GREATEST(k.kept, s.last_value, ").append(high)
+                        .append(")::numeric ELSE LEAST(k.kept, s.last_value, ").append(low)
                         .append(")::numeric END + q.seqincrement AS next) n WHERE q.seqrelid = ").append(sequence)
                         .append("::pg_catalog.regclass; ");
                 continue;

@@ -41,6 +41,7 @@ import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -3059,12 +3060,12 @@ final class Units {
             return;
         }
         unit.runTexts = texts;
-        if (texts.stream().anyMatch(Units::shortened)) {
-            return; // (two texts cut alike would read as one)
-        }
         if (texts.size() == 1) {
             takesGenerated(unit, texts.getFirst(), nonDeterministic);
             return;
+        }
+        if (texts.stream().anyMatch(Units::shortened)) {
+            return; // (the proxy kept the beginning of one only)
         }
         for (String text : texts) {
             InsertShape insert = sequenceDraws.shapeOf(text, reading).orElse(null);
@@ -3106,6 +3107,7 @@ final class Units {
         }
         int parses = 0;
         int executes = 0;
+        String bound = null; // the portal the unit binds
         for (Frame frame : unit.frames) {
             ByteBuf all = frame.content();
             switch (frame.type()) {
@@ -3119,9 +3121,23 @@ final class Units {
                     if (!FrontendMessages.bindStatement(all, all.readerIndex(), all.readableBytes()).isEmpty()) {
                         return false;
                     }
+                    bound = FrontendMessages.bindPortal(all, all.readerIndex(), all.readableBytes());
                 }
-                case FrontendMessages.EXECUTE -> executes++;
-                case FrontendMessages.DESCRIBE, FrontendMessages.SYNC, FrontendMessages.FLUSH -> { }
+                case FrontendMessages.EXECUTE -> {
+                    if (!FrontendMessages.executePortal(all, all.readerIndex(), all.readableBytes()).equals(bound)) {
+                        return false;
+                    }
+                    executes++;
+                }
+                case FrontendMessages.DESCRIBE -> {
+                    // the rows the ids are read from are described by this statement, not another one
+                    String statement = FrontendMessages.describedStatement(all, all.readerIndex(), all.readableBytes());
+                    String portal = FrontendMessages.describedPortal(all, all.readerIndex(), all.readableBytes());
+                    if (statement != null ? !statement.isEmpty() : !portal.equals(bound)) {
+                        return false;
+                    }
+                }
+                case FrontendMessages.SYNC, FrontendMessages.FLUSH -> { }
                 default -> {
                     return false;
                 }
@@ -3135,7 +3151,8 @@ final class Units {
      * where one is not known (a portal an earlier unit bound, a statement the proxy did not keep the text of).
      */
     private List<String> runTexts(Unit unit) {
-        Set<String> texts = new LinkedHashSet<>(2);
+        // by text; a text the proxy kept the beginning of only by its statement's name too (two cut alike are two)
+        Map<String, String> texts = new LinkedHashMap<>(2);
         Map<String, String> parsed = new HashMap<>(2);
         Set<String> bound = new HashSet<>(2);
         Set<String> portals = new HashSet<>(2);
@@ -3144,7 +3161,10 @@ final class Units {
             int offset = all.readerIndex();
             int length = all.readableBytes();
             switch (frame.type()) {
-                case FrontendMessages.QUERY -> texts.add(FrontendMessages.querySql(all, offset, length));
+                case FrontendMessages.QUERY -> {
+                    String text = FrontendMessages.querySql(all, offset, length);
+                    texts.put(text, text);
+                }
                 case FrontendMessages.PARSE, FrontendMessages.CLOSE -> {
                     String name = frame.type() == FrontendMessages.PARSE ? FrontendMessages.parseName(all, offset, length)
                             : FrontendMessages.closedStatement(all, offset, length);
@@ -3165,7 +3185,7 @@ final class Units {
                     }
                     bound.add(name);
                     portals.add(FrontendMessages.bindPortal(all, offset, length));
-                    texts.add(text);
+                    texts.put(shortened(text) ? name + '\0' + text : text, text);
                 }
                 case FrontendMessages.EXECUTE -> {
                     if (!portals.contains(FrontendMessages.executePortal(all, offset, length))) {
@@ -3178,7 +3198,7 @@ final class Units {
                 }
             }
         }
-        return List.copyOf(texts);
+        return List.copyOf(texts.values());
     }
 
     /** Whether the follower can be made to take what the leader makes up running {@code unit}. */

@@ -104,10 +104,11 @@ class SequenceDrawsIT {
      * sequence's lock there, set to hand out the first of the leader's values (as many before its last as rows after
      * the first). Before, it waited in the transaction's lane until the COMMIT and drew there what came next: ids after
      * the other session's, not the leader's. A multi-row {@code VALUES}, a JDBC batch under one {@code Sync}, and
-     * pgjdbc's rewritten batch of four (one four-row text).
+     * pgjdbc's rewritten batch of four (one four-row text), and a batch of a statement longer than the proxy keeps the
+     * text of.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"values", "batch", "rewritten"})
+    @ValueSource(strings = {"values", "batch", "rewritten", "long batch"})
     void rowsOfSeveralDrawWhatTheLeaderDrewThoughALaterInsertReachesTheFollowerFirst(String how, TestClusters clusters)
             throws Exception {
         PgCluster blue = clusters.blue();
@@ -120,7 +121,10 @@ class SequenceDrawsIT {
                          ClusterData.properties("reWriteBatchedInserts", String.valueOf(how.equals("rewritten"))));
                  Connection single = proxy.connect(blue.superuser());
                  PreparedStatement values = several.prepareStatement("insert into " + orders + " (v) values (?), (?), (?), (?)");
-                 PreparedStatement one = several.prepareStatement("insert into " + orders + " (v) values (?)");
+                 PreparedStatement one = several.prepareStatement(how.equals("long batch")
+                         // (a text longer than the proxy keeps of a statement prepared by name)
+                         ? "insert into " + orders + " (v) values (" + "lower(".repeat(400) + "?" + ")".repeat(401)
+                         : "insert into " + orders + " (v) values (?)");
                  PreparedStatement alone = single.prepareStatement("insert into " + orders + " (v) values ('alone') returning id")) {
                 for (int round = 0; round < 3; round++) {
                     several.setAutoCommit(false);
@@ -157,7 +161,7 @@ class SequenceDrawsIT {
      * sessions at once, beside one-row inserts into the same tables:
      * other sessions' draws come between a bulk insert's on the leader, so the follower is given the leader's ids row by
      * row (a {@code bigserial} left out of the column list, an identity column given a bare {@code DEFAULT}), and its
-     * sequence set past them, the session's {@code currval} there the leader's. Before, the follower drew four values in
+     * sequence set past them, the session's {@code currval} and {@code lastval} there the leader's. Before, the follower drew four values in
      * a row ending on the leader's last: within seconds other ids than the leader's, or a duplicate key. Each session inserts one row into each table first: its first
      * insert into a table is how the session learns what the table draws.
      */
@@ -187,6 +191,8 @@ class SequenceDrawsIT {
                                 assertThat(ids.next()).isTrue();
                             }
                         }
+                        // and its lastval() (PDO's lastInsertId() asks it)
+                        s.execute("update " + orders + " set v = v || ' via lastval' where id = lastval()");
                         // a row that draws from the sequence itself between the rows' ids, as another session's insert
                         // often does on a busy leader: the ids are not in a row, whatever the scheduling
                         try (ResultSet ids = s.executeQuery("insert into " + orders + " (v) values ('" + key + " e' || (nextval('"
