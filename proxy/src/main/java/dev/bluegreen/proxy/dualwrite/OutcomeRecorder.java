@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.dualwrite;
 import dev.bluegreen.proxy.protocol.ErrorResponse;
 import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrameBatch;
+import dev.bluegreen.proxy.protocol.FrontendMessages;
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -34,6 +35,8 @@ public final class OutcomeRecorder {
     private String captured;
     private int capturedField = -1;
     private boolean capturedBinary;
+    /** The Bind's result format codes ({@link FrontendMessages#bindResultFormats}); null: as a RowDescription says. */
+    private int[] resultFormats;
     private long[] values = new long[0];
     private int valueCount;
     private boolean captureFailed;
@@ -80,6 +83,24 @@ public final class OutcomeRecorder {
     }
 
     /**
+     * {@link #capture} of a portal bound with the result format codes {@code resultFormats}, whose rows may come with no
+     * RowDescription before them: the column is then the one at {@code field} (-1: not known), as an earlier
+     * RowDescription of the same statement said. (A RowDescription of a statement, not a portal, says text for every
+     * column, whatever the Bind asks for.)
+     */
+    public void capture(String column, int[] resultFormats, int field) {
+        captured = column;
+        this.resultFormats = resultFormats.clone();
+        capturedField = field;
+        capturedBinary = field >= 0 && FrontendMessages.binaryResult(resultFormats, field);
+    }
+
+    /** Where the column given to {@link #capture} was among the result's, as last found; -1 where it was not. */
+    public int capturedField() {
+        return captureFailed ? -1 : capturedField;
+    }
+
+    /**
      * The values of the column given to {@link #capture}, in the order of the rows; null where it was not returned, a
      * row held null or not an integer, or several results returned it.
      */
@@ -92,6 +113,7 @@ public final class OutcomeRecorder {
         captured = null;
         capturedField = -1;
         capturedBinary = false;
+        resultFormats = null;
         valueCount = 0;
         captureFailed = false;
         outcomes.clear();
@@ -173,7 +195,7 @@ public final class OutcomeRecorder {
                     return;
                 }
                 capturedField = i;
-                capturedBinary = format == 1;
+                capturedBinary = resultFormats == null ? format == 1 : FrontendMessages.binaryResult(resultFormats, i);
             }
         }
     }

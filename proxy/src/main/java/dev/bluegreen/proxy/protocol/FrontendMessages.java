@@ -137,6 +137,63 @@ public final class FrontendMessages {
         return cstringAt(all, portalEnd + 1, end, "Bind");
     }
 
+    /**
+     * The result format codes of a Bind message, as it sends them: none (every column in text), one (every column in
+     * that format) or one per column.
+     */
+    public static int[] bindResultFormats(ByteBuf all, int offset, int length) {
+        int end = offset + length;
+        int at = terminator(all, terminator(all, offset + Frame.HEADER_LENGTH, end, "Bind") + 1, end, "Bind") + 1;
+        at = skip(at, end, 2 + 2 * count(all, at, end)); // the parameters' format codes
+        int parameters = count(all, at, end);
+        at = skip(at, end, 2);
+        for (int i = 0; i < parameters; i++) {
+            int valueLength = all.getInt(skip(at, end, 4) - 4); // -1: null
+            at = skip(at, end, 4 + Math.max(valueLength, 0));
+        }
+        int[] formats = new int[count(all, at, end)];
+        at = skip(at, end, 2);
+        skip(at, end, 2 * formats.length);
+        for (int i = 0; i < formats.length; i++) {
+            formats[i] = all.getShort(at + 2 * i);
+        }
+        return formats;
+    }
+
+    /** Whether result column {@code field} comes in binary under the result format codes {@code formats}. */
+    public static boolean binaryResult(int[] formats, int field) {
+        return formats.length != 0 && formats[formats.length == 1 ? 0 : Math.min(field, formats.length - 1)] == 1;
+    }
+
+    /** A copy of a Bind message (the whole frame at {@code offset}) that binds the prepared statement {@code statement}. */
+    public static ByteBuf bindOf(ByteBufAllocator alloc, ByteBuf all, int offset, int length, String statement) {
+        int end = offset + length;
+        int portalEnd = terminator(all, offset + Frame.HEADER_LENGTH, end, "Bind");
+        int statementEnd = terminator(all, portalEnd + 1, end, "Bind");
+        ByteBuf out = alloc.buffer(length + statement.length());
+        int lengthAt = Wire.beginMessage(out, 'B');
+        out.writeBytes(all, offset + Frame.HEADER_LENGTH, portalEnd + 1 - offset - Frame.HEADER_LENGTH);
+        Wire.writeCString(out, statement);
+        out.writeBytes(all, statementEnd + 1, end - statementEnd - 1);
+        return Wire.endMessage(out, lengthAt);
+    }
+
+    /** A 16-bit count at {@code at}, before {@code end}. */
+    private static int count(ByteBuf all, int at, int end) {
+        if (at + 2 > end) {
+            throw new ProtocolViolation("malformed Bind: truncated");
+        }
+        return all.getUnsignedShort(at);
+    }
+
+    /** {@code at} moved on by {@code bytes}, not past {@code end}. */
+    private static int skip(int at, int end, int bytes) {
+        if (bytes < 0 || at + (long) bytes > end) {
+            throw new ProtocolViolation("malformed Bind: truncated");
+        }
+        return at + bytes;
+    }
+
     /** The portal a Bind message creates ({@code ""} is the unnamed portal). */
     public static String bindPortal(ByteBuf all, int offset, int length) {
         return cstringAt(all, offset + Frame.HEADER_LENGTH, offset + length, "Bind");
@@ -227,6 +284,21 @@ public final class FrontendMessages {
         ByteBuf out = alloc.buffer(length + sql.length() * 3 / 2);
         int lengthAt = Wire.beginMessage(out, (char) type);
         out.writeBytes(all, offset + Frame.HEADER_LENGTH, textAt - offset - Frame.HEADER_LENGTH);
+        Wire.writeCString(out, sql);
+        out.writeBytes(all, textEnd + 1, end - textEnd - 1);
+        return Wire.endMessage(out, lengthAt);
+    }
+
+    /**
+     * A copy of a Parse message (the whole frame at {@code offset}) that prepares statement {@code name} of the text
+     * {@code sql}, encoded as UTF-8, with the same parameter types.
+     */
+    public static ByteBuf parseOf(ByteBufAllocator alloc, ByteBuf all, int offset, int length, String name, String sql) {
+        int end = offset + length;
+        int textEnd = terminator(all, terminator(all, offset + Frame.HEADER_LENGTH, end, "Parse") + 1, end, "Parse");
+        ByteBuf out = alloc.buffer(length + name.length() + sql.length() * 3 / 2);
+        int lengthAt = Wire.beginMessage(out, 'P');
+        Wire.writeCString(out, name);
         Wire.writeCString(out, sql);
         out.writeBytes(all, textEnd + 1, end - textEnd - 1);
         return Wire.endMessage(out, lengthAt);

@@ -204,11 +204,17 @@ final class Units {
         /** The unit runs one statement text, once or bound again and again ({@link #takesGenerated}). */
         boolean oneText;
         /**
-         * A Query (or a Parse of the unnamed statement run once) inserting several rows that returns the column it leaves
-         * to a sequence: the column, whose values the leader's answer shows row by row ({@link OutcomeRecorder#capture});
-         * null otherwise.
+         * A Query, or one Bind and Execute of a statement whose text the proxy holds in full, inserting several rows that
+         * returns the column it leaves to a sequence: the column, whose values the leader's answer shows row by row
+         * ({@link OutcomeRecorder#capture}); null otherwise.
          */
         String idsColumn;
+        /**
+         * With {@link #idsColumn}, the statement prepared by name the unit binds; the follower is sent, in place of its
+         * Bind, a Parse of the unnamed statement given the leader's ids and a Bind of that ({@link #givenOnce}). Null for
+         * a Query or the unnamed statement.
+         */
+        String givenStatement;
         /**
          * The edits that give the follower's copy of the unit's text the values the leader drew for {@link #idsColumn},
          * row by row ({@link #givenToFollower}); null where it was not given them.
@@ -483,6 +489,9 @@ final class Units {
     /** A write waiting for the follower in shadow mode. */
     private record Mirror(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus) {}
 
+    /** The result column {@code column} of a statement's rows is the one at {@code field}. */
+    private record IdsAt(String column, int field) {}
+
     private final ClientSession session;
     private final Channel client;
     private final Migration migration;
@@ -530,6 +539,8 @@ final class Units {
      * prepared there as the client sent it, while that cluster led.
      */
     private final Map<String, ByteBuf> followerRewritable = new HashMap<>();
+    /** Where, among the rows a statement prepared by name returns, its ids are ({@link #captureIds}). */
+    private final Map<String, IdsAt> idsAt = new HashMap<>();
     /** A unit of the session read the transaction's start: its transactions are asked their start early. */
     private boolean readsStartLately;
     /** The catalog, as far as DDL through the proxy tells, that the follower's rewritten statements were prepared for. */
@@ -1509,6 +1520,7 @@ final class Units {
             statements.remove(name);
             statementTexts.remove(name);
             release(followerRewritable.remove(name));
+            idsAt.remove(name);
             forgotten.remove(name);
             namesStatements = true;
         }
@@ -1630,6 +1642,7 @@ final class Units {
         statementTexts.clear();
         followerRewritable.values().forEach(ByteBuf::release);
         followerRewritable.clear();
+        idsAt.clear();
     }
 
     /**
@@ -1855,6 +1868,7 @@ final class Units {
             forgetUnnamedParse();
             followerRewritable.values().forEach(ByteBuf::release);
             followerRewritable.clear();
+            idsAt.clear();
             return false;
         }
         if (next.leader() != leader) {
@@ -2548,7 +2562,7 @@ final class Units {
         if (unit.secondary != null) {
             answer.recorder = new OutcomeRecorder();
             if (unit.idsColumn != null) {
-                answer.recorder.capture(unit.idsColumn);
+                captureIds(unit, answer.recorder);
             }
         }
         takeLeaderCommitTicket(unit, answer, c);
@@ -3088,62 +3102,120 @@ final class Units {
         unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
         unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(sql, reading).isEmpty();
         unit.oneText = true;
-        if (unit.insert != null && runsOnce(unit) && unit.insert.places() != null && unit.insert.places().rows().size() > 1
-                && sql.toLowerCase(Locale.ROOT).contains("returning")) {
-            // a bulk insert returning its ids (SQLAlchemy's, Django's): the follower can be given the leader's, row by row,
-            // where other sessions' draws came between them on the leader
+        String statement = unit.insert != null && unit.insert.places() != null && unit.insert.places().rows().size() > 1
+                && !unit.shortenedText && sql.toLowerCase(Locale.ROOT).contains("returning") ? runsOnce(unit) : null;
+        if (statement != null) {
+            // a bulk insert returning its ids (SQLAlchemy's, Django's, jOOQ's): the follower can be given the leader's, row
+            // by row, where other sessions' draws came between them on the leader
             unit.idsColumn = sequenceDraws.drawingColumn(unit.insert);
+            unit.givenStatement = statement.isEmpty() ? null : statement;
         }
     }
 
     /**
-     * Whether {@code unit} sends its one statement's text along and runs it once: a Query, or a Parse of the unnamed
-     * statement executed once. A text given the leader's values is then the follower's for this run only (a later unit
-     * that binds the unnamed statement again has the client's Parse put ahead of it, {@link Unit#reparses}).
+     * The statement {@code unit} runs once, where the follower can be sent its text for this run only: {@code ""} for a
+     * Query, or for a Parse of the unnamed statement executed once (a later unit that binds the unnamed statement again
+     * has the client's Parse put ahead of it, {@link Unit#reparses}); the name of a statement prepared by name that the
+     * unit binds and executes once, where the proxy holds its Parse ({@link #parseOf}). Null otherwise.
      */
-    private static boolean runsOnce(Unit unit) {
+    private String runsOnce(Unit unit) {
         if (unit.frames.size() == 1) {
-            return unit.frames.getFirst().type() == FrontendMessages.QUERY;
+            return unit.frames.getFirst().type() == FrontendMessages.QUERY ? "" : null;
         }
         int parses = 0;
         int executes = 0;
-        String bound = null; // the portal the unit binds
+        String parsed = null;
+        String statement = null; // the statement the unit binds
+        String bound = null; // the portal
+        Set<String> described = new HashSet<>(2);
+        Set<String> closed = new HashSet<>(2);
         for (Frame frame : unit.frames) {
             ByteBuf all = frame.content();
+            int offset = all.readerIndex();
+            int length = all.readableBytes();
             switch (frame.type()) {
                 case FrontendMessages.PARSE -> {
-                    if (!FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()).isEmpty()) {
-                        return false;
+                    if (parses++ > 0) {
+                        return null;
                     }
-                    parses++;
+                    parsed = FrontendMessages.parseName(all, offset, length);
                 }
                 case FrontendMessages.BIND -> {
-                    if (!FrontendMessages.bindStatement(all, all.readerIndex(), all.readableBytes()).isEmpty()) {
-                        return false;
+                    if (statement != null) {
+                        return null;
                     }
-                    bound = FrontendMessages.bindPortal(all, all.readerIndex(), all.readableBytes());
+                    statement = FrontendMessages.bindStatement(all, offset, length);
+                    bound = FrontendMessages.bindPortal(all, offset, length);
                 }
                 case FrontendMessages.EXECUTE -> {
-                    if (!FrontendMessages.executePortal(all, all.readerIndex(), all.readableBytes()).equals(bound)) {
-                        return false;
+                    if (!FrontendMessages.executePortal(all, offset, length).equals(bound)) {
+                        return null;
                     }
                     executes++;
                 }
                 case FrontendMessages.DESCRIBE -> {
                     // the rows the ids are read from are described by this statement, not another one
-                    String statement = FrontendMessages.describedStatement(all, all.readerIndex(), all.readableBytes());
-                    String portal = FrontendMessages.describedPortal(all, all.readerIndex(), all.readableBytes());
-                    if (statement != null ? !statement.isEmpty() : !portal.equals(bound)) {
-                        return false;
+                    String name = FrontendMessages.describedStatement(all, offset, length);
+                    if (name == null && !FrontendMessages.describedPortal(all, offset, length).equals(bound)) {
+                        return null;
                     }
+                    if (name != null) {
+                        described.add(name);
+                    }
+                }
+                case FrontendMessages.CLOSE -> {
+                    // pgjdbc closes the statements it let go of ahead of its next query: others than this one
+                    String name = FrontendMessages.closedStatement(all, offset, length);
+                    if (name == null || name.equals(parsed) || name.equals(statement)) {
+                        return null;
+                    }
+                    closed.add(name);
                 }
                 case FrontendMessages.SYNC, FrontendMessages.FLUSH -> { }
                 default -> {
-                    return false;
+                    return null;
                 }
             }
         }
-        return parses == 1 && executes == 1;
+        if (executes != 1 || statement == null || (closed != null && closed.contains(statement)) || (parses == 1 && !statement.equals(parsed))
+                || (parses == 0 && statement.isEmpty()) || !described.stream().allMatch(statement::equals)) {
+            return null;
+        }
+        return statement.isEmpty() || parseOf(unit, statement) != null ? statement : null;
+    }
+
+    /**
+     * Has {@code recorder} keep the ids the leader's answer to {@code unit} returns: for a statement prepared by name,
+     * in the format its Bind asks for, and where the session saw a RowDescription of the statement's rows before, at
+     * the place that said (pgjdbc describes a statement's rows once, then only binds and executes it).
+     */
+    private void captureIds(Unit unit, OutcomeRecorder recorder) {
+        if (unit.givenStatement == null) {
+            recorder.capture(unit.idsColumn);
+            return;
+        }
+        for (Frame frame : unit.frames) {
+            ByteBuf all = frame.content();
+            if (frame.type() == FrontendMessages.BIND) {
+                IdsAt at = idsAt.get(unit.givenStatement);
+                recorder.capture(unit.idsColumn, FrontendMessages.bindResultFormats(all, all.readerIndex(), all.readableBytes()),
+                        at != null && at.column().equals(unit.idsColumn) ? at.field() : -1);
+            }
+        }
+    }
+
+    /**
+     * The client's Parse of statement {@code name}, prepared by name: the unit's own, or the one kept for the follower
+     * ({@link #keepIfRewritable}); null where the proxy holds neither.
+     */
+    private ByteBuf parseOf(Unit unit, String name) {
+        for (Frame frame : unit.frames) {
+            ByteBuf all = frame.content();
+            if (frame.type() == FrontendMessages.PARSE && FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()).equals(name)) {
+                return all;
+            }
+        }
+        return followerRewritable.get(name);
     }
 
     /**
@@ -3366,7 +3438,8 @@ final class Units {
      * that copy would go out as the client wrote it (a text the follower is not sent rewritten, rows not as many).
      */
     private List<TransactionTime.Edit> givenToFollower(Unit unit, long[] ids) {
-        if (reading.encoding() != ClientEncoding.ASCII_SAFE || !utf8(unit.sql)) {
+        if (reading.encoding() != ClientEncoding.ASCII_SAFE || !utf8(unit.sql)
+                || (unit.givenStatement != null && parseOf(unit, unit.givenStatement) == null)) {
             return null;
         }
         return unit.insert.givingRows(unit.idsColumn, Arrays.stream(ids).mapToObj(String::valueOf).toList());
@@ -3422,6 +3495,9 @@ final class Units {
                 ? 0 : inserted;
         List<SequenceDraws.Draw> draws = rows == 0 ? List.of() : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList();
         long[] ids = unit.idsColumn == null ? null : answer.recorder.captured();
+        if (ids != null && unit.givenStatement != null) {
+            idsAt.put(unit.givenStatement, new IdsAt(unit.idsColumn, answer.recorder.capturedField()));
+        }
         if (ids != null && ids.length == rows && draws.size() == 1 && draws.getFirst().value() == ids[ids.length - 1]) {
             unit.givenEdits = givenToFollower(unit, ids); // (the last row drew the leader's currval)
             if (unit.givenEdits != null) {
@@ -3466,6 +3542,10 @@ final class Units {
      */
     private void writeToFollower(BackendConnection twin, ClusterRole secondary, Frame frame, boolean mayRewrite, Unit unit) {
         ByteBuf all = frame.content();
+        if (frame.type() == FrontendMessages.BIND && mayRewrite && unit != null && unit.givenEdits != null
+                && unit.givenStatement != null && givenOnce(twin, secondary, unit, all)) {
+            return;
+        }
         if ((frame.type() != FrontendMessages.QUERY && frame.type() != FrontendMessages.PARSE) || !mayRewrite
                 || reading.encoding() != ClientEncoding.ASCII_SAFE) {
             writeTo(twin, secondary, frame, false);
@@ -3486,6 +3566,28 @@ final class Units {
         }
         ByteBuf copy = FrontendMessages.withSql(client.alloc(), all, all.readerIndex(), all.readableBytes(), rewritten);
         twin.write(session.outgoing(frame.type(), copy, secondary));
+    }
+
+    /**
+     * Writes to the follower, for the Bind {@code bind} of {@code unit}'s statement prepared by name, a Parse of the
+     * unnamed statement of that text given the leader's ids ({@link Unit#givenEdits}) and a Bind of it: the statement
+     * the follower holds by that name is run again and again, the ids are this run's. False, and nothing written, where
+     * the Bind binds another statement.
+     */
+    private boolean givenOnce(BackendConnection twin, ClusterRole secondary, Unit unit, ByteBuf bind) {
+        ByteBuf parse = parseOf(unit, unit.givenStatement);
+        if (parse == null || !FrontendMessages.bindStatement(bind, bind.readerIndex(), bind.readableBytes()).equals(unit.givenStatement)) {
+            return false;
+        }
+        String rewritten = rewrittenToFollow(FrontendMessages.parseSql(parse, parse.readerIndex(), parse.readableBytes()),
+                unit.givenEdits);
+        if (rewritten == null) {
+            return false;
+        }
+        twin.write(session.outgoing(FrontendMessages.PARSE, FrontendMessages.parseOf(client.alloc(), parse, parse.readerIndex(),
+                parse.readableBytes(), "", rewritten), secondary));
+        twin.write(FrontendMessages.bindOf(client.alloc(), bind, bind.readerIndex(), bind.readableBytes(), ""));
+        return true;
     }
 
     /**
@@ -5568,6 +5670,7 @@ final class Units {
         forgetUnnamedParse();
         followerRewritable.values().forEach(ByteBuf::release);
         followerRewritable.clear();
+        idsAt.clear();
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();
         long endTicket = 0;

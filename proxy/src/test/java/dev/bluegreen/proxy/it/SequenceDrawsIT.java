@@ -156,17 +156,21 @@ class SequenceDrawsIT {
     }
 
     /**
-     * Bulk inserts that return their ids (SQLAlchemy's {@code insertmanyvalues} and Django's {@code bulk_create} send
-     * them through psycopg2 as a simple Query; psycopg 3 and node-postgres parse them as the unnamed statement) from four
-     * sessions at once, beside one-row inserts into the same tables:
-     * other sessions' draws come between a bulk insert's on the leader, so the follower is given the leader's ids row by
-     * row (a {@code bigserial} left out of the column list, an identity column given a bare {@code DEFAULT}), and its
-     * sequence set past them, the session's {@code currval} and {@code lastval} there the leader's. Before, the follower drew four values in
-     * a row ending on the leader's last: within seconds other ids than the leader's, or a duplicate key. Each session inserts one row into each table first: its first
-     * insert into a table is how the session learns what the table draws.
+     * Bulk inserts that return their ids from four sessions at once, beside one-row inserts into the same tables: sent as
+     * a simple Query (SQLAlchemy's {@code insertmanyvalues} and Django's {@code bulk_create} through psycopg2), as the
+     * unnamed statement (psycopg 3, node-postgres), or as a statement prepared by name and bound again and again (pgjdbc
+     * past its {@code prepareThreshold}, from the first run or, as by default, from the fifth, which parses it by name
+     * in the same message; jOOQ's and hand-written batch inserts; libpq's {@code PQexecPrepared}). Other sessions' draws
+     * come between a bulk insert's on the leader, so the follower is given the leader's ids row by row (a
+     * {@code bigserial} left out of the column list, an identity column given a bare {@code DEFAULT}; a statement
+     * prepared by name is run there as the unnamed statement, its text given the ids, pgjdbc reading them in binary),
+     * its sequence set past them, the session's {@code currval} and {@code lastval} there the leader's. Before, the
+     * follower drew four values in a row ending on the leader's last: within seconds other ids than the leader's, or a
+     * duplicate key. Each session inserts one row into each table first: its first insert into a table is how the
+     * session learns what the table draws.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"simple", "unnamed"})
+    @ValueSource(strings = {"simple", "unnamed", "named", "named at the fifth run"})
     void bulkInsertsReturningTheirIdsGiveTheFollowerTheLeadersIdsRowByRow(String protocol, TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         PgCluster green = clusters.green();
@@ -177,16 +181,24 @@ class SequenceDrawsIT {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             ClusterData.inSessions(SESSIONS / 2, session -> {
-                try (Connection c = proxy.connect(blue.superuser(), null, protocol.equals("simple")
-                        ? ClusterData.properties("preferQueryMode", "simple")
-                        : ClusterData.properties("prepareThreshold", "0")); // (the unnamed statement, parsed anew each time)
-                     Statement s = c.createStatement()) {
+                try (Connection c = proxy.connect(blue.superuser(), null, switch (protocol) {
+                         case "simple" -> ClusterData.properties("preferQueryMode", "simple");
+                         case "unnamed" -> ClusterData.properties("prepareThreshold", "0"); // (parsed anew each time)
+                         case "named" -> ClusterData.properties("prepareThreshold", "1"); // (bound again and again)
+                         default -> ClusterData.properties("prepareThreshold", "5"); // (parsed by name at its fifth run)
+                     });
+                     Statement s = c.createStatement();
+                     PreparedStatement four = c.prepareStatement("insert into " + orders + " (v) values (?), (?), (?), (?) returning id");
+                     PreparedStatement two = c.prepareStatement("insert into " + orders + " (v) values (? || (nextval('" + orders
+                             + "_id_seq') * 0)), (?) returning id")) {
                     s.execute("insert into " + orders + " (v) values ('first " + session + "')");
                     s.execute("insert into " + items + " (v) values ('first " + session + "')");
                     for (int round = 0; round < ROUNDS / 2; round++) {
                         String key = session + "/" + round;
-                        try (ResultSet ids = s.executeQuery("insert into " + orders + " (v) values ('" + key + " a'), ('" + key
-                                + " b'), ('" + key + " c'), ('" + key + " d') returning id")) {
+                        for (int row = 0; row < 4; row++) {
+                            four.setString(row + 1, key + " " + (char) ('a' + row));
+                        }
+                        try (ResultSet ids = four.executeQuery()) {
                             for (int row = 0; row < 4; row++) {
                                 assertThat(ids.next()).isTrue();
                             }
@@ -195,8 +207,9 @@ class SequenceDrawsIT {
                         s.execute("update " + orders + " set v = v || ' via lastval' where id = lastval()");
                         // a row that draws from the sequence itself between the rows' ids, as another session's insert
                         // often does on a busy leader: the ids are not in a row, whatever the scheduling
-                        try (ResultSet ids = s.executeQuery("insert into " + orders + " (v) values ('" + key + " e' || (nextval('"
-                                + orders + "_id_seq') * 0)), ('" + key + " f') returning id")) {
+                        two.setString(1, key + " e");
+                        two.setString(2, key + " f");
+                        try (ResultSet ids = two.executeQuery()) {
                             assertThat(ids.next() && ids.next()).isTrue();
                         }
                         // the session's currval on the follower is the leader's after it was given the ids

@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -108,6 +109,57 @@ class MessageEncodingTest {
         ByteBuf other = FrontendMessages.withSql(ALLOC, query, 0, query.readableBytes(), "select 22");
         assertThat(hex(other)).isEqualTo("51" + "0000000e" + "73656c656374203232" + "00");
         query.release();
+    }
+
+    @Test
+    void aParseRenamedAndABindOfAnotherStatementKeepEverythingElse() {
+        ByteBuf parse = FrontendMessages.parse(ALLOC, "S_1", "select $1", List.of(20L));
+        ByteBuf unnamed = FrontendMessages.parseOf(ALLOC, parse, 0, parse.readableBytes(), "", "select $1 + 0");
+        assertThat(hex(unnamed)).isEqualTo("50" + "00000019" + "00" + "73656c656374202431202b2030" + "00" + "0001" + "00000014");
+        parse.release();
+
+        ByteBuf bind = bind("S_1", new int[] {1}, new byte[][] {{0, 0, 0, 0, 0, 0, 0, 7}, null}, new int[] {0, 1});
+        assertThat(FrontendMessages.bindResultFormats(bind, 0, bind.readableBytes())).containsExactly(0, 1);
+        ByteBuf other = FrontendMessages.bindOf(ALLOC, bind, 0, bind.readableBytes(), "");
+        assertThat(FrontendMessages.bindStatement(other, 0, other.readableBytes())).isEmpty();
+        assertThat(FrontendMessages.bindPortal(other, 0, other.readableBytes())).isEqualTo("P");
+        assertThat(FrontendMessages.bindResultFormats(other, 0, other.readableBytes())).containsExactly(0, 1);
+        assertThat(other.readableBytes()).isEqualTo(bind.readableBytes() - 3);
+        assertThat(ByteBufUtil.hexDump(other, 8, other.readableBytes() - 8))
+                .as("after the statement's name, as the client sent it")
+                .isEqualTo(ByteBufUtil.hexDump(bind, 11, bind.readableBytes() - 11));
+        other.release();
+        assertThat(FrontendMessages.binaryResult(new int[] {0, 1}, 1)).isTrue();
+        assertThat(FrontendMessages.binaryResult(new int[] {1}, 3)).as("one code for every column").isTrue();
+        assertThat(FrontendMessages.binaryResult(new int[0], 0)).as("no codes: text").isFalse();
+
+        ByteBuf truncated = bind.retainedSlice(0, bind.readableBytes() - 3);
+        assertThatThrownBy(() -> FrontendMessages.bindResultFormats(truncated, 0, truncated.readableBytes()))
+                .isInstanceOf(ProtocolViolation.class).hasMessage("malformed Bind: truncated");
+        truncated.release();
+        bind.release();
+    }
+
+    /** A Bind of portal {@code P}, as a client writes one. */
+    private static ByteBuf bind(String statement, int[] parameterFormats, byte[][] values, int[] resultFormats) {
+        ByteBuf out = ALLOC.buffer();
+        out.writeByte('B').writeInt(0).writeBytes("P".getBytes()).writeByte(0).writeBytes(statement.getBytes()).writeByte(0);
+        out.writeShort(parameterFormats.length);
+        for (int format : parameterFormats) {
+            out.writeShort(format);
+        }
+        out.writeShort(values.length);
+        for (byte[] value : values) {
+            out.writeInt(value == null ? -1 : value.length);
+            if (value != null) {
+                out.writeBytes(value);
+            }
+        }
+        out.writeShort(resultFormats.length);
+        for (int format : resultFormats) {
+            out.writeShort(format);
+        }
+        return out.setInt(1, out.readableBytes() - 1);
     }
 
     @Test
