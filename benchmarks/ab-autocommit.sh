@@ -3,7 +3,7 @@
 # autocommit writes and COMMITs costs. Each run starts the embedded default afresh (its own state directory),
 # turns dual-write on at weight 0, runs one pgbench workload and prints its throughput beside the proxy's ordering
 # counters (held COMMITs, waits that ran out, divergences).
-#   benchmarks/ab-autocommit.sh A.jar B.jar [upsert|jobs|orders|bulk|tpcb] [seconds] [clients] [rounds]
+#   benchmarks/ab-autocommit.sh A.jar B.jar [upsert|jobs|orders|bulk|uuid|tpcb] [seconds] [clients] [rounds]
 #   BLUEGREEN_JAVA_OPTS_B=-Dx=y ...   # JVM options for B only (A: BLUEGREEN_JAVA_OPTS_A)
 #   BLUEGREEN_ARGS_B="--config f.yaml" ...   # proxy arguments for B only (A: BLUEGREEN_ARGS_A)
 #   PGBENCH_MODE=simple ...                  # pgbench's query mode (default prepared)
@@ -11,7 +11,9 @@
 # orders: an ORM's insert into a bigserial table, the new id read back with RETURNING (the follower draws what the
 # leader drew: docs/dual-write.md, "Values generated on the server"; with more than one client a build without
 # that diverges within a second); bulk: the same, half the transactions inserting four rows at once (the follower
-# draws four values ending on the leader's last, exact unless another session drew on blue meanwhile); tpcb: pgbench's TPC-B-like script at scale 1, its tables made through the proxy
+# draws four values ending on the leader's last, exact unless another session drew on blue meanwhile); uuid: a Rails
+# insert into a table keyed by DEFAULT gen_random_uuid() returning "id", and half the time two rows at once (the
+# follower is given the uuids the leader returned; a build without that diverges at the first insert); tpcb: pgbench's TPC-B-like script at scale 1, its tables made through the proxy
 # after start (its history rows are stamped with CURRENT_TIMESTAMP, which the follower reads as the leader's).
 # A run that diverged stops writing green from then on, so its throughput is not comparable: see its divergences.
 # Needs pgbench, psql and curl, a JDK 21+ in JAVA_HOME, and the bgctl jar built (control-cli/target/bgctl.jar).
@@ -40,6 +42,11 @@ run() {
     printf '%s\n' "insert into orders (v) values (:client_id) returning id;" > "$work/workload.sql"
     printf '%s\n' "insert into orders (v) values (:client_id), (:client_id), (:client_id), (:client_id) returning id;" \
       > "$work/bulk.sql"
+    script=(-f "$work/workload.sql" -f "$work/bulk.sql")
+  elif [ "$workload" = uuid ]; then
+    psql "${pg[@]}" -q postgres -c "create table accounts (id uuid primary key default gen_random_uuid(), v int not null);"
+    printf '%s\n' "insert into accounts (v) values (:client_id) returning \"id\";" > "$work/workload.sql"
+    printf '%s\n' "insert into accounts (v) values (:client_id), (:client_id) returning *;" > "$work/bulk.sql"
     script=(-f "$work/workload.sql" -f "$work/bulk.sql")
   elif [ "$workload" = orders ]; then
     psql "${pg[@]}" -q postgres -c "create table orders (id bigserial primary key, v int not null);"

@@ -3,13 +3,11 @@ package dev.bluegreen.proxy.dualwrite;
 import dev.bluegreen.proxy.protocol.ErrorResponse;
 import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrameBatch;
-import dev.bluegreen.proxy.protocol.FrontendMessages;
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.regex.Pattern;
+import java.util.Set;
 
 /**
  * Records a cluster's answer to one unit, statement by statement, from its frames as they pass: no
@@ -21,25 +19,15 @@ import java.util.regex.Pattern;
  */
 public final class OutcomeRecorder {
 
-    private static final Pattern INTEGER = Pattern.compile("-?[0-9]+");
-    private static final int INT8 = 20;
-    private static final int INT2 = 21;
-    private static final int INT4 = 23;
-
     private final List<StatementOutcome> outcomes = new ArrayList<>();
     private long rows;
     private long digestSum;
     private long digestXor;
     private boolean unitComplete;
-    /** The result column whose integer values are kept, row by row ({@link #capture}); null for none. */
-    private String captured;
-    private int capturedField = -1;
-    private boolean capturedBinary;
-    /** The Bind's result format codes ({@link FrontendMessages#bindResultFormats}); null: as a RowDescription says. */
-    private int[] resultFormats;
-    private long[] values = new long[0];
-    private int valueCount;
-    private boolean captureFailed;
+    /** The ids a statement returns ({@link #capture}); null for none. */
+    private ColumnCapture ids;
+    /** The {@code uuid} values a statement returns ({@link #captureUuid}); null for none. */
+    private ColumnCapture uuids;
     private FrameBatch current;
     private final FrameBatch.Visitor visitor = this::onFrame;
 
@@ -79,7 +67,7 @@ public final class OutcomeRecorder {
      * holds them.
      */
     public void capture(String column) {
-        captured = column;
+        ids = new ColumnCapture(ColumnCapture.Kind.INTEGER, column, Set.of(), null, -1);
     }
 
     /**
@@ -89,15 +77,12 @@ public final class OutcomeRecorder {
      * column, whatever the Bind asks for.)
      */
     public void capture(String column, int[] resultFormats, int field) {
-        captured = column;
-        this.resultFormats = resultFormats.clone();
-        capturedField = field;
-        capturedBinary = field >= 0 && FrontendMessages.binaryResult(resultFormats, field);
+        ids = new ColumnCapture(ColumnCapture.Kind.INTEGER, column, Set.of(), resultFormats, field);
     }
 
     /** Where the column given to {@link #capture} was among the result's, as last found; -1 where it was not. */
     public int capturedField() {
-        return captureFailed ? -1 : capturedField;
+        return ids == null ? -1 : ids.field();
     }
 
     /**
@@ -105,17 +90,49 @@ public final class OutcomeRecorder {
      * row held null or not an integer, or several results returned it.
      */
     public long[] captured() {
-        return captured == null || captureFailed || capturedField < 0 ? null : Arrays.copyOf(values, valueCount);
+        List<String> values = ids == null ? null : ids.values();
+        if (values == null) {
+            return null;
+        }
+        long[] numbers = new long[values.size()];
+        try {
+            for (int i = 0; i < numbers.length; i++) {
+                numbers[i] = Long.parseLong(values.get(i));
+            }
+        } catch (NumberFormatException outOfRange) {
+            return null;
+        }
+        return numbers;
+    }
+
+    /**
+     * Keeps, from here on, the values of the {@code uuid} result column {@code column}, or where that is null of the one
+     * {@code uuid} column whose name is not in {@code given}, row by row, as SQL literals ({@link #capturedUuids}); of a
+     * portal bound with {@code resultFormats} (null for a Query), at {@code field} where no RowDescription comes first.
+     */
+    public void captureUuid(String column, Set<String> given, int[] resultFormats, int field) {
+        uuids = new ColumnCapture(ColumnCapture.Kind.UUID, column, given, resultFormats, field);
+    }
+
+    /** The values {@link #captureUuid} kept, as SQL literals, in the order of the rows; null where it kept none. */
+    public List<String> capturedUuids() {
+        return uuids == null ? null : uuids.values();
+    }
+
+    /** The column {@link #captureUuid} kept the values of, as the result named it; null where none. */
+    public String capturedUuidColumn() {
+        return uuids == null ? null : uuids.column();
+    }
+
+    /** Where that column was among the result's; -1 where it was not found. */
+    public int capturedUuidField() {
+        return uuids == null ? -1 : uuids.field();
     }
 
     /** Forgets everything, for the next unit. */
     public void reset() {
-        captured = null;
-        capturedField = -1;
-        capturedBinary = false;
-        resultFormats = null;
-        valueCount = 0;
-        captureFailed = false;
+        ids = null;
+        uuids = null;
         outcomes.clear();
         rows = 0;
         digestSum = 0;
@@ -131,13 +148,19 @@ public final class OutcomeRecorder {
                 rows++;
                 digestSum += hash;
                 digestXor ^= hash;
-                if (capturedField >= 0 && !captureFailed) {
-                    keepValue(all, offset + Frame.HEADER_LENGTH, offset + length);
+                if (ids != null) {
+                    ids.row(all, offset + Frame.HEADER_LENGTH, offset + length);
+                }
+                if (uuids != null) {
+                    uuids.row(all, offset + Frame.HEADER_LENGTH, offset + length);
                 }
             }
             case 'T' -> {
-                if (captured != null && !captureFailed) {
-                    describe(all, offset + Frame.HEADER_LENGTH, offset + length);
+                if (ids != null) {
+                    ids.describe(all, offset + Frame.HEADER_LENGTH, offset + length);
+                }
+                if (uuids != null) {
+                    uuids.describe(all, offset + Frame.HEADER_LENGTH, offset + length);
                 }
             }
             case 'C' -> finish(null, all.toString(offset + Frame.HEADER_LENGTH, length - Frame.HEADER_LENGTH - 1,
@@ -165,82 +188,6 @@ public final class OutcomeRecorder {
             default -> { }
         }
         return true;
-    }
-
-    /**
-     * Finds the captured column in a RowDescription: one that comes before any row (a Describe of the statement, then
-     * of the portal, which knows the rows' formats) is read anew; one after rows, another result, spoils the capture.
-     */
-    private void describe(ByteBuf all, int at, int end) {
-        if (valueCount > 0) {
-            captureFailed = true;
-            return;
-        }
-        capturedField = -1;
-        int fields = all.getUnsignedShort(at);
-        at += 2;
-        for (int i = 0; i < fields && at < end; i++) {
-            int nul = all.indexOf(at, end, (byte) 0);
-            if (nul < 0 || nul + 19 > end) {
-                captureFailed = true;
-                return;
-            }
-            boolean named = all.toString(at, nul - at, StandardCharsets.UTF_8).equals(captured);
-            int type = all.getInt(nul + 7);
-            int format = all.getUnsignedShort(nul + 17);
-            at = nul + 19;
-            if (named) {
-                if (capturedField >= 0 || (type != INT8 && type != INT4 && type != INT2)) {
-                    captureFailed = true; // twice, or not an integer the proxy reads
-                    return;
-                }
-                capturedField = i;
-                capturedBinary = resultFormats == null ? format == 1 : FrontendMessages.binaryResult(resultFormats, i);
-            }
-        }
-    }
-
-    /** Keeps the captured column's value of the DataRow whose body spans {@code [at, end)}. */
-    private void keepValue(ByteBuf all, int at, int end) {
-        int fields = all.getUnsignedShort(at);
-        at += 2;
-        for (int i = 0; i < fields && at + 4 <= end; i++) {
-            int length = all.getInt(at);
-            at += 4;
-            if (i != capturedField) {
-                at += Math.max(length, 0);
-                continue;
-            }
-            if (length < 0 || at + length > end) {
-                captureFailed = true;
-                return;
-            }
-            long value;
-            if (capturedBinary) {
-                value = switch (length) {
-                    case 8 -> all.getLong(at);
-                    case 4 -> all.getInt(at);
-                    case 2 -> all.getShort(at);
-                    default -> {
-                        captureFailed = true;
-                        yield 0;
-                    }
-                };
-            } else {
-                String text = all.toString(at, length, StandardCharsets.US_ASCII);
-                if (length == 0 || length > 20 || !INTEGER.matcher(text).matches()) {
-                    captureFailed = true;
-                    return;
-                }
-                value = Long.parseLong(text);
-            }
-            if (valueCount == values.length) {
-                values = Arrays.copyOf(values, Math.max(8, valueCount * 2));
-            }
-            values[valueCount++] = value;
-            return;
-        }
-        captureFailed = true;
     }
 
     private void finish(String sqlState, String commandTag) {

@@ -144,16 +144,16 @@ public final class FrontendMessages {
     public static int[] bindResultFormats(ByteBuf all, int offset, int length) {
         int end = offset + length;
         int at = terminator(all, terminator(all, offset + Frame.HEADER_LENGTH, end, "Bind") + 1, end, "Bind") + 1;
-        at = skip(at, end, 2 + 2 * count(all, at, end)); // the parameters' format codes
-        int parameters = count(all, at, end);
-        at = skip(at, end, 2);
+        at = bindSkip(at, end, 2 + 2 * bindCount(all, at, end)); // the parameters' format codes
+        int parameters = bindCount(all, at, end);
+        at = bindSkip(at, end, 2);
         for (int i = 0; i < parameters; i++) {
-            int valueLength = all.getInt(skip(at, end, 4) - 4); // -1: null
-            at = skip(at, end, 4 + Math.max(valueLength, 0));
+            int valueLength = all.getInt(bindSkip(at, end, 4) - 4); // -1: null
+            at = bindSkip(at, end, 4 + Math.max(valueLength, 0));
         }
-        int[] formats = new int[count(all, at, end)];
-        at = skip(at, end, 2);
-        skip(at, end, 2 * formats.length);
+        int[] formats = new int[bindCount(all, at, end)];
+        at = bindSkip(at, end, 2);
+        bindSkip(at, end, 2 * formats.length);
         for (int i = 0; i < formats.length; i++) {
             formats[i] = all.getShort(at + 2 * i);
         }
@@ -179,7 +179,7 @@ public final class FrontendMessages {
     }
 
     /** A 16-bit count at {@code at}, before {@code end}. */
-    private static int count(ByteBuf all, int at, int end) {
+    private static int bindCount(ByteBuf all, int at, int end) {
         if (at + 2 > end) {
             throw new ProtocolViolation("malformed Bind: truncated");
         }
@@ -187,7 +187,7 @@ public final class FrontendMessages {
     }
 
     /** {@code at} moved on by {@code bytes}, not past {@code end}. */
-    private static int skip(int at, int end, int bytes) {
+    private static int bindSkip(int at, int end, int bytes) {
         if (bytes < 0 || at + (long) bytes > end) {
             throw new ProtocolViolation("malformed Bind: truncated");
         }

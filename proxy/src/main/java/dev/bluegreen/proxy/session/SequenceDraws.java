@@ -5,10 +5,12 @@ import dev.bluegreen.proxy.routing.TransactionTime;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
@@ -98,6 +100,12 @@ final class SequenceDraws {
     private static final Pattern QUALIFIED_NAME =
             Pattern.compile("(?:[a-z_][a-z0-9_$]*|\"(?:[^\"\u0000]|\"\")+\")(?:\\.(?:[a-z_][a-z0-9_$]*|\"(?:[^\"\u0000]|\"\")+\"))?");
     private static final Pattern NUMBER = Pattern.compile("-?[0-9]{1,19}");
+    /**
+     * A default that makes up a random {@code uuid} (or, PostgreSQL 18's {@code uuidv7()}, one of the time and random
+     * bits), as {@code pg_get_expr} prints it: the leader's, read from the rows an insert returns, is given to the
+     * follower's copy ({@link #uuidColumn}).
+     */
+    static final Pattern RANDOM_UUID = Pattern.compile("(?:[a-z_][a-z0-9_$]*\\.)?(?:gen_random_uuid|uuid_generate_v4|uuidv4|uuidv7)\\(\\)");
     /** The leader's start as {@link TransactionTime#LEADER_START} prints it. */
     private static final Pattern INSTANT = Pattern.compile("[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}\\+00");
     /** DDL run through the proxy, by any session: what sessions learned of tables before may be stale. */
@@ -111,6 +119,11 @@ final class SequenceDraws {
      * {@link #drawingColumns}.
      */
     private final Map<String, Map<String, String>> timeColumns = new HashMap<>();
+    /**
+     * Per table as statements name it: each {@code uuid} column that defaults to a random one ({@link #RANDOM_UUID}),
+     * kept for the tables in {@link #drawingColumns}.
+     */
+    private final Map<String, Set<String>> uuidColumns = new HashMap<>();
     /** The shapes of the INSERT texts the session ran lately (a prepared statement's text comes again and again). */
     private final Map<String, Optional<InsertShape>> shapes = new HashMap<>();
     /** The edits that make the texts the session ran lately read the leader's transaction start, where they read it. */
@@ -132,7 +145,8 @@ final class SequenceDraws {
         }
         String table = plainTable(sql, i);
         Map<String, String> known = drawingColumns.get(table);
-        if (known != null && known.isEmpty() && timeColumns.get(table).isEmpty() && learnedAsOf == CATALOG_CHANGES.get()) {
+        if (known != null && known.isEmpty() && timeColumns.get(table).isEmpty() && uuidColumns.get(table).isEmpty()
+                && learnedAsOf == CATALOG_CHANGES.get()) {
             return Optional.empty(); // a table known to generate nothing (pgbench_history): not read further
         }
         Optional<InsertShape> shape = shapes.get(sql);
@@ -209,6 +223,7 @@ final class SequenceDraws {
     void forget() {
         drawingColumns.clear();
         timeColumns.clear();
+        uuidColumns.clear();
         shapes.clear(); // the text is read as the session reads strings, which a SET may have changed
         startEdits.clear();
     }
@@ -222,6 +237,7 @@ final class SequenceDraws {
         if (changes != learnedAsOf || drawingColumns.size() > MAX_TABLES) {
             drawingColumns.clear();
             timeColumns.clear();
+            uuidColumns.clear();
             learnedAsOf = changes;
         }
         if (!quotable(insert.table()) || !insert.columns().stream().allMatch(SequenceDraws::quotable)) {
@@ -229,7 +245,26 @@ final class SequenceDraws {
         }
         Map<String, String> known = drawingColumns.get(insert.table());
         return known == null || known.keySet().stream().anyMatch(insert::leavesToDefault)
-                || timeColumns.get(insert.table()).keySet().stream().anyMatch(insert::mayLeaveToDefault);
+                || timeColumns.get(insert.table()).keySet().stream().anyMatch(insert::mayLeaveToDefault)
+                || uuidColumns.get(insert.table()).stream().anyMatch(insert::leavesToDefault);
+    }
+
+    /**
+     * The one {@code uuid} column {@code insert} leaves to a random default in every row, as far as the session knows
+     * its table; null where it knows of none, or of several, or does not know the table.
+     */
+    String uuidColumn(InsertShape insert) {
+        Set<String> known = uuidColumns.get(insert.table());
+        if (known == null || learnedAsOf != CATALOG_CHANGES.get()) {
+            return null;
+        }
+        List<String> left = known.stream().filter(insert::leavesToDefault).toList();
+        return left.size() == 1 ? left.getFirst() : null;
+    }
+
+    /** Whether the session knows what {@code insert}'s table makes up (it asked the leader about it). */
+    boolean knows(InsertShape insert) {
+        return drawingColumns.containsKey(insert.table()) && learnedAsOf == CATALOG_CHANGES.get();
     }
 
     /**
@@ -368,8 +403,10 @@ final class SequenceDraws {
                 + " WHERE a.attrelid = (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass("
                 + literal(insert.table()) + ") AND c.relkind IN ('r', 'p') AND NOT c.relhasrules)"
                 + " AND a.attnum > 0 AND NOT a.attisdropped AND (a.attidentity <> '' OR d.adbin IS NOT NULL)"
-                + " AND (s.seq IS NOT NULL OR (a.attgenerated = '' AND pg_catalog.pg_get_expr(d.adbin, d.adrelid)"
+                + " AND (s.seq IS NOT NULL OR (a.attgenerated = '' AND (pg_catalog.pg_get_expr(d.adbin, d.adrelid)"
                 + " ~* '(now|transaction_timestamp)[(][)]|current_(timestamp|date|time)|localtime'"
+                + " OR (a.atttypid = 'pg_catalog.uuid'::pg_catalog.regtype AND pg_catalog.pg_get_expr(d.adbin, d.adrelid)"
+                + " ~ '^([a-z_][a-z0-9_$]*[.])?(gen_random_uuid|uuid_generate_v4|uuidv4|uuidv7)[(][)]$'))"
                 + " AND pg_catalog.has_column_privilege(a.attrelid, a.attnum, 'INSERT')))";
         if (!inTransaction) {
             return select; // (outside the statement's transaction its start is another)
@@ -385,6 +422,7 @@ final class SequenceDraws {
     Generated learned(InsertShape insert, List<String[]> rows) {
         Map<String, String> drawing = new HashMap<>();
         Map<String, String> times = new HashMap<>();
+        Set<String> uuids = new HashSet<>();
         List<Draw> draws = new ArrayList<>(1);
         String start = null;
         String read = null;
@@ -401,6 +439,8 @@ final class SequenceDraws {
                 if (expression != null) {
                     times.put(row[0], expression);
                     start = instant(row[4]);
+                } else if (row[3] != null && RANDOM_UUID.matcher(row[3]).matches()) {
+                    uuids.add(row[0]);
                 }
                 continue;
             }
@@ -419,6 +459,7 @@ final class SequenceDraws {
         draws.removeIf(draw -> !drawing.containsValue(draw.sequence()));
         drawingColumns.put(insert.table(), Map.copyOf(drawing));
         timeColumns.put(insert.table(), Map.copyOf(times));
+        uuidColumns.put(insert.table(), Set.copyOf(uuids));
         draws.sort(Comparator.comparing(Draw::sequence)); // locks taken in one order by every session
         return new Generated(List.copyOf(draws), times.keySet().stream().anyMatch(insert::mayLeaveToDefault) ? start : read);
     }
@@ -481,8 +522,9 @@ final class SequenceDraws {
                 // the statement was given its values and drew none: the session draws the leader's last once more, so
                 // that its currval() and lastval() read it, as on the leader's session; then the sequence goes past the
                 // given values, or past what it had handed out (or past what that draw took into the session's cache)
-                sql.append("SELECT pg_catalog.setval(").append(sequence).append(", ").append(draw.value())
-                        .append(", false); SELECT pg_catalog.nextval(").append(sequence).append("); ");
+                // (one statement: the value is handed out again only for as long as it takes to draw it)
+                sql.append("SELECT pg_catalog.nextval(").append(sequence).append(") FROM (SELECT pg_catalog.setval(")
+                        .append(sequence).append(", ").append(draw.value()).append(", false)) v; ");
                 long low = draw.given().stream().mapToLong(Long::longValue).min().orElseThrow();
                 long high = draw.given().stream().mapToLong(Long::longValue).max().orElseThrow();
                 sql.append("SELECT CASE WHEN n.next BETWEEN q.seqmin AND q.seqmax THEN pg_catalog.setval(").append(sequence)

@@ -216,6 +216,16 @@ final class Units {
          */
         String givenStatement;
         /**
+         * The leader's answer is read for the random {@code uuid}s a column left to its default took, which its
+         * {@code RETURNING} shows ({@link #giveUuids}): {@link #uuidColumn}, or where the session does not know the table
+         * yet, the one {@code uuid} column the statement gives no value to.
+         */
+        boolean capturesUuids;
+        /** The column {@link #capturesUuids} reads, where the session knows it. */
+        String uuidColumn;
+        /** {@link #giveUuids} has read the leader's answer. */
+        boolean uuidsRead;
+        /**
          * The edits that give the follower's copy of the unit's text the values the leader drew for {@link #idsColumn},
          * row by row ({@link #givenToFollower}); null where it was not given them.
          */
@@ -1873,6 +1883,7 @@ final class Units {
         }
         if (next.leader() != leader) {
             log.debug("leader changed session={} leader={} epoch={}", session, next.leader(), next.epoch());
+            idsAt.clear(); // (learned from the other cluster's rows)
             prepareAgainToFollow(next);
             if (listens) {
                 moveListeners(leader, next.leader());
@@ -2561,8 +2572,8 @@ final class Units {
         answer.swallowParseComplete = unit.reparses;
         if (unit.secondary != null) {
             answer.recorder = new OutcomeRecorder();
-            if (unit.idsColumn != null) {
-                captureIds(unit, answer.recorder);
+            if (unit.idsColumn != null || unit.capturesUuids) {
+                captureGenerated(unit, answer.recorder);
             }
         }
         takeLeaderCommitTicket(unit, answer, c);
@@ -2822,6 +2833,7 @@ final class Units {
                 return;
             }
         }
+        giveUuids(unit, answer);
         if (unit.greenRead == GreenRead.CANCELLING && !answer.lost) {
             unit.afterGreenCancel = () -> primaryDone(answer);
             return;
@@ -3102,13 +3114,17 @@ final class Units {
         unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
         unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(sql, reading).isEmpty();
         unit.oneText = true;
-        String statement = unit.insert != null && unit.insert.places() != null && unit.insert.places().rows().size() > 1
+        String statement = unit.insert != null && unit.insert.places() != null && !unit.insert.places().rows().isEmpty()
                 && !unit.shortenedText && sql.toLowerCase(Locale.ROOT).contains("returning") ? runsOnce(unit) : null;
         if (statement != null) {
+            unit.givenStatement = statement.isEmpty() ? null : statement;
             // a bulk insert returning its ids (SQLAlchemy's, Django's, jOOQ's): the follower can be given the leader's, row
             // by row, where other sessions' draws came between them on the leader
-            unit.idsColumn = sequenceDraws.drawingColumn(unit.insert);
-            unit.givenStatement = statement.isEmpty() ? null : statement;
+            unit.idsColumn = unit.insert.places().rows().size() > 1 ? sequenceDraws.drawingColumn(unit.insert) : null;
+            // an insert returning the uuid its table made up for it (Rails' uuid keys, Supabase's): likewise (one column
+            // is given the leader's values per run: a bulk insert's ids before a uuid)
+            unit.uuidColumn = unit.idsColumn == null ? sequenceDraws.uuidColumn(unit.insert) : null;
+            unit.capturesUuids = unit.idsColumn == null && (unit.uuidColumn != null || !sequenceDraws.knows(unit.insert));
         }
     }
 
@@ -3185,22 +3201,35 @@ final class Units {
     }
 
     /**
-     * Has {@code recorder} keep the ids the leader's answer to {@code unit} returns: for a statement prepared by name,
-     * in the format its Bind asks for, and where the session saw a RowDescription of the statement's rows before, at
-     * the place that said (pgjdbc describes a statement's rows once, then only binds and executes it).
+     * Has {@code recorder} keep the ids, or the random {@code uuid}s, the leader's answer to {@code unit} returns: in the
+     * format its Bind asks for, and for a statement prepared by name, where the session saw a RowDescription of the
+     * statement's rows before, at the place that said (pgjdbc describes a statement's rows once, then only binds and
+     * executes it). The {@code uuid} column of a table the session does not know yet is the one the rows have that the
+     * statement gives no value to.
      */
-    private void captureIds(Unit unit, OutcomeRecorder recorder) {
-        if (unit.givenStatement == null) {
-            recorder.capture(unit.idsColumn);
-            return;
-        }
+    private void captureGenerated(Unit unit, OutcomeRecorder recorder) {
+        int[] formats = null;
         for (Frame frame : unit.frames) {
             ByteBuf all = frame.content();
             if (frame.type() == FrontendMessages.BIND) {
-                IdsAt at = idsAt.get(unit.givenStatement);
-                recorder.capture(unit.idsColumn, FrontendMessages.bindResultFormats(all, all.readerIndex(), all.readableBytes()),
-                        at != null && at.column().equals(unit.idsColumn) ? at.field() : -1);
+                try {
+                    formats = FrontendMessages.bindResultFormats(all, all.readerIndex(), all.readableBytes());
+                } catch (ProtocolViolation malformed) {
+                    return; // the server refuses the Bind: there is nothing to capture
+                }
             }
+        }
+        IdsAt at = unit.givenStatement == null ? null : idsAt.get(unit.givenStatement);
+        if (unit.idsColumn != null) {
+            int field = at != null && at.column().equals(unit.idsColumn) ? at.field() : -1;
+            if (formats == null) {
+                recorder.capture(unit.idsColumn);
+            } else {
+                recorder.capture(unit.idsColumn, formats, field);
+            }
+        } else if (unit.capturesUuids) {
+            int field = at != null && at.column().equals(unit.uuidColumn) ? at.field() : -1;
+            recorder.captureUuid(unit.uuidColumn, Set.copyOf(unit.insert.givenColumns()), formats, field);
         }
     }
 
@@ -3437,12 +3466,42 @@ final class Units {
      * The edits that give the follower's copy of {@code unit}'s text the values {@code ids} row by row; null where
      * that copy would go out as the client wrote it (a text the follower is not sent rewritten, rows not as many).
      */
-    private List<TransactionTime.Edit> givenToFollower(Unit unit, long[] ids) {
+    private List<TransactionTime.Edit> givenToFollower(Unit unit, String column, List<String> values) {
         if (reading.encoding() != ClientEncoding.ASCII_SAFE || !utf8(unit.sql)
                 || (unit.givenStatement != null && parseOf(unit, unit.givenStatement) == null)) {
             return null;
         }
-        return unit.insert.givingRows(unit.idsColumn, Arrays.stream(ids).mapToObj(String::valueOf).toList());
+        return unit.insert.givingRows(column, values);
+    }
+
+    /**
+     * Where the leader's answer to {@code unit} returned the random {@code uuid} each row took for the column its table
+     * defaults so ({@link SequenceDraws#uuidColumn}, learned by now where the session did not know the table before),
+     * the follower's copy is given them row by row ({@link Unit#givenEdits}), as it is a bulk insert's ids. Where it did
+     * not (no {@code RETURNING} of it, a bulk insert given its ids), each cluster makes up its own: the statement is
+     * counted as non-deterministic (DESIGN §5).
+     */
+    private void giveUuids(Unit unit, Sink answer) {
+        if (unit.uuidsRead || unit.insert == null || answer.error || answer.lost || answer.recorder == null) {
+            return;
+        }
+        unit.uuidsRead = true; // (primaryDone may run again for the unit)
+        String left = sequenceDraws.uuidColumn(unit.insert);
+        List<String> values = unit.capturesUuids ? answer.recorder.capturedUuids() : null;
+        String column = values == null ? null : answer.recorder.capturedUuidColumn();
+        if (column != null && unit.givenStatement != null) {
+            idsAt.put(unit.givenStatement, new IdsAt(column, answer.recorder.capturedUuidField()));
+        }
+        if (column != null && column.equals(left) && unit.givenEdits == null && answer.recorder.outcomes().size() == 1
+                && insertedRowCount(answer) == values.size()) {
+            unit.givenEdits = givenToFollower(unit, column, values);
+            if (unit.givenEdits != null) {
+                return;
+            }
+        }
+        if (left != null && !unit.classification.has(Trait.NON_DETERMINISTIC)) {
+            stats.nonDeterministic(reading.normalize(unit.sql));
+        }
     }
 
     /**
@@ -3499,7 +3558,8 @@ final class Units {
             idsAt.put(unit.givenStatement, new IdsAt(unit.idsColumn, answer.recorder.capturedField()));
         }
         if (ids != null && ids.length == rows && draws.size() == 1 && draws.getFirst().value() == ids[ids.length - 1]) {
-            unit.givenEdits = givenToFollower(unit, ids); // (the last row drew the leader's currval)
+            // (the last row drew the leader's currval)
+            unit.givenEdits = givenToFollower(unit, unit.idsColumn, Arrays.stream(ids).mapToObj(String::valueOf).toList());
             if (unit.givenEdits != null) {
                 draws = List.of(draws.getFirst().givenRows(Arrays.stream(ids).boxed().toList()));
             }

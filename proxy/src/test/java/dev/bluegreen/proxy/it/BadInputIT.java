@@ -452,6 +452,41 @@ class BadInputIT {
         }
     }
 
+    /**
+     * A Bind cut short in its result formats, of an insert whose leader's answer the proxy reads for what the table
+     * made up (a random uuid it returns), under dual-write: the server's error, 08P01, as directly, and the session
+     * goes on, the follower in step. Before, reading the Bind's result formats threw inside the proxy and the session
+     * ended (or, the write held behind other sessions' COMMITs, waited for ever).
+     */
+    @Test
+    void aBindCutShortOfAnInsertTheProxyReadsGetsTheServersErrorUnderDualWrite(TestClusters clusters) throws Exception {
+        PgCluster green = clusters.green();
+        String table = ClusterData.unique("cut_bind");
+        ClusterData.onBoth(blue, green, "create table " + table + " (id uuid primary key default gen_random_uuid(), v text)");
+        try (TestProxy twins = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(twins.port()).loggedIn(blue.superuser())) {
+            twins.server().routing().start("test", null);
+            byte[] sql = ("s1\0insert into " + table + " (v) values ($1) returning id\0").getBytes(StandardCharsets.UTF_8);
+            client.send(concat(RawClient.message('P', concat(sql, new byte[2])), RawClient.message('S', new byte[0])));
+            client.readUntil('Z');
+            ByteBuffer bind = ByteBuffer.allocate(32).put((byte) 0).put("s1".getBytes(StandardCharsets.US_ASCII)).put((byte) 0)
+                    .putShort((short) 0).putShort((short) 1).putInt(1).put((byte) 'x')
+                    .putShort((short) 1); // one result format code, then none
+            client.send(concat(RawClient.message('B', Arrays.copyOf(bind.array(), bind.position())),
+                    RawClient.message('E', new byte[5]), RawClient.message('S', new byte[0])));
+
+            RawClient.Message error = client.readUntil('E');
+            assertThat(error.sqlState()).isEqualTo("08P01");
+            assertThat(error.fields().get('S')).isEqualTo("ERROR");
+            client.readUntil('Z');
+            client.send(RawClient.query("insert into " + table + " (v) values ('after') returning id"));
+            assertThat(client.firstValue()).matches("[0-9a-f-]{36}");
+            assertThat(twins.server().migration().divergences()).isEmpty();
+            assertThat(twins.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.contents(green, table, "id")).isEqualTo(ClusterData.contents(blue, table, "id"));
+    }
+
     private static byte[] concat(byte[]... parts) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (byte[] part : parts) {
