@@ -237,7 +237,8 @@ class SequenceDrawsIT {
      * Supabase's tables) and that an insert returns, as those do: the follower is given the uuid the leader made up for
      * each row, as a bulk insert's ids are, also for the session's first insert into the table (read by the one
      * {@code uuid} column the statement gives no value to, before the session knew the table), for several rows, for
-     * {@code RETURNING *} beside another uuid column the statement gives, and whatever the protocol (simple, the
+     * {@code RETURNING *} beside another uuid column the statement gives, beside a {@code now()} default, in autocommit
+     * and in a transaction, and whatever the protocol (simple, the
      * unnamed statement, a statement prepared by name that pgjdbc reads in binary). Before, each cluster made up its own
      * and the first such insert took green out of sync. An insert that does not return the uuid is counted as
      * non-deterministic.
@@ -250,7 +251,8 @@ class SequenceDrawsIT {
         String accounts = ClusterData.unique("accounts");
         String notes = ClusterData.unique("notes");
         ClusterData.onBoth(blue, green,
-                "create table " + accounts + " (id uuid primary key default gen_random_uuid(), name text not null)",
+                "create table " + accounts + " (id uuid primary key default gen_random_uuid(), name text not null,"
+                        + " created_at timestamptz not null default now())",
                 "create table " + notes + " (id uuid primary key default gen_random_uuid(), account uuid not null, n int not null)");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
@@ -264,6 +266,7 @@ class SequenceDrawsIT {
                      PreparedStatement account = c.prepareStatement("insert into " + accounts + " (name) values (?) returning id");
                      PreparedStatement two = c.prepareStatement("insert into " + notes + " (account, n) values (?, ?), (?, ?) returning *")) {
                     for (int round = 0; round < ROUNDS / 2; round++) {
+                        c.setAutoCommit(round % 2 == 0); // (Rails saves in a transaction)
                         account.setString(1, session + "/" + round);
                         String id;
                         try (ResultSet rows = account.executeQuery()) {
@@ -276,6 +279,9 @@ class SequenceDrawsIT {
                         }
                         try (ResultSet rows = two.executeQuery()) {
                             assertThat(rows.next() && rows.next()).isTrue();
+                        }
+                        if (!c.getAutoCommit()) {
+                            c.commit();
                         }
                     }
                 }
