@@ -5,7 +5,6 @@ import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -39,6 +38,8 @@ final class ColumnCapture {
     private final int[] formats;
     private int field;
     private String found;
+    /** Where the found column's values come from, as its RowDescription says: {@code "tableOid/number"}; or null. */
+    private String place;
     private boolean binary;
     private boolean failed;
     private final List<String> values = new ArrayList<>();
@@ -46,15 +47,16 @@ final class ColumnCapture {
     /**
      * A capture of {@code column} (for {@link Kind#UUID}, null: the one not in {@code excluded}), of rows in the
      * result formats {@code formats} (null: as the RowDescription says), at {@code field} where no RowDescription
-     * comes first (-1: not known).
+     * comes first (-1: not known), the {@link #place} an earlier RowDescription said that column is.
      */
-    ColumnCapture(Kind kind, String column, Set<String> excluded, int[] formats, int field) {
+    ColumnCapture(Kind kind, String column, Set<String> excluded, int[] formats, int field, String place) {
         this.kind = kind;
         this.column = column;
         this.excluded = Set.copyOf(excluded);
         this.formats = formats == null ? null : formats.clone();
         this.field = field;
         this.found = column;
+        this.place = place;
         this.binary = field >= 0 && formats != null && FrontendMessages.binaryResult(formats, field);
     }
 
@@ -73,6 +75,14 @@ final class ColumnCapture {
         return failed ? -1 : field;
     }
 
+    /**
+     * The table column the captured result column is, as the RowDescription said: {@code "tableOid/number"} (OID
+     * unsigned); null where it said none (an expression) or no RowDescription came.
+     */
+    String place() {
+        return failed || field < 0 ? null : place;
+    }
+
     /** Reads a RowDescription whose body spans {@code [at, end)}. */
     void describe(ByteBuf all, int at, int end) {
         if (!values.isEmpty()) {
@@ -81,6 +91,7 @@ final class ColumnCapture {
         }
         field = -1;
         found = column;
+        place = null;
         int fields = all.getUnsignedShort(at);
         at += 2;
         for (int i = 0; i < fields && at < end; i++) {
@@ -90,6 +101,8 @@ final class ColumnCapture {
                 return;
             }
             String name = all.toString(at, nul - at, StandardCharsets.UTF_8);
+            int table = all.getInt(nul + 1);
+            int number = all.getShort(nul + 5);
             int type = all.getInt(nul + 7);
             int format = all.getUnsignedShort(nul + 17);
             at = nul + 19;
@@ -104,6 +117,7 @@ final class ColumnCapture {
             }
             field = i;
             found = name;
+            place = table == 0 ? null : Integer.toUnsignedString(table) + "/" + number;
             binary = formats == null ? format == 1 : FrontendMessages.binaryResult(formats, i);
         }
     }
@@ -138,9 +152,7 @@ final class ColumnCapture {
             if (length != 16) {
                 return null;
             }
-            String hex = String.format(Locale.ROOT, "%016x%016x", all.getLong(at), all.getLong(at + 8));
-            return "'" + hex.substring(0, 8) + "-" + hex.substring(8, 12) + "-" + hex.substring(12, 16) + "-"
-                    + hex.substring(16, 20) + "-" + hex.substring(20) + "'";
+            return "'" + new java.util.UUID(all.getLong(at), all.getLong(at + 8)) + "'";
         }
         return switch (length) {
             case 8 -> Long.toString(all.getLong(at));

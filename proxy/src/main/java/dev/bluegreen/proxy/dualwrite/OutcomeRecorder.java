@@ -67,7 +67,7 @@ public final class OutcomeRecorder {
      * holds them.
      */
     public void capture(String column) {
-        ids = new ColumnCapture(ColumnCapture.Kind.INTEGER, column, Set.of(), null, -1);
+        ids = new ColumnCapture(ColumnCapture.Kind.INTEGER, column, Set.of(), null, -1, null);
     }
 
     /**
@@ -77,7 +77,7 @@ public final class OutcomeRecorder {
      * column, whatever the Bind asks for.)
      */
     public void capture(String column, int[] resultFormats, int field) {
-        ids = new ColumnCapture(ColumnCapture.Kind.INTEGER, column, Set.of(), resultFormats, field);
+        ids = new ColumnCapture(ColumnCapture.Kind.INTEGER, column, Set.of(), resultFormats, field, null);
     }
 
     /** Where the column given to {@link #capture} was among the result's, as last found; -1 where it was not. */
@@ -108,10 +108,11 @@ public final class OutcomeRecorder {
     /**
      * Keeps, from here on, the values of the {@code uuid} result column {@code column}, or where that is null of the one
      * {@code uuid} column whose name is not in {@code given}, row by row, as SQL literals ({@link #capturedUuids}); of a
-     * portal bound with {@code resultFormats} (null for a Query), at {@code field} where no RowDescription comes first.
+     * portal bound with {@code resultFormats} (null for a Query), at {@code field} where no RowDescription comes first,
+     * which an earlier RowDescription said is the table column {@code place}.
      */
-    public void captureUuid(String column, Set<String> given, int[] resultFormats, int field) {
-        uuids = new ColumnCapture(ColumnCapture.Kind.UUID, column, given, resultFormats, field);
+    public void captureUuid(String column, Set<String> given, int[] resultFormats, int field, String place) {
+        uuids = new ColumnCapture(ColumnCapture.Kind.UUID, column, given, resultFormats, field, place);
     }
 
     /** The values {@link #captureUuid} kept, as SQL literals, in the order of the rows; null where it kept none. */
@@ -127,6 +128,14 @@ public final class OutcomeRecorder {
     /** Where that column was among the result's; -1 where it was not found. */
     public int capturedUuidField() {
         return uuids == null ? -1 : uuids.field();
+    }
+
+    /**
+     * The table column that column is, as the RowDescription said ({@code "tableOid/number"}); null where it said
+     * none (an expression named like the column).
+     */
+    public String capturedUuidPlace() {
+        return uuids == null ? null : uuids.place();
     }
 
     /** Forgets everything, for the next unit. */

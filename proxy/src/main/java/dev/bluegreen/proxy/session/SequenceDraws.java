@@ -5,12 +5,10 @@ import dev.bluegreen.proxy.routing.TransactionTime;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
@@ -121,9 +119,10 @@ final class SequenceDraws {
     private final Map<String, Map<String, String>> timeColumns = new HashMap<>();
     /**
      * Per table as statements name it: each {@code uuid} column that defaults to a random one ({@link #RANDOM_UUID}),
-     * kept for the tables in {@link #drawingColumns}.
+     * and where the leader's rows say it comes from (its table's OID and its number, as a RowDescription names a
+     * column: {@link #place}); kept for the tables in {@link #drawingColumns}.
      */
-    private final Map<String, Set<String>> uuidColumns = new HashMap<>();
+    private final Map<String, Map<String, String>> uuidColumns = new HashMap<>();
     /** The shapes of the INSERT texts the session ran lately (a prepared statement's text comes again and again). */
     private final Map<String, Optional<InsertShape>> shapes = new HashMap<>();
     /** The edits that make the texts the session ran lately read the leader's transaction start, where they read it. */
@@ -246,7 +245,7 @@ final class SequenceDraws {
         Map<String, String> known = drawingColumns.get(insert.table());
         return known == null || known.keySet().stream().anyMatch(insert::leavesToDefault)
                 || timeColumns.get(insert.table()).keySet().stream().anyMatch(insert::mayLeaveToDefault)
-                || uuidColumns.get(insert.table()).stream().anyMatch(insert::leavesToDefault);
+                || uuidColumns.get(insert.table()).keySet().stream().anyMatch(insert::leavesToDefault);
     }
 
     /**
@@ -254,12 +253,36 @@ final class SequenceDraws {
      * its table; null where it knows of none, or of several, or does not know the table.
      */
     String uuidColumn(InsertShape insert) {
-        Set<String> known = uuidColumns.get(insert.table());
-        if (known == null || learnedAsOf != CATALOG_CHANGES.get()) {
+        if (learnedAsOf != CATALOG_CHANGES.get()) {
             return null;
         }
-        List<String> left = known.stream().filter(insert::leavesToDefault).toList();
+        List<String> left = randomUuids(insert);
         return left.size() == 1 ? left.getFirst() : null;
+    }
+
+    /**
+     * The {@code uuid} columns {@code insert} leaves to a random default in every row, as the session learned its table
+     * last (DDL since may have changed it: what the leader's rows say of where a value comes from is checked against
+     * {@link #place}); empty where it does not know the table.
+     */
+    List<String> randomUuids(InsertShape insert) {
+        Map<String, String> known = uuidColumns.get(insert.table());
+        return known == null ? List.of() : known.keySet().stream().filter(insert::leavesToDefault).sorted().toList();
+    }
+
+    /** Whether {@code insert} leaves some {@code uuid} column to a random default, as far as the session knows. */
+    boolean mayLeaveRandomUuid(InsertShape insert) {
+        Map<String, String> known = uuidColumns.get(insert.table());
+        return known != null && known.keySet().stream().anyMatch(insert::mayLeaveToDefault);
+    }
+
+    /**
+     * Where the leader's rows of {@code insert}'s table say its {@code uuid} column {@code column} comes from: its
+     * table's OID and its number, {@code "oid/number"}; null where the session does not know it.
+     */
+    String place(InsertShape insert, String column) {
+        Map<String, String> known = uuidColumns.get(insert.table());
+        return known == null ? null : known.get(column);
     }
 
     /** Whether the session knows what {@code insert}'s table makes up (it asked the leader about it). */
@@ -394,7 +417,7 @@ final class SequenceDraws {
                 + " AND a.attname <> ALL (" + listed + ") AND " + MAY_READ_AND_SET
                 + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END,"
                 + " CASE WHEN s.seq IS NULL THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END, "
-                + TransactionTime.LEADER_START
+                + TransactionTime.LEADER_START + ", a.attrelid::pg_catalog.int8 || '/' || a.attnum"
                 + " FROM pg_catalog.pg_attribute a"
                 + " LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
                 + " CROSS JOIN LATERAL (SELECT coalesce(pg_catalog.pg_get_serial_sequence(a.attrelid::pg_catalog.regclass::text,"
@@ -416,13 +439,13 @@ final class SequenceDraws {
     }
 
     /**
-     * Reads the leader's rows (column, sequence or null, value or null, default or null, start), and keeps what the
-     * table makes up for the session.
+     * Reads the leader's rows (column, sequence or null, value or null, default or null, start, {@link #place}), and
+     * keeps what the table makes up for the session.
      */
     Generated learned(InsertShape insert, List<String[]> rows) {
         Map<String, String> drawing = new HashMap<>();
         Map<String, String> times = new HashMap<>();
-        Set<String> uuids = new HashSet<>();
+        Map<String, String> uuids = new HashMap<>();
         List<Draw> draws = new ArrayList<>(1);
         String start = null;
         String read = null;
@@ -431,7 +454,7 @@ final class SequenceDraws {
                 read = instant(row[0]);
                 continue;
             }
-            if (row.length != 5 || row[0] == null) {
+            if (row.length != 6 || row[0] == null) {
                 return Generated.NOTHING;
             }
             if (row[1] == null) {
@@ -439,8 +462,8 @@ final class SequenceDraws {
                 if (expression != null) {
                     times.put(row[0], expression);
                     start = instant(row[4]);
-                } else if (row[3] != null && RANDOM_UUID.matcher(row[3]).matches()) {
-                    uuids.add(row[0]);
+                } else if (row[3] != null && row[5] != null && RANDOM_UUID.matcher(row[3]).matches()) {
+                    uuids.put(row[0], row[5]);
                 }
                 continue;
             }
@@ -459,7 +482,7 @@ final class SequenceDraws {
         draws.removeIf(draw -> !drawing.containsValue(draw.sequence()));
         drawingColumns.put(insert.table(), Map.copyOf(drawing));
         timeColumns.put(insert.table(), Map.copyOf(times));
-        uuidColumns.put(insert.table(), Set.copyOf(uuids));
+        uuidColumns.put(insert.table(), Map.copyOf(uuids));
         draws.sort(Comparator.comparing(Draw::sequence)); // locks taken in one order by every session
         return new Generated(List.copyOf(draws), times.keySet().stream().anyMatch(insert::mayLeaveToDefault) ? start : read);
     }

@@ -225,6 +225,10 @@ final class Units {
         String uuidColumn;
         /** {@link #giveUuids} has read the leader's answer. */
         boolean uuidsRead;
+        /** The statement prepared by name the unit only describes, read for where its ids or uuids are ({@link #captureDescribed}). */
+        String describedStatement;
+        /** With {@link #describedStatement}, the ids column looked for; null where a uuid one is. */
+        String describedIds;
         /**
          * The edits that give the follower's copy of the unit's text the values the leader drew for {@link #idsColumn},
          * row by row ({@link #givenToFollower}); null where it was not given them.
@@ -499,8 +503,11 @@ final class Units {
     /** A write waiting for the follower in shadow mode. */
     private record Mirror(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus) {}
 
-    /** The result column {@code column} of a statement's rows is the one at {@code field}. */
-    private record IdsAt(String column, int field) {}
+    /**
+     * The result column {@code column} of a statement's rows is the one at {@code field}, the table column
+     * {@code place} ({@link OutcomeRecorder#capturedUuidPlace}; null for ids).
+     */
+    private record IdsAt(String column, int field, String place) {}
 
     private final ClientSession session;
     private final Channel client;
@@ -2574,6 +2581,8 @@ final class Units {
             answer.recorder = new OutcomeRecorder();
             if (unit.idsColumn != null || unit.capturesUuids) {
                 captureGenerated(unit, answer.recorder);
+            } else {
+                captureDescribed(unit, answer.recorder);
             }
         }
         takeLeaderCommitTicket(unit, answer, c);
@@ -2834,6 +2843,9 @@ final class Units {
             }
         }
         giveUuids(unit, answer);
+        if (unit.describedStatement != null) {
+            learnDescribed(unit, answer);
+        }
         if (unit.greenRead == GreenRead.CANCELLING && !answer.lost) {
             unit.afterGreenCancel = () -> primaryDone(answer);
             return;
@@ -3114,17 +3126,21 @@ final class Units {
         unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
         unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(sql, reading).isEmpty();
         unit.oneText = true;
-        String statement = unit.insert != null && unit.insert.places() != null && !unit.insert.places().rows().isEmpty()
-                && !unit.shortenedText && sql.toLowerCase(Locale.ROOT).contains("returning") ? runsOnce(unit) : null;
+        if (unit.insert == null || unit.insert.places() == null || unit.insert.places().rows().isEmpty() || unit.shortenedText) {
+            return;
+        }
+        // a bulk insert returning its ids (SQLAlchemy's, Django's, jOOQ's): the follower can be given the leader's, row by
+        // row, where other sessions' draws came between them on the leader; an insert returning the uuid its table made up
+        // for it (Rails' uuid keys, Supabase's): likewise (one column is given the leader's values per run: ids first)
+        String ids = unit.insert.places().rows().size() > 1 ? sequenceDraws.drawingColumn(unit.insert) : null;
+        String uuid = ids == null ? sequenceDraws.uuidColumn(unit.insert) : null;
+        boolean uuids = ids == null && (uuid != null || !sequenceDraws.knows(unit.insert));
+        String statement = (ids != null || uuids) && sql.toLowerCase(Locale.ROOT).contains("returning") ? runsOnce(unit) : null;
         if (statement != null) {
             unit.givenStatement = statement.isEmpty() ? null : statement;
-            // a bulk insert returning its ids (SQLAlchemy's, Django's, jOOQ's): the follower can be given the leader's, row
-            // by row, where other sessions' draws came between them on the leader
-            unit.idsColumn = unit.insert.places().rows().size() > 1 ? sequenceDraws.drawingColumn(unit.insert) : null;
-            // an insert returning the uuid its table made up for it (Rails' uuid keys, Supabase's): likewise (one column
-            // is given the leader's values per run: a bulk insert's ids before a uuid)
-            unit.uuidColumn = unit.idsColumn == null ? sequenceDraws.uuidColumn(unit.insert) : null;
-            unit.capturesUuids = unit.idsColumn == null && (unit.uuidColumn != null || !sequenceDraws.knows(unit.insert));
+            unit.idsColumn = ids;
+            unit.uuidColumn = uuid;
+            unit.capturesUuids = uuids;
         }
     }
 
@@ -3228,8 +3244,65 @@ final class Units {
                 recorder.capture(unit.idsColumn, formats, field);
             }
         } else if (unit.capturesUuids) {
-            int field = at != null && at.column().equals(unit.uuidColumn) ? at.field() : -1;
-            recorder.captureUuid(unit.uuidColumn, Set.copyOf(unit.insert.givenColumns()), formats, field);
+            // (a table the session does not know yet: the column a Describe of the statement found, if one did)
+            boolean known = at != null && at.place() != null && (unit.uuidColumn == null || at.column().equals(unit.uuidColumn));
+            recorder.captureUuid(known ? at.column() : unit.uuidColumn, Set.copyOf(unit.insert.givenColumns()), formats,
+                    known ? at.field() : -1, known ? at.place() : null);
+        }
+    }
+
+    /**
+     * A unit that only describes a statement prepared by name (asyncpg prepares each statement so, Parse, Describe,
+     * Sync, then only binds and executes it): where the statement is an insert whose ids or random uuids the proxy would
+     * read from its rows, {@code recorder} finds where they are in the RowDescription, for {@link #learnDescribed} to
+     * keep ({@link #idsAt}).
+     */
+    private void captureDescribed(Unit unit, OutcomeRecorder recorder) {
+        String name = null;
+        for (Frame frame : unit.frames) {
+            ByteBuf all = frame.content();
+            String described = switch (frame.type()) {
+                case FrontendMessages.DESCRIBE -> FrontendMessages.describedStatement(all, all.readerIndex(), all.readableBytes());
+                case FrontendMessages.PARSE -> FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes());
+                case FrontendMessages.SYNC, FrontendMessages.FLUSH -> name;
+                default -> null;
+            };
+            if (described == null || described.isEmpty() || (name != null && !name.equals(described))) {
+                return;
+            }
+            name = described;
+        }
+        ByteBuf parse = name == null ? null : parseOf(unit, name);
+        String sql = parse == null ? null : FrontendMessages.parseSql(parse, parse.readerIndex(), parse.readableBytes());
+        InsertShape insert = sql == null || !sql.toLowerCase(Locale.ROOT).contains("returning") ? null
+                : sequenceDraws.shapeOf(sql, reading).orElse(null);
+        if (insert == null || insert.places() == null || insert.places().rows().isEmpty() || !sequenceDraws.mayDraw(insert)) {
+            return;
+        }
+        String ids = insert.places().rows().size() > 1 ? sequenceDraws.drawingColumn(insert) : null;
+        unit.describedIds = ids;
+        if (ids != null) {
+            recorder.capture(ids);
+        } else {
+            recorder.captureUuid(sequenceDraws.uuidColumn(insert), Set.copyOf(insert.givenColumns()), null, -1, null);
+        }
+        unit.describedStatement = name;
+    }
+
+    /** Keeps where {@link #captureDescribed} found the ids or uuids of the statement a unit described. */
+    private void learnDescribed(Unit unit, Sink answer) {
+        String name = unit.describedStatement;
+        unit.describedStatement = null;
+        if (answer.error || answer.lost || answer.recorder == null) {
+            return;
+        }
+        OutcomeRecorder recorder = answer.recorder;
+        if (unit.describedIds != null) {
+            if (recorder.capturedField() >= 0) {
+                idsAt.put(name, new IdsAt(unit.describedIds, recorder.capturedField(), null));
+            }
+        } else if (recorder.capturedUuidPlace() != null) {
+            idsAt.put(name, new IdsAt(recorder.capturedUuidColumn(), recorder.capturedUuidField(), recorder.capturedUuidPlace()));
         }
     }
 
@@ -3486,21 +3559,25 @@ final class Units {
             return;
         }
         unit.uuidsRead = true; // (primaryDone may run again for the unit)
-        String left = sequenceDraws.uuidColumn(unit.insert);
         List<String> values = unit.capturesUuids ? answer.recorder.capturedUuids() : null;
         String column = values == null ? null : answer.recorder.capturedUuidColumn();
-        if (column != null && unit.givenStatement != null) {
-            idsAt.put(unit.givenStatement, new IdsAt(column, answer.recorder.capturedUuidField()));
+        String place = column == null ? null : answer.recorder.capturedUuidPlace();
+        if (place != null && unit.givenStatement != null) {
+            idsAt.put(unit.givenStatement, new IdsAt(column, answer.recorder.capturedUuidField(), place));
         }
-        if (column != null && column.equals(left) && unit.givenEdits == null && answer.recorder.outcomes().size() == 1
-                && insertedRowCount(answer) == values.size()) {
+        // the column the rows say the values come from must be the one the table defaults so (not another column, or an
+        // expression, returned under its name); learned by now where the session did not know the table
+        List<String> left = sequenceDraws.randomUuids(unit.insert);
+        if (place != null && left.size() == 1 && left.getFirst().equals(column)
+                && place.equals(sequenceDraws.place(unit.insert, column)) && unit.givenEdits == null
+                && answer.recorder.outcomes().size() == 1 && insertedRowCount(answer) == values.size()) {
             unit.givenEdits = givenToFollower(unit, column, values);
             if (unit.givenEdits != null) {
                 return;
             }
         }
-        if (left != null && !unit.classification.has(Trait.NON_DETERMINISTIC)) {
-            stats.nonDeterministic(reading.normalize(unit.sql));
+        if (sequenceDraws.mayLeaveRandomUuid(unit.insert) && !unit.classification.has(Trait.NON_DETERMINISTIC)) {
+            stats.nonDeterministic(reading.normalize(unit.sql)); // each cluster makes up its own
         }
     }
 
@@ -3555,7 +3632,7 @@ final class Units {
         List<SequenceDraws.Draw> draws = rows == 0 ? List.of() : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList();
         long[] ids = unit.idsColumn == null ? null : answer.recorder.captured();
         if (ids != null && unit.givenStatement != null) {
-            idsAt.put(unit.givenStatement, new IdsAt(unit.idsColumn, answer.recorder.capturedField()));
+            idsAt.put(unit.givenStatement, new IdsAt(unit.idsColumn, answer.recorder.capturedField(), null));
         }
         if (ids != null && ids.length == rows && draws.size() == 1 && draws.getFirst().value() == ids[ids.length - 1]) {
             // (the last row drew the leader's currval)

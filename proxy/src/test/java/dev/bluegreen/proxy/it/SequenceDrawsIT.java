@@ -9,6 +9,9 @@ import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -294,11 +297,100 @@ class SequenceDrawsIT {
             }
             assertThat(proxy.server().migration().nonDeterministicStatements().keySet())
                     .anySatisfy(statement -> assertThat(statement).startsWith("insert into " + accounts).doesNotContain("returning"));
-            ClusterData.onBoth(blue, green, "delete from " + accounts + " where name = 'unreturned'");
+            // nor one that returns another column under the uuid's name: the follower is not given that column's value
+            try (Connection c = proxy.connect(blue.superuser()); Statement s = c.createStatement()) {
+                s.execute("insert into " + notes + " (account, n) select id, 99 from " + accounts
+                        + " where name <> 'unreturned' order by id limit 1"); // (that row's uuid is each cluster's own)
+                s.execute("insert into " + notes + " (account, n) values ((select account from " + notes
+                        + " where n = 99), 98) returning account as id");
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(ClusterData.number(green, "select count(*) from " + notes + " where n = 98 and id <> account")).isOne();
+            ClusterData.onBoth(blue, green, "delete from " + accounts + " where name = 'unreturned'",
+                    "delete from " + notes + " where n in (98, 99)");
         }
         assertThat(ClusterData.number(green, "select count(*) from " + notes)).isEqualTo(SESSIONS / 2 * ROUNDS);
         assertThat(contents(green, accounts, "id")).isEqualTo(contents(blue, accounts, "id"));
         assertThat(contents(green, notes, "id")).isEqualTo(contents(blue, notes, "id"));
+    }
+
+    /**
+     * asyncpg's way with statements (SQLAlchemy's asyncio dialect runs on it): each is prepared by name with a Describe
+     * of it in a message of its own (Parse, Describe, Sync), then only bound and executed, asking for every column in
+     * binary, with no RowDescription before its rows. Four sessions at once insert a row returning the uuid its table
+     * makes up (the session's first insert into that table: the Describe found the one uuid column the statement gives
+     * no value to) and a bulk insert returning its ids: the follower is given the leader's, where the Describe said they
+     * are. Before, no RowDescription came with the rows, nothing was read, and green went out of sync.
+     */
+    @Test
+    void statementsDescribedAheadAndThenOnlyBoundAreGivenTheLeadersUuidsAndIds(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String accounts = ClusterData.unique("accounts");
+        String orders = ClusterData.unique("orders");
+        ClusterData.onBoth(blue, green,
+                "create table " + accounts + " (id uuid primary key default gen_random_uuid(), name text not null)",
+                "create table " + orders + " (id bigserial primary key, v text not null)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            ClusterData.inSessions(SESSIONS / 2, session -> {
+                try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+                    client.send(RawClient.query("insert into " + orders + " (v) values ('first " + session + "')"));
+                    assertThat(client.firstValue()).isEqualTo("no row"); // (how the session learns what orders draws)
+                    client.send(concat(parse("one", "insert into " + accounts + " (name) values ($1) returning id"),
+                            describe("one"), SYNC));
+                    client.send(concat(parse("four", "insert into " + orders + " (v) values ($1), ($2), ($3), ($4) returning id"),
+                            describe("four"), SYNC));
+                    assertThat(client.typesUntilReady() + client.typesUntilReady()).isEqualTo("1tTZ1tTZ");
+                    for (int round = 0; round < ROUNDS / 2; round++) {
+                        String key = session + "/" + round;
+                        client.send(concat(bind("one", key), EXECUTE, SYNC));
+                        assertThat(client.typesUntilReady()).isEqualTo("2DCZ");
+                        client.send(concat(bind("four", key + " a", key + " b", key + " c", key + " d"), EXECUTE, SYNC));
+                        assertThat(client.typesUntilReady()).isEqualTo("2DDDDCZ");
+                    }
+                }
+            });
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.number(green, "select count(*) from " + accounts)).isEqualTo(SESSIONS / 2 * ROUNDS / 2);
+        assertThat(contents(green, accounts, "id")).isEqualTo(contents(blue, accounts, "id"));
+        assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
+        assertThat(handsOutNext(green, orders + "_id_seq")).isEqualTo(handsOutNext(blue, orders + "_id_seq"));
+    }
+
+    private static final byte[] SYNC = RawClient.message('S', new byte[0]);
+    private static final byte[] EXECUTE = RawClient.message('E', new byte[5]); // the unnamed portal, every row
+
+    private static byte[] parse(String name, String sql) {
+        return RawClient.message('P', concat((name + "\0" + sql + "\0").getBytes(StandardCharsets.UTF_8), new byte[2]));
+    }
+
+    private static byte[] describe(String statement) {
+        return RawClient.message('D', ("S" + statement + "\0").getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A Bind of {@code statement} to the unnamed portal, its parameters in text, every result column in binary. */
+    private static byte[] bind(String statement, String... parameters) {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        body.writeBytes(("\0" + statement + "\0").getBytes(StandardCharsets.UTF_8));
+        body.writeBytes(ByteBuffer.allocate(4).putShort((short) 0).putShort((short) parameters.length).array());
+        for (String parameter : parameters) {
+            byte[] value = parameter.getBytes(StandardCharsets.UTF_8);
+            body.writeBytes(ByteBuffer.allocate(4).putInt(value.length).array());
+            body.writeBytes(value);
+        }
+        body.writeBytes(ByteBuffer.allocate(4).putShort((short) 1).putShort((short) 1).array());
+        return RawClient.message('B', body.toByteArray());
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.writeBytes(part);
+        }
+        return out.toByteArray();
     }
 
     /**

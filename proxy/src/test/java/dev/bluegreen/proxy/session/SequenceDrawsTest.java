@@ -14,7 +14,7 @@ class SequenceDrawsTest {
 
     /** A row of the leader's answer about a column drawing from a sequence. */
     private static String[] row(String column, String sequence, String value) {
-        return new String[] {column, sequence, value, null, START};
+        return new String[] {column, sequence, value, null, START, "16384/1"};
     }
 
     @Test
@@ -141,12 +141,35 @@ class SequenceDrawsTest {
     }
 
     @Test
+    void uuidColumnsDefaultingToARandomOneAreKeptWithWhereTheLeadersRowsSayTheyComeFrom() {
+        SequenceDraws draws = new SequenceDraws();
+        InsertShape account = InsertShape.of("insert into accounts (name) values ($1) returning id", false).orElseThrow();
+        draws.learned(account, List.<String[]>of(
+                new String[] {"id", null, null, "gen_random_uuid()", START, "16390/1"},
+                new String[] {"token", null, null, "public.uuid_generate_v4()", START, "16390/3"},
+                new String[] {"other", null, null, "md5(random()::text)::uuid", START, "16390/4"}));
+        assertThat(draws.randomUuids(account)).containsExactly("id", "token");
+        assertThat(draws.uuidColumn(account)).as("two left to a random default: neither is given").isNull();
+        assertThat(draws.mayLeaveRandomUuid(account)).isTrue();
+        assertThat(draws.mayDraw(account)).isTrue();
+
+        InsertShape withToken = InsertShape.of("insert into accounts (name, token) values ($1, $2)", false).orElseThrow();
+        assertThat(draws.uuidColumn(withToken)).isEqualTo("id");
+        assertThat(draws.place(withToken, "id")).isEqualTo("16390/1");
+        assertThat(draws.place(withToken, "other")).as("not a random default").isNull();
+
+        InsertShape both = InsertShape.of("insert into accounts (id, token, name) values ($1, $2, $3)", false).orElseThrow();
+        assertThat(draws.mayLeaveRandomUuid(both)).isFalse();
+        assertThat(draws.mayDraw(both)).isFalse();
+    }
+
+    @Test
     void columnsDefaultingToTheTransactionsStartTakeTheLeadersOnTheFollower() {
         SequenceDraws draws = new SequenceDraws();
         InsertShape order = InsertShape.of("insert into orders (v) values ($1)", false).orElseThrow();
         SequenceDraws.Generated learned = draws.learned(order, List.<String[]>of(
-                new String[] {"created_at", null, null, "now()", START},
-                new String[] {"stamped", null, null, "clock_timestamp()", START},
+                new String[] {"created_at", null, null, "now()", START, "16384/2"},
+                new String[] {"stamped", null, null, "clock_timestamp()", START, "16384/3"},
                 row("id", "orders_id_seq", "5")));
         assertThat(learned).isEqualTo(new SequenceDraws.Generated(List.of(new SequenceDraws.Draw("orders_id_seq", 5)), START));
         assertThat(draws.knownTimes(order)).containsOnlyKeys("created_at");
@@ -155,7 +178,7 @@ class SequenceDrawsTest {
 
         InsertShape dated = new InsertShape("orders", List.of("v", "created_at"));
         assertThat(draws.knownTimes(dated)).isEmpty();
-        assertThat(draws.learned(dated, List.<String[]>of(new String[] {"created_at", null, null, "now()", START})).start())
+        assertThat(draws.learned(dated, List.<String[]>of(new String[] {"created_at", null, null, "now()", START, "16384/2"})).start())
                 .as("the statement gave the column its value").isNull();
 
         assertThat(SequenceDraws.followerBefore(new SequenceDraws.Generated(List.of(), START)))
