@@ -40,6 +40,8 @@ final class ColumnCapture {
     private String found;
     /** Where the found column's values come from, as its RowDescription says: {@code "tableOid/number"}; or null. */
     private String place;
+    /** A RowDescription came. */
+    private boolean described;
     private boolean binary;
     private boolean failed;
     private final List<String> values = new ArrayList<>();
@@ -83,8 +85,14 @@ final class ColumnCapture {
         return failed || field < 0 ? null : place;
     }
 
+    /** Whether a RowDescription came (the column's place is its, not the one given at the start). */
+    boolean described() {
+        return described;
+    }
+
     /** Reads a RowDescription whose body spans {@code [at, end)}. */
     void describe(ByteBuf all, int at, int end) {
+        described = true;
         if (!values.isEmpty()) {
             failed = true; // another result
             return;

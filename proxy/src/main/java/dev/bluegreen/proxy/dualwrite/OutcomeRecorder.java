@@ -130,6 +130,11 @@ public final class OutcomeRecorder {
         return uuids == null ? -1 : uuids.field();
     }
 
+    /** Whether a RowDescription of this run said where that column is (not a place an earlier one said). */
+    public boolean uuidsDescribed() {
+        return uuids != null && uuids.described();
+    }
+
     /**
      * The table column that column is, as the RowDescription said ({@code "tableOid/number"}); null where it said
      * none (an expression named like the column).

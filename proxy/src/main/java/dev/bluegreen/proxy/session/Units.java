@@ -229,6 +229,8 @@ final class Units {
         String describedStatement;
         /** With {@link #describedStatement}, the ids column looked for; null where a uuid one is. */
         String describedIds;
+        /** {@link #idsAtForgets} as the unit began. */
+        long idsAtAsOf;
         /**
          * The edits that give the follower's copy of the unit's text the values the leader drew for {@link #idsColumn},
          * row by row ({@link #givenToFollower}); null where it was not given them.
@@ -556,8 +558,13 @@ final class Units {
      * prepared there as the client sent it, while that cluster led.
      */
     private final Map<String, ByteBuf> followerRewritable = new HashMap<>();
-    /** Where, among the rows a statement prepared by name returns, its ids are ({@link #captureIds}). */
+    /** Where, among the rows a statement prepared by name returns, its ids are ({@link #captureGenerated}). */
     private final Map<String, IdsAt> idsAt = new HashMap<>();
+    /**
+     * How many times entries of {@link #idsAt} were dropped (a Close, a leader change): a unit that began before keeps
+     * nothing there, its statement perhaps closed and prepared anew under its name meanwhile ({@link #keepIdsAt}).
+     */
+    private long idsAtForgets;
     /** A unit of the session read the transaction's start: its transactions are asked their start early. */
     private boolean readsStartLately;
     /** The catalog, as far as DDL through the proxy tells, that the follower's rewritten statements were prepared for. */
@@ -1538,6 +1545,7 @@ final class Units {
             statementTexts.remove(name);
             release(followerRewritable.remove(name));
             idsAt.remove(name);
+            idsAtForgets++;
             forgotten.remove(name);
             namesStatements = true;
         }
@@ -1660,6 +1668,7 @@ final class Units {
         followerRewritable.values().forEach(ByteBuf::release);
         followerRewritable.clear();
         idsAt.clear();
+        idsAtForgets++;
     }
 
     /**
@@ -1886,11 +1895,13 @@ final class Units {
             followerRewritable.values().forEach(ByteBuf::release);
             followerRewritable.clear();
             idsAt.clear();
+            idsAtForgets++;
             return false;
         }
         if (next.leader() != leader) {
             log.debug("leader changed session={} leader={} epoch={}", session, next.leader(), next.epoch());
             idsAt.clear(); // (learned from the other cluster's rows)
+            idsAtForgets++;
             prepareAgainToFollow(next);
             if (listens) {
                 moveListeners(leader, next.leader());
@@ -2579,6 +2590,7 @@ final class Units {
         answer.swallowParseComplete = unit.reparses;
         if (unit.secondary != null) {
             answer.recorder = new OutcomeRecorder();
+            unit.idsAtAsOf = idsAtForgets;
             if (unit.idsColumn != null || unit.capturesUuids) {
                 captureGenerated(unit, answer.recorder);
             } else {
@@ -3280,13 +3292,24 @@ final class Units {
             return;
         }
         String ids = insert.places().rows().size() > 1 ? sequenceDraws.drawingColumn(insert) : null;
+        String uuid = ids == null ? sequenceDraws.uuidColumn(insert) : null;
+        if (ids == null && uuid == null && sequenceDraws.knows(insert)) {
+            return; // (as takesGenerated: nothing the proxy would read)
+        }
         unit.describedIds = ids;
         if (ids != null) {
             recorder.capture(ids);
         } else {
-            recorder.captureUuid(sequenceDraws.uuidColumn(insert), Set.copyOf(insert.givenColumns()), null, -1, null);
+            recorder.captureUuid(uuid, Set.copyOf(insert.givenColumns()), null, -1, null);
         }
         unit.describedStatement = name;
+    }
+
+    /** Keeps {@code at} for statement {@code name}, unless entries were dropped since {@code unit} began. */
+    private void keepIdsAt(Unit unit, String name, IdsAt at) {
+        if (unit.idsAtAsOf == idsAtForgets) {
+            idsAt.put(name, at);
+        }
     }
 
     /** Keeps where {@link #captureDescribed} found the ids or uuids of the statement a unit described. */
@@ -3299,10 +3322,10 @@ final class Units {
         OutcomeRecorder recorder = answer.recorder;
         if (unit.describedIds != null) {
             if (recorder.capturedField() >= 0) {
-                idsAt.put(name, new IdsAt(unit.describedIds, recorder.capturedField(), null));
+                keepIdsAt(unit, name, new IdsAt(unit.describedIds, recorder.capturedField(), null));
             }
         } else if (recorder.capturedUuidPlace() != null) {
-            idsAt.put(name, new IdsAt(recorder.capturedUuidColumn(), recorder.capturedUuidField(), recorder.capturedUuidPlace()));
+            keepIdsAt(unit, name, new IdsAt(recorder.capturedUuidColumn(), recorder.capturedUuidField(), recorder.capturedUuidPlace()));
         }
     }
 
@@ -3562,8 +3585,9 @@ final class Units {
         List<String> values = unit.capturesUuids ? answer.recorder.capturedUuids() : null;
         String column = values == null ? null : answer.recorder.capturedUuidColumn();
         String place = column == null ? null : answer.recorder.capturedUuidPlace();
-        if (place != null && unit.givenStatement != null) {
-            idsAt.put(unit.givenStatement, new IdsAt(column, answer.recorder.capturedUuidField(), place));
+        if (place != null && unit.givenStatement != null && answer.recorder.uuidsDescribed()) {
+            // (kept from this run's RowDescription only: a place kept before, which DDL may have made stale, is not kept again)
+            keepIdsAt(unit, unit.givenStatement, new IdsAt(column, answer.recorder.capturedUuidField(), place));
         }
         // the column the rows say the values come from must be the one the table defaults so (not another column, or an
         // expression, returned under its name); learned by now where the session did not know the table
@@ -3632,7 +3656,7 @@ final class Units {
         List<SequenceDraws.Draw> draws = rows == 0 ? List.of() : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList();
         long[] ids = unit.idsColumn == null ? null : answer.recorder.captured();
         if (ids != null && unit.givenStatement != null) {
-            idsAt.put(unit.givenStatement, new IdsAt(unit.idsColumn, answer.recorder.capturedField(), null));
+            keepIdsAt(unit, unit.givenStatement, new IdsAt(unit.idsColumn, answer.recorder.capturedField(), null));
         }
         if (ids != null && ids.length == rows && draws.size() == 1 && draws.getFirst().value() == ids[ids.length - 1]) {
             // (the last row drew the leader's currval)
@@ -5808,6 +5832,7 @@ final class Units {
         followerRewritable.values().forEach(ByteBuf::release);
         followerRewritable.clear();
         idsAt.clear();
+        idsAtForgets++;
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();
         long endTicket = 0;
