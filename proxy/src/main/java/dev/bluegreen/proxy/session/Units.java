@@ -1545,7 +1545,7 @@ final class Units {
             statementTexts.remove(name);
             release(followerRewritable.remove(name));
             idsAt.remove(name);
-            idsAtForgets++;
+            idsAtForgets++; // (a unit that began before this keeps nothing for the name: keepIdsAt)
             forgotten.remove(name);
             namesStatements = true;
         }
@@ -1665,8 +1665,17 @@ final class Units {
         forgotten.putAll(statements);
         statements.clear(); // a Bind of a name not known is a write: safe, if slower
         statementTexts.clear();
+        forgetKeptParses();
+    }
+
+    /** Lets go of the Parses kept for the follower ({@link #followerRewritable}) and of what {@link #idsAt} says of them. */
+    private void forgetKeptParses() {
         followerRewritable.values().forEach(ByteBuf::release);
         followerRewritable.clear();
+        forgetIdsAt();
+    }
+
+    private void forgetIdsAt() {
         idsAt.clear();
         idsAtForgets++;
     }
@@ -1892,16 +1901,12 @@ final class Units {
             stopWatchingFollower();
             stopGreenReadTimer();
             forgetUnnamedParse();
-            followerRewritable.values().forEach(ByteBuf::release);
-            followerRewritable.clear();
-            idsAt.clear();
-            idsAtForgets++;
+            forgetKeptParses();
             return false;
         }
         if (next.leader() != leader) {
             log.debug("leader changed session={} leader={} epoch={}", session, next.leader(), next.epoch());
-            idsAt.clear(); // (learned from the other cluster's rows)
-            idsAtForgets++;
+            forgetIdsAt(); // (learned from the other cluster's rows)
             prepareAgainToFollow(next);
             if (listens) {
                 moveListeners(leader, next.leader());
@@ -3221,7 +3226,7 @@ final class Units {
                 }
             }
         }
-        if (executes != 1 || statement == null || (closed != null && closed.contains(statement)) || (parses == 1 && !statement.equals(parsed))
+        if (executes != 1 || statement == null || closed.contains(statement) || (parses == 1 && !statement.equals(parsed))
                 || (parses == 0 && statement.isEmpty()) || !described.stream().allMatch(statement::equals)) {
             return null;
         }
@@ -3270,6 +3275,9 @@ final class Units {
      * keep ({@link #idsAt}).
      */
     private void captureDescribed(Unit unit, OutcomeRecorder recorder) {
+        if (unit.classification.statementCount() != 0) {
+            return; // (a unit that runs a statement: the one that only describes runs none)
+        }
         String name = null;
         for (Frame frame : unit.frames) {
             ByteBuf all = frame.content();
@@ -3582,20 +3590,8 @@ final class Units {
             return;
         }
         unit.uuidsRead = true; // (primaryDone may run again for the unit)
-        List<String> values = unit.capturesUuids ? answer.recorder.capturedUuids() : null;
-        String column = values == null ? null : answer.recorder.capturedUuidColumn();
-        String place = column == null ? null : answer.recorder.capturedUuidPlace();
-        if (place != null && unit.givenStatement != null && answer.recorder.uuidsDescribed()) {
-            // (kept from this run's RowDescription only: a place kept before, which DDL may have made stale, is not kept again)
-            keepIdsAt(unit, unit.givenStatement, new IdsAt(column, answer.recorder.capturedUuidField(), place));
-        }
-        // the column the rows say the values come from must be the one the table defaults so (not another column, or an
-        // expression, returned under its name); learned by now where the session did not know the table
-        List<String> left = sequenceDraws.randomUuids(unit.insert);
-        if (place != null && left.size() == 1 && left.getFirst().equals(column)
-                && place.equals(sequenceDraws.place(unit.insert, column)) && unit.givenEdits == null
-                && answer.recorder.outcomes().size() == 1 && insertedRowCount(answer) == values.size()) {
-            unit.givenEdits = givenToFollower(unit, column, values);
+        if (unit.capturesUuids) {
+            unit.givenEdits = capturedUuids(unit, answer.recorder, insertedRowCount(answer));
             if (unit.givenEdits != null) {
                 return;
             }
@@ -3603,6 +3599,25 @@ final class Units {
         if (sequenceDraws.mayLeaveRandomUuid(unit.insert) && !unit.classification.has(Trait.NON_DETERMINISTIC)) {
             stats.nonDeterministic(reading.normalize(unit.sql)); // each cluster makes up its own
         }
+    }
+
+    /** {@link #giveUuids}: the edits that give the follower the uuids {@code recorder} read, where they may be given. */
+    private List<TransactionTime.Edit> capturedUuids(Unit unit, OutcomeRecorder recorder, long inserted) {
+        List<String> values = recorder.capturedUuids();
+        String column = values == null ? null : recorder.capturedUuidColumn();
+        String place = column == null ? null : recorder.capturedUuidPlace();
+        if (place == null) {
+            return null;
+        }
+        if (unit.givenStatement != null && recorder.uuidsDescribed()) {
+            // (kept from this run's RowDescription only: a place kept before, which DDL may have made stale, is not kept again)
+            keepIdsAt(unit, unit.givenStatement, new IdsAt(column, recorder.capturedUuidField(), place));
+        }
+        // the column the rows say the values come from must be the one the table defaults so (not another column, or an
+        // expression, returned under its name); learned by now where the session did not know the table
+        List<String> left = sequenceDraws.randomUuids(unit.insert);
+        return left.size() == 1 && left.getFirst().equals(column) && place.equals(sequenceDraws.place(unit.insert, column))
+                && recorder.outcomes().size() == 1 && inserted == values.size() ? givenToFollower(unit, column, values) : null;
     }
 
     /**
@@ -5829,10 +5844,7 @@ final class Units {
         stopWatchingFollower();
         stopGreenReadTimer();
         forgetUnnamedParse();
-        followerRewritable.values().forEach(ByteBuf::release);
-        followerRewritable.clear();
-        idsAt.clear();
-        idsAtForgets++;
+        forgetKeptParses();
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();
         long endTicket = 0;

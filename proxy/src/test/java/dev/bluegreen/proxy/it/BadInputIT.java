@@ -1,5 +1,6 @@
 package dev.bluegreen.proxy.it;
 
+import static dev.bluegreen.proxy.it.RawClient.concat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -12,7 +13,6 @@ import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.ByteBuffer;
@@ -466,14 +466,13 @@ class BadInputIT {
         try (TestProxy twins = TestProxy.in(blue).green(green).start();
              RawClient client = new RawClient(twins.port()).loggedIn(blue.superuser())) {
             twins.server().routing().start("test", null);
-            byte[] sql = ("s1\0insert into " + table + " (v) values ($1) returning id\0").getBytes(StandardCharsets.UTF_8);
-            client.send(concat(RawClient.message('P', concat(sql, new byte[2])), RawClient.message('S', new byte[0])));
+            client.send(concat(RawClient.parse("s1", "insert into " + table + " (v) values ($1) returning id"), RawClient.sync()));
             client.readUntil('Z');
             ByteBuffer bind = ByteBuffer.allocate(32).put((byte) 0).put("s1".getBytes(StandardCharsets.US_ASCII)).put((byte) 0)
                     .putShort((short) 0).putShort((short) 1).putInt(1).put((byte) 'x')
                     .putShort((short) 1); // one result format code, then none
             client.send(concat(RawClient.message('B', Arrays.copyOf(bind.array(), bind.position())),
-                    RawClient.message('E', new byte[5]), RawClient.message('S', new byte[0])));
+                    RawClient.execute(), RawClient.sync()));
 
             RawClient.Message error = client.readUntil('E');
             assertThat(error.sqlState()).isEqualTo("08P01");
@@ -485,14 +484,6 @@ class BadInputIT {
             assertThat(twins.server().routing().current().followerInSync()).isTrue();
         }
         assertThat(ClusterData.contents(green, table, "id")).isEqualTo(ClusterData.contents(blue, table, "id"));
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (byte[] part : parts) {
-            out.writeBytes(part);
-        }
-        return out.toByteArray();
     }
 
     /**

@@ -1,5 +1,12 @@
 package dev.bluegreen.proxy.it;
 
+import static dev.bluegreen.proxy.it.RawClient.bind;
+import static dev.bluegreen.proxy.it.RawClient.concat;
+import static dev.bluegreen.proxy.it.RawClient.cstrings;
+import static dev.bluegreen.proxy.it.RawClient.execute;
+import static dev.bluegreen.proxy.it.RawClient.flush;
+import static dev.bluegreen.proxy.it.RawClient.parse;
+import static dev.bluegreen.proxy.it.RawClient.sync;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -19,7 +26,6 @@ import dev.bluegreen.proxy.control.WriteBarrier;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.net.Socket;
@@ -48,59 +54,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 @ExtendWith({BlueGreenClusters.class, NoLeaks.class})
 class PipeliningIT {
 
-    private static byte[] cstrings(String... values) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (String value : values) {
-            out.writeBytes(value.getBytes(StandardCharsets.UTF_8));
-            out.write(0);
-        }
-        return out.toByteArray();
-    }
-
-    private static byte[] parse(String sql) {
-        return parse("", sql);
-    }
-
-    private static byte[] parse(String name, String sql) {
-        byte[] strings = cstrings(name, sql);
-        return RawClient.message('P', ByteBuffer.allocate(strings.length + 2).put(strings).putShort((short) 0).array());
-    }
-
-    private static byte[] bind() {
-        return bind("");
-    }
-
-    private static byte[] bind(String statement) {
-        byte[] names = cstrings("", statement);
-        return RawClient.message('B', ByteBuffer.allocate(names.length + 6).put(names).putShort((short) 0)
-                .putShort((short) 0).putShort((short) 0).array());
-    }
-
-    private static byte[] execute() {
-        return RawClient.message('E', ByteBuffer.allocate(5).put((byte) 0).putInt(0).array());
-    }
-
-    private static byte[] sync() {
-        return RawClient.message('S', new byte[0]);
-    }
-
-    private static byte[] flush() {
-        return RawClient.message('H', new byte[0]);
-    }
-
     /** The default routing with a write barrier that gives up after 2 s: a session wrongly seen busy fails a start fast. */
     private static Routing shortBarrier() {
         Routing d = Routing.defaults();
         return new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), Duration.ofSeconds(2), d.writeFunctions(),
                 d.readAfterWrite());
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (byte[] part : parts) {
-            out.writeBytes(part);
-        }
-        return out.toByteArray();
     }
 
     private static String typesUntilReady(RawClient client, int readyCount) throws Exception {

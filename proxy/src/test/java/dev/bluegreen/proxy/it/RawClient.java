@@ -1,5 +1,6 @@
 package dev.bluegreen.proxy.it;
 
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -88,6 +89,65 @@ final class RawClient implements AutoCloseable {
 
     static byte[] query(String sql) {
         return message('Q', (sql + "\0").getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The strings as the protocol writes them, each ending in a zero byte. */
+    static byte[] cstrings(String... values) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (String value : values) {
+            out.writeBytes(value.getBytes(StandardCharsets.UTF_8));
+            out.write(0);
+        }
+        return out.toByteArray();
+    }
+
+    /** A Parse of the unnamed statement, its parameter types left to the server. */
+    static byte[] parse(String sql) {
+        return parse("", sql);
+    }
+
+    /** A Parse of statement {@code name}, its parameter types left to the server. */
+    static byte[] parse(String name, String sql) {
+        byte[] strings = cstrings(name, sql);
+        return message('P', ByteBuffer.allocate(strings.length + 2).put(strings).putShort((short) 0).array());
+    }
+
+    /** A Bind of the unnamed statement to the unnamed portal, no parameters, rows in text. */
+    static byte[] bind() {
+        return bind("");
+    }
+
+    /** A Bind of {@code statement} to the unnamed portal, no parameters, rows in text. */
+    static byte[] bind(String statement) {
+        byte[] names = cstrings("", statement);
+        return message('B', ByteBuffer.allocate(names.length + 6).put(names).putShort((short) 0)
+                .putShort((short) 0).putShort((short) 0).array());
+    }
+
+    /** A Describe of prepared statement {@code name}. */
+    static byte[] describeStatement(String name) {
+        return message('D', concat(new byte[] {'S'}, cstrings(name)));
+    }
+
+    /** An Execute of the unnamed portal, every row. */
+    static byte[] execute() {
+        return message('E', ByteBuffer.allocate(5).put((byte) 0).putInt(0).array());
+    }
+
+    static byte[] sync() {
+        return message('S', new byte[0]);
+    }
+
+    static byte[] flush() {
+        return message('H', new byte[0]);
+    }
+
+    static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.writeBytes(part);
+        }
+        return out.toByteArray();
     }
 
     void shutdownOutput() throws IOException {

@@ -1,6 +1,11 @@
 package dev.bluegreen.proxy.it;
 
 import static dev.bluegreen.proxy.it.ClusterData.contents;
+import static dev.bluegreen.proxy.it.RawClient.concat;
+import static dev.bluegreen.proxy.it.RawClient.describeStatement;
+import static dev.bluegreen.proxy.it.RawClient.execute;
+import static dev.bluegreen.proxy.it.RawClient.parse;
+import static dev.bluegreen.proxy.it.RawClient.sync;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -18,6 +23,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -184,12 +190,7 @@ class SequenceDrawsIT {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             ClusterData.inSessions(SESSIONS / 2, session -> {
-                try (Connection c = proxy.connect(blue.superuser(), null, switch (protocol) {
-                         case "simple" -> ClusterData.properties("preferQueryMode", "simple");
-                         case "unnamed" -> ClusterData.properties("prepareThreshold", "0"); // (parsed anew each time)
-                         case "named" -> ClusterData.properties("prepareThreshold", "1"); // (bound again and again)
-                         default -> ClusterData.properties("prepareThreshold", "5"); // (parsed by name at its fifth run)
-                     });
+                try (Connection c = proxy.connect(blue.superuser(), null, pgjdbcSending(protocol));
                      Statement s = c.createStatement();
                      PreparedStatement four = c.prepareStatement("insert into " + orders + " (v) values (?), (?), (?), (?) returning id");
                      PreparedStatement two = c.prepareStatement("insert into " + orders + " (v) values (? || (nextval('" + orders
@@ -260,12 +261,7 @@ class SequenceDrawsIT {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             ClusterData.inSessions(SESSIONS / 2, session -> {
-                try (Connection c = proxy.connect(blue.superuser(), null, switch (protocol) {
-                         case "simple" -> ClusterData.properties("preferQueryMode", "simple");
-                         case "unnamed" -> ClusterData.properties("prepareThreshold", "0");
-                         case "named" -> ClusterData.properties("prepareThreshold", "1");
-                         default -> ClusterData.properties("prepareThreshold", "5");
-                     });
+                try (Connection c = proxy.connect(blue.superuser(), null, pgjdbcSending(protocol));
                      PreparedStatement account = c.prepareStatement("insert into " + accounts + " (name) values (?) returning id");
                      PreparedStatement two = c.prepareStatement("insert into " + notes + " (account, n) values (?, ?), (?, ?) returning *")) {
                     for (int round = 0; round < ROUNDS / 2; round++) {
@@ -338,15 +334,15 @@ class SequenceDrawsIT {
                     client.send(RawClient.query("insert into " + orders + " (v) values ('first " + session + "')"));
                     assertThat(client.firstValue()).isEqualTo("no row"); // (how the session learns what orders draws)
                     client.send(concat(parse("one", "insert into " + accounts + " (name) values ($1) returning id"),
-                            describe("one"), SYNC));
+                            describeStatement("one"), sync()));
                     client.send(concat(parse("four", "insert into " + orders + " (v) values ($1), ($2), ($3), ($4) returning id"),
-                            describe("four"), SYNC));
+                            describeStatement("four"), sync()));
                     assertThat(client.typesUntilReady() + client.typesUntilReady()).isEqualTo("1tTZ1tTZ");
                     for (int round = 0; round < ROUNDS / 2; round++) {
                         String key = session + "/" + round;
-                        client.send(concat(bind("one", key), EXECUTE, SYNC));
+                        client.send(concat(bindInBinary("one", key), execute(), sync()));
                         assertThat(client.typesUntilReady()).isEqualTo("2DCZ");
-                        client.send(concat(bind("four", key + " a", key + " b", key + " c", key + " d"), EXECUTE, SYNC));
+                        client.send(concat(bindInBinary("four", key + " a", key + " b", key + " c", key + " d"), execute(), sync()));
                         assertThat(client.typesUntilReady()).isEqualTo("2DDDDCZ");
                     }
                 }
@@ -360,21 +356,24 @@ class SequenceDrawsIT {
         assertThat(handsOutNext(green, orders + "_id_seq")).isEqualTo(handsOutNext(blue, orders + "_id_seq"));
     }
 
-    private static final byte[] SYNC = RawClient.message('S', new byte[0]);
-    private static final byte[] EXECUTE = RawClient.message('E', new byte[5]); // the unnamed portal, every row
-
-    private static byte[] parse(String name, String sql) {
-        return RawClient.message('P', concat((name + "\0" + sql + "\0").getBytes(StandardCharsets.UTF_8), new byte[2]));
-    }
-
-    private static byte[] describe(String statement) {
-        return RawClient.message('D', ("S" + statement + "\0").getBytes(StandardCharsets.UTF_8));
+    /**
+     * pgjdbc's settings for sending statements as {@code protocol} says: {@code simple} Queries, the {@code unnamed}
+     * statement parsed anew each time, statements prepared by name and bound again and again from the first run
+     * ({@code named}) or, pgjdbc's default, from the fifth.
+     */
+    private static Properties pgjdbcSending(String protocol) {
+        return switch (protocol) {
+            case "simple" -> ClusterData.properties("preferQueryMode", "simple");
+            case "unnamed" -> ClusterData.properties("prepareThreshold", "0");
+            case "named" -> ClusterData.properties("prepareThreshold", "1");
+            default -> ClusterData.properties("prepareThreshold", "5");
+        };
     }
 
     /** A Bind of {@code statement} to the unnamed portal, its parameters in text, every result column in binary. */
-    private static byte[] bind(String statement, String... parameters) {
+    private static byte[] bindInBinary(String statement, String... parameters) {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        body.writeBytes(("\0" + statement + "\0").getBytes(StandardCharsets.UTF_8));
+        body.writeBytes(RawClient.cstrings("", statement));
         body.writeBytes(ByteBuffer.allocate(4).putShort((short) 0).putShort((short) parameters.length).array());
         for (String parameter : parameters) {
             byte[] value = parameter.getBytes(StandardCharsets.UTF_8);
@@ -383,14 +382,6 @@ class SequenceDrawsIT {
         }
         body.writeBytes(ByteBuffer.allocate(4).putShort((short) 1).putShort((short) 1).array());
         return RawClient.message('B', body.toByteArray());
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (byte[] part : parts) {
-            out.writeBytes(part);
-        }
-        return out.toByteArray();
     }
 
     /**
