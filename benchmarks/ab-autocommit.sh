@@ -3,7 +3,7 @@
 # autocommit writes and COMMITs costs. Each run starts the embedded default afresh (its own state directory),
 # turns dual-write on at weight 0, runs one pgbench workload and prints its throughput beside the proxy's ordering
 # counters (held COMMITs, waits that ran out, divergences).
-#   benchmarks/ab-autocommit.sh A.jar B.jar [upsert|jobs|orders|bulk|uuid|tpcb] [seconds] [clients] [rounds]
+#   benchmarks/ab-autocommit.sh A.jar B.jar [upsert|jobs|orders|bulk|rows|uuid|tpcb] [seconds] [clients] [rounds]
 #   BLUEGREEN_JAVA_OPTS_B=-Dx=y ...   # JVM options for B only (A: BLUEGREEN_JAVA_OPTS_A)
 #   BLUEGREEN_ARGS_B="--config f.yaml" ...   # proxy arguments for B only (A: BLUEGREEN_ARGS_A)
 #   PGBENCH_MODE=simple ...                  # pgbench's query mode (default prepared)
@@ -11,7 +11,9 @@
 # orders: an ORM's insert into a bigserial table, the new id read back with RETURNING (the follower draws what the
 # leader drew: docs/dual-write.md, "Values generated on the server"; with more than one client a build without
 # that diverges within a second); bulk: the same, half the transactions inserting four rows at once (the follower
-# draws four values ending on the leader's last, exact unless another session drew on blue meanwhile); uuid: a Rails
+# is given the leader's ids); rows: the same, its four-row insert not returning the ids (the follower draws four
+# values ending on the leader's last, the leader's own since such an insert runs there alone among the inserts into
+# its table); uuid: a Rails
 # insert into a table keyed by DEFAULT gen_random_uuid() returning "id", and half the time two rows at once (the
 # follower is given the uuids the leader returned; a build without that diverges at the first insert); tpcb: pgbench's TPC-B-like script at scale 1, its tables made through the proxy
 # after start (its history rows are stamped with CURRENT_TIMESTAMP, which the follower reads as the leader's).
@@ -37,10 +39,12 @@ run() {
   if [ "$workload" = tpcb ]; then
     pgbench "${pg[@]}" -q -i -I dtgp -s 1 postgres > "$work/init.log" 2>&1
     script=(-b tpcb-like)
-  elif [ "$workload" = bulk ]; then
+  elif [ "$workload" = bulk ] || [ "$workload" = rows ]; then
     psql "${pg[@]}" -q postgres -c "create table orders (id bigserial primary key, v int not null);"
     printf '%s\n' "insert into orders (v) values (:client_id) returning id;" > "$work/workload.sql"
-    printf '%s\n' "insert into orders (v) values (:client_id), (:client_id), (:client_id), (:client_id) returning id;" \
+    local returning=''
+    if [ "$workload" = bulk ]; then returning=' returning id'; fi
+    printf '%s\n' "insert into orders (v) values (:client_id), (:client_id), (:client_id), (:client_id)$returning;" \
       > "$work/bulk.sql"
     script=(-f "$work/workload.sql" -f "$work/bulk.sql")
   elif [ "$workload" = uuid ]; then
@@ -66,7 +70,7 @@ run() {
     | grep -o 'tps = [0-9.]*' | head -1 | cut -d' ' -f3)
   token=$(cat "$work/state/admin-token")
   counters=$(curl -s -H "Authorization: Bearer $token" http://127.0.0.1:9432/metrics \
-    | awk '/^bluegreen_(commits_held_for_writes|commit_waits_ran_out|divergences)_total/ {printf " %s=%d", $1, $2}')
+    | awk '/^bluegreen_(commits_held_for_writes|commit_waits_ran_out|inserts_held_for_draws|divergences)_total/ {printf " %s=%d", $1, $2}')
   echo "$label tps=$tps$counters"
   kill "$proxy"; wait "$proxy" 2>/dev/null || true
   rm -rf "$work"

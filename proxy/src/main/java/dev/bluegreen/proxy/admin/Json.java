@@ -113,6 +113,7 @@ final class Json {
         json.put("unorderedStatements", stats.unorderedStatements());
         json.put("cancelsTooLate", stats.cancelsTooLate());
         json.put("writesHeldForCommits", stats.writesHeldForCommits());
+        json.put("insertsHeldForDraws", stats.insertsHeldForDraws());
         json.put("commitsHeldForWrites", stats.commitsHeldForWrites());
         json.put("commitWaitsRanOut", stats.commitWaitsRanOut());
         json.put("pinnedSessions", stats.pinnedSessions());

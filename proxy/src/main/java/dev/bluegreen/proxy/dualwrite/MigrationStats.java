@@ -104,6 +104,7 @@ public final class MigrationStats {
     private final LongAdder unorderedStatements = new LongAdder();
     private final LongAdder cancelsTooLate = new LongAdder();
     private final LongAdder writesHeldForCommits = new LongAdder();
+    private final LongAdder insertsHeldForDraws = new LongAdder();
     private final LongAdder commitsHeldForWrites = new LongAdder();
     private final LongAdder commitWaitsRanOut = new LongAdder();
     private final LongAdder pinnedSessions = new LongAdder();
@@ -250,6 +251,14 @@ public final class MigrationStats {
         writesHeldForCommits.increment();
     }
 
+    /**
+     * An insert held back from the leader until other sessions' inserts into the same table had answered there, or
+     * the insert of several rows they had waited for, so that the draws of one of several rows came one after the other.
+     */
+    public void insertHeldForDraws() {
+        insertsHeldForDraws.increment();
+    }
+
     /** A session whose state cannot be replayed on a twin, so the leader serves all its reads. */
     public void sessionPinned() {
         pinnedSessions.increment();
@@ -364,6 +373,10 @@ public final class MigrationStats {
 
     public long writesHeldForCommits() {
         return writesHeldForCommits.sum();
+    }
+
+    public long insertsHeldForDraws() {
+        return insertsHeldForDraws.sum();
     }
 
     /**

@@ -54,6 +54,7 @@ public final class ProxyMetrics {
     public static final String UNORDERED_STATEMENTS = "bluegreen.unordered.statements";
     public static final String CANCELS_TOO_LATE = "bluegreen.cancels.too.late";
     public static final String WRITES_HELD_FOR_COMMITS = "bluegreen.writes.held.for.commits";
+    public static final String INSERTS_HELD_FOR_DRAWS = "bluegreen.inserts.held.for.draws";
     public static final String COMMITS_HELD_FOR_WRITES = "bluegreen.commits.held.for.writes";
     public static final String COMMIT_WAITS_RAN_OUT = "bluegreen.commit.waits.ran.out";
     public static final String NON_DETERMINISTIC_STATEMENTS = "bluegreen.nondeterministic.statements";
@@ -131,6 +132,8 @@ public final class ProxyMetrics {
                 "Cancels that came once the leader had run the statement, while the follower took what it made up");
         counter(registry, WRITES_HELD_FOR_COMMITS, stats, MigrationStats::writesHeldForCommits,
                 "Writes held back from the leader until other sessions' COMMITs in flight there had answered");
+        counter(registry, INSERTS_HELD_FOR_DRAWS, stats, MigrationStats::insertsHeldForDraws,
+                "Inserts held back from the leader so that one of several rows drew its ids there one after the other");
         counter(registry, COMMITS_HELD_FOR_WRITES, stats, MigrationStats::commitsHeldForWrites,
                 "COMMITs held back from the leader until other sessions' writes in flight there had answered");
         counter(registry, COMMIT_WAITS_RAN_OUT, stats, MigrationStats::commitWaitsRanOut,

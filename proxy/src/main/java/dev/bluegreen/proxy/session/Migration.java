@@ -36,6 +36,7 @@ public final class Migration implements AutoCloseable {
     /** Bytes of shadow-mode writes queued for the follower, every session's. */
     private final AtomicLong shadowBytes = new AtomicLong();
     private final FollowerCommits followerCommits = new FollowerCommits();
+    private final LeaderInserts leaderInserts = new LeaderInserts();
     private final ExecutorService controlThread = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "bluegreen-control");
         t.setDaemon(true);
@@ -75,6 +76,11 @@ public final class Migration implements AutoCloseable {
     /** The leader's commits that followers have still to make, which what sessions send a follower waits behind. */
     FollowerCommits followerCommits() {
         return followerCommits;
+    }
+
+    /** The inserts into tables that draw from sequences in flight on the leader, every session's. */
+    LeaderInserts leaderInserts() {
+        return leaderInserts;
     }
 
     /** How many of the leader's commits this instance's followers have yet to answer the COMMIT of. */

@@ -162,6 +162,8 @@ final class Units {
          * sessions' COMMITs wait for; 0: none.
          */
         long leaderWrite;
+        /** An insert's turn among those into its table ({@link LeaderInserts}), given back once answered; or null. */
+        LeaderInserts.Ticket drawTurn;
         /**
          * A lane request behind the last commit of a session whose client has gone (a COMMIT AND CHAIN's next
          * transaction): the leader rolled it back when the session closed, so what the follower makes of it is not
@@ -353,6 +355,9 @@ final class Units {
         /** What {@link #sendInOrder} has had the unit wait for already. */
         boolean commitsAwaited;
         boolean writesAwaited;
+        boolean drawTurnTaken;
+        /** The unit's turn among the inserts into its table ({@link LeaderInserts}) until its leader request takes it. */
+        LeaderInserts.Ticket drawTurn;
         /** The ticket {@link #sendInOrder} took for the wrapped write, which its leader request takes over. */
         long leaderWrite;
         /**
@@ -671,6 +676,7 @@ final class Units {
     /** Ends a wait of {@link #holdForLeader}: each wait, and each way it ends, has its own number. */
     private long leaderHoldGeneration;
     private final FollowerCommits commits;
+    private final LeaderInserts inserts;
     /** How long a follower flush waits for other sessions' follower commits before it goes without them. */
     private final long followerOrderWaitNanos;
     /** How long a leader COMMIT waits for other sessions' wrapped writes there ({@link #holdForLeader}), at most. */
@@ -720,6 +726,7 @@ final class Units {
         this.followerTimeoutNanos = timeouts.follower().toNanos();
         this.greenReadTimeoutNanos = timeouts.greenRead().toNanos();
         this.commits = migration.followerCommits();
+        this.inserts = migration.leaderInserts();
         // well within the follower's own bound, so that a wait that could never end (a follower COMMIT whose
         // deferred check waits on a lock this session's twin holds) ends long before either twin counts as lost
         this.followerOrderWaitNanos = followerTimeoutNanos / 4;
@@ -2465,6 +2472,16 @@ final class Units {
         if (unit.primary == leader && unit.secondary != null) {
             boolean sync = state.followerWrites() == FollowerWrites.SYNC;
             boolean writes = !endsOnly(c, unit.statusBefore);
+            if (writes && sync && !unit.drawTurnTaken && drawsHere(unit)) {
+                // before the COMMITs' wait and its ticket: a COMMIT announced meanwhile waits for the write's answer
+                unit.drawTurnTaken = true;
+                unit.drawTurn = inserts.sent(unit.insert.table(), drawsByCount(unit));
+                if (unit.drawTurn.awaits() != 0) {
+                    stats.insertHeldForDraws();
+                    holdForLeader(unit, Awaited.DRAWS, unit.drawTurn.awaits(), followerOrderWaitNanos);
+                    return;
+                }
+            }
             if (writes && sync && !unit.commitsAwaited) {
                 unit.commitsAwaited = true;
                 // a wrapped write takes its ticket before it looks, and keeps it while it waits: a COMMIT that
@@ -2509,8 +2526,43 @@ final class Units {
         return writesBefore;
     }
 
-    /** What a unit held back from the leader waits for there ({@link FollowerCommits}). */
-    private enum Awaited { COMMITS, WRITES }
+    /**
+     * Whether {@code unit} is an insert that may draw from a sequence there, as far as the session knows: its turn among
+     * the inserts into the table on the leader is taken ({@link LeaderInserts}).
+     */
+    private boolean drawsHere(Unit unit) {
+        if (unit.insert == null) {
+            return false;
+        }
+        List<String> sequences = sequenceDraws.knownDraws(unit.insert);
+        return sequences == null || !sequences.isEmpty();
+    }
+
+    /**
+     * Whether the follower of {@code unit}, an insert that may draw, draws by the count of the rows it inserts: rows of
+     * several (a multi-row {@code VALUES}, one statement executed again and again under one {@code Sync}) not given the
+     * leader's ids. Such an insert is sent to the leader alone among the inserts into its table, so that nothing draws
+     * between its rows there ({@link LeaderInserts}).
+     */
+    private static boolean drawsByCount(Unit unit) {
+        if (unit.idsColumn != null || !unit.oneText) {
+            return false; // given the leader's ids row by row, or (several texts) carries no draws
+        }
+        InsertShape.Places places = unit.insert.places();
+        if (places != null && places.rows().size() > 1) {
+            return true;
+        }
+        int executes = 0;
+        for (Frame frame : unit.frames) {
+            if (frame.type() == FrontendMessages.EXECUTE && ++executes > 1) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** What a unit held back from the leader waits for there ({@link FollowerCommits}, {@link LeaderInserts}). */
+    private enum Awaited { COMMITS, WRITES, DRAWS }
 
     /**
      * Holds a unit back from the leader until what other sessions had sent there before it has answered:
@@ -2528,7 +2580,7 @@ final class Units {
      */
     private void holdForLeader(Unit unit, Awaited awaited, long upTo, long boundNanos) {
         unit.heldForCommits = true;
-        holdForLeader(awaited, upTo, boundNanos, () -> {
+        holdForLeader(awaited, upTo, unit.drawTurn, boundNanos, () -> {
             if (closed || current != unit || !backends.containsKey(unit.primary)) {
                 giveBackTickets(unit);
                 log.debug("a unit waiting for other sessions' requests on the leader went with its session session={}",
@@ -2548,27 +2600,37 @@ final class Units {
         });
     }
 
-    /** Runs {@code then} once {@code awaited} up to {@code upTo} has answered on the leader, or its bound is out. */
-    private void holdForLeader(Awaited awaited, long upTo, long boundNanos, Runnable then) {
+    /**
+     * Runs {@code then} once {@code awaited} up to {@code upTo} has answered on the leader (for {@link Awaited#DRAWS},
+     * what the insert's turn {@code drawTurn} waits for), or its bound is out.
+     */
+    private void holdForLeader(Awaited awaited, long upTo, LeaderInserts.Ticket drawTurn, long boundNanos, Runnable then) {
         long generation = ++leaderHoldGeneration;
         ScheduledFuture<?> overdue = client.eventLoop().schedule(
-                () -> leaderAnswered(awaited, upTo, generation, null, then), boundNanos, TimeUnit.NANOSECONDS);
-        Runnable answered = () -> leaderAnswered(awaited, upTo, generation, overdue, then);
-        if (awaited == Awaited.COMMITS) {
-            commits.awaitAnswers(upTo, client.eventLoop(), answered);
-        } else {
-            commits.awaitWrites(upTo, client.eventLoop(), answered);
+                () -> leaderAnswered(awaited, upTo, drawTurn, generation, null, then), boundNanos, TimeUnit.NANOSECONDS);
+        Runnable answered = () -> leaderAnswered(awaited, upTo, drawTurn, generation, overdue, then);
+        switch (awaited) {
+            case COMMITS -> commits.awaitAnswers(upTo, client.eventLoop(), answered);
+            case WRITES -> commits.awaitWrites(upTo, client.eventLoop(), answered);
+            case DRAWS -> inserts.await(drawTurn, client.eventLoop(), answered);
         }
     }
 
     /** Ends a wait of {@link #holdForLeader}; {@code timer} is the bound's, still to cancel, or null: it ran out. */
-    private void leaderAnswered(Awaited awaited, long upTo, long generation, ScheduledFuture<?> timer, Runnable then) {
+    private void leaderAnswered(Awaited awaited, long upTo, LeaderInserts.Ticket drawTurn, long generation,
+                                ScheduledFuture<?> timer, Runnable then) {
         if (generation != leaderHoldGeneration) {
             return; // the other of the two ways the wait ends came first, or the session closed
         }
         leaderHoldGeneration++;
         if (timer != null) {
             timer.cancel(false);
+        } else if (awaited == Awaited.DRAWS) {
+            // an insert waiting for a row lock of a transaction whose session waits here for this one, say
+            int dropped = inserts.giveUp(drawTurn);
+            log.warn("an insert waited {} ms for other sessions' inserts into its table on the leader and goes without"
+                    + " {} of them: a follower drawing by the count of its rows may draw other ids than the leader's"
+                    + " session={}", TimeUnit.NANOSECONDS.toMillis(followerOrderWaitNanos), dropped, session);
         } else if (awaited == Awaited.COMMITS) {
             int dropped = commits.giveUpAnswers(upTo);
             log.warn("a write waited {} ms for other sessions' COMMITs on the leader to answer and goes without {} of"
@@ -2606,6 +2668,8 @@ final class Units {
         giveBackAnnouncedCommit(unit); // (one the routing no longer calls for)
         answer.leaderWrite = unit.leaderWrite; // (sendInOrder's ticket: the COMMITs announced since wait for its answer)
         unit.leaderWrite = 0;
+        answer.drawTurn = unit.drawTurn; // (the inserts into its table sent since wait for its answer)
+        unit.drawTurn = null;
         unit.primarySink = answer;
         sinks.get(unit.primary).add(answer);
         if (unit.cancelPending && sinks.get(unit.primary).peek() == answer) {
@@ -3834,6 +3898,10 @@ final class Units {
             commits.leaderWriteAnswered(unit.leaderWrite);
             unit.leaderWrite = 0;
         }
+        if (unit != null) {
+            inserts.answered(unit.drawTurn);
+            unit.drawTurn = null;
+        }
     }
 
     /**
@@ -4426,7 +4494,7 @@ final class Units {
         long writesBefore = announceCommit(unit);
         if (writesBefore != 0) {
             // (a session closing meanwhile gives its ticket back: the unit is still its current one)
-            holdForLeader(Awaited.WRITES, writesBefore, commitWaitNanos, () -> {
+            holdForLeader(Awaited.WRITES, writesBefore, null, commitWaitNanos, () -> {
                 if (!backends.containsKey(unit.primary)) {
                     giveBackAnnouncedCommit(unit);
                     return; // the session is closing with its leader
@@ -4659,6 +4727,8 @@ final class Units {
         commits.leaderCommitAnswered(sink.leaderCommit);
         commits.followerRunEnded(sink.followerRun);
         commits.leaderWriteAnswered(sink.leaderWrite); // after the answer's callback took its follower run's ticket
+        inserts.answered(sink.drawTurn);
+        sink.drawTurn = null;
     }
 
     /** Each learns its cluster is gone: what it held back is released, and its unit goes on without it. */

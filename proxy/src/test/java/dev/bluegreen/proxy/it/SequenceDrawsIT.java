@@ -27,6 +27,7 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -160,6 +161,74 @@ class SequenceDrawsIT {
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
         assertThat(ClusterData.number(green, "select count(*) from " + orders)).isEqualTo(15);
+        assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
+        assertThat(handsOutNext(green, orders + "_id_seq")).isEqualTo(handsOutNext(blue, orders + "_id_seq"));
+    }
+
+    /**
+     * Inserts of several rows that do not return their ids (a multi-row {@code VALUES}, a JDBC batch under one
+     * {@code Sync}, pgjdbc's rewritten batch), in autocommit from three sessions, while three others insert one row
+     * after another into the same table: the follower draws as many values as the leader's rows ending on its last,
+     * which are the leader's because such an insert runs on the leader alone among the proxy's inserts into its table
+     * (docs/dual-write.md, <i>Several rows</i>). Each row's value waits two milliseconds, as a busy leader's backend is
+     * switched out between its rows. Before, the one-row inserts drew between the rows there, and the follower's rows
+     * took other ids than the leader's, or a duplicate key: green out of sync.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"values", "batch", "rewritten"})
+    void rowsOfSeveralNotReturningTheirIdsDrawInARowOnTheLeaderWhileOtherSessionsInsert(String how, TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String orders = ClusterData.unique("orders");
+        ClusterData.onBoth(blue, green, "create table " + orders + " (id bigserial primary key, v text not null)");
+        String slowly = "((select ?::text from pg_sleep(0.002)))";
+        int bulkSessions = SESSIONS / 2 - 1;
+        int rounds = 12;
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            AtomicInteger bulksDone = new AtomicInteger();
+            ClusterData.inSessions(2 * bulkSessions, session -> {
+                if (session >= bulkSessions) {
+                    try (Connection c = proxy.connect(blue.superuser());
+                         PreparedStatement one = c.prepareStatement("insert into " + orders + " (v) values (?)")) {
+                        for (int row = 0; bulksDone.get() < bulkSessions; row++) {
+                            one.setString(1, "one " + session + "/" + row);
+                            assertThat(one.executeUpdate()).isEqualTo(1);
+                        }
+                    }
+                    return;
+                }
+                try (Connection c = proxy.connect(blue.superuser(), null,
+                             ClusterData.properties("reWriteBatchedInserts", String.valueOf(how.equals("rewritten"))));
+                     PreparedStatement four = c.prepareStatement("insert into " + orders + " (v) values "
+                             + String.join(", ", List.of(slowly, slowly, slowly, slowly)));
+                     PreparedStatement one = c.prepareStatement("insert into " + orders + " (v) values " + slowly)) {
+                    for (int round = 0; round < rounds; round++) {
+                        String key = session + "/" + round + " ";
+                        if (how.equals("values")) {
+                            for (int row = 1; row <= 4; row++) {
+                                four.setString(row, key + row);
+                            }
+                            assertThat(four.executeUpdate()).isEqualTo(4);
+                        } else {
+                            for (int row = 1; row <= 4; row++) {
+                                one.setString(1, key + row);
+                                one.addBatch();
+                            }
+                            assertThat(one.executeBatch()).hasSize(4);
+                        }
+                    }
+                } finally {
+                    bulksDone.incrementAndGet();
+                }
+            });
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            assertThat(proxy.server().migration().insertsHeldForDraws()).isPositive();
+        }
+        assertThat(ClusterData.number(blue, "select count(*) from " + orders + " where v not like 'one %'"))
+                .isEqualTo(4L * bulkSessions * rounds);
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
         assertThat(handsOutNext(green, orders + "_id_seq")).isEqualTo(handsOutNext(blue, orders + "_id_seq"));
     }
