@@ -3,11 +3,13 @@
 # autocommit writes and COMMITs costs. Each run starts the embedded default afresh (its own state directory),
 # turns dual-write on at weight 0, runs one pgbench workload and prints its throughput beside the proxy's ordering
 # counters (held COMMITs, waits that ran out, divergences).
-#   benchmarks/ab-autocommit.sh A.jar B.jar [upsert|jobs|orders|bulk|rows|uuid|tpcb] [seconds] [clients] [rounds]
+#   benchmarks/ab-autocommit.sh A.jar B.jar [upsert|keyed|jobs|orders|bulk|rows|uuid|tpcb] [seconds] [clients] [rounds]
 #   BLUEGREEN_JAVA_OPTS_B=-Dx=y ...   # JVM options for B only (A: BLUEGREEN_JAVA_OPTS_A)
 #   BLUEGREEN_ARGS_B="--config f.yaml" ...   # proxy arguments for B only (A: BLUEGREEN_ARGS_A)
 #   PGBENCH_MODE=simple ...                  # pgbench's query mode (default prepared)
-# upsert: INSERT ... ON CONFLICT (k) DO UPDATE on 50 hot keys; jobs: the job queue of benchmarks/soak.sh (40 rows);
+# upsert: INSERT ... ON CONFLICT (k) DO UPDATE on 50 hot keys; keyed: the same into a table keyed by a bigserial id,
+# on 1,000 keys, returning the id (each upsert draws an id, inserted or not; the follower draws what the leader
+# drew, and a build without that diverges at once); jobs: the job queue of benchmarks/soak.sh (40 rows);
 # orders: an ORM's insert into a bigserial table, the new id read back with RETURNING (the follower draws what the
 # leader drew: docs/dual-write.md, "Values generated on the server"; with more than one client a build without
 # that diverges within a second); bulk: the same, half the transactions inserting four rows at once (the follower
@@ -55,6 +57,11 @@ run() {
   elif [ "$workload" = orders ]; then
     psql "${pg[@]}" -q postgres -c "create table orders (id bigserial primary key, v int not null);"
     printf '%s\n' "insert into orders (v) values (:client_id) returning id;" > "$work/workload.sql"
+  elif [ "$workload" = keyed ]; then
+    psql "${pg[@]}" -q postgres -c "create table keyed (id bigserial primary key, k int not null unique, n int not null);"
+    printf '%s\n' '\set k random(1, 1000)' \
+      "insert into keyed (k, n) values (:k, 1) on conflict (k) do update set n = keyed.n + 1 returning id;" \
+      > "$work/workload.sql"
   elif [ "$workload" = jobs ]; then
     psql "${pg[@]}" -q postgres -c "create table jobs (id int primary key, state text not null, runs int not null default 0);
       insert into jobs select g, 'queued', 0 from generate_series(1, 40) g;"

@@ -9,16 +9,19 @@ import java.util.Optional;
  * The shape of one plain {@code INSERT}: the table it names, as written, and the columns it lists, so that the proxy
  * can tell which of the table's columns it leaves to their defaults. Read only where the answer is certain: a single
  * statement {@code INSERT INTO name [AS alias] (column, ...) {VALUES | SELECT | TABLE | WITH ...}} or {@code INSERT INTO
- * name DEFAULT VALUES}, without {@code ON CONFLICT} or {@code OVERRIDING}. Anything else (a {@code WITH} before the
- * {@code INSERT}, no column list, a subscripted or dotted column, several statements, text that cannot be lexed) has
- * no shape.
+ * name DEFAULT VALUES}, with or without {@code ON CONFLICT}, without {@code OVERRIDING}. Anything else (a {@code WITH}
+ * before the {@code INSERT}, no column list, a subscripted or dotted column, several statements, text that cannot be
+ * lexed) has no shape.
  *
  * @param table         the table's name as the statement spells it ({@code public.orders}, {@code "Orders"}), for
  *                      {@code to_regclass} to resolve as the session does
  * @param columns       the listed columns as the server resolves their names (folded unless quoted); empty for
  *                      {@code DEFAULT VALUES}, which lists none and leaves every column to its default
+ * @param upsert        whether it has an {@code ON CONFLICT} clause: a row it proposes may not be inserted (the row
+ *                      there is updated, or left), though it drew its defaults, and what it returns may be the row
+ *                      that was there; its places are those of its {@code VALUES} rows only, not of a query's
  */
-public record InsertShape(String table, List<String> columns, Places places) {
+public record InsertShape(String table, List<String> columns, Places places, boolean upsert) {
 
     /**
      * Where, in the statement's text, columns can be added or given values: the column list's closing parenthesis and
@@ -49,7 +52,7 @@ public record InsertShape(String table, List<String> columns, Places places) {
     }
 
     public InsertShape(String table, List<String> columns) {
-        this(table, columns, null);
+        this(table, columns, null, false);
     }
 
     /** The shape of {@code sql}, if it is one plain {@code INSERT} as above. */
@@ -116,6 +119,7 @@ public record InsertShape(String table, List<String> columns, Places places) {
             places = rows(t, i, end, places.columnsEnd(), columns.size());
         }
         int depth = 0;
+        int conflict = -1;
         for (int j = i; j < end; j++) {
             Token token = t.get(j);
             if (token.isPunct("(") || token.isPunct("[")) {
@@ -124,11 +128,14 @@ public record InsertShape(String table, List<String> columns, Places places) {
                 depth--;
             } else if (token.isPunct(";")) {
                 return Optional.empty(); // another statement follows
-            } else if (depth == 0 && token.isWord("on") && j + 1 < end && t.get(j + 1).isWord("conflict")) {
-                return Optional.empty(); // the row it returns may be one that was there, not the one it drew for
+            } else if (depth == 0 && conflict < 0 && token.isWord("on") && j + 1 < end && t.get(j + 1).isWord("conflict")) {
+                conflict = j;
             }
         }
-        return Optional.of(new InsertShape(table, columns, places));
+        if (conflict >= 0 && places != null && places.selectEnd() >= 0) {
+            places = null; // (a query's list may run on into the clause where it has no FROM)
+        }
+        return Optional.of(new InsertShape(table, columns, places, conflict >= 0));
     }
 
     /**
@@ -175,8 +182,10 @@ public record InsertShape(String table, List<String> columns, Places places) {
                 j++;
                 continue;
             }
-            // nothing but RETURNING may follow the rows: not a UNION with rows of its own, nor an ORDER BY or LIMIT
-            return j < end && !t.get(j).isWord("returning") ? null : new Places(columnsEnd, rows, -1, -1, -1);
+            // nothing but ON CONFLICT or RETURNING may follow the rows: not a UNION with rows of its own, nor an ORDER BY
+            boolean clause = j < end && (t.get(j).isWord("returning")
+                    || (t.get(j).isWord("on") && j + 1 < end && t.get(j + 1).isWord("conflict")));
+            return j < end && !clause ? null : new Places(columnsEnd, rows, -1, -1, -1);
         }
     }
 

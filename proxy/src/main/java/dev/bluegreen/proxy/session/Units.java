@@ -3207,8 +3207,9 @@ final class Units {
         unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
         unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(sql, reading).isEmpty();
         unit.oneText = true;
-        if (unit.insert == null || unit.insert.places() == null || unit.insert.places().rows().isEmpty() || unit.shortenedText) {
-            return;
+        if (unit.insert == null || unit.insert.places() == null || unit.insert.places().rows().isEmpty() || unit.shortenedText
+                || unit.insert.upsert()) {
+            return; // (what an upsert returns may be the row that was there, not what it made up)
         }
         // a bulk insert returning its ids (SQLAlchemy's, Django's, jOOQ's): the follower can be given the leader's, row by
         // row, where other sessions' draws came between them on the leader; an insert returning the uuid its table made up
@@ -3360,7 +3361,8 @@ final class Units {
         String sql = parse == null ? null : FrontendMessages.parseSql(parse, parse.readerIndex(), parse.readableBytes());
         InsertShape insert = sql == null || !sql.toLowerCase(Locale.ROOT).contains("returning") ? null
                 : sequenceDraws.shapeOf(sql, reading).orElse(null);
-        if (insert == null || insert.places() == null || insert.places().rows().isEmpty() || !sequenceDraws.mayDraw(insert)) {
+        if (insert == null || insert.places() == null || insert.places().rows().isEmpty() || insert.upsert()
+                || !sequenceDraws.mayDraw(insert)) {
             return;
         }
         String ids = insert.places().rows().size() > 1 ? sequenceDraws.drawingColumn(insert) : null;
@@ -3728,9 +3730,11 @@ final class Units {
         // a query's rows of several (INSERT … SELECT) each cluster may produce in another order: the same ids would go
         // to other rows
         // (a text the proxy kept the beginning of only may say less about its rows than they are)
-        long rows = inserted > 1 && (unit.shortenedText || unit.insert == null || unit.insert.places() == null
-                || unit.insert.places().rows().isEmpty())
-                && answer.recorder.outcomes().stream().anyMatch(outcome -> !"INSERT 0 1".equals(outcome.commandTag()))
+        long rows = unit.insert != null && unit.insert.upsert()
+                ? (unit.oneText ? upsertDraws(unit, answer) : 0) // (its tag does not count the rows it left)
+                : inserted > 1 && (unit.shortenedText || unit.insert == null || unit.insert.places() == null
+                        || unit.insert.places().rows().isEmpty())
+                        && answer.recorder.outcomes().stream().anyMatch(outcome -> !"INSERT 0 1".equals(outcome.commandTag()))
                 ? 0 : inserted;
         List<SequenceDraws.Draw> draws = rows == 0 ? List.of() : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList();
         long[] ids = unit.idsColumn == null ? null : answer.recorder.captured();
@@ -3745,6 +3749,37 @@ final class Units {
             }
         }
         return new SequenceDraws.Generated(draws, start);
+    }
+
+    /**
+     * How many times {@code unit}, an upsert of one text, drew from each sequence it leaves a column to: once per row it
+     * proposed, whether the server inserted the row, updated the one there or left it. 0 where that is not known: it
+     * failed, or a query made up its rows (the server may have cut the query short at a conflict, or not).
+     */
+    private static long upsertDraws(Unit unit, Sink answer) {
+        List<StatementOutcome> outcomes = answer.recorder.outcomes();
+        boolean ran = !answer.error && !outcomes.isEmpty() && (answer.status == 'T' || answer.status == 'I')
+                && outcomes.stream().allMatch(outcome -> outcome.commandTag() != null
+                        && outcome.commandTag().startsWith("INSERT 0 "));
+        return ran ? Math.max(0, proposedRows(unit)) : 0;
+    }
+
+    /**
+     * How many rows {@code unit}, an insert of one text, proposed in all: each drew from the sequences the statement
+     * leaves columns to, whether the server inserted it or (an upsert) found it there. -1 where a query makes them up.
+     */
+    private static long proposedRows(Unit unit) {
+        InsertShape.Places places = unit.insert.places();
+        if (places == null || (places.rows().isEmpty() && places.defaultValuesStart() < 0)) {
+            return -1;
+        }
+        long runs = 0;
+        for (Frame frame : unit.frames) {
+            if (frame.type() == FrontendMessages.EXECUTE || frame.type() == FrontendMessages.QUERY) {
+                runs++;
+            }
+        }
+        return runs * Math.max(1, places.rows().size());
     }
 
     /**

@@ -234,6 +234,72 @@ class SequenceDrawsIT {
     }
 
     /**
+     * Upserts into a table keyed by a {@code bigserial} id and unique by another key, from eight sessions at once, as
+     * Rails' {@code upsert_all} ({@code ON CONFLICT (…) DO UPDATE … RETURNING "id"}) and hand-written upserts do: one row
+     * or several, updating the row that is there or leaving it ({@code DO NOTHING}, also for one of two rows, and a
+     * {@code DO UPDATE} whose {@code WHERE} finds the row newer). Each row
+     * an upsert proposes draws an id, whether it is inserted or not, and the follower draws what the leader drew for
+     * all of them (several rows in a row, as above), not just as many as its tag counts. Before, upserts had no shape the proxy read, and green's new rows took the ids in the order the upserts
+     * reached it: other ids than blue's, and the ids returned differed (green out of sync).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"extended", "simple"})
+    void upsertsDrawWhatTheLeaderDrewForTheRowsTheyPropose(String queryMode, TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String accounts = ClusterData.unique("accounts");
+        ClusterData.onBoth(blue, green,
+                "create table " + accounts + " (id bigserial primary key, k int not null unique, v text not null)");
+        String update = " on conflict (k) do update set v = excluded.v";
+        // (a row whose v is past the proposed one is left as it is: that one drew too, and the tag does not count it)
+        String updateSome = " on conflict (k) do update set v = excluded.v where " + accounts + ".v < excluded.v";
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            ClusterData.inSessions(SESSIONS, session -> {
+                try (Connection c = proxy.connect(blue.superuser(), null, ClusterData.properties("preferQueryMode", queryMode));
+                     PreparedStatement one = c.prepareStatement("insert into " + accounts + " (k, v) values (?, ?)" + updateSome);
+                     PreparedStatement two = c.prepareStatement("insert into " + accounts + " (k, v) values (?, ?), (?, ?)"
+                             + update + " returning \"id\"");
+                     PreparedStatement kept = c.prepareStatement("insert into " + accounts + " (k, v) values (?, ?)"
+                             + " on conflict do nothing");
+                     PreparedStatement halfKept = c.prepareStatement("insert into " + accounts + " (k, v) values (?, ?), (?, ?)"
+                             + " on conflict do nothing")) {
+                    for (int round = 0; round < ROUNDS; round++) {
+                        // keys other sessions upsert too: most rounds update a row one of them inserted
+                        int k = (session * 7 + round * 3) % 40;
+                        String v = session + "/" + round;
+                        one.setInt(1, k);
+                        one.setString(2, v);
+                        assertThat(one.executeUpdate()).isBetween(0, 1);
+                        two.setInt(1, 40 + k);
+                        two.setString(2, v);
+                        two.setInt(3, 80 + k); // (in one order in every session: two upserts never lock in turn)
+                        two.setString(4, v);
+                        try (ResultSet ids = two.executeQuery()) {
+                            assertThat(ids.next() && ids.next()).isTrue();
+                        }
+                        kept.setInt(1, 120 + (session * 5 + round) % 40);
+                        kept.setString(2, v);
+                        kept.executeUpdate();
+                        // its first row is there (this session has just upserted it), its second new: it inserts one
+                        // row, with the second of the two ids it drew
+                        halfKept.setInt(1, k);
+                        halfKept.setString(2, v);
+                        halfKept.setInt(3, 160 + session * ROUNDS + round);
+                        halfKept.setString(4, v);
+                        assertThat(halfKept.executeUpdate()).isOne();
+                    }
+                }
+            });
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.number(blue, "select count(*) from " + accounts)).isEqualTo(160 + SESSIONS * ROUNDS);
+        assertThat(contents(green, accounts, "id")).isEqualTo(contents(blue, accounts, "id"));
+        assertThat(handsOutNext(green, accounts + "_id_seq")).isEqualTo(handsOutNext(blue, accounts + "_id_seq"));
+    }
+
+    /**
      * Bulk inserts that return their ids from four sessions at once, beside one-row inserts into the same tables: sent as
      * a simple Query (SQLAlchemy's {@code insertmanyvalues} and Django's {@code bulk_create} through psycopg2), as the
      * unnamed statement (psycopg 3, node-postgres), or as a statement prepared by name and bound again and again (pgjdbc

@@ -46,8 +46,6 @@ class InsertShapeTest {
             "insert into t (a[1]) values (1)",
             "insert into t (c.f) values (1)",
             "insert into t (a) overriding system value values (1)",
-            "insert into t (a) values (1) on conflict (a) do nothing",
-            "insert into t (a) values (1) ON CONFLICT DO NOTHING returning a",
             "insert into t (a) values (1); insert into t (a) values (2)",
             "with x as (select 1) insert into t (a) select * from x",
             "update t set a = 1",
@@ -57,6 +55,28 @@ class InsertShapeTest {
     })
     void anythingElseHasNoShape(String sql) {
         assertThat(shape(sql)).as(sql).isEmpty();
+    }
+
+    /** An upsert: its rows and their places are read, the clause noted. */
+    @Test
+    void anUpsertIsReadWithItsRows() {
+        InsertShape update = shape("insert into t (a, b) values (1, 'x'), (2, 'y') on conflict (a) where a > 0"
+                + " do update set b = excluded.b, c = (select 1 where true) returning id").orElseThrow();
+        assertThat(update.upsert()).isTrue();
+        assertThat(update.places().rows()).hasSize(2);
+        assertThat(update.leavesToDefault("id")).isTrue();
+
+        InsertShape nothing = shape("insert into t (a) values (1) ON CONFLICT DO NOTHING returning a").orElseThrow();
+        assertThat(nothing.upsert()).isTrue();
+        assertThat(nothing.places().rows()).hasSize(1);
+        assertThat(shape("insert into t default values on conflict do nothing").orElseThrow().upsert()).isTrue();
+
+        InsertShape query = shape("insert into t (a) select 1 on conflict (a) do nothing").orElseThrow();
+        assertThat(query.upsert()).isTrue();
+        assertThat(query.places()).as("a query's list runs on into the clause").isNull();
+        assertThat(shape("insert into t (a) values (1) ON CONFLICT ON CONSTRAINT t_a DO UPDATE SET b = 2 WHERE t.b < 2"
+                + " RETURNING a").orElseThrow().upsert()).isTrue();
+        assertThat(shape("insert into t (a) values (1) returning id").orElseThrow().upsert()).isFalse();
     }
 
     @Test
