@@ -311,6 +311,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         return tenantParameters;
     }
 
+    /** The database the client asked for, as it named it; empty before its startup packet. */
+    String database() {
+        return startup == null ? "" : startup.database();
+    }
+
     @Override
     public void onWritabilityChanged(boolean writable) {
         if (!(state instanceof State.Ready)) {

@@ -20,8 +20,9 @@ import java.util.concurrent.Executor;
  * one sent alone. The wait is bounded by its caller: an insert may wait there for a row lock of a transaction whose
  * session waits here for it.
  *
- * <p>Tables are told apart by their name as statements spell it, without the schema: a quoted name as written, another
- * folded to lower case. Two tables of one name in different schemas share their turns (a needless wait). Not held: an
+ * <p>Tables are told apart by their database and their name as statements spell it, without the schema: a quoted name
+ * as written, another folded to lower case. Two tables of one name in different schemas share their turns (a needless
+ * wait). Not held: an
  * insert into another table that draws from the same sequence, a statement the proxy does not read as an insert
  * ({@code ON CONFLICT}, a {@code WITH} before it, a function or trigger that inserts), and another instance's sessions.
  *
@@ -48,15 +49,15 @@ final class LeaderInserts {
     private final Map<String, Table> tables = new HashMap<>();
 
     /**
-     * An insert into {@code table} (as the statement spells it) is about to be sent to the leader, {@code alone} or
-     * beside others: its ticket, taken before it looks at those in flight, so that of two that cross, at least one
-     * waits for the other.
+     * An insert into {@code table} (as the statement spells it) of {@code database} is about to be sent to the leader,
+     * {@code alone} or beside others: its ticket, taken before it looks at those in flight, so that of two that cross,
+     * at least one waits for the other.
      */
-    synchronized Ticket sent(String table, boolean alone) {
+    synchronized Ticket sent(String database, String table, boolean alone) {
         if (tables.size() >= MAX_TABLES) {
             tables.values().removeIf(known -> known.inFlight.size() == 0);
         }
-        Table turns = tables.computeIfAbsent(key(table), name -> new Table());
+        Table turns = tables.computeIfAbsent(database + '\0' + key(table), name -> new Table());
         long number = turns.inFlight.add();
         long awaits = alone ? number - 1 : turns.lastAlone;
         if (alone) {

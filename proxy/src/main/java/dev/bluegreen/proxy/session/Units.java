@@ -100,6 +100,7 @@ final class Units {
     private static final int MAX_FORGOTTEN_NAMES = 1024;
     /** What is kept of a named statement's text: a divergence record keeps less (MigrationStats). */
     private static final int MAX_STATEMENT_TEXT = 2048;
+    private static final long DRAWS_WAIT_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
     /** Named statements kept to be prepared again rewritten ({@link #followerRewritable}): at most 512 KiB a session. */
     private static final int MAX_REWRITABLE = 256;
     /** The proxy's savepoint around statements it prepares again inside a follower's transaction. */
@@ -203,8 +204,16 @@ final class Units {
         InsertShape insert;
         /** The unit's one statement reads the transaction's start itself ({@link TransactionTime}). */
         boolean readsStart;
-        /** The unit runs one statement text, once or bound again and again ({@link #takesGenerated}). */
-        boolean oneText;
+        /**
+         * The unit runs one statement text, once or bound again and again, or texts of one shape (pgjdbc's rewritten
+         * batch of rows of several sizes), whose draws the follower takes by their count ({@link #takesGenerated}).
+         */
+        boolean oneShape;
+        /**
+         * Where {@link #insert} is null: an INSERT of the unit's several texts into a table that may draw, whose turn the
+         * unit takes among the inserts into that table on the leader ({@link LeaderInserts}); null otherwise.
+         */
+        InsertShape alsoInserts;
         /**
          * A Query, or one Bind and Execute of a statement whose text the proxy holds in full, inserting several rows that
          * returns the column it leaves to a sequence: the column, whose values the leader's answer shows row by row
@@ -557,6 +566,11 @@ final class Units {
      */
     private final Map<String, String> statementTexts = new HashMap<>();
     /**
+     * The named statements of {@link #statementTexts} kept the beginning of only whose whole text is an upsert: the
+     * beginning may not show its {@code ON CONFLICT}, and the draws of its rows are not read from it ({@link #runTexts}).
+     */
+    private final Set<String> cutUpserts = new HashSet<>();
+    /**
      * A copy of the Parse of each named statement whose follower copy is rewritten, or may be once the session knows its
      * table (it reads the transaction's start, or inserts a row: {@link #writeToFollower}), so that when the leader
      * changes the cluster that follows from then on can be given it rewritten ({@link #prepareAgainToFollow}): it was
@@ -679,6 +693,12 @@ final class Units {
     private final LeaderInserts inserts;
     /** How long a follower flush waits for other sessions' follower commits before it goes without them. */
     private final long followerOrderWaitNanos;
+    /**
+     * How long an insert waits at most for its turn among the inserts into its table on the leader
+     * ({@link LeaderInserts}): an insert of several rows answers in milliseconds, unless it waits for a row lock of a
+     * transaction whose session waits for it here.
+     */
+    private final long drawsWaitNanos;
     /** How long a leader COMMIT waits for other sessions' wrapped writes there ({@link #holdForLeader}), at most. */
     private final long commitWaitNanos;
     /**
@@ -730,6 +750,7 @@ final class Units {
         // well within the follower's own bound, so that a wait that could never end (a follower COMMIT whose
         // deferred check waits on a lock this session's twin holds) ends long before either twin counts as lost
         this.followerOrderWaitNanos = followerTimeoutNanos / 4;
+        this.drawsWaitNanos = Math.min(followerOrderWaitNanos, DRAWS_WAIT_MAX_NANOS);
         // (timeouts.commit_wait) a write that waits for a row lock of the committing transaction costs the COMMIT this
         // whole wait, so it is short by default: enough for a write the leader is running to answer
         this.commitWaitNanos = Math.min(timeouts.commitWait().toNanos(), followerOrderWaitNanos);
@@ -1518,7 +1539,7 @@ final class Units {
         }
         if (!statements.containsKey(name)) {
             // (a name parsed again without a Close is refused by the server: the text that stands is the first)
-            statementTexts.put(name, shortText(sql));
+            keepText(name, sql);
         }
         statements.merge(name, parsed, (before, now) -> before.isRead() ? now : before);
         forgotten.remove(name);
@@ -1550,6 +1571,7 @@ final class Units {
         } else if (!name.isEmpty()) {
             statements.remove(name);
             statementTexts.remove(name);
+            cutUpserts.remove(name);
             release(followerRewritable.remove(name));
             idsAt.remove(name);
             idsAtForgets++; // (a unit that began before this keeps nothing for the name: keepIdsAt)
@@ -1672,6 +1694,7 @@ final class Units {
         forgotten.putAll(statements);
         statements.clear(); // a Bind of a name not known is a write: safe, if slower
         statementTexts.clear();
+        cutUpserts.clear();
         forgetKeptParses();
     }
 
@@ -2153,7 +2176,7 @@ final class Units {
             }
             twin.write(FrontendMessages.parse(client.alloc(), statement.name(), sql, statement.portableTypeOids()));
             statements.put(statement.name(), reading.classify(migration.classifier(), statement.sql()));
-            statementTexts.put(statement.name(), shortText(statement.sql()));
+            keepText(statement.name(), statement.sql());
             send(role, new Sink(Mode.DISCARD, sink -> {
                 if (!sink.lost && sink.error) {
                     log.warn("replaying a prepared statement failed session={} cluster={} sqlstate={} statement={}",
@@ -2475,10 +2498,10 @@ final class Units {
             if (writes && sync && !unit.drawTurnTaken && drawsHere(unit)) {
                 // before the COMMITs' wait and its ticket: a COMMIT announced meanwhile waits for the write's answer
                 unit.drawTurnTaken = true;
-                unit.drawTurn = inserts.sent(unit.insert.table(), drawsByCount(unit));
+                unit.drawTurn = inserts.sent(session.database(), drawsInto(unit).table(), drawsByCount(unit));
                 if (unit.drawTurn.awaits() != 0) {
                     stats.insertHeldForDraws();
-                    holdForLeader(unit, Awaited.DRAWS, unit.drawTurn.awaits(), followerOrderWaitNanos);
+                    holdForLeader(unit, Awaited.DRAWS, unit.drawTurn.awaits(), drawsWaitNanos);
                     return;
                 }
             }
@@ -2531,11 +2554,17 @@ final class Units {
      * the inserts into the table on the leader is taken ({@link LeaderInserts}).
      */
     private boolean drawsHere(Unit unit) {
-        if (unit.insert == null) {
+        InsertShape into = drawsInto(unit);
+        if (into == null) {
             return false;
         }
-        List<String> sequences = sequenceDraws.knownDraws(unit.insert);
+        List<String> sequences = sequenceDraws.knownDraws(into);
         return sequences == null || !sequences.isEmpty();
+    }
+
+    /** The insert whose table {@code unit} takes its turn among the leader's inserts into ({@link LeaderInserts}). */
+    private static InsertShape drawsInto(Unit unit) {
+        return unit.insert != null ? unit.insert : unit.alsoInserts;
     }
 
     /**
@@ -2545,7 +2574,7 @@ final class Units {
      * between its rows there ({@link LeaderInserts}).
      */
     private static boolean drawsByCount(Unit unit) {
-        if (unit.idsColumn != null || !unit.oneText) {
+        if (unit.idsColumn != null || !unit.oneShape) {
             return false; // given the leader's ids row by row, or (several texts) carries no draws
         }
         InsertShape.Places places = unit.insert.places();
@@ -2628,9 +2657,11 @@ final class Units {
         } else if (awaited == Awaited.DRAWS) {
             // an insert waiting for a row lock of a transaction whose session waits here for this one, say
             int dropped = inserts.giveUp(drawTurn);
-            log.warn("an insert waited {} ms for other sessions' inserts into its table on the leader and goes without"
-                    + " {} of them: a follower drawing by the count of its rows may draw other ids than the leader's"
-                    + " session={}", TimeUnit.NANOSECONDS.toMillis(followerOrderWaitNanos), dropped, session);
+            if (dropped > 0) { // (none: the answer came as the bound ran out)
+                log.warn("an insert waited {} ms for other sessions' inserts into its table on the leader and goes"
+                        + " without {} of them: a follower drawing by the count of its rows may draw other ids than the"
+                        + " leader's session={}", TimeUnit.NANOSECONDS.toMillis(drawsWaitNanos), dropped, session);
+            }
         } else if (awaited == Awaited.COMMITS) {
             int dropped = commits.giveUpAnswers(upTo);
             log.warn("a write waited {} ms for other sessions' COMMITs on the leader to answer and goes without {} of"
@@ -2823,6 +2854,17 @@ final class Units {
             }
         }
         sql.append(String.join("; ", texts));
+    }
+
+    /** Keeps the text of the statement named {@code name}, or its beginning ({@link #statementTexts}). */
+    private void keepText(String name, String sql) {
+        String kept = shortText(sql);
+        statementTexts.put(name, kept);
+        if (shortened(kept) && sequenceDraws.shapeOf(sql, reading).map(InsertShape::upsert).orElse(false)) {
+            cutUpserts.add(name);
+        } else {
+            cutUpserts.remove(name);
+        }
     }
 
     /** Whether {@code sql} is a text {@link #shortText} cut. */
@@ -3186,9 +3228,12 @@ final class Units {
         if (texts.stream().anyMatch(Units::shortened)) {
             return; // (the proxy kept the beginning of one only)
         }
+        List<InsertShape> shapes = new ArrayList<>(texts.size());
         for (String text : texts) {
             InsertShape insert = sequenceDraws.shapeOf(text, reading).orElse(null);
+            shapes.add(insert);
             if (insert != null && sequenceDraws.mayDraw(insert)) {
+                unit.alsoInserts = unit.alsoInserts == null ? insert : unit.alsoInserts;
                 if (sequenceDraws.knownDraws(insert) == null) {
                     // learned once the leader has run it (its start asked with it, where a column defaults to it)
                     unit.insert = unit.insert == null ? insert : unit.insert;
@@ -3198,6 +3243,47 @@ final class Units {
             }
             unit.readsStart |= nonDeterministic && !sequenceDraws.startEdits(text, reading).isEmpty();
         }
+        if (alike(shapes) && sequenceDraws.mayDraw(shapes.getFirst())) {
+            // pgjdbc's rewritten batch of a size that is not a power of two (rows of 4, 2 and 1): one insert, by count
+            unit.insert = shapes.getFirst();
+            unit.oneShape = true;
+        }
+    }
+
+    /**
+     * Whether the {@code RETURNING} list of {@code sql}, as far as its text tells, shows {@code column}: by its name, or
+     * {@code *}. (An insert whose rows do not show it has its draws carried by their count, and goes to the leader alone.)
+     */
+    static boolean returnsColumn(String sql, String column) {
+        String lower = sql.toLowerCase(Locale.ROOT);
+        int at = lower.lastIndexOf("returning");
+        if (at < 0) {
+            return false;
+        }
+        String list = lower.substring(at + "returning".length());
+        String name = column.toLowerCase(Locale.ROOT);
+        for (int i = list.indexOf(name); i >= 0; i = list.indexOf(name, i + 1)) {
+            int after = i + name.length();
+            if ((i == 0 || !identifierPart(list.charAt(i - 1))) && (after == list.length() || !identifierPart(list.charAt(after)))) {
+                return true;
+            }
+        }
+        return list.contains("*");
+    }
+
+    private static boolean identifierPart(char c) {
+        return Character.isLetterOrDigit(c) || c == '_' || c == '$';
+    }
+
+    /**
+     * Whether {@code shapes} are inserts of {@code VALUES} rows into one table as it is spelled, each listing the same
+     * columns, none an upsert: they draw from the same sequences, in turn, one value per row.
+     */
+    private static boolean alike(List<InsertShape> shapes) {
+        InsertShape first = shapes.getFirst();
+        return first != null && shapes.stream().allMatch(shape -> shape != null && !shape.upsert()
+                && shape.table().equals(first.table()) && shape.columns().equals(first.columns())
+                && shape.places() != null && !shape.places().rows().isEmpty());
     }
 
     /** {@link #takesGenerated} for a unit that runs the one statement {@code sql}, once or more. */
@@ -3206,7 +3292,7 @@ final class Units {
         InsertShape insert = sequenceDraws.shapeOf(sql, reading).orElse(null);
         unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
         unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(sql, reading).isEmpty();
-        unit.oneText = true;
+        unit.oneShape = true;
         if (unit.insert == null || unit.insert.places() == null || unit.insert.places().rows().isEmpty() || unit.shortenedText
                 || unit.insert.upsert()) {
             return; // (what an upsert returns may be the row that was there, not what it made up)
@@ -3215,6 +3301,7 @@ final class Units {
         // row, where other sessions' draws came between them on the leader; an insert returning the uuid its table made up
         // for it (Rails' uuid keys, Supabase's): likewise (one column is given the leader's values per run: ids first)
         String ids = unit.insert.places().rows().size() > 1 ? sequenceDraws.drawingColumn(unit.insert) : null;
+        ids = ids != null && returnsColumn(sql, ids) ? ids : null; // (else by count, sent to the leader alone)
         String uuid = ids == null ? sequenceDraws.uuidColumn(unit.insert) : null;
         boolean uuids = ids == null && (uuid != null || !sequenceDraws.knows(unit.insert));
         String statement = (ids != null || uuids) && sql.toLowerCase(Locale.ROOT).contains("returning") ? runsOnce(unit) : null;
@@ -3451,8 +3538,8 @@ final class Units {
                     String text = parsed.containsKey(name) ? parsed.get(name) : !name.isEmpty() ? statementTexts.get(name)
                             : unnamedParse == null ? null : FrontendMessages.parseSql(unnamedParse, unnamedParse.readerIndex(),
                                     unnamedParse.readableBytes(), reading.encoding());
-                    if (text == null) {
-                        return null;
+                    if (text == null || (!parsed.containsKey(name) && cutUpserts.contains(name))) {
+                        return null; // (an upsert whose beginning alone would read as an insert of the rows it shows)
                     }
                     bound.add(name);
                     portals.add(FrontendMessages.bindPortal(all, offset, length));
@@ -3726,12 +3813,12 @@ final class Units {
         if (unit.asksStart) {
             return SequenceDraws.Generated.NOTHING; // (the follower is told it with the statement that reads it)
         }
-        long inserted = unit.oneText ? insertedRowCount(answer) : 0;
+        long inserted = unit.oneShape ? insertedRowCount(answer) : 0;
         // a query's rows of several (INSERT … SELECT) each cluster may produce in another order: the same ids would go
         // to other rows
         // (a text the proxy kept the beginning of only may say less about its rows than they are)
         long rows = unit.insert != null && unit.insert.upsert()
-                ? (unit.oneText ? upsertDraws(unit, answer) : 0) // (its tag does not count the rows it left)
+                ? (unit.oneShape ? upsertDraws(unit, answer) : 0) // (its tag does not count the rows it left)
                 : inserted > 1 && (unit.shortenedText || unit.insert == null || unit.insert.places() == null
                         || unit.insert.places().rows().isEmpty())
                         && answer.recorder.outcomes().stream().anyMatch(outcome -> !"INSERT 0 1".equals(outcome.commandTag()))
@@ -3761,7 +3848,7 @@ final class Units {
         boolean ran = !answer.error && !outcomes.isEmpty() && (answer.status == 'T' || answer.status == 'I')
                 && outcomes.stream().allMatch(outcome -> outcome.commandTag() != null
                         && outcome.commandTag().startsWith("INSERT 0 "));
-        return ran ? Math.max(0, proposedRows(unit)) : 0;
+        return ran && outcomes.size() == runs(unit) ? Math.max(0, proposedRows(unit)) : 0;
     }
 
     /**
@@ -3773,13 +3860,18 @@ final class Units {
         if (places == null || (places.rows().isEmpty() && places.defaultValuesStart() < 0)) {
             return -1;
         }
+        return runs(unit) * Math.max(1, places.rows().size());
+    }
+
+    /** How many times {@code unit} runs its statements: its Executes, or its one Query. */
+    private static long runs(Unit unit) {
         long runs = 0;
         for (Frame frame : unit.frames) {
             if (frame.type() == FrontendMessages.EXECUTE || frame.type() == FrontendMessages.QUERY) {
                 runs++;
             }
         }
-        return runs * Math.max(1, places.rows().size());
+        return runs;
     }
 
     /**

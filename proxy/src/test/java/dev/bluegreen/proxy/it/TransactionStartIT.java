@@ -218,6 +218,8 @@ class TransactionStartIT {
             });
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
         }
         assertThat(ClusterData.number(blue, "select count(*) from " + notes)).isEqualTo(14L * SESSIONS * ROUNDS);
         assertThat(ClusterData.number(blue, "select count(*) from " + notes + " where epoch is not null")).isEqualTo((long) SESSIONS * ROUNDS);

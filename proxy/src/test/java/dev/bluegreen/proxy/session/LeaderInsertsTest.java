@@ -13,8 +13,8 @@ class LeaderInsertsTest {
 
     @Test
     void insertsOfOneRowGoSideBySide() {
-        LeaderInserts.Ticket one = inserts.sent("orders", false);
-        LeaderInserts.Ticket two = inserts.sent("orders", false);
+        LeaderInserts.Ticket one = inserts.sent("shop", "orders", false);
+        LeaderInserts.Ticket two = inserts.sent("shop", "orders", false);
 
         assertThat(one.awaits()).isZero();
         assertThat(two.awaits()).as("neither draws between the other's rows").isZero();
@@ -22,10 +22,10 @@ class LeaderInsertsTest {
 
     @Test
     void anInsertOfSeveralRowsWaitsForThoseInFlightAndTheNextWaitForIt() {
-        LeaderInserts.Ticket one = inserts.sent("orders", false);
-        LeaderInserts.Ticket two = inserts.sent("orders", false);
-        LeaderInserts.Ticket several = inserts.sent("orders", true);
-        LeaderInserts.Ticket after = inserts.sent("orders", false);
+        LeaderInserts.Ticket one = inserts.sent("shop", "orders", false);
+        LeaderInserts.Ticket two = inserts.sent("shop", "orders", false);
+        LeaderInserts.Ticket several = inserts.sent("shop", "orders", true);
+        LeaderInserts.Ticket after = inserts.sent("shop", "orders", false);
 
         assertThat(several.awaits()).isEqualTo(two.number());
         assertThat(after.awaits()).isEqualTo(several.number());
@@ -42,23 +42,24 @@ class LeaderInsertsTest {
 
     @Test
     void anInsertOfSeveralRowsSentWhenNothingIsInFlightGoesAtOnce() {
-        inserts.answered(inserts.sent("orders", false));
-        LeaderInserts.Ticket several = inserts.sent("orders", true);
+        inserts.answered(inserts.sent("shop", "orders", false));
+        LeaderInserts.Ticket several = inserts.sent("shop", "orders", true);
         assertThat(several.awaits()).isZero();
 
         inserts.answered(several);
-        assertThat(inserts.sent("orders", false).awaits()).as("it has answered").isZero();
+        assertThat(inserts.sent("shop", "orders", false).awaits()).as("it has answered").isZero();
     }
 
     @Test
     void tablesTakeTurnsApartByTheirNameWithoutTheSchema() {
-        LeaderInserts.Ticket several = inserts.sent("public.orders", true);
+        LeaderInserts.Ticket several = inserts.sent("shop", "public.orders", true);
         assertThat(several.awaits()).isZero();
 
-        assertThat(inserts.sent("lines", false).awaits()).isZero();
-        assertThat(inserts.sent("\"Orders\"", false).awaits()).as("a quoted name is another table").isZero();
-        assertThat(inserts.sent("ORDERS", false).awaits()).isEqualTo(several.number());
-        assertThat(inserts.sent("shop . \"orders\"", false).awaits()).isEqualTo(several.number());
+        assertThat(inserts.sent("shop", "lines", false).awaits()).isZero();
+        assertThat(inserts.sent("shop", "\"Orders\"", false).awaits()).as("a quoted name is another table").isZero();
+        assertThat(inserts.sent("shop", "ORDERS", false).awaits()).isEqualTo(several.number());
+        assertThat(inserts.sent("shop", "shop . \"orders\"", false).awaits()).isEqualTo(several.number());
+        assertThat(inserts.sent("test", "orders", false).awaits()).as("another database's").isZero();
     }
 
     @Test
@@ -70,14 +71,14 @@ class LeaderInsertsTest {
 
     @Test
     void aWaitGivenUpLetsTheInsertGoAndLaterAnswersChangeNothing() {
-        LeaderInserts.Ticket stuck = inserts.sent("orders", false);
-        LeaderInserts.Ticket several = inserts.sent("orders", true);
+        LeaderInserts.Ticket stuck = inserts.sent("shop", "orders", false);
+        LeaderInserts.Ticket several = inserts.sent("shop", "orders", true);
         inserts.await(several, Runnable::run, () -> ran.add("several"));
 
         assertThat(inserts.giveUp(several)).isEqualTo(1);
         assertThat(ran).containsExactly("several");
         inserts.answered(stuck);
         inserts.answered(several);
-        assertThat(inserts.sent("orders", true).awaits()).isZero();
+        assertThat(inserts.sent("shop", "orders", true).awaits()).isZero();
     }
 }
