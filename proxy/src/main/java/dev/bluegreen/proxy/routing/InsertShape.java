@@ -139,6 +139,59 @@ public record InsertShape(String table, List<String> columns, Places places, boo
     }
 
     /**
+     * Whether the {@code RETURNING} list of {@code sql} (its last at the statement's own depth) shows {@code column} as
+     * the server names it: the list is {@code *} or bare column names, each perhaps qualified, one of them the column.
+     * False for a list with an alias or an expression, whose rows may name or hold the column otherwise.
+     */
+    public static boolean returnsColumn(String sql, boolean backslashInPlainStrings, String column) {
+        Lexed lexed = Lexer.lex(sql, backslashInPlainStrings);
+        if (!lexed.readable()) {
+            return false;
+        }
+        List<Token> t = lexed.tokens();
+        int end = t.size();
+        while (end > 0 && t.get(end - 1).isPunct(";")) {
+            end--;
+        }
+        int depth = 0;
+        int at = -1;
+        for (int j = 0; j < end; j++) {
+            Token token = t.get(j);
+            if (token.isPunct("(") || token.isPunct("[")) {
+                depth++;
+            } else if (token.isPunct(")") || token.isPunct("]")) {
+                depth--;
+            } else if (depth == 0 && token.isWord("returning")) {
+                at = j;
+            }
+        }
+        boolean shown = false;
+        for (int j = at + 1; at >= 0 && j < end; j++) {
+            Token item = t.get(j);
+            if (!(item.isIdentifier() || star(item))) {
+                return false;
+            }
+            while (!star(item) && j + 2 < end && t.get(j + 1).isPunct(".")
+                    && (t.get(j + 2).isIdentifier() || star(t.get(j + 2)))) {
+                j += 2;
+                item = t.get(j);
+            }
+            shown |= star(item) || item.value().equals(column);
+            if (j + 1 == end) {
+                return shown;
+            }
+            if (!t.get(++j).isPunct(",")) {
+                return false; // an alias, or an expression
+            }
+        }
+        return false;
+    }
+
+    private static boolean star(Token token) {
+        return token.isOperator("*") || token.isPunct("*");
+    }
+
+    /**
      * The places of a column list of {@code width} columns ending at {@code columnsEnd} followed, at {@code i}, by
      * {@code VALUES} rows of as many values each, and by nothing but {@code RETURNING}; null otherwise.
      */

@@ -117,6 +117,11 @@ final class SqlReading {
         return InsertShape.of(sql, backslashStrings);
     }
 
+    /** See {@link InsertShape#returnsColumn}, read as the session reads its strings. */
+    boolean returnsColumn(String sql, String column) {
+        return InsertShape.returnsColumn(sql, backslashStrings, column);
+    }
+
     /** See {@link TransactionTime#edits}, read as the session reads its strings. */
     List<TransactionTime.Edit> startEdits(String sql) {
         return TransactionTime.edits(sql, backslashStrings);

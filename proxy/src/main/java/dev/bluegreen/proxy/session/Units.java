@@ -100,7 +100,6 @@ final class Units {
     private static final int MAX_FORGOTTEN_NAMES = 1024;
     /** What is kept of a named statement's text: a divergence record keeps less (MigrationStats). */
     private static final int MAX_STATEMENT_TEXT = 2048;
-    private static final long DRAWS_WAIT_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
     /** Named statements kept to be prepared again rewritten ({@link #followerRewritable}): at most 512 KiB a session. */
     private static final int MAX_REWRITABLE = 256;
     /** The proxy's savepoint around statements it prepares again inside a follower's transaction. */
@@ -693,12 +692,6 @@ final class Units {
     private final LeaderInserts inserts;
     /** How long a follower flush waits for other sessions' follower commits before it goes without them. */
     private final long followerOrderWaitNanos;
-    /**
-     * How long an insert waits at most for its turn among the inserts into its table on the leader
-     * ({@link LeaderInserts}): an insert of several rows answers in milliseconds, unless it waits for a row lock of a
-     * transaction whose session waits for it here.
-     */
-    private final long drawsWaitNanos;
     /** How long a leader COMMIT waits for other sessions' wrapped writes there ({@link #holdForLeader}), at most. */
     private final long commitWaitNanos;
     /**
@@ -750,7 +743,6 @@ final class Units {
         // well within the follower's own bound, so that a wait that could never end (a follower COMMIT whose
         // deferred check waits on a lock this session's twin holds) ends long before either twin counts as lost
         this.followerOrderWaitNanos = followerTimeoutNanos / 4;
-        this.drawsWaitNanos = Math.min(followerOrderWaitNanos, DRAWS_WAIT_MAX_NANOS);
         // (timeouts.commit_wait) a write that waits for a row lock of the committing transaction costs the COMMIT this
         // whole wait, so it is short by default: enough for a write the leader is running to answer
         this.commitWaitNanos = Math.min(timeouts.commitWait().toNanos(), followerOrderWaitNanos);
@@ -2501,7 +2493,7 @@ final class Units {
                 unit.drawTurn = inserts.sent(session.database(), drawsInto(unit).table(), drawsByCount(unit));
                 if (unit.drawTurn.awaits() != 0) {
                     stats.insertHeldForDraws();
-                    holdForLeader(unit, Awaited.DRAWS, unit.drawTurn.awaits(), drawsWaitNanos);
+                    holdForLeader(unit, Awaited.DRAWS, unit.drawTurn.awaits(), followerOrderWaitNanos);
                     return;
                 }
             }
@@ -2660,7 +2652,7 @@ final class Units {
             if (dropped > 0) { // (none: the answer came as the bound ran out)
                 log.warn("an insert waited {} ms for other sessions' inserts into its table on the leader and goes"
                         + " without {} of them: a follower drawing by the count of its rows may draw other ids than the"
-                        + " leader's session={}", TimeUnit.NANOSECONDS.toMillis(drawsWaitNanos), dropped, session);
+                        + " leader's session={}", TimeUnit.NANOSECONDS.toMillis(followerOrderWaitNanos), dropped, session);
             }
         } else if (awaited == Awaited.COMMITS) {
             int dropped = commits.giveUpAnswers(upTo);
@@ -2860,7 +2852,7 @@ final class Units {
     private void keepText(String name, String sql) {
         String kept = shortText(sql);
         statementTexts.put(name, kept);
-        if (shortened(kept) && sequenceDraws.shapeOf(sql, reading).map(InsertShape::upsert).orElse(false)) {
+        if (shortened(kept) && reading.insertShape(sql).map(InsertShape::upsert).orElse(false)) {
             cutUpserts.add(name);
         } else {
             cutUpserts.remove(name);
@@ -3251,39 +3243,25 @@ final class Units {
     }
 
     /**
-     * Whether the {@code RETURNING} list of {@code sql}, as far as its text tells, shows {@code column}: by its name, or
-     * {@code *}. (An insert whose rows do not show it has its draws carried by their count, and goes to the leader alone.)
-     */
-    static boolean returnsColumn(String sql, String column) {
-        String lower = sql.toLowerCase(Locale.ROOT);
-        int at = lower.lastIndexOf("returning");
-        if (at < 0) {
-            return false;
-        }
-        String list = lower.substring(at + "returning".length());
-        String name = column.toLowerCase(Locale.ROOT);
-        for (int i = list.indexOf(name); i >= 0; i = list.indexOf(name, i + 1)) {
-            int after = i + name.length();
-            if ((i == 0 || !identifierPart(list.charAt(i - 1))) && (after == list.length() || !identifierPart(list.charAt(after)))) {
-                return true;
-            }
-        }
-        return list.contains("*");
-    }
-
-    private static boolean identifierPart(char c) {
-        return Character.isLetterOrDigit(c) || c == '_' || c == '$';
-    }
-
-    /**
      * Whether {@code shapes} are inserts of {@code VALUES} rows into one table as it is spelled, each listing the same
-     * columns, none an upsert: they draw from the same sequences, in turn, one value per row.
+     * columns and leaving the same ones to their defaults in every row, none an upsert: they draw from the same
+     * sequences, in turn, one value per row.
      */
     private static boolean alike(List<InsertShape> shapes) {
         InsertShape first = shapes.getFirst();
-        return first != null && shapes.stream().allMatch(shape -> shape != null && !shape.upsert()
+        if (first == null || !shapes.stream().allMatch(shape -> shape != null && !shape.upsert()
                 && shape.table().equals(first.table()) && shape.columns().equals(first.columns())
-                && shape.places() != null && !shape.places().rows().isEmpty());
+                && shape.places() != null && !shape.places().rows().isEmpty())) {
+            return false;
+        }
+        for (String column : first.columns()) {
+            boolean left = first.leavesToDefault(column);
+            if (!shapes.stream().allMatch(shape -> shape.leavesToDefault(column) == left
+                    && shape.mayLeaveToDefault(column) == left)) {
+                return false; // (a column given in some rows and left in others draws for those rows only)
+            }
+        }
+        return true;
     }
 
     /** {@link #takesGenerated} for a unit that runs the one statement {@code sql}, once or more. */
@@ -3301,7 +3279,7 @@ final class Units {
         // row, where other sessions' draws came between them on the leader; an insert returning the uuid its table made up
         // for it (Rails' uuid keys, Supabase's): likewise (one column is given the leader's values per run: ids first)
         String ids = unit.insert.places().rows().size() > 1 ? sequenceDraws.drawingColumn(unit.insert) : null;
-        ids = ids != null && returnsColumn(sql, ids) ? ids : null; // (else by count, sent to the leader alone)
+        ids = ids != null && reading.returnsColumn(sql, ids) ? ids : null; // (else by count, sent to the leader alone)
         String uuid = ids == null ? sequenceDraws.uuidColumn(unit.insert) : null;
         boolean uuids = ids == null && (uuid != null || !sequenceDraws.knows(unit.insert));
         String statement = (ids != null || uuids) && sql.toLowerCase(Locale.ROOT).contains("returning") ? runsOnce(unit) : null;

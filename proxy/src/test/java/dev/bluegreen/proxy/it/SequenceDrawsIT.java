@@ -305,6 +305,39 @@ class SequenceDrawsIT {
     }
 
     /**
+     * Two statements prepared by name into one table, bound and executed under one {@code Sync} (a driver's batch of
+     * two texts), that leave the id to its default in different rows: the rows drawn are those of the first only, so
+     * the unit is not read as one insert whose rows all drew. Read so, the follower drew three values ending on the
+     * leader's last, and its two rows took the ids before the leader's.
+     */
+    @Test
+    void aBatchOfTextsLeavingTheIdInSomeRowsOnlyIsNotCountedAsOneInsert(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String orders = ClusterData.unique("orders");
+        ClusterData.onBoth(blue, green, "create table " + orders + " (id bigserial primary key, v text not null)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+                client.send(RawClient.query("insert into " + orders + " (id, v) values (DEFAULT, 'first')"));
+                assertThat(client.typesUntilReady()).isEqualTo("CZ"); // (the session learns the table)
+                client.send(concat(parse("two", "insert into " + orders + " (id, v) values (DEFAULT, 'a'), (DEFAULT, 'b')"),
+                        parse("given", "insert into " + orders + " (id, v) values ((select max(id) + 1000 from " + orders + "), 'given')"),
+                        sync()));
+                assertThat(client.typesUntilReady()).isEqualTo("11Z");
+                for (int round = 0; round < 3; round++) {
+                    client.send(concat(RawClient.bind("two"), execute(), RawClient.bind("given"), execute(), sync()));
+                    assertThat(client.typesUntilReady()).isEqualTo("2C2CZ");
+                }
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+        }
+        assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
+    }
+
+    /**
      * An upsert prepared by name whose text is longer than the proxy keeps of it, cut between its rows and its
      * {@code ON CONFLICT}: its kept beginning reads as an insert of two rows, but one of them is there already and the
      * tag counts one. The proxy does not read its draws from that beginning; before, the follower drew one value ending

@@ -57,6 +57,21 @@ class InsertShapeTest {
         assertThat(shape(sql)).as(sql).isEmpty();
     }
 
+    @Test
+    void theRowsAnInsertReturnsShowItsColumnOnlyByNameOrStar() {
+        assertThat(InsertShape.returnsColumn("insert into t (v) values (1), (2) returning id", false, "id")).isTrue();
+        assertThat(InsertShape.returnsColumn("insert into t (v) values (1) RETURNING v, T.\"id\";", false, "id")).isTrue();
+        assertThat(InsertShape.returnsColumn("insert into t (v) values (1) returning *", false, "id")).isTrue();
+        assertThat(InsertShape.returnsColumn("insert into t (v) values (1) returning t.*", false, "id")).isTrue();
+
+        assertThat(InsertShape.returnsColumn("insert into t (v) values (1) returning v", false, "id")).isFalse();
+        assertThat(InsertShape.returnsColumn("insert into t (v) values (1) returning id as \"orderId\"", false, "id")).isFalse();
+        assertThat(InsertShape.returnsColumn("insert into t (v) values (2 * 3) returning v", false, "id")).isFalse();
+        assertThat(InsertShape.returnsColumn("insert into t (v) values (1) returning id + 0", false, "id")).isFalse();
+        assertThat(InsertShape.returnsColumn("insert into t (v) values ('returning id')", false, "id")).isFalse();
+        assertThat(InsertShape.returnsColumn("insert into t (v) values (1) returning id_x", false, "id")).isFalse();
+    }
+
     /** An upsert: its rows and their places are read, the clause noted. */
     @Test
     void anUpsertIsReadWithItsRows() {
