@@ -2570,16 +2570,7 @@ final class Units {
             return false; // given the leader's ids row by row, or (several texts) carries no draws
         }
         InsertShape.Places places = unit.insert.places();
-        if (places != null && places.rows().size() > 1) {
-            return true;
-        }
-        int executes = 0;
-        for (Frame frame : unit.frames) {
-            if (frame.type() == FrontendMessages.EXECUTE && ++executes > 1) {
-                return true;
-            }
-        }
-        return false;
+        return (places != null && places.rows().size() > 1) || runs(unit) > 1;
     }
 
     /** What a unit held back from the leader waits for there ({@link FollowerCommits}, {@link LeaderInserts}). */
@@ -3795,12 +3786,16 @@ final class Units {
         // a query's rows of several (INSERT … SELECT) each cluster may produce in another order: the same ids would go
         // to other rows
         // (a text the proxy kept the beginning of only may say less about its rows than they are)
-        long rows = unit.insert != null && unit.insert.upsert()
-                ? (unit.oneShape ? upsertDraws(unit, answer) : 0) // (its tag does not count the rows it left)
-                : inserted > 1 && (unit.shortenedText || unit.insert == null || unit.insert.places() == null
-                        || unit.insert.places().rows().isEmpty())
-                        && answer.recorder.outcomes().stream().anyMatch(outcome -> !"INSERT 0 1".equals(outcome.commandTag()))
-                ? 0 : inserted;
+        long rows;
+        if (unit.insert != null && unit.insert.upsert()) {
+            rows = unit.oneShape ? upsertDraws(unit, answer) : 0; // (its tag does not count the rows it left)
+        } else if (inserted > 1 && (unit.shortenedText || unit.insert == null || unit.insert.places() == null
+                || unit.insert.places().rows().isEmpty())
+                && answer.recorder.outcomes().stream().anyMatch(outcome -> !"INSERT 0 1".equals(outcome.commandTag()))) {
+            rows = 0;
+        } else {
+            rows = inserted;
+        }
         List<SequenceDraws.Draw> draws = rows == 0 ? List.of() : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList();
         long[] ids = unit.idsColumn == null ? null : answer.recorder.captured();
         if (ids != null && unit.givenStatement != null) {
