@@ -363,8 +363,10 @@ final class Units {
         /** What {@link #sendInOrder} has had the unit wait for already. */
         boolean commitsAwaited;
         boolean writesAwaited;
-        boolean drawTurnTaken;
-        /** The unit's turn among the inserts into its table ({@link LeaderInserts}) until its leader request takes it. */
+        /**
+         * The unit's turn among the inserts into its table ({@link LeaderInserts}), taken as {@link #sendInOrder} first
+         * looks at it, until its leader request takes it over.
+         */
         LeaderInserts.Ticket drawTurn;
         /** The ticket {@link #sendInOrder} took for the wrapped write, which its leader request takes over. */
         long leaderWrite;
@@ -2487,9 +2489,8 @@ final class Units {
         if (unit.primary == leader && unit.secondary != null) {
             boolean sync = state.followerWrites() == FollowerWrites.SYNC;
             boolean writes = !endsOnly(c, unit.statusBefore);
-            if (writes && sync && !unit.drawTurnTaken && drawsHere(unit)) {
+            if (writes && sync && unit.drawTurn == null && drawsHere(unit)) {
                 // before the COMMITs' wait and its ticket: a COMMIT announced meanwhile waits for the write's answer
-                unit.drawTurnTaken = true;
                 unit.drawTurn = inserts.sent(session.database(), drawsInto(unit).table(), drawsByCount(unit));
                 if (unit.drawTurn.awaits() != 0) {
                     stats.insertHeldForDraws();
@@ -3682,10 +3683,15 @@ final class Units {
      * transaction's start, and every sequence the table draws from was drawn from in the session).
      */
     private static boolean insertedRows(Sink answer) {
+        return ranInserts(answer, true);
+    }
+
+    /** Whether each statement the answer is of is an INSERT that ran, and inserted rows where {@code rowsEach} says so. */
+    private static boolean ranInserts(Sink answer, boolean rowsEach) {
         List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
         return !answer.error && !outcomes.isEmpty() && (answer.status == 'T' || answer.status == 'I')
                 && outcomes.stream().allMatch(outcome -> outcome.commandTag() != null
-                        && outcome.commandTag().startsWith("INSERT 0 ") && !outcome.commandTag().equals("INSERT 0 0"));
+                        && outcome.commandTag().startsWith("INSERT 0 ") && !(rowsEach && outcome.commandTag().equals("INSERT 0 0")));
     }
 
     /**
@@ -3817,11 +3823,7 @@ final class Units {
      * failed, or a query made up its rows (the server may have cut the query short at a conflict, or not).
      */
     private static long upsertDraws(Unit unit, Sink answer) {
-        List<StatementOutcome> outcomes = answer.recorder.outcomes();
-        boolean ran = !answer.error && !outcomes.isEmpty() && (answer.status == 'T' || answer.status == 'I')
-                && outcomes.stream().allMatch(outcome -> outcome.commandTag() != null
-                        && outcome.commandTag().startsWith("INSERT 0 "));
-        return ran && outcomes.size() == runs(unit) ? Math.max(0, proposedRows(unit)) : 0;
+        return ranInserts(answer, false) && answer.recorder.outcomes().size() == runs(unit) ? Math.max(0, proposedRows(unit)) : 0;
     }
 
     /**

@@ -26,6 +26,8 @@ import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -234,6 +236,57 @@ class SequenceDrawsIT {
                 .isEqualTo((long) rows * bulkSessions * rounds);
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
         assertThat(handsOutNext(green, orders + "_id_seq")).isEqualTo(handsOutNext(blue, orders + "_id_seq"));
+    }
+
+    /**
+     * DESIGN §5's promise that no wait spans the clusters for good, where the turns among a table's inserts add one of
+     * the proxy's own: an insert of several rows, sent to blue alone, waits there for a key another session's open
+     * transaction inserted; that session's next insert into the table waits for its turn behind it. Its wait is bounded
+     * (a quarter of {@code timeouts.follower}): it goes, the transaction commits, and the insert of several rows fails
+     * on the key as it would with blue alone. The clusters stay alike.
+     */
+    @Test
+    void anInsertWaitingForItsTurnBehindOneThatWaitsForItsOwnTransactionGoesOnceItsBoundIsOut(TestClusters clusters)
+            throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String orders = ClusterData.unique("orders");
+        ClusterData.onBoth(blue, green, "create table " + orders + " (id bigserial primary key, k int not null unique)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (ExecutorService clients = Executors.newFixedThreadPool(2); // (the common pool may have one thread)
+                 Connection holder = proxy.connect(blue.superuser()); Connection bulk = proxy.connect(blue.superuser());
+                 Statement held = holder.createStatement(); Statement several = bulk.createStatement()) {
+                holder.setAutoCommit(false);
+                held.execute("insert into " + orders + " (k) values (1)");
+                CompletableFuture<Void> blocked = CompletableFuture.runAsync(() -> {
+                    try {
+                        several.execute("insert into " + orders + " (k) values (2), (1)");
+                    } catch (SQLException e) {
+                        throw new CompletionException(e);
+                    }
+                }, clients);
+                await("the insert of several rows waits on blue for the open transaction's key").until(() -> ClusterData.number(
+                        blue, "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like '%values (2), (1)%'") == 1);
+                CompletableFuture<Void> next = CompletableFuture.runAsync(() -> {
+                    try {
+                        held.execute("insert into " + orders + " (k) values (3)");
+                    } catch (SQLException e) {
+                        throw new CompletionException(e);
+                    }
+                }, clients);
+                next.get(20, TimeUnit.SECONDS); // its turn's bound, 2.5 s here, not the insert it waited for
+                holder.commit();
+                assertThatThrownBy(() -> blocked.get(20, TimeUnit.SECONDS)).hasRootCauseInstanceOf(SQLException.class)
+                        .rootCause().hasMessageContaining("duplicate key");
+            }
+            assertThat(proxy.server().migration().insertsHeldForDraws()).isPositive();
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+        }
+        assertThat(ClusterData.number(blue, "select count(*) from " + orders)).isEqualTo(2);
+        assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
     }
 
     /**
