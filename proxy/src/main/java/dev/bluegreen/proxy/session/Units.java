@@ -22,10 +22,12 @@ import dev.bluegreen.proxy.routing.InsertShape;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.routing.Kind;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
-import dev.bluegreen.proxy.routing.SqlNormalizer;
 import dev.bluegreen.proxy.routing.StickyKeys;
 import dev.bluegreen.proxy.routing.Trait;
 import dev.bluegreen.proxy.routing.TransactionTime;
+import dev.bluegreen.proxy.session.Sink.Mode;
+import dev.bluegreen.proxy.session.Unit.FollowerPart;
+import dev.bluegreen.proxy.session.Unit.GreenRead;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
@@ -34,14 +36,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.HashMap;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -99,7 +98,7 @@ final class Units {
     /** At most so many forgotten statement names are kept as hints ({@link #forgotten}); pgjdbc caches 256. */
     private static final int MAX_FORGOTTEN_NAMES = 1024;
     /** What is kept of a named statement's text: a divergence record keeps less (MigrationStats). */
-    private static final int MAX_STATEMENT_TEXT = 2048;
+    static final int MAX_STATEMENT_TEXT = 2048;
     /** Named statements kept to be prepared again rewritten ({@link #followerRewritable}): at most 512 KiB a session. */
     private static final int MAX_REWRITABLE = 256;
     /** The proxy's savepoint around statements it prepares again inside a follower's transaction. */
@@ -108,423 +107,8 @@ final class Units {
     private static final String FAIL_ALIKE = "DO $$BEGIN RAISE EXCEPTION 'bluegreen: the leader transaction failed at a"
             + " statement this twin was not sent, and this one fails alike' USING ERRCODE = 'P0001'; END$$";
 
-    private enum Mode { FORWARD, FORWARD_AFTER_DATA, RECORD, DISCARD, COMMIT, ROLLBACK, COLLECT }
-
-    /** How one request's answer is consumed, up to and including its ReadyForQuery. */
-    private final class Sink {
-        final Mode mode;
-        final Consumer<Sink> done;
-        OutcomeRecorder recorder;
-        List<String[]> rows;
-        List<Frame> held;
-        int heldBytes;
-        boolean error;
-        String firstSqlState;
-        byte status = 'I';
-        boolean lost;
-        /** A retryable read failed before any byte reached the client: the rest of its answer is dropped. */
-        boolean suppressed;
-        /**
-         * Some of this answer has gone to the client: a read can then no longer be answered from elsewhere
-         * (run again on blue, or green's answer given in place of blue's).
-         */
-        boolean forwarded;
-        /** The unit whose frames this answer's callback releases: a session closing first releases them. */
-        Unit owned;
-        /** The proxy put the unnamed statement's Parse ahead of the unit: its ParseComplete is not the client's. */
-        boolean swallowParseComplete;
-        /** ParseComplete and CloseComplete messages in the answer: how many of the unit's Parse and Close ran. */
-        int parsesDone;
-        int closesDone;
-        /** Messages in the answer that complete an extended-protocol request (see {@link #completes}). */
-        int requestsDone;
-        /**
-         * A request to the follower: when it left (a lane request: when it was queued, until the lane is
-         * flushed), and how long the leader took over the same work, which the follower is allowed on top of
-         * the follower timeout.
-         */
-        long sentNanos;
-        long leaderNanos;
-        /** The leader's commit ({@link FollowerCommits}) that this follower answer settles; 0: none. */
-        long commit;
-        /**
-         * A request to the leader that may commit: its ticket ({@link FollowerCommits#leaderCommitSent}), given
-         * back once its answer has been dealt with, or the session has let it go; 0: none.
-         */
-        long leaderCommit;
-        /**
-         * A write's run on the follower, the leader having answered it: its ticket
-         * ({@link FollowerCommits#followerRunStarted}), which other sessions' follower COMMITs wait for; 0: none.
-         */
-        long followerRun;
-        /**
-         * A wrapped write sent to the leader: its ticket ({@link FollowerCommits#leaderWriteSent}), which other
-         * sessions' COMMITs wait for; 0: none.
-         */
-        long leaderWrite;
-        /** An insert's turn among those into its table ({@link LeaderInserts}), given back once answered; or null. */
-        LeaderInserts.Ticket drawTurn;
-        /**
-         * A lane request behind the last commit of a session whose client has gone (a COMMIT AND CHAIN's next
-         * transaction): the leader rolled it back when the session closed, so what the follower makes of it is not
-         * compared, nor is its loss a divergence. The follower rolls it back too as it logs off.
-         */
-        boolean leaderRolledBack;
-
-        Sink(Mode mode, Consumer<Sink> done) {
-            this.mode = mode;
-            this.done = done;
-        }
-
-        boolean failedBeforeData() {
-            return (lost && !forwarded) || suppressed;
-        }
-    }
-
-    /** What CopyData kept for the follower is merged up to (see {@link Unit#addCopyData}). */
-    private static final int MERGED_COPY_DATA = 64 * 1024;
-
-    /** One routing unit and how far it got. */
-    private final class Unit {
-        final List<Frame> frames = new ArrayList<>();
-        /** The content of the last of {@link #frames} when it is CopyData merged here, which may take more. */
-        private ByteBuf mergedCopyData;
-        long bytes;
-        boolean mirrorAbandoned;
-        Classification classification;
-        /** The unit's SQL text, for units with a follower (only they can diverge); null otherwise. */
-        String sql;
-        /** {@link #sql} holds the texts of statements the unit binds by name, not its own Query or Parse. */
-        boolean sqlBound;
-        /**
-         * A plain INSERT that may leave a column drawing from a sequence, or reading the transaction's start, to its
-         * default ({@link SequenceDraws}).
-         */
-        InsertShape insert;
-        /** The unit's one statement reads the transaction's start itself ({@link TransactionTime}). */
-        boolean readsStart;
-        /**
-         * The unit runs one statement text, once or bound again and again, or texts of one shape (pgjdbc's rewritten
-         * batch of rows of several sizes), whose draws the follower takes by their count ({@link #takesGenerated}).
-         */
-        boolean oneShape;
-        /**
-         * Where {@link #insert} is null: an INSERT of the unit's several texts into a table that may draw, whose turn the
-         * unit takes among the inserts into that table on the leader ({@link LeaderInserts}); null otherwise.
-         */
-        InsertShape alsoInserts;
-        /**
-         * A Query, or one Bind and Execute of a statement whose text the proxy holds in full, inserting several rows that
-         * returns the column it leaves to a sequence: the column, whose values the leader's answer shows row by row
-         * ({@link OutcomeRecorder#capture}); null otherwise.
-         */
-        String idsColumn;
-        /**
-         * With {@link #idsColumn}, the statement prepared by name the unit binds; the follower is sent, in place of its
-         * Bind, a Parse of the unnamed statement given the leader's ids and a Bind of that ({@link #givenOnce}). Null for
-         * a Query or the unnamed statement.
-         */
-        String givenStatement;
-        /**
-         * The leader's answer is read for the random {@code uuid}s a column left to its default took, which its
-         * {@code RETURNING} shows ({@link #giveUuids}): {@link #uuidColumn}, or where the session does not know the table
-         * yet, the one {@code uuid} column the statement gives no value to.
-         */
-        boolean capturesUuids;
-        /** The column {@link #capturesUuids} reads, where the session knows it. */
-        String uuidColumn;
-        /** {@link #giveUuids} has read the leader's answer. */
-        boolean uuidsRead;
-        /** The statement prepared by name the unit only describes, read for where its ids or uuids are ({@link #captureDescribed}). */
-        String describedStatement;
-        /** With {@link #describedStatement}, the ids column looked for; null where a uuid one is. */
-        String describedIds;
-        /** {@link #idsAtForgets} as the unit began. */
-        long idsAtAsOf;
-        /**
-         * The edits that give the follower's copy of the unit's text the values the leader drew for {@link #idsColumn},
-         * row by row ({@link #givenToFollower}); null where it was not given them.
-         */
-        List<TransactionTime.Edit> givenEdits;
-        /** The unit's one text is one the proxy kept the beginning of only ({@link #shortened}). */
-        boolean shortenedText;
-        /** The texts a unit of several statements runs, where they are known ({@link #runTexts}); null otherwise. */
-        List<String> runTexts;
-        /**
-         * The first statement of a transaction of a session whose units read its start: the leader is asked that start
-         * behind it, though the statement does not read it ({@link #transactionStart}).
-         */
-        boolean asksStart;
-        /** The leader's start, known before the unit ran from its transaction's BEGIN: not asked again. */
-        String knownStart;
-        /**
-         * What the leader made up for {@link #insert} or {@link #readsStart} that the follower is to take too; null until
-         * the leader was asked.
-         */
-        SequenceDraws.Generated generated;
-        /** The leader was asked what it made up right behind the unit ({@link SequenceDraws#pipelinedQuery}). */
-        boolean drawsPipelined;
-        /** The answer to the proxy's question about the draws, once in. */
-        Sink drawsAnswer;
-        /**
-         * The rest of {@link #primaryDone}, while the statement has answered and the question has not: a cancel then
-         * comes too late for the statement, and must not hit the question.
-         */
-        Runnable afterDraws;
-        /** More client frames belong to it: COPY data, or an extended-protocol unit opened by Flush. */
-        boolean open;
-        boolean extendedOpen;
-        boolean copyIn;
-        /** The COPY FROM STDIN the leader has started in this unit (a query string may hold several). */
-        int copiesStarted;
-        /** The CopyDone and CopyFail messages the client has sent in this unit, kept or not. */
-        int copyEnds;
-        /** Extended protocol, not a simple Query: a COPY it starts needs a Sync after CopyDone to end. */
-        boolean extended;
-        ClusterRole primary;
-        /** How long the primary took over the unit, once it has answered. */
-        long leaderNanos;
-        /** Runs the unit after the primary (writes, session state), or null. */
-        ClusterRole secondary;
-        boolean wrap;
-        /**
-         * A wrapped simple Query's last CommandComplete, held until the leader has committed: a server alone sends
-         * it only after its commit, so a client that reads it and leaves may count the write as done. Sent before
-         * the proxy's COMMIT's own completion, or released when the write rolls back; with the settings the server
-         * reported after it (ParameterStatus comes just before ReadyForQuery).
-         */
-        List<Frame> heldCompletion;
-        /**
-         * The client's own COMMIT (or ROLLBACK), or BEGIN, reached a wrapped unit after a Flush had opened it:
-         * it ends, or takes over, the transaction the proxy opened around the unit.
-         */
-        boolean clientEndsWrap;
-        boolean clientBeginsInWrap;
-        /** A failure of the leader's in-flight request seen before the client left (its error came, its ReadyForQuery not yet). */
-        boolean leaderFailedBeforeClose;
-        String leaderSqlStateBeforeClose;
-        /** Runs on the follower after the leader has finished and committed it: counted as unordered. */
-        boolean unordered;
-        boolean retry;
-        /**
-         * Its cluster was chosen as reads are (the weight): an autocommit read, a read-only transaction's read.
-         * Its outcome is a sample of that cluster's reads, comparable across the two; not a read inside a
-         * read-write transaction, which the leader runs whatever the weight.
-         */
-        boolean routed;
-        boolean namesStatements;
-        /**
-         * What is left of the session's {@link #leaderOnly} objects once this unit has run without an error, or
-         * null when the unit cannot change them.
-         */
-        LeaderOnlyObjects leaderOnlyAfter;
-        /**
-         * A BEGIN, then statements that work only on what the leader alone holds, in one extended-protocol unit
-         * (pgjdbc sends its BEGIN with the transaction's first statement): the follower runs the BEGIN alone.
-         */
-        boolean followerBeginsOnly;
-        /**
-         * Executes a portal an earlier unit bound and read up to a row limit: the rows each cluster returns now
-         * are the rest of what it found, in its own order, so their contents are not compared.
-         */
-        boolean continuesPortal;
-        /** Runs a statement the proxy cannot read that may be a COMMIT ({@link Units#unreadMayCommit}). */
-        boolean unreadMayCommit;
-        /** Or that may be one the proxy does not wrap, a BEGIN among them ({@link Units#unreadUnwrapped}). */
-        boolean unreadUnwrapped;
-        /**
-         * Binds the unnamed statement an earlier unit parsed, which a cluster running this unit may not have
-         * (that unit ran elsewhere) or may have lost (the proxy's own BEGIN or COMMIT, a Query, drops it): the
-         * unit's first frame is then that Parse again.
-         */
-        boolean reparses;
-        /**
-         * Green's failed answer to a read it was to be retried on blue for, kept in case blue is gone by then
-         * (also while blue runs it again), with green's status and SQLSTATE.
-         */
-        List<Frame> failedAnswer = List.of();
-        byte failedStatus = 'I';
-        String failedSqlState;
-        /** Blue's answer to this read, run again there after green failed it; null before that. */
-        Sink retrySink;
-        /** The client sent a cancel while the unit ran. */
-        boolean cancelled;
-        /**
-         * The client asked to cancel while the cluster running the unit still answered the proxy's own requests
-         * sent before it: the cancel goes there once the unit's own answer is next.
-         */
-        boolean cancelPending;
-        /**
-         * Held back from the leader until other sessions' COMMITs (or, for a COMMIT, their wrapped writes) there have
-         * answered ({@link #holdForLeader}):
-         * nothing of it has been sent, and what the client sends on for it waits in the session's queue.
-         */
-        boolean heldForCommits;
-        /** What {@link #sendInOrder} has had the unit wait for already. */
-        boolean commitsAwaited;
-        boolean writesAwaited;
-        /**
-         * The unit's turn among the inserts into its table ({@link LeaderInserts}), taken as {@link #sendInOrder} first
-         * looks at it, until its leader request takes it over.
-         */
-        LeaderInserts.Ticket drawTurn;
-        /** The ticket {@link #sendInOrder} took for the wrapped write, which its leader request takes over. */
-        long leaderWrite;
-        /**
-         * The ticket ({@link FollowerCommits#leaderCommitSent}) of the unit's COMMIT, taken as it began to wait for
-         * other sessions' writes on the leader, so that those sent meanwhile wait for its answer; 0: none.
-         */
-        long announcedCommit;
-        /** How far a read green serves is past {@code timeouts.green_read}. */
-        GreenRead greenRead = GreenRead.IN_TIME;
-        /** Green's answer to this read has ended (the unit's primary sink is done, or lost). */
-        boolean primaryAnswered;
-        /** What to do with green's answer once the cancel sent there has arrived ({@link GreenRead#CANCELLING}). */
-        Runnable afterGreenCancel;
-        /** What the follower is running of this unit, after the leader's part. */
-        FollowerPart followerPart = FollowerPart.NONE;
-        /** A cancel went to the follower while it ran this wrapped write. */
-        boolean cancelledOnFollower;
-        byte statusBefore;
-        Sink primarySink;
-        long startedNanos;
-        /** The client already has this unit's ReadyForQuery: the cluster's own, forwarded with the answer. */
-        boolean readyForwarded;
-        /**
-         * The first part of a unit split before its transaction's end ({@link #splitTransactionEnd},
-         * {@link #splitBeforeLateEnd}): its ReadyForQuery is never the cluster's own, forwarded with the answer
-         * (see {@link #splitEnd}).
-         */
-        boolean endFollows;
-        /**
-         * For a unit of extended-protocol requests that a Query or FunctionCall ends (no Sync before it):
-         * how many of those requests have not completed yet. An error before they all have means the
-         * server skips everything up to the next Sync, that Query too, and answers only the Sync.
-         */
-        int beforeQuery;
-        /** The extended-protocol requests (Parse, Bind, Describe, Execute, Close) sent for this unit so far. */
-        int requests;
-        /** The server skips everything up to the next Sync after an error: only that Sync ends the unit. */
-        boolean skipping;
-        /**
-         * Nothing will send this unit again (no follower, no read retry, no named Parse the other twin must
-         * learn from these frames): its frames go to the cluster as they are instead of as duplicates, and
-         * are not kept. Not while they are still needed: a write may consume a buffer, as TLS does.
-         */
-        boolean sentOnce;
-        /**
-         * The leader committed the transaction this unit ends, or prepared it for a two-phase commit (and perhaps
-         * went on: COMMIT; BEGIN): the follower's COMMIT (or PREPARE TRANSACTION) of it is a commit others wait for,
-         * and a session that closes behind it waits for it too.
-         */
-        boolean commitsOnLeader;
-        /**
-         * The last leader commit the proxy had heard of when it sent this write to the leader: every one up to it was
-         * visible to the statements there, and is to be to the follower's ({@link FollowerCommits}).
-         */
-        long commitsSeen;
-
-        void add(Frame frame) {
-            frames.add(frame);
-            counted(frame.content().readableBytes());
-        }
-
-        /**
-         * CopyData kept for the follower: small messages that follow one another are merged into one of up to
-         * {@value #MERGED_COPY_DATA} bytes. A COPY's data is one stream, wherever its messages break it, and a
-         * client that sends a message per row (libpq's {@code PQputCopyData}, psql's {@code \copy}) would
-         * otherwise have the unit hold an object, and a slice pinning a read buffer, per row.
-         */
-        void addCopyData(Frame frame) {
-            ByteBuf from = frame.content();
-            int payload = from.readableBytes() - Frame.HEADER_LENGTH;
-            if (payload >= MERGED_COPY_DATA / 2) {
-                add(frame);
-                return;
-            }
-            Frame last = frames.isEmpty() ? null : frames.get(frames.size() - 1);
-            ByteBuf into = last != null && last.content() == mergedCopyData ? mergedCopyData : null;
-            if (into == null || into.readableBytes() + payload > MERGED_COPY_DATA + Frame.HEADER_LENGTH) {
-                into = client.alloc().buffer(Math.max(256, from.readableBytes()), MERGED_COPY_DATA + Frame.HEADER_LENGTH);
-                into.writeByte(FrontendMessages.COPY_DATA).writeInt(4);
-                mergedCopyData = into;
-                frames.add(Frame.of(into));
-                counted(Frame.HEADER_LENGTH);
-            }
-            into.writeBytes(from, from.readerIndex() + Frame.HEADER_LENGTH, payload);
-            into.setInt(into.readerIndex() + 1, into.readableBytes() - 1);
-            frame.release();
-            counted(payload);
-        }
-
-        private void counted(int more) {
-            bytes += more;
-            if (secondary != null && !mirrorAbandoned && bytes > maxMirroredBytes) {
-                mirrorAbandoned = true;
-            }
-        }
-
-        /** A unit of none of this one's frames yet, routed, named and compared as this one is. */
-        Unit partOf() {
-            Unit part = new Unit();
-            part.primary = primary;
-            part.secondary = secondary;
-            part.classification = classification;
-            part.sql = sql;
-            part.sqlBound = sqlBound;
-            part.statusBefore = statusBefore;
-            part.leaderNanos = leaderNanos;
-            part.continuesPortal = continuesPortal;
-            part.unreadMayCommit = unreadMayCommit;
-            part.unreadUnwrapped = unreadUnwrapped;
-            return part;
-        }
-
-        void release() {
-            frames.forEach(Frame::release);
-            frames.clear();
-            releaseFailedAnswer();
-            if (heldCompletion != null) {
-                heldCompletion.forEach(Frame::release);
-                heldCompletion = null;
-            }
-        }
-
-        void releaseFailedAnswer() {
-            failedAnswer.forEach(Frame::release);
-            failedAnswer = List.of();
-        }
-    }
-
-    /** A read green serves, against {@code timeouts.green_read} (see {@link #greenReadOverdue}). */
-    private enum GreenRead {
-        IN_TIME,
-        /**
-         * Overdue, and a cancel sent to green is still on its way: green's answer is acted on (the read run on blue,
-         * the unit ended) only once it has arrived, so that it cannot cancel what is sent next.
-         */
-        CANCELLING,
-        /** Overdue: blue runs it once green's answer ends, and green is given up on if that takes the timeout again. */
-        OVERDUE
-    }
-
-    /** What of a unit the follower runs once the leader has answered it. */
-    private enum FollowerPart {
-        NONE,
-        /** A write the proxy wrapped, the leader's side done and not yet committed: a cancel cancels it on both. */
-        WRAPPED,
-        /** The unit itself, the leader's part ended (committed or rolled back): a closed session still compares it. */
-        AFTER_LEADER
-    }
-
     /** A write waiting for the follower in shadow mode. */
     private record Mirror(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus) {}
-
-    /**
-     * The result column {@code column} of a statement's rows is the one at {@code field}, the table column
-     * {@code place} ({@link OutcomeRecorder#capturedUuidPlace}; null for ids).
-     */
-    private record IdsAt(String column, int field, String place) {}
 
     private final ClientSession session;
     private final Channel client;
@@ -568,7 +152,7 @@ final class Units {
     private final Map<String, String> statementTexts = new HashMap<>();
     /**
      * The named statements of {@link #statementTexts} kept the beginning of only whose whole text is an upsert: the
-     * beginning may not show its {@code ON CONFLICT}, and the draws of its rows are not read from it ({@link #runTexts}).
+     * beginning may not show its {@code ON CONFLICT}, and the draws of its rows are not read from it ({@link GeneratedValues#runTexts}).
      */
     private final Set<String> cutUpserts = new HashSet<>();
     /**
@@ -578,25 +162,12 @@ final class Units {
      * prepared there as the client sent it, while that cluster led.
      */
     private final Map<String, ByteBuf> followerRewritable = new HashMap<>();
-    /** Where, among the rows a statement prepared by name returns, its ids are ({@link #captureGenerated}). */
-    private final Map<String, IdsAt> idsAt = new HashMap<>();
-    /**
-     * How many times entries of {@link #idsAt} were dropped (a Close, a leader change): a unit that began before keeps
-     * nothing there, its statement perhaps closed and prepared anew under its name meanwhile ({@link #keepIdsAt}).
-     */
-    private long idsAtForgets;
+    /** What the leader makes up that the follower is to take too. */
+    private final GeneratedValues generated;
     /** A unit of the session read the transaction's start: its transactions are asked their start early. */
     private boolean readsStartLately;
     /** The catalog, as far as DDL through the proxy tells, that the follower's rewritten statements were prepared for. */
     private long preparedAsOf = SequenceDraws.catalogVersion();
-    /**
-     * The start of the transaction the leader has open, once asked: behind the transaction's first statement (a
-     * session whose units read it), or behind the first that reads it. Asked early, the question runs before the
-     * transaction holds most of its locks, where behind a statement reading it late it would lengthen the time they
-     * are held (pgbench's TPC-B-like script stamps its history row last, with the branch row locked). Not behind the
-     * BEGIN: a query there would take the transaction's snapshot, after which the server refuses a SET TRANSACTION.
-     */
-    private String transactionStart;
     /**
      * Statement names {@link #forgetStatementNames} forgot, with what they were: a hint for whether a Bind of one may
      * commit (pgjdbc binds its own prepared COMMIT by name), never for where it runs.
@@ -608,7 +179,7 @@ final class Units {
      */
     private boolean unreadMayCommit;
     /**
-     * The same for a statement the proxy does not wrap in a transaction of its own ({@link #transactionShaped}: a
+     * The same for a statement the proxy does not wrap in a transaction of its own ({@link UnitRules#transactionShaped}: a
      * BEGIN, a CALL, a VACUUM ...), of a Bind only. (SQL the proxy cannot lex the server most likely cannot parse
      * either: that is still wrapped.)
      */
@@ -752,6 +323,27 @@ final class Units {
         this.leader = ClientSession.roleOf(leaderConnection);
         this.startupTenant = migration.stickyKeys().tenantSource().tenantOf(session.startupParameters());
         this.reading = session.sqlReading();
+        this.generated = new GeneratedValues(sequenceDraws, reading, stats, new GeneratedValues.Statements() {
+            @Override
+            public String text(String name) {
+                return statementTexts.get(name);
+            }
+
+            @Override
+            public boolean cutUpsert(String name) {
+                return cutUpserts.contains(name);
+            }
+
+            @Override
+            public ByteBuf keptParse(String name) {
+                return followerRewritable.get(name);
+            }
+
+            @Override
+            public ByteBuf unnamedParse() {
+                return unnamedParse;
+            }
+        });
         backends.put(leader, leaderConnection);
         for (ClusterRole role : ClusterRole.values()) {
             sinks.put(role, new ArrayDeque<>());
@@ -875,7 +467,7 @@ final class Units {
      */
     private boolean splitsBeforeLateEnd(Unit unit, Classification late) {
         Classification c = unit.classification;
-        if (!endsOrGoesBack(late) || late.statementCount() != 1 || !unit.extendedOpen || unit.skipping || unit.copyIn
+        if (!UnitRules.endsOrGoesBack(late) || late.statementCount() != 1 || !unit.extendedOpen || unit.skipping || unit.copyIn
                 || unit.wrap || unit.sentOnce || unit.mirrorAbandoned || unit.beforeQuery > 0 || splitEnd != null
                 || unit.primary != leader || unit.secondary != leader.other() || !backends.containsKey(unit.secondary)
                 || state == null || state.followerWrites() != FollowerWrites.SYNC || !leaderOnly.isEmpty()
@@ -905,7 +497,7 @@ final class Units {
         ByteBuf bind = frames.get(1).content();
         String name = FrontendMessages.parseName(parse, parse.readerIndex(), parse.readableBytes());
         if (!name.equals(FrontendMessages.bindStatement(bind, bind.readerIndex(), bind.readableBytes()))
-                || !beginsAlone(reading.classify(migration.classifier(),
+                || !UnitRules.beginsAlone(reading.classify(migration.classifier(),
                         FrontendMessages.parseSql(parse, parse.readerIndex(), parse.readableBytes(), reading.encoding())))) {
             return false;
         }
@@ -983,8 +575,8 @@ final class Units {
         // a named Parse or Close after a Flush: the follower must get it even where it skips the unit
         unit.namesStatements |= namesStatements;
         BackendConnection primary = backends.get(unit.primary);
-        unit.requests += isRequest(type) ? 1 : 0;
-        boolean copyEnd = endsCopy(type);
+        unit.requests += UnitRules.isRequest(type) ? 1 : 0;
+        boolean copyEnd = UnitRules.endsCopy(type);
         if (copyEnd) {
             unit.copyEnds++;
         }
@@ -1142,20 +734,20 @@ final class Units {
                         classification.tenant());
             }
             boolean needsBarrier = status == 'I'
-                    ? !classification.isPlainRead() && !beginsReadOnly(classification)
-                    : readOnly == ReadOnly.OUTSIDE_BARRIER && (count < 0 || mayMakeWritable(classification));
+                    ? !classification.isPlainRead() && !UnitRules.beginsReadOnly(classification)
+                    : readOnly == ReadOnly.OUTSIDE_BARRIER && (count < 0 || UnitRules.mayMakeWritable(classification));
             if ((status == 'I' || needsBarrier) && !session.atBoundary(needsBarrier)) {
                 return; // waiting for the barrier, a twin, or the session went back to relaying
             }
             if (status != 'I' && needsBarrier) {
                 readOnly = ReadOnly.NO; // inside now, until the session is idle again
-                if (!writesRoutedAlike(migration.control().current(), state)) {
+                if (!UnitRules.writesRoutedAlike(migration.control().current(), state)) {
                     session.failFromUnits(ErrorResponse.of("FATAL", "25006", "bluegreen: write leadership changed while"
                             + " this read-only transaction ran; it cannot write now. Retry it in a new transaction."));
                     return;
                 }
             }
-            if (status == 'I' && beginsReadOnly(classification)) {
+            if (status == 'I' && UnitRules.beginsReadOnly(classification)) {
                 readOnly = ReadOnly.OUTSIDE_BARRIER;
                 session.leaveBarrier(); // entered on the way from relaying, or by a unit cancelled as it waited
             } else if (status == 'I') {
@@ -1163,7 +755,7 @@ final class Units {
                         && !classification.has(Trait.TRANSACTION_END) && classification.statementCount() == 1;
                 readOnly = bareBegin ? ReadOnly.AFTER_BARE_BEGIN : ReadOnly.NO;
             } else if (readOnly == ReadOnly.AFTER_BARE_BEGIN) {
-                readOnly = count > 0 && makesReadOnly(classification) ? ReadOnly.BEING_MADE_READ_ONLY : ReadOnly.NO;
+                readOnly = count > 0 && UnitRules.makesReadOnly(classification) ? ReadOnly.BEING_MADE_READ_ONLY : ReadOnly.NO;
             }
             if (!applyState(migration.control().current(), false)) {
                 return;
@@ -1177,7 +769,7 @@ final class Units {
                 first = pending.peek();
                 classification = classify(pending, count);
             }
-            Unit unit = new Unit();
+            Unit unit = new Unit(client.alloc(), maxMirroredBytes);
             unit.endFollows = splitEnd != null;
             unit.open = count < 0;
             unit.extendedOpen = count < 0;
@@ -1188,7 +780,7 @@ final class Units {
             }
             for (int i = 0; i < Math.abs(count); i++) {
                 Frame frame = pending.poll();
-                if (endsCopy(frame.type())) {
+                if (UnitRules.endsCopy(frame.type())) {
                     unit.copyEnds++;
                 }
                 unit.add(frame);
@@ -1199,9 +791,9 @@ final class Units {
             unit.unreadMayCommit = unreadMayCommit;
             unit.unreadUnwrapped = unreadUnwrapped;
             for (Frame frame : unit.frames) {
-                unit.requests += isRequest(frame.type()) ? 1 : 0;
+                unit.requests += UnitRules.isRequest(frame.type()) ? 1 : 0;
             }
-            unit.beforeQuery = endsWithQueryAfterRequests(unit.frames) ? unit.requests : 0;
+            unit.beforeQuery = UnitRules.endsWithQueryAfterRequests(unit.frames) ? unit.requests : 0;
             start(unit);
             if (unit.open) {
                 continueFromPending(unit);
@@ -1362,9 +954,9 @@ final class Units {
                     if (one == null || one.statementCount() != 1 || one.has(Trait.UNPARSEABLE)) {
                         return 0;
                     }
-                    if (endsOrGoesBack(one)) {
+                    if (UnitRules.endsOrGoesBack(one)) {
                         endAt = lastExecute + 1;
-                    } else if (bound == 0 && beginsAlone(one)) {
+                    } else if (bound == 0 && UnitRules.beginsAlone(one)) {
                         opens = true;
                     } else if (!Classifier.mayComeBeforeTransactionTail(one.traits())) {
                         return 0;
@@ -1406,53 +998,8 @@ final class Units {
         return statementsFirst.size();
     }
 
-    /**
-     * What is split off a unit to wait for the follower: the end of the transaction (see {@link #endsInBlock}) or a
-     * ROLLBACK TO a savepoint, either of which releases the row locks the statements before it took on the leader.
-     */
-    private static boolean endsOrGoesBack(Classification c) {
-        return endsInBlock(c) || c.has(Trait.ROLLBACK_TO);
-    }
-
-    /** A statement that ends the transaction, and may run inside a transaction block: COMMIT, ROLLBACK, END, ABORT. */
-    private static boolean endsInBlock(Classification c) {
-        return c.has(Trait.TRANSACTION_END) && !c.has(Trait.NOT_IN_TRANSACTION_BLOCK); // (a ROLLBACK TO has no TRANSACTION_END)
-    }
-
-    /**
-     * How many waiting frames make the next unit: a Query or FunctionCall alone, or extended-protocol
-     * messages through Sync. Negative when a Flush opens the unit before its Sync has arrived; zero when
-     * neither has arrived yet.
-     */
+    /** {@link #unitLength}: the client's Terminate comes before the next unit ends. */
     private static final int TERMINATE = Integer.MIN_VALUE;
-
-    /**
-     * Whether a Query or FunctionCall ends the unit after extended-protocol requests without a Sync (Parse, Bind,
-     * Describe, Execute, Close: each has a completion message, see {@link Unit#beforeQuery}).
-     */
-    private static boolean endsWithQueryAfterRequests(List<Frame> frames) {
-        byte last = frames.getLast().type();
-        return frames.size() >= 2 && (last == FrontendMessages.QUERY || last == FrontendMessages.FUNCTION_CALL);
-    }
-
-    /** Parse, Bind, Describe, Execute and Close: the extended-protocol requests each answered by one completion. */
-    private static boolean isRequest(byte type) {
-        return switch (type) {
-            case 'P', 'B', 'D', 'E', 'C' -> true;
-            default -> false;
-        };
-    }
-
-    /**
-     * ParseComplete, BindComplete, CloseComplete, NoData or RowDescription (a Describe), CommandComplete,
-     * EmptyQueryResponse or PortalSuspended (an Execute): the message that completes one extended request.
-     */
-    private static boolean completes(byte type) {
-        return switch (type) {
-            case '1', '2', '3', 'n', 'T', 'C', 'I', 's' -> true;
-            default -> false;
-        };
-    }
 
     /**
      * Follows the answer to the extended requests before a unit's Query. Each completes with one message
@@ -1463,7 +1010,7 @@ final class Units {
      * for an answer to a Query the server never ran.
      */
     private void extendedAnswer(Unit unit, byte type) {
-        if (completes(type)) {
+        if (UnitRules.completes(type)) {
             unit.beforeQuery--;
             return;
         }
@@ -1486,6 +1033,11 @@ final class Units {
         }
     }
 
+    /**
+     * How many waiting frames make the next unit: a Query or FunctionCall alone, or extended-protocol
+     * messages through Sync. Negative when a Flush opens the unit before its Sync has arrived; zero when
+     * neither has arrived yet; {@link #TERMINATE} when a Terminate comes first.
+     */
     static int unitLength(ArrayDeque<Frame> pending) {
         byte type = pending.peek().type();
         if (type == FrontendMessages.QUERY || type == FrontendMessages.FUNCTION_CALL) {
@@ -1549,8 +1101,8 @@ final class Units {
         if (bound.has(Trait.UNPARSEABLE)) {
             Classification was = name.isEmpty() ? null : forgotten.get(name);
             boolean unknown = was == null || was.has(Trait.UNPARSEABLE);
-            unreadMayCommit |= unknown || mayCommit(was);
-            unreadUnwrapped |= unknown || transactionShaped(was);
+            unreadMayCommit |= unknown || UnitRules.mayCommit(was);
+            unreadUnwrapped |= unknown || UnitRules.transactionShaped(was);
         }
         if (bound.has(Trait.NAMES_STATEMENTS)) {
             forgetStatementNames(); // a DEALLOCATE or a DO prepared by name, run again
@@ -1567,8 +1119,7 @@ final class Units {
             statementTexts.remove(name);
             cutUpserts.remove(name);
             release(followerRewritable.remove(name));
-            idsAt.remove(name);
-            idsAtForgets++; // (a unit that began before this keeps nothing for the name: keepIdsAt)
+            generated.forgetIdsAt(name);
             forgotten.remove(name);
             namesStatements = true;
         }
@@ -1656,7 +1207,7 @@ final class Units {
             if (table != null && !sequenceDraws.shapeOf(sql, reading).map(InsertShape::table).orElse("").equals(table)) {
                 continue;
             }
-            String text = rewritten ? rewrittenToFollow(sql) : null;
+            String text = rewritten ? generated.rewrittenToFollow(sql) : null;
             twin.write(FrontendMessages.closeStatement(client.alloc(), parse.getKey()));
             twin.write(session.outgoing(FrontendMessages.PARSE, text == null ? all.retainedDuplicate()
                     : FrontendMessages.withSql(client.alloc(), all, all.readerIndex(), all.readableBytes(), text), role));
@@ -1692,16 +1243,11 @@ final class Units {
         forgetKeptParses();
     }
 
-    /** Lets go of the Parses kept for the follower ({@link #followerRewritable}) and of what {@link #idsAt} says of them. */
+    /** Lets go of the Parses kept for the follower ({@link #followerRewritable}) and of where their ids are ({@link GeneratedValues#forgetIdsAt}). */
     private void forgetKeptParses() {
         followerRewritable.values().forEach(ByteBuf::release);
         followerRewritable.clear();
-        forgetIdsAt();
-    }
-
-    private void forgetIdsAt() {
-        idsAt.clear();
-        idsAtForgets++;
+        generated.forgetIdsAt();
     }
 
     /**
@@ -1930,7 +1476,7 @@ final class Units {
         }
         if (next.leader() != leader) {
             log.debug("leader changed session={} leader={} epoch={}", session, next.leader(), next.epoch());
-            forgetIdsAt(); // (learned from the other cluster's rows)
+            generated.forgetIdsAt(); // (learned from the other cluster's rows)
             prepareAgainToFollow(next);
             if (listens) {
                 moveListeners(leader, next.leader());
@@ -2164,7 +1710,7 @@ final class Units {
             if (role != routing.leader() && routing.followerWrites() == FollowerWrites.SYNC && rewritable(sql)) {
                 ByteBuf parse = FrontendMessages.parse(client.alloc(), statement.name(), sql, statement.parameterTypeOids());
                 String rewritten = keepIfRewritable(statement.name(), sql, parse, parse.readerIndex(), parse.readableBytes())
-                        ? rewrittenToFollow(sql) : null;
+                        ? generated.rewrittenToFollow(sql) : null;
                 parse.release();
                 sql = rewritten == null ? sql : rewritten;
             }
@@ -2413,7 +1959,7 @@ final class Units {
                 unit.primary = leader;
                 unit.secondary = follower;
                 boolean wrappable = follower != null && !async && !c.isRead() && c.statementCount() > 0
-                        && !transactionShaped(c);
+                        && !UnitRules.transactionShaped(c);
                 // a statement the proxy cannot read that may be such a one is not wrapped either (pgjdbc's prepared
                 // BEGIN after the proxy forgot its name: the proxy's COMMIT would end the client's transaction); it
                 // runs on the leader first, unordered
@@ -2449,15 +1995,17 @@ final class Units {
         }
         if (unit.secondary != null) {
             unit.sql = unitSql(unit); // a divergence names the statement; a unit without a follower cannot diverge
-            takesGenerated(unit);
+            if (mayTakeGenerated(unit)) {
+                generated.takes(unit);
+            }
             readsStartLately |= unit.readsStart;
         }
         if (c.has(Trait.TRANSACTION_BEGIN) || c.has(Trait.TRANSACTION_END) || c.has(Trait.UNPARSEABLE)) {
-            transactionStart = null; // (COMMIT AND CHAIN begins another; so may what the proxy cannot read)
+            generated.transactionEnded(); // (COMMIT AND CHAIN begins another; so may what the proxy cannot read)
         }
         if (unit.secondary != null) {
             unit.asksStart = readsStartLately && !unit.readsStart && unit.insert == null && status == 'T'
-                    && transactionStart == null && mayTakeGenerated(unit) && c.statementCount() == 1
+                    && !generated.startKnown() && mayTakeGenerated(unit) && c.statementCount() == 1
                     && !c.has(Trait.TRANSACTION_BEGIN)
                     && !c.has(Trait.TRANSACTION_END) && !c.has(Trait.SAVEPOINT) && !c.has(Trait.ROLLBACK_TO)
                     && !c.has(Trait.SESSION_STATE) && !c.has(Trait.TRANSACTION_CONTROL);
@@ -2488,7 +2036,7 @@ final class Units {
         Classification c = unit.classification;
         if (unit.primary == leader && unit.secondary != null) {
             boolean sync = state.followerWrites() == FollowerWrites.SYNC;
-            boolean writes = !endsOnly(c, unit.statusBefore);
+            boolean writes = !UnitRules.endsOnly(c, unit.statusBefore);
             if (writes && sync && unit.drawTurn == null && drawsHere(unit)) {
                 // before the COMMITs' wait and its ticket: a COMMIT announced meanwhile waits for the write's answer
                 unit.drawTurn = inserts.sent(session.database(), drawsInto(unit).table(), drawsByCount(unit));
@@ -2510,7 +2058,7 @@ final class Units {
                     return;
                 }
             }
-            if (mayCommit(c) && sync && commitWaitNanos > 0 && !unit.writesAwaited) {
+            if (UnitRules.mayCommit(c) && sync && commitWaitNanos > 0 && !unit.writesAwaited) {
                 unit.writesAwaited = true;
                 long writesBefore = announceCommit(unit);
                 if (writesBefore != 0) {
@@ -2571,7 +2119,7 @@ final class Units {
             return false; // given the leader's ids row by row, or (several texts) carries no draws
         }
         InsertShape.Places places = unit.insert.places();
-        return (places != null && places.rows().size() > 1) || runs(unit) > 1;
+        return (places != null && places.rows().size() > 1) || GeneratedValues.runs(unit) > 1;
     }
 
     /** What a unit held back from the leader waits for there ({@link FollowerCommits}, {@link LeaderInserts}). */
@@ -2672,11 +2220,11 @@ final class Units {
         answer.swallowParseComplete = unit.reparses;
         if (unit.secondary != null) {
             answer.recorder = new OutcomeRecorder();
-            unit.idsAtAsOf = idsAtForgets;
+            generated.unitBegins(unit);
             if (unit.idsColumn != null || unit.capturesUuids) {
-                captureGenerated(unit, answer.recorder);
+                generated.capture(unit, answer.recorder);
             } else {
-                captureDescribed(unit, answer.recorder);
+                generated.captureDescribed(unit, answer.recorder);
             }
         }
         takeLeaderCommitTicket(unit, answer, c);
@@ -2763,7 +2311,7 @@ final class Units {
             return false;
         }
         boolean beginsFirst = !query && texts.size() > 1 && status == 'I'
-                && beginsAlone(reading.classify(migration.classifier(), texts.getFirst()));
+                && UnitRules.beginsAlone(reading.classify(migration.classifier(), texts.getFirst()));
         LeaderOnlyObjects.Run run = reading.leaderOnly(leaderOnly, beginsFirst ? texts.subList(1, texts.size()) : texts);
         unit.leaderOnlyAfter = run.left() == leaderOnly ? null : run.left();
         alone &= run.leaderOnly() && !unit.continuesPortal;
@@ -2775,10 +2323,6 @@ final class Units {
             return false;
         }
         return alone;
-    }
-
-    private static boolean beginsAlone(Classification c) {
-        return c.has(Trait.TRANSACTION_BEGIN) && c.statementCount() == 1 && !c.has(Trait.IMPORTS_SNAPSHOT);
     }
 
     private ClusterRole otherIfPresent(ClusterRole role) {
@@ -2852,7 +2396,7 @@ final class Units {
     }
 
     /** Whether {@code sql} is a text {@link #shortText} cut. */
-    private static boolean shortened(String sql) {
+    static boolean shortened(String sql) {
         return sql.length() > MAX_STATEMENT_TEXT && sql.endsWith("…");
     }
 
@@ -2865,8 +2409,8 @@ final class Units {
      * it; a Parse naming types by OID as {@link ClientSession#outgoing} decides.
      */
     private void writeTo(BackendConnection connection, ClusterRole role, Frame frame, boolean handOver) {
-        if (current != null && frame.content() == current.mergedCopyData) {
-            current.mergedCopyData = null; // on its way to a cluster: what comes next goes into a message of its own
+        if (current != null) {
+            current.sending(frame);
         }
         connection.write(session.outgoing(frame.type(), handOver ? frame.content() : frame.content().retainedDuplicate(), role));
     }
@@ -2949,9 +2493,9 @@ final class Units {
                 return;
             }
         }
-        giveUuids(unit, answer);
+        generated.giveUuids(unit, answer);
         if (unit.describedStatement != null) {
-            learnDescribed(unit, answer);
+            generated.learnDescribed(unit, answer);
         }
         if (unit.greenRead == GreenRead.CANCELLING && !answer.lost) {
             unit.afterGreenCancel = () -> primaryDone(answer);
@@ -3020,7 +2564,7 @@ final class Units {
         }
         List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
         boolean errorAtFirst = (!outcomes.isEmpty() && outcomes.get(0).failed())
-                || (answer.error && transientError(unit, answer.firstSqlState));
+                || (answer.error && UnitRules.transientError(unit, answer.firstSqlState));
         if (unit.secondary == null) {
             if (state.followerWrites() == FollowerWrites.ASYNC && twinFailedEpoch == state.epoch() && !errorAtFirst
                     && unit.primary == leader && unit.classification.mayChangeData()) {
@@ -3052,7 +2596,7 @@ final class Units {
             return;
         }
         if (unit.wrap && unit.clientEndsWrap && answer.status == 'I'
-                && (!answer.error || committedBefore(outcomes, firstFailed(outcomes)))) {
+                && (!answer.error || UnitRules.committedBefore(outcomes, UnitRules.firstFailed(outcomes)))) {
             // the client's own COMMIT, sent after a Flush, committed the transaction the proxy had opened: the
             // unit ran unwrapped after all, so the follower runs it so (must fail alike where the leader failed)
             committedBeforeFollower(unit);
@@ -3080,8 +2624,8 @@ final class Units {
             runOnSecondary(unit, outcomes, answer.status, true);
             return;
         }
-        if (unit.statusBefore == 'E' && (answer.status == 'I' || endsFailedTransaction(unit, outcomes))) {
-            if (outcomes.size() > 1 && startsWithRollback(unit)) {
+        if (unit.statusBefore == 'E' && (answer.status == 'I' || UnitRules.endsFailedTransaction(unit, outcomes))) {
+            if (outcomes.size() > 1 && UnitRules.startsWithRollback(unit)) {
                 // ROLLBACK; ... (a pool's reset: asyncpg sends ROLLBACK; RESET ALL; ... in one string): the
                 // follower's transaction rolls back the same, and the rest runs alike
                 runOnSecondary(unit, outcomes, answer.status, false);
@@ -3102,19 +2646,19 @@ final class Units {
             // next): the follower rolls back too, and learns the statement that did it should the client have
             // prepared it (pgjdbc's ROLLBACK)
             send(unit.secondary, new Sink(Mode.DISCARD, sink -> finish(answer.status)),
-                    FrontendMessages.query(client.alloc(), followerRollback(answer.status)));
+                    FrontendMessages.query(client.alloc(), UnitRules.followerRollback(answer.status)));
             flush(unit.secondary);
             sendNamedStatements(unit, answer, unit.secondary);
             return;
         }
-        int failedAt = firstFailed(outcomes);
-        if (answer.error && unit.unordered && followerRunsFailed(unit, answer.firstSqlState)) {
+        int failedAt = UnitRules.firstFailed(outcomes);
+        if (answer.error && unit.unordered && UnitRules.followerRunsFailed(unit, answer.firstSqlState)) {
             // a procedure or DO block that failed may have committed part of its work first: the follower
             // runs it too and must fail alike
             runOnSecondary(unit, outcomes, answer.status, false);
             return;
         }
-        if (answer.error && failedAt > 0 && committedBefore(outcomes, failedAt)) {
+        if (answer.error && failedAt > 0 && UnitRules.committedBefore(outcomes, failedAt)) {
             // a COMMIT in the unit succeeded before a later statement failed (INSERT; COMMIT; SELECT 1/0):
             // what it committed stands on the leader, so the follower runs the whole unit and must fail alike
             committedBeforeFollower(unit);
@@ -3123,7 +2667,7 @@ final class Units {
         }
         if (answer.error && answer.status == 'E' && failedAt > 0
                 && (unit.statusBefore == 'T' || unit.classification.has(Trait.TRANSACTION_BEGIN))
-                && transientError(unit, outcomes.get(failedAt).sqlState()) && unit.classification.has(Trait.SAVEPOINT)) {
+                && UnitRules.transientError(unit, outcomes.get(failedAt).sqlState()) && unit.classification.has(Trait.SAVEPOINT)) {
             // statements ran on the leader before one failed for a reason of the leader's own (a lock
             // timeout, a cancel), among them a SAVEPOINT the transaction may go back to (pgjdbc's autosave:
             // SAVEPOINT then the statement, then ROLLBACK TO SAVEPOINT; or BEGIN, SAVEPOINT and the statement in
@@ -3156,9 +2700,9 @@ final class Units {
             committedBeforeFollower(unit);
         }
         boolean sync = state.followerWrites() == FollowerWrites.SYNC;
-        if (sync && runsInLane(unit, answer.status, answer.error)) {
+        if (sync && UnitRules.runsInLane(unit, answer.status, answer.error)) {
             // (one AND CHAIN leaves the next transaction open, whose units wait for the ReadyForQuery too)
-            unit.commitsOnLeader = committedInLane(c, outcomes);
+            unit.commitsOnLeader = UnitRules.committedInLane(c, outcomes);
             // the client may go on at once: inside a transaction the follower runs this unit behind the
             // leader, in order, and the unit that ends the transaction waits for it (see pump); once the
             // leader has ended it, the follower ends it too, before the session's next unit
@@ -3172,363 +2716,6 @@ final class Units {
         runOnSecondary(unit, outcomes, answer.status, false);
     }
 
-    /**
-     * Notes what the leader makes up running {@code unit} that the follower is to take too: for a unit of one
-     * statement, the INSERT that may draw from sequences ({@link Unit#insert}) and whether it reads the transaction's
-     * start, as for one statement bound again and again (a JDBC batch under one Sync); for a unit of several texts
-     * (pgjdbc's rewritten batches come as two), whether one of them reads the start, itself or by a default, which
-     * holds for all of them alike. Draws are carried for a unit of one text only, so a unit of several notes an INSERT
-     * only to learn its table, where the session does not know it yet.
-     */
-    private void takesGenerated(Unit unit) {
-        if (!mayTakeGenerated(unit)) {
-            return;
-        }
-        Classification c = unit.classification;
-        boolean nonDeterministic = c.has(Trait.NON_DETERMINISTIC);
-        if (c.statementCount() == 1) {
-            // the statement the unit runs, not one it prepares ahead (Parse S2, Bind S1)
-            List<String> texts = unit.frames.size() == 1 && unit.frames.getFirst().type() == FrontendMessages.QUERY
-                    ? List.of(unit.sql) : runTexts(unit);
-            if (texts != null && texts.size() == 1) {
-                takesGenerated(unit, texts.getFirst(), nonDeterministic);
-            }
-            return;
-        }
-        if (c.has(Trait.TRANSACTION_BEGIN) || c.has(Trait.TRANSACTION_END) || c.has(Trait.SAVEPOINT)
-                || c.has(Trait.ROLLBACK_TO) || c.has(Trait.SESSION_STATE) || c.has(Trait.TRANSACTION_CONTROL)
-                || c.has(Trait.DDL) || c.has(Trait.UNPARSEABLE) || c.has(Trait.NOT_IN_TRANSACTION_BLOCK)) {
-            return; // (the follower's setting lasts its transaction: the unit must not end one or begin another)
-        }
-        List<String> texts = runTexts(unit);
-        if (texts == null) {
-            return;
-        }
-        unit.runTexts = texts;
-        if (texts.size() == 1) {
-            takesGenerated(unit, texts.getFirst(), nonDeterministic);
-            return;
-        }
-        if (texts.stream().anyMatch(Units::shortened)) {
-            return; // (the proxy kept the beginning of one only)
-        }
-        List<InsertShape> shapes = new ArrayList<>(texts.size());
-        for (String text : texts) {
-            InsertShape insert = sequenceDraws.shapeOf(text, reading).orElse(null);
-            shapes.add(insert);
-            if (insert != null && sequenceDraws.mayDraw(insert)) {
-                unit.alsoInserts = unit.alsoInserts == null ? insert : unit.alsoInserts;
-                if (sequenceDraws.knownDraws(insert) == null) {
-                    // learned once the leader has run it (its start asked with it, where a column defaults to it)
-                    unit.insert = unit.insert == null ? insert : unit.insert;
-                } else if (!sequenceDraws.knownTimes(insert).isEmpty()) {
-                    unit.readsStart = true;
-                }
-            }
-            unit.readsStart |= nonDeterministic && !sequenceDraws.startEdits(text, reading).isEmpty();
-        }
-        if (alike(shapes) && sequenceDraws.mayDraw(shapes.getFirst())) {
-            // pgjdbc's rewritten batch of a size that is not a power of two (rows of 4, 2 and 1): one insert, by count
-            unit.insert = shapes.getFirst();
-            unit.oneShape = true;
-        }
-    }
-
-    /**
-     * Whether {@code shapes} are inserts of {@code VALUES} rows into one table as it is spelled, each listing the same
-     * columns and leaving the same ones to their defaults in every row, none an upsert: they draw from the same
-     * sequences, in turn, one value per row.
-     */
-    private static boolean alike(List<InsertShape> shapes) {
-        InsertShape first = shapes.getFirst();
-        if (first == null || !shapes.stream().allMatch(shape -> shape != null && !shape.upsert()
-                && shape.table().equals(first.table()) && shape.columns().equals(first.columns())
-                && shape.places() != null && !shape.places().rows().isEmpty())) {
-            return false;
-        }
-        for (String column : first.columns()) {
-            boolean left = first.leavesToDefault(column);
-            if (!shapes.stream().allMatch(shape -> shape.leavesToDefault(column) == left
-                    && shape.mayLeaveToDefault(column) == left)) {
-                return false; // (a column given in some rows and left in others draws for those rows only)
-            }
-        }
-        return true;
-    }
-
-    /** {@link #takesGenerated} for a unit that runs the one statement {@code sql}, once or more. */
-    private void takesGenerated(Unit unit, String sql, boolean nonDeterministic) {
-        unit.shortenedText = shortened(sql); // (the proxy kept its beginning only: draws of one row at most)
-        InsertShape insert = sequenceDraws.shapeOf(sql, reading).orElse(null);
-        unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
-        unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(sql, reading).isEmpty();
-        unit.oneShape = true;
-        if (unit.insert == null || unit.insert.places() == null || unit.insert.places().rows().isEmpty() || unit.shortenedText
-                || unit.insert.upsert()) {
-            return; // (what an upsert returns may be the row that was there, not what it made up)
-        }
-        // a bulk insert returning its ids (SQLAlchemy's, Django's, jOOQ's): the follower can be given the leader's, row by
-        // row, where other sessions' draws came between them on the leader; an insert returning the uuid its table made up
-        // for it (Rails' uuid keys, Supabase's): likewise (one column is given the leader's values per run: ids first)
-        String ids = unit.insert.places().rows().size() > 1 ? sequenceDraws.drawingColumn(unit.insert) : null;
-        ids = ids != null && reading.returnsColumn(sql, ids) ? ids : null; // (else by count, sent to the leader alone)
-        String uuid = ids == null ? sequenceDraws.uuidColumn(unit.insert) : null;
-        boolean uuids = ids == null && (uuid != null || !sequenceDraws.knows(unit.insert));
-        String statement = (ids != null || uuids) && sql.toLowerCase(Locale.ROOT).contains("returning") ? runsOnce(unit) : null;
-        if (statement != null) {
-            unit.givenStatement = statement.isEmpty() ? null : statement;
-            unit.idsColumn = ids;
-            unit.uuidColumn = uuid;
-            unit.capturesUuids = uuids;
-        }
-    }
-
-    /**
-     * The statement {@code unit} runs once, where the follower can be sent its text for this run only: {@code ""} for a
-     * Query, or for a Parse of the unnamed statement executed once (a later unit that binds the unnamed statement again
-     * has the client's Parse put ahead of it, {@link Unit#reparses}); the name of a statement prepared by name that the
-     * unit binds and executes once, where the proxy holds its Parse ({@link #parseOf}). Null otherwise.
-     */
-    private String runsOnce(Unit unit) {
-        if (unit.frames.size() == 1) {
-            return unit.frames.getFirst().type() == FrontendMessages.QUERY ? "" : null;
-        }
-        int parses = 0;
-        int executes = 0;
-        String parsed = null;
-        String statement = null; // the statement the unit binds
-        String bound = null; // the portal
-        Set<String> described = new HashSet<>(2);
-        Set<String> closed = new HashSet<>(2);
-        for (Frame frame : unit.frames) {
-            ByteBuf all = frame.content();
-            int offset = all.readerIndex();
-            int length = all.readableBytes();
-            switch (frame.type()) {
-                case FrontendMessages.PARSE -> {
-                    if (parses++ > 0) {
-                        return null;
-                    }
-                    parsed = FrontendMessages.parseName(all, offset, length);
-                }
-                case FrontendMessages.BIND -> {
-                    if (statement != null) {
-                        return null;
-                    }
-                    statement = FrontendMessages.bindStatement(all, offset, length);
-                    bound = FrontendMessages.bindPortal(all, offset, length);
-                }
-                case FrontendMessages.EXECUTE -> {
-                    if (!FrontendMessages.executePortal(all, offset, length).equals(bound)) {
-                        return null;
-                    }
-                    executes++;
-                }
-                case FrontendMessages.DESCRIBE -> {
-                    // the rows the ids are read from are described by this statement, not another one
-                    String name = FrontendMessages.describedStatement(all, offset, length);
-                    if (name == null && !FrontendMessages.describedPortal(all, offset, length).equals(bound)) {
-                        return null;
-                    }
-                    if (name != null) {
-                        described.add(name);
-                    }
-                }
-                case FrontendMessages.CLOSE -> {
-                    // pgjdbc closes the statements it let go of ahead of its next query: others than this one
-                    String name = FrontendMessages.closedStatement(all, offset, length);
-                    if (name == null || name.equals(parsed) || name.equals(statement)) {
-                        return null;
-                    }
-                    closed.add(name);
-                }
-                case FrontendMessages.SYNC, FrontendMessages.FLUSH -> { }
-                default -> {
-                    return null;
-                }
-            }
-        }
-        if (executes != 1 || statement == null || closed.contains(statement) || (parses == 1 && !statement.equals(parsed))
-                || (parses == 0 && statement.isEmpty()) || !described.stream().allMatch(statement::equals)) {
-            return null;
-        }
-        return statement.isEmpty() || parseOf(unit, statement) != null ? statement : null;
-    }
-
-    /**
-     * Has {@code recorder} keep the ids, or the random {@code uuid}s, the leader's answer to {@code unit} returns: in the
-     * format its Bind asks for, and for a statement prepared by name, where the session saw a RowDescription of the
-     * statement's rows before, at the place that said (pgjdbc describes a statement's rows once, then only binds and
-     * executes it). The {@code uuid} column of a table the session does not know yet is the one the rows have that the
-     * statement gives no value to.
-     */
-    private void captureGenerated(Unit unit, OutcomeRecorder recorder) {
-        int[] formats = null;
-        for (Frame frame : unit.frames) {
-            ByteBuf all = frame.content();
-            if (frame.type() == FrontendMessages.BIND) {
-                try {
-                    formats = FrontendMessages.bindResultFormats(all, all.readerIndex(), all.readableBytes());
-                } catch (ProtocolViolation malformed) {
-                    return; // the server refuses the Bind: there is nothing to capture
-                }
-            }
-        }
-        IdsAt at = unit.givenStatement == null ? null : idsAt.get(unit.givenStatement);
-        if (unit.idsColumn != null) {
-            int field = at != null && at.column().equals(unit.idsColumn) ? at.field() : -1;
-            if (formats == null) {
-                recorder.capture(unit.idsColumn);
-            } else {
-                recorder.capture(unit.idsColumn, formats, field);
-            }
-        } else if (unit.capturesUuids) {
-            // (a table the session does not know yet: the column a Describe of the statement found, if one did)
-            boolean known = at != null && at.place() != null && (unit.uuidColumn == null || at.column().equals(unit.uuidColumn));
-            recorder.captureUuid(known ? at.column() : unit.uuidColumn, Set.copyOf(unit.insert.givenColumns()), formats,
-                    known ? at.field() : -1, known ? at.place() : null);
-        }
-    }
-
-    /**
-     * A unit that only describes a statement prepared by name (asyncpg prepares each statement so, Parse, Describe,
-     * Sync, then only binds and executes it): where the statement is an insert whose ids or random uuids the proxy would
-     * read from its rows, {@code recorder} finds where they are in the RowDescription, for {@link #learnDescribed} to
-     * keep ({@link #idsAt}).
-     */
-    private void captureDescribed(Unit unit, OutcomeRecorder recorder) {
-        if (unit.classification.statementCount() != 0) {
-            return; // (a unit that runs a statement: the one that only describes runs none)
-        }
-        String name = null;
-        for (Frame frame : unit.frames) {
-            ByteBuf all = frame.content();
-            String described = switch (frame.type()) {
-                case FrontendMessages.DESCRIBE -> FrontendMessages.describedStatement(all, all.readerIndex(), all.readableBytes());
-                case FrontendMessages.PARSE -> FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes());
-                case FrontendMessages.SYNC, FrontendMessages.FLUSH -> name;
-                default -> null;
-            };
-            if (described == null || described.isEmpty() || (name != null && !name.equals(described))) {
-                return;
-            }
-            name = described;
-        }
-        ByteBuf parse = name == null ? null : parseOf(unit, name);
-        String sql = parse == null ? null : FrontendMessages.parseSql(parse, parse.readerIndex(), parse.readableBytes());
-        InsertShape insert = sql == null || !sql.toLowerCase(Locale.ROOT).contains("returning") ? null
-                : sequenceDraws.shapeOf(sql, reading).orElse(null);
-        if (insert == null || insert.places() == null || insert.places().rows().isEmpty() || insert.upsert()
-                || !sequenceDraws.mayDraw(insert)) {
-            return;
-        }
-        String ids = insert.places().rows().size() > 1 ? sequenceDraws.drawingColumn(insert) : null;
-        String uuid = ids == null ? sequenceDraws.uuidColumn(insert) : null;
-        if (ids == null && uuid == null && sequenceDraws.knows(insert)) {
-            return; // (as takesGenerated: nothing the proxy would read)
-        }
-        unit.describedIds = ids;
-        if (ids != null) {
-            recorder.capture(ids);
-        } else {
-            recorder.captureUuid(uuid, Set.copyOf(insert.givenColumns()), null, -1, null);
-        }
-        unit.describedStatement = name;
-    }
-
-    /** Keeps {@code at} for statement {@code name}, unless entries were dropped since {@code unit} began. */
-    private void keepIdsAt(Unit unit, String name, IdsAt at) {
-        if (unit.idsAtAsOf == idsAtForgets) {
-            idsAt.put(name, at);
-        }
-    }
-
-    /** Keeps where {@link #captureDescribed} found the ids or uuids of the statement a unit described. */
-    private void learnDescribed(Unit unit, Sink answer) {
-        String name = unit.describedStatement;
-        unit.describedStatement = null;
-        if (answer.error || answer.lost || answer.recorder == null) {
-            return;
-        }
-        OutcomeRecorder recorder = answer.recorder;
-        if (unit.describedIds != null) {
-            if (recorder.capturedField() >= 0) {
-                keepIdsAt(unit, name, new IdsAt(unit.describedIds, recorder.capturedField(), null));
-            }
-        } else if (recorder.capturedUuidPlace() != null) {
-            keepIdsAt(unit, name, new IdsAt(recorder.capturedUuidColumn(), recorder.capturedUuidField(), recorder.capturedUuidPlace()));
-        }
-    }
-
-    /**
-     * The client's Parse of statement {@code name}, prepared by name: the unit's own, or the one kept for the follower
-     * ({@link #keepIfRewritable}); null where the proxy holds neither.
-     */
-    private ByteBuf parseOf(Unit unit, String name) {
-        for (Frame frame : unit.frames) {
-            ByteBuf all = frame.content();
-            if (frame.type() == FrontendMessages.PARSE && FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()).equals(name)) {
-                return all;
-            }
-        }
-        return followerRewritable.get(name);
-    }
-
-    /**
-     * The distinct texts of the statements {@code unit} runs, in order: its Queries', and those its Binds bind; null
-     * where one is not known (a portal an earlier unit bound, a statement the proxy did not keep the text of).
-     */
-    private List<String> runTexts(Unit unit) {
-        // by text; a text the proxy kept the beginning of only by its statement's name too (two cut alike are two)
-        Map<String, String> texts = new LinkedHashMap<>(2);
-        Map<String, String> parsed = new HashMap<>(2);
-        Set<String> bound = new HashSet<>(2);
-        Set<String> portals = new HashSet<>(2);
-        for (Frame frame : unit.frames) {
-            ByteBuf all = frame.content();
-            int offset = all.readerIndex();
-            int length = all.readableBytes();
-            switch (frame.type()) {
-                case FrontendMessages.QUERY -> {
-                    String text = FrontendMessages.querySql(all, offset, length);
-                    texts.put(text, text);
-                }
-                case FrontendMessages.PARSE, FrontendMessages.CLOSE -> {
-                    String name = frame.type() == FrontendMessages.PARSE ? FrontendMessages.parseName(all, offset, length)
-                            : FrontendMessages.closedStatement(all, offset, length);
-                    if (name != null && bound.contains(name)) {
-                        return null; // a statement made anew after a Bind of it: the proxy keeps the later text only
-                    }
-                    if (frame.type() == FrontendMessages.PARSE) {
-                        parsed.put(name, FrontendMessages.parseSql(all, offset, length));
-                    }
-                }
-                case FrontendMessages.BIND -> {
-                    String name = FrontendMessages.bindStatement(all, offset, length);
-                    String text = parsed.containsKey(name) ? parsed.get(name) : !name.isEmpty() ? statementTexts.get(name)
-                            : unnamedParse == null ? null : FrontendMessages.parseSql(unnamedParse, unnamedParse.readerIndex(),
-                                    unnamedParse.readableBytes(), reading.encoding());
-                    if (text == null || (!parsed.containsKey(name) && cutUpserts.contains(name))) {
-                        return null; // (an upsert whose beginning alone would read as an insert of the rows it shows)
-                    }
-                    bound.add(name);
-                    portals.add(FrontendMessages.bindPortal(all, offset, length));
-                    texts.put(shortened(text) ? name + '\0' + text : text, text);
-                }
-                case FrontendMessages.EXECUTE -> {
-                    if (!portals.contains(FrontendMessages.executePortal(all, offset, length))) {
-                        return null; // a portal an earlier unit bound
-                    }
-                }
-                case FrontendMessages.DESCRIBE, FrontendMessages.SYNC, FrontendMessages.FLUSH -> { }
-                default -> {
-                    return null;
-                }
-            }
-        }
-        return List.copyOf(texts.values());
-    }
-
     /** Whether the follower can be made to take what the leader makes up running {@code unit}. */
     private boolean mayTakeGenerated(Unit unit) {
         Classification c = unit.classification;
@@ -3537,58 +2724,18 @@ final class Units {
     }
 
     /**
-     * Whether {@code unit} executes a portal that returns rows for some rows only: the portal may be left suspended,
-     * for the client to go on reading, and a Query of the proxy's would end it, so the leader is asked only once its
-     * answer shows it was not. (pgjdbc asks for one row of a statement whose rows it discards, an INSERT without
-     * {@code RETURNING} too, which returns none.)
-     */
-    private static boolean executesSomeRows(Unit unit) {
-        if (unit.runTexts == null ? returnsNoRows(unit.sql) : unit.runTexts.stream().allMatch(Units::returnsNoRows)) {
-            return false;
-        }
-        for (Frame frame : unit.frames) {
-            ByteBuf all = frame.content();
-            if (frame.type() == FrontendMessages.EXECUTE
-                    && FrontendMessages.executeRowLimit(all, all.readerIndex(), all.readableBytes()) != 0) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Whether a statement text surely returns no rows: short enough to have been read whole, and no RETURNING. */
-    private static boolean returnsNoRows(String text) {
-        String sql = text.toLowerCase(Locale.ROOT);
-        return sql.length() < MAX_STATEMENT_TEXT && !sql.contains("returning") && !sql.stripLeading().startsWith("select")
-                && !sql.stripLeading().startsWith("with") && !sql.stripLeading().startsWith("values");
-    }
-
-    /**
-     * The leader has inserted rows for {@code unit}'s INSERT into a table the session does not know yet (or that
-     * executed a portal for some rows only, {@link #executesSomeRows}): asks it,
-     * before the follower runs the statement, what it drew from sequences and its transaction's start
-     * ({@link SequenceDraws#leaderQuery}), then goes on with the answer; for another statement that reads the start,
-     * just that. False, and nothing asked, when there is nothing to ask.
+     * The leader has answered {@code unit}: asks it, before the follower runs the statement, what it made up for it
+     * ({@link GeneratedValues#questionAfter}), then goes on with the answer. False, and nothing asked, when there is
+     * nothing to ask.
      */
     private boolean askDraws(Unit unit, Sink answer) {
         BackendConnection connection = backends.get(leader);
-        boolean inserted = unit.insert != null && insertedRows(answer);
-        boolean inTransaction = !answer.error && answer.status == 'T';
-        List<String> known = inserted ? sequenceDraws.knownDraws(unit.insert) : null;
-        // a table the session knows is asked just what the statement made up, not learned again (which would prepare
-        // its statements again on the follower), unless outside a transaction, where the pipelined question cannot go
-        boolean learn = inserted && (known == null || !inTransaction);
-        List<String> sequences = inserted && !learn ? known : List.of();
-        boolean start = inTransaction && (unit.readsStart || unit.asksStart
-                || (inserted && !sequenceDraws.knownTimes(unit.insert).isEmpty()));
-        if (connection == null || suspended(answer) || !(learn || start || !sequences.isEmpty())) {
+        String question = connection == null ? null : generated.questionAfter(unit, answer);
+        if (question == null) {
             unit.generated = SequenceDraws.Generated.NOTHING;
             return false;
         }
-        unit.drawsPipelined = !learn; // (its answer is read as the pipelined question's)
-        send(leader, drawsQuestion(unit), FrontendMessages.query(client.alloc(), learn
-                ? SequenceDraws.leaderQuery(unit.insert, answer.status == 'T', unit.readsStart)
-                : SequenceDraws.pipelinedQuery(sequences, start)));
+        send(leader, drawsQuestion(unit), FrontendMessages.query(client.alloc(), question));
         connection.flush();
         return true;
     }
@@ -3607,151 +2754,18 @@ final class Units {
         return collect;
     }
 
-    /**
-     * While the leader is asked what a write drew, the write's ticket among the leader's writes in flight
-     * ({@link FollowerCommits}) stays taken: it is given back only once the follower's run has taken its own, as when
-     * the answer goes on at once; otherwise a COMMIT let go meanwhile would not wait for that run.
-     */
-    private static void holdLeaderWriteTicket(Unit unit, Sink answer) {
-        unit.leaderWrite = answer.leaderWrite; // (the session's close gives it back, should it come first)
-        answer.leaderWrite = 0;
-    }
-
-    private void primaryDoneAfterDraws(Unit unit, Sink answer) {
-        primaryDone(answer);
-        if (unit.leaderWrite != 0) {
-            commits.leaderWriteAnswered(unit.leaderWrite);
-            unit.leaderWrite = 0;
-        }
-    }
-
-    /**
-     * Asks the leader, right behind an INSERT into a table the session knows draws or reads the transaction's start,
-     * or a statement that reads it itself, what it made up for it.
-     */
+    /** Asks the leader, right behind {@code unit}, what it made up for it, where that is known to ask ({@link GeneratedValues#questionBehind}). */
     private void askDrawsBehind(Unit unit) {
-        if (unit.asksStart && !executesSomeRows(unit)) {
-            unit.drawsPipelined = true;
-            send(unit.primary, drawsQuestion(unit), FrontendMessages.query(client.alloc(), SequenceDraws.pipelinedQuery(List.of(), true)));
-            return;
+        String question = generated.questionBehind(unit, status);
+        if (question != null) {
+            send(unit.primary, drawsQuestion(unit), FrontendMessages.query(client.alloc(), question));
         }
-        List<String> sequences = unit.insert == null ? List.of() : sequenceDraws.knownDraws(unit.insert);
-        if (sequences == null || ((unit.insert != null || unit.readsStart) && executesSomeRows(unit))) {
-            return; // asked once the statement has answered (askDraws): a table the session does not know yet, or a portal
-        }
-        boolean readsIt = unit.readsStart || (unit.insert != null && !sequenceDraws.knownTimes(unit.insert).isEmpty());
-        unit.knownStart = readsIt && status == 'T' ? transactionStart : null;
-        boolean start = readsIt && unit.knownStart == null;
-        if (sequences.isEmpty() && !start) {
-            if (unit.knownStart != null) {
-                unit.generated = new SequenceDraws.Generated(List.of(), unit.knownStart);
-            }
-            return;
-        }
-        unit.drawsPipelined = true;
-        send(unit.primary, drawsQuestion(unit), FrontendMessages.query(client.alloc(),
-                SequenceDraws.pipelinedQuery(sequences, start)));
-    }
-
-    /** Whether the answer left a portal suspended, which a Query of the proxy's would end. */
-    private static boolean suspended(Sink answer) {
-        return answer.recorder != null && answer.recorder.outcomes().stream()
-                .anyMatch(outcome -> StatementOutcome.SUSPENDED.equals(outcome.commandTag()));
     }
 
     /**
-     * How many rows the answer's INSERTs inserted, each of which drew once from each sequence the statement leaves a
-     * column to; 0 unless every statement it is of inserted rows.
-     */
-    private static long insertedRowCount(Sink answer) {
-        if (!insertedRows(answer)) {
-            return 0;
-        }
-        long rows = 0;
-        for (StatementOutcome outcome : answer.recorder.outcomes()) {
-            String count = outcome.commandTag().substring("INSERT 0 ".length());
-            if (count.isEmpty() || count.length() > 18 || !count.chars().allMatch(Character::isDigit)) {
-                return 0;
-            }
-            rows += Long.parseLong(count);
-        }
-        return rows;
-    }
-
-    /**
-     * Whether each statement the answer is of inserted rows: one INSERT, or a batch of them (every row took the
-     * transaction's start, and every sequence the table draws from was drawn from in the session).
-     */
-    private static boolean insertedRows(Sink answer) {
-        return ranInserts(answer, true);
-    }
-
-    /** Whether each statement the answer is of is an INSERT that ran, and inserted rows where {@code rowsEach} says so. */
-    private static boolean ranInserts(Sink answer, boolean rowsEach) {
-        List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
-        return !answer.error && !outcomes.isEmpty() && (answer.status == 'T' || answer.status == 'I')
-                && outcomes.stream().allMatch(outcome -> outcome.commandTag() != null
-                        && outcome.commandTag().startsWith("INSERT 0 ") && !(rowsEach && outcome.commandTag().equals("INSERT 0 0")));
-    }
-
-    /**
-     * The edits that give the follower's copy of {@code unit}'s text the values {@code ids} row by row; null where
-     * that copy would go out as the client wrote it (a text the follower is not sent rewritten, rows not as many).
-     */
-    private List<TransactionTime.Edit> givenToFollower(Unit unit, String column, List<String> values) {
-        if (reading.encoding() != ClientEncoding.ASCII_SAFE || !utf8(unit.sql)
-                || (unit.givenStatement != null && parseOf(unit, unit.givenStatement) == null)) {
-            return null;
-        }
-        return unit.insert.givingRows(column, values);
-    }
-
-    /**
-     * Where the leader's answer to {@code unit} returned the random {@code uuid} each row took for the column its table
-     * defaults so ({@link SequenceDraws#uuidColumn}, learned by now where the session did not know the table before),
-     * the follower's copy is given them row by row ({@link Unit#givenEdits}), as it is a bulk insert's ids. Where it did
-     * not (no {@code RETURNING} of it, a bulk insert given its ids), each cluster makes up its own: the statement is
-     * counted as non-deterministic (DESIGN §5).
-     */
-    private void giveUuids(Unit unit, Sink answer) {
-        if (unit.uuidsRead || unit.insert == null || answer.error || answer.lost || answer.recorder == null) {
-            return;
-        }
-        unit.uuidsRead = true; // (primaryDone may run again for the unit)
-        if (unit.capturesUuids) {
-            unit.givenEdits = capturedUuids(unit, answer.recorder, insertedRowCount(answer));
-            if (unit.givenEdits != null) {
-                return;
-            }
-        }
-        if (sequenceDraws.mayLeaveRandomUuid(unit.insert) && !unit.classification.has(Trait.NON_DETERMINISTIC)) {
-            stats.nonDeterministic(reading.normalize(unit.sql)); // each cluster makes up its own
-        }
-    }
-
-    /** {@link #giveUuids}: the edits that give the follower the uuids {@code recorder} read, where they may be given. */
-    private List<TransactionTime.Edit> capturedUuids(Unit unit, OutcomeRecorder recorder, long inserted) {
-        List<String> values = recorder.capturedUuids();
-        String column = values == null ? null : recorder.capturedUuidColumn();
-        String place = column == null ? null : recorder.capturedUuidPlace();
-        if (place == null) {
-            return null;
-        }
-        if (unit.givenStatement != null && recorder.uuidsDescribed()) {
-            // (kept from this run's RowDescription only: a place kept before, which DDL may have made stale, is not kept again)
-            keepIdsAt(unit, unit.givenStatement, new IdsAt(column, recorder.capturedUuidField(), place));
-        }
-        // the column the rows say the values come from must be the one the table defaults so (not another column, or an
-        // expression, returned under its name); learned by now where the session did not know the table
-        List<String> left = sequenceDraws.randomUuids(unit.insert);
-        return left.size() == 1 && left.getFirst().equals(column) && place.equals(sequenceDraws.place(unit.insert, column))
-                && recorder.outcomes().size() == 1 && inserted == values.size() ? givenToFollower(unit, column, values) : null;
-    }
-
-    /**
-     * Reads what the leader said it drew, asked behind the unit or after its answer. Where the question failed after the
-     * statement had run (inside its savepoint), the transaction is taken back to before it: the client's goes on as if
-     * it had never been asked.
+     * Reads what the leader said it made up, asked behind the unit or after its answer. Where the question failed after
+     * the statement had run (inside its savepoint), the transaction is taken back to before it: the client's goes on as
+     * if it had never been asked.
      */
     private SequenceDraws.Generated drawsAnswered(Unit unit, Sink answer) {
         Sink drawn = unit.drawsAnswer;
@@ -3769,84 +2783,31 @@ final class Units {
         if (answer.error) {
             return SequenceDraws.Generated.NOTHING;
         }
-        SequenceDraws.Generated generated;
-        if (unit.drawsPipelined) {
-            generated = SequenceDraws.drawn(drawn.rows);
-        } else {
-            generated = sequenceDraws.learned(unit.insert, drawn.rows);
-            if (!sequenceDraws.knownTimes(new InsertShape(unit.insert.table(), List.of())).isEmpty()) {
-                // statements prepared by name before the session knew: the follower holds them as the client sent them, and
-                // is given them again before it runs this unit, which may be one of them
-                prepareAgain(leader.other(), unit.insert.table(), true, status == 'T');
-            }
+        SequenceDraws.Generated made = generated.answered(unit, answer, drawn, status);
+        if (!unit.drawsPipelined && !sequenceDraws.knownTimes(new InsertShape(unit.insert.table(), List.of())).isEmpty()) {
+            // learned the table: statements prepared by name before the session knew are held by the follower as the client
+            // sent them, and are given it again before it runs this unit, which may be one of them
+            prepareAgain(leader.other(), unit.insert.table(), true, status == 'T');
         }
-        // (outside the statement's transaction it is another start)
-        String start = answer.status != 'T' ? null : generated.start() != null ? generated.start() : unit.knownStart;
-        if (start != null && status == 'T') {
-            transactionStart = start; // (the unit ran in a transaction that goes on: its later statements take it)
-        }
-        if (unit.asksStart) {
-            return SequenceDraws.Generated.NOTHING; // (the follower is told it with the statement that reads it)
-        }
-        long inserted = unit.oneShape ? insertedRowCount(answer) : 0;
-        // a query's rows of several (INSERT … SELECT) each cluster may produce in another order: the same ids would go
-        // to other rows
-        // (a text the proxy kept the beginning of only may say less about its rows than they are)
-        long rows;
-        if (unit.insert != null && unit.insert.upsert()) {
-            rows = unit.oneShape ? upsertDraws(unit, answer) : 0; // (its tag does not count the rows it left)
-        } else if (inserted > 1 && (unit.shortenedText || unit.insert == null || unit.insert.places() == null
-                || unit.insert.places().rows().isEmpty())
-                && answer.recorder.outcomes().stream().anyMatch(outcome -> !"INSERT 0 1".equals(outcome.commandTag()))) {
-            rows = 0;
-        } else {
-            rows = inserted;
-        }
-        List<SequenceDraws.Draw> draws = rows == 0 ? List.of() : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList();
-        long[] ids = unit.idsColumn == null ? null : answer.recorder.captured();
-        if (ids != null && unit.givenStatement != null) {
-            keepIdsAt(unit, unit.givenStatement, new IdsAt(unit.idsColumn, answer.recorder.capturedField(), null));
-        }
-        if (ids != null && ids.length == rows && draws.size() == 1 && draws.getFirst().value() == ids[ids.length - 1]) {
-            // (the last row drew the leader's currval)
-            unit.givenEdits = givenToFollower(unit, unit.idsColumn, Arrays.stream(ids).mapToObj(String::valueOf).toList());
-            if (unit.givenEdits != null) {
-                draws = List.of(draws.getFirst().givenRows(Arrays.stream(ids).boxed().toList()));
-            }
-        }
-        return new SequenceDraws.Generated(draws, start);
+        return made;
     }
 
     /**
-     * How many times {@code unit}, an upsert of one text, drew from each sequence it leaves a column to: once per row it
-     * proposed, whether the server inserted the row, updated the one there or left it. 0 where that is not known: it
-     * failed, or a query made up its rows (the server may have cut the query short at a conflict, or not).
+     * While the leader is asked what a write drew, the write's ticket among the leader's writes in flight
+     * ({@link FollowerCommits}) stays taken: it is given back only once the follower's run has taken its own, as when
+     * the answer goes on at once; otherwise a COMMIT let go meanwhile would not wait for that run.
      */
-    private static long upsertDraws(Unit unit, Sink answer) {
-        return ranInserts(answer, false) && answer.recorder.outcomes().size() == runs(unit) ? Math.max(0, proposedRows(unit)) : 0;
+    private static void holdLeaderWriteTicket(Unit unit, Sink answer) {
+        unit.leaderWrite = answer.leaderWrite; // (the session's close gives it back, should it come first)
+        answer.leaderWrite = 0;
     }
 
-    /**
-     * How many rows {@code unit}, an insert of one text, proposed in all: each drew from the sequences the statement
-     * leaves columns to, whether the server inserted it or (an upsert) found it there. -1 where a query makes them up.
-     */
-    private static long proposedRows(Unit unit) {
-        InsertShape.Places places = unit.insert.places();
-        if (places == null || (places.rows().isEmpty() && places.defaultValuesStart() < 0)) {
-            return -1;
+    private void primaryDoneAfterDraws(Unit unit, Sink answer) {
+        primaryDone(answer);
+        if (unit.leaderWrite != 0) {
+            commits.leaderWriteAnswered(unit.leaderWrite);
+            unit.leaderWrite = 0;
         }
-        return runs(unit) * Math.max(1, places.rows().size());
-    }
-
-    /** How many times {@code unit} runs its statements: its Executes, or its one Query. */
-    private static long runs(Unit unit) {
-        long runs = 0;
-        for (Frame frame : unit.frames) {
-            if (frame.type() == FrontendMessages.EXECUTE || frame.type() == FrontendMessages.QUERY) {
-                runs++;
-            }
-        }
-        return runs;
     }
 
     /**
@@ -3901,7 +2862,7 @@ final class Units {
             return;
         }
         List<TransactionTime.Edit> given = unit == null || unit.givenEdits == null || !name.isEmpty() ? List.of() : unit.givenEdits;
-        String rewritten = rewrittenToFollow(sql, given);
+        String rewritten = generated.rewrittenToFollow(sql, given);
         if (rewritten == null) {
             writeTo(twin, secondary, frame, false);
             return;
@@ -3917,11 +2878,11 @@ final class Units {
      * the Bind binds another statement.
      */
     private boolean givenOnce(BackendConnection twin, ClusterRole secondary, Unit unit, ByteBuf bind) {
-        ByteBuf parse = parseOf(unit, unit.givenStatement);
+        ByteBuf parse = generated.parseOf(unit, unit.givenStatement);
         if (parse == null || !FrontendMessages.bindStatement(bind, bind.readerIndex(), bind.readableBytes()).equals(unit.givenStatement)) {
             return false;
         }
-        String rewritten = rewrittenToFollow(FrontendMessages.parseSql(parse, parse.readerIndex(), parse.readableBytes()),
+        String rewritten = generated.rewrittenToFollow(FrontendMessages.parseSql(parse, parse.readerIndex(), parse.readableBytes()),
                 unit.givenEdits);
         if (rewritten == null) {
             return false;
@@ -3929,39 +2890,6 @@ final class Units {
         twin.write(session.outgoing(FrontendMessages.PARSE, FrontendMessages.parseOf(client.alloc(), parse, parse.readerIndex(),
                 parse.readableBytes(), "", rewritten), secondary));
         twin.write(FrontendMessages.bindOf(client.alloc(), bind, bind.readerIndex(), bind.readableBytes(), ""));
-        return true;
-    }
-
-    /**
-     * The follower's text for the client's {@code sql} (read from a frame as UTF-8): what reads the transaction's
-     * start, and the columns a one-row insert leaves to a default reading it, made to read the leader's; null where
-     * there is nothing to rewrite, or the text is not its bytes read as UTF-8.
-     */
-    private String rewrittenToFollow(String sql) {
-        return rewrittenToFollow(sql, List.of());
-    }
-
-    /** {@link #rewrittenToFollow(String)} with {@code given} made too. */
-    private String rewrittenToFollow(String sql, List<TransactionTime.Edit> given) {
-        List<TransactionTime.Edit> reads = sequenceDraws.startEdits(sql, reading);
-        List<TransactionTime.Edit> supplied = sequenceDraws.shapeOf(sql, reading).map(sequenceDraws::supplied).orElse(List.of());
-        if ((reads.isEmpty() && supplied.isEmpty() && given.isEmpty()) || !utf8(sql)) {
-            return null;
-        }
-        List<TransactionTime.Edit> edits = new ArrayList<>(reads);
-        edits.addAll(supplied);
-        edits.addAll(given);
-        edits.sort(Comparator.comparingInt(TransactionTime.Edit::start));
-        return TransactionTime.apply(sql, edits);
-    }
-
-    /** Whether {@code sql}, read from a frame as UTF-8, is its bytes there: no byte was one UTF-8 does not have. */
-    private static boolean utf8(String sql) {
-        for (int i = 0; i < sql.length(); i++) {
-            if (sql.charAt(i) == '\uFFFD') {
-                return false; // a byte that is not UTF-8 (LATIN1 text): its bytes would not come back
-            }
-        }
         return true;
     }
 
@@ -3977,7 +2905,7 @@ final class Units {
      */
     private void takeLeaderCommitTicket(Unit unit, Sink answer, Classification c) {
         if (unit.primary == leader && unit.secondary != null
-                && (mayCommit(c) || unit.unreadMayCommit)
+                && (UnitRules.mayCommit(c) || unit.unreadMayCommit)
                 && state.followerWrites() == FollowerWrites.SYNC) {
             answer.leaderCommit = unit.announcedCommit != 0 ? unit.announcedCommit : commits.leaderCommitSent();
             unit.announcedCommit = 0;
@@ -4007,57 +2935,9 @@ final class Units {
     }
 
     /**
-     * Whether a unit may commit on the leader: it ends a transaction, and not only by rolling it back. (A unit the
-     * proxy cannot read may too, see {@link #unreadMayCommit}: the Bind of a statement name it has forgotten, such as
-     * a driver's prepared COMMIT after a SQL PREPARE, DEALLOCATE or DISCARD.)
-     */
-    private static boolean mayCommit(Classification c) {
-        return c.has(Trait.TRANSACTION_END) && !(c.has(Trait.ROLLBACK) && c.statementCount() == 1);
-    }
-
-    /**
-     * Whether a write classified {@code c} runs unwrapped at an idle boundary (rule 1 wraps the others): it begins or
-     * ends a transaction or goes to a savepoint, cannot run inside one ({@code VACUUM}), needs the client's own
-     * ({@code LOCK} alone), or may commit on its own ({@code CALL} or {@code DO} alone).
-     */
-    private static boolean transactionShaped(Classification c) {
-        return c.has(Trait.TRANSACTION_BEGIN) || c.has(Trait.TRANSACTION_END) || c.has(Trait.SAVEPOINT)
-                || c.has(Trait.NOT_IN_TRANSACTION_BLOCK)
-                || (c.has(Trait.TRANSACTION_BLOCK_ONLY) && !c.has(Trait.MULTI_STATEMENT))
-                || (c.has(Trait.TRANSACTION_CONTROL) && !c.has(Trait.MULTI_STATEMENT));
-    }
-
-    /**
-     * Whether the follower's part of {@code unit}, which the leader answered with {@code status}, failed or not, runs
-     * in the lane (under sync dual-write): the unit left a transaction open, or ended the client's own there.
-     */
-    private static boolean runsInLane(Unit unit, byte status, boolean failed) {
-        return status != 'I' || (unit.statusBefore == 'T' && !failed && unit.classification.has(Trait.TRANSACTION_END));
-    }
-
-    /**
-     * For a unit whose follower part runs in the lane: whether the leader committed in it, a commit that gets a number.
-     * A COMMIT (not a ROLLBACK, nor a COMMIT or PREPARE TRANSACTION of a failed transaction, whose tag says ROLLBACK)
-     * makes writes visible, also one the unit goes on after ({@code COMMIT; BEGIN}); the tags tell for a unit that
-     * ends a transaction or that the proxy cannot read.
-     */
-    private static boolean committedInLane(Classification c, List<StatementOutcome> outcomes) {
-        return (c.has(Trait.TRANSACTION_END) || c.has(Trait.UNPARSEABLE)) && committedBefore(outcomes, outcomes.size());
-    }
-
-    /**
-     * For a unit the follower runs after the leader: whether the leader committed in it, a commit that gets a number. A
-     * COMMIT PREPARED makes rows visible as a COMMIT does: what reads them on the leader waits for the follower's; so
-     * does a COMMIT the proxy could not read (a Bind of a statement name it forgot), known by its tag.
-     */
-    private static boolean committedAfterLeader(Classification c, List<StatementOutcome> outcomes) {
-        return committedPrepared(outcomes) || (c.has(Trait.UNPARSEABLE) && committedBefore(outcomes, outcomes.size()));
-    }
-
-    /**
      * A transaction that is read-only does not hold the write barrier (DESIGN §5: reads are never held): a
      * {@code BEGIN READ ONLY}, or a bare {@code BEGIN} whose next unit makes it read-only (pg_dump's way). A unit in it
-     * that may write or make it writable enters the barrier first ({@link #mayMakeWritable}).
+     * that may write or make it writable enters the barrier first ({@link UnitRules#mayMakeWritable}).
      */
     private enum ReadOnly {
         /** Not read-only, or not known to be: the transaction holds the barrier, as any does. */
@@ -4070,53 +2950,6 @@ final class Units {
         OUTSIDE_BARRIER
     }
 
-    /** A unit that begins a read-only transaction ({@code BEGIN READ ONLY}, and reads after it in the same string). */
-    private static boolean beginsReadOnly(Classification c) {
-        return c.isRead() && c.has(Trait.TRANSACTION_BEGIN) && c.has(Trait.READ_ONLY_TRANSACTION)
-                && !c.has(Trait.SESSION_STATE);
-    }
-
-    /** {@code SET TRANSACTION ... READ ONLY} alone, which PostgreSQL lets a transaction run at any point. */
-    private static boolean makesReadOnly(Classification c) {
-        return c.isRead() && c.has(Trait.READ_ONLY_TRANSACTION) && !c.has(Trait.TRANSACTION_BEGIN)
-                && c.statementCount() == 1;
-    }
-
-    /**
-     * In a read-only transaction that does not hold the write barrier: whether the unit may write, or make the
-     * transaction writable ({@code SET TRANSACTION READ WRITE}, {@code SET transaction_read_only}, also through
-     * {@code set_config}), and so must enter the barrier first. Reads, transaction control, savepoints, {@code LOCK}
-     * and {@code SET TRANSACTION SNAPSHOT}, each alone, need not. (A write in a read-only transaction fails on the
-     * server anyway; it enters the barrier only so that one after a made-writable transaction is ordered.) A unit a
-     * {@code Flush} opened enters whatever it is: what follows it in the unit is not known yet.
-     */
-    private static boolean mayMakeWritable(Classification c) {
-        if (c.mayChangeData() || c.statementCount() != 1) {
-            return true; // (a string's traits are its statements' together: SET TRANSACTION READ WRITE; INSERT ...)
-        }
-        if (c.has(Trait.READ_ONLY_TRANSACTION) || c.has(Trait.IMPORTS_SNAPSHOT)) {
-            return false;
-        }
-        return c.has(Trait.SET_LOCAL) || c.has(Trait.SESSION_STATE);
-    }
-
-    /** Whether writes go to the same clusters in the same order under both states. */
-    private static boolean writesRoutedAlike(RoutingState a, RoutingState b) {
-        return a.leader() == b.leader() && a.dualWrite() == b.dualWrite() && a.followerWrites() == b.followerWrites();
-    }
-
-    /**
-     * A unit that only ends the transaction ({@code COMMIT}, {@code ROLLBACK}) or goes back to a savepoint (a
-     * {@code ROLLBACK TO}, split off the writes before it or sent alone): it reads nothing of other sessions' commits.
-     * Not a {@code COMMIT PREPARED} or {@code ROLLBACK PREPARED} sent outside a transaction block ({@code status}
-     * {@code I}): it names a transaction another session may have prepared, whose follower
-     * {@code PREPARE TRANSACTION} (a commit, numbered) it must find there. (Inside one it fails on the leader.)
-     */
-    private static boolean endsOnly(Classification c, byte status) {
-        return (c.has(Trait.TRANSACTION_END) || c.has(Trait.ROLLBACK_TO)) && c.statementCount() == 1
-                && !(c.has(Trait.NOT_IN_TRANSACTION_BLOCK) && status == 'I');
-    }
-
     /**
      * The leader committed part of {@code unit} before the follower could run it: conflicting writes of
      * other sessions may reach the follower in another order, so it counts as unordered (DESIGN §5, rule 3),
@@ -4127,39 +2960,6 @@ final class Units {
             unit.unordered = true;
             stats.unordered();
         }
-    }
-
-    /**
-     * Whether the unit, run in a failed transaction, began by ending it: in that state only COMMIT, END,
-     * ROLLBACK, ABORT and PREPARE TRANSACTION (each rolls back, AND CHAIN opening the next) and ROLLBACK TO
-     * succeed. The follower's transaction, which skipped what failed, is healthy: it must roll back, never
-     * commit. (A unit that ends the transaction with status I is known to have ended it without this.)
-     */
-    private static boolean endsFailedTransaction(Unit unit, List<StatementOutcome> outcomes) {
-        if (outcomes.isEmpty() || outcomes.get(0).failed()) {
-            return false;
-        }
-        Classification c = unit.classification;
-        if (c.statementCount() <= 1) {
-            return c.has(Trait.TRANSACTION_END); // a prepared one too, whose text the unit does not carry
-        }
-        if (unit.frames.size() != 1 || unit.frames.get(0).type() != FrontendMessages.QUERY) {
-            // in a batch of extended-protocol messages the first statement run may be a prepared one, whose text
-            // the unit does not carry (a ROLLBACK TO SAVEPOINT, say): not known to end the transaction
-            return false;
-        }
-        // in a failed transaction a first statement that succeeded ended it, unless it went back to a savepoint
-        String sql = unit.sql == null ? "" : SqlNormalizer.normalize(unit.sql);
-        return !sql.matches("(?s)rollback( work| transaction)? to\\b.*");
-    }
-
-    /**
-     * What ends the follower's transaction where the leader's failed one ended with {@code status}: one that
-     * failed alike ({@link #failFollowerAlike}) or, where the follower ran what the leader did before a failure
-     * of the leader's own, a healthy one.
-     */
-    private static String followerRollback(byte status) {
-        return status == 'I' ? "ROLLBACK" : "ROLLBACK AND CHAIN";
     }
 
     /** The unit's answer, for the statistics: one the client cancelled is no sample of its cluster's health. */
@@ -4216,49 +3016,6 @@ final class Units {
             }
             sink.leaderRolledBack = true;
         }
-    }
-
-    /** Whether the unit's first statement is a ROLLBACK (or ABORT): its tag cannot say, a COMMIT that fails reads the same. */
-    private static boolean startsWithRollback(Unit unit) {
-        if (unit.sqlBound) {
-            return false; // a statement bound by name, whose text may not be the first that ran (an unknown name before it)
-        }
-        String sql = unit.sql == null ? "" : SqlNormalizer.normalize(unit.sql);
-        return sql.startsWith("rollback") || sql.startsWith("abort");
-    }
-
-    /**
-     * Whether a statement before {@code failedAt} committed (or prepared) a transaction on the leader, or settled a
-     * prepared one (the first of a pipeline's {@code COMMIT PREPARED}s runs, the next fails).
-     */
-    private static boolean committedBefore(List<StatementOutcome> outcomes, int failedAt) {
-        for (int i = 0; i < failedAt; i++) {
-            String tag = outcomes.get(i).commandTag();
-            if ("COMMIT".equals(tag) || "PREPARE TRANSACTION".equals(tag) || "COMMIT PREPARED".equals(tag)
-                    || "ROLLBACK PREPARED".equals(tag)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Whether the leader committed a prepared transaction in the unit. */
-    private static boolean committedPrepared(List<StatementOutcome> outcomes) {
-        for (StatementOutcome outcome : outcomes) {
-            if ("COMMIT PREPARED".equals(outcome.commandTag())) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static int firstFailed(List<StatementOutcome> outcomes) {
-        for (int i = 0; i < outcomes.size(); i++) {
-            if (outcomes.get(i).failed()) {
-                return i;
-            }
-        }
-        return -1;
     }
 
     /**
@@ -4504,7 +3261,7 @@ final class Units {
             secondaryDone(unit, leaderOutcomes, leaderStatus, wrapped, sink, System.nanoTime() - sentNanos);
         });
         record.recorder = new OutcomeRecorder();
-        record.commit = committedAfterLeader(unit.classification, leaderOutcomes) ? commits.leaderCommitted() : 0;
+        record.commit = UnitRules.committedAfterLeader(unit.classification, leaderOutcomes) ? commits.leaderCommitted() : 0;
         // the leader ran it before any COMMIT sent from now on: the follower runs it before their follower COMMITs
         record.followerRun = wrapped ? commits.followerRunStarted() : 0;
         record.sentNanos = sentNanos;
@@ -4643,39 +3400,6 @@ final class Units {
         backends.get(unit.primary).flush();
     }
 
-    /**
-     * Per statement: success or the same SQLSTATE; for writes also the command tag and, unless the
-     * statement is non-deterministic, the digest of the rows it returned. Reads are compared on success
-     * alone: without row locks, the two clusters may see other sessions' commits at different moments.
-     */
-    private static String compareOutcomes(Unit unit, List<StatementOutcome> leader, List<StatementOutcome> follower) {
-        if (leader.size() != follower.size()) {
-            return "statements answered: leader " + leader.size() + ", follower " + follower.size();
-        }
-        boolean compareRows = !unit.classification.has(Trait.NON_DETERMINISTIC) && !unit.continuesPortal;
-        // CREATE TABLE AS and SELECT INTO answer with a SELECT tag, but their rows are what they store
-        boolean storesRows = unit.classification.has(Trait.DDL) && unit.classification.statementCount() == 1;
-        for (int i = 0; i < leader.size(); i++) {
-            StatementOutcome l = leader.get(i);
-            StatementOutcome f = follower.get(i);
-            String difference;
-            if (l.failed() || f.failed() || storesRows || !isReadTag(l.commandTag())) {
-                difference = f.differenceFrom(l, compareRows);
-            } else {
-                difference = null;
-            }
-            if (difference != null) {
-                return leader.size() == 1 ? difference : "statement " + (i + 1) + ": " + difference;
-            }
-        }
-        return null;
-    }
-
-    private static boolean isReadTag(String tag) {
-        return tag.startsWith("SELECT") || tag.startsWith("FETCH") || tag.startsWith("SHOW") || tag.startsWith("EXPLAIN")
-                || tag.startsWith("MOVE") || tag.equals("EMPTY");
-    }
-
     /** A unit of a BEGIN and a SET TRANSACTION SNAPSHOT, in the extended protocol, the leader ran first. */
     private boolean importsSnapshotAfterBegin(Unit unit, List<StatementOutcome> outcomes) {
         Classification c = unit.classification;
@@ -4693,37 +3417,6 @@ final class Units {
     }
 
     /**
-     * Errors that say nothing about the data: the follower could well succeed where the leader was
-     * cancelled, timed out or lost a deadlock, so it must not run what failed.
-     */
-    private static boolean transientError(String sqlState) {
-        return sqlState == null || sqlState.startsWith("40") || sqlState.startsWith("57") || sqlState.startsWith("08")
-                || sqlState.startsWith("53") || sqlState.equals("55P03") || sqlState.equals("25P02");
-    }
-
-    /**
-     * {@link #transientError} of the leader's own: not the 57014 with which a server ends a COPY the client
-     * failed (CopyFail), which the unit holds, so the follower fails its copy the same way.
-     */
-    private static boolean transientError(Unit unit, String sqlState) {
-        return transientError(sqlState) && !("57014".equals(sqlState) && holdsCopyFail(unit));
-    }
-
-    /** CopyDone or CopyFail: the client's end of a COPY FROM STDIN. */
-    private static boolean endsCopy(byte type) {
-        return type == FrontendMessages.COPY_DONE || type == FrontendMessages.COPY_FAIL;
-    }
-
-    private static boolean holdsCopyFail(Unit unit) {
-        for (Frame frame : unit.frames) {
-            if (frame.type() == FrontendMessages.COPY_FAIL) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
      * Whether the unit ran on the leader second: the first unit of a read-only transaction the follower serves.
      * Its outcomes, kept as the unit's primary's and secondary's, are then compared and recorded the other way
      * round, so that a divergence names blue the leader while blue leads, and green is the one blamed.
@@ -4734,7 +3427,7 @@ final class Units {
 
     /** The unit's primary's and secondary's outcomes compared as the leader's and the follower's; see {@link #leaderRanSecond}. */
     private String compare(Unit unit, List<StatementOutcome> primary, List<StatementOutcome> secondary) {
-        return leaderRanSecond(unit) ? compareOutcomes(unit, secondary, primary) : compareOutcomes(unit, primary, secondary);
+        return leaderRanSecond(unit) ? UnitRules.compareOutcomes(unit, secondary, primary) : UnitRules.compareOutcomes(unit, primary, secondary);
     }
 
     private void diverged(Unit unit, List<StatementOutcome> primaryOutcomes, List<StatementOutcome> secondaryOutcomes,
@@ -4745,7 +3438,7 @@ final class Units {
         String statement = reading.normalize(unit.sql);
         Divergence divergence = new Divergence(Instant.now(), session.toString(),
                 (swapped ? leader : unit.primary).name().toLowerCase(),
-                statement, describe(leaderOutcomes), followerOutcomes.isEmpty() ? difference : describe(followerOutcomes),
+                statement, UnitRules.describe(leaderOutcomes), followerOutcomes.isEmpty() ? difference : UnitRules.describe(followerOutcomes),
                 difference);
         stats.diverged(divergence);
         // a client's SQL, one log line whatever it holds
@@ -4757,10 +3450,6 @@ final class Units {
             // the follower is at fault even where it answered first (a read-only transaction it serves)
             reportFollowerLost(leader.other(), "divergence: " + difference);
         }
-    }
-
-    private static String describe(List<StatementOutcome> outcomes) {
-        return outcomes.stream().map(StatementOutcome::describe).reduce((a, b) -> a + "; " + b).orElse("nothing");
     }
 
     /** Closes a twin that diverged or broke, rolling back its open transaction first. */
@@ -4963,7 +3652,7 @@ final class Units {
         }
         if (newStatus == 'I') {
             tenantUndoneAtEnd = false;
-            transactionStart = null;
+            generated.transactionEnded();
         }
         status = newStatus;
         if (readyOwed && (readyForwarded || laneInFlight == 0)) {
@@ -5046,7 +3735,7 @@ final class Units {
         }
         long millis = TimeUnit.NANOSECONDS.toMillis(greenReadTimeoutNanos);
         if (unit.greenRead == GreenRead.IN_TIME) {
-            if (!retryable(unit)) {
+            if (!UnitRules.retryable(unit)) {
                 return; // rows have reached the client: green's to finish
             }
             if (unit.primarySink.suppressed) {
@@ -5194,8 +3883,8 @@ final class Units {
             return;
         }
         if (!unit.mirrorAbandoned && unit.statusBefore == 'E' && !errorAtFirst
-                && (leaderStatus == 'I' || endsFailedTransaction(unit, outcomes))
-                && !(outcomes.size() > 1 && startsWithRollback(unit))) {
+                && (leaderStatus == 'I' || UnitRules.endsFailedTransaction(unit, outcomes))
+                && !(outcomes.size() > 1 && UnitRules.startsWithRollback(unit))) {
             mirrorEndOfFailedTransaction(unit, answer, outcomes);
             return;
         }
@@ -5242,7 +3931,7 @@ final class Units {
         }
         Unit rollback = unit.partOf();
         unit.release();
-        rollback.add(Frame.of(FrontendMessages.query(client.alloc(), followerRollback(answer.status))));
+        rollback.add(Frame.of(FrontendMessages.query(client.alloc(), UnitRules.followerRollback(answer.status))));
         if (mirrors.size() >= MIRROR_QUEUE_UNITS || !migration.reserveShadowBytes(rollback.bytes, maxMirroredBytes)) {
             mirrorDropped(rollback, answer.status);
             rollback.release();
@@ -5445,7 +4134,7 @@ final class Units {
             try {
                 ErrorResponse error = ErrorResponse.decode(frame);
                 sink.firstSqlState = error.sqlState();
-                if (current != null && (sink == current.retrySink || (sink == current.primarySink && retryable(current)))
+                if (current != null && (sink == current.retrySink || (sink == current.primarySink && UnitRules.retryable(current)))
                         && role != leader && "FATAL".equals(error.severity())) {
                     followerEndedWith = error.sqlState(); // said why it goes, as between requests (see backendLost)
                 }
@@ -5460,7 +4149,7 @@ final class Units {
         if (sink.recorder != null) {
             sink.recorder.record(batch, type, offset, length);
         }
-        if (completes(type)) {
+        if (UnitRules.completes(type)) {
             sink.requestsDone++;
         }
         if (current != null && current.beforeQuery > 0 && sink == current.primarySink) {
@@ -5670,7 +4359,7 @@ final class Units {
         ArrayDeque<Frame> pending = session.pending();
         while (!pending.isEmpty() && unit.open) {
             byte t = pending.peek().type();
-            if (t != FrontendMessages.COPY_DATA && !endsCopy(t)
+            if (t != FrontendMessages.COPY_DATA && !UnitRules.endsCopy(t)
                     && !(unit.copyIn && (t == FrontendMessages.SYNC || t == FrontendMessages.FLUSH))) {
                 break;
             }
@@ -5734,15 +4423,15 @@ final class Units {
             // lost while it ended the transaction: unless that was a rollback, what it did is unknown, so the
             // follower rolls back and that is a divergence. Left in place, the closing session would wait for
             // its answer, and hold the write barrier, until the shutdown grace ran out.
-            if (!rollsBack(ending)) {
+            if (!UnitRules.rollsBack(ending)) {
                 diverged(ending, List.of(), List.of(), "the leader was lost while it ended the transaction: "
                         + "its outcome is unknown, and the follower rolled back");
             }
             dropTwin(leader.other(), true);
             backends.remove(leader).close(); // what waited for its answer is released with the session, below
         }
-        if (role == leader || (current != null && role == current.primary && !retryable(current)
-                && !greenAnswersInstead(current)) || (status != 'I' && role == transactionPrimary)) {
+        if (role == leader || (current != null && role == current.primary && !UnitRules.retryable(current)
+                && !UnitRules.greenAnswersInstead(current)) || (status != 'I' && role == transactionPrimary)) {
             // the client's transaction was running there (a read-only one green served, say), or part of
             // the answer to the read it ran has reached the client: it is gone
             if (lost == leaderEndForwarded) {
@@ -5785,10 +4474,10 @@ final class Units {
      */
     private boolean twinMayBeRemade(ClusterRole role, String endedWith) {
         // a read the follower ran again for green, none of whose answer reached the client, puts no write in doubt
-        boolean onlyARetriedRead = current != null && current.primary == role && greenAnswersInstead(current)
+        boolean onlyARetriedRead = current != null && current.primary == role && UnitRules.greenAnswersInstead(current)
                 && sinks.get(role).size() == 1 && sinks.get(role).peek() == current.retrySink;
         // nor does a read it served, none of whose answer reached the client: blue answers it instead
-        boolean onlyARetryableRead = current != null && current.primary == role && retryable(current)
+        boolean onlyARetryableRead = current != null && current.primary == role && UnitRules.retryable(current)
                 && sinks.get(role).size() == 1 && sinks.get(role).peek() == current.primarySink;
         boolean onlyARead = onlyARetriedRead || onlyARetryableRead;
         return ("57P01".equals(endedWith) || "57P05".equals(endedWith))
@@ -5830,16 +4519,6 @@ final class Units {
             reading.add("");
         }
         return reading;
-    }
-
-    /** A read blue runs again for green, none of whose answer has reached the client: green's failed one can be given. */
-    private static boolean greenAnswersInstead(Unit unit) {
-        return unit.retrySink != null && !unit.retrySink.forwarded && !unit.failedAnswer.isEmpty();
-    }
-
-    /** A read that can still be run again on blue: no byte of its answer has reached the client. */
-    private static boolean retryable(Unit unit) {
-        return unit.retry && (unit.primarySink == null || !unit.primarySink.forwarded);
     }
 
     /**
@@ -6094,7 +4773,7 @@ final class Units {
             closing.remove(mirror);
             backends.put(follower, mirror);
             draining = true;
-            if (committing || shadowWrites || (ending != null && !longOnItsOwn(ending))) {
+            if (committing || shadowWrites || (ending != null && !UnitRules.longOnItsOwn(ending))) {
                 drainOverdueIn(mirror, drainDeadline.toNanos());
             } else if (finishing != null) {
                 drainOverdueIn(mirror, drainDeadline.toNanos() + finishing.leaderNanos);
@@ -6154,17 +4833,6 @@ final class Units {
     }
 
     /**
-     * A unit that commits on its own outside any transaction block (a CALL or DO, VACUUM, CREATE INDEX
-     * CONCURRENTLY): it may rightly run for long on the leader, with or without its client, so a closed
-     * session gives it no deadline there; the follower's starts once it is sent the unit.
-     */
-    private static boolean longOnItsOwn(Unit unit) {
-        Classification c = unit.classification;
-        return unit.statusBefore == 'I' && !unit.wrap && c.statementCount() == 1
-                && (c.has(Trait.TRANSACTION_CONTROL) || c.has(Trait.NOT_IN_TRANSACTION_BLOCK));
-    }
-
-    /**
      * The client left while a unit that ends a transaction still waited for its Sync (opened by a Flush, or
      * taking the client's messages up to the Sync after an error): the leader may have run the COMMIT, and
      * cannot answer for it without the Sync, so the outcome is not known. Not a unit nothing commits in.
@@ -6177,13 +4845,13 @@ final class Units {
             return false;
         }
         Classification c = unit.classification;
-        if (!(c.has(Trait.TRANSACTION_END) && !c.has(Trait.ROLLBACK)) && !runsOnFollowerWhateverTheOutcome(unit)) {
+        if (!(c.has(Trait.TRANSACTION_END) && !c.has(Trait.ROLLBACK)) && !UnitRules.runsOnFollowerWhateverTheOutcome(unit)) {
             return false; // (a CALL inside a transaction block commits nothing on its own)
         }
         if (unit.primarySink != null && unit.primarySink.error && unit.primarySink.recorder != null) {
             // the leader failed first and skips the rest: only a COMMIT answered before that may stand
             List<StatementOutcome> outcomes = unit.primarySink.recorder.outcomes();
-            return committedBefore(outcomes, firstFailed(outcomes));
+            return UnitRules.committedBefore(outcomes, UnitRules.firstFailed(outcomes));
         }
         return true;
     }
@@ -6225,34 +4893,6 @@ final class Units {
     }
 
     /**
-     * Whether {@code unit}, which ends a transaction, can only roll it back: a lone ROLLBACK, or whatever
-     * ends a transaction that had already failed. Its outcome is known even when its answer is lost.
-     */
-    private static boolean rollsBack(Unit unit) {
-        Classification c = unit.classification;
-        return !unit.wrap && c.statementCount() == 1 && c.has(Trait.TRANSACTION_END)
-                && (unit.statusBefore == 'E' || c.has(Trait.ROLLBACK));
-    }
-
-    /**
-     * An unwrapped CALL or DO alone in its string, which may have committed part of its work before it
-     * failed: the follower runs it whether it succeeded or failed on the leader, and must end alike.
-     */
-    private static boolean runsOnFollowerWhateverTheOutcome(Unit unit) {
-        return unit.unordered && unit.statusBefore == 'I' && unit.classification.has(Trait.TRANSACTION_CONTROL);
-    }
-
-    /**
-     * Whether the leader's failure of a CALL or DO means the follower runs it too: not for a failure of the
-     * leader's own (cancelled, timed out, a deadlock, see {@link #transientError}), after which the follower
-     * could succeed where the leader rolled back. A procedure that committed part of its work before such a
-     * failure leaves that part on the leader alone, unseen (docs/dual-write.md).
-     */
-    private static boolean followerRunsFailed(Unit unit, String sqlState) {
-        return runsOnFollowerWhateverTheOutcome(unit) && !transientError(unit, sqlState);
-    }
-
-    /**
      * The client left while the leader ran {@code unit}'s end of transaction. The leader is left to answer;
      * then the follower ends its transaction the same way (the unit's own frames, or the COMMIT or ROLLBACK
      * of a write the proxy wrapped in a transaction), and both log off. Closing at once would roll the
@@ -6271,7 +4911,7 @@ final class Units {
             if (answer.lost || !backends.containsKey(follower)) {
                 laneInFlight--;
                 if (backends.containsKey(follower)) {
-                    if (!rollsBack(unit)) {
+                    if (!UnitRules.rollsBack(unit)) {
                         diverged(unit, List.of(), List.of(), "the client left while the leader ended the transaction, "
                                 + "and the leader's answer was lost: the follower rolled back");
                     }
@@ -6283,7 +4923,7 @@ final class Units {
             // what the unit saw of other sessions' commits on the leader, the follower's copy is to see too (a COMMIT
             // PREPARED finds the PREPARE TRANSACTION there), as when its client stays (see primaryDone)
             followerMustHave = Math.max(followerMustHave, unit.commitsSeen);
-            if (longOnItsOwn(unit)) {
+            if (UnitRules.longOnItsOwn(unit)) {
                 // the follower's part (the unit again, or the end of a transaction) takes about as long as the
                 // leader took over the unit
                 drainOverdueIn(backends.get(follower), drainDeadline.toNanos() + System.nanoTime() - unit.startedNanos);
@@ -6291,7 +4931,7 @@ final class Units {
             boolean leaderFailed = answer.error || unit.leaderFailedBeforeClose;
             String sqlState = answer.error ? answer.firstSqlState : unit.leaderSqlStateBeforeClose;
             // a CALL or DO that failed may have committed part of its work first: the follower runs it and must fail too
-            boolean failureExpected = leaderFailed && followerRunsFailed(unit, sqlState);
+            boolean failureExpected = leaderFailed && UnitRules.followerRunsFailed(unit, sqlState);
             Sink followerEnd = new Sink(Mode.DISCARD, end -> {
                 laneInFlight--;
                 commits.followerEnded(end.commit);
@@ -6311,7 +4951,7 @@ final class Units {
             // the proxy's COMMIT of a write it wrapped, unless the client's own COMMIT ended that transaction
             boolean proxysEnd = unit.wrap && !unit.clientEndsWrap;
             // numbered as when its client stays: writes that saw it on the leader wait for it on the follower
-            boolean numbered = !leaderRolledBack && (proxysEnd || numberedWhenAnswered(unit, answer));
+            boolean numbered = !leaderRolledBack && (proxysEnd || UnitRules.numberedWhenAnswered(unit, answer));
             followerEnd.commit = numbered ? commits.leaderCommitted() : 0;
             if (!proxysEnd && leaderRolledBack && unit.classification.statementCount() != 1) {
                 // the unit went on past what rolled the leader's transaction back, or failed part-way: what
@@ -6337,18 +4977,6 @@ final class Units {
         leaderEnd.leaderCommit = leaderCommitTicket; // given back once the answer is in, and the commit numbered
         leaderEnd.recorder = answeredSoFar;
         sinks.get(leader).add(leaderEnd);
-    }
-
-    /**
-     * Whether the commit {@code answer}, the leader's to the client's own {@code unit}, reports gets a number, as
-     * {@link #primaryDone} and {@link #runOnSecondary} give one: a unit that ended a transaction open before it, or
-     * that goes on into a next one (ends with one open), where a {@code COMMIT} ran (also {@code COMMIT; BEGIN},
-     * {@code BEGIN; …; COMMIT; BEGIN}); else a {@code COMMIT PREPARED}.
-     */
-    private static boolean numberedWhenAnswered(Unit unit, Sink answer) {
-        List<StatementOutcome> outcomes = answer.recorder == null ? List.of() : answer.recorder.outcomes();
-        return runsInLane(unit, answer.status, answer.error) ? committedInLane(unit.classification, outcomes)
-                : committedAfterLeader(unit.classification, outcomes);
     }
 
     /** Sends the follower {@code unit}'s own frames, answered into {@code end}, and lets the unit go. */
