@@ -11,6 +11,7 @@ import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.InsertShape;
 import dev.bluegreen.proxy.routing.Trait;
 import dev.bluegreen.proxy.routing.TransactionTime;
+import dev.bluegreen.proxy.session.ClientStatements.IdsAt;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -33,38 +34,10 @@ import java.util.Set;
  */
 final class GeneratedValues {
 
-    /** What the session holds of its named statements, kept by {@link Units}. */
-    interface Statements {
-        /** The text of the statement prepared by name {@code name}, or its beginning ({@link Units#shortened}); null if not kept. */
-        String text(String name);
-
-        /** Whether the statement {@code name}, whose beginning alone is kept, is an upsert. */
-        boolean cutUpsert(String name);
-
-        /** The client's Parse of the statement {@code name}, kept for the follower; null if not kept. */
-        ByteBuf keptParse(String name);
-
-        /** The last Parse of the unnamed statement, whole; null if there is none. */
-        ByteBuf unnamedParse();
-    }
-
-    /**
-     * The result column {@code column} of a statement's rows is the one at {@code field}, the table column
-     * {@code place} ({@link OutcomeRecorder#capturedUuidPlace}; null for ids).
-     */
-    private record IdsAt(String column, int field, String place) {}
-
     private final SequenceDraws sequenceDraws;
     private final SqlReading reading;
     private final MigrationStats stats;
-    private final Statements statements;
-    /** Where, among the rows a statement prepared by name returns, its ids are ({@link #capture}). */
-    private final Map<String, IdsAt> idsAt = new HashMap<>();
-    /**
-     * How many times entries of {@link #idsAt} were dropped (a Close, a leader change): a unit that began before keeps
-     * nothing there, its statement perhaps closed and prepared anew under its name meanwhile ({@link #keepIdsAt}).
-     */
-    private long idsAtForgets;
+    private final ClientStatements statements;
     /**
      * The start of the transaction the leader has open, once asked: behind the transaction's first statement (a
      * session whose units read it), or behind the first that reads it. Asked early, the question runs before the
@@ -74,28 +47,11 @@ final class GeneratedValues {
      */
     private String transactionStart;
 
-    GeneratedValues(SequenceDraws sequenceDraws, SqlReading reading, MigrationStats stats, Statements statements) {
+    GeneratedValues(SequenceDraws sequenceDraws, SqlReading reading, MigrationStats stats, ClientStatements statements) {
         this.sequenceDraws = sequenceDraws;
         this.reading = reading;
         this.stats = stats;
         this.statements = statements;
-    }
-
-    /** Lets go of what {@link #idsAt} says of every statement (a leader change, the kept Parses let go of). */
-    void forgetIdsAt() {
-        idsAt.clear();
-        idsAtForgets++;
-    }
-
-    /** Lets go of what {@link #idsAt} says of statement {@code name}, closed. */
-    void forgetIdsAt(String name) {
-        idsAt.remove(name);
-        idsAtForgets++; // (a unit that began before this keeps nothing for the name: keepIdsAt)
-    }
-
-    /** {@code unit} begins: it keeps what it learns of where its statement's ids are only if nothing is forgotten meanwhile. */
-    void unitBegins(Unit unit) {
-        unit.idsAtAsOf = idsAtForgets;
     }
 
     /** The leader's transaction ended, or may have (COMMIT AND CHAIN begins another; so may what the proxy cannot read). */
@@ -143,7 +99,7 @@ final class GeneratedValues {
             takes(unit, texts.getFirst(), nonDeterministic);
             return;
         }
-        if (texts.stream().anyMatch(Units::shortened)) {
+        if (texts.stream().anyMatch(ClientStatements::shortened)) {
             return; // (the proxy kept the beginning of one only)
         }
         List<InsertShape> shapes = new ArrayList<>(texts.size());
@@ -192,7 +148,7 @@ final class GeneratedValues {
 
     /** {@link #takes(Unit)} for a unit that runs the one statement {@code sql}, once or more. */
     private void takes(Unit unit, String sql, boolean nonDeterministic) {
-        unit.shortenedText = Units.shortened(sql); // (the proxy kept its beginning only: draws of one row at most)
+        unit.shortenedText = ClientStatements.shortened(sql); // (the proxy kept its beginning only: draws of one row at most)
         InsertShape insert = sequenceDraws.shapeOf(sql, reading).orElse(null);
         unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
         unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(sql, reading).isEmpty();
@@ -308,7 +264,7 @@ final class GeneratedValues {
                 }
             }
         }
-        IdsAt at = unit.givenStatement == null ? null : idsAt.get(unit.givenStatement);
+        IdsAt at = unit.givenStatement == null ? null : statements.idsAt(unit.givenStatement);
         if (unit.idsColumn != null) {
             int field = at != null && at.column().equals(unit.idsColumn) ? at.field() : -1;
             if (formats == null) {
@@ -328,7 +284,7 @@ final class GeneratedValues {
      * A unit that only describes a statement prepared by name (asyncpg prepares each statement so, Parse, Describe,
      * Sync, then only binds and executes it): where the statement is an insert whose ids or random uuids the proxy would
      * read from its rows, {@code recorder} finds where they are in the RowDescription, for {@link #learnDescribed} to
-     * keep ({@link #idsAt}).
+     * keep ({@link ClientStatements#idsAt}).
      */
     void captureDescribed(Unit unit, OutcomeRecorder recorder) {
         if (unit.classification.statementCount() != 0) {
@@ -370,13 +326,6 @@ final class GeneratedValues {
         unit.describedStatement = name;
     }
 
-    /** Keeps {@code at} for statement {@code name}, unless entries were dropped since {@code unit} began. */
-    private void keepIdsAt(Unit unit, String name, IdsAt at) {
-        if (unit.idsAtAsOf == idsAtForgets) {
-            idsAt.put(name, at);
-        }
-    }
-
     /** Keeps where {@link #captureDescribed} found the ids or uuids of the statement a unit described. */
     void learnDescribed(Unit unit, Sink answer) {
         String name = unit.describedStatement;
@@ -387,16 +336,16 @@ final class GeneratedValues {
         OutcomeRecorder recorder = answer.recorder;
         if (unit.describedIds != null) {
             if (recorder.capturedField() >= 0) {
-                keepIdsAt(unit, name, new IdsAt(unit.describedIds, recorder.capturedField(), null));
+                statements.keepIdsAt(unit, name, new IdsAt(unit.describedIds, recorder.capturedField(), null));
             }
         } else if (recorder.capturedUuidPlace() != null) {
-            keepIdsAt(unit, name, new IdsAt(recorder.capturedUuidColumn(), recorder.capturedUuidField(), recorder.capturedUuidPlace()));
+            statements.keepIdsAt(unit, name, new IdsAt(recorder.capturedUuidColumn(), recorder.capturedUuidField(), recorder.capturedUuidPlace()));
         }
     }
 
     /**
      * The client's Parse of statement {@code name}, prepared by name: the unit's own, or the one kept for the follower
-     * ({@link Units#keepIfRewritable}); null where the proxy holds neither.
+     * ({@link ClientStatements#keepIfRewritable}); null where the proxy holds neither.
      */
     ByteBuf parseOf(Unit unit, String name) {
         for (Frame frame : unit.frames) {
@@ -448,7 +397,7 @@ final class GeneratedValues {
                     }
                     bound.add(name);
                     portals.add(FrontendMessages.bindPortal(all, offset, length));
-                    texts.put(Units.shortened(text) ? name + '\0' + text : text, text);
+                    texts.put(ClientStatements.shortened(text) ? name + '\0' + text : text, text);
                 }
                 case FrontendMessages.EXECUTE -> {
                     if (!portals.contains(FrontendMessages.executePortal(all, offset, length))) {
@@ -487,7 +436,7 @@ final class GeneratedValues {
     /** Whether a statement text surely returns no rows: short enough to have been read whole, and no RETURNING. */
     private static boolean returnsNoRows(String text) {
         String sql = text.toLowerCase(Locale.ROOT);
-        return sql.length() < Units.MAX_STATEMENT_TEXT && !sql.contains("returning") && !sql.stripLeading().startsWith("select")
+        return sql.length() < ClientStatements.MAX_STATEMENT_TEXT && !sql.contains("returning") && !sql.stripLeading().startsWith("select")
                 && !sql.stripLeading().startsWith("with") && !sql.stripLeading().startsWith("values");
     }
 
@@ -631,7 +580,7 @@ final class GeneratedValues {
         }
         if (unit.givenStatement != null && recorder.uuidsDescribed()) {
             // (kept from this run's RowDescription only: a place kept before, which DDL may have made stale, is not kept again)
-            keepIdsAt(unit, unit.givenStatement, new IdsAt(column, recorder.capturedUuidField(), place));
+            statements.keepIdsAt(unit, unit.givenStatement, new IdsAt(column, recorder.capturedUuidField(), place));
         }
         // the column the rows say the values come from must be the one the table defaults so (not another column, or an
         // expression, returned under its name); learned by now where the session did not know the table
@@ -673,7 +622,7 @@ final class GeneratedValues {
         List<SequenceDraws.Draw> draws = rows == 0 ? List.of() : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList();
         long[] ids = unit.idsColumn == null ? null : answer.recorder.captured();
         if (ids != null && unit.givenStatement != null) {
-            keepIdsAt(unit, unit.givenStatement, new IdsAt(unit.idsColumn, answer.recorder.capturedField(), null));
+            statements.keepIdsAt(unit, unit.givenStatement, new IdsAt(unit.idsColumn, answer.recorder.capturedField(), null));
         }
         if (ids != null && ids.length == rows && draws.size() == 1 && draws.getFirst().value() == ids[ids.length - 1]) {
             // (the last row drew the leader's currval)

@@ -79,14 +79,14 @@ final class Unit {
     String describedStatement;
     /** With {@link #describedStatement}, the ids column looked for; null where a uuid one is. */
     String describedIds;
-    /** {@link GeneratedValues#idsAtForgets} as the unit began. */
+    /** {@link ClientStatements#idsAtForgets} as the unit began. */
     long idsAtAsOf;
     /**
      * The edits that give the follower's copy of the unit's text the values the leader drew for {@link #idsColumn},
      * row by row ({@link GeneratedValues#givenToFollower}); null where it was not given them.
      */
     List<TransactionTime.Edit> givenEdits;
-    /** The unit's one text is one the proxy kept the beginning of only ({@link Units#shortened}). */
+    /** The unit's one text is one the proxy kept the beginning of only ({@link ClientStatements#shortened}). */
     boolean shortenedText;
     /** The texts a unit of several statements runs, where they are known ({@link GeneratedValues#runTexts}); null otherwise. */
     List<String> runTexts;

@@ -41,7 +41,6 @@ import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.HashMap;
 import java.util.Iterator;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -85,9 +84,6 @@ final class Units {
     private static final long DEFERRED_CANCEL_RESEND_MILLIS = 100;
     /** Shadow mode's per-session queue of writes waiting for the follower. */
     private static final int MIRROR_QUEUE_UNITS = 1024;
-    /** A function call ('F'): a write, since the function is not known; one that cannot end a transaction. */
-    private static final Classification FUNCTION_CALL =
-            new Classification(Kind.WRITE, EnumSet.noneOf(Trait.class), 1, Optional.empty());
     /**
      * Inside a transaction the follower's units are written without a flush and go out together when
      * the transaction ends (or one of these bounds is reached): one wake-up of the follower's backend
@@ -95,12 +91,6 @@ final class Units {
      */
     private static final int LANE_BATCH_UNITS = 16;
     private static final int LANE_BATCH_BYTES = 64 * 1024;
-    /** At most so many forgotten statement names are kept as hints ({@link #forgotten}); pgjdbc caches 256. */
-    private static final int MAX_FORGOTTEN_NAMES = 1024;
-    /** What is kept of a named statement's text: a divergence record keeps less (MigrationStats). */
-    static final int MAX_STATEMENT_TEXT = 2048;
-    /** Named statements kept to be prepared again rewritten ({@link #followerRewritable}): at most 512 KiB a session. */
-    private static final int MAX_REWRITABLE = 256;
     /** The proxy's savepoint around statements it prepares again inside a follower's transaction. */
     private static final String PREPARE_SAVEPOINT = "bluegreen_prepare";
     /** Fails the follower's transaction where the leader's failed at a statement the follower is not sent. */
@@ -141,65 +131,19 @@ final class Units {
     private boolean readingPaused;
     private final Map<ClusterRole, BackendConnection> backends = new EnumMap<>(ClusterRole.class);
     private final Map<ClusterRole, ArrayDeque<Sink>> sinks = new EnumMap<>(ClusterRole.class);
-    private final Map<String, Classification> statements = new HashMap<>();
     /** What the session learned of its tables' sequence defaults, so that the follower draws what the leader drew. */
     private final SequenceDraws sequenceDraws = new SequenceDraws();
-    /**
-     * The text of each named statement in {@link #statements} whose Parse (or replay) the proxy saw, at most
-     * {@link #MAX_STATEMENT_TEXT} characters of it: what a divergence or a non-deterministic count of a unit that
-     * only binds it by name is recorded under, rather than no statement at all.
-     */
-    private final Map<String, String> statementTexts = new HashMap<>();
-    /**
-     * The named statements of {@link #statementTexts} kept the beginning of only whose whole text is an upsert: the
-     * beginning may not show its {@code ON CONFLICT}, and the draws of its rows are not read from it ({@link GeneratedValues#runTexts}).
-     */
-    private final Set<String> cutUpserts = new HashSet<>();
-    /**
-     * A copy of the Parse of each named statement whose follower copy is rewritten, or may be once the session knows its
-     * table (it reads the transaction's start, or inserts a row: {@link #writeToFollower}), so that when the leader
-     * changes the cluster that follows from then on can be given it rewritten ({@link #prepareAgainToFollow}): it was
-     * prepared there as the client sent it, while that cluster led.
-     */
-    private final Map<String, ByteBuf> followerRewritable = new HashMap<>();
+    /** The session's prepared statements and portals, and what each unit runs. */
+    private final ClientStatements statements;
     /** What the leader makes up that the follower is to take too. */
     private final GeneratedValues generated;
     /** A unit of the session read the transaction's start: its transactions are asked their start early. */
     private boolean readsStartLately;
     /** The catalog, as far as DDL through the proxy tells, that the follower's rewritten statements were prepared for. */
     private long preparedAsOf = SequenceDraws.catalogVersion();
-    /**
-     * Statement names {@link #forgetStatementNames} forgot, with what they were: a hint for whether a Bind of one may
-     * commit (pgjdbc binds its own prepared COMMIT by name), never for where it runs.
-     */
-    private final Map<String, Classification> forgotten = new HashMap<>();
-    /**
-     * Set by {@link #classify} and {@link #learn}: what they read binds a statement the proxy cannot read that may be a
-     * COMMIT (one it never saw parsed, or one it forgot while it was a COMMIT), or is SQL it cannot read.
-     */
-    private boolean unreadMayCommit;
-    /**
-     * The same for a statement the proxy does not wrap in a transaction of its own ({@link UnitRules#transactionShaped}: a
-     * BEGIN, a CALL, a VACUUM ...), of a Bind only. (SQL the proxy cannot lex the server most likely cannot parse
-     * either: that is still wrapped.)
-     */
-    private boolean unreadUnwrapped;
-    /** The statement each open portal was bound from, for an Execute that continues it without a Bind. */
-    private final Map<String, Classification> portals = new HashMap<>();
     private final ArrayDeque<Mirror> mirrors = new ArrayDeque<>();
-    private Classification unnamedStatement = Classification.unparseable();
-    /** A Parse of the unnamed statement was seen in this units mode ({@link #unnamedStatement} is its). */
-    private boolean unnamedLearned;
     /** The session's client encoding and string syntax, from the leader's ParameterStatus reports. */
     private final SqlReading reading;
-    /** The unit {@link #classify} last looked at parses or closes a named statement. */
-    private boolean namesStatements;
-    /** The unit {@link #classify} last looked at binds the unnamed statement without parsing it first. */
-    private boolean reusesUnnamed;
-    /** The unit {@link #classify} last looked at executes a portal an earlier unit bound. */
-    private boolean continuesPortal;
-    /** The last Parse of the unnamed statement, whole, to parse it again ahead of a unit that reuses it. */
-    private ByteBuf unnamedParse;
     private RoutingState state;
     private ClusterRole leader;
     private Unit current;
@@ -323,32 +267,12 @@ final class Units {
         this.leader = ClientSession.roleOf(leaderConnection);
         this.startupTenant = migration.stickyKeys().tenantSource().tenantOf(session.startupParameters());
         this.reading = session.sqlReading();
-        this.generated = new GeneratedValues(sequenceDraws, reading, stats, new GeneratedValues.Statements() {
-            @Override
-            public String text(String name) {
-                return statementTexts.get(name);
-            }
-
-            @Override
-            public boolean cutUpsert(String name) {
-                return cutUpserts.contains(name);
-            }
-
-            @Override
-            public ByteBuf keptParse(String name) {
-                return followerRewritable.get(name);
-            }
-
-            @Override
-            public ByteBuf unnamedParse() {
-                return unnamedParse;
-            }
-        });
+        this.statements = new ClientStatements(reading, migration::classifier, client.alloc(), readingStatements);
+        this.generated = new GeneratedValues(sequenceDraws, reading, stats, statements);
         backends.put(leader, leaderConnection);
         for (ClusterRole role : ClusterRole.values()) {
             sinks.put(role, new ArrayDeque<>());
         }
-        this.relayReadingStatements = Set.copyOf(readingStatements);
     }
 
     /**
@@ -377,8 +301,6 @@ final class Units {
      */
     private boolean cancelledWhileWaiting;
 
-    /** What the relay knew to change no data when this units mode began (see {@link #readingStatements()}). */
-    private final Set<String> relayReadingStatements;
 
     BackendConnection backend(ClusterRole role) {
         return backends.get(role);
@@ -447,7 +369,7 @@ final class Units {
         if (unit.secondary != null && late.has(Trait.TRANSACTION_END)) {
             committedBeforeFollower(unit);
         }
-        unit.unreadMayCommit |= unreadMayCommit; // (learn read the late statement)
+        unit.unreadMayCommit |= statements.unreadMayCommit(); // (learn read the late statement)
         if (unit.primarySink != null && unit.primarySink.leaderCommit == 0) {
             takeLeaderCommitTicket(unit, unit.primarySink, late); // a COMMIT that reached the unit after it was sent
         }
@@ -560,7 +482,7 @@ final class Units {
         }
         Classification executes;
         try {
-            executes = learn(frame, unit.skipping);
+            executes = statements.learn(frame, unit.skipping);
         } catch (ProtocolViolation e) {
             frame.release();
             throw new MalformedClientMessage(e);
@@ -573,7 +495,7 @@ final class Units {
             lateStatement(unit, executes);
         }
         // a named Parse or Close after a Flush: the follower must get it even where it skips the unit
-        unit.namesStatements |= namesStatements;
+        unit.namesStatements |= statements.namesStatements();
         BackendConnection primary = backends.get(unit.primary);
         unit.requests += UnitRules.isRequest(type) ? 1 : 0;
         boolean copyEnd = UnitRules.endsCopy(type);
@@ -774,8 +696,8 @@ final class Units {
             unit.open = count < 0;
             unit.extendedOpen = count < 0;
             unit.extended = first.type() != FrontendMessages.QUERY && first.type() != FrontendMessages.FUNCTION_CALL;
-            if (reusesUnnamed && unnamedParse != null) {
-                unit.add(Frame.of(unnamedParse.retainedDuplicate()));
+            if (statements.reusesUnnamed() && statements.unnamedParse() != null) {
+                unit.add(Frame.of(statements.unnamedParse().retainedDuplicate()));
                 unit.reparses = true;
             }
             for (int i = 0; i < Math.abs(count); i++) {
@@ -786,10 +708,10 @@ final class Units {
                 unit.add(frame);
             }
             unit.classification = classification;
-            unit.namesStatements = namesStatements;
-            unit.continuesPortal = continuesPortal;
-            unit.unreadMayCommit = unreadMayCommit;
-            unit.unreadUnwrapped = unreadUnwrapped;
+            unit.namesStatements = statements.namesStatements();
+            unit.continuesPortal = statements.continuesPortal();
+            unit.unreadMayCommit = statements.unreadMayCommit();
+            unit.unreadUnwrapped = statements.unreadUnwrapped();
             for (Frame frame : unit.frames) {
                 unit.requests += UnitRules.isRequest(frame.type()) ? 1 : 0;
             }
@@ -950,7 +872,7 @@ final class Units {
                     boundPortal = FrontendMessages.bindPortal(all, offset, length);
                     String name = FrontendMessages.bindStatement(all, offset, length);
                     Classification one = name.isEmpty() ? unnamed
-                            : parsed.containsKey(name) ? parsed.get(name) : renamed.contains(name) ? null : statements.get(name);
+                            : parsed.containsKey(name) ? parsed.get(name) : renamed.contains(name) ? null : statements.classification(name);
                     if (one == null || one.statementCount() != 1 || one.has(Trait.UNPARSEABLE)) {
                         return 0;
                     }
@@ -1000,6 +922,19 @@ final class Units {
 
     /** {@link #unitLength}: the client's Terminate comes before the next unit ends. */
     private static final int TERMINATE = Integer.MIN_VALUE;
+
+    /** {@link ClientStatements#classify} of the next {@code count} of {@code pending}, the session's portals as they stand. */
+    private Classification classify(ArrayDeque<Frame> pending, int count) {
+        if (status == 'I') {
+            leaderOnlyPortals.clear(); // (a portal ends with its transaction)
+        }
+        return statements.classify(pending, count, status);
+    }
+
+    /** See {@link ClientStatements#unnamedParsedBefore}. */
+    void unnamedParsedBefore(ByteBuf parse) {
+        statements.unnamedParsedBefore(parse);
+    }
 
     /**
      * Follows the answer to the extended requests before a unit's Query. Each completes with one message
@@ -1065,83 +1000,6 @@ final class Units {
     }
 
     /**
-     * Remembers what a Parse names. A name parsed again without a Close is either an error (the name is
-     * taken) or follows an earlier Parse that failed; which one is known only from the answer, so the
-     * name keeps the classification that writes if either does. True when it parses the unnamed statement.
-     */
-    private boolean learnParse(ByteBuf all, int offset, int length) {
-        String name = FrontendMessages.parseName(all, offset, length);
-        String sql = FrontendMessages.parseSql(all, offset, length, reading.encoding());
-        Classification parsed = reading.classify(migration.classifier(), sql);
-        if (parsed.has(Trait.NAMES_STATEMENTS)) {
-            forgetStatementNames();
-        }
-        if (name.isEmpty()) {
-            unnamedStatement = parsed;
-            unnamedLearned = true;
-            forgetUnnamedParse();
-            unnamedParse = all.retainedSlice(offset, length);
-            return true;
-        }
-        if (!statements.containsKey(name)) {
-            // (a name parsed again without a Close is refused by the server: the text that stands is the first)
-            keepText(name, sql);
-        }
-        statements.merge(name, parsed, (before, now) -> before.isRead() ? now : before);
-        forgotten.remove(name);
-        namesStatements = true;
-        return false;
-    }
-
-    /** The classification of the statement a Bind binds, remembered for {@code portal}. */
-    private Classification learnBind(ByteBuf all, int offset, int length, String portal) {
-        String name = FrontendMessages.bindStatement(all, offset, length);
-        Classification bound = name.isEmpty() ? unnamedStatement : statements.getOrDefault(name, Classification.unparseable());
-        portals.put(portal, bound);
-        if (bound.has(Trait.UNPARSEABLE)) {
-            Classification was = name.isEmpty() ? null : forgotten.get(name);
-            boolean unknown = was == null || was.has(Trait.UNPARSEABLE);
-            unreadMayCommit |= unknown || UnitRules.mayCommit(was);
-            unreadUnwrapped |= unknown || UnitRules.transactionShaped(was);
-        }
-        if (bound.has(Trait.NAMES_STATEMENTS)) {
-            forgetStatementNames(); // a DEALLOCATE or a DO prepared by name, run again
-        }
-        return bound;
-    }
-
-    private void learnClose(ByteBuf all, int offset, int length) {
-        String name = FrontendMessages.closedStatement(all, offset, length);
-        if (name == null) {
-            portals.remove(FrontendMessages.closedPortal(all, offset, length));
-        } else if (!name.isEmpty()) {
-            statements.remove(name);
-            statementTexts.remove(name);
-            cutUpserts.remove(name);
-            release(followerRewritable.remove(name));
-            generated.forgetIdsAt(name);
-            forgotten.remove(name);
-            namesStatements = true;
-        }
-    }
-
-    /**
-     * Keeps a copy of the Parse of statement {@code name}, on its way to the follower, when its follower copy is
-     * rewritten or may be once the session knows its table (an INSERT). False when it cannot be kept (too long, too
-     * many): the follower is then sent the client's text, so that no cluster holds a rewritten statement the proxy
-     * could not put back.
-     */
-    private boolean keepIfRewritable(String name, String sql, ByteBuf all, int offset, int length) {
-        if (sql.length() > MAX_STATEMENT_TEXT || (followerRewritable.size() >= MAX_REWRITABLE && !followerRewritable.containsKey(name))) {
-            return false;
-        }
-        ByteBuf copy = client.alloc().buffer(length);
-        copy.writeBytes(all, offset, length);
-        release(followerRewritable.put(name, copy));
-        return true;
-    }
-
-    /**
      * Whether the follower's copy of the named statement {@code sql} is rewritten, or may be once the session knows its
      * table: any plain INSERT, also into a table known to default to nothing now (DDL may give it such a default).
      */
@@ -1170,7 +1028,7 @@ final class Units {
      */
     private void prepareAgainIfDue() {
         long catalog = SequenceDraws.catalogVersion();
-        if (preparedAsOf == catalog || (!followerRewritable.isEmpty() && (state.followerWrites() != FollowerWrites.SYNC
+        if (preparedAsOf == catalog || (!statements.keptParses().isEmpty() && (state.followerWrites() != FollowerWrites.SYNC
                 || backends.get(leader.other()) == null))) {
             return;
         }
@@ -1195,13 +1053,13 @@ final class Units {
      */
     private void prepareAgain(ClusterRole role, String table, boolean rewritten, boolean inTransaction) {
         BackendConnection twin = backends.get(role);
-        if (twin == null || followerRewritable.isEmpty()) {
+        if (twin == null || statements.keptParses().isEmpty()) {
             return;
         }
         if (inTransaction) {
             send(role, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), "SAVEPOINT " + PREPARE_SAVEPOINT));
         }
-        for (Map.Entry<String, ByteBuf> parse : followerRewritable.entrySet()) {
+        for (Map.Entry<String, ByteBuf> parse : statements.keptParses().entrySet()) {
             ByteBuf all = parse.getValue();
             String sql = FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
             if (table != null && !sequenceDraws.shapeOf(sql, reading).map(InsertShape::table).orElse("").equals(table)) {
@@ -1223,191 +1081,6 @@ final class Units {
                     "ROLLBACK TO SAVEPOINT " + PREPARE_SAVEPOINT + "; RELEASE SAVEPOINT " + PREPARE_SAVEPOINT));
         }
         flush(role);
-    }
-
-    private static void release(ByteBuf buffer) {
-        if (buffer != null) {
-            buffer.release();
-        }
-    }
-
-    /** SQL's PREPARE, DEALLOCATE or DISCARD ALL ran: no named statement's classification can be trusted. */
-    private void forgetStatementNames() {
-        if (forgotten.size() + statements.size() > MAX_FORGOTTEN_NAMES) {
-            forgotten.clear(); // a driver that re-prepares under new names after each DISCARD ALL never closes the old
-        }
-        forgotten.putAll(statements);
-        statements.clear(); // a Bind of a name not known is a write: safe, if slower
-        statementTexts.clear();
-        cutUpserts.clear();
-        forgetKeptParses();
-    }
-
-    /** Lets go of the Parses kept for the follower ({@link #followerRewritable}) and of where their ids are ({@link GeneratedValues#forgetIdsAt}). */
-    private void forgetKeptParses() {
-        followerRewritable.values().forEach(ByteBuf::release);
-        followerRewritable.clear();
-        generated.forgetIdsAt();
-    }
-
-    /**
-     * The relay ran a Parse of the unnamed statement before this units mode began, and nothing ended it since:
-     * learnt as if this units mode had seen it, so that a unit that binds it without parsing it parses it again
-     * first, where the twin never had it and the leader lost it to the proxy's own queries. The caller keeps its
-     * reference to {@code parse}.
-     */
-    void unnamedParsedBefore(ByteBuf parse) {
-        try {
-            learnParse(parse, parse.readerIndex(), parse.readableBytes());
-        } catch (ProtocolViolation malformed) {
-            // the server answered it with the error: there is no statement to give the twin
-        }
-    }
-
-    private void forgetUnnamedParse() {
-        if (unnamedParse != null) {
-            unnamedParse.release();
-            unnamedParse = null;
-        }
-    }
-
-    /**
-     * What a frame that continues a running unit parses, binds or closes, for the units after it; and
-     * what it will run, when it is a Bind or a Query the server does not skip (null otherwise).
-     */
-    private Classification learn(Frame frame, boolean skipped) {
-        unreadMayCommit = false;
-        unreadUnwrapped = false;
-        ByteBuf all = frame.content();
-        int offset = all.readerIndex();
-        int length = all.readableBytes();
-        switch (frame.type()) {
-            case 'P' -> learnParse(all, offset, length);
-            case 'B' -> {
-                Classification bound = learnBind(all, offset, length, FrontendMessages.bindPortal(all, offset, length));
-                return skipped ? null : bound;
-            }
-            case 'C' -> learnClose(all, offset, length);
-            case 'Q' -> {
-                if (skipped) {
-                    return null;
-                }
-                Classification query = reading.classify(migration.classifier(),
-                        FrontendMessages.querySql(all, offset, length, reading.encoding()));
-                if (query.has(Trait.NAMES_STATEMENTS)) {
-                    forgetStatementNames();
-                }
-                unreadMayCommit |= query.has(Trait.UNPARSEABLE);
-                return query;
-            }
-            default -> { }
-        }
-        return null;
-    }
-
-    /** The unit's kind and traits: the union over its statements (a unit is a read only if all of them are). */
-    private Classification classify(ArrayDeque<Frame> pending, int count) {
-        Kind kind = Kind.READ;
-        Set<Trait> traits = EnumSet.noneOf(Trait.class);
-        Optional<String> tenant = Optional.empty();
-        int statementCount = 0;
-        int i = 0;
-        namesStatements = false;
-        reusesUnnamed = false;
-        continuesPortal = false;
-        unreadMayCommit = false;
-        unreadUnwrapped = false;
-        boolean parsedUnnamed = false;
-        if (status == 'I') {
-            portals.clear(); // a portal ends with its transaction
-            leaderOnlyPortals.clear();
-        }
-        String boundPortal = null;
-        boolean describesWrite = false;
-        Classification only = null; // the one statement's answer, when that is the whole unit's
-        for (Frame frame : pending) {
-            if (i++ == count) {
-                break;
-            }
-            ByteBuf all = frame.content();
-            int offset = all.readerIndex();
-            int length = all.readableBytes();
-            Classification c = switch (frame.type()) {
-                case 'Q' -> {
-                    Classification query = reading.classify(migration.classifier(),
-                            FrontendMessages.querySql(all, offset, length, reading.encoding()));
-                    if (query.has(Trait.NAMES_STATEMENTS)) {
-                        forgetStatementNames();
-                    }
-                    unreadMayCommit |= query.has(Trait.UNPARSEABLE);
-                    yield query;
-                }
-                case 'P' -> {
-                    parsedUnnamed |= learnParse(all, offset, length);
-                    yield null; // counted when bound
-                }
-                case 'B' -> {
-                    boundPortal = FrontendMessages.bindPortal(all, offset, length);
-                    reusesUnnamed |= !parsedUnnamed && FrontendMessages.bindStatement(all, offset, length).isEmpty();
-                    yield learnBind(all, offset, length, boundPortal);
-                }
-                case 'E' -> {
-                    // an Execute with no Bind before it continues a portal bound in an earlier unit (pgjdbc's
-                    // fetch size): it runs what that portal runs, where that unit ran it
-                    String portal = FrontendMessages.executePortal(all, offset, length);
-                    if (portal.equals(boundPortal)) {
-                        yield null;
-                    }
-                    continuesPortal = true;
-                    yield portals.getOrDefault(portal, Classification.unparseable());
-                }
-                case 'C' -> {
-                    learnClose(all, offset, length);
-                    yield null;
-                }
-                case 'D' -> {
-                    // a Describe alone (how pgx, asyncpg and pgjdbc's metadata prepare a statement) answers with
-                    // the parameter and column types of the cluster that runs it: those of a write are the leader's
-                    String statement = FrontendMessages.describedStatement(all, offset, length);
-                    Classification described = statement == null
-                            ? portals.get(FrontendMessages.describedPortal(all, offset, length))
-                            : statement.isEmpty() ? unnamedStatement : statements.getOrDefault(statement, Classification.unparseable());
-                    describesWrite |= described != null && !described.isRead();
-                    yield null;
-                }
-                case 'F' -> FUNCTION_CALL;
-                default -> null;
-            };
-            if (c != null) {
-                only = statementCount == 0 && c.statementCount() > 0 ? c : null;
-                statementCount += Math.max(1, c.statementCount());
-                if (!c.isRead()) {
-                    kind = Kind.WRITE;
-                }
-                traits.addAll(c.traits());
-                if (c.tenant().isPresent() || c.has(Trait.TENANT_SETTING)) {
-                    tenant = c.tenant();
-                }
-            }
-        }
-        if (statementCount > 1) {
-            traits.add(Trait.MULTI_STATEMENT);
-        }
-        if (describesWrite && statementCount == 0) {
-            kind = Kind.WRITE; // runs nothing: on both twins (the follower learns the statement too), unwrapped
-        }
-        if (reusesUnnamed && parsedUnnamed) {
-            // a Bind of "" came before this unit's own Parse of "": the Parse kept is this unit's, not the one
-            // that Bind meant, so nothing is put ahead of the unit
-            reusesUnnamed = false;
-        }
-        if (only != null && only.statementCount() == statementCount) {
-            return only; // (the union of one answer is that answer)
-        }
-        if (!traits.contains(Trait.TENANT_SETTING)) {
-            tenant = Optional.empty();
-        }
-        return new Classification(kind, traits, statementCount, tenant);
     }
 
     // --- state --------------------------------------------------------------------------------------
@@ -1466,17 +1139,16 @@ final class Units {
             }
             // in shadow mode a twin lost this epoch is tried for again later, not only at the next routing change
             session.backToRelay(backends.get(wantedLeader),
-                    session.twinWanted(next) && next.followerWrites() == FollowerWrites.ASYNC, readingStatements());
+                    session.twinWanted(next) && next.followerWrites() == FollowerWrites.ASYNC, statements.readingStatements());
             closed = true;
             stopWatchingFollower();
             stopGreenReadTimer();
-            forgetUnnamedParse();
-            forgetKeptParses();
+            statements.release();
             return false;
         }
         if (next.leader() != leader) {
             log.debug("leader changed session={} leader={} epoch={}", session, next.leader(), next.epoch());
-            generated.forgetIdsAt(); // (learned from the other cluster's rows)
+            statements.forgetIdsAt(); // (learned from the other cluster's rows)
             prepareAgainToFollow(next);
             if (listens) {
                 moveListeners(leader, next.leader());
@@ -1709,14 +1381,13 @@ final class Units {
             RoutingState routing = migration.control().current(); // (the state the twin is made for, which the session takes next)
             if (role != routing.leader() && routing.followerWrites() == FollowerWrites.SYNC && rewritable(sql)) {
                 ByteBuf parse = FrontendMessages.parse(client.alloc(), statement.name(), sql, statement.parameterTypeOids());
-                String rewritten = keepIfRewritable(statement.name(), sql, parse, parse.readerIndex(), parse.readableBytes())
+                String rewritten = statements.keepIfRewritable(statement.name(), sql, parse, parse.readerIndex(), parse.readableBytes())
                         ? generated.rewrittenToFollow(sql) : null;
                 parse.release();
                 sql = rewritten == null ? sql : rewritten;
             }
             twin.write(FrontendMessages.parse(client.alloc(), statement.name(), sql, statement.portableTypeOids()));
-            statements.put(statement.name(), reading.classify(migration.classifier(), statement.sql()));
-            keepText(statement.name(), statement.sql());
+            statements.replayed(statement.name(), statement.sql());
             send(role, new Sink(Mode.DISCARD, sink -> {
                 if (!sink.lost && sink.error) {
                     log.warn("replaying a prepared statement failed session={} cluster={} sqlstate={} statement={}",
@@ -2220,7 +1891,7 @@ final class Units {
         answer.swallowParseComplete = unit.reparses;
         if (unit.secondary != null) {
             answer.recorder = new OutcomeRecorder();
-            generated.unitBegins(unit);
+            statements.unitBegins(unit);
             if (unit.idsColumn != null || unit.capturesUuids) {
                 generated.capture(unit, answer.recorder);
             } else {
@@ -2356,7 +2027,7 @@ final class Units {
             }
         }
         if (sql.isEmpty()) {
-            boundTexts(unit, sql);
+            statements.boundTexts(unit, sql);
             unit.sqlBound = !sql.isEmpty();
         }
         if (sql.isEmpty() && !unit.frames.isEmpty()) {
@@ -2364,44 +2035,6 @@ final class Units {
             sql.append(functionCall ? "(function call)" : "(execution of a prepared statement)");
         }
         return sql.toString();
-    }
-
-    /** The texts of the named statements a unit with no Parse or Query binds, each once, as far as they are known. */
-    private void boundTexts(Unit unit, StringBuilder sql) {
-        Set<String> texts = new LinkedHashSet<>(2);
-        for (Frame frame : unit.frames) {
-            if (frame.type() == FrontendMessages.BIND) {
-                ByteBuf all = frame.content();
-                String name = FrontendMessages.bindStatement(all, all.readerIndex(), all.readableBytes());
-                String text = !name.isEmpty() ? statementTexts.get(name) : unnamedParse == null ? null
-                        : shortText(FrontendMessages.parseSql(unnamedParse, unnamedParse.readerIndex(),
-                                unnamedParse.readableBytes(), reading.encoding()));
-                if (text != null) {
-                    texts.add(text);
-                }
-            }
-        }
-        sql.append(String.join("; ", texts));
-    }
-
-    /** Keeps the text of the statement named {@code name}, or its beginning ({@link #statementTexts}). */
-    private void keepText(String name, String sql) {
-        String kept = shortText(sql);
-        statementTexts.put(name, kept);
-        if (shortened(kept) && reading.insertShape(sql).map(InsertShape::upsert).orElse(false)) {
-            cutUpserts.add(name);
-        } else {
-            cutUpserts.remove(name);
-        }
-    }
-
-    /** Whether {@code sql} is a text {@link #shortText} cut. */
-    static boolean shortened(String sql) {
-        return sql.length() > MAX_STATEMENT_TEXT && sql.endsWith("…");
-    }
-
-    private static String shortText(String sql) {
-        return sql.length() <= MAX_STATEMENT_TEXT ? sql : sql.substring(0, MAX_STATEMENT_TEXT) + "…";
     }
 
     /**
@@ -2857,7 +2490,7 @@ final class Units {
         String sql = frame.type() == FrontendMessages.QUERY ? FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes())
                 : FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
         String name = frame.type() == FrontendMessages.PARSE ? FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()) : "";
-        if (!name.isEmpty() && rewritable(sql) && !keepIfRewritable(name, sql, all, all.readerIndex(), all.readableBytes())) {
+        if (!name.isEmpty() && rewritable(sql) && !statements.keepIfRewritable(name, sql, all, all.readerIndex(), all.readableBytes())) {
             writeTo(twin, secondary, frame, false); // (a statement the proxy could not put back as the client wrote it)
             return;
         }
@@ -4499,29 +4132,6 @@ final class Units {
     }
 
     /**
-     * The names of the session's prepared statements known to change no data, {@code ""} for the unnamed one:
-     * what this units mode learned, and for the names it did not (a twin that failed before its snapshot
-     * said what the session holds), what the relay knew before it.
-     */
-    private Set<String> readingStatements() {
-        Set<String> reading = new HashSet<>();
-        for (String name : relayReadingStatements) {
-            if (!statements.containsKey(name) && (!name.isEmpty() || !unnamedLearned)) {
-                reading.add(name);
-            }
-        }
-        statements.forEach((name, c) -> {
-            if (!c.mayChangeData()) {
-                reading.add(name);
-            }
-        });
-        if (unnamedLearned && !unnamedStatement.mayChangeData()) {
-            reading.add("");
-        }
-        return reading;
-    }
-
-    /**
      * The client asked to cancel: the backend running the current unit, if any, to send it to. A read
      * green serves that ends cancelled is the client's answer, not a failure to retry on blue. A wrapped
      * write the follower is running (the leader's side done, not committed) is cancelled there, and then
@@ -4694,8 +4304,7 @@ final class Units {
         giveBackTickets(current); // nor do the writes sent meanwhile wait for its COMMIT, or COMMITs for its write
         stopWatchingFollower();
         stopGreenReadTimer();
-        forgetUnnamedParse();
-        forgetKeptParses();
+        statements.release();
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();
         long endTicket = 0;
