@@ -39,7 +39,6 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.HashSet;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -763,161 +762,18 @@ final class Units {
                 || (status != 'I' && status != 'T') || !leaderOnly.isEmpty()) {
             return 0; // (a first part that works on what the leader alone holds would leave the twin outside the transaction)
         }
+        TransactionEndSplit cut = new TransactionEndSplit(reading, migration.classifier(), statements, client.alloc());
+        TransactionEndSplit.Split split;
         if (count == 1) {
-            return pending.peek().type() == FrontendMessages.QUERY && c.has(Trait.MULTI_STATEMENT) ? splitQueryEnd(pending) : 0;
+            split = pending.peek().type() == FrontendMessages.QUERY && c.has(Trait.MULTI_STATEMENT) ? cut.queryEnd(pending, status) : null;
+        } else {
+            split = cut.batchEnd(pending, count, status);
         }
-        return splitBatchEnd(pending, count);
-    }
-
-    /**
-     * See {@link #splitTransactionEnd}: a Query string becomes two Query messages. An error in parsing the first
-     * part is one in parsing the whole string, at the same position, and the end ({@code COMMIT} and the like
-     * alone) parses. Only an end written in ASCII is split off, so that its bytes are its characters in any
-     * client encoding.
-     */
-    private int splitQueryEnd(ArrayDeque<Frame> pending) {
-        Frame whole = pending.peek();
-        ByteBuf all = whole.content();
-        int offset = all.readerIndex();
-        int length = all.readableBytes();
-        int from = offset + Frame.HEADER_LENGTH;
-        int nul = offset + length - 1;
-        if (length <= Frame.HEADER_LENGTH || all.indexOf(from, nul + 1, (byte) 0) != nul) {
-            return 0; // malformed: the unit's own reading reports it
-        }
-        String sql = FrontendMessages.querySql(all, offset, length, reading.encoding());
-        Classifier.TransactionTail tail = reading.transactionTail(migration.classifier(), sql);
-        if (tail == null || (status == 'I' && !tail.opens())) {
+        if (split == null) {
             return 0;
         }
-        int endChars = sql.length() - tail.endAt();
-        int at = nul - endChars;
-        if (at <= from) {
-            return 0;
-        }
-        for (int i = 0; i < endChars; i++) {
-            char ch = sql.charAt(tail.endAt() + i);
-            if (ch >= 0x80 || all.getByte(at + i) != ch) {
-                return 0;
-            }
-        }
-        Frame statements = Frame.of(FrontendMessages.query(client.alloc(), all, from, at - from));
-        Frame end = Frame.of(FrontendMessages.query(client.alloc(), all, at, nul - at));
-        pending.poll().release();
-        pending.addFirst(end);
-        pending.addFirst(statements);
-        splitOff(end, 1);
-        return 1;
-    }
-
-    /**
-     * See {@link #splitTransactionEnd}: a batch of Parse, Bind, Describe, Execute and Close messages and its Sync,
-     * in which the last statement bound is the transaction's end, becomes the messages before the end's with a
-     * Sync of the proxy's, and the end's messages with the client's Sync. Each statement of a batch is parsed on
-     * its own, so the server runs the first part's as it would have. Left whole when a statement's text is not
-     * known (a name bound that the proxy does not know), or the batch holds a Flush, a Query or COPY data.
-     */
-    private int splitBatchEnd(ArrayDeque<Frame> pending, int count) {
-        // a name this batch parses or closes: its Bind before that is not known by the classification of the whole
-        Set<String> renamed = new HashSet<>(0);
-        int seen = 0;
-        for (Frame frame : pending) {
-            if (seen++ == count) {
-                break;
-            }
-            ByteBuf all = frame.content();
-            if (frame.type() == 'P') {
-                renamed.add(FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()));
-            } else if (frame.type() == 'C') {
-                String closed = FrontendMessages.closedStatement(all, all.readerIndex(), all.readableBytes());
-                if (closed != null) {
-                    renamed.add(closed);
-                }
-            }
-        }
-        Map<String, Classification> parsed = new HashMap<>(0);
-        Classification unnamed = null;
-        int bound = 0;
-        boolean opens = false;
-        int lastExecute = -1;
-        int endAt = -1;
-        boolean endExecuted = false;
-        String boundPortal = null; // the portal the last Bind made, until an Execute runs it
-        int i = 0;
-        for (Frame frame : pending) {
-            if (i == count - 1) {
-                if (frame.type() != FrontendMessages.SYNC) {
-                    return 0;
-                }
-                break;
-            }
-            ByteBuf all = frame.content();
-            int offset = all.readerIndex();
-            int length = all.readableBytes();
-            switch (frame.type()) {
-                case 'P' -> {
-                    Classification one = reading.classify(migration.classifier(),
-                            FrontendMessages.parseSql(all, offset, length, reading.encoding()));
-                    String name = FrontendMessages.parseName(all, offset, length);
-                    if (name.isEmpty()) {
-                        unnamed = one;
-                    } else {
-                        parsed.put(name, one);
-                    }
-                }
-                case 'B' -> {
-                    if (endAt >= 0 || boundPortal != null) {
-                        return 0; // something runs after the end, or a portal is bound and not run
-                    }
-                    boundPortal = FrontendMessages.bindPortal(all, offset, length);
-                    String name = FrontendMessages.bindStatement(all, offset, length);
-                    Classification one = name.isEmpty() ? unnamed
-                            : parsed.containsKey(name) ? parsed.get(name) : renamed.contains(name) ? null : statements.classification(name);
-                    if (one == null || one.statementCount() != 1 || one.has(Trait.UNPARSEABLE)) {
-                        return 0;
-                    }
-                    if (UnitRules.endsOrGoesBack(one)) {
-                        endAt = lastExecute + 1;
-                    } else if (bound == 0 && UnitRules.beginsAlone(one)) {
-                        opens = true;
-                    } else if (!Classifier.mayComeBeforeTransactionTail(one.traits())) {
-                        return 0;
-                    }
-                    bound++;
-                }
-                case 'E' -> {
-                    // each statement is a Bind and an Execute of its portal, in that order
-                    if (boundPortal == null || !boundPortal.equals(FrontendMessages.executePortal(all, offset, length))) {
-                        return 0;
-                    }
-                    boundPortal = null;
-                    lastExecute = i;
-                    endExecuted |= endAt >= 0;
-                }
-                case 'D', 'C' -> { }
-                default -> {
-                    return 0;
-                }
-            }
-            i++;
-        }
-        if (endAt <= 0 || !endExecuted || bound < (opens ? 3 : 2) || (status == 'I' && !opens)) {
-            return 0;
-        }
-        List<Frame> end = new ArrayList<>(count - endAt);
-        List<Frame> statementsFirst = new ArrayList<>(endAt + 1);
-        for (int k = 0; k < count; k++) {
-            (k < endAt ? statementsFirst : end).add(pending.poll());
-        }
-        statementsFirst.add(Frame.of(FrontendMessages.sync(client.alloc())));
-        for (int k = end.size() - 1; k >= 0; k--) {
-            pending.addFirst(end.get(k));
-        }
-        for (int k = statementsFirst.size() - 1; k >= 0; k--) {
-            pending.addFirst(statementsFirst.get(k));
-        }
-        splitOff(end.getFirst(), end.size());
-        return statementsFirst.size();
+        splitOff(split.end(), split.endFrames());
+        return split.firstPart();
     }
 
     /** {@link #unitLength}: the client's Terminate comes before the next unit ends. */
