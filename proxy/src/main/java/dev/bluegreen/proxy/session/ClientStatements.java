@@ -59,10 +59,11 @@ final class ClientStatements {
      */
     private final Map<String, String> statementTexts = new HashMap<>();
     /**
-     * The named statements of {@link #statementTexts} kept the beginning of only whose whole text is an upsert: the
-     * beginning may not show its {@code ON CONFLICT}, and the draws of its rows are not read from it ({@link GeneratedValues#runTexts}).
+     * The shape of the whole text of each named statement of {@link #statementTexts} kept the beginning of only that is an
+     * {@code INSERT}: what rows it inserts and which columns it leaves to their defaults, which the beginning may not show
+     * (pgjdbc's rewritten batch of 64 rows is longer than kept; an upsert's {@code ON CONFLICT} may come after the cut).
      */
-    private final Set<String> cutUpserts = new HashSet<>();
+    private final Map<String, InsertShape> cutInserts = new HashMap<>();
     /**
      * A copy of the Parse of each named statement whose follower copy is rewritten, or may be once the session knows its
      * table (it reads the transaction's start, or inserts a row: {@link Units#writeToFollower}), so that when the leader
@@ -151,7 +152,13 @@ final class ClientStatements {
 
     /** Whether the statement {@code name}, whose beginning alone is kept, is an upsert. */
     boolean cutUpsert(String name) {
-        return cutUpserts.contains(name);
+        InsertShape insert = cutInserts.get(name);
+        return insert != null && insert.upsert();
+    }
+
+    /** The shape of the whole text of statement {@code name}, whose beginning alone is kept, where it is an INSERT; or null. */
+    InsertShape cutInsert(String name) {
+        return cutInserts.get(name);
     }
 
     /** The client's Parse of the statement {@code name}, kept for the follower ({@link #keepIfRewritable}); null if not kept. */
@@ -234,7 +241,7 @@ final class ClientStatements {
         } else if (!name.isEmpty()) {
             statements.remove(name);
             statementTexts.remove(name);
-            cutUpserts.remove(name);
+            cutInserts.remove(name);
             releaseIfAny(followerRewritable.remove(name));
             idsAt.remove(name);
             idsAtForgets++; // (a unit that began before this keeps nothing for the name: keepIdsAt)
@@ -273,7 +280,7 @@ final class ClientStatements {
         forgotten.putAll(statements);
         statements.clear(); // a Bind of a name not known is a write: safe, if slower
         statementTexts.clear();
-        cutUpserts.clear();
+        cutInserts.clear();
         forgetKeptParses();
     }
 
@@ -491,10 +498,11 @@ final class ClientStatements {
     private void keepText(String name, String sql) {
         String kept = shortText(sql);
         statementTexts.put(name, kept);
-        if (shortened(kept) && reading.insertShape(sql).map(InsertShape::upsert).orElse(false)) {
-            cutUpserts.add(name);
+        InsertShape insert = shortened(kept) ? reading.insertShape(sql).orElse(null) : null;
+        if (insert != null) {
+            cutInserts.put(name, insert);
         } else {
-            cutUpserts.remove(name);
+            cutInserts.remove(name);
         }
     }
 

@@ -78,10 +78,11 @@ final class GeneratedValues {
         boolean nonDeterministic = c.has(Trait.NON_DETERMINISTIC);
         if (c.statementCount() == 1) {
             // the statement the unit runs, not one it prepares ahead (Parse S2, Bind S1)
+            List<InsertShape> wholes = new ArrayList<>(1);
             List<String> texts = unit.frames.size() == 1 && unit.frames.getFirst().type() == FrontendMessages.QUERY
-                    ? List.of(unit.sql) : runTexts(unit);
+                    ? List.of(unit.sql) : runTexts(unit, wholes);
             if (texts != null && texts.size() == 1) {
-                takes(unit, texts.getFirst(), nonDeterministic);
+                takes(unit, texts.getFirst(), wholes.isEmpty() ? null : wholes.getFirst(), nonDeterministic);
             }
             return;
         }
@@ -90,21 +91,25 @@ final class GeneratedValues {
                 || c.has(Trait.DDL) || c.has(Trait.UNPARSEABLE) || c.has(Trait.NOT_IN_TRANSACTION_BLOCK)) {
             return; // (the follower's setting lasts its transaction: the unit must not end one or begin another)
         }
-        List<String> texts = runTexts(unit);
+        List<InsertShape> wholes = new ArrayList<>(2);
+        List<String> texts = runTexts(unit, wholes);
         if (texts == null) {
             return;
         }
         unit.runTexts = texts;
         if (texts.size() == 1) {
-            takes(unit, texts.getFirst(), nonDeterministic);
+            takes(unit, texts.getFirst(), wholes.getFirst(), nonDeterministic);
             return;
         }
-        if (texts.stream().anyMatch(ClientStatements::shortened)) {
-            return; // (the proxy kept the beginning of one only)
+        for (int i = 0; i < texts.size(); i++) {
+            if (ClientStatements.shortened(texts.get(i)) && wholes.get(i) == null) {
+                return; // (the proxy kept the beginning of one only, and knows nothing of the rest)
+            }
         }
         List<InsertShape> shapes = new ArrayList<>(texts.size());
-        for (String text : texts) {
-            InsertShape insert = sequenceDraws.shapeOf(text, reading).orElse(null);
+        for (int i = 0; i < texts.size(); i++) {
+            String text = texts.get(i);
+            InsertShape insert = wholes.get(i) != null ? wholes.get(i) : sequenceDraws.shapeOf(text, reading).orElse(null);
             shapes.add(insert);
             if (insert != null && sequenceDraws.mayDraw(insert)) {
                 unit.alsoInserts = unit.alsoInserts == null ? insert : unit.alsoInserts;
@@ -146,16 +151,21 @@ final class GeneratedValues {
         return true;
     }
 
-    /** {@link #takes(Unit)} for a unit that runs the one statement {@code sql}, once or more. */
-    private void takes(Unit unit, String sql, boolean nonDeterministic) {
-        unit.shortenedText = ClientStatements.shortened(sql); // (the proxy kept its beginning only: draws of one row at most)
-        InsertShape insert = sequenceDraws.shapeOf(sql, reading).orElse(null);
+    /**
+     * {@link #takes(Unit)} for a unit that runs the one statement {@code sql}, once or more; {@code whole}, the shape of
+     * the whole text where {@code sql} is the beginning the proxy kept of it, or null.
+     */
+    private void takes(Unit unit, String sql, InsertShape whole, boolean nonDeterministic) {
+        // a text the proxy kept the beginning of only: the shape of its whole, read as it was prepared (pgjdbc's rewritten
+        // batch of 64 rows), or else of the beginning, carried for one row at a time at most
+        unit.shortenedText = ClientStatements.shortened(sql) && whole == null;
+        InsertShape insert = whole != null ? whole : sequenceDraws.shapeOf(sql, reading).orElse(null);
         unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
         unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(sql, reading).isEmpty();
         unit.oneShape = true;
-        if (unit.insert == null || unit.insert.places() == null || unit.insert.places().rows().isEmpty() || unit.shortenedText
-                || unit.insert.upsert()) {
-            return; // (what an upsert returns may be the row that was there, not what it made up)
+        if (unit.insert == null || unit.insert.places() == null || unit.insert.places().rows().isEmpty() || whole != null
+                || unit.shortenedText || unit.insert.upsert()) {
+            return; // (a text not kept whole cannot be given the ids; what an upsert returns may be the row that was there)
         }
         // a bulk insert returning its ids (SQLAlchemy's, Django's, jOOQ's): the follower can be given the leader's, row by
         // row, where other sessions' draws came between them on the leader; an insert returning the uuid its table made up
@@ -359,11 +369,14 @@ final class GeneratedValues {
 
     /**
      * The distinct texts of the statements {@code unit} runs, in order: its Queries', and those its Binds bind; null
-     * where one is not known (a portal an earlier unit bound, a statement the proxy did not keep the text of).
+     * where one is not known (a portal an earlier unit bound, a statement the proxy did not keep the text of). Adds to
+     * {@code wholes}, for each, the shape of the whole text where the proxy kept the beginning of it only and it is an
+     * INSERT ({@link ClientStatements#cutInsert}), or null.
      */
-    private List<String> runTexts(Unit unit) {
+    private List<String> runTexts(Unit unit, List<InsertShape> wholes) {
         // by text; a text the proxy kept the beginning of only by its statement's name too (two cut alike are two)
         Map<String, String> texts = new LinkedHashMap<>(2);
+        Map<String, InsertShape> cut = new HashMap<>(0);
         Map<String, String> parsed = new HashMap<>(2);
         Set<String> bound = new HashSet<>(2);
         Set<String> portals = new HashSet<>(2);
@@ -397,7 +410,12 @@ final class GeneratedValues {
                     }
                     bound.add(name);
                     portals.add(FrontendMessages.bindPortal(all, offset, length));
-                    texts.put(ClientStatements.shortened(text) ? name + '\0' + text : text, text);
+                    if (ClientStatements.shortened(text)) {
+                        texts.put(name + '\0' + text, text);
+                        cut.put(name + '\0' + text, statements.cutInsert(name));
+                    } else {
+                        texts.put(text, text);
+                    }
                 }
                 case FrontendMessages.EXECUTE -> {
                     if (!portals.contains(FrontendMessages.executePortal(all, offset, length))) {
@@ -410,6 +428,7 @@ final class GeneratedValues {
                 }
             }
         }
+        texts.keySet().forEach(key -> wholes.add(cut.get(key)));
         return List.copyOf(texts.values());
     }
 

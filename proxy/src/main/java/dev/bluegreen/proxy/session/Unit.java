@@ -86,7 +86,10 @@ final class Unit {
      * row by row ({@link GeneratedValues#givenToFollower}); null where it was not given them.
      */
     List<TransactionTime.Edit> givenEdits;
-    /** The unit's one text is one the proxy kept the beginning of only ({@link ClientStatements#shortened}). */
+    /**
+     * The unit's one text is one the proxy kept the beginning of only ({@link ClientStatements#shortened}), and the shape
+     * of the whole is not known: its draws are carried for one row at a time at most.
+     */
     boolean shortenedText;
     /** The texts a unit of several statements runs, where they are known ({@link GeneratedValues#runTexts}); null otherwise. */
     List<String> runTexts;

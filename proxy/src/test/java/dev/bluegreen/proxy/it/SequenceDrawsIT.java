@@ -170,7 +170,8 @@ class SequenceDrawsIT {
     /**
      * Inserts of several rows that do not return their ids (a multi-row {@code VALUES}, one returning another column, a
      * JDBC batch under one {@code Sync}, pgjdbc's rewritten batch, of four rows or of seven, which it sends as texts of
-     * four, two and one rows), in autocommit from three sessions, while three others insert one row
+     * four, two and one rows, or of 64, whose text the proxy keeps the beginning of only once pgjdbc binds it by name,
+     * or of 100, as texts of 64, 32 and 4 rows), in autocommit from three sessions, while three others insert one row
      * after another into the same table: the follower draws as many values as the leader's rows ending on its last,
      * which are the leader's because such an insert runs on the leader alone among the proxy's inserts into its table
      * (docs/dual-write.md, <i>Several rows</i>). Each row's value waits two milliseconds, as a busy leader's backend is
@@ -178,7 +179,8 @@ class SequenceDrawsIT {
      * took other ids than the leader's, or a duplicate key: green out of sync.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"values", "batch", "rewritten", "rewritten unevenly", "returning another column"})
+    @ValueSource(strings = {"values", "batch", "rewritten", "rewritten unevenly", "rewritten longer than kept",
+        "rewritten longer than kept, unevenly", "returning another column"})
     void rowsOfSeveralNotReturningTheirIdsDrawInARowOnTheLeaderWhileOtherSessionsInsert(String how, TestClusters clusters)
             throws Exception {
         PgCluster blue = clusters.blue();
@@ -188,7 +190,14 @@ class SequenceDrawsIT {
         String slowly = "((select ?::text from pg_sleep(0.002)))";
         int bulkSessions = SESSIONS / 2 - 1;
         int rounds = 12;
-        int rows = how.equals("rewritten unevenly") ? 7 : 4;
+        // (64 rows: pgjdbc's one text of them is over the 2,048 characters the proxy keeps of a statement it binds by name;
+        // 100 come as texts of 64, 32 and 4 rows)
+        int rows = switch (how) {
+            case "rewritten unevenly" -> 7;
+            case "rewritten longer than kept" -> 64;
+            case "rewritten longer than kept, unevenly" -> 100;
+            default -> 4;
+        };
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             AtomicInteger bulksDone = new AtomicInteger();
