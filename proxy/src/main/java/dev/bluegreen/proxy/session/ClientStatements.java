@@ -150,12 +150,6 @@ final class ClientStatements {
         return statementTexts.get(name);
     }
 
-    /** Whether the statement {@code name}, whose beginning alone is kept, is an upsert. */
-    boolean cutUpsert(String name) {
-        InsertShape insert = cutInserts.get(name);
-        return insert != null && insert.upsert();
-    }
-
     /** The shape of the whole text of statement {@code name}, whose beginning alone is kept, where it is an INSERT; or null. */
     InsertShape cutInsert(String name) {
         return cutInserts.get(name);

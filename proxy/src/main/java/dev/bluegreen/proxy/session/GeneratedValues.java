@@ -405,8 +405,8 @@ final class GeneratedValues {
                     String text = parsed.containsKey(name) ? parsed.get(name) : !name.isEmpty() ? statements.text(name)
                             : unnamed == null ? null : FrontendMessages.parseSql(unnamed, unnamed.readerIndex(),
                                     unnamed.readableBytes(), reading.encoding());
-                    if (text == null || (!parsed.containsKey(name) && statements.cutUpsert(name))) {
-                        return null; // (an upsert whose beginning alone would read as an insert of the rows it shows)
+                    if (text == null) {
+                        return null;
                     }
                     bound.add(name);
                     portals.add(FrontendMessages.bindPortal(all, offset, length));

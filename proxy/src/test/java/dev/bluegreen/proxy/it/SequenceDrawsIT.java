@@ -401,35 +401,55 @@ class SequenceDrawsIT {
 
     /**
      * An upsert prepared by name whose text is longer than the proxy keeps of it, cut between its rows and its
-     * {@code ON CONFLICT}: its kept beginning reads as an insert of two rows, but one of them is there already and the
-     * tag counts one. The proxy does not read its draws from that beginning; before, the follower drew one value ending
-     * on the leader's last, and the row inserted took another id on green than on blue.
+     * {@code ON CONFLICT}, while another session inserts one row after another into the same table: its kept beginning
+     * reads as an insert of two rows, but one of them is there already and the tag counts one. The proxy reads its draws
+     * from the shape of its whole text, kept as the statement was prepared: two proposed rows, run on the leader alone
+     * among the inserts into the table. Before, the follower drew one value ending on the leader's last, and the row
+     * inserted took another id on green than on blue; then, nothing was carried for it, and the other session's draws
+     * came between the upsert's on blue.
      */
     @Test
-    void anUpsertLongerThanTheTextTheProxyKeepsIsNotReadFromItsBeginning(TestClusters clusters) throws Exception {
+    void anUpsertLongerThanTheTextTheProxyKeepsDrawsForTheRowsItsWholeTextProposes(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         PgCluster green = clusters.green();
         String accounts = ClusterData.unique("accounts");
         ClusterData.onBoth(blue, green,
                 "create table " + accounts + " (id bigserial primary key, k int not null unique, v text not null)");
-        String rows = "insert into " + accounts + " (k, v) values (?, ?), (?, '";
+        String rows = "insert into " + accounts + " (k, v) values (?, (select ?::text from pg_sleep(0.002))), (?, '";
         String upsert = rows + "x".repeat(2040 - rows.length() - 2) + "') on conflict do nothing";
+        int rounds = 40;
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
-            try (Connection c = proxy.connect(blue.superuser(), null, pgjdbcSending("named"));
-                 PreparedStatement kept = c.prepareStatement(upsert)) {
-                for (int round = 1; round <= 4; round++) {
-                    kept.setInt(1, 0); // there from the first round on
-                    kept.setString(2, "first");
-                    kept.setInt(3, round);
-                    assertThat(kept.executeUpdate()).isEqualTo(round == 1 ? 2 : 1);
+            AtomicInteger upsertsDone = new AtomicInteger();
+            ClusterData.inSessions(2, session -> {
+                if (session == 1) {
+                    try (Connection c = proxy.connect(blue.superuser());
+                         PreparedStatement one = c.prepareStatement("insert into " + accounts + " (k, v) values (?, 'one')")) {
+                        for (int k = 1_000; upsertsDone.get() == 0; k++) {
+                            one.setInt(1, k);
+                            assertThat(one.executeUpdate()).isEqualTo(1);
+                        }
+                    }
+                    return;
                 }
-            }
+                try (Connection c = proxy.connect(blue.superuser(), null, pgjdbcSending("named"));
+                     PreparedStatement kept = c.prepareStatement(upsert)) {
+                    for (int round = 1; round <= rounds; round++) {
+                        kept.setInt(1, 0); // there from the first round on
+                        kept.setString(2, "first");
+                        kept.setInt(3, round);
+                        assertThat(kept.executeUpdate()).isEqualTo(round == 1 ? 2 : 1);
+                    }
+                } finally {
+                    upsertsDone.incrementAndGet();
+                }
+            });
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
             // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
             await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
         }
+        assertThat(ClusterData.number(blue, "select count(*) from " + accounts + " where k < 1000")).isEqualTo(rounds + 1L);
         assertThat(contents(green, accounts, "id")).isEqualTo(contents(blue, accounts, "id"));
     }
 
