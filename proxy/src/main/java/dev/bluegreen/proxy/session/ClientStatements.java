@@ -8,6 +8,7 @@ import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.InsertShape;
 import dev.bluegreen.proxy.routing.Kind;
 import dev.bluegreen.proxy.routing.Trait;
+import dev.bluegreen.proxy.routing.TransactionTime;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.util.ArrayDeque;
@@ -36,8 +37,18 @@ final class ClientStatements {
     private static final int MAX_FORGOTTEN_NAMES = 1024;
     /** What is kept of a named statement's text: a divergence record keeps less (MigrationStats). */
     static final int MAX_STATEMENT_TEXT = 2048;
-    /** Named statements kept to be prepared again rewritten ({@link #followerRewritable}): at most 512 KiB a session. */
+    /** Named statements kept to be prepared again rewritten ({@link #followerRewritable}): at most so many a session, */
     private static final int MAX_REWRITABLE = 256;
+    /** and of at most so many bytes together. */
+    private static final int MAX_REWRITABLE_BYTES = 512 * 1024;
+
+    /**
+     * What the proxy read of the whole text of a statement prepared by name whose beginning alone it keeps: its shape,
+     * where it is an {@code INSERT} (which rows it inserts, which columns each leaves to their defaults), and whether it
+     * reads the transaction's start itself. The beginning may show neither: pgjdbc's rewritten batch of 64 rows is
+     * longer than kept, an upsert's {@code ON CONFLICT} or an {@code UPDATE}'s {@code now()} may come after the cut.
+     */
+    record Whole(InsertShape insert, boolean readsStart) {}
 
     /**
      * The result column {@code column} of a statement's rows is the one at {@code field}, the table column
@@ -58,12 +69,8 @@ final class ClientStatements {
      * only binds it by name is recorded under, rather than no statement at all.
      */
     private final Map<String, String> statementTexts = new HashMap<>();
-    /**
-     * The shape of the whole text of each named statement of {@link #statementTexts} kept the beginning of only that is an
-     * {@code INSERT}: what rows it inserts and which columns it leaves to their defaults, which the beginning may not show
-     * (pgjdbc's rewritten batch of 64 rows is longer than kept; an upsert's {@code ON CONFLICT} may come after the cut).
-     */
-    private final Map<String, InsertShape> cutInserts = new HashMap<>();
+    /** What the whole text says of each named statement of {@link #statementTexts} kept the beginning of only. */
+    private final Map<String, Whole> cutTexts = new HashMap<>();
     /**
      * A copy of the Parse of each named statement whose follower copy is rewritten, or may be once the session knows its
      * table (it reads the transaction's start, or inserts a row: {@link Units#writeToFollower}), so that when the leader
@@ -71,6 +78,8 @@ final class ClientStatements {
      * prepared there as the client sent it, while that cluster led.
      */
     private final Map<String, ByteBuf> followerRewritable = new HashMap<>();
+    /** The bytes of {@link #followerRewritable}'s Parses together. */
+    private int rewritableBytes;
     /**
      * Statement names {@link #forgetStatementNames} forgot, with what they were: a hint for whether a Bind of one may
      * commit (pgjdbc binds its own prepared COMMIT by name), never for where it runs.
@@ -150,9 +159,9 @@ final class ClientStatements {
         return statementTexts.get(name);
     }
 
-    /** The shape of the whole text of statement {@code name}, whose beginning alone is kept, where it is an INSERT; or null. */
-    InsertShape cutInsert(String name) {
-        return cutInserts.get(name);
+    /** What the whole text of statement {@code name} says, where its beginning alone is kept; null otherwise. */
+    Whole cutText(String name) {
+        return cutTexts.get(name);
     }
 
     /** The client's Parse of the statement {@code name}, kept for the follower ({@link #keepIfRewritable}); null if not kept. */
@@ -235,8 +244,8 @@ final class ClientStatements {
         } else if (!name.isEmpty()) {
             statements.remove(name);
             statementTexts.remove(name);
-            cutInserts.remove(name);
-            releaseIfAny(followerRewritable.remove(name));
+            cutTexts.remove(name);
+            forgetKeptParse(name);
             idsAt.remove(name);
             idsAtForgets++; // (a unit that began before this keeps nothing for the name: keepIdsAt)
             forgotten.remove(name);
@@ -246,23 +255,27 @@ final class ClientStatements {
 
     /**
      * Keeps a copy of the Parse of statement {@code name}, on its way to the follower, when its follower copy is
-     * rewritten or may be once the session knows its table (an INSERT). False when it cannot be kept (too long, too
-     * many): the follower is then sent the client's text, so that no cluster holds a rewritten statement the proxy
+     * rewritten or may be once the session knows its table (an INSERT). False when it cannot be kept (too many, or too
+     * many bytes together): the follower is then sent the client's text, so that no cluster holds a rewritten statement the proxy
      * could not put back.
      */
-    boolean keepIfRewritable(String name, String sql, ByteBuf all, int offset, int length) {
-        if (sql.length() > MAX_STATEMENT_TEXT || (followerRewritable.size() >= MAX_REWRITABLE && !followerRewritable.containsKey(name))) {
+    boolean keepIfRewritable(String name, ByteBuf all, int offset, int length) {
+        forgetKeptParse(name);
+        if (followerRewritable.size() >= MAX_REWRITABLE || rewritableBytes + length > MAX_REWRITABLE_BYTES) {
             return false;
         }
         ByteBuf copy = alloc.buffer(length);
         copy.writeBytes(all, offset, length);
-        releaseIfAny(followerRewritable.put(name, copy));
+        followerRewritable.put(name, copy);
+        rewritableBytes += length;
         return true;
     }
 
-    private static void releaseIfAny(ByteBuf buffer) {
-        if (buffer != null) {
-            buffer.release();
+    private void forgetKeptParse(String name) {
+        ByteBuf kept = followerRewritable.remove(name);
+        if (kept != null) {
+            rewritableBytes -= kept.readableBytes();
+            kept.release();
         }
     }
 
@@ -274,7 +287,7 @@ final class ClientStatements {
         forgotten.putAll(statements);
         statements.clear(); // a Bind of a name not known is a write: safe, if slower
         statementTexts.clear();
-        cutInserts.clear();
+        cutTexts.clear();
         forgetKeptParses();
     }
 
@@ -282,6 +295,7 @@ final class ClientStatements {
     void forgetKeptParses() {
         followerRewritable.values().forEach(ByteBuf::release);
         followerRewritable.clear();
+        rewritableBytes = 0;
         forgetIdsAt();
     }
 
@@ -492,11 +506,11 @@ final class ClientStatements {
     private void keepText(String name, String sql) {
         String kept = shortText(sql);
         statementTexts.put(name, kept);
-        InsertShape insert = shortened(kept) ? reading.insertShape(sql).orElse(null) : null;
-        if (insert != null) {
-            cutInserts.put(name, insert);
+        if (shortened(kept)) {
+            cutTexts.put(name, new Whole(reading.insertShape(sql).orElse(null),
+                    TransactionTime.mayRead(sql) && !reading.startEdits(sql).isEmpty()));
         } else {
-            cutInserts.remove(name);
+            cutTexts.remove(name);
         }
     }
 

@@ -12,6 +12,7 @@ import dev.bluegreen.proxy.routing.InsertShape;
 import dev.bluegreen.proxy.routing.Trait;
 import dev.bluegreen.proxy.routing.TransactionTime;
 import dev.bluegreen.proxy.session.ClientStatements.IdsAt;
+import dev.bluegreen.proxy.session.ClientStatements.Whole;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -78,7 +79,7 @@ final class GeneratedValues {
         boolean nonDeterministic = c.has(Trait.NON_DETERMINISTIC);
         if (c.statementCount() == 1) {
             // the statement the unit runs, not one it prepares ahead (Parse S2, Bind S1)
-            List<InsertShape> wholes = new ArrayList<>(1);
+            List<Whole> wholes = new ArrayList<>(1);
             List<String> texts = unit.frames.size() == 1 && unit.frames.getFirst().type() == FrontendMessages.QUERY
                     ? List.of(unit.sql) : runTexts(unit, wholes);
             if (texts != null && texts.size() == 1) {
@@ -91,7 +92,7 @@ final class GeneratedValues {
                 || c.has(Trait.DDL) || c.has(Trait.UNPARSEABLE) || c.has(Trait.NOT_IN_TRANSACTION_BLOCK)) {
             return; // (the follower's setting lasts its transaction: the unit must not end one or begin another)
         }
-        List<InsertShape> wholes = new ArrayList<>(2);
+        List<Whole> wholes = new ArrayList<>(2);
         List<String> texts = runTexts(unit, wholes);
         if (texts == null) {
             return;
@@ -101,15 +102,16 @@ final class GeneratedValues {
             takes(unit, texts.getFirst(), wholes.getFirst(), nonDeterministic);
             return;
         }
-        for (int i = 0; i < texts.size(); i++) {
-            if (ClientStatements.shortened(texts.get(i)) && wholes.get(i) == null) {
-                return; // (the proxy kept the beginning of one only, and knows nothing of the rest)
+        for (Whole whole : wholes) {
+            if (whole != null && whole.insert() == null) {
+                return; // (the proxy kept the beginning of one only, and it is no insert)
             }
         }
         List<InsertShape> shapes = new ArrayList<>(texts.size());
         for (int i = 0; i < texts.size(); i++) {
             String text = texts.get(i);
-            InsertShape insert = wholes.get(i) != null ? wholes.get(i) : sequenceDraws.shapeOf(text, reading).orElse(null);
+            Whole whole = wholes.get(i);
+            InsertShape insert = whole != null ? whole.insert() : sequenceDraws.shapeOf(text, reading).orElse(null);
             shapes.add(insert);
             if (insert != null && sequenceDraws.mayDraw(insert)) {
                 unit.alsoInserts = unit.alsoInserts == null ? insert : unit.alsoInserts;
@@ -120,7 +122,8 @@ final class GeneratedValues {
                     unit.readsStart = true;
                 }
             }
-            unit.readsStart |= nonDeterministic && !sequenceDraws.startEdits(text, reading).isEmpty();
+            unit.readsStart |= nonDeterministic
+                    && (!sequenceDraws.startEdits(text, reading).isEmpty() || (whole != null && whole.readsStart()));
         }
         if (alike(shapes) && sequenceDraws.mayDraw(shapes.getFirst())) {
             // pgjdbc's rewritten batch of a size that is not a power of two (rows of 4, 2 and 1): one insert, by count
@@ -152,16 +155,17 @@ final class GeneratedValues {
     }
 
     /**
-     * {@link #takes(Unit)} for a unit that runs the one statement {@code sql}, once or more; {@code whole}, the shape of
-     * the whole text where {@code sql} is the beginning the proxy kept of it, or null.
+     * {@link #takes(Unit)} for a unit that runs the one statement {@code sql}, once or more; {@code whole}, what the whole
+     * text says where {@code sql} is the beginning the proxy kept of it, or null.
      */
-    private void takes(Unit unit, String sql, InsertShape whole, boolean nonDeterministic) {
-        // a text the proxy kept the beginning of only: the shape of its whole, read as it was prepared (pgjdbc's rewritten
-        // batch of 64 rows), or else of the beginning, carried for one row at a time at most
+    private void takes(Unit unit, String sql, Whole whole, boolean nonDeterministic) {
+        // a text the proxy kept the beginning of only: what its whole says, read as it was prepared (pgjdbc's rewritten
+        // batch of 64 rows), or else the beginning, whose draws are carried for one row at a time at most
         unit.shortenedText = ClientStatements.shortened(sql) && whole == null;
-        InsertShape insert = whole != null ? whole : sequenceDraws.shapeOf(sql, reading).orElse(null);
+        InsertShape insert = whole != null ? whole.insert() : sequenceDraws.shapeOf(sql, reading).orElse(null);
         unit.insert = insert != null && sequenceDraws.mayDraw(insert) ? insert : null;
-        unit.readsStart = nonDeterministic && !sequenceDraws.startEdits(sql, reading).isEmpty();
+        unit.readsStart = nonDeterministic
+                && (!sequenceDraws.startEdits(sql, reading).isEmpty() || (whole != null && whole.readsStart()));
         unit.oneShape = true;
         if (unit.insert == null || unit.insert.places() == null || unit.insert.places().rows().isEmpty() || whole != null
                 || unit.shortenedText || unit.insert.upsert()) {
@@ -370,13 +374,13 @@ final class GeneratedValues {
     /**
      * The distinct texts of the statements {@code unit} runs, in order: its Queries', and those its Binds bind; null
      * where one is not known (a portal an earlier unit bound, a statement the proxy did not keep the text of). Adds to
-     * {@code wholes}, for each, the shape of the whole text where the proxy kept the beginning of it only and it is an
-     * INSERT ({@link ClientStatements#cutInsert}), or null.
+     * {@code wholes}, for each, what its whole text says where the proxy kept the beginning of it only
+     * ({@link ClientStatements#cutText}), or null.
      */
-    private List<String> runTexts(Unit unit, List<InsertShape> wholes) {
+    private List<String> runTexts(Unit unit, List<Whole> wholes) {
         // by text; a text the proxy kept the beginning of only by its statement's name too (two cut alike are two)
         Map<String, String> texts = new LinkedHashMap<>(2);
-        Map<String, InsertShape> cut = new HashMap<>(0);
+        Map<String, Whole> cut = new HashMap<>(0);
         Map<String, String> parsed = new HashMap<>(2);
         Set<String> bound = new HashSet<>(2);
         Set<String> portals = new HashSet<>(2);
@@ -412,7 +416,7 @@ final class GeneratedValues {
                     portals.add(FrontendMessages.bindPortal(all, offset, length));
                     if (ClientStatements.shortened(text)) {
                         texts.put(name + '\0' + text, text);
-                        cut.put(name + '\0' + text, statements.cutInsert(name));
+                        cut.put(name + '\0' + text, statements.cutText(name));
                     } else {
                         texts.put(text, text);
                     }

@@ -1237,7 +1237,7 @@ final class Units {
             RoutingState routing = migration.control().current(); // (the state the twin is made for, which the session takes next)
             if (role != routing.leader() && routing.followerWrites() == FollowerWrites.SYNC && rewritable(sql)) {
                 ByteBuf parse = FrontendMessages.parse(client.alloc(), statement.name(), sql, statement.parameterTypeOids());
-                String rewritten = statements.keepIfRewritable(statement.name(), sql, parse, parse.readerIndex(), parse.readableBytes())
+                String rewritten = statements.keepIfRewritable(statement.name(), parse, parse.readerIndex(), parse.readableBytes())
                         ? generated.rewrittenToFollow(sql) : null;
                 parse.release();
                 sql = rewritten == null ? sql : rewritten;
@@ -2321,7 +2321,7 @@ final class Units {
      * statements ahead of running them), and a rewritten statement the follower runs without the
      * leader's instant reads its own, as it would unchanged. Only a text whose bytes are its UTF-8 encoding is rewritten (every
      * edit is ASCII, so the rest keeps its bytes in any client encoding that keeps ASCII bytes out of its characters).
-     * A statement prepared by name is kept ({@link #keepIfRewritable}), to be prepared again when its rewriting changes
+     * A statement prepared by name is kept ({@link ClientStatements#keepIfRewritable}), to be prepared again when its rewriting changes
      * or the leader does ({@link #prepareAgain}).
      */
     private void writeToFollower(BackendConnection twin, ClusterRole secondary, Frame frame, boolean mayRewrite) {
@@ -2346,7 +2346,7 @@ final class Units {
         String sql = frame.type() == FrontendMessages.QUERY ? FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes())
                 : FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
         String name = frame.type() == FrontendMessages.PARSE ? FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()) : "";
-        if (!name.isEmpty() && rewritable(sql) && !statements.keepIfRewritable(name, sql, all, all.readerIndex(), all.readableBytes())) {
+        if (!name.isEmpty() && rewritable(sql) && !statements.keepIfRewritable(name, all, all.readerIndex(), all.readableBytes())) {
             writeTo(twin, secondary, frame, false); // (a statement the proxy could not put back as the client wrote it)
             return;
         }

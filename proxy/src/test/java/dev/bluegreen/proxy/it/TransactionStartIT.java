@@ -228,6 +228,46 @@ class TransactionStartIT {
     }
 
     /**
+     * Statements prepared by name whose text is longer than the 2,048 characters the proxy keeps of a statement it binds
+     * later read the leader's start on the follower too: pgjdbc's rewritten batch of 128 rows into a table whose
+     * {@code created_at} defaults to {@code now()}, and an {@code UPDATE} whose {@code now()} comes after the first 2,048
+     * characters, each bound by name from its second run on. Before, the follower was given such a statement as the
+     * client sent it and read its own clock: every row differed on green, unseen by the comparison.
+     */
+    @Test
+    void statementsPreparedByNameLongerThanTheProxyKeepsReadTheLeadersStart(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String posts = ClusterData.unique("posts");
+        ClusterData.onBoth(blue, green, "create table " + posts + " (id bigserial primary key, title text not null,"
+                + " created_at timestamptz not null default now(), seen timestamptz)");
+        int rows = 128;
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection c = proxy.connect(blue.superuser(), null,
+                         ClusterData.properties("reWriteBatchedInserts", "true", "prepareThreshold", "1"));
+                 PreparedStatement batched = c.prepareStatement("insert into " + posts + " (title) values (lower(upper(?)))");
+                 PreparedStatement touch = c.prepareStatement("update " + posts + " set title = "
+                         + "lower(".repeat(300) + "title" + ")".repeat(300) + ", seen = now() where id % 16 = ?")) {
+                for (int round = 0; round < 6; round++) {
+                    for (int row = 0; row < rows; row++) {
+                        batched.setString(1, round + "/" + row);
+                        batched.addBatch();
+                    }
+                    assertThat(batched.executeBatch()).hasSize(rows);
+                    touch.setInt(1, round);
+                    assertThat(touch.executeUpdate()).isPositive();
+                }
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+        }
+        assertThat(ClusterData.number(blue, "select count(*) from " + posts)).isEqualTo(6L * rows);
+        assertThat(contents(green, posts, "id")).isEqualTo(contents(blue, posts, "id"));
+    }
+
+    /**
      * A client's cancel that comes while the follower runs an autocommit write reading the leader's start (here waiting
      * on green for a row another transaction holds there) is too late for the statement: the leader has run it, so the
      * cancel is not passed on, as a server ignores one that comes after it answered, and the statement completes once
