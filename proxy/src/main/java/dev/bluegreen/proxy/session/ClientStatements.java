@@ -256,8 +256,8 @@ final class ClientStatements {
     /**
      * Keeps a copy of the Parse of statement {@code name}, on its way to the follower, when its follower copy is
      * rewritten or may be once the session knows its table (an INSERT). False when it cannot be kept (too many, or too
-     * many bytes together): the follower is then sent the client's text, so that no cluster holds a rewritten statement the proxy
-     * could not put back.
+     * many bytes together): the follower is then sent the client's text, so that no cluster holds a rewritten statement
+     * the proxy could not put back.
      */
     boolean keepIfRewritable(String name, ByteBuf all, int offset, int length) {
         forgetKeptParse(name);
