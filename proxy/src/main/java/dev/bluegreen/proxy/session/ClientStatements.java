@@ -20,7 +20,6 @@ import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Supplier;
 
 /**
  * A session's prepared statements and portals as the proxy reads them from the client's messages in units mode
@@ -57,7 +56,7 @@ final class ClientStatements {
     record IdsAt(String column, int field, String place) {}
 
     private final SqlReading reading;
-    private final Supplier<Classifier> classifier;
+    private final Classifier classifier;
     private final ByteBufAllocator alloc;
     /** What the relay knew to change no data when this units mode began (see {@link #readingStatements()}). */
     private final Set<String> relayReadingStatements;
@@ -117,7 +116,7 @@ final class ClientStatements {
      */
     private long idsAtForgets;
 
-    ClientStatements(SqlReading reading, Supplier<Classifier> classifier, ByteBufAllocator alloc, Set<String> relayReadingStatements) {
+    ClientStatements(SqlReading reading, Classifier classifier, ByteBufAllocator alloc, Set<String> relayReadingStatements) {
         this.reading = reading;
         this.classifier = classifier;
         this.alloc = alloc;
@@ -181,7 +180,7 @@ final class ClientStatements {
 
     /** A twin was given statement {@code name} from the session's snapshot, prepared as {@code sql}. */
     void replayed(String name, String sql) {
-        statements.put(name, reading.classify(classifier.get(), sql));
+        statements.put(name, reading.classify(classifier, sql));
         keepText(name, sql);
     }
 
@@ -199,7 +198,7 @@ final class ClientStatements {
     private boolean learnParse(ByteBuf all, int offset, int length) {
         String name = FrontendMessages.parseName(all, offset, length);
         String sql = FrontendMessages.parseSql(all, offset, length, reading.encoding());
-        Classification parsed = reading.classify(classifier.get(), sql);
+        Classification parsed = reading.classify(classifier, sql);
         if (parsed.has(Trait.NAMES_STATEMENTS)) {
             forgetStatementNames();
         }
@@ -364,7 +363,7 @@ final class ClientStatements {
                 if (skipped) {
                     return null;
                 }
-                Classification query = reading.classify(classifier.get(),
+                Classification query = reading.classify(classifier,
                         FrontendMessages.querySql(all, offset, length, reading.encoding()));
                 if (query.has(Trait.NAMES_STATEMENTS)) {
                     forgetStatementNames();
@@ -408,7 +407,7 @@ final class ClientStatements {
             int length = all.readableBytes();
             Classification c = switch (frame.type()) {
                 case 'Q' -> {
-                    Classification query = reading.classify(classifier.get(),
+                    Classification query = reading.classify(classifier,
                             FrontendMessages.querySql(all, offset, length, reading.encoding()));
                     if (query.has(Trait.NAMES_STATEMENTS)) {
                         forgetStatementNames();

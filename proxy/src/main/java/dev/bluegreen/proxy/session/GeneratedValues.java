@@ -79,11 +79,10 @@ final class GeneratedValues {
         boolean nonDeterministic = c.has(Trait.NON_DETERMINISTIC);
         if (c.statementCount() == 1) {
             // the statement the unit runs, not one it prepares ahead (Parse S2, Bind S1)
-            List<Whole> wholes = new ArrayList<>(1);
-            List<String> texts = unit.frames.size() == 1 && unit.frames.getFirst().type() == FrontendMessages.QUERY
-                    ? List.of(unit.sql) : runTexts(unit, wholes);
+            List<RunText> texts = unit.frames.size() == 1 && unit.frames.getFirst().type() == FrontendMessages.QUERY
+                    ? List.of(new RunText(unit.sql, null)) : runTexts(unit);
             if (texts != null && texts.size() == 1) {
-                takes(unit, texts.getFirst(), wholes.isEmpty() ? null : wholes.getFirst(), nonDeterministic);
+                takes(unit, texts.getFirst(), nonDeterministic);
             }
             return;
         }
@@ -92,25 +91,22 @@ final class GeneratedValues {
                 || c.has(Trait.DDL) || c.has(Trait.UNPARSEABLE) || c.has(Trait.NOT_IN_TRANSACTION_BLOCK)) {
             return; // (the follower's setting lasts its transaction: the unit must not end one or begin another)
         }
-        List<Whole> wholes = new ArrayList<>(2);
-        List<String> texts = runTexts(unit, wholes);
+        List<RunText> texts = runTexts(unit);
         if (texts == null) {
             return;
         }
-        unit.runTexts = texts;
+        unit.runTexts = texts.stream().map(RunText::sql).toList();
         if (texts.size() == 1) {
-            takes(unit, texts.getFirst(), wholes.getFirst(), nonDeterministic);
+            takes(unit, texts.getFirst(), nonDeterministic);
             return;
         }
-        for (Whole whole : wholes) {
-            if (whole != null && whole.insert() == null) {
-                return; // (the proxy kept the beginning of one only, and it is no insert)
-            }
+        if (texts.stream().anyMatch(text -> text.whole() != null && text.whole().insert() == null)) {
+            return; // (the proxy kept the beginning of one only, and it is no insert)
         }
         List<InsertShape> shapes = new ArrayList<>(texts.size());
-        for (int i = 0; i < texts.size(); i++) {
-            String text = texts.get(i);
-            Whole whole = wholes.get(i);
+        for (RunText run : texts) {
+            String text = run.sql();
+            Whole whole = run.whole();
             InsertShape insert = whole != null ? whole.insert() : sequenceDraws.shapeOf(text, reading).orElse(null);
             shapes.add(insert);
             if (insert != null && sequenceDraws.mayDraw(insert)) {
@@ -154,11 +150,10 @@ final class GeneratedValues {
         return true;
     }
 
-    /**
-     * {@link #takes(Unit)} for a unit that runs the one statement {@code sql}, once or more; {@code whole}, what the whole
-     * text says where {@code sql} is the beginning the proxy kept of it, or null.
-     */
-    private void takes(Unit unit, String sql, Whole whole, boolean nonDeterministic) {
+    /** {@link #takes(Unit)} for a unit that runs the one statement {@code text}, once or more. */
+    private void takes(Unit unit, RunText text, boolean nonDeterministic) {
+        String sql = text.sql();
+        Whole whole = text.whole();
         // a text the proxy kept the beginning of only: what its whole says, read as it was prepared (pgjdbc's rewritten
         // batch of 64 rows), or else the beginning, whose draws are carried for one row at a time at most
         unit.shortenedText = ClientStatements.shortened(sql) && whole == null;
@@ -372,15 +367,18 @@ final class GeneratedValues {
     }
 
     /**
-     * The distinct texts of the statements {@code unit} runs, in order: its Queries', and those its Binds bind; null
-     * where one is not known (a portal an earlier unit bound, a statement the proxy did not keep the text of). Adds to
-     * {@code wholes}, for each, what its whole text says where the proxy kept the beginning of it only
-     * ({@link ClientStatements#cutText}), or null.
+     * One text a unit runs, and where the proxy kept the beginning of it only, what its whole says
+     * ({@link ClientStatements#cutText}; null otherwise).
      */
-    private List<String> runTexts(Unit unit, List<Whole> wholes) {
+    private record RunText(String sql, Whole whole) {}
+
+    /**
+     * The distinct texts of the statements {@code unit} runs, in order: its Queries', and those its Binds bind; null
+     * where one is not known (a portal an earlier unit bound, a statement the proxy did not keep the text of).
+     */
+    private List<RunText> runTexts(Unit unit) {
         // by text; a text the proxy kept the beginning of only by its statement's name too (two cut alike are two)
-        Map<String, String> texts = new LinkedHashMap<>(2);
-        Map<String, Whole> cut = new HashMap<>(0);
+        Map<String, RunText> texts = new LinkedHashMap<>(2);
         Map<String, String> parsed = new HashMap<>(2);
         Set<String> bound = new HashSet<>(2);
         Set<String> portals = new HashSet<>(2);
@@ -392,7 +390,7 @@ final class GeneratedValues {
             switch (frame.type()) {
                 case FrontendMessages.QUERY -> {
                     String text = FrontendMessages.querySql(all, offset, length);
-                    texts.put(text, text);
+                    texts.put(text, new RunText(text, null));
                 }
                 case FrontendMessages.PARSE, FrontendMessages.CLOSE -> {
                     String name = frame.type() == FrontendMessages.PARSE ? FrontendMessages.parseName(all, offset, length)
@@ -414,12 +412,8 @@ final class GeneratedValues {
                     }
                     bound.add(name);
                     portals.add(FrontendMessages.bindPortal(all, offset, length));
-                    if (ClientStatements.shortened(text)) {
-                        texts.put(name + '\0' + text, text);
-                        cut.put(name + '\0' + text, statements.cutText(name));
-                    } else {
-                        texts.put(text, text);
-                    }
+                    boolean cut = ClientStatements.shortened(text);
+                    texts.put(cut ? name + '\0' + text : text, new RunText(text, cut ? statements.cutText(name) : null));
                 }
                 case FrontendMessages.EXECUTE -> {
                     if (!portals.contains(FrontendMessages.executePortal(all, offset, length))) {
@@ -432,7 +426,6 @@ final class GeneratedValues {
                 }
             }
         }
-        texts.keySet().forEach(key -> wholes.add(cut.get(key)));
         return List.copyOf(texts.values());
     }
 

@@ -18,7 +18,7 @@ import java.util.Set;
 /**
  * Cuts a unit that holds a transaction's statements and then its end into the two units {@link Units} runs in its place
  * ({@link Units#splitTransactionEnd}): a Query string, or an extended-protocol batch under one Sync, rewritten at the head
- * of the session's waiting client messages as the statements and then the end. For one unit, on the session's event loop.
+ * of the session's waiting client messages as the statements and then the end. Owned by the session's event loop.
  */
 final class TransactionEndSplit {
 

@@ -136,6 +136,8 @@ final class Units {
     private final ClientStatements statements;
     /** What the leader makes up that the follower is to take too. */
     private final GeneratedValues generated;
+    /** Cuts a unit holding a transaction's statements and its end in two ({@link #splitTransactionEnd}). */
+    private final TransactionEndSplit endSplit;
     /** A unit of the session read the transaction's start: its transactions are asked their start early. */
     private boolean readsStartLately;
     /** The catalog, as far as DDL through the proxy tells, that the follower's rewritten statements were prepared for. */
@@ -266,7 +268,8 @@ final class Units {
         this.leader = ClientSession.roleOf(leaderConnection);
         this.startupTenant = migration.stickyKeys().tenantSource().tenantOf(session.startupParameters());
         this.reading = session.sqlReading();
-        this.statements = new ClientStatements(reading, migration::classifier, client.alloc(), readingStatements);
+        this.statements = new ClientStatements(reading, migration.classifier(), client.alloc(), readingStatements);
+        this.endSplit = new TransactionEndSplit(reading, migration.classifier(), statements, client.alloc());
         this.generated = new GeneratedValues(sequenceDraws, reading, stats, statements);
         backends.put(leader, leaderConnection);
         for (ClusterRole role : ClusterRole.values()) {
@@ -762,12 +765,11 @@ final class Units {
                 || (status != 'I' && status != 'T') || !leaderOnly.isEmpty()) {
             return 0; // (a first part that works on what the leader alone holds would leave the twin outside the transaction)
         }
-        TransactionEndSplit cut = new TransactionEndSplit(reading, migration.classifier(), statements, client.alloc());
         TransactionEndSplit.Split split;
         if (count == 1) {
-            split = pending.peek().type() == FrontendMessages.QUERY && c.has(Trait.MULTI_STATEMENT) ? cut.queryEnd(pending, status) : null;
+            split = pending.peek().type() == FrontendMessages.QUERY && c.has(Trait.MULTI_STATEMENT) ? endSplit.queryEnd(pending, status) : null;
         } else {
-            split = cut.batchEnd(pending, count, status);
+            split = endSplit.batchEnd(pending, count, status);
         }
         if (split == null) {
             return 0;

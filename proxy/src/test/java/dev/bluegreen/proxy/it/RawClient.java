@@ -15,9 +15,10 @@ import java.util.Map;
 
 /**
  * A client that speaks the protocol byte by byte, for what real drivers never send: garbage, lies
- * about lengths, stalls. Reads are bounded by a socket timeout, so a test never hangs.
+ * about lengths, stalls. Reads are bounded by a socket timeout, so a test never hangs. Its message
+ * builders serve tests that hand units mode's readers the messages themselves too.
  */
-final class RawClient implements AutoCloseable {
+public final class RawClient implements AutoCloseable {
 
     record Message(char type, byte[] body) {
         /** The fields of an ErrorResponse or NoticeResponse. */
@@ -83,7 +84,7 @@ final class RawClient implements AutoCloseable {
         return ByteBuffer.allocate(8 + body.length).putInt(8 + body.length).putInt(protocol).put(body).array();
     }
 
-    static byte[] message(char type, byte[] body) {
+    public static byte[] message(char type, byte[] body) {
         return ByteBuffer.allocate(5 + body.length).put((byte) type).putInt(4 + body.length).put(body).array();
     }
 
@@ -119,7 +120,12 @@ final class RawClient implements AutoCloseable {
 
     /** A Bind of {@code statement} to the unnamed portal, no parameters, rows in text. */
     static byte[] bind(String statement) {
-        byte[] names = cstrings("", statement);
+        return bind("", statement);
+    }
+
+    /** A Bind of {@code statement} to {@code portal}, no parameters, rows in text. */
+    public static byte[] bind(String portal, String statement) {
+        byte[] names = cstrings(portal, statement);
         return message('B', ByteBuffer.allocate(names.length + 6).put(names).putShort((short) 0)
                 .putShort((short) 0).putShort((short) 0).array());
     }
@@ -131,7 +137,13 @@ final class RawClient implements AutoCloseable {
 
     /** An Execute of the unnamed portal, every row. */
     static byte[] execute() {
-        return message('E', ByteBuffer.allocate(5).put((byte) 0).putInt(0).array());
+        return execute("");
+    }
+
+    /** An Execute of {@code portal}, every row. */
+    public static byte[] execute(String portal) {
+        byte[] name = cstrings(portal);
+        return message('E', ByteBuffer.allocate(name.length + 4).put(name).putInt(0).array());
     }
 
     static byte[] sync() {

@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.session;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.bluegreen.proxy.it.RawClient;
 import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.routing.Classification;
@@ -9,8 +10,8 @@ import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.Trait;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +29,7 @@ class ClientStatementsTest {
     private static final ByteBufAllocator ALLOC = UnpooledByteBufAllocator.DEFAULT;
     private static final Classifier CLASSIFIER = new Classifier(100);
 
-    private final ClientStatements statements = new ClientStatements(new SqlReading(), () -> CLASSIFIER, ALLOC, Set.of());
+    private final ClientStatements statements = new ClientStatements(new SqlReading(), CLASSIFIER, ALLOC, Set.of());
     private final List<ByteBuf> made = new ArrayList<>();
 
     @AfterEach
@@ -47,22 +48,11 @@ class ClientStatementsTest {
     }
 
     private Frame bind(String portal, String statement) {
-        ByteBuf bind = kept(ALLOC.buffer());
-        bind.writeByte('B').writeInt(0);
-        bind.writeBytes(portal.getBytes(StandardCharsets.UTF_8)).writeByte(0);
-        bind.writeBytes(statement.getBytes(StandardCharsets.UTF_8)).writeByte(0);
-        bind.writeShort(0).writeShort(0).writeShort(0); // no formats, no parameters, text results
-        bind.setInt(1, bind.readableBytes() - 1);
-        return Frame.of(bind);
+        return Frame.of(kept(Unpooled.wrappedBuffer(RawClient.bind(portal, statement))));
     }
 
     private Frame execute(String portal) {
-        ByteBuf execute = kept(ALLOC.buffer());
-        execute.writeByte('E').writeInt(0);
-        execute.writeBytes(portal.getBytes(StandardCharsets.UTF_8)).writeByte(0);
-        execute.writeInt(0);
-        execute.setInt(1, execute.readableBytes() - 1);
-        return Frame.of(execute);
+        return Frame.of(kept(Unpooled.wrappedBuffer(RawClient.execute(portal))));
     }
 
     private Frame close(String statement) {
