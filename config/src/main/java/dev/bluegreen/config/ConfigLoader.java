@@ -432,7 +432,8 @@ public final class ConfigLoader {
         if (flagUrl != null) {
             clusters.ifPresent(c -> c.skip(name));
             ClusterDraft draft = new ClusterDraft();
-            if (!ClusterUrl.read(flagUrl, null, flag, draft, problems) || passwordWithoutUser(draft, flag, problems)) {
+            if (!ClusterUrl.read(flagUrl, null, flag, draft, problems) || passwordWithoutUser(draft, flag, problems)
+                    || storedSecretForCluster(draft, flag, problems)) {
                 return null;
             }
             return draft.build(name, problems).orElse(null);
@@ -472,7 +473,8 @@ public final class ConfigLoader {
             tls.finish();
         });
         m.finish();
-        if (urlRead && passwordWithoutUser(draft, m.has("password") ? m.pathOf("password") : m.pathOf("url"), problems)) {
+        String passwordAt = m.has("password") ? m.pathOf("password") : m.pathOf("url");
+        if (urlRead && (passwordWithoutUser(draft, passwordAt, problems) || storedSecretForCluster(draft, passwordAt, problems))) {
             ok = false;
         }
         if (draft.host == null) {
@@ -495,6 +497,24 @@ public final class ConfigLoader {
         problems.add(at, "a password is used only with the cluster's own user (user, or user@ in the URL); without"
                 + " one the proxy logs in to this cluster as each client, with that client's password in users");
         return true;
+    }
+
+    /**
+     * Whether the draft's password is a secret PostgreSQL stores rather than the password, which is then reported at
+     * {@code at}: the proxy logs in as the cluster's own user with no client whose login would prove it.
+     */
+    private static boolean storedSecretForCluster(ClusterDraft draft, String at, Problems problems) {
+        boolean stored;
+        try {
+            stored = draft.password != null && StoredSecret.of(draft.password).isPresent();
+        } catch (IllegalArgumentException e) {
+            stored = true;
+        }
+        if (stored) {
+            problems.add(at, "give the cluster user's password itself: a secret PostgreSQL stores for it (md5…,"
+                    + " SCRAM-SHA-256$…) proves no login the proxy makes on its own");
+        }
+        return stored;
     }
 
     /** What a host that is no host probably meant, for the end of the message. */
@@ -568,12 +588,28 @@ public final class ConfigLoader {
             } else if (authOk && auth != AuthMethod.TRUST && !m.has("password")) {
                 problems.add(m.pathOf("password"), "required for " + auth.configName());
             }
+            boolean secretOk = password.isEmpty() || !authOk || auth == AuthMethod.TRUST
+                    || storedSecretFits(password.get(), auth, m.pathOf("password"), problems);
             m.finish();
-            if (name.isPresent() && authOk && (auth == AuthMethod.TRUST) == password.isEmpty()) {
+            if (name.isPresent() && authOk && secretOk && (auth == AuthMethod.TRUST) == password.isEmpty()) {
                 users.add(new User(name.get(), auth, password.orElse(null)));
             }
         }
         return users;
+    }
+
+    /** Whether a user's password, if it is a secret PostgreSQL stores, is one and can check {@code auth}'s logins. */
+    private static boolean storedSecretFits(Secret password, AuthMethod auth, String at, Problems problems) {
+        try {
+            if (auth == AuthMethod.SCRAM_SHA_256 && StoredSecret.of(password).orElse(null) instanceof StoredSecret.Md5) {
+                problems.add(at, User.MD5_SECRET_FOR_SCRAM);
+                return false;
+            }
+            return true;
+        } catch (IllegalArgumentException e) {
+            problems.add(at, e.getMessage());
+            return false;
+        }
     }
 
     private static ClientTls clientTls(Mapping m, Problems problems) {

@@ -128,6 +128,36 @@ class ConfigLoaderTest {
                 """).blue().user()).isEqualTo("bluegreen");
     }
 
+    /**
+     * A user's password may be the secret PostgreSQL stores for it (pg_dumpall's, PgBouncer's auth_file's): SCRAM for
+     * either method, md5 for md5 only. A cluster user's may not: the proxy logs in as it with no client to prove it.
+     */
+    @Test
+    void aUsersPasswordMayBeTheSecretPostgresStoresForIt() throws Exception {
+        String md5 = "md54a0a68b43b6cd5cf266fa02f196e2371";
+        BluegreenConfig config = load(BLUE + "users:\n"
+                + "  - { name: a, password: '" + StoredSecretTest.SCRAM + "' }\n"
+                + "  - { name: b, auth: md5, password: '" + StoredSecretTest.SCRAM + "' }\n"
+                + "  - { name: c, auth: md5, password: " + md5 + " }\n"
+                + "  - { name: d, auth: md5, password: plain }\n");
+
+        assertThat(config.users()).extracting(User::challenge).containsExactly(AuthMethod.SCRAM_SHA_256,
+                AuthMethod.SCRAM_SHA_256, AuthMethod.MD5, AuthMethod.MD5);
+        assertThat(config.users()).extracting(u -> u.storedSecret().map(s -> s.getClass().getSimpleName()).orElse("plain"))
+                .containsExactly("Scram", "Scram", "Md5", "plain");
+        assertThat(problems(BLUE + "users:\n  - { name: a, password: " + md5 + " }\n"
+                + "  - { name: b, password: 'SCRAM-SHA-256$4096:AAAA$BBBB' }\n")).containsExactly(
+                "users[0].password: an md5 secret cannot check a SCRAM-SHA-256 login; give the password, its SCRAM-SHA-256"
+                        + " secret, or auth: md5",
+                "users[1].password: not a SCRAM-SHA-256 secret (expected SCRAM-SHA-256$iterations:salt$StoredKey:ServerKey)");
+        String clusterSecret = "users[0].password: give the cluster user's password itself: a secret PostgreSQL stores for"
+                + " it (md5…, SCRAM-SHA-256$…) proves no login the proxy makes on its own";
+        assertThat(problems("clusters:\n  blue: { host: h, user: app, password: " + md5 + " }\n"))
+                .containsExactly(clusterSecret.replace("users[0]", "clusters.blue"));
+        assertThat(problems("clusters:\n  blue: { host: h, user: app, password: 'SCRAM-SHA-256$1:x$y' }\n"))
+                .containsExactly(clusterSecret.replace("users[0]", "clusters.blue"));
+    }
+
     /** The SQL listener and the admin API on one address would fail at bind time with exit code 1, unnamed. */
     @Test
     void theListenerAndTheAdminApiCannotShareAnAddress() throws Exception {

@@ -13,6 +13,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
@@ -59,34 +60,77 @@ public final class ScramClientExchange {
             .build();
     private static final LongAdder DERIVATIONS = new LongAdder();
 
+    /**
+     * The cluster's salt or iteration count is not the configured SCRAM secret's: the keys the client proved cannot
+     * prove this login. The configuration's doing (or the cluster's), not a wrong password.
+     */
+    public static final class OtherSecret extends ScramException {
+        OtherSecret(String message) {
+            super(message);
+        }
+    }
+
+    /** Null where the exchange proves keys given whole. */
     private final String password;
+    /** The configured secret whose keys prove the login, with {@link #clientKey}; null where a password does. */
+    private final ScramVerifier secret;
+    private final byte[] clientKey;
     private final String nonce = ScramFunctions.nonce(NONCE_LENGTH, RANDOM);
     private String clientFirst;
     private ScramClient client;
 
     /** @param serverMechanisms what the server offered; we pick SCRAM-SHA-256 without channel binding */
     public ScramClientExchange(List<String> serverMechanisms, String password) throws ScramException {
+        this(serverMechanisms, password, null, null);
+    }
+
+    private ScramClientExchange(List<String> serverMechanisms, String password, ScramVerifier secret, byte[] clientKey)
+            throws ScramException {
         if (!serverMechanisms.contains(MECHANISM)) {
             throw new ScramException("server offers none of the supported SASL mechanisms: " + serverMechanisms);
         }
         this.password = password;
+        this.secret = secret;
+        this.clientKey = clientKey;
+    }
+
+    /**
+     * A login proven with the keys of a configured SCRAM secret, the ClientKey being the one a client's own login to
+     * the proxy proved: the cluster must store the same secret (its salt and iteration count are checked at the
+     * server-first message, its ServerKey by the server's signature).
+     */
+    public static ScramClientExchange withKeys(List<String> serverMechanisms, ScramVerifier secret, byte[] clientKey)
+            throws ScramException {
+        return new ScramClientExchange(serverMechanisms, null, secret, clientKey.clone());
     }
 
     public byte[] clientFirst() {
         // the keys depend on the salt the server sends next: a client built now serves only to say hello
-        clientFirst = build(withUser().password(password.toCharArray())).clientFirstMessage().toString();
+        ScramClient.FinalBuildStage hello = password != null ? withUser().password(password.toCharArray())
+                : withUser().clientAndServerKey(clientKey, secret.serverKey());
+        clientFirst = build(hello).clientFirstMessage().toString();
         return clientFirst.getBytes(StandardCharsets.UTF_8);
     }
 
     public byte[] clientFinal(byte[] serverFirstBytes) throws ScramException {
         String serverFirst = new String(serverFirstBytes, StandardCharsets.UTF_8);
         ServerFirstMessage parsed = ServerFirstMessage.parseFrom(serverFirst, nonce);
-        if (parsed.getIterationCount() > MAX_ITERATIONS) {
-            throw new ScramException("the cluster asks for " + parsed.getIterationCount() + " SCRAM-SHA-256 iterations,"
-                    + " more than the proxy derives (at most " + MAX_ITERATIONS + ": longer would stall every session"
-                    + " on its event loop); lower scram_iterations and set the role's password again");
+        Keys keys;
+        if (password != null) {
+            if (parsed.getIterationCount() > MAX_ITERATIONS) {
+                throw new ScramException("the cluster asks for " + parsed.getIterationCount() + " SCRAM-SHA-256 iterations,"
+                        + " more than the proxy derives (at most " + MAX_ITERATIONS + ": longer would stall every session"
+                        + " on its event loop); lower scram_iterations and set the role's password again");
+            }
+            keys = keys(password, parsed.getSalt(), parsed.getIterationCount());
+        } else if (parsed.getIterationCount() == secret.iterations()
+                && Arrays.equals(Base64.getDecoder().decode(parsed.getSalt()), secret.salt())) {
+            keys = new Keys(clientKey, secret.serverKey());
+        } else {
+            throw new OtherSecret("the cluster stores another SCRAM secret for the role than the configured one (another"
+                    + " salt or iteration count): store the configured secret there (ALTER ROLE … PASSWORD"
+                    + " 'SCRAM-SHA-256$…'), or configure the password itself");
         }
-        Keys keys = keys(password, parsed.getSalt(), parsed.getIterationCount());
         client = build(withUser().clientAndServerKey(keys.clientKey(), keys.serverKey()));
         if (!client.clientFirstMessage().toString().equals(clientFirst)) {
             throw new ScramException("SCRAM client-first message not reproduced"); // the nonce is ours: cannot happen

@@ -59,6 +59,7 @@ public final class ScramServerExchange {
     private String serverFirst;
     private String nonce;
     private String expectedChannelBinding;
+    private byte[] clientKey;
 
     public ScramServerExchange(ScramVerifier verifier, SecureRandom random) {
         this(verifier, random, false);
@@ -171,21 +172,31 @@ public final class ScramServerExchange {
             throw new Failed("malformed SCRAM proof"); // Postgres: 08P01, not a wrong password
         }
         String authMessage = clientFirstBare + "," + serverFirst + "," + withoutProof;
-        boolean proven = verifyProof(proof, authMessage);
-        if (!proven || impostor) {
+        byte[] proven = provenClientKey(proof, authMessage);
+        if (proven == null || impostor) {
             throw Failed.wrongPassword();
         }
+        clientKey = proven;
         byte[] signature = ScramFunctions.serverSignature(MECHANISM, verifier.serverKey(), authMessage);
         return ("v=" + Base64.getEncoder().encodeToString(signature)).getBytes(StandardCharsets.UTF_8);
     }
 
-    private boolean verifyProof(byte[] proof, String authMessage) {
-        // ClientKey = proof XOR ClientSignature; the proof is right when H(ClientKey) == StoredKey.
+    /**
+     * The ClientKey the client proved, once its proof was right: with the configuration holding the role's SCRAM
+     * secret rather than its password, it is what proves the proxy's own login as the role to a cluster that stores
+     * the same secret (PgBouncer does the same). Null before.
+     */
+    public byte[] clientKey() {
+        return clientKey == null ? null : clientKey.clone();
+    }
+
+    /** ClientKey = proof XOR ClientSignature; the proof is right when H(ClientKey) == StoredKey. Null if it is not. */
+    private byte[] provenClientKey(byte[] proof, String authMessage) {
         byte[] clientSignature = ScramFunctions.clientSignature(MECHANISM, verifier.storedKey(), authMessage);
-        byte[] clientKey = new byte[proof.length];
+        byte[] key = new byte[proof.length];
         for (int i = 0; i < proof.length; i++) {
-            clientKey[i] = (byte) (proof[i] ^ clientSignature[i]);
+            key[i] = (byte) (proof[i] ^ clientSignature[i]);
         }
-        return MessageDigest.isEqual(ScramFunctions.hash(MECHANISM, clientKey), verifier.storedKey());
+        return MessageDigest.isEqual(ScramFunctions.hash(MECHANISM, key), verifier.storedKey()) ? key : null;
     }
 }

@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.auth;
 import com.ongres.scram.common.ScramFunctions;
 import com.ongres.scram.common.ScramMechanism;
 import com.ongres.scram.common.StringPreparation;
+import dev.bluegreen.config.StoredSecret;
 import java.security.SecureRandom;
 
 /**
@@ -14,6 +15,11 @@ public record ScramVerifier(byte[] salt, int iterations, byte[] storedKey, byte[
     public static final int DEFAULT_ITERATIONS = 4096;
     static final int SALT_BYTES = 16;
     static final ScramMechanism MECHANISM = ScramMechanism.SCRAM_SHA_256;
+
+    /** The verifier a SCRAM secret from the configuration holds, as PostgreSQL stores it. */
+    public static ScramVerifier of(StoredSecret.Scram secret) {
+        return new ScramVerifier(secret.salt(), secret.iterations(), secret.storedKey(), secret.serverKey());
+    }
 
     public static ScramVerifier derive(String password, SecureRandom random) {
         byte[] salt = ScramFunctions.salt(SALT_BYTES, random);

@@ -4,6 +4,7 @@ import dev.bluegreen.config.AuthMethod;
 import dev.bluegreen.config.BluegreenConfig;
 import dev.bluegreen.config.Cluster;
 import dev.bluegreen.config.Routing;
+import dev.bluegreen.config.StoredSecret;
 import dev.bluegreen.config.User;
 import dev.bluegreen.proxy.admin.AdminApi;
 import dev.bluegreen.proxy.admin.AdminServer;
@@ -273,12 +274,16 @@ public final class ProxyServer implements AutoCloseable {
         };
     }
 
-    /** SCRAM verifiers are derived once here: PBKDF2 is slow on purpose, and no login should pay for it. */
+    /**
+     * SCRAM verifiers are derived once here (PBKDF2 is slow on purpose, and no login should pay for it), or read from
+     * the SCRAM secret a user's password is given as.
+     */
     private static Map<String, ScramVerifier> scramVerifiers(BluegreenConfig config, SecureRandom random) {
         Map<String, ScramVerifier> verifiers = new HashMap<>();
         for (User user : config.users()) {
-            if (user.auth() == AuthMethod.SCRAM_SHA_256) {
-                verifiers.put(user.name(), ScramVerifier.derive(user.password().reveal(), random));
+            if (user.challenge() == AuthMethod.SCRAM_SHA_256) {
+                verifiers.put(user.name(), user.storedSecret().orElse(null) instanceof StoredSecret.Scram secret
+                        ? ScramVerifier.of(secret) : ScramVerifier.derive(user.password().reveal(), random));
             }
         }
         return verifiers;

@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.session;
 
 import com.ongres.scram.common.exception.ScramException;
 import dev.bluegreen.config.Cluster;
+import dev.bluegreen.proxy.auth.BackendCredential;
 import dev.bluegreen.proxy.auth.Md5;
 import dev.bluegreen.proxy.auth.ScramClientExchange;
 import dev.bluegreen.proxy.protocol.Authentication;
@@ -99,7 +100,8 @@ final class BackendConnection implements ChannelEvents {
     private final Cluster cluster;
     private final Map<String, String> startupParameters;
     private final String user;
-    private final String password;
+    /** Null where the configuration gives none. */
+    private final BackendCredential credential;
     private final Listener listener;
     private final List<Frame> pendingNotices = new ArrayList<>();
     private State state = new State.Connecting();
@@ -120,12 +122,12 @@ final class BackendConnection implements ChannelEvents {
     private ScheduledFuture<?> loginDeadline;
 
     private BackendConnection(SessionServices services, Cluster cluster, Map<String, String> startupParameters,
-                              String user, String password, Listener listener) {
+                              String user, BackendCredential credential, Listener listener) {
         this.services = services;
         this.cluster = cluster;
         this.startupParameters = startupParameters;
         this.user = user;
-        this.password = password;
+        this.credential = credential;
         this.listener = listener;
     }
 
@@ -133,12 +135,12 @@ final class BackendConnection implements ChannelEvents {
      * Starts connecting on {@code loop}; the outcome arrives at the listener.
      *
      * @param startupParameters what to send in the StartupMessage (user and database already mapped)
-     * @param password          the password for {@code user} on this cluster, or null when none is configured
+     * @param credential        what proves the login as {@code user} on this cluster, or null when none is configured
      */
     static BackendConnection open(SessionServices services, EventLoop loop, Cluster cluster,
-                                  Map<String, String> startupParameters, String password, Listener listener) {
+                                  Map<String, String> startupParameters, BackendCredential credential, Listener listener) {
         BackendConnection backend = new BackendConnection(services, cluster, startupParameters,
-                startupParameters.get("user"), password, listener);
+                startupParameters.get("user"), credential, listener);
         backend.connect(loop);
         return backend;
     }
@@ -406,6 +408,9 @@ final class BackendConnection implements ChannelEvents {
         } catch (MissingPassword e) {
             // bluegreen's configuration lacks it, not the client's password that is wrong (pgjdbc says 08004 too)
             failStartup(ErrorResponse.fatal("08004", e.getMessage()));
+        } catch (ScramClientExchange.OtherSecret e) {
+            failStartup(ErrorResponse.fatal("08004", "cluster " + cluster.name() + " cannot be logged in to as \"" + user
+                    + "\" with the configured SCRAM-SHA-256 secret: " + e.getMessage()));
         } catch (ScramException | IllegalArgumentException e) {
             // the SCRAM library refuses an empty or malformed server message with IllegalArgumentException; a
             // wrong password is the server's ErrorResponse, never this: the cluster broke the exchange, or
@@ -419,10 +424,13 @@ final class BackendConnection implements ChannelEvents {
             case Authentication.Ok ok -> authenticated();
             case Authentication.CleartextPassword cleartext ->
                     send(PasswordMessage.encodePassword(channel.alloc(), requirePassword("password")));
-            case Authentication.Md5Password md5 ->
-                    send(PasswordMessage.encodePassword(channel.alloc(), Md5.response(user, requirePassword("md5"), md5.salt())));
+            case Authentication.Md5Password md5 -> send(PasswordMessage.encodePassword(channel.alloc(),
+                    credential instanceof BackendCredential.Md5Secret stored ? Md5.responseFromSecret(stored.secret(), md5.salt())
+                            : Md5.response(user, requirePassword("md5"), md5.salt())));
             case Authentication.Sasl sasl -> {
-                ScramClientExchange scram = new ScramClientExchange(sasl.mechanisms(), requirePassword("SCRAM-SHA-256"));
+                ScramClientExchange scram = credential instanceof BackendCredential.ScramKeys keys
+                        ? ScramClientExchange.withKeys(sasl.mechanisms(), keys.secret(), keys.clientKey())
+                        : new ScramClientExchange(sasl.mechanisms(), requirePassword("SCRAM-SHA-256"));
                 state = new State.SaslFirstSent(scram);
                 send(new PasswordMessage.SaslInitialResponse(ScramClientExchange.MECHANISM, scram.clientFirst()).encode(channel.alloc()));
             }
@@ -481,11 +489,16 @@ final class BackendConnection implements ChannelEvents {
     }
 
     private String requirePassword(String method) throws MissingPassword {
-        if (password == null) {
-            throw new MissingPassword("cluster " + cluster.name() + " asks for a " + method + " password for user \""
-                    + user + "\", but none is configured");
-        }
-        return password;
+        String asked = "cluster " + cluster.name() + " asks for a " + method + " password for user \"" + user + "\", but ";
+        return switch (credential) {
+            case BackendCredential.Password given -> given.password();
+            case null -> throw new MissingPassword(asked + "none is configured");
+            case BackendCredential.Md5Secret stored -> throw new MissingPassword(asked + "only its md5 secret is"
+                    + " configured: configure the password itself, or store the role's password there as md5");
+            case BackendCredential.ScramKeys stored -> throw new MissingPassword(asked + "only its SCRAM-SHA-256 secret is"
+                    + " configured: configure the password itself, or store the role's password there as that secret"
+                    + " (a pg_hba.conf line of md5 or scram-sha-256 then asks for SCRAM)");
+        };
     }
 
     private static final class MissingPassword extends Exception {

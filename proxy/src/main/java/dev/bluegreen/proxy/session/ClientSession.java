@@ -1,7 +1,7 @@
 package dev.bluegreen.proxy.session;
 
 import dev.bluegreen.config.Cluster;
-import dev.bluegreen.config.Secret;
+import dev.bluegreen.config.StoredSecret;
 import dev.bluegreen.config.User;
 import dev.bluegreen.proxy.auth.Md5;
 import dev.bluegreen.proxy.auth.ScramClientExchange;
@@ -136,6 +136,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     /** Client frames waiting: for the write barrier, for a twin, or for their turn in units mode. Each retained. */
     private final ArrayDeque<Frame> pending = new ArrayDeque<>();
     private StartupPacket.StartupMessage startup;
+    /**
+     * The ClientKey the client's SCRAM login proved, for the proxy's own logins as its role where the configuration
+     * gives the role's SCRAM secret rather than its password (a twin logs in later, so it is kept for the session);
+     * null for other logins.
+     */
+    private byte[] scramClientKey;
     private Map<String, String> tenantParameters = Map.of();
     private WriteBarrier.Pass pass;
     /** The routing state this session last acted on; a different instance means something changed. */
@@ -470,7 +476,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             }
             return;
         }
-        switch (user.auth()) {
+        switch (user.challenge()) {
             case TRUST -> authenticated(startup);
             case MD5 -> {
                 byte[] salt = new byte[4];
@@ -528,7 +534,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             switch (state) {
                 case State.AwaitingPassword awaiting -> {
                     String answer = PasswordMessage.decodePassword(frame);
-                    if (Md5.verify(awaiting.user().name(), awaiting.user().password().reveal(), awaiting.salt(), answer)) {
+                    User user = awaiting.user();
+                    String secret = user.storedSecret().orElse(null) instanceof StoredSecret.Md5 stored ? stored.secret()
+                            : Md5.secret(user.name(), user.password().reveal());
+                    if (Md5.verify(secret, awaiting.salt(), answer)) {
                         authenticated(awaiting.startup());
                     } else {
                         authenticationFailed(awaiting.user().name());
@@ -548,6 +557,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 }
                 case State.AwaitingSaslResponse awaiting -> {
                     byte[] serverFinal = awaiting.exchange().clientFinal(PasswordMessage.decodeSaslResponse(frame));
+                    scramClientKey = awaiting.exchange().clientKey();
                     channel.write(new Authentication.SaslFinal(serverFinal).encode(channel.alloc()));
                     authenticated(awaiting.startup());
                 }
@@ -604,8 +614,6 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     /** Logs in to {@code cluster} as this client would, with the proxy's credentials for it. */
     private BackendConnection openBackend(Cluster cluster) {
         String backendUser = cluster.user() != null ? cluster.user() : startup.user();
-        Secret password = cluster.user() != null ? cluster.password()
-                : services.user(startup.user()).map(User::password).orElse(null);
         Map<String, String> parameters = new LinkedHashMap<>();
         parameters.put("user", backendUser);
         parameters.put("database", cluster.backendDatabase(startup.database()));
@@ -623,7 +631,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             parameters.put(name, value);
         });
         return BackendConnection.open(services, channel.eventLoop(), cluster, parameters,
-                password == null ? null : password.reveal(), this);
+                services.backendCredential(cluster, startup.user(), scramClientKey), this);
     }
 
     private void onStartupTimeout() {

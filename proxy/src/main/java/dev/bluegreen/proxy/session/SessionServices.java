@@ -2,7 +2,9 @@ package dev.bluegreen.proxy.session;
 
 import dev.bluegreen.config.BluegreenConfig;
 import dev.bluegreen.config.Cluster;
+import dev.bluegreen.config.StoredSecret;
 import dev.bluegreen.config.User;
+import dev.bluegreen.proxy.auth.BackendCredential;
 import dev.bluegreen.proxy.auth.ScramServerExchange;
 import dev.bluegreen.proxy.auth.ScramVerifier;
 import io.netty.buffer.ByteBufAllocator;
@@ -109,6 +111,27 @@ public final class SessionServices {
         ScramVerifier verifier = scramVerifiers.get(user);
         return verifier != null ? new ScramServerExchange(verifier, random)
                 : ScramServerExchange.impostor(user, impostorSecret, random);
+    }
+
+    /**
+     * What proves a login as {@code user} to {@code cluster}: the cluster's own password where it names its own user,
+     * otherwise the client's configured password or the secret given for it (a SCRAM secret with the ClientKey the
+     * client's login proved, null where it logged in otherwise). Null where none is configured.
+     */
+    BackendCredential backendCredential(Cluster cluster, String user, byte[] clientKey) {
+        if (cluster.user() != null) {
+            return cluster.password() == null ? null : new BackendCredential.Password(cluster.password().reveal());
+        }
+        User configured = config.user(user).orElse(null);
+        if (configured == null || configured.password() == null) {
+            return null;
+        }
+        return switch (configured.storedSecret().orElse(null)) {
+            case null -> new BackendCredential.Password(configured.password().reveal());
+            case StoredSecret.Md5 md5 -> new BackendCredential.Md5Secret(md5.secret());
+            case StoredSecret.Scram scram -> clientKey == null ? null
+                    : new BackendCredential.ScramKeys(scramVerifiers.get(user), clientKey);
+        };
     }
 
     SecureRandom random() {

@@ -86,4 +86,52 @@ class ScramClientExchangeTest {
         assertThatThrownBy(() -> server.clientFinal(clientFinal)).isInstanceOf(ScramServerExchange.Failed.class);
         assertThatThrownBy(() -> client.serverFinal("v=AAAA".getBytes())).isInstanceOf(ScramException.class);
     }
+
+    /**
+     * With the role's SCRAM secret configured instead of its password, the ClientKey a client's login to the proxy
+     * proved logs the proxy in to a cluster that stores the same secret, and the cluster still has to prove it knows
+     * it; no password is ever derived.
+     */
+    @Test
+    void theClientKeyAClientProvedLogsInToAClusterStoringTheSameSecret() throws Exception {
+        String password = "pw-" + UUID.randomUUID();
+        ScramVerifier stored = ScramVerifier.derive(password, RANDOM); // as the cluster stores it, and the configuration
+        ScramServerExchange proxy = new ScramServerExchange(stored, RANDOM);
+        assertThat(proxy.clientKey()).isNull();
+        logIn(password, proxy);
+        byte[] clientKey = proxy.clientKey();
+        long before = ScramClientExchange.derivations();
+
+        ScramClientExchange passedOn = ScramClientExchange.withKeys(List.of("SCRAM-SHA-256"), stored, clientKey);
+        ScramServerExchange cluster = new ScramServerExchange(stored, RANDOM);
+        passedOn.serverFinal(cluster.clientFinal(passedOn.clientFinal(cluster.clientFirst(passedOn.clientFirst()))));
+
+        assertThat(ScramClientExchange.derivations()).isEqualTo(before);
+        ScramClientExchange toAnImpostor = ScramClientExchange.withKeys(List.of("SCRAM-SHA-256"), stored, clientKey);
+        ScramServerExchange impostor = new ScramServerExchange(new ScramVerifier(stored.salt(), stored.iterations(),
+                stored.storedKey(), ScramVerifier.derive("other", RANDOM).serverKey()), RANDOM);
+        byte[] accepted = impostor.clientFinal(toAnImpostor.clientFinal(impostor.clientFirst(toAnImpostor.clientFirst())));
+        assertThatThrownBy(() -> toAnImpostor.serverFinal(accepted)).isInstanceOf(ScramException.class);
+    }
+
+    /** A cluster that stores the same password under another salt (set again there) cannot be proven with the keys. */
+    @Test
+    void aClusterStoringAnotherSecretForThePasswordIsToldApartBeforeAnyProof() throws Exception {
+        String password = "pw-" + UUID.randomUUID();
+        ScramVerifier configured = ScramVerifier.derive(password, RANDOM);
+        ScramServerExchange proxy = new ScramServerExchange(configured, RANDOM);
+        logIn(password, proxy);
+
+        ScramClientExchange passedOn = ScramClientExchange.withKeys(List.of("SCRAM-SHA-256"), configured, proxy.clientKey());
+        ScramServerExchange cluster = new ScramServerExchange(ScramVerifier.derive(password, RANDOM), RANDOM);
+        byte[] serverFirst = cluster.clientFirst(passedOn.clientFirst());
+
+        assertThatThrownBy(() -> passedOn.clientFinal(serverFirst)).isInstanceOf(ScramClientExchange.OtherSecret.class)
+                .hasMessageContaining("another salt or iteration count");
+    }
+
+    private static void logIn(String password, ScramServerExchange server) throws Exception {
+        ScramClientExchange client = new ScramClientExchange(List.of("SCRAM-SHA-256"), password);
+        client.serverFinal(server.clientFinal(client.clientFinal(server.clientFirst(client.clientFirst()))));
+    }
 }

@@ -12,6 +12,8 @@ import dev.bluegreen.config.User;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.proxy.NoLeaks;
+import dev.bluegreen.proxy.auth.Md5;
+import dev.bluegreen.proxy.auth.ScramVerifier;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.net.Socket;
@@ -195,6 +197,123 @@ class AuthAndTlsIT {
 
             assertThat(error.getSQLState()).isEqualTo("08004"); // not the client's password: bluegreen's configuration
             assertThat(error.getMessage()).contains("cluster blue asks for a md5 password for user \"app_md5\", but none is configured");
+        }
+    }
+
+    // --- users given as the secrets Postgres stores ----------------------------------------------
+
+    /** What blue stores for {@code role}'s password: what pg_dumpall writes, and an operator can give the proxy. */
+    private static Secret storedOnBlue(String role) throws SQLException {
+        return Secret.of(ClusterData.text(blue, "select rolpassword from pg_authid where rolname = '" + role + "'"));
+    }
+
+    /** {@code password}'s SCRAM secret under a salt of its own, in PostgreSQL's form: what setting it again stores. */
+    private static Secret anotherScramSecret(String password) {
+        ScramVerifier verifier = ScramVerifier.derive(password, new java.security.SecureRandom());
+        Base64.Encoder base64 = Base64.getEncoder();
+        return Secret.of("SCRAM-SHA-256$" + verifier.iterations() + ":" + base64.encodeToString(verifier.salt()) + "$"
+                + base64.encodeToString(verifier.storedKey()) + ":" + base64.encodeToString(verifier.serverKey()));
+    }
+
+    /**
+     * Users given as the secrets blue stores instead of their passwords: clients log in to the proxy with the
+     * passwords, and the proxy logs in on to blue as them, by SCRAM with the ClientKey the client's login proved and
+     * by md5 with the md5 secret. With the SCRAM secret and {@code auth: md5} the client is asked for SCRAM, as
+     * Postgres asks on an md5 line for a role whose password it stores so.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"scram-sha-256", "md5"})
+    void usersGivenAsTheSecretsPostgresStoresLogInToTheProxyAndOnToBlue(String scramUsersAuth) throws Exception {
+        Secret scram = storedOnBlue("app_scram");
+        Secret md5 = storedOnBlue("app_md5");
+        assertThat(scram.reveal()).startsWith("SCRAM-SHA-256$");
+        assertThat(md5.reveal()).startsWith("md5");
+        try (TestProxy proxy = TestProxy.in(blue)
+                .user(new User("app_scram", AuthMethod.parse(scramUsersAuth), scram))
+                .user(new User("app_md5", AuthMethod.MD5, md5))
+                .start()) {
+            try (Connection viaScram = proxy.connect("app_scram", "scram-pw", new Properties());
+                 Connection viaMd5 = proxy.connect("app_md5", "md5-pw", new Properties())) {
+                assertThat(sslInUse(viaScram)).isEqualTo("false app_scram");
+                assertThat(sslInUse(viaMd5)).isEqualTo("false app_md5");
+            }
+
+            assertThat(refused(proxy, "app_scram", "md5-pw").getSQLState()).isEqualTo("28P01");
+            assertThat(refused(proxy, "app_md5", "scram-pw").getSQLState()).isEqualTo("28P01");
+        }
+    }
+
+    /**
+     * A secret that cannot prove blue's login is the configuration's problem, said as such (08004, naming what to
+     * change), after the client's own login succeeded: a SCRAM secret blue does not store (the password set again
+     * there under another salt), an md5 secret where blue asks for SCRAM, a SCRAM secret where it asks for md5.
+     */
+    @Test
+    void aSecretThatCannotProveBluesLoginIsAClearErrorOfTheConfiguration() throws Exception {
+        record Case(User user, String password, String problem) {}
+        List<Case> cases = List.of(
+                new Case(new User("alice", AuthMethod.SCRAM_SHA_256, anotherScramSecret("alice-pw")), "alice-pw",
+                        "cluster blue cannot be logged in to as \"alice\" with the configured SCRAM-SHA-256 secret: the"
+                                + " cluster stores another SCRAM secret for the role than the configured one"),
+                new Case(new User("alice", AuthMethod.MD5, Secret.of(Md5.secret("alice", "alice-pw"))), "alice-pw",
+                        "cluster blue asks for a SCRAM-SHA-256 password for user \"alice\", but only its md5 secret is"
+                                + " configured"),
+                new Case(new User("app_md5", AuthMethod.SCRAM_SHA_256, anotherScramSecret("md5-pw")), "md5-pw",
+                        "cluster blue asks for a md5 password for user \"app_md5\", but only its SCRAM-SHA-256 secret is"
+                                + " configured"));
+        for (Case each : cases) {
+            try (TestProxy proxy = TestProxy.in(blue).user(each.user()).start()) {
+                SQLException error = refused(proxy, each.user().name(), each.password());
+
+                assertThat(error.getSQLState()).as(each.problem()).isEqualTo("08004");
+                assertThat(error.getMessage()).contains(each.problem());
+                assertThat(refused(proxy, each.user().name(), "wrong").getSQLState()).isEqualTo("28P01");
+            }
+        }
+    }
+
+    /**
+     * Under dual-write the twin logs in to green with the same ClientKey, where green stores the same SCRAM secret (as
+     * {@code pg_dumpall} carries roles over): a session opened before {@code start} gets its twin afterwards, and one
+     * opened after has both at once; their writes land on green. Once green stores another secret, a new session's
+     * twin cannot log in: green falls out of sync, and the client's write is blue's, untouched.
+     */
+    @Test
+    void aScramSecretLogsTheTwinInToAGreenThatStoresTheSameSecret() throws Exception {
+        Secret secret = storedOnBlue("alice");
+        blue.execute("postgres", "create table if not exists secret_notes (k int primary key, by text)",
+                "grant all on secret_notes to alice");
+        try (PgCluster green = BlueGreenClusters.fresh("auth-green", "18.1.0", Path.of("target", "auth-green").toAbsolutePath())) {
+            green.execute("postgres", "create role alice login password '" + secret.reveal() + "'",
+                    "create table secret_notes (k int primary key, by text)", "grant all on secret_notes to alice");
+            green.writeHba(List.of("host all alice 127.0.0.1/32 scram-sha-256", "host all all 127.0.0.1/32 trust"));
+            assertThat(ClusterData.text(green, "select rolpassword from pg_authid where rolname = 'alice'"))
+                    .isEqualTo(secret.reveal());
+            try (TestProxy proxy = TestProxy.in(blue).green(green)
+                    .user(new User("alice", AuthMethod.SCRAM_SHA_256, secret)).start();
+                 Connection before = proxy.connect("alice", "alice-pw", new Properties())) {
+                proxy.server().routing().start("test", null);
+                try (Connection after = proxy.connect("alice", "alice-pw", new Properties());
+                     Statement early = before.createStatement(); Statement late = after.createStatement()) {
+                    early.executeUpdate("insert into secret_notes values (1, current_user)");
+                    late.executeUpdate("insert into secret_notes values (2, current_user)");
+                }
+                assertThat(proxy.server().migration().divergences()).isEmpty();
+                assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+
+                // green's password set again (another salt): the configured secret no longer proves its login there,
+                // and the client's write is blue's alone while green falls out of sync (the proxy logs why)
+                green.execute("postgres", "alter role alice password '" + anotherScramSecret("alice-pw").reveal() + "'");
+                try (Connection third = proxy.connect("alice", "alice-pw", new Properties());
+                     Statement s = third.createStatement()) {
+                    s.executeUpdate("insert into secret_notes values (3, current_user)");
+                }
+                assertThat(proxy.server().routing().current().followerInSync()).isFalse(); // as for a green unreachable
+            }
+            assertThat(ClusterData.contents(blue, "secret_notes", "k")).isEqualTo("(1,alice)\n(2,alice)\n(3,alice)");
+            assertThat(ClusterData.contents(green, "secret_notes", "k")).isEqualTo("(1,alice)\n(2,alice)");
+        } finally {
+            blue.execute("postgres", "drop table secret_notes");
         }
     }
 
