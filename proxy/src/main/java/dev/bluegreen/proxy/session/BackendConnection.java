@@ -7,11 +7,11 @@ import dev.bluegreen.proxy.auth.Md5;
 import dev.bluegreen.proxy.auth.ScramClientExchange;
 import dev.bluegreen.proxy.protocol.Authentication;
 import dev.bluegreen.proxy.protocol.BackendKeyData;
-import dev.bluegreen.proxy.protocol.Direction;
 import dev.bluegreen.proxy.protocol.ErrorResponse;
 import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrameBatch;
 import dev.bluegreen.proxy.protocol.FrameDecoder;
+import dev.bluegreen.proxy.protocol.FramePart;
 import dev.bluegreen.proxy.protocol.PasswordMessage;
 import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.protocol.StartupPacket;
@@ -70,6 +70,15 @@ final class BackendConnection implements ChannelEvents {
 
         /** Frames after startup; the listener owns them. */
         void backendFrames(BackendConnection backend, FrameBatch frames);
+
+        /**
+         * Whether the session relays a long DataRow or CopyData from this connection as it is, part by part as reads
+         * bring it ({@link #backendPart}), rather than have it held whole; asked at each such message's header.
+         */
+        boolean relaysInParts(BackendConnection backend);
+
+        /** Part of a long message, where {@link #relaysInParts} said so at its header; the listener owns it. */
+        void backendPart(BackendConnection backend, FramePart part);
 
         void backendReadComplete(BackendConnection backend);
 
@@ -208,6 +217,10 @@ final class BackendConnection implements ChannelEvents {
     @Override
     public void onRead(Object message) {
         try {
+            if (message instanceof FramePart part && state instanceof State.Ready) {
+                listener.backendPart(this, part);
+                return;
+            }
             if (message instanceof FrameBatch batch) {
                 if (state instanceof State.Ready) {
                     relay(batch);
@@ -366,8 +379,8 @@ final class BackendConnection implements ChannelEvents {
 
     private void startLogin() {
         state = new State.Authenticating();
-        channel.pipeline().addBefore("backend", "frames",
-                new FrameDecoder(Direction.BACKEND, services.config().limits().maxMessageBytes()));
+        channel.pipeline().addBefore("backend", "frames", FrameDecoder.fromServer(services.config().limits().maxMessageBytes(),
+                () -> state instanceof State.Ready && listener.relaysInParts(this)));
         channel.writeAndFlush(StartupPacket.StartupMessage.encode(channel.alloc(), startupParameters));
     }
 

@@ -11,6 +11,7 @@ import dev.bluegreen.proxy.protocol.BackendKeyData;
 import dev.bluegreen.proxy.protocol.ErrorResponse;
 import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrameBatch;
+import dev.bluegreen.proxy.protocol.FramePart;
 import dev.bluegreen.proxy.protocol.FrameDecoder;
 import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.protocol.NegotiateProtocolVersion;
@@ -244,6 +245,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private final FrameBatch.Visitor backendFrameVisitor = this::onBackendFrame;
     /** The batch {@link #backendFrameVisitor} is visiting. */
     private FrameBatch backendBatch;
+    /**
+     * A long message is being relayed part by part and its last part has not gone out: nothing else may be written
+     * to the client until it has (a message of the proxy's there would be read as the rest of it).
+     */
+    private boolean midMessage;
 
     ClientSession(SessionServices services) {
         this.services = services;
@@ -748,6 +754,33 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
     }
 
+    /**
+     * While the session relays (no twin), a long DataRow or CopyData goes to the client part by part: the relay
+     * reads neither, and holding one whole would cost its length (up to 1 GiB) in memory.
+     */
+    @Override
+    public boolean relaysInParts(BackendConnection from) {
+        return units == null && state instanceof State.Ready && from == backend;
+    }
+
+    @Override
+    public void backendPart(BackendConnection from, FramePart part) {
+        if (state instanceof State.Closed || from != backend) {
+            part.release();
+            return;
+        }
+        if (units != null) {
+            // units mode begins at a ReadyForQuery, after the message's last part: cannot happen
+            part.release();
+            throw new IllegalStateException("a part of a relayed message reached units mode: session " + id);
+        }
+        midMessage = !part.last();
+        channel.write(part.content(), channel.voidPromise());
+        if (!channel.isWritable()) {
+            from.setAutoRead(false);
+        }
+    }
+
     /** Matches answers to the outstanding requests, and remembers the last ReadyForQuery. */
     private boolean onBackendFrame(byte type, int offset, int length) {
         switch (type) {
@@ -856,7 +889,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             return;
         }
         log.warn("backend lost session={} cluster={} reason={}", id, lost.cluster().name(), reason);
-        closeWith(ErrorResponse.fatal("08006", reason));
+        closeWith(ErrorResponse.fatal("08006", reason)); // (after a message cut short, the end of the stream alone)
     }
 
     // --- relay ----------------------------------------------------------------------------------
@@ -1632,6 +1665,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             return;
         }
         state = new State.Closed();
+        if (midMessage && last != null) {
+            // the client has part of a message: an error now would be read as the rest of it. It sees the stream end
+            // in the middle of the message, as from a server that died there
+            log.info("session closed in the middle of a relayed message session={} error=\"{}\"", id, last.message());
+            last = null;
+        }
         if (channel.isActive()) {
             ChannelFuture written = CancelAnswerFilter.writeLastWords(channel,
                     last != null ? last.encode(channel.alloc()) : Unpooled.EMPTY_BUFFER);

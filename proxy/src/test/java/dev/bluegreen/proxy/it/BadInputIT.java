@@ -349,19 +349,65 @@ class BadInputIT {
     }
 
     /**
-     * A row larger than limits.max_message_size (1 MiB here; Postgres allows a field up to 1 GiB) breaks no
-     * protocol rule: the session ends with an error that names the limit, not one that blames the cluster.
+     * A row larger than limits.max_message_size (1 MiB here; Postgres allows a field up to 1 GiB) breaks no protocol
+     * rule. Relayed, it goes to the client part by part and the limit, which bounds what the proxy holds of a message,
+     * does not apply; where the session compares its twins' answers (dual-write) the proxy must hold it whole, and
+     * the session ends with an error that names the limit, not one that blames the cluster.
      */
-    @Test
-    void aRowOverTheMessageLimitEndsTheSessionNamingTheLimit() throws Exception {
-        try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aRowOverTheMessageLimitIsRelayedInPartsOrEndsADualWriteSessionNamingTheLimit(boolean dualWrite,
+                                                                                    TestClusters clusters) throws Exception {
+        try (TestProxy limited = TestProxy.in(blue).green(clusters.green())
+                .limits(new Limits(1000, 1024 * 1024, Limits.DEFAULT_MAX_STARTUP_PACKET_BYTES)).start();
+             RawClient client = new RawClient(limited.port()).loggedIn(blue.superuser())) {
+            if (dualWrite) {
+                limited.server().routing().start("test", null);
+            }
             client.send(RawClient.query("select repeat('x', 2 * 1024 * 1024)"));
 
+            if (!dualWrite) {
+                RawClient.Message row = client.readUntil('D');
+                assertThat(row.body()).hasSize(2 * 1024 * 1024 + 6);
+                assertThat(new String(row.body(), 6, row.body().length - 6, StandardCharsets.US_ASCII)).matches("x+");
+                assertThat(client.typesUntilReady()).isEqualTo("CZ");
+                client.send(RawClient.query("select 7"));
+                assertThat(client.firstValue()).as("the session goes on").isEqualTo("7");
+                return;
+            }
             RawClient.Message message = client.readUntil('E');
             assertThat(message.sqlState()).isEqualTo("08006");
             assertThat(message.fields().get('M')).startsWith("cluster blue: a message of 2097162 bytes")
                     .contains("is over limits.max_message_size, 1048576 bytes").doesNotContain("protocol violation");
             assertThat(client.isClosedByPeer()).isTrue();
+        }
+    }
+
+    /**
+     * A server that dies in the middle of a long row the proxy was relaying in parts: the client has part of the
+     * message, so an error from the proxy would be read as the rest of it. It sees the stream end there, as it would
+     * from the server itself, and other sessions go on.
+     */
+    @Test
+    void aBackendDyingInTheMiddleOfARowRelayedInPartsEndsTheClientsStreamThere() throws Exception {
+        int sent = 600 * 1024;
+        byte[] partialRow = ByteBuffer.allocate(sent).put((byte) 'D').putInt(4 * 1024 * 1024).putShort((short) 1)
+                .putInt(4 * 1024 * 1024 - 10).array();
+        try (FakeBackend fake = new FakeBackend(out -> out.write(partialRow));
+             TestProxy viaFake = TestProxy.in(blue).clusterAt("127.0.0.1", fake.port()).start();
+             RawClient client = new RawClient(viaFake.port()).loggedIn("anyone");
+             RawClient other = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+
+            client.send(RawClient.query("select the long row"));
+
+            assertThat(client.readByte()).isEqualTo('D');
+            int received = 1;
+            while (client.readByte() >= 0) {
+                received++;
+            }
+            assertThat(received).as("the part relayed, and nothing after it").isEqualTo(sent);
+            other.send(RawClient.query("select 42"));
+            assertThat(other.firstValue()).isEqualTo("42");
         }
     }
 

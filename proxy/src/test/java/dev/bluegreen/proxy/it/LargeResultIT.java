@@ -72,6 +72,72 @@ class LargeResultIT {
     }
 
     /**
+     * One row longer than a proxy should hold (64 MiB here; Postgres allows a field of 1 GiB) is relayed as it
+     * arrives: a client that stops reading part way through it leaves blue waiting on ClientWrite while the proxy
+     * holds a small part of the row, and the row then arrives whole and intact. Before, the proxy read the whole row
+     * before handing any of it on.
+     */
+    @Test
+    void aSingleRowOfSixtyFourMegabytesIsRelayedAsItArrivesNotHeldWhole(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        int length = 64 * 1024 * 1024;
+        int first = 1024 * 1024;
+        try (TestProxy proxy = TestProxy.in(blue).start(); RawClient client = new RawClient(proxy.port())) {
+            ByteBufAllocatorMetric memory = ((ByteBufAllocatorMetricProvider) proxy.server().allocator()).metric();
+            client.loggedIn(blue.superuser());
+            long baseline = used(memory);
+            String sql = "select repeat('y', " + length + ") as long_row";
+
+            client.send(RawClient.query(sql));
+            assertThat(client.read().type()).isEqualTo('T');
+            java.nio.ByteBuffer header = java.nio.ByteBuffer.wrap(client.readBytes(11));
+            assertThat((char) header.get()).isEqualTo('D');
+            assertThat(header.getInt()).isEqualTo(length + 10);
+            assertThat(header.getShort()).isEqualTo((short) 1);
+            assertThat(header.getInt()).isEqualTo(length);
+            assertThat(new String(client.readBytes(first), StandardCharsets.US_ASCII)).matches("y+");
+            // the client stops reading: blue must end up blocked on writing to us, with most of the row still to send
+            await().atMost(Duration.ofSeconds(30)).until(() -> waitingOnClientWrite(blue, sql));
+            long heldWhileStalled = used(memory) - baseline;
+
+            assertThat(new String(client.readBytes(length - first), StandardCharsets.US_ASCII)).matches("y+");
+            assertThat(client.typesUntilReady()).isEqualTo("CZ");
+            assertThat(heldWhileStalled).as("bytes the proxy holds while the client is stalled").isLessThan(16L * 1024 * 1024);
+        }
+    }
+
+    /**
+     * A {@code bytea} value and a {@code COPY TO STDOUT} row eight times {@code limits.max_message_size} reach pgjdbc
+     * intact through a relaying proxy: the limit bounds what the proxy holds of a message, and it holds no more than a
+     * read of such a row.
+     */
+    @Test
+    void valuesLongerThanTheMessageLimitReachPgjdbcIntactThroughTheRelay(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        String value = "decode(repeat('00ff', 4 * 1024 * 1024), 'hex')";
+        try (TestProxy proxy = TestProxy.in(blue)
+                .limits(new dev.bluegreen.config.Limits(1000, 1024 * 1024,
+                        dev.bluegreen.config.Limits.DEFAULT_MAX_STARTUP_PACKET_BYTES)).start();
+             Connection c = proxy.connect(blue.superuser());
+             Statement s = c.createStatement()) {
+            byte[] bytes;
+            try (ResultSet rs = s.executeQuery("select " + value)) {
+                assertThat(rs.next()).isTrue();
+                bytes = rs.getBytes(1);
+            }
+            assertThat(bytes).hasSize(8 * 1024 * 1024);
+            assertThat(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5").digest(bytes)))
+                    .isEqualTo(ClusterData.text(blue, "select md5(" + value + ")"));
+
+            java.io.ByteArrayOutputStream copied = new java.io.ByteArrayOutputStream();
+            long rows = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI()
+                    .copyOut("copy (select repeat('z', 8 * 1024 * 1024)) to stdout", copied);
+            assertThat(rows).isOne();
+            assertThat(copied.toString(StandardCharsets.US_ASCII)).hasSize(8 * 1024 * 1024 + 1).matches("z+\n");
+        }
+    }
+
+    /**
      * A session the proxy ends with an error (here a message it refuses) while its client reads nothing, a
      * large result backed up behind it: the error cannot go out, and the connection closes anyway once
      * timeouts.startup has passed. Before, it waited for the write to finish, for as long as the client

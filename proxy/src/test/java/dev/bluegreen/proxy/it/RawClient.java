@@ -170,6 +170,13 @@ public final class RawClient implements AutoCloseable {
         return in.read();
     }
 
+    /** The next {@code n} bytes, whatever messages they belong to. */
+    byte[] readBytes(int n) throws IOException {
+        byte[] bytes = new byte[n];
+        in.readFully(bytes);
+        return bytes;
+    }
+
     Message read() throws IOException {
         char type = (char) in.readUnsignedByte();
         int length = in.readInt();

@@ -212,4 +212,112 @@ class FrameDecoderTest {
         assertThat(events).containsExactly(new FrameDecoder.TruncatedStream(15));
         assertFalse(channel.finish());
     }
+
+    /** A DataRow of {@code bytes} bytes whole (header included), its body counting up from 0 byte by byte. */
+    private static byte[] dataRow(int bytes) {
+        byte[] row = new byte[bytes];
+        ByteBuf header = Unpooled.wrappedBuffer(row).resetWriterIndex();
+        header.writeByte('D').writeInt(bytes - 1).writeShort(1).writeInt(bytes - 11);
+        for (int i = 11; i < bytes; i++) {
+            row[i] = (byte) i;
+        }
+        return row;
+    }
+
+    /**
+     * A long DataRow the session relays as it is comes out part by part, each as its read brought it, the whole
+     * frames before it first and those after it whole again: the decoder never holds more of it than one read, and
+     * the limit, which bounds what it holds, does not apply to it.
+     */
+    @Test
+    void aLongRowTheSessionRelaysComesOutInPartsAsTheReadsBringItAndIsNeverHeldWhole() {
+        EmbeddedChannel channel = new EmbeddedChannel(FrameDecoder.fromServer(1024, () -> true));
+        byte[] row = dataRow(FrameDecoder.PARTS_FROM * 4);
+        byte[] complete = {'C', 0, 0, 0, 13, 'S', 'E', 'L', 'E', 'C', 'T', ' ', '1', 0, 'Z', 0, 0, 0, 5, 'I'};
+        int read = 64 * 1024;
+        ByteBuf before = Unpooled.buffer().writeByte('2').writeInt(4); // BindComplete, whole
+        channel.writeInbound(Unpooled.wrappedBuffer(before, Unpooled.wrappedBuffer(row, 0, read)));
+
+        FrameBatch first = channel.readInbound();
+        assertThat(first.content().readableBytes()).isEqualTo(5);
+        first.release();
+        ByteBuf relayed = Unpooled.buffer();
+        FramePart part = channel.readInbound();
+        assertThat(part.last()).isFalse();
+        assertThat(part.content().readableBytes()).isEqualTo(read);
+        relayed.writeBytes(part.content());
+        part.release();
+        for (int at = read; at < row.length; at += read) {
+            int length = Math.min(read, row.length - at);
+            ByteBuf bytes = Unpooled.wrappedBuffer(row, at, length);
+            channel.writeInbound(at + length == row.length ? Unpooled.wrappedBuffer(bytes, Unpooled.wrappedBuffer(complete))
+                    : bytes);
+            part = channel.readInbound();
+            assertThat(part.content().readableBytes()).as("what one read brought, no more").isEqualTo(length);
+            assertThat(part.last()).isEqualTo(at + length == row.length);
+            relayed.writeBytes(part.content());
+            part.release();
+        }
+
+        assertThat(relayed.array()).startsWith(row);
+        assertThat(relayed.readableBytes()).isEqualTo(row.length);
+        FrameBatch after = channel.readInbound();
+        List<Character> types = new ArrayList<>();
+        after.forEach((type, offset, length) -> types.add((char) type));
+        assertThat(types).containsExactly('C', 'Z');
+        after.release();
+        assertFalse(channel.finish());
+    }
+
+    /**
+     * Where the session reads what comes (units mode), a long row is held whole within the limit, and one over it is
+     * refused as before; short rows, and long ones a single read brings whole, come out whole either way.
+     */
+    @Test
+    void aLongRowTheSessionReadsIsHeldWholeAndTheLimitStillBoundsIt() {
+        byte[] row = dataRow(FrameDecoder.PARTS_FROM + 10);
+        EmbeddedChannel reading = new EmbeddedChannel(FrameDecoder.fromServer(1024 * 1024, () -> false));
+        reading.writeInbound(Unpooled.wrappedBuffer(row, 0, 100));
+        assertThat((Object) reading.readInbound()).isNull();
+        reading.writeInbound(Unpooled.wrappedBuffer(row, 100, row.length - 100));
+        FrameBatch whole = reading.readInbound();
+        assertThat(whole.content().readableBytes()).isEqualTo(row.length);
+        whole.release();
+
+        EmbeddedChannel relaying = new EmbeddedChannel(FrameDecoder.fromServer(1024 * 1024, () -> true));
+        relaying.writeInbound(Unpooled.wrappedBuffer(row));
+        FrameBatch inOneRead = relaying.readInbound();
+        assertThat(inOneRead.content().readableBytes()).isEqualTo(row.length);
+        inOneRead.release();
+
+        EmbeddedChannel limited = new EmbeddedChannel(FrameDecoder.fromServer(1024, () -> false));
+        assertThatThrownBy(() -> limited.writeInbound(Unpooled.wrappedBuffer(row, 0, 100)))
+                .hasCauseInstanceOf(ProtocolViolation.class).hasMessageContaining("over limits.max_message_size");
+        assertFalse(reading.finish());
+        assertFalse(relaying.finish());
+        assertFalse(limited.finish());
+    }
+
+    @Test
+    void aStreamEndingInsideARowHandedOnInPartsIsReported() {
+        List<Object> events = new ArrayList<>();
+        EmbeddedChannel channel = new EmbeddedChannel(FrameDecoder.fromServer(1024, () -> true),
+                new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        ((FramePart) msg).release();
+                    }
+
+                    @Override
+                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                        events.add(evt);
+                    }
+                });
+        channel.writeInbound(Unpooled.wrappedBuffer(dataRow(FrameDecoder.PARTS_FROM * 2), 0, 1000));
+
+        channel.close();
+
+        assertThat(events).containsExactly(new FrameDecoder.TruncatedStream(0));
+        assertFalse(channel.finish());
+    }
 }
