@@ -20,7 +20,9 @@ import java.util.List;
  * behind the cancelled one, which may have committed; a FATAL of its own), what is held goes out after all,
  * with all that follows: the client must hear of those, in order. What came before the cancel's answer passes.
  *
- * <p>Everything written to a client connection is whole messages, so each write is read message by message.
+ * <p>Everything written to a client connection is whole messages, so each write is read message by message, but for
+ * the parts of a long row relayed as it arrives ({@link #writePart}): those are data of a message that began before
+ * the cancel's answer, or came after it (what was held then goes out first).
  */
 final class CancelAnswerFilter extends ChannelOutboundHandlerAdapter {
 
@@ -34,6 +36,24 @@ final class CancelAnswerFilter extends ChannelOutboundHandlerAdapter {
     private boolean answerEnded;
     /** Nothing more to filter: the answer was let through, or there was none to hold. */
     private boolean passing;
+    /** The write under way is part of a long message, not whole messages ({@link #writePart}). */
+    private boolean writingPart;
+
+    /** Writes part of a long message relayed as it arrives, which this filter passes without reading it. */
+    static void writePart(Channel channel, ByteBuf part) {
+        ChannelHandlerContext filter = channel.pipeline().context(NAME);
+        if (filter == null) {
+            channel.write(part, channel.voidPromise());
+            return;
+        }
+        CancelAnswerFilter handler = (CancelAnswerFilter) filter.handler();
+        handler.writingPart = true;
+        try {
+            channel.write(part, channel.voidPromise());
+        } finally {
+            handler.writingPart = false;
+        }
+    }
 
     /** Writes {@code lastWords} and flushes: past the filter of a shutdown's cancel, which drops what it holds. */
     static ChannelFuture writeLastWords(Channel channel, ByteBuf lastWords) {
@@ -48,6 +68,14 @@ final class CancelAnswerFilter extends ChannelOutboundHandlerAdapter {
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (passing) {
+            ctx.write(msg, promise);
+            return;
+        }
+        if (writingPart) {
+            // a row that began before any answer was held passes; one after a held answer lets it through first
+            if (!held.isEmpty()) {
+                letThrough(ctx);
+            }
             ctx.write(msg, promise);
             return;
         }

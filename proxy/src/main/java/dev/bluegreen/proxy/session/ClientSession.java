@@ -775,7 +775,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             throw new IllegalStateException("a part of a relayed message reached units mode: session " + id);
         }
         midMessage = !part.last();
-        channel.write(part.content(), channel.voidPromise());
+        CancelAnswerFilter.writePart(channel, part.content());
         if (!channel.isWritable()) {
             from.setAutoRead(false);
         }
