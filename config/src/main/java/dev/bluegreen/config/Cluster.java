@@ -19,6 +19,7 @@ import java.util.Objects;
  *     JVM's default trust store
  * @param user the role the proxy logs in as; null to use the client's user name
  * @param password the password for {@code user}; null when the cluster does not ask for one
+ * @param channelBinding whether SCRAM logins are bound to the TLS connection ({@link ChannelBinding})
  */
 public record Cluster(
         String name,
@@ -29,16 +30,27 @@ public record Cluster(
         TlsMode tlsMode,
         Path caFile,
         String user,
-        Secret password) {
+        Secret password,
+        ChannelBinding channelBinding) {
 
     public Cluster {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(tlsMode, "tlsMode");
+        Objects.requireNonNull(channelBinding, "channelBinding");
+        if (channelBinding == ChannelBinding.REQUIRE && tlsMode == TlsMode.DISABLE) {
+            throw new IllegalArgumentException("channel binding needs TLS");
+        }
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("port must be between 1 and 65535");
         }
         databases = databases == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(databases));
+    }
+
+    /** A cluster whose SCRAM logins are bound to its TLS connection where it offers that ({@link ChannelBinding#PREFER}). */
+    public Cluster(String name, String host, int port, String database, Map<String, String> databases, TlsMode tlsMode,
+                   Path caFile, String user, Secret password) {
+        this(name, host, port, database, databases, tlsMode, caFile, user, password, ChannelBinding.PREFER);
     }
 
     /** The database to open on this cluster for a client that asked for {@code clientDatabase}. */

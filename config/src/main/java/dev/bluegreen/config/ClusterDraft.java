@@ -27,11 +27,21 @@ final class ClusterDraft {
     String caFileName;
     String user;
     Secret password;
+    ChannelBinding channelBinding;
+    /** Where {@link #channelBinding} was set, and how to name it in a message there. */
+    String channelBindingWhere;
+    String channelBindingLabel = "";
 
     void tlsMode(TlsMode mode, String where, String label) {
         tlsMode = mode;
         tlsModeWhere = where;
         tlsModeLabel = label;
+    }
+
+    void channelBinding(ChannelBinding binding, String where, String label) {
+        channelBinding = binding;
+        channelBindingWhere = where;
+        channelBindingLabel = label;
     }
 
     /**
@@ -74,10 +84,16 @@ final class ClusterDraft {
                     + " use verify-full to check the host name against them");
             ok = false;
         }
+        ChannelBinding binding = channelBinding != null ? channelBinding : ChannelBinding.PREFER;
+        if (binding == ChannelBinding.REQUIRE && mode == TlsMode.DISABLE) {
+            problems.add(channelBindingWhere, channelBindingLabel + "require needs TLS (the TLS mode is disable"
+                    + (tlsMode == null ? ", the default for a loopback host" : "") + "): it binds the login to the connection");
+            ok = false;
+        }
         if (!ok) {
             return Optional.empty();
         }
-        return Optional.of(new Cluster(
-                name, host, port != null ? port : DEFAULT_PORT, database, databases, mode, caFile, user, password));
+        return Optional.of(new Cluster(name, host, port != null ? port : DEFAULT_PORT, database, databases, mode, caFile,
+                user, password, binding));
     }
 }

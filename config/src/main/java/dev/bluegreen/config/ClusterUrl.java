@@ -12,10 +12,10 @@ import java.util.Optional;
 
 /**
  * Reads a libpq-style connection URL,
- * {@code postgresql://[user[:password]@]host[:port][/database][?sslmode=...&sslrootcert=...]}
+ * {@code postgresql://[user[:password]@]host[:port][/database][?sslmode=...&sslrootcert=...&channel_binding=...]}
  * ({@code postgres://} too), into a {@link Cluster}. User, password, host and database are
- * percent-decoded. Only one host, and only the {@code sslmode} and {@code sslrootcert} parameters,
- * are supported; {@code sslmode} takes the four modes of {@link TlsMode}. Messages never repeat
+ * percent-decoded. Only one host, and only the {@code sslmode}, {@code sslrootcert} and {@code channel_binding}
+ * parameters, are supported; {@code sslmode} takes the four modes of {@link TlsMode}. Messages never repeat
  * the URL, nor any part of it that may be a password: an {@code @} after the host (a password holding
  * an unencoded {@code /} or {@code ?}) is refused without trying to read the parts it would misplace.
  */
@@ -193,8 +193,16 @@ public final class ClusterUrl {
                         problems.add(path, "sslrootcert is not a valid path");
                     }
                 }
+                case "channel_binding" -> {
+                    try {
+                        into.channelBinding(ChannelBinding.parse(value), path, "channel_binding ");
+                    } catch (IllegalArgumentException e) {
+                        problems.add(path, "unknown channel_binding " + shown(value, reference)
+                                + " (expected disable, prefer or require)");
+                    }
+                }
                 default -> problems.add(path, "unknown parameter " + shown(key, reference)
-                        + " (supported: sslmode, sslrootcert)");
+                        + " (supported: sslmode, sslrootcert, channel_binding)");
             }
         }
     }

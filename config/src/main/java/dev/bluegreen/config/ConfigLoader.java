@@ -470,6 +470,13 @@ public final class ConfigLoader {
                 }
             });
             tls.file("ca_file").ifPresent(f -> draft.caFile(f, tls.pathOf("ca_file"), "", tls.named("ca_file", f)));
+            tls.text("channel_binding").ifPresent(binding -> {
+                try {
+                    draft.channelBinding(ChannelBinding.parse(binding.value()), tls.pathOf("channel_binding"), "");
+                } catch (IllegalArgumentException e) {
+                    problems.add(tls.pathOf("channel_binding"), ChannelBinding.unknown(binding.shown()));
+                }
+            });
             tls.finish();
         });
         m.finish();

@@ -55,6 +55,19 @@ class ClusterUrlTest {
         assertThat(ClusterUrl.parse("blue", url).tlsMode()).isEqualTo(expected);
     }
 
+    /** libpq's parameter, with its default: bind where the cluster offers it over TLS. */
+    @ParameterizedTest
+    @CsvSource({
+            "postgresql://db.internal/app, PREFER",
+            "postgresql://localhost/app, PREFER",
+            "postgresql://db.internal/app?channel_binding=require, REQUIRE",
+            "postgresql://localhost/app?sslmode=require&channel_binding=Require, REQUIRE",
+            "postgresql://localhost/app?channel_binding=disable, DISABLE",
+    })
+    void readsChannelBinding(String url, ChannelBinding expected) throws Exception {
+        assertThat(ClusterUrl.parse("blue", url).channelBinding()).isEqualTo(expected);
+    }
+
     @Test
     void percentDecodesUserPasswordAndDatabase() throws Exception {
         Cluster c = ClusterUrl.parse("blue", "postgresql://us%40er:p%3Aw%2Fd%25+%C3%A9@h/my%20db");
@@ -95,7 +108,10 @@ class ClusterUrlTest {
             "postgresql://h:0/db                            | blue: port must be between 1 and 65535",
             "postgresql://h:abc/db                          | blue: the port is not a number",
             "postgresql://h/db?sslmode=prefer               | blue: unknown sslmode \"prefer\" (expected disable, require, verify-ca or verify-full)",
-            "postgresql://h/db?application_name=x           | blue: unknown parameter \"application_name\" (supported: sslmode, sslrootcert)",
+            "postgresql://h/db?application_name=x           | blue: unknown parameter \"application_name\" (supported: sslmode, sslrootcert, channel_binding)",
+            "postgresql://h/db?channel_binding=always       | blue: unknown channel_binding \"always\" (expected disable, prefer or require)",
+            "postgresql://localhost/db?channel_binding=require | blue: channel_binding require needs TLS (the TLS mode is disable, the default for a loopback host): it binds the login to the connection",
+            "postgresql://h/db?sslmode=disable&channel_binding=require | blue: channel_binding require needs TLS (the TLS mode is disable): it binds the login to the connection",
             "postgresql://h/db?sslmode=require&sslrootcert=/x | blue: sslrootcert only used with TLS mode verify-ca or verify-full (mode is require)",
             "postgresql://h/db?sslrootcert=/no/such/ca.pem  | blue: sslrootcert /no/such/ca.pem: no such file",
             "postgresql://h/db?sslmode=verify-ca            | blue: sslmode verify-ca needs a CA file of the cluster's own (tls.ca_file, or sslrootcert in the URL): with the JVM's trusted CAs any publicly issued certificate would pass; use verify-full to check the host name against them",

@@ -158,6 +158,19 @@ class ConfigLoaderTest {
                 .containsExactly(clusterSecret.replace("users[0]", "clusters.blue"));
     }
 
+    /** A cluster's SCRAM logins are bound to its TLS connection where it offers that, or always, or never. */
+    @Test
+    void channelBindingIsPreferByDefaultAndReadFromTlsOrTheUrl() throws Exception {
+        BluegreenConfig config = load("""
+                clusters:
+                  blue: { host: db-blue.internal, tls: { mode: require, channel_binding: require } }
+                  green: { url: "postgresql://db-green.internal/app?channel_binding=disable" }
+                """);
+        assertThat(config.blue().channelBinding()).isEqualTo(ChannelBinding.REQUIRE);
+        assertThat(config.green().channelBinding()).isEqualTo(ChannelBinding.DISABLE);
+        assertThat(load(BLUE).blue().channelBinding()).isEqualTo(ChannelBinding.PREFER);
+    }
+
     /** The SQL listener and the admin API on one address would fail at bind time with exit code 1, unnamed. */
     @Test
     void theListenerAndTheAdminApiCannotShareAnAddress() throws Exception {
@@ -415,6 +428,11 @@ class ConfigLoaderTest {
                         "clusters.blue.host: not a host name or IP address \"256.300.1.1\""),
                 Arguments.of("clusters:\n  blue: { host: \"10.1\" }\n",
                         "clusters.blue.host: not a host name or IP address \"10.1\""),
+                Arguments.of("clusters:\n  blue: { host: h, tls: { channel_binding: always } }\n",
+                        "clusters.blue.tls.channel_binding: unknown channel binding \"always\" (expected disable, prefer or require)"),
+                Arguments.of("clusters:\n  blue: { host: localhost, tls: { channel_binding: require } }\n",
+                        "clusters.blue.tls.channel_binding: require needs TLS (the TLS mode is disable, the default for a"
+                                + " loopback host): it binds the login to the connection"),
                 Arguments.of("clusters:\n  blue: { host: h, tls: { mode: prefer } }\n",
                         "clusters.blue.tls.mode: unknown TLS mode \"prefer\" (expected disable, require, verify-ca or verify-full)"),
                 Arguments.of("clusters:\n  blue: { host: h }\n  green: { host: g, tls: { mode: verify-full, ca_file: /x } }\n",
@@ -833,7 +851,7 @@ class ConfigLoaderTest {
                         "state_store: unknown sslmode in ${env:URL_SSLMODE}"
                                 + " (expected disable, require, verify-ca or verify-full)"),
                 Arguments.of(BLUE + "  green: { url: \"${env:URL_PARAM}\" }\n",
-                        "clusters.green.url: unknown parameter in ${env:URL_PARAM} (supported: sslmode, sslrootcert)"),
+                        "clusters.green.url: unknown parameter in ${env:URL_PARAM} (supported: sslmode, sslrootcert, channel_binding)"),
                 Arguments.of(BLUE + "  green: { url: \"${env:URL_ROOTCERT}\" }\n",
                         "clusters.green.url: sslrootcert in ${env:URL_ROOTCERT}: no such file"),
                 Arguments.of(BLUE + "  green: { host: g, tls: { mode: verify-full, ca_file: \"${env:NO_FILE}\" } }\n",

@@ -8,6 +8,7 @@ import com.ongres.scram.common.ScramMechanism;
 import com.ongres.scram.common.ServerFirstMessage;
 import com.ongres.scram.common.StringPreparation;
 import com.ongres.scram.common.exception.ScramException;
+import com.ongres.scram.common.util.TlsServerEndpoint;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -31,6 +32,9 @@ import java.util.concurrent.atomic.LongAdder;
 public final class ScramClientExchange {
 
     public static final String MECHANISM = "SCRAM-SHA-256";
+    /** SCRAM-SHA-256 bound to the TLS connection ({@code tls-server-end-point}, RFC 5929 and 5802). */
+    public static final String MECHANISM_PLUS = "SCRAM-SHA-256-PLUS";
+    static final String TLS_SERVER_END_POINT = TlsServerEndpoint.TLS_SERVER_END_POINT;
 
     /**
      * The most iterations a cluster may ask for. The keys are derived on the event loop the login runs on, a
@@ -75,23 +79,42 @@ public final class ScramClientExchange {
     /** The configured secret whose keys prove the login, with {@link #clientKey}; null where a password does. */
     private final ScramVerifier secret;
     private final byte[] clientKey;
+    /** The server certificate's {@code tls-server-end-point} data to bind the login to; null to bind none. */
+    private final byte[] channelBinding;
+    /** What of the server's offer the client may choose from: SCRAM-SHA-256, and its -PLUS where it binds. */
+    private final List<String> choices;
     private final String nonce = ScramFunctions.nonce(NONCE_LENGTH, RANDOM);
     private String clientFirst;
     private ScramClient client;
 
     /** @param serverMechanisms what the server offered; we pick SCRAM-SHA-256 without channel binding */
     public ScramClientExchange(List<String> serverMechanisms, String password) throws ScramException {
-        this(serverMechanisms, password, null, null);
+        this(serverMechanisms, password, null);
     }
 
-    private ScramClientExchange(List<String> serverMechanisms, String password, ScramVerifier secret, byte[] clientKey)
+    /**
+     * @param serverMechanisms what the server offered
+     * @param channelBinding   the {@code tls-server-end-point} data of the certificate the server presented on this
+     *                         connection, to bind the login to where the server offers SCRAM-SHA-256-PLUS (where it
+     *                         does not, the client says it could have bound: a server that does bind then refuses, as
+     *                         someone between must have taken the offer away); null to bind none
+     */
+    public ScramClientExchange(List<String> serverMechanisms, String password, byte[] channelBinding)
             throws ScramException {
-        if (!serverMechanisms.contains(MECHANISM)) {
+        this(serverMechanisms, password, null, null, channelBinding);
+    }
+
+    private ScramClientExchange(List<String> serverMechanisms, String password, ScramVerifier secret, byte[] clientKey,
+                                byte[] channelBinding) throws ScramException {
+        if (!serverMechanisms.contains(MECHANISM) && !(channelBinding != null && serverMechanisms.contains(MECHANISM_PLUS))) {
             throw new ScramException("server offers none of the supported SASL mechanisms: " + serverMechanisms);
         }
         this.password = password;
         this.secret = secret;
         this.clientKey = clientKey;
+        this.channelBinding = channelBinding == null ? null : channelBinding.clone();
+        this.choices = serverMechanisms.stream()
+                .filter(m -> m.equals(MECHANISM) || (channelBinding != null && m.equals(MECHANISM_PLUS))).toList();
     }
 
     /**
@@ -99,16 +122,22 @@ public final class ScramClientExchange {
      * the proxy proved: the cluster must store the same secret (its salt and iteration count are checked at the
      * server-first message, its ServerKey by the server's signature).
      */
-    public static ScramClientExchange withKeys(List<String> serverMechanisms, ScramVerifier secret, byte[] clientKey)
-            throws ScramException {
-        return new ScramClientExchange(serverMechanisms, null, secret, clientKey.clone());
+    public static ScramClientExchange withKeys(List<String> serverMechanisms, ScramVerifier secret, byte[] clientKey,
+                                               byte[] channelBinding) throws ScramException {
+        return new ScramClientExchange(serverMechanisms, null, secret, clientKey.clone(), channelBinding);
+    }
+
+    /** The mechanism chosen, for the SASLInitialResponse: SCRAM-SHA-256-PLUS where the login is bound. */
+    public String mechanism() {
+        return client.getScramMechanism().getName();
     }
 
     public byte[] clientFirst() {
         // the keys depend on the salt the server sends next: a client built now serves only to say hello
         ScramClient.FinalBuildStage hello = password != null ? withUser().password(password.toCharArray())
                 : withUser().clientAndServerKey(clientKey, secret.serverKey());
-        clientFirst = build(hello).clientFirstMessage().toString();
+        client = build(hello);
+        clientFirst = client.clientFirstMessage().toString();
         return clientFirst.getBytes(StandardCharsets.UTF_8);
     }
 
@@ -149,12 +178,14 @@ public final class ScramClientExchange {
         return DERIVATIONS.sum();
     }
 
-    private static ScramClient.PasswordBuildStage withUser() {
-        return ScramClient.builder().advertisedMechanisms(List.of(MECHANISM)).username("*");
+    private ScramClient.PasswordBuildStage withUser() {
+        return ScramClient.builder().advertisedMechanisms(choices).username("*");
     }
 
     private ScramClient build(ScramClient.FinalBuildStage stage) {
-        return stage.stringPreparation(StringPreparation.POSTGRESQL_PREPARATION).nonceSupplier(() -> nonce).build();
+        ScramClient.FinalBuildStage bound = channelBinding == null ? stage
+                : stage.channelBinding(TLS_SERVER_END_POINT, channelBinding);
+        return bound.stringPreparation(StringPreparation.POSTGRESQL_PREPARATION).nonceSupplier(() -> nonce).build();
     }
 
     /**

@@ -13,7 +13,8 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * The server side of one SCRAM-SHA-256 login (RFC 5802, RFC 7677) without channel binding:
+ * The server side of one SCRAM-SHA-256 login (RFC 5802, RFC 7677), bound to the TLS connection where the client chose
+ * SCRAM-SHA-256-PLUS ({@code tls-server-end-point}, RFC 5929: the proxy's certificate):
  * client-first → server-first, client-final → server-final or failure.
  *
  * <pre>
@@ -55,6 +56,10 @@ public final class ScramServerExchange {
     private final ScramVerifier verifier;
     private final SecureRandom random;
     private final boolean impostor;
+    /** The proxy certificate's {@code tls-server-end-point} data where SCRAM-SHA-256-PLUS was offered; null if not. */
+    private final byte[] endPoint;
+    /** Whether the client chose SCRAM-SHA-256-PLUS. */
+    private final boolean bound;
     private String clientFirstBare;
     private String serverFirst;
     private String nonce;
@@ -62,13 +67,28 @@ public final class ScramServerExchange {
     private byte[] clientKey;
 
     public ScramServerExchange(ScramVerifier verifier, SecureRandom random) {
-        this(verifier, random, false);
+        this(verifier, random, false, null, false);
     }
 
-    private ScramServerExchange(ScramVerifier verifier, SecureRandom random, boolean impostor) {
+    /**
+     * @param endPoint the {@code tls-server-end-point} data of the certificate the proxy presented on this connection,
+     *                 where it offered SCRAM-SHA-256-PLUS (over TLS); null where it did not
+     * @param bound    whether the client chose SCRAM-SHA-256-PLUS
+     */
+    public ScramServerExchange(ScramVerifier verifier, SecureRandom random, byte[] endPoint, boolean bound) {
+        this(verifier, random, false, endPoint, bound);
+    }
+
+    private ScramServerExchange(ScramVerifier verifier, SecureRandom random, boolean impostor, byte[] endPoint,
+                                boolean bound) {
+        if (bound && endPoint == null) {
+            throw new IllegalArgumentException("SCRAM-SHA-256-PLUS chosen where it was not offered");
+        }
         this.verifier = verifier;
         this.random = random;
         this.impostor = impostor;
+        this.endPoint = endPoint == null ? null : endPoint.clone();
+        this.bound = bound;
     }
 
     /**
@@ -76,7 +96,8 @@ public final class ScramServerExchange {
      * the same on every attempt for that name, and fails at the proof. As in Postgres, an unknown
      * name cannot be told from a wrong password.
      */
-    public static ScramServerExchange impostor(String user, byte[] secret, SecureRandom random) {
+    public static ScramServerExchange impostor(String user, byte[] secret, SecureRandom random, byte[] endPoint,
+                                               boolean bound) {
         byte[] salt;
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
@@ -87,16 +108,19 @@ public final class ScramServerExchange {
         }
         byte[] unmatchable = ScramFunctions.salt(32, random);
         return new ScramServerExchange(new ScramVerifier(salt, ScramVerifier.DEFAULT_ITERATIONS, unmatchable, unmatchable),
-                random, true);
+                random, true, endPoint, bound);
     }
 
     /**
      * Takes the client-first message and returns the server-first message. The grammar is RFC 5802's,
-     * read as Postgres reads it: the SCRAM user name is ignored (libpq sends it empty), channel binding
-     * and an authorization identity are refused, extensions after the nonce are ignored.
+     * read as Postgres reads it: the SCRAM user name is ignored (libpq sends it empty), an authorization identity is
+     * refused, extensions after the nonce are ignored. The channel-binding flag must agree with the mechanism the
+     * client chose: {@code p=tls-server-end-point} with SCRAM-SHA-256-PLUS, {@code n} or {@code y} without, and not
+     * {@code y} where the proxy offered -PLUS (the client could bind and thinks the proxy cannot: someone between took
+     * the offer away).
      *
      * <pre>
-     *   client-first = ("n" / "y") "," "," "n=" name "," "r=" nonce *("," extension)
+     *   client-first = ("n" / "y" / "p=" cb-name) "," "," "n=" name "," "r=" nonce *("," extension)
      * </pre>
      */
     public byte[] clientFirst(byte[] message) throws Failed {
@@ -109,11 +133,21 @@ public final class ScramServerExchange {
             throw new Failed("malformed SCRAM client-first message");
         }
         if (parts[0].startsWith("p=")) {
-            throw new Failed("channel binding is not supported by bluegreen");
-        }
-        // "y": the client could bind but thinks we cannot, which is true: we offer no -PLUS mechanism
-        if (!parts[0].equals("n") && !parts[0].equals("y")) {
+            if (!bound) {
+                throw new Failed("malformed SCRAM message: the client selected SCRAM-SHA-256 without channel binding,"
+                        + " but the SCRAM message includes channel binding data");
+            }
+            if (!parts[0].equals("p=" + ScramClientExchange.TLS_SERVER_END_POINT)) {
+                throw new Failed("unsupported SCRAM channel-binding type \"" + parts[0].substring(2) + "\"");
+            }
+        } else if (!parts[0].equals("n") && !parts[0].equals("y")) {
             throw new Failed("malformed SCRAM client-first message: channel binding flag " + parts[0]);
+        } else if (bound) {
+            throw new Failed("malformed SCRAM message: the client selected SCRAM-SHA-256-PLUS, but the SCRAM message"
+                    + " does not include channel binding data");
+        } else if (parts[0].equals("y") && endPoint != null) {
+            throw new Failed("SCRAM channel binding negotiation error: the client supports channel binding but thinks"
+                    + " the server does not; this server does");
         }
         if (!parts[1].isEmpty()) {
             throw new Failed("SCRAM authorization identity is not supported");
@@ -130,7 +164,12 @@ public final class ScramServerExchange {
         }
         String gs2Header = parts[0] + ",,";
         clientFirstBare = text.substring(gs2Header.length());
-        expectedChannelBinding = Base64.getEncoder().encodeToString(gs2Header.getBytes(StandardCharsets.UTF_8));
+        byte[] header = gs2Header.getBytes(StandardCharsets.UTF_8);
+        byte[] cbindInput = bound ? Arrays.copyOf(header, header.length + endPoint.length) : header;
+        if (bound) {
+            System.arraycopy(endPoint, 0, cbindInput, header.length, endPoint.length);
+        }
+        expectedChannelBinding = Base64.getEncoder().encodeToString(cbindInput);
         nonce = clientNonce + ScramFunctions.nonce(24, random);
         serverFirst = "r=" + nonce
                 + ",s=" + Base64.getEncoder().encodeToString(verifier.salt())

@@ -1,10 +1,12 @@
 package dev.bluegreen.proxy.session;
 
 import com.ongres.scram.common.exception.ScramException;
+import dev.bluegreen.config.ChannelBinding;
 import dev.bluegreen.config.Cluster;
 import dev.bluegreen.proxy.auth.BackendCredential;
 import dev.bluegreen.proxy.auth.Md5;
 import dev.bluegreen.proxy.auth.ScramClientExchange;
+import dev.bluegreen.proxy.auth.TlsEndPoint;
 import dev.bluegreen.proxy.protocol.Authentication;
 import dev.bluegreen.proxy.protocol.BackendKeyData;
 import dev.bluegreen.proxy.protocol.ErrorResponse;
@@ -433,6 +435,15 @@ final class BackendConnection implements ChannelEvents {
     }
 
     private void onFirstRequest(Authentication request) throws MissingPassword, ScramException {
+        byte[] endPoint = cluster.channelBinding() == ChannelBinding.DISABLE ? null : serverEndPoint();
+        if (cluster.channelBinding() == ChannelBinding.REQUIRE && !(request instanceof Authentication.Sasl sasl
+                && endPoint != null && sasl.mechanisms().contains(ScramClientExchange.MECHANISM_PLUS))) {
+            // libpq's channel_binding=require: anything else could be someone between asking for less
+            failStartup(ErrorResponse.fatal("08006", "cluster " + cluster.name() + " asks for " + describe(request)
+                    + ", but its channel_binding is require: only SCRAM-SHA-256-PLUS over TLS binds the login to the"
+                    + " connection (a man in the middle could ask for anything else)"));
+            return;
+        }
         switch (request) {
             case Authentication.Ok ok -> authenticated();
             case Authentication.CleartextPassword cleartext ->
@@ -442,16 +453,34 @@ final class BackendConnection implements ChannelEvents {
                             : Md5.response(user, requirePassword("md5"), md5.salt())));
             case Authentication.Sasl sasl -> {
                 ScramClientExchange scram = credential instanceof BackendCredential.ScramKeys keys
-                        ? ScramClientExchange.withKeys(sasl.mechanisms(), keys.secret(), keys.clientKey())
-                        : new ScramClientExchange(sasl.mechanisms(), requirePassword("SCRAM-SHA-256"));
+                        ? ScramClientExchange.withKeys(sasl.mechanisms(), keys.secret(), keys.clientKey(), endPoint)
+                        : new ScramClientExchange(sasl.mechanisms(), requirePassword("SCRAM-SHA-256"), endPoint);
                 state = new State.SaslFirstSent(scram);
-                send(new PasswordMessage.SaslInitialResponse(ScramClientExchange.MECHANISM, scram.clientFirst()).encode(channel.alloc()));
+                byte[] first = scram.clientFirst();
+                send(new PasswordMessage.SaslInitialResponse(scram.mechanism(), first).encode(channel.alloc()));
             }
             case Authentication.Unsupported unsupported -> failStartup(ErrorResponse.fatal("28000",
                     "cluster " + cluster.name() + " asks for an authentication method bluegreen does not support (code "
                             + unsupported.code() + ")"));
             default -> throw new ProtocolViolation("unexpected authentication message from cluster " + cluster.name());
         }
+    }
+
+    /** The channel-binding data of the certificate the cluster presented, or null where the connection is not TLS. */
+    private byte[] serverEndPoint() {
+        SslHandler tls = channel.pipeline().get(SslHandler.class);
+        return tls == null ? null : TlsEndPoint.peer(tls.engine().getSession());
+    }
+
+    private static String describe(Authentication request) {
+        return switch (request) {
+            case Authentication.Ok ok -> "no password (trust)";
+            case Authentication.CleartextPassword cleartext -> "the password in clear";
+            case Authentication.Md5Password md5 -> "an md5 password";
+            case Authentication.Sasl sasl -> "SASL " + String.join(", ", sasl.mechanisms())
+                    + (sasl.mechanisms().contains(ScramClientExchange.MECHANISM_PLUS) ? " on a connection without TLS" : "");
+            default -> "an authentication method bluegreen does not support";
+        };
     }
 
     private void authenticated() {

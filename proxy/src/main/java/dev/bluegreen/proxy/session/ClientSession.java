@@ -6,6 +6,7 @@ import dev.bluegreen.config.User;
 import dev.bluegreen.proxy.auth.Md5;
 import dev.bluegreen.proxy.auth.ScramClientExchange;
 import dev.bluegreen.proxy.auth.ScramServerExchange;
+import dev.bluegreen.proxy.auth.TlsEndPoint;
 import dev.bluegreen.proxy.protocol.Authentication;
 import dev.bluegreen.proxy.protocol.BackendKeyData;
 import dev.bluegreen.proxy.protocol.ErrorResponse;
@@ -109,7 +110,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         record DirectTlsHandshake() implements State {}
         record AwaitingPassword(StartupPacket.StartupMessage startup, User user, byte[] salt) implements State {}
         /** {@code user} is the startup packet's, configured or not: an unknown one fails at the proof. */
-        record AwaitingSaslInitial(StartupPacket.StartupMessage startup, String user) implements State {}
+        /** {@code endPoint}: the proxy certificate's channel-binding data where the client is on TLS, else null. */
+        record AwaitingSaslInitial(StartupPacket.StartupMessage startup, String user, byte[] endPoint) implements State {}
         record AwaitingSaslResponse(StartupPacket.StartupMessage startup, String user, ScramServerExchange exchange) implements State {}
         record ConnectingBackend(StartupPacket.StartupMessage startup) implements State {}
         record Ready() implements State {}
@@ -494,9 +496,18 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
     }
 
+    /**
+     * Asks for SCRAM-SHA-256, and on TLS first for SCRAM-SHA-256-PLUS (as Postgres offers them): a client that binds its
+     * login to the connection (libpq does where offered, pgjdbc with {@code channelBinding}) proves it saw the proxy's
+     * certificate, so no one between could pass its login on.
+     */
     private void challengeScram(StartupPacket.StartupMessage startup, String userName) {
-        state = new State.AwaitingSaslInitial(startup, userName);
-        channel.writeAndFlush(new Authentication.Sasl(List.of(ScramClientExchange.MECHANISM)).encode(channel.alloc()));
+        SslHandler tls = channel.pipeline().get(SslHandler.class);
+        byte[] endPoint = tls == null ? null : TlsEndPoint.local(tls.engine().getSession());
+        state = new State.AwaitingSaslInitial(startup, userName, endPoint);
+        List<String> mechanisms = endPoint == null ? List.of(ScramClientExchange.MECHANISM)
+                : List.of(ScramClientExchange.MECHANISM_PLUS, ScramClientExchange.MECHANISM);
+        channel.writeAndFlush(new Authentication.Sasl(mechanisms).encode(channel.alloc()));
     }
 
     private void onStartupFrames(FrameBatch batch) {
@@ -551,12 +562,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 }
                 case State.AwaitingSaslInitial awaiting -> {
                     PasswordMessage.SaslInitialResponse initial = PasswordMessage.SaslInitialResponse.decode(frame);
-                    if (!ScramClientExchange.MECHANISM.equals(initial.mechanism())) {
-                        // as Postgres answers a mechanism it did not offer (SCRAM-SHA-256-PLUS: no channel binding here)
+                    boolean bound = awaiting.endPoint() != null && ScramClientExchange.MECHANISM_PLUS.equals(initial.mechanism());
+                    if (!bound && !ScramClientExchange.MECHANISM.equals(initial.mechanism())) {
+                        // as Postgres answers a mechanism it did not offer (SCRAM-SHA-256-PLUS without TLS)
                         closeWith(ErrorResponse.fatal("08P01", "client selected an invalid SASL authentication mechanism"));
                         return;
                     }
-                    ScramServerExchange exchange = services.scramExchange(awaiting.user());
+                    ScramServerExchange exchange = services.scramExchange(awaiting.user(), awaiting.endPoint(), bound);
                     byte[] serverFirst = exchange.clientFirst(initial.data());
                     state = new State.AwaitingSaslResponse(awaiting.startup(), awaiting.user(), exchange);
                     channel.writeAndFlush(new Authentication.SaslContinue(serverFirst).encode(channel.alloc()));

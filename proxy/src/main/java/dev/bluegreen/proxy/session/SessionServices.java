@@ -106,11 +106,14 @@ public final class SessionServices {
         return config.user(name);
     }
 
-    /** A SCRAM login for {@code user}; for a name with no SCRAM verifier, one that fails at the proof. */
-    ScramServerExchange scramExchange(String user) {
+    /**
+     * A SCRAM login for {@code user}; for a name with no SCRAM verifier, one that fails at the proof. {@code endPoint}
+     * and {@code bound} as {@link ScramServerExchange#ScramServerExchange(ScramVerifier, SecureRandom, byte[], boolean)}.
+     */
+    ScramServerExchange scramExchange(String user, byte[] endPoint, boolean bound) {
         ScramVerifier verifier = scramVerifiers.get(user);
-        return verifier != null ? new ScramServerExchange(verifier, random)
-                : ScramServerExchange.impostor(user, impostorSecret, random);
+        return verifier != null ? new ScramServerExchange(verifier, random, endPoint, bound)
+                : ScramServerExchange.impostor(user, impostorSecret, random, endPoint, bound);
     }
 
     /**

@@ -102,12 +102,12 @@ class ScramClientExchangeTest {
         byte[] clientKey = proxy.clientKey();
         long before = ScramClientExchange.derivations();
 
-        ScramClientExchange passedOn = ScramClientExchange.withKeys(List.of("SCRAM-SHA-256"), stored, clientKey);
+        ScramClientExchange passedOn = ScramClientExchange.withKeys(List.of("SCRAM-SHA-256"), stored, clientKey, null);
         ScramServerExchange cluster = new ScramServerExchange(stored, RANDOM);
         passedOn.serverFinal(cluster.clientFinal(passedOn.clientFinal(cluster.clientFirst(passedOn.clientFirst()))));
 
         assertThat(ScramClientExchange.derivations()).isEqualTo(before);
-        ScramClientExchange toAnImpostor = ScramClientExchange.withKeys(List.of("SCRAM-SHA-256"), stored, clientKey);
+        ScramClientExchange toAnImpostor = ScramClientExchange.withKeys(List.of("SCRAM-SHA-256"), stored, clientKey, null);
         ScramServerExchange impostor = new ScramServerExchange(new ScramVerifier(stored.salt(), stored.iterations(),
                 stored.storedKey(), ScramVerifier.derive("other", RANDOM).serverKey()), RANDOM);
         byte[] accepted = impostor.clientFinal(toAnImpostor.clientFinal(impostor.clientFirst(toAnImpostor.clientFirst())));
@@ -122,7 +122,7 @@ class ScramClientExchangeTest {
         ScramServerExchange proxy = new ScramServerExchange(configured, RANDOM);
         logIn(password, proxy);
 
-        ScramClientExchange passedOn = ScramClientExchange.withKeys(List.of("SCRAM-SHA-256"), configured, proxy.clientKey());
+        ScramClientExchange passedOn = ScramClientExchange.withKeys(List.of("SCRAM-SHA-256"), configured, proxy.clientKey(), null);
         ScramServerExchange cluster = new ScramServerExchange(ScramVerifier.derive(password, RANDOM), RANDOM);
         byte[] serverFirst = cluster.clientFirst(passedOn.clientFirst());
 

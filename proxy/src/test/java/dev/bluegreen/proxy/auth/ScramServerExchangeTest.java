@@ -75,11 +75,67 @@ class ScramServerExchangeTest {
     }
 
     @Test
-    void channelBindingIsRefused() {
+    void channelBindingDataWithoutTheBoundMechanismIsRefused() {
         ScramServerExchange server = new ScramServerExchange(VERIFIER, RANDOM);
 
         assertThatThrownBy(() -> server.clientFirst("p=tls-server-end-point,,n=,r=abc".getBytes(StandardCharsets.UTF_8)))
-                .isInstanceOf(ScramServerExchange.Failed.class);
+                .isInstanceOf(ScramServerExchange.Failed.class)
+                .hasMessageContaining("selected SCRAM-SHA-256 without channel binding");
+    }
+
+    private static final byte[] END_POINT = "the proxy's certificate, hashed".getBytes(StandardCharsets.UTF_8);
+
+    /** A client that binds its login to the connection logs in where the data it binds is the proxy's certificate's. */
+    @Test
+    void aLoginBoundToTheProxysCertificateLogsIn() throws Exception {
+        ScramClientExchange client = new ScramClientExchange(List.of("SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"),
+                "correct horse", END_POINT);
+        byte[] clientFirst = client.clientFirst();
+        assertThat(client.mechanism()).isEqualTo("SCRAM-SHA-256-PLUS");
+        assertThat(new String(clientFirst, StandardCharsets.UTF_8)).startsWith("p=tls-server-end-point,,");
+        ScramServerExchange server = new ScramServerExchange(VERIFIER, RANDOM, END_POINT, true);
+
+        client.serverFinal(server.clientFinal(client.clientFinal(server.clientFirst(clientFirst))));
+    }
+
+    /**
+     * A login bound to another certificate, one a man in the middle presented to the client, fails: he cannot pass
+     * it on to the proxy.
+     */
+    @Test
+    void aLoginBoundToAnotherCertificateFails() throws Exception {
+        ScramClientExchange client = new ScramClientExchange(List.of("SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"),
+                "correct horse", "a man in the middle's certificate".getBytes(StandardCharsets.UTF_8));
+        ScramServerExchange server = new ScramServerExchange(VERIFIER, RANDOM, END_POINT, true);
+        byte[] clientFinal = client.clientFinal(server.clientFirst(client.clientFirst()));
+
+        assertThatThrownBy(() -> server.clientFinal(clientFinal)).isInstanceOf(ScramServerExchange.Failed.class)
+                .hasMessageContaining("channel binding");
+    }
+
+    /**
+     * The flag must agree with the mechanism chosen, and "y" (the client could bind, and thinks the server cannot) is a
+     * downgrade where the proxy did offer SCRAM-SHA-256-PLUS; where it did not (no TLS), "y" is libpq's ordinary form.
+     */
+    @Test
+    void theChannelBindingFlagMustAgreeWithTheMechanismAndWithWhatWasOffered() throws Exception {
+        assertThatThrownBy(() -> new ScramServerExchange(VERIFIER, RANDOM, END_POINT, true)
+                .clientFirst("n,,n=,r=abc".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(ScramServerExchange.Failed.class).hasMessageContaining("does not include channel binding data");
+        assertThatThrownBy(() -> new ScramServerExchange(VERIFIER, RANDOM, END_POINT, true)
+                .clientFirst("p=tls-unique,,n=,r=abc".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(ScramServerExchange.Failed.class).hasMessageContaining("unsupported SCRAM channel-binding type");
+        assertThatThrownBy(() -> new ScramServerExchange(VERIFIER, RANDOM, END_POINT, false)
+                .clientFirst("y,,n=,r=abc".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(ScramServerExchange.Failed.class).hasMessageContaining("negotiation error");
+
+        ScramClientExchange notOffered = new ScramClientExchange(List.of("SCRAM-SHA-256"), "correct horse", END_POINT);
+        byte[] clientFirst = notOffered.clientFirst();
+        assertThat(new String(clientFirst, StandardCharsets.UTF_8)).startsWith("y,,");
+        ScramServerExchange plain = new ScramServerExchange(VERIFIER, RANDOM);
+        notOffered.serverFinal(plain.clientFinal(notOffered.clientFinal(plain.clientFirst(clientFirst))));
+        ScramServerExchange offered = new ScramServerExchange(VERIFIER, RANDOM, END_POINT, false);
+        assertThatThrownBy(() -> offered.clientFirst(clientFirst)).isInstanceOf(ScramServerExchange.Failed.class);
     }
 
     /** libpq's form: an empty SCRAM user name (the startup packet's counts) and the "y" flag it sends over TLS. */
@@ -122,11 +178,11 @@ class ScramServerExchangeTest {
     @Test
     void anImpostorExchangeLooksLikeAnyOtherAndAlwaysFails() throws Exception {
         byte[] secret = "thirty-two bytes of secret, ok!!".getBytes(StandardCharsets.UTF_8);
-        String first = new String(ScramServerExchange.impostor("mallory", secret, RANDOM)
+        String first = new String(ScramServerExchange.impostor("mallory", secret, RANDOM, null, false)
                 .clientFirst("n,,n=,r=abc".getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
-        String again = new String(ScramServerExchange.impostor("mallory", secret, RANDOM)
+        String again = new String(ScramServerExchange.impostor("mallory", secret, RANDOM, null, false)
                 .clientFirst("n,,n=,r=abc".getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
-        String other = new String(ScramServerExchange.impostor("trent", secret, RANDOM)
+        String other = new String(ScramServerExchange.impostor("trent", secret, RANDOM, null, false)
                 .clientFirst("n,,n=,r=abc".getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
         assertThat(salt(first)).isEqualTo(salt(again)).isNotEqualTo(salt(other));
         assertThat(salt(first)).hasSameSizeAs(salt(
@@ -134,7 +190,7 @@ class ScramServerExchangeTest {
                         StandardCharsets.UTF_8)));
 
         ScramClientExchange client = new ScramClientExchange(List.of("SCRAM-SHA-256"), "any password");
-        ScramServerExchange server = ScramServerExchange.impostor("mallory", secret, RANDOM);
+        ScramServerExchange server = ScramServerExchange.impostor("mallory", secret, RANDOM, null, false);
         byte[] clientFinal = client.clientFinal(server.clientFirst(client.clientFirst()));
         assertThatThrownBy(() -> server.clientFinal(clientFinal))
                 .isInstanceOf(ScramServerExchange.Failed.class)

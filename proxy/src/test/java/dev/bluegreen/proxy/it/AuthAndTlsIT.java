@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.bluegreen.config.AuthMethod;
+import dev.bluegreen.config.ChannelBinding;
 import dev.bluegreen.config.ClientTls;
 import dev.bluegreen.config.Secret;
 import dev.bluegreen.config.TlsMode;
@@ -314,6 +315,87 @@ class AuthAndTlsIT {
             assertThat(ClusterData.contents(green, "secret_notes", "k")).isEqualTo("(1,alice)\n(2,alice)");
         } finally {
             blue.execute("postgres", "drop table secret_notes");
+        }
+    }
+
+    // --- SCRAM bound to the TLS connection (SCRAM-SHA-256-PLUS) -----------------------------------
+
+    private static Properties channelBindingRequired() {
+        Properties properties = new Properties();
+        properties.setProperty("sslmode", "require");
+        properties.setProperty("channelBinding", "require");
+        return properties;
+    }
+
+    /**
+     * Over TLS the proxy offers SCRAM-SHA-256-PLUS, so a client may bind its login to the proxy's certificate: pgjdbc
+     * with {@code channelBinding=require} logs in (it refused before, the proxy offering no -PLUS), with the right
+     * password only. A SCRAM secret given for the user works bound as well, its ClientKey logging the proxy in to blue.
+     */
+    @Test
+    void aClientOnTlsBindsItsScramLoginToTheProxysCertificate() throws Exception {
+        Certificates.Issued proxyCertificate = authority.issue("proxy-bound", "proxy", Certificates.ip("127.0.0.1"));
+        try (TestProxy proxy = TestProxy.in(blue)
+                .clientTls(new ClientTls(proxyCertificate.certificate(), proxyCertificate.privateKey(), false))
+                .user(new User("alice", AuthMethod.SCRAM_SHA_256, Secret.of("alice-pw")))
+                .user(new User("app_scram", AuthMethod.SCRAM_SHA_256, storedOnBlue("app_scram")))
+                .start()) {
+            try (Connection alice = proxy.connect("alice", "alice-pw", channelBindingRequired());
+                 Connection viaSecret = proxy.connect("app_scram", "scram-pw", channelBindingRequired())) {
+                assertThat(sslInUse(alice)).isEqualTo("false alice");
+                assertThat(sslInUse(viaSecret)).isEqualTo("false app_scram");
+            }
+            SQLException wrong = catchThrowableOfType(SQLException.class,
+                    () -> proxy.connect("alice", "wrong", channelBindingRequired()).close());
+            assertThat(wrong.getSQLState()).isEqualTo("28P01");
+        }
+    }
+
+    /**
+     * With {@code channel_binding: require} the proxy logs in to blue only by SCRAM-SHA-256-PLUS over TLS, and refuses
+     * a cluster that asks for anything else (an md5 password, or none at all), which could be someone between asking
+     * for less.
+     */
+    @Test
+    void withChannelBindingRequiredTheProxyLogsInToBlueBoundOrNotAtAll() throws Exception {
+        try (TestProxy proxy = TestProxy.in(blue).tls(TlsMode.REQUIRE, null).channelBinding(ChannelBinding.REQUIRE)
+                .backendLogin("app_scram", "scram-pw").start();
+             Connection c = proxy.connect("whoever")) {
+            assertThat(sslInUse(c)).isEqualTo("true app_scram");
+        }
+        for (String[] login : new String[][] {{"app_md5", "md5-pw", "an md5 password"}, {"bob", null, "no password (trust)"}}) {
+            try (TestProxy proxy = TestProxy.in(blue).tls(TlsMode.REQUIRE, null).channelBinding(ChannelBinding.REQUIRE)
+                    .backendLogin(login[0], login[1]).start()) {
+                SQLException error = refused(proxy, "whoever", null);
+
+                assertThat(error.getSQLState()).as(login[0]).isEqualTo("08006");
+                assertThat(error.getMessage()).contains("cluster blue asks for " + login[2]
+                        + ", but its channel_binding is require");
+            }
+        }
+    }
+
+    /**
+     * A man in the middle with a certificate of his own, which TLS mode {@code require} does not check: the proxy's
+     * login passes through him unless it is bound to the connection. Bound (the default, where blue offers it), the
+     * proof covers his certificate, blue checks it against its own, and the login fails.
+     */
+    @Test
+    void aManInTheMiddleUnderTlsRequireIsCaughtByChannelBinding() throws Exception {
+        Certificates.Issued his = Certificates.newAuthority(Path.of("target", "it-certs-mitm").toAbsolutePath(), "mallory")
+                .issue("mitm", "mitm", Certificates.ip("127.0.0.1"));
+        try (TlsInterceptor mallory = new TlsInterceptor(blue.port(), his)) {
+            try (TestProxy unbound = TestProxy.in(blue).clusterAt("127.0.0.1", mallory.port()).tls(TlsMode.REQUIRE, null)
+                    .channelBinding(ChannelBinding.DISABLE).backendLogin("app_scram", "scram-pw").start();
+                 Connection c = unbound.connect("whoever")) {
+                assertThat(sslInUse(c)).as("through the man in the middle").isEqualTo("true app_scram");
+            }
+            try (TestProxy bound = TestProxy.in(blue).clusterAt("127.0.0.1", mallory.port()).tls(TlsMode.REQUIRE, null)
+                    .backendLogin("app_scram", "scram-pw").start()) {
+                SQLException error = refused(bound, "whoever", null);
+
+                assertThat(error.getMessage()).contains("SCRAM channel binding check failed");
+            }
         }
     }
 

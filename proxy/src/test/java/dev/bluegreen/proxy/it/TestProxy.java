@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bluegreen.config.BluegreenConfig;
+import dev.bluegreen.config.ChannelBinding;
 import dev.bluegreen.config.ClientTls;
 import dev.bluegreen.config.Cluster;
 import dev.bluegreen.config.Health;
@@ -112,6 +113,7 @@ final class TestProxy implements AutoCloseable {
         private Path stateDir;
         private int listenPort;
         private Peering peering = Peering.none();
+        private ChannelBinding channelBinding = ChannelBinding.PREFER;
 
         private Builder(PgCluster blue) {
             this.blue = blue;
@@ -127,6 +129,11 @@ final class TestProxy implements AutoCloseable {
         Builder tls(TlsMode mode, Path caFile) {
             this.tlsMode = mode;
             this.caFile = caFile;
+            return this;
+        }
+
+        Builder channelBinding(ChannelBinding binding) {
+            this.channelBinding = binding;
             return this;
         }
 
@@ -225,7 +232,7 @@ final class TestProxy implements AutoCloseable {
 
         TestProxy start() throws Exception {
             Cluster cluster = new Cluster("blue", clusterHost, clusterPort, blueDatabase, databases, tlsMode, caFile,
-                    backendUser, backendPassword);
+                    backendUser, backendPassword, channelBinding);
             Cluster greenCluster = green == null ? null : new Cluster("green", greenHost, greenPort != 0 ? greenPort : green.port(), greenDatabase, databases,
                     TlsMode.DISABLE, null, backendUser, backendPassword);
             // the admin API on a free port too: several test proxies may run at once
