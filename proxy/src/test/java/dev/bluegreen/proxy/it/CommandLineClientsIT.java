@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bluegreen.config.AuthMethod;
+import dev.bluegreen.config.ClientTls;
 import dev.bluegreen.config.Secret;
 import dev.bluegreen.config.User;
 import dev.bluegreen.embedded.PgCluster;
@@ -183,9 +184,42 @@ class CommandLineClientsIT {
         }
     }
 
+    /**
+     * libpq's channel binding: over TLS it binds its SCRAM login to the proxy's certificate, hashed by libpq itself;
+     * with {@code channel_binding=require} it logs in only so (before, the proxy offered no SCRAM-SHA-256-PLUS and
+     * psql refused), with the right password only.
+     */
+    @Test
+    void psqlBindsItsScramLoginToTheProxysCertificate() throws Exception {
+        requireTool("psql");
+        Certificates.Issued certificate = Certificates.newAuthority(Path.of("target", "cli-certs").toAbsolutePath(), "cli")
+                .issue("proxy", "proxy", Certificates.ip("127.0.0.1"));
+        try (TestProxy bound = TestProxy.in(blue).backendLogin(blue.superuser(), null)
+                .clientTls(new ClientTls(certificate.certificate(), certificate.privateKey(), true))
+                .user(new User("alice", AuthMethod.SCRAM_SHA_256, Secret.of("alice-pw"))).start()) {
+            Map<String, String> required = Map.of("PGSSLMODE", "require", "PGCHANNELBINDING", "require");
+            Outcome in = psqlAs(bound, "alice", "alice-pw", required);
+            Outcome wrong = psqlAs(bound, "alice", "wrong", required);
+
+            assertThat(in.exitCode()).as(in.stderr()).isZero();
+            assertThat(in.stdout()).contains("logged in");
+            assertThat(wrong.exitCode()).isEqualTo(2);
+            assertThat(wrong.stderr()).contains("password authentication failed for user \"alice\"");
+        }
+    }
+
     private static Outcome psqlAs(TestProxy target, String user, String password) throws IOException, InterruptedException {
+        return psqlAs(target, user, password, Map.of());
+    }
+
+    private static Outcome psqlAs(TestProxy target, String user, String password, Map<String, String> environment)
+            throws IOException, InterruptedException {
         List<String> command = List.of("psql", "-h", "127.0.0.1", "-p", String.valueOf(target.port()), "-U", user,
                 "-d", DATABASE, "-X", "-w", "-At", "-c", "select 'logged in'");
-        return run(command, password == null ? Map.of() : Map.of("PGPASSWORD", password));
+        Map<String, String> all = new java.util.HashMap<>(environment);
+        if (password != null) {
+            all.put("PGPASSWORD", password);
+        }
+        return run(command, all);
     }
 }
