@@ -616,27 +616,7 @@ final class BackendConnection implements ChannelEvents {
             }
         };
         try {
-            new Bootstrap()
-                    .group(channel.eventLoop())
-                    .channel(services.transport().socketChannel())
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) services.config().timeouts().connect().toMillis())
-                    .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
-                    .connect(channel.remoteAddress())
-                    .addListener((ChannelFutureListener) connected -> {
-                        if (!connected.isSuccess()) {
-                            log.warn("cancel request not delivered cluster={} cause={}", cluster.name(), rootMessage(connected.cause()));
-                            settled.accept(false);
-                            return;
-                        }
-                        Channel cancelling = connected.channel();
-                        // a server that never closes it (a hung one) does not keep it open for good
-                        ScheduledFuture<?> giveUp = cancelling.eventLoop().schedule(() -> cancelling.close(),
-                                services.config().timeouts().connect().toMillis(), TimeUnit.MILLISECONDS);
-                        // confirmed when the server closed it first: the give-up, on the same loop, had not run
-                        cancelling.closeFuture().addListener(closed -> settled.accept(giveUp.cancel(false)));
-                        cancelling.writeAndFlush(StartupPacket.CancelRequest.encode(cancelling.alloc(),
-                                key.processId(), key.secretKey()));
-                    });
+            ClusterCancel.send(services, cluster, channel.eventLoop(), channel.remoteAddress(), key, settled);
         } catch (RuntimeException e) {
             log.warn("cancel request not sent cluster={} cause={}", cluster.name(), rootMessage(e));
             settled.accept(false);
@@ -757,7 +737,7 @@ final class BackendConnection implements ChannelEvents {
         pendingNotices.clear();
     }
 
-    private static String rootMessage(Throwable cause) {
+    static String rootMessage(Throwable cause) {
         Throwable root = cause;
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();

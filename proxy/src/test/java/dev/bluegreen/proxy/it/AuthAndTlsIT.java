@@ -400,6 +400,104 @@ class AuthAndTlsIT {
     }
 
     /**
+     * A plain TCP relay to blue that notes the first code each connection sends (an SSLRequest's, a CancelRequest's,
+     * a StartupMessage's protocol) and passes every byte on, both ways.
+     */
+    private static final class CodeRecordingRelay implements AutoCloseable {
+        final List<Integer> firstCodes = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final java.net.ServerSocket server = new java.net.ServerSocket(0, 10, java.net.InetAddress.getLoopbackAddress());
+        private final List<Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        CodeRecordingRelay(int clusterPort) throws IOException {
+            Thread.ofVirtual().start(() -> {
+                while (!server.isClosed()) {
+                    try {
+                        Socket in = server.accept();
+                        Socket out = new Socket(java.net.InetAddress.getLoopbackAddress(), clusterPort);
+                        sockets.add(in);
+                        sockets.add(out);
+                        Thread.ofVirtual().start(() -> relay(in, out));
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        private void relay(Socket in, Socket out) {
+            try {
+                byte[] first = new DataInputStream(in.getInputStream()).readNBytes(8);
+                firstCodes.add(ByteBuffer.wrap(first).getInt(4));
+                out.getOutputStream().write(first);
+                Thread.ofVirtual().start(() -> pump(out, in));
+                pump(in, out);
+            } catch (IOException e) {
+                // a side went
+            }
+        }
+
+        private static void pump(Socket from, Socket to) {
+            try {
+                from.getInputStream().transferTo(to.getOutputStream());
+            } catch (IOException e) {
+                // a side went
+            } finally {
+                try {
+                    to.close();
+                } catch (IOException e) {
+                    // closing anyway
+                }
+            }
+        }
+
+        int port() {
+            return server.getLocalPort();
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+            for (Socket socket : sockets) {
+                socket.close();
+            }
+        }
+    }
+
+    /**
+     * A cancel for a session whose cluster is on TLS goes over TLS too (as libpq 17 sends it): an SSLRequest opens its
+     * connection, not the CancelRequest, whose key no one on the way may read; the statement is cancelled all the same.
+     * Before, the request went in clear.
+     */
+    @Test
+    void aCancelToAClusterOnTlsGoesEncrypted() throws Exception {
+        String sleep = "select pg_sleep(60) /* cancelled over tls */";
+        try (CodeRecordingRelay relay = new CodeRecordingRelay(blue.port());
+             TestProxy proxy = TestProxy.in(blue).clusterAt("127.0.0.1", relay.port()).tls(TlsMode.REQUIRE, null)
+                     .backendLogin(blue.superuser(), null).start();
+             Connection c = proxy.connect("whoever");
+             Statement s = c.createStatement()) {
+            java.util.concurrent.CompletableFuture<Throwable> running = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    s.execute(sleep);
+                    return null;
+                } catch (SQLException e) {
+                    return e;
+                }
+            });
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() ->
+                    ClusterData.number(blue, "select count(*) from pg_stat_activity where query = '" + sleep + "'") > 0);
+
+            s.cancel();
+
+            Throwable outcome = running.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(outcome).isInstanceOf(SQLException.class);
+            assertThat(((SQLException) outcome).getSQLState()).isEqualTo("57014");
+            int sslRequest = 80877103;
+            assertThat(relay.firstCodes).as("the session's connection, then the cancel's").containsExactly(sslRequest, sslRequest);
+        }
+    }
+
+    /**
      * A server that knows nothing of the password can still send AuthenticationOk: without the server's
      * signature (SASLFinal) the proxy would run the session on an impostor. Postgres itself always proves
      * itself, so a scripted server plays the impostor, saying Ok after the client's first or final message.
