@@ -478,7 +478,8 @@ final class BackendConnection implements ChannelEvents {
             case Authentication.CleartextPassword cleartext -> "the password in clear";
             case Authentication.Md5Password md5 -> "an md5 password";
             case Authentication.Sasl sasl -> "SASL " + String.join(", ", sasl.mechanisms())
-                    + (sasl.mechanisms().contains(ScramClientExchange.MECHANISM_PLUS) ? " on a connection without TLS" : "");
+                    + (sasl.mechanisms().contains(ScramClientExchange.MECHANISM_PLUS)
+                            ? " with no TLS certificate of its own the proxy could bind the login to" : "");
             default -> "an authentication method bluegreen does not support";
         };
     }
