@@ -1,8 +1,11 @@
 package dev.bluegreen.proxy.routing;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -38,12 +41,14 @@ public record InsertShape(String table, List<String> columns, Places places, boo
     }
 
     /**
-     * One {@code VALUES} row: where its closing parenthesis is, and per listed column where the row gives it a bare
-     * {@code DEFAULT} (the keyword's offset), or -1.
+     * One {@code VALUES} row: where its closing parenthesis is, per listed column where the row gives it a bare
+     * {@code DEFAULT} (the keyword's offset) or -1, and per listed column the sequence it draws from where its value is
+     * just {@code nextval('name')} (the name as written; null for any other value).
      */
-    public record Row(int end, List<Integer> defaults) {
+    public record Row(int end, List<Integer> defaults, List<String> calls) {
         public Row {
             defaults = List.copyOf(defaults);
+            calls = Collections.unmodifiableList(new ArrayList<>(calls));
         }
     }
 
@@ -209,6 +214,7 @@ public record InsertShape(String table, List<String> columns, Places places, boo
                 return null;
             }
             List<Integer> defaults = new ArrayList<>(width);
+            List<String> calls = new ArrayList<>(width);
             int depth = 0;
             int valueStart = j + 1;
             int rowEnd = -1;
@@ -221,6 +227,7 @@ public record InsertShape(String table, List<String> columns, Places places, boo
                 } else if (depth == 0 && (token.isPunct(",") || token.isPunct(")"))) {
                     boolean bare = j == valueStart + 1 && t.get(valueStart).isWord("default");
                     defaults.add(bare ? t.get(valueStart).start() : -1);
+                    calls.add(calledSequence(t, valueStart, j));
                     valueStart = j + 1;
                     if (token.isPunct(")")) {
                         rowEnd = j;
@@ -230,7 +237,7 @@ public record InsertShape(String table, List<String> columns, Places places, boo
             if (rowEnd < 0 || defaults.size() != width) {
                 return null; // unclosed, or a row of another width (which the server refuses)
             }
-            rows.add(new Row(t.get(rowEnd).start(), defaults));
+            rows.add(new Row(t.get(rowEnd).start(), defaults, calls));
             if (j < end && t.get(j).isPunct(",")) {
                 j++;
                 continue;
@@ -240,6 +247,29 @@ public record InsertShape(String table, List<String> columns, Places places, boo
                     || (t.get(j).isWord("on") && j + 1 < end && t.get(j + 1).isWord("conflict")));
             return j < end && !clause ? null : new Places(columnsEnd, rows, -1, -1, -1);
         }
+    }
+
+    /**
+     * The sequence a value drawn with {@code nextval('name')} draws from (also {@code pg_catalog.nextval}, and the name
+     * cast {@code ::regclass}), the tokens from {@code from} to before {@code to} being just that call; null otherwise.
+     */
+    private static String calledSequence(List<Token> t, int from, int to) {
+        int i = from;
+        if (i + 1 < to && t.get(i).isWord("pg_catalog") && t.get(i + 1).isPunct(".")) {
+            i += 2;
+        }
+        if (i + 3 >= to || !t.get(i).isWord("nextval") || !t.get(i + 1).isPunct("(")) {
+            return null;
+        }
+        Token name = t.get(i + 2);
+        if (name.type() != Token.Type.STRING || !name.text().startsWith("'")) {
+            return null; // (E'...', $$...$$: read as the server reads them, but no ORM writes them so)
+        }
+        int close = i + 3;
+        if (close + 1 < to && t.get(close).isPunct("::") && t.get(close + 1).isWord("regclass")) {
+            close += 2;
+        }
+        return close + 1 == to && t.get(close).isPunct(")") ? name.value() : null;
     }
 
     /** Words that end a {@code SELECT} list at its own depth. */
@@ -379,6 +409,25 @@ public record InsertShape(String table, List<String> columns, Places places, boo
     public boolean mayLeaveToDefault(String column) {
         int listed = columns.indexOf(column);
         return listed < 0 || (places != null && places.rows().stream().anyMatch(row -> row.defaults().get(listed) >= 0));
+    }
+
+    /**
+     * The listed columns that draw from a sequence named in the statement, {@code nextval('name')} being the value every
+     * row gives them, each with that name as written; empty where there are none (and for an insert of a query's rows).
+     */
+    public Map<String, String> calledSequences() {
+        if (places == null || places.rows().isEmpty()) {
+            return Map.of();
+        }
+        Map<String, String> called = new LinkedHashMap<>(2);
+        for (int i = 0; i < columns.size(); i++) {
+            String first = places.rows().getFirst().calls().get(i);
+            int column = i;
+            if (first != null && places.rows().stream().allMatch(row -> first.equals(row.calls().get(column)))) {
+                called.put(columns.get(i), first);
+            }
+        }
+        return called;
     }
 
     /** The listed columns given a value in every row: those {@link #leavesToDefault} is false for. */

@@ -145,7 +145,7 @@ final class SequenceDraws {
         String table = plainTable(sql, i);
         Map<String, String> known = drawingColumns.get(table);
         if (known != null && known.isEmpty() && timeColumns.get(table).isEmpty() && uuidColumns.get(table).isEmpty()
-                && learnedAsOf == CATALOG_CHANGES.get()) {
+                && learnedAsOf == CATALOG_CHANGES.get() && !callsNextval(sql)) {
             return Optional.empty(); // a table known to generate nothing (pgbench_history): not read further
         }
         Optional<InsertShape> shape = shapes.get(sql);
@@ -159,6 +159,19 @@ final class SequenceDraws {
             }
         }
         return shape;
+    }
+
+    /**
+     * Whether {@code sql} holds {@code nextval} in any case (a table known to make up nothing may still be inserted into
+     * with a sequence the statement names), without allocating: pgbench's history inserts pass here.
+     */
+    private static boolean callsNextval(String sql) {
+        for (int i = sql.length() - 7; i >= 0; i--) {
+            if (sql.regionMatches(true, i, "nextval", 0, 7)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -243,7 +256,7 @@ final class SequenceDraws {
             return false;
         }
         Map<String, String> known = drawingColumns.get(insert.table());
-        return known == null || known.keySet().stream().anyMatch(insert::leavesToDefault)
+        return known == null || known.keySet().stream().anyMatch(insert::leavesToDefault) || called(insert) != null
                 || timeColumns.get(insert.table()).keySet().stream().anyMatch(insert::mayLeaveToDefault)
                 || uuidColumns.get(insert.table()).keySet().stream().anyMatch(insert::leavesToDefault);
     }
@@ -337,7 +350,9 @@ final class SequenceDraws {
 
     /**
      * The sequences {@code insert} draws from, sorted, when the session knows its table already; null when it does not
-     * (the leader is then asked about the table after the statement, {@link #leaderQuery}).
+     * (the leader is then asked about the table after the statement, {@link #leaderQuery}). A sequence the statement
+     * names itself ({@link #called}) is one of them where it leaves no column to a sequence's default: the same
+     * sequence might be spelled otherwise there, and drawn twice a row.
      */
     List<String> knownDraws(InsertShape insert) {
         Map<String, String> known = drawingColumns.get(insert.table());
@@ -350,8 +365,26 @@ final class SequenceDraws {
                 sequences.add(sequence);
             }
         });
+        String called = called(insert);
+        if (called != null && sequences.isEmpty()) {
+            sequences.add(called);
+        }
         sequences.sort(null);
         return sequences;
+    }
+
+    /**
+     * The one sequence {@code insert} names itself, {@code nextval('name')} being the value of one of its columns in
+     * every row (an application drawing its ids so, as Oracle-born code and MyBatis mappings do), as written; null where
+     * it names none, or several, or a name the proxy does not quote into its own queries.
+     */
+    static String called(InsertShape insert) {
+        Map<String, String> called = insert.calledSequences();
+        if (called.size() != 1) {
+            return null;
+        }
+        String sequence = called.values().iterator().next();
+        return quotable(sequence) && !sequence.isEmpty() ? sequence : null;
     }
 
     /**
@@ -431,6 +464,13 @@ final class SequenceDraws {
                 + " OR (a.atttypid = 'pg_catalog.uuid'::pg_catalog.regtype AND pg_catalog.pg_get_expr(d.adbin, d.adrelid)"
                 + " ~ '^([a-z_][a-z0-9_$]*[.])?(gen_random_uuid|uuid_generate_v4|uuidv4|uuidv7)[(][)]$'))"
                 + " AND pg_catalog.has_column_privilege(a.attrelid, a.attnum, 'INSERT')))";
+        String called = called(insert);
+        if (called != null) {
+            // a row of two: the sequence the statement names itself, and what it drew there (learned() tells them apart)
+            select += "; SELECT s.seq, CASE WHEN " + MAY_READ_AND_SET
+                    + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END FROM (VALUES (" + literal(called)
+                    + ")) AS s (seq)";
+        }
         if (!inTransaction) {
             return select; // (outside the statement's transaction its start is another)
         }
@@ -449,9 +489,15 @@ final class SequenceDraws {
         List<Draw> draws = new ArrayList<>(1);
         String start = null;
         String read = null;
+        Draw called = null;
         for (String[] row : rows) {
             if (row.length == 1) {
                 read = instant(row[0]);
+                continue;
+            }
+            if (row.length == 2) {
+                called = row[0] != null && row[1] != null && NUMBER.matcher(row[1]).matches()
+                        ? new Draw(row[0], Long.parseLong(row[1])) : null;
                 continue;
             }
             if (row.length != 6 || row[0] == null) {
@@ -480,6 +526,9 @@ final class SequenceDraws {
         drawing.values().forEach(sequence -> uses.merge(sequence, 1, Integer::sum));
         drawing.values().removeIf(sequence -> uses.get(sequence) > 1);
         draws.removeIf(draw -> !drawing.containsValue(draw.sequence()));
+        if (called != null && draws.isEmpty() && drawing.keySet().stream().noneMatch(insert::leavesToDefault)) {
+            draws.add(called); // (as knownDraws: not beside a sequence's default, which might be the same one)
+        }
         drawingColumns.put(insert.table(), Map.copyOf(drawing));
         timeColumns.put(insert.table(), Map.copyOf(times));
         uuidColumns.put(insert.table(), Map.copyOf(uuids));

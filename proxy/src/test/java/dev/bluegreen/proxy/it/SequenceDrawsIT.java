@@ -717,6 +717,48 @@ class SequenceDrawsIT {
     }
 
     /**
+     * An application that names its sequence in the insert itself ({@code INSERT … VALUES (nextval('items_seq'), ?)},
+     * as Oracle-born code and MyBatis mappings do) gets the same ids on both clusters: one row returning its id, and two
+     * rows not, from eight sessions at once. Before, green's calls drew in the order the sessions' inserts reached it,
+     * and an id returned differed there (a divergence).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"extended", "simple"})
+    void insertsNamingTheirSequenceDrawTheSameIdsOnBothClusters(String queryMode, TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String items = ClusterData.unique("named");
+        ClusterData.onBoth(blue, green,
+                "create sequence " + items + "_seq",
+                "create table " + items + " (id bigint primary key, v int not null)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            ClusterData.inSessions(SESSIONS, session -> {
+                try (Connection c = proxy.connect(blue.superuser(), null, ClusterData.properties("preferQueryMode", queryMode));
+                     PreparedStatement one = c.prepareStatement("insert into " + items + " (id, v) values (nextval('"
+                             + items + "_seq'), ?) returning id");
+                     PreparedStatement two = c.prepareStatement("INSERT INTO " + items + " (v, id) VALUES (?, pg_catalog.nextval('"
+                             + items + "_seq'::regclass)), (?, pg_catalog.nextval('" + items + "_seq'::regclass))")) {
+                    for (int round = 0; round < ROUNDS; round++) {
+                        one.setInt(1, session * 1000 + round);
+                        try (ResultSet id = one.executeQuery()) {
+                            assertThat(id.next()).isTrue();
+                        }
+                        two.setInt(1, -(session * 1000 + round));
+                        two.setInt(2, -(session * 1000 + round) - 500);
+                        assertThat(two.executeUpdate()).isEqualTo(2);
+                    }
+                }
+            });
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.number(blue, "select count(*) from " + items)).isEqualTo(3L * SESSIONS * ROUNDS);
+        assertThat(contents(green, items, "id")).isEqualTo(contents(blue, items, "id"));
+        assertThat(handsOutNext(green, items + "_seq")).isEqualTo(handsOutNext(blue, items + "_seq"));
+    }
+
+    /**
      * Ids drawn as Hibernate's pooled sequence generator does (one call, in the transaction, for the next 50 ids), and a
      * ticket number drawn in autocommit, spelled schema-qualified, that the application writes into the row.
      */

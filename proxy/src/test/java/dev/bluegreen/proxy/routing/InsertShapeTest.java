@@ -171,4 +171,21 @@ class InsertShapeTest {
     void onConflictInsideAValueIsNotTheClause() {
         assertThat(shape("insert into t (a, b) values ('on conflict', (select 1))")).isPresent();
     }
+
+    /** A column whose value is just {@code nextval('name')} in every row draws from that sequence, named as written. */
+    @Test
+    void aColumnEveryRowDrawsWithNextvalNamesItsSequence() {
+        assertThat(shape("INSERT INTO orders (id, v) VALUES (nextval('orders_seq'), $1)").orElseThrow().calledSequences())
+                .containsExactly(java.util.Map.entry("id", "orders_seq"));
+        assertThat(shape("insert into t (v, id) values (1, pg_catalog.NEXTVAL ( 'public.\"T Seq\"'::regclass )),"
+                + " (2, nextval('public.\"T Seq\"'::REGCLASS))").orElseThrow().calledSequences())
+                .containsExactly(java.util.Map.entry("id", "public.\"T Seq\""));
+        for (String other : List.of("insert into t (id) values (nextval('a')), (nextval('b'))",
+                "insert into t (id) values (nextval('a')), (7)", "insert into t (id) values (nextval('a') + 1)",
+                "insert into t (id) values (nextval($1))", "insert into t (id) values (nextval(E'a'))",
+                "insert into t (id) values (currval('a'))", "insert into t (id) values (s.nextval('a'))",
+                "insert into t (id) select nextval('a')", "insert into t (id) values (default)")) {
+            assertThat(shape(other).orElseThrow().calledSequences()).as(other).isEmpty();
+        }
+    }
 }

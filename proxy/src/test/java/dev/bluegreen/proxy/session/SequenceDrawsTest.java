@@ -50,6 +50,34 @@ class SequenceDrawsTest {
                 new String[] {"b", "3"})).draws()).containsExactly(new SequenceDraws.Draw("b", 3), new SequenceDraws.Draw("z", 9));
     }
 
+    /**
+     * An insert naming its sequence itself ({@code nextval('orders_seq')} for its id) draws from it, asked of the leader
+     * beside the table the first time and right behind the statement afterwards; not where the statement also leaves a
+     * column to a sequence's default, which might be the same sequence spelled otherwise.
+     */
+    @Test
+    void aSequenceTheInsertNamesItselfIsDrawnAlike() {
+        SequenceDraws draws = new SequenceDraws();
+        SqlReading reading = new SqlReading();
+        InsertShape named = draws.shapeOf("insert into orders (id, v) values (nextval('orders_seq'), $1)", reading).orElseThrow();
+        assertThat(draws.mayDraw(named)).isTrue();
+        assertThat(SequenceDraws.leaderQuery(named, true, false))
+                .contains("; SELECT s.seq, CASE WHEN ")
+                .contains("FROM (VALUES ('orders_seq')) AS s (seq); RELEASE SAVEPOINT bluegreen_draws");
+
+        SequenceDraws.Generated learned = draws.learned(named, List.<String[]>of(row("created", null, null),
+                new String[] {"orders_seq", "41"}));
+        assertThat(learned.draws()).containsExactly(new SequenceDraws.Draw("orders_seq", 41));
+        assertThat(draws.mayDraw(named)).isTrue();
+        assertThat(draws.knownDraws(named)).containsExactly("orders_seq");
+
+        SequenceDraws beside = new SequenceDraws();
+        InsertShape both = beside.shapeOf("insert into lines (n, v) values (nextval('n_seq'), 1)", reading).orElseThrow();
+        assertThat(beside.learned(both, List.<String[]>of(row("id", "lines_id_seq", "7"), new String[] {"n_seq", "3"})).draws())
+                .containsExactly(new SequenceDraws.Draw("lines_id_seq", 7));
+        assertThat(beside.knownDraws(both)).containsExactly("lines_id_seq");
+    }
+
     @Test
     void anInsertIntoATableKnownToDrawNothingIsNotReadAgain() {
         SequenceDraws draws = new SequenceDraws();
