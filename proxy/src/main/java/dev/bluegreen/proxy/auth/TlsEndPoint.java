@@ -31,14 +31,15 @@ public final class TlsEndPoint {
         }
     }
 
-    private static byte[] of(Certificate[] chain) {
+    static byte[] of(Certificate[] chain) {
         if (chain == null || chain.length == 0 || !(chain[0] instanceof X509Certificate certificate)) {
             return null;
         }
         try {
-            return TlsServerEndpoint.getChannelBindingData(certificate);
-        } catch (CertificateEncodingException | IllegalArgumentException e) {
-            return null; // a signature algorithm whose hash is not known: bind nothing, as libpq does
+            byte[] data = TlsServerEndpoint.getChannelBindingData(certificate);
+            return data == null || data.length == 0 ? null : data;
+        } catch (CertificateEncodingException | RuntimeException e) {
+            return null; // a signature algorithm whose hash is not known (Ed25519): bind nothing, as libpq does
         }
     }
 }
