@@ -1,9 +1,7 @@
 package dev.bluegreen.config;
 
-import java.util.Locale;
-
 /** How the proxy authenticates a client that logs in as a configured user. */
-public enum AuthMethod {
+public enum AuthMethod implements ConfigName {
     /** No password; meant for loopback listeners and tests. */
     TRUST("trust"),
     /** The legacy MD5 challenge; only for clients that cannot do SCRAM. */
@@ -18,6 +16,7 @@ public enum AuthMethod {
     }
 
     /** The spelling used in YAML: {@code trust}, {@code md5}, {@code scram-sha-256}. */
+    @Override
     public String configName() {
         return configName;
     }
@@ -28,13 +27,7 @@ public enum AuthMethod {
      * @throws IllegalArgumentException with a message fit for a {@link Problem}
      */
     public static AuthMethod parse(String s) {
-        String wanted = s.trim().toLowerCase(Locale.ROOT);
-        for (AuthMethod method : values()) {
-            if (method.configName.equals(wanted)) {
-                return method;
-            }
-        }
-        throw new IllegalArgumentException(unknown("\"" + s + "\""));
+        return ConfigName.find(values(), s).orElseThrow(() -> new IllegalArgumentException(unknown("\"" + s + "\"")));
     }
 
     /** The problem with a value that is no method, named as {@code shown} says (quoted, or by its reference). */

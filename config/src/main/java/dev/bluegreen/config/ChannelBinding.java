@@ -1,13 +1,11 @@
 package dev.bluegreen.config;
 
-import java.util.Locale;
-
 /**
  * Whether the proxy binds its SCRAM login to a cluster to the TLS connection it runs on ({@code SCRAM-SHA-256-PLUS},
  * {@code tls-server-end-point}: the proof covers the certificate the proxy sees, so a man in the middle who presents
  * another cannot pass the login on); libpq's {@code channel_binding}, with its names and meanings.
  */
-public enum ChannelBinding {
+public enum ChannelBinding implements ConfigName {
     /** Never bind. */
     DISABLE("disable"),
     /** Bind where the connection is TLS and the cluster offers it (the default). */
@@ -25,6 +23,7 @@ public enum ChannelBinding {
     }
 
     /** The spelling used in YAML and in the URL's {@code channel_binding}. */
+    @Override
     public String configName() {
         return configName;
     }
@@ -35,13 +34,7 @@ public enum ChannelBinding {
      * @throws IllegalArgumentException with a message fit for a {@link Problem}
      */
     public static ChannelBinding parse(String s) {
-        String wanted = s.trim().toLowerCase(Locale.ROOT);
-        for (ChannelBinding binding : values()) {
-            if (binding.configName.equals(wanted)) {
-                return binding;
-            }
-        }
-        throw new IllegalArgumentException(unknown("\"" + s + "\""));
+        return ConfigName.find(values(), s).orElseThrow(() -> new IllegalArgumentException(unknown("\"" + s + "\"")));
     }
 
     /** The problem with a value that is none, named as {@code shown} says (quoted, or by its reference). */

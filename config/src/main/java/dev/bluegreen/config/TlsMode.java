@@ -1,13 +1,11 @@
 package dev.bluegreen.config;
 
-import java.util.Locale;
-
 /**
  * How the proxy secures its connection to a cluster; the names and meanings are libpq's
  * {@code sslmode} values without the opportunistic ones ({@code allow}, {@code prefer}), which
  * silently fall back to plain text.
  */
-public enum TlsMode {
+public enum TlsMode implements ConfigName {
     /** Plain TCP. */
     DISABLE("disable"),
     /** TLS, without checking the server certificate. */
@@ -24,6 +22,7 @@ public enum TlsMode {
     }
 
     /** The spelling used in YAML and in {@code sslmode}: {@code disable}, {@code verify-full}... */
+    @Override
     public String configName() {
         return configName;
     }
@@ -40,13 +39,7 @@ public enum TlsMode {
      * @throws IllegalArgumentException with a message fit for a {@link Problem}
      */
     public static TlsMode parse(String s) {
-        String wanted = s.trim().toLowerCase(Locale.ROOT);
-        for (TlsMode mode : values()) {
-            if (mode.configName.equals(wanted)) {
-                return mode;
-            }
-        }
-        throw new IllegalArgumentException(unknown("\"" + s + "\""));
+        return ConfigName.find(values(), s).orElseThrow(() -> new IllegalArgumentException(unknown("\"" + s + "\"")));
     }
 
     /** The problem with a value that is no mode, named as {@code shown} says (quoted, or by its reference). */

@@ -366,11 +366,20 @@ final class SequenceDraws {
             }
         });
         String called = called(insert);
-        if (called != null && sequences.isEmpty()) {
+        if (called != null && drawsNoDefault(insert, known)) {
             sequences.add(called);
         }
         sequences.sort(null);
         return sequences;
+    }
+
+    /**
+     * Whether {@code insert} leaves no column of its table to a sequence's default ({@code drawing}, column to
+     * sequence): only then is a sequence it names itself carried, which might be one of those spelled otherwise, drawn
+     * twice a row.
+     */
+    private static boolean drawsNoDefault(InsertShape insert, Map<String, String> drawing) {
+        return drawing.keySet().stream().noneMatch(insert::leavesToDefault);
     }
 
     /**
@@ -526,8 +535,8 @@ final class SequenceDraws {
         drawing.values().forEach(sequence -> uses.merge(sequence, 1, Integer::sum));
         drawing.values().removeIf(sequence -> uses.get(sequence) > 1);
         draws.removeIf(draw -> !drawing.containsValue(draw.sequence()));
-        if (called != null && draws.isEmpty() && drawing.keySet().stream().noneMatch(insert::leavesToDefault)) {
-            draws.add(called); // (as knownDraws: not beside a sequence's default, which might be the same one)
+        if (called != null && drawsNoDefault(insert, drawing)) {
+            draws.add(called); // (as knownDraws)
         }
         drawingColumns.put(insert.table(), Map.copyOf(drawing));
         timeColumns.put(insert.table(), Map.copyOf(times));

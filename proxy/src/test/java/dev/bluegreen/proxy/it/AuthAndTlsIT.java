@@ -17,6 +17,8 @@ import dev.bluegreen.proxy.auth.Md5;
 import dev.bluegreen.proxy.auth.ScramVerifier;
 import java.io.DataInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
@@ -429,24 +431,12 @@ class AuthAndTlsIT {
                 byte[] first = new DataInputStream(in.getInputStream()).readNBytes(8);
                 firstCodes.add(ByteBuffer.wrap(first).getInt(4));
                 out.getOutputStream().write(first);
-                Thread.ofVirtual().start(() -> pump(out, in));
-                pump(in, out);
+                InputStream answers = out.getInputStream();
+                OutputStream back = in.getOutputStream();
+                Thread.ofVirtual().start(() -> TlsInterceptor.pump(answers, back, in));
+                TlsInterceptor.pump(in.getInputStream(), out.getOutputStream(), out);
             } catch (IOException e) {
                 // a side went
-            }
-        }
-
-        private static void pump(Socket from, Socket to) {
-            try {
-                from.getInputStream().transferTo(to.getOutputStream());
-            } catch (IOException e) {
-                // a side went
-            } finally {
-                try {
-                    to.close();
-                } catch (IOException e) {
-                    // closing anyway
-                }
             }
         }
 

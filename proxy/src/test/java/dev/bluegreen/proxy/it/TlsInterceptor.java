@@ -85,20 +85,19 @@ final class TlsInterceptor implements AutoCloseable {
             toCluster.startHandshake();
             sockets.add(toProxy);
             sockets.add(toCluster);
-            Thread.ofVirtual().start(() -> pump(toCluster::getInputStream, toProxy::getOutputStream, toProxy));
-            pump(toProxy::getInputStream, toCluster::getOutputStream, toCluster);
+            InputStream answers = toCluster.getInputStream();
+            OutputStream toProxyOut = toProxy.getOutputStream();
+            Thread.ofVirtual().start(() -> pump(answers, toProxyOut, toProxy));
+            pump(toProxy.getInputStream(), toCluster.getOutputStream(), toCluster);
         } catch (IOException e) {
             closeQuietly(proxySide);
         }
     }
 
-    private static void pump(InputStreamSupplier from, OutputStreamSupplier to, Socket peer) {
-        byte[] buffer = new byte[16 * 1024];
-        try (InputStream in = from.get(); OutputStream out = to.get()) {
-            for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
-                out.write(buffer, 0, n);
-                out.flush();
-            }
+    /** Copies {@code from} to {@code to} until either side goes, then closes {@code peer}: a relay's one direction. */
+    static void pump(InputStream from, OutputStream to, Socket peer) {
+        try {
+            from.transferTo(to);
         } catch (IOException e) {
             // one side went: so does the other
         } finally {
@@ -106,17 +105,7 @@ final class TlsInterceptor implements AutoCloseable {
         }
     }
 
-    @FunctionalInterface
-    private interface InputStreamSupplier {
-        InputStream get() throws IOException;
-    }
-
-    @FunctionalInterface
-    private interface OutputStreamSupplier {
-        OutputStream get() throws IOException;
-    }
-
-    private static void closeQuietly(Socket socket) {
+    static void closeQuietly(Socket socket) {
         try {
             socket.close();
         } catch (IOException e) {
