@@ -125,7 +125,35 @@ final class GeneratedValues {
             // pgjdbc's rewritten batch of a size that is not a power of two (rows of 4, 2 and 1): one insert, by count
             unit.insert = shapes.getFirst();
             unit.oneShape = true;
+        } else if (eachOwnTable(unit, shapes)) {
+            unit.eachInserts = List.copyOf(shapes);
         }
+    }
+
+    /**
+     * Whether {@code shapes}, the texts of a unit of several, are each a one-row {@code INSERT … VALUES} run once into a
+     * table of its own, none an upsert or naming a sequence itself, one at least leaving a column to what may make up a
+     * value, and no two of the tables the session knows drawing from one sequence: each then draws once from its own
+     * sequences, which the leader is asked about behind the unit (or after it, where the session does not know every
+     * table yet, learning them all; {@link SequenceDraws#leaderQueryEach}).
+     */
+    private boolean eachOwnTable(Unit unit, List<InsertShape> shapes) {
+        if (runs(unit) != shapes.size() || shapes.stream().noneMatch(shape -> shape != null && sequenceDraws.mayDraw(shape))) {
+            return false;
+        }
+        Set<String> tables = new HashSet<>();
+        Set<String> sequences = new HashSet<>();
+        for (InsertShape shape : shapes) {
+            if (shape.upsert() || shape.places() == null || shape.places().rows().size() != 1
+                    || SequenceDraws.called(shape) != null || !tables.add(LeaderInserts.key(shape.table()))) {
+                return false;
+            }
+            List<String> drawn = sequenceDraws.knownDraws(shape);
+            if (drawn != null && !drawn.stream().allMatch(sequences::add)) {
+                return false; // (two tables sharing a sequence: what currval says is the last draw only)
+            }
+        }
+        return true;
     }
 
     /**
@@ -383,6 +411,7 @@ final class GeneratedValues {
         Set<String> bound = new HashSet<>(2);
         Set<String> portals = new HashSet<>(2);
         ByteBuf unnamed = statements.unnamedParse();
+        boolean cutUnnamed = false;
         for (Frame frame : unit.frames) {
             ByteBuf all = frame.content();
             int offset = all.readerIndex();
@@ -395,8 +424,10 @@ final class GeneratedValues {
                 case FrontendMessages.PARSE, FrontendMessages.CLOSE -> {
                     String name = frame.type() == FrontendMessages.PARSE ? FrontendMessages.parseName(all, offset, length)
                             : FrontendMessages.closedStatement(all, offset, length);
-                    if (name != null && bound.contains(name)) {
-                        return null; // a statement made anew after a Bind of it: the proxy keeps the later text only
+                    if (name != null && bound.contains(name) && (!name.isEmpty() || cutUnnamed)) {
+                        // a statement made anew after a Bind of it: the proxy keeps the later text only (the unnamed
+                        // one's is read from its Parse here, as pgjdbc and Npgsql parse each statement of a batch)
+                        return null;
                     }
                     if (frame.type() == FrontendMessages.PARSE) {
                         parsed.put(name, FrontendMessages.parseSql(all, offset, length));
@@ -413,6 +444,7 @@ final class GeneratedValues {
                     bound.add(name);
                     portals.add(FrontendMessages.bindPortal(all, offset, length));
                     boolean cut = ClientStatements.shortened(text);
+                    cutUnnamed |= cut && name.isEmpty();
                     texts.put(cut ? name + '\0' + text : text, new RunText(text, cut ? statements.cutText(name) : null));
                 }
                 case FrontendMessages.EXECUTE -> {
@@ -465,6 +497,14 @@ final class GeneratedValues {
      * is then nothing).
      */
     String questionAfter(Unit unit, Sink answer) {
+        if (unit.eachInserts != null) {
+            if (suspended(answer) || !oneRowEach(unit, answer)) {
+                unit.generated = SequenceDraws.Generated.NOTHING;
+                return null;
+            }
+            unit.drawsPipelined = false; // (its answer is read as what the tables make up: they are learned again)
+            return SequenceDraws.leaderQueryEach(unit.eachInserts, answer.status == 'T', unit.readsStart);
+        }
         boolean inserted = unit.insert != null && insertedRows(answer);
         boolean inTransaction = !answer.error && answer.status == 'T';
         List<String> known = inserted ? sequenceDraws.knownDraws(unit.insert) : null;
@@ -493,8 +533,9 @@ final class GeneratedValues {
             unit.drawsPipelined = true;
             return SequenceDraws.pipelinedQuery(List.of(), true);
         }
-        List<String> sequences = unit.insert == null ? List.of() : sequenceDraws.knownDraws(unit.insert);
-        if (sequences == null || ((unit.insert != null || unit.readsStart) && executesSomeRows(unit))) {
+        List<String> sequences = unit.eachInserts != null ? eachDraws(unit.eachInserts)
+                : unit.insert == null ? List.of() : sequenceDraws.knownDraws(unit.insert);
+        if (sequences == null || ((unit.insert != null || unit.eachInserts != null || unit.readsStart) && executesSomeRows(unit))) {
             return null; // asked once the statement has answered (questionAfter): a table the session does not know yet, or a portal
         }
         boolean readsIt = unit.readsStart || (unit.insert != null && !sequenceDraws.knownTimes(unit.insert).isEmpty());
@@ -508,6 +549,26 @@ final class GeneratedValues {
         }
         unit.drawsPipelined = true;
         return SequenceDraws.pipelinedQuery(sequences, start);
+    }
+
+    /** The sequences {@code inserts} draw from, in the order the follower locks them; null where a table is not known. */
+    private List<String> eachDraws(List<InsertShape> inserts) {
+        List<String> sequences = new ArrayList<>(inserts.size());
+        for (InsertShape insert : inserts) {
+            List<String> drawn = sequenceDraws.knownDraws(insert);
+            if (drawn == null) {
+                return null;
+            }
+            sequences.addAll(drawn);
+        }
+        sequences.sort(null);
+        return sequences;
+    }
+
+    /** Whether the answer to {@code unit}, inserts into tables of their own, inserted one row with each. */
+    private static boolean oneRowEach(Unit unit, Sink answer) {
+        return ranInserts(answer, true) && answer.recorder.outcomes().size() == unit.eachInserts.size()
+                && answer.recorder.outcomes().stream().allMatch(outcome -> "INSERT 0 1".equals(outcome.commandTag()));
     }
 
     /** Whether the answer left a portal suspended, which a Query of the proxy's would end. */
@@ -612,6 +673,7 @@ final class GeneratedValues {
      */
     SequenceDraws.Generated answered(Unit unit, Sink answer, Sink drawn, byte status) {
         SequenceDraws.Generated generated = unit.drawsPipelined ? SequenceDraws.drawn(drawn.rows)
+                : unit.eachInserts != null ? sequenceDraws.learnedEach(unit.eachInserts, drawn.rows)
                 : sequenceDraws.learned(unit.insert, drawn.rows);
         // (outside the statement's transaction it is another start)
         String start = answer.status != 'T' ? null : generated.start() != null ? generated.start() : unit.knownStart;
@@ -626,7 +688,9 @@ final class GeneratedValues {
         // to other rows
         // (a text the proxy kept the beginning of only may say less about its rows than they are)
         long rows;
-        if (unit.insert != null && unit.insert.upsert()) {
+        if (unit.eachInserts != null) {
+            rows = oneRowEach(unit, answer) ? 1 : 0; // (each sequence is drawn by one row of one table)
+        } else if (unit.insert != null && unit.insert.upsert()) {
             rows = unit.oneShape ? upsertDraws(unit, answer) : 0; // (its tag does not count the rows it left)
         } else if (inserted > 1 && (unit.shortenedText || unit.insert == null || unit.insert.places() == null
                 || unit.insert.places().rows().isEmpty())

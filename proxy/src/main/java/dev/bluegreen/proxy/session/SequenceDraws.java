@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.session;
 import dev.bluegreen.proxy.routing.InsertShape;
 import dev.bluegreen.proxy.routing.TransactionTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -449,13 +450,48 @@ final class SequenceDraws {
      * transaction it runs under {@link #SAVEPOINT}. Only ordinary and partitioned tables without rules are read: a rule may have inserted elsewhere, and a view's defaults are not its table's.
      */
     static String leaderQuery(InsertShape insert, boolean inTransaction, boolean start) {
+        String select = columnsQuery(insert);
+        String called = called(insert);
+        if (called != null) {
+            // a row of two: the sequence the statement names itself, and what it drew there (learned() tells them apart)
+            select += "; SELECT s.seq, CASE WHEN " + MAY_READ_AND_SET
+                    + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END FROM (VALUES (" + literal(called)
+                    + ")) AS s (seq)";
+        }
+        return underSavepoint(select, inTransaction, start);
+    }
+
+    /**
+     * {@link #leaderQuery} for one-row inserts into tables of their own, run together ({@link Unit#eachInserts}): the
+     * rows of each table's columns, each led by the insert's place among {@code inserts}, for {@link #learnedEach}.
+     */
+    static String leaderQueryEach(List<InsertShape> inserts, boolean inTransaction, boolean start) {
+        StringBuilder select = new StringBuilder();
+        for (int i = 0; i < inserts.size(); i++) {
+            select.append(i == 0 ? "" : " UNION ALL ").append("SELECT ").append(i).append(", q.* FROM (")
+                    .append(columnsQuery(inserts.get(i))).append(") AS q");
+        }
+        return underSavepoint(select.toString(), inTransaction, start);
+    }
+
+    /** {@code select}, inside a transaction under {@link #SAVEPOINT} and followed by the start's row where asked. */
+    private static String underSavepoint(String select, boolean inTransaction, boolean start) {
+        if (!inTransaction) {
+            return select; // (outside the statement's transaction its start is another)
+        }
+        return "SAVEPOINT " + SAVEPOINT + "; " + select + (start ? "; SELECT " + TransactionTime.LEADER_START : "")
+                + "; RELEASE SAVEPOINT " + SAVEPOINT;
+    }
+
+    /** The part of {@link #leaderQuery} that reads the columns of {@code insert}'s table. */
+    private static String columnsQuery(InsertShape insert) {
         StringBuilder listed = new StringBuilder("ARRAY[");
         List<String> given = insert.givenColumns();
         for (int i = 0; i < given.size(); i++) {
             listed.append(i == 0 ? "" : ", ").append(literal(given.get(i)));
         }
         listed.append("]::pg_catalog.name[]");
-        String select = "SELECT a.attname, s.seq::pg_catalog.regclass::text, CASE WHEN s.seq IS NOT NULL"
+        return "SELECT a.attname, s.seq::pg_catalog.regclass::text, CASE WHEN s.seq IS NOT NULL"
                 + " AND a.attname <> ALL (" + listed + ") AND " + MAY_READ_AND_SET
                 + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END,"
                 + " CASE WHEN s.seq IS NULL THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END, "
@@ -473,18 +509,40 @@ final class SequenceDraws {
                 + " OR (a.atttypid = 'pg_catalog.uuid'::pg_catalog.regtype AND pg_catalog.pg_get_expr(d.adbin, d.adrelid)"
                 + " ~ '^([a-z_][a-z0-9_$]*[.])?(gen_random_uuid|uuid_generate_v4|uuidv4|uuidv7)[(][)]$'))"
                 + " AND pg_catalog.has_column_privilege(a.attrelid, a.attnum, 'INSERT')))";
-        String called = called(insert);
-        if (called != null) {
-            // a row of two: the sequence the statement names itself, and what it drew there (learned() tells them apart)
-            select += "; SELECT s.seq, CASE WHEN " + MAY_READ_AND_SET
-                    + " THEN pg_catalog.currval(s.seq::pg_catalog.regclass)::text END FROM (VALUES (" + literal(called)
-                    + ")) AS s (seq)";
+    }
+
+    /**
+     * Reads the leader's answer to {@link #leaderQueryEach} as {@link #learned} reads one table's, keeping what each
+     * table makes up: the draws of all, unless two tables turn out to draw from one sequence (then none: what currval
+     * says is the last draw only), and the start where one of them reads it.
+     */
+    Generated learnedEach(List<InsertShape> inserts, List<String[]> rows) {
+        List<List<String[]>> each = new ArrayList<>(inserts.size());
+        for (int i = 0; i < inserts.size(); i++) {
+            each.add(new ArrayList<>());
         }
-        if (!inTransaction) {
-            return select; // (outside the statement's transaction its start is another)
+        for (String[] row : rows) {
+            if (row.length == 1) {
+                each.forEach(table -> table.add(row)); // the start, asked for the unit
+            } else if (row.length == 7 && row[0] != null && row[0].matches("[0-9]{1,4}")
+                    && Integer.parseInt(row[0]) < inserts.size()) {
+                each.get(Integer.parseInt(row[0])).add(Arrays.copyOfRange(row, 1, 7));
+            } else {
+                return Generated.NOTHING;
+            }
         }
-        return "SAVEPOINT " + SAVEPOINT + "; " + select + (start ? "; SELECT " + TransactionTime.LEADER_START : "")
-                + "; RELEASE SAVEPOINT " + SAVEPOINT;
+        List<Draw> draws = new ArrayList<>(inserts.size());
+        String start = null;
+        for (int i = 0; i < inserts.size(); i++) {
+            Generated learned = learned(inserts.get(i), each.get(i));
+            draws.addAll(learned.draws());
+            start = start != null ? start : learned.start();
+        }
+        if (draws.stream().map(Draw::sequence).distinct().count() != draws.size()) {
+            draws.clear();
+        }
+        draws.sort(Comparator.comparing(Draw::sequence)); // locks taken in one order by every session
+        return new Generated(List.copyOf(draws), start);
     }
 
     /**

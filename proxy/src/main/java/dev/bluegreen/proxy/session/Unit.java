@@ -54,6 +54,13 @@ final class Unit {
      */
     InsertShape alsoInserts;
     /**
+     * The unit's several texts, in order, where each is a one-row INSERT, run once, into a table of its own, and no two
+     * draw from one sequence (EF Core's {@code SaveChanges} of entities of several types, an Npgsql batch, pgjdbc's
+     * string of several statements): each draws once from its table's sequences, and the follower is set to draw what
+     * the leader drew for all of them ({@link GeneratedValues#takes}); null otherwise.
+     */
+    List<InsertShape> eachInserts;
+    /**
      * A Query, or one Bind and Execute of a statement whose text the proxy holds in full, inserting several rows that
      * returns the column it leaves to a sequence: the column, whose values the leader's answer shows row by row
      * ({@link OutcomeRecorder#capture}); null otherwise.

@@ -1974,7 +1974,8 @@ final class Units {
             return;
         }
         unit.primaryAnswered = true;
-        if ((unit.insert != null || unit.readsStart || unit.asksStart) && unit.generated == null && !answer.lost) {
+        if ((unit.insert != null || unit.eachInserts != null || unit.readsStart || unit.asksStart) && unit.generated == null
+                && !answer.lost) {
             if (unit.drawsAnswer != null) {
                 unit.generated = drawsAnswered(unit, answer);
             } else if (unit.drawsPipelined || askDraws(unit, answer)) {
@@ -2275,10 +2276,13 @@ final class Units {
             return SequenceDraws.Generated.NOTHING;
         }
         SequenceDraws.Generated made = generated.answered(unit, answer, drawn, status);
-        if (!unit.drawsPipelined && !sequenceDraws.knownTimes(new InsertShape(unit.insert.table(), List.of())).isEmpty()) {
-            // learned the table: statements prepared by name before the session knew are held by the follower as the client
-            // sent them, and are given it again before it runs this unit, which may be one of them
-            prepareAgain(leader.other(), unit.insert.table(), true, status == 'T');
+        for (InsertShape learned : unit.drawsPipelined ? List.<InsertShape>of()
+                : unit.eachInserts != null ? unit.eachInserts : List.of(unit.insert)) {
+            if (!sequenceDraws.knownTimes(new InsertShape(learned.table(), List.of())).isEmpty()) {
+                // learned the table: statements prepared by name before the session knew are held by the follower as the
+                // client sent them, and are given it again before it runs this unit, which may be one of them
+                prepareAgain(leader.other(), learned.table(), true, status == 'T');
+            }
         }
         return made;
     }

@@ -51,6 +51,43 @@ class SequenceDrawsTest {
     }
 
     /**
+     * One-row inserts into tables of their own under one Sync are learned together: each row of the answer is led by
+     * its insert's place; the draws of all are kept in lock order, none where two tables turn out to share a sequence.
+     */
+    @Test
+    void insertsIntoTablesOfTheirOwnAreLearnedTogether() {
+        SequenceDraws draws = new SequenceDraws();
+        InsertShape tags = new InsertShape("tags", List.of("label"));
+        String query = SequenceDraws.leaderQueryEach(List.of(ORDER, tags), true, false);
+        assertThat(query).startsWith("SAVEPOINT bluegreen_draws; SELECT 0, q.* FROM (SELECT a.attname")
+                .contains(" UNION ALL SELECT 1, q.* FROM (SELECT a.attname").contains("to_regclass('tags')")
+                .endsWith("; RELEASE SAVEPOINT bluegreen_draws");
+
+        SequenceDraws.Generated learned = draws.learnedEach(List.of(ORDER, tags), List.of(
+                led(1, row("id", "public.tags_id_seq", "7")), led(0, row("id", "public.orders_id_seq", "42")),
+                led(1, new String[] {"made", null, null, "now()", START, "16385/3"})));
+        assertThat(learned.draws()).containsExactly(new SequenceDraws.Draw("public.orders_id_seq", 42),
+                new SequenceDraws.Draw("public.tags_id_seq", 7));
+        assertThat(learned.start()).as("tags stamps its rows with the start").isEqualTo(START);
+        assertThat(draws.knownDraws(tags)).containsExactly("public.tags_id_seq");
+        assertThat(draws.knownTimes(tags)).containsKey("made");
+
+        SequenceDraws shared = new SequenceDraws();
+        assertThat(shared.learnedEach(List.of(ORDER, tags), List.of(led(0, row("id", "one_seq", "3")),
+                led(1, row("id", "one_seq", "3")))).draws()).as("one sequence, two tables").isEmpty();
+        assertThat(shared.learnedEach(List.of(ORDER, tags), List.<String[]>of(led(2, row("id", "a_seq", "1")))))
+                .as("a row of no insert").isEqualTo(SequenceDraws.Generated.NOTHING);
+    }
+
+    /** {@code row} led by the place of its insert among those asked about together. */
+    private static String[] led(int insert, String[] row) {
+        String[] led = new String[row.length + 1];
+        led[0] = Integer.toString(insert);
+        System.arraycopy(row, 0, led, 1, row.length);
+        return led;
+    }
+
+    /**
      * An insert naming its sequence itself ({@code nextval('orders_seq')} for its id) draws from it, asked of the leader
      * beside the table the first time and right behind the statement afterwards; not where the statement also leaves a
      * column to a sequence's default, which might be the same sequence spelled otherwise.
