@@ -70,9 +70,10 @@ final class GeneratedValues {
      * statement, the INSERT that may draw from sequences ({@link Unit#insert}) and whether it reads the transaction's
      * start, as for one statement bound again and again (a JDBC batch under one Sync); for a unit of several texts
      * (pgjdbc's rewritten batches come as two), whether one of them reads the start, itself or by a default, which
-     * holds for all of them alike. Draws are carried for a unit of one text only, so a unit of several notes an INSERT
-     * only to learn its table, where the session does not know it yet. For a unit whose follower can be made to take
-     * what the leader makes up ({@link Units#mayTakeGenerated}).
+     * holds for all of them alike. Draws are carried for a unit of several texts where they are one table's inserts of
+     * one column list (by the count of their rows) or one-row inserts into tables of their own ({@link Unit#eachInserts});
+     * another notes an INSERT only to learn its table, where the session does not know it yet. For a unit whose follower
+     * can be made to take what the leader makes up ({@link Units#mayTakeGenerated}).
      */
     void takes(Unit unit) {
         Classification c = unit.classification;
