@@ -145,7 +145,7 @@ final class GeneratedValues {
         Set<String> tables = new HashSet<>();
         Set<String> sequences = new HashSet<>();
         for (InsertShape shape : shapes) {
-            if (shape.upsert() || shape.places() == null || shape.places().rows().size() != 1
+            if (shape == null || shape.upsert() || shape.places() == null || shape.places().rows().size() != 1
                     || SequenceDraws.called(shape) != null || !tables.add(LeaderInserts.key(shape.table()))) {
                 return false;
             }
@@ -503,8 +503,12 @@ final class GeneratedValues {
                 unit.generated = SequenceDraws.Generated.NOTHING;
                 return null;
             }
-            unit.drawsPipelined = false; // (its answer is read as what the tables make up: they are learned again)
-            return SequenceDraws.leaderQueryEach(unit.eachInserts, answer.status == 'T', unit.readsStart);
+            // as for one insert: tables the session knows are asked just what they drew, inside a transaction
+            List<String> known = eachDraws(unit.eachInserts);
+            unit.drawsPipelined = known != null && answer.status == 'T';
+            return unit.drawsPipelined ? SequenceDraws.pipelinedQuery(known, unit.readsStart
+                    || unit.eachInserts.stream().anyMatch(insert -> !sequenceDraws.knownTimes(insert).isEmpty()))
+                    : SequenceDraws.leaderQueryEach(unit.eachInserts, answer.status == 'T', unit.readsStart);
         }
         boolean inserted = unit.insert != null && insertedRows(answer);
         boolean inTransaction = !answer.error && answer.status == 'T';

@@ -135,6 +135,49 @@ class SequenceDrawsIT {
     }
 
     /**
+     * An insert beside a statement of another kind under one {@code Sync} (pgjdbc's string of several statements, an
+     * update first or last) is not one of inserts into tables of their own: it runs on both clusters as before, its
+     * draws not carried (one session here, so green draws alike anyway). Before the check, the update's text, no insert,
+     * broke the session's reading of the unit.
+     */
+    @Test
+    void anInsertBesideAnUpdateUnderOneSyncRunsOnBothClusters(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String orders = ClusterData.unique("orders");
+        String counts = ClusterData.unique("counts");
+        ClusterData.onBoth(blue, green, "create table " + orders + " (id bigserial primary key, v int not null)",
+                "create table " + counts + " (k int primary key, n int not null)",
+                "insert into " + counts + " values (1, 0)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection c = proxy.connect(blue.superuser());
+                 PreparedStatement updateFirst = c.prepareStatement("update " + counts + " set n = n + 1 where k = ?;"
+                         + " insert into " + orders + " (v) values (?) returning id");
+                 PreparedStatement insertFirst = c.prepareStatement("insert into " + orders + " (v) values (?) returning id;"
+                         + " update " + counts + " set n = n + 1 where k = ?")) {
+                for (int round = 0; round < 6; round++) {
+                    for (PreparedStatement both : List.of(updateFirst, insertFirst)) {
+                        both.setInt(1, 1);
+                        both.setInt(2, 1);
+                        both.execute();
+                        int results = 0;
+                        do {
+                            results++;
+                        } while (both.getMoreResults() || both.getUpdateCount() != -1);
+                        assertThat(results).isEqualTo(2);
+                    }
+                }
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.number(blue, "select n from " + counts)).isEqualTo(12L);
+        assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
+        assertThat(contents(green, counts, "k")).isEqualTo(contents(blue, counts, "k"));
+    }
+
+    /**
      * An application that draws its ids itself with {@code SELECT nextval('…')}, as Hibernate's sequence generator
      * (pooled, 50 ids a call), SQLAlchemy's {@code Sequence} and jOOQ do, gets the same value from both clusters: the
      * follower's call returns the leader's value, so the two answers agree and the ids the application inserts, and the
