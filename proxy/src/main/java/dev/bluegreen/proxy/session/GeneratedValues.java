@@ -16,6 +16,7 @@ import dev.bluegreen.proxy.session.ClientStatements.Whole;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -23,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -105,10 +107,14 @@ final class GeneratedValues {
             return; // (the proxy kept the beginning of one only, and it is no insert)
         }
         List<InsertShape> shapes = new ArrayList<>(texts.size());
+        Set<Integer> makeNothing = new HashSet<>(2);
         for (RunText run : texts) {
             String text = run.sql();
             Whole whole = run.whole();
             InsertShape insert = whole != null ? whole.insert() : sequenceDraws.shapeOf(text, reading).orElse(null);
+            if (insert == null && whole == null && sequenceDraws.makesNothing(text)) {
+                makeNothing.add(shapes.size());
+            }
             shapes.add(insert);
             if (insert != null && sequenceDraws.mayDraw(insert)) {
                 unit.alsoInserts = unit.alsoInserts == null ? insert : unit.alsoInserts;
@@ -126,25 +132,30 @@ final class GeneratedValues {
             // pgjdbc's rewritten batch of a size that is not a power of two (rows of 4, 2 and 1): one insert, by count
             unit.insert = shapes.getFirst();
             unit.oneShape = true;
-        } else if (eachOwnTable(unit, shapes)) {
-            unit.eachInserts = List.copyOf(shapes);
+        } else if (eachOwnTable(unit, shapes, makeNothing)) {
+            unit.eachInserts = Collections.unmodifiableList(shapes);
         }
     }
 
     /**
-     * Whether {@code shapes}, the texts of a unit of several, are each a one-row {@code INSERT … VALUES} run once into a
-     * table of its own, none an upsert or naming a sequence itself, one at least leaving a column to what may make up a
-     * value, and no two of the tables the session knows drawing from one sequence: each then draws once from its own
-     * sequences, which the leader is asked about behind the unit (or after it, where the session does not know every
-     * table yet, learning them all; {@link SequenceDraws#leaderQueryEach}).
+     * Whether {@code shapes}, the texts of a unit of several, each bound and executed once, are each a one-row
+     * {@code INSERT … VALUES} into a table of its own, none an upsert or naming a sequence itself, one at least leaving a
+     * column to what may make up a value, and no two of the tables the session knows drawing from one sequence; or, at
+     * the places {@code makeNothing} lists (where {@code shapes} holds null), an insert into a table the session knows
+     * makes up nothing. Each then draws once from its own sequences, which the leader is asked about behind the unit (or
+     * after it, where the session does not know every table yet, learning them all; {@link SequenceDraws#leaderQueryEach}).
      */
-    private boolean eachOwnTable(Unit unit, List<InsertShape> shapes) {
-        if (runs(unit) != shapes.size() || shapes.stream().noneMatch(shape -> shape != null && sequenceDraws.mayDraw(shape))) {
+    private boolean eachOwnTable(Unit unit, List<InsertShape> shapes, Set<Integer> makeNothing) {
+        if (!eachRunOnce(unit, shapes.size()) || shapes.stream().noneMatch(shape -> shape != null && sequenceDraws.mayDraw(shape))) {
             return false;
         }
         Set<String> tables = new HashSet<>();
         Set<String> sequences = new HashSet<>();
-        for (InsertShape shape : shapes) {
+        for (int i = 0; i < shapes.size(); i++) {
+            InsertShape shape = shapes.get(i);
+            if (shape == null && makeNothing.contains(i)) {
+                continue; // (draws nothing)
+            }
             if (shape == null || shape.upsert() || shape.places() == null || shape.places().rows().size() != 1
                     || SequenceDraws.called(shape) != null || !tables.add(LeaderInserts.key(shape.table()))) {
                 return false;
@@ -155,6 +166,34 @@ final class GeneratedValues {
             }
         }
         return true;
+    }
+
+    /** Whether {@code unit} binds {@code texts} statements, each executed once right after its Bind, and runs no other. */
+    private static boolean eachRunOnce(Unit unit, int texts) {
+        int binds = 0;
+        boolean bound = false;
+        for (Frame frame : unit.frames) {
+            switch (frame.type()) {
+                case FrontendMessages.BIND -> {
+                    if (bound) {
+                        return false; // (a portal bound and not run: a later Execute may run another)
+                    }
+                    bound = true;
+                    binds++;
+                }
+                case FrontendMessages.EXECUTE -> {
+                    if (!bound) {
+                        return false;
+                    }
+                    bound = false;
+                }
+                case FrontendMessages.QUERY -> {
+                    return false;
+                }
+                default -> { }
+            }
+        }
+        return !bound && binds == texts;
     }
 
     /**
@@ -412,7 +451,6 @@ final class GeneratedValues {
         Set<String> bound = new HashSet<>(2);
         Set<String> portals = new HashSet<>(2);
         ByteBuf unnamed = statements.unnamedParse();
-        boolean cutUnnamed = false;
         for (Frame frame : unit.frames) {
             ByteBuf all = frame.content();
             int offset = all.readerIndex();
@@ -425,7 +463,7 @@ final class GeneratedValues {
                 case FrontendMessages.PARSE, FrontendMessages.CLOSE -> {
                     String name = frame.type() == FrontendMessages.PARSE ? FrontendMessages.parseName(all, offset, length)
                             : FrontendMessages.closedStatement(all, offset, length);
-                    if (name != null && bound.contains(name) && (!name.isEmpty() || cutUnnamed)) {
+                    if (name != null && bound.contains(name) && !name.isEmpty()) {
                         // a statement made anew after a Bind of it: the proxy keeps the later text only (the unnamed
                         // one's is read from its Parse here, as pgjdbc and Npgsql parse each statement of a batch)
                         return null;
@@ -445,7 +483,6 @@ final class GeneratedValues {
                     bound.add(name);
                     portals.add(FrontendMessages.bindPortal(all, offset, length));
                     boolean cut = ClientStatements.shortened(text);
-                    cutUnnamed |= cut && name.isEmpty();
                     texts.put(cut ? name + '\0' + text : text, new RunText(text, cut ? statements.cutText(name) : null));
                 }
                 case FrontendMessages.EXECUTE -> {
@@ -505,10 +542,15 @@ final class GeneratedValues {
             }
             // as for one insert: tables the session knows are asked just what they drew, inside a transaction
             List<String> known = eachDraws(unit.eachInserts);
+            boolean start = unit.readsStart || drawing(unit.eachInserts).stream()
+                    .anyMatch(insert -> !sequenceDraws.knownTimes(insert).isEmpty());
             unit.drawsPipelined = known != null && answer.status == 'T';
-            return unit.drawsPipelined ? SequenceDraws.pipelinedQuery(known, unit.readsStart
-                    || unit.eachInserts.stream().anyMatch(insert -> !sequenceDraws.knownTimes(insert).isEmpty()))
-                    : SequenceDraws.leaderQueryEach(unit.eachInserts, answer.status == 'T', unit.readsStart);
+            if (unit.drawsPipelined && known.isEmpty() && !start) {
+                unit.generated = SequenceDraws.Generated.NOTHING;
+                return null;
+            }
+            return unit.drawsPipelined ? SequenceDraws.pipelinedQuery(known, start)
+                    : SequenceDraws.leaderQueryEach(drawing(unit.eachInserts), answer.status == 'T', unit.readsStart);
         }
         boolean inserted = unit.insert != null && insertedRows(answer);
         boolean inTransaction = !answer.error && answer.status == 'T';
@@ -559,7 +601,7 @@ final class GeneratedValues {
     /** The sequences {@code inserts} draw from, in the order the follower locks them; null where a table is not known. */
     private List<String> eachDraws(List<InsertShape> inserts) {
         List<String> sequences = new ArrayList<>(inserts.size());
-        for (InsertShape insert : inserts) {
+        for (InsertShape insert : drawing(inserts)) {
             List<String> drawn = sequenceDraws.knownDraws(insert);
             if (drawn == null) {
                 return null;
@@ -570,10 +612,25 @@ final class GeneratedValues {
         return sequences;
     }
 
-    /** Whether the answer to {@code unit}, inserts into tables of their own, inserted one row with each. */
+    /**
+     * Whether the answer to {@code unit}, inserts into tables of their own, inserted one row with each that may draw (and
+     * rows, or none, with each into a table that makes up nothing).
+     */
     private static boolean oneRowEach(Unit unit, Sink answer) {
-        return ranInserts(answer, true) && answer.recorder.outcomes().size() == unit.eachInserts.size()
-                && answer.recorder.outcomes().stream().allMatch(outcome -> "INSERT 0 1".equals(outcome.commandTag()));
+        if (!ranInserts(answer, false) || answer.recorder.outcomes().size() != unit.eachInserts.size()) {
+            return false;
+        }
+        for (int i = 0; i < unit.eachInserts.size(); i++) {
+            if (unit.eachInserts.get(i) != null && !"INSERT 0 1".equals(answer.recorder.outcomes().get(i).commandTag())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The inserts of {@link Unit#eachInserts} that may draw: those into tables not known to make up nothing. */
+    static List<InsertShape> drawing(List<InsertShape> eachInserts) {
+        return eachInserts.stream().filter(Objects::nonNull).toList();
     }
 
     /** Whether the answer left a portal suspended, which a Query of the proxy's would end. */
@@ -678,7 +735,7 @@ final class GeneratedValues {
      */
     SequenceDraws.Generated answered(Unit unit, Sink answer, Sink drawn, byte status) {
         SequenceDraws.Generated generated = unit.drawsPipelined ? SequenceDraws.drawn(drawn.rows)
-                : unit.eachInserts != null ? sequenceDraws.learnedEach(unit.eachInserts, drawn.rows)
+                : unit.eachInserts != null ? sequenceDraws.learnedEach(drawing(unit.eachInserts), drawn.rows)
                 : sequenceDraws.learned(unit.insert, drawn.rows);
         // (outside the statement's transaction it is another start)
         String start = answer.status != 'T' ? null : generated.start() != null ? generated.start() : unit.knownStart;

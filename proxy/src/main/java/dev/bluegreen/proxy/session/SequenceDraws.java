@@ -143,10 +143,7 @@ final class SequenceDraws {
         if (first != 'i' && first != 'I' && first != '/' && first != '-') {
             return Optional.empty();
         }
-        String table = plainTable(sql, i);
-        Map<String, String> known = drawingColumns.get(table);
-        if (known != null && known.isEmpty() && timeColumns.get(table).isEmpty() && uuidColumns.get(table).isEmpty()
-                && learnedAsOf == CATALOG_CHANGES.get() && !callsNextval(sql)) {
+        if (makesNothing(sql, i)) {
             return Optional.empty(); // a table known to generate nothing (pgbench_history): not read further
         }
         Optional<InsertShape> shape = shapes.get(sql);
@@ -198,6 +195,25 @@ final class SequenceDraws {
      * The table an {@code insert into name} at {@code from} names, when the name is plain (letters, digits, {@code _},
      * {@code $} and dots, nothing quoted): a look that costs less than reading the statement; null otherwise.
      */
+    /**
+     * Whether {@code sql} inserts into a table named plainly that the session knows makes up nothing (no sequence, start
+     * or random uuid default), and names no sequence itself: such an insert draws nothing, and is not read further.
+     */
+    boolean makesNothing(String sql) {
+        int i = 0;
+        while (i < sql.length() && Character.isWhitespace(sql.charAt(i))) {
+            i++;
+        }
+        return makesNothing(sql, i);
+    }
+
+    private boolean makesNothing(String sql, int from) {
+        String table = plainTable(sql, from);
+        Map<String, String> known = table == null ? null : drawingColumns.get(table);
+        return known != null && known.isEmpty() && timeColumns.get(table).isEmpty() && uuidColumns.get(table).isEmpty()
+                && learnedAsOf == CATALOG_CHANGES.get() && !callsNextval(sql);
+    }
+
     private static String plainTable(String sql, int from) {
         if (!sql.regionMatches(true, from, "insert into ", 0, 12)) {
             return null;

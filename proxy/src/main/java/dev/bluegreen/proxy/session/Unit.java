@@ -57,7 +57,8 @@ final class Unit {
      * The unit's several texts, in order, where each is a one-row INSERT, run once, into a table of its own, and no two
      * draw from one sequence (EF Core's {@code SaveChanges} of entities of several types, an Npgsql batch, pgjdbc's
      * string of several statements): each draws once from its table's sequences, and the follower is set to draw what
-     * the leader drew for all of them ({@link GeneratedValues#takes}); null otherwise.
+     * the leader drew for all of them ({@link GeneratedValues#takes}). Null in the list where the text inserts into a
+     * table the session knows makes up nothing; the field null otherwise.
      */
     List<InsertShape> eachInserts;
     /**

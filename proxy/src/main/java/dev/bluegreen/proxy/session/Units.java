@@ -2277,7 +2277,7 @@ final class Units {
         }
         SequenceDraws.Generated made = generated.answered(unit, answer, drawn, status);
         for (InsertShape learned : unit.drawsPipelined ? List.<InsertShape>of()
-                : unit.eachInserts != null ? unit.eachInserts : List.of(unit.insert)) {
+                : unit.eachInserts != null ? GeneratedValues.drawing(unit.eachInserts) : List.of(unit.insert)) {
             if (!sequenceDraws.knownTimes(new InsertShape(learned.table(), List.of())).isEmpty()) {
                 // learned the table: statements prepared by name before the session knew are held by the follower as the
                 // client sent them, and are given it again before it runs this unit, which may be one of them
