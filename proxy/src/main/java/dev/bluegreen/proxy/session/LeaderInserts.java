@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.session;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executor;
@@ -42,9 +43,16 @@ final class LeaderInserts {
 
     /**
      * An insert's turn among those into its table: its number, given back once the leader has answered it
-     * ({@link #answered}), and the last of those sent before it that it is to wait for, 0 for none.
+     * ({@link #answered}), and the last of those sent before it that it is to wait for, 0 for none; and its turn in the
+     * next table of a unit inserting into several ({@link Unit#eachInserts}), or null.
      */
-    record Ticket(Table table, long number, long awaits) { }
+    record Ticket(Table table, long number, long awaits, Ticket next) {
+
+        /** Whether this turn, or one taken with it in another table, waits for inserts in flight there. */
+        boolean waits() {
+            return awaits != 0 || (next != null && next.waits());
+        }
+    }
 
     private final Map<String, Table> tables = new HashMap<>();
 
@@ -54,32 +62,50 @@ final class LeaderInserts {
      * at least one waits for the other.
      */
     synchronized Ticket sent(String database, String table, boolean alone) {
-        if (tables.size() >= MAX_TABLES) {
-            tables.values().removeIf(known -> known.inFlight.size() == 0);
-        }
-        Table turns = tables.computeIfAbsent(database + '\0' + key(table), name -> new Table());
-        long number = turns.inFlight.add();
-        long awaits = alone ? number - 1 : turns.lastAlone;
-        if (alone) {
-            turns.lastAlone = number;
-        }
-        return new Ticket(turns, number, awaits == 0 || turns.inFlight.doneUpTo(awaits) ? 0 : awaits);
+        return sent(database, List.of(table), alone);
     }
 
-    /** Runs {@code then} on {@code executor} once every insert {@code ticket} waits for has answered. */
+    /**
+     * {@link #sent(String, String, boolean)} for a unit inserting into each of {@code tables} (different tables): its
+     * turns in all of them are taken at once, so that two units' turns come in one order in every table they share, and
+     * neither waits for the other in one while the other waits in another.
+     */
+    synchronized Ticket sent(String database, List<String> tables, boolean alone) {
+        if (this.tables.size() >= MAX_TABLES) {
+            this.tables.values().removeIf(known -> known.inFlight.size() == 0);
+        }
+        Ticket next = null;
+        for (int i = tables.size() - 1; i >= 0; i--) {
+            Table turns = this.tables.computeIfAbsent(database + '\0' + key(tables.get(i)), name -> new Table());
+            long number = turns.inFlight.add();
+            long awaits = alone ? number - 1 : turns.lastAlone;
+            if (alone) {
+                turns.lastAlone = number;
+            }
+            next = new Ticket(turns, number, awaits == 0 || turns.inFlight.doneUpTo(awaits) ? 0 : awaits, next);
+        }
+        return next;
+    }
+
+    /** Runs {@code then} on {@code executor} once every insert {@code ticket} waits for, in each of its tables, has answered. */
     void await(Ticket ticket, Executor executor, Runnable then) {
-        ticket.table().inFlight.await(ticket.awaits(), executor, then);
+        Ticket next = ticket.next();
+        ticket.table().inFlight.await(ticket.awaits(), executor, next == null ? then : () -> await(next, executor, then));
     }
 
     /** Stops waiting for the inserts {@code ticket} waits for that the leader has not answered. How many there were. */
     int giveUp(Ticket ticket) {
-        return ticket.table().inFlight.forget(ticket.awaits());
+        int dropped = 0;
+        for (Ticket turn = ticket; turn != null; turn = turn.next()) {
+            dropped += turn.table().inFlight.forget(turn.awaits());
+        }
+        return dropped;
     }
 
     /** The leader has answered the insert, or never will. */
     void answered(Ticket ticket) {
-        if (ticket != null) {
-            ticket.table().inFlight.remove(ticket.number());
+        for (Ticket turn = ticket; turn != null; turn = turn.next()) {
+            turn.table().inFlight.remove(turn.number());
         }
     }
 

@@ -1566,10 +1566,11 @@ final class Units {
         if (unit.primary == leader && unit.secondary != null) {
             boolean sync = state.followerWrites() == FollowerWrites.SYNC;
             boolean writes = !UnitRules.endsOnly(c, unit.statusBefore);
-            if (writes && sync && unit.drawTurn == null && drawsHere(unit)) {
+            List<String> drawsInto = writes && sync && unit.drawTurn == null ? drawsHere(unit) : List.of();
+            if (!drawsInto.isEmpty()) {
                 // before the COMMITs' wait and its ticket: a COMMIT announced meanwhile waits for the write's answer
-                unit.drawTurn = inserts.sent(session.database(), drawsInto(unit).table(), drawsByCount(unit));
-                if (unit.drawTurn.awaits() != 0) {
+                unit.drawTurn = inserts.sent(session.database(), drawsInto, drawsByCount(unit));
+                if (unit.drawTurn.waits()) {
                     stats.insertHeldForDraws();
                     holdForLeader(unit, Awaited.DRAWS, unit.drawTurn.awaits(), followerOrderWaitNanos);
                     return;
@@ -1620,16 +1621,20 @@ final class Units {
     }
 
     /**
-     * Whether {@code unit} is an insert that may draw from a sequence there, as far as the session knows: its turn among
-     * the inserts into the table on the leader is taken ({@link LeaderInserts}).
+     * The tables, as statements spell them, into which {@code unit} inserts what may draw from a sequence there, as far
+     * as the session knows: its turn among the inserts into each on the leader is taken ({@link LeaderInserts}).
      */
-    private boolean drawsHere(Unit unit) {
-        InsertShape into = drawsInto(unit);
-        if (into == null) {
-            return false;
+    private List<String> drawsHere(Unit unit) {
+        List<InsertShape> into = unit.eachInserts != null ? GeneratedValues.drawing(unit.eachInserts)
+                : drawsInto(unit) == null ? List.of() : List.of(drawsInto(unit));
+        List<String> tables = new ArrayList<>(into.size());
+        for (InsertShape insert : into) {
+            List<String> sequences = sequenceDraws.knownDraws(insert);
+            if (sequences == null || !sequences.isEmpty()) {
+                tables.add(insert.table());
+            }
         }
-        List<String> sequences = sequenceDraws.knownDraws(into);
-        return sequences == null || !sequences.isEmpty();
+        return tables;
     }
 
     /** The insert whose table {@code unit} takes its turn among the leader's inserts into ({@link LeaderInserts}). */

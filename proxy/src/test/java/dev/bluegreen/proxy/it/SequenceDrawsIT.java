@@ -145,6 +145,61 @@ class SequenceDrawsIT {
     }
 
     /**
+     * A unit of one-row inserts into several tables takes its turn among the leader's inserts into each of them, not
+     * only the first: an insert of several rows drawn by the count into the second table (four rows of a
+     * {@code VALUES}, each two milliseconds long, not returning their ids) runs on blue with no such unit's draw between
+     * its rows, so green's count ends on blue's ids. With the turn taken in the first table only, three sessions
+     * inserting so and three running the units diverged within seconds.
+     */
+    @Test
+    void insertsIntoSeveralTablesTakeTheirTurnInEachBesideInsertsOfSeveralRows(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String blogs = ClusterData.unique("blogs");
+        String tags = ClusterData.unique("tags");
+        ClusterData.onBoth(blue, green, "create table " + blogs + " (id bigserial primary key, name text not null)",
+                "create table " + tags + " (id bigserial primary key, label text not null)");
+        String slowly = "((select ?::text from pg_sleep(0.002)))";
+        int bulkSessions = SESSIONS / 2 - 1;
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            AtomicInteger bulksDone = new AtomicInteger();
+            ClusterData.inSessions(2 * bulkSessions, session -> {
+                if (session >= bulkSessions) {
+                    try (Connection c = proxy.connect(blue.superuser());
+                         PreparedStatement both = c.prepareStatement("insert into " + blogs + " (name) values (?);"
+                                 + " insert into " + tags + " (label) values (?)")) {
+                        for (int round = 0; bulksDone.get() < bulkSessions; round++) {
+                            both.setString(1, "blog " + session + "/" + round);
+                            both.setString(2, "one " + session + "/" + round);
+                            both.execute();
+                        }
+                    }
+                    return;
+                }
+                try (Connection c = proxy.connect(blue.superuser());
+                     PreparedStatement four = c.prepareStatement("insert into " + tags + " (label) values "
+                             + String.join(", ", List.of(slowly, slowly, slowly, slowly)))) {
+                    for (int round = 0; round < 12; round++) {
+                        for (int row = 1; row <= 4; row++) {
+                            four.setString(row, session + "/" + round + " " + row);
+                        }
+                        assertThat(four.executeUpdate()).isEqualTo(4);
+                    }
+                } finally {
+                    bulksDone.incrementAndGet();
+                }
+            });
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(ClusterData.number(blue, "select count(*) from " + tags + " where label not like 'one %'"))
+                .isEqualTo(4L * bulkSessions * 12);
+        assertThat(contents(green, tags, "id")).isEqualTo(contents(blue, tags, "id"));
+        assertThat(contents(green, blogs, "id")).isEqualTo(contents(blue, blogs, "id"));
+    }
+
+    /**
      * An insert beside a statement of another kind under one {@code Sync} (pgjdbc's string of several statements, an
      * update first or last) is not one of inserts into tables of their own: it runs on both clusters as before, its
      * draws not carried (one session here, so green draws alike anyway). Before the check, the update's text, no insert,

@@ -62,6 +62,45 @@ class LeaderInsertsTest {
         assertThat(inserts.sent("test", "orders", false).awaits()).as("another database's").isZero();
     }
 
+    /**
+     * A unit inserting one row into each of several tables takes its turn in all of them at once: it waits for an insert
+     * of several rows sent alone into any of them, and the inserts of several rows sent after it into any wait for it.
+     */
+    @Test
+    void aUnitInsertingIntoSeveralTablesTakesItsTurnInEach() {
+        LeaderInserts.Ticket bulkTags = inserts.sent("shop", "tags", true);
+        LeaderInserts.Ticket each = inserts.sent("shop", List.of("blogs", "tags"), false);
+        LeaderInserts.Ticket bulkBlogs = inserts.sent("shop", "blogs", true);
+
+        assertThat(each.awaits()).as("nothing of several rows in flight into blogs").isZero();
+        assertThat(each.next().awaits()).isEqualTo(bulkTags.number());
+        assertThat(each.waits()).isTrue();
+        assertThat(bulkBlogs.awaits()).as("sent after it").isEqualTo(each.number());
+        inserts.await(each, Runnable::run, () -> ran.add("each"));
+        inserts.await(bulkBlogs, Runnable::run, () -> ran.add("bulk into blogs"));
+        assertThat(ran).isEmpty();
+
+        inserts.answered(bulkTags);
+        assertThat(ran).containsExactly("each");
+        inserts.answered(each);
+        assertThat(ran).containsExactly("each", "bulk into blogs");
+        assertThat(inserts.sent("shop", "tags", true).awaits()).as("its turn in tags is given back too").isZero();
+    }
+
+    @Test
+    void aWaitGivenUpInSeveralTablesCountsWhatItWentWithout() {
+        LeaderInserts.Ticket bulkBlogs = inserts.sent("shop", "blogs", true);
+        LeaderInserts.Ticket bulkTags = inserts.sent("shop", "tags", true);
+        LeaderInserts.Ticket each = inserts.sent("shop", List.of("blogs", "tags"), false);
+        inserts.await(each, Runnable::run, () -> ran.add("each"));
+
+        assertThat(inserts.giveUp(each)).isEqualTo(2);
+        assertThat(ran).containsExactly("each");
+        inserts.answered(bulkBlogs);
+        inserts.answered(bulkTags);
+        assertThat(ran).containsExactly("each");
+    }
+
     @Test
     void namesAreReadAsTheServerResolvesThem() {
         assertThat(LeaderInserts.key("public.Orders")).isEqualTo("orders");
