@@ -66,6 +66,8 @@ class SequenceDrawsIT {
             ClusterData.inSessions(SESSIONS, session -> insertAsAnApplicationDoes(proxy, blue, queryMode, session, orders, lines, custom));
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
         }
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
         assertThat(contents(green, lines, "id")).isEqualTo(contents(blue, lines, "id"));
@@ -133,6 +135,8 @@ class SequenceDrawsIT {
             });
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
         }
         assertThat(ClusterData.number(blue, "select count(*) from " + tags)).isEqualTo((long) SESSIONS * ROUNDS);
         assertThat(contents(green, blogs, "id")).isEqualTo(contents(blue, blogs, "id"));
@@ -192,6 +196,8 @@ class SequenceDrawsIT {
             });
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
         }
         assertThat(ClusterData.number(blue, "select count(*) from " + tags + " where label not like 'one %'"))
                 .isEqualTo(4L * bulkSessions * 12);
@@ -236,6 +242,8 @@ class SequenceDrawsIT {
             }
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
         }
         assertThat(ClusterData.number(blue, "select n from " + counts)).isEqualTo(12L);
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
@@ -264,6 +272,8 @@ class SequenceDrawsIT {
             ClusterData.inSessions(SESSIONS, session -> drawIdsAsAnOrmDoes(proxy, blue, queryMode, session, items));
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
         }
         assertThat(ClusterData.number(blue, "select count(*) from " + items)).isEqualTo(2L * SESSIONS * ROUNDS);
         assertThat(contents(green, items, "id")).isEqualTo(contents(blue, items, "id"));
@@ -323,6 +333,8 @@ class SequenceDrawsIT {
             }
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
         }
         assertThat(ClusterData.number(green, "select count(*) from " + orders)).isEqualTo(15);
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
@@ -402,6 +414,8 @@ class SequenceDrawsIT {
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
             assertThat(proxy.server().migration().insertsHeldForDraws()).isPositive();
+            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
         }
         assertThat(ClusterData.number(blue, "select count(*) from " + orders + " where v not like 'one %'"))
                 .isEqualTo((long) rows * bulkSessions * rounds);
@@ -802,6 +816,8 @@ class SequenceDrawsIT {
             });
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
         }
         assertThat(ClusterData.number(green, "select count(*) from " + accounts)).isEqualTo(SESSIONS / 2 * ROUNDS / 2);
         assertThat(contents(green, accounts, "id")).isEqualTo(contents(blue, accounts, "id"));
@@ -874,6 +890,8 @@ class SequenceDrawsIT {
             }
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
         }
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
     }
@@ -914,6 +932,8 @@ class SequenceDrawsIT {
             });
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
         }
         assertThat(ClusterData.number(blue, "select count(*) from " + items)).isEqualTo(3L * SESSIONS * ROUNDS);
         assertThat(contents(green, items, "id")).isEqualTo(contents(blue, items, "id"));
