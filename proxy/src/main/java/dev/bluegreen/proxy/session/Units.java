@@ -1625,16 +1625,17 @@ final class Units {
      * as the session knows: its turn among the inserts into each on the leader is taken ({@link LeaderInserts}).
      */
     private List<String> drawsHere(Unit unit) {
-        List<InsertShape> into = unit.eachInserts != null ? GeneratedValues.drawing(unit.eachInserts)
-                : drawsInto(unit) == null ? List.of() : List.of(drawsInto(unit));
-        List<String> tables = new ArrayList<>(into.size());
-        for (InsertShape insert : into) {
-            List<String> sequences = sequenceDraws.knownDraws(insert);
-            if (sequences == null || !sequences.isEmpty()) {
-                tables.add(insert.table());
-            }
+        if (unit.eachInserts == null) {
+            InsertShape into = drawsInto(unit);
+            return into != null && mayDrawHere(into) ? List.of(into.table()) : List.of();
         }
-        return tables;
+        return GeneratedValues.drawing(unit.eachInserts).stream().filter(this::mayDrawHere).map(InsertShape::table).toList();
+    }
+
+    /** Whether {@code insert} may draw from a sequence, as far as the session knows its table. */
+    private boolean mayDrawHere(InsertShape insert) {
+        List<String> sequences = sequenceDraws.knownDraws(insert);
+        return sequences == null || !sequences.isEmpty();
     }
 
     /** The insert whose table {@code unit} takes its turn among the leader's inserts into ({@link LeaderInserts}). */

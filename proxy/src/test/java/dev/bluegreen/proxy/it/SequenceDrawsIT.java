@@ -64,10 +64,7 @@ class SequenceDrawsIT {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             ClusterData.inSessions(SESSIONS, session -> insertAsAnApplicationDoes(proxy, blue, queryMode, session, orders, lines, custom));
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
-            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            greenKeptUp(proxy);
         }
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
         assertThat(contents(green, lines, "id")).isEqualTo(contents(blue, lines, "id"));
@@ -133,10 +130,7 @@ class SequenceDrawsIT {
                     }
                 }
             });
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
-            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            greenKeptUp(proxy);
         }
         assertThat(ClusterData.number(blue, "select count(*) from " + tags)).isEqualTo((long) SESSIONS * ROUNDS);
         assertThat(contents(green, blogs, "id")).isEqualTo(contents(blue, blogs, "id"));
@@ -194,10 +188,7 @@ class SequenceDrawsIT {
                     bulksDone.incrementAndGet();
                 }
             });
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
-            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            greenKeptUp(proxy);
         }
         assertThat(ClusterData.number(blue, "select count(*) from " + tags + " where label not like 'one %'"))
                 .isEqualTo(4L * bulkSessions * 12);
@@ -240,10 +231,7 @@ class SequenceDrawsIT {
                     }
                 }
             }
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
-            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            greenKeptUp(proxy);
         }
         assertThat(ClusterData.number(blue, "select n from " + counts)).isEqualTo(12L);
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
@@ -270,10 +258,7 @@ class SequenceDrawsIT {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             ClusterData.inSessions(SESSIONS, session -> drawIdsAsAnOrmDoes(proxy, blue, queryMode, session, items));
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
-            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            greenKeptUp(proxy);
         }
         assertThat(ClusterData.number(blue, "select count(*) from " + items)).isEqualTo(2L * SESSIONS * ROUNDS);
         assertThat(contents(green, items, "id")).isEqualTo(contents(blue, items, "id"));
@@ -331,10 +316,7 @@ class SequenceDrawsIT {
                     several.commit();
                 }
             }
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
-            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            greenKeptUp(proxy);
         }
         assertThat(ClusterData.number(green, "select count(*) from " + orders)).isEqualTo(15);
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
@@ -532,10 +514,7 @@ class SequenceDrawsIT {
                     }
                 }
             });
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
-            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            greenKeptUp(proxy);
         }
         assertThat(ClusterData.number(blue, "select count(*) from " + accounts)).isEqualTo(160 + SESSIONS * ROUNDS);
         assertThat(contents(green, accounts, "id")).isEqualTo(contents(blue, accounts, "id"));
@@ -620,10 +599,7 @@ class SequenceDrawsIT {
                     upsertsDone.incrementAndGet();
                 }
             });
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
-            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            greenKeptUp(proxy);
         }
         assertThat(ClusterData.number(blue, "select count(*) from " + accounts + " where k < 1000")).isEqualTo(rounds + 1L);
         assertThat(contents(green, accounts, "id")).isEqualTo(contents(blue, accounts, "id"));
@@ -691,10 +667,7 @@ class SequenceDrawsIT {
                     }
                 }
             });
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
-            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            greenKeptUp(proxy);
         }
         assertThat(ClusterData.number(green, "select count(*) from " + orders)).isEqualTo((SESSIONS / 2) * (1 + 7L * ROUNDS / 2));
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
@@ -814,10 +787,7 @@ class SequenceDrawsIT {
                     }
                 }
             });
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
-            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            greenKeptUp(proxy);
         }
         assertThat(ClusterData.number(green, "select count(*) from " + accounts)).isEqualTo(SESSIONS / 2 * ROUNDS / 2);
         assertThat(contents(green, accounts, "id")).isEqualTo(contents(blue, accounts, "id"));
@@ -888,10 +858,7 @@ class SequenceDrawsIT {
                     holder.rollback();
                 }
             }
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
-            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            greenKeptUp(proxy);
         }
         assertThat(contents(green, orders, "id")).isEqualTo(contents(blue, orders, "id"));
     }
@@ -930,10 +897,7 @@ class SequenceDrawsIT {
                     }
                 }
             });
-            assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
-            // the clients have gone; the follower's last COMMITs may still be on their way, which closing the proxy cuts
-            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            greenKeptUp(proxy);
         }
         assertThat(ClusterData.number(blue, "select count(*) from " + items)).isEqualTo(3L * SESSIONS * ROUNDS);
         assertThat(contents(green, items, "id")).isEqualTo(contents(blue, items, "id"));
@@ -1006,6 +970,16 @@ class SequenceDrawsIT {
     }
 
     /** The value {@code sequence} hands out next, read directly from {@code cluster}. */
+    /**
+     * No divergence, green in sync, and green has answered every COMMIT: the clients have gone, and the follower's last
+     * COMMITs may still be on their way, which closing the proxy cuts.
+     */
+    private static void greenKeptUp(TestProxy proxy) {
+        assertThat(proxy.server().migration().divergences()).isEmpty();
+        assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+    }
+
     private static long handsOutNext(PgCluster cluster, String sequence) throws SQLException {
         return ClusterData.number(cluster, "select case when s.is_called then s.last_value + q.seqincrement else s.last_value end"
                 + " from " + sequence + " s, pg_sequence q where q.seqrelid = '" + sequence + "'::regclass");
