@@ -741,6 +741,7 @@ class SequenceDrawsIT {
                         + " where n = 99), 98) returning account as id");
             }
             assertThat(proxy.server().migration().divergences()).isEmpty();
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
             assertThat(ClusterData.number(green, "select count(*) from " + notes + " where n = 98 and id <> account")).isOne();
             ClusterData.onBoth(blue, green, "delete from " + accounts + " where name = 'unreturned'",
                     "delete from " + notes + " where n in (98, 99)");
