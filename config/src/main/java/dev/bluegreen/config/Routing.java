@@ -55,6 +55,11 @@ public record Routing(
         return new Routing(stickyKey, tenantParameter, tenantPins, writeBarrierTimeout, writeFunctions, readAfterWrite);
     }
 
+    /** This routing, with a write barrier that gives up after {@code timeout} instead of its own. */
+    public Routing withWriteBarrierTimeout(Duration timeout) {
+        return new Routing(stickyKey, tenantParameter, tenantPins, timeout, writeFunctions, readAfterWrite);
+    }
+
     /**
      * Session stickiness, tenants from {@code bluegreen.tenant}, no pins, a 10 s barrier, no extra write functions,
      * writes visible to every connection once acknowledged.

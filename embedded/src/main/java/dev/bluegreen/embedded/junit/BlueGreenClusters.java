@@ -18,8 +18,8 @@ import dev.bluegreen.embedded.PgCluster;
  *
  * <p>The pair starts on first use and is shared by every test class of the run: it lives in the
  * root context's store, which closes it when the run ends (the JVM shutdown hook in
- * {@code PgCluster} is the backup). Data goes under {@code <user.dir>/target/embedded-clusters},
- * wiped when the pair starts, so a run never sees the previous run's tables. A second run of the
+ * {@code PgCluster} is the backup). Data goes under {@link #clustersRoot()}, wiped when the pair
+ * starts, so a run never sees the previous run's tables. A second run of the
  * same module while one runs is refused by the data directories' locks, rather than stopping the
  * first run's clusters.
  */
@@ -27,6 +27,8 @@ public final class BlueGreenClusters implements ParameterResolver {
 
     static final String BLUE_VERSION = "16.9.0";
     static final String GREEN_VERSION = "18.1.0";
+    /** The system property naming the directory the shared pair lives under, where it is set. */
+    public static final String ROOT_PROPERTY = "bluegreen.test.clusters";
     private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(BlueGreenClusters.class);
 
     @Override
@@ -49,8 +51,15 @@ public final class BlueGreenClusters implements ParameterResolver {
         return PgCluster.builder().name(name).version(version).dataDir(dir).forTests().wipeDataDir().start();
     }
 
+    /**
+     * Where the shared pair lives: the system property {@value #ROOT_PROPERTY} where it is set (each of several test JVMs
+     * of one module gives its own, so that each has a pair of its own), {@code <user.dir>/target/embedded-clusters}
+     * otherwise.
+     */
     static Path clustersRoot() {
-        return Path.of(System.getProperty("user.dir"), "target", "embedded-clusters");
+        String root = System.getProperty(ROOT_PROPERTY);
+        return root != null && !root.isBlank() ? Path.of(root)
+                : Path.of(System.getProperty("user.dir"), "target", "embedded-clusters");
     }
 
     /** The started pair, closed by JUnit with the root store. */

@@ -11,10 +11,8 @@ import dev.bluegreen.config.Cluster;
 import dev.bluegreen.config.Health;
 import dev.bluegreen.config.HostPort;
 import dev.bluegreen.config.Limits;
-import dev.bluegreen.config.ReadAfterWrite;
 import dev.bluegreen.config.Routing;
 import dev.bluegreen.config.StateStoreConfig;
-import dev.bluegreen.config.StickyKey;
 import dev.bluegreen.config.Timeouts;
 import dev.bluegreen.config.TlsMode;
 import dev.bluegreen.embedded.PgCluster;
@@ -44,7 +42,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -391,16 +388,11 @@ class AdminApiIT {
         }
     }
 
-    /** The default routing with the write barrier's timeout {@code timeout}. */
-    private static Routing barrierTimeout(Duration timeout) {
-        return new Routing(StickyKey.SESSION, Routing.DEFAULT_TENANT_PARAMETER, Map.of(), timeout, Set.of(), ReadAfterWrite.EVERYWHERE);
-    }
-
     @Test
     void aCommandWaitingOnTheWriteBarrierLeavesTheApiAnswering(TestClusters clusters) throws Exception {
         String table = ClusterData.unique("admin_barrier");
         ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + table + " (id int primary key)");
-        try (TestProxy proxy = proxyWithGreen(clusters).routing(barrierTimeout(Duration.ofSeconds(3))).start();
+        try (TestProxy proxy = proxyWithGreen(clusters).routing(Routing.defaults().withWriteBarrierTimeout(Duration.ofSeconds(3))).start();
              Connection app = proxy.connect("postgres")) {
             app.setAutoCommit(false);
             app.createStatement().execute("insert into " + table + " values (1)");
@@ -438,7 +430,7 @@ class AdminApiIT {
     void aRollbackDoesNotWaitForACutoverWaitingOnTheWriteBarrier(TestClusters clusters) throws Exception {
         String table = ClusterData.unique("rollback_first");
         ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + table + " (id int primary key)");
-        try (TestProxy proxy = proxyWithGreen(clusters).routing(barrierTimeout(Duration.ofSeconds(60))).start();
+        try (TestProxy proxy = proxyWithGreen(clusters).routing(Routing.defaults().withWriteBarrierTimeout(Duration.ofSeconds(60))).start();
              Connection app = proxy.connect("postgres")) {
             assertThat(post(proxy, "start", null).statusCode()).isEqualTo(200);
             assertThat(post(proxy, "set-weight", "{\"weight\": 100}").statusCode()).isEqualTo(200);

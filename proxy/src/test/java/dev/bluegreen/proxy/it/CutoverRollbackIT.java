@@ -56,6 +56,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class CutoverRollbackIT {
 
     private static final int BLUE_MAJOR = 16;
+    /** A write barrier that gives up after 2 s, for tests where a session holds it up on purpose. */
+    private static final Routing SHORT_BARRIER = Routing.defaults().withWriteBarrierTimeout(Duration.ofSeconds(2));
     /**
      * A session named so that an operator finds its application: user, application_name, client address (pgjdbc
      * sets its application name, "PostgreSQL JDBC Driver", by default).
@@ -262,7 +264,7 @@ class CutoverRollbackIT {
             throws Exception {
         String table = unique("barrier_start");
         onBoth(blue, green, "create table " + table + " (id int primary key)");
-        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(SHORT_BARRIER).start();
              Connection idle = viaProxy(proxy); Statement idleStatement = idle.createStatement();
              Connection holder = proxy.connect(blue.superuser(), null,
                      applicationName("billing-worker", inStartupPacket));
@@ -295,7 +297,7 @@ class CutoverRollbackIT {
         onBoth(blue, green,
                 "create table " + table + " (id int primary key, n int not null)",
                 "insert into " + table + " values (1, 0)");
-        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(SHORT_BARRIER).start()) {
             RoutingControl routing = proxy.server().routing();
             routing.start("test", null);
             routing.setWeight("test", 100, null);
@@ -595,13 +597,6 @@ class CutoverRollbackIT {
         }
     }
 
-    /** Routing as by default, with a write barrier that gives up after {@code timeout}. */
-    private static Routing barrierTimeout(Duration timeout) {
-        Routing d = Routing.defaults();
-        return new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), timeout, d.writeFunctions(),
-                d.readAfterWrite());
-    }
-
     /**
      * A read-only transaction (pgjdbc's {@code BEGIN READ ONLY}, or pg_dump's {@code BEGIN} then {@code SET TRANSACTION
      * ... READ ONLY}) does not hold the write barrier (DESIGN §5: reads are never held): a cutover and a rollback
@@ -613,7 +608,7 @@ class CutoverRollbackIT {
     void aReadOnlyTransactionHoldsNeitherACutoverNorARollback(String begin) throws Exception {
         String table = unique("cr_read_only");
         onBoth(blue, green, "create table " + table + " (id int primary key)", "insert into " + table + " values (1)");
-        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(barrierTimeout(Duration.ofSeconds(2))).start();
+        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(Routing.defaults().withWriteBarrierTimeout(Duration.ofSeconds(2))).start();
              Connection reader = viaProxy(proxy); Statement s = reader.createStatement()) {
             RoutingControl routing = proxy.server().routing();
             routing.start("test", null);
@@ -650,7 +645,7 @@ class CutoverRollbackIT {
     void aReadOnlyTransactionMadeWritableHoldsTheBarrierAndCannotWriteAcrossACutover() throws Exception {
         String table = unique("cr_made_writable");
         onBoth(blue, green, "create table " + table + " (id int primary key)");
-        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(barrierTimeout(Duration.ofSeconds(1))).start();
+        try (TestProxy proxy = TestProxy.in(blue).green(green).routing(Routing.defaults().withWriteBarrierTimeout(Duration.ofSeconds(1))).start();
              Connection writer = viaProxy(proxy); Statement w = writer.createStatement();
              Connection late = viaProxy(proxy); Statement l = late.createStatement()) {
             RoutingControl routing = proxy.server().routing();

@@ -56,9 +56,7 @@ class PipeliningIT {
 
     /** The default routing with a write barrier that gives up after 2 s: a session wrongly seen busy fails a start fast. */
     private static Routing shortBarrier() {
-        Routing d = Routing.defaults();
-        return new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), Duration.ofSeconds(2), d.writeFunctions(),
-                d.readAfterWrite());
+        return Routing.defaults().withWriteBarrierTimeout(Duration.ofSeconds(2));
     }
 
     private static String typesUntilReady(RawClient client, int readyCount) throws Exception {

@@ -46,7 +46,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SequenceDrawsIT {
 
     private static final int SESSIONS = 8;
-    private static final int ROUNDS = 60;
+    private static final int ROUNDS = 24;
 
     @ParameterizedTest
     @ValueSource(strings = {"extended", "simple", "autosave"})

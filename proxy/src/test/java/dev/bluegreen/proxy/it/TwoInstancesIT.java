@@ -49,15 +49,10 @@ class TwoInstancesIT {
                 Duration.ofSeconds(15));
     }
 
-    private static Routing barrierTimeout(Duration timeout) {
-        Routing d = Routing.defaults();
-        return new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), timeout, d.writeFunctions(), d.readAfterWrite());
-    }
-
     private static TestProxy instance(PgCluster blue, PgCluster green, StateStoreConfig store) throws Exception {
         // the second cutover waits 1.5 to 2 s for a held transaction, then both instances drain and the change is
         // saved in the postgres store before the barrier's deadline: 5 s leaves room on a loaded machine
-        return TestProxy.in(blue).green(green).stateStore(store).routing(barrierTimeout(Duration.ofSeconds(5)))
+        return TestProxy.in(blue).green(green).stateStore(store).routing(Routing.defaults().withWriteBarrierTimeout(Duration.ofSeconds(5)))
                 .adminToken(AdminToken.of(TOKEN)).start();
     }
 

@@ -214,7 +214,7 @@ class UnitsModeIT {
         String t = table("paced");
         ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key, v text)",
                 "insert into " + t + " values (0, '')");
-        int statements = 3000;
+        int statements = 1500; // 30 MB, far more than green's socket and the proxy hold back before the client is paced
         AtomicLong done = new AtomicLong();
         // green waits on the holder's lock until the test sees the client paced: no follower timeout within that
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green())
@@ -2103,15 +2103,16 @@ class UnitsModeIT {
      */
     @Test
     void aClientFarAheadOfItsAnswersWaitsInItsSocket(TestClusters clusters) throws Exception {
-        int queries = 16_000;
-        // 10 kB answers: a client that reads none soon has its socket full, and the session's units stall
+        int queries = 8_000;
+        // 10 kB answers: a client that reads none (and takes 64 kB in its socket) soon has it full, and the session's
+        // units stall
         byte[] one = RawClient.query("select repeat('x', 10000) /* " + "x".repeat(2500) + " */");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
-            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            try (RawClient client = new RawClient(proxy.port(), 64 * 1024).loggedIn(clusters.blue().superuser())) {
                 assertThat(answerTo(client, "select 1"))
                         .as("the session in units mode, with its twin").isEqualTo("SELECT 1");
-                // 40 MB of queries, more than the two sockets' buffers and the session's queue hold together
+                // 20 MB of queries, more than the two sockets' buffers and the session's queue hold together
                 CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
                     try {
                         for (int i = 0; i < queries; i++) {
@@ -2238,7 +2239,7 @@ class UnitsModeIT {
                 client.send(concat(parse("ins", "insert into " + t + " select coalesce(max(id), 0) + 1 from " + t), sync()));
                 client.readUntil('Z');
                 java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
-                for (int i = 0; i < 10_000; i++) { // 20,000 messages, several reads before the Sync
+                for (int i = 0; i < 3_000; i++) { // 6,000 messages (the queue takes 4,096), several reads before the Sync
                     batch.writeBytes(bind("ins"));
                     batch.writeBytes(execute(""));
                 }
@@ -2252,10 +2253,10 @@ class UnitsModeIT {
                         inserted++;
                     }
                 }
-                assertThat(inserted).isEqualTo(10_000);
+                assertThat(inserted).isEqualTo(3_000);
             }
             for (PgCluster cluster : new PgCluster[] {clusters.blue(), clusters.green()}) {
-                assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(10_000);
+                assertThat(count(cluster, "select count(*) from " + t)).as(cluster.name()).isEqualTo(3_000);
             }
         }
     }

@@ -77,11 +77,6 @@ class VerifyIT {
                 .backendLogin(blue.superuser(), blue.superuserPassword()).adminToken(AdminToken.of(TOKEN));
     }
 
-    private static Routing barrierTimeout(Duration timeout) {
-        Routing d = Routing.defaults();
-        return new Routing(d.stickyKey(), d.tenantParameter(), d.tenantPins(), timeout, d.writeFunctions(), d.readAfterWrite());
-    }
-
     /** Whether a session of {@code applicationName} waits for a lock in {@code database}. */
     private static boolean waitsForALock(PgCluster cluster, String database, String applicationName)
             throws SQLException {
@@ -228,7 +223,7 @@ class VerifyIT {
                 "insert into b_emptied values (1)");
         green.execute(database, "insert into b_emptied values (2)"); // they differ
         ExecutorService background = Executors.newCachedThreadPool();
-        try (TestProxy proxy = proxyOn(database).routing(barrierTimeout(Duration.ofSeconds(30))).start();
+        try (TestProxy proxy = proxyOn(database).routing(Routing.defaults().withWriteBarrierTimeout(Duration.ofSeconds(30))).start();
              Connection gate = connectTo(blue, database)) {
             CompletableFuture<BgctlRun.Result> verifying = verifyWaitingAtTheGate(proxy, database, gate, background);
 
@@ -253,7 +248,7 @@ class VerifyIT {
         String database = databaseOnBoth("create table a_gate (id int)", "create table b_compacted (id int)",
                 "insert into b_compacted select generate_series(1, 100)", "delete from b_compacted where id > 50");
         ExecutorService background = Executors.newCachedThreadPool();
-        try (TestProxy proxy = proxyOn(database).routing(barrierTimeout(Duration.ofSeconds(30))).start();
+        try (TestProxy proxy = proxyOn(database).routing(Routing.defaults().withWriteBarrierTimeout(Duration.ofSeconds(30))).start();
              Connection gate = connectTo(blue, database)) {
             CompletableFuture<BgctlRun.Result> verifying = verifyWaitingAtTheGate(proxy, database, gate, background);
 
@@ -408,7 +403,7 @@ class VerifyIT {
         // threads of the test's own: the common pool's one worker would be blocked by the write below, and the
         // HTTP client completes bgctl's request there
         ExecutorService background = Executors.newCachedThreadPool();
-        try (TestProxy proxy = proxyOn(database).routing(barrierTimeout(Duration.ofSeconds(30))).start();
+        try (TestProxy proxy = proxyOn(database).routing(Routing.defaults().withWriteBarrierTimeout(Duration.ofSeconds(30))).start();
              Connection client = proxy.connect(blue.superuser());
              Connection gate = connectTo(blue, database); Statement onGate = gate.createStatement();
              Connection rowLock = connectTo(green, database); Statement onRow = rowLock.createStatement()) {
@@ -455,7 +450,7 @@ class VerifyIT {
     void aTableOwningASequenceCanBeDroppedWhileVerifyReads() throws Exception {
         String database = databaseOnBoth("create table a_gate (id int)", "create table owns_ids (id serial)");
         ExecutorService background = Executors.newCachedThreadPool();
-        try (TestProxy proxy = proxyOn(database).routing(barrierTimeout(Duration.ofSeconds(30))).start();
+        try (TestProxy proxy = proxyOn(database).routing(Routing.defaults().withWriteBarrierTimeout(Duration.ofSeconds(30))).start();
              Connection gate = connectTo(blue, database);
              Connection client = connectTo(blue, database); Statement ddl = client.createStatement()) {
             CompletableFuture<BgctlRun.Result> verifying = verifyWaitingAtTheGate(proxy, database, gate, background);
@@ -483,7 +478,7 @@ class VerifyIT {
     void aClusterThatStopsAnsweringMidCheckEndsItAndReleasesTheOtherSnapshot() throws Exception {
         String database = databaseOnBoth("create table a_gate (id int)", "create table b_rows (id int)");
         ExecutorService background = Executors.newCachedThreadPool();
-        try (TestProxy proxy = proxyOn(database).routing(barrierTimeout(Duration.ofSeconds(30)))
+        try (TestProxy proxy = proxyOn(database).routing(Routing.defaults().withWriteBarrierTimeout(Duration.ofSeconds(30)))
                 .keepalive(Duration.ofSeconds(2)).start();
              Connection gate = connectTo(blue, database)) {
             // the snapshots are taken and blue's first table waits for the gate: green, next, is stopped
@@ -620,7 +615,9 @@ class VerifyIT {
     @Test
     void whatVerifyCannotDoIsRefusedWithTheReason() throws Exception {
         String database = databaseOnBoth("create table t (id int)");
-        try (TestProxy proxy = proxyOn(database).start()) {
+        // verify waits for a lock as long as the write barrier does
+        try (TestProxy proxy = proxyOn(database).routing(Routing.defaults().withWriteBarrierTimeout(Duration.ofSeconds(2)))
+                .start()) {
             BgctlRun.Result missing = verify(proxy, "--database", "no_such_database");
             assertThat(missing.exit()).isEqualTo(1);
             assertThat(missing.err()).contains("verify could not log in to cluster blue")
