@@ -9,6 +9,7 @@ import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.InsertShape;
+import dev.bluegreen.proxy.routing.StatementTexts;
 import dev.bluegreen.proxy.routing.Trait;
 import dev.bluegreen.proxy.routing.TransactionTime;
 import dev.bluegreen.proxy.session.ClientStatements.IdsAt;
@@ -94,7 +95,8 @@ final class GeneratedValues {
                 || c.has(Trait.DDL) || c.has(Trait.UNPARSEABLE) || c.has(Trait.NOT_IN_TRANSACTION_BLOCK)) {
             return; // (the follower's setting lasts its transaction: the unit must not end one or begin another)
         }
-        List<RunText> texts = runTexts(unit);
+        boolean oneQuery = oneQuery(unit);
+        List<RunText> texts = oneQuery ? statementsOf(unit.sql) : runTexts(unit);
         if (texts == null) {
             return;
         }
@@ -128,7 +130,8 @@ final class GeneratedValues {
             unit.readsStart |= nonDeterministic
                     && (!sequenceDraws.startEdits(text, reading).isEmpty() || (whole != null && whole.readsStart()));
         }
-        if (alike(shapes) && sequenceDraws.mayDraw(shapes.getFirst())) {
+        if (!oneQuery && alike(shapes) && sequenceDraws.mayDraw(shapes.getFirst())) {
+            // (not one Query's: its statements run as one, and another session's draw may come between them)
             // pgjdbc's rewritten batch of a size that is not a power of two (rows of 4, 2 and 1): one insert, by count
             unit.insert = shapes.getFirst();
             unit.oneShape = true;
@@ -168,8 +171,25 @@ final class GeneratedValues {
         return true;
     }
 
-    /** Whether {@code unit} binds {@code texts} statements, each executed once right after its Bind, and runs no other. */
+    /** Whether {@code unit} is one simple-protocol {@code Query} and nothing else. */
+    private static boolean oneQuery(Unit unit) {
+        return unit.frames.size() == 1 && unit.frames.getFirst().type() == FrontendMessages.QUERY && unit.sql != null;
+    }
+
+    /** The statements of the string {@code sql} of several, each run once; null where they cannot be told apart. */
+    private List<RunText> statementsOf(String sql) {
+        List<StatementTexts.Slice> statements = reading.statements(sql);
+        return statements.size() < 2 ? null : statements.stream().map(each -> new RunText(each.text(), null)).toList();
+    }
+
+    /**
+     * Whether {@code unit} binds {@code texts} statements, each executed once right after its Bind, and runs no other;
+     * or is one {@code Query} (its statements, split, are the texts: each runs once).
+     */
     private static boolean eachRunOnce(Unit unit, int texts) {
+        if (oneQuery(unit)) {
+            return true;
+        }
         int binds = 0;
         boolean bound = false;
         for (Frame frame : unit.frames) {
@@ -820,7 +840,7 @@ final class GeneratedValues {
     /** {@link #rewrittenToFollow(String)} with {@code given} made too. */
     String rewrittenToFollow(String sql, List<TransactionTime.Edit> given) {
         List<TransactionTime.Edit> reads = sequenceDraws.startEdits(sql, reading);
-        List<TransactionTime.Edit> supplied = sequenceDraws.shapeOf(sql, reading).map(sequenceDraws::supplied).orElse(List.of());
+        List<TransactionTime.Edit> supplied = supplied(sql);
         if ((reads.isEmpty() && supplied.isEmpty() && given.isEmpty()) || !utf8(sql)) {
             return null;
         }
@@ -829,6 +849,42 @@ final class GeneratedValues {
         edits.addAll(given);
         edits.sort(Comparator.comparingInt(TransactionTime.Edit::start));
         return TransactionTime.apply(sql, edits);
+    }
+
+    /**
+     * The columns the inserts of {@code sql} leave to a default reading the transaction's start, made to read the
+     * leader's ({@link SequenceDraws#supplied}): of its one statement, or of each of a string of several.
+     */
+    private List<TransactionTime.Edit> supplied(String sql) {
+        List<StatementTexts.Slice> statements = mayHoldSeveral(sql) ? reading.statements(sql) : List.of();
+        if (statements.size() < 2) {
+            return sequenceDraws.shapeOf(sql, reading).map(sequenceDraws::supplied).orElse(List.of());
+        }
+        List<TransactionTime.Edit> edits = new ArrayList<>(0);
+        for (StatementTexts.Slice statement : statements) {
+            for (TransactionTime.Edit edit : sequenceDraws.shapeOf(statement.text(), reading).map(sequenceDraws::supplied)
+                    .orElse(List.of())) {
+                edits.add(new TransactionTime.Edit(statement.start() + edit.start(), statement.start() + edit.end(), edit.text()));
+            }
+        }
+        return edits;
+    }
+
+    /**
+     * Whether {@code sql} may be a string of several statements: something follows a semicolon. A look that costs less
+     * than lexing it, for every text the follower is sent (pgbench's end in a semicolon).
+     */
+    static boolean mayHoldSeveral(String sql) {
+        int semicolon = sql.indexOf(';');
+        if (semicolon < 0) {
+            return false;
+        }
+        for (int i = semicolon + 1; i < sql.length(); i++) {
+            if (!Character.isWhitespace(sql.charAt(i))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether {@code sql}, read from a frame as UTF-8, is its bytes there: no byte was one UTF-8 does not have. */

@@ -9,6 +9,7 @@ import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.InsertShape;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
 import dev.bluegreen.proxy.routing.SqlNormalizer;
+import dev.bluegreen.proxy.routing.StatementTexts;
 import dev.bluegreen.proxy.routing.TransactionTime;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -115,6 +116,11 @@ final class SqlReading {
     /** See {@link InsertShape#of}, read as the session reads its strings. */
     Optional<InsertShape> insertShape(String sql) {
         return InsertShape.of(sql, backslashStrings);
+    }
+
+    /** See {@link StatementTexts#of}, read as the session reads its strings. */
+    List<StatementTexts.Slice> statements(String sql) {
+        return StatementTexts.of(sql, backslashStrings);
     }
 
     /** See {@link InsertShape#returnsColumn}, read as the session reads its strings. */

@@ -22,6 +22,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
@@ -86,10 +87,12 @@ class SequenceDrawsIT {
      * them also stamps its row with the transaction's start); the follower draws what the leader drew for each. Before,
      * eight sessions so took green out of sync at once: the ids they returned differed. Also beside an insert into a
      * table that makes up nothing, reading what the first drew ({@code currval}), which the session reads no further once
-     * it knows the table.
+     * it knows the table. And the same string as one simple-protocol {@code Query} (libpq's {@code PQexec}, psycopg2),
+     * which took green out of sync at once too before its statements were read one by one.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"autocommit", "transaction", "beside a table making up nothing"})
+    @ValueSource(strings = {"autocommit", "transaction", "beside a table making up nothing", "simple",
+            "simple in a transaction"})
     void insertsIntoSeveralTablesUnderOneSyncDrawTheSameIdsOnBothClusters(String how, TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         PgCluster green = clusters.green();
@@ -105,6 +108,10 @@ class SequenceDrawsIT {
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             ClusterData.inSessions(SESSIONS, session -> {
+                if (how.startsWith("simple")) {
+                    insertAsOneQuery(proxy, blue, session, blogs, tags, how.endsWith("transaction"));
+                    return;
+                }
                 try (Connection c = proxy.connect(blue.superuser());
                      PreparedStatement both = c.prepareStatement("insert into " + blogs + " (name) values (?) returning id;"
                              + " insert into " + tags + " (label) values (?) returning id" + (beside ? "; insert into " + notes
@@ -140,6 +147,43 @@ class SequenceDrawsIT {
                 ClusterData.text(blue, "select pg_get_serial_sequence('" + tags + "', 'id')"))) {
             assertThat(handsOutNext(green, sequence)).as(sequence).isEqualTo(handsOutNext(blue, sequence));
         }
+    }
+
+    /**
+     * Both inserts as one simple-protocol {@code Query}, as libpq's {@code PQexec}, psycopg2 and node-postgres send a
+     * string of several statements (pgjdbc sends each of them as a {@code Query} of its own).
+     */
+    private static void insertAsOneQuery(TestProxy proxy, PgCluster blue, int session, String blogs, String tags,
+                                         boolean inTransaction) throws Exception {
+        try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            for (int round = 0; round < ROUNDS; round++) {
+                if (inTransaction) {
+                    assertThat(answerTo(client, "begin")).isEqualTo("BEGIN");
+                }
+                assertThat(answerTo(client, "insert into " + blogs + " (name) values ('blog " + session + "/" + round
+                        + "') returning id; insert into " + tags + " (label) values ('tag " + session + "/" + round
+                        + "') returning id")).isEqualTo("INSERT 0 1,INSERT 0 1");
+                if (inTransaction) {
+                    assertThat(answerTo(client, "commit")).isEqualTo("COMMIT");
+                }
+            }
+        }
+    }
+
+    /** Sends {@code sql} as one Query: its command tags, comma-separated, or the error that ended it. */
+    private static String answerTo(RawClient client, String sql) throws java.io.IOException {
+        client.send(RawClient.query(sql));
+        List<String> tags = new ArrayList<>();
+        String error = null;
+        RawClient.Message message;
+        while ((message = client.read()).type() != 'Z') {
+            if (message.type() == 'C') {
+                tags.add(new String(message.body(), 0, message.body().length - 1, StandardCharsets.UTF_8));
+            } else if (message.type() == 'E') {
+                error = message.fields().toString();
+            }
+        }
+        return error != null ? error : String.join(",", tags);
     }
 
     /**
