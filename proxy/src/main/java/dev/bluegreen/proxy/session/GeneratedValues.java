@@ -152,7 +152,7 @@ final class GeneratedValues {
         if (!eachRunOnce(unit, shapes.size()) || shapes.stream().noneMatch(shape -> shape != null && sequenceDraws.mayDraw(shape))) {
             return false;
         }
-        Set<String> tables = new HashSet<>();
+        Map<String, InsertShape> tables = new HashMap<>();
         Set<String> sequences = new HashSet<>();
         for (int i = 0; i < shapes.size(); i++) {
             InsertShape shape = shapes.get(i);
@@ -160,8 +160,15 @@ final class GeneratedValues {
                 continue; // (draws nothing)
             }
             if (shape == null || shape.upsert() || shape.places() == null || shape.places().rows().size() != 1
-                    || SequenceDraws.called(shape) != null || !tables.add(LeaderInserts.key(shape.table()))) {
+                    || SequenceDraws.called(shape) != null) {
                 return false;
+            }
+            InsertShape first = tables.putIfAbsent(LeaderInserts.key(shape.table()), shape);
+            if (first != null) {
+                if (!alike(List.of(first, shape))) {
+                    return false;
+                }
+                continue; // (another row of the table's, drawn right after the first: the unit is sent to the leader alone)
             }
             List<String> drawn = sequenceDraws.knownDraws(shape);
             if (drawn != null && !drawn.stream().allMatch(sequences::add)) {
@@ -648,9 +655,46 @@ final class GeneratedValues {
         return true;
     }
 
-    /** The inserts of {@link Unit#eachInserts} that may draw: those into tables not known to make up nothing. */
+    /**
+     * The inserts of {@link Unit#eachInserts} that may draw, one per table: the first into each table not known to make
+     * up nothing (others into the same table are alike).
+     */
     static List<InsertShape> drawing(List<InsertShape> eachInserts) {
-        return eachInserts.stream().filter(Objects::nonNull).toList();
+        Set<String> tables = new HashSet<>(4);
+        return eachInserts.stream().filter(insert -> insert != null && tables.add(LeaderInserts.key(insert.table()))).toList();
+    }
+
+    /**
+     * Whether two or more of {@link Unit#eachInserts} go into one table: their rows draw from its sequences one after
+     * the other, which holds on the leader only where it runs them alone among the inserts into the table
+     * ({@link LeaderInserts}).
+     */
+    static boolean repeatsATable(List<InsertShape> eachInserts) {
+        return drawing(eachInserts).size() != eachInserts.stream().filter(Objects::nonNull).count();
+    }
+
+    /**
+     * {@code draws}, the leader's last draw from each sequence of a unit of {@link Unit#eachInserts}, each made by as
+     * many rows as the unit inserts into the table drawing from it; none where a table is not known.
+     */
+    private List<SequenceDraws.Draw> eachRows(List<InsertShape> eachInserts, List<SequenceDraws.Draw> draws) {
+        Map<String, Long> rows = new HashMap<>(4);
+        for (InsertShape insert : eachInserts) {
+            List<String> drawn = insert == null ? List.of() : sequenceDraws.knownDraws(insert);
+            if (drawn == null) {
+                return List.of();
+            }
+            drawn.forEach(sequence -> rows.merge(sequence, 1L, Long::sum));
+        }
+        List<SequenceDraws.Draw> each = new ArrayList<>(draws.size());
+        for (SequenceDraws.Draw draw : draws) {
+            Long count = rows.get(draw.sequence());
+            if (count == null) {
+                return List.of();
+            }
+            each.add(draw.ofRows(count));
+        }
+        return each;
     }
 
     /** Whether the answer left a portal suspended, which a Query of the proxy's would end. */
@@ -771,7 +815,7 @@ final class GeneratedValues {
         // (a text the proxy kept the beginning of only may say less about its rows than they are)
         long rows;
         if (unit.eachInserts != null) {
-            rows = oneRowEach(unit, answer) ? 1 : 0; // (each sequence is drawn by one row of one table)
+            rows = oneRowEach(unit, answer) ? 1 : 0; // (each table's rows one per insert into it: eachRows)
         } else if (unit.insert != null && unit.insert.upsert()) {
             rows = unit.oneShape ? upsertDraws(unit, answer) : 0; // (its tag does not count the rows it left)
         } else if (inserted > 1 && (unit.shortenedText || unit.insert == null || unit.insert.places() == null
@@ -781,7 +825,8 @@ final class GeneratedValues {
         } else {
             rows = inserted;
         }
-        List<SequenceDraws.Draw> draws = rows == 0 ? List.of() : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList();
+        List<SequenceDraws.Draw> draws = rows == 0 ? List.of() : unit.eachInserts != null ? eachRows(unit.eachInserts, generated.draws())
+                : generated.draws().stream().map(draw -> draw.ofRows(rows)).toList();
         long[] ids = unit.idsColumn == null ? null : answer.recorder.captured();
         if (ids != null && unit.givenStatement != null) {
             statements.keepIdsAt(unit, unit.givenStatement, new IdsAt(unit.idsColumn, answer.recorder.capturedField(), null));

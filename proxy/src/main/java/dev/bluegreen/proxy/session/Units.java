@@ -1650,6 +1650,9 @@ final class Units {
      * between its rows there ({@link LeaderInserts}).
      */
     private static boolean drawsByCount(Unit unit) {
+        if (unit.eachInserts != null) {
+            return GeneratedValues.repeatsATable(unit.eachInserts); // (two rows of one table's, one per insert)
+        }
         if (unit.idsColumn != null || !unit.oneShape) {
             return false; // given the leader's ids row by row, or (several texts) carries no draws
         }

@@ -87,11 +87,13 @@ class SequenceDrawsIT {
      * them also stamps its row with the transaction's start); the follower draws what the leader drew for each. Before,
      * eight sessions so took green out of sync at once: the ids they returned differed. Also beside an insert into a
      * table that makes up nothing, reading what the first drew ({@code currval}), which the session reads no further once
-     * it knows the table. And the same string as one simple-protocol {@code Query} (libpq's {@code PQexec}, psycopg2),
+     * it knows the table; and with a second insert into the first table (EF Core's {@code SaveChanges} of two new
+     * entities of one type and one of another), whose rows draw one after the other on the leader. And the same string
+     * as one simple-protocol {@code Query} (libpq's {@code PQexec}, psycopg2),
      * which took green out of sync at once too before its statements were read one by one.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"autocommit", "transaction", "beside a table making up nothing", "simple",
+    @ValueSource(strings = {"autocommit", "transaction", "beside a table making up nothing", "a table twice", "simple",
             "simple in a transaction"})
     void insertsIntoSeveralTablesUnderOneSyncDrawTheSameIdsOnBothClusters(String how, TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
@@ -105,6 +107,7 @@ class SequenceDrawsIT {
                         + " made timestamptz not null default now())",
                 "create table " + notes + " (blog bigint not null, note text not null)");
         boolean beside = how.startsWith("beside");
+        boolean twice = how.endsWith("twice");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             ClusterData.inSessions(SESSIONS, session -> {
@@ -115,21 +118,21 @@ class SequenceDrawsIT {
                 try (Connection c = proxy.connect(blue.superuser());
                      PreparedStatement both = c.prepareStatement("insert into " + blogs + " (name) values (?) returning id;"
                              + " insert into " + tags + " (label) values (?) returning id" + (beside ? "; insert into " + notes
-                             + " (blog, note) values (currval(pg_get_serial_sequence('" + blogs + "', 'id')), ?)" : ""))) {
-                    c.setAutoCommit(how.equals("autocommit"));
+                             + " (blog, note) values (currval(pg_get_serial_sequence('" + blogs + "', 'id')), ?)" : "")
+                             + (twice ? "; insert into " + blogs + " (name) values (?) returning id" : ""))) {
+                    c.setAutoCommit(how.equals("autocommit") || twice);
                     for (int round = 0; round < ROUNDS; round++) {
                         both.setString(1, "blog " + session + "/" + round);
                         both.setString(2, "tag " + session + "/" + round);
-                        if (beside) {
-                            both.setString(3, "note " + session + "/" + round);
+                        if (beside || twice) {
+                            both.setString(3, (beside ? "note " : "second blog ") + session + "/" + round);
                         }
                         assertThat(both.execute()).isTrue();
-                        try (ResultSet blog = both.getResultSet()) {
-                            assertThat(blog.next()).isTrue();
-                        }
-                        assertThat(both.getMoreResults()).isTrue();
-                        try (ResultSet tag = both.getResultSet()) {
-                            assertThat(tag.next()).isTrue();
+                        for (int returned = 0; returned < (twice ? 3 : 2); returned++) {
+                            assertThat(returned == 0 || both.getMoreResults()).as("result %d", returned).isTrue();
+                            try (ResultSet id = both.getResultSet()) {
+                                assertThat(id.next()).isTrue();
+                            }
                         }
                         if (!c.getAutoCommit()) {
                             c.commit();
@@ -140,6 +143,7 @@ class SequenceDrawsIT {
             greenKeptUp(proxy);
         }
         assertThat(ClusterData.number(blue, "select count(*) from " + tags)).isEqualTo((long) SESSIONS * ROUNDS);
+        assertThat(ClusterData.number(blue, "select count(*) from " + blogs)).isEqualTo((twice ? 2L : 1L) * SESSIONS * ROUNDS);
         assertThat(contents(green, blogs, "id")).isEqualTo(contents(blue, blogs, "id"));
         assertThat(contents(green, tags, "id")).isEqualTo(contents(blue, tags, "id"));
         assertThat(contents(green, notes, "note")).isEqualTo(contents(blue, notes, "note"));

@@ -2,6 +2,9 @@ package dev.bluegreen.proxy.session;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.bluegreen.proxy.routing.InsertShape;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class GeneratedValuesTest {
@@ -12,5 +15,21 @@ class GeneratedValuesTest {
         assertThat(GeneratedValues.mayHoldSeveral("UPDATE pgbench_branches SET bbalance = bbalance + 1 WHERE bid = 1;\n")).isFalse();
         assertThat(GeneratedValues.mayHoldSeveral("insert into a values (1); insert into b values (2)")).isTrue();
         assertThat(GeneratedValues.mayHoldSeveral("insert into a values (';')")).isTrue(); // (lexed, then found one)
+    }
+
+    @Test
+    void insertsIntoOneTableDrawOncePerTableAndSayTheyRepeatIt() {
+        InsertShape blog = insert("insert into blogs (name) values ($1) returning id");
+        InsertShape tag = insert("insert into tags (label) values ($1) returning id");
+        InsertShape otherBlog = insert("insert into public.BLOGS (name) values ($1) returning id");
+
+        List<InsertShape> twice = Arrays.asList(blog, tag, null, otherBlog);
+        assertThat(GeneratedValues.drawing(twice)).containsExactly(blog, tag);
+        assertThat(GeneratedValues.repeatsATable(twice)).isTrue();
+        assertThat(GeneratedValues.repeatsATable(Arrays.asList(blog, null, tag))).isFalse();
+    }
+
+    private static InsertShape insert(String sql) {
+        return InsertShape.of(sql, false).orElseThrow();
     }
 }
