@@ -14,8 +14,9 @@ public final class StatementTexts {
     }
 
     /**
-     * The statements of {@code sql}, in order; empty where the text cannot be read to its end (an unclosed quote), so
-     * that no statement is guessed at.
+     * The statements of {@code sql}, in order; empty where the text cannot be read to its end (an unclosed quote), or
+     * where a semicolon the split cut at stands inside parentheses ({@code CREATE RULE … DO ALSO (NOTIFY x; INSERT …)},
+     * one statement to the server), so that no statement is guessed at.
      */
     public static List<Slice> of(String sql, boolean backslashInPlainStrings) {
         Lexed lexed = Lexer.lex(sql, backslashInPlainStrings);
@@ -25,6 +26,13 @@ public final class StatementTexts {
         List<List<Token>> statements = Statements.split(lexed.tokens());
         List<Slice> slices = new ArrayList<>(statements.size());
         for (List<Token> statement : statements) {
+            int depth = 0;
+            for (Token token : statement) {
+                depth += token.isPunct("(") ? 1 : token.isPunct(")") ? -1 : 0;
+            }
+            if (depth != 0) {
+                return List.of();
+            }
             Token first = statement.getFirst();
             Token last = statement.getLast();
             slices.add(new Slice(first.start(), sql.substring(first.start(), last.start() + last.text().length())));

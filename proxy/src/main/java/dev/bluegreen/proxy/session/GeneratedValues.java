@@ -127,7 +127,8 @@ final class GeneratedValues {
                     unit.readsStart = true;
                 }
             }
-            unit.readsStart |= nonDeterministic
+            // (one Query's reading of the start is not rewritten for the follower, a string of several: not asked for)
+            unit.readsStart |= nonDeterministic && !oneQuery
                     && (!sequenceDraws.startEdits(text, reading).isEmpty() || (whole != null && whole.readsStart()));
         }
         if (!oneQuery && alike(shapes) && sequenceDraws.mayDraw(shapes.getFirst())) {
@@ -135,8 +136,23 @@ final class GeneratedValues {
             // pgjdbc's rewritten batch of a size that is not a power of two (rows of 4, 2 and 1): one insert, by count
             unit.insert = shapes.getFirst();
             unit.oneShape = true;
-        } else if (eachOwnTable(unit, shapes, makeNothing)) {
-            unit.eachInserts = Collections.unmodifiableList(shapes);
+        } else {
+            // one shape per statement run, in order: two runs of one text (Npgsql parses each statement of a batch
+            // anew, two inserts of one entity type alike) are two inserts
+            List<RunText> each = oneQuery ? texts : runTexts(unit, true);
+            List<InsertShape> eachShapes = new ArrayList<>(each == null ? 0 : each.size());
+            Set<Integer> eachMakeNothing = new HashSet<>(2);
+            for (RunText run : each == null ? List.<RunText>of() : each) {
+                InsertShape insert = run.whole() != null ? run.whole().insert()
+                        : sequenceDraws.shapeOf(run.sql(), reading).orElse(null);
+                if (insert == null && run.whole() == null && sequenceDraws.makesNothing(run.sql())) {
+                    eachMakeNothing.add(eachShapes.size());
+                }
+                eachShapes.add(insert);
+            }
+            if (each != null && eachOwnTable(unit, eachShapes, eachMakeNothing)) {
+                unit.eachInserts = Collections.unmodifiableList(eachShapes);
+            }
         }
     }
 
@@ -472,8 +488,14 @@ final class GeneratedValues {
      * where one is not known (a portal an earlier unit bound, a statement the proxy did not keep the text of).
      */
     private List<RunText> runTexts(Unit unit) {
+        return runTexts(unit, false);
+    }
+
+    /** {@link #runTexts(Unit)}, or with {@code each} one per Query or Bind, in order, a text run twice twice. */
+    private List<RunText> runTexts(Unit unit, boolean each) {
         // by text; a text the proxy kept the beginning of only by its statement's name too (two cut alike are two)
         Map<String, RunText> texts = new LinkedHashMap<>(2);
+        List<RunText> inOrder = each ? new ArrayList<>(4) : null;
         Map<String, String> parsed = new HashMap<>(2);
         Set<String> bound = new HashSet<>(2);
         Set<String> portals = new HashSet<>(2);
@@ -485,7 +507,11 @@ final class GeneratedValues {
             switch (frame.type()) {
                 case FrontendMessages.QUERY -> {
                     String text = FrontendMessages.querySql(all, offset, length);
-                    texts.put(text, new RunText(text, null));
+                    RunText run = new RunText(text, null);
+                    texts.put(text, run);
+                    if (each) {
+                        inOrder.add(run);
+                    }
                 }
                 case FrontendMessages.PARSE, FrontendMessages.CLOSE -> {
                     String name = frame.type() == FrontendMessages.PARSE ? FrontendMessages.parseName(all, offset, length)
@@ -510,7 +536,11 @@ final class GeneratedValues {
                     bound.add(name);
                     portals.add(FrontendMessages.bindPortal(all, offset, length));
                     boolean cut = ClientStatements.shortened(text);
-                    texts.put(cut ? name + '\0' + text : text, new RunText(text, cut ? statements.cutText(name) : null));
+                    RunText run = new RunText(text, cut ? statements.cutText(name) : null);
+                    texts.put(cut ? name + '\0' + text : text, run);
+                    if (each) {
+                        inOrder.add(run);
+                    }
                 }
                 case FrontendMessages.EXECUTE -> {
                     if (!portals.contains(FrontendMessages.executePortal(all, offset, length))) {
@@ -523,7 +553,7 @@ final class GeneratedValues {
                 }
             }
         }
-        return List.copyOf(texts.values());
+        return each ? List.copyOf(inOrder) : List.copyOf(texts.values());
     }
 
     /**
@@ -916,17 +946,25 @@ final class GeneratedValues {
     }
 
     /**
-     * Whether {@code sql} may be a string of several statements: something follows a semicolon. A look that costs less
-     * than lexing it, for every text the follower is sent (pgbench's end in a semicolon).
+     * Whether {@code sql} may be a string of several statements: something follows a semicolon outside a plain
+     * {@code '…'} string. A look that costs less than lexing it, for every text the follower is sent (pgbench's end in
+     * a semicolon; a bulk insert's values may hold some). It may say yes where lexing then finds one statement (a
+     * semicolon in a dollar-quoted string), not the other way round but where quotes are written in a way it does not
+     * follow (a quote inside a dollar-quoted string), which only leaves such a string's defaults unread.
      */
     static boolean mayHoldSeveral(String sql) {
-        int semicolon = sql.indexOf(';');
-        if (semicolon < 0) {
-            return false;
-        }
-        for (int i = semicolon + 1; i < sql.length(); i++) {
-            if (!Character.isWhitespace(sql.charAt(i))) {
-                return true;
+        boolean quoted = false;
+        for (int i = 0; i < sql.length(); i++) {
+            char c = sql.charAt(i);
+            if (c == '\'') {
+                quoted = !quoted; // ('' inside a string closes and opens it again)
+            } else if (c == ';' && !quoted) {
+                for (int j = i + 1; j < sql.length(); j++) {
+                    if (!Character.isWhitespace(sql.charAt(j))) {
+                        return true;
+                    }
+                }
+                return false;
             }
         }
         return false;

@@ -93,8 +93,8 @@ class SequenceDrawsIT {
      * which took green out of sync at once too before its statements were read one by one.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"autocommit", "transaction", "beside a table making up nothing", "a table twice", "simple",
-            "simple in a transaction"})
+    @ValueSource(strings = {"autocommit", "transaction", "beside a table making up nothing", "a table twice",
+            "a table twice as Npgsql sends it", "simple", "simple in a transaction"})
     void insertsIntoSeveralTablesUnderOneSyncDrawTheSameIdsOnBothClusters(String how, TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         PgCluster green = clusters.green();
@@ -107,12 +107,16 @@ class SequenceDrawsIT {
                         + " made timestamptz not null default now())",
                 "create table " + notes + " (blog bigint not null, note text not null)");
         boolean beside = how.startsWith("beside");
-        boolean twice = how.endsWith("twice");
+        boolean twice = how.contains("twice");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
             proxy.server().routing().start("test", null);
             ClusterData.inSessions(SESSIONS, session -> {
                 if (how.startsWith("simple")) {
                     insertAsOneQuery(proxy, blue, session, blogs, tags, how.endsWith("transaction"));
+                    return;
+                }
+                if (how.endsWith("Npgsql sends it")) {
+                    insertAsNpgsqlBatch(proxy, blue, blogs, tags);
                     return;
                 }
                 try (Connection c = proxy.connect(blue.superuser());
@@ -170,6 +174,30 @@ class SequenceDrawsIT {
                 if (inTransaction) {
                     assertThat(answerTo(client, "commit")).isEqualTo("COMMIT");
                 }
+            }
+        }
+    }
+
+    /**
+     * Two blogs and a tag as Npgsql sends EF Core's batch: each statement parsed as the unnamed one, bound and executed,
+     * one Sync after the last; the two blogs' texts are the same.
+     */
+    private static void insertAsNpgsqlBatch(TestProxy proxy, PgCluster blue, String blogs, String tags) throws Exception {
+        String blog = "insert into " + blogs + " (name) values ('batched') returning id";
+        String tag = "insert into " + tags + " (label) values ('batched') returning id";
+        try (RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            for (int round = 0; round < ROUNDS; round++) {
+                client.send(concat(parse("", blog), RawClient.bind(), execute(""), parse("", tag), RawClient.bind(),
+                        execute(""), parse("", blog), RawClient.bind(), execute(""), sync()));
+                List<String> done = new ArrayList<>();
+                RawClient.Message message;
+                while ((message = client.read()).type() != 'Z') {
+                    assertThat(message.type()).as("%s", message.fields()).isNotEqualTo('E');
+                    if (message.type() == 'C') {
+                        done.add(new String(message.body(), 0, message.body().length - 1, StandardCharsets.UTF_8));
+                    }
+                }
+                assertThat(done).containsExactly("INSERT 0 1", "INSERT 0 1", "INSERT 0 1");
             }
         }
     }

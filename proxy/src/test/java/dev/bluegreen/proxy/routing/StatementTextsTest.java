@@ -25,6 +25,12 @@ class StatementTextsTest {
     }
 
     @Test
+    void aRuleWhoseActionsHoldSemicolonsIsNotCutIntoPieces() {
+        assertThat(StatementTexts.of("create rule r as on insert to t do also (notify x; insert into log default values);"
+                + " insert into t values (1)", false)).isEmpty();
+    }
+
+    @Test
     void aTextThatCannotBeReadToItsEndHasNoStatements() {
         assertThat(StatementTexts.of("insert into a values (1); insert into b values ('open", false)).isEmpty();
         assertThat(StatementTexts.of(" ;; ", false)).isEmpty();

@@ -14,7 +14,9 @@ class GeneratedValuesTest {
         assertThat(GeneratedValues.mayHoldSeveral("insert into t values (1)")).isFalse();
         assertThat(GeneratedValues.mayHoldSeveral("UPDATE pgbench_branches SET bbalance = bbalance + 1 WHERE bid = 1;\n")).isFalse();
         assertThat(GeneratedValues.mayHoldSeveral("insert into a values (1); insert into b values (2)")).isTrue();
-        assertThat(GeneratedValues.mayHoldSeveral("insert into a values (';')")).isTrue(); // (lexed, then found one)
+        assertThat(GeneratedValues.mayHoldSeveral("insert into a values ('a;b', 'it''s; c')")).isFalse();
+        assertThat(GeneratedValues.mayHoldSeveral("insert into a values ('x'); insert into b values ('y')")).isTrue();
+        assertThat(GeneratedValues.mayHoldSeveral("select $$;$$")).isTrue(); // (lexed, then found one)
     }
 
     @Test
