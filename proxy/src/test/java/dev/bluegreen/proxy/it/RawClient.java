@@ -10,7 +10,9 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -213,6 +215,20 @@ public final class RawClient implements AutoCloseable {
             }
         }
         return value;
+    }
+
+    /** Reads an answer up to its ReadyForQuery: its command tags, comma-separated, or the fields of the error that ended it. */
+    String commandTags() throws IOException {
+        List<String> tags = new ArrayList<>();
+        String error = null;
+        for (Message m = read(); m.type() != 'Z'; m = read()) {
+            if (m.type() == 'C') {
+                tags.add(new String(m.body(), 0, m.body().length - 1, StandardCharsets.UTF_8));
+            } else if (m.type() == 'E') {
+                error = m.fields().toString();
+            }
+        }
+        return error != null ? error : String.join(",", tags);
     }
 
     /** Logs in with trust and waits for ReadyForQuery. */

@@ -22,7 +22,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
@@ -189,33 +188,14 @@ class SequenceDrawsIT {
             for (int round = 0; round < ROUNDS; round++) {
                 client.send(concat(parse("", blog), RawClient.bind(), execute(""), parse("", tag), RawClient.bind(),
                         execute(""), parse("", blog), RawClient.bind(), execute(""), sync()));
-                List<String> done = new ArrayList<>();
-                RawClient.Message message;
-                while ((message = client.read()).type() != 'Z') {
-                    assertThat(message.type()).as("%s", message.fields()).isNotEqualTo('E');
-                    if (message.type() == 'C') {
-                        done.add(new String(message.body(), 0, message.body().length - 1, StandardCharsets.UTF_8));
-                    }
-                }
-                assertThat(done).containsExactly("INSERT 0 1", "INSERT 0 1", "INSERT 0 1");
+                assertThat(client.commandTags()).isEqualTo("INSERT 0 1,INSERT 0 1,INSERT 0 1");
             }
         }
     }
 
     /** Sends {@code sql} as one Query: its command tags, comma-separated, or the error that ended it. */
     private static String answerTo(RawClient client, String sql) throws java.io.IOException {
-        client.send(RawClient.query(sql));
-        List<String> tags = new ArrayList<>();
-        String error = null;
-        RawClient.Message message;
-        while ((message = client.read()).type() != 'Z') {
-            if (message.type() == 'C') {
-                tags.add(new String(message.body(), 0, message.body().length - 1, StandardCharsets.UTF_8));
-            } else if (message.type() == 'E') {
-                error = message.fields().toString();
-            }
-        }
-        return error != null ? error : String.join(",", tags);
+        return client.send(RawClient.query(sql)).commandTags();
     }
 
     /**
