@@ -27,6 +27,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -88,12 +89,17 @@ class CommandLineClientsIT {
         ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
         builder.environment().put("PGCONNECT_TIMEOUT", "10");
         builder.environment().putAll(environment);
-        Process process = builder.start();
-        if (!process.waitFor(5, TimeUnit.MINUTES)) {
-            process.destroyForcibly();
-            throw new AssertionError("timed out: " + command);
+        try {
+            Process process = builder.start();
+            if (!process.waitFor(5, TimeUnit.MINUTES)) {
+                process.destroyForcibly();
+                throw new AssertionError("timed out: " + command);
+            }
+            return new Outcome(process.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            Files.delete(out);
+            Files.delete(err);
         }
-        return new Outcome(process.exitValue(), Files.readString(out), Files.readString(err));
     }
 
     private static List<String> connection() {
@@ -108,9 +114,8 @@ class CommandLineClientsIT {
     }
 
     @Test
-    void aPsqlScriptWithCopyAndAnErrorRunsAsOnBlue() throws Exception {
+    void aPsqlScriptWithCopyAndAnErrorRunsAsOnBlue(@TempDir Path dir) throws Exception {
         requireTool("psql");
-        Path dir = Files.createTempDirectory("bg-psql");
         Path csv = dir.resolve("items.csv");
         Files.writeString(csv, "1,apple\n2,pear\n3,plum\n", StandardCharsets.UTF_8);
         Path script = dir.resolve("script.sql");

@@ -39,12 +39,16 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The executable jar as an operator runs it: flags, a bad config file, SIGTERM, the embedded default. */
 @ExtendWith(BlueGreenClusters.class)
 class ProxyProcessIT {
 
     private static final Path JAR = Path.of("target", "bluegreen-proxy.jar");
+    /** The tests' config files and state directories: deleted, with what they hold, after the last test. */
+    @TempDir
+    static Path scratch;
 
     /** A started proxy process whose output lines are collected as they arrive. */
     static final class ProxyProcess implements AutoCloseable {
@@ -62,7 +66,7 @@ class ProxyProcessIT {
             }
             if (!command.contains("--state-dir")) {
                 // the routing state is kept there: each test starts from blue alone
-                command.addAll(List.of("--state-dir", Files.createTempDirectory("bluegreen-state").toString()));
+                command.addAll(List.of("--state-dir", Files.createTempDirectory(scratch, "bluegreen-state").toString()));
             }
             process = new ProcessBuilder(command).redirectErrorStream(true).start();
             reader = Thread.ofVirtual().start(() -> {
@@ -112,7 +116,7 @@ class ProxyProcessIT {
 
     @Test
     void anInvalidConfigFileExitsWithCodeTwoAndOneLinePerProblem() throws Exception {
-        Path file = Files.createTempFile("bluegreen", ".yaml");
+        Path file = Files.createTempFile(scratch, "bluegreen", ".yaml");
         Files.writeString(file, String.join("\n",
                 "listen: \"127.0.0.1:6432\"",
                 "clusters:",
@@ -155,7 +159,7 @@ class ProxyProcessIT {
      */
     @Test
     void aClientCannotForgeLogLines(TestClusters clusters) throws Exception {
-        Path file = Files.createTempFile("bluegreen", ".yaml");
+        Path file = Files.createTempFile(scratch, "bluegreen", ".yaml");
         Files.writeString(file, String.join("\n",
                 "users:",
                 "  - { name: alice, auth: scram-sha-256, password: alice-pw }",
@@ -194,7 +198,7 @@ class ProxyProcessIT {
     /** Users given auth trust on a listener beyond loopback are allowed, as in pg_hba.conf, but said so at startup. */
     @Test
     void trustedUsersOnANonLoopbackListenerAreWarnedAbout(TestClusters clusters) throws Exception {
-        Path config = Files.createTempFile("bluegreen-trust", ".yaml");
+        Path config = Files.createTempFile(scratch, "bluegreen-trust", ".yaml");
         Files.writeString(config, "users:\n  - { name: app, auth: trust }\n  - { name: ops, auth: md5, password: secret }\n");
         try (ProxyProcess proxy = new ProxyProcess("--config", config.toString(), "--listen", "0.0.0.0:" + FreePorts.next(),
                 "--blue", "postgresql://" + clusters.blue().superuser() + "@127.0.0.1:" + clusters.blue().port() + "/postgres")) {
@@ -260,7 +264,7 @@ class ProxyProcessIT {
                 .anyMatch(line -> (Long.parseLong(line.substring(7).strip(), 16) & 1) != 0), "SIGHUP is ignored here");
         PgCluster blue = clusters.blue();
         int port = FreePorts.next();
-        Path stateDir = Files.createTempDirectory("bluegreen-hup");
+        Path stateDir = Files.createTempDirectory(scratch, "bluegreen-hup");
         try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + port, "--state-dir", stateDir.toString(),
                 "--blue", "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres")) {
             proxy.awaitLine("bluegreen listening on", Duration.ofSeconds(30));
@@ -370,7 +374,7 @@ class ProxyProcessIT {
     /** Embedded clusters that cannot start are one line and exit code 1, not a stack trace. */
     @Test
     void embeddedClustersThatCannotStartAreReportedInOneLine() throws Exception {
-        Path stateDir = Files.createTempDirectory("bluegreen-embedded-blocked");
+        Path stateDir = Files.createTempDirectory(scratch, "bluegreen-embedded-blocked");
         Files.writeString(stateDir.resolve("embedded"), "a file where the clusters' directory belongs\n");
         try (ProxyProcess proxy = new ProxyProcess("--embedded", "--state-dir", stateDir.toString(),
                 "--listen", "127.0.0.1:" + FreePorts.next(), "--admin", "127.0.0.1:" + FreePorts.next())) {
@@ -402,7 +406,7 @@ class ProxyProcessIT {
     @Test
     void theAdminApiTakesItsTokenFromTheFileItIsGiven(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
-        Path dir = Files.createTempDirectory("bluegreen-admin");
+        Path dir = Files.createTempDirectory(scratch, "bluegreen-admin");
         String token = "process-" + System.nanoTime();
         Path tokenFile = Files.writeString(dir.resolve("token"), token + "\n");
         int admin = FreePorts.next();
@@ -455,8 +459,8 @@ class ProxyProcessIT {
         String database = "bluegreen_state_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         blue.execute("postgres", "CREATE DATABASE " + database);
         String store = "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/" + database;
-        Path tokenFile = Files.createTempFile("bluegreen-token", "");
-        Path readOnly = Files.createTempDirectory("bluegreen-read-only");
+        Path tokenFile = Files.createTempFile(scratch, "bluegreen-token", "");
+        Path readOnly = Files.createTempDirectory(scratch, "bluegreen-read-only");
         try {
             secondProxyOnTheSameStateDirectoryIsRefused(blue, "--state-store", store);
 
@@ -481,7 +485,7 @@ class ProxyProcessIT {
     }
 
     private static void secondProxyOnTheSameStateDirectoryIsRefused(PgCluster blue, String... more) throws Exception {
-        Path stateDir = Files.createTempDirectory("bluegreen-shared-state");
+        Path stateDir = Files.createTempDirectory(scratch, "bluegreen-shared-state");
         String blueUrl = "postgresql://" + blue.superuser() + "@127.0.0.1:" + blue.port() + "/postgres";
         int admin = FreePorts.next();
         try (ProxyProcess running = new ProxyProcess(arguments(more, "--listen", "127.0.0.1:" + FreePorts.next(), "--blue",
@@ -525,7 +529,7 @@ class ProxyProcessIT {
     /** The embedded default finds a taken port before it makes and starts two clusters, and says how to move it. */
     @Test
     void theEmbeddedDefaultFindsATakenPortBeforeItStartsTheClusters() throws Exception {
-        Path stateDir = Files.createTempDirectory("bluegreen-embedded-taken");
+        Path stateDir = Files.createTempDirectory(scratch, "bluegreen-embedded-taken");
         try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
              ProxyProcess proxy = new ProxyProcess("--embedded", "--state-dir", stateDir.toString(),
                      "--listen", "127.0.0.1:" + FreePorts.next(), "--admin", "127.0.0.1:" + taken.getLocalPort())) {
@@ -541,7 +545,7 @@ class ProxyProcessIT {
 
     @Test
     void anAdminTokenFileWithAByteOrderMarkExitsWithCodeTwoWithoutShowingTheToken() throws Exception {
-        Path tokenFile = Files.createTempFile("bluegreen-token", "");
+        Path tokenFile = Files.createTempFile(scratch, "bluegreen-token", "");
         Files.writeString(tokenFile, "\uFEFFwindows-notepad-secret\r\n");
         try (ProxyProcess proxy = new ProxyProcess("--listen", "127.0.0.1:" + FreePorts.next(),
                 "--blue", "postgresql://nobody@127.0.0.1:1/postgres", "--admin", "127.0.0.1:" + FreePorts.next(),
