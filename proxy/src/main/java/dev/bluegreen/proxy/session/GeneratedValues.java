@@ -17,6 +17,7 @@ import dev.bluegreen.proxy.session.ClientStatements.Whole;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -25,7 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -695,12 +695,21 @@ final class GeneratedValues {
     }
 
     /**
-     * Whether two or more of {@link Unit#eachInserts} go into one table: their rows draw from its sequences one after
-     * the other, which holds on the leader only where it runs them alone among the inserts into the table
-     * ({@link LeaderInserts}).
+     * Whether two or more of {@link Unit#eachInserts} go into one of {@code drawingTables} (as statements spell them):
+     * their rows draw from its sequences one after the other, which holds on the leader only where it runs them alone
+     * among the inserts into the table ({@link LeaderInserts}). A table repeated that draws nothing needs no such turn.
      */
-    static boolean repeatsATable(List<InsertShape> eachInserts) {
-        return drawing(eachInserts).size() != eachInserts.stream().filter(Objects::nonNull).count();
+    static boolean repeatsATable(List<InsertShape> eachInserts, Collection<String> drawingTables) {
+        Set<String> drawing = new HashSet<>(4);
+        drawingTables.forEach(table -> drawing.add(LeaderInserts.key(table)));
+        Set<String> seen = new HashSet<>(4);
+        for (InsertShape insert : eachInserts) {
+            String key = insert == null ? null : LeaderInserts.key(insert.table());
+            if (key != null && drawing.contains(key) && !seen.add(key)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -1569,7 +1569,7 @@ final class Units {
             List<String> drawsInto = writes && sync && unit.drawTurn == null ? drawsHere(unit) : List.of();
             if (!drawsInto.isEmpty()) {
                 // before the COMMITs' wait and its ticket: a COMMIT announced meanwhile waits for the write's answer
-                unit.drawTurn = inserts.sent(session.database(), drawsInto, drawsByCount(unit));
+                unit.drawTurn = inserts.sent(session.database(), drawsInto, drawsByCount(unit, drawsInto));
                 if (unit.drawTurn.waits()) {
                     stats.insertHeldForDraws();
                     holdForLeader(unit, Awaited.DRAWS, unit.drawTurn.awaits(), followerOrderWaitNanos);
@@ -1647,11 +1647,12 @@ final class Units {
      * Whether the follower of {@code unit}, an insert that may draw, draws by the count of the rows it inserts: rows of
      * several (a multi-row {@code VALUES}, one statement executed again and again under one {@code Sync}) not given the
      * leader's ids. Such an insert is sent to the leader alone among the inserts into its table, so that nothing draws
-     * between its rows there ({@link LeaderInserts}).
+     * between its rows there ({@link LeaderInserts}). {@code drawsInto}: the unit's tables that may draw.
      */
-    private static boolean drawsByCount(Unit unit) {
+    private static boolean drawsByCount(Unit unit, List<String> drawsInto) {
         if (unit.eachInserts != null) {
-            return GeneratedValues.repeatsATable(unit.eachInserts); // (two rows of one table's, one per insert)
+            // (two rows of one drawing table's, one per insert)
+            return GeneratedValues.repeatsATable(unit.eachInserts, drawsInto);
         }
         if (unit.idsColumn != null || !unit.oneShape) {
             return false; // given the leader's ids row by row, or (several texts) carries no draws

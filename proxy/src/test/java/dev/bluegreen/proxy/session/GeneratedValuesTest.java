@@ -27,8 +27,19 @@ class GeneratedValuesTest {
 
         List<InsertShape> twice = Arrays.asList(blog, tag, null, otherBlog);
         assertThat(GeneratedValues.drawing(twice)).containsExactly(blog, tag);
-        assertThat(GeneratedValues.repeatsATable(twice)).isTrue();
-        assertThat(GeneratedValues.repeatsATable(Arrays.asList(blog, null, tag))).isFalse();
+        assertThat(GeneratedValues.repeatsATable(twice, List.of("blogs", "tags"))).isTrue();
+        assertThat(GeneratedValues.repeatsATable(twice, List.of("public.blogs"))).isTrue();
+        assertThat(GeneratedValues.repeatsATable(Arrays.asList(blog, null, tag), List.of("blogs", "tags"))).isFalse();
+    }
+
+    @Test
+    void aRepeatedTableThatDrawsNothingNeedsNoTurnOfItsOwn() {
+        InsertShape blog = insert("insert into blogs (id, name) values ($1, $2)");
+        InsertShape tag = insert("insert into tags (label) values ($1) returning id");
+        InsertShape otherBlog = insert("insert into blogs (id, name) values ($1, $2)");
+
+        assertThat(GeneratedValues.repeatsATable(List.of(blog, tag, otherBlog), List.of("tags"))).isFalse();
+        assertThat(GeneratedValues.repeatsATable(List.of(blog, tag, otherBlog), List.of())).isFalse();
     }
 
     private static InsertShape insert(String sql) {
