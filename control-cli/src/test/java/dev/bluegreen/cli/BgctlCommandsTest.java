@@ -552,7 +552,8 @@ class BgctlCommandsTest {
 
     @Test
     void aCommandThatWaitsOnTheProxySaysItIsWaitingThenReports() {
-        api.answer("POST", "/api/v1/commands/cutover", 200, FakeAdminApi.NEW_STATE, Duration.ofMillis(2500));
+        // past AdminClient.PATIENCE (2 s) by a margin a stalled CI machine does not eat
+        api.answer("POST", "/api/v1/commands/cutover", 200, FakeAdminApi.NEW_STATE, Duration.ofSeconds(5));
 
         int exit = bgctl("cutover");
 
@@ -570,7 +571,7 @@ class BgctlCommandsTest {
         Duration interval = AdminClient.livenessInterval;
         Duration timeout = AdminClient.livenessTimeout;
         AdminClient.livenessInterval = Duration.ofMillis(200);
-        AdminClient.livenessTimeout = Duration.ofMillis(500);
+        AdminClient.livenessTimeout = Duration.ofSeconds(2); // (a health answer slower than that ends the wait early)
         try {
             api.answer("POST", "/api/v1/commands/cutover", 200, FakeAdminApi.NEW_STATE, Duration.ofSeconds(60));
             CompletableFuture<Integer> exit = new CompletableFuture<>();

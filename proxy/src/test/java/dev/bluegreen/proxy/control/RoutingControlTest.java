@@ -291,7 +291,8 @@ class RoutingControlTest {
                 throw new CompletionException(refused);
             }
         });
-        await().atMost(Duration.ofSeconds(5)).until(() -> !control.barrier().holders().isEmpty() && !cutover.isDone());
+        await().atMost(Duration.ofSeconds(5)).until(() -> control.barrier().closing());
+        assertThat(cutover).as("draining session-7").isNotDone();
 
         // the unit in flight sees green diverge, notes it, and leaves the barrier; the report is recorded later
         control.divergenceSeen(ClusterRole.GREEN);

@@ -218,7 +218,7 @@ class StoreFailureTest {
         CompletableFuture<RoutingState> rollback = CompletableFuture.supplyAsync(() -> refusedUnchecked(
                 () -> control.rollback("rule:latency", "green is slow", false)), OWN_THREAD);
 
-        await().atMost(Duration.ofSeconds(2)).until(() -> control.current().weight() == 0);
+        await().atMost(SAVED_WITHIN).until(() -> control.current().weight() == 0); // (the store is held meanwhile)
         assertThat(raise).as("still saving").isNotDone();
         store.slow.countDown();
         assertThat(raise).succeedsWithin(SAVED_WITHIN).extracting(RoutingState::weight).isEqualTo(100);

@@ -84,8 +84,9 @@ class WriteBarrierTest {
         AtomicBoolean changed = new AtomicBoolean();
         AtomicBoolean waiterRan = new AtomicBoolean();
 
-        CompletableFuture<Void> change = barrier.closeAndApply(Duration.ofMillis(50), () -> changed.set(true));
-        barrier.tryEnter(barrier.pass("session-8"), () -> waiterRan.set(true));
+        // long enough that session-8 surely arrives while the barrier is closed, even on a stalled machine
+        CompletableFuture<Void> change = barrier.closeAndApply(Duration.ofSeconds(1), () -> changed.set(true));
+        assertThat(barrier.tryEnter(barrier.pass("session-8"), () -> waiterRan.set(true))).as("waits").isFalse();
 
         assertThatThrownBy(change::join).isInstanceOf(CompletionException.class)
                 .cause().isInstanceOf(WriteBarrier.TimedOut.class).hasMessageContaining("session-7");

@@ -111,6 +111,9 @@ class AutomaticRollbackIT {
             assertThat(state.path("leader").asText()).isEqualTo("blue");
             assertThat(state.path("plan").path("status").asText()).isEqualTo("rolled_back");
             assertThat(state.path("plan").path("note").asText()).startsWith("rolled back by rule error_rate > 0.10");
+            // in force at once, the rollback reaches the history and its count once saved
+            await("the rollback saved").untilAsserted(() -> assertThat(api.text("/metrics"))
+                    .contains("bluegreen_rollbacks_total{trigger=\"rule\"} 1.0"));
             JsonNode rollback = lastEntry(api.get("/api/v1/history"), "rollback");
             assertThat(rollback.path("actor").asText()).isEqualTo("rule:error_rate > 0.10");
             assertThat(rollback.path("reason").asText())
@@ -284,6 +287,8 @@ class AutomaticRollbackIT {
             assertThat(readers.errors()).as("client-visible errors").isEmpty();
             assertThat(state.path("weight").asInt()).as("a pause keeps the weight").isEqualTo(50);
             assertThat(state.path("plan").path("note").asText()).startsWith("paused by rule latency_p95_ratio > 2");
+            // in force at once, the pause reaches the history once saved
+            await("the pause saved").untilAsserted(() -> lastEntry(api.get("/api/v1/history"), "pause"));
             JsonNode pause = lastEntry(api.get("/api/v1/history"), "pause");
             assertThat(pause.path("actor").asText()).isEqualTo("rule:latency_p95_ratio > 2");
             assertThat(pause.path("reason").asText()).matches("latency_p95_ratio > 2: latency_p95_ratio \\d+\\.\\d{4} > 2 .*");

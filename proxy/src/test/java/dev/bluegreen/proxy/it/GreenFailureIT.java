@@ -146,11 +146,12 @@ class GreenFailureIT {
                 }
                 // recorded in the history, whose reason names green; a divergence too only when a write was on
                 // its way to green as it stopped (CI once stopped it with every twin idle: no statement to record)
-                assertThat(proxy.server().routing().history()).as("the lost follower, recorded")
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(proxy.server().routing().history())
+                        .as("the lost follower, recorded once saved")
                         .anySatisfy(entry -> {
                             assertThat(entry.command()).isEqualTo("follower out of sync");
                             assertThat(entry.reason()).contains("cluster green");
-                        });
+                        }));
                 assertThat(proxy.server().routing().current().followerInSync()).isFalse();
             }
         }
@@ -1896,8 +1897,9 @@ class GreenFailureIT {
                 assertThat(readWithin15s(s, table)).isEqualTo("7 from " + BLUE_MAJOR);
 
                 await().atMost(Duration.ofSeconds(10)).until(() -> !proxy.server().routing().current().followerInSync());
-                assertThat(proxy.server().routing().history()).last().extracting(RoutingControl.HistoryEntry::reason)
-                        .asString().contains("timeouts.green_read");
+                // the change is in force before it is saved, and it reaches the history once saved
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(proxy.server().routing().history())
+                        .last().extracting(RoutingControl.HistoryEntry::reason).asString().contains("timeouts.green_read"));
                 assertThat(proxy.server().routing().current().weight()).isZero();
                 assertThat(proxy.server().migration().greenReadsOverdue()).isEqualTo(1);
                 assertThat(readFrom(s, table)).as("the session goes on, on blue").isEqualTo("7 from " + BLUE_MAJOR);

@@ -123,7 +123,7 @@ class TwoInstancesIT {
                 assertThat(apiB.state().path("leader").asText()).isEqualTo("blue");
 
                 CompletableFuture<AdminHttp.Answer> cutover = apiA.postAsync("cutover", null);
-                await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(2)).until(() -> !cutover.isDone());
+                await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> !cutover.isDone());
                 held.commit(); // B's write unit ends: both instances have drained, the cutover goes ahead
                 assertThat(cutover.get().status()).as("%s", cutover.get().body()).isEqualTo(200);
             }
