@@ -4,6 +4,7 @@ import dev.bluegreen.proxy.protocol.ErrorResponse;
 import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrameBatch;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,6 +29,8 @@ public final class OutcomeRecorder {
     private ColumnCapture ids;
     /** The {@code uuid} values a statement returns ({@link #captureUuid}); null for none. */
     private ColumnCapture uuids;
+    /** The value of the last FunctionCallResponse, where it is short and not null ({@link #functionResult}). */
+    private byte[] functionResult;
     private FrameBatch current;
     private final FrameBatch.Visitor visitor = this::onFrame;
 
@@ -143,10 +146,19 @@ public final class OutcomeRecorder {
         return uuids == null ? null : uuids.place();
     }
 
+    /**
+     * The value a function call returned (FunctionCallResponse), in the format the call asked for: null where the unit
+     * ran none, or it returned null or more than 16 bytes.
+     */
+    public byte[] functionResult() {
+        return functionResult;
+    }
+
     /** Forgets everything, for the next unit. */
     public void reset() {
         ids = null;
         uuids = null;
+        functionResult = null;
         outcomes.clear();
         rows = 0;
         digestSum = 0;
@@ -197,6 +209,11 @@ public final class OutcomeRecorder {
                 rows = 0;
                 digestSum = 0;
                 digestXor = 0;
+            }
+            case 'V' -> {
+                int valueLength = length >= Frame.HEADER_LENGTH + 4 ? all.getInt(offset + Frame.HEADER_LENGTH) : -1;
+                functionResult = valueLength < 0 || valueLength > 16 || Frame.HEADER_LENGTH + 4 + valueLength > length ? null
+                        : ByteBufUtil.getBytes(all, offset + Frame.HEADER_LENGTH + 4, valueLength);
             }
             case 'Z' -> unitComplete = true;
             default -> { }

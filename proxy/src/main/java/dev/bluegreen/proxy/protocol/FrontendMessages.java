@@ -2,7 +2,9 @@ package dev.bluegreen.proxy.protocol;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -310,6 +312,66 @@ public final class FrontendMessages {
         int lengthAt = Wire.beginMessage(out, 'C');
         out.writeByte('S');
         Wire.writeCString(out, name);
+        return Wire.endMessage(out, lengthAt);
+    }
+
+    /**
+     * A FunctionCall message read: the function's OID, each argument's value (null for SQL null) and whether it is
+     * binary, and the result's format code. Null where the message is not whole.
+     */
+    public record FunctionCall(long function, List<byte[]> arguments, List<Boolean> binary, int resultFormat) {}
+
+    /** Reads the FunctionCall message at {@code offset}; null where it is cut short or its format codes are unknown. */
+    public static FunctionCall functionCall(ByteBuf all, int offset, int length) {
+        int at = offset + Frame.HEADER_LENGTH;
+        int end = offset + length;
+        if (end - at < 4 + 2) {
+            return null;
+        }
+        long function = all.getUnsignedInt(at);
+        int formats = all.getUnsignedShort(at + 4);
+        at += 6;
+        if (end - at < 2 * formats + 2) {
+            return null;
+        }
+        int[] formatCodes = new int[formats];
+        for (int i = 0; i < formats; i++) {
+            formatCodes[i] = all.getShort(at + 2 * i);
+        }
+        at += 2 * formats;
+        int count = all.getUnsignedShort(at);
+        at += 2;
+        if (formats > 1 && formats != count) {
+            return null;
+        }
+        List<byte[]> arguments = new ArrayList<>(count);
+        List<Boolean> binary = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            if (end - at < 4) {
+                return null;
+            }
+            int valueLength = all.getInt(at);
+            at += 4;
+            if (valueLength > end - at) {
+                return null;
+            }
+            arguments.add(valueLength < 0 ? null : ByteBufUtil.getBytes(all, at, valueLength));
+            at += Math.max(valueLength, 0);
+            int format = formats == 0 ? 0 : formatCodes[formats == 1 ? 0 : i];
+            binary.add(format == 1);
+        }
+        if (end - at != 2) {
+            return null;
+        }
+        return new FunctionCall(function, arguments, binary, all.getShort(at));
+    }
+
+    /** A FunctionCall of {@code function} with one argument, {@code value} as a binary 4-byte integer. */
+    public static ByteBuf functionCall(ByteBufAllocator alloc, long function, int value, int resultFormat) {
+        ByteBuf out = alloc.buffer(Frame.HEADER_LENGTH + 4 + 2 + 2 + 2 + 4 + 4 + 2);
+        int lengthAt = Wire.beginMessage(out, 'F');
+        out.writeInt((int) function).writeShort(1).writeShort(1).writeShort(1).writeInt(4).writeInt(value)
+                .writeShort(resultFormat);
         return Wire.endMessage(out, lengthAt);
     }
 

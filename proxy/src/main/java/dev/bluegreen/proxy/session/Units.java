@@ -2350,6 +2350,16 @@ final class Units {
      */
     private void writeToFollower(BackendConnection twin, ClusterRole secondary, Frame frame, boolean mayRewrite, Unit unit) {
         ByteBuf all = frame.content();
+        if (frame.type() == FrontendMessages.FUNCTION_CALL && mayRewrite && unit != null && unit.primarySink != null
+                && unit.primarySink.recorder != null) {
+            // a large object the leader picked the OID of is made with that OID on the follower too
+            ByteBuf created = LargeObjectCreation.forFollower(client.alloc(), all, all.readerIndex(), all.readableBytes(),
+                    unit.primarySink.recorder.functionResult());
+            if (created != null) {
+                twin.write(created);
+                return;
+            }
+        }
         if (frame.type() == FrontendMessages.BIND && mayRewrite && unit != null && unit.givenEdits != null
                 && unit.givenStatement != null && givenOnce(twin, secondary, unit, all)) {
             return;

@@ -54,7 +54,7 @@ class CommandLineClientsIT {
     }
 
     /** Skips where the machine lacks the tool, but fails under CI, whose .ci/run must have installed it. */
-    private static void requireTool(String tool) {
+    static void requireTool(String tool) {
         boolean present = runs(tool);
         if (!present && System.getenv("CI") != null) {
             throw new AssertionError(tool + " is not installed, but CI must run this test: .ci/run installs it");

@@ -1,0 +1,118 @@
+package dev.bluegreen.proxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bluegreen.embedded.PgCluster;
+import dev.bluegreen.embedded.junit.BlueGreenClusters;
+import dev.bluegreen.embedded.junit.TestClusters;
+import dev.bluegreen.proxy.NoLeaks;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.postgresql.PGConnection;
+import org.postgresql.largeobject.LargeObject;
+import org.postgresql.largeobject.LargeObjectManager;
+
+/**
+ * Large objects created through the function-call interface (pgjdbc's {@code LargeObjectManager}, libpq's
+ * {@code lo_creat}) under dual-write: the follower makes each with the OID the leader picked, so that a later call
+ * naming it finds it there too. Before, each cluster picked the next OID of its own counter, and the first
+ * {@code lo_open} of the leader's OID on the follower failed: a divergence.
+ */
+@ExtendWith({BlueGreenClusters.class, NoLeaks.class})
+class LargeObjectsIT {
+
+    @Test
+    void aLargeObjectCreatedThroughAFunctionCallHasTheLeadersOidOnTheFollower(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        byte[] first = "written as the object was created".getBytes(StandardCharsets.UTF_8);
+        byte[] second = "a second object, after green drew an OID of its own".getBytes(StandardCharsets.UTF_8);
+        byte[] more = ", and more in a later transaction".getBytes(StandardCharsets.UTF_8);
+        long one;
+        long two;
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+            c.setAutoCommit(false);
+            LargeObjectManager objects = c.unwrap(PGConnection.class).getLargeObjectAPI();
+            one = created(objects, first);
+            c.commit();
+            // green's OID counter moves on its own (anything green does alone draws OIDs): whatever the two counters
+            // held before, the next object's OID picked by each would now differ
+            green.execute("postgres", "select lo_unlink(lo_creat(-1))");
+            two = created(objects, second);
+            c.commit();
+            try (LargeObject object = objects.open(one, LargeObjectManager.READWRITE)) {
+                object.seek(first.length);
+                object.write(more);
+            }
+            c.commit();
+
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        for (PgCluster cluster : new PgCluster[] {blue, green}) {
+            assertThat(contents(cluster, one)).as("object %d on %s", one, cluster.name())
+                    .isEqualTo(new String(first, StandardCharsets.UTF_8) + new String(more, StandardCharsets.UTF_8));
+            assertThat(contents(cluster, two)).as("object %d on %s", two, cluster.name())
+                    .isEqualTo(new String(second, StandardCharsets.UTF_8));
+        }
+    }
+
+    /** psql's {@code \lo_import}: libpq's {@code lo_import} creates the object by {@code lo_creat} and writes it by {@code lowrite}. */
+    @Test
+    void psqlsLoImportMakesTheSameObjectOnBothClusters(TestClusters clusters, @TempDir Path dir) throws Exception {
+        CommandLineClientsIT.requireTool("psql");
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        Path file = Files.writeString(dir.resolve("notes.txt"), "imported by psql through the proxy\n");
+        green.execute("postgres", "select lo_unlink(lo_creat(-1))"); // (green's OID counter moves on its own)
+        long oid;
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start()) {
+            proxy.server().routing().start("test", null);
+            Process psql = new ProcessBuilder("psql", "-X", "-h", "127.0.0.1", "-p", String.valueOf(proxy.port()),
+                    "-U", blue.superuser(), "-d", "postgres", "-c", "\\lo_import " + file)
+                    .redirectErrorStream(true).start();
+            String out = new String(psql.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(psql.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(psql.exitValue()).as(out).isZero();
+            Matcher imported = Pattern.compile("lo_import (\\d+)").matcher(out);
+            assertThat(imported.find()).as(out).isTrue();
+            oid = Long.parseLong(imported.group(1));
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(contents(blue, oid)).isEqualTo("imported by psql through the proxy\n");
+        assertThat(contents(green, oid)).isEqualTo(contents(blue, oid));
+    }
+
+    /** A new large object (pgjdbc calls {@code lo_creat} by OID), opened and written in the same transaction. */
+    private static long created(LargeObjectManager objects, byte[] data) throws SQLException {
+        long oid = objects.createLO();
+        try (LargeObject object = objects.open(oid, LargeObjectManager.WRITE)) {
+            object.write(data);
+        }
+        return oid;
+    }
+
+    private static String contents(PgCluster cluster, long oid) throws SQLException {
+        try (Connection direct = cluster.connect("postgres"); Statement s = direct.createStatement();
+             ResultSet rs = s.executeQuery("select convert_from(lo_get(" + oid + "), 'UTF8') from pg_largeobject_metadata"
+                     + " where oid = " + oid)) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+}
