@@ -321,7 +321,10 @@ public final class FrontendMessages {
      */
     public record FunctionCall(long function, List<byte[]> arguments, List<Boolean> binary, int resultFormat) {}
 
-    /** Reads the FunctionCall message at {@code offset}; null where it is cut short or its format codes are unknown. */
+    /**
+     * Reads the FunctionCall message at {@code offset}; null where it is cut short, runs past its last field, or gives
+     * several format codes but not one per argument. A format code other than 1 reads as text (the server refuses it).
+     */
     public static FunctionCall functionCall(ByteBuf all, int offset, int length) {
         int at = offset + Frame.HEADER_LENGTH;
         int end = offset + length;

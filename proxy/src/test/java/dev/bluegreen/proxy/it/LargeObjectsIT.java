@@ -49,8 +49,8 @@ class LargeObjectsIT {
             LargeObjectManager objects = c.unwrap(PGConnection.class).getLargeObjectAPI();
             one = created(objects, first);
             c.commit();
-            // green's OID counter moves on its own (anything green does alone draws OIDs): whatever the two counters
-            // held before, the next object's OID picked by each would now differ
+            // green's OID counter moves on its own (anything green does alone draws OIDs): where each cluster picked
+            // its own, the first object's OIDs differ or, where the counters matched, the second's do
             green.execute("postgres", "select lo_unlink(lo_creat(-1))");
             two = created(objects, second);
             c.commit();
@@ -60,6 +60,7 @@ class LargeObjectsIT {
             }
             c.commit();
 
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }

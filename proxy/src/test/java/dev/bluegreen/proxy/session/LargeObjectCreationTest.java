@@ -6,6 +6,7 @@ import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.protocol.FrontendMessages.FunctionCall;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -21,6 +22,9 @@ class LargeObjectCreationTest {
         ByteBuf given = LargeObjectCreation.forFollower(ALLOC, call, call.readerIndex(), call.readableBytes(),
                 new byte[] {0, 0, 0x40, 0x01});
         try {
+            // 'F', length 24 (itself and 20 bytes), function 715, one format code (binary), one argument of 4 bytes, result format binary
+            assertThat(ByteBufUtil.hexDump(given)).isEqualTo("46" + "00000018" + "000002cb" + "0001" + "0001" + "0001"
+                    + "00000004" + "00004001" + "0001");
             FunctionCall read = FrontendMessages.functionCall(given, given.readerIndex(), given.readableBytes());
             assertThat(read.function()).isEqualTo(LargeObjectCreation.LO_CREATE);
             assertThat(read.arguments()).singleElement().isEqualTo(new byte[] {0, 0, 0x40, 0x01});
@@ -40,7 +44,7 @@ class LargeObjectCreationTest {
         try {
             FunctionCall read = FrontendMessages.functionCall(given, given.readerIndex(), given.readableBytes());
             assertThat(read.function()).isEqualTo(LargeObjectCreation.LO_CREATE);
-            assertThat(LargeObjectCreation.oid(read.arguments().getFirst(), true)).isEqualTo(4294967295L);
+            assertThat(LargeObjectCreation.oid(read.arguments().getFirst(), read.binary().getFirst())).isEqualTo(4294967295L);
             assertThat(read.resultFormat()).isZero();
         } finally {
             call.release();
@@ -54,9 +58,11 @@ class LargeObjectCreationTest {
         ByteBuf open = textCall(952, "16500"); // lo_open
         ByteBuf creat = FrontendMessages.functionCall(ALLOC, LargeObjectCreation.LO_CREAT, 0x60000, 1);
         try {
-            assertThat(LargeObjectCreation.forFollower(ALLOC, named, 0, named.readableBytes(), new byte[] {0, 0, 0x40, 0x74}))
-                    .isNull();
-            assertThat(LargeObjectCreation.forFollower(ALLOC, open, 0, open.readableBytes(), new byte[] {0, 0, 0, 0})).isNull();
+            // (text calls, their results text: only the call itself makes these go as sent)
+            assertThat(LargeObjectCreation.picksTheOid(FrontendMessages.functionCall(named, 0, named.readableBytes()))).isFalse();
+            assertThat(LargeObjectCreation.forFollower(ALLOC, named, 0, named.readableBytes(), ascii("16500"))).isNull();
+            assertThat(LargeObjectCreation.picksTheOid(FrontendMessages.functionCall(open, 0, open.readableBytes()))).isFalse();
+            assertThat(LargeObjectCreation.forFollower(ALLOC, open, 0, open.readableBytes(), ascii("0"))).isNull();
             assertThat(LargeObjectCreation.forFollower(ALLOC, creat, 0, creat.readableBytes(), null)).as("no answer").isNull();
             assertThat(LargeObjectCreation.forFollower(ALLOC, creat, 0, creat.readableBytes(), new byte[] {1, 2}))
                     .as("not an OID").isNull();
@@ -68,6 +74,10 @@ class LargeObjectCreationTest {
             open.release();
             creat.release();
         }
+    }
+
+    private static byte[] ascii(String text) {
+        return text.getBytes(StandardCharsets.US_ASCII);
     }
 
     /** A FunctionCall of {@code function} with one text argument, as libpq does not send but a client may. */

@@ -1,0 +1,56 @@
+package dev.bluegreen.proxy.dualwrite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bluegreen.proxy.protocol.Frame;
+import dev.bluegreen.proxy.protocol.FrameBatch;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import org.junit.jupiter.api.Test;
+
+class OutcomeRecorderTest {
+
+    @Test
+    void aFunctionCallsValueIsKeptWhereItIsShortAndNotNull() {
+        assertThat(resultOf(functionResponse(new byte[] {0, 0, 0x40, 0x01}))).isEqualTo(new byte[] {0, 0, 0x40, 0x01});
+        assertThat(resultOf(functionResponse(null))).as("SQL null").isNull();
+        assertThat(resultOf(functionResponse(new byte[17]))).as("longer than an OID could be").isNull();
+        ByteBuf cut = Unpooled.buffer().writeByte('V').writeInt(4 + 4).writeInt(8); // (8 bytes said, none there)
+        assertThat(resultOf(cut)).as("a length past the frame's end").isNull();
+    }
+
+    @Test
+    void theNextUnitStartsWithoutTheValue() {
+        OutcomeRecorder recorder = new OutcomeRecorder();
+        FrameBatch batch = FrameBatch.of(Frame.of(functionResponse(new byte[] {0, 0, 0, 7})));
+        try {
+            recorder.record(batch);
+        } finally {
+            batch.release();
+        }
+        assertThat(recorder.functionResult()).isEqualTo(new byte[] {0, 0, 0, 7});
+        recorder.reset();
+        assertThat(recorder.functionResult()).isNull();
+    }
+
+    private static byte[] resultOf(ByteBuf frame) {
+        OutcomeRecorder recorder = new OutcomeRecorder();
+        FrameBatch batch = FrameBatch.of(Frame.of(frame));
+        try {
+            recorder.record(batch);
+        } finally {
+            batch.release();
+        }
+        return recorder.functionResult();
+    }
+
+    /** FunctionCallResponse: the value's length (-1 for null) and its bytes. */
+    private static ByteBuf functionResponse(byte[] value) {
+        ByteBuf out = Unpooled.buffer().writeByte('V').writeInt(4 + 4 + (value == null ? 0 : value.length));
+        out.writeInt(value == null ? -1 : value.length);
+        if (value != null) {
+            out.writeBytes(value);
+        }
+        return out;
+    }
+}
