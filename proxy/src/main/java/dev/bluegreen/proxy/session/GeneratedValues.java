@@ -113,8 +113,8 @@ final class GeneratedValues {
         for (RunText run : texts) {
             String text = run.sql();
             Whole whole = run.whole();
-            InsertShape insert = whole != null ? whole.insert() : sequenceDraws.shapeOf(text, reading).orElse(null);
-            if (insert == null && whole == null && sequenceDraws.makesNothing(text)) {
+            InsertShape insert = shapeOf(run);
+            if (makesNothing(run, insert)) {
                 makeNothing.add(shapes.size());
             }
             shapes.add(insert);
@@ -138,22 +138,38 @@ final class GeneratedValues {
             unit.oneShape = true;
         } else {
             // one shape per statement run, in order: two runs of one text (Npgsql parses each statement of a batch
-            // anew, two inserts of one entity type alike) are two inserts
-            List<RunText> each = oneQuery ? texts : runTexts(unit, true);
-            List<InsertShape> eachShapes = new ArrayList<>(each == null ? 0 : each.size());
-            Set<Integer> eachMakeNothing = new HashSet<>(2);
-            for (RunText run : each == null ? List.<RunText>of() : each) {
-                InsertShape insert = run.whole() != null ? run.whole().insert()
-                        : sequenceDraws.shapeOf(run.sql(), reading).orElse(null);
-                if (insert == null && run.whole() == null && sequenceDraws.makesNothing(run.sql())) {
-                    eachMakeNothing.add(eachShapes.size());
+            // anew, two inserts of one entity type alike) are two inserts; one Query's statements are so already
+            List<InsertShape> eachShapes = shapes;
+            Set<Integer> eachMakeNothing = makeNothing;
+            if (!oneQuery) {
+                List<RunText> each = runTexts(unit, true);
+                if (each == null) {
+                    return;
                 }
-                eachShapes.add(insert);
+                eachShapes = new ArrayList<>(each.size());
+                eachMakeNothing = new HashSet<>(2);
+                for (RunText run : each) {
+                    InsertShape insert = shapeOf(run);
+                    if (makesNothing(run, insert)) {
+                        eachMakeNothing.add(eachShapes.size());
+                    }
+                    eachShapes.add(insert);
+                }
             }
-            if (each != null && eachOwnTable(unit, eachShapes, eachMakeNothing)) {
+            if (eachOwnTable(unit, eachShapes, eachMakeNothing)) {
                 unit.eachInserts = Collections.unmodifiableList(eachShapes);
             }
         }
+    }
+
+    /** The insert {@code run} runs, as far as the session reads it; null where it is none, or not read. */
+    private InsertShape shapeOf(RunText run) {
+        return run.whole() != null ? run.whole().insert() : sequenceDraws.shapeOf(run.sql(), reading).orElse(null);
+    }
+
+    /** Whether {@code run}, read as no insert ({@code insert} null), is one into a table known to make up nothing. */
+    private boolean makesNothing(RunText run, InsertShape insert) {
+        return insert == null && run.whole() == null && sequenceDraws.makesNothing(run.sql());
     }
 
     /**
