@@ -97,7 +97,11 @@ final class Units {
             + " statement this twin was not sent, and this one fails alike' USING ERRCODE = 'P0001'; END$$";
 
     /** A write waiting for the follower in shadow mode. */
-    private record Mirror(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus) {}
+    private record Mirror(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus, byte[] leaderFunctionResult) {
+        Mirror(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus) {
+            this(unit, leaderOutcomes, leaderStatus, null);
+        }
+    }
 
     private final ClientSession session;
     private final Channel client;
@@ -3418,7 +3422,8 @@ final class Units {
             unit.release();
             return;
         }
-        queueMirror(new Mirror(unit, outcomes, leaderStatus));
+        // a large object the leader picked the OID of is made with that OID on the follower too, as under sync dual-write
+        queueMirror(new Mirror(unit, outcomes, leaderStatus, answer.recorder == null ? null : answer.recorder.functionResult()));
     }
 
     /**
@@ -3536,7 +3541,14 @@ final class Units {
         record.recorder = new OutcomeRecorder();
         sinks.get(follower).add(record);
         for (Frame frame : mirror.unit().frames) {
-            writeTo(twin, follower, frame, false);
+            ByteBuf created = frame.type() != FrontendMessages.FUNCTION_CALL ? null : LargeObjectCreation.forFollower(
+                    client.alloc(), frame.content(), frame.content().readerIndex(), frame.content().readableBytes(),
+                    mirror.leaderFunctionResult());
+            if (created != null) {
+                twin.write(created);
+            } else {
+                writeTo(twin, follower, frame, false);
+            }
         }
         twin.flush();
     }
