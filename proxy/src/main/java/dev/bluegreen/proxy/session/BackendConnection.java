@@ -107,6 +107,10 @@ final class BackendConnection implements ChannelEvents {
         record Closed() implements State {}
     }
 
+    /** How often a cancel meant for requests that were held is sent at most, and the wait before each resend. */
+    static final int HELD_CANCEL_SENDS = 5;
+    static final long HELD_CANCEL_RESEND_MILLIS = 100;
+
     private final SessionServices services;
     private final Cluster cluster;
     private final Map<String, String> startupParameters;
@@ -118,6 +122,8 @@ final class BackendConnection implements ChannelEvents {
     private State state = new State.Connecting();
     private Channel channel;
     private BackendKeyData keyData;
+    /** Reads of the server's answers: whether the backend has sent anything since a moment. */
+    private long answersRead;
     /** Cancels sent to this backend that its server has not yet confirmed; what is written meanwhile waits. */
     private int cancelsInFlight;
     /** A flush was asked for while a cancel was in flight: done once the last one has settled. */
@@ -218,6 +224,7 @@ final class BackendConnection implements ChannelEvents {
 
     @Override
     public void onRead(Object message) {
+        answersRead++;
         try {
             if (message instanceof FramePart part && state instanceof State.Ready) {
                 listener.backendPart(this, part);
@@ -595,16 +602,20 @@ final class BackendConnection implements ChannelEvents {
      * backend signalled while it waits for its next request ignores the signal; one signalled after it has been
      * sent that request cancels it instead: until the cancel settles, what is written to this connection is
      * held ({@link #flush}), and sent after {@code onSettled} has run. Asked for while requests are held, the
-     * cancel is meant for those: it is sent once they have gone out.
+     * cancel is meant for those: it is sent once they have gone out ({@link #cancelUntilAnswered}).
      */
     void cancel(Consumer<Boolean> onSettled) {
-        if (keyData == null || channel == null || !channel.isActive()) {
-            onSettled.accept(false);
-            return;
-        }
-        if (flushHeld) {
+        if (flushHeld && keyData != null && channel != null && channel.isActive()) {
             // the request to cancel may be one still held: sent now, the cancel would find the backend idle
             cancelsAfterHeld.add(onSettled);
+            return;
+        }
+        send(onSettled);
+    }
+
+    private void send(Consumer<Boolean> onSettled) {
+        if (keyData == null || channel == null || !channel.isActive()) {
+            onSettled.accept(false);
             return;
         }
         BackendKeyData key = keyData;
@@ -642,7 +653,43 @@ final class BackendConnection implements ChannelEvents {
         if (!cancelsAfterHeld.isEmpty()) {
             List<Consumer<Boolean>> waiting = cancelsAfterHeld;
             cancelsAfterHeld = new ArrayList<>();
-            cancel(confirmed -> waiting.forEach(each -> settle(each, confirmed)));
+            cancelUntilAnswered(answersRead, HELD_CANCEL_SENDS, confirmed -> waiting.forEach(each -> settle(each, confirmed)));
+        }
+    }
+
+    /**
+     * Sends a cancel meant for the requests that have just gone out, and sends it again while the backend has answered
+     * nothing since ({@code answersBefore}), {@code sends} times at most. Sent right after them, the signal can reach
+     * the backend before it has read them, and a backend waiting for a request ignores it: the server's child that
+     * signals can win that race on a busy machine, and the request would then run to its end. A backend that has
+     * answered nothing has not ended them (their answer ends with ReadyForQuery). What is written meanwhile waits, as
+     * behind any cancel, so no resend can reach a request sent after them.
+     */
+    private void cancelUntilAnswered(long answersBefore, int sends, Consumer<Boolean> onSettled) {
+        cancelsInFlight++; // held until this decides, past the send's own confirmation
+        send(confirmed -> {
+            if (!confirmed || sends <= 1 || answersRead != answersBefore) {
+                settleHold(onSettled, confirmed);
+                return;
+            }
+            channel.eventLoop().schedule(() -> {
+                if (answersRead == answersBefore && channel.isActive()) {
+                    log.debug("cancel sent again, the backend having answered nothing cluster={} resend={}",
+                            cluster.name(), HELD_CANCEL_SENDS - sends + 1);
+                    cancelUntilAnswered(answersBefore, sends - 1, onSettled);
+                    cancelSettled();
+                } else {
+                    settleHold(onSettled, true);
+                }
+            }, HELD_CANCEL_RESEND_MILLIS, TimeUnit.MILLISECONDS);
+        });
+    }
+
+    private void settleHold(Consumer<Boolean> onSettled, boolean confirmed) {
+        try {
+            onSettled.accept(confirmed);
+        } finally {
+            cancelSettled();
         }
     }
 

@@ -7,6 +7,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
@@ -40,6 +44,7 @@ import org.postgresql.PGNotification;
 import org.postgresql.copy.CopyManager;
 import org.postgresql.largeobject.LargeObject;
 import org.postgresql.largeobject.LargeObjectManager;
+import org.slf4j.LoggerFactory;
 
 /** Everything an application does over pgjdbc behaves as if it were connected to blue directly. */
 @ExtendWith({BlueGreenClusters.class, NoLeaks.class})
@@ -329,7 +334,9 @@ class PgjdbcThroughProxyIT {
     /**
      * The client cancels its next query while that query is still held behind an unconfirmed cancel: the cancel is
      * meant for it, so it goes to the server once the query has been sent. Sent at once, it would find the backend
-     * idle, and the query would run its 30 s.
+     * idle, and the query would run its 30 s. Sent right after the query, it can still reach the backend before the
+     * backend has read the query (a likely cause of this test's rare failures on a busy machine), so it is sent again
+     * while the backend answers nothing.
      */
     @Test
     void aCancelOfAQueryStillHeldBehindAnUnconfirmedCancelReachesItOnceSent() throws Exception {
@@ -339,6 +346,51 @@ class PgjdbcThroughProxyIT {
             // proxy reads it first: the cancel finds it held, not an idle session
             RawClient.cancel(relay.port(), key);
         }, client -> assertThat(client.firstValue()).as("the held query, cancelled once sent").isEqualTo("error 57014"));
+    }
+
+    /**
+     * The same, with the backend stopped until the cancel meant for the held query has reached it: the backend has not
+     * read the query then, and ignores the signal, as it does when its server's child that signals wins the race to it
+     * on a busy machine. The proxy sends the cancel again while the backend answers nothing, and that one reaches it.
+     */
+    @Test
+    void aCancelOfAHeldQueryIsSentAgainWhileTheBackendHasNotReadTheQuery() throws Exception {
+        String application = unique("slow_reader_relay");
+        Logger logger = (Logger) LoggerFactory.getLogger("dev.bluegreen.proxy.session.BackendConnection");
+        ListAppender<ILoggingEvent> seen = new ListAppender<>();
+        Level level = logger.getLevel();
+        seen.start();
+        logger.addAppender(seen);
+        logger.setLevel(Level.DEBUG);
+        try {
+            afterALateCancel(application, (relay, client, key, watcher) -> {
+                long backend = backendPid(watcher, application);
+                client.send(RawClient.query("select 2 from pg_sleep(30)"));
+                RawClient.cancel(relay.port(), key);
+                signal("STOP", backend);
+                try {
+                    signal("CONT", green.pid()); // the first cancel, then the one for the held query, reach it stopped
+                    await("the cancel is sent again").until(() -> List.copyOf(seen.list).stream()
+                            .anyMatch(event -> event.getFormattedMessage().startsWith("cancel sent again")));
+                } finally {
+                    signal("CONT", backend);
+                }
+            }, client -> assertThat(client.firstValue()).as("the held query, cancelled by a cancel sent again")
+                    .isEqualTo("error 57014"));
+        } finally {
+            logger.setLevel(level);
+            logger.detachAppender(seen);
+        }
+    }
+
+    private static long backendPid(Connection watcher, String application) throws SQLException {
+        try (PreparedStatement ps = watcher.prepareStatement("select pid from pg_stat_activity where application_name = ?")) {
+            ps.setString(1, application);
+            try (ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).as("a backend for " + application).isTrue();
+                return rs.getLong(1);
+            }
+        }
     }
 
     /** Runs 2 s on the server: long enough for the test to see it running and cancel it before it ends. */
