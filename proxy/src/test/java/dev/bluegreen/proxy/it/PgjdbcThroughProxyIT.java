@@ -10,7 +10,7 @@ import static org.awaitility.Awaitility.await;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
+import ch.qos.logback.core.AppenderBase;
 import dev.bluegreen.embedded.PgCluster;
 import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -357,10 +358,16 @@ class PgjdbcThroughProxyIT {
     void aCancelOfAHeldQueryIsSentAgainWhileTheBackendHasNotReadTheQuery() throws Exception {
         String application = unique("slow_reader_relay");
         Logger logger = (Logger) LoggerFactory.getLogger("dev.bluegreen.proxy.session.BackendConnection");
-        ListAppender<ILoggingEvent> seen = new ListAppender<>();
+        List<String> seen = new CopyOnWriteArrayList<>(); // appended on the event loops
+        AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
+            @Override
+            protected void append(ILoggingEvent event) {
+                seen.add(event.getFormattedMessage());
+            }
+        };
         Level level = logger.getLevel();
-        seen.start();
-        logger.addAppender(seen);
+        appender.start();
+        logger.addAppender(appender);
         logger.setLevel(Level.DEBUG);
         try {
             afterALateCancel(application, (relay, client, key, watcher) -> {
@@ -370,8 +377,8 @@ class PgjdbcThroughProxyIT {
                 signal("STOP", backend);
                 try {
                     signal("CONT", green.pid()); // the first cancel, then the one for the held query, reach it stopped
-                    await("the cancel is sent again").until(() -> List.copyOf(seen.list).stream()
-                            .anyMatch(event -> event.getFormattedMessage().startsWith("cancel sent again")));
+                    await("the cancel is sent again")
+                            .until(() -> seen.stream().anyMatch(message -> message.startsWith("cancel sent again")));
                 } finally {
                     signal("CONT", backend);
                 }
@@ -379,7 +386,7 @@ class PgjdbcThroughProxyIT {
                     .isEqualTo("error 57014"));
         } finally {
             logger.setLevel(level);
-            logger.detachAppender(seen);
+            logger.detachAppender(appender);
         }
     }
 

@@ -32,10 +32,10 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -53,7 +53,8 @@ class ProxyProcessIT {
     /** A started proxy process whose output lines are collected as they arrive. */
     static final class ProxyProcess implements AutoCloseable {
         final Process process;
-        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+        /** Copied on write: awaitLine streams it while the reader appends (a synchronized list's stream is not safe). */
+        final List<String> lines = new CopyOnWriteArrayList<>();
         private final Thread reader;
 
         ProxyProcess(String... args) throws IOException {
