@@ -212,8 +212,17 @@ public final class OutcomeRecorder {
             }
             case 'V' -> {
                 int valueLength = length >= Frame.HEADER_LENGTH + 4 ? all.getInt(offset + Frame.HEADER_LENGTH) : -1;
-                functionResult = valueLength < 0 || valueLength > 16 || Frame.HEADER_LENGTH + 4 + valueLength > length ? null
+                boolean whole = valueLength >= 0 && Frame.HEADER_LENGTH + 4 + valueLength <= length;
+                functionResult = !whole || valueLength > 16 ? null
                         : ByteBufUtil.getBytes(all, offset + Frame.HEADER_LENGTH + 4, valueLength);
+                // the function's value compares as a returned row does (a null value: none)
+                if (whole) {
+                    long hash = RowHash.of(all, offset + Frame.HEADER_LENGTH + 4, valueLength);
+                    rows++;
+                    digestSum += hash;
+                    digestXor ^= hash;
+                }
+                finish(null, StatementOutcome.FUNCTION_CALL);
             }
             case 'Z' -> unitComplete = true;
             default -> { }

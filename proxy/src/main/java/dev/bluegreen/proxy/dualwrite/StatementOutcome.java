@@ -15,6 +15,11 @@ public record StatementOutcome(String sqlState, String commandTag, long rows, lo
      * follow. Its rows are those the cluster happened to find first, so their contents are not compared.
      */
     public static final String SUSPENDED = "SUSPENDED";
+    /**
+     * The outcome of a function call (FunctionCallResponse), which has no command tag: its value counts as one
+     * returned row, a null value as none.
+     */
+    public static final String FUNCTION_CALL = "FUNCTION CALL";
 
     public boolean failed() {
         return sqlState != null;
@@ -36,11 +41,13 @@ public record StatementOutcome(String sqlState, String commandTag, long rows, lo
         if (!commandTag.equals(leader.commandTag())) {
             return "command tag: leader " + leader.commandTag() + ", follower " + commandTag;
         }
+        boolean function = commandTag.equals(FUNCTION_CALL);
         if (rows != leader.rows()) {
-            return "rows returned: leader " + leader.rows() + ", follower " + rows;
+            return function ? "function result: leader " + (leader.rows() == 0 ? "null" : "a value") + ", follower "
+                    + (rows == 0 ? "null" : "a value") : "rows returned: leader " + leader.rows() + ", follower " + rows;
         }
         if (compareRows && !commandTag.equals(SUSPENDED) && (digestSum != leader.digestSum() || digestXor != leader.digestXor())) {
-            return "row contents differ (" + rows(rows) + ")";
+            return function ? "function results differ" : "row contents differ (" + rows(rows) + ")";
         }
         return null;
     }
@@ -52,6 +59,9 @@ public record StatementOutcome(String sqlState, String commandTag, long rows, lo
     public String describe() {
         if (failed()) {
             return "error " + sqlState;
+        }
+        if (commandTag.equals(FUNCTION_CALL)) {
+            return rows == 0 ? "function call (null)" : "function call";
         }
         return rows == 0 ? commandTag : commandTag + " (" + rows(rows) + " returned)";
     }

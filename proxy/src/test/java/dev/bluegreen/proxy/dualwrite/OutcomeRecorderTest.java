@@ -33,6 +33,37 @@ class OutcomeRecorderTest {
         assertThat(recorder.functionResult()).isNull();
     }
 
+    @Test
+    void aFunctionCallsValueIsComparedAsAReturnedRow() {
+        StatementOutcome seven = outcomeOf(functionResponse(new byte[] {0, 0, 0, 7}));
+        StatementOutcome eight = outcomeOf(functionResponse(new byte[] {0, 0, 0, 8}));
+        StatementOutcome none = outcomeOf(functionResponse(null));
+        StatementOutcome longer = outcomeOf(functionResponse(new byte[4096])); // (not kept, compared all the same)
+
+        assertThat(seven.commandTag()).isEqualTo(StatementOutcome.FUNCTION_CALL);
+        assertThat(seven.rows()).isOne();
+        assertThat(none.rows()).isZero();
+        assertThat(outcomeOf(functionResponse(new byte[] {0, 0, 0, 7})).differenceFrom(seven)).isNull();
+        assertThat(eight.differenceFrom(seven)).isEqualTo("function results differ");
+        assertThat(none.differenceFrom(seven)).isEqualTo("function result: leader a value, follower null");
+        assertThat(longer.differenceFrom(outcomeOf(functionResponse(new byte[4095])))).isEqualTo("function results differ");
+        assertThat(eight.differenceFrom(seven, false)).as("a non-deterministic unit's values are not compared").isNull();
+        assertThat(seven.describe()).isEqualTo("function call");
+        assertThat(none.describe()).isEqualTo("function call (null)");
+    }
+
+    private static StatementOutcome outcomeOf(ByteBuf frame) {
+        OutcomeRecorder recorder = new OutcomeRecorder();
+        FrameBatch batch = FrameBatch.of(Frame.of(frame));
+        try {
+            recorder.record(batch);
+        } finally {
+            batch.release();
+        }
+        assertThat(recorder.outcomes()).hasSize(1);
+        return recorder.outcomes().getFirst();
+    }
+
     private static byte[] resultOf(ByteBuf frame) {
         OutcomeRecorder recorder = new OutcomeRecorder();
         FrameBatch batch = FrameBatch.of(Frame.of(frame));

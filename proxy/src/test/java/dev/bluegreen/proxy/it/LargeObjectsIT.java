@@ -120,6 +120,45 @@ class LargeObjectsIT {
         assertThat(contents(green, oid)).isEqualTo(contents(blue, oid));
     }
 
+    /**
+     * A function call's value is compared as a statement's returned rows are: a large object whose contents differ on
+     * green (changed there alone) is a divergence once the client reads it through the function-call interface, and
+     * the client reads blue's. Before, only a call's success was compared, and {@code bgctl verify} does not read large
+     * objects.
+     */
+    @Test
+    void aLargeObjectReadThroughAFunctionCallIsComparedBetweenTheClusters(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        byte[] written = "the same on both clusters".getBytes(StandardCharsets.UTF_8);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+            c.setAutoCommit(false);
+            LargeObjectManager objects = c.unwrap(PGConnection.class).getLargeObjectAPI();
+            long oid = created(objects, written);
+            c.commit();
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            try (LargeObject object = objects.open(oid, LargeObjectManager.READ)) {
+                assertThat(object.read(written.length)).as("read while both hold the same").isEqualTo(written);
+            }
+            c.commit();
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+
+            green.execute("postgres", "select lo_put(" + oid + ", 0, 'THE')"); // green alone
+
+            byte[] read;
+            try (LargeObject object = objects.open(oid, LargeObjectManager.READ)) {
+                read = object.read(written.length);
+            }
+            c.commit();
+            assertThat(read).as("the client reads blue's").isEqualTo(written);
+            await("the difference recorded").until(() -> !proxy.server().migration().divergences().isEmpty());
+            assertThat(proxy.server().migration().divergences().getFirst().difference()).isEqualTo("function results differ");
+            assertThat(proxy.server().routing().current().followerInSync()).isFalse();
+        }
+    }
+
     /** A new large object (pgjdbc calls {@code lo_creat} by OID), opened and written in the same transaction. */
     private static long created(LargeObjectManager objects, byte[] data) throws SQLException {
         long oid = objects.createLO();
