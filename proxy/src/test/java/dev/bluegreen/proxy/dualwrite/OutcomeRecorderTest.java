@@ -21,13 +21,7 @@ class OutcomeRecorderTest {
 
     @Test
     void theNextUnitStartsWithoutTheValue() {
-        OutcomeRecorder recorder = new OutcomeRecorder();
-        FrameBatch batch = FrameBatch.of(Frame.of(functionResponse(new byte[] {0, 0, 0, 7})));
-        try {
-            recorder.record(batch);
-        } finally {
-            batch.release();
-        }
+        OutcomeRecorder recorder = recorded(functionResponse(new byte[] {0, 0, 0, 7}));
         assertThat(recorder.functionResult()).isEqualTo(new byte[] {0, 0, 0, 7});
         recorder.reset();
         assertThat(recorder.functionResult()).isNull();
@@ -53,18 +47,16 @@ class OutcomeRecorderTest {
     }
 
     private static StatementOutcome outcomeOf(ByteBuf frame) {
-        OutcomeRecorder recorder = new OutcomeRecorder();
-        FrameBatch batch = FrameBatch.of(Frame.of(frame));
-        try {
-            recorder.record(batch);
-        } finally {
-            batch.release();
-        }
+        OutcomeRecorder recorder = recorded(frame);
         assertThat(recorder.outcomes()).hasSize(1);
         return recorder.outcomes().getFirst();
     }
 
     private static byte[] resultOf(ByteBuf frame) {
+        return recorded(frame).functionResult();
+    }
+
+    private static OutcomeRecorder recorded(ByteBuf frame) {
         OutcomeRecorder recorder = new OutcomeRecorder();
         FrameBatch batch = FrameBatch.of(Frame.of(frame));
         try {
@@ -72,7 +64,7 @@ class OutcomeRecorderTest {
         } finally {
             batch.release();
         }
-        return recorder.functionResult();
+        return recorder;
     }
 
     /** FunctionCallResponse: the value's length (-1 for null) and its bytes. */
