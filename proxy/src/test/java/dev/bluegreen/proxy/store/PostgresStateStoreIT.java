@@ -32,12 +32,12 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -71,7 +71,8 @@ class PostgresStateStoreIT {
 
     private static PgCluster postgres;
 
-    private final List<AutoCloseable> opened = Collections.synchronizedList(new ArrayList<>());
+    /** Copied on write: instances opened on other threads are added while teardown may walk it. */
+    private final List<AutoCloseable> opened = new CopyOnWriteArrayList<>();
 
     @BeforeAll
     static void createDatabase(TestClusters clusters) {
@@ -240,6 +241,7 @@ class PostgresStateStoreIT {
         // both at once: creating the tables must not race
         CompletableFuture<RoutingControl> startingA = CompletableFuture.supplyAsync(() -> open("a"));
         CompletableFuture<RoutingControl> startingB = CompletableFuture.supplyAsync(() -> open("b"));
+        CompletableFuture.allOf(startingA, startingB).join(); // both done, even where one failed: teardown closes both
         RoutingControl a = startingA.join();
         RoutingControl b = startingB.join();
         CompletableFuture<Long> heardAt = new CompletableFuture<>();
@@ -702,8 +704,8 @@ class PostgresStateStoreIT {
 
     /** A peer for a store opened without a routing control. */
     private static final class RecordingPeer implements StateStore.Peer {
-        final List<RoutingState> changes = Collections.synchronizedList(new ArrayList<>());
-        final List<String> departed = Collections.synchronizedList(new ArrayList<>());
+        final List<RoutingState> changes = new CopyOnWriteArrayList<>(); // (appended on the store's thread)
+        final List<String> departed = new CopyOnWriteArrayList<>();
 
         @Override
         public void departed(List<String> instances) {
