@@ -66,7 +66,7 @@ import picocli.CommandLine.Spec;
                 "  1  refused by the proxy (its reason is printed), or the token was refused",
                 "  2  usage error (also when the proxy finds a request malformed, HTTP 400)",
                 "  3  cannot reach the proxy's admin API",
-                "  4  verify found tables or sequences that differ between blue and green (or sequences it may not read)",
+                "  4  verify found tables, sequences or large objects that differ between blue and green (or sequences it may not read)",
         })
 public final class Bgctl implements Callable<Integer> {
 

@@ -56,12 +56,18 @@ final class VerifyCommand implements Callable<Integer> {
         JsonNode tables = report.path("tables");
         Tally ofTables = new Tally("table", "tables");
         Tally ofSequences = new Tally("sequence", "sequences");
+        JsonNode largeObjects = null; // one entry for all of them, its rows the objects
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"TABLE", "STATUS", "BLUE ROWS", "GREEN ROWS"});
         for (JsonNode table : tables) {
             String status = table.path("status").asText();
-            // a proxy from before the kind was reported names tables and sequences alike
-            (table.path("kind").asText().equals("sequence") ? ofSequences : ofTables).count(status);
+            String kind = table.path("kind").asText();
+            if (kind.equals("large_objects")) {
+                largeObjects = table;
+            } else {
+                // a proxy from before the kind was reported names tables and sequences alike
+                (kind.equals("sequence") ? ofSequences : ofTables).count(status);
+            }
             rows.add(new String[] {table.path("table").asText(), status, rowsOf(table.path("blue")), rowsOf(table.path("green"))});
         }
         StringBuilder out = new StringBuilder();
@@ -73,14 +79,22 @@ final class VerifyCommand implements Callable<Integer> {
         } else {
             out.append(Views.table(rows));
         }
-        if (ofTables.differing + ofTables.unread + ofSequences.differing + ofSequences.unread == 0) {
+        boolean objectsDiffer = largeObjects != null && !largeObjects.path("status").asText().equals("same");
+        if (ofTables.differing + ofTables.unread + ofSequences.differing + ofSequences.unread == 0 && !objectsDiffer) {
             List<String> alike = new ArrayList<>();
             for (Tally tally : List.of(ofTables, ofSequences)) {
                 if (tally.total > 0 || tables.isEmpty() && tally == ofTables) {
                     alike.add(tally.total + " " + tally.noun(tally.total));
                 }
             }
-            out.append("blue and green are the same: ").append(String.join(" and ", alike)).append('\n');
+            if (largeObjects != null) {
+                long objects = largeObjects.path("blue").path("rows").asLong();
+                alike.add(objects + (objects == 1 ? " large object" : " large objects")
+                        + (largeObjects.path("blue").path("columns").asText().contains("contents") ? "" : " (by OID only)"));
+            }
+            String last = alike.removeLast();
+            out.append("blue and green are the same: ").append(alike.isEmpty() ? last : String.join(", ", alike) + " and " + last)
+                    .append('\n');
         } else {
             List<String> found = new ArrayList<>();
             for (Tally tally : List.of(ofTables, ofSequences)) {
@@ -88,6 +102,9 @@ final class VerifyCommand implements Callable<Integer> {
                     found.add(tally.differing + " of " + tally.total + " " + tally.noun(tally.total)
                             + (tally.total == 1 ? " differs" : " differ"));
                 }
+            }
+            if (objectsDiffer) {
+                found.add("the large objects differ");
             }
             for (Tally tally : List.of(ofTables, ofSequences)) {
                 if (tally.unread > 0) {

@@ -113,8 +113,13 @@ public final class ConsistencyCheck {
 
     /** What a {@link TableResult} compares. */
     public enum Kind {
-        TABLE, SEQUENCE
+        TABLE, SEQUENCE,
+        /** The database's large objects, all in one entry ({@link #LARGE_OBJECTS}): their count, and a digest. */
+        LARGE_OBJECTS
     }
+
+    /** The name the report gives the entry of the database's large objects. */
+    public static final String LARGE_OBJECTS = "large objects";
 
     public enum Status {
         SAME("same"),
@@ -234,6 +239,10 @@ public final class ConsistencyCheck {
                     results.add(compare(name, blueTables.get(name), greenTables.get(name), onBlue, onGreen, greenFirst));
                 }
                 results.addAll(compareSequences(snapshots.blue(), snapshots.green()));
+                TableResult largeObjects = compareLargeObjects(onBlue, onGreen, greenFirst);
+                if (largeObjects != null) {
+                    results.add(largeObjects);
+                }
                 onBlue.rollback();
                 onGreen.rollback();
                 long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
@@ -497,6 +506,49 @@ public final class ConsistencyCheck {
                     onGreen == null ? null : onGreen.side(withDefinition)));
         }
         return results;
+    }
+
+    /**
+     * The database's large objects, where either cluster has any: the same OIDs on both, and where the check's role
+     * is a superuser on both clusters (another role may not read every object: {@code lo_get} refuses one it was
+     * not granted), the same contents. Dual-write makes a large object created through the function-call interface
+     * with the leader's OID ({@code LargeObjectCreation}), so both hold it under one OID. Read in the snapshots'
+     * transactions, each object whole ({@code lo_get}).
+     */
+    private static TableResult compareLargeObjects(Connection onBlue, Connection onGreen, boolean greenFirst)
+            throws SQLException {
+        boolean contents = superuser(onBlue) && superuser(onGreen);
+        Side greenSide = greenFirst ? largeObjects(onGreen, contents) : null;
+        Side blueSide = largeObjects(onBlue, contents);
+        if (greenSide == null) {
+            greenSide = largeObjects(onGreen, contents);
+        }
+        if (blueSide.rows() == 0 && greenSide.rows() == 0) {
+            return null;
+        }
+        Status status = blueSide.rows().equals(greenSide.rows()) && blueSide.digest().equals(greenSide.digest())
+                ? Status.SAME : Status.ROWS_DIFFER;
+        return new TableResult(LARGE_OBJECTS, Kind.LARGE_OBJECTS, status, blueSide, greenSide);
+    }
+
+    private static boolean superuser(Connection connection) throws SQLException {
+        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("select current_setting('is_superuser')")) {
+            rs.next();
+            return "on".equals(rs.getString(1));
+        }
+    }
+
+    /** Counts the large objects and digests each one's OID, and its contents where {@code contents}. */
+    private static Side largeObjects(Connection connection, boolean contents) throws SQLException {
+        String each = contents ? "m.oid::text || ' ' || md5(lo_get(m.oid))" : "m.oid::text";
+        String sql = "select count(*), coalesce(sum(('x' || substr(md5(" + each + "), 1, 16))::bit(64)::bigint::numeric), 0)"
+                + "::text from pg_largeobject_metadata m";
+        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return new Side(contents ? "large objects, by OID and contents"
+                    : "large objects, by OID only: reading their contents takes a superuser on both clusters",
+                    rs.getLong(1), rs.getString(2));
+        }
     }
 
     static String printed(String name) {
