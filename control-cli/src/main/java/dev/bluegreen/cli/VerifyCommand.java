@@ -90,7 +90,7 @@ final class VerifyCommand implements Callable<Integer> {
             if (largeObjects != null) {
                 long objects = largeObjects.path("blue").path("rows").asLong();
                 alike.add(objects + (objects == 1 ? " large object" : " large objects")
-                        + (largeObjects.path("blue").path("columns").asText().contains("contents") ? "" : " (by OID only)"));
+                        + (largeObjects.path("blue").path("columns").asText().contains("by OID only") ? " (by OID only)" : ""));
             }
             String last = alike.removeLast();
             out.append("blue and green are the same: ").append(alike.isEmpty() ? last : String.join(", ", alike) + " and " + last)

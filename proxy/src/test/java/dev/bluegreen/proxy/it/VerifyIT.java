@@ -372,6 +372,34 @@ class VerifyIT {
         }
     }
 
+    /**
+     * A role that is not a superuser may not read every large object (its owner's grant decides), so verify compares
+     * their OIDs only, and says so: the same OID holding other bytes on each cluster reads the same, a missing one
+     * does not.
+     */
+    @Test
+    void largeObjectsAreComparedByOidOnlyWhereVerifysRoleIsNoSuperuser() throws Exception {
+        String role = unique("lo_verifier");
+        for (PgCluster cluster : new PgCluster[] {blue, green}) {
+            cluster.execute("postgres", "create role " + role + " login");
+        }
+        String database = databaseOnBoth("create table t (id int)", "grant select on t to " + role);
+        blue.execute(database, "select lo_from_bytea(4123456789, 'blue''s bytes')");
+        green.execute(database, "select lo_from_bytea(4123456789, 'green''s bytes')");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).databases(Map.of("postgres", database))
+                .backendLogin(role, null).adminToken(AdminToken.of(TOKEN)).start()) {
+            BgctlRun.Result same = verify(proxy);
+            assertThat(same.exit()).as(same.out() + same.err()).isZero();
+            assertThat(same.out()).containsPattern("large objects +same +1 +1")
+                    .contains("blue and green are the same: 1 table and 1 large object (by OID only)");
+
+            blue.execute(database, "select lo_from_bytea(4123456790, 'only on blue')");
+            BgctlRun.Result missing = verify(proxy);
+            assertThat(missing.exit()).as(missing.out() + missing.err()).isEqualTo(4);
+            assertThat(missing.out()).containsPattern("large objects +rows differ +2 +1");
+        }
+    }
+
     private static long written(LargeObjectManager objects, String text) throws SQLException {
         long oid = objects.createLO();
         try (LargeObject object = objects.open(oid, LargeObjectManager.WRITE)) {
