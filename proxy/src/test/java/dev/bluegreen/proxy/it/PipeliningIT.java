@@ -45,6 +45,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -1298,10 +1299,10 @@ class PipeliningIT {
     @ValueSource(booleans = {false, true})
     void aStatementAShutdownCancelsEndsWithTheShutdownsErrorAlone(boolean pipelined, TestClusters clusters) throws Exception {
         CountDownLatch queried = new CountDownLatch(1);
-        FakeBackend[] fake = new FakeBackend[1];
-        fake[0] = new FakeBackend(out -> {
+        AtomicReference<FakeBackend> fake = new AtomicReference<>(); // (set here, read on the fake's own thread)
+        fake.set(new FakeBackend(out -> {
             queried.countDown();
-            try (Socket cancel = fake[0].acceptNext()) {
+            try (Socket cancel = fake.get().acceptNext()) {
                 DataInputStream request = new DataInputStream(cancel.getInputStream());
                 request.readFully(new byte[16]); // the CancelRequest
                 out.write(FakeBackend.message('E', "SERROR\0VERROR\0C57014\0Mcanceling statement due to user request\0\0"
@@ -1315,8 +1316,8 @@ class PipeliningIT {
                 }
                 request.read(); // until the proxy closes the cancel connection
             }
-        });
-        try (FakeBackend backend = fake[0];
+        }));
+        try (FakeBackend backend = fake.get();
              TestProxy viaFake = TestProxy.in(clusters.blue()).clusterAt("127.0.0.1", backend.port())
                      .connectTimeout(Duration.ofSeconds(1)).start();
              RawClient client = new RawClient(viaFake.port()).loggedIn("anyone")) {
