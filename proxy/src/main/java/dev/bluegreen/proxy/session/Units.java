@@ -2349,20 +2349,32 @@ final class Units {
     }
 
     /**
+     * Where {@code frame} is a FunctionCall creating a large object whose OID the server picks, writes the follower
+     * {@code lo_create} of the OID the leader picked ({@code leaderResult}, its answer) instead, and says so.
+     */
+    private boolean wroteLargeObjectCreation(BackendConnection twin, Frame frame, byte[] leaderResult) {
+        if (frame.type() != FrontendMessages.FUNCTION_CALL) {
+            return false;
+        }
+        ByteBuf call = frame.content();
+        ByteBuf created = LargeObjectCreation.forFollower(client.alloc(), call, call.readerIndex(), call.readableBytes(),
+                leaderResult);
+        if (created == null) {
+            return false;
+        }
+        twin.write(created);
+        return true;
+    }
+
+    /**
      * {@link #writeToFollower} of a frame of {@code unit}: a Query or a Parse of the unnamed statement whose rows the
      * leader returned the drawn values of ({@link Unit#givenEdits}) gives them to its rows.
      */
     private void writeToFollower(BackendConnection twin, ClusterRole secondary, Frame frame, boolean mayRewrite, Unit unit) {
         ByteBuf all = frame.content();
-        if (frame.type() == FrontendMessages.FUNCTION_CALL && mayRewrite && unit != null && unit.primarySink != null
-                && unit.primarySink.recorder != null) {
-            // a large object the leader picked the OID of is made with that OID on the follower too
-            ByteBuf created = LargeObjectCreation.forFollower(client.alloc(), all, all.readerIndex(), all.readableBytes(),
-                    unit.primarySink.recorder.functionResult());
-            if (created != null) {
-                twin.write(created);
-                return;
-            }
+        if (mayRewrite && unit != null && unit.primarySink != null && unit.primarySink.recorder != null
+                && wroteLargeObjectCreation(twin, frame, unit.primarySink.recorder.functionResult())) {
+            return;
         }
         if (frame.type() == FrontendMessages.BIND && mayRewrite && unit != null && unit.givenEdits != null
                 && unit.givenStatement != null && givenOnce(twin, secondary, unit, all)) {
@@ -3541,12 +3553,7 @@ final class Units {
         record.recorder = new OutcomeRecorder();
         sinks.get(follower).add(record);
         for (Frame frame : mirror.unit().frames) {
-            ByteBuf created = frame.type() != FrontendMessages.FUNCTION_CALL ? null : LargeObjectCreation.forFollower(
-                    client.alloc(), frame.content(), frame.content().readerIndex(), frame.content().readableBytes(),
-                    mirror.leaderFunctionResult());
-            if (created != null) {
-                twin.write(created);
-            } else {
+            if (!wroteLargeObjectCreation(twin, frame, mirror.leaderFunctionResult())) {
                 writeTo(twin, follower, frame, false);
             }
         }
