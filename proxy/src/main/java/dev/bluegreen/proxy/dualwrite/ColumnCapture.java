@@ -10,10 +10,10 @@ import java.util.regex.Pattern;
 
 /**
  * The values one result column holds, row by row, read from a cluster's RowDescription and DataRows as they pass
- * ({@link OutcomeRecorder#capture}): an integer column (the ids a bulk insert's {@code RETURNING id} shows) or a
- * {@code uuid} one (what {@code gen_random_uuid()} made for a row), each as the SQL literal that gives a row that value.
- * The column is named, or, for {@code uuid}, the one such column the result has that is not among those a statement
- * gave values to.
+ * ({@link OutcomeRecorder#capture}): an integer column (the ids a bulk insert's {@code RETURNING id} shows), a
+ * {@code uuid} one (what {@code gen_random_uuid()} made for a row) or an {@code oid} one (the large object
+ * {@code lo_creat(-1)} made), each as the SQL literal that gives a row that value. The column is named, or, for
+ * {@code uuid} and {@code oid}, the one such column the result has that is not among those a statement gave values to.
  *
  * <p>Any surprise spoils it: a null, a value not of its type, a second RowDescription after rows, a column found
  * twice.
@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
 final class ColumnCapture {
 
     /** The kind of column captured. */
-    enum Kind { INTEGER, UUID }
+    enum Kind { INTEGER, UUID, OID }
 
     private static final Pattern INTEGER = Pattern.compile("-?[0-9]{1,19}");
     private static final Pattern UUID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
@@ -29,6 +29,7 @@ final class ColumnCapture {
     private static final int INT2 = 21;
     private static final int INT4 = 23;
     private static final int UUID_TYPE = 2950;
+    private static final int OID_TYPE = 26;
 
     private final Kind kind;
     /** The column's name; null for the one {@code uuid} column not in {@link #excluded}. */
@@ -114,7 +115,11 @@ final class ColumnCapture {
             int type = all.getInt(nul + 7);
             int format = all.getUnsignedShort(nul + 17);
             at = nul + 19;
-            boolean ofType = kind == Kind.UUID ? type == UUID_TYPE : type == INT8 || type == INT4 || type == INT2;
+            boolean ofType = switch (kind) {
+                case UUID -> type == UUID_TYPE;
+                case OID -> type == OID_TYPE;
+                case INTEGER -> type == INT8 || type == INT4 || type == INT2;
+            };
             boolean wanted = column != null ? name.equals(column) : ofType && !excluded.contains(name);
             if (!wanted) {
                 continue;
@@ -162,6 +167,9 @@ final class ColumnCapture {
             }
             return "'" + new java.util.UUID(all.getLong(at), all.getLong(at + 8)) + "'";
         }
+        if (kind == Kind.OID) {
+            return length == 4 ? Integer.toUnsignedString(all.getInt(at)) : null;
+        }
         return switch (length) {
             case 8 -> Long.toString(all.getLong(at));
             case 4 -> Integer.toString(all.getInt(at));
@@ -178,6 +186,6 @@ final class ColumnCapture {
         if (kind == Kind.UUID) {
             return UUID.matcher(text).matches() ? "'" + text + "'" : null;
         }
-        return INTEGER.matcher(text).matches() ? text : null;
+        return INTEGER.matcher(text).matches() && (kind == Kind.INTEGER || text.charAt(0) != '-') ? text : null;
     }
 }

@@ -29,6 +29,8 @@ public final class OutcomeRecorder {
     private ColumnCapture ids;
     /** The {@code uuid} values a statement returns ({@link #captureUuid}); null for none. */
     private ColumnCapture uuids;
+    /** The OID a statement creating a large object returns ({@link #captureOid}); null for none. */
+    private ColumnCapture oids;
     /** The value of the last FunctionCallResponse, where it is short and not null ({@link #functionResult}). */
     private byte[] functionResult;
     private FrameBatch current;
@@ -147,6 +149,20 @@ public final class OutcomeRecorder {
     }
 
     /**
+     * Keeps, from here on, the values of the one {@code oid} column of a result, row by row, as unsigned decimals
+     * ({@link #capturedOids}): of a portal bound with {@code resultFormats} (null for a Query), whose one column it is
+     * where no RowDescription comes first.
+     */
+    public void captureOid(int[] resultFormats) {
+        oids = new ColumnCapture(ColumnCapture.Kind.OID, null, Set.of(), resultFormats, 0, null);
+    }
+
+    /** The values {@link #captureOid} kept, in the order of the rows; null where it kept none. */
+    public List<String> capturedOids() {
+        return oids == null ? null : oids.values();
+    }
+
+    /**
      * The value a function call returned (FunctionCallResponse), in the format the call asked for: null where the unit
      * ran none, or it returned null or more than 16 bytes.
      */
@@ -158,6 +174,7 @@ public final class OutcomeRecorder {
     public void reset() {
         ids = null;
         uuids = null;
+        oids = null;
         functionResult = null;
         outcomes.clear();
         rows = 0;
@@ -180,6 +197,9 @@ public final class OutcomeRecorder {
                 if (uuids != null) {
                     uuids.row(all, offset + Frame.HEADER_LENGTH, offset + length);
                 }
+                if (oids != null) {
+                    oids.row(all, offset + Frame.HEADER_LENGTH, offset + length);
+                }
             }
             case 'T' -> {
                 if (ids != null) {
@@ -187,6 +207,9 @@ public final class OutcomeRecorder {
                 }
                 if (uuids != null) {
                     uuids.describe(all, offset + Frame.HEADER_LENGTH, offset + length);
+                }
+                if (oids != null) {
+                    oids.describe(all, offset + Frame.HEADER_LENGTH, offset + length);
                 }
             }
             case 'C' -> finish(null, all.toString(offset + Frame.HEADER_LENGTH, length - Frame.HEADER_LENGTH - 1,

@@ -9,6 +9,7 @@ import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.InsertShape;
+import dev.bluegreen.proxy.routing.LargeObjectSql;
 import dev.bluegreen.proxy.routing.StatementTexts;
 import dev.bluegreen.proxy.routing.Trait;
 import dev.bluegreen.proxy.routing.TransactionTime;
@@ -289,6 +290,10 @@ final class GeneratedValues {
         unit.readsStart = nonDeterministic
                 && (!sequenceDraws.startEdits(sql, reading).isEmpty() || (whole != null && whole.readsStart()));
         unit.oneShape = true;
+        if (unit.insert == null && !unit.shortenedText) {
+            takesLargeObject(unit, sql);
+            return;
+        }
         if (unit.insert == null || unit.insert.places() == null || unit.insert.places().rows().isEmpty() || whole != null
                 || unit.shortenedText || unit.insert.upsert()) {
             return; // (a text not kept whole cannot be given the ids; what an upsert returns may be the row that was there)
@@ -306,6 +311,20 @@ final class GeneratedValues {
             unit.idsColumn = ids;
             unit.uuidColumn = uuid;
             unit.capturesUuids = uuids;
+        }
+    }
+
+    /**
+     * {@link #takes(Unit, RunText, boolean)} for a statement creating a large object in SQL with an OID the server picks
+     * ({@link LargeObjectSql}): where the unit runs it once, its OID is read from the leader's answer and given to the
+     * follower's copy ({@link #giveLargeObjectOid}).
+     */
+    private void takesLargeObject(Unit unit, String sql) {
+        LargeObjectSql created = reading.largeObjectCreation(sql).orElse(null);
+        String statement = created == null ? null : runsOnce(unit);
+        if (statement != null) {
+            unit.largeObject = created;
+            unit.givenStatement = statement.isEmpty() ? null : statement;
         }
     }
 
@@ -408,6 +427,8 @@ final class GeneratedValues {
             } else {
                 recorder.capture(unit.idsColumn, formats, field);
             }
+        } else if (unit.largeObject != null) {
+            recorder.captureOid(formats);
         } else if (unit.capturesUuids) {
             // (a table the session does not know yet: the column a Describe of the statement found, if one did)
             boolean known = at != null && at.place() != null && (unit.uuidColumn == null || at.column().equals(unit.uuidColumn));
@@ -798,11 +819,13 @@ final class GeneratedValues {
      * that copy would go out as the client wrote it (a text the follower is not sent rewritten, rows not as many).
      */
     private List<TransactionTime.Edit> givenToFollower(Unit unit, String column, List<String> values) {
-        if (reading.encoding() != ClientEncoding.ASCII_SAFE || !utf8(unit.sql)
-                || (unit.givenStatement != null && parseOf(unit, unit.givenStatement) == null)) {
-            return null;
-        }
-        return unit.insert.givingRows(column, values);
+        return mayGive(unit) ? unit.insert.givingRows(column, values) : null;
+    }
+
+    /** Whether the follower's copy of {@code unit}'s text can be sent rewritten: its bytes read as text, its Parse at hand. */
+    private boolean mayGive(Unit unit) {
+        return reading.encoding() == ClientEncoding.ASCII_SAFE && utf8(unit.sql)
+                && (unit.givenStatement == null || parseOf(unit, unit.givenStatement) != null);
     }
 
     /**
@@ -825,6 +848,20 @@ final class GeneratedValues {
         }
         if (sequenceDraws.mayLeaveRandomUuid(unit.insert) && !unit.classification.has(Trait.NON_DETERMINISTIC)) {
             stats.nonDeterministic(reading.normalize(unit.sql)); // each cluster makes up its own
+        }
+    }
+
+    /**
+     * Where the leader's answer to {@code unit}, a statement creating a large object whose OID the server picks, was
+     * that OID, the follower's copy is given it ({@link Unit#givenEdits}): each cluster's OID counter is its own.
+     */
+    void giveLargeObjectOid(Unit unit, Sink answer) {
+        if (unit.largeObject == null || unit.givenEdits != null || answer.error || answer.lost || answer.recorder == null) {
+            return;
+        }
+        List<String> oids = answer.recorder.capturedOids();
+        if (oids != null && oids.size() == 1 && answer.recorder.outcomes().size() == 1 && mayGive(unit)) {
+            unit.givenEdits = List.of(unit.largeObject.given(oids.getFirst()));
         }
     }
 

@@ -7,6 +7,7 @@ import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.InsertShape;
+import dev.bluegreen.proxy.routing.LargeObjectSql;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
 import dev.bluegreen.proxy.routing.SqlNormalizer;
 import dev.bluegreen.proxy.routing.StatementTexts;
@@ -116,6 +117,11 @@ final class SqlReading {
     /** See {@link InsertShape#of}, read as the session reads its strings. */
     Optional<InsertShape> insertShape(String sql) {
         return InsertShape.of(sql, backslashStrings);
+    }
+
+    /** See {@link LargeObjectSql#of}, read as the session reads its strings. */
+    Optional<LargeObjectSql> largeObjectCreation(String sql) {
+        return LargeObjectSql.of(sql, backslashStrings);
     }
 
     /** See {@link StatementTexts#of}, read as the session reads its strings. */

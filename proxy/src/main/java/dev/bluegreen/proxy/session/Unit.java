@@ -6,6 +6,7 @@ import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.routing.InsertShape;
+import dev.bluegreen.proxy.routing.LargeObjectSql;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
 import dev.bluegreen.proxy.routing.TransactionTime;
 import io.netty.buffer.ByteBuf;
@@ -79,6 +80,11 @@ final class Unit {
      * yet, the one {@code uuid} column the statement gives no value to.
      */
     boolean capturesUuids;
+    /**
+     * The unit's one statement creates a large object in SQL with an OID the server picks ({@link LargeObjectSql}), run
+     * once: the leader's answer is read for that OID ({@link GeneratedValues#giveLargeObjectOid}); null otherwise.
+     */
+    LargeObjectSql largeObject;
     /** The column {@link #capturesUuids} reads, where the session knows it. */
     String uuidColumn;
     /** {@link GeneratedValues#giveUuids} has read the leader's answer. */

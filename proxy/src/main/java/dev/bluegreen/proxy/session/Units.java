@@ -19,6 +19,7 @@ import dev.bluegreen.proxy.protocol.ReadyForQuery;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.InsertShape;
+import dev.bluegreen.proxy.routing.LargeObjectSql;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.routing.Kind;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
@@ -863,10 +864,12 @@ final class Units {
 
     /**
      * Whether the follower's copy of the named statement {@code sql} is rewritten, or may be once the session knows its
-     * table: any plain INSERT, also into a table known to default to nothing now (DDL may give it such a default).
+     * table: any plain INSERT, also into a table known to default to nothing now (DDL may give it such a default); a
+     * statement creating a large object whose OID the server picks ({@link LargeObjectSql}), each run given the leader's.
      */
     private boolean rewritable(String sql) {
-        return !sequenceDraws.startEdits(sql, reading).isEmpty() || reading.insertShape(sql).isPresent();
+        return !sequenceDraws.startEdits(sql, reading).isEmpty() || reading.insertShape(sql).isPresent()
+                || reading.largeObjectCreation(sql).isPresent();
     }
 
     /**
@@ -1764,7 +1767,7 @@ final class Units {
         if (unit.secondary != null) {
             answer.recorder = new OutcomeRecorder();
             statements.unitBegins(unit);
-            if (unit.idsColumn != null || unit.capturesUuids) {
+            if (unit.idsColumn != null || unit.capturesUuids || unit.largeObject != null) {
                 generated.capture(unit, answer.recorder);
             } else {
                 generated.captureDescribed(unit, answer.recorder);
@@ -2000,6 +2003,7 @@ final class Units {
             }
         }
         generated.giveUuids(unit, answer);
+        generated.giveLargeObjectOid(unit, answer);
         if (unit.describedStatement != null) {
             generated.learnDescribed(unit, answer);
         }

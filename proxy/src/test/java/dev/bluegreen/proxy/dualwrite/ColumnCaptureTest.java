@@ -14,6 +14,7 @@ class ColumnCaptureTest {
     private static final int UUID = 2950;
     private static final int INT8 = 20;
     private static final int TEXT = 25;
+    private static final int OID = 26;
     private static final String ID = "6f1c2e4a-93b0-4d2f-8a51-0c7d9e3b2a10";
 
     /** A RowDescription body: each field's name, type and format; the nth field table 16384's column n. */
@@ -95,6 +96,28 @@ class ColumnCaptureTest {
         ColumnCapture ids = new ColumnCapture(ColumnCapture.Kind.INTEGER, "id", Set.of(), new int[] {0, 1}, 1, null);
         row(ids, row(text("a"), longs(-42)));
         assertThat(ids.values()).containsExactly("-42");
+    }
+
+    @Test
+    void anOidIsReadUnsignedAsTextOrBinaryAndOnlyFromAnOidColumn() {
+        ColumnCapture text = new ColumnCapture(ColumnCapture.Kind.OID, null, Set.of(), null, 0, null);
+        describe(text, descriptionOf(0, "lo_creat", OID, 0));
+        row(text, row(text("16401")));
+        assertThat(text.values()).containsExactly("16401");
+
+        ColumnCapture binary = new ColumnCapture(ColumnCapture.Kind.OID, null, Set.of(), new int[] {1}, 0, null);
+        row(binary, row(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xfe})); // (no RowDescription: field 0)
+        assertThat(binary.values()).as("above 2^31, unsigned").containsExactly("4294967294");
+
+        ColumnCapture notAnOid = new ColumnCapture(ColumnCapture.Kind.OID, null, Set.of(), null, 0, null);
+        describe(notAnOid, descriptionOf(0, "n", INT8, 0));
+        row(notAnOid, row(text("16401")));
+        assertThat(notAnOid.values()).as("an int8 column").isNull();
+
+        ColumnCapture negative = new ColumnCapture(ColumnCapture.Kind.OID, null, Set.of(), null, 0, null);
+        describe(negative, descriptionOf(0, "lo_creat", OID, 0));
+        row(negative, row(text("-5")));
+        assertThat(negative.values()).isNull();
     }
 
     @Test

@@ -10,10 +10,15 @@ import dev.bluegreen.proxy.NoLeaks;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -156,6 +161,73 @@ class LargeObjectsIT {
             await("the difference recorded").until(() -> !proxy.server().migration().divergences().isEmpty());
             assertThat(proxy.server().migration().divergences().getFirst().difference()).isEqualTo("function results differ");
             assertThat(proxy.server().routing().current().followerInSync()).isFalse();
+        }
+    }
+
+    /**
+     * Large objects created in SQL with an OID the server picks ({@code lo_creat(-1)}, {@code lo_create(0)},
+     * {@code lo_from_bytea(0, …)}, the server-side {@code lo_import(path)}): the follower is sent the statement with the
+     * OID the leader returned, as a simple Query, as the unnamed statement and as a statement pgjdbc prepared by name
+     * (its fifth run on), green's OID counter moving on its own between them. Before, each cluster picked its own: the
+     * returned OIDs differed (a divergence), and the objects sat under other OIDs on green.
+     */
+    @Test
+    void largeObjectsCreatedInSqlHaveTheLeadersOidOnTheFollower(TestClusters clusters, @TempDir Path dir) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        Path file = Files.writeString(dir.resolve("imported.txt"), "read by the server from a file");
+        // (the clusters may run as another user, who reads the file on both)
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        Map<Long, String> made = new LinkedHashMap<>();
+        Properties simple = new Properties();
+        simple.setProperty("preferQueryMode", "simple");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser());
+             Connection q = proxy.connect(blue.superuser(), null, simple)) {
+            proxy.server().routing().start("test", null);
+            try (Statement s = q.createStatement()) {
+                made.put(oneOid(s, "select lo_creat(-1)"), null);
+                green.execute("postgres", "select lo_unlink(lo_creat(-1))"); // (green's OID counter moves on its own)
+                made.put(oneOid(s, "SELECT pg_catalog.lo_from_bytea(0, 'sent as a simple query') AS blob;"),
+                        "sent as a simple query");
+            }
+            green.execute("postgres", "select lo_unlink(lo_creat(-1))");
+            try (Statement s = c.createStatement()) {
+                made.put(oneOid(s, "select lo_create(0)"), null);
+                green.execute("postgres", "select lo_unlink(lo_creat(-1))");
+                made.put(oneOid(s, "select lo_import('" + file + "')"), "read by the server from a file");
+            }
+            c.setAutoCommit(false);
+            try (PreparedStatement p = c.prepareStatement("select lo_from_bytea(0, ?)")) {
+                for (int i = 0; i < 7; i++) { // (pgjdbc prepares it by name from the fifth run)
+                    green.execute("postgres", "select lo_unlink(lo_creat(-1))");
+                    String text = "prepared, run " + i;
+                    p.setBytes(1, text.getBytes(StandardCharsets.UTF_8));
+                    try (ResultSet rs = p.executeQuery()) {
+                        assertThat(rs.next()).isTrue();
+                        made.put(rs.getLong(1), text);
+                    }
+                }
+            }
+            c.commit();
+            await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(made).hasSize(11);
+        for (var object : made.entrySet()) {
+            long oid = object.getKey();
+            String expected = object.getValue() == null ? "" : object.getValue();
+            assertThat(contents(blue, oid)).as("object %d on blue", oid).isEqualTo(expected);
+            assertThat(contents(green, oid)).as("object %d on green", oid).isEqualTo(expected);
+        }
+    }
+
+    private static long oneOid(Statement s, String sql) throws SQLException {
+        try (ResultSet rs = s.executeQuery(sql)) {
+            assertThat(rs.next()).isTrue();
+            return rs.getLong(1);
         }
     }
 
