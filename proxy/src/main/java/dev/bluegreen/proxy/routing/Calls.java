@@ -49,7 +49,7 @@ final class Calls {
             if (catalog.pinsSession(name)) {
                 verdict.add(Trait.PINS_SESSION);
             }
-            if (catalog.nonDeterministic(name)) {
+            if (catalog.nonDeterministic(name) || picksLargeObjectOid(s, i, name)) {
                 verdict.add(Trait.NON_DETERMINISTIC);
             }
             if (name.equals("set_config")) {
@@ -57,6 +57,36 @@ final class Calls {
             }
         }
         return writes;
+    }
+
+    /**
+     * A call at {@code i} creating a large object whose OID the server picks, from its own counter, which each cluster
+     * has: {@code lo_creat(mode)}, {@code lo_import(path)}, {@code lo_create(0)} and {@code lo_from_bytea(0, …)}, the
+     * {@code 0} perhaps a parameter. (The proxy gives the follower the leader's OID where the statement is that call
+     * alone, {@link LargeObjectSql}.)
+     */
+    private static boolean picksLargeObjectOid(Statement s, int i, String name) {
+        return switch (name) {
+            case "lo_creat" -> true;
+            case "lo_import" -> s.isPunct(i + 3, ")"); // (lo_import(path, oid) names its own)
+            case "lo_create", "lo_from_bytea" -> i + 2 < s.size() && (s.get(i + 2).type() == Token.Type.PARAM
+                    || (s.get(i + 2).type() == Token.Type.NUMBER && s.get(i + 2).text().equals("0")));
+            default -> false;
+        };
+    }
+
+    /**
+     * Whether the statement calls a function whose traits depend on the value of a number written in it
+     * ({@code lo_create(0)} against {@code lo_create(16500)}, {@link #picksLargeObjectOid}): texts differing only in
+     * their numbers do not share its classification.
+     */
+    static boolean readsANumbersValue(Statement s) {
+        for (int i = 0; i + 1 < s.size(); i++) {
+            if ((s.isWord(i, "lo_create") || s.isWord(i, "lo_from_bytea")) && s.isPunct(i + 1, "(")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static final Set<String> OID_ALIASES = Set.of("regclass", "regcollation", "regconfig",

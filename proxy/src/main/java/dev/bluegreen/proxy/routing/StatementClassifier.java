@@ -117,7 +117,7 @@ final class StatementClassifier {
      * {@link NumberShape}.
      */
     static boolean numberBlind(Statement s) {
-        return NUMBER_BLIND.contains(s.word(leadingParentheses(s)));
+        return NUMBER_BLIND.contains(s.word(leadingParentheses(s))) && !Calls.readsANumbersValue(s);
     }
 
     private static int leadingParentheses(Statement s) {

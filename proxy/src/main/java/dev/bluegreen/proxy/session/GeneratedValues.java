@@ -862,6 +862,9 @@ final class GeneratedValues {
         List<String> oids = answer.recorder.capturedOids();
         if (oids != null && oids.size() == 1 && answer.recorder.outcomes().size() == 1 && mayGive(unit)) {
             unit.givenEdits = List.of(unit.largeObject.given(oids.getFirst()));
+        } else {
+            stats.nonDeterministic(reading.normalize(unit.sql)); // each cluster picks its own
+            unit.largeObject = null; // (counted once, should primaryDone run again for the unit)
         }
     }
 

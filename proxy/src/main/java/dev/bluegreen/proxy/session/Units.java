@@ -1550,7 +1550,8 @@ final class Units {
         if (unit.unordered) {
             stats.unordered();
         }
-        if (unit.secondary != null && c.has(Trait.NON_DETERMINISTIC)) {
+        if (unit.secondary != null && c.has(Trait.NON_DETERMINISTIC) && unit.largeObject == null) {
+            // (a large object's OID is given to the follower, or counted once it turns out it could not be)
             // a lone Query's own answer names it; other units' answers may come from an earlier Parse of the name
             boolean loneQuery = unit.frames.size() == 1 && unit.frames.get(0).type() == 'Q';
             stats.nonDeterministic(loneQuery && !c.normalized().isEmpty() ? c.normalized()

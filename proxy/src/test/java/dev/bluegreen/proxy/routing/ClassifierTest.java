@@ -217,7 +217,12 @@ class ClassifierTest {
                 c("select pg_advisory_unlock(42)"),
                 c("select pg_advisory_unlock_all()"),
                 c("select pg_notify('ch', 'x')"),
-                c("select lo_import('/tmp/x')"),
+                c("select lo_import('/tmp/x')", NON_DETERMINISTIC), // (the server picks the new object's OID)
+                c("select lo_import('/tmp/x', 16500)"),
+                c("select lo_creat(-1)", NON_DETERMINISTIC),
+                c("insert into docs (blob) values (lo_create(0))", NON_DETERMINISTIC),
+                c("select lo_from_bytea($1, $2)", NON_DETERMINISTIC),
+                c("select lo_from_bytea(16500, 'x')"),
                 c("select lo_unlink(123)"),
                 c("select lowrite(0, 'x')"),
                 c("select txid_current()", NON_DETERMINISTIC),
