@@ -61,33 +61,47 @@ final class Calls {
 
     /**
      * A call at {@code i} creating a large object whose OID the server picks, from its own counter, which each cluster
-     * has: {@code lo_creat(mode)}, {@code lo_import(path)}, {@code lo_create(0)} and {@code lo_from_bytea(0, …)}, the
-     * {@code 0} perhaps a parameter. (The proxy gives the follower the leader's OID where the statement is that call
-     * alone, {@link LargeObjectSql}.)
+     * has: {@code lo_creat(mode)}, {@code lo_create(0)}, {@code lo_from_bytea(0, …)}, {@code lo_import(path)} and
+     * {@code lo_import(path, 0)}, the {@code 0} perhaps a parameter or {@code '0'}. (The proxy gives the follower the
+     * leader's OID where the statement is that call alone, {@link LargeObjectSql}.)
      */
     private static boolean picksLargeObjectOid(Statement s, int i, String name) {
         return switch (name) {
             case "lo_creat" -> true;
-            case "lo_import" -> s.isPunct(i + 3, ")"); // (lo_import(path, oid) names its own)
-            case "lo_create", "lo_from_bytea" -> i + 2 < s.size() && (s.get(i + 2).type() == Token.Type.PARAM
-                    || (s.get(i + 2).type() == Token.Type.NUMBER && s.get(i + 2).text().equals("0")));
+            case "lo_create", "lo_from_bytea" -> mayBeZero(s, i + 2);
+            case "lo_import" -> s.isPunct(i + 3, ")") || (s.isPunct(i + 3, ",") && mayBeZero(s, i + 4) && s.isPunct(i + 5, ")"));
             default -> false;
         };
+    }
+
+    /** Whether the token at {@code i} is an OID argument that may be 0: {@code 0}, {@code '0'} or a parameter. */
+    private static boolean mayBeZero(Statement s, int i) {
+        if (i >= s.size()) {
+            return false;
+        }
+        Token token = s.get(i);
+        return token.type() == Token.Type.PARAM || (token.type() == Token.Type.NUMBER && token.text().equals("0"))
+                || (token.type() == Token.Type.STRING && token.value().equals("0"));
     }
 
     /**
      * Whether the statement calls a function whose traits depend on the value of a number written in it
      * ({@code lo_create(0)} against {@code lo_create(16500)}, {@link #picksLargeObjectOid}): texts differing only in
-     * their numbers do not share its classification.
+     * their numbers do not share its classification. Names are read as {@link #scan} reads them.
      */
     static boolean readsANumbersValue(Statement s) {
         for (int i = 0; i + 1 < s.size(); i++) {
-            if ((s.isWord(i, "lo_create") || s.isWord(i, "lo_from_bytea")) && s.isPunct(i + 1, "(")) {
+            Token token = s.get(i);
+            if (token.isIdentifier() && token.type() != Token.Type.UNICODE_IDENT && s.isPunct(i + 1, "(")
+                    && NUMBERED_OIDS.contains(Lexer.asciiLower(token.value()))) {
                 return true;
             }
         }
         return false;
     }
+
+    /** The functions {@link #picksLargeObjectOid} reads a number of. */
+    private static final Set<String> NUMBERED_OIDS = Set.of("lo_create", "lo_from_bytea", "lo_import");
 
     private static final Set<String> OID_ALIASES = Set.of("regclass", "regcollation", "regconfig",
             "regdictionary", "regnamespace", "regoper", "regoperator", "regproc", "regprocedure", "regrole", "regtype");

@@ -9,7 +9,8 @@ import java.util.Set;
  * OID alone: {@code SELECT f(…) [[AS] name] [;]}, {@code f} one of
  * <ul>
  *   <li>{@code lo_creat(mode)}: the follower is given {@code lo_create(oid)} (the mode has been ignored since 8.1);</li>
- *   <li>{@code lo_create(0)}, {@code lo_from_bytea(0, data)}: the {@code 0} becomes the OID;</li>
+ *   <li>{@code lo_create(0)}, {@code lo_from_bytea(0, data)}, the data a string or a parameter: the {@code 0} becomes
+ *   the OID;</li>
  *   <li>{@code lo_import(path)}, the server reading the file: {@code lo_import(path, oid)}.</li>
  * </ul>
  * perhaps qualified by {@code pg_catalog}. Each cluster's OID counter is its own, so run unchanged the follower's
@@ -69,12 +70,25 @@ public record LargeObjectSql(int start, int end, String prefix, String suffix) {
             case "lo_create" -> zeroOid(t, open + 1) == close ? zero(t.get(open + 1)) : Optional.empty();
             case "lo_from_bytea" -> {
                 int after = zeroOid(t, open + 1);
-                yield after > 0 && after < close && t.get(after).isPunct(",") ? zero(t.get(open + 1)) : Optional.empty();
+                yield after > 0 && t.get(after).isPunct(",") && valueOnly(t, after + 1, close) ? zero(t.get(open + 1))
+                        : Optional.empty();
             }
             default -> close == open + 2 && (t.get(open + 1).type() == Token.Type.STRING || t.get(open + 1).type() == Token.Type.PARAM)
                     ? Optional.of(new LargeObjectSql(t.get(close).start(), t.get(close).start(), ", ", ""))
                     : Optional.empty(); // lo_import(path); lo_import(path, oid) names its own
         };
+    }
+
+    /**
+     * Whether the tokens {@code [from, end)} are a string or a parameter, perhaps cast: {@code lo_from_bytea}'s data
+     * made by nothing that could differ between the clusters (a random value, another large object's creation), which
+     * the follower would make its own with the leader's OID and no count.
+     */
+    private static boolean valueOnly(List<Token> t, int from, int end) {
+        if (from >= end || (t.get(from).type() != Token.Type.STRING && t.get(from).type() != Token.Type.PARAM)) {
+            return false;
+        }
+        return from + 1 == end || (from + 3 == end && t.get(from + 1).isPunct("::") && t.get(from + 2).type() == Token.Type.WORD);
     }
 
     /** Whether {@code sql} may hold one of the functions: a look that costs less than lexing it. */

@@ -290,8 +290,8 @@ final class GeneratedValues {
         unit.readsStart = nonDeterministic
                 && (!sequenceDraws.startEdits(sql, reading).isEmpty() || (whole != null && whole.readsStart()));
         unit.oneShape = true;
-        if (unit.insert == null && !unit.shortenedText) {
-            takesLargeObject(unit, sql);
+        if (unit.insert == null && whole == null && !ClientStatements.shortened(sql)) {
+            takesLargeObject(unit, sql); // (only a text read whole: what is cut off could create another)
             return;
         }
         if (unit.insert == null || unit.insert.places() == null || unit.insert.places().rows().isEmpty() || whole != null

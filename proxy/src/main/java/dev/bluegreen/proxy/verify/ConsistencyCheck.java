@@ -512,7 +512,8 @@ public final class ConsistencyCheck {
      * The database's large objects, where either cluster has any: the same OIDs on both, and where the check's role
      * is a superuser on both clusters (another role may not read every object: {@code lo_get} refuses one it was
      * not granted), the same contents. Dual-write makes a large object created through the function-call interface
-     * with the leader's OID ({@code LargeObjectCreation}), so both hold it under one OID. Read in the snapshots'
+     * ({@code LargeObjectCreation}) or by a lone {@code SELECT lo_creat(-1)} and the like ({@code LargeObjectSql}) with
+     * the leader's OID, so both hold it under one OID. Read in the snapshots'
      * transactions, each object whole ({@code lo_get}).
      */
     private static TableResult compareLargeObjects(Connection onBlue, Connection onGreen, boolean greenFirst)

@@ -25,7 +25,7 @@ class LargeObjectSqlTest {
             select lo_create(0::oid) "Id"                        | select lo_create(4294967295::oid) "Id"
             select lo_from_bytea(0, 'a, (b)')                    | select lo_from_bytea(4294967295, 'a, (b)')
             /* ORM */ SELECT lo_from_bytea(0, $1) AS oid ;       | /* ORM */ SELECT lo_from_bytea(4294967295, $1) AS oid ;
-            select lo_from_bytea(0, decode(repeat('ab', 3), 'hex')) | select lo_from_bytea(4294967295, decode(repeat('ab', 3), 'hex'))
+            select lo_from_bytea(0, '\\x6162'::bytea)             | select lo_from_bytea(4294967295, '\\x6162'::bytea)
             select lo_import('/srv/in.bin')                      | select lo_import('/srv/in.bin', 4294967295)
             select lo_import($1) x                               | select lo_import($1, 4294967295) x
             """)
@@ -51,6 +51,12 @@ class LargeObjectSqlTest {
         "select lo_creat($1)",
         "select lo_from_bytea(0)",
         "update t set blob = lo_create(0)",
+        // data made by something that may differ between the clusters, counted as non-deterministic instead
+        "select lo_from_bytea(0, gen_random_bytes(16))",
+        "select lo_from_bytea(0, lo_get(lo_import('/srv/f')))",
+        "select lo_from_bytea(0, decode('6162', 'hex'))",
+        "select \"lo_create\"(0)",
+        "select lo_import('/srv/in.bin', 0)",
     })
     void anythingElseIsLeftAsItIs(String sql) {
         assertThat(LargeObjectSql.of(sql, false)).as(sql).isEmpty();
