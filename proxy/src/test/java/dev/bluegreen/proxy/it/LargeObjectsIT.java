@@ -225,6 +225,47 @@ class LargeObjectsIT {
     }
 
     /**
+     * Where green already holds an object under the OID blue picks (one it made alone), green refuses the follower's
+     * copy: a divergence naming the statement, green out of sync, and the client has blue's answer, its object there.
+     */
+    @Test
+    void anOidGreenAlreadyHoldsIsADivergenceAndTheClientHasBluesAnswer(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        long next;
+        try (Connection direct = blue.connect("postgres"); Statement s = direct.createStatement()) {
+            next = oneOid(s, "select lo_creat(-1)") + 1; // blue's counter, learned (the object goes again)
+            s.execute("select lo_unlink(" + (next - 1) + ")");
+        }
+        for (long oid = next; oid < next + 20; oid++) {
+            green.execute("postgres", "select lo_create(" + oid + ")"); // green alone: whatever blue picks next
+        }
+        long made;
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser());
+             Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            made = oneOid(s, "select lo_from_bytea(0, 'blue''s object')");
+            assertThat(made).isBetween(next, next + 19);
+            await("the refusal recorded").until(() -> !proxy.server().migration().divergences().isEmpty());
+            assertThat(proxy.server().migration().divergences()).singleElement().satisfies(d -> {
+                assertThat(d.statement()).isEqualTo("select lo_from_bytea(?, ?)");
+                assertThat(d.follower()).contains("23505");
+            });
+            assertThat(proxy.server().routing().current().followerInSync()).isFalse();
+            assertThat(proxy.server().routing().current().weight()).isZero();
+        } finally {
+            for (long oid = next; oid < next + 20; oid++) {
+                green.execute("postgres", "select lo_unlink(" + oid + ")");
+            }
+        }
+        assertThat(contents(blue, made)).isEqualTo("blue's object");
+        try (Connection direct = blue.connect("postgres"); Statement s = direct.createStatement()) {
+            s.execute("select lo_unlink(" + made + ")");
+        }
+    }
+
+    /**
      * A large object created in SQL otherwise (here inside an INSERT) still gets an OID of each cluster's own: the
      * statement is counted as non-deterministic, as a random default left to each cluster is. One the proxy gives the
      * leader's OID is not counted.
