@@ -513,8 +513,8 @@ public final class ConsistencyCheck {
      * is a superuser on both clusters (another role may not read every object: {@code lo_get} refuses one it was
      * not granted), the same contents. Dual-write makes a large object created through the function-call interface
      * ({@code LargeObjectCreation}) or by a lone {@code SELECT lo_creat(-1)} and the like ({@code LargeObjectSql}) with
-     * the leader's OID, so both hold it under one OID. Read in the snapshots'
-     * transactions, each object whole ({@code lo_get}).
+     * the leader's OID, so both hold it under one OID. Read in the snapshots' transactions, a MiB at a time
+     * ({@link #CONTENTS_DIGEST}).
      */
     private static TableResult compareLargeObjects(Connection onBlue, Connection onGreen, boolean greenFirst)
             throws SQLException {
@@ -539,9 +539,18 @@ public final class ConsistencyCheck {
         }
     }
 
+    /**
+     * The contents of the large object {@code m.oid} as a digest: of each MiB read in turn ({@code lo_get} of a range),
+     * so that the server holds one MiB of it at a time, not the object whole (which {@code lo_get} refuses beyond
+     * 1 GB). Its length is its last page's end, as the server finds it for a seek to the end (holes read as zeros).
+     */
+    private static final String CONTENTS_DIGEST = "(select md5(coalesce(string_agg(md5(lo_get(m.oid, o, 1048576)), '' order by o), ''))"
+            + " from generate_series(0::bigint, coalesce((select p.pageno::bigint * (current_setting('block_size')::int / 4)"
+            + " + length(p.data) from pg_largeobject p where p.loid = m.oid order by p.pageno desc limit 1), 0) - 1, 1048576) o)";
+
     /** Counts the large objects and digests each one's OID, and its contents where {@code contents}. */
     private static Side largeObjects(Connection connection, boolean contents) throws SQLException {
-        String each = contents ? "m.oid::text || ' ' || md5(lo_get(m.oid))" : "m.oid::text";
+        String each = contents ? "m.oid::text || ' ' || " + CONTENTS_DIGEST : "m.oid::text";
         String sql = "select count(*), coalesce(sum(('x' || substr(md5(" + each + "), 1, 16))::bit(64)::bigint::numeric), 0)"
                 + "::text from pg_largeobject_metadata m";
         try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(sql)) {

@@ -373,6 +373,41 @@ class VerifyIT {
     }
 
     /**
+     * Contents are read a MiB at a time, by what they read: an object with a hole of 2.5 MiB before its last bytes on
+     * blue (pages never written) is the same as one with those zeros written on green, and a byte changed in its last
+     * MiB is found. An object longer than 1 GB (sparse here: its last bytes past a hole) is read too; before, each
+     * object was read whole, which the server refuses beyond 1 GB, and the check failed.
+     */
+    @Test
+    void largeObjectsAreComparedByWhatTheyReadAMibAtATime() throws Exception {
+        String database = databaseOnBoth("create table t (id int)");
+        long oid = 4123000001L;
+        long far = 4123000002L;
+        blue.execute(database, "select lo_create(" + oid + ")", "select lo_put(" + oid + ", 2621440, 'tail')");
+        green.execute(database, "select lo_from_bytea(" + oid + ", decode(repeat('00', 2621440), 'hex') || 'tail'::bytea)");
+        for (PgCluster cluster : new PgCluster[] {blue, green}) {
+            cluster.execute(database, "select lo_create(" + far + ")", "select lo_put(" + far + ", 1073741829, 'far')");
+        }
+        try (TestProxy proxy = proxyOn(database).start()) {
+            BgctlRun.Result same = verify(proxy);
+            assertThat(same.exit()).as(same.out() + same.err()).isZero();
+            assertThat(same.out()).containsPattern("large objects +same +2 +2");
+            for (PgCluster cluster : new PgCluster[] {blue, green}) {
+                cluster.execute(database, "select lo_unlink(" + far + ")"); // (read once: 1 GB of zeros on each)
+            }
+
+            green.execute(database, "select lo_put(" + oid + ", 2621442, 'I')"); // 'taIl'
+            BgctlRun.Result changed = verify(proxy);
+            assertThat(changed.exit()).as(changed.out() + changed.err()).isEqualTo(4);
+            assertThat(changed.out()).containsPattern("large objects +rows differ +1 +1");
+
+            green.execute(database, "select lo_put(" + oid + ", 2621442, 'il!')"); // one byte longer
+            BgctlRun.Result longer = verify(proxy);
+            assertThat(longer.exit()).as(longer.out() + longer.err()).isEqualTo(4);
+        }
+    }
+
+    /**
      * A role that is not a superuser may not read every large object (its owner's grant decides), so verify compares
      * their OIDs only, and says so: the same OID holding other bytes on each cluster reads the same, a missing one
      * does not.
