@@ -11,7 +11,8 @@ import java.util.Set;
  *   <li>{@code lo_creat(mode)}: the follower is given {@code lo_create(oid)} (the mode has been ignored since 8.1);</li>
  *   <li>{@code lo_create(0)}, {@code lo_from_bytea(0, data)}, the data a string or a parameter: the {@code 0} becomes
  *   the OID;</li>
- *   <li>{@code lo_import(path)}, the server reading the file: {@code lo_import(path, oid)}.</li>
+ *   <li>{@code lo_import(path)}, the server reading the file: {@code lo_import(path, oid)}; {@code lo_import(path, 0)}:
+ *   the {@code 0} becomes the OID.</li>
  * </ul>
  * perhaps qualified by {@code pg_catalog}. Each cluster's OID counter is its own, so run unchanged the follower's
  * object gets another OID, which the client never sees (the statement's rows are those of a {@code SELECT}, compared on
@@ -73,9 +74,13 @@ public record LargeObjectSql(int start, int end, String prefix, String suffix) {
                 yield after > 0 && t.get(after).isPunct(",") && valueOnly(t, after + 1, close) ? zero(t.get(open + 1))
                         : Optional.empty();
             }
-            default -> close == open + 2 && (t.get(open + 1).type() == Token.Type.STRING || t.get(open + 1).type() == Token.Type.PARAM)
-                    ? Optional.of(new LargeObjectSql(t.get(close).start(), t.get(close).start(), ", ", ""))
-                    : Optional.empty(); // lo_import(path); lo_import(path, oid) names its own
+            default -> { // lo_import(path), or lo_import(path, 0); one naming another OID names its own
+                boolean path = t.get(open + 1).type() == Token.Type.STRING || t.get(open + 1).type() == Token.Type.PARAM;
+                if (path && close == open + 2) {
+                    yield Optional.of(new LargeObjectSql(t.get(close).start(), t.get(close).start(), ", ", ""));
+                }
+                yield path && t.get(open + 2).isPunct(",") && zeroOid(t, open + 3) == close ? zero(t.get(open + 3)) : Optional.empty();
+            }
         };
     }
 
