@@ -17,6 +17,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -200,24 +201,30 @@ class LargeObjectsIT {
                 green.execute("postgres", "select lo_unlink(lo_creat(-1))");
                 made.put(oneOid(s, "select lo_import('" + file + "', 0)"), "read by the server from a file");
             }
-            c.setAutoCommit(false);
-            try (PreparedStatement p = c.prepareStatement("select lo_from_bytea(0, ?)")) {
-                for (int i = 0; i < 7; i++) { // (pgjdbc prepares it by name from the fifth run)
-                    green.execute("postgres", "select lo_unlink(lo_creat(-1))");
-                    String text = "prepared, run " + i;
-                    p.setBytes(1, text.getBytes(StandardCharsets.UTF_8));
-                    try (ResultSet rs = p.executeQuery()) {
-                        assertThat(rs.next()).isTrue();
-                        made.put(rs.getLong(1), text);
+            // in a transaction, and again with pgjdbc's autosave, which sends a SAVEPOINT ahead of each statement
+            try (Connection a = proxy.connect(blue.superuser(), null, ClusterData.properties("autosave", "always"))) {
+                for (Connection connection : List.of(c, a)) {
+                    String how = connection == c ? "prepared" : "autosaved";
+                    connection.setAutoCommit(false);
+                    try (PreparedStatement p = connection.prepareStatement("select lo_from_bytea(0, ?)")) {
+                        for (int i = 0; i < 7; i++) { // (pgjdbc prepares it by name from the fifth run)
+                            green.execute("postgres", "select lo_unlink(lo_creat(-1))");
+                            String text = how + ", run " + i;
+                            p.setBytes(1, text.getBytes(StandardCharsets.UTF_8));
+                            try (ResultSet rs = p.executeQuery()) {
+                                assertThat(rs.next()).isTrue();
+                                made.put(rs.getLong(1), text);
+                            }
+                        }
                     }
+                    connection.commit();
                 }
             }
-            c.commit();
             await("green has answered every COMMIT").until(() -> proxy.server().followerCommitsOwed() == 0);
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
-        assertThat(made).hasSize(12);
+        assertThat(made).hasSize(19);
         for (var object : made.entrySet()) {
             long oid = object.getKey();
             String expected = object.getValue() == null ? "" : object.getValue();
