@@ -9,6 +9,7 @@ import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.InsertShape;
 import dev.bluegreen.proxy.routing.LargeObjectSql;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
+import dev.bluegreen.proxy.routing.SavepointCommand;
 import dev.bluegreen.proxy.routing.SqlNormalizer;
 import dev.bluegreen.proxy.routing.StatementTexts;
 import dev.bluegreen.proxy.routing.TransactionTime;
@@ -117,6 +118,11 @@ final class SqlReading {
     /** See {@link InsertShape#of}, read as the session reads its strings. */
     Optional<InsertShape> insertShape(String sql) {
         return InsertShape.of(sql, backslashStrings);
+    }
+
+    /** See {@link SavepointCommand#of}, read as the session reads its strings. */
+    Optional<SavepointCommand> savepointCommand(String sql) {
+        return SavepointCommand.of(sql, backslashStrings);
     }
 
     /** See {@link LargeObjectSql#of}, read as the session reads its strings. */

@@ -18,11 +18,12 @@ import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.protocol.ReadyForQuery;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.Classifier;
-import dev.bluegreen.proxy.routing.InsertShape;
-import dev.bluegreen.proxy.routing.LargeObjectSql;
 import dev.bluegreen.proxy.routing.ClusterRole;
+import dev.bluegreen.proxy.routing.InsertShape;
 import dev.bluegreen.proxy.routing.Kind;
+import dev.bluegreen.proxy.routing.LargeObjectSql;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
+import dev.bluegreen.proxy.routing.SavepointCommand;
 import dev.bluegreen.proxy.routing.StickyKeys;
 import dev.bluegreen.proxy.routing.Trait;
 import dev.bluegreen.proxy.routing.TransactionTime;
@@ -173,6 +174,11 @@ final class Units {
     private Optional<String> tenantBeforeTransaction = Optional.empty();
     /** The current transaction set the tenant with SET LOCAL, or failed after setting it: undone at its end. */
     private boolean tenantUndoneAtEnd;
+    /**
+     * {@link #setTenant} as each savepoint of the current transaction found it, the innermost last: a ROLLBACK TO one
+     * brings it back, as the server brings back the setting.
+     */
+    private final ArrayDeque<TenantAtSavepoint> tenantAtSavepoints = new ArrayDeque<>(0);
     /** The tenant the startup parameters name, read once: they do not change during a session. */
     private final Optional<String> startupTenant;
     /** A twin is being made: units wait. */
@@ -1452,6 +1458,9 @@ final class Units {
         if (status == 'I') {
             tenantBeforeTransaction = setTenant;
         }
+        if (c.has(Trait.SAVEPOINT) && status != 'I') {
+            followSavepoint(unit, c);
+        }
         if (c.has(Trait.TENANT_SETTING)) {
             setTenant = c.tenant();
             tenantUndoneAtEnd |= c.has(Trait.SET_LOCAL);
@@ -2498,6 +2507,46 @@ final class Units {
         }
     }
 
+    /** A savepoint of the current transaction, and the tenant the session had set when it was made. */
+    private record TenantAtSavepoint(String name, Optional<String> tenant) {}
+
+    /**
+     * {@code unit}, which sets, releases or goes back to a savepoint inside a transaction, as the tenant sees it: a
+     * savepoint notes the tenant, a RELEASE forgets it and those made after it, a ROLLBACK TO brings its tenant back
+     * (docs/routing.md). A unit of several statements among which one is such is not read in order: what was noted is
+     * forgotten, and a later ROLLBACK TO leaves the tenant as it is, as before the proxy followed savepoints.
+     */
+    private void followSavepoint(Unit unit, Classification c) {
+        SavepointCommand command = c.statementCount() == 1 ? reading.savepointCommand(unitSql(unit)).orElse(null) : null;
+        if (command == null) {
+            tenantAtSavepoints.clear();
+            return;
+        }
+        switch (command.action()) {
+            case SET -> tenantAtSavepoints.addLast(new TenantAtSavepoint(command.name(), setTenant));
+            case RELEASE, ROLLBACK_TO -> {
+                TenantAtSavepoint made = null;
+                for (var it = tenantAtSavepoints.descendingIterator(); it.hasNext() && made == null; ) {
+                    TenantAtSavepoint savepoint = it.next();
+                    if (savepoint.name().equals(command.name())) {
+                        made = savepoint;
+                    }
+                }
+                if (made == null) {
+                    return; // (the server refuses it, and the transaction fails)
+                }
+                while (tenantAtSavepoints.peekLast() != made) {
+                    tenantAtSavepoints.removeLast();
+                }
+                if (command.action() == SavepointCommand.Action.RELEASE) {
+                    tenantAtSavepoints.removeLast();
+                } else {
+                    setTenant = made.tenant(); // (the savepoint stays, to go back to again)
+                }
+            }
+        }
+    }
+
     /** The unit's answer, for the statistics: one the client cancelled is no sample of its cluster's health. */
     private void served(Unit unit, boolean read, long nanos, String sqlState) {
         if (unit.cancelled && QUERY_CANCELED.equals(sqlState)) {
@@ -3188,6 +3237,7 @@ final class Units {
         }
         if (newStatus == 'I') {
             tenantUndoneAtEnd = false;
+            tenantAtSavepoints.clear();
             generated.transactionEnded();
         }
         status = newStatus;

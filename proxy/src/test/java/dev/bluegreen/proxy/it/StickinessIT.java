@@ -277,6 +277,43 @@ class StickinessIT {
         }
     }
 
+    /**
+     * A {@code SET bluegreen.tenant} a {@code ROLLBACK TO SAVEPOINT} undoes stops steering the session's reads, as the
+     * server drops the setting; one a {@code RELEASE} keeps goes on. Before, the proxy kept the tenant set after the
+     * savepoint until the whole transaction ended, committed.
+     */
+    @Test
+    void aTenantSetAfterASavepointIsUndoneByRollbackToIt(TestClusters clusters) throws Exception {
+        String pinned = tenantInBucketFrom("pinned-savepoint", 1);
+        String unpinned = tenantInBucketFrom("unpinned-savepoint", 1);
+        Routing routing = routing(StickyKey.TENANT, "application_name", Map.of(pinned, ClusterName.GREEN));
+        try (TestProxy proxy = started(clusters, routing, 1);
+             Connection session = connect(proxy, clusters.blue(), unpinned);
+             Statement s = session.createStatement()) {
+            assertThat(readsStayOnOne(session, 5)).as("the startup tenant").isEqualTo(ClusterRole.BLUE);
+
+            for (String sql : List.of("begin", "savepoint a", "set bluegreen.tenant = '" + pinned + "'",
+                    "rollback to savepoint a", "commit")) {
+                s.execute(sql);
+            }
+            assertThat(readsStayOnOne(session, 5)).as("after ROLLBACK TO the savepoint before the SET")
+                    .isEqualTo(ClusterRole.BLUE);
+
+            for (String sql : List.of("begin", "set bluegreen.tenant = '" + pinned + "'", "savepoint a",
+                    "set bluegreen.tenant = '" + unpinned + "'", "savepoint b", "rollback to a", "release a", "commit")) {
+                s.execute(sql);
+            }
+            assertThat(readsStayOnOne(session, 5)).as("back to the tenant set before the savepoint, then released")
+                    .isEqualTo(ClusterRole.GREEN);
+
+            for (String sql : List.of("begin", "savepoint a", "set bluegreen.tenant = '" + unpinned + "'",
+                    "release savepoint a", "commit")) {
+                s.execute(sql);
+            }
+            assertThat(readsStayOnOne(session, 5)).as("a SET kept by RELEASE").isEqualTo(ClusterRole.BLUE);
+        }
+    }
+
     @Test
     void raisingTheWeightNeverMovesASessionFromGreenBackToBlue(TestClusters clusters) throws Exception {
         try (TestProxy proxy = started(clusters, routing(StickyKey.SESSION, "bluegreen.tenant", Map.of()), 25)) {
