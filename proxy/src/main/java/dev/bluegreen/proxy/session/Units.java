@@ -2507,8 +2507,14 @@ final class Units {
         }
     }
 
-    /** A savepoint of the current transaction, and the tenant the session had set when it was made. */
-    private record TenantAtSavepoint(String name, Optional<String> tenant) {}
+    /**
+     * A savepoint of the current transaction, the tenant the session had set when it was made, and how many times it
+     * was made so in a row (pgjdbc's autosave makes one of one name ahead of each statement, and releases none).
+     */
+    private record TenantAtSavepoint(String name, Optional<String> tenant, int times) {}
+
+    /** Savepoints noted at most for the tenant in a transaction; beyond them the notes are forgotten. */
+    private static final int MAX_TENANT_SAVEPOINTS = 1024;
 
     /**
      * {@code unit}, which sets, releases or goes back to a savepoint inside a transaction, as the tenant sees it: a
@@ -2523,7 +2529,17 @@ final class Units {
             return;
         }
         switch (command.action()) {
-            case SET -> tenantAtSavepoints.addLast(new TenantAtSavepoint(command.name(), setTenant));
+            case SET -> {
+                TenantAtSavepoint last = tenantAtSavepoints.peekLast();
+                if (last != null && last.name().equals(command.name()) && last.tenant().equals(setTenant)) {
+                    tenantAtSavepoints.removeLast();
+                    tenantAtSavepoints.addLast(new TenantAtSavepoint(last.name(), last.tenant(), last.times() + 1));
+                } else if (tenantAtSavepoints.size() < MAX_TENANT_SAVEPOINTS) {
+                    tenantAtSavepoints.addLast(new TenantAtSavepoint(command.name(), setTenant, 1));
+                } else {
+                    tenantAtSavepoints.clear(); // (a later ROLLBACK TO leaves the tenant as it is)
+                }
+            }
             case RELEASE, ROLLBACK_TO -> {
                 TenantAtSavepoint made = null;
                 for (var it = tenantAtSavepoints.descendingIterator(); it.hasNext() && made == null; ) {
@@ -2533,13 +2549,16 @@ final class Units {
                     }
                 }
                 if (made == null) {
-                    return; // (the server refuses it, and the transaction fails)
+                    return; // (not noted: the server refuses it, or the notes were forgotten)
                 }
                 while (tenantAtSavepoints.peekLast() != made) {
                     tenantAtSavepoints.removeLast();
                 }
                 if (command.action() == SavepointCommand.Action.RELEASE) {
-                    tenantAtSavepoints.removeLast();
+                    tenantAtSavepoints.removeLast(); // (the one made before it of that name is the one named next)
+                    if (made.times() > 1) {
+                        tenantAtSavepoints.addLast(new TenantAtSavepoint(made.name(), made.tenant(), made.times() - 1));
+                    }
                 } else {
                     setTenant = made.tenant(); // (the savepoint stays, to go back to again)
                 }

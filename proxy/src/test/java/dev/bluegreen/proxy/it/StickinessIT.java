@@ -311,6 +311,14 @@ class StickinessIT {
                 s.execute(sql);
             }
             assertThat(readsStayOnOne(session, 5)).as("a SET kept by RELEASE").isEqualTo(ClusterRole.BLUE);
+
+            // one name made twice in a row (pgjdbc's autosave makes PGJDBC_AUTOSAVE ahead of each statement): a RELEASE
+            // releases the later, and ROLLBACK TO goes back to the earlier
+            for (String sql : List.of("begin", "set bluegreen.tenant = '" + pinned + "'", "savepoint s", "savepoint s",
+                    "set bluegreen.tenant = '" + unpinned + "'", "release s", "rollback to s", "commit")) {
+                s.execute(sql);
+            }
+            assertThat(readsStayOnOne(session, 5)).as("back to the earlier savepoint of one name").isEqualTo(ClusterRole.GREEN);
         }
     }
 
