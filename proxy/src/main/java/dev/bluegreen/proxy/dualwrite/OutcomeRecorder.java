@@ -191,26 +191,14 @@ public final class OutcomeRecorder {
                 rows++;
                 digestSum += hash;
                 digestXor ^= hash;
-                if (ids != null) {
-                    ids.row(all, offset + Frame.HEADER_LENGTH, offset + length);
-                }
-                if (uuids != null) {
-                    uuids.row(all, offset + Frame.HEADER_LENGTH, offset + length);
-                }
-                if (oids != null) {
-                    oids.row(all, offset + Frame.HEADER_LENGTH, offset + length);
-                }
+                row(ids, all, offset, length);
+                row(uuids, all, offset, length);
+                row(oids, all, offset, length);
             }
             case 'T' -> {
-                if (ids != null) {
-                    ids.describe(all, offset + Frame.HEADER_LENGTH, offset + length);
-                }
-                if (uuids != null) {
-                    uuids.describe(all, offset + Frame.HEADER_LENGTH, offset + length);
-                }
-                if (oids != null) {
-                    oids.describe(all, offset + Frame.HEADER_LENGTH, offset + length);
-                }
+                describe(ids, all, offset, length);
+                describe(uuids, all, offset, length);
+                describe(oids, all, offset, length);
             }
             case 'C' -> finish(null, all.toString(offset + Frame.HEADER_LENGTH, length - Frame.HEADER_LENGTH - 1,
                     StandardCharsets.UTF_8));
@@ -251,6 +239,20 @@ public final class OutcomeRecorder {
             default -> { }
         }
         return true;
+    }
+
+    /** Hands the DataRow at {@code offset} to {@code capture}, where one is kept. */
+    private static void row(ColumnCapture capture, ByteBuf all, int offset, int length) {
+        if (capture != null) {
+            capture.row(all, offset + Frame.HEADER_LENGTH, offset + length);
+        }
+    }
+
+    /** Hands the RowDescription at {@code offset} to {@code capture}, where one is kept. */
+    private static void describe(ColumnCapture capture, ByteBuf all, int offset, int length) {
+        if (capture != null) {
+            capture.describe(all, offset + Frame.HEADER_LENGTH, offset + length);
+        }
     }
 
     private void finish(String sqlState, String commandTag) {

@@ -62,15 +62,11 @@ public record InsertShape(String table, List<String> columns, Places places, boo
 
     /** The shape of {@code sql}, if it is one plain {@code INSERT} as above. */
     public static Optional<InsertShape> of(String sql, boolean backslashInPlainStrings) {
-        Lexed lexed = Lexer.lex(sql, backslashInPlainStrings);
-        if (!lexed.readable()) {
+        List<Token> t = Lexer.statementTokens(sql, backslashInPlainStrings);
+        if (t == null) {
             return Optional.empty();
         }
-        List<Token> t = lexed.tokens();
         int end = t.size();
-        while (end > 0 && t.get(end - 1).isPunct(";")) {
-            end--;
-        }
         if (end < 4 || !t.get(0).isWord("insert") || !t.get(1).isWord("into")) {
             return Optional.empty();
         }
@@ -149,15 +145,11 @@ public record InsertShape(String table, List<String> columns, Places places, boo
      * False for a list with an alias or an expression, whose rows may name or hold the column otherwise.
      */
     public static boolean returnsColumn(String sql, boolean backslashInPlainStrings, String column) {
-        Lexed lexed = Lexer.lex(sql, backslashInPlainStrings);
-        if (!lexed.readable()) {
+        List<Token> t = Lexer.statementTokens(sql, backslashInPlainStrings);
+        if (t == null) {
             return false;
         }
-        List<Token> t = lexed.tokens();
         int end = t.size();
-        while (end > 0 && t.get(end - 1).isPunct(";")) {
-            end--;
-        }
         int depth = 0;
         int at = -1;
         for (int j = 0; j < end; j++) {

@@ -38,15 +38,11 @@ public record LargeObjectSql(int start, int end, String prefix, String suffix) {
         if (!mayCreate(sql)) {
             return Optional.empty(); // (a look at the letters first: this runs for every one-statement write a follower takes)
         }
-        Lexed lexed = Lexer.lex(sql, backslashInPlainStrings);
-        if (!lexed.readable()) {
+        List<Token> t = Lexer.statementTokens(sql, backslashInPlainStrings);
+        if (t == null) {
             return Optional.empty();
         }
-        List<Token> t = lexed.tokens();
         int end = t.size();
-        while (end > 0 && t.get(end - 1).isPunct(";")) {
-            end--;
-        }
         int at = 1;
         if (end < 4 || !t.getFirst().isWord("select")) {
             return Optional.empty();

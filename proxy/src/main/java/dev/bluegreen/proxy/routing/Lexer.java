@@ -42,6 +42,23 @@ final class Lexer {
         return new Lexer(sql, backslashInPlainStrings).run();
     }
 
+    /**
+     * The tokens of {@code sql} read as one statement: without the semicolons that end it (a view of them); null where
+     * the text cannot be lexed.
+     */
+    static List<Token> statementTokens(String sql, boolean backslashInPlainStrings) {
+        Lexed lexed = lex(sql, backslashInPlainStrings);
+        if (!lexed.readable()) {
+            return null;
+        }
+        List<Token> t = lexed.tokens();
+        int end = t.size();
+        while (end > 0 && t.get(end - 1).isPunct(";")) {
+            end--;
+        }
+        return t.subList(0, end);
+    }
+
     private Lexed run() {
         while (pos < length) {
             char c = sql.charAt(pos);

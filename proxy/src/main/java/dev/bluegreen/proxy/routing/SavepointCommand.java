@@ -19,16 +19,12 @@ public record SavepointCommand(Action action, String name) {
 
     /** The command {@code sql} is, where it is one statement of these; read with {@code backslashInPlainStrings}. */
     public static Optional<SavepointCommand> of(String sql, boolean backslashInPlainStrings) {
-        Lexed lexed = Lexer.lex(sql, backslashInPlainStrings);
-        if (!lexed.readable()) {
+        List<Token> t = Lexer.statementTokens(sql, backslashInPlainStrings);
+        if (t == null) {
             return Optional.empty();
         }
-        List<Token> t = lexed.tokens();
         int end = t.size();
-        while (end > 0 && t.get(end - 1).isPunct(";")) {
-            end--;
-        }
-        Statement s = new Statement(t.subList(0, end));
+        Statement s = new Statement(t);
         int at;
         Action action;
         if (s.isWord(0, "savepoint")) {
