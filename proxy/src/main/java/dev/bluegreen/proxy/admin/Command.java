@@ -24,7 +24,7 @@ enum Command {
             r.bakeSeconds() != null ? Duration.ofSeconds(r.bakeSeconds()) : Plan.DEFAULT_BAKE, r.reason())),
     PAUSE("pause", (Plain) (ops, actor, r) -> ops.pause(actor, r.reason())),
     RESUME("resume", (Plain) (ops, actor, r) -> ops.resume(actor, r.reason())),
-    ROLLBACK("rollback", (Plain) (ops, actor, r) -> ops.control().rollback(actor, r.reason(), r.force())),
+    ROLLBACK("rollback", (ops, actor, r) -> ops.control().rollbackTelling(actor, r.reason(), r.force())),
     CUTOVER("cutover", (Plain) (ops, actor, r) -> ops.control().cutover(actor, r.reason())),
     FINALIZE("finalize", (Plain) (ops, actor, r) -> ops.control().finalizeMigration(actor, r.reason())),
     ABORT("abort", (Plain) (ops, actor, r) -> ops.control().abort(actor, r.reason())),

@@ -513,9 +513,30 @@ public final class RoutingControl implements AutoCloseable {
 
     /** Toward blue: in force here even when the store cannot save it (see the class comment). */
     public RoutingState rollback(String actor, String reason, boolean force) throws Refused {
+        return rollbackTelling(actor, reason, force).state();
+    }
+
+    /**
+     * {@link #rollback}, with what the operator should hear of it. One with nothing to do (blue leads, green
+     * serves no reads, no plan is under way, no rollback waits to be saved) changes nothing and says so: no new
+     * epoch, no history entry, no rollback counted, and a {@code start} or {@code verify} waiting for the write
+     * barrier goes on (before, such a rollback made them give way).
+     */
+    public Changed rollbackTelling(String actor, String reason, boolean force) throws Refused {
+        Published now = published.get();
+        if (nothingToRollBack(now.state(), now.plan()) && !hasUnsaved()) {
+            log.info("rollback with nothing to do actor={} epoch={} phase={} reason={}", actor, now.state().epoch(),
+                    now.state().phase(), reason);
+            return new Changed(now.state(), List.of("nothing to roll back: blue leads and green serves no reads"
+                    + " (epoch " + now.state().epoch() + " stays in force, nothing recorded)"));
+        }
         Function<RoutingState, Transition> rule = s -> Transition.rollback(s, force);
-        return applyTowardBlue(actor, force ? "rollback --force" : "rollback", reason, rule, rule,
-                Plan.endActive(Plan.Status.ROLLED_BACK, "rolled back by " + actor + (reason == null ? "" : ": " + reason)));
+        return Changed.to(applyTowardBlue(actor, force ? "rollback --force" : "rollback", reason, rule, rule,
+                Plan.endActive(Plan.Status.ROLLED_BACK, "rolled back by " + actor + (reason == null ? "" : ": " + reason))));
+    }
+
+    private static boolean nothingToRollBack(RoutingState state, Plan plan) {
+        return state.leader() == ClusterRole.BLUE && state.weight() == 0 && (plan == null || !plan.active());
     }
 
     /** Who pulled the switch of a rollback, for metrics. */

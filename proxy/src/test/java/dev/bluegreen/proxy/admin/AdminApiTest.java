@@ -251,21 +251,36 @@ class AdminApiTest {
     @Test
     void rollbackRecordsTheReasonAndTheCallerInTheHistory() throws Exception {
         post("start", "{\"actor\": \"bgctl:alice\"}");
+        post("set-weight", "{\"weight\": 10}");
 
         post("rollback", "{\"reason\": \"p99 doubled\"}");
 
         JsonNode history = json(get("/api/v1/history"));
-        assertThat(history).hasSize(2);
+        assertThat(history).hasSize(3);
         assertThat(history.get(0).get("actor").asText()).isEqualTo("bgctl:alice");
         assertThat(history.get(0).get("command").asText()).isEqualTo("start");
         assertThat(history.get(0).get("reason").isNull()).isTrue();
-        assertThat(history.get(1).get("actor").asText()).isEqualTo("admin-api@127.0.0.1");
-        assertThat(history.get(1).get("command").asText()).isEqualTo("rollback");
-        assertThat(history.get(1).get("reason").asText()).isEqualTo("p99 doubled");
-        assertThat(history.get(1).get("epoch").asLong()).isEqualTo(3);
-        assertThat(Instant.parse(history.get(1).get("at").asText())).isNotNull();
-        assertThat(history.get(1).get("state").get("weight").asInt()).isZero();
-        assertThat(history.get(1).get("state").get("phase").asText()).isEqualTo("dual");
+        assertThat(history.get(2).get("actor").asText()).isEqualTo("admin-api@127.0.0.1");
+        assertThat(history.get(2).get("command").asText()).isEqualTo("rollback");
+        assertThat(history.get(2).get("reason").asText()).isEqualTo("p99 doubled");
+        assertThat(history.get(2).get("epoch").asLong()).isEqualTo(4);
+        assertThat(Instant.parse(history.get(2).get("at").asText())).isNotNull();
+        assertThat(history.get(2).get("state").get("weight").asInt()).isZero();
+        assertThat(history.get(2).get("state").get("phase").asText()).isEqualTo("dual");
+    }
+
+    @Test
+    void aRollbackWithNothingToDoAnswersTheStateWithAWarningAndRecordsNothing() throws Exception {
+        post("start", null);
+
+        AdminResponse response = post("rollback", "{\"reason\": \"to be sure\"}");
+
+        assertThat(response.status()).isEqualTo(200);
+        JsonNode body = json(response);
+        assertThat(body.get("epoch").asLong()).isEqualTo(2);
+        assertThat(body.get("warnings")).singleElement().extracting(JsonNode::asText).asString()
+                .startsWith("nothing to roll back: blue leads and green serves no reads");
+        assertThat(json(get("/api/v1/history"))).extracting(entry -> entry.get("command").asText()).containsExactly("start");
     }
 
     @Test

@@ -128,7 +128,7 @@ class RoutingControlTest {
         RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
         control.checkBeforeDualWrite(() -> {
             try {
-                control.rollback("bob", null, false); // another command's change, made while the check logs in
+                control.freeze("bob", true, null); // another command's change, made while the check logs in
             } catch (RoutingControl.Refused e) {
                 throw new AssertionError(e);
             }
@@ -139,7 +139,7 @@ class RoutingControlTest {
                 .isInstanceOf(RoutingControl.Refused.class)
                 .hasMessage("the state changed while start checked the clusters (epoch 1, now 2); run it again");
         assertThat(control.current().dualWrite()).isFalse();
-        assertThat(control.history()).extracting(RoutingControl.HistoryEntry::command).containsExactly("rollback");
+        assertThat(control.history()).extracting(RoutingControl.HistoryEntry::command).containsExactly("freeze");
     }
 
     @Test
@@ -236,6 +236,72 @@ class RoutingControlTest {
             assertThat(verify.get(5, TimeUnit.SECONDS)).as("not given way to").isEqualTo("checked");
             assertThatThrownBy(() -> rollback.get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(RoutingControl.Refused.class)
                     .hasMessageContaining("finalized");
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    /**
+     * A rollback with nothing to do (blue leads, green serves no reads, no plan under way) changes nothing:
+     * no epoch, no history entry, no rollback counted, nothing announced; the operator hears so.
+     */
+    @Test
+    void aRollbackWithNothingToDoChangesAndRecordsNothing() throws Exception {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
+        List<RoutingState> announced = new ArrayList<>();
+        control.onChange(announced::add);
+        RoutingControl.Changed alone = control.rollbackTelling("bob", "just in case", false);
+        control.start("alice", null);
+        control.setWeight("alice", 25, null);
+        control.setWeight("alice", 0, null);
+        RoutingControl.Changed atZero = control.rollbackTelling("bob", null, true);
+
+        assertThat(alone.state()).isEqualTo(RoutingState.initial());
+        assertThat(alone.warnings()).containsExactly(
+                "nothing to roll back: blue leads and green serves no reads (epoch 1 stays in force, nothing recorded)");
+        assertThat(atZero.state().epoch()).isEqualTo(4);
+        assertThat(atZero.warnings()).singleElement().asString().startsWith("nothing to roll back");
+        assertThat(control.current().epoch()).isEqualTo(4);
+        assertThat(announced).extracting(RoutingState::epoch).containsExactly(2L, 3L, 4L);
+        assertThat(control.history()).extracting(RoutingControl.HistoryEntry::command)
+                .containsExactly("start", "set-weight 25", "set-weight 0");
+        assertThat(control.rollbacks(RoutingControl.RollbackTrigger.OPERATOR)).isZero();
+    }
+
+    /** At weight 0 a plan under way is something to roll back: it ends as rolled back, a change as ever. */
+    @Test
+    void aRollbackAtWeightZeroEndsAPlanUnderWay() throws Exception {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofSeconds(5));
+        control.start("alice", null);
+        control.replacePlan("alice", "rollout", new Plan(List.of(10, 50), Duration.ofMinutes(5), 0, Plan.Status.PAUSED,
+                Instant.parse("2025-06-01T10:00:00Z"), "paused by alice"));
+
+        RoutingControl.Changed back = control.rollbackTelling("bob", null, false);
+
+        assertThat(back.warnings()).isEmpty();
+        assertThat(back.state().epoch()).isEqualTo(control.current().epoch()).isGreaterThan(2);
+        assertThat(control.history().getLast().command()).isEqualTo("rollback");
+        assertThat(control.plan()).get().extracting(Plan::status).isEqualTo(Plan.Status.ROLLED_BACK);
+        assertThat(control.rollbacks(RoutingControl.RollbackTrigger.OPERATOR)).isEqualTo(1);
+    }
+
+    /** A rollback with nothing to do no longer makes a {@code start} waiting for the write barrier give way. */
+    @Test
+    void aRollbackWithNothingToDoLeavesAStartWaitingForTheBarrierBe() throws Exception {
+        RoutingControl control = new RoutingControl(RoutingState.initial(), Duration.ofMinutes(2));
+        WriteBarrier.Pass writer = control.barrier().pass("session-9");
+        control.barrier().tryEnter(writer, () -> { }); // a transaction left open
+        ExecutorService threads = Executors.newSingleThreadExecutor();
+        try {
+            Future<RoutingState> start = threads.submit(() -> control.start("alice", null));
+            await().atMost(Duration.ofSeconds(5)).until(() -> control.barrier().closing());
+
+            RoutingControl.Changed rollback = control.rollbackTelling("bob", null, false);
+            control.barrier().exit(writer);
+
+            assertThat(rollback.warnings()).singleElement().asString().startsWith("nothing to roll back");
+            assertThat(start.get(5, TimeUnit.SECONDS).phase()).as("not given way to").isEqualTo(Phase.DUAL);
+            assertThat(control.history()).extracting(RoutingControl.HistoryEntry::command).containsExactly("start");
         } finally {
             threads.shutdownNow();
         }

@@ -102,8 +102,11 @@ class ProxyMetricsTest {
     @Test
     void rollbacksCountByTrigger() throws Exception {
         control.start("test", null);
+        control.setWeight("test", 10, null);
         control.rollback("operator", "by hand", false);
+        control.setWeight("test", 10, null);
         control.rollback("rule:error_rate", "error_rate 0.2 > 0.1", false);
+        control.rollback("operator", "nothing left to roll back", false);
 
         assertThat(metrics.scrape()).contains("bluegreen_rollbacks_total{trigger=\"operator\"} 1.0",
                 "bluegreen_rollbacks_total{trigger=\"rule\"} 1.0", "bluegreen_rollbacks_total{trigger=\"recovery\"} 0.0");
