@@ -95,8 +95,8 @@ final class Units {
     /** The proxy's savepoint around statements it prepares again inside a follower's transaction. */
     private static final String PREPARE_SAVEPOINT = "bluegreen_prepare";
     /** Fails the follower's transaction where the leader's failed at a statement the follower is not sent. */
-    private static final String FAIL_ALIKE = "DO $$BEGIN RAISE EXCEPTION 'bluegreen: the leader transaction failed at a"
-            + " statement this twin was not sent, and this one fails alike' USING ERRCODE = 'P0001'; END$$";
+    private static final String FAIL_ALIKE = "DO $$BEGIN RAISE EXCEPTION 'bluegreen: the twin transaction failed at a"
+            + " statement this one was not sent, and this one fails alike' USING ERRCODE = 'P0001'; END$$";
 
     /** A write waiting for the follower in shadow mode. */
     private record Mirror(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus, byte[] leaderFunctionResult) {
@@ -2092,7 +2092,9 @@ final class Units {
             }
             sendNamedStatements(unit, answer, unit.primary.other()); // only once this cluster has them
             failFollowerAlike(unit, answer);
-            finish(answer.status);
+            if (!failLeaderAlike(unit, answer)) {
+                finish(answer.status);
+            }
             return;
         }
         if (state.followerWrites() == FollowerWrites.ASYNC && unit.secondary == leader.other()) {
@@ -2593,6 +2595,29 @@ final class Units {
         rolledBackSinceLastSavepoint(follower);
         send(follower, new Sink(Mode.DISCARD, sink -> { }), FrontendMessages.query(client.alloc(), FAIL_ALIKE));
         flush(follower);
+    }
+
+    /**
+     * A read of a read-only transaction the follower serves failed there: the follower's transaction is aborted,
+     * and the leader's, which was not sent the read, is not. The leader fails alike on the proxy's own error, and
+     * the unit ends once it has: what runs on both twins next, the leader first (a {@code SAVEPOINT}, a
+     * {@code SET LOCAL}, a {@code LOCK}, the {@code COMMIT}), is then answered as the client's transaction stands,
+     * as a server alone would answer it ({@code 25P02}; {@code ROLLBACK} for the {@code COMMIT}). Before, the
+     * leader answered {@code SAVEPOINT} and {@code COMMIT} where the follower failed them: the client was told its
+     * failed transaction committed, and the follower's {@code 25P02} was a divergence.
+     */
+    private boolean failLeaderAlike(Unit unit, Sink answer) {
+        if (answer.status != 'E' || unit.statusBefore != 'T' || unit.primary == leader || !backends.containsKey(leader)) {
+            return false;
+        }
+        byte failed = answer.status;
+        send(leader, new Sink(Mode.DISCARD, sink -> {
+            if (current == unit && !closed) {
+                finish(failed);
+            }
+        }), FrontendMessages.query(client.alloc(), FAIL_ALIKE));
+        flush(leader);
+        return true;
     }
 
     /**

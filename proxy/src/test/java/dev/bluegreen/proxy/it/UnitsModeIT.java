@@ -2565,6 +2565,55 @@ class UnitsModeIT {
     }
 
     /**
+     * A read of a read-only transaction green serves fails there: blue, which was not sent it, fails alike, so that
+     * what runs on both next is answered as the client's transaction stands, as by a server alone: a
+     * {@code SAVEPOINT} is refused with 25P02 and the {@code COMMIT} answers {@code ROLLBACK}. Before, blue answered
+     * {@code SAVEPOINT} (green's 25P02 a divergence, green out of sync) and {@code COMMIT}.
+     */
+    @Test
+    void aReadGreenFailsInAReadOnlyTransactionFailsItOnBlueToo(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String onBlueOnly = table("ro_blue_only");
+        blue.execute("postgres", "create table " + onBlueOnly + " (id int)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(blue.superuser())) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+
+            assertThat(answerTo(client, "begin read only")).isEqualTo("BEGIN");
+            assertThat(firstValue(client, "show server_version_num")).as("green serves the transaction").startsWith("18");
+            assertThat(answerTo(client, "savepoint a")).isEqualTo("SAVEPOINT");
+            assertThat(answerTo(client, "select count(*) from " + onBlueOnly)).contains("C=42P01");
+            assertThat(answerTo(client, "savepoint b")).contains("C=25P02");
+            assertThat(answerTo(client, "rollback to savepoint a")).isEqualTo("ROLLBACK");
+            assertThat(answerTo(client, "select 1")).isEqualTo("SELECT 1");
+            assertThat(answerTo(client, "select 1/0")).contains("C=22012");
+            assertThat(answerTo(client, "commit")).isEqualTo("ROLLBACK");
+            assertThat(answerTo(client, "select 2")).isEqualTo("SELECT 1");
+
+            followerStillInSync(proxy);
+        }
+    }
+
+    /** The first column of the first row a query answers, as text. */
+    private static String firstValue(RawClient client, String sql) throws java.io.IOException {
+        client.send(RawClient.query(sql));
+        String value = null;
+        RawClient.Message message;
+        while ((message = client.read()).type() != 'Z') {
+            if (message.type() == 'D' && value == null) {
+                java.nio.ByteBuffer row = java.nio.ByteBuffer.wrap(message.body());
+                row.getShort();
+                byte[] bytes = new byte[row.getInt()];
+                row.get(bytes);
+                value = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+            }
+        }
+        return value;
+    }
+
+    /**
      * A session that made a temporary table before dual-write began has it on blue only: at cutover it
      * ends with a clear error instead of going on, on green, without it.
      */
