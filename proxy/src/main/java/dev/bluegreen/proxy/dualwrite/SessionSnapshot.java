@@ -246,8 +246,16 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
         // settings first, as the login role: some may be set only by it (a superuser's
         // session_replication_role), not by the identity the session took on later; neither SET SESSION
         // AUTHORIZATION nor SET ROLE undoes a setting
-        settings.forEach((name, value) -> sql.add("select pg_catalog.set_config(" + dollarQuoted(name) + ", "
-                + dollarQuoted(value) + ", false)"));
+        // the encoding before the rest: the snapshot's text is in the session's, and is replayed as it is
+        String encoding = settings.get("client_encoding");
+        if (encoding != null) {
+            sql.add(setConfig("client_encoding", encoding));
+        }
+        settings.forEach((name, value) -> {
+            if (!name.equals("client_encoding")) {
+                sql.add(setConfig(name, value));
+            }
+        });
         if (sessionAuthorization != null) {
             // before the role: it resets the role
             sql.add("set session authorization " + sessionAuthorization);
@@ -269,6 +277,10 @@ public record SessionSnapshot(Map<String, String> settings, List<String> sqlPrep
             return (nameEnd < 0 ? setConfig : replayed.substring(0, nameEnd + 1)) + ", …)";
         }
         return replayed.substring(0, Math.min(replayed.length(), 60));
+    }
+
+    private static String setConfig(String name, String value) {
+        return "select pg_catalog.set_config(" + dollarQuoted(name) + ", " + dollarQuoted(value) + ", false)";
     }
 
     static String dollarQuoted(String value) {

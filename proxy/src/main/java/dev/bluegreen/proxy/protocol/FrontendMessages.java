@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -248,9 +249,14 @@ public final class FrontendMessages {
     }
 
     public static ByteBuf query(ByteBufAllocator alloc, String sql) {
+        return query(alloc, sql, StandardCharsets.UTF_8);
+    }
+
+    /** A Query message of {@code sql} written in {@code charset}. */
+    public static ByteBuf query(ByteBufAllocator alloc, String sql, Charset charset) {
         ByteBuf out = alloc.buffer(sql.length() + 6);
         int lengthAt = Wire.beginMessage(out, 'Q');
-        Wire.writeCString(out, sql);
+        Wire.writeCString(out, sql, charset);
         return Wire.endMessage(out, lengthAt);
     }
 
@@ -263,10 +269,16 @@ public final class FrontendMessages {
     }
 
     public static ByteBuf parse(ByteBufAllocator alloc, String name, String sql, List<Long> parameterTypeOids) {
+        return parse(alloc, name, sql, parameterTypeOids, StandardCharsets.UTF_8);
+    }
+
+    /** A Parse message whose name and text are written in {@code charset}. */
+    public static ByteBuf parse(ByteBufAllocator alloc, String name, String sql, List<Long> parameterTypeOids,
+                                Charset charset) {
         ByteBuf out = alloc.buffer(name.length() + sql.length() + 8 + 4 * parameterTypeOids.size());
         int lengthAt = Wire.beginMessage(out, 'P');
-        Wire.writeCString(out, name);
-        Wire.writeCString(out, sql);
+        Wire.writeCString(out, name, charset);
+        Wire.writeCString(out, sql, charset);
         out.writeShort(parameterTypeOids.size());
         for (long oid : parameterTypeOids) {
             out.writeInt((int) oid);

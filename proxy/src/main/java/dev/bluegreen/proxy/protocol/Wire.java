@@ -1,6 +1,7 @@
 package dev.bluegreen.proxy.protocol;
 
 import io.netty.buffer.ByteBuf;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 
 /** Primitive reads and writes shared by the message codecs: C strings and length back-patching. */
@@ -21,7 +22,12 @@ public final class Wire {
     }
 
     public static void writeCString(ByteBuf out, String value) {
-        out.writeCharSequence(value, StandardCharsets.UTF_8);
+        writeCString(out, value, StandardCharsets.UTF_8);
+    }
+
+    /** Writes {@code value} in {@code charset}, then a NUL. */
+    public static void writeCString(ByteBuf out, String value, Charset charset) {
+        out.writeCharSequence(value, charset);
         out.writeByte(0);
     }
 

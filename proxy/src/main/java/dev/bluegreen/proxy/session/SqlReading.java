@@ -15,6 +15,8 @@ import dev.bluegreen.proxy.routing.StatementTexts;
 import dev.bluegreen.proxy.routing.TransactionTime;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -51,7 +53,7 @@ final class SqlReading {
     private boolean backslashStrings;
     private Set<String> customSettings = Set.of();
     private boolean customSettingsUnfollowed;
-    /** The session's text is UTF-8, as the snapshot query the proxy sends it is. */
+    /** The session's text is UTF-8. */
     private boolean utf8 = true;
     /**
      * The {@code application_name} its server last reported, or null before any report: pgjdbc sets it with a
@@ -367,8 +369,8 @@ final class SqlReading {
      * A twin could not be given them all.
      */
     boolean customSettingsUnfollowed() {
-        // a name not in ASCII: read here as UTF-8 (or with stand-ins), and the snapshot query is sent as UTF-8,
-        // which a session in another encoding does not read as the server knows the name
+        // a name not in ASCII, read here from the session's SQL as UTF-8 (or with stand-ins): in a session in
+        // another encoding that reading loses its bytes, so a snapshot query could not spell it as the server knows it
         return customSettingsUnfollowed
                 || (!utf8 && customSettings.stream().anyMatch(SqlReading::notAscii));
     }
@@ -378,9 +380,34 @@ final class SqlReading {
         return !text.chars().allMatch(c -> c < 0x80);
     }
 
-    /** The session's text is UTF-8, as the proxy's own queries (a snapshot, its replay) are. */
+    /** The session's text is UTF-8. */
     boolean utf8() {
         return utf8;
+    }
+
+    /**
+     * The charset that carries the session's text byte for byte from what its server answers the proxy (a
+     * snapshot of its settings and prepared statements) to what the proxy sends a twin (their replay): UTF-8 for
+     * a UTF-8 session; otherwise ISO-8859-1, which reads each byte as one character and writes it back as that
+     * byte, whatever the session's encoding makes of it. Whatever the proxy adds around such text is ASCII, which
+     * every client encoding writes as such, and a byte of a multibyte character is never a quote or a dollar.
+     */
+    Charset wire() {
+        return utf8 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1;
+    }
+
+    /** Text read in {@link #wire()}'s charset as the proxy reads the client's own text (see {@link ClientEncoding}). */
+    String asRead(String wireText) {
+        if (utf8) {
+            return wireText;
+        }
+        ByteBuf bytes = Unpooled.wrappedBuffer(wireText.getBytes(StandardCharsets.ISO_8859_1));
+        return encoding.decode(bytes, 0, bytes.readableBytes());
+    }
+
+    /** A name (of a prepared statement) read in {@link #wire()}'s charset as the proxy reads the client's names: UTF-8. */
+    String nameAsRead(String wireText) {
+        return utf8 ? wireText : new String(wireText.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
     }
 
     /** The custom settings the session has set or reset so far, by name as the server folds it. */

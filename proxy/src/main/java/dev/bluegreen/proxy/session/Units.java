@@ -1087,7 +1087,7 @@ final class Units {
         });
         collect.rows = new ArrayList<>();
         send(role.other(), collect, FrontendMessages.query(client.alloc(),
-                SessionSnapshot.query(reading.customSettings(), reading.customSettingsUnfollowed())));
+                SessionSnapshot.query(reading.customSettings(), reading.customSettingsUnfollowed()), reading.wire()));
         source.flush();
     }
 
@@ -1129,7 +1129,7 @@ final class Units {
         });
         collect.rows = new ArrayList<>();
         send(holder, collect, FrontendMessages.query(client.alloc(),
-                SessionSnapshot.query(reading.customSettings(), reading.customSettingsUnfollowed())));
+                SessionSnapshot.query(reading.customSettings(), reading.customSettingsUnfollowed()), reading.wire()));
         backends.get(holder).flush();
         // an old leader that does not answer must not hold the session's units for good: taken as still pinned
         client.eventLoop().schedule(() -> {
@@ -1159,24 +1159,20 @@ final class Units {
     }
 
     /**
-     * The session's state as a snapshot query's rows give it, the settings it reports taken note of; pinned
-     * too for settings outside ASCII in a session whose encoding is not UTF-8: the answer was read, and a
-     * replay would be sent, as UTF-8, so such a value would reach a twin garbled (a name a row-level
-     * security policy compares, a search_path).
+     * The session's state as a snapshot query's rows give it (read in {@link SqlReading#wire()}'s charset, so that
+     * its replay sends a twin the session's own bytes, whatever its encoding), the settings it reports taken note
+     * of as the proxy reads the session's text.
      */
     private SessionSnapshot snapshotOf(List<String[]> rows) {
         SessionSnapshot snapshot = SessionSnapshot.fromRows(rows);
-        snapshot.settings().forEach(reading::reported);
+        snapshot.settings().forEach((name, value) -> reading.reported(name, reading.asRead(value)));
         String tenant = snapshot.settings().get(StickyKeys.TENANT_SETTING);
         if (tenant != null) {
             // a SET bluegreen.tenant the session made while relayed (before start, or before units mode last
-            // began): asked at an idle boundary, so it is the session's tenant now, as the server holds it
-            setTenant = tenant.isEmpty() ? Optional.empty() : Optional.of(tenant);
+            // began): asked at an idle boundary, so it is the session's tenant now, as the server holds it (and read
+            // as the proxy reads the session's own SET of it)
+            setTenant = tenant.isEmpty() ? Optional.empty() : Optional.of(reading.asRead(tenant));
             tenantBeforeTransaction = setTenant;
-        }
-        if (!reading.utf8()) {
-            snapshot = snapshot.pinnedIf(snapshot.settings().values().stream().anyMatch(SqlReading::notAscii),
-                    "settings with characters outside ASCII in a session whose encoding is not UTF-8");
         }
         return snapshot;
     }
@@ -1239,7 +1235,7 @@ final class Units {
                 }
             });
             check.rows = new ArrayList<>();
-            send(role, check, FrontendMessages.query(client.alloc(), hidden));
+            send(role, check, FrontendMessages.query(client.alloc(), hidden, reading.wire()));
         }
         for (String sql : snapshot.sqlPrepares()) {
             replay(role, sql);
@@ -1250,15 +1246,18 @@ final class Units {
             // the twin follows: its copy is rewritten as a follower's is (see writeToFollower), where it can be put back
             String sql = statement.sql();
             RoutingState routing = migration.control().current(); // (the state the twin is made for, which the session takes next)
-            if (role != routing.leader() && routing.followerWrites() == FollowerWrites.SYNC && rewritable(sql)) {
+            // (text outside ASCII in a session whose encoding is not UTF-8 goes as it is: its bytes are not read as UTF-8)
+            if (role != routing.leader() && routing.followerWrites() == FollowerWrites.SYNC && rewritable(sql)
+                    && (reading.utf8() || !SqlReading.notAscii(sql))) {
                 ByteBuf parse = FrontendMessages.parse(client.alloc(), statement.name(), sql, statement.parameterTypeOids());
                 String rewritten = statements.keepIfRewritable(statement.name(), parse, parse.readerIndex(), parse.readableBytes())
                         ? generated.rewrittenToFollow(sql) : null;
                 parse.release();
                 sql = rewritten == null ? sql : rewritten;
             }
-            twin.write(FrontendMessages.parse(client.alloc(), statement.name(), sql, statement.portableTypeOids()));
-            statements.replayed(statement.name(), statement.sql());
+            twin.write(FrontendMessages.parse(client.alloc(), statement.name(), sql, statement.portableTypeOids(),
+                    reading.wire()));
+            statements.replayed(reading.nameAsRead(statement.name()), reading.asRead(statement.sql()));
             send(role, new Sink(Mode.DISCARD, sink -> {
                 if (!sink.lost && sink.error) {
                     log.warn("replaying a prepared statement failed session={} cluster={} sqlstate={} statement={}",
@@ -1323,7 +1322,7 @@ final class Units {
                     dropTwin(role, false);
                 }
             }
-        }), FrontendMessages.query(client.alloc(), sql));
+        }), FrontendMessages.query(client.alloc(), sql, reading.wire()));
     }
 
     /** The twin has not answered the replay of the session's state within {@code timeouts.follower}. */
@@ -1400,7 +1399,7 @@ final class Units {
                     listenersMoved(); // the units that waited for the move
                 }
             };
-            send(to, new Sink(Mode.DISCARD, moved), FrontendMessages.query(client.alloc(), sql.toString()));
+            send(to, new Sink(Mode.DISCARD, moved), FrontendMessages.query(client.alloc(), sql.toString(), reading.wire()));
             send(from, new Sink(Mode.DISCARD, moved), FrontendMessages.query(client.alloc(), "UNLISTEN *"));
             backends.values().forEach(BackendConnection::flush);
         });
@@ -3889,7 +3888,7 @@ final class Units {
             }
             case COLLECT -> {
                 if (type == 'D') {
-                    sink.rows.add(dataRow(all, offset, length));
+                    sink.rows.add(dataRow(all, offset, length, reading.wire()));
                 } else if (type == 'A' && role == leader) {
                     forward(offset, length); // delivered before the ReadyForQuery of the proxy's own query: the client's
                 }
@@ -4023,7 +4022,7 @@ final class Units {
         rangeEnd = -1;
     }
 
-    private static String[] dataRow(ByteBuf all, int offset, int length) {
+    private static String[] dataRow(ByteBuf all, int offset, int length, java.nio.charset.Charset charset) {
         int at = offset + Frame.HEADER_LENGTH;
         int columns = all.getUnsignedShort(at);
         at += 2;
@@ -4032,7 +4031,7 @@ final class Units {
             int size = all.getInt(at);
             at += 4;
             if (size >= 0) {
-                row[i] = all.toString(at, size, StandardCharsets.UTF_8);
+                row[i] = all.toString(at, size, charset);
                 at += size;
             }
         }

@@ -20,6 +20,22 @@ class SessionSnapshotTest {
                 .doesNotContain("eyJ");
     }
 
+    /** The snapshot's text is in the session's encoding: the twin is given that encoding before any other setting. */
+    @Test
+    void theClientEncodingIsReplayedFirst() {
+        List<String[]> rows = List.of(
+                new String[] {"setting", "application_name", "caf\u00e9", null},
+                new String[] {"setting", "client_encoding", "LATIN1", null},
+                new String[] {"setting", "search_path", "\"caf\u00e9\", public", null});
+
+        List<String> replayed = SessionSnapshot.fromRows(rows).stateSql();
+
+        assertThat(replayed).containsExactly(
+                "select pg_catalog.set_config($bg$client_encoding$bg$, $bg$LATIN1$bg$, false)",
+                "select pg_catalog.set_config($bg$application_name$bg$, $bg$caf\u00e9$bg$, false)",
+                "select pg_catalog.set_config($bg$search_path$bg$, $bg$\"caf\u00e9\", public$bg$, false)");
+    }
+
     /**
      * A session with standard_conforming_strings off wrote a backslash-escaped quote into its PREPARE: the
      * statement is read whole, as that session's server read it, not cut at the semicolon inside the string.

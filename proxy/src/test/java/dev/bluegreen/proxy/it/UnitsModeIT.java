@@ -3735,30 +3735,63 @@ class UnitsModeIT {
     }
 
     /**
-     * A session pinned because its twin got a setting garbled (outside ASCII, in a LATIN1 session) is ended
-     * at cutover: asking the old leader again finds the same setting, and the pin holds, though no lock or
-     * temporary table is left there.
+     * A LATIN1 session's settings and prepared statements from before dual-write began, with characters outside
+     * ASCII, reach its twin byte for byte: the snapshot is read and replayed in the session's own bytes. Before,
+     * they were read and replayed as UTF-8: the session was pinned for its settings, its twin lacked them (green
+     * failed the write reading one: a divergence), and the prepared statements' text reached green garbled. The
+     * session then goes on through a cutover, its reads on green.
      */
     @Test
-    void aSessionPinnedForASettingItsTwinGotGarbledIsEndedAtCutover(TestClusters clusters) throws Exception {
-        String t = table("latin1_pin");
-        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
-        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+    void aLatin1SessionsStateReachesItsTwinByteForByte(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String t = table("latin1_state");
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key, v text)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
              RawClient client = new RawClient(proxy.port())) {
-            client.startup(Map.of("user", clusters.blue().superuser(), "database", "postgres", "client_encoding", "LATIN1"));
+            client.startup(Map.of("user", blue.superuser(), "database", "postgres", "client_encoding", "LATIN1"));
             client.readUntil('Z');
-            client.send(RawClient.message('Q', "set app.name = 'caf\u00e9'\0".getBytes(StandardCharsets.ISO_8859_1)));
-            client.readUntil('Z');
+            for (String sql : List.of("set app.who = 'Jos\u00e9'", "set app.city = 'Z\u00fcrich'",
+                    "prepare ins_" + t + "(int) as insert into " + t + " values ($1, 'M\u00fcller')")) {
+                assertThat(latin1(client, sql)).doesNotContain("C=");
+            }
+            client.send(RawClient.concat(RawClient.message('P', RawClient.concat(
+                            latin1Cstrings("s_" + t, "insert into " + t + " values (2, 'Gr\u00f6\u00dfe')"), new byte[2])),
+                    RawClient.sync()));
+            assertThat(client.typesUntilReady()).isEqualTo("1Z");
             proxy.server().routing().start("test", null);
-            assertThat(answerTo(client, "insert into " + t + " values (1)")).isEqualTo("INSERT 0 1");
-            assertThat(proxy.server().migration().pinnedSessions()).isOne();
+
+            assertThat(latin1(client, "execute ins_" + t + "(1)")).isEqualTo("INSERT 0 1");
+            client.send(RawClient.concat(RawClient.bind("", "s_" + t), RawClient.execute(), RawClient.sync()));
+            assertThat(client.typesUntilReady()).isEqualTo("2CZ");
+            assertThat(latin1(client, "insert into " + t + " values (3, current_setting('app.who'))")).isEqualTo("INSERT 0 1");
+            assertThat(latin1(client, "insert into " + t + " values (4, current_setting('app.city'))"))
+                    .isEqualTo("INSERT 0 1");
+
+            ClusterData.bothHold(blue, green, t, "(1,M\u00fcller)\n(2,Gr\u00f6\u00dfe)\n(3,Jos\u00e9)\n(4,Z\u00fcrich)");
+            assertThat(proxy.server().migration().pinnedSessions()).isZero();
+            followerStillInSync(proxy);
             proxy.server().routing().setWeight("test", 100, null);
             proxy.server().routing().cutover("test", null);
-
-            client.send(RawClient.query("insert into " + t + " values (2)"));
-
-            assertThat(client.readUntil('E').sqlState()).isEqualTo("57P01");
+            assertThat(latin1(client, "insert into " + t + " values (5, current_setting('app.who'))")).isEqualTo("INSERT 0 1");
+            ClusterData.bothHold(blue, green, t,
+                    "(1,M\u00fcller)\n(2,Gr\u00f6\u00dfe)\n(3,Jos\u00e9)\n(4,Z\u00fcrich)\n(5,Jos\u00e9)");
         }
+    }
+
+    /** {@link #answerTo} with the text written in LATIN1. */
+    private static String latin1(RawClient client, String sql) throws java.io.IOException {
+        client.send(RawClient.message('Q', (sql + "\0").getBytes(StandardCharsets.ISO_8859_1)));
+        return answer(client);
+    }
+
+    private static byte[] latin1Cstrings(String... values) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (String value : values) {
+            out.writeBytes(value.getBytes(StandardCharsets.ISO_8859_1));
+            out.write(0);
+        }
+        return out.toByteArray();
     }
 
     @Test
