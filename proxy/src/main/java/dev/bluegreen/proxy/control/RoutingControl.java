@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -143,7 +144,7 @@ public final class RoutingControl implements AutoCloseable {
             new AtomicLong(), RollbackTrigger.RULE, new AtomicLong(), RollbackTrigger.RECOVERY, new AtomicLong()));
     /** By epoch, at most {@link #HISTORY_KEPT}; guarded by itself, never by the command lock. */
     private final TreeMap<Long, HistoryEntry> history = new TreeMap<>();
-    private final Object commands = new Object();
+    private final ReentrantLock commands = new ReentrantLock();
     /**
      * Completed by a change toward blue while a command or {@link #whileWritesQuiesced} waits for the
      * barrier; null otherwise. A change toward blue counts itself in {@link #towardBlue} before it looks
@@ -346,7 +347,8 @@ public final class RoutingControl implements AutoCloseable {
      */
     public <T, E extends Exception> T whileWritesQuiesced(String what, Quiesced<T, E> action)
             throws Refused, InterruptedException, E {
-        synchronized (commands) {
+        commands.lock();
+        try {
             long seen = towardBlue.get();
             long deadline = System.nanoTime() + barrierTimeout.toNanos();
             WriteBarrier.Closed closed;
@@ -375,6 +377,8 @@ public final class RoutingControl implements AutoCloseable {
                 quiescing = null;
                 closed.reopen();
             }
+        } finally {
+            commands.unlock();
         }
     }
 
@@ -518,21 +522,37 @@ public final class RoutingControl implements AutoCloseable {
 
     /**
      * {@link #rollback}, with what the operator should hear of it. One with nothing to do (blue leads, green
-     * serves no reads, no plan is under way, no rollback waits to be saved) changes nothing and says so: no new
-     * epoch, no history entry, no rollback counted, and a {@code start} or {@code verify} waiting for the write
-     * barrier goes on (before, such a rollback made them give way).
+     * serves no reads, no plan is under way, no rollback waits to be saved), while no command is under way here and
+     * the store is this instance's own, changes nothing and says so: no new epoch, no history entry, no rollback
+     * counted. Otherwise it goes ahead as any rollback: in force at once, on top of whatever a command under way
+     * makes (a {@code start} or {@code verify} waiting for the write barrier gives way to it).
      */
     public Changed rollbackTelling(String actor, String reason, boolean force) throws Refused {
-        Published now = published.get();
-        if (nothingToRollBack(now.state(), now.plan()) && !hasUnsaved()) {
-            log.info("rollback with nothing to do actor={} epoch={} phase={} reason={}", actor, now.state().epoch(),
-                    now.state().phase(), reason);
-            return new Changed(now.state(), List.of("nothing to roll back: blue leads and green serves no reads"
-                    + " (epoch " + now.state().epoch() + " stays in force, nothing recorded)"));
+        // only while no command is under way here (one may be about to raise the weight, or be waiting for the
+        // barrier to start dual-write: the rollback goes on top of it, or makes it give way, as ever), and with a
+        // store of this instance's own (another instance sharing one may have raised the weight unheard of yet:
+        // the rollback's save finds it, and rolls it back)
+        if (!store.shared() && commands.tryLock()) {
+            try {
+                Published now = published.get();
+                if (nothingToRollBack(now.state(), now.plan()) && !hasUnsaved()) {
+                    log.info("rollback with nothing to do actor={} epoch={} phase={} reason={}", actor,
+                            now.state().epoch(), now.state().phase(), reason);
+                    return new Changed(now.state(), List.of("nothing to roll back: blue leads and green serves no reads"
+                            + " (epoch " + now.state().epoch() + " stays in force, nothing recorded)"));
+                }
+            } finally {
+                commands.unlock();
+            }
         }
         Function<RoutingState, Transition> rule = s -> Transition.rollback(s, force);
         return Changed.to(applyTowardBlue(actor, force ? "rollback --force" : "rollback", reason, rule, rule,
                 Plan.endActive(Plan.Status.ROLLED_BACK, "rolled back by " + actor + (reason == null ? "" : ": " + reason))));
+    }
+
+    /** Whether {@code thread} waits for the command lock (for tests). */
+    boolean waitsForCommands(Thread thread) {
+        return commands.hasQueuedThread(thread);
     }
 
     private static boolean nothingToRollBack(RoutingState state, Plan plan) {
@@ -689,7 +709,8 @@ public final class RoutingControl implements AutoCloseable {
      */
     RoutingState apply(String actor, String command, String reason, Function<RoutingState, Transition> rule,
                        UnaryOperator<Plan> planChange) throws Refused {
-        synchronized (commands) {
+        commands.lock();
+        try {
             requireSaved(command);
             RoutingState before = current();
             Transition decision = rule.apply(before);
@@ -697,6 +718,8 @@ public final class RoutingControl implements AutoCloseable {
                 throw new Refused(refused.reason());
             }
             return applySaved(actor, command, reason, before, (Transition.Go) decision, planChange);
+        } finally {
+            commands.unlock();
         }
     }
 
@@ -744,7 +767,8 @@ public final class RoutingControl implements AutoCloseable {
                 quiesced.complete(null); // a command or verify waiting for the write barrier does not hold this up
             }
         }
-        synchronized (commands) {
+        commands.lock();
+        try {
             if (early != null) {
                 return saveInForce(early, actor, command);
             }
@@ -772,6 +796,8 @@ public final class RoutingControl implements AutoCloseable {
             }
             logChanged(actor, command, reason);
             return saveInForce(change, actor, command);
+        } finally {
+            commands.unlock();
         }
     }
 
@@ -931,11 +957,14 @@ public final class RoutingControl implements AutoCloseable {
     }
 
     private void retry() {
-        synchronized (commands) {
+        commands.lock();
+        try {
             retryScheduled = false;
             if (!closed && !flushUnsaved()) {
                 retryLater();
             }
+        } finally {
+            commands.unlock();
         }
     }
 

@@ -2,6 +2,8 @@ package dev.bluegreen.proxy.session;
 
 import dev.bluegreen.proxy.dualwrite.OutcomeRecorder;
 import dev.bluegreen.proxy.protocol.Frame;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -72,6 +74,10 @@ final class Sink {
      * compared, nor is its loss a divergence. The follower rolls it back too as it logs off.
      */
     boolean leaderRolledBack;
+    /** A lone Sync the proxy sent the leader so that its transaction, waiting on the follower, does not idle out. */
+    boolean keepAlive;
+    /** How {@link Mode#COLLECT} reads the rows' text: a session snapshot's in the session's own bytes. */
+    Charset rowCharset = StandardCharsets.UTF_8;
 
     Sink(Mode mode, Consumer<Sink> done) {
         this.mode = mode;

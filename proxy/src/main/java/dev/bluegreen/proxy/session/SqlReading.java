@@ -389,8 +389,9 @@ final class SqlReading {
      * The charset that carries the session's text byte for byte from what its server answers the proxy (a
      * snapshot of its settings and prepared statements) to what the proxy sends a twin (their replay): UTF-8 for
      * a UTF-8 session; otherwise ISO-8859-1, which reads each byte as one character and writes it back as that
-     * byte, whatever the session's encoding makes of it. Whatever the proxy adds around such text is ASCII, which
-     * every client encoding writes as such, and a byte of a multibyte character is never a quote or a dollar.
+     * byte, whatever the session's encoding makes of it. Whatever the proxy writes around such text must be ASCII,
+     * which every client encoding writes as such (so no name read from the session's SQL outside ASCII: see
+     * {@link #customSettingsToAsk}); a byte of a multibyte character is never a quote, a double quote or a dollar.
      */
     Charset wire() {
         return utf8 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1;
@@ -408,6 +409,25 @@ final class SqlReading {
     /** A name (of a prepared statement) read in {@link #wire()}'s charset as the proxy reads the client's names: UTF-8. */
     String nameAsRead(String wireText) {
         return utf8 ? wireText : new String(wireText.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * {@link #customSettings} a snapshot query can name: all of them in a UTF-8 session; in another, those in
+     * ASCII (a name outside it was read from the session's SQL without its bytes, which the query, written in the
+     * session's own bytes, could not spell: the session is pinned for it instead, see
+     * {@link #customSettingsUnfollowed}).
+     */
+    Set<String> customSettingsToAsk() {
+        if (utf8) {
+            return Collections.unmodifiableSet(customSettings);
+        }
+        Set<String> ascii = new LinkedHashSet<>();
+        for (String name : customSettings) {
+            if (!notAscii(name)) {
+                ascii.add(name);
+            }
+        }
+        return ascii;
     }
 
     /** The custom settings the session has set or reset so far, by name as the server folds it. */

@@ -95,6 +95,11 @@ final class Units {
     /** The proxy's savepoint around statements it prepares again inside a follower's transaction. */
     private static final String PREPARE_SAVEPOINT = "bluegreen_prepare";
     /** Fails the follower's transaction where the leader's failed at a statement the follower is not sent. */
+    /**
+     * How often the leader is sent a lone Sync while its transaction waits on the follower and the client waits on the
+     * proxy (see {@link #leaderKeepAliveWakes}).
+     */
+    private static final long LEADER_KEEPALIVE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     private static final String FAIL_ALIKE = "DO $$BEGIN RAISE EXCEPTION 'bluegreen: the twin transaction failed at a"
             + " statement this one was not sent, and this one fails alike' USING ERRCODE = 'P0001'; END$$";
 
@@ -132,6 +137,12 @@ final class Units {
     /** Armed while the follower owes answers that someone waits for (see {@link #checkFollower}), and when it wakes. */
     private ScheduledFuture<?> followerWatch;
     private long followerWatchAt;
+    /** The leader's transaction status at its last ReadyForQuery. */
+    private byte leaderStatus = 'I';
+    /** Armed while the follower owes answers ({@link #leaderKeepAliveWakes}). */
+    private ScheduledFuture<?> leaderKeepAlive;
+    /** A keep-alive Sync the leader has not answered yet: the next unit waits for it. */
+    private boolean keepAliveOutstanding;
     /** The client is slow to read: the session's backends, the follower too, are not read meanwhile. */
     private boolean readingPaused;
     private final Map<ClusterRole, BackendConnection> backends = new EnumMap<>(ClusterRole.class);
@@ -618,7 +629,7 @@ final class Units {
     private void pumpUnits() {
         ArrayDeque<Frame> pending = session.pending();
         while (!closed && current == null && creating == null && !listenersMoving && !readyOwed && !session.terminating()
-                && !pending.isEmpty()) {
+                && !keepAliveOutstanding && !pending.isEmpty()) {
             Frame first = pending.peek();
             if (readyAtSync != 0 && first.type() != 'X') {
                 // what a failed first part's batch sent up to its Sync, which the server would skip
@@ -1014,11 +1025,13 @@ final class Units {
             closed = true;
             stopWatchingFollower();
             stopGreenReadTimer();
+            stopLeaderKeepAlive();
             statements.release();
             return false;
         }
         if (next.leader() != leader) {
             log.debug("leader changed session={} leader={} epoch={}", session, next.leader(), next.epoch());
+            leaderStatus = 'I'; // (between transactions: the new leader's next ReadyForQuery says so again)
             statements.forgetIdsAt(); // (learned from the other cluster's rows)
             prepareAgainToFollow(next);
             if (listens) {
@@ -1074,7 +1087,7 @@ final class Units {
                 pinned = true;
                 stateOnlyOn = role.other();
                 stateOnlyThere = snapshot.pins();
-                leaderOnly = snapshot.leaderOnly();
+                leaderOnly = leaderOnlyAsRead(snapshot);
                 if (session.firstPinned()) {
                     stats.sessionPinned();
                 }
@@ -1086,8 +1099,9 @@ final class Units {
             session.openTwin(role);
         });
         collect.rows = new ArrayList<>();
+        collect.rowCharset = reading.wire(); // the session's own bytes, for a replay or a LISTEN
         send(role.other(), collect, FrontendMessages.query(client.alloc(),
-                SessionSnapshot.query(reading.customSettings(), reading.customSettingsUnfollowed()), reading.wire()));
+                SessionSnapshot.query(reading.customSettingsToAsk(), reading.customSettingsUnfollowed()), reading.wire()));
         source.flush();
     }
 
@@ -1120,7 +1134,7 @@ final class Units {
                 SessionSnapshot snapshot = snapshotOf(sink.rows);
                 if (snapshot.pinned()) {
                     stateOnlyThere = snapshot.pins();
-                    leaderOnly = snapshot.leaderOnly();
+                    leaderOnly = leaderOnlyAsRead(snapshot);
                 } else {
                     unpin();
                 }
@@ -1128,8 +1142,9 @@ final class Units {
             pump();
         });
         collect.rows = new ArrayList<>();
+        collect.rowCharset = reading.wire(); // the session's own bytes, for a replay or a LISTEN
         send(holder, collect, FrontendMessages.query(client.alloc(),
-                SessionSnapshot.query(reading.customSettings(), reading.customSettingsUnfollowed()), reading.wire()));
+                SessionSnapshot.query(reading.customSettingsToAsk(), reading.customSettingsUnfollowed()), reading.wire()));
         backends.get(holder).flush();
         // an old leader that does not answer must not hold the session's units for good: taken as still pinned
         client.eventLoop().schedule(() -> {
@@ -1175,6 +1190,19 @@ final class Units {
             tenantBeforeTransaction = setTenant;
         }
         return snapshot;
+    }
+
+    /**
+     * The snapshot's temporary tables and WITH HOLD cursors, named as the proxy reads the session's statements
+     * (which name them), not in the snapshot's charset (see {@link SqlReading#wire()}).
+     */
+    private LeaderOnlyObjects leaderOnlyAsRead(SessionSnapshot snapshot) {
+        LeaderOnlyObjects objects = snapshot.leaderOnly();
+        if (reading.utf8() || objects.isEmpty()) {
+            return objects;
+        }
+        return new LeaderOnlyObjects(objects.relations().stream().map(reading::asRead).toList(),
+                objects.cursors().stream().map(reading::asRead).toList());
     }
 
     private SessionSnapshot pendingSnapshot;
@@ -1248,7 +1276,7 @@ final class Units {
             RoutingState routing = migration.control().current(); // (the state the twin is made for, which the session takes next)
             // (text outside ASCII in a session whose encoding is not UTF-8 goes as it is: its bytes are not read as UTF-8)
             if (role != routing.leader() && routing.followerWrites() == FollowerWrites.SYNC && rewritable(sql)
-                    && (reading.utf8() || !SqlReading.notAscii(sql))) {
+                    && (reading.utf8() || !(SqlReading.notAscii(sql) || SqlReading.notAscii(statement.name())))) {
                 ByteBuf parse = FrontendMessages.parse(client.alloc(), statement.name(), sql, statement.parameterTypeOids());
                 String rewritten = statements.keepIfRewritable(statement.name(), parse, parse.readerIndex(), parse.readableBytes())
                         ? generated.rewrittenToFollow(sql) : null;
@@ -1404,6 +1432,7 @@ final class Units {
             backends.values().forEach(BackendConnection::flush);
         });
         collect.rows = new ArrayList<>();
+        collect.rowCharset = reading.wire(); // the session's own bytes, for a replay or a LISTEN
         send(from, collect, FrontendMessages.query(client.alloc(), "select pg_catalog.pg_listening_channels()"));
         backends.get(from).flush();
         // a leader that does not answer (its host gone at cutover) must not hold the session's units for good
@@ -2209,7 +2238,9 @@ final class Units {
             } else {
                 sendNamedStatements(unit, answer, unit.secondary);
                 failFollowerAlike(unit, answer);
-                finish(answer.status);
+                if (!failLeaderAlike(unit, answer)) {
+                    finish(answer.status);
+                }
             }
             return;
         }
@@ -2598,7 +2629,9 @@ final class Units {
 
     /**
      * A read of a read-only transaction the follower serves failed there: the follower's transaction is aborted,
-     * and the leader's, which was not sent the read, is not. The leader fails alike on the proxy's own error, and
+     * and the leader's, which was not sent the read, is not (or, where the read came in the transaction's first
+     * unit with its BEGIN and failed at once, a cancel or a timeout, does not exist: it begins it first). The
+     * leader fails alike on the proxy's own error, and
      * the unit ends once it has: what runs on both twins next, the leader first (a {@code SAVEPOINT}, a
      * {@code SET LOCAL}, a {@code LOCK}, the {@code COMMIT}), is then answered as the client's transaction stands,
      * as a server alone would answer it ({@code 25P02}; {@code ROLLBACK} for the {@code COMMIT}). Before, the
@@ -2606,7 +2639,11 @@ final class Units {
      * failed transaction committed, and the follower's {@code 25P02} was a divergence.
      */
     private boolean failLeaderAlike(Unit unit, Sink answer) {
-        if (answer.status != 'E' || unit.statusBefore != 'T' || unit.primary == leader || !backends.containsKey(leader)) {
+        // the transaction's first unit (BEGIN READ ONLY and a read) the follower failed at once (a cancel, a timeout):
+        // the leader, the unit's second, was sent none of it, not even the BEGIN
+        boolean beginsThere = unit.statusBefore == 'I' && unit.secondary == leader;
+        if (answer.status != 'E' || !(unit.statusBefore == 'T' || beginsThere) || unit.primary == leader
+                || !backends.containsKey(leader)) {
             return false;
         }
         byte failed = answer.status;
@@ -2614,7 +2651,7 @@ final class Units {
             if (current == unit && !closed) {
                 finish(failed);
             }
-        }), FrontendMessages.query(client.alloc(), FAIL_ALIKE));
+        }), FrontendMessages.query(client.alloc(), beginsThere ? "BEGIN; " + FAIL_ALIKE : FAIL_ALIKE));
         flush(leader);
         return true;
     }
@@ -3401,6 +3438,60 @@ final class Units {
         }
     }
 
+    // --- a leader transaction that waits on the follower ------------------------------------------------
+
+    /**
+     * While the follower runs what the leader has already answered (a wrapped write, before the proxy's COMMIT; a
+     * transaction's lane, before the client's COMMIT goes to the leader), the leader's transaction sits idle, and an
+     * {@code idle_in_transaction_session_timeout} there shorter than the follower's time would end the session
+     * (25P03) though its client is not idle at all: it waits on the proxy. So every {@link #LEADER_KEEPALIVE_NANOS}
+     * that such a wait lasts, the leader is sent a lone Sync, which a server answers with a ReadyForQuery and nothing
+     * else (it ends no transaction block) and which starts its idle time over. Only while the client waits: a client
+     * idle in its own transaction gets no help (its lane is not even sent before the transaction ends). Armed by the
+     * requests sent to the follower, and gone once it owes nothing.
+     */
+    private void leaderKeepAliveWakes() {
+        leaderKeepAlive = null;
+        ClusterRole follower = leader.other();
+        if (closed || state == null || !backends.containsKey(leader) || !backends.containsKey(follower)
+                || sinks.get(follower).isEmpty()) {
+            return;
+        }
+        boolean clientWaits = (current != null && !current.open && !current.skipping) || readyOwed
+                || (laneInFlight > 0 && !session.pending().isEmpty());
+        if (leaderStatus != 'I' && clientWaits && !keepAliveOutstanding && sinks.get(leader).isEmpty()) {
+            keepAliveOutstanding = true;
+            Sink sync = new Sink(Mode.DISCARD, answer -> keepAliveOutstanding = false);
+            sync.keepAlive = true;
+            send(leader, sync, FrontendMessages.sync(client.alloc()));
+            backends.get(leader).flush();
+        }
+        leaderKeepAlive = client.eventLoop().schedule(this::leaderKeepAliveWakes, LEADER_KEEPALIVE_NANOS,
+                TimeUnit.NANOSECONDS);
+    }
+
+    private void stopLeaderKeepAlive() {
+        if (leaderKeepAlive != null) {
+            leaderKeepAlive.cancel(false);
+            leaderKeepAlive = null;
+        }
+        keepAliveOutstanding = false;
+    }
+
+    /** The one request the leader is answering, leaving out keep-alive Syncs; null when none or several. */
+    private Sink onlyLeaderRequest() {
+        Sink only = null;
+        for (Sink sink : sinks.get(leader)) {
+            if (!sink.keepAlive) {
+                if (only != null) {
+                    return null;
+                }
+                only = sink;
+            }
+        }
+        return only;
+    }
+
     // --- a follower that falls behind ------------------------------------------------------------------
 
     /** Makes sure the follower's oldest request is watched: sync dual-write waits for the follower's answers. */
@@ -3684,6 +3775,10 @@ final class Units {
         sink.sentNanos = System.nanoTime();
         if (role != leader) {
             watchFollower();
+            if (leaderKeepAlive == null && !closed) {
+                leaderKeepAlive = client.eventLoop().schedule(this::leaderKeepAliveWakes, LEADER_KEEPALIVE_NANOS,
+                        TimeUnit.NANOSECONDS);
+            }
         }
     }
 
@@ -3798,6 +3893,9 @@ final class Units {
         }
         if (type == 'Z') {
             sink.status = all.getByte(offset + Frame.HEADER_LENGTH);
+            if (role == leader) {
+                leaderStatus = sink.status;
+            }
             Unit unit = current;
             if (sink.mode == Mode.FORWARD && unit != null && unit.primarySink == sink && unit.secondary == null && !unit.retry
                     && !unit.endFollows) {
@@ -3888,7 +3986,7 @@ final class Units {
             }
             case COLLECT -> {
                 if (type == 'D') {
-                    sink.rows.add(dataRow(all, offset, length, reading.wire()));
+                    sink.rows.add(dataRow(all, offset, length, sink.rowCharset));
                 } else if (type == 'A' && role == leader) {
                     forward(offset, length); // delivered before the ReadyForQuery of the proxy's own query: the client's
                 }
@@ -4303,14 +4401,17 @@ final class Units {
         giveBackTickets(current); // nor do the writes sent meanwhile wait for its COMMIT, or COMMITs for its write
         stopWatchingFollower();
         stopGreenReadTimer();
+        stopLeaderKeepAlive();
         statements.release();
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();
+        // a keep-alive Sync the leader answers before the end: its answer must not be taken for the end's
+        boolean keepAliveAhead = ending != null && sinks.get(leader).peek() != null && sinks.get(leader).peek().keepAlive;
         long endTicket = 0;
         OutcomeRecorder endSoFar = null;
         if (ending != null) {
             // the leader's error may have come in a read of its own, before the ReadyForQuery the session waits for
-            Sink inFlight = sinks.get(leader).peek();
+            Sink inFlight = onlyLeaderRequest();
             ending.leaderFailedBeforeClose = inFlight.error;
             ending.leaderSqlStateBeforeClose = inFlight.firstSqlState;
             // its answer is still read (endOnFollowerAfterLeader): other sessions' writes held for this COMMIT wait
@@ -4366,6 +4467,11 @@ final class Units {
         if (ending != null) {
             closing.remove(leaderConnection);
             backends.put(leader, leaderConnection);
+            if (keepAliveAhead) {
+                Sink sync = new Sink(Mode.DISCARD, answer -> { });
+                sync.keepAlive = true;
+                sinks.get(leader).add(sync);
+            }
             endOnFollowerAfterLeader(ending, endTicket, endSoFar);
         }
         if (readingPaused) {
@@ -4481,11 +4587,10 @@ final class Units {
         if (unit.open || unit.skipping || unit.copyIn) {
             return null; // the leader answers nothing more without the client's Sync or CopyDone
         }
-        ArrayDeque<Sink> onLeader = sinks.get(leader);
-        if (onLeader.size() != 1) {
+        Sink sink = onlyLeaderRequest(); // (a keep-alive Sync ahead of it is answered first, and changes nothing)
+        if (sink == null) {
             return null;
         }
-        Sink sink = onLeader.peek();
         boolean wrappedCommit = sink.mode == Mode.COMMIT;
         // the client's own end of transaction, or a unit that commits on its own unwrapped (a CALL or DO whose
         // procedure may commit, VACUUM, CREATE INDEX CONCURRENTLY): the follower has not run it yet

@@ -385,6 +385,15 @@ class AdminApiIT {
             assertThat(ClusterData.contents(clusters.blue(), table, "id")).isEqualTo("(1)");
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
                     assertThat(ClusterData.contents(clusters.green(), table, "id")).isEqualTo("(1)"));
+
+            // at weight 0 with blue leading, a rollback has nothing to do: it says so, and records nothing
+            BgctlRun.Result rollback = BgctlRun.bgctl(proxy.server().adminAddress(), TOKEN, "rollback", "--reason", "sure?");
+            assertThat(rollback.exit()).as(rollback.err()).isZero();
+            assertThat(rollback.out()).startsWith("rollback: done (epoch 2, phase dual, leader blue, weight 0");
+            assertThat(rollback.err().strip()).isEqualTo("bgctl: warning: nothing to roll back: blue leads and green"
+                    + " serves no reads (epoch 2 stays in force, nothing recorded)");
+            assertThat(proxy.server().routing().history()).extracting(RoutingControl.HistoryEntry::command)
+                    .containsExactly("start");
         }
     }
 

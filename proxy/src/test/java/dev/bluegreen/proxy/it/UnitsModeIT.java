@@ -2596,6 +2596,29 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * The same where the read comes with the transaction's BEGIN in one string and green fails it at once (a
+     * statement timeout): blue, the unit's second, was sent none of it, and begins the transaction to fail it alike.
+     * Before, blue had no transaction: the SAVEPOINT was refused with 25P01 (no transaction block) and the COMMIT
+     * answered COMMIT, with a warning.
+     */
+    @Test
+    void aFirstReadGreenFailsAtOnceWithItsBeginFailsTheTransactionOnBlueToo(TestClusters clusters) throws Exception {
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            assertThat(answerTo(client, "set statement_timeout = 300")).isEqualTo("SET");
+
+            assertThat(answerTo(client, "begin read only; select pg_sleep(2)")).contains("C=57014");
+            assertThat(answerTo(client, "savepoint a")).contains("C=25P02");
+            assertThat(answerTo(client, "commit")).isEqualTo("ROLLBACK");
+            assertThat(firstValue(client, "show server_version_num")).as("green serves reads").startsWith("18");
+
+            followerStillInSync(proxy);
+        }
+    }
+
     /** The first column of the first row a query answers, as text. */
     private static String firstValue(RawClient client, String sql) throws java.io.IOException {
         client.send(RawClient.query(sql));
@@ -3735,6 +3758,43 @@ class UnitsModeIT {
     }
 
     /**
+     * Blue's transaction waits idle while green runs what blue has answered: an autocommit write the proxy wrapped,
+     * before the proxy's COMMIT; a transaction's statements, before the client's COMMIT reaches blue. With
+     * {@code idle_in_transaction_session_timeout} on blue shorter than green's time, blue ended the session (25P03)
+     * though its client waited on the proxy; the proxy now sends blue a lone Sync every half second of such a wait.
+     * A client idle in its own transaction is still ended by blue, as by a server alone.
+     */
+    @Test
+    void blueDoesNotEndASessionWhoseTransactionWaitsOnGreen(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String role = table("idle_tx");
+        String t = table("idle_tx");
+        ClusterData.onBoth(blue, green, "create role " + role + " login superuser",
+                "create table " + t + " (id int primary key)");
+        blue.execute("postgres", "alter role " + role + " set idle_in_transaction_session_timeout = '2s'");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(role); Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+
+            // each statement sleeps 3.5 s on blue, then as long on green, blue's transaction idle meanwhile
+            assertThat(s.executeUpdate("insert into " + t + " select 1 from pg_sleep(3.5)")).isOne();
+            c.setAutoCommit(false);
+            assertThat(s.executeUpdate("insert into " + t + " select 2 from pg_sleep(3.5)")).isOne();
+            c.commit();
+
+            ClusterData.bothHold(blue, green, t, "(1)\n(2)");
+            followerStillInSync(proxy);
+            // a client idle in its own transaction gets no help
+            s.executeUpdate("insert into " + t + " values (3)");
+            await().atMost(Duration.ofSeconds(20)).until(() -> c.isClosed()
+                    || ClusterData.number(blue, "select count(*) from pg_stat_activity where usename = '" + role + "'") == 0);
+            assertThatThrownBy(c::commit).isInstanceOf(SQLException.class);
+            assertThat(ClusterData.number(blue, "select count(*) from " + t)).isEqualTo(2);
+        }
+    }
+
+    /**
      * A LATIN1 session's settings and prepared statements from before dual-write began, with characters outside
      * ASCII, reach its twin byte for byte: the snapshot is read and replayed in the session's own bytes. Before,
      * they were read and replayed as UTF-8: the session was pinned for its settings, its twin lacked them (green
@@ -3771,11 +3831,52 @@ class UnitsModeIT {
             ClusterData.bothHold(blue, green, t, "(1,M\u00fcller)\n(2,Gr\u00f6\u00dfe)\n(3,Jos\u00e9)\n(4,Z\u00fcrich)");
             assertThat(proxy.server().migration().pinnedSessions()).isZero();
             followerStillInSync(proxy);
+            // a temporary table from before start, named outside ASCII, is blue's alone: what works on it alone
+            // runs there alone, as in a UTF-8 session
+            try (RawClient pinned = new RawClient(proxy.port())) {
+                pinned.startup(Map.of("user", blue.superuser(), "database", "postgres", "client_encoding", "LATIN1"));
+                pinned.readUntil('Z');
+                proxy.server().routing().abort("test", null);
+                assertThat(latin1(pinned, "create temp table tmp_caf\u00e9 (id int)")).isEqualTo("CREATE TABLE");
+                proxy.server().routing().start("test", null);
+                assertThat(latin1(pinned, "insert into tmp_caf\u00e9 values (1)")).isEqualTo("INSERT 0 1");
+                assertThat(latin1(pinned, "insert into tmp_caf\u00e9 values (2)")).isEqualTo("INSERT 0 1");
+                assertThat(proxy.server().migration().pinnedSessions()).isOne();
+                followerStillInSync(proxy);
+            }
             proxy.server().routing().setWeight("test", 100, null);
             proxy.server().routing().cutover("test", null);
             assertThat(latin1(client, "insert into " + t + " values (5, current_setting('app.who'))")).isEqualTo("INSERT 0 1");
             ClusterData.bothHold(blue, green, t,
                     "(1,M\u00fcller)\n(2,Gr\u00f6\u00dfe)\n(3,Jos\u00e9)\n(4,Z\u00fcrich)\n(5,Jos\u00e9)");
+        }
+    }
+
+    /**
+     * An SJIS session's custom setting named outside ASCII: the proxy reads such a name from the session's SQL
+     * without its bytes, so the snapshot cannot ask for it, and the session is pinned for it. The snapshot, written in
+     * the session's bytes, leaves the name out rather than write a byte SJIS refuses there (22021: the snapshot
+     * failed, and green went out of sync).
+     */
+    @Test
+    void aMultibyteSessionsSettingNamedOutsideAsciiPinsItAndItsSnapshotStillRuns(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String t = table("sjis_setting");
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             RawClient client = new RawClient(proxy.port())) {
+            client.startup(Map.of("user", blue.superuser(), "database", "postgres", "client_encoding", "SJIS"));
+            client.readUntil('Z');
+            client.send(RawClient.message('Q', "set \"app.\u540d\" = 'x'\0".getBytes(java.nio.charset.Charset.forName("Shift_JIS"))));
+            assertThat(answer(client)).isEqualTo("SET");
+            proxy.server().routing().start("test", null);
+
+            assertThat(answerTo(client, "insert into " + t + " values (1)")).isEqualTo("INSERT 0 1");
+
+            assertThat(proxy.server().migration().pinnedSessions()).isOne();
+            ClusterData.bothHold(blue, green, t, "(1)");
+            followerStillInSync(proxy);
         }
     }
 
