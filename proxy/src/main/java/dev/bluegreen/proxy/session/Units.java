@@ -24,6 +24,7 @@ import dev.bluegreen.proxy.routing.Kind;
 import dev.bluegreen.proxy.routing.LargeObjectSql;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
 import dev.bluegreen.proxy.routing.SavepointCommand;
+import dev.bluegreen.proxy.routing.StatementTexts;
 import dev.bluegreen.proxy.routing.StickyKeys;
 import dev.bluegreen.proxy.routing.Trait;
 import dev.bluegreen.proxy.routing.TransactionTime;
@@ -94,12 +95,12 @@ final class Units {
     private static final int LANE_BATCH_BYTES = 64 * 1024;
     /** The proxy's savepoint around statements it prepares again inside a follower's transaction. */
     private static final String PREPARE_SAVEPOINT = "bluegreen_prepare";
-    /** Fails the follower's transaction where the leader's failed at a statement the follower is not sent. */
     /**
      * How often the leader is sent a lone Sync while its transaction waits on the follower and the client waits on the
      * proxy (see {@link #leaderKeepAliveWakes}).
      */
     private static final long LEADER_KEEPALIVE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** Fails the follower's transaction where the leader's failed at a statement the follower is not sent. */
     private static final String FAIL_ALIKE = "DO $$BEGIN RAISE EXCEPTION 'bluegreen: the twin transaction failed at a"
             + " statement this one was not sent, and this one fails alike' USING ERRCODE = 'P0001'; END$$";
 
@@ -1193,16 +1194,19 @@ final class Units {
     }
 
     /**
-     * The snapshot's temporary tables and WITH HOLD cursors, named as the proxy reads the session's statements
-     * (which name them), not in the snapshot's charset (see {@link SqlReading#wire()}).
+     * The snapshot's temporary tables and WITH HOLD cursors that statements can be matched against: in a session
+     * whose encoding is not UTF-8, those named in ASCII alone. The proxy reads such a session's SQL without the bytes
+     * of what lies outside ASCII (a stand-in, or U+FFFD), so {@code tmp_café} and a permanent {@code tmp_cafè} would
+     * read alike, and a write to the permanent one would run on the leader alone, unseen. Unmatched, a statement on
+     * such a temporary table reaches the twin, which fails it: a divergence, seen.
      */
     private LeaderOnlyObjects leaderOnlyAsRead(SessionSnapshot snapshot) {
         LeaderOnlyObjects objects = snapshot.leaderOnly();
         if (reading.utf8() || objects.isEmpty()) {
             return objects;
         }
-        return new LeaderOnlyObjects(objects.relations().stream().map(reading::asRead).toList(),
-                objects.cursors().stream().map(reading::asRead).toList());
+        return new LeaderOnlyObjects(objects.relations().stream().filter(name -> !SqlReading.notAscii(name)).toList(),
+                objects.cursors().stream().filter(name -> !SqlReading.notAscii(name)).toList());
     }
 
     private SessionSnapshot pendingSnapshot;
@@ -2651,9 +2655,25 @@ final class Units {
             if (current == unit && !closed) {
                 finish(failed);
             }
-        }), FrontendMessages.query(client.alloc(), beginsThere ? "BEGIN; " + FAIL_ALIKE : FAIL_ALIKE));
+        }), FrontendMessages.query(client.alloc(), beginsThere ? beginOf(unit) + "; " + FAIL_ALIKE : FAIL_ALIKE));
         flush(leader);
         return true;
+    }
+
+    /**
+     * The statement that begins {@code unit}'s transaction, as the client wrote it (its access mode and isolation
+     * level), where the unit's text starts with one written in ASCII; a bare BEGIN otherwise.
+     */
+    private String beginOf(Unit unit) {
+        List<StatementTexts.Slice> statements = reading.statements(unit.sql != null ? unit.sql : unitSql(unit));
+        if (!statements.isEmpty()) {
+            String first = statements.getFirst().text();
+            String word = first.length() >= 5 ? first.substring(0, 5).toLowerCase(Locale.ROOT) : "";
+            if ((word.equals("begin") || word.equals("start")) && !SqlReading.notAscii(first)) {
+                return first;
+            }
+        }
+        return "BEGIN";
     }
 
     /**
@@ -2858,6 +2878,7 @@ final class Units {
      * {@link #followerOrderWaitNanos} goes ahead without them.
      */
     private void flushFollower(BackendConnection connection) {
+        armLeaderKeepAlive(); // (the lane's requests join the follower's queue without a send of their own)
         if (followerFlushHeld) {
             return; // goes out when the wait ends
         }
@@ -3470,6 +3491,14 @@ final class Units {
                 TimeUnit.NANOSECONDS);
     }
 
+    /** Arms {@link #leaderKeepAliveWakes} as follower work goes out (a request sent, the lane flushed), unless armed. */
+    private void armLeaderKeepAlive() {
+        if (leaderKeepAlive == null && !closed && state != null && state.followerWrites() == FollowerWrites.SYNC) {
+            leaderKeepAlive = client.eventLoop().schedule(this::leaderKeepAliveWakes, LEADER_KEEPALIVE_NANOS,
+                    TimeUnit.NANOSECONDS);
+        }
+    }
+
     private void stopLeaderKeepAlive() {
         if (leaderKeepAlive != null) {
             leaderKeepAlive.cancel(false);
@@ -3775,10 +3804,7 @@ final class Units {
         sink.sentNanos = System.nanoTime();
         if (role != leader) {
             watchFollower();
-            if (leaderKeepAlive == null && !closed) {
-                leaderKeepAlive = client.eventLoop().schedule(this::leaderKeepAliveWakes, LEADER_KEEPALIVE_NANOS,
-                        TimeUnit.NANOSECONDS);
-            }
+            armLeaderKeepAlive();
         }
     }
 
@@ -3993,6 +4019,14 @@ final class Units {
             }
             case RECORD, DISCARD -> {
                 if (type == 'A' && role == leader) {
+                    forward(offset, length);
+                } else if (sink.keepAlive && role == leader
+                        && (type == 'N' || type == 'S' || (type == 'E' && endsSession(batch, offset, length)))) {
+                    // a keep-alive's answer is the idle leader's: what a server sends between requests (a setting the
+                    // configuration changed, a FATAL error as it ends the connection) is the client's
+                    if (type == 'E') {
+                        leaderEndForwarded = backends.get(role);
+                    }
                     forward(offset, length);
                 }
             }
