@@ -532,7 +532,7 @@ public final class RoutingControl implements AutoCloseable {
         // barrier to start dual-write: the rollback goes on top of it, or makes it give way, as ever), and with a
         // store of this instance's own (another instance sharing one may have raised the weight unheard of yet:
         // the rollback's save finds it, and rolls it back)
-        if (!store.shared() && commands.tryLock()) {
+        if (!store.shared() && !commands.isHeldByCurrentThread() && commands.tryLock()) {
             try {
                 Published now = published.get();
                 if (nothingToRollBack(now.state(), now.plan()) && !hasUnsaved()) {

@@ -96,10 +96,10 @@ final class Units {
     /** The proxy's savepoint around statements it prepares again inside a follower's transaction. */
     private static final String PREPARE_SAVEPOINT = "bluegreen_prepare";
     /**
-     * How often the leader is sent a lone Sync while its transaction waits on the follower and the client waits on the
-     * proxy (see {@link #leaderKeepAliveWakes}).
+     * How often a twin is sent a lone Sync while its transaction waits on the other and the client waits on the
+     * proxy (see {@link #keepAliveWakes}).
      */
-    private static final long LEADER_KEEPALIVE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    private static final long KEEPALIVE_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     /** Fails the follower's transaction where the leader's failed at a statement the follower is not sent. */
     private static final String FAIL_ALIKE = "DO $$BEGIN RAISE EXCEPTION 'bluegreen: the twin transaction failed at a"
             + " statement this one was not sent, and this one fails alike' USING ERRCODE = 'P0001'; END$$";
@@ -138,12 +138,15 @@ final class Units {
     /** Armed while the follower owes answers that someone waits for (see {@link #checkFollower}), and when it wakes. */
     private ScheduledFuture<?> followerWatch;
     private long followerWatchAt;
-    /** The leader's transaction status at its last ReadyForQuery. */
+    /** The leader's and the follower's transaction status at their last ReadyForQuery. */
     private byte leaderStatus = 'I';
-    /** Armed while the follower owes answers ({@link #leaderKeepAliveWakes}). */
-    private ScheduledFuture<?> leaderKeepAlive;
+    private byte followerStatus = 'I';
+    /** Armed while a twin's transaction may wait on the other's ({@link #keepAliveWakes}). */
+    private ScheduledFuture<?> keepAliveTimer;
     /** A keep-alive Sync the leader has not answered yet: the next unit waits for it. */
     private boolean keepAliveOutstanding;
+    /** A keep-alive Sync the follower has not answered yet. */
+    private boolean followerKeepAliveOutstanding;
     /** The client is slow to read: the session's backends, the follower too, are not read meanwhile. */
     private boolean readingPaused;
     private final Map<ClusterRole, BackendConnection> backends = new EnumMap<>(ClusterRole.class);
@@ -1026,13 +1029,14 @@ final class Units {
             closed = true;
             stopWatchingFollower();
             stopGreenReadTimer();
-            stopLeaderKeepAlive();
+            stopKeepAlive();
             statements.release();
             return false;
         }
         if (next.leader() != leader) {
             log.debug("leader changed session={} leader={} epoch={}", session, next.leader(), next.epoch());
-            leaderStatus = 'I'; // (between transactions: the new leader's next ReadyForQuery says so again)
+            leaderStatus = 'I'; // (between transactions: the twins' next ReadyForQuery says so again)
+            followerStatus = 'I';
             statements.forgetIdsAt(); // (learned from the other cluster's rows)
             prepareAgainToFollow(next);
             if (listens) {
@@ -1237,6 +1241,11 @@ final class Units {
     void twinReady(BackendConnection twin) {
         ClusterRole role = ClientSession.roleOf(twin);
         backends.put(role, twin);
+        if (role == leader) {
+            leaderStatus = 'I';
+        } else {
+            followerStatus = 'I';
+        }
         SessionSnapshot snapshot = pendingSnapshot;
         pendingSnapshot = null;
         String hidden = snapshot == null ? null : snapshot.hiddenQuery();
@@ -2635,10 +2644,10 @@ final class Units {
      * A read of a read-only transaction the follower serves failed there: the follower's transaction is aborted,
      * and the leader's, which was not sent the read, is not (or, where the read came in the transaction's first
      * unit with its BEGIN and failed at once, a cancel or a timeout, does not exist: it begins it first). The
-     * leader fails alike on the proxy's own error, and
-     * the unit ends once it has: what runs on both twins next, the leader first (a {@code SAVEPOINT}, a
-     * {@code SET LOCAL}, a {@code LOCK}, the {@code COMMIT}), is then answered as the client's transaction stands,
-     * as a server alone would answer it ({@code 25P02}; {@code ROLLBACK} for the {@code COMMIT}). Before, the
+     * leader fails alike on the proxy's own error, and the unit ends once it has: what runs on both twins next, the
+     * leader first (a {@code SAVEPOINT}, a {@code SET LOCAL}, a {@code LOCK}, the {@code COMMIT}), is then answered
+     * as the client's transaction stands, as a server alone would answer it ({@code 25P02}; {@code ROLLBACK} for the
+     * {@code COMMIT}). Before, the
      * leader answered {@code SAVEPOINT} and {@code COMMIT} where the follower failed them: the client was told its
      * failed transaction committed, and the follower's {@code 25P02} was a divergence.
      */
@@ -2878,7 +2887,7 @@ final class Units {
      * {@link #followerOrderWaitNanos} goes ahead without them.
      */
     private void flushFollower(BackendConnection connection) {
-        armLeaderKeepAlive(); // (the lane's requests join the follower's queue without a send of their own)
+        armKeepAlive(); // (the lane's requests join the follower's queue without a send of their own)
         if (followerFlushHeld) {
             return; // goes out when the wait ends
         }
@@ -3150,6 +3159,7 @@ final class Units {
                 transactionPrimary = leader;
             }
         }
+        followerStatus = 'I'; // (a twin made later starts with no transaction)
         if (!backends.containsKey(role)) {
             return;
         }
@@ -3459,52 +3469,79 @@ final class Units {
         }
     }
 
-    // --- a leader transaction that waits on the follower ------------------------------------------------
+    // --- a twin's transaction that waits on the other ------------------------------------------------------
 
     /**
      * While the follower runs what the leader has already answered (a wrapped write, before the proxy's COMMIT; a
      * transaction's lane, before the client's COMMIT goes to the leader), the leader's transaction sits idle, and an
      * {@code idle_in_transaction_session_timeout} there shorter than the follower's time would end the session
-     * (25P03) though its client is not idle at all: it waits on the proxy. So every {@link #LEADER_KEEPALIVE_NANOS}
-     * that such a wait lasts, the leader is sent a lone Sync, which a server answers with a ReadyForQuery and nothing
-     * else (it ends no transaction block) and which starts its idle time over. Only while the client waits: a client
-     * idle in its own transaction gets no help (its lane is not even sent before the transaction ends). Armed by the
-     * requests sent to the follower, and gone once it owes nothing.
+     * (25P03) though its client is not idle at all: it waits on the proxy (for the follower, or for other sessions'
+     * commits). The follower's transaction, once it has run all it was sent of a transaction whose first units went
+     * out before its end (a lane flushed at 16 units), sits idle the same way while the leader runs the next, or
+     * while the lane holds the next back, and its server would end it: green out of sync. So at each
+     * {@link #KEEPALIVE_NANOS} of such a wait the leader is sent a lone Sync, which a server answers with a
+     * ReadyForQuery and nothing else (it ends no transaction block) and which starts its idle time over; the
+     * follower is sent what the lane holds back, or, with nothing held, a Sync too. Only while the client waits (but
+     * for the lane, whose requests the client sent): a client idle in its own transaction gets no help, and its
+     * servers end it as they would without the proxy. Armed as work goes out to the follower and while its
+     * transaction is open (in sync dual-write), and gone once neither holds.
      */
-    private void leaderKeepAliveWakes() {
-        leaderKeepAlive = null;
+    private void keepAliveWakes() {
+        keepAliveTimer = null;
         ClusterRole follower = leader.other();
-        if (closed || state == null || !backends.containsKey(leader) || !backends.containsKey(follower)
-                || sinks.get(follower).isEmpty()) {
+        if (closed || state == null || state.followerWrites() != FollowerWrites.SYNC || !backends.containsKey(leader)
+                || !backends.containsKey(follower) || (sinks.get(follower).isEmpty() && followerStatus == 'I')) {
             return;
+        }
+        // the follower runs something it was sent (the lane's requests held back are not sent yet)
+        boolean followerWorks = false;
+        for (Sink sink : sinks.get(follower)) {
+            followerWorks |= !laneHeld.contains(sink);
         }
         boolean clientWaits = (current != null && !current.open && !current.skipping) || readyOwed
                 || (laneInFlight > 0 && !session.pending().isEmpty());
-        if (leaderStatus != 'I' && clientWaits && !keepAliveOutstanding && sinks.get(leader).isEmpty()) {
+        // the leader's transaction idles while the client waits on the proxy: for the follower, or for other
+        // sessions' commits (a write held for them)
+        if (clientWaits && leaderStatus != 'I' && !keepAliveOutstanding && sinks.get(leader).isEmpty()) {
             keepAliveOutstanding = true;
             Sink sync = new Sink(Mode.DISCARD, answer -> keepAliveOutstanding = false);
             sync.keepAlive = true;
             send(leader, sync, FrontendMessages.sync(client.alloc()));
             backends.get(leader).flush();
         }
-        leaderKeepAlive = client.eventLoop().schedule(this::leaderKeepAliveWakes, LEADER_KEEPALIVE_NANOS,
-                TimeUnit.NANOSECONDS);
-    }
-
-    /** Arms {@link #leaderKeepAliveWakes} as follower work goes out (a request sent, the lane flushed), unless armed. */
-    private void armLeaderKeepAlive() {
-        if (leaderKeepAlive == null && !closed && state != null && state.followerWrites() == FollowerWrites.SYNC) {
-            leaderKeepAlive = client.eventLoop().schedule(this::leaderKeepAliveWakes, LEADER_KEEPALIVE_NANOS,
-                    TimeUnit.NANOSECONDS);
+        // the follower's transaction idles: what the lane holds back has waited long enough, and goes out (the
+        // follower then idles no longer than the client between its statements); with nothing held, a Sync while
+        // the client waits
+        if (!followerWorks && followerStatus != 'I' && !followerKeepAliveOutstanding) {
+            if (laneTo == follower && !laneHeld.isEmpty()) {
+                flushLane();
+            } else if (clientWaits) {
+                followerKeepAliveOutstanding = true;
+                Sink sync = new Sink(Mode.DISCARD, answer -> followerKeepAliveOutstanding = false);
+                sync.keepAlive = true;
+                send(follower, sync, FrontendMessages.sync(client.alloc()));
+                flush(follower);
+            }
+        }
+        if (keepAliveTimer == null) { // (a Sync sent above may have armed it)
+            keepAliveTimer = client.eventLoop().schedule(this::keepAliveWakes, KEEPALIVE_NANOS, TimeUnit.NANOSECONDS);
         }
     }
 
-    private void stopLeaderKeepAlive() {
-        if (leaderKeepAlive != null) {
-            leaderKeepAlive.cancel(false);
-            leaderKeepAlive = null;
+    /** Arms {@link #keepAliveWakes} as work goes out to a twin, unless armed. */
+    private void armKeepAlive() {
+        if (keepAliveTimer == null && !closed && state != null && state.followerWrites() == FollowerWrites.SYNC) {
+            keepAliveTimer = client.eventLoop().schedule(this::keepAliveWakes, KEEPALIVE_NANOS, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void stopKeepAlive() {
+        if (keepAliveTimer != null) {
+            keepAliveTimer.cancel(false);
+            keepAliveTimer = null;
         }
         keepAliveOutstanding = false;
+        followerKeepAliveOutstanding = false;
     }
 
     /** The one request the leader is answering, leaving out keep-alive Syncs; null when none or several. */
@@ -3804,7 +3841,7 @@ final class Units {
         sink.sentNanos = System.nanoTime();
         if (role != leader) {
             watchFollower();
-            armLeaderKeepAlive();
+            armKeepAlive();
         }
     }
 
@@ -3921,6 +3958,11 @@ final class Units {
             sink.status = all.getByte(offset + Frame.HEADER_LENGTH);
             if (role == leader) {
                 leaderStatus = sink.status;
+            } else {
+                followerStatus = sink.status;
+                if (followerStatus != 'I') {
+                    armKeepAlive(); // its transaction is open, and may wait on the leader's
+                }
             }
             Unit unit = current;
             if (sink.mode == Mode.FORWARD && unit != null && unit.primarySink == sink && unit.secondary == null && !unit.retry
@@ -4435,7 +4477,7 @@ final class Units {
         giveBackTickets(current); // nor do the writes sent meanwhile wait for its COMMIT, or COMMITs for its write
         stopWatchingFollower();
         stopGreenReadTimer();
-        stopLeaderKeepAlive();
+        stopKeepAlive();
         statements.release();
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();

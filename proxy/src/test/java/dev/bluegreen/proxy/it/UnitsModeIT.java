@@ -3795,6 +3795,69 @@ class UnitsModeIT {
     }
 
     /**
+     * The other way round: a transaction of more than 16 statements sends green its first ones before it ends, and
+     * green, having run them, waits idle while blue runs the next. With {@code idle_in_transaction_session_timeout} on
+     * green shorter than that statement, green ended its connection (green out of sync); it is now sent a lone Sync
+     * every half second of such a wait too.
+     */
+    @Test
+    void greenDoesNotEndATransactionThatWaitsOnBlue(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String role = table("idle_green");
+        String t = table("idle_green");
+        ClusterData.onBoth(blue, green, "create role " + role + " login superuser",
+                "create table " + t + " (id int primary key)");
+        green.execute("postgres", "alter role " + role + " set idle_in_transaction_session_timeout = '2s'");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(role); Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            c.setAutoCommit(false);
+            for (int i = 1; i <= 20; i++) {
+                s.executeUpdate("insert into " + t + " values (" + i + ")"); // 16 of them reach green at once
+            }
+            assertThat(s.executeUpdate("insert into " + t + " select 21 from pg_sleep(3.5)")).isOne();
+            c.commit();
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> ClusterData.number(green, "select count(*) from " + t) == 21);
+            assertThat(ClusterData.number(blue, "select count(*) from " + t)).isEqualTo(21);
+            followerStillInSync(proxy);
+        }
+    }
+
+    /**
+     * And while the lane holds a transaction's statements back: green, having run the first 16, would idle while the
+     * next 16 gather, for as long as the client takes over them (here 150 ms of thinking between statements, 2.4 s in
+     * all, against a 2 s timeout on green). What the lane holds goes out once green's open transaction has idled
+     * half a second.
+     */
+    @Test
+    void greenDoesNotEndATransactionWhoseStatementsTheLaneHoldsBack(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String role = table("idle_lane");
+        String t = table("idle_lane");
+        ClusterData.onBoth(blue, green, "create role " + role + " login superuser",
+                "create table " + t + " (id int primary key)");
+        green.execute("postgres", "alter role " + role + " set idle_in_transaction_session_timeout = '2s'");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(role); Statement s = c.createStatement();
+             Connection elsewhere = blue.connect("postgres"); Statement thinking = elsewhere.createStatement()) {
+            proxy.server().routing().start("test", null);
+            c.setAutoCommit(false);
+            for (int i = 1; i <= 40; i++) {
+                s.executeUpdate("insert into " + t + " values (" + i + ")");
+                thinking.execute("select pg_sleep(0.15)"); // the client's own time between statements, not the proxy's
+            }
+            c.commit();
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> ClusterData.number(green, "select count(*) from " + t) == 40);
+            assertThat(ClusterData.number(blue, "select count(*) from " + t)).isEqualTo(40);
+            followerStillInSync(proxy);
+        }
+    }
+
+    /**
      * A LATIN1 session's settings and prepared statements from before dual-write began, with characters outside
      * ASCII, reach its twin byte for byte: the snapshot is read and replayed in the session's own bytes. Before,
      * they were read and replayed as UTF-8: the session was pinned for its settings, its twin lacked them (green
