@@ -102,6 +102,33 @@ class SqlReadingTest {
         assertThat(reading.customSettingsUnfollowed()).isTrue();
     }
 
+    /**
+     * A snapshot's text is carried in the session's own bytes outside UTF-8 (one character per byte), and what is
+     * matched against the session's statements is read as they are read; a name the snapshot query cannot spell in
+     * those bytes is not asked for.
+     */
+    @Test
+    void outsideUtf8TheSnapshotCarriesTheSessionsBytesAndAsksOnlyForAsciiNames() {
+        SqlReading reading = new SqlReading();
+        reading.classify(new Classifier(100), "SET app.who = 'x'; SET \"app.\u00e9t\u00e9\" = 'y'");
+        assertThat(reading.wire()).isEqualTo(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(reading.customSettingsToAsk()).containsExactlyInAnyOrder("app.who", "app.\u00e9t\u00e9");
+        assertThat(reading.asRead("caf\u00e9")).isEqualTo("caf\u00e9");
+
+        reading.reported("client_encoding", "LATIN1");
+
+        assertThat(reading.wire()).isEqualTo(java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertThat(reading.customSettingsToAsk()).containsExactly("app.who");
+        // the byte 0xE9, read as the proxy reads a LATIN1 session's SQL: not UTF-8, so a replacement character
+        assertThat(reading.asRead("caf\u00e9")).isEqualTo("caf\uFFFD");
+        // a name's bytes read as UTF-8, as the proxy reads the names of a client's statements
+        assertThat(reading.nameAsRead("s\u00c3\u00a9")).isEqualTo("s\u00e9");
+
+        reading.reported("client_encoding", "SJIS");
+
+        assertThat(reading.asRead("\u0082\u00a0x")).isEqualTo("\u00e9x"); // one two-byte character, one stand-in
+    }
+
     @Test
     void aParameterStatusGivesItsNameAndValueAndAMalformedOneNothing() {
         ByteBuf frame = Unpooled.buffer();
