@@ -319,6 +319,21 @@ final class GeneratedValues {
      * ({@link LargeObjectSql}): where the unit runs it once, its OID is read from the leader's answer and given to the
      * follower's copy ({@link #giveLargeObjectOid}).
      */
+    /**
+     * In shadow mode, where the follower's copy of a write goes out as the client sent it, but for the leader's large
+     * object OID: {@code unit} a creation in SQL that runs once (a Query, or the unnamed statement parsed with it), whose
+     * copy is then given the OID the leader answered ({@link Unit#givenEdits}, see {@link #giveLargeObjectOid}).
+     */
+    void takesLargeObjectInShadow(Unit unit) {
+        if (unit.classification.statementCount() == 1 && unit.sql != null && !unit.shortenedText) {
+            takesLargeObject(unit, unit.sql);
+            if (unit.givenStatement != null) {
+                unit.largeObject = null; // (a statement prepared by name: its copy is not rewritten in shadow mode)
+                unit.givenStatement = null;
+            }
+        }
+    }
+
     private void takesLargeObject(Unit unit, String sql) {
         LargeObjectSql created = reading.largeObjectCreation(sql).orElse(null);
         String statement = created == null ? null : runsOnce(unit);

@@ -1583,6 +1583,8 @@ final class Units {
             unit.sql = unitSql(unit); // a divergence names the statement; a unit without a follower cannot diverge
             if (mayTakeGenerated(unit)) {
                 generated.takes(unit);
+            } else if (async && unit.primary == leader && !unit.open && c.has(Trait.NON_DETERMINISTIC)) {
+                generated.takesLargeObjectInShadow(unit);
             }
             readsStartLately |= unit.readsStart;
         }
@@ -3808,11 +3810,32 @@ final class Units {
         record.recorder = new OutcomeRecorder();
         sinks.get(follower).add(record);
         for (Frame frame : mirror.unit().frames) {
-            if (!wroteLargeObjectCreation(twin, frame, mirror.leaderFunctionResult())) {
+            if (!wroteLargeObjectCreation(twin, frame, mirror.leaderFunctionResult())
+                    && !wroteGivenLargeObjectOid(twin, follower, frame, mirror.unit())) {
                 writeTo(twin, follower, frame, false);
             }
         }
         twin.flush();
+    }
+
+    /**
+     * A shadow write's copy of a large object created in SQL, its text given the OID the leader answered (see
+     * {@link GeneratedValues#takesLargeObjectInShadow}): a Query, or a Parse of the unnamed statement. False, and
+     * nothing written, for any other frame.
+     */
+    private boolean wroteGivenLargeObjectOid(BackendConnection twin, ClusterRole follower, Frame frame, Unit unit) {
+        ByteBuf all = frame.content();
+        boolean query = frame.type() == FrontendMessages.QUERY;
+        if (unit.largeObject == null || unit.givenEdits == null || (!query && (frame.type() != FrontendMessages.PARSE
+                || !FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()).isEmpty()))) {
+            return false;
+        }
+        String sql = query ? FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes())
+                : FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
+        String given = TransactionTime.apply(sql, unit.givenEdits);
+        twin.write(session.outgoing(frame.type(), FrontendMessages.withSql(client.alloc(), all, all.readerIndex(),
+                all.readableBytes(), given), follower));
+        return true;
     }
 
     private void abandonMirrors() {

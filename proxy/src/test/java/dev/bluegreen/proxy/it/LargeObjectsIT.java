@@ -234,6 +234,52 @@ class LargeObjectsIT {
     }
 
     /**
+     * In shadow mode too, for a creation sent as a simple Query or as the unnamed statement (pgjdbc's first runs): the
+     * follower's copy, queued once the leader has answered, names the leader's OID. Before, each cluster picked its own
+     * (counted as non-deterministic), and green's objects sat under other OIDs.
+     */
+    @Test
+    void inShadowModeALargeObjectCreatedInSqlHasTheLeadersOidToo(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        Map<Long, String> made = new LinkedHashMap<>();
+        Properties simple = new Properties();
+        simple.setProperty("preferQueryMode", "simple");
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser());
+             Connection q = proxy.connect(blue.superuser(), null, simple)) {
+            proxy.server().routing().startShadow("test", null);
+            try (Statement s = q.createStatement()) {
+                made.put(oneOid(s, "select lo_creat(-1)"), "");
+                green.execute("postgres", "select lo_unlink(lo_creat(-1))"); // (green's OID counter moves on its own)
+                made.put(oneOid(s, "select lo_from_bytea(0, 'a simple query in shadow mode')"), "a simple query in shadow mode");
+            }
+            green.execute("postgres", "select lo_unlink(lo_creat(-1))");
+            try (PreparedStatement p = c.prepareStatement("select lo_from_bytea(0, ?)")) {
+                for (int i = 0; i < 2; i++) { // (the unnamed statement: pgjdbc names it from the fifth run)
+                    String text = "unnamed in shadow mode, run " + i;
+                    p.setBytes(1, text.getBytes(StandardCharsets.UTF_8));
+                    try (ResultSet rs = p.executeQuery()) {
+                        assertThat(rs.next()).isTrue();
+                        made.put(rs.getLong(1), text);
+                    }
+                    green.execute("postgres", "select lo_unlink(lo_creat(-1))");
+                }
+            }
+            long last = made.keySet().stream().reduce((a, b) -> b).orElseThrow();
+            await("the last shadow write reached green, or a divergence").until(() ->
+                    made.get(last).equals(contents(green, last)) || !proxy.server().migration().divergences().isEmpty());
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().migration().nonDeterministicStatements()).as("carried, not counted").isEmpty();
+        }
+        assertThat(made).hasSize(4);
+        for (var object : made.entrySet()) {
+            assertThat(contents(blue, object.getKey())).as("object %d on blue", object.getKey()).isEqualTo(object.getValue());
+            assertThat(contents(green, object.getKey())).as("object %d on green", object.getKey()).isEqualTo(object.getValue());
+        }
+    }
+
+    /**
      * Where green already holds an object under the OID blue picks (one it made alone), green refuses the follower's
      * copy: a divergence naming the statement, green out of sync, and the client has blue's answer, its object there.
      */
