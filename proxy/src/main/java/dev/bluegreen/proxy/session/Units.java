@@ -143,10 +143,6 @@ final class Units {
     private byte followerStatus = 'I';
     /** Armed while a twin's transaction may wait on the other's ({@link #keepAliveWakes}). */
     private ScheduledFuture<?> keepAliveTimer;
-    /** A keep-alive Sync the leader has not answered yet: the next unit waits for it. */
-    private boolean keepAliveOutstanding;
-    /** A keep-alive Sync the follower has not answered yet. */
-    private boolean followerKeepAliveOutstanding;
     /** The client is slow to read: the session's backends, the follower too, are not read meanwhile. */
     private boolean readingPaused;
     private final Map<ClusterRole, BackendConnection> backends = new EnumMap<>(ClusterRole.class);
@@ -633,7 +629,7 @@ final class Units {
     private void pumpUnits() {
         ArrayDeque<Frame> pending = session.pending();
         while (!closed && current == null && creating == null && !listenersMoving && !readyOwed && !session.terminating()
-                && !keepAliveOutstanding && !pending.isEmpty()) {
+                && !leaderKeepAliveAhead() && !pending.isEmpty()) {
             Frame first = pending.peek();
             if (readyAtSync != 0 && first.type() != 'X') {
                 // what a failed first part's batch sent up to its Sync, which the server would skip
@@ -1938,15 +1934,20 @@ final class Units {
         return migration.policy().route(key, state.weight(), tenant).serving();
     }
 
+    /** The SQL text of a Query or a Parse, as UTF-8; null for any other frame. */
+    private static String sqlOf(Frame frame) {
+        ByteBuf all = frame.content();
+        return switch (frame.type()) {
+            case FrontendMessages.QUERY -> FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes());
+            case FrontendMessages.PARSE -> FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
+            default -> null;
+        };
+    }
+
     private String unitSql(Unit unit) {
         StringBuilder sql = new StringBuilder();
         for (Frame frame : unit.frames) {
-            ByteBuf all = frame.content();
-            String text = switch (frame.type()) {
-                case 'Q' -> FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes());
-                case 'P' -> FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
-                default -> null;
-            };
+            String text = sqlOf(frame);
             if (text != null) {
                 if (!sql.isEmpty()) {
                     sql.append("; ");
@@ -2446,8 +2447,7 @@ final class Units {
             writeTo(twin, secondary, frame, false);
             return;
         }
-        String sql = frame.type() == FrontendMessages.QUERY ? FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes())
-                : FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
+        String sql = sqlOf(frame);
         String name = frame.type() == FrontendMessages.PARSE ? FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()) : "";
         if (!name.isEmpty() && rewritable(sql) && !statements.keepIfRewritable(name, all, all.readerIndex(), all.readableBytes())) {
             writeTo(twin, secondary, frame, false); // (a statement the proxy could not put back as the client wrote it)
@@ -3504,9 +3504,8 @@ final class Units {
                 || (laneInFlight > 0 && !session.pending().isEmpty());
         // the leader's transaction idles while the client waits on the proxy: for the follower, or for other
         // sessions' commits (a write held for them)
-        if (clientWaits && leaderStatus != 'I' && !keepAliveOutstanding && sinks.get(leader).isEmpty()) {
-            keepAliveOutstanding = true;
-            Sink sync = new Sink(Mode.DISCARD, answer -> keepAliveOutstanding = false);
+        if (clientWaits && leaderStatus != 'I' && sinks.get(leader).isEmpty()) {
+            Sink sync = new Sink(Mode.DISCARD, answer -> { });
             sync.keepAlive = true;
             send(leader, sync, FrontendMessages.sync(client.alloc()));
             backends.get(leader).flush();
@@ -3514,12 +3513,15 @@ final class Units {
         // the follower's transaction idles: what the lane holds back has waited long enough, and goes out (the
         // follower then idles no longer than the client between its statements); with nothing held, a Sync while
         // the client waits
-        if (!followerWorks && followerStatus != 'I' && !followerKeepAliveOutstanding) {
+        boolean followerKeptAlive = false;
+        for (Sink sink : sinks.get(follower)) {
+            followerKeptAlive |= sink.keepAlive;
+        }
+        if (!followerWorks && followerStatus != 'I' && !followerKeptAlive) {
             if (laneTo == follower && !laneHeld.isEmpty()) {
                 flushLane();
             } else if (clientWaits) {
-                followerKeepAliveOutstanding = true;
-                Sink sync = new Sink(Mode.DISCARD, answer -> followerKeepAliveOutstanding = false);
+                Sink sync = new Sink(Mode.DISCARD, answer -> { });
                 sync.keepAlive = true;
                 send(follower, sync, FrontendMessages.sync(client.alloc()));
                 flush(follower);
@@ -3542,8 +3544,15 @@ final class Units {
             keepAliveTimer.cancel(false);
             keepAliveTimer = null;
         }
-        keepAliveOutstanding = false;
-        followerKeepAliveOutstanding = false;
+    }
+
+    /**
+     * A keep-alive Sync the leader has not answered yet: the session's next unit waits for it. One is sent only to a
+     * leader that owes nothing else, so while it is owed it heads the leader's queue.
+     */
+    private boolean leaderKeepAliveAhead() {
+        Sink head = sinks.get(leader).peek();
+        return head != null && head.keepAlive;
     }
 
     /** The one request the leader is answering, leaving out keep-alive Syncs; null when none or several. */
@@ -3830,9 +3839,7 @@ final class Units {
                 || !FrontendMessages.parseName(all, all.readerIndex(), all.readableBytes()).isEmpty()))) {
             return false;
         }
-        String sql = query ? FrontendMessages.querySql(all, all.readerIndex(), all.readableBytes())
-                : FrontendMessages.parseSql(all, all.readerIndex(), all.readableBytes());
-        String given = TransactionTime.apply(sql, unit.givenEdits);
+        String given = TransactionTime.apply(sqlOf(frame), unit.givenEdits);
         twin.write(session.outgoing(frame.type(), FrontendMessages.withSql(client.alloc(), all, all.readerIndex(),
                 all.readableBytes(), given), follower));
         return true;
@@ -4505,7 +4512,7 @@ final class Units {
         this.drainDeadline = drainDeadline;
         Unit ending = leaderEndInFlight();
         // a keep-alive Sync the leader answers before the end: its answer must not be taken for the end's
-        boolean keepAliveAhead = ending != null && sinks.get(leader).peek() != null && sinks.get(leader).peek().keepAlive;
+        boolean keepAliveAhead = ending != null && leaderKeepAliveAhead();
         long endTicket = 0;
         OutcomeRecorder endSoFar = null;
         if (ending != null) {

@@ -181,8 +181,7 @@ class LargeObjectsIT {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
         Map<Long, String> made = new LinkedHashMap<>();
-        Properties simple = new Properties();
-        simple.setProperty("preferQueryMode", "simple");
+        Properties simple = ClusterData.properties("preferQueryMode", "simple");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
              Connection c = proxy.connect(blue.superuser());
              Connection q = proxy.connect(blue.superuser(), null, simple)) {
@@ -243,8 +242,7 @@ class LargeObjectsIT {
         PgCluster blue = clusters.blue();
         PgCluster green = clusters.green();
         Map<Long, String> made = new LinkedHashMap<>();
-        Properties simple = new Properties();
-        simple.setProperty("preferQueryMode", "simple");
+        Properties simple = ClusterData.properties("preferQueryMode", "simple");
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
              Connection c = proxy.connect(blue.superuser());
              Connection q = proxy.connect(blue.superuser(), null, simple)) {

@@ -3768,11 +3768,8 @@ class UnitsModeIT {
     void blueDoesNotEndASessionWhoseTransactionWaitsOnGreen(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         PgCluster green = clusters.green();
-        String role = table("idle_tx");
         String t = table("idle_tx");
-        ClusterData.onBoth(blue, green, "create role " + role + " login superuser",
-                "create table " + t + " (id int primary key)");
-        blue.execute("postgres", "alter role " + role + " set idle_in_transaction_session_timeout = '2s'");
+        String role = idleTransactionsEndedAfter2s(blue, green, blue, t);
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
              Connection c = proxy.connect(role); Statement s = c.createStatement()) {
             proxy.server().routing().start("test", null);
@@ -3804,11 +3801,8 @@ class UnitsModeIT {
     void greenDoesNotEndATransactionThatWaitsOnBlue(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         PgCluster green = clusters.green();
-        String role = table("idle_green");
         String t = table("idle_green");
-        ClusterData.onBoth(blue, green, "create role " + role + " login superuser",
-                "create table " + t + " (id int primary key)");
-        green.execute("postgres", "alter role " + role + " set idle_in_transaction_session_timeout = '2s'");
+        String role = idleTransactionsEndedAfter2s(blue, green, green, t);
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
              Connection c = proxy.connect(role); Statement s = c.createStatement()) {
             proxy.server().routing().start("test", null);
@@ -3835,11 +3829,8 @@ class UnitsModeIT {
     void greenDoesNotEndATransactionWhoseStatementsTheLaneHoldsBack(TestClusters clusters) throws Exception {
         PgCluster blue = clusters.blue();
         PgCluster green = clusters.green();
-        String role = table("idle_lane");
         String t = table("idle_lane");
-        ClusterData.onBoth(blue, green, "create role " + role + " login superuser",
-                "create table " + t + " (id int primary key)");
-        green.execute("postgres", "alter role " + role + " set idle_in_transaction_session_timeout = '2s'");
+        String role = idleTransactionsEndedAfter2s(blue, green, green, t);
         try (TestProxy proxy = TestProxy.in(blue).green(green).start();
              Connection c = proxy.connect(role); Statement s = c.createStatement();
              Connection elsewhere = blue.connect("postgres"); Statement thinking = elsewhere.createStatement()) {
@@ -3855,6 +3846,18 @@ class UnitsModeIT {
             assertThat(ClusterData.number(blue, "select count(*) from " + t)).isEqualTo(40);
             followerStillInSync(proxy);
         }
+    }
+
+    /**
+     * A superuser login role on both clusters, whose transactions {@code strict} ends after 2 s idle
+     * ({@code idle_in_transaction_session_timeout}), and the table {@code t (id int primary key)} on both.
+     */
+    private static String idleTransactionsEndedAfter2s(PgCluster blue, PgCluster green, PgCluster strict, String t)
+            throws SQLException {
+        String role = table("idle_role");
+        ClusterData.onBoth(blue, green, "create role " + role + " login superuser", "create table " + t + " (id int primary key)");
+        strict.execute("postgres", "alter role " + role + " set idle_in_transaction_session_timeout = '2s'");
+        return role;
     }
 
     /**
