@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -161,6 +162,41 @@ public final class FrontendMessages {
             formats[i] = all.getShort(at + 2 * i);
         }
         return formats;
+    }
+
+    private static final int[] NO_VALUES = {};
+
+    /**
+     * Where a Bind message's parameter values in binary format are, null ones left out: the offset of each value's first
+     * byte and its length, two entries a value. Empty where every value comes in text.
+     */
+    public static int[] bindBinaryValues(ByteBuf all, int offset, int length) {
+        int end = offset + length;
+        int at = terminator(all, terminator(all, offset + Frame.HEADER_LENGTH, end, "Bind") + 1, end, "Bind") + 1;
+        int formatCount = bindCount(all, at, end);
+        int formatsAt = at + 2;
+        at = bindSkip(at, end, 2 + 2 * formatCount);
+        boolean anyBinary = false;
+        for (int i = 0; i < formatCount && !anyBinary; i++) {
+            anyBinary = all.getShort(formatsAt + 2 * i) == 1;
+        }
+        if (!anyBinary) {
+            return NO_VALUES;
+        }
+        int parameters = bindCount(all, at, end);
+        at = bindSkip(at, end, 2);
+        int[] values = new int[2 * parameters];
+        int found = 0;
+        for (int i = 0; i < parameters; i++) {
+            int valueLength = all.getInt(bindSkip(at, end, 4) - 4); // -1: null
+            at += 4;
+            if (valueLength > 0 && all.getShort(formatsAt + 2 * (formatCount == 1 ? 0 : Math.min(i, formatCount - 1))) == 1) {
+                values[found++] = at;
+                values[found++] = valueLength;
+            }
+            at = bindSkip(at, end, Math.max(valueLength, 0));
+        }
+        return Arrays.copyOf(values, found);
     }
 
     /** Whether result column {@code field} comes in binary under the result format codes {@code formats}. */

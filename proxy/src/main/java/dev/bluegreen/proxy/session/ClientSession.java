@@ -21,6 +21,7 @@ import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.protocol.ReadyForQuery;
 import dev.bluegreen.proxy.protocol.StartupDecoder;
 import dev.bluegreen.proxy.protocol.StartupPacket;
+import dev.bluegreen.proxy.protocol.TypeOidTranslation;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -1009,13 +1010,24 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     }
 
     /**
-     * What {@code to} is sent of a client's message of {@code type}, {@code content}'s reference handed over. A Parse naming a
-     * type the database defined by OID goes unchanged only where the client can have learned that OID
-     * alone; elsewhere, or once it has read both clusters' catalogs, the type is left out for the server to
-     * infer (as when a client names none), since an OID from one cluster names another type, or none, on the
-     * other.
+     * What {@code to} is sent of a client's message of {@code type}, {@code content}'s reference handed over. An OID
+     * from one cluster names another type, or none, on the other: a Parse naming a type the database defined, or a Bind
+     * of binary arrays or records of such types, goes unchanged where the client can have learned those OIDs alone.
+     * Elsewhere it is given {@code to}'s OIDs for the same types where both catalogs have been read
+     * ({@link #awaitsTypeCatalogs}); otherwise, or once the client has read both clusters' catalogs, a Parse's type is
+     * left out for the server to infer (as when a client names none), and a Bind goes unchanged.
      */
     ByteBuf outgoing(byte type, ByteBuf content, ClusterRole to) {
+        if (type == FrontendMessages.BIND) {
+            ByteBuf translated = typesLearnedFrom.size() != 1 || typesLearnedFrom.contains(to) ? null
+                    : TypeOidTranslation.bind(channel.alloc(), content, content.readerIndex(), content.readableBytes(),
+                            () -> typesTo(to));
+            if (translated == null) {
+                return content;
+            }
+            content.release();
+            return translated;
+        }
         if (type != FrontendMessages.PARSE || (typesLearnedFrom.size() == 1 && typesLearnedFrom.contains(to))) {
             return content;
         }
@@ -1030,9 +1042,107 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (typesAt < 0) {
             return content;
         }
-        ByteBuf portable = FrontendMessages.withPortableTypes(channel.alloc(), content, offset, length, typesAt);
+        TypeOidTranslation.Types types = typesTo(to);
+        ByteBuf portable = types != null ? TypeOidTranslation.parse(channel.alloc(), content, offset, length, typesAt, types)
+                : FrontendMessages.withPortableTypes(channel.alloc(), content, offset, length, typesAt);
         content.release();
         return portable;
+    }
+
+    /**
+     * The types of the one cluster whose OIDs the client may hold, and their OIDs on {@code to}, where that is another
+     * cluster and both its catalog and {@code to}'s have been read ({@link #awaitsTypeCatalogs}); null otherwise.
+     */
+    private TypeOidTranslation.Types typesTo(ClusterRole to) {
+        if (typesLearnedFrom.size() != 1 || typesLearnedFrom.contains(to)) {
+            return null;
+        }
+        ClusterRole from = typesLearnedFrom.iterator().next();
+        TypeCatalogs catalogs = services.typeCatalogs();
+        TypeCatalogs.Catalog source = catalogs.fresh(cluster(from), database(from));
+        TypeCatalogs.Catalog target = source == null ? null : catalogs.fresh(cluster(to), database(to));
+        return target == null ? null : TypeCatalogs.between(source, target);
+    }
+
+    /** The database {@code role}'s cluster opens for this session. */
+    private String database(ClusterRole role) {
+        return cluster(role).backendDatabase(startup.database());
+    }
+
+    /**
+     * Whether the unit of the {@code count} messages at the head of {@code pending} is to wait for the clusters' types
+     * to be read ({@link TypeCatalogs}): it binds values in binary that seem to carry the OIDs of types the database
+     * defined, or parses a statement naming such a type, whose copy for the cluster the client did not learn them from
+     * is given that cluster's OIDs ({@link #outgoing}), and a catalog that says which those are has not been read, or
+     * may be stale. {@code then} runs on this session's event loop once the reads are done, whether they could be made
+     * or not.
+     */
+    boolean awaitsTypeCatalogs(ArrayDeque<Frame> pending, int count, Runnable then) {
+        if (typesLearnedFrom.size() != 1) {
+            return false; // the client may hold either cluster's OIDs: they go as they are (docs/dual-write.md)
+        }
+        List<Long> carried = null;
+        Iterator<Frame> frames = pending.iterator();
+        for (int i = 0; i < count && frames.hasNext(); i++) {
+            Frame frame = frames.next();
+            ByteBuf content = frame.content();
+            List<Long> oids = frame.type() == FrontendMessages.BIND
+                    ? TypeOidTranslation.bindMayCarry(content, content.readerIndex(), content.readableBytes())
+                    : frame.type() == FrontendMessages.PARSE
+                    ? TypeOidTranslation.parseNames(content, content.readerIndex(), content.readableBytes()) : List.of();
+            if (!oids.isEmpty()) {
+                carried = carried == null ? new ArrayList<>() : carried;
+                carried.addAll(oids);
+            }
+        }
+        if (carried == null) {
+            return false;
+        }
+        ClusterRole from = typesLearnedFrom.iterator().next();
+        ClusterRole to = from.other();
+        TypeCatalogs catalogs = services.typeCatalogs();
+        TypeCatalogs.Catalog source = catalogs.fresh(cluster(from), database(from));
+        TypeCatalogs.Catalog target = catalogs.fresh(cluster(to), database(to));
+        boolean readSource = source == null;
+        boolean readTarget = target == null;
+        if (source != null && target != null) {
+            TypeOidTranslation.Types types = TypeCatalogs.between(source, target);
+            for (long oid : carried) {
+                if (types.category(oid) == 0) {
+                    readSource |= source.oldEnoughToReread(); // a type made since, on the clusters directly
+                } else if (types.counterpart(oid) < 0) {
+                    readTarget |= target.oldEnoughToReread();
+                }
+            }
+        }
+        // each read's end comes to this event loop as a task of its own, so after the count below is set
+        int[] reads = {0};
+        Runnable oneDone = () -> channel.eventLoop().execute(() -> {
+            if (--reads[0] == 0) {
+                then.run();
+            }
+        });
+        int started = 0;
+        for (ClusterRole role : List.of(from, to)) {
+            Cluster cluster = cluster(role);
+            if ((role == from ? readSource : readTarget)
+                    && catalogs.read(cluster, database(role), listener -> openAside(cluster, listener), oneDone)) {
+                started++; // (one that failed a moment ago is not waited for again so soon)
+            }
+        }
+        reads[0] = started;
+        return started > 0;
+    }
+
+    /** Logs in to {@code cluster}'s database for this session as {@link #openBackend} does, for the proxy's own question. */
+    private BackendConnection openAside(Cluster cluster, BackendConnection.Listener listener) {
+        Map<String, String> parameters = new LinkedHashMap<>();
+        parameters.put("user", cluster.user() != null ? cluster.user() : startup.user());
+        parameters.put("database", cluster.backendDatabase(startup.database()));
+        parameters.put("application_name", "bluegreen type catalog");
+        parameters.put("client_encoding", "UTF8");
+        return BackendConnection.open(services, channel.eventLoop(), cluster, parameters,
+                services.backendCredential(cluster, startup.user(), scramClientKey), listener);
     }
 
     private boolean onClientFrame(byte type, int offset, int length) {

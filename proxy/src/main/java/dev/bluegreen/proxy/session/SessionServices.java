@@ -41,6 +41,7 @@ public final class SessionServices {
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
     private final Set<ClientSession> followersDraining = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicInteger> backendConnections = new ConcurrentHashMap<>();
+    private final TypeCatalogs typeCatalogs;
     private volatile boolean draining;
     private volatile List<ClientSession> drained = List.of();
 
@@ -52,6 +53,7 @@ public final class SessionServices {
         this.transport = transport;
         this.lookups = lookups;
         this.allocator = allocator;
+        this.typeCatalogs = new TypeCatalogs(allocator);
         this.clientTls = clientTls;
         this.clusterTls = Map.copyOf(clusterTls);
         this.scramVerifiers = Map.copyOf(scramVerifiers);
@@ -87,6 +89,11 @@ public final class SessionServices {
 
     HostLookups lookups() {
         return lookups;
+    }
+
+    /** Each cluster's types per database, for copies of client messages that name them by OID. */
+    TypeCatalogs typeCatalogs() {
+        return typeCatalogs;
     }
 
     ByteBufAllocator allocator() {

@@ -666,6 +666,9 @@ final class Units {
                 session.readRestOfUnit(); // an extended-protocol unit still arriving: the client must be read for the rest
                 return;
             }
+            if (session.awaitsTypeCatalogs(pending, Math.abs(count), this::pump)) {
+                return; // its binary arrays or records name types by OID, which the other cluster numbers otherwise
+            }
             Classification classification = classify(pending, Math.abs(count));
             // a unit that cannot be read (the Bind of a statement name the proxy forgot) may end the transaction;
             // a ROLLBACK TO releases row locks on the leader, where SAVEPOINT and RELEASE release none

@@ -8,7 +8,13 @@ import dev.bluegreen.embedded.junit.BlueGreenClusters;
 import dev.bluegreen.embedded.junit.TestClusters;
 import dev.bluegreen.proxy.NoLeaks;
 import dev.bluegreen.proxy.dualwrite.Divergence;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -19,6 +25,7 @@ import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Writes that return arrays and records of user-defined types in binary format, as drivers with
@@ -162,6 +169,148 @@ class BinaryResultsIT {
             assertThat(proxy.server().migration().divergences()).extracting(Divergence::difference)
                     .containsExactly("row contents differ (1 row)");
             assertThat(proxy.server().routing().current().followerInSync()).isFalse();
+        }
+    }
+
+    /** A binary array as {@code array_send} writes it: one dimension, from 1, of {@code element}'s values. */
+    private static byte[] binaryArray(long element, byte[]... values) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        DataOutputStream data = new DataOutputStream(out);
+        try {
+            data.writeInt(1);
+            data.writeInt(0);
+            data.writeInt((int) element);
+            data.writeInt(values.length);
+            data.writeInt(1);
+            for (byte[] value : values) {
+                data.writeInt(value.length);
+                data.write(value);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    /** A binary record as {@code record_send} writes it: each field's type and value. */
+    private static byte[] binaryRecord(long[] types, byte[]... values) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        DataOutputStream data = new DataOutputStream(out);
+        try {
+            data.writeInt(values.length);
+            for (int i = 0; i < values.length; i++) {
+                data.writeInt((int) types[i]);
+                data.writeInt(values[i].length);
+                data.write(values[i]);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A Bind of {@code statement} with the values in {@code formats} (0 text, 1 binary), as a driver that encodes arrays
+     * and records of user-defined types in binary sends it (asyncpg, Npgsql, Postgrex, r2dbc).
+     */
+    private static byte[] bindValues(String statement, short[] formats, byte[]... values) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        DataOutputStream data = new DataOutputStream(out);
+        try {
+            data.write(RawClient.cstrings("", statement));
+            data.writeShort(formats.length);
+            for (short format : formats) {
+                data.writeShort(format);
+            }
+            data.writeShort(values.length);
+            for (byte[] value : values) {
+                data.writeInt(value.length);
+                data.write(value);
+            }
+            data.writeShort(0);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return RawClient.message('B', out.toByteArray());
+    }
+
+    /**
+     * A Parse naming a user-defined type by blue's OID: green is given its own OID for that type, where before it was
+     * left to infer one from the statement, which can be another ({@code pg_typeof($1)}: {@code text}).
+     */
+    @Test
+    void aParseNamingAUserTypeByBluesOidNamesTheSameTypeOnGreen(TestClusters clusters) throws Exception {
+        Schema schema = Schema.create(clusters);
+        String log = schema.table() + "_log";
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + log + " (t text)");
+        long mood = oid(clusters.blue(), schema.mood());
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                byte[] strings = RawClient.cstrings("typed", "insert into " + log + " select pg_typeof($1)::text");
+                client.send(RawClient.concat(RawClient.message('P', ByteBuffer.allocate(strings.length + 6).put(strings)
+                                .putShort((short) 1).putInt((int) mood).array()),
+                        bindValues("typed", new short[0], utf8("happy")), RawClient.execute(), RawClient.sync()));
+                assertThat(client.commandTags()).isEqualTo("INSERT 0 1");
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(single(clusters.green(), "select string_agg(t, ',') from " + log))
+                    .isEqualTo(single(clusters.blue(), "select string_agg(t, ',') from " + log)).isEqualTo(schema.mood());
+        }
+    }
+
+    /**
+     * Blue on PostgreSQL 13, which refuses a binary array or record whose OIDs are not its own types' (14 and later take
+     * any OID of a type the database defined, and read the value as the column's type): after cutover blue follows, and
+     * a session that began then learned its types from green. Blue's copy of its values is given blue's OIDs.
+     */
+    @Test
+    void aFollowerOnPostgres13GetsItsOwnOidsInBinaryArraysAndRecords(TestClusters clusters, @TempDir Path dir) throws Exception {
+        try (PgCluster old = BlueGreenClusters.fresh("blue13", "13.23.0", dir.resolve("blue13"))) {
+            Schema schema = Schema.create(new TestClusters(old, clusters.green()));
+            long mood = oid(clusters.green(), schema.mood());
+            long moods = oid(clusters.green(), schema.mood() + "[]");
+            byte[] sadAndHappy = binaryArray(mood, utf8("sad"), utf8("happy"));
+            byte[] pair = binaryRecord(new long[] {23, mood, moods},
+                    ByteBuffer.allocate(4).putInt(7).array(), utf8("grumpy"), binaryArray(mood, utf8("happy")));
+            short[] formats = {0, 1, 1};
+            try (TestProxy proxy = TestProxy.in(old).green(clusters.green()).start()) {
+                proxy.server().routing().start("test", null);
+                proxy.server().routing().setWeight("test", 100, null);
+                proxy.server().routing().cutover("test", null);
+                try (RawClient client = new RawClient(proxy.port()).loggedIn(old.superuser())) {
+                    client.send(RawClient.concat(RawClient.parse("ins", "insert into " + schema.table() + " values ($1, $2, $3)"),
+                            RawClient.describeStatement("ins"), RawClient.sync()));
+                    assertThat(client.typesUntilReady()).isEqualTo("1tnZ");
+                    client.send(RawClient.concat(bindValues("ins", formats, utf8("1"), sadAndHappy, pair),
+                            RawClient.execute(), RawClient.sync()));
+                    assertThat(client.commandTags()).isEqualTo("INSERT 0 1");
+                    client.send(RawClient.query("begin"));
+                    assertThat(client.commandTags()).isEqualTo("BEGIN");
+                    client.send(RawClient.concat(bindValues("ins", formats, utf8("2"), sadAndHappy, pair),
+                            RawClient.execute(), RawClient.sync()));
+                    assertThat(client.commandTags()).isEqualTo("INSERT 0 1");
+                    client.send(RawClient.query("commit"));
+                    assertThat(client.commandTags()).isEqualTo("COMMIT");
+
+                    // a read blue serves, the array bound as a parameter
+                    proxy.server().routing().setWeight("test", 0, null);
+                    client.send(RawClient.concat(RawClient.parse("sel", "select count(*) from " + schema.table()
+                            + " where moods = $1"), RawClient.sync()));
+                    assertThat(client.typesUntilReady()).isEqualTo("1Z");
+                    client.send(RawClient.concat(bindValues("sel", new short[] {1}, sadAndHappy), RawClient.execute(),
+                            RawClient.sync()));
+                    assertThat(client.firstValue()).isEqualTo("2");
+                }
+                assertThat(proxy.server().migration().divergences()).isEmpty();
+                assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+                assertThat(schema.stored(old)).isEqualTo(schema.stored(clusters.green()))
+                        .isEqualTo("1 {sad,happy} (7,grumpy,{happy}); 2 {sad,happy} (7,grumpy,{happy})");
+            }
         }
     }
 }

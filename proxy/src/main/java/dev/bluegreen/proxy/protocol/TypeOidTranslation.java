@@ -1,0 +1,280 @@
+package dev.bluegreen.proxy.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * Gives another cluster's copy of a client's message that cluster's OIDs for the types the database defined. An
+ * array in binary format carries its element type's OID, a record each field's ({@code array_send},
+ * {@code record_send}, at any depth), and a Parse may name its parameters' types; an enum, a domain, a composite or an
+ * extension's type has an OID of its own on each cluster, so a value bound with one cluster's OIDs fails on the other
+ * ({@code wrong element type}, 42804) and a Parse names another type there, or none.
+ *
+ * <p>A value is taken for an array or a record only where it reads exactly as one whose every OID is a type of the
+ * source cluster ({@link Types#category}): a {@code bytea} that happened to read so would also need such words where
+ * every one of them falls. A type is found on the other cluster by its schema and name.
+ */
+public final class TypeOidTranslation {
+
+    /** What is known of two clusters' types, for copies from the first ("source") to the second. */
+    public interface Types {
+
+        /**
+         * The source's category of type {@code oid} ({@code pg_type.typcategory}: 'A' an array, 'C' a composite, a
+         * domain its base type's), or 0 where the source has no type of that OID.
+         */
+        char category(long oid);
+
+        /** The OID the other cluster gives the source's type {@code oid} (the same schema and name), or -1 where none. */
+        long counterpart(long oid);
+    }
+
+    /** PostgreSQL's limits: MAXDIM, and MaxTupleAttributeNumber. */
+    private static final int MAX_DIMENSIONS = 6;
+    private static final int MAX_FIELDS = 1664;
+
+    private TypeOidTranslation() {}
+
+    /**
+     * The OIDs of database-defined types a Bind's binary values seem to carry at their first level (an array's element
+     * type, a record's fields), read from their shape alone: what asks for the two clusters' types before the message
+     * goes anywhere ({@link #bind} then reads each value whole). Empty for most messages: every value in text, or none
+     * of such a shape. A malformed Bind has none (the server refuses it).
+     */
+    public static List<Long> bindMayCarry(ByteBuf all, int offset, int length) {
+        int[] values;
+        try {
+            values = FrontendMessages.bindBinaryValues(all, offset, length);
+        } catch (ProtocolViolation malformed) {
+            return List.of();
+        }
+        List<Long> oids = new ArrayList<>();
+        for (int i = 0; i < values.length; i += 2) {
+            int from = values[i];
+            int to = from + values[i + 1];
+            if (to - from >= 12 && all.getInt(from) >= 0 && all.getInt(from) <= MAX_DIMENSIONS
+                    && (all.getInt(from + 4) & ~1) == 0 && all.getUnsignedInt(from + 8) >= FrontendMessages.FIRST_NORMAL_OID) {
+                oids.add(all.getUnsignedInt(from + 8));
+                continue;
+            }
+            int fields = to - from >= 4 ? all.getInt(from) : -1;
+            int at = from + 4;
+            for (int f = 0; f > -1 && f < fields && f < MAX_FIELDS && to - at >= 8; f++) {
+                long oid = all.getUnsignedInt(at);
+                int fieldLength = all.getInt(at + 4);
+                if (oid >= FrontendMessages.FIRST_NORMAL_OID) {
+                    oids.add(oid);
+                }
+                at += 8 + Math.max(fieldLength, 0);
+            }
+        }
+        return oids;
+    }
+
+    /** The OIDs of database-defined types a Parse message names its parameters' types by; empty for most. */
+    public static List<Long> parseNames(ByteBuf all, int offset, int length) {
+        int typesAt;
+        try {
+            typesAt = FrontendMessages.databaseTypesAt(all, offset, length);
+        } catch (ProtocolViolation malformed) {
+            return List.of();
+        }
+        if (typesAt < 0) {
+            return List.of();
+        }
+        List<Long> oids = new ArrayList<>();
+        int count = all.getUnsignedShort(typesAt);
+        for (int i = 0; i < count; i++) {
+            long oid = all.getUnsignedInt(typesAt + 2 + 4 * i);
+            if (oid >= FrontendMessages.FIRST_NORMAL_OID) {
+                oids.add(oid);
+            }
+        }
+        return oids;
+    }
+
+    /**
+     * A copy of a Bind message (the whole frame at {@code offset}) whose binary arrays and records carry the other
+     * cluster's OIDs; null where nothing is to change, or something cannot: a type the other cluster lacks (sent as it
+     * is, the server there refuses it as it would have). {@code typesIfAny} is asked only where some value comes in
+     * binary, and may answer null: nothing changes.
+     */
+    public static ByteBuf bind(ByteBufAllocator alloc, ByteBuf all, int offset, int length, Supplier<Types> typesIfAny) {
+        int[] values;
+        try {
+            values = FrontendMessages.bindBinaryValues(all, offset, length);
+        } catch (ProtocolViolation malformed) {
+            return null;
+        }
+        Types types = values.length == 0 ? null : typesIfAny.get();
+        if (types == null) {
+            return null;
+        }
+        Edits edits = new Edits();
+        for (int i = 0; i < values.length; i += 2) {
+            int from = values[i];
+            int to = from + values[i + 1];
+            int mark = edits.size();
+            if (!array(all, from, to, types, edits)) {
+                edits.truncate(mark);
+                if (!record(all, from, to, types, edits)) {
+                    edits.truncate(mark);
+                }
+            }
+        }
+        return edits.applied(alloc, all, offset, length, types);
+    }
+
+    /**
+     * A copy of a Parse message (the whole frame at {@code offset}) whose parameter types ({@code typesAt}, as
+     * {@link FrontendMessages#databaseTypesAt} found it) are the other cluster's: one it lacks is left for the server to
+     * infer (OID 0), as where a client leaves the type out.
+     */
+    public static ByteBuf parse(ByteBufAllocator alloc, ByteBuf all, int offset, int length, int typesAt, Types types) {
+        ByteBuf copy = alloc.buffer(length);
+        copy.writeBytes(all, offset, length);
+        int count = all.getUnsignedShort(typesAt);
+        for (int i = 0; i < count; i++) {
+            int at = typesAt - offset + 2 + 4 * i;
+            long oid = copy.getUnsignedInt(at);
+            if (oid >= FrontendMessages.FIRST_NORMAL_OID) {
+                copy.setInt(at, (int) Math.max(types.counterpart(oid), 0));
+            }
+        }
+        return copy;
+    }
+
+    /** Reads {@code [from, to)} as a binary array whose OIDs are the source's types, noting the words to change. */
+    private static boolean array(ByteBuf all, int from, int to, Types types, Edits edits) {
+        if (to - from < 12) {
+            return false;
+        }
+        int dimensions = all.getInt(from);
+        long element = all.getUnsignedInt(from + 8);
+        char category = types.category(element);
+        if (dimensions < 0 || dimensions > MAX_DIMENSIONS || (all.getInt(from + 4) & ~1) != 0 || category == 0
+                || to - from - 12 < 8L * dimensions) {
+            return false;
+        }
+        int at = from + 12;
+        long count = dimensions == 0 ? 0 : 1;
+        for (int d = 0; d < dimensions; d++, at += 8) {
+            int size = all.getInt(at);
+            count *= size;
+            if (size < 0 || count > (to - at) / 4) { // every element takes four bytes at least
+                return false;
+            }
+        }
+        for (long e = 0; e < count; e++) {
+            if (to - at < 4) {
+                return false;
+            }
+            int elementLength = all.getInt(at);
+            at += 4;
+            if (elementLength == -1) {
+                continue;
+            }
+            if (elementLength < 0 || to - at < elementLength || !value(all, at, at + elementLength, element, category, types, edits)) {
+                return false;
+            }
+            at += elementLength;
+        }
+        edits.add(from + 8, element);
+        return at == to;
+    }
+
+    /** Reads {@code [from, to)} as a binary record whose fields' OIDs are the source's types, noting the words to change. */
+    private static boolean record(ByteBuf all, int from, int to, Types types, Edits edits) {
+        if (to - from < 4) {
+            return false;
+        }
+        int fields = all.getInt(from);
+        if (fields < 0 || fields > MAX_FIELDS) {
+            return false;
+        }
+        int at = from + 4;
+        for (int f = 0; f < fields; f++) {
+            if (to - at < 8) {
+                return false;
+            }
+            long oid = all.getUnsignedInt(at);
+            int fieldLength = all.getInt(at + 4);
+            char category = types.category(oid);
+            if (category == 0) {
+                return false;
+            }
+            edits.add(at, oid);
+            at += 8;
+            if (fieldLength == -1) {
+                continue;
+            }
+            if (fieldLength < 0 || to - at < fieldLength || !value(all, at, at + fieldLength, oid, category, types, edits)) {
+                return false;
+            }
+            at += fieldLength;
+        }
+        return at == to;
+    }
+
+    /** A value of type {@code oid} inside an array or record: built-in types hold no database-defined ones. */
+    private static boolean value(ByteBuf all, int from, int to, long oid, char category, Types types, Edits edits) {
+        if (oid < FrontendMessages.FIRST_NORMAL_OID) {
+            return true;
+        }
+        return switch (category) {
+            case 'A' -> array(all, from, to, types, edits);
+            case 'C' -> record(all, from, to, types, edits);
+            default -> true;
+        };
+    }
+
+    /** OID words to rewrite: where each is in the message, and the source's OID there. */
+    private static final class Edits {
+        private long[] words = new long[8];
+        private int size;
+
+        void add(int at, long oid) {
+            if (oid < FrontendMessages.FIRST_NORMAL_OID) {
+                return;
+            }
+            if (size == words.length) {
+                words = Arrays.copyOf(words, size * 2);
+            }
+            words[size++] = ((long) at << 32) | oid;
+        }
+
+        int size() {
+            return size;
+        }
+
+        void truncate(int to) {
+            size = to;
+        }
+
+        ByteBuf applied(ByteBufAllocator alloc, ByteBuf all, int offset, int length, Types types) {
+            long[] counterparts = new long[size];
+            boolean changes = false;
+            for (int i = 0; i < size; i++) {
+                long oid = words[i] & 0xFFFFFFFFL;
+                counterparts[i] = types.counterpart(oid);
+                if (counterparts[i] < 0) {
+                    return null;
+                }
+                changes |= counterparts[i] != oid;
+            }
+            if (!changes) {
+                return null;
+            }
+            ByteBuf copy = alloc.buffer(length);
+            copy.writeBytes(all, offset, length);
+            for (int i = 0; i < size; i++) {
+                copy.setInt((int) (words[i] >>> 32) - offset, (int) counterparts[i]);
+            }
+            return copy;
+        }
+    }
+}

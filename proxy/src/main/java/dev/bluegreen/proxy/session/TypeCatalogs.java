@@ -1,0 +1,260 @@
+package dev.bluegreen.proxy.session;
+
+import dev.bluegreen.config.Cluster;
+import dev.bluegreen.proxy.protocol.ErrorResponse;
+import dev.bluegreen.proxy.protocol.FrameBatch;
+import dev.bluegreen.proxy.protocol.FramePart;
+import dev.bluegreen.proxy.protocol.FrontendMessages;
+import dev.bluegreen.proxy.protocol.Frame;
+import dev.bluegreen.proxy.protocol.TypeOidTranslation;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Each cluster's types, per database, as the proxy needs them to give one cluster's copy of a client's message that
+ * cluster's type OIDs ({@link TypeOidTranslation}): a client learns an enum's or a composite's OID from one cluster's
+ * catalog and puts it inside the binary arrays and records it binds, and the other cluster gave that type another OID.
+ *
+ * <p>Shared by every session. A database's catalog is read when a session first binds such a value, on a connection
+ * of its own that logs in as that session does, and read again when it may be stale: after DDL through the proxy
+ * ({@link SequenceDraws#catalogVersion}), or when a value names a type the catalog lacks and it is older than
+ * {@link #REREAD_AFTER_NANOS} (a type made on the clusters directly). A catalog that could not be read is tried again
+ * after as long; meanwhile values go unchanged, as they did before this existed.
+ */
+final class TypeCatalogs {
+
+    private static final Logger log = LoggerFactory.getLogger(TypeCatalogs.class);
+
+    /**
+     * Every type but those of other sessions' temporary schemas: its OID, its name as a cast would spell it, and its
+     * category ('A' array, 'C' composite; a domain has its base type's). Built-in types are there too: a value is read
+     * as an array or record only where each OID in it is a type.
+     */
+    static final String QUERY = """
+            select t.oid, pg_catalog.format('%I.%I', n.nspname, t.typname), t.typcategory
+              from pg_catalog.pg_type t join pg_catalog.pg_namespace n on n.oid OPERATOR(pg_catalog.=) t.typnamespace
+             where n.nspname NOT LIKE 'pg\\_temp\\_%' and n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'""";
+    /** Dropped from a catalog older than this, a type a client names is looked for again. */
+    static final long REREAD_AFTER_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** A database with more types than this (tables have two each) gets no catalog: its values go unchanged. */
+    private static final int MAX_TYPES = 500_000;
+
+    /** One database's types on one cluster. */
+    record Catalog(Map<Long, Type> byOid, Map<String, Long> byName, long version, long readNanos) {
+
+        record Type(String name, char category) {}
+
+        boolean fresh() {
+            return version == SequenceDraws.catalogVersion();
+        }
+
+        boolean oldEnoughToReread() {
+            return System.nanoTime() - readNanos > REREAD_AFTER_NANOS;
+        }
+    }
+
+    /** {@code from}'s types, and their OIDs on {@code to}. */
+    static TypeOidTranslation.Types between(Catalog from, Catalog to) {
+        return new TypeOidTranslation.Types() {
+            @Override
+            public char category(long oid) {
+                Catalog.Type type = from.byOid().get(oid);
+                return type == null ? 0 : type.category();
+            }
+
+            @Override
+            public long counterpart(long oid) {
+                if (oid < FrontendMessages.FIRST_NORMAL_OID) {
+                    return oid;
+                }
+                Catalog.Type type = from.byOid().get(oid);
+                Long there = type == null ? null : to.byName().get(type.name());
+                return there == null ? -1 : there;
+            }
+        };
+    }
+
+    /** What is known of one cluster's database: the catalog last read, and who waits for the one being read. */
+    private static final class Slot {
+        Catalog catalog;
+        List<Runnable> waiting;
+        long failedNanos;
+        boolean failed;
+    }
+
+    private final Map<String, Slot> slots = new ConcurrentHashMap<>();
+    private final ByteBufAllocator alloc;
+
+    TypeCatalogs(ByteBufAllocator alloc) {
+        this.alloc = alloc;
+    }
+
+    /** The catalog of {@code database} on {@code cluster} if it has been read and no DDL ran through the proxy since. */
+    Catalog fresh(Cluster cluster, String database) {
+        Slot slot = slots.get(key(cluster, database));
+        if (slot == null) {
+            return null;
+        }
+        synchronized (slot) {
+            return slot.catalog != null && slot.catalog.fresh() ? slot.catalog : null;
+        }
+    }
+
+    /**
+     * Reads {@code database}'s catalog on {@code cluster} again unless one is being read, and runs {@code then} once
+     * it has been (on the reading connection's event loop), whether it could be read or not. False, and nothing to
+     * wait for, where a read failed within {@link #REREAD_AFTER_NANOS}.
+     *
+     * @param open opens a connection to the cluster's database that reports to the listener it is given
+     */
+    boolean read(Cluster cluster, String database, Function<BackendConnection.Listener, BackendConnection> open, Runnable then) {
+        Slot slot = slots.computeIfAbsent(key(cluster, database), key -> new Slot());
+        synchronized (slot) {
+            if (slot.waiting != null) {
+                slot.waiting.add(then);
+                return true;
+            }
+            if (slot.failed && System.nanoTime() - slot.failedNanos < REREAD_AFTER_NANOS) {
+                return false;
+            }
+            slot.waiting = new ArrayList<>(List.of(then));
+        }
+        open.apply(new Reader(alloc, slot, cluster.name() + "/" + database, SequenceDraws.catalogVersion()));
+        return true;
+    }
+
+    private static String key(Cluster cluster, String database) {
+        return cluster.name() + '\u0000' + database;
+    }
+
+    /** Reads one catalog on a connection it closes after: one query, its rows, its ReadyForQuery. */
+    private static final class Reader implements BackendConnection.Listener {
+        private final ByteBufAllocator alloc;
+        private final Slot slot;
+        private final String what;
+        private final long version;
+        private final Map<Long, Catalog.Type> byOid = new HashMap<>();
+        private final Map<String, Long> byName = new HashMap<>();
+        private String problem;
+        private boolean done;
+
+        Reader(ByteBufAllocator alloc, Slot slot, String what, long version) {
+            this.alloc = alloc;
+            this.slot = slot;
+            this.what = what;
+            this.version = version;
+        }
+
+        @Override
+        public void backendReady(BackendConnection backend, List<Frame> startupFrames, Frame readyForQuery) {
+            startupFrames.forEach(Frame::release);
+            readyForQuery.release();
+            backend.write(FrontendMessages.query(alloc, QUERY));
+            backend.flush();
+        }
+
+        @Override
+        public void backendStartupFailed(BackendConnection backend, ErrorResponse error) {
+            finish(backend, "could not log in: " + error.message());
+        }
+
+        @Override
+        public void backendFrames(BackendConnection backend, FrameBatch frames) {
+            try {
+                ByteBuf all = frames.content();
+                frames.forEach((type, offset, length) -> {
+                    switch (type) {
+                        case 'D' -> row(all, offset + Frame.HEADER_LENGTH);
+                        case 'E' -> problem = "the query failed: " + ErrorResponse.decode(
+                                Frame.of(all.slice(offset, length))).message();
+                        case 'Z' -> finish(backend, problem);
+                        default -> { }
+                    }
+                    return !done;
+                });
+            } finally {
+                frames.release();
+            }
+        }
+
+        private void row(ByteBuf all, int at) {
+            if (problem != null || all.getUnsignedShort(at) != 3) {
+                problem = problem != null ? problem : "a row of another shape";
+                return;
+            }
+            if (byOid.size() >= MAX_TYPES) {
+                problem = "more than " + MAX_TYPES + " types";
+                return;
+            }
+            at += 2;
+            String[] columns = new String[3];
+            for (int i = 0; i < 3; i++) {
+                int length = all.getInt(at);
+                at += 4;
+                columns[i] = length < 0 ? "" : all.toString(at, length, StandardCharsets.UTF_8);
+                at += Math.max(length, 0);
+            }
+            long oid = Long.parseLong(columns[0]);
+            byOid.put(oid, new Catalog.Type(columns[1], columns[2].isEmpty() ? '?' : columns[2].charAt(0)));
+            byName.put(columns[1], oid);
+        }
+
+        private void finish(BackendConnection backend, String failure) {
+            if (done) {
+                return;
+            }
+            done = true;
+            backend.close();
+            List<Runnable> waiting;
+            synchronized (slot) {
+                if (failure == null) {
+                    slot.catalog = new Catalog(Map.copyOf(byOid), Map.copyOf(byName), version, System.nanoTime());
+                    slot.failed = false;
+                } else {
+                    slot.failed = true;
+                    slot.failedNanos = System.nanoTime();
+                }
+                waiting = slot.waiting;
+                slot.waiting = null;
+            }
+            if (failure == null) {
+                log.debug("read the types of {}: {}", what, byOid.size());
+            } else {
+                log.warn("could not read the types of {}: {}; binary arrays and records go to the other cluster with this"
+                        + " cluster's type OIDs until they can be read", what, failure);
+            }
+            waiting.forEach(Runnable::run);
+        }
+
+        @Override
+        public boolean relaysInParts(BackendConnection backend) {
+            return false;
+        }
+
+        @Override
+        public void backendPart(BackendConnection backend, FramePart part) {
+            part.release();
+        }
+
+        @Override
+        public void backendReadComplete(BackendConnection backend) { }
+
+        @Override
+        public void backendWritabilityChanged(BackendConnection backend, boolean writable) { }
+
+        @Override
+        public void backendLost(BackendConnection backend, String reason) {
+            finish(backend, "the connection was lost: " + reason);
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package dev.bluegreen.proxy.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/** Binary arrays and records, and Parse types, given the other cluster's OIDs. */
+class TypeOidTranslationTest {
+
+    private static final UnpooledByteBufAllocator ALLOC = UnpooledByteBufAllocator.DEFAULT;
+    private static final int INT4 = 23;
+    private static final int TEXT = 25;
+    /** The source's enum, its array type, a composite; and a type the other cluster lacks. */
+    private static final int MOOD = 20_000;
+    private static final int MOODS = 20_001;
+    private static final int PAIR = 20_002;
+    private static final int ONLY_HERE = 20_003;
+
+    /** The source's types (built-in ones among them, as a catalog lists them) and their OIDs on the other cluster. */
+    private static final TypeOidTranslation.Types TYPES = new TypeOidTranslation.Types() {
+        private final Map<Long, Character> categories = Map.of((long) INT4, 'N', (long) TEXT, 'S', (long) MOOD, 'E',
+                (long) MOODS, 'A', (long) PAIR, 'C', (long) ONLY_HERE, 'E');
+        private final Map<Long, Long> there = Map.of((long) MOOD, 30_000L, (long) MOODS, 30_001L, (long) PAIR, 30_002L);
+
+        @Override
+        public char category(long oid) {
+            return categories.getOrDefault(oid, (char) 0);
+        }
+
+        @Override
+        public long counterpart(long oid) {
+            return oid < FrontendMessages.FIRST_NORMAL_OID ? oid : there.getOrDefault(oid, -1L);
+        }
+    };
+
+    private static byte[] text(String value) {
+        return value.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] array(int element, byte[]... values) {
+        ByteBuf out = Unpooled.buffer().writeInt(1).writeInt(0).writeInt(element).writeInt(values.length).writeInt(1);
+        for (byte[] value : values) {
+            out.writeInt(value.length).writeBytes(value);
+        }
+        return ByteBufUtil.getBytes(out);
+    }
+
+    private static byte[] record(int[] types, byte[]... values) {
+        ByteBuf out = Unpooled.buffer().writeInt(values.length);
+        for (int i = 0; i < values.length; i++) {
+            out.writeInt(types[i]);
+            if (values[i] == null) {
+                out.writeInt(-1);
+            } else {
+                out.writeInt(values[i].length).writeBytes(values[i]);
+            }
+        }
+        return ByteBufUtil.getBytes(out);
+    }
+
+    /** A Bind of statement "s": each value in the format given, no result formats. */
+    private static ByteBuf bind(short[] formats, byte[]... values) {
+        ByteBuf out = Unpooled.buffer();
+        int lengthAt = Wire.beginMessage(out, 'B');
+        out.writeBytes(new byte[] {0, 's', 0});
+        out.writeShort(formats.length);
+        for (short format : formats) {
+            out.writeShort(format);
+        }
+        out.writeShort(values.length);
+        for (byte[] value : values) {
+            out.writeInt(value.length).writeBytes(value);
+        }
+        out.writeShort(0);
+        return Wire.endMessage(out, lengthAt);
+    }
+
+    private static ByteBuf translated(ByteBuf message) {
+        try {
+            return TypeOidTranslation.bind(ALLOC, message, message.readerIndex(), message.readableBytes(), () -> TYPES);
+        } finally {
+            message.release();
+        }
+    }
+
+    private static String hex(ByteBuf buf) {
+        try {
+            return ByteBufUtil.hexDump(buf);
+        } finally {
+            buf.release();
+        }
+    }
+
+    @Test
+    void anArrayOfAnEnumGetsTheOtherClustersElementType() {
+        ByteBuf out = translated(bind(new short[] {0, 1}, text("7"), array(MOOD, text("sad"), text("happy"))));
+        assertThat(hex(out)).isEqualTo(hex(bind(new short[] {0, 1}, text("7"), array(30_000, text("sad"), text("happy")))));
+    }
+
+    @Test
+    void aRecordGetsItsFieldsTypesAtEveryDepth() {
+        int[] fields = {INT4, MOOD, MOODS, PAIR};
+        byte[] inner = record(new int[] {INT4, MOOD, MOODS}, new byte[] {0, 0, 0, 1}, null, array(MOOD));
+        byte[] value = record(fields, new byte[] {0, 0, 0, 7}, text("grumpy"), array(MOOD, text("happy")), inner);
+        byte[] expectedInner = record(new int[] {INT4, 30_000, 30_001}, new byte[] {0, 0, 0, 1}, null, array(30_000));
+        byte[] expected = record(new int[] {INT4, 30_000, 30_001, 30_002}, new byte[] {0, 0, 0, 7}, text("grumpy"),
+                array(30_000, text("happy")), expectedInner);
+        assertThat(hex(translated(bind(new short[] {1}, value, array(PAIR, value)))))
+                .isEqualTo(hex(bind(new short[] {1}, expected, array(30_002, expected))));
+    }
+
+    @Test
+    void aValueNamingATypeTheOtherClusterLacksGoesAsItIs() {
+        assertThat(translated(bind(new short[] {1}, array(MOOD, text("sad")), array(ONLY_HERE, text("x"))))).isNull();
+    }
+
+    @Test
+    void valuesThatDoNotReadExactlyAsArraysOrRecordsOfTheSourcesTypesAreLeftAlone() {
+        byte[] unknownElement = array(21_000, text("sad"));
+        byte[] oneByteShort = array(MOOD, text("sad"));
+        oneByteShort = Arrays.copyOf(oneByteShort, oneByteShort.length - 1);
+        byte[] trailing = Arrays.copyOf(array(MOOD, text("sad")), array(MOOD, text("sad")).length + 1);
+        byte[] builtIn = array(INT4, new byte[] {0, 0, 0, 1});
+        assertThat(translated(bind(new short[] {1}, unknownElement, oneByteShort, trailing, builtIn))).isNull();
+    }
+
+    @Test
+    void valuesInTextAreNotReadAndTheTypesNotAskedFor() {
+        AtomicBoolean asked = new AtomicBoolean();
+        ByteBuf message = bind(new short[] {0}, array(MOOD, text("sad")));
+        try {
+            assertThat(TypeOidTranslation.bind(ALLOC, message, 0, message.readableBytes(), () -> {
+                asked.set(true);
+                return TYPES;
+            })).isNull();
+        } finally {
+            message.release();
+        }
+        assertThat(asked).isFalse();
+    }
+
+    @Test
+    void whatABindMayCarryIsReadFromTheShapeAlone() {
+        ByteBuf message = bind(new short[] {1}, text("plain"), array(MOOD, text("sad")),
+                record(new int[] {INT4, PAIR}, new byte[] {0, 0, 0, 1}, null));
+        try {
+            assertThat(TypeOidTranslation.bindMayCarry(message, 0, message.readableBytes())).containsExactly((long) MOOD, (long) PAIR);
+        } finally {
+            message.release();
+        }
+    }
+
+    @Test
+    void aParseNamesTheOtherClustersTypesAndLeavesOutOneItLacks() {
+        ByteBuf parse = FrontendMessages.parse(ALLOC, "s", "select $1, $2, $3", List.of((long) INT4, (long) MOOD, (long) ONLY_HERE));
+        ByteBuf expected = FrontendMessages.parse(ALLOC, "s", "select $1, $2, $3", List.of((long) INT4, 30_000L, 0L));
+        try {
+            int typesAt = FrontendMessages.databaseTypesAt(parse, 0, parse.readableBytes());
+            assertThat(TypeOidTranslation.parseNames(parse, 0, parse.readableBytes())).containsExactly((long) MOOD, (long) ONLY_HERE);
+            assertThat(hex(TypeOidTranslation.parse(ALLOC, parse, 0, parse.readableBytes(), typesAt, TYPES))).isEqualTo(hex(expected));
+        } finally {
+            parse.release();
+        }
+    }
+}
