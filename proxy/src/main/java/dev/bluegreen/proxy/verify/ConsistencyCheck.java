@@ -74,12 +74,13 @@ public final class ConsistencyCheck {
      * Sequences outside the system schemas, whether the check's role may read them, their last value (null
      * before the first nextval or after a {@code setval(…, false)}, and also where the role may not read it,
      * as pg_sequences shows it, hence the privilege beside it), whether it may read the sequence itself (for
-     * the value such a null stands for), and its definition.
+     * the value such a null stands for: by name, so it must also be allowed into its schema), and its definition.
      */
     private static final String SEQUENCES = """
             select n.nspname, c.relname, has_sequence_privilege(c.oid, 'SELECT,USAGE'),
                    case when has_sequence_privilege(c.oid, 'SELECT,USAGE') then pg_sequence_last_value(c.oid) end,
-                   has_sequence_privilege(c.oid, 'SELECT'), s.seqincrement, s.seqmin, s.seqmax, s.seqcycle
+                   has_sequence_privilege(c.oid, 'SELECT') and has_schema_privilege(n.oid, 'USAGE'),
+                   s.seqincrement, s.seqmin, s.seqmax, s.seqcycle
             from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_sequence s on s.seqrelid = c.oid
             where c.relkind = 'S' and n.nspname <> 'information_schema' and n.nspname not like 'pg\\_%'
             """;

@@ -669,7 +669,9 @@ class VerifyIT {
 
     /**
      * A sequence the role verify logs in as may not read (no SELECT or USAGE) is reported as not readable,
-     * which makes the report not consistent, even where pg_sequences shows it as never used on both sides.
+     * which makes the report not consistent, even where pg_sequences shows it as never used on both sides. So is
+     * one it may read in a schema it may not use, which has handed out no value (its next value is read by name):
+     * before, that failed the whole check, every time.
      */
     @Test
     void aSequenceTheVerifyRoleMayNotReadIsNotReadableInsteadOfTheSame() throws Exception {
@@ -680,7 +682,8 @@ class VerifyIT {
         String database = databaseOnBoth(
                 "create table t (id int)", "create sequence readable", "create sequence hidden",
                 "select nextval('hidden')", "create sequence usage_only", "grant select on t, readable to " + role,
-                "grant usage on usage_only to " + role);
+                "grant usage on usage_only to " + role, "create schema walled", "create sequence walled.fresh",
+                "grant select on walled.fresh to " + role);
         blue.execute(database, "select nextval('hidden')");
         try (TestProxy proxy = TestProxy.in(blue).green(green).databases(Map.of("postgres", database))
                 .backendLogin(role, null).adminToken(AdminToken.of(TOKEN)).start()) {
@@ -691,7 +694,8 @@ class VerifyIT {
                     .containsPattern("public\\.readable +same +0 +0")
                     .containsPattern("public\\.t +same +0 +0")
                     .containsPattern("public\\.usage_only +not readable +\\? +\\?")
-                    .contains("2 of 3 sequences not compared: the role verify logs in as may not read them")
+                    .containsPattern("walled\\.fresh +not readable +\\? +\\?")
+                    .contains("3 of 4 sequences not compared: the role verify logs in as may not read them")
                     .doesNotContain("differ");
             JsonNode report = JSON.readTree(verify(proxy, "--json").out());
             assertThat(report.path("consistent").asBoolean()).isFalse();
