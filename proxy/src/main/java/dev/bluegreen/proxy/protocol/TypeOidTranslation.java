@@ -10,7 +10,7 @@ import java.util.function.Supplier;
 /**
  * Gives another cluster's copy of a client's message that cluster's OIDs for the types the database defined. An
  * array in binary format carries its element type's OID, a record each field's ({@code array_send},
- * {@code record_send}, at any depth), and a Parse may name its parameters' types; an enum, a domain, a composite or an
+ * {@code record_send}, nested to any depth, read here to {@link #MAX_DEPTH}), and a Parse may name its parameters' types; an enum, a domain, a composite or an
  * extension's type has an OID of its own on each cluster, so a value bound with one cluster's OIDs fails on the other
  * ({@code wrong element type}, 42804) and a Parse names another type there, or none.
  *
@@ -36,6 +36,11 @@ public final class TypeOidTranslation {
     /** PostgreSQL's limits: MAXDIM, and MaxTupleAttributeNumber. */
     private static final int MAX_DIMENSIONS = 6;
     private static final int MAX_FIELDS = 1664;
+    /**
+     * Values nested deeper than this are not read (sent as they are): a client's message must not take the event loop's
+     * stack, and a value so deep is no ORM's.
+     */
+    private static final int MAX_DEPTH = 32;
 
     private TypeOidTranslation() {}
 
@@ -52,24 +57,40 @@ public final class TypeOidTranslation {
         } catch (ProtocolViolation malformed) {
             return List.of();
         }
-        List<Long> oids = new ArrayList<>();
+        List<Long> oids = List.of();
         for (int i = 0; i < values.length; i += 2) {
             int from = values[i];
             int to = from + values[i + 1];
             if (to - from >= 12 && all.getInt(from) >= 0 && all.getInt(from) <= MAX_DIMENSIONS
-                    && (all.getInt(from + 4) & ~1) == 0 && all.getUnsignedInt(from + 8) >= FrontendMessages.FIRST_NORMAL_OID) {
-                oids.add(all.getUnsignedInt(from + 8));
-                continue;
+                    && (all.getInt(from + 4) & ~1) == 0 && all.getInt(from + 8) != 0) {
+                long element = all.getUnsignedInt(from + 8);
+                if (element >= FrontendMessages.FIRST_NORMAL_OID) {
+                    oids = added(oids, element);
+                }
+                continue; // an array's header: of a built-in type, it holds no other
             }
             int fields = to - from >= 4 ? all.getInt(from) : -1;
+            if (fields < 1 || fields > MAX_FIELDS) {
+                continue;
+            }
+            List<Long> found = new ArrayList<>();
             int at = from + 4;
-            for (int f = 0; f > -1 && f < fields && f < MAX_FIELDS && to - at >= 8; f++) {
-                long oid = all.getUnsignedInt(at);
-                int fieldLength = all.getInt(at + 4);
-                if (oid >= FrontendMessages.FIRST_NORMAL_OID) {
-                    oids.add(oid);
+            for (int f = 0; f < fields && at >= 0; f++) {
+                int fieldLength = to - at >= 8 ? all.getInt(at + 4) : -2;
+                if (fieldLength < -1 || to - at - 8 < fieldLength) {
+                    at = -1; // not a record's shape
+                } else {
+                    long oid = all.getUnsignedInt(at);
+                    if (oid >= FrontendMessages.FIRST_NORMAL_OID) {
+                        found.add(oid);
+                    }
+                    at += 8 + Math.max(fieldLength, 0);
                 }
-                at += 8 + Math.max(fieldLength, 0);
+            }
+            if (at == to) {
+                for (long oid : found) {
+                    oids = added(oids, oid);
+                }
             }
         }
         return oids;
@@ -97,6 +118,12 @@ public final class TypeOidTranslation {
         return oids;
     }
 
+    private static List<Long> added(List<Long> oids, long oid) {
+        List<Long> more = oids.isEmpty() ? new ArrayList<>() : oids;
+        more.add(oid);
+        return more;
+    }
+
     /**
      * A copy of a Bind message (the whole frame at {@code offset}) whose binary arrays and records carry the other
      * cluster's OIDs; null where nothing is to change, or something cannot: a type the other cluster lacks (sent as it
@@ -115,18 +142,27 @@ public final class TypeOidTranslation {
             return null;
         }
         Edits edits = new Edits();
+        // (every read is bounded above; should one not be, the message goes as it is rather than end the session)
+        try {
+            walkValues(all, values, types, edits);
+        } catch (IndexOutOfBoundsException unexpected) {
+            return null;
+        }
+        return edits.applied(alloc, all, offset, length, types);
+    }
+
+    private static void walkValues(ByteBuf all, int[] values, Types types, Edits edits) {
         for (int i = 0; i < values.length; i += 2) {
             int from = values[i];
             int to = from + values[i + 1];
             int mark = edits.size();
-            if (!array(all, from, to, types, edits)) {
+            if (!array(all, from, to, types, edits, 0)) {
                 edits.truncate(mark);
-                if (!record(all, from, to, types, edits)) {
+                if (!record(all, from, to, types, edits, 0)) {
                     edits.truncate(mark);
                 }
             }
         }
-        return edits.applied(alloc, all, offset, length, types);
     }
 
     /**
@@ -149,8 +185,8 @@ public final class TypeOidTranslation {
     }
 
     /** Reads {@code [from, to)} as a binary array whose OIDs are the source's types, noting the words to change. */
-    private static boolean array(ByteBuf all, int from, int to, Types types, Edits edits) {
-        if (to - from < 12) {
+    private static boolean array(ByteBuf all, int from, int to, Types types, Edits edits, int depth) {
+        if (to - from < 12 || depth > MAX_DEPTH) {
             return false;
         }
         int dimensions = all.getInt(from);
@@ -178,7 +214,8 @@ public final class TypeOidTranslation {
             if (elementLength == -1) {
                 continue;
             }
-            if (elementLength < 0 || to - at < elementLength || !value(all, at, at + elementLength, element, category, types, edits)) {
+            if (elementLength < 0 || to - at < elementLength
+                    || !value(all, at, at + elementLength, element, category, types, edits, depth)) {
                 return false;
             }
             at += elementLength;
@@ -188,8 +225,8 @@ public final class TypeOidTranslation {
     }
 
     /** Reads {@code [from, to)} as a binary record whose fields' OIDs are the source's types, noting the words to change. */
-    private static boolean record(ByteBuf all, int from, int to, Types types, Edits edits) {
-        if (to - from < 4) {
+    private static boolean record(ByteBuf all, int from, int to, Types types, Edits edits, int depth) {
+        if (to - from < 4 || depth > MAX_DEPTH) {
             return false;
         }
         int fields = all.getInt(from);
@@ -212,7 +249,8 @@ public final class TypeOidTranslation {
             if (fieldLength == -1) {
                 continue;
             }
-            if (fieldLength < 0 || to - at < fieldLength || !value(all, at, at + fieldLength, oid, category, types, edits)) {
+            if (fieldLength < 0 || to - at < fieldLength
+                    || !value(all, at, at + fieldLength, oid, category, types, edits, depth)) {
                 return false;
             }
             at += fieldLength;
@@ -221,13 +259,14 @@ public final class TypeOidTranslation {
     }
 
     /** A value of type {@code oid} inside an array or record: built-in types hold no database-defined ones. */
-    private static boolean value(ByteBuf all, int from, int to, long oid, char category, Types types, Edits edits) {
+    private static boolean value(ByteBuf all, int from, int to, long oid, char category, Types types, Edits edits,
+                                 int depth) {
         if (oid < FrontendMessages.FIRST_NORMAL_OID) {
             return true;
         }
         return switch (category) {
-            case 'A' -> array(all, from, to, types, edits);
-            case 'C' -> record(all, from, to, types, edits);
+            case 'A' -> array(all, from, to, types, edits, depth + 1);
+            case 'C' -> record(all, from, to, types, edits, depth + 1);
             default -> true;
         };
     }

@@ -31,6 +31,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -358,6 +359,8 @@ final class BackendConnection implements ChannelEvents {
         } else if (state instanceof State.Handshaking) {
             // the handshake completion event carries the reason
             log.debug("backend TLS error cluster={} cause={}", cluster.name(), cause.toString());
+        } else if (cause instanceof ClosedChannelException) {
+            onInactive(); // a write that found the connection closed: the server closed it, as onInactive says next
         } else {
             lose("connection to cluster " + cluster.name() + " failed: " + rootMessage(cause));
         }

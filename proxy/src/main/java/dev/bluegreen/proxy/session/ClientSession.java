@@ -57,6 +57,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -1021,7 +1022,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (type == FrontendMessages.BIND) {
             ByteBuf translated = typesLearnedFrom.size() != 1 || typesLearnedFrom.contains(to) ? null
                     : TypeOidTranslation.bind(channel.alloc(), content, content.readerIndex(), content.readableBytes(),
-                            () -> typesTo(to));
+                            () -> typesTo(to, true));
             if (translated == null) {
                 return content;
             }
@@ -1042,7 +1043,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (typesAt < 0) {
             return content;
         }
-        TypeOidTranslation.Types types = typesTo(to);
+        TypeOidTranslation.Types types = typesTo(to, false);
         ByteBuf portable = types != null ? TypeOidTranslation.parse(channel.alloc(), content, offset, length, typesAt, types)
                 : FrontendMessages.withPortableTypes(channel.alloc(), content, offset, length, typesAt);
         content.release();
@@ -1051,17 +1052,19 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     /**
      * The types of the one cluster whose OIDs the client may hold, and their OIDs on {@code to}, where that is another
-     * cluster and both its catalog and {@code to}'s have been read ({@link #awaitsTypeCatalogs}); null otherwise.
+     * cluster and both catalogs have been read ({@link #awaitsTypeCatalogs}, which reads them again when they may be
+     * stale); for binary values, only where {@code to} refuses other OIDs in them. Null otherwise.
      */
-    private TypeOidTranslation.Types typesTo(ClusterRole to) {
+    private TypeOidTranslation.Types typesTo(ClusterRole to, boolean binaryValues) {
         if (typesLearnedFrom.size() != 1 || typesLearnedFrom.contains(to)) {
             return null;
         }
         ClusterRole from = typesLearnedFrom.iterator().next();
         TypeCatalogs catalogs = services.typeCatalogs();
-        TypeCatalogs.Catalog source = catalogs.fresh(cluster(from), database(from));
-        TypeCatalogs.Catalog target = source == null ? null : catalogs.fresh(cluster(to), database(to));
-        return target == null ? null : TypeCatalogs.between(source, target);
+        TypeCatalogs.Catalog target = catalogs.latest(cluster(to), database(to));
+        TypeCatalogs.Catalog source = target == null || (binaryValues && !target.checksBinaryTypeOids()) ? null
+                : catalogs.latest(cluster(from), database(from));
+        return source == null ? null : TypeCatalogs.between(source, target);
     }
 
     /** The database {@code role}'s cluster opens for this session. */
@@ -1069,27 +1072,40 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         return cluster(role).backendDatabase(startup.database());
     }
 
+    /** The unit at the head of the queue waited for the types to be read: it goes on with what was read. */
+    private boolean typesJustRead;
+
     /**
      * Whether the unit of the {@code count} messages at the head of {@code pending} is to wait for the clusters' types
-     * to be read ({@link TypeCatalogs}): it binds values in binary that seem to carry the OIDs of types the database
-     * defined, or parses a statement naming such a type, whose copy for the cluster the client did not learn them from
-     * is given that cluster's OIDs ({@link #outgoing}), and a catalog that says which those are has not been read, or
-     * may be stale. {@code then} runs on this session's event loop once the reads are done, whether they could be made
-     * or not.
+     * to be read ({@link TypeCatalogs}): it parses a statement naming a type the database defined, or binds values in
+     * binary that seem to carry such types' OIDs (where the other cluster refuses another OID there, or is not known
+     * yet), whose copy for the other cluster, which the session holds a connection to, is given that cluster's OIDs
+     * ({@link #outgoing}); and a catalog that says which those are has not been read, or may be stale. {@code then}
+     * runs on this session's event loop once the reads are done, whether they could be made or not, and the unit then
+     * goes on with what was read.
      */
-    boolean awaitsTypeCatalogs(ArrayDeque<Frame> pending, int count, Runnable then) {
-        if (typesLearnedFrom.size() != 1) {
-            return false; // the client may hold either cluster's OIDs: they go as they are (docs/dual-write.md)
+    boolean awaitsTypeCatalogs(ArrayDeque<Frame> pending, int count, Predicate<ClusterRole> connected, Runnable then) {
+        if (typesJustRead) {
+            typesJustRead = false;
+            return false;
         }
+        if (typesLearnedFrom.size() != 1 || !connected.test(typesLearnedFrom.iterator().next().other())) {
+            return false; // the client may hold either cluster's OIDs (docs/dual-write.md), or there is no other to send
+        }
+        ClusterRole from = typesLearnedFrom.iterator().next();
+        ClusterRole to = from.other();
+        TypeCatalogs catalogs = services.typeCatalogs();
+        TypeCatalogs.Catalog target = catalogs.latest(cluster(to), database(to));
+        boolean binaryValues = target == null || target.checksBinaryTypeOids();
         List<Long> carried = null;
         Iterator<Frame> frames = pending.iterator();
         for (int i = 0; i < count && frames.hasNext(); i++) {
             Frame frame = frames.next();
             ByteBuf content = frame.content();
-            List<Long> oids = frame.type() == FrontendMessages.BIND
-                    ? TypeOidTranslation.bindMayCarry(content, content.readerIndex(), content.readableBytes())
-                    : frame.type() == FrontendMessages.PARSE
-                    ? TypeOidTranslation.parseNames(content, content.readerIndex(), content.readableBytes()) : List.of();
+            List<Long> oids = frame.type() == FrontendMessages.PARSE
+                    ? TypeOidTranslation.parseNames(content, content.readerIndex(), content.readableBytes())
+                    : frame.type() == FrontendMessages.BIND && binaryValues
+                    ? TypeOidTranslation.bindMayCarry(content, content.readerIndex(), content.readableBytes()) : List.of();
             if (!oids.isEmpty()) {
                 carried = carried == null ? new ArrayList<>() : carried;
                 carried.addAll(oids);
@@ -1098,14 +1114,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (carried == null) {
             return false;
         }
-        ClusterRole from = typesLearnedFrom.iterator().next();
-        ClusterRole to = from.other();
-        TypeCatalogs catalogs = services.typeCatalogs();
-        TypeCatalogs.Catalog source = catalogs.fresh(cluster(from), database(from));
-        TypeCatalogs.Catalog target = catalogs.fresh(cluster(to), database(to));
-        boolean readSource = source == null;
-        boolean readTarget = target == null;
-        if (source != null && target != null) {
+        TypeCatalogs.Catalog source = catalogs.latest(cluster(from), database(from));
+        boolean readSource = source == null || !source.fresh();
+        boolean readTarget = target == null || !target.fresh();
+        if (!readSource && !readTarget) {
             TypeOidTranslation.Types types = TypeCatalogs.between(source, target);
             for (long oid : carried) {
                 if (types.category(oid) == 0) {
@@ -1119,14 +1131,15 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         int[] reads = {0};
         Runnable oneDone = () -> channel.eventLoop().execute(() -> {
             if (--reads[0] == 0) {
+                typesJustRead = true;
                 then.run();
             }
         });
         int started = 0;
         for (ClusterRole role : List.of(from, to)) {
             Cluster cluster = cluster(role);
-            if ((role == from ? readSource : readTarget)
-                    && catalogs.read(cluster, database(role), listener -> openAside(cluster, listener), oneDone)) {
+            if ((role == from ? readSource : readTarget) && catalogs.read(cluster, database(role),
+                    listener -> openAside(cluster, listener), channel.eventLoop(), oneDone)) {
                 started++; // (one that failed a moment ago is not waited for again so soon)
             }
         }

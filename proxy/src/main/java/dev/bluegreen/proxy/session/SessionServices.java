@@ -53,7 +53,7 @@ public final class SessionServices {
         this.transport = transport;
         this.lookups = lookups;
         this.allocator = allocator;
-        this.typeCatalogs = new TypeCatalogs(allocator);
+        this.typeCatalogs = new TypeCatalogs(allocator, config.timeouts().startup());
         this.clientTls = clientTls;
         this.clusterTls = Map.copyOf(clusterTls);
         this.scramVerifiers = Map.copyOf(scramVerifiers);

@@ -10,11 +10,14 @@ import dev.bluegreen.proxy.protocol.TypeOidTranslation;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -25,11 +28,13 @@ import org.slf4j.LoggerFactory;
  * cluster's type OIDs ({@link TypeOidTranslation}): a client learns an enum's or a composite's OID from one cluster's
  * catalog and puts it inside the binary arrays and records it binds, and the other cluster gave that type another OID.
  *
- * <p>Shared by every session. A database's catalog is read when a session first binds such a value, on a connection
- * of its own that logs in as that session does, and read again when it may be stale: after DDL through the proxy
- * ({@link SequenceDraws#catalogVersion}), or when a value names a type the catalog lacks and it is older than
- * {@link #REREAD_AFTER_NANOS} (a type made on the clusters directly). A catalog that could not be read is tried again
- * after as long; meanwhile values go unchanged, as they did before this existed.
+ * <p>Shared by every session. A database's catalog is read when a session first needs it, on a connection of its own
+ * that logs in as that session does, and read again when it may be stale: after DDL through the proxy
+ * ({@link SequenceDraws#catalogVersion}, counted as the DDL begins and as its transaction ends), or when a message names a
+ * type the catalog lacks and it is older than {@link #REREAD_AFTER_NANOS} (a type made on the clusters directly). A
+ * catalog that could not be read is tried again after as long; meanwhile messages go unchanged, as they did before this
+ * existed. The read also says the server's version: PostgreSQL 14 and later take a binary array's or record's OIDs of
+ * database-defined types for whatever the column's type is ({@link Catalog#checksBinaryTypeOids}).
  */
 final class TypeCatalogs {
 
@@ -41,6 +46,7 @@ final class TypeCatalogs {
      * as an array or record only where each OID in it is a type.
      */
     static final String QUERY = """
+            select pg_catalog.current_setting('server_version_num');
             select t.oid, pg_catalog.format('%I.%I', n.nspname, t.typname), t.typcategory
               from pg_catalog.pg_type t join pg_catalog.pg_namespace n on n.oid OPERATOR(pg_catalog.=) t.typnamespace
              where n.nspname NOT LIKE 'pg\\_temp\\_%' and n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'""";
@@ -49,13 +55,27 @@ final class TypeCatalogs {
     /** A database with more types than this (tables have two each) gets no catalog: its values go unchanged. */
     private static final int MAX_TYPES = 500_000;
 
-    /** One database's types on one cluster. */
-    record Catalog(Map<Long, Type> byOid, Map<String, Long> byName, long version, long readNanos) {
+    /** How long a read may take once logged in; one that takes longer is given up, as one that failed. */
+    private static final long READ_DEADLINE_MILLIS = 10_000;
+    /** PostgreSQL 14 (server_version_num), from which binary arrays and records may carry other OIDs of such types. */
+    private static final int LENIENT_FROM = 140_000;
+
+    /** One database's types on one cluster, and the cluster's version. */
+    record Catalog(Map<Long, Type> byOid, Map<String, Long> byName, int serverVersion, long version, long readNanos) {
 
         record Type(String name, char category) {}
 
+        /** No DDL has been run through the proxy since the read began. */
         boolean fresh() {
             return version == SequenceDraws.catalogVersion();
+        }
+
+        /**
+         * Whether the server refuses a binary array or record whose OID of a database-defined type is not the column's
+         * type's: before PostgreSQL 14 ({@code wrong element type}, 42804); later ones read the value as the column's.
+         */
+        boolean checksBinaryTypeOids() {
+            return serverVersion < LENIENT_FROM;
         }
 
         boolean oldEnoughToReread() {
@@ -94,19 +114,25 @@ final class TypeCatalogs {
 
     private final Map<String, Slot> slots = new ConcurrentHashMap<>();
     private final ByteBufAllocator alloc;
+    /** How long a login may take ({@code timeouts.startup}): a read's deadline counts from before it. */
+    private final long loginMillis;
 
-    TypeCatalogs(ByteBufAllocator alloc) {
+    TypeCatalogs(ByteBufAllocator alloc, Duration login) {
         this.alloc = alloc;
+        this.loginMillis = login.toMillis();
     }
 
-    /** The catalog of {@code database} on {@code cluster} if it has been read and no DDL ran through the proxy since. */
-    Catalog fresh(Cluster cluster, String database) {
+    /**
+     * The catalog of {@code database} on {@code cluster} last read, stale or not ({@link Catalog#fresh}); null where none
+     * has been.
+     */
+    Catalog latest(Cluster cluster, String database) {
         Slot slot = slots.get(key(cluster, database));
         if (slot == null) {
             return null;
         }
         synchronized (slot) {
-            return slot.catalog != null && slot.catalog.fresh() ? slot.catalog : null;
+            return slot.catalog;
         }
     }
 
@@ -115,9 +141,11 @@ final class TypeCatalogs {
      * it has been (on the reading connection's event loop), whether it could be read or not. False, and nothing to
      * wait for, where a read failed within {@link #REREAD_AFTER_NANOS}.
      *
-     * @param open opens a connection to the cluster's database that reports to the listener it is given
+     * @param open  opens a connection to the cluster's database that reports to the listener it is given
+     * @param timer where the read's deadline is kept: the opening session's event loop
      */
-    boolean read(Cluster cluster, String database, Function<BackendConnection.Listener, BackendConnection> open, Runnable then) {
+    boolean read(Cluster cluster, String database, Function<BackendConnection.Listener, BackendConnection> open,
+                 ScheduledExecutorService timer, Runnable then) {
         Slot slot = slots.computeIfAbsent(key(cluster, database), key -> new Slot());
         synchronized (slot) {
             if (slot.waiting != null) {
@@ -129,7 +157,13 @@ final class TypeCatalogs {
             }
             slot.waiting = new ArrayList<>(List.of(then));
         }
-        open.apply(new Reader(alloc, slot, cluster.name() + "/" + database, SequenceDraws.catalogVersion()));
+        Reader reader = new Reader(alloc, slot, cluster.name() + "/" + database, SequenceDraws.catalogVersion());
+        try {
+            reader.deadline = timer.schedule(reader::overdue, loginMillis + READ_DEADLINE_MILLIS, TimeUnit.MILLISECONDS);
+            reader.connection = open.apply(reader);
+        } catch (RuntimeException e) { // an event loop shutting down
+            reader.finish(null, "could not open a connection: " + e);
+        }
         return true;
     }
 
@@ -137,7 +171,7 @@ final class TypeCatalogs {
         return cluster.name() + '\u0000' + database;
     }
 
-    /** Reads one catalog on a connection it closes after: one query, its rows, its ReadyForQuery. */
+    /** Reads one catalog on a connection it closes after: two queries' rows, their ReadyForQuery. */
     private static final class Reader implements BackendConnection.Listener {
         private final ByteBufAllocator alloc;
         private final Slot slot;
@@ -145,8 +179,12 @@ final class TypeCatalogs {
         private final long version;
         private final Map<Long, Catalog.Type> byOid = new HashMap<>();
         private final Map<String, Long> byName = new HashMap<>();
+        private int serverVersion;
         private String problem;
         private boolean done;
+        /** Set once opened; the deadline runs on the same event loop as the connection's events. */
+        BackendConnection connection;
+        ScheduledFuture<?> deadline;
 
         Reader(ByteBufAllocator alloc, Slot slot, String what, long version) {
             this.alloc = alloc;
@@ -177,7 +215,7 @@ final class TypeCatalogs {
                         case 'D' -> row(all, offset + Frame.HEADER_LENGTH);
                         case 'E' -> problem = "the query failed: " + ErrorResponse.decode(
                                 Frame.of(all.slice(offset, length))).message();
-                        case 'Z' -> finish(backend, problem);
+                        case 'Z' -> finish(backend, problem != null ? problem : serverVersion == 0 ? "no server version" : null);
                         default -> { }
                     }
                     return !done;
@@ -187,8 +225,10 @@ final class TypeCatalogs {
             }
         }
 
+        /** A row of either query: the server's version (one column), or a type (three). */
         private void row(ByteBuf all, int at) {
-            if (problem != null || all.getUnsignedShort(at) != 3) {
+            int columns = all.getUnsignedShort(at);
+            if (problem != null || (columns != 1 && columns != 3)) {
                 problem = problem != null ? problem : "a row of another shape";
                 return;
             }
@@ -197,28 +237,50 @@ final class TypeCatalogs {
                 return;
             }
             at += 2;
-            String[] columns = new String[3];
-            for (int i = 0; i < 3; i++) {
+            String[] values = new String[columns];
+            for (int i = 0; i < columns; i++) {
                 int length = all.getInt(at);
                 at += 4;
-                columns[i] = length < 0 ? "" : all.toString(at, length, StandardCharsets.UTF_8);
+                values[i] = length < 0 ? "" : all.toString(at, length, StandardCharsets.UTF_8);
                 at += Math.max(length, 0);
             }
-            long oid = Long.parseLong(columns[0]);
-            byOid.put(oid, new Catalog.Type(columns[1], columns[2].isEmpty() ? '?' : columns[2].charAt(0)));
-            byName.put(columns[1], oid);
+            try {
+                if (columns == 1) {
+                    serverVersion = Integer.parseInt(values[0]);
+                    return;
+                }
+                long oid = Long.parseLong(values[0]);
+                byOid.put(oid, new Catalog.Type(values[1], values[2].isEmpty() ? '?' : values[2].charAt(0)));
+                byName.put(values[1], oid);
+            } catch (NumberFormatException e) {
+                problem = "a number that does not read as one: " + e.getMessage();
+            }
         }
 
-        private void finish(BackendConnection backend, String failure) {
+        /** The deadline passed: the read is given up, its connection dropped. */
+        void overdue() {
+            finish(connection, "no answer within " + (READ_DEADLINE_MILLIS / 1000) + " s of the login's deadline");
+        }
+
+        void finish(BackendConnection backend, String failure) {
             if (done) {
                 return;
             }
             done = true;
-            backend.close();
+            if (deadline != null) {
+                deadline.cancel(false);
+            }
+            if (backend != null) {
+                if (failure == null) {
+                    backend.close();
+                } else {
+                    backend.abandon();
+                }
+            }
             List<Runnable> waiting;
             synchronized (slot) {
                 if (failure == null) {
-                    slot.catalog = new Catalog(Map.copyOf(byOid), Map.copyOf(byName), version, System.nanoTime());
+                    slot.catalog = new Catalog(Map.copyOf(byOid), Map.copyOf(byName), serverVersion, version, System.nanoTime());
                     slot.failed = false;
                 } else {
                     slot.failed = true;
@@ -230,10 +292,16 @@ final class TypeCatalogs {
             if (failure == null) {
                 log.debug("read the types of {}: {}", what, byOid.size());
             } else {
-                log.warn("could not read the types of {}: {}; binary arrays and records go to the other cluster with this"
-                        + " cluster's type OIDs until they can be read", what, failure);
+                log.warn("could not read the types of {}: {}; messages naming types the database defined go to the other"
+                        + " cluster with this one's OIDs until they can be read", what, failure);
             }
-            waiting.forEach(Runnable::run);
+            for (Runnable waiter : waiting) {
+                try {
+                    waiter.run();
+                } catch (RuntimeException e) { // (a session's event loop shutting down): the others still hear
+                    log.debug("a session waiting for the types of {} could not be told: {}", what, e.toString());
+                }
+            }
         }
 
         @Override

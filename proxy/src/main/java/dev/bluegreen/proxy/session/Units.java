@@ -141,6 +141,8 @@ final class Units {
     /** The leader's and the follower's transaction status at their last ReadyForQuery. */
     private byte leaderStatus = 'I';
     private byte followerStatus = 'I';
+    /** DDL ran in the session's transaction, or as its last unit, and its end has not been counted since. */
+    private boolean ddlUncommitted;
     /** Armed while a twin's transaction may wait on the other's ({@link #keepAliveWakes}). */
     private ScheduledFuture<?> keepAliveTimer;
     /** The client is slow to read: the session's backends, the follower too, are not read meanwhile. */
@@ -197,6 +199,11 @@ final class Units {
     private long twinFailedEpoch = -1;
     /** The SQLSTATE of the FATAL error the follower sent between requests, just before it closed, or null. */
     private String followerEndedWith;
+    /**
+     * The SQLSTATE and message of the last FATAL error the follower sent, in answer to anything, or null: what its loss is
+     * reported with, beside how the connection ended ({@link #backendLost}).
+     */
+    private String followerFatal;
     /** The twin being made replaces one the follower's server ended (see {@link #twinMayBeRemade}). */
     private boolean remakingTwin;
     /**
@@ -666,7 +673,7 @@ final class Units {
                 session.readRestOfUnit(); // an extended-protocol unit still arriving: the client must be read for the rest
                 return;
             }
-            if (session.awaitsTypeCatalogs(pending, Math.abs(count), this::pump)) {
+            if (session.awaitsTypeCatalogs(pending, Math.abs(count), backends::containsKey, this::pump)) {
                 return; // its binary arrays or records name types by OID, which the other cluster numbers otherwise
             }
             Classification classification = classify(pending, Math.abs(count));
@@ -1574,6 +1581,7 @@ final class Units {
         }
         if (c.has(Trait.DDL)) {
             SequenceDraws.catalogChanged();
+            ddlUncommitted = true; // and again once it has committed: what was read of the catalogs meanwhile lacks it
         }
         if (c.has(Trait.SESSION_STATE)) {
             sequenceDraws.forget();
@@ -3181,6 +3189,7 @@ final class Units {
         BackendConnection twin = backends.remove(role);
         twinDropped = true;
         followerEndedWith = null; // what the dropped connection said is no word on the next one
+        followerFatal = null;
         stopWatchingFollower();
         List<Sink> waiting = takeWaiting(role);
         abandonMirrors();
@@ -3328,6 +3337,10 @@ final class Units {
 
     /** Ends the unit for the client: its ReadyForQuery, unless the cluster's own already went with the answer. */
     private void finishToClient(byte newStatus, boolean readyForwarded) {
+        if (ddlUncommitted && newStatus == 'I') {
+            ddlUncommitted = false;
+            SequenceDraws.catalogChanged();
+        }
         flushRange();
         boolean readyAtClientsSync = false;
         if (splitEnd != null) {
@@ -3928,6 +3941,7 @@ final class Units {
                 try {
                     ErrorResponse error = ErrorResponse.decode(frame);
                     followerEndedWith = "FATAL".equals(error.severity()) ? error.sqlState() : null;
+                    followerFatal = error.endsSession() ? error.sqlState() + " " + error.message() : null;
                 } finally {
                     frame.release();
                 }
@@ -3957,6 +3971,9 @@ final class Units {
             try {
                 ErrorResponse error = ErrorResponse.decode(frame);
                 sink.firstSqlState = error.sqlState();
+                if (role != leader && error.endsSession()) {
+                    followerFatal = error.sqlState() + " " + error.message();
+                }
                 if (current != null && (sink == current.retrySink || (sink == current.primarySink && UnitRules.retryable(current)))
                         && role != leader && "FATAL".equals(error.severity())) {
                     followerEndedWith = error.sqlState(); // said why it goes, as between requests (see backendLost)
@@ -4283,6 +4300,8 @@ final class Units {
         backends.remove(role);
         String endedWith = followerEndedWith;
         followerEndedWith = null;
+        String said = followerFatal;
+        followerFatal = null;
         if (twinMayBeRemade(role, endedWith)) {
             log.info("follower connection ended while it owed no write: a new one at the next unit session={} cluster={}"
                     + " sqlstate={}", session, role, endedWith);
@@ -4290,9 +4309,10 @@ final class Units {
             lose(takeWaiting(role)); // a read it ran again for green: green's answer is the client's
             return;
         }
-        log.warn("follower lost session={} cluster={} reason={}", session, role, reason);
+        String why = said == null ? reason : reason + " (it ended the connection with FATAL " + said + ")";
+        log.warn("follower lost session={} cluster={} reason={}", session, role, why);
         twinFailedEpoch = migration.control().current().epoch();
-        reportFollowerLost(role, reason);
+        reportFollowerLost(role, why);
         abandonMirrors();
         List<Sink> waiting = takeWaiting(role);
         flushRange();

@@ -3820,6 +3820,41 @@ class UnitsModeIT {
     }
 
     /**
+     * A green that ends the twin's connection says why first, in a FATAL error (here {@code pg_terminate_backend}'s
+     * 57P01, while the twin's transaction idles after the first 16 of its statements): green out of sync is recorded
+     * with what it said, beside how the connection ended, which alone told nothing of why.
+     */
+    @Test
+    void aFollowerThatEndsItsConnectionIsRecordedWithWhatItSaid(TestClusters clusters) throws Exception {
+        PgCluster blue = clusters.blue();
+        PgCluster green = clusters.green();
+        String t = table("terminated");
+        ClusterData.onBoth(blue, green, "create table " + t + " (id int)");
+        Properties named = new Properties();
+        named.setProperty("ApplicationName", t);
+        try (TestProxy proxy = TestProxy.in(blue).green(green).start();
+             Connection c = proxy.connect(blue.superuser(), null, named); Statement s = c.createStatement()) {
+            proxy.server().routing().start("test", null);
+            c.setAutoCommit(false);
+            for (int i = 1; i <= 20; i++) {
+                s.executeUpdate("insert into " + t + " values (" + i + ")"); // 16 of them reach green at once
+            }
+            String twin = "select pid from pg_stat_activity where application_name = '" + t + "' and state = 'idle in transaction'";
+            await().atMost(Duration.ofSeconds(10)).until(() -> !ClusterData.numbers(green, twin).isEmpty());
+            green.execute("postgres", "select pg_terminate_backend(pid) from (" + twin + ") twin");
+
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(proxy.server().routing().history())
+                    .anySatisfy(entry -> {
+                        assertThat(entry.command()).isEqualTo("follower out of sync");
+                        assertThat(entry.reason()).contains("cluster green closed the connection").contains("FATAL 57P01")
+                                .contains("terminating connection due to administrator command");
+                    }));
+            c.commit(); // blue's transaction is the client's, and goes on
+            assertThat(ClusterData.number(blue, "select count(*) from " + t)).isEqualTo(20);
+        }
+    }
+
+    /**
      * And while the lane holds a transaction's statements back: green, having run the first 16, would idle while the
      * next 16 gather, for as long as the client takes over them (here 150 ms of thinking between statements, 2.4 s in
      * all, against a 2 s timeout on green). What the lane holds goes out once green's open transaction has idled

@@ -125,12 +125,45 @@ class TypeOidTranslationTest {
 
     @Test
     void valuesThatDoNotReadExactlyAsArraysOrRecordsOfTheSourcesTypesAreLeftAlone() {
-        byte[] unknownElement = array(21_000, text("sad"));
-        byte[] oneByteShort = array(MOOD, text("sad"));
-        oneByteShort = Arrays.copyOf(oneByteShort, oneByteShort.length - 1);
-        byte[] trailing = Arrays.copyOf(array(MOOD, text("sad")), array(MOOD, text("sad")).length + 1);
-        byte[] builtIn = array(INT4, new byte[] {0, 0, 0, 1});
-        assertThat(translated(bind(new short[] {1}, unknownElement, oneByteShort, trailing, builtIn))).isNull();
+        byte[] sad = array(MOOD, text("sad"));
+        assertThat(translated(bind(new short[] {1}, array(21_000, text("sad"))))).as("an element type not the source's").isNull();
+        assertThat(translated(bind(new short[] {1}, Arrays.copyOf(sad, sad.length - 1)))).as("a byte short").isNull();
+        assertThat(translated(bind(new short[] {1}, Arrays.copyOf(sad, sad.length + 1)))).as("a byte over").isNull();
+        assertThat(translated(bind(new short[] {1}, array(INT4, new byte[] {0, 0, 0, 1})))).as("built-in").isNull();
+        assertThat(translated(bind(new short[] {1}, record(new int[] {MOOD, 21_000}, text("sad"), text("x")))))
+                .as("a field of a type not the source's").isNull();
+        assertThat(translated(bind(new short[] {1}, text("sad, in bytes that read as nothing of the kind"))))
+                .as("bytes").isNull();
+    }
+
+    @Test
+    void aNullValueAmongThemIsSkipped() {
+        ByteBuf message = Unpooled.buffer();
+        int lengthAt = Wire.beginMessage(message, 'B');
+        message.writeBytes(new byte[] {0, 's', 0}).writeShort(1).writeShort(1).writeShort(2).writeInt(-1);
+        byte[] sad = array(MOOD, text("sad"));
+        message.writeInt(sad.length).writeBytes(sad).writeShort(0);
+        ByteBuf out = translated(Wire.endMessage(message, lengthAt));
+        assertThat(out).isNotNull();
+        try {
+            assertThat(out.getInt(out.readableBytes() - 2 - sad.length + 8)).isEqualTo(30_000);
+        } finally {
+            out.release();
+        }
+    }
+
+    @Test
+    void recordsNestedDeeperThanAnyOrmsAreSentAsTheyAre() {
+        byte[] value = record(new int[] {MOOD}, text("sad"));
+        for (int depth = 0; depth < 40; depth++) {
+            value = record(new int[] {PAIR}, value);
+        }
+        assertThat(translated(bind(new short[] {1}, value))).isNull();
+        byte[] shallow = record(new int[] {MOOD}, text("sad"));
+        for (int depth = 0; depth < 8; depth++) {
+            shallow = record(new int[] {PAIR}, shallow);
+        }
+        assertThat(translated(bind(new short[] {1}, shallow))).as("within the bound").isNotNull().satisfies(ByteBuf::release);
     }
 
     @Test
@@ -146,6 +179,19 @@ class TypeOidTranslationTest {
             message.release();
         }
         assertThat(asked).isFalse();
+    }
+
+    @Test
+    void aBuiltInArrayOfMoreDimensionsIsNotTakenForARecord() {
+        ByteBuf out = Unpooled.buffer().writeInt(2).writeInt(0).writeInt(INT4).writeInt(1).writeInt(1).writeInt(2).writeInt(1)
+                .writeInt(4).writeInt(7).writeInt(4).writeInt(8);
+        ByteBuf message = bind(new short[] {1}, ByteBufUtil.getBytes(out));
+        out.release();
+        try {
+            assertThat(TypeOidTranslation.bindMayCarry(message, 0, message.readableBytes())).isEmpty();
+        } finally {
+            message.release();
+        }
     }
 
     @Test
