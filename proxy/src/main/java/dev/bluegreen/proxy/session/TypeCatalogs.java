@@ -116,10 +116,18 @@ final class TypeCatalogs {
     private final ByteBufAllocator alloc;
     /** How long a login may take ({@code timeouts.startup}): a read's deadline counts from before it. */
     private final long loginMillis;
+    /** How long the read may take once logged in. */
+    private final long readMillis;
 
     TypeCatalogs(ByteBufAllocator alloc, Duration login) {
+        this(alloc, login, Duration.ofMillis(READ_DEADLINE_MILLIS));
+    }
+
+    /** With another time for the read itself: for tests of the deadline. */
+    TypeCatalogs(ByteBufAllocator alloc, Duration login, Duration read) {
         this.alloc = alloc;
         this.loginMillis = login.toMillis();
+        this.readMillis = read.toMillis();
     }
 
     /**
@@ -159,7 +167,7 @@ final class TypeCatalogs {
         }
         Reader reader = new Reader(alloc, slot, cluster.name() + "/" + database, SequenceDraws.catalogVersion());
         try {
-            reader.deadline = timer.schedule(reader::overdue, loginMillis + READ_DEADLINE_MILLIS, TimeUnit.MILLISECONDS);
+            reader.deadline = timer.schedule(reader::overdue, loginMillis + readMillis, TimeUnit.MILLISECONDS);
             reader.connection = open.apply(reader);
         } catch (RuntimeException e) { // an event loop shutting down
             reader.finish(null, "could not open a connection: " + e);
@@ -259,7 +267,7 @@ final class TypeCatalogs {
 
         /** The deadline passed: the read is given up, its connection dropped. */
         void overdue() {
-            finish(connection, "no answer within " + (READ_DEADLINE_MILLIS / 1000) + " s of the login's deadline");
+            finish(connection, "no answer in time");
         }
 
         void finish(BackendConnection backend, String failure) {

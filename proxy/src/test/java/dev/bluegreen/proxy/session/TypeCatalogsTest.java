@@ -1,0 +1,135 @@
+package dev.bluegreen.proxy.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bluegreen.config.Cluster;
+import dev.bluegreen.config.TlsMode;
+import dev.bluegreen.proxy.protocol.ErrorResponse;
+import dev.bluegreen.proxy.protocol.Frame;
+import dev.bluegreen.proxy.protocol.FrameBatch;
+import dev.bluegreen.proxy.protocol.Wire;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Reading a cluster's types: the answer's rows become a catalog, a read that fails or takes too long lets its waiters go
+ * on (and is not tried again at once), and sessions that ask while one is under way wait for that one.
+ */
+class TypeCatalogsTest {
+
+    private static final Cluster GREEN = new Cluster("green", "127.0.0.1", 5432, "app", Map.of(), TlsMode.DISABLE, null,
+            null, null);
+
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+
+    @AfterEach
+    void stopTimer() {
+        timer.shutdownNow();
+    }
+
+    /** The readers asked to connect, in order: a test answers as the cluster would. */
+    private final List<BackendConnection.Listener> opened = new ArrayList<>();
+
+    private boolean read(TypeCatalogs catalogs, Runnable then) {
+        return catalogs.read(GREEN, "app", listener -> {
+            opened.add(listener);
+            return null;
+        }, timer, then);
+    }
+
+    private static FrameBatch frame(char type, ByteBuf body) {
+        ByteBuf out = Unpooled.buffer();
+        int lengthAt = Wire.beginMessage(out, type);
+        out.writeBytes(body);
+        body.release();
+        return FrameBatch.of(Frame.of(Wire.endMessage(out, lengthAt)));
+    }
+
+    private static FrameBatch row(String... values) {
+        ByteBuf body = Unpooled.buffer().writeShort(values.length);
+        for (String value : values) {
+            byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+            body.writeInt(bytes.length).writeBytes(bytes);
+        }
+        return frame('D', body);
+    }
+
+    @Test
+    void theAnswersRowsMakeTheCatalogAndItsWaitersGoOn() {
+        TypeCatalogs catalogs = new TypeCatalogs(UnpooledByteBufAllocator.DEFAULT, Duration.ofSeconds(10));
+        AtomicInteger told = new AtomicInteger();
+        assertThat(read(catalogs, told::incrementAndGet)).isTrue();
+        assertThat(read(catalogs, told::incrementAndGet)).as("a second session waits for the same read").isTrue();
+        assertThat(opened).hasSize(1);
+
+        BackendConnection.Listener reader = opened.get(0);
+        reader.backendFrames(null, row("130023"));
+        reader.backendFrames(null, row("23", "pg_catalog.int4", "N"));
+        reader.backendFrames(null, row("16390", "public.mood", "E"));
+        reader.backendFrames(null, row("16389", "public._mood", "A"));
+        assertThat(told).hasValue(0);
+        reader.backendFrames(null, frame('Z', Unpooled.buffer().writeByte('I')));
+
+        assertThat(told).hasValue(2);
+        TypeCatalogs.Catalog catalog = catalogs.latest(GREEN, "app");
+        assertThat(catalog.checksBinaryTypeOids()).as("PostgreSQL 13").isTrue();
+        assertThat(catalog.byName()).containsEntry("public.mood", 16390L).containsEntry("public._mood", 16389L);
+        assertThat(catalog.byOid().get(16389L).category()).isEqualTo('A');
+        assertThat(catalog.fresh()).isTrue();
+        SequenceDraws.catalogChanged();
+        assertThat(catalog.fresh()).as("after DDL through the proxy").isFalse();
+    }
+
+    @Test
+    void aReadThatFailsLetsItsWaitersGoOnAndIsNotTriedAgainAtOnce() {
+        TypeCatalogs catalogs = new TypeCatalogs(UnpooledByteBufAllocator.DEFAULT, Duration.ofSeconds(10));
+        AtomicInteger told = new AtomicInteger();
+        assertThat(read(catalogs, told::incrementAndGet)).isTrue();
+        opened.get(0).backendFrames(null, frame('E', Unpooled.buffer().writeByte('S').writeBytes("ERROR\0".getBytes())
+                .writeByte('C').writeBytes("42501\0".getBytes()).writeByte('M').writeBytes("permission denied\0".getBytes())
+                .writeByte(0)));
+        opened.get(0).backendFrames(null, frame('Z', Unpooled.buffer().writeByte('I')));
+
+        assertThat(told).hasValue(1);
+        assertThat(catalogs.latest(GREEN, "app")).isNull();
+        assertThat(read(catalogs, told::incrementAndGet)).as("tried again only after a while").isFalse();
+        assertThat(opened).hasSize(1);
+    }
+
+    @Test
+    void aLoginThatFailsLetsItsWaitersGoOn() {
+        TypeCatalogs catalogs = new TypeCatalogs(UnpooledByteBufAllocator.DEFAULT, Duration.ofSeconds(10));
+        AtomicInteger told = new AtomicInteger();
+        read(catalogs, told::incrementAndGet);
+        opened.get(0).backendStartupFailed(null, ErrorResponse.fatal("28P01", "password authentication failed"));
+        assertThat(told).hasValue(1);
+        assertThat(catalogs.latest(GREEN, "app")).isNull();
+    }
+
+    @Test
+    void aReadThatTakesTooLongIsGivenUp() {
+        TypeCatalogs catalogs = new TypeCatalogs(UnpooledByteBufAllocator.DEFAULT, Duration.ZERO, Duration.ofMillis(100));
+        AtomicInteger told = new AtomicInteger();
+        read(catalogs, told::incrementAndGet);
+        opened.get(0).backendFrames(null, row("160001"));
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> told.get() == 1);
+        assertThat(catalogs.latest(GREEN, "app")).isNull();
+        // what comes after it is too late: nothing more happens
+        opened.get(0).backendFrames(null, frame('Z', Unpooled.buffer().writeByte('I')));
+        assertThat(told).hasValue(1);
+        assertThat(catalogs.latest(GREEN, "app")).isNull();
+    }
+}
