@@ -1092,27 +1092,28 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         if (typesLearnedFrom.size() != 1 || !connected.test(typesLearnedFrom.iterator().next().other())) {
             return false; // the client may hold either cluster's OIDs (docs/dual-write.md), or there is no other to send
         }
-        ClusterRole from = typesLearnedFrom.iterator().next();
-        ClusterRole to = from.other();
-        TypeCatalogs catalogs = services.typeCatalogs();
-        TypeCatalogs.Catalog target = catalogs.latest(cluster(to), database(to));
-        boolean binaryValues = target == null || target.checksBinaryTypeOids();
-        List<Long> carried = null;
+        List<Long> named = List.of();
+        List<Long> bound = List.of();
         Iterator<Frame> frames = pending.iterator();
         for (int i = 0; i < count && frames.hasNext(); i++) {
             Frame frame = frames.next();
             ByteBuf content = frame.content();
-            List<Long> oids = frame.type() == FrontendMessages.PARSE
-                    ? TypeOidTranslation.parseNames(content, content.readerIndex(), content.readableBytes())
-                    : frame.type() == FrontendMessages.BIND && binaryValues
-                    ? TypeOidTranslation.bindMayCarry(content, content.readerIndex(), content.readableBytes()) : List.of();
-            if (!oids.isEmpty()) {
-                carried = carried == null ? new ArrayList<>() : carried;
-                carried.addAll(oids);
+            if (frame.type() == FrontendMessages.PARSE) {
+                named = joined(named, TypeOidTranslation.parseNames(content, content.readerIndex(), content.readableBytes()));
+            } else if (frame.type() == FrontendMessages.BIND) {
+                bound = joined(bound, TypeOidTranslation.bindMayCarry(content, content.readerIndex(), content.readableBytes()));
             }
         }
-        if (carried == null) {
+        if (named.isEmpty() && bound.isEmpty()) {
             return false;
+        }
+        ClusterRole from = typesLearnedFrom.iterator().next();
+        ClusterRole to = from.other();
+        TypeCatalogs catalogs = services.typeCatalogs();
+        TypeCatalogs.Catalog target = catalogs.latest(cluster(to), database(to));
+        List<Long> carried = target == null || target.checksBinaryTypeOids() ? joined(named, bound) : named;
+        if (carried.isEmpty()) {
+            return false; // binary values only, which the other cluster takes as they are
         }
         TypeCatalogs.Catalog source = catalogs.latest(cluster(from), database(from));
         boolean readSource = source == null || !source.fresh();
@@ -1145,6 +1146,15 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
         reads[0] = started;
         return started > 0;
+    }
+
+    private static List<Long> joined(List<Long> some, List<Long> more) {
+        if (more.isEmpty()) {
+            return some;
+        }
+        List<Long> all = new ArrayList<>(some);
+        all.addAll(more);
+        return all;
     }
 
     /** Logs in to {@code cluster}'s database for this session as {@link #openBackend} does, for the proxy's own question. */

@@ -442,6 +442,7 @@ final class ClientStatements {
                     // a Describe alone (how pgx, asyncpg and pgjdbc's metadata prepare a statement) answers with
                     // the parameter and column types of the cluster that runs it: those of a write are the leader's
                     String statement = FrontendMessages.describedStatement(all, offset, length);
+                    reusesUnnamed |= !parsedUnnamed && "".equals(statement); // (as a Bind of it: parsed again ahead)
                     Classification described = statement == null
                             ? portals.get(FrontendMessages.describedPortal(all, offset, length))
                             : statement.isEmpty() ? unnamedStatement : statements.getOrDefault(statement, Classification.unparseable());

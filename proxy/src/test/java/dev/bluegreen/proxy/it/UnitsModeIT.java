@@ -15,6 +15,7 @@ import dev.bluegreen.proxy.NoLeaks;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import java.io.InputStream;
 import java.io.StringReader;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -592,6 +593,33 @@ class UnitsModeIT {
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
         }
         ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(1)");
+    }
+
+    /**
+     * The same, with the statement described again as the first unit after start (a driver checking the parameter
+     * types of a statement it parsed before, then binding it): the twin is given the Parse ahead of the Describe too.
+     * Before, green answered the Describe with 26000 (no unnamed prepared statement), a divergence.
+     */
+    @Test
+    void anUnnamedStatementParsedBeforeStartIsDescribedAfterIt(TestClusters clusters) throws Exception {
+        String t = table("described_after_start");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            client.send(concat(parse("", "insert into " + t + " values ($1)"), sync()));
+            assertThat(client.typesUntilReady()).isEqualTo("1Z");
+
+            proxy.server().routing().start("test", null);
+            client.send(concat(describeStatement(""), sync()));
+            assertThat(client.typesUntilReady()).as("the statement's parameters, and no rows").isEqualTo("tnZ");
+            client.send(concat(RawClient.message('B', ByteBuffer.allocate(13).put(new byte[] {0, 0}).putShort((short) 0)
+                    .putShort((short) 1).putInt(1).put((byte) '7').putShort((short) 0).array()), execute(""), sync()));
+            assertThat(answer(client)).isEqualTo("INSERT 0 1");
+
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        ClusterData.bothHold(clusters.blue(), clusters.green(), t, "(7)");
     }
 
     /**
