@@ -1072,23 +1072,32 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         return cluster(role).backendDatabase(startup.database());
     }
 
-    /** The unit at the head of the queue waited for the types to be read: it goes on with what was read. */
-    private boolean typesJustRead;
+    /** A read of the types this session waits for is under way ({@link #awaitsTypeCatalogs}). */
+    private boolean typesAwaited;
+    /** The first message of the unit that waited for the types to be read: it goes on with what was read. */
+    private Frame typesReadFor;
 
     /**
      * Whether the unit of the {@code count} messages at the head of {@code pending} is to wait for the clusters' types
      * to be read ({@link TypeCatalogs}): it parses a statement naming a type the database defined, or binds values in
      * binary that seem to carry such types' OIDs (where the other cluster refuses another OID there, or is not known
      * yet), whose copy for the other cluster, which the session holds a connection to, is given that cluster's OIDs
-     * ({@link #outgoing}); and a catalog that says which those are has not been read, or may be stale. {@code then}
-     * runs on this session's event loop once the reads are done, whether they could be made or not, and the unit then
-     * goes on with what was read.
+     * ({@link #outgoing}); and a catalog that says which those are has not been read, or lacks one of them and may be
+     * stale. A catalog that resolves them all but may be stale (DDL ran since) is read again meanwhile, not waited for.
+     * Nothing is waited for while the session's own DDL is uncommitted ({@code ownDdl}): another connection would not
+     * see it. {@code then} runs on this session's event loop once the reads are done, whether they could be made or
+     * not, and the unit then goes on with what was read.
      */
-    boolean awaitsTypeCatalogs(ArrayDeque<Frame> pending, int count, Predicate<ClusterRole> connected, Runnable then) {
-        if (typesJustRead) {
-            typesJustRead = false;
+    boolean awaitsTypeCatalogs(ArrayDeque<Frame> pending, int count, Predicate<ClusterRole> connected, boolean ownDdl,
+                               Runnable then) {
+        if (typesAwaited) {
+            return true;
+        }
+        if (typesReadFor != null && typesReadFor == pending.peek()) {
+            typesReadFor = null;
             return false;
         }
+        typesReadFor = null;
         if (typesLearnedFrom.size() != 1 || !connected.test(typesLearnedFrom.iterator().next().other())) {
             return false; // the client may hold either cluster's OIDs (docs/dual-write.md), or there is no other to send
         }
@@ -1116,36 +1125,51 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             return false; // binary values only, which the other cluster takes as they are
         }
         TypeCatalogs.Catalog source = catalogs.latest(cluster(from), database(from));
-        boolean readSource = source == null || !source.fresh();
-        boolean readTarget = target == null || !target.fresh();
-        if (!readSource && !readTarget) {
+        boolean waitSource = source == null;
+        boolean waitTarget = target == null;
+        boolean refreshSource = false;
+        boolean refreshTarget = false;
+        if (source != null && target != null) {
             TypeOidTranslation.Types types = TypeCatalogs.between(source, target);
             for (long oid : carried) {
                 if (types.category(oid) == 0) {
-                    readSource |= source.oldEnoughToReread(); // a type made since, on the clusters directly
+                    waitSource |= !source.fresh() || source.oldEnoughToReread(); // a type made since
                 } else if (types.counterpart(oid) < 0) {
-                    readTarget |= target.oldEnoughToReread();
+                    waitTarget |= !target.fresh() || target.oldEnoughToReread();
                 }
             }
+            refreshSource = !waitSource && !source.fresh();
+            refreshTarget = !waitTarget && !target.fresh();
+        }
+        if (ownDdl) {
+            refreshSource |= waitSource && source != null;
+            refreshTarget |= waitTarget && target != null;
+            waitSource &= source == null;
+            waitTarget &= target == null;
         }
         // each read's end comes to this event loop as a task of its own, so after the count below is set
         int[] reads = {0};
+        Frame head = pending.peek();
         Runnable oneDone = () -> channel.eventLoop().execute(() -> {
             if (--reads[0] == 0) {
-                typesJustRead = true;
+                typesAwaited = false;
+                typesReadFor = head;
                 then.run();
             }
         });
         int started = 0;
         for (ClusterRole role : List.of(from, to)) {
             Cluster cluster = cluster(role);
-            if ((role == from ? readSource : readTarget) && catalogs.read(cluster, database(role),
-                    listener -> openAside(cluster, listener), channel.eventLoop(), oneDone)) {
-                started++; // (one that failed a moment ago is not waited for again so soon)
+            boolean wait = role == from ? waitSource : waitTarget;
+            boolean refresh = role == from ? refreshSource : refreshTarget;
+            if ((wait || refresh) && catalogs.read(cluster, database(role), listener -> openAside(cluster, listener),
+                    channel.eventLoop(), wait ? oneDone : () -> { })) {
+                started += wait ? 1 : 0; // (one that failed a moment ago is not waited for again so soon)
             }
         }
         reads[0] = started;
-        return started > 0;
+        typesAwaited = started > 0;
+        return typesAwaited;
     }
 
     private static List<Long> joined(List<Long> some, List<Long> more) {

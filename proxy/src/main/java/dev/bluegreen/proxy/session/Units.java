@@ -673,9 +673,6 @@ final class Units {
                 session.readRestOfUnit(); // an extended-protocol unit still arriving: the client must be read for the rest
                 return;
             }
-            if (session.awaitsTypeCatalogs(pending, Math.abs(count), backends::containsKey, this::pump)) {
-                return; // its binary arrays or records name types by OID, which the other cluster numbers otherwise
-            }
             Classification classification = classify(pending, Math.abs(count));
             // a unit that cannot be read (the Bind of a statement name the proxy forgot) may end the transaction;
             // a ROLLBACK TO releases row locks on the leader, where SAVEPOINT and RELEASE release none
@@ -683,6 +680,10 @@ final class Units {
                     || classification.has(Trait.ROLLBACK_TO) || classification.has(Trait.UNPARSEABLE))) {
                 flushLane();
                 return; // the ordering rule: the follower finishes every earlier unit before the leader's transaction ends
+            }
+            // (after the lane: a follower still committing a type made by the session would be read without it)
+            if (session.awaitsTypeCatalogs(pending, Math.abs(count), backends::containsKey, ddlUncommitted, this::pump)) {
+                return; // it names types the database defined by OID, which the other cluster numbers otherwise
             }
             if (count < 0 && classification.isRead()) {
                 // opened by a Flush: what follows is unknown, so it is routed as a write
@@ -1579,7 +1580,12 @@ final class Units {
             unit.primary = leader;
             unit.secondary = follower;
         }
-        if (c.has(Trait.DDL)) {
+        if (c.has(Trait.DDL) && c.has(Trait.PINS_SESSION) && !c.has(Trait.MULTI_STATEMENT)) {
+            // a temporary object, which no other session sees: this one forgets what it learned of tables (the object
+            // may hide one), and prepares its kept statements again, as after any DDL
+            sequenceDraws.forget();
+            preparedAsOf = Long.MIN_VALUE;
+        } else if (c.has(Trait.DDL)) {
             SequenceDraws.catalogChanged();
             ddlUncommitted = true; // and again once it has committed: what was read of the catalogs meanwhile lacks it
         }

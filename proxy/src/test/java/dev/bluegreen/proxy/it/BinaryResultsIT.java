@@ -256,10 +256,22 @@ class BinaryResultsIT {
                                 .putShort((short) 1).putInt((int) mood).array()),
                         bindValues("typed", new short[0], utf8("happy")), RawClient.execute(), RawClient.sync()));
                 assertThat(client.commandTags()).isEqualTo("INSERT 0 1");
+
+                // a type made through the proxy after the catalogs were read: they are read again for it
+                String later = schema.mood() + "_later";
+                client.send(RawClient.query("create type " + later + " as enum ('calm')"));
+                assertThat(client.commandTags()).isEqualTo("CREATE TYPE");
+                assertThat(oid(clusters.green(), later)).as("another OID on green").isNotEqualTo(oid(clusters.blue(), later));
+                byte[] again = RawClient.cstrings("typed_later", "insert into " + log + " select pg_typeof($1)::text");
+                client.send(RawClient.concat(RawClient.message('P', ByteBuffer.allocate(again.length + 6).put(again)
+                                .putShort((short) 1).putInt((int) oid(clusters.blue(), later)).array()),
+                        bindValues("typed_later", new short[0], utf8("calm")), RawClient.execute(), RawClient.sync()));
+                assertThat(client.commandTags()).isEqualTo("INSERT 0 1");
             }
             assertThat(proxy.server().migration().divergences()).isEmpty();
-            assertThat(single(clusters.green(), "select string_agg(t, ',') from " + log))
-                    .isEqualTo(single(clusters.blue(), "select string_agg(t, ',') from " + log)).isEqualTo(schema.mood());
+            String both = "select string_agg(t, ',' order by t) from " + log;
+            assertThat(single(clusters.green(), both)).isEqualTo(single(clusters.blue(), both))
+                    .isEqualTo(schema.mood() + "," + schema.mood() + "_later");
         }
     }
 
