@@ -622,6 +622,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
         backend = openBackend(cluster);
         typesLearnedFrom.add(roleOf(backend));
+        relayedTypesChanged();
         if (twinWanted(seen)) {
             seen = null; // the first unit boundary takes the slow path and makes the twin
         }
@@ -942,8 +943,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         } finally {
             relayedFrames = null;
         }
-        if (typesLearnedFrom.size() > 1) {
-            // rare: the client may hold OIDs from the other cluster's catalog (it read green's under dual-write)
+        if (relayTranslatesTypes) {
+            // rare: the client may hold OIDs from the other cluster's catalog (it read green's under dual-write, or
+            // began on blue before finalize made green the cluster it relays to)
             List<Frame> list = frames.frames();
             frames.release();
             boolean terminated = false;
@@ -1008,6 +1010,17 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     /** The client read {@code role}'s catalog: the type OIDs it holds may be that cluster's. */
     void learnsTypesFrom(ClusterRole role) {
         typesLearnedFrom.add(role);
+        relayedTypesChanged();
+    }
+
+    /**
+     * The cluster relayed to is not the one cluster whose type OIDs the client may hold: what the relay sends it goes
+     * through {@link #outgoing}.
+     */
+    private boolean relayTranslatesTypes;
+
+    private void relayedTypesChanged() {
+        relayTranslatesTypes = backend != null && !(typesLearnedFrom.size() == 1 && typesLearnedFrom.contains(roleOf(backend)));
     }
 
     /**
@@ -1564,6 +1577,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         mayHoldState |= units != null && units.ranAUnit();
         units = null;
         backend = leader;
+        relayedTypesChanged();
         outstanding.clear();
         executeSent = false;
         batchOpen = false;

@@ -2806,6 +2806,55 @@ class UnitsModeIT {
     }
 
     /**
+     * A session that began on blue and relays to green after finalize still holds blue's OID for a type the database
+     * defined: green is sent its Parse with green's OID of that type. Before, the relay sent blue's OID unchanged, which
+     * names another type on green, or none.
+     */
+    @Test
+    void aSessionThatBeganOnBlueRelaysToGreenAfterFinalizeWithGreensTypes(TestClusters clusters) throws Exception {
+        String type = table("feeling");
+        String log = table("typeof_log");
+        enumWithAnOidOfItsOwnOnEachCluster(clusters, type);
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + log + " (t text)");
+        long onBlue = count(clusters.blue(), "select oid from pg_type where typname = '" + type + "'");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port())) {
+            client.startup(Map.of("user", clusters.blue().superuser(), "database", "postgres", "application_name", log));
+            client.readUntil('Z');
+            proxy.server().routing().start("test", null);
+            client.send(concat(typedParse("a", "insert into " + log + " select pg_typeof($1)::text", onBlue),
+                    bindText("a", "sad"), execute(""), sync()));
+            assertThat(answer(client)).isEqualTo("INSERT 0 1");
+
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            proxy.server().routing().finalizeMigration("test", null);
+            String stillOnBlue = "select count(*) from pg_stat_activity where application_name = '" + log + "'";
+            await("the session relaying to green").until(() -> count(clusters.blue(), stillOnBlue) == 0);
+
+            client.send(concat(typedParse("b", "insert into " + log + " select pg_typeof($1)::text", onBlue),
+                    bindText("b", "happy"), execute(""), sync()));
+            assertThat(answer(client)).isEqualTo("INSERT 0 1");
+        }
+        assertThat(ClusterData.contents(clusters.green(), log, "t")).isEqualTo(type + "\n" + type);
+    }
+
+    /** A Bind of statement {@code name} to the unnamed portal, its one parameter {@code value} in text. */
+    private static byte[] bindText(String name, String value) {
+        byte[] names = RawClient.cstrings("", name);
+        byte[] text = value.getBytes(StandardCharsets.UTF_8);
+        return RawClient.message('B', ByteBuffer.allocate(names.length + 10 + text.length).put(names).putShort((short) 0)
+                .putShort((short) 1).putInt(text.length).put(text).putShort((short) 0).array());
+    }
+
+    /** A Parse of statement {@code name} naming its one parameter's type by OID. */
+    private static byte[] typedParse(String name, String sql, long type) {
+        byte[] strings = RawClient.cstrings(name, sql);
+        return RawClient.message('P', ByteBuffer.allocate(strings.length + 6).put(strings).putShort((short) 1)
+                .putInt((int) type).array());
+    }
+
+    /**
      * A session that read green's catalog (weight 100) and goes back to relaying to blue (green fell out
      * of sync) still holds green's OID for the type: blue is sent its Parse with the type left to infer.
      */
