@@ -943,9 +943,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         } finally {
             relayedFrames = null;
         }
-        if (relayTranslatesTypes) {
+        if (relayTranslatesTypes && (frames.contains('P') || (relayBindsTranslate && frames.contains('B')))) {
             // rare: the client may hold OIDs from the other cluster's catalog (it read green's under dual-write, or
-            // began on blue before finalize made green the cluster it relays to)
+            // began on blue before finalize made green the cluster it relays to), which a Parse may name
+            forgetRelayedUnit();
             List<Frame> list = frames.frames();
             frames.release();
             boolean terminated = false;
@@ -1018,9 +1019,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * through {@link #outgoing}.
      */
     private boolean relayTranslatesTypes;
+    /** And its Binds too: the cluster relayed to refuses other OIDs in binary values (as far as was known then). */
+    private boolean relayBindsTranslate;
 
     private void relayedTypesChanged() {
         relayTranslatesTypes = backend != null && !(typesLearnedFrom.size() == 1 && typesLearnedFrom.contains(roleOf(backend)));
+        relayBindsTranslate = relayTranslatesTypes && typesTo(roleOf(backend), true) != null;
     }
 
     /**
