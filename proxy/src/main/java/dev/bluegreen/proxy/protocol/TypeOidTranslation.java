@@ -8,11 +8,12 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * Gives another cluster's copy of a client's message that cluster's OIDs for the types the database defined. An
- * array in binary format carries its element type's OID, a record each field's ({@code array_send},
- * {@code record_send}, nested to any depth, read here to {@link #MAX_DEPTH}), and a Parse may name its parameters' types; an enum, a domain, a composite or an
- * extension's type has an OID of its own on each cluster, so a value bound with one cluster's OIDs fails on the other
- * ({@code wrong element type}, 42804) and a Parse names another type there, or none.
+ * Gives another cluster's copy of a client's message that cluster's OIDs for the types the database defined. A Parse
+ * may name its parameters' types, and an array in binary format carries its element type's OID, a record each field's
+ * ({@code array_send}, {@code record_send}, nested to any depth, read here to {@link #MAX_DEPTH}). An enum, a domain, a
+ * composite or an extension's type has an OID of its own on each cluster: a Parse names another type there, or none,
+ * and before PostgreSQL 14 a server refuses a value bound with another cluster's OIDs ({@code wrong element type},
+ * 42804); its callers give values only to such a server.
  *
  * <p>A value is taken for an array or a record only where it reads exactly as one whose every OID is a type of the
  * source cluster ({@link Types#category}): a {@code bytea} that happened to read so would also need such words where
@@ -57,6 +58,11 @@ public final class TypeOidTranslation {
         } catch (ProtocolViolation malformed) {
             return List.of();
         }
+        return mayCarry(all, values);
+    }
+
+    /** {@link #bindMayCarry} of the values at {@code values} ({@link FrontendMessages#bindBinaryValues}). */
+    private static List<Long> mayCarry(ByteBuf all, int[] values) {
         List<Long> oids = List.of();
         for (int i = 0; i < values.length; i += 2) {
             int from = values[i];
@@ -127,8 +133,8 @@ public final class TypeOidTranslation {
     /**
      * A copy of a Bind message (the whole frame at {@code offset}) whose binary arrays and records carry the other
      * cluster's OIDs; null where nothing is to change, or something cannot: a type the other cluster lacks (sent as it
-     * is, the server there refuses it as it would have). {@code typesIfAny} is asked only where some value comes in
-     * binary, and may answer null: nothing changes.
+     * is, the server there refuses it as it would have). {@code typesIfAny} is asked only where some value in binary
+     * seems to carry such OIDs ({@link #bindMayCarry}), and may answer null: nothing changes.
      */
     public static ByteBuf bind(ByteBufAllocator alloc, ByteBuf all, int offset, int length, Supplier<Types> typesIfAny) {
         int[] values;
@@ -137,7 +143,8 @@ public final class TypeOidTranslation {
         } catch (ProtocolViolation malformed) {
             return null;
         }
-        Types types = values.length == 0 ? null : typesIfAny.get();
+        // (an integer or a timestamp in binary reads as neither: the types are not looked up for it)
+        Types types = values.length == 0 || mayCarry(all, values).isEmpty() ? null : typesIfAny.get();
         if (types == null) {
             return null;
         }

@@ -26,12 +26,14 @@ import org.slf4j.LoggerFactory;
 /**
  * Each cluster's types, per database, as the proxy needs them to give one cluster's copy of a client's message that
  * cluster's type OIDs ({@link TypeOidTranslation}): a client learns an enum's or a composite's OID from one cluster's
- * catalog and puts it inside the binary arrays and records it binds, and the other cluster gave that type another OID.
+ * catalog, names it in a Parse and puts it inside the binary arrays and records it binds, and the other cluster gave
+ * that type another OID.
  *
  * <p>Shared by every session. A database's catalog is read when a session first needs it, on a connection of its own
  * that logs in as that session does, and read again when it may be stale: after DDL through the proxy
  * ({@link SequenceDraws#catalogVersion}, counted as the DDL begins and as its transaction ends), or when a message names a
- * type the catalog lacks and it is older than {@link #REREAD_AFTER_NANOS} (a type made on the clusters directly). A
+ * type the catalog lacks and it is older than {@link #REREAD_AFTER_NANOS} (a type made on the clusters directly); which
+ * of those reads a unit waits for, {@link ClientSession#awaitsTypeCatalogs} decides. A
  * catalog that could not be read is tried again after as long; meanwhile messages go unchanged, as they did before this
  * existed. The read also says the server's version: PostgreSQL 14 and later take a binary array's or record's OIDs of
  * database-defined types for whatever the column's type is ({@link Catalog#checksBinaryTypeOids}).
@@ -50,7 +52,7 @@ final class TypeCatalogs {
             select t.oid, pg_catalog.format('%I.%I', n.nspname, t.typname), t.typcategory
               from pg_catalog.pg_type t join pg_catalog.pg_namespace n on n.oid OPERATOR(pg_catalog.=) t.typnamespace
              where n.nspname NOT LIKE 'pg\\_temp\\_%' and n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'""";
-    /** Dropped from a catalog older than this, a type a client names is looked for again. */
+    /** A type a message names that a catalog older than this lacks is looked for again (a read waited for). */
     static final long REREAD_AFTER_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** A database with more types than this (tables have two each) gets no catalog: its values go unchanged. */
     private static final int MAX_TYPES = 500_000;

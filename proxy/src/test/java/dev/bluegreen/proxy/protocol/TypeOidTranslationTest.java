@@ -167,16 +167,18 @@ class TypeOidTranslationTest {
     }
 
     @Test
-    void valuesInTextAreNotReadAndTheTypesNotAskedFor() {
+    void valuesInTextOrOfBuiltInTypesAreNotReadAndTheTypesNotAskedFor() {
         AtomicBoolean asked = new AtomicBoolean();
-        ByteBuf message = bind(new short[] {0}, array(MOOD, text("sad")));
-        try {
-            assertThat(TypeOidTranslation.bind(ALLOC, message, 0, message.readableBytes(), () -> {
-                asked.set(true);
-                return TYPES;
-            })).isNull();
-        } finally {
-            message.release();
+        for (ByteBuf message : List.of(bind(new short[] {0}, array(MOOD, text("sad"))),
+                bind(new short[] {1, 1, 1}, new byte[] {0, 0, 0, 7}, new byte[] {0, 0, 0, 0, 0, 0, 0, 7}, text("text")))) {
+            try {
+                assertThat(TypeOidTranslation.bind(ALLOC, message, 0, message.readableBytes(), () -> {
+                    asked.set(true);
+                    return TYPES;
+                })).isNull();
+            } finally {
+                message.release();
+            }
         }
         assertThat(asked).isFalse();
     }
