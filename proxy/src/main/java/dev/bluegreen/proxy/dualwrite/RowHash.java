@@ -1,5 +1,7 @@
 package dev.bluegreen.proxy.dualwrite;
 
+import dev.bluegreen.proxy.protocol.BinaryContainers;
+import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.routing.Hashing;
 import io.netty.buffer.ByteBuf;
 
@@ -24,16 +26,6 @@ final class RowHash {
     private static final long SEED = 0x9E3779B97F4A7C15L;
     private static final long STEP = 0xBF58476D1CE4E5B9L;
 
-    /** PostgreSQL's {@code FirstNormalObjectId}: OIDs from here on are assigned per cluster. */
-    private static final int FIRST_NORMAL_OBJECT_ID = 16384;
-    /** PostgreSQL's {@code MAXDIM}. */
-    private static final int MAX_DIMENSIONS = 6;
-    /** PostgreSQL's {@code MaxTupleAttributeNumber}. */
-    private static final int MAX_FIELDS = 1664;
-    /** The smallest array or record that can hold an OID: three int32 words. */
-    private static final int SMALLEST_CONTAINER = 12;
-    /** Arrays of records of arrays …: deeper than this, a value counts byte for byte. */
-    private static final int MAX_DEPTH = 32;
 
     // outside the 32-bit range, so no OID, length or word hashes to them
     private static final long USER_OID = 1L << 32;
@@ -85,7 +77,7 @@ final class RowHash {
                 if (valueLength > end - i) {
                     return false;
                 }
-                if (valueLength >= SMALLEST_CONTAINER && buf.getByte(i) == 0) {
+                if (valueLength >= BinaryContainers.SMALLEST && buf.getByte(i) == 0) {
                     return true;
                 }
                 i += valueLength;
@@ -115,60 +107,22 @@ final class RowHash {
     }
 
     private static long value(ByteBuf buf, int offset, int length, int depth) {
-        if (length >= SMALLEST_CONTAINER && depth < MAX_DEPTH && buf.getByte(offset) == 0) {
-            if (isArray(buf, offset, length)) {
+        if (length >= BinaryContainers.SMALLEST && depth < BinaryContainers.MAX_DEPTH && buf.getByte(offset) == 0) {
+            if (BinaryContainers.isArray(buf, offset, length)) {
                 return array(buf, offset, length, depth);
             }
-            if (isRecord(buf, offset, length)) {
+            if (BinaryContainers.isRecord(buf, offset, length)) {
                 return record(buf, offset, length, depth);
             }
         }
         return of(buf, offset, length);
     }
 
-    /**
-     * array_send's layout: int32 ndim, int32 has-nulls flag (0 or 1), int32 element type OID, per
-     * dimension int32 size and int32 lower bound, then per element int32 length (-1: null) and bytes.
-     */
-    private static boolean isArray(ByteBuf buf, int offset, int length) {
-        int dimensions = buf.getInt(offset);
-        int flags = buf.getInt(offset + 4);
-        int elementType = buf.getInt(offset + 8);
-        if (dimensions < 0 || dimensions > MAX_DIMENSIONS || (flags & ~1) != 0 || elementType == 0
-                || length - SMALLEST_CONTAINER < 8 * dimensions) {
-            return false;
-        }
-        int end = offset + length;
-        int i = offset + SMALLEST_CONTAINER;
-        int elementsAt = i + 8 * dimensions;
-        long elements = dimensions == 0 ? 0 : 1;
-        for (int d = 0; d < dimensions; d++, i += 8) {
-            int size = buf.getInt(i);
-            elements *= size;
-            // every element takes at least its length word; this also keeps the product from overflowing
-            if (size < 0 || elements > (end - elementsAt) / 4) {
-                return false;
-            }
-        }
-        for (long e = 0; e < elements; e++) {
-            if (end - i < 4) {
-                return false;
-            }
-            int elementLength = buf.getInt(i);
-            i += 4;
-            if (elementLength < -1 || elementLength > end - i) {
-                return false;
-            }
-            i += Math.max(elementLength, 0);
-        }
-        return i == end;
-    }
-
     private static long array(ByteBuf buf, int offset, int length, int depth) {
         int dimensions = buf.getInt(offset);
         long h = step(SEED ^ ARRAY, buf.getLong(offset));
         h = step(h, oid(buf.getInt(offset + 8)));
-        int i = offset + SMALLEST_CONTAINER;
+        int i = offset + BinaryContainers.SMALLEST;
         long elements = dimensions == 0 ? 0 : 1;
         for (int d = 0; d < dimensions; d++, i += 8) {
             elements *= buf.getInt(i);
@@ -181,28 +135,6 @@ final class RowHash {
             i += Math.max(elementLength, 0);
         }
         return Hashing.mix64(h ^ length);
-    }
-
-    /** record_send's layout: int32 field count, then per field int32 type OID, int32 length (-1: null) and bytes. */
-    private static boolean isRecord(ByteBuf buf, int offset, int length) {
-        int fields = buf.getInt(offset);
-        if (fields < 0 || fields > MAX_FIELDS || fields > (length - 4) / 8) {
-            return false;
-        }
-        int end = offset + length;
-        int i = offset + 4;
-        for (int f = 0; f < fields; f++) {
-            if (end - i < 8 || buf.getInt(i) == 0) {
-                return false;
-            }
-            int fieldLength = buf.getInt(i + 4);
-            i += 8;
-            if (fieldLength < -1 || fieldLength > end - i) {
-                return false;
-            }
-            i += Math.max(fieldLength, 0);
-        }
-        return i == end;
     }
 
     private static long record(ByteBuf buf, int offset, int length, int depth) {
@@ -221,7 +153,7 @@ final class RowHash {
 
     /** The OID as it counts: a built-in one as itself, every user-defined one as the same constant. */
     private static long oid(int oid) {
-        return Integer.compareUnsigned(oid, FIRST_NORMAL_OBJECT_ID) >= 0 ? USER_OID : Integer.toUnsignedLong(oid);
+        return Integer.toUnsignedLong(oid) >= FrontendMessages.FIRST_NORMAL_OID ? USER_OID : Integer.toUnsignedLong(oid);
     }
 
     private static long step(long h, long word) {

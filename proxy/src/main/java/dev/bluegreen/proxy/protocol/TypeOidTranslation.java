@@ -10,7 +10,7 @@ import java.util.function.Supplier;
 /**
  * Gives another cluster's copy of a client's message that cluster's OIDs for the types the database defined. A Parse
  * may name its parameters' types, and an array in binary format carries its element type's OID, a record each field's
- * ({@code array_send}, {@code record_send}, nested to any depth, read here to {@link #MAX_DEPTH}). An enum, a domain, a
+ * ({@code array_send}, {@code record_send}, nested to any depth, read here to {@link BinaryContainers#MAX_DEPTH}). An enum, a domain, a
  * composite or an extension's type has an OID of its own on each cluster: a Parse names another type there, or none,
  * and before PostgreSQL 14 a server refuses a value bound with another cluster's OIDs ({@code wrong element type},
  * 42804); its callers give values only to such a server.
@@ -33,15 +33,6 @@ public final class TypeOidTranslation {
         /** The OID the other cluster gives the source's type {@code oid} (the same schema and name), or -1 where none. */
         long counterpart(long oid);
     }
-
-    /** PostgreSQL's limits: MAXDIM, and MaxTupleAttributeNumber. */
-    private static final int MAX_DIMENSIONS = 6;
-    private static final int MAX_FIELDS = 1664;
-    /**
-     * Values nested deeper than this are not read (sent as they are): a client's message must not take the event loop's
-     * stack, and a value so deep is no ORM's.
-     */
-    private static final int MAX_DEPTH = 32;
 
     private TypeOidTranslation() {}
 
@@ -66,36 +57,14 @@ public final class TypeOidTranslation {
         List<Long> oids = List.of();
         for (int i = 0; i < values.length; i += 2) {
             int from = values[i];
-            int to = from + values[i + 1];
-            if (to - from >= 12 && all.getInt(from) >= 0 && all.getInt(from) <= MAX_DIMENSIONS
-                    && (all.getInt(from + 4) & ~1) == 0 && all.getInt(from + 8) != 0) {
-                long element = all.getUnsignedInt(from + 8);
-                if (element >= FrontendMessages.FIRST_NORMAL_OID) {
-                    oids = added(oids, element);
-                }
-                continue; // an array's header: of a built-in type, it holds no other
-            }
-            int fields = to - from >= 4 ? all.getInt(from) : -1;
-            if (fields < 1 || fields > MAX_FIELDS) {
-                continue;
-            }
-            List<Long> found = new ArrayList<>();
-            int at = from + 4;
-            for (int f = 0; f < fields && at >= 0; f++) {
-                int fieldLength = to - at >= 8 ? all.getInt(at + 4) : -2;
-                if (fieldLength < -1 || to - at - 8 < fieldLength) {
-                    at = -1; // not a record's shape
-                } else {
-                    long oid = all.getUnsignedInt(at);
-                    if (oid >= FrontendMessages.FIRST_NORMAL_OID) {
-                        found.add(oid);
-                    }
-                    at += 8 + Math.max(fieldLength, 0);
-                }
-            }
-            if (at == to) {
-                for (long oid : found) {
-                    oids = added(oids, oid);
+            int length = values[i + 1];
+            if (BinaryContainers.isArray(all, from, length)) {
+                oids = added(oids, all.getUnsignedInt(from + 8)); // (of a built-in type, it holds no other)
+            } else if (BinaryContainers.isRecord(all, from, length)) {
+                int at = from + 4;
+                for (int f = all.getInt(from); f > 0; f--) {
+                    oids = added(oids, all.getUnsignedInt(at));
+                    at += 8 + Math.max(all.getInt(at + 4), 0);
                 }
             }
         }
@@ -110,21 +79,17 @@ public final class TypeOidTranslation {
         } catch (ProtocolViolation malformed) {
             return List.of();
         }
-        if (typesAt < 0) {
-            return List.of();
-        }
-        List<Long> oids = new ArrayList<>();
-        int count = all.getUnsignedShort(typesAt);
-        for (int i = 0; i < count; i++) {
-            long oid = all.getUnsignedInt(typesAt + 2 + 4 * i);
-            if (oid >= FrontendMessages.FIRST_NORMAL_OID) {
-                oids.add(oid);
-            }
+        List<Long> oids = List.of();
+        for (int i = 0; typesAt >= 0 && i < all.getUnsignedShort(typesAt); i++) {
+            oids = added(oids, all.getUnsignedInt(typesAt + 2 + 4 * i));
         }
         return oids;
     }
 
     private static List<Long> added(List<Long> oids, long oid) {
+        if (oid < FrontendMessages.FIRST_NORMAL_OID) {
+            return oids;
+        }
         List<Long> more = oids.isEmpty() ? new ArrayList<>() : oids;
         more.add(oid);
         return more;
@@ -193,58 +158,39 @@ public final class TypeOidTranslation {
 
     /** Reads {@code [from, to)} as a binary array whose OIDs are the source's types, noting the words to change. */
     private static boolean array(ByteBuf all, int from, int to, Types types, Edits edits, int depth) {
-        if (to - from < 12 || depth > MAX_DEPTH) {
+        if (depth > BinaryContainers.MAX_DEPTH || !BinaryContainers.isArray(all, from, to - from)) {
+            return false;
+        }
+        long element = all.getUnsignedInt(from + 8);
+        char category = types.category(element);
+        if (category == 0) {
             return false;
         }
         int dimensions = all.getInt(from);
-        long element = all.getUnsignedInt(from + 8);
-        char category = types.category(element);
-        if (dimensions < 0 || dimensions > MAX_DIMENSIONS || (all.getInt(from + 4) & ~1) != 0 || category == 0
-                || to - from - 12 < 8L * dimensions) {
-            return false;
-        }
-        int at = from + 12;
+        int at = from + BinaryContainers.SMALLEST;
         long count = dimensions == 0 ? 0 : 1;
         for (int d = 0; d < dimensions; d++, at += 8) {
-            int size = all.getInt(at);
-            count *= size;
-            if (size < 0 || count > (to - at) / 4) { // every element takes four bytes at least
-                return false;
-            }
+            count *= all.getInt(at);
         }
         for (long e = 0; e < count; e++) {
-            if (to - at < 4) {
-                return false;
-            }
             int elementLength = all.getInt(at);
             at += 4;
-            if (elementLength == -1) {
-                continue;
-            }
-            if (elementLength < 0 || to - at < elementLength
-                    || !value(all, at, at + elementLength, element, category, types, edits, depth)) {
+            if (elementLength >= 0 && !value(all, at, at + elementLength, element, category, types, edits, depth)) {
                 return false;
             }
-            at += elementLength;
+            at += Math.max(elementLength, 0);
         }
         edits.add(from + 8, element);
-        return at == to;
+        return true;
     }
 
     /** Reads {@code [from, to)} as a binary record whose fields' OIDs are the source's types, noting the words to change. */
     private static boolean record(ByteBuf all, int from, int to, Types types, Edits edits, int depth) {
-        if (to - from < 4 || depth > MAX_DEPTH) {
-            return false;
-        }
-        int fields = all.getInt(from);
-        if (fields < 0 || fields > MAX_FIELDS) {
+        if (depth > BinaryContainers.MAX_DEPTH || !BinaryContainers.isRecord(all, from, to - from)) {
             return false;
         }
         int at = from + 4;
-        for (int f = 0; f < fields; f++) {
-            if (to - at < 8) {
-                return false;
-            }
+        for (int f = all.getInt(from); f > 0; f--) {
             long oid = all.getUnsignedInt(at);
             int fieldLength = all.getInt(at + 4);
             char category = types.category(oid);
@@ -253,16 +199,12 @@ public final class TypeOidTranslation {
             }
             edits.add(at, oid);
             at += 8;
-            if (fieldLength == -1) {
-                continue;
-            }
-            if (fieldLength < 0 || to - at < fieldLength
-                    || !value(all, at, at + fieldLength, oid, category, types, edits, depth)) {
+            if (fieldLength >= 0 && !value(all, at, at + fieldLength, oid, category, types, edits, depth)) {
                 return false;
             }
-            at += fieldLength;
+            at += Math.max(fieldLength, 0);
         }
-        return at == to;
+        return true;
     }
 
     /** A value of type {@code oid} inside an array or record: built-in types hold no database-defined ones. */
