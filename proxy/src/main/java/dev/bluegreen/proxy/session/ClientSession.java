@@ -1150,7 +1150,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             TypeOidTranslation.Types types = TypeCatalogs.between(source, target);
             for (long oid : carried) {
                 if (types.category(oid) == 0) {
-                    waitSource |= !source.fresh() || source.oldEnoughToReread(); // a type made since
+                    // a type made since: the other cluster's catalog, read as long ago, lacks it too
+                    waitSource |= !source.fresh() || source.oldEnoughToReread();
+                    waitTarget |= !target.fresh() || target.oldEnoughToReread();
                 } else if (types.counterpart(oid) < 0) {
                     waitTarget |= !target.fresh() || target.oldEnoughToReread();
                 }
