@@ -156,6 +156,82 @@ public final class TypeOidTranslation {
         return copy;
     }
 
+    /**
+     * Gives a server's message (the whole frame at {@code offset}), in place, the other cluster's OIDs for the types the
+     * database defined: a RowDescription's column types, a ParameterDescription's parameter types, the arrays and records
+     * a DataRow carries in binary. Here the source is the cluster that answered, and the other the one whose OIDs the
+     * client holds. A type the other cluster lacks keeps the source's OID; the table OIDs of a RowDescription are left
+     * as they are. Any other message, or one that does not read as its type should, is left as it is (the client reads
+     * what the server sent).
+     */
+    public static void answer(ByteBuf all, byte type, int offset, int length, Types types) {
+        int end = offset + length;
+        int at = offset + Frame.HEADER_LENGTH;
+        if (end - at < 2) {
+            return;
+        }
+        int count = all.getUnsignedShort(at);
+        at += 2;
+        try {
+            switch (type) {
+                case 'T' -> {
+                    // per field: name, table OID (4), column number (2), type OID (4), length (2), modifier (4), format (2)
+                    for (int i = 0; i < count; i++) {
+                        int name = all.bytesBefore(at, end - at, (byte) 0);
+                        if (name < 0 || end - at < name + 19) {
+                            return;
+                        }
+                        at += name + 1;
+                        translate(all, at + 6, types);
+                        at += 18;
+                    }
+                }
+                case 't' -> {
+                    for (int i = 0; i < count && end - at >= 4; i++, at += 4) {
+                        translate(all, at, types);
+                    }
+                }
+                case 'D' -> {
+                    Edits edits = new Edits();
+                    for (int i = 0; i < count && end - at >= 4; i++) {
+                        int size = all.getInt(at);
+                        at += 4;
+                        if (size < 0) {
+                            continue;
+                        }
+                        if (size > end - at) {
+                            return;
+                        }
+                        // (a value in text never starts with the zero bytes both shapes begin with)
+                        int mark = edits.size();
+                        if (size >= 4 && all.getByte(at) == 0 && !array(all, at, at + size, types, edits, 0)) {
+                            edits.truncate(mark);
+                            if (!record(all, at, at + size, types, edits, 0)) {
+                                edits.truncate(mark);
+                            }
+                        }
+                        at += size;
+                    }
+                    edits.applyInPlace(all, types);
+                }
+                default -> { }
+            }
+        } catch (IndexOutOfBoundsException unexpected) {
+            // every read is bounded above; should one not be, the rest of the message stays as the server sent it
+        }
+    }
+
+    /** The OID at {@code at} becomes the other cluster's, where it is a database-defined type that cluster has too. */
+    private static void translate(ByteBuf all, int at, Types types) {
+        long oid = all.getUnsignedInt(at);
+        if (oid >= FrontendMessages.FIRST_NORMAL_OID) {
+            long there = types.counterpart(oid);
+            if (there >= 0 && there != oid) {
+                all.setInt(at, (int) there);
+            }
+        }
+    }
+
     /** Reads {@code [from, to)} as a binary array whose OIDs are the source's types, noting the words to change. */
     private static boolean array(ByteBuf all, int from, int to, Types types, Edits edits, int depth) {
         if (depth > BinaryContainers.MAX_DEPTH || !BinaryContainers.isArray(all, from, to - from)) {
@@ -241,6 +317,13 @@ public final class TypeOidTranslation {
 
         void truncate(int to) {
             size = to;
+        }
+
+        /** Each word whose OID the other cluster has a type for becomes that type's OID there; the rest stay. */
+        void applyInPlace(ByteBuf all, Types types) {
+            for (int i = 0; i < size; i++) {
+                translate(all, (int) (words[i] >>> 32), types);
+            }
         }
 
         ByteBuf applied(ByteBufAllocator alloc, ByteBuf all, int offset, int length, Types types) {

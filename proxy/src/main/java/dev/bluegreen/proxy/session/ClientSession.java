@@ -249,6 +249,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private final FrameBatch.Visitor backendFrameVisitor = this::onBackendFrame;
     /** The batch {@link #backendFrameVisitor} is visiting. */
     private FrameBatch backendBatch;
+    /** While {@link #backendBatch} is read: where its answers' type OIDs are to be the client's ({@link #answersFrom}). */
+    private TypeOidTranslation.Types relayAnswerTypes;
     /**
      * A long message is being relayed part by part and its last part has not gone out: nothing else may be written
      * to the client until it has (a message of the proxy's there would be read as the rest of it).
@@ -733,8 +735,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
         readyAt = -1;
         backendBatch = frames;
+        // (rare: a session that began on blue, relayed to green after finalize, is shown blue's OIDs)
+        relayAnswerTypes = relayTranslatesTypes ? answersFrom(roleOf(from)) : null;
         frames.forEach(backendFrameVisitor);
         backendBatch = null;
+        relayAnswerTypes = null;
         if (readyAt >= 0) {
             transactionStatus = ReadyForQuery.of(frames.content().getByte(readyAt + Frame.HEADER_LENGTH));
             executeSent = false;
@@ -798,6 +803,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     /** Matches answers to the outstanding requests, and remembers the last ReadyForQuery. */
     private boolean onBackendFrame(byte type, int offset, int length) {
+        if (relayAnswerTypes != null && (type == 'T' || type == 't' || type == 'D')) {
+            TypeOidTranslation.answer(backendBatch.content(), type, offset, length, relayAnswerTypes);
+        }
         switch (type) {
             case 'Z' -> {
                 readyAt = offset;
@@ -1008,6 +1016,44 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         return type == FrontendMessages.COPY_DATA || type == FrontendMessages.COPY_DONE || type == FrontendMessages.COPY_FAIL;
     }
 
+    /** Whether a Query or Parse reads the system catalogs ({@link Trait#CATALOG}). */
+    private boolean readsCatalogs(byte type, ByteBuf all, int offset, int length) {
+        try {
+            String sql = switch (type) {
+                case FrontendMessages.QUERY -> FrontendMessages.querySql(all, offset, length, sqlReading.encoding());
+                case FrontendMessages.PARSE -> FrontendMessages.parseSql(all, offset, length, sqlReading.encoding());
+                default -> null;
+            };
+            return sql != null && sqlReading.classify(services.migration().classifier(), sql).has(Trait.CATALOG);
+        } catch (ProtocolViolation malformed) {
+            return false; // relayed as it is: the server answers it with the error
+        }
+    }
+
+    /**
+     * The one cluster whose type OIDs the client may hold: the one its session began on, while every read of the
+     * catalogs it made was answered there too. Null once it may hold either's.
+     */
+    ClusterRole typesSource() {
+        return typesLearnedFrom.size() == 1 ? typesLearnedFrom.iterator().next() : null;
+    }
+
+    /**
+     * For what {@code from} answers: its types, and their OIDs on the one cluster whose OIDs the client may hold, where
+     * that is another cluster and both catalogs have been read ({@link TypeOidTranslation#answer}). Null otherwise: the
+     * answer reaches the client as it is.
+     */
+    TypeOidTranslation.Types answersFrom(ClusterRole from) {
+        ClusterRole source = typesSource();
+        if (source == null || source == from) {
+            return null;
+        }
+        TypeCatalogs catalogs = services.typeCatalogs();
+        TypeCatalogs.Catalog there = catalogs.latest(cluster(from), database(from));
+        TypeCatalogs.Catalog known = there == null ? null : catalogs.latest(cluster(source), database(source));
+        return known == null ? null : TypeCatalogs.between(there, known);
+    }
+
     /** The client read {@code role}'s catalog: the type OIDs it holds may be that cluster's. */
     void learnsTypesFrom(ClusterRole role) {
         typesLearnedFrom.add(role);
@@ -1089,6 +1135,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         return cluster(role).backendDatabase(startup.database());
     }
 
+    /**
+     * The catalog version ({@link SequenceDraws#catalogVersion}) as of which both clusters' catalogs were found read
+     * and fresh for answers ({@link #awaitsTypeCatalogs}): until DDL, a unit naming no types need not look again.
+     */
+    private long answerCatalogsAsOf = Long.MIN_VALUE;
     /** A read of the types this session waits for is under way ({@link #awaitsTypeCatalogs}). */
     private boolean typesAwaited;
     /** The first message of the unit that waited for the types to be read: it goes on with what was read. */
@@ -1101,12 +1152,15 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * yet), whose copy for the other cluster, which the session holds a connection to, is given that cluster's OIDs
      * ({@link #outgoing}); and a catalog that says which those are has not been read, or lacks one of them and may be
      * stale. A catalog that resolves them all but may be stale (DDL ran since) is read again meanwhile, not waited for.
+     * Where both clusters may serve the session's reads ({@code mayServe}), the other cluster's answers to them are given
+     * the client's OIDs ({@link #answersFrom}): both catalogs are read in the background, not waited for, and those DDL
+     * made stale read again at most every {@link TypeCatalogs#REREAD_AFTER_NANOS}.
      * Nothing is waited for while the session's own DDL is uncommitted ({@code ownDdl}): another connection would not
      * see it. {@code then} runs on this session's event loop once the reads are done, whether they could be made or
      * not, and the unit then goes on with what was read.
      */
-    boolean awaitsTypeCatalogs(ArrayDeque<Frame> pending, int count, Predicate<ClusterRole> connected, boolean ownDdl,
-                               Runnable then) {
+    boolean awaitsTypeCatalogs(ArrayDeque<Frame> pending, int count, Predicate<ClusterRole> connected,
+                               Predicate<ClusterRole> mayServe, boolean ownDdl, Runnable then) {
         if (typesAwaited) {
             return true;
         }
@@ -1130,15 +1184,18 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 bound = joined(bound, TypeOidTranslation.bindMayCarry(content, content.readerIndex(), content.readableBytes()));
             }
         }
-        if (named.isEmpty() && bound.isEmpty()) {
-            return false;
-        }
         ClusterRole from = typesLearnedFrom.iterator().next();
         ClusterRole to = from.other();
+        // the other cluster may serve the unit's read while the session's reads of the catalogs go to this one: its
+        // answer is given the client's OIDs, for which both catalogs are read
+        boolean answers = mayServe.test(to) && mayServe.test(from);
+        if (named.isEmpty() && bound.isEmpty() && (!answers || answerCatalogsAsOf == SequenceDraws.catalogVersion())) {
+            return false; // (for answers alone, both catalogs were found read, and no DDL has run since)
+        }
         TypeCatalogs catalogs = services.typeCatalogs();
         TypeCatalogs.Catalog target = catalogs.latest(cluster(to), database(to));
         List<Long> carried = target == null || target.checksBinaryTypeOids() ? joined(named, bound) : named;
-        if (carried.isEmpty()) {
+        if (carried.isEmpty() && !answers) {
             return false; // binary values only, which the other cluster takes as they are
         }
         TypeCatalogs.Catalog source = catalogs.latest(cluster(from), database(from));
@@ -1146,7 +1203,17 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         boolean waitTarget = target == null;
         boolean refreshSource = false;
         boolean refreshTarget = false;
-        if (source != null && target != null) {
+        if (carried.isEmpty()) {
+            // answers alone: never waited for (a cluster slow to answer must not hold the session up for them), read in
+            // the background; one DDL has made stale again at most every few seconds. Until then answers go as they are
+            waitSource = false;
+            waitTarget = false;
+            refreshSource = source == null || (!source.fresh() && source.oldEnoughToReread());
+            refreshTarget = target == null || (!target.fresh() && target.oldEnoughToReread());
+            if (source != null && target != null && source.fresh() && target.fresh()) {
+                answerCatalogsAsOf = source.version();
+            }
+        } else if (source != null && target != null) {
             TypeOidTranslation.Types types = TypeCatalogs.between(source, target);
             for (long oid : carried) {
                 if (types.category(oid) == 0) {
@@ -1200,6 +1267,17 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         return all;
     }
 
+    /** Reads, in the background, each cluster's catalog of this session's database that has not been read yet. */
+    private void readMissingCatalogs() {
+        TypeCatalogs catalogs = services.typeCatalogs();
+        for (ClusterRole role : ClusterRole.values()) {
+            Cluster cluster = cluster(role);
+            if (cluster != null && catalogs.latest(cluster, database(role)) == null) {
+                catalogs.read(cluster, database(role), listener -> openAside(cluster, listener), channel.eventLoop(), () -> { });
+            }
+        }
+    }
+
     /** Logs in to {@code cluster}'s database for this session as {@link #openBackend} does, for the proxy's own question. */
     private BackendConnection openAside(Cluster cluster, BackendConnection.Listener listener) {
         Map<String, String> parameters = new LinkedHashMap<>();
@@ -1227,6 +1305,11 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * 08P01 before anything that came with it is passed on, as units mode ends it (DESIGN §9).
      */
     private void noteRelayed(byte type, ByteBuf all, int offset, int length) {
+        if (relayTranslatesTypes && typesLearnedFrom.size() == 1 && readsCatalogs(type, all, offset, length)) {
+            // rare (a session that began on blue, relayed to green after finalize): what it reads of green's catalog
+            // may be green's OIDs, which the relay must then no longer take for blue's
+            learnsTypesFrom(roleOf(backend));
+        }
         if (type == FrontendMessages.QUERY || type == FrontendMessages.PARSE) {
             // a custom setting made now must reach a twin made later: only the SQL names it
             sqlReading.relayed(services.migration().classifier(), type, all, offset, length);
@@ -1584,6 +1667,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         units = null;
         backend = leader;
         relayedTypesChanged();
+        if (relayTranslatesTypes && typesSource() != null) {
+            readMissingCatalogs(); // (an idle session, across cutover and finalize, may have had no unit that read them)
+        }
         outstanding.clear();
         executeSent = false;
         batchOpen = false;

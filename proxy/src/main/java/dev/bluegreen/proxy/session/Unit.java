@@ -3,6 +3,7 @@ package dev.bluegreen.proxy.session;
 import dev.bluegreen.proxy.dualwrite.OutcomeRecorder;
 import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrontendMessages;
+import dev.bluegreen.proxy.protocol.TypeOidTranslation;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.ClusterRole;
 import dev.bluegreen.proxy.routing.InsertShape;
@@ -169,6 +170,11 @@ final class Unit {
      * read-write transaction, which the leader runs whatever the weight.
      */
     boolean routed;
+    /**
+     * An autocommit read the cluster whose type OIDs the client does not hold serves, while its reads of the catalogs
+     * go to the one whose OIDs it holds: the answer is given those OIDs ({@link ClientSession#answersFrom}); else null.
+     */
+    TypeOidTranslation.Types answerTypes;
     boolean namesStatements;
     /**
      * What is left of the session's {@link Units#leaderOnly} objects once this unit has run without an error, or

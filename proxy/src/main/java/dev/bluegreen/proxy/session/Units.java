@@ -16,6 +16,7 @@ import dev.bluegreen.proxy.protocol.FrameBatch;
 import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.protocol.ProtocolViolation;
 import dev.bluegreen.proxy.protocol.ReadyForQuery;
+import dev.bluegreen.proxy.protocol.TypeOidTranslation;
 import dev.bluegreen.proxy.routing.Classification;
 import dev.bluegreen.proxy.routing.Classifier;
 import dev.bluegreen.proxy.routing.ClusterRole;
@@ -23,6 +24,7 @@ import dev.bluegreen.proxy.routing.InsertShape;
 import dev.bluegreen.proxy.routing.Kind;
 import dev.bluegreen.proxy.routing.LargeObjectSql;
 import dev.bluegreen.proxy.routing.LeaderOnlyObjects;
+import dev.bluegreen.proxy.routing.RoutingPolicy;
 import dev.bluegreen.proxy.routing.SavepointCommand;
 import dev.bluegreen.proxy.routing.StatementTexts;
 import dev.bluegreen.proxy.routing.StickyKeys;
@@ -682,7 +684,8 @@ final class Units {
                 return; // the ordering rule: the follower finishes every earlier unit before the leader's transaction ends
             }
             // (after the lane: a follower still committing a type made by the session would be read without it)
-            if (session.awaitsTypeCatalogs(pending, Math.abs(count), backends::containsKey, ddlUncommitted, this::pump)) {
+            if (session.awaitsTypeCatalogs(pending, Math.abs(count), backends::containsKey, this::mayServe, ddlUncommitted,
+                    this::pump)) {
                 return; // it names types the database defined by OID, which the other cluster numbers otherwise
             }
             if (count < 0 && classification.isRead()) {
@@ -1540,8 +1543,13 @@ final class Units {
             }
         } else if (status == 'I') {
             if (c.isPlainRead()) {
-                unit.primary = serving(follower);
+                unit.primary = c.has(Trait.CATALOG) ? servingCatalogRead(follower) : serving(follower);
                 unit.routed = true;
+                ClusterRole source = session.typesSource();
+                if (source != null && unit.primary != source && mayServe(source)) {
+                    // (in a transaction the other cluster serves, the catalogs are read there too: answered as it is)
+                    unit.answerTypes = session.answersFrom(unit.primary);
+                }
                 unit.retry = unit.primary == ClusterRole.GREEN && backends.containsKey(ClusterRole.BLUE)
                         && follower != null;
             } else if (c.isRead() && c.has(Trait.TRANSACTION_BEGIN) && !c.has(Trait.SESSION_STATE)) {
@@ -1939,6 +1947,37 @@ final class Units {
 
     private ClusterRole otherIfPresent(ClusterRole role) {
         return backends.containsKey(role.other()) ? role.other() : null;
+    }
+
+    /**
+     * Whether {@code role} may answer this session's units: the leader, and a follower the weight lets serve reads
+     * (green's share: green above 0, blue below 100).
+     */
+    private boolean mayServe(ClusterRole role) {
+        if (!backends.containsKey(role)) {
+            return false;
+        }
+        if (role == leader) {
+            return true;
+        }
+        if (state == null) {
+            return false; // the routing state is taken at the first unit's boundary, which comes after this is asked
+        }
+        int weight = state.weight();
+        return !pinned && state.followerMayServeReads() && !migration.control().divergencePending()
+                && (role == ClusterRole.GREEN ? weight > 0 : weight < RoutingPolicy.BUCKETS);
+    }
+
+    /**
+     * Where an autocommit read of the system catalogs goes: to the cluster whose type OIDs the client holds, where that
+     * may serve it. A driver looks up there the OIDs it is shown (a column's type, an array's element type, a record's
+     * fields), which reach it as that cluster's from either ({@link ClientSession#answersFrom}); read on the other, the
+     * same OID could name another type, or none.
+     */
+    private ClusterRole servingCatalogRead(ClusterRole follower) {
+        ClusterRole usual = serving(follower);
+        ClusterRole source = session.typesSource();
+        return source != null && source != usual && mayServe(source) ? source : usual;
     }
 
     /** Where an autocommit read goes: the weight and sticky key decide, unless only the leader may serve. */
@@ -3258,6 +3297,7 @@ final class Units {
         if (unit.classification.has(Trait.CATALOG)) {
             session.learnsTypesFrom(blue);
         }
+        unit.answerTypes = session.answersFrom(blue); // (none where blue's OIDs are the client's)
         long greenNanos = System.nanoTime() - unit.startedNanos;
         unit.startedNanos = System.nanoTime(); // blue's latency is its own, not green's failed attempt's too
         boolean overdue = unit.greenRead != GreenRead.IN_TIME;
@@ -3934,6 +3974,11 @@ final class Units {
         }
         Sink sink = sinks.get(role).peek();
         ByteBuf all = batch.content();
+        if ((type == 'T' || type == 't' || type == 'D') && current != null && current.answerTypes != null
+                && sink == current.primarySink) {
+            // the client's answer, from the cluster whose OIDs it does not hold: given the client's
+            TypeOidTranslation.answer(all, type, offset, length, current.answerTypes);
+        }
         if (sink == null) {
             // between requests a server sends only asynchronous messages (the leader's reach the client),
             // and a FATAL error just before it closes the connection (shutdown, administrator command)

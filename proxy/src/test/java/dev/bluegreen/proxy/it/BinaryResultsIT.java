@@ -20,9 +20,11 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -98,6 +100,12 @@ class BinaryResultsIT {
             properties.setProperty("prepareThreshold", "-1");
             properties.setProperty("binaryTransferEnable", oids.toString());
             return properties;
+        }
+
+        /** Row {@code id}: an array of the enum, and the composite holding {@code n}. */
+        String row(int id, int n) {
+            return "insert into " + table + " values (" + id + ", array['happy', 'sad']::" + mood + "[], "
+                    + "row(" + n + ", 'grumpy', array['sad']::" + mood + "[])::" + pair + ")";
         }
 
         String stored(PgCluster cluster) throws SQLException {
@@ -218,6 +226,11 @@ class BinaryResultsIT {
      * and records of user-defined types in binary sends it (asyncpg, Npgsql, Postgrex, r2dbc).
      */
     private static byte[] bindValues(String statement, short[] formats, byte[]... values) {
+        return bindValues(statement, formats, new short[0], values);
+    }
+
+    /** The same, with the results' formats. */
+    private static byte[] bindValues(String statement, short[] formats, short[] results, byte[]... values) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         DataOutputStream data = new DataOutputStream(out);
         try {
@@ -231,7 +244,10 @@ class BinaryResultsIT {
                 data.writeInt(value.length);
                 data.write(value);
             }
-            data.writeShort(0);
+            data.writeShort(results.length);
+            for (short format : results) {
+                data.writeShort(format);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -323,6 +339,159 @@ class BinaryResultsIT {
                 assertThat(schema.stored(old)).isEqualTo(schema.stored(clusters.green()))
                         .isEqualTo("1 {sad,happy} (7,grumpy,{happy}); 2 {sad,happy} (7,grumpy,{happy})");
             }
+        }
+    }
+
+    /** The types of a RowDescription's columns. */
+    private static List<Long> columnTypes(RawClient.Message description) {
+        assertThat(description.type()).isEqualTo('T');
+        ByteBuffer body = ByteBuffer.wrap(description.body());
+        List<Long> types = new ArrayList<>();
+        for (int i = body.getShort(); i > 0; i--) {
+            while (body.get() != 0) {
+                // the column's name
+            }
+            body.position(body.position() + 6);
+            types.add(body.getInt() & 0xFFFFFFFFL);
+            body.position(body.position() + 8);
+        }
+        return types;
+    }
+
+    /** The types of a ParameterDescription's parameters. */
+    private static List<Long> parameterTypes(RawClient.Message description) {
+        assertThat(description.type()).isEqualTo('t');
+        ByteBuffer body = ByteBuffer.wrap(description.body());
+        List<Long> types = new ArrayList<>();
+        for (int i = body.getShort(); i > 0; i--) {
+            types.add(body.getInt() & 0xFFFFFFFFL);
+        }
+        return types;
+    }
+
+    /** The values of a DataRow (none null). */
+    private static List<ByteBuffer> values(RawClient.Message row) {
+        assertThat(row.type()).isEqualTo('D');
+        ByteBuffer body = ByteBuffer.wrap(row.body());
+        List<ByteBuffer> values = new ArrayList<>();
+        for (int i = body.getShort(); i > 0; i--) {
+            int length = body.getInt();
+            values.add(body.slice(body.position(), length));
+            body.position(body.position() + length);
+        }
+        return values;
+    }
+
+    private static String types(List<RawClient.Message> messages) {
+        return messages.stream().map(m -> String.valueOf(m.type())).collect(Collectors.joining());
+    }
+
+    /**
+     * What a binary array of the enum and a binary record of the composite say their types are, row {@code n} as
+     * {@link Schema#row} made it: the array's element type; the record's n, and its fields' types and its array's
+     * element type.
+     */
+    private static List<Long> typesInside(ByteBuffer moods, ByteBuffer pair, int n) {
+        assertThat(pair.getInt(0)).as("fields").isEqualTo(3);
+        assertThat(pair.getInt(4)).as("n is an int4").isEqualTo(23);
+        assertThat(pair.getInt(12)).as("n, the row of the cluster that answered").isEqualTo(n);
+        int second = 16;
+        int third = second + 8 + pair.getInt(second + 4);
+        return List.of(moods.getInt(8) & 0xFFFFFFFFL, pair.getInt(second) & 0xFFFFFFFFL, pair.getInt(third) & 0xFFFFFFFFL,
+                pair.getInt(third + 8 + 8) & 0xFFFFFFFFL);
+    }
+
+    /**
+     * A session that began on blue holds blue's OIDs for the types the database defined. Green serves its reads
+     * (weight 100, blue still leads), and names those types by blue's OIDs too: in the parameter and column
+     * descriptions, and inside the arrays and records it sends in binary. The session's read of the catalogs is served
+     * by blue, whose OIDs it holds; where green served it, the same OID could name another type, or none. In a
+     * read-only transaction green serves, the catalogs would be read on green: there green's answers are its own.
+     */
+    @Test
+    void readsGreenServesNameTheTypesByBluesOids(TestClusters clusters) throws Exception {
+        Schema schema = Schema.create(clusters);
+        clusters.blue().execute("postgres", schema.row(1, 7));
+        clusters.green().execute("postgres", schema.row(1, 8)); // so that which cluster answered shows
+        long mood = oid(clusters.blue(), schema.mood());
+        long moods = oid(clusters.blue(), schema.mood() + "[]");
+        long pair = oid(clusters.blue(), schema.pair());
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                client.send(RawClient.query("select oid from pg_type where typname = '" + schema.mood() + "'"));
+                assertThat(client.firstValue()).as("the catalog read, served by blue").isEqualTo(Long.toString(mood));
+
+                // the catalogs are read in the background, once both clusters may serve the session's reads
+                String select = "select moods, pair, $1::" + schema.mood() + " from " + schema.table() + " where id = 1";
+                List<RawClient.Message> described = await("green's answer with blue's OIDs").until(() -> {
+                    client.send(RawClient.concat(RawClient.parse(select), RawClient.describeStatement(""), RawClient.sync()));
+                    return client.untilReady();
+                }, messages -> columnTypes(messages.get(2)).equals(List.of(moods, pair, mood)));
+                assertThat(types(described)).isEqualTo("1tTZ");
+                assertThat(parameterTypes(described.get(1))).containsExactly(mood);
+
+                client.send(RawClient.concat(bindValues("", new short[0], new short[] {1}, utf8("sad")),
+                        RawClient.execute(), RawClient.sync()));
+                List<RawClient.Message> answer = client.untilReady();
+                assertThat(types(answer)).isEqualTo("2DCZ");
+                List<ByteBuffer> row = values(answer.get(1));
+                assertThat(typesInside(row.get(0), row.get(1), 8)).containsExactly(mood, mood, moods, mood);
+
+                // in a transaction green serves, the catalogs are read on green too: its answers go as green sent them
+                client.send(RawClient.query("begin read only"));
+                assertThat(client.commandTags()).isEqualTo("BEGIN");
+                client.send(RawClient.concat(RawClient.parse("in_transaction", select),
+                        RawClient.describeStatement("in_transaction"), RawClient.sync()));
+                assertThat(columnTypes(client.untilReady().get(2))).containsExactly(oid(clusters.green(),
+                        schema.mood() + "[]"), oid(clusters.green(), schema.pair()), oid(clusters.green(), schema.mood()));
+                client.send(RawClient.query("commit"));
+                assertThat(client.commandTags()).isEqualTo("COMMIT");
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+    }
+
+    /**
+     * A session that began on blue, idle across cutover and finalize, relays to green: it is shown blue's OIDs, which
+     * it holds, until it reads green's catalog. From then on it may hold either cluster's, and sees green's as they are.
+     */
+    @Test
+    void aSessionRelayedToGreenAfterFinalizeIsShownBluesOidsUntilItReadsGreensCatalog(TestClusters clusters) throws Exception {
+        Schema schema = Schema.create(clusters);
+        ClusterData.onBoth(clusters.blue(), clusters.green(), schema.row(1, 7));
+        long blueMood = oid(clusters.blue(), schema.mood());
+        long blueMoods = oid(clusters.blue(), schema.mood() + "[]");
+        long greenMoods = oid(clusters.green(), schema.mood() + "[]");
+        String describe = "select moods from " + schema.table() + " where id = 1";
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port())) {
+            client.startup(java.util.Map.of("user", clusters.blue().superuser(), "database", "postgres",
+                    "application_name", schema.table()));
+            client.readUntil('Z');
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            proxy.server().routing().finalizeMigration("test", null);
+            String onBlue = "select count(*) from pg_stat_activity where application_name = '" + schema.table() + "'";
+            await("the session relaying to green").until(() -> single(clusters.blue(), onBlue).equals("0"));
+
+            // the catalogs are read in the background as the session goes back to relaying
+            await("blue's OID from green's answer").until(() -> {
+                client.send(RawClient.concat(RawClient.parse(describe), RawClient.describeStatement(""), RawClient.sync()));
+                return columnTypes(client.untilReady().get(2));
+            }, types -> types.equals(List.of(blueMoods)));
+            client.send(RawClient.concat(bindValues("", new short[0], new short[] {1}), RawClient.execute(), RawClient.sync()));
+            List<RawClient.Message> answer = client.untilReady();
+            assertThat(types(answer)).isEqualTo("2DCZ");
+            assertThat(values(answer.get(1)).get(0).getInt(8) & 0xFFFFFFFFL).as("the array's element type").isEqualTo(blueMood);
+
+            client.send(RawClient.query("select '" + schema.mood() + "[]'::regtype::oid"));
+            assertThat(client.firstValue()).as("green's catalog").isEqualTo(Long.toString(greenMoods));
+            client.send(RawClient.concat(RawClient.parse(describe), RawClient.describeStatement(""), RawClient.sync()));
+            assertThat(columnTypes(client.untilReady().get(2))).containsExactly(greenMoods);
         }
     }
 }

@@ -243,6 +243,17 @@ public final class RawClient implements AutoCloseable {
         return in.available();
     }
 
+    /** The messages up to and with the next ReadyForQuery. */
+    List<Message> untilReady() throws IOException {
+        List<Message> messages = new ArrayList<>();
+        for (Message m = read(); ; m = read()) {
+            messages.add(m);
+            if (m.type() == 'Z') {
+                return messages;
+            }
+        }
+    }
+
     /** The types of the messages up to and with the next ReadyForQuery, in order ("CZ", "ECZ"). */
     String typesUntilReady() throws IOException {
         StringBuilder types = new StringBuilder();

@@ -214,8 +214,12 @@ class ReadRoutingIT {
                         .as("weight 50: both clusters").containsExactlyInAnyOrder(BLUE_MAJOR, GREEN_MAJOR);
                 assertThat(majorsByWeightStep.get(2)).as("weight 100").allSatisfy(m -> assertThat(m).containsExactly(GREEN_MAJOR));
                 assertThat(majorsByWeightStep.get(3)).as("back to 0").allSatisfy(m -> assertThat(m).containsExactly(BLUE_MAJOR));
-                // the statement pgjdbc named on blue at weight 0 exists on the green twin too
+                // the statement pgjdbc named on blue at weight 0 exists on the green twin too (read in a read-only
+                // transaction, which green serves: an autocommit read of the catalogs goes to blue, whose OIDs the session
+                // holds)
                 proxy.server().routing().setWeight("test", 100, null);
+                connections.get(0).setAutoCommit(false);
+                connections.get(0).setReadOnly(true);
                 try (Statement s = connections.get(0).createStatement();
                      ResultSet rs = s.executeQuery("select count(*), current_setting('server_version_num')::int"
                              + " from pg_prepared_statements where statement like 'select v, 0, current_setting%'")) {

@@ -2872,8 +2872,18 @@ class UnitsModeIT {
             org.postgresql.util.PGobject mood = new org.postgresql.util.PGobject();
             mood.setType(type);
             mood.setValue("sad");
+            // looked up in green's catalog, in a read-only transaction green serves (an autocommit read of the catalogs
+            // goes to the cluster whose OIDs the session holds, blue)
+            c.setAutoCommit(false);
+            c.setReadOnly(true);
+            try (Statement s = c.createStatement()) {
+                s.execute("select 1");
+            }
             insert.setInt(1, 1);
-            insert.setObject(2, mood); // looked up in green's catalog
+            insert.setObject(2, mood);
+            c.commit();
+            c.setReadOnly(false);
+            c.setAutoCommit(true);
             assertThat(insert.executeUpdate()).isOne();
             proxy.server().routing().followerOutOfSync(ClusterRole.GREEN, "test", "taken out of sync");
             await("the session relays to blue alone").until(() -> proxy.server().backendConnections("green") == 0);
@@ -2901,8 +2911,14 @@ class UnitsModeIT {
              RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
             proxy.server().routing().start("test", null);
             proxy.server().routing().setWeight("test", 100, null);
-            client.send(RawClient.query("select oid from pg_type where typname = '" + type + "'")); // green's catalog
+            // green's catalog, in a read-only transaction green serves (an autocommit read of the catalogs goes to the
+            // cluster whose OIDs the session holds, blue)
+            client.send(RawClient.query("begin read only"));
+            assertThat(client.commandTags()).isEqualTo("BEGIN");
+            client.send(RawClient.query("select oid from pg_type where typname = '" + type + "'"));
             String greenOid = client.firstValue();
+            client.send(RawClient.query("commit"));
+            assertThat(client.commandTags()).isEqualTo("COMMIT");
             assertThat(greenOid).isEqualTo(Long.toString(count(clusters.green(),
                     "select oid from pg_type where typname = '" + type + "'")));
             proxy.server().routing().followerOutOfSync(ClusterRole.GREEN, "test", "taken out of sync");

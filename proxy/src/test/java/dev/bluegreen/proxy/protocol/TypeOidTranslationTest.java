@@ -219,4 +219,80 @@ class TypeOidTranslationTest {
             parse.release();
         }
     }
+
+    /** A RowDescription of columns of these types, each from table 16500, in binary. */
+    private static ByteBuf rowDescription(int... types) {
+        ByteBuf out = Unpooled.buffer();
+        int lengthAt = Wire.beginMessage(out, 'T');
+        out.writeShort(types.length);
+        for (int i = 0; i < types.length; i++) {
+            out.writeBytes(text("c" + i)).writeByte(0).writeInt(16_500).writeShort(i + 1).writeInt(types[i])
+                    .writeShort(-1).writeInt(-1).writeShort(1);
+        }
+        return Wire.endMessage(out, lengthAt);
+    }
+
+    private static ByteBuf dataRow(byte[]... values) {
+        ByteBuf out = Unpooled.buffer();
+        int lengthAt = Wire.beginMessage(out, 'D');
+        out.writeShort(values.length);
+        for (byte[] value : values) {
+            if (value == null) {
+                out.writeInt(-1);
+            } else {
+                out.writeInt(value.length).writeBytes(value);
+            }
+        }
+        return Wire.endMessage(out, lengthAt);
+    }
+
+    /** {@code message} after {@link TypeOidTranslation#answer} (which changes it in place), as hex. */
+    private static String answered(ByteBuf message) {
+        TypeOidTranslation.answer(message, message.getByte(0), 0, message.readableBytes(), TYPES);
+        return hex(message);
+    }
+
+    @Test
+    void aRowDescriptionGetsTheOtherClustersColumnTypesAndKeepsOneItLacks() {
+        assertThat(answered(rowDescription(INT4, MOOD, MOODS, PAIR, ONLY_HERE, 21_000)))
+                .isEqualTo(hex(rowDescription(INT4, 30_000, 30_001, 30_002, ONLY_HERE, 21_000)));
+    }
+
+    @Test
+    void aParameterDescriptionGetsTheOtherClustersTypes() {
+        ByteBuf message = Unpooled.buffer();
+        int lengthAt = Wire.beginMessage(message, 't');
+        message.writeShort(3).writeInt(TEXT).writeInt(MOOD).writeInt(PAIR);
+        ByteBuf expected = Unpooled.buffer();
+        int expectedAt = Wire.beginMessage(expected, 't');
+        expected.writeShort(3).writeInt(TEXT).writeInt(30_000).writeInt(30_002);
+        assertThat(answered(Wire.endMessage(message, lengthAt))).isEqualTo(hex(Wire.endMessage(expected, expectedAt)));
+    }
+
+    @Test
+    void aDataRowsBinaryArraysAndRecordsGetTheOtherClustersTypesAndItsOtherValuesStay() {
+        byte[] inner = record(new int[] {INT4, MOOD, MOODS}, new byte[] {0, 0, 0, 1}, null, array(MOOD));
+        byte[] expectedInner = record(new int[] {INT4, 30_000, 30_001}, new byte[] {0, 0, 0, 1}, null, array(30_000));
+        byte[] one = {0, 0, 0, 1};
+        assertThat(answered(dataRow(one, text("{happy,sad}"), null, array(MOOD, text("sad")), inner,
+                array(ONLY_HERE, text("x")), array(INT4, one))))
+                .isEqualTo(hex(dataRow(one, text("{happy,sad}"), null, array(30_000, text("sad")), expectedInner,
+                        array(ONLY_HERE, text("x")), array(INT4, one))));
+    }
+
+    @Test
+    void aMessageCutShortOrOfAnotherKindIsLeftAsItIs() {
+        ByteBuf whole = rowDescription(MOOD, MOOD);
+        ByteBuf cut = whole.retainedSlice(0, whole.readableBytes() - 3);
+        TypeOidTranslation.answer(cut, (byte) 'T', 0, cut.readableBytes(), TYPES);
+        cut.release();
+        assertThat(whole.getInt(5 + 2 + 3 + 6)).as("the first column, whole").isEqualTo(30_000);
+        assertThat(whole.getInt(whole.readableBytes() - 12)).as("the second, cut short").isEqualTo(MOOD);
+        whole.release();
+        ByteBuf complete = Unpooled.buffer();
+        int lengthAt = Wire.beginMessage(complete, 'C');
+        complete.writeBytes(array(MOOD));
+        String before = ByteBufUtil.hexDump(Wire.endMessage(complete, lengthAt));
+        assertThat(answered(complete)).isEqualTo(before);
+    }
 }
