@@ -34,6 +34,10 @@ public final class TypeOidTranslation {
         long counterpart(long oid);
     }
 
+    /** The built-in types {@code record} and {@code record[]}. */
+    private static final long RECORD = 2249;
+    private static final long RECORD_ARRAY = 2287;
+
     private TypeOidTranslation() {}
 
     /**
@@ -175,15 +179,19 @@ public final class TypeOidTranslation {
         try {
             switch (type) {
                 case 'T' -> {
-                    // per field: name, table OID (4), column number (2), type OID (4), length (2), modifier (4), format (2)
+                    // per field: name, table OID (4), column number (2), type OID (4), length (2), modifier (4), format (2);
+                    // read whole before any is changed
+                    int[] typesAt = new int[count];
                     for (int i = 0; i < count; i++) {
                         int name = all.bytesBefore(at, end - at, (byte) 0);
                         if (name < 0 || end - at < name + 19) {
                             return;
                         }
-                        at += name + 1;
-                        translate(all, at + 6, types);
-                        at += 18;
+                        typesAt[i] = at + name + 1 + 6;
+                        at += name + 19;
+                    }
+                    for (int typeAt : typesAt) {
+                        translate(all, typeAt, types);
                     }
                 }
                 case 't' -> {
@@ -192,7 +200,7 @@ public final class TypeOidTranslation {
                     }
                 }
                 case 'D' -> {
-                    Edits edits = new Edits();
+                    Edits edits = null;
                     for (int i = 0; i < count && end - at >= 4; i++) {
                         int size = all.getInt(at);
                         at += 4;
@@ -203,16 +211,21 @@ public final class TypeOidTranslation {
                             return;
                         }
                         // (a value in text never starts with the zero bytes both shapes begin with)
-                        int mark = edits.size();
-                        if (size >= 4 && all.getByte(at) == 0 && !array(all, at, at + size, types, edits, 0)) {
-                            edits.truncate(mark);
-                            if (!record(all, at, at + size, types, edits, 0)) {
+                        if (size >= BinaryContainers.SMALLEST && all.getByte(at) == 0) {
+                            edits = edits == null ? new Edits() : edits;
+                            int mark = edits.size();
+                            if (!array(all, at, at + size, types, edits, 0)) {
                                 edits.truncate(mark);
+                                if (!record(all, at, at + size, types, edits, 0)) {
+                                    edits.truncate(mark);
+                                }
                             }
                         }
                         at += size;
                     }
-                    edits.applyInPlace(all, types);
+                    if (edits != null) {
+                        edits.applyInPlace(all, types);
+                    }
                 }
                 default -> { }
             }
@@ -283,9 +296,18 @@ public final class TypeOidTranslation {
         return true;
     }
 
-    /** A value of type {@code oid} inside an array or record: built-in types hold no database-defined ones. */
+    /**
+     * A value of type {@code oid} inside an array or record: built-in types hold no database-defined ones, but for an
+     * anonymous record ({@code row(…)}) and an array of them, which may.
+     */
     private static boolean value(ByteBuf all, int from, int to, long oid, char category, Types types, Edits edits,
                                  int depth) {
+        if (oid == RECORD) {
+            return record(all, from, to, types, edits, depth + 1);
+        }
+        if (oid == RECORD_ARRAY) {
+            return array(all, from, to, types, edits, depth + 1);
+        }
         if (oid < FrontendMessages.FIRST_NORMAL_OID) {
             return true;
         }

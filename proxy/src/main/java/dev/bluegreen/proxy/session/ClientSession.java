@@ -1016,18 +1016,25 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         return type == FrontendMessages.COPY_DATA || type == FrontendMessages.COPY_DONE || type == FrontendMessages.COPY_FAIL;
     }
 
-    /** Whether a Query or Parse reads the system catalogs ({@link Trait#CATALOG}). */
+    /**
+     * Whether a Query or Parse reads the system catalogs ({@link Trait#CATALOG}), or a Bind binds a statement units mode
+     * found to ({@link #relayCatalogStatements}).
+     */
     private boolean readsCatalogs(byte type, ByteBuf all, int offset, int length) {
         try {
-            String sql = switch (type) {
-                case FrontendMessages.QUERY -> FrontendMessages.querySql(all, offset, length, sqlReading.encoding());
-                case FrontendMessages.PARSE -> FrontendMessages.parseSql(all, offset, length, sqlReading.encoding());
-                default -> null;
+            return switch (type) {
+                case FrontendMessages.QUERY -> readsCatalogs(FrontendMessages.querySql(all, offset, length, sqlReading.encoding()));
+                case FrontendMessages.PARSE -> readsCatalogs(FrontendMessages.parseSql(all, offset, length, sqlReading.encoding()));
+                case FrontendMessages.BIND -> relayCatalogStatements.contains(FrontendMessages.bindStatement(all, offset, length));
+                default -> false;
             };
-            return sql != null && sqlReading.classify(services.migration().classifier(), sql).has(Trait.CATALOG);
         } catch (ProtocolViolation malformed) {
             return false; // relayed as it is: the server answers it with the error
         }
+    }
+
+    private boolean readsCatalogs(String sql) {
+        return sqlReading.classify(services.migration().classifier(), sql).has(Trait.CATALOG);
     }
 
     /**
@@ -1053,6 +1060,13 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         TypeCatalogs.Catalog known = there == null ? null : catalogs.latest(cluster(source), database(source));
         return known == null ? null : TypeCatalogs.between(there, known);
     }
+
+    /**
+     * The statements the session prepared in units mode that read the system catalogs ({@code ""} the unnamed one), kept
+     * for a session relaying to a cluster whose OIDs it does not hold ({@link #relayTranslatesTypes}): one bound there
+     * reads that cluster's catalog ({@link #readsCatalogs}). A statement prepared while relaying so reads it at once.
+     */
+    private Set<String> relayCatalogStatements = Set.of();
 
     /** The client read {@code role}'s catalog: the type OIDs it holds may be that cluster's. */
     void learnsTypesFrom(ClusterRole role) {
@@ -1152,15 +1166,15 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * yet), whose copy for the other cluster, which the session holds a connection to, is given that cluster's OIDs
      * ({@link #outgoing}); and a catalog that says which those are has not been read, or lacks one of them and may be
      * stale. A catalog that resolves them all but may be stale (DDL ran since) is read again meanwhile, not waited for.
-     * Where both clusters may serve the session's reads ({@code mayServe}), the other cluster's answers to them are given
-     * the client's OIDs ({@link #answersFrom}): both catalogs are read in the background, not waited for, and those DDL
-     * made stale read again at most every {@link TypeCatalogs#REREAD_AFTER_NANOS}.
+     * Where the other cluster's answers to the session's reads are given the OIDs of the one the client learned them
+     * from ({@code answersGivenOidsOf} that one; {@link #answersFrom}), both catalogs are read in the background, not
+     * waited for, and those DDL made stale read again at most every {@link TypeCatalogs#REREAD_AFTER_NANOS}.
      * Nothing is waited for while the session's own DDL is uncommitted ({@code ownDdl}): another connection would not
      * see it. {@code then} runs on this session's event loop once the reads are done, whether they could be made or
      * not, and the unit then goes on with what was read.
      */
     boolean awaitsTypeCatalogs(ArrayDeque<Frame> pending, int count, Predicate<ClusterRole> connected,
-                               Predicate<ClusterRole> mayServe, boolean ownDdl, Runnable then) {
+                               Predicate<ClusterRole> answersGivenOidsOf, boolean ownDdl, Runnable then) {
         if (typesAwaited) {
             return true;
         }
@@ -1187,8 +1201,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         ClusterRole from = typesLearnedFrom.iterator().next();
         ClusterRole to = from.other();
         // the other cluster may serve the unit's read while the session's reads of the catalogs go to this one: its
-        // answer is given the client's OIDs, for which both catalogs are read
-        boolean answers = mayServe.test(to) && mayServe.test(from);
+        // answer is then given the client's OIDs, for which both catalogs are read
+        boolean answers = answersGivenOidsOf.test(from);
         if (named.isEmpty() && bound.isEmpty() && (!answers || answerCatalogsAsOf == SequenceDraws.catalogVersion())) {
             return false; // (for answers alone, both catalogs were found read, and no DDL has run since)
         }
@@ -1655,8 +1669,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * @param retryTwin shadow mode, and the twin was lost or could not be made: a new one is tried for at the
      *                  first unit after {@link #SHADOW_TWIN_RETRY_CONNECT_TIMEOUTS} connect timeouts
      * @param readingStatements the statements the session prepared that read ({@code ""} the unnamed one)
+     * @param catalogStatements those among them that read the system catalogs
      */
-    void backToRelay(BackendConnection leader, boolean retryTwin, Set<String> readingStatements) {
+    void backToRelay(BackendConnection leader, boolean retryTwin, Set<String> readingStatements,
+                     Set<String> catalogStatements) {
         log.debug("session back to relay session={} cluster={}", id, leader.cluster().name());
         long retryAt = System.nanoTime()
                 + SHADOW_TWIN_RETRY_CONNECT_TIMEOUTS * services.config().timeouts().connect().toNanos();
@@ -1669,6 +1685,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         relayedTypesChanged();
         if (relayTranslatesTypes && typesSource() != null) {
             readMissingCatalogs(); // (an idle session, across cutover and finalize, may have had no unit that read them)
+            relayCatalogStatements = Set.copyOf(catalogStatements); // (pgjdbc's type lookups, prepared by name)
         }
         outstanding.clear();
         executeSent = false;

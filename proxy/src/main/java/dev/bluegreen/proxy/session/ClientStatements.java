@@ -523,6 +523,20 @@ final class ClientStatements {
         return sql.length() <= MAX_STATEMENT_TEXT ? sql : sql.substring(0, MAX_STATEMENT_TEXT) + "…";
     }
 
+    /** The names of the session's prepared statements known to read the system catalogs, {@code ""} for the unnamed one. */
+    Set<String> catalogStatements() {
+        Set<String> catalog = new HashSet<>();
+        statements.forEach((name, c) -> {
+            if (c.has(Trait.CATALOG)) {
+                catalog.add(name);
+            }
+        });
+        if (unnamedLearned && unnamedStatement.has(Trait.CATALOG)) {
+            catalog.add("");
+        }
+        return catalog;
+    }
+
     /**
      * The names of the session's prepared statements known to change no data, {@code ""} for the unnamed one:
      * what this units mode learned, and for the names it did not (a twin that failed before its snapshot

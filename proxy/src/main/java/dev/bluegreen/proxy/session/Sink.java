@@ -2,6 +2,7 @@ package dev.bluegreen.proxy.session;
 
 import dev.bluegreen.proxy.dualwrite.OutcomeRecorder;
 import dev.bluegreen.proxy.protocol.Frame;
+import dev.bluegreen.proxy.protocol.TypeOidTranslation;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -35,6 +36,11 @@ final class Sink {
     boolean forwarded;
     /** The unit whose frames this answer's callback releases: a session closing first releases them. */
     Unit owned;
+    /**
+     * The answer is the client's, from the cluster whose type OIDs the client does not hold: its descriptions and rows
+     * are given the client's ({@link TypeOidTranslation#answer}); null for most.
+     */
+    TypeOidTranslation.Types answerTypes;
     /** The proxy put the unnamed statement's Parse ahead of the unit: its ParseComplete is not the client's. */
     boolean swallowParseComplete;
     /** ParseComplete and CloseComplete messages in the answer: how many of the unit's Parse and Close ran. */

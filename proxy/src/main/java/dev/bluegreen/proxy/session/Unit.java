@@ -172,7 +172,8 @@ final class Unit {
     boolean routed;
     /**
      * An autocommit read the cluster whose type OIDs the client does not hold serves, while its reads of the catalogs
-     * go to the one whose OIDs it holds: the answer is given those OIDs ({@link ClientSession#answersFrom}); else null.
+     * go to the one whose OIDs it holds: the answer ({@link Sink#answerTypes}) is given those OIDs
+     * ({@link ClientSession#answersFrom}); else null.
      */
     TypeOidTranslation.Types answerTypes;
     boolean namesStatements;

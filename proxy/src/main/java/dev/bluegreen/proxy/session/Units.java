@@ -684,8 +684,8 @@ final class Units {
                 return; // the ordering rule: the follower finishes every earlier unit before the leader's transaction ends
             }
             // (after the lane: a follower still committing a type made by the session would be read without it)
-            if (session.awaitsTypeCatalogs(pending, Math.abs(count), backends::containsKey, this::mayServe, ddlUncommitted,
-                    this::pump)) {
+            if (session.awaitsTypeCatalogs(pending, Math.abs(count), backends::containsKey, this::answersGivenOidsOf,
+                    ddlUncommitted, this::pump)) {
                 return; // it names types the database defined by OID, which the other cluster numbers otherwise
             }
             if (count < 0 && classification.isRead()) {
@@ -1035,7 +1035,8 @@ final class Units {
             }
             // in shadow mode a twin lost this epoch is tried for again later, not only at the next routing change
             session.backToRelay(backends.get(wantedLeader),
-                    session.twinWanted(next) && next.followerWrites() == FollowerWrites.ASYNC, statements.readingStatements());
+                    session.twinWanted(next) && next.followerWrites() == FollowerWrites.ASYNC, statements.readingStatements(),
+                    statements.catalogStatements());
             closed = true;
             stopWatchingFollower();
             stopGreenReadTimer();
@@ -1546,7 +1547,7 @@ final class Units {
                 unit.primary = c.has(Trait.CATALOG) ? servingCatalogRead(follower) : serving(follower);
                 unit.routed = true;
                 ClusterRole source = session.typesSource();
-                if (source != null && unit.primary != source && mayServe(source)) {
+                if (source != null && unit.primary != source && answersGivenOidsOf(source)) {
                     // (in a transaction the other cluster serves, the catalogs are read there too: answered as it is)
                     unit.answerTypes = session.answersFrom(unit.primary);
                 }
@@ -1854,6 +1855,7 @@ final class Units {
         answer.drawTurn = unit.drawTurn; // (the inserts into its table sent since wait for its answer)
         unit.drawTurn = null;
         unit.primarySink = answer;
+        answer.answerTypes = unit.answerTypes;
         sinks.get(unit.primary).add(answer);
         if (unit.cancelPending && sinks.get(unit.primary).peek() == answer) {
             unit.cancelPending = false; // the client's cancel came while the unit was held back, and the leader is idle
@@ -1969,15 +1971,28 @@ final class Units {
     }
 
     /**
-     * Where an autocommit read of the system catalogs goes: to the cluster whose type OIDs the client holds, where that
-     * may serve it. A driver looks up there the OIDs it is shown (a column's type, an array's element type, a record's
-     * fields), which reach it as that cluster's from either ({@link ClientSession#answersFrom}); read on the other, the
-     * same OID could name another type, or none.
+     * Whether the follower's answers to this session's autocommit reads are given the type OIDs of {@code source}, the
+     * cluster the client learned them from ({@link ClientSession#answersFrom}): while that leads, and the follower may
+     * serve reads. The session's reads of the catalogs then go to the leader ({@link #servingCatalogRead}), as do its
+     * writes and transactions, so that whatever OID it is shown, the catalog it reads names the same type. Where the
+     * cluster it learned them from follows (a session that began before cutover), its transactions and writes are the
+     * other's, and so are the catalogs it reads in them: its answers go as they are, and its reads of the catalogs where
+     * the weight sends them.
+     */
+    private boolean answersGivenOidsOf(ClusterRole source) {
+        return source == leader && mayServe(source.other());
+    }
+
+    /**
+     * Where an autocommit read of the system catalogs goes: to the cluster whose type OIDs the client holds, where its
+     * follower's answers are given them ({@link #answersGivenOidsOf}). A driver looks up there the OIDs it is shown (a
+     * column's type, an array's element type, a record's fields); read on the other, the same OID could name another
+     * type, or none.
      */
     private ClusterRole servingCatalogRead(ClusterRole follower) {
         ClusterRole usual = serving(follower);
         ClusterRole source = session.typesSource();
-        return source != null && source != usual && mayServe(source) ? source : usual;
+        return source != null && source != usual && answersGivenOidsOf(source) ? source : usual;
     }
 
     /** Where an autocommit read goes: the weight and sticky key decide, unless only the leader may serve. */
@@ -3297,7 +3312,6 @@ final class Units {
         if (unit.classification.has(Trait.CATALOG)) {
             session.learnsTypesFrom(blue);
         }
-        unit.answerTypes = session.answersFrom(blue); // (none where blue's OIDs are the client's)
         long greenNanos = System.nanoTime() - unit.startedNanos;
         unit.startedNanos = System.nanoTime(); // blue's latency is its own, not green's failed attempt's too
         boolean overdue = unit.greenRead != GreenRead.IN_TIME;
@@ -3330,6 +3344,10 @@ final class Units {
             finish(sink.status);
         });
         unit.retrySink = answer;
+        ClusterRole source = session.typesSource();
+        if (source != null && source != blue && answersGivenOidsOf(source)) {
+            answer.answerTypes = session.answersFrom(blue); // (a session that began on green, after cutover)
+        }
         answer.swallowParseComplete = unit.reparses;
         sinks.get(blue).add(answer);
         for (Frame frame : unit.frames) {
@@ -3974,10 +3992,9 @@ final class Units {
         }
         Sink sink = sinks.get(role).peek();
         ByteBuf all = batch.content();
-        if ((type == 'T' || type == 't' || type == 'D') && current != null && current.answerTypes != null
-                && sink == current.primarySink) {
+        if ((type == 'T' || type == 't' || type == 'D') && sink != null && sink.answerTypes != null) {
             // the client's answer, from the cluster whose OIDs it does not hold: given the client's
-            TypeOidTranslation.answer(all, type, offset, length, current.answerTypes);
+            TypeOidTranslation.answer(all, type, offset, length, sink.answerTypes);
         }
         if (sink == null) {
             // between requests a server sends only asynchronous messages (the leader's reach the client),

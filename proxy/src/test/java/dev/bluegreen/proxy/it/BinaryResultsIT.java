@@ -456,10 +456,22 @@ class BinaryResultsIT {
 
     /**
      * A session that began on blue, idle across cutover and finalize, relays to green: it is shown blue's OIDs, which
-     * it holds, until it reads green's catalog. From then on it may hold either cluster's, and sees green's as they are.
+     * it holds, until it reads green's catalog, here with a query. From then on it may hold either cluster's, and sees
+     * green's as they are.
      */
     @Test
     void aSessionRelayedToGreenAfterFinalizeIsShownBluesOidsUntilItReadsGreensCatalog(TestClusters clusters) throws Exception {
+        relayedToGreenAfterFinalize(clusters, false);
+    }
+
+    /** The same, where it reads green's catalog with a statement it prepared on blue (as pgjdbc's type lookups are). */
+    @Test
+    void aSessionRelayedToGreenAfterFinalizeReadsGreensCatalogWithAStatementPreparedBefore(TestClusters clusters)
+            throws Exception {
+        relayedToGreenAfterFinalize(clusters, true);
+    }
+
+    private void relayedToGreenAfterFinalize(TestClusters clusters, boolean prepared) throws Exception {
         Schema schema = Schema.create(clusters);
         ClusterData.onBoth(clusters.blue(), clusters.green(), schema.row(1, 7));
         long blueMood = oid(clusters.blue(), schema.mood());
@@ -472,6 +484,10 @@ class BinaryResultsIT {
                     "application_name", schema.table()));
             client.readUntil('Z');
             proxy.server().routing().start("test", null);
+            if (prepared) {
+                client.send(RawClient.concat(RawClient.parse("type_oid", "select $1::text::regtype::oid"), RawClient.sync()));
+                assertThat(client.typesUntilReady()).isEqualTo("1Z");
+            }
             proxy.server().routing().setWeight("test", 100, null);
             proxy.server().routing().cutover("test", null);
             proxy.server().routing().finalizeMigration("test", null);
@@ -488,7 +504,12 @@ class BinaryResultsIT {
             assertThat(types(answer)).isEqualTo("2DCZ");
             assertThat(values(answer.get(1)).get(0).getInt(8) & 0xFFFFFFFFL).as("the array's element type").isEqualTo(blueMood);
 
-            client.send(RawClient.query("select '" + schema.mood() + "[]'::regtype::oid"));
+            if (prepared) {
+                client.send(RawClient.concat(bindValues("type_oid", new short[0], utf8(schema.mood() + "[]")),
+                        RawClient.execute(), RawClient.sync()));
+            } else {
+                client.send(RawClient.query("select '" + schema.mood() + "[]'::regtype::oid"));
+            }
             assertThat(client.firstValue()).as("green's catalog").isEqualTo(Long.toString(greenMoods));
             client.send(RawClient.concat(RawClient.parse(describe), RawClient.describeStatement(""), RawClient.sync()));
             assertThat(columnTypes(client.untilReady().get(2))).containsExactly(greenMoods);

@@ -28,7 +28,7 @@ class TypeOidTranslationTest {
     /** The source's types (built-in ones among them, as a catalog lists them) and their OIDs on the other cluster. */
     private static final TypeOidTranslation.Types TYPES = new TypeOidTranslation.Types() {
         private final Map<Long, Character> categories = Map.of((long) INT4, 'N', (long) TEXT, 'S', (long) MOOD, 'E',
-                (long) MOODS, 'A', (long) PAIR, 'C', (long) ONLY_HERE, 'E');
+                (long) MOODS, 'A', (long) PAIR, 'C', (long) ONLY_HERE, 'E', 2249L, 'P', 2287L, 'P');
         private final Map<Long, Long> there = Map.of((long) MOOD, 30_000L, (long) MOODS, 30_001L, (long) PAIR, 30_002L);
 
         @Override
@@ -281,12 +281,22 @@ class TypeOidTranslationTest {
     }
 
     @Test
+    void anAnonymousRecordInsideAnArrayOrRecordIsReadToo() {
+        byte[] row = record(new int[] {MOOD}, text("sad"));
+        byte[] expected = record(new int[] {30_000}, text("sad"));
+        assertThat(answered(dataRow(array(2249, row), record(new int[] {INT4, 2249}, new byte[] {0, 0, 0, 1}, row),
+                array(2287, array(2249, row)))))
+                .isEqualTo(hex(dataRow(array(2249, expected), record(new int[] {INT4, 2249}, new byte[] {0, 0, 0, 1},
+                        expected), array(2287, array(2249, expected)))));
+    }
+
+    @Test
     void aMessageCutShortOrOfAnotherKindIsLeftAsItIs() {
         ByteBuf whole = rowDescription(MOOD, MOOD);
         ByteBuf cut = whole.retainedSlice(0, whole.readableBytes() - 3);
         TypeOidTranslation.answer(cut, (byte) 'T', 0, cut.readableBytes(), TYPES);
         cut.release();
-        assertThat(whole.getInt(5 + 2 + 3 + 6)).as("the first column, whole").isEqualTo(30_000);
+        assertThat(whole.getInt(5 + 2 + 3 + 6)).as("the first column, whole").isEqualTo(MOOD);
         assertThat(whole.getInt(whole.readableBytes() - 12)).as("the second, cut short").isEqualTo(MOOD);
         whole.release();
         ByteBuf complete = Unpooled.buffer();
