@@ -515,4 +515,46 @@ class BinaryResultsIT {
             assertThat(columnTypes(client.untilReady().get(2))).containsExactly(greenMoods);
         }
     }
+
+    /**
+     * After cutover, a session that began before it learned blue's OIDs, and green leads: its writes and transactions
+     * are green's, and answer with green's OIDs. Its reads of the catalogs then follow the weight, as its other reads do
+     * (here to green), rather than go to blue, where green's OIDs could name other types; and green's answers go as
+     * they are.
+     */
+    @Test
+    void afterCutoverASessionThatBeganBeforeItReadsTheCatalogsWhereTheWeightSendsIt(TestClusters clusters) throws Exception {
+        Schema schema = Schema.create(clusters);
+        ClusterData.onBoth(clusters.blue(), clusters.green(), schema.row(1, 7));
+        long greenMoods = oid(clusters.green(), schema.mood() + "[]");
+        String describe = "select moods from " + schema.table() + " where id = 1";
+        List<RawClient> clients = new ArrayList<>();
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            for (int i = 0; i < 16; i++) {
+                clients.add(new RawClient(proxy.port()).loggedIn(clusters.blue().superuser()));
+            }
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            proxy.server().routing().setWeight("test", 50, null);
+            RawClient onGreen = null;
+            for (RawClient client : clients) {
+                client.send(RawClient.query("select current_setting('server_version_num')::int / 10000"));
+                if (client.firstValue().equals("18") && onGreen == null) {
+                    onGreen = client;
+                }
+            }
+            assertThat(onGreen).as("a session whose reads green serves, among 16 at weight 50").isNotNull();
+
+            onGreen.send(RawClient.query("select '" + schema.mood() + "[]'::regtype::oid"));
+            assertThat(onGreen.firstValue()).as("the catalog read, where the weight sends it").isEqualTo(Long.toString(greenMoods));
+            onGreen.send(RawClient.concat(RawClient.parse(describe), RawClient.describeStatement(""), RawClient.sync()));
+            assertThat(columnTypes(onGreen.untilReady().get(2))).containsExactly(greenMoods);
+        } finally {
+            for (RawClient client : clients) {
+                client.close();
+            }
+        }
+        assertThat(single(clusters.green(), "select count(*) from " + schema.table())).isEqualTo("1");
+    }
 }
