@@ -167,12 +167,15 @@ public final class TypeOidTranslation {
      * client holds. A type the other cluster lacks keeps the source's OID; the table OIDs of a RowDescription are left
      * as they are. Any other message, or one that does not read as its type should, is left as it is (the client reads
      * what the server sent).
+     *
+     * @return whether a description named a type the other cluster lacks (a schema green alone has): the client can
+     *         look it up only in the source's catalog
      */
-    public static void answer(ByteBuf all, byte type, int offset, int length, Types types) {
+    public static boolean answer(ByteBuf all, byte type, int offset, int length, Types types) {
         int end = offset + length;
         int at = offset + Frame.HEADER_LENGTH;
         if (end - at < 2) {
-            return;
+            return false;
         }
         int count = all.getUnsignedShort(at);
         at += 2;
@@ -185,19 +188,23 @@ public final class TypeOidTranslation {
                     for (int i = 0; i < count; i++) {
                         int name = all.bytesBefore(at, end - at, (byte) 0);
                         if (name < 0 || end - at < name + 19) {
-                            return;
+                            return false;
                         }
                         typesAt[i] = at + name + 1 + 6;
                         at += name + 19;
                     }
+                    boolean lacking = false;
                     for (int typeAt : typesAt) {
-                        translate(all, typeAt, types);
+                        lacking |= !translate(all, typeAt, types);
                     }
+                    return lacking;
                 }
                 case 't' -> {
+                    boolean lacking = false;
                     for (int i = 0; i < count && end - at >= 4; i++, at += 4) {
-                        translate(all, at, types);
+                        lacking |= !translate(all, at, types);
                     }
+                    return lacking;
                 }
                 case 'D' -> {
                     Edits edits = null;
@@ -208,7 +215,7 @@ public final class TypeOidTranslation {
                             continue;
                         }
                         if (size > end - at) {
-                            return;
+                            return false;
                         }
                         // (a value in text never starts with the zero bytes both shapes begin with)
                         if (size >= BinaryContainers.SMALLEST && all.getByte(at) == 0) {
@@ -232,17 +239,23 @@ public final class TypeOidTranslation {
         } catch (IndexOutOfBoundsException unexpected) {
             // every read is bounded above; should one not be, the rest of the message stays as the server sent it
         }
+        return false;
     }
 
-    /** The OID at {@code at} becomes the other cluster's, where it is a database-defined type that cluster has too. */
-    private static void translate(ByteBuf all, int at, Types types) {
+    /**
+     * The OID at {@code at} becomes the other cluster's, where it is a database-defined type that cluster has too.
+     * False where the source has that type and the other cluster has none of its name.
+     */
+    private static boolean translate(ByteBuf all, int at, Types types) {
         long oid = all.getUnsignedInt(at);
         if (oid >= FrontendMessages.FIRST_NORMAL_OID) {
             long there = types.counterpart(oid);
             if (there >= 0 && there != oid) {
                 all.setInt(at, (int) there);
             }
+            return there >= 0 || types.category(oid) == 0;
         }
+        return true;
     }
 
     /** Reads {@code [from, to)} as a binary array whose OIDs are the source's types, noting the words to change. */

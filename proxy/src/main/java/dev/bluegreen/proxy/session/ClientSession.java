@@ -803,8 +803,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     /** Matches answers to the outstanding requests, and remembers the last ReadyForQuery. */
     private boolean onBackendFrame(byte type, int offset, int length) {
-        if (relayAnswerTypes != null && (type == 'T' || type == 't' || type == 'D')) {
-            TypeOidTranslation.answer(backendBatch.content(), type, offset, length, relayAnswerTypes);
+        if (relayAnswerTypes != null && (type == 'T' || type == 't' || type == 'D')
+                && TypeOidTranslation.answer(backendBatch.content(), type, offset, length, relayAnswerTypes)) {
+            learnsTypesFrom(roleOf(backend)); // a type only this cluster has: the client can look it up only here
         }
         switch (type) {
             case 'Z' -> {

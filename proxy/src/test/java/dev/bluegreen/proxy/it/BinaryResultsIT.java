@@ -557,4 +557,37 @@ class BinaryResultsIT {
         }
         assertThat(single(clusters.green(), "select count(*) from " + schema.table())).isEqualTo("1");
     }
+
+    /**
+     * Green's schema has a type blue lacks (a column that is text on blue is an enum on green). A read green serves
+     * describes that column by a type the client can look up only in green's catalog: from then on the session may hold
+     * green's OIDs, and its reads of the catalogs go where the weight sends them (before, they kept going to blue, where
+     * the type does not exist).
+     */
+    @Test
+    void aTypeOnlyGreenHasSendsTheSessionsCatalogReadsWhereTheWeightSendsThem(TestClusters clusters) throws Exception {
+        String suffix = Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+        String table = "tickets_" + suffix;
+        String type = "ticket_status_" + suffix;
+        clusters.blue().execute("postgres", "create table " + table + " (id int primary key, status text)",
+                "insert into " + table + " values (1, 'open')");
+        clusters.green().execute("postgres", "create type " + type + " as enum ('open', 'closed')",
+                "create table " + table + " (id int primary key, status " + type + ")",
+                "insert into " + table + " values (1, 'open')");
+        String greenStatus = single(clusters.green(), "select '" + type + "'::regtype::oid");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            try (RawClient client = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+                // (the catalogs are read in the background, once both clusters may serve the session's reads)
+                await("the session's catalog read served by green").until(() -> {
+                    client.send(RawClient.concat(RawClient.parse("select status from " + table),
+                            RawClient.describeStatement(""), RawClient.sync()));
+                    assertThat(columnTypes(client.untilReady().get(2))).containsExactly(Long.parseLong(greenStatus));
+                    client.send(RawClient.query("select '" + type + "'::regtype::oid"));
+                    return client.firstValue();
+                }, greenStatus::equals);
+            }
+        }
+    }
 }

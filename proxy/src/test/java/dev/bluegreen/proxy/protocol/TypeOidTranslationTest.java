@@ -252,10 +252,21 @@ class TypeOidTranslationTest {
         return hex(message);
     }
 
+    private static boolean namesATypeTheOtherLacks(ByteBuf message) {
+        try {
+            return TypeOidTranslation.answer(message, message.getByte(0), 0, message.readableBytes(), TYPES);
+        } finally {
+            message.release();
+        }
+    }
+
     @Test
     void aRowDescriptionGetsTheOtherClustersColumnTypesAndKeepsOneItLacks() {
         assertThat(answered(rowDescription(INT4, MOOD, MOODS, PAIR, ONLY_HERE, 21_000)))
                 .isEqualTo(hex(rowDescription(INT4, 30_000, 30_001, 30_002, ONLY_HERE, 21_000)));
+        assertThat(namesATypeTheOtherLacks(rowDescription(INT4, MOOD, ONLY_HERE))).as("a type only the source has").isTrue();
+        assertThat(namesATypeTheOtherLacks(rowDescription(INT4, MOOD, 21_000))).as("one not in the source's catalog read")
+                .isFalse();
     }
 
     @Test
