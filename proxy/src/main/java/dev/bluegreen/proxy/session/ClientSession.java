@@ -1053,13 +1053,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      */
     TypeOidTranslation.Types answersFrom(ClusterRole from) {
         ClusterRole source = typesSource();
-        if (source == null || source == from) {
-            return null;
-        }
-        TypeCatalogs catalogs = services.typeCatalogs();
-        TypeCatalogs.Catalog there = catalogs.latest(cluster(from), database(from));
-        TypeCatalogs.Catalog known = there == null ? null : catalogs.latest(cluster(source), database(source));
-        return known == null ? null : TypeCatalogs.between(there, known);
+        return source == null || source == from ? null : typesBetween(from, source, false);
     }
 
     /**
@@ -1084,7 +1078,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
     private boolean relayBindsTranslate;
 
     private void relayedTypesChanged() {
-        relayTranslatesTypes = backend != null && !(typesLearnedFrom.size() == 1 && typesLearnedFrom.contains(roleOf(backend)));
+        relayTranslatesTypes = backend != null && typesSource() != roleOf(backend);
         relayBindsTranslate = relayTranslatesTypes && typesTo(roleOf(backend), true) != null;
     }
 
@@ -1098,7 +1092,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      */
     ByteBuf outgoing(byte type, ByteBuf content, ClusterRole to) {
         if (type == FrontendMessages.BIND) {
-            ByteBuf translated = typesLearnedFrom.size() != 1 || typesLearnedFrom.contains(to) ? null
+            ByteBuf translated = typesSource() == null || typesSource() == to ? null
                     : TypeOidTranslation.bind(channel.alloc(), content, content.readerIndex(), content.readableBytes(),
                             () -> typesTo(to, true));
             if (translated == null) {
@@ -1107,7 +1101,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             content.release();
             return translated;
         }
-        if (type != FrontendMessages.PARSE || (typesLearnedFrom.size() == 1 && typesLearnedFrom.contains(to))) {
+        if (type != FrontendMessages.PARSE || typesSource() == to) {
             return content;
         }
         int offset = content.readerIndex();
@@ -1134,10 +1128,15 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * stale); for binary values, only where {@code to} refuses other OIDs in them. Null otherwise.
      */
     private TypeOidTranslation.Types typesTo(ClusterRole to, boolean binaryValues) {
-        if (typesLearnedFrom.size() != 1 || typesLearnedFrom.contains(to)) {
-            return null;
-        }
-        ClusterRole from = typesLearnedFrom.iterator().next();
+        ClusterRole source = typesSource();
+        return source == null || source == to ? null : typesBetween(source, to, binaryValues);
+    }
+
+    /**
+     * {@code from}'s types and their OIDs on {@code to}, where both catalogs have been read (and, for binary values,
+     * {@code to} refuses other OIDs in them); null otherwise.
+     */
+    private TypeOidTranslation.Types typesBetween(ClusterRole from, ClusterRole to, boolean binaryValues) {
         TypeCatalogs catalogs = services.typeCatalogs();
         TypeCatalogs.Catalog target = catalogs.latest(cluster(to), database(to));
         TypeCatalogs.Catalog source = target == null || (binaryValues && !target.checksBinaryTypeOids()) ? null
@@ -1184,7 +1183,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             return false;
         }
         typesReadFor = null;
-        if (typesLearnedFrom.size() != 1 || !connected.test(typesLearnedFrom.iterator().next().other())) {
+        ClusterRole from = typesSource();
+        if (from == null || !connected.test(from.other())) {
             return false; // the client may hold either cluster's OIDs (docs/dual-write.md), or there is no other to send
         }
         List<Long> named = List.of();
@@ -1199,7 +1199,6 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 bound = joined(bound, TypeOidTranslation.bindMayCarry(content, content.readerIndex(), content.readableBytes()));
             }
         }
-        ClusterRole from = typesLearnedFrom.iterator().next();
         ClusterRole to = from.other();
         // the other cluster may serve the unit's read while the session's reads of the catalogs go to this one: its
         // answer is then given the client's OIDs, for which both catalogs are read
@@ -1260,11 +1259,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         });
         int started = 0;
         for (ClusterRole role : List.of(from, to)) {
-            Cluster cluster = cluster(role);
             boolean wait = role == from ? waitSource : waitTarget;
             boolean refresh = role == from ? refreshSource : refreshTarget;
-            if ((wait || refresh) && catalogs.read(cluster, database(role), listener -> openAside(cluster, listener),
-                    channel.eventLoop(), wait ? oneDone : () -> { })) {
+            if ((wait || refresh) && readCatalog(role, wait ? oneDone : () -> { })) {
                 started += wait ? 1 : 0; // (one that failed a moment ago is not waited for again so soon)
             }
         }
@@ -1284,13 +1281,18 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     /** Reads, in the background, each cluster's catalog of this session's database that has not been read yet. */
     private void readMissingCatalogs() {
-        TypeCatalogs catalogs = services.typeCatalogs();
         for (ClusterRole role : ClusterRole.values()) {
-            Cluster cluster = cluster(role);
-            if (cluster != null && catalogs.latest(cluster, database(role)) == null) {
-                catalogs.read(cluster, database(role), listener -> openAside(cluster, listener), channel.eventLoop(), () -> { });
+            if (cluster(role) != null && services.typeCatalogs().latest(cluster(role), database(role)) == null) {
+                readCatalog(role, () -> { });
             }
         }
+    }
+
+    /** See {@link TypeCatalogs#read}: {@code role}'s catalog of this session's database. */
+    private boolean readCatalog(ClusterRole role, Runnable then) {
+        Cluster cluster = cluster(role);
+        return services.typeCatalogs().read(cluster, database(role), listener -> openAside(cluster, listener),
+                channel.eventLoop(), then);
     }
 
     /** Logs in to {@code cluster}'s database for this session as {@link #openBackend} does, for the proxy's own question. */
@@ -1320,7 +1322,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * 08P01 before anything that came with it is passed on, as units mode ends it (DESIGN §9).
      */
     private void noteRelayed(byte type, ByteBuf all, int offset, int length) {
-        if (relayTranslatesTypes && typesLearnedFrom.size() == 1 && readsCatalogs(type, all, offset, length)) {
+        if (relayTranslatesTypes && typesSource() != null && readsCatalogs(type, all, offset, length)) {
             // rare (a session that began on blue, relayed to green after finalize): what it reads of green's catalog
             // may be green's OIDs, which the relay must then no longer take for blue's
             learnsTypesFrom(roleOf(backend));

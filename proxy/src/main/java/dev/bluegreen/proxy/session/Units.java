@@ -1966,8 +1966,12 @@ final class Units {
             return false; // the routing state is taken at the first unit's boundary, which comes after this is asked
         }
         int weight = state.weight();
-        return !pinned && state.followerMayServeReads() && !migration.control().divergencePending()
-                && (role == ClusterRole.GREEN ? weight > 0 : weight < RoutingPolicy.BUCKETS);
+        return followerServesReads() && (role == ClusterRole.GREEN ? weight > 0 : weight < RoutingPolicy.BUCKETS);
+    }
+
+    /** The follower may serve this session's reads, as far as the weight lets it: in sync, nothing pins the session. */
+    private boolean followerServesReads() {
+        return !pinned && state.followerMayServeReads() && !migration.control().divergencePending();
     }
 
     /**
@@ -1997,7 +2001,7 @@ final class Units {
 
     /** Where an autocommit read goes: the weight and sticky key decide, unless only the leader may serve. */
     private ClusterRole serving(ClusterRole follower) {
-        if (pinned || follower == null || !state.followerMayServeReads() || migration.control().divergencePending()) {
+        if (follower == null || !followerServesReads()) {
             return leader;
         }
         Optional<String> tenant = migration.stickyKeys().tenant(setTenant, startupTenant);
