@@ -32,6 +32,16 @@ public final class TypeOidTranslation {
 
         /** The OID the other cluster gives the source's type {@code oid} (the same schema and name), or -1 where none. */
         long counterpart(long oid);
+
+        /**
+         * Where the other cluster has the source's column {@code column} of relation {@code table}: that relation's OID
+         * there (the same schema and name) shifted 16 bits left, and the number there of the column of the same name;
+         * 0 where it has no such relation or column; -1 where the source's relation is not known (not one the database
+         * defined, or made since the source's catalog was read): left as it is.
+         */
+        default long columnCounterpart(long table, int column) {
+            return -1;
+        }
     }
 
     /** The built-in types {@code record} and {@code record[]}. */
@@ -164,9 +174,11 @@ public final class TypeOidTranslation {
      * Gives a server's message (the whole frame at {@code offset}), in place, the other cluster's OIDs for the types the
      * database defined: a RowDescription's column types, a ParameterDescription's parameter types, the arrays and records
      * a DataRow carries in binary. Here the source is the cluster that answered, and the other the one whose OIDs the
-     * client holds. A type the other cluster lacks keeps the source's OID; the table OIDs of a RowDescription are left
-     * as they are. Any other message, or one that does not read as its type should, is left as it is (the client reads
-     * what the server sent).
+     * client holds. A type the other cluster lacks keeps the source's OID. A RowDescription's column taken from a
+     * relation is given that relation's OID on the other cluster and the column's number there (a driver looks them up
+     * in that cluster's catalog for the table's name, whether the column may be null); where the other cluster has no
+     * such column, both become 0, as for a column computed in the query. Any other message, or one that does not read as
+     * its type should, is left as it is (the client reads what the server sent).
      *
      * @return whether a description named a type the other cluster lacks (a schema green alone has): the client can
      *         look it up only in the source's catalog
@@ -184,18 +196,26 @@ public final class TypeOidTranslation {
                 case 'T' -> {
                     // per field: name, table OID (4), column number (2), type OID (4), length (2), modifier (4), format (2);
                     // read whole before any is changed
-                    int[] typesAt = new int[count];
+                    int[] tablesAt = new int[count];
                     for (int i = 0; i < count; i++) {
                         int name = all.bytesBefore(at, end - at, (byte) 0);
                         if (name < 0 || end - at < name + 19) {
                             return false;
                         }
-                        typesAt[i] = at + name + 1 + 6;
+                        tablesAt[i] = at + name + 1;
                         at += name + 19;
                     }
                     boolean lacking = false;
-                    for (int typeAt : typesAt) {
-                        lacking |= !translate(all, typeAt, types);
+                    for (int tableAt : tablesAt) {
+                        lacking |= !translate(all, tableAt + 6, types);
+                        long table = all.getUnsignedInt(tableAt);
+                        if (table >= FrontendMessages.FIRST_NORMAL_OID) {
+                            long there = types.columnCounterpart(table, all.getShort(tableAt + 4));
+                            if (there >= 0) {
+                                all.setInt(tableAt, (int) (there >>> 16));
+                                all.setShort(tableAt + 4, (int) there & 0xFFFF);
+                            }
+                        }
                     }
                     return lacking;
                 }

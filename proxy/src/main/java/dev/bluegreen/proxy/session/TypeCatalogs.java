@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * Each cluster's types, per database, as the proxy needs them to give one cluster's copy of a client's message that
  * cluster's type OIDs ({@link TypeOidTranslation}): a client learns an enum's or a composite's OID from one cluster's
  * catalog, names it in a Parse and puts it inside the binary arrays and records it binds, and the other cluster gave
- * that type another OID.
+ * that type another OID. The other way, an answer the other cluster serves is given the client's OIDs, and names its
+ * columns by the client's cluster's relations and column numbers ({@link TypeOidTranslation#answer}).
  *
  * <p>Shared by every session. A database's catalog is read when a session first needs it, on a connection of its own
  * that logs in as that session does, and read again when it may be stale: after DDL through the proxy
@@ -43,29 +44,66 @@ final class TypeCatalogs {
     private static final Logger log = LoggerFactory.getLogger(TypeCatalogs.class);
 
     /**
-     * Every type but those of other sessions' temporary schemas: its OID, its name as a cast would spell it, and its
-     * category ('A' array, 'C' composite; a domain has its base type's). Built-in types are there too: a value is read
-     * as an array or record only where each OID in it is a type.
+     * The server's version; every type but those of other sessions' temporary schemas: its OID, its name as a cast would
+     * spell it, and its category ('A' array, 'C' composite; a domain has its base type's), built-in types too (a value
+     * is read as an array or record only where each OID in it is a type); and each column of the relations the
+     * database defined that a result's column can come from (tables, views, materialized views, foreign tables), by the
+     * relation's OID and name and the column's number and name, as a RowDescription names a result's column.
      */
     static final String QUERY = """
             select pg_catalog.current_setting('server_version_num');
             select t.oid, pg_catalog.format('%I.%I', n.nspname, t.typname), t.typcategory
               from pg_catalog.pg_type t join pg_catalog.pg_namespace n on n.oid OPERATOR(pg_catalog.=) t.typnamespace
-             where n.nspname NOT LIKE 'pg\\_temp\\_%' and n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'""";
+             where n.nspname NOT LIKE 'pg\\_temp\\_%' and n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%';
+            select c.oid, pg_catalog.format('%I.%I', n.nspname, c.relname), a.attnum, a.attname
+              from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid OPERATOR(pg_catalog.=) c.relnamespace
+              join pg_catalog.pg_attribute a on a.attrelid OPERATOR(pg_catalog.=) c.oid
+             where c.oid OPERATOR(pg_catalog.>=) 16384 and c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,f}')
+               and a.attnum OPERATOR(pg_catalog.>) 0 and not a.attisdropped
+               and n.nspname NOT LIKE 'pg\\_temp\\_%' and n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+             order by c.oid, a.attnum""";
     /** A type a message names that a catalog older than this lacks is looked for again (a read waited for). */
     static final long REREAD_AFTER_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** A database with more types than this (tables have two each) gets no catalog: its values go unchanged. */
     private static final int MAX_TYPES = 500_000;
+    /**
+     * A database whose relations have more columns than this gets no relations in its catalog: the table OIDs and
+     * column numbers of the results the other cluster serves go unchanged.
+     */
+    private static final int MAX_COLUMNS = 500_000;
 
     /** How long a read may take once logged in; one that takes longer is given up, as one that failed. */
     private static final long READ_DEADLINE_MILLIS = 10_000;
     /** PostgreSQL 14 (server_version_num), from which binary arrays and records may carry other OIDs of such types. */
     private static final int LENIENT_FROM = 140_000;
 
-    /** One database's types on one cluster, and the cluster's version. */
-    record Catalog(Map<Long, Type> byOid, Map<String, Long> byName, int serverVersion, long version, long readNanos) {
+    /**
+     * One database's types on one cluster, its relations' columns (null where there were more than
+     * {@link #MAX_COLUMNS}), and the cluster's version.
+     */
+    record Catalog(Map<Long, Type> byOid, Map<String, Long> byName, Map<Long, Relation> relations,
+                   Map<String, Long> relationsByName, int serverVersion, long version, long readNanos) {
 
         record Type(String name, char category) {}
+
+        /** A relation's name as a cast would spell it, and its columns' names by number (index 0 column 1; null dropped). */
+        record Relation(String name, String[] columns) {
+
+            /** The number of the column named {@code column}, or 0 where there is none. */
+            int number(String column) {
+                for (int i = 0; i < columns.length; i++) {
+                    if (column.equals(columns[i])) {
+                        return i + 1;
+                    }
+                }
+                return 0;
+            }
+
+            /** The name of column {@code number}, or null where there is none. */
+            String column(int number) {
+                return number > 0 && number <= columns.length ? columns[number - 1] : null;
+            }
+        }
 
         /** No DDL has been run through the proxy since the read began. */
         boolean fresh() {
@@ -102,6 +140,22 @@ final class TypeCatalogs {
                 Catalog.Type type = from.byOid().get(oid);
                 Long there = type == null ? null : to.byName().get(type.name());
                 return there == null ? -1 : there;
+            }
+
+            @Override
+            public long columnCounterpart(long table, int column) {
+                if (table < FrontendMessages.FIRST_NORMAL_OID || from.relations() == null || to.relations() == null) {
+                    return -1;
+                }
+                Catalog.Relation relation = from.relations().get(table);
+                String name = relation == null ? null : relation.column(column);
+                if (name == null) {
+                    return -1; // (made since the catalog was read)
+                }
+                Long thereOid = to.relationsByName().get(relation.name());
+                Catalog.Relation there = thereOid == null ? null : to.relations().get(thereOid);
+                int number = there == null ? 0 : there.number(name);
+                return number == 0 ? 0 : thereOid << 16 | number;
             }
         };
     }
@@ -189,6 +243,14 @@ final class TypeCatalogs {
         private final long version;
         private final Map<Long, Catalog.Type> byOid = new HashMap<>();
         private final Map<String, Long> byName = new HashMap<>();
+        /** Null once there were more than {@link #MAX_COLUMNS}. */
+        private Map<Long, Catalog.Relation> relations = new HashMap<>();
+        private final Map<String, Long> relationsByName = new HashMap<>();
+        /** The relation whose columns the last rows were, and those columns so far (the rows come in its order). */
+        private long relation = -1;
+        private String relationName;
+        private final List<String> columns = new ArrayList<>();
+        private int columnCount;
         private int serverVersion;
         private String problem;
         private boolean done;
@@ -235,10 +297,10 @@ final class TypeCatalogs {
             }
         }
 
-        /** A row of either query: the server's version (one column), or a type (three). */
+        /** A row of any query: the server's version (one column), a type (three), or a relation's column (four). */
         private void row(ByteBuf all, int at) {
-            int columns = all.getUnsignedShort(at);
-            if (problem != null || (columns != 1 && columns != 3)) {
+            int count = all.getUnsignedShort(at);
+            if (problem != null || (count != 1 && count != 3 && count != 4)) {
                 problem = problem != null ? problem : "a row of another shape";
                 return;
             }
@@ -246,17 +308,24 @@ final class TypeCatalogs {
                 problem = "more than " + MAX_TYPES + " types";
                 return;
             }
+            if (count == 4 && relations == null) {
+                return;
+            }
             at += 2;
-            String[] values = new String[columns];
-            for (int i = 0; i < columns; i++) {
+            String[] values = new String[count];
+            for (int i = 0; i < count; i++) {
                 int length = all.getInt(at);
                 at += 4;
                 values[i] = length < 0 ? "" : all.toString(at, length, StandardCharsets.UTF_8);
                 at += Math.max(length, 0);
             }
             try {
-                if (columns == 1) {
+                if (count == 1) {
                     serverVersion = Integer.parseInt(values[0]);
+                    return;
+                }
+                if (count == 4) {
+                    column(Long.parseLong(values[0]), values[1], Integer.parseInt(values[2]), values[3]);
                     return;
                 }
                 long oid = Long.parseLong(values[0]);
@@ -265,6 +334,36 @@ final class TypeCatalogs {
             } catch (NumberFormatException e) {
                 problem = "a number that does not read as one: " + e.getMessage();
             }
+        }
+
+        /** Column {@code number} of relation {@code oid}: the rows of one relation come together, by number. */
+        private void column(long oid, String name, int number, String column) {
+            if (oid != relation) {
+                relationRead();
+                relation = oid;
+                relationName = name;
+            }
+            if (++columnCount > MAX_COLUMNS) {
+                log.info("{} has more than {} columns: the table OIDs of results the other cluster serves go unchanged",
+                        what, MAX_COLUMNS);
+                relations = null;
+                relationsByName.clear();
+                columns.clear();
+                return;
+            }
+            while (columns.size() < number - 1) {
+                columns.add(null); // a dropped column
+            }
+            columns.add(column);
+        }
+
+        /** The relation whose columns the rows so far were is complete. */
+        private void relationRead() {
+            if (relation >= 0 && relations != null) {
+                relations.put(relation, new Catalog.Relation(relationName, columns.toArray(String[]::new)));
+                relationsByName.put(relationName, relation);
+            }
+            columns.clear();
         }
 
         /** The deadline passed: the read is given up, its connection dropped. */
@@ -290,7 +389,10 @@ final class TypeCatalogs {
             List<Runnable> waiting;
             synchronized (slot) {
                 if (failure == null) {
-                    slot.catalog = new Catalog(Map.copyOf(byOid), Map.copyOf(byName), serverVersion, version, System.nanoTime());
+                    relationRead();
+                    slot.catalog = new Catalog(Map.copyOf(byOid), Map.copyOf(byName),
+                            relations == null ? null : Map.copyOf(relations),
+                            relations == null ? null : Map.copyOf(relationsByName), serverVersion, version, System.nanoTime());
                     slot.failed = false;
                 } else {
                     slot.failed = true;
@@ -300,7 +402,8 @@ final class TypeCatalogs {
                 slot.waiting = null;
             }
             if (failure == null) {
-                log.debug("read the types of {}: {}", what, byOid.size());
+                log.debug("read the types of {}: {}, and {} relations", what, byOid.size(),
+                        relations == null ? "too many" : relations.size());
             } else {
                 log.warn("could not read the types of {}: {}; messages naming types the database defined go to the other"
                         + " cluster with this one's OIDs until they can be read", what, failure);

@@ -455,6 +455,65 @@ class BinaryResultsIT {
     }
 
     /**
+     * A read green serves describes its columns by blue's table OIDs and column numbers, which pgjdbc looks up in blue's
+     * catalog (where the session's reads of the catalogs go) for a column's table, base name, whether it may be null and
+     * whether it is an identity. Green's copy of the table has another OID, and its columns other numbers: blue's had a
+     * column dropped. Before, pgjdbc looked green's up in blue's catalog and found no such table, or another one.
+     */
+    @Test
+    void readsGreenServesNameTheirColumnsByBluesTablesAndColumnNumbers(TestClusters clusters) throws Exception {
+        String suffix = Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+        String table = "orders_" + suffix;
+        clusters.blue().execute("postgres",
+                "create table " + table + " (id int generated always as identity primary key, gone int, label text not null,"
+                        + " note text)",
+                "alter table " + table + " drop column gone",
+                "insert into " + table + " (label) values ('blue')");
+        String blueOid = single(clusters.blue(), "select '" + table + "'::regclass::oid");
+        // green's copy under another OID: an unrelated table made first on green moves its OIDs on, unless the two
+        // clusters' OIDs were that far apart already (then once more)
+        for (int attempt = 0; ; attempt++) {
+            assertThat(attempt).as("attempts to give green another OID").isLessThan(5);
+            clusters.green().execute("postgres", "create table unrelated_" + suffix + "_" + attempt + " (x int)",
+                    "create table " + table + " (id int generated always as identity primary key, label text not null,"
+                            + " note text)");
+            if (!single(clusters.green(), "select '" + table + "'::regclass::oid").equals(blueOid)) {
+                break;
+            }
+            clusters.green().execute("postgres", "drop table " + table);
+        }
+        clusters.green().execute("postgres", "insert into " + table + " (label) values ('green')");
+        String select = "select label, note, id, length(label) from " + table;
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            // (the catalogs are read in the background, once both clusters may serve a session's reads; pgjdbc keeps
+            // what it looked up for the life of its connection, so each attempt opens one)
+            await("pgjdbc finding the table of green's answer in blue's catalog").until(() -> {
+                try (Connection c = proxy.connect(clusters.blue().superuser()); Statement s = c.createStatement();
+                     ResultSet rs = s.executeQuery(select)) {
+                    return rs.getMetaData().getTableName(1);
+                }
+            }, table::equals);
+            try (Connection c = proxy.connect(clusters.blue().superuser()); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery(select)) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).as("served by green").isEqualTo("green");
+                var meta = rs.getMetaData().unwrap(org.postgresql.PGResultSetMetaData.class);
+                assertThat(List.of(meta.getBaseColumnName(1), meta.getBaseColumnName(2), meta.getBaseColumnName(3)))
+                        .containsExactly("label", "note", "id");
+                assertThat(List.of(meta.getBaseTableName(1), meta.getBaseTableName(2), meta.getBaseTableName(4)))
+                        .containsExactly(table, table, "");
+                java.sql.ResultSetMetaData columns = rs.getMetaData();
+                assertThat(columns.isNullable(1)).as("label").isEqualTo(java.sql.ResultSetMetaData.columnNoNulls);
+                assertThat(columns.isNullable(2)).as("note").isEqualTo(java.sql.ResultSetMetaData.columnNullable);
+                assertThat(columns.isAutoIncrement(3)).as("id").isTrue();
+                assertThat(columns.isAutoIncrement(1)).as("label").isFalse();
+            }
+        }
+    }
+
+    /**
      * A session that began on blue, idle across cutover and finalize, relays to green: it is shown blue's OIDs, which
      * it holds, until it reads green's catalog, here with a query. From then on it may hold either cluster's, and sees
      * green's as they are.

@@ -40,6 +40,19 @@ class TypeOidTranslationTest {
         public long counterpart(long oid) {
             return oid < FrontendMessages.FIRST_NORMAL_OID ? oid : there.getOrDefault(oid, -1L);
         }
+
+        /** Table 16600's columns 1 to 3 are the other's table 26600's 1, 3 (one dropped there before it) and none. */
+        @Override
+        public long columnCounterpart(long table, int column) {
+            if (table != 16_600) {
+                return -1;
+            }
+            return switch (column) {
+                case 1 -> 26_600L << 16 | 1;
+                case 2 -> 26_600L << 16 | 3;
+                default -> 0;
+            };
+        }
     };
 
     private static byte[] text(String value) {
@@ -222,11 +235,22 @@ class TypeOidTranslationTest {
 
     /** A RowDescription of columns of these types, each from table 16500, in binary. */
     private static ByteBuf rowDescription(int... types) {
+        int[] tables = new int[types.length];
+        int[] numbers = new int[types.length];
+        for (int i = 0; i < types.length; i++) {
+            tables[i] = 16_500;
+            numbers[i] = i + 1;
+        }
+        return rowDescription(tables, numbers, types);
+    }
+
+    /** A RowDescription of column {@code numbers[i]} of table {@code tables[i]}, of type {@code types[i]}, in binary. */
+    private static ByteBuf rowDescription(int[] tables, int[] numbers, int[] types) {
         ByteBuf out = Unpooled.buffer();
         int lengthAt = Wire.beginMessage(out, 'T');
         out.writeShort(types.length);
         for (int i = 0; i < types.length; i++) {
-            out.writeBytes(text("c" + i)).writeByte(0).writeInt(16_500).writeShort(i + 1).writeInt(types[i])
+            out.writeBytes(text("c" + i)).writeByte(0).writeInt(tables[i]).writeShort(numbers[i]).writeInt(types[i])
                     .writeShort(-1).writeInt(-1).writeShort(1);
         }
         return Wire.endMessage(out, lengthAt);
@@ -267,6 +291,18 @@ class TypeOidTranslationTest {
         assertThat(namesATypeTheOtherLacks(rowDescription(INT4, MOOD, ONLY_HERE))).as("a type only the source has").isTrue();
         assertThat(namesATypeTheOtherLacks(rowDescription(INT4, MOOD, 21_000))).as("one not in the source's catalog read")
                 .isFalse();
+    }
+
+    @Test
+    void aRowDescriptionGetsTheOtherClustersTableOidsAndColumnNumbers() {
+        // a column of the table both have, one numbered otherwise there, one it lacks, a system catalog's, a computed one,
+        // and one of a table made since the catalog was read
+        int[] tables = {16_600, 16_600, 16_600, 1259, 0, 16_700};
+        int[] numbers = {1, 2, 3, 2, 0, 1};
+        int[] types = {INT4, MOOD, TEXT, TEXT, INT4, INT4};
+        assertThat(answered(rowDescription(tables, numbers, types))).isEqualTo(hex(rowDescription(
+                new int[] {26_600, 26_600, 0, 1259, 0, 16_700}, new int[] {1, 3, 0, 2, 0, 1},
+                new int[] {INT4, 30_000, TEXT, TEXT, INT4, INT4})));
     }
 
     @Test

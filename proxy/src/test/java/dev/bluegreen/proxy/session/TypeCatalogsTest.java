@@ -43,7 +43,11 @@ class TypeCatalogsTest {
     private final List<BackendConnection.Listener> opened = new ArrayList<>();
 
     private boolean read(TypeCatalogs catalogs, Runnable then) {
-        return catalogs.read(GREEN, "app", listener -> {
+        return read(catalogs, "app", then);
+    }
+
+    private boolean read(TypeCatalogs catalogs, String database, Runnable then) {
+        return catalogs.read(GREEN, database, listener -> {
             opened.add(listener);
             return null;
         }, timer, then);
@@ -90,6 +94,35 @@ class TypeCatalogsTest {
         assertThat(catalog.fresh()).isTrue();
         SequenceDraws.catalogChanged();
         assertThat(catalog.fresh()).as("after DDL through the proxy").isFalse();
+    }
+
+    /** Two catalogs read (here two databases of one cluster, as the answers of blue's and green's would be). */
+    @Test
+    void aRelationsColumnsAreFoundOnTheOtherClusterByTheirNames() {
+        TypeCatalogs catalogs = new TypeCatalogs(UnpooledByteBufAllocator.DEFAULT, Duration.ofSeconds(10));
+        read(catalogs, "app", () -> { });
+        read(catalogs, "other", () -> { });
+        BackendConnection.Listener source = opened.get(0);
+        source.backendFrames(null, row("160001"));
+        source.backendFrames(null, row("16500", "public.orders", "1", "id"));
+        source.backendFrames(null, row("16500", "public.orders", "3", "label")); // (its column 2 was dropped)
+        source.backendFrames(null, row("16510", "public.archived", "1", "id"));
+        source.backendFrames(null, frame('Z', Unpooled.buffer().writeByte('I')));
+        BackendConnection.Listener target = opened.get(1);
+        target.backendFrames(null, row("180001"));
+        target.backendFrames(null, row("17000", "public.orders", "1", "id"));
+        target.backendFrames(null, row("17000", "public.orders", "2", "label"));
+        target.backendFrames(null, frame('Z', Unpooled.buffer().writeByte('I')));
+
+        var types = TypeCatalogs.between(catalogs.latest(GREEN, "app"), catalogs.latest(GREEN, "other"));
+        assertThat(types.columnCounterpart(16_500, 3)).isEqualTo(17_000L << 16 | 2);
+        assertThat(types.columnCounterpart(16_500, 1)).isEqualTo(17_000L << 16 | 1);
+        assertThat(types.columnCounterpart(16_510, 1)).as("a relation the other lacks").isZero();
+        assertThat(types.columnCounterpart(16_500, 4)).as("a column made since").isEqualTo(-1);
+        assertThat(types.columnCounterpart(16_999, 1)).as("a relation made since").isEqualTo(-1);
+        assertThat(types.columnCounterpart(1259, 1)).as("a system catalog").isEqualTo(-1);
+        assertThat(TypeCatalogs.between(catalogs.latest(GREEN, "other"), catalogs.latest(GREEN, "app"))
+                .columnCounterpart(17_000, 2)).isEqualTo(16_500L << 16 | 3);
     }
 
     @Test
