@@ -455,6 +455,68 @@ class BinaryResultsIT {
     }
 
     /**
+     * After cutover, a session that began then holds green's OIDs, and blue serves half the reads. A read green serves
+     * and fails (its copy of the table was renamed) is run on blue (DESIGN 4.5), and blue's answer is given green's
+     * OIDs, as the answers to the reads blue serves are: in the column descriptions, and inside the binary array and
+     * record.
+     */
+    @Test
+    void afterCutoverAReadRetriedOnBlueIsGivenGreensOids(TestClusters clusters) throws Exception {
+        Schema schema = Schema.create(clusters);
+        clusters.blue().execute("postgres", schema.row(1, 7));
+        clusters.green().execute("postgres", schema.row(1, 8)); // so that which cluster answered shows
+        long greenMood = oid(clusters.green(), schema.mood());
+        long greenMoods = oid(clusters.green(), schema.mood() + "[]");
+        long greenPair = oid(clusters.green(), schema.pair());
+        String select = "select moods, pair from " + schema.table() + " where id = 1";
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            proxy.server().routing().setWeight("test", 50, null);
+            try (RawClient client = sessionServedByGreen(proxy, clusters.blue().superuser())) {
+                clusters.green().execute("postgres", "alter table " + schema.table() + " rename to " + schema.table() + "_moved");
+                long retries = proxy.server().migration().readRetries();
+                // (the catalogs are read in the background, once both clusters may serve the session's reads)
+                List<RawClient.Message> described = await("blue's answer with green's OIDs").until(() -> {
+                    client.send(RawClient.concat(RawClient.parse(select), RawClient.describeStatement(""), RawClient.sync()));
+                    return client.untilReady();
+                }, messages -> types(messages).equals("1tTZ") && columnTypes(messages.get(2)).equals(List.of(greenMoods, greenPair)));
+                assertThat(described).hasSize(4);
+                client.send(RawClient.concat(RawClient.parse(select), bindValues("", new short[0], new short[] {1}),
+                        RawClient.execute(), RawClient.sync()));
+                List<RawClient.Message> answer = client.untilReady();
+                assertThat(types(answer)).isEqualTo("12DCZ");
+                List<ByteBuffer> row = values(answer.get(2));
+                assertThat(typesInside(row.get(0), row.get(1), 7)).as("blue's row, with green's OIDs")
+                        .containsExactly(greenMood, greenMood, greenMoods, greenMood);
+                assertThat(proxy.server().migration().readRetries() - retries).as("reads retried on blue")
+                        .isGreaterThanOrEqualTo(2);
+            }
+        }
+    }
+
+    /** A session, begun now, whose reads green serves: at weight 50 with sessions sticky, one of the first few. */
+    private static RawClient sessionServedByGreen(TestProxy proxy, String user) throws IOException {
+        List<RawClient> onBlue = new ArrayList<>();
+        try {
+            for (int attempt = 0; attempt < 64; attempt++) {
+                RawClient client = new RawClient(proxy.port()).loggedIn(user);
+                client.send(RawClient.query("select current_setting('server_version_num')::int / 10000"));
+                if (client.firstValue().equals("18")) {
+                    return client;
+                }
+                onBlue.add(client);
+            }
+            throw new AssertionError("64 sessions at weight 50, none served by green");
+        } finally {
+            for (RawClient client : onBlue) {
+                client.close();
+            }
+        }
+    }
+
+    /**
      * A read green serves describes its columns by blue's table OIDs and column numbers, which pgjdbc looks up in blue's
      * catalog (where the session's reads of the catalogs go) for a column's table, base name, whether it may be null and
      * whether it is an identity. Green's copy of the table has another OID, and its columns other numbers: blue's had a
