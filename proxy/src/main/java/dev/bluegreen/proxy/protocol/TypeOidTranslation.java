@@ -34,15 +34,21 @@ public final class TypeOidTranslation {
         long counterpart(long oid);
 
         /**
-         * Where the other cluster has the source's column {@code column} of relation {@code table}: that relation's OID
-         * there (the same schema and name) shifted 16 bits left, and the number there of the column of the same name;
-         * 0 where it has no such relation or column; -1 where the source's relation is not known (not one the database
-         * defined, or made since the source's catalog was read): left as it is.
+         * Where the other cluster has the source's column {@code column} of relation {@code table} (a relation the
+         * database defined): that relation's OID there (the same schema and name) shifted 16 bits left, and the number
+         * there of the column of the same name in the low 16 bits (a system column's and a whole row's, 0 or below, are
+         * the same everywhere); 0 where it has no such relation or column; -1 where the source's catalog does not list
+         * that relation or column (made since it was read).
          */
         default long columnCounterpart(long table, int column) {
-            return -1;
+            return 0;
         }
     }
+
+    /** {@link #answer}: a description named a type the source has and the other cluster lacks. */
+    public static final int NAMES_TYPE_OTHER_LACKS = 1;
+    /** {@link #answer}: the message named a type or relation the database defined that the source's catalog lacks. */
+    public static final int NAMES_UNREAD = 2;
 
     /** The built-in types {@code record} and {@code record[]}. */
     private static final long RECORD = 2249;
@@ -174,20 +180,22 @@ public final class TypeOidTranslation {
      * Gives a server's message (the whole frame at {@code offset}), in place, the other cluster's OIDs for the types the
      * database defined: a RowDescription's column types, a ParameterDescription's parameter types, the arrays and records
      * a DataRow carries in binary. Here the source is the cluster that answered, and the other the one whose OIDs the
-     * client holds. A type the other cluster lacks keeps the source's OID. A RowDescription's column taken from a
-     * relation is given that relation's OID on the other cluster and the column's number there (a driver looks them up
-     * in that cluster's catalog for the table's name, whether the column may be null); where the other cluster has no
-     * such column, both become 0, as for a column computed in the query. Any other message, or one that does not read as
-     * its type should, is left as it is (the client reads what the server sent).
+     * client holds. A type the other cluster lacks keeps the source's OID. With {@code tables} (where the client looks
+     * them up in the other cluster's catalog), a RowDescription's column taken from a relation the database defined is
+     * given that relation's OID on the other cluster and the column's number there (a driver looks them up for the
+     * table's name, whether the column may be null); where the other cluster has no such column, or it is not known,
+     * both become 0, as for a column computed in the query, rather than name another there. Any other message, or one
+     * that does not read as its type should, is left as it is (the client reads what the server sent).
      *
-     * @return whether a description named a type the other cluster lacks (a schema green alone has): the client can
-     *         look it up only in the source's catalog
+     * @return {@link #NAMES_TYPE_OTHER_LACKS} where a description named a type the other cluster lacks (a schema green
+     *         alone has: the client can look it up only in the source's catalog), {@link #NAMES_UNREAD} where the
+     *         message named a type or relation the source's catalog lacks, or 0
      */
-    public static boolean answer(ByteBuf all, byte type, int offset, int length, Types types) {
+    public static int answer(ByteBuf all, byte type, int offset, int length, Types types, boolean tables) {
         int end = offset + length;
         int at = offset + Frame.HEADER_LENGTH;
         if (end - at < 2) {
-            return false;
+            return 0;
         }
         int count = all.getUnsignedShort(at);
         at += 2;
@@ -200,31 +208,30 @@ public final class TypeOidTranslation {
                     for (int i = 0; i < count; i++) {
                         int name = all.bytesBefore(at, end - at, (byte) 0);
                         if (name < 0 || end - at < name + 19) {
-                            return false;
+                            return 0;
                         }
                         tablesAt[i] = at + name + 1;
                         at += name + 19;
                     }
-                    boolean lacking = false;
+                    int found = 0;
                     for (int tableAt : tablesAt) {
-                        lacking |= !translate(all, tableAt + 6, types);
+                        found |= translate(all, tableAt + 6, types);
                         long table = all.getUnsignedInt(tableAt);
-                        if (table >= FrontendMessages.FIRST_NORMAL_OID) {
+                        if (tables && table >= FrontendMessages.FIRST_NORMAL_OID) {
                             long there = types.columnCounterpart(table, all.getShort(tableAt + 4));
-                            if (there >= 0) {
-                                all.setInt(tableAt, (int) (there >>> 16));
-                                all.setShort(tableAt + 4, (int) there & 0xFFFF);
-                            }
+                            found |= there < 0 ? NAMES_UNREAD : 0;
+                            all.setInt(tableAt, (int) (Math.max(there, 0) >>> 16));
+                            all.setShort(tableAt + 4, (int) Math.max(there, 0) & 0xFFFF);
                         }
                     }
-                    return lacking;
+                    return found;
                 }
                 case 't' -> {
-                    boolean lacking = false;
+                    int found = 0;
                     for (int i = 0; i < count && end - at >= 4; i++, at += 4) {
-                        lacking |= !translate(all, at, types);
+                        found |= translate(all, at, types);
                     }
-                    return lacking;
+                    return found;
                 }
                 case 'D' -> {
                     Edits edits = null;
@@ -235,7 +242,7 @@ public final class TypeOidTranslation {
                             continue;
                         }
                         if (size > end - at) {
-                            return false;
+                            return 0;
                         }
                         // (a value in text never starts with the zero bytes both shapes begin with)
                         if (size >= BinaryContainers.SMALLEST && all.getByte(at) == 0) {
@@ -259,23 +266,24 @@ public final class TypeOidTranslation {
         } catch (IndexOutOfBoundsException unexpected) {
             // every read is bounded above; should one not be, the rest of the message stays as the server sent it
         }
-        return false;
+        return 0;
     }
 
     /**
      * The OID at {@code at} becomes the other cluster's, where it is a database-defined type that cluster has too.
-     * False where the source has that type and the other cluster has none of its name.
+     * {@link #NAMES_TYPE_OTHER_LACKS} where the source has that type and the other cluster has none of its name,
+     * {@link #NAMES_UNREAD} where the source's catalog lacks it; otherwise 0.
      */
-    private static boolean translate(ByteBuf all, int at, Types types) {
+    private static int translate(ByteBuf all, int at, Types types) {
         long oid = all.getUnsignedInt(at);
         if (oid >= FrontendMessages.FIRST_NORMAL_OID) {
             long there = types.counterpart(oid);
             if (there >= 0 && there != oid) {
                 all.setInt(at, (int) there);
             }
-            return there >= 0 || types.category(oid) == 0;
+            return there >= 0 ? 0 : types.category(oid) == 0 ? NAMES_UNREAD : NAMES_TYPE_OTHER_LACKS;
         }
-        return true;
+        return 0;
     }
 
     /** Reads {@code [from, to)} as a binary array whose OIDs are the source's types, noting the words to change. */

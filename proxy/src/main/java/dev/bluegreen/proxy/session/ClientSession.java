@@ -803,9 +803,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     /** Matches answers to the outstanding requests, and remembers the last ReadyForQuery. */
     private boolean onBackendFrame(byte type, int offset, int length) {
-        if (relayAnswerTypes != null && (type == 'T' || type == 't' || type == 'D')
-                && TypeOidTranslation.answer(backendBatch.content(), type, offset, length, relayAnswerTypes)) {
-            learnsTypesFrom(roleOf(backend)); // a type only this cluster has: the client can look it up only here
+        if (relayAnswerTypes != null && (type == 'T' || type == 't' || type == 'D')) {
+            // (the client reads the catalog of the cluster relayed to: its columns' tables are named as they are)
+            answered(roleOf(backend), TypeOidTranslation.answer(backendBatch.content(), type, offset, length,
+                    relayAnswerTypes, false));
         }
         switch (type) {
             case 'Z' -> {
@@ -1062,6 +1063,28 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * reads that cluster's catalog ({@link #readsCatalogs}). A statement prepared while relaying so reads it at once.
      */
     private Set<String> relayCatalogStatements = Set.of();
+
+    /**
+     * What {@link TypeOidTranslation#answer} found in an answer {@code from} gave: a type only that cluster has, which
+     * the client can look up only there (it may hold that cluster's OIDs now); or a type or relation made since the
+     * catalogs were read, which are read again in the background, at most every {@link TypeCatalogs#REREAD_AFTER_NANOS}
+     * (a type made on the clusters directly; until then answers name it as the server did, and such a relation not at
+     * all).
+     */
+    void answered(ClusterRole from, int found) {
+        if ((found & TypeOidTranslation.NAMES_TYPE_OTHER_LACKS) != 0) {
+            learnsTypesFrom(from);
+        }
+        if ((found & TypeOidTranslation.NAMES_UNREAD) != 0) {
+            for (ClusterRole role : ClusterRole.values()) {
+                TypeCatalogs.Catalog catalog = cluster(role) == null ? null
+                        : services.typeCatalogs().latest(cluster(role), database(role));
+                if (catalog != null && catalog.oldEnoughToReread()) {
+                    readCatalog(role, () -> { });
+                }
+            }
+        }
+    }
 
     /** The client read {@code role}'s catalog: the type OIDs it holds may be that cluster's. */
     void learnsTypesFrom(ClusterRole role) {

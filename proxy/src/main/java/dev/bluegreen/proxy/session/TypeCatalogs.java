@@ -48,7 +48,8 @@ final class TypeCatalogs {
      * spell it, and its category ('A' array, 'C' composite; a domain has its base type's), built-in types too (a value
      * is read as an array or record only where each OID in it is a type); and each column of the relations the
      * database defined that a result's column can come from (tables, views, materialized views, foreign tables), by the
-     * relation's OID and name and the column's number and name, as a RowDescription names a result's column.
+     * relation's OID and name and the column's number and name, as a RowDescription names a result's column (sequences
+     * too: they read as one-row tables); no more than one past {@link #MAX_COLUMNS} of them.
      */
     static final String QUERY = """
             select pg_catalog.current_setting('server_version_num');
@@ -58,10 +59,10 @@ final class TypeCatalogs {
             select c.oid, pg_catalog.format('%I.%I', n.nspname, c.relname), a.attnum, a.attname
               from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid OPERATOR(pg_catalog.=) c.relnamespace
               join pg_catalog.pg_attribute a on a.attrelid OPERATOR(pg_catalog.=) c.oid
-             where c.oid OPERATOR(pg_catalog.>=) 16384 and c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,f}')
+             where c.oid OPERATOR(pg_catalog.>=) 16384 and c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,f,S}')
                and a.attnum OPERATOR(pg_catalog.>) 0 and not a.attisdropped
                and n.nspname NOT LIKE 'pg\\_temp\\_%' and n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
-             order by c.oid, a.attnum""";
+             order by c.oid, a.attnum limit 500001""";
     /** A type a message names that a catalog older than this lacks is looked for again (a read waited for). */
     static final long REREAD_AFTER_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** A database with more types than this (tables have two each) gets no catalog: its values go unchanged. */
@@ -71,6 +72,8 @@ final class TypeCatalogs {
      * column numbers of the results the other cluster serves go unchanged.
      */
     private static final int MAX_COLUMNS = 500_000;
+    /** A relation with more columns than this finds them by name through a map of its own, not by looking through. */
+    private static final int SCANNED_COLUMNS = 32;
 
     /** How long a read may take once logged in; one that takes longer is given up, as one that failed. */
     private static final long READ_DEADLINE_MILLIS = 10_000;
@@ -86,11 +89,30 @@ final class TypeCatalogs {
 
         record Type(String name, char category) {}
 
-        /** A relation's name as a cast would spell it, and its columns' names by number (index 0 column 1; null dropped). */
-        record Relation(String name, String[] columns) {
+        /**
+         * A relation's name as a cast would spell it, its columns' names by number (index 0 column 1; null dropped), and
+         * for a wide one their numbers by name (null for one of up to {@link #SCANNED_COLUMNS}).
+         */
+        record Relation(String name, String[] columns, Map<String, Integer> numbers) {
+
+            static Relation of(String name, String[] columns) {
+                Map<String, Integer> numbers = null;
+                if (columns.length > SCANNED_COLUMNS) {
+                    numbers = new HashMap<>();
+                    for (int i = 0; i < columns.length; i++) {
+                        if (columns[i] != null) {
+                            numbers.put(columns[i], i + 1);
+                        }
+                    }
+                }
+                return new Relation(name, columns, numbers);
+            }
 
             /** The number of the column named {@code column}, or 0 where there is none. */
             int number(String column) {
+                if (numbers != null) {
+                    return numbers.getOrDefault(column, 0);
+                }
                 for (int i = 0; i < columns.length; i++) {
                     if (column.equals(columns[i])) {
                         return i + 1;
@@ -144,18 +166,19 @@ final class TypeCatalogs {
 
             @Override
             public long columnCounterpart(long table, int column) {
-                if (table < FrontendMessages.FIRST_NORMAL_OID || from.relations() == null || to.relations() == null) {
-                    return -1;
+                if (from.relations() == null || to.relations() == null) {
+                    return 0; // (a database of more columns than are read)
                 }
                 Catalog.Relation relation = from.relations().get(table);
-                String name = relation == null ? null : relation.column(column);
-                if (name == null) {
+                String name = relation == null || column <= 0 ? null : relation.column(column);
+                if (relation == null || (column > 0 && name == null)) {
                     return -1; // (made since the catalog was read)
                 }
                 Long thereOid = to.relationsByName().get(relation.name());
                 Catalog.Relation there = thereOid == null ? null : to.relations().get(thereOid);
-                int number = there == null ? 0 : there.number(name);
-                return number == 0 ? 0 : thereOid << 16 | number;
+                // a system column's number, and a whole row's (0), are the same on every cluster
+                int number = there == null ? 0 : column <= 0 ? column : there.number(name);
+                return there == null || number == 0 && column > 0 ? 0 : thereOid << 16 | (number & 0xFFFF);
             }
         };
     }
@@ -251,6 +274,8 @@ final class TypeCatalogs {
         private String relationName;
         private final List<String> columns = new ArrayList<>();
         private int columnCount;
+        /** CommandCompletes so far: an error after the types' query leaves the relations out, not the catalog. */
+        private int completed;
         private int serverVersion;
         private String problem;
         private boolean done;
@@ -285,8 +310,17 @@ final class TypeCatalogs {
                 frames.forEach((type, offset, length) -> {
                     switch (type) {
                         case 'D' -> row(all, offset + Frame.HEADER_LENGTH);
-                        case 'E' -> problem = "the query failed: " + ErrorResponse.decode(
-                                Frame.of(all.slice(offset, length))).message();
+                        case 'C' -> completed++;
+                        case 'E' -> {
+                            String message = ErrorResponse.decode(Frame.of(all.slice(offset, length))).message();
+                            if (completed == 2 && problem == null) {
+                                log.info("could not read the relations of {}: {}; the table OIDs of results the other"
+                                        + " cluster serves go unchanged", what, message);
+                                tooManyColumns();
+                            } else {
+                                problem = "the query failed: " + message;
+                            }
+                        }
                         case 'Z' -> finish(backend, problem != null ? problem : serverVersion == 0 ? "no server version" : null);
                         default -> { }
                     }
@@ -304,7 +338,7 @@ final class TypeCatalogs {
                 problem = problem != null ? problem : "a row of another shape";
                 return;
             }
-            if (byOid.size() >= MAX_TYPES) {
+            if (count == 3 && byOid.size() >= MAX_TYPES) {
                 problem = "more than " + MAX_TYPES + " types";
                 return;
             }
@@ -346,9 +380,7 @@ final class TypeCatalogs {
             if (++columnCount > MAX_COLUMNS) {
                 log.info("{} has more than {} columns: the table OIDs of results the other cluster serves go unchanged",
                         what, MAX_COLUMNS);
-                relations = null;
-                relationsByName.clear();
-                columns.clear();
+                tooManyColumns();
                 return;
             }
             while (columns.size() < number - 1) {
@@ -357,10 +389,17 @@ final class TypeCatalogs {
             columns.add(column);
         }
 
+        /** The relations are left out of the catalog: its types are still read. */
+        private void tooManyColumns() {
+            relations = null;
+            relationsByName.clear();
+            columns.clear();
+        }
+
         /** The relation whose columns the rows so far were is complete. */
         private void relationRead() {
             if (relation >= 0 && relations != null) {
-                relations.put(relation, new Catalog.Relation(relationName, columns.toArray(String[]::new)));
+                relations.put(relation, Catalog.Relation.of(relationName, columns.toArray(String[]::new)));
                 relationsByName.put(relationName, relation);
             }
             columns.clear();

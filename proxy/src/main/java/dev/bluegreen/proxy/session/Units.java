@@ -3996,11 +3996,10 @@ final class Units {
         }
         Sink sink = sinks.get(role).peek();
         ByteBuf all = batch.content();
-        if ((type == 'T' || type == 't' || type == 'D') && sink != null && sink.answerTypes != null
-                && TypeOidTranslation.answer(all, type, offset, length, sink.answerTypes)) {
-            // the client's answer, from the cluster whose OIDs it does not hold, is given the client's; but it names a
-            // type only this cluster has, which the client can look up only here: it may hold this cluster's OIDs now
-            session.learnsTypesFrom(role);
+        if ((type == 'T' || type == 't' || type == 'D') && sink != null && sink.answerTypes != null) {
+            // the client's answer, from the cluster whose OIDs it does not hold, is given the client's, and its
+            // columns the tables of the cluster whose catalog the client reads (that one, where this is done)
+            session.answered(role, TypeOidTranslation.answer(all, type, offset, length, sink.answerTypes, true));
         }
         if (sink == null) {
             // between requests a server sends only asynchronous messages (the leader's reach the client),

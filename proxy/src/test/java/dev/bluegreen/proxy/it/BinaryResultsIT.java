@@ -20,6 +20,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -526,25 +527,7 @@ class BinaryResultsIT {
     void readsGreenServesNameTheirColumnsByBluesTablesAndColumnNumbers(TestClusters clusters) throws Exception {
         String suffix = Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
         String table = "orders_" + suffix;
-        clusters.blue().execute("postgres",
-                "create table " + table + " (id int generated always as identity primary key, gone int, label text not null,"
-                        + " note text)",
-                "alter table " + table + " drop column gone",
-                "insert into " + table + " (label) values ('blue')");
-        String blueOid = single(clusters.blue(), "select '" + table + "'::regclass::oid");
-        // green's copy under another OID: an unrelated table made first on green moves its OIDs on, unless the two
-        // clusters' OIDs were that far apart already (then once more)
-        for (int attempt = 0; ; attempt++) {
-            assertThat(attempt).as("attempts to give green another OID").isLessThan(5);
-            clusters.green().execute("postgres", "create table unrelated_" + suffix + "_" + attempt + " (x int)",
-                    "create table " + table + " (id int generated always as identity primary key, label text not null,"
-                            + " note text)");
-            if (!single(clusters.green(), "select '" + table + "'::regclass::oid").equals(blueOid)) {
-                break;
-            }
-            clusters.green().execute("postgres", "drop table " + table);
-        }
-        clusters.green().execute("postgres", "insert into " + table + " (label) values ('green')");
+        tableWithAnotherOidOnGreen(clusters, table);
         String select = "select label, note, id, length(label) from " + table;
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
             proxy.server().routing().start("test", null);
@@ -572,7 +555,45 @@ class BinaryResultsIT {
                 assertThat(columns.isAutoIncrement(3)).as("id").isTrue();
                 assertThat(columns.isAutoIncrement(1)).as("label").isFalse();
             }
+
+            // a table made on the clusters directly, not through the proxy, after their catalogs were read: the first
+            // answer naming it has them read again (no sooner than five seconds after the last read)
+            String later = "later_" + suffix;
+            tableWithAnotherOidOnGreen(clusters, later);
+            await("pgjdbc finding a table made since in blue's catalog").atMost(Duration.ofSeconds(30)).until(() -> {
+                try (Connection c = proxy.connect(clusters.blue().superuser()); Statement s = c.createStatement();
+                     ResultSet rs = s.executeQuery("select label from " + later)) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(rs.getString(1)).as("served by green").isEqualTo("green");
+                    return rs.getMetaData().getTableName(1);
+                }
+            }, later::equals);
         }
+    }
+
+    /**
+     * {@code table} on both clusters, its {@code label} 'blue' on blue and 'green' on green, and on green under another
+     * OID and with other column numbers: blue's had a column dropped. An unrelated table made first on green moves its
+     * OIDs on, unless the two clusters' OIDs were that far apart already (then once more).
+     */
+    private static void tableWithAnotherOidOnGreen(TestClusters clusters, String table) throws SQLException {
+        clusters.blue().execute("postgres",
+                "create table " + table + " (id int generated always as identity primary key, gone int, label text not null,"
+                        + " note text)",
+                "alter table " + table + " drop column gone",
+                "insert into " + table + " (label) values ('blue')");
+        String blueOid = single(clusters.blue(), "select '" + table + "'::regclass::oid");
+        for (int attempt = 0; ; attempt++) {
+            assertThat(attempt).as("attempts to give green another OID").isLessThan(5);
+            clusters.green().execute("postgres", "create table unrelated_" + table + "_" + attempt + " (x int)",
+                    "create table " + table + " (id int generated always as identity primary key, label text not null,"
+                            + " note text)");
+            if (!single(clusters.green(), "select '" + table + "'::regclass::oid").equals(blueOid)) {
+                break;
+            }
+            clusters.green().execute("postgres", "drop table " + table);
+        }
+        clusters.green().execute("postgres", "insert into " + table + " (label) values ('green')");
     }
 
     /**
@@ -616,10 +637,15 @@ class BinaryResultsIT {
             await("the session relaying to green").until(() -> single(clusters.blue(), onBlue).equals("0"));
 
             // the catalogs are read in the background as the session goes back to relaying
-            await("blue's OID from green's answer").until(() -> {
+            RawClient.Message described = await("blue's OID from green's answer").until(() -> {
                 client.send(RawClient.concat(RawClient.parse(describe), RawClient.describeStatement(""), RawClient.sync()));
-                return columnTypes(client.untilReady().get(2));
-            }, types -> types.equals(List.of(blueMoods)));
+                return client.untilReady().get(2);
+            }, description -> columnTypes(description).equals(List.of(blueMoods)));
+            // the client reads green's catalog: the column's table is named as green names it
+            assertThat(ByteBuffer.wrap(described.body()).getInt(2 + "moods".length() + 1) & 0xFFFFFFFFL)
+                    .as("the column's table").isEqualTo(Long.parseLong(single(clusters.green(),
+                            "select '" + schema.table() + "'::regclass::oid")))
+                    .isNotEqualTo(Long.parseLong(single(clusters.blue(), "select '" + schema.table() + "'::regclass::oid")));
             client.send(RawClient.concat(bindValues("", new short[0], new short[] {1}), RawClient.execute(), RawClient.sync()));
             List<RawClient.Message> answer = client.untilReady();
             assertThat(types(answer)).isEqualTo("2DCZ");

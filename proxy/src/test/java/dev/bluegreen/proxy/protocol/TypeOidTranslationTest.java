@@ -41,15 +41,26 @@ class TypeOidTranslationTest {
             return oid < FrontendMessages.FIRST_NORMAL_OID ? oid : there.getOrDefault(oid, -1L);
         }
 
-        /** Table 16600's columns 1 to 3 are the other's table 26600's 1, 3 (one dropped there before it) and none. */
+        /**
+         * Table 16500 has the same OID and columns on the other cluster; table 16600's columns 1 to 3 are the other's
+         * table 26600's 1, 3 (one dropped there before it) and none, its system columns and whole row its own; table
+         * 16610 the other lacks; any other the source's catalog does not list.
+         */
         @Override
         public long columnCounterpart(long table, int column) {
+            if (table == 16_500) {
+                return table << 16 | column;
+            }
+            if (table == 16_610) {
+                return 0;
+            }
             if (table != 16_600) {
                 return -1;
             }
             return switch (column) {
                 case 1 -> 26_600L << 16 | 1;
                 case 2 -> 26_600L << 16 | 3;
+                case 0, -1 -> 26_600L << 16 | (column & 0xFFFF);
                 default -> 0;
             };
         }
@@ -272,13 +283,14 @@ class TypeOidTranslationTest {
 
     /** {@code message} after {@link TypeOidTranslation#answer} (which changes it in place), as hex. */
     private static String answered(ByteBuf message) {
-        TypeOidTranslation.answer(message, message.getByte(0), 0, message.readableBytes(), TYPES);
+        TypeOidTranslation.answer(message, message.getByte(0), 0, message.readableBytes(), TYPES, true);
         return hex(message);
     }
 
-    private static boolean namesATypeTheOtherLacks(ByteBuf message) {
+    /** What {@link TypeOidTranslation#answer} says of {@code message}. */
+    private static int found(ByteBuf message) {
         try {
-            return TypeOidTranslation.answer(message, message.getByte(0), 0, message.readableBytes(), TYPES);
+            return TypeOidTranslation.answer(message, message.getByte(0), 0, message.readableBytes(), TYPES, true);
         } finally {
             message.release();
         }
@@ -288,21 +300,37 @@ class TypeOidTranslationTest {
     void aRowDescriptionGetsTheOtherClustersColumnTypesAndKeepsOneItLacks() {
         assertThat(answered(rowDescription(INT4, MOOD, MOODS, PAIR, ONLY_HERE, 21_000)))
                 .isEqualTo(hex(rowDescription(INT4, 30_000, 30_001, 30_002, ONLY_HERE, 21_000)));
-        assertThat(namesATypeTheOtherLacks(rowDescription(INT4, MOOD, ONLY_HERE))).as("a type only the source has").isTrue();
-        assertThat(namesATypeTheOtherLacks(rowDescription(INT4, MOOD, 21_000))).as("one not in the source's catalog read")
-                .isFalse();
+        assertThat(found(rowDescription(INT4, MOOD, ONLY_HERE))).as("a type only the source has")
+                .isEqualTo(TypeOidTranslation.NAMES_TYPE_OTHER_LACKS);
+        assertThat(found(rowDescription(INT4, MOOD, 21_000))).as("one not in the source's catalog read")
+                .isEqualTo(TypeOidTranslation.NAMES_UNREAD);
+        assertThat(found(rowDescription(INT4, MOOD))).isZero();
     }
 
     @Test
     void aRowDescriptionGetsTheOtherClustersTableOidsAndColumnNumbers() {
-        // a column of the table both have, one numbered otherwise there, one it lacks, a system catalog's, a computed one,
-        // and one of a table made since the catalog was read
-        int[] tables = {16_600, 16_600, 16_600, 1259, 0, 16_700};
-        int[] numbers = {1, 2, 3, 2, 0, 1};
-        int[] types = {INT4, MOOD, TEXT, TEXT, INT4, INT4};
-        assertThat(answered(rowDescription(tables, numbers, types))).isEqualTo(hex(rowDescription(
-                new int[] {26_600, 26_600, 0, 1259, 0, 16_700}, new int[] {1, 3, 0, 2, 0, 1},
-                new int[] {INT4, 30_000, TEXT, TEXT, INT4, INT4})));
+        // a column of the table both have, one numbered otherwise there, one it lacks, its ctid and whole row, a system
+        // catalog's column, a computed one, and one of a table the other lacks
+        int[] tables = {16_600, 16_600, 16_600, 16_600, 16_600, 1259, 0, 16_610};
+        int[] numbers = {1, 2, 3, -1, 0, 2, 0, 1};
+        int[] types = {INT4, MOOD, TEXT, 27, PAIR, TEXT, INT4, INT4};
+        ByteBuf message = rowDescription(tables, numbers, types);
+        assertThat(TypeOidTranslation.answer(message, (byte) 'T', 0, message.readableBytes(), TYPES, true)).isZero();
+        assertThat(hex(message)).isEqualTo(hex(rowDescription(
+                new int[] {26_600, 26_600, 0, 26_600, 26_600, 1259, 0, 0}, new int[] {1, 3, 0, -1, 0, 2, 0, 0},
+                new int[] {INT4, 30_000, TEXT, 27, 30_002, TEXT, INT4, INT4})));
+
+        // a table made since the catalog was read names none, and asks for the catalogs to be read again
+        ByteBuf unread = rowDescription(new int[] {16_700}, new int[] {1}, new int[] {INT4});
+        assertThat(TypeOidTranslation.answer(unread, (byte) 'T', 0, unread.readableBytes(), TYPES, true))
+                .isEqualTo(TypeOidTranslation.NAMES_UNREAD);
+        assertThat(hex(unread)).isEqualTo(hex(rowDescription(new int[] {0}, new int[] {0}, new int[] {INT4})));
+
+        // without tables (the client reads the answering cluster's catalog), they go as they are
+        ByteBuf asItIs = rowDescription(new int[] {16_600, 16_700}, new int[] {2, 1}, new int[] {MOOD, INT4});
+        TypeOidTranslation.answer(asItIs, (byte) 'T', 0, asItIs.readableBytes(), TYPES, false);
+        assertThat(hex(asItIs)).isEqualTo(hex(rowDescription(new int[] {16_600, 16_700}, new int[] {2, 1},
+                new int[] {30_000, INT4})));
     }
 
     @Test
@@ -341,7 +369,7 @@ class TypeOidTranslationTest {
     void aMessageCutShortOrOfAnotherKindIsLeftAsItIs() {
         ByteBuf whole = rowDescription(MOOD, MOOD);
         ByteBuf cut = whole.retainedSlice(0, whole.readableBytes() - 3);
-        TypeOidTranslation.answer(cut, (byte) 'T', 0, cut.readableBytes(), TYPES);
+        TypeOidTranslation.answer(cut, (byte) 'T', 0, cut.readableBytes(), TYPES, true);
         cut.release();
         assertThat(whole.getInt(5 + 2 + 3 + 6)).as("the first column, whole").isEqualTo(MOOD);
         assertThat(whole.getInt(whole.readableBytes() - 12)).as("the second, cut short").isEqualTo(MOOD);

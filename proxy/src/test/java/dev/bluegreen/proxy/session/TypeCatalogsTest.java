@@ -118,11 +118,33 @@ class TypeCatalogsTest {
         assertThat(types.columnCounterpart(16_500, 3)).isEqualTo(17_000L << 16 | 2);
         assertThat(types.columnCounterpart(16_500, 1)).isEqualTo(17_000L << 16 | 1);
         assertThat(types.columnCounterpart(16_510, 1)).as("a relation the other lacks").isZero();
+        assertThat(types.columnCounterpart(16_500, -1)).as("ctid").isEqualTo(17_000L << 16 | 0xFFFF);
+        assertThat(types.columnCounterpart(16_500, 0)).as("the whole row").isEqualTo(17_000L << 16);
         assertThat(types.columnCounterpart(16_500, 4)).as("a column made since").isEqualTo(-1);
         assertThat(types.columnCounterpart(16_999, 1)).as("a relation made since").isEqualTo(-1);
-        assertThat(types.columnCounterpart(1259, 1)).as("a system catalog").isEqualTo(-1);
+        assertThat(types.columnCounterpart(1259, 1)).as("not listed").isEqualTo(-1);
         assertThat(TypeCatalogs.between(catalogs.latest(GREEN, "other"), catalogs.latest(GREEN, "app"))
                 .columnCounterpart(17_000, 2)).isEqualTo(16_500L << 16 | 3);
+    }
+
+    @Test
+    void aRelationsQueryThatFailsLeavesTheTypes() {
+        TypeCatalogs catalogs = new TypeCatalogs(UnpooledByteBufAllocator.DEFAULT, Duration.ofSeconds(10));
+        read(catalogs, () -> { });
+        BackendConnection.Listener reader = opened.get(0);
+        reader.backendFrames(null, row("160001"));
+        reader.backendFrames(null, frame('C', Unpooled.buffer().writeBytes("SELECT 1\0".getBytes())));
+        reader.backendFrames(null, row("16390", "public.mood", "E"));
+        reader.backendFrames(null, frame('C', Unpooled.buffer().writeBytes("SELECT 1\0".getBytes())));
+        reader.backendFrames(null, frame('E', Unpooled.buffer().writeByte('S').writeBytes("ERROR\0".getBytes())
+                .writeByte('C').writeBytes("57014\0".getBytes()).writeByte('M')
+                .writeBytes("canceling statement due to statement timeout\0".getBytes()).writeByte(0)));
+        reader.backendFrames(null, frame('Z', Unpooled.buffer().writeByte('I')));
+
+        TypeCatalogs.Catalog catalog = catalogs.latest(GREEN, "app");
+        assertThat(catalog.byName()).containsEntry("public.mood", 16390L);
+        assertThat(catalog.relations()).isNull();
+        assertThat(TypeCatalogs.between(catalog, catalog).columnCounterpart(16_500, 1)).as("no tables named").isZero();
     }
 
     @Test
