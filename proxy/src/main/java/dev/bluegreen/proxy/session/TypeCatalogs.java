@@ -33,8 +33,9 @@ import org.slf4j.LoggerFactory;
  * <p>Shared by every session. A database's catalog is read when a session first needs it, on a connection of its own
  * that logs in as that session does, and read again when it may be stale: after DDL through the proxy
  * ({@link SequenceDraws#catalogVersion}, counted as the DDL begins and as its transaction ends), or when a message names a
- * type the catalog lacks and it is older than {@link #REREAD_AFTER_NANOS} (a type made on the clusters directly); which
- * of those reads a unit waits for, {@link ClientSession#awaitsTypeCatalogs} decides. A
+ * type the catalog lacks and it is older than {@link #REREAD_AFTER_NANOS} (a type made on the clusters directly), as when
+ * an answer names a type or relation it lacks ({@link ClientSession#answered}); which of those reads a unit waits for,
+ * {@link ClientSession#awaitsTypeCatalogs} decides. A
  * catalog that could not be read is tried again after as long; meanwhile messages go unchanged, as they did before this
  * existed. The read also says the server's version: PostgreSQL 14 and later take a binary array's or record's OIDs of
  * database-defined types for whatever the column's type is ({@link Catalog#checksBinaryTypeOids}).
@@ -68,8 +69,8 @@ final class TypeCatalogs {
     /** A database with more types than this (tables have two each) gets no catalog: its values go unchanged. */
     private static final int MAX_TYPES = 500_000;
     /**
-     * A database whose relations have more columns than this gets no relations in its catalog: the table OIDs and
-     * column numbers of the results the other cluster serves go unchanged.
+     * A database whose relations have more columns than this gets no relations in its catalog: the results the other
+     * cluster serves name no tables (0), as a computed column.
      */
     private static final int MAX_COLUMNS = 500_000;
     /** A relation with more columns than this finds them by name through a map of its own, not by looking through. */
@@ -82,7 +83,7 @@ final class TypeCatalogs {
 
     /**
      * One database's types on one cluster, its relations' columns (null where there were more than
-     * {@link #MAX_COLUMNS}), and the cluster's version.
+     * {@link #MAX_COLUMNS}, or they could not be read), and the cluster's version.
      */
     record Catalog(Map<Long, Type> byOid, Map<String, Long> byName, Map<Long, Relation> relations,
                    Map<String, Long> relationsByName, int serverVersion, long version, long readNanos) {
@@ -314,8 +315,8 @@ final class TypeCatalogs {
                         case 'E' -> {
                             String message = ErrorResponse.decode(Frame.of(all.slice(offset, length))).message();
                             if (completed == 2 && problem == null) {
-                                log.info("could not read the relations of {}: {}; the table OIDs of results the other"
-                                        + " cluster serves go unchanged", what, message);
+                                log.info("could not read the relations of {}: {}; the results the other cluster serves"
+                                        + " name no tables", what, message);
                                 tooManyColumns();
                             } else {
                                 problem = "the query failed: " + message;
@@ -378,8 +379,8 @@ final class TypeCatalogs {
                 relationName = name;
             }
             if (++columnCount > MAX_COLUMNS) {
-                log.info("{} has more than {} columns: the table OIDs of results the other cluster serves go unchanged",
-                        what, MAX_COLUMNS);
+                log.info("{} has more than {} columns: the results the other cluster serves name no tables", what,
+                        MAX_COLUMNS);
                 tooManyColumns();
                 return;
             }
