@@ -188,8 +188,9 @@ public final class TypeOidTranslation {
      * that does not read as its type should, is left as it is (the client reads what the server sent).
      *
      * @return {@link #NAMES_TYPE_OTHER_LACKS} where a description named a type the other cluster lacks (a schema green
-     *         alone has: the client can look it up only in the source's catalog), {@link #NAMES_UNREAD} where the
-     *         message named a type or relation the source's catalog lacks, or 0
+     *         alone has: the client can look it up only in the source's catalog; that description's tables are left as
+     *         they are), {@link #NAMES_UNREAD} where a description named a type, relation or column the source's
+     *         catalog lacks, or 0 (a DataRow's values are read only as the catalog's types)
      */
     public static int answer(ByteBuf all, byte type, int offset, int length, Types types, boolean tables) {
         int end = offset + length;
@@ -216,8 +217,11 @@ public final class TypeOidTranslation {
                     int found = 0;
                     for (int tableAt : tablesAt) {
                         found |= translate(all, tableAt + 6, types);
+                    }
+                    // (a type only the source has: the client may read the source's catalog from now on)
+                    for (int tableAt : tables && (found & NAMES_TYPE_OTHER_LACKS) == 0 ? tablesAt : new int[0]) {
                         long table = all.getUnsignedInt(tableAt);
-                        if (tables && table >= FrontendMessages.FIRST_NORMAL_OID) {
+                        if (table >= FrontendMessages.FIRST_NORMAL_OID) {
                             long there = types.columnCounterpart(table, all.getShort(tableAt + 4));
                             found |= there < 0 ? NAMES_UNREAD : 0;
                             all.setInt(tableAt, (int) (Math.max(there, 0) >>> 16));

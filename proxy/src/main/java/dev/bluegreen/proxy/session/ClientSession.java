@@ -1066,20 +1066,19 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
 
     /**
      * What {@link TypeOidTranslation#answer} found in an answer {@code from} gave: a type only that cluster has, which
-     * the client can look up only there (it may hold that cluster's OIDs now); or a type or relation made since the
-     * catalogs were read, which are read again in the background, at most every {@link TypeCatalogs#REREAD_AFTER_NANOS}
-     * (a type made on the clusters directly; until then answers name it as the server did, and such a relation not at
-     * all).
+     * the client can look up only there (it may hold that cluster's OIDs now); or a type, relation or column the
+     * catalogs, as read, lack (made on the clusters directly since), for which both are read again in the background,
+     * together, as {@link TypeCatalogs#rereadForAnswers} allows. Until then answers name such a type as the server did,
+     * and such a column by no table.
      */
     void answered(ClusterRole from, int found) {
         if ((found & TypeOidTranslation.NAMES_TYPE_OTHER_LACKS) != 0) {
             learnsTypesFrom(from);
         }
-        if ((found & TypeOidTranslation.NAMES_UNREAD) != 0) {
+        if ((found & TypeOidTranslation.NAMES_UNREAD) != 0
+                && services.typeCatalogs().rereadForAnswers(cluster(from), database(from))) {
             for (ClusterRole role : ClusterRole.values()) {
-                TypeCatalogs.Catalog catalog = cluster(role) == null ? null
-                        : services.typeCatalogs().latest(cluster(role), database(role));
-                if (catalog != null && catalog.oldEnoughToReread()) {
+                if (cluster(role) != null) {
                     readCatalog(role, () -> { });
                 }
             }

@@ -66,6 +66,8 @@ final class TypeCatalogs {
              order by c.oid, a.attnum limit 500001""";
     /** A type a message names that a catalog older than this lacks is looked for again (a read waited for). */
     static final long REREAD_AFTER_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** The longest {@link #rereadForAnswers} waits between reads while answers keep naming what a read did not find. */
+    static final long ANSWER_REREAD_MAX_NANOS = TimeUnit.MINUTES.toNanos(5);
     /** A database with more types than this (tables have two each) gets no catalog: its values go unchanged. */
     private static final int MAX_TYPES = 500_000;
     /**
@@ -168,12 +170,12 @@ final class TypeCatalogs {
             @Override
             public long columnCounterpart(long table, int column) {
                 if (from.relations() == null || to.relations() == null) {
-                    return 0; // (a database of more columns than are read)
+                    return 0; // (a database of more columns than are read, or whose relations could not be read)
                 }
                 Catalog.Relation relation = from.relations().get(table);
                 String name = relation == null || column <= 0 ? null : relation.column(column);
                 if (relation == null || (column > 0 && name == null)) {
-                    return -1; // (made since the catalog was read)
+                    return -1; // (made since the catalog was read, or of a kind it does not list, as a TOAST table)
                 }
                 Long thereOid = to.relationsByName().get(relation.name());
                 Catalog.Relation there = thereOid == null ? null : to.relations().get(thereOid);
@@ -193,6 +195,8 @@ final class TypeCatalogs {
     }
 
     private final Map<String, Slot> slots = new ConcurrentHashMap<>();
+    /** Per answering cluster's database: when answers last had the catalogs read again, and the wait after that. */
+    private final Map<String, long[]> answerRereads = new ConcurrentHashMap<>();
     private final ByteBufAllocator alloc;
     /** How long a login may take ({@code timeouts.startup}): a read's deadline counts from before it. */
     private final long loginMillis;
@@ -255,11 +259,33 @@ final class TypeCatalogs {
         return true;
     }
 
+    /**
+     * Whether both clusters' catalogs are to be read again because an answer {@code cluster} gave named a type, relation
+     * or column its catalog, as read, lacks: at once the first time, then no sooner than {@link #REREAD_AFTER_NANOS}
+     * after the last such read, that wait doubling up to {@link #ANSWER_REREAD_MAX_NANOS} while answers keep naming
+     * what the reads do not find (a relation no read lists, such as a TOAST table read directly), and starting again
+     * at the shortest after a quiet spell of twice the wait.
+     */
+    boolean rereadForAnswers(Cluster cluster, String database) {
+        long now = System.nanoTime();
+        long[] last = answerRereads.computeIfAbsent(key(cluster, database),
+                key -> new long[] {now - 2 * ANSWER_REREAD_MAX_NANOS - 1, REREAD_AFTER_NANOS});
+        synchronized (last) {
+            long since = now - last[0];
+            if (since < last[1]) {
+                return false;
+            }
+            last[1] = since > 2 * last[1] ? REREAD_AFTER_NANOS : Math.min(2 * last[1], ANSWER_REREAD_MAX_NANOS);
+            last[0] = now;
+            return true;
+        }
+    }
+
     private static String key(Cluster cluster, String database) {
         return cluster.name() + '\u0000' + database;
     }
 
-    /** Reads one catalog on a connection it closes after: two queries' rows, their ReadyForQuery. */
+    /** Reads one catalog on a connection it closes after: three queries' rows, their ReadyForQuery. */
     private static final class Reader implements BackendConnection.Listener {
         private final ByteBufAllocator alloc;
         private final Slot slot;

@@ -326,6 +326,13 @@ class TypeOidTranslationTest {
                 .isEqualTo(TypeOidTranslation.NAMES_UNREAD);
         assertThat(hex(unread)).isEqualTo(hex(rowDescription(new int[] {0}, new int[] {0}, new int[] {INT4})));
 
+        // a type only the source has: the client may read the source's catalog from now on, and is shown its tables
+        ByteBuf lacking = rowDescription(new int[] {16_600, 16_600}, new int[] {1, 2}, new int[] {ONLY_HERE, MOOD});
+        assertThat(TypeOidTranslation.answer(lacking, (byte) 'T', 0, lacking.readableBytes(), TYPES, true))
+                .isEqualTo(TypeOidTranslation.NAMES_TYPE_OTHER_LACKS);
+        assertThat(hex(lacking)).isEqualTo(hex(rowDescription(new int[] {16_600, 16_600}, new int[] {1, 2},
+                new int[] {ONLY_HERE, 30_000})));
+
         // without tables (the client reads the answering cluster's catalog), they go as they are
         ByteBuf asItIs = rowDescription(new int[] {16_600, 16_700}, new int[] {2, 1}, new int[] {MOOD, INT4});
         TypeOidTranslation.answer(asItIs, (byte) 'T', 0, asItIs.readableBytes(), TYPES, false);

@@ -128,6 +128,14 @@ class TypeCatalogsTest {
     }
 
     @Test
+    void answersNamingWhatTheCatalogsLackHaveThemReadAgainAtOnceThenNoSoonerThanFiveSeconds() {
+        TypeCatalogs catalogs = new TypeCatalogs(UnpooledByteBufAllocator.DEFAULT, Duration.ofSeconds(10));
+        assertThat(catalogs.rereadForAnswers(GREEN, "app")).isTrue();
+        assertThat(catalogs.rereadForAnswers(GREEN, "app")).as("at once again").isFalse();
+        assertThat(catalogs.rereadForAnswers(GREEN, "other")).as("another database").isTrue();
+    }
+
+    @Test
     void aRelationsQueryThatFailsLeavesTheTypes() {
         TypeCatalogs catalogs = new TypeCatalogs(UnpooledByteBufAllocator.DEFAULT, Duration.ofSeconds(10));
         read(catalogs, () -> { });
