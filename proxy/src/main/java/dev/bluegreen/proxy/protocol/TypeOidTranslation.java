@@ -43,6 +43,14 @@ public final class TypeOidTranslation {
         default long columnCounterpart(long table, int column) {
             return 0;
         }
+
+        /**
+         * The OID the other cluster gives the source's function {@code oid} (the same schema, name and argument types),
+         * or -1 where none, or where the source's catalog does not list it; a built-in function's is its own.
+         */
+        default long functionCounterpart(long oid) {
+            return oid < FrontendMessages.FIRST_NORMAL_OID ? oid : -1;
+        }
     }
 
     /** {@link #answer}: a description named a type the source has and the other cluster lacks. */

@@ -1113,6 +1113,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * left out for the server to infer (as when a client names none), and a Bind goes unchanged.
      */
     ByteBuf outgoing(byte type, ByteBuf content, ClusterRole to) {
+        if (type == FrontendMessages.FUNCTION_CALL) {
+            return typesSource() == null || typesSource() == to ? content : calling(content, to);
+        }
         if (type == FrontendMessages.BIND) {
             ByteBuf translated = typesSource() == null || typesSource() == to ? null
                     : TypeOidTranslation.bind(channel.alloc(), content, content.readerIndex(), content.readableBytes(),
@@ -1142,6 +1145,30 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 : FrontendMessages.withPortableTypes(channel.alloc(), content, offset, length, typesAt);
         content.release();
         return portable;
+    }
+
+    /**
+     * A FunctionCall's copy for {@code to} ({@code content}'s reference handed over), calling a function the database
+     * defined by {@code to}'s OID for the function of the same schema, name and argument types, where both catalogs have
+     * been read ({@link #awaitsTypeCatalogs}); unchanged otherwise (the call fails there, as before, or runs whatever
+     * function has that OID).
+     */
+    private ByteBuf calling(ByteBuf content, ClusterRole to) {
+        int at = content.readerIndex() + Frame.HEADER_LENGTH;
+        if (content.readableBytes() < Frame.HEADER_LENGTH + 4) {
+            return content; // (the server refuses it)
+        }
+        long oid = content.getUnsignedInt(at);
+        TypeOidTranslation.Types types = oid < FrontendMessages.FIRST_NORMAL_OID ? null : typesTo(to, false);
+        long there = types == null ? -1 : types.functionCounterpart(oid);
+        if (there < 0 || there == oid) {
+            return content;
+        }
+        ByteBuf copy = channel.alloc().buffer(content.readableBytes());
+        copy.writeBytes(content, content.readerIndex(), content.readableBytes());
+        copy.setInt(Frame.HEADER_LENGTH, (int) there);
+        content.release();
+        return copy;
     }
 
     /**
@@ -1185,7 +1212,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * Whether the unit of the {@code count} messages at the head of {@code pending} is to wait for the clusters' types
      * to be read ({@link TypeCatalogs}): it parses a statement naming a type the database defined, or binds values in
      * binary that seem to carry such types' OIDs (where the other cluster refuses another OID there, or is not known
-     * yet), whose copy for the other cluster, which the session holds a connection to, is given that cluster's OIDs
+     * yet), or calls a function the database defined by its OID (a FunctionCall), whose copy for the other cluster, which the session holds a connection to, is given that cluster's OIDs
      * ({@link #outgoing}); and a catalog that says which those are has not been read, or lacks one of them and may be
      * stale. A catalog that resolves them all but may be stale (DDL ran since) is read again meanwhile, not waited for.
      * Where the other cluster's answers to the session's reads are given the OIDs of the one the client learned them
@@ -1211,6 +1238,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         }
         List<Long> named = List.of();
         List<Long> bound = List.of();
+        List<Long> called = List.of();
         Iterator<Frame> frames = pending.iterator();
         for (int i = 0; i < count && frames.hasNext(); i++) {
             Frame frame = frames.next();
@@ -1219,19 +1247,23 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 named = joined(named, TypeOidTranslation.parseNames(content, content.readerIndex(), content.readableBytes()));
             } else if (frame.type() == FrontendMessages.BIND) {
                 bound = joined(bound, TypeOidTranslation.bindMayCarry(content, content.readerIndex(), content.readableBytes()));
+            } else if (frame.type() == FrontendMessages.FUNCTION_CALL && content.readableBytes() >= Frame.HEADER_LENGTH + 4
+                    && content.getUnsignedInt(content.readerIndex() + Frame.HEADER_LENGTH) >= FrontendMessages.FIRST_NORMAL_OID) {
+                called = List.of(content.getUnsignedInt(content.readerIndex() + Frame.HEADER_LENGTH));
             }
         }
         ClusterRole to = from.other();
         // the other cluster may serve the unit's read while the session's reads of the catalogs go to this one: its
         // answer is then given the client's OIDs, for which both catalogs are read
         boolean answers = answersGivenOidsOf.test(from);
-        if (named.isEmpty() && bound.isEmpty() && (!answers || answerCatalogsAsOf == SequenceDraws.catalogVersion())) {
+        if (named.isEmpty() && bound.isEmpty() && called.isEmpty()
+                && (!answers || answerCatalogsAsOf == SequenceDraws.catalogVersion())) {
             return false; // (for answers alone, both catalogs were found read, and no DDL has run since)
         }
         TypeCatalogs catalogs = services.typeCatalogs();
         TypeCatalogs.Catalog target = catalogs.latest(cluster(to), database(to));
         List<Long> carried = target == null || target.checksBinaryTypeOids() ? joined(named, bound) : named;
-        if (carried.isEmpty() && !answers) {
+        if (carried.isEmpty() && called.isEmpty() && !answers) {
             return false; // binary values only, which the other cluster takes as they are
         }
         TypeCatalogs.Catalog source = catalogs.latest(cluster(from), database(from));
@@ -1239,7 +1271,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         boolean waitTarget = target == null;
         boolean refreshSource = false;
         boolean refreshTarget = false;
-        if (carried.isEmpty()) {
+        if (carried.isEmpty() && called.isEmpty()) {
             // answers alone: never waited for (a cluster slow to answer must not hold the session up for them), read in
             // the background; one DDL has made stale again at most every few seconds. Until then answers go as they are
             waitSource = false;
@@ -1257,6 +1289,18 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                     waitSource |= !source.fresh() || source.oldEnoughToReread();
                     waitTarget |= !target.fresh() || target.oldEnoughToReread();
                 } else if (types.counterpart(oid) < 0) {
+                    waitTarget |= !target.fresh() || target.oldEnoughToReread();
+                }
+            }
+            for (long oid : called) {
+                if (source.functions() == null || target.functions() == null) {
+                    continue; // (more than are read: the call goes unchanged)
+                }
+                if (!source.functions().containsKey(oid)) {
+                    // a function made since (or none of that OID: the server refuses the call)
+                    waitSource |= !source.fresh() || source.oldEnoughToReread();
+                    waitTarget |= !target.fresh() || target.oldEnoughToReread();
+                } else if (types.functionCounterpart(oid) < 0) {
                     waitTarget |= !target.fresh() || target.oldEnoughToReread();
                 }
             }

@@ -50,7 +50,10 @@ final class TypeCatalogs {
      * is read as an array or record only where each OID in it is a type); and each column of the relations the
      * database defined that a result's column can come from (tables, views, materialized views, foreign tables), by the
      * relation's OID and name and the column's number and name, as a RowDescription names a result's column (sequences
-     * too: they read as one-row tables); no more than one past {@link #MAX_COLUMNS} of them.
+     * too: they read as one-row tables), no more than one past {@link #MAX_COLUMNS} of them; and each function the
+     * database defined, by its OID and its name and argument types as a cast to {@code regprocedure} would spell them
+     * with every name qualified, as a FunctionCall names the function it calls, no more than one past
+     * {@link #MAX_FUNCTIONS}.
      */
     static final String QUERY = """
             select pg_catalog.current_setting('server_version_num');
@@ -63,7 +66,15 @@ final class TypeCatalogs {
              where c.oid OPERATOR(pg_catalog.>=) 16384 and c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,f,S}')
                and a.attnum OPERATOR(pg_catalog.>) 0 and not a.attisdropped
                and n.nspname NOT LIKE 'pg\\_temp\\_%' and n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
-             order by c.oid, a.attnum limit 500001""";
+             order by c.oid, a.attnum limit 500001;
+            select p.oid, pg_catalog.format('%I.%I(%s)', n.nspname, p.proname,
+                   (select pg_catalog.string_agg(pg_catalog.format('%I.%I', tn.nspname, t.typname), ',' order by a.at)
+                      from pg_catalog.unnest(p.proargtypes) with ordinality a(type, at)
+                      join pg_catalog.pg_type t on t.oid OPERATOR(pg_catalog.=) a.type
+                      join pg_catalog.pg_namespace tn on tn.oid OPERATOR(pg_catalog.=) t.typnamespace))
+              from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid OPERATOR(pg_catalog.=) p.pronamespace
+             where p.oid OPERATOR(pg_catalog.>=) 16384 and n.nspname NOT LIKE 'pg\\_temp\\_%'
+             limit 100001""";
     /** A type a message names that a catalog older than this lacks is looked for again (a read waited for). */
     static final long REREAD_AFTER_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** The longest {@link #rereadForAnswers} waits between reads while answers keep naming what a read did not find. */
@@ -75,6 +86,8 @@ final class TypeCatalogs {
      * cluster serves name no tables (0), as a computed column.
      */
     private static final int MAX_COLUMNS = 500_000;
+    /** A database with more functions than this gets none in its catalog: its function calls go unchanged. */
+    private static final int MAX_FUNCTIONS = 100_000;
     /** A relation with more columns than this finds them by name through a map of its own, not by looking through. */
     private static final int SCANNED_COLUMNS = 32;
 
@@ -85,10 +98,12 @@ final class TypeCatalogs {
 
     /**
      * One database's types on one cluster, its relations' columns (null where there were more than
-     * {@link #MAX_COLUMNS}, or they could not be read), and the cluster's version.
+     * {@link #MAX_COLUMNS}, or they could not be read), its functions' names by OID and the other way (null where
+     * there were more than {@link #MAX_FUNCTIONS}, or they could not be read), and the cluster's version.
      */
     record Catalog(Map<Long, Type> byOid, Map<String, Long> byName, Map<Long, Relation> relations,
-                   Map<String, Long> relationsByName, int serverVersion, long version, long readNanos) {
+                   Map<String, Long> relationsByName, Map<Long, String> functions, Map<String, Long> functionsByName,
+                   int serverVersion, long version, long readNanos) {
 
         record Type(String name, char category) {}
 
@@ -164,6 +179,16 @@ final class TypeCatalogs {
                 }
                 Catalog.Type type = from.byOid().get(oid);
                 Long there = type == null ? null : to.byName().get(type.name());
+                return there == null ? -1 : there;
+            }
+
+            @Override
+            public long functionCounterpart(long oid) {
+                if (oid < FrontendMessages.FIRST_NORMAL_OID) {
+                    return oid;
+                }
+                String name = from.functions() == null ? null : from.functions().get(oid);
+                Long there = name == null || to.functionsByName() == null ? null : to.functionsByName().get(name);
                 return there == null ? -1 : there;
             }
 
@@ -301,7 +326,13 @@ final class TypeCatalogs {
         private String relationName;
         private final List<String> columns = new ArrayList<>();
         private int columnCount;
-        /** CommandCompletes so far: an error after the types' query leaves the relations out, not the catalog. */
+        /** Null once there were more than {@link #MAX_FUNCTIONS}. */
+        private Map<Long, String> functions = new HashMap<>();
+        private final Map<String, Long> functionsByName = new HashMap<>();
+        /**
+         * CommandCompletes so far: an error after the types' query leaves the relations (and the functions, which are
+         * not read then) or the functions out, not the catalog.
+         */
         private int completed;
         private int serverVersion;
         private String problem;
@@ -340,10 +371,14 @@ final class TypeCatalogs {
                         case 'C' -> completed++;
                         case 'E' -> {
                             String message = ErrorResponse.decode(Frame.of(all.slice(offset, length))).message();
-                            if (completed == 2 && problem == null) {
-                                log.info("could not read the relations of {}: {}; the results the other cluster serves"
-                                        + " name no tables", what, message);
-                                tooManyColumns();
+                            if (completed >= 2 && problem == null) {
+                                log.info("could not read the {} of {}: {}; the results the other cluster serves"
+                                        + " name no tables, or its function calls go unchanged",
+                                        completed == 2 ? "relations" : "functions", what, message);
+                                if (completed == 2) {
+                                    tooManyColumns();
+                                }
+                                functions = null;
                             } else {
                                 problem = "the query failed: " + message;
                             }
@@ -358,10 +393,13 @@ final class TypeCatalogs {
             }
         }
 
-        /** A row of any query: the server's version (one column), a type (three), or a relation's column (four). */
+        /**
+         * A row of any query: the server's version (one column), a function (two), a type (three), or a relation's
+         * column (four).
+         */
         private void row(ByteBuf all, int at) {
             int count = all.getUnsignedShort(at);
-            if (problem != null || (count != 1 && count != 3 && count != 4)) {
+            if (problem != null || count == 0 || count > 4) {
                 problem = problem != null ? problem : "a row of another shape";
                 return;
             }
@@ -369,7 +407,7 @@ final class TypeCatalogs {
                 problem = "more than " + MAX_TYPES + " types";
                 return;
             }
-            if (count == 4 && relations == null) {
+            if ((count == 4 && relations == null) || (count == 2 && functions == null)) {
                 return;
             }
             at += 2;
@@ -387,6 +425,18 @@ final class TypeCatalogs {
                 }
                 if (count == 4) {
                     column(Long.parseLong(values[0]), values[1], Integer.parseInt(values[2]), values[3]);
+                    return;
+                }
+                if (count == 2) {
+                    if (functions.size() >= MAX_FUNCTIONS) {
+                        log.info("{} has more than {} functions: calls of them go unchanged", what, MAX_FUNCTIONS);
+                        functions = null;
+                        functionsByName.clear();
+                        return;
+                    }
+                    long oid = Long.parseLong(values[0]);
+                    functions.put(oid, values[1]);
+                    functionsByName.put(values[1], oid);
                     return;
                 }
                 long oid = Long.parseLong(values[0]);
@@ -458,7 +508,9 @@ final class TypeCatalogs {
                     relationRead();
                     slot.catalog = new Catalog(Map.copyOf(byOid), Map.copyOf(byName),
                             relations == null ? null : Map.copyOf(relations),
-                            relations == null ? null : Map.copyOf(relationsByName), serverVersion, version, System.nanoTime());
+                            relations == null ? null : Map.copyOf(relationsByName),
+                            functions == null ? null : Map.copyOf(functions),
+                            functions == null ? null : Map.copyOf(functionsByName), serverVersion, version, System.nanoTime());
                     slot.failed = false;
                 } else {
                     slot.failed = true;

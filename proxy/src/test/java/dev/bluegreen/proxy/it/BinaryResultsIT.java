@@ -572,6 +572,49 @@ class BinaryResultsIT {
     }
 
     /**
+     * A function call (pgjdbc's Fastpath, libpq's {@code PQfn}) names its function by OID, which the client learned from
+     * blue's catalog; green's copy of the function has another OID. Green is sent the call with its own OID for the
+     * function of the same schema, name and argument types. Before, green was sent blue's OID, which names no function
+     * there (a divergence) or another one, which it then ran.
+     */
+    @Test
+    @SuppressWarnings("deprecation") // (pgjdbc's Fastpath: what calls a function by its OID)
+    void aFunctionCallIsSentToGreenWithGreensOidForTheFunction(TestClusters clusters) throws Exception {
+        String suffix = Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+        String table = "bumps_" + suffix;
+        String function = "bump_" + suffix;
+        String create = "create function " + function + "(n int) returns int language sql as $$ insert into " + table
+                + " values (n) returning n * 2 $$";
+        clusters.blue().execute("postgres", "create table " + table + " (n int)", create);
+        String blueOid = single(clusters.blue(), "select '" + function + "(int)'::regprocedure::oid");
+        clusters.green().execute("postgres", "create table " + table + " (n int)");
+        // green's copy under another OID: an unrelated function made first on green moves its OIDs on, unless the two
+        // clusters' OIDs were that far apart already (then once more)
+        for (int attempt = 0; ; attempt++) {
+            assertThat(attempt).as("attempts to give green another OID").isLessThan(5);
+            clusters.green().execute("postgres", "create function unrelated_" + suffix + "_" + attempt
+                    + "(n int) returns int language sql as $$ select n $$", create);
+            if (!single(clusters.green(), "select '" + function + "(int)'::regprocedure::oid").equals(blueOid)) {
+                break;
+            }
+            clusters.green().execute("postgres", "drop function " + function + "(int)");
+        }
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+            proxy.server().routing().start("test", null);
+            try (Connection c = proxy.connect(clusters.blue().superuser())) {
+                org.postgresql.fastpath.Fastpath fastpath = c.unwrap(org.postgresql.PGConnection.class).getFastpathAPI();
+                fastpath.addFunction(function, (int) Long.parseLong(blueOid));
+                assertThat(fastpath.getInteger(function, new org.postgresql.fastpath.FastpathArg[] {
+                        new org.postgresql.fastpath.FastpathArg(21)})).isEqualTo(42);
+            }
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+        }
+        assertThat(single(clusters.blue(), "select string_agg(n::text, ',') from " + table)).isEqualTo("21");
+        assertThat(single(clusters.green(), "select string_agg(n::text, ',') from " + table)).isEqualTo("21");
+    }
+
+    /**
      * {@code table} on both clusters, its {@code label} 'blue' on blue and 'green' on green, and on green under another
      * OID and with other column numbers: blue's had a column dropped. An unrelated table made first on green moves its
      * OIDs on, unless the two clusters' OIDs were that far apart already (then once more).

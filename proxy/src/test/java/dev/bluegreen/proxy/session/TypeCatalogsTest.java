@@ -107,11 +107,14 @@ class TypeCatalogsTest {
         source.backendFrames(null, row("16500", "public.orders", "1", "id"));
         source.backendFrames(null, row("16500", "public.orders", "3", "label")); // (its column 2 was dropped)
         source.backendFrames(null, row("16510", "public.archived", "1", "id"));
+        source.backendFrames(null, row("16600", "public.bump(pg_catalog.int4)"));
+        source.backendFrames(null, row("16601", "public.bump(pg_catalog.int8)"));
         source.backendFrames(null, frame('Z', Unpooled.buffer().writeByte('I')));
         BackendConnection.Listener target = opened.get(1);
         target.backendFrames(null, row("180001"));
         target.backendFrames(null, row("17000", "public.orders", "1", "id"));
         target.backendFrames(null, row("17000", "public.orders", "2", "label"));
+        target.backendFrames(null, row("17600", "public.bump(pg_catalog.int4)"));
         target.backendFrames(null, frame('Z', Unpooled.buffer().writeByte('I')));
 
         var types = TypeCatalogs.between(catalogs.latest(GREEN, "app"), catalogs.latest(GREEN, "other"));
@@ -123,6 +126,10 @@ class TypeCatalogsTest {
         assertThat(types.columnCounterpart(16_500, 4)).as("a column made since").isEqualTo(-1);
         assertThat(types.columnCounterpart(16_999, 1)).as("a relation made since").isEqualTo(-1);
         assertThat(types.columnCounterpart(1259, 1)).as("not listed").isEqualTo(-1);
+        assertThat(types.functionCounterpart(16_600)).isEqualTo(17_600);
+        assertThat(types.functionCounterpart(16_601)).as("an overload the other lacks").isEqualTo(-1);
+        assertThat(types.functionCounterpart(16_999)).as("a function made since").isEqualTo(-1);
+        assertThat(types.functionCounterpart(1_299)).as("a built-in function").isEqualTo(1_299);
         assertThat(TypeCatalogs.between(catalogs.latest(GREEN, "other"), catalogs.latest(GREEN, "app"))
                 .columnCounterpart(17_000, 2)).isEqualTo(16_500L << 16 | 3);
     }
@@ -152,6 +159,7 @@ class TypeCatalogsTest {
         TypeCatalogs.Catalog catalog = catalogs.latest(GREEN, "app");
         assertThat(catalog.byName()).containsEntry("public.mood", 16390L);
         assertThat(catalog.relations()).isNull();
+        assertThat(catalog.functions()).as("not read after the relations failed").isNull();
         assertThat(TypeCatalogs.between(catalog, catalog).columnCounterpart(16_500, 1)).as("no tables named").isZero();
     }
 
