@@ -953,9 +953,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
         } finally {
             relayedFrames = null;
         }
-        if (relayTranslatesTypes && (frames.contains('P') || (relayBindsTranslate && frames.contains('B')))) {
+        if (relayTranslatesTypes && (frames.contains('P') || frames.contains('F')
+                || (relayBindsTranslate && frames.contains('B')))) {
             // rare: the client may hold OIDs from the other cluster's catalog (it read green's under dual-write, or
-            // began on blue before finalize made green the cluster it relays to), which a Parse may name
+            // began on blue before finalize made green the cluster it relays to), which a Parse or FunctionCall may name
             forgetRelayedUnit();
             List<Frame> list = frames.frames();
             frames.release();

@@ -50,9 +50,9 @@ final class TypeCatalogs {
      * is read as an array or record only where each OID in it is a type); and each column of the relations the
      * database defined that a result's column can come from (tables, views, materialized views, foreign tables), by the
      * relation's OID and name and the column's number and name, as a RowDescription names a result's column (sequences
-     * too: they read as one-row tables), no more than one past {@link #MAX_COLUMNS} of them; and each function the
-     * database defined, by its OID and its name and argument types as a cast to {@code regprocedure} would spell them
-     * with every name qualified, as a FunctionCall names the function it calls, no more than one past
+     * too: they read as one-row tables), no more than one past {@link #MAX_COLUMNS} of them; and each plain function
+     * the database defined that returns one value (what a FunctionCall may call), by its OID and its schema, name and
+     * argument types' schemas and names, as a FunctionCall names the function it calls, no more than one past
      * {@link #MAX_FUNCTIONS}.
      */
     static final String QUERY = """
@@ -73,7 +73,8 @@ final class TypeCatalogs {
                       join pg_catalog.pg_type t on t.oid OPERATOR(pg_catalog.=) a.type
                       join pg_catalog.pg_namespace tn on tn.oid OPERATOR(pg_catalog.=) t.typnamespace))
               from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid OPERATOR(pg_catalog.=) p.pronamespace
-             where p.oid OPERATOR(pg_catalog.>=) 16384 and n.nspname NOT LIKE 'pg\\_temp\\_%'
+             where p.oid OPERATOR(pg_catalog.>=) 16384 and p.prokind OPERATOR(pg_catalog.=) 'f' and not p.proretset
+               and n.nspname NOT LIKE 'pg\\_temp\\_%'
              limit 100001""";
     /** A type a message names that a catalog older than this lacks is looked for again (a read waited for). */
     static final long REREAD_AFTER_NANOS = TimeUnit.SECONDS.toNanos(5);
@@ -310,7 +311,7 @@ final class TypeCatalogs {
         return cluster.name() + '\u0000' + database;
     }
 
-    /** Reads one catalog on a connection it closes after: three queries' rows, their ReadyForQuery. */
+    /** Reads one catalog on a connection it closes after: four queries' rows, their ReadyForQuery. */
     private static final class Reader implements BackendConnection.Listener {
         private final ByteBufAllocator alloc;
         private final Slot slot;
@@ -520,8 +521,8 @@ final class TypeCatalogs {
                 slot.waiting = null;
             }
             if (failure == null) {
-                log.debug("read the types of {}: {}, and {} relations", what, byOid.size(),
-                        relations == null ? "too many" : relations.size());
+                log.debug("read the types of {}: {}, {} relations and {} functions", what, byOid.size(),
+                        relations == null ? "no" : relations.size(), functions == null ? "no" : functions.size());
             } else {
                 log.warn("could not read the types of {}: {}; messages naming types the database defined go to the other"
                         + " cluster with this one's OIDs until they can be read", what, failure);

@@ -599,19 +599,30 @@ class BinaryResultsIT {
             }
             clusters.green().execute("postgres", "drop function " + function + "(int)");
         }
-        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start()) {
+        Properties named = new Properties();
+        named.setProperty("ApplicationName", function);
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection c = proxy.connect(clusters.blue().superuser(), null, named)) {
+            org.postgresql.fastpath.Fastpath fastpath = c.unwrap(org.postgresql.PGConnection.class).getFastpathAPI();
+            fastpath.addFunction(function, (int) Long.parseLong(blueOid));
             proxy.server().routing().start("test", null);
-            try (Connection c = proxy.connect(clusters.blue().superuser())) {
-                org.postgresql.fastpath.Fastpath fastpath = c.unwrap(org.postgresql.PGConnection.class).getFastpathAPI();
-                fastpath.addFunction(function, (int) Long.parseLong(blueOid));
-                assertThat(fastpath.getInteger(function, new org.postgresql.fastpath.FastpathArg[] {
-                        new org.postgresql.fastpath.FastpathArg(21)})).isEqualTo(42);
-            }
+            assertThat(fastpath.getInteger(function, new org.postgresql.fastpath.FastpathArg[] {
+                    new org.postgresql.fastpath.FastpathArg(21)})).isEqualTo(42);
             assertThat(proxy.server().migration().divergences()).isEmpty();
             assertThat(proxy.server().routing().current().followerInSync()).isTrue();
+            assertThat(single(clusters.blue(), "select string_agg(n::text, ',') from " + table)).isEqualTo("21");
+            assertThat(single(clusters.green(), "select string_agg(n::text, ',') from " + table)).isEqualTo("21");
+
+            // the same session, relaying to green after finalize, still holds blue's OID: green is sent its own
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            proxy.server().routing().finalizeMigration("test", null);
+            String onBlue = "select count(*) from pg_stat_activity where application_name = '" + function + "'";
+            await("the session relaying to green").until(() -> single(clusters.blue(), onBlue).equals("0"));
+            assertThat(fastpath.getInteger(function, new org.postgresql.fastpath.FastpathArg[] {
+                    new org.postgresql.fastpath.FastpathArg(22)})).isEqualTo(44);
         }
-        assertThat(single(clusters.blue(), "select string_agg(n::text, ',') from " + table)).isEqualTo("21");
-        assertThat(single(clusters.green(), "select string_agg(n::text, ',') from " + table)).isEqualTo("21");
+        assertThat(single(clusters.green(), "select string_agg(n::text, ',' order by n) from " + table)).isEqualTo("21,22");
     }
 
     /**

@@ -164,6 +164,31 @@ class TypeCatalogsTest {
     }
 
     @Test
+    void aFunctionsQueryThatFailsLeavesTheTypesAndRelations() {
+        TypeCatalogs catalogs = new TypeCatalogs(UnpooledByteBufAllocator.DEFAULT, Duration.ofSeconds(10));
+        read(catalogs, () -> { });
+        BackendConnection.Listener reader = opened.get(0);
+        reader.backendFrames(null, row("160001"));
+        reader.backendFrames(null, frame('C', Unpooled.buffer().writeBytes("SELECT 1\0".getBytes())));
+        reader.backendFrames(null, row("16390", "public.mood", "E"));
+        reader.backendFrames(null, frame('C', Unpooled.buffer().writeBytes("SELECT 1\0".getBytes())));
+        reader.backendFrames(null, row("16500", "public.orders", "1", "id"));
+        reader.backendFrames(null, frame('C', Unpooled.buffer().writeBytes("SELECT 1\0".getBytes())));
+        reader.backendFrames(null, row("16600", "public.bump(pg_catalog.int4)"));
+        reader.backendFrames(null, frame('E', Unpooled.buffer().writeByte('S').writeBytes("ERROR\0".getBytes())
+                .writeByte('C').writeBytes("57014\0".getBytes()).writeByte('M')
+                .writeBytes("canceling statement due to statement timeout\0".getBytes()).writeByte(0)));
+        reader.backendFrames(null, frame('Z', Unpooled.buffer().writeByte('I')));
+
+        TypeCatalogs.Catalog catalog = catalogs.latest(GREEN, "app");
+        assertThat(catalog.byName()).containsEntry("public.mood", 16390L);
+        assertThat(catalog.relationsByName()).containsEntry("public.orders", 16500L);
+        assertThat(catalog.functions()).isNull();
+        assertThat(TypeCatalogs.between(catalog, catalog).functionCounterpart(16_600)).as("called unchanged")
+                .isEqualTo(-1);
+    }
+
+    @Test
     void aReadThatFailsLetsItsWaitersGoOnAndIsNotTriedAgainAtOnce() {
         TypeCatalogs catalogs = new TypeCatalogs(UnpooledByteBufAllocator.DEFAULT, Duration.ofSeconds(10));
         AtomicInteger told = new AtomicInteger();
