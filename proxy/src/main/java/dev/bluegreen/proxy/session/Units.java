@@ -2218,7 +2218,15 @@ final class Units {
         }
         if (state.followerWrites() == FollowerWrites.ASYNC && unit.secondary == leader.other()) {
             current = null;
-            mirrorLater(unit, answer, outcomes, errorAtFirst);
+            Unit begin = !answer.error && importsSnapshotAfterBegin(unit, outcomes) ? prefixOf(unit, answer, 1) : null;
+            if (begin != null) {
+                // the follower opens the transaction, and is not sent the import, whose snapshot is the leader's (as
+                // under sync dual-write, below)
+                unit.release();
+                mirrorLater(begin, answer, outcomes.subList(0, 1), false);
+            } else {
+                mirrorLater(unit, answer, outcomes, errorAtFirst);
+            }
             finishToClient(answer.status, false);
             pump();
             return;
@@ -2797,14 +2805,36 @@ final class Units {
      */
     private void runPrefixInLane(Unit unit, Sink answer, List<StatementOutcome> leaderOutcomes) {
         byte leaderStatus = answer.status;
+        Unit prefix = prefixOf(unit, answer, leaderOutcomes.size());
+        current = null;
+        if (prefix != null) {
+            runInLane(prefix, leaderOutcomes, (byte) 'T');
+        } else {
+            diverged(unit, leaderOutcomes, List.of(), "the leader ran part of the unit before a transient error, "
+                    + "and the follower cannot be sent that part alone");
+            dropTwin(unit.secondary, true);
+        }
+        unit.release();
+        finishToClient(leaderStatus, false);
+        pump();
+    }
+
+    /**
+     * The messages of {@code unit} through the Execute of its {@code statements}th statement, the named Parse and
+     * Close messages after it that {@code answer}'s cluster carried out, and a Sync, as a unit of their own; null where
+     * the unit cannot be cut there (a simple query).
+     */
+    private Unit prefixOf(Unit unit, Sink answer, int statements) {
         Unit prefix = unit.partOf();
         int executes = 0;
-        int cutAt = -1;
         for (int i = 0; i < unit.frames.size(); i++) {
             Frame frame = unit.frames.get(i);
-            if (executes == leaderOutcomes.size()) {
-                cutAt = i;
-                break;
+            if (executes == statements) {
+                for (Frame named : namedStatementMessages(unit, answer, i)) {
+                    prefix.add(named.retain());
+                }
+                prefix.add(Frame.of(FrontendMessages.sync(client.alloc())));
+                return prefix;
             }
             if (frame.type() == FrontendMessages.QUERY) {
                 break;
@@ -2814,22 +2844,8 @@ final class Units {
                 executes++;
             }
         }
-        current = null;
-        if (cutAt >= 0) {
-            for (Frame named : namedStatementMessages(unit, answer, cutAt)) {
-                prefix.add(named.retain());
-            }
-            prefix.add(Frame.of(FrontendMessages.sync(client.alloc())));
-            runInLane(prefix, leaderOutcomes, (byte) 'T');
-        } else {
-            prefix.release();
-            diverged(unit, leaderOutcomes, List.of(), "the leader ran part of the unit before a transient error, "
-                    + "and the follower cannot be sent that part alone");
-            dropTwin(unit.secondary, true);
-        }
-        unit.release();
-        finishToClient(leaderStatus, false);
-        pump();
+        prefix.release();
+        return null;
     }
 
     private void runInLane(Unit unit, List<StatementOutcome> leaderOutcomes, byte leaderStatus) {

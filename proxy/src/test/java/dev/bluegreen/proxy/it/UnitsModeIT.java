@@ -3308,6 +3308,38 @@ class UnitsModeIT {
         }
     }
 
+    /**
+     * The same batch in shadow mode: the follower is sent its BEGIN alone, as under sync dual-write. Before, it was sent
+     * the import too, refused the leader's snapshot id, and a divergence was recorded.
+     */
+    @Test
+    void inShadowModeTooASnapshotImportedWithItsBeginIsNotSentToTheFollower(TestClusters clusters) throws Exception {
+        String t = table("snap_shadow");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             Connection exporter = proxy.connect("postgres");
+             Statement e = exporter.createStatement();
+             RawClient pipelined = new RawClient(proxy.port()).loggedIn(clusters.blue().superuser())) {
+            proxy.server().routing().startShadow("test", null);
+            String id = exportSnapshot(exporter, e);
+            ClusterData.onBoth(clusters.blue(), clusters.green(), "insert into " + t + " values (1)"); // after the snapshot
+
+            pipelined.send(concat(parse("", "begin isolation level repeatable read"), bind(""), execute(""),
+                    parse("", "set transaction snapshot '" + id + "'"), bind(""), execute(""), sync()));
+            assertThat(answer(pipelined)).isEqualTo("SET");
+            pipelined.send(RawClient.query("select count(*) from " + t));
+            assertThat(pipelined.firstValue()).as("the row inserted after the snapshot is not seen").isEqualTo("0");
+            assertThat(answerTo(pipelined, "insert into " + t + " values (2)")).isEqualTo("INSERT 0 1");
+            assertThat(answerTo(pipelined, "commit")).isEqualTo("COMMIT");
+            exporter.commit();
+
+            // the follower runs the session's writes in order, after the client has its answers
+            await().atMost(Duration.ofSeconds(10)).until(() -> count(clusters.green(), "select count(*) from " + t) == 2);
+            assertThat(proxy.server().migration().divergences()).isEmpty();
+            assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(2);
+        }
+    }
+
     private static String exportSnapshot(Connection exporter, Statement e) throws SQLException {
         exporter.setAutoCommit(false);
         e.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
