@@ -586,25 +586,16 @@ class BinaryResultsIT {
         String create = "create function " + function + "(n int) returns int language sql as $$ insert into " + table
                 + " values (n) returning n * 2 $$";
         clusters.blue().execute("postgres", "create table " + table + " (n int)", create);
-        String blueOid = single(clusters.blue(), "select '" + function + "(int)'::regprocedure::oid");
         clusters.green().execute("postgres", "create table " + table + " (n int)");
-        // green's copy under another OID: an unrelated function made first on green moves its OIDs on, unless the two
-        // clusters' OIDs were that far apart already (then once more)
-        for (int attempt = 0; ; attempt++) {
-            assertThat(attempt).as("attempts to give green another OID").isLessThan(5);
-            clusters.green().execute("postgres", "create function unrelated_" + suffix + "_" + attempt
-                    + "(n int) returns int language sql as $$ select n $$", create);
-            if (!single(clusters.green(), "select '" + function + "(int)'::regprocedure::oid").equals(blueOid)) {
-                break;
-            }
-            clusters.green().execute("postgres", "drop function " + function + "(int)");
-        }
+        onGreenUnderAnotherOid(clusters, "select '" + function + "(int)'::regprocedure::oid",
+                "drop function " + function + "(int)", create);
         Properties named = new Properties();
         named.setProperty("ApplicationName", function);
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
              Connection c = proxy.connect(clusters.blue().superuser(), null, named)) {
             org.postgresql.fastpath.Fastpath fastpath = c.unwrap(org.postgresql.PGConnection.class).getFastpathAPI();
-            fastpath.addFunction(function, (int) Long.parseLong(blueOid));
+            fastpath.addFunction(function, (int) Long.parseLong(single(clusters.blue(),
+                    "select '" + function + "(int)'::regprocedure::oid")));
             proxy.server().routing().start("test", null);
             assertThat(fastpath.getInteger(function, new org.postgresql.fastpath.FastpathArg[] {
                     new org.postgresql.fastpath.FastpathArg(21)})).isEqualTo(42);
@@ -627,8 +618,7 @@ class BinaryResultsIT {
 
     /**
      * {@code table} on both clusters, its {@code label} 'blue' on blue and 'green' on green, and on green under another
-     * OID and with other column numbers: blue's had a column dropped. An unrelated table made first on green moves its
-     * OIDs on, unless the two clusters' OIDs were that far apart already (then once more).
+     * OID and with other column numbers: blue's had a column dropped.
      */
     private static void tableWithAnotherOidOnGreen(TestClusters clusters, String table) throws SQLException {
         clusters.blue().execute("postgres",
@@ -636,18 +626,29 @@ class BinaryResultsIT {
                         + " note text)",
                 "alter table " + table + " drop column gone",
                 "insert into " + table + " (label) values ('blue')");
-        String blueOid = single(clusters.blue(), "select '" + table + "'::regclass::oid");
+        onGreenUnderAnotherOid(clusters, "select '" + table + "'::regclass::oid", "drop table " + table,
+                "create table " + table + " (id int generated always as identity primary key, label text not null,"
+                        + " note text)");
+        clusters.green().execute("postgres", "insert into " + table + " (label) values ('green')");
+    }
+
+    /**
+     * Runs {@code create} on green, where {@code oidQuery} then answers other than on blue, which has the object
+     * already: an unrelated table made first on green moves its OIDs on, unless the two clusters' OIDs were that far
+     * apart already (then once more, after {@code drop}).
+     */
+    private static void onGreenUnderAnotherOid(TestClusters clusters, String oidQuery, String drop, String create)
+            throws SQLException {
+        String onBlue = single(clusters.blue(), oidQuery);
         for (int attempt = 0; ; attempt++) {
             assertThat(attempt).as("attempts to give green another OID").isLessThan(5);
-            clusters.green().execute("postgres", "create table unrelated_" + table + "_" + attempt + " (x int)",
-                    "create table " + table + " (id int generated always as identity primary key, label text not null,"
-                            + " note text)");
-            if (!single(clusters.green(), "select '" + table + "'::regclass::oid").equals(blueOid)) {
-                break;
+            clusters.green().execute("postgres", "create table unrelated_"
+                    + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE) + " (x int)", create);
+            if (!single(clusters.green(), oidQuery).equals(onBlue)) {
+                return;
             }
-            clusters.green().execute("postgres", "drop table " + table);
+            clusters.green().execute("postgres", drop);
         }
-        clusters.green().execute("postgres", "insert into " + table + " (label) values ('green')");
     }
 
     /**

@@ -61,6 +61,18 @@ class TypeCatalogsTest {
         return FrameBatch.of(Frame.of(Wire.endMessage(out, lengthAt)));
     }
 
+    /** A query's CommandComplete. */
+    private static FrameBatch selected() {
+        return frame('C', Unpooled.buffer().writeBytes("SELECT 1\0".getBytes()));
+    }
+
+    /** What a query that ran into the role's {@code statement_timeout} is answered with. */
+    private static FrameBatch statementTimeout() {
+        return frame('E', Unpooled.buffer().writeByte('S').writeBytes("ERROR\0".getBytes())
+                .writeByte('C').writeBytes("57014\0".getBytes()).writeByte('M')
+                .writeBytes("canceling statement due to statement timeout\0".getBytes()).writeByte(0));
+    }
+
     private static FrameBatch row(String... values) {
         ByteBuf body = Unpooled.buffer().writeShort(values.length);
         for (String value : values) {
@@ -148,12 +160,10 @@ class TypeCatalogsTest {
         read(catalogs, () -> { });
         BackendConnection.Listener reader = opened.get(0);
         reader.backendFrames(null, row("160001"));
-        reader.backendFrames(null, frame('C', Unpooled.buffer().writeBytes("SELECT 1\0".getBytes())));
+        reader.backendFrames(null, selected());
         reader.backendFrames(null, row("16390", "public.mood", "E"));
-        reader.backendFrames(null, frame('C', Unpooled.buffer().writeBytes("SELECT 1\0".getBytes())));
-        reader.backendFrames(null, frame('E', Unpooled.buffer().writeByte('S').writeBytes("ERROR\0".getBytes())
-                .writeByte('C').writeBytes("57014\0".getBytes()).writeByte('M')
-                .writeBytes("canceling statement due to statement timeout\0".getBytes()).writeByte(0)));
+        reader.backendFrames(null, selected());
+        reader.backendFrames(null, statementTimeout());
         reader.backendFrames(null, frame('Z', Unpooled.buffer().writeByte('I')));
 
         TypeCatalogs.Catalog catalog = catalogs.latest(GREEN, "app");
@@ -169,15 +179,13 @@ class TypeCatalogsTest {
         read(catalogs, () -> { });
         BackendConnection.Listener reader = opened.get(0);
         reader.backendFrames(null, row("160001"));
-        reader.backendFrames(null, frame('C', Unpooled.buffer().writeBytes("SELECT 1\0".getBytes())));
+        reader.backendFrames(null, selected());
         reader.backendFrames(null, row("16390", "public.mood", "E"));
-        reader.backendFrames(null, frame('C', Unpooled.buffer().writeBytes("SELECT 1\0".getBytes())));
+        reader.backendFrames(null, selected());
         reader.backendFrames(null, row("16500", "public.orders", "1", "id"));
-        reader.backendFrames(null, frame('C', Unpooled.buffer().writeBytes("SELECT 1\0".getBytes())));
+        reader.backendFrames(null, selected());
         reader.backendFrames(null, row("16600", "public.bump(pg_catalog.int4)"));
-        reader.backendFrames(null, frame('E', Unpooled.buffer().writeByte('S').writeBytes("ERROR\0".getBytes())
-                .writeByte('C').writeBytes("57014\0".getBytes()).writeByte('M')
-                .writeBytes("canceling statement due to statement timeout\0".getBytes()).writeByte(0)));
+        reader.backendFrames(null, statementTimeout());
         reader.backendFrames(null, frame('Z', Unpooled.buffer().writeByte('I')));
 
         TypeCatalogs.Catalog catalog = catalogs.latest(GREEN, "app");
