@@ -1213,9 +1213,9 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * Whether the unit of the {@code count} messages at the head of {@code pending} is to wait for the clusters' types
      * to be read ({@link TypeCatalogs}): it parses a statement naming a type the database defined, or binds values in
      * binary that seem to carry such types' OIDs (where the other cluster refuses another OID there, or is not known
-     * yet), or calls a function the database defined by its OID (a FunctionCall), whose copy for the other cluster, which the session holds a connection to, is given that cluster's OIDs
-     * ({@link #outgoing}); and a catalog that says which those are has not been read, or lacks one of them and may be
-     * stale. A catalog that resolves them all but may be stale (DDL ran since) is read again meanwhile, not waited for.
+     * yet), or calls a function the database defined by its OID (a FunctionCall), whose copy for the other cluster,
+     * which the session holds a connection to, is given that cluster's OIDs ({@link #outgoing}); and a catalog that
+     * says which those are has not been read, or lacks one of them and may be stale. A catalog that resolves them all but may be stale (DDL ran since) is read again meanwhile, not waited for.
      * Where the other cluster's answers to the session's reads are given the OIDs of the one the client learned them
      * from ({@code answersGivenOidsOf} that one; {@link #answersFrom}), both catalogs are read in the background, not
      * waited for, and those DDL made stale read again at most every {@link TypeCatalogs#REREAD_AFTER_NANOS}.
@@ -1248,9 +1248,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 named = joined(named, TypeOidTranslation.parseNames(content, content.readerIndex(), content.readableBytes()));
             } else if (frame.type() == FrontendMessages.BIND) {
                 bound = joined(bound, TypeOidTranslation.bindMayCarry(content, content.readerIndex(), content.readableBytes()));
-            } else if (frame.type() == FrontendMessages.FUNCTION_CALL && content.readableBytes() >= Frame.HEADER_LENGTH + 4
-                    && content.getUnsignedInt(content.readerIndex() + Frame.HEADER_LENGTH) >= FrontendMessages.FIRST_NORMAL_OID) {
-                called = List.of(content.getUnsignedInt(content.readerIndex() + Frame.HEADER_LENGTH));
+            } else if (frame.type() == FrontendMessages.FUNCTION_CALL
+                    && content.readableBytes() >= Frame.HEADER_LENGTH + 4) {
+                long function = content.getUnsignedInt(content.readerIndex() + Frame.HEADER_LENGTH);
+                called = function >= FrontendMessages.FIRST_NORMAL_OID ? List.of(function) : called;
             }
         }
         ClusterRole to = from.other();

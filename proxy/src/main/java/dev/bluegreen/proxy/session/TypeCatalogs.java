@@ -33,9 +33,9 @@ import org.slf4j.LoggerFactory;
  * <p>Shared by every session. A database's catalog is read when a session first needs it, on a connection of its own
  * that logs in as that session does, and read again when it may be stale: after DDL through the proxy
  * ({@link SequenceDraws#catalogVersion}, counted as the DDL begins and as its transaction ends), or when a message names a
- * type the catalog lacks and it is older than {@link #REREAD_AFTER_NANOS} (a type made on the clusters directly), as when
- * an answer names a type or relation it lacks ({@link ClientSession#answered}); which of those reads a unit waits for,
- * {@link ClientSession#awaitsTypeCatalogs} decides. A
+ * type the catalog lacks and it is older than {@link #REREAD_AFTER_NANOS} (a type made on the clusters directly), as
+ * when an answer names a type or relation it lacks ({@link ClientSession#answered}); which of those reads a unit waits
+ * for, {@link ClientSession#awaitsTypeCatalogs} decides. A
  * catalog that could not be read is tried again after as long; meanwhile messages go unchanged, as they did before this
  * existed. The read also says the server's version: PostgreSQL 14 and later take a binary array's or record's OIDs of
  * database-defined types for whatever the column's type is ({@link Catalog#checksBinaryTypeOids}).

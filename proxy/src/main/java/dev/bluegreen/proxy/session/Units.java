@@ -267,6 +267,8 @@ final class Units {
     /** The shadow-mode write the follower is running now. */
     private Mirror mirrorRunning;
     private boolean closed;
+    /** The unnamed statement was parsed again on the leader for the relay to take over ({@link #applyState}). */
+    private boolean unnamedParsedForRelay;
     /** Scratch for the frame visitor. */
     private FrameBatch batch;
     private ClusterRole batchFrom;
@@ -1025,6 +1027,20 @@ final class Units {
             if (!sinks.get(wantedLeader).isEmpty()
                     || (listenersMoving && !sinks.get(wantedLeader.other()).isEmpty())) {
                 return false; // the proxy's own requests must be answered before the relay takes over
+            }
+            if (statements.unnamedParse() != null && !unnamedParsedForRelay) {
+                // units mode parses the unnamed statement again ahead of each unit that binds it: the proxy's own
+                // queries on the leader (the snapshot for a twin, a BEGIN it wraps a write in) may have ended it
+                // there. The relay does not, so it is parsed again now, before the relay takes over
+                unnamedParsedForRelay = true;
+                backends.get(wantedLeader).write(statements.unnamedParse().retainedDuplicate());
+                send(wantedLeader, new Sink(Mode.DISCARD, sink -> client.eventLoop().execute(() -> {
+                    if (!closed) {
+                        pump();
+                    }
+                })), FrontendMessages.sync(client.alloc()));
+                flush(wantedLeader);
+                return false;
             }
             BackendConnection other = backends.remove(wantedLeader.other());
             if (other != null) {

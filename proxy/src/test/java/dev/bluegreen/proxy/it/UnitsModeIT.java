@@ -596,6 +596,33 @@ class UnitsModeIT {
     }
 
     /**
+     * The same, where the session's twin cannot be made at start (its role exists on blue alone): green falls out of
+     * sync, and the session relays to blue again, where the proxy's snapshot query for the twin ended the statement.
+     * It is parsed there again before the relay takes over. Before, blue answered the client's Bind with 26000.
+     */
+    @Test
+    void anUnnamedStatementParsedBeforeATwinThatCouldNotBeMadeIsBoundAfterIt(TestClusters clusters) throws Exception {
+        String t = table("parsed_before_lost_twin");
+        String role = table("blue_only");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        clusters.blue().execute("postgres", "create role " + role + " login superuser");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port()).loggedIn(role)) {
+            client.send(concat(parse("", "insert into " + t + " values (1)"), describeStatement(""), sync()));
+            assertThat(answer(client)).isEqualTo("no answer");
+
+            proxy.server().routing().start("test", null);
+            client.send(concat(bind(""), execute(""), sync()));
+            assertThat(answer(client)).isEqualTo("INSERT 0 1");
+            assertThat(proxy.server().routing().current().followerInSync()).as("green lost: the twin could not log in")
+                    .isFalse();
+        } finally {
+            clusters.blue().execute("postgres", "drop role " + role);
+        }
+        assertThat(count(clusters.blue(), "select count(*) from " + t)).isEqualTo(1);
+    }
+
+    /**
      * The same, with the statement described again as the first unit after start (a driver checking the parameter
      * types of a statement it parsed before, then binding it): the twin is given the Parse ahead of the Describe too.
      * Before, green answered the Describe with 26000 (no unnamed prepared statement), a divergence.
