@@ -1741,9 +1741,12 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      *                  first unit after {@link #SHADOW_TWIN_RETRY_CONNECT_TIMEOUTS} connect timeouts
      * @param readingStatements the statements the session prepared that read ({@code ""} the unnamed one)
      * @param catalogStatements those among them that read the system catalogs
+     * @param unnamedParse the client's last Parse of the unnamed statement, which the leader holds (null where none):
+     *                     kept for a twin made later, as one the relay passes on is ({@link #relayedUnnamedParse});
+     *                     the caller keeps its reference
      */
     void backToRelay(BackendConnection leader, boolean retryTwin, Set<String> readingStatements,
-                     Set<String> catalogStatements) {
+                     Set<String> catalogStatements, ByteBuf unnamedParse) {
         log.debug("session back to relay session={} cluster={}", id, leader.cluster().name());
         long retryAt = System.nanoTime()
                 + SHADOW_TWIN_RETRY_CONNECT_TIMEOUTS * services.config().timeouts().connect().toNanos();
@@ -1758,6 +1761,10 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
             readMissingCatalogs(); // (an idle session, across cutover and finalize, may have had no unit that read them)
             relayCatalogStatements = Set.copyOf(catalogStatements); // (pgjdbc's type lookups, prepared by name)
         }
+        forgetRelayedUnnamedParse();
+        relayedUnnamedParse = unnamedParse == null ? null
+                : channel.alloc().buffer(unnamedParse.readableBytes()).writeBytes(unnamedParse, unnamedParse.readerIndex(),
+                        unnamedParse.readableBytes());
         outstanding.clear();
         executeSent = false;
         batchOpen = false;

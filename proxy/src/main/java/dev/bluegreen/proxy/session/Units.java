@@ -1028,20 +1028,6 @@ final class Units {
                     || (listenersMoving && !sinks.get(wantedLeader.other()).isEmpty())) {
                 return false; // the proxy's own requests must be answered before the relay takes over
             }
-            if (statements.unnamedParse() != null && !unnamedParsedForRelay) {
-                // units mode parses the unnamed statement again ahead of each unit that binds it: the proxy's own
-                // queries on the leader (the snapshot for a twin, a BEGIN it wraps a write in) may have ended it
-                // there. The relay does not, so it is parsed again now, before the relay takes over
-                unnamedParsedForRelay = true;
-                backends.get(wantedLeader).write(statements.unnamedParse().retainedDuplicate());
-                send(wantedLeader, new Sink(Mode.DISCARD, sink -> client.eventLoop().execute(() -> {
-                    if (!closed) {
-                        pump();
-                    }
-                })), FrontendMessages.sync(client.alloc()));
-                flush(wantedLeader);
-                return false;
-            }
             BackendConnection other = backends.remove(wantedLeader.other());
             if (other != null) {
                 abandonMirrors();
@@ -1049,10 +1035,32 @@ final class Units {
                 sinks.get(wantedLeader.other()).clear();
                 other.close();
             }
+            if (wantedLeader == leader && statements.unnamedParse() != null && !unnamedParsedForRelay) {
+                // units mode parses the unnamed statement again ahead of each unit that binds it: the proxy's own
+                // queries on the leader (the snapshot for a twin that could not be made, a BEGIN it wraps a write
+                // in) may have ended it there. The relay does not, so it is parsed again now, before the relay
+                // takes over. (After a change of leader, the new one is left as it is.)
+                unnamedParsedForRelay = true;
+                backends.get(leader).write(session.outgoing(FrontendMessages.PARSE,
+                        statements.unnamedParse().retainedDuplicate(), leader));
+                send(leader, new Sink(Mode.DISCARD, sink -> {
+                    if (sink.error) {
+                        log.debug("parsing the unnamed statement again for the relay failed session={} sqlstate={}",
+                                session, sink.firstSqlState);
+                    }
+                    client.eventLoop().execute(() -> {
+                        if (!closed) {
+                            pump();
+                        }
+                    });
+                }), FrontendMessages.sync(client.alloc()));
+                flush(leader);
+                return false;
+            }
             // in shadow mode a twin lost this epoch is tried for again later, not only at the next routing change
             session.backToRelay(backends.get(wantedLeader),
                     session.twinWanted(next) && next.followerWrites() == FollowerWrites.ASYNC, statements.readingStatements(),
-                    statements.catalogStatements());
+                    statements.catalogStatements(), statements.unnamedParse());
             closed = true;
             stopWatchingFollower();
             stopGreenReadTimer();
@@ -1090,6 +1098,7 @@ final class Units {
      * session has done nothing yet, otherwise from a snapshot of its settings and prepared statements.
      */
     private void makeTwin(ClusterRole role) {
+        unnamedParsedForRelay = false; // (the snapshot query ends the unnamed statement on the leader)
         creating = role;
         BackendConnection source = backends.get(role.other());
         if (unitSequence == 0 && !session.mayHoldState()) {
@@ -1518,6 +1527,7 @@ final class Units {
 
     private void start(Unit unit) {
         current = unit;
+        unnamedParsedForRelay = false; // (its own queries, or the proxy's around it, may end the statement again)
         cancelledWhileWaiting = false;
         unit.startedNanos = System.nanoTime();
         unitSequence++;
@@ -2838,9 +2848,13 @@ final class Units {
     /**
      * The messages of {@code unit} through the Execute of its {@code statements}th statement, the named Parse and
      * Close messages after it that {@code answer}'s cluster carried out, and a Sync, as a unit of their own; null where
-     * the unit cannot be cut there (a simple query).
+     * the unit cannot be cut there (a simple query), or its messages past the follower's bound were let go
+     * ({@link Unit#mirrorAbandoned}).
      */
     private Unit prefixOf(Unit unit, Sink answer, int statements) {
+        if (unit.mirrorAbandoned) {
+            return null;
+        }
         Unit prefix = unit.partOf();
         int executes = 0;
         for (int i = 0; i < unit.frames.size(); i++) {
