@@ -623,6 +623,44 @@ class UnitsModeIT {
     }
 
     /**
+     * A client that parses the unnamed statement once and binds it again and again (pgx's describe-exec mode), across
+     * cutover and finalize: the session, which ran the statement in units mode, relays to green after finalize, and
+     * green has the statement to bind (the unit that bound it under dual-write parsed it again on both clusters).
+     */
+    @Test
+    void anUnnamedStatementBoundAgainAfterFinalizeIsParsedOnTheNewLeader(TestClusters clusters) throws Exception {
+        String t = table("bound_after_finalize");
+        ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
+        try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
+             RawClient client = new RawClient(proxy.port())) {
+            client.startup(java.util.Map.of("user", clusters.blue().superuser(), "database", "postgres",
+                    "application_name", t));
+            client.readUntil('Z');
+            proxy.server().routing().start("test", null);
+            client.send(concat(parse("", "insert into " + t + " values ($1::int)"), describeStatement(""), sync()));
+            assertThat(client.typesUntilReady()).isEqualTo("1tnZ");
+            client.send(concat(bindText("1"), execute(""), sync()));
+            assertThat(answer(client)).isEqualTo("INSERT 0 1");
+
+            proxy.server().routing().setWeight("test", 100, null);
+            proxy.server().routing().cutover("test", null);
+            proxy.server().routing().finalizeMigration("test", null);
+            String onBlue = "select count(*) from pg_stat_activity where application_name = '" + t + "'";
+            await("the session relaying to green").until(() -> count(clusters.blue(), onBlue) == 0);
+            client.send(concat(bindText("2"), execute(""), sync()));
+            assertThat(answer(client)).isEqualTo("INSERT 0 1");
+        }
+        assertThat(count(clusters.green(), "select count(*) from " + t)).isEqualTo(2);
+    }
+
+    /** A Bind of the unnamed statement with one parameter in text, {@code value}. */
+    private static byte[] bindText(String value) {
+        byte[] text = value.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return RawClient.message('B', ByteBuffer.allocate(12 + text.length).put(new byte[] {0, 0}).putShort((short) 0)
+                .putShort((short) 1).putInt(text.length).put(text).putShort((short) 0).array());
+    }
+
+    /**
      * The same, with the statement described again as the first unit after start (a driver checking the parameter
      * types of a statement it parsed before, then binding it): the twin is given the Parse ahead of the Describe too.
      * Before, green answered the Describe with 26000 (no unnamed prepared statement), a divergence.
