@@ -628,7 +628,7 @@ class UnitsModeIT {
      * green has the statement to bind (the unit that bound it under dual-write parsed it again on both clusters).
      */
     @Test
-    void anUnnamedStatementBoundAgainAfterFinalizeIsParsedOnTheNewLeader(TestClusters clusters) throws Exception {
+    void anUnnamedStatementParsedUnderDualWriteIsBoundOnGreenAfterFinalize(TestClusters clusters) throws Exception {
         String t = table("bound_after_finalize");
         ClusterData.onBoth(clusters.blue(), clusters.green(), "create table " + t + " (id int primary key)");
         try (TestProxy proxy = TestProxy.in(clusters.blue()).green(clusters.green()).start();
