@@ -363,6 +363,11 @@ public final class FrontendMessages {
         return Wire.endMessage(out, lengthAt);
     }
 
+    /** The OID of the function the FunctionCall message at {@code offset} calls; -1 where the message is cut short. */
+    public static long calledFunction(ByteBuf all, int offset, int length) {
+        return length < Frame.HEADER_LENGTH + 4 ? -1 : all.getUnsignedInt(offset + Frame.HEADER_LENGTH);
+    }
+
     /**
      * A FunctionCall message read: the function's OID, each argument's value (null for SQL null) and whether it is
      * binary, and the result's format code. Null where the message is not whole.

@@ -227,13 +227,9 @@ public final class TypeOidTranslation {
                         found |= translate(all, tableAt + 6, types);
                     }
                     // (a type only the source has: the client may read the source's catalog from now on)
-                    for (int tableAt : tables && (found & NAMES_TYPE_OTHER_LACKS) == 0 ? tablesAt : new int[0]) {
-                        long table = all.getUnsignedInt(tableAt);
-                        if (table >= FrontendMessages.FIRST_NORMAL_OID) {
-                            long there = types.columnCounterpart(table, all.getShort(tableAt + 4));
-                            found |= there < 0 ? NAMES_UNREAD : 0;
-                            all.setInt(tableAt, (int) (Math.max(there, 0) >>> 16));
-                            all.setShort(tableAt + 4, (int) Math.max(there, 0) & 0xFFFF);
+                    if (tables && (found & NAMES_TYPE_OTHER_LACKS) == 0) {
+                        for (int tableAt : tablesAt) {
+                            found |= column(all, tableAt, types);
                         }
                     }
                     return found;
@@ -279,6 +275,22 @@ public final class TypeOidTranslation {
             // every read is bounded above; should one not be, the rest of the message stays as the server sent it
         }
         return 0;
+    }
+
+    /**
+     * The table OID at {@code at} and the column number after it become the other cluster's, where the table is one
+     * the database defined; both 0 where the other cluster has no such column, or it is not known. {@link #NAMES_UNREAD}
+     * where the source's catalog lacks it; otherwise 0.
+     */
+    private static int column(ByteBuf all, int at, Types types) {
+        long table = all.getUnsignedInt(at);
+        if (table < FrontendMessages.FIRST_NORMAL_OID) {
+            return 0;
+        }
+        long there = types.columnCounterpart(table, all.getShort(at + 4));
+        all.setInt(at, (int) (Math.max(there, 0) >>> 16));
+        all.setShort(at + 4, (int) Math.max(there, 0) & 0xFFFF);
+        return there < 0 ? NAMES_UNREAD : 0;
     }
 
     /**

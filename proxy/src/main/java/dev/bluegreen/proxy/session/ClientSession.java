@@ -1155,11 +1155,7 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
      * function has that OID).
      */
     private ByteBuf calling(ByteBuf content, ClusterRole to) {
-        int at = content.readerIndex() + Frame.HEADER_LENGTH;
-        if (content.readableBytes() < Frame.HEADER_LENGTH + 4) {
-            return content; // (the server refuses it)
-        }
-        long oid = content.getUnsignedInt(at);
+        long oid = FrontendMessages.calledFunction(content, content.readerIndex(), content.readableBytes());
         TypeOidTranslation.Types types = oid < FrontendMessages.FIRST_NORMAL_OID ? null : typesTo(to, false);
         long there = types == null ? -1 : types.functionCounterpart(oid);
         if (there < 0 || there == oid) {
@@ -1248,9 +1244,8 @@ public final class ClientSession implements ChannelEvents, BackendConnection.Lis
                 named = joined(named, TypeOidTranslation.parseNames(content, content.readerIndex(), content.readableBytes()));
             } else if (frame.type() == FrontendMessages.BIND) {
                 bound = joined(bound, TypeOidTranslation.bindMayCarry(content, content.readerIndex(), content.readableBytes()));
-            } else if (frame.type() == FrontendMessages.FUNCTION_CALL
-                    && content.readableBytes() >= Frame.HEADER_LENGTH + 4) {
-                long function = content.getUnsignedInt(content.readerIndex() + Frame.HEADER_LENGTH);
+            } else if (frame.type() == FrontendMessages.FUNCTION_CALL) {
+                long function = FrontendMessages.calledFunction(content, content.readerIndex(), content.readableBytes());
                 called = function >= FrontendMessages.FIRST_NORMAL_OID ? List.of(function) : called;
             }
         }

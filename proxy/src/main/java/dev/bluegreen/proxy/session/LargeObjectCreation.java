@@ -1,6 +1,5 @@
 package dev.bluegreen.proxy.session;
 
-import dev.bluegreen.proxy.protocol.Frame;
 import dev.bluegreen.proxy.protocol.FrontendMessages;
 import dev.bluegreen.proxy.protocol.FrontendMessages.FunctionCall;
 import io.netty.buffer.ByteBuf;
@@ -32,10 +31,10 @@ final class LargeObjectCreation {
      * the call is another, or the leader's value is not an OID.
      */
     static ByteBuf forFollower(ByteBufAllocator alloc, ByteBuf call, int from, int length, byte[] leaderResult) {
-        if (leaderResult == null || length < Frame.HEADER_LENGTH + 4) {
+        if (leaderResult == null) {
             return null;
         }
-        long function = call.getUnsignedInt(from + Frame.HEADER_LENGTH);
+        long function = FrontendMessages.calledFunction(call, from, length);
         if (function != LO_CREAT && function != LO_CREATE) {
             return null; // (read no further: a lo_write's argument is the data written)
         }

@@ -377,7 +377,7 @@ final class TypeCatalogs {
                                         + " name no tables, or its function calls go unchanged",
                                         completed == 2 ? "relations" : "functions", what, message);
                                 if (completed == 2) {
-                                    tooManyColumns();
+                                    withoutRelations();
                                 }
                                 functions = null;
                             } else {
@@ -458,7 +458,7 @@ final class TypeCatalogs {
             if (++columnCount > MAX_COLUMNS) {
                 log.info("{} has more than {} columns: the results the other cluster serves name no tables", what,
                         MAX_COLUMNS);
-                tooManyColumns();
+                withoutRelations();
                 return;
             }
             while (columns.size() < number - 1) {
@@ -468,7 +468,7 @@ final class TypeCatalogs {
         }
 
         /** The relations are left out of the catalog: its types are still read. */
-        private void tooManyColumns() {
+        private void withoutRelations() {
             relations = null;
             relationsByName.clear();
             columns.clear();

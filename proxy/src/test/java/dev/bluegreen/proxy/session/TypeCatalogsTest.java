@@ -154,15 +154,21 @@ class TypeCatalogsTest {
         assertThat(catalogs.rereadForAnswers(GREEN, "other")).as("another database").isTrue();
     }
 
-    @Test
-    void aRelationsQueryThatFailsLeavesTheTypes() {
-        TypeCatalogs catalogs = new TypeCatalogs(UnpooledByteBufAllocator.DEFAULT, Duration.ofSeconds(10));
+    /** A read begun, answered with the server's version and one type, each query's rows complete. */
+    private BackendConnection.Listener answeredWithAType(TypeCatalogs catalogs) {
         read(catalogs, () -> { });
         BackendConnection.Listener reader = opened.get(0);
         reader.backendFrames(null, row("160001"));
         reader.backendFrames(null, selected());
         reader.backendFrames(null, row("16390", "public.mood", "E"));
         reader.backendFrames(null, selected());
+        return reader;
+    }
+
+    @Test
+    void aRelationsQueryThatFailsLeavesTheTypes() {
+        TypeCatalogs catalogs = new TypeCatalogs(UnpooledByteBufAllocator.DEFAULT, Duration.ofSeconds(10));
+        BackendConnection.Listener reader = answeredWithAType(catalogs);
         reader.backendFrames(null, statementTimeout());
         reader.backendFrames(null, frame('Z', Unpooled.buffer().writeByte('I')));
 
@@ -176,12 +182,7 @@ class TypeCatalogsTest {
     @Test
     void aFunctionsQueryThatFailsLeavesTheTypesAndRelations() {
         TypeCatalogs catalogs = new TypeCatalogs(UnpooledByteBufAllocator.DEFAULT, Duration.ofSeconds(10));
-        read(catalogs, () -> { });
-        BackendConnection.Listener reader = opened.get(0);
-        reader.backendFrames(null, row("160001"));
-        reader.backendFrames(null, selected());
-        reader.backendFrames(null, row("16390", "public.mood", "E"));
-        reader.backendFrames(null, selected());
+        BackendConnection.Listener reader = answeredWithAType(catalogs);
         reader.backendFrames(null, row("16500", "public.orders", "1", "id"));
         reader.backendFrames(null, selected());
         reader.backendFrames(null, row("16600", "public.bump(pg_catalog.int4)"));
